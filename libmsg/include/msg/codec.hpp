@@ -1,0 +1,81 @@
+// codec.hpp - transfer encodings and line-level transformations.
+//
+// Decoders are streaming filters: step() takes any slice of the input, in any
+// split, and appends what it can decode to `out`; finish() flushes what is
+// left; reset() starts over. Feeding the same bytes in one call or one byte
+// at a time gives the same output and the same status.
+//
+// Decoding is tolerant, as real mail needs: base64 skips characters outside
+// its alphabet and decodes a truncated last group as far as it goes;
+// quoted-printable keeps a malformed '=' escape literally. Each such repair
+// is counted in DecodeStatus so that callers can report it.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "msg/header.hpp"
+
+namespace msg {
+
+struct DecodeStatus {
+    std::size_t bad_chars = 0;     // base64: bytes outside the alphabet (line breaks excluded)
+    bool bad_padding = false;      // base64: data ended in the middle of a group, or '=' misplaced
+    std::size_t bad_escapes = 0;   // quoted-printable: '=' not followed by 2 hex digits or a break
+    std::size_t first_bad = static_cast<std::size_t>(-1);  // input position of the first problem
+    bool clean() const { return bad_chars == 0 && !bad_padding && bad_escapes == 0; }
+};
+
+class Base64Decoder {
+public:
+    void step(std::string_view in, std::string& out);
+    void finish(std::string& out);
+    void reset();
+    const DecodeStatus& status() const { return status_; }
+
+private:
+    std::uint32_t acc_ = 0;
+    int count_ = 0;        // sextets in acc_
+    int pad_ = 0;          // '=' seen in the current group
+    bool ended_ = false;   // padding ended the data
+    std::size_t pos_ = 0;  // bytes consumed so far
+    DecodeStatus status_;
+};
+
+class QuotedPrintableDecoder {
+public:
+    void step(std::string_view in, std::string& out);
+    void finish(std::string& out);
+    void reset();
+    const DecodeStatus& status() const { return status_; }
+
+private:
+    void flush_line(std::string_view line, bool has_break, std::string_view brk, std::string& out);
+    std::string pending_;  // an unfinished line carried between steps
+    std::size_t pos_ = 0;
+    DecodeStatus status_;
+};
+
+// Decode a whole body. 7bit, 8bit, binary and unknown encodings pass through.
+// Appends to `out`.
+void decode_transfer(std::string_view body, TransferEncoding encoding, std::string& out,
+                     DecodeStatus* status = nullptr);
+
+// base64 with lines of `line_length` characters (0: one line), ended by `eol`.
+std::string base64_encode(std::string_view data, std::size_t line_length = 76,
+                          std::string_view eol = "\r\n");
+// Quoted-printable of text (line breaks of the input, LF or CRLF, become
+// `eol` hard breaks; lines over 76 characters get soft breaks).
+std::string qp_encode(std::string_view data, std::string_view eol = "\r\n");
+
+// SMTP DATA transparency (RFC 5321 4.5.2): double a '.' that starts a line.
+std::string dot_stuff(std::string_view data);
+std::string dot_unstuff(std::string_view data);
+
+// Line endings: every LF, CRLF or bare CR becomes CRLF (to_crlf) or LF (to_lf).
+std::string to_crlf(std::string_view data);
+std::string to_lf(std::string_view data);
+
+}  // namespace msg

@@ -1,0 +1,121 @@
+// header.hpp - header field grammar.
+//
+// A HeaderField is a span of the input: its name, its raw value (folds kept)
+// and the whole field including the line break that ends it. Nothing is
+// copied until asked: unfold() and decode_header_text() build strings.
+//
+// Also here: RFC 2047 encoded words, RFC 2045/2231 parameters and the three
+// MIME fields Content-Type, Content-Disposition, Content-Transfer-Encoding.
+//
+// Leniency (what real mail needs, each case recorded as a defect where one
+// is passed in):
+//  - encoded words are decoded wherever they are delimited by white space or
+//    the field's start/end, and also inside quoted parameter values (as most
+//    mail readers do); white space between adjacent encoded words is dropped;
+//    a malformed word, or one in an unknown charset, is kept literally;
+//  - raw 8-bit text is taken as UTF-8 when it is valid UTF-8, else as
+//    windows-1252;
+//  - RFC 2231 continuations are joined in section order; missing sections
+//    are reported and the rest is joined anyway.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "msg/defect.hpp"
+#include "msg/limits.hpp"
+
+namespace msg {
+
+// ABNF (RFC 5322 2.2, 3.6.8): field = field-name ":" unstructured CRLF
+//                              field-name = 1*ftext ; %d33-57 / %d59-126
+struct HeaderField {
+    std::string_view name;   // as written, white space before the colon excluded
+    std::string_view value;  // after the colon up to the final line break; folds kept
+    std::string_view raw;    // the whole field, final line break included
+    std::size_t offset = 0;  // of raw (and name) in the parsed buffer
+
+    std::size_t value_offset() const {
+        return offset + static_cast<std::size_t>(value.data() - raw.data());
+    }
+};
+
+// ASCII case-insensitive comparison (field names, parameter names, tokens).
+bool iequals(std::string_view a, std::string_view b) noexcept;
+std::string to_lower_ascii(std::string_view s);
+
+// Remove the line breaks of folding (CRLF or LF followed by WSP) and trim
+// white space at both ends.
+std::string unfold(std::string_view value);
+
+// Decode an unstructured field value (already unfolded or not) to UTF-8:
+// RFC 2047 encoded words, raw 8-bit text as described above. `base` is the
+// offset of `value` in the parsed buffer, for defects.
+std::string decode_header_text(std::string_view value, Defects* defects = nullptr,
+                               std::size_t base = 0);
+
+// A MIME parameter after RFC 2231 processing: name lower-cased, value joined
+// from its continuations, percent-decoded and converted to UTF-8.
+struct Parameter {
+    std::string name;
+    std::string value;
+    std::string charset;   // from RFC 2231 extended syntax, lower case; empty if none
+    std::string language;
+};
+
+using Parameters = std::vector<Parameter>;
+
+// Parse "; name=value; name*0*=..." after the main token of a MIME field.
+// `base` is the offset of `text` for defects.
+Parameters parse_parameters(std::string_view text, Defects* defects = nullptr,
+                            std::size_t base = 0, const Limits& limits = {});
+// First parameter with that (case-insensitive) name, or nullptr.
+const Parameter* find_parameter(const Parameters& params, std::string_view name) noexcept;
+
+// RFC 2045 5.1: Content-Type := type "/" subtype *(";" parameter)
+struct ContentType {
+    std::string type = "text";      // lower case
+    std::string subtype = "plain";  // lower case
+    Parameters params;
+    bool valid = true;              // false when the field did not parse (defaults used)
+
+    bool is(std::string_view t, std::string_view s) const noexcept {
+        return type == t && subtype == s;
+    }
+    bool is_multipart() const noexcept { return type == "multipart"; }
+    std::string mime_type() const { return type + "/" + subtype; }
+    const std::string* param(std::string_view name) const noexcept {
+        const Parameter* p = find_parameter(params, name);
+        return p ? &p->value : nullptr;
+    }
+};
+
+ContentType parse_content_type(std::string_view value, Defects* defects = nullptr,
+                               std::size_t base = 0, const Limits& limits = {});
+
+// RFC 2183: disposition := disposition-type *(";" disposition-parm)
+struct ContentDisposition {
+    std::string type;   // lower case: "inline", "attachment", ...
+    Parameters params;
+    const std::string* param(std::string_view name) const noexcept {
+        const Parameter* p = find_parameter(params, name);
+        return p ? &p->value : nullptr;
+    }
+};
+
+ContentDisposition parse_content_disposition(std::string_view value, Defects* defects = nullptr,
+                                             std::size_t base = 0, const Limits& limits = {});
+
+// RFC 2045 6.1
+enum class TransferEncoding : std::uint8_t {
+    seven_bit, eight_bit, binary, quoted_printable, base64, unknown
+};
+
+// Case-insensitive, white space and comments ignored; "" means 7bit.
+TransferEncoding parse_transfer_encoding(std::string_view value) noexcept;
+std::string_view transfer_encoding_name(TransferEncoding e) noexcept;  // "7bit", "base64", ...
+
+}  // namespace msg

@@ -1,0 +1,22 @@
+// limits.hpp - every bound the parser enforces, with its default.
+//
+// Input is hostile until proven otherwise. Each limit below caps the work or
+// memory one message can cost; going past one is recorded as a defect (the
+// code in brackets) and parsing goes on with what is within bounds, it never
+// crashes or allocates without bound.
+#pragma once
+
+#include <cstddef>
+
+namespace msg {
+
+struct Limits {
+    std::size_t max_depth = 64;              // nested multipart / message levels [mime.nesting-too-deep]
+    std::size_t max_parts = 10000;           // entities in one message [mime.too-many-parts]
+    std::size_t max_header_fields = 10000;   // fields in one header block [header.too-many-fields]
+    std::size_t max_header_bytes = 1 << 20;  // bytes in one header block [header.block-too-large]
+    std::size_t max_boundary_length = 256;   // longer boundary parameters are not used [mime.boundary-too-long]
+    std::size_t max_params = 256;            // parameters in one Content-Type / Disposition
+};
+
+}  // namespace msg

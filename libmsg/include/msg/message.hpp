@@ -1,0 +1,128 @@
+// message.hpp - a message parsed from a buffer: header fields and MIME tree.
+//
+// parse_message() never fails and never copies the input: it returns the
+// best structure it can find, and a Defect for each departure from the
+// RFCs. Every piece is a span of the buffer passed in, which must outlive
+// the Message.
+//
+// Layout of an entity (offsets into the buffer):
+//
+//   begin            header_end      body_begin            end
+//   |  header fields  | empty line     |  body ...           |
+//
+// For a multipart, the body is: preamble, then each child between boundary
+// lines, then the epilogue. Per RFC 2046 the line break before a boundary
+// line belongs to the boundary, so a child's end is the start of that line
+// break. For message/rfc822 (and message/global), the body is one child: the
+// embedded message's root entity. An entity whose header block is missing
+// (header_end == begin) has the default type of its context: text/plain, or
+// message/rfc822 inside multipart/digest.
+//
+// The spans cover the input exactly: the root's header fields, the separator
+// and the body re-serialise to the same bytes.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "msg/codec.hpp"
+#include "msg/defect.hpp"
+#include "msg/header.hpp"
+#include "msg/limits.hpp"
+
+namespace msg {
+
+enum class EntityKind : std::uint8_t {
+    leaf,       // a body that is not parsed further
+    multipart,  // children are the parts between boundaries
+    message,    // message/rfc822 or message/global: one child, the embedded message
+};
+
+struct Entity {
+    std::size_t begin = 0;        // first byte of the header block
+    std::size_t header_end = 0;   // end of the last field (start of the empty line)
+    std::size_t body_begin = 0;   // first byte after the empty line
+    std::size_t end = 0;          // one past the last byte of the body
+    std::uint32_t first_field = 0, field_count = 0;   // range in Message::fields()
+    std::int32_t parent = -1, first_child = -1, next_sibling = -1;  // entity indices
+    std::uint16_t depth = 0;      // 0 for the root
+    EntityKind kind = EntityKind::leaf;
+    bool has_content_type = false;  // false: the context's default type is used
+    TransferEncoding encoding = TransferEncoding::seven_bit;
+    ContentType content_type;
+    bool has_disposition = false;
+    ContentDisposition disposition;
+    // Multipart only: preamble and epilogue, as offsets (empty if none).
+    std::size_t preamble_begin = 0, preamble_end = 0;
+    std::size_t epilogue_begin = 0, epilogue_end = 0;
+
+    std::size_t size() const { return end - begin; }
+};
+
+class Message {
+public:
+    Message() = default;
+
+    std::string_view data() const { return data_; }
+    const Entity& root() const { return entities_.front(); }
+    std::span<const Entity> entities() const { return entities_; }
+    const Entity& entity(std::size_t i) const { return entities_[i]; }
+    const Defects& defects() const { return defects_; }
+
+    // Header fields of the root (the message's own header) or of any entity.
+    std::span<const HeaderField> headers() const { return fields(root()); }
+    std::span<const HeaderField> fields(const Entity& e) const {
+        return std::span<const HeaderField>(fields_).subspan(e.first_field, e.field_count);
+    }
+    // First field of that name (case-insensitive), or nullptr.
+    const HeaderField* field(const Entity& e, std::string_view name) const noexcept;
+    const HeaderField* header(std::string_view name) const noexcept { return field(root(), name); }
+
+    std::string_view header_block(const Entity& e) const {
+        return data_.substr(e.begin, e.header_end - e.begin);
+    }
+    std::string_view body(const Entity& e) const {
+        return data_.substr(e.body_begin, e.end - e.body_begin);
+    }
+
+    // Leaf entities in depth-first order (the "parts" of msgshow --json).
+    std::vector<std::size_t> leaves() const;
+    // IMAP section number (RFC 3501 6.4.5) of entity i: "1", "2.1", ...
+    // A multipart root, and the multipart root of an embedded message, have
+    // no number of their own: they answer with the section of their context
+    // ("" for the top-level root).
+    std::string section(std::size_t i) const;
+    // Index of the entity with that section number, or -1.
+    std::ptrdiff_t find_section(std::string_view section) const;
+
+    // Append the transfer-decoded body of `e` to `out`.
+    void decode(const Entity& e, std::string& out, DecodeStatus* status = nullptr) const;
+    // The filename of an entity (Content-Disposition filename, else
+    // Content-Type name), decoded, or "" when it has none.
+    std::string filename(const Entity& e) const;
+    // The charset parameter of a text entity, lower case, or "" when none.
+    std::string charset(const Entity& e) const;
+
+private:
+    friend class MessageParser;
+    std::string_view data_;
+    std::vector<HeaderField> fields_;
+    std::vector<Entity> entities_;
+    Defects defects_;
+};
+
+// Parse `data` (one message: header, empty line, body; LF, CRLF or mixed).
+Message parse_message(std::string_view data, const Limits& limits = {});
+
+// Parse only a header block starting at data[0]; stops at the empty line,
+// at a line that cannot be a header line, or at the end. Returns the offset
+// where the header block ends (start of the separator). Fields are appended.
+std::size_t parse_header_block(std::string_view data, std::vector<HeaderField>& fields,
+                               Defects* defects = nullptr, std::size_t base = 0,
+                               const Limits& limits = {});
+
+}  // namespace msg

@@ -1,0 +1,12 @@
+// msg.hpp - all of libmsg.
+#pragma once
+
+#include "msg/charset.hpp"
+#include "msg/codec.hpp"
+#include "msg/defect.hpp"
+#include "msg/header.hpp"
+#include "msg/limits.hpp"
+#include "msg/mbox.hpp"
+#include "msg/message.hpp"
+#include "msg/result.hpp"
+#include "msg/source.hpp"

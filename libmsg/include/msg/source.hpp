@@ -1,0 +1,72 @@
+// source.hpp - an input buffer and its line index.
+//
+// A Source is one contiguous byte buffer: a read-only memory map of a file,
+// or bytes it owns (standard input, a decompressed archive member, a test
+// string). Everything libmsg parses is a span of such a buffer; offsets are
+// byte positions from its start.
+//
+// Line and column are computed only when a diagnostic is printed: LineIndex
+// records where lines start on first use and then answers by binary search.
+// Lines are counted at LF; a CR belongs to the line it ends. Columns are
+// 1-based byte columns.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "msg/result.hpp"
+
+namespace msg {
+
+struct LineCol {
+    std::uint64_t line = 1;   // 1-based
+    std::uint64_t column = 1; // 1-based, in bytes
+};
+
+// Line starts of a buffer. Build once, then locate() any number of offsets.
+class LineIndex {
+public:
+    LineIndex() = default;
+    explicit LineIndex(std::string_view text);
+    // Position of byte `offset`; an offset past the end maps past the last byte.
+    LineCol locate(std::size_t offset) const;
+    std::size_t lines() const { return starts_.size(); }
+
+private:
+    std::vector<std::size_t> starts_{0};
+};
+
+class Source {
+public:
+    // Map a file read-only (falls back to reading it for pipes and empty files).
+    static Result<Source> open(const std::string& path);
+    // Read all of standard input (or any fd) into an owned buffer.
+    static Result<Source> read_fd(int fd, std::string name);
+    // Own a copy of bytes (tests, decompressed data).
+    static Source from_string(std::string bytes, std::string name = "-");
+
+    Source(Source&&) noexcept;
+    Source& operator=(Source&&) noexcept;
+    ~Source();
+
+    std::string_view data() const { return data_; }
+    const std::string& name() const { return name_; }
+    // Lazily built line index of data().
+    const LineIndex& lines() const;
+    LineCol locate(std::size_t offset) const { return lines().locate(offset); }
+
+private:
+    Source() = default;
+    std::string name_;
+    std::string_view data_;
+    std::string owned_;
+    void* map_ = nullptr;
+    std::size_t map_len_ = 0;
+    mutable std::unique_ptr<LineIndex> index_;
+};
+
+}  // namespace msg
