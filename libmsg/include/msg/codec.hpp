@@ -52,8 +52,7 @@ public:
     const DecodeStatus& status() const { return status_; }
 
 private:
-    void flush_line(std::string_view line, bool has_break, std::string_view brk, std::string& out);
-    std::string pending_;  // an unfinished line carried between steps
+    std::string pending_;  // an escape not yet resolved, carried between steps
     std::size_t pos_ = 0;
     DecodeStatus status_;
 };

@@ -99,8 +99,10 @@ public:
     // Index of the entity with that section number, or -1.
     std::ptrdiff_t find_section(std::string_view section) const;
 
-    // Append the transfer-decoded body of `e` to `out`.
-    void decode(const Entity& e, std::string& out, DecodeStatus* status = nullptr) const;
+    // Append the transfer-decoded body of `e` to `out`. What the decoder had
+    // to repair (junk in base64, bad quoted-printable escapes) is appended to
+    // `defects` when given, at its offset in the buffer.
+    void decode(const Entity& e, std::string& out, Defects* defects = nullptr) const;
     // The filename of an entity (Content-Disposition filename, else
     // Content-Type name), decoded, or "" when it has none.
     std::string filename(const Entity& e) const;
@@ -120,7 +122,9 @@ Message parse_message(std::string_view data, const Limits& limits = {});
 
 // Parse only a header block starting at data[0]; stops at the empty line,
 // at a line that cannot be a header line, or at the end. Returns the offset
-// where the header block ends (start of the separator). Fields are appended.
+// in `data` where the header block ends (the start of the empty line, or of
+// the first body line). Fields are appended; `base` is the offset of data[0]
+// in the whole buffer, added to field and defect offsets.
 std::size_t parse_header_block(std::string_view data, std::vector<HeaderField>& fields,
                                Defects* defects = nullptr, std::size_t base = 0,
                                const Limits& limits = {});

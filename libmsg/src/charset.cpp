@@ -1,0 +1,295 @@
+// charset.cpp - ICU conversion with the fallbacks described in charset.hpp.
+#include "msg/charset.hpp"
+
+#include <unicode/ucnv.h>
+#include <unicode/ucnv_err.h>
+
+#include <array>
+#include <cstring>
+#include <memory>
+
+namespace msg {
+namespace {
+
+std::string lower_trim(std::string_view name) {
+    while (!name.empty() && (name.front() == ' ' || name.front() == '\t' || name.front() == '"'))
+        name.remove_prefix(1);
+    while (!name.empty() && (name.back() == ' ' || name.back() == '\t' || name.back() == '"'))
+        name.remove_suffix(1);
+    std::string s(name.substr(0, 64));
+    for (char& c : s)
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    return s;
+}
+
+enum class Fast { none, utf8, latin };  // latin: us-ascii / iso-8859-1 / windows-1252
+
+Fast fast_kind(const std::string& n) {
+    if (n == "utf-8" || n == "utf8") return Fast::utf8;
+    if (n == "us-ascii" || n == "ascii" || n == "iso-8859-1" || n == "iso8859-1" ||
+        n == "latin1" || n == "latin-1" || n == "windows-1252" || n == "cp1252" ||
+        n == "ansi_x3.4-1968" || n == "iso_8859-1")
+        return Fast::latin;
+    return Fast::none;
+}
+
+struct ConverterCloser {
+    void operator()(UConverter* c) const { ucnv_close(c); }
+};
+using Converter = std::unique_ptr<UConverter, ConverterCloser>;
+
+Converter open_converter(const std::string& name) {
+    UErrorCode err = U_ZERO_ERROR;
+    UConverter* c = ucnv_open(name.c_str(), &err);
+    if (U_FAILURE(err)) {
+        if (c) ucnv_close(c);
+        return nullptr;
+    }
+    return Converter(c);
+}
+
+// windows-1252 0x80..0x9F; 0 marks the five undefined positions.
+constexpr std::array<char16_t, 32> kCp1252High = {
+    0x20AC, 0, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160,
+    0x2039, 0x0152, 0, 0x017D, 0, 0, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013,
+    0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0, 0x017E, 0x0178};
+
+void put_utf8(std::uint32_t cp, std::string& out) {
+    if (cp < 0x80) {
+        out.push_back(static_cast<char>(cp));
+    } else if (cp < 0x800) {
+        out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
+        out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    } else if (cp < 0x10000) {
+        out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
+        out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+        out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    } else {
+        out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
+        out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+        out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+        out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    }
+}
+
+void cp1252_to_utf8(std::string_view in, std::string& out, std::size_t* bad) {
+    std::size_t nbad = 0;
+    out.reserve(out.size() + in.size() + in.size() / 4);
+    for (unsigned char c : in) {
+        if (c < 0x80) {
+            out.push_back(static_cast<char>(c));
+        } else if (c < 0xA0) {
+            char16_t u = kCp1252High[c - 0x80];
+            if (u == 0) {
+                ++nbad;
+                u = 0xFFFD;
+            }
+            put_utf8(u, out);
+        } else {
+            put_utf8(c, out);
+        }
+    }
+    if (bad) *bad = nbad;
+}
+
+// Length of the valid UTF-8 sequence at s[i], or 0 when it is not valid.
+std::size_t utf8_seq(std::string_view s, std::size_t i) noexcept {
+    auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
+    unsigned char c = b(i);
+    std::size_t n = s.size() - i;
+    if (c < 0x80) return 1;
+    if (c >= 0xC2 && c <= 0xDF) return n >= 2 && (b(i + 1) & 0xC0) == 0x80 ? 2 : 0;
+    if (c >= 0xE0 && c <= 0xEF) {
+        if (n < 3 || (b(i + 1) & 0xC0) != 0x80 || (b(i + 2) & 0xC0) != 0x80) return 0;
+        if (c == 0xE0 && b(i + 1) < 0xA0) return 0;   // overlong
+        if (c == 0xED && b(i + 1) >= 0xA0) return 0;  // surrogate
+        return 3;
+    }
+    if (c >= 0xF0 && c <= 0xF4) {
+        if (n < 4 || (b(i + 1) & 0xC0) != 0x80 || (b(i + 2) & 0xC0) != 0x80 ||
+            (b(i + 3) & 0xC0) != 0x80)
+            return 0;
+        if (c == 0xF0 && b(i + 1) < 0x90) return 0;   // overlong
+        if (c == 0xF4 && b(i + 1) >= 0x90) return 0;  // past U+10FFFF
+        return 4;
+    }
+    return 0;
+}
+
+void utf8_sanitize(std::string_view in, std::string& out, std::size_t* bad) {
+    std::size_t nbad = 0;
+    out.reserve(out.size() + in.size());
+    std::size_t i = 0;
+    while (i < in.size()) {
+        std::size_t n = utf8_seq(in, i);
+        if (n == 0) {
+            out.append("\xEF\xBF\xBD");
+            ++nbad;
+            ++i;
+        } else {
+            out.append(in.data() + i, n);
+            i += n;
+        }
+    }
+    if (bad) *bad = nbad;
+}
+
+}  // namespace
+
+bool is_valid_utf8(std::string_view s) noexcept {
+    std::size_t i = 0;
+    while (i < s.size()) {
+        // ASCII fast path, 8 bytes at a time.
+        while (i + 8 <= s.size()) {
+            std::uint64_t w;
+            std::memcpy(&w, s.data() + i, 8);
+            if (w & 0x8080808080808080ULL) break;
+            i += 8;
+        }
+        if (i >= s.size()) break;
+        std::size_t n = utf8_seq(s, i);
+        if (n == 0) return false;
+        i += n;
+    }
+    return true;
+}
+
+std::string canonical_charset(std::string_view name) {
+    std::string n = lower_trim(name);
+    if (n.empty()) return {};
+    switch (fast_kind(n)) {
+    case Fast::utf8: return "utf-8";
+    case Fast::latin:
+        if (n == "us-ascii" || n == "ascii" || n == "ansi_x3.4-1968") return "us-ascii";
+        if (n == "windows-1252" || n == "cp1252") return "windows-1252";
+        return "iso-8859-1";
+    case Fast::none: break;
+    }
+    UErrorCode err = U_ZERO_ERROR;
+    const char* canon = ucnv_getCanonicalName(n.c_str(), "MIME", &err);
+    if (U_FAILURE(err) || !canon) {
+        err = U_ZERO_ERROR;
+        canon = ucnv_getCanonicalName(n.c_str(), "IANA", &err);
+    }
+    if (U_SUCCESS(err) && canon) return lower_trim(canon);
+    // Known to ICU under a non-IANA alias: keep the name as given.
+    Converter c = open_converter(n);
+    return c ? n : std::string();
+}
+
+bool charset_known(std::string_view name) {
+    std::string n = lower_trim(name);
+    if (n.empty()) return false;
+    if (fast_kind(n) != Fast::none) return true;
+    return static_cast<bool>(open_converter(n));
+}
+
+bool to_utf8(std::string_view bytes, std::string_view charset, std::string& out,
+             std::size_t* bad) {
+    std::string n = lower_trim(charset);
+    switch (fast_kind(n)) {
+    case Fast::utf8: utf8_sanitize(bytes, out, bad); return true;
+    case Fast::latin: cp1252_to_utf8(bytes, out, bad); return true;
+    case Fast::none: break;
+    }
+    Converter from = open_converter(n);
+    if (!from) return false;
+    UErrorCode err = U_ZERO_ERROR;
+    Converter utf8 = open_converter("utf-8");
+    if (!utf8) return false;
+    // Stop at each illegal sequence (ICU has consumed it), write U+FFFD,
+    // count it, and go on.
+    std::size_t nbad = 0;
+    const char* src = bytes.data();
+    const char* src_end = bytes.data() + bytes.size();
+    std::array<char16_t, 2048> buf;
+    ucnv_setToUCallBack(from.get(), UCNV_TO_U_CALLBACK_STOP, nullptr, nullptr, nullptr, &err);
+    err = U_ZERO_ERROR;
+    for (;;) {
+        UChar* target = buf.data();
+        err = U_ZERO_ERROR;
+        ucnv_toUnicode(from.get(), &target, buf.data() + buf.size(), &src, src_end, nullptr,
+                       true, &err);
+        // Append what was converted.
+        for (UChar* p = buf.data(); p < target; ++p) {
+            std::uint32_t cp = *p;
+            if (cp >= 0xD800 && cp <= 0xDBFF && p + 1 < target && p[1] >= 0xDC00 &&
+                p[1] <= 0xDFFF) {
+                cp = 0x10000 + ((cp - 0xD800) << 10) + (p[1] - 0xDC00);
+                ++p;
+            } else if (cp >= 0xD800 && cp <= 0xDFFF) {
+                cp = 0xFFFD;
+            }
+            put_utf8(cp, out);
+        }
+        if (err == U_BUFFER_OVERFLOW_ERROR) continue;
+        if (U_FAILURE(err)) {
+            // An illegal or unmappable sequence: the converter has consumed it.
+            ++nbad;
+            put_utf8(0xFFFD, out);
+            ucnv_resetToUnicode(from.get());
+            if (src >= src_end) break;
+            continue;
+        }
+        break;
+    }
+    if (bad) *bad = nbad;
+    return true;
+}
+
+bool from_utf8(std::string_view utf8, std::string_view charset, std::string& out,
+               std::size_t* unmappable) {
+    std::string n = lower_trim(charset);
+    Fast k = fast_kind(n);
+    if (k == Fast::utf8) {
+        utf8_sanitize(utf8, out, unmappable);
+        return true;
+    }
+    Converter to = open_converter(k == Fast::latin && n != "us-ascii" && n != "ascii"
+                                      ? std::string("windows-1252")
+                                      : n);
+    if (!to) return false;
+    Converter from8 = open_converter("utf-8");
+    if (!from8) return false;
+    std::size_t nbad = 0;
+    // UTF-8 -> UTF-16 -> target, counting unmappable characters via the
+    // number of substitution events reported by a stop callback.
+    std::u16string u16;
+    {
+        UErrorCode err = U_ZERO_ERROR;
+        u16.resize(utf8.size() + 1);
+        int32_t len = ucnv_toUChars(from8.get(), u16.data(), static_cast<int32_t>(u16.size()),
+                                    utf8.data(), static_cast<int32_t>(utf8.size()), &err);
+        if (U_FAILURE(err)) return false;
+        u16.resize(static_cast<std::size_t>(len));
+    }
+    UErrorCode err = U_ZERO_ERROR;
+    ucnv_setFromUCallBack(to.get(), UCNV_FROM_U_CALLBACK_STOP, nullptr, nullptr, nullptr, &err);
+    const UChar* src = u16.data();
+    const UChar* src_end = u16.data() + u16.size();
+    std::array<char, 4096> buf;
+    for (;;) {
+        char* target = buf.data();
+        err = U_ZERO_ERROR;
+        ucnv_fromUnicode(to.get(), &target, buf.data() + buf.size(), &src, src_end, nullptr, true,
+                         &err);
+        out.append(buf.data(), static_cast<std::size_t>(target - buf.data()));
+        if (err == U_BUFFER_OVERFLOW_ERROR) continue;
+        if (U_FAILURE(err)) {
+            ++nbad;
+            char sub[8];
+            int8_t sublen = sizeof sub;
+            UErrorCode e2 = U_ZERO_ERROR;
+            ucnv_getSubstChars(to.get(), sub, &sublen, &e2);
+            if (U_SUCCESS(e2)) out.append(sub, static_cast<std::size_t>(sublen));
+            ucnv_resetFromUnicode(to.get());
+            if (src >= src_end) break;
+            continue;
+        }
+        break;
+    }
+    if (unmappable) *unmappable = nbad;
+    return true;
+}
+
+}  // namespace msg

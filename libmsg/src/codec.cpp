@@ -1,0 +1,386 @@
+// codec.cpp - base64, quoted-printable, dot-stuffing, line endings.
+#include "msg/codec.hpp"
+
+#include <array>
+#include <cstring>
+
+namespace msg {
+namespace {
+
+// 0..63 for the alphabet, kSkip for line breaks and blanks (ignored without a
+// defect), kPad for '=', kBad for everything else.
+constexpr std::uint8_t kSkip = 0xFD, kPad = 0xFE, kBad = 0xFF;
+
+constexpr std::array<std::uint8_t, 256> make_b64_table() {
+    std::array<std::uint8_t, 256> t{};
+    for (auto& v : t) v = kBad;
+    const char* alpha = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    for (int i = 0; i < 64; ++i) t[static_cast<unsigned char>(alpha[i])] = static_cast<std::uint8_t>(i);
+    t['\r'] = t['\n'] = t[' '] = t['\t'] = kSkip;
+    t['='] = kPad;
+    return t;
+}
+constexpr auto kB64 = make_b64_table();
+constexpr char kB64Alpha[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+constexpr char kHex[] = "0123456789ABCDEF";
+
+inline int hexval(unsigned char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+}
+
+inline void note_bad(DecodeStatus& st, std::size_t pos) {
+    if (st.first_bad == static_cast<std::size_t>(-1)) st.first_bad = pos;
+}
+
+}  // namespace
+
+// --- base64 ----------------------------------------------------------------
+
+void Base64Decoder::reset() { *this = Base64Decoder{}; }
+
+void Base64Decoder::step(std::string_view in, std::string& out) {
+    const auto* p = reinterpret_cast<const unsigned char*>(in.data());
+    const std::size_t n = in.size();
+    out.reserve(out.size() + n / 4 * 3 + 3);
+    std::size_t i = 0;
+    while (i < n) {
+        // Fast path: whole clean groups while no group is in progress.
+        if (count_ == 0 && pad_ == 0 && !ended_) {
+            while (i + 4 <= n) {
+                std::uint8_t a = kB64[p[i]], b = kB64[p[i + 1]], c = kB64[p[i + 2]], d = kB64[p[i + 3]];
+                if ((a | b | c | d) & 0xC0) break;
+                std::uint32_t v = (std::uint32_t{a} << 18) | (std::uint32_t{b} << 12) |
+                                  (std::uint32_t{c} << 6) | d;
+                char o[3] = {static_cast<char>(v >> 16), static_cast<char>(v >> 8), static_cast<char>(v)};
+                out.append(o, 3);
+                i += 4;
+            }
+            if (i >= n) break;
+        }
+        const std::uint8_t v = kB64[p[i]];
+        const std::size_t at = pos_ + i;
+        ++i;
+        if (v == kSkip) continue;
+        if (ended_) {
+            // Data after the padding that ended the stream is ignored.
+            ++status_.bad_chars;
+            note_bad(status_, at);
+            continue;
+        }
+        if (v == kBad) {
+            ++status_.bad_chars;
+            note_bad(status_, at);
+            continue;
+        }
+        if (v == kPad) {
+            if (count_ >= 2 && count_ + (++pad_) >= 4) {
+                // "xx==" or "xxx=": the group is complete and the data ends.
+                if (count_ == 2) out.push_back(static_cast<char>(acc_ >> 4));
+                else {
+                    out.push_back(static_cast<char>(acc_ >> 10));
+                    out.push_back(static_cast<char>(acc_ >> 2));
+                }
+                acc_ = 0;
+                count_ = 0;
+                pad_ = 0;
+                ended_ = true;
+            } else if (count_ < 2) {
+                status_.bad_padding = true;  // '=' where no data can end
+                note_bad(status_, at);
+                pad_ = 0;
+            }
+            continue;
+        }
+        if (pad_ != 0) {  // "xx=x": a single '=' inside a group, ignore it
+            status_.bad_padding = true;
+            note_bad(status_, at);
+            pad_ = 0;
+        }
+        acc_ = (acc_ << 6) | v;
+        if (++count_ == 4) {
+            char o[3] = {static_cast<char>(acc_ >> 16), static_cast<char>(acc_ >> 8),
+                         static_cast<char>(acc_)};
+            out.append(o, 3);
+            acc_ = 0;
+            count_ = 0;
+        }
+    }
+    pos_ += n;
+}
+
+void Base64Decoder::finish(std::string& out) {
+    if (count_ != 0) {
+        // A truncated last group: decode the whole bytes it holds.
+        status_.bad_padding = true;
+        note_bad(status_, pos_);
+        if (count_ == 2) out.push_back(static_cast<char>(acc_ >> 4));
+        else if (count_ == 3) {
+            out.push_back(static_cast<char>(acc_ >> 10));
+            out.push_back(static_cast<char>(acc_ >> 2));
+        }
+    } else if (pad_ != 0) {
+        status_.bad_padding = true;
+        note_bad(status_, pos_);
+    }
+    acc_ = 0;
+    count_ = 0;
+    pad_ = 0;
+}
+
+// --- quoted-printable --------------------------------------------------------
+//
+// pending_ holds the bytes of an escape not yet resolved: "=", "=X", or "="
+// followed by blanks (a soft line break when a line break comes next).
+
+void QuotedPrintableDecoder::reset() { *this = QuotedPrintableDecoder{}; }
+
+void QuotedPrintableDecoder::step(std::string_view in, std::string& out) {
+    const char* p = in.data();
+    const std::size_t n = in.size();
+    out.reserve(out.size() + n);
+    std::size_t i = 0;
+    constexpr std::size_t kMaxPending = 1024;
+    while (i < n) {
+        if (pending_.empty()) {
+            const void* eq = std::memchr(p + i, '=', n - i);
+            if (!eq) {
+                out.append(p + i, n - i);
+                break;
+            }
+            const std::size_t j = static_cast<std::size_t>(static_cast<const char*>(eq) - p);
+            out.append(p + i, j - i);
+            pending_.push_back('=');
+            i = j + 1;
+            continue;
+        }
+        const unsigned char c = static_cast<unsigned char>(p[i]);
+        const std::size_t at = pos_ + i;
+        if (pending_.size() == 1) {
+            if (hexval(c) >= 0) { pending_.push_back(static_cast<char>(c)); ++i; continue; }
+            if (c == '\n') { pending_.clear(); ++i; continue; }          // soft break
+            if (c == '\r') { pending_ = "=\r"; ++i; continue; }           // soft break, LF may follow
+            if (c == ' ' || c == '\t') { pending_.push_back(static_cast<char>(c)); ++i; continue; }
+            // "=" followed by something else: keep the '=' literally.
+            ++status_.bad_escapes;
+            note_bad(status_, at - 1);
+            out.push_back('=');
+            pending_.clear();
+            continue;  // reprocess c normally
+        }
+        if (pending_[1] == '\r') {  // after "=\r": swallow one LF
+            pending_.clear();
+            if (c == '\n') ++i;
+            continue;
+        }
+        if (pending_[1] == ' ' || pending_[1] == '\t') {
+            // "=" + blanks: a soft break if a line break follows.
+            if ((c == ' ' || c == '\t') && pending_.size() < kMaxPending) {
+                pending_.push_back(static_cast<char>(c));
+                ++i;
+                continue;
+            }
+            if (c == '\n') { pending_.clear(); ++i; continue; }
+            if (c == '\r') { pending_ = "=\r"; ++i; continue; }
+            ++status_.bad_escapes;
+            note_bad(status_, at - pending_.size());
+            out.append(pending_);
+            pending_.clear();
+            continue;
+        }
+        // pending_ is "=X" with X a hex digit.
+        const int hi = hexval(static_cast<unsigned char>(pending_[1]));
+        const int lo = hexval(c);
+        if (lo >= 0) {
+            out.push_back(static_cast<char>(hi * 16 + lo));
+            pending_.clear();
+            ++i;
+            continue;
+        }
+        ++status_.bad_escapes;
+        note_bad(status_, at - 2);
+        out.append(pending_);
+        pending_.clear();
+    }
+    pos_ += n;
+}
+
+void QuotedPrintableDecoder::finish(std::string& out) {
+    if (!pending_.empty()) {
+        if (pending_ == "=" || pending_[1] == '\r' || pending_[1] == ' ' || pending_[1] == '\t') {
+            // A '=' (maybe with blanks) at the very end: a soft break with
+            // the final line break missing. Nothing to output.
+        } else {
+            ++status_.bad_escapes;
+            note_bad(status_, pos_ - pending_.size());
+            out.append(pending_);
+        }
+        pending_.clear();
+    }
+}
+
+void decode_transfer(std::string_view body, TransferEncoding encoding, std::string& out,
+                     DecodeStatus* status) {
+    switch (encoding) {
+    case TransferEncoding::base64: {
+        Base64Decoder d;
+        d.step(body, out);
+        d.finish(out);
+        if (status) *status = d.status();
+        return;
+    }
+    case TransferEncoding::quoted_printable: {
+        QuotedPrintableDecoder d;
+        d.step(body, out);
+        d.finish(out);
+        if (status) *status = d.status();
+        return;
+    }
+    default:
+        out.append(body);
+        if (status) *status = DecodeStatus{};
+        return;
+    }
+}
+
+// --- encoders ----------------------------------------------------------------
+
+std::string base64_encode(std::string_view data, std::size_t line_length, std::string_view eol) {
+    line_length -= line_length % 4;  // whole groups per line
+    const std::size_t chars = (data.size() + 2) / 3 * 4;
+    std::string out;
+    out.reserve(chars + (line_length ? (chars / line_length + 1) * eol.size() : 0));
+    const auto* p = reinterpret_cast<const unsigned char*>(data.data());
+    std::size_t col = 0;
+    auto put = [&](const char (&g)[4]) {
+        out.append(g, 4);
+        col += 4;
+        if (line_length && col >= line_length) {
+            out.append(eol);
+            col = 0;
+        }
+    };
+    std::size_t i = 0;
+    for (; i + 3 <= data.size(); i += 3) {
+        std::uint32_t v = (std::uint32_t{p[i]} << 16) | (std::uint32_t{p[i + 1]} << 8) | p[i + 2];
+        const char g[4] = {kB64Alpha[v >> 18], kB64Alpha[(v >> 12) & 63], kB64Alpha[(v >> 6) & 63],
+                           kB64Alpha[v & 63]};
+        put(g);
+    }
+    if (const std::size_t rest = data.size() - i) {
+        std::uint32_t v = std::uint32_t{p[i]} << 16;
+        if (rest == 2) v |= std::uint32_t{p[i + 1]} << 8;
+        const char g[4] = {kB64Alpha[v >> 18], kB64Alpha[(v >> 12) & 63],
+                           rest == 2 ? kB64Alpha[(v >> 6) & 63] : '=', '='};
+        put(g);
+    }
+    if (line_length && col != 0) out.append(eol);
+    return out;
+}
+
+std::string qp_encode(std::string_view data, std::string_view eol) {
+    constexpr std::size_t kMax = 76;  // RFC 2045 6.7 (5): encoded lines at most 76 characters
+    std::string out;
+    out.reserve(data.size() + data.size() / 8 + 16);
+    std::size_t start = 0;
+    while (start <= data.size()) {
+        std::size_t nl = data.find('\n', start);
+        const bool last = nl == std::string_view::npos;
+        std::size_t end = last ? data.size() : nl;
+        if (!last && end > start && data[end - 1] == '\r') --end;
+        if (last && start == data.size()) break;
+        const std::string_view line = data.substr(start, end - start);
+        std::size_t col = 0;
+        for (std::size_t k = 0; k < line.size(); ++k) {
+            const unsigned char c = static_cast<unsigned char>(line[k]);
+            const bool at_end = k + 1 == line.size();
+            bool literal = (c >= 33 && c <= 126 && c != '=') || ((c == ' ' || c == '\t') && !at_end);
+            // "From " and "." at the start of a line survive mbox and SMTP
+            // untouched when encoded.
+            if (k == 0 && col == 0 && ((c == 'F' && line.substr(0, 5) == "From ") || c == '.'))
+                literal = false;
+            const std::size_t width = literal ? 1 : 3;
+            // Keep room for the soft break '=' unless this is the line's last character.
+            const std::size_t room = at_end ? kMax : kMax - 1;
+            if (col + width > room) {
+                out.push_back('=');
+                out.append(eol);
+                col = 0;
+            }
+            if (literal) out.push_back(static_cast<char>(c));
+            else {
+                const char esc[3] = {'=', kHex[c >> 4], kHex[c & 15]};
+                out.append(esc, 3);
+            }
+            col += width;
+        }
+        if (last) {
+            // No final line break in the input: end with a soft break so that
+            // decoding gives back exactly the input.
+            if (!line.empty()) {
+                out.push_back('=');
+                out.append(eol);
+            }
+            break;
+        }
+        out.append(eol);
+        start = nl + 1;
+    }
+    return out;
+}
+
+std::string dot_stuff(std::string_view data) {
+    std::string out;
+    out.reserve(data.size() + 16);
+    bool bol = true;
+    std::size_t i = 0;
+    while (i < data.size()) {
+        if (bol && data[i] == '.') out.push_back('.');
+        const std::size_t nl = data.find('\n', i);
+        const std::size_t end = nl == std::string_view::npos ? data.size() : nl + 1;
+        out.append(data.substr(i, end - i));
+        bol = nl != std::string_view::npos;
+        i = end;
+    }
+    return out;
+}
+
+std::string dot_unstuff(std::string_view data) {
+    std::string out;
+    out.reserve(data.size());
+    std::size_t i = 0;
+    while (i < data.size()) {
+        if (data[i] == '.' && i + 1 < data.size() && data[i + 1] == '.') ++i;
+        const std::size_t nl = data.find('\n', i);
+        const std::size_t end = nl == std::string_view::npos ? data.size() : nl + 1;
+        out.append(data.substr(i, end - i));
+        i = end;
+    }
+    return out;
+}
+
+namespace {
+std::string convert_eol(std::string_view data, std::string_view eol) {
+    std::string out;
+    out.reserve(data.size() + data.size() / 32 + 2);
+    std::size_t i = 0;
+    const std::size_t n = data.size();
+    while (i < n) {
+        std::size_t j = i;
+        while (j < n && data[j] != '\r' && data[j] != '\n') ++j;
+        out.append(data.substr(i, j - i));
+        if (j == n) break;
+        out.append(eol);
+        if (data[j] == '\r' && j + 1 < n && data[j + 1] == '\n') ++j;
+        i = j + 1;
+    }
+    return out;
+}
+}  // namespace
+
+std::string to_crlf(std::string_view data) { return convert_eol(data, "\r\n"); }
+std::string to_lf(std::string_view data) { return convert_eol(data, "\n"); }
+
+}  // namespace msg

@@ -1,0 +1,509 @@
+// header.cpp - field values: unfolding, RFC 2047, RFC 2045/2231 parameters.
+#include "msg/header.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <map>
+
+#include "msg/charset.hpp"
+#include "msg/codec.hpp"
+
+namespace msg {
+namespace {
+
+inline bool is_wsp(char c) { return c == ' ' || c == '\t'; }
+inline bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+inline char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
+
+// RFC 2045 5.1 tspecials, plus space and controls: what ends a token.
+inline bool is_tspecial(unsigned char c) {
+    switch (c) {
+    case '(': case ')': case '<': case '>': case '@': case ',': case ';': case ':':
+    case '\\': case '"': case '/': case '[': case ']': case '?': case '=':
+        return true;
+    default:
+        return c <= 32 || c == 127;
+    }
+}
+
+void add_defect(Defects* d, DefectCode code, std::size_t offset, std::string detail = {}) {
+    if (d) d->push_back(Defect{code, offset, std::move(detail)});
+}
+
+// Raw header bytes to UTF-8: as they are when valid UTF-8, else windows-1252.
+void append_raw_text(std::string_view bytes, std::string& out) {
+    bool ascii = true;
+    for (char c : bytes)
+        if (static_cast<unsigned char>(c) >= 0x80) { ascii = false; break; }
+    if (ascii || is_valid_utf8(bytes)) out.append(bytes);
+    else to_utf8(bytes, "windows-1252", out);
+}
+
+// Skip white space and (nested) comments from `i`; returns the new position.
+std::size_t skip_cfws(std::string_view s, std::size_t i) {
+    while (i < s.size()) {
+        if (is_space(s[i])) { ++i; continue; }
+        if (s[i] != '(') break;
+        int depth = 0;
+        while (i < s.size()) {
+            const char c = s[i];
+            if (c == '\\') { i += 2; continue; }
+            ++i;
+            if (c == '(') ++depth;
+            else if (c == ')' && --depth == 0) break;
+        }
+    }
+    return std::min(i, s.size());
+}
+
+std::size_t token_end(std::string_view s, std::size_t i) {
+    while (i < s.size() && !is_tspecial(static_cast<unsigned char>(s[i]))) ++i;
+    return i;
+}
+
+// --- RFC 2047 ------------------------------------------------------------
+
+struct EncodedWord {
+    std::size_t length = 0;   // bytes of the whole "=?...?=" in the input
+    std::string_view charset;
+    char encoding = 0;        // 'B' or 'Q'
+    std::string_view text;
+};
+
+// Parse an encoded word starting at s[0] == '=' && s[1] == '?'. Returns
+// false when it is not one (then it stays literal text).
+bool parse_encoded_word(std::string_view s, EncodedWord& w) {
+    // =?charset[*lang]?B|Q?text?=
+    std::size_t q1 = s.find('?', 2);
+    if (q1 == std::string_view::npos || q1 == 2 || q1 + 3 >= s.size()) return false;
+    if (s[q1 + 2] != '?') return false;
+    const char enc = static_cast<char>(s[q1 + 1] & ~0x20);
+    if (enc != 'B' && enc != 'Q') return false;
+    const std::size_t tstart = q1 + 3;
+    const std::size_t close = s.find("?=", tstart);
+    if (close == std::string_view::npos) return false;
+    for (std::size_t k = 2; k < close; ++k)
+        if (is_space(s[k]) || static_cast<unsigned char>(s[k]) < 32) return false;
+    std::string_view cs = s.substr(2, q1 - 2);
+    if (auto star = cs.find('*'); star != std::string_view::npos) cs = cs.substr(0, star);  // RFC 2231 language
+    if (cs.empty()) return false;
+    w.length = close + 2;
+    w.charset = cs;
+    w.encoding = enc;
+    w.text = s.substr(tstart, close - tstart);
+    return true;
+}
+
+// The bytes an encoded word stands for (before charset conversion).
+std::string encoded_word_bytes(const EncodedWord& w, bool& clean) {
+    std::string bytes;
+    if (w.encoding == 'B') {
+        Base64Decoder d;
+        d.step(w.text, bytes);
+        d.finish(bytes);
+        clean = d.status().clean();
+        return bytes;
+    }
+    clean = true;
+    const std::string_view t = w.text;
+    bytes.reserve(t.size());
+    for (std::size_t i = 0; i < t.size(); ++i) {
+        const char c = t[i];
+        if (c == '_') bytes.push_back(' ');
+        else if (c == '=' && i + 2 < t.size() && std::isxdigit(static_cast<unsigned char>(t[i + 1])) &&
+                 std::isxdigit(static_cast<unsigned char>(t[i + 2]))) {
+            const std::string hex{t.substr(i + 1, 2)};
+            bytes.push_back(static_cast<char>(std::stoi(hex, nullptr, 16)));
+            i += 2;
+        } else {
+            if (c == '=') clean = false;
+            bytes.push_back(c);
+        }
+    }
+    return bytes;
+}
+
+}  // namespace
+
+bool iequals(std::string_view a, std::string_view b) noexcept {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i)
+        if (lower(a[i]) != lower(b[i])) return false;
+    return true;
+}
+
+std::string to_lower_ascii(std::string_view s) {
+    std::string out(s);
+    for (char& c : out) c = lower(c);
+    return out;
+}
+
+std::string unfold(std::string_view value) {
+    std::string out;
+    out.reserve(value.size());
+    for (std::size_t i = 0; i < value.size(); ++i) {
+        const char c = value[i];
+        if (c == '\r' && i + 1 < value.size() && value[i + 1] == '\n') continue;
+        if (c == '\n' || c == '\r') continue;
+        out.push_back(c);
+    }
+    std::size_t b = 0, e = out.size();
+    while (b < e && is_wsp(out[b])) ++b;
+    while (e > b && is_wsp(out[e - 1])) --e;
+    return out.substr(b, e - b);
+}
+
+std::string decode_header_text(std::string_view raw, Defects* defects, std::size_t base) {
+    // Work on the raw value so that defect offsets stay exact: line breaks
+    // of folding are dropped as we go, and the result is trimmed at the end.
+    std::string out;
+    out.reserve(raw.size());
+    std::size_t i = 0;
+    const std::size_t n = raw.size();
+    std::size_t lit_start = 0;       // start of pending literal text
+    bool last_was_word = false;      // the previous token was a decoded encoded word
+    std::size_t ws_start = std::string_view::npos;  // white space after that word
+
+    auto flush_literal = [&](std::size_t end) {
+        if (end <= lit_start) return;
+        std::string_view lit = raw.substr(lit_start, end - lit_start);
+        // drop the line breaks of folding
+        std::size_t k = 0;
+        while (k < lit.size()) {
+            std::size_t j = k;
+            while (j < lit.size() && lit[j] != '\r' && lit[j] != '\n') ++j;
+            append_raw_text(lit.substr(k, j - k), out);
+            k = j;
+            while (k < lit.size() && (lit[k] == '\r' || lit[k] == '\n')) ++k;
+        }
+    };
+
+    while (i < n) {
+        const char c = raw[i];
+        if (c == '=' && i + 1 < n && raw[i + 1] == '?') {
+            EncodedWord w;
+            if (parse_encoded_word(raw.substr(i), w)) {
+                bool clean = true;
+                std::string bytes = encoded_word_bytes(w, clean);
+                std::string text;
+                if (to_utf8(bytes, w.charset, text)) {
+                    // White space between two encoded words is dropped.
+                    if (last_was_word && ws_start != std::string_view::npos) flush_literal(ws_start);
+                    else flush_literal(i);
+                    out += text;
+                    if (!clean)
+                        add_defect(defects, DefectCode::EncodedWordMalformed, base + i,
+                                   std::string(raw.substr(i, w.length)));
+                    i += w.length;
+                    lit_start = i;
+                    last_was_word = true;
+                    ws_start = i;
+                    continue;
+                }
+                add_defect(defects, DefectCode::EncodedWordCharset, base + i, std::string(w.charset));
+                i += w.length;
+                last_was_word = false;
+                continue;
+            }
+            // Looks like the start of an encoded word but is not one.
+            const std::size_t close = raw.find("?=", i + 2);
+            if (close != std::string_view::npos) {
+                const std::string_view cand = raw.substr(i, close + 2 - i);
+                if (std::none_of(cand.begin(), cand.end(), is_space))
+                    add_defect(defects, DefectCode::EncodedWordMalformed, base + i, std::string(cand));
+            }
+        }
+        if (is_space(c)) {
+            if (!(last_was_word && ws_start != std::string_view::npos)) ws_start = i;
+            ++i;
+            continue;
+        }
+        last_was_word = false;
+        ws_start = std::string_view::npos;
+        ++i;
+    }
+    flush_literal(n);
+
+    std::size_t b = 0, e = out.size();
+    while (b < e && is_space(out[b])) ++b;
+    while (e > b && is_space(out[e - 1])) --e;
+    if (b == 0 && e == out.size()) return out;
+    return out.substr(b, e - b);
+}
+
+// --- parameters --------------------------------------------------------------
+
+namespace {
+
+struct RawParam {
+    std::string name;          // lower case, without the RFC 2231 suffix
+    int section = -1;          // -1: not a continuation
+    bool extended = false;     // value is charset'lang'percent-encoded (section 0) or percent-encoded
+    std::string value;         // as written (quotes removed, escapes resolved)
+    std::size_t offset = 0;
+};
+
+std::string percent_decode(std::string_view s, bool& bad) {
+    std::string out;
+    out.reserve(s.size());
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
+            std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
+            out.push_back(static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16)));
+            i += 2;
+        } else {
+            if (s[i] == '%') bad = true;
+            out.push_back(s[i]);
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
+Parameters parse_parameters(std::string_view text, Defects* defects, std::size_t base,
+                            const Limits& limits) {
+    std::vector<RawParam> raw;
+    std::size_t i = 0;
+    const std::size_t n = text.size();
+    while (i < n) {
+        i = skip_cfws(text, i);
+        if (i >= n) break;
+        if (text[i] == ';') { ++i; continue; }
+        const std::size_t name_at = i;
+        std::size_t ne = token_end(text, i);
+        if (ne == i) {
+            // Not a parameter name: skip to the next ';'.
+            add_defect(defects, DefectCode::ParamSyntax, base + i);
+            std::size_t semi = text.find(';', i);
+            i = semi == std::string_view::npos ? n : semi + 1;
+            continue;
+        }
+        std::string_view name = text.substr(i, ne - i);
+        i = skip_cfws(text, ne);
+        if (i >= n || text[i] != '=') {
+            add_defect(defects, DefectCode::ParamSyntax, base + name_at, std::string(name));
+            std::size_t semi = text.find(';', i);
+            i = semi == std::string_view::npos ? n : semi + 1;
+            continue;
+        }
+        i = skip_cfws(text, i + 1);
+        std::string value;
+        if (i < n && text[i] == '"') {
+            ++i;
+            bool closed = false;
+            while (i < n) {
+                const char c = text[i];
+                if (c == '\\' && i + 1 < n) { value.push_back(text[i + 1]); i += 2; continue; }
+                if (c == '"') { closed = true; ++i; break; }
+                if (c == '\r' || c == '\n') { ++i; continue; }  // folded inside quotes
+                value.push_back(c);
+                ++i;
+            }
+            if (!closed) add_defect(defects, DefectCode::ParamSyntax, base + name_at, "unclosed quote");
+            // Anything up to the next ';' after the closing quote is junk.
+            std::size_t k = skip_cfws(text, i);
+            if (k < n && text[k] != ';') {
+                add_defect(defects, DefectCode::ParamSyntax, base + k, std::string(name));
+                std::size_t semi = text.find(';', k);
+                k = semi == std::string_view::npos ? n : semi;
+            }
+            i = k;
+        } else {
+            // A token; real mail also has unquoted values with spaces or
+            // tspecials, which are taken up to the next ';'.
+            std::size_t ve = token_end(text, i);
+            std::size_t semi = text.find(';', i);
+            if (semi == std::string_view::npos) semi = n;
+            std::size_t e = semi;
+            while (e > i && is_space(text[e - 1])) --e;
+            if (ve < e) {
+                // Allow a trailing comment after a clean token.
+                std::size_t k = skip_cfws(text, ve);
+                if (k < semi) add_defect(defects, DefectCode::ParamSyntax, base + ve, std::string(name));
+                else e = ve;
+            }
+            for (std::size_t k = i; k < e; ++k)
+                if (text[k] != '\r' && text[k] != '\n') value.push_back(text[k]);
+            i = semi;
+        }
+
+        if (raw.size() >= limits.max_params) continue;
+        RawParam p;
+        p.offset = base + name_at;
+        p.value = std::move(value);
+        std::string lname = to_lower_ascii(name);
+        // RFC 2231: name*  name*N  name*N*
+        if (!lname.empty() && lname.back() == '*') {
+            p.extended = true;
+            lname.pop_back();
+        }
+        if (auto star = lname.rfind('*'); star != std::string::npos && star + 1 < lname.size() &&
+                                          std::all_of(lname.begin() + static_cast<long>(star) + 1, lname.end(),
+                                                      [](char c) { return c >= '0' && c <= '9'; }) &&
+                                          lname.size() - star - 1 <= 4) {
+            p.section = std::stoi(lname.substr(star + 1));
+            lname.resize(star);
+        }
+        p.name = std::move(lname);
+        raw.push_back(std::move(p));
+    }
+
+    // Join continuations; keep first-seen order of names.
+    Parameters out;
+    std::vector<bool> used(raw.size(), false);
+    for (std::size_t a = 0; a < raw.size(); ++a) {
+        if (used[a]) continue;
+        const std::string& name = raw[a].name;
+        if (find_parameter(out, name)) {
+            add_defect(defects, DefectCode::ParamDuplicate, raw[a].offset, name);
+            used[a] = true;
+            continue;
+        }
+        Parameter param;
+        param.name = name;
+        if (raw[a].section < 0) {
+            used[a] = true;
+            const RawParam& r = raw[a];
+            if (r.extended) {
+                // name*=charset'lang'value
+                std::string_view v = r.value;
+                std::size_t q1 = v.find('\''), q2 = q1 == std::string_view::npos ? q1 : v.find('\'', q1 + 1);
+                bool bad = false;
+                std::string bytes;
+                if (q2 == std::string_view::npos) {
+                    add_defect(defects, DefectCode::ParamSyntax, r.offset, name);
+                    bytes = percent_decode(v, bad);
+                } else {
+                    param.charset = to_lower_ascii(v.substr(0, q1));
+                    param.language = std::string(v.substr(q1 + 1, q2 - q1 - 1));
+                    bytes = percent_decode(v.substr(q2 + 1), bad);
+                }
+                if (bad) add_defect(defects, DefectCode::ParamSyntax, r.offset, name);
+                if (param.charset.empty() || !to_utf8(bytes, param.charset, param.value)) {
+                    if (!param.charset.empty())
+                        add_defect(defects, DefectCode::CharsetUnknown, r.offset, param.charset);
+                    append_raw_text(bytes, param.value);
+                }
+            } else {
+                // Encoded words inside values are not standard but common.
+                if (r.value.find("=?") != std::string::npos) param.value = decode_header_text(r.value);
+                else append_raw_text(r.value, param.value);
+            }
+            out.push_back(std::move(param));
+            continue;
+        }
+        // Continuations: collect every section of this name.
+        std::map<int, const RawParam*> sections;
+        for (std::size_t b = a; b < raw.size(); ++b) {
+            if (raw[b].name != name || raw[b].section < 0) continue;
+            used[b] = true;
+            if (!sections.emplace(raw[b].section, &raw[b]).second)
+                add_defect(defects, DefectCode::ParamDuplicate, raw[b].offset, name);
+        }
+        int expect = 0;
+        std::string bytes;
+        bool any_extended = false;
+        for (const auto& [sec, r] : sections) {
+            if (sec != expect) add_defect(defects, DefectCode::ParamContinuationGap, r->offset, name);
+            expect = sec + 1;
+            std::string_view v = r->value;
+            if (r->extended) {
+                any_extended = true;
+                if (sec == sections.begin()->first && sec == 0) {
+                    std::size_t q1 = v.find('\''), q2 = q1 == std::string_view::npos ? q1 : v.find('\'', q1 + 1);
+                    if (q2 != std::string_view::npos) {
+                        param.charset = to_lower_ascii(v.substr(0, q1));
+                        param.language = std::string(v.substr(q1 + 1, q2 - q1 - 1));
+                        v = v.substr(q2 + 1);
+                    }
+                }
+                bool bad = false;
+                bytes += percent_decode(v, bad);
+                if (bad) add_defect(defects, DefectCode::ParamSyntax, r->offset, name);
+            } else {
+                bytes += v;
+            }
+        }
+        if (!any_extended || param.charset.empty() || !to_utf8(bytes, param.charset, param.value)) {
+            if (any_extended && !param.charset.empty())
+                add_defect(defects, DefectCode::CharsetUnknown, raw[a].offset, param.charset);
+            append_raw_text(bytes, param.value);
+        }
+        out.push_back(std::move(param));
+    }
+    return out;
+}
+
+const Parameter* find_parameter(const Parameters& params, std::string_view name) noexcept {
+    for (const Parameter& p : params)
+        if (iequals(p.name, name)) return &p;
+    return nullptr;
+}
+
+ContentType parse_content_type(std::string_view value, Defects* defects, std::size_t base,
+                               const Limits& limits) {
+    ContentType ct;
+    std::size_t i = skip_cfws(value, 0);
+    const std::size_t t0 = i;
+    std::size_t te = token_end(value, i);
+    std::size_t j = skip_cfws(value, te);
+    bool ok = te > t0 && j < value.size() && value[j] == '/';
+    std::size_t s0 = 0, se = 0;
+    if (ok) {
+        s0 = skip_cfws(value, j + 1);
+        se = token_end(value, s0);
+        ok = se > s0;
+    }
+    if (!ok) {
+        ct.valid = false;
+        add_defect(defects, DefectCode::ContentTypeSyntax, base + t0, unfold(value));
+        // Parameters may still be usable (charset), but the type is not.
+        std::size_t semi = value.find(';');
+        if (semi != std::string_view::npos)
+            ct.params = parse_parameters(value.substr(semi), defects, base + semi, limits);
+        return ct;
+    }
+    ct.type = to_lower_ascii(value.substr(t0, te - t0));
+    ct.subtype = to_lower_ascii(value.substr(s0, se - s0));
+    ct.params = parse_parameters(value.substr(se), defects, base + se, limits);
+    return ct;
+}
+
+ContentDisposition parse_content_disposition(std::string_view value, Defects* defects,
+                                             std::size_t base, const Limits& limits) {
+    ContentDisposition cd;
+    std::size_t i = skip_cfws(value, 0);
+    std::size_t e = token_end(value, i);
+    cd.type = to_lower_ascii(value.substr(i, e - i));
+    if (cd.type.empty()) add_defect(defects, DefectCode::ParamSyntax, base + i, "no disposition type");
+    cd.params = parse_parameters(value.substr(e), defects, base + e, limits);
+    return cd;
+}
+
+TransferEncoding parse_transfer_encoding(std::string_view value) noexcept {
+    std::size_t i = skip_cfws(value, 0);
+    std::size_t e = i;
+    while (e < value.size() && !is_space(value[e]) && value[e] != '(' && value[e] != ';') ++e;
+    const std::string_view t = value.substr(i, e - i);
+    if (t.empty() || iequals(t, "7bit")) return TransferEncoding::seven_bit;
+    if (iequals(t, "8bit")) return TransferEncoding::eight_bit;
+    if (iequals(t, "binary")) return TransferEncoding::binary;
+    if (iequals(t, "quoted-printable")) return TransferEncoding::quoted_printable;
+    if (iequals(t, "base64")) return TransferEncoding::base64;
+    return TransferEncoding::unknown;
+}
+
+std::string_view transfer_encoding_name(TransferEncoding e) noexcept {
+    switch (e) {
+    case TransferEncoding::seven_bit: return "7bit";
+    case TransferEncoding::eight_bit: return "8bit";
+    case TransferEncoding::binary: return "binary";
+    case TransferEncoding::quoted_printable: return "quoted-printable";
+    case TransferEncoding::base64: return "base64";
+    case TransferEncoding::unknown: break;
+    }
+    return "unknown";
+}
+
+}  // namespace msg

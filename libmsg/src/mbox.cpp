@@ -1,0 +1,248 @@
+// mbox.cpp - streaming mbox reader over plain or gzip input.
+//
+// The archive is read through zlib's gz* interface, which inflates gzip and
+// passes other bytes through unchanged, in chunks into one window buffer.
+// A message is handed out as a view into that window; the window keeps only
+// the message being read, so memory follows the largest message, not the
+// archive.
+#include "msg/mbox.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace msg {
+namespace {
+
+// Number of '\n' bytes in [p, p+n), a word at a time.
+std::uint64_t count_newlines(const char* p, std::size_t n) {
+    std::uint64_t lines = 0;
+    std::size_t i = 0;
+    constexpr std::uint64_t ones = 0x0101010101010101ULL;
+    constexpr std::uint64_t nl = ones * '\n';
+    for (; i + 8 <= n; i += 8) {
+        std::uint64_t w;
+        std::memcpy(&w, p + i, 8);
+        std::uint64_t x = w ^ nl;  // zero bytes where '\n' was
+        // exact zero-byte mask: high bit set in each byte that is zero
+        std::uint64_t t = ((x & 0x7F7F7F7F7F7F7F7FULL) + 0x7F7F7F7F7F7F7F7FULL) | x;
+        lines += static_cast<std::uint64_t>(__builtin_popcountll(~t & 0x8080808080808080ULL));
+    }
+    for (; i < n; ++i) lines += p[i] == '\n';
+    return lines;
+}
+
+bool is_from_line(const char* p, std::size_t n) { return n >= 5 && std::memcmp(p, "From ", 5) == 0; }
+
+class GzMboxReader final : public MboxReader {
+public:
+    GzMboxReader(gzFile gz, std::string name, const MboxOptions& o)
+        : gz_(gz), name_(std::move(name)), opt_(o) {}
+    ~GzMboxReader() override {
+        if (gz_) gzclose(gz_);
+    }
+
+    Result<bool> next(MboxMessage& out) override;
+    std::uint64_t leading_garbage() const override { return garbage_; }
+    bool compressed() const override { return compressed_; }
+
+private:
+    // Read more input to the end of the window; false at end of input.
+    Result<bool> fill();
+    void compact();
+    std::size_t find_next_from(std::size_t from) const;
+
+    gzFile gz_;
+    std::string name_;
+    MboxOptions opt_;
+    std::string buf_;           // the window
+    std::size_t begin_ = 0;     // first byte not yet handed out
+    std::size_t len_ = 0;       // bytes valid in buf_
+    std::uint64_t buf_offset_ = 0;  // archive offset of buf_[0]
+    std::uint64_t begin_line_ = 1;  // line number at buf_[begin_]
+    bool eof_ = false;
+    bool started_ = false;
+    bool compressed_ = false;
+    std::uint64_t garbage_ = 0;
+    std::uint64_t index_ = 0;
+    std::string unquoted_;
+};
+
+Result<bool> GzMboxReader::fill() {
+    if (eof_) return false;
+    if (buf_.size() < len_ + opt_.read_size) buf_.resize(len_ + opt_.read_size);
+    int n = gzread(gz_, buf_.data() + len_, static_cast<unsigned>(opt_.read_size));
+    if (n < 0) {
+        int err = 0;
+        const char* what = gzerror(gz_, &err);
+        return Error{err == Z_ERRNO ? errno : 0, "cannot read " + name_ + ": " +
+                                                     (err == Z_ERRNO ? std::strerror(errno) : what)};
+    }
+    if (!started_) compressed_ = gzdirect(gz_) == 0;
+    started_ = true;
+    if (n == 0) {
+        eof_ = true;
+        int err = 0;
+        const char* what = gzerror(gz_, &err);
+        if (err != Z_OK && err != Z_STREAM_END)
+            return Error{0, "cannot read " + name_ + ": " + what + " (the archive is truncated or corrupt)"};
+        return false;
+    }
+    len_ += static_cast<std::size_t>(n);
+    return true;
+}
+
+void GzMboxReader::compact() {
+    if (begin_ == 0) return;
+    std::memmove(buf_.data(), buf_.data() + begin_, len_ - begin_);
+    buf_offset_ += begin_;
+    len_ -= begin_;
+    begin_ = 0;
+}
+
+// Position of the next From_ line that follows an empty line, searching
+// from `from`; npos when none is in the window yet.
+std::size_t GzMboxReader::find_next_from(std::size_t from) const {
+    std::string_view w(buf_.data(), len_);
+    while (true) {
+        std::size_t p = w.find("\nFrom ", from);
+        if (p == std::string_view::npos) return p;
+        // the line before must be empty: "\n\nFrom " or "\n\r\nFrom "
+        if (p >= 1 && w[p - 1] == '\n') return p + 1;
+        if (p >= 2 && w[p - 1] == '\r' && w[p - 2] == '\n') return p + 1;
+        from = p + 1;
+    }
+}
+
+Result<bool> GzMboxReader::next(MboxMessage& out) {
+    compact();
+    // Find the From_ line that starts the next message.
+    if (index_ == 0) {
+        for (;;) {
+            std::string_view w(buf_.data(), len_);
+            std::size_t p = std::string_view::npos;
+            if (is_from_line(w.data(), w.size())) p = 0;
+            else if (std::size_t q = w.find("\nFrom "); q != std::string_view::npos) p = q + 1;
+            if (p != std::string_view::npos) {
+                garbage_ = p;
+                begin_line_ += count_newlines(w.data(), p);
+                begin_ = p;
+                compact();
+                break;
+            }
+            if (len_ >= 5 && eof_) {
+                garbage_ = len_;
+                return false;
+            }
+            auto r = fill();
+            if (!r.ok()) return r.error();
+            if (!*r) {
+                garbage_ = len_;
+                return false;
+            }
+        }
+    }
+    if (len_ == 0) {
+        auto r = fill();
+        if (!r.ok()) return r.error();
+        if (!*r) return false;
+    }
+    // The window now starts at a From_ line; find its end.
+    std::size_t from_end;
+    for (;;) {
+        const void* nl = std::memchr(buf_.data(), '\n', len_);
+        if (nl) {
+            from_end = static_cast<std::size_t>(static_cast<const char*>(nl) - buf_.data()) + 1;
+            break;
+        }
+        auto r = fill();
+        if (!r.ok()) return r.error();
+        if (!*r) {
+            from_end = len_;
+            break;
+        }
+    }
+    // Find the next message's From_ line, reading more as needed.
+    std::size_t search = from_end > 0 ? from_end - 1 : 0;
+    std::size_t next_from;
+    for (;;) {
+        next_from = find_next_from(search);
+        if (next_from != std::string_view::npos) break;
+        search = len_ > 8 ? len_ - 8 : 0;
+        if (search < from_end - 1) search = from_end - 1;
+        auto r = fill();
+        if (!r.ok()) return r.error();
+        if (!*r) {
+            next_from = len_;
+            break;
+        }
+    }
+    // The message ends before the separating empty line.
+    std::size_t msg_end = next_from;
+    if (next_from < len_ || (len_ >= 2 && buf_[len_ - 1] == '\n' && (buf_[len_ - 2] == '\n' ||
+                                                                      (len_ >= 3 && buf_[len_ - 2] == '\r' && buf_[len_ - 3] == '\n')))) {
+        if (msg_end > from_end && buf_[msg_end - 1] == '\n') {
+            --msg_end;
+            if (msg_end > from_end && buf_[msg_end - 1] == '\r') --msg_end;
+        }
+    }
+    if (msg_end < from_end) msg_end = from_end;
+
+    std::size_t fl_len = from_end;
+    while (fl_len > 0 && (buf_[fl_len - 1] == '\n' || buf_[fl_len - 1] == '\r')) --fl_len;
+    out.index = index_++;
+    out.offset = buf_offset_;
+    out.line = begin_line_;
+    out.from_line = std::string_view(buf_.data(), fl_len).substr(fl_len >= 5 ? 5 : fl_len);
+    out.data_offset = buf_offset_ + from_end;
+    out.data_line = begin_line_ + 1;
+    std::string_view data(buf_.data() + from_end, msg_end - from_end);
+    out.unquoted = false;
+    if (opt_.format == MboxFormat::mboxrd && data.find(">From ") != std::string_view::npos) {
+        // mboxrd: remove one '>' from each line matching ^>+From
+        unquoted_.clear();
+        unquoted_.reserve(data.size());
+        std::size_t i = 0;
+        while (i < data.size()) {
+            std::size_t e = data.find('\n', i);
+            e = e == std::string_view::npos ? data.size() : e + 1;
+            std::string_view line = data.substr(i, e - i);
+            std::size_t g = 0;
+            while (g < line.size() && line[g] == '>') ++g;
+            if (g > 0 && line.substr(g).starts_with("From ")) line.remove_prefix(1);
+            unquoted_.append(line);
+            i = e;
+        }
+        data = unquoted_;
+        out.unquoted = true;
+    }
+    out.data = data;
+    begin_line_ += count_newlines(buf_.data(), next_from);
+    begin_ = next_from;
+    return true;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<MboxReader>> MboxReader::open(const std::string& path,
+                                                     const MboxOptions& options) {
+    int fd = path == "-" ? ::dup(0) : ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        int e = errno;
+        return Error{e, "cannot open " + path + ": " + std::strerror(e)};
+    }
+    gzFile gz = gzdopen(fd, "rb");
+    if (!gz) {
+        ::close(fd);
+        return Error{ENOMEM, "cannot open " + path + ": out of memory"};
+    }
+    gzbuffer(gz, 1 << 17);
+    MboxOptions o = options;
+    if (o.read_size < 4096) o.read_size = 4096;
+    return std::unique_ptr<MboxReader>(new GzMboxReader(gz, path == "-" ? "<stdin>" : path, o));
+}
+
+}  // namespace msg

@@ -1,0 +1,338 @@
+// message.cpp - the MIME tree: entities, boundaries, embedded messages.
+//
+// RFC 2046 5.1.1:
+//   dash-boundary := "--" boundary
+//   delimiter     := CRLF dash-boundary
+//   close-delimiter := delimiter "--"
+// A delimiter line may carry trailing white space (transport padding). The
+// line break before a delimiter belongs to it. Each multipart scans only its
+// own byte range for its own boundary, so a nested part that never closes
+// ends where its parent's next boundary is found.
+#include "msg/message.hpp"
+
+#include <cstring>
+
+namespace msg {
+
+class MessageParser {
+public:
+    MessageParser(Message& m, std::string_view data, const Limits& limits)
+        : m_(m), limits_(limits) {
+        m_.data_ = data;
+    }
+
+    void parse() {
+        m_.entities_.reserve(4);
+        parse_entity(0, m_.data_.size(), false, 0, -1);
+    }
+
+private:
+    std::string_view data() const { return m_.data_; }
+    void defect(DefectCode c, std::size_t off, std::string detail = {}) {
+        m_.defects_.push_back({c, off, std::move(detail)});
+    }
+
+    // Parse the entity occupying [begin, end); returns its index.
+    std::int32_t parse_entity(std::size_t begin, std::size_t end, bool digest_child,
+                              std::uint16_t depth, std::int32_t parent);
+    void read_mime_fields(Entity& e);
+    void parse_multipart(std::int32_t idx, const std::string& boundary);
+
+    Message& m_;
+    const Limits& limits_;
+};
+
+namespace {
+
+inline bool is_wsp(char c) { return c == ' ' || c == '\t'; }
+
+struct Delimiter {
+    std::size_t break_begin;  // start of the line break before "--" (or the line start)
+    std::size_t line_end;     // first byte after the delimiter line's line break
+    bool close;
+};
+
+// Is there a delimiter line for `b` at line start `p` (data[p] == '-')?
+// Fills the end of the line when so.
+bool match_delimiter(std::string_view d, std::size_t p, std::size_t end, std::string_view b,
+                     std::size_t& line_end, bool& close) {
+    std::size_t need = 2 + b.size();
+    if (end - p < need || d[p + 1] != '-' || d.compare(p + 2, b.size(), b) != 0) return false;
+    std::size_t i = p + need;
+    close = false;
+    if (end - i >= 2 && d[i] == '-' && d[i + 1] == '-') {
+        close = true;
+        i += 2;
+    }
+    while (i < end && is_wsp(d[i])) ++i;
+    if (i == end) {
+        line_end = end;
+        return true;
+    }
+    if (d[i] == '\n') {
+        line_end = i + 1;
+        return true;
+    }
+    if (d[i] == '\r' && (i + 1 == end || d[i + 1] == '\n')) {
+        line_end = i + 1 < end ? i + 2 : end;
+        return true;
+    }
+    return false;
+}
+
+// Next delimiter of `b` in [from, end). A delimiter starts a line: at
+// `line_start_ok` position `from` itself counts as a line start.
+bool find_delimiter(std::string_view d, std::size_t from, std::size_t end, std::string_view b,
+                    bool from_is_line_start, Delimiter& out) {
+    const char* base = d.data();
+    std::size_t p = from;
+    while (p < end) {
+        const void* hit = std::memchr(base + p, '-', end - p);
+        if (!hit) return false;
+        std::size_t q = static_cast<std::size_t>(static_cast<const char*>(hit) - base);
+        bool line_start = (q == from && from_is_line_start) || (q > from && base[q - 1] == '\n');
+        if (line_start) {
+            std::size_t line_end;
+            bool close;
+            if (match_delimiter(d, q, end, b, line_end, close)) {
+                std::size_t bb = q;
+                if (q > from && base[q - 1] == '\n') {
+                    bb = q - 1;
+                    if (bb > from && base[bb - 1] == '\r') --bb;
+                }
+                out = {bb, line_end, close};
+                return true;
+            }
+            // skip the rest of this "--..." run quickly
+        }
+        p = q + 1;
+    }
+    return false;
+}
+
+}  // namespace
+
+void MessageParser::read_mime_fields(Entity& e) {
+    const HeaderField* ct = nullptr;
+    const HeaderField* cte = nullptr;
+    const HeaderField* cd = nullptr;
+    for (const HeaderField& f : m_.fields(e)) {
+        if (f.name.size() < 12 || (f.name[0] | 0x20) != 'c' || f.name[7] != '-') continue;
+        if (!ct && f.name.size() == 12 && iequals(f.name, "content-type")) ct = &f;
+        else if (!cte && f.name.size() == 25 && iequals(f.name, "content-transfer-encoding")) cte = &f;
+        else if (!cd && f.name.size() == 19 && iequals(f.name, "content-disposition")) cd = &f;
+    }
+    if (ct) {
+        e.has_content_type = true;
+        e.content_type = parse_content_type(ct->value, &m_.defects_, ct->value_offset(), limits_);
+        if (!e.content_type.valid) e.has_content_type = false;
+    }
+    if (cte) {
+        e.encoding = parse_transfer_encoding(cte->value);
+        if (e.encoding == TransferEncoding::unknown)
+            defect(DefectCode::UnknownEncoding, cte->value_offset(), std::string(cte->value));
+    }
+    if (cd) {
+        e.has_disposition = true;
+        e.disposition = parse_content_disposition(cd->value, &m_.defects_, cd->value_offset(), limits_);
+    }
+}
+
+std::int32_t MessageParser::parse_entity(std::size_t begin, std::size_t end, bool digest_child,
+                                         std::uint16_t depth, std::int32_t parent) {
+    auto idx = static_cast<std::int32_t>(m_.entities_.size());
+    m_.entities_.emplace_back();
+    {
+        Entity& e = m_.entities_.back();
+        e.begin = begin;
+        e.end = end;
+        e.depth = depth;
+        e.parent = parent;
+        e.first_field = static_cast<std::uint32_t>(m_.fields_.size());
+        std::size_t hend = begin + parse_header_block(data().substr(begin, end - begin), m_.fields_,
+                                                      &m_.defects_, begin, limits_);
+        e.field_count = static_cast<std::uint32_t>(m_.fields_.size() - e.first_field);
+        e.header_end = hend;
+        std::string_view d = data();
+        if (hend < end && d[hend] == '\n') {
+            e.body_begin = hend + 1;
+        } else if (hend < end && d[hend] == '\r' && hend + 1 < end && d[hend + 1] == '\n') {
+            e.body_begin = hend + 2;
+        } else if (hend + 1 == end && d[hend] == '\r') {
+            e.body_begin = end;
+        } else {
+            e.body_begin = hend;
+            // A header-only message (no body) needs no empty line; a body
+            // line met inside the header block was reported already.
+        }
+        if (digest_child) {
+            e.content_type.type = "message";
+            e.content_type.subtype = "rfc822";
+        }
+        read_mime_fields(e);
+    }
+
+    Entity& e = m_.entities_[static_cast<std::size_t>(idx)];
+    const ContentType& ct = e.content_type;
+    if (ct.type == "multipart") {
+        const std::string* b = ct.param("boundary");
+        if (!b || b->empty()) {
+            defect(DefectCode::BoundaryMissing, e.begin);
+            return idx;
+        }
+        if (depth >= limits_.max_depth) {
+            defect(DefectCode::NestingTooDeep, e.body_begin);
+            return idx;
+        }
+        if (b->size() > limits_.max_boundary_length) {
+            defect(DefectCode::BoundaryTooLong, e.begin);
+            return idx;
+        }
+        std::string boundary = *b;  // e may move while children are added
+        parse_multipart(idx, boundary);
+        return idx;
+    }
+    if (ct.type == "message" && (ct.subtype == "rfc822" || ct.subtype == "global") &&
+        (e.encoding == TransferEncoding::seven_bit || e.encoding == TransferEncoding::eight_bit ||
+         e.encoding == TransferEncoding::binary)) {
+        if (depth >= limits_.max_depth) {
+            defect(DefectCode::NestingTooDeep, e.body_begin);
+            return idx;
+        }
+        if (m_.entities_.size() >= limits_.max_parts) {
+            defect(DefectCode::TooManyParts, e.body_begin);
+            return idx;
+        }
+        e.kind = EntityKind::message;
+        std::size_t bb = e.body_begin, be = e.end;
+        std::int32_t child = parse_entity(bb, be, false, static_cast<std::uint16_t>(depth + 1), idx);
+        m_.entities_[static_cast<std::size_t>(idx)].first_child = child;
+    }
+    return idx;
+}
+
+void MessageParser::parse_multipart(std::int32_t idx, const std::string& boundary) {
+    std::string_view d = data();
+    std::size_t body_begin, end;
+    std::uint16_t depth;
+    bool digest;
+    {
+        const Entity& e = m_.entities_[static_cast<std::size_t>(idx)];
+        body_begin = e.body_begin;
+        end = e.end;
+        depth = e.depth;
+        digest = e.content_type.subtype == "digest";
+    }
+
+    Delimiter first;
+    if (!find_delimiter(d, body_begin, end, boundary, true, first)) {
+        defect(DefectCode::BoundaryNotFound, body_begin, boundary);
+        return;  // stays a leaf: the whole body is its content
+    }
+    // Count the parts first, so that a limit applies before any is added.
+    std::vector<Delimiter> delims{first};
+    while (!delims.back().close) {
+        Delimiter next;
+        if (!find_delimiter(d, delims.back().line_end, end, boundary, true, next)) break;
+        delims.push_back(next);
+    }
+    if (m_.entities_.size() + delims.size() > limits_.max_parts) {
+        defect(DefectCode::TooManyParts, body_begin);
+        return;
+    }
+    {
+        Entity& e = m_.entities_[static_cast<std::size_t>(idx)];
+        e.kind = EntityKind::multipart;
+        e.preamble_begin = body_begin;
+        e.preamble_end = first.break_begin;
+        if (delims.back().close) {
+            e.epilogue_begin = delims.back().line_end;
+            e.epilogue_end = end;
+        } else {
+            e.epilogue_begin = e.epilogue_end = end;
+        }
+    }
+    std::int32_t prev = -1;
+    auto child_depth = static_cast<std::uint16_t>(depth + 1);
+    for (std::size_t k = 0; k < delims.size(); ++k) {
+        if (delims[k].close) break;
+        std::size_t cb = delims[k].line_end;
+        std::size_t ce = k + 1 < delims.size() ? delims[k + 1].break_begin : end;
+        if (ce < cb) ce = cb;
+        std::int32_t c = parse_entity(cb, ce, digest, child_depth, idx);
+        if (prev < 0)
+            m_.entities_[static_cast<std::size_t>(idx)].first_child = c;
+        else
+            m_.entities_[static_cast<std::size_t>(prev)].next_sibling = c;
+        prev = c;
+    }
+    if (!delims.back().close) defect(DefectCode::BoundaryUnclosed, end, boundary);
+}
+
+Message parse_message(std::string_view data, const Limits& limits) {
+    Message m;
+    MessageParser p(m, data, limits);
+    p.parse();
+    return m;
+}
+
+const HeaderField* Message::field(const Entity& e, std::string_view name) const noexcept {
+    for (const HeaderField& f : fields(e))
+        if (f.name.size() == name.size() && iequals(f.name, name)) return &f;
+    return nullptr;
+}
+
+std::vector<std::size_t> Message::leaves() const {
+    std::vector<std::size_t> out;
+    for (std::size_t i = 0; i < entities_.size(); ++i)
+        if (entities_[i].kind == EntityKind::leaf) out.push_back(i);
+    return out;
+}
+
+std::string Message::section(std::size_t i) const {
+    const Entity& e = entities_[i];
+    if (e.parent < 0) return e.kind == EntityKind::multipart ? std::string() : std::string("1");
+    auto p = static_cast<std::size_t>(e.parent);
+    std::string ps = section(p);
+    if (entities_[p].kind == EntityKind::message) {
+        // the embedded message's root: a multipart shares its container's
+        // number, anything else is its first (only) part
+        if (e.kind == EntityKind::multipart) return ps;
+        return ps.empty() ? std::string("1") : ps + ".1";
+    }
+    std::size_t n = 1;
+    for (std::int32_t c = entities_[p].first_child; c >= 0 && static_cast<std::size_t>(c) != i;
+         c = entities_[static_cast<std::size_t>(c)].next_sibling)
+        ++n;
+    return ps.empty() ? std::to_string(n) : ps + "." + std::to_string(n);
+}
+
+std::ptrdiff_t Message::find_section(std::string_view s) const {
+    for (std::size_t i = 0; i < entities_.size(); ++i)
+        if (section(i) == s) return static_cast<std::ptrdiff_t>(i);
+    return -1;
+}
+
+void Message::decode(const Entity& e, std::string& out, Defects* defects) const {
+    DecodeStatus st;
+    decode_transfer(body(e), e.encoding, out, &st);
+    if (!defects || st.clean()) return;
+    std::size_t at = e.body_begin + (st.first_bad < e.end - e.body_begin ? st.first_bad : 0);
+    if (st.bad_chars) defects->push_back({DefectCode::Base64BadChar, at, {}});
+    if (st.bad_padding) defects->push_back({DefectCode::Base64BadPadding, e.end, {}});
+    if (st.bad_escapes) defects->push_back({DefectCode::QpBadEscape, at, {}});
+}
+
+std::string Message::filename(const Entity& e) const {
+    if (e.has_disposition)
+        if (const std::string* f = e.disposition.param("filename")) return *f;
+    if (const std::string* n = e.content_type.param("name")) return *n;
+    return {};
+}
+
+std::string Message::charset(const Entity& e) const {
+    if (const std::string* c = e.content_type.param("charset")) return to_lower_ascii(*c);
+    return {};
+}
+
+}  // namespace msg

@@ -1,0 +1,163 @@
+// message_header.cpp - splitting a header block into fields.
+//
+// RFC 5322 2.2:  field = field-name ":" field-body CRLF
+//                field-name = 1*ftext ; printable US-ASCII except ":"
+// A line that begins with WSP continues the previous field (folding, 2.2.3).
+// The block ends at the first empty line. Lines may end in CRLF or bare LF.
+//
+// Leniency, each case a defect:
+//  - white space between the name and the colon is accepted (obsolete
+//    syntax, RFC 5322 4.5);
+//  - a continuation line before any field is skipped;
+//  - a "From " envelope line is skipped (silently on the very first line,
+//    where mbox-style files carry it);
+//  - a line with no colon, or a name with bytes outside ftext, ends the
+//    header block: it is the first line of the body.
+#include <cstring>
+
+#include "msg/message.hpp"
+
+namespace msg {
+namespace {
+
+inline bool is_wsp(char c) { return c == ' ' || c == '\t'; }
+
+inline bool is_ftext(unsigned char c) { return c >= 33 && c <= 126 && c != ':'; }
+
+// Bytes with the high bit set, or NUL, anywhere in [p, p+n)? Word at a time.
+inline bool has_8bit_or_nul(const char* p, std::size_t n, bool& nul) {
+    bool high = false;
+    nul = std::memchr(p, '\0', n) != nullptr;
+    std::size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        std::uint64_t w;
+        std::memcpy(&w, p + i, 8);
+        if (w & 0x8080808080808080ULL) {
+            high = true;
+            break;
+        }
+    }
+    if (!high)
+        for (; i < n; ++i)
+            if (static_cast<unsigned char>(p[i]) & 0x80) {
+                high = true;
+                break;
+            }
+    return high;
+}
+
+void check_bytes(const HeaderField& f, Defects* defects) {
+    bool nul = false;
+    bool high = has_8bit_or_nul(f.raw.data(), f.raw.size(), nul);
+    if (high) {
+        std::size_t i = 0;
+        while (!(static_cast<unsigned char>(f.raw[i]) & 0x80)) ++i;
+        defects->push_back({DefectCode::Header8Bit, f.offset + i, std::string(f.name)});
+    }
+    if (nul) {
+        auto i = static_cast<std::size_t>(
+            static_cast<const char*>(std::memchr(f.raw.data(), '\0', f.raw.size())) -
+            f.raw.data());
+        defects->push_back({DefectCode::HeaderNul, f.offset + i, std::string(f.name)});
+    }
+}
+
+}  // namespace
+
+std::size_t parse_header_block(std::string_view data, std::vector<HeaderField>& fields,
+                               Defects* defects, std::size_t base, const Limits& limits) {
+    const char* const start = data.data();
+    const std::size_t n = data.size();
+    std::size_t pos = 0;
+    std::size_t first = fields.size();
+    bool open = false;  // a field is open for continuation lines
+    auto close_open = [&](std::size_t end) {
+        if (!open) return;
+        HeaderField& f = fields.back();
+        std::size_t fbeg = f.offset - base;
+        f.raw = std::string_view(start + fbeg, end - fbeg);
+        // value runs to the end of the last line, less its line break
+        std::size_t vend = end;
+        if (vend > fbeg && start[vend - 1] == '\n') {
+            --vend;
+            if (vend > fbeg && start[vend - 1] == '\r') --vend;
+        }
+        const char* vbeg = f.value.data();
+        f.value = std::string_view(vbeg, static_cast<std::size_t>(start + vend - vbeg));
+        if (defects) check_bytes(f, defects);
+        open = false;
+    };
+
+    while (pos < n) {
+        const char* nl = static_cast<const char*>(std::memchr(start + pos, '\n', n - pos));
+        std::size_t next = nl ? static_cast<std::size_t>(nl - start) + 1 : n;
+        std::size_t eol = nl ? static_cast<std::size_t>(nl - start) : n;
+        if (eol > pos && start[eol - 1] == '\r') --eol;
+        if (eol == pos && (nl || pos + 1 == n)) {
+            // the empty line ("\n", "\r\n"; or a lone trailing "\r")
+            close_open(pos);
+            return pos;
+        }
+        if (pos >= limits.max_header_bytes) {
+            close_open(pos);
+            if (defects) defects->push_back({DefectCode::HeaderBlockTooLarge, base + pos, {}});
+            return pos;
+        }
+        char c0 = start[pos];
+        if (is_wsp(c0)) {
+            if (open) {  // folded continuation of the open field
+                pos = next;
+                continue;
+            }
+            // a continuation with no field to continue is skipped
+            if (fields.size() == first && defects)
+                defects->push_back({DefectCode::HeaderFirstContinuation, base + pos, {}});
+            pos = next;
+            continue;
+        }
+        // field-name, then optional WSP, then ':'
+        std::size_t i = pos;
+        while (i < eol && is_ftext(static_cast<unsigned char>(start[i]))) ++i;
+        std::size_t name_end = i;
+        while (i < eol && is_wsp(start[i])) ++i;
+        bool has_colon = i < eol && start[i] == ':';
+        if (!has_colon || name_end == pos) {
+            if (eol - pos >= 5 && std::memcmp(start + pos, "From ", 5) == 0) {
+                // An envelope line: silently skipped at the very start of the
+                // buffer (mbox-style files), a defect anywhere else.
+                close_open(pos);
+                if (defects && base + pos != 0)
+                    defects->push_back({DefectCode::HeaderEnvelopeLine, base + pos, {}});
+                pos = next;
+                continue;
+            }
+            close_open(pos);
+            if (defects) {
+                bool bad_name = name_end < eol && start[name_end] != ':' && !is_wsp(start[name_end]) &&
+                                std::memchr(start + name_end, ':', eol - name_end) != nullptr;
+                defects->push_back({bad_name ? DefectCode::HeaderBadFieldName
+                                             : DefectCode::HeaderMissingColon,
+                                    base + (bad_name ? name_end : pos), {}});
+            }
+            return pos;  // this line begins the body
+        }
+        close_open(pos);
+        if (fields.size() - first >= limits.max_header_fields) {
+            if (defects) defects->push_back({DefectCode::HeaderTooManyFields, base + pos, {}});
+            return pos;
+        }
+        if (name_end != i && defects)
+            defects->push_back({DefectCode::HeaderSpaceBeforeColon, base + name_end, {}});
+        HeaderField f;
+        f.name = std::string_view(start + pos, name_end - pos);
+        f.offset = base + pos;
+        f.value = std::string_view(start + i + 1, 0);
+        fields.push_back(f);
+        open = true;
+        pos = next;
+    }
+    close_open(n);
+    return n;
+}
+
+}  // namespace msg

@@ -1,0 +1,125 @@
+// source.cpp - mapped and owned input buffers, lazy line index.
+#include "msg/source.hpp"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+namespace msg {
+
+LineIndex::LineIndex(std::string_view text) {
+    const char* p = text.data();
+    const char* end = p + text.size();
+    while (p < end) {
+        const void* nl = std::memchr(p, '\n', static_cast<std::size_t>(end - p));
+        if (!nl) break;
+        p = static_cast<const char*>(nl) + 1;
+        starts_.push_back(static_cast<std::size_t>(p - text.data()));
+    }
+}
+
+LineCol LineIndex::locate(std::size_t offset) const {
+    auto it = std::upper_bound(starts_.begin(), starts_.end(), offset);
+    std::size_t line = static_cast<std::size_t>(it - starts_.begin());  // >= 1
+    return {line, offset - starts_[line - 1] + 1};
+}
+
+Source::Source(Source&& o) noexcept
+    : name_(std::move(o.name_)), data_(o.data_), owned_(std::move(o.owned_)), map_(o.map_),
+      map_len_(o.map_len_), index_(std::move(o.index_)) {
+    if (!map_) data_ = owned_;
+    o.map_ = nullptr;
+    o.map_len_ = 0;
+    o.data_ = {};
+}
+
+Source& Source::operator=(Source&& o) noexcept {
+    if (this != &o) {
+        if (map_) munmap(map_, map_len_);
+        name_ = std::move(o.name_);
+        owned_ = std::move(o.owned_);
+        map_ = o.map_;
+        map_len_ = o.map_len_;
+        data_ = map_ ? o.data_ : std::string_view(owned_);
+        index_ = std::move(o.index_);
+        o.map_ = nullptr;
+        o.map_len_ = 0;
+        o.data_ = {};
+    }
+    return *this;
+}
+
+Source::~Source() {
+    if (map_) munmap(map_, map_len_);
+}
+
+Source Source::from_string(std::string bytes, std::string name) {
+    Source s;
+    s.name_ = std::move(name);
+    s.owned_ = std::move(bytes);
+    s.data_ = s.owned_;
+    return s;
+}
+
+Result<Source> Source::read_fd(int fd, std::string name) {
+    std::string buf;
+    char chunk[65536];
+    for (;;) {
+        ssize_t n = ::read(fd, chunk, sizeof chunk);
+        if (n == 0) break;
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            int e = errno;
+            return Error{e, "cannot read " + name + ": " + std::strerror(e)};
+        }
+        buf.append(chunk, static_cast<std::size_t>(n));
+    }
+    return from_string(std::move(buf), std::move(name));
+}
+
+Result<Source> Source::open(const std::string& path) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        int e = errno;
+        return Error{e, "cannot open " + path + ": " + std::strerror(e)};
+    }
+    struct stat st {};
+    if (fstat(fd, &st) != 0) {
+        int e = errno;
+        ::close(fd);
+        return Error{e, "cannot stat " + path + ": " + std::strerror(e)};
+    }
+    if (S_ISDIR(st.st_mode)) {
+        ::close(fd);
+        return Error{EISDIR, "cannot read " + path + ": " + std::strerror(EISDIR)};
+    }
+    if (S_ISREG(st.st_mode) && st.st_size > 0) {
+        auto len = static_cast<std::size_t>(st.st_size);
+        void* m = mmap(nullptr, len, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (m != MAP_FAILED) {
+            ::close(fd);
+            madvise(m, len, MADV_SEQUENTIAL);
+            Source s;
+            s.name_ = path;
+            s.map_ = m;
+            s.map_len_ = len;
+            s.data_ = std::string_view(static_cast<const char*>(m), len);
+            return s;
+        }
+    }
+    Result<Source> r = read_fd(fd, path);
+    ::close(fd);
+    return r;
+}
+
+const LineIndex& Source::lines() const {
+    if (!index_) index_ = std::make_unique<LineIndex>(data_);
+    return *index_;
+}
+
+}  // namespace msg

@@ -1,0 +1,86 @@
+// cli.cpp - standard options and the config file.
+#include "common/cli.hpp"
+
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+
+namespace msgtools {
+
+void complain(const char* tool, const std::string& message) {
+    std::cerr << tool << ": " << message << '\n';
+}
+
+namespace {
+
+std::string config_path() {
+    if (const char* x = std::getenv("XDG_CONFIG_HOME"); x && *x)
+        return std::string(x) + "/msgtools/config";
+    if (const char* h = std::getenv("HOME"); h && *h) return std::string(h) + "/.config/msgtools/config";
+    return {};
+}
+
+// Options of the config file's [tool] section, renamed without the prefix.
+void store_config(const char* tool, const po::options_description& all, po::variables_map& vm) {
+    std::string path = config_path();
+    if (path.empty()) return;
+    std::ifstream in(path);
+    if (!in) return;
+    po::parsed_options parsed = po::parse_config_file(in, all, true);
+    std::string prefix = std::string(tool) + ".";
+    po::parsed_options mine(&all);
+    for (po::option& o : parsed.options) {
+        if (o.string_key.rfind(prefix, 0) != 0) continue;
+        std::string key = o.string_key.substr(prefix.size());
+        if (!all.find_nothrow(key, false)) {
+            throw po::error("unknown option '" + key + "' in [" + tool + "] of " + path);
+        }
+        o.string_key = key;
+        o.unregistered = false;
+        mine.options.push_back(o);
+    }
+    po::store(mine, vm);
+}
+
+}  // namespace
+
+std::variant<Cli, int> parse_cli(int argc, char** argv, const ToolInfo& info,
+                                 po::options_description& tool_options) {
+    po::options_description standard("Standard options");
+    standard.add_options()
+        ("help,h", "show this help and exit")
+        ("version", "show the version and exit")
+        ("quiet,q", "print nothing but errors");
+    po::options_description visible;
+    visible.add(tool_options).add(standard);
+    po::options_description all;
+    all.add(visible);
+    all.add_options()("input", po::value<std::vector<std::string>>(), "input files");
+    po::positional_options_description pos;
+    pos.add("input", -1);
+
+    Cli cli;
+    try {
+        po::store(po::command_line_parser(argc, argv).options(all).positional(pos).run(), cli.vm);
+        store_config(info.name, all, cli.vm);
+        po::notify(cli.vm);
+    } catch (const po::error& e) {
+        complain(info.name, e.what());
+        std::cerr << "Try '" << info.name << " --help' for more information.\n";
+        return 64;
+    }
+    if (cli.vm.count("help")) {
+        std::cout << "Usage: " << info.synopsis << "\n" << info.summary << "\n\n" << visible;
+        if (info.epilog && *info.epilog) std::cout << "\n" << info.epilog;
+        return 0;
+    }
+    if (cli.vm.count("version")) {
+        std::cout << info.name << " (msgtools) " << MSGTOOLS_VERSION << "\n";
+        return 0;
+    }
+    cli.quiet = cli.vm.count("quiet") > 0;
+    if (cli.vm.count("input")) cli.inputs = cli.vm["input"].as<std::vector<std::string>>();
+    return cli;
+}
+
+}  // namespace msgtools

@@ -1,0 +1,44 @@
+// diag.hpp - printing defects as compiler-style diagnostics.
+//
+//   file:line:col: severity: text [code]
+//
+// Lines and columns are those of the input file (for a message of an mbox
+// archive, the archive's own lines). On a terminal the severity is coloured.
+#pragma once
+
+#include <msg/defect.hpp>
+#include <msg/source.hpp>
+
+#include <cstdint>
+#include <iosfwd>
+#include <string>
+#include <string_view>
+
+namespace msgtools {
+
+// Where a message sits in its input, to turn message offsets into file positions.
+struct Place {
+    std::string file;            // as given on the command line; "<stdin>" for -
+    std::string_view data;       // the message's bytes
+    std::uint64_t first_line = 1;  // line of data[0] in the file
+};
+
+class DiagPrinter {
+public:
+    explicit DiagPrinter(std::ostream& out, bool color);
+    // Print one defect of a message.
+    void print(const Place& place, const msg::Defect& d);
+    // Print a message about a whole input (no line), e.g. an I/O error.
+    void print(const std::string& file, msg::Severity sev, const std::string& text);
+
+private:
+    std::ostream& out_;
+    bool color_;
+    const void* cached_for_ = nullptr;
+    msg::LineIndex index_;
+};
+
+// True when standard error is a terminal and NO_COLOR is unset.
+bool stderr_wants_color();
+
+}  // namespace msgtools

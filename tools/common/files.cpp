@@ -1,0 +1,94 @@
+// files.cpp - safe names and atomic, non-clobbering writes.
+#include "common/files.hpp"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace msgtools {
+
+std::string safe_filename(std::string_view wanted) {
+    std::size_t cut = wanted.find_last_of("/\\");
+    if (cut != std::string_view::npos) wanted.remove_prefix(cut + 1);
+    std::string out;
+    for (char c : wanted) {
+        auto u = static_cast<unsigned char>(c);
+        out.push_back(u < 0x20 || u == 0x7f || c == ':' ? '_' : c);
+    }
+    std::size_t b = out.find_first_not_of(". ");
+    out.erase(0, b == std::string::npos ? out.size() : b);
+    while (!out.empty() && (out.back() == '.' || out.back() == ' ')) out.pop_back();
+    if (out.size() > 200) {
+        std::size_t n = 200;
+        while (n > 0 && (static_cast<unsigned char>(out[n]) & 0xC0) == 0x80) --n;
+        out.resize(n);
+    }
+    return out;
+}
+
+namespace {
+
+std::string numbered(const std::string& name, int k) {
+    if (k == 0) return name;
+    std::size_t dot = name.rfind('.');
+    if (dot == std::string::npos || dot == 0)
+        return name + "-" + std::to_string(k);
+    return name.substr(0, dot) + "-" + std::to_string(k) + name.substr(dot);
+}
+
+}  // namespace
+
+msg::Result<std::string> write_new_file(const std::string& dir, const std::string& name,
+                                        std::string_view data) {
+    int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0) {
+        int e = errno;
+        return msg::Error{e, "cannot open directory " + dir + ": " + std::strerror(e)};
+    }
+    std::string tmp = ".msgtools-" + std::to_string(getpid()) + "-" + name.substr(0, 40) + ".tmp";
+    int fd = ::openat(dfd, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        int e = errno;
+        ::close(dfd);
+        return msg::Error{e, "cannot create " + dir + "/" + tmp + ": " + std::strerror(e)};
+    }
+    const char* p = data.data();
+    std::size_t left = data.size();
+    while (left > 0) {
+        ssize_t n = ::write(fd, p, left);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            int e = errno;
+            ::close(fd);
+            ::unlinkat(dfd, tmp.c_str(), 0);
+            ::close(dfd);
+            return msg::Error{e, "cannot write " + dir + "/" + name + ": " + std::strerror(e)};
+        }
+        p += n;
+        left -= static_cast<std::size_t>(n);
+    }
+    if (::fsync(fd) != 0 || ::close(fd) != 0) {
+        int e = errno;
+        ::unlinkat(dfd, tmp.c_str(), 0);
+        ::close(dfd);
+        return msg::Error{e, "cannot write " + dir + "/" + name + ": " + std::strerror(e)};
+    }
+    for (int k = 0; k < 10000; ++k) {
+        std::string candidate = numbered(name, k);
+        if (::renameat2(dfd, tmp.c_str(), dfd, candidate.c_str(), RENAME_NOREPLACE) == 0) {
+            ::close(dfd);
+            return candidate;
+        }
+        if (errno != EEXIST) break;
+    }
+    int e = errno;
+    ::unlinkat(dfd, tmp.c_str(), 0);
+    ::close(dfd);
+    return msg::Error{e, "cannot create " + dir + "/" + name + ": " + std::strerror(e)};
+}
+
+}  // namespace msgtools

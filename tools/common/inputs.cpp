@@ -1,0 +1,114 @@
+// inputs.cpp - files, stdin, directories and mbox archives.
+#include "common/inputs.hpp"
+
+#include <msg/mbox.hpp>
+#include <msg/source.hpp>
+
+#include <algorithm>
+#include <cerrno>
+#include <filesystem>
+#include <system_error>
+
+#include "common/cli.hpp"
+#include "common/exit.hpp"
+
+namespace msgtools {
+namespace {
+
+namespace fs = std::filesystem;
+
+int code_for_errno(int e) {
+    return e == ENOENT || e == EACCES || e == ENOTDIR || e == EISDIR || e == ELOOP
+               ? exit_code::no_input
+               : exit_code::io_error;
+}
+
+int read_mbox(const std::string& path, const InputOptions& o,
+              const std::function<bool(const InputMessage&)>& fn, bool& stop) {
+    msg::MboxOptions mo;
+    mo.format = o.mboxo ? msg::MboxFormat::mboxo : msg::MboxFormat::mboxrd;
+    auto reader = msg::MboxReader::open(path, mo);
+    if (!reader.ok()) {
+        complain(o.tool, reader.error().message);
+        return code_for_errno(reader.error().errnum);
+    }
+    msg::MboxMessage m;
+    InputMessage im;
+    im.file = path == "-" ? "<stdin>" : path;
+    im.source = path;
+    im.from_mbox = true;
+    std::uint64_t count = 0;
+    for (;;) {
+        auto r = (*reader)->next(m);
+        if (!r.ok()) {
+            complain(o.tool, r.error().message);
+            return r.error().errnum ? exit_code::io_error : exit_code::data_error;
+        }
+        if (!*r) break;
+        ++count;
+        im.index = m.index;
+        im.data = m.data;
+        im.first_line = m.data_line;
+        im.offset = m.data_offset;
+        if (!fn(im)) {
+            stop = true;
+            return exit_code::ok;
+        }
+    }
+    if (count == 0) {
+        complain(o.tool, im.file + ": not an mbox archive (no 'From ' line starts a message)");
+        return exit_code::data_error;
+    }
+    if ((*reader)->leading_garbage() > 0)
+        complain(o.tool, im.file + ": " + std::to_string((*reader)->leading_garbage()) +
+                             " bytes before the first 'From ' line are not part of any message");
+    return exit_code::ok;
+}
+
+int read_file(const std::string& path, const InputOptions& o,
+              const std::function<bool(const InputMessage&)>& fn, bool& stop) {
+    auto src = path == "-" ? msg::Source::read_fd(0, "<stdin>") : msg::Source::open(path);
+    if (!src.ok()) {
+        complain(o.tool, src.error().message);
+        return code_for_errno(src.error().errnum);
+    }
+    InputMessage im;
+    im.file = path == "-" ? "<stdin>" : path;
+    im.source = path;
+    im.data = src->data();
+    if (!fn(im)) stop = true;
+    return exit_code::ok;
+}
+
+}  // namespace
+
+int for_each_message(const std::vector<std::string>& inputs, const InputOptions& o,
+                     const std::function<bool(const InputMessage&)>& fn) {
+    std::vector<std::string> list = inputs.empty() ? std::vector<std::string>{"-"} : inputs;
+    int worst = exit_code::ok;
+    bool stop = false;
+    for (const std::string& in : list) {
+        if (stop) break;
+        std::error_code ec;
+        if (in != "-" && fs::is_directory(in, ec)) {
+            std::vector<std::string> files;
+            for (auto it = fs::recursive_directory_iterator(in, fs::directory_options::skip_permission_denied, ec);
+                 !ec && it != fs::recursive_directory_iterator(); it.increment(ec))
+                if (it->is_regular_file(ec)) files.push_back(it->path().string());
+            if (ec) {
+                complain(o.tool, "cannot read directory " + in + ": " + ec.message());
+                worst = exit_code::worst(worst, exit_code::no_input);
+            }
+            std::sort(files.begin(), files.end());
+            for (const std::string& f : files) {
+                if (stop) break;
+                worst = exit_code::worst(worst, o.mbox ? read_mbox(f, o, fn, stop) : read_file(f, o, fn, stop));
+            }
+            continue;
+        }
+        worst = exit_code::worst(worst, o.mbox ? read_mbox(in, o, fn, stop) : read_file(in, o, fn, stop));
+    }
+    return worst;
+}
+
+}  // namespace msgtools

@@ -1,0 +1,41 @@
+// inputs.hpp - the input loop every tool shares.
+//
+// Inputs are files, "-" (standard input), directories (every regular file
+// below them, recursively, in sorted order) and, with `mbox`, archives whose
+// messages are handed out one at a time (gzip is detected). A failing input
+// is reported on stderr and the loop goes on with the next; the worst
+// outcome is returned as an exit code (66 missing input, 65 unusable data,
+// 74 read error).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace msgtools {
+
+struct InputMessage {
+    std::string file;              // name for diagnostics ("<stdin>" for -)
+    std::string source;            // name for JSON output ("-" for stdin)
+    std::uint64_t index = 0;       // message number within the file, from 0
+    std::string_view data;         // valid during the callback only
+    std::uint64_t first_line = 1;  // line of data[0] in the file
+    std::uint64_t offset = 0;      // byte offset of data[0] in the (uncompressed) file
+    bool from_mbox = false;
+};
+
+struct InputOptions {
+    bool mbox = false;         // inputs are mbox archives
+    bool mboxo = false;        // mbox variant: mboxo (no unquoting) instead of mboxrd
+    const char* tool = "msgtools";
+};
+
+// Call `fn` for each message of each input; returns the worst exit code of
+// the reading itself (0 when everything could be read). `fn` returns false
+// to stop the loop early.
+int for_each_message(const std::vector<std::string>& inputs, const InputOptions& options,
+                     const std::function<bool(const InputMessage&)>& fn);
+
+}  // namespace msgtools

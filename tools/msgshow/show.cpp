@@ -1,0 +1,205 @@
+// show.cpp - tree, headers, JSON, stats and extraction for msgshow.
+#include "msgshow/show.hpp"
+
+#include <msg/header.hpp>
+
+#include <algorithm>
+#include <cstdio>
+#include <iostream>
+#include <vector>
+
+#include "common/cli.hpp"
+#include "common/exit.hpp"
+#include "common/files.hpp"
+#include "common/json.hpp"
+#include "common/sha256.hpp"
+
+namespace msgtools {
+namespace {
+
+// Control bytes would reach the terminal: show them as '?'.
+std::string printable(std::string_view s) {
+    std::string out(s);
+    for (char& c : out)
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = c == '\t' ? ' ' : '?';
+    return out;
+}
+
+std::string title(const InputMessage& in) {
+    if (!in.from_mbox) return in.file;
+    return in.file + " #" + std::to_string(in.index) + " (line " +
+           std::to_string(in.first_line - 1) + ")";
+}
+
+const char* extension_for(const msg::Entity& e) {
+    const msg::ContentType& t = e.content_type;
+    if (t.is("text", "plain")) return ".txt";
+    if (t.is("text", "html")) return ".html";
+    if (t.type == "message") return ".eml";
+    return ".bin";
+}
+
+}  // namespace
+
+const std::string& Shower::decode(const msg::Message& m, std::size_t i) {
+    scratch_.clear();
+    m.decode(m.entity(i), scratch_, &defects_);
+    return scratch_;
+}
+
+int Shower::show(const msg::Message& m, const InputMessage& in, const ShowOptions& o) {
+    defects_ = m.defects();
+    switch (o.mode) {
+    case Mode::tree: tree(m, in, o.headers); return exit_code::ok;
+    case Mode::json: json(m, in); return exit_code::ok;
+    case Mode::stats: stats(m); return exit_code::ok;
+    case Mode::extract: return extract(m, in, o.section);
+    case Mode::extract_all: return extract_all(m, in, o.dir);
+    }
+    return exit_code::ok;
+}
+
+void Shower::tree(const msg::Message& m, const InputMessage& in, bool headers) {
+    if (quiet_) return;
+    if (messages_++ > 0) out_ << '\n';
+    out_ << title(in) << '\n';
+    if (headers) {
+        for (const msg::HeaderField& f : m.headers())
+            out_ << "  " << printable(f.name) << ": "
+                 << printable(msg::decode_header_text(f.value)) << '\n';
+        out_ << '\n';
+    }
+    char line[512];
+    std::snprintf(line, sizeof line, "  %-10s %-38s %-12s %-16s %10s  %s\n", "SECTION", "TYPE",
+                  "CHARSET", "ENCODING", "SIZE", "FILENAME");
+    out_ << line;
+    for (std::size_t i = 0; i < m.entities().size(); ++i) {
+        const msg::Entity& e = m.entity(i);
+        std::string sec = m.section(i);
+        if (sec.empty() || e.kind != msg::EntityKind::leaf) {
+            // containers: a multipart sharing its context's number shows "-"
+            bool shared = e.kind == msg::EntityKind::multipart &&
+                          (e.parent < 0 || m.entity(static_cast<std::size_t>(e.parent)).kind ==
+                                               msg::EntityKind::message);
+            if (shared) sec = "-";
+        }
+        std::string type = std::string(2 * e.depth, ' ') + e.content_type.mime_type();
+        std::string size, charset = "-", enc = "-";
+        if (e.kind == msg::EntityKind::leaf) {
+            size = std::to_string(decode(m, i).size());
+            enc = std::string(msg::transfer_encoding_name(e.encoding));
+            std::string cs = m.charset(e);
+            if (!cs.empty()) charset = cs;
+        }
+        std::snprintf(line, sizeof line, "  %-10s %-38s %-12s %-16s %10s  %s\n", sec.c_str(),
+                      printable(type).c_str(), printable(charset).c_str(), enc.c_str(),
+                      size.c_str(), printable(m.filename(e)).c_str());
+        std::string_view l(line);
+        while (l.size() > 1 && l[l.size() - 2] == ' ') {  // no trailing blanks
+            l.remove_suffix(1);
+            const_cast<char*>(l.data())[l.size() - 1] = '\n';
+        }
+        out_ << l;
+    }
+}
+
+void Shower::json(const msg::Message& m, const InputMessage& in) {
+    Json j;
+    j.begin_object();
+    j.key("source").value(in.source);
+    j.key("index").value(in.index);
+    j.key("headers").begin_array();
+    for (const msg::HeaderField& f : m.headers()) {
+        j.begin_object();
+        j.key("name").value(f.name);
+        j.key("value").value(msg::decode_header_text(f.value));
+        j.end_object();
+    }
+    j.end_array();
+    j.key("parts").begin_array();
+    for (std::size_t i : m.leaves()) {
+        const msg::Entity& e = m.entity(i);
+        const std::string& body = decode(m, i);
+        j.begin_object();
+        j.key("section").value(m.section(i));
+        j.key("type").value(e.content_type.mime_type());
+        std::string cs = m.charset(e);
+        if (cs.empty()) j.key("charset").null();
+        else j.key("charset").value(cs);
+        j.key("encoding").value(msg::transfer_encoding_name(e.encoding));
+        if (e.has_disposition && !e.disposition.type.empty()) j.key("disposition").value(e.disposition.type);
+        else j.key("disposition").null();
+        std::string fn = m.filename(e);
+        if (fn.empty()) j.key("filename").null();
+        else j.key("filename").value(fn);
+        j.key("size").value(static_cast<std::uint64_t>(body.size()));
+        j.key("sha256").value(Sha256::hex(body));
+        j.end_object();
+    }
+    j.end_array();
+    j.end_object();
+    out_ << j.str() << '\n';
+}
+
+void Shower::stats(const msg::Message& m) {
+    ++messages_;
+    parts_ += m.entities().size();
+    for (std::size_t i : m.leaves()) {
+        ++leaves_;
+        bytes_ += decode(m, i).size();
+        const msg::ContentType& t = m.entity(i).content_type;
+        std::string key;
+        key.reserve(t.type.size() + 1 + t.subtype.size());
+        key.append(t.type).append("/").append(t.subtype);
+        ++types_[key];
+    }
+    defect_count_ += defects_.size();
+}
+
+void Shower::print_stats() const {
+    out_ << "messages: " << messages_ << "\nparts: " << parts_ << "\nleaf parts: " << leaves_
+         << "\ndecoded bytes: " << bytes_ << "\ndefects: " << defect_count_
+         << "\ncontent types:\n";
+    std::vector<std::pair<std::string, std::uint64_t>> t(types_.begin(), types_.end());
+    std::stable_sort(t.begin(), t.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+    for (const auto& [type, n] : t) out_ << "  " << n << ' ' << printable(type) << '\n';
+}
+
+int Shower::extract(const msg::Message& m, const InputMessage& in, const std::string& section) {
+    std::ptrdiff_t i = m.find_section(section);
+    if (i < 0) {
+        complain("msgshow", in.file + ": no section " + section);
+        return exit_code::data_error;
+    }
+    const msg::Entity& e = m.entity(static_cast<std::size_t>(i));
+    if (e.kind == msg::EntityKind::multipart) {
+        complain("msgshow", in.file + ": section " + section + " is a " + e.content_type.mime_type() +
+                                " container; extract its parts");
+        return exit_code::data_error;
+    }
+    const std::string& body = decode(m, static_cast<std::size_t>(i));
+    out_.write(body.data(), static_cast<std::streamsize>(body.size()));
+    return exit_code::ok;
+}
+
+int Shower::extract_all(const msg::Message& m, const InputMessage& in, const std::string& dir) {
+    int result = exit_code::ok;
+    for (std::size_t i : m.leaves()) {
+        const msg::Entity& e = m.entity(i);
+        std::string wanted = m.filename(e);
+        bool attachment = e.has_disposition && e.disposition.type == "attachment";
+        if (wanted.empty() && !attachment) continue;
+        std::string name = safe_filename(wanted);
+        if (name.empty()) name = "part-" + m.section(i) + extension_for(e);
+        const std::string& body = decode(m, i);
+        auto r = write_new_file(dir, name, body);
+        if (!r.ok()) {
+            complain("msgshow", in.file + ": " + r.error().message);
+            return exit_code::cant_create;
+        }
+        if (!quiet_) out_ << dir << (dir.ends_with('/') ? "" : "/") << *r << '\n';
+    }
+    return result;
+}
+
+}  // namespace msgtools

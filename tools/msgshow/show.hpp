@@ -1,0 +1,51 @@
+// show.hpp - msgshow's views of a parsed message.
+#pragma once
+
+#include <msg/message.hpp>
+
+#include <cstdint>
+#include <iosfwd>
+#include <map>
+#include <string>
+
+#include "common/inputs.hpp"
+
+namespace msgtools {
+
+enum class Mode { tree, json, stats, extract, extract_all };
+
+struct ShowOptions {
+    Mode mode = Mode::tree;
+    bool headers = false;   // with tree: decoded header fields first
+    std::string section;    // extract
+    std::string dir;        // extract_all
+};
+
+class Shower {
+public:
+    Shower(std::ostream& out, bool quiet) : out_(out), quiet_(quiet) {}
+    // Show one message; returns an exit code. defects() then holds the
+    // parser's defects and those found while decoding.
+    int show(const msg::Message& m, const InputMessage& in, const ShowOptions& o);
+    const msg::Defects& defects() const { return defects_; }
+    void print_stats() const;
+
+private:
+    // Decode leaf `i` into scratch_, adding decoding defects.
+    const std::string& decode(const msg::Message& m, std::size_t i);
+    void tree(const msg::Message& m, const InputMessage& in, bool headers);
+    void json(const msg::Message& m, const InputMessage& in);
+    void stats(const msg::Message& m);
+    int extract(const msg::Message& m, const InputMessage& in, const std::string& section);
+    int extract_all(const msg::Message& m, const InputMessage& in, const std::string& dir);
+
+    std::ostream& out_;
+    bool quiet_;
+    msg::Defects defects_;
+    std::string scratch_;
+    // --stats totals
+    std::uint64_t messages_ = 0, parts_ = 0, leaves_ = 0, bytes_ = 0, defect_count_ = 0;
+    std::map<std::string, std::uint64_t> types_;
+};
+
+}  // namespace msgtools
