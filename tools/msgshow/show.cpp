@@ -32,10 +32,17 @@ std::string title(const InputMessage& in) {
 }
 
 const char* extension_for(const msg::Entity& e) {
-    const msg::ContentType& t = e.content_type;
-    if (t.is("text", "plain")) return ".txt";
-    if (t.is("text", "html")) return ".html";
-    if (t.type == "message") return ".eml";
+    // A short table of the types that most often come without a filename.
+    static const struct { const char* type; const char* ext; } table[] = {
+        {"text/plain", ".txt"},      {"text/html", ".html"},        {"text/calendar", ".ics"},
+        {"text/csv", ".csv"},        {"image/png", ".png"},         {"image/jpeg", ".jpg"},
+        {"image/gif", ".gif"},       {"application/pdf", ".pdf"},   {"application/zip", ".zip"},
+        {"application/json", ".json"}, {"message/delivery-status", ".txt"},
+    };
+    const std::string type = e.content_type.mime_type();
+    for (const auto& t : table)
+        if (type == t.type) return t.ext;
+    if (e.content_type.type == "message") return ".eml";
     return ".bin";
 }
 

@@ -1,0 +1,15 @@
+#!/bin/sh
+# demo.sh - install what is needed, build msgtools, and run it on the shipped
+# sample archive. Safe to run again: nothing is reinstalled or rebuilt twice.
+set -eu
+cd "$(dirname "$0")/.."
+. scripts/deps.sh
+msg_install $MSG_PACKAGES
+
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DMSG_BUILD_TESTS=OFF >/dev/null
+cmake --build build -j"$(nproc)" >/dev/null
+
+set -x
+build/bin/msgshow --stats --mbox testdata/mbox/sample.mbox.gz
+build/bin/msgshow --headers testdata/messages/koi8-subject.eml 2>&1 || true
+build/bin/msgshow --mbox testdata/mbox/sample.mbox.gz | head -n 12

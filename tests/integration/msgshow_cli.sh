@@ -1,0 +1,53 @@
+#!/bin/sh
+# msgshow_cli.sh MSGSHOW - exit codes and messages of the command line.
+set -u
+bin=$1
+fail=0
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+expect() {  # expect STATUS PATTERN-IN-STDERR COMMAND...
+    want=$1 pattern=$2
+    shift 2
+    "$@" >"$tmp/out" 2>"$tmp/err"
+    got=$?
+    if [ "$got" != "$want" ]; then
+        echo "FAIL: $* exited $got, expected $want"; cat "$tmp/err"; fail=1
+    elif [ -n "$pattern" ] && ! grep -q -- "$pattern" "$tmp/err"; then
+        echo "FAIL: $*: stderr lacks '$pattern'"; cat "$tmp/err"; fail=1
+    fi
+}
+
+msg=testdata/mimekit/messages/body.1.txt
+expect 0 "" "$bin" --help
+grep -q -- '--extract-all' "$tmp/out" || { echo "FAIL: --help does not list --extract-all"; fail=1; }
+expect 0 "" "$bin" --version
+expect 64 "unrecognised option" "$bin" --no-such-option
+expect 64 "exclude each other" "$bin" --json --stats "$msg"
+expect 66 "cannot open $tmp/missing" "$bin" "$tmp/missing"
+expect 65 "no section 9" "$bin" --extract 9 "$msg"
+expect 65 "not an mbox archive" "$bin" --mbox "$msg"
+
+# A missing file among good ones: the good ones are still shown.
+expect 66 "cannot open" "$bin" "$tmp/missing" "$msg"
+grep -q 'text/plain' "$tmp/out" || { echo "FAIL: good input not shown after a missing one"; fail=1; }
+
+# Standard input, as '-' and as no argument.
+expect 0 "" sh -c "\"$bin\" - < $msg"
+grep -q '^<stdin>' "$tmp/out" || { echo "FAIL: stdin not named <stdin>"; fail=1; }
+
+# A truncated gzip archive is an I/O-level data error, reported with the file name.
+gzip -c testdata/mimekit/mbox/simple.mbox.txt | head -c 200 >"$tmp/cut.mbox.gz"
+expect 65 "cut.mbox.gz" "$bin" --stats --mbox "$tmp/cut.mbox.gz"
+
+# Garbage is not a crash: it parses as a body-only message with a defect.
+head -c 4096 /dev/urandom >"$tmp/random"
+"$bin" "$tmp/random" >/dev/null 2>&1
+st=$?
+[ "$st" -lt 64 ] || { echo "FAIL: random bytes gave exit $st"; fail=1; }
+
+# Diagnostics name file:line:col.
+printf 'Subject: x\nnot a header\n\nbody\n' >"$tmp/nocolon.eml"
+expect 0 "nocolon.eml:2:1: error: .*\[header.missing-colon\]" "$bin" "$tmp/nocolon.eml"
+
+exit $fail

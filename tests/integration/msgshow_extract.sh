@@ -1,0 +1,85 @@
+#!/bin/sh
+# msgshow_extract.sh MSGSHOW - --extract writes the decoded part; --extract-all
+# saves attachments under safe names and never writes outside its directory.
+set -u
+bin=$1
+fail=0
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+mkdir "$tmp/out" "$tmp/etc"
+
+b64() { printf '%s' "$1" | base64; }
+cat >"$tmp/hostile.eml" <<MSG
+From: a@example.org
+Subject: hostile names
+MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary="b"
+
+--b
+Content-Type: text/plain
+
+hello
+--b
+Content-Type: application/octet-stream; name="passwd"
+Content-Disposition: attachment; filename="../../etc/passwd"
+Content-Transfer-Encoding: base64
+
+$(b64 'first')
+--b
+Content-Type: application/octet-stream
+Content-Disposition: attachment; filename="$tmp/etc/abs"
+Content-Transfer-Encoding: base64
+
+$(b64 'second')
+--b
+Content-Type: application/octet-stream
+Content-Disposition: attachment; filename*=utf-8''..%2F..%2Fevil%20name.txt
+
+third
+--b
+Content-Type: application/octet-stream
+Content-Disposition: attachment; filename=".."
+
+fourth
+--b
+Content-Type: image/png
+Content-Disposition: attachment
+
+fifth
+--b--
+MSG
+
+"$bin" --extract-all "$tmp/out" "$tmp/hostile.eml" >"$tmp/list" 2>"$tmp/err" || {
+    echo "FAIL: --extract-all exited $?"; cat "$tmp/err"; fail=1; }
+# Nothing outside out/: the only files under $tmp are ours.
+found=$(cd "$tmp" && find . -type f ! -path './out/*' | sort | tr '\n' ' ')
+[ "$found" = "./err ./hostile.eml ./list " ] || { echo "FAIL: files outside the directory: $found"; fail=1; }
+check() {  # check NAME CONTENT
+    if [ ! -f "$tmp/out/$1" ]; then echo "FAIL: $1 not extracted"; ls -la "$tmp/out"; fail=1; return; fi
+    [ "$(cat "$tmp/out/$1")" = "$2" ] || { echo "FAIL: $1 has wrong content"; fail=1; }
+}
+check passwd first
+check abs second
+check 'evil name.txt' third
+check part-5.bin fourth
+check part-6.png fifth
+n=$(ls "$tmp/out" | wc -l)
+[ "$n" = 5 ] || { echo "FAIL: expected 5 files, got $n"; ls -la "$tmp/out"; fail=1; }
+
+# A second run never overwrites: it adds numbered names.
+"$bin" --extract-all "$tmp/out" "$tmp/hostile.eml" >/dev/null 2>&1
+check passwd first
+check passwd-1 first
+[ "$(ls "$tmp/out" | wc -l)" = 10 ] || { echo "FAIL: second run did not add 5 files"; fail=1; }
+
+# A directory that does not exist: exit 73, named.
+"$bin" --extract-all "$tmp/nodir" "$tmp/hostile.eml" >/dev/null 2>"$tmp/err2"
+st=$?
+[ "$st" = 73 ] || { echo "FAIL: missing dir gave $st, expected 73"; fail=1; }
+
+# --extract: the decoded body of one section, byte for byte.
+"$bin" --extract 2 "$tmp/hostile.eml" >"$tmp/x" || { echo "FAIL: --extract 2"; fail=1; }
+[ "$(cat "$tmp/x")" = first ] || { echo "FAIL: --extract 2 gave '$(cat "$tmp/x")'"; fail=1; }
+printf 'hello' | cmp -s - "$tmp/x" && { echo "FAIL: wrong section"; fail=1; }
+
+exit $fail
