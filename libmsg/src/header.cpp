@@ -164,7 +164,20 @@ std::string decode_header_text(std::string_view raw, Defects* defects, std::size
     bool last_was_word = false;      // the previous token was a decoded encoded word
     std::size_t ws_start = std::string_view::npos;  // white space after that word
 
+    // Bytes of adjacent encoded words in one charset are converted together,
+    // so that a character split across two words (as encoders do with UTF-8
+    // and other multibyte charsets) comes out whole, as in GMime and Python.
+    std::string word_bytes;
+    std::string_view word_charset;
+
+    auto flush_word = [&] {
+        if (word_charset.empty()) return;
+        to_utf8(word_bytes, word_charset, out);
+        word_bytes.clear();
+        word_charset = {};
+    };
     auto flush_literal = [&](std::size_t end) {
+        flush_word();
         if (end <= lit_start) return;
         std::string_view lit = raw.substr(lit_start, end - lit_start);
         // drop the line breaks of folding
@@ -185,12 +198,13 @@ std::string decode_header_text(std::string_view raw, Defects* defects, std::size
             if (parse_encoded_word(raw.substr(i), w)) {
                 bool clean = true;
                 std::string bytes = encoded_word_bytes(w, clean);
-                std::string text;
-                if (to_utf8(bytes, w.charset, text)) {
+                if (charset_known(w.charset)) {
                     // White space between two encoded words is dropped.
-                    if (last_was_word && ws_start != std::string_view::npos) flush_literal(ws_start);
-                    else flush_literal(i);
-                    out += text;
+                    const bool adjacent = last_was_word && ws_start != std::string_view::npos;
+                    if (!(adjacent && iequals(word_charset, w.charset)))
+                        flush_literal(adjacent ? ws_start : i);
+                    word_charset = w.charset;
+                    word_bytes += bytes;
                     if (!clean)
                         add_defect(defects, DefectCode::EncodedWordMalformed, base + i,
                                    std::string(raw.substr(i, w.length)));
@@ -222,7 +236,7 @@ std::string decode_header_text(std::string_view raw, Defects* defects, std::size
         ws_start = std::string_view::npos;
         ++i;
     }
-    flush_literal(n);
+    flush_literal(n);  // converts a pending encoded word first
 
     std::size_t b = 0, e = out.size();
     while (b < e && is_space(out[b])) ++b;
