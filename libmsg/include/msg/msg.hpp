@@ -10,3 +10,4 @@
 #include "msg/message.hpp"
 #include "msg/result.hpp"
 #include "msg/source.hpp"
+#include "msg/validate.hpp"

@@ -1,0 +1,45 @@
+// validate.hpp - the checks of msgcheck, beyond what parsing finds.
+//
+// parse_message() reports what it meets while building the structure
+// (header syntax, boundaries, parameters). validate() adds the rules a
+// well-formed message must also follow: line length and line endings,
+// required and single fields (RFC 5322 3.6), address, date and message-id
+// syntax (3.3, 3.4, 3.6.4), MIME-Version, transfer encodings against the
+// data, charsets, encoded words and attachment filenames. Every defect has
+// its offset in the message buffer; see defects.def for the catalogue.
+#pragma once
+
+#include <cstddef>
+#include <string_view>
+
+#include "msg/defect.hpp"
+#include "msg/message.hpp"
+
+namespace msg {
+
+struct ValidateOptions {
+    // The message is internationalised (RFC 6532, sent with SMTPUTF8): 8-bit
+    // header text is allowed, and must then be valid UTF-8.
+    bool utf8 = false;
+};
+
+// Every defect of `m`: the parser's, then the checks', sorted by offset.
+Defects validate(const Message& m, const ValidateOptions& options = {});
+
+// The field checks, also usable on their own. `base` is the offset of
+// `value` in the buffer; defect details start with the field name.
+enum class AddressKind { mailbox, mailbox_list, address_list, address_list_or_empty };
+
+struct FieldCheckResult {
+    Defects defects;
+    std::size_t mailboxes = 0;  // addresses found (group members included)
+};
+
+FieldCheckResult check_address_field(std::string_view name, std::string_view value, std::size_t base,
+                                     AddressKind kind);
+FieldCheckResult check_date_field(std::string_view name, std::string_view value, std::size_t base);
+// One msg-id (Message-ID), or a list of them (In-Reply-To, References).
+FieldCheckResult check_msg_id_field(std::string_view name, std::string_view value, std::size_t base,
+                                    bool list);
+
+}  // namespace msg

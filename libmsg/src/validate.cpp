@@ -1,0 +1,311 @@
+// validate.cpp - message-level checks: lines, fields, MIME, bodies.
+#include "msg/validate.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "msg/charset.hpp"
+
+namespace msg {
+namespace {
+
+// Each kind of line defect is reported at most this many times per message;
+// a file with CRLF on every line but one should not print 10000 lines.
+constexpr std::size_t kMaxLineReports = 10;
+
+class Validator {
+public:
+    Validator(const Message& m, const ValidateOptions& o) : m_(m), o_(o), out_(m.defects()) {}
+
+    Defects run() {
+        if (o_.utf8) recheck_8bit_headers();
+        lines();
+        for (std::size_t i = 0; i < m_.entities().size(); ++i) {
+            const Entity& e = m_.entity(i);
+            if (i == 0 || (e.parent >= 0 && m_.entity(static_cast<std::size_t>(e.parent)).kind ==
+                                                  EntityKind::message))
+                message_fields(e, i == 0);
+            mime(e);
+        }
+        std::stable_sort(out_.begin(), out_.end(),
+                         [](const Defect& a, const Defect& b) { return a.offset < b.offset; });
+        return std::move(out_);
+    }
+
+private:
+    void add(DefectCode c, std::size_t at, std::string detail = {}) {
+        out_.push_back({c, at, std::move(detail)});
+    }
+    void add_all(Defects&& d) {
+        for (Defect& x : d) out_.push_back(std::move(x));
+    }
+
+    // --- 8-bit header text under RFC 6532 --------------------------------------
+    void recheck_8bit_headers() {
+        out_.erase(std::remove_if(out_.begin(), out_.end(),
+                                  [](const Defect& d) { return d.code == DefectCode::Header8Bit; }),
+                   out_.end());
+        for (const Entity& e : m_.entities())
+            for (const HeaderField& f : m_.fields(e))
+                if (!is_valid_utf8(f.raw)) add(DefectCode::HeaderUtf8Invalid, f.offset, std::string(f.name));
+    }
+
+    // --- line length, line endings, NUL -------------------------------------------
+    bool in_header(std::size_t off) const {
+        // Header blocks are few; a linear scan over entities is cheap enough
+        // because it runs only for long lines.
+        for (const Entity& e : m_.entities())
+            if (off >= e.begin && off < e.header_end) return true;
+        return false;
+    }
+
+    void lines() {
+        const std::string_view d = m_.data();
+        const char* p = d.data();
+        const std::size_t n = d.size();
+        std::size_t reports_long = 0, reports_warn = 0, reports_cr = 0, reports_lf = 0, reports_nul = 0;
+        // The message "uses CRLF" when its first line ends with CRLF.
+        const void* first_nl = std::memchr(p, '\n', n);
+        const bool crlf = first_nl && first_nl != p && static_cast<const char*>(first_nl)[-1] == '\r';
+        const std::size_t root_header_end = m_.root().header_end;
+        std::size_t pos = 0;
+        while (pos < n) {
+            const void* nl = std::memchr(p + pos, '\n', n - pos);
+            const std::size_t eol = nl ? static_cast<std::size_t>(static_cast<const char*>(nl) - p) : n;
+            std::size_t content_end = eol;
+            const bool has_cr = nl && eol > pos && p[eol - 1] == '\r';
+            if (has_cr) --content_end;
+            const std::size_t len = content_end - pos;
+            if (len > 998) {
+                if (reports_long++ < kMaxLineReports)
+                    add(DefectCode::LineTooLong, pos, std::to_string(len) + " octets");
+            } else if (len > 78 && reports_warn < kMaxLineReports && in_header(pos)) {
+                ++reports_warn;
+                add(DefectCode::LineLong, pos, std::to_string(len) + " characters");
+            }
+            if (len > 0 && std::memchr(p + pos, '\r', len) && reports_cr < kMaxLineReports) {
+                const char* cr = static_cast<const char*>(std::memchr(p + pos, '\r', len));
+                ++reports_cr;
+                add(DefectCode::LineBareCr, static_cast<std::size_t>(cr - p));
+            }
+            if (nl && crlf && !has_cr && reports_lf++ < kMaxLineReports) add(DefectCode::LineBareLf, eol);
+            if (len > 0 && pos >= root_header_end && reports_nul < kMaxLineReports) {
+                if (const void* z = std::memchr(p + pos, '\0', len)) {
+                    ++reports_nul;
+                    add(DefectCode::LineNul, static_cast<std::size_t>(static_cast<const char*>(z) - p));
+                }
+            }
+            pos = nl ? eol + 1 : n;
+        }
+    }
+
+    // --- RFC 5322 fields of a message (the root or an embedded one) ------------
+    void message_fields(const Entity& e, bool top) {
+        struct Count { const char* name; std::size_t n = 0; const HeaderField* first = nullptr; };
+        // RFC 5322 3.6: fields that occur at most once (Date and From exactly once).
+        Count once[] = {{"Date"}, {"From"}, {"Sender"}, {"Reply-To"}, {"To"}, {"Cc"}, {"Bcc"},
+                        {"Message-ID"}, {"In-Reply-To"}, {"References"}, {"Subject"}};
+        std::size_t from_mailboxes = 0;
+        bool have_mime_version = false, have_mime_fields = false;
+        const HeaderField* first_mime = nullptr;
+        for (const HeaderField& f : m_.fields(e)) {
+            for (Count& c : once)
+                if (iequals(f.name, c.name)) {
+                    if (++c.n == 2) add(DefectCode::FieldDuplicate, f.offset, std::string(f.name));
+                    if (!c.first) c.first = &f;
+                }
+            const std::size_t vo = f.value_offset();
+            const std::string_view name = f.name;
+            auto address = [&](AddressKind k) {
+                FieldCheckResult r = check_address_field(name, f.value, vo, k);
+                add_all(std::move(r.defects));
+                return r.mailboxes;
+            };
+            if (iequals(name, "From")) {
+                const std::size_t n = address(AddressKind::mailbox_list);
+                if (!from_mailboxes) from_mailboxes = n;
+            } else if (iequals(name, "Resent-From")) address(AddressKind::mailbox_list);
+            else if (iequals(name, "Sender") || iequals(name, "Resent-Sender")) address(AddressKind::mailbox);
+            else if (iequals(name, "To") || iequals(name, "Cc") || iequals(name, "Reply-To") ||
+                     iequals(name, "Resent-To") || iequals(name, "Resent-Cc"))
+                address(AddressKind::address_list);
+            else if (iequals(name, "Bcc") || iequals(name, "Resent-Bcc"))
+                address(AddressKind::address_list_or_empty);
+            else if (iequals(name, "Date") || iequals(name, "Resent-Date"))
+                add_all(check_date_field(name, f.value, vo).defects);
+            else if (iequals(name, "Message-ID") || iequals(name, "Resent-Message-ID"))
+                add_all(check_msg_id_field(name, f.value, vo, false).defects);
+            else if (iequals(name, "In-Reply-To") || iequals(name, "References"))
+                add_all(check_msg_id_field(name, f.value, vo, true).defects);
+            else if (iequals(name, "MIME-Version")) have_mime_version = true;
+            else if (name.size() > 8 && iequals(name.substr(0, 8), "Content-")) {
+                have_mime_fields = true;
+                if (!first_mime) first_mime = &f;
+            }
+            if (is_text_field(name)) encoded_words(f);
+        }
+        if (top) {
+            if (once[0].n == 0) add(DefectCode::FieldMissing, e.header_end, "Date");
+            if (once[1].n == 0) add(DefectCode::FieldMissing, e.header_end, "From");
+            if (from_mailboxes > 1 && once[2].n == 0)
+                add(DefectCode::FieldSenderRequired, once[1].first->offset);
+        }
+        if (top && have_mime_fields && !have_mime_version)
+            add(DefectCode::MimeVersionMissing, first_mime->offset);
+    }
+
+    static bool is_text_field(std::string_view name) {
+        static const char* names[] = {"Subject", "Comments", "Keywords", "From", "To", "Cc", "Bcc",
+                                      "Reply-To", "Sender", "Content-Description"};
+        for (const char* n : names)
+            if (iequals(name, n)) return true;
+        return false;
+    }
+
+    // Encoded words: malformed or unknown charset (reported by the decoder),
+    // longer than 75 characters, or inside a quoted string.
+    void encoded_words(const HeaderField& f) {
+        const std::string_view v = f.value;
+        if (v.find("=?") == std::string_view::npos) return;
+        decode_header_text(v, &out_, f.value_offset());
+        bool quoted = false;
+        for (std::size_t i = 0; i < v.size(); ++i) {
+            const char c = v[i];
+            if (c == '\\' && quoted) { ++i; continue; }
+            if (c == '"') { quoted = !quoted; continue; }
+            if (c != '=' || i + 1 >= v.size() || v[i + 1] != '?') continue;
+            // The word runs to "?=" after the charset and encoding parts.
+            std::size_t q = i + 2;
+            int marks = 0;
+            while (q < v.size() && marks < 2 && v[q] != ' ' && v[q] != '\t' && v[q] != '\r' && v[q] != '\n')
+                if (v[q++] == '?') ++marks;
+            if (marks < 2) continue;
+            const std::size_t close = v.find("?=", q);
+            if (close == std::string_view::npos) continue;
+            const std::string_view word = v.substr(i, close + 2 - i);
+            if (word.find_first_of(" \t\r\n") != std::string_view::npos) continue;
+            if (quoted) add(DefectCode::EncodedWordInQuotes, f.value_offset() + i, std::string(f.name));
+            else if (word.size() > 75)
+                add(DefectCode::EncodedWordTooLong, f.value_offset() + i, std::to_string(word.size()) + " characters");
+            i = close + 1;
+        }
+    }
+
+    // --- MIME entities ------------------------------------------------------------
+    std::size_t field_offset(const Entity& e, std::string_view name) const {
+        const HeaderField* f = m_.field(e, name);
+        return f ? f->offset : e.begin;
+    }
+
+    void mime(const Entity& e) {
+        if (e.kind == EntityKind::multipart) {
+            // A nested multipart must not reuse an enclosing boundary.
+            const std::string* b = e.content_type.param("boundary");
+            for (std::int32_t p = e.parent; b && p >= 0; p = m_.entity(static_cast<std::size_t>(p)).parent) {
+                const Entity& a = m_.entity(static_cast<std::size_t>(p));
+                const std::string* ab = a.kind == EntityKind::multipart ? a.content_type.param("boundary") : nullptr;
+                if (ab && *ab == *b) {
+                    add(DefectCode::BoundaryReused, field_offset(e, "Content-Type"), *b);
+                    break;
+                }
+            }
+        }
+        const bool qp_or_b64 = e.encoding == TransferEncoding::base64 ||
+                               e.encoding == TransferEncoding::quoted_printable;
+        if (e.content_type.type == "message" && qp_or_b64 && e.content_type.subtype != "global")
+            add(DefectCode::MessageEncoding, field_offset(e, "Content-Transfer-Encoding"),
+                e.content_type.mime_type());
+        if (e.has_disposition || e.content_type.param("name")) {
+            const std::string name = m_.filename(e);
+            if (name.find_first_of("/\\") != std::string::npos || name.starts_with(".."))
+                add(DefectCode::FilenamePath,
+                    field_offset(e, e.has_disposition ? "Content-Disposition" : "Content-Type"), name);
+        }
+        for (const char* fname : {"Content-Type", "Content-Disposition"})
+            if (const HeaderField* f = m_.field(e, fname)) encoded_words_in_quotes(*f);
+        if (e.kind != EntityKind::leaf) return;
+
+        const std::string_view body = m_.body(e);
+        if (e.encoding == TransferEncoding::seven_bit) {
+            for (std::size_t i = 0; i < body.size(); ++i)
+                if (static_cast<unsigned char>(body[i]) >= 0x80) {
+                    add(DefectCode::Body8BitIn7Bit, e.body_begin + i);
+                    break;
+                }
+        }
+        if (qp_or_b64) {
+            const std::size_t limit = 76;
+            std::size_t pos = 0;
+            while (pos < body.size()) {
+                std::size_t nl = body.find('\n', pos);
+                if (nl == std::string_view::npos) nl = body.size();
+                std::size_t len = nl - pos;
+                if (len > 0 && body[nl - 1] == '\r') --len;
+                if (len > limit) {
+                    add(e.encoding == TransferEncoding::base64 ? DefectCode::Base64LineTooLong
+                                                               : DefectCode::QpLineTooLong,
+                        e.body_begin + pos, std::to_string(len) + " characters");
+                    break;
+                }
+                pos = nl + 1;
+            }
+        }
+        scratch_.clear();
+        m_.decode(e, scratch_, &out_);
+        if (e.content_type.type != "text") return;
+        const std::string* cs = e.content_type.param("charset");
+        const std::size_t ct_at = field_offset(e, "Content-Type");
+        if (!cs) {
+            if (!is_ascii(scratch_)) add(DefectCode::CharsetMissing, ct_at);
+            return;
+        }
+        if (!charset_known(*cs)) {
+            add(DefectCode::CharsetUnknown, ct_at, *cs);
+            return;
+        }
+        if (is_ascii(scratch_)) return;
+        std::size_t bad = 0;
+        if (iequals(*cs, "utf-8") || iequals(*cs, "utf8")) {
+            if (!is_valid_utf8(scratch_)) add(DefectCode::CharsetBadBytes, ct_at, *cs);
+            return;
+        }
+        converted_.clear();
+        to_utf8(scratch_, *cs, converted_, &bad);
+        if (bad) add(DefectCode::CharsetBadBytes, ct_at, *cs + ": " + std::to_string(bad) + " sequences");
+    }
+
+    void encoded_words_in_quotes(const HeaderField& f) {
+        const std::string_view v = f.value;
+        bool quoted = false;
+        std::size_t qstart = 0;
+        for (std::size_t i = 0; i < v.size(); ++i) {
+            if (v[i] == '\\' && quoted) { ++i; continue; }
+            if (v[i] != '"') continue;
+            if (!quoted) { quoted = true; qstart = i; continue; }
+            quoted = false;
+            const std::string_view inner = v.substr(qstart + 1, i - qstart - 1);
+            const std::size_t a = inner.find("=?");
+            if (a != std::string_view::npos && inner.find("?=", a + 2) != std::string_view::npos)
+                add(DefectCode::EncodedWordInQuotes, f.value_offset() + qstart + 1 + a, std::string(f.name));
+        }
+    }
+
+    static bool is_ascii(std::string_view s) {
+        for (char c : s)
+            if (static_cast<unsigned char>(c) >= 0x80) return false;
+        return true;
+    }
+
+    const Message& m_;
+    const ValidateOptions& o_;
+    Defects out_;
+    std::string scratch_, converted_;
+};
+
+}  // namespace
+
+Defects validate(const Message& m, const ValidateOptions& options) {
+    return Validator(m, options).run();
+}
+
+}  // namespace msg

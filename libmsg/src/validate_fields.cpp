@@ -1,0 +1,596 @@
+// validate_fields.cpp - RFC 5322 structured fields: addresses, dates, message ids.
+//
+// A small lexer turns a field value into tokens (atoms, quoted strings,
+// domain literals, specials), skipping comments and folding white space but
+// remembering where they were, because several obsolete forms (RFC 5322 4)
+// differ from the current ones only by where CFWS may appear.
+#include "msg/validate.hpp"
+
+#include <array>
+#include <cstring>
+
+namespace msg {
+namespace {
+
+enum class Tok : std::uint8_t { atom, qstring, dliteral, special, end, bad };
+
+struct Token {
+    Tok kind = Tok::end;
+    char special = 0;           // for Tok::special
+    std::string_view text;      // atom text, quoted-string or literal with delimiters
+    std::size_t offset = 0;     // in the field value
+    bool space_before = false;  // CFWS came before this token
+    bool dot_in_atom = false;   // unused by the grammar below, kept for clarity
+};
+
+// RFC 5322 3.2.3 atext, plus 8-bit bytes (RFC 6532 UTF8-non-ascii; without
+// --utf8 the parser has already reported them as header.8bit).
+inline bool is_atext(unsigned char c) {
+    if (c >= 0x80) return true;
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+    return std::strchr("!#$%&'*+-/=?^_`{|}~", c) != nullptr && c != 0;
+}
+
+class Lexer {
+public:
+    explicit Lexer(std::string_view s) : s_(s) {}
+
+    Token next() {
+        Token t;
+        t.space_before = skip_cfws();
+        t.offset = i_;
+        if (i_ >= s_.size()) { t.kind = Tok::end; return t; }
+        const unsigned char c = static_cast<unsigned char>(s_[i_]);
+        if (is_atext(c)) {
+            std::size_t b = i_;
+            while (i_ < s_.size() && is_atext(static_cast<unsigned char>(s_[i_]))) ++i_;
+            t.kind = Tok::atom;
+            t.text = s_.substr(b, i_ - b);
+            return t;
+        }
+        if (c == '"') return delimited(t, '"', Tok::qstring);
+        if (c == '[') return delimited(t, ']', Tok::dliteral);
+        ++i_;
+        t.text = s_.substr(t.offset, 1);
+        if (std::strchr("()<>@,;:\\.]", c) != nullptr && c != 0) {
+            t.kind = Tok::special;
+            t.special = static_cast<char>(c);
+        } else {
+            t.kind = Tok::bad;  // a control character or unbalanced ')'
+        }
+        return t;
+    }
+
+    bool unclosed() const { return unclosed_; }
+    std::size_t unclosed_at() const { return unclosed_at_; }
+
+private:
+    // Returns true when any white space or comment was skipped.
+    bool skip_cfws() {
+        bool any = false;
+        while (i_ < s_.size()) {
+            const char c = s_[i_];
+            if (c == ' ' || c == '\t' || c == '\r' || c == '\n') { ++i_; any = true; continue; }
+            if (c != '(') break;
+            any = true;
+            const std::size_t start = i_;
+            int depth = 0;
+            while (i_ < s_.size()) {
+                const char d = s_[i_++];
+                if (d == '\\') { if (i_ < s_.size()) ++i_; continue; }
+                if (d == '(') ++depth;
+                else if (d == ')' && --depth == 0) break;
+            }
+            if (depth > 0) note_unclosed(start);
+        }
+        return any;
+    }
+
+    Token& delimited(Token& t, char close, Tok kind) {
+        const std::size_t b = i_++;
+        bool closed = false;
+        while (i_ < s_.size()) {
+            const char d = s_[i_++];
+            if (d == '\\') { if (i_ < s_.size()) ++i_; continue; }
+            if (d == close) { closed = true; break; }
+            if (kind == Tok::dliteral && d == '[') break;
+        }
+        if (!closed) note_unclosed(b);
+        t.kind = closed ? kind : Tok::bad;
+        t.text = s_.substr(b, i_ - b);
+        return t;
+    }
+
+    void note_unclosed(std::size_t at) {
+        if (!unclosed_) { unclosed_ = true; unclosed_at_ = at; }
+    }
+
+    std::string_view s_;
+    std::size_t i_ = 0;
+    bool unclosed_ = false;
+    std::size_t unclosed_at_ = 0;
+};
+
+// A token stream with one token of look-ahead.
+class Tokens {
+public:
+    explicit Tokens(std::string_view s) : lex_(s) { cur_ = lex_.next(); }
+    const Token& peek() const { return cur_; }
+    Token take() { Token t = cur_; cur_ = lex_.next(); return t; }
+    bool is(char special) const { return cur_.kind == Tok::special && cur_.special == special; }
+    bool at_end() const { return cur_.kind == Tok::end; }
+    const Lexer& lexer() const { return lex_; }
+
+private:
+    Lexer lex_;
+    Token cur_;
+};
+
+struct FieldChecker {
+    std::string_view value;
+    std::size_t base;
+    std::string_view name;
+    FieldCheckResult& out;
+
+    void error(DefectCode c, std::size_t at, std::string detail) {
+        if (out.defects.empty() || out.defects.back().code != c)
+            out.defects.push_back({c, base + at, std::string(name) + ": " + std::move(detail)});
+    }
+};
+
+// --- addresses (RFC 5322 3.4) ------------------------------------------------
+
+class AddressParser {
+public:
+    AddressParser(FieldChecker& fc) : fc_(fc), t_(fc.value) {}
+
+    // mailbox-list / address-list / a single mailbox, per `kind`.
+    void parse(AddressKind kind) {
+        const bool groups = kind == AddressKind::address_list;
+        const bool single = kind == AddressKind::mailbox;
+        if (t_.at_end()) {
+            if (kind != AddressKind::address_list_or_empty)
+                syntax(t_.peek().offset, "no address");
+            return;
+        }
+        std::size_t count = 0;
+        while (true) {
+            if (t_.is(',')) {  // obs-mbox-list / obs-addr-list: empty element
+                obsolete(t_.peek().offset, "empty element in a list");
+                t_.take();
+                if (t_.at_end()) break;
+                continue;
+            }
+            if (!address(groups || kind == AddressKind::address_list_or_empty)) return;
+            ++count;
+            if (t_.at_end()) break;
+            if (!t_.is(',')) {
+                syntax(t_.peek().offset, "expected ',' between addresses");
+                return;
+            }
+            if (single) {
+                syntax(t_.peek().offset, "only one mailbox is allowed here");
+                return;
+            }
+            t_.take();
+            if (t_.at_end()) {
+                obsolete(t_.peek().offset, "list ends with ','");
+                break;
+            }
+        }
+        fc_.out.mailboxes += 0;  // counted in mailbox()
+        (void)count;
+        if (t_.lexer().unclosed()) syntax(t_.lexer().unclosed_at(), "unclosed comment or quote");
+    }
+
+private:
+    void syntax(std::size_t at, std::string why) { fc_.error(DefectCode::AddressSyntax, at, std::move(why)); }
+    void obsolete(std::size_t at, std::string why) {
+        fc_.error(DefectCode::AddressObsolete, at, std::move(why));
+    }
+
+    // Collect a phrase: words (atoms, quoted strings) and, obsolete, dots.
+    // Returns the number of words; `dots` set when obs-phrase was used.
+    std::size_t phrase(bool& dots, std::size_t& first_dot) {
+        std::size_t words = 0;
+        dots = false;
+        while (true) {
+            const Token& k = t_.peek();
+            if (k.kind == Tok::atom || k.kind == Tok::qstring) { ++words; t_.take(); continue; }
+            if (k.kind == Tok::special && k.special == '.' && words > 0) {
+                if (!dots) first_dot = k.offset;
+                dots = true;
+                t_.take();
+                continue;
+            }
+            return words;
+        }
+    }
+
+    bool address(bool groups_allowed) {
+        const std::size_t start = t_.peek().offset;
+        // Could be: addr-spec (local-part "@" ...), name-addr, group.
+        // Collect words and dots first, then decide by what follows.
+        std::vector<Token> words;
+        while (true) {
+            const Token& k = t_.peek();
+            if (k.kind == Tok::atom || k.kind == Tok::qstring ||
+                (k.kind == Tok::special && k.special == '.')) {
+                words.push_back(t_.take());
+                continue;
+            }
+            break;
+        }
+        const Token& k = t_.peek();
+        if (k.kind == Tok::special && k.special == '@') {
+            if (words.empty()) { syntax(k.offset, "no local part before '@'"); return false; }
+            if (!local_part(words)) return false;
+            t_.take();
+            if (!domain()) return false;
+            ++fc_.out.mailboxes;
+            return true;
+        }
+        if (k.kind == Tok::special && k.special == '<') {
+            display_name(words);
+            return angle_addr();
+        }
+        if (k.kind == Tok::special && k.special == ':') {
+            if (!groups_allowed) { syntax(k.offset, "a group is not allowed in this field"); return false; }
+            if (words.empty()) { syntax(k.offset, "group has no name"); return false; }
+            display_name(words);
+            t_.take();
+            // group-list: mailbox-list / CFWS / obs-group-list
+            while (!t_.is(';')) {
+                if (t_.at_end()) { syntax(t_.peek().offset, "group is not closed with ';'"); return false; }
+                if (t_.is(',')) { t_.take(); continue; }
+                if (!address(false)) return false;
+                if (!t_.is(',') && !t_.is(';')) {
+                    syntax(t_.peek().offset, "expected ',' or ';' in a group");
+                    return false;
+                }
+            }
+            t_.take();
+            return true;
+        }
+        if (words.empty()) {
+            syntax(k.offset, k.kind == Tok::end ? "no address" : "unexpected character");
+            return false;
+        }
+        if (k.kind == Tok::end || (k.kind == Tok::special && (k.special == ',' || k.special == ';')))
+            syntax(start, "no '@' in address");
+        else
+            syntax(k.offset, "unexpected character in address");
+        return false;
+    }
+
+    void display_name(const std::vector<Token>& words) {
+        for (std::size_t i = 0; i < words.size(); ++i)
+            if (words[i].kind == Tok::special) {  // a '.' in a phrase: obs-phrase
+                obsolete(words[i].offset, "unquoted '.' in a display name");
+                return;
+            }
+    }
+
+    // local-part = dot-atom / quoted-string / obs-local-part
+    bool local_part(const std::vector<Token>& w) {
+        // Alternate word "." word ...
+        bool expect_word = true;
+        for (std::size_t i = 0; i < w.size(); ++i) {
+            const bool is_dot = w[i].kind == Tok::special;
+            if (expect_word == is_dot) {
+                syntax(w[i].offset, is_dot ? "misplaced '.' in the local part" : "words in the local part must be joined by '.'");
+                return false;
+            }
+            expect_word = !expect_word;
+        }
+        if (expect_word) { syntax(w.back().offset, "local part ends with '.'"); return false; }
+        if (w.size() > 1) {
+            for (std::size_t i = 0; i < w.size(); ++i) {
+                if (i > 0 && w[i].space_before) { obsolete(w[i].offset, "white space inside the local part"); break; }
+                if (w[i].kind == Tok::qstring) { obsolete(w[i].offset, "quoted word inside a dotted local part"); break; }
+            }
+        }
+        return true;
+    }
+
+    // domain = dot-atom / domain-literal / obs-domain
+    bool domain() {
+        const Token& k = t_.peek();
+        if (k.kind == Tok::dliteral) { t_.take(); return true; }
+        if (k.kind != Tok::atom) { syntax(k.offset, "no domain after '@'"); return false; }
+        bool first = true;
+        while (true) {
+            Token a = t_.take();
+            if (a.kind != Tok::atom) { syntax(a.offset, "domain has an empty label"); return false; }
+            if (!first && a.space_before) obsolete(a.offset, "white space inside the domain");
+            first = false;
+            if (!t_.is('.')) break;
+            t_.take();
+        }
+        return true;
+    }
+
+    // angle-addr = "<" addr-spec ">" ; obs-angle-addr with a route
+    bool angle_addr() {
+        const Token open = t_.take();
+        if (t_.is('@')) {  // obs-route: 1*("@" domain) ":"
+            obsolete(t_.peek().offset, "source route");
+            while (t_.is('@') || t_.is(',')) {
+                if (t_.take().special == '@' && !domain()) return false;
+            }
+            if (!t_.is(':')) { syntax(t_.peek().offset, "source route not ended by ':'"); return false; }
+            t_.take();
+        }
+        if (t_.is('>')) {
+            syntax(open.offset, "empty angle brackets");  // <> only in Return-Path
+            t_.take();
+            return false;
+        }
+        std::vector<Token> words;
+        while (t_.peek().kind == Tok::atom || t_.peek().kind == Tok::qstring || t_.is('.'))
+            words.push_back(t_.take());
+        if (!t_.is('@')) {
+            syntax(t_.peek().offset, words.empty() ? "empty address in angle brackets" : "no '@' in address");
+            return false;
+        }
+        if (words.empty()) { syntax(t_.peek().offset, "no local part before '@'"); return false; }
+        if (!local_part(words)) return false;
+        t_.take();
+        if (!domain()) return false;
+        if (!t_.is('>')) { syntax(t_.peek().offset, "'<' not closed by '>'"); return false; }
+        t_.take();
+        ++fc_.out.mailboxes;
+        return true;
+    }
+
+    FieldChecker& fc_;
+    Tokens t_;
+};
+
+// --- date-time (RFC 5322 3.3) ---------------------------------------------------
+
+constexpr std::array<std::string_view, 7> kDays = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+constexpr std::array<std::string_view, 12> kMonths = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                                      "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+
+bool ieq(std::string_view a, std::string_view b) { return iequals(a, b); }
+
+int days_in_month(int y, int m) {
+    static const int d[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0)) return 29;
+    return d[m - 1];
+}
+
+// Day of week, 0 = Sunday (Sakamoto's method).
+int weekday(int y, int m, int d) {
+    static const int t[] = {0, 3, 2, 5, 0, 3, 5, 1, 4, 6, 2, 4};
+    if (m < 3) y -= 1;
+    return (y + y / 4 - y / 100 + y / 400 + t[m - 1] + d) % 7;
+}
+
+bool all_digits(std::string_view s) {
+    if (s.empty()) return false;
+    for (char c : s)
+        if (c < '0' || c > '9') return false;
+    return true;
+}
+
+int to_int(std::string_view s) {
+    int v = 0;
+    for (char c : s) v = v * 10 + (c - '0');
+    return v;
+}
+
+class DateParser {
+public:
+    explicit DateParser(FieldChecker& fc) : fc_(fc), s_(fc.value) {}
+
+    void parse() {
+        // Our own scanner: words of letters or digits, and the separators
+        // ',', ':', '+', '-'; comments and white space skipped.
+        split();
+        std::size_t i = 0;
+        auto bad = [&](std::size_t at, std::string why) {
+            fc_.error(DefectCode::DateSyntax, at, std::move(why));
+        };
+        if (toks_.empty()) { bad(0, "empty date"); return; }
+        int dow = -1;
+        std::size_t dow_at = 0;
+        if (is_alpha(toks_[0].text)) {
+            for (int k = 0; k < 7; ++k)
+                if (ieq(toks_[0].text, kDays[static_cast<std::size_t>(k)])) dow = k;
+            if (dow < 0) { bad(toks_[0].at, "unknown day of the week"); return; }
+            dow_at = toks_[0].at;
+            i = 1;
+            if (i >= toks_.size() || toks_[i].text != ",") { bad(at(i), "expected ',' after the day of the week"); return; }
+            ++i;
+        }
+        // day month year
+        if (i >= toks_.size() || !all_digits(toks_[i].text) || toks_[i].text.size() > 2) { bad(at(i), "expected the day of the month"); return; }
+        const int day = to_int(toks_[i].text);
+        const std::size_t day_at = toks_[i].at;
+        ++i;
+        int month = 0;
+        if (i < toks_.size())
+            for (int k = 0; k < 12; ++k)
+                if (ieq(toks_[i].text, kMonths[static_cast<std::size_t>(k)])) month = k + 1;
+        if (month == 0) { bad(at(i), "expected a month name (Jan ... Dec)"); return; }
+        ++i;
+        if (i >= toks_.size() || !all_digits(toks_[i].text) || toks_[i].text.size() < 2) { bad(at(i), "expected the year"); return; }
+        int year = to_int(toks_[i].text);
+        const std::size_t year_at = toks_[i].at;
+        if (toks_[i].text.size() < 4) {
+            obsolete(year_at, "two- or three-digit year");
+            year += toks_[i].text.size() == 2 && year < 50 ? 2000 : 1900;
+        }
+        ++i;
+        // time-of-day = hour ":" minute [ ":" second ]
+        if (i >= toks_.size() || !all_digits(toks_[i].text) || toks_[i].text.size() != 2) { bad(at(i), "expected the hour (two digits)"); return; }
+        const int hour = to_int(toks_[i].text);
+        const std::size_t time_at = toks_[i].at;
+        ++i;
+        if (i >= toks_.size() || toks_[i].text != ":") { bad(at(i), "expected ':' after the hour"); return; }
+        ++i;
+        if (i >= toks_.size() || !all_digits(toks_[i].text) || toks_[i].text.size() != 2) { bad(at(i), "expected the minute (two digits)"); return; }
+        const int minute = to_int(toks_[i].text);
+        ++i;
+        int second = 0;
+        if (i < toks_.size() && toks_[i].text == ":") {
+            ++i;
+            if (i >= toks_.size() || !all_digits(toks_[i].text) || toks_[i].text.size() != 2) { bad(at(i), "expected the second (two digits)"); return; }
+            second = to_int(toks_[i].text);
+            ++i;
+        }
+        // zone
+        if (i >= toks_.size()) { bad(at(i), "no time zone"); return; }
+        std::size_t zone_at = toks_[i].at;
+        if (toks_[i].text == "+" || toks_[i].text == "-") {
+            ++i;
+            if (i >= toks_.size() || !all_digits(toks_[i].text) || toks_[i].text.size() != 4) { bad(zone_at, "time zone must be +hhmm or -hhmm"); return; }
+            if (to_int(toks_[i].text.substr(2)) > 59) range(zone_at, "zone minutes over 59");
+            ++i;
+        } else if (is_alpha(toks_[i].text)) {
+            static const char* zones[] = {"UT", "GMT", "EST", "EDT", "CST", "CDT", "MST", "MDT", "PST", "PDT"};
+            bool known = false;
+            for (const char* z : zones) known = known || ieq(toks_[i].text, z);
+            const bool military = toks_[i].text.size() == 1 && !ieq(toks_[i].text, "J");
+            if (!known && !military) { bad(zone_at, "unknown time zone name"); return; }
+            obsolete(zone_at, "time zone name instead of a numeric offset");
+            ++i;
+        } else {
+            bad(zone_at, "time zone must be +hhmm or -hhmm");
+            return;
+        }
+        if (i < toks_.size()) { bad(toks_[i].at, "text after the time zone"); return; }
+        // ranges
+        if (month >= 1 && (day < 1 || day > days_in_month(year, month))) { range(day_at, "no such day in that month"); return; }
+        if (year < 1900) { range(year_at, "year before 1900"); return; }
+        if (hour > 23 || minute > 59 || second > 60) { range(time_at, "time of day out of range"); return; }
+        if (dow >= 0 && weekday(year, month, day) != dow)
+            fc_.error(DefectCode::DateWeekday, dow_at,
+                      "the date is a " + std::string(kDays[static_cast<std::size_t>(weekday(year, month, day))]));
+    }
+
+private:
+    struct T { std::string_view text; std::size_t at; };
+    static bool is_alpha(std::string_view s) {
+        if (s.empty()) return false;
+        for (char c : s)
+            if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))) return false;
+        return true;
+    }
+    std::size_t at(std::size_t i) const { return i < toks_.size() ? toks_[i].at : s_.size(); }
+    void obsolete(std::size_t at, std::string why) { fc_.error(DefectCode::DateObsolete, at, std::move(why)); }
+    void range(std::size_t at, std::string why) { fc_.error(DefectCode::DateRange, at, std::move(why)); }
+
+    void split() {
+        std::size_t i = 0;
+        while (i < s_.size()) {
+            const char c = s_[i];
+            if (c == ' ' || c == '\t' || c == '\r' || c == '\n') { ++i; continue; }
+            if (c == '(') {
+                int depth = 0;
+                while (i < s_.size()) {
+                    const char d = s_[i++];
+                    if (d == '\\') { ++i; continue; }
+                    if (d == '(') ++depth;
+                    else if (d == ')' && --depth == 0) break;
+                }
+                continue;
+            }
+            const bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+            const bool digit = c >= '0' && c <= '9';
+            std::size_t b = i;
+            if (alpha || digit) {
+                while (i < s_.size() && (((s_[i] >= 'a' && s_[i] <= 'z') || (s_[i] >= 'A' && s_[i] <= 'Z')) == alpha) &&
+                       ((s_[i] >= '0' && s_[i] <= '9') == digit))
+                    ++i;
+            } else {
+                ++i;
+            }
+            toks_.push_back({s_.substr(b, i - b), b});
+        }
+    }
+
+    FieldChecker& fc_;
+    std::string_view s_;
+    std::vector<T> toks_;
+};
+
+// --- msg-id (RFC 5322 3.6.4) ----------------------------------------------------
+
+// Parse one msg-id at the current token; returns false (with a defect) on error.
+bool msg_id(Tokens& t, FieldChecker& fc) {
+    const Token open = t.peek();
+    if (!t.is('<')) { fc.error(DefectCode::MessageIdSyntax, open.offset, "expected '<'"); return false; }
+    t.take();
+    // id-left = dot-atom-text ; id-right = dot-atom-text / no-fold-literal
+    auto dot_atom = [&](const char* what) {
+        if (t.peek().kind == Tok::qstring) {  // obs-id-left = local-part
+            fc.error(DefectCode::MessageIdObsolete, t.peek().offset, "quoted string in the id");
+            t.take();
+            return true;
+        }
+        if (t.peek().kind != Tok::atom) {
+            fc.error(DefectCode::MessageIdSyntax, t.peek().offset, std::string("expected the ") + what);
+            return false;
+        }
+        bool first = true;
+        while (true) {
+            const Token a = t.take();
+            if (a.kind != Tok::atom) { fc.error(DefectCode::MessageIdSyntax, a.offset, "empty label in the id"); return false; }
+            if (!first && a.space_before) fc.error(DefectCode::MessageIdObsolete, a.offset, "white space in the id");
+            first = false;
+            if (!t.is('.')) return true;
+            t.take();
+        }
+    };
+    if (!dot_atom("left part")) return false;
+    if (!t.is('@')) { fc.error(DefectCode::MessageIdSyntax, t.peek().offset, "no '@' in the id"); return false; }
+    t.take();
+    if (t.peek().kind == Tok::dliteral) t.take();
+    else if (!dot_atom("right part")) return false;
+    if (!t.is('>')) { fc.error(DefectCode::MessageIdSyntax, t.peek().offset, "'<' not closed by '>'"); return false; }
+    t.take();
+    return true;
+}
+
+}  // namespace
+
+FieldCheckResult check_address_field(std::string_view name, std::string_view value, std::size_t base,
+                                     AddressKind kind) {
+    FieldCheckResult r;
+    FieldChecker fc{value, base, name, r};
+    AddressParser(fc).parse(kind);
+    return r;
+}
+
+FieldCheckResult check_date_field(std::string_view name, std::string_view value, std::size_t base) {
+    FieldCheckResult r;
+    FieldChecker fc{value, base, name, r};
+    DateParser(fc).parse();
+    return r;
+}
+
+FieldCheckResult check_msg_id_field(std::string_view name, std::string_view value, std::size_t base,
+                                    bool list) {
+    FieldCheckResult r;
+    FieldChecker fc{value, base, name, r};
+    Tokens t(value);
+    std::size_t n = 0;
+    while (!t.at_end()) {
+        if (list && t.peek().kind != Tok::special) {  // obs-phrase words between ids
+            fc.error(DefectCode::MessageIdObsolete, t.peek().offset, "words between message ids");
+            t.take();
+            continue;
+        }
+        if (!msg_id(t, fc)) return r;
+        ++n;
+        if (!list) break;
+    }
+    if (n == 0) fc.error(DefectCode::MessageIdSyntax, t.peek().offset, "no message id");
+    else if (!t.at_end()) fc.error(DefectCode::MessageIdSyntax, t.peek().offset, "text after the message id");
+    return r;
+}
+
+}  // namespace msg

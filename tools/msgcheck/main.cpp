@@ -1,0 +1,186 @@
+// msgcheck - validate messages like a compiler validates code.
+#include <msg/message.hpp>
+#include <msg/source.hpp>
+#include <msg/validate.hpp>
+
+#include <algorithm>
+#include <iostream>
+#include <set>
+#include <string>
+
+#include "common/cli.hpp"
+#include "common/diag.hpp"
+#include "common/exit.hpp"
+#include "common/inputs.hpp"
+#include "common/json.hpp"
+
+using namespace msgtools;
+
+namespace {
+
+const ToolInfo kInfo = {
+    "msgcheck", "msgcheck [options] [FILE|DIR|-]...",
+    "Check that messages are well formed (RFC 5322, MIME); report each defect with its place.",
+    "Each defect is printed as file:line:col: severity: text [code]. Exit status:\n"
+    "0 no errors, 1 errors found (or warnings with --werror), 65/66 unusable or missing input.\n\n"
+    "Examples:\n"
+    "  msgcheck message.eml                    check one message\n"
+    "  msgcheck --mbox archive.mbox.gz         check every message of an archive\n"
+    "  msgcheck --ignore line.long out/        check a directory, without one warning\n"
+    "  msgcheck --json message.eml | jq .code  one JSON object per defect\n"
+    "  msgcheck --explain mime.boundary-missing\n"};
+
+// Codes given to --select / --ignore: exact codes or group prefixes ("date").
+struct Filter {
+    std::vector<std::string> select, ignore;
+
+    static bool matches(const std::vector<std::string>& list, std::string_view code) {
+        for (const std::string& p : list)
+            if (code == p || (code.size() > p.size() && code.starts_with(p) && code[p.size()] == '.'))
+                return true;
+        return false;
+    }
+    bool wanted(std::string_view code) const {
+        if (!select.empty() && !matches(select, code)) return false;
+        return !matches(ignore, code);
+    }
+};
+
+// Check that every code or group named on the command line exists.
+bool known_pattern(const std::string& p) {
+    for (const msg::DefectInfo& d : msg::defect_catalogue())
+        if (d.code == p || (d.code.starts_with(p) && d.code.size() > p.size() && d.code[p.size()] == '.'))
+            return true;
+    return false;
+}
+
+int explain(const std::string& code) {
+    auto id = msg::defect_by_code(code);
+    if (!id) {
+        complain(kInfo.name, "no defect is called '" + code + "' (see msgcheck --list)");
+        return exit_code::usage;
+    }
+    const msg::DefectInfo& d = msg::defect_info(*id);
+    std::cout << d.code << " (" << msg::severity_name(d.severity) << ", " << d.rfc << ")\n  " << d.text
+              << "\n";
+    return exit_code::ok;
+}
+
+int list() {
+    for (const msg::DefectInfo& d : msg::defect_catalogue())
+        std::cout << d.code << '\t' << msg::severity_name(d.severity) << '\t' << d.text << '\n';
+    return exit_code::ok;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    po::options_description opts("Options");
+    opts.add_options()
+        ("json", "print one JSON object per defect (JSON Lines) instead of text")
+        ("mbox", "inputs are mbox archives (plain or gzip)")
+        ("mboxo", "with --mbox: the archive is mboxo ('>From ' lines are not unquoted)")
+        ("utf8", "messages are internationalised (RFC 6532): UTF-8 header text is allowed")
+        ("select", po::value<std::vector<std::string>>()->composing()->value_name("CODE"),
+         "report only these codes or groups (repeatable, or comma-separated)")
+        ("ignore", po::value<std::vector<std::string>>()->composing()->value_name("CODE"),
+         "do not report these codes or groups (repeatable, or comma-separated)")
+        ("werror", "treat warnings as errors for the exit status")
+        ("explain", po::value<std::string>()->value_name("CODE"), "describe a defect code and exit")
+        ("list", "list every defect code and exit");
+    auto parsed = parse_cli(argc, argv, kInfo, opts);
+    if (auto* code = std::get_if<int>(&parsed)) return *code;
+    Cli& cli = std::get<Cli>(parsed);
+    const auto& vm = cli.vm;
+    if (vm.count("explain")) return explain(vm["explain"].as<std::string>());
+    if (vm.count("list")) return list();
+
+    Filter filter;
+    auto split_into = [](const std::vector<std::string>& in, std::vector<std::string>& out) {
+        for (const std::string& s : in) {
+            std::size_t b = 0;
+            while (b <= s.size()) {
+                std::size_t e = s.find(',', b);
+                if (e == std::string::npos) e = s.size();
+                if (e > b) out.push_back(s.substr(b, e - b));
+                b = e + 1;
+            }
+        }
+    };
+    if (vm.count("select")) split_into(vm["select"].as<std::vector<std::string>>(), filter.select);
+    if (vm.count("ignore")) split_into(vm["ignore"].as<std::vector<std::string>>(), filter.ignore);
+    for (const auto* l : {&filter.select, &filter.ignore})
+        for (const std::string& p : *l)
+            if (!known_pattern(p)) {
+                complain(kInfo.name, "unknown defect code or group '" + p + "' (see msgcheck --list)");
+                return exit_code::usage;
+            }
+
+    const bool json = vm.count("json") > 0;
+    const bool werror = vm.count("werror") > 0;
+    msg::ValidateOptions vo;
+    vo.utf8 = vm.count("utf8") > 0;
+    InputOptions in;
+    in.mbox = vm.count("mbox") > 0;
+    in.mboxo = vm.count("mboxo") > 0;
+    in.tool = kInfo.name;
+
+    DiagPrinter diag(std::cerr, stderr_wants_color());
+    std::uint64_t messages = 0, errors = 0, warnings = 0, notes = 0, bad_messages = 0;
+    Json j;
+    int read = for_each_message(cli.inputs, in, [&](const InputMessage& im) {
+        ++messages;
+        const msg::Message m = msg::parse_message(im.data);
+        const msg::Defects defects = msg::validate(m, vo);
+        bool any = false;
+        msg::LineIndex index;
+        bool indexed = false;
+        for (const msg::Defect& d : defects) {
+            const msg::DefectInfo& info = d.info();
+            if (!filter.wanted(info.code)) continue;
+            any = true;
+            switch (info.severity) {
+            case msg::Severity::error: ++errors; break;
+            case msg::Severity::warning: ++warnings; break;
+            case msg::Severity::note: ++notes; break;
+            }
+            if (cli.quiet) continue;
+            if (!json) {
+                diag.print(Place{im.file, im.data, im.first_line}, d);
+                continue;
+            }
+            if (!indexed) { index = msg::LineIndex(im.data); indexed = true; }
+            const msg::LineCol lc = index.locate(d.offset);
+            j.clear();
+            j.begin_object()
+                .key("file").value(im.source)
+                .key("message").value(im.index)
+                .key("line").value(static_cast<std::uint64_t>(im.first_line + lc.line - 1))
+                .key("column").value(static_cast<std::uint64_t>(lc.column))
+                .key("offset").value(static_cast<std::uint64_t>(im.offset + d.offset))
+                .key("code").value(info.code)
+                .key("severity").value(msg::severity_name(info.severity))
+                .key("text").value(d.detail.empty() ? std::string(info.text)
+                                                    : std::string(info.text) + " (" + d.detail + ")")
+                .end_object();
+            std::cout << j.str() << '\n';
+        }
+        if (any) ++bad_messages;
+        return true;
+    });
+
+    if (!cli.quiet && !json) {
+        std::cerr << kInfo.name << ": " << messages << (messages == 1 ? " message" : " messages") << ", "
+                  << errors << (errors == 1 ? " error" : " errors") << ", " << warnings
+                  << (warnings == 1 ? " warning" : " warnings");
+        if (notes) std::cerr << ", " << notes << (notes == 1 ? " note" : " notes");
+        std::cerr << '\n';
+    }
+    std::cout.flush();
+    if (!std::cout) {
+        complain(kInfo.name, "cannot write to standard output");
+        return exit_code::io_error;
+    }
+    int result = (errors > 0 || (werror && warnings > 0)) ? exit_code::problems : exit_code::ok;
+    return exit_code::worst(result, read);
+}
