@@ -198,12 +198,12 @@ private:
     }
 
     void mime(const Entity& e) {
-        if (e.kind == EntityKind::multipart) {
+        if (e.content_type.is_multipart()) {  // also when its boundary was never found
             // A nested multipart must not reuse an enclosing boundary.
             const std::string* b = e.content_type.param("boundary");
             for (std::int32_t p = e.parent; b && p >= 0; p = m_.entity(static_cast<std::size_t>(p)).parent) {
                 const Entity& a = m_.entity(static_cast<std::size_t>(p));
-                const std::string* ab = a.kind == EntityKind::multipart ? a.content_type.param("boundary") : nullptr;
+                const std::string* ab = a.content_type.is_multipart() ? a.content_type.param("boundary") : nullptr;
                 if (ab && *ab == *b) {
                     add(DefectCode::BoundaryReused, field_offset(e, "Content-Type"), *b);
                     break;

@@ -88,7 +88,7 @@ void Shower::tree(const msg::Message& m, const InputMessage& in, bool headers) {
             bool shared = e.kind == msg::EntityKind::multipart &&
                           (e.parent < 0 || m.entity(static_cast<std::size_t>(e.parent)).kind ==
                                                msg::EntityKind::message);
-            if (shared) sec = "-";
+            if (shared) sec.assign(1, '-');  // not = "-": GCC 12 warns falsely (-Wrestrict)
         }
         std::string type = std::string(2 * e.depth, ' ') + e.content_type.mime_type();
         std::string size, charset = "-", enc = "-";

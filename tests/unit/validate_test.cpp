@@ -1,0 +1,203 @@
+// validate_test.cpp - msgcheck's checks: fields, lines, MIME.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <string>
+
+#include "msg/message.hpp"
+#include "msg/validate.hpp"
+
+namespace {
+
+using msg::AddressKind;
+using msg::DefectCode;
+
+std::vector<std::string> codes(const msg::Defects& d) {
+    std::vector<std::string> out;
+    for (const msg::Defect& x : d) out.emplace_back(x.info().code);
+    return out;
+}
+
+std::vector<std::string> address(std::string_view v, AddressKind k = AddressKind::address_list) {
+    return codes(msg::check_address_field("To", v, 0, k).defects);
+}
+std::vector<std::string> date(std::string_view v) { return codes(msg::check_date_field("Date", v, 0).defects); }
+std::vector<std::string> msgid(std::string_view v, bool list = false) {
+    return codes(msg::check_msg_id_field("Message-ID", v, 0, list).defects);
+}
+using V = std::vector<std::string>;
+
+TEST(ValidateAddress, GoodForms) {
+    EXPECT_EQ(address("bob@example.net"), V{});
+    EXPECT_EQ(address(" Bob Smith <bob@example.net>, \"Smith, Al\" <al@example.net>"), V{});
+    EXPECT_EQ(address("=?utf-8?q?Ren=C3=A9e?= <renee@example.org>"), V{});
+    EXPECT_EQ(address("undisclosed-recipients:;"), V{});
+    EXPECT_EQ(address("team: a@x.org, b@y.org;, c@z.org"), V{});
+    EXPECT_EQ(address("\"quoted local\"@example.net"), V{});
+    EXPECT_EQ(address("a@[192.0.2.1]"), V{});
+    EXPECT_EQ(address("a@example.net (a comment)"), V{});
+    EXPECT_EQ(address("", AddressKind::address_list_or_empty), V{});
+}
+
+TEST(ValidateAddress, Errors) {
+    EXPECT_EQ(address("bob"), V{"address.syntax"});
+    EXPECT_EQ(address("bob@"), V{"address.syntax"});
+    EXPECT_EQ(address("Bob <bob@example.net"), V{"address.syntax"});
+    EXPECT_EQ(address("a@x.org b@y.org"), V{"address.syntax"});
+    EXPECT_EQ(address("a..b@x.org"), V{"address.syntax"});
+    EXPECT_EQ(address("a@x..org"), V{"address.syntax"});
+    EXPECT_EQ(address(""), V{"address.syntax"});
+    EXPECT_EQ(address("<>"), V{"address.syntax"});
+    EXPECT_EQ(address("group: a@x.org", AddressKind::address_list), V{"address.syntax"});
+    EXPECT_EQ(address("group: a@x.org;", AddressKind::mailbox_list), V{"address.syntax"});
+    EXPECT_EQ(address("a@x.org, b@y.org", AddressKind::mailbox), V{"address.syntax"});
+}
+
+TEST(ValidateAddress, Obsolete) {
+    EXPECT_EQ(address("a@x.org,,b@y.org"), V{"address.obsolete"});
+    EXPECT_EQ(address("<@relay.example:a@x.org>"), V{"address.obsolete"});
+    EXPECT_EQ(address("John Q. Public <jqp@example.org>"), V{"address.obsolete"});
+    EXPECT_EQ(address("a . b@x.org"), V{"address.obsolete"});
+}
+
+TEST(ValidateAddress, CountsMailboxes) {
+    EXPECT_EQ(msg::check_address_field("From", "a@x.org, B <b@y.org>", 0, AddressKind::mailbox_list).mailboxes,
+              2u);
+    EXPECT_EQ(msg::check_address_field("To", "g: a@x.org, b@y.org;", 0, AddressKind::address_list).mailboxes,
+              2u);
+}
+
+TEST(ValidateAddress, OffsetPointsAtTheProblem) {
+    auto r = msg::check_address_field("To", "a@x.org, bob", 100, AddressKind::address_list);
+    ASSERT_EQ(r.defects.size(), 1u);
+    EXPECT_EQ(r.defects[0].offset, 109u);  // the start of "bob"
+}
+
+TEST(ValidateDate, Good) {
+    EXPECT_EQ(date(" Mon, 23 Nov 2026 09:15:00 +0100"), V{});
+    EXPECT_EQ(date("23 Nov 2026 09:15 -0000"), V{});
+    EXPECT_EQ(date("Thu, 29 Feb 2024 23:59:60 +0000 (UTC)"), V{});
+}
+
+TEST(ValidateDate, Syntax) {
+    EXPECT_EQ(date("2026-11-23T09:15:00Z"), V{"date.syntax"});
+    EXPECT_EQ(date("Mon 23 Nov 2026 09:15:00 +0100"), V{"date.syntax"});
+    EXPECT_EQ(date("Mon, 23 Nov 2026 09:15:00"), V{"date.syntax"});
+    EXPECT_EQ(date("Mon, 23 Nov 2026 9:15:00 +0100"), V{"date.syntax"});
+    EXPECT_EQ(date("Mon, 23 Nov 2026 09:15:00 +01"), V{"date.syntax"});
+    EXPECT_EQ(date("Mon, 23 Nox 2026 09:15:00 +0100"), V{"date.syntax"});
+    EXPECT_EQ(date(""), V{"date.syntax"});
+}
+
+TEST(ValidateDate, ObsoleteRangeWeekday) {
+    EXPECT_EQ(date("Mon, 23 Nov 26 09:15:00 +0100"), V{"date.obsolete"});
+    EXPECT_EQ(date("Mon, 23 Nov 2026 09:15:00 EST"), V{"date.obsolete"});
+    EXPECT_EQ(date("Fri, 29 Feb 2026 09:15:00 +0100"), V{"date.range"});
+    EXPECT_EQ(date("Mon, 23 Nov 2026 24:15:00 +0100"), V{"date.range"});
+    EXPECT_EQ(date("Mon, 23 Nov 2026 09:15:00 +0175"), V{"date.range"});
+    EXPECT_EQ(date("Tue, 23 Nov 2026 09:15:00 +0100"), V{"date.weekday"});
+}
+
+TEST(ValidateMessageId, Forms) {
+    EXPECT_EQ(msgid("<20261123.4711@example.org>"), V{});
+    EXPECT_EQ(msgid("<a@[192.0.2.1]>"), V{});
+    EXPECT_EQ(msgid("20261123.4711@example.org"), V{"message-id.syntax"});
+    EXPECT_EQ(msgid("<no-at-sign>"), V{"message-id.syntax"});
+    EXPECT_EQ(msgid("<a@b> <c@d>"), V{"message-id.syntax"});
+    EXPECT_EQ(msgid("<a@b> <c@d>", true), V{});
+    EXPECT_EQ(msgid("<a@b> words <c@d>", true), V{"message-id.obsolete"});
+    EXPECT_EQ(msgid("<\"q\"@b>"), V{"message-id.obsolete"});
+}
+
+std::vector<std::string> check(const std::string& text, msg::ValidateOptions o = {}) {
+    const msg::Message m = msg::parse_message(text);
+    return codes(msg::validate(m, o));
+}
+
+const std::string kHead =
+    "From: Alice <alice@example.org>\n"
+    "To: bob@example.net\n"
+    "Date: Mon, 23 Nov 2026 09:15:00 +0100\n"
+    "Message-ID: <1@example.org>\n"
+    "Subject: test\n";
+
+TEST(Validate, CleanMessageHasNoDefect) {
+    EXPECT_EQ(check(kHead + "\nHello.\n"), V{});
+    EXPECT_EQ(check(kHead +
+                    "MIME-Version: 1.0\n"
+                    "Content-Type: multipart/alternative; boundary=b\n\n"
+                    "--b\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\n"
+                    "caf\xC3\xA9\n--b\nContent-Type: text/html; charset=iso-8859-1\n"
+                    "Content-Transfer-Encoding: quoted-printable\n\n<p>caf=E9</p>\n--b--\n"),
+              V{});
+}
+
+TEST(Validate, RequiredAndSingleFields) {
+    EXPECT_EQ(check("To: bob@example.net\n\nx\n"), (V{"field.missing", "field.missing"}));
+    EXPECT_EQ(check(kHead + "Subject: again\n\nx\n"), V{"field.duplicate"});
+    EXPECT_EQ(check("From: a@x.org, b@y.org\nDate: Mon, 23 Nov 2026 09:15:00 +0100\n\nx\n"),
+              V{"field.sender-required"});
+    EXPECT_EQ(check("From: a@x.org, b@y.org\nSender: a@x.org\nDate: Mon, 23 Nov 2026 09:15:00 +0100\n\nx\n"),
+              V{});
+}
+
+TEST(Validate, Lines) {
+    EXPECT_EQ(check(kHead + "X-Long: " + std::string(80, 'a') + "\n\nx\n"), V{"line.long"});
+    EXPECT_EQ(check(kHead + "\n" + std::string(1000, 'a') + "\n"), V{"line.too-long"});
+    EXPECT_EQ(check(kHead + "\n" + std::string(200, 'a') + "\n"), V{});  // body lines: only the 998 limit
+    EXPECT_EQ(check(kHead + "\nbare\rcr\n"), V{"line.bare-cr"});
+    EXPECT_EQ(check(kHead + "\nnul\0here\n" + std::string()), V{});
+    EXPECT_EQ(check(kHead + std::string("\nnul\0here\n", 10)), V{"line.nul"});
+    std::string crlf = "From: a@x.org\r\nDate: Mon, 23 Nov 2026 09:15:00 +0100\r\n\r\none\ntwo\r\n";
+    EXPECT_EQ(check(crlf), V{"line.bare-lf"});
+}
+
+TEST(Validate, EightBitHeaders) {
+    const std::string m = "From: Ren\xC3\xA9\x65 <r@x.org>\nDate: Mon, 23 Nov 2026 09:15:00 +0100\n\nx\n";
+    EXPECT_EQ(check(m), V{"header.8bit"});
+    msg::ValidateOptions utf8;
+    utf8.utf8 = true;
+    EXPECT_EQ(check(m, utf8), V{});
+    const std::string latin1 = "From: Ren\xE9\x65 <r@x.org>\nDate: Mon, 23 Nov 2026 09:15:00 +0100\n\nx\n";
+    EXPECT_EQ(check(latin1, utf8), V{"header.utf8-invalid"});
+}
+
+TEST(Validate, Mime) {
+    const std::string mv = "MIME-Version: 1.0\n";
+    EXPECT_EQ(check(kHead + "Content-Type: text/plain\n\nx\n"), V{"mime.version-missing"});
+    EXPECT_EQ(check(kHead + mv + "Content-Type: text/plain\n\ncaf\xC3\xA9\n"),
+              (V{"charset.missing", "body.8bit-in-7bit"}));
+    EXPECT_EQ(check(kHead + mv + "Content-Type: text/plain; charset=x-nonesuch\n\nx\n"), V{"charset.unknown"});
+    EXPECT_EQ(check(kHead + mv + "Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\n"
+                                 "bad \xC3\x28\n"),
+              V{"charset.bad-bytes"});
+    EXPECT_EQ(check(kHead + mv + "Content-Type: message/rfc822\nContent-Transfer-Encoding: base64\n\nQQ==\n"),
+              V{"mime.message-encoding"});
+    EXPECT_EQ(check(kHead + mv + "Content-Type: application/pdf\n"
+                                 "Content-Disposition: attachment; filename=\"../x.pdf\"\n\nx\n"),
+              V{"mime.filename-path"});
+    EXPECT_EQ(check(kHead + mv + "Content-Type: text/plain; charset=us-ascii\n"
+                                 "Content-Transfer-Encoding: base64\n\n" + std::string(80, 'Q') + "\n"),
+              V{"body.base64-line-too-long"});
+    EXPECT_EQ(check(kHead + mv + "Content-Type: multipart/mixed; boundary=b\n\n--b\n"
+                                 "Content-Type: multipart/mixed; boundary=b\n\n--b\n\nx\n--b--\n--b--\n"),
+              (V{"mime.boundary-reused", "mime.boundary-not-found"}));
+}
+
+TEST(Validate, EncodedWords) {
+    const std::string longword = "=?utf-8?q?" + std::string(70, 'a') + "?=";
+    EXPECT_EQ(check(kHead + "Comments: " + longword + "\n\nx\n"), (V{"line.long", "header.encoded-word-too-long"}));
+    EXPECT_EQ(check(kHead + "Comments: =?x-none?q?a?=\n\nx\n"), V{"header.encoded-word-charset"});
+    EXPECT_EQ(check("From: \"=?utf-8?q?a?=\" <a@x.org>\nDate: Mon, 23 Nov 2026 09:15:00 +0100\n\nx\n"),
+              V{"header.encoded-word-in-quotes"});
+}
+
+TEST(Validate, SortedByOffset) {
+    const msg::Message m = msg::parse_message("To: bob\n\nx\n");
+    const msg::Defects d = msg::validate(m);
+    EXPECT_TRUE(std::is_sorted(d.begin(), d.end(),
+                               [](const msg::Defect& a, const msg::Defect& b) { return a.offset < b.offset; }));
+    EXPECT_GE(d.size(), 3u);
+}
+
+}  // namespace
