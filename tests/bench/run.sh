@@ -1,0 +1,181 @@
+#!/usr/bin/env bash
+# run.sh - throughput and memory benchmark of `msgshow --stats --mbox`.
+#
+# usage: tests/bench/run.sh [throughput|rss|all]
+#
+#   throughput (default)  wall time, best of BENCH_RUNS, of
+#                           cat FILE > /dev/null            (the page-cache floor)
+#                           gmime_stats FILE                (the same work done with GMime 3,
+#                                                            reading through GMimeStreamFs)
+#                           gmime_stats --mmap FILE         (same, through GMimeStreamMmap)
+#                           msgshow --stats --mbox FILE
+#                         on a BENCH_MB archive (default 200); MB/s, ratios, peak RSS,
+#                         and both tools' counts side by side.
+#   rss                   peak RSS of msgshow --stats --mbox over a BENCH_MB archive
+#                         (default 1024), plain and gzip.
+#   all                   both.
+#
+# Environment:
+#   BENCH_MB     corpus size in MiB (default 200 for throughput, 1024 for rss)
+#   BENCH_SEED   corpus seed (default 1)
+#   BENCH_RUNS   timed runs per command, the best is kept (default 3)
+#   BENCH_BUILD  build directory (default <repo>/build-bench; configured Release if needed)
+#   BENCH_DIR    where corpora are cached (default $BENCH_BUILD/bench-corpus)
+#
+# MB means MiB (2^20 bytes) throughout, as gen_corpus.py --mb does.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/../.." && pwd)
+build=${BENCH_BUILD:-$root/build-bench}
+corpora=${BENCH_DIR:-$build/bench-corpus}
+seed=${BENCH_SEED:-1}
+runs=${BENCH_RUNS:-3}
+mode=${1:-throughput}
+
+case $mode in throughput|rss|all) ;; *) echo "usage: $0 [throughput|rss|all]" >&2; exit 64 ;; esac
+
+msgshow=$build/bin/msgshow
+gmime=$build/gmime_stats
+
+# --- tools -------------------------------------------------------------------
+
+need_time() {
+    [ -x /usr/bin/time ] && return
+    echo "== installing GNU time (for peak RSS)" >&2
+    if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq time >/dev/null
+    else sudo apt-get update -qq && sudo apt-get install -y -qq time >/dev/null; fi
+}
+
+build_tools() {
+    if [ ! -f "$build/CMakeCache.txt" ]; then
+        echo "== configuring $build (Release)" >&2
+        mkdir -p "$build"
+        # tests are not needed here: a benchmark is not a unit test
+        cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DMSG_BUILD_TESTS=OFF >"$build/bench-configure.log" 2>&1 ||
+            { cat "$build/bench-configure.log" >&2; exit 1; }
+    fi
+    local bt
+    bt=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$build/CMakeCache.txt")
+    [ "$bt" = Release ] || echo "warning: $build is a '$bt' build, not Release" >&2
+    echo "== building msgshow" >&2
+    cmake --build "$build" --target msgshow -j"$(nproc)" >"$build/bench-build.log" 2>&1 ||
+        { cat "$build/bench-build.log" >&2; exit 1; }
+    if [ "$mode" != rss ] && { [ ! -x "$gmime" ] || [ "$here/gmime_stats.c" -nt "$gmime" ]; }; then
+        echo "== compiling gmime_stats" >&2
+        # shellcheck disable=SC2046
+        cc -O2 -o "$gmime" "$here/gmime_stats.c" $(pkg-config --cflags --libs gmime-3.0)
+    fi
+}
+
+# corpus MB [gz]: path of a cached corpus, generated when missing or older
+# than the generator.
+corpus() {
+    local mb=$1 gz=${2:-} f
+    f=$corpora/corpus-${mb}mb-s${seed}.mbox${gz:+.gz}
+    if [ ! -s "$f" ] || [ "$here/gen_corpus.py" -nt "$f" ]; then
+        mkdir -p "$corpora"
+        echo "== generating $f" >&2
+        python3 "$here/gen_corpus.py" --mb "$mb" --seed "$seed" -o "$f.tmp" ${gz:+--gzip} >&2
+        mv "$f.tmp" "$f"
+    fi
+    echo "$f"
+}
+
+# --- measuring ----------------------------------------------------------------
+
+# measure NAME OUT CMD...: runs CMD $runs times (stdout to OUT), sets
+# best_s (best wall seconds) and rss_kb (largest peak RSS, KiB).
+measure() {
+    local name=$1 out=$2; shift 2
+    local k t0 t1 s rss tf
+    tf=$(mktemp)
+    best_s=""; rss_kb=0
+    for ((k = 0; k < runs; k++)); do
+        t0=$EPOCHREALTIME
+        /usr/bin/time -f %M -o "$tf" "$@" >"$out"
+        t1=$EPOCHREALTIME
+        s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.4f", b - a }')
+        rss=$(tail -n 1 "$tf")
+        [ "$rss" -gt "$rss_kb" ] && rss_kb=$rss
+        if [ -z "$best_s" ] || awk -v a="$s" -v b="$best_s" 'BEGIN { exit !(a < b) }'; then best_s=$s; fi
+    done
+    rm -f "$tf"
+    printf '  %-34s best %8.3f s   peak RSS %8.1f MB\n' "$name" "$best_s" "$(awk -v k="$rss_kb" 'BEGIN { print k / 1024 }')" >&2
+}
+
+mbps() { awk -v b="$1" -v s="$2" 'BEGIN { printf "%.0f", b / 1048576 / s }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+field() { sed -n "s/^$1: //p" "$2"; }
+
+throughput() {
+    local mb=${BENCH_MB:-200} f size tmp
+    f=$(corpus "$mb")
+    size=$(stat -c %s "$f")
+    tmp=$(mktemp -d)
+    cat "$f" >/dev/null  # warm the page cache: every command reads from memory
+    echo "== throughput: $f ($(awk -v b="$size" 'BEGIN { printf "%.1f", b / 1048576 }') MB), best of $runs" >&2
+    measure "cat FILE > /dev/null" /dev/null cat "$f";              local cat_s=$best_s cat_rss=$rss_kb
+    measure "gmime_stats FILE" "$tmp/gmime" "$gmime" "$f";          local gf_s=$best_s gf_rss=$rss_kb
+    measure "gmime_stats --mmap FILE" "$tmp/gmime" "$gmime" --mmap "$f"; local gmm_s=$best_s gmm_rss=$rss_kb
+    # compare with the faster way of reading for GMime
+    local gm_s=$gf_s gm_how=GMimeStreamFs
+    if awk -v a="$gmm_s" -v b="$gf_s" 'BEGIN { exit !(a < b) }'; then gm_s=$gmm_s gm_how=GMimeStreamMmap; fi
+    measure "msgshow --stats --mbox FILE" "$tmp/msgshow" "$msgshow" --stats --mbox "$f"
+    local ms_s=$best_s ms_rss=$rss_kb
+
+    echo
+    echo "corpus: $f, $size bytes, seed $seed, $(nproc) cores, best of $runs runs"
+    printf '%-30s %10s %10s %12s\n' "" "seconds" "MB/s" "peak RSS MB"
+    printf '%-30s %10.3f %10s %12.1f\n' "cat FILE > /dev/null" "$cat_s" "$(mbps "$size" "$cat_s")" "$(awk -v k="$cat_rss" 'BEGIN { print k / 1024 }')"
+    printf '%-30s %10.3f %10s %12.1f\n' "gmime_stats FILE" "$gf_s" "$(mbps "$size" "$gf_s")" "$(awk -v k="$gf_rss" 'BEGIN { print k / 1024 }')"
+    printf '%-30s %10.3f %10s %12.1f\n' "gmime_stats --mmap FILE" "$gmm_s" "$(mbps "$size" "$gmm_s")" "$(awk -v k="$gmm_rss" 'BEGIN { print k / 1024 }')"
+    printf '%-30s %10.3f %10s %12.1f\n' "msgshow --stats --mbox FILE" "$ms_s" "$(mbps "$size" "$ms_s")" "$(awk -v k="$ms_rss" 'BEGIN { print k / 1024 }')"
+    echo
+    echo "msgshow / gmime throughput: $(ratio "$gm_s" "$ms_s")x   (target >= 2; GMime's faster run, $gm_how)"
+    echo "msgshow / cat throughput:   $(ratio "$cat_s" "$ms_s")x"
+    echo "(gmime_stats --mmap's RSS counts the mapped archive pages it touched)"
+    echo
+    printf '%-16s %14s %14s\n' "" "gmime" "msgshow"
+    local k
+    for k in messages parts "leaf parts" "decoded bytes"; do
+        printf '%-16s %14s %14s\n' "$k" "$(field "$k" "$tmp/gmime")" "$(field "$k" "$tmp/msgshow")"
+    done
+    printf '%-16s %14s %14s\n' "defects" "-" "$(field defects "$tmp/msgshow")"
+    local quoted
+    quoted=$(grep -ac '^>\+From ' "$f" || true)
+    echo "(lines matching ^>+From in the archive: $quoted; msgshow unquotes them as mboxrd, one byte each,"
+    echo " GMime does not, so msgshow's decoded bytes may be lower by up to that many)"
+    rm -rf "$tmp"
+}
+
+rss() {
+    local mb=${BENCH_MB:-1024} f gzf size
+    f=$(corpus "$mb")
+    gzf=$(corpus "$mb" gz)
+    cat "$f" "$gzf" >/dev/null  # from memory, as in the throughput mode
+    echo "== peak RSS: msgshow --stats --mbox over a $mb MB archive" >&2
+    local r=$runs; runs=1
+    measure "msgshow --stats --mbox (plain)" /dev/null "$msgshow" --stats --mbox "$f";   local p_s=$best_s p_rss=$rss_kb
+    measure "msgshow --stats --mbox (gzip)" /dev/null "$msgshow" --stats --mbox "$gzf";  local g_s=$best_s g_rss=$rss_kb
+    runs=$r
+    size=$(stat -c %s "$f")
+    echo
+    echo "archive: $f ($size bytes), gzip: $gzf ($(stat -c %s "$gzf") bytes)"
+    printf '%-34s %10s %12s %12s\n' "" "seconds" "MB/s" "peak RSS MB"
+    printf '%-34s %10.2f %12s %12.1f\n' "msgshow --stats --mbox plain" "$p_s" "$(mbps "$size" "$p_s")" "$(awk -v k="$p_rss" 'BEGIN { print k / 1024 }')"
+    printf '%-34s %10.2f %12s %12.1f\n' "msgshow --stats --mbox gzip" "$g_s" "$(mbps "$size" "$g_s")" "$(awk -v k="$g_rss" 'BEGIN { print k / 1024 }')"
+    echo "(MB/s of the uncompressed size; target: peak RSS < 64 MB)"
+    local bad=0
+    [ "$p_rss" -lt 65536 ] || bad=1
+    [ "$g_rss" -lt 65536 ] || bad=1
+    [ $bad = 0 ] && echo "peak RSS: OK" || echo "peak RSS: OVER 64 MB"
+}
+
+need_time
+build_tools
+case $mode in
+throughput) throughput ;;
+rss) rss ;;
+all) throughput; echo; rss ;;
+esac
