@@ -165,11 +165,14 @@ std::string canonical_charset(std::string_view name) {
         return "iso-8859-1";
     case Fast::none: break;
     }
+    // The name this converter has in the MIME (else IANA) standard.
+    // (ucnv_getCanonicalName would answer ICU's internal name, such as
+    // "ibm-878_p100-1996" for koi8-r.)
     UErrorCode err = U_ZERO_ERROR;
-    const char* canon = ucnv_getCanonicalName(n.c_str(), "MIME", &err);
+    const char* canon = ucnv_getStandardName(n.c_str(), "MIME", &err);
     if (U_FAILURE(err) || !canon) {
         err = U_ZERO_ERROR;
-        canon = ucnv_getCanonicalName(n.c_str(), "IANA", &err);
+        canon = ucnv_getStandardName(n.c_str(), "IANA", &err);
     }
     if (U_SUCCESS(err) && canon) return lower_trim(canon);
     // Known to ICU under a non-IANA alias: keep the name as given.
@@ -205,11 +208,20 @@ bool to_utf8(std::string_view bytes, std::string_view charset, std::string& out,
     std::array<char16_t, 2048> buf;
     ucnv_setToUCallBack(from.get(), UCNV_TO_U_CALLBACK_STOP, nullptr, nullptr, nullptr, &err);
     err = U_ZERO_ERROR;
+    std::size_t carry = 0;  // a lead surrogate left at the end of the last chunk
     for (;;) {
-        UChar* target = buf.data();
+        UChar* target = buf.data() + carry;
         err = U_ZERO_ERROR;
         ucnv_toUnicode(from.get(), &target, buf.data() + buf.size(), &src, src_end, nullptr,
                        true, &err);
+        // A full buffer may end between the two halves of a surrogate pair:
+        // keep the lead for the next chunk.
+        carry = 0;
+        if (err == U_BUFFER_OVERFLOW_ERROR && target > buf.data() && target[-1] >= 0xD800 &&
+            target[-1] <= 0xDBFF) {
+            --target;
+            carry = 1;
+        }
         // Append what was converted.
         for (UChar* p = buf.data(); p < target; ++p) {
             std::uint32_t cp = *p;
@@ -222,6 +234,7 @@ bool to_utf8(std::string_view bytes, std::string_view charset, std::string& out,
             }
             put_utf8(cp, out);
         }
+        if (carry) buf[0] = *target;
         if (err == U_BUFFER_OVERFLOW_ERROR) continue;
         if (U_FAILURE(err)) {
             // An illegal or unmappable sequence: the converter has consumed it.

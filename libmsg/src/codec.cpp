@@ -312,8 +312,10 @@ std::string qp_encode(std::string_view data, std::string_view eol) {
             if (k == 0 && col == 0 && ((c == 'F' && line.substr(0, 5) == "From ") || c == '.'))
                 literal = false;
             const std::size_t width = literal ? 1 : 3;
-            // Keep room for the soft break '=' unless this is the line's last character.
-            const std::size_t room = at_end ? kMax : kMax - 1;
+            // Keep room for the soft break '=' unless this is the line's last
+            // character and a hard break follows (the input's last line, with
+            // no line break, ends in a soft break too).
+            const std::size_t room = at_end && !last ? kMax : kMax - 1;
             if (col + width > room) {
                 out.push_back('=');
                 out.append(eol);

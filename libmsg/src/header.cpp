@@ -72,8 +72,14 @@ struct EncodedWord {
 
 // Parse an encoded word starting at s[0] == '=' && s[1] == '?'. Returns
 // false when it is not one (then it stays literal text).
+// No encoded word is longer than this (RFC 2047 says 75; real mail has
+// longer ones, but not this long). Searching no further keeps decoding a
+// field linear in its length, whatever its number of "=?".
+constexpr std::size_t kMaxEncodedWord = 4096;
+
 bool parse_encoded_word(std::string_view s, EncodedWord& w) {
     // =?charset[*lang]?B|Q?text?=
+    s = s.substr(0, kMaxEncodedWord);
     std::size_t q1 = s.find('?', 2);
     if (q1 == std::string_view::npos || q1 == 2 || q1 + 3 >= s.size()) return false;
     if (s[q1 + 2] != '?') return false;
@@ -163,6 +169,7 @@ std::string decode_header_text(std::string_view raw, Defects* defects, std::size
     std::size_t lit_start = 0;       // start of pending literal text
     bool last_was_word = false;      // the previous token was a decoded encoded word
     std::size_t ws_start = std::string_view::npos;  // white space after that word
+    std::size_t reported_until = 0;  // end of the last malformed word reported
 
     // Bytes of adjacent encoded words in one charset are converted together,
     // so that a character split across two words (as encoders do with UTF-8
@@ -219,12 +226,16 @@ std::string decode_header_text(std::string_view raw, Defects* defects, std::size
                 last_was_word = false;
                 continue;
             }
-            // Looks like the start of an encoded word but is not one.
-            const std::size_t close = raw.find("?=", i + 2);
+            // Looks like the start of an encoded word but is not one. Each
+            // stretch is reported once (not again from every "=?" inside it).
+            const std::string_view window = raw.substr(0, std::min(n, i + kMaxEncodedWord));
+            const std::size_t close = i < reported_until ? std::string_view::npos : window.find("?=", i + 2);
             if (close != std::string_view::npos) {
                 const std::string_view cand = raw.substr(i, close + 2 - i);
-                if (std::none_of(cand.begin(), cand.end(), is_space))
+                if (std::none_of(cand.begin(), cand.end(), is_space)) {
                     add_defect(defects, DefectCode::EncodedWordMalformed, base + i, std::string(cand));
+                    reported_until = close + 2;
+                }
             }
         }
         if (is_space(c)) {

@@ -124,8 +124,15 @@ void MessageParser::read_mime_fields(Entity& e) {
     }
     if (ct) {
         e.has_content_type = true;
+        ContentType context_default = std::move(e.content_type);
         e.content_type = parse_content_type(ct->value, &m_.defects_, ct->value_offset(), limits_);
-        if (!e.content_type.valid) e.has_content_type = false;
+        if (!e.content_type.valid) {
+            // Invalid: the context's default type (message/rfc822 in a
+            // digest), keeping the parameters that did parse.
+            e.has_content_type = false;
+            e.content_type.type = std::move(context_default.type);
+            e.content_type.subtype = std::move(context_default.subtype);
+        }
     }
     if (cte) {
         e.encoding = parse_transfer_encoding(cte->value);

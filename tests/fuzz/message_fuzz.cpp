@@ -1,0 +1,58 @@
+// message_fuzz.cpp - parse_message, then everything a reader of the result
+// would do: walk every entity, decode every body and header, ask for
+// sections, filenames and charsets.
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+#include <string_view>
+
+#include "msg/charset.hpp"
+#include "msg/message.hpp"
+
+namespace {
+
+void check(bool ok) {
+    if (!ok) std::abort();
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    const std::string_view in(reinterpret_cast<const char*>(data), size);
+    const msg::Message m = msg::parse_message(in);
+    check(!m.entities().empty());
+    check(m.root().end == size);
+    std::size_t budget = 0;  // keep section() (quadratic in siblings) bounded
+    for (std::size_t i = 0; i < m.entities().size(); ++i) {
+        const msg::Entity& e = m.entity(i);
+        check(e.begin <= e.header_end && e.header_end <= e.body_begin && e.body_begin <= e.end &&
+              e.end <= size);
+        for (const msg::HeaderField& f : m.fields(e)) {
+            check(f.offset + f.raw.size() <= size);
+            msg::Defects d;
+            const std::string text = msg::decode_header_text(f.value, &d, f.value_offset());
+            check(msg::is_valid_utf8(text));
+            for (const auto& x : d) check(x.offset <= size);
+            (void)msg::unfold(f.value);
+        }
+        std::string out;
+        msg::Defects d;
+        m.decode(e, out, &d);
+        for (const auto& x : d) check(x.offset <= size);
+        (void)m.filename(e);
+        const std::string cs = m.charset(e);
+        if (e.kind == msg::EntityKind::leaf && !cs.empty() && out.size() < 4096) {
+            std::string utf8;
+            if (msg::to_utf8(out, cs, utf8)) check(msg::is_valid_utf8(utf8));
+        }
+        if (budget < 2000) {
+            ++budget;
+            const std::string s = m.section(i);
+            if (i < 64) check(m.find_section(s) >= 0);
+        }
+    }
+    (void)m.leaves();
+    for (const auto& x : m.defects()) check(x.offset <= size);
+    return 0;
+}

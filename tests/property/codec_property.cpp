@@ -1,0 +1,151 @@
+// codec_property.cpp - round trips and split invariance of the transfer codecs.
+#include <gtest/gtest.h>
+#include <rapidcheck.h>
+#include <rapidcheck/gtest.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "msg/codec.hpp"
+
+namespace {
+
+std::string bytes_string(const std::vector<std::uint8_t>& v) {
+    return std::string(v.begin(), v.end());
+}
+
+// Arbitrary bytes with line breaks, blanks and '=' over-represented.
+rc::Gen<std::string> qp_text() {
+    return rc::gen::container<std::string>(rc::gen::weightedOneOf<char>(
+        {{4, rc::gen::arbitrary<char>()},
+         {2, rc::gen::element('\r', '\n', ' ', '\t', '=', '.')},
+         {2, rc::gen::element('F', 'r', 'o', 'm', 'a')}}));
+}
+
+// Cut `in` into pieces whose lengths cycle through a generated list (0 allowed).
+std::vector<std::string> random_split(const std::string& in) {
+    const auto lens = *rc::gen::nonEmpty(rc::gen::container<std::vector<std::size_t>>(
+        rc::gen::inRange<std::size_t>(0, 9)));
+    std::vector<std::string> parts;
+    std::size_t i = 0, k = 0;
+    std::size_t zeros = 0;
+    while (i < in.size()) {
+        std::size_t n = lens[k++ % lens.size()];
+        if (n == 0 && ++zeros > in.size() + 8) n = 1;  // lists of zeros only
+        parts.push_back(in.substr(i, n));
+        i += n;
+    }
+    return parts;
+}
+
+template <class Decoder>
+std::pair<std::string, msg::DecodeStatus> decode_parts(const std::vector<std::string>& parts) {
+    Decoder d;
+    std::string out;
+    for (const auto& p : parts) d.step(p, out);
+    d.finish(out);
+    return {out, d.status()};
+}
+
+bool same_status(const msg::DecodeStatus& a, const msg::DecodeStatus& b) {
+    return a.bad_chars == b.bad_chars && a.bad_padding == b.bad_padding &&
+           a.bad_escapes == b.bad_escapes && a.first_bad == b.first_bad;
+}
+
+// What qp_encode promises to preserve: each LF or CRLF of the input becomes `eol`.
+std::string normalise_breaks(const std::string& s, const std::string& eol) {
+    std::string out;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        if (s[i] == '\r' && i + 1 < s.size() && s[i + 1] == '\n') {
+            out += eol;
+            ++i;
+        } else if (s[i] == '\n') {
+            out += eol;
+        } else {
+            out.push_back(s[i]);
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
+RC_GTEST_PROP(Base64Property, EncodeThenDecodeIsIdentity, (const std::vector<std::uint8_t>& v)) {
+    const std::string data = bytes_string(v);
+    const auto line = *rc::gen::inRange<std::size_t>(0, 200);
+    const std::string eol = *rc::gen::element<std::string>("\n", "\r\n");
+    const std::string enc = msg::base64_encode(data, line, eol);
+    std::string out;
+    msg::DecodeStatus st;
+    msg::decode_transfer(enc, msg::TransferEncoding::base64, out, &st);
+    RC_ASSERT(out == data);
+    RC_ASSERT(st.clean());
+    // Lines hold whole groups and are no longer than asked.
+    if (line >= 4) {
+        std::size_t start = 0;
+        while (start < enc.size()) {
+            std::size_t nl = enc.find(eol, start);
+            RC_ASSERT(nl != std::string::npos);
+            RC_ASSERT(nl - start <= line);
+            RC_ASSERT((nl - start) % 4 == 0);
+            start = nl + eol.size();
+        }
+    }
+}
+
+RC_GTEST_PROP(Base64Property, RandomSplitsEqualOneCall, (const std::vector<std::uint8_t>& v)) {
+    // Either valid base64 or arbitrary junk.
+    const std::string in = *rc::gen::element(true, false)
+                               ? msg::base64_encode(bytes_string(v), *rc::gen::inRange<std::size_t>(0, 80),
+                                                    *rc::gen::element<std::string>("\n", "\r\n"))
+                               : bytes_string(v);
+    const auto whole = decode_parts<msg::Base64Decoder>({in});
+    const auto split = decode_parts<msg::Base64Decoder>(random_split(in));
+    RC_ASSERT(whole.first == split.first);
+    RC_ASSERT(same_status(whole.second, split.second));
+}
+
+RC_GTEST_PROP(QpProperty, EncodeThenDecodeIsIdentity, ()) {
+    const std::string data = *qp_text();
+    const std::string eol = *rc::gen::element<std::string>("\n", "\r\n");
+    const std::string enc = msg::qp_encode(data, eol);
+    std::string out;
+    msg::DecodeStatus st;
+    msg::decode_transfer(enc, msg::TransferEncoding::quoted_printable, out, &st);
+    RC_ASSERT(out == normalise_breaks(data, eol));
+    RC_ASSERT(st.clean());
+    // The encoding is 7-bit and its lines are at most 76 characters.
+    std::size_t start = 0;
+    while (start < enc.size()) {
+        std::size_t nl = enc.find(eol, start);
+        RC_ASSERT(nl != std::string::npos);
+        RC_ASSERT(nl - start <= 76u);
+        start = nl + eol.size();
+    }
+    for (char c : enc) RC_ASSERT(static_cast<unsigned char>(c) < 128);
+}
+
+RC_GTEST_PROP(QpProperty, RandomSplitsEqualOneCall, ()) {
+    const std::string raw = *qp_text();
+    const std::string in = *rc::gen::element(true, false) ? msg::qp_encode(raw) : raw;
+    const auto whole = decode_parts<msg::QuotedPrintableDecoder>({in});
+    const auto split = decode_parts<msg::QuotedPrintableDecoder>(random_split(in));
+    RC_ASSERT(whole.first == split.first);
+    RC_ASSERT(same_status(whole.second, split.second));
+}
+
+RC_GTEST_PROP(LineEndingProperty, ConversionsAgree, ()) {
+    const std::string s = *qp_text();
+    const std::string lf = msg::to_lf(s);
+    const std::string crlf = msg::to_crlf(s);
+    RC_ASSERT(lf.find('\r') == std::string::npos);
+    RC_ASSERT(msg::to_lf(crlf) == lf);
+    RC_ASSERT(msg::to_crlf(lf) == crlf);
+    RC_ASSERT(msg::to_crlf(crlf) == crlf);
+}
+
+RC_GTEST_PROP(DotStuffProperty, UnstuffUndoesStuff, ()) {
+    const std::string s = *qp_text();
+    RC_ASSERT(msg::dot_unstuff(msg::dot_stuff(s)) == s);
+}

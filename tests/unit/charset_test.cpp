@@ -1,0 +1,167 @@
+// charset_test.cpp - charset names, conversion to and from UTF-8, UTF-8
+// validation (msg/charset.hpp).
+#include "msg/charset.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+using namespace std::string_literals;
+
+TEST(Charset, Known) {
+    EXPECT_TRUE(msg::charset_known("utf-8"));
+    EXPECT_TRUE(msg::charset_known("UTF-8"));
+    EXPECT_TRUE(msg::charset_known(" \"iso-8859-1\" "));
+    EXPECT_TRUE(msg::charset_known("us-ascii"));
+    EXPECT_TRUE(msg::charset_known("koi8-r"));
+    EXPECT_TRUE(msg::charset_known("Shift_JIS"));
+    EXPECT_TRUE(msg::charset_known("iso-2022-jp"));
+    EXPECT_TRUE(msg::charset_known("gb2312"));
+    EXPECT_FALSE(msg::charset_known("x-no-such-charset"));
+    EXPECT_FALSE(msg::charset_known(""));
+}
+
+TEST(Charset, CanonicalNames) {
+    EXPECT_EQ(msg::canonical_charset("UTF8"), "utf-8");
+    EXPECT_EQ(msg::canonical_charset("utf-8"), "utf-8");
+    EXPECT_EQ(msg::canonical_charset("Latin1"), "iso-8859-1");
+    EXPECT_EQ(msg::canonical_charset("ISO-8859-1"), "iso-8859-1");
+    EXPECT_EQ(msg::canonical_charset("ascii"), "us-ascii");
+    EXPECT_EQ(msg::canonical_charset("ANSI_X3.4-1968"), "us-ascii");
+    EXPECT_EQ(msg::canonical_charset("CP1252"), "windows-1252");
+    // The MIME / IANA name, not ICU's internal one ("ibm-878_p100-1996").
+    EXPECT_EQ(msg::canonical_charset("KOI8-R"), "koi8-r");
+    EXPECT_EQ(msg::canonical_charset("csKOI8R"), "koi8-r");
+    EXPECT_EQ(msg::canonical_charset("Shift_JIS"), "shift_jis");
+    EXPECT_EQ(msg::canonical_charset("ISO-2022-JP"), "iso-2022-jp");
+    EXPECT_EQ(msg::canonical_charset("latin2"), "iso-8859-2");
+    EXPECT_EQ(msg::canonical_charset("x-no-such-charset"), "");
+    EXPECT_EQ(msg::canonical_charset(""), "");
+}
+
+TEST(Charset, ToUtf8FastPaths) {
+    std::string out;
+    std::size_t bad = 99;
+    EXPECT_TRUE(msg::to_utf8("caf\xC3\xA9", "UTF-8", out, &bad));
+    EXPECT_EQ(out, "caf\xC3\xA9");
+    EXPECT_EQ(bad, 0u);
+    // Invalid UTF-8 bytes become U+FFFD, one per bad byte.
+    out.clear();
+    EXPECT_TRUE(msg::to_utf8("a\xFF" "b\xC3", "utf-8", out, &bad));
+    EXPECT_EQ(out, "a\xEF\xBF\xBD" "b\xEF\xBF\xBD");
+    EXPECT_EQ(bad, 2u);
+    // Latin-1 and us-ascii are decoded as windows-1252.
+    out.clear();
+    EXPECT_TRUE(msg::to_utf8("\xE9\x80\xFF", "iso-8859-1", out, &bad));
+    EXPECT_EQ(out, "\xC3\xA9\xE2\x82\xAC\xC3\xBF");
+    EXPECT_EQ(bad, 0u);
+    out.clear();
+    EXPECT_TRUE(msg::to_utf8("\x93q\x94", "us-ascii", out, &bad));
+    EXPECT_EQ(out, "\xE2\x80\x9Cq\xE2\x80\x9D");
+    // The five holes of windows-1252 are bad bytes.
+    out.clear();
+    EXPECT_TRUE(msg::to_utf8("\x81\x8D", "windows-1252", out, &bad));
+    EXPECT_EQ(out, "\xEF\xBF\xBD\xEF\xBF\xBD");
+    EXPECT_EQ(bad, 2u);
+}
+
+TEST(Charset, ToUtf8ThroughIcu) {
+    std::string out = "prefix:";
+    std::size_t bad = 99;
+    EXPECT_TRUE(msg::to_utf8("\xF0\xD2\xC9\xD7\xC5\xD4", "koi8-r", out, &bad));
+    EXPECT_EQ(out, "prefix:\xD0\x9F\xD1\x80\xD0\xB8\xD0\xB2\xD0\xB5\xD1\x82");  // appended
+    EXPECT_EQ(bad, 0u);
+    out.clear();
+    EXPECT_TRUE(msg::to_utf8("\x93\xFA\x96\x7B\x8C\xEA", "shift_jis", out, &bad));
+    EXPECT_EQ(out, "\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E");
+    out.clear();
+    EXPECT_TRUE(msg::to_utf8("\x1B$B$3$s$K$A$O\x1B(B", "ISO-2022-JP", out, &bad));
+    EXPECT_EQ(out, "\xE3\x81\x93\xE3\x82\x93\xE3\x81\xAB\xE3\x81\xA1\xE3\x81\xAF");  // こんにちは
+    // Characters outside BMP come out as 4-byte UTF-8 (UTF-16 surrogates joined).
+    out.clear();
+    EXPECT_TRUE(msg::to_utf8("\xD8\x3D\xDE\x00"s, "utf-16be", out, &bad));
+    EXPECT_EQ(out, "\xF0\x9F\x98\x80");
+    // A truncated multi-byte sequence: U+FFFD, counted.
+    out.clear();
+    EXPECT_TRUE(msg::to_utf8("ab\x93", "shift_jis", out, &bad));
+    EXPECT_EQ(out.substr(0, 2), "ab");
+    EXPECT_GE(bad, 1u);
+    EXPECT_TRUE(msg::is_valid_utf8(out));
+    EXPECT_NE(out.find("\xEF\xBF\xBD"), std::string::npos);
+}
+
+TEST(Charset, ToUtf8UnknownLeavesOutputUnchanged) {
+    std::string out = "keep";
+    EXPECT_FALSE(msg::to_utf8("abc", "x-no-such-charset", out));
+    EXPECT_EQ(out, "keep");
+}
+
+TEST(Charset, FromUtf8) {
+    std::string out;
+    std::size_t unmappable = 99;
+    EXPECT_TRUE(msg::from_utf8("caf\xC3\xA9", "iso-8859-1", out, &unmappable));
+    EXPECT_EQ(out, "caf\xE9");
+    EXPECT_EQ(unmappable, 0u);
+    out.clear();
+    EXPECT_TRUE(msg::from_utf8("\xE2\x82\xAC", "iso-8859-1", out, &unmappable));  // via windows-1252
+    EXPECT_EQ(out, "\x80");
+    out.clear();
+    EXPECT_TRUE(msg::from_utf8("\xD0\x9F\xD1\x80\xD0\xB8\xD0\xB2\xD0\xB5\xD1\x82", "koi8-r", out,
+                               &unmappable));
+    EXPECT_EQ(out, "\xF0\xD2\xC9\xD7\xC5\xD4");
+    EXPECT_EQ(unmappable, 0u);
+    out.clear();
+    EXPECT_TRUE(msg::from_utf8("a\xE6\x97\xA5" "b", "us-ascii", out, &unmappable));
+    EXPECT_EQ(unmappable, 1u);
+    EXPECT_EQ(out.front(), 'a');
+    EXPECT_EQ(out.back(), 'b');
+    EXPECT_EQ(out.size(), 3u);
+    out = "keep";
+    EXPECT_FALSE(msg::from_utf8("abc", "x-no-such-charset", out));
+    EXPECT_EQ(out, "keep");
+    // Round trip through a multi-byte charset.
+    const std::string text = "\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E abc";
+    std::string sjis, back;
+    ASSERT_TRUE(msg::from_utf8(text, "shift_jis", sjis));
+    ASSERT_TRUE(msg::to_utf8(sjis, "shift_jis", back));
+    EXPECT_EQ(back, text);
+}
+
+TEST(Charset, IsValidUtf8) {
+    EXPECT_TRUE(msg::is_valid_utf8(""));
+    EXPECT_TRUE(msg::is_valid_utf8("plain ascii text that is longer than eight bytes"));
+    EXPECT_TRUE(msg::is_valid_utf8("\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80"));
+    EXPECT_TRUE(msg::is_valid_utf8("\xF4\x8F\xBF\xBF"));   // U+10FFFF
+    EXPECT_TRUE(msg::is_valid_utf8("\xED\x9F\xBF"));       // U+D7FF
+    EXPECT_TRUE(msg::is_valid_utf8("\x00"s));
+    EXPECT_FALSE(msg::is_valid_utf8("\xC0\x80"));          // overlong NUL
+    EXPECT_FALSE(msg::is_valid_utf8("\xC1\xBF"));          // overlong
+    EXPECT_FALSE(msg::is_valid_utf8("\xE0\x9F\xBF"));      // overlong 3-byte
+    EXPECT_FALSE(msg::is_valid_utf8("\xF0\x8F\xBF\xBF"));  // overlong 4-byte
+    EXPECT_FALSE(msg::is_valid_utf8("\xED\xA0\x80"));      // surrogate
+    EXPECT_FALSE(msg::is_valid_utf8("\xF4\x90\x80\x80"));  // past U+10FFFF
+    EXPECT_FALSE(msg::is_valid_utf8("\xF5\x80\x80\x80"));
+    EXPECT_FALSE(msg::is_valid_utf8("\xE2\x82"));          // truncated
+    EXPECT_FALSE(msg::is_valid_utf8("\x80"));              // lone continuation
+    EXPECT_FALSE(msg::is_valid_utf8("abcdefghijklmn\xFF"));  // after the fast path
+    EXPECT_FALSE(msg::is_valid_utf8("\xC3\xA9\xC3"));
+}
+
+TEST(Charset, SurrogatePairAcrossConversionChunks) {
+    // Characters outside the BMP at every position around ICU's output chunk
+    // boundaries must come out whole, never as two U+FFFD.
+    for (std::size_t lead : {2046u, 2047u, 2048u, 4095u}) {
+        SCOPED_TRACE(lead);
+        std::string in;
+        for (std::size_t i = 0; i < lead; ++i) in += "\x00\x61"s;  // 'a' in UTF-16BE
+        for (int i = 0; i < 3; ++i) in += "\xD8\x3D\xDE\x00"s;     // U+1F600
+        std::string out;
+        std::size_t bad = 99;
+        ASSERT_TRUE(msg::to_utf8(in, "utf-16be", out, &bad));
+        EXPECT_EQ(bad, 0u);
+        std::string expect(lead, 'a');
+        for (int i = 0; i < 3; ++i) expect += "\xF0\x9F\x98\x80";
+        EXPECT_TRUE(out == expect) << "output differs at the chunk boundary; size " << out.size()
+                                   << " instead of " << expect.size();
+    }
+}

@@ -1,0 +1,739 @@
+// message_test.cpp - header blocks and the MIME tree (msg/message.hpp).
+//
+// Expected offsets are computed from the test input with find(), following
+// the layout documented in message.hpp (the line break before a delimiter
+// belongs to the delimiter).
+#include "msg/message.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "msg/charset.hpp"
+#include "msg/source.hpp"
+
+using msg::DefectCode;
+using msg::EntityKind;
+using namespace std::string_literals;
+
+namespace {
+
+std::size_t count(const msg::Defects& d, DefectCode c) {
+    return static_cast<std::size_t>(
+        std::count_if(d.begin(), d.end(), [&](const msg::Defect& x) { return x.code == c; }));
+}
+
+const msg::Defect* first(const msg::Defects& d, DefectCode c) {
+    for (const auto& x : d)
+        if (x.code == c) return &x;
+    return nullptr;
+}
+
+std::string read_file(const std::string& rel) {
+    std::ifstream f(std::string(MSG_TESTDATA) + "/" + rel, std::ios::binary);
+    std::stringstream ss;
+    ss << f.rdbuf();
+    return ss.str();
+}
+
+// Position just after `needle` (searching from `from`).
+std::size_t after(const std::string& s, std::string_view needle, std::size_t from = 0) {
+    std::size_t p = s.find(needle, from);
+    EXPECT_NE(p, std::string::npos) << needle;
+    return p + needle.size();
+}
+
+const msg::Entity& at_section(const msg::Message& m, std::string_view s) {
+    std::ptrdiff_t i = m.find_section(s);
+    EXPECT_GE(i, 0) << "no section " << s;
+    return m.entity(static_cast<std::size_t>(std::max<std::ptrdiff_t>(i, 0)));
+}
+
+std::vector<std::string> leaf_sections(const msg::Message& m) {
+    std::vector<std::string> out;
+    for (std::size_t i : m.leaves()) out.push_back(m.section(i));
+    return out;
+}
+
+std::vector<std::string> children_types(const msg::Message& m, const msg::Entity& e) {
+    std::vector<std::string> out;
+    for (std::int32_t c = e.first_child; c >= 0; c = m.entity(static_cast<std::size_t>(c)).next_sibling)
+        out.push_back(m.entity(static_cast<std::size_t>(c)).content_type.mime_type());
+    return out;
+}
+
+}  // namespace
+
+// --- header blocks ---------------------------------------------------------------
+
+TEST(HeaderBlock, FieldsAndSpans) {
+    const std::string h = "From: a@b\r\nSubject: one\r\n two\r\nX-Empty:\r\nTo : c\r\n\r\nbody";
+    std::vector<msg::HeaderField> f;
+    msg::Defects d;
+    std::size_t end = msg::parse_header_block(h, f, &d, 1000);
+    EXPECT_EQ(end, h.find("\r\n\r\n") + 2);
+    ASSERT_EQ(f.size(), 4u);
+    EXPECT_EQ(f[0].name, "From");
+    EXPECT_EQ(f[0].value, " a@b");
+    EXPECT_EQ(f[0].raw, "From: a@b\r\n");
+    EXPECT_EQ(f[0].offset, 1000u);
+    EXPECT_EQ(f[1].name, "Subject");
+    EXPECT_EQ(f[1].value, " one\r\n two");
+    EXPECT_EQ(f[1].raw, "Subject: one\r\n two\r\n");
+    EXPECT_EQ(f[1].offset, 1000 + h.find("Subject"));
+    EXPECT_EQ(f[1].value_offset(), 1000 + h.find(" one"));
+    EXPECT_EQ(f[2].name, "X-Empty");
+    EXPECT_EQ(f[2].value, "");
+    EXPECT_EQ(f[3].name, "To");
+    EXPECT_EQ(f[3].value, " c");
+    ASSERT_EQ(count(d, DefectCode::HeaderSpaceBeforeColon), 1u);
+    EXPECT_EQ(first(d, DefectCode::HeaderSpaceBeforeColon)->offset, 1000 + h.find("To :") + 2);
+    EXPECT_EQ(d.size(), 1u);
+}
+
+TEST(HeaderBlock, EndsAtLineWithoutColon) {
+    const std::string h = "From: a\nthis is body\nTo: b\n";
+    std::vector<msg::HeaderField> f;
+    msg::Defects d;
+    std::size_t end = msg::parse_header_block(h, f, &d);
+    EXPECT_EQ(end, h.find("this"));
+    ASSERT_EQ(f.size(), 1u);
+    EXPECT_EQ(f[0].raw, "From: a\n");
+    ASSERT_EQ(count(d, DefectCode::HeaderMissingColon), 1u);
+    EXPECT_EQ(first(d, DefectCode::HeaderMissingColon)->offset, h.find("this"));
+}
+
+TEST(HeaderBlock, BadBytesAndEnvelopeLines) {
+    const std::string h = "From sender Mon Jan 1\nSubject: caf\xE9\nX: a\0b\n\nbody"s;
+    std::vector<msg::HeaderField> f;
+    msg::Defects d;
+    msg::parse_header_block(h, f, &d);
+    ASSERT_EQ(f.size(), 2u);  // the envelope line at offset 0 is skipped silently
+    EXPECT_EQ(count(d, DefectCode::HeaderEnvelopeLine), 0u);
+    ASSERT_EQ(count(d, DefectCode::Header8Bit), 1u);
+    EXPECT_EQ(first(d, DefectCode::Header8Bit)->offset, h.find('\xE9'));
+    ASSERT_EQ(count(d, DefectCode::HeaderNul), 1u);
+    EXPECT_EQ(first(d, DefectCode::HeaderNul)->offset, h.find('\0'));
+    // Elsewhere than at offset 0 an envelope line is a defect.
+    f.clear();
+    d.clear();
+    msg::parse_header_block("A: 1\nFrom x\nB: 2\n\n", f, &d);
+    EXPECT_EQ(f.size(), 2u);
+    EXPECT_EQ(count(d, DefectCode::HeaderEnvelopeLine), 1u);
+}
+
+TEST(HeaderBlock, LeadingContinuationAndLimits) {
+    std::vector<msg::HeaderField> f;
+    msg::Defects d;
+    msg::parse_header_block(" folded first\nA: 1\n\n", f, &d);
+    ASSERT_EQ(f.size(), 1u);
+    EXPECT_EQ(f[0].name, "A");
+    EXPECT_EQ(count(d, DefectCode::HeaderFirstContinuation), 1u);
+
+    msg::Limits lim;
+    lim.max_header_fields = 2;
+    f.clear();
+    d.clear();
+    const std::string h = "A: 1\nB: 2\nC: 3\n\n";
+    EXPECT_EQ(msg::parse_header_block(h, f, &d, 0, lim), h.find("C:"));
+    EXPECT_EQ(f.size(), 2u);
+    EXPECT_EQ(count(d, DefectCode::HeaderTooManyFields), 1u);
+}
+
+TEST(HeaderBlock, NoTrailingLineBreak) {
+    std::vector<msg::HeaderField> f;
+    EXPECT_EQ(msg::parse_header_block("A: 1\nB: 2", f), 9u);
+    ASSERT_EQ(f.size(), 2u);
+    EXPECT_EQ(f[1].raw, "B: 2");
+    EXPECT_EQ(f[1].value, " 2");
+}
+
+// --- single-part messages ------------------------------------------------------
+
+TEST(Message, SinglePartLf) {
+    const std::string s = "From: a@b\nSubject: hi\n\nbody\n";
+    auto m = msg::parse_message(s);
+    ASSERT_EQ(m.entities().size(), 1u);
+    const auto& r = m.root();
+    EXPECT_EQ(r.kind, EntityKind::leaf);
+    EXPECT_EQ(r.begin, 0u);
+    EXPECT_EQ(r.header_end, 22u);
+    EXPECT_EQ(r.body_begin, 23u);
+    EXPECT_EQ(r.end, s.size());
+    EXPECT_EQ(r.size(), s.size());
+    EXPECT_EQ(m.body(r), "body\n");
+    EXPECT_EQ(m.header_block(r), "From: a@b\nSubject: hi\n");
+    EXPECT_FALSE(r.has_content_type);
+    EXPECT_TRUE(r.content_type.is("text", "plain"));
+    EXPECT_EQ(r.encoding, msg::TransferEncoding::seven_bit);
+    ASSERT_EQ(m.headers().size(), 2u);
+    ASSERT_NE(m.header("subject"), nullptr);
+    EXPECT_EQ(m.header("SUBJECT")->value, " hi");
+    EXPECT_EQ(m.header("Cc"), nullptr);
+    EXPECT_EQ(m.section(0), "1");
+    EXPECT_EQ(m.find_section("1"), 0);
+    EXPECT_EQ(m.find_section(""), -1);
+    EXPECT_EQ(m.leaves(), std::vector<std::size_t>{0});
+    EXPECT_TRUE(m.defects().empty());
+    EXPECT_EQ(m.data().data(), s.data());  // no copy
+}
+
+TEST(Message, HeaderOnlyAndEmpty) {
+    auto m = msg::parse_message("Subject: x\r\n");
+    EXPECT_EQ(m.root().header_end, 12u);
+    EXPECT_EQ(m.root().body_begin, 12u);
+    EXPECT_EQ(m.body(m.root()), "");
+    auto e = msg::parse_message("");
+    ASSERT_EQ(e.entities().size(), 1u);
+    EXPECT_EQ(e.root().end, 0u);
+    EXPECT_TRUE(e.headers().empty());
+    // Body only, no header.
+    auto b = msg::parse_message("\r\nhello");
+    EXPECT_EQ(b.root().header_end, 0u);
+    EXPECT_EQ(b.root().body_begin, 2u);
+    EXPECT_EQ(b.body(b.root()), "hello");
+}
+
+TEST(Message, DecodeLeafAndFilenameAndCharset) {
+    const std::string s =
+        "Content-Type: text/plain; charset=ISO-8859-1; name=\"ct.txt\"\n"
+        "Content-Disposition: attachment; filename*=utf-8''%C3%A9.txt\n"
+        "Content-Transfer-Encoding: base64\n"
+        "\n"
+        "Y2Fm6Q==\n";
+    auto m = msg::parse_message(s);
+    const auto& r = m.root();
+    EXPECT_TRUE(r.has_content_type);
+    EXPECT_TRUE(r.has_disposition);
+    EXPECT_EQ(r.disposition.type, "attachment");
+    EXPECT_EQ(r.encoding, msg::TransferEncoding::base64);
+    EXPECT_EQ(m.filename(r), "\xC3\xA9.txt");  // Content-Disposition wins
+    EXPECT_EQ(m.charset(r), "iso-8859-1");
+    std::string out;
+    msg::Defects d;
+    m.decode(r, out, &d);
+    EXPECT_EQ(out, "caf\xE9");
+    EXPECT_TRUE(d.empty());
+
+    auto n = msg::parse_message("Content-Type: image/png; name=pic.png\n\nx");
+    EXPECT_EQ(n.filename(n.root()), "pic.png");
+    EXPECT_EQ(n.charset(n.root()), "");
+    auto none = msg::parse_message("A: b\n\nx");
+    EXPECT_EQ(none.filename(none.root()), "");
+}
+
+TEST(Message, DecodeReportsRepairsAtTheirOffset) {
+    const std::string s =
+        "Content-Transfer-Encoding: base64\n\nTW!Fu\nTW\n";
+    auto m = msg::parse_message(s);
+    std::string out;
+    msg::Defects d;
+    m.decode(m.root(), out, &d);
+    EXPECT_EQ(out, "ManM");
+    ASSERT_EQ(count(d, DefectCode::Base64BadChar), 1u);
+    EXPECT_EQ(first(d, DefectCode::Base64BadChar)->offset, s.find('!'));
+    EXPECT_EQ(count(d, DefectCode::Base64BadPadding), 1u);
+
+    const std::string q = "Content-Transfer-Encoding: quoted-printable\n\nok=\nline =XY\n";
+    auto mq = msg::parse_message(q);
+    out.clear();
+    d.clear();
+    mq.decode(mq.root(), out, &d);
+    EXPECT_EQ(out, "okline =XY\n");
+    ASSERT_EQ(count(d, DefectCode::QpBadEscape), 1u);
+    EXPECT_EQ(first(d, DefectCode::QpBadEscape)->offset, q.find("=XY"));
+}
+
+TEST(Message, UnknownTransferEncoding) {
+    const std::string s = "Content-Transfer-Encoding: x-uuencode\n\nbegin\n";
+    auto m = msg::parse_message(s);
+    EXPECT_EQ(m.root().encoding, msg::TransferEncoding::unknown);
+    ASSERT_EQ(count(m.defects(), DefectCode::UnknownEncoding), 1u);
+    EXPECT_EQ(first(m.defects(), DefectCode::UnknownEncoding)->offset, s.find(" x-uuencode"));
+    std::string out;
+    m.decode(m.root(), out);
+    EXPECT_EQ(out, "begin\n");
+}
+
+// --- multipart -------------------------------------------------------------------
+
+TEST(Message, MultipartWithPreambleEpilogueCrlf) {
+    const std::string s =
+        "Content-Type: multipart/mixed; boundary=\"XX\"\r\n"
+        "\r\n"
+        "preamble\r\n"
+        "--XX\r\n"
+        "Content-Type: text/plain\r\n"
+        "\r\n"
+        "part one\r\n"
+        "--XX  \t\r\n"
+        "\r\n"
+        "part two\r\n"
+        "--XX--\r\n"
+        "epilogue\r\n";
+    auto m = msg::parse_message(s);
+    ASSERT_EQ(m.entities().size(), 3u);
+    const auto& r = m.root();
+    EXPECT_EQ(r.kind, EntityKind::multipart);
+    EXPECT_TRUE(r.content_type.is("multipart", "mixed"));
+    EXPECT_EQ(r.preamble_begin, after(s, "\r\n\r\n"));
+    EXPECT_EQ(r.preamble_end, s.find("\r\n--XX\r\n"));
+    EXPECT_EQ(r.epilogue_begin, after(s, "--XX--\r\n"));
+    EXPECT_EQ(r.epilogue_end, s.size());
+    EXPECT_EQ(s.substr(r.preamble_begin, r.preamble_end - r.preamble_begin), "preamble");
+
+    const auto& c1 = m.entity(static_cast<std::size_t>(r.first_child));
+    EXPECT_EQ(c1.parent, 0);
+    EXPECT_EQ(c1.depth, 1);
+    EXPECT_EQ(c1.begin, after(s, "--XX\r\n"));
+    EXPECT_EQ(c1.end, s.find("\r\n--XX  "));
+    EXPECT_EQ(m.body(c1), "part one");
+    EXPECT_TRUE(c1.has_content_type);
+    const auto& c2 = m.entity(static_cast<std::size_t>(c1.next_sibling));
+    EXPECT_EQ(c2.begin, after(s, "--XX  \t\r\n"));  // delimiter with transport padding
+    EXPECT_EQ(c2.header_end, c2.begin);             // no header block
+    EXPECT_EQ(c2.body_begin, c2.begin + 2);
+    EXPECT_EQ(c2.end, s.find("\r\n--XX--"));
+    EXPECT_EQ(m.body(c2), "part two");
+    EXPECT_FALSE(c2.has_content_type);
+    EXPECT_TRUE(c2.content_type.is("text", "plain"));
+    EXPECT_EQ(c2.next_sibling, -1);
+
+    EXPECT_EQ(m.section(0), "");
+    EXPECT_EQ(leaf_sections(m), (std::vector<std::string>{"1", "2"}));
+    EXPECT_EQ(m.find_section("2"), 2);
+    EXPECT_EQ(m.find_section("3"), -1);
+    EXPECT_TRUE(m.defects().empty());
+}
+
+TEST(Message, MultipartLfAndMixedLineBreaks) {
+    // Header in CRLF, body delimiters in LF, parts in either.
+    const std::string s =
+        "Content-Type: multipart/alternative; boundary=b\r\n"
+        "\r\n"
+        "--b\n"
+        "Content-Type: text/plain\n"
+        "\n"
+        "lf part\n"
+        "--b\r\n"
+        "Content-Type: text/html\r\n"
+        "\r\n"
+        "<p>crlf</p>\r\n"
+        "--b--";
+    auto m = msg::parse_message(s);
+    ASSERT_EQ(m.entities().size(), 3u);
+    EXPECT_EQ(m.root().preamble_begin, m.root().preamble_end);  // no preamble
+    EXPECT_EQ(m.root().epilogue_begin, s.size());
+    EXPECT_EQ(children_types(m, m.root()), (std::vector<std::string>{"text/plain", "text/html"}));
+    EXPECT_EQ(m.body(m.entity(1)), "lf part");
+    EXPECT_EQ(m.body(m.entity(2)), "<p>crlf</p>");
+    EXPECT_TRUE(m.defects().empty());
+}
+
+TEST(Message, NotABoundary) {
+    // Lines that start like the boundary but continue are content.
+    const std::string s =
+        "Content-Type: multipart/mixed; boundary=ab\n\n"
+        "--ab\n\n"
+        "--abc\n"
+        "x --ab\n"
+        "--ab--\n";
+    auto m = msg::parse_message(s);
+    ASSERT_EQ(m.entities().size(), 2u);
+    EXPECT_EQ(m.body(m.entity(1)), "--abc\nx --ab");
+}
+
+TEST(Message, NestedMultiparts) {
+    const std::string s =
+        "Content-Type: multipart/mixed; boundary=outer\n"
+        "\n"
+        "--outer\n"
+        "Content-Type: multipart/alternative; boundary=inner\n"
+        "\n"
+        "--inner\n"
+        "Content-Type: text/plain\n"
+        "\n"
+        "plain\n"
+        "--inner\n"
+        "Content-Type: text/html\n"
+        "\n"
+        "<b>html</b>\n"
+        "--inner--\n"
+        "--outer\n"
+        "Content-Type: image/png\n"
+        "Content-Transfer-Encoding: base64\n"
+        "\n"
+        "iVBORw==\n"
+        "--outer--\n";
+    auto m = msg::parse_message(s);
+    ASSERT_EQ(m.entities().size(), 5u);
+    EXPECT_EQ(leaf_sections(m), (std::vector<std::string>{"1.1", "1.2", "2"}));
+    const auto& alt = at_section(m, "1");
+    EXPECT_EQ(alt.kind, EntityKind::multipart);
+    EXPECT_TRUE(alt.content_type.is("multipart", "alternative"));
+    EXPECT_EQ(alt.depth, 1);
+    // The inner multipart ends where the outer delimiter's line break starts.
+    EXPECT_EQ(alt.end, s.find("\n--outer\nContent-Type: image"));
+    // "--inner--" is the last line of its range: the epilogue is empty.
+    EXPECT_EQ(alt.epilogue_begin, s.find("--inner--") + 9);
+    EXPECT_EQ(alt.epilogue_begin, alt.end);
+    EXPECT_EQ(alt.epilogue_end, alt.end);
+    const auto& html = at_section(m, "1.2");
+    EXPECT_EQ(html.depth, 2);
+    EXPECT_EQ(m.body(html), "<b>html</b>");
+    const auto& png = at_section(m, "2");
+    std::string out;
+    m.decode(png, out);
+    EXPECT_EQ(out, "\x89PNG");
+    EXPECT_TRUE(m.defects().empty());
+}
+
+TEST(Message, EmbeddedMessageSections) {
+    const std::string s =
+        "Content-Type: multipart/mixed; boundary=\"=_outer\"\r\n"
+        "\r\n"
+        "--=_outer\r\n"
+        "\r\n"
+        "intro\r\n"
+        "--=_outer\r\n"
+        "Content-Type: message/rfc822\r\n"
+        "\r\n"
+        "Subject: inner\r\n"
+        "Content-Type: multipart/alternative; boundary=alt\r\n"
+        "\r\n"
+        "--alt\r\n"
+        "\r\n"
+        "text\r\n"
+        "--alt\r\n"
+        "Content-Type: text/html\r\n"
+        "\r\n"
+        "<p>html</p>\r\n"
+        "--alt--\r\n"
+        "--=_outer\r\n"
+        "Content-Type: message/rfc822\r\n"
+        "\r\n"
+        "Subject: single\r\n"
+        "\r\n"
+        "just text\r\n"
+        "--=_outer--\r\n";
+    auto m = msg::parse_message(s);
+    // root, intro, message, inner multipart, text, html, message, inner leaf
+    ASSERT_EQ(m.entities().size(), 8u);
+    EXPECT_EQ(leaf_sections(m), (std::vector<std::string>{"1", "2.1", "2.2", "3.1"}));
+
+    const auto& msg2 = at_section(m, "2");
+    EXPECT_EQ(msg2.kind, EntityKind::message);
+    EXPECT_TRUE(msg2.content_type.is("message", "rfc822"));
+    const auto& inner = m.entity(static_cast<std::size_t>(msg2.first_child));
+    EXPECT_EQ(inner.kind, EntityKind::multipart);
+    EXPECT_EQ(inner.begin, msg2.body_begin);
+    EXPECT_EQ(inner.end, msg2.end);
+    EXPECT_EQ(inner.depth, 2);
+    ASSERT_NE(m.field(inner, "subject"), nullptr);
+    EXPECT_EQ(m.field(inner, "subject")->value, " inner");
+    EXPECT_EQ(m.field(msg2, "subject"), nullptr);
+    // The embedded multipart shares its container's number.
+    EXPECT_EQ(m.section(static_cast<std::size_t>(msg2.first_child)), "2");
+    EXPECT_EQ(m.body(at_section(m, "2.2")), "<p>html</p>");
+    EXPECT_EQ(at_section(m, "2.2").depth, 3);
+
+    const auto& msg3 = at_section(m, "3");
+    EXPECT_EQ(msg3.kind, EntityKind::message);
+    const auto& single = at_section(m, "3.1");
+    EXPECT_EQ(single.parent, m.find_section("3"));
+    EXPECT_EQ(m.body(single), "just text");
+    EXPECT_EQ(m.field(single, "Subject")->value, " single");
+    EXPECT_TRUE(m.defects().empty());
+}
+
+TEST(Message, EncodedMessageRfc822IsALeaf) {
+    // A base64 message/rfc822 is not parsed further.
+    auto m = msg::parse_message("Content-Type: message/rfc822\nContent-Transfer-Encoding: base64\n\nU3ViamVjdDogeA==\n");
+    ASSERT_EQ(m.entities().size(), 1u);
+    EXPECT_EQ(m.root().kind, EntityKind::leaf);
+}
+
+TEST(Message, MessageGlobal) {
+    const std::string s =
+        "Content-Type: message/global\n\nSubject: =?utf-8?q?caf=C3=A9?=\n\nbody\n";
+    auto m = msg::parse_message(s);
+    ASSERT_EQ(m.entities().size(), 2u);
+    EXPECT_EQ(m.root().kind, EntityKind::message);
+    EXPECT_EQ(m.root().first_child, 1);
+    EXPECT_EQ(m.body(m.entity(1)), "body\n");
+    EXPECT_EQ(m.section(1), "1.1");
+    EXPECT_EQ(msg::decode_header_text(m.field(m.entity(1), "Subject")->value), "caf\xC3\xA9");
+}
+
+TEST(Message, DigestDefaultType) {
+    const std::string s =
+        "Content-Type: multipart/digest; boundary=d\n"
+        "\n"
+        "--d\n"
+        "\n"
+        "Subject: first\n"
+        "\n"
+        "one\n"
+        "--d\n"
+        "Content-Type: text/plain\n"
+        "\n"
+        "not a message\n"
+        "--d\n"
+        "Content-Type: message/rfc822\n"
+        "\n"
+        "Subject: third\n"
+        "\n"
+        "three\n"
+        "--d--\n";
+    auto m = msg::parse_message(s);
+    const auto& root = m.root();
+    EXPECT_EQ(children_types(m, root),
+              (std::vector<std::string>{"message/rfc822", "text/plain", "message/rfc822"}));
+    const auto& first_part = at_section(m, "1");
+    EXPECT_FALSE(first_part.has_content_type);
+    EXPECT_EQ(first_part.kind, EntityKind::message);
+    EXPECT_EQ(first_part.header_end, first_part.begin);
+    const auto& inner = at_section(m, "1.1");
+    EXPECT_EQ(m.field(inner, "Subject")->value, " first");
+    EXPECT_EQ(m.body(inner), "one");
+    EXPECT_EQ(at_section(m, "2").kind, EntityKind::leaf);
+    EXPECT_EQ(m.body(at_section(m, "3.1")), "three");
+    EXPECT_EQ(leaf_sections(m), (std::vector<std::string>{"1.1", "2", "3.1"}));
+}
+
+TEST(Message, DigestPartWithInvalidContentTypeKeepsDigestDefault) {
+    // RFC 2045 5.2: an invalid Content-Type means the default type, and in a
+    // digest the default is message/rfc822.
+    const std::string s =
+        "Content-Type: multipart/digest; boundary=d\n"
+        "\n"
+        "--d\n"
+        "Content-Type: garbage\n"
+        "\n"
+        "Subject: x\n"
+        "\n"
+        "body\n"
+        "--d--\n";
+    auto m = msg::parse_message(s);
+    const auto& part = at_section(m, "1");
+    EXPECT_FALSE(part.has_content_type);
+    EXPECT_TRUE(part.content_type.is("message", "rfc822"));
+    EXPECT_EQ(count(m.defects(), DefectCode::ContentTypeSyntax), 1u);
+}
+
+TEST(Message, MissingClosingBoundary) {
+    const std::string s =
+        "Content-Type: multipart/mixed; boundary=XX\r\n\r\n"
+        "--XX\r\n\r\na\r\n"
+        "--XX\r\n\r\nb\r\n";
+    auto m = msg::parse_message(s);
+    ASSERT_EQ(m.entities().size(), 3u);
+    EXPECT_EQ(m.root().kind, EntityKind::multipart);
+    EXPECT_EQ(m.body(m.entity(1)), "a");
+    EXPECT_EQ(m.entity(2).end, s.size());
+    EXPECT_EQ(m.body(m.entity(2)), "b\r\n");
+    EXPECT_EQ(m.root().epilogue_begin, s.size());
+    EXPECT_EQ(m.root().epilogue_end, s.size());
+    ASSERT_EQ(count(m.defects(), DefectCode::BoundaryUnclosed), 1u);
+    EXPECT_EQ(first(m.defects(), DefectCode::BoundaryUnclosed)->offset, s.size());
+    EXPECT_EQ(first(m.defects(), DefectCode::BoundaryUnclosed)->detail, "XX");
+}
+
+TEST(Message, UnclosedNestedPartEndsAtParentBoundary) {
+    const std::string s =
+        "Content-Type: multipart/mixed; boundary=o\n\n"
+        "--o\n"
+        "Content-Type: multipart/mixed; boundary=i\n\n"
+        "--i\n\ninner\n"
+        "--o\n\nsecond\n"
+        "--o--\n";
+    auto m = msg::parse_message(s);
+    EXPECT_EQ(leaf_sections(m), (std::vector<std::string>{"1.1", "2"}));
+    EXPECT_EQ(m.body(at_section(m, "1.1")), "inner");
+    EXPECT_EQ(m.body(at_section(m, "2")), "second");
+    EXPECT_EQ(count(m.defects(), DefectCode::BoundaryUnclosed), 1u);
+}
+
+TEST(Message, BoundaryNeverFound) {
+    const std::string s =
+        "Content-Type: multipart/mixed; boundary=nothere\n\n--other\n\ntext\n--other--\n";
+    auto m = msg::parse_message(s);
+    ASSERT_EQ(m.entities().size(), 1u);
+    EXPECT_EQ(m.root().kind, EntityKind::leaf);
+    EXPECT_EQ(m.body(m.root()), "--other\n\ntext\n--other--\n");
+    ASSERT_EQ(count(m.defects(), DefectCode::BoundaryNotFound), 1u);
+    EXPECT_EQ(first(m.defects(), DefectCode::BoundaryNotFound)->offset, m.root().body_begin);
+    EXPECT_EQ(m.section(0), "1");
+}
+
+TEST(Message, BoundaryMissingAndTooLong) {
+    auto m = msg::parse_message("Content-Type: multipart/mixed\n\n--x\n\na\n--x--\n");
+    EXPECT_EQ(m.entities().size(), 1u);
+    EXPECT_EQ(count(m.defects(), DefectCode::BoundaryMissing), 1u);
+    msg::Limits lim;
+    lim.max_boundary_length = 4;
+    auto t = msg::parse_message("Content-Type: multipart/mixed; boundary=abcde\n\n--abcde\n\na\n--abcde--\n", lim);
+    EXPECT_EQ(t.entities().size(), 1u);
+    EXPECT_EQ(count(t.defects(), DefectCode::BoundaryTooLong), 1u);
+}
+
+TEST(Message, EmptyMultipartFromTestdata) {
+    std::string s = read_file("mimekit/messages/empty-multipart.txt");
+    ASSERT_FALSE(s.empty());
+    auto m = msg::parse_message(s);
+    EXPECT_TRUE(m.root().content_type.is_multipart());
+    for (const auto& e : m.entities()) {
+        EXPECT_LE(e.begin, e.header_end);
+        EXPECT_LE(e.header_end, e.body_begin);
+        EXPECT_LE(e.body_begin, e.end);
+        EXPECT_LE(e.end, s.size());
+    }
+}
+
+TEST(Message, SimpleEmbeddedFromTestdata) {
+    std::string s = read_file("mimekit/messages/simple-embedded-message.eml");
+    ASSERT_FALSE(s.empty());
+    auto m = msg::parse_message(s);
+    EXPECT_EQ(leaf_sections(m), (std::vector<std::string>{"1", "2.1"}));
+    EXPECT_EQ(m.body(at_section(m, "1")), "This is the message body.\n");
+    const auto& inner = at_section(m, "2.1");
+    EXPECT_EQ(m.body(inner), "This is the embedded message body.\n");
+    EXPECT_EQ(m.field(inner, "Subject")->value, " embedded message");
+    EXPECT_EQ(m.charset(inner), "utf-8");
+}
+
+// --- limits ----------------------------------------------------------------------
+
+TEST(Message, NestingDepthLimit) {
+    // 200 nested multiparts: parsing stops nesting at the limit.
+    std::string s;
+    const int n = 200;
+    for (int i = 0; i < n; ++i)
+        s += "Content-Type: multipart/mixed; boundary=b" + std::to_string(i) + "\n\n--b" +
+             std::to_string(i) + "\n";
+    s += "\ntext\n";
+    for (int i = n - 1; i >= 0; --i) s += "--b" + std::to_string(i) + "--\n";
+    auto m = msg::parse_message(s);
+    EXPECT_EQ(count(m.defects(), DefectCode::NestingTooDeep), 1u);
+    std::size_t max_depth = 0;
+    for (const auto& e : m.entities()) max_depth = std::max<std::size_t>(max_depth, e.depth);
+    EXPECT_EQ(max_depth, msg::Limits{}.max_depth);
+    EXPECT_EQ(m.entities().size(), msg::Limits{}.max_depth + 1);
+
+    msg::Limits lim;
+    lim.max_depth = 3;
+    auto small = msg::parse_message(s, lim);
+    EXPECT_EQ(small.entities().size(), 4u);
+    EXPECT_EQ(count(small.defects(), DefectCode::NestingTooDeep), 1u);
+    // The innermost entity kept is a leaf holding the rest.
+    EXPECT_EQ(small.entity(3).kind, EntityKind::leaf);
+    EXPECT_EQ(small.section(3), "1.1.1");
+}
+
+TEST(Message, NestedMessageRfc822DepthLimit) {
+    std::string s;
+    for (int i = 0; i < 300; ++i) s += "Content-Type: message/rfc822\n\n";
+    s += "Subject: bottom\n\nbody\n";
+    auto m = msg::parse_message(s);
+    EXPECT_EQ(count(m.defects(), DefectCode::NestingTooDeep), 1u);
+    EXPECT_EQ(m.entities().size(), msg::Limits{}.max_depth + 1);
+}
+
+TEST(Message, StackOverflowSampleDoesNotCrash) {
+    std::string s = read_file("mimekit/messages/stack-overflow.txt");
+    ASSERT_GT(s.size(), 100000u);
+    auto m = msg::parse_message(s);
+    ASSERT_FALSE(m.entities().empty());
+    for (const auto& f : m.headers()) {
+        std::string text = msg::decode_header_text(f.value);
+        EXPECT_TRUE(msg::is_valid_utf8(text)) << f.name;
+    }
+    ASSERT_NE(m.header("To"), nullptr);
+    std::string to = msg::decode_header_text(m.header("To")->value);
+    EXPECT_NE(to.find("date>2017-08-20T10:08:28.617</pr"), std::string::npos);
+    for (std::size_t i : m.leaves()) {
+        std::string out;
+        m.decode(m.entity(i), out);
+    }
+}
+
+TEST(Message, TooManyParts) {
+    std::string s = "Content-Type: multipart/mixed; boundary=p\n\n";
+    for (int i = 0; i < 10; ++i) s += "--p\n\npart\n";
+    s += "--p--\n";
+    msg::Limits lim;
+    lim.max_parts = 5;
+    auto m = msg::parse_message(s, lim);
+    EXPECT_LE(m.entities().size(), 5u);
+    EXPECT_EQ(count(m.defects(), DefectCode::TooManyParts), 1u);
+    auto ok = msg::parse_message(s);
+    EXPECT_EQ(ok.entities().size(), 11u);
+}
+
+TEST(Message, HeaderBlockTooLarge) {
+    msg::Limits lim;
+    lim.max_header_bytes = 20;
+    const std::string s = "A: 1234567890\nB: 1234567890\nC: x\n\nbody\n";
+    auto m = msg::parse_message(s, lim);
+    EXPECT_EQ(count(m.defects(), DefectCode::HeaderBlockTooLarge), 1u);
+    EXPECT_EQ(m.headers().size(), 2u);
+}
+
+// --- field positions ---------------------------------------------------------------
+
+TEST(Message, FieldOffsetsLineAndColumn) {
+    const std::string s =
+        "From: a\r\n"
+        "Subject: b\r\n"
+        " c\r\n"
+        "To: x\r\n"
+        "\r\n"
+        "--b\r\n"
+        "body\r\n";
+    auto m = msg::parse_message(s);
+    ASSERT_EQ(m.headers().size(), 3u);
+    msg::LineIndex ix(s);
+    const auto& subj = m.headers()[1];
+    EXPECT_EQ(subj.offset, 9u);
+    EXPECT_EQ(subj.raw, "Subject: b\r\n c\r\n");
+    auto lc = ix.locate(subj.offset);
+    EXPECT_EQ(lc.line, 2u);
+    EXPECT_EQ(lc.column, 1u);
+    const auto& to = m.headers()[2];
+    EXPECT_EQ(to.offset, 25u);
+    EXPECT_EQ(ix.locate(to.offset).line, 4u);
+    EXPECT_EQ(to.value_offset(), 28u);
+    EXPECT_EQ(ix.locate(to.value_offset()).column, 4u);
+    for (const auto& f : m.headers()) {
+        EXPECT_EQ(s.substr(f.offset, f.raw.size()), f.raw);
+        EXPECT_EQ(s.substr(f.value_offset(), f.value.size()), f.value);
+        EXPECT_EQ(f.raw.substr(0, f.name.size()), f.name);
+    }
+
+    // In a nested part, offsets are into the whole buffer.
+    const std::string n =
+        "Content-Type: multipart/mixed; boundary=z\n\n--z\nX-Part: yes\n\nhi\n--z--\n";
+    auto mn = msg::parse_message(n);
+    ASSERT_EQ(mn.entities().size(), 2u);
+    auto fs = mn.fields(mn.entity(1));
+    ASSERT_EQ(fs.size(), 1u);
+    EXPECT_EQ(fs[0].offset, n.find("X-Part"));
+    EXPECT_EQ(msg::LineIndex(n).locate(fs[0].offset).line, 4u);
+}
+
+TEST(Message, DefectOffsetsInNestedParts) {
+    const std::string s =
+        "Content-Type: multipart/mixed; boundary=z\n\n"
+        "--z\n"
+        "Content-Type: text/plain; charset=\"unclosed\n"
+        "Content-Transfer-Encoding: x-weird\n\n"
+        "hi\n--z--\n";
+    auto m = msg::parse_message(s);
+    ASSERT_NE(first(m.defects(), DefectCode::UnknownEncoding), nullptr);
+    EXPECT_EQ(first(m.defects(), DefectCode::UnknownEncoding)->offset, s.find(" x-weird"));
+    ASSERT_NE(first(m.defects(), DefectCode::ParamSyntax), nullptr);
+    EXPECT_EQ(first(m.defects(), DefectCode::ParamSyntax)->offset, s.find("charset"));
+}

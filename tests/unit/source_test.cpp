@@ -1,0 +1,126 @@
+// source_test.cpp - line index and input buffers (msg/source.hpp).
+#include "msg/source.hpp"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+namespace {
+
+void expect_at(const msg::LineIndex& ix, std::size_t off, std::uint64_t line, std::uint64_t col) {
+    auto lc = ix.locate(off);
+    EXPECT_EQ(lc.line, line) << "offset " << off;
+    EXPECT_EQ(lc.column, col) << "offset " << off;
+}
+
+std::filesystem::path temp_path(const char* name) {
+    return std::filesystem::temp_directory_path() /
+           ("msg_source_test_" + std::to_string(::getpid()) + "_" + name);
+}
+
+}  // namespace
+
+TEST(LineIndex, LfAndCrlf) {
+    const std::string text = "ab\ncd\r\nef";
+    msg::LineIndex ix(text);
+    EXPECT_EQ(ix.lines(), 3u);
+    expect_at(ix, 0, 1, 1);
+    expect_at(ix, 1, 1, 2);
+    expect_at(ix, 2, 1, 3);   // the LF belongs to line 1
+    expect_at(ix, 3, 2, 1);
+    expect_at(ix, 5, 2, 3);   // the CR of CRLF
+    expect_at(ix, 6, 2, 4);   // its LF
+    expect_at(ix, 7, 3, 1);
+    expect_at(ix, 8, 3, 2);
+    expect_at(ix, 9, 3, 3);   // one past the end
+    expect_at(ix, 100, 3, 94);
+}
+
+TEST(LineIndex, BareCrIsNotALineBreak) {
+    msg::LineIndex ix("a\rb\nc");
+    EXPECT_EQ(ix.lines(), 2u);
+    expect_at(ix, 2, 1, 3);
+    expect_at(ix, 4, 2, 1);
+}
+
+TEST(LineIndex, EmptyAndTrailingNewline) {
+    msg::LineIndex empty;
+    EXPECT_EQ(empty.lines(), 1u);
+    expect_at(empty, 0, 1, 1);
+    msg::LineIndex e2("");
+    EXPECT_EQ(e2.lines(), 1u);
+    msg::LineIndex t("x\n\n");
+    EXPECT_EQ(t.lines(), 3u);
+    expect_at(t, 2, 2, 1);
+    expect_at(t, 3, 3, 1);
+}
+
+TEST(Source, FromString) {
+    auto s = msg::Source::from_string("line1\nline2\n", "mem");
+    EXPECT_EQ(s.data(), "line1\nline2\n");
+    EXPECT_EQ(s.name(), "mem");
+    EXPECT_EQ(s.locate(6).line, 2u);
+    EXPECT_EQ(s.locate(8).column, 3u);
+    EXPECT_EQ(s.lines().lines(), 3u);
+    // Moving keeps the data valid (also for short strings held inline).
+    auto small = msg::Source::from_string("a\nb");
+    msg::Source moved(std::move(small));
+    EXPECT_EQ(moved.data(), "a\nb");
+    EXPECT_EQ(moved.locate(2).line, 2u);
+    auto other = msg::Source::from_string("zz");
+    other = std::move(moved);
+    EXPECT_EQ(other.data(), "a\nb");
+    EXPECT_EQ(other.name(), "-");
+}
+
+TEST(Source, OpenFile) {
+    auto p = temp_path("open.txt");
+    {
+        std::ofstream f(p, std::ios::binary);
+        f << "From: a\r\nTo: b\r\n\r\nbody\n";
+    }
+    auto r = msg::Source::open(p.string());
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    EXPECT_EQ(r->data(), "From: a\r\nTo: b\r\n\r\nbody\n");
+    EXPECT_EQ(r->name(), p.string());
+    EXPECT_EQ(r->locate(9).line, 2u);
+    msg::Source moved = std::move(r.value());
+    EXPECT_EQ(moved.data().substr(0, 7), "From: a");
+    std::filesystem::remove(p);
+
+    // An empty file is fine too.
+    auto e = temp_path("empty.txt");
+    { std::ofstream f(e, std::ios::binary); }
+    auto re = msg::Source::open(e.string());
+    ASSERT_TRUE(re.ok());
+    EXPECT_TRUE(re->data().empty());
+    std::filesystem::remove(e);
+}
+
+TEST(Source, OpenErrors) {
+    auto r = msg::Source::open("/nonexistent/dir/x.eml");
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().errnum, ENOENT);
+    EXPECT_NE(r.error().message.find("/nonexistent/dir/x.eml"), std::string::npos);
+    auto d = msg::Source::open(std::filesystem::temp_directory_path().string());
+    ASSERT_FALSE(d.ok());
+    EXPECT_EQ(d.error().errnum, EISDIR);
+}
+
+TEST(Source, ReadFd) {
+    int fds[2];
+    ASSERT_EQ(::pipe(fds), 0);
+    const std::string text = "piped\ndata";
+    ASSERT_EQ(::write(fds[1], text.data(), text.size()), static_cast<ssize_t>(text.size()));
+    ::close(fds[1]);
+    auto r = msg::Source::read_fd(fds[0], "<pipe>");
+    ::close(fds[0]);
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->data(), text);
+    EXPECT_EQ(r->name(), "<pipe>");
+    EXPECT_EQ(r->locate(6).line, 2u);
+}
