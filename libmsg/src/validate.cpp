@@ -201,6 +201,10 @@ private:
         if (e.content_type.is_multipart()) {  // also when its boundary was never found
             // A nested multipart must not reuse an enclosing boundary.
             const std::string* b = e.content_type.param("boundary");
+            // RFC 2046 5.1.1: at most 70 characters. Longer ones (up to the
+            // parser's limit, past which it reports them itself) still work.
+            if (b && b->size() > 70 && b->size() <= Limits{}.max_boundary_length)
+                add(DefectCode::BoundaryTooLong, field_offset(e, "Content-Type"), *b);
             for (std::int32_t p = e.parent; b && p >= 0; p = m_.entity(static_cast<std::size_t>(p)).parent) {
                 const Entity& a = m_.entity(static_cast<std::size_t>(p));
                 const std::string* ab = a.content_type.is_multipart() ? a.content_type.param("boundary") : nullptr;

@@ -184,6 +184,13 @@ TEST(Validate, Mime) {
               (V{"mime.boundary-reused", "mime.boundary-not-found"}));
 }
 
+TEST(Validate, BoundaryOver70) {
+    const std::string b(71, 'b');
+    EXPECT_EQ(check(kHead + "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=" + b + "\n\n--" + b +
+                    "\n\nx\n--" + b + "--\n"),
+              (V{"line.long", "mime.boundary-too-long"}));  // the field line is long too
+}
+
 TEST(Validate, EncodedWords) {
     const std::string longword = "=?utf-8?q?" + std::string(70, 'a') + "?=";
     EXPECT_EQ(check(kHead + "Comments: " + longword + "\n\nx\n"), (V{"line.long", "header.encoded-word-too-long"}));
