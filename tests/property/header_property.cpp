@@ -11,6 +11,7 @@
 #include "msg/charset.hpp"
 #include "msg/codec.hpp"
 #include "msg/header.hpp"
+#include "msg/message.hpp"
 
 namespace {
 
@@ -95,4 +96,46 @@ RC_GTEST_PROP(MimeFieldsProperty, NeverCrashAndUtf8Values, ()) {
     for (const auto& p : params) RC_ASSERT(msg::is_valid_utf8(p.value));
     (void)msg::parse_transfer_encoding(in);
     (void)msg::unfold(in);
+}
+
+RC_GTEST_PROP(HeaderBlockProperty, FieldsTileAGeneratedBlock, ()) {
+    // Fields with folded continuation lines, LF / CRLF / mixed breaks, then
+    // the empty line and a body: the fields' raw spans tile the block, and
+    // names and values come back as written.
+    const auto nfields = *rc::gen::inRange(0, 8);
+    const int eol_mode = *rc::gen::inRange(0, 3);
+    auto eol = [&] {
+        return eol_mode == 0 ? std::string("\n")
+               : eol_mode == 1 ? std::string("\r\n")
+                               : *rc::gen::element<std::string>("\n", "\r\n");
+    };
+    std::string block;
+    std::vector<std::pair<std::string, std::string>> expect;  // name, value (folds kept)
+    for (int i = 0; i < nfields; ++i) {
+        const std::string name = *rc::gen::nonEmpty(rc::gen::container<std::string>(
+            rc::gen::element('A', 'b', 'Z', '-', '_', '0', '.', '~', '!')));
+        std::string value = *rc::gen::container<std::string>(rc::gen::element('a', ' ', ':', '=', '?', '\t', '"'));
+        const auto folds = *rc::gen::inRange(0, 3);
+        for (int f = 0; f < folds; ++f)
+            value += eol() + *rc::gen::element<std::string>(" ", "\t") +
+                     *rc::gen::container<std::string>(rc::gen::element('x', ' ', ';'));
+        block += name + ":" + value + eol();
+        expect.emplace_back(name, value);
+    }
+    const std::string data = block + eol() + "body: not a field\n";
+    std::vector<msg::HeaderField> fields;
+    msg::Defects d;
+    const std::size_t end = msg::parse_header_block(data, fields, &d, 5);
+    RC_ASSERT(end == block.size());
+    RC_ASSERT(d.empty());
+    RC_ASSERT(fields.size() == expect.size());
+    std::size_t pos = 0;
+    for (std::size_t i = 0; i < fields.size(); ++i) {
+        RC_ASSERT(fields[i].offset == pos + 5);
+        RC_ASSERT(fields[i].name == expect[i].first);
+        RC_ASSERT(fields[i].value == expect[i].second);
+        RC_ASSERT(fields[i].raw == std::string_view(data).substr(pos, fields[i].raw.size()));
+        pos += fields[i].raw.size();
+    }
+    RC_ASSERT(pos == block.size());
 }
