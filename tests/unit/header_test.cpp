@@ -1,5 +1,6 @@
 // header_test.cpp - unfolding, RFC 2047 words, RFC 2045/2231 parameters and
 // the MIME fields (msg/header.hpp).
+#include "defect_helpers.hpp"
 #include "msg/header.hpp"
 
 #include <gtest/gtest.h>
@@ -13,16 +14,8 @@ using msg::DefectCode;
 
 namespace {
 
-std::size_t count(const msg::Defects& d, DefectCode c) {
-    return static_cast<std::size_t>(
-        std::count_if(d.begin(), d.end(), [&](const msg::Defect& x) { return x.code == c; }));
-}
-
-const msg::Defect* first(const msg::Defects& d, DefectCode c) {
-    for (const auto& x : d)
-        if (x.code == c) return &x;
-    return nullptr;
-}
+using msg_test::count;
+using msg_test::first;
 
 }  // namespace
 

@@ -3,6 +3,7 @@
 // Expected offsets are computed from the test input with find(), following
 // the layout documented in message.hpp (the line break before a delimiter
 // belongs to the delimiter).
+#include "defect_helpers.hpp"
 #include "msg/message.hpp"
 
 #include <gtest/gtest.h>
@@ -21,16 +22,8 @@ using namespace std::string_literals;
 
 namespace {
 
-std::size_t count(const msg::Defects& d, DefectCode c) {
-    return static_cast<std::size_t>(
-        std::count_if(d.begin(), d.end(), [&](const msg::Defect& x) { return x.code == c; }));
-}
-
-const msg::Defect* first(const msg::Defects& d, DefectCode c) {
-    for (const auto& x : d)
-        if (x.code == c) return &x;
-    return nullptr;
-}
+using msg_test::count;
+using msg_test::first;
 
 std::string read_file(const std::string& rel) {
     std::ifstream f(std::string(MSG_TESTDATA) + "/" + rel, std::ios::binary);
