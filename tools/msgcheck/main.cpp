@@ -1,6 +1,7 @@
 // msgcheck - validate messages like a compiler validates code.
 #include <msg/message.hpp>
 #include <msg/source.hpp>
+#include <msg/spool.hpp>
 #include <msg/validate.hpp>
 
 #include <algorithm>
@@ -80,6 +81,8 @@ int main(int argc, char** argv) {
         ("json", "print one JSON object per defect (JSON Lines) instead of text")
         ("mbox", "inputs are mbox archives (plain or gzip)")
         ("mboxo", "with --mbox: the archive is mboxo ('>From ' lines are not unquoted)")
+        ("spool", "inputs are spool entries (envelope, empty line, message); found without it when a file\n"
+                  "starts with MAIL FROM:")
         ("utf8", "messages are internationalised (RFC 6532): UTF-8 header text is allowed")
         ("select", po::value<std::vector<std::string>>()->composing()->value_name("CODE"),
          "report only these codes or groups (repeatable, or comma-separated)")
@@ -122,23 +125,23 @@ int main(int argc, char** argv) {
     vo.utf8 = vm.count("utf8") > 0;
     InputOptions in;
     in.mbox = vm.count("mbox") > 0;
+    const bool spool = vm.count("spool") > 0;
     in.mboxo = vm.count("mboxo") > 0;
     in.tool = kInfo.name;
 
     DiagPrinter diag(std::cerr, stderr_wants_color());
-    std::uint64_t messages = 0, errors = 0, warnings = 0, notes = 0, bad_messages = 0;
+    std::uint64_t messages = 0, errors = 0, warnings = 0, notes = 0;
+    std::uint64_t unusable = 0;
     Json j;
-    int read = for_each_message(cli.inputs, in, [&](const InputMessage& im) {
-        ++messages;
-        const msg::Message m = msg::parse_message(im.data);
-        const msg::Defects defects = msg::validate(m, vo);
-        bool any = false;
-        msg::LineIndex index;
-        bool indexed = false;
+    msg::LineIndex index;
+    const void* indexed = nullptr;
+    // Report the defects found in `data`, which starts at `first_line` and
+    // byte `offset` of the input.
+    auto report = [&](const InputMessage& im, const msg::Defects& defects, std::string_view data,
+                      std::uint64_t first_line, std::uint64_t offset) {
         for (const msg::Defect& d : defects) {
             const msg::DefectInfo& info = d.info();
             if (!filter.wanted(info.code)) continue;
-            any = true;
             switch (info.severity) {
             case msg::Severity::error: ++errors; break;
             case msg::Severity::warning: ++warnings; break;
@@ -146,18 +149,21 @@ int main(int argc, char** argv) {
             }
             if (cli.quiet) continue;
             if (!json) {
-                diag.print(Place{im.file, im.data, im.first_line}, d);
+                diag.print(Place{im.file, data, first_line}, d);
                 continue;
             }
-            if (!indexed) { index = msg::LineIndex(im.data); indexed = true; }
+            if (indexed != data.data()) {
+                index = msg::LineIndex(data);
+                indexed = data.data();
+            }
             const msg::LineCol lc = index.locate(d.offset);
             j.clear();
             j.begin_object()
                 .key("file").value(im.source)
                 .key("message").value(im.index)
-                .key("line").value(static_cast<std::uint64_t>(im.first_line + lc.line - 1))
+                .key("line").value(static_cast<std::uint64_t>(first_line + lc.line - 1))
                 .key("column").value(static_cast<std::uint64_t>(lc.column))
-                .key("offset").value(static_cast<std::uint64_t>(im.offset + d.offset))
+                .key("offset").value(static_cast<std::uint64_t>(offset + d.offset))
                 .key("code").value(info.code)
                 .key("severity").value(msg::severity_name(info.severity))
                 .key("text").value(d.detail.empty() ? std::string(info.text)
@@ -165,7 +171,31 @@ int main(int argc, char** argv) {
                 .end_object();
             std::cout << j.str() << '\n';
         }
-        if (any) ++bad_messages;
+    };
+    int read = for_each_message(cli.inputs, in, [&](const InputMessage& im) {
+        ++messages;
+        std::string_view data = im.data;
+        std::uint64_t first_line = im.first_line, offset = im.offset;
+        msg::ValidateOptions options = vo;
+        if (!im.from_mbox && (spool || msg::looks_like_spool_entry(data))) {
+            const msg::SpoolEntry entry = msg::parse_spool_entry(data);
+            report(im, msg::validate_envelope(entry), data, first_line, offset);
+            options.utf8 = options.utf8 || entry.smtputf8();
+            data = entry.message;
+            first_line += entry.message_line - 1;
+            offset += entry.message_offset;
+        }
+        const msg::Message m = msg::parse_message(data);
+        if (m.fields(m.root()).empty()) {
+            // Not even one header field: this is not mail (an empty file, an
+            // image, a text file), and a list of defects would not help.
+            diag.print(im.file + (im.from_mbox ? " message " + std::to_string(im.index + 1) : std::string()),
+                       msg::Severity::error,
+                       data.empty() ? "empty input, not a message" : "not a message: no header field at the start");
+            ++unusable;
+            return true;
+        }
+        report(im, msg::validate(m, options), data, first_line, offset);
         return true;
     });
 
@@ -174,6 +204,7 @@ int main(int argc, char** argv) {
                   << errors << (errors == 1 ? " error" : " errors") << ", " << warnings
                   << (warnings == 1 ? " warning" : " warnings");
         if (notes) std::cerr << ", " << notes << (notes == 1 ? " note" : " notes");
+        if (unusable) std::cerr << ", " << unusable << " not mail";
         std::cerr << '\n';
     }
     std::cout.flush();
@@ -182,5 +213,6 @@ int main(int argc, char** argv) {
         return exit_code::io_error;
     }
     int result = (errors > 0 || (werror && warnings > 0)) ? exit_code::problems : exit_code::ok;
+    if (unusable) result = exit_code::worst(result, exit_code::data_error);
     return exit_code::worst(result, read);
 }

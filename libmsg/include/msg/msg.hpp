@@ -1,6 +1,7 @@
 // msg.hpp - all of libmsg.
 #pragma once
 
+#include "msg/address.hpp"
 #include "msg/charset.hpp"
 #include "msg/codec.hpp"
 #include "msg/defect.hpp"
@@ -10,4 +11,5 @@
 #include "msg/message.hpp"
 #include "msg/result.hpp"
 #include "msg/source.hpp"
+#include "msg/spool.hpp"
 #include "msg/validate.hpp"

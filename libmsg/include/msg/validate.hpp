@@ -14,6 +14,7 @@
 
 #include "msg/defect.hpp"
 #include "msg/message.hpp"
+#include "msg/spool.hpp"
 
 namespace msg {
 
@@ -25,6 +26,13 @@ struct ValidateOptions {
 
 // Every defect of `m`: the parser's, then the checks', sorted by offset.
 Defects validate(const Message& m, const ValidateOptions& options = {});
+
+// The envelope of a spool entry: its syntax (entry.defects), and whether it
+// asks for what the message needs: SMTPUTF8 for UTF-8 in a path or in the
+// header (RFC 6531), BODY=8BITMIME for 8-bit data in the body (RFC 6152).
+// Offsets are in the entry. Check the message itself with validate(), with
+// `utf8` set when entry.smtputf8().
+Defects validate_envelope(const SpoolEntry& entry);
 
 // The field checks, also usable on their own. `base` is the offset of
 // `value` in the buffer; defect details start with the field name.

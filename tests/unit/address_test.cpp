@@ -1,0 +1,85 @@
+// address_test.cpp - RFC 5321 paths (address.hpp).
+#include <gtest/gtest.h>
+#include <msg/address.hpp>
+
+#include <string>
+
+using msg::parse_path;
+using msg::PathKind;
+
+TEST(Path, PlainMailbox) {
+    const msg::Path p = parse_path("<alice@example.org> SIZE=10", PathKind::forward, false);
+    ASSERT_TRUE(p.ok) << p.error;
+    EXPECT_EQ(p.local, "alice");
+    EXPECT_EQ(p.domain, "example.org");
+    EXPECT_EQ(p.mailbox, "alice@example.org");
+    EXPECT_EQ(p.end, 19u);
+    EXPECT_FALSE(p.utf8);
+}
+
+TEST(Path, NullReversePathOnlyForMail) {
+    EXPECT_TRUE(parse_path("<>", PathKind::reverse, false).null);
+    EXPECT_FALSE(parse_path("<>", PathKind::forward, false).ok);
+}
+
+TEST(Path, PostmasterOnlyAsForwardPath) {
+    const msg::Path p = parse_path("<postMaster>", PathKind::forward, false);
+    ASSERT_TRUE(p.ok);
+    EXPECT_TRUE(p.postmaster);
+    EXPECT_FALSE(parse_path("<Postmaster>", PathKind::reverse, false).ok);
+}
+
+TEST(Path, QuotedLocalPartAndLiterals) {
+    EXPECT_TRUE(parse_path(R"(<"john smith"@example.org>)", PathKind::forward, false).ok);
+    EXPECT_TRUE(parse_path(R"(<"a\"b"@example.org>)", PathKind::forward, false).ok);
+    EXPECT_TRUE(parse_path("<root@[192.0.2.1]>", PathKind::forward, false).ok);
+    EXPECT_TRUE(parse_path("<root@[IPv6:2001:db8::1]>", PathKind::forward, false).ok);
+    EXPECT_FALSE(parse_path("<root@[192.0.2.256]>", PathKind::forward, false).ok);
+    EXPECT_FALSE(parse_path("<root@[IPv6:2001:db8::g]>", PathKind::forward, false).ok);
+    EXPECT_FALSE(parse_path("<root@[1.2.3]>", PathKind::forward, false).ok);
+}
+
+TEST(Path, SourceRouteIsAcceptedAndFlagged) {
+    const msg::Path p = parse_path("<@relay.example,@b.example:joe@example.org>", PathKind::forward, false);
+    ASSERT_TRUE(p.ok) << p.error;
+    EXPECT_TRUE(p.source_route);
+    EXPECT_EQ(p.mailbox, "joe@example.org");
+}
+
+TEST(Path, SyntaxErrorsSayWhere) {
+    struct Case { const char* in; std::size_t at; };
+    const Case cases[] = {
+        {"alice@example.org", 0},     // no brackets
+        {"<alice@example.org", 18},   // no closing bracket
+        {"<alice.@example.org>", 7},  // empty atom
+        {"<.alice@example.org>", 1},
+        {"<alice>", 6},               // no @
+        {"<alice@>", 7},              // empty domain
+        {"<alice@-example.org>", 7},  // label starts with a hyphen
+        {"<alice@example..org>", 7},
+        {"<al ice@example.org>", 3},
+    };
+    for (const Case& c : cases) {
+        const msg::Path p = parse_path(c.in, PathKind::forward, false);
+        EXPECT_FALSE(p.ok) << c.in;
+        EXPECT_EQ(p.error_at, c.at) << c.in << ": " << p.error;
+    }
+}
+
+TEST(Path, Utf8NeedsSmtputf8) {
+    const std::string in = "<j\xC3\xB6rg@b\xC3\xBC" "cher.example>";
+    EXPECT_FALSE(parse_path(in, PathKind::forward, false).ok);
+    const msg::Path p = parse_path(in, PathKind::forward, true);
+    ASSERT_TRUE(p.ok) << p.error;
+    EXPECT_TRUE(p.utf8);
+    // invalid UTF-8 is refused even then
+    EXPECT_FALSE(parse_path("<j\xC3@example.org>", PathKind::forward, true).ok);
+}
+
+TEST(Domain, Labels) {
+    EXPECT_TRUE(msg::is_smtp_domain("mail-1.example.org", false));
+    EXPECT_FALSE(msg::is_smtp_domain("example.org.", false));
+    EXPECT_FALSE(msg::is_smtp_domain("exa_mple.org", false));
+    EXPECT_FALSE(msg::is_smtp_domain(std::string(64, 'a') + ".org", false));
+    EXPECT_TRUE(msg::is_smtp_domain(std::string(63, 'a') + ".org", false));
+}

@@ -1,0 +1,123 @@
+// spool_test.cpp - spool entries: reading the envelope (spool.hpp) and
+// checking it against the message (validate_envelope in validate.hpp).
+#include <gtest/gtest.h>
+#include <msg/spool.hpp>
+#include <msg/validate.hpp>
+
+#include <string>
+
+#include "defect_helpers.hpp"
+
+using msg::DefectCode;
+using msg_test::count;
+using msg_test::first;
+
+namespace {
+const std::string kMessage = "From: a@example.org\nDate: Mon, 23 Nov 2026 09:15:00 +0100\n\nhello\n";
+}
+
+TEST(SpoolEntry, ReadsEnvelopeAnnotationsAndMessage) {
+    const std::string e = "MAIL FROM:<a@example.org> BODY=8BITMIME SIZE=64\n"
+                          "RCPT TO:<b@example.net>\n"
+                          "RCPT TO:<c@example.net> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;c+40example.net\n"
+                          "Mbox-From: a@example.org Mon Nov 23 09:15:00 2026\n"
+                          "\n" + kMessage;
+    const msg::SpoolEntry s = msg::parse_spool_entry(e);
+    EXPECT_TRUE(s.defects.empty()) << s.defects.front().info().code << " " << s.defects.front().detail;
+    ASSERT_NE(s.mail(), nullptr);
+    EXPECT_EQ(s.mail()->path.mailbox, "a@example.org");
+    EXPECT_EQ(s.body_type(), "8BITMIME");
+    ASSERT_EQ(s.recipients().size(), 2u);
+    EXPECT_EQ(s.recipients()[1]->path.mailbox, "c@example.net");
+    ASSERT_NE(s.recipients()[1]->param("notify"), nullptr);
+    EXPECT_EQ(s.recipients()[1]->param("NOTIFY")->value, "SUCCESS,FAILURE");
+    EXPECT_EQ(s.annotation("mbox-from"), "a@example.org Mon Nov 23 09:15:00 2026");
+    EXPECT_EQ(s.message, kMessage);
+    EXPECT_EQ(s.message_line, 6u);
+    EXPECT_EQ(s.message_offset, e.size() - kMessage.size());
+    EXPECT_TRUE(msg::looks_like_spool_entry(e));
+    EXPECT_FALSE(msg::looks_like_spool_entry(kMessage));
+}
+
+TEST(SpoolEntry, CrlfEnvelope) {
+    const std::string e = "MAIL FROM:<>\r\nRCPT TO:<b@example.net>\r\n\r\n" + kMessage;
+    const msg::SpoolEntry s = msg::parse_spool_entry(e);
+    EXPECT_TRUE(s.defects.empty());
+    EXPECT_TRUE(s.mail()->path.null);
+    EXPECT_EQ(s.message, kMessage);
+}
+
+TEST(SpoolEntry, StructureDefects) {
+    {
+        const msg::SpoolEntry s = msg::parse_spool_entry("RCPT TO:<b@example.net>\n\n" + kMessage);
+        EXPECT_EQ(count(s.defects, DefectCode::EnvelopeMailMissing), 2u);  // RCPT before MAIL; no MAIL
+    }
+    {
+        const msg::SpoolEntry s = msg::parse_spool_entry("MAIL FROM:<a@example.org>\n\n" + kMessage);
+        ASSERT_EQ(count(s.defects, DefectCode::EnvelopeRcptMissing), 1u);
+        EXPECT_EQ(first(s.defects, DefectCode::EnvelopeRcptMissing)->offset, 26u);  // the empty line
+    }
+    {
+        const std::string e = "MAIL FROM:<a@example.org>\nRCPT TO:<b@example.net>\n";
+        const msg::SpoolEntry s = msg::parse_spool_entry(e);
+        ASSERT_EQ(count(s.defects, DefectCode::EnvelopeNoSeparator), 1u);
+        EXPECT_EQ(first(s.defects, DefectCode::EnvelopeNoSeparator)->offset, e.size());
+        EXPECT_TRUE(s.message.empty());
+    }
+    {
+        const msg::SpoolEntry s =
+            msg::parse_spool_entry("MAIL FROM:<a@example.org>\nRCPT TO:<b@example.net>\nno colon here\n\n");
+        ASSERT_EQ(count(s.defects, DefectCode::EnvelopeSyntax), 1u);
+        EXPECT_EQ(first(s.defects, DefectCode::EnvelopeSyntax)->offset, 50u);
+    }
+}
+
+TEST(SpoolEntry, PathAndParameterDefectsPointAtTheirByte) {
+    const std::string e = "MAIL FROM: <a@example.org>\n"                       // 0: space after colon
+                          "RCPT TO:<b@example..net>\n"                         // 27: bad domain at 38
+                          "RCPT TO:<c@example.net> NOTIFY=NEVER,SUCCESS\n"     // 52: param at 76
+                          "RCPT TO:<d@example.net> BODY=8BITMIME\n"            // 97: MAIL-only param at 121
+                          "RCPT TO:<e@example.net> X-A=1 X-A=2\n"              // 135: repeat at 165
+                          "\n" + kMessage;
+    const msg::SpoolEntry s = msg::parse_spool_entry(e);
+    ASSERT_EQ(count(s.defects, DefectCode::EnvelopeSyntax), 1u);
+    EXPECT_EQ(first(s.defects, DefectCode::EnvelopeSyntax)->offset, 10u);
+    ASSERT_EQ(count(s.defects, DefectCode::EnvelopePathSyntax), 1u);
+    EXPECT_EQ(first(s.defects, DefectCode::EnvelopePathSyntax)->offset, 38u);
+    ASSERT_EQ(count(s.defects, DefectCode::EnvelopeParamSyntax), 3u);
+    std::vector<std::size_t> at;
+    for (const msg::Defect& d : s.defects)
+        if (d.code == DefectCode::EnvelopeParamSyntax) at.push_back(d.offset);
+    EXPECT_EQ(at, (std::vector<std::size_t>{76, 121, 165}));
+}
+
+TEST(SpoolEntry, PathLimits) {
+    const std::string local(65, 'x');
+    const msg::SpoolEntry s =
+        msg::parse_spool_entry("MAIL FROM:<" + local + "@example.org>\nRCPT TO:<b@example.net>\n\n" + kMessage);
+    EXPECT_EQ(count(s.defects, DefectCode::EnvelopePathTooLong), 1u);
+    EXPECT_EQ(count(s.defects, DefectCode::EnvelopePathSyntax), 0u);
+}
+
+TEST(ValidateEnvelope, Smtputf8AndEightBitMime) {
+    const std::string hdr8 = "From: a@example.org\nSubject: caf\xC3\xA9\n\nbody\n";
+    const std::string body8 = "From: a@example.org\n\ncaf\xC3\xA9\n";
+    auto check = [](const std::string& e) { return msg::validate_envelope(msg::parse_spool_entry(e)); };
+
+    msg::Defects d = check("MAIL FROM:<a@example.org>\nRCPT TO:<b@example.net>\n\n" + hdr8);
+    ASSERT_EQ(count(d, DefectCode::EnvelopeSmtputf8Needed), 1u);
+    EXPECT_EQ(first(d, DefectCode::EnvelopeSmtputf8Needed)->offset, 51u + 20 + 12);
+    EXPECT_EQ(count(d, DefectCode::Envelope8BitmimeNeeded), 0u);
+    EXPECT_TRUE(check("MAIL FROM:<a@example.org> SMTPUTF8\nRCPT TO:<b@example.net>\n\n" + hdr8).empty());
+
+    d = check("MAIL FROM:<a@example.org> BODY=7BIT\nRCPT TO:<b@example.net>\n\n" + body8);
+    ASSERT_EQ(count(d, DefectCode::Envelope8BitmimeNeeded), 1u);
+    EXPECT_EQ(count(d, DefectCode::EnvelopeSmtputf8Needed), 0u);
+    EXPECT_TRUE(check("MAIL FROM:<a@example.org> BODY=8BITMIME\nRCPT TO:<b@example.net>\n\n" + body8).empty());
+
+    d = check("MAIL FROM:<a@example.org>\nRCPT TO:<j\xC3\xB6rg@example.net>\n\n" + kMessage);
+    ASSERT_EQ(count(d, DefectCode::EnvelopeSmtputf8Needed), 1u);
+    EXPECT_EQ(first(d, DefectCode::EnvelopeSmtputf8Needed)->offset, 34u);
+    EXPECT_TRUE(
+        check("MAIL FROM:<a@example.org> SMTPUTF8\nRCPT TO:<j\xC3\xB6rg@example.net>\n\n" + kMessage).empty());
+}
