@@ -1,13 +1,17 @@
 // mbox.cpp - streaming mbox reader over plain or gzip input.
 //
-// The archive is read through zlib's gz* interface, which inflates gzip and
-// passes other bytes through unchanged, in chunks into one window buffer.
-// A message is handed out as a view into that window; the window keeps only
-// the message being read, so memory follows the largest message, not the
-// archive.
+// A plain archive that is a regular file is memory-mapped and messages are
+// views into the mapping; pages already handed out are dropped from the
+// process as reading goes on, so resident memory stays bounded. Anything
+// else (gzip, pipes, standard input) is read through zlib's gz* interface,
+// which inflates gzip and passes other bytes through unchanged, in chunks
+// into one window buffer; the window keeps only the message being read, so
+// memory follows the largest message, not the archive.
 #include "msg/mbox.hpp"
 
 #include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -41,8 +45,16 @@ class GzMboxReader final : public MboxReader {
 public:
     GzMboxReader(gzFile gz, std::string name, const MboxOptions& o)
         : gz_(gz), name_(std::move(name)), opt_(o) {}
+    // A mapped plain archive: the window is the whole mapping.
+    GzMboxReader(const char* map, std::size_t size, std::string name, const MboxOptions& o)
+        : gz_(nullptr), name_(std::move(name)), opt_(o), map_(map), map_size_(size) {
+        len_ = size;
+        eof_ = true;
+        started_ = true;
+    }
     ~GzMboxReader() override {
         if (gz_) gzclose(gz_);
+        if (map_) munmap(const_cast<char*>(map_), map_size_);
     }
 
     Result<bool> next(MboxMessage& out) override;
@@ -54,11 +66,17 @@ private:
     Result<bool> fill();
     void compact();
     std::size_t find_next_from(std::size_t from) const;
+    // The window: the read buffer, or the unread part of the mapping.
+    const char* win() const { return map_ ? map_ + map_pos_ : buf_.data(); }
 
     gzFile gz_;
     std::string name_;
     MboxOptions opt_;
-    std::string buf_;           // the window
+    const char* map_ = nullptr;     // the mapping of a plain archive, or null
+    std::size_t map_size_ = 0;
+    std::size_t map_pos_ = 0;       // mapping offset of the window
+    std::size_t map_dropped_ = 0;   // pages before this offset were released
+    std::string buf_;           // the window (when not mapped)
     std::size_t begin_ = 0;     // first byte not yet handed out
     std::size_t len_ = 0;       // bytes valid in buf_
     std::uint64_t buf_offset_ = 0;  // archive offset of buf_[0]
@@ -72,7 +90,7 @@ private:
 };
 
 Result<bool> GzMboxReader::fill() {
-    if (eof_) return false;
+    if (eof_ || map_) return false;
     if (buf_.size() < len_ + opt_.read_size) buf_.resize(len_ + opt_.read_size);
     int n = gzread(gz_, buf_.data() + len_, static_cast<unsigned>(opt_.read_size));
     if (n < 0) {
@@ -97,6 +115,21 @@ Result<bool> GzMboxReader::fill() {
 
 void GzMboxReader::compact() {
     if (begin_ == 0) return;
+    if (map_) {
+        map_pos_ += begin_;
+        buf_offset_ += begin_;
+        len_ -= begin_;
+        begin_ = 0;
+        // Release what was handed out, 16 MiB at a time (the file stays in
+        // the page cache; only this process's resident pages go).
+        constexpr std::size_t kStep = std::size_t{16} << 20;
+        if (map_pos_ - map_dropped_ >= kStep) {
+            const std::size_t upto = map_pos_ / kStep * kStep;
+            madvise(const_cast<char*>(map_) + map_dropped_, upto - map_dropped_, MADV_DONTNEED);
+            map_dropped_ = upto;
+        }
+        return;
+    }
     std::memmove(buf_.data(), buf_.data() + begin_, len_ - begin_);
     buf_offset_ += begin_;
     len_ -= begin_;
@@ -106,7 +139,7 @@ void GzMboxReader::compact() {
 // Position of the next From_ line that follows an empty line, searching
 // from `from`; npos when none is in the window yet.
 std::size_t GzMboxReader::find_next_from(std::size_t from) const {
-    std::string_view w(buf_.data(), len_);
+    std::string_view w(win(), len_);
     while (true) {
         std::size_t p = w.find("\nFrom ", from);
         if (p == std::string_view::npos) return p;
@@ -122,7 +155,7 @@ Result<bool> GzMboxReader::next(MboxMessage& out) {
     // Find the From_ line that starts the next message.
     if (index_ == 0) {
         for (;;) {
-            std::string_view w(buf_.data(), len_);
+            std::string_view w(win(), len_);
             std::size_t p = std::string_view::npos;
             if (is_from_line(w.data(), w.size())) p = 0;
             else if (std::size_t q = w.find("\nFrom "); q != std::string_view::npos) p = q + 1;
@@ -153,9 +186,9 @@ Result<bool> GzMboxReader::next(MboxMessage& out) {
     // The window now starts at a From_ line; find its end.
     std::size_t from_end;
     for (;;) {
-        const void* nl = std::memchr(buf_.data(), '\n', len_);
+        const void* nl = std::memchr(win(), '\n', len_);
         if (nl) {
-            from_end = static_cast<std::size_t>(static_cast<const char*>(nl) - buf_.data()) + 1;
+            from_end = static_cast<std::size_t>(static_cast<const char*>(nl) - win()) + 1;
             break;
         }
         auto r = fill();
@@ -182,24 +215,24 @@ Result<bool> GzMboxReader::next(MboxMessage& out) {
     }
     // The message ends before the separating empty line.
     std::size_t msg_end = next_from;
-    if (next_from < len_ || (len_ >= 2 && buf_[len_ - 1] == '\n' && (buf_[len_ - 2] == '\n' ||
-                                                                      (len_ >= 3 && buf_[len_ - 2] == '\r' && buf_[len_ - 3] == '\n')))) {
-        if (msg_end > from_end && buf_[msg_end - 1] == '\n') {
+    if (next_from < len_ || (len_ >= 2 && win()[len_ - 1] == '\n' && (win()[len_ - 2] == '\n' ||
+                                                                      (len_ >= 3 && win()[len_ - 2] == '\r' && win()[len_ - 3] == '\n')))) {
+        if (msg_end > from_end && win()[msg_end - 1] == '\n') {
             --msg_end;
-            if (msg_end > from_end && buf_[msg_end - 1] == '\r') --msg_end;
+            if (msg_end > from_end && win()[msg_end - 1] == '\r') --msg_end;
         }
     }
     if (msg_end < from_end) msg_end = from_end;
 
     std::size_t fl_len = from_end;
-    while (fl_len > 0 && (buf_[fl_len - 1] == '\n' || buf_[fl_len - 1] == '\r')) --fl_len;
+    while (fl_len > 0 && (win()[fl_len - 1] == '\n' || win()[fl_len - 1] == '\r')) --fl_len;
     out.index = index_++;
     out.offset = buf_offset_;
     out.line = begin_line_;
-    out.from_line = std::string_view(buf_.data(), fl_len).substr(fl_len >= 5 ? 5 : fl_len);
+    out.from_line = std::string_view(win(), fl_len).substr(fl_len >= 5 ? 5 : fl_len);
     out.data_offset = buf_offset_ + from_end;
     out.data_line = begin_line_ + 1;
-    std::string_view data(buf_.data() + from_end, msg_end - from_end);
+    std::string_view data(win() + from_end, msg_end - from_end);
     out.unquoted = false;
     if (opt_.format == MboxFormat::mboxrd && data.find(">From ") != std::string_view::npos) {
         // mboxrd: remove one '>' from each line matching ^>+From
@@ -220,7 +253,7 @@ Result<bool> GzMboxReader::next(MboxMessage& out) {
         out.unquoted = true;
     }
     out.data = data;
-    begin_line_ += count_newlines(buf_.data(), next_from);
+    begin_line_ += count_newlines(win(), next_from);
     begin_ = next_from;
     return true;
 }
@@ -234,14 +267,27 @@ Result<std::unique_ptr<MboxReader>> MboxReader::open(const std::string& path,
         int e = errno;
         return Error{e, "cannot open " + path + ": " + std::strerror(e)};
     }
+    MboxOptions o = options;
+    if (o.read_size < 4096) o.read_size = 4096;
+    // A regular, non-empty file that does not start with the gzip magic is mapped.
+    struct stat st {};
+    unsigned char magic[2] = {0, 0};
+    if (o.map && path != "-" && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+        pread(fd, magic, 2, 0) >= 1 && !(magic[0] == 0x1f && magic[1] == 0x8b)) {
+        const auto size = static_cast<std::size_t>(st.st_size);
+        void* m = mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (m != MAP_FAILED) {
+            ::close(fd);
+            madvise(m, size, MADV_SEQUENTIAL);
+            return std::unique_ptr<MboxReader>(new GzMboxReader(static_cast<const char*>(m), size, path, o));
+        }
+    }
     gzFile gz = gzdopen(fd, "rb");
     if (!gz) {
         ::close(fd);
         return Error{ENOMEM, "cannot open " + path + ": out of memory"};
     }
     gzbuffer(gz, 1 << 17);
-    MboxOptions o = options;
-    if (o.read_size < 4096) o.read_size = 4096;
     return std::unique_ptr<MboxReader>(new GzMboxReader(gz, path == "-" ? "<stdin>" : path, o));
 }
 

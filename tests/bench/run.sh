@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# run.sh - throughput and memory benchmark of `msgshow --stats --mbox`.
+# run.sh - throughput and memory benchmarks of msgshow and msgcheck.
 #
-# usage: tests/bench/run.sh [throughput|rss|all]
+# usage: tests/bench/run.sh [throughput|check|rss|all]
 #
 #   throughput (default)  wall time, best of BENCH_RUNS, of
 #                           cat FILE > /dev/null            (the page-cache floor)
@@ -11,9 +11,12 @@
 #                           msgshow --stats --mbox FILE
 #                         on a BENCH_MB archive (default 200); MB/s, ratios, peak RSS,
 #                         and both tools' counts side by side.
+#   check                 msgcheck --mbox (every check on) against GMime's parse-only
+#                         throughput (gmime_stats --parse-only, both ways of reading)
+#                         on the same BENCH_MB archive.
 #   rss                   peak RSS of msgshow --stats --mbox over a BENCH_MB archive
 #                         (default 1024), plain and gzip.
-#   all                   both.
+#   all                   all three.
 #
 # Environment:
 #   BENCH_MB     corpus size in MiB (default 200 for throughput, 1024 for rss)
@@ -33,9 +36,10 @@ seed=${BENCH_SEED:-1}
 runs=${BENCH_RUNS:-3}
 mode=${1:-throughput}
 
-case $mode in throughput|rss|all) ;; *) echo "usage: $0 [throughput|rss|all]" >&2; exit 64 ;; esac
+case $mode in throughput|check|rss|all) ;; *) echo "usage: $0 [throughput|check|rss|all]" >&2; exit 64 ;; esac
 
 msgshow=$build/bin/msgshow
+msgcheck=$build/bin/msgcheck
 gmime=$build/gmime_stats
 
 # --- tools -------------------------------------------------------------------
@@ -58,8 +62,8 @@ build_tools() {
     local bt
     bt=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$build/CMakeCache.txt")
     [ "$bt" = Release ] || echo "warning: $build is a '$bt' build, not Release" >&2
-    echo "== building msgshow" >&2
-    cmake --build "$build" --target msgshow -j"$(nproc)" >"$build/bench-build.log" 2>&1 ||
+    echo "== building msgshow and msgcheck" >&2
+    cmake --build "$build" --target msgshow msgcheck -j"$(nproc)" >"$build/bench-build.log" 2>&1 ||
         { cat "$build/bench-build.log" >&2; exit 1; }
     if [ "$mode" != rss ] && { [ ! -x "$gmime" ] || [ "$here/gmime_stats.c" -nt "$gmime" ]; }; then
         echo "== compiling gmime_stats" >&2
@@ -149,6 +153,33 @@ throughput() {
     rm -rf "$tmp"
 }
 
+check() {
+    local mb=${BENCH_MB:-200} f size tmp
+    f=$(corpus "$mb")
+    size=$(stat -c %s "$f")
+    tmp=$(mktemp -d)
+    cat "$f" >/dev/null
+    echo "== msgcheck: $f, best of $runs" >&2
+    measure "gmime_stats --parse-only FILE" "$tmp/gmime" "$gmime" --parse-only "$f";   local gf_s=$best_s gf_rss=$rss_kb
+    measure "gmime_stats --mmap --parse-only" "$tmp/gmime" "$gmime" --mmap --parse-only "$f"; local gmm_s=$best_s gmm_rss=$rss_kb
+    local gm_s=$gf_s gm_how=GMimeStreamFs
+    if awk -v a="$gmm_s" -v b="$gf_s" 'BEGIN { exit !(a < b) }'; then gm_s=$gmm_s gm_how=GMimeStreamMmap; fi
+    # msgcheck exits 1 when it finds defects (the corpus has some on purpose)
+    measure "msgcheck --mbox FILE" "$tmp/check" sh -c '"$1" --mbox "$2" 2>"$3"; [ $? -le 1 ]' sh "$msgcheck" "$f" "$tmp/check.err"
+    local mc_s=$best_s mc_rss=$rss_kb
+
+    echo
+    echo "corpus: $f, $size bytes, seed $seed, $(nproc) cores, best of $runs runs"
+    printf '%-34s %10s %10s %12s\n' "" "seconds" "MB/s" "peak RSS MB"
+    printf '%-34s %10.3f %10s %12.1f\n' "gmime_stats --parse-only FILE" "$gf_s" "$(mbps "$size" "$gf_s")" "$(awk -v k="$gf_rss" 'BEGIN { print k / 1024 }')"
+    printf '%-34s %10.3f %10s %12.1f\n' "gmime_stats --mmap --parse-only" "$gmm_s" "$(mbps "$size" "$gmm_s")" "$(awk -v k="$gmm_rss" 'BEGIN { print k / 1024 }')"
+    printf '%-34s %10.3f %10s %12.1f\n' "msgcheck --mbox FILE" "$mc_s" "$(mbps "$size" "$mc_s")" "$(awk -v k="$mc_rss" 'BEGIN { print k / 1024 }')"
+    echo
+    echo "msgcheck / gmime parse-only throughput: $(ratio "$gm_s" "$mc_s")x   (target >= 1; GMime's faster run, $gm_how)"
+    echo "messages: gmime $(field messages "$tmp/gmime"), msgcheck: $(tail -n 1 "$tmp/check.err")"
+    rm -rf "$tmp"
+}
+
 rss() {
     local mb=${BENCH_MB:-1024} f gzf size
     f=$(corpus "$mb")
@@ -176,6 +207,7 @@ need_time
 build_tools
 case $mode in
 throughput) throughput ;;
+check) check ;;
 rss) rss ;;
-all) throughput; echo; rss ;;
+all) throughput; echo; check; echo; rss ;;
 esac

@@ -155,10 +155,13 @@ TEST(Mbox, ManyMessagesAcrossReadBuffers) {
         if (i % 10 == 0) body.replace(body.find(">From quoted"), 1, "");
         bodies.push_back(body);
     }
-    msg::MboxOptions o;
-    o.read_size = 4096;
-    for (bool gz : {false, true}) {
-        SCOPED_TRACE(gz ? "gzip" : "plain");
+    // plain mapped, plain read through the window, gzip
+    for (int mode = 0; mode < 3; ++mode) {
+        const bool gz = mode == 2;
+        msg::MboxOptions o;
+        o.read_size = 4096;
+        o.map = mode == 0;
+        SCOPED_TRACE(mode == 0 ? "plain, mapped" : mode == 1 ? "plain, read" : "gzip");
         TempFile f(gz ? "many.mbox.gz" : "many.mbox");
         if (gz) f.write_gzip(archive);
         else f.write(archive);
@@ -282,17 +285,21 @@ TEST(Mbox, LinesLongerThanTheReadSize) {
     const std::string archive = "From " + from_rest + "\n" + body1 + "\nFrom z\n" + body2;
     TempFile f("long.mbox");
     f.write(archive);
-    msg::MboxOptions o;
-    o.read_size = 4096;
-    std::string err;
-    auto msgs = read_all(f.str(), o, &err);
-    EXPECT_TRUE(err.empty()) << err;
-    ASSERT_EQ(msgs.size(), 2u);
-    EXPECT_EQ(msgs[0].from_line, from_rest);
-    EXPECT_TRUE(msgs[0].data == "Subject: big\n\n" + std::string(20000, 'b') + "\nFrom q\n");
-    EXPECT_EQ(msgs[0].data_offset, 5 + from_rest.size() + 1);
-    EXPECT_EQ(msgs[1].from_line, "z");
-    EXPECT_EQ(msgs[1].data, body2);
-    EXPECT_EQ(msgs[1].line, 7u);
-    EXPECT_EQ(msgs[1].offset, archive.find("\nFrom z") + 1);
+    for (bool map : {false, true}) {
+        SCOPED_TRACE(map ? "mapped" : "read");
+        msg::MboxOptions o;
+        o.read_size = 4096;
+        o.map = map;
+        std::string err;
+        auto msgs = read_all(f.str(), o, &err);
+        EXPECT_TRUE(err.empty()) << err;
+        ASSERT_EQ(msgs.size(), 2u);
+        EXPECT_EQ(msgs[0].from_line, from_rest);
+        EXPECT_TRUE(msgs[0].data == "Subject: big\n\n" + std::string(20000, 'b') + "\nFrom q\n");
+        EXPECT_EQ(msgs[0].data_offset, 5 + from_rest.size() + 1);
+        EXPECT_EQ(msgs[1].from_line, "z");
+        EXPECT_EQ(msgs[1].data, body2);
+        EXPECT_EQ(msgs[1].line, 7u);
+        EXPECT_EQ(msgs[1].offset, archive.find("\nFrom z") + 1);
+    }
 }

@@ -3,7 +3,8 @@
 // Reads an archive (a file, or standard input as "-"; gzip is detected by
 // its magic bytes and inflated on the fly) and hands out one message at a
 // time. Memory is bounded by the largest message plus one read buffer,
-// whatever the archive's size.
+// whatever the archive's size (a mapped plain archive releases the pages of
+// the messages it has handed out).
 //
 // Framing (RFC 4155): a message starts at a line beginning "From " at the
 // start of the archive or after an empty line. The message is everything up
@@ -28,6 +29,7 @@ enum class MboxFormat : std::uint8_t { mboxrd, mboxo };
 struct MboxOptions {
     MboxFormat format = MboxFormat::mboxrd;
     std::size_t read_size = 1 << 20;   // bytes per read from the file or inflater
+    bool map = true;                   // memory-map a plain archive that is a regular file
 };
 
 struct MboxMessage {
