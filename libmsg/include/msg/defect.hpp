@@ -25,11 +25,15 @@ enum class DefectCode : std::uint16_t {
 };
 
 struct DefectInfo {
-    DefectCode id;
+    DefectCode id{};
     std::string_view code;     // "header.missing-colon"
-    Severity severity;
+    Severity severity{};
     std::string_view rfc;      // "RFC 5322 2.2"
     std::string_view text;     // one line
+    // The long form, for msgcheck --explain and docs/defects.md:
+    std::string_view explanation;  // a paragraph: the rule, why it matters, the fix
+    std::string_view bad;          // a short example that has the defect ('\n' between lines)
+    std::string_view good;         // the same, fixed
 };
 
 const DefectInfo& defect_info(DefectCode id);
