@@ -177,7 +177,9 @@ std::string_view SpoolEntry::body_type() const {
     return p ? p->value : std::string_view{};
 }
 
-bool looks_like_spool_entry(std::string_view data) noexcept { return starts_with_nocase(data, "MAIL FROM:"); }
+bool looks_like_spool_entry(std::string_view data) noexcept {
+    return starts_with_nocase(data, "MAIL FROM:") || starts_with_nocase(data, "RCPT TO:");
+}
 
 std::vector<EsmtpParam> parse_esmtp_params(std::string_view s, std::size_t base, Defects* defects) {
     std::vector<EsmtpParam> out;
@@ -240,7 +242,6 @@ SpoolEntry parse_spool_entry(std::string_view data) {
             seen_mail = true;
         } else if (starts_with_nocase(text, "RCPT TO:")) {
             l = command(text, pos, false, d);
-            if (!seen_mail) add(d, DefectCode::EnvelopeMailMissing, pos, "RCPT TO before MAIL FROM");
             seen_rcpt = true;
         } else {
             l.offset = pos;

@@ -50,7 +50,14 @@ TEST(SpoolEntry, CrlfEnvelope) {
 TEST(SpoolEntry, StructureDefects) {
     {
         const msg::SpoolEntry s = msg::parse_spool_entry("RCPT TO:<b@example.net>\n\n" + kMessage);
-        EXPECT_EQ(count(s.defects, DefectCode::EnvelopeMailMissing), 2u);  // RCPT before MAIL; no MAIL
+        ASSERT_EQ(count(s.defects, DefectCode::EnvelopeMailMissing), 1u);  // once, not per RCPT
+        EXPECT_EQ(first(s.defects, DefectCode::EnvelopeMailMissing)->offset, 0u);
+    }
+    {
+        const msg::SpoolEntry s =
+            msg::parse_spool_entry("RCPT TO:<b@example.net>\nMAIL FROM:<a@example.org>\n\n" + kMessage);
+        ASSERT_EQ(count(s.defects, DefectCode::EnvelopeMailMissing), 1u);  // at the late MAIL
+        EXPECT_EQ(first(s.defects, DefectCode::EnvelopeMailMissing)->offset, 24u);
     }
     {
         const msg::SpoolEntry s = msg::parse_spool_entry("MAIL FROM:<a@example.org>\n\n" + kMessage);

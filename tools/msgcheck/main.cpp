@@ -135,8 +135,8 @@ int main(int argc, char** argv) {
         ("json", "print one JSON object per defect (JSON Lines) instead of text")
         ("mbox", "inputs are mbox archives (plain or gzip)")
         ("mboxo", "with --mbox: the archive is mboxo ('>From ' lines are not unquoted)")
-        ("spool", "inputs are spool entries (envelope, empty line, message); found without it when a file\n"
-                  "starts with MAIL FROM:")
+        ("spool", "inputs are spool entries (envelope, empty line, message); without it, a file that\n"
+                  "starts with MAIL FROM: or RCPT TO: is taken as one")
         ("utf8", "messages are internationalised (RFC 6532): UTF-8 header text is allowed")
         ("select", po::value<std::vector<std::string>>()->composing()->value_name("CODE"),
          "report only these codes or groups (repeatable, or comma-separated)")
@@ -236,6 +236,8 @@ int main(int argc, char** argv) {
         if (!im.from_mbox && (spool || msg::looks_like_spool_entry(data))) {
             const msg::SpoolEntry entry = msg::parse_spool_entry(data);
             report(im, msg::validate_envelope(entry), data, first_line, offset);
+            // An entry cut short before its message: envelope.no-separator says it all.
+            if (!entry.has_separator && entry.message.empty()) return true;
             options.utf8 = options.utf8 || entry.smtputf8();
             data = entry.message;
             first_line += entry.message_line - 1;

@@ -61,7 +61,8 @@ struct SpoolEntry {
     std::string_view body_type() const;  // MAIL's BODY= value ("" when absent)
 };
 
-// True when `data` looks like a spool entry: it starts with "MAIL FROM:".
+// True when `data` looks like a spool entry: it starts with "MAIL FROM:" or
+// "RCPT TO:" (neither can begin a message: a field name has no space).
 bool looks_like_spool_entry(std::string_view data) noexcept;
 
 // Parse an entry. Syntax defects of the envelope (envelope.*) are in
