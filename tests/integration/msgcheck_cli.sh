@@ -52,6 +52,13 @@ has err "msgcheck: 1 message, 1 error, 1 warning"
 expect 1 "" "$bin" --json "$tmp/bad.eml"
 has out '"file": "'"$tmp"'/bad.eml", "message": 0, "line": 3, "column": 1, "offset": 58, "code": "line.long", "severity": "warning"'
 lacks err 'msgcheck:'
+# Several files: each one's lines are its own (buffers are reused between files).
+{ printf 'From: a@example.org\nDate: Mon, 23 Nov 2026 09:15:00 +0100\n'
+  printf 'Comments: one\nComments: two\nComments: three\nComments: four\nComments: five\n'
+  sed -n '3,$p' "$tmp/bad.eml"; } >"$tmp/bad2.eml"
+expect 1 "" "$bin" "$tmp/bad.eml" "$tmp/bad2.eml"
+has err "^$tmp/bad2.eml:8:1: warning: .*\[line.long\]"
+has err "^$tmp/bad2.eml:9:.*\[address.syntax\]"
 # Filters and --werror
 expect 0 "0 errors, 1 warning" "$bin" --ignore address "$tmp/bad.eml"
 expect 1 "0 errors, 1 warning" "$bin" --ignore address --werror "$tmp/bad.eml"

@@ -23,12 +23,14 @@ const char* color_of(msg::Severity s) {
 }
 }  // namespace
 
-void DiagPrinter::print(const Place& place, const msg::Defect& d) {
-    if (cached_for_ != place.data.data()) {
-        index_ = msg::LineIndex(place.data);
-        cached_for_ = place.data.data();
-    }
-    msg::LineCol lc = index_.locate(d.offset);
+void DiagPrinter::print(const Place& place, std::span<const msg::Defect> defects) {
+    if (defects.empty()) return;
+    const msg::LineIndex index(place.data);
+    for (const msg::Defect& d : defects) print_one(place, index, d);
+}
+
+void DiagPrinter::print_one(const Place& place, const msg::LineIndex& index, const msg::Defect& d) {
+    msg::LineCol lc = index.locate(d.offset);
     const msg::DefectInfo& info = d.info();
     out_ << place.file << ':' << (place.first_line + lc.line - 1) << ':' << lc.column << ": ";
     if (color_) out_ << color_of(info.severity);

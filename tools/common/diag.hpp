@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <iosfwd>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -26,16 +27,17 @@ struct Place {
 class DiagPrinter {
 public:
     explicit DiagPrinter(std::ostream& out, bool color);
-    // Print one defect of a message.
-    void print(const Place& place, const msg::Defect& d);
+    // Print defects of one message (one line index is built for them all;
+    // nothing is cached between calls, since buffers are reused).
+    void print(const Place& place, std::span<const msg::Defect> defects);
     // Print a message about a whole input (no line), e.g. an I/O error.
     void print(const std::string& file, msg::Severity sev, const std::string& text);
 
 private:
+    void print_one(const Place& place, const msg::LineIndex& index, const msg::Defect& d);
+
     std::ostream& out_;
     bool color_;
-    const void* cached_for_ = nullptr;
-    msg::LineIndex index_;
 };
 
 // True when standard error is a terminal and NO_COLOR is unset.

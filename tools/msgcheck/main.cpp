@@ -135,7 +135,7 @@ int main(int argc, char** argv) {
         ("json", "print one JSON object per defect (JSON Lines) instead of text")
         ("mbox", "inputs are mbox archives (plain or gzip)")
         ("mboxo", "with --mbox: the archive is mboxo ('>From ' lines are not unquoted)")
-        ("spool", "inputs are spool entries (envelope, empty line, message); without it, a file that\n"
+        ("spool", "inputs are spool entries (envelope, empty line, message); without it, a file that "
                   "starts with MAIL FROM: or RCPT TO: is taken as one")
         ("utf8", "messages are internationalised (RFC 6532): UTF-8 header text is allowed")
         ("select", po::value<std::vector<std::string>>()->composing()->value_name("CODE"),
@@ -189,13 +189,12 @@ int main(int argc, char** argv) {
     std::uint64_t messages = 0, errors = 0, warnings = 0, notes = 0;
     std::uint64_t unusable = 0;
     Json j;
-    msg::LineIndex index;
-    const void* indexed = nullptr;
     // Report the defects found in `data`, which starts at `first_line` and
     // byte `offset` of the input.
-    auto report = [&](const InputMessage& im, const msg::Defects& defects, std::string_view data,
+    auto report = [&](const InputMessage& im, const msg::Defects& all, std::string_view data,
                       std::uint64_t first_line, std::uint64_t offset) {
-        for (const msg::Defect& d : defects) {
+        msg::Defects defects;
+        for (const msg::Defect& d : all) {
             const msg::DefectInfo& info = d.info();
             if (!filter.wanted(info.code)) continue;
             switch (info.severity) {
@@ -203,15 +202,16 @@ int main(int argc, char** argv) {
             case msg::Severity::warning: ++warnings; break;
             case msg::Severity::note: ++notes; break;
             }
-            if (cli.quiet) continue;
-            if (!json) {
-                diag.print(Place{im.file, data, first_line}, d);
-                continue;
-            }
-            if (indexed != data.data()) {
-                index = msg::LineIndex(data);
-                indexed = data.data();
-            }
+            if (!cli.quiet) defects.push_back(d);
+        }
+        if (defects.empty()) return;
+        if (!json) {
+            diag.print(Place{im.file, data, first_line}, defects);
+            return;
+        }
+        const msg::LineIndex index(data);
+        for (const msg::Defect& d : defects) {
+            const msg::DefectInfo& info = d.info();
             const msg::LineCol lc = index.locate(d.offset);
             j.clear();
             j.begin_object()

@@ -77,7 +77,7 @@ int main(int argc, char** argv) {
         int r = shower.show(m, im, so);
         Place place{im.file, im.data, im.first_line};
         if (!cli.quiet && mode != Mode::stats)
-            for (const msg::Defect& d : shower.defects()) diag.print(place, d);
+            diag.print(place, shower.defects());
         result = exit_code::worst(result, r);
         return mode != Mode::extract;  // --extract takes the first message only
     });
