@@ -183,8 +183,10 @@ std::int32_t MessageParser::parse_entity(std::size_t begin, std::size_t end, boo
     const ContentType& ct = e.content_type;
     if (ct.type == "multipart") {
         const std::string* b = ct.param("boundary");
+        const HeaderField* ct_field = m_.field(e, "Content-Type");
+        const std::size_t ct_at = ct_field ? ct_field->offset : e.begin;
         if (!b || b->empty()) {
-            defect(DefectCode::BoundaryMissing, e.begin);
+            defect(DefectCode::BoundaryMissing, ct_at);
             return idx;
         }
         if (depth >= limits_.max_depth) {
@@ -192,7 +194,7 @@ std::int32_t MessageParser::parse_entity(std::size_t begin, std::size_t end, boo
             return idx;
         }
         if (b->size() > limits_.max_boundary_length) {
-            defect(DefectCode::BoundaryTooLong, e.begin);
+            defect(DefectCode::BoundaryTooLong, ct_at);
             return idx;
         }
         std::string boundary = *b;  // e may move while children are added
@@ -243,7 +245,9 @@ void MessageParser::parse_multipart(std::int32_t idx, const std::string& boundar
         if (!find_delimiter(d, delims.back().line_end, end, boundary, true, next)) break;
         delims.push_back(next);
     }
-    if (m_.entities_.size() + delims.size() > limits_.max_parts) {
+    // The close delimiter ends the last part; it does not start one.
+    const std::size_t parts = delims.size() - (delims.back().close ? 1 : 0);
+    if (m_.entities_.size() + parts > limits_.max_parts) {
         defect(DefectCode::TooManyParts, body_begin);
         return;
     }

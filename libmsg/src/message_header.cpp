@@ -12,7 +12,8 @@
 //  - a "From " envelope line is skipped (silently on the very first line,
 //    where mbox-style files carry it);
 //  - a line with no colon, or a name with bytes outside ftext, ends the
-//    header block: it is the first line of the body.
+//    header block: it is the first line of the body (before any field: the
+//    entity has no header block and lacks the empty line before its body).
 #include <cstring>
 
 #include "msg/message.hpp"
@@ -135,9 +136,13 @@ std::size_t parse_header_block(std::string_view data, std::vector<HeaderField>& 
             if (defects) {
                 bool bad_name = name_end < eol && start[name_end] != ':' && !is_wsp(start[name_end]) &&
                                 std::memchr(start + name_end, ':', eol - name_end) != nullptr;
-                defects->push_back({bad_name ? DefectCode::HeaderBadFieldName
-                                             : DefectCode::HeaderMissingColon,
-                                    base + (bad_name ? name_end : pos), {}});
+                // Before any field, a line that is no header line at all
+                // means there is no header block, and the body does not
+                // begin with the empty line (RFC 2046 5.1.1 body-part).
+                const DefectCode code = bad_name                 ? DefectCode::HeaderBadFieldName
+                                        : fields.size() == first ? DefectCode::HeaderNoSeparator
+                                                                 : DefectCode::HeaderMissingColon;
+                defects->push_back({code, base + (bad_name ? name_end : pos), {}});
             }
             return pos;  // this line begins the body
         }

@@ -99,6 +99,25 @@ TEST(HeaderBlock, EndsAtLineWithoutColon) {
     EXPECT_EQ(first(d, DefectCode::HeaderMissingColon)->offset, h.find("this"));
 }
 
+TEST(HeaderBlock, BodyLineBeforeAnyFieldIsNoSeparator) {
+    // No field at all: there is no header block, and the body lacks the
+    // empty line before it (a MIME part written without one).
+    const std::string h = "just text\nmore text\n";
+    std::vector<msg::HeaderField> f;
+    msg::Defects d;
+    EXPECT_EQ(msg::parse_header_block(h, f, &d), 0u);
+    EXPECT_TRUE(f.empty());
+    ASSERT_EQ(d.size(), 1u);
+    EXPECT_EQ(d[0].code, DefectCode::HeaderNoSeparator);
+    EXPECT_EQ(d[0].offset, 0u);
+    // In a multipart: the part's first line after the delimiter.
+    const std::string s = "Content-Type: multipart/mixed; boundary=b\n\n--b\nHello there\n--b--\n";
+    auto m = msg::parse_message(s);
+    ASSERT_EQ(count(m.defects(), DefectCode::HeaderNoSeparator), 1u);
+    EXPECT_EQ(first(m.defects(), DefectCode::HeaderNoSeparator)->offset, s.find("Hello"));
+    EXPECT_EQ(count(m.defects(), DefectCode::HeaderMissingColon), 0u);
+}
+
 TEST(HeaderBlock, BadBytesAndEnvelopeLines) {
     const std::string h = "From sender Mon Jan 1\nSubject: caf\xE9\nX: a\0b\n\nbody"s;
     std::vector<msg::HeaderField> f;
@@ -573,6 +592,19 @@ TEST(Message, BoundaryMissingAndTooLong) {
     EXPECT_EQ(count(t.defects(), DefectCode::BoundaryTooLong), 1u);
 }
 
+TEST(Message, BoundaryMissingIsReportedAtContentType) {
+    const std::string s = "Subject: x\nContent-Type: multipart/mixed\n\n--x\n\na\n--x--\n";
+    auto m = msg::parse_message(s);
+    ASSERT_EQ(count(m.defects(), DefectCode::BoundaryMissing), 1u);
+    EXPECT_EQ(first(m.defects(), DefectCode::BoundaryMissing)->offset, s.find("Content-Type"));
+    msg::Limits lim;
+    lim.max_boundary_length = 4;
+    const std::string t = "Subject: x\nContent-Type: multipart/mixed; boundary=abcde\n\n--abcde\n\na\n--abcde--\n";
+    auto n = msg::parse_message(t, lim);
+    ASSERT_EQ(count(n.defects(), DefectCode::BoundaryTooLong), 1u);
+    EXPECT_EQ(first(n.defects(), DefectCode::BoundaryTooLong)->offset, t.find("Content-Type"));
+}
+
 TEST(Message, EmptyMultipartFromTestdata) {
     std::string s = read_file("mimekit/messages/empty-multipart.txt");
     ASSERT_FALSE(s.empty());
@@ -664,6 +696,20 @@ TEST(Message, TooManyParts) {
     EXPECT_EQ(count(m.defects(), DefectCode::TooManyParts), 1u);
     auto ok = msg::parse_message(s);
     EXPECT_EQ(ok.entities().size(), 11u);
+}
+
+TEST(Message, TooManyPartsDoesNotCountTheCloseDelimiter) {
+    // Root and two parts: three entities, within a limit of three.
+    const std::string s = "Content-Type: multipart/mixed; boundary=p\n\n--p\n\na\n--p\n\nb\n--p--\n";
+    msg::Limits lim;
+    lim.max_parts = 3;
+    auto m = msg::parse_message(s, lim);
+    EXPECT_EQ(count(m.defects(), DefectCode::TooManyParts), 0u);
+    EXPECT_EQ(m.entities().size(), 3u);
+    lim.max_parts = 2;
+    auto small = msg::parse_message(s, lim);
+    EXPECT_EQ(count(small.defects(), DefectCode::TooManyParts), 1u);
+    EXPECT_EQ(small.entities().size(), 1u);
 }
 
 TEST(Message, HeaderBlockTooLarge) {
