@@ -327,10 +327,20 @@ std::ptrdiff_t Message::find_section(std::string_view s) const {
 void Message::decode(const Entity& e, std::string& out, Defects* defects) const {
     DecodeStatus st;
     decode_transfer(body(e), e.encoding, out, &st);
+    decode_defects(e, st, defects);
+}
+
+void Message::decode_defects(const Entity& e, const DecodeStatus& st, Defects* defects) const {
     if (!defects || st.clean()) return;
-    std::size_t at = e.body_begin + (st.first_bad < e.end - e.body_begin ? st.first_bad : 0);
+    const std::string_view b = body(e);
+    const std::size_t at = e.body_begin + (st.first_bad < b.size() ? st.first_bad : 0);
     if (st.bad_chars) defects->push_back({DefectCode::Base64BadChar, at, {}});
-    if (st.bad_padding) defects->push_back({DefectCode::Base64BadPadding, e.end, {}});
+    if (st.bad_padding) {
+        // Just after the last data byte: where the data ends short.
+        std::size_t end = b.size();
+        while (end > 0 && (b[end - 1] == '\n' || b[end - 1] == '\r' || b[end - 1] == ' ' || b[end - 1] == '\t')) --end;
+        defects->push_back({DefectCode::Base64BadPadding, e.body_begin + end, {}});
+    }
     if (st.bad_escapes) defects->push_back({DefectCode::QpBadEscape, at, {}});
 }
 

@@ -2,9 +2,16 @@
 #include "msg/validate.hpp"
 
 #include <algorithm>
+#include <bit>
+#include <cstdint>
 #include <cstring>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "msg/charset.hpp"
+#include "msg/codec.hpp"
 
 namespace msg {
 namespace {
@@ -59,6 +66,31 @@ private:
         return false;
     }
 
+    // Offset of the next '\n', '\r' or NUL at or after i (n when none):
+    // the only bytes the line checks stop at, found 16 or 8 bytes at a time.
+    static std::size_t next_special(const char* p, std::size_t i, std::size_t n) {
+#if defined(__SSE2__)
+        const __m128i lf = _mm_set1_epi8('\n'), cr = _mm_set1_epi8('\r'), zero = _mm_setzero_si128();
+        for (; i + 16 <= n; i += 16) {
+            const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+            const __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, lf), _mm_cmpeq_epi8(v, cr)),
+                                             _mm_cmpeq_epi8(v, zero));
+            if (const int m = _mm_movemask_epi8(hit))
+                return i + static_cast<std::size_t>(std::countr_zero(static_cast<unsigned>(m)));
+        }
+#endif
+        while (i < n && p[i] != '\n' && p[i] != '\r' && p[i] != '\0') ++i;
+        return i;
+    }
+
+    // The leaf entity whose body holds `off`, or null.
+    const Entity* leaf_at(std::size_t off) const {
+        for (const Entity& e : m_.entities())
+            if (e.kind == EntityKind::leaf && off >= e.body_begin && off < e.end) return &e;
+        return nullptr;
+    }
+
+    // Line length, bare CR, bare LF (in CRLF input) and NUL, in one pass.
     void lines() {
         const std::string_view d = m_.data();
         const char* p = d.data();
@@ -68,35 +100,47 @@ private:
         const void* first_nl = std::memchr(p, '\n', n);
         const bool crlf = first_nl && first_nl != p && static_cast<const char*>(first_nl)[-1] == '\r';
         const std::size_t root_header_end = m_.root().header_end;
-        std::size_t pos = 0;
-        while (pos < n) {
-            const void* nl = std::memchr(p + pos, '\n', n - pos);
-            const std::size_t eol = nl ? static_cast<std::size_t>(static_cast<const char*>(nl) - p) : n;
-            std::size_t content_end = eol;
-            const bool has_cr = nl && eol > pos && p[eol - 1] == '\r';
-            if (has_cr) --content_end;
-            const std::size_t len = content_end - pos;
+        std::size_t line = 0;                  // start of the current line
+        std::size_t cr_line = SIZE_MAX, nul_line = SIZE_MAX;  // lines already reported
+        auto end_line = [&](std::size_t eol, bool has_lf) {
+            const bool has_cr = has_lf && eol > line && p[eol - 1] == '\r';
+            const std::size_t len = eol - line - (has_cr ? 1 : 0);
             if (len > 998) {
                 if (reports_long++ < kMaxLineReports)
-                    add(DefectCode::LineTooLong, pos, std::to_string(len) + " octets");
-            } else if (len > 78 && reports_warn < kMaxLineReports && in_header(pos)) {
+                    add(DefectCode::LineTooLong, line, std::to_string(len) + " octets");
+            } else if (len > 78 && reports_warn < kMaxLineReports && in_header(line)) {
                 ++reports_warn;
-                add(DefectCode::LineLong, pos, std::to_string(len) + " characters");
+                add(DefectCode::LineLong, line, std::to_string(len) + " characters");
             }
-            if (len > 0 && std::memchr(p + pos, '\r', len) && reports_cr < kMaxLineReports) {
-                const char* cr = static_cast<const char*>(std::memchr(p + pos, '\r', len));
-                ++reports_cr;
-                add(DefectCode::LineBareCr, static_cast<std::size_t>(cr - p));
-            }
-            if (nl && crlf && !has_cr && reports_lf++ < kMaxLineReports) add(DefectCode::LineBareLf, eol);
-            if (len > 0 && pos >= root_header_end && reports_nul < kMaxLineReports) {
-                if (const void* z = std::memchr(p + pos, '\0', len)) {
+            if (has_lf && crlf && !has_cr && reports_lf++ < kMaxLineReports) add(DefectCode::LineBareLf, eol);
+        };
+        std::size_t i = 0;
+        for (;;) {
+            const std::size_t j = next_special(p, i, n);
+            if (j >= n) break;
+            if (p[j] == '\n') {
+                end_line(j, true);
+                line = j + 1;
+            } else if (p[j] == '\r') {
+                // a CR not followed by LF; one report per line
+                if ((j + 1 >= n || p[j + 1] != '\n') && cr_line != line && reports_cr < kMaxLineReports) {
+                    ++reports_cr;
+                    cr_line = line;
+                    add(DefectCode::LineBareCr, j);
+                }
+            } else if (nul_line != line && reports_nul < kMaxLineReports && j >= root_header_end &&
+                       !in_header(j)) {
+                // NUL in a header is header.nul (the parser's); a binary part may hold any byte
+                const Entity* leaf = leaf_at(j);
+                if (!leaf || leaf->encoding != TransferEncoding::binary) {
                     ++reports_nul;
-                    add(DefectCode::LineNul, static_cast<std::size_t>(static_cast<const char*>(z) - p));
+                    nul_line = line;
+                    add(DefectCode::LineNul, j);
                 }
             }
-            pos = nl ? eol + 1 : n;
+            i = j + 1;
         }
+        if (line < n) end_line(n, false);
     }
 
     // --- RFC 5322 fields of a message (the root or an embedded one) ------------
@@ -168,11 +212,14 @@ private:
         const std::string_view v = f.value;
         if (v.find("=?") == std::string_view::npos) return;
         decode_header_text(v, &out_, f.value_offset());
+        // Quoted strings exist only in structured fields; in Subject a '"' is text.
+        const bool structured = !iequals(f.name, "Subject") && !iequals(f.name, "Comments") &&
+                                !iequals(f.name, "Content-Description");
         bool quoted = false;
         for (std::size_t i = 0; i < v.size(); ++i) {
             const char c = v[i];
             if (c == '\\' && quoted) { ++i; continue; }
-            if (c == '"') { quoted = !quoted; continue; }
+            if (c == '"' && structured) { quoted = !quoted; continue; }
             if (c != '=' || i + 1 >= v.size() || v[i + 1] != '?') continue;
             // The word runs to "?=" after the charset and encoding parts.
             std::size_t q = i + 2;
@@ -216,7 +263,9 @@ private:
         }
         const bool qp_or_b64 = e.encoding == TransferEncoding::base64 ||
                                e.encoding == TransferEncoding::quoted_printable;
-        if (e.content_type.type == "message" && qp_or_b64 && e.content_type.subtype != "global")
+        // RFC 6533 allows any encoding for message/global and its relatives
+        // (global-headers, global-delivery-status, global-disposition-notification).
+        if (e.content_type.type == "message" && qp_or_b64 && !e.content_type.subtype.starts_with("global"))
             add(DefectCode::MessageEncoding, field_offset(e, "Content-Transfer-Encoding"),
                 e.content_type.mime_type());
         if (e.has_disposition || e.content_type.param("name")) {
@@ -230,52 +279,86 @@ private:
         if (e.kind != EntityKind::leaf) return;
 
         const std::string_view body = m_.body(e);
-        if (e.encoding == TransferEncoding::seven_bit) {
-            for (std::size_t i = 0; i < body.size(); ++i)
-                if (static_cast<unsigned char>(body[i]) >= 0x80) {
-                    add(DefectCode::Body8BitIn7Bit, e.body_begin + i);
-                    break;
-                }
-        }
-        if (qp_or_b64) {
-            const std::size_t limit = 76;
-            std::size_t pos = 0;
-            while (pos < body.size()) {
-                std::size_t nl = body.find('\n', pos);
-                if (nl == std::string_view::npos) nl = body.size();
-                std::size_t len = nl - pos;
-                if (len > 0 && body[nl - 1] == '\r') --len;
-                if (len > limit) {
-                    add(e.encoding == TransferEncoding::base64 ? DefectCode::Base64LineTooLong
-                                                               : DefectCode::QpLineTooLong,
-                        e.body_begin + pos, std::to_string(len) + " characters");
-                    break;
-                }
-                pos = nl + 1;
-            }
-        }
-        scratch_.clear();
-        m_.decode(e, scratch_, &out_);
-        if (e.content_type.type != "text") return;
         const std::string* cs = e.content_type.param("charset");
+        const bool text = e.content_type.type == "text";
+        if (e.encoding == TransferEncoding::seven_bit) {
+            if (const std::size_t at = first_8bit(body); at != std::string_view::npos)
+                add(DefectCode::Body8BitIn7Bit, e.body_begin + at);
+        }
+        if (e.encoding == TransferEncoding::base64) {
+            const Base64Check c = base64_check(body, 76);
+            if (c.long_line != static_cast<std::size_t>(-1))
+                add(DefectCode::Base64LineTooLong, e.body_begin + c.long_line,
+                    std::to_string(c.long_line_length) + " characters");
+            m_.decode_defects(e, c.status, &out_);
+            if (!text) return;  // only text needs its bytes: to check them against the charset
+            scratch_.clear();
+            m_.decode(e, scratch_, nullptr);
+        } else {
+            if (e.encoding == TransferEncoding::quoted_printable) {
+                std::size_t pos = 0;
+                while (pos < body.size()) {
+                    std::size_t nl = body.find('\n', pos);
+                    if (nl == std::string_view::npos) nl = body.size();
+                    std::size_t len = nl - pos;
+                    if (len > 0 && body[nl - 1] == '\r') --len;
+                    if (len > 76) {
+                        add(DefectCode::QpLineTooLong, e.body_begin + pos, std::to_string(len) + " characters");
+                        break;
+                    }
+                    pos = nl + 1;
+                }
+            }
+            if (e.encoding == TransferEncoding::quoted_printable) {
+                scratch_.clear();
+                m_.decode(e, scratch_, &out_);
+            }
+            if (!text) return;
+        }
+        // the content: decoded, or the body itself for the identity encodings
+        const std::string_view content = e.encoding == TransferEncoding::base64 ||
+                                                 e.encoding == TransferEncoding::quoted_printable
+                                             ? std::string_view(scratch_)
+                                             : body;
         const std::size_t ct_at = field_offset(e, "Content-Type");
+        const bool ascii = first_8bit(content) == std::string_view::npos;
         if (!cs) {
-            if (!is_ascii(scratch_)) add(DefectCode::CharsetMissing, ct_at);
+            if (!ascii) add(DefectCode::CharsetMissing, ct_at);
             return;
         }
         if (!charset_known(*cs)) {
             add(DefectCode::CharsetUnknown, ct_at, *cs);
             return;
         }
-        if (is_ascii(scratch_)) return;
+        if (ascii) return;
+        if (iequals(*cs, "us-ascii") || iequals(*cs, "ascii") || iequals(*cs, "ansi_x3.4-1968")) {
+            // ICU decodes us-ascii as windows-1252; RFC 2046 4.1.2 has no 8-bit in it
+            add(DefectCode::CharsetBadBytes, ct_at, *cs + ": 8-bit bytes");
+            return;
+        }
         std::size_t bad = 0;
         if (iequals(*cs, "utf-8") || iequals(*cs, "utf8")) {
-            if (!is_valid_utf8(scratch_)) add(DefectCode::CharsetBadBytes, ct_at, *cs);
+            if (!is_valid_utf8(content)) add(DefectCode::CharsetBadBytes, ct_at, *cs);
             return;
         }
         converted_.clear();
-        to_utf8(scratch_, *cs, converted_, &bad);
+        to_utf8(content, *cs, converted_, &bad);
         if (bad) add(DefectCode::CharsetBadBytes, ct_at, *cs + ": " + std::to_string(bad) + " sequences");
+    }
+
+    // Offset of the first byte >= 0x80, or npos; 8 bytes at a time.
+    static std::size_t first_8bit(std::string_view s) {
+        const char* p = s.data();
+        const std::size_t n = s.size();
+        std::size_t i = 0;
+        for (; i + 8 <= n; i += 8) {
+            std::uint64_t w;
+            std::memcpy(&w, p + i, 8);
+            if (w & 0x8080808080808080ULL) break;
+        }
+        for (; i < n; ++i)
+            if (static_cast<unsigned char>(p[i]) >= 0x80) return i;
+        return std::string_view::npos;
     }
 
     void encoded_words_in_quotes(const HeaderField& f) {
@@ -292,12 +375,6 @@ private:
             if (a != std::string_view::npos && inner.find("?=", a + 2) != std::string_view::npos)
                 add(DefectCode::EncodedWordInQuotes, f.value_offset() + qstart + 1 + a, std::string(f.name));
         }
-    }
-
-    static bool is_ascii(std::string_view s) {
-        for (char c : s)
-            if (static_cast<unsigned char>(c) >= 0x80) return false;
-        return true;
     }
 
     const Message& m_;

@@ -149,3 +149,54 @@ RC_GTEST_PROP(DotStuffProperty, UnstuffUndoesStuff, ()) {
     const std::string s = *qp_text();
     RC_ASSERT(msg::dot_unstuff(msg::dot_stuff(s)) == s);
 }
+
+// base64_check is a fast path: on any input it must give the decoder's
+// status, and find the same first long line as a plain line scan.
+namespace {
+rc::Gen<std::string> base64ish() {
+    return rc::gen::container<std::string>(rc::gen::weightedOneOf<char>(
+        {{20, rc::gen::elementOf(std::string("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"))},
+         {3, rc::gen::element('\r', '\n', ' ', '\t')},
+         {1, rc::gen::element('=', '-', '\x80', '\0', '.')}}));
+}
+
+std::pair<std::size_t, std::size_t> first_long_line(const std::string& s, std::size_t max) {
+    std::size_t pos = 0;
+    while (pos < s.size()) {
+        std::size_t nl = s.find('\n', pos);
+        const std::size_t end = nl == std::string::npos ? s.size() : nl;
+        std::size_t len = end - pos;
+        if (nl != std::string::npos && len > 0 && s[end - 1] == '\r') --len;
+        if (len > max) return {pos, len};
+        if (nl == std::string::npos) break;
+        pos = nl + 1;
+    }
+    return {static_cast<std::size_t>(-1), 0};
+}
+}  // namespace
+
+RC_GTEST_PROP(Base64Check, SameStatusAsTheDecoder, ()) {
+    const std::string in = *rc::gen::oneOf(base64ish(), rc::gen::map(rc::gen::arbitrary<std::vector<std::uint8_t>>(),
+                                                                      bytes_string));
+    const std::size_t max = *rc::gen::inRange<std::size_t>(1, 100);
+    const msg::Base64Check c = msg::base64_check(in, max);
+    const auto [out, st] = decode_parts<msg::Base64Decoder>({in});
+    RC_ASSERT(same_status(c.status, st));
+    const auto [at, len] = first_long_line(in, max);
+    RC_ASSERT(c.long_line == at);
+    RC_ASSERT(c.long_line_length == len);
+}
+
+TEST(Base64Check, CleanEncodedDataIsClean) {
+    std::string data;
+    for (int i = 0; i < 5000; ++i) data.push_back(static_cast<char>(i * 7));
+    for (const char* eol : {"\n", "\r\n"}) {
+        const std::string enc = msg::base64_encode(data, 76, eol);
+        const msg::Base64Check c = msg::base64_check(enc);
+        EXPECT_TRUE(c.status.clean());
+        EXPECT_EQ(c.long_line, static_cast<std::size_t>(-1));
+        const msg::Base64Check c2 = msg::base64_check(enc, 75);
+        EXPECT_EQ(c2.long_line, 0u);
+        EXPECT_EQ(c2.long_line_length, 76u);
+    }
+}

@@ -62,6 +62,16 @@ private:
 void decode_transfer(std::string_view body, TransferEncoding encoding, std::string& out,
                      DecodeStatus* status = nullptr);
 
+// Check a base64 body without decoding it, for validators: the status that
+// decoding would give, and the first line longer than `max_line` characters
+// (line breaks not counted). Several times faster than decoding.
+struct Base64Check {
+    DecodeStatus status;
+    std::size_t long_line = static_cast<std::size_t>(-1);  // offset of the first long line, or -1
+    std::size_t long_line_length = 0;
+};
+Base64Check base64_check(std::string_view body, std::size_t max_line = 76);
+
 // base64 with lines of `line_length` characters (0: one line), ended by `eol`.
 std::string base64_encode(std::string_view data, std::size_t line_length = 76,
                           std::string_view eol = "\r\n");

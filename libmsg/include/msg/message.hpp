@@ -103,6 +103,9 @@ public:
     // to repair (junk in base64, bad quoted-printable escapes) is appended to
     // `defects` when given, at its offset in the buffer.
     void decode(const Entity& e, std::string& out, Defects* defects = nullptr) const;
+    // The defects decode() reports for a decoder status of `e`'s body (for
+    // callers that decode or check the body themselves).
+    void decode_defects(const Entity& e, const DecodeStatus& st, Defects* defects) const;
     // The filename of an entity (Content-Disposition filename, else
     // Content-Type name), decoded, or "" when it has none.
     std::string filename(const Entity& e) const;
