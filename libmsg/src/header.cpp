@@ -368,6 +368,9 @@ Parameters parse_parameters(std::string_view text, Defects* defects, std::size_t
                                                       [](char c) { return c >= '0' && c <= '9'; }) &&
                                           lname.size() - star - 1 <= 4) {
             p.section = std::stoi(lname.substr(star + 1));
+            // RFC 2231 3: section numbers have no leading zeros ("name*01")
+            if (lname.size() - star - 1 > 1 && lname[star + 1] == '0')
+                add_defect(defects, DefectCode::ParamSyntax, p.offset, lname);
             lname.resize(star);
         }
         p.name = std::move(lname);
@@ -376,15 +379,27 @@ Parameters parse_parameters(std::string_view text, Defects* defects, std::size_t
 
     // Join continuations; keep first-seen order of names.
     Parameters out;
+    std::vector<bool> out_rfc2231;  // out[i] came from RFC 2231 syntax (name* or name*N)
+    // A name seen twice is a duplicate, and the first wins, except that an
+    // RFC 2231 form beats a plain one: senders give both (filename= for old
+    // readers, filename*= for the rest), and RFC 2231 readers use the latter.
+    auto emit = [&](Parameter&& p, bool rfc2231, std::size_t at) {
+        for (std::size_t k = 0; k < out.size(); ++k) {
+            if (out[k].name != p.name) continue;
+            if (out_rfc2231[k] == rfc2231) add_defect(defects, DefectCode::ParamDuplicate, at, p.name);
+            else if (rfc2231) {
+                out[k] = std::move(p);
+                out_rfc2231[k] = true;
+            }
+            return;
+        }
+        out.push_back(std::move(p));
+        out_rfc2231.push_back(rfc2231);
+    };
     std::vector<bool> used(raw.size(), false);
     for (std::size_t a = 0; a < raw.size(); ++a) {
         if (used[a]) continue;
         const std::string& name = raw[a].name;
-        if (find_parameter(out, name)) {
-            add_defect(defects, DefectCode::ParamDuplicate, raw[a].offset, name);
-            used[a] = true;
-            continue;
-        }
         Parameter param;
         param.name = name;
         if (raw[a].section < 0) {
@@ -415,7 +430,7 @@ Parameters parse_parameters(std::string_view text, Defects* defects, std::size_t
                 if (r.value.find("=?") != std::string::npos) param.value = decode_header_text(r.value);
                 else append_raw_text(r.value, param.value);
             }
-            out.push_back(std::move(param));
+            emit(std::move(param), r.extended, r.offset);
             continue;
         }
         // Continuations: collect every section of this name.
@@ -455,7 +470,7 @@ Parameters parse_parameters(std::string_view text, Defects* defects, std::size_t
                 add_defect(defects, DefectCode::CharsetUnknown, raw[a].offset, param.charset);
             append_raw_text(bytes, param.value);
         }
-        out.push_back(std::move(param));
+        emit(std::move(param), true, raw[a].offset);
     }
     return out;
 }

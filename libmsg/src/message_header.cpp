@@ -134,8 +134,15 @@ std::size_t parse_header_block(std::string_view data, std::vector<HeaderField>& 
             }
             close_open(pos);
             if (defects) {
-                bool bad_name = name_end < eol && start[name_end] != ':' && !is_wsp(start[name_end]) &&
-                                std::memchr(start + name_end, ':', eol - name_end) != nullptr;
+                // A name with a bad byte ("Subj\x80ect:") or a space inside
+                // ("X Mailer:") before a colon, rather than a line with no colon.
+                const void* colon = name_end < eol ? std::memchr(start + name_end, ':', eol - name_end) : nullptr;
+                bool bad_name = colon != nullptr && start[name_end] != ':';
+                if (bad_name && is_wsp(start[name_end])) {
+                    // only ftext and blanks up to the colon: a name with a space in it
+                    for (const char* q = start + name_end; q < static_cast<const char*>(colon); ++q)
+                        if (!is_wsp(*q) && !is_ftext(static_cast<unsigned char>(*q))) bad_name = false;
+                }
                 // Before any field, a line that is no header line at all
                 // means there is no header block, and the body does not
                 // begin with the empty line (RFC 2046 5.1.1 body-part).

@@ -375,9 +375,10 @@ bool all_digits(std::string_view s) {
     return true;
 }
 
+// Digits to a number, saturating: a 30-digit year is out of range, not an overflow.
 int to_int(std::string_view s) {
     int v = 0;
-    for (char c : s) v = v * 10 + (c - '0');
+    for (char c : s) v = v > 99999999 ? v : v * 10 + (c - '0');
     return v;
 }
 
@@ -465,6 +466,7 @@ public:
         // ranges
         if (month >= 1 && (day < 1 || day > days_in_month(year, month))) { range(day_at, "no such day in that month"); return; }
         if (year < 1900) { range(year_at, "year before 1900"); return; }
+        if (year > 9999) { range(year_at, "year after 9999"); return; }
         if (hour > 23 || minute > 59 || second > 60) { range(time_at, "time of day out of range"); return; }
         if (dow >= 0 && weekday(year, month, day) != dow)
             fc_.error(DefectCode::DateWeekday, dow_at,

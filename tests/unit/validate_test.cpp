@@ -199,6 +199,45 @@ TEST(Validate, EncodedWords) {
               V{"header.encoded-word-in-quotes"});
 }
 
+// Each case below was a wrong report (or a missing one) found by review.
+TEST(Validate, ReviewedCases) {
+    const std::string mime = kHead + "MIME-Version: 1.0\n";
+    // 8-bit bytes in a part labelled us-ascii (ICU would decode them as windows-1252)
+    EXPECT_EQ(check(mime + "Content-Type: text/plain; charset=us-ascii\nContent-Transfer-Encoding: 8bit\n\n"
+                           "caf\xE9\n"),
+              V{"charset.bad-bytes"});
+    // a '"' in an unstructured field opens no quoted string
+    EXPECT_EQ(check("From: a@example.org\nDate: Mon, 23 Nov 2026 09:15:00 +0100\n"
+                    "Subject: 5\" screen =?utf-8?q?caf=C3=A9?=\n\nx\n"),
+              V{});
+    // filename= for old readers and filename*= for the rest: no duplicate, RFC 2231 wins
+    {
+        const std::string text =
+            mime + "Content-Type: application/pdf\nContent-Transfer-Encoding: base64\n"
+                   "Content-Disposition: attachment; filename=\"cafe.pdf\";\n filename*=utf-8''caf%C3%A9.pdf\n\n"
+                   "JVBERg==\n";
+        const msg::Message m = msg::parse_message(text);  // views into `text`
+        EXPECT_EQ(codes(msg::validate(m)), V{});
+        EXPECT_EQ(m.filename(m.root()), "caf\xC3\xA9.pdf");
+    }
+    // section numbers with a leading zero (RFC 2231 3)
+    EXPECT_EQ(check(mime + "Content-Type: text/plain; charset=us-ascii; name*0=a; name*01=b\n\nx\n"),
+              V{"mime.param-syntax"});
+    // RFC 6533: message/global-delivery-status may be base64
+    EXPECT_EQ(check(mime + "Content-Type: message/global-delivery-status\nContent-Transfer-Encoding: base64\n\n"
+                           "UmVwb3J0aW5nLU1UQTogZG5zOyBleGFtcGxlLm9yZw==\n"),
+              V{});
+    // a year too long for an int is out of range, not an overflow
+    EXPECT_EQ(date("Mon, 23 Nov 99999999999999999999 09:15:00 +0100"), V{"date.range"});
+    // NUL in a nested header is header.nul only; a binary part may hold NUL
+    EXPECT_EQ(check(mime + "Content-Type: multipart/mixed; boundary=b\n\n--b\nX-A: a" + std::string(1, '\0') +
+                    "b\nContent-Type: application/octet-stream\nContent-Transfer-Encoding: binary\n\nz" +
+                    std::string(1, '\0') + "z\n--b--\n"),
+              V{"header.nul"});
+    // a space inside a field name
+    EXPECT_EQ(check(kHead + "X Mailer: mailer 1.0\n\nx\n"), V{"header.bad-field-name"});
+}
+
 TEST(Validate, SortedByOffset) {
     const msg::Message m = msg::parse_message("To: bob\n\nx\n");
     const msg::Defects d = msg::validate(m);
