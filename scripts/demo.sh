@@ -13,3 +13,8 @@ set -x
 build/bin/msgshow --stats --mbox testdata/mbox/sample.mbox.gz
 build/bin/msgshow --headers testdata/messages/koi8-subject.eml 2>&1 || true
 build/bin/msgshow --mbox testdata/mbox/sample.mbox.gz | head -n 12
+build/bin/msgcheck --mbox testdata/mbox/sample.mbox.gz
+build/bin/msgcheck testdata/defects/date.weekday/wrong-weekday.eml \
+    testdata/defects/mime.boundary-unclosed/truncated-multipart.eml \
+    testdata/defects/envelope.smtputf8-needed/utf8-recipient.entry || true
+build/bin/msgcheck --explain date.weekday

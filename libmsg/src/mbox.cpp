@@ -44,24 +44,26 @@ std::uint64_t count_newlines(const char* p, std::size_t n) {
     return lines;
 }
 
-// Position of the next "\nFrom " in [from, n), or npos. A message has a
-// line break every few dozen bytes, so memchr for '\n' would stop on every
-// line: look for '\n' followed by 'F', 16 positions at a time.
-std::size_t find_nl_from(const char* p, std::size_t from, std::size_t n) {
+// Position of the next `needle` (at least 2 bytes) in [from, n), or npos.
+// The needles here ("\nFrom ", ">From ") start with bytes that occur on
+// every line or so, where memchr would stop again and again: look for the
+// first two bytes together, 16 positions at a time.
+std::size_t find_from(const char* p, std::size_t from, std::size_t n, std::string_view needle) {
+    const std::size_t k = needle.size();
     std::size_t i = from;
 #if defined(__SSE2__)
-    const __m128i nl = _mm_set1_epi8('\n'), f = _mm_set1_epi8('F');
+    const __m128i c0 = _mm_set1_epi8(needle[0]), c1 = _mm_set1_epi8(needle[1]);
     for (; i + 17 <= n; i += 16) {
-        const __m128i a = _mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i)), nl);
-        const __m128i b = _mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i + 1)), f);
+        const __m128i a = _mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i)), c0);
+        const __m128i b = _mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i + 1)), c1);
         for (auto m = static_cast<unsigned>(_mm_movemask_epi8(_mm_and_si128(a, b))); m; m &= m - 1) {
             const std::size_t q = i + static_cast<std::size_t>(std::countr_zero(m));
-            if (q + 6 <= n && std::memcmp(p + q, "\nFrom ", 6) == 0) return q;
+            if (q + k <= n && std::memcmp(p + q, needle.data(), k) == 0) return q;
         }
     }
 #endif
-    for (; i + 6 <= n; ++i)
-        if (p[i] == '\n' && std::memcmp(p + i, "\nFrom ", 6) == 0) return i;
+    for (; i + k <= n; ++i)
+        if (p[i] == needle[0] && std::memcmp(p + i, needle.data(), k) == 0) return i;
     return std::string_view::npos;
 }
 
@@ -167,7 +169,7 @@ void GzMboxReader::compact() {
 std::size_t GzMboxReader::find_next_from(std::size_t from) const {
     std::string_view w(win(), len_);
     while (true) {
-        std::size_t p = find_nl_from(w.data(), from, w.size());
+        std::size_t p = find_from(w.data(), from, w.size(), "\nFrom ");
         if (p == std::string_view::npos) return p;
         // the line before must be empty: "\n\nFrom " or "\n\r\nFrom "
         if (p >= 1 && w[p - 1] == '\n') return p + 1;
@@ -184,7 +186,8 @@ Result<bool> GzMboxReader::next(MboxMessage& out) {
             std::string_view w(win(), len_);
             std::size_t p = std::string_view::npos;
             if (is_from_line(w.data(), w.size())) p = 0;
-            else if (std::size_t q = w.find("\nFrom "); q != std::string_view::npos) p = q + 1;
+            else if (std::size_t q = find_from(w.data(), 0, w.size(), "\nFrom "); q != std::string_view::npos)
+                p = q + 1;
             if (p != std::string_view::npos) {
                 garbage_ = p;
                 begin_line_ += count_newlines(w.data(), p);
@@ -260,7 +263,8 @@ Result<bool> GzMboxReader::next(MboxMessage& out) {
     out.data_line = begin_line_ + 1;
     std::string_view data(win() + from_end, msg_end - from_end);
     out.unquoted = false;
-    if (opt_.format == MboxFormat::mboxrd && data.find(">From ") != std::string_view::npos) {
+    if (opt_.format == MboxFormat::mboxrd &&
+        find_from(data.data(), 0, data.size(), ">From ") != std::string_view::npos) {
         // mboxrd: remove one '>' from each line matching ^>+From
         unquoted_.clear();
         unquoted_.reserve(data.size());

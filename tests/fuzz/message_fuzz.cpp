@@ -1,6 +1,7 @@
 // message_fuzz.cpp - parse_message, then everything a reader of the result
 // would do: walk every entity, decode every body and header, ask for
-// sections, filenames and charsets.
+// sections, filenames and charsets; then msgcheck's validation, and the
+// same bytes read as a spool entry.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -9,6 +10,8 @@
 
 #include "msg/charset.hpp"
 #include "msg/message.hpp"
+#include "msg/spool.hpp"
+#include "msg/validate.hpp"
 
 namespace {
 
@@ -54,5 +57,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     (void)m.leaves();
     for (const auto& x : m.defects()) check(x.offset <= size);
+
+    msg::ValidateOptions vo;
+    vo.utf8 = size > 0 && (data[size - 1] & 1);
+    const msg::Defects all = msg::validate(m, vo);
+    for (std::size_t i = 0; i < all.size(); ++i) {
+        check(all[i].offset <= size);
+        check(i == 0 || all[i - 1].offset <= all[i].offset);
+    }
+
+    const msg::SpoolEntry entry = msg::parse_spool_entry(in);
+    check(entry.message_offset <= size && entry.message.size() == size - entry.message_offset);
+    for (const auto& x : msg::validate_envelope(entry)) check(x.offset <= size);
     return 0;
 }
