@@ -277,7 +277,13 @@ void MessageParser::parse_multipart(std::int32_t idx, const std::string& boundar
             m_.entities_[static_cast<std::size_t>(prev)].next_sibling = c;
         prev = c;
     }
-    if (!delims.back().close) defect(DefectCode::BoundaryUnclosed, end, boundary);
+    if (!delims.back().close) {
+        // At the end of the last line, not on a line after it.
+        std::size_t at = end;
+        if (at > body_begin && d[at - 1] == '\n') --at;
+        if (at > body_begin && d[at - 1] == '\r') --at;
+        defect(DefectCode::BoundaryUnclosed, at, boundary);
+    }
 }
 
 Message parse_message(std::string_view data, const Limits& limits) {

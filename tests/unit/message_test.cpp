@@ -550,7 +550,8 @@ TEST(Message, MissingClosingBoundary) {
     EXPECT_EQ(m.root().epilogue_begin, s.size());
     EXPECT_EQ(m.root().epilogue_end, s.size());
     ASSERT_EQ(count(m.defects(), DefectCode::BoundaryUnclosed), 1u);
-    EXPECT_EQ(first(m.defects(), DefectCode::BoundaryUnclosed)->offset, s.size());
+    // at the end of the last line (before its CRLF), not on a line after it
+    EXPECT_EQ(first(m.defects(), DefectCode::BoundaryUnclosed)->offset, s.size() - 2);
     EXPECT_EQ(first(m.defects(), DefectCode::BoundaryUnclosed)->detail, "XX");
 }
 
