@@ -268,6 +268,24 @@ void QuotedPrintableDecoder::step(std::string_view in, std::string& out) {
             }
             const std::size_t j = static_cast<std::size_t>(static_cast<const char*>(eq) - p);
             out.append(p + i, j - i);
+            // The common cases whole within this step: "=XX" and soft breaks.
+            if (j + 2 < n) {
+                const int hi = hexval(static_cast<unsigned char>(p[j + 1]));
+                const int lo = hexval(static_cast<unsigned char>(p[j + 2]));
+                if (hi >= 0 && lo >= 0) {
+                    out.push_back(static_cast<char>(hi * 16 + lo));
+                    i = j + 3;
+                    continue;
+                }
+                if (p[j + 1] == '\r' && p[j + 2] == '\n') {
+                    i = j + 3;
+                    continue;
+                }
+            }
+            if (j + 1 < n && p[j + 1] == '\n') {
+                i = j + 2;
+                continue;
+            }
             pending_.push_back('=');
             i = j + 1;
             continue;
