@@ -190,19 +190,23 @@ Base64Check base64_check(std::string_view in, std::size_t max_line) {
                              _mm_cmplt_epi8(v, _mm_set1_epi8(static_cast<char>(hi + 1))));
     };
     auto eq = [](__m128i v, char c) { return _mm_cmpeq_epi8(v, _mm_set1_epi8(c)); };
+    const __m128i case_bit = _mm_set1_epi8(0x20);
     for (; i + 16 <= n; i += 16) {
         const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
-        const __m128i alpha = _mm_or_si128(_mm_or_si128(range(v, 'A', 'Z'), range(v, 'a', 'z')),
-                                           _mm_or_si128(range(v, '0', '9'), _mm_or_si128(eq(v, '+'), eq(v, '/'))));
-        const __m128i nl = eq(v, '\n');
-        const __m128i blank = _mm_or_si128(_mm_or_si128(nl, eq(v, '\r')), _mm_or_si128(eq(v, ' '), eq(v, '\t')));
+        // letters of either case (x | 0x20 folds only A-Z into a-z), '/' and
+        // the digits (adjacent: 0x2F-0x39), '+'
+        const __m128i alpha = _mm_or_si128(_mm_or_si128(range(_mm_or_si128(v, case_bit), 'a', 'z'),
+                                                        range(v, '/', '9')),
+                                           eq(v, '+'));
         const auto a = static_cast<unsigned>(_mm_movemask_epi8(alpha));
-        const auto b = static_cast<unsigned>(_mm_movemask_epi8(blank));
-        auto nls = static_cast<unsigned>(_mm_movemask_epi8(nl));
         if (a == 0xFFFFu) {  // the common case: 16 alphabet characters
             sextets += 16;
             continue;
         }
+        const __m128i nl = eq(v, '\n');
+        const __m128i blank = _mm_or_si128(_mm_or_si128(nl, eq(v, '\r')), _mm_or_si128(eq(v, ' '), eq(v, '\t')));
+        const auto b = static_cast<unsigned>(_mm_movemask_epi8(blank));
+        auto nls = static_cast<unsigned>(_mm_movemask_epi8(nl));
         const unsigned other = ~(a | b) & 0xFFFFu;
         const unsigned upto = other ? (1u << std::countr_zero(other)) - 1 : 0xFFFFu;
         sextets += popcount16(a & upto);

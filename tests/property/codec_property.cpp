@@ -200,3 +200,14 @@ TEST(Base64Check, CleanEncodedDataIsClean) {
         EXPECT_EQ(c2.long_line_length, 76u);
     }
 }
+
+// Every byte value, at every position of a 16-byte block and of the tail.
+TEST(Base64Check, EveryByteEverywhere) {
+    for (int c = 0; c < 256; ++c)
+        for (std::size_t at = 0; at < 40; ++at) {
+            std::string in(40, 'Q');
+            in[at] = static_cast<char>(c);
+            const auto [out, st] = decode_parts<msg::Base64Decoder>({in});
+            ASSERT_TRUE(same_status(msg::base64_check(in).status, st)) << "byte " << c << " at " << at;
+        }
+}
