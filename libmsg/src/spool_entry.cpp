@@ -100,26 +100,41 @@ EnvelopeLine command(std::string_view text, std::size_t offset, bool mail, Defec
     l.path_offset = offset + verb;
     std::string_view rest = text.substr(verb);
     if (!rest.empty() && rest.front() == ' ') {
+        // reported, then read on as if the space were not there, so that the
+        // parameters still count (SMTPUTF8, BODY)
         add(defects, DefectCode::EnvelopeSyntax, l.path_offset, "no space is allowed after the colon");
-        l.kind = EnvelopeLine::Kind::invalid;
-        return l;
+        while (!rest.empty() && rest.front() == ' ') {
+            rest.remove_prefix(1);
+            ++l.path_offset;
+        }
     }
     // Parse with UTF-8 allowed; whether SMTPUTF8 was asked for is checked
     // against the whole envelope later.
     l.path = parse_path(rest, mail ? PathKind::reverse : PathKind::forward, true);
+    std::size_t path_end = l.path.end;
     if (!l.path.ok) {
         add(defects, DefectCode::EnvelopePathSyntax, l.path_offset + l.path.error_at, std::string(l.path.error));
-        return l;
-    }
-    if (l.path.local.size() > kMaxLocalPart || l.path.domain.size() > kMaxDomain || l.path.end > kMaxPath)
+        // the parameters after a bad path are still read and checked: the
+        // path is taken to end at the first '>' followed by a space or the end
+        std::size_t gt = rest.find('>');
+        while (gt != std::string_view::npos && gt + 1 < rest.size() && rest[gt + 1] != ' ')
+            gt = rest.find('>', gt + 1);
+        if (gt == std::string_view::npos) return l;
+        path_end = gt + 1;
+    } else if (l.path.local.size() > kMaxLocalPart || l.path.domain.size() > kMaxDomain || l.path.end > kMaxPath) {
         add(defects, DefectCode::EnvelopePathTooLong, l.path_offset,
             std::to_string(l.path.local.size()) + " octets of local part, " +
                 std::to_string(l.path.domain.size()) + " of domain");
-    std::string_view params = rest.substr(l.path.end);
-    std::size_t params_at = l.path_offset + l.path.end;
+    }
+    std::string_view params = rest.substr(path_end);
+    std::size_t params_at = l.path_offset + path_end;
     if (!params.empty()) {
         if (params.front() != ' ') {
             add(defects, DefectCode::EnvelopeSyntax, params_at, "a space must separate the path and the parameters");
+            return l;
+        }
+        if (params.size() == 1) {  // "<a@b> ": one space and nothing after it
+            add(defects, DefectCode::EnvelopeParamSyntax, params_at, "trailing space");
             return l;
         }
         params.remove_prefix(1);
@@ -183,6 +198,11 @@ bool looks_like_spool_entry(std::string_view data) noexcept {
 
 std::vector<EsmtpParam> parse_esmtp_params(std::string_view s, std::size_t base, Defects* defects) {
     std::vector<EsmtpParam> out;
+    // Spaces at the end are one defect, not one per empty word.
+    std::size_t end = s.size();
+    while (end > 0 && s[end - 1] == ' ') --end;
+    if (end < s.size()) add(defects, DefectCode::EnvelopeParamSyntax, base + end, "trailing space");
+    s = s.substr(0, end);
     std::size_t i = 0;
     while (i < s.size()) {
         std::size_t e = s.find(' ', i);
@@ -212,8 +232,6 @@ std::vector<EsmtpParam> parse_esmtp_params(std::string_view s, std::size_t base,
         else out.push_back(p);
         i = e + 1;
     }
-    if (!s.empty() && s.back() == ' ')
-        add(defects, DefectCode::EnvelopeParamSyntax, base + s.size() - 1, "trailing space");
     return out;
 }
 

@@ -58,12 +58,21 @@ private:
     }
 
     // --- line length, line endings, NUL -------------------------------------------
+    // The innermost entity whose bytes hold `off`, or null. Entities are
+    // stored in document order (ascending begin), so a binary search finds
+    // the last one starting at or before `off`; its ancestors hold the rest.
+    const Entity* innermost(std::size_t off) const {
+        const auto& es = m_.entities();
+        auto it = std::upper_bound(es.begin(), es.end(), off,
+                                   [](std::size_t o, const Entity& e) { return o < e.begin; });
+        if (it == es.begin()) return nullptr;
+        const Entity* e = &*(it - 1);
+        while (e && off >= e->end) e = e->parent >= 0 ? &m_.entity(static_cast<std::size_t>(e->parent)) : nullptr;
+        return e;
+    }
     bool in_header(std::size_t off) const {
-        // Header blocks are few; a linear scan over entities is cheap enough
-        // because it runs only for long lines.
-        for (const Entity& e : m_.entities())
-            if (off >= e.begin && off < e.header_end) return true;
-        return false;
+        const Entity* e = innermost(off);
+        return e && off < e->header_end;
     }
 
     // Offset of the next '\n', '\r' or NUL at or after i (n when none):
@@ -83,13 +92,6 @@ private:
         return i;
     }
 
-    // The leaf entity whose body holds `off`, or null.
-    const Entity* leaf_at(std::size_t off) const {
-        for (const Entity& e : m_.entities())
-            if (e.kind == EntityKind::leaf && off >= e.body_begin && off < e.end) return &e;
-        return nullptr;
-    }
-
     // Line length, bare CR, bare LF (in CRLF input) and NUL, in one pass.
     void lines() {
         const std::string_view d = m_.data();
@@ -102,6 +104,7 @@ private:
         const std::size_t root_header_end = m_.root().header_end;
         std::size_t line = 0;                  // start of the current line
         std::size_t cr_line = SIZE_MAX, nul_line = SIZE_MAX;  // lines already reported
+        const Entity* binary = nullptr;  // the binary part the last NUL was in
         auto end_line = [&](std::size_t eol, bool has_lf) {
             const bool has_cr = has_lf && eol > line && p[eol - 1] == '\r';
             const std::size_t len = eol - line - (has_cr ? 1 : 0);
@@ -129,10 +132,13 @@ private:
                     add(DefectCode::LineBareCr, j);
                 }
             } else if (nul_line != line && reports_nul < kMaxLineReports && j >= root_header_end &&
-                       !in_header(j)) {
+                       !(binary && j >= binary->body_begin && j < binary->end)) {
                 // NUL in a header is header.nul (the parser's); a binary part may hold any byte
-                const Entity* leaf = leaf_at(j);
-                if (!leaf || leaf->encoding != TransferEncoding::binary) {
+                const Entity* e = innermost(j);
+                if (e && e->kind == EntityKind::leaf && j >= e->body_begin &&
+                    e->encoding == TransferEncoding::binary) {
+                    binary = e;  // its other NULs are skipped without a search
+                } else if (!e || j >= e->header_end) {
                     ++reports_nul;
                     nul_line = line;
                     add(DefectCode::LineNul, j);

@@ -35,6 +35,13 @@ Defects validate_envelope(const SpoolEntry& entry) {
             if ((l.kind == EnvelopeLine::Kind::mail || l.kind == EnvelopeLine::Kind::rcpt) && l.path.ok &&
                 l.path.utf8)
                 out.push_back({DefectCode::EnvelopeSmtputf8Needed, l.path_offset, "UTF-8 address"});
+        // RFC 6531 3.3: UTF-8 in parameter values too
+        for (const EnvelopeLine& l : entry.envelope)
+            for (const EsmtpParam& p : l.params)
+                if (first_8bit(p.value) != std::string_view::npos) {
+                    out.push_back({DefectCode::EnvelopeSmtputf8Needed, p.offset, "UTF-8 in " + std::string(p.keyword)});
+                    break;
+                }
     }
     const std::string_view m = entry.message;
     const std::size_t hend = header_end(m);

@@ -128,3 +128,36 @@ TEST(ValidateEnvelope, Smtputf8AndEightBitMime) {
     EXPECT_TRUE(
         check("MAIL FROM:<a@example.org> SMTPUTF8\nRCPT TO:<j\xC3\xB6rg@example.net>\n\n" + kMessage).empty());
 }
+
+TEST(SpoolEntry, ParametersCountEvenAfterABadPath) {
+    const std::string body8 = "From: a@example.org\nSubject: caf\xC3\xA9\n\ncaf\xC3\xA9\n";
+    for (const char* mail : {"MAIL FROM:<a@b..example> SMTPUTF8 BODY=8BITMIME\n",
+                             "MAIL FROM: <a@example.org> SMTPUTF8 BODY=8BITMIME\n"}) {
+        const std::string text = std::string(mail) + "RCPT TO:<c@example.net>\n\n" + body8;
+        const msg::SpoolEntry s = msg::parse_spool_entry(text);  // views into `text`
+        EXPECT_TRUE(s.smtputf8()) << mail;
+        EXPECT_EQ(s.body_type(), "8BITMIME") << mail;
+        const msg::Defects d = msg::validate_envelope(s);
+        EXPECT_EQ(d.size(), 1u) << mail;  // the path or the space, nothing about SMTPUTF8 or BODY
+        EXPECT_EQ(count(d, DefectCode::EnvelopeSmtputf8Needed) + count(d, DefectCode::Envelope8BitmimeNeeded), 0u);
+    }
+}
+
+TEST(SpoolEntry, TrailingSpacesAreOneDefect) {
+    for (const char* line : {"MAIL FROM:<a@example.org> \n", "MAIL FROM:<a@example.org>   \n",
+                             "MAIL FROM:<a@example.org> SIZE=10 \n", "MAIL FROM:<a@example.org> SIZE=10  \n"}) {
+        const std::string text = std::string(line) + "RCPT TO:<c@example.net>\n\n" + kMessage;
+        const msg::SpoolEntry s = msg::parse_spool_entry(text);
+        EXPECT_EQ(s.defects.size(), 1u) << line;
+        EXPECT_EQ(count(s.defects, DefectCode::EnvelopeParamSyntax), 1u) << line;
+    }
+}
+
+TEST(ValidateEnvelope, Utf8ParameterValueNeedsSmtputf8) {
+    const std::string rest = "RCPT TO:<c@example.net> ORCPT=utf-8;c\xC3\xA9@example.net\n\n" + kMessage;
+    const std::string plain = "MAIL FROM:<a@example.org>\n" + rest, utf8 = "MAIL FROM:<a@example.org> SMTPUTF8\n" + rest;
+    msg::Defects d = msg::validate_envelope(msg::parse_spool_entry(plain));
+    EXPECT_EQ(count(d, DefectCode::EnvelopeSmtputf8Needed), 1u);
+    d = msg::validate_envelope(msg::parse_spool_entry(utf8));
+    EXPECT_EQ(count(d, DefectCode::EnvelopeSmtputf8Needed), 0u);
+}
