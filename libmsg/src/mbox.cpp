@@ -15,13 +15,12 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include <bit>
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <vector>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
+#include "mbox_frame.hpp"
 
 namespace msg {
 namespace {
@@ -44,38 +43,45 @@ std::uint64_t count_newlines(const char* p, std::size_t n) {
     return lines;
 }
 
-// Position of the next `needle` (at least 2 bytes) in [from, n), or npos.
-// The needles here ("\nFrom ", ">From ") start with bytes that occur on
-// every line or so, where memchr would stop again and again: look for the
-// first two bytes together, 16 positions at a time.
-std::size_t find_from(const char* p, std::size_t from, std::size_t n, std::string_view needle) {
-    const std::size_t k = needle.size();
-    std::size_t i = from;
-#if defined(__SSE2__)
-    const __m128i c0 = _mm_set1_epi8(needle[0]), c1 = _mm_set1_epi8(needle[1]);
-    for (; i + 17 <= n; i += 16) {
-        const __m128i a = _mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i)), c0);
-        const __m128i b = _mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i + 1)), c1);
-        for (auto m = static_cast<unsigned>(_mm_movemask_epi8(_mm_and_si128(a, b))); m; m &= m - 1) {
-            const std::size_t q = i + static_cast<std::size_t>(std::countr_zero(m));
-            if (q + k <= n && std::memcmp(p + q, needle.data(), k) == 0) return q;
+using mbox_detail::find_from;
+using mbox_detail::starts_with_from;
+
+// One '>' removed from quoted lines: every line matching ^>+From  (mboxrd)
+// or ^>From  (mboxo). Appends the result to `out` and the offsets (in
+// `data`) of the removed bytes to `removed`; false when nothing is quoted.
+bool unquote(std::string_view data, bool rd, std::string& out, std::vector<std::size_t>& removed) {
+    std::size_t copied = 0;
+    for (std::size_t q = find_from(data.data(), 0, data.size(), ">From "); q != std::string_view::npos;
+         q = find_from(data.data(), q + 1, data.size(), ">From ")) {
+        std::size_t s = q;
+        while (s > 0 && data[s - 1] == '>') --s;
+        if (s > 0 && data[s - 1] != '\n') continue;  // not at the start of a line
+        if (!rd && s != q) continue;                  // mboxo: exactly one '>'
+        if (removed.empty()) {
+            out.clear();
+            out.reserve(data.size());
         }
+        out.append(data.substr(copied, s - copied));
+        removed.push_back(s);
+        copied = s + 1;
     }
-#endif
-    for (; i + k <= n; ++i)
-        if (p[i] == needle[0] && std::memcmp(p + i, needle.data(), k) == 0) return i;
-    return std::string_view::npos;
+    if (removed.empty()) return false;
+    out.append(data.substr(copied));
+    return true;
 }
 
-bool is_from_line(const char* p, std::size_t n) { return n >= 5 && std::memcmp(p, "From ", 5) == 0; }
+bool is_cl_format(MboxFormat f) { return f == MboxFormat::mboxcl || f == MboxFormat::mboxcl2; }
+
+// An unmapped window is not grown past this to follow a Content-Length.
+constexpr std::size_t kMaxClSpan = std::size_t{1} << 30;
 
 class GzMboxReader final : public MboxReader {
 public:
     GzMboxReader(gzFile gz, std::string name, const MboxOptions& o)
-        : gz_(gz), name_(std::move(name)), opt_(o) {}
+        : gz_(gz), name_(std::move(name)), opt_(o), format_(o.format) {}
     // A mapped plain archive: the window is the whole mapping.
     GzMboxReader(const char* map, std::size_t size, std::string name, const MboxOptions& o)
-        : gz_(nullptr), name_(std::move(name)), opt_(o), map_(map), map_size_(size) {
+        : gz_(nullptr), name_(std::move(name)), opt_(o), format_(o.format), map_(map), map_size_(size) {
         len_ = size;
         eof_ = true;
         started_ = true;
@@ -88,18 +94,33 @@ public:
     Result<bool> next(MboxMessage& out) override;
     std::uint64_t leading_garbage() const override { return garbage_; }
     bool compressed() const override { return compressed_; }
+    MboxFormat format() const override { return format_; }
 
 private:
+    // Where a message ends: data is [from_end, msg_end), the next From_ line
+    // (or the end of the window) is at next_from.
+    struct Frame {
+        std::size_t msg_end = 0, next_from = 0;
+        bool separator = false, separator_crlf = false;
+    };
     // Read more input to the end of the window; false at end of input.
     Result<bool> fill();
+    // Read until the window holds `n` bytes or the input ends.
+    Status fill_to(std::size_t n);
     void compact();
-    std::size_t find_next_from(std::size_t from) const;
+    std::size_t find_next_from(std::size_t from, std::size_t from_end);
+    // From_ line framing of the message whose From_ line ends at from_end.
+    Result<Frame> frame_by_from(std::size_t from_end);
+    // Content-Length framing; no value (false) when it does not frame the
+    // message, and then `scan` says why.
+    Result<bool> frame_by_length(std::size_t from_end, Frame& f, mbox_detail::HeaderScan& scan);
     // The window: the read buffer, or the unread part of the mapping.
     const char* win() const { return map_ ? map_ + map_pos_ : buf_.data(); }
 
     gzFile gz_;
     std::string name_;
     MboxOptions opt_;
+    MboxFormat format_;             // detect until the first message resolves it
     const char* map_ = nullptr;     // the mapping of a plain archive, or null
     std::size_t map_size_ = 0;
     std::size_t map_pos_ = 0;       // mapping offset of the window
@@ -115,6 +136,8 @@ private:
     std::uint64_t garbage_ = 0;
     std::uint64_t index_ = 0;
     std::string unquoted_;
+    std::vector<std::size_t> removed_;     // offsets of the '>' unquoting removed
+    std::vector<std::size_t> from_lines_;  // window offsets of unquoted "From " lines in the message
 };
 
 Result<bool> GzMboxReader::fill() {
@@ -141,6 +164,14 @@ Result<bool> GzMboxReader::fill() {
     return true;
 }
 
+Status GzMboxReader::fill_to(std::size_t n) {
+    while (len_ < n && !eof_) {
+        auto r = fill();
+        if (!r.ok()) return r.error();
+    }
+    return Ok{};
+}
+
 void GzMboxReader::compact() {
     if (begin_ == 0) return;
     if (map_) {
@@ -165,8 +196,9 @@ void GzMboxReader::compact() {
 }
 
 // Position of the next From_ line that follows an empty line, searching
-// from `from`; npos when none is in the window yet.
-std::size_t GzMboxReader::find_next_from(std::size_t from) const {
+// from `from`; npos when none is in the window yet. "From " lines passed
+// over (not after an empty line) are remembered in from_lines_.
+std::size_t GzMboxReader::find_next_from(std::size_t from, std::size_t from_end) {
     std::string_view w(win(), len_);
     while (true) {
         std::size_t p = find_from(w.data(), from, w.size(), "\nFrom ");
@@ -174,8 +206,91 @@ std::size_t GzMboxReader::find_next_from(std::size_t from) const {
         // the line before must be empty: "\n\nFrom " or "\n\r\nFrom "
         if (p >= 1 && w[p - 1] == '\n') return p + 1;
         if (p >= 2 && w[p - 1] == '\r' && w[p - 2] == '\n') return p + 1;
+        // A "From " line inside the message (searches overlap: once each).
+        if (p + 1 >= from_end && (from_lines_.empty() || from_lines_.back() < p + 1))
+            from_lines_.push_back(p + 1);
         from = p + 1;
     }
+}
+
+Result<GzMboxReader::Frame> GzMboxReader::frame_by_from(std::size_t from_end) {
+    Frame f;
+    from_lines_.clear();
+    // Find the next message's From_ line, reading more as needed.
+    std::size_t search = from_end - 1;
+    std::size_t next_from;
+    for (;;) {
+        next_from = find_next_from(search, from_end);
+        if (next_from != std::string_view::npos) break;
+        search = len_ > 8 ? len_ - 8 : 0;
+        if (search < from_end - 1) search = from_end - 1;
+        auto r = fill();
+        if (!r.ok()) return r.error();
+        if (!*r) {
+            next_from = len_;
+            break;
+        }
+    }
+    // The message ends before the separating empty line: the one before
+    // the next From_ line, or a last empty line at the end of the archive.
+    const char* w = win();
+    std::size_t msg_end = next_from;
+    auto empty_line_before = [&](std::size_t end) -> std::size_t {  // its length, or 0
+        if (end <= from_end || w[end - 1] != '\n') return 0;
+        if (end - 1 >= from_end && end >= 2 && w[end - 2] == '\n') return 1;
+        if (end - 2 >= from_end && end >= 3 && w[end - 2] == '\r' && w[end - 3] == '\n') return 2;
+        return 0;
+    };
+    const std::size_t sep = empty_line_before(next_from);
+    if (sep > 0) {
+        msg_end = next_from - sep;
+        f.separator = true;
+        f.separator_crlf = sep == 2;
+    }
+    f.msg_end = msg_end;
+    f.next_from = next_from;
+    return f;
+}
+
+Result<bool> GzMboxReader::frame_by_length(std::size_t from_end, Frame& f, mbox_detail::HeaderScan& h) {
+    constexpr std::size_t kMaxHeader = std::size_t{1} << 20;
+    for (;;) {
+        h = mbox_detail::scan_header(std::string_view(win() + from_end, len_ - from_end), eof_);
+        if (h.complete) break;
+        if (len_ - from_end > kMaxHeader) return false;
+        auto r = fill();
+        if (!r.ok()) return r.error();
+    }
+    if (!h.cl_present || !h.cl_valid) return false;
+    const std::size_t body_start = from_end + h.body_start;
+    if (h.cl > std::uint64_t{SIZE_MAX} - body_start - 8) return false;
+    const std::size_t body_end = body_start + static_cast<std::size_t>(h.cl);
+    if (!map_ && body_end > kMaxClSpan) return false;
+    if (auto st = fill_to(body_end + 7); !st.ok()) return st.error();
+    if (body_end > len_) return false;
+    const std::string_view rest(win() + body_end, len_ - body_end);
+    f.msg_end = body_end;
+    f.separator = false;
+    f.separator_crlf = false;
+    if (rest.empty()) {
+        f.next_from = body_end;
+    } else if (rest == "\n" || rest == "\r\n" || rest.starts_with("\nFrom ") || rest.starts_with("\r\nFrom ")) {
+        f.separator = true;
+        f.separator_crlf = rest[0] == '\r';
+        f.next_from = body_end + (f.separator_crlf ? 2 : 1);
+    } else if (starts_with_from(rest)) {
+        f.next_from = body_end;
+    } else {
+        return false;
+    }
+    // A message without a body: the empty line after its header block is
+    // the separator, not the start of an empty body.
+    if (h.cl == 0 && h.blank_len > 0 && !f.separator) {
+        f.msg_end = body_start - h.blank_len;
+        f.separator = true;
+        f.separator_crlf = h.blank_len == 2;
+    }
+    return true;
 }
 
 Result<bool> GzMboxReader::next(MboxMessage& out) {
@@ -185,7 +300,7 @@ Result<bool> GzMboxReader::next(MboxMessage& out) {
         for (;;) {
             std::string_view w(win(), len_);
             std::size_t p = std::string_view::npos;
-            if (is_from_line(w.data(), w.size())) p = 0;
+            if (starts_with_from(w)) p = 0;
             else if (std::size_t q = find_from(w.data(), 0, w.size(), "\nFrom "); q != std::string_view::npos)
                 p = q + 1;
             if (p != std::string_view::npos) {
@@ -227,68 +342,99 @@ Result<bool> GzMboxReader::next(MboxMessage& out) {
             break;
         }
     }
-    // Find the next message's From_ line, reading more as needed.
-    std::size_t search = from_end > 0 ? from_end - 1 : 0;
-    std::size_t next_from;
-    for (;;) {
-        next_from = find_next_from(search);
-        if (next_from != std::string_view::npos) break;
-        search = len_ > 8 ? len_ - 8 : 0;
-        if (search < from_end - 1) search = from_end - 1;
-        auto r = fill();
-        if (!r.ok()) return r.error();
-        if (!*r) {
-            next_from = len_;
-            break;
-        }
-    }
-    // The message ends before the separating empty line.
-    std::size_t msg_end = next_from;
-    if (next_from < len_ || (len_ >= 2 && win()[len_ - 1] == '\n' && (win()[len_ - 2] == '\n' ||
-                                                                      (len_ >= 3 && win()[len_ - 2] == '\r' && win()[len_ - 3] == '\n')))) {
-        if (msg_end > from_end && win()[msg_end - 1] == '\n') {
-            --msg_end;
-            if (msg_end > from_end && win()[msg_end - 1] == '\r') --msg_end;
-        }
-    }
-    if (msg_end < from_end) msg_end = from_end;
+    if (auto st = fill_to(from_end + 5); !st.ok()) return st.error();
 
+    out.defects.clear();
+    Frame f;
+    from_lines_.clear();
+    if (starts_with_from(std::string_view(win() + from_end, len_ - from_end))) {
+        // An empty message: the next From_ line follows at once.
+        f.msg_end = f.next_from = from_end;
+        if (format_ == MboxFormat::detect) format_ = MboxFormat::mboxrd;
+    } else {
+        bool framed = false;
+        mbox_detail::HeaderScan h;
+        if (format_ == MboxFormat::detect || is_cl_format(format_)) {
+            auto r = frame_by_length(from_end, f, h);
+            if (!r.ok()) return r.error();
+            framed = *r;
+            if (format_ == MboxFormat::detect) format_ = framed ? MboxFormat::mboxcl2 : MboxFormat::mboxrd;
+        }
+        if (!framed) {
+            auto r = frame_by_from(from_end);
+            if (!r.ok()) return r.error();
+            f = *r;
+            if (is_cl_format(format_)) {
+                from_lines_.clear();
+                if (f.msg_end > from_end) {
+                    std::string detail;
+                    if (!h.cl_present) detail = "no Content-Length field";
+                    else if (!h.cl_valid) detail = "Content-Length is not a number";
+                    else
+                        detail = "Content-Length " + std::to_string(h.cl) + ", the body has " +
+                                 std::to_string(f.msg_end - std::min(f.msg_end, from_end + h.body_start)) +
+                                 " bytes up to the next From_ line";
+                    const std::size_t at = h.cl_present ? h.cl_offset : 0;
+                    out.defects.push_back({DefectCode::MboxContentLengthMismatch, at, std::move(detail)});
+                }
+            }
+        }
+    }
+
+    const char* w = win();
     std::size_t fl_len = from_end;
-    while (fl_len > 0 && (win()[fl_len - 1] == '\n' || win()[fl_len - 1] == '\r')) --fl_len;
+    while (fl_len > 0 && (w[fl_len - 1] == '\n' || w[fl_len - 1] == '\r')) --fl_len;
     out.index = index_++;
     out.offset = buf_offset_;
     out.line = begin_line_;
-    out.from_line = std::string_view(win(), fl_len).substr(fl_len >= 5 ? 5 : fl_len);
+    out.from_line = std::string_view(w, fl_len).substr(fl_len >= 5 ? 5 : fl_len);
+    out.from_crlf = from_end >= 2 && w[from_end - 1] == '\n' && w[from_end - 2] == '\r';
+    out.separator = f.separator;
+    out.separator_crlf = f.separator_crlf;
+    out.format = format_;
     out.data_offset = buf_offset_ + from_end;
     out.data_line = begin_line_ + 1;
-    std::string_view data(win() + from_end, msg_end - from_end);
+    std::string_view data(w + from_end, f.msg_end - from_end);
+    if (format_ == MboxFormat::mboxrd || format_ == MboxFormat::mboxo)
+        for (std::size_t p : from_lines_)
+            if (p < f.msg_end)
+                out.defects.push_back({DefectCode::MboxUnquotedFrom, p - from_end, {}});
     out.unquoted = false;
-    if (opt_.format == MboxFormat::mboxrd &&
-        find_from(data.data(), 0, data.size(), ">From ") != std::string_view::npos) {
-        // mboxrd: remove one '>' from each line matching ^>+From
-        unquoted_.clear();
-        unquoted_.reserve(data.size());
-        std::size_t i = 0;
-        while (i < data.size()) {
-            std::size_t e = data.find('\n', i);
-            e = e == std::string_view::npos ? data.size() : e + 1;
-            std::string_view line = data.substr(i, e - i);
-            std::size_t g = 0;
-            while (g < line.size() && line[g] == '>') ++g;
-            if (g > 0 && line.substr(g).starts_with("From ")) line.remove_prefix(1);
-            unquoted_.append(line);
-            i = e;
-        }
+    removed_.clear();
+    if (format_ != MboxFormat::mboxcl2 &&
+        unquote(data, format_ == MboxFormat::mboxrd, unquoted_, removed_)) {
         data = unquoted_;
         out.unquoted = true;
+        // Defect offsets are into the unquoted copy.
+        for (Defect& d : out.defects)
+            d.offset -= static_cast<std::size_t>(
+                std::lower_bound(removed_.begin(), removed_.end(), d.offset) - removed_.begin());
     }
     out.data = data;
-    begin_line_ += count_newlines(win(), next_from);
-    begin_ = next_from;
+    begin_line_ += count_newlines(w, f.next_from);
+    begin_ = f.next_from;
     return true;
 }
 
 }  // namespace
+
+std::string_view format_name(MboxFormat f) {
+    switch (f) {
+    case MboxFormat::mboxrd: return "mboxrd";
+    case MboxFormat::mboxo: return "mboxo";
+    case MboxFormat::mboxcl: return "mboxcl";
+    case MboxFormat::mboxcl2: return "mboxcl2";
+    case MboxFormat::detect: return "detect";
+    }
+    return "mboxrd";
+}
+
+std::optional<MboxFormat> parse_format(std::string_view name) {
+    for (MboxFormat f : {MboxFormat::mboxrd, MboxFormat::mboxo, MboxFormat::mboxcl, MboxFormat::mboxcl2,
+                         MboxFormat::detect})
+        if (name == format_name(f)) return f;
+    return std::nullopt;
+}
 
 Result<std::unique_ptr<MboxReader>> MboxReader::open(const std::string& path,
                                                      const MboxOptions& options) {

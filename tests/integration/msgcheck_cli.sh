@@ -78,6 +78,9 @@ has err "$tmp/image.png: error: not a message"
 has err "bad.eml:4:"
 has err "3 messages, 1 error, 1 warning, 2 not mail"
 expect 66 "cannot open" "$bin" "$tmp/missing" "$clean"
+# A bad field name on the first line is a defect, not "not mail".
+printf 'X Mailer: one\nFrom: a@example.org\n\nbody\n' >"$tmp/badfirst.eml"
+expect 1 "badfirst.eml:1:2: error: .*\[header.bad-field-name\]" "$bin" "$tmp/badfirst.eml"
 
 # mbox archives: each message is reported with the archive's line numbers.
 { printf 'From a@example.org Mon Nov 23 09:15:00 2026\n'; cat "$clean"; echo

@@ -141,7 +141,7 @@ PYTHON = {
     "mime.version-missing": (set(), NONE, "no-mime-version"),
 }
 
-SKIPPED_GROUPS = ("envelope.",)
+SKIPPED_GROUPS = ("envelope.", "mbox.")
 
 
 def exc_name(e):

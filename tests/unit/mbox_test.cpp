@@ -1,12 +1,21 @@
-// mbox_test.cpp - the streaming mbox reader, plain and gzip (msg/mbox.hpp).
+// mbox_test.cpp - the streaming mbox reader and writer, plain and gzip,
+// every format, and the mailbox lock (msg/mbox.hpp).
 #include "msg/mbox.hpp"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
+#include <utime.h>
 #include <zlib.h>
 
+#include <algorithm>
+#include <chrono>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -39,6 +48,9 @@ struct Copy {
     std::uint64_t index, offset, line, data_offset, data_line;
     std::string from_line, data;
     bool unquoted;
+    bool from_crlf = false, separator = false, separator_crlf = false;
+    msg::MboxFormat format = msg::MboxFormat::mboxrd;
+    msg::Defects defects;
 };
 
 // Read all messages; the error (if any) ends the list.
@@ -58,8 +70,9 @@ std::vector<Copy> read_all(const std::string& path, const msg::MboxOptions& o = 
             break;
         }
         if (!n.value()) break;
-        out.push_back({m.index, m.offset, m.line, m.data_offset, m.data_line,
-                       std::string(m.from_line), std::string(m.data), m.unquoted});
+        out.push_back({m.index, m.offset, m.line, m.data_offset, m.data_line, std::string(m.from_line),
+                       std::string(m.data), m.unquoted, m.from_crlf, m.separator, m.separator_crlf, m.format,
+                       m.defects});
     }
     if (garbage) *garbage = reader.leading_garbage();
     if (compressed) *compressed = reader.compressed();
@@ -80,7 +93,7 @@ const std::string kArchive =
     "\n"                                          // 11
     "body two\n";                                 // 12
 
-void check_archive(const std::vector<Copy>& msgs, bool mboxrd) {
+void check_archive(const std::vector<Copy>& msgs, bool mboxrd) {  // else mboxo
     ASSERT_EQ(msgs.size(), 2u);
     EXPECT_EQ(msgs[0].index, 0u);
     EXPECT_EQ(msgs[0].offset, 0u);
@@ -94,9 +107,9 @@ void check_archive(const std::vector<Copy>& msgs, bool mboxrd) {
                   "Subject: one\n\nbody one\nFrom quoted\n>From double\n"
                   "From not-a-separator (no empty line)\n");
     } else {
-        EXPECT_FALSE(msgs[0].unquoted);
+        EXPECT_TRUE(msgs[0].unquoted);  // one level, and only from ">From "
         EXPECT_EQ(msgs[0].data,
-                  "Subject: one\n\nbody one\n>From quoted\n>>From double\n"
+                  "Subject: one\n\nbody one\nFrom quoted\n>>From double\n"
                   "From not-a-separator (no empty line)\n");
     }
     EXPECT_EQ(msgs[1].index, 1u);
@@ -124,7 +137,7 @@ TEST(Mbox, PlainMboxrd) {
     check_archive(msgs, true);
 }
 
-TEST(Mbox, PlainMboxoDoesNotUnquote) {
+TEST(Mbox, PlainMboxoUnquotesOneLevel) {
     TempFile f("plain-o.mbox");
     f.write(kArchive);
     msg::MboxOptions o;
@@ -302,4 +315,560 @@ TEST(Mbox, LinesLongerThanTheReadSize) {
         EXPECT_EQ(msgs[1].line, 7u);
         EXPECT_EQ(msgs[1].offset, archive.find("\nFrom z") + 1);
     }
+}
+
+// --- formats, framing flags, defects ------------------------------------------
+
+namespace {
+
+std::string slurp(const std::filesystem::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+msg::MboxOptions with_format(msg::MboxFormat f, bool map = true, std::size_t read_size = 1 << 20) {
+    msg::MboxOptions o;
+    o.format = f;
+    o.map = map;
+    o.read_size = read_size;
+    return o;
+}
+
+// Read `archive` as plain mapped, plain through the window (small reads)
+// and gzip; all three must agree. Returns the mapped reading.
+std::vector<Copy> read_string(const std::string& archive, msg::MboxFormat f,
+                              msg::MboxFormat* resolved = nullptr) {
+    TempFile plain("s.mbox"), gz("s.mbox.gz");
+    plain.write(archive);
+    gz.write_gzip(archive);
+    std::vector<Copy> first;
+    for (int mode = 0; mode < 3; ++mode) {
+        SCOPED_TRACE(mode == 0 ? "mapped" : mode == 1 ? "read" : "gzip");
+        std::string err;
+        auto r = msg::MboxReader::open(mode == 2 ? gz.str() : plain.str(), with_format(f, mode == 0, 4096));
+        EXPECT_TRUE(r.ok());
+        if (!r.ok()) return {};
+        std::vector<Copy> msgs;
+        msg::MboxMessage m;
+        for (;;) {
+            auto n = (*r)->next(m);
+            EXPECT_TRUE(n.ok());
+            if (!n.ok() || !*n) break;
+            msgs.push_back({m.index, m.offset, m.line, m.data_offset, m.data_line, std::string(m.from_line),
+                            std::string(m.data), m.unquoted, m.from_crlf, m.separator, m.separator_crlf,
+                            m.format, m.defects});
+        }
+        if (mode == 0) {
+            first = msgs;
+            if (resolved) *resolved = (*r)->format();
+            continue;
+        }
+        EXPECT_EQ((*r)->format(), first.empty() ? (*r)->format() : first[0].format);
+        EXPECT_EQ(msgs.size(), first.size());
+        for (std::size_t i = 0; i < std::min(msgs.size(), first.size()); ++i) {
+            EXPECT_EQ(msgs[i].data, first[i].data) << i;
+            EXPECT_EQ(msgs[i].from_line, first[i].from_line) << i;
+            EXPECT_EQ(msgs[i].offset, first[i].offset) << i;
+            EXPECT_EQ(msgs[i].line, first[i].line) << i;
+            EXPECT_EQ(msgs[i].separator, first[i].separator) << i;
+            EXPECT_EQ(msgs[i].separator_crlf, first[i].separator_crlf) << i;
+            EXPECT_EQ(msgs[i].from_crlf, first[i].from_crlf) << i;
+            EXPECT_EQ(msgs[i].defects.size(), first[i].defects.size()) << i;
+        }
+    }
+    return first;
+}
+
+// Write messages with MboxWriter and return the archive's bytes.
+std::string write_string(const std::vector<Copy>& msgs, msg::MboxFormat f, bool gzip = false) {
+    TempFile out(gzip ? "w.mbox.gz" : "w.mbox");
+    msg::MboxWriter::Options o;
+    o.format = f;
+    o.gzip = gzip;
+    auto w = msg::MboxWriter::open(out.str(), o);
+    EXPECT_TRUE(w.ok());
+    if (!w.ok()) return {};
+    for (const Copy& m : msgs) {
+        auto st = (*w)->write(m.from_line, m.data, m.from_crlf, m.separator, m.separator_crlf);
+        EXPECT_TRUE(st.ok()) << st.error().message;
+    }
+    auto st = (*w)->close();
+    EXPECT_TRUE(st.ok());
+    if (!gzip) return slurp(out.path);
+    std::string bytes;
+    gzFile gz = gzopen(out.str().c_str(), "rb");
+    char buf[4096];
+    for (int n; (n = gzread(gz, buf, sizeof buf)) > 0;) bytes.append(buf, static_cast<std::size_t>(n));
+    gzclose(gz);
+    return bytes;
+}
+
+Copy msg_of(std::string from_line, std::string data, bool separator = true) {
+    Copy c{};
+    c.from_line = std::move(from_line);
+    c.data = std::move(data);
+    c.separator = separator;
+    return c;
+}
+
+}  // namespace
+
+TEST(Mbox, FormatNames) {
+    for (auto f : {msg::MboxFormat::mboxrd, msg::MboxFormat::mboxo, msg::MboxFormat::mboxcl,
+                   msg::MboxFormat::mboxcl2, msg::MboxFormat::detect})
+        EXPECT_EQ(msg::parse_format(msg::format_name(f)), f);
+    EXPECT_EQ(msg::format_name(msg::MboxFormat::mboxcl2), "mboxcl2");
+    EXPECT_FALSE(msg::parse_format("mbox"));
+    EXPECT_FALSE(msg::parse_format("MBOXRD"));
+}
+
+// Every testdata/mbox/<variant>/archive.mbox gives the messages in expected/,
+// in the plain, window and gzip paths; writing them back gives the archive.
+TEST(Mbox, TestdataVariants) {
+    const std::filesystem::path root = std::string(MSG_TESTDATA) + "/mbox";
+    int variants = 0;
+    for (const auto& entry : std::filesystem::directory_iterator(root)) {
+        if (!entry.is_directory()) continue;
+        const std::string name = entry.path().filename().string();
+        SCOPED_TRACE(name);
+        ++variants;
+        const msg::MboxFormat f = msg::parse_format(name).value_or(msg::MboxFormat::mboxrd);
+        const std::string archive = slurp(entry.path() / "archive.mbox");
+        std::vector<std::filesystem::path> expected;
+        for (const auto& e : std::filesystem::directory_iterator(entry.path() / "expected"))
+            expected.push_back(e.path());
+        std::sort(expected.begin(), expected.end());
+        auto msgs = read_string(archive, f);
+        ASSERT_EQ(msgs.size(), expected.size());
+        for (std::size_t i = 0; i < msgs.size(); ++i) {
+            EXPECT_EQ(msgs[i].data, slurp(expected[i])) << expected[i];
+            EXPECT_TRUE(msgs[i].defects.empty()) << expected[i] << ": " << msgs[i].defects[0].info().code;
+            EXPECT_EQ(msgs[i].format, f);
+        }
+        EXPECT_EQ(write_string(msgs, f), archive);
+    }
+    EXPECT_GE(variants, 9);
+}
+
+TEST(Mbox, MboxoUnquotesExactlyOneLevel) {
+    const std::string a = "From x\nA: b\n\n>From one\n>>From two\n >From not at start\nx>From no\n";
+    auto msgs = read_string(a, msg::MboxFormat::mboxo);
+    ASSERT_EQ(msgs.size(), 1u);
+    EXPECT_EQ(msgs[0].data, "A: b\n\nFrom one\n>>From two\n >From not at start\nx>From no\n");
+    EXPECT_TRUE(msgs[0].unquoted);
+    // mboxrd removes one level from both
+    msgs = read_string(a, msg::MboxFormat::mboxrd);
+    EXPECT_EQ(msgs[0].data, "A: b\n\nFrom one\n>From two\n >From not at start\nx>From no\n");
+}
+
+TEST(Mbox, FirstLineQuotedAndCrlfQuoted) {
+    auto msgs = read_string("From x\r\n>From a\r\n>>From b\r\n", msg::MboxFormat::mboxrd);
+    ASSERT_EQ(msgs.size(), 1u);
+    EXPECT_EQ(msgs[0].data, "From a\r\n>From b\r\n");
+    EXPECT_TRUE(msgs[0].from_crlf);
+}
+
+TEST(Mbox, CrlfFlags) {
+    const std::string a = "From a\r\nX: 1\r\n\r\nbody\r\n\r\nFrom b\nX: 2\n\r\nFrom c\r\nX: 3\r\n\n";
+    auto msgs = read_string(a, msg::MboxFormat::mboxrd);
+    ASSERT_EQ(msgs.size(), 3u);
+    EXPECT_TRUE(msgs[0].from_crlf);
+    EXPECT_TRUE(msgs[0].separator);
+    EXPECT_TRUE(msgs[0].separator_crlf);
+    EXPECT_EQ(msgs[0].data, "X: 1\r\n\r\nbody\r\n");
+    EXPECT_FALSE(msgs[1].from_crlf);
+    EXPECT_TRUE(msgs[1].separator_crlf);
+    EXPECT_EQ(msgs[1].data, "X: 2\n");
+    EXPECT_TRUE(msgs[2].from_crlf);
+    EXPECT_TRUE(msgs[2].separator);
+    EXPECT_FALSE(msgs[2].separator_crlf);
+    EXPECT_EQ(msgs[2].data, "X: 3\r\n");
+    EXPECT_EQ(write_string(msgs, msg::MboxFormat::mboxrd), a);
+}
+
+TEST(Mbox, NoFinalNewline) {
+    auto msgs = read_string("From a\nX: 1\n\nlast", msg::MboxFormat::mboxrd);
+    ASSERT_EQ(msgs.size(), 1u);
+    EXPECT_EQ(msgs[0].data, "X: 1\n\nlast");
+    EXPECT_FALSE(msgs[0].separator);
+    msgs = read_string("From a\nX: 1\n\nlast\n", msg::MboxFormat::mboxrd);
+    EXPECT_EQ(msgs[0].data, "X: 1\n\nlast\n");
+    EXPECT_FALSE(msgs[0].separator);
+    msgs = read_string("From a\nX: 1\n\nlast\n\n", msg::MboxFormat::mboxrd);
+    EXPECT_EQ(msgs[0].data, "X: 1\n\nlast\n");
+    EXPECT_TRUE(msgs[0].separator);
+}
+
+TEST(Mbox, EmptyMessages) {
+    const std::string a = "From a\n\nFrom b\nFrom c\r\n\r\nFrom d\nX: 1\n\nFrom e\n";
+    for (auto f : {msg::MboxFormat::mboxrd, msg::MboxFormat::mboxo, msg::MboxFormat::mboxcl2}) {
+        SCOPED_TRACE(std::string(msg::format_name(f)));
+        auto msgs = read_string(a, f);
+        ASSERT_EQ(msgs.size(), 5u);
+        EXPECT_EQ(msgs[0].data, "");
+        EXPECT_TRUE(msgs[0].separator);
+        EXPECT_EQ(msgs[1].data, "");
+        EXPECT_FALSE(msgs[1].separator);
+        EXPECT_EQ(msgs[1].line, 3u);
+        EXPECT_EQ(msgs[2].data, "");
+        EXPECT_TRUE(msgs[2].separator_crlf);
+        EXPECT_EQ(msgs[3].data, "X: 1\n");
+        EXPECT_EQ(msgs[4].data, "");
+        EXPECT_FALSE(msgs[4].separator);
+        EXPECT_EQ(msgs[4].from_line, "e");
+        if (f != msg::MboxFormat::mboxcl2) {
+            for (const Copy& m : msgs) EXPECT_TRUE(m.defects.empty());
+            EXPECT_EQ(write_string(msgs, f), a);
+        } else {
+            // X: 1 has no Content-Length
+            EXPECT_EQ(msgs[3].defects.size(), 1u);
+        }
+    }
+}
+
+TEST(Mbox, OddFromLines) {
+    const std::vector<std::string> froms = {
+        "MAILER-DAEMON Fri Jul  8 12:08:34 2011",
+        "- Mon Nov 23 09:15:00 2026",
+        "user@example.org Sat Jan  3 01:05:34 1996 remote from host",
+        "a@example.org Mon Nov 23 09:15:00 CET 2026",
+        "a@example.org Mon Nov 23 09:15:00 PST8PDT 2026",
+        "a@example.org Mon Nov 23 09:15 2026",
+        "\"quoted local\"@example.org Mon Nov 23 09:15:00 2026",
+        "",
+    };
+    std::string a;
+    for (std::size_t i = 0; i < froms.size(); ++i) a += "From " + froms[i] + "\nX: " + std::to_string(i) + "\n\n";
+    auto msgs = read_string(a, msg::MboxFormat::mboxrd);
+    ASSERT_EQ(msgs.size(), froms.size());
+    for (std::size_t i = 0; i < froms.size(); ++i) {
+        EXPECT_EQ(msgs[i].from_line, froms[i]);
+        EXPECT_EQ(msgs[i].data, "X: " + std::to_string(i) + "\n");
+        EXPECT_EQ(msgs[i].line, 1 + 3 * i);
+    }
+    EXPECT_EQ(write_string(msgs, msg::MboxFormat::mboxrd), a);
+}
+
+TEST(Mbox, ContentLengthBodyWithFromLines) {
+    const std::string body = "text\n\nFrom inside Mon Nov 23 09:15:00 2026\n\nFrom again\n";
+    const std::string m1 = "Subject: one\nContent-Length: " + std::to_string(body.size()) + "\n\n" + body;
+    const std::string a = "From a\n" + m1 + "\nFrom b\nSubject: two\nContent-Length: 3\n\nxy\n";
+    auto msgs = read_string(a, msg::MboxFormat::mboxcl2);
+    ASSERT_EQ(msgs.size(), 2u);
+    EXPECT_EQ(msgs[0].data, m1);
+    EXPECT_TRUE(msgs[0].separator);
+    EXPECT_TRUE(msgs[0].defects.empty());
+    EXPECT_EQ(msgs[0].format, msg::MboxFormat::mboxcl2);
+    EXPECT_EQ(msgs[1].data, "Subject: two\nContent-Length: 3\n\nxy\n");
+    EXPECT_FALSE(msgs[1].separator);
+    EXPECT_EQ(msgs[1].line, 11u);
+    EXPECT_EQ(write_string(msgs, msg::MboxFormat::mboxcl2), a);
+    // detect: the first message is framed by its Content-Length
+    msg::MboxFormat resolved = msg::MboxFormat::detect;
+    auto d = read_string(a, msg::MboxFormat::detect, &resolved);
+    EXPECT_EQ(resolved, msg::MboxFormat::mboxcl2);
+    ASSERT_EQ(d.size(), 2u);
+    EXPECT_EQ(d[0].data, m1);
+    EXPECT_EQ(d[1].format, msg::MboxFormat::mboxcl2);
+    // read as mboxrd, the From lines after empty lines split the message
+    EXPECT_EQ(read_string(a, msg::MboxFormat::mboxrd).size(), 4u);
+}
+
+TEST(Mbox, ContentLengthWithoutEmptyLineBeforeNextFrom) {
+    const std::string a = "From a\r\nContent-Length: 4\r\n\r\nabc\nFrom b\r\nContent-Length: 2\r\n\r\nzz";
+    auto msgs = read_string(a, msg::MboxFormat::mboxcl2);
+    ASSERT_EQ(msgs.size(), 2u);
+    EXPECT_EQ(msgs[0].data, "Content-Length: 4\r\n\r\nabc\n");
+    EXPECT_FALSE(msgs[0].separator);
+    EXPECT_TRUE(msgs[0].from_crlf);
+    EXPECT_EQ(msgs[1].data, "Content-Length: 2\r\n\r\nzz");
+    EXPECT_TRUE(msgs[1].defects.empty());
+    EXPECT_EQ(write_string(msgs, msg::MboxFormat::mboxcl2), a);
+}
+
+TEST(Mbox, ContentLengthWrongFallsBackWithDefect) {
+    const std::string a =
+        "From a\nSubject: one\nContent-Length: 999\n\nbody\n\nFrom b\nSubject: two\n\nno length\n\n"
+        "From c\nSubject: three\nContent-Length: x1\n\nz\n";
+    for (auto f : {msg::MboxFormat::mboxcl, msg::MboxFormat::mboxcl2}) {
+        SCOPED_TRACE(std::string(msg::format_name(f)));
+        auto msgs = read_string(a, f);
+        ASSERT_EQ(msgs.size(), 3u);
+        EXPECT_EQ(msgs[0].data, "Subject: one\nContent-Length: 999\n\nbody\n");
+        ASSERT_EQ(msgs[0].defects.size(), 1u);
+        EXPECT_EQ(msgs[0].defects[0].code, msg::DefectCode::MboxContentLengthMismatch);
+        EXPECT_EQ(msgs[0].defects[0].offset, 13u);  // the field's line
+        EXPECT_NE(msgs[0].defects[0].detail.find("999"), std::string::npos);
+        EXPECT_EQ(msgs[1].data, "Subject: two\n\nno length\n");
+        ASSERT_EQ(msgs[1].defects.size(), 1u);
+        EXPECT_EQ(msgs[1].defects[0].offset, 0u);
+        EXPECT_NE(msgs[1].defects[0].detail.find("no Content-Length"), std::string::npos);
+        ASSERT_EQ(msgs[2].defects.size(), 1u);
+        // the writer corrects and adds the field
+        auto fixed = read_string(write_string(msgs, f), f);
+        ASSERT_EQ(fixed.size(), 3u);
+        EXPECT_EQ(fixed[0].data, "Subject: one\nContent-Length: 5\n\nbody\n");
+        EXPECT_EQ(fixed[1].data, "Subject: two\nContent-Length: 10\n\nno length\n");
+        EXPECT_EQ(fixed[2].data, "Subject: three\nContent-Length: 2\n\nz\n");
+        for (const Copy& m : fixed) EXPECT_TRUE(m.defects.empty());
+    }
+    // detect: no Content-Length framing on the first message means mboxrd, no defects
+    msg::MboxFormat resolved = msg::MboxFormat::detect;
+    auto msgs = read_string(a, msg::MboxFormat::detect, &resolved);
+    EXPECT_EQ(resolved, msg::MboxFormat::mboxrd);
+    ASSERT_EQ(msgs.size(), 3u);
+    for (const Copy& m : msgs) EXPECT_TRUE(m.defects.empty());
+}
+
+TEST(Mbox, ContentLengthPastTheEnd) {
+    auto msgs = read_string("From a\nContent-Length: 50\n\nshort\n", msg::MboxFormat::mboxcl2);
+    ASSERT_EQ(msgs.size(), 1u);
+    EXPECT_EQ(msgs[0].data, "Content-Length: 50\n\nshort\n");
+    ASSERT_EQ(msgs[0].defects.size(), 1u);
+    msgs = read_string("From a\nContent-Length: 18446744073709551615\n\nx\n", msg::MboxFormat::mboxcl2);
+    ASSERT_EQ(msgs.size(), 1u);
+    EXPECT_EQ(msgs[0].defects.size(), 1u);
+}
+
+TEST(Mbox, HeadersOnlyContentLength) {
+    // Content-Length 0 and no body: the empty line is the separator.
+    const std::string a = "From a\nX: 1\nContent-Length: 0\n\nFrom b\nX: 2\nContent-Length: 0\n";
+    auto msgs = read_string(a, msg::MboxFormat::mboxcl2);
+    ASSERT_EQ(msgs.size(), 2u);
+    EXPECT_EQ(msgs[0].data, "X: 1\nContent-Length: 0\n");
+    EXPECT_TRUE(msgs[0].separator);
+    EXPECT_EQ(msgs[1].data, "X: 2\nContent-Length: 0\n");
+    EXPECT_FALSE(msgs[1].separator);
+    EXPECT_TRUE(msgs[0].defects.empty());
+    EXPECT_TRUE(msgs[1].defects.empty());
+    EXPECT_EQ(write_string(msgs, msg::MboxFormat::mboxcl2), a);
+    // The writer adds the field to a message without body.
+    EXPECT_EQ(write_string({msg_of("a", "X: 1\n"), msg_of("b", "Y: 2", false)}, msg::MboxFormat::mboxcl2),
+              "From a\nX: 1\nContent-Length: 0\n\nFrom b\nY: 2\nContent-Length: 0\n");
+}
+
+TEST(Mbox, MboxclUnquotesAndCountsQuotedBytes) {
+    const std::string a = "From a\nContent-Length: 13\n\n>From x\n\n>>y\n\nFrom b\nContent-Length: 0\n\n";
+    auto msgs = read_string(a, msg::MboxFormat::mboxcl);
+    ASSERT_EQ(msgs.size(), 2u);
+    EXPECT_EQ(msgs[0].data, "Content-Length: 13\n\nFrom x\n\n>>y\n");
+    EXPECT_TRUE(msgs[0].defects.empty());
+    EXPECT_EQ(write_string(msgs, msg::MboxFormat::mboxcl), a);
+}
+
+TEST(Mbox, UnquotedFromDefect) {
+    const std::string a = "From a\nX: 1\n\n>From q\nFrom here\nand\nFrom there\n\nFrom b\nX: 2\n\nok\n";
+    for (auto f : {msg::MboxFormat::mboxrd, msg::MboxFormat::mboxo}) {
+        auto msgs = read_string(a, f);
+        ASSERT_EQ(msgs.size(), 2u);
+        ASSERT_EQ(msgs[0].defects.size(), 2u);
+        EXPECT_EQ(msgs[0].data, "X: 1\n\nFrom q\nFrom here\nand\nFrom there\n");
+        // offsets are into the unquoted data
+        EXPECT_EQ(msgs[0].defects[0].code, msg::DefectCode::MboxUnquotedFrom);
+        EXPECT_EQ(msgs[0].defects[0].offset, msgs[0].data.find("From here"));
+        EXPECT_EQ(msgs[0].defects[1].offset, msgs[0].data.find("From there"));
+        EXPECT_TRUE(msgs[1].defects.empty());
+    }
+    // A long message read in small pieces reports each line once.
+    std::string big = "From a\nX: 1\n\n";
+    for (int i = 0; i < 2000; ++i) big += "line " + std::to_string(i) + "\nFrom " + std::to_string(i) + "\n";
+    auto msgs = read_string(big, msg::MboxFormat::mboxrd);
+    ASSERT_EQ(msgs.size(), 1u);
+    EXPECT_EQ(msgs[0].defects.size(), 2000u);
+}
+
+TEST(Mbox, WriteAsReadKeepsUnquotedFromLines) {
+    const std::string a = "From a\nX: 1\n\n>From q\nFrom here\n>>From x\nFrom there\n\nFrom b\nX: 2\n\nok\n";
+    for (auto f : {msg::MboxFormat::mboxrd, msg::MboxFormat::mboxo}) {
+        SCOPED_TRACE(std::string(msg::format_name(f)));
+        auto msgs = read_string(a, f);
+        ASSERT_EQ(msgs.size(), 2u);
+        TempFile out("asread.mbox");
+        msg::MboxWriter::Options o;
+        o.format = f;
+        auto w = msg::MboxWriter::open(out.str(), o);
+        ASSERT_TRUE(w.ok());
+        for (const Copy& c : msgs) {
+            msg::MboxMessage m;
+            m.from_line = c.from_line;
+            m.data = c.data;
+            m.from_crlf = c.from_crlf;
+            m.separator = c.separator;
+            m.separator_crlf = c.separator_crlf;
+            m.defects = c.defects;
+            ASSERT_TRUE((*w)->write(m).ok());
+        }
+        ASSERT_TRUE((*w)->close().ok());
+        EXPECT_EQ(slurp(out.path), a);
+        // the plain write() quotes them: the archive is repaired
+        const std::string repaired = write_string(msgs, f);
+        EXPECT_NE(repaired.find(">From here"), std::string::npos);
+        for (const Copy& m : read_string(repaired, f)) EXPECT_TRUE(m.defects.empty());
+    }
+}
+
+TEST(Mbox, WriterQuoting) {
+    const std::string data = "From a\n>From b\n>>From c\nx From d\n\nFrom e\r\n>From";
+    EXPECT_EQ(write_string({msg_of("s", data, false)}, msg::MboxFormat::mboxrd),
+              "From s\n>From a\n>>From b\n>>>From c\nx From d\n\n>From e\r\n>From");
+    EXPECT_EQ(write_string({msg_of("s", data, false)}, msg::MboxFormat::mboxo),
+              "From s\n>From a\n>From b\n>>From c\nx From d\n\n>From e\r\n>From");
+    EXPECT_EQ(write_string({msg_of("s", data, false)}, msg::MboxFormat::mboxcl2),
+              "From s\nContent-Length: " + std::to_string(data.size()) + "\n" + data);
+}
+
+TEST(Mbox, WriterGzipAndStdout) {
+    std::vector<Copy> msgs = {msg_of("a", "X: 1\n\nbody\n"), msg_of("b", "X: 2\n\nFrom x\n", false)};
+    const std::string plain = write_string(msgs, msg::MboxFormat::mboxrd);
+    EXPECT_EQ(plain, "From a\nX: 1\n\nbody\n\nFrom b\nX: 2\n\n>From x\n");
+    EXPECT_EQ(write_string(msgs, msg::MboxFormat::mboxrd, true), plain);
+    // Many messages through the compressor's buffers.
+    std::vector<Copy> many;
+    for (int i = 0; i < 5000; ++i) many.push_back(msg_of("s" + std::to_string(i), "X: " + std::string(500, 'y') + "\n"));
+    EXPECT_EQ(write_string(many, msg::MboxFormat::mboxrd, true), write_string(many, msg::MboxFormat::mboxrd));
+}
+
+TEST(Mbox, WriterErrors) {
+    msg::MboxWriter::Options o;
+    auto r = msg::MboxWriter::open("/nonexistent/dir/out.mbox", o);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().errnum, ENOENT);
+    EXPECT_NE(r.error().message.find("/nonexistent/dir/out.mbox"), std::string::npos);
+    o.format = msg::MboxFormat::detect;
+    TempFile f("never.mbox");
+    EXPECT_FALSE(msg::MboxWriter::open(f.str(), o).ok());
+    if (std::filesystem::exists("/dev/full")) {
+        o.format = msg::MboxFormat::mboxrd;
+        auto w = msg::MboxWriter::open("/dev/full", o);
+        ASSERT_TRUE(w.ok());
+        EXPECT_TRUE((*w)->write("a", "X: 1\n").ok());  // buffered
+        auto st = (*w)->close();
+        ASSERT_FALSE(st.ok());
+        EXPECT_EQ(st.error().errnum, ENOSPC);
+        EXPECT_NE(st.error().message.find("/dev/full"), std::string::npos);
+    }
+}
+
+// --- locking ---------------------------------------------------------------------
+
+namespace {
+
+// A child process that takes the lock (or, with `fcntl_only`, just an
+// fcntl write lock), says so on a pipe, and holds it until told to go.
+struct Holder {
+    pid_t pid = -1;
+    int go[2] = {-1, -1};
+    Holder(const std::string& path, bool fcntl_only) {
+        int ready[2];
+        if (::pipe(ready) != 0 || ::pipe(go) != 0) return;
+        pid = ::fork();
+        if (pid == 0) {
+            ::close(ready[0]);
+            ::close(go[1]);
+            std::optional<msg::MboxLock> held;
+            int fd = -1;
+            if (fcntl_only) {
+                fd = ::open(path.c_str(), O_RDWR);
+                struct flock fl {};
+                fl.l_type = F_WRLCK;
+                fl.l_whence = SEEK_SET;
+                if (fd < 0 || ::fcntl(fd, F_SETLK, &fl) != 0) ::_exit(2);
+            } else {
+                auto l = msg::MboxLock::acquire(path, std::chrono::seconds(5));
+                if (!l.ok()) ::_exit(2);
+                held.emplace(std::move(*l));
+            }
+            char c = 'r';
+            (void)!::write(ready[1], &c, 1);
+            (void)!::read(go[0], &c, 1);
+            held.reset();
+            ::_exit(0);
+        }
+        ::close(ready[1]);
+        ::close(go[0]);
+        char c = 0;
+        if (::read(ready[0], &c, 1) != 1) pid = -1;
+        ::close(ready[0]);
+    }
+    int release(bool tell = true) {
+        char c = 'g';
+        if (tell) (void)!::write(go[1], &c, 1);
+        ::close(go[1]);
+        int status = 0;
+        ::waitpid(pid, &status, 0);
+        return status;
+    }
+};
+
+}  // namespace
+
+TEST(MboxLock, AcquireReleaseAndTimeout) {
+    for (bool fcntl_only : {false, true}) {
+        SCOPED_TRACE(fcntl_only ? "fcntl lock held" : "dot lock held");
+        TempFile box("locked.mbox");
+        box.write("From a\nX: 1\n");
+        const std::string lock_path = box.str() + ".lock";
+        Holder h(box.str(), fcntl_only);
+        ASSERT_GT(h.pid, 0);
+        EXPECT_EQ(std::filesystem::exists(lock_path), !fcntl_only);
+        const auto t0 = std::chrono::steady_clock::now();
+        auto r = msg::MboxLock::acquire(box.str(), std::chrono::seconds(1));
+        const auto waited = std::chrono::steady_clock::now() - t0;
+        ASSERT_FALSE(r.ok());
+        EXPECT_GE(waited, std::chrono::milliseconds(900));
+        EXPECT_NE(r.error().message.find(box.str()), std::string::npos);
+        // The failed attempt left no files behind, and did not remove the holder's lock.
+        EXPECT_EQ(std::filesystem::exists(lock_path), !fcntl_only);
+        int leftovers = 0;
+        for (const auto& e : std::filesystem::directory_iterator(box.path.parent_path()))
+            if (e.path().filename().string().starts_with(box.path.filename().string() + ".lock.")) ++leftovers;
+        EXPECT_EQ(leftovers, 0);
+        EXPECT_EQ(h.release(), 0);
+        {
+            auto l = msg::MboxLock::acquire(box.str(), std::chrono::seconds(1));
+            ASSERT_TRUE(l.ok()) << l.error().message;
+            EXPECT_TRUE(std::filesystem::exists(lock_path));
+            msg::MboxLock moved = std::move(*l);
+            EXPECT_TRUE(std::filesystem::exists(lock_path));
+        }
+        EXPECT_FALSE(std::filesystem::exists(lock_path));
+    }
+}
+
+TEST(MboxLock, WaitsForTheHolder) {
+    TempFile box("wait.mbox");
+    box.write("From a\n");
+    Holder h(box.str(), false);
+    ASSERT_GT(h.pid, 0);
+    // Release the holder in 300 ms, while we wait for the lock.
+    pid_t releaser = ::fork();
+    if (releaser == 0) {
+        ::usleep(300000);
+        char c = 'g';
+        (void)!::write(h.go[1], &c, 1);
+        ::_exit(0);
+    }
+    auto l = msg::MboxLock::acquire(box.str(), std::chrono::seconds(10));
+    EXPECT_TRUE(l.ok());
+    ::waitpid(releaser, nullptr, 0);
+    EXPECT_EQ(h.release(false), 0);
+}
+
+TEST(MboxLock, StaleDotLockIsRemoved) {
+    TempFile box("stale.mbox");
+    box.write("From a\n");
+    const std::string lock_path = box.str() + ".lock";
+    { std::ofstream(lock_path) << "12345\n"; }
+    struct utimbuf old {};
+    old.actime = old.modtime = std::time(nullptr) - 600;
+    ASSERT_EQ(::utime(lock_path.c_str(), &old), 0);
+    auto l = msg::MboxLock::acquire(box.str(), std::chrono::seconds(1));
+    ASSERT_TRUE(l.ok()) << l.error().message;
+    l->release();
+    EXPECT_FALSE(std::filesystem::exists(lock_path));
+    // A fresh one is respected.
+    { std::ofstream(lock_path) << "12345\n"; }
+    EXPECT_FALSE(msg::MboxLock::acquire(box.str(), std::chrono::seconds(0)).ok());
+    std::filesystem::remove(lock_path);
+    EXPECT_FALSE(msg::MboxLock::acquire(box.str() + ".missing", std::chrono::seconds(0)).ok());
 }

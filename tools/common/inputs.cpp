@@ -26,7 +26,7 @@ int code_for_errno(int e) {
 int read_mbox(const std::string& path, const InputOptions& o,
               const std::function<bool(const InputMessage&)>& fn, bool& stop) {
     msg::MboxOptions mo;
-    mo.format = o.mboxo ? msg::MboxFormat::mboxo : msg::MboxFormat::mboxrd;
+    mo.format = o.mboxo ? msg::MboxFormat::mboxo : o.format;
     auto reader = msg::MboxReader::open(path, mo);
     if (!reader.ok()) {
         complain(o.tool, reader.error().message);
@@ -50,6 +50,7 @@ int read_mbox(const std::string& path, const InputOptions& o,
         im.data = m.data;
         im.first_line = m.data_line;
         im.offset = m.data_offset;
+        im.framing = &m.defects;
         if (!fn(im)) {
             stop = true;
             return exit_code::ok;

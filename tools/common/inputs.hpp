@@ -8,6 +8,9 @@
 // 74 read error).
 #pragma once
 
+#include <msg/defect.hpp>
+#include <msg/mbox.hpp>
+
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -24,11 +27,15 @@ struct InputMessage {
     std::uint64_t first_line = 1;  // line of data[0] in the file
     std::uint64_t offset = 0;      // byte offset of data[0] in the (uncompressed) file
     bool from_mbox = false;
+    // Framing defects of an mbox message (mbox.* codes), offsets into data;
+    // null for files. Valid during the callback only.
+    const msg::Defects* framing = nullptr;
 };
 
 struct InputOptions {
     bool mbox = false;         // inputs are mbox archives
-    bool mboxo = false;        // mbox variant: mboxo (no unquoting) instead of mboxrd
+    msg::MboxFormat format = msg::MboxFormat::mboxrd;  // the archives' variant
+    bool mboxo = false;        // old spelling of format = mboxo (wins when set)
     const char* tool = "msgtools";
 };
 

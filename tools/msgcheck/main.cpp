@@ -134,7 +134,9 @@ int main(int argc, char** argv) {
     opts.add_options()
         ("json", "print one JSON object per defect (JSON Lines) instead of text")
         ("mbox", "inputs are mbox archives (plain or gzip)")
-        ("mboxo", "with --mbox: the archive is mboxo ('>From ' lines are not unquoted)")
+        ("format", po::value<std::string>()->value_name("FORMAT"),
+         "with --mbox: the archives' variant, mboxrd (default), mboxo, mboxcl, mboxcl2 or detect")
+        ("mboxo", "with --mbox: the same as --format mboxo")
         ("spool", "inputs are spool entries (envelope, empty line, message); without it, a file that "
                   "starts with MAIL FROM: or RCPT TO: is taken as one")
         ("utf8", "messages are internationalised (RFC 6532): UTF-8 header text is allowed")
@@ -183,6 +185,19 @@ int main(int argc, char** argv) {
     in.mbox = vm.count("mbox") > 0;
     const bool spool = vm.count("spool") > 0;
     in.mboxo = vm.count("mboxo") > 0;
+    if (vm.count("format")) {
+        const auto f = msg::parse_format(vm["format"].as<std::string>());
+        if (!f) {
+            complain(kInfo.name, "unknown mbox format '" + vm["format"].as<std::string>() +
+                                     "' (mboxrd, mboxo, mboxcl, mboxcl2 or detect)");
+            return exit_code::usage;
+        }
+        if (in.mboxo && *f != msg::MboxFormat::mboxo) {
+            complain(kInfo.name, "--mboxo and --format " + vm["format"].as<std::string>() + " contradict each other");
+            return exit_code::usage;
+        }
+        in.format = *f;
+    }
     in.tool = kInfo.name;
 
     DiagPrinter diag(std::cerr, stderr_wants_color());
@@ -244,16 +259,23 @@ int main(int argc, char** argv) {
             offset += entry.message_offset;
         }
         const msg::Message m = msg::parse_message(data);
-        if (m.fields(m.root()).empty()) {
-            // Not even one header field: this is not mail (an empty file, an
-            // image, a text file), and a list of defects would not help.
+        const bool framing = im.framing && !im.framing->empty();
+        // Not mail at all: empty, or no header field and a first line that is
+        // not even shaped like one (no colon: an image, a text file). A
+        // first line with a colon but a bad name is a defect, reported below.
+        const std::string_view first = data.substr(0, data.find('\n'));
+        if (data.empty() || (m.fields(m.root()).empty() && first.find(':') == std::string_view::npos)) {
+            if (framing) report(im, *im.framing, data, first_line, offset);
             diag.print(im.file + (im.from_mbox ? " message " + std::to_string(im.index + 1) : std::string()),
                        msg::Severity::error,
                        data.empty() ? "empty input, not a message" : "not a message: no header field at the start");
             ++unusable;
             return true;
         }
-        report(im, msg::validate(m, options), data, first_line, offset);
+        msg::Defects defects = msg::validate(m, options);
+        // The archive's framing defects first, then the message's own.
+        if (framing) defects.insert(defects.begin(), im.framing->begin(), im.framing->end());
+        report(im, defects, data, first_line, offset);
         return true;
     });
 

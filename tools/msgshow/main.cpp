@@ -35,7 +35,9 @@ int main(int argc, char** argv) {
         ("headers", "print the decoded header fields before the tree")
         ("json", "print one JSON object per message (JSON Lines)")
         ("mbox", "inputs are mbox archives (plain or gzip)")
-        ("mboxo", "with --mbox: the archive is mboxo ('>From ' lines are not unquoted)")
+        ("format", po::value<std::string>()->value_name("FORMAT"),
+         "with --mbox: the archives' variant, mboxrd (default), mboxo, mboxcl, mboxcl2 or detect")
+        ("mboxo", "with --mbox: the same as --format mboxo")
         ("extract", po::value<std::string>()->value_name("SECTION"),
          "write the decoded body of SECTION (e.g. 2.1) to standard output")
         ("extract-all", po::value<std::string>()->value_name("DIR"),
@@ -58,6 +60,19 @@ int main(int argc, char** argv) {
     InputOptions in;
     in.mbox = vm.count("mbox") > 0;
     in.mboxo = vm.count("mboxo") > 0;
+    if (vm.count("format")) {
+        const auto f = msg::parse_format(vm["format"].as<std::string>());
+        if (!f) {
+            complain(kInfo.name, "unknown mbox format '" + vm["format"].as<std::string>() +
+                                     "' (mboxrd, mboxo, mboxcl, mboxcl2 or detect)");
+            return exit_code::usage;
+        }
+        if (in.mboxo && *f != msg::MboxFormat::mboxo) {
+            complain(kInfo.name, "--mboxo and --format " + vm["format"].as<std::string>() + " contradict each other");
+            return exit_code::usage;
+        }
+        in.format = *f;
+    }
     in.tool = kInfo.name;
     int result = exit_code::ok;
 
@@ -76,8 +91,16 @@ int main(int argc, char** argv) {
         msg::Message m = msg::parse_message(im.data);
         int r = shower.show(m, im, so);
         Place place{im.file, im.data, im.first_line};
-        if (!cli.quiet && mode != Mode::stats)
-            diag.print(place, shower.defects());
+        if (!cli.quiet && mode != Mode::stats) {
+            if (im.framing && !im.framing->empty()) {
+                // The archive's framing defects first, then the message's own.
+                msg::Defects all(im.framing->begin(), im.framing->end());
+                all.insert(all.end(), shower.defects().begin(), shower.defects().end());
+                diag.print(place, all);
+            } else {
+                diag.print(place, shower.defects());
+            }
+        }
         result = exit_code::worst(result, r);
         return mode != Mode::extract;  // --extract takes the first message only
     });

@@ -1,4 +1,4 @@
-// mbox.hpp - streaming mbox reader.
+// mbox.hpp - streaming mbox reader and writer, and mailbox locking.
 //
 // Reads an archive (a file, or standard input as "-"; gzip is detected by
 // its magic bytes and inflated on the fly) and hands out one message at a
@@ -7,15 +7,19 @@
 // the messages it has handed out).
 //
 // Framing (RFC 4155): a message starts at a line beginning "From " at the
-// start of the archive or after an empty line. The message is everything up
-// to the next such line, less the one empty line that separates messages.
-// In mboxrd (the default), one '>' is removed from every line that matches
-// ^>+From ; in mboxo nothing is unquoted.
+// start of the archive, after an empty line, or directly after the From_
+// line of an empty message. The message is everything up to the next such
+// line, less the one empty line that separates messages. The Content-Length
+// formats frame by that field instead (see MboxFormat). How the lines of a
+// message are unquoted depends on the format.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -24,7 +28,30 @@
 
 namespace msg {
 
-enum class MboxFormat : std::uint8_t { mboxrd, mboxo };
+// RFC 4155 and the usual variants:
+//   mboxrd   '>' added to every line matching ^>*From  on writing, one removed
+//            from every line matching ^>+From  on reading (symmetric);
+//   mboxo    "From " lines quoted as ">From " on writing; on reading one '>'
+//            is removed from ">From " lines only (lossy: an original ">From "
+//            line comes back as "From ");
+//   mboxcl   mboxo quoting, and a Content-Length field giving the body's size;
+//   mboxcl2  no quoting at all: Content-Length alone frames the body;
+//   detect   on reading: mboxcl2 when the first message carries a
+//            Content-Length that frames it exactly, mboxrd otherwise.
+// Reading a Content-Length format, a body is never split at a "From " line
+// inside it; when Content-Length is missing or does not frame the message,
+// the From_ line framing is used and a defect says so. Content-Length counts
+// the body's bytes as stored (after the empty line that ends the header
+// block; for mboxcl after quoting); it frames the message when those bytes
+// are followed by the end of the archive, by an empty line and the end, by
+// an empty line and "From ", or directly by "From " (separator false). A
+// message without a header/body separator whose Content-Length is 0 takes
+// a following empty line as its separator. Unquoting (mboxrd, mboxo,
+// mboxcl) applies to the whole message, header block included.
+enum class MboxFormat : std::uint8_t { mboxrd, mboxo, mboxcl, mboxcl2, detect };
+
+std::string_view format_name(MboxFormat f);                   // "mboxrd", ...
+std::optional<MboxFormat> parse_format(std::string_view name);  // the same names
 
 struct MboxOptions {
     MboxFormat format = MboxFormat::mboxrd;
@@ -41,6 +68,11 @@ struct MboxMessage {
     std::uint64_t data_offset = 0;  // offset of data[0] in the archive
     std::uint64_t data_line = 1;    // line of data[0] in the archive
     bool unquoted = false;          // data is an unquoted copy (">From " lines changed)
+    bool from_crlf = false;         // the From_ line ended with CRLF
+    bool separator = false;         // an empty line followed the message (not part of data)
+    bool separator_crlf = false;    // ... and that line was CRLF
+    MboxFormat format = MboxFormat::mboxrd;  // how this message was framed (never detect)
+    Defects defects;                // framing defects, offsets into data (mbox.* codes)
 };
 
 class MboxReader {
@@ -58,6 +90,69 @@ public:
     // archive); such bytes are not a message and are reported by the caller.
     virtual std::uint64_t leading_garbage() const = 0;
     virtual bool compressed() const = 0;
+    // The format in use (detect resolved after the first message).
+    virtual MboxFormat format() const = 0;
+};
+
+// Writes an archive message by message: the inverse of MboxReader, so that
+// writing what a reader handed out (from_line, data, from_crlf, separator,
+// separator_crlf) gives back the archive's bytes. For mboxcl and mboxcl2 a
+// message whose Content-Length does not give its body's size gets a
+// corrected Content-Length field.
+class MboxWriter {
+public:
+    struct Options {
+        MboxFormat format = MboxFormat::mboxrd;  // not detect
+        bool gzip = false;
+        int level = 6;                           // gzip level
+    };
+    // Create or truncate `path` ("-" is standard output). The caller writes
+    // to a temporary name and renames it when it wants atomicity.
+    static Result<std::unique_ptr<MboxWriter>> open(const std::string& path, const Options& options);
+    virtual ~MboxWriter() = default;
+
+    // "From " + from_line + (CR)LF, the message quoted as the format says,
+    // then (CR)LF when `separator`.
+    virtual Status write(std::string_view from_line, std::string_view data, bool from_crlf = false,
+                         bool separator = true, bool separator_crlf = false) = 0;
+    // As write(), but the lines of `data` that start at the offsets in
+    // `unquoted_from` (ascending) are not quoted: the "From " lines an
+    // archive had left unquoted (the mbox.unquoted-from defects a reader
+    // reports), so that such an archive's bytes come back too. The quoting
+    // rules above would otherwise quote them, which repairs the archive.
+    virtual Status write_keeping(std::string_view from_line, std::string_view data, bool from_crlf,
+                                 bool separator, bool separator_crlf,
+                                 std::span<const std::size_t> unquoted_from) = 0;
+    // A message as a reader handed it out, its unquoted "From " lines kept:
+    // for every archive the reader reads, writing each message this way (in
+    // the format it was read in) gives back the archive's bytes, but for
+    // mboxo/mboxcl lines that were ">From " and for Content-Length values
+    // the writer corrects.
+    Status write(const MboxMessage& m);
+    // Flush everything (the gzip trailer too) and fsync a regular file.
+    virtual Status close() = 0;
+};
+
+// Locks a live mailbox for reading, the way mail delivery agents expect:
+// a dot lock (PATH.lock, made NFS-safe by link()ing a unique temporary file
+// to it; a lock older than five minutes is taken for stale and removed) and
+// an fcntl() read lock on PATH. Both are retried until `timeout` has passed.
+// Released (both) when the lock is destroyed; movable, not copyable.
+class MboxLock {
+public:
+    static Result<MboxLock> acquire(const std::string& path, std::chrono::seconds timeout);
+    MboxLock(MboxLock&& other) noexcept;
+    MboxLock& operator=(MboxLock&& other) noexcept;
+    MboxLock(const MboxLock&) = delete;
+    MboxLock& operator=(const MboxLock&) = delete;
+    ~MboxLock();
+    // Release now (what the destructor does).
+    void release();
+
+private:
+    MboxLock() = default;
+    std::string lock_path_;   // PATH.lock, empty when not held
+    int fd_ = -1;             // PATH, open with the fcntl lock, or -1
 };
 
 }  // namespace msg

@@ -37,4 +37,8 @@ private:
     std::variant<T, Error> v_;
 };
 
+// For calls that return nothing but can fail: `return Ok{};` or an Error.
+struct Ok {};
+using Status = Result<Ok>;
+
 }  // namespace msg

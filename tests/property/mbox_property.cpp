@@ -1,0 +1,236 @@
+// mbox_property.cpp - MboxWriter and MboxReader are inverses: messages
+// written in a format come back from reading in that format (exactly for
+// mboxrd and mboxcl2, with the documented ">From " loss for mboxo and
+// mboxcl), and for mboxrd rewriting what was read gives the same bytes.
+#include <gtest/gtest.h>
+#include <rapidcheck.h>
+#include <rapidcheck/gtest.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "msg/mbox.hpp"
+
+namespace {
+
+struct Msg {
+    std::string from_line, data;
+    bool from_crlf = false, separator = true, separator_crlf = false;
+};
+
+std::string temp_path(const char* name) {
+    static std::atomic<int> n{0};
+    return (std::filesystem::temp_directory_path() /
+            ("msg_mbox_prop_" + std::to_string(::getpid()) + "_" + std::to_string(n++) + "_" + name))
+        .string();
+}
+
+std::string slurp(const std::string& p) {
+    std::ifstream in(p, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+std::string write_archive(const std::vector<Msg>& msgs, msg::MboxFormat f) {
+    const std::string p = temp_path("w.mbox");
+    msg::MboxWriter::Options o;
+    o.format = f;
+    auto w = msg::MboxWriter::open(p, o);
+    RC_ASSERT(w.ok());
+    for (const Msg& m : msgs) RC_ASSERT((*w)->write(m.from_line, m.data, m.from_crlf, m.separator, m.separator_crlf).ok());
+    RC_ASSERT((*w)->close().ok());
+    std::string bytes = slurp(p);
+    std::filesystem::remove(p);
+    return bytes;
+}
+
+// Read `bytes` mapped and through the window; both must agree.
+std::vector<Msg> read_archive(const std::string& bytes, msg::MboxFormat f) {
+    const std::string p = temp_path("r.mbox");
+    { std::ofstream(p, std::ios::binary) << bytes; }
+    std::vector<Msg> first;
+    for (bool map : {true, false}) {
+        msg::MboxOptions o;
+        o.format = f;
+        o.map = map;
+        o.read_size = 4096;
+        auto r = msg::MboxReader::open(p, o);
+        RC_ASSERT(r.ok());
+        std::vector<Msg> out;
+        msg::MboxMessage m;
+        for (;;) {
+            auto n = (*r)->next(m);
+            RC_ASSERT(n.ok());
+            if (!*n) break;
+            RC_ASSERT(m.defects.empty());
+            out.push_back({std::string(m.from_line), std::string(m.data), m.from_crlf, m.separator, m.separator_crlf});
+        }
+        RC_ASSERT((*r)->leading_garbage() == 0u);
+        if (map) {
+            first = out;
+            continue;
+        }
+        RC_ASSERT(out.size() == first.size());
+        for (std::size_t i = 0; i < out.size(); ++i) {
+            RC_ASSERT(out[i].data == first[i].data);
+            RC_ASSERT(out[i].separator == first[i].separator);
+        }
+    }
+    std::filesystem::remove(p);
+    return first;
+}
+
+// One line of a message, without its line break.
+rc::Gen<std::string> line_text() {
+    return rc::gen::weightedOneOf<std::string>({
+        {3, rc::gen::container<std::string>(rc::gen::element('a', 'F', 'r', 'o', 'm', ' ', '>', ':', '\r', '\t'))},
+        {2, rc::gen::map(rc::gen::inRange(0, 4),
+                         [](int q) { return std::string(static_cast<std::size_t>(q), '>') + "From x"; })},
+        {1, rc::gen::just(std::string(">From"))},
+        {2, rc::gen::just(std::string())},
+        {1, rc::gen::map(rc::gen::inRange(3000, 9000), [](int n) { return std::string(static_cast<std::size_t>(n), 'l'); })},
+    });
+}
+
+// Lines with LF or CRLF breaks; with `last_open`, maybe no final break.
+std::string gen_lines(bool last_open) {
+    const auto lines = *rc::gen::container<std::vector<std::string>>(line_text());
+    std::string s;
+    for (const std::string& l : lines) s += l + (*rc::gen::arbitrary<bool>() ? "\r\n" : "\n");
+    if (last_open && !lines.empty() && *rc::gen::arbitrary<bool>()) {
+        while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
+        if (s.empty()) s = "x";
+    }
+    return s;
+}
+
+bool ends_with_empty_line(const std::string& d) {
+    return d == "\n" || d == "\r\n" || d.ends_with("\n\n") || d.ends_with("\n\r\n");
+}
+
+std::string gen_from_line() {
+    return *rc::gen::element<std::string>("alice@example.org Mon Nov 23 09:15:00 2026", "MAILER-DAEMON Fri Jul  8 12:08:34 2011",
+                                          "- Mon Nov 23 09:15:00 2026", "", "x");
+}
+
+// Messages for the From_ line formats: a message that is not the last is
+// empty or ends with a line break and is followed by the empty separator
+// line; the last may lack a final line break (then no separator) and
+// takes a separator when it ends with an empty line.
+std::vector<Msg> gen_from_framed(bool relaxed_last = false) {
+    const int n = *rc::gen::inRange(0, 6);
+    std::vector<Msg> msgs;
+    for (int i = 0; i < n; ++i) {
+        const bool last = i == n - 1;
+        Msg m;
+        m.from_line = gen_from_line();
+        m.from_crlf = *rc::gen::arbitrary<bool>();
+        m.separator_crlf = *rc::gen::arbitrary<bool>();
+        m.data = *rc::gen::arbitrary<bool>() ? std::string() : gen_lines(last);
+        const bool open = !m.data.empty() && m.data.back() != '\n';
+        if (m.data.empty()) m.separator = *rc::gen::arbitrary<bool>();
+        else if (!last) m.separator = true;
+        else if (relaxed_last) m.separator = *rc::gen::arbitrary<bool>();
+        else if (open) m.separator = false;
+        else m.separator = ends_with_empty_line(m.data) || *rc::gen::arbitrary<bool>();
+        msgs.push_back(m);
+    }
+    return msgs;
+}
+
+std::size_t count_from_lines(const std::string& s) {
+    std::size_t n = s.starts_with("From ") ? 1 : 0;
+    for (std::size_t p = s.find("\nFrom "); p != std::string::npos; p = s.find("\nFrom ", p + 1)) ++n;
+    return n;
+}
+
+// Messages for the Content-Length formats: a header block with a correct
+// Content-Length (of the body as stored: quoted for mboxcl), a body of
+// any lines; separators may be left out (the next From_ line follows the
+// body directly), except after an empty body.
+std::vector<Msg> gen_length_framed(bool quoted) {
+    const int n = *rc::gen::inRange(0, 5);
+    std::vector<Msg> msgs;
+    for (int i = 0; i < n; ++i) {
+        Msg m;
+        m.from_line = gen_from_line();
+        m.from_crlf = *rc::gen::arbitrary<bool>();
+        m.separator_crlf = *rc::gen::arbitrary<bool>();
+        const std::string eol = *rc::gen::arbitrary<bool>() ? "\r\n" : "\n";
+        const std::string body = gen_lines(true);
+        const std::size_t stored = body.size() + (quoted ? count_from_lines(body) : 0);
+        m.data = "Subject: " + std::to_string(i) + eol + "Content-Length: " + std::to_string(stored) + eol + eol + body;
+        m.separator = body.empty() || *rc::gen::arbitrary<bool>();
+        msgs.push_back(m);
+    }
+    return msgs;
+}
+
+// What mboxo reading gives for data written in mboxo: lines that were
+// ">From " lose their '>'.
+std::string mboxo_loss(const std::string& d) {
+    std::string out;
+    std::size_t i = 0;
+    while (i < d.size()) {
+        std::size_t e = d.find('\n', i);
+        e = e == std::string::npos ? d.size() : e + 1;
+        std::string_view line(d.data() + i, e - i);
+        if (line.starts_with(">From ")) line.remove_prefix(1);
+        out.append(line);
+        i = e;
+    }
+    return out;
+}
+
+void check_round_trip(const std::vector<Msg>& msgs, msg::MboxFormat f) {
+    const std::string bytes = write_archive(msgs, f);
+    const auto back = read_archive(bytes, f);
+    RC_ASSERT(back.size() == msgs.size());
+    const bool lossy = f == msg::MboxFormat::mboxo || f == msg::MboxFormat::mboxcl;
+    for (std::size_t i = 0; i < msgs.size(); ++i) {
+        RC_ASSERT(back[i].from_line == msgs[i].from_line);
+        RC_ASSERT(back[i].from_crlf == msgs[i].from_crlf);
+        RC_ASSERT(back[i].data == (lossy ? mboxo_loss(msgs[i].data) : msgs[i].data));
+        RC_ASSERT(back[i].separator == msgs[i].separator);
+        if (msgs[i].separator) RC_ASSERT(back[i].separator_crlf == msgs[i].separator_crlf);
+    }
+    // Writing what was read gives the archive again, in every format.
+    RC_ASSERT(write_archive(back, f) == bytes);
+}
+
+}  // namespace
+
+RC_GTEST_PROP(MboxProperty, MboxrdRoundTrip, ()) { check_round_trip(gen_from_framed(), msg::MboxFormat::mboxrd); }
+
+RC_GTEST_PROP(MboxProperty, MboxoRoundTripLosesOnlyQuotedFrom, ()) {
+    check_round_trip(gen_from_framed(), msg::MboxFormat::mboxo);
+}
+
+RC_GTEST_PROP(MboxProperty, MboxclRoundTripLosesOnlyQuotedFrom, ()) {
+    check_round_trip(gen_length_framed(true), msg::MboxFormat::mboxcl);
+}
+
+RC_GTEST_PROP(MboxProperty, Mboxcl2RoundTrip, ()) {
+    check_round_trip(gen_length_framed(false), msg::MboxFormat::mboxcl2);
+}
+
+// Any archive the writer makes (the last message as it comes, with or
+// without a final line break or separator) is rewritten byte for byte.
+RC_GTEST_PROP(MboxProperty, MboxrdRewriteIsIdentity, ()) {
+    const std::string a = write_archive(gen_from_framed(true), msg::MboxFormat::mboxrd);
+    const auto msgs = read_archive(a, msg::MboxFormat::mboxrd);
+    RC_ASSERT(write_archive(msgs, msg::MboxFormat::mboxrd) == a);
+}
+
+// detect reads a writer's mboxcl2 archive as mboxcl2.
+RC_GTEST_PROP(MboxProperty, DetectFindsMboxcl2, ()) {
+    auto msgs = gen_length_framed(false);
+    RC_PRE(!msgs.empty());
+    const std::string bytes = write_archive(msgs, msg::MboxFormat::mboxcl2);
+    const auto back = read_archive(bytes, msg::MboxFormat::detect);
+    RC_ASSERT(back.size() == msgs.size());
+    for (std::size_t i = 0; i < msgs.size(); ++i) RC_ASSERT(back[i].data == msgs[i].data);
+}
