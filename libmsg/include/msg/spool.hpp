@@ -12,14 +12,25 @@
 // that senders never send. docs/spool-format.md is the full specification.
 // parse_spool_entry() reads an entry from memory; every piece is a span
 // into it, and what is malformed is reported as a defect, never thrown.
+//
+// The second half of this header is the spool directory: entries move
+// between tmp/, queue/, deferred/, sent/ and failed/ by rename only, so an
+// entry is always whole in exactly one state (docs/spool-format.md).
 #pragma once
 
+#include <chrono>
 #include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "msg/address.hpp"
 #include "msg/defect.hpp"
+#include "msg/result.hpp"
 
 namespace msg {
 
@@ -72,5 +83,145 @@ SpoolEntry parse_spool_entry(std::string_view data);
 // ESMTP parameters after a path: SP-separated esmtp-param list. `base` is
 // the offset of `s` in the entry; malformed ones are reported.
 std::vector<EsmtpParam> parse_esmtp_params(std::string_view s, std::size_t base, Defects* defects);
+
+// --- writing entries ---------------------------------------------------------
+
+// An envelope to write. Paths are without angle brackets ("" is the null
+// reverse-path <>); parameters are "KEYWORD" or "KEYWORD=value".
+struct Envelope {
+    struct Rcpt {
+        std::string address;
+        std::vector<std::string> params;
+    };
+    std::string mail_from;
+    std::vector<std::string> mail_params;
+    std::vector<Rcpt> rcpts;
+    // Annotations in order, e.g. {"Mbox-From", "alice@example.org Mon Nov 23 09:15:00 2026"}.
+    std::vector<std::pair<std::string, std::string>> annotations;
+
+    std::string_view annotation(std::string_view name) const;  // first value, or ""
+};
+
+// The envelope lines (LF line endings) and the empty line that ends them.
+// A path that needs quoting is written as given: the caller passes RFC 5321
+// mailboxes. Annotation values must not contain line breaks (they are
+// replaced by spaces).
+std::string format_envelope(const Envelope& e);
+
+// The envelope of a parsed entry, as values (invalid lines are dropped).
+Envelope envelope_of(const SpoolEntry& entry);
+
+// --- the spool directory ------------------------------------------------------
+
+enum class SpoolState : std::uint8_t { queue, deferred, sent, failed };
+std::string_view state_dir(SpoolState s);  // "queue", "deferred", "sent", "failed"
+
+// A new entry name: unique across hosts and processes, sorting in enqueue
+// order: "<UTC time to the microsecond>.<pid>.<sequence>.<host>" and, when
+// `key` is not empty, ".<key>" (letters, digits, '-' and '_' only; others
+// are replaced by '_'; a key "report" or "json" becomes "report_", "json_",
+// so that no entry name ends like a report file). See docs/spool-format.md.
+// The only global state of the spool code is the atomic sequence used here.
+std::string new_entry_name(std::string_view key = {});
+// The key part of a name ("" when none).
+std::string_view entry_key(std::string_view name);
+
+struct RetryRecord {
+    std::chrono::system_clock::time_point when;
+    std::string what;   // one line: the server's reply or the error
+};
+
+class Spool;
+
+// An entry held by this process. While a Claim is alive no other process
+// can claim the entry (an OFD fcntl lock on its file, released by the
+// kernel if this process dies, which is how a dead sender's entry is
+// recovered). The transitions end the claim; one that fails keeps it while
+// the entry has not moved (state() tells where it is), and a Claim whose
+// claim has ended answers EBADF. A Claim must not cross fork().
+class Claim {
+public:
+    Claim(Claim&&) noexcept;
+    Claim& operator=(Claim&&) noexcept;
+    ~Claim();  // releases the lock; the entry stays where it is
+
+    const std::string& name() const { return name_; }
+    SpoolState state() const { return state_; }
+    const std::string& data() const { return data_; }  // the whole entry file
+
+    // Delivered to every recipient: move to sent/.
+    Status complete();
+    // Temporary failure: keep only `pending` recipients (all when empty),
+    // add `record` to the entry's retry history (Attempt: annotations) and
+    // set Next-Attempt:, then move to deferred/. A pending address matches a
+    // RCPT path as written between the brackets or its mailbox; when none
+    // matches, EINVAL and nothing changes (the claim stays).
+    Status defer(const std::vector<std::string>& pending, const RetryRecord& record,
+                 std::chrono::system_clock::time_point next_attempt);
+    // Permanent failure: write failed/NAME.report (text) and, when `json` is
+    // not empty, failed/NAME.json, then move the entry to failed/.
+    Status fail(std::string_view report, std::string_view json = {});
+
+private:
+    friend class Spool;
+    Claim() = default;
+    std::string root_, name_, data_;
+    SpoolState state_ = SpoolState::queue;
+    int fd_ = -1;
+};
+
+class Spool {
+public:
+    // Open a spool; with `create`, make the directory and its state
+    // directories when missing.
+    static Result<Spool> open(const std::string& path, bool create);
+
+    const std::string& path() const { return root_; }
+
+    // Write an entry: tmp/NAME, fsync, rename into queue/ (then fsync queue/).
+    // `name` empty: new_entry_name(). Returns the name.
+    Result<std::string> enqueue(const Envelope& env, std::string_view message, std::string name = {});
+
+    // Group commit for bulk writers: add() writes tmp/NAME without fsync;
+    // commit() makes every added entry durable (fsync each file), renames
+    // them into queue/ in order and fsyncs queue/. Entries not committed
+    // stay in tmp/, invisible to senders. A caller-chosen name that exists
+    // in any state, or in tmp/, is an error (EEXIST), never an overwrite.
+    // When commit() fails part-way, the entries renamed before the failure
+    // are in queue/ (and durable); the others stay pending (commit again,
+    // or let the destructor remove them).
+    class Batch {
+    public:
+        explicit Batch(Spool& s) : spool_(s) {}
+        Batch(const Batch&) = delete;             // owns open fds and tmp/ files
+        Batch& operator=(const Batch&) = delete;
+        Result<std::string> add(const Envelope& env, std::string_view message, std::string name = {});
+        Status commit();
+        std::size_t size() const { return pending_.size(); }
+        ~Batch();  // entries added and not committed are removed from tmp/
+
+    private:
+        Spool& spool_;
+        std::vector<std::pair<std::string, int>> pending_;  // name, open fd
+    };
+
+    // Entry names in a state, sorted (enqueue order).
+    Result<std::vector<std::string>> list(SpoolState s) const;
+    // The state an entry is in, if any.
+    std::optional<SpoolState> find(std::string_view name) const;
+    // Every key (entry_key) present in any state, for idempotent writers.
+    Result<std::vector<std::string>> keys() const;
+    // Remove leftovers in tmp/ older than `age` (writers that died).
+    Status clean_tmp(std::chrono::seconds age);
+
+    // Claim an entry of queue/ or deferred/. Returns no value (and no error)
+    // when another process holds it or it has moved on.
+    Result<std::optional<Claim>> claim(std::string_view name);
+    // Read an entry without claiming it.
+    Result<std::string> read(SpoolState s, std::string_view name) const;
+
+private:
+    std::string root_;
+};
 
 }  // namespace msg

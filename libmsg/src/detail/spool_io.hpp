@@ -1,0 +1,48 @@
+// detail/spool_io.hpp - POSIX file helpers shared by the spool_*.cpp files.
+// Internal to libmsg: every function reports failure as an Error naming the
+// file and the errno text, never by throwing.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <string_view>
+
+#include "msg/result.hpp"
+#include "msg/spool.hpp"
+
+namespace msg::spool_io {
+
+// "cannot <what> <path>: <strerror(err)>"
+Error sys_error(std::string_view what, const std::string& path, int err);
+
+// root + "/" + dir [+ "/" + name]
+std::string join(const std::string& root, std::string_view dir, std::string_view name = {});
+
+// The whole of `data` to `fd`, retrying on EINTR and short writes.
+Status write_all(int fd, std::string_view data, const std::string& path);
+// The whole file behind `fd` from offset 0.
+Result<std::string> read_all(int fd, const std::string& path);
+// fsync(fd), retrying on EINTR.
+Status sync_fd(int fd, const std::string& path);
+// Open the directory and fsync it.
+Status sync_dir(const std::string& path);
+// close() that keeps errno of the caller and ignores EINTR.
+void close_fd(int fd) noexcept;
+
+// Create `path` exclusively (O_CREAT|O_EXCL, mode 0660 less the umask),
+// write `data`, fsync. Returns the open fd (O_RDWR) or an error (the file
+// is removed again on a write or fsync error).
+Result<int> create_file(const std::string& path, std::string_view data, bool sync);
+
+// rename(from, to); with `no_replace`, fail with EEXIST when `to` exists
+// (renameat2 RENAME_NOREPLACE, or link+unlink where the file system lacks it).
+Status move(const std::string& from, const std::string& to, bool no_replace);
+
+// A name an entry may have: not empty, no '/', no NUL, not starting with
+// '.', not ending with ".report" or ".json", at most 255 bytes.
+bool is_entry_name(std::string_view name) noexcept;
+
+// RFC 3339 UTC, to the second: 2026-11-23T08:15:00Z
+std::string rfc3339(std::chrono::system_clock::time_point t);
+
+}  // namespace msg::spool_io

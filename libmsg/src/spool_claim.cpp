@@ -1,0 +1,231 @@
+// spool_claim.cpp - claiming an entry and its transitions: complete, defer,
+// fail (docs/spool-format.md, "Claiming an entry").
+//
+// A claim is an OFD write lock (fcntl F_OFD_SETLK) on the whole entry file,
+// held through an fd opened O_RDWR. OFD locks belong to the open file
+// description, so two claims conflict even within one process, and the
+// kernel drops the lock when the last fd on it closes - also when the
+// holder is killed, which is how a dead sender's entry is recovered.
+#include <cerrno>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "detail/spool_io.hpp"
+#include "msg/header.hpp"
+#include "msg/spool.hpp"
+
+namespace msg {
+namespace {
+
+using spool_io::join;
+using spool_io::sys_error;
+
+// 0 when locked, else errno (EAGAIN or EACCES: another holder).
+int lock_whole(int fd) {
+    struct flock fl {};
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    fl.l_start = 0;
+    fl.l_len = 0;  // to the end, however the file grows
+    fl.l_pid = 0;  // required for OFD locks
+    while (::fcntl(fd, F_OFD_SETLK, &fl) != 0) {
+        if (errno != EINTR) return errno;
+    }
+    return 0;
+}
+
+bool same_file(const struct stat& a, const struct stat& b) {
+    return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+// Remove a leftover of a writer that died, then create `path` afresh.
+Result<int> recreate(const std::string& path, std::string_view data) {
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT) return sys_error("remove", path, errno);
+    return spool_io::create_file(path, data, true);
+}
+
+bool is_pending(const Envelope::Rcpt& r, const std::vector<std::string>& pending) {
+    const std::string bracketed = "<" + r.address + ">";
+    const Path p = parse_path(bracketed, PathKind::forward, true);
+    for (const std::string& s : pending)
+        if (s == r.address || (p.ok && s == p.mailbox)) return true;
+    return false;
+}
+
+}  // namespace
+
+Claim::Claim(Claim&& o) noexcept
+    : root_(std::move(o.root_)), name_(std::move(o.name_)), data_(std::move(o.data_)), state_(o.state_),
+      fd_(o.fd_) {
+    o.fd_ = -1;
+}
+
+Claim& Claim::operator=(Claim&& o) noexcept {
+    if (this != &o) {
+        spool_io::close_fd(fd_);
+        root_ = std::move(o.root_);
+        name_ = std::move(o.name_);
+        data_ = std::move(o.data_);
+        state_ = o.state_;
+        fd_ = o.fd_;
+        o.fd_ = -1;
+    }
+    return *this;
+}
+
+Claim::~Claim() { spool_io::close_fd(fd_); }
+
+Status Claim::complete() {
+    if (fd_ < 0) return Error{EBADF, "the claim on spool entry " + name_ + " has ended"};
+    const std::string from_dir = join(root_, state_dir(state_));
+    const std::string to_dir = join(root_, "sent");
+    if (Status s = spool_io::move(join(from_dir, name_), join(to_dir, name_), false); !s) return s;
+    state_ = SpoolState::sent;
+    Status s = spool_io::sync_dir(to_dir);
+    if (s) s = spool_io::sync_dir(from_dir);
+    spool_io::close_fd(fd_);
+    fd_ = -1;
+    return s;
+}
+
+Status Claim::defer(const std::vector<std::string>& pending, const RetryRecord& record,
+                    std::chrono::system_clock::time_point next_attempt) {
+    if (fd_ < 0) return Error{EBADF, "the claim on spool entry " + name_ + " has ended"};
+    const SpoolEntry parsed = parse_spool_entry(data_);
+    Envelope env = envelope_of(parsed);
+    if (!pending.empty()) {
+        std::vector<Envelope::Rcpt> kept;
+        for (Envelope::Rcpt& r : env.rcpts)
+            if (is_pending(r, pending)) kept.push_back(std::move(r));
+        if (kept.empty())
+            return Error{EINVAL, "none of the pending recipients is a recipient of spool entry " + name_};
+        env.rcpts = std::move(kept);
+    }
+    std::erase_if(env.annotations, [](const auto& a) { return iequals(a.first, "Next-Attempt"); });
+    std::string attempt = spool_io::rfc3339(record.when);
+    std::string_view what = record.what;  // one line; a reply's CR LF is not part of it
+    while (!what.empty() && (what.back() == ' ' || what.back() == '\t' || what.back() == '\r' || what.back() == '\n'))
+        what.remove_suffix(1);
+    if (!what.empty()) {
+        attempt += ' ';
+        attempt += what;
+    }
+    env.annotations.emplace_back("Attempt", std::move(attempt));
+    env.annotations.emplace_back("Next-Attempt", spool_io::rfc3339(next_attempt));
+    std::string content = format_envelope(env);
+    content.append(parsed.message);
+
+    // The new file is locked before it takes the entry's name, so that the
+    // claim is never open to another sender while the entry moves on.
+    const std::string tmp = join(root_, "tmp", name_);
+    Result<int> fd = recreate(tmp, content);
+    if (!fd) return fd.error();
+    if (const int err = lock_whole(*fd); err != 0) {
+        ::unlink(tmp.c_str());
+        spool_io::close_fd(*fd);
+        return sys_error("lock", tmp, err);
+    }
+    const std::string cur_dir = join(root_, state_dir(state_));
+    const std::string cur = join(cur_dir, name_);
+    if (Status s = spool_io::move(tmp, cur, false); !s) {
+        ::unlink(tmp.c_str());
+        spool_io::close_fd(*fd);
+        return s;
+    }
+    spool_io::close_fd(fd_);
+    fd_ = *fd;
+    data_ = std::move(content);
+    if (Status s = spool_io::sync_dir(cur_dir); !s) return s;  // the claim stays, in the same state
+    if (state_ != SpoolState::deferred) {
+        const std::string to_dir = join(root_, "deferred");
+        if (Status s = spool_io::move(cur, join(to_dir, name_), false); !s) return s;
+        state_ = SpoolState::deferred;
+        Status s = spool_io::sync_dir(to_dir);
+        if (s) s = spool_io::sync_dir(cur_dir);
+        spool_io::close_fd(fd_);
+        fd_ = -1;
+        return s;
+    }
+    spool_io::close_fd(fd_);
+    fd_ = -1;
+    return Ok{};
+}
+
+Status Claim::fail(std::string_view report, std::string_view json) {
+    if (fd_ < 0) return Error{EBADF, "the claim on spool entry " + name_ + " has ended"};
+    const std::string failed_dir = join(root_, "failed");
+    // The reports first: an entry in failed/ always has its report beside it.
+    auto write_report = [&](std::string_view suffix, std::string_view text) -> Status {
+        const std::string file = name_ + std::string(suffix);
+        const std::string tmp = join(root_, "tmp", file);
+        Result<int> fd = recreate(tmp, text);
+        if (!fd) return fd.error();
+        spool_io::close_fd(*fd);
+        if (Status s = spool_io::move(tmp, join(failed_dir, file), false); !s) {
+            ::unlink(tmp.c_str());
+            return s;
+        }
+        return Ok{};
+    };
+    if (Status s = write_report(".report", report); !s) return s;
+    if (!json.empty())
+        if (Status s = write_report(".json", json); !s) return s;
+    if (Status s = spool_io::sync_dir(failed_dir); !s) return s;
+
+    const std::string from_dir = join(root_, state_dir(state_));
+    if (Status s = spool_io::move(join(from_dir, name_), join(failed_dir, name_), false); !s) return s;
+    state_ = SpoolState::failed;
+    Status s = spool_io::sync_dir(failed_dir);
+    if (s) s = spool_io::sync_dir(from_dir);
+    spool_io::close_fd(fd_);
+    fd_ = -1;
+    return s;
+}
+
+Result<std::optional<Claim>> Spool::claim(std::string_view name) {
+    if (!spool_io::is_entry_name(name))
+        return Error{EINVAL, "invalid spool entry name \"" + std::string(name) + "\""};
+    for (SpoolState s : {SpoolState::queue, SpoolState::deferred}) {
+        const std::string path = join(root_, state_dir(s), name);
+        const int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0) {
+            if (errno == ENOENT) continue;
+            return sys_error("open", path, errno);
+        }
+        if (const int err = lock_whole(fd); err != 0) {
+            spool_io::close_fd(fd);
+            if (err == EAGAIN || err == EACCES) return std::optional<Claim>();
+            return sys_error("lock", path, err);
+        }
+        // Locked - but the entry may have moved on between open and lock
+        // (its holder renamed it and let go): the name must still lead to
+        // the file we hold.
+        struct stat held {}, now {};
+        if (::fstat(fd, &held) != 0) {
+            const int err = errno;
+            spool_io::close_fd(fd);
+            return sys_error("stat", path, err);
+        }
+        if (::stat(path.c_str(), &now) != 0 || !same_file(held, now)) {
+            spool_io::close_fd(fd);
+            return std::optional<Claim>();
+        }
+        Result<std::string> data = spool_io::read_all(fd, path);
+        if (!data) {
+            spool_io::close_fd(fd);
+            return data.error();
+        }
+        Claim c;
+        c.root_ = root_;
+        c.name_ = std::string(name);
+        c.data_ = std::move(*data);
+        c.state_ = s;
+        c.fd_ = fd;
+        return std::optional<Claim>(std::move(c));
+    }
+    return std::optional<Claim>();
+}
+
+}  // namespace msg

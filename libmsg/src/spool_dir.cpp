@@ -1,0 +1,219 @@
+// spool_dir.cpp - the spool directory: open, enqueue (group commit), scan
+// (docs/spool-format.md, "States" and "Writing entries from another program").
+#include <algorithm>
+#include <array>
+#include <cerrno>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "detail/spool_io.hpp"
+#include "msg/spool.hpp"
+
+namespace msg {
+namespace {
+
+using spool_io::join;
+using spool_io::sys_error;
+
+constexpr std::array<std::string_view, 5> kDirs = {"tmp", "queue", "deferred", "sent", "failed"};
+constexpr std::array<SpoolState, 4> kStates = {SpoolState::queue, SpoolState::deferred, SpoolState::sent,
+                                               SpoolState::failed};
+
+// mkdir that accepts an existing directory.
+Status make_dir(const std::string& path) {
+    if (::mkdir(path.c_str(), 0770) == 0) return Ok{};
+    const int err = errno;
+    struct stat st {};
+    if (err == EEXIST && ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return Ok{};
+    return sys_error("create directory", path, err == EEXIST ? ENOTDIR : err);
+}
+
+// mkdir -p
+Status make_dirs(const std::string& path) {
+    for (std::size_t i = 1; i <= path.size(); ++i) {
+        if (i != path.size() && path[i] != '/') continue;
+        if (path[i - 1] == '/') continue;
+        if (Status s = make_dir(path.substr(0, i)); !s) return s;
+    }
+    return Ok{};
+}
+
+Status invalid_name(std::string_view name) {
+    return Error{EINVAL, "invalid spool entry name \"" + std::string(name) + "\""};
+}
+
+}  // namespace
+
+Result<Spool> Spool::open(const std::string& path, bool create) {
+    if (path.empty()) return Error{EINVAL, "cannot open spool: empty path"};
+    Spool s;
+    s.root_ = path;
+    while (s.root_.size() > 1 && s.root_.back() == '/') s.root_.pop_back();
+    if (create) {
+        if (Status st = make_dirs(s.root_); !st) return st.error();
+        for (std::string_view d : kDirs)
+            if (Status st = make_dir(join(s.root_, d)); !st) return st.error();
+        if (Status st = spool_io::sync_dir(s.root_); !st) return st.error();
+    }
+    for (std::string_view d : kDirs) {
+        const std::string p = join(s.root_, d);
+        struct stat st {};
+        if (::stat(p.c_str(), &st) != 0) return sys_error("open spool directory", p, errno);
+        if (!S_ISDIR(st.st_mode)) return sys_error("open spool directory", p, ENOTDIR);
+    }
+    return s;
+}
+
+Result<std::string> Spool::enqueue(const Envelope& env, std::string_view message, std::string name) {
+    Batch b(*this);
+    Result<std::string> r = b.add(env, message, std::move(name));
+    if (!r) return r;
+    if (Status s = b.commit(); !s) return s.error();
+    return r;
+}
+
+Result<std::string> Spool::Batch::add(const Envelope& env, std::string_view message, std::string name) {
+    if (name.empty()) {
+        name = new_entry_name();
+    } else {
+        if (!spool_io::is_entry_name(name)) return invalid_name(name).error();
+        // A caller-chosen name must be new in every state, not only in tmp/.
+        if (std::optional<SpoolState> st = spool_.find(name))
+            return Error{EEXIST, "cannot create spool entry " + join(spool_.root_, state_dir(*st), name) +
+                                     ": File exists"};
+    }
+    const std::string path = join(spool_.root_, "tmp", name);
+    std::string data = format_envelope(env);
+    data.append(message);
+    Result<int> fd = spool_io::create_file(path, data, false);
+    if (!fd) return fd.error();
+    pending_.emplace_back(name, *fd);
+    return name;
+}
+
+Status Spool::Batch::commit() {
+    if (pending_.empty()) return Ok{};
+    for (const auto& [name, fd] : pending_)
+        if (Status s = spool_io::sync_fd(fd, join(spool_.root_, "tmp", name)); !s) return s;
+    const std::string queue = join(spool_.root_, "queue");
+    std::size_t done = 0;
+    Status result = Ok{};
+    for (; done < pending_.size(); ++done) {
+        const std::string& name = pending_[done].first;
+        result = spool_io::move(join(spool_.root_, "tmp", name), join(spool_.root_, "queue", name), true);
+        if (!result) break;
+    }
+    if (done > 0) {
+        Status s = spool_io::sync_dir(queue);
+        if (result && !s) result = s;
+    }
+    for (std::size_t i = 0; i < done; ++i) spool_io::close_fd(pending_[i].second);
+    pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(done));
+    return result;
+}
+
+Spool::Batch::~Batch() {
+    for (const auto& [name, fd] : pending_) {
+        ::unlink(join(spool_.root_, "tmp", name).c_str());
+        spool_io::close_fd(fd);
+    }
+}
+
+Result<std::vector<std::string>> Spool::list(SpoolState s) const {
+    const std::string dir = join(root_, state_dir(s));
+    DIR* d = ::opendir(dir.c_str());
+    if (!d) return sys_error("open directory", dir, errno);
+    std::vector<std::string> names;
+    for (;;) {
+        errno = 0;
+        const dirent* e = ::readdir(d);
+        if (!e) {
+            if (errno != 0) {
+                const int err = errno;
+                ::closedir(d);
+                return sys_error("read directory", dir, err);
+            }
+            break;
+        }
+        const std::string_view n = e->d_name;
+        if (!spool_io::is_entry_name(n)) continue;
+        bool regular = e->d_type == DT_REG;
+        if (e->d_type == DT_UNKNOWN || e->d_type == DT_LNK) {
+            struct stat st {};
+            regular = ::fstatat(::dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
+        }
+        if (regular) names.emplace_back(n);
+    }
+    ::closedir(d);
+    std::sort(names.begin(), names.end());
+    return names;
+}
+
+std::optional<SpoolState> Spool::find(std::string_view name) const {
+    if (!spool_io::is_entry_name(name)) return std::nullopt;
+    // Two passes: an entry moving from one state to a later one while the
+    // first pass looks may be missed once, not twice in a row.
+    for (int pass = 0; pass < 2; ++pass)
+        for (SpoolState s : kStates) {
+            struct stat st {};
+            if (::lstat(join(root_, state_dir(s), name).c_str(), &st) == 0 && S_ISREG(st.st_mode)) return s;
+        }
+    return std::nullopt;
+}
+
+Result<std::vector<std::string>> Spool::keys() const {
+    std::vector<std::string> out;
+    for (SpoolState s : kStates) {
+        Result<std::vector<std::string>> names = list(s);
+        if (!names) return names.error();
+        for (const std::string& n : *names)
+            if (std::string_view k = entry_key(n); !k.empty()) out.emplace_back(k);
+    }
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+    return out;
+}
+
+Status Spool::clean_tmp(std::chrono::seconds age) {
+    const std::string dir = join(root_, "tmp");
+    DIR* d = ::opendir(dir.c_str());
+    if (!d) return sys_error("open directory", dir, errno);
+    const auto now = std::chrono::system_clock::now();
+    Status result = Ok{};
+    for (;;) {
+        errno = 0;
+        const dirent* e = ::readdir(d);
+        if (!e) {
+            if (errno != 0 && result) result = sys_error("read directory", dir, errno);
+            break;
+        }
+        const std::string_view n = e->d_name;
+        if (n == "." || n == "..") continue;
+        struct stat st {};
+        if (::fstatat(::dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;  // gone meanwhile
+        if (S_ISDIR(st.st_mode)) continue;
+        const auto mtime = std::chrono::system_clock::time_point(
+            std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                std::chrono::seconds(st.st_mtim.tv_sec) + std::chrono::nanoseconds(st.st_mtim.tv_nsec)));
+        if (now - mtime < age) continue;
+        if (::unlinkat(::dirfd(d), e->d_name, 0) != 0 && errno != ENOENT && result)
+            result = sys_error("remove", join(root_, "tmp", n), errno);
+    }
+    ::closedir(d);
+    return result;
+}
+
+Result<std::string> Spool::read(SpoolState s, std::string_view name) const {
+    if (!spool_io::is_entry_name(name)) return invalid_name(name).error();
+    const std::string path = join(root_, state_dir(s), name);
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return sys_error("open", path, errno);
+    Result<std::string> r = spool_io::read_all(fd, path);
+    spool_io::close_fd(fd);
+    return r;
+}
+
+}  // namespace msg

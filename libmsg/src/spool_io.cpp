@@ -1,0 +1,138 @@
+// spool_io.cpp - POSIX file helpers for the spool directory (detail/spool_io.hpp).
+#include "detail/spool_io.hpp"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace msg::spool_io {
+
+Error sys_error(std::string_view what, const std::string& path, int err) {
+    std::string m = "cannot ";
+    m += what;
+    m += ' ';
+    m += path;
+    m += ": ";
+    m += std::strerror(err);
+    return Error{err, std::move(m)};
+}
+
+std::string join(const std::string& root, std::string_view dir, std::string_view name) {
+    std::string p = root;
+    if (p.empty() || p.back() != '/') p += '/';
+    p += dir;
+    if (!name.empty()) {
+        p += '/';
+        p += name;
+    }
+    return p;
+}
+
+Status write_all(int fd, std::string_view data, const std::string& path) {
+    while (!data.empty()) {
+        const ssize_t n = ::write(fd, data.data(), data.size());
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return sys_error("write", path, errno);
+        }
+        if (n == 0) return sys_error("write", path, EIO);
+        data.remove_prefix(static_cast<std::size_t>(n));
+    }
+    return Ok{};
+}
+
+Result<std::string> read_all(int fd, const std::string& path) {
+    std::string out;
+    struct stat st {};
+    if (::fstat(fd, &st) == 0 && st.st_size > 0) out.reserve(static_cast<std::size_t>(st.st_size));
+    char buf[65536];
+    off_t at = 0;
+    for (;;) {
+        const ssize_t n = ::pread(fd, buf, sizeof buf, at);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return sys_error("read", path, errno);
+        }
+        if (n == 0) break;
+        out.append(buf, static_cast<std::size_t>(n));
+        at += n;
+    }
+    return out;
+}
+
+Status sync_fd(int fd, const std::string& path) {
+    while (::fsync(fd) != 0) {
+        if (errno != EINTR) return sys_error("fsync", path, errno);
+    }
+    return Ok{};
+}
+
+Status sync_dir(const std::string& path) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return sys_error("open directory", path, errno);
+    Status s = sync_fd(fd, path);
+    close_fd(fd);
+    return s;
+}
+
+void close_fd(int fd) noexcept {
+    if (fd < 0) return;
+    const int saved = errno;
+    ::close(fd);  // on Linux the fd is released even when close reports EINTR
+    errno = saved;
+}
+
+Result<int> create_file(const std::string& path, std::string_view data, bool sync) {
+    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0660);
+    if (fd < 0) return sys_error("create", path, errno);
+    Status s = write_all(fd, data, path);
+    if (s && sync) s = sync_fd(fd, path);
+    if (!s) {
+        ::unlink(path.c_str());
+        close_fd(fd);
+        return s.error();
+    }
+    return fd;
+}
+
+Status move(const std::string& from, const std::string& to, bool no_replace) {
+    if (!no_replace) {
+        if (::rename(from.c_str(), to.c_str()) != 0) return sys_error("rename " + from + " to", to, errno);
+        return Ok{};
+    }
+    if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) == 0) return Ok{};
+    if (errno != EINVAL && errno != ENOSYS) return sys_error("rename " + from + " to", to, errno);
+    // The file system cannot refuse to replace in one step: link() refuses
+    // an existing name; the tmp/ name left by a crash in between is
+    // invisible to senders and removed by clean_tmp.
+    if (::link(from.c_str(), to.c_str()) != 0) return sys_error("link " + from + " to", to, errno);
+    if (::unlink(from.c_str()) != 0) return sys_error("remove", from, errno);
+    return Ok{};
+}
+
+bool is_entry_name(std::string_view name) noexcept {
+    if (name.empty() || name.size() > 255 || name.front() == '.') return false;
+    if (name.find('/') != std::string_view::npos || name.find('\0') != std::string_view::npos) return false;
+    auto ends = [&](std::string_view suffix) {
+        return name.size() >= suffix.size() && name.substr(name.size() - suffix.size()) == suffix;
+    };
+    return !ends(".report") && !ends(".json");
+}
+
+std::string rfc3339(std::chrono::system_clock::time_point t) {
+    const std::time_t secs = std::chrono::system_clock::to_time_t(
+        std::chrono::time_point_cast<std::chrono::seconds>(t));
+    std::tm tm{};
+    ::gmtime_r(&secs, &tm);
+    char buf[80];
+    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    return buf;
+}
+
+}  // namespace msg::spool_io

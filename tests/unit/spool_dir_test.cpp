@@ -1,0 +1,588 @@
+// spool_dir_test.cpp - the spool directory (second half of spool.hpp):
+// names, enqueue and group commit, claims (within one process and across
+// processes, and after the holder was killed), defer, fail, keys, clean_tmp.
+#include <gtest/gtest.h>
+#include <msg/spool.hpp>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace fs = std::filesystem;
+using msg::SpoolState;
+
+namespace {
+
+const std::string kMessage = "From: a@example.org\r\nSubject: caf\xc3\xa9\r\n\r\nhello\r\n\x01\xff bytes\r\n";
+
+msg::Envelope envelope() {
+    msg::Envelope e;
+    e.mail_from = "a@example.org";
+    e.mail_params = {"BODY=8BITMIME"};
+    e.rcpts = {{"b@example.net", {}},
+               {"c@example.net", {"NOTIFY=FAILURE,DELAY"}},
+               {"d@example.net", {"ORCPT=rfc822;d@example.net"}}};
+    e.annotations = {{"Mbox-From", "a@example.org Mon Nov 23 09:15:00 2026"}};
+    return e;
+}
+
+std::string slurp(const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+void spit(const fs::path& p, const std::string& data) {
+    std::ofstream out(p, std::ios::binary);
+    out << data;
+}
+
+std::vector<std::string> files_in(const fs::path& dir) {
+    std::vector<std::string> out;
+    for (const auto& e : fs::directory_iterator(dir)) out.push_back(e.path().filename().string());
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+class SpoolDir : public ::testing::Test {
+protected:
+    void SetUp() override {
+        std::string tmpl = (fs::temp_directory_path() / "spool_dir_test.XXXXXX").string();
+        ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
+        base_ = tmpl;
+        root_ = base_ / "spool";
+        auto s = msg::Spool::open(root_.string(), true);
+        ASSERT_TRUE(s) << s.error().message;
+        spool_.emplace(std::move(*s));
+    }
+    void TearDown() override {
+        std::error_code ec;
+        fs::remove_all(base_, ec);
+    }
+    msg::Spool& spool() { return *spool_; }
+    std::vector<std::string> list(SpoolState s) {
+        auto r = spool_->list(s);
+        EXPECT_TRUE(r) << r.error().message;
+        return r ? *r : std::vector<std::string>{};
+    }
+    std::string enqueue(std::string name = {}) {
+        auto r = spool_->enqueue(envelope(), kMessage, std::move(name));
+        EXPECT_TRUE(r) << r.error().message;
+        return r ? *r : std::string();
+    }
+
+    fs::path base_, root_;
+    std::optional<msg::Spool> spool_;
+};
+
+}  // namespace
+
+TEST(SpoolNames, FormatKeyAndOrder) {
+    const std::regex re(R"(^\d{8}T\d{6}\.\d{6}Z\.\d+\.\d{6}\.[A-Za-z0-9-]+$)");
+    std::string prev;
+    for (int i = 0; i < 50; ++i) {
+        const std::string n = msg::new_entry_name();
+        EXPECT_TRUE(std::regex_match(n, re)) << n;
+        EXPECT_EQ(msg::entry_key(n), "");
+        EXPECT_LT(prev, n);
+        prev = n;
+    }
+    const std::string k = msg::new_entry_name("arch.mbox/3 x-y_z");
+    EXPECT_EQ(msg::entry_key(k), "arch_mbox_3_x-y_z");
+    EXPECT_TRUE(k.ends_with(".arch_mbox_3_x-y_z")) << k;
+    // A key may not make an entry look like a report file.
+    EXPECT_EQ(msg::entry_key(msg::new_entry_name("report")), "report_");
+    EXPECT_EQ(msg::entry_key(msg::new_entry_name("json")), "json_");
+    EXPECT_EQ(msg::entry_key("x"), "");
+    EXPECT_EQ(msg::state_dir(SpoolState::deferred), "deferred");
+}
+
+TEST(SpoolEnvelope, FormatParseRoundTrip) {
+    msg::Envelope e = envelope();
+    e.annotations.emplace_back("Attempt", "2026-11-23T08:15:00Z 451 4.3.0 later");
+    const std::string text = msg::format_envelope(e);
+    EXPECT_EQ(text,
+              "MAIL FROM:<a@example.org> BODY=8BITMIME\n"
+              "RCPT TO:<b@example.net>\n"
+              "RCPT TO:<c@example.net> NOTIFY=FAILURE,DELAY\n"
+              "RCPT TO:<d@example.net> ORCPT=rfc822;d@example.net\n"
+              "Mbox-From: a@example.org Mon Nov 23 09:15:00 2026\n"
+              "Attempt: 2026-11-23T08:15:00Z 451 4.3.0 later\n"
+              "\n");
+    const std::string entry = text + kMessage;
+    const msg::SpoolEntry parsed = msg::parse_spool_entry(entry);
+    EXPECT_TRUE(parsed.defects.empty());
+    EXPECT_EQ(parsed.message, kMessage);
+    const msg::Envelope back = msg::envelope_of(parsed);
+    EXPECT_EQ(back.mail_from, e.mail_from);
+    EXPECT_EQ(back.mail_params, e.mail_params);
+    ASSERT_EQ(back.rcpts.size(), e.rcpts.size());
+    for (std::size_t i = 0; i < e.rcpts.size(); ++i) {
+        EXPECT_EQ(back.rcpts[i].address, e.rcpts[i].address);
+        EXPECT_EQ(back.rcpts[i].params, e.rcpts[i].params);
+    }
+    EXPECT_EQ(back.annotations, e.annotations);
+    EXPECT_EQ(back.annotation("mbox-from"), "a@example.org Mon Nov 23 09:15:00 2026");
+    EXPECT_EQ(msg::format_envelope(back), text);
+
+    // The null reverse-path; a line break in a value cannot end the line.
+    msg::Envelope bounce;
+    bounce.rcpts = {{"postmaster@example.net", {}}};
+    bounce.annotations = {{"Note", "two\nlines"}};
+    const std::string b = msg::format_envelope(bounce);
+    EXPECT_EQ(b, "MAIL FROM:<>\nRCPT TO:<postmaster@example.net>\nNote: two lines\n\n");
+    const std::string bounce_entry = b + "x\n";
+    const msg::SpoolEntry pb = msg::parse_spool_entry(bounce_entry);
+    EXPECT_TRUE(pb.defects.empty());
+    const msg::Envelope bb = msg::envelope_of(pb);
+    EXPECT_EQ(bb.mail_from, "");
+    EXPECT_EQ(msg::format_envelope(bb), b);
+}
+
+TEST_F(SpoolDir, EnqueueListsInOrder) {
+    std::vector<std::string> names;
+    for (int i = 0; i < 5; ++i) names.push_back(enqueue());
+    EXPECT_EQ(list(SpoolState::queue), names);
+    EXPECT_TRUE(files_in(root_ / "tmp").empty());
+    EXPECT_TRUE(list(SpoolState::deferred).empty());
+    EXPECT_EQ(files_in(root_), (std::vector<std::string>{"deferred", "failed", "queue", "sent", "tmp"}));
+    auto data = spool().read(SpoolState::queue, names[2]);
+    ASSERT_TRUE(data) << data.error().message;
+    EXPECT_EQ(*data, msg::format_envelope(envelope()) + kMessage);
+    EXPECT_EQ(spool().find(names[2]), SpoolState::queue);
+    EXPECT_EQ(spool().find("20990101T000000.000000Z.1.000000.nohost"), std::nullopt);
+    // Opening an existing spool without `create` works.
+    auto again = msg::Spool::open(root_.string() + "/", false);
+    ASSERT_TRUE(again) << again.error().message;
+    EXPECT_EQ(again->list(SpoolState::queue)->size(), 5u);
+}
+
+TEST_F(SpoolDir, ListSkipsDotFilesReportsAndDirectories) {
+    const std::string n = enqueue();
+    spit(root_ / "queue" / ".hidden", "x");
+    spit(root_ / "queue" / (n + ".report"), "x");
+    spit(root_ / "queue" / (n + ".json"), "{}");
+    fs::create_directory(root_ / "queue" / "subdir");
+    EXPECT_EQ(list(SpoolState::queue), std::vector<std::string>{n});
+}
+
+TEST_F(SpoolDir, BatchCommitsInOrder) {
+    std::vector<std::string> names;
+    {
+        msg::Spool::Batch b(spool());
+        for (int i = 0; i < 4; ++i) {
+            auto r = b.add(envelope(), kMessage + std::to_string(i));
+            ASSERT_TRUE(r) << r.error().message;
+            names.push_back(*r);
+        }
+        EXPECT_EQ(b.size(), 4u);
+        EXPECT_EQ(files_in(root_ / "tmp"), names);  // invisible to senders until commit
+        EXPECT_TRUE(list(SpoolState::queue).empty());
+        auto c = b.commit();
+        ASSERT_TRUE(c) << c.error().message;
+        EXPECT_EQ(b.size(), 0u);
+    }
+    EXPECT_EQ(list(SpoolState::queue), names);
+    EXPECT_TRUE(files_in(root_ / "tmp").empty());
+    EXPECT_EQ(spool().read(SpoolState::queue, names[3]).value(), msg::format_envelope(envelope()) + kMessage + "3");
+}
+
+TEST_F(SpoolDir, BatchNotCommittedLeavesNothing) {
+    {
+        msg::Spool::Batch b(spool());
+        ASSERT_TRUE(b.add(envelope(), kMessage));
+        ASSERT_TRUE(b.add(envelope(), kMessage));
+        EXPECT_EQ(files_in(root_ / "tmp").size(), 2u);
+    }
+    EXPECT_TRUE(files_in(root_ / "tmp").empty());
+    EXPECT_TRUE(list(SpoolState::queue).empty());
+}
+
+TEST_F(SpoolDir, NameCollisionIsAnErrorNotAnOverwrite) {
+    const std::string name = msg::new_entry_name("k");
+    spit(root_ / "tmp" / name, "precious");  // another writer's file
+    auto r = spool().enqueue(envelope(), kMessage, name);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().errnum, EEXIST);
+    EXPECT_NE(r.error().message.find(name), std::string::npos) << r.error().message;
+    EXPECT_EQ(slurp(root_ / "tmp" / name), "precious");
+    fs::remove(root_ / "tmp" / name);
+
+    ASSERT_EQ(enqueue(name), name);
+    auto twice = spool().enqueue(envelope(), "other", name);
+    ASSERT_FALSE(twice);
+    EXPECT_EQ(twice.error().errnum, EEXIST);
+    EXPECT_EQ(spool().read(SpoolState::queue, name).value(), msg::format_envelope(envelope()) + kMessage);
+    EXPECT_TRUE(files_in(root_ / "tmp").empty());
+
+    for (const char* bad : {"../x", ".hidden", "a/b", "x.report", "x.json", ""}) {
+        if (*bad == '\0') continue;  // empty means "make a name"
+        auto b = spool().enqueue(envelope(), kMessage, bad);
+        ASSERT_FALSE(b) << bad;
+        EXPECT_EQ(b.error().errnum, EINVAL) << bad;
+    }
+}
+
+TEST_F(SpoolDir, ClaimIsExclusiveWithinOneProcess) {
+    const std::string n = enqueue();
+    {
+        auto c1 = spool().claim(n);
+        ASSERT_TRUE(c1) << c1.error().message;
+        ASSERT_TRUE(c1->has_value());
+        EXPECT_EQ((*c1)->name(), n);
+        EXPECT_EQ((*c1)->state(), SpoolState::queue);
+        EXPECT_EQ((*c1)->data(), spool().read(SpoolState::queue, n).value());
+
+        auto c2 = spool().claim(n);  // another Spool object would be the same: OFD locks
+        ASSERT_TRUE(c2) << c2.error().message;
+        EXPECT_FALSE(c2->has_value());
+        auto other = msg::Spool::open(root_.string(), false);
+        auto c3 = other->claim(n);
+        ASSERT_TRUE(c3);
+        EXPECT_FALSE(c3->has_value());
+
+        msg::Claim moved = std::move(**c1);  // the lock goes with the claim
+        EXPECT_FALSE(spool().claim(n)->has_value());
+    }
+    auto c4 = spool().claim(n);  // released with the Claim; the entry stayed
+    ASSERT_TRUE(c4);
+    ASSERT_TRUE(c4->has_value());
+    ASSERT_TRUE((*c4)->complete());
+    EXPECT_EQ(list(SpoolState::sent), std::vector<std::string>{n});
+    EXPECT_TRUE(list(SpoolState::queue).empty());
+    auto again = (*c4)->complete();
+    ASSERT_FALSE(again);
+    EXPECT_EQ(again.error().errnum, EBADF);
+    // Sent entries and unknown names cannot be claimed.
+    EXPECT_FALSE(spool().claim(n)->has_value());
+    EXPECT_FALSE(spool().claim("20990101T000000.000000Z.1.000000.nohost")->has_value());
+    EXPECT_FALSE(spool().claim("../queue/x"));
+}
+
+// Run `children` processes that start at once on the spool at `root`; each
+// runs body(spool, write_line) and exits with what it returns. Returns the
+// lines every child wrote; fails the test when a child does not exit 0.
+namespace {
+template <class Body>
+std::vector<std::string> race(const fs::path& root, int children, Body body) {
+    std::vector<std::string> lines;
+    int go[2];
+    if (::pipe(go) != 0) {
+        ADD_FAILURE() << "pipe";
+        return lines;
+    }
+    std::vector<pid_t> pids;
+    std::vector<int> outs;
+    for (int i = 0; i < children; ++i) {
+        int out[2];
+        if (::pipe(out) != 0) break;
+        const pid_t pid = ::fork();
+        if (pid < 0) break;
+        if (pid == 0) {
+            ::close(go[1]);
+            ::close(out[0]);
+            char c;
+            while (::read(go[0], &c, 1) > 0) {}  // wait for the start (EOF)
+            auto sp = msg::Spool::open(root.string(), false);
+            if (!sp) ::_exit(2);
+            auto write_line = [&](const std::string& l) {
+                const std::string line = l + "\n";
+                if (::write(out[1], line.data(), line.size()) != static_cast<ssize_t>(line.size())) ::_exit(6);
+            };
+            ::_exit(body(*sp, write_line));
+        }
+        ::close(out[1]);
+        pids.push_back(pid);
+        outs.push_back(out[0]);
+    }
+    ::close(go[0]);
+    ::close(go[1]);  // start them all at once
+    for (int fd : outs) {
+        std::string got;
+        char buf[4096];
+        ssize_t k;
+        while ((k = ::read(fd, buf, sizeof buf)) > 0) got.append(buf, static_cast<std::size_t>(k));
+        ::close(fd);
+        std::istringstream in(got);
+        for (std::string l; std::getline(in, l);) lines.push_back(l);
+    }
+    EXPECT_EQ(pids.size(), static_cast<std::size_t>(children));
+    for (pid_t pid : pids) {
+        int status = 0;
+        EXPECT_EQ(::waitpid(pid, &status, 0), pid);
+        EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+    }
+    return lines;
+}
+}  // namespace
+
+TEST_F(SpoolDir, ProcessesRacingCompleteEachEntryOnce) {
+    constexpr int kEntries = 60, kChildren = 4;
+    {
+        msg::Spool::Batch b(spool());
+        for (int i = 0; i < kEntries; ++i) ASSERT_TRUE(b.add(envelope(), kMessage));
+        ASSERT_TRUE(b.commit());
+    }
+    const std::vector<std::string> completed = race(root_, kChildren, [](msg::Spool& sp, auto write_line) {
+        auto names = sp.list(SpoolState::queue);
+        if (!names) return 3;
+        for (const std::string& n : *names) {
+            auto claim = sp.claim(n);
+            if (!claim) return 4;
+            if (!claim->has_value()) continue;
+            if (!(*claim)->complete()) return 5;
+            write_line(n);
+        }
+        return 0;
+    });
+    EXPECT_EQ(completed.size(), static_cast<std::size_t>(kEntries));
+    EXPECT_EQ(std::set<std::string>(completed.begin(), completed.end()).size(), completed.size());
+    EXPECT_EQ(files_in(root_ / "sent").size(), static_cast<std::size_t>(kEntries));
+    EXPECT_TRUE(files_in(root_ / "queue").empty());
+}
+
+// Deferring replaces the entry's file while it is claimed: the new file
+// must never be claimable before the holder lets go.
+TEST_F(SpoolDir, ProcessesRacingDeferThenComplete) {
+    constexpr int kEntries = 30, kChildren = 4;
+    {
+        msg::Spool::Batch b(spool());
+        for (int i = 0; i < kEntries; ++i) ASSERT_TRUE(b.add(envelope(), kMessage));
+        ASSERT_TRUE(b.commit());
+    }
+    const std::vector<std::string> completed = race(root_, kChildren, [](msg::Spool& sp, auto write_line) {
+        for (int round = 0; round < 100000; ++round) {
+            auto queued = sp.list(SpoolState::queue);
+            auto deferred = sp.list(SpoolState::deferred);
+            if (!queued || !deferred) return 3;
+            if (queued->empty() && deferred->empty()) return 0;
+            std::vector<std::string> names = *queued;
+            names.insert(names.end(), deferred->begin(), deferred->end());
+            for (const std::string& n : names) {
+                auto claim = sp.claim(n);
+                if (!claim) return 4;
+                if (!claim->has_value()) continue;
+                msg::Claim& c = **claim;
+                if (c.state() == SpoolState::queue) {
+                    if (!c.defer({"b@example.net"}, {std::chrono::system_clock::now(), "451 later"},
+                                 std::chrono::system_clock::now()))
+                        return 5;
+                } else {
+                    if (!c.complete()) return 5;
+                    write_line(n);
+                }
+            }
+        }
+        return 7;
+    });
+    EXPECT_EQ(completed.size(), static_cast<std::size_t>(kEntries));
+    EXPECT_EQ(std::set<std::string>(completed.begin(), completed.end()).size(), completed.size());
+    EXPECT_EQ(list(SpoolState::sent).size(), static_cast<std::size_t>(kEntries));
+    EXPECT_TRUE(files_in(root_ / "tmp").empty());
+    for (const std::string& n : list(SpoolState::sent)) {
+        const std::string data = spool().read(SpoolState::sent, n).value();
+        const msg::SpoolEntry e = msg::parse_spool_entry(data);
+        EXPECT_TRUE(e.defects.empty());
+        EXPECT_EQ(e.message, kMessage);
+        ASSERT_EQ(e.recipients().size(), 1u);
+        std::size_t attempts = 0;
+        for (const msg::EnvelopeLine& l : e.envelope) attempts += l.name == "Attempt";
+        EXPECT_EQ(attempts, 1u) << n;  // deferred exactly once
+    }
+}
+
+TEST_F(SpoolDir, ClaimOfAKilledHolderIsRecovered) {
+    const std::string n = enqueue();
+    int ready[2];
+    ASSERT_EQ(::pipe(ready), 0);
+    const pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+        ::close(ready[0]);
+        auto sp = msg::Spool::open(root_.string(), false);
+        if (!sp) ::_exit(2);
+        auto c = sp->claim(n);
+        if (!c || !c->has_value()) ::_exit(3);
+        if (::write(ready[1], "x", 1) != 1) ::_exit(4);
+        for (;;) ::pause();
+    }
+    ::close(ready[1]);
+    char c;
+    ASSERT_EQ(::read(ready[0], &c, 1), 1);
+    ::close(ready[0]);
+    auto busy = spool().claim(n);
+    ASSERT_TRUE(busy);
+    EXPECT_FALSE(busy->has_value());
+    ASSERT_EQ(::kill(pid, SIGKILL), 0);
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    EXPECT_TRUE(WIFSIGNALED(status));
+    auto mine = spool().claim(n);
+    ASSERT_TRUE(mine) << mine.error().message;
+    ASSERT_TRUE(mine->has_value());
+    EXPECT_EQ((*mine)->state(), SpoolState::queue);
+    ASSERT_TRUE((*mine)->complete());
+}
+
+TEST_F(SpoolDir, DeferKeepsPendingRecipientsAndHistory) {
+    const std::string n = enqueue();
+    const auto t1 = std::chrono::system_clock::time_point(std::chrono::seconds(1795421700));  // 2026-11-23T08:15:00Z
+    const auto t2 = t1 + std::chrono::minutes(30);
+    {
+        auto c = spool().claim(n);
+        ASSERT_TRUE(c && c->has_value());
+        auto d = (*c)->defer({"c@example.net", "d@example.net"}, {t1, "451 4.3.0 greylisted\r\n"},
+                             t1 + std::chrono::minutes(15));
+        ASSERT_TRUE(d) << d.error().message;
+        EXPECT_EQ((*c)->state(), SpoolState::deferred);
+        EXPECT_FALSE((*c)->complete());  // the claim has ended
+    }
+    EXPECT_TRUE(list(SpoolState::queue).empty());
+    EXPECT_EQ(list(SpoolState::deferred), std::vector<std::string>{n});
+    EXPECT_TRUE(files_in(root_ / "tmp").empty());
+    std::string data = spool().read(SpoolState::deferred, n).value();
+    EXPECT_EQ(data,
+              "MAIL FROM:<a@example.org> BODY=8BITMIME\n"
+              "RCPT TO:<c@example.net> NOTIFY=FAILURE,DELAY\n"
+              "RCPT TO:<d@example.net> ORCPT=rfc822;d@example.net\n"
+              "Mbox-From: a@example.org Mon Nov 23 09:15:00 2026\n"
+              "Attempt: 2026-11-23T08:15:00Z 451 4.3.0 greylisted\n"
+              "Next-Attempt: 2026-11-23T08:30:00Z\n"
+              "\n" + kMessage);
+
+    // Deferred again from deferred/: all recipients stay, the history grows,
+    // Next-Attempt is replaced.
+    {
+        auto c = spool().claim(n);
+        ASSERT_TRUE(c && c->has_value());
+        EXPECT_EQ((*c)->state(), SpoolState::deferred);
+        auto none = (*c)->defer({"nobody@example.net"}, {t2, "x"}, t2);
+        ASSERT_FALSE(none);  // no pending recipient is in the entry: nothing changes
+        EXPECT_EQ(none.error().errnum, EINVAL);
+        auto d = (*c)->defer({}, {t2, "421 4.4.2 timeout"}, t2 + std::chrono::hours(1));
+        ASSERT_TRUE(d) << d.error().message;
+    }
+    data = spool().read(SpoolState::deferred, n).value();
+    const msg::SpoolEntry e = msg::parse_spool_entry(data);
+    EXPECT_TRUE(e.defects.empty());
+    EXPECT_EQ(e.message, kMessage);
+    ASSERT_EQ(e.recipients().size(), 2u);
+    std::vector<std::string> attempts, next;
+    for (const msg::EnvelopeLine& l : e.envelope)
+        if (l.kind == msg::EnvelopeLine::Kind::annotation) {
+            if (l.name == "Attempt") attempts.emplace_back(l.value);
+            if (l.name == "Next-Attempt") next.emplace_back(l.value);
+        }
+    EXPECT_EQ(attempts, (std::vector<std::string>{"2026-11-23T08:15:00Z 451 4.3.0 greylisted",
+                                                  "2026-11-23T08:45:00Z 421 4.4.2 timeout"}));
+    EXPECT_EQ(next, std::vector<std::string>{"2026-11-23T09:45:00Z"});
+    EXPECT_EQ(e.annotation("Mbox-From"), "a@example.org Mon Nov 23 09:15:00 2026");
+
+    auto c = spool().claim(n);
+    ASSERT_TRUE(c && c->has_value());
+    ASSERT_TRUE((*c)->complete());
+    EXPECT_EQ(list(SpoolState::sent), std::vector<std::string>{n});
+    EXPECT_TRUE(list(SpoolState::deferred).empty());
+}
+
+TEST_F(SpoolDir, FailWritesReportsBesideTheEntry) {
+    const std::string n = enqueue();
+    const std::string other = enqueue();
+    {
+        auto c = spool().claim(n);
+        ASSERT_TRUE(c && c->has_value());
+        auto f = (*c)->fail("550 5.1.1 <b@example.net>: no such user\n", R"({"reply":"550 5.1.1"})");
+        ASSERT_TRUE(f) << f.error().message;
+        auto c2 = spool().claim(other);
+        ASSERT_TRUE(c2 && c2->has_value());
+        ASSERT_TRUE((*c2)->fail("554 rejected\n"));  // no JSON report
+    }
+    EXPECT_EQ(list(SpoolState::failed), (std::vector<std::string>{n, other}));
+    EXPECT_EQ(files_in(root_ / "failed"),
+              (std::vector<std::string>{n, n + ".json", n + ".report", other, other + ".report"}));
+    EXPECT_EQ(slurp(root_ / "failed" / (n + ".report")), "550 5.1.1 <b@example.net>: no such user\n");
+    EXPECT_EQ(slurp(root_ / "failed" / (n + ".json")), R"({"reply":"550 5.1.1"})");
+    EXPECT_EQ(spool().read(SpoolState::failed, n).value(), msg::format_envelope(envelope()) + kMessage);
+    EXPECT_EQ(spool().find(n), SpoolState::failed);
+    EXPECT_FALSE(spool().claim(n)->has_value());
+    EXPECT_TRUE(list(SpoolState::queue).empty());
+    EXPECT_TRUE(files_in(root_ / "tmp").empty());
+}
+
+TEST_F(SpoolDir, KeysOfEveryState) {
+    enqueue(msg::new_entry_name("k-1"));
+    const std::string k2 = enqueue(msg::new_entry_name("k_2"));
+    enqueue();
+    enqueue(msg::new_entry_name("k-1"));  // the same key twice is listed once
+    auto c = spool().claim(k2);
+    ASSERT_TRUE(c && c->has_value());
+    ASSERT_TRUE((*c)->fail("x"));
+    spit(root_ / "tmp" / msg::new_entry_name("k-3"), "not committed");
+    auto keys = spool().keys();
+    ASSERT_TRUE(keys) << keys.error().message;
+    EXPECT_EQ(*keys, (std::vector<std::string>{"k-1", "k_2"}));
+}
+
+TEST_F(SpoolDir, CleanTmpRemovesOldLeftoversOnly) {
+    const fs::path old_file = root_ / "tmp" / "old", new_file = root_ / "tmp" / "new";
+    spit(old_file, "x");
+    spit(new_file, "y");
+    struct timespec times[2];
+    ::clock_gettime(CLOCK_REALTIME, &times[0]);
+    times[0].tv_sec -= 7200;
+    times[1] = times[0];
+    ASSERT_EQ(::utimensat(AT_FDCWD, old_file.c_str(), times, 0), 0);
+    const std::string queued = enqueue();
+    auto s = spool().clean_tmp(std::chrono::hours(1));
+    ASSERT_TRUE(s) << s.error().message;
+    EXPECT_EQ(files_in(root_ / "tmp"), std::vector<std::string>{"new"});
+    EXPECT_EQ(list(SpoolState::queue), std::vector<std::string>{queued});
+    ASSERT_TRUE(spool().clean_tmp(std::chrono::seconds(0)));
+    EXPECT_TRUE(files_in(root_ / "tmp").empty());
+}
+
+TEST_F(SpoolDir, ErrorsNameTheFile) {
+    const std::string missing = (base_ / "missing").string();
+    auto m = msg::Spool::open(missing, false);
+    ASSERT_FALSE(m);
+    EXPECT_EQ(m.error().errnum, ENOENT);
+    EXPECT_NE(m.error().message.find(missing), std::string::npos) << m.error().message;
+    EXPECT_NE(m.error().message.find("No such file or directory"), std::string::npos) << m.error().message;
+
+    // Under a regular file (root can write anywhere, but not there).
+    spit(base_ / "file", "x");
+    const std::string under = (base_ / "file" / "spool").string();
+    auto u = msg::Spool::open(under, true);
+    ASSERT_FALSE(u);
+    EXPECT_EQ(u.error().errnum, ENOTDIR);
+    EXPECT_NE(u.error().message.find((base_ / "file").string()), std::string::npos) << u.error().message;
+
+    // A spool whose state directory went missing.
+    fs::remove_all(root_ / "queue");
+    auto q = spool().enqueue(envelope(), kMessage);
+    ASSERT_FALSE(q);
+    EXPECT_EQ(q.error().errnum, ENOENT);
+    EXPECT_NE(q.error().message.find((root_ / "queue").string()), std::string::npos) << q.error().message;
+    EXPECT_TRUE(files_in(root_ / "tmp").empty());
+    auto l = spool().list(SpoolState::queue);
+    ASSERT_FALSE(l);
+    EXPECT_NE(l.error().message.find("queue"), std::string::npos);
+    auto r = spool().read(SpoolState::sent, "20990101T000000.000000Z.1.000000.nohost");
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().errnum, ENOENT);
+}
