@@ -4,6 +4,7 @@
 // domain literals, specials), skipping comments and folding white space but
 // remembering where they were, because several obsolete forms (RFC 5322 4)
 // differ from the current ones only by where CFWS may appear.
+#include "msg/address.hpp"
 #include "msg/validate.hpp"
 
 #include <array>
@@ -131,6 +132,8 @@ struct FieldChecker {
     std::size_t base;
     std::string_view name;
     FieldCheckResult& out;
+    bool recover = false;  // go on after a bad element (to collect the good ones)
+    std::size_t skipped = 0;  // bad elements skipped when recovering
 
     void error(DefectCode c, std::size_t at, std::string detail) {
         if (out.defects.empty() || out.defects.back().code != c)
@@ -161,7 +164,12 @@ public:
                 if (t_.at_end()) break;
                 continue;
             }
-            if (!address(groups || kind == AddressKind::address_list_or_empty)) return;
+            if (!address(groups || kind == AddressKind::address_list_or_empty)) {
+                if (!skip_to_comma()) return;
+                if (t_.is(';')) t_.take();  // the end of a group that failed
+                if (t_.at_end()) break;
+                if (!t_.is(',')) continue;
+            }
             ++count;
             if (t_.at_end()) break;
             if (!t_.is(',')) {
@@ -226,8 +234,9 @@ private:
             if (words.empty()) { syntax(k.offset, "no local part before '@'"); return false; }
             if (!local_part(words)) return false;
             t_.take();
-            if (!domain()) return false;
-            ++fc_.out.mailboxes;
+            std::string dom;
+            if (!domain(&dom)) return false;
+            found(words, dom);
             return true;
         }
         if (k.kind == Tok::special && k.special == '<') {
@@ -243,7 +252,10 @@ private:
             while (!t_.is(';')) {
                 if (t_.at_end()) { syntax(t_.peek().offset, "group is not closed with ';'"); return false; }
                 if (t_.is(',')) { t_.take(); continue; }
-                if (!address(false)) return false;
+                if (!address(false)) {
+                    if (!skip_to_comma()) return false;
+                    continue;
+                }
                 if (!t_.is(',') && !t_.is(';')) {
                     syntax(t_.peek().offset, "expected ',' or ';' in a group");
                     return false;
@@ -293,20 +305,47 @@ private:
         return true;
     }
 
-    // domain = dot-atom / domain-literal / obs-domain
-    bool domain() {
+    // domain = dot-atom / domain-literal / obs-domain; `out` gets it without CFWS
+    bool domain(std::string* out = nullptr) {
         const Token& k = t_.peek();
-        if (k.kind == Tok::dliteral) { t_.take(); return true; }
+        if (k.kind == Tok::dliteral) {
+            if (out) *out = k.text;
+            t_.take();
+            return true;
+        }
         if (k.kind != Tok::atom) { syntax(k.offset, "no domain after '@'"); return false; }
         bool first = true;
         while (true) {
             Token a = t_.take();
             if (a.kind != Tok::atom) { syntax(a.offset, "domain has an empty label"); return false; }
             if (!first && a.space_before) obsolete(a.offset, "white space inside the domain");
+            if (out) {
+                if (!first) out->push_back('.');
+                out->append(a.text);
+            }
             first = false;
             if (!t_.is('.')) break;
             t_.take();
         }
+        return true;
+    }
+
+    // A mailbox was found: count it, and keep its addr-spec (local part
+    // words joined without CFWS, "@", domain).
+    void found(const std::vector<Token>& local, const std::string& dom) {
+        ++fc_.out.mailboxes;
+        std::string a;
+        for (const Token& w : local) a.append(w.text);
+        a.push_back('@');
+        a.append(dom);
+        fc_.out.addresses.push_back(std::move(a));
+    }
+
+    // After a bad element, with `recover`: go on at the next ',' (or ';' in a group).
+    bool skip_to_comma() {
+        if (!fc_.recover) return false;
+        ++fc_.skipped;
+        while (!t_.at_end() && !t_.is(',') && !t_.is(';')) t_.take();
         return true;
     }
 
@@ -336,10 +375,11 @@ private:
         if (words.empty()) { syntax(t_.peek().offset, "no local part before '@'"); return false; }
         if (!local_part(words)) return false;
         t_.take();
-        if (!domain()) return false;
+        std::string dom;
+        if (!domain(&dom)) return false;
         if (!t_.is('>')) { syntax(t_.peek().offset, "'<' not closed by '>'"); return false; }
         t_.take();
-        ++fc_.out.mailboxes;
+        found(words, dom);
         return true;
     }
 
@@ -565,6 +605,14 @@ FieldCheckResult check_address_field(std::string_view name, std::string_view val
     FieldChecker fc{value, base, name, r};
     AddressParser(fc).parse(kind);
     return r;
+}
+
+std::vector<std::string> field_addresses(std::string_view value, std::size_t* bad) {
+    FieldCheckResult r;
+    FieldChecker fc{value, 0, "", r, true};
+    AddressParser(fc).parse(AddressKind::address_list_or_empty);
+    if (bad) *bad = fc.skipped;
+    return std::move(r.addresses);
 }
 
 FieldCheckResult check_date_field(std::string_view name, std::string_view value, std::size_t base) {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # run.sh - throughput and memory benchmarks of msgshow and msgcheck.
 #
-# usage: tests/bench/run.sh [throughput|check|rss|all]
+# usage: tests/bench/run.sh [throughput|check|rss|spool|all]
 #
 #   throughput (default)  wall time, best of BENCH_RUNS, of
 #                           cat FILE > /dev/null            (the page-cache floor)
@@ -16,7 +16,10 @@
 #                         on the same BENCH_MB archive.
 #   rss                   peak RSS of msgshow --stats --mbox over a BENCH_MB archive
 #                         (default 1024), plain and gzip.
-#   all                   all three.
+#   spool                 mbox2spool into a fresh spool against mblaze's mdeliver -M into a
+#                         fresh Maildir (both fsync every message), over a BENCH_MB archive
+#                         (default 1024); wall time and peak RSS, one run each.
+#   all                   all four.
 #
 # Environment:
 #   BENCH_MB     corpus size in MiB (default 200 for throughput, 1024 for rss)
@@ -36,10 +39,11 @@ seed=${BENCH_SEED:-1}
 runs=${BENCH_RUNS:-3}
 mode=${1:-throughput}
 
-case $mode in throughput|check|rss|all) ;; *) echo "usage: $0 [throughput|check|rss|all]" >&2; exit 64 ;; esac
+case $mode in throughput|check|rss|spool|all) ;; *) echo "usage: $0 [throughput|check|rss|spool|all]" >&2; exit 64 ;; esac
 
 msgshow=$build/bin/msgshow
 msgcheck=$build/bin/msgcheck
+mbox2spool=$build/bin/mbox2spool
 gmime=$build/gmime_stats
 
 # --- tools -------------------------------------------------------------------
@@ -62,8 +66,8 @@ build_tools() {
     local bt
     bt=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$build/CMakeCache.txt")
     [ "$bt" = Release ] || echo "warning: $build is a '$bt' build, not Release" >&2
-    echo "== building msgshow and msgcheck" >&2
-    cmake --build "$build" --target msgshow msgcheck -j"$(nproc)" >"$build/bench-build.log" 2>&1 ||
+    echo "== building msgshow, msgcheck and mbox2spool" >&2
+    cmake --build "$build" --target msgshow msgcheck mbox2spool -j"$(nproc)" >"$build/bench-build.log" 2>&1 ||
         { cat "$build/bench-build.log" >&2; exit 1; }
     if [ "$mode" != rss ] && { [ ! -x "$gmime" ] || [ "$here/gmime_stats.c" -nt "$gmime" ]; }; then
         echo "== compiling gmime_stats" >&2
@@ -203,11 +207,46 @@ rss() {
     [ $bad = 0 ] && echo "peak RSS: OK" || echo "peak RSS: OVER 64 MB"
 }
 
+spool() {
+    local mb=${BENCH_MB:-1024} f size out
+    if ! command -v mdeliver >/dev/null; then
+        echo "== installing mblaze (for mdeliver)" >&2
+        if [ "$(id -u)" = 0 ]; then apt-get install -y -qq mblaze >/dev/null || { apt-get update -qq && apt-get install -y -qq mblaze >/dev/null; }
+        else sudo apt-get install -y -qq mblaze >/dev/null; fi
+    fi
+    f=$(corpus "$mb")
+    size=$(stat -c %s "$f")
+    out=$(mktemp -d -p "$build")  # the same file system for both
+    cat "$f" >/dev/null
+    echo "== spool: $f ($size bytes) into $out" >&2
+    local r=$runs; runs=1
+    mkdir -p "$out/maildir/cur" "$out/maildir/new" "$out/maildir/tmp"
+    sync
+    measure "mdeliver -M (Maildir)" /dev/null sh -c 'mdeliver -M "$1" < "$2"' sh "$out/maildir" "$f"
+    local md_s=$best_s md_rss=$rss_kb
+    local md_n; md_n=$(ls "$out/maildir/new" | wc -l)
+    rm -rf "$out/maildir"; sync
+    measure "mbox2spool" /dev/null "$mbox2spool" -q --format mboxrd "$f" "$out/spool"
+    local ms_s=$best_s ms_rss=$rss_kb
+    local ms_n; ms_n=$(ls "$out/spool/queue" | wc -l)
+    runs=$r
+    rm -rf "$out"
+    echo
+    echo "archive: $f ($size bytes), $(nproc) cores, one run each, both fsync every message"
+    printf '%-34s %10s %10s %12s %10s\n' "" "seconds" "MB/s" "peak RSS MB" "messages"
+    printf '%-34s %10.2f %10s %12.1f %10s\n' "mdeliver -M" "$md_s" "$(mbps "$size" "$md_s")" "$(awk -v k="$md_rss" 'BEGIN { print k / 1024 }')" "$md_n"
+    printf '%-34s %10.2f %10s %12.1f %10s\n' "mbox2spool" "$ms_s" "$(mbps "$size" "$ms_s")" "$(awk -v k="$ms_rss" 'BEGIN { print k / 1024 }')" "$ms_n"
+    echo
+    echo "mbox2spool / mdeliver -M speed: $(ratio "$md_s" "$ms_s")x   (target >= 3)"
+    echo "mbox2spool peak RSS: $(awk -v k="$ms_rss" 'BEGIN { print k / 1024 }') MB   (target < 32 MB)"
+}
+
 need_time
 build_tools
 case $mode in
 throughput) throughput ;;
 check) check ;;
 rss) rss ;;
-all) throughput; echo; check; echo; rss ;;
+spool) spool ;;
+all) throughput; echo; check; echo; rss; echo; spool ;;
 esac

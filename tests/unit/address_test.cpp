@@ -83,3 +83,33 @@ TEST(Domain, Labels) {
     EXPECT_FALSE(msg::is_smtp_domain(std::string(64, 'a') + ".org", false));
     EXPECT_TRUE(msg::is_smtp_domain(std::string(63, 'a') + ".org", false));
 }
+
+TEST(FieldAddresses, EveryForm) {
+    using V = std::vector<std::string>;
+    EXPECT_EQ(msg::field_addresses("bob@example.net"), V{"bob@example.net"});
+    EXPECT_EQ(msg::field_addresses("Bob Smith <bob@example.net>, \"Smith, Al\" <al@example.net>"),
+              (V{"bob@example.net", "al@example.net"}));
+    EXPECT_EQ(msg::field_addresses("team: a@x.example, b@y.example;, c@z.example"),
+              (V{"a@x.example", "b@y.example", "c@z.example"}));
+    EXPECT_EQ(msg::field_addresses("undisclosed-recipients:;"), V{});
+    EXPECT_EQ(msg::field_addresses(""), V{});
+    EXPECT_EQ(msg::field_addresses("\"john q\"@example.net (John), root@[192.0.2.1]"),
+              (V{"\"john q\"@example.net", "root@[192.0.2.1]"}));
+    // obsolete forms come out in their plain form
+    EXPECT_EQ(msg::field_addresses("john . q @ example . net"), V{"john.q@example.net"});
+    EXPECT_EQ(msg::field_addresses("<@relay.example:joe@example.net>"), V{"joe@example.net"});
+    EXPECT_EQ(msg::field_addresses("a@example.net,\r\n (comment) b@example.net"),
+              (V{"a@example.net", "b@example.net"}));
+}
+
+TEST(FieldAddresses, BadElementsAreSkippedAndCounted) {
+    std::size_t bad = 0;
+    EXPECT_EQ(msg::field_addresses("a@example.net, not an address, b@example.net", &bad),
+              (std::vector<std::string>{"a@example.net", "b@example.net"}));
+    EXPECT_EQ(bad, 1u);
+    EXPECT_EQ(msg::field_addresses("x@@y, team: c@d.example, broken;, e@f.example", &bad),
+              (std::vector<std::string>{"c@d.example", "e@f.example"}));
+    EXPECT_EQ(bad, 2u);
+    EXPECT_EQ(msg::field_addresses("a@example.net", &bad).size(), 1u);
+    EXPECT_EQ(bad, 0u);
+}

@@ -1,4 +1,5 @@
-// address.hpp - RFC 5321 paths: the addresses of the SMTP envelope.
+// address.hpp - RFC 5321 paths: the addresses of the SMTP envelope, and
+// the addresses of RFC 5322 fields that an envelope is built from.
 //
 //   Reverse-path = Path / "<>"             (MAIL FROM)
 //   Forward-path = Path / "<Postmaster>"   (RCPT TO)
@@ -10,7 +11,9 @@
 #pragma once
 
 #include <cstddef>
+#include <string>
 #include <string_view>
+#include <vector>
 
 namespace msg {
 
@@ -39,6 +42,13 @@ Path parse_path(std::string_view s, PathKind kind, bool utf8);
 // or, with `utf8`, labels that also hold UTF-8 (U-labels, not checked
 // against IDNA here). No trailing dot.
 bool is_smtp_domain(std::string_view s, bool utf8);
+
+// The addr-specs of an RFC 5322 address field (To, Cc, From, Resent-To,
+// ...: a mailbox-list or an address-list, group members included), each as
+// local "@" domain with comments, folding and obsolete white space removed
+// (a quoted local part keeps its quotes; a domain literal its brackets).
+// A malformed element is skipped and counted in `bad`; the others are kept.
+std::vector<std::string> field_addresses(std::string_view value, std::size_t* bad = nullptr);
 
 // RFC 5321 4.5.3.1 size limits.
 inline constexpr std::size_t kMaxLocalPart = 64;

@@ -10,7 +10,9 @@
 #pragma once
 
 #include <cstddef>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "msg/defect.hpp"
 #include "msg/message.hpp"
@@ -41,6 +43,7 @@ enum class AddressKind { mailbox, mailbox_list, address_list, address_list_or_em
 struct FieldCheckResult {
     Defects defects;
     std::size_t mailboxes = 0;  // addresses found (group members included)
+    std::vector<std::string> addresses;  // their addr-specs, CFWS removed
 };
 
 FieldCheckResult check_address_field(std::string_view name, std::string_view value, std::size_t base,

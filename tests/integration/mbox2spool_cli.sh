@@ -1,0 +1,122 @@
+#!/bin/sh
+# mbox2spool_cli.sh MBOX2SPOOL SPOOL2MBOX - envelopes, reports and exit codes.
+set -u
+m2s=$1 s2m=$2
+fail=0
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+expect() {  # expect STATUS PATTERN-IN-STDERR COMMAND...
+    want=$1 pattern=$2
+    shift 2
+    "$@" >"$tmp/out" 2>"$tmp/err"
+    got=$?
+    if [ "$got" != "$want" ]; then
+        echo "FAIL: $* exited $got, expected $want"; cat "$tmp/err"; fail=1
+    elif [ -n "$pattern" ] && ! grep -q -- "$pattern" "$tmp/err"; then
+        echo "FAIL: $*: stderr lacks '$pattern'"; cat "$tmp/err"; fail=1
+    fi
+}
+has() {  # has FILE PATTERN
+    grep -q -- "$2" "$1" || { echo "FAIL: $1 lacks '$2'"; cat "$1"; fail=1; }
+}
+
+cat >"$tmp/a.mbox" <<'MBOX'
+From MAILER-DAEMON Fri Jul  8 12:08:34 2011
+From: Mail Delivery System <postmaster@example.org>
+To: alice@example.org
+Subject: Undelivered
+
+bounce
+>From here
+
+From alice@example.org Mon Nov 23 09:15:00 2026
+Return-Path: <ignored@example.org>
+From: Alice <alice@example.org>
+To: Bob <bob@example.net>, team: carol@example.net, dave@example.net;
+Cc: BOB@EXAMPLE.NET
+Subject: plain
+
+hello
+
+From - Mon Nov 23 09:16:00 2026
+Return-Path: <list-bounces@example.org>
+From: Alice <alice@example.org>
+Resent-From: fwd@example.org
+Resent-To: eve@example.com
+To: bob@example.net
+Subject: resent
+
+again
+
+From - Mon Nov 23 09:17:00 2026
+From: nobody@example.org
+Subject: no recipient at all
+
+lost?
+MBOX
+
+expect 0 "" "$m2s" --help
+expect 64 "unknown format" "$m2s" --format nosuch "$tmp/a.mbox" "$tmp/s"
+expect 64 "archives and then the spool" "$m2s" "$tmp/a.mbox"
+expect 64 "not an RFC 5321 mailbox" "$m2s" --rcpt "not an address" "$tmp/a.mbox" "$tmp/s"
+expect 66 "cannot open" "$m2s" "$tmp/missing.mbox" "$tmp/s"
+printf 'just text\n' >"$tmp/text"
+expect 65 "not an mbox archive" "$m2s" "$tmp/text" "$tmp/s"
+
+# One message has no recipient: reported with its archive line, the others enqueued, exit 1.
+expect 1 "a.mbox:28: error: message 4 not enqueued: no recipient in To/Cc/Bcc" "$m2s" --json "$tmp/a.mbox" "$tmp/s"
+has "$tmp/out" '"index": 3, "line": 28, "status": "skipped"'
+[ "$(ls "$tmp/s/queue" | wc -l)" = 3 ] || { echo "FAIL: expected 3 entries"; ls "$tmp/s/queue"; fail=1; }
+cat "$tmp/s/queue"/* >"$tmp/entries"
+# the bounce keeps the null sender; the From_ line is the sender; Return-Path when the From_ line has none
+has "$tmp/entries" '^MAIL FROM:<>$'
+has "$tmp/entries" '^MAIL FROM:<alice@example.org>$'
+has "$tmp/entries" '^MAIL FROM:<list-bounces@example.org>$'
+# recipients: group members, one copy of bob; Resent-To for the resent message
+has "$tmp/entries" '^RCPT TO:<carol@example.net>$'
+[ "$(grep -c '^RCPT TO:<bob@example.net>$' "$tmp/entries")" = 1 ] || { echo "FAIL: bob not once"; fail=1; }
+has "$tmp/entries" '^RCPT TO:<eve@example.com>$'
+has "$tmp/entries" '^Mbox-From: MAILER-DAEMON Fri Jul  8 12:08:34 2011$'
+has "$tmp/entries" '^Mbox-Source: '
+# mboxrd: the message is stored unquoted
+has "$tmp/entries" '^From here$'
+
+# Again: nothing new; the skipped message is reported again.
+expect 1 "4 messages, 0 enqueued, 3 already in the spool, 1 not enqueued, 0 with defects" "$m2s" "$tmp/a.mbox" "$tmp/s"
+[ "$(ls "$tmp/s/queue" | wc -l)" = 3 ] || { echo "FAIL: a second run added entries"; fail=1; }
+# With --rcpt every message has a recipient; only the fourth is new.
+expect 0 "1 enqueued, 3 already" "$m2s" --rcpt archive@example.org --sender '' "$tmp/a.mbox" "$tmp/s"
+grep -l 'no recipient at all' "$tmp/s/queue"/* | xargs grep -q '^MAIL FROM:<>$' || { echo "FAIL: --sender ''"; fail=1; }
+
+# spool2mbox: the archive comes back; --envelope adds the envelope fields; one state only.
+expect 0 "4 messages written" "$s2m" "$tmp/s" -o "$tmp/back.mbox"
+cmp -s "$tmp/a.mbox" "$tmp/back.mbox" || { echo "FAIL: the archive did not come back"; diff "$tmp/a.mbox" "$tmp/back.mbox" | head; fail=1; }
+expect 0 "" "$s2m" --envelope "$tmp/s/queue"
+has "$tmp/out" '^X-Envelope-From: <alice@example.org>$'
+has "$tmp/out" '^X-Envelope-To: <carol@example.net>$'
+mkdir -p "$tmp/s/failed"
+expect 0 "0 messages written" "$s2m" "$tmp/s/failed"
+expect 66 "" "$s2m" "$tmp/nospool"
+expect 64 "unknown format" "$s2m" --format detect "$tmp/s"
+
+# Every variant: the messages in the entries are the ones the variant defines
+# (testdata/mbox/VARIANT/expected/, in order).
+for v in mboxrd mboxo mboxcl mboxcl2 crlf no-final-newline empty-message headers-only odd-from-lines; do
+    case $v in mboxo|mboxcl|mboxcl2) f=$v ;; *) f=mboxrd ;; esac
+    rm -rf "$tmp/v"
+    "$m2s" -q --format $f --sender s@example.org --rcpt r@example.net testdata/mbox/$v/archive.mbox "$tmp/v" ||
+        { echo "FAIL: mbox2spool $v"; fail=1; continue; }
+    i=0
+    for e in $(ls "$tmp/v/queue" | sort); do
+        i=$((i + 1))
+        want=testdata/mbox/$v/expected/$(printf '%04d' $i).eml
+        # the message is what follows the envelope's empty line
+        python3 -c 'import sys; d=open(sys.argv[1],"rb").read(); sys.stdout.buffer.write(d[d.index(b"\n\n")+2:])' \
+            "$tmp/v/queue/$e" >"$tmp/got"
+        cmp -s "$tmp/got" "$want" || { echo "FAIL: $v message $i differs from $want"; fail=1; }
+    done
+    [ "$i" = "$(ls testdata/mbox/$v/expected | wc -l)" ] || { echo "FAIL: $v: $i entries"; fail=1; }
+done
+
+exit $fail
