@@ -179,9 +179,9 @@ void GzMboxReader::compact() {
         buf_offset_ += begin_;
         len_ -= begin_;
         begin_ = 0;
-        // Release what was handed out, 16 MiB at a time (the file stays in
+        // Release what was handed out, 4 MiB at a time (the file stays in
         // the page cache; only this process's resident pages go).
-        constexpr std::size_t kStep = std::size_t{16} << 20;
+        constexpr std::size_t kStep = std::size_t{4} << 20;
         if (map_pos_ - map_dropped_ >= kStep) {
             const std::size_t upto = map_pos_ / kStep * kStep;
             madvise(const_cast<char*>(map_) + map_dropped_, upto - map_dropped_, MADV_DONTNEED);

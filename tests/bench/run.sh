@@ -219,20 +219,31 @@ spool() {
     out=$(mktemp -d -p "$build")  # the same file system for both
     cat "$f" >/dev/null
     echo "== spool: $f ($size bytes) into $out" >&2
+    # Each tool runs twice, in the order A B B A, each time into a fresh
+    # directory, and nothing is deleted until the end: ext4 makes a file
+    # creation pay for inodes freed in the last minutes, which would favour
+    # whichever tool ran first.
     local r=$runs; runs=1
-    mkdir -p "$out/maildir/cur" "$out/maildir/new" "$out/maildir/tmp"
-    sync
-    measure "mdeliver -M (Maildir)" /dev/null sh -c 'mdeliver -M "$1" < "$2"' sh "$out/maildir" "$f"
-    local md_s=$best_s md_rss=$rss_kb
-    local md_n; md_n=$(ls "$out/maildir/new" | wc -l)
-    rm -rf "$out/maildir"; sync
-    measure "mbox2spool" /dev/null "$mbox2spool" -q --format mboxrd "$f" "$out/spool"
-    local ms_s=$best_s ms_rss=$rss_kb
-    local ms_n; ms_n=$(ls "$out/spool/queue" | wc -l)
+    local md_s="" ms_s="" md_rss=0 ms_rss=0 md_n ms_n k
+    run_md() {
+        mkdir -p "$out/md$1/cur" "$out/md$1/new" "$out/md$1/tmp"; sync
+        measure "mdeliver -M (Maildir) #$1" /dev/null sh -c 'mdeliver -M "$1" < "$2"' sh "$out/md$1" "$f"
+        if [ -z "$md_s" ] || awk -v a="$best_s" -v b="$md_s" 'BEGIN { exit !(a < b) }'; then md_s=$best_s; fi
+        [ "$rss_kb" -gt "$md_rss" ] && md_rss=$rss_kb
+        md_n=$(ls "$out/md$1/new" | wc -l)
+    }
+    run_ms() {
+        sync
+        measure "mbox2spool #$1" /dev/null "$mbox2spool" -q --format mboxrd "$f" "$out/spool$1"
+        if [ -z "$ms_s" ] || awk -v a="$best_s" -v b="$ms_s" 'BEGIN { exit !(a < b) }'; then ms_s=$best_s; fi
+        [ "$rss_kb" -gt "$ms_rss" ] && ms_rss=$rss_kb
+        ms_n=$(ls "$out/spool$1/queue" | wc -l)
+    }
+    run_md 1; run_ms 1; run_ms 2; run_md 2
     runs=$r
     rm -rf "$out"
     echo
-    echo "archive: $f ($size bytes), $(nproc) cores, one run each, both fsync every message"
+    echo "archive: $f ($size bytes), $(nproc) cores, best of two runs each, both fsync every message"
     printf '%-34s %10s %10s %12s %10s\n' "" "seconds" "MB/s" "peak RSS MB" "messages"
     printf '%-34s %10.2f %10s %12.1f %10s\n' "mdeliver -M" "$md_s" "$(mbps "$size" "$md_s")" "$(awk -v k="$md_rss" 'BEGIN { print k / 1024 }')" "$md_n"
     printf '%-34s %10.2f %10s %12.1f %10s\n' "mbox2spool" "$ms_s" "$(mbps "$size" "$ms_s")" "$(awk -v k="$ms_rss" 'BEGIN { print k / 1024 }')" "$ms_n"

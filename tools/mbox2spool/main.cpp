@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <iostream>
 #include <optional>
 #include <string>
@@ -51,8 +52,19 @@ std::string hex64(std::uint64_t v) {
     return b;
 }
 
+// Any byte >= 0x80, 8 bytes at a time (bodies are large).
 bool has_8bit(std::string_view s) {
-    return std::any_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) >= 0x80; });
+    const char* p = s.data();
+    std::size_t i = 0;
+    std::uint64_t any = 0;
+    for (; i + 8 <= s.size(); i += 8) {
+        std::uint64_t w;
+        std::memcpy(&w, p + i, 8);
+        any |= w;
+        if ((i & 4095) == 0 && (any & 0x8080808080808080ULL)) return true;
+    }
+    for (; i < s.size(); ++i) any |= static_cast<unsigned char>(p[i]);
+    return (any & 0x8080808080808080ULL) != 0;
 }
 
 struct Counts {
