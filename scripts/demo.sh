@@ -18,3 +18,8 @@ build/bin/msgcheck testdata/defects/date.weekday/wrong-weekday.eml \
     testdata/defects/mime.boundary-unclosed/truncated-multipart.eml \
     testdata/defects/envelope.smtputf8-needed/utf8-recipient.entry || true
 build/bin/msgcheck --explain date.weekday
+rm -rf build/demo-spool
+build/bin/mbox2spool testdata/mbox/sample.mbox.gz build/demo-spool
+head -n 6 "build/demo-spool/queue/$(ls build/demo-spool/queue | head -n 1)"
+build/bin/spool2mbox build/demo-spool -o build/demo-back.mbox
+gzip -dc testdata/mbox/sample.mbox.gz | cmp - build/demo-back.mbox && echo "the archive came back byte for byte"

@@ -24,7 +24,11 @@ bool same_mailbox(std::string_view a, std::string_view b) {
 }  // namespace
 
 bool is_smtp_mailbox(std::string_view address) {
-    const std::string path = "<" + std::string(address) + ">";
+    std::string path;
+    path.reserve(address.size() + 2);
+    path.push_back('<');
+    path.append(address);
+    path.push_back('>');
     const Path p = parse_path(path, PathKind::forward, true);
     return p.ok && !p.postmaster && p.end == path.size() && !p.source_route;
 }

@@ -100,6 +100,14 @@ expect 0 "0 messages written" "$s2m" "$tmp/s/failed"
 expect 66 "" "$s2m" "$tmp/nospool"
 expect 64 "unknown format" "$s2m" --format detect "$tmp/s"
 
+# --lock: a stale dot lock (older than five minutes) is broken, and the lock is gone afterwards.
+cp "$tmp/a.mbox" "$tmp/live.mbox"
+: >"$tmp/live.mbox.lock"
+touch -d '10 minutes ago' "$tmp/live.mbox.lock"
+expect 1 "" "$m2s" --lock "$tmp/live.mbox" "$tmp/locked"
+[ -e "$tmp/live.mbox.lock" ] && { echo "FAIL: --lock left $tmp/live.mbox.lock"; fail=1; }
+[ "$(ls "$tmp/locked/queue" | wc -l)" = 3 ] || { echo "FAIL: --lock did not convert"; fail=1; }
+
 # Every variant: the messages in the entries are the ones the variant defines
 # (testdata/mbox/VARIANT/expected/, in order).
 for v in mboxrd mboxo mboxcl mboxcl2 crlf no-final-newline empty-message headers-only odd-from-lines; do
