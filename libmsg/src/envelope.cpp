@@ -53,7 +53,7 @@ DerivedEnvelope derive_envelope(const Message& m, std::string_view from_line) {
             std::string_view t = v;
             while (!t.empty() && (t.front() == ' ' || t.front() == '\t')) t.remove_prefix(1);
             while (!t.empty() && (t.back() == ' ' || t.back() == '\t')) t.remove_suffix(1);
-            if (t == "<>") {
+            if (t.starts_with("<>")) {  // the null path, maybe with a comment after it
                 env.have_sender = true;
                 env.sender_from = "Return-Path";
             } else {

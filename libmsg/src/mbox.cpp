@@ -358,7 +358,18 @@ Result<bool> GzMboxReader::next(MboxMessage& out) {
             auto r = frame_by_length(from_end, f, h);
             if (!r.ok()) return r.error();
             framed = *r;
-            if (format_ == MboxFormat::detect) format_ = framed ? MboxFormat::mboxcl2 : MboxFormat::mboxrd;
+            if (format_ == MboxFormat::detect) {
+                // mboxcl2 only on evidence: a body framed by its Content-Length
+                // that holds a "From " line, which only a Content-Length format
+                // can carry unquoted. Many mboxrd writers add an exact
+                // Content-Length too, and reading those as mboxcl2 would leave
+                // their ">From " lines quoted.
+                bool cl2 = false;
+                if (framed)
+                    cl2 = find_from(win(), from_end, f.msg_end, "\nFrom ") != std::string_view::npos;
+                if (!cl2) framed = false;
+                format_ = cl2 ? MboxFormat::mboxcl2 : MboxFormat::mboxrd;
+            }
         }
         if (!framed) {
             auto r = frame_by_from(from_end);
@@ -382,8 +393,13 @@ Result<bool> GzMboxReader::next(MboxMessage& out) {
     }
 
     const char* w = win();
+    // Strip exactly the line break (LF or CRLF): any other CR stays part of
+    // the line, so that a writer can give it back.
     std::size_t fl_len = from_end;
-    while (fl_len > 0 && (w[fl_len - 1] == '\n' || w[fl_len - 1] == '\r')) --fl_len;
+    if (fl_len > 0 && w[fl_len - 1] == '\n') {
+        --fl_len;
+        if (fl_len > 5 && w[fl_len - 1] == '\r') --fl_len;
+    }
     out.index = index_++;
     out.offset = buf_offset_;
     out.line = begin_line_;

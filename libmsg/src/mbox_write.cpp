@@ -303,14 +303,21 @@ Result<MboxLock> MboxLock::acquire(const std::string& path, std::chrono::seconds
     ::unlink(temp.c_str());
     lock.lock_path_ = lock_path;
 
-    // 2. The fcntl read lock on the mailbox itself.
+    // 2. The fcntl read lock on the mailbox itself. An open file description
+    // lock (F_OFD_SETLK): it conflicts with the classic fcntl locks delivery
+    // agents take, but unlike them it is not dropped when this process closes
+    // another descriptor of the same file (as the reader does after mapping it).
     for (;;) {
         struct flock fl {};
         fl.l_type = F_RDLCK;
         fl.l_whence = SEEK_SET;
         fl.l_start = 0;
         fl.l_len = 0;
+#if defined(F_OFD_SETLK)
+        if (::fcntl(fd, F_OFD_SETLK, &fl) == 0) break;
+#else
         if (::fcntl(fd, F_SETLK, &fl) == 0) break;
+#endif
         const int e = errno;
         if (e != EACCES && e != EAGAIN && e != EINTR) return os_error("cannot lock", path, e);
         if (!wait())

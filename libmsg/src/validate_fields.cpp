@@ -174,7 +174,13 @@ public:
             if (t_.at_end()) break;
             if (!t_.is(',')) {
                 syntax(t_.peek().offset, "expected ',' between addresses");
-                return;
+                // collecting: whatever follows up to the next ',' or ';' is
+                // one bad element ("a@x; b@y", "a@x b@y, c@z")
+                if (!skip_to_comma()) return;
+                if (t_.at_end()) break;
+                t_.take();
+                if (t_.at_end()) break;
+                continue;
             }
             if (single) {
                 syntax(t_.peek().offset, "only one mailbox is allowed here");

@@ -100,6 +100,22 @@ expect 0 "0 messages written" "$s2m" "$tmp/s/failed"
 expect 66 "" "$s2m" "$tmp/nospool"
 expect 64 "unknown format" "$s2m" --format detect "$tmp/s"
 
+# A mailbox that lost a message and gained one: only the new one is added.
+printf 'From a@example.org Mon Nov 23 09:00:00 2026\nTo: b@example.net\n\none\n\nFrom a@example.org Mon Nov 23 09:01:00 2026\nTo: b@example.net\n\ntwo\n\nFrom a@example.org Mon Nov 23 09:02:00 2026\nTo: b@example.net\n\nthree\n' >"$tmp/box"
+expect 0 "3 enqueued" "$m2s" "$tmp/box" "$tmp/grow"
+printf 'From a@example.org Mon Nov 23 09:00:00 2026\nTo: b@example.net\n\none\n\nFrom a@example.org Mon Nov 23 09:02:00 2026\nTo: b@example.net\n\nthree\n\nFrom a@example.org Mon Nov 23 09:03:00 2026\nTo: b@example.net\n\nfour\n' >"$tmp/box"
+expect 0 "3 messages, 1 enqueued, 2 already in the spool" "$m2s" "$tmp/box" "$tmp/grow"
+grep -l '^four$' "$tmp/grow/queue"/* >/dev/null || { echo "FAIL: the new message was not enqueued"; fail=1; }
+# Bytes before the first From_ line are reported, not dropped silently.
+printf 'garbage line\n\nFrom a@example.org Mon Nov 23 09:00:00 2026\nTo: b@example.net\n\nhi\n' >"$tmp/garbage.mbox"
+expect 1 "14 bytes before the first From_ line are not part of any message" "$m2s" "$tmp/garbage.mbox" "$tmp/g"
+
+# From_ lines an annotation cannot carry verbatim still come back byte for byte.
+printf 'From  a@example.org Mon Nov 23 09:00:00 2026\nTo: b@example.net\n\none\n\nFrom \nTo: b@example.net\n\ntwo\n\nFrom a@example.org Mon\rNov 23 09:02:00 2026\nTo: b@example.net\n\nthree\n\nFrom a@example.org Mon Nov 23 09:03:00 2026\r\r\nTo: b@example.net\n\nfour\n' >"$tmp/odd.mbox"
+expect 0 "4 enqueued" "$m2s" --format mboxrd --sender s@example.org "$tmp/odd.mbox" "$tmp/odd"
+expect 0 "" "$s2m" "$tmp/odd" -o "$tmp/odd.back"
+cmp -s "$tmp/odd.mbox" "$tmp/odd.back" || { echo "FAIL: odd From_ lines did not come back"; cmp "$tmp/odd.mbox" "$tmp/odd.back"; fail=1; }
+
 # --lock: a stale dot lock (older than five minutes) is broken, and the lock is gone afterwards.
 cp "$tmp/a.mbox" "$tmp/live.mbox"
 : >"$tmp/live.mbox.lock"

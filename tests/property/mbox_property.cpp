@@ -226,11 +226,29 @@ RC_GTEST_PROP(MboxProperty, MboxrdRewriteIsIdentity, ()) {
 }
 
 // detect reads a writer's mboxcl2 archive as mboxcl2.
+// detect takes an archive for mboxcl2 on evidence: the first message's
+// Content-Length frames a body that holds a "From " line.
 RC_GTEST_PROP(MboxProperty, DetectFindsMboxcl2, ()) {
     auto msgs = gen_length_framed(false);
-    RC_PRE(!msgs.empty());
+    Msg first;
+    first.from_line = "a@example.org Mon Nov 23 09:15:00 2026";
+    const std::string body = "text\nFrom the start, this line is inside the body\n";
+    first.data = "Subject: first\nContent-Length: " + std::to_string(body.size()) + "\n\n" + body;
+    first.separator = true;
+    msgs.insert(msgs.begin(), first);
     const std::string bytes = write_archive(msgs, msg::MboxFormat::mboxcl2);
     const auto back = read_archive(bytes, msg::MboxFormat::detect);
     RC_ASSERT(back.size() == msgs.size());
     for (std::size_t i = 0; i < msgs.size(); ++i) RC_ASSERT(back[i].data == msgs[i].data);
+}
+
+// Without that evidence an archive with exact Content-Length fields is read
+// as mboxrd, so its quoted ">From " lines are unquoted.
+TEST(MboxDetect, ExactContentLengthAloneMeansMboxrd) {
+    const std::string body = "quoted:\n>From here\n";
+    const std::string a = "From a@example.org Mon Nov 23 09:15:00 2026\nSubject: x\nContent-Length: " +
+                          std::to_string(body.size()) + "\n\n" + body + "\n";
+    const auto back = read_archive(a, msg::MboxFormat::detect);
+    ASSERT_EQ(back.size(), 1u);
+    EXPECT_NE(back[0].data.find("\nFrom here\n"), std::string::npos);
 }

@@ -110,6 +110,13 @@ TEST(FieldAddresses, BadElementsAreSkippedAndCounted) {
     EXPECT_EQ(msg::field_addresses("x@@y, team: c@d.example, broken;, e@f.example", &bad),
               (std::vector<std::string>{"c@d.example", "e@f.example"}));
     EXPECT_EQ(bad, 2u);
+    // a missing comma: the rest of that element is bad, the next ones count
+    EXPECT_EQ(msg::field_addresses("b@y.example; c@z.example", &bad),
+              (std::vector<std::string>{"b@y.example", "c@z.example"}));
+    EXPECT_EQ(bad, 1u);
+    EXPECT_EQ(msg::field_addresses("d@w.example e@v.example, f@u.example", &bad),
+              (std::vector<std::string>{"d@w.example", "f@u.example"}));
+    EXPECT_EQ(bad, 1u);
     EXPECT_EQ(msg::field_addresses("a@example.net", &bad).size(), 1u);
     EXPECT_EQ(bad, 0u);
 }

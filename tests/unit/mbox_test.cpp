@@ -872,3 +872,30 @@ TEST(MboxLock, StaleDotLockIsRemoved) {
     std::filesystem::remove(lock_path);
     EXPECT_FALSE(msg::MboxLock::acquire(box.str() + ".missing", std::chrono::seconds(0)).ok());
 }
+
+// The reader opens, maps and closes the archive itself; closing a descriptor
+// drops a process's classic fcntl locks, so the lock must survive that.
+TEST(MboxLock, HeldWhileTheReaderMapsTheArchive) {
+    TempFile f("held.mbox");
+    f.write("From a@example.org Mon Nov 23 09:15:00 2026\nSubject: x\n\nbody\n");
+    auto lock = msg::MboxLock::acquire(f.str(), std::chrono::seconds(2));
+    ASSERT_TRUE(lock.ok()) << lock.error().message;
+    {
+        auto r = msg::MboxReader::open(f.str());
+        ASSERT_TRUE(r.ok());
+        msg::MboxMessage m;
+        ASSERT_TRUE((*r)->next(m).ok());
+    }
+    const pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+        const int fd = ::open(f.str().c_str(), O_RDWR);
+        struct flock fl {};
+        fl.l_type = F_WRLCK;
+        fl.l_whence = SEEK_SET;
+        ::_exit(fd >= 0 && ::fcntl(fd, F_SETLK, &fl) != 0 ? 0 : 1);  // 0: refused, as it must be
+    }
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "another process could write-lock the archive";
+}

@@ -1,4 +1,5 @@
 // mbox2spool - turn mbox archives into spool entries, one per message.
+#include <msg/codec.hpp>
 #include <msg/envelope.hpp>
 #include <msg/mbox.hpp>
 #include <msg/message.hpp>
@@ -11,6 +12,7 @@
 #include <cstring>
 #include <iostream>
 #include <optional>
+#include <unordered_map>
 #include <string>
 #include <vector>
 
@@ -36,13 +38,32 @@ const ToolInfo kInfo = {
     "  mbox2spool --rcpt archive@example.org old.mbox out one recipient for all\n"
     "  mbox2spool --lock --json /var/mail/alice out       a live mailbox, JSON report\n"};
 
-// FNV-1a, 64 bits: names an archive by its first message (not a security
-// measure; a collision would only make two archives share a key prefix).
-std::uint64_t fnv1a(std::string_view a, std::uint64_t h = 1469598103934665603ULL) {
-    for (unsigned char c : a) {
-        h ^= c;
-        h *= 1099511628211ULL;
-    }
+// A 64-bit hash of a message (its From_ line and bytes), 8 bytes at a time:
+// the key that recognises a message already in the spool. Not a security
+// measure; two different messages sharing a hash would make the second
+// count as already there (one chance in 2^64 per pair).
+std::uint64_t message_hash(std::string_view from_line, std::string_view data) {
+    constexpr std::uint64_t k = 0x9E3779B97F4A7C15ULL;
+    std::uint64_t h = 0x243F6A8885A308D3ULL;
+    auto mix = [&](std::string_view s) {
+        const char* p = s.data();
+        std::size_t i = 0;
+        for (; i + 8 <= s.size(); i += 8) {
+            std::uint64_t w;
+            std::memcpy(&w, p + i, 8);
+            h = (h ^ w) * k;
+            h ^= h >> 29;
+        }
+        std::uint64_t w = 0;
+        std::memcpy(&w, p + i, s.size() - i);
+        h = (h ^ w ^ (static_cast<std::uint64_t>(s.size()) << 8)) * k;
+        h ^= h >> 32;
+    };
+    mix(from_line);
+    mix(data);
+    h ^= h >> 33;
+    h *= 0xFF51AFD7ED558CCDULL;
+    h ^= h >> 33;
     return h;
 }
 
@@ -108,21 +129,27 @@ int convert(const std::string& path, msg::Spool& spool, const Settings& s, Count
     int result = exit_code::ok;
     msg::Spool::Batch batch(spool);
     std::uint64_t batch_bytes = 0;
-    std::string archive_id;
-    std::vector<bool> present;  // message indexes of this archive already in the spool
+    // Messages already in the spool, in any state, by their key: how many
+    // entries carry each hash, and how many of those this run has met (so
+    // that an archive holding the same message twice gets both copies).
+    std::vector<std::uint64_t> present;
+    std::unordered_map<std::uint64_t, std::uint32_t> met;
+    {
+        auto keys = spool.keys();
+        if (!keys.ok()) {
+            complain(kInfo.name, keys.error().message);
+            return exit_code::io_error;
+        }
+        for (const std::string& k : *keys)
+            if (k.size() == 17 && k[0] == 'm') {
+                char* end = nullptr;
+                const std::uint64_t h = std::strtoull(k.c_str() + 1, &end, 16);
+                if (end == k.c_str() + 17) present.push_back(h);
+            }
+        std::sort(present.begin(), present.end());
+    }
     msg::MboxMessage m;
     Counts c;
-    auto commit = [&]() -> bool {
-        if (batch.size() == 0) return true;
-        const msg::Status st2 = batch.commit();
-        batch_bytes = 0;
-        if (!st2.ok()) {
-            complain(kInfo.name, st2.error().message);
-            result = exit_code::cant_create;
-            return false;
-        }
-        return true;
-    };
     auto event = [&](const msg::MboxMessage& mm, std::string_view status, std::string_view entry,
                      std::string_view reason) {
         if (!s.json) return;
@@ -137,6 +164,28 @@ int convert(const std::string& path, msg::Spool& spool, const Settings& s, Count
         j.end_object();
         std::cout << j.str() << '\n';
     };
+    struct Added { std::uint64_t index, line; std::string entry; };
+    std::vector<Added> added_events;  // reported once their group is committed
+    auto commit = [&]() -> bool {
+        if (batch.size() == 0) return true;
+        const msg::Status st2 = batch.commit();
+        batch_bytes = 0;
+        if (!st2.ok()) {
+            complain(kInfo.name, st2.error().message);
+            result = exit_code::cant_create;
+            c.enqueued -= added_events.size();
+            added_events.clear();
+            return false;
+        }
+        for (const Added& a : added_events) {
+            msg::MboxMessage mm;
+            mm.index = a.index;
+            mm.line = a.line;
+            event(mm, "enqueued", a.entry, {});
+        }
+        added_events.clear();
+        return true;
+    };
     for (;;) {
         auto r = (*reader)->next(m);
         if (!r.ok()) {
@@ -146,27 +195,10 @@ int convert(const std::string& path, msg::Spool& spool, const Settings& s, Count
         }
         if (!*r) break;
         ++c.messages;
-        if (m.index == 0) {
-            // The archive's key: its first message. Entries of an archive
-            // already converted (in any state) are found by it.
-            archive_id = hex64(fnv1a(m.data, fnv1a(m.from_line)));
-            auto keys = spool.keys();
-            if (!keys.ok()) {
-                complain(kInfo.name, keys.error().message);
-                return exit_code::io_error;
-            }
-            const std::string prefix = "m" + archive_id + "-";
-            for (const std::string& k : *keys) {
-                if (!k.starts_with(prefix)) continue;
-                const std::uint64_t i = std::strtoull(k.c_str() + prefix.size(), nullptr, 10);
-                if (i < (1ULL << 32)) {
-                    if (present.size() <= i) present.resize(i + 1);
-                    present[i] = true;
-                }
-            }
-        }
         progress.update(m.data_offset + m.data.size(), c.messages);
-        if (m.index < present.size() && present[m.index]) {
+        const std::uint64_t hash = message_hash(m.from_line, m.data);
+        const auto [lo, hi] = std::equal_range(present.begin(), present.end(), hash);
+        if (lo != hi && met[hash]++ < static_cast<std::uint32_t>(hi - lo)) {
             ++c.duplicates;
             event(m, "duplicate", {}, "already in the spool");
             continue;
@@ -217,7 +249,14 @@ int convert(const std::string& path, msg::Spool& spool, const Settings& s, Count
         if (has_8bit(m.data.substr(header.size()))) env.mail_params.push_back("BODY=8BITMIME");
         if (de.utf8 || has_8bit(header)) env.mail_params.push_back("SMTPUTF8");
         for (const std::string& rc : de.rcpts) env.rcpts.push_back({rc, {}});
-        env.annotations.emplace_back("Mbox-From", std::string(m.from_line));
+        // The From_ line verbatim, unless an annotation cannot carry it: then base64.
+        const std::string_view fl = m.from_line;
+        const bool plain = !fl.empty() && fl.front() != ' ' && fl.front() != '\t' &&
+                           std::none_of(fl.begin(), fl.end(), [](char ch) {
+                               return ch == '\r' || ch == '\n' || ch == '\0';
+                           });
+        if (plain) env.annotations.emplace_back("Mbox-From", std::string(fl));
+        else env.annotations.emplace_back("Mbox-From-Base64", msg::base64_encode(fl, 0, ""));
         if (m.from_crlf) env.annotations.emplace_back("Mbox-From-Eol", "crlf");
         if (!m.separator) env.annotations.emplace_back("Mbox-Separator", "none");
         else if (m.separator_crlf) env.annotations.emplace_back("Mbox-Separator", "crlf");
@@ -230,20 +269,26 @@ int convert(const std::string& path, msg::Spool& spool, const Settings& s, Count
         if (!unquoted.empty()) env.annotations.emplace_back("Mbox-Unquoted-From", unquoted);
         env.annotations.emplace_back("Mbox-Source", path + " " + std::to_string(m.index));
 
-        auto added = batch.add(env, m.data, msg::new_entry_name("m" + archive_id + "-" + std::to_string(m.index)));
+        auto added = batch.add(env, m.data, msg::new_entry_name("m" + hex64(hash)));
         if (!added.ok()) {
             complain(kInfo.name, added.error().message);
             result = exit_code::cant_create;
             break;
         }
         ++c.enqueued;
-        event(m, "enqueued", *added, {});
+        if (s.json) added_events.push_back({m.index, m.line, *added});
         batch_bytes += m.data.size();
         if (batch.size() >= 256 || batch_bytes >= (std::size_t{32} << 20))
             if (!commit()) break;
     }
     if (result != exit_code::cant_create) commit();
     progress.finish();
+    if ((*reader)->leading_garbage() > 0 && c.messages > 0) {
+        diag.print(file, msg::Severity::error,
+                   std::to_string((*reader)->leading_garbage()) +
+                       " bytes before the first From_ line are not part of any message; not enqueued");
+        result = exit_code::worst(result, exit_code::problems);
+    }
     if (c.messages == 0 && result == exit_code::ok) {
         complain(kInfo.name, file + ": not an mbox archive (no 'From ' line starts a message)");
         result = exit_code::data_error;

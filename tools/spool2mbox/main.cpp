@@ -1,4 +1,5 @@
 // spool2mbox - write spool entries back into an mbox archive.
+#include <msg/codec.hpp>
 #include <msg/header.hpp>
 #include <msg/mbox.hpp>
 #include <msg/spool.hpp>
@@ -120,8 +121,15 @@ int main(int argc, char** argv) {
     std::uint64_t written = 0, bytes = 0, bad = 0;
     for (const auto& [name, st] : entries) {
         auto data = spool->read(st, name);
-        if (!data.ok()) {  // moved on since the listing (a sender at work): not an error
-            if (data.error().errnum == ENOENT) continue;
+        if (!data.ok() && data.error().errnum == ENOENT && states.size() > 1) {
+            // A sender moved it since the listing (queue to deferred, sent or
+            // failed): read it where it is now, so that it is not missed.
+            for (int tries = 0; tries < 3 && !data.ok() && data.error().errnum == ENOENT; ++tries)
+                if (const auto now = spool->find(name)) data = spool->read(*now, name);
+        }
+        if (!data.ok()) {
+            // Gone from the one state asked for: it moved on, not an error.
+            if (data.error().errnum == ENOENT && states.size() == 1) continue;
             complain(kInfo.name, data.error().message);
             result = exit_code::worst(result, exit_code::io_error);
             ++bad;
@@ -135,8 +143,24 @@ int main(int argc, char** argv) {
             ++bad;
             continue;
         }
-        std::string from_line(e.annotation("Mbox-From"));
-        if (from_line.empty()) {
+        // The From_ line: verbatim, or base64 when it had bytes an annotation
+        // cannot carry (leading blanks, CR, nothing at all).
+        std::string from_line;
+        bool have_from = false;
+        for (const msg::EnvelopeLine& l : e.envelope) {
+            if (l.kind != msg::EnvelopeLine::Kind::annotation) continue;
+            if (msg::iequals(l.name, "Mbox-From")) {
+                from_line = l.value;
+                have_from = true;
+                break;
+            }
+            if (msg::iequals(l.name, "Mbox-From-Base64")) {
+                msg::decode_transfer(l.value, msg::TransferEncoding::base64, from_line);
+                have_from = true;
+                break;
+            }
+        }
+        if (!have_from) {
             const std::string_view sender = e.mail()->path.mailbox;
             from_line = (sender.empty() ? std::string("MAILER-DAEMON") : std::string(sender)) + " " +
                         asctime_utc(std::time(nullptr));

@@ -37,7 +37,9 @@ namespace msg {
 //   mboxcl   mboxo quoting, and a Content-Length field giving the body's size;
 //   mboxcl2  no quoting at all: Content-Length alone frames the body;
 //   detect   on reading: mboxcl2 when the first message carries a
-//            Content-Length that frames it exactly, mboxrd otherwise.
+//            Content-Length that frames it exactly and its body holds a
+//            line starting "From " (which only a Content-Length format can
+//            carry unquoted), mboxrd otherwise.
 // Reading a Content-Length format, a body is never split at a "From " line
 // inside it; when Content-Length is missing or does not frame the message,
 // the From_ line framing is used and a defect says so. Content-Length counts
@@ -136,7 +138,9 @@ public:
 // Locks a live mailbox for reading, the way mail delivery agents expect:
 // a dot lock (PATH.lock, made NFS-safe by link()ing a unique temporary file
 // to it; a lock older than five minutes is taken for stale and removed) and
-// an fcntl() read lock on PATH. Both are retried until `timeout` has passed.
+// an fcntl() read lock on PATH (an open file description lock, which other
+// descriptors of the file opened and closed by this process do not release).
+// Both are retried until `timeout` has passed.
 // Released (both) when the lock is destroyed; movable, not copyable.
 class MboxLock {
 public:
