@@ -31,8 +31,8 @@ const ToolInfo kInfo = {
     "Turn mbox archives (plain or gzip) into spool entries, one per message, ready for spoolsend.",
     "The envelope of each entry: the sender from --sender, else the From_ line, else\n"
     "Return-Path, else From; the recipients from --rcpt, else Resent-To/Cc/Bcc when the\n"
-    "message was resent, else To, Cc and Bcc. Running it again on the same archive adds\n"
-    "nothing that is already in the spool (in any state).\n\n"
+    "message was resent, else To, Cc and Bcc. A message already in the spool (in any\n"
+    "state) is not added again, so a run can be repeated or resumed after a crash.\n\n"
     "Examples:\n"
     "  mbox2spool archive.mbox.gz /var/spool/out          every message, its own envelope\n"
     "  mbox2spool --rcpt archive@example.org old.mbox out one recipient for all\n"
