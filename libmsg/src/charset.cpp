@@ -5,6 +5,7 @@
 #include <unicode/ucnv_err.h>
 
 #include <array>
+#include <cstdint>
 #include <cstring>
 #include <memory>
 
@@ -136,17 +137,26 @@ void utf8_sanitize(std::string_view in, std::string& out, std::size_t* bad) {
 
 }  // namespace
 
+std::size_t first_non_ascii(std::string_view s) noexcept {
+    const char* p = s.data();
+    const std::size_t n = s.size();
+    std::size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        std::uint64_t w;
+        std::memcpy(&w, p + i, 8);
+        if (w & 0x8080808080808080ULL) break;
+    }
+    for (; i < n; ++i)
+        if (static_cast<unsigned char>(p[i]) >= 0x80) return i;
+    return std::string_view::npos;
+}
+
 bool is_valid_utf8(std::string_view s) noexcept {
     std::size_t i = 0;
     while (i < s.size()) {
-        // ASCII fast path, 8 bytes at a time.
-        while (i + 8 <= s.size()) {
-            std::uint64_t w;
-            std::memcpy(&w, s.data() + i, 8);
-            if (w & 0x8080808080808080ULL) break;
-            i += 8;
-        }
-        if (i >= s.size()) break;
+        const std::size_t ascii = first_non_ascii(s.substr(i));  // skip ASCII fast
+        if (ascii == std::string_view::npos) break;
+        i += ascii;
         std::size_t n = utf8_seq(s, i);
         if (n == 0) return false;
         i += n;

@@ -4,14 +4,11 @@
 #include <algorithm>
 
 #include "msg/address.hpp"
+#include "msg/charset.hpp"
 #include "msg/header.hpp"
 
 namespace msg {
 namespace {
-
-bool has_8bit(std::string_view s) {
-    return std::any_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) >= 0x80; });
-}
 
 // Two mailboxes are the same recipient when the local parts are equal and
 // the domains equal without regard to case (RFC 5321 2.4).
@@ -124,8 +121,8 @@ DerivedEnvelope derive_envelope(const Message& m, std::string_view from_line) {
         collect(plain, {"To", "Cc", "Bcc"});
         env.rcpts_from = "To/Cc/Bcc";
     }
-    env.utf8 = has_8bit(env.sender) ||
-               std::any_of(env.rcpts.begin(), env.rcpts.end(), [](const std::string& r) { return has_8bit(r); });
+    auto utf8 = [](std::string_view a) { return first_non_ascii(a) != std::string_view::npos; };
+    env.utf8 = utf8(env.sender) || std::any_of(env.rcpts.begin(), env.rcpts.end(), utf8);
     return env;
 }
 

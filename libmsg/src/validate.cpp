@@ -288,7 +288,7 @@ private:
         const std::string* cs = e.content_type.param("charset");
         const bool text = e.content_type.type == "text";
         if (e.encoding == TransferEncoding::seven_bit) {
-            if (const std::size_t at = first_8bit(body); at != std::string_view::npos)
+            if (const std::size_t at = first_non_ascii(body); at != std::string_view::npos)
                 add(DefectCode::Body8BitIn7Bit, e.body_begin + at);
         }
         if (e.encoding == TransferEncoding::base64) {
@@ -327,7 +327,7 @@ private:
                                              ? std::string_view(scratch_)
                                              : body;
         const std::size_t ct_at = field_offset(e, "Content-Type");
-        const bool ascii = first_8bit(content) == std::string_view::npos;
+        const bool ascii = first_non_ascii(content) == std::string_view::npos;
         if (!cs) {
             if (!ascii) add(DefectCode::CharsetMissing, ct_at);
             return;
@@ -350,21 +350,6 @@ private:
         converted_.clear();
         to_utf8(content, *cs, converted_, &bad);
         if (bad) add(DefectCode::CharsetBadBytes, ct_at, *cs + ": " + std::to_string(bad) + " sequences");
-    }
-
-    // Offset of the first byte >= 0x80, or npos; 8 bytes at a time.
-    static std::size_t first_8bit(std::string_view s) {
-        const char* p = s.data();
-        const std::size_t n = s.size();
-        std::size_t i = 0;
-        for (; i + 8 <= n; i += 8) {
-            std::uint64_t w;
-            std::memcpy(&w, p + i, 8);
-            if (w & 0x8080808080808080ULL) break;
-        }
-        for (; i < n; ++i)
-            if (static_cast<unsigned char>(p[i]) >= 0x80) return i;
-        return std::string_view::npos;
     }
 
     void encoded_words_in_quotes(const HeaderField& f) {

@@ -1,6 +1,7 @@
 // validate_envelope.cpp - a spool entry's envelope against its message.
 #include <algorithm>
 
+#include "msg/charset.hpp"
 #include "msg/header.hpp"
 #include "msg/validate.hpp"
 
@@ -19,12 +20,6 @@ std::size_t header_end(std::string_view m) {
     return m.size();
 }
 
-std::size_t first_8bit(std::string_view s) {
-    for (std::size_t i = 0; i < s.size(); ++i)
-        if (static_cast<unsigned char>(s[i]) >= 0x80) return i;
-    return std::string_view::npos;
-}
-
 }  // namespace
 
 Defects validate_envelope(const SpoolEntry& entry) {
@@ -38,7 +33,7 @@ Defects validate_envelope(const SpoolEntry& entry) {
         // RFC 6531 3.3: UTF-8 in parameter values too
         for (const EnvelopeLine& l : entry.envelope)
             for (const EsmtpParam& p : l.params)
-                if (first_8bit(p.value) != std::string_view::npos) {
+                if (first_non_ascii(p.value) != std::string_view::npos) {
                     out.push_back({DefectCode::EnvelopeSmtputf8Needed, p.offset, "UTF-8 in " + std::string(p.keyword)});
                     break;
                 }
@@ -46,13 +41,13 @@ Defects validate_envelope(const SpoolEntry& entry) {
     const std::string_view m = entry.message;
     const std::size_t hend = header_end(m);
     if (!utf8) {
-        const std::size_t h8 = first_8bit(m.substr(0, hend));
+        const std::size_t h8 = first_non_ascii(m.substr(0, hend));
         if (h8 != std::string_view::npos)
             out.push_back({DefectCode::EnvelopeSmtputf8Needed, entry.message_offset + h8, "8-bit header"});
     }
     const std::string_view body_type = entry.body_type();
     if (!iequals(body_type, "8BITMIME") && !iequals(body_type, "BINARYMIME")) {
-        const std::size_t b8 = first_8bit(m.substr(hend));
+        const std::size_t b8 = first_non_ascii(m.substr(hend));
         if (b8 != std::string_view::npos)
             out.push_back({DefectCode::Envelope8BitmimeNeeded, entry.message_offset + hend + b8,
                            body_type.empty() ? "no BODY parameter" : "BODY=" + std::string(body_type)});

@@ -1,4 +1,5 @@
 // mbox2spool - turn mbox archives into spool entries, one per message.
+#include <msg/charset.hpp>
 #include <msg/codec.hpp>
 #include <msg/envelope.hpp>
 #include <msg/mbox.hpp>
@@ -73,20 +74,7 @@ std::string hex64(std::uint64_t v) {
     return b;
 }
 
-// Any byte >= 0x80, 8 bytes at a time (bodies are large).
-bool has_8bit(std::string_view s) {
-    const char* p = s.data();
-    std::size_t i = 0;
-    std::uint64_t any = 0;
-    for (; i + 8 <= s.size(); i += 8) {
-        std::uint64_t w;
-        std::memcpy(&w, p + i, 8);
-        any |= w;
-        if ((i & 4095) == 0 && (any & 0x8080808080808080ULL)) return true;
-    }
-    for (; i < s.size(); ++i) any |= static_cast<unsigned char>(p[i]);
-    return (any & 0x8080808080808080ULL) != 0;
-}
+bool has_8bit(std::string_view s) { return msg::first_non_ascii(s) != std::string_view::npos; }
 
 struct Counts {
     std::uint64_t messages = 0, enqueued = 0, duplicates = 0, skipped = 0, malformed = 0;

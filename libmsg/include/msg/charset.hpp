@@ -38,4 +38,8 @@ bool from_utf8(std::string_view utf8, std::string_view charset, std::string& out
 // RFC 3629 well-formed UTF-8 (no overlongs, surrogates or code points past U+10FFFF).
 bool is_valid_utf8(std::string_view s) noexcept;
 
+// Offset of the first byte >= 0x80 (8-bit data), or npos when `s` is
+// US-ASCII. Eight bytes at a time: bodies are large.
+std::size_t first_non_ascii(std::string_view s) noexcept;
+
 }  // namespace msg
