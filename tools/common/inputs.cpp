@@ -26,7 +26,7 @@ int code_for_errno(int e) {
 int read_mbox(const std::string& path, const InputOptions& o,
               const std::function<bool(const InputMessage&)>& fn, bool& stop) {
     msg::MboxOptions mo;
-    mo.format = o.mboxo ? msg::MboxFormat::mboxo : o.format;
+    mo.format = o.format;
     auto reader = msg::MboxReader::open(path, mo);
     if (!reader.ok()) {
         complain(o.tool, reader.error().message);
@@ -82,6 +82,33 @@ int read_file(const std::string& path, const InputOptions& o,
 }
 
 }  // namespace
+
+void add_input_options(po::options_description& opts) {
+    opts.add_options()
+        ("mbox", "inputs are mbox archives (plain or gzip)")
+        ("format", po::value<std::string>()->value_name("FORMAT"),
+         "with --mbox: the archives' variant, mboxrd (default), mboxo, mboxcl, mboxcl2 or detect")
+        ("mboxo", "with --mbox: the same as --format mboxo");
+}
+
+int read_input_options(const po::variables_map& vm, InputOptions& in) {
+    in.mbox = vm.count("mbox") > 0;
+    const bool mboxo = vm.count("mboxo") > 0;
+    if (mboxo) in.format = msg::MboxFormat::mboxo;
+    if (!vm.count("format")) return exit_code::ok;
+    const std::string& name = vm["format"].as<std::string>();
+    const auto f = msg::parse_format(name);
+    if (!f) {
+        complain(in.tool, "unknown mbox format '" + name + "' (mboxrd, mboxo, mboxcl, mboxcl2 or detect)");
+        return exit_code::usage;
+    }
+    if (mboxo && *f != msg::MboxFormat::mboxo) {
+        complain(in.tool, "--mboxo and --format " + name + " contradict each other");
+        return exit_code::usage;
+    }
+    in.format = *f;
+    return exit_code::ok;
+}
 
 int for_each_message(const std::vector<std::string>& inputs, const InputOptions& o,
                      const std::function<bool(const InputMessage&)>& fn) {

@@ -17,6 +17,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/cli.hpp"
+
 namespace msgtools {
 
 struct InputMessage {
@@ -35,9 +37,16 @@ struct InputMessage {
 struct InputOptions {
     bool mbox = false;         // inputs are mbox archives
     msg::MboxFormat format = msg::MboxFormat::mboxrd;  // the archives' variant
-    bool mboxo = false;        // old spelling of format = mboxo (wins when set)
     const char* tool = "msgtools";
 };
+
+// The options that choose the inputs' kind, the same in every tool that
+// reads messages or archives: --mbox, --format FORMAT, --mboxo (the old
+// spelling of --format mboxo).
+void add_input_options(po::options_description& opts);
+// Read them into `in` (in.tool names the tool in messages). Returns 0, or
+// the usage exit code after saying what is wrong.
+int read_input_options(const po::variables_map& vm, InputOptions& in);
 
 // Call `fn` for each message of each input; returns the worst exit code of
 // the reading itself (0 when everything could be read). `fn` returns false

@@ -132,11 +132,9 @@ int list() {
 int main(int argc, char** argv) {
     po::options_description opts("Options");
     opts.add_options()
-        ("json", "print one JSON object per defect (JSON Lines) instead of text")
-        ("mbox", "inputs are mbox archives (plain or gzip)")
-        ("format", po::value<std::string>()->value_name("FORMAT"),
-         "with --mbox: the archives' variant, mboxrd (default), mboxo, mboxcl, mboxcl2 or detect")
-        ("mboxo", "with --mbox: the same as --format mboxo")
+        ("json", "print one JSON object per defect (JSON Lines) instead of text");
+    add_input_options(opts);
+    opts.add_options()
         ("spool", "inputs are spool entries (envelope, empty line, message); without it, a file that "
                   "starts with MAIL FROM: or RCPT TO: is taken as one")
         ("utf8", "messages are internationalised (RFC 6532): UTF-8 header text is allowed")
@@ -182,23 +180,9 @@ int main(int argc, char** argv) {
     msg::ValidateOptions vo;
     vo.utf8 = vm.count("utf8") > 0;
     InputOptions in;
-    in.mbox = vm.count("mbox") > 0;
-    const bool spool = vm.count("spool") > 0;
-    in.mboxo = vm.count("mboxo") > 0;
-    if (vm.count("format")) {
-        const auto f = msg::parse_format(vm["format"].as<std::string>());
-        if (!f) {
-            complain(kInfo.name, "unknown mbox format '" + vm["format"].as<std::string>() +
-                                     "' (mboxrd, mboxo, mboxcl, mboxcl2 or detect)");
-            return exit_code::usage;
-        }
-        if (in.mboxo && *f != msg::MboxFormat::mboxo) {
-            complain(kInfo.name, "--mboxo and --format " + vm["format"].as<std::string>() + " contradict each other");
-            return exit_code::usage;
-        }
-        in.format = *f;
-    }
     in.tool = kInfo.name;
+    if (const int usage = read_input_options(vm, in)) return usage;
+    const bool spool = vm.count("spool") > 0;
 
     DiagPrinter diag(std::cerr, stderr_wants_color());
     std::uint64_t messages = 0, errors = 0, warnings = 0, notes = 0;

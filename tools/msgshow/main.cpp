@@ -33,11 +33,9 @@ int main(int argc, char** argv) {
     po::options_description opts("Options");
     opts.add_options()
         ("headers", "print the decoded header fields before the tree")
-        ("json", "print one JSON object per message (JSON Lines)")
-        ("mbox", "inputs are mbox archives (plain or gzip)")
-        ("format", po::value<std::string>()->value_name("FORMAT"),
-         "with --mbox: the archives' variant, mboxrd (default), mboxo, mboxcl, mboxcl2 or detect")
-        ("mboxo", "with --mbox: the same as --format mboxo")
+        ("json", "print one JSON object per message (JSON Lines)");
+    add_input_options(opts);
+    opts.add_options()
         ("extract", po::value<std::string>()->value_name("SECTION"),
          "write the decoded body of SECTION (e.g. 2.1) to standard output")
         ("extract-all", po::value<std::string>()->value_name("DIR"),
@@ -58,22 +56,8 @@ int main(int argc, char** argv) {
     Shower shower(std::cout, cli.quiet);
     DiagPrinter diag(std::cerr, stderr_wants_color());
     InputOptions in;
-    in.mbox = vm.count("mbox") > 0;
-    in.mboxo = vm.count("mboxo") > 0;
-    if (vm.count("format")) {
-        const auto f = msg::parse_format(vm["format"].as<std::string>());
-        if (!f) {
-            complain(kInfo.name, "unknown mbox format '" + vm["format"].as<std::string>() +
-                                     "' (mboxrd, mboxo, mboxcl, mboxcl2 or detect)");
-            return exit_code::usage;
-        }
-        if (in.mboxo && *f != msg::MboxFormat::mboxo) {
-            complain(kInfo.name, "--mboxo and --format " + vm["format"].as<std::string>() + " contradict each other");
-            return exit_code::usage;
-        }
-        in.format = *f;
-    }
     in.tool = kInfo.name;
+    if (const int usage = read_input_options(vm, in)) return usage;
     int result = exit_code::ok;
 
     Mode mode = Mode::tree;
