@@ -79,10 +79,14 @@ Claim::~Claim() { spool_io::close_fd(fd_); }
 
 Status Claim::complete() {
     if (fd_ < 0) return Error{EBADF, "the claim on spool entry " + name_ + " has ended"};
+    return move_and_end(SpoolState::sent);
+}
+
+Status Claim::move_and_end(SpoolState to) {
     const std::string from_dir = join(root_, state_dir(state_));
-    const std::string to_dir = join(root_, "sent");
+    const std::string to_dir = join(root_, state_dir(to));
     if (Status s = spool_io::move(join(from_dir, name_), join(to_dir, name_), false); !s) return s;
-    state_ = SpoolState::sent;
+    state_ = to;
     Status s = spool_io::sync_dir(to_dir);
     if (s) s = spool_io::sync_dir(from_dir);
     spool_io::close_fd(fd_);
@@ -138,16 +142,7 @@ Status Claim::defer(const std::vector<std::string>& pending, const RetryRecord& 
     fd_ = *fd;
     data_ = std::move(content);
     if (Status s = spool_io::sync_dir(cur_dir); !s) return s;  // the claim stays, in the same state
-    if (state_ != SpoolState::deferred) {
-        const std::string to_dir = join(root_, "deferred");
-        if (Status s = spool_io::move(cur, join(to_dir, name_), false); !s) return s;
-        state_ = SpoolState::deferred;
-        Status s = spool_io::sync_dir(to_dir);
-        if (s) s = spool_io::sync_dir(cur_dir);
-        spool_io::close_fd(fd_);
-        fd_ = -1;
-        return s;
-    }
+    if (state_ != SpoolState::deferred) return move_and_end(SpoolState::deferred);
     spool_io::close_fd(fd_);
     fd_ = -1;
     return Ok{};
@@ -174,14 +169,7 @@ Status Claim::fail(std::string_view report, std::string_view json) {
         if (Status s = write_report(".json", json); !s) return s;
     if (Status s = spool_io::sync_dir(failed_dir); !s) return s;
 
-    const std::string from_dir = join(root_, state_dir(state_));
-    if (Status s = spool_io::move(join(from_dir, name_), join(failed_dir, name_), false); !s) return s;
-    state_ = SpoolState::failed;
-    Status s = spool_io::sync_dir(failed_dir);
-    if (s) s = spool_io::sync_dir(from_dir);
-    spool_io::close_fd(fd_);
-    fd_ = -1;
-    return s;
+    return move_and_end(SpoolState::failed);
 }
 
 Result<std::optional<Claim>> Spool::claim(std::string_view name) {

@@ -165,6 +165,8 @@ public:
 private:
     friend class Spool;
     Claim() = default;
+    // Move the entry into `to`, fsync both directories and end the claim.
+    Status move_and_end(SpoolState to);
     std::string root_, name_, data_;
     SpoolState state_ = SpoolState::queue;
     int fd_ = -1;
