@@ -2,24 +2,7 @@
 # mbox2spool_cli.sh MBOX2SPOOL SPOOL2MBOX - envelopes, reports and exit codes.
 set -u
 m2s=$1 s2m=$2
-fail=0
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-
-expect() {  # expect STATUS PATTERN-IN-STDERR COMMAND...
-    want=$1 pattern=$2
-    shift 2
-    "$@" >"$tmp/out" 2>"$tmp/err"
-    got=$?
-    if [ "$got" != "$want" ]; then
-        echo "FAIL: $* exited $got, expected $want"; cat "$tmp/err"; fail=1
-    elif [ -n "$pattern" ] && ! grep -q -- "$pattern" "$tmp/err"; then
-        echo "FAIL: $*: stderr lacks '$pattern'"; cat "$tmp/err"; fail=1
-    fi
-}
-has() {  # has FILE PATTERN
-    grep -q -- "$2" "$1" || { echo "FAIL: $1 lacks '$2'"; cat "$1"; fail=1; }
-}
+. "$(dirname "$0")/lib.sh"
 
 cat >"$tmp/a.mbox" <<'MBOX'
 From MAILER-DAEMON Fri Jul  8 12:08:34 2011

@@ -2,21 +2,7 @@
 # msgshow_cli.sh MSGSHOW - exit codes and messages of the command line.
 set -u
 bin=$1
-fail=0
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-
-expect() {  # expect STATUS PATTERN-IN-STDERR COMMAND...
-    want=$1 pattern=$2
-    shift 2
-    "$@" >"$tmp/out" 2>"$tmp/err"
-    got=$?
-    if [ "$got" != "$want" ]; then
-        echo "FAIL: $* exited $got, expected $want"; cat "$tmp/err"; fail=1
-    elif [ -n "$pattern" ] && ! grep -q -- "$pattern" "$tmp/err"; then
-        echo "FAIL: $*: stderr lacks '$pattern'"; cat "$tmp/err"; fail=1
-    fi
-}
+. "$(dirname "$0")/lib.sh"
 
 msg=testdata/mimekit/messages/body.1.txt
 expect 0 "" "$bin" --help
