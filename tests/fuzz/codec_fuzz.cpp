@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "msg/codec.hpp"
+#include "../codec_expect.hpp"
 
 namespace {
 
@@ -31,21 +32,6 @@ void split_invariance(std::string_view in, std::size_t chunk) {
     split.finish(b);
     check(a == b);
     check(same(whole.status(), split.status()));
-}
-
-std::string normalise_breaks(std::string_view s, std::string_view eol) {
-    std::string out;
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        if (s[i] == '\r' && i + 1 < s.size() && s[i + 1] == '\n') {
-            out += eol;
-            ++i;
-        } else if (s[i] == '\n') {
-            out += eol;
-        } else {
-            out.push_back(s[i]);
-        }
-    }
-    return out;
 }
 
 }  // namespace
@@ -80,7 +66,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::string qp = msg::qp_encode(in, eol);
     back.clear();
     msg::decode_transfer(qp, msg::TransferEncoding::quoted_printable, back, &st);
-    check(back == normalise_breaks(in, eol) && st.clean());
+    check(back == msg_test::normalise_breaks(in, eol) && st.clean());
     for (std::size_t start = 0; start < qp.size();) {
         const std::size_t nl = qp.find(eol, start);
         check(nl != std::string::npos && nl - start <= 76);

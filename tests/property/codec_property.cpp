@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "msg/codec.hpp"
+#include "../codec_expect.hpp"
 
 namespace {
 
@@ -51,22 +52,6 @@ std::pair<std::string, msg::DecodeStatus> decode_parts(const std::vector<std::st
 bool same_status(const msg::DecodeStatus& a, const msg::DecodeStatus& b) {
     return a.bad_chars == b.bad_chars && a.bad_padding == b.bad_padding &&
            a.bad_escapes == b.bad_escapes && a.first_bad == b.first_bad;
-}
-
-// What qp_encode promises to preserve: each LF or CRLF of the input becomes `eol`.
-std::string normalise_breaks(const std::string& s, const std::string& eol) {
-    std::string out;
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        if (s[i] == '\r' && i + 1 < s.size() && s[i + 1] == '\n') {
-            out += eol;
-            ++i;
-        } else if (s[i] == '\n') {
-            out += eol;
-        } else {
-            out.push_back(s[i]);
-        }
-    }
-    return out;
 }
 
 }  // namespace
@@ -113,7 +98,7 @@ RC_GTEST_PROP(QpProperty, EncodeThenDecodeIsIdentity, ()) {
     std::string out;
     msg::DecodeStatus st;
     msg::decode_transfer(enc, msg::TransferEncoding::quoted_printable, out, &st);
-    RC_ASSERT(out == normalise_breaks(data, eol));
+    RC_ASSERT(out == msg_test::normalise_breaks(data, eol));
     RC_ASSERT(st.clean());
     // The encoding is 7-bit and its lines are at most 76 characters.
     std::size_t start = 0;
