@@ -22,6 +22,13 @@ constexpr Doc kDocs[] = {
 #undef MSG_DEFECT_DOC
 };
 
+struct Repair { DefectCode id; std::string_view how; };
+constexpr Repair kRepairs[] = {
+#define MSG_DEFECT_REPAIR(id, how) {DefectCode::id, how},
+#include "defect_repairs.def"
+#undef MSG_DEFECT_REPAIR
+};
+
 constexpr std::size_t kCount = std::size(kRows);
 static_assert(std::size(kDocs) == kCount, "every code of defects.def needs one entry in defect_docs.def");
 
@@ -38,7 +45,8 @@ constexpr std::array<DefectInfo, kCount> make_catalogue() {
     std::array<DefectInfo, kCount> a{};
     for (std::size_t i = 0; i < kCount; ++i)
         a[i] = {kRows[i].id, kRows[i].code, kRows[i].severity, kRows[i].rfc, kRows[i].text,
-                kDocs[i].explanation, kDocs[i].bad, kDocs[i].good};
+                kDocs[i].explanation, kDocs[i].bad, kDocs[i].good, {}};
+    for (const Repair& r : kRepairs) a[static_cast<std::size_t>(r.id)].repair = r.how;
     return a;
 }
 constexpr std::array<DefectInfo, kCount> kCatalogue = make_catalogue();

@@ -91,4 +91,65 @@ msg::Result<std::string> write_new_file(const std::string& dir, const std::strin
     return msg::Error{e, "cannot create " + dir + "/" + name + ": " + std::strerror(e)};
 }
 
+std::string temp_beside(const std::string& path) {
+    const std::size_t slash = path.rfind('/');
+    const std::string dir = slash == std::string::npos ? std::string() : path.substr(0, slash + 1);
+    const std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
+    return dir + "." + base + "." + std::to_string(::getpid()) + ".tmp";
+}
+
+msg::Status commit_file(const std::string& tmp, const std::string& path) {
+    auto fail = [&](const std::string& what) -> msg::Status {
+        const int e = errno;
+        ::unlink(tmp.c_str());
+        return msg::Error{e, what + ": " + std::strerror(e)};
+    };
+    const int fd = ::open(tmp.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return fail("cannot open " + tmp);
+    struct stat st {};
+    if (::stat(path.c_str(), &st) == 0) (void)::fchmod(fd, st.st_mode & 07777);
+    if (::fsync(fd) != 0) {
+        ::close(fd);
+        return fail("cannot write " + tmp);
+    }
+    ::close(fd);
+    if (::rename(tmp.c_str(), path.c_str()) != 0) return fail("cannot rename " + tmp + " to " + path);
+    const std::size_t slash = path.rfind('/');
+    const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+    if (const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dfd >= 0) {
+        (void)::fsync(dfd);
+        ::close(dfd);
+    }
+    return msg::Ok{};
+}
+
+msg::Status replace_file(const std::string& path, std::string_view data) {
+    const std::string tmp = temp_beside(path);
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        const int e = errno;
+        return msg::Error{e, "cannot create " + tmp + ": " + std::strerror(e)};
+    }
+    const char* p = data.data();
+    std::size_t left = data.size();
+    while (left > 0) {
+        const ssize_t n = ::write(fd, p, left);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            const int e = errno;
+            ::close(fd);
+            ::unlink(tmp.c_str());
+            return msg::Error{e, "cannot write " + tmp + ": " + std::strerror(e)};
+        }
+        p += n;
+        left -= static_cast<std::size_t>(n);
+    }
+    if (::close(fd) != 0) {
+        const int e = errno;
+        ::unlink(tmp.c_str());
+        return msg::Error{e, "cannot write " + tmp + ": " + std::strerror(e)};
+    }
+    return commit_file(tmp, path);
+}
+
 }  // namespace msgtools

@@ -24,4 +24,17 @@ std::string safe_filename(std::string_view wanted);
 msg::Result<std::string> write_new_file(const std::string& dir, const std::string& name,
                                         std::string_view data);
 
+// A temporary name beside `path` for output that will replace it
+// ("DIR/.NAME.PID.tmp"): the same file system, so rename() is atomic.
+std::string temp_beside(const std::string& path);
+
+// Make `tmp` (a finished temporary file) take the place of `path`: fsync it,
+// give it `path`'s permission bits when `path` exists, rename it over
+// `path`, fsync the directory. On failure `tmp` is removed and `path` is
+// as it was.
+msg::Status commit_file(const std::string& tmp, const std::string& path);
+
+// Replace `path` with `data` atomically (temp_beside, write, commit_file).
+msg::Status replace_file(const std::string& path, std::string_view data);
+
 }  // namespace msgtools

@@ -101,6 +101,7 @@ int explain(const std::string& code) {
               << wrap(d.explanation, 72, "  ") << "\n  Bad:\n"
               << indent_lines(d.bad, "    ") << "\n  Good:\n"
               << indent_lines(d.good, "    ");
+    if (!d.repair.empty()) std::cout << "\n" << wrap("msgrewrite --fix: " + std::string(d.repair), 72, "  ");
     return exit_code::ok;
 }
 
@@ -117,6 +118,7 @@ int catalogue() {
                   << "**" << msg::severity_name(d.severity) << "** · " << d.rfc << " · " << d.text
                   << "\n\n" << wrap(d.explanation, 78, "") << "\nBad:\n\n```\n" << d.bad
                   << "\n```\n\nGood:\n\n```\n" << d.good << "\n```\n";
+        if (!d.repair.empty()) std::cout << "\n" << wrap("Repaired by `msgrewrite --fix`: " + std::string(d.repair) + ".", 78, "");
     }
     return exit_code::ok;
 }

@@ -34,6 +34,9 @@ struct DefectInfo {
     std::string_view explanation;  // a paragraph: the rule, why it matters, the fix
     std::string_view bad;          // a short example that has the defect ('\n' between lines)
     std::string_view good;         // the same, fixed
+    // What msgrewrite --fix (rewrite.hpp) does about it; empty when the
+    // defect is not repairable by rule (from defect_repairs.def).
+    std::string_view repair;
 };
 
 const DefectInfo& defect_info(DefectCode id);

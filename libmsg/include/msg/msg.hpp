@@ -11,6 +11,7 @@
 #include "msg/mbox.hpp"
 #include "msg/message.hpp"
 #include "msg/result.hpp"
+#include "msg/rewrite.hpp"
 #include "msg/source.hpp"
 #include "msg/spool.hpp"
 #include "msg/validate.hpp"

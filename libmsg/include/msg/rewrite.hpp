@@ -1,0 +1,118 @@
+// rewrite.hpp - composable rewrites of a message, each idempotent.
+//
+// rewrite() applies the operations an options object asks for, always in
+// the same order (the order of RewriteStep), each to the output of the one
+// before:
+//
+//   fix         repair the defects the catalogue marks repairable
+//               (DefectInfo::repair says how)
+//   headers     --remove, --strip-bcc, --set, --add, --add-date,
+//               --add-message-id: the edits of the root header, in order
+//   to_utf8     text parts in another charset converted to UTF-8
+//   seven_bit   everything 8-bit made 7-bit: bodies to quoted-printable or
+//               base64, header text to RFC 2047 encoded words, MIME
+//               parameters to RFC 2231
+//   fold        header lines over 78 characters folded at white space
+//   line_ending every line break made CRLF or LF
+//
+// Minimal difference: an operation replaces only the spans it must change
+// (one field, one body, one line break) and copies every other byte, so a
+// DKIM signature over untouched fields and bodies still verifies. Each
+// operation is idempotent (applying it to its own output changes nothing),
+// and each keeps what a reader sees: the decoded content of every part
+// (fold, seven_bit) and the unfolded, decoded value of every field.
+//
+// What an operation could not do (8-bit in an address that only SMTPUTF8
+// can carry, a charset ICU does not know) is reported, never guessed at.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <ctime>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "msg/defect.hpp"
+#include "msg/limits.hpp"
+
+namespace msg {
+
+enum class LineEnding : std::uint8_t { keep, crlf, lf };
+
+struct HeaderEdit {
+    enum class Kind : std::uint8_t {
+        remove,  // every field whose name matches `name`, a glob (* ? [...]), case-insensitive
+        set,     // replace the first `name` field's value (removing later ones), or add it
+        add,     // append a `name` field at the end of the header
+    };
+    Kind kind = Kind::add;
+    std::string name;
+    std::string value;  // set, add: the value as it is to be written after "Name: "
+};
+
+// Parse "Name: value" (for --set and --add). Returns false when there is no
+// colon or the name is not a valid field name.
+bool parse_header_edit(std::string_view text, HeaderEdit::Kind kind, HeaderEdit& edit);
+
+struct RewriteOptions {
+    bool fix = false;
+    std::vector<HeaderEdit> edits;  // applied in order
+    bool strip_bcc = false;         // remove Bcc and Resent-Bcc
+    std::string add_date;           // when not empty: the Date value added if Date is missing
+    std::string add_message_id;     // when not empty: the Message-ID added if missing ("<...>")
+    bool to_utf8 = false;
+    bool seven_bit = false;
+    bool fold = false;
+    LineEnding line_ending = LineEnding::keep;
+    Limits limits;
+};
+
+enum class RewriteStep : std::uint8_t { fix, headers, to_utf8, seven_bit, fold, line_ending };
+std::string_view step_name(RewriteStep s);  // "fix", "headers", "to-utf8", "7bit", "fold", "line-ending"
+
+// One change made, or one that could not be made.
+struct Change {
+    RewriteStep step;
+    std::string where;  // "header Subject", "part 2.1", "message"
+    std::string what;   // "8bit -> quoted-printable", "folded 2 lines", ...
+};
+
+struct RewriteResult {
+    std::string output;             // the rewritten message (a copy of the input when unchanged)
+    bool changed = false;
+    std::vector<Change> changes;    // what was done, in order
+    std::vector<Change> problems;   // what an operation could not do
+    // fix: the defects the output still has (offsets in `output`), when
+    // options.fix is set.
+    Defects remaining;
+};
+
+RewriteResult rewrite(std::string_view message, const RewriteOptions& options);
+
+// A spool entry (envelope, empty line, message; see spool.hpp): the message
+// is rewritten, the envelope kept byte for byte but for what the rewrite
+// makes wrong or asks for: BODY=8BITMIME is dropped from MAIL FROM when the
+// message came out 7-bit, and the envelope's line breaks follow
+// options.line_ending. An entry without its empty line is left unchanged,
+// with a problem reported.
+RewriteResult rewrite_spool_entry(std::string_view entry, const RewriteOptions& options);
+
+// --- values for the header edits ---------------------------------------------
+
+// RFC 5322 3.3 date-time of `t` in UTC: "Mon, 23 Nov 2026 20:54:09 +0000".
+std::string format_date(std::time_t t);
+// A msg-id "<left@domain>" whose left part is derived from `seed` (the
+// message's bytes, say) and `t`: the same inputs give the same identifier.
+std::string make_message_id(std::string_view seed, std::time_t t, std::string_view domain);
+
+// --- building blocks, also used by the sender ----------------------------------
+
+// RFC 2047 encoded words for `text` (any bytes: valid UTF-8 is taken as
+// UTF-8, anything else as windows-1252, and converted), charset utf-8, Q or
+// B whichever is shorter, each word at most 75 characters, words separated
+// by `separator` (a space, or a line break and a space to fold). `phrase`:
+// the stricter Q alphabet for words in a display name (RFC 2047 5(3)).
+std::string encode_words(std::string_view text, bool phrase, std::string_view separator = " ");
+
+}  // namespace msg

@@ -1,0 +1,110 @@
+// detail/rewrite.hpp - what the rewrite steps share: the splice list that
+// keeps every untouched byte, the step context, and the field-level
+// helpers several steps use.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "msg/message.hpp"
+#include "msg/rewrite.hpp"
+
+namespace msg::detail {
+
+// Replacements of byte ranges of one buffer. apply() copies the buffer
+// with each range replaced; ranges must not overlap (insertions at the same
+// offset keep their order).
+class Splice {
+public:
+    void replace(std::size_t begin, std::size_t end, std::string text);
+    void insert(std::size_t at, std::string text) { replace(at, at, std::move(text)); }
+    void erase(std::size_t begin, std::size_t end) { replace(begin, end, {}); }
+    bool empty() const { return edits_.empty(); }
+    // True when some edit overlaps [begin, end) (touching ends do not count).
+    bool touches(std::size_t begin, std::size_t end) const;
+    std::string apply(std::string_view in) const;
+
+private:
+    struct Edit {
+        std::size_t begin, end;
+        std::string text;
+    };
+    std::vector<Edit> edits_;
+};
+
+// The line break a message uses: that of its first line ("\r\n" or "\n";
+// "\r\n" for a message with no line break at all only when it has a CR).
+std::string_view eol_of(std::string_view data) noexcept;
+
+// What a step reports into.
+struct StepLog {
+    RewriteStep step;
+    std::vector<Change>* changes;
+    std::vector<Change>* problems;
+    void change(std::string where, std::string what) const {
+        changes->push_back({step, std::move(where), std::move(what)});
+    }
+    void problem(std::string where, std::string what) const {
+        problems->push_back({step, std::move(where), std::move(what)});
+    }
+};
+
+// "header Subject" or "part 2 header Content-Type".
+std::string field_place(const Message& m, std::size_t entity, std::string_view field);
+// "message" for the root, "part 2.1" otherwise.
+std::string entity_place(const Message& m, std::size_t entity);
+
+// Index of the innermost entity whose bytes contain `offset`.
+std::size_t entity_at(const Message& m, std::size_t offset);
+
+// True for fields whose value is an address list (RFC 5322 3.6.2, 3.6.3, 3.6.6).
+bool is_address_field(std::string_view name) noexcept;
+// True for fields with a grammar of their own (dates, ids, trace, MIME,
+// signatures): never re-encoded as a whole.
+bool is_structured_field(std::string_view name) noexcept;
+
+// The value of `f` (leading white space kept, final line break excluded)
+// made 7-bit: encoded words for 8-bit text (phrases and comments of
+// address fields, runs of words elsewhere), RFC 2231 for 8-bit MIME
+// parameters. Appends to `out` and returns true when every 8-bit byte
+// could be encoded; otherwise reports why through `log` and returns false
+// (the field is then left as it was).
+bool encode_field_8bit(const Message& m, std::size_t entity, const HeaderField& f,
+                       std::string_view eol, std::string& out, const StepLog& log);
+
+// A Content-Type or Content-Disposition value written from parsed values:
+// " type/subtype; name=value; ..." with values quoted when they are not
+// tokens, RFC 2231 (utf-8, continuations) when not ASCII, and folded.
+std::string format_mime_value(std::string_view name, std::string_view main,
+                              const Parameters& params, std::string_view eol);
+
+// Fold one field's raw text (name, colon, value, final line break) so that
+// no line is longer than 78 characters where white space allows; returns
+// false when nothing had to change. `lines_over_998` receives the number of
+// lines still over 998 octets.
+bool fold_field(std::string_view raw, std::string_view eol, std::string& out,
+                std::size_t& lines_over_998);
+
+// Quoted-printable for a body, keeping its line breaks as they are (LF or
+// CRLF; a bare CR is encoded), soft breaks written as `eol`, no break added
+// after a last line that has none. Decoding gives back `data` exactly.
+std::string qp_encode_body(std::string_view data, std::string_view eol);
+// base64 of a body in lines of 76, ended by `eol` when `final_eol`.
+std::string base64_encode_body(std::string_view data, std::string_view eol, bool final_eol);
+
+// Set the Content-Transfer-Encoding of entity `e` to `value`: its field's
+// value replaced, or a field added at the end of its header.
+void set_transfer_encoding(const Message& m, const Entity& e, std::string_view value,
+                           std::string_view eol, Splice& splice);
+
+// The steps.
+bool step_fix(std::string_view in, std::string& out, const RewriteOptions& o, const StepLog& log);
+bool step_headers(std::string_view in, std::string& out, const RewriteOptions& o, const StepLog& log);
+bool step_to_utf8(std::string_view in, std::string& out, const RewriteOptions& o, const StepLog& log);
+bool step_seven_bit(std::string_view in, std::string& out, const RewriteOptions& o, const StepLog& log);
+bool step_fold(std::string_view in, std::string& out, const RewriteOptions& o, const StepLog& log);
+bool step_line_ending(std::string_view in, std::string& out, const RewriteOptions& o, const StepLog& log);
+
+}  // namespace msg::detail

@@ -1,0 +1,450 @@
+// rewrite.cpp - the rewrite pipeline, header edits, line endings, spool
+// entries, and what the steps share.
+#include "msg/rewrite.hpp"
+
+#include <fnmatch.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
+#include <ctime>
+
+#include "detail/rewrite.hpp"
+#include "msg/charset.hpp"
+#include "msg/header.hpp"
+#include "msg/message.hpp"
+#include "msg/spool.hpp"
+#include "msg/validate.hpp"
+
+namespace msg {
+namespace detail {
+
+void Splice::replace(std::size_t begin, std::size_t end, std::string text) {
+    edits_.push_back({begin, end, std::move(text)});
+}
+
+bool Splice::touches(std::size_t begin, std::size_t end) const {
+    for (const Edit& e : edits_)
+        if (e.begin < end && begin < e.end) return true;
+    return false;
+}
+
+std::string Splice::apply(std::string_view in) const {
+    std::vector<const Edit*> order;
+    order.reserve(edits_.size());
+    for (const Edit& e : edits_) order.push_back(&e);
+    std::stable_sort(order.begin(), order.end(),
+                     [](const Edit* a, const Edit* b) { return a->begin < b->begin; });
+    std::size_t size = in.size();
+    for (const Edit* e : order) size += e->text.size();
+    std::string out;
+    out.reserve(size);
+    std::size_t pos = 0;
+    for (const Edit* e : order) {
+        const std::size_t b = std::max(e->begin, pos);  // overlaps are callers' bugs; never copy twice
+        out.append(in.substr(pos, b - pos));
+        out.append(e->text);
+        pos = std::max(pos, e->end);
+    }
+    if (pos < in.size()) out.append(in.substr(pos));
+    return out;
+}
+
+std::string_view eol_of(std::string_view data) noexcept {
+    const std::size_t nl = data.find('\n');
+    if (nl == std::string_view::npos) return "\r\n";
+    return nl > 0 && data[nl - 1] == '\r' ? "\r\n" : "\n";
+}
+
+std::string entity_place(const Message& m, std::size_t entity) {
+    if (entity == 0) return "message";
+    const std::string s = m.section(entity);
+    return s.empty() ? "message" : "part " + s;
+}
+
+std::string field_place(const Message& m, std::size_t entity, std::string_view field) {
+    std::string place = entity == 0 ? std::string() : entity_place(m, entity) + " ";
+    return place + "header " + std::string(field);
+}
+
+std::size_t entity_at(const Message& m, std::size_t offset) {
+    std::size_t best = 0;
+    const auto all = m.entities();
+    for (std::size_t i = 1; i < all.size(); ++i)
+        if (all[i].begin <= offset && offset < std::max(all[i].end, all[i].body_begin) &&
+            all[i].depth >= all[best].depth)
+            best = i;
+    return best;
+}
+
+namespace {
+bool in_list(std::string_view name, std::initializer_list<std::string_view> list) {
+    for (std::string_view n : list)
+        if (iequals(name, n)) return true;
+    return false;
+}
+}  // namespace
+
+bool is_address_field(std::string_view name) noexcept {
+    return in_list(name, {"From", "Sender", "Reply-To", "To", "Cc", "Bcc", "Resent-From",
+                          "Resent-Sender", "Resent-To", "Resent-Cc", "Resent-Bcc",
+                          "Disposition-Notification-To", "Return-Receipt-To", "Mail-Followup-To",
+                          "Mail-Reply-To"});
+}
+
+bool is_structured_field(std::string_view name) noexcept {
+    if (name.size() > 8 && iequals(name.substr(0, 8), "Content-")) return true;
+    return in_list(name, {"Date", "Resent-Date", "Message-ID", "Resent-Message-ID", "In-Reply-To",
+                          "References", "Received", "Return-Path", "MIME-Version",
+                          "DKIM-Signature", "ARC-Seal", "ARC-Message-Signature",
+                          "ARC-Authentication-Results", "Authentication-Results",
+                          "Received-SPF", "List-Id", "List-Unsubscribe", "List-Post",
+                          "List-Help", "List-Subscribe", "List-Archive", "List-Owner"});
+}
+
+void set_transfer_encoding(const Message& m, const Entity& e, std::string_view value,
+                           std::string_view eol, Splice& splice) {
+    if (const HeaderField* f = m.field(e, "Content-Transfer-Encoding")) {
+        const std::size_t vb = f->value_offset();
+        std::size_t ve = vb + f->value.size();
+        splice.replace(vb, ve, " " + std::string(value));
+        return;
+    }
+    std::string field = "Content-Transfer-Encoding: " + std::string(value) + std::string(eol);
+    // A part with no empty line after its header (header.no-separator) gets one.
+    if (e.body_begin == e.header_end && e.header_end != e.begin) field += eol;
+    splice.insert(e.header_end, std::move(field));
+}
+
+// --- header edits ----------------------------------------------------------------
+
+namespace {
+
+bool glob_match(const std::string& pattern, std::string_view name) {
+    const std::string n(name);
+    return fnmatch(pattern.c_str(), n.c_str(), FNM_CASEFOLD) == 0;
+}
+
+// "Name: value" + eol, the value's own line breaks written as `eol`.
+std::string make_field(std::string_view name, std::string_view value, std::string_view eol) {
+    std::string out(name);
+    out += ':';
+    if (!value.empty() && value.front() != ' ' && value.front() != '\t') out += ' ';
+    for (std::size_t i = 0; i < value.size(); ++i) {
+        if (value[i] == '\r' && i + 1 < value.size() && value[i + 1] == '\n') continue;
+        if (value[i] == '\n') out += eol;
+        else out += value[i];
+    }
+    out += eol;
+    return out;
+}
+
+}  // namespace
+
+bool step_headers(std::string_view in, std::string& out, const RewriteOptions& o, const StepLog& log) {
+    const Message m = parse_message(in, o.limits);
+    const Entity& root = m.root();
+    const std::string_view eol = eol_of(in);
+
+    // The header as a list of fields, each the original bytes or new text.
+    struct Item {
+        std::string name;
+        std::string text;
+        bool original;
+        std::size_t offset;  // of the original field
+    };
+    std::vector<Item> items;
+    for (const HeaderField& f : m.headers())
+        items.push_back({std::string(f.name), std::string(f.raw), true, f.offset});
+    bool changed = false;
+
+    auto remove_if = [&](auto&& pred, std::string_view why) {
+        for (auto it = items.begin(); it != items.end();) {
+            if (pred(*it)) {
+                log.change("header " + it->name, std::string(why));
+                it = items.erase(it);
+                changed = true;
+            } else {
+                ++it;
+            }
+        }
+    };
+    auto has = [&](std::string_view name) {
+        return std::any_of(items.begin(), items.end(),
+                           [&](const Item& i) { return iequals(i.name, name); });
+    };
+    auto add = [&](std::string_view name, std::string_view value) {
+        items.push_back({std::string(name), make_field(name, value, eol), false, 0});
+        log.change("header " + std::string(name), "added");
+        changed = true;
+    };
+
+    for (const HeaderEdit& e : o.edits) {
+        switch (e.kind) {
+        case HeaderEdit::Kind::remove:
+            remove_if([&](const Item& i) { return glob_match(e.name, i.name); }, "removed");
+            break;
+        case HeaderEdit::Kind::add:
+            add(e.name, e.value);
+            break;
+        case HeaderEdit::Kind::set: {
+            const std::string text = make_field(e.name, e.value, eol);
+            bool first = true;
+            for (auto it = items.begin(); it != items.end();) {
+                if (!iequals(it->name, e.name)) { ++it; continue; }
+                if (first) {
+                    first = false;
+                    if (it->text != text) {
+                        it->text = text;
+                        it->name = e.name;
+                        it->original = false;
+                        log.change("header " + e.name, "set");
+                        changed = true;
+                    }
+                    ++it;
+                } else {
+                    log.change("header " + it->name, "removed (repeated field after --set)");
+                    it = items.erase(it);
+                    changed = true;
+                }
+            }
+            if (first) add(e.name, e.value);
+            break;
+        }
+        }
+    }
+    if (o.strip_bcc)
+        remove_if([](const Item& i) { return iequals(i.name, "Bcc") || iequals(i.name, "Resent-Bcc"); },
+                  "removed (Bcc)");
+    if (!o.add_date.empty() && !has("Date")) add("Date", o.add_date);
+    if (!o.add_message_id.empty() && !has("Message-ID")) add("Message-ID", o.add_message_id);
+    if (!changed) return false;
+
+    // Write the header back: the bytes between original fields (an mbox
+    // From_ line, say) are kept where they were.
+    out.clear();
+    out.reserve(in.size() + 256);
+    std::size_t pos = root.begin;
+    out.append(in.substr(0, pos));
+    const auto fields = m.headers();
+    std::size_t next_original = 0;
+    for (const Item& i : items) {
+        if (i.original) {
+            // Skip (and so remove) originals before this one, keeping the gaps.
+            while (next_original < fields.size() && fields[next_original].offset != i.offset) {
+                const HeaderField& f = fields[next_original];
+                out.append(in.substr(pos, f.offset - pos));
+                pos = f.offset + f.raw.size();
+                ++next_original;
+            }
+            if (next_original < fields.size()) {
+                const HeaderField& f = fields[next_original];
+                out.append(in.substr(pos, f.offset - pos));
+                pos = f.offset + f.raw.size();
+                ++next_original;
+            }
+        }
+        // A last field without a line break (a message that is only a
+        // header) ends its line before a new field.
+        if (!i.original && !out.empty() && out.back() != '\n') out += eol;
+        out.append(i.text);
+    }
+    while (next_original < fields.size()) {
+        const HeaderField& f = fields[next_original++];
+        out.append(in.substr(pos, f.offset - pos));
+        pos = f.offset + f.raw.size();
+    }
+    out.append(in.substr(pos));
+    return true;
+}
+
+// --- line endings -------------------------------------------------------------------
+
+bool step_line_ending(std::string_view in, std::string& out, const RewriteOptions& o, const StepLog& log) {
+    const bool crlf = o.line_ending == LineEnding::crlf;
+    // Binary bodies are data, not lines: they are copied as they are.
+    const Message m = parse_message(in, o.limits);
+    std::vector<std::pair<std::size_t, std::size_t>> keep;
+    for (const Entity& e : m.entities())
+        if (e.kind == EntityKind::leaf && e.encoding == TransferEncoding::binary)
+            keep.emplace_back(e.body_begin, e.end);
+    std::string result;
+    result.reserve(in.size() + (crlf ? in.size() / 32 : 0));
+    std::size_t pos = 0, converted = 0;
+    auto convert = [&](std::size_t end) {
+        const std::string_view s = in.substr(pos, end - pos);
+        std::size_t i = 0;
+        while (i < s.size()) {
+            const std::size_t j = s.find_first_of("\r\n", i);
+            if (j == std::string_view::npos) { result.append(s.substr(i)); break; }
+            result.append(s.substr(i, j - i));
+            std::size_t len = 1;
+            if (s[j] == '\r' && j + 1 < s.size() && s[j + 1] == '\n') len = 2;
+            const std::string_view was = s.substr(j, len);
+            const std::string_view now = crlf ? "\r\n" : "\n";
+            if (was != now) ++converted;
+            result.append(now);
+            i = j + len;
+        }
+        pos = end;
+    };
+    for (const auto& [b, e] : keep) {
+        convert(b);
+        result.append(in.substr(b, e - b));
+        pos = e;
+    }
+    convert(in.size());
+    if (converted == 0) return false;
+    out = std::move(result);
+    log.change("message", std::to_string(converted) + " line break" + (converted == 1 ? "" : "s") +
+                              " made " + (crlf ? "CRLF" : "LF"));
+    return true;
+}
+
+}  // namespace detail
+
+// --- the public API ---------------------------------------------------------------
+
+std::string_view step_name(RewriteStep s) {
+    switch (s) {
+    case RewriteStep::fix: return "fix";
+    case RewriteStep::headers: return "headers";
+    case RewriteStep::to_utf8: return "to-utf8";
+    case RewriteStep::seven_bit: return "7bit";
+    case RewriteStep::fold: return "fold";
+    case RewriteStep::line_ending: return "line-ending";
+    }
+    return "?";
+}
+
+bool parse_header_edit(std::string_view text, HeaderEdit::Kind kind, HeaderEdit& edit) {
+    const std::size_t colon = text.find(':');
+    if (colon == std::string_view::npos) return false;
+    std::string_view name = text.substr(0, colon);
+    while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.remove_suffix(1);
+    for (char ch : name)
+        if (static_cast<unsigned char>(ch) < 33 || static_cast<unsigned char>(ch) > 126) return false;
+    if (name.empty()) return false;
+    std::string_view value = text.substr(colon + 1);
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+    while (!value.empty() && (value.back() == '\n' || value.back() == '\r')) value.remove_suffix(1);
+    // A line break inside the value must fold (be followed by white space):
+    // anything else would start a field of its own.
+    for (std::size_t i = 0; i < value.size(); ++i) {
+        if (value[i] == '\r' && (i + 1 >= value.size() || value[i + 1] != '\n')) return false;
+        if (value[i] == '\n' && (i + 1 >= value.size() || (value[i + 1] != ' ' && value[i + 1] != '\t')))
+            return false;
+    }
+    edit.kind = kind;
+    edit.name = std::string(name);
+    edit.value = std::string(value);
+    return true;
+}
+
+RewriteResult rewrite(std::string_view message, const RewriteOptions& options) {
+    RewriteResult r;
+    std::string cur(message);
+    std::string next;
+    auto run = [&](RewriteStep step, bool on, auto fn) {
+        if (!on) return;
+        const detail::StepLog log{step, &r.changes, &r.problems};
+        next.clear();
+        if (fn(std::string_view(cur), next, options, log)) {
+            cur.swap(next);
+            r.changed = true;
+        }
+    };
+    const bool edits = !options.edits.empty() || options.strip_bcc || !options.add_date.empty() ||
+                       !options.add_message_id.empty();
+    run(RewriteStep::fix, options.fix, detail::step_fix);
+    run(RewriteStep::headers, edits, detail::step_headers);
+    run(RewriteStep::to_utf8, options.to_utf8, detail::step_to_utf8);
+    run(RewriteStep::seven_bit, options.seven_bit, detail::step_seven_bit);
+    run(RewriteStep::fold, options.fold, detail::step_fold);
+    run(RewriteStep::line_ending, options.line_ending != LineEnding::keep, detail::step_line_ending);
+    if (options.fix) r.remaining = validate(parse_message(cur, options.limits));
+    r.output = std::move(cur);
+    return r;
+}
+
+RewriteResult rewrite_spool_entry(std::string_view entry, const RewriteOptions& options) {
+    const SpoolEntry e = parse_spool_entry(entry);
+    if (!e.has_separator) {
+        RewriteResult r;
+        r.output = std::string(entry);
+        r.problems.push_back({RewriteStep::fix, "envelope",
+                              "no empty line between the envelope and the message; entry left as it is"});
+        return r;
+    }
+    RewriteResult r = rewrite(e.message, options);
+    std::string envelope(entry.substr(0, e.message_offset));
+    bool envelope_changed = false;
+    // BODY=8BITMIME on a message that is now 7-bit is dropped.
+    if (options.seven_bit && r.problems.empty() && first_non_ascii(r.output) == std::string::npos) {
+        if (const EnvelopeLine* mail = e.mail()) {
+            for (const EsmtpParam& p : mail->params) {
+                if (!iequals(p.keyword, "BODY")) continue;
+                if (!iequals(p.value, "8BITMIME") && !iequals(p.value, "BINARYMIME")) continue;
+                // The parameter's text, with the space before it.
+                const std::size_t at = p.offset;
+                std::size_t b = at;
+                while (b > mail->offset && (entry[b - 1] == ' ' || entry[b - 1] == '\t')) --b;
+                const std::size_t end = at + p.keyword.size() + 1 + p.value.size();
+                envelope.erase(b, end - b);
+                r.changes.push_back({RewriteStep::seven_bit, "envelope", "BODY=" + std::string(p.value) + " dropped"});
+                envelope_changed = true;
+                break;
+            }
+        }
+    }
+    if (options.line_ending != LineEnding::keep) {
+        const std::string converted = options.line_ending == LineEnding::crlf ? to_crlf(envelope) : to_lf(envelope);
+        if (converted != envelope) {
+            envelope = converted;
+            envelope_changed = true;
+        }
+    }
+    if (!r.changed && !envelope_changed) {
+        r.output = std::string(entry);
+        return r;
+    }
+    r.changed = true;
+    // Offsets of the remaining defects are moved to the entry.
+    for (Defect& d : r.remaining) d.offset += envelope.size();
+    r.output.insert(0, envelope);
+    return r;
+}
+
+std::string format_date(std::time_t t) {
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    static constexpr const char* kDays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+    static constexpr const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                              "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%s, %d %s %04d %02d:%02d:%02d +0000", kDays[tm.tm_wday % 7],
+                  tm.tm_mday, kMonths[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
+                  tm.tm_sec);
+    return buf;
+}
+
+std::string make_message_id(std::string_view seed, std::time_t t, std::string_view domain) {
+    // FNV-1a, 64 bits, twice with different offsets: 128 bits of the seed.
+    auto fnv = [&](std::uint64_t h) {
+        for (char c : seed) {
+            h ^= static_cast<unsigned char>(c);
+            h *= 0x100000001b3ULL;
+        }
+        return h;
+    };
+    const std::uint64_t a = fnv(0xcbf29ce484222325ULL), b = fnv(0x84222325cbf29ce4ULL);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[96];
+    std::snprintf(buf, sizeof buf, "%04d%02d%02d%02d%02d%02d.%016llx%08llx", tm.tm_year + 1900,
+                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                  static_cast<unsigned long long>(a), static_cast<unsigned long long>(b >> 32));
+    return "<" + std::string(buf) + "@" + std::string(domain) + ">";
+}
+
+}  // namespace msg

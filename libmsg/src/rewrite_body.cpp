@@ -1,0 +1,432 @@
+// rewrite_body.cpp - the steps that change bodies: 7bit, to-utf8, fix.
+#include <algorithm>
+#include <cstring>
+#include <set>
+#include <string>
+#include <string_view>
+
+#include "detail/rewrite.hpp"
+#include "msg/charset.hpp"
+#include "msg/codec.hpp"
+#include "msg/header.hpp"
+#include "msg/validate.hpp"
+
+namespace msg::detail {
+namespace {
+
+bool has_8bit(std::string_view s) { return first_non_ascii(s) != std::string_view::npos; }
+
+// A line over 998 octets (line break excluded), or a NUL: what 8BITMIME
+// does not allow either (RFC 6152 2, RFC 5321 4.5.3.1.6).
+bool needs_8bitmime_anyway(std::string_view s) {
+    const char* p = s.data();
+    const std::size_t n = s.size();
+    if (std::memchr(p, '\0', n)) return true;
+    std::size_t line = 0;
+    while (line < n) {
+        const void* nl = std::memchr(p + line, '\n', n - line);
+        const std::size_t end = nl ? static_cast<std::size_t>(static_cast<const char*>(nl) - p) : n;
+        std::size_t len = end - line;
+        if (len > 0 && p[end - 1] == '\r') --len;
+        if (len > 998) return true;
+        line = end + 1;
+    }
+    return false;
+}
+
+std::size_t base64_size(std::size_t n, std::size_t eol) {
+    const std::size_t chars = (n + 2) / 3 * 4;
+    return chars + (chars + 75) / 76 * eol;
+}
+
+// Types whose body must stay 7bit, 8bit or binary (RFC 2046 5.1, 5.2).
+bool must_not_encode(const Entity& e) {
+    const ContentType& t = e.content_type;
+    return t.type == "multipart" ||
+           (t.type == "message" && (t.subtype == "rfc822" || t.subtype == "partial" ||
+                                    t.subtype == "external-body"));
+}
+
+// Re-encode a leaf's decoded content. `how`: the encoding to use, or
+// unknown for "quoted-printable or base64, whichever is shorter" (base64
+// for anything but text).
+void reencode(const Message& m, const Entity& e, std::string_view decoded, TransferEncoding how,
+              std::string_view eol, Splice& splice) {
+    const std::string_view body = m.body(e);
+    const bool final_eol = !body.empty() && body.back() == '\n';
+    if (how == TransferEncoding::unknown) {
+        how = TransferEncoding::base64;
+        if (e.content_type.type == "text" && e.encoding != TransferEncoding::binary) {
+            std::string qp = qp_encode_body(decoded, eol);
+            if (qp.size() <= base64_size(decoded.size(), eol.size())) {
+                splice.replace(e.body_begin, e.end, std::move(qp));
+                if (e.encoding != TransferEncoding::quoted_printable)
+                    set_transfer_encoding(m, e, "quoted-printable", eol, splice);
+                return;
+            }
+        }
+    }
+    if (how == TransferEncoding::quoted_printable)
+        splice.replace(e.body_begin, e.end, qp_encode_body(decoded, eol));
+    else
+        splice.replace(e.body_begin, e.end, base64_encode_body(decoded, eol, final_eol));
+    if (e.encoding != how) set_transfer_encoding(m, e, transfer_encoding_name(how), eol, splice);
+}
+
+void add_mime_version(const Message& m, std::string_view eol, Splice& splice) {
+    if (!m.header("MIME-Version")) splice.insert(m.root().header_end, "MIME-Version: 1.0" + std::string(eol));
+}
+
+// The field of entity `e` whose bytes hold `offset`, or null.
+const HeaderField* field_at(const Message& m, const Entity& e, std::size_t offset) {
+    for (const HeaderField& f : m.fields(e))
+        if (f.offset <= offset && offset < f.offset + f.raw.size()) return &f;
+    return nullptr;
+}
+
+// Line breaks outside binary bodies made `eol`; returns how many changed.
+std::size_t normalise_breaks(std::string_view in, const Message& m, std::string_view eol, Splice& splice) {
+    std::vector<std::pair<std::size_t, std::size_t>> skip;
+    for (const Entity& e : m.entities())
+        if (e.kind == EntityKind::leaf && e.encoding == TransferEncoding::binary)
+            skip.emplace_back(e.body_begin, e.end);
+    std::size_t n = 0, k = 0;
+    for (std::size_t i = 0; i < in.size(); ++i) {
+        while (k < skip.size() && i >= skip[k].second) ++k;
+        if (k < skip.size() && i >= skip[k].first) { i = skip[k].second - 1; continue; }
+        if (in[i] != '\r' && in[i] != '\n') continue;
+        const std::size_t len = in[i] == '\r' && i + 1 < in.size() && in[i + 1] == '\n' ? 2 : 1;
+        if (in.substr(i, len) != eol) {
+            splice.replace(i, i + len, std::string(eol));
+            ++n;
+        }
+        i += len - 1;
+    }
+    return n;
+}
+
+}  // namespace
+
+// --- 7bit -------------------------------------------------------------------------
+
+bool step_seven_bit(std::string_view in, std::string& out, const RewriteOptions& o, const StepLog& log) {
+    const Message m = parse_message(in, o.limits);
+    const std::string_view eol = eol_of(in);
+    Splice splice;
+    const std::size_t problems_before = log.problems->size();
+    std::vector<std::size_t> containers;  // 8bit/binary multiparts and messages to relabel 7bit
+    bool encoded_body = false;
+    const auto all = m.entities();
+    for (std::size_t ei = 0; ei < all.size(); ++ei) {
+        const Entity& e = all[ei];
+        for (const HeaderField& f : m.fields(e)) {
+            if (!has_8bit(f.raw)) continue;
+            std::string v;
+            if (!encode_field_8bit(m, ei, f, eol, v, log)) continue;
+            const std::size_t vb = f.value_offset();
+            splice.replace(vb, vb + f.value.size(), std::move(v));
+            log.change(field_place(m, ei, f.name), "8-bit text encoded");
+        }
+        if (e.kind != EntityKind::leaf) {
+            if (e.encoding == TransferEncoding::eight_bit || e.encoding == TransferEncoding::binary)
+                containers.push_back(ei);
+            if (e.kind == EntityKind::multipart) {
+                const std::string_view pre = in.substr(e.preamble_begin, e.preamble_end - e.preamble_begin);
+                const std::string_view epi = in.substr(e.epilogue_begin, e.epilogue_end - e.epilogue_begin);
+                if (has_8bit(pre) || has_8bit(epi))
+                    log.problem(entity_place(m, ei), "8-bit bytes in the preamble or epilogue (text no reader shows) left as they are");
+            }
+            continue;
+        }
+        const std::string_view body = m.body(e);
+        const bool qp_b64 = e.encoding == TransferEncoding::quoted_printable ||
+                            e.encoding == TransferEncoding::base64;
+        if (!has_8bit(body) && (qp_b64 || !needs_8bitmime_anyway(body)) &&
+            e.encoding != TransferEncoding::binary)
+            continue;
+        if (e.encoding == TransferEncoding::binary && body.empty()) continue;
+        const std::string place = entity_place(m, ei);
+        if (e.encoding == TransferEncoding::unknown) {
+            log.problem(place, "unknown Content-Transfer-Encoding: cannot re-encode");
+            continue;
+        }
+        if (must_not_encode(e)) {
+            log.problem(place, e.content_type.mime_type() + " may not be encoded (RFC 2046): left 8-bit");
+            continue;
+        }
+        std::string decoded;
+        decode_transfer(body, e.encoding, decoded);
+        const std::string_view was = transfer_encoding_name(e.encoding);
+        reencode(m, e, decoded, qp_b64 ? e.encoding : TransferEncoding::unknown, eol, splice);
+        log.change(place, std::string(was) + " body re-encoded");
+        encoded_body = true;
+    }
+    if (log.problems->size() == problems_before)
+        for (std::size_t ei : containers) {
+            set_transfer_encoding(m, all[ei], "7bit", eol, splice);
+            log.change(entity_place(m, ei), "Content-Transfer-Encoding " +
+                                                std::string(transfer_encoding_name(all[ei].encoding)) + " -> 7bit");
+        }
+    if (encoded_body) add_mime_version(m, eol, splice);
+    if (splice.empty()) return false;
+    out = splice.apply(in);
+    return true;
+}
+
+// --- to-utf8 ----------------------------------------------------------------------
+
+bool step_to_utf8(std::string_view in, std::string& out, const RewriteOptions& o, const StepLog& log) {
+    const Message m = parse_message(in, o.limits);
+    const std::string_view eol = eol_of(in);
+    Splice splice;
+    const auto all = m.entities();
+    for (std::size_t ei = 0; ei < all.size(); ++ei) {
+        const Entity& e = all[ei];
+        if (e.kind != EntityKind::leaf || e.content_type.type != "text") continue;
+        const std::string* cs = e.content_type.param("charset");
+        if (!cs) continue;
+        const std::string canon = canonical_charset(*cs);
+        if (canon == "utf-8") continue;
+        const std::string place = entity_place(m, ei);
+        if (canon.empty()) {
+            log.problem(place, "charset " + *cs + " is not known: left as it is");
+            continue;
+        }
+        if (e.encoding == TransferEncoding::unknown) {
+            log.problem(place, "unknown Content-Transfer-Encoding: left as it is");
+            continue;
+        }
+        std::string decoded;
+        decode_transfer(m.body(e), e.encoding, decoded);
+        if (canon == "us-ascii" && !has_8bit(decoded)) continue;
+        std::string utf8;
+        std::size_t bad = 0;
+        to_utf8(decoded, *cs, utf8, &bad);
+        if (bad > 0) {
+            log.problem(place, std::to_string(bad) + " byte sequence" + (bad == 1 ? "" : "s") +
+                                   " do not decode in " + *cs + ": left as it is");
+            continue;
+        }
+        // The body in its own transfer encoding (7bit becomes 8bit when
+        // the text is no longer ASCII).
+        const std::string_view body = m.body(e);
+        const bool final_eol = !body.empty() && body.back() == '\n';
+        switch (e.encoding) {
+        case TransferEncoding::quoted_printable: splice.replace(e.body_begin, e.end, qp_encode_body(utf8, eol)); break;
+        case TransferEncoding::base64: splice.replace(e.body_begin, e.end, base64_encode_body(utf8, eol, final_eol)); break;
+        default:
+            if (e.encoding == TransferEncoding::seven_bit && has_8bit(utf8))
+                set_transfer_encoding(m, e, "8bit", eol, splice);
+            splice.replace(e.body_begin, e.end, std::move(utf8));
+            break;
+        }
+        Parameters params = e.content_type.params;
+        for (Parameter& p : params)
+            if (p.name == "charset") p = Parameter{"charset", "utf-8", {}, {}};
+        if (const HeaderField* f = m.field(e, "Content-Type")) {
+            const std::size_t vb = f->value_offset();
+            splice.replace(vb, vb + f->value.size(), format_mime_value("Content-Type", e.content_type.mime_type(), params, eol));
+        }
+        log.change(place, canon + " -> utf-8");
+    }
+    if (splice.empty()) return false;
+    out = splice.apply(in);
+    return true;
+}
+
+// --- fix --------------------------------------------------------------------------
+
+bool step_fix(std::string_view in, std::string& out, const RewriteOptions& o, const StepLog& log) {
+    std::string cur(in);
+    bool changed = false;
+    auto codes_of = [](const Defects& ds) {
+        std::set<DefectCode> s;
+        for (const Defect& d : ds) s.insert(d.code);
+        return s;
+    };
+
+    // 1. Line breaks and field names: everything else is found on clean lines.
+    {
+        const Message m = parse_message(cur, o.limits);
+        const Defects ds = validate(m);
+        const auto codes = codes_of(ds);
+        Splice splice;
+        if (codes.count(DefectCode::LineBareCr) || codes.count(DefectCode::LineBareLf)) {
+            const std::size_t n = normalise_breaks(cur, m, eol_of(cur), splice);
+            if (n) log.change("message", std::to_string(n) + " line break" + (n == 1 ? "" : "s") + " normalised");
+        }
+        if (codes.count(DefectCode::HeaderSpaceBeforeColon)) {
+            for (const Defect& d : ds) {
+                if (d.code != DefectCode::HeaderSpaceBeforeColon) continue;
+                const std::size_t colon = cur.find(':', d.offset);
+                if (colon == std::string::npos || splice.touches(d.offset, colon)) continue;
+                splice.erase(d.offset, colon);
+                log.change("header " + d.detail, "white space before the colon removed");
+            }
+        }
+        if (!splice.empty()) {
+            cur = splice.apply(cur);
+            changed = true;
+        }
+    }
+
+    // 2. Header fields, MIME structure and bodies.
+    const Message m = parse_message(cur, o.limits);
+    const Defects ds = validate(m);
+    const auto codes = codes_of(ds);
+    const std::string_view eol = eol_of(cur);
+    Splice splice;
+    std::set<std::size_t> fields_done, bodies_done;
+    const auto all = m.entities();
+
+    if (codes.count(DefectCode::Header8Bit)) {
+        for (std::size_t ei = 0; ei < all.size(); ++ei)
+            for (const HeaderField& f : m.fields(all[ei])) {
+                if (!has_8bit(f.raw)) continue;
+                std::string v;
+                if (!encode_field_8bit(m, ei, f, eol, v, log)) continue;
+                const std::size_t vb = f.value_offset();
+                splice.replace(vb, vb + f.value.size(), std::move(v));
+                fields_done.insert(f.offset);
+                log.change(field_place(m, ei, f.name), "8-bit text encoded");
+            }
+    }
+    for (const Defect& d : ds) {
+        const std::size_t ei = entity_at(m, d.offset);
+        const Entity& e = all[ei];
+        switch (d.code) {
+        case DefectCode::ParamSyntax:
+        case DefectCode::ParamDuplicate: {
+            const HeaderField* f = field_at(m, e, d.offset);
+            if (!f || fields_done.count(f->offset)) break;
+            const bool ct = iequals(f->name, "Content-Type");
+            if (!ct && !iequals(f->name, "Content-Disposition")) break;
+            std::string v;
+            if (ct) {
+                const ContentType t = parse_content_type(f->value);
+                if (!t.valid) break;
+                v = format_mime_value(f->name, t.mime_type(), t.params, eol);
+            } else {
+                const ContentDisposition t = parse_content_disposition(f->value);
+                if (t.type.empty()) break;
+                v = format_mime_value(f->name, t.type, t.params, eol);
+            }
+            const std::size_t vb = f->value_offset();
+            splice.replace(vb, vb + f->value.size(), std::move(v));
+            fields_done.insert(f->offset);
+            log.change(field_place(m, ei, f->name), "parameters rewritten");
+            break;
+        }
+        case DefectCode::LineTooLong: {
+            if (d.offset < e.header_end) {
+                const HeaderField* f = field_at(m, e, d.offset);
+                if (!f || fields_done.count(f->offset)) break;
+                std::string folded;
+                std::size_t over = 0;
+                if (fold_field(f->raw, eol, folded, over)) {
+                    splice.replace(f->offset, f->offset + f->raw.size(), std::move(folded));
+                    fields_done.insert(f->offset);
+                    log.change(field_place(m, ei, f->name), "folded");
+                }
+                break;
+            }
+            if (e.kind != EntityKind::leaf || d.offset < e.body_begin || bodies_done.count(ei)) break;
+            if (e.encoding == TransferEncoding::binary || e.encoding == TransferEncoding::unknown ||
+                must_not_encode(e))
+                break;
+            std::string decoded;
+            decode_transfer(m.body(e), e.encoding, decoded);
+            const bool keep = e.encoding == TransferEncoding::quoted_printable || e.encoding == TransferEncoding::base64;
+            reencode(m, e, decoded, keep ? e.encoding : TransferEncoding::unknown, eol, splice);
+            bodies_done.insert(ei);
+            log.change(entity_place(m, ei), "body re-encoded: a line was over 998 octets");
+            break;
+        }
+        case DefectCode::Base64BadChar:
+        case DefectCode::Base64BadPadding:
+        case DefectCode::Base64LineTooLong:
+        case DefectCode::QpBadEscape:
+        case DefectCode::QpLineTooLong: {
+            if (e.kind != EntityKind::leaf || bodies_done.count(ei)) break;
+            if (e.encoding != TransferEncoding::base64 && e.encoding != TransferEncoding::quoted_printable) break;
+            std::string decoded;
+            decode_transfer(m.body(e), e.encoding, decoded);
+            reencode(m, e, decoded, e.encoding, eol, splice);
+            bodies_done.insert(ei);
+            log.change(entity_place(m, ei), std::string(transfer_encoding_name(e.encoding)) + " body re-encoded");
+            break;
+        }
+        default:
+            break;
+        }
+    }
+    // Parts labelled 7bit that hold 8-bit data: the label is what is wrong.
+    if (codes.count(DefectCode::Body8BitIn7Bit))
+        for (std::size_t ei = 0; ei < all.size(); ++ei) {
+            const Entity& e = all[ei];
+            if (e.kind != EntityKind::leaf || bodies_done.count(ei) || e.encoding != TransferEncoding::seven_bit ||
+                !has_8bit(m.body(e)))
+                continue;
+            set_transfer_encoding(m, e, "8bit", eol, splice);
+            bodies_done.insert(ei);
+            log.change(entity_place(m, ei), "Content-Transfer-Encoding 7bit -> 8bit");
+        }
+    // 8-bit text without a charset: the charset libmsg reads it in.
+    if (codes.count(DefectCode::CharsetMissing))
+        for (std::size_t ei = 0; ei < all.size(); ++ei) {
+            const Entity& e = all[ei];
+            if (e.kind != EntityKind::leaf || e.content_type.type != "text" || e.content_type.param("charset"))
+                continue;
+            std::string decoded;
+            decode_transfer(m.body(e), e.encoding, decoded);
+            if (!has_8bit(decoded)) continue;
+            const std::string cs = is_valid_utf8(decoded) ? "utf-8" : "windows-1252";
+            Parameters params = e.content_type.params;
+            params.push_back({"charset", cs, {}, {}});
+            if (const HeaderField* f = m.field(e, "Content-Type")) {
+                if (fields_done.count(f->offset)) continue;
+                const std::size_t vb = f->value_offset();
+                splice.replace(vb, vb + f->value.size(), format_mime_value("Content-Type", e.content_type.mime_type(), params, eol));
+                fields_done.insert(f->offset);
+            } else {
+                splice.insert(e.header_end, "Content-Type: text/plain; charset=" + cs + std::string(eol));
+            }
+            log.change(entity_place(m, ei), "charset=" + cs + " added");
+        }
+    // Multiparts without their closing boundary: closed at their end,
+    // innermost first.
+    if (codes.count(DefectCode::BoundaryUnclosed)) {
+        std::vector<std::size_t> open;
+        for (const Defect& d : ds) {
+            if (d.code != DefectCode::BoundaryUnclosed) continue;
+            for (std::size_t ei = 0; ei < all.size(); ++ei) {
+                const std::string* b = all[ei].content_type.param("boundary");
+                if (all[ei].kind == EntityKind::multipart && b && *b == d.detail && all[ei].end >= d.offset &&
+                    all[ei].body_begin <= d.offset && std::find(open.begin(), open.end(), ei) == open.end()) {
+                    open.push_back(ei);
+                    break;
+                }
+            }
+        }
+        std::sort(open.begin(), open.end(), [&](std::size_t a, std::size_t b) { return all[a].depth > all[b].depth; });
+        for (std::size_t ei : open) {
+            const Entity& e = all[ei];
+            std::string close = std::string(eol) + "--" + *e.content_type.param("boundary") + "--";
+            if (e.end == cur.size()) close += eol;
+            splice.insert(e.end, std::move(close));
+            log.change(entity_place(m, ei), "closing boundary added");
+        }
+    }
+    if (codes.count(DefectCode::MimeVersionMissing)) {
+        add_mime_version(m, eol, splice);
+        log.change("header MIME-Version", "added");
+    }
+    if (!splice.empty()) {
+        cur = splice.apply(cur);
+        changed = true;
+    }
+    if (changed) out = std::move(cur);
+    return changed;
+}
+
+}  // namespace msg::detail

@@ -1,0 +1,293 @@
+// rewrite_encode.cpp - encoding header text and bodies for the rewrite
+// steps: RFC 2047 encoded words, RFC 2231 parameters, quoted-printable
+// bodies that keep their line breaks, and header folding.
+#include <algorithm>
+#include <string>
+#include <string_view>
+
+#include "detail/rewrite.hpp"
+#include "msg/charset.hpp"
+#include "msg/codec.hpp"
+#include "msg/header.hpp"
+
+namespace msg {
+namespace {
+
+constexpr char kHex[] = "0123456789ABCDEF";
+constexpr std::size_t kFold = 78;   // RFC 5322 2.1.1: SHOULD
+constexpr std::size_t kHard = 998;  // RFC 5322 2.1.1: MUST
+
+bool is_wsp(char c) { return c == ' ' || c == '\t'; }
+
+std::string as_utf8(std::string_view text) {
+    if (first_non_ascii(text) == std::string_view::npos || is_valid_utf8(text)) return std::string(text);
+    std::string out;
+    to_utf8(text, "windows-1252", out);
+    return out;
+}
+
+// RFC 2047 5(3): in a phrase only letters, digits and "!*+-/" may stand for
+// themselves; elsewhere any printable character but "=?_" and the
+// characters that end a comment or quoted string.
+bool q_literal(unsigned char c, bool phrase) {
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+    if (c == '!' || c == '*' || c == '+' || c == '-' || c == '/') return true;
+    if (phrase) return false;
+    return c > 32 && c < 127 && c != '=' && c != '?' && c != '_' && c != '"' && c != '(' &&
+           c != ')' && c != '\\';
+}
+
+std::size_t utf8_length(unsigned char lead) {
+    if (lead < 0x80) return 1;
+    if ((lead & 0xE0) == 0xC0) return 2;
+    if ((lead & 0xF0) == 0xE0) return 3;
+    if ((lead & 0xF8) == 0xF0) return 4;
+    return 1;
+}
+
+}  // namespace
+
+std::string encode_words(std::string_view text, bool phrase, std::string_view separator) {
+    const std::string utf8 = as_utf8(text);
+    constexpr std::string_view kQ = "=?utf-8?q?", kB = "=?utf-8?b?";
+    constexpr std::size_t kPayload = 75 - 10 - 2;  // characters between "=?utf-8?x?" and "?="
+    // Q or B: whichever gives fewer characters for the whole text.
+    std::size_t q_len = 0;
+    for (unsigned char c : utf8) q_len += (c == ' ' || q_literal(c, phrase)) ? 1 : 3;
+    const bool use_q = q_len <= (utf8.size() + 2) / 3 * 4;
+
+    std::string out;
+    std::size_t i = 0;
+    while (i < utf8.size()) {
+        if (!out.empty()) out += separator;
+        std::string payload;
+        std::size_t j = i;
+        if (use_q) {
+            while (j < utf8.size()) {
+                const std::size_t n = utf8_length(static_cast<unsigned char>(utf8[j]));
+                std::string ch;
+                for (std::size_t k = j; k < std::min(j + n, utf8.size()); ++k) {
+                    const auto c = static_cast<unsigned char>(utf8[k]);
+                    if (c == ' ') ch += '_';
+                    else if (q_literal(c, phrase)) ch += static_cast<char>(c);
+                    else { ch += '='; ch += kHex[c >> 4]; ch += kHex[c & 15]; }
+                }
+                if (payload.size() + ch.size() > kPayload) break;
+                payload += ch;
+                j = std::min(j + n, utf8.size());
+            }
+        } else {
+            constexpr std::size_t kBytes = kPayload / 4 * 3;  // 45 bytes make 60 characters
+            while (j < utf8.size()) {
+                const std::size_t n = utf8_length(static_cast<unsigned char>(utf8[j]));
+                if (j + n - i > kBytes) break;
+                j = std::min(j + n, utf8.size());
+            }
+            payload = base64_encode(std::string_view(utf8).substr(i, j - i), 0, "");
+        }
+        if (j == i) j = i + 1;  // cannot happen with 63 characters of room; never loop
+        out += use_q ? kQ : kB;
+        out += payload;
+        out += "?=";
+        i = j;
+    }
+    return out;
+}
+
+namespace detail {
+
+std::string qp_encode_body(std::string_view data, std::string_view eol) {
+    constexpr std::size_t kMax = 76;  // RFC 2045 6.7 (5)
+    std::string out;
+    out.reserve(data.size() + data.size() / 8 + 16);
+    std::size_t start = 0;
+    while (start < data.size()) {
+        const std::size_t nl = data.find('\n', start);
+        std::size_t end = nl == std::string_view::npos ? data.size() : nl;
+        std::string_view brk;
+        if (nl != std::string_view::npos) {
+            brk = end > start && data[end - 1] == '\r' ? data.substr(end - 1, 2) : data.substr(end, 1);
+            if (brk.size() == 2) --end;
+        }
+        const std::string_view line = data.substr(start, end - start);
+        std::size_t col = 0;
+        for (std::size_t k = 0; k < line.size(); ++k) {
+            const auto c = static_cast<unsigned char>(line[k]);
+            const bool last = k + 1 == line.size();
+            bool literal = (c >= 33 && c <= 126 && c != '=') || (is_wsp(static_cast<char>(c)) && !last);
+            // An encoded line that starts with "From " or "." would be
+            // changed by mbox quoting or SMTP transparency: encode it.
+            if (col == 0 && (c == '.' || (c == 'F' && line.substr(k, 5) == "From "))) literal = false;
+            const std::size_t width = literal ? 1 : 3;
+            // Room for a soft break's '=' unless this is the line's last character.
+            const std::size_t room = last ? kMax : kMax - 1;
+            if (col + width > room) {
+                out += '=';
+                out += eol;
+                col = 0;
+                if (literal && (c == '.' || (c == 'F' && line.substr(k, 5) == "From "))) literal = false;
+            }
+            if (literal) {
+                out += static_cast<char>(c);
+                col += 1;
+            } else {
+                out += '=';
+                out += kHex[c >> 4];
+                out += kHex[c & 15];
+                col += 3;
+            }
+        }
+        if (nl == std::string_view::npos) break;
+        out += brk;
+        start = nl + 1;
+    }
+    return out;
+}
+
+std::string base64_encode_body(std::string_view data, std::string_view eol, bool final_eol) {
+    std::string out = base64_encode(data, 76, eol);
+    if (!final_eol && out.size() >= eol.size() && std::string_view(out).substr(out.size() - eol.size()) == eol)
+        out.resize(out.size() - eol.size());
+    return out;
+}
+
+// --- MIME parameters ----------------------------------------------------------------
+
+namespace {
+
+// RFC 2045 5.1 token: no controls, space or tspecials.
+bool is_token(std::string_view s) {
+    if (s.empty()) return false;
+    for (char ch : s) {
+        const auto c = static_cast<unsigned char>(ch);
+        if (c <= 32 || c >= 127) return false;
+        if (std::string_view("()<>@,;:\\\"/[]?=").find(static_cast<char>(c)) != std::string_view::npos)
+            return false;
+    }
+    return true;
+}
+
+// RFC 2231 7: attribute-char, the characters that need no percent escape.
+bool attribute_char(unsigned char c) {
+    return c > 32 && c < 127 && std::string_view("*'%()<>@,;:\\\"/[]?=").find(static_cast<char>(c)) ==
+                                    std::string_view::npos;
+}
+
+std::string parameter_pieces(const Parameter& p, std::vector<std::string>& pieces) {
+    const std::string& v = p.value;
+    if (first_non_ascii(v) == std::string::npos) {
+        if (is_token(v)) return p.name + "=" + v;
+        std::string q = p.name + "=\"";
+        for (char c : v) {
+            if (c == '"' || c == '\\') q += '\\';
+            if (c == '\r' || c == '\n') continue;  // cannot be in a quoted string
+            q += c;
+        }
+        return q + "\"";
+    }
+    // RFC 2231: charset'language'percent-encoded, in sections of at most
+    // 60 characters, never splitting an escape.
+    std::string enc;
+    for (unsigned char c : as_utf8(v)) {
+        if (attribute_char(c)) enc += static_cast<char>(c);
+        else { enc += '%'; enc += kHex[c >> 4]; enc += kHex[c & 15]; }
+    }
+    const std::string head = "utf-8'" + p.language + "'";
+    if (enc.size() <= 60) return p.name + "*=" + head + enc;
+    std::size_t i = 0, n = 0;
+    while (i < enc.size()) {
+        std::size_t len = std::min<std::size_t>(60, enc.size() - i);
+        // Do not cut "%XX".
+        for (std::size_t back = 1; back <= 2 && i + len < enc.size(); ++back)
+            if (enc[i + len - back] == '%') { len -= back; break; }
+        pieces.push_back(p.name + "*" + std::to_string(n) + "*=" + (n == 0 ? head : "") + enc.substr(i, len));
+        i += len;
+        ++n;
+    }
+    return {};
+}
+
+}  // namespace
+
+std::string format_mime_value(std::string_view name, std::string_view main, const Parameters& params,
+                              std::string_view eol) {
+    std::string out = " " + std::string(main);
+    std::size_t col = name.size() + 1 + out.size();
+    std::vector<std::string> seen;
+    for (const Parameter& p : params) {
+        if (std::find(seen.begin(), seen.end(), p.name) != seen.end()) continue;  // first one wins
+        seen.push_back(p.name);
+        std::vector<std::string> pieces;
+        std::string one = parameter_pieces(p, pieces);
+        if (!one.empty()) pieces.push_back(std::move(one));
+        for (const std::string& piece : pieces) {
+            out += ';';
+            ++col;
+            if (col + 1 + piece.size() > kFold) {
+                out += eol;
+                col = 0;
+            }
+            out += ' ';
+            out += piece;
+            col += 1 + piece.size();
+        }
+    }
+    return out;
+}
+
+// --- folding ----------------------------------------------------------------------
+
+bool fold_field(std::string_view raw, std::string_view eol, std::string& out, std::size_t& over) {
+    over = 0;
+    bool changed = false;
+    std::string result;
+    result.reserve(raw.size() + 16);
+    std::size_t start = 0;
+    bool first_line = true;
+    const std::size_t colon = raw.find(':');
+    while (start < raw.size()) {
+        const std::size_t nl = raw.find('\n', start);
+        std::size_t end = nl == std::string_view::npos ? raw.size() : nl;
+        if (nl != std::string_view::npos && end > start && raw[end - 1] == '\r') --end;
+        const std::string_view line = raw.substr(start, end - start);
+        const std::string_view brk = raw.substr(end, (nl == std::string_view::npos ? raw.size() : nl + 1) - end);
+        // Where a fold may go: before white space that is followed by a
+        // visible character, with a visible character before it on the
+        // same output line (no line may be only white space) and, on the
+        // field's first line, after the first word of the value.
+        std::size_t min_visible = 0;  // a fold point needs a visible char at or after this, before it
+        if (first_line && colon != std::string_view::npos && colon < line.size()) min_visible = colon + 1;
+        auto candidate = [&](std::size_t seg, std::size_t i) {
+            if (i + 1 >= line.size() || !is_wsp(line[i]) || is_wsp(line[i + 1])) return false;
+            for (std::size_t k = std::max(seg, min_visible); k < i; ++k)
+                if (!is_wsp(line[k])) return true;
+            return false;
+        };
+        std::size_t seg = 0;
+        while (line.size() - seg > kFold) {
+            std::size_t best = std::string_view::npos;
+            for (std::size_t i = seg + 1; i <= seg + kFold && i < line.size(); ++i)
+                if (candidate(seg, i)) best = i;
+            if (best == std::string_view::npos)
+                for (std::size_t i = seg + kFold + 1; i < line.size(); ++i)
+                    if (candidate(seg, i)) { best = i; break; }
+            if (best == std::string_view::npos) break;
+            result.append(line.substr(seg, best - seg));
+            result.append(eol);
+            changed = true;
+            if (best - seg > kHard) ++over;
+            seg = best;
+            min_visible = 0;
+        }
+        if (line.size() - seg > kHard) ++over;
+        result.append(line.substr(seg));
+        result.append(brk);
+        start = end + brk.size();
+        first_line = false;
+    }
+    if (changed) out = std::move(result);
+    return changed;
+}
+
+}  // namespace detail
+}  // namespace msg

@@ -1,0 +1,382 @@
+// msgrewrite - rewrite and repair messages, changing only what must change.
+#include <msg/mbox.hpp>
+#include <msg/rewrite.hpp>
+#include <msg/source.hpp>
+#include <msg/spool.hpp>
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <iostream>
+#include <string>
+
+#include "common/cli.hpp"
+#include "common/diag.hpp"
+#include "common/exit.hpp"
+#include "common/files.hpp"
+#include "common/inputs.hpp"
+#include "common/json.hpp"
+
+using namespace msgtools;
+
+namespace {
+
+const ToolInfo kInfo = {
+    "msgrewrite", "msgrewrite [operations] [options] [FILE...]",
+    "Rewrite and repair messages, mbox archives and spool entries; bytes no operation has to "
+    "change stay as they are.\nOperations run in this order, whatever the order on the command line: "
+    "--fix, --remove, --set, --add, --strip-bcc, --add-date, --add-message-id, --to-utf8, --7bit, "
+    "--fold, --crlf/--lf.",
+    "Examples:\n"
+    "  msgrewrite --7bit --fold message.eml > out.eml    make a message fit a 7-bit hop\n"
+    "  msgrewrite --fix --in-place broken.eml             repair in place, report what is left\n"
+    "  msgrewrite --strip-bcc --add-date --add-message-id=example.org draft.eml\n"
+    "  msgrewrite --remove 'X-*' --set 'Subject: Minutes' message.eml\n"
+    "  msgrewrite --mbox --to-utf8 -o utf8.mbox.gz archive.mbox\n"
+    "  msgrewrite --7bit --in-place spool/queue/       spool entries: BODY=8BITMIME dropped too\n"
+    "  msgrewrite --json --dry-run --fix --mbox archive.mbox   what would change, one JSON line per message\n"};
+
+struct Counts {
+    std::uint64_t messages = 0, changed = 0, with_problems = 0;
+};
+
+class Rewriter {
+public:
+    Rewriter(const msg::RewriteOptions& o, bool json, bool quiet, std::string domain, std::time_t now,
+             bool date, bool message_id)
+        : options_(o), json_(json), quiet_(quiet), domain_(std::move(domain)), now_(now), date_(date),
+          message_id_(message_id), diag_(std::cerr, stderr_wants_color()) {}
+
+    // Rewrite one message or spool entry; report; return the result.
+    msg::RewriteResult run(const std::string& file, const std::string& source, std::uint64_t index,
+                           std::string_view data, bool entry) {
+        msg::RewriteOptions o = options_;
+        if (date_) o.add_date = msg::format_date(now_);
+        if (message_id_) o.add_message_id = msg::make_message_id(data, now_, domain_);
+        msg::RewriteResult r = entry ? msg::rewrite_spool_entry(data, o) : msg::rewrite(data, o);
+        ++counts_.messages;
+        if (r.changed) ++counts_.changed;
+        bool bad = !r.problems.empty();
+        for (const msg::Defect& d : r.remaining) bad = bad || d.info().severity == msg::Severity::error;
+        if (bad) ++counts_.with_problems;
+        worst_ = exit_code::worst(worst_, bad ? exit_code::problems : exit_code::ok);
+        if (json_) print_json(source, index, r);
+        else if (!quiet_) print_problems(file, index, r);
+        return r;
+    }
+    const Counts& counts() const { return counts_; }
+    int worst() const { return worst_; }
+    bool mbox = false;
+
+private:
+    void print_json(const std::string& source, std::uint64_t index, const msg::RewriteResult& r) {
+        j_.clear();
+        j_.begin_object().key("source").value(source).key("index").value(index).key("changed").value(r.changed);
+        for (const auto* list : {&r.changes, &r.problems}) {
+            j_.key(list == &r.changes ? "changes" : "problems").begin_array();
+            for (const msg::Change& c : *list)
+                j_.begin_object().key("step").value(msg::step_name(c.step)).key("where").value(c.where)
+                    .key("what").value(c.what).end_object();
+            j_.end_array();
+        }
+        if (options_.fix) {
+            const msg::LineIndex lines(r.output);
+            j_.key("remaining").begin_array();
+            for (const msg::Defect& d : r.remaining) {
+                const msg::LineCol lc = lines.locate(d.offset);
+                j_.begin_object().key("code").value(d.info().code)
+                    .key("severity").value(msg::severity_name(d.info().severity))
+                    .key("line").value(static_cast<std::uint64_t>(lc.line))
+                    .key("column").value(static_cast<std::uint64_t>(lc.column))
+                    .key("repairable").value(!d.info().repair.empty()).end_object();
+            }
+            j_.end_array();
+        }
+        j_.end_object();
+        std::cout << j_.str() << '\n';
+    }
+    void print_problems(const std::string& file, std::uint64_t index, const msg::RewriteResult& r) {
+        const std::string where = mbox ? file + ": message " + std::to_string(index + 1) : file;
+        for (const msg::Change& c : r.problems)
+            diag_.print(where, msg::Severity::warning,
+                        c.where + ": " + c.what + " [" + std::string(msg::step_name(c.step)) + "]");
+        // What --fix left: placed in the rewritten message.
+        if (!r.remaining.empty()) diag_.print(Place{where + " (as rewritten)", r.output, 1}, r.remaining);
+    }
+
+    msg::RewriteOptions options_;
+    bool json_, quiet_;
+    std::string domain_;
+    std::time_t now_;
+    bool date_, message_id_;
+    DiagPrinter diag_;
+    Json j_;
+    Counts counts_;
+    int worst_ = exit_code::ok;
+};
+
+bool ends_with(std::string_view s, std::string_view suffix) {
+    return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+bool write_all(std::FILE* f, std::string_view data) {
+    return std::fwrite(data.data(), 1, data.size(), f) == data.size() && std::fflush(f) == 0;
+}
+
+// Rewrite the messages of one archive into `out` ("-" for standard output,
+// a temporary file for --in-place). Returns an exit code.
+int rewrite_archive(const std::string& path, const InputOptions& in, const std::string& out, bool gzip,
+                    bool dry_run, Rewriter& rw, std::unique_ptr<msg::MboxWriter>& writer) {
+    msg::MboxOptions mo;
+    mo.format = in.format;
+    auto reader = msg::MboxReader::open(path, mo);
+    if (!reader.ok()) {
+        complain(kInfo.name, reader.error().message);
+        return reader.error().errnum == ENOENT || reader.error().errnum == EACCES ? exit_code::no_input
+                                                                                   : exit_code::io_error;
+    }
+    const std::string file = path == "-" ? "<stdin>" : path;
+    msg::MboxMessage m;
+    std::uint64_t count = 0;
+    for (;;) {
+        auto next = (*reader)->next(m);
+        if (!next.ok()) {
+            complain(kInfo.name, next.error().message);
+            return next.error().errnum ? exit_code::io_error : exit_code::data_error;
+        }
+        if (!*next) break;
+        ++count;
+        const msg::RewriteResult r = rw.run(file, path, m.index, m.data, false);
+        if (dry_run) continue;
+        if (!writer) {
+            msg::MboxWriter::Options wo;
+            wo.format = m.format;
+            wo.gzip = gzip;
+            auto w = msg::MboxWriter::open(out, wo);
+            if (!w.ok()) {
+                complain(kInfo.name, w.error().message);
+                return exit_code::cant_create;
+            }
+            writer = std::move(*w);
+        }
+        // An unchanged message goes out as it came in (its archive's
+        // unquoted "From " lines too); a changed one is quoted afresh.
+        const msg::Status s = r.changed ? writer->write(m.from_line, r.output, m.from_crlf, m.separator, m.separator_crlf)
+                                        : writer->write(m);
+        if (!s.ok()) {
+            complain(kInfo.name, s.error().message);
+            return exit_code::io_error;
+        }
+    }
+    if (count == 0) {
+        complain(kInfo.name, file + ": not an mbox archive (no 'From ' line starts a message)");
+        return exit_code::data_error;
+    }
+    return exit_code::ok;
+}
+
+bool is_gzip_file(const std::string& path) {
+    std::FILE* f = std::fopen(path.c_str(), "rb");
+    if (!f) return false;
+    unsigned char b[2] = {0, 0};
+    const bool gz = std::fread(b, 1, 2, f) == 2 && b[0] == 0x1f && b[1] == 0x8b;
+    std::fclose(f);
+    return gz;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    po::options_description ops("Operations");
+    ops.add_options()
+        ("fix", "repair every defect the catalogue marks repairable (msgcheck --explain CODE says how); "
+                "report what is left")
+        ("remove", po::value<std::vector<std::string>>()->composing()->value_name("NAME"),
+         "remove the fields whose name matches NAME, a glob, case-insensitive (repeatable)")
+        ("set", po::value<std::vector<std::string>>()->composing()->value_name("'NAME: VALUE'"),
+         "set a field: replace the first of that name (removing the others), or add it (repeatable)")
+        ("add", po::value<std::vector<std::string>>()->composing()->value_name("'NAME: VALUE'"),
+         "add a field at the end of the header (repeatable)")
+        ("strip-bcc", "remove Bcc and Resent-Bcc")
+        ("add-date", "add a Date field when there is none (the time is $SOURCE_DATE_EPOCH when set)")
+        ("add-message-id", po::value<std::string>()->implicit_value("")->value_name("DOMAIN"),
+         "add a Message-ID when there is none, in DOMAIN (default: this host's name)")
+        ("to-utf8", "convert text parts to UTF-8 and label them so")
+        ("7bit", "make the message 7-bit: 8-bit bodies to quoted-printable or base64 (the shorter), "
+                 "8-bit header text to RFC 2047 words, 8-bit parameters to RFC 2231")
+        ("fold", "fold header lines over 78 characters at white space")
+        ("crlf", "make every line break CRLF")
+        ("lf", "make every line break LF");
+    po::options_description opts("Input and output");
+    add_input_options(opts);
+    opts.add_options()
+        ("spool", "inputs are spool entries; without it a file that starts with MAIL FROM: or RCPT TO: "
+                  "is taken as one")
+        ("output,o", po::value<std::string>()->value_name("FILE"),
+         "write to FILE (atomically) instead of standard output; with --mbox a FILE ending in .gz is "
+         "compressed")
+        ("gzip", "with --mbox: compress the output archive")
+        ("in-place,i", "replace each input with its rewritten form (atomically; untouched when nothing changes "
+                       "or something fails)")
+        ("dry-run,n", "write nothing: report what would change")
+        ("json", "print one JSON object per message (JSON Lines) on standard output: what changed, what could "
+                 "not be done; needs --output, --in-place or --dry-run");
+    ops.add(opts);
+    auto parsed = parse_cli(argc, argv, kInfo, ops);
+    if (auto* code = std::get_if<int>(&parsed)) return *code;
+    Cli& cli = std::get<Cli>(parsed);
+    const auto& vm = cli.vm;
+
+    msg::RewriteOptions o;
+    o.fix = vm.count("fix") > 0;
+    o.strip_bcc = vm.count("strip-bcc") > 0;
+    o.to_utf8 = vm.count("to-utf8") > 0;
+    o.seven_bit = vm.count("7bit") > 0;
+    o.fold = vm.count("fold") > 0;
+    if (vm.count("crlf") && vm.count("lf")) {
+        complain(kInfo.name, "--crlf and --lf exclude each other");
+        return exit_code::usage;
+    }
+    o.line_ending = vm.count("crlf") ? msg::LineEnding::crlf : vm.count("lf") ? msg::LineEnding::lf : msg::LineEnding::keep;
+    if (vm.count("remove"))
+        for (const std::string& n : vm["remove"].as<std::vector<std::string>>())
+            o.edits.push_back({msg::HeaderEdit::Kind::remove, n, {}});
+    for (const auto& [opt, kind] : {std::pair{"set", msg::HeaderEdit::Kind::set}, std::pair{"add", msg::HeaderEdit::Kind::add}}) {
+        if (!vm.count(opt)) continue;
+        for (const std::string& text : vm[opt].as<std::vector<std::string>>()) {
+            msg::HeaderEdit e;
+            if (!msg::parse_header_edit(text, kind, e)) {
+                complain(kInfo.name, "--" + std::string(opt) + " '" + text +
+                                         "': give 'Name: value' (a printable ASCII name; a line break only to fold)");
+                return exit_code::usage;
+            }
+            o.edits.push_back(std::move(e));
+        }
+    }
+    std::time_t now = std::time(nullptr);
+    if (const char* sde = std::getenv("SOURCE_DATE_EPOCH"); sde && *sde)
+        now = static_cast<std::time_t>(std::strtoll(sde, nullptr, 10));
+    std::string domain;
+    if (vm.count("add-message-id")) {
+        domain = vm["add-message-id"].as<std::string>();
+        if (domain.empty()) {
+            char host[256] = {};
+            ::gethostname(host, sizeof host - 1);
+            domain = *host ? host : "localhost";
+        }
+    }
+
+    InputOptions in;
+    in.tool = kInfo.name;
+    if (const int usage = read_input_options(vm, in)) return usage;
+    const bool in_place = vm.count("in-place") > 0, dry_run = vm.count("dry-run") > 0;
+    const bool json = vm.count("json") > 0, spool = vm.count("spool") > 0;
+    const std::string output = vm.count("output") ? vm["output"].as<std::string>() : "-";
+    if (cli.inputs.empty()) cli.inputs.push_back("-");
+    if (in_place && (vm.count("output") || dry_run)) {
+        complain(kInfo.name, "--in-place excludes --output and --dry-run");
+        return exit_code::usage;
+    }
+    if (in_place && std::find(cli.inputs.begin(), cli.inputs.end(), "-") != cli.inputs.end()) {
+        complain(kInfo.name, "--in-place needs files, not standard input");
+        return exit_code::usage;
+    }
+    if (json && output == "-" && !in_place && !dry_run) {
+        complain(kInfo.name, "--json prints on standard output: write the messages with --output or --in-place, "
+                             "or add --dry-run");
+        return exit_code::usage;
+    }
+    if (!in.mbox && !in_place && !dry_run && cli.inputs.size() > 1) {
+        complain(kInfo.name, "several inputs need --in-place (or --mbox, to write one archive)");
+        return exit_code::usage;
+    }
+
+    Rewriter rw(o, json, cli.quiet, domain, now, vm.count("add-date") > 0, vm.count("add-message-id") > 0);
+    rw.mbox = in.mbox;
+    int worst = exit_code::ok;
+
+    if (in.mbox) {
+        // One archive out (or each archive replaced, with --in-place).
+        std::unique_ptr<msg::MboxWriter> writer;
+        const std::string target = in_place || output == "-" ? output : temp_beside(output);
+        const bool gzip = vm.count("gzip") > 0 || ends_with(output, ".gz");
+        for (const std::string& path : cli.inputs) {
+            if (!in_place) {
+                worst = exit_code::worst(worst, rewrite_archive(path, in, target, gzip, dry_run, rw, writer));
+                continue;
+            }
+            const std::string tmp = temp_beside(path);
+            std::unique_ptr<msg::MboxWriter> w;
+            int code = rewrite_archive(path, in, tmp, is_gzip_file(path), false, rw, w);
+            if (w) {
+                const msg::Status closed = w->close();
+                if (!closed.ok()) {
+                    complain(kInfo.name, closed.error().message);
+                    code = exit_code::worst(code, exit_code::io_error);
+                }
+            }
+            if (code == exit_code::ok || code == exit_code::problems) {
+                if (const msg::Status s = commit_file(tmp, path); !s.ok()) {
+                    complain(kInfo.name, s.error().message);
+                    code = exit_code::cant_create;
+                }
+            } else {
+                ::unlink(tmp.c_str());
+                complain(kInfo.name, path + " left as it was");
+            }
+            worst = exit_code::worst(worst, code);
+        }
+        if (writer) {
+            const msg::Status closed = writer->close();
+            if (!closed.ok()) {
+                complain(kInfo.name, closed.error().message);
+                worst = exit_code::worst(worst, exit_code::io_error);
+            }
+        }
+        if (!in_place && !dry_run && target != "-") {
+            const bool failed = worst != exit_code::ok && worst != exit_code::problems;
+            if (failed || !writer) {
+                ::unlink(target.c_str());
+                if (failed) complain(kInfo.name, output + " not written");
+            } else if (const msg::Status s = commit_file(target, output); !s.ok()) {
+                complain(kInfo.name, s.error().message);
+                worst = exit_code::worst(worst, exit_code::cant_create);
+            }
+        }
+    } else {
+        const int read = for_each_message(cli.inputs, in, [&](const InputMessage& im) {
+            const bool entry = spool || msg::looks_like_spool_entry(im.data);
+            const msg::RewriteResult r = rw.run(im.file, im.source, im.index, im.data, entry);
+            if (dry_run) return true;
+            if (in_place) {
+                if (!r.changed) return true;
+                if (const msg::Status s = replace_file(im.source, r.output); !s.ok()) {
+                    complain(kInfo.name, s.error().message + "; " + im.file + " left as it was");
+                    worst = exit_code::worst(worst, exit_code::cant_create);
+                }
+                return true;
+            }
+            if (output == "-") {
+                if (!write_all(stdout, r.output)) {
+                    complain(kInfo.name, "cannot write to standard output");
+                    worst = exit_code::worst(worst, exit_code::io_error);
+                    return false;
+                }
+            } else if (const msg::Status s = replace_file(output, r.output); !s.ok()) {
+                complain(kInfo.name, s.error().message);
+                worst = exit_code::worst(worst, exit_code::cant_create);
+            }
+            return true;
+        });
+        worst = exit_code::worst(worst, read);
+    }
+    worst = exit_code::worst(worst, rw.worst());
+    const Counts& c = rw.counts();
+    if (!cli.quiet && !json && (in.mbox || in_place || c.messages > 1))
+        std::cerr << kInfo.name << ": " << c.messages << " message" << (c.messages == 1 ? "" : "s") << ", "
+                  << c.changed << " changed" << (dry_run ? " (dry run: nothing written)" : "") << ", "
+                  << c.with_problems << " with problems\n";
+    return worst;
+}
