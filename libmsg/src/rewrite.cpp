@@ -34,7 +34,11 @@ std::string Splice::apply(std::string_view in) const {
     order.reserve(edits_.size());
     for (const Edit& e : edits_) order.push_back(&e);
     std::stable_sort(order.begin(), order.end(),
-                     [](const Edit* a, const Edit* b) { return a->begin < b->begin; });
+                     [](const Edit* a, const Edit* b) {
+                         // At one offset, insertions go before a replacement that starts there.
+                         if (a->begin != b->begin) return a->begin < b->begin;
+                         return (a->end == a->begin) > (b->end == b->begin);
+                     });
     std::size_t size = in.size();
     for (const Edit* e : order) size += e->text.size();
     std::string out;
@@ -71,7 +75,7 @@ std::size_t entity_at(const Message& m, std::size_t offset) {
     std::size_t best = 0;
     const auto all = m.entities();
     for (std::size_t i = 1; i < all.size(); ++i)
-        if (all[i].begin <= offset && offset < std::max(all[i].end, all[i].body_begin) &&
+        if (all[i].begin <= offset && offset <= std::max(all[i].end, all[i].body_begin) &&
             all[i].depth >= all[best].depth)
             best = i;
     return best;
@@ -110,10 +114,7 @@ void set_transfer_encoding(const Message& m, const Entity& e, std::string_view v
         splice.replace(vb, ve, " " + std::string(value));
         return;
     }
-    std::string field = "Content-Transfer-Encoding: " + std::string(value) + std::string(eol);
-    // A part with no empty line after its header (header.no-separator) gets one.
-    if (e.body_begin == e.header_end && e.header_end != e.begin) field += eol;
-    splice.insert(e.header_end, std::move(field));
+    splice.insert(e.header_end, "Content-Transfer-Encoding: " + std::string(value) + std::string(eol));
 }
 
 // --- header edits ----------------------------------------------------------------

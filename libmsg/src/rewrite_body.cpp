@@ -54,12 +54,16 @@ void reencode(const Message& m, const Entity& e, std::string_view decoded, Trans
               std::string_view eol, Splice& splice) {
     const std::string_view body = m.body(e);
     const bool final_eol = !body.empty() && body.back() == '\n';
+    // A body that follows its header with no empty line (header.no-separator,
+    // header.bad-field-name) gets one: once encoded, its first line could
+    // read as a field.
+    const std::string sep = e.body_begin == e.header_end ? std::string(eol) : std::string();
     if (how == TransferEncoding::unknown) {
         how = TransferEncoding::base64;
         if (e.content_type.type == "text" && e.encoding != TransferEncoding::binary) {
             std::string qp = qp_encode_body(decoded, eol);
             if (qp.size() <= base64_size(decoded.size(), eol.size())) {
-                splice.replace(e.body_begin, e.end, std::move(qp));
+                splice.replace(e.body_begin, e.end, sep + qp);
                 if (e.encoding != TransferEncoding::quoted_printable)
                     set_transfer_encoding(m, e, "quoted-printable", eol, splice);
                 return;
@@ -67,9 +71,9 @@ void reencode(const Message& m, const Entity& e, std::string_view decoded, Trans
         }
     }
     if (how == TransferEncoding::quoted_printable)
-        splice.replace(e.body_begin, e.end, qp_encode_body(decoded, eol));
+        splice.replace(e.body_begin, e.end, sep + qp_encode_body(decoded, eol));
     else
-        splice.replace(e.body_begin, e.end, base64_encode_body(decoded, eol, final_eol));
+        splice.replace(e.body_begin, e.end, sep + base64_encode_body(decoded, eol, final_eol));
     if (e.encoding != how) set_transfer_encoding(m, e, transfer_encoding_name(how), eol, splice);
 }
 
@@ -417,7 +421,9 @@ bool step_fix(std::string_view in, std::string& out, const RewriteOptions& o, co
             log.change(entity_place(m, ei), "closing boundary added");
         }
     }
-    if (codes.count(DefectCode::MimeVersionMissing)) {
+    // MIME-Version: missing, or needed now that a part has a
+    // Content-Transfer-Encoding.
+    if ((codes.count(DefectCode::MimeVersionMissing) || !bodies_done.empty()) && !m.header("MIME-Version")) {
         add_mime_version(m, eol, splice);
         log.change("header MIME-Version", "added");
     }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# run.sh - throughput and memory benchmarks of msgshow and msgcheck.
+# run.sh - throughput and memory benchmarks of msgshow, msgcheck, mbox2spool and msgrewrite.
 #
-# usage: tests/bench/run.sh [throughput|check|rss|spool|all]
+# usage: tests/bench/run.sh [throughput|check|rss|spool|rewrite|all]
 #
 #   throughput (default)  wall time, best of BENCH_RUNS, of
 #                           cat FILE > /dev/null            (the page-cache floor)
@@ -19,10 +19,24 @@
 #   spool                 mbox2spool into a fresh spool against mblaze's mdeliver -M into a
 #                         fresh Maildir (both fsync every message), over a BENCH_MB archive
 #                         (default 1024); wall time and peak RSS, one run each.
-#   all                   all four.
+#   rewrite               msgrewrite --mbox --7bit --fold -o OUT FILE against Python's email
+#                         package doing the same round trip (tests/bench/rewrite_py.py: parse,
+#                         as_bytes with a 7-bit policy, mboxrd out) on a BENCH_MB archive
+#                         (default 200), best of BENCH_RUNS each; MB/s of input, ratio
+#                         (target >= 20), peak RSS. Python runs on the same archive unless
+#                         BENCH_PY_MB is set (then on the BENCH_PY_MB archive of the same
+#                         seed, a byte prefix of it). With BENCH_REWRITE_RSS=1, also peak
+#                         RSS of one msgrewrite run over a BENCH_RSS_MB archive (default
+#                         1024) to standard output (/dev/null).
+#   all                   all five.
 #
 # Environment:
-#   BENCH_MB     corpus size in MiB (default 200 for throughput, 1024 for rss)
+#   BENCH_MB     corpus size in MiB (default 200 for throughput, check and rewrite,
+#                1024 for rss and spool)
+#   BENCH_PY_MB  rewrite: run the Python peer on a corpus of this size instead (default: unset,
+#                the same corpus as msgrewrite)
+#   BENCH_REWRITE_RSS  rewrite: 1 to add the peak RSS run over a larger archive (default 0)
+#   BENCH_RSS_MB rewrite: the size of that archive in MiB (default 1024, the rss mode's corpus)
 #   BENCH_SEED   corpus seed (default 1)
 #   BENCH_RUNS   timed runs per command, the best is kept (default 3)
 #   BENCH_BUILD  build directory (default <repo>/build-bench; configured Release if needed)
@@ -39,11 +53,13 @@ seed=${BENCH_SEED:-1}
 runs=${BENCH_RUNS:-3}
 mode=${1:-throughput}
 
-case $mode in throughput|check|rss|spool|all) ;; *) echo "usage: $0 [throughput|check|rss|spool|all]" >&2; exit 64 ;; esac
+case $mode in throughput|check|rss|spool|rewrite|all) ;; *) echo "usage: $0 [throughput|check|rss|spool|rewrite|all]" >&2; exit 64 ;; esac
 
 msgshow=$build/bin/msgshow
 msgcheck=$build/bin/msgcheck
 mbox2spool=$build/bin/mbox2spool
+msgrewrite=$build/bin/msgrewrite
+python=/usr/bin/python3  # the Debian system Python (3.11), for rewrite_py.py
 gmime=$build/gmime_stats
 
 # --- tools -------------------------------------------------------------------
@@ -66,10 +82,12 @@ build_tools() {
     local bt
     bt=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$build/CMakeCache.txt")
     [ "$bt" = Release ] || echo "warning: $build is a '$bt' build, not Release" >&2
-    echo "== building msgshow, msgcheck and mbox2spool" >&2
-    cmake --build "$build" --target msgshow msgcheck mbox2spool -j"$(nproc)" >"$build/bench-build.log" 2>&1 ||
+    local targets=(msgshow msgcheck mbox2spool)
+    case $mode in rewrite) targets=(msgrewrite) ;; all) targets+=(msgrewrite) ;; esac
+    echo "== building ${targets[*]}" >&2
+    cmake --build "$build" --target "${targets[@]}" -j"$(nproc)" >"$build/bench-build.log" 2>&1 ||
         { cat "$build/bench-build.log" >&2; exit 1; }
-    if [ "$mode" != rss ] && { [ ! -x "$gmime" ] || [ "$here/gmime_stats.c" -nt "$gmime" ]; }; then
+    if [ "$mode" != rss ] && [ "$mode" != rewrite ] && { [ ! -x "$gmime" ] || [ "$here/gmime_stats.c" -nt "$gmime" ]; }; then
         echo "== compiling gmime_stats" >&2
         # shellcheck disable=SC2046
         cc -O2 -o "$gmime" "$here/gmime_stats.c" $(pkg-config --cflags --libs gmime-3.0)
@@ -252,6 +270,68 @@ spool() {
     echo "mbox2spool peak RSS: $(awk -v k="$ms_rss" 'BEGIN { print k / 1024 }') MB   (target < 32 MB)"
 }
 
+rewrite() {
+    local mb=${BENCH_MB:-200} pymb=${BENCH_PY_MB:-} f pyf size pysize tmp
+    [ -x "$python" ] || { echo "rewrite: $python is missing (the Debian system Python)" >&2; exit 1; }
+    f=$(corpus "$mb")
+    size=$(stat -c %s "$f")
+    # The Python peer runs at ~17 MB/s here (12 s for 200 MB), so it takes the
+    # same archive by default. BENCH_PY_MB gives it a smaller one instead: the
+    # generator is deterministic, so that corpus is a byte prefix of this one
+    # (it stops at the first message boundary past BENCH_PY_MB MiB).
+    if [ -n "$pymb" ] && [ "$pymb" != "$mb" ]; then pyf=$(corpus "$pymb"); else pyf=$f pymb=""; fi
+    pysize=$(stat -c %s "$pyf")
+    tmp=$(mktemp -d -p "$build")  # the outputs (as large as the archives) on disk, not in /tmp
+    cat "$f" "$pyf" >/dev/null
+    echo "== rewrite: $f ($(awk -v b="$size" 'BEGIN { printf "%.1f", b / 1048576 }') MB), best of $runs" >&2
+    measure "msgrewrite --mbox --7bit --fold" /dev/null "$msgrewrite" --mbox --7bit --fold -o "$tmp/out.mbox" "$f"
+    local mr_s=$best_s mr_rss=$rss_kb
+    [ "$pyf" = "$f" ] || echo "== python: $pyf ($(awk -v b="$pysize" 'BEGIN { printf "%.1f", b / 1048576 }') MB)" >&2
+    measure "python3 rewrite_py.py" /dev/null sh -c '"$1" "$2" "$3" "$4" 2>"$5"' sh "$python" "$here/rewrite_py.py" "$pyf" "$tmp/out-py.mbox" "$tmp/py.err"
+    local py_s=$best_s py_rss=$rss_kb
+    # sanity: messages out (after mboxrd quoting only From_ lines start "From "),
+    # and lines still holding 8-bit bytes
+    local mr_n py_n mr_8 py_8 in_8 pyin_8
+    mr_n=$(grep -ac '^From ' "$tmp/out.mbox" || true)
+    py_n=$(grep -ac '^From ' "$tmp/out-py.mbox" || true)
+    in_8=$(LC_ALL=C grep -ac $'[\x80-\xff]' "$f" || true)
+    pyin_8=$in_8
+    [ "$pyf" = "$f" ] || pyin_8=$(LC_ALL=C grep -ac $'[\x80-\xff]' "$pyf" || true)
+    mr_8=$(LC_ALL=C grep -ac $'[\x80-\xff]' "$tmp/out.mbox" || true)
+    py_8=$(LC_ALL=C grep -ac $'[\x80-\xff]' "$tmp/out-py.mbox" || true)
+    local mr_mbps py_mbps
+    mr_mbps=$(awk -v b="$size" -v s="$mr_s" 'BEGIN { printf "%.1f", b / 1048576 / s }')
+    py_mbps=$(awk -v b="$pysize" -v s="$py_s" 'BEGIN { printf "%.1f", b / 1048576 / s }')
+
+    echo
+    echo "corpus: $f, $size bytes, seed $seed, $(nproc) cores, best of $runs runs"
+    [ "$pyf" = "$f" ] || echo "python: $pyf, $pysize bytes (a prefix of the corpus: Python ran on $pymb MiB only)"
+    printf '%-34s %10s %10s %10s %12s %10s\n' "" "input MB" "seconds" "MB/s" "peak RSS MB" "messages"
+    printf '%-34s %10.1f %10.3f %10s %12.1f %10s\n' "msgrewrite --mbox --7bit --fold" "$(awk -v b="$size" 'BEGIN { print b / 1048576 }')" "$mr_s" "$mr_mbps" "$(awk -v k="$mr_rss" 'BEGIN { print k / 1024 }')" "$mr_n"
+    printf '%-34s %10.1f %10.3f %10s %12.1f %10s\n' "python3 rewrite_py.py (email)" "$(awk -v b="$pysize" 'BEGIN { print b / 1048576 }')" "$py_s" "$py_mbps" "$(awk -v k="$py_rss" 'BEGIN { print k / 1024 }')" "$py_n"
+    echo "(MB/s is MiB of input archive per second, wall time; both write an mboxrd file)"
+    echo
+    echo "msgrewrite / python throughput: $(awk -v a="$mr_mbps" -v b="$py_mbps" 'BEGIN { printf "%.1f", a / b }')x   (target >= 20; per MiB of input${pymb:+, Python on $pymb MiB})"
+    echo "python: $(tail -n 1 "$tmp/py.err")"
+    echo "lines with 8-bit bytes: msgrewrite $in_8 in, $mr_8 out; python $pyin_8 in, $py_8 out"
+    rm -rf "$tmp"
+
+    [ "${BENCH_REWRITE_RSS:-0}" = 1 ] || return 0
+    local rmb=${BENCH_RSS_MB:-1024} rf rsize
+    rf=$(corpus "$rmb")
+    rsize=$(stat -c %s "$rf")
+    cat "$rf" >/dev/null
+    echo "== rewrite rss: msgrewrite over $rf, one run, output to /dev/null" >&2
+    local r=$runs; runs=1
+    measure "msgrewrite --mbox --7bit --fold (rss)" /dev/null "$msgrewrite" --mbox --7bit --fold "$rf"
+    runs=$r
+    echo
+    printf '%-34s %10s %10s %10s %12s\n' "" "input MB" "seconds" "MB/s" "peak RSS MB"
+    printf '%-34s %10.1f %10.3f %10s %12.1f\n' "msgrewrite, $mb MiB archive" "$(awk -v b="$size" 'BEGIN { print b / 1048576 }')" "$mr_s" "$mr_mbps" "$(awk -v k="$mr_rss" 'BEGIN { print k / 1024 }')"
+    printf '%-34s %10.1f %10.3f %10s %12.1f\n' "msgrewrite, $rmb MiB archive" "$(awk -v b="$rsize" 'BEGIN { print b / 1048576 }')" "$best_s" "$(awk -v b="$rsize" -v s="$best_s" 'BEGIN { printf "%.1f", b / 1048576 / s }')" "$(awk -v k="$rss_kb" 'BEGIN { print k / 1024 }')"
+    echo "(streaming: peak RSS should not grow with the archive; the $rmb MiB run writes to /dev/null)"
+}
+
 need_time
 build_tools
 case $mode in
@@ -259,5 +339,6 @@ throughput) throughput ;;
 check) check ;;
 rss) rss ;;
 spool) spool ;;
-all) throughput; echo; check; echo; rss; echo; spool ;;
+rewrite) rewrite ;;
+all) throughput; echo; check; echo; rss; echo; spool; echo; rewrite ;;
 esac

@@ -14,8 +14,8 @@
 namespace msg::detail {
 
 // Replacements of byte ranges of one buffer. apply() copies the buffer
-// with each range replaced; ranges must not overlap (insertions at the same
-// offset keep their order).
+// with each range replaced; ranges must not overlap. Insertions at one
+// offset keep their order and come before a replacement starting there.
 class Splice {
 public:
     void replace(std::size_t begin, std::size_t end, std::string text);
