@@ -56,7 +56,7 @@ std::string Splice::apply(std::string_view in) const {
 
 std::string_view eol_of(std::string_view data) noexcept {
     const std::size_t nl = data.find('\n');
-    if (nl == std::string_view::npos) return "\r\n";
+    if (nl == std::string_view::npos) return "\n";
     return nl > 0 && data[nl - 1] == '\r' ? "\r\n" : "\n";
 }
 
@@ -185,9 +185,16 @@ bool step_headers(std::string_view in, std::string& out, const RewriteOptions& o
         case HeaderEdit::Kind::remove:
             remove_if([&](const Item& i) { return glob_match(e.name, i.name); }, "removed");
             break;
-        case HeaderEdit::Kind::add:
-            add(e.name, e.value);
+        case HeaderEdit::Kind::add: {
+            // Not again when the same field is there (so that adding is
+            // idempotent too).
+            const std::string text = make_field(e.name, e.value, eol);
+            const bool there = std::any_of(items.begin(), items.end(), [&](const Item& i) {
+                return iequals(i.name, e.name) && unfold(i.text.substr(i.name.size() + 1)) == unfold(text.substr(e.name.size() + 1));
+            });
+            if (!there) add(e.name, e.value);
             break;
+        }
         case HeaderEdit::Kind::set: {
             const std::string text = make_field(e.name, e.value, eol);
             bool first = true;

@@ -3,7 +3,7 @@
 # depend on anything outside its tree at run time).
 """Deterministic benchmark corpus: an mboxrd archive of varied, realistic messages.
 
-usage: gen_corpus.py --mb SIZE --seed N -o FILE [--gzip] [--text-only]
+usage: gen_corpus.py --mb SIZE --seed N -o FILE [--gzip] [--text-only] [--8bit]
 Mix: short and long plain text, multipart/alternative, mixed with base64 attachments
 (1 KiB .. 2 MiB, skewed small), nested mixed>alternative>related, quoted-printable in
 UTF-8 / ISO-8859-1 / KOI8-R, RFC 2047 subjects, long folded headers, some CRLF messages,
@@ -64,10 +64,15 @@ def attachment(r, bnd):
             % (bnd, name, name, b64(r.randbytes(size))))
 
 
+EIGHT_BIT = False  # --8bit: text parts as raw 8-bit UTF-8 instead of quoted-printable
+
+
 def qp_part(r, bnd):
     cs = r.choice(["utf-8", "iso-8859-1", "koi8-r"])
     pool = FR if cs == "iso-8859-1" else RU
     text = para(r, r.randint(3, 40), pool)
+    if EIGHT_BIT:
+        return "--%s\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\n%s\n" % (bnd, text)
     body = quopri.encodestring(text.encode(cs)).decode()
     return "--%s\nContent-Type: text/plain; charset=%s\nContent-Transfer-Encoding: quoted-printable\n\n%s\n" % (bnd, cs, body)
 
@@ -118,7 +123,11 @@ def main():
     ap.add_argument("-o", required=True)
     ap.add_argument("--gzip", action="store_true")
     ap.add_argument("--text-only", action="store_true", help="mailing-list profile: no attachments")
+    ap.add_argument("--8bit", dest="eight_bit", action="store_true",
+                    help="text parts as raw 8-bit UTF-8 (Content-Transfer-Encoding: 8bit)")
     a = ap.parse_args()
+    global EIGHT_BIT
+    EIGHT_BIT = a.eight_bit
     r = random.Random(a.seed)
     limit = int(a.mb * 1024 * 1024)
     out = gzip.open(a.o, "wb") if a.gzip else open(a.o, "wb")

@@ -35,6 +35,8 @@
 #                1024 for rss and spool)
 #   BENCH_PY_MB  rewrite: run the Python peer on a corpus of this size instead (default: unset,
 #                the same corpus as msgrewrite)
+#   BENCH_8BIT   rewrite: 1 for a corpus whose text parts are raw 8-bit UTF-8 (gen_corpus.py
+#                --8bit), so that --7bit re-encodes bodies too (default: quoted-printable text)
 #   BENCH_REWRITE_RSS  rewrite: 1 to add the peak RSS run over a larger archive (default 0)
 #   BENCH_RSS_MB rewrite: the size of that archive in MiB (default 1024, the rss mode's corpus)
 #   BENCH_SEED   corpus seed (default 1)
@@ -94,15 +96,15 @@ build_tools() {
     fi
 }
 
-# corpus MB [gz]: path of a cached corpus, generated when missing or older
-# than the generator.
+# corpus MB [gz] [8bit]: path of a cached corpus, generated when missing or
+# older than the generator.
 corpus() {
-    local mb=$1 gz=${2:-} f
-    f=$corpora/corpus-${mb}mb-s${seed}.mbox${gz:+.gz}
+    local mb=$1 gz=${2:-} eight=${3:-} f
+    f=$corpora/corpus-${mb}mb-s${seed}${eight:+-8bit}.mbox${gz:+.gz}
     if [ ! -s "$f" ] || [ "$here/gen_corpus.py" -nt "$f" ]; then
         mkdir -p "$corpora"
         echo "== generating $f" >&2
-        python3 "$here/gen_corpus.py" --mb "$mb" --seed "$seed" -o "$f.tmp" ${gz:+--gzip} >&2
+        python3 "$here/gen_corpus.py" --mb "$mb" --seed "$seed" -o "$f.tmp" ${gz:+--gzip} ${eight:+--8bit} >&2
         mv "$f.tmp" "$f"
     fi
     echo "$f"
@@ -273,13 +275,13 @@ spool() {
 rewrite() {
     local mb=${BENCH_MB:-200} pymb=${BENCH_PY_MB:-} f pyf size pysize tmp
     [ -x "$python" ] || { echo "rewrite: $python is missing (the Debian system Python)" >&2; exit 1; }
-    f=$(corpus "$mb")
+    f=$(corpus "$mb" "" "${BENCH_8BIT:+1}")
     size=$(stat -c %s "$f")
     # The Python peer runs at ~17 MB/s here (12 s for 200 MB), so it takes the
     # same archive by default. BENCH_PY_MB gives it a smaller one instead: the
     # generator is deterministic, so that corpus is a byte prefix of this one
     # (it stops at the first message boundary past BENCH_PY_MB MiB).
-    if [ -n "$pymb" ] && [ "$pymb" != "$mb" ]; then pyf=$(corpus "$pymb"); else pyf=$f pymb=""; fi
+    if [ -n "$pymb" ] && [ "$pymb" != "$mb" ]; then pyf=$(corpus "$pymb" "" "${BENCH_8BIT:+1}"); else pyf=$f pymb=""; fi
     pysize=$(stat -c %s "$pyf")
     tmp=$(mktemp -d -p "$build")  # the outputs (as large as the archives) on disk, not in /tmp
     cat "$f" "$pyf" >/dev/null

@@ -44,7 +44,8 @@ struct HeaderEdit {
     enum class Kind : std::uint8_t {
         remove,  // every field whose name matches `name`, a glob (* ? [...]), case-insensitive
         set,     // replace the first `name` field's value (removing later ones), or add it
-        add,     // append a `name` field at the end of the header
+        add,     // append a `name` field at the end of the header, unless the same
+                 // field (name and unfolded value) is already there
     };
     Kind kind = Kind::add;
     std::string name;

@@ -35,7 +35,7 @@ private:
 };
 
 // The line break a message uses: that of its first line ("\r\n" or "\n";
-// "\r\n" for a message with no line break at all only when it has a CR).
+// "\n" for a message with no line break at all).
 std::string_view eol_of(std::string_view data) noexcept;
 
 // What a step reports into.

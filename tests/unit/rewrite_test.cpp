@@ -1,0 +1,402 @@
+// rewrite_test.cpp - rewrite.hpp: each operation on small messages, what it
+// changes and, as much, what it leaves alone.
+#include <gtest/gtest.h>
+
+#include <msg/charset.hpp>
+#include <msg/codec.hpp>
+#include <msg/header.hpp>
+#include <msg/message.hpp>
+#include <msg/rewrite.hpp>
+#include <msg/validate.hpp>
+
+#include <string>
+#include <vector>
+
+namespace {
+
+using msg::RewriteOptions;
+using namespace std::string_literals;
+
+msg::RewriteResult run(const std::string& in, auto&& set) {
+    RewriteOptions o;
+    set(o);
+    msg::RewriteResult r = msg::rewrite(in, o);
+    // Every operation is idempotent.
+    const msg::RewriteResult again = msg::rewrite(r.output, o);
+    EXPECT_FALSE(again.changed) << "not idempotent; second output:\n" << again.output;
+    EXPECT_EQ(again.output, r.output);
+    return r;
+}
+
+std::vector<std::string> decoded_leaves(const std::string& data) {
+    const msg::Message m = msg::parse_message(data);
+    std::vector<std::string> out;
+    for (std::size_t i : m.leaves()) {
+        std::string s;
+        m.decode(m.entity(i), s);
+        out.push_back(s);
+    }
+    return out;
+}
+
+std::vector<std::string> lines_of(const std::string& s) {
+    std::vector<std::string> out;
+    std::size_t b = 0;
+    while (b < s.size()) {
+        std::size_t e = s.find('\n', b);
+        if (e == std::string::npos) e = s.size();
+        std::string line = s.substr(b, e - b);
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        out.push_back(line);
+        b = e + 1;
+    }
+    return out;
+}
+
+bool has_8bit(const std::string& s) { return msg::first_non_ascii(s) != std::string::npos; }
+
+// --- building blocks ------------------------------------------------------------
+
+TEST(EncodeWords, ShortWordsThatDecodeBack) {
+    const std::string text = "Grüße aus Köln, und noch ein paar Wörter: ÄÖÜ äöü ß € 日本語のテキスト";
+    for (bool phrase : {false, true}) {
+        const std::string w = msg::encode_words(text, phrase, " ");
+        EXPECT_FALSE(has_8bit(w));
+        std::size_t b = 0;
+        while (b < w.size()) {
+            std::size_t e = w.find(' ', b);
+            if (e == std::string::npos) e = w.size();
+            EXPECT_LE(e - b, 75u) << w.substr(b, e - b);
+            b = e + 1;
+        }
+        EXPECT_EQ(msg::decode_header_text(w), text);
+    }
+}
+
+TEST(EncodeWords, PhraseAlphabetHasNoSpecials) {
+    const std::string w = msg::encode_words("Café, \"Bob\" <x> (y)", true, " ");
+    EXPECT_EQ(w.find_first_of(",\"<>()"), std::string::npos) << w;
+    EXPECT_EQ(msg::decode_header_text(w), "Café, \"Bob\" <x> (y)");
+}
+
+TEST(EncodeWords, NotUtf8IsWindows1252) {
+    EXPECT_EQ(msg::decode_header_text(msg::encode_words("caf\xe9", false, " ")), "café");
+}
+
+// --- fold -----------------------------------------------------------------------------
+
+TEST(Fold, LongSubjectFoldedAtWhiteSpaceOnly) {
+    const std::string subject =
+        "Subject: This subject line is far longer than seventy-eight characters and so it has to be folded\n";
+    const std::string in = "From: a@example.org\n" + subject + "\nbody line that is long but is body and must not be folded at all, no, not at all\n";
+    const auto r = run(in, [](RewriteOptions& o) { o.fold = true; });
+    ASSERT_TRUE(r.changed);
+    for (const std::string& l : lines_of(r.output.substr(0, r.output.find("\n\n"))))
+        EXPECT_LE(l.size(), 78u) << l;
+    const msg::Message a = msg::parse_message(in), b = msg::parse_message(r.output);
+    EXPECT_EQ(msg::unfold(b.header("Subject")->value), msg::unfold(a.header("Subject")->value));
+    // Only the Subject changed.
+    EXPECT_EQ(r.output.substr(0, 20), in.substr(0, 20));
+    EXPECT_EQ(r.output.substr(r.output.find("\n\n")), in.substr(in.find("\n\n")));
+}
+
+TEST(Fold, NoLineOfWhiteSpaceOnlyAndShortFieldsUntouched) {
+    const std::string in = "To: x@example.org\nX-Long: " + std::string(70, 'a') + "      " + std::string(20, 'b') +
+                           "\nX-Short: a  b\n\n";
+    const auto r = run(in, [](RewriteOptions& o) { o.fold = true; });
+    for (const std::string& l : lines_of(r.output)) {
+        if (l.empty()) continue;
+        EXPECT_NE(l.find_first_not_of(" \t"), std::string::npos) << "a line of white space only";
+    }
+    EXPECT_NE(r.output.find("\nX-Short: a  b\n"), std::string::npos);
+}
+
+TEST(Fold, WordLongerThanTheLimitKeptWhole) {
+    const std::string token(120, 'x');
+    const std::string in = "References: <" + token + "@example.org>\n\n";
+    const auto r = run(in, [](RewriteOptions& o) { o.fold = true; });
+    EXPECT_FALSE(r.changed);
+    EXPECT_TRUE(r.problems.empty());
+}
+
+TEST(Fold, UnstructuredLineOver998BecomesEncodedWords) {
+    const std::string token(1200, 'y');
+    const std::string in = "Subject: see " + token + "\n\nbody\n";
+    const auto r = run(in, [](RewriteOptions& o) { o.fold = true; });
+    ASSERT_TRUE(r.changed);
+    for (const std::string& l : lines_of(r.output)) EXPECT_LE(l.size(), 998u);
+    const msg::Message m = msg::parse_message(r.output);
+    EXPECT_EQ(msg::decode_header_text(msg::unfold(m.header("Subject")->value)), "see " + token);
+}
+
+TEST(Fold, StructuredLineOver998IsReported) {
+    const std::string in = "Message-ID: <" + std::string(1100, 'z') + "@example.org>\n\n";
+    const auto r = msg::rewrite(in, [] { RewriteOptions o; o.fold = true; return o; }());
+    EXPECT_FALSE(r.changed);
+    ASSERT_EQ(r.problems.size(), 1u);
+    EXPECT_EQ(r.problems[0].where, "header Message-ID");
+}
+
+// --- 7bit -----------------------------------------------------------------------------
+
+const std::string kMixed8 =
+    "From: J\xc3\xb6rg <joerg@example.org>\n"
+    "To: \"M\xc3\xbcller, Anna\" <anna@example.net>, plain@example.net\n"
+    "Subject: Gr\xc3\xbc\xc3\x9f" "e\n"
+    "DKIM-Signature: v=1; a=rsa-sha256; d=example.org; s=s; h=from:to; bh=abc=; b=def=\n"
+    "MIME-Version: 1.0\n"
+    "Content-Type: multipart/mixed; boundary=\"b1\"\n"
+    "Content-Transfer-Encoding: 8bit\n"
+    "\n"
+    "preamble\n"
+    "--b1\n"
+    "Content-Type: text/plain; charset=utf-8\n"
+    "Content-Transfer-Encoding: 8bit\n"
+    "\n"
+    "Sch\xc3\xb6ne Gr\xc3\xbc\xc3\x9f" "e an alle, und danke f\xc3\xbcr die Arbeit an dem neuen Release.\n"
+    "From the team.\n"
+    "--b1\n"
+    "Content-Type: text/plain; charset=us-ascii\n"
+    "\n"
+    "plain ascii part\n"
+    "--b1\n"
+    "Content-Type: application/octet-stream; name=\"r\xc3\xa9sum\xc3\xa9.bin\"\n"
+    "Content-Transfer-Encoding: binary\n"
+    "\n"
+    "\x01\x02\xff\x00\r\x0a\x80\n"
+    "--b1--\n"s;  // (a std::string literal: the part holds a NUL)
+
+TEST(SevenBit, MessageBecomes7BitAndKeepsItsContent) {
+    const auto r = run(kMixed8, [](RewriteOptions& o) { o.seven_bit = true; });
+    ASSERT_TRUE(r.changed);
+    EXPECT_TRUE(r.problems.empty());
+    EXPECT_FALSE(has_8bit(r.output)) << r.output;
+    EXPECT_EQ(decoded_leaves(r.output), decoded_leaves(kMixed8));
+    const msg::Message m = msg::parse_message(r.output);
+    ASSERT_EQ(m.leaves().size(), 3u);
+    EXPECT_EQ(m.entity(m.leaves()[0]).encoding, msg::TransferEncoding::quoted_printable);
+    EXPECT_EQ(m.entity(m.leaves()[2]).encoding, msg::TransferEncoding::base64);
+    EXPECT_EQ(m.root().encoding, msg::TransferEncoding::seven_bit);
+    EXPECT_EQ(m.filename(m.entity(m.leaves()[2])), "résumé.bin");
+    // Decoded header values are unchanged.
+    const msg::Message a = msg::parse_message(kMixed8);
+    for (const char* name : {"From", "Subject"})
+        EXPECT_EQ(msg::decode_header_text(msg::unfold(m.header(name)->value)),
+                  msg::decode_header_text(msg::unfold(a.header(name)->value)))
+            << name;
+    // A quoted display name becomes an encoded word: the same name, the same addresses.
+    EXPECT_EQ(msg::decode_header_text(msg::unfold(m.header("To")->value)),
+              "M\xc3\xbcller, Anna <anna@example.net>, plain@example.net");
+    EXPECT_EQ(msg::check_address_field("To", m.header("To")->value, 0, msg::AddressKind::address_list).addresses,
+              msg::check_address_field("To", a.header("To")->value, 0, msg::AddressKind::address_list).addresses);
+    // What did not have to change did not: the signature field, the preamble,
+    // the 7-bit part.
+    EXPECT_NE(r.output.find("DKIM-Signature: v=1; a=rsa-sha256; d=example.org; s=s; h=from:to; bh=abc=; b=def=\n"),
+              std::string::npos);
+    EXPECT_NE(r.output.find("\n\npreamble\n--b1\n"), std::string::npos);
+    EXPECT_NE(r.output.find("--b1\nContent-Type: text/plain; charset=us-ascii\n\nplain ascii part\n--b1\n"),
+              std::string::npos);
+    // "From " at the start of a line is encoded, so mbox quoting cannot touch it.
+    EXPECT_NE(r.output.find("=46rom the team."), std::string::npos);
+    for (const msg::Defect& d : msg::validate(m))  // no Date, and the unfolded header: nothing else
+        if (d.code != msg::DefectCode::LineLong && d.code != msg::DefectCode::FieldMissing)
+            ADD_FAILURE() << d.info().code << " " << d.detail;
+}
+
+TEST(SevenBit, AddressWith8BitIsAProblemAndTheFieldStays) {
+    const std::string in = "From: j\xc3\xb6rg@example.org\nTo: b@example.net\n\nhi\n";
+    const auto r = msg::rewrite(in, [] { RewriteOptions o; o.seven_bit = true; return o; }());
+    EXPECT_FALSE(r.changed);
+    ASSERT_EQ(r.problems.size(), 1u);
+    EXPECT_EQ(r.problems[0].where, "header From");
+    EXPECT_NE(r.problems[0].what.find("SMTPUTF8"), std::string::npos);
+}
+
+TEST(SevenBit, CommentAndGroupNamesAreEncoded) {
+    const std::string in = "To: b@example.net (B\xc3\xb6b), Fr\xc3\xbc" "nde: c@example.net;\n\nhi\n";
+    const auto r = run(in, [](RewriteOptions& o) { o.seven_bit = true; });
+    EXPECT_FALSE(has_8bit(r.output)) << r.output;
+    const msg::FieldCheckResult c = msg::check_address_field("To", msg::parse_message(r.output).header("To")->value, 0,
+                                                             msg::AddressKind::address_list);
+    EXPECT_TRUE(c.defects.empty());
+    EXPECT_EQ(c.mailboxes, 2u);
+}
+
+TEST(SevenBit, LongLinesIn7BitTextAreEncodedToo) {
+    const std::string in = "Subject: x\n\n" + std::string(1500, 'a') + "\n";
+    const auto r = run(in, [](RewriteOptions& o) { o.seven_bit = true; });
+    for (const std::string& l : lines_of(r.output)) EXPECT_LE(l.size(), 998u);
+    EXPECT_EQ(decoded_leaves(r.output), decoded_leaves(in));
+    EXPECT_NE(r.output.find("MIME-Version: 1.0\n"), std::string::npos);
+}
+
+TEST(SevenBit, EmbeddedMessageHeaderEncodedAndContainerRelabelled) {
+    const std::string in =
+        "MIME-Version: 1.0\nContent-Type: message/rfc822\nContent-Transfer-Encoding: 8bit\n\n"
+        "Subject: \xc3\xa9t\xc3\xa9\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\n"
+        "\xc3\xa9t\xc3\xa9\n";
+    const auto r = run(in, [](RewriteOptions& o) { o.seven_bit = true; });
+    EXPECT_FALSE(has_8bit(r.output)) << r.output;
+    EXPECT_EQ(decoded_leaves(r.output), decoded_leaves(in));
+    EXPECT_NE(r.output.find("Content-Type: message/rfc822\nContent-Transfer-Encoding: 7bit\n"), std::string::npos);
+}
+
+TEST(SevenBit, CrlfMessageStaysCrlf) {
+    const std::string in = "Subject: a\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nl\xc3\xa4nger\r\nzweite\r\n";
+    const auto r = run(in, [](RewriteOptions& o) { o.seven_bit = true; });
+    EXPECT_EQ(msg::to_crlf(r.output), r.output);
+    EXPECT_EQ(decoded_leaves(r.output), decoded_leaves(in));
+}
+
+// --- quoted-printable bodies -----------------------------------------------------------------
+
+TEST(SevenBit, QuotedPrintableKeepsOddLineBreaksExactly) {
+    const std::string text = std::string("a\xc3\xa4  \nb\r\nc\rd ") + std::string(200, 'x') + "\n.\nFrom x\n\xc3\xa4";
+    const std::string in = "Content-Type: text/plain; charset=utf-8\n\n" + text;
+    const auto r = run(in, [](RewriteOptions& o) { o.seven_bit = true; });
+    EXPECT_EQ(decoded_leaves(r.output), decoded_leaves(in));
+    for (const std::string& l : lines_of(r.output)) EXPECT_LE(l.size(), 76u) << l;
+}
+
+// --- header edits ------------------------------------------------------------------------------
+
+TEST(Headers, RemoveSetAddStripBcc) {
+    const std::string in =
+        "From: a@example.org\nX-Spam-Score: 5\nBcc: hidden@example.org\nSubject: old\nx-spam-flag: YES\n"
+        "Subject: older\nResent-Bcc: r@example.org\n\nbody\n";
+    const auto r = run(in, [](RewriteOptions& o) {
+        o.edits.push_back({msg::HeaderEdit::Kind::remove, "X-Spam-*", {}});
+        o.edits.push_back({msg::HeaderEdit::Kind::set, "Subject", "new"});
+        o.edits.push_back({msg::HeaderEdit::Kind::add, "X-Test", "1"});
+        o.strip_bcc = true;
+    });
+    EXPECT_EQ(r.output, "From: a@example.org\nSubject: new\nX-Test: 1\n\nbody\n");
+}
+
+TEST(Headers, DateAndMessageIdOnlyWhenMissing) {
+    RewriteOptions o;
+    o.add_date = msg::format_date(1700000000);
+    o.add_message_id = msg::make_message_id("seed", 1700000000, "example.org");
+    EXPECT_EQ(o.add_date, "Tue, 14 Nov 2023 22:13:20 +0000");
+    const auto r = msg::rewrite("From: a@example.org\n\nx\n", o);
+    EXPECT_EQ(r.output, "From: a@example.org\nDate: " + o.add_date + "\nMessage-ID: " + o.add_message_id + "\n\nx\n");
+    EXPECT_TRUE(msg::check_msg_id_field("Message-ID", o.add_message_id, 0, false).defects.empty());
+    EXPECT_FALSE(msg::rewrite(r.output, o).changed);
+}
+
+TEST(Headers, HeaderOnlyMessageWithoutFinalBreak) {
+    RewriteOptions o;
+    o.edits.push_back({msg::HeaderEdit::Kind::add, "X-A", "1"});
+    EXPECT_EQ(msg::rewrite("Subject: s", o).output, "Subject: s\nX-A: 1\n");
+}
+
+TEST(Headers, EditTextIsChecked) {
+    msg::HeaderEdit e;
+    EXPECT_TRUE(msg::parse_header_edit("Subject: a\n b", msg::HeaderEdit::Kind::set, e));
+    EXPECT_EQ(e.name, "Subject");
+    EXPECT_EQ(e.value, "a\n b");
+    EXPECT_FALSE(msg::parse_header_edit("Subject: a\nBcc: x@example.org", msg::HeaderEdit::Kind::set, e));
+    EXPECT_FALSE(msg::parse_header_edit("no colon", msg::HeaderEdit::Kind::add, e));
+    EXPECT_FALSE(msg::parse_header_edit("Bad Name: x", msg::HeaderEdit::Kind::add, e));
+}
+
+// --- line endings ------------------------------------------------------------------------------
+
+TEST(LineEnding, BinaryBodiesKeepTheirBytes) {
+    const std::string in =
+        "Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nx\ny\n--b\n"
+        "Content-Type: application/octet-stream\nContent-Transfer-Encoding: binary\n\n\x01\n\x02\r\x03\n--b--\n";
+    const auto r = run(in, [](RewriteOptions& o) { o.line_ending = msg::LineEnding::crlf; });
+    EXPECT_NE(r.output.find("\r\n\r\n\x01\n\x02\r\x03\r\n--b--\r\n"), std::string::npos);
+    EXPECT_NE(r.output.find("x\r\ny\r\n--b\r\n"), std::string::npos);
+    const auto back = run(r.output, [](RewriteOptions& o) { o.line_ending = msg::LineEnding::lf; });
+    EXPECT_EQ(back.output, in);
+}
+
+// --- to-utf8 -----------------------------------------------------------------------------------
+
+TEST(ToUtf8, Latin1QuotedPrintableAndUnknownCharset) {
+    const std::string in =
+        "Content-Type: multipart/mixed; boundary=b\n\n--b\n"
+        "Content-Type: text/plain; charset=iso-8859-1\nContent-Transfer-Encoding: quoted-printable\n\ncaf=E9\n"
+        "--b\nContent-Type: text/plain; charset=x-nonesuch\n\nabc\n--b--\n";
+    const auto r = run(in, [](RewriteOptions& o) { o.to_utf8 = true; });
+    const msg::Message m = msg::parse_message(r.output);
+    const msg::Entity& first = m.entity(m.leaves()[0]);
+    EXPECT_EQ(m.charset(first), "utf-8");
+    EXPECT_EQ(decoded_leaves(r.output)[0], "caf\xc3\xa9");
+    ASSERT_EQ(r.problems.size(), 1u);
+    EXPECT_EQ(r.problems[0].where, "part 2");
+}
+
+TEST(ToUtf8, SevenBitCharsetBecomes8Bit) {
+    const std::string in = "Content-Type: text/plain; charset=iso-2022-jp\n\n\x1b$B$3$s$K$A$O\x1b(B\n";
+    const auto r = run(in, [](RewriteOptions& o) { o.to_utf8 = true; });
+    EXPECT_EQ(decoded_leaves(r.output)[0], "こんにちは\n");
+    EXPECT_NE(r.output.find("Content-Transfer-Encoding: 8bit\n"), std::string::npos);
+}
+
+// --- fix ---------------------------------------------------------------------------------------
+
+bool has_code(const msg::Defects& ds, msg::DefectCode c) {
+    for (const msg::Defect& d : ds)
+        if (d.code == c) return true;
+    return false;
+}
+
+TEST(Fix, RepairsWhatTheCatalogueSays) {
+    const std::string in =
+        "From: a@example.org\r\nTo: b@example.net\r\nSubject : mixed\nDate: Mon, 23 Nov 2026 10:00:00 +0000\r\n"
+        "Message-ID: <1@example.org>\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n"
+        "--b\r\nContent-Type: text/plain\r\n\r\nna\xc3\xafve\r\n"
+        "--b\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+        "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4vMDEyMzQ1Njc4OTo7PD0+P0BBQkNERUZHSElKS0xNTk9Q\r\n";
+    const msg::Defects before = msg::validate(msg::parse_message(in));
+    for (msg::DefectCode c : {msg::DefectCode::LineBareLf, msg::DefectCode::HeaderSpaceBeforeColon,
+                              msg::DefectCode::MimeVersionMissing, msg::DefectCode::BoundaryUnclosed,
+                              msg::DefectCode::Body8BitIn7Bit, msg::DefectCode::CharsetMissing,
+                              msg::DefectCode::Base64LineTooLong})
+        EXPECT_TRUE(has_code(before, c)) << msg::defect_info(c).code;
+    const auto r = run(in, [](RewriteOptions& o) { o.fix = true; });
+    for (const msg::Defect& d : r.remaining) ADD_FAILURE() << "left: " << d.info().code;
+    EXPECT_EQ(decoded_leaves(r.output), decoded_leaves(in));
+}
+
+TEST(Fix, EightBitHeaderAndParameterSyntax) {
+    const std::string in =
+        "From: a@example.org\nTo: b@example.net\nSubject: \xc3\xa9t\xc3\xa9\nDate: Mon, 23 Nov 2026 10:00:00 +0000\n"
+        "Message-ID: <1@example.org>\nMIME-Version: 1.0\nContent-Type: text/plain; charset=us-ascii; name=my file.txt\n\nx\n";
+    const auto r = run(in, [](RewriteOptions& o) { o.fix = true; });
+    for (const msg::Defect& d : r.remaining) ADD_FAILURE() << "left: " << d.info().code;
+    EXPECT_NE(r.output.find("name=\"my file.txt\""), std::string::npos) << r.output;
+}
+
+TEST(Fix, CleanMessageIsLeftAlone) {
+    const std::string in = "From: a@example.org\nTo: b@example.net\nSubject: fine\nDate: Mon, 23 Nov 2026 10:00:00 +0000\n"
+                           "Message-ID: <1@example.org>\n\nx\n";
+    const auto r = msg::rewrite(in, [] { RewriteOptions o; o.fix = true; return o; }());
+    EXPECT_FALSE(r.changed);
+    EXPECT_EQ(r.output, in);
+    EXPECT_TRUE(r.remaining.empty());
+}
+
+// --- spool entries -----------------------------------------------------------------------------
+
+TEST(SpoolEntry, SevenBitDropsBody8BitMimeAndKeepsTheRest) {
+    const std::string env = "MAIL FROM:<a@example.org> BODY=8BITMIME SIZE=100\nRCPT TO:<b@example.net> NOTIFY=NEVER\nMbox-From: x\n\n";
+    const std::string in = env + "Subject: s\nContent-Type: text/plain; charset=utf-8\n\nh\xc3\xa9\n";
+    const auto r = msg::rewrite_spool_entry(in, [] { RewriteOptions o; o.seven_bit = true; return o; }());
+    ASSERT_TRUE(r.changed);
+    EXPECT_EQ(r.output.substr(0, r.output.find("\n\n") + 2),
+              "MAIL FROM:<a@example.org> SIZE=100\nRCPT TO:<b@example.net> NOTIFY=NEVER\nMbox-From: x\n\n");
+    EXPECT_FALSE(has_8bit(r.output));
+}
+
+TEST(SpoolEntry, EnvelopeWithout8BitMimeUntouched) {
+    const std::string in = "MAIL FROM:<a@example.org>\nRCPT TO:<b@example.net>\n\nSubject: s\n\nplain\n";
+    const auto r = msg::rewrite_spool_entry(in, [] { RewriteOptions o; o.seven_bit = true; o.fold = true; return o; }());
+    EXPECT_FALSE(r.changed);
+    EXPECT_EQ(r.output, in);
+}
+
+}  // namespace
