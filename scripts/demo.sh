@@ -18,6 +18,8 @@ build/bin/msgcheck testdata/defects/date.weekday/wrong-weekday.eml \
     testdata/defects/mime.boundary-unclosed/truncated-multipart.eml \
     testdata/defects/envelope.smtputf8-needed/utf8-recipient.entry || true
 build/bin/msgcheck --explain date.weekday
+build/bin/msgrewrite --fix --json --dry-run testdata/defects/mime.boundary-unclosed/truncated-multipart.eml
+build/bin/msgrewrite --7bit testdata/clean/plain-utf8-8bit.eml | diff testdata/clean/plain-utf8-8bit.eml - | head -n 8 || true
 rm -rf build/demo-spool
 build/bin/mbox2spool testdata/mbox/sample.mbox.gz build/demo-spool
 head -n 6 "build/demo-spool/queue/$(ls build/demo-spool/queue | head -n 1)"

@@ -49,8 +49,8 @@ bool must_not_encode(const Entity& e) {
 
 // Re-encode a leaf's decoded content. `how`: the encoding to use, or
 // unknown for "quoted-printable or base64, whichever is shorter" (base64
-// for anything but text).
-void reencode(const Message& m, const Entity& e, std::string_view decoded, TransferEncoding how,
+// for anything but text). Returns the encoding used.
+std::string_view reencode(const Message& m, const Entity& e, std::string_view decoded, TransferEncoding how,
               std::string_view eol, Splice& splice) {
     const std::string_view body = m.body(e);
     const bool final_eol = !body.empty() && body.back() == '\n';
@@ -66,7 +66,7 @@ void reencode(const Message& m, const Entity& e, std::string_view decoded, Trans
                 splice.replace(e.body_begin, e.end, sep + qp);
                 if (e.encoding != TransferEncoding::quoted_printable)
                     set_transfer_encoding(m, e, "quoted-printable", eol, splice);
-                return;
+                return "quoted-printable";
             }
         }
     }
@@ -75,6 +75,7 @@ void reencode(const Message& m, const Entity& e, std::string_view decoded, Trans
     else
         splice.replace(e.body_begin, e.end, sep + base64_encode_body(decoded, eol, final_eol));
     if (e.encoding != how) set_transfer_encoding(m, e, transfer_encoding_name(how), eol, splice);
+    return transfer_encoding_name(how);
 }
 
 void add_mime_version(const Message& m, std::string_view eol, Splice& splice) {
@@ -161,8 +162,9 @@ bool step_seven_bit(std::string_view in, std::string& out, const RewriteOptions&
         std::string decoded;
         decode_transfer(body, e.encoding, decoded);
         const std::string_view was = transfer_encoding_name(e.encoding);
-        reencode(m, e, decoded, qp_b64 ? e.encoding : TransferEncoding::unknown, eol, splice);
-        log.change(place, std::string(was) + " body re-encoded");
+        const std::string_view now = reencode(m, e, decoded, qp_b64 ? e.encoding : TransferEncoding::unknown, eol, splice);
+        log.change(place, was == now ? std::string(was) + " body encoded again without 8-bit bytes"
+                                     : std::string(was) + " -> " + std::string(now));
         encoded_body = true;
     }
     if (log.problems->size() == problems_before)
@@ -341,9 +343,9 @@ bool step_fix(std::string_view in, std::string& out, const RewriteOptions& o, co
             std::string decoded;
             decode_transfer(m.body(e), e.encoding, decoded);
             const bool keep = e.encoding == TransferEncoding::quoted_printable || e.encoding == TransferEncoding::base64;
-            reencode(m, e, decoded, keep ? e.encoding : TransferEncoding::unknown, eol, splice);
+            const std::string_view now = reencode(m, e, decoded, keep ? e.encoding : TransferEncoding::unknown, eol, splice);
             bodies_done.insert(ei);
-            log.change(entity_place(m, ei), "body re-encoded: a line was over 998 octets");
+            log.change(entity_place(m, ei), "body encoded as " + std::string(now) + ": a line was over 998 octets");
             break;
         }
         case DefectCode::Base64BadChar:
