@@ -8,7 +8,7 @@ set -eu
 cd "$(dirname "$0")/.."
 . scripts/deps.sh
 msg_install $MSG_PACKAGES libgtest-dev librapidcheck-dev python3 \
-    clang libclang-rt-14-dev gzip
+    clang libclang-rt-14-dev gzip python3-dkim openssl
 
 cmake -S . -B build-test -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMSG_BUILD_TESTS=ON >/dev/null
 cmake --build build-test -j"$(nproc)"

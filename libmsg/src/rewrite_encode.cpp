@@ -121,6 +121,19 @@ std::string qp_encode_body(std::string_view data, std::string_view eol) {
             const std::size_t width = literal ? 1 : 3;
             // Room for a soft break's '=' unless this is the line's last character.
             const std::size_t room = last ? kMax : kMax - 1;
+            // A UTF-8 character's escapes stay on one line (readers that
+            // decode line by line show it whole).
+            if (c >= 0xC0 && col > 0) {
+                const std::size_t n = utf8_length(c);
+                bool whole = n > 1 && k + n <= line.size();
+                for (std::size_t t = 1; whole && t < n; ++t)
+                    whole = (static_cast<unsigned char>(line[k + t]) & 0xC0) == 0x80;
+                if (whole && col + 3 * n > kMax - 1) {
+                    out += '=';
+                    out += eol;
+                    col = 0;
+                }
+            }
             if (col + width > room) {
                 out += '=';
                 out += eol;
