@@ -106,6 +106,11 @@ bool is_structured_field(std::string_view name) noexcept {
                           "List-Help", "List-Subscribe", "List-Archive", "List-Owner"});
 }
 
+void insert_field(const Message& m, std::size_t at, std::string field, std::string_view eol, Splice& splice) {
+    if (at > 0 && m.data()[at - 1] != '\n') field.insert(0, eol);
+    splice.insert(at, std::move(field));
+}
+
 void set_transfer_encoding(const Message& m, const Entity& e, std::string_view value,
                            std::string_view eol, Splice& splice) {
     if (const HeaderField* f = m.field(e, "Content-Transfer-Encoding")) {
@@ -114,7 +119,7 @@ void set_transfer_encoding(const Message& m, const Entity& e, std::string_view v
         splice.replace(vb, ve, " " + std::string(value));
         return;
     }
-    splice.insert(e.header_end, "Content-Transfer-Encoding: " + std::string(value) + std::string(eol));
+    insert_field(m, e.header_end, "Content-Transfer-Encoding: " + std::string(value) + std::string(eol), eol, splice);
 }
 
 // --- header edits ----------------------------------------------------------------
@@ -272,27 +277,37 @@ bool step_line_ending(std::string_view in, std::string& out, const RewriteOption
     const bool crlf = o.line_ending == LineEnding::crlf;
     // Binary bodies are data, not lines: they are copied as they are.
     const Message m = parse_message(in, o.limits);
+    // The line break after one is kept too: a body that ends in CR before a
+    // CRLF boundary would otherwise lose its CR to the boundary.
     std::vector<std::pair<std::size_t, std::size_t>> keep;
     for (const Entity& e : m.entities())
-        if (e.kind == EntityKind::leaf && e.encoding == TransferEncoding::binary)
-            keep.emplace_back(e.body_begin, e.end);
+        if (e.kind == EntityKind::leaf && e.encoding == TransferEncoding::binary) {
+            std::size_t end = e.end;
+            if (end < in.size() && in[end] == '\r' && end + 1 < in.size() && in[end + 1] == '\n') end += 2;
+            else if (end < in.size() && in[end] == '\n') end += 1;
+            if (keep.empty() || e.body_begin >= keep.back().second) keep.emplace_back(e.body_begin, end);
+        }
     std::string result;
     result.reserve(in.size() + (crlf ? in.size() / 32 : 0));
     std::size_t pos = 0, converted = 0;
     auto convert = [&](std::size_t end) {
         const std::string_view s = in.substr(pos, end - pos);
         std::size_t i = 0;
+        // A line break is LF with the CRs before it (CR CR LF, from a
+        // doubled conversion, is one break). A CR alone is not a line
+        // break (in a header it would end the field): it stays, for --fix.
         while (i < s.size()) {
-            const std::size_t j = s.find_first_of("\r\n", i);
+            const std::size_t j = s.find('\n', i);
             if (j == std::string_view::npos) { result.append(s.substr(i)); break; }
-            result.append(s.substr(i, j - i));
-            std::size_t len = 1;
-            if (s[j] == '\r' && j + 1 < s.size() && s[j + 1] == '\n') len = 2;
-            const std::string_view was = s.substr(j, len);
+            std::size_t b = j;
+            while (b > i && s[b - 1] == '\r') --b;
+            result.append(s.substr(i, b - i));
+            const std::size_t len = j + 1 - b;
+            const std::string_view was = s.substr(b, len);
             const std::string_view now = crlf ? "\r\n" : "\n";
             if (was != now) ++converted;
             result.append(now);
-            i = j + len;
+            i = b + len;
         }
         pos = end;
     };
@@ -356,11 +371,15 @@ RewriteResult rewrite(std::string_view message, const RewriteOptions& options) {
     auto run = [&](RewriteStep step, bool on, auto fn) {
         if (!on) return;
         const detail::StepLog log{step, &r.changes, &r.problems};
+        const std::size_t logged = r.changes.size();
         next.clear();
-        if (fn(std::string_view(cur), next, options, log)) {
-            cur.swap(next);
-            r.changed = true;
+        if (!fn(std::string_view(cur), next, options, log)) return;
+        if (next == cur) {  // a rewrite that gave back the same bytes did nothing
+            r.changes.resize(logged);
+            return;
         }
+        cur.swap(next);
+        r.changed = true;
     };
     const bool edits = !options.edits.empty() || options.strip_bcc || !options.add_date.empty() ||
                        !options.add_message_id.empty();

@@ -79,7 +79,7 @@ std::string_view reencode(const Message& m, const Entity& e, std::string_view de
 }
 
 void add_mime_version(const Message& m, std::string_view eol, Splice& splice) {
-    if (!m.header("MIME-Version")) splice.insert(m.root().header_end, "MIME-Version: 1.0" + std::string(eol));
+    if (!m.header("MIME-Version")) insert_field(m, m.root().header_end, "MIME-Version: 1.0" + std::string(eol), eol, splice);
 }
 
 // The field of entity `e` whose bytes hold `offset`, or null.
@@ -89,18 +89,35 @@ const HeaderField* field_at(const Message& m, const Entity& e, std::size_t offse
     return nullptr;
 }
 
-// Line breaks outside binary bodies made `eol`; returns how many changed.
+// Line breaks made `eol`, except in binary bodies (and the break after
+// one); a CR alone in a header field becomes a space, since a line break
+// there would end the field. Returns how many changed.
 std::size_t normalise_breaks(std::string_view in, const Message& m, std::string_view eol, Splice& splice) {
-    std::vector<std::pair<std::size_t, std::size_t>> skip;
-    for (const Entity& e : m.entities())
-        if (e.kind == EntityKind::leaf && e.encoding == TransferEncoding::binary)
-            skip.emplace_back(e.body_begin, e.end);
+    std::vector<std::pair<std::size_t, std::size_t>> skip, headers;
+    for (const Entity& e : m.entities()) {
+        headers.emplace_back(e.begin, e.header_end);
+        if (e.kind != EntityKind::leaf || e.encoding != TransferEncoding::binary) continue;
+        std::size_t end = e.end;
+        if (end + 1 < in.size() && in[end] == '\r' && in[end + 1] == '\n') end += 2;
+        else if (end < in.size() && in[end] == '\n') end += 1;
+        if (skip.empty() || e.body_begin >= skip.back().second) skip.emplace_back(e.body_begin, end);
+    }
+    auto in_header = [&](std::size_t i) {
+        for (const auto& [b, e] : headers)
+            if (i >= b && i < e) return true;
+        return false;
+    };
     std::size_t n = 0, k = 0;
     for (std::size_t i = 0; i < in.size(); ++i) {
         while (k < skip.size() && i >= skip[k].second) ++k;
         if (k < skip.size() && i >= skip[k].first) { i = skip[k].second - 1; continue; }
         if (in[i] != '\r' && in[i] != '\n') continue;
         const std::size_t len = in[i] == '\r' && i + 1 < in.size() && in[i + 1] == '\n' ? 2 : 1;
+        if (len == 1 && in[i] == '\r' && in_header(i)) {
+            splice.replace(i, i + 1, " ");
+            ++n;
+            continue;
+        }
         if (in.substr(i, len) != eol) {
             splice.replace(i, i + len, std::string(eol));
             ++n;
@@ -242,7 +259,12 @@ bool step_to_utf8(std::string_view in, std::string& out, const RewriteOptions& o
 
 // --- fix --------------------------------------------------------------------------
 
-bool step_fix(std::string_view in, std::string& out, const RewriteOptions& o, const StepLog& log) {
+namespace {
+
+// One round of repairs; a repair can uncover or need another (parameters
+// written again before a charset is added to them), so step_fix runs
+// rounds until one changes nothing.
+bool fix_round(std::string_view in, std::string& out, const RewriteOptions& o, const StepLog& log) {
     std::string cur(in);
     bool changed = false;
     auto codes_of = [](const Defects& ds) {
@@ -395,7 +417,7 @@ bool step_fix(std::string_view in, std::string& out, const RewriteOptions& o, co
                 splice.replace(vb, vb + f->value.size(), format_mime_value("Content-Type", e.content_type.mime_type(), params, eol));
                 fields_done.insert(f->offset);
             } else {
-                splice.insert(e.header_end, "Content-Type: text/plain; charset=" + cs + std::string(eol));
+                insert_field(m, e.header_end, "Content-Type: text/plain; charset=" + cs + std::string(eol), eol, splice);
             }
             log.change(entity_place(m, ei), "charset=" + cs + " added");
         }
@@ -431,6 +453,22 @@ bool step_fix(std::string_view in, std::string& out, const RewriteOptions& o, co
     }
     if (!splice.empty()) {
         cur = splice.apply(cur);
+        changed = true;
+    }
+    if (changed) out = std::move(cur);
+    return changed;
+}
+
+}  // namespace
+
+bool step_fix(std::string_view in, std::string& out, const RewriteOptions& o, const StepLog& log) {
+    constexpr int kRounds = 4;
+    std::string cur(in), next;
+    bool changed = false;
+    for (int round = 0; round < kRounds; ++round) {
+        next.clear();
+        if (!fix_round(cur, next, o, log) || next == cur) break;
+        cur.swap(next);
         changed = true;
     }
     if (changed) out = std::move(cur);

@@ -14,7 +14,7 @@ namespace msg {
 namespace {
 
 constexpr char kHex[] = "0123456789ABCDEF";
-constexpr std::size_t kFold = 78;   // RFC 5322 2.1.1: SHOULD
+constexpr std::size_t kFoldPlain = 78;  // RFC 5322 2.1.1: SHOULD
 constexpr std::size_t kHard = 998;  // RFC 5322 2.1.1: MUST
 
 bool is_wsp(char c) { return c == ' ' || c == '\t'; }
@@ -48,6 +48,13 @@ std::size_t utf8_length(unsigned char lead) {
 }  // namespace
 
 std::string encode_words(std::string_view text, bool phrase, std::string_view separator) {
+    return detail::encode_words_from(text, phrase, separator, 0);
+}
+
+namespace detail {
+
+std::string encode_words_from(std::string_view text, bool phrase, std::string_view separator,
+                              std::size_t column) {
     const std::string utf8 = as_utf8(text);
     constexpr std::string_view kQ = "=?utf-8?q?", kB = "=?utf-8?b?";
     constexpr std::size_t kPayload = 75 - 10 - 2;  // characters between "=?utf-8?x?" and "?="
@@ -60,6 +67,10 @@ std::string encode_words(std::string_view text, bool phrase, std::string_view se
     std::size_t i = 0;
     while (i < utf8.size()) {
         if (!out.empty()) out += separator;
+        // The first word ends its line by column 76 (RFC 2047 2); it is
+        // never shorter than a few characters of text.
+        std::size_t room = kPayload;
+        if (out.empty() && column + 75 > 76) room = column + 12 + 8 > 76 ? 8 : 76 - column - 12;
         std::string payload;
         std::size_t j = i;
         if (use_q) {
@@ -72,20 +83,33 @@ std::string encode_words(std::string_view text, bool phrase, std::string_view se
                     else if (q_literal(c, phrase)) ch += static_cast<char>(c);
                     else { ch += '='; ch += kHex[c >> 4]; ch += kHex[c & 15]; }
                 }
-                if (payload.size() + ch.size() > kPayload) break;
+                if (payload.size() + ch.size() > room) break;
                 payload += ch;
                 j = std::min(j + n, utf8.size());
             }
         } else {
-            constexpr std::size_t kBytes = kPayload / 4 * 3;  // 45 bytes make 60 characters
+            const std::size_t bytes = room / 4 * 3;  // 45 bytes make 60 characters
             while (j < utf8.size()) {
                 const std::size_t n = utf8_length(static_cast<unsigned char>(utf8[j]));
-                if (j + n - i > kBytes) break;
+                if (j + n - i > bytes) break;
                 j = std::min(j + n, utf8.size());
             }
             payload = base64_encode(std::string_view(utf8).substr(i, j - i), 0, "");
         }
-        if (j == i) j = i + 1;  // cannot happen with 63 characters of room; never loop
+        if (j == i) {  // a character wider than the room: it goes alone
+            j = std::min(i + utf8_length(static_cast<unsigned char>(utf8[i])), utf8.size());
+            if (use_q) {
+                payload.clear();
+                for (std::size_t k = i; k < j; ++k) {
+                    const auto c = static_cast<unsigned char>(utf8[k]);
+                    payload += '=';
+                    payload += kHex[c >> 4];
+                    payload += kHex[c & 15];
+                }
+            } else {
+                payload = base64_encode(std::string_view(utf8).substr(i, j - i), 0, "");
+            }
+        }
         out += use_q ? kQ : kB;
         out += payload;
         out += "?=";
@@ -93,8 +117,6 @@ std::string encode_words(std::string_view text, bool phrase, std::string_view se
     }
     return out;
 }
-
-namespace detail {
 
 std::string qp_encode_body(std::string_view data, std::string_view eol) {
     constexpr std::size_t kMax = 76;  // RFC 2045 6.7 (5)
@@ -236,7 +258,7 @@ std::string format_mime_value(std::string_view name, std::string_view main, cons
         for (const std::string& piece : pieces) {
             out += ';';
             ++col;
-            if (col + 1 + piece.size() > kFold) {
+            if (col + 1 + piece.size() > kFoldPlain) {
                 out += eol;
                 col = 0;
             }
@@ -251,6 +273,8 @@ std::string format_mime_value(std::string_view name, std::string_view main, cons
 // --- folding ----------------------------------------------------------------------
 
 bool fold_field(std::string_view raw, std::string_view eol, std::string& out, std::size_t& over) {
+    // RFC 2047 2: a line that holds an encoded word is at most 76 characters.
+    const std::size_t kFold = raw.find("=?") != std::string_view::npos ? 76 : kFoldPlain;
     over = 0;
     bool changed = false;
     std::string result;

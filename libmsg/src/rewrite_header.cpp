@@ -1,4 +1,5 @@
 // rewrite_header.cpp - header fields made 7-bit, and folded.
+#include <algorithm>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,7 +22,7 @@ bool looks_encoded(std::string_view t) {
 // Unstructured text: each run of words that has 8-bit bytes (with the
 // encoded words next to it, whose white space a reader would drop once the
 // run is encoded) becomes encoded words.
-std::string encode_unstructured(std::string_view value, std::string_view eol) {
+std::string encode_unstructured(std::string_view value, std::size_t column) {
     struct Tok { std::size_t b, e; bool eight, encoded; };
     std::vector<Tok> toks;
     for (std::size_t i = 0; i < value.size();) {
@@ -44,11 +45,10 @@ std::string encode_unstructured(std::string_view value, std::string_view eol) {
         }
         if (eight) {
             const std::string_view span = value.substr(toks[k].b, toks[last].e - toks[k].b);
-            const std::string text = decode_header_text(span);
-            std::string words = encode_words(text, false, " ");
-            if (words.size() > 70) words = encode_words(text, false, std::string(eol) + " ");
+            const std::size_t nl = value.rfind('\n', toks[k].b);
+            const std::size_t col = nl == std::string_view::npos ? column + toks[k].b : toks[k].b - nl - 1;
             out.append(value.substr(pos, toks[k].b - pos));
-            out += words;
+            out += encode_words_from(decode_header_text(span), false, " ", col);
             pos = toks[last].e;
         }
         k = last + 1;
@@ -59,41 +59,44 @@ std::string encode_unstructured(std::string_view value, std::string_view eol) {
 
 // An address list: 8-bit text in display names and comments becomes
 // encoded words; 8-bit in an address itself cannot (RFC 6532 needs
-// SMTPUTF8 for that) and is reported.
-bool encode_addresses(std::string_view value, std::string_view eol, std::string& out, std::string& why) {
-    std::size_t pos = 0;  // copied up to here
-    std::size_t i = 0;
-    // The current run of phrase words: [run_b, run_e), with its words
-    // unquoted for decoding.
-    std::size_t run_b = std::string_view::npos, run_e = 0;
-    std::string run_text;
-    bool run_8bit = false;
-    auto end_run = [&](char next) -> bool {
-        if (run_b == std::string_view::npos) return true;
+// SMTPUTF8 for that) and is reported. `column` is where the value starts
+// on its line.
+bool encode_addresses(std::string_view value, std::size_t column, std::string& out, std::string& why) {
+    struct Repl { std::size_t b, e; std::string text; };
+    std::vector<Repl> repl;
+    auto col_of = [&](std::size_t at) {
+        const std::size_t nl = value.rfind('\n', at == 0 ? 0 : at - 1);
+        return nl == std::string_view::npos || at == 0 ? column + at : at - nl - 1;
+    };
+    auto encode = [&](std::size_t at, const std::string& text) {
+        return encode_words_from(decode_header_text(text), true, " ", col_of(at));
+    };
+    // The words since the last separator, not yet known to be a display
+    // name (they are when '<' or ':' follows) or an address; comments split
+    // them in groups, each encoded as one run.
+    struct Seg { std::size_t b, e; std::string text; bool eight; };
+    std::vector<std::vector<Seg>> pending(1);
+    auto settle = [&](char next) -> bool {
         const bool phrase = next == '<' || next == ':';
-        if (run_8bit) {
+        for (const auto& group : pending) {
+            bool eight = false;
+            for (const Seg& g : group) eight = eight || g.eight;
+            if (!eight) continue;
             if (!phrase) {
                 why = "8-bit text in an address";
                 return false;
             }
-            out.append(value.substr(pos, run_b - pos));
-            std::string words = encode_words(decode_header_text(run_text), true, " ");
-            if (words.size() > 70) words = encode_words(decode_header_text(run_text), true, std::string(eol) + " ");
-            out += words;
-            pos = run_e;
+            std::string text;
+            for (const Seg& g : group) {
+                if (!text.empty()) text += ' ';
+                text += g.text;
+            }
+            repl.push_back({group.front().b, group.back().e, encode(group.front().b, text)});
         }
-        run_b = std::string_view::npos;
-        run_text.clear();
-        run_8bit = false;
+        pending.assign(1, {});
         return true;
     };
-    auto add_word = [&](std::size_t b, std::size_t e, std::string_view text) {
-        if (run_b == std::string_view::npos) run_b = b;
-        else run_text += ' ';
-        run_e = e;
-        run_text += text;
-        if (has_8bit(value.substr(b, e - b))) run_8bit = true;
-    };
+    std::size_t i = 0;
     while (i < value.size()) {
         const char c = value[i];
         if (is_wsp_or_break(c)) { ++i; continue; }
@@ -106,12 +109,11 @@ bool encode_addresses(std::string_view value, std::string_view eol, std::string&
                 text += value[j];
             }
             j = std::min(j + 1, value.size());
-            add_word(i, j, text);
+            pending.back().push_back({i, j, text, has_8bit(value.substr(i, j - i))});
             i = j;
             continue;
         }
         if (c == '(') {
-            if (!end_run('(')) return false;
             int depth = 0;
             std::size_t j = i;
             std::string text;
@@ -122,16 +124,15 @@ bool encode_addresses(std::string_view value, std::string_view eol, std::string&
                 if (value[j] != '\r' && value[j] != '\n') text += value[j];
             }
             j = std::min(j + 1, value.size());
+            if (!pending.back().empty()) pending.emplace_back();
             if (has_8bit(value.substr(i, j - i))) {
-                out.append(value.substr(pos, i - pos));
-                out += '(' + encode_words(decode_header_text(text), true, " ") + ')';
-                pos = j;
+                repl.push_back({i, j, "(" + encode(i + 1, text) + ")"});
             }
             i = j;
             continue;
         }
         if (c == '<') {
-            if (!end_run('<')) return false;
+            if (!settle('<')) return false;
             const std::size_t j = value.find('>', i);
             const std::size_t e = j == std::string_view::npos ? value.size() : j + 1;
             if (has_8bit(value.substr(i, e - i))) {
@@ -141,30 +142,22 @@ bool encode_addresses(std::string_view value, std::string_view eol, std::string&
             i = e;
             continue;
         }
-        if (c == ',' || c == ';' || c == ':' || c == '@' || c == '>' || c == '[' || c == ']' ||
-            c == '\\') {
-            if (c == '@' && run_8bit) {
+        if (c == '@') {
+            // The words before it are a local part; the domain follows.
+            if (!settle('@')) return false;
+            std::size_t j = i + 1;
+            while (j < value.size() && value[j] != ',' && value[j] != ';' && value[j] != '(' &&
+                   value[j] != '>' && !is_wsp_or_break(value[j]))
+                ++j;
+            if (has_8bit(value.substr(i, j - i))) {
                 why = "8-bit text in an address";
                 return false;
             }
-            if (c == '@') {
-                // The local part before it is an address, not a phrase.
-                run_b = std::string_view::npos;
-                run_text.clear();
-                run_8bit = false;
-                // The domain after it: up to the next separator.
-                std::size_t j = i + 1;
-                while (j < value.size() && value[j] != ',' && value[j] != ';' && value[j] != '(' &&
-                       value[j] != '>' && !is_wsp_or_break(value[j]))
-                    ++j;
-                if (has_8bit(value.substr(i, j - i))) {
-                    why = "8-bit text in an address";
-                    return false;
-                }
-                i = j;
-                continue;
-            }
-            if (!end_run(c)) return false;
+            i = j;
+            continue;
+        }
+        if (c == ',' || c == ';' || c == ':' || c == '>' || c == '[' || c == ']' || c == '\\') {
+            if (!settle(c)) return false;
             ++i;
             continue;
         }
@@ -172,10 +165,19 @@ bool encode_addresses(std::string_view value, std::string_view eol, std::string&
         while (j < value.size() && !is_wsp_or_break(value[j]) &&
                std::string_view("\"(<>,;:@[]\\").find(value[j]) == std::string_view::npos)
             ++j;
-        add_word(i, j, value.substr(i, j - i));
+        pending.back().push_back({i, j, std::string(value.substr(i, j - i)), has_8bit(value.substr(i, j - i))});
         i = j;
     }
-    if (!end_run('\0')) return false;
+    if (!settle('\0')) return false;
+    // Replacements in order of position (they never overlap).
+    std::sort(repl.begin(), repl.end(), [](const Repl& x, const Repl& y) { return x.b < y.b; });
+    std::size_t pos = 0;
+    for (const Repl& r : repl) {
+        if (r.b < pos) continue;
+        out.append(value.substr(pos, r.b - pos));
+        out += r.text;
+        pos = r.e;
+    }
     out.append(value.substr(pos));
     return true;
 }
@@ -186,39 +188,48 @@ bool encode_field_8bit(const Message& m, std::size_t entity, const HeaderField& 
                        std::string& out, const StepLog& log) {
     const std::string_view name = f.name;
     const std::string place = field_place(m, entity, name);
+    std::string v;
     if (iequals(name, "Content-Type") || iequals(name, "Content-Disposition")) {
+        Parameters params;
+        std::string main;
         if (iequals(name, "Content-Type")) {
-            const ContentType ct = parse_content_type(f.value);
-            if (!ct.valid || has_8bit(ct.mime_type())) {
-                log.problem(place, "8-bit text outside a parameter value");
-                return false;
-            }
-            out += format_mime_value(name, ct.mime_type(), ct.params, eol);
+            ContentType ct = parse_content_type(f.value);
+            if (ct.valid) main = ct.mime_type();
+            params = std::move(ct.params);
         } else {
-            const ContentDisposition cd = parse_content_disposition(f.value);
-            if (cd.type.empty() || has_8bit(cd.type)) {
-                log.problem(place, "8-bit text outside a parameter value");
-                return false;
-            }
-            out += format_mime_value(name, cd.type, cd.params, eol);
+            ContentDisposition cd = parse_content_disposition(f.value);
+            main = cd.type;
+            params = std::move(cd.params);
         }
-        return true;
-    }
-    if (is_address_field(name)) {
+        bool names_ok = !main.empty() && !has_8bit(main);
+        for (const Parameter& p : params) names_ok = names_ok && !has_8bit(p.name);
+        if (!names_ok) {
+            log.problem(place, "8-bit text outside a parameter value");
+            return false;
+        }
+        v = format_mime_value(name, main, params, eol);
+    } else if (is_address_field(name)) {
         std::string why;
-        std::string v;
-        if (!encode_addresses(f.value, eol, v, why)) {
+        if (!encode_addresses(f.value, f.name.size() + 1, v, why)) {
             log.problem(place, why + ": only SMTPUTF8 (RFC 6531, 6532) can carry it");
             return false;
         }
-        out += v;
-        return true;
-    }
-    if (is_structured_field(name) && !iequals(name, "Content-Description")) {
+    } else if (is_structured_field(name) && !iequals(name, "Content-Description")) {
         log.problem(place, "8-bit text in a structured field cannot be encoded");
         return false;
+    } else {
+        v = encode_unstructured(f.value, f.name.size() + 1);
     }
-    out += encode_unstructured(f.value, eol);
+    if (has_8bit(v)) {  // what the parser kept of a malformed field, say
+        log.problem(place, "8-bit text that is not in a phrase, a comment or a parameter value");
+        return false;
+    }
+    // Lines that now hold encoded words are folded to 76 (RFC 2047 2).
+    const std::string field = std::string(name) + ":" + v;
+    std::string folded;
+    std::size_t over = 0;
+    if (fold_field(field, eol, folded, over)) v = folded.substr(name.size() + 1);
+    out += v;
     return true;
 }
 
@@ -237,7 +248,9 @@ bool step_fold(std::string_view in, std::string& out, const RewriteOptions& o, c
                 // text can be cut into encoded words, which readers join.
                 std::string field(f.name);
                 field += ':';
-                field += encode_words(decode_header_text(unfold(f.value)), false, std::string(eol) + " ");
+                field += ' ';
+                field += encode_words_from(decode_header_text(unfold(f.value)), false, std::string(eol) + " ",
+                                           f.name.size() + 2);
                 field += eol;
                 if (f.raw.empty() || f.raw.back() != '\n') field.resize(field.size() - eol.size());
                 splice.replace(f.offset, f.offset + f.raw.size(), std::move(field));

@@ -547,6 +547,11 @@ IDEMPOTENT(fix, o.fix = true)
 IDEMPOTENT(seven_bit, o.seven_bit = true)
 IDEMPOTENT(fold, o.fold = true)
 IDEMPOTENT(crlf, o.line_ending = msg::LineEnding::crlf)
+// Fails on a library bug (found by this property, left enabled): a binary
+// part whose body ends in CR, before a CRLF delimiter, e.g.
+// "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Transfer-Encoding: binary\r\n\r\nx\r\r\n--b--\r\n":
+// the delimiter's CRLF made LF joins the body's CR into a new CRLF, which the
+// second pass converts again (and the part loses its CR: LfKeepsContent).
 IDEMPOTENT(lf, o.line_ending = msg::LineEnding::lf)
 IDEMPOTENT(to_utf8, o.to_utf8 = true)
 IDEMPOTENT(strip_bcc, o.strip_bcc = true)
@@ -577,6 +582,10 @@ RC_GTEST_PROP(RewriteProperty, LfKeepsContent, ()) {
 
 // c. -----------------------------------------------------------------------------
 
+// Fails on a library bug (found by this property, left enabled): an 8-bit
+// display name followed by a comment, "To: \xc3\xa9 (x) <a@b.c>", is taken
+// for 8-bit inside the address and left as it is ("only SMTPUTF8 can carry
+// it"), so header.8bit stays.
 RC_GTEST_PROP(RewriteProperty, FixSevenBitLeavesNothingRepairable, ()) {
     const auto g = gen_message();
     const auto r = msg::rewrite(g.data, options([](auto& o) { o.fix = o.seven_bit = true; }));
@@ -641,6 +650,8 @@ RC_GTEST_PROP(RewriteProperty, SevenBitChangesOnly8Bit, ()) {
     const auto after = leaves_of(r.output);
     RC_ASSERT(before.size() == after.size());
     for (std::size_t i = 0; i < before.size(); ++i) {
+        // A binary body is re-encoded whatever its bytes: "binary" is not 7-bit.
+        if (before[i].encoding == msg::TransferEncoding::binary) continue;
         if (has_8bit(before[i].body) || longest_line(before[i].body) > 998) continue;
         RC_LOG() << "leaf " << i << ": " << first_difference(before[i].body, after[i].body) << "\n";
         const bool same_body = before[i].body == after[i].body;
@@ -740,7 +751,36 @@ RC_GTEST_PROP(RewriteProperty, MutatedMessagesNeverCrash, ()) {
     check_no_crash(data);
 }
 
+// Idempotence on damaged input. These fail on library bugs in fix (found
+// here, left enabled): a header block ending without a line break
+// ("Content-Type: text/plain" alone: MIME-Version is appended to the field's
+// value), a Content-Type whose parameters are rewritten losing the charset
+// that is then added only by a second pass ("Content-Type: text/plain; x\n\n\xe9\n"),
+// 8-bit in a parameter name ("Content-Type: text/plain; \xc3\xa9=x\n\nhi\n"),
+// a first line break swallowed by an encoded word, which changes the
+// message's line break ("Subject: \xc3\xa9\n \xc3\xa9\r\nX: y\n\nbody\n"), and
+// line_ending turning a bare CR in a field into a line break that ends the
+// header ("X: \rb\nContent-Transfer-Encoding: binary\n\n\n").
 RC_GTEST_PROP(RewriteProperty, MutatedMessagesIdempotent, ()) {
     const std::string data = mutate(gen_message().data);
     check_idempotent(data, all_options());
+}
+
+RC_GTEST_PROP(RewriteProperty, MutatedMessagesIdempotentEachOptionSet, ()) {
+    const std::string data = mutate(gen_message().data);
+    const auto k = *rc::gen::inRange(0, 9);
+    msg::RewriteOptions o;
+    switch (k) {
+    case 0: o.fix = true; break;
+    case 1: o.seven_bit = true; break;
+    case 2: o.fold = true; break;
+    case 3: o.line_ending = msg::LineEnding::crlf; break;
+    case 4: o.line_ending = msg::LineEnding::lf; break;
+    case 5: o.to_utf8 = true; break;
+    case 6: o.strip_bcc = true; break;
+    case 7: o.fix = o.seven_bit = true; break;
+    default: o = all_options(); break;
+    }
+    RC_LOG() << "option set " << k << "\n";
+    check_idempotent(data, o);
 }

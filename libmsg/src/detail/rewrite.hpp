@@ -80,10 +80,16 @@ bool encode_field_8bit(const Message& m, std::size_t entity, const HeaderField& 
 std::string format_mime_value(std::string_view name, std::string_view main,
                               const Parameters& params, std::string_view eol);
 
+// encode_words() for text that starts at `column` of its line (0-based):
+// the first word is kept short enough to end by column 76.
+std::string encode_words_from(std::string_view text, bool phrase, std::string_view separator,
+                              std::size_t column);
+
 // Fold one field's raw text (name, colon, value, final line break) so that
 // no line is longer than 78 characters where white space allows; returns
-// false when nothing had to change. `lines_over_998` receives the number of
-// lines still over 998 octets.
+// false when nothing had to change (76 instead of 78 when the field holds
+// encoded words, RFC 2047 2). `lines_over_998` receives the number of lines
+// still over 998 octets.
 bool fold_field(std::string_view raw, std::string_view eol, std::string& out,
                 std::size_t& lines_over_998);
 
@@ -93,6 +99,10 @@ bool fold_field(std::string_view raw, std::string_view eol, std::string& out,
 std::string qp_encode_body(std::string_view data, std::string_view eol);
 // base64 of a body in lines of 76, ended by `eol` when `final_eol`.
 std::string base64_encode_body(std::string_view data, std::string_view eol, bool final_eol);
+
+// Insert a field (its text ending in `eol`) at `at`, a header's end, on a
+// line of its own even when the header's last field has no line break.
+void insert_field(const Message& m, std::size_t at, std::string field, std::string_view eol, Splice& splice);
 
 // Set the Content-Transfer-Encoding of entity `e` to `value`: its field's
 // value replaced, or a field added at the end of its header.

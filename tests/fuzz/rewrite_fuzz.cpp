@@ -1,0 +1,61 @@
+// rewrite_fuzz.cpp - rewrite() on arbitrary input with the options chosen by
+// the first byte, then its promises: the result is a fixed point (rewriting
+// the output again changes nothing), an unchanged result is the input, and
+// with seven_bit the output is 7-bit unless a problem was reported. The same
+// message as a spool entry goes through rewrite_spool_entry() too.
+//
+// First byte: bit 0 fix, 1 seven_bit, 2 fold, 3 line_ending (with bit 4:
+// 0 crlf, 1 lf), 5 to_utf8, 6 strip_bcc; bit 7: also the spool entry.
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+#include <string_view>
+
+#include "msg/message.hpp"
+#include "msg/rewrite.hpp"
+#include "msg/spool.hpp"
+
+namespace {
+
+void check(bool ok) {
+    if (!ok) std::abort();
+}
+
+bool has_8bit(std::string_view s) {
+    for (char c : s)
+        if (static_cast<unsigned char>(c) >= 0x80) return true;
+    return false;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    if (size == 0) return 0;
+    const std::uint8_t flags = data[0];
+    const std::string_view in(reinterpret_cast<const char*>(data) + 1, size - 1);
+
+    msg::RewriteOptions o;
+    o.fix = flags & 1;
+    o.seven_bit = flags & 2;
+    o.fold = flags & 4;
+    if (flags & 8) o.line_ending = (flags & 16) ? msg::LineEnding::lf : msg::LineEnding::crlf;
+    o.to_utf8 = flags & 32;
+    o.strip_bcc = flags & 64;
+
+    const msg::RewriteResult r = msg::rewrite(in, o);
+    if (!r.changed) check(r.output == in);
+    if (o.seven_bit && r.problems.empty()) check(!has_8bit(r.output));
+    const msg::RewriteResult again = msg::rewrite(r.output, o);
+    check(again.output == r.output);
+    check(!again.changed);
+    (void)msg::parse_message(r.output);
+
+    if (flags & 128) {
+        const std::string entry = "MAIL FROM:<a@b> BODY=8BITMIME\nRCPT TO:<c@d>\n\n" + std::string(in);
+        const msg::RewriteResult s = msg::rewrite_spool_entry(entry, o);
+        if (!s.changed) check(s.output == entry);
+        (void)msg::parse_spool_entry(s.output);
+    }
+    return 0;
+}

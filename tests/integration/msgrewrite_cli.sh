@@ -1,0 +1,209 @@
+#!/bin/sh
+# msgrewrite_cli.sh MSGREWRITE MSGSHOW MSGCHECK - the command line: exit
+# codes, inputs and outputs (stdin, -o, --in-place, --dry-run, --json),
+# mbox archives, spool entries, and idempotence. Run from the top of the
+# source tree.
+set -u
+bin=$1 show=$2 check=$3
+. "$(dirname "$0")/lib.sh"
+
+clean=testdata/clean/plain-us-ascii.eml
+utf8=testdata/clean/plain-utf8-8bit.eml
+py=/usr/bin/python3
+
+# same A B: the files have the same bytes.
+same() {
+    cmp -s "$1" "$2" || { echo "FAIL: $1 and $2 differ"; cmp "$1" "$2"; fail=1; }
+}
+# parts FILE: the section and decoded sha256 of every part, one a line.
+parts() {
+    "$show" --json "$1" | "$py" -c 'import json,sys
+for p in json.loads(sys.stdin.readline())["parts"]: print(p["section"], p["sha256"])'
+}
+# stamp FILE: inode, modification time (ns) and permission bits.
+stamp() {
+    "$py" -c 'import os,sys; s=os.stat(sys.argv[1]); print(s.st_ino, s.st_mtime_ns, oct(s.st_mode & 0o7777))' "$1"
+}
+
+# --- usage and exit codes ---------------------------------------------------
+expect 0 "" "$bin" --help
+has "$tmp/out" '--add-message-id'
+expect 0 "" "$bin" --version
+expect 64 "unrecognised option" "$bin" --no-such-option "$clean"
+expect 64 "exclude each other" "$bin" --crlf --lf "$clean"
+expect 64 "needs --output\|with --output or --in-place" "$bin" --json --7bit "$clean"
+expect 64 "give 'Name: value'" "$bin" --set 'no colon here' "$clean"
+expect 64 "give 'Name: value'" "$bin" --set 'Bad Name: x' "$clean"
+expect 64 "give 'Name: value'" "$bin" --add ': empty name' "$clean"
+# a line break in a value only folds it: no second field, no end of the header
+expect 64 "give 'Name: value'" "$bin" --set "$(printf 'Subject: x\nBcc: evil@example.org')" "$clean"
+expect 64 "give 'Name: value'" "$bin" --add "$(printf 'X-A: x\r\n\r\nbody')" "$clean"
+expect 0 "" "$bin" --set "$(printf 'Subject: two\n lines')" "$clean"
+has "$tmp/out" '^ lines$'
+expect 64 "several inputs need --in-place" "$bin" --7bit "$clean" "$utf8"
+expect 66 "cannot open" "$bin" --7bit "$tmp/missing.eml"
+# Nothing asked for, or nothing to change: the message comes out as it went in.
+expect 0 "" "$bin" "$clean"
+same "$tmp/out" "$clean"
+expect 0 "" "$bin" --fix --7bit --fold "$clean"
+same "$tmp/out" "$clean"
+
+# 0 when --fix repairs everything; 1 when an error remains (reported on stderr).
+expect 0 "" "$bin" --fix testdata/defects/header.8bit/raw-utf8-subject.eml
+expect 1 "\[field.missing\]" "$bin" --fix testdata/defects/field.missing/no-date.eml
+# 1 when an operation cannot do its work: 8-bit in an address needs SMTPUTF8.
+printf 'From: J\303\266rg <j\303\266rg@example.de>\nTo: b@example.net\nSubject: x\nDate: Mon, 6 May 2024 11:24:09 +0200\nMessage-ID: <a.1@example.de>\n\nhi\n' >"$tmp/8bit-addr.eml"
+expect 1 "" "$bin" --7bit "$tmp/8bit-addr.eml"
+[ -s "$tmp/err" ] || { echo "FAIL: --7bit with an 8-bit address reported nothing"; fail=1; }
+has "$tmp/err" '8-bit text in an address'
+expect 1 "" "$bin" --to-utf8 testdata/defects/charset.unknown/made-up-charset.eml
+
+# --- standard input and -o ----------------------------------------------------
+expect 0 "" sh -c "\"$bin\" --7bit < \"$utf8\""
+cp "$tmp/out" "$tmp/stdin.eml"
+expect 0 "" sh -c "\"$bin\" --7bit - < \"$utf8\""
+same "$tmp/out" "$tmp/stdin.eml"
+has "$tmp/stdin.eml" '^Content-Transfer-Encoding: quoted-printable$'
+lacks "$tmp/stdin.eml" '[^ -~	]'
+expect 0 "" "$bin" --7bit -o "$tmp/o.eml" "$utf8"
+[ -s "$tmp/out" ] && { echo "FAIL: -o also wrote to standard output"; fail=1; }
+same "$tmp/o.eml" "$tmp/stdin.eml"
+[ "$(ls "$tmp" | grep -c '^o\.eml')" = 1 ] || { echo "FAIL: -o left files behind"; ls "$tmp"; fail=1; }
+# the decoded content is unchanged
+parts "$utf8" >"$tmp/p1"; parts "$tmp/o.eml" >"$tmp/p2"; same "$tmp/p1" "$tmp/p2"
+
+# --- --dry-run and --json -------------------------------------------------------
+mkdir "$tmp/dry"
+cp "$utf8" "$tmp/dry/m.eml"
+before=$(stamp "$tmp/dry/m.eml")
+expect 0 "" "$bin" --dry-run --7bit "$tmp/dry/m.eml"
+[ -s "$tmp/out" ] && { echo "FAIL: --dry-run wrote the message"; fail=1; }
+same "$tmp/dry/m.eml" "$utf8"
+[ "$(stamp "$tmp/dry/m.eml")" = "$before" ] || { echo "FAIL: --dry-run touched the file"; fail=1; }
+[ "$(ls "$tmp/dry")" = m.eml ] || { echo "FAIL: --dry-run left files"; ls "$tmp/dry"; fail=1; }
+expect 0 "" "$bin" --dry-run --json --fix --7bit --fold "$tmp/dry/m.eml"
+"$py" - "$tmp/out" "$tmp/dry/m.eml" <<'PY' || fail=1
+import json, sys
+lines = open(sys.argv[1]).read().splitlines()
+assert len(lines) == 1, lines
+o = json.loads(lines[0])
+assert set(o) == {"source", "index", "changed", "changes", "problems", "remaining"}, o
+assert o["source"] == sys.argv[2] and o["index"] == 0 and o["changed"] is True, o
+assert o["changes"] and all(set(c) == {"step", "where", "what"} for c in o["changes"]), o
+assert any(c["step"] == "7bit" for c in o["changes"]), o
+assert o["problems"] == [] and o["remaining"] == [], o
+PY
+# without --fix there is no "remaining"; an unchanged message says so
+expect 0 "" "$bin" --json -o "$tmp/j.eml" --7bit "$clean"
+"$py" -c '
+import json, sys
+o = json.loads(open(sys.argv[1]).read())
+assert set(o) == {"source", "index", "changed", "changes", "problems"}, o
+assert o["changed"] is False and o["changes"] == [] and o["problems"] == [], o
+' "$tmp/out" || { echo "FAIL: --json for an unchanged message"; cat "$tmp/out"; fail=1; }
+same "$tmp/j.eml" "$clean"
+# a problem and what --fix leaves, in JSON
+expect 1 "" "$bin" --json --dry-run --fix --7bit "$tmp/8bit-addr.eml" testdata/defects/field.missing/no-date.eml
+"$py" -c '
+import json, sys
+a, b = [json.loads(l) for l in open(sys.argv[1])]
+assert a["problems"] and all(set(p) == {"step", "where", "what"} for p in a["problems"]), a
+assert [r["code"] for r in b["remaining"]] == ["field.missing"], b
+assert set(b["remaining"][0]) >= {"code", "severity", "line", "column"}, b
+' "$tmp/out" || { echo "FAIL: --json problems/remaining"; cat "$tmp/out"; fail=1; }
+
+# --- --in-place -----------------------------------------------------------------
+mkdir "$tmp/ip"
+cp "$utf8" "$tmp/ip/a.eml"
+cp "$clean" "$tmp/ip/b.eml"
+chmod 640 "$tmp/ip/a.eml"
+chmod 604 "$tmp/ip/b.eml"
+a0=$(stamp "$tmp/ip/a.eml")
+touch -d '2020-01-01 00:00:00' "$tmp/ip/b.eml"
+b0=$(stamp "$tmp/ip/b.eml")
+expect 0 "" "$bin" --7bit --fold --in-place "$tmp/ip/a.eml" "$tmp/ip/b.eml"
+[ -s "$tmp/out" ] && { echo "FAIL: --in-place wrote to standard output"; fail=1; }
+same "$tmp/ip/a.eml" "$tmp/stdin.eml"
+same "$tmp/ip/b.eml" "$clean"
+a1=$(stamp "$tmp/ip/a.eml")
+[ "${a1##* }" = 0o640 ] || { echo "FAIL: --in-place lost the permission bits: $a1"; fail=1; }
+[ "${a1%% *}" != "${a0%% *}" ] || { echo "FAIL: --in-place did not replace the file (same inode)"; fail=1; }
+[ "$(stamp "$tmp/ip/b.eml")" = "$b0" ] || { echo "FAIL: --in-place rewrote an unchanged file"; fail=1; }
+[ "$(ls -A "$tmp/ip" | tr '\n' ' ')" = "a.eml b.eml " ] || { echo "FAIL: --in-place left files"; ls -A "$tmp/ip"; fail=1; }
+# again: nothing changes, nothing is rewritten
+expect 0 "" "$bin" --7bit --fold --in-place "$tmp/ip/a.eml"
+[ "$(stamp "$tmp/ip/a.eml")" = "$a1" ] || { echo "FAIL: a second --in-place rewrote the file"; fail=1; }
+
+# --- mbox archives --------------------------------------------------------------
+# count FILE: the messages msgshow --stats finds in an archive
+count() { "$show" --stats --mbox "$1" | sed -n 's/^messages: //p'; }
+gz=testdata/mbox/sample.mbox.gz
+n=$(count "$gz")
+expect 0 "" "$bin" --mbox --7bit --fold -o "$tmp/s.mbox" "$gz"
+[ "$(count "$tmp/s.mbox")" = "$n" ] || { echo "FAIL: --mbox changed the number of messages"; fail=1; }
+[ "$(grep -c '^From ' "$tmp/s.mbox")" = "$(gzip -dc "$gz" | grep -c '^From ')" ] || { echo "FAIL: From_ lines"; fail=1; }
+"$check" -q --mbox --select header.8bit,body.8bit-in-7bit "$tmp/s.mbox" || { echo "FAIL: --mbox --7bit left 8-bit"; fail=1; }
+# messages no operation touches are byte-identical: with nothing asked, the whole archive is
+gzip -dc "$gz" >"$tmp/plain.mbox"
+expect 0 "" "$bin" --mbox -o "$tmp/same.mbox" "$gz"
+same "$tmp/same.mbox" "$tmp/plain.mbox"
+# and with --7bit --fold, each unchanged message (per --json) is the same bytes
+expect 0 "" "$bin" --mbox --json -o "$tmp/s2.mbox" --7bit --fold "$tmp/plain.mbox"
+"$py" - "$tmp/out" "$tmp/plain.mbox" "$tmp/s2.mbox" <<'PY' || { echo "FAIL: unchanged mbox messages differ"; fail=1; }
+import json, re, sys
+report = [json.loads(l) for l in open(sys.argv[1])]
+def split(path):
+    data = open(path, "rb").read()
+    starts = [m.start() for m in re.finditer(rb"(?m)^From ", data)]
+    return [data[a:b] for a, b in zip(starts, starts[1:] + [len(data)])]
+a, b = split(sys.argv[2]), split(sys.argv[3])
+assert len(a) == len(b) == len(report), (len(a), len(b), len(report))
+assert any(r["changed"] for r in report)
+for r, x, y in zip(report, a, b):
+    assert r["changed"] or x == y, r["index"]
+PY
+# .gz output is compressed; the same archive comes back
+expect 0 "" "$bin" --mbox --7bit --fold -o "$tmp/s.mbox.gz" "$gz"
+[ "$(od -An -tx1 -N2 "$tmp/s.mbox.gz" | tr -d ' ')" = 1f8b ] || { echo "FAIL: -o x.mbox.gz is not gzip"; fail=1; }
+gzip -dc "$tmp/s.mbox.gz" | cmp -s - "$tmp/s.mbox" || { echo "FAIL: the .gz archive differs"; fail=1; }
+# in place on an archive
+cp testdata/mbox/mboxrd/archive.mbox "$tmp/ip/box.mbox"
+n=$(count "$tmp/ip/box.mbox")
+expect 0 "" "$bin" --mbox --crlf --in-place "$tmp/ip/box.mbox"
+[ "$(count "$tmp/ip/box.mbox")" = "$n" ] || { echo "FAIL: --in-place --mbox changed the number of messages"; fail=1; }
+grep -q "$(printf '\r')\$" "$tmp/ip/box.mbox" || { echo "FAIL: --in-place --mbox --crlf did nothing"; fail=1; }
+[ "$(ls -A "$tmp/ip" | tr '\n' ' ')" = "a.eml b.eml box.mbox " ] || { echo "FAIL: --in-place --mbox left files"; ls -A "$tmp/ip"; fail=1; }
+expect 65 "" "$bin" --mbox --7bit "$clean"
+
+# --- spool entries --------------------------------------------------------------
+{ printf 'MAIL FROM:<a@example.org> BODY=8BITMIME\nRCPT TO:<b@example.net>\n\n'; cat "$utf8"; } >"$tmp/entry"
+expect 0 "" "$bin" --7bit "$tmp/entry"
+cp "$tmp/out" "$tmp/entry.out"
+head -n 3 "$tmp/entry.out" >"$tmp/env.out"
+printf 'MAIL FROM:<a@example.org>\nRCPT TO:<b@example.net>\n\n' >"$tmp/env.want"
+same "$tmp/env.out" "$tmp/env.want"
+tail -n +4 "$tmp/entry.out" >"$tmp/entry.msg"
+same "$tmp/entry.msg" "$tmp/stdin.eml"
+expect 0 "" "$check" "$tmp/entry.out"
+# with --spool too, and a message that needs no change keeps BODY=8BITMIME
+{ printf 'MAIL FROM:<a@example.org> BODY=8BITMIME SIZE=900\nRCPT TO:<b@example.net>\n\n'; cat "$clean"; } >"$tmp/entry2"
+expect 0 "" "$bin" --spool --fold "$tmp/entry2"
+same "$tmp/out" "$tmp/entry2"
+printf 'MAIL FROM:<a@example.org>\nRCPT TO:<b@example.net>\n' >"$tmp/cut.entry"
+expect 1 "" "$bin" --spool --7bit "$tmp/cut.entry"
+same "$tmp/out" "$tmp/cut.entry"
+
+# --- --7bit --fold output passes msgcheck; idempotence ------------------------------
+for f in testdata/clean/*; do
+    "$bin" --7bit --fold "$f" >"$tmp/c.eml" 2>"$tmp/err" || { echo "FAIL: --7bit --fold $f"; cat "$tmp/err"; fail=1; }
+    "$check" -q "$tmp/c.eml" || { echo "FAIL: --7bit --fold $f: msgcheck finds errors"; fail=1; }
+    parts "$f" >"$tmp/p1"; parts "$tmp/c.eml" >"$tmp/p2"
+    cmp -s "$tmp/p1" "$tmp/p2" || { echo "FAIL: --7bit --fold $f changed decoded content"; fail=1; }
+done
+for f in testdata/clean/* testdata/defects/*/*.eml testdata/rewrite/*.eml; do
+    "$bin" --fix --7bit --fold "$f" >"$tmp/i1.eml" 2>/dev/null
+    "$bin" --fix --7bit --fold "$tmp/i1.eml" >"$tmp/i2.eml" 2>/dev/null
+    cmp -s "$tmp/i1.eml" "$tmp/i2.eml" || { echo "FAIL: --fix --7bit --fold is not idempotent on $f"; fail=1; }
+done
+
+exit $fail
