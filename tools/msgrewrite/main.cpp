@@ -309,7 +309,9 @@ int main(int argc, char** argv) {
             }
             const std::string tmp = temp_beside(path);
             std::unique_ptr<msg::MboxWriter> w;
+            const std::uint64_t changed_before = rw.counts().changed;
             int code = rewrite_archive(path, in, tmp, is_gzip_file(path), false, rw, w);
+            const bool changed = rw.counts().changed != changed_before;
             if (w) {
                 const msg::Status closed = w->close();
                 if (!closed.ok()) {
@@ -317,7 +319,9 @@ int main(int argc, char** argv) {
                     code = exit_code::worst(code, exit_code::io_error);
                 }
             }
-            if (code == exit_code::ok || code == exit_code::problems) {
+            if ((code == exit_code::ok || code == exit_code::problems) && !changed) {
+                ::unlink(tmp.c_str());  // nothing changed: the archive is not written again
+            } else if (code == exit_code::ok || code == exit_code::problems) {
                 if (const msg::Status s = commit_file(tmp, path); !s.ok()) {
                     complain(kInfo.name, s.error().message);
                     code = exit_code::cant_create;
