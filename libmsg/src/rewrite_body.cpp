@@ -191,9 +191,13 @@ bool step_seven_bit(std::string_view in, std::string& out, const RewriteOptions&
                                                 std::string(transfer_encoding_name(all[ei].encoding)) + " -> 7bit");
         }
     if (encoded_body) add_mime_version(m, eol, splice);
-    if (splice.empty()) return false;
-    out = splice.apply(in);
-    return true;
+    if (!splice.empty()) out = splice.apply(in);
+    // 8-bit bytes no rule above reaches (an mbox From_ line at the top, a
+    // line the parser kept outside every field) are reported, not hidden.
+    if (log.problems->size() == problems_before &&
+        first_non_ascii(splice.empty() ? in : std::string_view(out)) != std::string_view::npos)
+        log.problem("message", "8-bit bytes outside any field or part (such as a From_ line) left as they are");
+    return !splice.empty();
 }
 
 // --- to-utf8 ----------------------------------------------------------------------
