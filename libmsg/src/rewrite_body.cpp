@@ -14,7 +14,6 @@
 namespace msg::detail {
 namespace {
 
-bool has_8bit(std::string_view s) { return first_non_ascii(s) != std::string_view::npos; }
 
 // A line over 998 octets (line break excluded), or a NUL: what 8BITMIME
 // does not allow either (RFC 6152 2, RFC 5321 4.5.3.1.6).

@@ -12,7 +12,6 @@ namespace msg::detail {
 namespace {
 
 bool is_wsp_or_break(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
-bool has_8bit(std::string_view s) { return first_non_ascii(s) != std::string_view::npos; }
 
 // The words of an encoded-word-looking token: "=?...?=".
 bool looks_encoded(std::string_view t) {

@@ -8,10 +8,13 @@
 #include <string_view>
 #include <vector>
 
+#include "msg/charset.hpp"
 #include "msg/message.hpp"
 #include "msg/rewrite.hpp"
 
 namespace msg::detail {
+
+inline bool has_8bit(std::string_view s) noexcept { return first_non_ascii(s) != std::string_view::npos; }
 
 // Replacements of byte ranges of one buffer. apply() copies the buffer
 // with each range replaced; ranges must not overlap. Insertions at one
