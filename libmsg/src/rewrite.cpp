@@ -106,6 +106,10 @@ bool is_structured_field(std::string_view name) noexcept {
                           "List-Help", "List-Subscribe", "List-Archive", "List-Owner"});
 }
 
+bool can_add_field(const Entity& e) noexcept {
+    return e.depth == 0 || e.header_end != e.begin || e.body_begin != e.begin;
+}
+
 void insert_field(const Message& m, std::size_t at, std::string field, std::string_view eol, Splice& splice) {
     if (at > 0 && m.data()[at - 1] != '\n') field.insert(0, eol);
     splice.insert(at, std::move(field));

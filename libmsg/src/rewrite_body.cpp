@@ -175,6 +175,10 @@ bool step_seven_bit(std::string_view in, std::string& out, const RewriteOptions&
             log.problem(place, e.content_type.mime_type() + " may not be encoded (RFC 2046): left 8-bit");
             continue;
         }
+        if (!can_add_field(e) && !m.field(e, "Content-Transfer-Encoding")) {
+            log.problem(place, "no header and no empty line before the body: left as it is");
+            continue;
+        }
         std::string decoded;
         decode_transfer(body, e.encoding, decoded);
         const std::string_view was = transfer_encoding_name(e.encoding);
@@ -225,6 +229,10 @@ bool step_to_utf8(std::string_view in, std::string& out, const RewriteOptions& o
         std::string decoded;
         decode_transfer(m.body(e), e.encoding, decoded);
         if (canon == "us-ascii" && !has_8bit(decoded)) continue;
+        if (!can_add_field(e)) {
+            log.problem(place, "no header and no empty line before the body: left as it is");
+            continue;
+        }
         std::string utf8;
         std::size_t bad = 0;
         to_utf8(decoded, *cs, utf8, &bad);
@@ -363,7 +371,7 @@ bool fix_round(std::string_view in, std::string& out, const RewriteOptions& o, c
             }
             if (e.kind != EntityKind::leaf || d.offset < e.body_begin || bodies_done.count(ei)) break;
             if (e.encoding == TransferEncoding::binary || e.encoding == TransferEncoding::unknown ||
-                must_not_encode(e))
+                must_not_encode(e) || !can_add_field(e))
                 break;
             std::string decoded;
             decode_transfer(m.body(e), e.encoding, decoded);
@@ -396,7 +404,7 @@ bool fix_round(std::string_view in, std::string& out, const RewriteOptions& o, c
         for (std::size_t ei = 0; ei < all.size(); ++ei) {
             const Entity& e = all[ei];
             if (e.kind != EntityKind::leaf || bodies_done.count(ei) || e.encoding != TransferEncoding::seven_bit ||
-                !has_8bit(m.body(e)))
+                !has_8bit(m.body(e)) || !can_add_field(e))
                 continue;
             set_transfer_encoding(m, e, "8bit", eol, splice);
             bodies_done.insert(ei);
@@ -406,7 +414,8 @@ bool fix_round(std::string_view in, std::string& out, const RewriteOptions& o, c
     if (codes.count(DefectCode::CharsetMissing))
         for (std::size_t ei = 0; ei < all.size(); ++ei) {
             const Entity& e = all[ei];
-            if (e.kind != EntityKind::leaf || e.content_type.type != "text" || e.content_type.param("charset"))
+            if (e.kind != EntityKind::leaf || e.content_type.type != "text" || e.content_type.param("charset") ||
+                !can_add_field(e))
                 continue;
             std::string decoded;
             decode_transfer(m.body(e), e.encoding, decoded);

@@ -103,6 +103,11 @@ std::string qp_encode_body(std::string_view data, std::string_view eol);
 // base64 of a body in lines of 76, ended by `eol` when `final_eol`.
 std::string base64_encode_body(std::string_view data, std::string_view eol, bool final_eol);
 
+// False for a part that has neither a header nor the empty line that
+// starts its body (an attached message whose first line is not a field):
+// a field added there would land in the header before it.
+bool can_add_field(const Entity& e) noexcept;
+
 // Insert a field (its text ending in `eol`) at `at`, a header's end, on a
 // line of its own even when the header's last field has no line break.
 void insert_field(const Message& m, std::size_t at, std::string field, std::string_view eol, Splice& splice);
