@@ -45,10 +45,12 @@ std::string Splice::apply(std::string_view in) const {
     out.reserve(size);
     std::size_t pos = 0;
     for (const Edit* e : order) {
-        const std::size_t b = std::max(e->begin, pos);  // overlaps are callers' bugs; never copy twice
-        out.append(in.substr(pos, b - pos));
+        // An edit overlapping an earlier one is a caller's bug: it is
+        // dropped rather than written where it does not belong.
+        if (e->begin < pos) continue;
+        out.append(in.substr(pos, e->begin - pos));
         out.append(e->text);
-        pos = std::max(pos, e->end);
+        pos = e->end;
     }
     if (pos < in.size()) out.append(in.substr(pos));
     return out;
@@ -106,8 +108,10 @@ bool is_structured_field(std::string_view name) noexcept {
                           "List-Help", "List-Subscribe", "List-Archive", "List-Owner"});
 }
 
-bool can_add_field(const Entity& e) noexcept {
-    return e.depth == 0 || e.header_end != e.begin || e.body_begin != e.begin;
+bool editable(const Entity& e) noexcept {
+    const bool no_empty_line = e.body_begin == e.header_end;
+    if (e.header_end == e.begin) return e.depth == 0 || !no_empty_line;
+    return !no_empty_line || e.header_end >= e.end;
 }
 
 void insert_field(const Message& m, std::size_t at, std::string field, std::string_view eol, Splice& splice) {
@@ -155,6 +159,11 @@ bool step_headers(std::string_view in, std::string& out, const RewriteOptions& o
     const Message m = parse_message(in, o.limits);
     const Entity& root = m.root();
     const std::string_view eol = eol_of(in);
+    if (!editable(root)) {
+        log.problem("message", "the header ends at a line that is not a field, with no empty line: "
+                               "header edits left undone");
+        return false;
+    }
 
     // The header as a list of fields, each the original bytes or new text.
     struct Item {
@@ -168,10 +177,12 @@ bool step_headers(std::string_view in, std::string& out, const RewriteOptions& o
         items.push_back({std::string(f.name), std::string(f.raw), true, f.offset});
     bool changed = false;
 
+    std::vector<Item> removed;  // originals removed by this run
     auto remove_if = [&](auto&& pred, std::string_view why) {
         for (auto it = items.begin(); it != items.end();) {
             if (pred(*it)) {
                 log.change("header " + it->name, std::string(why));
+                if (it->original) removed.push_back(*it);
                 it = items.erase(it);
                 changed = true;
             } else {
@@ -198,10 +209,22 @@ bool step_headers(std::string_view in, std::string& out, const RewriteOptions& o
             // Not again when the same field is there (so that adding is
             // idempotent too).
             const std::string text = make_field(e.name, e.value, eol);
-            const bool there = std::any_of(items.begin(), items.end(), [&](const Item& i) {
-                return iequals(i.name, e.name) && unfold(i.text.substr(i.name.size() + 1)) == unfold(text.substr(e.name.size() + 1));
-            });
-            if (!there) add(e.name, e.value);
+            auto same = [&](const Item& i) {
+                return iequals(i.name, e.name) &&
+                       unfold(i.text.substr(i.name.size() + 1)) == unfold(text.substr(e.name.size() + 1));
+            };
+            if (std::any_of(items.begin(), items.end(), same)) break;
+            // Removed earlier in this run (--remove 'X-*' --add 'X-A: 1'):
+            // it goes back where it was, so that a second run changes nothing.
+            if (auto r = std::find_if(removed.begin(), removed.end(), same); r != removed.end()) {
+                auto at = std::find_if(items.begin(), items.end(),
+                                       [&](const Item& i) { return !i.original || i.offset > r->offset; });
+                items.insert(at, *r);
+                log.change("header " + r->name, "kept (removed, then added again)");
+                removed.erase(r);
+                break;
+            }
+            add(e.name, e.value);
             break;
         }
         case HeaderEdit::Kind::set: {
@@ -426,6 +449,18 @@ RewriteResult rewrite_spool_entry(std::string_view entry, const RewriteOptions& 
                 envelope_changed = true;
                 break;
             }
+        }
+    }
+    // A message that came out 8-bit (--to-utf8 of a 7-bit charset, --fix
+    // relabelling) from a 7-bit one needs BODY=8BITMIME (RFC 6152).
+    if (r.changed && first_non_ascii(e.message) == std::string::npos &&
+        first_non_ascii(r.output) != std::string::npos && e.body_type().empty()) {
+        if (const EnvelopeLine* mail = e.mail()) {
+            const std::size_t at = mail->offset + mail->text.size();
+            envelope.insert(at, " BODY=8BITMIME");
+            r.changes.push_back({options.to_utf8 ? RewriteStep::to_utf8 : RewriteStep::fix, "envelope",
+                                 "BODY=8BITMIME added"});
+            envelope_changed = true;
         }
     }
     if (options.line_ending != LineEnding::keep) {

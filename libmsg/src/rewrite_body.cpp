@@ -53,9 +53,8 @@ std::string_view reencode(const Message& m, const Entity& e, std::string_view de
               std::string_view eol, Splice& splice) {
     const std::string_view body = m.body(e);
     const bool final_eol = !body.empty() && body.back() == '\n';
-    // A body that follows its header with no empty line (header.no-separator,
-    // header.bad-field-name) gets one: once encoded, its first line could
-    // read as a field.
+    // A root body with no header before it (header.no-separator) gets the
+    // empty line: once a field is added, its first line could read as one.
     const std::string sep = e.body_begin == e.header_end ? std::string(eol) : std::string();
     if (how == TransferEncoding::unknown) {
         how = TransferEncoding::base64;
@@ -78,7 +77,7 @@ std::string_view reencode(const Message& m, const Entity& e, std::string_view de
 }
 
 void add_mime_version(const Message& m, std::string_view eol, Splice& splice) {
-    if (!m.header("MIME-Version")) insert_field(m, m.root().header_end, "MIME-Version: 1.0" + std::string(eol), eol, splice);
+    if (!m.header("MIME-Version") && editable(m.root())) insert_field(m, m.root().header_end, "MIME-Version: 1.0" + std::string(eol), eol, splice);
 }
 
 // The field of entity `e` whose bytes hold `offset`, or null.
@@ -175,8 +174,9 @@ bool step_seven_bit(std::string_view in, std::string& out, const RewriteOptions&
             log.problem(place, e.content_type.mime_type() + " may not be encoded (RFC 2046): left 8-bit");
             continue;
         }
-        if (!can_add_field(e) && !m.field(e, "Content-Transfer-Encoding")) {
-            log.problem(place, "no header and no empty line before the body: left as it is");
+        if (!editable(e)) {
+            log.problem(place, "no empty line between header and body (a line that is not a field ends the "
+                               "header): left as it is");
             continue;
         }
         std::string decoded;
@@ -229,8 +229,9 @@ bool step_to_utf8(std::string_view in, std::string& out, const RewriteOptions& o
         std::string decoded;
         decode_transfer(m.body(e), e.encoding, decoded);
         if (canon == "us-ascii" && !has_8bit(decoded)) continue;
-        if (!can_add_field(e)) {
-            log.problem(place, "no header and no empty line before the body: left as it is");
+        if (!editable(e)) {
+            log.problem(place, "no empty line between header and body (a line that is not a field ends the "
+                               "header): left as it is");
             continue;
         }
         std::string utf8;
@@ -316,6 +317,7 @@ bool fix_round(std::string_view in, std::string& out, const RewriteOptions& o, c
     const std::string_view eol = eol_of(cur);
     Splice splice;
     std::set<std::size_t> fields_done, bodies_done;
+    std::vector<std::pair<std::size_t, const HeaderField*>> long_fields;  // folded last
     const auto all = m.entities();
 
     if (codes.count(DefectCode::Header8Bit)) {
@@ -358,20 +360,12 @@ bool fix_round(std::string_view in, std::string& out, const RewriteOptions& o, c
         }
         case DefectCode::LineTooLong: {
             if (d.offset < e.header_end) {
-                const HeaderField* f = field_at(m, e, d.offset);
-                if (!f || fields_done.count(f->offset)) break;
-                std::string folded;
-                std::size_t over = 0;
-                if (fold_field(f->raw, eol, folded, over)) {
-                    splice.replace(f->offset, f->offset + f->raw.size(), std::move(folded));
-                    fields_done.insert(f->offset);
-                    log.change(field_place(m, ei, f->name), "folded");
-                }
+                if (const HeaderField* f = field_at(m, e, d.offset)) long_fields.emplace_back(ei, f);
                 break;
             }
             if (e.kind != EntityKind::leaf || d.offset < e.body_begin || bodies_done.count(ei)) break;
             if (e.encoding == TransferEncoding::binary || e.encoding == TransferEncoding::unknown ||
-                must_not_encode(e) || !can_add_field(e))
+                must_not_encode(e) || !editable(e))
                 break;
             std::string decoded;
             decode_transfer(m.body(e), e.encoding, decoded);
@@ -386,7 +380,7 @@ bool fix_round(std::string_view in, std::string& out, const RewriteOptions& o, c
         case DefectCode::Base64LineTooLong:
         case DefectCode::QpBadEscape:
         case DefectCode::QpLineTooLong: {
-            if (e.kind != EntityKind::leaf || bodies_done.count(ei)) break;
+            if (e.kind != EntityKind::leaf || bodies_done.count(ei) || !editable(e)) break;
             if (e.encoding != TransferEncoding::base64 && e.encoding != TransferEncoding::quoted_printable) break;
             std::string decoded;
             decode_transfer(m.body(e), e.encoding, decoded);
@@ -404,7 +398,7 @@ bool fix_round(std::string_view in, std::string& out, const RewriteOptions& o, c
         for (std::size_t ei = 0; ei < all.size(); ++ei) {
             const Entity& e = all[ei];
             if (e.kind != EntityKind::leaf || bodies_done.count(ei) || e.encoding != TransferEncoding::seven_bit ||
-                !has_8bit(m.body(e)) || !can_add_field(e))
+                !has_8bit(m.body(e)) || !editable(e))
                 continue;
             set_transfer_encoding(m, e, "8bit", eol, splice);
             bodies_done.insert(ei);
@@ -415,7 +409,7 @@ bool fix_round(std::string_view in, std::string& out, const RewriteOptions& o, c
         for (std::size_t ei = 0; ei < all.size(); ++ei) {
             const Entity& e = all[ei];
             if (e.kind != EntityKind::leaf || e.content_type.type != "text" || e.content_type.param("charset") ||
-                !can_add_field(e))
+                !editable(e))
                 continue;
             std::string decoded;
             decode_transfer(m.body(e), e.encoding, decoded);
@@ -457,9 +451,21 @@ bool fix_round(std::string_view in, std::string& out, const RewriteOptions& o, c
             log.change(entity_place(m, ei), "closing boundary added");
         }
     }
+    // Header lines over 998 octets, folded unless another repair of this
+    // round changes the field (the next round folds it then).
+    for (const auto& [ei, f] : long_fields) {
+        if (fields_done.count(f->offset) || splice.touches(f->offset, f->offset + f->raw.size())) continue;
+        std::string folded;
+        std::size_t over = 0;
+        if (!fold_field(f->raw, eol, folded, over)) continue;
+        splice.replace(f->offset, f->offset + f->raw.size(), std::move(folded));
+        fields_done.insert(f->offset);
+        log.change(field_place(m, ei, f->name), "folded");
+    }
     // MIME-Version: missing, or needed now that a part has a
     // Content-Transfer-Encoding.
-    if ((codes.count(DefectCode::MimeVersionMissing) || !bodies_done.empty()) && !m.header("MIME-Version")) {
+    if ((codes.count(DefectCode::MimeVersionMissing) || !bodies_done.empty()) && !m.header("MIME-Version") &&
+        editable(m.root())) {
         add_mime_version(m, eol, splice);
         log.change("header MIME-Version", "added");
     }

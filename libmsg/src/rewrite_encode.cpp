@@ -138,8 +138,10 @@ std::string qp_encode_body(std::string_view data, std::string_view eol) {
             const bool last = k + 1 == line.size();
             bool literal = (c >= 33 && c <= 126 && c != '=') || (is_wsp(static_cast<char>(c)) && !last);
             // An encoded line that starts with "From " or "." would be
-            // changed by mbox quoting or SMTP transparency: encode it.
-            if (col == 0 && (c == '.' || (c == 'F' && line.substr(k, 5) == "From "))) literal = false;
+            // changed by mbox quoting or SMTP transparency, one that starts
+            // with "-" could read as a boundary: encode that character.
+            auto risky_start = [&] { return c == '.' || c == '-' || (c == 'F' && line.substr(k, 5) == "From "); };
+            if (col == 0 && risky_start()) literal = false;
             const std::size_t width = literal ? 1 : 3;
             // Room for a soft break's '=' unless this is the line's last character.
             const std::size_t room = last ? kMax : kMax - 1;
@@ -160,7 +162,7 @@ std::string qp_encode_body(std::string_view data, std::string_view eol) {
                 out += '=';
                 out += eol;
                 col = 0;
-                if (literal && (c == '.' || (c == 'F' && line.substr(k, 5) == "From "))) literal = false;
+                if (literal && risky_start()) literal = false;
             }
             if (literal) {
                 out += static_cast<char>(c);
@@ -292,10 +294,15 @@ bool fold_field(std::string_view raw, std::string_view eol, std::string& out, st
         // visible character, with a visible character before it on the
         // same output line (no line may be only white space) and, on the
         // field's first line, after the first word of the value.
+        // (In a field with encoded words, right after the colon too: a
+        // long name leaves no other way to keep to 76.)
         std::size_t min_visible = 0;  // a fold point needs a visible char at or after this, before it
-        if (first_line && colon != std::string_view::npos && colon < line.size()) min_visible = colon + 1;
+        if (first_line && colon != std::string_view::npos && colon < line.size() && kFold == kFoldPlain)
+            min_visible = colon + 1;
         auto candidate = [&](std::size_t seg, std::size_t i) {
             if (i + 1 >= line.size() || !is_wsp(line[i]) || is_wsp(line[i + 1])) return false;
+            if (line[i - 1] == '\\') return false;  // the white space of a quoted-pair
+            if (first_line && colon != std::string_view::npos && i <= colon) return false;
             for (std::size_t k = std::max(seg, min_visible); k < i; ++k)
                 if (!is_wsp(line[k])) return true;
             return false;

@@ -242,7 +242,11 @@ bool step_fold(std::string_view in, std::string& out, const RewriteOptions& o, c
             std::string folded;
             std::size_t over = 0;
             const bool changed = fold_field(f.raw, eol, folded, over);
-            if (over > 0 && !is_structured_field(f.name) && !is_address_field(f.name)) {
+            // Only fields known to hold free text: an unknown one may have a
+            // grammar of its own (Autocrypt, X-Google-DKIM-Signature).
+            const bool free_text = iequals(f.name, "Subject") || iequals(f.name, "Comments") ||
+                                   iequals(f.name, "Content-Description") || iequals(f.name, "Thread-Topic");
+            if (over > 0 && free_text) {
                 // No white space to fold at within 998 octets: unstructured
                 // text can be cut into encoded words, which readers join.
                 std::string field(f.name);

@@ -40,8 +40,17 @@ expect 64 "give 'Name: value'" "$bin" --set "$(printf 'Subject: x\nBcc: evil@exa
 expect 64 "give 'Name: value'" "$bin" --add "$(printf 'X-A: x\r\n\r\nbody')" "$clean"
 expect 0 "" "$bin" --set "$(printf 'Subject: two\n lines')" "$clean"
 has "$tmp/out" '^ lines$'
-expect 64 "several inputs need --in-place" "$bin" --7bit "$clean" "$utf8"
+expect 64 "several inputs (or a directory) need --in-place" "$bin" --7bit "$clean" "$utf8"
 expect 66 "cannot open" "$bin" --7bit "$tmp/missing.eml"
+# A directory holds several messages: one output cannot take them.
+mkdir "$tmp/several" && cp "$clean" "$utf8" "$tmp/several/"
+expect 64 "several inputs (or a directory) need --in-place" "$bin" --7bit -o "$tmp/one.eml" "$tmp/several"
+[ ! -e "$tmp/one.eml" ] || { echo "FAIL: -o written for a directory"; fail=1; }
+# --in-place through a symbolic link replaces the file it names and keeps the link.
+cp "$utf8" "$tmp/real.eml" && ln -s real.eml "$tmp/link.eml"
+expect 0 "" "$bin" --7bit --in-place "$tmp/link.eml"
+[ -L "$tmp/link.eml" ] || { echo "FAIL: --in-place replaced the symbolic link"; fail=1; }
+has "$tmp/real.eml" "^Content-Transfer-Encoding: quoted-printable"
 # Nothing asked for, or nothing to change: the message comes out as it went in.
 expect 0 "" "$bin" "$clean"
 same "$tmp/out" "$clean"

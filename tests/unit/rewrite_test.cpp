@@ -401,4 +401,77 @@ TEST(SpoolEntry, EnvelopeWithout8BitMimeUntouched) {
     EXPECT_EQ(r.output, in);
 }
 
+// --- cases from review ---------------------------------------------------------------------------
+
+TEST(Review, SoftBreakNeverStartsABoundaryLine) {
+    const std::string in = "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b1\n\n--b1\n"
+                           "Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\ncaf\xc3\xa9\n" +
+                           std::string(75, 'x') + "--b1\n--b1\nContent-Type: text/plain\n\nsecond\n--b1--\n";
+    const auto r = run(in, [](RewriteOptions& o) { o.seven_bit = true; });
+    EXPECT_EQ(decoded_leaves(r.output), decoded_leaves(in));
+    for (const std::string& l : lines_of(r.output.substr(r.output.find("quoted-printable"))))
+        EXPECT_NE(l.rfind("--b1", 0) == 0 && l != "--b1" && l != "--b1--", true) << l;
+}
+
+TEST(Review, FoldsNeverSplitAQuotedPair) {
+    const std::string in = "From: \"" + std::string(66, 'A') + "\\ BBBBBBBBBB\" <a@example.com>\n\nbody\n";
+    const auto r = run(in, [](RewriteOptions& o) { o.fold = true; });
+    EXPECT_EQ(r.output.find("\\\n"), std::string::npos) << r.output;
+}
+
+TEST(Review, LongFieldNameWithEncodedWordsKeepsTo76) {
+    const std::string in = "X-Long-Header-Name-That-Is-Quite-Long-Indeed-And-Longer-Still-Yes: h\xc3\xa9llo\n\nx\n";
+    const auto r = run(in, [](RewriteOptions& o) { o.seven_bit = true; });
+    for (const std::string& l : lines_of(r.output)) EXPECT_LE(l.size(), 76u) << l;
+    EXPECT_EQ(msg::decode_header_text(msg::unfold(msg::parse_message(r.output).headers()[0].value)), "h\xc3\xa9llo");
+}
+
+TEST(Review, UnknownFieldOver998IsNotEncoded) {
+    const std::string in = "Autocrypt: addr=a@example.com; keydata=" + std::string(1200, 'Q') + "\n\nx\n";
+    const auto r = msg::rewrite(in, [] { RewriteOptions o; o.fold = true; return o; }());
+    EXPECT_EQ(r.output.find("=?"), std::string::npos);  // folded at its space, the key data left whole
+    ASSERT_EQ(r.problems.size(), 1u);
+    EXPECT_EQ(r.problems[0].where, "header Autocrypt");
+}
+
+TEST(Review, FixWithTwoRepairsOfOneFieldKeepsTheHeader) {
+    std::string comment;
+    for (int i = 0; i < 600; ++i) comment += i ? " w" : "w";
+    const std::string in = "MIME-Version: 1.0\nContent-Type: text/plain; charset=iso-8859-1\n"
+                           "Content-Transfer-Encoding: 7bit (" + comment + ")\n\ncaf\xe9\n";
+    const auto r = run(in, [](RewriteOptions& o) { o.fix = true; });
+    const msg::Message m = msg::parse_message(r.output);
+    EXPECT_EQ(m.root().encoding, msg::TransferEncoding::eight_bit);
+    EXPECT_EQ(decoded_leaves(r.output), decoded_leaves(in));
+    for (const msg::Defect& d : r.remaining)
+        if (!d.info().repair.empty()) ADD_FAILURE() << "left: " << d.info().code;
+}
+
+TEST(Review, HeaderCutShortIsLeftAlone) {
+    const std::string in = "Subject: x\nbroken line\nContent-Type: text/plain; charset=utf-8\n\ncaf\xc3\xa9\n";
+    RewriteOptions o;
+    o.seven_bit = true;
+    o.edits.push_back({msg::HeaderEdit::Kind::set, "Subject", "y"});
+    const auto r = msg::rewrite(in, o);
+    EXPECT_FALSE(r.changed);
+    EXPECT_EQ(r.output, in);
+    EXPECT_EQ(r.problems.size(), 2u);
+}
+
+TEST(Review, RemoveThenAddTheSameFieldIsIdempotent) {
+    const auto r = run("Subject: x\n\nb\n", [](RewriteOptions& o) {
+        o.edits.push_back({msg::HeaderEdit::Kind::remove, "X-*", {}});
+        o.edits.push_back({msg::HeaderEdit::Kind::add, "X-A", "1"});
+        o.add_date = "Mon, 23 Nov 2026 10:00:00 +0000";
+    });
+    EXPECT_EQ(r.output, "Subject: x\nX-A: 1\nDate: Mon, 23 Nov 2026 10:00:00 +0000\n\nb\n");
+}
+
+TEST(Review, ToUtf8OfASpoolEntryAsksFor8BitMime) {
+    const std::string in = "MAIL FROM:<a@example.org>\nRCPT TO:<b@example.net>\n\nFrom: a@example.org\n"
+                           "MIME-Version: 1.0\nContent-Type: text/plain; charset=iso-2022-jp\n\n\x1b$B$3$s\x1b(B\n";
+    const auto r = msg::rewrite_spool_entry(in, [] { RewriteOptions o; o.to_utf8 = true; return o; }());
+    EXPECT_EQ(r.output.substr(0, r.output.find('\n')), "MAIL FROM:<a@example.org> BODY=8BITMIME");
+}
+
 }  // namespace

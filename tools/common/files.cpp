@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
 namespace msgtools {
@@ -91,6 +92,16 @@ msg::Result<std::string> write_new_file(const std::string& dir, const std::strin
     return msg::Error{e, "cannot create " + dir + "/" + name + ": " + std::strerror(e)};
 }
 
+std::string real_target(const std::string& path) {
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) != 0 || !S_ISLNK(st.st_mode)) return path;
+    char* real = ::realpath(path.c_str(), nullptr);
+    if (!real) return path;
+    std::string out(real);
+    std::free(real);
+    return out;
+}
+
 std::string temp_beside(const std::string& path) {
     const std::size_t slash = path.rfind('/');
     const std::string dir = slash == std::string::npos ? std::string() : path.substr(0, slash + 1);
@@ -107,7 +118,10 @@ msg::Status commit_file(const std::string& tmp, const std::string& path) {
     const int fd = ::open(tmp.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return fail("cannot open " + tmp);
     struct stat st {};
-    if (::stat(path.c_str(), &st) == 0) (void)::fchmod(fd, st.st_mode & 07777);
+    if (::stat(path.c_str(), &st) == 0) {
+        (void)::fchown(fd, st.st_uid, st.st_gid);  // allowed for root, or for a group of ours
+        (void)::fchmod(fd, st.st_mode & 07777);
+    }
     if (::fsync(fd) != 0) {
         ::close(fd);
         return fail("cannot write " + tmp);
@@ -123,9 +137,18 @@ msg::Status commit_file(const std::string& tmp, const std::string& path) {
     return msg::Ok{};
 }
 
-msg::Status replace_file(const std::string& path, std::string_view data) {
+int create_temp(const std::string& tmp, const std::string& path) {
+    // Never readable by more than the file it replaces, not even while written.
+    struct stat st {};
+    const mode_t mode = ::stat(path.c_str(), &st) == 0 ? (st.st_mode & 0666) : 0644;
+    ::unlink(tmp.c_str());
+    return ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+}
+
+msg::Status replace_file(const std::string& path_given, std::string_view data) {
+    const std::string path = real_target(path_given);
     const std::string tmp = temp_beside(path);
-    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+    const int fd = create_temp(tmp, path);
     if (fd < 0) {
         const int e = errno;
         return msg::Error{e, "cannot create " + tmp + ": " + std::strerror(e)};

@@ -24,6 +24,15 @@ std::string safe_filename(std::string_view wanted);
 msg::Result<std::string> write_new_file(const std::string& dir, const std::string& name,
                                         std::string_view data);
 
+// The file `path` names: itself, or the target of a symbolic link (so that
+// replacing it keeps the link).
+std::string real_target(const std::string& path);
+
+// Create the temporary file `tmp` for output that will replace `path`,
+// with `path`'s permission bits from the start (0644 when it does not
+// exist). Returns the descriptor, or -1 with errno set.
+int create_temp(const std::string& tmp, const std::string& path);
+
 // A temporary name beside `path` for output that will replace it
 // ("DIR/.NAME.PID.tmp"): the same file system, so rename() is atomic.
 std::string temp_beside(const std::string& path);
@@ -34,7 +43,8 @@ std::string temp_beside(const std::string& path);
 // as it was.
 msg::Status commit_file(const std::string& tmp, const std::string& path);
 
-// Replace `path` with `data` atomically (temp_beside, write, commit_file).
+// Replace `path` (a link's target, for a symbolic link) with `data`
+// atomically: temp_beside, create_temp, write, commit_file.
 msg::Status replace_file(const std::string& path, std::string_view data);
 
 }  // namespace msgtools

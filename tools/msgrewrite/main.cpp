@@ -6,8 +6,11 @@
 
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <filesystem>
 #include <ctime>
 #include <iostream>
 #include <string>
@@ -288,8 +291,12 @@ int main(int argc, char** argv) {
                              "or add --dry-run");
         return exit_code::usage;
     }
-    if (!in.mbox && !in_place && !dry_run && cli.inputs.size() > 1) {
-        complain(kInfo.name, "several inputs need --in-place (or --mbox, to write one archive)");
+    // One output holds one message: several inputs, or a directory of them,
+    // need --in-place.
+    std::error_code ec;
+    if (!in.mbox && !in_place && !dry_run &&
+        (cli.inputs.size() > 1 || (cli.inputs[0] != "-" && std::filesystem::is_directory(cli.inputs[0], ec)))) {
+        complain(kInfo.name, "several inputs (or a directory) need --in-place (or --mbox, to write one archive)");
         return exit_code::usage;
     }
 
@@ -307,7 +314,16 @@ int main(int argc, char** argv) {
                 worst = exit_code::worst(worst, rewrite_archive(path, in, target, gzip, dry_run, rw, writer));
                 continue;
             }
-            const std::string tmp = temp_beside(path);
+            const std::string real = real_target(path);
+            const std::string tmp = temp_beside(real);
+            if (const int fd = create_temp(tmp, real); fd >= 0) {
+                ::close(fd);  // the writer opens it again, keeping its mode
+            } else {
+                complain(kInfo.name, "cannot create " + tmp + ": " + std::strerror(errno) + "; " + path +
+                                         " left as it was");
+                worst = exit_code::worst(worst, exit_code::cant_create);
+                continue;
+            }
             std::unique_ptr<msg::MboxWriter> w;
             const std::uint64_t changed_before = rw.counts().changed;
             int code = rewrite_archive(path, in, tmp, is_gzip_file(path), false, rw, w);
@@ -322,7 +338,7 @@ int main(int argc, char** argv) {
             if ((code == exit_code::ok || code == exit_code::problems) && !changed) {
                 ::unlink(tmp.c_str());  // nothing changed: the archive is not written again
             } else if (code == exit_code::ok || code == exit_code::problems) {
-                if (const msg::Status s = commit_file(tmp, path); !s.ok()) {
+                if (const msg::Status s = commit_file(tmp, real); !s.ok()) {
                     complain(kInfo.name, s.error().message);
                     code = exit_code::cant_create;
                 }

@@ -103,10 +103,13 @@ std::string qp_encode_body(std::string_view data, std::string_view eol);
 // base64 of a body in lines of 76, ended by `eol` when `final_eol`.
 std::string base64_encode_body(std::string_view data, std::string_view eol, bool final_eol);
 
-// False for a part that has neither a header nor the empty line that
-// starts its body (an attached message whose first line is not a field):
-// a field added there would land in the header before it.
-bool can_add_field(const Entity& e) noexcept;
+// False for an entity whose header and body cannot be told apart for
+// sure, so that neither its body nor its fields are changed: a part with
+// neither a header nor the empty line before its body (an added field would
+// land in the header before it), and a header cut short by a line that is
+// not a field (header.missing-colon, header.bad-field-name, a header over
+// the parser's limits), where what follows may be fields to other readers.
+bool editable(const Entity& e) noexcept;
 
 // Insert a field (its text ending in `eol`) at `at`, a header's end, on a
 // line of its own even when the header's last field has no line break.
