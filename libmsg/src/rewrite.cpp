@@ -304,14 +304,16 @@ bool step_line_ending(std::string_view in, std::string& out, const RewriteOption
     const bool crlf = o.line_ending == LineEnding::crlf;
     // Binary bodies are data, not lines: they are copied as they are.
     const Message m = parse_message(in, o.limits);
-    // The line break after one is kept too: a body that ends in CR before a
-    // CRLF boundary would otherwise lose its CR to the boundary.
+    // So is the line break after one that ends in CR: converted, the CR
+    // would join it (CR CR LF is one break) and leave the body.
     std::vector<std::pair<std::size_t, std::size_t>> keep;
     for (const Entity& e : m.entities())
         if (e.kind == EntityKind::leaf && e.encoding == TransferEncoding::binary) {
             std::size_t end = e.end;
-            if (end < in.size() && in[end] == '\r' && end + 1 < in.size() && in[end + 1] == '\n') end += 2;
-            else if (end < in.size() && in[end] == '\n') end += 1;
+            if (end > e.body_begin && in[end - 1] == '\r') {
+                if (end + 1 < in.size() && in[end] == '\r' && in[end + 1] == '\n') end += 2;
+                else if (end < in.size() && in[end] == '\n') end += 1;
+            }
             if (keep.empty() || e.body_begin >= keep.back().second) keep.emplace_back(e.body_begin, end);
         }
     std::string result;

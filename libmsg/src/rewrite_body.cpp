@@ -88,7 +88,7 @@ const HeaderField* field_at(const Message& m, const Entity& e, std::size_t offse
 }
 
 // Line breaks made `eol`, except in binary bodies (and the break after
-// one); a CR alone in a header field becomes a space, since a line break
+// one that ends in CR); a CR alone in a header field becomes a space, since a line break
 // there would end the field. Returns how many changed.
 std::size_t normalise_breaks(std::string_view in, const Message& m, std::string_view eol, Splice& splice) {
     std::vector<std::pair<std::size_t, std::size_t>> skip, headers;
@@ -96,8 +96,10 @@ std::size_t normalise_breaks(std::string_view in, const Message& m, std::string_
         headers.emplace_back(e.begin, e.header_end);
         if (e.kind != EntityKind::leaf || e.encoding != TransferEncoding::binary) continue;
         std::size_t end = e.end;
-        if (end + 1 < in.size() && in[end] == '\r' && in[end + 1] == '\n') end += 2;
-        else if (end < in.size() && in[end] == '\n') end += 1;
+        if (end > e.body_begin && in[end - 1] == '\r') {  // see step_line_ending
+            if (end + 1 < in.size() && in[end] == '\r' && in[end + 1] == '\n') end += 2;
+            else if (end < in.size() && in[end] == '\n') end += 1;
+        }
         if (skip.empty() || e.body_begin >= skip.back().second) skip.emplace_back(e.body_begin, end);
     }
     auto in_header = [&](std::size_t i) {

@@ -213,7 +213,7 @@ TEST(SevenBit, AddressWith8BitIsAProblemAndTheFieldStays) {
 }
 
 TEST(SevenBit, CommentAndGroupNamesAreEncoded) {
-    const std::string in = "To: b@example.net (B\xc3\xb6b), Fr\xc3\xbc" "nde: c@example.net;\n\nhi\n";
+    const std::string in = "To: b@example.net (B\xc3\xb6" "b), Fr\xc3\xbc" "nde: c@example.net;\n\nhi\n";
     const auto r = run(in, [](RewriteOptions& o) { o.seven_bit = true; });
     EXPECT_FALSE(has_8bit(r.output)) << r.output;
     const msg::FieldCheckResult c = msg::check_address_field("To", msg::parse_message(r.output).header("To")->value, 0,
@@ -307,12 +307,18 @@ TEST(LineEnding, BinaryBodiesKeepTheirBytes) {
         "Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nx\ny\n--b\n"
         "Content-Type: application/octet-stream\nContent-Transfer-Encoding: binary\n\n\x01\n\x02\r\x03\n--b--\n";
     const auto r = run(in, [](RewriteOptions& o) { o.line_ending = msg::LineEnding::crlf; });
-    // The body and the line break after it (which a CR at its end would
-    // otherwise join) stay as they were.
-    EXPECT_NE(r.output.find("\r\n\r\n\x01\n\x02\r\x03\n--b--\r\n"), std::string::npos);
+    EXPECT_NE(r.output.find("\r\n\r\n\x01\n\x02\r\x03\r\n--b--\r\n"), std::string::npos);
     EXPECT_NE(r.output.find("x\r\ny\r\n--b\r\n"), std::string::npos);
     const auto back = run(r.output, [](RewriteOptions& o) { o.line_ending = msg::LineEnding::lf; });
     EXPECT_EQ(back.output, in);
+    // A binary body that ends in CR keeps the line break after it: converted,
+    // that CR would join it and leave the body.
+    const std::string cr = "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n"
+                           "Content-Transfer-Encoding: binary\r\n\r\nx\r\r\n--b--\r\n";
+    const auto lf = run(cr, [](RewriteOptions& o) { o.line_ending = msg::LineEnding::lf; });
+    EXPECT_EQ(lf.output, "Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Transfer-Encoding: binary\n\n"
+                         "x\r\r\n--b--\n");
+    EXPECT_EQ(decoded_leaves(lf.output), decoded_leaves(cr));
 }
 
 // --- to-utf8 -----------------------------------------------------------------------------------
