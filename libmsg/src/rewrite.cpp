@@ -159,18 +159,23 @@ bool step_headers(std::string_view in, std::string& out, const RewriteOptions& o
     const Message m = parse_message(in, o.limits);
     const Entity& root = m.root();
     const std::string_view eol = eol_of(in);
+    // A header cut short by a line that is not a field is left alone, Bcc
+    // included (removing a field can make the rest read differently); the
+    // problem is reported and the exit status says so.
     if (!editable(root)) {
         log.problem("message", "the header ends at a line that is not a field, with no empty line: "
                                "header edits left undone");
         return false;
     }
+    const bool may_add = true;
 
     // The header as a list of fields, each the original bytes or new text.
     struct Item {
         std::string name;
         std::string text;
         bool original;
-        std::size_t offset;  // of the original field
+        std::size_t offset;  // of the original field (or of the one it replaces)
+        bool added = false;  // a new field at the end
     };
     std::vector<Item> items;
     for (const HeaderField& f : m.headers())
@@ -194,8 +199,13 @@ bool step_headers(std::string_view in, std::string& out, const RewriteOptions& o
         return std::any_of(items.begin(), items.end(),
                            [&](const Item& i) { return iequals(i.name, name); });
     };
+    bool refused = false;
     auto add = [&](std::string_view name, std::string_view value) {
-        items.push_back({std::string(name), make_field(name, value, eol), false, 0});
+        if (!may_add) {
+            refused = true;
+            return;
+        }
+        items.push_back({std::string(name), make_field(name, value, eol), false, 0, true});
         log.change("header " + std::string(name), "added");
         changed = true;
     };
@@ -218,7 +228,7 @@ bool step_headers(std::string_view in, std::string& out, const RewriteOptions& o
             // it goes back where it was, so that a second run changes nothing.
             if (auto r = std::find_if(removed.begin(), removed.end(), same); r != removed.end()) {
                 auto at = std::find_if(items.begin(), items.end(),
-                                       [&](const Item& i) { return !i.original || i.offset > r->offset; });
+                                       [&](const Item& i) { return i.added || i.offset > r->offset; });
                 items.insert(at, *r);
                 log.change("header " + r->name, "kept (removed, then added again)");
                 removed.erase(r);
@@ -234,7 +244,9 @@ bool step_headers(std::string_view in, std::string& out, const RewriteOptions& o
                 if (!iequals(it->name, e.name)) { ++it; continue; }
                 if (first) {
                     first = false;
-                    if (it->text != text) {
+                    if (it->text != text && !may_add) {
+                        refused = true;
+                    } else if (it->text != text) {
                         it->text = text;
                         it->name = e.name;
                         it->original = false;
@@ -258,6 +270,9 @@ bool step_headers(std::string_view in, std::string& out, const RewriteOptions& o
                   "removed (Bcc)");
     if (!o.add_date.empty() && !has("Date")) add("Date", o.add_date);
     if (!o.add_message_id.empty() && !has("Message-ID")) add("Message-ID", o.add_message_id);
+    if (refused)
+        log.problem("message", "the header ends at a line that is not a field, with no empty line: "
+                               "no field set or added");
     if (!changed) return false;
 
     // Write the header back: the bytes between original fields (an mbox

@@ -252,6 +252,14 @@ bool step_to_utf8(std::string_view in, std::string& out, const RewriteOptions& o
         case TransferEncoding::quoted_printable: splice.replace(e.body_begin, e.end, qp_encode_body(utf8, eol)); break;
         case TransferEncoding::base64: splice.replace(e.body_begin, e.end, base64_encode_body(utf8, eol, final_eol)); break;
         default:
+            // Text that was not visible as ASCII before (UTF-7, UTF-16)
+            // could now hold a boundary line: then it is quoted-printable,
+            // which never starts a line with "-".
+            if (utf8.rfind("--", 0) == 0 || utf8.find("\n--") != std::string::npos) {
+                set_transfer_encoding(m, e, "quoted-printable", eol, splice);
+                splice.replace(e.body_begin, e.end, qp_encode_body(utf8, eol));
+                break;
+            }
             if (e.encoding == TransferEncoding::seven_bit && has_8bit(utf8))
                 set_transfer_encoding(m, e, "8bit", eol, splice);
             splice.replace(e.body_begin, e.end, std::move(utf8));

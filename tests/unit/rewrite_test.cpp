@@ -480,4 +480,29 @@ TEST(Review, ToUtf8OfASpoolEntryAsksFor8BitMime) {
     EXPECT_EQ(r.output.substr(0, r.output.find('\n')), "MAIL FROM:<a@example.org> BODY=8BITMIME");
 }
 
+TEST(Review, HeaderCutShortKeepsBccButSaysSo) {
+    const std::string in = "From: a@b\nBcc: secret@e\nX Bad: y\nDate: x\n\nbody\n";
+    const auto r = msg::rewrite(in, [] { RewriteOptions o; o.strip_bcc = true; return o; }());
+    EXPECT_EQ(r.output, in);
+    ASSERT_EQ(r.problems.size(), 1u);
+}
+
+TEST(Review, ReAddedFieldKeepsItsPlaceNextToASetOne) {
+    const auto r = run("From: a@b\nSubject: old\nX-A: 1\nTo: c@d\nX-B: 2\n\nbody\n", [](RewriteOptions& o) {
+        o.edits.push_back({msg::HeaderEdit::Kind::remove, "X-*", {}});
+        o.edits.push_back({msg::HeaderEdit::Kind::set, "Subject", "new"});
+        o.edits.push_back({msg::HeaderEdit::Kind::add, "X-B", "2"});
+    });
+    EXPECT_EQ(r.output, "From: a@b\nSubject: new\nTo: c@d\nX-B: 2\n\nbody\n");
+}
+
+TEST(Review, ToUtf8NeverMakesABoundaryLine) {
+    const std::string in = "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"xb\"\n\n--xb\n"
+                           "Content-Type: text/plain; charset=utf-7\n\nhello +AOk-\n+AC0ALQ-xb\nsecret line\n"
+                           "--xb\nContent-Type: text/plain\n\nsecond\n--xb--\n";
+    const auto r = run(in, [](RewriteOptions& o) { o.to_utf8 = true; });
+    ASSERT_EQ(decoded_leaves(r.output).size(), 2u);
+    EXPECT_EQ(decoded_leaves(r.output)[0], "hello \xc3\xa9\n--xb\nsecret line");
+}
+
 }  // namespace
