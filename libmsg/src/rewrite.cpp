@@ -167,7 +167,6 @@ bool step_headers(std::string_view in, std::string& out, const RewriteOptions& o
                                "header edits left undone");
         return false;
     }
-    const bool may_add = true;
 
     // The header as a list of fields, each the original bytes or new text.
     struct Item {
@@ -199,12 +198,7 @@ bool step_headers(std::string_view in, std::string& out, const RewriteOptions& o
         return std::any_of(items.begin(), items.end(),
                            [&](const Item& i) { return iequals(i.name, name); });
     };
-    bool refused = false;
     auto add = [&](std::string_view name, std::string_view value) {
-        if (!may_add) {
-            refused = true;
-            return;
-        }
         items.push_back({std::string(name), make_field(name, value, eol), false, 0, true});
         log.change("header " + std::string(name), "added");
         changed = true;
@@ -244,9 +238,7 @@ bool step_headers(std::string_view in, std::string& out, const RewriteOptions& o
                 if (!iequals(it->name, e.name)) { ++it; continue; }
                 if (first) {
                     first = false;
-                    if (it->text != text && !may_add) {
-                        refused = true;
-                    } else if (it->text != text) {
+                    if (it->text != text) {
                         it->text = text;
                         it->name = e.name;
                         it->original = false;
@@ -270,9 +262,6 @@ bool step_headers(std::string_view in, std::string& out, const RewriteOptions& o
                   "removed (Bcc)");
     if (!o.add_date.empty() && !has("Date")) add("Date", o.add_date);
     if (!o.add_message_id.empty() && !has("Message-ID")) add("Message-ID", o.add_message_id);
-    if (refused)
-        log.problem("message", "the header ends at a line that is not a field, with no empty line: "
-                               "no field set or added");
     if (!changed) return false;
 
     // Write the header back: the bytes between original fields (an mbox
