@@ -108,6 +108,20 @@ bool is_structured_field(std::string_view name) noexcept {
                           "List-Help", "List-Subscribe", "List-Archive", "List-Owner"});
 }
 
+std::vector<std::pair<std::size_t, std::size_t>> binary_spans(std::string_view in, const Message& m) {
+    std::vector<std::pair<std::size_t, std::size_t>> spans;
+    for (const Entity& e : m.entities()) {
+        if (e.kind != EntityKind::leaf || e.encoding != TransferEncoding::binary) continue;
+        std::size_t end = e.end;
+        if (end > e.body_begin && in[end - 1] == '\r') {
+            if (end + 1 < in.size() && in[end] == '\r' && in[end + 1] == '\n') end += 2;
+            else if (end < in.size() && in[end] == '\n') end += 1;
+        }
+        if (spans.empty() || e.body_begin >= spans.back().second) spans.emplace_back(e.body_begin, end);
+    }
+    return spans;
+}
+
 bool editable(const Entity& e) noexcept {
     const bool no_empty_line = e.body_begin == e.header_end;
     if (e.header_end == e.begin) return e.depth == 0 || !no_empty_line;
@@ -306,20 +320,9 @@ bool step_headers(std::string_view in, std::string& out, const RewriteOptions& o
 
 bool step_line_ending(std::string_view in, std::string& out, const RewriteOptions& o, const StepLog& log) {
     const bool crlf = o.line_ending == LineEnding::crlf;
-    // Binary bodies are data, not lines: they are copied as they are.
+    // Binary bodies are data, not lines: they are copied as they are (binary_spans).
     const Message m = parse_message(in, o.limits);
-    // So is the line break after one that ends in CR: converted, the CR
-    // would join it (CR CR LF is one break) and leave the body.
-    std::vector<std::pair<std::size_t, std::size_t>> keep;
-    for (const Entity& e : m.entities())
-        if (e.kind == EntityKind::leaf && e.encoding == TransferEncoding::binary) {
-            std::size_t end = e.end;
-            if (end > e.body_begin && in[end - 1] == '\r') {
-                if (end + 1 < in.size() && in[end] == '\r' && in[end + 1] == '\n') end += 2;
-                else if (end < in.size() && in[end] == '\n') end += 1;
-            }
-            if (keep.empty() || e.body_begin >= keep.back().second) keep.emplace_back(e.body_begin, end);
-        }
+    const std::vector<std::pair<std::size_t, std::size_t>> keep = binary_spans(in, m);
     std::string result;
     result.reserve(in.size() + (crlf ? in.size() / 32 : 0));
     std::size_t pos = 0, converted = 0;

@@ -91,17 +91,9 @@ const HeaderField* field_at(const Message& m, const Entity& e, std::size_t offse
 // one that ends in CR); a CR alone in a header field becomes a space, since a line break
 // there would end the field. Returns how many changed.
 std::size_t normalise_breaks(std::string_view in, const Message& m, std::string_view eol, Splice& splice) {
-    std::vector<std::pair<std::size_t, std::size_t>> skip, headers;
-    for (const Entity& e : m.entities()) {
-        headers.emplace_back(e.begin, e.header_end);
-        if (e.kind != EntityKind::leaf || e.encoding != TransferEncoding::binary) continue;
-        std::size_t end = e.end;
-        if (end > e.body_begin && in[end - 1] == '\r') {  // see step_line_ending
-            if (end + 1 < in.size() && in[end] == '\r' && in[end + 1] == '\n') end += 2;
-            else if (end < in.size() && in[end] == '\n') end += 1;
-        }
-        if (skip.empty() || e.body_begin >= skip.back().second) skip.emplace_back(e.body_begin, end);
-    }
+    const std::vector<std::pair<std::size_t, std::size_t>> skip = binary_spans(in, m);
+    std::vector<std::pair<std::size_t, std::size_t>> headers;
+    for (const Entity& e : m.entities()) headers.emplace_back(e.begin, e.header_end);
     auto in_header = [&](std::size_t i) {
         for (const auto& [b, e] : headers)
             if (i >= b && i < e) return true;

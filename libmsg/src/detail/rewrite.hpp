@@ -103,6 +103,11 @@ std::string qp_encode_body(std::string_view data, std::string_view eol);
 // base64 of a body in lines of 76, ended by `eol` when `final_eol`.
 std::string base64_encode_body(std::string_view data, std::string_view eol, bool final_eol);
 
+// The bytes no line-ending change may touch, in order: every binary body,
+// with the line break after it when the body ends in CR (converted, that
+// CR would join the break, CR CR LF being one, and leave the body).
+std::vector<std::pair<std::size_t, std::size_t>> binary_spans(std::string_view in, const Message& m);
+
 // False for an entity whose header and body cannot be told apart for
 // sure, so that neither its body nor its fields are changed: a part with
 // neither a header nor the empty line before its body (an added field would
