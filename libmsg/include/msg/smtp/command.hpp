@@ -1,0 +1,82 @@
+// smtp/command.hpp - SMTP commands (RFC 5321 4.1 and the extensions'
+// RFCs), parsed from one line without its CRLF.
+//
+// The parser is shared by the server (smtpsink), the transcript checker and
+// the replay client. It never allocates for a line without parameters, and
+// every piece is a span into the line.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "msg/address.hpp"
+
+namespace msg::smtp {
+
+enum class Verb : std::uint8_t {
+    unknown, helo, ehlo, mail, rcpt, data, bdat, rset, vrfy, expn, help, noop, quit,
+    starttls, auth, etrn,
+};
+std::string_view verb_name(Verb v);   // "EHLO"; "" for unknown
+
+struct CommandParam {
+    std::string_view keyword;   // esmtp-keyword as written
+    std::string_view value;     // after "=" (empty when there is none)
+    bool has_value = false;
+    std::size_t offset = 0;     // of the keyword in the line
+};
+
+struct Command {
+    Verb verb = Verb::unknown;
+    std::string_view name;      // the verb as written (first word)
+    std::string_view arg;       // everything after the verb and one SP ("" when none)
+
+    // Syntax: ok, or the first problem and where it is.
+    bool ok = false;
+    std::string_view error;     // a short phrase ("MAIL needs FROM:<path>")
+    std::size_t error_at = 0;   // offset in the line
+
+    // MAIL, RCPT: the path and its parameters.
+    Path path;                  // offsets relative to path_offset
+    std::size_t path_offset = 0;
+    std::vector<CommandParam> params;
+    // "<rich>": a local part without a domain. RFC 5321 does not allow it
+    // (ok is false) but servers take it for a local user; a checker may
+    // treat it as a warning.
+    bool local_path = false;
+    // HELO, EHLO: the domain or address literal; VRFY, EXPN, HELP, ETRN: arg.
+    std::string_view domain;
+    // BDAT: chunk size and LAST.
+    std::uint64_t chunk_size = 0;
+    bool last = false;
+    // AUTH: mechanism and the initial response ("" when none; "=" means empty).
+    std::string_view mechanism;
+    std::string_view initial_response;
+
+    const CommandParam* param(std::string_view keyword) const;  // case-insensitive
+};
+
+struct CommandOptions {
+    bool utf8 = false;          // SMTPUTF8 was given on MAIL: UTF-8 in paths and values
+    bool lenient = false;       // accept "MAIL FROM: <a@b>" (a space before the path), as many servers do
+};
+
+// Parse one command line. Verbs are case-insensitive (RFC 5321 2.4).
+// Checked: the verb's argument grammar (4.1.1), paths (4.1.2), esmtp-param
+// syntax, the BDAT chunk size, the AUTH mechanism name and base64 initial
+// response, and that the line is not longer than 510 octets of text
+// (4.5.3.1.4: 512 with CRLF).
+Command parse_command(std::string_view line, const CommandOptions& opt = {});
+
+// RFC 5321 4.5.3.1.4 and 4.5.3.1.5.
+inline constexpr std::size_t kMaxCommandLine = 510;   // without CRLF
+inline constexpr std::size_t kMaxReplyLine = 510;
+inline constexpr std::size_t kMaxTextLine = 998;
+
+// True when `s` is base64 as RFC 4954 allows it in AUTH (no white space;
+// "=" padding only at the end).
+bool is_base64_token(std::string_view s);
+
+}  // namespace msg::smtp

@@ -1,0 +1,81 @@
+// smtp/reply.hpp - SMTP replies (RFC 5321 4.2) and enhanced status codes
+// (RFC 3463, RFC 2034).
+//
+//   Reply-line = *( Reply-code "-" [ textstring ] CRLF )
+//                   Reply-code [ SP textstring ] CRLF
+//   Reply-code = %x32-35 %x30-35 %x30-39
+//
+// A reply is one or more lines with the same code; every line but the last
+// has "-" after the code. Parsing works on single lines (without CRLF) so
+// that the same code serves the network client, the transcript reader and
+// the checker.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace msg::smtp {
+
+// class.subject.detail, e.g. 5.1.1 (RFC 3463 2): class 2, 4 or 5, subject
+// and detail 1 to 3 digits.
+struct EnhancedCode {
+    int klass = 0, subject = 0, detail = 0;
+    std::string str() const;  // "5.1.1"
+    friend bool operator==(const EnhancedCode&, const EnhancedCode&) = default;
+};
+
+// "5.1.1" at the start of `s`, followed by SP or the end; the length taken
+// is stored in `len` (0 when there is none).
+std::optional<EnhancedCode> parse_enhanced(std::string_view s, std::size_t* len = nullptr);
+
+// One reply line, split (spans into the line).
+struct ReplyLine {
+    bool ok = false;            // three digits, then "-", SP or the end of the line
+    std::string_view error;     // when !ok: what is wrong, a short phrase
+    int code = 0;               // 0..999 when the first three bytes are digits
+    bool last = true;           // not a "-" continuation
+    std::string_view text;      // after "NNN-" / "NNN " (empty when there is none)
+};
+ReplyLine parse_reply_line(std::string_view line);
+
+// True when the three digits are in RFC 5321's range: first 2..5, second 0..5.
+bool reply_code_in_range(int code);
+
+// A whole reply, owned.
+struct Reply {
+    int code = 0;
+    std::vector<std::string> lines;   // the text of each line, without code and separator
+    std::optional<EnhancedCode> enhanced;  // of the first line, when it has one
+
+    int klass() const { return code / 100; }    // 2, 3, 4, 5
+    bool positive() const { return code >= 200 && code < 400; }
+    // The lines as on the wire ("250-a", "250 b"), CRLF after each.
+    std::string wire() const;
+    // Text of every line joined by a space (for reports).
+    std::string text() const;
+};
+
+// Build a reply from lines of text; "\n" in `text` separates lines.
+Reply make_reply(int code, std::string_view text);
+
+// Collects reply lines into replies. feed() returns true when `line`
+// completed a reply (take() it); a line that is not a reply line, or a
+// continuation with another code, is an error (error() says what; the
+// partial reply is dropped).
+class ReplyAssembler {
+public:
+    enum class Feed { more, done, error };
+    Feed feed(std::string_view line);
+    Reply take();
+    const std::string& error() const { return error_; }
+    bool pending() const { return !cur_.lines.empty(); }
+
+private:
+    Reply cur_;
+    std::string error_;
+};
+
+}  // namespace msg::smtp

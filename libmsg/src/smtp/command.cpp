@@ -1,0 +1,270 @@
+// smtp/command.cpp - command lines (RFC 5321 4.1.1, RFC 3030, 3207, 4954,
+// 1985), parsed into spans.
+#include "msg/smtp/command.hpp"
+
+#include <array>
+
+namespace msg::smtp {
+namespace {
+
+char upper(char c) { return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 32) : c; }
+
+bool iequals(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i)
+        if (upper(a[i]) != upper(b[i])) return false;
+    return true;
+}
+
+bool istarts(std::string_view s, std::string_view prefix) {
+    return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
+}
+
+bool alnum(char c) { return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }
+
+struct VerbName {
+    std::string_view name;
+    Verb verb;
+};
+constexpr std::array<VerbName, 15> kVerbs{{
+    {"HELO", Verb::helo}, {"EHLO", Verb::ehlo}, {"MAIL", Verb::mail}, {"RCPT", Verb::rcpt},
+    {"DATA", Verb::data}, {"BDAT", Verb::bdat}, {"RSET", Verb::rset}, {"VRFY", Verb::vrfy},
+    {"EXPN", Verb::expn}, {"HELP", Verb::help}, {"NOOP", Verb::noop}, {"QUIT", Verb::quit},
+    {"STARTTLS", Verb::starttls}, {"AUTH", Verb::auth}, {"ETRN", Verb::etrn},
+}};
+
+Command& fail(Command& c, std::string_view why, std::size_t at) {
+    c.ok = false;
+    c.error = why;
+    c.error_at = at;
+    return c;
+}
+
+// esmtp-param *(SP esmtp-param) at line[at...].
+bool parse_params(Command& c, std::string_view line, std::size_t at, const CommandOptions& opt) {
+    std::size_t i = at;
+    while (i < line.size()) {
+        std::size_t e = line.find(' ', i);
+        if (e == std::string_view::npos) e = line.size();
+        const std::string_view word = line.substr(i, e - i);
+        if (word.empty()) {
+            if (!opt.lenient) return fail(c, "parameters are separated by one space", i), false;
+            ++i;
+            continue;
+        }
+        CommandParam p;
+        p.offset = i;
+        const std::size_t eq = word.find('=');
+        p.keyword = word.substr(0, eq);
+        if (p.keyword.empty() || !alnum(p.keyword[0])) return fail(c, "a parameter keyword starts with a letter or digit", i), false;
+        for (std::size_t k = 0; k < p.keyword.size(); ++k)
+            if (!alnum(p.keyword[k]) && p.keyword[k] != '-')
+                return fail(c, "a parameter keyword holds letters, digits and '-' only", i + k), false;
+        if (eq != std::string_view::npos) {
+            p.has_value = true;
+            p.value = word.substr(eq + 1);
+            if (p.value.empty()) return fail(c, "a parameter value after '=' is empty", i + eq + 1), false;
+            for (std::size_t k = 0; k < p.value.size(); ++k) {
+                const auto u = static_cast<unsigned char>(p.value[k]);
+                const bool ok = (u >= 33 && u <= 126 && u != '=') || (opt.utf8 && u >= 0x80);
+                if (!ok) return fail(c, "a parameter value holds a character ESMTP does not allow", i + eq + 1 + k), false;
+            }
+        }
+        for (const CommandParam& q : c.params)
+            if (iequals(q.keyword, p.keyword)) return fail(c, "a parameter is repeated", i), false;
+        c.params.push_back(p);
+        i = e + (e < line.size() ? 1 : 0);
+        if (e + 1 == line.size() && !opt.lenient) return fail(c, "trailing space", e), false;
+    }
+    return true;
+}
+
+// MAIL FROM:<path> [params] / RCPT TO:<path> [params].
+void parse_path_command(Command& c, std::string_view line, std::size_t arg_at, const CommandOptions& opt) {
+    const bool mail = c.verb == Verb::mail;
+    const std::string_view keyword = mail ? "FROM:" : "TO:";
+    std::string_view rest = line.substr(arg_at);
+    if (!istarts(rest, keyword))
+        return void(fail(c, mail ? "MAIL needs FROM:<reverse-path>" : "RCPT needs TO:<forward-path>", arg_at));
+    std::size_t at = arg_at + keyword.size();
+    if (at < line.size() && line[at] == ' ') {
+        if (!opt.lenient) return void(fail(c, "no space is allowed before the path", at));
+        while (at < line.size() && line[at] == ' ') ++at;
+    }
+    if (at >= line.size() || line[at] != '<') return void(fail(c, "the path must be in angle brackets", at));
+    c.path_offset = at;
+    c.path = parse_path(line.substr(at), mail ? PathKind::reverse : PathKind::forward, opt.utf8);
+    if (!c.path.ok) {
+        const std::size_t gt = line.find('>', at);
+        if (gt != std::string_view::npos && gt > at + 1) {
+            const std::string_view inner = line.substr(at + 1, gt - at - 1);
+            c.local_path = inner.find_first_of("@ \"\\<>()[],;:") == std::string_view::npos &&
+                           inner.front() != '.' && inner.back() != '.';
+        }
+        if (c.local_path) return void(fail(c, "the path has no domain", at + 1 + (gt - at - 1)));
+        return void(fail(c, c.path.error.empty() ? "malformed path" : c.path.error, at + c.path.error_at));
+    }
+    std::size_t after = at + c.path.end;
+    if (after == line.size()) {
+        c.ok = true;
+        return;
+    }
+    if (line[after] != ' ') return void(fail(c, "a space must separate the path from parameters", after));
+    c.ok = parse_params(c, line, after + 1, opt);
+}
+
+bool is_address_literal(std::string_view s) {
+    if (s.size() < 3 || s.front() != '[' || s.back() != ']') return false;
+    for (char ch : s.substr(1, s.size() - 2)) {
+        const auto u = static_cast<unsigned char>(ch);
+        if (u <= 32 || u >= 127 || ch == '[' || ch == ']' || ch == '\\') return false;
+    }
+    return true;
+}
+
+// A sasl-mech: 1*20(UPPER-ALPHA / DIGIT / "-" / "_"), case-insensitive in practice.
+bool is_mechanism(std::string_view s) {
+    if (s.empty() || s.size() > 20) return false;
+    for (char ch : s)
+        if (!alnum(ch) && ch != '-' && ch != '_') return false;
+    return true;
+}
+
+}  // namespace
+
+std::string_view verb_name(Verb v) {
+    for (const VerbName& n : kVerbs)
+        if (n.verb == v) return n.name;
+    return {};
+}
+
+const CommandParam* Command::param(std::string_view keyword) const {
+    for (const CommandParam& p : params)
+        if (iequals(p.keyword, keyword)) return &p;
+    return nullptr;
+}
+
+bool is_base64_token(std::string_view s) {
+    if (s.empty() || s.size() % 4 != 0) return false;
+    std::size_t pad = 0;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        const char ch = s[i];
+        if (ch == '=') {
+            ++pad;
+            continue;
+        }
+        if (pad > 0) return false;
+        if (!alnum(ch) && ch != '+' && ch != '/') return false;
+    }
+    return pad <= 2;
+}
+
+Command parse_command(std::string_view line, const CommandOptions& opt) {
+    Command c;
+    std::size_t sp = line.find(' ');
+    c.name = line.substr(0, sp);
+    if (sp != std::string_view::npos) c.arg = line.substr(sp + 1);
+    for (const VerbName& n : kVerbs)
+        if (iequals(c.name, n.name)) c.verb = n.verb;
+    if (c.verb == Verb::unknown) return fail(c, c.name.empty() ? "empty command line" : "unknown command", 0);
+    if (line.size() > kMaxCommandLine) return fail(c, "command line longer than 512 octets with CRLF", kMaxCommandLine);
+    for (std::size_t i = 0; i < line.size(); ++i) {
+        const auto u = static_cast<unsigned char>(line[i]);
+        if (u < 32 || u == 127) return fail(c, "control character in a command line", i);
+        if (u >= 0x80 && !opt.utf8 && c.verb != Verb::mail && c.verb != Verb::rcpt && c.verb != Verb::vrfy &&
+            c.verb != Verb::expn)
+            return fail(c, "8-bit byte in a command line", i);
+    }
+    const std::size_t arg_at = c.name.size() + 1;
+    const bool has_arg = sp != std::string_view::npos;
+    auto no_arg = [&]() -> Command& {
+        if (has_arg && !(opt.lenient && c.arg.find_first_not_of(' ') == std::string_view::npos))
+            return fail(c, "this command takes no argument", sp);
+        c.ok = true;
+        return c;
+    };
+    switch (c.verb) {
+    case Verb::helo:
+    case Verb::ehlo: {
+        if (!has_arg || c.arg.empty()) return fail(c, "HELO and EHLO need a domain", line.size());
+        std::string_view d = c.arg;
+        if (opt.lenient)
+            while (!d.empty() && d.back() == ' ') d.remove_suffix(1);
+        c.domain = d;
+        const bool good = c.verb == Verb::ehlo ? (is_smtp_domain(d, false) || is_address_literal(d))
+                                                : (is_smtp_domain(d, false) || (opt.lenient && is_address_literal(d)));
+        if (!good) return fail(c, "not a domain or address literal", arg_at);
+        c.ok = true;
+        return c;
+    }
+    case Verb::mail:
+    case Verb::rcpt:
+        if (!has_arg) return fail(c, c.verb == Verb::mail ? "MAIL needs FROM:<reverse-path>" : "RCPT needs TO:<forward-path>", line.size());
+        parse_path_command(c, line, arg_at, opt);
+        return c;
+    case Verb::data:
+    case Verb::rset:
+    case Verb::quit:
+    case Verb::starttls:
+        return no_arg();
+    case Verb::vrfy:
+    case Verb::expn:
+        if (!has_arg || c.arg.empty()) return fail(c, "VRFY and EXPN need a string", line.size());
+        c.domain = c.arg;
+        c.ok = true;
+        return c;
+    case Verb::help:
+    case Verb::noop:
+        c.domain = c.arg;
+        c.ok = true;
+        return c;
+    case Verb::etrn:
+        if (!has_arg || c.arg.empty()) return fail(c, "ETRN needs a node name", line.size());
+        c.domain = c.arg;
+        c.ok = true;
+        return c;
+    case Verb::bdat: {
+        if (!has_arg || c.arg.empty()) return fail(c, "BDAT needs a chunk size", line.size());
+        std::size_t i = arg_at;
+        std::uint64_t n = 0;
+        while (i < line.size() && line[i] >= '0' && line[i] <= '9') {
+            if (n > (UINT64_MAX - 9) / 10) return fail(c, "chunk size too large", arg_at);
+            n = n * 10 + static_cast<std::uint64_t>(line[i++] - '0');
+        }
+        if (i == arg_at) return fail(c, "BDAT needs a chunk size", arg_at);
+        c.chunk_size = n;
+        if (i == line.size()) {
+            c.ok = true;
+            return c;
+        }
+        if (line[i] != ' ' || !iequals(line.substr(i + 1), "LAST")) {
+            if (opt.lenient && line.substr(i).find_first_not_of(' ') == std::string_view::npos) {
+                c.ok = true;
+                return c;
+            }
+            return fail(c, "after the chunk size only LAST may follow", i);
+        }
+        c.last = true;
+        c.ok = true;
+        return c;
+    }
+    case Verb::auth: {
+        if (!has_arg || c.arg.empty()) return fail(c, "AUTH needs a mechanism", line.size());
+        const std::size_t sp2 = c.arg.find(' ');
+        c.mechanism = c.arg.substr(0, sp2);
+        if (!is_mechanism(c.mechanism)) return fail(c, "not a SASL mechanism name", arg_at);
+        if (sp2 != std::string_view::npos) {
+            c.initial_response = c.arg.substr(sp2 + 1);
+            if (c.initial_response != "=" && !is_base64_token(c.initial_response))
+                return fail(c, "the initial response is not base64 (or '=')", arg_at + sp2 + 1);
+        }
+        c.ok = true;
+        return c;
+    }
+    case Verb::unknown:
+        break;
+    }
+    return fail(c, "unknown command", 0);
+}
+
+}  // namespace msg::smtp

@@ -1,0 +1,127 @@
+// smtp/reply.cpp - reply lines, whole replies and enhanced status codes.
+#include "msg/smtp/reply.hpp"
+
+namespace msg::smtp {
+namespace {
+
+bool digit(char c) { return c >= '0' && c <= '9'; }
+
+// 1 to 3 digits at s[i]; the value, or -1.
+int small_number(std::string_view s, std::size_t& i) {
+    const std::size_t start = i;
+    int v = 0;
+    while (i < s.size() && digit(s[i]) && i - start < 3) v = v * 10 + (s[i++] - '0');
+    if (i == start || (i < s.size() && digit(s[i]))) return -1;
+    return v;
+}
+
+}  // namespace
+
+std::string EnhancedCode::str() const {
+    return std::to_string(klass) + '.' + std::to_string(subject) + '.' + std::to_string(detail);
+}
+
+std::optional<EnhancedCode> parse_enhanced(std::string_view s, std::size_t* len) {
+    if (len) *len = 0;
+    if (s.size() < 5 || (s[0] != '2' && s[0] != '4' && s[0] != '5') || s[1] != '.') return std::nullopt;
+    std::size_t i = 2;
+    const int subject = small_number(s, i);
+    if (subject < 0 || i >= s.size() || s[i] != '.') return std::nullopt;
+    ++i;
+    const int detail = small_number(s, i);
+    if (detail < 0 || (i < s.size() && s[i] != ' ')) return std::nullopt;
+    if (len) *len = i;
+    return EnhancedCode{s[0] - '0', subject, detail};
+}
+
+ReplyLine parse_reply_line(std::string_view line) {
+    ReplyLine r;
+    if (line.size() < 3 || !digit(line[0]) || !digit(line[1]) || !digit(line[2])) {
+        r.error = "a reply line starts with a three-digit code";
+        return r;
+    }
+    r.code = (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
+    if (line.size() == 3) {
+        r.ok = true;
+        return r;
+    }
+    if (line[3] != ' ' && line[3] != '-') {
+        r.error = "the code must be followed by a space, '-' or the end of the line";
+        return r;
+    }
+    r.last = line[3] == ' ';
+    r.text = line.substr(4);
+    r.ok = true;
+    return r;
+}
+
+bool reply_code_in_range(int code) {
+    const int a = code / 100, b = code / 10 % 10;
+    return a >= 2 && a <= 5 && b <= 5;
+}
+
+std::string Reply::wire() const {
+    std::string out;
+    const std::string c = std::to_string(code);
+    if (lines.empty()) return c + "\r\n";
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+        out += c;
+        const bool last = i + 1 == lines.size();
+        if (!last || !lines[i].empty()) out += last ? ' ' : '-';
+        out += lines[i];
+        out += "\r\n";
+    }
+    return out;
+}
+
+std::string Reply::text() const {
+    std::string out;
+    for (const std::string& l : lines) {
+        if (!out.empty()) out += ' ';
+        out += l;
+    }
+    return out;
+}
+
+Reply make_reply(int code, std::string_view text) {
+    Reply r;
+    r.code = code;
+    std::size_t i = 0;
+    while (true) {
+        const std::size_t nl = text.find('\n', i);
+        r.lines.emplace_back(text.substr(i, nl == std::string_view::npos ? std::string_view::npos : nl - i));
+        if (nl == std::string_view::npos) break;
+        i = nl + 1;
+    }
+    r.enhanced = parse_enhanced(r.lines.front());
+    return r;
+}
+
+ReplyAssembler::Feed ReplyAssembler::feed(std::string_view line) {
+    const ReplyLine l = parse_reply_line(line);
+    if (!l.ok) {
+        error_ = std::string(l.error);
+        cur_ = Reply{};
+        return Feed::error;
+    }
+    if (!cur_.lines.empty() && l.code != cur_.code) {
+        error_ = "a continuation line has code " + std::to_string(l.code) + ", the reply began with " +
+                 std::to_string(cur_.code);
+        cur_ = Reply{};
+        return Feed::error;
+    }
+    if (cur_.lines.empty()) {
+        cur_.code = l.code;
+        cur_.enhanced = parse_enhanced(l.text);
+    }
+    cur_.lines.emplace_back(l.text);
+    return l.last ? Feed::done : Feed::more;
+}
+
+Reply ReplyAssembler::take() {
+    Reply r = std::move(cur_);
+    cur_ = Reply{};
+    return r;
+}
+
+}  // namespace msg::smtp
