@@ -3,7 +3,7 @@
 # build and test, when they are missing. Idempotent and non-interactive;
 # sourced by demo.sh and test.sh.
 set -eu
-MSG_PACKAGES="build-essential cmake pkg-config libboost-program-options-dev libicu-dev zlib1g-dev"
+MSG_PACKAGES="build-essential cmake pkg-config libboost-program-options-dev libicu-dev zlib1g-dev libssl-dev"
 msg_install() {
     missing=""
     for p in "$@"; do

@@ -148,13 +148,16 @@ Status Claim::defer(const std::vector<std::string>& pending, const RetryRecord& 
     return Ok{};
 }
 
-Status Claim::fail(std::string_view report, std::string_view json) {
-    if (fd_ < 0) return Error{EBADF, "the claim on spool entry " + name_ + " has ended"};
-    const std::string failed_dir = join(root_, "failed");
-    // The reports first: an entry in failed/ always has its report beside it.
-    auto write_report = [&](std::string_view suffix, std::string_view text) -> Status {
-        const std::string file = name_ + std::string(suffix);
-        const std::string tmp = join(root_, "tmp", file);
+namespace {
+
+// Write failed/FILE.report, .json and .dsn (those not empty) through tmp/,
+// then fsync failed/: what fail() and fail_some() leave beside an entry.
+Status write_reports(const std::string& root, const std::string& name, std::string_view report,
+                     std::string_view json, std::string_view dsn) {
+    const std::string failed_dir = join(root, "failed");
+    auto write_one = [&](std::string_view suffix, std::string_view text) -> Status {
+        const std::string file = name + std::string(suffix);
+        const std::string tmp = join(root, "tmp", file);
         Result<int> fd = recreate(tmp, text);
         if (!fd) return fd.error();
         spool_io::close_fd(*fd);
@@ -164,12 +167,51 @@ Status Claim::fail(std::string_view report, std::string_view json) {
         }
         return Ok{};
     };
-    if (Status s = write_report(".report", report); !s) return s;
+    if (Status s = write_one(".report", report); !s) return s;
     if (!json.empty())
-        if (Status s = write_report(".json", json); !s) return s;
-    if (Status s = spool_io::sync_dir(failed_dir); !s) return s;
+        if (Status s = write_one(".json", json); !s) return s;
+    if (!dsn.empty())
+        if (Status s = write_one(".dsn", dsn); !s) return s;
+    return spool_io::sync_dir(failed_dir);
+}
 
+}  // namespace
+
+Status Claim::fail(std::string_view report, std::string_view json, std::string_view dsn) {
+    if (fd_ < 0) return Error{EBADF, "the claim on spool entry " + name_ + " has ended"};
+    // The reports first: an entry in failed/ always has its report beside it.
+    if (Status s = write_reports(root_, name_, report, json, dsn); !s) return s;
     return move_and_end(SpoolState::failed);
+}
+
+Result<std::string> Claim::fail_some(const std::vector<std::string>& failed, std::string_view report,
+                                     std::string_view json, std::string_view dsn) {
+    if (fd_ < 0) return Error{EBADF, "the claim on spool entry " + name_ + " has ended"};
+    const SpoolEntry entry = parse_spool_entry(data_);
+    Envelope env = envelope_of(entry);
+    std::vector<Envelope::Rcpt> keep;
+    for (const Envelope::Rcpt& r : env.rcpts)
+        if (is_pending(r, failed)) keep.push_back(r);
+    if (keep.empty()) return Error{EINVAL, "none of the failed recipients is in spool entry " + name_};
+    env.rcpts = std::move(keep);
+    env.annotations.emplace_back("Failed-From", name_);
+    const std::string name = new_entry_name(entry_key(name_));
+    std::string data = format_envelope(env);
+    data.append(entry.message);
+    const std::string tmp = join(root_, "tmp", name);
+    Result<int> fd = spool_io::create_file(tmp, data, true);
+    if (!fd) return fd.error();
+    spool_io::close_fd(*fd);
+    if (Status s = write_reports(root_, name, report, json, dsn); !s) {
+        ::unlink(tmp.c_str());
+        return s.error();
+    }
+    if (Status s = spool_io::move(tmp, join(root_, "failed", name), true); !s) {
+        ::unlink(tmp.c_str());
+        return s.error();
+    }
+    if (Status s = spool_io::sync_dir(join(root_, "failed")); !s) return s.error();
+    return name;
 }
 
 Result<std::optional<Claim>> Spool::claim(std::string_view name) {

@@ -161,7 +161,7 @@ std::string new_entry_name(std::string_view key) {
         }
         // NAME.report and NAME.json are the report files of failed/: a key
         // may not make an entry's name end that way.
-        if (key == "report" || key == "json") name += '_';
+        if (key == "report" || key == "json" || key == "dsn") name += '_';
     }
     return name;
 }
@@ -175,6 +175,91 @@ std::string_view entry_key(std::string_view name) {
         at = d + 1;
     }
     return name.substr(at);
+}
+
+namespace {
+
+bool digits(std::string_view s, std::size_t at, std::size_t n, int& out) {
+    if (at + n > s.size()) return false;
+    out = 0;
+    for (std::size_t i = at; i < at + n; ++i) {
+        if (s[i] < '0' || s[i] > '9') return false;
+        out = out * 10 + (s[i] - '0');
+    }
+    return true;
+}
+
+std::optional<std::chrono::system_clock::time_point> from_fields(int y, int mo, int d, int h, int mi, int sec,
+                                                                 long offset_seconds) {
+    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60) return std::nullopt;
+    std::tm tm{};
+    tm.tm_year = y - 1900;
+    tm.tm_mon = mo - 1;
+    tm.tm_mday = d;
+    tm.tm_hour = h;
+    tm.tm_min = mi;
+    tm.tm_sec = sec;
+    const std::time_t t = ::timegm(&tm);
+    if (t == static_cast<std::time_t>(-1)) return std::nullopt;
+    return std::chrono::system_clock::from_time_t(t - offset_seconds);
+}
+
+}  // namespace
+
+std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::string_view s) {
+    int y, mo, d, h, mi, sec;
+    if (!digits(s, 0, 4, y) || s.size() < 20 || s[4] != '-' || !digits(s, 5, 2, mo) || s[7] != '-' ||
+        !digits(s, 8, 2, d) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') || !digits(s, 11, 2, h) ||
+        s[13] != ':' || !digits(s, 14, 2, mi) || s[16] != ':' || !digits(s, 17, 2, sec))
+        return std::nullopt;
+    std::size_t i = 19;
+    if (i < s.size() && s[i] == '.') {
+        ++i;
+        while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
+    }
+    long offset = 0;
+    if (i < s.size() && (s[i] == 'Z' || s[i] == 'z')) {
+        ++i;
+    } else if (i < s.size() && (s[i] == '+' || s[i] == '-')) {
+        int oh, om;
+        if (!digits(s, i + 1, 2, oh) || i + 3 >= s.size() || s[i + 3] != ':' || !digits(s, i + 4, 2, om))
+            return std::nullopt;
+        offset = (s[i] == '-' ? -1 : 1) * (oh * 3600L + om * 60L);
+        i += 6;
+    } else {
+        return std::nullopt;
+    }
+    if (i != s.size()) return std::nullopt;
+    return from_fields(y, mo, d, h, mi, sec, offset);
+}
+
+std::optional<std::chrono::system_clock::time_point> entry_time(std::string_view name) {
+    // 20261123T081500.123456Z.
+    int y, mo, d, h, mi, sec;
+    if (!digits(name, 0, 4, y) || !digits(name, 4, 2, mo) || !digits(name, 6, 2, d) || name.size() < 15 ||
+        name[8] != 'T' || !digits(name, 9, 2, h) || !digits(name, 11, 2, mi) || !digits(name, 13, 2, sec))
+        return std::nullopt;
+    return from_fields(y, mo, d, h, mi, sec, 0);
+}
+
+RetryInfo retry_info(const SpoolEntry& entry) {
+    RetryInfo r;
+    for (const EnvelopeLine& l : entry.envelope) {
+        if (l.kind != EnvelopeLine::Kind::annotation) continue;
+        auto is = [&](std::string_view n) {
+            if (l.name.size() != n.size()) return false;
+            for (std::size_t i = 0; i < n.size(); ++i)
+                if ((l.name[i] | 0x20) != (n[i] | 0x20)) return false;
+            return true;
+        };
+        if (is("Attempt")) {
+            ++r.attempts;
+            if (!r.first) r.first = parse_rfc3339(l.value.substr(0, l.value.find(' ')));
+        } else if (is("Next-Attempt")) {
+            r.next = parse_rfc3339(l.value);
+        }
+    }
+    return r;
 }
 
 }  // namespace msg

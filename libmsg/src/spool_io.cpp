@@ -121,7 +121,7 @@ bool is_entry_name(std::string_view name) noexcept {
     auto ends = [&](std::string_view suffix) {
         return name.size() >= suffix.size() && name.substr(name.size() - suffix.size()) == suffix;
     };
-    return !ends(".report") && !ends(".json");
+    return !ends(".report") && !ends(".json") && !ends(".dsn");
 }
 
 std::string rfc3339(std::chrono::system_clock::time_point t) {

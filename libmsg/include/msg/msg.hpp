@@ -5,6 +5,7 @@
 #include "msg/charset.hpp"
 #include "msg/codec.hpp"
 #include "msg/defect.hpp"
+#include "msg/dsn.hpp"
 #include "msg/envelope.hpp"
 #include "msg/header.hpp"
 #include "msg/limits.hpp"

@@ -131,6 +131,20 @@ struct RetryRecord {
     std::string what;   // one line: the server's reply or the error
 };
 
+// The retry history of an entry (its Attempt: and Next-Attempt: lines).
+struct RetryInfo {
+    std::size_t attempts = 0;                                    // Attempt: lines
+    std::optional<std::chrono::system_clock::time_point> first;  // the first Attempt:
+    std::optional<std::chrono::system_clock::time_point> next;   // Next-Attempt: (none: due now)
+};
+RetryInfo retry_info(const SpoolEntry& entry);
+
+// An RFC 3339 date-time ("2026-11-23T08:15:00Z", fractions and offsets
+// accepted); nothing when malformed.
+std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::string_view s);
+// When an entry was enqueued, from its name (docs/spool-format.md, Names).
+std::optional<std::chrono::system_clock::time_point> entry_time(std::string_view name);
+
 class Spool;
 
 // An entry held by this process. While a Claim is alive no other process
@@ -159,8 +173,18 @@ public:
     Status defer(const std::vector<std::string>& pending, const RetryRecord& record,
                  std::chrono::system_clock::time_point next_attempt);
     // Permanent failure: write failed/NAME.report (text) and, when `json` is
-    // not empty, failed/NAME.json, then move the entry to failed/.
-    Status fail(std::string_view report, std::string_view json = {});
+    // not empty, failed/NAME.json, and when `dsn` is not empty
+    // failed/NAME.dsn (an RFC 3464 report message), then move the entry to
+    // failed/.
+    Status fail(std::string_view report, std::string_view json = {}, std::string_view dsn = {});
+    // Permanent failure of some recipients only: a new entry with this
+    // entry's MAIL line and annotations, the RCPT lines of `failed` (matched
+    // as defer() matches them), a "Failed-From: NAME" annotation and the
+    // message is written to failed/ with its reports (as fail() writes
+    // them); the claim stays, for complete() or defer() of the others.
+    // Returns the new entry's name.
+    Result<std::string> fail_some(const std::vector<std::string>& failed, std::string_view report,
+                                  std::string_view json = {}, std::string_view dsn = {});
 
 private:
     friend class Spool;

@@ -1,0 +1,35 @@
+// dsn.hpp - delivery status notifications (RFC 3464): the report a sender
+// returns to the author of a message it could not deliver.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace msg {
+
+struct DsnRecipient {
+    std::string address;        // the forward-path, without brackets
+    std::string action = "failed";  // failed, delayed, delivered (RFC 3464 2.3.3)
+    std::string status;         // enhanced status "5.1.1"; derived from the reply when empty
+    std::string diagnostic;     // the server's reply on one line, e.g. "550 5.1.1 no such user"
+    std::string remote_mta;     // the server's name or address ("" when none was reached)
+};
+
+struct DsnInfo {
+    std::string reporting_mta;  // this host's name
+    std::string sender;         // the original reverse-path, without brackets
+    std::string envid;          // MAIL's ENVID, when given
+    std::chrono::system_clock::time_point arrival{};
+    std::vector<DsnRecipient> recipients;
+    std::string_view original;  // the original message; its header block is included
+};
+
+// A complete RFC 5322 message (CRLF line endings): multipart/report with a
+// text part, a message/delivery-status part and the original's header as
+// text/rfc822-headers. The caller sends it from the null reverse-path "<>"
+// to `sender`, and never for a message whose sender is already null.
+std::string make_dsn(const DsnInfo& info, std::chrono::system_clock::time_point now);
+
+}  // namespace msg

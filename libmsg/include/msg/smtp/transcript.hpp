@@ -1,0 +1,124 @@
+// smtp/transcript.hpp - SMTP transcripts: one session's dialogue, read from
+// and written to the formats people keep them in, cut into exchanges, and
+// checked against RFC 5321 and its extensions (docs/transcript-format.md).
+//
+// Formats:
+//   cs      "C: EHLO x" / "S: 250 ok", as in the RFCs (leading white space
+//           and a missing space after the colon are accepted)
+//   swaks   " -> EHLO x" / "<-  250 ok"; "~>" / "<~" inside TLS; "<**" a
+//           4xx/5xx reply; "===" and "***" information lines
+//   bsmtp   batch SMTP (RFC 2442): the client's lines only, no replies
+//   native  the project's own: "SIDE TIME TEXT" lines after a
+//           "# msgtools transcript 1" line; timestamps, the connection, TLS
+//           and errors as events (what spoolsend --transcript writes)
+//
+// A line's text is the line on the wire without its CRLF: DATA body lines
+// are wire lines, dot-stuffed as sent.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "msg/defect.hpp"
+#include "msg/smtp/reply.hpp"
+
+namespace msg::smtp {
+
+enum class Format : std::uint8_t { cs, swaks, bsmtp, native };
+std::string_view format_name(Format f);                      // "cs", "swaks", "bsmtp", "native"
+std::optional<Format> format_by_name(std::string_view name);
+
+enum class Side : std::uint8_t { client, server, event };
+
+struct TranscriptLine {
+    Side side = Side::client;
+    std::string text;           // without line ending and without the format's prefix
+    std::size_t offset = 0;     // byte offset of the line in the source (for line numbers)
+    bool tls = false;           // sent or received inside TLS
+    double time = -1;           // seconds since the session started; < 0 when not recorded
+};
+
+// One session.
+struct Transcript {
+    std::vector<TranscriptLine> lines;
+    // Native format's connect event, when present: the peer "host:port" and
+    // the RFC 3339 UTC time the session started.
+    std::string peer;
+    std::string started;
+};
+
+// The format of `text`, from its first meaningful lines (native's magic
+// line, "C:"/"S:", swaks arrows, else bsmtp).
+Format detect_format(std::string_view text);
+
+struct ParsedTranscript {
+    Transcript transcript;
+    Format format = Format::cs;
+    Defects defects;            // lines that belong to no side (smtp.transcript-syntax), offsets into the input
+};
+ParsedTranscript parse_transcript(std::string_view text, std::optional<Format> format = std::nullopt);
+
+// Write in a format (LF line endings). Events become the format's comment
+// or information lines; bsmtp keeps the client's lines only. Reading the
+// output back gives the same lines (sides, text, TLS), except what the
+// format cannot hold (bsmtp: replies and events; cs, swaks: times).
+std::string write_transcript(const Transcript& t, Format format);
+
+// --- exchanges ---------------------------------------------------------------
+
+enum class ExchangeKind : std::uint8_t {
+    greeting,   // the server's opening reply; no client lines
+    command,    // one command line (BDAT: followed by its chunk's lines)
+    body,       // DATA's body lines after 354, through the final "."
+    sasl,       // a client line answering a 334 AUTH challenge
+    unanswered, // server lines no client line asked for (a reply too many)
+};
+
+// What the client sent in one turn and the reply to it. Exchanges sent in
+// one write without waiting (RFC 2920 pipelining) share a group number.
+struct Exchange {
+    ExchangeKind kind = ExchangeKind::command;
+    std::vector<std::size_t> client;      // indices into Transcript::lines
+    std::vector<std::size_t> reply_lines; // indices of the reply's lines (empty: none recorded)
+    std::optional<Reply> reply;           // when reply_lines form a well-formed reply
+    unsigned group = 0;
+    bool tls = false;                     // sent inside TLS
+
+    std::size_t first_line() const { return client.empty() ? (reply_lines.empty() ? 0 : reply_lines[0]) : client[0]; }
+};
+
+// Cut a transcript into exchanges. The pairing follows the protocol: each
+// command, body and SASL response gets the next reply in order; after a
+// 354 to DATA the client's lines are body through "."; after a 334 to AUTH
+// the next client line is a SASL response; after a 220 to STARTTLS the rest
+// is inside TLS (also when the format does not mark it).
+std::vector<Exchange> exchanges(const Transcript& t);
+
+// The bytes the client sent in an exchange, as on the wire (CRLF after
+// each line).
+std::string client_bytes(const Transcript& t, const Exchange& e);
+
+// --- checking ------------------------------------------------------------------
+
+// Check a transcript: command and reply syntax, the command sequence, DATA
+// and BDAT framing, dot-stuffing, enhanced codes against the reply class,
+// AUTH exchanges, pipelining, extensions used without being offered,
+// replies that do not fit their command. Codes "smtp.*" of the defect
+// catalogue; offsets are those of the lines (TranscriptLine::offset).
+// `client_only` is for bsmtp (no replies to check).
+Defects check_transcript(const Transcript& t, bool client_only = false);
+
+// --- rewriting -----------------------------------------------------------------
+
+// Replace what identifies people and hosts, consistently within the
+// transcript (the same address gives the same replacement): mailbox local
+// parts and domains, host names, IP addresses, AUTH credentials (replaced
+// by base64 of fixed placeholders, keeping the exchange's shape), and the
+// text of message bodies (header field names, MIME structure, line lengths
+// and dot-stuffing are kept). The result is still a valid transcript.
+Transcript anonymise(const Transcript& t);
+
+}  // namespace msg::smtp

@@ -1,0 +1,343 @@
+// smtp/client.cpp - the client connection: TCP with time limits, lines,
+// replies and OpenSSL TLS.
+#include "msg/smtp/client.hpp"
+
+#include <cerrno>
+#include <cstring>
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+namespace msg::smtp {
+namespace {
+
+Error sys_error(const std::string& what) { return Error{errno, what + ": " + std::strerror(errno)}; }
+
+std::string ssl_error_text() {
+    std::string out;
+    while (const unsigned long e = ERR_get_error()) {
+        char buf[256];
+        ERR_error_string_n(e, buf, sizeof buf);
+        if (!out.empty()) out += "; ";
+        out += buf;
+    }
+    return out.empty() ? "unknown TLS error" : out;
+}
+
+void set_timeouts(int fd, std::chrono::milliseconds t) {
+    timeval tv{};
+    tv.tv_sec = static_cast<time_t>(t.count() / 1000);
+    tv.tv_usec = static_cast<suseconds_t>((t.count() % 1000) * 1000);
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+}
+
+bool is_ip_literal(const std::string& host) {
+    in6_addr a6{};
+    in_addr a4{};
+    return inet_pton(AF_INET, host.c_str(), &a4) == 1 || inet_pton(AF_INET6, host.c_str(), &a6) == 1;
+}
+
+}  // namespace
+
+struct Connection::Tls {
+    SSL_CTX* ctx = nullptr;
+    SSL* ssl = nullptr;
+    ~Tls() {
+        if (ssl) SSL_free(ssl);
+        if (ctx) SSL_CTX_free(ctx);
+    }
+};
+
+std::string Endpoint::str() const {
+    const bool v6 = host.find(':') != std::string::npos;
+    return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+
+Result<Endpoint> parse_endpoint(std::string_view s, std::uint16_t port) {
+    Endpoint ep;
+    ep.port = port;
+    std::string_view host = s, rest;
+    if (!s.empty() && s[0] == '[') {
+        const std::size_t close = s.find(']');
+        if (close == std::string_view::npos) return Error{EINVAL, "unclosed '[' in " + std::string(s)};
+        host = s.substr(1, close - 1);
+        rest = s.substr(close + 1);
+        if (!rest.empty() && rest[0] != ':') return Error{EINVAL, "':' expected after ']' in " + std::string(s)};
+    } else if (const std::size_t colon = s.rfind(':'); colon != std::string_view::npos) {
+        if (s.find(':') != colon) return Error{EINVAL, "an IPv6 address needs brackets: " + std::string(s)};
+        host = s.substr(0, colon);
+        rest = s.substr(colon);
+    }
+    if (host.empty()) return Error{EINVAL, "no host in " + std::string(s)};
+    if (!rest.empty()) {
+        const std::string_view digits = rest.substr(1);
+        unsigned long v = 0;
+        if (digits.empty() || digits.size() > 5) return Error{EINVAL, "bad port in " + std::string(s)};
+        for (char c : digits) {
+            if (c < '0' || c > '9') return Error{EINVAL, "bad port in " + std::string(s)};
+            v = v * 10 + static_cast<unsigned long>(c - '0');
+        }
+        if (v == 0 || v > 65535) return Error{EINVAL, "port out of range in " + std::string(s)};
+        ep.port = static_cast<std::uint16_t>(v);
+    }
+    ep.host = std::string(host);
+    return ep;
+}
+
+Connection::Connection() = default;
+Connection::Connection(Connection&& o) noexcept { *this = std::move(o); }
+Connection& Connection::operator=(Connection&& o) noexcept {
+    if (this != &o) {
+        close();
+        fd_ = o.fd_;
+        o.fd_ = -1;
+        ep_ = std::move(o.ep_);
+        tls_ = std::move(o.tls_);
+        buf_ = std::move(o.buf_);
+        start_ = o.start_;
+        end_ = o.end_;
+        o.start_ = o.end_ = 0;
+        observer_ = std::move(o.observer_);
+    }
+    return *this;
+}
+Connection::~Connection() { close(); }
+
+void Connection::close() {
+    if (tls_ && tls_->ssl && fd_ >= 0) SSL_shutdown(tls_->ssl);
+    tls_.reset();
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+}
+
+void Connection::note(Wire w, std::string_view text) {
+    if (observer_) observer_(w, text);
+}
+
+Result<Connection> Connection::open(const Endpoint& ep, std::chrono::milliseconds timeout) {
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo* list = nullptr;
+    const std::string port = std::to_string(ep.port);
+    const int rc = getaddrinfo(ep.host.c_str(), port.c_str(), &hints, &list);
+    if (rc != 0) return Error{EHOSTUNREACH, "cannot resolve " + ep.host + ": " + gai_strerror(rc)};
+    Error last{ECONNREFUSED, "cannot connect to " + ep.str()};
+    for (addrinfo* a = list; a; a = a->ai_next) {
+        const int fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, a->ai_protocol);
+        if (fd < 0) {
+            last = sys_error("cannot create a socket for " + ep.str());
+            continue;
+        }
+        int r = connect(fd, a->ai_addr, a->ai_addrlen);
+        if (r != 0 && errno == EINPROGRESS) {
+            pollfd p{fd, POLLOUT, 0};
+            r = poll(&p, 1, static_cast<int>(timeout.count()));
+            if (r == 0) {
+                errno = ETIMEDOUT;
+                r = -1;
+            } else if (r > 0) {
+                int err = 0;
+                socklen_t len = sizeof err;
+                getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+                errno = err;
+                r = err == 0 ? 0 : -1;
+            }
+        }
+        if (r != 0) {
+            last = sys_error("cannot connect to " + ep.str());
+            ::close(fd);
+            continue;
+        }
+        fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+        const int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        set_timeouts(fd, timeout);
+        freeaddrinfo(list);
+        Connection c;
+        c.fd_ = fd;
+        c.ep_ = ep;
+        c.buf_.resize(16 * 1024);
+        return c;
+    }
+    freeaddrinfo(list);
+    return last;
+}
+
+void Connection::set_timeout(std::chrono::milliseconds t) {
+    if (fd_ >= 0) set_timeouts(fd_, t);
+}
+
+bool Connection::tls() const { return tls_ && tls_->ssl; }
+
+std::string Connection::tls_description() const {
+    if (!tls()) return {};
+    return std::string(SSL_get_version(tls_->ssl)) + " " + SSL_get_cipher_name(tls_->ssl);
+}
+
+Status Connection::write(std::string_view bytes, std::string_view secret) {
+    if (fd_ < 0) return Error{ENOTCONN, "not connected to " + ep_.str()};
+    if (observer_) {
+        if (!secret.empty()) {
+            note(Wire::sent, secret);
+        } else {
+            std::size_t i = 0;
+            while (i < bytes.size()) {
+                std::size_t nl = bytes.find('\n', i);
+                std::size_t end = nl == std::string_view::npos ? bytes.size() : nl;
+                std::string_view line = bytes.substr(i, end - i);
+                if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+                note(Wire::sent, line);
+                i = nl == std::string_view::npos ? bytes.size() : nl + 1;
+            }
+        }
+    }
+    std::size_t done = 0;
+    while (done < bytes.size()) {
+        long n;
+        if (tls()) {
+            const int chunk = static_cast<int>(std::min<std::size_t>(bytes.size() - done, 1 << 20));
+            n = SSL_write(tls_->ssl, bytes.data() + done, chunk);
+            if (n <= 0) {
+                const int e = SSL_get_error(tls_->ssl, static_cast<int>(n));
+                if (e == SSL_ERROR_SYSCALL && (errno == EAGAIN || errno == EWOULDBLOCK))
+                    return Error{ETIMEDOUT, "timed out writing to " + ep_.str()};
+                return Error{EIO, "TLS write to " + ep_.str() + " failed: " + ssl_error_text()};
+            }
+        } else {
+            n = ::send(fd_, bytes.data() + done, bytes.size() - done, MSG_NOSIGNAL);
+            if (n < 0) {
+                if (errno == EINTR) continue;
+                if (errno == EAGAIN || errno == EWOULDBLOCK)
+                    return Error{ETIMEDOUT, "timed out writing to " + ep_.str()};
+                return sys_error("cannot write to " + ep_.str());
+            }
+        }
+        done += static_cast<std::size_t>(n);
+    }
+    return Ok{};
+}
+
+Result<std::size_t> Connection::read_some(char* buf, std::size_t n) {
+    while (true) {
+        long r;
+        if (tls()) {
+            r = SSL_read(tls_->ssl, buf, static_cast<int>(std::min<std::size_t>(n, 1 << 20)));
+            if (r <= 0) {
+                const int e = SSL_get_error(tls_->ssl, static_cast<int>(r));
+                if (e == SSL_ERROR_ZERO_RETURN) return std::size_t{0};
+                if (e == SSL_ERROR_SYSCALL && (errno == EAGAIN || errno == EWOULDBLOCK))
+                    return Error{ETIMEDOUT, "timed out waiting for " + ep_.str()};
+                if (e == SSL_ERROR_SYSCALL && r == 0) return std::size_t{0};
+                return Error{EIO, "TLS read from " + ep_.str() + " failed: " + ssl_error_text()};
+            }
+        } else {
+            r = ::recv(fd_, buf, n, 0);
+            if (r < 0) {
+                if (errno == EINTR) continue;
+                if (errno == EAGAIN || errno == EWOULDBLOCK)
+                    return Error{ETIMEDOUT, "timed out waiting for " + ep_.str()};
+                return sys_error("cannot read from " + ep_.str());
+            }
+        }
+        return static_cast<std::size_t>(r);
+    }
+}
+
+Result<std::string> Connection::read_line(std::size_t max) {
+    if (fd_ < 0) return Error{ENOTCONN, "not connected to " + ep_.str()};
+    std::size_t scanned = start_;
+    while (true) {
+        const char* base = buf_.data();
+        if (const void* nl = std::memchr(base + scanned, '\n', end_ - scanned)) {
+            const auto at = static_cast<std::size_t>(static_cast<const char*>(nl) - base);
+            std::size_t e = at;
+            if (e > start_ && buf_[e - 1] == '\r') --e;
+            std::string line(base + start_, e - start_);
+            start_ = at + 1;
+            note(Wire::received, line);
+            return line;
+        }
+        scanned = end_;
+        if (end_ - start_ > max) return Error{EPROTO, "line longer than " + std::to_string(max) + " bytes from " + ep_.str()};
+        if (start_ > 0 && end_ == buf_.size()) {
+            std::memmove(buf_.data(), buf_.data() + start_, end_ - start_);
+            end_ -= start_;
+            scanned -= start_;
+            start_ = 0;
+        }
+        if (end_ == buf_.size()) buf_.resize(buf_.size() * 2);
+        auto n = read_some(buf_.data() + end_, buf_.size() - end_);
+        if (!n) return n.error();
+        if (*n == 0)
+            return Error{ECONNRESET, end_ > start_ ? "connection closed by " + ep_.str() + " in the middle of a line"
+                                                   : "connection closed by " + ep_.str()};
+        end_ += *n;
+    }
+}
+
+Result<Reply> Connection::read_reply() {
+    ReplyAssembler a;
+    while (true) {
+        auto line = read_line();
+        if (!line) return line.error();
+        switch (a.feed(*line)) {
+        case ReplyAssembler::Feed::more: continue;
+        case ReplyAssembler::Feed::done: return a.take();
+        case ReplyAssembler::Feed::error:
+            return Error{EPROTO, "malformed reply from " + ep_.str() + " (" + a.error() + "): \"" + *line + "\""};
+        }
+    }
+}
+
+Status Connection::start_tls(const TlsOptions& opt, const std::string& host) {
+    if (fd_ < 0) return Error{ENOTCONN, "not connected to " + ep_.str()};
+    if (tls()) return Error{EALREADY, "TLS is already on with " + ep_.str()};
+    if (start_ < end_)
+        return Error{EPROTO, ep_.str() + " sent data before the TLS handshake (possible command injection)"};
+    auto t = std::make_unique<Tls>();
+    t->ctx = SSL_CTX_new(TLS_client_method());
+    if (!t->ctx) return Error{EIO, "cannot create a TLS context: " + ssl_error_text()};
+    SSL_CTX_set_min_proto_version(t->ctx, TLS1_2_VERSION);
+    if (opt.verify) {
+        SSL_CTX_set_verify(t->ctx, SSL_VERIFY_PEER, nullptr);
+        const int ok = opt.ca_file.empty() ? SSL_CTX_set_default_verify_paths(t->ctx)
+                                            : SSL_CTX_load_verify_locations(t->ctx, opt.ca_file.c_str(), nullptr);
+        if (ok != 1) return Error{EIO, "cannot load CA certificates " + opt.ca_file + ": " + ssl_error_text()};
+    }
+    t->ssl = SSL_new(t->ctx);
+    if (!t->ssl) return Error{EIO, "cannot create a TLS session: " + ssl_error_text()};
+    const std::string name = opt.server_name.empty() ? host : opt.server_name;
+    if (!name.empty() && !is_ip_literal(name)) SSL_ctrl(t->ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
+                 const_cast<char*>(name.c_str()));  // SSL_set_tlsext_host_name without its C cast
+    if (opt.verify && !name.empty()) {
+        if (is_ip_literal(name)) X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(t->ssl), name.c_str());
+        else SSL_set1_host(t->ssl, name.c_str());
+    }
+    SSL_set_fd(t->ssl, fd_);
+    if (SSL_connect(t->ssl) != 1) {
+        std::string why = ssl_error_text();
+        const long v = SSL_get_verify_result(t->ssl);
+        if (v != X509_V_OK) why = std::string("certificate not trusted: ") + X509_verify_cert_error_string(v);
+        else if (errno == EAGAIN || errno == EWOULDBLOCK) why = "timed out";
+        note(Wire::event, "error TLS handshake: " + why);
+        return Error{EPROTO, "TLS handshake with " + ep_.str() + " failed: " + why};
+    }
+    tls_ = std::move(t);
+    note(Wire::event, "tls " + tls_description());
+    return Ok{};
+}
+
+}  // namespace msg::smtp

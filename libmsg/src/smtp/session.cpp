@@ -1,0 +1,433 @@
+// smtp/session.cpp - the ESMTP client session and its transactions.
+#include "msg/smtp/session.hpp"
+
+#include <algorithm>
+
+#include <unicode/uidna.h>
+
+#include "msg/codec.hpp"
+#include "msg/rewrite.hpp"
+
+namespace msg::smtp {
+namespace {
+
+std::string upper(std::string_view s) {
+    std::string out(s);
+    for (char& c : out)
+        if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 32);
+    return out;
+}
+
+bool ascii(std::string_view s) {
+    return std::none_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) >= 0x80; });
+}
+
+std::string keyword_of(std::string_view param) { return upper(param.substr(0, param.find('='))); }
+
+bool is_loopback(const std::string& host) {
+    return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
+Capabilities parse_capabilities(const Reply& r) {
+    Capabilities c;
+    c.esmtp = true;
+    for (std::size_t i = 1; i < r.lines.size(); ++i) {
+        const std::string line = upper(r.lines[i]);
+        const std::string kw = line.substr(0, line.find_first_of(" ="));
+        const std::string args = kw.size() < line.size() ? line.substr(kw.size() + 1) : "";
+        if (kw == "PIPELINING") c.pipelining = true;
+        else if (kw == "8BITMIME") c.eightbitmime = true;
+        else if (kw == "SMTPUTF8") c.smtputf8 = true;
+        else if (kw == "DSN") c.dsn = true;
+        else if (kw == "CHUNKING") c.chunking = true;
+        else if (kw == "STARTTLS") c.starttls = true;
+        else if (kw == "ENHANCEDSTATUSCODES") c.enhanced = true;
+        else if (kw == "SIZE") {
+            c.size_offered = true;
+            std::uint64_t v = 0;
+            for (char ch : args) {
+                if (ch < '0' || ch > '9' || v > UINT64_MAX / 10 - 9) break;
+                v = v * 10 + static_cast<std::uint64_t>(ch - '0');
+            }
+            c.size = v;
+        } else if (kw == "AUTH") {
+            std::size_t i0 = 0;
+            while (i0 < args.size()) {
+                std::size_t e = args.find(' ', i0);
+                if (e == std::string::npos) e = args.size();
+                std::string mech = args.substr(i0, e - i0);
+                if (!mech.empty() && std::find(c.auth.begin(), c.auth.end(), mech) == c.auth.end())
+                    c.auth.push_back(mech);
+                i0 = e + 1;
+            }
+        }
+    }
+    return c;
+}
+
+std::string b64(std::string_view s) { return base64_encode(s, 0, ""); }
+
+// The domain part of an address ("" when it has none).
+std::size_t domain_at(std::string_view address) {
+    const std::size_t at = address.rfind('@');
+    return at == std::string_view::npos ? address.size() : at + 1;
+}
+
+}  // namespace
+
+std::size_t Delivery::sent(RcptState s) const {
+    return static_cast<std::size_t>(
+        std::count_if(rcpts.begin(), rcpts.end(), [s](const RcptOutcome& r) { return r.state == s; }));
+}
+
+std::string data_payload(std::string_view m) {
+    std::string out;
+    out.reserve(m.size() + m.size() / 32 + 8);
+    std::size_t i = 0;
+    while (i < m.size()) {
+        std::size_t e = i;
+        while (e < m.size() && m[e] != '\r' && m[e] != '\n') ++e;
+        if (e > i && m[i] == '.') out += '.';
+        out.append(m.data() + i, e - i);
+        out += "\r\n";
+        if (e < m.size() && m[e] == '\r' && e + 1 < m.size() && m[e + 1] == '\n') e += 2;
+        else if (e < m.size()) e += 1;
+        i = e;
+    }
+    out += ".\r\n";
+    return out;
+}
+
+Result<std::string> domain_to_ascii(std::string_view domain) {
+    if (ascii(domain)) return std::string(domain);
+    UErrorCode status = U_ZERO_ERROR;
+    UIDNA* idna = uidna_openUTS46(UIDNA_NONTRANSITIONAL_TO_ASCII | UIDNA_CHECK_BIDI | UIDNA_CHECK_CONTEXTJ, &status);
+    if (U_FAILURE(status)) return Error{EINVAL, std::string("cannot open the IDNA converter: ") + u_errorName(status)};
+    std::string out(domain.size() * 4 + 64, '\0');
+    UIDNAInfo info = UIDNA_INFO_INITIALIZER;
+    const int32_t n = uidna_nameToASCII_UTF8(idna, domain.data(), static_cast<int32_t>(domain.size()), out.data(),
+                                             static_cast<int32_t>(out.size()), &info, &status);
+    uidna_close(idna);
+    if (U_FAILURE(status) || info.errors != 0)
+        return Error{EINVAL, "not a valid internationalised domain: " + std::string(domain)};
+    out.resize(static_cast<std::size_t>(n));
+    return out;
+}
+
+Result<Reply> Session::command(std::string_view line, std::chrono::seconds limit, std::string_view secret) {
+    conn_.set_timeout(limit);
+    std::string wire(line);
+    wire += "\r\n";
+    if (auto w = conn_.write(wire, secret); !w) return w.error();
+    return conn_.read_reply();
+}
+
+Result<Session> Session::open(const Endpoint& server, const SessionOptions& opt, WireObserver observer,
+                              SessionError* error) {
+    SessionError local;
+    SessionError& err = error ? *error : local;
+    auto conn = Connection::open(server, opt.greeting);
+    if (!conn) {
+        err = SessionError{conn.error().message, std::nullopt, false, true};
+        return conn.error();
+    }
+    Session s;
+    s.conn_ = std::move(*conn);
+    s.server_ = server;
+    s.opt_ = opt;
+    if (observer) s.conn_.set_observer(std::move(observer));
+    auto fail = [&](std::string message, std::optional<Reply> reply, bool unreachable) -> Result<Session> {
+        err = SessionError{message, reply, reply && reply->klass() == 5, unreachable};
+        return Error{EPROTO, std::move(message)};
+    };
+    if (opt.tls_mode == TlsMode::tls) {
+        if (auto t = s.conn_.start_tls(opt.tls, server.host); !t) return fail(t.error().message, std::nullopt, true);
+    }
+    auto g = s.conn_.read_reply();
+    if (!g) return fail("no greeting from " + server.str() + ": " + g.error().message, std::nullopt, true);
+    s.greeting_ = *g;
+    if (g->code != 220) return fail(server.str() + " refused the session: " + g->wire(), *g, false);
+    if (!s.ehlo(&err)) return Error{EPROTO, err.message};
+    if (opt.tls_mode == TlsMode::starttls) {
+        if (!s.caps_.starttls) return fail(server.str() + " does not offer STARTTLS, which is required", std::nullopt, false);
+        auto r = s.command("STARTTLS", opt.command);
+        if (!r) return fail("STARTTLS with " + server.str() + ": " + r.error().message, std::nullopt, false);
+        if (r->code != 220) return fail(server.str() + " refused STARTTLS: " + r->text(), *r, false);
+        if (auto t = s.conn_.start_tls(opt.tls, server.host); !t) return fail(t.error().message, std::nullopt, false);
+        if (!s.ehlo(&err)) return Error{EPROTO, err.message};
+    }
+    if (!opt.auth_user.empty() && !s.authenticate(&err)) return Error{EACCES, err.message};
+    return s;
+}
+
+bool Session::ehlo(SessionError* error) {
+    auto r = command("EHLO " + opt_.helo, opt_.command);
+    if (!r) {
+        *error = SessionError{"EHLO to " + server_.str() + ": " + r.error().message, std::nullopt, false, false};
+        return false;
+    }
+    if (r->code == 250) {
+        caps_ = parse_capabilities(*r);
+        return true;
+    }
+    if (r->code == 421 || r->klass() == 4) {
+        *error = SessionError{server_.str() + " answered EHLO " + r->wire(), *r, false, false};
+        return false;
+    }
+    auto h = command("HELO " + opt_.helo, opt_.command);
+    if (!h || h->code != 250) {
+        *error = SessionError{server_.str() + " refused EHLO and HELO" + (h ? ": " + h->text() : ": " + h.error().message),
+                              h ? std::optional<Reply>(*h) : std::nullopt, h && h->klass() == 5, false};
+        return false;
+    }
+    caps_ = Capabilities{};
+    return true;
+}
+
+bool Session::authenticate(SessionError* error) {
+    auto fail = [&](std::string message, std::optional<Reply> reply) {
+        // An authentication failure is retried later, like a 4xx: the
+        // credentials or the server's configuration may change.
+        *error = SessionError{std::move(message), std::move(reply), false, false};
+        return false;
+    };
+    if (!conn_.tls() && !is_loopback(server_.host))
+        return fail("refusing to send credentials to " + server_.str() + " without TLS (use --tls)", std::nullopt);
+    const bool plain = std::find(caps_.auth.begin(), caps_.auth.end(), "PLAIN") != caps_.auth.end();
+    const bool login = std::find(caps_.auth.begin(), caps_.auth.end(), "LOGIN") != caps_.auth.end();
+    if (plain) {
+        std::string token;
+        token += '\0';
+        token += opt_.auth_user;
+        token += '\0';
+        token += opt_.auth_password;
+        auto r = command("AUTH PLAIN " + b64(token), opt_.command, "AUTH PLAIN <credentials>");
+        if (!r) return fail("AUTH with " + server_.str() + ": " + r.error().message, std::nullopt);
+        if (r->code != 235) return fail(server_.str() + " refused AUTH PLAIN: " + r->text(), *r);
+        return true;
+    }
+    if (login) {
+        auto r = command("AUTH LOGIN", opt_.command);
+        if (!r) return fail("AUTH with " + server_.str() + ": " + r.error().message, std::nullopt);
+        if (r->code != 334) return fail(server_.str() + " refused AUTH LOGIN: " + r->text(), *r);
+        r = command(b64(opt_.auth_user), opt_.command, "<user name>");
+        if (!r) return fail("AUTH with " + server_.str() + ": " + r.error().message, std::nullopt);
+        if (r->code != 334) return fail(server_.str() + " refused the user name: " + r->text(), *r);
+        r = command(b64(opt_.auth_password), opt_.command, "<password>");
+        if (!r) return fail("AUTH with " + server_.str() + ": " + r.error().message, std::nullopt);
+        if (r->code != 235) return fail(server_.str() + " refused the credentials: " + r->text(), *r);
+        return true;
+    }
+    return fail(server_.str() + " offers neither AUTH PLAIN nor AUTH LOGIN", std::nullopt);
+}
+
+Delivery Session::send(const Outgoing& m) {
+    Delivery d;
+    for (const auto& r : m.rcpts) d.rcpts.push_back(RcptOutcome{r.address, RcptState::deferred, std::nullopt, {}});
+    auto decide_all = [&](RcptState st, const std::optional<Reply>& reply, const std::string& detail) {
+        for (RcptOutcome& o : d.rcpts) {
+            o.state = st;
+            o.reply = reply;
+            o.detail = detail;
+        }
+        return d;
+    };
+    if (!usable()) return decide_all(RcptState::deferred, std::nullopt, "the session is closed");
+
+    // What the message and envelope need.
+    std::string from = m.mail_from;
+    std::vector<std::string> rcpt_addr;
+    for (const auto& r : m.rcpts) rcpt_addr.push_back(r.address);
+    bool need_utf8 = !ascii(from);
+    for (const auto& a : rcpt_addr) need_utf8 = need_utf8 || !ascii(a);
+    for (const auto& p : m.mail_params) need_utf8 = need_utf8 || keyword_of(p) == "SMTPUTF8";
+    if (need_utf8 && !caps_.smtputf8) {
+        bool local_ascii = ascii(from.substr(0, domain_at(from)));
+        for (const auto& a : rcpt_addr) local_ascii = local_ascii && ascii(std::string_view(a).substr(0, domain_at(a)));
+        if (!local_ascii)
+            return decide_all(RcptState::failed, std::nullopt,
+                              "the address needs SMTPUTF8 (RFC 6531) and " + server_.str() + " does not offer it");
+        auto convert = [&](std::string& a) -> bool {
+            const std::size_t at = domain_at(a);
+            auto dom = domain_to_ascii(std::string_view(a).substr(at));
+            if (!dom) return false;
+            a = a.substr(0, at) + *dom;
+            return true;
+        };
+        if (!convert(from)) return decide_all(RcptState::failed, std::nullopt, "sender domain is not a valid IDN");
+        for (std::size_t i = 0; i < rcpt_addr.size(); ++i)
+            if (!convert(rcpt_addr[i])) {
+                d.rcpts[i].state = RcptState::failed;
+                d.rcpts[i].detail = "not a valid internationalised domain";
+            }
+        d.notes.push_back("domains sent as A-labels (the server does not offer SMTPUTF8)");
+        need_utf8 = false;
+    }
+
+    std::string_view message = m.message;
+    std::string downgraded;
+    const bool eight = !ascii(message);
+    if (eight && !caps_.eightbitmime) {
+        if (!opt_.downgrade_8bit)
+            return decide_all(RcptState::failed, std::nullopt,
+                              "8-bit message and " + server_.str() + " does not offer 8BITMIME");
+        RewriteOptions ro;
+        ro.seven_bit = true;
+        RewriteResult rr = rewrite(message, ro);
+        if (!rr.problems.empty())
+            return decide_all(RcptState::failed, std::nullopt,
+                              "8-bit message, no 8BITMIME, and it cannot be made 7-bit: " + rr.problems.front().where +
+                                  ": " + rr.problems.front().what);
+        downgraded = std::move(rr.output);
+        message = downgraded;
+        d.notes.push_back("converted to 7 bit (the server does not offer 8BITMIME)");
+    }
+    const bool eight_now = eight && caps_.eightbitmime;
+    const std::string payload = data_payload(message);
+    const std::uint64_t size = message.size();
+    if (caps_.size && size > caps_.size)
+        return decide_all(RcptState::failed, std::nullopt,
+                          "message of " + std::to_string(size) + " bytes is over " + server_.str() + "'s SIZE limit of " +
+                              std::to_string(caps_.size));
+
+    // MAIL and RCPT lines, with the parameters this server can take.
+    std::string mail = "MAIL FROM:<" + from + ">";
+    bool body_done = false;
+    for (const std::string& p : m.mail_params) {
+        const std::string k = keyword_of(p);
+        if (k == "SIZE" || k == "SMTPUTF8") continue;
+        if (k == "BODY") {
+            if (!caps_.eightbitmime) continue;
+            if (eight_now) {
+                mail += " BODY=8BITMIME";
+                body_done = true;
+                continue;
+            }
+        }
+        if ((k == "RET" || k == "ENVID") && !caps_.dsn) continue;
+        if (!caps_.esmtp) continue;
+        mail += ' ' + p;
+    }
+    if (eight_now && !body_done) mail += " BODY=8BITMIME";
+    if (caps_.size_offered) mail += " SIZE=" + std::to_string(size);
+    if (need_utf8) mail += " SMTPUTF8";
+    std::vector<std::string> rcpt_lines;
+    for (std::size_t i = 0; i < m.rcpts.size(); ++i) {
+        std::string l = "RCPT TO:<" + rcpt_addr[i] + ">";
+        for (const std::string& p : m.rcpts[i].params) {
+            const std::string k = keyword_of(p);
+            if ((k == "NOTIFY" || k == "ORCPT") && !caps_.dsn) continue;
+            if (!caps_.esmtp) continue;
+            l += ' ' + p;
+        }
+        rcpt_lines.push_back(std::move(l));
+    }
+
+    auto lost = [&](const std::string& why) {
+        usable_ = false;
+        d.connection_lost = true;
+        for (RcptOutcome& o : d.rcpts)
+            if (o.state == RcptState::deferred && !o.reply && o.detail.empty()) o.detail = why;
+        return d;
+    };
+    auto closing = [&](const Reply& r) {
+        if (r.code == 421) usable_ = false;
+    };
+
+    // Envelope: pipelined in one write when offered, else one by one.
+    std::vector<bool> accepted(m.rcpts.size(), false);
+    std::optional<Reply> data_reply;
+    conn_.set_timeout(opt_.command);
+    if (caps_.pipelining) {
+        std::string batch = mail + "\r\n";
+        for (std::size_t i = 0; i < rcpt_lines.size(); ++i)
+            if (d.rcpts[i].detail.empty()) batch += rcpt_lines[i] + "\r\n";
+        batch += "DATA\r\n";
+        if (auto w = conn_.write(batch); !w) return lost(w.error().message);
+    }
+    auto next_reply = [&](std::string_view line) -> Result<Reply> {
+        if (caps_.pipelining) return conn_.read_reply();
+        return command(line, opt_.command);
+    };
+    auto mr = next_reply(mail);
+    if (!mr) return lost(mr.error().message);
+    const bool mail_ok = mr->klass() == 2;
+    closing(*mr);
+    for (std::size_t i = 0; i < rcpt_lines.size(); ++i) {
+        if (!d.rcpts[i].detail.empty()) continue;           // refused locally (bad IDN)
+        if (!mail_ok && !caps_.pipelining) break;
+        auto rr = next_reply(rcpt_lines[i]);
+        if (!rr) return lost(rr.error().message);
+        closing(*rr);
+        RcptOutcome& o = d.rcpts[i];
+        if (!mail_ok) continue;
+        o.reply = *rr;
+        if (rr->klass() == 2) accepted[i] = true;
+        else o.state = rr->klass() == 5 ? RcptState::failed : RcptState::deferred;
+    }
+    if (!mail_ok) {
+        for (RcptOutcome& o : d.rcpts)
+            if (o.detail.empty()) {
+                o.reply = *mr;
+                o.state = mr->klass() == 5 ? RcptState::failed : RcptState::deferred;
+            }
+    }
+    const bool any = std::find(accepted.begin(), accepted.end(), true) != accepted.end();
+    if (!caps_.pipelining && (!mail_ok || !any)) {
+        if (usable_) reset();
+        return d;
+    }
+    auto dr = next_reply("DATA");
+    if (!dr) return lost(dr.error().message);
+    closing(*dr);
+    if (dr->code != 354) {
+        for (std::size_t i = 0; i < accepted.size(); ++i)
+            if (accepted[i]) {
+                d.rcpts[i].reply = *dr;
+                d.rcpts[i].state = dr->klass() == 5 ? RcptState::failed : RcptState::deferred;
+            }
+        if (usable_ && mail_ok) reset();
+        return d;
+    }
+    if (!any) {
+        // RFC 2920 3.1: DATA was accepted though no recipient was; end it
+        // with an empty message that the server must refuse.
+        conn_.set_timeout(opt_.data_end);
+        if (auto w = conn_.write(".\r\n"); !w) return lost(w.error().message);
+        if (auto r = conn_.read_reply(); !r) return lost(r.error().message);
+        return d;
+    }
+    conn_.set_timeout(opt_.data_block);
+    if (auto w = conn_.write(payload); !w)
+        return lost(w.error().message);
+    conn_.set_timeout(opt_.data_end);
+    auto fr = conn_.read_reply();
+    if (!fr) {
+        d.unanswered_dot = true;
+        return lost("no reply after the message was sent (it may have been delivered): " + fr.error().message);
+    }
+    closing(*fr);
+    data_reply = *fr;
+    for (std::size_t i = 0; i < accepted.size(); ++i) {
+        if (!accepted[i]) continue;
+        d.rcpts[i].reply = *fr;
+        d.rcpts[i].state = fr->klass() == 2 ? RcptState::sent : fr->klass() == 5 ? RcptState::failed : RcptState::deferred;
+    }
+    return d;
+}
+
+bool Session::reset() {
+    auto r = command("RSET", opt_.command);
+    if (!r || r->code != 250) usable_ = false;
+    return usable_;
+}
+
+void Session::quit() {
+    if (conn_.is_open()) {
+        if (usable_) (void)command("QUIT", std::chrono::seconds(10));
+        conn_.close();
+    }
+    usable_ = false;
+}
+
+}  // namespace msg::smtp

@@ -1,0 +1,105 @@
+// replay.cpp - smtpreplay --server: run the library's replay and report.
+#include "replay.hpp"
+
+#include <iostream>
+
+#include "common/exit.hpp"
+#include "common/json.hpp"
+#include "msg/smtp/replay.hpp"
+#include "msg/source.hpp"
+
+namespace smtp = msg::smtp;
+using msgtools::Json;
+namespace ex = msgtools::exit_code;
+
+namespace {
+
+std::string show(const std::optional<smtp::Reply>& r) {
+    if (!r) return "(none)";
+    std::string s = std::to_string(r->code);
+    if (!r->lines.empty() && !r->lines.back().empty()) s += ' ' + r->lines.back();
+    if (r->lines.size() > 1) s += " (+" + std::to_string(r->lines.size() - 1) + " lines)";
+    return s;
+}
+
+void reply_json(Json& j, std::string_view key, const std::optional<smtp::Reply>& r) {
+    j.key(key);
+    if (!r) {
+        j.null();
+        return;
+    }
+    j.begin_object().key("code").value(r->code).key("enhanced");
+    if (r->enhanced) j.value(r->enhanced->str());
+    else j.null();
+    j.key("lines").begin_array();
+    for (const std::string& l : r->lines) j.value(l);
+    j.end_array().end_object();
+}
+
+}  // namespace
+
+int replay_transcript(const std::string& file, std::string_view text, const smtp::Transcript& t,
+                      const ReplayOptions& opt, std::ostream& out) {
+    const auto match = smtp::match_by_name(opt.match);
+    if (!match) {
+        std::cerr << "smtpreplay: --match must be class, code, enhanced or text, not '" << opt.match << "'\n";
+        return ex::usage;
+    }
+    auto ep = smtp::parse_endpoint(opt.server, 25);
+    if (!ep) {
+        std::cerr << "smtpreplay: --server: " << ep.error().message << "\n";
+        return ex::usage;
+    }
+    smtp::ReplayOptions ro;
+    ro.match = *match;
+    ro.timeout = std::chrono::milliseconds(static_cast<long long>(opt.timeout * 1000));
+    const smtp::ReplayReport rep = smtp::replay(t, *ep, ro);
+    if (!rep.reached) {
+        std::cerr << "smtpreplay: " << file << ": " << rep.error << "\n";
+        if (opt.json) {
+            Json j;
+            j.begin_object().key("file").value(file).key("server").value(ep->str()).key("reached").value(false)
+                .key("error").value(rep.error).end_object();
+            out << j.str() << '\n';
+        }
+        return ex::unavailable;
+    }
+    const msg::LineIndex lines(text);
+    auto line_of = [&](std::size_t index) {
+        return index < t.lines.size() ? lines.locate(t.lines[index].offset).line : 0;
+    };
+    for (const smtp::ReplayStep& s : rep.steps) {
+        const std::size_t line = line_of(s.line);
+        if (opt.json) {
+            Json j;
+            j.begin_object().key("file").value(file).key("line").value(static_cast<std::uint64_t>(line))
+                .key("sent").value(s.sent);
+            reply_json(j, "recorded", s.recorded);
+            reply_json(j, "live", s.live);
+            j.key("compared").value(s.compared).key("match").value(s.match);
+            if (!s.note.empty()) j.key("note").value(s.note);
+            j.end_object();
+            out << j.str() << '\n';
+            continue;
+        }
+        if (opt.quiet || (s.match && s.compared && opt.mismatches_only)) continue;
+        out << file << ':' << line << ": " << (s.match ? (s.compared ? "same" : "note") : "DIFF") << ": " << s.sent
+            << ": recorded " << show(s.recorded) << ", live " << show(s.live);
+        if (!s.note.empty()) out << " [" << s.note << ']';
+        out << '\n';
+    }
+    const std::size_t same = rep.compared - std::min(rep.compared, rep.mismatches);
+    if (opt.json) {
+        Json j;
+        j.begin_object().key("file").value(file).key("server").value(ep->str()).key("reached").value(true)
+            .key("match_by").value(smtp::match_name(*match))
+            .key("exchanges").value(static_cast<std::uint64_t>(rep.steps.size()))
+            .key("compared").value(static_cast<std::uint64_t>(rep.compared))
+            .key("mismatches").value(static_cast<std::uint64_t>(rep.mismatches)).end_object();
+        out << j.str() << '\n';
+    } else {
+        out << "smtpreplay: " << file << ": " << rep.steps.size() << " exchanges, " << same << " same, "
+            << rep.mismatches << " different (match by " << smtp::match_name(*match) << ")\n";
+    }
+    return rep.mismatches ? ex::problems : ex::ok;
+}

@@ -1,0 +1,376 @@
+// deliver.cpp - claim, send, and the state an entry moves to.
+#include "deliver.hpp"
+
+#include <cstdio>
+#include <ctime>
+#include <iostream>
+#include <random>
+#include <thread>
+
+#include <unistd.h>
+
+#include "common/files.hpp"
+#include "common/json.hpp"
+#include "msg/dsn.hpp"
+
+namespace smtp = msg::smtp;
+using Clock = std::chrono::system_clock;
+
+namespace {
+
+std::string one_line(const smtp::Reply& r) {
+    std::string s = std::to_string(r.code);
+    const std::string t = r.text();
+    if (!t.empty()) s += ' ' + t;
+    return s;
+}
+
+std::string why(const smtp::RcptOutcome& o) {
+    if (o.reply) return one_line(*o.reply);
+    return o.detail.empty() ? "no reason recorded" : o.detail;
+}
+
+std::string iso(Clock::time_point t) {
+    const std::time_t s = Clock::to_time_t(t);
+    std::tm tm{};
+    gmtime_r(&s, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+std::string human_duration(std::chrono::seconds s) {
+    const long long v = s.count();
+    if (v >= 86400) return std::to_string(v / 86400) + "d" + (v % 86400 ? std::to_string(v % 86400 / 3600) + "h" : "");
+    if (v >= 3600) return std::to_string(v / 3600) + "h" + (v % 3600 ? std::to_string(v % 3600 / 60) + "m" : "");
+    if (v >= 60) return std::to_string(v / 60) + "m" + (v % 60 ? std::to_string(v % 60) + "s" : "");
+    return std::to_string(v) + "s";
+}
+
+void reply_fields(msgtools::Json& j, const smtp::RcptOutcome& o) {
+    j.key("reply");
+    if (o.reply) j.value(one_line(*o.reply));
+    else j.null();
+    j.key("code");
+    if (o.reply) j.value(o.reply->code);
+    else j.null();
+    j.key("enhanced");
+    if (o.reply && o.reply->enhanced) j.value(o.reply->enhanced->str());
+    else j.null();
+    if (!o.detail.empty()) j.key("detail").value(o.detail);
+}
+
+std::string_view state_name(smtp::RcptState s) {
+    switch (s) {
+    case smtp::RcptState::sent: return "sent";
+    case smtp::RcptState::failed: return "failed";
+    case smtp::RcptState::deferred: return "deferred";
+    }
+    return "deferred";
+}
+
+thread_local std::mt19937_64 t_rng{std::random_device{}()};
+
+}  // namespace
+
+void RateLimiter::wait() {
+    if (rate_ <= 0) return;
+    std::chrono::steady_clock::time_point slot;
+    {
+        std::lock_guard<std::mutex> lock(m_);
+        const auto now = std::chrono::steady_clock::now();
+        if (next_ < now) next_ = now;
+        slot = next_;
+        next_ += std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(1.0 / rate_));
+    }
+    std::this_thread::sleep_until(slot);
+}
+
+std::vector<std::string> due_entries(const msg::Spool& spool, std::string* error) {
+    std::vector<std::string> out;
+    auto q = spool.list(msg::SpoolState::queue);
+    if (!q) {
+        *error = q.error().message;
+        return out;
+    }
+    out = std::move(*q);
+    auto d = spool.list(msg::SpoolState::deferred);
+    if (!d) {
+        *error = d.error().message;
+        return out;
+    }
+    const auto now = Clock::now();
+    for (const std::string& name : *d) {
+        auto data = spool.read(msg::SpoolState::deferred, name);
+        if (!data) continue;   // moved on meanwhile
+        const msg::RetryInfo r = msg::retry_info(msg::parse_spool_entry(*data));
+        if (!r.next || *r.next <= now) out.push_back(name);
+    }
+    return out;
+}
+
+void Worker::close() {
+    if (session_) {
+        session_->quit();
+        session_.reset();
+    }
+    if (!transcript_.empty() && !cfg_.transcript_dir.empty()) {
+        char name[96];
+        static std::atomic<unsigned> seq{0};
+        std::snprintf(name, sizeof name, "%s.%ld.%u.txt", iso(Clock::now()).c_str(), static_cast<long>(getpid()),
+                      seq.fetch_add(1));
+        if (auto s = msgtools::write_new_file(cfg_.transcript_dir, name, transcript_); !s) {
+            std::lock_guard<std::mutex> lock(out_);
+            std::cerr << "spoolsend: " << s.error().message << "\n";
+        }
+    }
+    transcript_.clear();
+}
+
+bool Worker::ensure_session() {
+    if (session_ && session_->usable() && on_session_ < cfg_.max_per_connection) {
+        if (on_session_ == 0 || session_->reset()) return true;
+    }
+    close();
+    smtp::WireObserver obs;
+    if (!cfg_.transcript_dir.empty()) {
+        session_start_ = std::chrono::steady_clock::now();
+        transcript_ = "# msgtools transcript 1\n";
+        transcript_ += "= 0.000000 connect " + cfg_.server.str() + " " + iso(Clock::now()) + "\n";
+        obs = [this](smtp::Wire w, std::string_view text) {
+            const double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - session_start_).count();
+            char stamp[32];
+            std::snprintf(stamp, sizeof stamp, " %.6f ", t);
+            transcript_ += w == smtp::Wire::sent ? 'C' : w == smtp::Wire::received ? 'S' : '=';
+            transcript_ += stamp;
+            transcript_.append(text);
+            transcript_ += '\n';
+        };
+    }
+    smtp::SessionError err;
+    auto s = smtp::Session::open(cfg_.server, cfg_.session, obs, &err);
+    on_session_ = 0;
+    if (!s) {
+        open_error_ = err;
+        ++totals_.connect_failures;
+        if (!transcript_.empty()) transcript_ += "= - error " + err.message + "\n";
+        return false;
+    }
+    open_error_.reset();
+    totals_.reached = true;
+    ++totals_.sessions;
+    session_.emplace(std::move(*s));
+    return true;
+}
+
+void Worker::report(const std::string& name, std::size_t attempt, const smtp::Delivery& d, std::string_view outcome,
+                    const std::string& next) {
+    std::lock_guard<std::mutex> lock(out_);
+    if (cfg_.json) {
+        msgtools::Json j;
+        j.begin_object().key("entry").value(name).key("attempt").value(static_cast<std::uint64_t>(attempt))
+            .key("server").value(cfg_.server.str()).key("outcome").value(outcome).key("recipients").begin_array();
+        for (const smtp::RcptOutcome& o : d.rcpts) {
+            j.begin_object().key("address").value(o.address).key("state").value(state_name(o.state));
+            reply_fields(j, o);
+            j.end_object();
+        }
+        j.end_array();
+        if (!next.empty()) j.key("next_attempt").value(next);
+        if (d.unanswered_dot) j.key("may_be_delivered").value(true);
+        if (!d.notes.empty()) {
+            j.key("notes").begin_array();
+            for (const std::string& n : d.notes) j.value(n);
+            j.end_array();
+        }
+        j.end_object();
+        std::cout << j.str() << '\n';
+        return;
+    }
+    if (cfg_.quiet || outcome == "sent") return;
+    for (const smtp::RcptOutcome& o : d.rcpts) {
+        if (o.state == smtp::RcptState::sent) continue;
+        std::cerr << "spoolsend: " << name << ": <" << o.address << "> " << state_name(o.state) << ": " << why(o);
+        if (o.state == smtp::RcptState::deferred && !next.empty()) std::cerr << " (next attempt " << next << ")";
+        std::cerr << '\n';
+    }
+}
+
+bool Worker::deliver(const std::string& name) {
+    auto claimed = spool_.claim(name);
+    if (!claimed) {
+        ++totals_.errors;
+        std::lock_guard<std::mutex> lock(out_);
+        std::cerr << "spoolsend: " << claimed.error().message << "\n";
+        return true;
+    }
+    if (!*claimed) {
+        ++totals_.skipped;   // another sender has it, or it has moved on
+        return true;
+    }
+    msg::Claim& claim = **claimed;
+    const msg::SpoolEntry entry = msg::parse_spool_entry(claim.data());
+    const msg::Envelope env = msg::envelope_of(entry);
+    const msg::RetryInfo retry = msg::retry_info(entry);
+    const std::size_t attempt = retry.attempts + 1;
+    const auto now = Clock::now();
+
+    auto fail_entry = [&](const std::string& text) {
+        std::string rep = "Entry: " + name + "\nServer: " + cfg_.server.str() + "\nFailed: " + text + "\n";
+        msgtools::Json j;
+        j.begin_object().key("entry").value(name).key("error").value(text).end_object();
+        if (auto s = claim.fail(rep, j.str()); !s) {
+            ++totals_.errors;
+            std::lock_guard<std::mutex> lock(out_);
+            std::cerr << "spoolsend: " << s.error().message << "\n";
+            return;
+        }
+        ++totals_.failed;
+        std::lock_guard<std::mutex> lock(out_);
+        if (cfg_.json) {
+            msgtools::Json e;
+            e.begin_object().key("entry").value(name).key("attempt").value(static_cast<std::uint64_t>(attempt))
+                .key("outcome").value("failed").key("error").value(text).end_object();
+            std::cout << e.str() << '\n';
+        } else if (!cfg_.quiet) {
+            std::cerr << "spoolsend: " << name << ": failed: " << text << "\n";
+        }
+    };
+    if (!entry.has_separator || !entry.mail() || entry.recipients().empty() || !entry.defects.empty()) {
+        std::string text = "malformed spool entry";
+        if (!entry.defects.empty()) text += ": " + std::string(entry.defects.front().info().text);
+        else if (!entry.has_separator) text += ": no empty line after the envelope";
+        else if (!entry.mail()) text += ": no MAIL FROM line";
+        else text += ": no RCPT TO line";
+        fail_entry(text);
+        return true;
+    }
+
+    smtp::Outgoing out;
+    out.mail_from = env.mail_from;
+    out.mail_params = env.mail_params;
+    for (const auto& r : env.rcpts) out.rcpts.push_back({r.address, r.params});
+    out.message = entry.message;
+
+    smtp::Delivery d;
+    if (!ensure_session()) {
+        if (open_error_ && open_error_->unreachable) return false;   // left in its state, untouched
+        // The server answered but would not take a session: every
+        // recipient waits (a refusal at connection time is not about them).
+        for (const auto& r : env.rcpts) {
+            smtp::RcptOutcome o;
+            o.address = r.address;
+            o.state = smtp::RcptState::deferred;
+            o.reply = open_error_ ? open_error_->reply : std::nullopt;
+            o.detail = open_error_ ? open_error_->message : "no session";
+            d.rcpts.push_back(o);
+        }
+    } else {
+        limiter_.wait();
+        d = session_->send(out);
+        ++on_session_;
+        if (d.connection_lost) close();
+    }
+
+    // Give up on recipients deferred for longer than --max-age.
+    const auto born = retry.first ? *retry.first : msg::entry_time(name).value_or(now);
+    const bool too_old = now - born >= cfg_.max_age;
+    if (too_old)
+        for (smtp::RcptOutcome& o : d.rcpts)
+            if (o.state == smtp::RcptState::deferred) {
+                o.state = smtp::RcptState::failed;
+                o.detail = "gave up after " + std::to_string(attempt) + " attempts over " +
+                           human_duration(std::chrono::duration_cast<std::chrono::seconds>(now - born)) +
+                           "; last: " + why(o);
+                o.reply.reset();
+            }
+
+    std::vector<std::string> failed, deferred;
+    for (const smtp::RcptOutcome& o : d.rcpts) {
+        if (o.state == smtp::RcptState::failed) failed.push_back(o.address);
+        if (o.state == smtp::RcptState::deferred) deferred.push_back(o.address);
+    }
+    totals_.bytes += entry.message.size();
+
+    std::string next;
+    std::string_view outcome = "sent";
+    if (!failed.empty()) {
+        std::string rep = "Entry: " + name + "\nServer: " + cfg_.server.str() + "\nSender: <" + env.mail_from +
+                          ">\nAttempts: " + std::to_string(attempt) + "\nFailed recipients:\n";
+        msgtools::Json j;
+        j.begin_object().key("entry").value(name).key("server").value(cfg_.server.str()).key("sender")
+            .value(env.mail_from).key("attempts").value(static_cast<std::uint64_t>(attempt)).key("recipients")
+            .begin_array();
+        msg::DsnInfo dsn;
+        dsn.reporting_mta = cfg_.reporting_host;
+        dsn.sender = env.mail_from;
+        dsn.arrival = msg::entry_time(name).value_or(now);
+        dsn.original = entry.message;
+        for (const smtp::RcptOutcome& o : d.rcpts) {
+            if (o.state != smtp::RcptState::failed) continue;
+            rep += "  <" + o.address + ">: " + why(o) + "\n";
+            j.begin_object().key("address").value(o.address);
+            reply_fields(j, o);
+            j.end_object();
+            dsn.recipients.push_back(msg::DsnRecipient{o.address, "failed", "", why(o), o.reply ? cfg_.server.host : ""});
+        }
+        j.end_array().end_object();
+        const std::string dsn_text = cfg_.dsn && !env.mail_from.empty() ? msg::make_dsn(dsn, now) : std::string();
+        const bool all = failed.size() == d.rcpts.size();
+        msg::Status st = all ? claim.fail(rep, j.str(), dsn_text)
+                             : [&]() -> msg::Status {
+                                   auto r = claim.fail_some(failed, rep, j.str(), dsn_text);
+                                   if (!r) return r.error();
+                                   return msg::Ok{};
+                               }();
+        if (!st) {
+            ++totals_.errors;
+            std::lock_guard<std::mutex> lock(out_);
+            std::cerr << "spoolsend: " << st.error().message << "\n";
+            return true;
+        }
+        outcome = all ? "failed" : "partial";
+        if (all) {
+            ++totals_.failed;
+            report(name, attempt, d, outcome, next);
+            return true;
+        }
+    }
+    if (!deferred.empty()) {
+        double delay = static_cast<double>(cfg_.retry_base.count()) * static_cast<double>(1ULL << std::min<std::size_t>(attempt - 1, 20));
+        delay = std::min(delay, static_cast<double>(cfg_.retry_max.count()));
+        std::uniform_real_distribution<double> jitter(0.9, 1.1);
+        delay *= jitter(t_rng);
+        const auto when = now + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(delay));
+        std::string what;
+        for (const smtp::RcptOutcome& o : d.rcpts)
+            if (o.state == smtp::RcptState::deferred) {
+                what = why(o);
+                break;
+            }
+        if (d.unanswered_dot) what += " (the message may have been delivered)";
+        if (auto s = claim.defer(deferred, msg::RetryRecord{now, what}, when); !s) {
+            ++totals_.errors;
+            std::lock_guard<std::mutex> lock(out_);
+            std::cerr << "spoolsend: " << s.error().message << "\n";
+            return true;
+        }
+        next = iso(when);
+        if (outcome == "sent") outcome = "deferred";
+        else outcome = "partial";
+        if (outcome == "deferred") ++totals_.deferred;
+        else ++totals_.partial;
+        report(name, attempt, d, outcome, next);
+        return true;
+    }
+    if (auto s = claim.complete(); !s) {
+        ++totals_.errors;
+        std::lock_guard<std::mutex> lock(out_);
+        std::cerr << "spoolsend: " << s.error().message << "\n";
+        return true;
+    }
+    if (outcome == "partial") ++totals_.partial;
+    else ++totals_.sent;
+    report(name, attempt, d, outcome, next);
+    return true;
+}

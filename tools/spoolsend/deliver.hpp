@@ -1,0 +1,79 @@
+// deliver.hpp - spoolsend's work: claim an entry, send it over a session,
+// and move it to the state its recipients' outcomes call for.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "msg/smtp/session.hpp"
+#include "msg/spool.hpp"
+
+struct SendConfig {
+    msg::smtp::Endpoint server;
+    msg::smtp::SessionOptions session;
+    unsigned max_per_connection = 100;
+    double rate = 0;                                // messages per second, all connections together; 0: no limit
+    std::chrono::seconds max_age{5 * 24 * 3600};    // deferred longer than this: failed
+    std::chrono::seconds retry_base{300}, retry_max{4000};
+    bool json = false;
+    bool dsn = false;
+    bool quiet = false;
+    std::string transcript_dir;                     // empty: no transcripts
+    std::string reporting_host;                     // for reports and DSNs
+};
+
+struct Totals {
+    std::atomic<std::uint64_t> sent{0}, deferred{0}, failed{0}, partial{0}, skipped{0};
+    std::atomic<std::uint64_t> bytes{0}, sessions{0}, connect_failures{0}, errors{0};
+    std::atomic<bool> reached{false};               // some session got a greeting
+};
+
+// Spreads sends over time: at most `rate` per second across threads.
+class RateLimiter {
+public:
+    explicit RateLimiter(double rate) : rate_(rate) {}
+    void wait();
+
+private:
+    double rate_;
+    std::mutex m_;
+    std::chrono::steady_clock::time_point next_{};
+};
+
+// One connection's worth of work: sends the named entries (claiming each;
+// an entry another sender holds is skipped) until the list is done or the
+// server cannot be reached. Thread-safe across workers sharing `totals`,
+// `limiter` and `out_mutex`.
+class Worker {
+public:
+    Worker(msg::Spool& spool, const SendConfig& cfg, Totals& totals, RateLimiter& limiter, std::mutex& out_mutex)
+        : spool_(spool), cfg_(cfg), totals_(totals), limiter_(limiter), out_(out_mutex) {}
+    ~Worker() { close(); }
+    // false: the server could not be reached; the entry is left as it was.
+    bool deliver(const std::string& name);
+    void close();
+
+private:
+    bool ensure_session();
+    void report(const std::string& name, std::size_t attempt, const msg::smtp::Delivery& d, std::string_view outcome,
+                const std::string& next);
+
+    msg::Spool& spool_;
+    const SendConfig& cfg_;
+    Totals& totals_;
+    RateLimiter& limiter_;
+    std::mutex& out_;
+    std::optional<msg::smtp::Session> session_;
+    unsigned on_session_ = 0;
+    std::optional<msg::smtp::SessionError> open_error_;
+    std::string transcript_;                        // the current session's transcript, native format
+    std::chrono::steady_clock::time_point session_start_;
+};
+
+// Entries due now: queue/ in order, then deferred/ whose Next-Attempt has come.
+std::vector<std::string> due_entries(const msg::Spool& spool, std::string* error);

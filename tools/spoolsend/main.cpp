@@ -1,0 +1,305 @@
+// spoolsend - deliver a spool's entries over SMTP, per recipient, with
+// retries, deferral and failure reports.
+#include <atomic>
+#include <csignal>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "msg/charset.hpp"
+
+#include "common/cli.hpp"
+#include "common/exit.hpp"
+#include "common/json.hpp"
+#include "common/progress.hpp"
+#include "deliver.hpp"
+
+using namespace msgtools;
+namespace smtp = msg::smtp;
+
+namespace {
+
+const ToolInfo kInfo = {
+    "spoolsend", "spoolsend --server HOST[:PORT] [options] SPOOL",
+    "Deliver a spool's queued (and due deferred) entries over SMTP.",
+    "Each recipient's outcome decides where the entry goes: accepted by all -> sent/;\n"
+    "refused (5xx) -> a report in failed/; a temporary failure (4xx, a broken\n"
+    "connection) -> deferred/ with only the pending recipients, retried after an\n"
+    "exponential backoff until --max-age. The password for --auth-user comes from\n"
+    "--auth-file or the SPOOLSEND_PASSWORD environment variable, never the command line.\n\n"
+    "Examples:\n"
+    "  spoolsend --server 127.0.0.1:2525 out                  send everything due, once\n"
+    "  spoolsend --server smtp.example.org:587 --tls starttls \\\n"
+    "            --auth-user alice --auth-file ~/.smtp-pass -j 4 out\n"
+    "  spoolsend --server mx.example.net --watch --rate 10 out  keep sending as entries arrive\n"
+    "  spoolsend --dry-run out                                 what would be sent\n"};
+
+std::atomic<bool> g_stop{false};
+extern "C" void on_signal(int) { g_stop = true; }
+
+std::optional<std::chrono::seconds> parse_duration(const std::string& s) {
+    if (s.empty()) return std::nullopt;
+    std::size_t i = 0;
+    long long total = 0;
+    while (i < s.size()) {
+        long long v = 0;
+        const std::size_t start = i;
+        while (i < s.size() && s[i] >= '0' && s[i] <= '9') v = v * 10 + (s[i++] - '0');
+        if (i == start) return std::nullopt;
+        long long unit = 1;
+        if (i < s.size()) {
+            switch (s[i]) {
+            case 's': unit = 1; break;
+            case 'm': unit = 60; break;
+            case 'h': unit = 3600; break;
+            case 'd': unit = 86400; break;
+            case 'w': unit = 7 * 86400; break;
+            default: return std::nullopt;
+            }
+            ++i;
+        }
+        total += v * unit;
+    }
+    return std::chrono::seconds(total);
+}
+
+std::string host_name() {
+    char buf[256] = {};
+    if (gethostname(buf, sizeof buf - 1) != 0 || !buf[0]) return "localhost";
+    return buf;
+}
+
+// Dry run: what each due entry would send.
+int dry_run(msg::Spool& spool, const std::vector<std::string>& names, bool json) {
+    for (const std::string& name : names) {
+        auto st = spool.find(name);
+        if (!st) continue;
+        auto data = spool.read(*st, name);
+        if (!data) continue;
+        const msg::SpoolEntry e = msg::parse_spool_entry(*data);
+        const msg::Envelope env = msg::envelope_of(e);
+        const bool eight = msg::first_non_ascii(e.message) != std::string_view::npos;
+        if (json) {
+            Json j;
+            j.begin_object().key("entry").value(name).key("state").value(msg::state_dir(*st)).key("from")
+                .value(env.mail_from).key("size").value(static_cast<std::uint64_t>(e.message.size()))
+                .key("8bit").value(eight).key("recipients").begin_array();
+            for (const auto& r : env.rcpts) j.value(r.address);
+            j.end_array().key("valid").value(e.defects.empty() && e.has_separator && e.mail() && !e.recipients().empty())
+                .end_object();
+            std::cout << j.str() << '\n';
+        } else {
+            std::cout << name << " (" << msg::state_dir(*st) << "): <" << env.mail_from << "> ->";
+            for (const auto& r : env.rcpts) std::cout << " <" << r.address << ">";
+            std::cout << ", " << e.message.size() << " bytes" << (eight ? ", 8-bit" : "") << "\n";
+        }
+    }
+    if (!json) std::cout << "spoolsend: " << names.size() << " entries would be sent (dry run)\n";
+    return exit_code::ok;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    po::options_description opts("Options");
+    opts.add_options()
+        ("server", po::value<std::string>(), "HOST[:PORT] of the SMTP server (port 25 unless given)")
+        (",j", po::value<unsigned>()->default_value(1), "N parallel connections")
+        ("max-per-connection", po::value<unsigned>()->default_value(100), "N messages per connection (RSET between them)")
+        ("rate", po::value<double>()->default_value(0), "MSGS/S at most, all connections together (0: no limit)")
+        ("helo", po::value<std::string>(), "NAME for EHLO/HELO (default: this host's name)")
+        ("tls", po::value<std::string>()->default_value("none"), "none | starttls (required) | tls (implicit, port 465)")
+        ("tls-verify", po::value<std::string>()->default_value("yes"), "yes | no: check the server's certificate and name")
+        ("ca-file", po::value<std::string>(), "PEM file of trusted certificates (default: the system's)")
+        ("auth-user", po::value<std::string>(), "USER for AUTH PLAIN or LOGIN")
+        ("auth-file", po::value<std::string>(), "FILE whose first line is the password (else $SPOOLSEND_PASSWORD)")
+        ("dry-run", "print what would be sent; connect to nothing, change nothing")
+        ("once", "one pass over what is due, then exit (the default)")
+        ("watch", "keep sending as entries arrive and deferred ones come due, until SIGINT/SIGTERM")
+        ("interval", po::value<std::string>()->default_value("2s"), "how often --watch looks for work")
+        ("max-age", po::value<std::string>()->default_value("5d"), "give up on deferred recipients after this long (s/m/h/d/w)")
+        ("retry-base", po::value<std::string>()->default_value("5m"), "first retry delay; doubles each attempt")
+        ("retry-max", po::value<std::string>()->default_value("4000s"), "longest retry delay")
+        ("timeout", po::value<std::string>(), "one time limit for every step, instead of RFC 5321's (5m, 10m for the final reply)")
+        ("no-downgrade", "refuse 8-bit messages to a server without 8BITMIME instead of converting them to 7 bit")
+        ("transcript", po::value<std::string>(), "DIR: write each session's transcript there (docs/transcript-format.md)")
+        ("dsn", "also write an RFC 3464 delivery status notification beside each failure report")
+        ("json", "one JSON line per delivery attempt on stdout");
+    auto parsed = parse_cli(argc, argv, kInfo, opts);
+    if (std::holds_alternative<int>(parsed)) return std::get<int>(parsed);
+    Cli& cli = std::get<Cli>(parsed);
+    const auto& vm = cli.vm;
+    auto usage = [](const std::string& m) {
+        complain("spoolsend", m);
+        return exit_code::usage;
+    };
+    if (cli.inputs.size() != 1) return usage("give exactly one SPOOL directory");
+    if (vm.count("once") && vm.count("watch")) return usage("--once and --watch exclude each other");
+    const bool dry = vm.count("dry-run") > 0;
+    if (!dry && !vm.count("server")) return usage("--server HOST[:PORT] is required");
+
+    SendConfig cfg;
+    cfg.json = vm.count("json") > 0;
+    cfg.dsn = vm.count("dsn") > 0;
+    cfg.quiet = cli.quiet;
+    cfg.reporting_host = host_name();
+    if (vm.count("server")) {
+        const std::string tls = vm["tls"].as<std::string>();
+        auto ep = smtp::parse_endpoint(vm["server"].as<std::string>(), tls == "tls" ? 465 : 25);
+        if (!ep) return usage("--server: " + ep.error().message);
+        cfg.server = *ep;
+    }
+    const std::string tls = vm["tls"].as<std::string>();
+    if (tls == "none") cfg.session.tls_mode = smtp::TlsMode::none;
+    else if (tls == "starttls") cfg.session.tls_mode = smtp::TlsMode::starttls;
+    else if (tls == "tls") cfg.session.tls_mode = smtp::TlsMode::tls;
+    else return usage("--tls must be none, starttls or tls");
+    const std::string verify = vm["tls-verify"].as<std::string>();
+    if (verify != "yes" && verify != "no") return usage("--tls-verify must be yes or no");
+    cfg.session.tls.verify = verify == "yes";
+    if (vm.count("ca-file")) cfg.session.tls.ca_file = vm["ca-file"].as<std::string>();
+    cfg.session.helo = vm.count("helo") ? vm["helo"].as<std::string>() : host_name();
+    cfg.session.downgrade_8bit = vm.count("no-downgrade") == 0;
+    if (vm.count("auth-user")) {
+        cfg.session.auth_user = vm["auth-user"].as<std::string>();
+        if (vm.count("auth-file")) {
+            std::ifstream in(vm["auth-file"].as<std::string>());
+            if (!in) {
+                complain("spoolsend", "cannot read --auth-file " + vm["auth-file"].as<std::string>());
+                return exit_code::no_input;
+            }
+            std::getline(in, cfg.session.auth_password);
+            if (!cfg.session.auth_password.empty() && cfg.session.auth_password.back() == '\r')
+                cfg.session.auth_password.pop_back();
+        } else if (const char* p = std::getenv("SPOOLSEND_PASSWORD")) {
+            cfg.session.auth_password = p;
+        } else {
+            return usage("--auth-user needs --auth-file or SPOOLSEND_PASSWORD");
+        }
+    }
+    const unsigned jobs = vm["-j"].as<unsigned>();
+    if (jobs == 0 || jobs > 1000) return usage("-j must be 1 to 1000");
+    cfg.max_per_connection = vm["max-per-connection"].as<unsigned>();
+    if (cfg.max_per_connection == 0) return usage("--max-per-connection must be at least 1");
+    cfg.rate = vm["rate"].as<double>();
+    if (cfg.rate < 0) return usage("--rate must not be negative");
+    auto duration = [&](const char* name, std::chrono::seconds& out) {
+        auto d = parse_duration(vm[name].as<std::string>());
+        if (!d) return false;
+        out = *d;
+        return true;
+    };
+    std::chrono::seconds interval{2};
+    if (!duration("max-age", cfg.max_age) || !duration("retry-base", cfg.retry_base) ||
+        !duration("retry-max", cfg.retry_max) || !duration("interval", interval))
+        return usage("a duration is a number with s, m, h, d or w (e.g. 5d, 300s, 1h30m)");
+    if (vm.count("timeout")) {
+        auto t = parse_duration(vm["timeout"].as<std::string>());
+        if (!t || t->count() == 0) return usage("--timeout must be a duration above 0");
+        cfg.session.greeting = cfg.session.command = cfg.session.data_start = cfg.session.data_block =
+            cfg.session.data_end = *t;
+    }
+    if (vm.count("transcript")) {
+        cfg.transcript_dir = vm["transcript"].as<std::string>();
+        struct stat st {};
+        if (stat(cfg.transcript_dir.c_str(), &st) != 0 && mkdir(cfg.transcript_dir.c_str(), 0777) != 0) {
+            complain("spoolsend", "cannot create --transcript directory " + cfg.transcript_dir);
+            return exit_code::cant_create;
+        }
+    }
+
+    auto spool = msg::Spool::open(cli.inputs[0], false);
+    if (!spool) {
+        complain("spoolsend", spool.error().message);
+        return exit_code::no_input;
+    }
+    std::signal(SIGPIPE, SIG_IGN);
+    std::signal(SIGINT, on_signal);
+    std::signal(SIGTERM, on_signal);
+
+    const bool watch = vm.count("watch") > 0;
+    Totals totals;
+    RateLimiter limiter(cfg.rate);
+    std::mutex out_mutex;
+    const auto started = std::chrono::steady_clock::now();
+    bool unreachable = false;
+    std::uint64_t attempted = 0;
+    do {
+        std::string error;
+        const std::vector<std::string> names = due_entries(*spool, &error);
+        if (!error.empty()) {
+            complain("spoolsend", error);
+            return exit_code::io_error;
+        }
+        if (dry) return dry_run(*spool, names, cfg.json);
+        if (!names.empty()) {
+            std::atomic<std::size_t> next{0};
+            std::atomic<std::uint64_t> done{0};
+            std::atomic<unsigned> gave_up{0};
+            Progress progress(0, "entries");
+            const unsigned n = static_cast<unsigned>(std::min<std::size_t>(jobs, names.size()));
+            std::vector<std::thread> workers;
+            for (unsigned w = 0; w < n; ++w)
+                workers.emplace_back([&] {
+                    Worker worker(*spool, cfg, totals, limiter, out_mutex);
+                    while (!g_stop) {
+                        const std::size_t i = next.fetch_add(1);
+                        if (i >= names.size()) break;
+                        if (!worker.deliver(names[i])) {
+                            ++gave_up;   // unreachable: this connection stops; the entry stays
+                            break;
+                        }
+                        ++done;
+                    }
+                });
+            while (done + gave_up < names.size() && gave_up < n && !g_stop) {
+                {
+                    std::lock_guard<std::mutex> lock(out_mutex);
+                    progress.update(0, done);
+                }
+                std::this_thread::sleep_for(std::chrono::milliseconds(100));
+                bool all_done = next >= names.size();
+                if (all_done) break;
+            }
+            for (std::thread& t : workers) t.join();
+            progress.finish();
+            attempted += done;
+            if (gave_up == n && !totals.reached) unreachable = true;
+        }
+        if (!watch || g_stop) break;
+        const auto until = std::chrono::steady_clock::now() + interval;
+        while (!g_stop && std::chrono::steady_clock::now() < until)
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    } while (!g_stop);
+
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    const std::uint64_t sent = totals.sent, deferred = totals.deferred, failed = totals.failed,
+                        partial = totals.partial, skipped = totals.skipped, errors = totals.errors;
+    if (cfg.json) {
+        Json j;
+        j.begin_object().key("summary").begin_object().key("sent").value(sent).key("partial").value(partial)
+            .key("deferred").value(deferred).key("failed").value(failed).key("skipped").value(skipped)
+            .key("errors").value(errors).key("sessions").value(static_cast<std::uint64_t>(totals.sessions))
+            .key("seconds").value(static_cast<std::uint64_t>(secs)).key("reached").value(static_cast<bool>(totals.reached))
+            .end_object().end_object();
+        std::cout << j.str() << '\n';
+    }
+    if (!cli.quiet) {
+        char rate[64];
+        std::snprintf(rate, sizeof rate, "%.1f", secs > 0 ? static_cast<double>(sent + partial) / secs : 0.0);
+        std::cerr << "spoolsend: " << sent << " sent, " << partial << " partly sent, " << deferred << " deferred, "
+                  << failed << " failed" << (skipped ? ", " + std::to_string(skipped) + " held by another sender" : "")
+                  << " in " << static_cast<long long>(secs * 1000) / 1000.0 << " s (" << rate << " msgs/s, "
+                  << totals.sessions << " sessions)\n";
+    }
+    if (unreachable) {
+        complain("spoolsend", "cannot reach " + cfg.server.str() + "; nothing was sent");
+        return exit_code::unavailable;
+    }
+    if (errors) return exit_code::io_error;
+    return (deferred || failed || partial) ? exit_code::problems : exit_code::ok;
+}
