@@ -77,18 +77,19 @@ Claim& Claim::operator=(Claim&& o) noexcept {
 
 Claim::~Claim() { spool_io::close_fd(fd_); }
 
-Status Claim::complete() {
+Status Claim::complete(bool durable) {
     if (fd_ < 0) return Error{EBADF, "the claim on spool entry " + name_ + " has ended"};
-    return move_and_end(SpoolState::sent);
+    return move_and_end(SpoolState::sent, durable);
 }
 
-Status Claim::move_and_end(SpoolState to) {
+Status Claim::move_and_end(SpoolState to, bool durable) {
     const std::string from_dir = join(root_, state_dir(state_));
     const std::string to_dir = join(root_, state_dir(to));
     if (Status s = spool_io::move(join(from_dir, name_), join(to_dir, name_), false); !s) return s;
     state_ = to;
-    Status s = spool_io::sync_dir(to_dir);
-    if (s) s = spool_io::sync_dir(from_dir);
+    Status s = Ok{};
+    if (durable) s = spool_io::sync_dir(to_dir);
+    if (s && durable) s = spool_io::sync_dir(from_dir);
     spool_io::close_fd(fd_);
     fd_ = -1;
     return s;

@@ -187,6 +187,16 @@ Result<std::vector<std::string>> Spool::keys() const {
     return out;
 }
 
+Status Spool::sync() const {
+    const int fd = ::open(root_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return sys_error("open", root_, errno);
+    const int rc = ::syncfs(fd);
+    const int err = errno;
+    spool_io::close_fd(fd);
+    if (rc != 0) return sys_error("sync", root_, err);
+    return Ok{};
+}
+
 Status Spool::clean_tmp(std::chrono::seconds age) {
     const std::string dir = join(root_, "tmp");
     DIR* d = ::opendir(dir.c_str());

@@ -128,9 +128,7 @@ void Worker::close() {
 }
 
 bool Worker::ensure_session() {
-    if (session_ && session_->usable() && on_session_ < cfg_.max_per_connection) {
-        if (on_session_ == 0 || session_->reset()) return true;
-    }
+    if (session_ && session_->usable() && on_session_ < cfg_.max_per_connection) return true;
     close();
     smtp::WireObserver obs;
     if (!cfg_.transcript_dir.empty()) {
@@ -363,7 +361,7 @@ bool Worker::deliver(const std::string& name) {
         report(name, attempt, d, outcome, next);
         return true;
     }
-    if (auto s = claim.complete(); !s) {
+    if (auto s = claim.complete(false); !s) {   // Spool::sync() after the pass bounds the window
         ++totals_.errors;
         std::lock_guard<std::mutex> lock(out_);
         std::cerr << "spoolsend: " << s.error().message << "\n";

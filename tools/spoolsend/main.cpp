@@ -256,16 +256,23 @@ int main(int argc, char** argv) {
                         ++done;
                     }
                 });
-            while (done + gave_up < names.size() && gave_up < n && !g_stop) {
+            // Progress, and a syncfs() a second: sent/ moves are not fsynced one
+            // by one (Claim::complete(false)); this bounds what a power failure
+            // could send twice.
+            auto last_sync = std::chrono::steady_clock::now();
+            while (next < names.size() && gave_up < n && !g_stop) {
                 {
                     std::lock_guard<std::mutex> lock(out_mutex);
                     progress.update(0, done);
                 }
                 std::this_thread::sleep_for(std::chrono::milliseconds(100));
-                bool all_done = next >= names.size();
-                if (all_done) break;
+                if (std::chrono::steady_clock::now() - last_sync >= std::chrono::seconds(1)) {
+                    (void)spool->sync();
+                    last_sync = std::chrono::steady_clock::now();
+                }
             }
             for (std::thread& t : workers) t.join();
+            if (auto s = spool->sync(); !s) complain("spoolsend", s.error().message);
             progress.finish();
             attempted += done;
             if (gave_up == n && !totals.reached) unreachable = true;

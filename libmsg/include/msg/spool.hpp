@@ -163,8 +163,12 @@ public:
     SpoolState state() const { return state_; }
     const std::string& data() const { return data_; }  // the whole entry file
 
-    // Delivered to every recipient: move to sent/.
-    Status complete();
+    // Delivered to every recipient: move to sent/. With `durable` false
+    // the two directories are not fsynced: a power failure may then bring
+    // the entry back to queue/ (sent again, never lost); call Spool::sync()
+    // now and then to bound that window. A process that is killed loses
+    // nothing either way: the rename is done when this returns.
+    Status complete(bool durable = true);
     // Temporary failure: keep only `pending` recipients (all when empty),
     // add `record` to the entry's retry history (Attempt: annotations) and
     // set Next-Attempt:, then move to deferred/. A pending address matches a
@@ -190,7 +194,7 @@ private:
     friend class Spool;
     Claim() = default;
     // Move the entry into `to`, fsync both directories and end the claim.
-    Status move_and_end(SpoolState to);
+    Status move_and_end(SpoolState to, bool durable = true);
     std::string root_, name_, data_;
     SpoolState state_ = SpoolState::queue;
     int fd_ = -1;
@@ -237,6 +241,8 @@ public:
     std::optional<SpoolState> find(std::string_view name) const;
     // Every key (entry_key) present in any state, for idempotent writers.
     Result<std::vector<std::string>> keys() const;
+    // Make every change to the spool's file system durable (syncfs).
+    Status sync() const;
     // Remove leftovers in tmp/ older than `age` (writers that died).
     Status clean_tmp(std::chrono::seconds age);
 

@@ -108,6 +108,7 @@ Connection& Connection::operator=(Connection&& o) noexcept {
         buf_ = std::move(o.buf_);
         start_ = o.start_;
         end_ = o.end_;
+        timeout_ = o.timeout_;
         o.start_ = o.end_ = 0;
         observer_ = std::move(o.observer_);
     }
@@ -168,6 +169,7 @@ Result<Connection> Connection::open(const Endpoint& ep, std::chrono::millisecond
         freeaddrinfo(list);
         Connection c;
         c.fd_ = fd;
+        c.timeout_ = timeout;
         c.ep_ = ep;
         c.buf_.resize(16 * 1024);
         return c;
@@ -177,7 +179,8 @@ Result<Connection> Connection::open(const Endpoint& ep, std::chrono::millisecond
 }
 
 void Connection::set_timeout(std::chrono::milliseconds t) {
-    if (fd_ >= 0) set_timeouts(fd_, t);
+    if (fd_ >= 0 && t != timeout_) set_timeouts(fd_, t);
+    timeout_ = t;
 }
 
 bool Connection::tls() const { return tls_ && tls_->ssl; }

@@ -2,9 +2,11 @@
 #include "msg/smtp/session.hpp"
 
 #include <algorithm>
+#include <cstring>
 
 #include <unicode/uidna.h>
 
+#include "msg/charset.hpp"
 #include "msg/codec.hpp"
 #include "msg/rewrite.hpp"
 
@@ -18,9 +20,7 @@ std::string upper(std::string_view s) {
     return out;
 }
 
-bool ascii(std::string_view s) {
-    return std::none_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) >= 0x80; });
-}
+bool ascii(std::string_view s) { return first_non_ascii(s) == std::string_view::npos; }
 
 std::string keyword_of(std::string_view param) { return upper(param.substr(0, param.find('='))); }
 
@@ -83,16 +83,27 @@ std::size_t Delivery::sent(RcptState s) const {
 std::string data_payload(std::string_view m) {
     std::string out;
     out.reserve(m.size() + m.size() / 32 + 8);
+    const char* p = m.data();
+    const std::size_t n = m.size();
     std::size_t i = 0;
-    while (i < m.size()) {
-        std::size_t e = i;
-        while (e < m.size() && m[e] != '\r' && m[e] != '\n') ++e;
-        if (e > i && m[i] == '.') out += '.';
-        out.append(m.data() + i, e - i);
+    while (i < n) {
+        // The line: up to the next LF, or a CR that is not part of CRLF.
+        const void* lf = std::memchr(p + i, '\n', n - i);
+        std::size_t e = lf ? static_cast<std::size_t>(static_cast<const char*>(lf) - p) : n;
+        std::size_t next = lf ? e + 1 : n;
+        if (const void* cr = std::memchr(p + i, '\r', e - i)) {
+            const auto c = static_cast<std::size_t>(static_cast<const char*>(cr) - p);
+            if (c + 1 == e && lf) {
+                e = c;                 // CRLF
+            } else {
+                e = c;                 // a bare CR ends the line
+                next = c + 1;
+            }
+        }
+        if (e > i && p[i] == '.') out += '.';
+        out.append(p + i, e - i);
         out += "\r\n";
-        if (e < m.size() && m[e] == '\r' && e + 1 < m.size() && m[e + 1] == '\n') e += 2;
-        else if (e < m.size()) e += 1;
-        i = e;
+        i = next;
     }
     out += ".\r\n";
     return out;
@@ -337,9 +348,14 @@ Delivery Session::send(const Outgoing& m) {
     // Envelope: pipelined in one write when offered, else one by one.
     std::vector<bool> accepted(m.rcpts.size(), false);
     std::optional<Reply> data_reply;
-    conn_.set_timeout(opt_.command);
+    conn_.set_timeout(std::max(opt_.command, opt_.data_block));
+    // RSET between messages: in the same write when pipelining, so it
+    // costs no round trip.
+    const bool rset = transactions_++ > 0;
+    if (rset && !caps_.pipelining && !reset()) return lost("RSET was refused or the connection broke");
     if (caps_.pipelining) {
-        std::string batch = mail + "\r\n";
+        std::string batch = rset ? "RSET\r\n" : "";
+        batch += mail + "\r\n";
         for (std::size_t i = 0; i < rcpt_lines.size(); ++i)
             if (d.rcpts[i].detail.empty()) batch += rcpt_lines[i] + "\r\n";
         batch += "DATA\r\n";
@@ -349,6 +365,11 @@ Delivery Session::send(const Outgoing& m) {
         if (caps_.pipelining) return conn_.read_reply();
         return command(line, opt_.command);
     };
+    if (rset && caps_.pipelining) {
+        auto rr = conn_.read_reply();
+        if (!rr) return lost(rr.error().message);
+        closing(*rr);
+    }
     auto mr = next_reply(mail);
     if (!mr) return lost(mr.error().message);
     const bool mail_ok = mr->klass() == 2;
@@ -397,7 +418,9 @@ Delivery Session::send(const Outgoing& m) {
         if (auto r = conn_.read_reply(); !r) return lost(r.error().message);
         return d;
     }
-    conn_.set_timeout(opt_.data_block);
+    // The message goes out under the longer of the command and data-block
+    // limits (both are minimums, RFC 5321 4.5.3.2), saving a switch.
+    conn_.set_timeout(std::max(opt_.command, opt_.data_block));
     if (auto w = conn_.write(payload); !w)
         return lost(w.error().message);
     conn_.set_timeout(opt_.data_end);

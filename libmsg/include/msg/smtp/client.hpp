@@ -87,6 +87,7 @@ private:
     std::string buf_;
     std::size_t start_ = 0, end_ = 0;
     WireObserver observer_;
+    std::chrono::milliseconds timeout_{-1};   // the one set on the socket
 };
 
 }  // namespace msg::smtp

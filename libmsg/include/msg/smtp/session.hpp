@@ -100,9 +100,11 @@ public:
     const Capabilities& capabilities() const { return caps_; }
     const Reply& greeting() const { return greeting_; }
 
-    // One transaction. Never throws; every recipient gets an outcome.
+    // One transaction (after the first, RSET goes first: pipelined with
+    // MAIL when the server offers PIPELINING). Never throws; every
+    // recipient gets an outcome.
     Delivery send(const Outgoing& m);
-    // RSET between messages; false when the session is no longer usable.
+    // RSET; false when the session is no longer usable.
     bool reset();
     // QUIT and close (the reply is read but not required).
     void quit();
@@ -120,6 +122,7 @@ private:
     Capabilities caps_;
     Reply greeting_;
     bool usable_ = true;
+    unsigned transactions_ = 0;
 };
 
 // The message as DATA sends it: CRLF line endings (bare CR and LF become
