@@ -243,7 +243,7 @@ Result<std::optional<Claim>> Spool::claim(std::string_view name) {
             spool_io::close_fd(fd);
             return std::optional<Claim>();
         }
-        Result<std::string> data = spool_io::read_all(fd, path);
+        Result<std::string> data = spool_io::read_all(fd, path, &held);
         if (!data) {
             spool_io::close_fd(fd);
             return data.error();

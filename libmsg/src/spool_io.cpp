@@ -1,6 +1,7 @@
 // spool_io.cpp - POSIX file helpers for the spool directory (detail/spool_io.hpp).
 #include "detail/spool_io.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -46,22 +47,28 @@ Status write_all(int fd, std::string_view data, const std::string& path) {
     return Ok{};
 }
 
-Result<std::string> read_all(int fd, const std::string& path) {
-    std::string out;
+Result<std::string> read_all(int fd, const std::string& path, const struct stat* known) {
     struct stat st {};
-    if (::fstat(fd, &st) == 0 && st.st_size > 0) out.reserve(static_cast<std::size_t>(st.st_size));
-    char buf[65536];
-    off_t at = 0;
+    if (!known) {
+        if (::fstat(fd, &st) != 0) return sys_error("stat", path, errno);
+        known = &st;
+    }
+    // One byte more than the file's size: a short read then means the end
+    // of the file, without a second call to find it.
+    std::string out;
+    out.resize(static_cast<std::size_t>(std::max<off_t>(known->st_size, 0)) + 1);
+    std::size_t at = 0;
     for (;;) {
-        const ssize_t n = ::pread(fd, buf, sizeof buf, at);
+        const ssize_t n = ::pread(fd, out.data() + at, out.size() - at, static_cast<off_t>(at));
         if (n < 0) {
             if (errno == EINTR) continue;
             return sys_error("read", path, errno);
         }
-        if (n == 0) break;
-        out.append(buf, static_cast<std::size_t>(n));
-        at += n;
+        at += static_cast<std::size_t>(n);
+        if (at < out.size()) break;          // short read: the end
+        out.resize(out.size() * 2);          // the file grew since fstat
     }
+    out.resize(at);
     return out;
 }
 

@@ -3,6 +3,7 @@
 // file and the errno text, never by throwing.
 #pragma once
 
+#include <sys/stat.h>
 #include <chrono>
 #include <string>
 #include <string_view>
@@ -21,7 +22,8 @@ std::string join(const std::string& root, std::string_view dir, std::string_view
 // The whole of `data` to `fd`, retrying on EINTR and short writes.
 Status write_all(int fd, std::string_view data, const std::string& path);
 // The whole file behind `fd` from offset 0.
-Result<std::string> read_all(int fd, const std::string& path);
+// The whole file; `known` is its fstat when the caller has it already.
+Result<std::string> read_all(int fd, const std::string& path, const struct stat* known = nullptr);
 // fsync(fd), retrying on EINTR.
 Status sync_fd(int fd, const std::string& path);
 // Open the directory and fsync it.

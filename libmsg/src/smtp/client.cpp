@@ -109,6 +109,7 @@ Connection& Connection::operator=(Connection&& o) noexcept {
         start_ = o.start_;
         end_ = o.end_;
         timeout_ = o.timeout_;
+        socket_timeout_ = o.socket_timeout_;
         o.start_ = o.end_ = 0;
         observer_ = std::move(o.observer_);
     }
@@ -169,7 +170,7 @@ Result<Connection> Connection::open(const Endpoint& ep, std::chrono::millisecond
         freeaddrinfo(list);
         Connection c;
         c.fd_ = fd;
-        c.timeout_ = timeout;
+        c.timeout_ = c.socket_timeout_ = timeout;
         c.ep_ = ep;
         c.buf_.resize(16 * 1024);
         return c;
@@ -178,9 +179,20 @@ Result<Connection> Connection::open(const Endpoint& ep, std::chrono::millisecond
     return last;
 }
 
+// The socket keeps the shortest limit asked for; a longer one is waited out
+// in several of its periods (see patient()), so that switching between the
+// command and the DATA limits costs no system call per message.
 void Connection::set_timeout(std::chrono::milliseconds t) {
-    if (fd_ >= 0 && t != timeout_) set_timeouts(fd_, t);
     timeout_ = t;
+    if (fd_ >= 0 && (socket_timeout_.count() <= 0 || t < socket_timeout_)) {
+        set_timeouts(fd_, t);
+        socket_timeout_ = t;
+    }
+}
+
+bool Connection::patient(std::chrono::milliseconds& waited) const {
+    waited += socket_timeout_;
+    return socket_timeout_.count() > 0 && waited < timeout_;
 }
 
 bool Connection::tls() const { return tls_ && tls_->ssl; }
@@ -208,6 +220,7 @@ Status Connection::write(std::string_view bytes, std::string_view secret) {
         }
     }
     std::size_t done = 0;
+    std::chrono::milliseconds waited{0};
     while (done < bytes.size()) {
         long n;
         if (tls()) {
@@ -215,14 +228,17 @@ Status Connection::write(std::string_view bytes, std::string_view secret) {
             n = SSL_write(tls_->ssl, bytes.data() + done, chunk);
             if (n <= 0) {
                 const int e = SSL_get_error(tls_->ssl, static_cast<int>(n));
-                if (e == SSL_ERROR_SYSCALL && (errno == EAGAIN || errno == EWOULDBLOCK))
+                if (e == SSL_ERROR_SYSCALL && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+                    if (patient(waited)) continue;
                     return Error{ETIMEDOUT, "timed out writing to " + ep_.str()};
+                }
                 return Error{EIO, "TLS write to " + ep_.str() + " failed: " + ssl_error_text()};
             }
         } else {
             n = ::send(fd_, bytes.data() + done, bytes.size() - done, MSG_NOSIGNAL);
             if (n < 0) {
                 if (errno == EINTR) continue;
+                if ((errno == EAGAIN || errno == EWOULDBLOCK) && patient(waited)) continue;
                 if (errno == EAGAIN || errno == EWOULDBLOCK)
                     return Error{ETIMEDOUT, "timed out writing to " + ep_.str()};
                 return sys_error("cannot write to " + ep_.str());
@@ -234,6 +250,7 @@ Status Connection::write(std::string_view bytes, std::string_view secret) {
 }
 
 Result<std::size_t> Connection::read_some(char* buf, std::size_t n) {
+    std::chrono::milliseconds waited{0};
     while (true) {
         long r;
         if (tls()) {
@@ -241,8 +258,10 @@ Result<std::size_t> Connection::read_some(char* buf, std::size_t n) {
             if (r <= 0) {
                 const int e = SSL_get_error(tls_->ssl, static_cast<int>(r));
                 if (e == SSL_ERROR_ZERO_RETURN) return std::size_t{0};
-                if (e == SSL_ERROR_SYSCALL && (errno == EAGAIN || errno == EWOULDBLOCK))
+                if (e == SSL_ERROR_SYSCALL && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+                    if (patient(waited)) continue;
                     return Error{ETIMEDOUT, "timed out waiting for " + ep_.str()};
+                }
                 if (e == SSL_ERROR_SYSCALL && r == 0) return std::size_t{0};
                 return Error{EIO, "TLS read from " + ep_.str() + " failed: " + ssl_error_text()};
             }
@@ -250,6 +269,7 @@ Result<std::size_t> Connection::read_some(char* buf, std::size_t n) {
             r = ::recv(fd_, buf, n, 0);
             if (r < 0) {
                 if (errno == EINTR) continue;
+                if ((errno == EAGAIN || errno == EWOULDBLOCK) && patient(waited)) continue;
                 if (errno == EAGAIN || errno == EWOULDBLOCK)
                     return Error{ETIMEDOUT, "timed out waiting for " + ep_.str()};
                 return sys_error("cannot read from " + ep_.str());

@@ -87,7 +87,9 @@ private:
     std::string buf_;
     std::size_t start_ = 0, end_ = 0;
     WireObserver observer_;
-    std::chrono::milliseconds timeout_{-1};   // the one set on the socket
+    bool patient(std::chrono::milliseconds& waited) const;   // wait another period?
+    std::chrono::milliseconds timeout_{-1};          // the limit asked for
+    std::chrono::milliseconds socket_timeout_{-1};   // the one set on the socket (<= timeout_)
 };
 
 }  // namespace msg::smtp
