@@ -301,7 +301,7 @@ int main(int argc, char** argv) {
         std::cerr << "spoolsend: " << sent << " sent, " << partial << " partly sent, " << deferred << " deferred, "
                   << failed << " failed" << (skipped ? ", " + std::to_string(skipped) + " held by another sender" : "")
                   << " in " << static_cast<long long>(secs * 1000) / 1000.0 << " s (" << rate << " msgs/s, "
-                  << totals.sessions << " sessions)\n";
+                  << totals.sessions << (totals.sessions == 1 ? " session)\n" : " sessions)\n");
     }
     if (unreachable) {
         complain("spoolsend", "cannot reach " + cfg.server.str() + "; nothing was sent");
