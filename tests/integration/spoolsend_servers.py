@@ -206,6 +206,46 @@ try:
     check(where(spool2, e) == "queue", "unreachable: the entry stays in queue/")
     check(not os.listdir(os.path.join(spool2, "deferred")), "unreachable: nothing deferred")
 
+    # --- a server that refuses the session: nothing moves, no retry storm ----
+    refuser = socket.socket()
+    refuser.bind(("127.0.0.1", 0))
+    refuser.listen(16)
+    rport = refuser.getsockname()[1]
+    greeted = []
+
+    def refuse():
+        while True:
+            try:
+                c, _ = refuser.accept()
+            except OSError:
+                return
+            greeted.append(1)
+            c.sendall(b"554 5.3.2 no service for you\r\n")
+            c.close()
+
+    import threading
+    threading.Thread(target=refuse, daemon=True).start()
+    spool4 = os.path.join(tmp, "spool4")
+    make_spool(spool4)
+    refused = [add_entry(spool4, "a@example.org", ["b%d@example.net" % i], msg(300 + i)) for i in range(20)]
+    r = run("--server", "127.0.0.1:%d" % rport, "-j", "2", spool4)
+    check(r.returncode == 69, "a refused session: exit 69, got %d" % r.returncode)
+    check("554 5.3.2 no service" in r.stderr, "the refusal is reported: %s" % r.stderr)
+    check(all(where(spool4, n) == "queue" for n in refused), "a refused session leaves every entry in queue/")
+    check(len(greeted) <= 2, "one try per connection, not one per entry: %d" % len(greeted))
+    refuser.close()
+    # AUTH asked for but not offered: the same.
+    server, port = start_aiosmtpd()
+    try:
+        env = dict(os.environ, SPOOLSEND_PASSWORD="secret")
+        r = subprocess.run([SPOOLSEND, "--server", "127.0.0.1:%d" % port, "--auth-user", "alice", spool4],
+                           capture_output=True, text=True, timeout=120, env=env)
+        check(r.returncode == 69 and "AUTH" in r.stderr, "AUTH not offered: exit 69 with a reason: %d %s" % (r.returncode, r.stderr))
+        check(all(where(spool4, n) == "queue" for n in refused), "no AUTH: every entry stays in queue/")
+    finally:
+        server.kill()
+        server.wait()
+
     # --- smtp-sink: a batch, 8BITMIME on and off ----------------------------------
     spool3 = os.path.join(tmp, "spool3")
     make_spool(spool3)

@@ -252,23 +252,16 @@ bool Worker::deliver(const std::string& name) {
 
     smtp::Delivery d;
     if (!ensure_session()) {
-        if (open_error_ && open_error_->unreachable) return false;   // left in its state, untouched
-        // The server answered but would not take a session: every
-        // recipient waits (a refusal at connection time is not about them).
-        for (const auto& r : env.rcpts) {
-            smtp::RcptOutcome o;
-            o.address = r.address;
-            o.state = smtp::RcptState::deferred;
-            o.reply = open_error_ ? open_error_->reply : std::nullopt;
-            o.detail = open_error_ ? open_error_->message : "no session";
-            d.rcpts.push_back(o);
-        }
-    } else {
-        limiter_.wait();
-        d = session_->send(out);
-        ++on_session_;
-        if (d.connection_lost) close();
+        // No session (no connection, or the server refused it: a 421 or
+        // 554 greeting, a failed STARTTLS or AUTH): nothing about this
+        // entry, which stays as it is; this worker stops rather than
+        // knock again for every entry.
+        return false;
     }
+    limiter_.wait();
+    d = session_->send(out);
+    ++on_session_;
+    if (d.connection_lost) close();
 
     // Give up on recipients deferred for longer than --max-age.
     const auto born = retry.first ? *retry.first : msg::entry_time(name).value_or(now);

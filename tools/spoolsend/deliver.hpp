@@ -54,8 +54,10 @@ public:
     Worker(msg::Spool& spool, const SendConfig& cfg, Totals& totals, RateLimiter& limiter, std::mutex& out_mutex)
         : spool_(spool), cfg_(cfg), totals_(totals), limiter_(limiter), out_(out_mutex) {}
     ~Worker() { close(); }
-    // false: the server could not be reached; the entry is left as it was.
+    // False when no session could be had: the entry is left as it was and
+    // open_error() says why.
     bool deliver(const std::string& name);
+    const std::optional<msg::smtp::SessionError>& open_error() const { return open_error_; }
     void close();
 
 private:

@@ -227,7 +227,8 @@ int main(int argc, char** argv) {
     std::mutex out_mutex;
     const auto started = std::chrono::steady_clock::now();
     bool unreachable = false;
-    std::uint64_t attempted = 0;
+    std::uint64_t left_behind = 0;   // entries of the last pass that no worker could take
+    std::string session_error;   // why a worker could not get a session
     do {
         std::string error;
         const std::vector<std::string> names = due_entries(*spool, &error);
@@ -250,7 +251,10 @@ int main(int argc, char** argv) {
                         const std::size_t i = next.fetch_add(1);
                         if (i >= names.size()) break;
                         if (!worker.deliver(names[i])) {
-                            ++gave_up;   // unreachable: this connection stops; the entry stays
+                            // No session: this worker stops; the entry stays.
+                            std::lock_guard<std::mutex> lock(out_mutex);
+                            if (worker.open_error()) session_error = worker.open_error()->message;
+                            ++gave_up;
                             break;
                         }
                         ++done;
@@ -274,8 +278,8 @@ int main(int argc, char** argv) {
             for (std::thread& t : workers) t.join();
             if (auto s = spool->sync(); !s) complain("spoolsend", s.error().message);
             progress.finish();
-            attempted += done;
             if (gave_up == n && !totals.reached) unreachable = true;
+            left_behind = gave_up == n && !unreachable && !g_stop ? names.size() - done : 0;
         }
         if (!watch || g_stop) break;
         const auto until = std::chrono::steady_clock::now() + interval;
@@ -304,8 +308,13 @@ int main(int argc, char** argv) {
                   << totals.sessions << (totals.sessions == 1 ? " session)\n" : " sessions)\n");
     }
     if (unreachable) {
-        complain("spoolsend", "cannot reach " + cfg.server.str() + "; nothing was sent");
+        complain("spoolsend", (session_error.empty() ? "cannot reach " + cfg.server.str() : session_error) +
+                                  "; nothing was sent");
         return exit_code::unavailable;
+    }
+    if (left_behind) {
+        complain("spoolsend", std::to_string(left_behind) + " entries left for a later run: " + session_error);
+        return exit_code::problems;
     }
     if (errors) return exit_code::io_error;
     return (deferred || failed || partial) ? exit_code::problems : exit_code::ok;
