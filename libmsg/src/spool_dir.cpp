@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <cstdint>
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -132,7 +133,10 @@ Spool::Batch::~Batch() {
     }
 }
 
-Result<std::vector<std::string>> Spool::list(SpoolState s) const {
+Result<std::vector<std::string>> Spool::list(SpoolState s) const { return list(s, {}, SIZE_MAX); }
+
+Result<std::vector<std::string>> Spool::list(SpoolState s, std::string_view after, std::size_t max) const {
+    if (max == 0) return std::vector<std::string>();
     const std::string dir = join(root_, state_dir(s));
     DIR* d = ::opendir(dir.c_str());
     if (!d) return sys_error("open directory", dir, errno);
@@ -155,7 +159,16 @@ Result<std::vector<std::string>> Spool::list(SpoolState s) const {
             struct stat st {};
             regular = ::fstatat(::dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
         }
-        if (regular) names.emplace_back(n);
+        if (!regular || n <= after) continue;
+        // Keep the `max` smallest: a max-heap once full.
+        if (names.size() < max) {
+            names.emplace_back(n);
+            if (names.size() == max && max != SIZE_MAX) std::make_heap(names.begin(), names.end());
+        } else if (n < names.front()) {
+            std::pop_heap(names.begin(), names.end());
+            names.back().assign(n);
+            std::push_heap(names.begin(), names.end());
+        }
     }
     ::closedir(d);
     std::sort(names.begin(), names.end());

@@ -172,6 +172,32 @@ TEST_F(SpoolDir, EnqueueListsInOrder) {
     EXPECT_EQ(again->list(SpoolState::queue)->size(), 5u);
 }
 
+// Walking a spool in bounded batches gives every name once, in order,
+// whatever the batch size, and never more than the batch at a time.
+TEST_F(SpoolDir, ListInBatchesWalksInOrder) {
+    std::vector<std::string> names;
+    for (int i = 0; i < 23; ++i) names.push_back(enqueue());
+    for (std::size_t batch : {1u, 2u, 5u, 22u, 23u, 100u}) {
+        std::vector<std::string> walked;
+        std::string after;
+        for (;;) {
+            auto r = spool().list(SpoolState::queue, after, batch);
+            ASSERT_TRUE(r) << r.error().message;
+            if (r->empty()) break;
+            EXPECT_LE(r->size(), batch);
+            EXPECT_TRUE(std::is_sorted(r->begin(), r->end()));
+            walked.insert(walked.end(), r->begin(), r->end());
+            after = r->back();
+        }
+        EXPECT_EQ(walked, names) << "batch " << batch;
+    }
+    EXPECT_TRUE(spool().list(SpoolState::queue, names.back(), 10)->empty());
+    EXPECT_TRUE(spool().list(SpoolState::queue, {}, 0)->empty());
+    auto tail = spool().list(SpoolState::queue, names[20], 10);
+    ASSERT_TRUE(tail);
+    EXPECT_EQ(*tail, (std::vector<std::string>{names[21], names[22]}));
+}
+
 TEST_F(SpoolDir, ListSkipsDotFilesReportsAndDirectories) {
     const std::string n = enqueue();
     spit(root_ / "queue" / ".hidden", "x");

@@ -95,16 +95,55 @@ int main(int argc, char** argv) {
         complain(kInfo.name, spool.error().message);
         return exit_code::no_input;
     }
-    std::vector<std::pair<std::string, msg::SpoolState>> entries;
-    for (msg::SpoolState st : states) {
-        auto names = spool->list(st);
-        if (!names.ok()) {
-            complain(kInfo.name, names.error().message);
-            return exit_code::io_error;
+    // Every state walked in name order, in batches (memory does not grow
+    // with the spool), merged into one order.
+    struct Cursor {
+        msg::SpoolState state;
+        std::vector<std::string> batch;
+        std::size_t at = 0;
+        std::string after;
+        bool done = false;
+    };
+    std::vector<Cursor> cursors;
+    for (msg::SpoolState st : states) cursors.push_back(Cursor{st, {}, 0, {}, false});
+    std::string list_error;
+    auto head = [&](Cursor& c) -> const std::string* {
+        if (c.at == c.batch.size() && !c.done) {
+            auto names = spool->list(c.state, c.after, 4096);
+            if (!names.ok()) {
+                list_error = names.error().message;
+                c.done = true;
+                return nullptr;
+            }
+            c.batch = std::move(*names);
+            c.at = 0;
+            c.done = c.batch.empty();
+            if (!c.done) c.after = c.batch.back();
         }
-        for (std::string& n : *names) entries.emplace_back(std::move(n), st);
+        return c.at < c.batch.size() ? &c.batch[c.at] : nullptr;
+    };
+    // The next entry in name order; the same name twice in a row (an entry
+    // that moved from one state to another while we walked) only once.
+    std::string last;
+    auto next_entry = [&]() -> std::optional<std::pair<std::string, msg::SpoolState>> {
+        for (;;) {
+            Cursor* best = nullptr;
+            for (Cursor& c : cursors) {
+                const std::string* h = head(c);
+                if (h && (!best || *h < best->batch[best->at])) best = &c;
+            }
+            if (!best) return std::nullopt;
+            std::string name = std::move(best->batch[best->at++]);
+            if (name == last) continue;
+            last = name;
+            return std::make_pair(std::move(name), best->state);
+        }
+    };
+    for (Cursor& c : cursors) head(c);   // a state that cannot be listed fails before any output
+    if (!list_error.empty()) {
+        complain(kInfo.name, list_error);
+        return exit_code::io_error;
     }
-    std::sort(entries.begin(), entries.end());
 
     const std::string out = vm.count("output") ? vm["output"].as<std::string>() : "-";
     const std::string tmp = out == "-" ? out : out + ".tmp." + std::to_string(::getpid());
@@ -119,7 +158,8 @@ int main(int argc, char** argv) {
     int result = exit_code::ok;
     Progress progress(0, "entries");
     std::uint64_t written = 0, bytes = 0, bad = 0;
-    for (const auto& [name, st] : entries) {
+    while (const auto entry = next_entry()) {
+        const auto& [name, st] = *entry;
         auto data = spool->read(st, name);
         if (!data.ok() && data.error().errnum == ENOENT && states.size() > 1) {
             // A sender moved it since the listing (queue to deferred, sent or
@@ -208,6 +248,10 @@ int main(int argc, char** argv) {
         progress.update(0, written);
     }
     progress.finish();
+    if (!list_error.empty()) {
+        complain(kInfo.name, list_error);
+        result = exit_code::io_error;
+    }
     const msg::Status closed = (*writer)->close();
     if (!closed.ok() && result != exit_code::io_error) {
         complain(kInfo.name, closed.error().message);

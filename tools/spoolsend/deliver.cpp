@@ -86,27 +86,49 @@ void RateLimiter::wait() {
     std::this_thread::sleep_until(slot);
 }
 
-std::vector<std::string> due_entries(const msg::Spool& spool, std::string* error) {
-    std::vector<std::string> out;
-    auto q = spool.list(msg::SpoolState::queue);
-    if (!q) {
-        *error = q.error().message;
-        return out;
+std::optional<std::string> DueFeed::next() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    while (true) {
+        if (at_ < batch_.size()) return std::move(batch_[at_++]);
+        if (phase_ > 1 || !error_.empty()) return std::nullopt;
+        refill();
     }
-    out = std::move(*q);
-    auto d = spool.list(msg::SpoolState::deferred);
-    if (!d) {
-        *error = d.error().message;
-        return out;
+}
+
+// Deferred entries first (they are older, and an entry deferred by this
+// pass lands in deferred/ only after that listing is done, so it is not
+// tried twice in one pass), then the queue; each in name order, in
+// batches of at most kBatch names.
+void DueFeed::refill() {
+    batch_.clear();
+    at_ = 0;
+    const msg::SpoolState st = phase_ == 0 ? msg::SpoolState::deferred : msg::SpoolState::queue;
+    auto names = spool_.list(st, after_, kBatch);
+    if (!names) {
+        error_ = names.error().message;
+        return;
     }
-    const auto now = Clock::now();
-    for (const std::string& name : *d) {
-        auto data = spool.read(msg::SpoolState::deferred, name);
+    if (names->empty()) {
+        ++phase_;
+        after_.clear();
+        return;
+    }
+    after_ = names->back();
+    if (st == msg::SpoolState::queue) {
+        batch_ = std::move(*names);
+        return;
+    }
+    for (std::string& name : *names) {
+        auto data = spool_.read(st, name);
         if (!data) continue;   // moved on meanwhile
         const msg::RetryInfo r = msg::retry_info(msg::parse_spool_entry(*data));
-        if (!r.next || *r.next <= now) out.push_back(name);
+        if (!r.next || *r.next <= now_) batch_.push_back(std::move(name));
     }
-    return out;
+}
+
+std::string DueFeed::error() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return error_;
 }
 
 void Worker::close() {

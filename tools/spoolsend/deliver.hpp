@@ -78,4 +78,23 @@ private:
 };
 
 // Entries due now: queue/ in order, then deferred/ whose Next-Attempt has come.
-std::vector<std::string> due_entries(const msg::Spool& spool, std::string* error);
+// What one pass sends: deferred entries whose next attempt is due, then
+// queued ones, each state in name (enqueue) order. The spool is listed in
+// batches, so memory stays the same whatever its size. Thread-safe.
+class DueFeed {
+public:
+    static constexpr std::size_t kBatch = 8192;
+    explicit DueFeed(const msg::Spool& spool) : spool_(spool), now_(std::chrono::system_clock::now()) {}
+    std::optional<std::string> next();   // nullopt: done (or error() is set)
+    std::string error() const;
+
+private:
+    void refill();
+    const msg::Spool& spool_;
+    const std::chrono::system_clock::time_point now_;
+    mutable std::mutex mutex_;
+    std::vector<std::string> batch_;
+    std::size_t at_ = 0;
+    int phase_ = 0;   // 0 deferred, 1 queue, 2 done
+    std::string after_, error_;
+};

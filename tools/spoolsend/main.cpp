@@ -74,8 +74,11 @@ std::string host_name() {
 }
 
 // Dry run: what each due entry would send.
-int dry_run(msg::Spool& spool, const std::vector<std::string>& names, bool json) {
-    for (const std::string& name : names) {
+int dry_run(msg::Spool& spool, bool json) {
+    DueFeed feed(spool);
+    std::uint64_t count = 0;
+    while (const auto next = feed.next()) {
+        const std::string& name = *next;
         auto st = spool.find(name);
         if (!st) continue;
         auto data = spool.read(*st, name);
@@ -83,6 +86,7 @@ int dry_run(msg::Spool& spool, const std::vector<std::string>& names, bool json)
         const msg::SpoolEntry e = msg::parse_spool_entry(*data);
         const msg::Envelope env = msg::envelope_of(e);
         const bool eight = msg::first_non_ascii(e.message) != std::string_view::npos;
+        ++count;
         if (json) {
             Json j;
             j.begin_object().key("entry").value(name).key("state").value(msg::state_dir(*st)).key("from")
@@ -98,7 +102,11 @@ int dry_run(msg::Spool& spool, const std::vector<std::string>& names, bool json)
             std::cout << ", " << e.message.size() << " bytes" << (eight ? ", 8-bit" : "") << "\n";
         }
     }
-    if (!json) std::cout << "spoolsend: " << names.size() << " entries would be sent (dry run)\n";
+    if (const std::string err = feed.error(); !err.empty()) {
+        complain("spoolsend", err);
+        return exit_code::io_error;
+    }
+    if (!json) std::cout << "spoolsend: " << count << " entries would be sent (dry run)\n";
     return exit_code::ok;
 }
 
@@ -227,60 +235,60 @@ int main(int argc, char** argv) {
     std::mutex out_mutex;
     const auto started = std::chrono::steady_clock::now();
     bool unreachable = false;
-    std::uint64_t left_behind = 0;   // entries of the last pass that no worker could take
+    bool left_behind = false;   // the last pass left due entries that no worker could take
     std::string session_error;   // why a worker could not get a session
     do {
-        std::string error;
-        const std::vector<std::string> names = due_entries(*spool, &error);
-        if (!error.empty()) {
-            complain("spoolsend", error);
+        if (dry) return dry_run(*spool, cfg.json);
+        DueFeed feed(*spool);
+        std::atomic<std::uint64_t> done{0};
+        std::atomic<unsigned> gave_up{0}, running{0};
+        std::atomic<bool> more{false};   // an entry was due but no worker could take it
+        Progress progress(0, "entries");
+        std::vector<std::thread> workers;
+        for (unsigned w = 0; w < jobs; ++w) {
+            ++running;
+            workers.emplace_back([&] {
+                Worker worker(*spool, cfg, totals, limiter, out_mutex);
+                while (!g_stop) {
+                    const auto name = feed.next();
+                    if (!name) break;
+                    if (!worker.deliver(*name)) {
+                        // No session: this worker stops; the entry stays.
+                        std::lock_guard<std::mutex> lock(out_mutex);
+                        if (worker.open_error()) session_error = worker.open_error()->message;
+                        ++gave_up;
+                        more = true;
+                        break;
+                    }
+                    ++done;
+                }
+                --running;
+            });
+        }
+        // Progress, and a syncfs() a second: sent/ moves are not fsynced one
+        // by one (Claim::complete(false)); this bounds what a power failure
+        // could send twice.
+        auto last_sync = std::chrono::steady_clock::now();
+        while (running > 0 && !g_stop) {
+            {
+                std::lock_guard<std::mutex> lock(out_mutex);
+                progress.update(0, done);
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+            if (std::chrono::steady_clock::now() - last_sync >= std::chrono::seconds(1)) {
+                (void)spool->sync();
+                last_sync = std::chrono::steady_clock::now();
+            }
+        }
+        for (std::thread& t : workers) t.join();
+        if (auto s = spool->sync(); !s) complain("spoolsend", s.error().message);
+        progress.finish();
+        if (const std::string err = feed.error(); !err.empty()) {
+            complain("spoolsend", err);
             return exit_code::io_error;
         }
-        if (dry) return dry_run(*spool, names, cfg.json);
-        if (!names.empty()) {
-            std::atomic<std::size_t> next{0};
-            std::atomic<std::uint64_t> done{0};
-            std::atomic<unsigned> gave_up{0};
-            Progress progress(0, "entries");
-            const unsigned n = static_cast<unsigned>(std::min<std::size_t>(jobs, names.size()));
-            std::vector<std::thread> workers;
-            for (unsigned w = 0; w < n; ++w)
-                workers.emplace_back([&] {
-                    Worker worker(*spool, cfg, totals, limiter, out_mutex);
-                    while (!g_stop) {
-                        const std::size_t i = next.fetch_add(1);
-                        if (i >= names.size()) break;
-                        if (!worker.deliver(names[i])) {
-                            // No session: this worker stops; the entry stays.
-                            std::lock_guard<std::mutex> lock(out_mutex);
-                            if (worker.open_error()) session_error = worker.open_error()->message;
-                            ++gave_up;
-                            break;
-                        }
-                        ++done;
-                    }
-                });
-            // Progress, and a syncfs() a second: sent/ moves are not fsynced one
-            // by one (Claim::complete(false)); this bounds what a power failure
-            // could send twice.
-            auto last_sync = std::chrono::steady_clock::now();
-            while (next < names.size() && gave_up < n && !g_stop) {
-                {
-                    std::lock_guard<std::mutex> lock(out_mutex);
-                    progress.update(0, done);
-                }
-                std::this_thread::sleep_for(std::chrono::milliseconds(100));
-                if (std::chrono::steady_clock::now() - last_sync >= std::chrono::seconds(1)) {
-                    (void)spool->sync();
-                    last_sync = std::chrono::steady_clock::now();
-                }
-            }
-            for (std::thread& t : workers) t.join();
-            if (auto s = spool->sync(); !s) complain("spoolsend", s.error().message);
-            progress.finish();
-            if (gave_up == n && !totals.reached) unreachable = true;
-            left_behind = gave_up == n && !unreachable && !g_stop ? names.size() - done : 0;
-        }
+        if (gave_up > 0 && !totals.reached) unreachable = true;
+        left_behind = more && !unreachable && !g_stop;
         if (!watch || g_stop) break;
         const auto until = std::chrono::steady_clock::now() + interval;
         while (!g_stop && std::chrono::steady_clock::now() < until)
@@ -313,7 +321,7 @@ int main(int argc, char** argv) {
         return exit_code::unavailable;
     }
     if (left_behind) {
-        complain("spoolsend", std::to_string(left_behind) + " entries left for a later run: " + session_error);
+        complain("spoolsend", "entries left for a later run: " + session_error);
         return exit_code::problems;
     }
     if (errors) return exit_code::io_error;

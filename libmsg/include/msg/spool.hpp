@@ -237,6 +237,10 @@ public:
 
     // Entry names in a state, sorted (enqueue order).
     Result<std::vector<std::string>> list(SpoolState s) const;
+    // The first `max` names (sorted) greater than `after`: a spool of any
+    // size walked in order with memory bounded by `max` names, at the cost
+    // of reading the directory once per batch.
+    Result<std::vector<std::string>> list(SpoolState s, std::string_view after, std::size_t max) const;
     // The state an entry is in, if any.
     std::optional<SpoolState> find(std::string_view name) const;
     // Every key (entry_key) present in any state, for idempotent writers.
