@@ -2,7 +2,7 @@
 """A test SMTP server on 127.0.0.1 built on Python's aiosmtpd.
 
 Usage: aiosmtpd_server.py [--reject RE] [--defer RE] [--drop RE]
-                          [--save DIR] [--hostname NAME] [--port N]
+                          [--save DIR] [--hostname NAME] [--port N] [--size N]
 
 Prints "listening on 127.0.0.1:PORT" (an ephemeral port unless --port is
 given) and serves until killed. A recipient matching --reject is answered
@@ -11,7 +11,8 @@ given) and serves until killed. A recipient matching --reject is answered
 reply (the duplicate window a sender must survive). With --save, each
 accepted message is written to DIR as a spool-like file: the envelope as
 MAIL/RCPT lines, an empty line, then the message's bytes as received
-(CRLF, dot-stuffing removed), named by arrival order.
+(CRLF, dot-stuffing removed), named by arrival order. --size offers SIZE
+with that limit (default: no SIZE limit).
 """
 import argparse
 import asyncio
@@ -66,12 +67,13 @@ async def main():
     ap.add_argument("--save")
     ap.add_argument("--hostname", default="aiosmtpd.test")
     ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--size", type=int, default=0)
     args = ap.parse_args()
     handler = Handler(args)
     loop = asyncio.get_running_loop()
     server = await loop.create_server(
         lambda: SMTP(handler, hostname=args.hostname, ident="test server",
-                     decode_data=False, enable_SMTPUTF8=True, data_size_limit=0),
+                     decode_data=False, enable_SMTPUTF8=True, data_size_limit=args.size),
         "127.0.0.1", args.port)
     port = server.sockets[0].getsockname()[1]
     print("listening on 127.0.0.1:%d" % port, flush=True)

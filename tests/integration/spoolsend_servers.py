@@ -206,6 +206,29 @@ try:
     check(where(spool2, e) == "queue", "unreachable: the entry stays in queue/")
     check(not os.listdir(os.path.join(spool2, "deferred")), "unreachable: nothing deferred")
 
+    # --- SIZE: declared as on the wire; too big fails before DATA -------------
+    spool5 = os.path.join(tmp, "spool5")
+    save5 = os.path.join(tmp, "saved5")
+    os.makedirs(save5)
+    make_spool(spool5)
+    small = msg(400, b".dot line\n" * 10)
+    e_small = add_entry(spool5, "a@example.org", ["s@example.net"], small)
+    e_big = add_entry(spool5, "a@example.org", ["big@example.net"], msg(401, b"x" * 3000 + b"\n"))
+    server, port = start_aiosmtpd("--size", "2000", "--save", save5)
+    try:
+        r = run("--server", "127.0.0.1:%d" % port, spool5)
+        check(r.returncode == 1, "SIZE: exit 1, got %d" % r.returncode)
+        check(where(spool5, e_small) == "sent", "SIZE: the small message is sent")
+        check(where(spool5, e_big) == "failed", "SIZE: the big one fails")
+        rep = open(os.path.join(spool5, "failed", e_big + ".report")).read()
+        check("SIZE limit of 2000" in rep, "SIZE: the report says why: %s" % rep)
+        heads = [h for h, _ in saved_messages(save5)]
+        wire = len(crlf(small)) + 10   # each ".dot line" is stuffed
+        check(len(heads) == 1 and ("SIZE=%d" % wire) in heads[0], "SIZE=%d declared: %s" % (wire, heads))
+    finally:
+        server.kill()
+        server.wait()
+
     # --- a server that refuses the session: nothing moves, no retry storm ----
     refuser = socket.socket()
     refuser.bind(("127.0.0.1", 0))

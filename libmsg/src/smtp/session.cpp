@@ -295,7 +295,10 @@ Delivery Session::send(const Outgoing& m) {
     }
     const bool eight_now = eight && caps_.eightbitmime;
     const std::string payload = data_payload(message);
-    const std::uint64_t size = message.size();
+    // RFC 1870: the size on the wire, CRLF line ends included (the dots
+    // added by stuffing make it a slight overestimate, which is allowed);
+    // without the final ".\r\n".
+    const std::uint64_t size = payload.size() - 3;
     if (caps_.size && size > caps_.size)
         return decide_all(RcptState::failed, std::nullopt,
                           "message of " + std::to_string(size) + " bytes is over " + server_.str() + "'s SIZE limit of " +
