@@ -9,6 +9,7 @@
 
 #include <boost/program_options.hpp>
 
+#include <chrono>
 #include <optional>
 #include <variant>
 #include <string>
@@ -35,6 +36,10 @@ struct ToolInfo {
 // should stop now (0 after --help/--version, 64 after a usage error).
 std::variant<Cli, int> parse_cli(int argc, char** argv, const ToolInfo& info,
                                  po::options_description& tool_options);
+
+// "90s", "5m", "1h30m", "5d", "2w" (a bare number is seconds); nullopt
+// when malformed.
+std::optional<std::chrono::seconds> parse_duration(const std::string& s);
 
 // Print "tool: message" to stderr.
 void complain(const char* tool, const std::string& message);

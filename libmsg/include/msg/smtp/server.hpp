@@ -1,0 +1,134 @@
+// smtp/server.hpp - the server side of an ESMTP session, without I/O.
+//
+// A ServerSession is fed the bytes a client sent and produces the bytes to
+// send back; the caller owns the socket (and TLS) and the policy: what to
+// answer at each stage and what to do with a message received whole. It
+// speaks RFC 5321 with PIPELINING (RFC 2920: every complete command in the
+// input is answered in order, so pipelined groups get their replies in one
+// write), 8BITMIME (RFC 6152), SIZE (RFC 1870), SMTPUTF8 (RFC 6531),
+// CHUNKING (RFC 3030), DSN parameters (RFC 3461), ENHANCEDSTATUSCODES
+// (RFC 2034, codes from RFC 3463), STARTTLS (RFC 3207) and AUTH PLAIN and
+// LOGIN (RFC 4954, one test credential).
+//
+// Memory per session is bounded: a command line longer than
+// ServerOptions::max_line is refused (500 5.5.2) without being kept, and a
+// message over the SIZE limit is read to its end and refused (552 5.3.4)
+// without being kept.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "msg/spool.hpp"
+
+namespace msg::smtp {
+
+struct ServerOptions {
+    std::string hostname = "smtpsink.invalid";
+    bool pipelining = true, eightbitmime = true, smtputf8 = true, chunking = true, dsn = true;
+    bool starttls = false;              // offer STARTTLS (the caller can start TLS)
+    std::string auth_user, auth_password;   // AUTH PLAIN LOGIN offered when auth_user is set
+    std::uint64_t max_size = 0;         // SIZE limit in octets; 0: no limit ("SIZE")
+    std::size_t max_rcpts = 1000;       // more RCPTs get 452 4.5.3
+    std::size_t max_line = 4096;        // longest command line taken (RFC 5321 asks for 512)
+    unsigned max_errors = 20;           // then 421 4.7.0 and close
+};
+
+// The stages at which a policy may answer instead of the session.
+enum class Stage : std::uint8_t { connect, helo, mail, rcpt, data, dot };
+std::string_view stage_name(Stage s);   // "connect", "helo", ...
+
+// A policy's answer. code 0: the session's own answer.
+struct Verdict {
+    int code = 0;
+    std::string text;     // may start with an enhanced code ("5.1.1 no such user")
+    bool drop = false;    // close the connection without a reply (at data: once the body starts)
+};
+
+struct ReceivedMessage {
+    Envelope envelope;    // MAIL FROM, its parameters, accepted RCPTs with theirs
+    std::string data;     // the message: dot-stuffing removed, line ends as sent
+    std::string helo;
+    std::string user;     // authenticated as ("" when not)
+    bool tls = false;
+};
+
+class ServerSession;
+
+class ServerPolicy {
+public:
+    virtual ~ServerPolicy() = default;
+    // arg: the HELO name, the MAIL or RCPT address ("" for <>), "" for
+    // connect, data and dot; rcpts: the accepted recipients so far.
+    virtual Verdict decide(Stage stage, std::string_view arg, const std::vector<std::string>& rcpts) = 0;
+    // A message received whole and not refused at the dot stage. Return the
+    // reply (code 0: 250), or set `hold` to answer later with resume() (e.g.
+    // after a group commit); the session then waits, keeping later input.
+    virtual Verdict accept(ReceivedMessage&& m, bool& hold) = 0;
+};
+
+class ServerSession {
+public:
+    ServerSession(const ServerOptions& opt, ServerPolicy& policy);
+
+    // The greeting (220, or the policy's answer at the connect stage).
+    void start();
+    // Bytes from the client. Replies are appended to output().
+    void receive(std::string_view bytes);
+    // Bytes to send; the caller erases what it has sent.
+    std::string& output() { return out_; }
+
+    // Send output(), then close (after QUIT, a 421, or a 5xx greeting).
+    bool closing() const { return closing_; }
+    // Close now, sending nothing more (a policy's drop).
+    bool dropped() const { return dropped_; }
+    // STARTTLS was answered 220: send output(), run the TLS handshake, then
+    // call tls_started(). Input received before the handshake is discarded
+    // (RFC 3207 4.2: nothing sent in clear after STARTTLS counts).
+    bool tls_requested() const { return tls_requested_; }
+    void tls_started();
+    // Waiting for resume() after accept() held the reply.
+    bool held() const { return held_; }
+    void resume(const Verdict& v);
+
+    bool tls() const { return tls_; }
+    const std::string& helo() const { return helo_; }
+    std::uint64_t messages() const { return messages_; }
+    std::size_t buffered() const { return in_.size() - pos_; }
+
+private:
+    enum class Mode : std::uint8_t { command, data, bdat, auth_plain, auth_login_user, auth_login_pass };
+    void process();
+    void command(std::string_view line);
+    void data_bytes();
+    void bdat_bytes();
+    void sasl(std::string_view line);
+    void end_message();
+    void finish(const Verdict& v, int code, std::string_view text);
+    void reply(int code, std::string_view text);
+    void error(int code, std::string_view text);
+    void reset_transaction();
+    bool check_auth(std::string_view user, std::string_view pass);
+
+    const ServerOptions& opt_;
+    ServerPolicy& policy_;
+    std::string in_, out_;
+    std::size_t pos_ = 0;
+    Mode mode_ = Mode::command;
+    bool closing_ = false, dropped_ = false, tls_requested_ = false, tls_ = false, held_ = false;
+    bool esmtp_ = false, skipping_ = false, line_start_ = true, after_crlf_ = true, prev_cr_ = false;
+    bool too_big_ = false, drop_in_data_ = false, bdat_last_ = false, bdat_refused_ = false, utf8_ = false;
+    unsigned errors_ = 0;
+    std::uint64_t bdat_left_ = 0, messages_ = 0;
+    std::string helo_, user_, login_user_;
+    // The transaction.
+    bool in_mail_ = false;
+    Envelope env_;
+    std::vector<std::string> rcpts_;
+    std::string data_;
+};
+
+}  // namespace msg::smtp

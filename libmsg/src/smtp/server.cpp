@@ -1,0 +1,506 @@
+// server.cpp - the server side of an ESMTP session (smtp/server.hpp).
+#include "msg/smtp/server.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "msg/codec.hpp"
+#include "msg/smtp/command.hpp"
+#include "msg/smtp/reply.hpp"
+
+namespace msg::smtp {
+
+namespace {
+
+bool iequal(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        char x = a[i], y = b[i];
+        if (x >= 'a' && x <= 'z') x = static_cast<char>(x - 32);
+        if (y >= 'a' && y <= 'z') y = static_cast<char>(y - 32);
+        if (x != y) return false;
+    }
+    return true;
+}
+
+bool decode_b64(std::string_view in, std::string& out) {
+    if (!is_base64_token(in)) return false;
+    Base64Decoder d;
+    d.step(in, out);
+    d.finish(out);
+    return d.status().clean();
+}
+
+std::string param_text(const CommandParam& p) {
+    std::string s(p.keyword);
+    if (p.has_value) {
+        s += '=';
+        s += p.value;
+    }
+    return s;
+}
+
+}  // namespace
+
+std::string_view stage_name(Stage s) {
+    switch (s) {
+        case Stage::connect: return "connect";
+        case Stage::helo: return "helo";
+        case Stage::mail: return "mail";
+        case Stage::rcpt: return "rcpt";
+        case Stage::data: return "data";
+        case Stage::dot: return "dot";
+    }
+    return "";
+}
+
+ServerSession::ServerSession(const ServerOptions& opt, ServerPolicy& policy) : opt_(opt), policy_(policy) {}
+
+void ServerSession::reply(int code, std::string_view text) {
+    out_ += make_reply(code, text).wire();
+}
+
+void ServerSession::error(int code, std::string_view text) {
+    reply(code, text);
+    if (++errors_ >= opt_.max_errors && !closing_) {
+        reply(421, "4.7.0 " + opt_.hostname + " too many errors, closing");
+        closing_ = true;
+    }
+}
+
+// A policy's verdict, or the session's own reply.
+void ServerSession::finish(const Verdict& v, int code, std::string_view text) {
+    if (v.drop) {
+        dropped_ = true;
+        return;
+    }
+    if (v.code) {
+        reply(v.code, v.text);
+        if (v.code == 421) closing_ = true;
+        return;
+    }
+    reply(code, text);
+}
+
+void ServerSession::start() {
+    const Verdict v = policy_.decide(Stage::connect, {}, rcpts_);
+    if (v.drop) {
+        dropped_ = true;
+        return;
+    }
+    if (v.code) {
+        reply(v.code, v.text);
+        // RFC 5321 3.1: after a 554 greeting the server waits for QUIT;
+        // a 421 closes at once.
+        if (v.code == 421) closing_ = true;
+        return;
+    }
+    reply(220, opt_.hostname + " ESMTP smtpsink");
+}
+
+void ServerSession::reset_transaction() {
+    in_mail_ = false;
+    env_ = Envelope{};
+    rcpts_.clear();
+    data_.clear();
+    too_big_ = drop_in_data_ = bdat_refused_ = utf8_ = false;
+}
+
+void ServerSession::receive(std::string_view bytes) {
+    if (closing_ || dropped_ || tls_requested_) return;
+    // Keep the buffer from growing: drop what was consumed once it is most of it.
+    if (pos_ > 0 && pos_ >= in_.size() / 2) {
+        in_.erase(0, pos_);
+        pos_ = 0;
+    }
+    in_.append(bytes);
+    process();
+}
+
+void ServerSession::process() {
+    while (!closing_ && !dropped_ && !held_ && !tls_requested_ && pos_ < in_.size()) {
+        if (mode_ == Mode::data) {
+            data_bytes();
+            if (mode_ == Mode::data) break;   // needs more input
+            continue;
+        }
+        if (mode_ == Mode::bdat) {
+            bdat_bytes();
+            if (mode_ == Mode::bdat) break;
+            continue;
+        }
+        const char* base = in_.data() + pos_;
+        const std::size_t avail = in_.size() - pos_;
+        const void* nl = std::memchr(base, '\n', avail);
+        if (!nl) {
+            if (avail > opt_.max_line) {
+                // Too long: forget it, and answer once its end comes.
+                skipping_ = true;
+                pos_ = in_.size();
+            }
+            break;
+        }
+        const auto len = static_cast<std::size_t>(static_cast<const char*>(nl) - base);
+        std::string_view line(base, len);
+        pos_ += len + 1;
+        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+        if (skipping_ || line.size() > opt_.max_line) {
+            skipping_ = false;
+            if (mode_ != Mode::command) mode_ = Mode::command;
+            error(500, "5.5.2 line too long");
+            continue;
+        }
+        if (mode_ == Mode::command) command(line);
+        else sasl(line);
+    }
+    if (pos_ == in_.size()) {
+        in_.clear();
+        pos_ = 0;
+    }
+}
+
+// DATA: lines up to CRLF "." CRLF; a leading dot is removed (RFC 5321
+// 4.5.2). The end counts only after a CRLF, so "<LF>.<CRLF>" cannot end a
+// message early (a bare LF is kept as data).
+void ServerSession::data_bytes() {
+    if (drop_in_data_) {
+        dropped_ = true;
+        return;
+    }
+    while (pos_ < in_.size()) {
+        const char* base = in_.data() + pos_;
+        std::size_t avail = in_.size() - pos_;
+        // A dot at the start of a line that followed CRLF is the end or a
+        // stuffed dot; after a bare LF it is data, kept as it is.
+        if (line_start_ && after_crlf_ && base[0] == '.') {
+            if (avail < 3 && std::string_view(".\r\n").substr(0, avail) == std::string_view(base, avail))
+                return;   // could be the end: wait
+            if (avail >= 3 && base[1] == '\r' && base[2] == '\n') {
+                pos_ += 3;
+                mode_ = Mode::command;
+                end_message();
+                return;
+            }
+            ++pos_;   // the stuffed dot
+            ++base;
+            --avail;
+            if (avail == 0) {
+                line_start_ = prev_cr_ = false;
+                return;
+            }
+        }
+        const void* nl = std::memchr(base, '\n', avail);
+        const std::size_t take = nl ? static_cast<std::size_t>(static_cast<const char*>(nl) - base) + 1 : avail;
+        if (!too_big_) {
+            if (opt_.max_size && data_.size() + take > opt_.max_size) {
+                too_big_ = true;
+                data_.clear();
+                data_.shrink_to_fit();
+            } else {
+                data_.append(base, take);
+            }
+        }
+        if (nl) {
+            // The CR of a CRLF may have come with the previous read.
+            after_crlf_ = take >= 2 ? base[take - 2] == '\r' : prev_cr_;
+            line_start_ = true;
+        } else {
+            line_start_ = false;
+        }
+        prev_cr_ = base[take - 1] == '\r';
+        pos_ += take;
+    }
+}
+
+void ServerSession::bdat_bytes() {
+    const std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(bdat_left_, in_.size() - pos_));
+    if (!bdat_refused_ && !too_big_) {
+        if (opt_.max_size && data_.size() + take > opt_.max_size) {
+            too_big_ = true;
+            data_.clear();
+            data_.shrink_to_fit();
+        } else {
+            data_.append(in_, pos_, take);
+        }
+    }
+    pos_ += take;
+    bdat_left_ -= take;
+    if (bdat_left_ > 0) return;
+    mode_ = Mode::command;
+    if (bdat_refused_) {
+        // The chunk was read only to stay in step; the command was refused.
+        error(rcpts_.empty() && in_mail_ ? 554 : 503,
+              rcpts_.empty() && in_mail_ ? "5.5.1 no valid recipients" : "5.5.1 BDAT needs MAIL and RCPT first");
+        if (bdat_last_ || !in_mail_) reset_transaction();
+        bdat_refused_ = false;
+        return;
+    }
+    if (!bdat_last_) {
+        reply(250, "2.0.0 " + std::to_string(take) + " octets received");
+        return;
+    }
+    end_message();
+}
+
+void ServerSession::end_message() {
+    if (too_big_) {
+        reply(552, "5.3.4 message exceeds the size limit of " + std::to_string(opt_.max_size) + " octets");
+        reset_transaction();
+        return;
+    }
+    const Verdict v = policy_.decide(Stage::dot, {}, rcpts_);
+    if (v.drop || v.code) {
+        finish(v, 250, "");
+        reset_transaction();
+        return;
+    }
+    ReceivedMessage m;
+    m.envelope = std::move(env_);
+    m.data = std::move(data_);
+    m.helo = helo_;
+    m.user = user_;
+    m.tls = tls_;
+    bool hold = false;
+    const Verdict a = policy_.accept(std::move(m), hold);
+    reset_transaction();
+    if (hold) {
+        held_ = true;
+        return;
+    }
+    ++messages_;
+    finish(a, 250, "2.0.0 message accepted");
+}
+
+void ServerSession::resume(const Verdict& v) {
+    if (!held_) return;
+    held_ = false;
+    if (!v.code || v.code / 100 == 2) ++messages_;
+    finish(v, 250, "2.0.0 message accepted");
+    process();
+}
+
+void ServerSession::tls_started() {
+    tls_requested_ = false;
+    tls_ = true;
+    in_.clear();
+    pos_ = 0;
+    helo_.clear();
+    esmtp_ = false;
+    reset_transaction();
+}
+
+bool ServerSession::check_auth(std::string_view user, std::string_view pass) {
+    if (user == opt_.auth_user && pass == opt_.auth_password) {
+        user_ = std::string(user);
+        reply(235, "2.7.0 authentication successful");
+        return true;
+    }
+    error(535, "5.7.8 authentication credentials invalid");
+    return false;
+}
+
+void ServerSession::sasl(std::string_view line) {
+    const Mode m = mode_;
+    mode_ = Mode::command;
+    if (line == "*") {
+        error(501, "5.0.0 authentication cancelled");
+        return;
+    }
+    std::string decoded;
+    if (!decode_b64(line, decoded)) {
+        error(501, "5.5.2 cannot decode the response (base64)");
+        return;
+    }
+    if (m == Mode::auth_plain) {
+        // authzid NUL authcid NUL passwd (RFC 4616)
+        const std::size_t a = decoded.find('\0');
+        const std::size_t b = a == std::string::npos ? a : decoded.find('\0', a + 1);
+        if (b == std::string::npos) {
+            error(501, "5.5.2 malformed PLAIN response");
+            return;
+        }
+        check_auth(std::string_view(decoded).substr(a + 1, b - a - 1), std::string_view(decoded).substr(b + 1));
+    } else if (m == Mode::auth_login_user) {
+        login_user_ = decoded;
+        mode_ = Mode::auth_login_pass;
+        reply(334, "UGFzc3dvcmQ6");   // "Password:"
+    } else {
+        check_auth(login_user_, decoded);
+        login_user_.clear();
+    }
+}
+
+void ServerSession::command(std::string_view line) {
+    const Command c = parse_command(line, CommandOptions{.utf8 = true, .lenient = true});
+    switch (c.verb) {
+        case Verb::unknown:
+            error(500, "5.5.2 command not recognized");
+            return;
+        case Verb::quit:
+            reply(221, "2.0.0 " + opt_.hostname + " closing connection");
+            closing_ = true;
+            return;
+        case Verb::noop:
+            reply(250, "2.0.0 OK");
+            return;
+        case Verb::rset:
+            if (!c.arg.empty()) return error(501, "5.5.4 RSET takes no argument");
+            reset_transaction();
+            reply(250, "2.0.0 OK");
+            return;
+        case Verb::help:
+            reply(214, "2.0.0 commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY STARTTLS AUTH");
+            return;
+        case Verb::vrfy:
+            reply(252, "2.5.2 cannot VRFY a user, but will accept the message and attempt delivery");
+            return;
+        case Verb::expn:
+        case Verb::etrn:
+            error(502, "5.5.1 command not implemented");
+            return;
+        default:
+            break;
+    }
+    if (!c.ok && !(c.local_path && (c.verb == Verb::mail || c.verb == Verb::rcpt)))
+        return error(501, "5.5.4 syntax error: " + std::string(c.error));
+
+    switch (c.verb) {
+        case Verb::helo:
+        case Verb::ehlo: {
+            reset_transaction();
+            const Verdict v = policy_.decide(Stage::helo, c.domain, rcpts_);
+            if (v.drop || v.code) return finish(v, 250, "");
+            helo_ = std::string(c.domain);
+            esmtp_ = c.verb == Verb::ehlo;
+            if (!esmtp_) return reply(250, opt_.hostname);
+            std::string text = opt_.hostname + " greets " + helo_;
+            if (opt_.pipelining) text += "\nPIPELINING";
+            text += opt_.max_size ? "\nSIZE " + std::to_string(opt_.max_size) : std::string("\nSIZE");
+            if (opt_.eightbitmime) text += "\n8BITMIME";
+            if (opt_.smtputf8) text += "\nSMTPUTF8";
+            if (opt_.chunking) text += "\nCHUNKING";
+            if (opt_.dsn) text += "\nDSN";
+            if (opt_.starttls && !tls_) text += "\nSTARTTLS";
+            if (!opt_.auth_user.empty()) text += "\nAUTH PLAIN LOGIN";
+            text += "\nENHANCEDSTATUSCODES";
+            return reply(250, text);
+        }
+        case Verb::starttls:
+            if (!opt_.starttls || tls_) return error(502, "5.5.1 STARTTLS not available");
+            if (!c.arg.empty()) return error(501, "5.5.4 STARTTLS takes no argument");
+            reply(220, "2.0.0 ready to start TLS");
+            tls_requested_ = true;
+            in_.clear();   // RFC 3207 4.2: what was pipelined after STARTTLS is dropped
+            pos_ = 0;
+            return;
+        case Verb::auth: {
+            if (opt_.auth_user.empty() || !esmtp_) return error(503, "5.5.1 AUTH not available");
+            if (!user_.empty()) return error(503, "5.5.1 already authenticated");
+            if (in_mail_) return error(503, "5.5.1 AUTH not allowed during a mail transaction");
+            if (iequal(c.mechanism, "PLAIN")) {
+                if (c.initial_response.empty()) {
+                    mode_ = Mode::auth_plain;
+                    return reply(334, "");
+                }
+                mode_ = Mode::auth_plain;
+                return sasl(c.initial_response == "=" ? std::string_view() : c.initial_response);
+            }
+            if (iequal(c.mechanism, "LOGIN")) {
+                if (!c.initial_response.empty()) {
+                    mode_ = Mode::auth_login_user;
+                    return sasl(c.initial_response);
+                }
+                mode_ = Mode::auth_login_user;
+                return reply(334, "VXNlcm5hbWU6");   // "Username:"
+            }
+            return error(504, "5.5.4 unrecognized authentication mechanism");
+        }
+        case Verb::mail: {
+            if (helo_.empty()) return error(503, "5.5.1 send HELO or EHLO first");
+            if (in_mail_) return error(503, "5.5.1 nested MAIL command");
+            if (c.local_path) return error(553, "5.1.3 the address needs a domain");
+            Envelope env;
+            env.mail_from = std::string(c.path.null ? std::string_view() : c.path.mailbox);
+            bool utf8 = false;
+            for (const CommandParam& p : c.params) {
+                if (!esmtp_) return error(555, "5.5.4 parameters need EHLO");
+                if (iequal(p.keyword, "SIZE")) {
+                    std::uint64_t n = 0;
+                    for (char ch : p.value) n = n * 10 + static_cast<std::uint64_t>(ch - '0');
+                    if (opt_.max_size && n > opt_.max_size)
+                        return error(552, "5.3.4 message size exceeds the limit of " + std::to_string(opt_.max_size));
+                } else if (iequal(p.keyword, "BODY")) {
+                    if (!iequal(p.value, "7BIT") && !(opt_.eightbitmime && iequal(p.value, "8BITMIME")))
+                        return error(555, "5.5.4 unsupported BODY value");
+                } else if (iequal(p.keyword, "SMTPUTF8")) {
+                    if (!opt_.smtputf8) return error(555, "5.5.4 SMTPUTF8 not offered");
+                    utf8 = true;
+                } else if (iequal(p.keyword, "RET") || iequal(p.keyword, "ENVID")) {
+                    if (!opt_.dsn) return error(555, "5.5.4 DSN not offered");
+                } else if (!iequal(p.keyword, "AUTH")) {
+                    return error(555, "5.5.4 unsupported parameter " + std::string(p.keyword));
+                }
+                env.mail_params.push_back(param_text(p));
+            }
+            if (c.path.utf8 && !utf8) return error(553, "5.6.7 a UTF-8 address needs SMTPUTF8");
+            const Verdict v = policy_.decide(Stage::mail, env.mail_from, rcpts_);
+            if (v.drop || (v.code && v.code / 100 != 2)) return finish(v, 250, "");
+            in_mail_ = true;
+            utf8_ = utf8;
+            env_ = std::move(env);
+            return finish(v, 250, "2.1.0 sender OK");
+        }
+        case Verb::rcpt: {
+            if (!in_mail_) return error(503, "5.5.1 need MAIL before RCPT");
+            if (c.local_path) return error(553, "5.1.3 the address needs a domain");
+            if (c.path.null) return error(553, "5.1.3 a recipient cannot be <>");
+            if (rcpts_.size() >= opt_.max_rcpts) return reply(452, "4.5.3 too many recipients");
+            if (c.path.utf8 && !utf8_) return error(553, "5.6.7 a UTF-8 address needs SMTPUTF8");
+            Envelope::Rcpt r;
+            r.address = std::string(c.path.postmaster && c.path.mailbox.empty() ? c.path.local : c.path.mailbox);
+            for (const CommandParam& p : c.params) {
+                if (!esmtp_) return error(555, "5.5.4 parameters need EHLO");
+                if (!(opt_.dsn && (iequal(p.keyword, "NOTIFY") || iequal(p.keyword, "ORCPT"))))
+                    return error(555, "5.5.4 unsupported parameter " + std::string(p.keyword));
+                r.params.push_back(param_text(p));
+            }
+            const Verdict v = policy_.decide(Stage::rcpt, r.address, rcpts_);
+            if (v.drop || (v.code && v.code / 100 != 2)) return finish(v, 250, "");
+            rcpts_.push_back(r.address);
+            env_.rcpts.push_back(std::move(r));
+            return finish(v, 250, "2.1.5 recipient OK");
+        }
+        case Verb::data: {
+            if (!c.arg.empty()) return error(501, "5.5.4 DATA takes no argument");
+            if (!in_mail_) return error(503, "5.5.1 need MAIL before DATA");
+            if (rcpts_.empty()) return error(554, "5.5.1 no valid recipients");
+            const Verdict v = policy_.decide(Stage::data, {}, rcpts_);
+            if (v.code) return finish(v, 354, "");
+            drop_in_data_ = v.drop;
+            data_.clear();
+            line_start_ = after_crlf_ = true;
+            prev_cr_ = false;
+            mode_ = Mode::data;
+            return reply(354, "end data with <CR><LF>.<CR><LF>");
+        }
+        case Verb::bdat: {
+            bdat_left_ = c.chunk_size;
+            bdat_last_ = c.last;
+            mode_ = Mode::bdat;
+            bdat_refused_ = !opt_.chunking || !in_mail_ || rcpts_.empty();
+            if (!bdat_refused_ && data_.empty()) {
+                const Verdict v = policy_.decide(Stage::data, {}, rcpts_);
+                if (v.drop) {
+                    dropped_ = true;
+                    return;
+                }
+            }
+            if (bdat_left_ == 0) bdat_bytes();
+            return;
+        }
+        default:
+            return error(502, "5.5.1 command not implemented");
+    }
+}
+
+}  // namespace msg::smtp

@@ -1,0 +1,274 @@
+#!/usr/bin/python3
+"""smtpsink on 127.0.0.1, driven by Python's smtplib, raw sockets, spoolsend
+and Postfix's smtp-source.
+
+Usage: smtpsink_servers.py SMTPSINK SPOOLSEND
+
+Checks: messages stored whole with their envelope; pipelined commands
+answered in order in one write; BDAT; rules (550 by pattern, 451 every Nth
+message, a connection dropped mid-DATA stores nothing); STARTTLS and AUTH
+PLAIN/LOGIN; SIZE; a line too long; "<LF>.<CR><LF>" does not end a message;
+--discard with --count; spoolsend's messages arrive byte for byte, also over
+STARTTLS with AUTH; smtp-source's 500 messages over 10 sessions all stored.
+"""
+import base64
+import os
+import re
+import shutil
+import smtplib
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+
+SMTPSINK, SPOOLSEND = sys.argv[1], sys.argv[2]
+failures = 0
+
+
+def check(cond, what):
+    global failures
+    if not cond:
+        failures += 1
+        print("FAIL:", what)
+
+
+def start(*args):
+    p = subprocess.Popen([SMTPSINK, "--listen", "127.0.0.1:0", *args], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    line = p.stdout.readline()
+    m = re.match(r"listening on 127\.0\.0\.1:(\d+)", line)
+    if not m:
+        p.kill()
+        raise SystemExit("smtpsink did not start: %r %s" % (line, p.stderr.read()))
+    return p, int(m.group(1))
+
+
+def stop(p):
+    p.terminate()
+    try:
+        _, err = p.communicate(timeout=10)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        _, err = p.communicate()
+    return err
+
+
+def entries(spool):
+    q = os.path.join(spool, "queue")
+    out = []
+    for n in sorted(os.listdir(q)):
+        data = open(os.path.join(q, n), "rb").read()
+        head, _, body = data.partition(b"\n\n")
+        out.append((head.decode(), body))
+    return out
+
+
+def talk(port, data, expect_close=False):
+    """Send bytes after the greeting; return everything the server says."""
+    s = socket.create_connection(("127.0.0.1", port), 5)
+    s.settimeout(2)
+    got = b""
+    while not got.endswith(b"\r\n"):
+        got += s.recv(4096)
+    s.sendall(data)
+    try:
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            got += chunk
+            if not expect_close and got.endswith(b"221 2.0.0 smtpsink.test closing connection\r\n"):
+                break
+    except socket.timeout:
+        pass
+    s.close()
+    return got.decode("latin-1")
+
+
+def codes(text):
+    return [int(l[:3]) for l in text.split("\r\n") if len(l) >= 4 and l[3] == " "]
+
+
+tmp = tempfile.mkdtemp()
+try:
+    # --- storing, pipelining, BDAT, smuggling, limits ----------------------------
+    spool = os.path.join(tmp, "in")
+    p, port = start("--max-size", "10000", spool)
+    try:
+        with smtplib.SMTP("127.0.0.1", port) as s:
+            s.ehlo("client.example")
+            check("pipelining" in s.esmtp_features and "chunking" in s.esmtp_features, "extensions offered")
+            s.sendmail("alice@example.org", ["bob@example.net", "carol@example.net"],
+                       b"Subject: one\r\n\r\n.leading dot\r\nbody\r\n",
+                       rcpt_options=["NOTIFY=FAILURE"])
+        got = entries(spool)
+        check(len(got) == 1, "one entry stored")
+        if got:
+            head, body = got[0]
+            check("MAIL FROM:<alice@example.org>" in head and "RCPT TO:<bob@example.net> NOTIFY=FAILURE" in head
+                  and "RCPT TO:<carol@example.net>" in head, "the envelope: %s" % head)
+            check("Smtp-Helo: client.example" in head, "the HELO name is kept")
+            check(body == b"Subject: one\r\n\r\n.leading dot\r\nbody\r\n", "the message, dot-stuffing undone: %r" % body)
+        # Pipelined: every reply in order.
+        r = talk(port, b"EHLO x\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.net>\r\nRCPT TO:<c>\r\n"
+                       b"DATA\r\nSubject: two\r\n\r\nline\n.\r\nstill the message\r\n.\r\nQUIT\r\n")
+        check(codes(r) == [220, 250, 250, 250, 553, 354, 250, 221], "pipelined replies in order: %s" % codes(r))
+        two = [b for h, b in entries(spool) if b.startswith(b"Subject: two")]
+        check(two == [b"Subject: two\r\n\r\nline\n.\r\nstill the message\r\n"],
+              "<LF>.<CRLF> does not end the message: %r" % two)
+        # BDAT in two chunks.
+        r = talk(port, b"EHLO x\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.net>\r\n"
+                       b"BDAT 11\r\nSubject: thBDAT 13 LAST\r\nree\r\n\r\nbody\r\nQUIT\r\n")
+        check(codes(r) == [220, 250, 250, 250, 250, 250, 221], "BDAT replies: %s" % codes(r))
+        check(any(b == b"Subject: three\r\n\r\nbody\r\n" for _, b in entries(spool)), "the BDAT message is stored")
+        # Sequence and syntax errors, a line too long, SIZE.
+        r = talk(port, b"MAIL FROM:<a@example.org>\r\nEHLO x\r\nRCPT TO:<b@example.net>\r\nDATA\r\n"
+                       b"MAIL FROM:<a@example.org> SIZE=20000\r\nMAIL FROM:a@example.org\r\nNOOP " + b"x" * 5000 +
+                       b"\r\nFOO\r\nQUIT\r\n")
+        check(codes(r) == [220, 503, 250, 503, 503, 552, 501, 500, 500, 221], "errors: %s" % codes(r))
+        check("500 5.5.2 line too long" in r and "552 5.3.4" in r, "the codes say why: %s" % r)
+        big = b"x" * 70 + b"\r\n"
+        r = talk(port, b"EHLO x\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.net>\r\nDATA\r\n" +
+                 big * 200 + b".\r\nQUIT\r\n")
+        check(codes(r)[-2:] == [552, 221], "a message over SIZE is refused after its end: %s" % codes(r))
+        n_before = len(entries(spool))
+    finally:
+        err = stop(p)
+    check("smtpsink: " in err and " messages" in err, "a summary at exit: %s" % err)
+    check(len(entries(spool)) == n_before == 3, "three messages stored in all, got %d" % len(entries(spool)))
+    check(not os.listdir(os.path.join(spool, "tmp")), "nothing left in tmp/")
+
+    # --- rules ----------------------------------------------------------------
+    rules = os.path.join(tmp, "rules")
+    with open(rules, "w") as f:
+        f.write("# test rules\nrcpt /^unknown@/ 550 5.1.1 no such user\n"
+                "dot every 3 451 4.3.0 try again later\ndata /^drop@/ drop\n")
+    spool2 = os.path.join(tmp, "in2")
+    p, port = start("--rules", rules, spool2)
+    try:
+        outcomes = []
+        for i in range(6):
+            with smtplib.SMTP("127.0.0.1", port) as s:
+                try:
+                    refused = s.sendmail("a@example.org", ["ok%d@example.net" % i, "unknown@example.net"],
+                                         b"Subject: %d\r\n\r\nx\r\n" % i)
+                    outcomes.append(250)
+                    check(list(refused) == ["unknown@example.net"], "the unknown recipient is refused: %s" % refused)
+                except smtplib.SMTPDataError as e:
+                    outcomes.append(e.smtp_code)
+        check(outcomes == [250, 250, 451, 250, 250, 451], "every third message gets 451: %s" % outcomes)
+        try:
+            with smtplib.SMTP("127.0.0.1", port) as s:
+                s.sendmail("a@example.org", ["drop@example.net"], b"Subject: dropped\r\n\r\nx\r\n")
+            check(False, "the connection should drop mid-DATA")
+        except (smtplib.SMTPServerDisconnected, ConnectionResetError, BrokenPipeError):
+            pass
+    finally:
+        stop(p)
+    stored = entries(spool2)
+    check(len(stored) == 4, "4 of 6 messages stored, got %d" % len(stored))
+    check(not any(b"dropped" in b for _, b in stored), "nothing stored from the dropped session")
+    check(all("unknown@" not in h for h, _ in stored), "refused recipients are not in the envelope")
+
+    # A bad rules file names its line and column.
+    with open(rules, "w") as f:
+        f.write("rcpt * 250 ok\nrcpt /x/ 99 no\n")
+    r = subprocess.run([SMTPSINK, "--discard", "--rules", rules], capture_output=True, text=True, timeout=10)
+    check(r.returncode == 65 and re.search(r"rules:2:10: ", r.stderr) is not None,
+          "bad rules: exit 65 with file:line:col: %d %s" % (r.returncode, r.stderr))
+
+    # --- STARTTLS and AUTH ---------------------------------------------------------
+    cert, key = os.path.join(tmp, "cert.pem"), os.path.join(tmp, "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost",
+                    "-days", "1", "-keyout", key, "-out", cert], check=True, capture_output=True)
+    spool3 = os.path.join(tmp, "in3")
+    p, port = start("--tls-cert", cert, "--tls-key", key, "--auth", "test:secret", spool3)
+    try:
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        with smtplib.SMTP("127.0.0.1", port) as s:
+            s.ehlo()
+            check(s.has_extn("starttls"), "STARTTLS offered")
+            s.starttls(context=ctx)
+            s.ehlo()
+            check(not s.has_extn("starttls"), "STARTTLS not offered again inside TLS")
+            s.login("test", "secret")   # smtplib picks a mechanism the server offers
+            s.sendmail("a@example.org", ["b@example.net"], b"Subject: over TLS\r\n\r\nx\r\n")
+        for mech in ("PLAIN", "LOGIN"):
+            with smtplib.SMTP("127.0.0.1", port) as s:
+                s.ehlo()
+                s.user, s.password = "test", "wrong"
+                try:
+                    s.auth(mech, getattr(s, "auth_" + mech.lower()))
+                    check(False, "a wrong password must fail (%s)" % mech)
+                except smtplib.SMTPAuthenticationError as e:
+                    check(e.smtp_code == 535, "535 for a wrong password (%s)" % mech)
+        # Commands pipelined after STARTTLS are dropped (RFC 3207 4.2).
+        r = talk(port, b"EHLO x\r\nSTARTTLS\r\nMAIL FROM:<a@example.org>\r\n", expect_close=False)
+        check(codes(r)[-1] == 220 and "2.1.0" not in r, "nothing after STARTTLS is answered in clear: %s" % r)
+        # spoolsend with STARTTLS and AUTH.
+        out = os.path.join(tmp, "out")
+        for d in ("tmp", "queue", "deferred", "sent", "failed"):
+            os.makedirs(os.path.join(out, d))
+        with open(os.path.join(out, "queue", "20260101T000000.000001Z.1.000001.t"), "wb") as f:
+            f.write(b"MAIL FROM:<a@example.org>\nRCPT TO:<b@example.net>\n\nSubject: spoolsend over TLS\n\nhi\n")
+        r = subprocess.run([SPOOLSEND, "--server", "127.0.0.1:%d" % port, "--tls", "starttls", "--tls-verify", "no",
+                            "--auth-user", "test", out], capture_output=True, text=True, timeout=60,
+                           env=dict(os.environ, SPOOLSEND_PASSWORD="secret"))
+        check(r.returncode == 0, "spoolsend over STARTTLS with AUTH: %d %s" % (r.returncode, r.stderr))
+    finally:
+        stop(p)
+    stored = entries(spool3)
+    check(len(stored) == 2 and all("Smtp-Tls: yes" in h and "Smtp-Auth: test" in h for h, _ in stored),
+          "both TLS messages stored, marked TLS and AUTH: %s" % [h for h, _ in stored])
+
+    # --- spoolsend to smtpsink: byte for byte ----------------------------------------
+    out = os.path.join(tmp, "out2")
+    for d in ("tmp", "queue", "deferred", "sent", "failed"):
+        os.makedirs(os.path.join(out, d))
+    sent = {}
+    for i in range(40):
+        body = b"Subject: m%d\nMessage-ID: <%d@t>\n\n" % (i, i) + b".dot\nline\r\n" * (i % 5) + b"end %d\n" % i
+        with open(os.path.join(out, "queue", "20260101T000000.%06dZ.1.%06d.t" % (i, i)), "wb") as f:
+            f.write(b"MAIL FROM:<a@example.org>\nRCPT TO:<r%d@example.net>\n\n" % i + body)
+        sent[i] = re.sub(rb"\r?\n", b"\r\n", body)
+    spool4 = os.path.join(tmp, "in4")
+    p, port = start(spool4)
+    try:
+        r = subprocess.run([SPOOLSEND, "--server", "127.0.0.1:%d" % port, "-j", "3", out],
+                           capture_output=True, text=True, timeout=60)
+        check(r.returncode == 0, "spoolsend to smtpsink: %d %s" % (r.returncode, r.stderr))
+    finally:
+        stop(p)
+    got = {}
+    for h, b in entries(spool4):
+        m = re.search(rb"Message-ID: <(\d+)@t>", b)
+        if m:
+            got[int(m.group(1))] = b
+    check(got == sent, "every message arrived byte for byte (%d of %d)" % (len(got), len(sent)))
+
+    # --- --discard, --count; smtp-source ----------------------------------------------
+    p, port = start("--discard", "--count", "500")
+    src = subprocess.run(["/usr/sbin/smtp-source", "-s", "10", "-m", "500", "-l", "2000", "-d",
+                          "127.0.0.1:%d" % port], capture_output=True, text=True, timeout=120)
+    check(src.returncode == 0, "smtp-source ran: %s" % src.stderr)
+    try:
+        _, err = p.communicate(timeout=20)
+        check(p.returncode == 0 and "500 messages" in err, "--discard --count 500 exits after 500: %s" % err)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        check(False, "--count did not end smtpsink")
+    spool5 = os.path.join(tmp, "in5")
+    p, port = start("--count", "500", spool5)
+    src = subprocess.run(["/usr/sbin/smtp-source", "-s", "10", "-m", "500", "-l", "2000", "-d",
+                          "127.0.0.1:%d" % port], capture_output=True, text=True, timeout=120)
+    p.communicate(timeout=20)
+    check(len(os.listdir(os.path.join(spool5, "queue"))) == 500, "smtp-source: 500 messages stored")
+finally:
+    shutil.rmtree(tmp)
+
+print("smtpsink servers: %s" % ("ok" if not failures else "%d failures" % failures))
+sys.exit(1 if failures else 0)

@@ -1,0 +1,51 @@
+// rules.hpp - smtpsink's rules file: scripted answers per stage.
+//
+// One rule per line; '#' starts a comment:
+//
+//   STAGE MATCH ACTION
+//
+//   STAGE   connect | helo | mail | rcpt | data | dot
+//   MATCH   *            every time
+//           every N      the Nth, 2Nth, ... time this rule's stage is reached
+//           /REGEX/      ECMAScript regex searched in the HELO name, the
+//                        MAIL or RCPT address; at data and dot, in any
+//                        accepted recipient
+//   ACTION  CODE [TEXT]  answer this reply instead ("550 5.1.1 no such user")
+//           drop         close the connection without a reply (at data: after
+//                        the 354, once the message starts: "mid-DATA")
+//
+// The first rule of a stage that matches decides. Examples:
+//
+//   rcpt /^unknown@/   550 5.1.1 no such user
+//   dot  every 3       451 4.3.0 try again later
+//   data /^drop@/      drop
+#pragma once
+
+#include <cstdint>
+#include <regex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "msg/smtp/server.hpp"
+
+namespace sink {
+
+struct Rule {
+    msg::smtp::Stage stage = msg::smtp::Stage::rcpt;
+    enum class Match : std::uint8_t { all, every, regex } match = Match::all;
+    unsigned every = 0;
+    std::regex re;
+    msg::smtp::Verdict verdict;
+    std::uint64_t seen = 0;   // times the stage was reached (for every N)
+    std::size_t line = 0;
+};
+
+// Parse a rules file's text. Errors as "FILE:LINE:COL: text".
+bool parse_rules(std::string_view text, const std::string& file, std::vector<Rule>& out, std::string& error);
+
+// The first rule of `stage` that matches, or the default verdict.
+msg::smtp::Verdict apply_rules(std::vector<Rule>& rules, msg::smtp::Stage stage, std::string_view arg,
+                               const std::vector<std::string>& rcpts);
+
+}  // namespace sink
