@@ -4,7 +4,7 @@
 Usage: python_defects.py MSGCHECK TESTDATA_DIR
 
 For every message in TESTDATA_DIR/defects/CODE/*.eml and TESTDATA_DIR/clean/
-*.eml (the envelope.* codes and spool entries are skipped: Python has no
+*.eml (the envelope.*, mbox.* and smtp.* codes and spool entries are skipped: Python has no
 envelope), this parses the bytes with
 
     email.message_from_binary_file(f, policy=email.policy.default)
@@ -141,7 +141,7 @@ PYTHON = {
     "mime.version-missing": (set(), NONE, "no-mime-version"),
 }
 
-SKIPPED_GROUPS = ("envelope.", "mbox.")
+SKIPPED_GROUPS = ("envelope.", "mbox.", "smtp.")   # smtp.*: transcripts, not messages
 
 
 def exc_name(e):

@@ -26,7 +26,7 @@ struct Place {
 
 class DiagPrinter {
 public:
-    explicit DiagPrinter(std::ostream& out, bool color);
+    explicit DiagPrinter(std::ostream& out, bool color, bool columns = true);
     // Print defects of one message (one line index is built for them all;
     // nothing is cached between calls, since buffers are reused).
     void print(const Place& place, std::span<const msg::Defect> defects);
@@ -38,7 +38,15 @@ private:
 
     std::ostream& out_;
     bool color_;
+    bool columns_;   // file:line:col (else file:line)
 };
+
+// `text` wrapped at `width` columns, each line starting with `indent`.
+std::string wrap(std::string_view text, std::size_t width, std::string_view indent);
+
+// `tool --explain CODE`: a defect's explanation with a bad and a good
+// example, to standard output. Returns the exit code (64 for an unknown code).
+int explain_defect(const char* tool, const std::string& code);
 
 // True when standard error is a terminal and NO_COLOR is unset.
 bool stderr_wants_color();

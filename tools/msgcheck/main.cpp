@@ -55,56 +55,6 @@ bool known_pattern(const std::string& p) {
     return false;
 }
 
-// Wrap `text` at `width` columns, each line starting with `indent`.
-std::string wrap(std::string_view text, std::size_t width, std::string_view indent) {
-    std::string out, line;
-    std::size_t i = 0;
-    while (i < text.size()) {
-        while (i < text.size() && text[i] == ' ') ++i;
-        std::size_t e = text.find(' ', i);
-        if (e == std::string_view::npos) e = text.size();
-        const std::string_view word = text.substr(i, e - i);
-        if (!line.empty() && line.size() + 1 + word.size() > width) {
-            out.append(indent).append(line).append("\n");
-            line.clear();
-        }
-        if (!line.empty()) line += ' ';
-        line.append(word);
-        i = e;
-    }
-    if (!line.empty()) out.append(indent).append(line).append("\n");
-    return out;
-}
-
-std::string indent_lines(std::string_view text, std::string_view indent) {
-    std::string out;
-    std::size_t i = 0;
-    while (i <= text.size()) {
-        std::size_t e = text.find('\n', i);
-        if (e == std::string_view::npos) e = text.size();
-        if (e > i) out.append(indent).append(text.substr(i, e - i));
-        out.append("\n");
-        i = e + 1;
-    }
-    return out;
-}
-
-int explain(const std::string& code) {
-    auto id = msg::defect_by_code(code);
-    if (!id) {
-        complain(kInfo.name, "no defect is called '" + code + "' (see msgcheck --list)");
-        return exit_code::usage;
-    }
-    const msg::DefectInfo& d = msg::defect_info(*id);
-    std::cout << d.code << " (" << msg::severity_name(d.severity) << ", " << d.rfc << ")\n  " << d.text
-              << "\n\n"
-              << wrap(d.explanation, 72, "  ") << "\n  Bad:\n"
-              << indent_lines(d.bad, "    ") << "\n  Good:\n"
-              << indent_lines(d.good, "    ");
-    if (!d.repair.empty()) std::cout << "\n" << wrap("msgrewrite --fix: " + std::string(d.repair), 72, "  ");
-    return exit_code::ok;
-}
-
 // The whole catalogue in Markdown: the generated part of docs/defects.md.
 int catalogue() {
     std::string_view group;
@@ -152,7 +102,7 @@ int main(int argc, char** argv) {
     if (auto* code = std::get_if<int>(&parsed)) return *code;
     Cli& cli = std::get<Cli>(parsed);
     const auto& vm = cli.vm;
-    if (vm.count("explain")) return explain(vm["explain"].as<std::string>());
+    if (vm.count("explain")) return explain_defect(kInfo.name, vm["explain"].as<std::string>());
     if (vm.count("list")) return list();
     if (vm.count("catalogue")) return catalogue();
 

@@ -29,12 +29,14 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "msg/source.hpp"
 #include "msg/smtp/client.hpp"
 #include "msg/smtp/server.hpp"
 #include "msg/spool.hpp"
 
 #include "common/cli.hpp"
 #include "common/exit.hpp"
+#include "dialog.hpp"
 #include "rules.hpp"
 
 using namespace msgtools;
@@ -135,20 +137,27 @@ private:
 struct Conn {
     int fd = -1;
     std::string peer;
-    smtp::ServerSession session;
+    std::unique_ptr<sink::Dialog> session;
     SSL* ssl = nullptr;
     bool handshaking = false;
     bool want_write = false;
     std::chrono::steady_clock::time_point last;
-    Conn(const smtp::ServerOptions& o, smtp::ServerPolicy& p) : session(o, p) {}
+};
+
+// --script: the transcript whose server side every session plays.
+struct Script {
+    std::string file;
+    smtp::Transcript transcript;
+    std::vector<smtp::Exchange> exchanges;
+    sink::ScriptStats stats;
 };
 
 class Server {
 public:
     Server(int listener, const smtp::ServerOptions& opt, Sink& sink, Totals& totals, SSL_CTX* ctx,
-           std::chrono::seconds timeout, unsigned max_conns)
+           std::chrono::seconds timeout, unsigned max_conns, Script* script)
         : listener_(listener), opt_(opt), sink_(sink), totals_(totals), ctx_(ctx), timeout_(timeout),
-          max_conns_(max_conns) {}
+          max_conns_(max_conns), script_(script) {}
 
     int run(std::uint64_t max_sessions, std::uint64_t max_messages);
 
@@ -170,6 +179,7 @@ private:
     SSL_CTX* ctx_;
     std::chrono::seconds timeout_;
     unsigned max_conns_;
+    Script* script_;
     // Sessions by fd. A closed one keeps its place (fd -1) until the end of
     // the loop's turn, so that no pointer to it dangles meanwhile; one whose
     // fd number is taken again in the same turn waits in graveyard_.
@@ -224,7 +234,12 @@ void Server::accept_all() {
         char host[NI_MAXHOST] = "?", serv[NI_MAXSERV] = "?";
         getnameinfo(reinterpret_cast<sockaddr*>(&addr), len, host, sizeof host, serv, sizeof serv,
                     NI_NUMERICHOST | NI_NUMERICSERV);
-        auto c = std::make_unique<Conn>(opt_, sink_);
+        auto c = std::make_unique<Conn>();
+        if (script_)
+            c->session = std::make_unique<sink::ScriptDialog>(script_->transcript, script_->exchanges, ctx_ != nullptr,
+                                                              script_->stats, script_->file);
+        else
+            c->session = std::make_unique<sink::ServerDialog>(opt_, sink_);
         c->fd = fd;
         c->peer = std::string(host) + ":" + serv;
         c->last = std::chrono::steady_clock::now();
@@ -239,7 +254,7 @@ void Server::accept_all() {
         conns_[fd] = std::move(c);
         sink_.current_ = p;
         sink_.current_peer_ = p->peer;
-        p->session.start();
+        p->session->start();
         after_io(p);
     }
 }
@@ -276,14 +291,14 @@ void Server::read_some(Conn* c) {
         c->last = std::chrono::steady_clock::now();
         sink_.current_ = c;
         sink_.current_peer_ = c->peer;
-        c->session.receive(std::string_view(buf, static_cast<std::size_t>(n)));
-        if (c->session.dropped() || c->session.closing() || c->session.tls_requested()) return;
+        c->session->receive(std::string_view(buf, static_cast<std::size_t>(n)));
+        if (c->session->dropped() || c->session->closing() || c->session->tls_requested()) return;
         if (static_cast<std::size_t>(n) < sizeof buf && !c->ssl) return;
     }
 }
 
 void Server::flush(Conn* c) {
-    std::string& out = c->session.output();
+    std::string& out = c->session->output();
     std::size_t done = 0;
     while (done < out.size()) {
         long n;
@@ -322,7 +337,7 @@ void Server::handshake(Conn* c) {
     const int r = SSL_accept(c->ssl);
     if (r == 1) {
         c->handshaking = false;
-        c->session.tls_started();
+        c->session->tls_started();
         if (c->want_write) {
             c->want_write = false;
             watch(c);
@@ -345,17 +360,17 @@ void Server::handshake(Conn* c) {
 // session asks.
 void Server::after_io(Conn* c) {
     if (c->fd < 0) return;
-    if (c->session.dropped()) {
+    if (c->session->dropped()) {
         close(c);
         return;
     }
     flush(c);
     if (c->fd < 0 || c->want_write) return;
-    if (c->session.closing()) {
+    if (c->session->closing()) {
         close(c);
         return;
     }
-    if (c->session.tls_requested() && !c->ssl) {
+    if (c->session->tls_requested() && !c->ssl) {
         c->ssl = SSL_new(ctx_);
         SSL_set_fd(c->ssl, c->fd);
         c->handshaking = true;
@@ -407,7 +422,7 @@ int Server::run(std::uint64_t max_sessions, std::uint64_t max_messages) {
                 if (c->fd < 0) return;
                 sink_.current_ = c;
                 sink_.current_peer_ = c->peer;
-                c->session.resume(v);
+                c->session->resume(v);
                 after_io(c);
             });
         const auto now = std::chrono::steady_clock::now();
@@ -415,7 +430,7 @@ int Server::run(std::uint64_t max_sessions, std::uint64_t max_messages) {
             last_sweep = now;
             for (auto& [fd, c] : conns_) {
                 if (c->fd < 0 || now - c->last < timeout_) continue;
-                c->session.output() += "421 4.4.2 " + opt_.hostname + " timeout, closing\r\n";
+                c->session->output() += "421 4.4.2 " + opt_.hostname + " timeout, closing\r\n";
                 flush(c.get());
                 close(c.get());
             }
@@ -494,7 +509,8 @@ int main(int argc, char** argv) {
         ("tls-cert", po::value<std::string>(), "PEM certificate (chain): offer STARTTLS")
         ("tls-key", po::value<std::string>(), "PEM private key for --tls-cert")
         ("sessions", po::value<std::uint64_t>()->default_value(0), "N: exit after N sessions have ended")
-        ("count", po::value<std::uint64_t>()->default_value(0), "N: exit after N messages were accepted");
+        ("count", po::value<std::uint64_t>()->default_value(0), "N: exit after N messages were accepted")
+        ("script", po::value<std::string>(), "TRANSCRIPT: play its server side to every client (stores nothing)");
     auto parsed = parse_cli(argc, argv, kInfo, opts);
     if (std::holds_alternative<int>(parsed)) return std::get<int>(parsed);
     Cli& cli = std::get<Cli>(parsed);
@@ -503,9 +519,32 @@ int main(int argc, char** argv) {
         complain("smtpsink", m);
         return exit_code::usage;
     };
-    const bool discard = vm.count("discard") > 0;
+    const bool scripted = vm.count("script") > 0;
+    const bool discard = vm.count("discard") > 0 || scripted;
     if (cli.inputs.size() > 1) return usage("give one SPOOL directory");
     if (cli.inputs.empty() && !discard) return usage("give a SPOOL directory, or --discard");
+    if (scripted && (!cli.inputs.empty() || vm.count("rules"))) return usage("--script takes no SPOOL and no --rules");
+    std::optional<Script> script;
+    if (scripted) {
+        script.emplace();
+        script->file = vm["script"].as<std::string>();
+        std::ifstream in(script->file, std::ios::binary);
+        if (!in) {
+            complain("smtpsink", "cannot read " + script->file);
+            return exit_code::no_input;
+        }
+        std::stringstream ss;
+        ss << in.rdbuf();
+        smtp::ParsedTranscript pt = smtp::parse_transcript(ss.str());
+        if (!pt.defects.empty()) {
+            const msg::LineIndex index(ss.str());
+            std::cerr << script->file << ":" << index.locate(pt.defects[0].offset).line << ": "
+                      << pt.defects[0].info().text << " [" << pt.defects[0].info().code << "]\n";
+            return exit_code::data_error;
+        }
+        script->transcript = std::move(pt.transcript);
+        script->exchanges = smtp::exchanges(script->transcript);
+    }
 
     smtp::ServerOptions opt;
     opt.hostname = vm["hostname"].as<std::string>();
@@ -597,7 +636,7 @@ int main(int argc, char** argv) {
     Sink sink(rules, spool ? &*spool : nullptr, totals);
     const unsigned max_conns = vm["max-connections"].as<unsigned>();
     if (max_conns == 0) return usage("--max-connections must be at least 1");
-    Server server(listener, opt, sink, totals, ctx, *timeout, max_conns);
+    Server server(listener, opt, sink, totals, ctx, *timeout, max_conns, script ? &*script : nullptr);
     const int rc = server.run(vm["sessions"].as<std::uint64_t>(), vm["count"].as<std::uint64_t>());
     ::close(listener);
     if (ctx) SSL_CTX_free(ctx);
@@ -607,5 +646,11 @@ int main(int argc, char** argv) {
                   << " bytes; " << totals.refused << " answers refused by rules"
                   << (totals.store_errors ? ", " + std::to_string(totals.store_errors) + " not stored" : "") << "\n";
     if (rc != exit_code::ok) return rc;
+    if (script) {
+        if (!cli.quiet)
+            std::cerr << "smtpsink: script " << script->file << ": " << script->stats.sessions << (script->stats.sessions == 1 ? " session, " : " sessions, ")
+                      << script->stats.differences << " client lines differed\n";
+        return script->stats.differences ? exit_code::problems : exit_code::ok;
+    }
     return totals.store_errors ? exit_code::io_error : exit_code::ok;
 }

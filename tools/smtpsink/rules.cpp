@@ -41,7 +41,8 @@ bool parse_rules(std::string_view text, const std::string& file, std::vector<Rul
         else if (stage == "rcpt") r.stage = msg::smtp::Stage::rcpt;
         else if (stage == "data") r.stage = msg::smtp::Stage::data;
         else if (stage == "dot") r.stage = msg::smtp::Stage::dot;
-        else return fail(stage_col, "unknown stage \"" + std::string(stage) + "\" (connect, helo, mail, rcpt, data, dot)");
+        else if (stage == "vrfy") r.stage = msg::smtp::Stage::vrfy;
+        else return fail(stage_col, "unknown stage \"" + std::string(stage) + "\" (connect, helo, mail, rcpt, data, dot, vrfy)");
 
         while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
         const std::size_t match_col = i;

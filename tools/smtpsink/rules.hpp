@@ -4,12 +4,12 @@
 //
 //   STAGE MATCH ACTION
 //
-//   STAGE   connect | helo | mail | rcpt | data | dot
+//   STAGE   connect | helo | mail | rcpt | data | dot | vrfy
 //   MATCH   *            every time
 //           every N      the Nth, 2Nth, ... time this rule's stage is reached
 //           /REGEX/      ECMAScript regex searched in the HELO name, the
-//                        MAIL or RCPT address; at data and dot, in any
-//                        accepted recipient
+//                        MAIL or RCPT address, VRFY's argument; at data and
+//                        dot, in any accepted recipient
 //   ACTION  CODE [TEXT]  answer this reply instead ("550 5.1.1 no such user")
 //           drop         close the connection without a reply (at data: after
 //                        the 354, once the message starts: "mid-DATA")

@@ -50,6 +50,7 @@ std::string_view stage_name(Stage s) {
         case Stage::rcpt: return "rcpt";
         case Stage::data: return "data";
         case Stage::dot: return "dot";
+        case Stage::vrfy: return "vrfy";
     }
     return "";
 }
@@ -351,9 +352,10 @@ void ServerSession::command(std::string_view line) {
         case Verb::help:
             reply(214, "2.0.0 commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY STARTTLS AUTH");
             return;
-        case Verb::vrfy:
-            reply(252, "2.5.2 cannot VRFY a user, but will accept the message and attempt delivery");
-            return;
+        case Verb::vrfy: {
+            const Verdict v = policy_.decide(Stage::vrfy, c.arg, rcpts_);
+            return finish(v, 252, "2.5.2 cannot VRFY a user, but will accept the message and attempt delivery");
+        }
         case Verb::expn:
         case Verb::etrn:
             error(502, "5.5.1 command not implemented");
@@ -452,8 +454,16 @@ void ServerSession::command(std::string_view line) {
         }
         case Verb::rcpt: {
             if (!in_mail_) return error(503, "5.5.1 need MAIL before RCPT");
-            if (c.local_path) return error(553, "5.1.3 the address needs a domain");
             if (c.path.null) return error(553, "5.1.3 a recipient cannot be <>");
+            if (c.local_path) {
+                // "<user>": a local user, if the policy says so (sendmail's way).
+                const std::string_view local = c.path.local.empty() ? c.path.mailbox : c.path.local;
+                const Verdict v = policy_.decide(Stage::rcpt, local, rcpts_);
+                if (!v.code || v.code / 100 != 2) return error(553, "5.1.3 the address needs a domain");
+                rcpts_.push_back(std::string(local));
+                env_.rcpts.push_back(Envelope::Rcpt{std::string(local), {}});
+                return finish(v, 250, "");
+            }
             if (rcpts_.size() >= opt_.max_rcpts) return reply(452, "4.5.3 too many recipients");
             if (c.path.utf8 && !utf8_) return error(553, "5.6.7 a UTF-8 address needs SMTPUTF8");
             Envelope::Rcpt r;

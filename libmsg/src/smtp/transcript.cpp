@@ -1,0 +1,426 @@
+// transcript.cpp - reading, writing and cutting SMTP transcripts
+// (smtp/transcript.hpp, docs/transcript-format.md).
+#include "msg/smtp/transcript.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+#include <deque>
+
+#include "msg/smtp/command.hpp"
+
+namespace msg::smtp {
+
+namespace {
+
+constexpr std::string_view kNativeMagic = "# msgtools transcript 1";
+
+bool starts(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
+
+std::string_view ltrim(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    return s;
+}
+
+// Lines of `text`, without their line ends, with the offset of each.
+template <class F>
+void for_each_line(std::string_view text, F&& f) {
+    std::size_t at = 0;
+    while (at < text.size()) {
+        std::size_t nl = text.find('\n', at);
+        const bool last = nl == std::string_view::npos;
+        if (last) nl = text.size();
+        std::string_view line = text.substr(at, nl - at);
+        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+        f(line, at);
+        at = nl + 1;
+    }
+}
+
+// swaks prefixes: client " -> ", inside TLS " ~> "; server "<-  ", "<~  ",
+// a failure reply "<** " ("<~* " inside TLS); information "=== " and
+// errors "*** ".
+struct SwaksPrefix {
+    std::string_view prefix;
+    Side side;
+    bool tls;
+};
+constexpr SwaksPrefix kSwaks[] = {
+    {" -> ", Side::client, false}, {" ~> ", Side::client, true}, {"<-  ", Side::server, false},
+    {"<~  ", Side::server, true},  {"<** ", Side::server, false}, {"<~* ", Side::server, true},
+    {"=== ", Side::event, false},  {"*** ", Side::event, false},
+};
+
+bool swaks_line(std::string_view line, TranscriptLine& out, std::size_t& skip) {
+    for (const SwaksPrefix& p : kSwaks) {
+        if (starts(line, p.prefix)) {
+            out.side = p.side;
+            out.tls = p.tls;
+            skip = p.prefix.size();
+            return true;
+        }
+    }
+    // An empty line, its arrow's trailing spaces trimmed.
+    const std::string_view bare = line.substr(0, line.find_last_not_of(' ') + 1);
+    if (bare == " ->" || bare == " ~>" || bare == "<-" || bare == "<~") {
+        out.side = bare[0] == '<' ? Side::server : Side::client;
+        out.tls = bare.find('~') != std::string_view::npos;
+        skip = line.size();
+        return true;
+    }
+    return false;
+}
+
+// After a 220 to STARTTLS, what follows is inside TLS (for formats that do
+// not mark it).
+void infer_tls(Transcript& t) {
+    bool pending = false, tls = false;
+    for (TranscriptLine& l : t.lines) {
+        if (l.side == Side::event) continue;
+        l.tls = l.tls || tls;
+        if (l.side == Side::client) {
+            pending = !tls && parse_command(l.text, {.utf8 = true, .lenient = true}).verb == Verb::starttls;
+        } else if (pending) {
+            const ReplyLine r = parse_reply_line(l.text);
+            if (r.ok && r.last) {
+                tls = r.code == 220;
+                pending = false;
+            }
+        }
+    }
+}
+
+}  // namespace
+
+std::string_view format_name(Format f) {
+    switch (f) {
+        case Format::cs: return "cs";
+        case Format::swaks: return "swaks";
+        case Format::bsmtp: return "bsmtp";
+        case Format::native: return "native";
+    }
+    return "cs";
+}
+
+std::optional<Format> format_by_name(std::string_view name) {
+    if (name == "cs") return Format::cs;
+    if (name == "swaks") return Format::swaks;
+    if (name == "bsmtp") return Format::bsmtp;
+    if (name == "native") return Format::native;
+    return std::nullopt;
+}
+
+Format detect_format(std::string_view text) {
+    std::optional<Format> found;
+    int looked = 0;
+    for_each_line(text, [&](std::string_view line, std::size_t) {
+        if (found || looked > 50) return;
+        if (starts(line, kNativeMagic)) {
+            found = Format::native;
+            return;
+        }
+        const std::string_view t = ltrim(line);
+        if (t.empty()) return;
+        ++looked;
+        if (starts(t, "C:") || starts(t, "S:")) {
+            found = Format::cs;
+            return;
+        }
+        TranscriptLine l;
+        std::size_t skip = 0;
+        if (swaks_line(line, l, skip)) found = Format::swaks;
+    });
+    return found.value_or(Format::bsmtp);
+}
+
+ParsedTranscript parse_transcript(std::string_view text, std::optional<Format> format) {
+    ParsedTranscript p;
+    p.format = format.value_or(detect_format(text));
+    Transcript& t = p.transcript;
+    bool native_tls = false;
+    bool seen_magic = false;
+    for_each_line(text, [&](std::string_view line, std::size_t at) {
+        TranscriptLine l;
+        l.offset = at;
+        switch (p.format) {
+            case Format::cs: {
+                const std::string_view s = ltrim(line);
+                const std::size_t lead = line.size() - s.size();
+                if (s.empty()) return;
+                if (s[0] == '#') {   // a comment or an event, as this project writes them
+                    l.side = Side::event;
+                    l.text = std::string(ltrim(s.substr(1)));
+                    l.offset = at + lead;
+                    break;
+                }
+                if (s.size() >= 2 && (s[0] == 'C' || s[0] == 'S') && s[1] == ':') {
+                    l.side = s[0] == 'C' ? Side::client : Side::server;
+                    std::size_t skip = 2;
+                    if (s.size() > 2 && s[2] == ' ') skip = 3;
+                    l.text = std::string(s.substr(skip));
+                    l.offset = at + lead + skip;
+                    break;
+                }
+                p.defects.push_back({DefectCode::SmtpTranscriptSyntax, at + lead, "neither C: nor S:"});
+                return;
+            }
+            case Format::swaks: {
+                std::size_t skip = 0;
+                if (line.empty()) return;
+                if (!swaks_line(line, l, skip)) {
+                    p.defects.push_back({DefectCode::SmtpTranscriptSyntax, at, "no swaks arrow (->, <-, ~>, <~, ===)"});
+                    return;
+                }
+                l.text = std::string(line.substr(skip));
+                l.offset = at + skip;
+                break;
+            }
+            case Format::bsmtp:
+                l.side = Side::client;
+                l.text = std::string(line);
+                break;
+            case Format::native: {
+                if (!seen_magic) {
+                    if (starts(line, kNativeMagic)) {
+                        seen_magic = true;
+                        return;
+                    }
+                    if (ltrim(line).empty()) return;
+                    p.defects.push_back({DefectCode::SmtpTranscriptSyntax, at, "the first line must be \"# msgtools transcript 1\""});
+                    seen_magic = true;
+                }
+                if (line.empty() || line[0] == '#') return;
+                // SIDE SP TIME SP TEXT (TEXT may be empty: "C 0.5 ")
+                const char side = line[0];
+                const std::size_t sp1 = line.find(' ');
+                const std::size_t sp2 = sp1 == std::string_view::npos ? sp1 : line.find(' ', sp1 + 1);
+                if (line.size() < 2 || line[1] != ' ' || (side != 'C' && side != 'S' && side != '=') ||
+                    sp2 == std::string_view::npos) {
+                    if (line.size() >= 3 && line[1] == ' ' && (side == 'C' || side == 'S' || side == '=') &&
+                        sp2 == std::string_view::npos) {
+                        // "C TIME" with nothing after: an empty line.
+                    } else {
+                        p.defects.push_back({DefectCode::SmtpTranscriptSyntax, at, "expected C, S or =, a time and the text"});
+                        return;
+                    }
+                }
+                l.side = side == 'C' ? Side::client : side == 'S' ? Side::server : Side::event;
+                const std::string_view time = line.substr(2, (sp2 == std::string_view::npos ? line.size() : sp2) - 2);
+                if (time != "-") {
+                    char* end = nullptr;
+                    const std::string ts(time);
+                    l.time = std::strtod(ts.c_str(), &end);
+                    if (end != ts.c_str() + ts.size() || l.time < 0) {
+                        p.defects.push_back({DefectCode::SmtpTranscriptSyntax, at + 2, "bad time"});
+                        return;
+                    }
+                }
+                const std::size_t text_at = sp2 == std::string_view::npos ? line.size() : sp2 + 1;
+                l.text = std::string(line.substr(text_at));
+                l.offset = at + text_at;
+                if (l.side == Side::event) {
+                    if (starts(l.text, "connect ")) {
+                        const std::string_view rest = std::string_view(l.text).substr(8);
+                        const std::size_t sp = rest.find(' ');
+                        t.peer = std::string(rest.substr(0, sp));
+                        if (sp != std::string_view::npos) t.started = std::string(rest.substr(sp + 1));
+                    } else if (starts(l.text, "tls")) {
+                        native_tls = true;
+                    }
+                }
+                l.tls = native_tls && l.side != Side::event;
+                break;
+            }
+        }
+        t.lines.push_back(std::move(l));
+    });
+    // swaks and the native format mark TLS themselves.
+    if (p.format == Format::cs || p.format == Format::bsmtp) infer_tls(t);
+    return p;
+}
+
+std::string write_transcript(const Transcript& t, Format format) {
+    std::string out;
+    char stamp[32];
+    if (format == Format::native) {
+        out += kNativeMagic;
+        out += '\n';
+        if (!t.peer.empty()) {
+            out += "= 0.000000 connect " + t.peer;
+            if (!t.started.empty()) out += " " + t.started;
+            out += '\n';
+        }
+    }
+    for (const TranscriptLine& l : t.lines) {
+        switch (format) {
+            case Format::cs:
+                if (l.side == Side::event) out += "# " + l.text;
+                else out += (l.side == Side::client ? "C: " : "S: ") + l.text;
+                break;
+            case Format::swaks:
+                if (l.side == Side::event) out += "=== " + l.text;
+                else if (l.side == Side::client) out += (l.tls ? " ~> " : " -> ") + l.text;
+                else out += (l.tls ? "<~  " : "<-  ") + l.text;
+                break;
+            case Format::bsmtp:
+                if (l.side != Side::client) continue;
+                out += l.text;
+                break;
+            case Format::native:
+                if (l.side == Side::event && starts(l.text, "connect ") && !t.peer.empty()) continue;
+                if (l.time >= 0) std::snprintf(stamp, sizeof stamp, " %.6f ", l.time);
+                else std::snprintf(stamp, sizeof stamp, " - ");
+                out += l.side == Side::client ? 'C' : l.side == Side::server ? 'S' : '=';
+                out += stamp;
+                out += l.text;
+                break;
+        }
+        out += '\n';
+    }
+    return out;
+}
+
+std::vector<Exchange> exchanges(const Transcript& t) {
+    std::vector<Exchange> ex;
+    std::deque<std::size_t> waiting;   // exchanges sent and not yet answered, in order
+    ReplyAssembler assembler;
+    std::vector<std::size_t> reply_lines;
+    bool reply_bad = false;
+    enum class Next { command, body, sasl } next = Next::command;
+    constexpr std::size_t none = static_cast<std::size_t>(-1);
+    std::size_t body = none;   // the body exchange being collected
+    std::uint64_t bdat_left = 0;
+    std::size_t bdat = none;   // the BDAT exchange whose chunk is being collected
+    unsigned group = 0;
+    bool last_was_client = false, tls = false;
+    // Batch SMTP and other client-only transcripts: every command is taken
+    // as accepted, so DATA is followed by its body.
+    bool no_replies = true;
+    for (const TranscriptLine& l : t.lines) no_replies = no_replies && l.side != Side::server;
+
+    auto deliver = [&](std::optional<Reply> r) {
+        std::size_t target;
+        if (!waiting.empty()) {
+            target = waiting.front();
+            waiting.pop_front();
+        } else {
+            Exchange e;
+            e.kind = ex.empty() ? ExchangeKind::greeting : ExchangeKind::unanswered;
+            e.group = ++group;
+            e.tls = tls;
+            ex.push_back(std::move(e));
+            target = ex.size() - 1;
+        }
+        Exchange& e = ex[target];
+        e.reply_lines = std::move(reply_lines);
+        reply_lines.clear();
+        e.reply = std::move(r);
+        if (!e.reply) return;
+        const int code = e.reply->code;
+        if (e.kind == ExchangeKind::command && !e.client.empty()) {
+            const Command c = parse_command(t.lines[e.client[0]].text, {.utf8 = true, .lenient = true});
+            if (c.verb == Verb::data && code == 354) next = Next::body;
+            if (c.verb == Verb::auth && code == 334) next = Next::sasl;
+            if (c.verb == Verb::starttls && code == 220) tls = true;
+        } else if (e.kind == ExchangeKind::sasl && code == 334) {
+            next = Next::sasl;
+        }
+    };
+
+    for (std::size_t i = 0; i < t.lines.size(); ++i) {
+        const TranscriptLine& l = t.lines[i];
+        if (l.side == Side::event) {
+            if (starts(l.text, "tls")) tls = true;
+            continue;
+        }
+        if (l.side == Side::server) {
+            last_was_client = false;
+            reply_lines.push_back(i);
+            switch (assembler.feed(l.text)) {
+                case ReplyAssembler::Feed::more: break;
+                case ReplyAssembler::Feed::done:
+                    if (reply_bad) {
+                        reply_bad = false;
+                        deliver(std::nullopt);
+                    } else {
+                        deliver(assembler.take());
+                    }
+                    break;
+                case ReplyAssembler::Feed::error: {
+                    // A broken line ends the reply it is in, if it is a
+                    // last line; else wait for the reply's end.
+                    const ReplyLine rl = parse_reply_line(l.text);
+                    if (!rl.ok || rl.last) {
+                        reply_bad = false;
+                        deliver(std::nullopt);
+                    } else {
+                        reply_bad = true;
+                    }
+                    break;
+                }
+            }
+            continue;
+        }
+        // The client.
+        if (body != none) {
+            ex[body].client.push_back(i);
+            if (l.text == ".") {
+                waiting.push_back(body);
+                body = none;
+            }
+            last_was_client = true;
+            continue;
+        }
+        if (bdat != none && bdat_left > 0) {
+            ex[bdat].client.push_back(i);
+            const std::uint64_t n = l.text.size() + 2;
+            bdat_left = n >= bdat_left ? 0 : bdat_left - n;
+            continue;
+        }
+        Exchange e;
+        e.client.push_back(i);
+        e.tls = l.tls || tls;
+        if (next == Next::body) {
+            e.kind = ExchangeKind::body;
+            e.group = ++group;
+            next = Next::command;
+            ex.push_back(std::move(e));
+            if (l.text == ".") waiting.push_back(ex.size() - 1);
+            else body = ex.size() - 1;
+            last_was_client = true;
+            continue;
+        }
+        if (next == Next::sasl) {
+            e.kind = ExchangeKind::sasl;
+            next = Next::command;
+        } else {
+            e.kind = ExchangeKind::command;
+        }
+        // Pipelining: commands sent before the reply to the previous one
+        // came (nothing from the server in between) share its group.
+        e.group = last_was_client && e.kind == ExchangeKind::command && !ex.empty() ? ex.back().group : ++group;
+        ex.push_back(std::move(e));
+        waiting.push_back(ex.size() - 1);
+        last_was_client = true;
+        if (ex.back().kind == ExchangeKind::command) {
+            const Command c = parse_command(l.text, {.utf8 = true, .lenient = true});
+            if (c.verb == Verb::bdat && c.ok && c.chunk_size > 0) {
+                bdat = ex.size() - 1;
+                bdat_left = c.chunk_size;
+            }
+            if (no_replies && c.verb == Verb::data) next = Next::body;
+        }
+    }
+    if (!reply_lines.empty()) deliver(std::nullopt);   // the transcript ends inside a reply
+    return ex;
+}
+
+std::string client_bytes(const Transcript& t, const Exchange& e) {
+    std::string out;
+    for (std::size_t i : e.client) {
+        out += t.lines[i].text;
+        out += "\r\n";
+    }
+    return out;
+}
+
+}  // namespace msg::smtp

@@ -1,0 +1,222 @@
+// transcript_anon.cpp - anonymise(): a transcript with the people and hosts
+// taken out, still a valid transcript (smtp/transcript.hpp).
+#include <map>
+
+#include "msg/codec.hpp"
+#include "msg/smtp/command.hpp"
+#include "msg/smtp/transcript.hpp"
+
+namespace msg::smtp {
+
+namespace {
+
+bool alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); }
+bool alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+bool digit(char c) { return c >= '0' && c <= '9'; }
+
+std::string lower(std::string_view s) {
+    std::string o(s);
+    for (char& c : o)
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
+    return o;
+}
+
+class Scrubber {
+public:
+    // Every address, domain name and IPv4 address in `s` replaced.
+    std::string text(std::string_view s) {
+        std::string out;
+        std::size_t i = 0;
+        while (i < s.size()) {
+            if (!alnum(s[i]) && s[i] != '_' && s[i] != '+' && s[i] != '-') {
+                out += s[i++];
+                continue;
+            }
+            // A token of name characters, dots, hyphens, and at most one '@'.
+            std::size_t j = i;
+            while (j < s.size() && (alnum(s[j]) || s[j] == '.' || s[j] == '-' || s[j] == '_' || s[j] == '+' || s[j] == '@')) ++j;
+            std::string_view tok = s.substr(i, j - i);
+            while (!tok.empty() && (tok.back() == '.' || tok.back() == '-')) tok.remove_suffix(1);
+            out += token(tok);
+            i += tok.size();
+            if (tok.empty()) out += s[i++];
+        }
+        return out;
+    }
+
+    std::string token(std::string_view tok) {
+        const std::size_t at = tok.find('@');
+        if (at != std::string_view::npos && at > 0 && at + 1 < tok.size() && tok.find('@', at + 1) == std::string_view::npos)
+            return local(tok.substr(0, at)) + "@" + (name_like(tok.substr(at + 1)) ? domain(tok.substr(at + 1)) : std::string(tok.substr(at + 1)));
+        if (ipv4(tok)) return ip(tok);
+        if (name_like(tok)) return domain(tok);
+        return std::string(tok);
+    }
+
+    std::string local(std::string_view l) {
+        if (lower(l) == "postmaster") return std::string(l);
+        return mapped(locals_, lower(l), "user");
+    }
+    std::string domain(std::string_view d) { return mapped(domains_, lower(d), "host", ".example"); }
+    std::string ip(std::string_view a) {
+        auto [it, fresh] = ips_.try_emplace(std::string(a), "");
+        if (fresh) it->second = "192.0.2." + std::to_string(ips_.size() % 254 + 1);
+        return it->second;
+    }
+
+private:
+    static bool ipv4(std::string_view t) {
+        int dots = 0, run = 0;
+        for (char c : t) {
+            if (c == '.') {
+                if (run == 0) return false;
+                ++dots;
+                run = 0;
+            } else if (digit(c) && run < 3) {
+                ++run;
+            } else {
+                return false;
+            }
+        }
+        return dots == 3 && run > 0;
+    }
+    // Two labels or more, the last alphabetic: a host or domain name.
+    static bool name_like(std::string_view t) {
+        const std::size_t dot = t.rfind('.');
+        if (dot == std::string_view::npos || dot == 0 || dot + 2 > t.size()) return false;
+        for (char c : t.substr(dot + 1))
+            if (!alpha(c)) return false;
+        for (char c : t)
+            if (!alnum(c) && c != '.' && c != '-') return false;
+        return true;
+    }
+    static std::string mapped(std::map<std::string, std::string>& m, const std::string& key, const char* stem,
+                              const char* tail = "") {
+        auto [it, fresh] = m.try_emplace(key, "");
+        if (fresh) it->second = stem + std::to_string(m.size()) + tail;
+        return it->second;
+    }
+
+    std::map<std::string, std::string> locals_, domains_, ips_;
+};
+
+// Message content: header field names, MIME structure (Content-* and
+// MIME-Version fields, boundary lines), line lengths and dot-stuffing kept;
+// letters and digits elsewhere become 'x' and '0'.
+std::string mask(std::string_view s) {
+    std::string o(s);
+    for (char& c : o) {
+        if (alpha(c)) c = 'x';
+        else if (digit(c)) c = '0';
+        else if (static_cast<unsigned char>(c) >= 0x80) c = 'x';
+    }
+    return o;
+}
+
+std::string body_line(std::string_view l, bool& in_header, bool& keep_value) {
+    if (l.empty()) {
+        in_header = false;
+        return {};
+    }
+    std::size_t dots = 0;
+    while (dots < l.size() && l[dots] == '.') ++dots;
+    const std::string_view rest = l.substr(dots);
+    std::string out(l.substr(0, dots));
+    if (rest.substr(0, 2) == "--") return out + std::string(rest);   // a boundary, kept
+    if (in_header) {
+        if (!rest.empty() && (rest[0] == ' ' || rest[0] == '\t'))
+            return out + (keep_value ? std::string(rest) : mask(rest));
+        const std::size_t colon = rest.find(':');
+        if (colon != std::string_view::npos) {
+            const std::string name = lower(rest.substr(0, colon));
+            keep_value = name.rfind("content-", 0) == 0 || name == "mime-version";
+            const std::string_view value = rest.substr(colon);
+            return out + std::string(rest.substr(0, colon)) + (keep_value ? std::string(value) : ":" + mask(value.substr(1)));
+        }
+    }
+    return out + mask(rest);
+}
+
+}  // namespace
+
+Transcript anonymise(const Transcript& t) {
+    Transcript o = t;
+    Scrubber s;
+    if (!o.peer.empty()) {
+        const std::size_t colon = o.peer.rfind(':');
+        o.peer = s.token(o.peer.substr(0, colon)) + (colon == std::string::npos ? "" : o.peer.substr(colon));
+    }
+    const std::vector<Exchange> ex = exchanges(t);
+    std::vector<int> role(t.lines.size(), 0);   // 1 body, 2 SASL response, 3 AUTH command
+    for (const Exchange& e : ex) {
+        for (std::size_t i : e.client) {
+            if (e.kind == ExchangeKind::body) role[i] = 1;
+            else if (e.kind == ExchangeKind::sasl) role[i] = 2;
+        }
+        if (e.kind == ExchangeKind::command && !e.client.empty()) {
+            const Command c = parse_command(t.lines[e.client[0]].text, {.utf8 = true, .lenient = true});
+            if (c.verb == Verb::auth) role[e.client[0]] = 3;
+            if (c.verb == Verb::bdat)
+                for (std::size_t k = 1; k < e.client.size(); ++k) role[e.client[k]] = 1;
+        }
+    }
+    bool in_header = true, keep_value = false;
+    unsigned sasl_step = 0;
+    for (std::size_t i = 0; i < o.lines.size(); ++i) {
+        TranscriptLine& l = o.lines[i];
+        if (l.side == Side::event) {
+            l.text = s.text(l.text);
+            continue;
+        }
+        if (l.side == Side::server) {
+            // Code and enhanced code kept, the text scrubbed.
+            const ReplyLine r = parse_reply_line(l.text);
+            if (!r.ok) {
+                l.text = s.text(l.text);
+                continue;
+            }
+            const std::size_t head = l.text.size() - r.text.size();
+            std::size_t elen = 0;
+            parse_enhanced(r.text, &elen);
+            const bool challenge = r.code == 334;
+            l.text = l.text.substr(0, head + elen) + (challenge ? std::string(r.text.substr(elen)) : s.text(r.text.substr(elen)));
+            continue;
+        }
+        switch (role[i]) {
+            case 1:
+                if (l.text == ".") {
+                    in_header = true;
+                    keep_value = false;
+                } else {
+                    l.text = body_line(l.text, in_header, keep_value);
+                }
+                break;
+            case 2:
+                // LOGIN sends the user, then the password; PLAIN one response.
+                if (l.text != "*") l.text = base64_encode(sasl_step++ == 0 ? "user" : "password", 0, "");
+                break;
+            case 3: {
+                const Command c = parse_command(l.text, {.utf8 = true, .lenient = true});
+                sasl_step = 0;
+                if (!c.initial_response.empty() && c.initial_response != "=") {
+                    const bool plain = c.mechanism.size() == 5 && (c.mechanism[0] == 'P' || c.mechanism[0] == 'p');
+                    l.text = l.text.substr(0, l.text.size() - c.initial_response.size()) +
+                             base64_encode(plain ? std::string("\0user\0password", 14) : std::string("user"), 0, "");
+                    sasl_step = 1;
+                }
+                break;
+            }
+            default: {
+                // The verb kept, the arguments scrubbed.
+                const std::size_t sp = l.text.find(' ');
+                if (sp != std::string::npos) l.text = l.text.substr(0, sp + 1) + s.text(std::string_view(l.text).substr(sp + 1));
+                in_header = true;
+                keep_value = false;
+                break;
+            }
+        }
+    }
+    return o;
+}
+
+}  // namespace msg::smtp

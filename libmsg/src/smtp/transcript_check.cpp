@@ -1,0 +1,281 @@
+// transcript_check.cpp - check_transcript(): a recorded SMTP session against
+// RFC 5321 and its extensions (smtp/transcript.hpp; the codes are the
+// "smtp.*" ones of defects.def).
+#include <algorithm>
+#include <initializer_list>
+#include <map>
+
+#include "msg/smtp/command.hpp"
+#include "msg/smtp/transcript.hpp"
+
+namespace msg::smtp {
+
+namespace {
+
+struct Caps {
+    bool known = false;   // an EHLO or HELO reply was recorded
+    bool pipelining = false, chunking = false, starttls = false, auth = false, eightbit = false, smtputf8 = false,
+         size = false, dsn = false;
+};
+
+bool iequals(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        const auto up = [](char c) { return c >= 'a' && c <= 'z' ? static_cast<char>(c - 32) : c; };
+        if (up(a[i]) != up(b[i])) return false;
+    }
+    return true;
+}
+
+Caps caps_of(const Reply& r, bool ehlo) {
+    Caps c;
+    c.known = true;
+    if (!ehlo) return c;
+    for (std::size_t i = 1; i < r.lines.size(); ++i) {
+        std::string_view l = r.lines[i];
+        const std::size_t sp = l.find_first_of(" =");
+        const std::string_view kw = l.substr(0, sp);
+        if (iequals(kw, "PIPELINING")) c.pipelining = true;
+        else if (iequals(kw, "CHUNKING")) c.chunking = true;
+        else if (iequals(kw, "STARTTLS")) c.starttls = true;
+        else if (iequals(kw, "AUTH")) c.auth = true;
+        else if (iequals(kw, "8BITMIME")) c.eightbit = true;
+        else if (iequals(kw, "SMTPUTF8")) c.smtputf8 = true;
+        else if (iequals(kw, "SIZE")) c.size = true;
+        else if (iequals(kw, "DSN")) c.dsn = true;
+    }
+    return c;
+}
+
+bool in(int code, std::initializer_list<int> codes) { return std::find(codes.begin(), codes.end(), code) != codes.end(); }
+
+// RFC 5321 4.3.2 (and RFC 3207, 4954, 3030, 1985): the positive replies a
+// command may get. Negative ones are taken from any command.
+bool positive_fits(Verb v, ExchangeKind kind, int code) {
+    if (kind == ExchangeKind::greeting) return code == 220;
+    if (kind == ExchangeKind::body) return code == 250;
+    if (kind == ExchangeKind::sasl) return in(code, {235, 334});
+    switch (v) {
+        case Verb::helo: case Verb::ehlo: case Verb::mail: case Verb::rset: case Verb::noop: case Verb::bdat:
+            return code == 250;
+        case Verb::rcpt: return in(code, {250, 251, 252});
+        case Verb::data: return code == 354;
+        case Verb::vrfy: return in(code, {250, 251, 252});
+        case Verb::expn: return in(code, {250, 252});
+        case Verb::help: return in(code, {211, 214});
+        case Verb::quit: return code == 221;
+        case Verb::starttls: return code == 220;
+        case Verb::auth: return in(code, {235, 334});
+        case Verb::etrn: return in(code, {250, 251, 252, 253});
+        case Verb::unknown: return true;
+    }
+    return true;
+}
+
+// RFC 2920 3.1 and the TLS and AUTH RFCs: these end a pipelined group.
+bool ends_group(Verb v) {
+    return v == Verb::ehlo || v == Verb::helo || v == Verb::data || v == Verb::vrfy || v == Verb::expn ||
+           v == Verb::quit || v == Verb::noop || v == Verb::starttls || v == Verb::auth;
+}
+
+}  // namespace
+
+Defects check_transcript(const Transcript& t, bool client_only) {
+    Defects out;
+    auto add = [&](DefectCode code, std::size_t line, std::string detail, std::size_t col = 0) {
+        out.push_back(Defect{code, t.lines[line].offset + col, std::move(detail)});
+    };
+    const std::vector<Exchange> ex = exchanges(t);
+
+    // Replies: syntax, one code per reply, enhanced codes.
+    for (const Exchange& e : ex) {
+        int first = -1;
+        for (std::size_t k = 0; k < e.reply_lines.size(); ++k) {
+            const std::size_t i = e.reply_lines[k];
+            const ReplyLine r = parse_reply_line(t.lines[i].text);
+            if (!r.ok) {
+                add(DefectCode::SmtpReplySyntax, i, std::string(r.error));
+                continue;
+            }
+            if (!reply_code_in_range(r.code)) add(DefectCode::SmtpReplySyntax, i, "code " + std::to_string(r.code) + " is out of range");
+            if (first >= 0 && r.code != first)
+                add(DefectCode::SmtpReplySyntax, i, std::to_string(r.code) + " inside a " + std::to_string(first) + " reply");
+            if (first < 0) first = r.code;
+            if (k + 1 == e.reply_lines.size() && !r.last) add(DefectCode::SmtpReplySyntax, i, "the reply ends with a continuation line");
+        }
+        if (e.reply && e.reply->enhanced && (e.reply->klass() == 2 || e.reply->klass() == 4 || e.reply->klass() == 5) &&
+            e.reply->enhanced->klass != e.reply->klass())
+            add(DefectCode::SmtpEnhancedClass, e.reply_lines[0],
+                e.reply->enhanced->str() + " with " + std::to_string(e.reply->code));
+    }
+
+    Caps caps;
+    bool helo_done = false, in_mail = false, quit = false, utf8 = false;
+    unsigned accepted = 0;
+    std::map<unsigned, std::vector<std::size_t>> groups;   // pipelined groups of commands
+    std::map<unsigned, Caps> group_caps;
+    for (std::size_t k = 0; k < ex.size(); ++k) {
+        const Exchange& e = ex[k];
+        if (e.kind == ExchangeKind::unanswered) {
+            add(DefectCode::SmtpReplyUnsolicited, e.reply_lines[0], "");
+            continue;
+        }
+        if (e.kind == ExchangeKind::greeting) {
+            if (e.reply && e.reply->klass() <= 3 && !positive_fits(Verb::unknown, e.kind, e.reply->code))
+                add(DefectCode::SmtpReplyUnexpected, e.reply_lines[0], std::to_string(e.reply->code) + " as the greeting");
+            continue;
+        }
+        const std::size_t line = e.client[0];
+        const std::string& text = t.lines[line].text;
+        if (e.reply_lines.empty() && !client_only) add(DefectCode::SmtpReplyMissing, line, "");
+        Verb verb = Verb::unknown;
+
+        if (e.kind == ExchangeKind::body) {
+            for (std::size_t i : e.client) {
+                const std::string& l = t.lines[i].text;
+                if (l == ".") continue;
+                if (l.size() > 1 && l[0] == '.' && l[1] != '.') add(DefectCode::SmtpBodyDot, i, "");
+                if (l.size() > kMaxTextLine) add(DefectCode::SmtpBodyLineTooLong, i, std::to_string(l.size()) + " octets");
+            }
+            if (t.lines[e.client.back()].text != ".") add(DefectCode::SmtpBodyUnterminated, e.client.back(), "");
+            in_mail = false;
+            accepted = 0;
+        } else if (e.kind == ExchangeKind::sasl) {
+            if (text != "*" && !text.empty() && !is_base64_token(text))
+                add(DefectCode::SmtpAuth, line, "the response is not base64");
+        } else {
+            if (quit) add(DefectCode::SmtpSequence, line, "command after QUIT");
+            if (text.size() > kMaxCommandLine)
+                add(DefectCode::SmtpCommandTooLong, line, std::to_string(text.size() + 2) + " octets");
+            const Command c = parse_command(text, {.utf8 = utf8, .lenient = false});
+            verb = c.verb;
+            if (c.verb == Verb::unknown) {
+                add(DefectCode::SmtpCommandUnknown, line, std::string(c.name));
+            } else if (!c.ok && text.size() <= kMaxCommandLine) {
+                const Command lax = parse_command(text, {.utf8 = utf8, .lenient = true});
+                if (lax.ok || c.local_path) add(DefectCode::SmtpCommandLax, line, std::string(c.error), c.error_at);
+                else add(DefectCode::SmtpCommandSyntax, line, std::string(c.error), c.error_at);
+            }
+            groups[e.group].push_back(k);
+            if (!group_caps.count(e.group)) group_caps[e.group] = caps;
+            const bool ok_reply = e.reply && e.reply->klass() == 2;
+            const bool unknown_reply = !e.reply;   // taken as accepted (batch SMTP, a missing reply)
+            auto same_group_has = [&](Verb v) {
+                for (std::size_t j : groups[e.group])
+                    if (j < k && ex[j].kind == ExchangeKind::command &&
+                        parse_command(t.lines[ex[j].client[0]].text, {.utf8 = true, .lenient = true}).verb == v)
+                        return true;
+                return false;
+            };
+            auto need = [&](bool offered, std::string what) {
+                if (caps.known && !offered) add(DefectCode::SmtpExtensionNotOffered, line, std::move(what));
+            };
+            switch (c.verb) {
+                case Verb::helo:
+                case Verb::ehlo:
+                    if (ok_reply || unknown_reply) {
+                        helo_done = true;
+                        in_mail = false;
+                        accepted = 0;
+                        if (e.reply) caps = caps_of(*e.reply, c.verb == Verb::ehlo);
+                    }
+                    break;
+                case Verb::mail: {
+                    if (!helo_done) add(DefectCode::SmtpSequence, line, "MAIL before HELO or EHLO");
+                    else if (in_mail) add(DefectCode::SmtpSequence, line, "MAIL inside a transaction");
+                    bool wants_utf8 = false;
+                    for (const CommandParam& p : c.params) {
+                        if (iequals(p.keyword, "BODY") && iequals(p.value, "8BITMIME")) need(caps.eightbit, "BODY=8BITMIME without 8BITMIME");
+                        else if (iequals(p.keyword, "SMTPUTF8")) {
+                            need(caps.smtputf8, "SMTPUTF8 not offered");
+                            wants_utf8 = true;
+                        } else if (iequals(p.keyword, "SIZE")) need(caps.size, "SIZE= without SIZE");
+                        else if (iequals(p.keyword, "RET") || iequals(p.keyword, "ENVID")) need(caps.dsn, std::string(p.keyword) + " without DSN");
+                        else if (iequals(p.keyword, "AUTH")) need(caps.auth, "AUTH= without AUTH");
+                    }
+                    if (ok_reply || unknown_reply) {
+                        in_mail = true;
+                        accepted = 0;
+                        utf8 = wants_utf8;
+                    }
+                    break;
+                }
+                case Verb::rcpt:
+                    if (!in_mail && !same_group_has(Verb::mail)) add(DefectCode::SmtpRcptBeforeMail, line, "");
+                    for (const CommandParam& p : c.params)
+                        if (iequals(p.keyword, "NOTIFY") || iequals(p.keyword, "ORCPT"))
+                            need(caps.dsn, std::string(p.keyword) + " without DSN");
+                    if (ok_reply || unknown_reply) ++accepted;
+                    break;
+                case Verb::data:
+                case Verb::bdat:
+                    if (c.verb == Verb::bdat) need(caps.chunking, "BDAT without CHUNKING");
+                    if (accepted == 0 && !same_group_has(Verb::rcpt))
+                        add(DefectCode::SmtpDataWithoutRcpt, line, in_mail ? "" : "no MAIL transaction either");
+                    if (c.verb == Verb::bdat && c.last && (ok_reply || unknown_reply)) {
+                        in_mail = false;
+                        accepted = 0;
+                    }
+                    break;
+                case Verb::rset:
+                    in_mail = false;
+                    accepted = 0;
+                    break;
+                case Verb::quit:
+                    quit = true;
+                    break;
+                case Verb::starttls:
+                    need(caps.starttls, "STARTTLS not offered");
+                    if (e.reply && e.reply->code == 220) {
+                        helo_done = false;
+                        in_mail = false;
+                        accepted = 0;
+                        caps = Caps{};
+                    }
+                    break;
+                case Verb::auth:
+                    need(caps.auth, "AUTH not offered");
+                    if (in_mail) add(DefectCode::SmtpSequence, line, "AUTH inside a transaction");
+                    if (!helo_done) add(DefectCode::SmtpSequence, line, "AUTH before EHLO");
+                    break;
+                default:
+                    break;
+            }
+        }
+        if (e.reply && e.reply->klass() <= 3 && !positive_fits(verb, e.kind, e.reply->code)) {
+            std::string what = e.kind == ExchangeKind::body   ? std::string("the end of the message")
+                               : e.kind == ExchangeKind::sasl ? std::string("an AUTH response")
+                                                              : std::string(verb_name(verb));
+            add(DefectCode::SmtpReplyUnexpected, e.reply_lines[0], std::to_string(e.reply->code) + " to " + what);
+        }
+        // A 334 challenge is base64 (empty for PLAIN).
+        if (e.reply && e.reply->code == 334 && (verb == Verb::auth || e.kind == ExchangeKind::sasl)) {
+            const std::string& ch = e.reply->lines.empty() ? std::string() : e.reply->lines[0];
+            if (!ch.empty() && !is_base64_token(ch)) add(DefectCode::SmtpAuth, e.reply_lines[0], "the challenge is not base64");
+        }
+        if (e.reply && e.reply->code == 334 && verb != Verb::auth && e.kind != ExchangeKind::sasl && e.kind == ExchangeKind::command)
+            add(DefectCode::SmtpAuth, e.reply_lines[0], "334 without AUTH");
+    }
+
+    // Pipelined groups.
+    if (!client_only) {
+        for (const auto& [g, members] : groups) {
+            if (members.size() < 2) continue;
+            const Caps& gc = group_caps[g];
+            for (std::size_t m = 0; m < members.size(); ++m) {
+                const Exchange& e = ex[members[m]];
+                const std::size_t line = e.client[0];
+                if (m == 1 && gc.known && !gc.pipelining)
+                    add(DefectCode::SmtpPipelining, line, "sent before the previous reply, without PIPELINING");
+                const Verb v = parse_command(t.lines[line].text, {.utf8 = true, .lenient = true}).verb;
+                if (m + 1 < members.size() && ends_group(v))
+                    add(DefectCode::SmtpPipelining, ex[members[m + 1]].client[0],
+                        "sent before the reply to " + std::string(verb_name(v)));
+            }
+        }
+    }
+    std::stable_sort(out.begin(), out.end(), [](const Defect& a, const Defect& b) { return a.offset < b.offset; });
+    return out;
+}
+
+}  // namespace msg::smtp

@@ -1,0 +1,178 @@
+// smtpreplay - check SMTP transcripts, convert and anonymise them, and
+// replay their client side against a live server.
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "msg/smtp/transcript.hpp"
+
+#include "common/cli.hpp"
+#include "common/diag.hpp"
+#include "common/exit.hpp"
+#include "common/files.hpp"
+#include "common/json.hpp"
+#include "replay.hpp"
+
+using namespace msgtools;
+namespace smtp = msg::smtp;
+
+namespace {
+
+const ToolInfo kInfo = {
+    "smtpreplay", "smtpreplay --check FILE... | --server HOST[:PORT] FILE... | --convert FORMAT FILE",
+    "Check SMTP transcripts, convert or anonymise them, replay them against a server.",
+    "Transcripts: C:/S: lines as in the RFCs (cs), swaks output (swaks), batch SMTP\n"
+    "(bsmtp, client lines only) or the native format spoolsend --transcript writes\n"
+    "(docs/transcript-format.md); the format is detected unless --format says it.\n"
+    "Lines inside DATA are wire lines, dot-stuffed, and are sent as recorded.\n\n"
+    "Examples:\n"
+    "  smtpreplay --check session.txt                     protocol errors, file:line\n"
+    "  smtpreplay --server 127.0.0.1:2525 session.txt     replay, compare reply codes\n"
+    "  smtpreplay --server mx:25 --match enhanced --json session.txt\n"
+    "  smtpreplay --convert swaks session.txt             as swaks would print it\n"
+    "  smtpreplay --anonymise --convert cs log.txt > shareable.txt\n"
+    "  smtpreplay --explain smtp.body-dot\n"};
+
+bool read_input(const std::string& file, std::string& out) {
+    if (file == "-") {
+        std::ostringstream ss;
+        ss << std::cin.rdbuf();
+        out = ss.str();
+        return true;
+    }
+    std::ifstream in(file, std::ios::binary);
+    if (!in) return false;
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    out = ss.str();
+    return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    po::options_description opts("Options");
+    opts.add_options()
+        ("check", "check each transcript against RFC 5321 and its extensions (the default without --server or --convert)")
+        ("server", po::value<std::string>(), "HOST[:PORT]: replay the client side there and compare the replies")
+        ("match", po::value<std::string>()->default_value("code"), "class | code | enhanced | text: how alike replies must be")
+        ("timeout", po::value<double>()->default_value(30), "SECONDS to wait for each reply when replaying")
+        ("diff", "replay: print only the exchanges that differ")
+        ("json", "one JSON object per diagnostic or exchange, then a summary")
+        ("convert", po::value<std::string>(), "FORMAT: write the transcript as cs, swaks, bsmtp or native")
+        ("anonymise", "replace addresses, host names, IP addresses, credentials and message text")
+        ("format", po::value<std::string>(), "FORMAT of the input: cs, swaks, bsmtp or native (default: detected)")
+        ("output,o", po::value<std::string>(), "FILE for --convert/--anonymise (default: standard output)")
+        ("explain", po::value<std::string>()->value_name("CODE"), "describe a defect code and exit");
+    auto parsed = parse_cli(argc, argv, kInfo, opts);
+    if (std::holds_alternative<int>(parsed)) return std::get<int>(parsed);
+    Cli& cli = std::get<Cli>(parsed);
+    const auto& vm = cli.vm;
+    auto usage = [](const std::string& m) {
+        complain("smtpreplay", m);
+        return exit_code::usage;
+    };
+    if (vm.count("explain")) return explain_defect(kInfo.name, vm["explain"].as<std::string>());
+    const bool replaying = vm.count("server") > 0;
+    const bool rewriting = vm.count("convert") > 0 || vm.count("anonymise") > 0;
+    if (replaying && rewriting) return usage("--server does not go with --convert or --anonymise");
+    if (cli.inputs.empty()) return usage("give at least one transcript (or - for standard input)");
+    if (rewriting && cli.inputs.size() != 1) return usage("--convert and --anonymise take one transcript");
+    std::optional<smtp::Format> in_format, out_format;
+    if (vm.count("format")) {
+        in_format = smtp::format_by_name(vm["format"].as<std::string>());
+        if (!in_format) return usage("--format must be cs, swaks, bsmtp or native");
+    }
+    if (vm.count("convert")) {
+        out_format = smtp::format_by_name(vm["convert"].as<std::string>());
+        if (!out_format) return usage("--convert must be cs, swaks, bsmtp or native");
+    }
+    const bool json = vm.count("json") > 0;
+
+    int result = exit_code::ok;
+    std::uint64_t errors = 0, warnings = 0, files = 0;
+    DiagPrinter diag(json ? std::cerr : std::cout, !json && stderr_wants_color(), false);
+    for (const std::string& file : cli.inputs) {
+        std::string text;
+        if (!read_input(file, text)) {
+            complain("smtpreplay", "cannot read " + file);
+            result = exit_code::worst(result, exit_code::no_input);
+            continue;
+        }
+        ++files;
+        smtp::ParsedTranscript p = smtp::parse_transcript(text, in_format);
+        const std::string name = file == "-" ? "<stdin>" : file;
+
+        if (rewriting) {
+            smtp::Transcript t = vm.count("anonymise") ? smtp::anonymise(p.transcript) : p.transcript;
+            const std::string out = smtp::write_transcript(t, out_format.value_or(p.format));
+            if (vm.count("output")) {
+                if (auto s = replace_file(vm["output"].as<std::string>(), out); !s) {
+                    complain("smtpreplay", s.error().message);
+                    return exit_code::cant_create;
+                }
+            } else {
+                std::cout << out;
+            }
+            for (const msg::Defect& d : p.defects) (void)d, ++errors;
+            if (!p.defects.empty()) diag.print(Place{name, text, 1}, p.defects);
+            return p.defects.empty() ? exit_code::ok : exit_code::problems;
+        }
+
+        if (replaying) {
+            // A transcript the parser could not read whole is still played:
+            // its broken lines are reported first.
+            if (!p.defects.empty()) diag.print(Place{name, text, 1}, p.defects);
+            ReplayOptions ro;
+            ro.server = vm["server"].as<std::string>();
+            ro.match = vm["match"].as<std::string>();
+            ro.json = json;
+            ro.quiet = cli.quiet;
+            ro.mismatches_only = vm.count("diff") > 0;
+            ro.timeout = vm["timeout"].as<double>();
+            if (ro.timeout <= 0) return usage("--timeout must be above 0");
+            const int r = replay_transcript(name, text, p.transcript, ro, std::cout);
+            if (r == exit_code::usage) return r;
+            result = exit_code::worst(result, r);
+            continue;
+        }
+
+        // --check
+        msg::Defects defects = std::move(p.defects);
+        msg::Defects more = smtp::check_transcript(p.transcript, p.format == smtp::Format::bsmtp);
+        defects.insert(defects.end(), more.begin(), more.end());
+        std::stable_sort(defects.begin(), defects.end(),
+                         [](const msg::Defect& a, const msg::Defect& b) { return a.offset < b.offset; });
+        std::uint64_t file_errors = 0;
+        for (const msg::Defect& d : defects) {
+            if (d.info().severity == msg::Severity::error) ++file_errors;
+            else if (d.info().severity == msg::Severity::warning) ++warnings;
+        }
+        errors += file_errors;
+        if (json) {
+            const msg::LineIndex index(text);
+            for (const msg::Defect& d : defects) {
+                Json j;
+                j.begin_object().key("file").value(name).key("line").value(static_cast<std::uint64_t>(index.locate(d.offset).line))
+                    .key("severity").value(msg::severity_name(d.info().severity)).key("code").value(d.info().code)
+                    .key("text").value(d.info().text).key("detail").value(d.detail).end_object();
+                std::cout << j.str() << '\n';
+            }
+        } else {
+            diag.print(Place{name, text, 1}, defects);
+        }
+        if (file_errors) result = exit_code::worst(result, exit_code::problems);
+    }
+    if (!replaying && !rewriting) {
+        if (json) {
+            Json j;
+            j.begin_object().key("summary").begin_object().key("files").value(files).key("errors").value(errors)
+                .key("warnings").value(warnings).end_object().end_object();
+            std::cout << j.str() << '\n';
+        } else if (!cli.quiet) {
+            std::cerr << "smtpreplay: " << files << (files == 1 ? " transcript, " : " transcripts, ") << errors
+                      << (errors == 1 ? " error, " : " errors, ") << warnings << (warnings == 1 ? " warning\n" : " warnings\n");
+        }
+    }
+    return result;
+}
