@@ -1,0 +1,226 @@
+#!/usr/bin/python3
+"""smtpreplay: checking, converting, anonymising, and replaying transcripts
+against smtpsink, Postfix's smtp-sink and aiosmtpd on 127.0.0.1.
+
+Usage: smtpreplay_servers.py SMTPREPLAY SMTPSINK SPOOLSEND TRANSCRIPTS_DIR
+
+- every sample in TRANSCRIPTS_DIR passes --check (exit 0);
+- each defects/CODE/*.txt reports CODE (and nothing else but the codes it
+  cannot avoid), exit 1 for an error, 0 for a warning;
+- conversions round-trip (cs -> swaks -> cs, cs -> native -> cs), batch
+  SMTP keeps the client's lines, and --anonymise output still passes --check
+  and holds none of the original addresses;
+- each sample replays against smtpsink --script with every reply's text
+  the same, and against smtpsink configured by rules with every code the same;
+- against smtp-sink and aiosmtpd the differences are exactly the expected
+  ones (server behaviour that differs from the recorded servers');
+- a closed port gives exit 69;
+- spoolsend --transcript output checks clean and replays against the same
+  server without a difference.
+"""
+import glob
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+SMTPREPLAY, SMTPSINK, SPOOLSEND, TDIR = sys.argv[1:5]
+HERE = os.path.dirname(os.path.abspath(__file__))
+SAMPLES = sorted(glob.glob(os.path.join(TDIR, "*.txt")))
+failures = 0
+
+
+def check(cond, what):
+    global failures
+    if not cond:
+        failures += 1
+        print("FAIL:", what)
+
+
+def run(*args, **kw):
+    return subprocess.run([SMTPREPLAY, *args], capture_output=True, text=True, timeout=120, **kw)
+
+
+def start_sink(*args):
+    p = subprocess.Popen([SMTPSINK, "--listen", "127.0.0.1:0", *args], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    m = re.match(r"listening on 127\.0\.0\.1:(\d+)", p.stdout.readline())
+    if not m:
+        p.kill()
+        raise SystemExit("smtpsink did not start: %s" % p.stderr.read())
+    return p, int(m.group(1))
+
+
+def stop(p):
+    p.terminate()
+    try:
+        return p.communicate(timeout=10)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        return p.communicate()
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def mismatches(out):
+    """(line, recorded code, live code) of each differing exchange in --json output."""
+    got = []
+    for l in out.splitlines():
+        j = json.loads(l)
+        if "match" in j and not j["match"]:
+            got.append((j["line"], (j["recorded"] or {}).get("code"), (j["live"] or {}).get("code")))
+    return got
+
+
+tmp = tempfile.mkdtemp()
+try:
+    # --- checking ---------------------------------------------------------------
+    r = run("--check", *SAMPLES)
+    check(r.returncode == 0, "every sample passes --check: %s" % r.stdout)
+    ALSO = {"smtp.body-unterminated": {"smtp.reply-missing"}}
+    for path in sorted(glob.glob(os.path.join(TDIR, "defects", "*", "*.txt"))):
+        code = os.path.basename(os.path.dirname(path))
+        r = run("--check", "--json", path)
+        found = [json.loads(l) for l in r.stdout.splitlines()]
+        codes = {f["code"] for f in found if "code" in f}
+        check(code in codes, "%s reports %s: %s" % (path, code, codes))
+        check(codes <= {code} | ALSO.get(code, set()), "%s reports only %s: %s" % (path, code, codes))
+        severity = {f["severity"] for f in found if f.get("code") == code}
+        check(r.returncode == (1 if "error" in severity else 0), "%s: exit %d for %s" % (path, r.returncode, severity))
+        lines = [f["line"] for f in found if f.get("code") == code]
+        check(all(l > 1 for l in lines), "%s: the line is given: %s" % (path, lines))
+    r = run("--explain", "smtp.pipelining")
+    check(r.returncode == 0 and "RFC 2920" in r.stdout, "--explain prints the explanation")
+
+    # --- converting and anonymising ------------------------------------------------
+    for s in SAMPLES:
+        original = run("--convert", "cs", s).stdout
+        for fmt in ("swaks", "native"):
+            conv = os.path.join(tmp, "conv." + fmt)
+            r = run("--convert", fmt, "-o", conv, s)
+            check(r.returncode == 0, "convert %s to %s" % (s, fmt))
+            back = run("--convert", "cs", conv).stdout
+            check(back == original, "%s: cs -> %s -> cs is the same" % (s, fmt))
+            check(run("--check", conv).returncode == 0, "%s as %s passes --check" % (s, fmt))
+        bsmtp = run("--convert", "bsmtp", s).stdout
+        client = [l[3:] if l.startswith("C: ") else l[2:] for l in original.splitlines() if l.startswith("C:")]
+        check(bsmtp.splitlines() == client, "%s: bsmtp keeps exactly the client's lines" % s)
+        anon = run("--anonymise", s).stdout
+        apath = os.path.join(tmp, "anon.txt")
+        open(apath, "w").write(anon)
+        r = run("--check", apath)
+        check(r.returncode == 0, "%s anonymised passes --check: %s" % (s, r.stdout))
+        text = open(s).read()
+        for addr in set(re.findall(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", text)):
+            check(addr not in anon, "%s: %s is gone after --anonymise" % (s, addr))
+        check(len(anon.splitlines()) == len(original.splitlines()), "%s: --anonymise keeps every line" % s)
+
+    # --- replay against smtpsink -----------------------------------------------------
+    for s in SAMPLES:
+        p, port = start_sink("--script", s)
+        r = run("--server", "127.0.0.1:%d" % port, "--match", "text", s)
+        _, err = stop(p)
+        check(r.returncode == 0, "%s replays against smtpsink --script with the same text: %s" % (s, r.stdout))
+        check("0 client lines differed" in err, "smtpsink --script saw the script's lines: %s" % err)
+    # The project's server configured like the recorded ones, compared by code.
+    rules = os.path.join(tmp, "rules")
+    with open(rules, "w") as f:
+        f.write("rcpt /^rich$/ 250 rich... Recipient ok\n"
+                "vrfy /^rich$/ 250 <rich@shadrach.smallorg.org>\n"
+                "vrfy /^jessica$/ 550 jessica... User unknown\n")
+    spool = os.path.join(tmp, "in")
+    p, port = start_sink("--rules", rules, "--auth", "vasia:secret", spool)
+    for s in SAMPLES:
+        r = run("--server", "127.0.0.1:%d" % port, s)
+        check(r.returncode == 0, "%s replays against smtpsink with rules, same codes: %s" % (s, r.stdout))
+    stop(p)
+
+    # --- against Postfix's smtp-sink and aiosmtpd: the expected differences -----------------
+    expected = {
+        "smtp-sink": {
+            "auth-login.txt": [(14, 334, 250), (16, 334, None), (18, 235, None)],
+            "sendmail-ehlo-help.txt": [(13, 214, 500), (25, 214, 500)],
+            "sendmail-multipart.txt": [],
+            "sendmail-vrfy.txt": [(6, 252, 250), (8, 550, 250)],
+        },
+        "aiosmtpd": {
+            "auth-login.txt": [(14, 334, 538), (16, 334, None), (18, 235, None)],
+            "sendmail-ehlo-help.txt": [(13, 214, 501), (25, 214, 501)],
+            "sendmail-multipart.txt": [],
+            "sendmail-vrfy.txt": [(4, 250, 252), (8, 550, 252)],
+        },
+    }
+    sink_port = free_port()
+    sink = subprocess.Popen(["/usr/sbin/smtp-sink", "-u", "nobody", "127.0.0.1:%d" % sink_port, "100"],
+                            stderr=subprocess.DEVNULL)
+    aio = subprocess.Popen(["/usr/bin/python3", os.path.join(HERE, "aiosmtpd_server.py")], stdout=subprocess.PIPE, text=True)
+    aio_port = int(re.match(r"listening on 127\.0\.0\.1:(\d+)", aio.stdout.readline()).group(1))
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", sink_port), 0.2).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    try:
+        for server, port in (("smtp-sink", sink_port), ("aiosmtpd", aio_port)):
+            for s in SAMPLES:
+                name = os.path.basename(s)
+                if name not in expected[server]:
+                    continue
+                r = run("--server", "127.0.0.1:%d" % port, "--json", s)
+                got = mismatches(r.stdout)
+                want = expected[server][name]
+                check(got == want, "%s against %s: differences %s, expected %s" % (name, server, got, want))
+                check(r.returncode == (1 if want else 0), "%s against %s: exit %d" % (name, server, r.returncode))
+    finally:
+        sink.kill()
+        aio.kill()
+        sink.wait()
+        aio.wait()
+
+    r = run("--server", "127.0.0.1:%d" % free_port(), "--timeout", "5", SAMPLES[0])
+    check(r.returncode == 69, "a closed port: exit 69, got %d" % r.returncode)
+
+    # --- spoolsend --transcript, checked and replayed ------------------------------------
+    out = os.path.join(tmp, "out")
+    for d in ("tmp", "queue", "deferred", "sent", "failed"):
+        os.makedirs(os.path.join(out, d))
+    for i in range(3):
+        with open(os.path.join(out, "queue", "20260101T000000.%06dZ.1.%06d.t" % (i, i)), "wb") as f:
+            f.write(b"MAIL FROM:<a@example.org>\nRCPT TO:<r%d@example.net>\nRCPT TO:<s%d@example.net>\n\n" % (i, i))
+            f.write(b"Subject: %d\n\n.dot line\nbody\n" % i)
+    tdir = os.path.join(tmp, "transcripts")
+    p, port = start_sink(os.path.join(tmp, "in2"))
+    try:
+        r = subprocess.run([SPOOLSEND, "--server", "127.0.0.1:%d" % port, "--transcript", tdir, out],
+                           capture_output=True, text=True, timeout=60)
+        check(r.returncode == 0, "spoolsend --transcript: %s" % r.stderr)
+        recorded = sorted(glob.glob(os.path.join(tdir, "*")))
+        check(len(recorded) == 1, "one session, one transcript: %s" % recorded)
+        for t in recorded:
+            head = open(t).readline()
+            check(head.startswith("# msgtools transcript 1"), "the native format's first line")
+            r = run("--check", t)
+            check(r.returncode == 0, "spoolsend's transcript passes --check: %s" % r.stdout)
+            r = run("--server", "127.0.0.1:%d" % port, "--match", "code", "--json", t)
+            check(r.returncode == 0 and mismatches(r.stdout) == [],
+                  "spoolsend's transcript replays without a difference: %s" % mismatches(r.stdout))
+            check(json.loads(r.stdout.splitlines()[-1])["compared"] >= 12, "every exchange compared")
+    finally:
+        stop(p)
+finally:
+    shutil.rmtree(tmp)
+
+print("smtpreplay servers: %s" % ("ok" if not failures else "%d failures" % failures))
+sys.exit(1 if failures else 0)
