@@ -31,7 +31,8 @@ import time
 
 SMTPREPLAY, SMTPSINK, SPOOLSEND, TDIR = sys.argv[1:5]
 HERE = os.path.dirname(os.path.abspath(__file__))
-SAMPLES = sorted(glob.glob(os.path.join(TDIR, "*.txt")))
+SAMPLES = sorted(glob.glob(os.path.join(TDIR, "*.txt")))          # sessions with both sides
+BATCHES = sorted(glob.glob(os.path.join(TDIR, "*.bsmtp")))       # batch SMTP: the client's side only
 failures = 0
 
 
@@ -86,8 +87,12 @@ def mismatches(out):
 tmp = tempfile.mkdtemp()
 try:
     # --- checking ---------------------------------------------------------------
-    r = run("--check", *SAMPLES)
-    check(r.returncode == 0, "every sample passes --check: %s" % r.stdout)
+    r = run("--check", *SAMPLES, *BATCHES)
+    check(r.returncode == 0 and len(SAMPLES) >= 6 and BATCHES, "every sample passes --check: %s" % r.stdout)
+    for b in BATCHES:
+        r = run("--convert", "native", b)
+        check(r.returncode == 0 and r.stdout.count("\nC - ") == len(open(b).read().splitlines()),
+              "%s: batch SMTP read as client lines only" % b)
     ALSO = {"smtp.body-unterminated": {"smtp.reply-missing"}}
     for path in sorted(glob.glob(os.path.join(TDIR, "defects", "*", "*.txt"))):
         code = os.path.basename(os.path.dirname(path))
@@ -116,7 +121,7 @@ try:
         bsmtp = run("--convert", "bsmtp", s).stdout
         client = [l[3:] if l.startswith("C: ") else l[2:] for l in original.splitlines() if l.startswith("C:")]
         check(bsmtp.splitlines() == client, "%s: bsmtp keeps exactly the client's lines" % s)
-        anon = run("--anonymise", s).stdout
+        anon = run("--anonymise", "--convert", "cs", s).stdout
         apath = os.path.join(tmp, "anon.txt")
         open(apath, "w").write(anon)
         r = run("--check", apath)

@@ -1,0 +1,192 @@
+// smtp_transcript_test.cpp - transcripts: the four formats, exchanges
+// (pairing, pipelined groups, AUTH, STARTTLS, BDAT, DATA bodies), client
+// bytes, and the checker's codes on small sessions.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <regex>
+#include <string>
+#include <vector>
+
+#include "msg/smtp/transcript.hpp"
+
+using namespace msg::smtp;
+
+namespace {
+
+Transcript parse(const std::string& text, std::optional<Format> f = std::nullopt) {
+    ParsedTranscript p = parse_transcript(text, f);
+    EXPECT_TRUE(p.defects.empty()) << text;
+    return p.transcript;
+}
+
+std::vector<std::string> codes(const std::string& text) {
+    std::vector<std::string> out;
+    ParsedTranscript p = parse_transcript(text);
+    for (const auto& d : p.defects) out.emplace_back(d.info().code);
+    for (const auto& d : check_transcript(p.transcript, p.format == Format::bsmtp)) out.emplace_back(d.info().code);
+    return out;
+}
+
+const char* kSession =
+    "S: 220 mx.example.net ESMTP\n"
+    "C: EHLO client.example.org\n"
+    "S: 250-mx.example.net\n"
+    "S: 250-PIPELINING\n"
+    "S: 250-STARTTLS\n"
+    "S: 250 AUTH PLAIN LOGIN\n"
+    "C: STARTTLS\n"
+    "S: 220 2.0.0 go ahead\n"
+    "C: EHLO client.example.org\n"
+    "S: 250-mx.example.net\n"
+    "S: 250-PIPELINING\n"
+    "S: 250 AUTH PLAIN LOGIN\n"
+    "C: AUTH LOGIN\n"
+    "S: 334 VXNlcm5hbWU6\n"
+    "C: dXNlcg==\n"
+    "S: 334 UGFzc3dvcmQ6\n"
+    "C: cGFzcw==\n"
+    "S: 235 2.7.0 ok\n"
+    "C: MAIL FROM:<a@example.org>\n"
+    "C: RCPT TO:<b@example.net>\n"
+    "C: DATA\n"
+    "S: 250 2.1.0 ok\n"
+    "S: 250 2.1.5 ok\n"
+    "S: 354 go ahead\n"
+    "C: Subject: x\n"
+    "C:\n"
+    "C: ..dot\n"
+    "C: .\n"
+    "S: 250 2.0.0 queued\n"
+    "C: QUIT\n"
+    "S: 221 2.0.0 bye\n";
+
+}  // namespace
+
+TEST(SmtpTranscript, DetectsFormats) {
+    EXPECT_EQ(detect_format("S: 220 x\nC: QUIT\n"), Format::cs);
+    EXPECT_EQ(detect_format("   C:EHLO x\n"), Format::cs);
+    EXPECT_EQ(detect_format("=== Trying 127.0.0.1:25...\n<-  220 x\n -> QUIT\n"), Format::swaks);
+    EXPECT_EQ(detect_format("# msgtools transcript 1\nC 0.1 QUIT\n"), Format::native);
+    EXPECT_EQ(detect_format("HELO x\nMAIL FROM:<a@b.c>\n"), Format::bsmtp);
+}
+
+TEST(SmtpTranscript, ExchangesPairRepliesAndGroupPipelinedCommands) {
+    const Transcript t = parse(kSession);
+    const std::vector<Exchange> ex = exchanges(t);
+    ASSERT_EQ(ex.size(), 12u);
+    EXPECT_EQ(ex[0].kind, ExchangeKind::greeting);
+    EXPECT_EQ(ex[1].reply->lines.size(), 4u);                         // EHLO's four lines
+    EXPECT_FALSE(ex[2].tls);                                           // STARTTLS itself
+    EXPECT_TRUE(ex[3].tls);                                            // the second EHLO
+    EXPECT_EQ(ex[5].kind, ExchangeKind::sasl);
+    EXPECT_EQ(ex[6].kind, ExchangeKind::sasl);
+    EXPECT_EQ(ex[6].reply->code, 235);
+    EXPECT_EQ(ex[7].group, ex[8].group);                               // MAIL, RCPT, DATA pipelined
+    EXPECT_EQ(ex[8].group, ex[9].group);
+    EXPECT_NE(ex[9].group, ex[10].group);
+    EXPECT_EQ(ex[9].reply->code, 354);
+    EXPECT_EQ(ex[10].kind, ExchangeKind::body);
+    EXPECT_EQ(ex[10].client.size(), 4u);
+    EXPECT_EQ(client_bytes(t, ex[10]), "Subject: x\r\n\r\n..dot\r\n.\r\n");
+    EXPECT_EQ(ex[11].reply->code, 221);
+    EXPECT_TRUE(codes(kSession).empty());
+}
+
+TEST(SmtpTranscript, BdatChunkLinesBelongToTheirCommand) {
+    const Transcript t = parse("S: 220 x\nC: EHLO a.example\nS: 250-x\nS: 250 CHUNKING\nC: MAIL FROM:<a@b.example>\n"
+                               "S: 250 ok\nC: RCPT TO:<c@d.example>\nS: 250 ok\nC: BDAT 12 LAST\nC: Subject: x\n"
+                               "S: 250 ok\nC: QUIT\nS: 221 bye\n");
+    const auto ex = exchanges(t);
+    ASSERT_EQ(ex.size(), 6u);
+    EXPECT_EQ(ex[4].client.size(), 2u);
+    EXPECT_EQ(ex[4].reply->code, 250);
+}
+
+TEST(SmtpTranscript, BatchSmtpBodiesFollowData) {
+    const Transcript t = parse("HELO a.example\nMAIL FROM:<a@b.example>\nRCPT TO:<c@d.example>\nDATA\nSubject: x\n\n"
+                               "MAIL FROM:<looks@like.command>\n.\nQUIT\n", Format::bsmtp);
+    const auto ex = exchanges(t);
+    ASSERT_EQ(ex.size(), 6u);
+    EXPECT_EQ(ex[4].kind, ExchangeKind::body);
+    EXPECT_EQ(ex[4].client.size(), 4u);
+    EXPECT_TRUE(check_transcript(t, true).empty());
+}
+
+TEST(SmtpTranscript, NativeFormatKeepsTimesPeerAndTls) {
+    const std::string text =
+        "# msgtools transcript 1\n"
+        "= 0.000000 connect 127.0.0.1:2525 2026-11-24T03:00:00Z\n"
+        "S 0.001000 220 x ESMTP\n"
+        "C 0.001200 EHLO a.example\n"
+        "S 0.002000 250 x\n"
+        "C 0.002100 STARTTLS\n"
+        "S 0.003000 220 go\n"
+        "= 0.010000 tls TLSv1.3 TLS_AES_256_GCM_SHA384\n"
+        "C 0.010100 EHLO a.example\n"
+        "S 0.011000 250 x\n"
+        "C 0.011100 \n"
+        "S 0.012000 500 5.5.2 empty\n";
+    const Transcript t = parse(text);
+    EXPECT_EQ(t.peer, "127.0.0.1:2525");
+    EXPECT_EQ(t.started, "2026-11-24T03:00:00Z");
+    ASSERT_EQ(t.lines.size(), 11u);   // events are lines too
+    EXPECT_EQ(t.lines[0].side, Side::event);
+    EXPECT_DOUBLE_EQ(t.lines[2].time, 0.0012);
+    EXPECT_FALSE(t.lines[5].tls);   // the 220 to STARTTLS
+    EXPECT_TRUE(t.lines[7].tls);
+    EXPECT_EQ(t.lines[9].text, "");
+    EXPECT_EQ(write_transcript(t, Format::native), text);
+}
+
+TEST(SmtpTranscript, SwaksArrowsAndTls) {
+    const Transcript t = parse("=== Trying 127.0.0.1:25...\n<-  220 x\n -> EHLO a.example\n<-  250 x\n"
+                               " -> STARTTLS\n<-  220 go\n=== TLS started\n ~> EHLO a.example\n<~  250 x\n"
+                               " ~> QUIT\n<~  221 bye\n");
+    EXPECT_TRUE(t.lines[7].tls);
+    EXPECT_EQ(t.lines[7].text, "EHLO a.example");
+    const std::string back = write_transcript(t, Format::swaks);
+    EXPECT_NE(back.find(" ~> QUIT\n<~  221 bye\n"), std::string::npos);
+    const Transcript cs = parse(write_transcript(t, Format::cs));
+    ASSERT_EQ(cs.lines.size(), t.lines.size());
+    for (std::size_t i = 0; i < t.lines.size(); ++i) {
+        EXPECT_EQ(cs.lines[i].text, t.lines[i].text);
+        EXPECT_EQ(cs.lines[i].tls, t.lines[i].tls) << i;   // cs infers it from the 220 to STARTTLS
+    }
+}
+
+TEST(SmtpTranscript, CheckerCodes) {
+    const std::string g = "S: 220 x\n", e = "C: EHLO a.example\nS: 250-x\nS: 250 PIPELINING\n";
+    EXPECT_EQ(codes(g + "C: HELO a.example\nS: 258 hi\n"), std::vector<std::string>{"smtp.reply-unexpected"});
+    EXPECT_EQ(codes(g + e + "C: RCPT TO:<b@c.example>\nS: 503 5.5.1 no\n"), std::vector<std::string>{"smtp.rcpt-before-mail"});
+    EXPECT_EQ(codes(g + e + "C: MAIL FROM:<a@b.example>\nC: RCPT TO:<c@d.example>\nC: DATA\nS: 250 ok\nS: 550 5.1.1 no\n"
+                    "S: 554 5.5.1 no valid recipients\nC: QUIT\nS: 221 bye\n"),
+              std::vector<std::string>{});   // DATA pipelined with its refused RCPT is allowed (RFC 2920)
+    EXPECT_EQ(codes(g + e + "C: EHLO a.example\nC: NOOP\nS: 250 x\nS: 250 ok\n"), std::vector<std::string>{"smtp.pipelining"});
+    EXPECT_EQ(codes(g + "C: HELO a.example\nS: 250 x\nC: AUTH PLAIN\nS: 502 no\n"),
+              std::vector<std::string>{"smtp.extension-not-offered"});
+    EXPECT_EQ(codes(g + "C: MAIL FROM:<a@b.example>\nS: 503 no hello\n"), std::vector<std::string>{"smtp.sequence"});
+    EXPECT_EQ(codes(g + "C: NOOP\nS: 250 2.0.0 ok\nS: 221 bye\n"), std::vector<std::string>{"smtp.reply-unsolicited"});
+    EXPECT_EQ(codes(g + "C: NOOP\nS: 250-ok\n"), std::vector<std::string>{"smtp.reply-syntax"});
+    EXPECT_EQ(codes(g + "C: NOOP\nS: 25 ok\n"), std::vector<std::string>{"smtp.reply-syntax"});
+    EXPECT_EQ(codes(g + "C: NOOP\nS: 250 5.0.0 ok\n"), std::vector<std::string>{"smtp.enhanced-class"});
+    EXPECT_EQ(codes(g + "C: NOOP\nS: 250 ok\nC: QUIT\nS: 221 bye\nC: NOOP\nS: 250 ok\n"), std::vector<std::string>{"smtp.sequence"});
+}
+
+TEST(SmtpTranscript, AnonymiseKeepsTheShape) {
+    const Transcript t = parse(kSession);
+    const Transcript a = anonymise(t);
+    ASSERT_EQ(a.lines.size(), t.lines.size());
+    for (std::size_t i = 0; i < t.lines.size(); ++i) {
+        EXPECT_EQ(a.lines[i].side, t.lines[i].side);
+        EXPECT_EQ(a.lines[i].text.find("example.org"), std::string::npos) << a.lines[i].text;
+    }
+    EXPECT_TRUE(std::regex_match(a.lines[19].text, std::regex("RCPT TO:<user[0-9]+@host[0-9]+\\.example>"))) << a.lines[19].text;
+    EXPECT_EQ(a.lines[26].text, "..xxx");                      // dot-stuffing and length kept
+    EXPECT_TRUE(check_transcript(a).empty());
+    // The same address always gets the same replacement.
+    const Transcript b = anonymise(parse("S: 220 x\nC: HELO a.example\nS: 250 x\nC: MAIL FROM:<joe@x.example>\n"
+                                         "S: 250 <joe@x.example> ok\n"));
+    EXPECT_EQ(b.lines[3].text, "MAIL FROM:<user1@host2.example>");
+    EXPECT_EQ(b.lines[4].text, "250 <user1@host2.example> ok");
+}
