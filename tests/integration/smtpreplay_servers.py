@@ -18,6 +18,7 @@ Usage: smtpreplay_servers.py SMTPREPLAY SMTPSINK SPOOLSEND TRANSCRIPTS_DIR
 - spoolsend --transcript output checks clean and replays against the same
   server without a difference.
 """
+import base64
 import glob
 import json
 import os
@@ -72,6 +73,17 @@ def free_port():
     port = s.getsockname()[1]
     s.close()
     return port
+
+
+def parse_native(text):
+    """(text, inside TLS) of each C line, as the native format marks them."""
+    tls, out = False, []
+    for l in text.splitlines():
+        if l.startswith("= ") and l.split(" ", 2)[2].startswith("tls"):
+            tls = True
+        elif l.startswith("C "):
+            out.append((l.split(" ", 2)[2], tls))
+    return out
 
 
 def mismatches(out):
@@ -222,6 +234,32 @@ try:
             check(r.returncode == 0 and mismatches(r.stdout) == [],
                   "spoolsend's transcript replays without a difference: %s" % mismatches(r.stdout))
             check(json.loads(r.stdout.splitlines()[-1])["compared"] >= 12, "every exchange compared")
+    finally:
+        stop(p)
+
+    # With STARTTLS and AUTH: the password is not in the transcript, which
+    # still checks clean.
+    cert, key = os.path.join(tmp, "cert.pem"), os.path.join(tmp, "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost",
+                    "-days", "1", "-keyout", key, "-out", cert], check=True, capture_output=True)
+    for f in os.listdir(os.path.join(out, "sent")):
+        os.rename(os.path.join(out, "sent", f), os.path.join(out, "queue", f))
+    tdir2 = os.path.join(tmp, "transcripts2")
+    p, port = start_sink("--tls-cert", cert, "--tls-key", key, "--auth", "test:s3cret-pass", os.path.join(tmp, "in3"))
+    try:
+        r = subprocess.run([SPOOLSEND, "--server", "127.0.0.1:%d" % port, "--tls", "starttls", "--tls-verify", "no",
+                            "--auth-user", "test", "--transcript", tdir2, out], capture_output=True, text=True,
+                           timeout=60, env=dict(os.environ, SPOOLSEND_PASSWORD="s3cret-pass"))
+        check(r.returncode == 0, "spoolsend over TLS with AUTH: %s" % r.stderr)
+        for t in glob.glob(os.path.join(tdir2, "*")):
+            text = open(t).read()
+            check("s3cret" not in text and base64.b64encode(b"\0test\0s3cret-pass").decode() not in text,
+                  "no password in the transcript")
+            check(re.search(r"^= \S+ tls TLS", text, re.M) is not None, "the TLS event is recorded")
+            r = run("--check", t)
+            check(r.returncode == 0, "the TLS and AUTH transcript passes --check: %s" % r.stdout)
+            lines = parse_native(text)
+            check(any(tls and l.startswith("MAIL FROM") for l, tls in lines), "MAIL is marked inside TLS")
     finally:
         stop(p)
 finally:
