@@ -15,7 +15,7 @@ if ! dpkg-query -W -f='${Status}' postfix 2>/dev/null | grep -q "install ok inst
     echo "postfix postfix/main_mailer_type select No configuration" | $as_root debconf-set-selections
 fi
 msg_install $MSG_PACKAGES libgtest-dev librapidcheck-dev python3 \
-    clang libclang-rt-14-dev gzip python3-dkim openssl postfix python3-aiosmtpd swaks
+    clang libclang-rt-14-dev gzip python3-dkim openssl postfix python3-aiosmtpd
 
 cmake -S . -B build-test -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMSG_BUILD_TESTS=ON >/dev/null
 cmake --build build-test -j"$(nproc)"
