@@ -496,7 +496,7 @@ int main(int argc, char** argv) {
         ("discard", "count messages, store nothing (SPOOL may be omitted)")
         ("hostname", po::value<std::string>()->default_value("smtpsink.test"), "NAME in the greeting and EHLO reply")
         ("rules", po::value<std::string>(), "FILE of scripted answers (see smtpsink(1))")
-        ("max-size", po::value<std::uint64_t>()->default_value(0), "N: SIZE limit in octets (0: none)")
+        ("max-size", po::value<std::uint64_t>()->default_value(64ull << 20), "N: SIZE limit in octets; a message is held in memory until stored (0: no limit)")
         ("max-rcpts", po::value<unsigned>()->default_value(1000), "N recipients per message at most")
         ("max-connections", po::value<unsigned>()->default_value(1000), "N sessions at once at most")
         ("timeout", po::value<std::string>()->default_value("5m"), "idle time before a session is closed (421)")
