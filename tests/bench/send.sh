@@ -8,7 +8,10 @@
 #                   (default 5000), over 1 and over 10 connections:
 #                     smtp-source -s N -m MSGS -l SIZE -d   (one session per connection,
 #                                                            messages back to back)
-#                     spoolsend -j N --server ... SPOOL      (a fresh copy of one spool)
+#                     spoolsend -j N --max-per-connection MSGS/N+1 --server ... SPOOL
+#                                                           (a fresh copy of one spool; every
+#                                                            session carries all its messages,
+#                                                            as smtp-source -d does)
 #                   best of BENCH_RUNS wall times; messages per second, CPU
 #                   milliseconds per message (user + system), peak RSS, and the
 #                   ratios spoolsend / smtp-source.
@@ -101,7 +104,8 @@ rate() {
         measure : /usr/sbin/smtp-source -s "$n" -m "$MSGS" -l "$SIZE" -d 127.0.0.1:"$port"
         line smtp-source "$n"
         src_wall=$wall src_cpu=$cpu
-        measure fresh "$SPOOLSEND" -j "$n" --server 127.0.0.1:"$port" "$DIR/run"
+        # smtp-source -d keeps each session for all its messages: so does spoolsend here.
+        measure fresh "$SPOOLSEND" -j "$n" --max-per-connection $((MSGS / n + 1)) --server 127.0.0.1:"$port" "$DIR/run"
         [ "$(ls "$DIR/run/sent" | wc -l)" -eq "$MSGS" ] || { echo "spoolsend did not send every message" >&2; exit 1; }
         line spoolsend "$n"
         awk -v a="$src_wall" -v b="$wall" -v c="$src_cpu" -v d="$cpu" -v n="$n" \

@@ -131,6 +131,24 @@ std::string DueFeed::error() const {
     return error_;
 }
 
+struct Worker::Job {
+    std::string name;
+    std::optional<msg::Claim> claim;
+    msg::SpoolEntry entry;     // spans into claim->data()
+    msg::Envelope env;
+    msg::RetryInfo retry;
+    std::size_t attempt = 1;
+    smtp::Outgoing out;
+    smtp::Session::Prepared prepared;
+    std::uint64_t prepared_for = 0;   // the session prepared for (its capabilities)
+};
+
+Worker::Worker(msg::Spool& spool, const SendConfig& cfg, Totals& totals, RateLimiter& limiter, std::mutex& out_mutex,
+               DueFeed& feed)
+    : spool_(spool), cfg_(cfg), totals_(totals), limiter_(limiter), out_(out_mutex), feed_(feed) {}
+
+Worker::~Worker() { close(); }
+
 void Worker::close() {
     if (session_) {
         session_->quit();
@@ -216,24 +234,30 @@ void Worker::report(const std::string& name, std::size_t attempt, const smtp::De
     }
 }
 
-bool Worker::deliver(const std::string& name) {
+
+// Claim and read an entry. A malformed one fails here, with a report;
+// one another sender holds is skipped. nullptr in both cases.
+std::unique_ptr<Worker::Job> Worker::take(const std::string& name) {
     auto claimed = spool_.claim(name);
     if (!claimed) {
         ++totals_.errors;
         std::lock_guard<std::mutex> lock(out_);
         std::cerr << "spoolsend: " << claimed.error().message << "\n";
-        return true;
+        return nullptr;
     }
     if (!*claimed) {
         ++totals_.skipped;   // another sender has it, or it has moved on
-        return true;
+        return nullptr;
     }
-    msg::Claim& claim = **claimed;
-    const msg::SpoolEntry entry = msg::parse_spool_entry(claim.data());
-    const msg::Envelope env = msg::envelope_of(entry);
-    const msg::RetryInfo retry = msg::retry_info(entry);
-    const std::size_t attempt = retry.attempts + 1;
-    const auto now = Clock::now();
+    auto job = std::make_unique<Job>();
+    job->name = name;
+    job->claim.emplace(std::move(**claimed));
+    msg::Claim& claim = *job->claim;
+    job->entry = msg::parse_spool_entry(claim.data());
+    const msg::SpoolEntry& entry = job->entry;
+    job->env = msg::envelope_of(entry);
+    job->retry = msg::retry_info(entry);
+    const std::size_t attempt = job->attempt = job->retry.attempts + 1;
 
     auto fail_entry = [&](const std::string& text) {
         std::string rep = "Entry: " + name + "\nServer: " + cfg_.server.str() + "\nFailed: " + text + "\n";
@@ -263,27 +287,78 @@ bool Worker::deliver(const std::string& name) {
         else if (!entry.mail()) text += ": no MAIL FROM line";
         else text += ": no RCPT TO line";
         fail_entry(text);
-        return true;
+        return nullptr;
     }
 
-    smtp::Outgoing out;
-    out.mail_from = env.mail_from;
-    out.mail_params = env.mail_params;
-    for (const auto& r : env.rcpts) out.rcpts.push_back({r.address, r.params});
+    smtp::Outgoing& out = job->out;
+    out.mail_from = job->env.mail_from;
+    out.mail_params = job->env.mail_params;
+    for (const auto& r : job->env.rcpts) out.rcpts.push_back({r.address, r.params});
     out.message = entry.message;
+    return job;
+}
 
-    smtp::Delivery d;
-    if (!ensure_session()) {
-        // No session (no connection, or the server refused it: a 421 or
-        // 554 greeting, a failed STARTTLS or AUTH): nothing about this
-        // entry, which stays as it is; this worker stops rather than
-        // knock again for every entry.
-        return false;
+std::unique_ptr<Worker::Job> Worker::next_job() {
+    while (const auto name = feed_.next()) {
+        if (auto job = take(*name)) return job;
+        ++done_;
     }
-    limiter_.wait();
-    d = session_->send(out);
-    ++on_session_;
-    if (d.connection_lost) close();
+    return nullptr;
+}
+
+bool Worker::run(const std::atomic<bool>& stop, std::atomic<std::uint64_t>& done) {
+    done_ = 0;
+    auto count = [&] {
+        done += done_;
+        done_ = 0;
+    };
+    while (!stop) {
+        std::unique_ptr<Job> job = std::move(prefetched_);
+        if (!job) job = next_job();
+        count();
+        if (!job) return true;
+        if (!ensure_session()) {
+            // No session (no connection, or the server refused it: a 421
+            // or 554 greeting, a failed STARTTLS or AUTH): nothing about
+            // this entry, which stays as it is (its claim ends here); this
+            // worker stops rather than knock again for every entry.
+            return false;
+        }
+        if (job->prepared_for != session_->id()) {
+            job->prepared = session_->prepare(job->out);
+            job->prepared_for = session_->id();
+        }
+        if (job->prepared.sent_on != session_->id()) limiter_.wait();
+        // The next entry, claimed while this one is under way, when the
+        // session will carry it and no rate limit spaces messages out.
+        std::function<smtp::Session::Prepared*()> ahead;
+        if (cfg_.rate <= 0 && on_session_ + 1 < cfg_.max_per_connection)
+            ahead = [&]() -> smtp::Session::Prepared* {
+                if (stop) return nullptr;
+                prefetched_ = next_job();
+                if (!prefetched_) return nullptr;
+                prefetched_->prepared = session_->prepare(prefetched_->out);
+                prefetched_->prepared_for = session_->id();
+                return &prefetched_->prepared;
+            };
+        smtp::Delivery d = session_->transact(job->prepared, ahead);
+        ++on_session_;
+        if (d.connection_lost) close();
+        finish(*job, d);
+        ++done_;
+        count();
+    }
+    return true;
+}
+
+void Worker::finish(Job& job, smtp::Delivery& d) {
+    const std::string& name = job.name;
+    msg::Claim& claim = *job.claim;
+    const msg::SpoolEntry& entry = job.entry;
+    const msg::Envelope& env = job.env;
+    const msg::RetryInfo& retry = job.retry;
+    const std::size_t attempt = job.attempt;
+    const auto now = Clock::now();
 
     // Give up on recipients deferred for longer than --max-age.
     const auto born = retry.first ? *retry.first : msg::entry_time(name).value_or(now);
@@ -340,13 +415,13 @@ bool Worker::deliver(const std::string& name) {
             ++totals_.errors;
             std::lock_guard<std::mutex> lock(out_);
             std::cerr << "spoolsend: " << st.error().message << "\n";
-            return true;
+            return;
         }
         outcome = all ? "failed" : "partial";
         if (all) {
             ++totals_.failed;
             report(name, attempt, d, outcome, next);
-            return true;
+            return;
         }
     }
     if (!deferred.empty()) {
@@ -366,7 +441,7 @@ bool Worker::deliver(const std::string& name) {
             ++totals_.errors;
             std::lock_guard<std::mutex> lock(out_);
             std::cerr << "spoolsend: " << s.error().message << "\n";
-            return true;
+            return;
         }
         next = iso(when);
         if (outcome == "sent") outcome = "deferred";
@@ -374,16 +449,15 @@ bool Worker::deliver(const std::string& name) {
         if (outcome == "deferred") ++totals_.deferred;
         else ++totals_.partial;
         report(name, attempt, d, outcome, next);
-        return true;
+        return;
     }
     if (auto s = claim.complete(false); !s) {   // Spool::sync() after the pass bounds the window
         ++totals_.errors;
         std::lock_guard<std::mutex> lock(out_);
         std::cerr << "spoolsend: " << s.error().message << "\n";
-        return true;
+        return;
     }
     if (outcome == "partial") ++totals_.partial;
     else ++totals_.sent;
     report(name, attempt, d, outcome, next);
-    return true;
 }

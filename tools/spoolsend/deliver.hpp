@@ -5,9 +5,11 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "msg/smtp/session.hpp"
@@ -45,22 +47,32 @@ private:
     std::chrono::steady_clock::time_point next_{};
 };
 
-// One connection's worth of work: sends the named entries (claiming each;
-// an entry another sender holds is skipped) until the list is done or the
-// server cannot be reached. Thread-safe across workers sharing `totals`,
-// `limiter` and `out_mutex`.
+class DueFeed;
+
+// One connection's worth of work: takes due entries from the feed (claiming
+// each; an entry another sender holds is skipped), sends them over its
+// session and moves each to the state its recipients' outcomes call for.
+// With PIPELINING it claims the next entry while the current one is under
+// way, so that the next envelope can follow the final dot in one write.
+// Thread-safe across workers sharing the feed, `totals`, `limiter` and
+// `out_mutex`.
 class Worker {
 public:
-    Worker(msg::Spool& spool, const SendConfig& cfg, Totals& totals, RateLimiter& limiter, std::mutex& out_mutex)
-        : spool_(spool), cfg_(cfg), totals_(totals), limiter_(limiter), out_(out_mutex) {}
-    ~Worker() { close(); }
-    // False when no session could be had: the entry is left as it was and
-    // open_error() says why.
-    bool deliver(const std::string& name);
+    Worker(msg::Spool& spool, const SendConfig& cfg, Totals& totals, RateLimiter& limiter, std::mutex& out_mutex,
+           DueFeed& feed);
+    ~Worker();
+    // Send until the feed is empty or `stop` is set; `done` counts entries
+    // dealt with. False when no session could be had: the entry in hand is
+    // left as it was and open_error() says why.
+    bool run(const std::atomic<bool>& stop, std::atomic<std::uint64_t>& done);
     const std::optional<msg::smtp::SessionError>& open_error() const { return open_error_; }
     void close();
 
 private:
+    struct Job;
+    std::unique_ptr<Job> take(const std::string& name);   // claimed and well-formed, or nullptr
+    std::unique_ptr<Job> next_job();                     // from the feed; nullptr when it is empty
+    void finish(Job& job, msg::smtp::Delivery& d);
     bool ensure_session();
     void report(const std::string& name, std::size_t attempt, const msg::smtp::Delivery& d, std::string_view outcome,
                 const std::string& next);
@@ -70,14 +82,16 @@ private:
     Totals& totals_;
     RateLimiter& limiter_;
     std::mutex& out_;
+    DueFeed& feed_;
     std::optional<msg::smtp::Session> session_;
     unsigned on_session_ = 0;
+    std::unique_ptr<Job> prefetched_;
+    std::uint64_t done_ = 0;                        // entries dealt with, not yet added to run()'s count
     std::optional<msg::smtp::SessionError> open_error_;
     std::string transcript_;                        // the current session's transcript, native format
     std::chrono::steady_clock::time_point session_start_;
 };
 
-// Entries due now: queue/ in order, then deferred/ whose Next-Attempt has come.
 // What one pass sends: deferred entries whose next attempt is due, then
 // queued ones, each state in name (enqueue) order. The spool is listed in
 // batches, so memory stays the same whatever its size. Thread-safe.

@@ -222,20 +222,15 @@ int main(int argc, char** argv) {
         for (unsigned w = 0; w < jobs; ++w) {
             ++running;
             workers.emplace_back([&] {
-                Worker worker(*spool, cfg, totals, limiter, out_mutex);
-                while (!g_stop) {
-                    const auto name = feed.next();
-                    if (!name) break;
-                    if (!worker.deliver(*name)) {
-                        // No session: this worker stops; the entry stays.
-                        std::lock_guard<std::mutex> lock(out_mutex);
-                        if (worker.open_error()) session_error = worker.open_error()->message;
-                        ++gave_up;
-                        more = true;
-                        break;
-                    }
-                    ++done;
+                Worker worker(*spool, cfg, totals, limiter, out_mutex, feed);
+                if (!worker.run(g_stop, done)) {
+                    // No session: this worker stops; its entry stays.
+                    std::lock_guard<std::mutex> lock(out_mutex);
+                    if (worker.open_error()) session_error = worker.open_error()->message;
+                    ++gave_up;
+                    more = true;
                 }
+                worker.close();
                 --running;
             });
         }

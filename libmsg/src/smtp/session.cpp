@@ -2,6 +2,7 @@
 #include "msg/smtp/session.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 
 #include <unicode/uidna.h>
@@ -142,7 +143,9 @@ Result<Session> Session::open(const Endpoint& server, const SessionOptions& opt,
         err = SessionError{conn.error().message, std::nullopt, false, true};
         return conn.error();
     }
+    static std::atomic<std::uint64_t> next_id{1};
     Session s;
+    s.id_ = next_id++;
     s.conn_ = std::move(*conn);
     s.server_ = server;
     s.opt_ = opt;
@@ -239,8 +242,9 @@ bool Session::authenticate(SessionError* error) {
     return fail(server_.str() + " offers neither AUTH PLAIN nor AUTH LOGIN", std::nullopt);
 }
 
-Delivery Session::send(const Outgoing& m) {
-    Delivery d;
+Session::Prepared Session::prepare(const Outgoing& m) const {
+    Prepared out;
+    Delivery& d = out.delivery;
     for (const auto& r : m.rcpts) d.rcpts.push_back(RcptOutcome{r.address, RcptState::deferred, std::nullopt, {}});
     auto decide_all = [&](RcptState st, const std::optional<Reply>& reply, const std::string& detail) {
         for (RcptOutcome& o : d.rcpts) {
@@ -248,9 +252,9 @@ Delivery Session::send(const Outgoing& m) {
             o.reply = reply;
             o.detail = detail;
         }
-        return d;
+        out.done = true;
+        return out;
     };
-    if (!usable()) return decide_all(RcptState::deferred, std::nullopt, "the session is closed");
 
     // What the message and envelope need.
     std::string from = m.mail_from;
@@ -344,32 +348,62 @@ Delivery Session::send(const Outgoing& m) {
         rcpt_lines.push_back(std::move(l));
     }
 
+    out.mail = std::move(mail);
+    out.rcpt_lines = std::move(rcpt_lines);
+    out.payload = std::move(payload);
+    return out;
+}
+
+// The envelope as one pipelined group: RSET when asked, MAIL, each RCPT
+// not refused locally, DATA.
+std::string Session::envelope_group(const Prepared& p, bool rset) const {
+    std::string batch = rset ? "RSET\r\n" : "";
+    batch += p.mail + "\r\n";
+    for (std::size_t i = 0; i < p.rcpt_lines.size(); ++i)
+        if (p.delivery.rcpts[i].detail.empty()) batch += p.rcpt_lines[i] + "\r\n";
+    batch += "DATA\r\n";
+    return batch;
+}
+
+Delivery Session::transact(Prepared& p, const std::function<Prepared*()>& next) {
+    Delivery& d = p.delivery;
+    if (p.done) return std::move(d);
+    if (!usable()) {
+        for (RcptOutcome& o : d.rcpts)
+            if (o.detail.empty()) {
+                o.state = RcptState::deferred;
+                o.detail = "the session is closed";
+            }
+        return std::move(d);
+    }
+    const std::string& mail = p.mail;
+    const std::vector<std::string>& rcpt_lines = p.rcpt_lines;
+    const std::string& payload = p.payload;
     auto lost = [&](const std::string& why) {
         usable_ = false;
         d.connection_lost = true;
         for (RcptOutcome& o : d.rcpts)
             if (o.state == RcptState::deferred && !o.reply && o.detail.empty()) o.detail = why;
-        return d;
+        return std::move(d);
     };
     auto closing = [&](const Reply& r) {
         if (r.code == 421) usable_ = false;
     };
 
     // Envelope: pipelined in one write when offered, else one by one.
-    std::vector<bool> accepted(m.rcpts.size(), false);
+    std::vector<bool> accepted(d.rcpts.size(), false);
     std::optional<Reply> data_reply;
     conn_.set_timeout(std::max(opt_.command, opt_.data_block));
     // RSET between messages: in the same write when pipelining, so it
-    // costs no round trip.
-    const bool rset = transactions_++ > 0;
-    if (rset && !caps_.pipelining && !reset()) return lost("RSET was refused or the connection broke");
-    if (caps_.pipelining) {
-        std::string batch = rset ? "RSET\r\n" : "";
-        batch += mail + "\r\n";
-        for (std::size_t i = 0; i < rcpt_lines.size(); ++i)
-            if (d.rcpts[i].detail.empty()) batch += rcpt_lines[i] + "\r\n";
-        batch += "DATA\r\n";
-        if (auto w = conn_.write(batch); !w) return lost(w.error().message);
+    // costs no round trip. The envelope may have gone already, after the
+    // previous message's final dot.
+    const bool early = p.sent_on == id_ && id_ != 0;
+    const bool rset = early ? p.rset : transactions_ > 0;
+    ++transactions_;
+    if (!early) {
+        if (rset && !caps_.pipelining && !reset()) return lost("RSET was refused or the connection broke");
+        if (caps_.pipelining)
+            if (auto w = conn_.write(envelope_group(p, rset)); !w) return lost(w.error().message);
     }
     auto next_reply = [&](std::string_view line) -> Result<Reply> {
         if (caps_.pipelining) return conn_.read_reply();
@@ -406,7 +440,7 @@ Delivery Session::send(const Outgoing& m) {
     const bool any = std::find(accepted.begin(), accepted.end(), true) != accepted.end();
     if (!caps_.pipelining && (!mail_ok || !any)) {
         if (usable_) reset();
-        return d;
+        return std::move(d);
     }
     auto dr = next_reply("DATA");
     if (!dr) return lost(dr.error().message);
@@ -418,7 +452,7 @@ Delivery Session::send(const Outgoing& m) {
                 d.rcpts[i].state = dr->klass() == 5 ? RcptState::failed : RcptState::deferred;
             }
         if (usable_ && mail_ok) reset();
-        return d;
+        return std::move(d);
     }
     if (!any) {
         // RFC 2920 3.1: DATA was accepted though no recipient was; end it
@@ -426,13 +460,26 @@ Delivery Session::send(const Outgoing& m) {
         conn_.set_timeout(opt_.data_end);
         if (auto w = conn_.write(".\r\n"); !w) return lost(w.error().message);
         if (auto r = conn_.read_reply(); !r) return lost(r.error().message);
-        return d;
+        return std::move(d);
     }
     // The message goes out under the longer of the command and data-block
     // limits (both are minimums, RFC 5321 4.5.3.2), saving a switch.
     conn_.set_timeout(std::max(opt_.command, opt_.data_block));
-    if (auto w = conn_.write(payload); !w)
+    // The next message's envelope may follow the final dot in the same
+    // write (RFC 2920 3.1: message content may start a group): one round
+    // trip a message instead of two.
+    Prepared* n = next && caps_.pipelining ? next() : nullptr;
+    if (n && !n->done) {
+        std::string both;
+        both.reserve(payload.size() + 256);
+        both = payload;
+        both += envelope_group(*n, true);
+        n->sent_on = id_;
+        n->rset = true;
+        if (auto w = conn_.write(both); !w) return lost(w.error().message);
+    } else if (auto w = conn_.write(payload); !w) {
         return lost(w.error().message);
+    }
     conn_.set_timeout(opt_.data_end);
     auto fr = conn_.read_reply();
     if (!fr) {
@@ -446,7 +493,7 @@ Delivery Session::send(const Outgoing& m) {
         d.rcpts[i].reply = *fr;
         d.rcpts[i].state = fr->klass() == 2 ? RcptState::sent : fr->klass() == 5 ? RcptState::failed : RcptState::deferred;
     }
-    return d;
+    return std::move(d);
 }
 
 bool Session::reset() {

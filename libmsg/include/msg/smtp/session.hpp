@@ -18,6 +18,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -100,10 +101,35 @@ public:
     const Capabilities& capabilities() const { return caps_; }
     const Reply& greeting() const { return greeting_; }
 
-    // One transaction (after the first, RSET goes first: pipelined with
-    // MAIL when the server offers PIPELINING). Never throws; every
-    // recipient gets an outcome.
-    Delivery send(const Outgoing& m);
+    // A transaction made ready for this session: what can be decided
+    // without the server decided (an address that needs SMTPUTF8, an 8-bit
+    // message for a server without 8BITMIME, a message over SIZE), the
+    // command lines and the DATA payload built.
+    struct Prepared {
+        Delivery delivery;
+        bool done = false;                    // decided here: nothing to send
+        std::string mail;
+        std::vector<std::string> rcpt_lines;  // of recipients with no detail yet
+        std::string payload;
+        std::uint64_t sent_on = 0;            // the session its envelope was pipelined on
+        bool rset = false;                    // and whether RSET went first
+    };
+    Prepared prepare(const Outgoing& m) const;
+
+    // Send a prepared transaction (after the first, RSET goes first:
+    // pipelined with MAIL when the server offers PIPELINING). When the
+    // server offers PIPELINING and `next` is given, it is asked, once DATA
+    // was answered 354, for the transaction to follow; that one's envelope
+    // then goes in the same write as this message's final dot (RFC 2920
+    // 3.1), and transact() on it later only reads the replies. Never
+    // throws; every recipient gets an outcome.
+    Delivery transact(Prepared& p, const std::function<Prepared*()>& next = {});
+    // prepare() and transact() in one.
+    Delivery send(const Outgoing& m) {
+        Prepared p = prepare(m);
+        return transact(p);
+    }
+    std::uint64_t id() const { return id_; }   // unique per opened session
     // RSET; false when the session is no longer usable.
     bool reset();
     // QUIT and close (the reply is read but not required).
@@ -115,6 +141,7 @@ private:
     Result<Reply> command(std::string_view line, std::chrono::seconds limit, std::string_view secret = {});
     bool ehlo(SessionError* error);
     bool authenticate(SessionError* error);
+    std::string envelope_group(const Prepared& p, bool rset) const;
 
     Connection conn_;
     Endpoint server_;
@@ -123,6 +150,7 @@ private:
     Reply greeting_;
     bool usable_ = true;
     unsigned transactions_ = 0;
+    std::uint64_t id_ = 0;
 };
 
 // The message as DATA sends it: CRLF line endings (bare CR and LF become
