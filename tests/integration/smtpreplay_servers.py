@@ -179,7 +179,8 @@ try:
         },
     }
     sink_port = free_port()
-    sink = subprocess.Popen(["/usr/sbin/smtp-sink", "-u", "nobody", "127.0.0.1:%d" % sink_port, "100"],
+    as_nobody = ["-u", "nobody"] if os.geteuid() == 0 else []   # smtp-sink will not run as root
+    sink = subprocess.Popen(["/usr/sbin/smtp-sink", *as_nobody, "127.0.0.1:%d" % sink_port, "100"],
                             stderr=subprocess.DEVNULL)
     aio = subprocess.Popen(["/usr/bin/python3", os.path.join(HERE, "aiosmtpd_server.py")], stdout=subprocess.PIPE, text=True)
     aio_port = int(re.match(r"listening on 127\.0\.0\.1:(\d+)", aio.stdout.readline()).group(1))
