@@ -230,8 +230,9 @@ void ServerSession::bdat_bytes() {
     mode_ = Mode::command;
     if (bdat_refused_) {
         // The chunk was read only to stay in step; the command was refused.
-        error(rcpts_.empty() && in_mail_ ? 554 : 503,
-              rcpts_.empty() && in_mail_ ? "5.5.1 no valid recipients" : "5.5.1 BDAT needs MAIL and RCPT first");
+        if (!opt_.chunking) error(502, "5.5.1 BDAT not available (no CHUNKING)");
+        else if (!in_mail_) error(503, "5.5.1 need MAIL before BDAT");
+        else error(554, "5.5.1 no valid recipients");
         if (bdat_last_ || !in_mail_) reset_transaction();
         bdat_refused_ = false;
         return;
