@@ -403,7 +403,8 @@ void ServerSession::command(std::string_view line) {
             if (iequal(c.mechanism, "PLAIN")) {
                 if (c.initial_response.empty()) {
                     mode_ = Mode::auth_plain;
-                    return reply(334, "");
+                    out_ += "334 \r\n";   // an empty challenge (RFC 4954 4)
+                    return;
                 }
                 mode_ = Mode::auth_plain;
                 return sasl(c.initial_response == "=" ? std::string_view() : c.initial_response);

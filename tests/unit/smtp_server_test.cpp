@@ -1,0 +1,149 @@
+// smtp_server_test.cpp - the server session (msg/smtp/server.hpp): replies
+// per command and sequence, AUTH, STARTTLS, limits, a policy's verdicts,
+// and replies held for a group commit.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "msg/smtp/server.hpp"
+
+using namespace msg::smtp;
+
+namespace {
+
+struct Policy : ServerPolicy {
+    std::vector<ReceivedMessage> got;
+    bool hold = false;
+    Verdict rcpt_verdict;
+    Verdict decide(Stage s, std::string_view arg, const std::vector<std::string>&) override {
+        if (s == Stage::rcpt && arg.starts_with("no@")) return rcpt_verdict;
+        return {};
+    }
+    Verdict accept(ReceivedMessage&& m, bool& h) override {
+        got.push_back(std::move(m));
+        h = hold;
+        return {};
+    }
+};
+
+// Codes of the complete replies in `out`, in order.
+std::vector<int> codes(const std::string& out) {
+    std::vector<int> c;
+    std::size_t at = 0;
+    while (at < out.size()) {
+        const std::size_t nl = out.find("\r\n", at);
+        if (nl == std::string::npos) break;
+        if (nl - at == 3 || (nl - at >= 4 && out[at + 3] == ' ')) c.push_back(std::stoi(out.substr(at, 3)));
+        at = nl + 2;
+    }
+    return c;
+}
+
+struct Fixture {
+    ServerOptions opt;
+    Policy policy;
+    std::unique_ptr<ServerSession> s;
+    void start() {
+        s = std::make_unique<ServerSession>(opt, policy);
+        s->start();
+    }
+    std::vector<int> say(const std::string& in) {
+        s->output().clear();
+        s->receive(in);
+        return codes(s->output());
+    }
+};
+
+}  // namespace
+
+TEST(SmtpServer, SequenceAndSyntax) {
+    Fixture f;
+    f.start();
+    EXPECT_EQ(codes(f.s->output()), std::vector<int>{220});
+    EXPECT_EQ(f.say("MAIL FROM:<a@b.example>\r\n"), std::vector<int>{503});   // before EHLO
+    EXPECT_EQ(f.say("EHLO c.example\r\n"), std::vector<int>{250});
+    EXPECT_EQ(f.say("RCPT TO:<d@e.example>\r\n"), std::vector<int>{503});      // before MAIL
+    EXPECT_EQ(f.say("DATA\r\n"), std::vector<int>{503});
+    EXPECT_EQ(f.say("MAIL FROM:a@b.example\r\n"), std::vector<int>{501});
+    EXPECT_EQ(f.say("MAIL FROM:<a@b.example> FOO=1\r\n"), std::vector<int>{555});
+    EXPECT_EQ(f.say("MAIL FROM:<a@b.example>\r\nMAIL FROM:<a@b.example>\r\n"), (std::vector<int>{250, 503}));
+    EXPECT_EQ(f.say("DATA\r\n"), std::vector<int>{554});                       // no recipient
+    EXPECT_EQ(f.say("RCPT TO:<c>\r\n"), std::vector<int>{553});               // no domain
+    EXPECT_EQ(f.say("XYZZY\r\n"), std::vector<int>{500});
+    EXPECT_EQ(f.say("RSET\r\nNOOP\r\nVRFY x\r\nHELP\r\n"), (std::vector<int>{250, 250, 252, 214}));
+    EXPECT_EQ(f.say("NOOP " + std::string(5000, 'x') + "\r\nNOOP\r\n"), (std::vector<int>{500, 250}));
+    EXPECT_EQ(f.say("QUIT\r\n"), std::vector<int>{221});
+    EXPECT_TRUE(f.s->closing());
+}
+
+TEST(SmtpServer, MessageIsUnstuffedAndKeptWithItsEnvelope) {
+    Fixture f;
+    f.start();
+    EXPECT_EQ(f.say("EHLO c.example\r\nMAIL FROM:<a@b.example> BODY=8BITMIME\r\nRCPT TO:<d@e.example> NOTIFY=NEVER\r\n"
+                    "DATA\r\nSubject: x\r\n\r\n..one\r\n.\r\n"),
+              (std::vector<int>{250, 250, 250, 354, 250}));
+    ASSERT_EQ(f.policy.got.size(), 1u);
+    const ReceivedMessage& m = f.policy.got[0];
+    EXPECT_EQ(m.data, "Subject: x\r\n\r\n.one\r\n");
+    EXPECT_EQ(m.envelope.mail_from, "a@b.example");
+    EXPECT_EQ(m.envelope.mail_params, std::vector<std::string>{"BODY=8BITMIME"});
+    ASSERT_EQ(m.envelope.rcpts.size(), 1u);
+    EXPECT_EQ(m.envelope.rcpts[0].params, std::vector<std::string>{"NOTIFY=NEVER"});
+    EXPECT_EQ(m.helo, "c.example");
+}
+
+TEST(SmtpServer, LimitsAndPolicy) {
+    Fixture f;
+    f.opt.max_rcpts = 2;
+    f.opt.max_size = 10;
+    f.policy.rcpt_verdict = Verdict{550, "5.1.1 no such user", false};
+    f.start();
+    EXPECT_EQ(f.say("EHLO c.example\r\nMAIL FROM:<a@b.example> SIZE=11\r\n"), (std::vector<int>{250, 552}));
+    EXPECT_EQ(f.say("MAIL FROM:<a@b.example>\r\nRCPT TO:<no@e.example>\r\nRCPT TO:<x@e.example>\r\n"
+                    "RCPT TO:<y@e.example>\r\nRCPT TO:<z@e.example>\r\n"),
+              (std::vector<int>{250, 550, 250, 250, 452}));
+    EXPECT_NE(f.s->output().find("550 5.1.1 no such user"), std::string::npos);
+    EXPECT_EQ(f.say("DATA\r\n0123456789abc\r\n.\r\n"), (std::vector<int>{354, 552}));
+    EXPECT_TRUE(f.policy.got.empty());
+}
+
+TEST(SmtpServer, AuthPlainAndLogin) {
+    Fixture f;
+    f.opt.auth_user = "user";
+    f.opt.auth_password = "pass";
+    f.start();
+    EXPECT_EQ(f.say("EHLO c.example\r\n"), std::vector<int>{250});
+    EXPECT_NE(f.s->output().find("250-AUTH PLAIN LOGIN"), std::string::npos);
+    EXPECT_EQ(f.say("AUTH PLAIN AHVzZXIAd3Jvbmc=\r\n"), std::vector<int>{535});   // \0user\0wrong
+    EXPECT_EQ(f.say("AUTH LOGIN\r\ndXNlcg==\r\n"), (std::vector<int>{334, 334}));
+    EXPECT_EQ(f.say("not base64!\r\n"), std::vector<int>{501});
+    EXPECT_EQ(f.say("AUTH PLAIN\r\nAHVzZXIAcGFzcw==\r\n"), (std::vector<int>{334, 235}));
+    EXPECT_EQ(f.say("AUTH PLAIN AHVzZXIAcGFzcw==\r\n"), std::vector<int>{503});   // already
+}
+
+TEST(SmtpServer, StartTlsDropsWhatWasPipelinedAfterIt) {
+    Fixture f;
+    f.opt.starttls = true;
+    f.start();
+    EXPECT_EQ(f.say("EHLO c.example\r\nSTARTTLS\r\nMAIL FROM:<a@b.example>\r\n"), (std::vector<int>{250, 220}));
+    EXPECT_TRUE(f.s->tls_requested());
+    EXPECT_EQ(f.s->buffered(), 0u);
+    f.s->tls_started();
+    EXPECT_EQ(f.say("MAIL FROM:<a@b.example>\r\n"), std::vector<int>{503});   // EHLO again first
+    EXPECT_EQ(f.say("EHLO c.example\r\n"), std::vector<int>{250});
+    EXPECT_EQ(f.s->output().find("STARTTLS"), std::string::npos);
+}
+
+TEST(SmtpServer, HeldReplyWaitsAndKeepsOrder) {
+    Fixture f;
+    f.policy.hold = true;
+    f.start();
+    EXPECT_EQ(f.say("EHLO c.example\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<d@e.example>\r\nDATA\r\nx\r\n.\r\nNOOP\r\n"),
+              (std::vector<int>{250, 250, 250, 354}));
+    EXPECT_TRUE(f.s->held());
+    f.s->output().clear();
+    f.s->resume(Verdict{451, "4.3.0 cannot store", false});
+    EXPECT_EQ(codes(f.s->output()), (std::vector<int>{451, 250}));   // then the NOOP that waited
+    EXPECT_FALSE(f.s->held());
+}
