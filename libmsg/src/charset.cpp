@@ -315,4 +315,36 @@ bool from_utf8(std::string_view utf8, std::string_view charset, std::string& out
     return true;
 }
 
+std::string printable(std::string_view s) {
+    std::string out;
+    out.reserve(s.size());
+    auto escape = [&](unsigned char c) {
+        static const char hex[] = "0123456789abcdef";
+        out += "\\x";
+        out += hex[c >> 4];
+        out += hex[c & 15];
+    };
+    std::size_t i = 0;
+    while (i < s.size()) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        if (c < 0x80) {
+            if ((c < 0x20 && c != '\t') || c == 0x7f) escape(c);
+            else out += static_cast<char>(c);
+            ++i;
+            continue;
+        }
+        // A well-formed UTF-8 sequence is kept, but C1 controls (U+0080..U+009F).
+        const std::size_t len = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 ? 2 : 0;
+        if (len && i + len <= s.size() && is_valid_utf8(s.substr(i, len)) &&
+            !(c == 0xC2 && static_cast<unsigned char>(s[i + 1]) < 0xA0)) {
+            out.append(s.substr(i, len));
+            i += len;
+            continue;
+        }
+        escape(c);
+        ++i;
+    }
+    return out;
+}
+
 }  // namespace msg

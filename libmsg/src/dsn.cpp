@@ -4,9 +4,9 @@
 #include <algorithm>
 #include <ctime>
 
+#include "msg/datetime.hpp"
 #include "msg/message.hpp"
 #include "msg/rewrite.hpp"
-#include "msg/smtp/reply.hpp"
 
 namespace msg {
 namespace {
@@ -20,11 +20,6 @@ std::string one_line(std::string_view s) {
 
 std::string status_of(const DsnRecipient& r) {
     if (!r.status.empty()) return r.status;
-    const std::string_view d = r.diagnostic;
-    if (d.size() > 4) {
-        if (auto e = smtp::parse_enhanced(d.substr(4))) return e->str();
-    }
-    if (!d.empty() && (d[0] == '4' || d[0] == '5')) return std::string(1, d[0]) + ".0.0";
     return r.action == "delayed" ? "4.0.0" : "5.0.0";
 }
 
@@ -42,7 +37,7 @@ std::string make_dsn(const DsnInfo& info, std::chrono::system_clock::time_point 
     m += "To: <" + one_line(info.sender) + ">\r\n";
     m += std::string("Subject: ") + (delayed_only ? "Delayed Mail (still being retried)" : "Undelivered Mail Returned to Sender") + "\r\n";
     const std::time_t t = std::chrono::system_clock::to_time_t(now);
-    m += "Date: " + format_date(t) + "\r\n";
+    m += "Date: " + format_date_time(t) + "\r\n";
     m += "Message-ID: " + make_message_id(info.original.substr(0, 4096), t, host) + "\r\n";
     m += "Auto-Submitted: auto-replied\r\n";
     m += "MIME-Version: 1.0\r\n";
@@ -63,7 +58,7 @@ std::string make_dsn(const DsnInfo& info, std::chrono::system_clock::time_point 
     m += "Content-Type: message/delivery-status\r\n\r\n";
     m += "Reporting-MTA: dns; " + host + "\r\n";
     if (!info.envid.empty()) m += "Original-Envelope-Id: " + one_line(info.envid) + "\r\n";
-    if (info.arrival.time_since_epoch().count() != 0) m += "Arrival-Date: " + format_date(std::chrono::system_clock::to_time_t(info.arrival)) + "\r\n";
+    if (info.arrival.time_since_epoch().count() != 0) m += "Arrival-Date: " + format_date_time(std::chrono::system_clock::to_time_t(info.arrival)) + "\r\n";
     for (const DsnRecipient& r : info.recipients) {
         m += "\r\n";
         m += "Final-Recipient: rfc822; " + one_line(r.address) + "\r\n";

@@ -490,19 +490,6 @@ RewriteResult rewrite_spool_entry(std::string_view entry, const RewriteOptions& 
     return r;
 }
 
-std::string format_date(std::time_t t) {
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    static constexpr const char* kDays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
-    static constexpr const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                              "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%s, %d %s %04d %02d:%02d:%02d +0000", kDays[tm.tm_wday % 7],
-                  tm.tm_mday, kMonths[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
-                  tm.tm_sec);
-    return buf;
-}
-
 std::string make_message_id(std::string_view seed, std::time_t t, std::string_view domain) {
     // FNV-1a, 64 bits, twice with different offsets: 128 bits of the seed.
     auto fnv = [&](std::uint64_t h) {

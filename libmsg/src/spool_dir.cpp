@@ -196,7 +196,6 @@ Result<std::vector<std::string>> Spool::keys() const {
             if (std::string_view k = entry_key(n); !k.empty()) out.emplace_back(k);
     }
     std::sort(out.begin(), out.end());
-    out.erase(std::unique(out.begin(), out.end()), out.end());
     return out;
 }
 
@@ -247,6 +246,43 @@ Result<std::string> Spool::read(SpoolState s, std::string_view name) const {
     Result<std::string> r = spool_io::read_all(fd, path);
     spool_io::close_fd(fd);
     return r;
+}
+
+SpoolWalk::SpoolWalk(const Spool& spool, std::vector<SpoolState> states, std::size_t batch)
+    : spool_(&spool), batch_(batch == 0 ? 1 : batch) {
+    for (SpoolState s : states) cursors_.push_back(Cursor{s, {}, 0, {}, false});
+}
+
+const std::string* SpoolWalk::head(Cursor& c) {
+    if (c.at == c.names.size() && !c.done) {
+        auto names = spool_->list(c.state, c.after, batch_);
+        if (!names) {
+            error_ = names.error();
+            c.done = true;
+            return nullptr;
+        }
+        c.names = std::move(*names);
+        c.at = 0;
+        c.done = c.names.empty();
+        if (!c.done) c.after = c.names.back();
+    }
+    return c.at < c.names.size() ? &c.names[c.at] : nullptr;
+}
+
+std::optional<SpoolWalk::Item> SpoolWalk::next() {
+    for (;;) {
+        Cursor* best = nullptr;
+        for (Cursor& c : cursors_) {
+            const std::string* h = head(c);
+            if (error_) return std::nullopt;
+            if (h && (!best || *h < best->names[best->at])) best = &c;
+        }
+        if (!best) return std::nullopt;
+        std::string name = std::move(best->names[best->at++]);
+        if (name == last_) continue;   // moved from one walked state to another meanwhile
+        last_ = name;
+        return Item{std::move(name), best->state};
+    }
 }
 
 }  // namespace msg

@@ -10,7 +10,9 @@
 #include <emmintrin.h>
 #endif
 
+#include "msg/address.hpp"
 #include "msg/charset.hpp"
+#include "msg/datetime.hpp"
 #include "msg/codec.hpp"
 
 namespace msg {
@@ -167,7 +169,7 @@ private:
             const std::size_t vo = f.value_offset();
             const std::string_view name = f.name;
             auto address = [&](AddressKind k) {
-                FieldCheckResult r = check_address_field(name, f.value, vo, k);
+                AddressList r = parse_address_list(f.value, k, {.base = vo, .field = name});
                 add_all(std::move(r.defects));
                 return r.mailboxes;
             };
@@ -182,11 +184,11 @@ private:
             else if (iequals(name, "Bcc") || iequals(name, "Resent-Bcc"))
                 address(AddressKind::address_list_or_empty);
             else if (iequals(name, "Date") || iequals(name, "Resent-Date"))
-                add_all(check_date_field(name, f.value, vo).defects);
+                add_all(parse_date_time(f.value, vo, name).defects);
             else if (iequals(name, "Message-ID") || iequals(name, "Resent-Message-ID"))
-                add_all(check_msg_id_field(name, f.value, vo, false).defects);
+                add_all(check_msg_id_field(name, f.value, vo, false));
             else if (iequals(name, "In-Reply-To") || iequals(name, "References"))
-                add_all(check_msg_id_field(name, f.value, vo, true).defects);
+                add_all(check_msg_id_field(name, f.value, vo, true));
             else if (iequals(name, "MIME-Version")) have_mime_version = true;
             else if (name.size() > 8 && iequals(name.substr(0, 8), "Content-")) {
                 have_mime_fields = true;

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <string>
 
+#include "msg/address.hpp"
+#include "msg/datetime.hpp"
 #include "msg/message.hpp"
 #include "msg/validate.hpp"
 
@@ -19,11 +21,11 @@ std::vector<std::string> codes(const msg::Defects& d) {
 }
 
 std::vector<std::string> address(std::string_view v, AddressKind k = AddressKind::address_list) {
-    return codes(msg::check_address_field("To", v, 0, k).defects);
+    return codes(msg::parse_address_list(v, k, {.field = "To"}).defects);
 }
-std::vector<std::string> date(std::string_view v) { return codes(msg::check_date_field("Date", v, 0).defects); }
+std::vector<std::string> date(std::string_view v) { return codes(msg::parse_date_time(v).defects); }
 std::vector<std::string> msgid(std::string_view v, bool list = false) {
-    return codes(msg::check_msg_id_field("Message-ID", v, 0, list).defects);
+    return codes(msg::check_msg_id_field("Message-ID", v, 0, list));
 }
 using V = std::vector<std::string>;
 
@@ -61,14 +63,12 @@ TEST(ValidateAddress, Obsolete) {
 }
 
 TEST(ValidateAddress, CountsMailboxes) {
-    EXPECT_EQ(msg::check_address_field("From", "a@x.org, B <b@y.org>", 0, AddressKind::mailbox_list).mailboxes,
-              2u);
-    EXPECT_EQ(msg::check_address_field("To", "g: a@x.org, b@y.org;", 0, AddressKind::address_list).mailboxes,
-              2u);
+    EXPECT_EQ(msg::parse_address_list("a@x.org, B <b@y.org>", AddressKind::mailbox_list).mailboxes, 2u);
+    EXPECT_EQ(msg::parse_address_list("g: a@x.org, b@y.org;", AddressKind::address_list).mailboxes, 2u);
 }
 
 TEST(ValidateAddress, OffsetPointsAtTheProblem) {
-    auto r = msg::check_address_field("To", "a@x.org, bob", 100, AddressKind::address_list);
+    auto r = msg::parse_address_list("a@x.org, bob", AddressKind::address_list, {.base = 100, .field = "To"});
     ASSERT_EQ(r.defects.size(), 1u);
     EXPECT_EQ(r.defects[0].offset, 109u);  // the start of "bob"
 }

@@ -9,6 +9,8 @@
 
 #include <boost/program_options.hpp>
 
+#include <msg/json.hpp>
+
 #include <chrono>
 #include <optional>
 #include <variant>
@@ -18,6 +20,7 @@
 namespace msgtools {
 
 namespace po = boost::program_options;
+using msg::Json;
 
 struct Cli {
     po::variables_map vm;

@@ -175,4 +175,27 @@ msg::Status replace_file(const std::string& path_given, std::string_view data) {
     return commit_file(tmp, path);
 }
 
+msg::Result<int> create_private(const std::string& dir, const std::string& name) {
+    const std::string path = dir + "/" + name;
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        const int e = errno;
+        return msg::Error{e, "cannot create " + path + ": " + std::strerror(e)};
+    }
+    return fd;
+}
+
+msg::Status write_all(int fd, std::string_view data) {
+    while (!data.empty()) {
+        const ssize_t n = ::write(fd, data.data(), data.size());
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            const int e = errno;
+            return msg::Error{e, std::string("cannot write: ") + std::strerror(e)};
+        }
+        data.remove_prefix(static_cast<std::size_t>(n));
+    }
+    return msg::Ok{};
+}
+
 }  // namespace msgtools

@@ -43,6 +43,13 @@ std::string temp_beside(const std::string& path);
 // as it was.
 msg::Status commit_file(const std::string& tmp, const std::string& path);
 
+// Create DIR/name for private output (transcripts, reports): O_EXCL, mode
+// 0600 whatever the umask, never through a symbolic link. Returns the fd.
+msg::Result<int> create_private(const std::string& dir, const std::string& name);
+
+// Write all of `data` to `fd` (retrying short writes and EINTR).
+msg::Status write_all(int fd, std::string_view data);
+
 // Replace `path` (a link's target, for a symbolic link) with `data`
 // atomically: temp_beside, create_temp, write, commit_file.
 msg::Status replace_file(const std::string& path, std::string_view data);

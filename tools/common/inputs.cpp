@@ -4,13 +4,17 @@
 #include <msg/mbox.hpp>
 #include <msg/source.hpp>
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <filesystem>
+#include <optional>
 #include <system_error>
 
 #include "common/cli.hpp"
 #include "common/exit.hpp"
+#include "common/progress.hpp"
 
 namespace msgtools {
 namespace {
@@ -25,6 +29,15 @@ int code_for_errno(int e) {
 
 int read_mbox(const std::string& path, const InputOptions& o,
               const std::function<bool(const InputMessage&)>& fn, bool& stop) {
+    std::optional<msg::MboxLock> lock;
+    if (o.lock && path != "-") {
+        auto l = msg::MboxLock::acquire(path, std::chrono::seconds(30));
+        if (!l.ok()) {
+            complain(o.tool, l.error().message);
+            return exit_code::temp_fail;
+        }
+        lock.emplace(std::move(*l));
+    }
     msg::MboxOptions mo;
     mo.format = o.format;
     auto reader = msg::MboxReader::open(path, mo);
@@ -32,6 +45,11 @@ int read_mbox(const std::string& path, const InputOptions& o,
         complain(o.tool, reader.error().message);
         return code_for_errno(reader.error().errnum);
     }
+    struct stat st {};
+    const std::uint64_t size = o.progress && path != "-" && ::stat(path.c_str(), &st) == 0 && !(*reader)->compressed()
+                                   ? static_cast<std::uint64_t>(st.st_size)
+                                   : 0;
+    Progress progress(o.progress ? size : 0, "messages");
     msg::MboxMessage m;
     InputMessage im;
     im.file = path == "-" ? "<stdin>" : path;
@@ -51,6 +69,9 @@ int read_mbox(const std::string& path, const InputOptions& o,
         im.first_line = m.data_line;
         im.offset = m.data_offset;
         im.framing = &m.defects;
+        im.mbox = &m;
+        im.leading = m.index == 0 ? (*reader)->leading_garbage() : 0;
+        if (o.progress) progress.update(m.data_offset + m.data.size(), count);
         if (!fn(im)) {
             stop = true;
             return exit_code::ok;
@@ -60,7 +81,7 @@ int read_mbox(const std::string& path, const InputOptions& o,
         complain(o.tool, im.file + ": not an mbox archive (no 'From ' line starts a message)");
         return exit_code::data_error;
     }
-    if ((*reader)->leading_garbage() > 0)
+    if ((*reader)->leading_garbage() > 0 && o.report_leading)
         complain(o.tool, im.file + ": " + std::to_string((*reader)->leading_garbage()) +
                              " bytes before the first 'From ' line are not part of any message");
     return exit_code::ok;

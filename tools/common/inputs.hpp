@@ -32,11 +32,20 @@ struct InputMessage {
     // Framing defects of an mbox message (mbox.* codes), offsets into data;
     // null for files. Valid during the callback only.
     const msg::Defects* framing = nullptr;
+    // The archive's message as the reader handed it out (From_ line,
+    // separators, ...); null for files. Valid during the callback only.
+    const msg::MboxMessage* mbox = nullptr;
+    // With the first message of an archive: bytes before its first From_
+    // line, which belong to no message.
+    std::uint64_t leading = 0;
 };
 
 struct InputOptions {
     bool mbox = false;         // inputs are mbox archives
     msg::MboxFormat format = msg::MboxFormat::mboxrd;  // the archives' variant
+    bool lock = false;         // lock each archive while reading it (msg::MboxLock; 75 when it cannot be had)
+    bool progress = false;     // a progress bar on a terminal
+    bool report_leading = true;  // complain of bytes before an archive's first From_ line (else the tool does)
     const char* tool = "msgtools";
 };
 

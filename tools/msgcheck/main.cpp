@@ -13,7 +13,7 @@
 #include "common/diag.hpp"
 #include "common/exit.hpp"
 #include "common/inputs.hpp"
-#include "common/json.hpp"
+#include <msg/json.hpp>
 
 using namespace msgtools;
 

@@ -1,4 +1,5 @@
 // msgrewrite - rewrite and repair messages, changing only what must change.
+#include <msg/datetime.hpp>
 #include <msg/mbox.hpp>
 #include <msg/rewrite.hpp>
 #include <msg/source.hpp>
@@ -20,7 +21,7 @@
 #include "common/exit.hpp"
 #include "common/files.hpp"
 #include "common/inputs.hpp"
-#include "common/json.hpp"
+#include <msg/json.hpp>
 
 using namespace msgtools;
 
@@ -56,7 +57,7 @@ public:
     msg::RewriteResult run(const std::string& file, const std::string& source, std::uint64_t index,
                            std::string_view data, bool entry) {
         msg::RewriteOptions o = options_;
-        if (date_) o.add_date = msg::format_date(now_);
+        if (date_) o.add_date = msg::format_date_time(now_);
         if (message_id_) o.add_message_id = msg::make_message_id(data, now_, domain_);
         msg::RewriteResult r = entry ? msg::rewrite_spool_entry(data, o) : msg::rewrite(data, o);
         ++counts_.messages;

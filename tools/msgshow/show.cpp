@@ -11,7 +11,7 @@
 #include "common/cli.hpp"
 #include "common/exit.hpp"
 #include "common/files.hpp"
-#include "common/json.hpp"
+#include <msg/json.hpp>
 #include "common/sha256.hpp"
 
 namespace msgtools {

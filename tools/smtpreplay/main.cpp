@@ -10,7 +10,7 @@
 #include "common/diag.hpp"
 #include "common/exit.hpp"
 #include "common/files.hpp"
-#include "common/json.hpp"
+#include <msg/json.hpp>
 #include "replay.hpp"
 
 using namespace msgtools;

@@ -4,12 +4,12 @@
 #include <iostream>
 
 #include "common/exit.hpp"
-#include "common/json.hpp"
+#include <msg/json.hpp>
 #include "msg/smtp/replay.hpp"
 #include "msg/source.hpp"
 
 namespace smtp = msg::smtp;
-using msgtools::Json;
+using msg::Json;
 namespace ex = msgtools::exit_code;
 
 namespace {

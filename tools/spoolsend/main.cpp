@@ -14,7 +14,7 @@
 
 #include "common/cli.hpp"
 #include "common/exit.hpp"
-#include "common/json.hpp"
+#include <msg/json.hpp>
 #include "common/progress.hpp"
 #include "deliver.hpp"
 
@@ -49,35 +49,36 @@ std::string host_name() {
 
 // Dry run: what each due entry would send.
 int dry_run(msg::Spool& spool, bool json) {
-    DueFeed feed(spool);
+    msg::DueScan due(spool, std::chrono::system_clock::now());
     std::uint64_t count = 0;
-    while (const auto next = feed.next()) {
+    while (const auto next = due.next()) {
         const std::string& name = *next;
-        auto st = spool.find(name);
+        const auto st = spool.find(name);
         if (!st) continue;
         auto data = spool.read(*st, name);
         if (!data) continue;
         const msg::SpoolEntry e = msg::parse_spool_entry(*data);
         const msg::Envelope env = msg::envelope_of(e);
-        const bool eight = msg::first_non_ascii(e.message) != std::string_view::npos;
+        const msg::Needs needs = msg::needs(env, e.message);
         ++count;
         if (json) {
             Json j;
             j.begin_object().key("entry").value(name).key("state").value(msg::state_dir(*st)).key("from")
                 .value(env.mail_from).key("size").value(static_cast<std::uint64_t>(e.message.size()))
-                .key("8bit").value(eight).key("recipients").begin_array();
+                .key("8bit").value(needs.eightbitmime).key("smtputf8").value(needs.smtputf8).key("recipients")
+                .begin_array();
             for (const auto& r : env.rcpts) j.value(r.address);
-            j.end_array().key("valid").value(e.defects.empty() && e.has_separator && e.mail() && !e.recipients().empty())
-                .end_object();
+            j.end_array().key("valid").value(msg::unsendable(e).empty()).end_object();
             std::cout << j.str() << '\n';
         } else {
             std::cout << name << " (" << msg::state_dir(*st) << "): <" << env.mail_from << "> ->";
             for (const auto& r : env.rcpts) std::cout << " <" << r.address << ">";
-            std::cout << ", " << e.message.size() << " bytes" << (eight ? ", 8-bit" : "") << "\n";
+            std::cout << ", " << e.message.size() << " bytes" << (needs.eightbitmime ? ", 8-bit" : "")
+                      << (needs.smtputf8 ? ", SMTPUTF8" : "") << "\n";
         }
     }
-    if (const std::string err = feed.error(); !err.empty()) {
-        complain("spoolsend", err);
+    if (const auto err = due.error()) {
+        complain("spoolsend", err->message);
         return exit_code::io_error;
     }
     if (!json) std::cout << "spoolsend: " << count << " entries would be sent (dry run)\n";
@@ -126,14 +127,16 @@ int main(int argc, char** argv) {
 
     SendConfig cfg;
     cfg.json = vm.count("json") > 0;
-    cfg.dsn = vm.count("dsn") > 0;
+    cfg.settle.dsn = vm.count("dsn") > 0;
     cfg.quiet = cli.quiet;
-    cfg.reporting_host = host_name();
+    cfg.settle.reporting_mta = host_name();
     if (vm.count("server")) {
         const std::string tls = vm["tls"].as<std::string>();
         auto ep = smtp::parse_endpoint(vm["server"].as<std::string>(), tls == "tls" ? 465 : 25);
         if (!ep) return usage("--server: " + ep.error().message);
         cfg.server = *ep;
+        cfg.settle.server = ep->str();
+        cfg.settle.remote_mta = ep->host;
     }
     const std::string tls = vm["tls"].as<std::string>();
     if (tls == "none") cfg.session.tls_mode = smtp::TlsMode::none;
@@ -176,8 +179,8 @@ int main(int argc, char** argv) {
         return true;
     };
     std::chrono::seconds interval{2};
-    if (!duration("max-age", cfg.max_age) || !duration("retry-base", cfg.retry_base) ||
-        !duration("retry-max", cfg.retry_max) || !duration("interval", interval))
+    if (!duration("max-age", cfg.settle.retry.max_age) || !duration("retry-base", cfg.settle.retry.base) ||
+        !duration("retry-max", cfg.settle.retry.max) || !duration("interval", interval))
         return usage("a duration is a number with s, m, h, d or w (e.g. 5d, 300s, 1h30m)");
     if (vm.count("timeout")) {
         auto t = parse_duration(vm["timeout"].as<std::string>());
@@ -204,45 +207,37 @@ int main(int argc, char** argv) {
     std::signal(SIGTERM, on_signal);
 
     const bool watch = vm.count("watch") > 0;
-    Totals totals;
-    RateLimiter limiter(cfg.rate);
-    std::mutex out_mutex;
+    if (dry) return dry_run(*spool, cfg.json);
     const auto started = std::chrono::steady_clock::now();
-    bool unreachable = false;
-    bool left_behind = false;   // the last pass left due entries that no worker could take
+    bool unreachable = false, left_behind = false;
     std::string session_error;   // why a worker could not get a session
+    std::mutex error_mutex;
+    Totals totals;
+    Shared shared(*spool, cfg, totals);
     do {
-        if (dry) return dry_run(*spool, cfg.json);
-        DueFeed feed(*spool);
+        msg::DueScan due(*spool, std::chrono::system_clock::now());
+        shared.due = &due;
         std::atomic<std::uint64_t> done{0};
-        std::atomic<unsigned> gave_up{0}, running{0};
-        std::atomic<bool> more{false};   // an entry was due but no worker could take it
-        Progress progress(0, "entries");
+        std::atomic<unsigned> gave_up{0}, running{jobs};
         std::vector<std::thread> workers;
-        for (unsigned w = 0; w < jobs; ++w) {
-            ++running;
+        for (unsigned w = 0; w < jobs; ++w)
             workers.emplace_back([&] {
-                Worker worker(*spool, cfg, totals, limiter, out_mutex, feed);
+                Worker worker(shared);
                 if (!worker.run(g_stop, done)) {
                     // No session: this worker stops; its entry stays.
-                    std::lock_guard<std::mutex> lock(out_mutex);
+                    std::lock_guard<std::mutex> lock(error_mutex);
                     if (worker.open_error()) session_error = worker.open_error()->message;
                     ++gave_up;
-                    more = true;
                 }
-                worker.close();
                 --running;
             });
-        }
         // Progress, and a syncfs() a second: sent/ moves are not fsynced one
-        // by one (Claim::complete(false)); this bounds what a power failure
-        // could send twice.
+        // by one (SettleOptions::durable false); this bounds what a power
+        // failure could send twice.
+        Progress progress(0, "entries");
         auto last_sync = std::chrono::steady_clock::now();
-        while (running > 0 && !g_stop) {
-            {
-                std::lock_guard<std::mutex> lock(out_mutex);
-                progress.update(0, done);
-            }
+        while (running > 0) {
+            progress.update(0, done);
             std::this_thread::sleep_for(std::chrono::milliseconds(100));
             if (std::chrono::steady_clock::now() - last_sync >= std::chrono::seconds(1)) {
                 (void)spool->sync();
@@ -250,14 +245,14 @@ int main(int argc, char** argv) {
             }
         }
         for (std::thread& t : workers) t.join();
-        if (auto s = spool->sync(); !s) complain("spoolsend", s.error().message);
         progress.finish();
-        if (const std::string err = feed.error(); !err.empty()) {
-            complain("spoolsend", err);
+        if (auto s = spool->sync(); !s) complain("spoolsend", s.error().message);
+        if (const auto err = due.error()) {
+            complain("spoolsend", err->message);
             return exit_code::io_error;
         }
-        if (gave_up > 0 && !totals.reached) unreachable = true;
-        left_behind = more && !unreachable && !g_stop;
+        unreachable = gave_up > 0 && !totals.reached;
+        left_behind = gave_up > 0 && !unreachable && !g_stop;
         if (!watch || g_stop) break;
         const auto until = std::chrono::steady_clock::now() + interval;
         while (!g_stop && std::chrono::steady_clock::now() < until)

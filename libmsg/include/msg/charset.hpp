@@ -42,4 +42,11 @@ bool is_valid_utf8(std::string_view s) noexcept;
 // US-ASCII. Eight bytes at a time: bodies are large.
 std::size_t first_non_ascii(std::string_view s) noexcept;
 
+// Text from elsewhere (a server's reply, a message's field) made safe to
+// show on a terminal or store on one line: control characters (C0 but
+// tab, DEL, and C1 in UTF-8) become "\xHH" escapes, bytes that are not
+// UTF-8 become "\xHH" too, a backslash stays as it is. Printable text
+// comes back unchanged.
+std::string printable(std::string_view s);
+
 }  // namespace msg

@@ -18,7 +18,7 @@ struct Error {
 };
 
 template <class T>
-class Result {
+class [[nodiscard]] Result {
 public:
     Result(T value) : v_(std::move(value)) {}             // NOLINT: implicit by design
     Result(Error error) : v_(std::move(error)) {}         // NOLINT: implicit by design

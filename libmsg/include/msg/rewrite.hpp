@@ -101,8 +101,6 @@ RewriteResult rewrite_spool_entry(std::string_view entry, const RewriteOptions& 
 
 // --- values for the header edits ---------------------------------------------
 
-// RFC 5322 3.3 date-time of `t` in UTC: "Mon, 23 Nov 2026 20:54:09 +0000".
-std::string format_date(std::time_t t);
 // A msg-id "<left@domain>" whose left part is derived from `seed` (the
 // message's bytes, say) and `t`: the same inputs give the same identifier.
 std::string make_message_id(std::string_view seed, std::time_t t, std::string_view domain);

@@ -44,7 +44,4 @@ Status move(const std::string& from, const std::string& to, bool no_replace);
 // '.', not ending with ".report" or ".json", at most 255 bytes.
 bool is_entry_name(std::string_view name) noexcept;
 
-// RFC 3339 UTC, to the second: 2026-11-23T08:15:00Z
-std::string rfc3339(std::chrono::system_clock::time_point t);
-
 }  // namespace msg::spool_io

@@ -60,6 +60,22 @@ bool reply_code_in_range(int code) {
     return a >= 2 && a <= 5 && b <= 5;
 }
 
+EnhancedCode Reply::status() const {
+    if (enhanced) return *enhanced;
+    const int k = klass();
+    return EnhancedCode{k == 2 || k == 5 ? k : 4, 0, 0};
+}
+
+void Reply::read_enhanced() {
+    enhanced = lines.empty() ? std::nullopt : parse_enhanced(lines.front());
+    enhanced_replaced = false;
+    const int k = klass();
+    if (enhanced && (k == 2 || k == 4 || k == 5) && enhanced->klass != k) {
+        enhanced = EnhancedCode{k, 0, 0};
+        enhanced_replaced = true;
+    }
+}
+
 std::string Reply::wire() const {
     std::string out;
     const std::string c = std::to_string(code);
@@ -93,7 +109,7 @@ Reply make_reply(int code, std::string_view text) {
         if (nl == std::string_view::npos) break;
         i = nl + 1;
     }
-    r.enhanced = parse_enhanced(r.lines.front());
+    r.read_enhanced();
     return r;
 }
 
@@ -110,12 +126,11 @@ ReplyAssembler::Feed ReplyAssembler::feed(std::string_view line) {
         cur_ = Reply{};
         return Feed::error;
     }
-    if (cur_.lines.empty()) {
-        cur_.code = l.code;
-        cur_.enhanced = parse_enhanced(l.text);
-    }
+    if (cur_.lines.empty()) cur_.code = l.code;
     cur_.lines.emplace_back(l.text);
-    return l.last ? Feed::done : Feed::more;
+    if (!l.last) return Feed::more;
+    cur_.read_enhanced();
+    return Feed::done;
 }
 
 Reply ReplyAssembler::take() {

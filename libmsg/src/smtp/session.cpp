@@ -76,11 +76,6 @@ std::size_t domain_at(std::string_view address) {
 
 }  // namespace
 
-std::size_t Delivery::sent(RcptState s) const {
-    return static_cast<std::size_t>(
-        std::count_if(rcpts.begin(), rcpts.end(), [s](const RcptOutcome& r) { return r.state == s; }));
-}
-
 std::string data_payload(std::string_view m) {
     std::string out;
     out.reserve(m.size() + m.size() / 32 + 8);
@@ -242,7 +237,7 @@ bool Session::authenticate(SessionError* error) {
     return fail(server_.str() + " offers neither AUTH PLAIN nor AUTH LOGIN", std::nullopt);
 }
 
-Session::Prepared Session::prepare(const Outgoing& m) const {
+Session::Prepared Session::prepare(const Envelope& m, std::string_view original) const {
     Prepared out;
     Delivery& d = out.delivery;
     for (const auto& r : m.rcpts) d.rcpts.push_back(RcptOutcome{r.address, RcptState::deferred, std::nullopt, {}});
@@ -256,14 +251,15 @@ Session::Prepared Session::prepare(const Outgoing& m) const {
         return out;
     };
 
-    // What the message and envelope need.
+    // What the message and envelope need (the envelope may ask for more).
+    const Needs needed = needs(m, original);
     std::string from = m.mail_from;
     std::vector<std::string> rcpt_addr;
     for (const auto& r : m.rcpts) rcpt_addr.push_back(r.address);
-    bool need_utf8 = !ascii(from);
-    for (const auto& a : rcpt_addr) need_utf8 = need_utf8 || !ascii(a);
-    for (const auto& p : m.mail_params) need_utf8 = need_utf8 || keyword_of(p) == "SMTPUTF8";
-    if (need_utf8 && !caps_.smtputf8) {
+    bool need_utf8 = needed.smtputf8 || m.has_param("SMTPUTF8");
+    bool address_utf8 = !ascii(from);
+    for (const auto& a : rcpt_addr) address_utf8 = address_utf8 || !ascii(a);
+    if (need_utf8 && !caps_.smtputf8 && address_utf8) {
         bool local_ascii = ascii(from.substr(0, domain_at(from)));
         for (const auto& a : rcpt_addr) local_ascii = local_ascii && ascii(std::string_view(a).substr(0, domain_at(a)));
         if (!local_ascii)
@@ -283,28 +279,35 @@ Session::Prepared Session::prepare(const Outgoing& m) const {
                 d.rcpts[i].detail = "not a valid internationalised domain";
             }
         d.notes.push_back("domains sent as A-labels (the server does not offer SMTPUTF8)");
-        need_utf8 = false;
     }
+    if (!caps_.smtputf8) need_utf8 = false;
 
-    std::string_view message = m.message;
+    // 8-bit data the server cannot take: a body without 8BITMIME, header
+    // text without SMTPUTF8 (RFC 6532). Both are made 7-bit (encoded words,
+    // quoted-printable or base64), or the message is refused.
+    std::string_view message = original;
     std::string downgraded;
     const bool eight = !ascii(message);
-    if (eight && !caps_.eightbitmime) {
-        if (!opt_.downgrade_8bit)
-            return decide_all(RcptState::failed, std::nullopt,
-                              "8-bit message and " + server_.str() + " does not offer 8BITMIME");
+    const bool header_needs_utf8 = needed.header_8bit != Needs::npos && !caps_.smtputf8;
+    if ((eight && !caps_.eightbitmime) || header_needs_utf8) {
+        const std::string what = header_needs_utf8 ? "8-bit header and " + server_.str() + " does not offer SMTPUTF8"
+                                                   : "8-bit message and " + server_.str() + " does not offer 8BITMIME";
+        if (!opt_.downgrade_8bit) return decide_all(RcptState::failed, std::nullopt, what);
         RewriteOptions ro;
         ro.seven_bit = true;
         RewriteResult rr = rewrite(message, ro);
         if (!rr.problems.empty())
             return decide_all(RcptState::failed, std::nullopt,
-                              "8-bit message, no 8BITMIME, and it cannot be made 7-bit: " + rr.problems.front().where +
-                                  ": " + rr.problems.front().what);
+                              what + ", and it cannot be made 7-bit: " + rr.problems.front().where + ": " +
+                                  rr.problems.front().what);
         downgraded = std::move(rr.output);
         message = downgraded;
-        d.notes.push_back("converted to 7 bit (the server does not offer 8BITMIME)");
+        d.notes.push_back(header_needs_utf8 ? "converted to 7 bit (the server does not offer SMTPUTF8)"
+                                            : "converted to 7 bit (the server does not offer 8BITMIME)");
     }
-    const bool eight_now = eight && caps_.eightbitmime;
+    // BODY=8BITMIME for an 8-bit body, as needs() says (8-bit header text
+    // is SMTPUTF8's business).
+    const bool eight_now = caps_.eightbitmime && message_needs(message).eightbitmime;
     const std::string payload = data_payload(message);
     // RFC 1870: the size on the wire, CRLF line ends included (the dots
     // added by stuffing make it a slight overestimate, which is allowed);

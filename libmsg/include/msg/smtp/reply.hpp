@@ -45,12 +45,24 @@ ReplyLine parse_reply_line(std::string_view line);
 bool reply_code_in_range(int code);
 
 // A whole reply, owned.
+//
+// The enhanced code is sanitised once, where a reply is made (make_reply,
+// ReplyAssembler), as Postfix's smtp_chat does: one whose class differs
+// from the reply's (a "250 5.1.1", a "550 2.0.0") is replaced by class.0.0
+// of the reply's class, and `enhanced_replaced` says so; every later user
+// (DSNs, reports, JSON) can trust `enhanced`.
 struct Reply {
     int code = 0;
     std::vector<std::string> lines;   // the text of each line, without code and separator
-    std::optional<EnhancedCode> enhanced;  // of the first line, when it has one
+    std::optional<EnhancedCode> enhanced;  // of the first line, when it has one (sanitised)
+    bool enhanced_replaced = false;   // the written code's class did not match: enhanced is X.0.0
 
     int klass() const { return code / 100; }    // 2, 3, 4, 5
+    // The enhanced status: `enhanced`, else X.0.0 of the reply's class (2,
+    // 4 or 5; a 3xx or malformed reply counts as 4.0.0).
+    EnhancedCode status() const;
+    // Set `enhanced` from the first line's text, sanitised.
+    void read_enhanced();
     bool positive() const { return code >= 200 && code < 400; }
     // The lines as on the wire ("250-a", "250 b"), CRLF after each.
     std::string wire() const;

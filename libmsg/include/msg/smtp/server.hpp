@@ -22,7 +22,7 @@
 #include <string_view>
 #include <vector>
 
-#include "msg/spool.hpp"
+#include "msg/envelope.hpp"
 
 namespace msg::smtp {
 
@@ -115,7 +115,7 @@ private:
     void reset_transaction();
     bool check_auth(std::string_view user, std::string_view pass);
 
-    const ServerOptions& opt_;
+    const ServerOptions opt_;   // a copy: the session outlives no caller's temporary
     ServerPolicy& policy_;
     std::string in_, out_;
     std::size_t pos_ = 0;

@@ -24,6 +24,8 @@
 #include <string_view>
 #include <vector>
 
+#include "msg/delivery.hpp"
+#include "msg/envelope.hpp"
 #include "msg/result.hpp"
 #include "msg/smtp/client.hpp"
 #include "msg/smtp/reply.hpp"
@@ -60,37 +62,6 @@ struct SessionError {
     bool unreachable = false;           // no connection was made or no greeting came
 };
 
-// One message to send: the reverse-path and forward-paths without angle
-// brackets, their ESMTP parameters ("KEY" or "KEY=value"), and the message
-// as stored (LF or CRLF, not dot-stuffed).
-struct Outgoing {
-    std::string mail_from;
-    std::vector<std::string> mail_params;
-    struct Rcpt {
-        std::string address;
-        std::vector<std::string> params;
-    };
-    std::vector<Rcpt> rcpts;
-    std::string_view message;
-};
-
-enum class RcptState : std::uint8_t { sent, failed, deferred };
-
-struct RcptOutcome {
-    std::string address;
-    RcptState state = RcptState::deferred;
-    std::optional<Reply> reply;         // the reply that decided it (RCPT's, or DATA's)
-    std::string detail;                 // a local reason when there is no reply
-};
-
-struct Delivery {
-    std::vector<RcptOutcome> rcpts;     // in the order of Outgoing::rcpts
-    bool connection_lost = false;       // the session cannot be used again
-    bool unanswered_dot = false;        // the final "." was sent and no reply came: may have been delivered
-    std::vector<std::string> notes;     // conversions made (7-bit downgrade, A-labels), for logs
-    std::size_t sent(RcptState s) const;  // how many recipients are in state s
-};
-
 class Session {
 public:
     // Connect, read the greeting, EHLO (HELO on 500/502), then STARTTLS and
@@ -114,7 +85,8 @@ public:
         std::uint64_t sent_on = 0;            // the session its envelope was pipelined on
         bool rset = false;                    // and whether RSET went first
     };
-    Prepared prepare(const Outgoing& m) const;
+    // `message` as stored (LF or CRLF, not dot-stuffed).
+    Prepared prepare(const Envelope& envelope, std::string_view message) const;
 
     // Send a prepared transaction (after the first, RSET goes first:
     // pipelined with MAIL when the server offers PIPELINING). When the
@@ -125,8 +97,8 @@ public:
     // throws; every recipient gets an outcome.
     Delivery transact(Prepared& p, const std::function<Prepared*()>& next = {});
     // prepare() and transact() in one.
-    Delivery send(const Outgoing& m) {
-        Prepared p = prepare(m);
+    Delivery send(const Envelope& envelope, std::string_view message) {
+        Prepared p = prepare(envelope, message);
         return transact(p);
     }
     std::uint64_t id() const { return id_; }   // unique per opened session

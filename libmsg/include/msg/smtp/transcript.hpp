@@ -16,6 +16,7 @@
 // are wire lines, dot-stuffed as sent.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <optional>
 #include <string>
@@ -23,6 +24,7 @@
 #include <vector>
 
 #include "msg/defect.hpp"
+#include "msg/smtp/client.hpp"
 #include "msg/smtp/reply.hpp"
 
 namespace msg::smtp {
@@ -66,6 +68,25 @@ ParsedTranscript parse_transcript(std::string_view text, std::optional<Format> f
 // output back gives the same lines (sides, text, TLS), except what the
 // format cannot hold (bsmtp: replies and events; cs, swaks: times).
 std::string write_transcript(const Transcript& t, Format format);
+
+// Records a live session in the native format as it goes: give it as the
+// session's WireObserver; take() returns what was recorded since the last
+// call, so that a caller appending it to a file now and then leaves a
+// readable transcript even when it is killed (one without the final
+// "close" event: cut short).
+class Recorder {
+public:
+    // Starts with the magic line and "connect PEER TIME".
+    explicit Recorder(std::string_view peer);
+    void operator()(Wire w, std::string_view text);
+    // "close" when the session ended as planned.
+    void close() { (*this)(Wire::event, "close"); }
+    std::string take();
+
+private:
+    std::chrono::steady_clock::time_point start_;
+    std::string out_;
+};
 
 // --- exchanges ---------------------------------------------------------------
 

@@ -1,4 +1,5 @@
-// validate_fields.cpp - RFC 5322 structured fields: addresses, dates, message ids.
+// rfc5322_fields.cpp - RFC 5322 structured fields: address lists (address.hpp)
+// and message ids (validate.hpp).
 //
 // A small lexer turns a field value into tokens (atoms, quoted strings,
 // domain literals, specials), skipping comments and folding white space but
@@ -131,13 +132,14 @@ struct FieldChecker {
     std::string_view value;
     std::size_t base;
     std::string_view name;
-    FieldCheckResult& out;
+    Defects& defects;
+    AddressList* list = nullptr;  // where found addresses go (address lists only)
     bool recover = false;  // go on after a bad element (to collect the good ones)
     std::size_t skipped = 0;  // bad elements skipped when recovering
 
     void error(DefectCode c, std::size_t at, std::string detail) {
-        if (out.defects.empty() || out.defects.back().code != c)
-            out.defects.push_back({c, base + at, std::string(name) + ": " + std::move(detail)});
+        if (defects.empty() || defects.back().code != c)
+            defects.push_back({c, base + at, name.empty() ? std::move(detail) : std::string(name) + ": " + detail});
     }
 };
 
@@ -192,7 +194,6 @@ public:
                 break;
             }
         }
-        fc_.out.mailboxes += 0;  // counted in mailbox()
         (void)count;
         if (t_.lexer().unclosed()) syntax(t_.lexer().unclosed_at(), "unclosed comment or quote");
     }
@@ -339,12 +340,12 @@ private:
     // A mailbox was found: count it, and keep its addr-spec (local part
     // words joined without CFWS, "@", domain).
     void found(const std::vector<Token>& local, const std::string& dom) {
-        ++fc_.out.mailboxes;
+        ++fc_.list->mailboxes;
         std::string a;
         for (const Token& w : local) a.append(w.text);
         a.push_back('@');
         a.append(dom);
-        fc_.out.addresses.push_back(std::move(a));
+        fc_.list->addresses.push_back(std::move(a));
     }
 
     // After a bad element, with `recover`: go on at the next ',' (or ';' in a group).
@@ -393,178 +394,6 @@ private:
     Tokens t_;
 };
 
-// --- date-time (RFC 5322 3.3) ---------------------------------------------------
-
-constexpr std::array<std::string_view, 7> kDays = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
-constexpr std::array<std::string_view, 12> kMonths = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                                      "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-
-bool ieq(std::string_view a, std::string_view b) { return iequals(a, b); }
-
-int days_in_month(int y, int m) {
-    static const int d[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0)) return 29;
-    return d[m - 1];
-}
-
-// Day of week, 0 = Sunday (Sakamoto's method).
-int weekday(int y, int m, int d) {
-    static const int t[] = {0, 3, 2, 5, 0, 3, 5, 1, 4, 6, 2, 4};
-    if (m < 3) y -= 1;
-    return (y + y / 4 - y / 100 + y / 400 + t[m - 1] + d) % 7;
-}
-
-bool all_digits(std::string_view s) {
-    if (s.empty()) return false;
-    for (char c : s)
-        if (c < '0' || c > '9') return false;
-    return true;
-}
-
-// Digits to a number, saturating: a 30-digit year is out of range, not an overflow.
-int to_int(std::string_view s) {
-    int v = 0;
-    for (char c : s) v = v > 99999999 ? v : v * 10 + (c - '0');
-    return v;
-}
-
-class DateParser {
-public:
-    explicit DateParser(FieldChecker& fc) : fc_(fc), s_(fc.value) {}
-
-    void parse() {
-        // Our own scanner: words of letters or digits, and the separators
-        // ',', ':', '+', '-'; comments and white space skipped.
-        split();
-        std::size_t i = 0;
-        auto bad = [&](std::size_t at, std::string why) {
-            fc_.error(DefectCode::DateSyntax, at, std::move(why));
-        };
-        if (toks_.empty()) { bad(0, "empty date"); return; }
-        int dow = -1;
-        std::size_t dow_at = 0;
-        if (is_alpha(toks_[0].text)) {
-            for (int k = 0; k < 7; ++k)
-                if (ieq(toks_[0].text, kDays[static_cast<std::size_t>(k)])) dow = k;
-            if (dow < 0) { bad(toks_[0].at, "unknown day of the week"); return; }
-            dow_at = toks_[0].at;
-            i = 1;
-            if (i >= toks_.size() || toks_[i].text != ",") { bad(at(i), "expected ',' after the day of the week"); return; }
-            ++i;
-        }
-        // day month year
-        if (i >= toks_.size() || !all_digits(toks_[i].text) || toks_[i].text.size() > 2) { bad(at(i), "expected the day of the month"); return; }
-        const int day = to_int(toks_[i].text);
-        const std::size_t day_at = toks_[i].at;
-        ++i;
-        int month = 0;
-        if (i < toks_.size())
-            for (int k = 0; k < 12; ++k)
-                if (ieq(toks_[i].text, kMonths[static_cast<std::size_t>(k)])) month = k + 1;
-        if (month == 0) { bad(at(i), "expected a month name (Jan ... Dec)"); return; }
-        ++i;
-        if (i >= toks_.size() || !all_digits(toks_[i].text) || toks_[i].text.size() < 2) { bad(at(i), "expected the year"); return; }
-        int year = to_int(toks_[i].text);
-        const std::size_t year_at = toks_[i].at;
-        if (toks_[i].text.size() < 4) {
-            obsolete(year_at, "two- or three-digit year");
-            year += toks_[i].text.size() == 2 && year < 50 ? 2000 : 1900;
-        }
-        ++i;
-        // time-of-day = hour ":" minute [ ":" second ]
-        if (i >= toks_.size() || !all_digits(toks_[i].text) || toks_[i].text.size() != 2) { bad(at(i), "expected the hour (two digits)"); return; }
-        const int hour = to_int(toks_[i].text);
-        const std::size_t time_at = toks_[i].at;
-        ++i;
-        if (i >= toks_.size() || toks_[i].text != ":") { bad(at(i), "expected ':' after the hour"); return; }
-        ++i;
-        if (i >= toks_.size() || !all_digits(toks_[i].text) || toks_[i].text.size() != 2) { bad(at(i), "expected the minute (two digits)"); return; }
-        const int minute = to_int(toks_[i].text);
-        ++i;
-        int second = 0;
-        if (i < toks_.size() && toks_[i].text == ":") {
-            ++i;
-            if (i >= toks_.size() || !all_digits(toks_[i].text) || toks_[i].text.size() != 2) { bad(at(i), "expected the second (two digits)"); return; }
-            second = to_int(toks_[i].text);
-            ++i;
-        }
-        // zone
-        if (i >= toks_.size()) { bad(at(i), "no time zone"); return; }
-        std::size_t zone_at = toks_[i].at;
-        if (toks_[i].text == "+" || toks_[i].text == "-") {
-            ++i;
-            if (i >= toks_.size() || !all_digits(toks_[i].text) || toks_[i].text.size() != 4) { bad(zone_at, "time zone must be +hhmm or -hhmm"); return; }
-            if (to_int(toks_[i].text.substr(2)) > 59) range(zone_at, "zone minutes over 59");
-            ++i;
-        } else if (is_alpha(toks_[i].text)) {
-            static const char* zones[] = {"UT", "GMT", "EST", "EDT", "CST", "CDT", "MST", "MDT", "PST", "PDT"};
-            bool known = false;
-            for (const char* z : zones) known = known || ieq(toks_[i].text, z);
-            const bool military = toks_[i].text.size() == 1 && !ieq(toks_[i].text, "J");
-            if (!known && !military) { bad(zone_at, "unknown time zone name"); return; }
-            obsolete(zone_at, "time zone name instead of a numeric offset");
-            ++i;
-        } else {
-            bad(zone_at, "time zone must be +hhmm or -hhmm");
-            return;
-        }
-        if (i < toks_.size()) { bad(toks_[i].at, "text after the time zone"); return; }
-        // ranges
-        if (month >= 1 && (day < 1 || day > days_in_month(year, month))) { range(day_at, "no such day in that month"); return; }
-        if (year < 1900) { range(year_at, "year before 1900"); return; }
-        if (year > 9999) { range(year_at, "year after 9999"); return; }
-        if (hour > 23 || minute > 59 || second > 60) { range(time_at, "time of day out of range"); return; }
-        if (dow >= 0 && weekday(year, month, day) != dow)
-            fc_.error(DefectCode::DateWeekday, dow_at,
-                      "the date is a " + std::string(kDays[static_cast<std::size_t>(weekday(year, month, day))]));
-    }
-
-private:
-    struct T { std::string_view text; std::size_t at; };
-    static bool is_alpha(std::string_view s) {
-        if (s.empty()) return false;
-        for (char c : s)
-            if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))) return false;
-        return true;
-    }
-    std::size_t at(std::size_t i) const { return i < toks_.size() ? toks_[i].at : s_.size(); }
-    void obsolete(std::size_t at, std::string why) { fc_.error(DefectCode::DateObsolete, at, std::move(why)); }
-    void range(std::size_t at, std::string why) { fc_.error(DefectCode::DateRange, at, std::move(why)); }
-
-    void split() {
-        std::size_t i = 0;
-        while (i < s_.size()) {
-            const char c = s_[i];
-            if (c == ' ' || c == '\t' || c == '\r' || c == '\n') { ++i; continue; }
-            if (c == '(') {
-                int depth = 0;
-                while (i < s_.size()) {
-                    const char d = s_[i++];
-                    if (d == '\\') { ++i; continue; }
-                    if (d == '(') ++depth;
-                    else if (d == ')' && --depth == 0) break;
-                }
-                continue;
-            }
-            const bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-            const bool digit = c >= '0' && c <= '9';
-            std::size_t b = i;
-            if (alpha || digit) {
-                while (i < s_.size() && (((s_[i] >= 'a' && s_[i] <= 'z') || (s_[i] >= 'A' && s_[i] <= 'Z')) == alpha) &&
-                       ((s_[i] >= '0' && s_[i] <= '9') == digit))
-                    ++i;
-            } else {
-                ++i;
-            }
-            toks_.push_back({s_.substr(b, i - b), b});
-        }
-    }
-
-    FieldChecker& fc_;
-    std::string_view s_;
-    std::vector<T> toks_;
-};
-
 // --- msg-id (RFC 5322 3.6.4) ----------------------------------------------------
 
 // Parse one msg-id at the current token; returns false (with a defect) on error.
@@ -605,32 +434,24 @@ bool msg_id(Tokens& t, FieldChecker& fc) {
 
 }  // namespace
 
-FieldCheckResult check_address_field(std::string_view name, std::string_view value, std::size_t base,
-                                     AddressKind kind) {
-    FieldCheckResult r;
-    FieldChecker fc{value, base, name, r};
+AddressList parse_address_list(std::string_view value, AddressKind kind, const AddressListOptions& options) {
+    AddressList r;
+    FieldChecker fc{value, options.base, options.field, r.defects, &r, options.recover};
     AddressParser(fc).parse(kind);
+    r.skipped = fc.skipped;
     return r;
 }
 
 std::vector<std::string> field_addresses(std::string_view value, std::size_t* bad) {
-    FieldCheckResult r;
-    FieldChecker fc{value, 0, "", r, true};
-    AddressParser(fc).parse(AddressKind::address_list_or_empty);
-    if (bad) *bad = fc.skipped;
+    AddressListOptions o;
+    o.recover = true;
+    AddressList r = parse_address_list(value, AddressKind::address_list_or_empty, o);
+    if (bad) *bad = r.skipped;
     return std::move(r.addresses);
 }
 
-FieldCheckResult check_date_field(std::string_view name, std::string_view value, std::size_t base) {
-    FieldCheckResult r;
-    FieldChecker fc{value, base, name, r};
-    DateParser(fc).parse();
-    return r;
-}
-
-FieldCheckResult check_msg_id_field(std::string_view name, std::string_view value, std::size_t base,
-                                    bool list) {
-    FieldCheckResult r;
+Defects check_msg_id_field(std::string_view name, std::string_view value, std::size_t base, bool list) {
+    Defects r;
     FieldChecker fc{value, base, name, r};
     Tokens t(value);
     std::size_t n = 0;

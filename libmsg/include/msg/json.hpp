@@ -1,4 +1,5 @@
-// json.hpp - a small JSON Lines writer.
+// json.hpp - a small JSON writer, for the JSON Lines every tool prints and
+// the JSON reports of the spool (docs/json.md).
 //
 // Strings are written as valid JSON whatever the bytes: control characters
 // are escaped, and bytes that are not well-formed UTF-8 become U+FFFD.
@@ -8,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-namespace msgtools {
+namespace msg {
 
 class Json {
 public:
@@ -36,4 +37,4 @@ private:
 
 void json_escape(std::string_view s, std::string& out);
 
-}  // namespace msgtools
+}  // namespace msg

@@ -1,9 +1,9 @@
 // json.cpp - JSON text with guaranteed-valid UTF-8.
-#include "common/json.hpp"
+#include "msg/json.hpp"
 
 #include <msg/charset.hpp>
 
-namespace msgtools {
+namespace msg {
 
 void json_escape(std::string_view s, std::string& out) {
     out.push_back('"');
@@ -97,4 +97,4 @@ void Json::clear() {
     need_comma_ = false;
 }
 
-}  // namespace msgtools
+}  // namespace msg
