@@ -133,27 +133,11 @@ bool write_all(std::FILE* f, std::string_view data) {
 // a temporary file for --in-place). Returns an exit code.
 int rewrite_archive(const std::string& path, const InputOptions& in, const std::string& out, bool gzip,
                     bool dry_run, Rewriter& rw, std::unique_ptr<msg::MboxWriter>& writer) {
-    msg::MboxOptions mo;
-    mo.format = in.format;
-    auto reader = msg::MboxReader::open(path, mo);
-    if (!reader.ok()) {
-        complain(kInfo.name, reader.error().message);
-        return reader.error().errnum == ENOENT || reader.error().errnum == EACCES ? exit_code::no_input
-                                                                                   : exit_code::io_error;
-    }
-    const std::string file = path == "-" ? "<stdin>" : path;
-    msg::MboxMessage m;
-    std::uint64_t count = 0;
-    for (;;) {
-        auto next = (*reader)->next(m);
-        if (!next.ok()) {
-            complain(kInfo.name, next.error().message);
-            return next.error().errnum ? exit_code::io_error : exit_code::data_error;
-        }
-        if (!*next) break;
-        ++count;
-        const msg::RewriteResult r = rw.run(file, path, m.index, m.data, false);
-        if (dry_run) continue;
+    int result = exit_code::ok;
+    const int read = for_each_message({path}, in, [&](const InputMessage& im) {
+        const msg::MboxMessage& m = *im.mbox;
+        const msg::RewriteResult r = rw.run(im.file, path, m.index, m.data, false);
+        if (dry_run) return true;
         if (!writer) {
             msg::MboxWriter::Options wo;
             wo.format = m.format;
@@ -161,7 +145,8 @@ int rewrite_archive(const std::string& path, const InputOptions& in, const std::
             auto w = msg::MboxWriter::open(out, wo);
             if (!w.ok()) {
                 complain(kInfo.name, w.error().message);
-                return exit_code::cant_create;
+                result = exit_code::cant_create;
+                return false;
             }
             writer = std::move(*w);
         }
@@ -171,14 +156,12 @@ int rewrite_archive(const std::string& path, const InputOptions& in, const std::
                                         : writer->write(m);
         if (!s.ok()) {
             complain(kInfo.name, s.error().message);
-            return exit_code::io_error;
+            result = exit_code::io_error;
+            return false;
         }
-    }
-    if (count == 0) {
-        complain(kInfo.name, file + ": not an mbox archive (no 'From ' line starts a message)");
-        return exit_code::data_error;
-    }
-    return exit_code::ok;
+        return true;
+    });
+    return exit_code::worst(result, read);
 }
 
 bool is_gzip_file(const std::string& path) {

@@ -27,10 +27,12 @@ public:
     explicit operator bool() const { return ok(); }
     T& value() & { return std::get<0>(v_); }
     const T& value() const& { return std::get<0>(v_); }
-    T&& value() && { return std::get<0>(std::move(v_)); }
+    T value() && { return std::get<0>(std::move(v_)); }   // by value: safe on a temporary
     T* operator->() { return &value(); }
     const T* operator->() const { return &value(); }
     T& operator*() & { return value(); }
+    const T& operator*() const& { return value(); }
+    T operator*() && { return std::move(*this).value(); }
     const Error& error() const { return std::get<1>(v_); }
 
 private:
