@@ -58,6 +58,27 @@ Result<Spool> Spool::open(const std::string& path, bool create) {
         for (std::string_view d : kDirs)
             if (Status st = make_dir(join(s.root_, d)); !st) return st.error();
         if (Status st = spool_io::sync_dir(s.root_); !st) return st.error();
+    } else {
+        // A spool is a directory with queue/. State directories another
+        // writer did not make (docs/spool-format.md asks only for tmp/ and
+        // queue/ to write entries) are made, with the spool's own mode.
+        struct stat root {}, queue {};
+        if (::stat(s.root_.c_str(), &root) != 0) return sys_error("open spool", s.root_, errno);
+        if (!S_ISDIR(root.st_mode)) return sys_error("open spool", s.root_, ENOTDIR);
+        const std::string q = join(s.root_, "queue");
+        if (::stat(q.c_str(), &queue) != 0) return sys_error("open spool directory", q, errno);
+        bool made = false;
+        for (std::string_view d : kDirs) {
+            const std::string p = join(s.root_, d);
+            if (::mkdir(p.c_str(), root.st_mode & 07777) == 0) {
+                ::chmod(p.c_str(), root.st_mode & 07777);   // the umask may have narrowed it
+                made = true;
+            } else if (errno != EEXIST) {
+                return sys_error("create directory", p, errno);
+            }
+        }
+        if (made)
+            if (Status st = spool_io::sync_dir(s.root_); !st) return st.error();
     }
     for (std::string_view d : kDirs) {
         const std::string p = join(s.root_, d);

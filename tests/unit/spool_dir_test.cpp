@@ -612,3 +612,26 @@ TEST_F(SpoolDir, ErrorsNameTheFile) {
     ASSERT_FALSE(r);
     EXPECT_EQ(r.error().errnum, ENOENT);
 }
+
+TEST_F(SpoolDir, MissingStateDirectoriesAreMadeWithTheSpoolsMode) {
+    // What another program writing entries by docs/spool-format.md may make.
+    const fs::path other = base_ / "other";
+    fs::create_directories(other / "queue");
+    fs::create_directories(other / "tmp");
+    ::chmod(other.c_str(), 0750);
+    spit(other / "queue" / msg::new_entry_name(), msg::format_envelope(envelope()) + kMessage);
+    auto s = msg::Spool::open(other.string(), false);
+    ASSERT_TRUE(s) << s.error().message;
+    for (const char* d : {"deferred", "sent", "failed"}) {
+        struct stat st {};
+        ASSERT_EQ(::stat((other / d).c_str(), &st), 0) << d;
+        EXPECT_EQ(st.st_mode & 07777, 0750u) << d;
+    }
+    EXPECT_EQ(s->list(SpoolState::queue)->size(), 1u);
+    // Without queue/ it is no spool.
+    fs::create_directories(base_ / "notaspool");
+    auto n = msg::Spool::open((base_ / "notaspool").string(), false);
+    ASSERT_FALSE(n);
+    EXPECT_EQ(n.error().errnum, ENOENT);
+    EXPECT_NE(n.error().message.find("queue"), std::string::npos);
+}

@@ -91,7 +91,7 @@ int main(int argc, char** argv) {
     po::options_description opts("Options");
     opts.add_options()
         ("server", po::value<std::string>(), "HOST[:PORT] of the SMTP server (port 25 unless given)")
-        (",j", po::value<unsigned>()->default_value(1), "N parallel connections")
+        ("jobs,j", po::value<unsigned>()->default_value(1), "N parallel connections")
         ("max-per-connection", po::value<unsigned>()->default_value(100), "N messages per connection (RSET between them)")
         ("rate", po::value<double>()->default_value(0), "MSGS/S at most, all connections together (0: no limit)")
         ("helo", po::value<std::string>(), "NAME for EHLO/HELO (default: this host's name)")
@@ -166,7 +166,7 @@ int main(int argc, char** argv) {
             return usage("--auth-user needs --auth-file or SPOOLSEND_PASSWORD");
         }
     }
-    const unsigned jobs = vm["-j"].as<unsigned>();
+    const unsigned jobs = vm["jobs"].as<unsigned>();
     if (jobs == 0 || jobs > 1000) return usage("-j must be 1 to 1000");
     cfg.max_per_connection = vm["max-per-connection"].as<unsigned>();
     if (cfg.max_per_connection == 0) return usage("--max-per-connection must be at least 1");

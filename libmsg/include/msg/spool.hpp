@@ -102,7 +102,9 @@ private:
 class Spool {
 public:
     // Open a spool; with `create`, make the directory and its state
-    // directories when missing.
+    // directories when missing. Without it, the directory and its queue/
+    // must exist; missing state directories are made with the mode of the
+    // spool's directory.
     static Result<Spool> open(const std::string& path, bool create);
 
     const std::string& path() const { return root_; }
