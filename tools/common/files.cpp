@@ -198,4 +198,33 @@ msg::Status write_all(int fd, std::string_view data) {
     return msg::Ok{};
 }
 
+msg::Result<std::string> read_regular_file(const std::string& path) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        const int e = errno;
+        return msg::Error{e, "cannot read " + path + ": " + std::strerror(e)};
+    }
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        const int e = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
+        ::close(fd);
+        return msg::Error{e, "cannot read " + path + ": " + (e == EISDIR ? "it is a directory" : "not a regular file")};
+    }
+    std::string out;
+    char buf[65536];
+    for (;;) {
+        const ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            const int e = errno;
+            ::close(fd);
+            return msg::Error{e, "cannot read " + path + ": " + std::strerror(e)};
+        }
+        if (n == 0) break;
+        out.append(buf, static_cast<std::size_t>(n));
+    }
+    ::close(fd);
+    return out;
+}
+
 }  // namespace msgtools

@@ -47,6 +47,10 @@ msg::Status commit_file(const std::string& tmp, const std::string& path);
 // 0600 whatever the umask, never through a symbolic link. Returns the fd.
 msg::Result<int> create_private(const std::string& dir, const std::string& name);
 
+// The whole of a file that must be one (a password, a rules file, a
+// script): a directory, a device or a missing file is an error naming it.
+msg::Result<std::string> read_regular_file(const std::string& path);
+
 // Write all of `data` to `fd` (retrying short writes and EINTR).
 msg::Status write_all(int fd, std::string_view data);
 

@@ -1,16 +1,15 @@
 // smtpreplay - check SMTP transcripts, convert and anonymise them, and
 // replay their client side against a live server.
-#include <fstream>
 #include <iostream>
-#include <sstream>
 
+#include "msg/smtp/replay.hpp"
 #include "msg/smtp/transcript.hpp"
 
 #include "common/cli.hpp"
 #include "common/diag.hpp"
 #include "common/exit.hpp"
 #include "common/files.hpp"
-#include <msg/json.hpp>
+#include "common/inputs.hpp"
 #include "replay.hpp"
 
 using namespace msgtools;
@@ -32,21 +31,6 @@ const ToolInfo kInfo = {
     "  smtpreplay --convert swaks session.txt             as swaks would print it\n"
     "  smtpreplay --anonymise --convert cs log.txt > shareable.txt\n"
     "  smtpreplay --explain smtp.body-dot\n"};
-
-bool read_input(const std::string& file, std::string& out) {
-    if (file == "-") {
-        std::ostringstream ss;
-        ss << std::cin.rdbuf();
-        out = ss.str();
-        return true;
-    }
-    std::ifstream in(file, std::ios::binary);
-    if (!in) return false;
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    out = ss.str();
-    return true;
-}
 
 }  // namespace
 
@@ -92,16 +76,18 @@ int main(int argc, char** argv) {
     int result = exit_code::ok;
     std::uint64_t errors = 0, warnings = 0, files = 0;
     DiagPrinter diag(json ? std::cerr : std::cout, !json && stderr_wants_color(), false);
-    for (const std::string& file : cli.inputs) {
-        std::string text;
-        if (!read_input(file, text)) {
-            complain("smtpreplay", "cannot read " + file);
-            result = exit_code::worst(result, exit_code::no_input);
-            continue;
-        }
+    InputOptions in;
+    in.tool = kInfo.name;
+    if (replaying) {
+        if (vm["timeout"].as<double>() <= 0) return usage("--timeout must be above 0");
+        if (!smtp::match_by_name(vm["match"].as<std::string>())) return usage("--match must be class, code, enhanced or text");
+        if (auto ep = smtp::parse_endpoint(vm["server"].as<std::string>()); !ep) return usage("--server: " + ep.error().message);
+    }
+    const int read = for_each_message(cli.inputs, in, [&](const InputMessage& im) {
+        const std::string_view text = im.data;
         ++files;
         smtp::ParsedTranscript p = smtp::parse_transcript(text, in_format);
-        const std::string name = file == "-" ? "<stdin>" : file;
+        const std::string& name = im.file;
 
         if (rewriting) {
             smtp::Transcript t = vm.count("anonymise") ? smtp::anonymise(p.transcript) : p.transcript;
@@ -109,14 +95,17 @@ int main(int argc, char** argv) {
             if (vm.count("output")) {
                 if (auto s = replace_file(vm["output"].as<std::string>(), out); !s) {
                     complain("smtpreplay", s.error().message);
-                    return exit_code::cant_create;
+                    result = exit_code::cant_create;
+                    return false;
                 }
             } else {
                 std::cout << out;
             }
-            for (const msg::Defect& d : p.defects) (void)d, ++errors;
-            if (!p.defects.empty()) diag.print(Place{name, text, 1}, p.defects);
-            return p.defects.empty() ? exit_code::ok : exit_code::problems;
+            if (!p.defects.empty()) {
+                diag.print(Place{name, text, 1}, p.defects);
+                result = exit_code::problems;
+            }
+            return false;
         }
 
         if (replaying) {
@@ -130,11 +119,8 @@ int main(int argc, char** argv) {
             ro.quiet = cli.quiet;
             ro.mismatches_only = vm.count("diff") > 0;
             ro.timeout = vm["timeout"].as<double>();
-            if (ro.timeout <= 0) return usage("--timeout must be above 0");
-            const int r = replay_transcript(name, text, p.transcript, ro, std::cout);
-            if (r == exit_code::usage) return r;
-            result = exit_code::worst(result, r);
-            continue;
+            result = exit_code::worst(result, replay_transcript(name, text, p.transcript, ro, std::cout));
+            return true;
         }
 
         // --check
@@ -162,7 +148,9 @@ int main(int argc, char** argv) {
             diag.print(Place{name, text, 1}, defects);
         }
         if (file_errors) result = exit_code::worst(result, exit_code::problems);
-    }
+        return true;
+    });
+    result = exit_code::worst(result, read);
     if (!replaying && !rewriting) {
         if (json) {
             Json j;

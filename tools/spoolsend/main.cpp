@@ -3,7 +3,6 @@
 #include <atomic>
 #include <csignal>
 #include <cstdlib>
-#include <fstream>
 #include <iostream>
 #include <thread>
 
@@ -14,6 +13,7 @@
 
 #include "common/cli.hpp"
 #include "common/exit.hpp"
+#include "common/files.hpp"
 #include <msg/json.hpp>
 #include "common/progress.hpp"
 #include "deliver.hpp"
@@ -152,12 +152,12 @@ int main(int argc, char** argv) {
     if (vm.count("auth-user")) {
         cfg.session.auth_user = vm["auth-user"].as<std::string>();
         if (vm.count("auth-file")) {
-            std::ifstream in(vm["auth-file"].as<std::string>());
-            if (!in) {
-                complain("spoolsend", "cannot read --auth-file " + vm["auth-file"].as<std::string>());
+            auto text = read_regular_file(vm["auth-file"].as<std::string>());
+            if (!text) {
+                complain("spoolsend", "--auth-file: " + text.error().message);
                 return exit_code::no_input;
             }
-            std::getline(in, cfg.session.auth_password);
+            cfg.session.auth_password = text->substr(0, text->find('\n'));
             if (!cfg.session.auth_password.empty() && cfg.session.auth_password.back() == '\r')
                 cfg.session.auth_password.pop_back();
         } else if (const char* p = std::getenv("SPOOLSEND_PASSWORD")) {
