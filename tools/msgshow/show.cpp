@@ -12,7 +12,7 @@
 #include "common/exit.hpp"
 #include "common/files.hpp"
 #include <msg/json.hpp>
-#include "common/sha256.hpp"
+#include <msg/digest.hpp>
 
 namespace msgtools {
 namespace {
@@ -140,7 +140,7 @@ void Shower::json(const msg::Message& m, const InputMessage& in) {
         if (fn.empty()) j.key("filename").null();
         else j.key("filename").value(fn);
         j.key("size").value(static_cast<std::uint64_t>(body.size()));
-        j.key("sha256").value(Sha256::hex(body));
+        j.key("sha256").value(msg::sha256_hex(body));
         j.end_object();
     }
     j.end_array();
