@@ -46,6 +46,36 @@ expect 66 "cannot open" "$bin" --7bit "$tmp/missing.eml"
 mkdir "$tmp/several" && cp "$clean" "$utf8" "$tmp/several/"
 expect 64 "several inputs (or a directory) need --in-place" "$bin" --7bit -o "$tmp/one.eml" "$tmp/several"
 [ ! -e "$tmp/one.eml" ] || { echo "FAIL: -o written for a directory"; fail=1; }
+# A symbolic link another user planted in a sticky directory is never
+# written through, with -o or --in-place (the kernel's protected_symlinks
+# rule, which renaming over the target would sidestep).
+if [ "$(id -u)" -eq 0 ] && id nobody > /dev/null 2>&1; then
+    mkdir "$tmp/sticky" && chmod 1777 "$tmp/sticky"
+    cp "$utf8" "$tmp/secret"
+    ln -s "$tmp/secret" "$tmp/sticky/x.eml" && chown -h nobody "$tmp/sticky/x.eml"
+    expect 73 "refusing to write through" "$bin" --7bit -o "$tmp/sticky/x.eml" "$utf8"
+    expect 73 "refusing to write through" "$bin" --7bit --in-place "$tmp/sticky/x.eml"
+    same "$tmp/secret" "$utf8"
+    [ -L "$tmp/sticky/x.eml" ] || { echo "FAIL: the planted link was replaced"; fail=1; }
+else
+    echo "note: not root (or no user nobody): the planted-link case is skipped"
+fi
+# A walk with --in-place does not follow links out of its tree.
+mkdir "$tmp/tree" && cp "$utf8" "$tmp/outside.eml" && cp "$utf8" "$tmp/tree/inside.eml"
+ln -s "$tmp/outside.eml" "$tmp/tree/link.eml"
+expect 0 "" "$bin" --7bit --in-place "$tmp/tree"
+same "$tmp/outside.eml" "$utf8"
+cmp -s "$tmp/tree/inside.eml" "$utf8" && { echo "FAIL: the file inside the tree was not rewritten"; fail=1; }
+# A file with other hard links is left alone without --force.
+cp "$utf8" "$tmp/hard.eml" && ln "$tmp/hard.eml" "$tmp/hard2.eml"
+expect 73 "hard links" "$bin" --7bit --in-place "$tmp/hard.eml"
+same "$tmp/hard.eml" "$utf8"
+expect 0 "" "$bin" --7bit --in-place --force "$tmp/hard.eml"
+same "$tmp/hard2.eml" "$utf8"
+# A new output file is private.
+expect 0 "" "$bin" --7bit -o "$tmp/new.eml" "$utf8"
+[ "$(stat -c %a "$tmp/new.eml")" = 600 ] || { echo "FAIL: a new -o file is $(stat -c %a "$tmp/new.eml"), not 600"; fail=1; }
+
 # --in-place through a symbolic link replaces the file it names and keeps the link.
 cp "$utf8" "$tmp/real.eml" && ln -s real.eml "$tmp/link.eml"
 expect 0 "" "$bin" --7bit --in-place "$tmp/link.eml"

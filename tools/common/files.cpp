@@ -92,14 +92,33 @@ msg::Result<std::string> write_new_file(const std::string& dir, const std::strin
     return msg::Error{e, "cannot create " + dir + "/" + name + ": " + std::strerror(e)};
 }
 
-std::string real_target(const std::string& path) {
-    struct stat st {};
-    if (::lstat(path.c_str(), &st) != 0 || !S_ISLNK(st.st_mode)) return path;
+msg::Result<std::string> write_target(const std::string& path) {
+    struct stat link {};
+    if (::lstat(path.c_str(), &link) != 0 || !S_ISLNK(link.st_mode)) return path;
+    const std::size_t slash = path.rfind('/');
+    const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+    struct stat d {};
+    if (::stat(dir.c_str(), &d) != 0) {
+        const int e = errno;
+        return msg::Error{e, "cannot check " + dir + ": " + std::strerror(e)};
+    }
+    const uid_t me = ::geteuid();
+    const bool trusted = link.st_uid == me || (d.st_uid == me && !(d.st_mode & S_ISVTX));
+    if (!trusted)
+        return msg::Error{EPERM, "refusing to write through " + path + ": a symbolic link of another user (uid " +
+                                     std::to_string(link.st_uid) + ") in a directory that is not yours alone"};
     char* real = ::realpath(path.c_str(), nullptr);
-    if (!real) return path;
+    if (!real) return path;   // a dangling link: writing creates the name itself, never the target
     std::string out(real);
     std::free(real);
     return out;
+}
+
+msg::Status check_links(const std::string& path, bool force) {
+    struct stat st {};
+    if (force || ::stat(path.c_str(), &st) != 0 || st.st_nlink <= 1) return msg::Ok{};
+    return msg::Error{EMLINK, path + " has " + std::to_string(st.st_nlink) +
+                                  " hard links; replacing it would leave the others as they were (--force to do it anyway)"};
 }
 
 std::string temp_beside(const std::string& path) {
@@ -140,13 +159,15 @@ msg::Status commit_file(const std::string& tmp, const std::string& path) {
 int create_temp(const std::string& tmp, const std::string& path) {
     // Never readable by more than the file it replaces, not even while written.
     struct stat st {};
-    const mode_t mode = ::stat(path.c_str(), &st) == 0 ? (st.st_mode & 0666) : 0644;
+    const mode_t mode = ::stat(path.c_str(), &st) == 0 ? (st.st_mode & 0666) : 0600;
     ::unlink(tmp.c_str());
     return ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
 }
 
 msg::Status replace_file(const std::string& path_given, std::string_view data) {
-    const std::string path = real_target(path_given);
+    const auto target = write_target(path_given);
+    if (!target) return target.error();
+    const std::string& path = *target;
     const std::string tmp = temp_beside(path);
     const int fd = create_temp(tmp, path);
     if (fd < 0) {

@@ -24,13 +24,22 @@ std::string safe_filename(std::string_view wanted);
 msg::Result<std::string> write_new_file(const std::string& dir, const std::string& name,
                                         std::string_view data);
 
-// The file `path` names: itself, or the target of a symbolic link (so that
-// replacing it keeps the link).
-std::string real_target(const std::string& path);
+// The file to write when output goes to `path`: `path` itself, or the
+// target of a symbolic link (so that replacing it keeps the link) - but
+// only a link the invoking user may trust, as the kernel's
+// protected_symlinks would: one the user owns, or one in a directory the
+// user owns that is not sticky. A link another user planted in /tmp or any
+// directory not the user's is refused (EPERM, the message says why), so
+// that no output is ever written through it.
+msg::Result<std::string> write_target(const std::string& path);
+
+// Refuse to replace a file that has other hard links (a rename would split
+// them): an error saying so, unless `force`.
+msg::Status check_links(const std::string& path, bool force);
 
 // Create the temporary file `tmp` for output that will replace `path`,
-// with `path`'s permission bits from the start (0644 when it does not
-// exist). Returns the descriptor, or -1 with errno set.
+// with `path`'s permission bits from the start (0600 when it does not
+// exist: mail is private). Returns the descriptor, or -1 with errno set.
 int create_temp(const std::string& tmp, const std::string& path);
 
 // A temporary name beside `path` for output that will replace it
@@ -54,8 +63,9 @@ msg::Result<std::string> read_regular_file(const std::string& path);
 // Write all of `data` to `fd` (retrying short writes and EINTR).
 msg::Status write_all(int fd, std::string_view data);
 
-// Replace `path` (a link's target, for a symbolic link) with `data`
-// atomically: temp_beside, create_temp, write, commit_file.
+// Replace `path` (a trusted link's target, for a symbolic link: see
+// write_target) with `data` atomically: temp_beside, create_temp, write,
+// commit_file.
 msg::Status replace_file(const std::string& path, std::string_view data);
 
 }  // namespace msgtools

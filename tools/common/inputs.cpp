@@ -141,9 +141,11 @@ int for_each_message(const std::vector<std::string>& inputs, const InputOptions&
         std::error_code ec;
         if (in != "-" && fs::is_directory(in, ec)) {
             std::vector<std::string> files;
+            // Like find(1): symbolic links below a directory are not
+            // followed, so that a walk never leaves the tree it was given.
             for (auto it = fs::recursive_directory_iterator(in, fs::directory_options::skip_permission_denied, ec);
                  !ec && it != fs::recursive_directory_iterator(); it.increment(ec))
-                if (it->is_regular_file(ec)) files.push_back(it->path().string());
+                if (!it->is_symlink(ec) && it->is_regular_file(ec)) files.push_back(it->path().string());
             if (ec) {
                 complain(o.tool, "cannot read directory " + in + ": " + ec.message());
                 worst = exit_code::worst(worst, exit_code::no_input);

@@ -1,7 +1,8 @@
 // inputs.hpp - the input loop every tool shares.
 //
 // Inputs are files, "-" (standard input), directories (every regular file
-// below them, recursively, in sorted order) and, with `mbox`, archives whose
+// below them, recursively, in sorted order; symbolic links below a
+// directory are not followed) and, with `mbox`, archives whose
 // messages are handed out one at a time (gzip is detected). A failing input
 // is reported on stderr and the loop goes on with the next; the worst
 // outcome is returned as an exit code (66 missing input, 65 unusable data,

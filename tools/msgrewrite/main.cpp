@@ -207,6 +207,7 @@ int main(int argc, char** argv) {
         ("gzip", "with --mbox: compress the output archive")
         ("in-place,i", "replace each input with its rewritten form (atomically; untouched when nothing changes "
                        "or something fails)")
+        ("force", "with --in-place: replace a file that has other hard links too (they keep the old content)")
         ("dry-run,n", "write nothing: report what would change")
         ("json", "print one JSON object per message (JSON Lines) on standard output: what changed, what could "
                  "not be done; needs --output, --in-place or --dry-run");
@@ -258,7 +259,7 @@ int main(int argc, char** argv) {
     InputOptions in;
     in.tool = kInfo.name;
     if (const int usage = read_input_options(vm, in)) return usage;
-    const bool in_place = vm.count("in-place") > 0, dry_run = vm.count("dry-run") > 0;
+    const bool in_place = vm.count("in-place") > 0, dry_run = vm.count("dry-run") > 0, force = vm.count("force") > 0;
     const bool json = vm.count("json") > 0, spool = vm.count("spool") > 0;
     const std::string output = vm.count("output") ? vm["output"].as<std::string>() : "-";
     if (cli.inputs.empty()) cli.inputs.push_back("-");
@@ -298,7 +299,14 @@ int main(int argc, char** argv) {
                 worst = exit_code::worst(worst, rewrite_archive(path, in, target, gzip, dry_run, rw, writer));
                 continue;
             }
-            const std::string real = real_target(path);
+            const auto resolved = write_target(path);
+            msg::Status linked = resolved ? check_links(*resolved, force) : msg::Status(resolved.error());
+            if (!linked) {
+                complain(kInfo.name, linked.error().message + "; " + path + " left as it was");
+                worst = exit_code::worst(worst, exit_code::cant_create);
+                continue;
+            }
+            const std::string& real = *resolved;
             const std::string tmp = temp_beside(real);
             if (const int fd = create_temp(tmp, real); fd >= 0) {
                 ::close(fd);  // the writer opens it again, keeping its mode
@@ -356,7 +364,9 @@ int main(int argc, char** argv) {
             if (dry_run) return true;
             if (in_place) {
                 if (!r.changed) return true;
-                if (const msg::Status s = replace_file(im.source, r.output); !s.ok()) {
+                msg::Status s = check_links(im.source, force);
+                if (s) s = replace_file(im.source, r.output);
+                if (!s) {
                     complain(kInfo.name, s.error().message + "; " + im.file + " left as it was");
                     worst = exit_code::worst(worst, exit_code::cant_create);
                 }
