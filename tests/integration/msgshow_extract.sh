@@ -77,6 +77,29 @@ check passwd-1 first
 st=$?
 [ "$st" = 73 ] || { echo "FAIL: missing dir gave $st, expected 73"; fail=1; }
 
+# Extracted files are private.
+[ "$(stat -c %a "$tmp/out/passwd")" = 600 ] || { echo "FAIL: an extracted file is not 0600"; fail=1; }
+
+# Many parts of one name: every one is written, numbered, in linear time
+# (the numbering goes on from where it was, it does not start again at 1).
+/usr/bin/python3 - "$tmp/many.eml" <<'PY'
+import sys
+n = 9990
+with open(sys.argv[1], "w") as f:
+    f.write("From: a@example.org\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n")
+    for i in range(n):
+        f.write('--b\nContent-Disposition: attachment; filename="same.txt"\n\n%d\n' % i)
+    f.write("--b--\n")
+PY
+mkdir "$tmp/many"
+start=$(date +%s)
+"$bin" --extract-all "$tmp/many" "$tmp/many.eml" >/dev/null 2>"$tmp/err3" || { echo "FAIL: --extract-all of 9990 parts: $(cat "$tmp/err3")"; fail=1; }
+"$bin" --extract-all "$tmp/many" "$tmp/many.eml" >/dev/null 2>"$tmp/err3" || { echo "FAIL: a second run: $(cat "$tmp/err3")"; fail=1; }
+took=$(( $(date +%s) - start ))
+[ "$(ls "$tmp/many" | wc -l)" = 19980 ] || { echo "FAIL: $(ls "$tmp/many" | wc -l) files, not 19980"; fail=1; }
+[ -e "$tmp/many/same-19979.txt" ] || { echo "FAIL: the last name is not same-19979.txt"; fail=1; }
+[ "$took" -lt 60 ] || { echo "FAIL: extracting 19980 parts took ${took}s"; fail=1; }
+
 # --extract: the decoded body of one section, byte for byte.
 "$bin" --extract 2 "$tmp/hostile.eml" >"$tmp/x" || { echo "FAIL: --extract 2"; fail=1; }
 [ "$(cat "$tmp/x")" = first ] || { echo "FAIL: --extract 2 gave '$(cat "$tmp/x")'"; fail=1; }

@@ -33,7 +33,7 @@ std::string safe_filename(std::string_view wanted) {
 
 namespace {
 
-std::string numbered(const std::string& name, int k) {
+std::string numbered(const std::string& name, std::uint64_t k) {
     if (k == 0) return name;
     std::size_t dot = name.rfind('.');
     if (dot == std::string::npos || dot == 0)
@@ -43,53 +43,46 @@ std::string numbered(const std::string& name, int k) {
 
 }  // namespace
 
-msg::Result<std::string> write_new_file(const std::string& dir, const std::string& name,
-                                        std::string_view data) {
-    int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0) {
-        int e = errno;
-        return msg::Error{e, "cannot open directory " + dir + ": " + std::strerror(e)};
+NewFiles::~NewFiles() {
+    if (dfd_ >= 0) ::close(dfd_);
+}
+
+msg::Result<std::string> NewFiles::write(const std::string& name, std::string_view data) {
+    if (dfd_ < 0 && (dfd_ = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+        const int e = errno;
+        return msg::Error{e, "cannot open directory " + dir_ + ": " + std::strerror(e)};
     }
-    std::string tmp = ".msgtools-" + std::to_string(getpid()) + "-" + name.substr(0, 40) + ".tmp";
-    int fd = ::openat(dfd, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    const std::string tmp = ".msgtools-" + std::to_string(getpid()) + ".tmp";
+    const int fd = ::openat(dfd_, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0) {
-        int e = errno;
-        ::close(dfd);
-        return msg::Error{e, "cannot create " + dir + "/" + tmp + ": " + std::strerror(e)};
+        const int e = errno;
+        return msg::Error{e, "cannot create " + dir_ + "/" + tmp + ": " + std::strerror(e)};
     }
-    const char* p = data.data();
-    std::size_t left = data.size();
-    while (left > 0) {
-        ssize_t n = ::write(fd, p, left);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) {
-            int e = errno;
-            ::close(fd);
-            ::unlinkat(dfd, tmp.c_str(), 0);
-            ::close(dfd);
-            return msg::Error{e, "cannot write " + dir + "/" + name + ": " + std::strerror(e)};
-        }
-        p += n;
-        left -= static_cast<std::size_t>(n);
+    msg::Status w = write_all(fd, data);
+    if (::close(fd) != 0 && w) w = msg::Error{errno, std::string("cannot write: ") + std::strerror(errno)};
+    if (!w) {
+        ::unlinkat(dfd_, tmp.c_str(), 0);
+        return msg::Error{w.error().errnum, dir_ + "/" + name + ": " + w.error().message};
     }
-    if (::fsync(fd) != 0 || ::close(fd) != 0) {
-        int e = errno;
-        ::unlinkat(dfd, tmp.c_str(), 0);
-        ::close(dfd);
-        return msg::Error{e, "cannot write " + dir + "/" + name + ": " + std::strerror(e)};
-    }
-    for (int k = 0; k < 10000; ++k) {
+    for (std::uint64_t& k = next_[name];; ++k) {
         std::string candidate = numbered(name, k);
-        if (::renameat2(dfd, tmp.c_str(), dfd, candidate.c_str(), RENAME_NOREPLACE) == 0) {
-            ::close(dfd);
+        if (::renameat2(dfd_, tmp.c_str(), dfd_, candidate.c_str(), RENAME_NOREPLACE) == 0) {
+            ++k;
             return candidate;
         }
         if (errno != EEXIST) break;
     }
-    int e = errno;
-    ::unlinkat(dfd, tmp.c_str(), 0);
-    ::close(dfd);
-    return msg::Error{e, "cannot create " + dir + "/" + name + ": " + std::strerror(e)};
+    const int e = errno;
+    ::unlinkat(dfd_, tmp.c_str(), 0);
+    return msg::Error{e, "cannot create " + dir_ + "/" + name + ": " + std::strerror(e)};
+}
+
+msg::Status NewFiles::sync() {
+    if (dfd_ >= 0 && ::syncfs(dfd_) != 0) {
+        const int e = errno;
+        return msg::Error{e, "cannot sync " + dir_ + ": " + std::strerror(e)};
+    }
+    return msg::Ok{};
 }
 
 msg::Result<std::string> write_target(const std::string& path) {

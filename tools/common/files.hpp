@@ -6,8 +6,11 @@
 
 #include <msg/result.hpp>
 
+#include <cstdint>
 #include <string>
 #include <string_view>
+#include <unordered_map>
+#include <utility>
 
 namespace msgtools {
 
@@ -18,11 +21,27 @@ namespace msgtools {
 // is left (the caller supplies a fallback).
 std::string safe_filename(std::string_view wanted);
 
-// Create DIR/name with `data`, never replacing an existing file: when the
-// name is taken, "name-1.ext", "name-2.ext", ... are tried. Returns the name
-// actually used.
-msg::Result<std::string> write_new_file(const std::string& dir, const std::string& name,
-                                        std::string_view data);
+// Creates files in one directory without ever replacing one: when a name
+// is taken, "name-1.ext", "name-2.ext", ... are used. The numbers go on
+// from the last one used for that name, so that writing n files of one
+// name costs n tries, not n^2. Files are created 0600 (mail is private),
+// written whole under a temporary name and renamed; sync() makes what was
+// written durable (one syncfs, not an fsync per file).
+class NewFiles {
+public:
+    explicit NewFiles(std::string dir) : dir_(std::move(dir)) {}
+    NewFiles(NewFiles&& o) noexcept : dir_(std::move(o.dir_)), dfd_(std::exchange(o.dfd_, -1)), next_(std::move(o.next_)) {}
+    NewFiles& operator=(NewFiles&&) = delete;
+    ~NewFiles();
+    // Returns the name actually used.
+    msg::Result<std::string> write(const std::string& name, std::string_view data);
+    msg::Status sync();
+
+private:
+    std::string dir_;
+    int dfd_ = -1;
+    std::unordered_map<std::string, std::uint64_t> next_;   // name -> the next number to try
+};
 
 // The file to write when output goes to `path`: `path` itself, or the
 // target of a symbolic link (so that replacing it keeps the link) - but

@@ -191,6 +191,10 @@ int Shower::extract(const msg::Message& m, const InputMessage& in, const std::st
 
 int Shower::extract_all(const msg::Message& m, const InputMessage& in, const std::string& dir) {
     int result = exit_code::ok;
+    if (!files_ || files_->first != dir) {
+        files_.reset();
+        files_.emplace(dir, NewFiles(dir));
+    }
     for (std::size_t i : m.leaves()) {
         const msg::Entity& e = m.entity(i);
         std::string wanted = m.filename(e);
@@ -199,12 +203,16 @@ int Shower::extract_all(const msg::Message& m, const InputMessage& in, const std
         std::string name = safe_filename(wanted);
         if (name.empty()) name = "part-" + m.section(i) + extension_for(e);
         const std::string& body = decode(m, i);
-        auto r = write_new_file(dir, name, body);
+        auto r = files_->second.write(name, body);
         if (!r.ok()) {
             complain("msgshow", in.file + ": " + r.error().message);
             return exit_code::cant_create;
         }
         if (!quiet_) out_ << dir << (dir.ends_with('/') ? "" : "/") << *r << '\n';
+    }
+    if (auto s = files_->second.sync(); !s) {
+        complain("msgshow", s.error().message);
+        return exit_code::io_error;
     }
     return result;
 }
