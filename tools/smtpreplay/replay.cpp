@@ -5,6 +5,7 @@
 
 #include "common/exit.hpp"
 #include <msg/json.hpp>
+#include "msg/charset.hpp"
 #include "msg/smtp/replay.hpp"
 #include "msg/source.hpp"
 
@@ -17,7 +18,7 @@ namespace {
 std::string show(const std::optional<smtp::Reply>& r) {
     if (!r) return "(none)";
     std::string s = std::to_string(r->code);
-    if (!r->lines.empty() && !r->lines.back().empty()) s += ' ' + r->lines.back();
+    if (!r->lines.empty() && !r->lines.back().empty()) s += ' ' + msg::printable(r->lines.back());
     if (r->lines.size() > 1) s += " (+" + std::to_string(r->lines.size() - 1) + " lines)";
     return s;
 }
@@ -55,7 +56,7 @@ int replay_transcript(const std::string& file, std::string_view text, const smtp
     ro.timeout = std::chrono::milliseconds(static_cast<long long>(opt.timeout * 1000));
     const smtp::ReplayReport rep = smtp::replay(t, *ep, ro);
     if (!rep.reached) {
-        std::cerr << "smtpreplay: " << file << ": " << rep.error << "\n";
+        std::cerr << "smtpreplay: " << file << ": " << msg::printable(rep.error) << "\n";
         if (opt.json) {
             Json j;
             j.begin_object().key("file").value(file).key("server").value(ep->str()).key("reached").value(false)
@@ -83,9 +84,9 @@ int replay_transcript(const std::string& file, std::string_view text, const smtp
             continue;
         }
         if (opt.quiet || (s.match && s.compared && opt.mismatches_only)) continue;
-        out << file << ':' << line << ": " << (s.match ? (s.compared ? "same" : "note") : "DIFF") << ": " << s.sent
+        out << file << ':' << line << ": " << (s.match ? (s.compared ? "same" : "note") : "DIFF") << ": " << msg::printable(s.sent)
             << ": recorded " << show(s.recorded) << ", live " << show(s.live);
-        if (!s.note.empty()) out << " [" << s.note << ']';
+        if (!s.note.empty()) out << " [" << msg::printable(s.note) << ']';
         out << '\n';
     }
     const std::size_t same = rep.compared - std::min(rep.compared, rep.mismatches);
