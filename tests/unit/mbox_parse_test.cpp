@@ -4,8 +4,6 @@
 // events as fed at once; the bounds on what it holds; messages too large to
 // hold, in memory and from a generated gzip bomb.
 #include <gtest/gtest.h>
-#include <sys/mman.h>
-#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -19,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "mbox_feed.hpp"
 #include "msg/mbox.hpp"
 
 namespace {
@@ -30,94 +29,14 @@ using msg::MboxParser;
 const MboxFormat kFormats[] = {MboxFormat::mboxrd, MboxFormat::mboxo, MboxFormat::mboxcl, MboxFormat::mboxcl2,
                                MboxFormat::detect};
 
-// One event as a line of text, every field of a message in it, so that two
-// runs compare with one EXPECT_EQ and a readable difference.
-std::string describe(const msg::MboxMessage& m) {
-    std::string s = "message " + std::to_string(m.index) + " offset " + std::to_string(m.offset) + " line " +
-                    std::to_string(m.line) + " data " + std::to_string(m.data_offset) + ".." +
-                    std::to_string(m.data_end) + " line " + std::to_string(m.data_line) + " format " +
-                    std::string(msg::format_name(m.format)) + (m.unquoted ? " unquoted" : "") +
-                    (m.from_crlf ? " from-crlf" : "") + (m.separator ? " separator" : "") +
-                    (m.separator_crlf ? " separator-crlf" : "") + (m.too_large ? " too-large" : "") +
-                    " from_line [" + std::string(m.from_line) + "]";
-    for (const msg::Defect& d : m.defects)
-        s += " defect " + std::string(d.info().code) + "@" + std::to_string(d.offset) + " " + d.detail;
-    // The data itself when short, else its size, hash and ends.
-    if (m.data.size() <= 64)
-        s += " data [" + std::string(m.data) + "]";
-    else
-        s += " data " + std::to_string(m.data.size()) + " bytes #" +
-             std::to_string(std::hash<std::string_view>{}(m.data)) + " [" + std::string(m.data.substr(0, 24)) +
-             "..." + std::string(m.data.substr(m.data.size() - 24)) + "]";
-    return s;
-}
+using msg_test::feed;
+using Events = msg_test::MboxEvents;
 
-struct Events {
-    std::vector<std::string> events;
-    std::vector<std::uint64_t> offsets;  // of the messages
-    std::uint64_t leading_size = 0;
-    MboxFormat format = MboxFormat::detect;
-};
-
-// Feed `archive` in pieces ending at `cuts` (ascending; the end of the
-// archive is the last cut), the way a reader would: a window holding the
-// bytes not consumed, more appended when the parser needs them. Checks the
-// parser's promises on the way.
-Events feed(std::string_view archive, const msg::MboxOptions& o, const std::vector<std::size_t>& cuts) {
-    Events run;
-    MboxParser parser(o);
-    msg::MboxMessage m;
-    std::string window;
-    std::size_t start = 0;   // window[start..] is not consumed
-    std::size_t given = 0;   // archive bytes appended to the window
-    std::uint64_t consumed = 0;
-    std::size_t next_cut = 0;
-    for (std::uint64_t guard = 0;; ++guard) {
-        if (guard > 4 * archive.size() + 100) {
-            ADD_FAILURE() << "no progress";
-            return run;
-        }
-        const bool eof = given == archive.size();
-        const std::string_view in = std::string_view(window).substr(start);
-        const MboxParser::Step s = parser.put(in, eof, m);
-        EXPECT_LE(s.consumed, in.size());
-        if (s.event == MboxParser::Event::message) {
-            run.events.push_back(describe(m));
-            run.offsets.push_back(m.offset);
-        }
-        if (s.event == MboxParser::Event::leading)
-            run.events.push_back("leading " + std::to_string(s.consumed) + " [" + std::string(parser.leading()) + "]");
-        start += s.consumed;
-        consumed += s.consumed;
-        EXPECT_EQ(parser.offset(), consumed);
-        if (s.event == MboxParser::Event::end) break;
-        if (s.event != MboxParser::Event::need_more) continue;
-        if (eof) {
-            ADD_FAILURE() << "need_more at eof";
-            break;
-        }
-        if (s.consumed == 0) {
-            EXPECT_LT(in.size(), o.max_message + 16) << "held more than the limit allows";
-        }
-        // The next piece, after the bytes not consumed (moved: the parser
-        // must not keep pointers).
-        window.erase(0, start);
-        start = 0;
-        while (next_cut < cuts.size() && cuts[next_cut] <= given) ++next_cut;
-        const std::size_t to = next_cut < cuts.size() ? cuts[next_cut] : archive.size();
-        window.append(archive.substr(given, to - given));
-        given = to;
-    }
-    // After the end, the end again.
-    EXPECT_EQ(parser.put({}, true, m).event, MboxParser::Event::end);
-    run.leading_size = parser.leading_size();
-    run.format = parser.format();
-    return run;
-}
-
-Events one_shot(std::string_view archive, const msg::MboxOptions& o) { return feed(archive, o, {archive.size()}); }
+Events one_shot(std::string_view archive, const msg::MboxOptions& o) { return msg_test::feed_at_once(archive, o); }
 
 void expect_same(const Events& a, const Events& b, const std::string& what) {
+    EXPECT_EQ(a.broken, "") << what;
+    EXPECT_EQ(b.broken, "") << what;
     EXPECT_EQ(a.events, b.events) << what;
     EXPECT_EQ(a.leading_size, b.leading_size) << what;
     EXPECT_EQ(a.format, b.format) << what;
@@ -219,7 +138,7 @@ TEST(MboxParse, TestdataArchivesFoundAndFramedAsTheReaderDoes) {
             if (m.index == 0 && (*reader)->leading_garbage() > 0)
                 events.push_back("leading " + std::to_string((*reader)->leading_garbage()) + " [" +
                                  std::string((*reader)->leading()) + "]");
-            events.push_back(describe(m));
+            events.push_back(msg_test::describe(m));
         }
         EXPECT_EQ(events, r.events) << name;
     }
