@@ -360,6 +360,7 @@ MboxParser::Step MboxParser::Impl::put(std::string_view in, bool eof, MboxMessag
         case State::after_from: {
             const std::size_t fe = rel(from_end);
             if (n - fe < 5 && !eof) {
+                if (!skipping && from_end - msg_start > max_message) start_skipping(in);
                 if (!skipping) return {Event::need_more, 0};
                 return {Event::need_more, skip_to(in, from_end - 1)};
             }
