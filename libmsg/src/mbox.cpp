@@ -25,45 +25,72 @@
 namespace msg {
 namespace {
 
-using Event = MboxParser::Event;
-
-// A plain archive, mapped: the parser is given the mapping from its first
-// unconsumed byte, in slices of at most max_message plus a few MiB so that
-// a message too large to hold is skipped, its pages released, as it goes.
-class MappedMboxReader final : public MboxReader {
+// The loop both kinds of input share: give the parser the bytes it has not
+// consumed, and more when it needs them, until it hands out a message or
+// the end.
+class DrivenMboxReader : public MboxReader {
 public:
-    MappedMboxReader(const char* map, std::size_t size, const MboxOptions& o)
-        : parser_(o), map_(map), size_(size) {
-        constexpr std::size_t kMore = std::size_t{4} << 20;
-        slice_ = o.max_message > SIZE_MAX - kMore ? SIZE_MAX : o.max_message + kMore;
-    }
-    ~MappedMboxReader() override { munmap(const_cast<char*>(map_), size_); }
+    explicit DrivenMboxReader(const MboxOptions& o) : parser_(o) {}
 
     Result<bool> next(MboxMessage& out) override {
-        release();
+        handed_out();
         for (;;) {
-            const std::size_t len = std::min(size_ - pos_, slice_);
-            const bool eof = len == size_ - pos_;
-            const MboxParser::Step s = parser_.put(std::string_view(map_ + pos_, len), eof, out);
-            pos_ += s.consumed;
+            const bool eof = at_eof();
+            const MboxParser::Step s = parser_.put(window(), eof, out);
+            consume(s.consumed);
             switch (s.event) {
-            case Event::message: return true;
-            case Event::end: return false;
-            case Event::leading: leading_ = parser_.leading(); break;
-            case Event::need_more:
+            case MboxParser::Event::message: return true;
+            case MboxParser::Event::end: return false;
+            // Copied: the window moves (and there are max_message at most).
+            case MboxParser::Event::leading: leading_.assign(parser_.leading()); break;
+            case MboxParser::Event::need_more:
                 if (eof) return false;  // never: the parser finishes at eof
-                if (s.consumed > 0) release();
-                else slice_ = slice_ > SIZE_MAX / 2 ? SIZE_MAX : slice_ * 2;  // never either
+                if (Status st = more(s.consumed > 0); !st.ok()) return st.error();
                 break;
             }
         }
     }
     std::uint64_t leading_garbage() const override { return parser_.leading_size(); }
     std::string_view leading() const override { return leading_; }
-    bool compressed() const override { return false; }
     MboxFormat format() const override { return parser_.format(); }
 
+protected:
+    virtual std::string_view window() const = 0;  // from the first byte not consumed
+    virtual bool at_eof() const = 0;              // the window holds the rest of the input
+    virtual void consume(std::size_t n) = 0;
+    virtual void handed_out() {}                  // the last message's bytes are no longer needed
+    // The parser needs more after the window (`skipped`: it consumed bytes).
+    virtual Status more(bool skipped) = 0;
+
 private:
+    MboxParser parser_;
+    std::string leading_;
+};
+
+// A plain archive, mapped: the parser is given the mapping from its first
+// unconsumed byte, in slices of at most max_message plus a few MiB so that
+// a message too large to hold is skipped, its pages released, as it goes.
+class MappedMboxReader final : public DrivenMboxReader {
+public:
+    MappedMboxReader(const char* map, std::size_t size, const MboxOptions& o)
+        : DrivenMboxReader(o), map_(map), size_(size) {
+        constexpr std::size_t kMore = std::size_t{4} << 20;
+        slice_ = o.max_message > SIZE_MAX - kMore ? SIZE_MAX : o.max_message + kMore;
+    }
+    ~MappedMboxReader() override { munmap(const_cast<char*>(map_), size_); }
+    bool compressed() const override { return false; }
+
+private:
+    std::string_view window() const override { return {map_ + pos_, std::min(size_ - pos_, slice_)}; }
+    bool at_eof() const override { return size_ - pos_ <= slice_; }
+    void consume(std::size_t n) override { pos_ += n; }
+    void handed_out() override { release(); }
+    Status more(bool skipped) override {
+        if (skipped) release();
+        else slice_ = slice_ > SIZE_MAX / 2 ? SIZE_MAX : slice_ * 2;  // never: the parser needs less
+        return Ok{};
+    }
+
     // Release what was handed out or skipped, 4 MiB at a time (the file stays
     // in the page cache; only this process's resident pages go).
     void release() {
@@ -74,48 +101,30 @@ private:
         dropped_ = upto;
     }
 
-    MboxParser parser_;
     const char* map_;
     std::size_t size_;
     std::size_t slice_;
     std::size_t pos_ = 0;      // mapping offset of the first byte not consumed
     std::size_t dropped_ = 0;  // pages before this offset were released
-    std::string_view leading_;
 };
 
 // Anything else, read through zlib into a window buffer.
-class StreamMboxReader final : public MboxReader {
+class StreamMboxReader final : public DrivenMboxReader {
 public:
     StreamMboxReader(gzFile gz, std::string name, const MboxOptions& o)
-        : parser_(o), gz_(gz), name_(std::move(name)), read_size_(o.read_size) {
+        : DrivenMboxReader(o), gz_(gz), name_(std::move(name)), read_size_(o.read_size) {
         constexpr std::size_t kSlack = 64;  // the parser holds less than max_message + 16
         max_window_ = o.max_message > SIZE_MAX - kSlack - read_size_ ? SIZE_MAX : o.max_message + kSlack + read_size_;
     }
     ~StreamMboxReader() override { gzclose(gz_); }
-
-    Result<bool> next(MboxMessage& out) override {
-        for (;;) {
-            const MboxParser::Step s = parser_.put(std::string_view(buf_.get() + begin_, len_ - begin_), eof_, out);
-            begin_ += s.consumed;
-            switch (s.event) {
-            case Event::message: return true;
-            case Event::end: return false;
-            case Event::leading: leading_.assign(parser_.leading()); break;
-            case Event::need_more: {
-                if (eof_) return false;  // never: the parser finishes at eof
-                auto r = fill();
-                if (!r.ok()) return r.error();
-                break;
-            }
-            }
-        }
-    }
-    std::uint64_t leading_garbage() const override { return parser_.leading_size(); }
-    std::string_view leading() const override { return leading_; }
     bool compressed() const override { return compressed_; }
-    MboxFormat format() const override { return parser_.format(); }
 
 private:
+    std::string_view window() const override { return {buf_.get() + begin_, len_ - begin_}; }
+    bool at_eof() const override { return eof_; }
+    void consume(std::size_t n) override { begin_ += n; }
+    Status more(bool) override { return fill(); }
+
     // Drop the consumed bytes and read more after the rest; at the end of
     // input, set eof_.
     Status fill() {
@@ -168,7 +177,6 @@ private:
     bool eof_ = false;
     bool started_ = false;
     bool compressed_ = false;
-    std::string leading_;
 };
 
 }  // namespace

@@ -182,8 +182,8 @@ struct MboxParser::Impl {
     // the archive): its length (1 or 2 for CRLF), or 0 when there is none.
     int empty_line_before(std::string_view in, std::uint64_t end) const {
         if (end <= from_end || in[rel(end) - 1] != '\n') return 0;
-        if (end >= 2 && in[rel(end) - 2] == '\n') return 1;
-        if (end - 2 >= from_end && end >= 3 && in[rel(end) - 2] == '\r' && in[rel(end) - 3] == '\n') return 2;
+        if (in[rel(end) - 2] == '\n') return 1;
+        if (end - 2 >= from_end && in[rel(end) - 2] == '\r' && in[rel(end) - 3] == '\n') return 2;
         return 0;
     }
 
@@ -209,10 +209,14 @@ struct MboxParser::Impl {
 
     // Content-Length does not frame the message: its From_ lines do. In
     // detect mode that settles the format (mboxrd, no defect).
-    void not_framed(ClFailure why) {
+    void cl_failed(ClFailure why) {
         if (format == MboxFormat::detect) format = MboxFormat::mboxrd;
         else cl_failure = why;
         cl_pending = false;
+    }
+    // ... found before the scan for From_ lines began: it begins.
+    void not_framed(ClFailure why) {
+        cl_failed(why);
         state = State::scan;
         scan = std::max(from_end - 1, base);
     }
@@ -453,10 +457,7 @@ MboxParser::Step MboxParser::Impl::put(std::string_view in, bool eof, MboxMessag
                 if (q == npos) break;
                 // The line before must be empty: "\n\nFrom " or "\n\r\nFrom ".
                 if ((q >= 1 && p[q - 1] == '\n') || (q >= 2 && p[q - 1] == '\r' && p[q - 2] == '\n')) {
-                    if (cl_pending) {  // a From_ line before the end Content-Length gives wins
-                        if (format == MboxFormat::detect) format = MboxFormat::mboxrd;
-                        else cl_failure = ClFailure::length;
-                    }
+                    if (cl_pending) cl_failed(ClFailure::length);  // a From_ line before the end Content-Length gives wins
                     const std::uint64_t next_from = base + q + 1;
                     const int sep = empty_line_before(in, next_from);
                     return finish(in, out, next_from - static_cast<std::uint64_t>(sep), next_from, sep);
@@ -478,9 +479,7 @@ MboxParser::Step MboxParser::Impl::put(std::string_view in, bool eof, MboxMessag
                     cl_pending = false;
                     return finish(in, out, body_end, next_from, sep);
                 }
-                if (format == MboxFormat::detect) format = MboxFormat::mboxrd;
-                else cl_failure = ClFailure::length;
-                cl_pending = false;
+                cl_failed(ClFailure::length);
                 continue;
             }
             if (eof) {
