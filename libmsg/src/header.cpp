@@ -531,16 +531,22 @@ ContentDisposition parse_content_disposition(std::string_view value, Defects* de
     return cd;
 }
 
-TransferEncoding parse_transfer_encoding(std::string_view value) noexcept {
+std::string_view transfer_encoding_token(std::string_view value) noexcept {
     std::size_t i = skip_cfws(value, 0);
     std::size_t e = i;
     while (e < value.size() && !is_space(value[e]) && value[e] != '(' && value[e] != ';') ++e;
-    const std::string_view t = value.substr(i, e - i);
+    return value.substr(i, e - i);
+}
+
+TransferEncoding parse_transfer_encoding(std::string_view value) noexcept {
+    const std::string_view t = transfer_encoding_token(value);
     if (t.empty() || iequals(t, "7bit")) return TransferEncoding::seven_bit;
     if (iequals(t, "8bit")) return TransferEncoding::eight_bit;
     if (iequals(t, "binary")) return TransferEncoding::binary;
     if (iequals(t, "quoted-printable")) return TransferEncoding::quoted_printable;
     if (iequals(t, "base64")) return TransferEncoding::base64;
+    for (std::string_view uu : {"x-uuencode", "x-uue", "uuencode", "uue"})
+        if (iequals(t, uu)) return TransferEncoding::uuencode;
     return TransferEncoding::unknown;
 }
 
@@ -551,6 +557,7 @@ std::string_view transfer_encoding_name(TransferEncoding e) noexcept {
     case TransferEncoding::binary: return "binary";
     case TransferEncoding::quoted_printable: return "quoted-printable";
     case TransferEncoding::base64: return "base64";
+    case TransferEncoding::uuencode: return "x-uuencode";
     case TransferEncoding::unknown: break;
     }
     return "unknown";

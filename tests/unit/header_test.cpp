@@ -375,7 +375,12 @@ TEST(TransferEncoding, ParseAndName) {
     EXPECT_EQ(msg::parse_transfer_encoding("7BIT"), TE::seven_bit);
     EXPECT_EQ(msg::parse_transfer_encoding("8bit"), TE::eight_bit);
     EXPECT_EQ(msg::parse_transfer_encoding("binary"), TE::binary);
-    EXPECT_EQ(msg::parse_transfer_encoding("x-uuencode"), TE::unknown);
+    EXPECT_EQ(msg::parse_transfer_encoding("x-uuencode"), TE::uuencode);
+    EXPECT_EQ(msg::parse_transfer_encoding("X-UUE"), TE::uuencode);
+    EXPECT_EQ(msg::parse_transfer_encoding("uuencode"), TE::uuencode);
+    EXPECT_EQ(msg::transfer_encoding_name(TE::uuencode), "x-uuencode");
+    EXPECT_EQ(msg::parse_transfer_encoding("x-gzip64"), TE::unknown);
+    EXPECT_EQ(msg::transfer_encoding_token(" x-gzip64 (compressed)"), "x-gzip64");
     EXPECT_EQ(msg::parse_transfer_encoding("base64x"), TE::unknown);
     EXPECT_EQ(msg::transfer_encoding_name(TE::seven_bit), "7bit");
     EXPECT_EQ(msg::transfer_encoding_name(TE::eight_bit), "8bit");

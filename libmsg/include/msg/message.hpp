@@ -106,8 +106,23 @@ public:
     // The defects decode() reports for a decoder status of `e`'s body (for
     // callers that decode or check the body themselves).
     void decode_defects(const Entity& e, const DecodeStatus& st, Defects* defects) const;
+    // The offset in the buffer of the line of `e`'s body whose decoding
+    // gives byte `decoded` of its content (for 7bit, 8bit, binary and
+    // unknown encodings, that byte itself): where a defect found in the
+    // decoded content is reported.
+    std::size_t content_offset(const Entity& e, std::size_t decoded) const;
+    // The files uuencoded inside the text of a text/plain leaf ("begin 644
+    // name" ... "end", find_uu_blocks), decoded from `content`, the leaf's
+    // decoded body. What their decoding had to repair is appended to
+    // `defects` when given.
+    struct UuFile {
+        std::string name, mode;
+        std::string data;
+    };
+    std::vector<UuFile> uu_files(const Entity& e, std::string_view content, Defects* defects = nullptr) const;
     // The filename of an entity (Content-Disposition filename, else
-    // Content-Type name), decoded, or "" when it has none.
+    // Content-Type name, else for x-uuencode the name on its begin line),
+    // decoded, or "" when it has none.
     std::string filename(const Entity& e) const;
     // The charset parameter of a text entity, lower case, or "" when none.
     std::string charset(const Entity& e) const;
