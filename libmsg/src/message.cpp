@@ -318,6 +318,21 @@ Message parse_message(std::string_view data, const Limits& limits) {
     return m;
 }
 
+std::string_view not_mail_reason(const Message& m) noexcept {
+    const std::string_view d = m.data();
+    if (d.empty()) return "empty input, not a message";
+    if (!m.headers().empty()) return {};
+    const std::string_view first = d.substr(0, d.find('\n'));
+    if (first.find(':') == std::string_view::npos) return "not a message: no header field at the start";
+    for (std::size_t i = 0; i < first.size(); ++i) {
+        const auto c = static_cast<unsigned char>(first[i]);
+        const bool crlf = c == '\r' && i + 1 == first.size();
+        if ((c < 0x20 && c != '\t' && !crlf) || c == 0x7f)
+            return "not a message: binary data (control bytes on the first line)";
+    }
+    return {};
+}
+
 const HeaderField* Message::field(const Entity& e, std::string_view name) const noexcept {
     for (const HeaderField& f : fields(e))
         if (f.name.size() == name.size() && iequals(f.name, name)) return &f;

@@ -402,6 +402,14 @@ bool parse_header_edit(std::string_view text, HeaderEdit::Kind kind, HeaderEdit&
 
 RewriteResult rewrite(std::string_view message, const RewriteOptions& options) {
     RewriteResult r;
+    // Not mail (an Outlook .msg file, a picture): nothing to repair, and
+    // "repairs" such as added fields or normalised line breaks would only
+    // damage it.
+    if (const std::string_view why = not_mail_reason(parse_message(message, options.limits)); !why.empty()) {
+        r.not_mail = std::string(why);
+        r.output = std::string(message);
+        return r;
+    }
     std::string cur(message);
     std::string next;
     auto run = [&](RewriteStep step, bool on, auto fn) {
@@ -440,6 +448,10 @@ RewriteResult rewrite_spool_entry(std::string_view entry, const RewriteOptions& 
         return r;
     }
     RewriteResult r = rewrite(e.message, options);
+    if (!r.not_mail.empty()) {
+        r.output = std::string(entry);
+        return r;
+    }
     std::string envelope(entry.substr(0, e.message_offset));
     bool envelope_changed = false;
     // BODY=8BITMIME on a message that is now 7-bit is dropped.

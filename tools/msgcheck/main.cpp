@@ -196,15 +196,13 @@ int main(int argc, char** argv) {
         }
         const msg::Message m = msg::parse_message(data);
         const bool framing = im.framing && !im.framing->empty();
-        // Not mail at all: empty, or no header field and a first line that is
-        // not even shaped like one (no colon: an image, a text file). A
-        // first line with a colon but a bad name is a defect, reported below.
-        const std::string_view first = data.substr(0, data.find('\n'));
-        if (data.empty() || (m.fields(m.root()).empty() && first.find(':') == std::string_view::npos)) {
+        // Not mail at all (msg::not_mail_reason): empty, an image, binary
+        // data. A first line with a colon but a bad name is a defect,
+        // reported below.
+        if (const std::string_view why = msg::not_mail_reason(m); !why.empty()) {
             if (framing) report(im, *im.framing, data, first_line, offset);
             diag.print(im.file + (im.from_mbox ? " message " + std::to_string(im.index + 1) : std::string()),
-                       msg::Severity::error,
-                       data.empty() ? "empty input, not a message" : "not a message: no header field at the start");
+                       msg::Severity::error, std::string(why));
             ++unusable;
             return true;
         }

@@ -138,6 +138,14 @@ private:
 // Parse `data` (one message: header, empty line, body; LF, CRLF or mixed).
 Message parse_message(std::string_view data, const Limits& limits = {});
 
+// Why `m` is not mail at all, or "" when it is: an empty input, or no
+// header field at the start and a first line that is not even shaped like
+// one (no colon: a picture, a text file), or that holds control bytes
+// (binary data, such as an Outlook .msg file). A first line with a colon
+// but a bad field name is mail with a defect (header.bad-field-name).
+// msgcheck calls such input not mail (exit 65) and msgrewrite refuses it.
+std::string_view not_mail_reason(const Message& m) noexcept;
+
 // Parse only a header block starting at data[0]; stops at the empty line,
 // at a line that cannot be a header line, or at the end. Returns the offset
 // in `data` where the header block ends (the start of the empty line, or of
