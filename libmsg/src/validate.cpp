@@ -76,6 +76,11 @@ private:
         const Entity* e = innermost(off);
         return e && off < e->header_end;
     }
+    // In the body of a binary part, whose bytes are data, not lines.
+    bool in_binary_body(std::size_t off) const {
+        const Entity* e = innermost(off);
+        return e && e->kind == EntityKind::leaf && e->encoding == TransferEncoding::binary && off >= e->body_begin;
+    }
 
     // Offset of the next '\n', '\r' or NUL at or after i (n when none):
     // the only bytes the line checks stop at, found 16 or 8 bytes at a time.
@@ -117,7 +122,10 @@ private:
                 ++reports_warn;
                 add(DefectCode::LineLong, line, std::to_string(len) + " characters");
             }
-            if (has_lf && crlf && !has_cr && reports_lf++ < kMaxLineReports) add(DefectCode::LineBareLf, eol);
+            if (has_lf && crlf && !has_cr && reports_lf < kMaxLineReports && !in_binary_body(eol)) {
+                ++reports_lf;
+                add(DefectCode::LineBareLf, eol);
+            }
         };
         std::size_t i = 0;
         for (;;) {
@@ -128,7 +136,8 @@ private:
                 line = j + 1;
             } else if (p[j] == '\r') {
                 // a CR not followed by LF; one report per line
-                if ((j + 1 >= n || p[j + 1] != '\n') && cr_line != line && reports_cr < kMaxLineReports) {
+                if ((j + 1 >= n || p[j + 1] != '\n') && cr_line != line && reports_cr < kMaxLineReports &&
+                    !in_binary_body(j)) {
                     ++reports_cr;
                     cr_line = line;
                     add(DefectCode::LineBareCr, j);
