@@ -286,6 +286,17 @@ bool step_to_utf8(std::string_view in, std::string& out, const RewriteOptions& o
 
 namespace {
 
+// The multipart whose boundary `boundary` is: entity `ei` itself (a defect
+// at its Content-Type), or the nearest one around it.
+std::size_t owner_of_boundary(const Message& m, std::size_t ei, const std::string& boundary) {
+    for (;;) {
+        const Entity& e = m.entity(ei);
+        const std::string* b = e.content_type.param("boundary");
+        if ((b && *b == boundary) || e.parent < 0) return ei;
+        ei = static_cast<std::size_t>(e.parent);
+    }
+}
+
 // The boundaries of every multipart of `m`.
 std::vector<std::string> boundaries(const Message& m) {
     std::vector<std::string> out;
@@ -491,14 +502,7 @@ bool fix_round(std::string_view in, std::string& out, const RewriteOptions& o, c
         }
         case DefectCode::BoundaryTooLong:
         case DefectCode::BoundaryInPart: {
-            // The multipart whose boundary it is: the entity itself (at its
-            // Content-Type), or the one around the line that begins with it.
-            std::size_t mp = ei;
-            for (;;) {
-                const std::string* b = all[mp].content_type.param("boundary");
-                if ((b && *b == d.detail) || all[mp].parent < 0) break;
-                mp = static_cast<std::size_t>(all[mp].parent);
-            }
+            const std::size_t mp = owner_of_boundary(m, ei, d.detail);
             if (all[mp].kind == EntityKind::multipart && editable(all[mp]))
                 new_boundary(m, mp, eol, splice, fields_done, log);
             break;
@@ -607,7 +611,9 @@ std::string why_left(const Message& m, std::size_t ei, const Defect& d) {
     if (long_line && in_header)
         return "a line stays over " + std::string(d.code == DefectCode::LineLong ? "78 characters" : "998 octets") +
                ": no white space to fold at";
-    if (!editable(e))
+    // A boundary is replaced in the multipart it belongs to.
+    const bool boundary = d.code == DefectCode::BoundaryInPart || d.code == DefectCode::BoundaryTooLong;
+    if (!editable(boundary ? m.entity(owner_of_boundary(m, ei, d.detail)) : e))
         return "a line that is not a field ends the header, with no empty line: header and body cannot be "
                "told apart";
     switch (d.code) {
@@ -620,19 +626,27 @@ std::string why_left(const Message& m, std::size_t ei, const Defect& d) {
         if (must_not_encode(e)) return e.content_type.mime_type() + " may not be encoded (RFC 2046)";
         return {};
     case DefectCode::ParamSyntax:
-    case DefectCode::ParamDuplicate:
-        return "the field's value does not parse as a type and parameters";
+    case DefectCode::ParamDuplicate: {
+        // Written again from its parameters only when its type parses. (The
+        // defect may sit at the very end of its field: the last field that
+        // starts before it.)
+        const HeaderField* f = nullptr;
+        for (const HeaderField& x : m.fields(e))
+            if (x.offset <= d.offset) f = &x;
+        if (f) {
+            if (iequals(f->name, "Content-Type") && !parse_content_type(f->value).valid)
+                return "the Content-Type is not type/subtype, so the field is not written again";
+            if (iequals(f->name, "Content-Disposition") && parse_content_disposition(f->value).type.empty())
+                return "the Content-Disposition has no type, so the field is not written again";
+        }
+        return {};
+    }
     case DefectCode::BoundaryTooLong:
         return "a boundary longer than the parser's limit is not used, so the parts are not known";
     case DefectCode::MultipartEncoding:
         return e.kind == EntityKind::multipart
                    ? std::string()
                    : "its parts are not found in the body as it stands, which may really be encoded";
-    case DefectCode::Header8Bit:
-        return "8-bit text that is not in a phrase, a comment or a parameter value";
-    case DefectCode::CharsetMissing:
-    case DefectCode::Body8BitIn7Bit:
-        return e.kind == EntityKind::leaf ? std::string() : "8-bit text in a preamble or an epilogue";
     default:
         return {};
     }

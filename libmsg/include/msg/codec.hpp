@@ -35,6 +35,7 @@ struct DecodeStatus {
         return bad_chars == 0 && !bad_padding && bad_escapes == 0 && !uu_no_begin && uu_bad_lines == 0 &&
                !uu_no_end;
     }
+    bool operator==(const DecodeStatus&) const = default;
 };
 
 class Base64Decoder {
