@@ -389,6 +389,39 @@ TEST(Message, MultipartWithOnlyTheCloseDelimiter) {
     EXPECT_EQ(e.body(e.entity(e.leaves()[0])), "");
 }
 
+TEST(Message, MultipartWithOnlyTheCloseDelimiterInADigestOrNested) {
+    // In a digest too the text is text/plain: it has no header that could
+    // make it a message.
+    auto d = msg::parse_message("Content-Type: multipart/digest; boundary=b\n\nFrom: a@example.org\n--b--\n");
+    ASSERT_EQ(d.leaves().size(), 1u);
+    const auto& dp = d.entity(d.leaves()[0]);
+    EXPECT_TRUE(dp.content_type.is("text", "plain"));
+    EXPECT_EQ(dp.kind, EntityKind::leaf);
+    EXPECT_EQ(d.body(dp), "From: a@example.org");
+    EXPECT_EQ(d.fields(dp).size(), 0u);
+    // Nested: the inner multipart's one part ends at its close delimiter,
+    // the outer multipart goes on after it.
+    const std::string s =
+        "Content-Type: multipart/mixed; boundary=out\n\n"
+        "--out\n"
+        "Content-Type: multipart/alternative; boundary=in\n\n"
+        "lost opening\n"
+        "--in--\n"
+        "--out\n"
+        "Content-Type: text/html\n\n"
+        "<p>two</p>\n"
+        "--out--\n";
+    auto m = msg::parse_message(s);
+    ASSERT_EQ(count(m.defects(), DefectCode::NoBodyPart), 1u);
+    EXPECT_EQ(first(m.defects(), DefectCode::NoBodyPart)->offset, s.find("--in--"));
+    EXPECT_EQ(first(m.defects(), DefectCode::NoBodyPart)->detail, "in");
+    EXPECT_EQ(leaf_sections(m), (std::vector<std::string>{"1.1", "2"}));
+    EXPECT_EQ(m.body(m.entity(m.leaves()[0])), "lost opening");
+    const auto& inner = m.entity(static_cast<std::size_t>(m.root().first_child));
+    EXPECT_EQ(m.entity(static_cast<std::size_t>(inner.first_child)).begin, inner.body_begin);
+    EXPECT_TRUE(m.entity(m.leaves()[1]).content_type.is("text", "html"));
+}
+
 TEST(Message, MultipartWithPreambleEpilogueCrlf) {
     const std::string s =
         "Content-Type: multipart/mixed; boundary=\"XX\"\r\n"

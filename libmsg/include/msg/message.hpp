@@ -13,10 +13,14 @@
 // For a multipart, the body is: preamble, then each child between boundary
 // lines, then the epilogue. Per RFC 2046 the line break before a boundary
 // line belongs to the boundary, so a child's end is the start of that line
-// break. For message/rfc822 (and message/global), the body is one child: the
-// embedded message's root entity. An entity whose header block is missing
-// (header_end == begin) has the default type of its context: text/plain, or
-// message/rfc822 inside multipart/digest.
+// break. A multipart whose first delimiter line is its close delimiter
+// (mime.no-body-part) has no preamble but one child with no delimiter line
+// of its own: the text before that line, without a header, text/plain even
+// in a digest (its begin is the multipart's body_begin, which no other
+// child's is). For message/rfc822 (and message/global), the body is one
+// child: the embedded message's root entity. An entity whose header block
+// is missing (header_end == begin) has the default type of its context:
+// text/plain, or message/rfc822 inside multipart/digest.
 //
 // The spans cover the input exactly: the root's header fields, the separator
 // and the body re-serialise to the same bytes.
