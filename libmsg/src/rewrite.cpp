@@ -128,6 +128,14 @@ bool editable(const Entity& e) noexcept {
     return !no_empty_line || e.header_end >= e.end;
 }
 
+bool without_delimiter(const Message& m, const Entity& e) noexcept {
+    // Any other part begins after its delimiter line, past the multipart's
+    // body_begin.
+    if (e.parent < 0) return false;
+    const Entity& p = m.entity(static_cast<std::size_t>(e.parent));
+    return p.kind == EntityKind::multipart && e.begin == p.body_begin;
+}
+
 void insert_field(const Message& m, std::size_t at, std::string field, std::string_view eol, Splice& splice) {
     if (at > 0 && m.data()[at - 1] != '\n') field.insert(0, eol);
     splice.insert(at, std::move(field));

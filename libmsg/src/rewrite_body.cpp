@@ -85,6 +85,14 @@ std::string_view reencode(const Message& m, const Entity& e, std::string_view de
     return transfer_encoding_name(how);
 }
 
+// What a problem says of a part that is not editable().
+std::string not_editable(const Message& m, const Entity& e) {
+    if (without_delimiter(m, e))
+        return "the text before the closing boundary of a multipart with no body part has no header of its "
+               "own (--fix adds its delimiter line): left as it is";
+    return "no empty line between header and body (a line that is not a field ends the header): left as it is";
+}
+
 void add_mime_version(const Message& m, std::string_view eol, Splice& splice) {
     if (!m.header("MIME-Version") && editable(m.root())) insert_field(m, m.root().header_end, "MIME-Version: 1.0" + std::string(eol), eol, splice);
 }
@@ -179,8 +187,7 @@ bool step_seven_bit(std::string_view in, std::string& out, const RewriteOptions&
             continue;
         }
         if (!editable(e)) {
-            log.problem(place, "no empty line between header and body (a line that is not a field ends the "
-                               "header): left as it is");
+            log.problem(place, not_editable(m, e));
             continue;
         }
         std::string decoded;
@@ -235,8 +242,7 @@ bool step_to_utf8(std::string_view in, std::string& out, const RewriteOptions& o
         decode_transfer(m.body(e), e.encoding, decoded);
         if (canon == "us-ascii" && !has_8bit(decoded)) continue;
         if (!editable(e)) {
-            log.problem(place, "no empty line between header and body (a line that is not a field ends the "
-                               "header): left as it is");
+            log.problem(place, not_editable(m, e));
             continue;
         }
         std::string utf8;
@@ -507,6 +513,25 @@ bool fix_round(std::string_view in, std::string& out, const RewriteOptions& o, c
                 new_boundary(m, mp, eol, splice, fields_done, log);
             break;
         }
+        case DefectCode::NoBodyPart: {
+            // The opening delimiter line the multipart lost, before the text
+            // that is read as its one part, and an empty line after it, so
+            // that the part stays what it is read as: a first line shaped
+            // like a field stays text, and in a digest, whose parts are
+            // message/rfc822 by default, it is labelled text/plain. Not in a
+            // round whose new boundary (replaced above) is not known here.
+            const std::size_t mp = owner_of_boundary(m, ei, d.detail);
+            const Entity& p = all[mp];
+            if (p.kind != EntityKind::multipart || p.first_child < 0 || !editable(p) ||
+                !without_delimiter(m, all[static_cast<std::size_t>(p.first_child)]))
+                break;
+            if (const HeaderField* ct = m.field(p, "Content-Type"); ct && fields_done.count(ct->offset)) break;
+            std::string open = "--" + d.detail + std::string(eol);
+            if (p.content_type.subtype == "digest") open += "Content-Type: text/plain" + std::string(eol);
+            splice.insert(p.body_begin, open + std::string(eol));
+            log.change(entity_place(m, mp), "opening delimiter line added: the text before the closing one is its part");
+            break;
+        }
         default:
             break;
         }
@@ -611,9 +636,18 @@ std::string why_left(const Message& m, std::size_t ei, const Defect& d) {
     if (long_line && in_header)
         return "a line stays over " + std::string(d.code == DefectCode::LineLong ? "78 characters" : "998 octets") +
                ": no white space to fold at";
-    // A boundary is replaced in the multipart it belongs to.
-    const bool boundary = d.code == DefectCode::BoundaryInPart || d.code == DefectCode::BoundaryTooLong;
-    if (!editable(boundary ? m.entity(owner_of_boundary(m, ei, d.detail)) : e))
+    // A boundary is replaced, and a delimiter line added, in the multipart
+    // it belongs to.
+    const bool boundary = d.code == DefectCode::BoundaryInPart || d.code == DefectCode::BoundaryTooLong ||
+                          d.code == DefectCode::NoBodyPart;
+    const Entity& where = boundary ? m.entity(owner_of_boundary(m, ei, d.detail)) : e;
+    if (!boundary && without_delimiter(m, e)) {
+        // It gets a header once its multipart has its delimiter line.
+        if (editable(m.entity(static_cast<std::size_t>(e.parent)))) return {};
+        return "the text before the closing boundary of a multipart with no body part has no header of its own, "
+               "and the multipart's header cannot be told apart from its body, so no delimiter line was added";
+    }
+    if (!editable(where))
         return "a line that is not a field ends the header, with no empty line: header and body cannot be "
                "told apart";
     switch (d.code) {

@@ -296,6 +296,15 @@ Entity gen_multipart(const std::string& eol, Cs cs, int depth, const std::string
     // Now and then a transfer encoding a multipart may not have (RFC 2045 6.4).
     if (*rc::gen::inRange(0, 10) == 0)
         e.fields.emplace_back("Content-Transfer-Encoding", *rc::gen::element<std::string>(" quoted-printable", " base64"));
+    // Now and then no body part at all: the opening delimiter was lost, and
+    // the text before the close delimiter is the part readers are shown
+    // (mime.no-body-part).
+    if (*rc::gen::inRange(0, 12) == 0) {
+        e.body = gen_text(eol, true, cs, false, false).content;
+        if (!e.body.empty() && !e.body.ends_with(eol)) e.body += eol;
+        e.body += "--" + boundary + "--" + eol;
+        return e;
+    }
     if (*rc::gen::element(true, false)) e.body += "This is a multi-part message in MIME format." + eol;
     const auto parts = *rc::gen::inRange(1, 4);
     for (int i = 0; i < parts; ++i) {
@@ -688,6 +697,7 @@ RC_GTEST_PROP(RewriteProperty, FixLeavesNothingRepairable, ()) {
     RC_CLASSIFY(did("Content-Transfer-Encoding"), "multipart relabelled");
     RC_CLASSIFY(did("re-encoded"), "body re-encoded");
     RC_CLASSIFY(did("folded"), "folded");
+    RC_CLASSIFY(did("opening delimiter line added"), "delimiter line added");
     for (const std::string& code : check_fix_explains(r)) RC_ASSERT(code == "line.long");
 }
 

@@ -124,6 +124,12 @@ std::vector<std::pair<std::size_t, std::size_t>> binary_spans(std::string_view i
 // the parser's limits), where what follows may be fields to other readers.
 bool editable(const Entity& e) noexcept;
 
+// True for the one part of a multipart that holds only its close delimiter
+// (mime.no-body-part): the text before that delimiter, with no delimiter
+// line and no header of its own, so not editable(). --fix gives it its
+// delimiter line; until then nothing can be added to it.
+bool without_delimiter(const Message& m, const Entity& e) noexcept;
+
 // Insert a field (its text ending in `eol`) at `at`, a header's end, on a
 // line of its own even when the header's last field has no line break.
 void insert_field(const Message& m, std::size_t at, std::string field, std::string_view eol, Splice& splice);
