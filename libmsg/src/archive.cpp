@@ -104,7 +104,8 @@ bool SpoolIndex::take(std::string_view key) {
     return true;
 }
 
-void annotate_mbox(Envelope& e, const MboxMessage& m, std::string_view source) {
+void annotate_mbox(Envelope& e, const MboxMessage& m, std::string_view source, std::string_view leading) {
+    if (!leading.empty()) e.annotations.emplace_back("Mbox-Leading-Base64", base64_encode(leading, 0, ""));
     if (fits_annotation(m.from_line)) e.annotations.emplace_back("Mbox-From", std::string(m.from_line));
     else e.annotations.emplace_back("Mbox-From-Base64", base64_encode(m.from_line, 0, ""));
     if (m.from_crlf) e.annotations.emplace_back("Mbox-From-Eol", "crlf");
@@ -131,6 +132,8 @@ MboxRecord mbox_record(const SpoolEntry& e, std::time_t now) {
         } else if (!have_from && iequals(l.name, "Mbox-From-Base64")) {
             r.from_line = b64_decode(l.value);
             have_from = true;
+        } else if (r.leading.empty() && iequals(l.name, "Mbox-Leading-Base64")) {
+            r.leading = b64_decode(l.value);
         }
     }
     if (!have_from) {

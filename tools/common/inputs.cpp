@@ -71,6 +71,7 @@ int read_mbox(const std::string& path, const InputOptions& o,
         im.framing = &m.defects;
         im.mbox = &m;
         im.leading = m.index == 0 ? (*reader)->leading_garbage() : 0;
+        im.leading_bytes = m.index == 0 ? (*reader)->leading() : std::string_view{};
         if (o.progress) progress.update(m.data_offset + m.data.size(), count);
         if (!fn(im)) {
             stop = true;

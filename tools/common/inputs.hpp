@@ -36,9 +36,14 @@ struct InputMessage {
     // The archive's message as the reader handed it out (From_ line,
     // separators, ...); null for files. Valid during the callback only.
     const msg::MboxMessage* mbox = nullptr;
-    // With the first message of an archive: bytes before its first From_
-    // line, which belong to no message.
+    // With the first message of an archive: the bytes before its first
+    // From_ line, which belong to no message (their count; `leading_bytes`
+    // holds them when they were kept, i.e. unless they passed the limit).
     std::uint64_t leading = 0;
+    std::string_view leading_bytes;
+    // An archive's message too large to hold (msg::MboxMessage::too_large):
+    // `data` is empty, `framing` says why. Tools leave it out and count it.
+    bool too_large() const { return mbox && mbox->too_large; }
 };
 
 struct InputOptions {

@@ -129,8 +129,8 @@ int main(int argc, char** argv) {
         std::string with_fields;
         std::string_view message = e.message;
         if (envelope) message = with_fields = msg::with_envelope_fields(e, r);
-        const msg::Status w = (*writer)->write_keeping(r.from_line, message, r.from_crlf, r.separator,
-                                                       r.separator_crlf, r.unquoted_from);
+        msg::Status w = (*writer)->write_raw(r.leading);
+        if (w) w = (*writer)->write_keeping(r.from_line, message, r.from_crlf, r.separator, r.separator_crlf, r.unquoted_from);
         if (!w.ok()) {
             complain(kInfo.name, w.error().message);
             result = exit_code::io_error;

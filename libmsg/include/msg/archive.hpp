@@ -11,6 +11,8 @@
 //   Mbox-Separator: none | crlf  no empty line followed the message / a CRLF one
 //   Mbox-Unquoted-From: N N ...  offsets in the message of "From " lines the
 //                                archive had left unquoted (kept unquoted)
+//   Mbox-Leading-Base64: B64     bytes before the archive's first From_ line
+//                                (with the first message taken from it)
 //   Mbox-Source: FILE INDEX      where it came from (informational)
 //
 // The entry's name carries a key (message_key) computed from the From_
@@ -57,8 +59,10 @@ private:
     std::unordered_map<std::uint64_t, std::uint32_t> left_;
 };
 
-// Add the Mbox-* annotations of `m` (read from archive `source`) to `e`.
-void annotate_mbox(Envelope& e, const MboxMessage& m, std::string_view source);
+// Add the Mbox-* annotations of `m` (read from archive `source`) to `e`;
+// `leading`: the archive's bytes before its first From_ line, given with
+// the first message taken from it.
+void annotate_mbox(Envelope& e, const MboxMessage& m, std::string_view source, std::string_view leading = {});
 
 // What an MboxWriter needs to write an entry's message back.
 struct MboxRecord {
@@ -68,6 +72,7 @@ struct MboxRecord {
     bool separator = true;
     bool separator_crlf = false;
     std::vector<std::size_t> unquoted_from;   // ascending offsets in the message
+    std::string leading;           // bytes to write before the From_ line (MboxWriter::write_raw)
 };
 MboxRecord mbox_record(const SpoolEntry& e, std::time_t now);
 
