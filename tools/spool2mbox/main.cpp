@@ -64,8 +64,7 @@ int main(int argc, char** argv) {
     namespace fs = std::filesystem;
     fs::path in = fs::path(cli.inputs[0]).lexically_normal();
     if (in.has_filename() == false) in = in.parent_path();
-    std::vector<msg::SpoolState> states = {msg::SpoolState::queue, msg::SpoolState::deferred, msg::SpoolState::sent,
-                                           msg::SpoolState::failed};
+    std::vector<msg::SpoolState> states(std::begin(msg::kAllStates), std::end(msg::kAllStates));
     std::string root = in.string();
     for (msg::SpoolState st : states)
         if (in.filename() == msg::state_dir(st)) {
