@@ -246,9 +246,9 @@ for f in testdata/clean/* testdata/defects/*/*.eml testdata/rewrite/*.eml; do
 done
 
 # An archive's bytes before its first From_ line stay where they are.
-cp testdata/mbox/leading/junk-before-first.mbox "$tmp/lead.mbox"
+cp testdata/mbox-leading/junk-before-first.mbox "$tmp/lead.mbox"
 expect 0 "" "$bin" --mbox --7bit --in-place "$tmp/lead.mbox"
-[ "$(head -n 3 "$tmp/lead.mbox")" = "$(head -n 3 testdata/mbox/leading/junk-before-first.mbox)" ] ||
+[ "$(head -n 3 "$tmp/lead.mbox")" = "$(head -n 3 testdata/mbox-leading/junk-before-first.mbox)" ] ||
     { echo "FAIL: msgrewrite --mbox lost the bytes before the first From_ line"; fail=1; }
 grep -q '^Content-Transfer-Encoding: ' "$tmp/lead.mbox" || { echo "FAIL: the archive was not rewritten"; fail=1; }
 
