@@ -27,7 +27,13 @@
 //                    read until they fall to half of it, and blocked like
 //                    that for longer than send_timeout, it is closed
 //                    (nothing more can be sent to it).
-// A TLS handshake counts as a command. Memory per connection is then about
+// A TLS handshake counts as a command. A held Dialog is not timed (its
+// owner decides); a blocked one only by send_timeout, its command's time
+// starting again once its replies drain. The limits are looked at about
+// eight times per the shortest of them, at most once a second: a client is
+// cut off at most an eighth of the limit (or a second) late. With
+// implicit_tls, a connection over max_connections is closed without the
+// 421 (it would not be read as TLS). Memory per connection is then about
 // max_unsent plus the replies to 4 KiB of input, 64 KiB of input read and
 // not yet given, and the Dialog's own bounds, whatever the client does.
 //
@@ -137,9 +143,11 @@ public:
     // Where it listens, the port chosen when 0 was asked.
     const Endpoint& bound() const;
 
-    // Serve until `stop` is set (looked at least every second; connections
-    // are then closed as they are) or until hooks.accepting() turned false
-    // and the last connection closed. An error only when epoll fails.
+    // Serve until `stop` is set (looked at least every second, and at once
+    // when a signal interrupts the wait; open connections are then closed
+    // without a reply, after the turn's held replies were settled) or until
+    // hooks.accepting() turned false and the last connection closed. An
+    // error only when epoll fails. One run() at a time.
     Status run(ListenerHooks& hooks, const std::atomic<bool>& stop);
 
     const ListenerStats& stats() const;
