@@ -104,6 +104,18 @@ bool SpoolIndex::take(std::string_view key) {
     return true;
 }
 
+std::string make_from_line(std::string_view sender, std::time_t t) {
+    return (sender.empty() ? std::string("MAILER-DAEMON") : std::string(sender)) + " " + asctime_utc(t);
+}
+
+void annotate_maildir(Envelope& e, const MaildirFile& f) {
+    e.annotations.emplace_back("Mbox-From", make_from_line(e.mail_from, f.mtime));
+    if (!f.flags.empty()) e.annotations.emplace_back("Maildir-Flags", f.flags);
+    e.annotations.emplace_back("Maildir-Source", f.path);
+}
+
+std::string_view maildir_flags(const SpoolEntry& e) { return e.annotation("Maildir-Flags"); }
+
 void annotate_mbox(Envelope& e, const MboxMessage& m, std::string_view source, std::string_view leading) {
     if (!leading.empty()) e.annotations.emplace_back("Mbox-Leading-Base64", base64_encode(leading, 0, ""));
     if (fits_annotation(m.from_line)) e.annotations.emplace_back("Mbox-From", std::string(m.from_line));
@@ -139,7 +151,7 @@ MboxRecord mbox_record(const SpoolEntry& e, std::time_t now) {
     if (!have_from) {
         const EnvelopeLine* mail = e.mail();
         const std::string_view sender = mail && mail->path.ok ? mail->path.mailbox : std::string_view{};
-        r.from_line = (sender.empty() ? std::string("MAILER-DAEMON") : std::string(sender)) + " " + asctime_utc(now);
+        r.from_line = make_from_line(sender, now);
         r.from_made = true;
     }
     r.from_crlf = iequals(e.annotation("Mbox-From-Eol"), "crlf");
