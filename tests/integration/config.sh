@@ -45,7 +45,7 @@ hostname = configured.test
 json =
 EOF
 "$BIN/msgshow" "$MSG" | head -c 1 | grep -q '{' || no "[msgshow] json"
-"$BIN/msgcheck" testdata/defects/date.weekday/wrong-weekday.eml 2>/dev/null | grep -q '"code": "date.weekday"' ||
+"$BIN/msgcheck" testdata/defects/date.weekday/wrong-weekday.eml 2>/dev/null | grep -q '"defect": "date.weekday"' ||
     no "[msgcheck] json"
 "$BIN/msgrewrite" "$MSG" | LC_ALL=C grep -q "$(printf '[\200-\377]')" && no "[msgrewrite] 7bit"
 "$BIN/mbox2spool" testdata/mbox/sample.mbox.gz "$T/spool2" | head -n 1 | grep -q '"status": "enqueued"' ||

@@ -147,8 +147,8 @@ expect 1 "" "$bin" --json --dry-run --fix --7bit "$tmp/8bit-addr.eml" testdata/d
 import json, sys
 a, b = [json.loads(l) for l in open(sys.argv[1])]
 assert a["problems"] and all(set(p) == {"step", "where", "what"} for p in a["problems"]), a
-assert [r["code"] for r in b["remaining"]] == ["field.missing"], b
-assert set(b["remaining"][0]) >= {"code", "severity", "line", "column"}, b
+assert [r["defect"] for r in b["remaining"]] == ["field.missing"], b
+assert set(b["remaining"][0]) >= {"defect", "severity", "line", "column"}, b
 ' "$tmp/out" || { echo "FAIL: --json problems/remaining"; cat "$tmp/out"; fail=1; }
 
 # --- --in-place -----------------------------------------------------------------

@@ -243,6 +243,25 @@ TEST(SmtpListener, ParseListenEndpointTakesPortZero) {
     EXPECT_FALSE(parse_listen_endpoint("[::1"));
 }
 
+// A port alone, bare or after a colon, is a loopback port, never every
+// interface (a bare "0" was once the host 0.0.0.0).
+TEST(SmtpListener, ParseListenEndpointPortAloneIsLoopback) {
+    for (const char* s : {"2525", ":2525"}) {
+        auto ep = parse_listen_endpoint(s);
+        ASSERT_TRUE(ep) << s;
+        EXPECT_EQ(ep->host, "127.0.0.1") << s;
+        EXPECT_EQ(ep->port, 2525) << s;
+    }
+    for (const char* s : {"0", ":0"}) {
+        auto ep = parse_listen_endpoint(s);
+        ASSERT_TRUE(ep) << s;
+        EXPECT_EQ(ep->host, "127.0.0.1") << s;
+        EXPECT_EQ(ep->port, 0) << s;
+    }
+    EXPECT_FALSE(parse_listen_endpoint(":"));
+    EXPECT_FALSE(parse_listen_endpoint("99999"));
+}
+
 TEST(SmtpListener, OpenNamesTheAddressThatFails) {
     ListenerOptions o = quick();
     o.endpoint = Endpoint{"192.0.2.1", 2525};   // TEST-NET-1: not ours

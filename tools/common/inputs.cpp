@@ -108,30 +108,61 @@ int read_file(const std::string& path, const InputOptions& o,
 
 }  // namespace
 
-void add_input_options(po::options_description& opts) {
-    opts.add_options()
-        ("mbox", "inputs are mbox archives (plain or gzip)")
-        ("format", po::value<std::string>()->value_name("FORMAT"),
-         "with --mbox: the archives' variant, mboxrd (default), mboxo, mboxcl, mboxcl2 or detect")
-        ("mboxo", "with --mbox: the same as --format mboxo");
+namespace {
+std::vector<std::string> g_outputs;   // the output format names of this tool's --format
 }
 
-int read_input_options(const po::variables_map& vm, InputOptions& in) {
+void add_input_options(po::options_description& opts, std::initializer_list<const char*> outputs) {
+    g_outputs.assign(outputs.begin(), outputs.end());
+    opts.add_options()("mbox", "inputs are mbox archives (plain or gzip)");
+    if (g_outputs.empty()) {
+        opts.add_options()("format", po::value<std::vector<std::string>>()->value_name("FORMAT"),
+                           "with --mbox: the archives' variant, mboxrd (default), mboxo, mboxcl, mboxcl2 or detect");
+    } else {
+        std::string names;
+        for (const std::string& o : g_outputs) names += (names.empty() ? "" : ", ") + o;
+        opts.add_options()("format", po::value<std::vector<std::string>>()->composing()->value_name("FORMAT"),
+                           ("the output: " + names + " (default " + g_outputs.front() +
+                            "); with --mbox, also the archives' variant: mboxrd (default), mboxo, mboxcl, mboxcl2 "
+                            "or detect (give --format twice for both)").c_str());
+    }
+    opts.add_options()("mboxo", "with --mbox: the same as --format mboxo");
+}
+
+int read_input_options(const po::variables_map& vm, InputOptions& in, std::string* output) {
     in.mbox = vm.count("mbox") > 0;
     const bool mboxo = vm.count("mboxo") > 0;
     if (mboxo) in.format = msg::MboxFormat::mboxo;
     if (!vm.count("format")) return exit_code::ok;
-    const std::string& name = vm["format"].as<std::string>();
-    const auto f = msg::parse_format(name);
-    if (!f) {
-        complain(in.tool, "unknown mbox format '" + name + "' (mboxrd, mboxo, mboxcl, mboxcl2 or detect)");
-        return exit_code::usage;
+    bool have_output = false, have_mbox = false;
+    for (const std::string& name : vm["format"].as<std::vector<std::string>>()) {
+        if (std::find(g_outputs.begin(), g_outputs.end(), name) != g_outputs.end()) {
+            if (have_output) {
+                complain(in.tool, "two output formats in --format");
+                return exit_code::usage;
+            }
+            have_output = true;
+            if (output) *output = name;
+            continue;
+        }
+        const auto f = msg::parse_format(name);
+        if (!f) {
+            std::string known;
+            for (const std::string& o : g_outputs) known += o + ", ";
+            complain(in.tool, "unknown format '" + name + "' (" + known + "mboxrd, mboxo, mboxcl, mboxcl2 or detect)");
+            return exit_code::usage;
+        }
+        if (have_mbox) {
+            complain(in.tool, "two mbox formats in --format");
+            return exit_code::usage;
+        }
+        have_mbox = true;
+        if (mboxo && *f != msg::MboxFormat::mboxo) {
+            complain(in.tool, "--mboxo and --format " + name + " contradict each other");
+            return exit_code::usage;
+        }
+        in.format = *f;
     }
-    if (mboxo && *f != msg::MboxFormat::mboxo) {
-        complain(in.tool, "--mboxo and --format " + name + " contradict each other");
-        return exit_code::usage;
-    }
-    in.format = *f;
     return exit_code::ok;
 }
 

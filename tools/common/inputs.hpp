@@ -15,6 +15,7 @@
 #include <msg/mbox.hpp>
 
 #include <cstdint>
+#include <initializer_list>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -61,11 +62,14 @@ struct InputOptions {
 
 // The options that choose the inputs' kind, the same in every tool that
 // reads messages or archives: --mbox, --format FORMAT, --mboxo (the old
-// spelling of --format mboxo).
-void add_input_options(po::options_description& opts);
-// Read them into `in` (in.tool names the tool in messages). Returns 0, or
-// the usage exit code after saying what is wrong.
-int read_input_options(const po::variables_map& vm, InputOptions& in);
+// spelling of --format mboxo). A tool with `outputs` (msgcheck: text, json,
+// sarif) also takes those names in --format, which may then be repeated:
+// the two sets of names do not meet.
+void add_input_options(po::options_description& opts, std::initializer_list<const char*> outputs = {});
+// Read them into `in` (in.tool names the tool in messages); `output` gets
+// the output format named in --format, if any. Returns 0, or the usage
+// exit code after saying what is wrong.
+int read_input_options(const po::variables_map& vm, InputOptions& in, std::string* output = nullptr);
 
 // Call `fn` for each message of each input; returns the worst exit code of
 // the reading itself (0 when everything could be read). `fn` returns false

@@ -77,7 +77,7 @@ public:
         }
         for (const Pending& p : pending_) {
             Json j;
-            j.begin_object().key("archive").value(p.archive).key("index").value(p.index).key("line").value(p.line)
+            j.begin_object().key("source").value(p.archive).key("index").value(p.index).key("line").value(p.line)
                 .key("status").value("enqueued").key("entry").value(p.entry).end_object();
             std::cout << j.str() << '\n';
         }
@@ -160,15 +160,15 @@ int main(int argc, char** argv) {
         return exit_code::io_error;
     }
 
-    DiagPrinter diag(std::cerr, stderr_wants_color());
+    DiagPrinter diag(std::cerr, wants_color(2));
     Writer writer(*spool, json);
     Counts c;
     int result = exit_code::ok;
     auto event = [&](const InputMessage& m, std::string_view status, std::string_view reason) {
         if (!json) return;
         Json j;
-        j.begin_object().key("archive").value(m.source).key("index").value(m.index).key("line")
-            .value(m.mbox ? m.mbox->line : 1).key("status").value(status).key("reason").value(reason).end_object();
+        j.begin_object().key("source").value(m.source).key("index").value(m.index).key("line")
+            .value(m.mbox ? m.mbox->line : 1).key("status").value(status).key("detail").value(reason).end_object();
         std::cout << j.str() << '\n';
     };
     const std::vector<std::string> archives(cli.inputs.begin(), cli.inputs.end() - 1);

@@ -51,7 +51,7 @@ public:
     Rewriter(const msg::RewriteOptions& o, bool json, bool quiet, std::string domain, std::time_t now,
              bool date, bool message_id)
         : options_(o), json_(json), quiet_(quiet), domain_(std::move(domain)), now_(now), date_(date),
-          message_id_(message_id), diag_(std::cerr, stderr_wants_color()) {}
+          message_id_(message_id), diag_(std::cerr, wants_color(2)) {}
 
     // Rewrite one message or spool entry; report; return the result.
     msg::RewriteResult run(const std::string& file, const std::string& source, std::uint64_t index,
@@ -90,7 +90,7 @@ private:
             j_.key("remaining").begin_array();
             for (const msg::Defect& d : r.remaining) {
                 const msg::LineCol lc = lines.locate(d.offset);
-                j_.begin_object().key("code").value(d.info().code)
+                j_.begin_object().key("defect").value(d.info().code)
                     .key("severity").value(msg::severity_name(d.info().severity))
                     .key("line").value(static_cast<std::uint64_t>(lc.line))
                     .key("column").value(static_cast<std::uint64_t>(lc.column))

@@ -157,7 +157,7 @@ int main(int argc, char** argv) {
         ("implicit-tls", "TLS from the first byte (as on port 465) instead of STARTTLS")
         ("sessions", po::value<std::uint64_t>()->default_value(0), "N: exit after N sessions have ended")
         ("count", po::value<std::uint64_t>()->default_value(0), "N: exit after N messages were accepted")
-        ("script", po::value<std::string>(), "TRANSCRIPT: play its server side to every client (stores nothing)");
+        ("script", po::value<std::string>()->value_name("TRANSCRIPT"), "play its server side to every client (stores nothing)");
     auto parsed = parse_cli(argc, argv, kInfo, opts);
     if (std::holds_alternative<int>(parsed)) return std::get<int>(parsed);
     Cli& cli = std::get<Cli>(parsed);

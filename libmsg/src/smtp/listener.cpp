@@ -129,6 +129,14 @@ Result<ServerTls> ServerTls::load(const std::string& cert_file, const std::strin
 }
 
 Result<Endpoint> parse_listen_endpoint(std::string_view s, std::uint16_t port) {
+    // "PORT" and ":PORT" listen on the loopback address only: a test
+    // server is never opened to the network by accident.
+    std::string local;
+    if (const std::string_view digits = s.substr(!s.empty() && s[0] == ':' ? 1 : 0);
+        !digits.empty() && digits.find_first_not_of("0123456789") == std::string_view::npos) {
+        local = "127.0.0.1:" + std::string(digits);
+        s = local;
+    }
     const bool any = s.size() >= 2 && s.substr(s.size() - 2) == ":0";
     auto ep = parse_endpoint(any ? s.substr(0, s.size() - 2) : s, port);
     if (ep && any) ep->port = 0;

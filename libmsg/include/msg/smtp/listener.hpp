@@ -81,7 +81,8 @@ private:
 };
 
 // "host:port" as parse_endpoint() reads it, but port 0 is allowed: any free
-// port, chosen when the Listener binds.
+// port, chosen when the Listener binds. "PORT" and ":PORT" alone mean
+// 127.0.0.1:PORT.
 Result<Endpoint> parse_listen_endpoint(std::string_view s, std::uint16_t port = 25);
 
 struct ListenerOptions {
