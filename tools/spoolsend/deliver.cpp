@@ -154,7 +154,7 @@ bool Worker::run(const std::atomic<bool>& stop, std::atomic<std::uint64_t>& done
         // No session (no connection, or a 421/554 greeting, a failed
         // STARTTLS or AUTH): this entry stays as it is and the worker stops
         // rather than knock again for every entry.
-        if (!ensure_session()) return false;
+        if (!ensure_session()) return stop.load();   // a stop ends connecting too: no failure
         auto prepare = [&](Job& j) {
             j.prepared = session_->prepare(j.env, j.claim.entry().message);
             j.prepared_for = session_->id();
@@ -180,6 +180,9 @@ bool Worker::run(const std::atomic<bool>& stop, std::atomic<std::uint64_t>& done
 }
 
 void Worker::finish(Job& job, msg::Delivery& d) {
+    // Stopped before the outcome was known: the entry stays as it was, as
+    // after SIGKILL (one whose final dot went unanswered is deferred below).
+    if (d.interrupted && !d.unanswered_dot) return;
     const std::string name = job.claim.name();
     auto settled = msg::settle(job.claim, d, s_.cfg.settle, Clock::now(),
                                std::uniform_real_distribution<double>(0.0, 1.0)(rng_));
