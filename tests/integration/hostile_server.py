@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """A hostile SMTP server on 127.0.0.1, for tests of a client's limits.
 
-Usage: hostile_server.py MODE
+Usage: hostile_server.py [--tls CERT KEY] MODE
 
 Prints "listening on 127.0.0.1:PORT" (an ephemeral port) and serves until
 killed, each connection in its own thread. MODE:
@@ -15,24 +15,37 @@ killed, each connection in its own thread. MODE:
                 on, so that the client's writes succeed)
   controls      replies carry ESC, NUL and bare CR; every recipient is
                 refused with such a reply
+  delay         a slow but honest server: each reply after half a second
+
+With --tls, every connection starts with a TLS handshake (implicit TLS, as
+on port 465) with that certificate and key.
 
 No mode offers PIPELINING: the client sends one command at a time.
 """
 import socket
+import ssl
 import sys
 import threading
 import time
 
-MODE = sys.argv[1]
-MODES = ("endless-ehlo", "slow", "slow-mail", "hang-dot", "controls")
+args = sys.argv[1:]
+TLS = None
+if args[:1] == ["--tls"]:
+    TLS = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    TLS.load_cert_chain(args[1], args[2])
+    args = args[3:]
+MODE = args[0] if args else ""
+MODES = ("endless-ehlo", "slow", "slow-mail", "hang-dot", "controls", "delay")
 if MODE not in MODES:
     raise SystemExit("mode must be one of " + ", ".join(MODES))
 
 
 def serve(conn):
     try:
+        if TLS:
+            conn = TLS.wrap_socket(conn, server_side=True)
         talk(conn)
-    except OSError:
+    except (OSError, ssl.SSLError):
         pass
     finally:
         conn.close()
@@ -42,6 +55,8 @@ def talk(conn):
     slow_all = MODE == "slow"
 
     def send(data, slow):
+        if MODE == "delay":
+            time.sleep(0.5)
         if not slow:
             conn.sendall(data)
             return

@@ -14,7 +14,9 @@ Usage: spoolsend_hostile.py SPOOLSEND
 - SIGTERM while a server dawdles: spoolsend ends within 2 s and prints its
   summary; entries without a reply stay where they were (as after SIGKILL),
   an entry whose final dot went unanswered is deferred as "may have been
-  delivered".
+  delivered";
+- the same limits inside TLS, where a slow but honest server is still
+  served.
 """
 import json
 import os
@@ -39,8 +41,9 @@ def check(cond, what):
         print("FAIL:", what)
 
 
-def start_server(mode):
-    p = subprocess.Popen(["/usr/bin/python3", os.path.join(HERE, "hostile_server.py"), mode],
+def start_server(mode, tls=None):
+    p = subprocess.Popen(["/usr/bin/python3", os.path.join(HERE, "hostile_server.py"),
+                          *(["--tls", *tls] if tls else []), mode],
                          stdout=subprocess.PIPE, text=True)
     m = re.match(r"listening on 127\.0\.0\.1:(\d+)", p.stdout.readline())
     if not m:
@@ -204,6 +207,39 @@ try:
         code, out, err, secs, _, _ = spoolsend(["--server", "127.0.0.1:%d" % port, "--timeout", "5s", "--json",
                                                 os.path.join(tmp, "controls")])
         check(not re.search(rb"[\x00\x1b\x07]", out + err), "control characters: none raw in --json output")
+    finally:
+        server.kill()
+        server.wait()
+
+    # --- inside TLS: the same limits ------------------------------------------
+    cert, key = os.path.join(tmp, "cert.pem"), os.path.join(tmp, "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost",
+                    "-days", "1", "-keyout", key, "-out", cert], check=True, capture_output=True)
+    tls = ["--tls", "tls", "--tls-verify", "no"]
+    server, port = start_server("delay", (cert, key))
+    try:
+        spool = os.path.join(tmp, "tls-delay")
+        names = make_spool(spool, 2)
+        code, _, err, secs, _, _ = spoolsend(["--server", "127.0.0.1:%d" % port, *tls, "--timeout", "5s", spool])
+        check(code == 0 and states(spool)["sent"] == names,
+              "TLS, half a second a reply: sent, got %d: %s %s" % (code, err, states(spool)))
+    finally:
+        server.kill()
+        server.wait()
+    server, port = start_server("slow-mail", (cert, key))
+    try:
+        spool = os.path.join(tmp, "tls-slow")
+        names = make_spool(spool, 1)
+        code, _, err, secs, _, _ = spoolsend(["--server", "127.0.0.1:%d" % port, *tls, "--timeout", "3s", spool])
+        check(code == 1 and states(spool)["deferred"] == names, "TLS, slow MAIL reply: deferred, got %d: %s" % (code, err))
+        check(2.5 < secs < 3 + 3, "TLS, slow MAIL reply: given up in %.1f s (--timeout 3s)" % secs)
+        spool2 = os.path.join(tmp, "tls-slow-term")
+        names2 = make_spool(spool2, 1)
+        code, _, err, secs, after, _ = spoolsend(["--server", "127.0.0.1:%d" % port, *tls, "--timeout", "60s", spool2],
+                                                 term_after=1.5)
+        check(after < 2, "TLS, slow MAIL reply, SIGTERM: ended %.2f s after it" % after)
+        check(states(spool2)["queue"] == names2, "TLS, SIGTERM: the entry stays in queue/")
+        print("TLS: slow MAIL reply given up in %.2f s; SIGTERM: ended %.2f s after it" % (secs, after))
     finally:
         server.kill()
         server.wait()
