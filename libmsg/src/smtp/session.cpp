@@ -128,8 +128,19 @@ Result<Session> Session::open(const Endpoint& server, const SessionOptions& opt,
 
 Delivery Session::transact(Prepared& p, const std::function<Prepared*()>& next) {
     if (p.done) return std::move(p.delivery);
-    const bool early = p.sent_on == id_ && engine_.in_flight() + engine_.completed() > 0;
-    if (!early) engine_.submit(std::move(p));   // an unusable session answers at once
+    if (p.sent_on == id_) {
+        // Its envelope went behind the previous message's dot: the engine
+        // has it, unless the session ended first.
+        if (engine_.in_flight() + engine_.completed() == 0) {
+            Delivery d = std::move(p.delivery);
+            d.connection_lost = true;
+            for (RcptOutcome& o : d.rcpts)
+                if (o.detail.empty() && !o.reply) o.detail = "the session is closed";
+            return d;
+        }
+    } else {
+        engine_.submit(std::move(p));   // an unusable session answers at once
+    }
     bool asked = false;
     pump([&] {
         if (engine_.completed() > 0) return true;
@@ -138,19 +149,17 @@ Delivery Session::transact(Prepared& p, const std::function<Prepared*()>& next) 
         if (next && !asked && engine_.can_follow()) {
             asked = true;
             if (Prepared* n = next(); n && !n->done) {
+                Prepared moving = std::move(*n);
+                n->delivery = moving.delivery;   // the caller's keeps its recipients
                 n->sent_on = id_;
                 n->rset = true;
-                engine_.submit(std::move(*n));
+                engine_.submit(std::move(moving));
             }
         }
         return false;
     });
-    if (engine_.completed() > 0) return engine_.take();
-    // Not reached: a session that waits for nothing has ended what it had.
-    Delivery d = std::move(p.delivery);
-    for (RcptOutcome& o : d.rcpts)
-        if (o.detail.empty() && !o.reply) o.detail = "the session is closed";
-    return d;
+    // A session that waits for nothing has ended what it had: there is one.
+    return engine_.take();
 }
 
 bool Session::reset() {
