@@ -78,8 +78,10 @@ struct SessionOptions {
     std::chrono::seconds greeting{300}, command{300}, data_start{120}, data_block{180}, data_end{600};
     bool downgrade_8bit = true;         // false: refuse 8-bit to a server without 8BITMIME
     ReplyLimits replies;                // how much of one reply is read
-    // For the driver: when it becomes true, waiting ends within 250 ms and
-    // the work in flight is given up (Delivery::interrupted). Not owned.
+    // For the driver (smtp::Session): it looks at the flag at least every
+    // 200 ms; once it is true nothing more is written, a reply on its way
+    // gets half a second, then the work in flight is given up
+    // (Delivery::interrupted). Not owned.
     const std::atomic<bool>* stop = nullptr;
 
     std::chrono::milliseconds limit(Limit l) const;
