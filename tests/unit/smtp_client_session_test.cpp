@@ -516,6 +516,8 @@ TEST(ClientSession, LostConnectionAndTheUnansweredDot) {
     EXPECT_EQ(d.rcpts[0].detail,
               "no reply after the message was sent (it may have been delivered): connection closed by mx.example:25");
     EXPECT_EQ(c.s->waiting(), std::nullopt);
+    EXPECT_EQ(c.seen.back().first, Wire::event);
+    EXPECT_EQ(c.seen.back().second, "error connection closed by mx.example:25");
     // The message never went out (the write failed): not delivered.
     Client w;
     w.open();

@@ -435,6 +435,9 @@ void ClientSession::connection_failed(std::string_view why_view, bool interrupte
         }
         return fail(std::move(message), std::nullopt, false, unreachable);
     }
+    // A transcript says why the session broke (an opening that failed is
+    // the driver's to report, with error()).
+    if (observer_) observer_(Wire::event, "error " + printable(why));
     end_all(why, interrupted);
 }
 

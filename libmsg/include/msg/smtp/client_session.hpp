@@ -125,7 +125,8 @@ class ClientSession {
 public:
     // `server` names the peer in messages ("host:port"); `loopback` allows
     // AUTH without TLS. The observer, when given, sees each line sent and
-    // received (without CRLF) as it is queued or read.
+    // received (without CRLF) as it is queued or read, and "error WHY"
+    // when an open session breaks.
     ClientSession(const SessionOptions& opt, std::string server, bool loopback = false, WireObserver observer = {});
 
     // --- bytes --------------------------------------------------------------
