@@ -245,4 +245,11 @@ for f in testdata/clean/* testdata/defects/*/*.eml testdata/rewrite/*.eml; do
     cmp -s "$tmp/i1.eml" "$tmp/i2.eml" || { echo "FAIL: --fix --7bit --fold is not idempotent on $f"; fail=1; }
 done
 
+# An archive's bytes before its first From_ line stay where they are.
+cp testdata/mbox-leading/junk-before-first.mbox "$tmp/lead.mbox"
+expect 0 "" "$bin" --mbox --7bit --in-place "$tmp/lead.mbox"
+[ "$(head -n 3 "$tmp/lead.mbox")" = "$(head -n 3 testdata/mbox-leading/junk-before-first.mbox)" ] ||
+    { echo "FAIL: msgrewrite --mbox lost the bytes before the first From_ line"; fail=1; }
+grep -q '^Content-Transfer-Encoding: ' "$tmp/lead.mbox" || { echo "FAIL: the archive was not rewritten"; fail=1; }
+
 exit $fail

@@ -2,7 +2,8 @@
 //
 // Inputs are files, "-" (standard input), directories (every regular file
 // below them, recursively, in sorted order; symbolic links below a
-// directory are not followed) and, with `mbox`, archives whose
+// directory are not followed; of a Maildir, at any depth, only the
+// messages in cur/ and new/) and, with `mbox`, archives whose
 // messages are handed out one at a time (gzip is detected). A failing input
 // is reported on stderr and the loop goes on with the next; the worst
 // outcome is returned as an exit code (66 missing input, 65 unusable data,
@@ -10,6 +11,7 @@
 #pragma once
 
 #include <msg/defect.hpp>
+#include <msg/maildir.hpp>
 #include <msg/mbox.hpp>
 
 #include <cstdint>
@@ -36,9 +38,16 @@ struct InputMessage {
     // The archive's message as the reader handed it out (From_ line,
     // separators, ...); null for files. Valid during the callback only.
     const msg::MboxMessage* mbox = nullptr;
-    // With the first message of an archive: bytes before its first From_
-    // line, which belong to no message.
+    // With the first message of an archive: the bytes before its first
+    // From_ line, which belong to no message (their count; `leading_bytes`
+    // holds them when they were kept, i.e. unless they passed the limit).
     std::uint64_t leading = 0;
+    std::string_view leading_bytes;
+    // An archive's message too large to hold (msg::MboxMessage::too_large):
+    // `data` is empty, `framing` says why. Tools leave it out and count it.
+    bool too_large() const { return mbox && mbox->too_large; }
+    // A message file of a Maildir (name, flags, delivery time); null otherwise.
+    const msg::MaildirFile* maildir = nullptr;
 };
 
 struct InputOptions {

@@ -194,6 +194,10 @@ int main(int argc, char** argv) {
             first_line += entry.message_line - 1;
             offset += entry.message_offset;
         }
+        if (im.too_large()) {   // its bytes were skipped: the framing defect is all there is to say
+            report(im, *im.framing, data, first_line, offset);
+            return true;
+        }
         const msg::Message m = msg::parse_message(data);
         const bool framing = im.framing && !im.framing->empty();
         // Not mail at all: empty, or no header field and a first line that is

@@ -136,6 +136,13 @@ int rewrite_archive(const std::string& path, const InputOptions& in, const std::
     int result = exit_code::ok;
     const int read = for_each_message({path}, in, [&](const InputMessage& im) {
         const msg::MboxMessage& m = *im.mbox;
+        if (im.too_large()) {
+            // Its bytes were not read: writing the archive would lose it.
+            complain(kInfo.name, im.file + ": message " + std::to_string(m.index + 1) +
+                                     " is larger than the limit; the archive cannot be rewritten");
+            result = exit_code::data_error;
+            return false;
+        }
         const msg::RewriteResult r = rw.run(im.file, path, m.index, m.data, false);
         if (dry_run) return true;
         if (!writer) {
@@ -149,6 +156,12 @@ int rewrite_archive(const std::string& path, const InputOptions& in, const std::
                 return false;
             }
             writer = std::move(*w);
+        }
+        // Bytes before the archive's first From_ line stay where they were.
+        if (const msg::Status s = writer->write_raw(im.leading_bytes); !s) {
+            complain(kInfo.name, s.error().message);
+            result = exit_code::io_error;
+            return false;
         }
         // An unchanged message goes out as it came in (its archive's
         // unquoted "From " lines too); a changed one is quoted afresh.

@@ -72,6 +72,11 @@ int main(int argc, char** argv) {
     if (mode == Mode::extract_all) so.dir = vm["extract-all"].as<std::string>();
 
     int read = for_each_message(cli.inputs, in, [&](const InputMessage& im) {
+        if (im.too_large()) {   // its bytes were skipped
+            diag.print(Place{im.file, im.data, im.first_line}, *im.framing);
+            result = exit_code::worst(result, exit_code::problems);
+            return true;
+        }
         msg::Message m = msg::parse_message(im.data);
         int r = shower.show(m, im, so);
         Place place{im.file, im.data, im.first_line};
