@@ -1,7 +1,8 @@
 #!/bin/sh
 # demo.sh - install what is needed, build msgtools, and run it on the shipped
-# sample archive: show, check, repair, spool it, send the spool to smtpsink
-# with spoolsend, and check and replay the recorded SMTP sessions. Safe to
+# sample archive: show, check, repair, spool it, hold an entry with
+# spoolctl, send the spool to smtpsink with spoolsend, and check and replay
+# the recorded SMTP sessions. Safe to
 # run again: nothing is reinstalled or rebuilt twice.
 set -eu
 cd "$(dirname "$0")/.."
@@ -25,6 +26,8 @@ build/bin/msgrewrite --7bit testdata/clean/plain-utf8-8bit.eml | diff testdata/c
 rm -rf build/demo-spool
 build/bin/mbox2spool testdata/mbox/sample.mbox.gz build/demo-spool
 head -n 6 "build/demo-spool/queue/$(ls build/demo-spool/queue | head -n 1)"
+build/bin/spoolctl list build/demo-spool | head -n 3
+build/bin/spoolctl hold build/demo-spool "$(ls build/demo-spool/queue | tail -n 1)"
 build/bin/spool2mbox build/demo-spool -o build/demo-back.mbox
 gzip -dc testdata/mbox/sample.mbox.gz | cmp - build/demo-back.mbox && echo "the archive came back byte for byte"
 
@@ -42,6 +45,8 @@ build/bin/spoolsend --server "127.0.0.1:$port" -j 2 --transcript build/demo-log 
 set +x
 echo "sent: $(ls build/demo-spool/sent | wc -l) entries; received: $(ls build/demo-in/queue | wc -l) entries"
 set -x
+build/bin/spoolctl list --state hold build/demo-spool
+build/bin/spoolctl release build/demo-spool "$(ls build/demo-spool/hold)"
 build/bin/msgcheck -q build/demo-in/queue
 build/bin/smtpreplay --check build/demo-log/*.txt
 build/bin/smtpreplay --server "127.0.0.1:$port" --diff "$(ls build/demo-log/*.txt | head -n 1)"

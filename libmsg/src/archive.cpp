@@ -104,7 +104,20 @@ bool SpoolIndex::take(std::string_view key) {
     return true;
 }
 
-void annotate_mbox(Envelope& e, const MboxMessage& m, std::string_view source) {
+std::string make_from_line(std::string_view sender, std::time_t t) {
+    return (sender.empty() ? std::string("MAILER-DAEMON") : std::string(sender)) + " " + asctime_utc(t);
+}
+
+void annotate_maildir(Envelope& e, const MaildirFile& f) {
+    e.annotations.emplace_back("Mbox-From", make_from_line(e.mail_from, f.mtime));
+    if (!f.flags.empty()) e.annotations.emplace_back("Maildir-Flags", f.flags);
+    e.annotations.emplace_back("Maildir-Source", f.path);
+}
+
+std::string_view maildir_flags(const SpoolEntry& e) { return e.annotation("Maildir-Flags"); }
+
+void annotate_mbox(Envelope& e, const MboxMessage& m, std::string_view source, std::string_view leading) {
+    if (!leading.empty()) e.annotations.emplace_back("Mbox-Leading-Base64", base64_encode(leading, 0, ""));
     if (fits_annotation(m.from_line)) e.annotations.emplace_back("Mbox-From", std::string(m.from_line));
     else e.annotations.emplace_back("Mbox-From-Base64", base64_encode(m.from_line, 0, ""));
     if (m.from_crlf) e.annotations.emplace_back("Mbox-From-Eol", "crlf");
@@ -131,12 +144,14 @@ MboxRecord mbox_record(const SpoolEntry& e, std::time_t now) {
         } else if (!have_from && iequals(l.name, "Mbox-From-Base64")) {
             r.from_line = b64_decode(l.value);
             have_from = true;
+        } else if (r.leading.empty() && iequals(l.name, "Mbox-Leading-Base64")) {
+            r.leading = b64_decode(l.value);
         }
     }
     if (!have_from) {
         const EnvelopeLine* mail = e.mail();
         const std::string_view sender = mail && mail->path.ok ? mail->path.mailbox : std::string_view{};
-        r.from_line = (sender.empty() ? std::string("MAILER-DAEMON") : std::string(sender)) + " " + asctime_utc(now);
+        r.from_line = make_from_line(sender, now);
         r.from_made = true;
     }
     r.from_crlf = iequals(e.annotation("Mbox-From-Eol"), "crlf");

@@ -207,7 +207,7 @@ Result<std::unique_ptr<MboxWriter>> MboxWriter::open(const std::string& path, co
     int fd = 1;
     bool own = false;
     if (path != "-") {
-        fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+        fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
         if (fd < 0) return os_error("cannot create", path, errno);
         own = true;
     }

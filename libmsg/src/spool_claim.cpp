@@ -218,10 +218,59 @@ Result<std::string> Claim::fail_some(const std::vector<std::string>& failed, std
     return name;
 }
 
+Status Claim::hold() {
+    if (fd_ < 0) return Error{EBADF, "the claim on spool entry " + name_ + " has ended"};
+    return move_and_end(SpoolState::hold);
+}
+
+Status Claim::release() {
+    if (fd_ < 0) return Error{EBADF, "the claim on spool entry " + name_ + " has ended"};
+    if (state_ != SpoolState::hold) return Error{EINVAL, "spool entry " + name_ + " is not held"};
+    return move_and_end(SpoolState::queue);
+}
+
+Status Claim::retry_now() {
+    if (fd_ < 0) return Error{EBADF, "the claim on spool entry " + name_ + " has ended"};
+    if (state_ != SpoolState::deferred) return Error{EINVAL, "spool entry " + name_ + " is not deferred"};
+    Envelope env = envelope_of(entry_);
+    std::erase_if(env.annotations, [](const auto& a) { return iequals(a.first, "Next-Attempt"); });
+    std::string content = format_envelope(env);
+    content.append(entry_.message);
+    const std::string tmp = join(root_, "tmp", name_);
+    Result<int> fd = recreate(tmp, content);
+    if (!fd) return fd.error();
+    const std::string dir = join(root_, state_dir(state_));
+    Status s = spool_io::move(tmp, join(dir, name_), false);
+    spool_io::close_fd(*fd);
+    if (!s) {
+        ::unlink(tmp.c_str());
+        return s;
+    }
+    spool_io::close_fd(fd_);   // the old file is gone: the claim ends
+    fd_ = -1;
+    return spool_io::sync_dir(dir);
+}
+
+Status Claim::remove() {
+    if (fd_ < 0) return Error{EBADF, "the claim on spool entry " + name_ + " has ended"};
+    const std::string dir = join(root_, state_dir(state_));
+    if (::unlink(join(dir, name_).c_str()) != 0) return sys_error("remove", join(dir, name_), errno);
+    if (state_ == SpoolState::failed)
+        for (const char* suffix : {".report", ".json", ".dsn"}) ::unlink(join(dir, name_ + suffix).c_str());
+    spool_io::close_fd(fd_);
+    fd_ = -1;
+    return spool_io::sync_dir(dir);
+}
+
 Result<std::optional<Claim>> Spool::claim(std::string_view name) {
+    static constexpr SpoolState sendable[] = {SpoolState::queue, SpoolState::deferred};
+    return claim(name, sendable);
+}
+
+Result<std::optional<Claim>> Spool::claim(std::string_view name, std::span<const SpoolState> states) {
     if (!spool_io::is_entry_name(name))
         return Error{EINVAL, "invalid spool entry name \"" + std::string(name) + "\""};
-    for (SpoolState s : {SpoolState::queue, SpoolState::deferred}) {
+    for (SpoolState s : states) {
         const std::string path = join(root_, state_dir(s), name);
         const int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW);
         if (fd < 0) {

@@ -19,9 +19,9 @@ namespace {
 using spool_io::join;
 using spool_io::sys_error;
 
-constexpr std::array<std::string_view, 5> kDirs = {"tmp", "queue", "deferred", "sent", "failed"};
-constexpr std::array<SpoolState, 4> kStates = {SpoolState::queue, SpoolState::deferred, SpoolState::sent,
-                                               SpoolState::failed};
+constexpr std::array<std::string_view, 6> kDirs = {"tmp", "queue", "deferred", "sent", "failed", "hold"};
+constexpr std::array<SpoolState, 5> kStates = {SpoolState::queue, SpoolState::deferred, SpoolState::hold,
+                                               SpoolState::sent, SpoolState::failed};
 
 // mkdir that accepts an existing directory.
 Status make_dir(const std::string& path) {

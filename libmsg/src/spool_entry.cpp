@@ -293,7 +293,10 @@ RetryInfo retry_info(const SpoolEntry& entry) {
         };
         if (is("Attempt")) {
             ++r.attempts;
-            if (!r.first) r.first = parse_rfc3339(l.value.substr(0, l.value.find(' ')));
+            const std::size_t sp = l.value.find(' ');
+            r.last = parse_rfc3339(l.value.substr(0, sp));
+            r.last_what = sp == std::string_view::npos ? std::string_view{} : l.value.substr(sp + 1);
+            if (!r.first) r.first = r.last;
         } else if (is("Next-Attempt")) {
             r.next = parse_rfc3339(l.value);
         }

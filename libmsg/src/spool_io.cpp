@@ -94,8 +94,8 @@ void close_fd(int fd) noexcept {
     errno = saved;
 }
 
-Result<int> create_file(const std::string& path, std::string_view data, bool sync) {
-    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0660);
+Result<int> create_file(const std::string& path, std::string_view data, bool sync, mode_t mode) {
+    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
     if (fd < 0) return sys_error("create", path, errno);
     Status s = write_all(fd, data, path);
     if (s && sync) s = sync_fd(fd, path);

@@ -64,8 +64,15 @@ std::string_view state_dir(SpoolState s) {
     case SpoolState::deferred: return "deferred";
     case SpoolState::sent: return "sent";
     case SpoolState::failed: return "failed";
+    case SpoolState::hold: return "hold";
     }
     return "queue";
+}
+
+std::optional<SpoolState> state_by_name(std::string_view dir) {
+    for (SpoolState s : kAllStates)
+        if (state_dir(s) == dir) return s;
+    return std::nullopt;
 }
 
 std::string new_entry_name(std::string_view key) {

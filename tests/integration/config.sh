@@ -15,7 +15,7 @@ MSG=testdata/clean/plain-utf8-8bit.eml
 
 # An empty file changes nothing.
 : > "$CONFIG"
-for t in msgshow msgcheck msgrewrite mbox2spool spool2mbox spoolsend smtpreplay smtpsink; do
+for t in msgshow msgcheck msgrewrite mbox2spool spool2mbox spoolsend smtpreplay smtpsink spoolctl; do
     "$BIN/$t" --version > /dev/null 2> "$T/err" || no "$t with an empty config file: $(cat "$T/err")"
 done
 "$BIN/msgshow" "$MSG" > /dev/null || no "msgshow runs with an empty config file"
@@ -41,9 +41,11 @@ dry-run =
 json =
 [smtpsink]
 hostname = configured.test
+[spoolctl]
+json =
 EOF
 "$BIN/msgshow" "$MSG" | head -c 1 | grep -q '{' || no "[msgshow] json"
-"$BIN/msgcheck" testdata/defects/date.weekday/wrong-weekday.eml 2>/dev/null | grep -q '"code": "date.weekday"' ||
+"$BIN/msgcheck" testdata/defects/date.weekday/wrong-weekday.eml 2>/dev/null | grep -q '"defect": "date.weekday"' ||
     no "[msgcheck] json"
 "$BIN/msgrewrite" "$MSG" | LC_ALL=C grep -q "$(printf '[\200-\377]')" && no "[msgrewrite] 7bit"
 "$BIN/mbox2spool" testdata/mbox/sample.mbox.gz "$T/spool2" | head -n 1 | grep -q '"status": "enqueued"' ||
@@ -52,6 +54,7 @@ EOF
 "$BIN/spoolsend" "$T/spool" > "$T/out" 2>&1 || no "[spoolsend] jobs and dry-run: $(cat "$T/out")"
 grep -q 'would be sent (dry run)' "$T/out" || no "[spoolsend] dry-run"
 "$BIN/smtpreplay" --check testdata/transcripts/*.txt 2>/dev/null | head -n 1 | grep -q '^{' || no "[smtpreplay] json"
+"$BIN/spoolctl" list "$T/spool" 2>/dev/null | head -n 1 | grep -q '^{"entry"' || no "[spoolctl] json"
 "$BIN/smtpsink" --listen 127.0.0.1:0 --discard --sessions 1 > "$T/sink" 2>/dev/null &
 sink=$!
 for _ in 1 2 3 4 5 6 7 8 9 10; do grep -q 'listening on' "$T/sink" && break; sleep 0.2; done

@@ -81,8 +81,8 @@ def envelope_codes(path):
     codes = []
     for line in r.stdout.decode().splitlines():
         d = json.loads(line)
-        if d.get("code", "").startswith("envelope."):
-            codes.append((d.get("file"), d["code"], d.get("text")))
+        if d.get("defect", "").startswith("envelope."):
+            codes.append((d.get("source"), d["defect"], d.get("text")))
     return codes
 
 

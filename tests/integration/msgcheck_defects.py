@@ -86,7 +86,7 @@ def run_msgcheck(msgcheck, path, args, status):
             continue
         try:
             obj = json.loads(raw)
-            found.append((obj["code"], int(obj["line"])))
+            found.append((obj["defect"], int(obj["line"])))
         except (ValueError, KeyError) as e:
             return "unreadable output line %r (%s)" % (raw, e)
     return found

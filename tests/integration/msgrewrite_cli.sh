@@ -147,8 +147,8 @@ expect 1 "" "$bin" --json --dry-run --fix --7bit "$tmp/8bit-addr.eml" testdata/d
 import json, sys
 a, b = [json.loads(l) for l in open(sys.argv[1])]
 assert a["problems"] and all(set(p) == {"step", "where", "what"} for p in a["problems"]), a
-assert [r["code"] for r in b["remaining"]] == ["field.missing"], b
-assert set(b["remaining"][0]) >= {"code", "severity", "line", "column"}, b
+assert [r["defect"] for r in b["remaining"]] == ["field.missing"], b
+assert set(b["remaining"][0]) >= {"defect", "severity", "line", "column"}, b
 ' "$tmp/out" || { echo "FAIL: --json problems/remaining"; cat "$tmp/out"; fail=1; }
 
 # --- --in-place -----------------------------------------------------------------
@@ -245,7 +245,7 @@ import json, sys
 bad = 0
 for line in sys.stdin:
     o = json.loads(line)
-    left = [r["code"] for r in o["remaining"] if r["repairable"]]
+    left = [r["defect"] for r in o["remaining"] if r["repairable"]]
     why = [p["what"] for p in o["problems"]]
     if left and (not why or any("no rule of --fix" in w for w in why)):
         print("FAIL: --fix %s left %s without saying why: %s" % (o["source"], left, why))
@@ -283,5 +283,12 @@ for f in testdata/clean/* testdata/defects/*/*.eml testdata/rewrite/*.eml; do
     "$bin" --fix --7bit --fold "$tmp/i1.eml" >"$tmp/i2.eml" 2>/dev/null
     cmp -s "$tmp/i1.eml" "$tmp/i2.eml" || { echo "FAIL: --fix --7bit --fold is not idempotent on $f"; fail=1; }
 done
+
+# An archive's bytes before its first From_ line stay where they are.
+cp testdata/mbox-leading/junk-before-first.mbox "$tmp/lead.mbox"
+expect 0 "" "$bin" --mbox --7bit --in-place "$tmp/lead.mbox"
+[ "$(head -n 3 "$tmp/lead.mbox")" = "$(head -n 3 testdata/mbox-leading/junk-before-first.mbox)" ] ||
+    { echo "FAIL: msgrewrite --mbox lost the bytes before the first From_ line"; fail=1; }
+grep -q '^Content-Transfer-Encoding: ' "$tmp/lead.mbox" || { echo "FAIL: the archive was not rewritten"; fail=1; }
 
 exit $fail

@@ -201,7 +201,7 @@ def msgcheck_codes(msgcheck, path, args):
     for raw in p.stdout.decode("utf-8", errors="replace").splitlines():
         if raw.strip():
             try:
-                codes.append(json.loads(raw)["code"])
+                codes.append(json.loads(raw)["defect"])
             except (ValueError, KeyError) as e:
                 return "unreadable output line %r (%s)" % (raw, e)
     return codes

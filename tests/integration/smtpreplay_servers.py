@@ -110,12 +110,12 @@ try:
         code = os.path.basename(os.path.dirname(path))
         r = run("--check", "--json", path)
         found = [json.loads(l) for l in r.stdout.splitlines()]
-        codes = {f["code"] for f in found if "code" in f}
+        codes = {f["defect"] for f in found if "defect" in f}
         check(code in codes, "%s reports %s: %s" % (path, code, codes))
         check(codes <= {code} | ALSO.get(code, set()), "%s reports only %s: %s" % (path, code, codes))
-        severity = {f["severity"] for f in found if f.get("code") == code}
+        severity = {f["severity"] for f in found if f.get("defect") == code}
         check(r.returncode == (1 if "error" in severity else 0), "%s: exit %d for %s" % (path, r.returncode, severity))
-        lines = [f["line"] for f in found if f.get("code") == code]
+        lines = [f["line"] for f in found if f.get("defect") == code]
         check(all(l > 1 for l in lines), "%s: the line is given: %s" % (path, lines))
     r = run("--explain", "smtp.pipelining")
     check(r.returncode == 0 and "RFC 2920" in r.stdout, "--explain prints the explanation")

@@ -160,7 +160,7 @@ TEST_F(SpoolDir, EnqueueListsInOrder) {
     EXPECT_EQ(list(SpoolState::queue), names);
     EXPECT_TRUE(files_in(root_ / "tmp").empty());
     EXPECT_TRUE(list(SpoolState::deferred).empty());
-    EXPECT_EQ(files_in(root_), (std::vector<std::string>{"deferred", "failed", "queue", "sent", "tmp"}));
+    EXPECT_EQ(files_in(root_), (std::vector<std::string>{"deferred", "failed", "hold", "queue", "sent", "tmp"}));
     auto data = spool().read(SpoolState::queue, names[2]);
     ASSERT_TRUE(data) << data.error().message;
     EXPECT_EQ(*data, msg::format_envelope(envelope()) + kMessage);

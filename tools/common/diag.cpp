@@ -13,7 +13,6 @@ namespace msgtools {
 
 DiagPrinter::DiagPrinter(std::ostream& out, bool color, bool columns) : out_(out), color_(color), columns_(columns) {}
 
-bool stderr_wants_color() { return isatty(2) && !std::getenv("NO_COLOR"); }
 
 namespace {
 const char* color_of(msg::Severity s) {

@@ -48,7 +48,5 @@ std::string wrap(std::string_view text, std::size_t width, std::string_view inde
 // example, to standard output. Returns the exit code (64 for an unknown code).
 int explain_defect(const char* tool, const std::string& code);
 
-// True when standard error is a terminal and NO_COLOR is unset.
-bool stderr_wants_color();
 
 }  // namespace msgtools

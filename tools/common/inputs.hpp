@@ -2,7 +2,8 @@
 //
 // Inputs are files, "-" (standard input), directories (every regular file
 // below them, recursively, in sorted order; symbolic links below a
-// directory are not followed) and, with `mbox`, archives whose
+// directory are not followed; of a Maildir, at any depth, only the
+// messages in cur/ and new/) and, with `mbox`, archives whose
 // messages are handed out one at a time (gzip is detected). A failing input
 // is reported on stderr and the loop goes on with the next; the worst
 // outcome is returned as an exit code (66 missing input, 65 unusable data,
@@ -10,9 +11,11 @@
 #pragma once
 
 #include <msg/defect.hpp>
+#include <msg/maildir.hpp>
 #include <msg/mbox.hpp>
 
 #include <cstdint>
+#include <initializer_list>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -36,9 +39,16 @@ struct InputMessage {
     // The archive's message as the reader handed it out (From_ line,
     // separators, ...); null for files. Valid during the callback only.
     const msg::MboxMessage* mbox = nullptr;
-    // With the first message of an archive: bytes before its first From_
-    // line, which belong to no message.
+    // With the first message of an archive: the bytes before its first
+    // From_ line, which belong to no message (their count; `leading_bytes`
+    // holds them when they were kept, i.e. unless they passed the limit).
     std::uint64_t leading = 0;
+    std::string_view leading_bytes;
+    // An archive's message too large to hold (msg::MboxMessage::too_large):
+    // `data` is empty, `framing` says why. Tools leave it out and count it.
+    bool too_large() const { return mbox && mbox->too_large; }
+    // A message file of a Maildir (name, flags, delivery time); null otherwise.
+    const msg::MaildirFile* maildir = nullptr;
 };
 
 struct InputOptions {
@@ -52,11 +62,14 @@ struct InputOptions {
 
 // The options that choose the inputs' kind, the same in every tool that
 // reads messages or archives: --mbox, --format FORMAT, --mboxo (the old
-// spelling of --format mboxo).
-void add_input_options(po::options_description& opts);
-// Read them into `in` (in.tool names the tool in messages). Returns 0, or
-// the usage exit code after saying what is wrong.
-int read_input_options(const po::variables_map& vm, InputOptions& in);
+// spelling of --format mboxo). A tool with `outputs` (msgcheck: text, json,
+// sarif) also takes those names in --format, which may then be repeated:
+// the two sets of names do not meet.
+void add_input_options(po::options_description& opts, std::initializer_list<const char*> outputs = {});
+// Read them into `in` (in.tool names the tool in messages); `output` gets
+// the output format named in --format, if any. Returns 0, or the usage
+// exit code after saying what is wrong.
+int read_input_options(const po::variables_map& vm, InputOptions& in, std::string* output = nullptr);
 
 // Call `fn` for each message of each input; returns the worst exit code of
 // the reading itself (0 when everything could be read). `fn` returns false

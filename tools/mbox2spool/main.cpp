@@ -77,7 +77,7 @@ public:
         }
         for (const Pending& p : pending_) {
             Json j;
-            j.begin_object().key("archive").value(p.archive).key("index").value(p.index).key("line").value(p.line)
+            j.begin_object().key("source").value(p.archive).key("index").value(p.index).key("line").value(p.line)
                 .key("status").value("enqueued").key("entry").value(p.entry).end_object();
             std::cout << j.str() << '\n';
         }
@@ -160,28 +160,47 @@ int main(int argc, char** argv) {
         return exit_code::io_error;
     }
 
-    DiagPrinter diag(std::cerr, stderr_wants_color());
+    DiagPrinter diag(std::cerr, wants_color(2));
     Writer writer(*spool, json);
     Counts c;
     int result = exit_code::ok;
     auto event = [&](const InputMessage& m, std::string_view status, std::string_view reason) {
         if (!json) return;
         Json j;
-        j.begin_object().key("archive").value(m.source).key("index").value(m.index).key("line")
-            .value(m.mbox->line).key("status").value(status).key("reason").value(reason).end_object();
+        j.begin_object().key("source").value(m.source).key("index").value(m.index).key("line")
+            .value(m.mbox ? m.mbox->line : 1).key("status").value(status).key("detail").value(reason).end_object();
         std::cout << j.str() << '\n';
     };
     const std::vector<std::string> archives(cli.inputs.begin(), cli.inputs.end() - 1);
+    std::string leading;   // an archive's leading bytes, until its first entry takes them
     const int read = for_each_message(archives, in, [&](const InputMessage& m) {
-        const msg::MboxMessage& mm = *m.mbox;
+        // A message of an archive, or a file of a Maildir (which has no From_ line).
+        static const msg::MboxMessage kNone;
+        const msg::MboxMessage& mm = m.mbox ? *m.mbox : kNone;
         ++c.messages;
+        if (m.index == 0) leading = m.leading_bytes;
         if (m.leading > 0) {
-            diag.print(m.file, msg::Severity::error,
-                       std::to_string(m.leading) + " bytes before the first From_ line are not part of any message; not enqueued");
+            // Kept with the first entry of this archive, so that spool2mbox
+            // gives the archive back whole; still worth saying.
+            const bool kept = leading.size() == m.leading;
+            if (!cli.quiet || !kept)
+                diag.print(m.file, kept ? msg::Severity::warning : msg::Severity::error,
+                           std::to_string(m.leading) + " bytes before the first From_ line belong to no message; " +
+                               (kept ? "kept with the first entry" : "too many to keep: left out"));
+            if (!kept) result = exit_code::worst(result, exit_code::problems);
+        }
+        if (m.too_large()) {
+            diag.print(m.file + ":" + std::to_string(mm.line), msg::Severity::error,
+                       "message " + std::to_string(m.index + 1) + " is larger than the limit (" +
+                           std::to_string(mm.data_end - mm.data_offset) + " bytes); not enqueued");
+            ++c.skipped;
             result = exit_code::worst(result, exit_code::problems);
+            event(m, "skipped", "larger than the limit");
+            return true;
         }
         const std::string key = msg::message_key(mm.from_line, m.data);
         if (index->take(key)) {
+            leading.clear();   // an earlier run kept them with this message's entry
             ++c.duplicates;
             event(m, "duplicate", "already in the spool");
             return true;
@@ -193,8 +212,8 @@ int main(int argc, char** argv) {
         }
         if (!rcpts.empty()) d.envelope.rcpts = rcpts;
         msg::declare_needs(d.envelope, m.data);
-        const std::string where = m.file + ":" + std::to_string(mm.line);
-        const std::string which = "message " + std::to_string(m.index + 1);
+        const std::string where = m.maildir ? m.file : m.file + ":" + std::to_string(mm.line);
+        const std::string which = m.maildir ? std::string("message") : "message " + std::to_string(m.index + 1);
         if (!d.have_sender || d.envelope.rcpts.empty()) {
             const std::string why = !d.have_sender ? "no sender in the From_ line, Return-Path or From"
                                                    : "no recipient in " + std::string(d.rcpts_from);
@@ -222,8 +241,10 @@ int main(int argc, char** argv) {
             diag.print(where, msg::Severity::warning,
                        which + ": not a usable address, left out: " + d.rejected.front() +
                            (d.rejected.size() > 1 ? " and " + std::to_string(d.rejected.size() - 1) + " more" : ""));
-        msg::annotate_mbox(d.envelope, mm, m.source);
-        if (!writer.add(d.envelope, m.data, key, m.source, m.index, mm.line)) {
+        if (m.maildir) msg::annotate_maildir(d.envelope, *m.maildir);
+        else msg::annotate_mbox(d.envelope, mm, m.source, leading);
+        leading = {};
+        if (!writer.add(d.envelope, m.data, key, m.source, m.index, m.mbox ? mm.line : 1)) {
             result = exit_code::cant_create;
             return false;
         }

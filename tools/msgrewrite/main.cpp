@@ -51,7 +51,7 @@ public:
     Rewriter(const msg::RewriteOptions& o, bool json, bool quiet, std::string domain, std::time_t now,
              bool date, bool message_id)
         : options_(o), json_(json), quiet_(quiet), domain_(std::move(domain)), now_(now), date_(date),
-          message_id_(message_id), diag_(std::cerr, stderr_wants_color()) {}
+          message_id_(message_id), diag_(std::cerr, wants_color(2)) {}
 
     // Rewrite one message or spool entry; report; return the result.
     msg::RewriteResult run(const std::string& file, const std::string& source, std::uint64_t index,
@@ -101,7 +101,7 @@ private:
             j_.key("remaining").begin_array();
             for (const msg::Defect& d : r.remaining) {
                 const msg::LineCol lc = lines.locate(d.offset);
-                j_.begin_object().key("code").value(d.info().code)
+                j_.begin_object().key("defect").value(d.info().code)
                     .key("severity").value(msg::severity_name(d.info().severity))
                     .key("line").value(static_cast<std::uint64_t>(lc.line))
                     .key("column").value(static_cast<std::uint64_t>(lc.column))
@@ -147,6 +147,13 @@ int rewrite_archive(const std::string& path, const InputOptions& in, const std::
     int result = exit_code::ok;
     const int read = for_each_message({path}, in, [&](const InputMessage& im) {
         const msg::MboxMessage& m = *im.mbox;
+        if (im.too_large()) {
+            // Its bytes were not read: writing the archive would lose it.
+            complain(kInfo.name, im.file + ": message " + std::to_string(m.index + 1) +
+                                     " is larger than the limit; the archive cannot be rewritten");
+            result = exit_code::data_error;
+            return false;
+        }
         const msg::RewriteResult r = rw.run(im.file, path, m.index, m.data, false);
         if (dry_run) return true;
         if (!writer) {
@@ -160,6 +167,12 @@ int rewrite_archive(const std::string& path, const InputOptions& in, const std::
                 return false;
             }
             writer = std::move(*w);
+        }
+        // Bytes before the archive's first From_ line stay where they were.
+        if (const msg::Status s = writer->write_raw(im.leading_bytes); !s) {
+            complain(kInfo.name, s.error().message);
+            result = exit_code::io_error;
+            return false;
         }
         // An unchanged message goes out as it came in (its archive's
         // unquoted "From " lines too); a changed one is quoted afresh.

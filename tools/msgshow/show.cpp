@@ -92,7 +92,6 @@ int Shower::show(const msg::Message& m, const InputMessage& in, const ShowOption
 }
 
 void Shower::tree(const msg::Message& m, const InputMessage& in, bool headers) {
-    if (quiet_) return;
     if (messages_++ > 0) out_ << '\n';
     out_ << title(in) << '\n';
     if (headers) {

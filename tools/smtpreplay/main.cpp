@@ -40,7 +40,8 @@ int main(int argc, char** argv) {
         ("check", "check each transcript against RFC 5321 and its extensions (the default without --server or --convert)")
         ("server", po::value<std::string>(), "HOST[:PORT]: replay the client side there and compare the replies")
         ("match", po::value<std::string>()->default_value("code"), "class | code | enhanced | text: how alike replies must be")
-        ("timeout", po::value<double>()->default_value(30), "SECONDS to wait for each reply when replaying")
+        ("timeout", po::value<std::string>()->value_name("TIME")->default_value("30s"),
+         "how long to wait for each reply when replaying (30s, 2m, ...)")
         ("diff", "replay: print only the exchanges that differ")
         ("json", "one JSON object per diagnostic or exchange, then a summary")
         ("convert", po::value<std::string>(), "FORMAT: write the transcript as cs, swaks, bsmtp or native")
@@ -75,11 +76,13 @@ int main(int argc, char** argv) {
 
     int result = exit_code::ok;
     std::uint64_t errors = 0, warnings = 0, files = 0;
-    DiagPrinter diag(json ? std::cerr : std::cout, !json && stderr_wants_color(), false);
+    DiagPrinter diag(json ? std::cerr : std::cout, !json && wants_color(1), false);
     InputOptions in;
     in.tool = kInfo.name;
     if (replaying) {
-        if (vm["timeout"].as<double>() <= 0) return usage("--timeout must be above 0");
+        const auto timeout = parse_duration(vm["timeout"].as<std::string>());
+        if (!timeout || timeout->count() <= 0)
+            return usage("--timeout takes a time above 0 such as 30s, 2m or 1h, not '" + vm["timeout"].as<std::string>() + "'");
         if (!smtp::match_by_name(vm["match"].as<std::string>())) return usage("--match must be class, code, enhanced or text");
         if (auto ep = smtp::parse_endpoint(vm["server"].as<std::string>()); !ep) return usage("--server: " + ep.error().message);
     }
@@ -118,7 +121,7 @@ int main(int argc, char** argv) {
             ro.json = json;
             ro.quiet = cli.quiet;
             ro.mismatches_only = vm.count("diff") > 0;
-            ro.timeout = vm["timeout"].as<double>();
+            ro.timeout = static_cast<double>(parse_duration(vm["timeout"].as<std::string>())->count());
             result = exit_code::worst(result, replay_transcript(name, text, p.transcript, ro, std::cout));
             return true;
         }
@@ -139,12 +142,15 @@ int main(int argc, char** argv) {
             const msg::LineIndex index(text);
             for (const msg::Defect& d : defects) {
                 Json j;
-                j.begin_object().key("file").value(name).key("line").value(static_cast<std::uint64_t>(index.locate(d.offset).line))
-                    .key("severity").value(msg::severity_name(d.info().severity)).key("code").value(d.info().code)
+                if (cli.quiet && d.info().severity != msg::Severity::error) continue;
+                j.begin_object().key("source").value(name).key("line").value(static_cast<std::uint64_t>(index.locate(d.offset).line))
+                    .key("severity").value(msg::severity_name(d.info().severity)).key("defect").value(d.info().code)
                     .key("text").value(d.info().text).key("detail").value(d.detail).end_object();
                 std::cout << j.str() << '\n';
             }
         } else {
+            if (cli.quiet)   // -q: nothing but errors
+                std::erase_if(defects, [](const msg::Defect& d) { return d.info().severity != msg::Severity::error; });
             diag.print(Place{name, text, 1}, defects);
         }
         if (file_errors) result = exit_code::worst(result, exit_code::problems);
@@ -154,7 +160,7 @@ int main(int argc, char** argv) {
     if (!replaying && !rewriting) {
         if (json) {
             Json j;
-            j.begin_object().key("summary").begin_object().key("files").value(files).key("errors").value(errors)
+            j.begin_object().key("summary").begin_object().key("transcripts").value(files).key("errors").value(errors)
                 .key("warnings").value(warnings).end_object().end_object();
             std::cout << j.str() << '\n';
         } else if (!cli.quiet) {

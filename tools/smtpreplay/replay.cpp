@@ -59,7 +59,7 @@ int replay_transcript(const std::string& file, std::string_view text, const smtp
         std::cerr << "smtpreplay: " << file << ": " << msg::printable(rep.error) << "\n";
         if (opt.json) {
             Json j;
-            j.begin_object().key("file").value(file).key("server").value(ep->str()).key("reached").value(false)
+            j.begin_object().key("source").value(file).key("server").value(ep->str()).key("reached").value(false)
                 .key("error").value(rep.error).end_object();
             out << j.str() << '\n';
         }
@@ -73,7 +73,7 @@ int replay_transcript(const std::string& file, std::string_view text, const smtp
         const std::size_t line = line_of(s.line);
         if (opt.json) {
             Json j;
-            j.begin_object().key("file").value(file).key("line").value(static_cast<std::uint64_t>(line))
+            j.begin_object().key("source").value(file).key("line").value(static_cast<std::uint64_t>(line))
                 .key("sent").value(s.sent);
             reply_json(j, "recorded", s.recorded);
             reply_json(j, "live", s.live);
@@ -92,7 +92,7 @@ int replay_transcript(const std::string& file, std::string_view text, const smtp
     const std::size_t same = rep.compared - std::min(rep.compared, rep.mismatches);
     if (opt.json) {
         Json j;
-        j.begin_object().key("file").value(file).key("server").value(ep->str()).key("reached").value(true)
+        j.begin_object().key("source").value(file).key("server").value(ep->str()).key("reached").value(true)
             .key("match_by").value(smtp::match_name(*match))
             .key("exchanges").value(static_cast<std::uint64_t>(rep.steps.size()))
             .key("compared").value(static_cast<std::uint64_t>(rep.compared))

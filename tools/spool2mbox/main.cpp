@@ -1,5 +1,6 @@
 // spool2mbox - write spool entries back into an mbox archive.
 #include <msg/archive.hpp>
+#include <msg/maildir.hpp>
 #include <msg/mbox.hpp>
 #include <msg/spool.hpp>
 
@@ -44,7 +45,9 @@ int main(int argc, char** argv) {
         ("format", po::value<std::string>()->value_name("FORMAT")->default_value("mboxrd"),
          "mboxrd, mboxo, mboxcl or mboxcl2")
         ("gzip", "compress the archive with gzip")
-        ("envelope", "add X-Envelope-From and X-Envelope-To fields at the top of each message");
+        ("envelope", "add X-Envelope-From and X-Envelope-To fields at the top of each message")
+        ("maildir", po::value<std::string>()->value_name("DIR"),
+         "write the messages into the Maildir DIR instead (made when missing; new/, or cur/ with their flags)");
     auto parsed = parse_cli(argc, argv, kInfo, opts);
     if (auto* code = std::get_if<int>(&parsed)) return *code;
     Cli& cli = std::get<Cli>(parsed);
@@ -64,8 +67,7 @@ int main(int argc, char** argv) {
     namespace fs = std::filesystem;
     fs::path in = fs::path(cli.inputs[0]).lexically_normal();
     if (in.has_filename() == false) in = in.parent_path();
-    std::vector<msg::SpoolState> states = {msg::SpoolState::queue, msg::SpoolState::deferred, msg::SpoolState::sent,
-                                           msg::SpoolState::failed};
+    std::vector<msg::SpoolState> states(std::begin(msg::kAllStates), std::end(msg::kAllStates));
     std::string root = in.string();
     for (msg::SpoolState st : states)
         if (in.filename() == msg::state_dir(st)) {
@@ -86,12 +88,20 @@ int main(int argc, char** argv) {
         complain(kInfo.name, walk.error()->message);
         return exit_code::io_error;
     }
-    const std::string out = vm.count("output") ? vm["output"].as<std::string>() : "-";
-    const std::string tmp = out == "-" ? out : out + ".tmp." + std::to_string(::getpid());
+    if (vm.count("maildir") && (vm.count("output") || vm.count("gzip")))
+        return complain(kInfo.name, "--maildir excludes -o and --gzip"), exit_code::usage;
+    std::optional<msg::MaildirWriter> maildir;
+    if (vm.count("maildir")) {
+        auto m = msg::MaildirWriter::open(vm["maildir"].as<std::string>());
+        if (!m) return complain(kInfo.name, m.error().message), exit_code::cant_create;
+        maildir.emplace(std::move(*m));
+    }
+    const std::string out = maildir ? "" : vm.count("output") ? vm["output"].as<std::string>() : "-";
+    const std::string tmp = out == "-" || out.empty() ? out : out + ".tmp." + std::to_string(::getpid());
     msg::MboxWriter::Options wo;
     wo.format = *format;
     wo.gzip = vm.count("gzip") > 0;
-    auto writer = msg::MboxWriter::open(tmp, wo);
+    auto writer = maildir ? msg::Result<std::unique_ptr<msg::MboxWriter>>(nullptr) : msg::MboxWriter::open(tmp, wo);
     if (!writer.ok()) {
         complain(kInfo.name, writer.error().message);
         return exit_code::cant_create;
@@ -129,8 +139,13 @@ int main(int argc, char** argv) {
         std::string with_fields;
         std::string_view message = e.message;
         if (envelope) message = with_fields = msg::with_envelope_fields(e, r);
-        const msg::Status w = (*writer)->write_keeping(r.from_line, message, r.from_crlf, r.separator,
-                                                       r.separator_crlf, r.unquoted_from);
+        msg::Status w = msg::Ok{};
+        if (maildir) {
+            if (auto d = maildir->deliver(message, msg::maildir_flags(e)); !d) w = d.error();
+        } else {
+            w = (*writer)->write_raw(r.leading);
+            if (w) w = (*writer)->write_keeping(r.from_line, message, r.from_crlf, r.separator, r.separator_crlf, r.unquoted_from);
+        }
         if (!w.ok()) {
             complain(kInfo.name, w.error().message);
             result = exit_code::io_error;
@@ -144,12 +159,12 @@ int main(int argc, char** argv) {
         result = exit_code::io_error;
     }
     progress.finish();
-    const msg::Status closed = (*writer)->close();
+    const msg::Status closed = maildir ? msg::Status(msg::Ok{}) : (*writer)->close();
     if (!closed.ok() && result != exit_code::io_error) {
         complain(kInfo.name, closed.error().message);
         result = exit_code::io_error;
     }
-    if (out != "-") {
+    if (!out.empty() && out != "-") {
         if (result == exit_code::io_error) {
             ::unlink(tmp.c_str());  // keep no partial archive; an older FILE stays as it was
         } else if (::rename(tmp.c_str(), out.c_str()) != 0) {

@@ -1,6 +1,7 @@
 // deliver.cpp - claim, send, settle; the rules are libmsg's (delivery.hpp).
 #include "deliver.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <thread>
 
@@ -13,7 +14,7 @@
 namespace smtp = msg::smtp;
 using Clock = std::chrono::system_clock;
 
-void Shared::pace() {
+void Shared::pace(const std::atomic<bool>& stop) {
     if (cfg.rate <= 0) return;
     std::chrono::steady_clock::time_point slot;
     {
@@ -23,7 +24,10 @@ void Shared::pace() {
         slot = next_;
         next_ += std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(1.0 / cfg.rate));
     }
-    std::this_thread::sleep_until(slot);
+    // In short naps, so that a stop request is not kept waiting.
+    while (!stop && std::chrono::steady_clock::now() < slot)
+        std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
+            slot - std::chrono::steady_clock::now(), std::chrono::milliseconds(100)));
 }
 
 void Shared::say(const std::string& line, bool to_stdout) {
@@ -154,13 +158,13 @@ bool Worker::run(const std::atomic<bool>& stop, std::atomic<std::uint64_t>& done
         // No session (no connection, or a 421/554 greeting, a failed
         // STARTTLS or AUTH): this entry stays as it is and the worker stops
         // rather than knock again for every entry.
-        if (!ensure_session()) return false;
+        if (!ensure_session()) return stop.load();   // a stop ends connecting too: no failure
         auto prepare = [&](Job& j) {
             j.prepared = session_->prepare(j.env, j.claim.entry().message);
             j.prepared_for = session_->id();
         };
         if (job->prepared_for != session_->id()) prepare(*job);
-        if (job->prepared.sent_on != session_->id()) s_.pace();
+        if (job->prepared.sent_on != session_->id()) s_.pace(stop);
         std::function<smtp::Session::Prepared*()> ahead;
         if (s_.cfg.rate <= 0 && on_session_ + 1 < s_.cfg.max_per_connection)
             ahead = [&]() -> smtp::Session::Prepared* {
@@ -180,6 +184,9 @@ bool Worker::run(const std::atomic<bool>& stop, std::atomic<std::uint64_t>& done
 }
 
 void Worker::finish(Job& job, msg::Delivery& d) {
+    // Stopped before the outcome was known: the entry stays as it was, as
+    // after SIGKILL (one whose final dot went unanswered is deferred below).
+    if (d.interrupted && !d.unanswered_dot) return;
     const std::string name = job.claim.name();
     auto settled = msg::settle(job.claim, d, s_.cfg.settle, Clock::now(),
                                std::uniform_real_distribution<double>(0.0, 1.0)(rng_));

@@ -40,7 +40,7 @@ public:
     const SendConfig& cfg;
     Totals& totals;
     msg::DueScan* due = nullptr;     // this pass's
-    void pace();                     // wait for this message's slot under --rate
+    void pace(const std::atomic<bool>& stop);   // wait for this message's slot under --rate (or a stop)
     void say(const std::string& line, bool to_stdout);   // one line, whole, under a lock
 
 private:

@@ -202,6 +202,7 @@ int main(int argc, char** argv) {
         complain("spoolsend", spool.error().message);
         return exit_code::no_input;
     }
+    cfg.session.stop = &g_stop;   // sessions give up within a second of SIGINT/SIGTERM
     std::signal(SIGPIPE, SIG_IGN);
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);

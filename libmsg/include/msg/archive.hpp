@@ -11,7 +11,15 @@
 //   Mbox-Separator: none | crlf  no empty line followed the message / a CRLF one
 //   Mbox-Unquoted-From: N N ...  offsets in the message of "From " lines the
 //                                archive had left unquoted (kept unquoted)
+//   Mbox-Leading-Base64: B64     bytes before the archive's first From_ line
+//                                (with the first message taken from it)
 //   Mbox-Source: FILE INDEX      where it came from (informational)
+//
+// A message taken from a Maildir gets the From_ line an archive would
+// give it (the sender and the file's delivery time) as Mbox-From, and:
+//
+//   Maildir-Flags: FLAGS         its flags (":2,FLAGS"), when it had any
+//   Maildir-Source: PATH         the file it came from (informational)
 //
 // The entry's name carries a key (message_key) computed from the From_
 // line and the message bytes, by which a writer recognises a message
@@ -26,6 +34,7 @@
 #include <vector>
 
 #include "msg/envelope.hpp"
+#include "msg/maildir.hpp"
 #include "msg/mbox.hpp"
 #include "msg/result.hpp"
 #include "msg/spool.hpp"
@@ -57,8 +66,20 @@ private:
     std::unordered_map<std::uint64_t, std::uint32_t> left_;
 };
 
-// Add the Mbox-* annotations of `m` (read from archive `source`) to `e`.
-void annotate_mbox(Envelope& e, const MboxMessage& m, std::string_view source);
+// Add the Mbox-* annotations of `m` (read from archive `source`) to `e`;
+// `leading`: the archive's bytes before its first From_ line, given with
+// the first message taken from it.
+void annotate_mbox(Envelope& e, const MboxMessage& m, std::string_view source, std::string_view leading = {});
+
+// The From_ line (after "From ") an archive gives a message of this sender
+// delivered at `t`: "alice@example.org Mon Nov 23 09:15:00 2026"
+// (MAILER-DAEMON for the null sender).
+std::string make_from_line(std::string_view sender, std::time_t t);
+
+// The Mbox-From and Maildir-* annotations of a Maildir message.
+void annotate_maildir(Envelope& e, const MaildirFile& f);
+// The flags a Maildir message had (Maildir-Flags), "" when none.
+std::string_view maildir_flags(const SpoolEntry& e);
 
 // What an MboxWriter needs to write an entry's message back.
 struct MboxRecord {
@@ -68,6 +89,7 @@ struct MboxRecord {
     bool separator = true;
     bool separator_crlf = false;
     std::vector<std::size_t> unquoted_from;   // ascending offsets in the message
+    std::string leading;           // bytes to write before the From_ line (MboxWriter::write_raw)
 };
 MboxRecord mbox_record(const SpoolEntry& e, std::time_t now);
 

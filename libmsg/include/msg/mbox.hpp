@@ -203,7 +203,8 @@ public:
         bool gzip = false;
         int level = 6;                           // gzip level
     };
-    // Create or truncate `path` ("-" is standard output). The caller writes
+    // Create (mode 0600: mail is private) or truncate `path` ("-" is
+    // standard output; a symbolic link is not followed). The caller writes
     // to a temporary name and renames it when it wants atomicity.
     static Result<std::unique_ptr<MboxWriter>> open(const std::string& path, const Options& options);
     virtual ~MboxWriter() = default;

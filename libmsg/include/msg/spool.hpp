@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -19,8 +20,13 @@
 
 namespace msg {
 
-enum class SpoolState : std::uint8_t { queue, deferred, sent, failed };
-std::string_view state_dir(SpoolState s);  // "queue", "deferred", "sent", "failed"
+// hold: put aside by an operator (spoolctl hold); never sent until released.
+enum class SpoolState : std::uint8_t { queue, deferred, sent, failed, hold };
+std::string_view state_dir(SpoolState s);  // "queue", "deferred", "sent", "failed", "hold"
+std::optional<SpoolState> state_by_name(std::string_view dir);
+// Every state, in the order an entry usually goes through them.
+inline constexpr SpoolState kAllStates[] = {SpoolState::queue, SpoolState::deferred, SpoolState::hold,
+                                            SpoolState::sent, SpoolState::failed};
 
 // A new entry name: unique across hosts and processes, sorting in enqueue
 // order: "<UTC time to the microsecond>.<pid>.<sequence>.<host>" and, when
@@ -87,6 +93,15 @@ public:
     Result<std::string> fail_some(const std::vector<std::string>& failed, std::string_view report,
                                   std::string_view json = {}, std::string_view dsn = {});
 
+    // An operator's moves (spoolctl). hold(): to hold/, where no sender
+    // takes it. release(): from hold/ to queue/ (due at once). retry_now():
+    // a deferred entry without its Next-Attempt: (due at once; its history
+    // stays). remove(): the entry is deleted, with its reports in failed/.
+    Status hold();
+    Status release();
+    Status retry_now();
+    Status remove();
+
 private:
     friend class Spool;
     Claim() = default;
@@ -152,9 +167,11 @@ public:
     // Remove leftovers in tmp/ older than `age` (writers that died).
     Status clean_tmp(std::chrono::seconds age);
 
-    // Claim an entry of queue/ or deferred/. Returns no value (and no error)
-    // when another process holds it or it has moved on.
+    // Claim an entry of queue/ or deferred/ (what senders take), or of the
+    // states given. Returns no value (and no error) when another process
+    // holds it or it has moved on (or is in none of those states).
     Result<std::optional<Claim>> claim(std::string_view name);
+    Result<std::optional<Claim>> claim(std::string_view name, std::span<const SpoolState> states);
     // Read an entry without claiming it.
     Result<std::string> read(SpoolState s, std::string_view name) const;
 

@@ -113,19 +113,26 @@ Reply make_reply(int code, std::string_view text) {
     return r;
 }
 
+ReplyAssembler::Feed ReplyAssembler::fail(std::string why, bool too_big) {
+    error_ = std::move(why);
+    too_big_ = too_big;
+    cur_ = Reply{};
+    bytes_ = 0;
+    return Feed::error;
+}
+
 ReplyAssembler::Feed ReplyAssembler::feed(std::string_view line) {
+    if (line.size() > limits_.max_line) return fail("with a line over " + std::to_string(limits_.max_line) + " bytes", true);
     const ReplyLine l = parse_reply_line(line);
-    if (!l.ok) {
-        error_ = std::string(l.error);
-        cur_ = Reply{};
-        return Feed::error;
-    }
-    if (!cur_.lines.empty() && l.code != cur_.code) {
-        error_ = "a continuation line has code " + std::to_string(l.code) + ", the reply began with " +
-                 std::to_string(cur_.code);
-        cur_ = Reply{};
-        return Feed::error;
-    }
+    if (!l.ok) return fail(std::string(l.error), false);
+    if (!cur_.lines.empty() && l.code != cur_.code)
+        return fail("a continuation line has code " + std::to_string(l.code) + ", the reply began with " +
+                        std::to_string(cur_.code),
+                    false);
+    if (cur_.lines.size() >= limits_.max_lines)
+        return fail("over " + std::to_string(limits_.max_lines) + " lines", true);
+    bytes_ += line.size() + 2;
+    if (bytes_ > limits_.max_bytes) return fail("over " + std::to_string(limits_.max_bytes) + " bytes", true);
     if (cur_.lines.empty()) cur_.code = l.code;
     cur_.lines.emplace_back(l.text);
     if (!l.last) return Feed::more;
@@ -136,6 +143,7 @@ ReplyAssembler::Feed ReplyAssembler::feed(std::string_view line) {
 Reply ReplyAssembler::take() {
     Reply r = std::move(cur_);
     cur_ = Reply{};
+    bytes_ = 0;
     return r;
 }
 

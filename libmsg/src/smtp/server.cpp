@@ -144,6 +144,7 @@ void ServerSession::process() {
         const auto len = static_cast<std::size_t>(static_cast<const char*>(nl) - base);
         std::string_view line(base, len);
         pos_ += len + 1;
+        ++completed_;
         if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
         if (skipping_ || line.size() > opt_.max_line) {
             skipping_ = false;
@@ -179,6 +180,7 @@ void ServerSession::data_bytes() {
             if (avail >= 3 && base[1] == '\r' && base[2] == '\n') {
                 pos_ += 3;
                 mode_ = Mode::command;
+                ++completed_;
                 end_message();
                 return;
             }
@@ -228,6 +230,7 @@ void ServerSession::bdat_bytes() {
     bdat_left_ -= take;
     if (bdat_left_ > 0) return;
     mode_ = Mode::command;
+    ++completed_;
     if (bdat_refused_) {
         // The chunk was read only to stay in step; the command was refused.
         if (!opt_.chunking) error(502, "5.5.1 BDAT not available (no CHUNKING)");

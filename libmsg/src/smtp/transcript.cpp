@@ -283,7 +283,7 @@ std::string write_transcript(const Transcript& t, Format format) {
 std::vector<Exchange> exchanges(const Transcript& t) {
     std::vector<Exchange> ex;
     std::deque<std::size_t> waiting;   // exchanges sent and not yet answered, in order
-    ReplyAssembler assembler;
+    ReplyAssembler assembler(ReplyLimits::none());   // the transcript is in memory already
     std::vector<std::size_t> reply_lines;
     bool reply_bad = false;
     enum class Next { command, body, sasl } next = Next::command;
