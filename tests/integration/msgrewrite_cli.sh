@@ -218,6 +218,7 @@ expect 65 "" "$bin" --mbox --7bit "$clean"
 printf '\320\317\021\340\241\261\032\341\000\000:\000\nbinary\r\ndata\n' >"$tmp/outlook.msg"
 cp "$tmp/outlook.msg" "$tmp/outlook.orig"
 expect 65 "not a message: binary data" "$bin" --fix "$tmp/outlook.msg"
+expect 65 "not a message: binary data" "$bin" -q --fix "$tmp/outlook.msg"  # an error: said under -q too
 [ -s "$tmp/out" ] && { echo "FAIL: output written for input that is not mail"; fail=1; }
 expect 65 "left as it is" "$bin" --fix --in-place "$tmp/outlook.msg"
 same "$tmp/outlook.msg" "$tmp/outlook.orig"

@@ -63,10 +63,11 @@ public:
         ++counts_.messages;
         if (!r.not_mail.empty()) {
             // Refused and left as it is: exit 65, as msgcheck says of it.
+            // An error, so said under -q too.
             ++counts_.with_problems;
             worst_ = exit_code::worst(worst_, exit_code::data_error);
             if (json_) print_json(source, index, r);
-            else if (!quiet_)
+            else
                 diag_.print(mbox ? file + ": message " + std::to_string(index + 1) : file, msg::Severity::error,
                             r.not_mail + "; left as it is");
             return r;
