@@ -13,7 +13,7 @@
 
 #include "common/cli.hpp"
 #include "common/exit.hpp"
-#include "common/files.hpp"
+#include "msg/files.hpp"
 #include <msg/json.hpp>
 #include "common/progress.hpp"
 #include "msg/datetime.hpp"
@@ -193,7 +193,7 @@ int main(int argc, char** argv) {
     if (vm.count("auth-user")) {
         cfg.session.auth_user = vm["auth-user"].as<std::string>();
         if (vm.count("auth-file")) {
-            auto text = read_regular_file(vm["auth-file"].as<std::string>());
+            auto text = msg::read_regular_file(vm["auth-file"].as<std::string>());
             if (!text) {
                 complain("spoolsend", "--auth-file: " + text.error().message);
                 return exit_code::no_input;
