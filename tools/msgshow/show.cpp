@@ -10,7 +10,7 @@
 
 #include "common/cli.hpp"
 #include "common/exit.hpp"
-#include "common/files.hpp"
+#include "msg/files.hpp"
 #include <msg/json.hpp>
 #include <msg/digest.hpp>
 
@@ -253,10 +253,10 @@ int Shower::extract_all(const msg::Message& m, const InputMessage& in, const std
     int result = exit_code::ok;
     if (!files_ || files_->first != dir) {
         files_.reset();
-        files_.emplace(dir, NewFiles(dir));
+        files_.emplace(dir, msg::NewFiles(dir));
     }
     auto save = [&](const std::string& wanted, const std::string& fallback, std::string_view data) {
-        std::string name = safe_filename(wanted);
+        std::string name = msg::safe_filename(wanted);
         if (name.empty()) name = fallback;
         auto r = files_->second.write(name, data);
         if (!r.ok()) {

@@ -8,7 +8,7 @@
 #include "common/cli.hpp"
 #include "common/diag.hpp"
 #include "common/exit.hpp"
-#include "common/files.hpp"
+#include "msg/files.hpp"
 #include "common/inputs.hpp"
 #include "replay.hpp"
 
@@ -96,7 +96,7 @@ int main(int argc, char** argv) {
             smtp::Transcript t = vm.count("anonymise") ? smtp::anonymise(p.transcript) : p.transcript;
             const std::string out = smtp::write_transcript(t, out_format.value_or(p.format));
             if (vm.count("output")) {
-                if (auto s = replace_file(vm["output"].as<std::string>(), out); !s) {
+                if (auto s = msg::replace_file(vm["output"].as<std::string>(), out); !s) {
                     complain("smtpreplay", s.error().message);
                     result = exit_code::cant_create;
                     return false;

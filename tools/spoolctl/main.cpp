@@ -18,7 +18,7 @@
 
 #include "common/cli.hpp"
 #include "common/exit.hpp"
-#include "common/files.hpp"
+#include "msg/files.hpp"
 
 using namespace msgtools;
 using Clock = std::chrono::system_clock;
@@ -128,7 +128,7 @@ int show(msg::Spool& spool, const std::vector<std::string>& names) {
                 }
         if (const std::string why = msg::unsendable(e); !why.empty()) std::cout << "Problem: " << why << '\n';
         if (*st == msg::SpoolState::failed)
-            if (auto report = read_regular_file(spool.path() + "/failed/" + name + ".report"))
+            if (auto report = msg::read_regular_file(spool.path() + "/failed/" + name + ".report"))
                 std::cout << "Report:\n" << *report;
         std::cout << '\n';
     }
