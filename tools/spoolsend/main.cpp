@@ -232,7 +232,7 @@ int main(int argc, char** argv) {
     if (vm.count("transcript")) {
         cfg.transcript_dir = vm["transcript"].as<std::string>();
         struct stat st {};
-        if (stat(cfg.transcript_dir.c_str(), &st) != 0 && mkdir(cfg.transcript_dir.c_str(), 0777) != 0) {
+        if (stat(cfg.transcript_dir.c_str(), &st) != 0 && mkdir(cfg.transcript_dir.c_str(), 0700) != 0) {
             complain("spoolsend", "cannot create --transcript directory " + cfg.transcript_dir);
             return exit_code::cant_create;
         }
