@@ -255,7 +255,7 @@ int main(int argc, char** argv) {
     }
     std::cout.flush();
     if (!std::cout) {
-        complain(kInfo.name, "cannot write to standard output");
+        complain(kInfo.name, stdout_failed());
         return exit_code::io_error;
     }
     return result;

@@ -399,7 +399,7 @@ int main(int argc, char** argv) {
             }
             if (output == "-") {
                 if (!write_all(stdout, r.output)) {
-                    complain(kInfo.name, "cannot write to standard output");
+                    complain(kInfo.name, stdout_failed());
                     worst = exit_code::worst(worst, exit_code::io_error);
                     return false;
                 }
