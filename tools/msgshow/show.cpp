@@ -11,8 +11,7 @@
 #include "common/cli.hpp"
 #include "common/exit.hpp"
 #include "msg/files.hpp"
-#include <msg/json.hpp>
-#include <msg/digest.hpp>
+#include <msg/describe.hpp>
 
 namespace msgtools {
 namespace {
@@ -31,21 +30,6 @@ std::string title(const InputMessage& in) {
            std::to_string(in.first_line - 1) + ")";
 }
 
-const char* extension_for(const msg::Entity& e) {
-    // A short table of the types that most often come without a filename.
-    static const struct { const char* type; const char* ext; } table[] = {
-        {"text/plain", ".txt"},      {"text/html", ".html"},        {"text/calendar", ".ics"},
-        {"text/csv", ".csv"},        {"image/png", ".png"},         {"image/jpeg", ".jpg"},
-        {"image/gif", ".gif"},       {"application/pdf", ".pdf"},   {"application/zip", ".zip"},
-        {"application/json", ".json"}, {"message/delivery-status", ".txt"},
-    };
-    const std::string type = e.content_type.mime_type();
-    for (const auto& t : table)
-        if (type == t.type) return t.ext;
-    if (e.content_type.type == "message") return ".eml";
-    return ".bin";
-}
-
 }  // namespace
 
 const std::string& Shower::decode(const msg::Message& m, std::size_t i) {
@@ -55,29 +39,9 @@ const std::string& Shower::decode(const msg::Message& m, std::size_t i) {
 }
 
 std::vector<msg::Message::UuFile> Shower::uu_files(const msg::Message& m, std::size_t i, std::string_view content) {
-    const msg::Entity& e = m.entity(i);
-    if (!e.content_type.is("text", "plain")) return {};
-    return m.uu_files(e, content, &defects_);
+    return msg::uu_files_of(m, i, content, &defects_);
 }
 
-namespace {
-
-// "2.u1" -> section "2" and file 1; false when `s` names no uuencoded file.
-bool split_uu_section(std::string_view s, std::string& section, std::size_t& n) {
-    const std::size_t dot = s.rfind(".u");
-    if (dot == std::string_view::npos || dot + 2 >= s.size()) return false;
-    n = 0;
-    for (char c : s.substr(dot + 2)) {
-        if (c < '0' || c > '9' || n > 100000) return false;
-        n = n * 10 + static_cast<std::size_t>(c - '0');
-    }
-    section = std::string(s.substr(0, dot));
-    return n > 0;
-}
-
-std::string uu_section(const std::string& section, std::size_t k) { return section + ".u" + std::to_string(k + 1); }
-
-}  // namespace
 
 int Shower::show(const msg::Message& m, const InputMessage& in, const ShowOptions& o) {
     defects_ = m.defects();
@@ -137,90 +101,23 @@ void Shower::tree(const msg::Message& m, const InputMessage& in, bool headers) {
         }
         row(sec, type, charset, enc, size, m.filename(e));
         for (std::size_t k = 0; k < files.size(); ++k)
-            row(uu_section(sec, k), std::string(2 * e.depth + 2, ' ') + "application/octet-stream", "-",
+            row(msg::uu_section(sec, k), std::string(2 * e.depth + 2, ' ') + "application/octet-stream", "-",
                 "x-uuencode", std::to_string(files[k].data.size()), files[k].name);
     }
 }
 
 void Shower::json(const msg::Message& m, const InputMessage& in) {
-    Json j;
-    j.begin_object();
-    j.key("source").value(in.source);
-    j.key("index").value(in.index);
-    j.key("headers").begin_array();
-    for (const msg::HeaderField& f : m.headers()) {
-        j.begin_object();
-        j.key("name").value(f.name);
-        j.key("value").value(msg::decode_header_text(f.value));
-        j.end_object();
-    }
-    j.end_array();
-    j.key("parts").begin_array();
-    for (std::size_t i : m.leaves()) {
-        const msg::Entity& e = m.entity(i);
-        const std::string& body = decode(m, i);
-        j.begin_object();
-        j.key("section").value(m.section(i));
-        j.key("type").value(e.content_type.mime_type());
-        std::string cs = m.charset(e);
-        if (cs.empty()) j.key("charset").null();
-        else j.key("charset").value(cs);
-        j.key("encoding").value(msg::transfer_encoding_name(e.encoding));
-        if (e.has_disposition && !e.disposition.type.empty()) j.key("disposition").value(e.disposition.type);
-        else j.key("disposition").null();
-        std::string fn = m.filename(e);
-        if (fn.empty()) j.key("filename").null();
-        else j.key("filename").value(fn);
-        j.key("size").value(static_cast<std::uint64_t>(body.size()));
-        j.key("sha256").value(msg::sha256_hex(body));
-        const auto files = uu_files(m, i, body);
-        if (!files.empty()) {
-            j.key("uuencoded").begin_array();
-            for (std::size_t k = 0; k < files.size(); ++k)
-                j.begin_object()
-                    .key("section").value(uu_section(m.section(i), k))
-                    .key("filename").value(files[k].name)
-                    .key("mode").value(files[k].mode)
-                    .key("size").value(static_cast<std::uint64_t>(files[k].data.size()))
-                    .key("sha256").value(msg::sha256_hex(files[k].data))
-                    .end_object();
-            j.end_array();
-        }
-        j.end_object();
-    }
-    j.end_array();
-    j.end_object();
-    out_ << j.str() << '\n';
+    out_ << msg::message_json(m, in.source, in.index, &defects_) << '\n';
 }
 
-void Shower::stats(const msg::Message& m) {
-    ++messages_;
-    parts_ += m.entities().size();
-    for (std::size_t i : m.leaves()) {
-        ++leaves_;
-        bytes_ += decode(m, i).size();
-        const msg::ContentType& t = m.entity(i).content_type;
-        std::string key;
-        key.reserve(t.type.size() + 1 + t.subtype.size());
-        key.append(t.type).append("/").append(t.subtype);
-        ++types_[key];
-    }
-    defect_count_ += defects_.size();
-}
+void Shower::stats(const msg::Message& m) { stats_.add(m, &defects_); }
 
-void Shower::print_stats() const {
-    out_ << "messages: " << messages_ << "\nparts: " << parts_ << "\nleaf parts: " << leaves_
-         << "\ndecoded bytes: " << bytes_ << "\ndefects: " << defect_count_
-         << "\ncontent types:\n";
-    std::vector<std::pair<std::string, std::uint64_t>> t(types_.begin(), types_.end());
-    std::stable_sort(t.begin(), t.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
-    for (const auto& [type, n] : t) out_ << "  " << n << ' ' << printable(type) << '\n';
-}
+void Shower::print_stats() const { out_ << stats_.text(); }
 
 int Shower::extract(const msg::Message& m, const InputMessage& in, const std::string& section) {
     std::string text_section;
     std::size_t n = 0;
-    if (split_uu_section(section, text_section, n)) {
+    if (msg::split_uu_section(section, text_section, n)) {
         // A file uuencoded into the text of a section.
         const std::ptrdiff_t t = m.find_section(text_section);
         if (t >= 0 && m.entity(static_cast<std::size_t>(t)).kind == msg::EntityKind::leaf) {
@@ -274,9 +171,9 @@ int Shower::extract_all(const msg::Message& m, const InputMessage& in, const std
         // Files uuencoded into the text are attachments, whatever the text is.
         const auto files = uu_files(m, i, body);
         if (!wanted.empty() || attachment)
-            if (!save(wanted, "part-" + m.section(i) + extension_for(e), body)) return exit_code::cant_create;
+            if (!save(wanted, "part-" + m.section(i) + std::string(msg::extension_for(e)), body)) return exit_code::cant_create;
         for (std::size_t k = 0; k < files.size(); ++k)
-            if (!save(files[k].name, "part-" + uu_section(m.section(i), k) + ".bin", files[k].data))
+            if (!save(files[k].name, "part-" + msg::uu_section(m.section(i), k) + ".bin", files[k].data))
                 return exit_code::cant_create;
     }
     if (auto s = files_->second.sync(); !s) {

@@ -1,6 +1,7 @@
 // show.hpp - msgshow's views of a parsed message.
 #pragma once
 
+#include <msg/describe.hpp>
 #include <msg/message.hpp>
 
 #include <cstdint>
@@ -49,9 +50,8 @@ private:
     bool quiet_;
     msg::Defects defects_;
     std::string scratch_;
-    // --stats totals
-    std::uint64_t messages_ = 0, parts_ = 0, leaves_ = 0, bytes_ = 0, defect_count_ = 0;
-    std::map<std::string, std::uint64_t> types_;
+    std::uint64_t messages_ = 0;   // shown in the tree
+    msg::MessageStats stats_;
     std::optional<std::pair<std::string, msg::NewFiles>> files_;   // --extract-all's directory
 };
 
