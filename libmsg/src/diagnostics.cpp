@@ -90,6 +90,67 @@ std::string indent_lines(std::string_view text, std::string_view indent) {
 }
 }  // namespace
 
+namespace {
+bool matches(const std::vector<std::string>& list, std::string_view code) {
+    for (const std::string& p : list)
+        if (code == p || (code.size() > p.size() && code.starts_with(p) && code[p.size()] == '.')) return true;
+    return false;
+}
+}  // namespace
+
+void DefectFilter::add(std::vector<std::string>& to, std::string_view patterns) {
+    std::size_t b = 0;
+    while (b <= patterns.size()) {
+        std::size_t e = patterns.find(',', b);
+        if (e == std::string_view::npos) e = patterns.size();
+        if (e > b) to.emplace_back(patterns.substr(b, e - b));
+        b = e + 1;
+    }
+}
+
+bool DefectFilter::wanted(std::string_view code) const {
+    if (!select.empty() && !matches(select, code)) return false;
+    return !matches(ignore, code);
+}
+
+bool known_defect_pattern(std::string_view p) {
+    for (const DefectInfo& d : defect_catalogue())
+        if (d.code == p || (d.code.starts_with(p) && d.code.size() > p.size() && d.code[p.size()] == '.')) return true;
+    return false;
+}
+
+std::string defect_json(std::string_view source, std::uint64_t index, std::uint64_t line, std::uint64_t column,
+                        std::uint64_t offset, const Defect& d) {
+    const DefectInfo& info = d.info();
+    Json j;
+    j.begin_object()
+        .key("source").value(source).key("index").value(index)
+        .key("line").value(line).key("column").value(column).key("offset").value(offset)
+        .key("defect").value(info.code).key("severity").value(severity_name(info.severity))
+        .key("text").value(d.detail.empty() ? std::string(info.text) : std::string(info.text) + " (" + d.detail + ")")
+        .end_object();
+    return j.str();
+}
+
+std::string catalogue_markdown() {
+    std::string out;
+    std::string_view group;
+    for (const DefectInfo& d : defect_catalogue()) {
+        const std::string_view g = d.code.substr(0, d.code.find('.'));
+        if (g != group) {
+            out.append("\n## ").append(g).append("\n");
+            group = g;
+        }
+        out.append("\n### `").append(d.code).append("`\n\n**").append(severity_name(d.severity)).append("** · ")
+            .append(d.rfc).append(" · ").append(d.text).append("\n\n").append(wrap(d.explanation, 78, ""))
+            .append("\nBad:\n\n```\n").append(d.bad).append("\n```\n\nGood:\n\n```\n").append(d.good)
+            .append("\n```\n");
+        if (!d.repair.empty())
+            out.append("\n").append(wrap("Repaired by `msgrewrite --fix`: " + std::string(d.repair) + ".", 78, ""));
+    }
+    return out;
+}
+
 std::string explain(const DefectInfo& d) {
     std::string out = std::string(d.code) + " (" + std::string(severity_name(d.severity)) + ", " + std::string(d.rfc) +
                       ")\n  " + std::string(d.text) + "\n\n" + wrap(d.explanation, 72, "  ") + "\n  Bad:\n" +

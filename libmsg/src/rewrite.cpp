@@ -12,7 +12,9 @@
 #include "detail/rewrite.hpp"
 #include "msg/charset.hpp"
 #include "msg/header.hpp"
+#include "msg/json.hpp"
 #include "msg/message.hpp"
+#include "msg/source.hpp"
 #include "msg/spool.hpp"
 #include "msg/validate.hpp"
 
@@ -527,6 +529,33 @@ std::string make_message_id(std::string_view seed, std::time_t t, std::string_vi
                   tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
                   static_cast<unsigned long long>(a), static_cast<unsigned long long>(b >> 32));
     return "<" + std::string(buf) + "@" + std::string(domain) + ">";
+}
+
+std::string rewrite_json(std::string_view source, std::uint64_t index, const RewriteResult& r, bool fix) {
+    Json j;
+    j.begin_object().key("source").value(source).key("index").value(index).key("changed").value(r.changed);
+    if (!r.not_mail.empty()) j.key("not_mail").value(r.not_mail);
+    for (const auto* list : {&r.changes, &r.problems}) {
+        j.key(list == &r.changes ? "changes" : "problems").begin_array();
+        for (const Change& c : *list)
+            j.begin_object().key("step").value(step_name(c.step)).key("where").value(c.where).key("what").value(c.what)
+                .end_object();
+        j.end_array();
+    }
+    if (fix) {
+        const LineIndex lines(r.output);
+        j.key("remaining").begin_array();
+        for (const Defect& d : r.remaining) {
+            const LineCol lc = lines.locate(d.offset);
+            j.begin_object().key("defect").value(d.info().code).key("severity").value(severity_name(d.info().severity))
+                .key("line").value(static_cast<std::uint64_t>(lc.line))
+                .key("column").value(static_cast<std::uint64_t>(lc.column))
+                .key("repairable").value(!d.info().repair.empty()).end_object();
+        }
+        j.end_array();
+    }
+    j.end_object();
+    return j.str();
 }
 
 }  // namespace msg

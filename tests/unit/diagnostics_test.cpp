@@ -65,3 +65,24 @@ TEST(Diagnostics, UrisAndExplanations) {
     EXPECT_NE(e.find("\n  Good:\n"), std::string::npos);
     EXPECT_EQ(msg::wrap("one two three four", 9, "> "), "> one two\n> three\n> four\n");
 }
+
+TEST(Diagnostics, FilterJsonAndCatalogue) {
+    msg::DefectFilter f;
+    msg::DefectFilter::add(f.select, "date,line.long");
+    msg::DefectFilter::add(f.ignore, "date.weekday,");
+    EXPECT_TRUE(f.wanted("date.zone"));
+    EXPECT_FALSE(f.wanted("date.weekday"));
+    EXPECT_TRUE(f.wanted("line.long"));
+    EXPECT_FALSE(f.wanted("line.bare-lf"));
+    EXPECT_FALSE(f.wanted("dates.x"));   // a group is the part before the dot, not a prefix
+    EXPECT_TRUE(msg::known_defect_pattern("date"));
+    EXPECT_TRUE(msg::known_defect_pattern("line.long"));
+    EXPECT_FALSE(msg::known_defect_pattern("dat"));
+    EXPECT_EQ(msg::defect_json("m.eml", 2, 7, 3, 99, msg::Defect{DefectCode::LineLong, 0, "80 characters"}),
+              R"j({"source": "m.eml", "index": 2, "line": 7, "column": 3, "offset": 99, "defect": "line.long", )j"
+              R"j("severity": "warning", "text": "line is longer than 78 characters (80 characters)"})j");
+    const std::string md = msg::catalogue_markdown();
+    EXPECT_EQ(md.rfind("\n## ", 0), 0u);
+    for (const msg::DefectInfo& info : msg::defect_catalogue())
+        EXPECT_NE(md.find("### `" + std::string(info.code) + "`"), std::string::npos) << info.code;
+}

@@ -33,48 +33,6 @@ const ToolInfo kInfo = {
     "  msgcheck --format sarif -q out/ > msgcheck.sarif   errors as SARIF 2.1.0, for code scanning\n"
     "  msgcheck --explain mime.boundary-missing\n"};
 
-// Codes given to --select / --ignore: exact codes or group prefixes ("date").
-struct Filter {
-    std::vector<std::string> select, ignore;
-
-    static bool matches(const std::vector<std::string>& list, std::string_view code) {
-        for (const std::string& p : list)
-            if (code == p || (code.size() > p.size() && code.starts_with(p) && code[p.size()] == '.'))
-                return true;
-        return false;
-    }
-    bool wanted(std::string_view code) const {
-        if (!select.empty() && !matches(select, code)) return false;
-        return !matches(ignore, code);
-    }
-};
-
-// Check that every code or group named on the command line exists.
-bool known_pattern(const std::string& p) {
-    for (const msg::DefectInfo& d : msg::defect_catalogue())
-        if (d.code == p || (d.code.starts_with(p) && d.code.size() > p.size() && d.code[p.size()] == '.'))
-            return true;
-    return false;
-}
-
-// The whole catalogue in Markdown: the generated part of docs/defects.md.
-int catalogue() {
-    std::string_view group;
-    for (const msg::DefectInfo& d : msg::defect_catalogue()) {
-        const std::string_view g = d.code.substr(0, d.code.find('.'));
-        if (g != group) {
-            std::cout << "\n## " << g << "\n";
-            group = g;
-        }
-        std::cout << "\n### `" << d.code << "`\n\n"
-                  << "**" << msg::severity_name(d.severity) << "** · " << d.rfc << " · " << d.text
-                  << "\n\n" << wrap(d.explanation, 78, "") << "\nBad:\n\n```\n" << d.bad
-                  << "\n```\n\nGood:\n\n```\n" << d.good << "\n```\n";
-        if (!d.repair.empty()) std::cout << "\n" << wrap("Repaired by `msgrewrite --fix`: " + std::string(d.repair) + ".", 78, "");
-    }
-    return exit_code::ok;
-}
-
 int list() {
     for (const msg::DefectInfo& d : msg::defect_catalogue())
         std::cout << d.code << '\t' << msg::severity_name(d.severity) << '\t' << d.text << '\n';
@@ -106,25 +64,16 @@ int main(int argc, char** argv) {
     const auto& vm = cli.vm;
     if (vm.count("explain")) return explain_defect(kInfo.name, vm["explain"].as<std::string>());
     if (vm.count("list")) return list();
-    if (vm.count("catalogue")) return catalogue();
+    if (vm.count("catalogue")) return std::cout << msg::catalogue_markdown(), exit_code::ok;
 
-    Filter filter;
-    auto split_into = [](const std::vector<std::string>& in, std::vector<std::string>& out) {
-        for (const std::string& s : in) {
-            std::size_t b = 0;
-            while (b <= s.size()) {
-                std::size_t e = s.find(',', b);
-                if (e == std::string::npos) e = s.size();
-                if (e > b) out.push_back(s.substr(b, e - b));
-                b = e + 1;
-            }
-        }
-    };
-    if (vm.count("select")) split_into(vm["select"].as<std::vector<std::string>>(), filter.select);
-    if (vm.count("ignore")) split_into(vm["ignore"].as<std::vector<std::string>>(), filter.ignore);
+    msg::DefectFilter filter;
+    for (const char* which : {"select", "ignore"})
+        if (vm.count(which))
+            for (const std::string& p : vm[which].as<std::vector<std::string>>())
+                msg::DefectFilter::add(which[0] == 's' ? filter.select : filter.ignore, p);
     for (const auto* l : {&filter.select, &filter.ignore})
         for (const std::string& p : *l)
-            if (!known_pattern(p)) {
+            if (!msg::known_defect_pattern(p)) {
                 complain(kInfo.name, "unknown defect code or group '" + p + "' (see msgcheck --list)");
                 return exit_code::usage;
             }
@@ -174,26 +123,13 @@ int main(int argc, char** argv) {
         }
         const msg::LineIndex index(data);
         for (const msg::Defect& d : defects) {
-            const msg::DefectInfo& info = d.info();
             const msg::LineCol lc = index.locate(d.offset);
             const auto line = static_cast<std::uint64_t>(first_line + lc.line - 1);
             if (sarif) {
                 log.add(im.source, im.index, data, d, line, lc.column, offset + d.offset);
                 continue;
             }
-            j.clear();
-            j.begin_object()
-                .key("source").value(im.source)
-                .key("index").value(im.index)
-                .key("line").value(line)
-                .key("column").value(static_cast<std::uint64_t>(lc.column))
-                .key("offset").value(static_cast<std::uint64_t>(offset + d.offset))
-                .key("defect").value(info.code)
-                .key("severity").value(msg::severity_name(info.severity))
-                .key("text").value(d.detail.empty() ? std::string(info.text)
-                                                    : std::string(info.text) + " (" + d.detail + ")")
-                .end_object();
-            std::cout << j.str() << '\n';
+            std::cout << msg::defect_json(im.source, im.index, line, lc.column, offset + d.offset, d) << '\n';
         }
     };
     int read = for_each_message(cli.inputs, in, [&](const InputMessage& im) {

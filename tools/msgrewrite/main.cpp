@@ -87,31 +87,7 @@ public:
 
 private:
     void print_json(const std::string& source, std::uint64_t index, const msg::RewriteResult& r) {
-        j_.clear();
-        j_.begin_object().key("source").value(source).key("index").value(index).key("changed").value(r.changed);
-        if (!r.not_mail.empty()) j_.key("not_mail").value(r.not_mail);
-        for (const auto* list : {&r.changes, &r.problems}) {
-            j_.key(list == &r.changes ? "changes" : "problems").begin_array();
-            for (const msg::Change& c : *list)
-                j_.begin_object().key("step").value(msg::step_name(c.step)).key("where").value(c.where)
-                    .key("what").value(c.what).end_object();
-            j_.end_array();
-        }
-        if (options_.fix) {
-            const msg::LineIndex lines(r.output);
-            j_.key("remaining").begin_array();
-            for (const msg::Defect& d : r.remaining) {
-                const msg::LineCol lc = lines.locate(d.offset);
-                j_.begin_object().key("defect").value(d.info().code)
-                    .key("severity").value(msg::severity_name(d.info().severity))
-                    .key("line").value(static_cast<std::uint64_t>(lc.line))
-                    .key("column").value(static_cast<std::uint64_t>(lc.column))
-                    .key("repairable").value(!d.info().repair.empty()).end_object();
-            }
-            j_.end_array();
-        }
-        j_.end_object();
-        std::cout << j_.str() << '\n';
+        std::cout << msg::rewrite_json(source, index, r, options_.fix) << '\n';
     }
     void print_problems(const std::string& file, std::uint64_t index, const msg::RewriteResult& r) {
         const std::string where = mbox ? file + ": message " + std::to_string(index + 1) : file;
@@ -128,7 +104,6 @@ private:
     std::time_t now_;
     bool date_, message_id_;
     DiagPrinter diag_;
-    Json j_;
     Counts counts_;
     int worst_ = exit_code::ok;
 };

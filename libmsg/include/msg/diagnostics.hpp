@@ -14,6 +14,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "msg/defect.hpp"
 #include "msg/source.hpp"
@@ -49,6 +50,25 @@ std::string wrap(std::string_view text, std::size_t width, std::string_view inde
 
 // A defect's explanation with its bad and good examples (msgcheck --explain).
 std::string explain(const DefectInfo& d);
+// The whole catalogue in Markdown, by group: the generated part of
+// docs/defects.md (msgcheck --catalogue).
+std::string catalogue_markdown();
+
+// Which defects to report: codes or whole groups (the part before the
+// dot: "date", "envelope") to select, and to ignore.
+struct DefectFilter {
+    std::vector<std::string> select, ignore;
+    // Add comma-separated patterns to `select` or `ignore`.
+    static void add(std::vector<std::string>& to, std::string_view patterns);
+    bool wanted(std::string_view code) const;
+};
+// True when `pattern` is a defect code or a group of the catalogue.
+bool known_defect_pattern(std::string_view pattern);
+
+// One defect as a JSON object (msgcheck --json, docs/json.md): {"source",
+// "index", "line", "column", "offset", "defect", "severity", "text"}.
+std::string defect_json(std::string_view source, std::uint64_t index, std::uint64_t line, std::uint64_t column,
+                        std::uint64_t offset, const Defect& d);
 
 // The SARIF 2.1.0 log (OASIS Static Analysis Results Interchange Format),
 // streamed: begin() writes the run's tool with every rule of the defect

@@ -95,6 +95,12 @@ struct RewriteResult {
 
 RewriteResult rewrite(std::string_view message, const RewriteOptions& options);  // see not_mail
 
+// A rewrite as a JSON object (msgrewrite --json, docs/json.md): {"source",
+// "index", "changed", "not_mail"?, "changes": [{"step", "where", "what"}],
+// "problems": [...], "remaining"? (with `fix`): [{"defect", "severity",
+// "line", "column", "repairable"}]}.
+std::string rewrite_json(std::string_view source, std::uint64_t index, const RewriteResult& r, bool fix);
+
 // A spool entry (envelope, empty line, message; see spool.hpp): the message
 // is rewritten, the envelope kept byte for byte but for what the rewrite
 // makes wrong or asks for: BODY=8BITMIME is dropped from MAIL FROM when the
