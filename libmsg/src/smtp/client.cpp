@@ -68,6 +68,10 @@ struct Connection::Tls {
     }
 };
 
+bool is_loopback_host(std::string_view host) {
+    return host == "localhost" || host == "::1" || host.substr(0, 4) == "127.";
+}
+
 std::string Endpoint::str() const {
     const bool v6 = host.find(':') != std::string::npos;
     return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
