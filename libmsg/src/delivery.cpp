@@ -265,4 +265,27 @@ Result<Settlement> settle(Claim& claim, Delivery& d, const SettleOptions& o, Sys
     return s;
 }
 
+std::string entry_json(std::string_view name, SpoolState state, const SpoolEntry& e, SystemTime now) {
+    const Envelope env = envelope_of(e);
+    const RetryInfo r = retry_info(e);
+    Json j;
+    j.begin_object().key("entry").value(name).key("state").value(state_dir(state))
+        .key("sender").value(env.mail_from).key("recipients").begin_array();
+    for (const auto& rc : env.rcpts) j.value(rc.address);
+    j.end_array().key("size").value(static_cast<std::uint64_t>(e.message.size()))
+        .key("enqueued").value(format_rfc3339(entry_time(name).value_or(now)))
+        .key("attempts").value(static_cast<std::uint64_t>(r.attempts)).key("last_attempt");
+    if (r.last) j.value(format_rfc3339(*r.last));
+    else j.null();
+    j.key("last_reply");
+    if (r.attempts) j.value(printable(r.last_what));
+    else j.null();
+    j.key("next_attempt");
+    if (r.next) j.value(format_rfc3339(*r.next));
+    else j.null();
+    if (const std::string why = unsendable(e); !why.empty()) j.key("problem").value(why);
+    j.end_object();
+    return j.str();
+}
+
 }  // namespace msg

@@ -25,6 +25,8 @@ import subprocess
 import sys
 import tempfile
 
+import postfix_tools
+
 BIN, TESTDATA = sys.argv[1], sys.argv[2]
 tool = {n: os.path.join(BIN, n) for n in ("spoolsend", "smtpsink", "smtpreplay", "msgcheck", "mbox2spool")}
 failures = 0
@@ -218,9 +220,10 @@ def main():
                 s.sendmail("\u00e9lise@example.org", ["b@example.net"],
                            "From: \u00e9lise@example.org\r\nSubject: y\r\n\r\nplain\r\n".encode(), mail_options=["SMTPUTF8"])
                 s.sendmail("a@example.org", ["b@example.net"], b"Subject: z\r\n\r\nascii\r\n")
-            if shutil.which("smtp-source") or os.path.exists("/usr/sbin/smtp-source"):
-                src = subprocess.run(["/usr/sbin/smtp-source", "-s", "2", "-m", "10", "-l", "1000",
-                                      "127.0.0.1:%d" % port], capture_output=True, timeout=60)
+            smtp_source = postfix_tools.tool("smtp-source")
+            if smtp_source:
+                src = subprocess.run([smtp_source, "-s", "2", "-m", "10", "-l", "1000",
+                                      "127.0.0.1:%d" % port], capture_output=True, timeout=60, env=postfix_tools.env())
                 check(src.returncode == 0, "smtp-source ran: %s" % src.stderr)
         finally:
             stop(sink)

@@ -24,6 +24,8 @@ import sys
 import tempfile
 import time
 
+import postfix_tools
+
 SMTPSINK, SPOOLSEND = sys.argv[1], sys.argv[2]
 failures = 0
 
@@ -279,22 +281,26 @@ try:
     check(got == sent, "every message arrived byte for byte (%d of %d)" % (len(got), len(sent)))
 
     # --- --discard, --count; smtp-source ----------------------------------------------
-    p, port = start("--discard", "--count", "500")
-    src = subprocess.run(["/usr/sbin/smtp-source", "-s", "10", "-m", "500", "-l", "2000", "-d",
-                          "127.0.0.1:%d" % port], capture_output=True, text=True, timeout=120)
-    check(src.returncode == 0, "smtp-source ran: %s" % src.stderr)
-    try:
-        _, err = p.communicate(timeout=20)
-        check(p.returncode == 0 and "500 messages" in err, "--discard --count 500 exits after 500: %s" % err)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        check(False, "--count did not end smtpsink")
-    spool5 = os.path.join(tmp, "in5")
-    p, port = start("--count", "500", spool5)
-    src = subprocess.run(["/usr/sbin/smtp-source", "-s", "10", "-m", "500", "-l", "2000", "-d",
-                          "127.0.0.1:%d" % port], capture_output=True, text=True, timeout=120)
-    p.communicate(timeout=20)
-    check(len(os.listdir(os.path.join(spool5, "queue"))) == 500, "smtp-source: 500 messages stored")
+    SMTP_SOURCE = postfix_tools.tool("smtp-source")
+    if SMTP_SOURCE:
+        p, port = start("--discard", "--count", "500")
+        src = subprocess.run([SMTP_SOURCE, "-s", "10", "-m", "500", "-l", "2000", "-d",
+                              "127.0.0.1:%d" % port], capture_output=True, text=True, timeout=120,
+                             env=postfix_tools.env())
+        check(src.returncode == 0, "smtp-source ran: %s" % src.stderr)
+        try:
+            _, err = p.communicate(timeout=20)
+            check(p.returncode == 0 and "500 messages" in err, "--discard --count 500 exits after 500: %s" % err)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            check(False, "--count did not end smtpsink")
+        spool5 = os.path.join(tmp, "in5")
+        p, port = start("--count", "500", spool5)
+        src = subprocess.run([SMTP_SOURCE, "-s", "10", "-m", "500", "-l", "2000", "-d",
+                              "127.0.0.1:%d" % port], capture_output=True, text=True, timeout=120,
+                             env=postfix_tools.env())
+        p.communicate(timeout=20)
+        check(len(os.listdir(os.path.join(spool5, "queue"))) == 500, "smtp-source: 500 messages stored")
 finally:
     shutil.rmtree(tmp)
 

@@ -292,3 +292,19 @@ TEST_F(Delivery, SpoolWalkMergesStatesInNameOrder) {
     EXPECT_EQ(states[5], SpoolState::failed);
     EXPECT_EQ(states[6], SpoolState::queue);
 }
+
+// An entry as the queue shows it: never tried, then after an attempt.
+TEST_F(Delivery, EntryJson) {
+    const std::string n = enqueue(envelope({"b@example.net", "c@example.net"}));
+    auto data = spool_->read(SpoolState::queue, n);
+    ASSERT_TRUE(data);
+    const auto now = msg::entry_time(n).value();
+    std::string j = msg::entry_json(n, SpoolState::queue, msg::parse_spool_entry(*data), now);
+    EXPECT_EQ(j, R"({"entry": ")" + n + R"(", "state": "queue", "sender": "a@example.org", )"
+                 R"("recipients": ["b@example.net", "c@example.net"], "size": )" + std::to_string(kMessage.size()) +
+                 R"(, "enqueued": ")" + msg::format_rfc3339(now) +
+                 R"(", "attempts": 0, "last_attempt": null, "last_reply": null, "next_attempt": null})");
+    // No recipient: the problem is named.
+    j = msg::entry_json(n, SpoolState::queue, msg::parse_spool_entry("MAIL FROM:<a@example.org>\n\nx\n"), now);
+    EXPECT_NE(j.find(R"("problem": )"), std::string::npos) << j;
+}

@@ -1,17 +1,10 @@
-// inputs.hpp - the input loop every tool shares.
-//
-// Inputs are files, "-" (standard input), directories (every regular file
-// below them, recursively, in sorted order; symbolic links below a
-// directory are not followed; of a Maildir, at any depth, only the
-// messages in cur/ and new/) and, with `mbox`, archives whose
-// messages are handed out one at a time (gzip is detected). A failing input
-// is reported on stderr and the loop goes on with the next; the worst
-// outcome is returned as an exit code (66 missing input, 65 unusable data,
-// 74 read error).
+// inputs.hpp - the input loop every tool shares: libmsg's (msg/inputs.hpp)
+// with the tools' options, their messages on stderr, the progress bar and
+// exit codes (66 missing input, 65 unusable data, 74 read error, 75 an
+// archive locked by another program).
 #pragma once
 
-#include <msg/defect.hpp>
-#include <msg/maildir.hpp>
+#include <msg/inputs.hpp>
 #include <msg/mbox.hpp>
 
 #include <cstdint>
@@ -25,31 +18,7 @@
 
 namespace msgtools {
 
-struct InputMessage {
-    std::string file;              // name for diagnostics ("<stdin>" for -)
-    std::string source;            // name for JSON output ("-" for stdin)
-    std::uint64_t index = 0;       // message number within the file, from 0
-    std::string_view data;         // valid during the callback only
-    std::uint64_t first_line = 1;  // line of data[0] in the file
-    std::uint64_t offset = 0;      // byte offset of data[0] in the (uncompressed) file
-    bool from_mbox = false;
-    // Framing defects of an mbox message (mbox.* codes), offsets into data;
-    // null for files. Valid during the callback only.
-    const msg::Defects* framing = nullptr;
-    // The archive's message as the reader handed it out (From_ line,
-    // separators, ...); null for files. Valid during the callback only.
-    const msg::MboxMessage* mbox = nullptr;
-    // With the first message of an archive: the bytes before its first
-    // From_ line, which belong to no message (their count; `leading_bytes`
-    // holds them when they were kept, i.e. unless they passed the limit).
-    std::uint64_t leading = 0;
-    std::string_view leading_bytes;
-    // An archive's message too large to hold (msg::MboxMessage::too_large):
-    // `data` is empty, `framing` says why. Tools leave it out and count it.
-    bool too_large() const { return mbox && mbox->too_large; }
-    // A message file of a Maildir (name, flags, delivery time); null otherwise.
-    const msg::MaildirFile* maildir = nullptr;
-};
+using msg::InputMessage;
 
 struct InputOptions {
     bool mbox = false;         // inputs are mbox archives

@@ -1,7 +1,7 @@
 // smtp_client.cpp - the SMTP clients' shared options (smtp_client.hpp).
 #include "common/smtp_client.hpp"
 
-#include "common/files.hpp"
+#include "msg/files.hpp"
 #include "msg/smtp/client_session.hpp"
 
 namespace msgtools {
@@ -22,7 +22,7 @@ msg::Result<msg::smtp::TlsOptions> tls_check_options(const po::variables_map& vm
 }
 
 msg::Result<std::string> read_auth_file(const std::string& path) {
-    auto text = read_regular_file(path);
+    auto text = msg::read_regular_file(path);
     if (!text) return msg::Error{text.error().errnum, "--auth-file: " + text.error().message};
     return msg::smtp::secret_from_file(*text);
 }

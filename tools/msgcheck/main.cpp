@@ -13,7 +13,6 @@
 #include "common/diag.hpp"
 #include "common/exit.hpp"
 #include "common/inputs.hpp"
-#include "common/sarif.hpp"
 #include <msg/json.hpp>
 
 using namespace msgtools;
@@ -147,7 +146,7 @@ int main(int argc, char** argv) {
     // Diagnostics go to standard output, as other linters print them; the
     // summary and the tool's own troubles to standard error.
     DiagPrinter diag(std::cout, wants_color(1));
-    SarifLog log(std::cout, kInfo.name);
+    msg::SarifLog log(std::cout, kInfo.name, MSGTOOLS_VERSION);
     if (sarif) log.begin();
     std::uint64_t messages = 0, errors = 0, warnings = 0, notes = 0;
     std::uint64_t unusable = 0;

@@ -19,7 +19,7 @@
 #include "common/cli.hpp"
 #include "common/diag.hpp"
 #include "common/exit.hpp"
-#include "common/files.hpp"
+#include "msg/files.hpp"
 #include "common/inputs.hpp"
 #include <msg/json.hpp>
 
@@ -305,23 +305,23 @@ int main(int argc, char** argv) {
     if (in.mbox) {
         // One archive out (or each archive replaced, with --in-place).
         std::unique_ptr<msg::MboxWriter> writer;
-        const std::string target = in_place || output == "-" ? output : temp_beside(output);
+        const std::string target = in_place || output == "-" ? output : msg::temp_beside(output);
         const bool gzip = vm.count("gzip") > 0 || ends_with(output, ".gz");
         for (const std::string& path : cli.inputs) {
             if (!in_place) {
                 worst = exit_code::worst(worst, rewrite_archive(path, in, target, gzip, dry_run, rw, writer));
                 continue;
             }
-            const auto resolved = write_target(path);
-            msg::Status linked = resolved ? check_links(*resolved, force) : msg::Status(resolved.error());
+            const auto resolved = msg::write_target(path);
+            msg::Status linked = resolved ? msg::check_links(*resolved, force) : msg::Status(resolved.error());
             if (!linked) {
                 complain(kInfo.name, linked.error().message + "; " + path + " left as it was");
                 worst = exit_code::worst(worst, exit_code::cant_create);
                 continue;
             }
             const std::string& real = *resolved;
-            const std::string tmp = temp_beside(real);
-            if (const int fd = create_temp(tmp, real); fd >= 0) {
+            const std::string tmp = msg::temp_beside(real);
+            if (const int fd = msg::create_temp(tmp, real); fd >= 0) {
                 ::close(fd);  // the writer opens it again, keeping its mode
             } else {
                 complain(kInfo.name, "cannot create " + tmp + ": " + std::strerror(errno) + "; " + path +
@@ -343,7 +343,7 @@ int main(int argc, char** argv) {
             if ((code == exit_code::ok || code == exit_code::problems) && !changed) {
                 ::unlink(tmp.c_str());  // nothing changed: the archive is not written again
             } else if (code == exit_code::ok || code == exit_code::problems) {
-                if (const msg::Status s = commit_file(tmp, real); !s.ok()) {
+                if (const msg::Status s = msg::commit_file(tmp, real); !s.ok()) {
                     complain(kInfo.name, s.error().message);
                     code = exit_code::cant_create;
                 }
@@ -365,7 +365,7 @@ int main(int argc, char** argv) {
             if (failed || !writer) {
                 ::unlink(target.c_str());
                 if (failed) complain(kInfo.name, output + " not written");
-            } else if (const msg::Status s = commit_file(target, output); !s.ok()) {
+            } else if (const msg::Status s = msg::commit_file(target, output); !s.ok()) {
                 complain(kInfo.name, s.error().message);
                 worst = exit_code::worst(worst, exit_code::cant_create);
             }
@@ -377,8 +377,8 @@ int main(int argc, char** argv) {
             if (dry_run) return true;
             if (in_place) {
                 if (!r.changed) return true;
-                msg::Status s = check_links(im.source, force);
-                if (s) s = replace_file(im.source, r.output);
+                msg::Status s = msg::check_links(im.source, force);
+                if (s) s = msg::replace_file(im.source, r.output);
                 if (!s) {
                     complain(kInfo.name, s.error().message + "; " + im.file + " left as it was");
                     worst = exit_code::worst(worst, exit_code::cant_create);
@@ -391,7 +391,7 @@ int main(int argc, char** argv) {
                     worst = exit_code::worst(worst, exit_code::io_error);
                     return false;
                 }
-            } else if (const msg::Status s = replace_file(output, r.output); !s.ok()) {
+            } else if (const msg::Status s = msg::replace_file(output, r.output); !s.ok()) {
                 complain(kInfo.name, s.error().message);
                 worst = exit_code::worst(worst, exit_code::cant_create);
             }

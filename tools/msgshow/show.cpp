@@ -10,7 +10,7 @@
 
 #include "common/cli.hpp"
 #include "common/exit.hpp"
-#include "common/files.hpp"
+#include "msg/files.hpp"
 #include <msg/json.hpp>
 #include <msg/digest.hpp>
 
@@ -192,14 +192,14 @@ int Shower::extract_all(const msg::Message& m, const InputMessage& in, const std
     int result = exit_code::ok;
     if (!files_ || files_->first != dir) {
         files_.reset();
-        files_.emplace(dir, NewFiles(dir));
+        files_.emplace(dir, msg::NewFiles(dir));
     }
     for (std::size_t i : m.leaves()) {
         const msg::Entity& e = m.entity(i);
         std::string wanted = m.filename(e);
         bool attachment = e.has_disposition && e.disposition.type == "attachment";
         if (wanted.empty() && !attachment) continue;
-        std::string name = safe_filename(wanted);
+        std::string name = msg::safe_filename(wanted);
         if (name.empty()) name = "part-" + m.section(i) + extension_for(e);
         const std::string& body = decode(m, i);
         auto r = files_->second.write(name, body);

@@ -9,7 +9,7 @@
 #include <optional>
 #include <string>
 
-#include "common/files.hpp"
+#include "msg/files.hpp"
 #include "common/inputs.hpp"
 
 namespace msgtools {
@@ -48,7 +48,7 @@ private:
     // --stats totals
     std::uint64_t messages_ = 0, parts_ = 0, leaves_ = 0, bytes_ = 0, defect_count_ = 0;
     std::map<std::string, std::uint64_t> types_;
-    std::optional<std::pair<std::string, NewFiles>> files_;   // --extract-all's directory
+    std::optional<std::pair<std::string, msg::NewFiles>> files_;   // --extract-all's directory
 };
 
 }  // namespace msgtools

@@ -9,7 +9,7 @@
 #include "common/cli.hpp"
 #include "common/diag.hpp"
 #include "common/exit.hpp"
-#include "common/files.hpp"
+#include "msg/files.hpp"
 #include "common/inputs.hpp"
 #include "common/smtp_client.hpp"
 #include "replay.hpp"
@@ -138,7 +138,7 @@ int main(int argc, char** argv) {
             }
             const std::string out = smtp::write_transcript(t, target);
             if (vm.count("output")) {
-                if (auto s = replace_file(vm["output"].as<std::string>(), out); !s) {
+                if (auto s = msg::replace_file(vm["output"].as<std::string>(), out); !s) {
                     complain("smtpreplay", s.error().message);
                     result = exit_code::cant_create;
                     return false;

@@ -20,7 +20,7 @@
 
 #include "common/cli.hpp"
 #include "common/exit.hpp"
-#include "rules.hpp"
+#include "msg/smtp/rules.hpp"
 
 using namespace msgtools;
 namespace smtp = msg::smtp;
@@ -64,7 +64,7 @@ class Sink : public smtp::ListenerHooks {
     };
 
 public:
-    Sink(const smtp::ServerOptions& opt, std::vector<sink::Rule>& rules, msg::Spool* spool, smtp::ServerScript* script)
+    Sink(const smtp::ServerOptions& opt, smtp::Rules& rules, msg::Spool* spool, smtp::ServerScript* script)
         : opt_(opt), rules_(rules), spool_(spool), script_(script) {}
 
     std::unique_ptr<smtp::Dialog> open(const smtp::Peer& peer) override {
@@ -78,7 +78,7 @@ public:
     }
 
     smtp::Verdict decide(smtp::Stage stage, std::string_view arg, const std::vector<std::string>& rcpts) {
-        const smtp::Verdict v = sink::apply_rules(rules_, stage, arg, rcpts);
+        const smtp::Verdict v = rules_.apply(stage, arg, rcpts);
         if (v.code && v.code / 100 != 2) ++totals.refused;
         return v;
     }
@@ -126,7 +126,7 @@ public:
 
 private:
     const smtp::ServerOptions& opt_;
-    std::vector<sink::Rule>& rules_;
+    smtp::Rules& rules_;
     msg::Spool* spool_;
     smtp::ServerScript* script_;
     std::optional<msg::Spool::Batch> batch_;
@@ -221,7 +221,7 @@ int main(int argc, char** argv) {
         script->on_note = [file](std::string_view note) { std::cerr << "smtpsink: " << file << ": " << note << "\n"; };
     }
 
-    std::vector<sink::Rule> rules;
+    smtp::Rules rules;
     if (vm.count("rules")) {
         const std::string file = vm["rules"].as<std::string>();
         auto text = msg::Source::open(file);
@@ -229,11 +229,12 @@ int main(int argc, char** argv) {
             complain("smtpsink", text.error().message);
             return exit_code::no_input;
         }
-        std::string error;
-        if (!sink::parse_rules(text->data(), file, rules, error)) {
-            std::cerr << error << "\n";
+        auto read = smtp::Rules::parse(text->data(), file);
+        if (!read) {
+            std::cerr << read.error().message << "\n";
             return exit_code::data_error;
         }
+        rules = std::move(*read);
     }
 
     std::optional<smtp::ServerTls> tls;

@@ -18,7 +18,7 @@
 
 #include "common/cli.hpp"
 #include "common/exit.hpp"
-#include "common/files.hpp"
+#include "msg/files.hpp"
 
 using namespace msgtools;
 using Clock = std::chrono::system_clock;
@@ -68,24 +68,7 @@ int list(msg::Spool& spool, const std::vector<msg::SpoolState>& states, bool jso
         const auto age = std::chrono::duration_cast<std::chrono::seconds>(now - born);
         ++n;
         if (json) {
-            Json j;
-            j.begin_object().key("entry").value(item->name).key("state").value(msg::state_dir(item->state))
-                .key("sender").value(env.mail_from).key("recipients").begin_array();
-            for (const auto& rc : env.rcpts) j.value(rc.address);
-            j.end_array().key("size").value(static_cast<std::uint64_t>(e.message.size()))
-                .key("enqueued").value(msg::format_rfc3339(born)).key("attempts")
-                .value(static_cast<std::uint64_t>(r.attempts)).key("last_attempt");
-            if (r.last) j.value(msg::format_rfc3339(*r.last));
-            else j.null();
-            j.key("last_reply");
-            if (r.attempts) j.value(msg::printable(r.last_what));
-            else j.null();
-            j.key("next_attempt");
-            if (r.next) j.value(msg::format_rfc3339(*r.next));
-            else j.null();
-            if (const std::string why = msg::unsendable(e); !why.empty()) j.key("problem").value(why);
-            j.end_object();
-            std::cout << j.str() << '\n';
+            std::cout << msg::entry_json(item->name, item->state, e, now) << '\n';
             continue;
         }
         std::cout << item->name << "  " << msg::state_dir(item->state) << "  " << human_size(e.message.size())
@@ -128,7 +111,7 @@ int show(msg::Spool& spool, const std::vector<std::string>& names) {
                 }
         if (const std::string why = msg::unsendable(e); !why.empty()) std::cout << "Problem: " << why << '\n';
         if (*st == msg::SpoolState::failed)
-            if (auto report = read_regular_file(spool.path() + "/failed/" + name + ".report"))
+            if (auto report = msg::read_regular_file(spool.path() + "/failed/" + name + ".report"))
                 std::cout << "Report:\n" << *report;
         std::cout << '\n';
     }

@@ -13,11 +13,12 @@
 
 #include "common/cli.hpp"
 #include "common/exit.hpp"
-#include "common/files.hpp"
+#include "msg/files.hpp"
 #include <msg/json.hpp>
 #include "common/progress.hpp"
 #include "common/smtp_client.hpp"
-#include "deliver.hpp"
+#include "msg/datetime.hpp"
+#include "msg/sender.hpp"
 
 using namespace msgtools;
 namespace smtp = msg::smtp;
@@ -41,6 +42,47 @@ const ToolInfo kInfo = {
 
 std::atomic<bool> g_stop{false};
 extern "C" void on_signal(int) { g_stop = true; }
+
+// What a run prints: a JSON line per attempt with --json, else a line per
+// recipient not sent, on standard error; and the progress bar.
+class Printer : public msg::SendEvents {
+public:
+    Printer(bool json, bool quiet, std::string server) : json_(json), quiet_(quiet), server_(std::move(server)) {}
+    void settled(const std::string& entry, const msg::Settlement& st, const msg::Delivery& d) override {
+        if (json_) return say(msg::attempt_json(entry, st, d, server_), true);
+        if (quiet_ || st.outcome == msg::Outcome::sent) return;
+        const std::string next = st.next_attempt ? " (next attempt " + msg::format_rfc3339(*st.next_attempt) + ")" : "";
+        for (const msg::RcptOutcome& o : d.rcpts)
+            if (o.state != msg::RcptState::sent)
+                say("spoolsend: " + entry + ": <" + o.address + "> " + std::string(msg::state_name(o.state)) + ": " +
+                        msg::reason(o) + (o.state == msg::RcptState::deferred ? next : ""),
+                    false);
+    }
+    void unsendable(const std::string& entry, const std::string& why) override {
+        if (json_) {
+            Json j;
+            j.begin_object().key("entry").value(entry).key("attempt").value(std::uint64_t{1}).key("outcome")
+                .value("failed").key("error").value(why).end_object();
+            say(j.str(), true);
+        } else if (!quiet_) {
+            say("spoolsend: " + entry + ": failed: " + why, false);
+        }
+    }
+    void problem(const std::string& message) override { say("spoolsend: " + message, false); }
+    void tick(std::uint64_t done) override { progress_.update(0, done); }
+    void finish() { progress_.finish(); }
+
+private:
+    void say(const std::string& line, bool to_stdout) {
+        progress_.finish();
+        std::fputs(line.c_str(), to_stdout ? stdout : stderr);
+        std::fputc('\n', to_stdout ? stdout : stderr);
+        if (to_stdout) std::fflush(stdout);
+    }
+    bool json_, quiet_;
+    std::string server_;
+    Progress progress_{0, "entries"};
+};
 
 std::string host_name() {
     char buf[256] = {};
@@ -126,10 +168,9 @@ int main(int argc, char** argv) {
     const bool dry = vm.count("dry-run") > 0;
     if (!dry && !vm.count("server")) return usage("--server HOST[:PORT] is required");
 
-    SendConfig cfg;
-    cfg.json = vm.count("json") > 0;
+    msg::SendOptions cfg;
+    const bool json = vm.count("json") > 0;
     cfg.settle.dsn = vm.count("dsn") > 0;
-    cfg.quiet = cli.quiet;
     cfg.settle.reporting_mta = host_name();
     if (vm.count("server")) {
         const std::string tls = vm["tls"].as<std::string>();
@@ -188,7 +229,7 @@ int main(int argc, char** argv) {
     if (vm.count("transcript")) {
         cfg.transcript_dir = vm["transcript"].as<std::string>();
         struct stat st {};
-        if (stat(cfg.transcript_dir.c_str(), &st) != 0 && mkdir(cfg.transcript_dir.c_str(), 0777) != 0) {
+        if (stat(cfg.transcript_dir.c_str(), &st) != 0 && mkdir(cfg.transcript_dir.c_str(), 0700) != 0) {
             complain("spoolsend", "cannot create --transcript directory " + cfg.transcript_dir);
             return exit_code::cant_create;
         }
@@ -199,58 +240,24 @@ int main(int argc, char** argv) {
         complain("spoolsend", spool.error().message);
         return exit_code::no_input;
     }
-    cfg.session.stop = &g_stop;   // sessions give up within a second of SIGINT/SIGTERM
     std::signal(SIGPIPE, SIG_IGN);
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
 
     const bool watch = vm.count("watch") > 0;
-    if (dry) return dry_run(*spool, cfg.json);
+    if (dry) return dry_run(*spool, json);
     const auto started = std::chrono::steady_clock::now();
-    bool unreachable = false, left_behind = false;
-    std::string session_error;   // why a worker could not get a session
-    std::mutex error_mutex;
-    Totals totals;
-    Shared shared(*spool, cfg, totals);
-    do {
-        msg::DueScan due(*spool, std::chrono::system_clock::now());
-        shared.due = &due;
-        std::atomic<std::uint64_t> done{0};
-        std::atomic<unsigned> gave_up{0}, running{jobs};
-        std::vector<std::thread> workers;
-        for (unsigned w = 0; w < jobs; ++w)
-            workers.emplace_back([&] {
-                Worker worker(shared);
-                if (!worker.run(g_stop, done)) {
-                    // No session: this worker stops; its entry stays.
-                    std::lock_guard<std::mutex> lock(error_mutex);
-                    if (worker.open_error()) session_error = worker.open_error()->message;
-                    ++gave_up;
-                }
-                --running;
-            });
-        // Progress, and a syncfs() a second: sent/ moves are not fsynced one
-        // by one (SettleOptions::durable false); this bounds what a power
-        // failure could send twice.
-        Progress progress(0, "entries");
-        auto last_sync = std::chrono::steady_clock::now();
-        while (running > 0) {
-            progress.update(0, done);
-            std::this_thread::sleep_for(std::chrono::milliseconds(100));
-            if (std::chrono::steady_clock::now() - last_sync >= std::chrono::seconds(1)) {
-                (void)spool->sync();
-                last_sync = std::chrono::steady_clock::now();
-            }
-        }
-        for (std::thread& t : workers) t.join();
-        progress.finish();
-        if (auto s = spool->sync(); !s) complain("spoolsend", s.error().message);
-        if (const auto err = due.error()) {
-            complain("spoolsend", err->message);
+    cfg.jobs = jobs;
+    Printer printer(json, cli.quiet, cfg.settle.server);
+    msg::Sender sender(*spool, cfg, printer);
+    msg::SendPass pass;
+    do {   // sessions give up within a second of SIGINT/SIGTERM
+        pass = sender.pass(g_stop);
+        printer.finish();
+        if (pass.scan_error) {
+            complain("spoolsend", pass.scan_error->message);
             return exit_code::io_error;
         }
-        unreachable = gave_up > 0 && !totals.reached;
-        left_behind = gave_up > 0 && !unreachable && !g_stop;
         if (!watch || g_stop) break;
         const auto until = std::chrono::steady_clock::now() + interval;
         while (!g_stop && std::chrono::steady_clock::now() < until)
@@ -258,9 +265,10 @@ int main(int argc, char** argv) {
     } while (!g_stop);
 
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    const msg::SendTotals& totals = sender.totals();
     const std::uint64_t sent = totals.sent, deferred = totals.deferred, failed = totals.failed,
                         partial = totals.partial, skipped = totals.skipped, errors = totals.errors;
-    if (cfg.json) {
+    if (json) {
         Json j;
         j.begin_object().key("summary").begin_object().key("sent").value(sent).key("partial").value(partial)
             .key("deferred").value(deferred).key("failed").value(failed).key("skipped").value(skipped)
@@ -277,13 +285,13 @@ int main(int argc, char** argv) {
                   << " in " << static_cast<long long>(secs * 1000) / 1000.0 << " s (" << rate << " msgs/s, "
                   << totals.sessions << (totals.sessions == 1 ? " session)\n" : " sessions)\n");
     }
-    if (unreachable) {
-        complain("spoolsend", (session_error.empty() ? "cannot reach " + cfg.server.str() : session_error) +
+    if (pass.unreachable) {
+        complain("spoolsend", (pass.session_error.empty() ? "cannot reach " + cfg.server.str() : pass.session_error) +
                                   "; nothing was sent");
         return exit_code::unavailable;
     }
-    if (left_behind) {
-        complain("spoolsend", "entries left for a later run: " + session_error);
+    if (pass.left_behind) {
+        complain("spoolsend", "entries left for a later run: " + pass.session_error);
         return exit_code::problems;
     }
     if (errors) return exit_code::io_error;

@@ -161,5 +161,9 @@ std::string failure_json(std::string_view name, const Envelope& env, std::size_t
 // "outcome", "recipients": [{"address", "state", "reply", "code",
 // "enhanced", "detail"?}], "next_attempt"?, "may_be_delivered"?, "notes"?}.
 std::string attempt_json(std::string_view name, const Settlement& s, const Delivery& d, std::string_view server);
+// An entry as the queue shows it (spoolctl list --json, docs/json.md):
+// {"entry", "state", "sender", "recipients", "size", "enqueued",
+// "attempts", "last_attempt", "last_reply", "next_attempt", "problem"?}.
+std::string entry_json(std::string_view name, SpoolState state, const SpoolEntry& e, SystemTime now);
 
 }  // namespace msg

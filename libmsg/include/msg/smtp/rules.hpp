@@ -1,4 +1,5 @@
-// rules.hpp - smtpsink's rules file: scripted answers per stage.
+// rules.hpp - scripted answers per stage for a test server (smtpsink's
+// --rules file), as a ServerPolicy consults them.
 //
 // One rule per line; '#' starts a comment:
 //
@@ -27,25 +28,32 @@
 #include <string_view>
 #include <vector>
 
+#include "msg/result.hpp"
 #include "msg/smtp/server.hpp"
 
-namespace sink {
+namespace msg::smtp {
 
 struct Rule {
-    msg::smtp::Stage stage = msg::smtp::Stage::rcpt;
+    Stage stage = Stage::rcpt;
     enum class Match : std::uint8_t { all, every, regex } match = Match::all;
     unsigned every = 0;
     std::regex re;
-    msg::smtp::Verdict verdict;
+    Verdict verdict;
     std::uint64_t seen = 0;   // times the stage was reached (for every N)
     std::size_t line = 0;
 };
 
-// Parse a rules file's text. Errors as "FILE:LINE:COL: text".
-bool parse_rules(std::string_view text, const std::string& file, std::vector<Rule>& out, std::string& error);
+class Rules {
+public:
+    // Parse a rules file's text; an error reads "FILE:LINE:COL: what".
+    static Result<Rules> parse(std::string_view text, const std::string& file);
+    // The first rule of `stage` that matches, or the default verdict (code
+    // 0: the session's own answer). Counts for "every N": not thread-safe.
+    Verdict apply(Stage stage, std::string_view arg, const std::vector<std::string>& rcpts);
+    std::size_t size() const { return rules_.size(); }
 
-// The first rule of `stage` that matches, or the default verdict.
-msg::smtp::Verdict apply_rules(std::vector<Rule>& rules, msg::smtp::Stage stage, std::string_view arg,
-                               const std::vector<std::string>& rcpts);
+private:
+    std::vector<Rule> rules_;
+};
 
-}  // namespace sink
+}  // namespace msg::smtp

@@ -1,9 +1,11 @@
-// rules.cpp - smtpsink's rules file (rules.hpp).
-#include "rules.hpp"
+// rules.cpp - scripted answers per stage (rules.hpp).
+#include "msg/smtp/rules.hpp"
+
+#include <cerrno>
 
 #include "msg/smtp/reply.hpp"
 
-namespace sink {
+namespace msg::smtp {
 
 namespace {
 
@@ -16,7 +18,9 @@ std::string_view next_word(std::string_view line, std::size_t& i) {
 
 }  // namespace
 
-bool parse_rules(std::string_view text, const std::string& file, std::vector<Rule>& out, std::string& error) {
+Result<Rules> Rules::parse(std::string_view text, const std::string& file) {
+    Rules rules;
+    std::vector<Rule>& out = rules.rules_;
     std::size_t lineno = 0, at = 0;
     while (at < text.size()) {
         std::size_t nl = text.find('\n', at);
@@ -25,9 +29,8 @@ bool parse_rules(std::string_view text, const std::string& file, std::vector<Rul
         at = nl + 1;
         ++lineno;
         if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-        auto fail = [&](std::size_t col, const std::string& what) {
-            error = file + ":" + std::to_string(lineno) + ":" + std::to_string(col + 1) + ": " + what;
-            return false;
+        auto fail = [&](std::size_t col, const std::string& what) -> Result<Rules> {
+            return Error{EINVAL, file + ":" + std::to_string(lineno) + ":" + std::to_string(col + 1) + ": " + what};
         };
         std::size_t i = 0;
         const std::string_view stage = next_word(line, i);
@@ -35,13 +38,13 @@ bool parse_rules(std::string_view text, const std::string& file, std::vector<Rul
         Rule r;
         r.line = lineno;
         const std::size_t stage_col = i - stage.size();
-        if (stage == "connect") r.stage = msg::smtp::Stage::connect;
-        else if (stage == "helo") r.stage = msg::smtp::Stage::helo;
-        else if (stage == "mail") r.stage = msg::smtp::Stage::mail;
-        else if (stage == "rcpt") r.stage = msg::smtp::Stage::rcpt;
-        else if (stage == "data") r.stage = msg::smtp::Stage::data;
-        else if (stage == "dot") r.stage = msg::smtp::Stage::dot;
-        else if (stage == "vrfy") r.stage = msg::smtp::Stage::vrfy;
+        if (stage == "connect") r.stage = Stage::connect;
+        else if (stage == "helo") r.stage = Stage::helo;
+        else if (stage == "mail") r.stage = Stage::mail;
+        else if (stage == "rcpt") r.stage = Stage::rcpt;
+        else if (stage == "data") r.stage = Stage::data;
+        else if (stage == "dot") r.stage = Stage::dot;
+        else if (stage == "vrfy") r.stage = Stage::vrfy;
         else return fail(stage_col, "unknown stage \"" + std::string(stage) + "\" (connect, helo, mail, rcpt, data, dot, vrfy)");
 
         while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
@@ -86,26 +89,25 @@ bool parse_rules(std::string_view text, const std::string& file, std::vector<Rul
                 if (action[k] < '0' || action[k] > '9') return fail(action_col, "expected a reply (CODE [TEXT]) or drop");
                 code = code * 10 + (action[k] - '0');
             }
-            if (!msg::smtp::reply_code_in_range(code) || (action.size() > 3 && action[3] != ' '))
+            if (!reply_code_in_range(code) || (action.size() > 3 && action[3] != ' '))
                 return fail(action_col, "a reply code is three digits, 200 to 559");
             r.verdict.code = code;
             r.verdict.text = std::string(action.size() > 4 ? action.substr(4) : std::string_view());
         }
         out.push_back(std::move(r));
     }
-    return true;
+    return rules;
 }
 
-msg::smtp::Verdict apply_rules(std::vector<Rule>& rules, msg::smtp::Stage stage, std::string_view arg,
-                               const std::vector<std::string>& rcpts) {
-    for (Rule& r : rules) {
+Verdict Rules::apply(Stage stage, std::string_view arg, const std::vector<std::string>& rcpts) {
+    for (Rule& r : rules_) {
         if (r.stage != stage) continue;
         bool hit = false;
         switch (r.match) {
             case Rule::Match::all: hit = true; break;
             case Rule::Match::every: hit = ++r.seen % r.every == 0; break;
             case Rule::Match::regex:
-                if (stage == msg::smtp::Stage::data || stage == msg::smtp::Stage::dot) {
+                if (stage == Stage::data || stage == Stage::dot) {
                     for (const std::string& x : rcpts)
                         if (std::regex_search(x, r.re)) hit = true;
                 } else {
@@ -118,4 +120,4 @@ msg::smtp::Verdict apply_rules(std::vector<Rule>& rules, msg::smtp::Stage stage,
     return {};
 }
 
-}  // namespace sink
+}  // namespace msg::smtp

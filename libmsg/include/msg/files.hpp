@@ -1,10 +1,13 @@
-// files.hpp - writing output files safely.
+// files.hpp - writing output files safely, as every tool does.
 //
 // Every output is written to a temporary name in its target directory,
-// flushed, and renamed into place, so a reader never sees half a file.
+// flushed, and renamed into place, so a reader never sees half a file; new
+// files are private (0600); no output is written through a symbolic link
+// that another user could have planted; attachment names cannot leave
+// their directory.
 #pragma once
 
-#include <msg/result.hpp>
+#include "msg/result.hpp"
 
 #include <cstdint>
 #include <string>
@@ -12,7 +15,7 @@
 #include <unordered_map>
 #include <utility>
 
-namespace msgtools {
+namespace msg {
 
 // A name for an attachment that cannot leave its directory: the last path
 // component of `wanted` (after '/' or '\'), with control characters, '/',
@@ -34,8 +37,8 @@ public:
     NewFiles& operator=(NewFiles&&) = delete;
     ~NewFiles();
     // Returns the name actually used.
-    msg::Result<std::string> write(const std::string& name, std::string_view data);
-    msg::Status sync();
+    Result<std::string> write(const std::string& name, std::string_view data);
+    Status sync();
 
 private:
     std::string dir_;
@@ -50,11 +53,11 @@ private:
 // user owns that is not sticky. A link another user planted in /tmp or any
 // directory not the user's is refused (EPERM, the message says why), so
 // that no output is ever written through it.
-msg::Result<std::string> write_target(const std::string& path);
+Result<std::string> write_target(const std::string& path);
 
 // Refuse to replace a file that has other hard links (a rename would split
 // them): an error saying so, unless `force`.
-msg::Status check_links(const std::string& path, bool force);
+Status check_links(const std::string& path, bool force);
 
 // Create the temporary file `tmp` for output that will replace `path`,
 // with `path`'s permission bits from the start (0600 when it does not
@@ -69,22 +72,15 @@ std::string temp_beside(const std::string& path);
 // give it `path`'s permission bits when `path` exists, rename it over
 // `path`, fsync the directory. On failure `tmp` is removed and `path` is
 // as it was.
-msg::Status commit_file(const std::string& tmp, const std::string& path);
-
-// Create DIR/name for private output (transcripts, reports): O_EXCL, mode
-// 0600 whatever the umask, never through a symbolic link. Returns the fd.
-msg::Result<int> create_private(const std::string& dir, const std::string& name);
+Status commit_file(const std::string& tmp, const std::string& path);
 
 // The whole of a file that must be one (a password, a rules file, a
 // script): a directory, a device or a missing file is an error naming it.
-msg::Result<std::string> read_regular_file(const std::string& path);
-
-// Write all of `data` to `fd` (retrying short writes and EINTR).
-msg::Status write_all(int fd, std::string_view data);
+Result<std::string> read_regular_file(const std::string& path);
 
 // Replace `path` (a trusted link's target, for a symbolic link: see
 // write_target) with `data` atomically: temp_beside, create_temp, write,
 // commit_file.
-msg::Status replace_file(const std::string& path, std::string_view data);
+Status replace_file(const std::string& path, std::string_view data);
 
-}  // namespace msgtools
+}  // namespace msg

@@ -1,5 +1,5 @@
 // files.cpp - safe names and atomic, non-clobbering writes.
-#include "common/files.hpp"
+#include "msg/files.hpp"
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -10,7 +10,24 @@
 #include <cstdlib>
 #include <cstring>
 
-namespace msgtools {
+namespace msg {
+
+namespace {
+
+Status write_all(int fd, std::string_view data) {
+    while (!data.empty()) {
+        const ssize_t n = ::write(fd, data.data(), data.size());
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            const int e = errno;
+            return Error{e, std::string("cannot write: ") + std::strerror(e)};
+        }
+        data.remove_prefix(static_cast<std::size_t>(n));
+    }
+    return Ok{};
+}
+
+}  // namespace
 
 std::string safe_filename(std::string_view wanted) {
     std::size_t cut = wanted.find_last_of("/\\");
@@ -47,22 +64,22 @@ NewFiles::~NewFiles() {
     if (dfd_ >= 0) ::close(dfd_);
 }
 
-msg::Result<std::string> NewFiles::write(const std::string& name, std::string_view data) {
+Result<std::string> NewFiles::write(const std::string& name, std::string_view data) {
     if (dfd_ < 0 && (dfd_ = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
         const int e = errno;
-        return msg::Error{e, "cannot open directory " + dir_ + ": " + std::strerror(e)};
+        return Error{e, "cannot open directory " + dir_ + ": " + std::strerror(e)};
     }
     const std::string tmp = ".msgtools-" + std::to_string(getpid()) + ".tmp";
     const int fd = ::openat(dfd_, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0) {
         const int e = errno;
-        return msg::Error{e, "cannot create " + dir_ + "/" + tmp + ": " + std::strerror(e)};
+        return Error{e, "cannot create " + dir_ + "/" + tmp + ": " + std::strerror(e)};
     }
-    msg::Status w = write_all(fd, data);
-    if (::close(fd) != 0 && w) w = msg::Error{errno, std::string("cannot write: ") + std::strerror(errno)};
+    Status w = write_all(fd, data);
+    if (::close(fd) != 0 && w) w = Error{errno, std::string("cannot write: ") + std::strerror(errno)};
     if (!w) {
         ::unlinkat(dfd_, tmp.c_str(), 0);
-        return msg::Error{w.error().errnum, dir_ + "/" + name + ": " + w.error().message};
+        return Error{w.error().errnum, dir_ + "/" + name + ": " + w.error().message};
     }
     for (std::uint64_t& k = next_[name];; ++k) {
         std::string candidate = numbered(name, k);
@@ -74,18 +91,18 @@ msg::Result<std::string> NewFiles::write(const std::string& name, std::string_vi
     }
     const int e = errno;
     ::unlinkat(dfd_, tmp.c_str(), 0);
-    return msg::Error{e, "cannot create " + dir_ + "/" + name + ": " + std::strerror(e)};
+    return Error{e, "cannot create " + dir_ + "/" + name + ": " + std::strerror(e)};
 }
 
-msg::Status NewFiles::sync() {
+Status NewFiles::sync() {
     if (dfd_ >= 0 && ::syncfs(dfd_) != 0) {
         const int e = errno;
-        return msg::Error{e, "cannot sync " + dir_ + ": " + std::strerror(e)};
+        return Error{e, "cannot sync " + dir_ + ": " + std::strerror(e)};
     }
-    return msg::Ok{};
+    return Ok{};
 }
 
-msg::Result<std::string> write_target(const std::string& path) {
+Result<std::string> write_target(const std::string& path) {
     struct stat link {};
     if (::lstat(path.c_str(), &link) != 0 || !S_ISLNK(link.st_mode)) return path;
     const std::size_t slash = path.rfind('/');
@@ -93,12 +110,12 @@ msg::Result<std::string> write_target(const std::string& path) {
     struct stat d {};
     if (::stat(dir.c_str(), &d) != 0) {
         const int e = errno;
-        return msg::Error{e, "cannot check " + dir + ": " + std::strerror(e)};
+        return Error{e, "cannot check " + dir + ": " + std::strerror(e)};
     }
     const uid_t me = ::geteuid();
     const bool trusted = link.st_uid == me || (d.st_uid == me && !(d.st_mode & S_ISVTX));
     if (!trusted)
-        return msg::Error{EPERM, "refusing to write through " + path + ": a symbolic link of another user (uid " +
+        return Error{EPERM, "refusing to write through " + path + ": a symbolic link of another user (uid " +
                                      std::to_string(link.st_uid) + ") in a directory that is not yours alone"};
     char* real = ::realpath(path.c_str(), nullptr);
     if (!real) return path;   // a dangling link: writing creates the name itself, never the target
@@ -107,10 +124,10 @@ msg::Result<std::string> write_target(const std::string& path) {
     return out;
 }
 
-msg::Status check_links(const std::string& path, bool force) {
+Status check_links(const std::string& path, bool force) {
     struct stat st {};
-    if (force || ::stat(path.c_str(), &st) != 0 || st.st_nlink <= 1) return msg::Ok{};
-    return msg::Error{EMLINK, path + " has " + std::to_string(st.st_nlink) +
+    if (force || ::stat(path.c_str(), &st) != 0 || st.st_nlink <= 1) return Ok{};
+    return Error{EMLINK, path + " has " + std::to_string(st.st_nlink) +
                                   " hard links; replacing it would leave the others as they were (--force to do it anyway)"};
 }
 
@@ -121,11 +138,11 @@ std::string temp_beside(const std::string& path) {
     return dir + "." + base + "." + std::to_string(::getpid()) + ".tmp";
 }
 
-msg::Status commit_file(const std::string& tmp, const std::string& path) {
-    auto fail = [&](const std::string& what) -> msg::Status {
+Status commit_file(const std::string& tmp, const std::string& path) {
+    auto fail = [&](const std::string& what) -> Status {
         const int e = errno;
         ::unlink(tmp.c_str());
-        return msg::Error{e, what + ": " + std::strerror(e)};
+        return Error{e, what + ": " + std::strerror(e)};
     };
     const int fd = ::open(tmp.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return fail("cannot open " + tmp);
@@ -146,7 +163,7 @@ msg::Status commit_file(const std::string& tmp, const std::string& path) {
         (void)::fsync(dfd);
         ::close(dfd);
     }
-    return msg::Ok{};
+    return Ok{};
 }
 
 int create_temp(const std::string& tmp, const std::string& path) {
@@ -157,7 +174,7 @@ int create_temp(const std::string& tmp, const std::string& path) {
     return ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
 }
 
-msg::Status replace_file(const std::string& path_given, std::string_view data) {
+Status replace_file(const std::string& path_given, std::string_view data) {
     const auto target = write_target(path_given);
     if (!target) return target.error();
     const std::string& path = *target;
@@ -165,7 +182,7 @@ msg::Status replace_file(const std::string& path_given, std::string_view data) {
     const int fd = create_temp(tmp, path);
     if (fd < 0) {
         const int e = errno;
-        return msg::Error{e, "cannot create " + tmp + ": " + std::strerror(e)};
+        return Error{e, "cannot create " + tmp + ": " + std::strerror(e)};
     }
     const char* p = data.data();
     std::size_t left = data.size();
@@ -176,7 +193,7 @@ msg::Status replace_file(const std::string& path_given, std::string_view data) {
             const int e = errno;
             ::close(fd);
             ::unlink(tmp.c_str());
-            return msg::Error{e, "cannot write " + tmp + ": " + std::strerror(e)};
+            return Error{e, "cannot write " + tmp + ": " + std::strerror(e)};
         }
         p += n;
         left -= static_cast<std::size_t>(n);
@@ -184,45 +201,23 @@ msg::Status replace_file(const std::string& path_given, std::string_view data) {
     if (::close(fd) != 0) {
         const int e = errno;
         ::unlink(tmp.c_str());
-        return msg::Error{e, "cannot write " + tmp + ": " + std::strerror(e)};
+        return Error{e, "cannot write " + tmp + ": " + std::strerror(e)};
     }
     return commit_file(tmp, path);
 }
 
-msg::Result<int> create_private(const std::string& dir, const std::string& name) {
-    const std::string path = dir + "/" + name;
-    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        const int e = errno;
-        return msg::Error{e, "cannot create " + path + ": " + std::strerror(e)};
-    }
-    return fd;
-}
 
-msg::Status write_all(int fd, std::string_view data) {
-    while (!data.empty()) {
-        const ssize_t n = ::write(fd, data.data(), data.size());
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) {
-            const int e = errno;
-            return msg::Error{e, std::string("cannot write: ") + std::strerror(e)};
-        }
-        data.remove_prefix(static_cast<std::size_t>(n));
-    }
-    return msg::Ok{};
-}
-
-msg::Result<std::string> read_regular_file(const std::string& path) {
+Result<std::string> read_regular_file(const std::string& path) {
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         const int e = errno;
-        return msg::Error{e, "cannot read " + path + ": " + std::strerror(e)};
+        return Error{e, "cannot read " + path + ": " + std::strerror(e)};
     }
     struct stat st {};
     if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         const int e = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
         ::close(fd);
-        return msg::Error{e, "cannot read " + path + ": " + (e == EISDIR ? "it is a directory" : "not a regular file")};
+        return Error{e, "cannot read " + path + ": " + (e == EISDIR ? "it is a directory" : "not a regular file")};
     }
     std::string out;
     char buf[65536];
@@ -232,7 +227,7 @@ msg::Result<std::string> read_regular_file(const std::string& path) {
         if (n < 0) {
             const int e = errno;
             ::close(fd);
-            return msg::Error{e, "cannot read " + path + ": " + std::strerror(e)};
+            return Error{e, "cannot read " + path + ": " + std::strerror(e)};
         }
         if (n == 0) break;
         out.append(buf, static_cast<std::size_t>(n));
@@ -241,4 +236,4 @@ msg::Result<std::string> read_regular_file(const std::string& path) {
     return out;
 }
 
-}  // namespace msgtools
+}  // namespace msg
