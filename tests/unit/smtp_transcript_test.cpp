@@ -322,3 +322,13 @@ TEST(SmtpTranscript, BeginsWithTls) {
     EXPECT_TRUE(begins_with_tls(parse("=== TLS started with cipher x\n<~  220 x\n ~> QUIT\n<~  221 bye\n")));
     EXPECT_FALSE(begins_with_tls(parse(kSession)));
 }
+
+TEST(SmtpTranscriptBatch, MailLosesItsSizeOnly) {
+    EXPECT_EQ(batch_of("S: 220 x\nC: EHLO a.example\nS: 250-x\nS: 250-SIZE\nS: 250 8BITMIME\n"
+                       "C: MAIL FROM:<a@b.example> SIZE=87 BODY=8BITMIME\nS: 250 ok\nC: RCPT TO:<c@d.example>\nS: 250 ok\n"
+                       "C: DATA\nS: 354 go\nC: x\nC: .\nS: 250 queued\n"
+                       "C: MAIL FROM:<a@b.example> size=9\nS: 250 ok\nC: RCPT TO:<c@d.example>\nS: 250 ok\n"
+                       "C: DATA\nS: 354 go\nC: y\nC: .\nS: 250 queued\n"),
+              "EHLO a.example\nMAIL FROM:<a@b.example> BODY=8BITMIME\nRCPT TO:<c@d.example>\nDATA\nx\n.\n"
+              "MAIL FROM:<a@b.example>\nRCPT TO:<c@d.example>\nDATA\ny\n.\n");
+}

@@ -34,6 +34,30 @@ std::string name_of(const Transcript& t, const Exchange& e) {
 
 bool accepted(const Exchange& e) { return e.reply && e.reply->klass() == 2; }
 
+// MAIL without SIZE=: the size declared in advance asks a server to refuse
+// a message too big before it is sent (RFC 1870), which no one does for a
+// batch; batch readers take no such parameter (Exim's -bS refuses it).
+std::string without_size(const std::string& mail) {
+    const std::size_t path_end = mail.find('>');
+    if (path_end == std::string::npos) return mail;
+    std::string out = mail.substr(0, path_end + 1);
+    std::size_t at = path_end + 1;
+    while (at < mail.size()) {
+        const std::size_t sp = mail.find(' ', at);
+        const std::size_t start = sp == std::string::npos ? mail.size() : sp;
+        out.append(mail, at, start - at);   // what is between parameters
+        if (start == mail.size()) break;
+        std::size_t end = mail.find(' ', start + 1);
+        if (end == std::string::npos) end = mail.size();
+        std::string word = mail.substr(start + 1, end - start - 1);
+        std::string up = word.substr(0, 5);
+        for (char& c : up) c = static_cast<char>(c >= 'a' && c <= 'z' ? c - 32 : c);
+        if (up != "SIZE=" && !(up == "SIZE" && word.size() == 4)) out += ' ' + word;
+        at = end;
+    }
+    return out;
+}
+
 }  // namespace
 
 bool begins_with_tls(const Transcript& t) {
@@ -61,6 +85,7 @@ BatchConversion to_batch(const Transcript& t) {
     const std::vector<Exchange> ex = exchanges(t);
     auto keep = [&](const Exchange& e) {
         for (std::size_t i : e.client) keep_line(i);
+        if (verb_of(t, e) == Verb::mail) out.batch.lines.back().text = without_size(out.batch.lines.back().text);
     };
     auto note = [&](const Exchange& e, std::string why) { out.left_out.push_back({e.first_line(), std::move(why)}); };
 

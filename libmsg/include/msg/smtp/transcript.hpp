@@ -134,7 +134,8 @@ bool begins_with_tls(const Transcript& t);
 //   - the first HELO or EHLO the server accepted;
 //   - each transaction that delivered a message: its MAIL, the RCPTs the
 //     server accepted (2xx), DATA and the message through its final dot,
-//     when the reply to that dot was 250;
+//     when the reply to that dot was 250 (MAIL without SIZE=, a limit
+//     for a server that answers, which batch readers refuse);
 //   - other commands the server accepted (NOOP, VRFY, ...), and QUIT.
 // Left out, each with a note: refused commands, transactions with no
 // accepted recipient, whose DATA was refused (or answered 503), whose
