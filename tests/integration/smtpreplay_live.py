@@ -282,9 +282,9 @@ try:
           "spoolsend names the AUTH refusal's codes: %s" % r.stderr)
     stop(p)
 
-    # A password goes only over TLS or to a loopback address (the replay
-    # refuses to send it in clear elsewhere: tested in the unit tests);
-    # over STARTTLS it goes once TLS is up.
+    # A password goes only over TLS or to a loopback address (no other
+    # address is tried here; is_loopback_host() has a unit test); over
+    # STARTTLS it goes once TLS is up.
     inbox = os.path.join(tmp, "in-starttls")
     p, port = start_sink("--tls-cert", cert, "--tls-key", key, "--auth", "test:" + SECRET, inbox)
     tdir = os.path.join(tmp, "t-starttls")

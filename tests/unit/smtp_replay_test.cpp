@@ -70,3 +70,15 @@ TEST(SmtpReplay, SecretFromFileIsTheFirstLine) {
     EXPECT_EQ(secret_from_file("s3cret"), "s3cret");
     EXPECT_EQ(secret_from_file(""), "");
 }
+
+TEST(SmtpReplay, CredentialsInClearOnlyToLoopback) {
+    // The rule replay() and the client session share for a password
+    // without TLS.
+    EXPECT_TRUE(is_loopback_host("127.0.0.1"));
+    EXPECT_TRUE(is_loopback_host("127.1.2.3"));
+    EXPECT_TRUE(is_loopback_host("::1"));
+    EXPECT_TRUE(is_loopback_host("localhost"));
+    EXPECT_FALSE(is_loopback_host("mx.example.net"));
+    EXPECT_FALSE(is_loopback_host("192.0.2.1"));
+    EXPECT_FALSE(is_loopback_host("127.example.net"));
+}
