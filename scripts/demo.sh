@@ -1,8 +1,8 @@
 #!/bin/sh
 # demo.sh - install what is needed, build msgtools, and run it on the shipped
 # sample archive: show, check, repair, spool it, hold an entry with
-# spoolctl, send the spool to smtpsink with spoolsend, and check and replay
-# the recorded SMTP sessions. Safe to
+# spoolctl, write it into a Maildir and back, send the spool to smtpsink
+# with spoolsend, and check and replay the recorded SMTP sessions. Safe to
 # run again: nothing is reinstalled or rebuilt twice.
 set -eu
 cd "$(dirname "$0")/.."
@@ -30,6 +30,13 @@ build/bin/spoolctl list build/demo-spool | head -n 3
 build/bin/spoolctl hold build/demo-spool "$(ls build/demo-spool/queue | tail -n 1)"
 build/bin/spool2mbox build/demo-spool -o build/demo-back.mbox
 gzip -dc testdata/mbox/sample.mbox.gz | cmp - build/demo-back.mbox && echo "the archive came back byte for byte"
+# Maildir: the spool into a Maildir, and the Maildir into another spool (twice: nothing new).
+rm -rf build/demo-maildir build/demo-md-spool
+build/bin/spool2mbox --maildir build/demo-maildir build/demo-spool
+ls build/demo-maildir/new | head -n 2
+build/bin/mbox2spool build/demo-maildir build/demo-md-spool
+build/bin/mbox2spool build/demo-maildir build/demo-md-spool
+build/bin/msgcheck build/demo-maildir
 
 # SMTP: the spool goes to smtpsink (any free port) with spoolsend, which
 # records its sessions; smtpreplay checks the recordings and replays one.

@@ -95,7 +95,7 @@ Result<std::string> MaildirWriter::deliver(std::string_view message, std::string
     ::clock_gettime(CLOCK_REALTIME, &ts);
     static const std::string host = host_part();
     char unique[96];
-    std::snprintf(unique, sizeof unique, "%lld.M%ldP%ldQ%u.", static_cast<long long>(ts.tv_sec), ts.tv_nsec / 1000,
+    std::snprintf(unique, sizeof unique, "%lld.M%06ldP%ldQ%u.", static_cast<long long>(ts.tv_sec), ts.tv_nsec / 1000,
                   static_cast<long>(::getpid()), g_seq.fetch_add(1) + 1);
     const std::string name = unique + host;
     const std::string tmp = dir_ + "/tmp/" + name;

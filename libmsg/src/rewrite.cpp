@@ -128,6 +128,14 @@ bool editable(const Entity& e) noexcept {
     return !no_empty_line || e.header_end >= e.end;
 }
 
+bool without_delimiter(const Message& m, const Entity& e) noexcept {
+    // Any other part begins after its delimiter line, past the multipart's
+    // body_begin.
+    if (e.parent < 0) return false;
+    const Entity& p = m.entity(static_cast<std::size_t>(e.parent));
+    return p.kind == EntityKind::multipart && e.begin == p.body_begin;
+}
+
 void insert_field(const Message& m, std::size_t at, std::string field, std::string_view eol, Splice& splice) {
     if (at > 0 && m.data()[at - 1] != '\n') field.insert(0, eol);
     splice.insert(at, std::move(field));
@@ -402,6 +410,14 @@ bool parse_header_edit(std::string_view text, HeaderEdit::Kind kind, HeaderEdit&
 
 RewriteResult rewrite(std::string_view message, const RewriteOptions& options) {
     RewriteResult r;
+    // Not mail (an Outlook .msg file, a picture): nothing to repair, and
+    // "repairs" such as added fields or normalised line breaks would only
+    // damage it.
+    if (const std::string_view why = not_mail_reason(parse_message(message, options.limits)); !why.empty()) {
+        r.not_mail = std::string(why);
+        r.output = std::string(message);
+        return r;
+    }
     std::string cur(message);
     std::string next;
     auto run = [&](RewriteStep step, bool on, auto fn) {
@@ -440,6 +456,10 @@ RewriteResult rewrite_spool_entry(std::string_view entry, const RewriteOptions& 
         return r;
     }
     RewriteResult r = rewrite(e.message, options);
+    if (!r.not_mail.empty()) {
+        r.output = std::string(entry);
+        return r;
+    }
     std::string envelope(entry.substr(0, e.message_offset));
     bool envelope_changed = false;
     // BODY=8BITMIME on a message that is now 7-bit is dropped.

@@ -63,6 +63,13 @@ if command -v script > /dev/null 2>&1; then
     [ -s "$T/tty" ] && no "mbox2spool -q on a terminal printed: $(od -c "$T/tty" | head -n 3)"
 fi
 
+# Errors carry the system's reason.
+"$BIN/msgcheck" testdata/messages/mixed-eol.eml > /dev/full 2> "$T/err"
+[ $? -eq 74 ] || no "msgcheck > /dev/full: exit 74"
+grep -q "cannot write to standard output: No space left on device" "$T/err" || no "a full disk is named: $(cat "$T/err")"
+"$BIN/spoolsend" --server 127.0.0.1:1 --transcript /proc/nope "$T/spool" > /dev/null 2> "$T/err"
+grep -q "cannot create --transcript directory /proc/nope: " "$T/err" || no "the --transcript directory's reason: $(cat "$T/err")"
+
 # One syntax for times.
 "$BIN/smtpreplay" --server 127.0.0.1:1 --timeout 2x testdata/transcripts/auth-login.txt > /dev/null 2> "$T/err"
 [ $? -eq 64 ] || no "smtpreplay --timeout 2x: exit 64"

@@ -139,6 +139,12 @@ try:
     objs = lines_of(r.stdout, "msgrewrite --json")
     vocabulary("msgrewrite", objs, "msgrewrite --json")
     check(any(o.get("remaining") for o in objs), "msgrewrite --fix --json says what remains")
+    note = os.path.join(tmp, "note.txt")
+    with open(note, "w") as f:
+        f.write("Just a note, no header.\n")
+    objs = lines_of(run("msgrewrite", "--json", "--dry-run", "--fix", note).stdout, "msgrewrite --json (not mail)")
+    vocabulary("msgrewrite", objs, "msgrewrite --json (not mail)")
+    check(any(o.get("not_mail") for o in objs), "msgrewrite --json says why input that is not mail is refused")
 
     # mbox2spool: enqueued, then duplicates; a message without recipients is skipped.
     spool = os.path.join(tmp, "spool")

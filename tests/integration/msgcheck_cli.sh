@@ -105,6 +105,10 @@ has "$tmp/out" "$tmp/empty: error: empty input, not a message"
 has "$tmp/out" "$tmp/image.png: error: not a message"
 has "$tmp/out" "bad.eml:4:"
 has "$tmp/err" "3 messages, 1 error, 1 warning, 2 not mail"
+# Binary data whose first line has a colon (an Outlook .msg file) is not mail either.
+printf '\320\317\021\340\241\261\032\341\000\000:\000\nbinary\r\ndata\n' >"$tmp/outlook.msg"
+expect 65 "" "$bin" "$tmp/outlook.msg"
+has "$tmp/out" "$tmp/outlook.msg: error: not a message: binary data"
 expect 66 "cannot open" "$bin" "$tmp/missing" "$clean"
 # A bad field name on the first line is a defect, not "not mail".
 printf 'X Mailer: one\nFrom: a@example.org\n\nbody\n' >"$tmp/badfirst.eml"

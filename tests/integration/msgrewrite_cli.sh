@@ -214,6 +214,46 @@ grep -q "$(printf '\r')\$" "$tmp/ip/box.mbox" || { echo "FAIL: --in-place --mbox
 [ "$(ls -A "$tmp/ip" | tr '\n' ' ')" = "a.eml b.eml box.mbox " ] || { echo "FAIL: --in-place --mbox left files"; ls -A "$tmp/ip"; fail=1; }
 expect 65 "" "$bin" --mbox --7bit "$clean"
 
+# --- not mail: refused, left as it is, exit 65 --------------------------------------
+printf '\320\317\021\340\241\261\032\341\000\000:\000\nbinary\r\ndata\n' >"$tmp/outlook.msg"
+cp "$tmp/outlook.msg" "$tmp/outlook.orig"
+expect 65 "not a message: binary data" "$bin" --fix "$tmp/outlook.msg"
+expect 65 "not a message: binary data" "$bin" -q --fix "$tmp/outlook.msg"  # an error: said under -q too
+[ -s "$tmp/out" ] && { echo "FAIL: output written for input that is not mail"; fail=1; }
+expect 65 "left as it is" "$bin" --fix --in-place "$tmp/outlook.msg"
+same "$tmp/outlook.msg" "$tmp/outlook.orig"
+expect 65 "" "$bin" --fix -o "$tmp/nm.eml" "$tmp/outlook.msg"
+[ ! -e "$tmp/nm.eml" ] || { echo "FAIL: -o written for input that is not mail"; fail=1; }
+printf 'Just a note, no header.\nSecond line.\n' >"$tmp/note.txt"
+expect 65 "no header field" "$bin" --fix --crlf "$tmp/note.txt"
+expect 65 "" "$bin" --fix --json --dry-run "$tmp/note.txt"
+has "$tmp/out" '"not_mail": "not a message: no header field at the start"'
+{ printf 'MAIL FROM:<a@example.org>\nRCPT TO:<b@example.net>\n\n'; cat "$tmp/outlook.orig"; } >"$tmp/nm.entry"
+cp "$tmp/nm.entry" "$tmp/nm.entry.orig"
+expect 65 "" "$bin" --fix --in-place "$tmp/nm.entry"
+same "$tmp/nm.entry" "$tmp/nm.entry.orig"
+# In an archive, such a message is copied as it is; the others are rewritten.
+{ printf 'From a@example.org Mon Nov 23 09:15:00 2026\n'; cat "$tmp/note.txt"; printf '\n';
+  printf 'From a@example.org Mon Nov 23 09:16:00 2026\n'; cat "$utf8"; } >"$tmp/nm.mbox"
+expect 65 "message 1: error: not a message" "$bin" --mbox --7bit -o "$tmp/nm.out.mbox" "$tmp/nm.mbox"
+has "$tmp/nm.out.mbox" '^Just a note, no header.$'
+has "$tmp/nm.out.mbox" '^Content-Transfer-Encoding: quoted-printable'
+
+# --- --fix leaves nothing it could repair, or says why -------------------------
+"$bin" --fix --json --dry-run testdata/defects/*/*.eml testdata/clean/*.eml testdata/messages/* \
+    testdata/mimekit/messages/* 2>/dev/null | "$py" -c '
+import json, sys
+bad = 0
+for line in sys.stdin:
+    o = json.loads(line)
+    left = [r["defect"] for r in o["remaining"] if r["repairable"]]
+    why = [p["what"] for p in o["problems"]]
+    if left and (not why or any("no rule of --fix" in w for w in why)):
+        print("FAIL: --fix %s left %s without saying why: %s" % (o["source"], left, why))
+        bad = 1
+sys.exit(bad)
+' || fail=1
+
 # --- spool entries --------------------------------------------------------------
 { printf 'MAIL FROM:<a@example.org> BODY=8BITMIME\nRCPT TO:<b@example.net>\n\n'; cat "$utf8"; } >"$tmp/entry"
 expect 0 "" "$bin" --7bit "$tmp/entry"

@@ -105,4 +105,42 @@ took=$(( $(date +%s) - start ))
 [ "$(cat "$tmp/x")" = first ] || { echo "FAIL: --extract 2 gave '$(cat "$tmp/x")'"; fail=1; }
 printf 'hello' | cmp -s - "$tmp/x" && { echo "FAIL: wrong section"; fail=1; }
 
+# uuencode: an x-uuencode part, and files uuencoded into a text part
+# (sections 1.u1, 1.u2), decoded; a hostile name on a begin line stays in
+# the directory.
+mkdir "$tmp/uu"
+cat >"$tmp/uu.eml" <<'MSG'
+From: a@example.org
+Subject: old style
+MIME-Version: 1.0
+Content-Type: text/plain; charset=us-ascii
+
+Two files:
+
+begin 644 ../../etc/abc.txt
+#86)C
+`
+end
+
+begin 600 def.bin
+#9&5F
+`
+end
+MSG
+"$bin" --extract 1.u1 "$tmp/uu.eml" >"$tmp/x" || { echo "FAIL: --extract 1.u1"; fail=1; }
+[ "$(cat "$tmp/x")" = abc ] || { echo "FAIL: --extract 1.u1 gave '$(cat "$tmp/x")'"; fail=1; }
+"$bin" --extract 1.u2 "$tmp/uu.eml" >"$tmp/x" || { echo "FAIL: --extract 1.u2"; fail=1; }
+[ "$(cat "$tmp/x")" = def ] || { echo "FAIL: --extract 1.u2 gave '$(cat "$tmp/x")'"; fail=1; }
+"$bin" --extract 1.u3 "$tmp/uu.eml" >/dev/null 2>&1
+[ $? = 65 ] || { echo "FAIL: --extract 1.u3 (no such file) did not exit 65"; fail=1; }
+"$bin" --extract-all "$tmp/uu" "$tmp/uu.eml" >/dev/null 2>"$tmp/err" || { echo "FAIL: --extract-all uu"; cat "$tmp/err"; fail=1; }
+[ "$(ls "$tmp/uu" | tr '\n' ' ')" = "abc.txt def.bin " ] || { echo "FAIL: uu files: $(ls "$tmp/uu")"; fail=1; }
+[ "$(cat "$tmp/uu/abc.txt")" = abc ] || { echo "FAIL: abc.txt has wrong content"; fail=1; }
+printf 'From: a@example.org\nContent-Transfer-Encoding: x-uuencode\n\nbegin 644 ghi.txt\n#9VAI\n`\nend\n' >"$tmp/part.eml"
+"$bin" --extract 1 "$tmp/part.eml" >"$tmp/x" 2>/dev/null || { echo "FAIL: --extract 1 of x-uuencode"; fail=1; }
+[ "$(cat "$tmp/x")" = ghi ] || { echo "FAIL: x-uuencode part gave '$(cat "$tmp/x")'"; fail=1; }
+mkdir "$tmp/uu2"
+"$bin" --extract-all "$tmp/uu2" "$tmp/part.eml" >/dev/null 2>&1
+[ "$(cat "$tmp/uu2/ghi.txt" 2>/dev/null)" = ghi ] || { echo "FAIL: x-uuencode part not saved under its begin line's name"; ls "$tmp/uu2"; fail=1; }
+
 exit $fail

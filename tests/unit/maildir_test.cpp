@@ -87,3 +87,23 @@ TEST(Maildir, WritesThroughTmpWithUniqueNames) {
     ASSERT_TRUE(list);
     EXPECT_EQ(list->size(), 3u);
 }
+
+// Names written one after another sort in the order they were written
+// (the microseconds are zero-padded), so a Maildir written from a spool
+// reads back in the spool's order.
+TEST(Maildir, NamesSortInDeliveryOrder) {
+    TempDir t;
+    auto w = msg::MaildirWriter::open((t.path / "m").string());
+    ASSERT_TRUE(w) << w.error().message;
+    std::vector<std::string> written;
+    for (int i = 0; i < 200; ++i) {
+        auto p = w->deliver("Subject: " + std::to_string(i) + "\n\n", "");
+        ASSERT_TRUE(p);
+        written.push_back(fs::path(*p).filename().string());
+    }
+    auto list = msg::list_maildir((t.path / "m").string());
+    ASSERT_TRUE(list);
+    std::vector<std::string> listed;
+    for (const auto& f : *list) listed.push_back(f.name);
+    EXPECT_EQ(listed, written);
+}

@@ -5,7 +5,9 @@
 
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -14,6 +16,11 @@ namespace msgtools {
 
 void complain(const char* tool, const std::string& message) {
     std::cerr << tool << ": " << message << '\n';
+}
+
+std::string stdout_failed() {
+    const int e = errno;
+    return std::string("cannot write to standard output") + (e ? std::string(": ") + std::strerror(e) : "");
 }
 
 namespace {

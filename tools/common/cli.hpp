@@ -46,6 +46,8 @@ std::optional<std::chrono::seconds> parse_duration(const std::string& s);
 
 // Print "tool: message" to stderr.
 void complain(const char* tool, const std::string& message);
+// "cannot write to standard output", with the system's reason when there is one.
+std::string stdout_failed();
 
 // Whether to colour what goes to file descriptor `fd`: --color always or
 // never, or by default (auto) when `fd` is a terminal and NO_COLOR is unset.

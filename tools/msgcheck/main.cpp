@@ -217,13 +217,12 @@ int main(int argc, char** argv) {
         }
         const msg::Message m = msg::parse_message(data);
         const bool framing = im.framing && !im.framing->empty();
-        // Not mail at all: empty, or no header field and a first line that is
-        // not even shaped like one (no colon: an image, a text file). A
-        // first line with a colon but a bad name is a defect, reported below.
-        const std::string_view first = data.substr(0, data.find('\n'));
-        if (data.empty() || (m.fields(m.root()).empty() && first.find(':') == std::string_view::npos)) {
+        // Not mail at all (msg::not_mail_reason): empty, an image, binary
+        // data. A first line with a colon but a bad name is a defect,
+        // reported below.
+        if (const std::string_view why = msg::not_mail_reason(m); !why.empty()) {
             if (framing) report(im, *im.framing, data, first_line, offset);
-            const std::string what = data.empty() ? "empty input, not a message" : "not a message: no header field at the start";
+            const std::string what(why);
             const std::string where = im.file + (im.from_mbox ? " message " + std::to_string(im.index + 1) : std::string());
             if (sarif) log.add_input(im.source, msg::Severity::error, what + (im.from_mbox ? " (message " + std::to_string(im.index + 1) + ")" : std::string()));
             else if (json) {
@@ -256,7 +255,7 @@ int main(int argc, char** argv) {
     }
     std::cout.flush();
     if (!std::cout) {
-        complain(kInfo.name, "cannot write to standard output");
+        complain(kInfo.name, stdout_failed());
         return exit_code::io_error;
     }
     return result;

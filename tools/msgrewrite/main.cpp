@@ -61,6 +61,17 @@ public:
         if (message_id_) o.add_message_id = msg::make_message_id(data, now_, domain_);
         msg::RewriteResult r = entry ? msg::rewrite_spool_entry(data, o) : msg::rewrite(data, o);
         ++counts_.messages;
+        if (!r.not_mail.empty()) {
+            // Refused and left as it is: exit 65, as msgcheck says of it.
+            // An error, so said under -q too.
+            ++counts_.with_problems;
+            worst_ = exit_code::worst(worst_, exit_code::data_error);
+            if (json_) print_json(source, index, r);
+            else
+                diag_.print(mbox ? file + ": message " + std::to_string(index + 1) : file, msg::Severity::error,
+                            r.not_mail + "; left as it is");
+            return r;
+        }
         if (r.changed) ++counts_.changed;
         bool bad = !r.problems.empty();
         for (const msg::Defect& d : r.remaining) bad = bad || d.info().severity == msg::Severity::error;
@@ -78,6 +89,7 @@ private:
     void print_json(const std::string& source, std::uint64_t index, const msg::RewriteResult& r) {
         j_.clear();
         j_.begin_object().key("source").value(source).key("index").value(index).key("changed").value(r.changed);
+        if (!r.not_mail.empty()) j_.key("not_mail").value(r.not_mail);
         for (const auto* list : {&r.changes, &r.problems}) {
             j_.key(list == &r.changes ? "changes" : "problems").begin_array();
             for (const msg::Change& c : *list)
@@ -374,7 +386,7 @@ int main(int argc, char** argv) {
         const int read = for_each_message(cli.inputs, in, [&](const InputMessage& im) {
             const bool entry = spool || msg::looks_like_spool_entry(im.data);
             const msg::RewriteResult r = rw.run(im.file, im.source, im.index, im.data, entry);
-            if (dry_run) return true;
+            if (dry_run || !r.not_mail.empty()) return true;  // not mail: nothing is written
             if (in_place) {
                 if (!r.changed) return true;
                 msg::Status s = msg::check_links(im.source, force);
@@ -387,7 +399,7 @@ int main(int argc, char** argv) {
             }
             if (output == "-") {
                 if (!write_all(stdout, r.output)) {
-                    complain(kInfo.name, "cannot write to standard output");
+                    complain(kInfo.name, stdout_failed());
                     worst = exit_code::worst(worst, exit_code::io_error);
                     return false;
                 }

@@ -96,7 +96,7 @@ int main(int argc, char** argv) {
     if (mode == Mode::stats) shower.print_stats();
     std::cout.flush();
     if (!std::cout) {
-        complain(kInfo.name, "cannot write to standard output");
+        complain(kInfo.name, stdout_failed());
         return exit_code::io_error;
     }
     return exit_code::worst(result, read);

@@ -54,6 +54,31 @@ const std::string& Shower::decode(const msg::Message& m, std::size_t i) {
     return scratch_;
 }
 
+std::vector<msg::Message::UuFile> Shower::uu_files(const msg::Message& m, std::size_t i, std::string_view content) {
+    const msg::Entity& e = m.entity(i);
+    if (!e.content_type.is("text", "plain")) return {};
+    return m.uu_files(e, content, &defects_);
+}
+
+namespace {
+
+// "2.u1" -> section "2" and file 1; false when `s` names no uuencoded file.
+bool split_uu_section(std::string_view s, std::string& section, std::size_t& n) {
+    const std::size_t dot = s.rfind(".u");
+    if (dot == std::string_view::npos || dot + 2 >= s.size()) return false;
+    n = 0;
+    for (char c : s.substr(dot + 2)) {
+        if (c < '0' || c > '9' || n > 100000) return false;
+        n = n * 10 + static_cast<std::size_t>(c - '0');
+    }
+    section = std::string(s.substr(0, dot));
+    return n > 0;
+}
+
+std::string uu_section(const std::string& section, std::size_t k) { return section + ".u" + std::to_string(k + 1); }
+
+}  // namespace
+
 int Shower::show(const msg::Message& m, const InputMessage& in, const ShowOptions& o) {
     defects_ = m.defects();
     switch (o.mode) {
@@ -75,10 +100,20 @@ void Shower::tree(const msg::Message& m, const InputMessage& in, bool headers) {
                  << printable(msg::decode_header_text(f.value)) << '\n';
         out_ << '\n';
     }
-    char line[512];
-    std::snprintf(line, sizeof line, "  %-10s %-38s %-12s %-16s %10s  %s\n", "SECTION", "TYPE",
-                  "CHARSET", "ENCODING", "SIZE", "FILENAME");
-    out_ << line;
+    auto row = [&](const std::string& sec, const std::string& type, const std::string& charset,
+                   std::string_view enc, const std::string& size, const std::string& filename) {
+        char line[512];
+        std::snprintf(line, sizeof line, "  %-10s %-38s %-12s %-16s %10s  %s\n", sec.c_str(),
+                      printable(type).c_str(), printable(charset).c_str(), std::string(enc).c_str(),
+                      size.c_str(), printable(filename).c_str());
+        std::string_view l(line);
+        while (l.size() > 1 && l[l.size() - 2] == ' ') {  // no trailing blanks
+            l.remove_suffix(1);
+            const_cast<char*>(l.data())[l.size() - 1] = '\n';
+        }
+        out_ << l;
+    };
+    row("SECTION", "TYPE", "CHARSET", "ENCODING", "SIZE", "FILENAME");
     for (std::size_t i = 0; i < m.entities().size(); ++i) {
         const msg::Entity& e = m.entity(i);
         std::string sec = m.section(i);
@@ -91,21 +126,19 @@ void Shower::tree(const msg::Message& m, const InputMessage& in, bool headers) {
         }
         std::string type = std::string(2 * e.depth, ' ') + e.content_type.mime_type();
         std::string size, charset = "-", enc = "-";
+        std::vector<msg::Message::UuFile> files;
         if (e.kind == msg::EntityKind::leaf) {
-            size = std::to_string(decode(m, i).size());
+            const std::string& content = decode(m, i);
+            size = std::to_string(content.size());
+            files = uu_files(m, i, content);
             enc = std::string(msg::transfer_encoding_name(e.encoding));
             std::string cs = m.charset(e);
             if (!cs.empty()) charset = cs;
         }
-        std::snprintf(line, sizeof line, "  %-10s %-38s %-12s %-16s %10s  %s\n", sec.c_str(),
-                      printable(type).c_str(), printable(charset).c_str(), enc.c_str(),
-                      size.c_str(), printable(m.filename(e)).c_str());
-        std::string_view l(line);
-        while (l.size() > 1 && l[l.size() - 2] == ' ') {  // no trailing blanks
-            l.remove_suffix(1);
-            const_cast<char*>(l.data())[l.size() - 1] = '\n';
-        }
-        out_ << l;
+        row(sec, type, charset, enc, size, m.filename(e));
+        for (std::size_t k = 0; k < files.size(); ++k)
+            row(uu_section(sec, k), std::string(2 * e.depth + 2, ' ') + "application/octet-stream", "-",
+                "x-uuencode", std::to_string(files[k].data.size()), files[k].name);
     }
 }
 
@@ -140,6 +173,19 @@ void Shower::json(const msg::Message& m, const InputMessage& in) {
         else j.key("filename").value(fn);
         j.key("size").value(static_cast<std::uint64_t>(body.size()));
         j.key("sha256").value(msg::sha256_hex(body));
+        const auto files = uu_files(m, i, body);
+        if (!files.empty()) {
+            j.key("uuencoded").begin_array();
+            for (std::size_t k = 0; k < files.size(); ++k)
+                j.begin_object()
+                    .key("section").value(uu_section(m.section(i), k))
+                    .key("filename").value(files[k].name)
+                    .key("mode").value(files[k].mode)
+                    .key("size").value(static_cast<std::uint64_t>(files[k].data.size()))
+                    .key("sha256").value(msg::sha256_hex(files[k].data))
+                    .end_object();
+            j.end_array();
+        }
         j.end_object();
     }
     j.end_array();
@@ -172,6 +218,21 @@ void Shower::print_stats() const {
 }
 
 int Shower::extract(const msg::Message& m, const InputMessage& in, const std::string& section) {
+    std::string text_section;
+    std::size_t n = 0;
+    if (split_uu_section(section, text_section, n)) {
+        // A file uuencoded into the text of a section.
+        const std::ptrdiff_t t = m.find_section(text_section);
+        if (t >= 0 && m.entity(static_cast<std::size_t>(t)).kind == msg::EntityKind::leaf) {
+            const auto files = uu_files(m, static_cast<std::size_t>(t), decode(m, static_cast<std::size_t>(t)));
+            if (n <= files.size()) {
+                out_.write(files[n - 1].data.data(), static_cast<std::streamsize>(files[n - 1].data.size()));
+                return exit_code::ok;
+            }
+        }
+        complain("msgshow", in.file + ": no section " + section);
+        return exit_code::data_error;
+    }
     std::ptrdiff_t i = m.find_section(section);
     if (i < 0) {
         complain("msgshow", in.file + ": no section " + section);
@@ -194,20 +255,29 @@ int Shower::extract_all(const msg::Message& m, const InputMessage& in, const std
         files_.reset();
         files_.emplace(dir, msg::NewFiles(dir));
     }
+    auto save = [&](const std::string& wanted, const std::string& fallback, std::string_view data) {
+        std::string name = msg::safe_filename(wanted);
+        if (name.empty()) name = fallback;
+        auto r = files_->second.write(name, data);
+        if (!r.ok()) {
+            complain("msgshow", in.file + ": " + r.error().message);
+            return false;
+        }
+        if (!quiet_) out_ << dir << (dir.ends_with('/') ? "" : "/") << *r << '\n';
+        return true;
+    };
     for (std::size_t i : m.leaves()) {
         const msg::Entity& e = m.entity(i);
         std::string wanted = m.filename(e);
         bool attachment = e.has_disposition && e.disposition.type == "attachment";
-        if (wanted.empty() && !attachment) continue;
-        std::string name = msg::safe_filename(wanted);
-        if (name.empty()) name = "part-" + m.section(i) + extension_for(e);
         const std::string& body = decode(m, i);
-        auto r = files_->second.write(name, body);
-        if (!r.ok()) {
-            complain("msgshow", in.file + ": " + r.error().message);
-            return exit_code::cant_create;
-        }
-        if (!quiet_) out_ << dir << (dir.ends_with('/') ? "" : "/") << *r << '\n';
+        // Files uuencoded into the text are attachments, whatever the text is.
+        const auto files = uu_files(m, i, body);
+        if (!wanted.empty() || attachment)
+            if (!save(wanted, "part-" + m.section(i) + extension_for(e), body)) return exit_code::cant_create;
+        for (std::size_t k = 0; k < files.size(); ++k)
+            if (!save(files[k].name, "part-" + uu_section(m.section(i), k) + ".bin", files[k].data))
+                return exit_code::cant_create;
     }
     if (auto s = files_->second.sync(); !s) {
         complain("msgshow", s.error().message);

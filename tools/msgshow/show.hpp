@@ -35,6 +35,10 @@ public:
 private:
     // Decode leaf `i` into scratch_, adding decoding defects.
     const std::string& decode(const msg::Message& m, std::size_t i);
+    // The files uuencoded into the text of leaf `i` (a text/plain one),
+    // whose decoded content `content` is; their defects are added. Shown
+    // as sections "S.u1", "S.u2", ... below the leaf's section S.
+    std::vector<msg::Message::UuFile> uu_files(const msg::Message& m, std::size_t i, std::string_view content);
     void tree(const msg::Message& m, const InputMessage& in, bool headers);
     void json(const msg::Message& m, const InputMessage& in);
     void stats(const msg::Message& m);

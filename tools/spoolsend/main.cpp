@@ -2,7 +2,9 @@
 // retries, deferral and failure reports.
 #include <atomic>
 #include <csignal>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <iostream>
 #include <thread>
 
@@ -230,7 +232,7 @@ int main(int argc, char** argv) {
         cfg.transcript_dir = vm["transcript"].as<std::string>();
         struct stat st {};
         if (stat(cfg.transcript_dir.c_str(), &st) != 0 && mkdir(cfg.transcript_dir.c_str(), 0700) != 0) {
-            complain("spoolsend", "cannot create --transcript directory " + cfg.transcript_dir);
+            complain("spoolsend", "cannot create --transcript directory " + cfg.transcript_dir + ": " + std::strerror(errno));
             return exit_code::cant_create;
         }
     }

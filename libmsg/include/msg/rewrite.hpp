@@ -87,9 +87,13 @@ struct RewriteResult {
     // fix: the defects the output still has (offsets in `output`), when
     // options.fix is set.
     Defects remaining;
+    // Why the input was refused, untouched, when it is not mail at all
+    // (msg::not_mail_reason: empty, no header field, binary data); "" when
+    // it was rewritten. No operation applies to such input.
+    std::string not_mail;
 };
 
-RewriteResult rewrite(std::string_view message, const RewriteOptions& options);
+RewriteResult rewrite(std::string_view message, const RewriteOptions& options);  // see not_mail
 
 // A spool entry (envelope, empty line, message; see spool.hpp): the message
 // is rewritten, the envelope kept byte for byte but for what the rewrite
