@@ -117,7 +117,7 @@ TEST(ClientSession, TemporaryEhloFailureEndsAndHeloRefusalToo) {
     d.say("502 no\r\n");
     EXPECT_EQ(d.say("550 5.7.1 not you\r\n"), "");
     ASSERT_TRUE(d.s->error());
-    EXPECT_EQ(d.s->error()->message, "mx.example:25 refused EHLO and HELO: 5.7.1 not you");
+    EXPECT_EQ(d.s->error()->message, "mx.example:25 refused EHLO and HELO: 550 5.7.1 not you");
     EXPECT_TRUE(d.s->error()->permanent);
 }
 
@@ -170,9 +170,9 @@ TEST(ClientSession, StartTlsRequiredButNotOfferedOrRefused) {
     d.say("250-x\r\n250 STARTTLS\r\n");
     d.say("454 4.7.0 TLS not available\r\n");
     ASSERT_TRUE(d.s->error());
-    EXPECT_EQ(d.s->error()->message, "mx.example:25 refused STARTTLS: 4.7.0 TLS not available");
+    EXPECT_EQ(d.s->error()->message, "mx.example:25 refused STARTTLS: 454 4.7.0 TLS not available");
     d.s->connection_failed("late");   // no effect once closed
-    EXPECT_EQ(d.s->error()->message, "mx.example:25 refused STARTTLS: 4.7.0 TLS not available");
+    EXPECT_EQ(d.s->error()->message, "mx.example:25 refused STARTTLS: 454 4.7.0 TLS not available");
 }
 
 TEST(ClientSession, ImplicitTlsComesBeforeTheGreeting) {
@@ -237,8 +237,19 @@ TEST(ClientSession, AuthFailures) {
     c.say("250-x\r\n250 AUTH PLAIN\r\n");
     c.say("535 5.7.8 bad credentials\r\n");
     ASSERT_TRUE(c.s->error());
-    EXPECT_EQ(c.s->error()->message, "mx.example:25 refused AUTH PLAIN: 5.7.8 bad credentials");
+    EXPECT_EQ(c.s->error()->message, "mx.example:25 refused AUTH PLAIN: 535 5.7.8 bad credentials");
     EXPECT_FALSE(c.s->error()->permanent);   // tried again later
+    ASSERT_TRUE(c.s->error()->reply);
+    EXPECT_EQ(c.s->error()->reply->code, 535);
+    // A refusal names its code and enhanced code, as every other one does.
+    Client login(o);
+    login.say("220 x\r\n");
+    login.say("250-x\r\n250 AUTH LOGIN\r\n");
+    login.say("334 VXNlcm5hbWU6\r\n");
+    login.say("334 UGFzc3dvcmQ6\r\n");
+    login.say("535 5.7.8 Authentication credentials invalid\r\n");
+    ASSERT_TRUE(login.s->error());
+    EXPECT_EQ(login.s->error()->message, "mx.example:25 refused the credentials: 535 5.7.8 Authentication credentials invalid");
     Client none(o);
     none.say("220 x\r\n");
     none.say("250-x\r\n250 AUTH CRAM-MD5\r\n");

@@ -4,12 +4,14 @@
 
 #include "msg/smtp/replay.hpp"
 #include "msg/smtp/transcript.hpp"
+#include "msg/source.hpp"
 
 #include "common/cli.hpp"
 #include "common/diag.hpp"
 #include "common/exit.hpp"
 #include "msg/files.hpp"
 #include "common/inputs.hpp"
+#include "common/smtp_client.hpp"
 #include "replay.hpp"
 
 using namespace msgtools;
@@ -28,6 +30,8 @@ const ToolInfo kInfo = {
     "  smtpreplay --check session.txt                     protocol errors, file:line\n"
     "  smtpreplay --server 127.0.0.1:2525 session.txt     replay, compare reply codes\n"
     "  smtpreplay --server mx:25 --match enhanced --json session.txt\n"
+    "  smtpreplay --server mx:587 --auth-file pass --no-data session.txt\n"
+    "                                                     the envelope only, logged in\n"
     "  smtpreplay --convert swaks session.txt             as swaks would print it\n"
     "  smtpreplay --anonymise --convert cs log.txt > shareable.txt\n"
     "  smtpreplay --explain smtp.body-dot\n"};
@@ -42,6 +46,10 @@ int main(int argc, char** argv) {
         ("match", po::value<std::string>()->default_value("code"), "class | code | enhanced | text: how alike replies must be")
         ("timeout", po::value<std::string>()->value_name("TIME")->default_value("30s"),
          "how long to wait for each reply when replaying (30s, 2m, ...)")
+        ("tls", "replay: start TLS on connect (port 465), also when the transcript does not begin inside TLS")
+        ("auth-file", po::value<std::string>()->value_name("FILE"),
+         "replay: the password whose first line replaces the masked one in AUTH (as spoolsend's)")
+        ("no-data", "replay: end each transaction with RSET instead of sending the message")
         ("diff", "replay: print only the exchanges that differ")
         ("json", "one JSON object per diagnostic or exchange, then a summary")
         ("convert", po::value<std::string>(), "FORMAT: write the transcript as cs, swaks, bsmtp or native")
@@ -49,6 +57,7 @@ int main(int argc, char** argv) {
         ("format", po::value<std::string>(), "FORMAT of the input: cs, swaks, bsmtp or native (default: detected)")
         ("output,o", po::value<std::string>(), "FILE for --convert/--anonymise (default: standard output)")
         ("explain", po::value<std::string>()->value_name("CODE"), "describe a defect code and exit");
+    add_tls_check_options(opts);
     auto parsed = parse_cli(argc, argv, kInfo, opts);
     if (std::holds_alternative<int>(parsed)) return std::get<int>(parsed);
     Cli& cli = std::get<Cli>(parsed);
@@ -85,6 +94,20 @@ int main(int argc, char** argv) {
             return usage("--timeout takes a time above 0 such as 30s, 2m or 1h, not '" + vm["timeout"].as<std::string>() + "'");
         if (!smtp::match_by_name(vm["match"].as<std::string>())) return usage("--match must be class, code, enhanced or text");
         if (auto ep = smtp::parse_endpoint(vm["server"].as<std::string>()); !ep) return usage("--server: " + ep.error().message);
+    } else {
+        for (const char* o : {"tls", "auth-file", "no-data", "ca-file"})
+            if (vm.count(o)) return usage(std::string("--") + o + " goes with --server");
+    }
+    auto tls = tls_check_options(vm);
+    if (!tls) return usage(tls.error().message);
+    std::string secret;
+    if (vm.count("auth-file") && replaying) {
+        auto s = read_auth_file(vm["auth-file"].as<std::string>());
+        if (!s) {
+            complain("smtpreplay", s.error().message);
+            return exit_code::no_input;
+        }
+        secret = std::move(*s);
     }
     const int read = for_each_message(cli.inputs, in, [&](const InputMessage& im) {
         const std::string_view text = im.data;
@@ -94,7 +117,26 @@ int main(int argc, char** argv) {
 
         if (rewriting) {
             smtp::Transcript t = vm.count("anonymise") ? smtp::anonymise(p.transcript) : p.transcript;
-            const std::string out = smtp::write_transcript(t, out_format.value_or(p.format));
+            const smtp::Format target = out_format.value_or(p.format);
+            if (target == smtp::Format::bsmtp) {
+                // A batch holds what the recorded server accepted.
+                smtp::BatchConversion b = smtp::to_batch(t);
+                const msg::LineIndex index(text);
+                auto where = [&](std::size_t line) {
+                    return name + ":" +
+                           std::to_string(line < t.lines.size() ? index.locate(t.lines[line].offset).line : 0);
+                };
+                if (b.refused) {
+                    complain("smtpreplay", where(b.refused->line) + ": no batch SMTP written: " + b.refused->why);
+                    result = exit_code::data_error;
+                    return false;
+                }
+                if (!cli.quiet)
+                    for (const smtp::BatchNote& n : b.left_out)
+                        std::cerr << where(n.line) << ": note: left out of the batch: " << n.why << '\n';
+                t = std::move(b.batch);
+            }
+            const std::string out = smtp::write_transcript(t, target);
             if (vm.count("output")) {
                 if (auto s = msg::replace_file(vm["output"].as<std::string>(), out); !s) {
                     complain("smtpreplay", s.error().message);
@@ -122,6 +164,10 @@ int main(int argc, char** argv) {
             ro.quiet = cli.quiet;
             ro.mismatches_only = vm.count("diff") > 0;
             ro.timeout = static_cast<double>(parse_duration(vm["timeout"].as<std::string>())->count());
+            ro.tls = *tls;
+            ro.tls_on_connect = vm.count("tls") > 0;
+            ro.secret = secret;
+            ro.no_data = vm.count("no-data") > 0;
             result = exit_code::worst(result, replay_transcript(name, text, p.transcript, ro, std::cout));
             return true;
         }

@@ -46,7 +46,7 @@ int replay_transcript(const std::string& file, std::string_view text, const smtp
         std::cerr << "smtpreplay: --match must be class, code, enhanced or text, not '" << opt.match << "'\n";
         return ex::usage;
     }
-    auto ep = smtp::parse_endpoint(opt.server, 25);
+    auto ep = smtp::parse_endpoint(opt.server, opt.tls_on_connect ? 465 : 25);
     if (!ep) {
         std::cerr << "smtpreplay: --server: " << ep.error().message << "\n";
         return ex::usage;
@@ -54,6 +54,10 @@ int replay_transcript(const std::string& file, std::string_view text, const smtp
     smtp::ReplayOptions ro;
     ro.match = *match;
     ro.timeout = std::chrono::milliseconds(static_cast<long long>(opt.timeout * 1000));
+    ro.tls = opt.tls;
+    ro.tls_on_connect = opt.tls_on_connect;
+    ro.secret = opt.secret;
+    ro.no_data = opt.no_data;
     const smtp::ReplayReport rep = smtp::replay(t, *ep, ro);
     if (!rep.reached) {
         std::cerr << "smtpreplay: " << file << ": " << msg::printable(rep.error) << "\n";

@@ -18,6 +18,7 @@
 #include "msg/files.hpp"
 #include <msg/json.hpp>
 #include "common/progress.hpp"
+#include "common/smtp_client.hpp"
 #include "msg/datetime.hpp"
 #include "msg/sender.hpp"
 
@@ -139,9 +140,9 @@ int main(int argc, char** argv) {
         ("max-per-connection", po::value<unsigned>()->default_value(100), "N messages per connection (RSET between them)")
         ("rate", po::value<double>()->default_value(0), "MSGS/S at most, all connections together (0: no limit)")
         ("helo", po::value<std::string>(), "NAME for EHLO/HELO (default: this host's name)")
-        ("tls", po::value<std::string>()->default_value("none"), "none | starttls (required) | tls (implicit, port 465)")
-        ("tls-verify", po::value<std::string>()->default_value("yes"), "yes | no: check the server's certificate and name")
-        ("ca-file", po::value<std::string>(), "PEM file of trusted certificates (default: the system's)")
+        ("tls", po::value<std::string>()->default_value("none"), "none | starttls (required) | tls (implicit, port 465)");
+    add_tls_check_options(opts);
+    opts.add_options()
         ("auth-user", po::value<std::string>(), "USER for AUTH PLAIN or LOGIN")
         ("auth-file", po::value<std::string>(), "FILE whose first line is the password (else $SPOOLSEND_PASSWORD)")
         ("dry-run", "print what would be sent; connect to nothing, change nothing")
@@ -186,23 +187,19 @@ int main(int argc, char** argv) {
     else if (tls == "starttls") cfg.session.tls_mode = smtp::TlsMode::starttls;
     else if (tls == "tls") cfg.session.tls_mode = smtp::TlsMode::tls;
     else return usage("--tls must be none, starttls or tls");
-    const std::string verify = vm["tls-verify"].as<std::string>();
-    if (verify != "yes" && verify != "no") return usage("--tls-verify must be yes or no");
-    cfg.session.tls.verify = verify == "yes";
-    if (vm.count("ca-file")) cfg.session.tls.ca_file = vm["ca-file"].as<std::string>();
+    if (auto t = tls_check_options(vm); !t) return usage(t.error().message);
+    else cfg.session.tls = *t;
     cfg.session.helo = vm.count("helo") ? vm["helo"].as<std::string>() : host_name();
     cfg.session.downgrade_8bit = vm.count("no-downgrade") == 0;
     if (vm.count("auth-user")) {
         cfg.session.auth_user = vm["auth-user"].as<std::string>();
         if (vm.count("auth-file")) {
-            auto text = msg::read_regular_file(vm["auth-file"].as<std::string>());
-            if (!text) {
-                complain("spoolsend", "--auth-file: " + text.error().message);
+            auto secret = read_auth_file(vm["auth-file"].as<std::string>());
+            if (!secret) {
+                complain("spoolsend", secret.error().message);
                 return exit_code::no_input;
             }
-            cfg.session.auth_password = text->substr(0, text->find('\n'));
-            if (!cfg.session.auth_password.empty() && cfg.session.auth_password.back() == '\r')
-                cfg.session.auth_password.pop_back();
+            cfg.session.auth_password = *secret;
         } else if (const char* p = std::getenv("SPOOLSEND_PASSWORD")) {
             cfg.session.auth_password = p;
         } else {

@@ -68,6 +68,13 @@ struct Connection::Tls {
     }
 };
 
+bool is_loopback_host(std::string_view host) {
+    if (host == "localhost" || host == "::1") return true;
+    in_addr a4{};
+    // 127.0.0.0/8, written as an address (not a name such as 127.example.net)
+    return host.substr(0, 4) == "127." && inet_pton(AF_INET, std::string(host).c_str(), &a4) == 1;
+}
+
 std::string Endpoint::str() const {
     const bool v6 = host.find(':') != std::string::npos;
     return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);

@@ -36,9 +36,15 @@ std::size_t domain_at(std::string_view address) {
     return at == std::string_view::npos ? address.size() : at + 1;
 }
 
-const std::string kHidden = "********";   // the password as observers see it
+const std::string kHidden(kMaskedSecret);   // the password as observers see it
 
 }  // namespace
+
+std::string secret_from_file(std::string_view text) {
+    std::string_view line = text.substr(0, text.find('\n'));
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    return std::string(line);
+}
 
 std::string_view limit_name(Limit l) {
     switch (l) {
@@ -324,28 +330,28 @@ void ClientSession::opening_reply(Await what, const Reply& r) {
         return expect(Await::helo);
     case Await::helo:
         if (r.code != 250)
-            return fail(server_ + " refused EHLO and HELO: " + printable(r.text()), r, r.klass() == 5);
+            return fail(server_ + " refused EHLO and HELO: " + quote(r), r, r.klass() == 5);
         caps_ = Capabilities{};
         return after_ehlo();
     case Await::starttls:
-        if (r.code != 220) return fail(server_ + " refused STARTTLS: " + printable(r.text()), r, r.klass() == 5);
+        if (r.code != 220) return fail(server_ + " refused STARTTLS: " + quote(r), r, r.klass() == 5);
         tls_requested_ = true;
         return;
     // An authentication failure is retried later, like a 4xx: the
     // credentials or the server's configuration may change.
     case Await::auth_plain:
-        if (r.code != 235) return fail(server_ + " refused AUTH PLAIN: " + printable(r.text()), r, false);
+        if (r.code != 235) return fail(server_ + " refused AUTH PLAIN: " + quote(r), r, false);
         return opened();
     case Await::auth_login:
-        if (r.code != 334) return fail(server_ + " refused AUTH LOGIN: " + printable(r.text()), r, false);
+        if (r.code != 334) return fail(server_ + " refused AUTH LOGIN: " + quote(r), r, false);
         send(b64(opt_.auth_user));
         return expect(Await::auth_user);
     case Await::auth_user:
-        if (r.code != 334) return fail(server_ + " refused the user name: " + printable(r.text()), r, false);
+        if (r.code != 334) return fail(server_ + " refused the user name: " + quote(r), r, false);
         send(b64(opt_.auth_password), b64(kHidden));
         return expect(Await::auth_pass);
     case Await::auth_pass:
-        if (r.code != 235) return fail(server_ + " refused the credentials: " + printable(r.text()), r, false);
+        if (r.code != 235) return fail(server_ + " refused the credentials: " + quote(r), r, false);
         return opened();
     default:
         return protocol_error("unexpected reply from " + server_ + ": " + quote(r));

@@ -242,4 +242,14 @@ Command parse_command(std::string_view line, const CommandOptions& opt) {
     return fail(c, "unknown command", 0);
 }
 
+bool ends_pipelined_group(Verb v) {
+    switch (v) {
+    case Verb::ehlo: case Verb::helo: case Verb::data: case Verb::vrfy: case Verb::expn: case Verb::quit:
+    case Verb::noop: case Verb::starttls: case Verb::auth:
+        return true;
+    default:
+        return false;
+    }
+}
+
 }  // namespace msg::smtp

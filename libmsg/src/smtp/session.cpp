@@ -14,10 +14,6 @@ constexpr std::size_t kReadSize = 16 * 1024;
 // stop flag is set.
 constexpr std::chrono::milliseconds kStopGrace{500};
 
-bool is_loopback(const std::string& host) {
-    return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
-}
-
 }  // namespace
 
 Session::Session(Connection conn, ClientSession engine)
@@ -118,7 +114,7 @@ Result<Session> Session::open(const Endpoint& server, const SessionOptions& opt,
         return conn.error();
     }
     conn->set_observer(observer);   // TLS events; the engine shows the lines
-    Session s(std::move(*conn), ClientSession(opt, server.str(), is_loopback(server.host), std::move(observer)));
+    Session s(std::move(*conn), ClientSession(opt, server.str(), is_loopback_host(server.host), std::move(observer)));
     ClientSession& e = s.engine_;
     s.pump([&] { return e.ready() || e.closed(); });
     if (e.ready()) return s;

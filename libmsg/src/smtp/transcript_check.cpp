@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <initializer_list>
 #include <map>
+#include <optional>
 
 #include "msg/charset.hpp"
 #include "msg/smtp/command.hpp"
@@ -73,10 +74,46 @@ bool positive_fits(Verb v, ExchangeKind kind, int code) {
     return true;
 }
 
-// RFC 2920 3.1 and the TLS and AUTH RFCs: these end a pipelined group.
-bool ends_group(Verb v) {
-    return v == Verb::ehlo || v == Verb::helo || v == Verb::data || v == Verb::vrfy || v == Verb::expn ||
-           v == Verb::quit || v == Verb::noop || v == Verb::starttls || v == Verb::auth;
+// A header field's line (name, colon) or a folded continuation of one.
+bool header_line(std::string_view l) {
+    if (l.empty()) return false;
+    if (l[0] == ' ' || l[0] == '\t') return true;
+    const std::size_t colon = l.find(':');
+    if (colon == std::string_view::npos || colon == 0) return false;
+    for (std::size_t i = 0; i < colon; ++i)
+        if (static_cast<unsigned char>(l[i]) < 33 || static_cast<unsigned char>(l[i]) > 126) return false;
+    return true;
+}
+
+Verb strict_verb(std::string_view l) {
+    const Command c = parse_command(l, {.utf8 = true, .lenient = false});
+    return c.ok ? c.verb : Verb::unknown;
+}
+
+// In batch SMTP nothing but the final dot ends a message: a DATA that a
+// server refused, or a message without its dot, swallows the commands
+// after it. The first line of such a message that is the next command
+// instead: a line of its header that is no header line but a command
+// ("RSET", "MAIL FROM:<...>"), or MAIL, RCPT... and DATA in a row
+// anywhere in it (a whole envelope: the next transaction).
+std::optional<std::size_t> runs_into_command(const Transcript& t, const Exchange& e) {
+    bool header = true;
+    for (std::size_t i : e.client) {
+        const std::string& l = t.lines[i].text;
+        if (l.empty()) header = false;
+        if (!header) break;
+        if (!header_line(l) && parse_command(l, {.utf8 = true, .lenient = true}).verb != Verb::unknown) return i;
+    }
+    for (std::size_t k = 0; k < e.client.size(); ++k) {
+        if (strict_verb(t.lines[e.client[k]].text) != Verb::mail) continue;
+        std::size_t j = k + 1, rcpts = 0;
+        while (j < e.client.size() && strict_verb(t.lines[e.client[j]].text) == Verb::rcpt) ++j, ++rcpts;
+        if (rcpts && j < e.client.size() && strict_verb(t.lines[e.client[j]].text) == Verb::data) {
+            if (k > 0 && strict_verb(t.lines[e.client[k - 1]].text) == Verb::rset) --k;
+            return e.client[k];
+        }
+    }
+    return std::nullopt;
 }
 
 }  // namespace
@@ -153,6 +190,10 @@ Defects check_transcript(const Transcript& t, bool client_only) {
                 if (l.size() > kMaxTextLine) add(DefectCode::SmtpBodyLineTooLong, i, std::to_string(l.size()) + " octets");
             }
             if (t.lines[e.client.back()].text != ".") add(DefectCode::SmtpBodyUnterminated, e.client.back(), "");
+            else if (client_only)
+                if (const auto at = runs_into_command(t, e))
+                    add(DefectCode::SmtpBodyUnterminated, *at,
+                        "runs into the next command: " + printable(t.lines[*at].text.substr(0, 40)));
             in_mail = false;
             accepted = 0;
             utf8 = body8 = false;
@@ -246,6 +287,7 @@ Defects check_transcript(const Transcript& t, bool client_only) {
                     quit = true;
                     break;
                 case Verb::starttls:
+                    if (client_only) add(DefectCode::SmtpBatchSession, line, "STARTTLS");
                     need(caps.starttls, "STARTTLS not offered");
                     if (e.reply && e.reply->code == 220) {
                         helo_done = false;
@@ -255,6 +297,7 @@ Defects check_transcript(const Transcript& t, bool client_only) {
                     }
                     break;
                 case Verb::auth:
+                    if (client_only) add(DefectCode::SmtpBatchSession, line, "AUTH");
                     need(caps.auth, "AUTH not offered");
                     if (in_mail) add(DefectCode::SmtpSequence, line, "AUTH inside a transaction");
                     if (!helo_done) add(DefectCode::SmtpSequence, line, "AUTH before EHLO");
@@ -289,7 +332,7 @@ Defects check_transcript(const Transcript& t, bool client_only) {
                 if (m == 1 && gc.known && !gc.pipelining)
                     add(DefectCode::SmtpPipelining, line, "sent before the previous reply, without PIPELINING");
                 const Verb v = parse_command(t.lines[line].text, {.utf8 = true, .lenient = true}).verb;
-                if (m + 1 < members.size() && ends_group(v))
+                if (m + 1 < members.size() && ends_pipelined_group(v))
                     add(DefectCode::SmtpPipelining, ex[members[m + 1]].client[0],
                         "sent before the reply to " + std::string(verb_name(v)));
             }

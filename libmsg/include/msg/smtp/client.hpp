@@ -33,6 +33,10 @@ struct Endpoint {
 // "host", "host:port", "[v6]:port", "[v6]". The port defaults to `port`.
 Result<Endpoint> parse_endpoint(std::string_view s, std::uint16_t port = 25);
 
+// A loopback host ("localhost", 127.0.0.0/8, ::1): the one place where
+// credentials may go without TLS.
+bool is_loopback_host(std::string_view host);
+
 struct TlsOptions {
     bool verify = true;        // check the certificate chain and the host name
     std::string ca_file;       // PEM bundle; empty: the system's default paths

@@ -55,6 +55,14 @@ namespace msg::smtp {
 
 enum class TlsMode : std::uint8_t { none, starttls, tls };
 
+// The password as observers and transcripts show it: these eight
+// characters in its place (base64-encoded where the protocol has base64).
+inline constexpr std::string_view kMaskedSecret = "********";
+
+// The secret an --auth-file holds: its first line, without CR LF (the
+// rest of the file is not read). spoolsend's and smtpreplay's rule.
+std::string secret_from_file(std::string_view text);
+
 // The RFC 5321 4.5.3.2 time limits. Each covers a whole reply (from the
 // moment the session starts waiting for it to its last line) or a whole
 // write, never a single read: a server that answers a byte at a time still

@@ -75,4 +75,10 @@ inline constexpr std::size_t kMaxTextLine = 998;
 // "=" padding only at the end).
 bool is_base64_token(std::string_view s);
 
+// Commands that can only be the last of a pipelined group, because what
+// the client may send next depends on their reply: EHLO, HELO, DATA, VRFY,
+// EXPN, QUIT and NOOP (RFC 2920 3.1), STARTTLS (RFC 3207 4.2: nothing
+// goes after it before the TLS handshake) and AUTH (RFC 4954 4).
+bool ends_pipelined_group(Verb v);
+
 }  // namespace msg::smtp
