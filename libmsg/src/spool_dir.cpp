@@ -154,6 +154,29 @@ Spool::Batch::~Batch() {
     }
 }
 
+Status Spool::GroupWriter::add(const Envelope& env, std::string_view message, std::string name,
+                               std::function<void(const std::string&)> durable) {
+    auto added = batch_.add(env, message, std::move(name));
+    if (!added) return added.error();
+    pending_.emplace_back(std::move(*added), std::move(durable));
+    bytes_ += message.size();
+    return pending_.size() < max_entries_ && bytes_ < max_bytes_ ? Status(Ok{}) : flush();
+}
+
+Status Spool::GroupWriter::flush() {
+    if (pending_.empty()) return Ok{};
+    const Status st = batch_.commit();
+    bytes_ = 0;
+    auto group = std::exchange(pending_, {});
+    if (!st) {
+        lost_ += group.size();
+        return st;
+    }
+    for (auto& [entry, durable] : group)
+        if (durable) durable(entry);
+    return Ok{};
+}
+
 Result<std::vector<std::string>> Spool::list(SpoolState s) const { return list(s, {}, SIZE_MAX); }
 
 Result<std::vector<std::string>> Spool::list(SpoolState s, std::string_view after, std::size_t max) const {

@@ -136,10 +136,8 @@ int add(msg::Spool& spool, const po::variables_map& vm, const std::string& file)
         }
         env = std::move(d.envelope);
     }
-    auto mailbox = [](std::string a) {
-        if (a.size() >= 2 && a.front() == '<' && a.back() == '>') a = a.substr(1, a.size() - 2);
-        return a;
-    };
+    // Brackets dropped; what is not a mailbox is refused below.
+    auto mailbox = [](const std::string& a) { return msg::mailbox_argument(a, true).value_or(a); };
     if (vm.count("sender")) env.mail_from = mailbox(vm["sender"].as<std::string>());
     if (vm.count("rcpt")) {
         env.rcpts.clear();
