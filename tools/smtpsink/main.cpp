@@ -90,11 +90,7 @@ public:
             ++totals.messages;
             return {};
         }
-        auto& notes = m.envelope.annotations;
-        notes.emplace_back("Smtp-Peer", s.peer);
-        if (!m.helo.empty()) notes.emplace_back("Smtp-Helo", m.helo);
-        if (!m.user.empty()) notes.emplace_back("Smtp-Auth", m.user);
-        if (m.tls) notes.emplace_back("Smtp-Tls", "yes");
+        smtp::annotate_received(m, s.peer);
         if (!batch_) batch_.emplace(*spool_);
         if (auto added = batch_->add(m.envelope, m.data); !added) {
             ++totals.store_errors;
