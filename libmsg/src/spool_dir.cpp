@@ -329,4 +329,38 @@ std::optional<SpoolWalk::Item> SpoolWalk::next() {
     }
 }
 
+std::optional<Steer> steer_by_name(std::string_view name) {
+    if (name == "retry") return Steer::retry;
+    if (name == "hold") return Steer::hold;
+    if (name == "release") return Steer::release;
+    if (name == "remove") return Steer::remove;
+    return std::nullopt;
+}
+
+std::span<const SpoolState> steer_from(Steer s) {
+    static constexpr SpoolState retry[] = {SpoolState::deferred};
+    static constexpr SpoolState hold[] = {SpoolState::queue, SpoolState::deferred};
+    static constexpr SpoolState release[] = {SpoolState::hold};
+    switch (s) {
+    case Steer::retry: return retry;
+    case Steer::hold: return hold;
+    case Steer::release: return release;
+    case Steer::remove: break;
+    }
+    return kAllStates;
+}
+
+Result<bool> steer(Spool& spool, std::string_view name, Steer s, std::optional<SpoolState>* where) {
+    auto claimed = spool.claim(name, steer_from(s));
+    if (!claimed) return claimed.error();
+    if (!*claimed) {
+        if (where) *where = spool.find(name);
+        return false;
+    }
+    Claim& c = **claimed;
+    const Status st = s == Steer::retry ? c.retry_now() : s == Steer::hold ? c.hold() : s == Steer::release ? c.release() : c.remove();
+    if (!st) return st.error();
+    return true;
+}
+
 }  // namespace msg

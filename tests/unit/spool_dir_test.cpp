@@ -653,3 +653,25 @@ TEST_F(SpoolDir, MissingStateDirectoriesAreMadeWithTheSpoolsMode) {
     EXPECT_EQ(n.error().errnum, ENOENT);
     EXPECT_NE(n.error().message.find("queue"), std::string::npos);
 }
+
+// The operator's commands take an entry only from the states their rule
+// names; one in another state is left where it is.
+TEST_F(SpoolDir, SteerFollowsTheTransitionRules) {
+    const std::string a = enqueue();
+    std::optional<SpoolState> where;
+    EXPECT_EQ(msg::steer(spool(), a, msg::Steer::retry, &where).value(), false);   // queued, not deferred
+    EXPECT_EQ(where, SpoolState::queue);
+    EXPECT_TRUE(msg::steer(spool(), a, msg::Steer::hold).value());
+    EXPECT_EQ(spool().find(a), SpoolState::hold);
+    EXPECT_FALSE(msg::steer(spool(), a, msg::Steer::hold).value());
+    EXPECT_TRUE(msg::steer(spool(), a, msg::Steer::release).value());
+    EXPECT_EQ(spool().find(a), SpoolState::queue);
+    EXPECT_TRUE(msg::steer(spool(), a, msg::Steer::remove).value());
+    EXPECT_EQ(spool().find(a), std::nullopt);
+    where.reset();
+    EXPECT_FALSE(msg::steer(spool(), a, msg::Steer::remove, &where).value());
+    EXPECT_EQ(where, std::nullopt);
+    EXPECT_EQ(msg::steer_by_name("hold"), msg::Steer::hold);
+    EXPECT_FALSE(msg::steer_by_name("list"));
+    EXPECT_EQ(msg::steer_from(msg::Steer::remove).size(), std::size(msg::kAllStates));
+}

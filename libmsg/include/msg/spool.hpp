@@ -234,4 +234,16 @@ private:
     std::optional<Error> error_;
 };
 
+// An operator's command on one entry (spoolctl): retry (a deferred entry
+// due now), hold (a queued or deferred entry aside), release (a held entry
+// back to the queue), remove (an entry in any state, with its reports).
+enum class Steer : std::uint8_t { retry, hold, release, remove };
+std::optional<Steer> steer_by_name(std::string_view name);   // "retry", "hold", "release", "remove"
+// The states an entry may be in for the command to apply.
+std::span<const SpoolState> steer_from(Steer s);
+// Claim `name` in one of those states, as a sender would, and apply the
+// command. False (and `where` the entry's state, if it has one) when the
+// entry is in no such state, or a sender holds it now.
+Result<bool> steer(Spool& spool, std::string_view name, Steer s, std::optional<SpoolState>* where = nullptr);
+
 }  // namespace msg
