@@ -24,7 +24,6 @@ Usage: smtpreplay_live.py SMTPREPLAY SMTPSINK SPOOLSEND DOCS_DIR
   replay delivers once.
 """
 import glob
-import json
 import os
 import re
 import shutil
