@@ -135,12 +135,11 @@ bool Sender::Worker::ensure_session(const std::atomic<bool>& stop) {
     }
     smtp::SessionOptions so = o.session;
     so.stop = &stop;
-    smtp::SessionError err;
-    auto session = smtp::Session::open(o.server, so, obs, &err);
+    auto session = smtp::Session::open(o.server, so, obs);
     on_session_ = 0;
     if (!session) {
-        open_error = err;
-        if (recorder_) (*recorder_)(smtp::Wire::event, "error " + err.message);
+        open_error = session.error();
+        if (recorder_) (*recorder_)(smtp::Wire::event, "error " + session.error().message);
         flush_transcript();
         return false;
     }
