@@ -31,42 +31,17 @@ import tempfile
 import time
 
 import postfix_tools
+import testlib
+from testlib import check, stop
 
 SMTPREPLAY, SMTPSINK, SPOOLSEND, TDIR = sys.argv[1:5]
 HERE = os.path.dirname(os.path.abspath(__file__))
 SAMPLES = sorted(glob.glob(os.path.join(TDIR, "*.txt")))          # sessions with both sides
 BATCHES = sorted(glob.glob(os.path.join(TDIR, "*.bsmtp")))       # batch SMTP: the client's side only
-failures = 0
-
-
-def check(cond, what):
-    global failures
-    if not cond:
-        failures += 1
-        print("FAIL:", what)
 
 
 def run(*args, **kw):
     return subprocess.run([SMTPREPLAY, *args], capture_output=True, text=True, timeout=120, **kw)
-
-
-def start_sink(*args):
-    p = subprocess.Popen([SMTPSINK, "--listen", "127.0.0.1:0", *args], stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True)
-    m = re.match(r"listening on 127\.0\.0\.1:(\d+)", p.stdout.readline())
-    if not m:
-        p.kill()
-        raise SystemExit("smtpsink did not start: %s" % p.stderr.read())
-    return p, int(m.group(1))
-
-
-def stop(p):
-    p.terminate()
-    try:
-        return p.communicate(timeout=10)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        return p.communicate()
 
 
 def free_port():
@@ -156,7 +131,7 @@ try:
 
     # --- replay against smtpsink -----------------------------------------------------
     for s in SAMPLES:
-        p, port = start_sink("--script", s)
+        p, port = testlib.start_smtpsink(SMTPSINK, "--script", s)
         r = run("--server", "127.0.0.1:%d" % port, "--match", "text", s)
         _, err = stop(p)
         check(r.returncode == 0, "%s replays against smtpsink --script with the same text: %s" % (s, r.stdout))
@@ -168,7 +143,7 @@ try:
                 "vrfy /^rich$/ 250 <rich@shadrach.smallorg.org>\n"
                 "vrfy /^jessica$/ 550 jessica... User unknown\n")
     spool = os.path.join(tmp, "in")
-    p, port = start_sink("--rules", rules, "--auth", "vasia:secret", spool)
+    p, port = testlib.start_smtpsink(SMTPSINK, "--rules", rules, "--auth", "vasia:secret", spool)
     for s in SAMPLES:
         r = run("--server", "127.0.0.1:%d" % port, s)
         check(r.returncode == 0, "%s replays against smtpsink with rules, same codes: %s" % (s, r.stdout))
@@ -236,7 +211,7 @@ try:
             f.write(b"MAIL FROM:<a@example.org>\nRCPT TO:<r%d@example.net>\nRCPT TO:<s%d@example.net>\n\n" % (i, i))
             f.write(b"Subject: %d\n\n.dot line\nbody\n" % i)
     tdir = os.path.join(tmp, "transcripts")
-    p, port = start_sink(os.path.join(tmp, "in2"))
+    p, port = testlib.start_smtpsink(SMTPSINK, os.path.join(tmp, "in2"))
     try:
         r = subprocess.run([SPOOLSEND, "--server", "127.0.0.1:%d" % port, "--transcript", tdir, out],
                            capture_output=True, text=True, timeout=60)
@@ -263,7 +238,7 @@ try:
     for f in os.listdir(os.path.join(out, "sent")):
         os.rename(os.path.join(out, "sent", f), os.path.join(out, "queue", f))
     tdir2 = os.path.join(tmp, "transcripts2")
-    p, port = start_sink("--tls-cert", cert, "--tls-key", key, "--auth", "test:s3cret-pass", os.path.join(tmp, "in3"))
+    p, port = testlib.start_smtpsink(SMTPSINK, "--tls-cert", cert, "--tls-key", key, "--auth", "test:s3cret-pass", os.path.join(tmp, "in3"))
     try:
         r = subprocess.run([SPOOLSEND, "--server", "127.0.0.1:%d" % port, "--tls", "starttls", "--tls-verify", "no",
                             "--auth-user", "test", "--transcript", tdir2, out], capture_output=True, text=True,
@@ -283,5 +258,5 @@ try:
 finally:
     shutil.rmtree(tmp)
 
-print("smtpreplay servers: %s" % ("ok" if not failures else "%d failures" % failures))
-sys.exit(1 if failures else 0)
+print("smtpreplay servers: %s" % ("ok" if not testlib.failures else "%d failures" % testlib.failures))
+sys.exit(1 if testlib.failures else 0)
