@@ -1,6 +1,8 @@
 // codec.cpp - base64, quoted-printable, dot-stuffing, line endings.
 #include "msg/codec.hpp"
 
+#include "detail/codec_simd.hpp"
+
 #include <array>
 #include <bit>
 #include <cstring>
@@ -44,22 +46,30 @@ inline void note_bad(DecodeStatus& st, std::size_t pos) {
 
 // --- base64 ----------------------------------------------------------------
 
-void Base64Decoder::reset() { *this = Base64Decoder{}; }
+void Base64Decoder::reset() { *this = Base64Decoder{kernel_}; }
 
 void Base64Decoder::step(std::string_view in, std::string& out) {
     const auto* p = reinterpret_cast<const unsigned char*>(in.data());
     const std::size_t n = in.size();
     // Decode straight into `out`, grown once to the most this step can give
     // (3 bytes per 4 input bytes, a group carried over from the last step,
-    // 2 bytes of a padded end) and trimmed afterwards: appending 3 bytes at a
-    // time costs more than the decoding itself.
+    // 2 bytes of a padded end, what a vector loop may write past its end) and
+    // trimmed afterwards: appending 3 bytes at a time costs more than the
+    // decoding itself.
     const std::size_t old = out.size();
-    out.resize(old + n / 4 * 3 + 8);
+    out.resize(old + n / 4 * 3 + 8 + detail::kBase64RunSlack);
     char* w = out.data() + old;
+    // The vector loop, when this CPU has one and the input is long enough.
+    const detail::Base64RunFn run = n >= 32 ? detail::base64_run_for(kernel_) : nullptr;
     std::size_t i = 0;
     while (i < n) {
         // Fast path: whole clean groups while no group is in progress.
         if (count_ == 0 && pad_ == 0 && !ended_) {
+            if (run) {
+                const detail::Base64Run r = run(p + i, n - i, w);
+                i += r.read;
+                w += r.written;
+            }
             while (i + 4 <= n) {
                 std::uint8_t a = kB64[p[i]], b = kB64[p[i + 1]], c = kB64[p[i + 2]], d = kB64[p[i + 3]];
                 if ((a | b | c | d) & 0xC0) break;

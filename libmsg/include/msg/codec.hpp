@@ -9,6 +9,13 @@
 // its alphabet and decodes a truncated last group as far as it goes;
 // quoted-printable keeps a malformed '=' escape literally. Each such repair
 // is counted in DecodeStatus so that callers can report it.
+//
+// Base64 is decoded 16 or 32 characters at a time on x86-64 CPUs with SSSE3
+// or AVX2 (chosen at run time; the library itself targets plain x86-64 or
+// any other architecture, where the scalar loop does it all). The vector
+// loops take only whole clean groups and the line breaks between them, and
+// leave everything else to the scalar loop, so results never depend on the
+// CPU.
 #pragma once
 
 #include <cstddef>
@@ -28,8 +35,19 @@ struct DecodeStatus {
     bool clean() const { return bad_chars == 0 && !bad_padding && bad_escapes == 0; }
 };
 
+// The inner loops of base64 decoding and checking. `automatic` (the default)
+// is the fastest this CPU runs, chosen once at run time: AVX2, SSSE3, or the
+// portable scalar loop, which is the reference the vector ones are tested
+// against (same output, same status, on every input and in every split).
+// Naming one is for tests and benchmarks; one the CPU or the build lacks
+// means the scalar loop.
+enum class Base64Kernel : std::uint8_t { automatic, scalar, ssse3, avx2 };
+bool base64_kernel_supported(Base64Kernel k);
+
 class Base64Decoder {
 public:
+    Base64Decoder() = default;
+    explicit Base64Decoder(Base64Kernel kernel) : kernel_(kernel) {}
     void step(std::string_view in, std::string& out);
     void finish(std::string& out);
     void reset();
@@ -42,6 +60,7 @@ private:
     bool ended_ = false;   // padding ended the data
     std::size_t pos_ = 0;  // bytes consumed so far
     DecodeStatus status_;
+    Base64Kernel kernel_ = Base64Kernel::automatic;
 };
 
 class QuotedPrintableDecoder {

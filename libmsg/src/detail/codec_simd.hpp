@@ -1,0 +1,38 @@
+// codec_simd.hpp - the vector loops of the transfer codecs (codec_base64_simd.cpp),
+// chosen at run time by what the CPU supports.
+//
+// Each loop does only the part of the work where nothing can go wrong: whole
+// groups of clean base64 (and the line breaks between them), or the alphabet
+// scan of base64_check. Everything else, and every defect, is left to the
+// scalar code in codec.cpp, which stays the reference: a vector loop stops
+// where the scalar code has to decide, so both give the same output and the
+// same status on every input (tests/property/codec_property.cpp and
+// tests/fuzz/codec_fuzz.cpp compare them).
+#pragma once
+
+#include <cstddef>
+
+#include "msg/codec.hpp"
+
+namespace msg::detail {
+
+// What a vector base64 loop did: input bytes consumed, output bytes written.
+struct Base64Run {
+    std::size_t read = 0, written = 0;
+};
+
+// Decodes in[0, n) from a group boundary, four alphabet characters to three
+// bytes, skipping line breaks and blanks (CR, LF, SP, TAB) that fall between
+// groups. Stops, at a group boundary, before the first '=' or byte outside
+// the alphabet, before a group that a blank or line break cuts, or when less
+// than one vector of input is left; what is left is the scalar decoder's.
+// May write up to kBase64RunSlack bytes past what it reports as written.
+using Base64RunFn = Base64Run (*)(const unsigned char* in, std::size_t n, char* out);
+constexpr std::size_t kBase64RunSlack = 32;
+
+// The loop of kernel `k`, or nullptr for the scalar decoder (asked for, or
+// the CPU or the build has no vector loop). `automatic` is the fastest
+// supported, chosen once.
+Base64RunFn base64_run_for(Base64Kernel k);
+
+}  // namespace msg::detail
