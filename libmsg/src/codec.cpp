@@ -31,7 +31,7 @@ constexpr auto kB64 = make_b64_table();
 constexpr char kB64Alpha[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 constexpr char kHex[] = "0123456789ABCDEF";
 
-inline int hexval(unsigned char c) {
+constexpr int hexval(unsigned char c) {
     if (c >= '0' && c <= '9') return c - '0';
     if (c >= 'A' && c <= 'F') return c - 'A' + 10;
     if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -267,27 +267,69 @@ Base64Check base64_check(std::string_view in, std::size_t max_line) {
 
 void QuotedPrintableDecoder::reset() { *this = QuotedPrintableDecoder{}; }
 
+namespace {
+
+// Copy p[i, n) to w up to the first '=' (or the end); returns its offset and
+// advances w past the bytes copied. 16 bytes at a time, stored whole before
+// looking: the caller's buffer has room for every byte of the input.
+inline std::size_t copy_to_escape(const char* p, std::size_t i, std::size_t n, char*& w) {
+#if defined(__SSE2__)
+    const __m128i eq = _mm_set1_epi8('=');
+    for (; n - i >= 16; i += 16, w += 16) {
+        const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(w), v);
+        if (const auto m = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, eq)))) {
+            const auto k = static_cast<std::size_t>(std::countr_zero(m));
+            w += k;
+            return i + k;
+        }
+    }
+#endif
+    while (i < n && p[i] != '=') *w++ = p[i++];
+    return i;
+}
+
+// Hex digit values, either case; 0xFF for anything else.
+constexpr std::array<std::uint8_t, 256> make_hex_table() {
+    std::array<std::uint8_t, 256> t{};
+    for (auto& v : t) v = 0xFF;
+    for (int c = 0; c < 256; ++c)
+        if (hexval(static_cast<unsigned char>(c)) >= 0) t[static_cast<std::size_t>(c)] = static_cast<std::uint8_t>(hexval(static_cast<unsigned char>(c)));
+    return t;
+}
+constexpr auto kHexValue = make_hex_table();
+
+}  // namespace
+
 void QuotedPrintableDecoder::step(std::string_view in, std::string& out) {
     const char* p = in.data();
     const std::size_t n = in.size();
-    out.reserve(out.size() + n);
+    // Decode straight into `out`, grown once to the most this step can give
+    // (every byte literal, and the escape carried over from the last step)
+    // and trimmed afterwards.
+    const std::size_t old = out.size();
+    out.resize(old + n + pending_.size());
+    char* w = out.data() + old;
+    auto flush_pending = [&] {
+        std::memcpy(w, pending_.data(), pending_.size());
+        w += pending_.size();
+        pending_.clear();
+    };
     std::size_t i = 0;
     constexpr std::size_t kMaxPending = 1024;
     while (i < n) {
         if (pending_.empty()) {
-            const void* eq = std::memchr(p + i, '=', n - i);
-            if (!eq) {
-                out.append(p + i, n - i);
+            const std::size_t j = copy_to_escape(p, i, n, w);
+            if (j == n) {
+                i = n;
                 break;
             }
-            const std::size_t j = static_cast<std::size_t>(static_cast<const char*>(eq) - p);
-            out.append(p + i, j - i);
             // The common cases whole within this step: "=XX" and soft breaks.
             if (j + 2 < n) {
-                const int hi = hexval(static_cast<unsigned char>(p[j + 1]));
-                const int lo = hexval(static_cast<unsigned char>(p[j + 2]));
-                if (hi >= 0 && lo >= 0) {
-                    out.push_back(static_cast<char>(hi * 16 + lo));
+                const std::uint8_t hi = kHexValue[static_cast<unsigned char>(p[j + 1])];
+                const std::uint8_t lo = kHexValue[static_cast<unsigned char>(p[j + 2])];
+                if ((hi | lo) < 16) {
+                    *w++ = static_cast<char>(hi << 4 | lo);
                     i = j + 3;
                     continue;
                 }
@@ -314,8 +356,7 @@ void QuotedPrintableDecoder::step(std::string_view in, std::string& out) {
             // "=" followed by something else: keep the '=' literally.
             ++status_.bad_escapes;
             note_bad(status_, at - 1);
-            out.push_back('=');
-            pending_.clear();
+            flush_pending();
             continue;  // reprocess c normally
         }
         if (pending_[1] == '\r') {  // after "=\r": swallow one LF
@@ -334,24 +375,23 @@ void QuotedPrintableDecoder::step(std::string_view in, std::string& out) {
             if (c == '\r') { pending_ = "=\r"; ++i; continue; }
             ++status_.bad_escapes;
             note_bad(status_, at - pending_.size());
-            out.append(pending_);
-            pending_.clear();
+            flush_pending();
             continue;
         }
         // pending_ is "=X" with X a hex digit.
         const int hi = hexval(static_cast<unsigned char>(pending_[1]));
         const int lo = hexval(c);
         if (lo >= 0) {
-            out.push_back(static_cast<char>(hi * 16 + lo));
+            *w++ = static_cast<char>(hi * 16 + lo);
             pending_.clear();
             ++i;
             continue;
         }
         ++status_.bad_escapes;
         note_bad(status_, at - 2);
-        out.append(pending_);
-        pending_.clear();
+        flush_pending();
     }
+    out.resize(static_cast<std::size_t>(w - out.data()));
     pos_ += n;
 }
 
