@@ -158,8 +158,8 @@ void Base64Decoder::finish(std::string& out) {
 // --- checking base64 without decoding ----------------------------------------
 //
 // A clean body is alphabet characters and line breaks (or blanks) only, and
-// almost every body is clean: scan 16 bytes at a time for anything else and
-// count the sextets. At the first '=' or bad byte, or when the count does not
+// almost every body is clean: scan 32 (AVX2) or 16 bytes at a time for
+// anything else and count the sextets. At the first '=' or bad byte, or when the count does not
 // end on a whole group, the decoder proper takes over from the start of the
 // group in progress, so the status is exactly the decoder's.
 
@@ -174,26 +174,15 @@ constexpr std::array<std::uint8_t, 256> make_bits() {
 constexpr auto kBits = make_bits();
 inline std::size_t popcount16(unsigned x) { return kBits[x & 0xFF] + kBits[(x >> 8) & 0xFF]; }
 
-struct LineTracker {
-    std::size_t max, start = 0, long_at = static_cast<std::size_t>(-1), long_len = 0;
-    const char* p;
-    // A '\n' at nl ends a line (or, with `last`, the end of the data does).
-    void newline(std::size_t nl, bool last = false) {
-        if (long_at != static_cast<std::size_t>(-1)) return;
-        std::size_t len = nl - start;
-        if (!last && len > 0 && p[nl - 1] == '\r') --len;
-        if (len > max) { long_at = start; long_len = len; }
-        start = nl + 1;
-    }
-};
-
 }  // namespace
 
-Base64Check base64_check(std::string_view in, std::size_t max_line) {
+Base64Check base64_check(std::string_view in, std::size_t max_line, Base64Kernel kernel) {
     const char* p = in.data();
     const std::size_t n = in.size();
-    LineTracker lines{max_line, 0, static_cast<std::size_t>(-1), 0, p};
+    detail::LineTracker lines{max_line, 0, static_cast<std::size_t>(-1), 0, p};
     std::size_t sextets = 0, i = 0, stop = n;  // stop: first byte that is neither alphabet nor blank
+    if (n >= 32)
+        if (const detail::Base64ScanFn scan = detail::base64_scan_for(kernel)) i = scan(p, n, sextets, lines);
 #if defined(__SSE2__)
     auto range = [](__m128i v, char lo, char hi) {
         return _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8(static_cast<char>(lo - 1))),
@@ -245,7 +234,7 @@ Base64Check base64_check(std::string_view in, std::size_t max_line) {
     std::size_t k = stop, back = sextets % 4;
     while (back > 0 && k > 0)
         if (kB64[static_cast<unsigned char>(p[--k])] < 64) --back;
-    Base64Decoder d;
+    Base64Decoder d(kernel);
     std::string scratch;
     scratch.reserve((n - k) / 4 * 3 + 8);
     d.step(in.substr(k), scratch);

@@ -27,15 +27,16 @@
 #include <bit>
 #include <cstdint>
 
-#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
-#define MSG_BASE64_X86 1
+#include "detail/cpu.hpp"
+
+#if defined(MSG_X86_DISPATCH)
 #include <immintrin.h>
 #endif
 
 namespace msg::detail {
 namespace {
 
-#if defined(MSG_BASE64_X86)
+#if defined(MSG_X86_DISPATCH)
 
 inline bool is_blank(unsigned char c) { return c == '\n' || c == '\r' || c == ' ' || c == '\t'; }
 
@@ -123,17 +124,52 @@ inline bool is_blank(unsigned char c) { return c == '\n' || c == '\r' || c == ' 
     return {i, static_cast<std::size_t>(w - out)};
 }
 
+// base64_check's scan: the same classification; blanks and line breaks
+// found with one more lookup (the blank with that low nibble, if any: ' ',
+// '\t', '\n', '\r'; 0xFF never matches a byte the lookup gives back).
+[[gnu::target("avx2,popcnt")]] std::size_t scan_avx2(const char* p, std::size_t n, std::size_t& sextets,
+                                                     LineTracker& lines) {
+    const __m256i lut_hi = _mm256_setr_epi8(MSG_B64_HI_CLASSES, MSG_B64_HI_CLASSES);
+    const __m256i lut_lo = _mm256_setr_epi8(MSG_B64_LO_CLASSES, MSG_B64_LO_CLASSES);
+#define MSG_B64_BLANKS ' ', -1, -1, -1, -1, -1, -1, -1, -1, '\t', '\n', -1, -1, '\r', -1, -1
+    const __m256i blanks = _mm256_setr_epi8(MSG_B64_BLANKS, MSG_B64_BLANKS);
+#undef MSG_B64_BLANKS
+    const __m256i nibble = _mm256_set1_epi8(0x0F), lf = _mm256_set1_epi8('\n');
+    std::size_t i = 0, count = 0;
+    while (n - i >= 32) {
+        const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i));
+        const __m256i hi = _mm256_and_si256(_mm256_srli_epi32(v, 4), nibble);
+        const __m256i lo = _mm256_and_si256(v, nibble);
+        const __m256i bad = _mm256_and_si256(_mm256_shuffle_epi8(lut_lo, lo), _mm256_shuffle_epi8(lut_hi, hi));
+        const auto good = static_cast<std::uint32_t>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(bad, _mm256_setzero_si256())));
+        if (good == 0xFFFFFFFFu) {
+            count += 32;
+            i += 32;
+            continue;
+        }
+        const auto blank = static_cast<std::uint32_t>(
+            _mm256_movemask_epi8(_mm256_cmpeq_epi8(_mm256_shuffle_epi8(blanks, v), v)));
+        if ((good | blank) != 0xFFFFFFFFu) break;  // something else: the caller's loop decides
+        count += static_cast<std::size_t>(__builtin_popcount(good));
+        for (auto nl = static_cast<std::uint32_t>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, lf))); nl; nl &= nl - 1)
+            lines.newline(i + static_cast<std::size_t>(std::countr_zero(nl)));
+        i += 32;
+    }
+    sextets += count;
+    return i;
+}
+
 #undef MSG_B64_HI_CLASSES
 #undef MSG_B64_LO_CLASSES
 #undef MSG_B64_ROLL
 #undef MSG_B64_PACK
 
 bool cpu_has(Base64Kernel k) {
-    __builtin_cpu_init();
     switch (k) {
-    case Base64Kernel::ssse3: return __builtin_cpu_supports("ssse3");
-    case Base64Kernel::avx2: return __builtin_cpu_supports("avx2");
-    default: return k == Base64Kernel::scalar;
+    case Base64Kernel::scalar: return true;
+    case Base64Kernel::ssse3: return cpu_has_ssse3();
+    case Base64Kernel::avx2: return cpu_has_avx2();
+    default: return false;
     }
 }
 
@@ -145,10 +181,14 @@ Base64RunFn run_of(Base64Kernel k) {
     }
 }
 
+// Only an AVX2 scan: SSE2, which every x86-64 has, is the caller's own loop.
+Base64ScanFn scan_of(Base64Kernel k) { return k == Base64Kernel::avx2 && cpu_has(k) ? scan_avx2 : nullptr; }
+
 #else  // no vector loops in this build
 
 bool cpu_has(Base64Kernel k) { return k == Base64Kernel::scalar; }
 Base64RunFn run_of(Base64Kernel) { return nullptr; }
+Base64ScanFn scan_of(Base64Kernel) { return nullptr; }
 
 #endif
 
@@ -167,6 +207,14 @@ Base64RunFn base64_run_for(Base64Kernel k) {
         return best;
     }
     return run_of(k);
+}
+
+Base64ScanFn base64_scan_for(Base64Kernel k) {
+    if (k == Base64Kernel::automatic) {
+        static const Base64ScanFn best = scan_of(best_kernel());
+        return best;
+    }
+    return scan_of(k);
 }
 
 }  // namespace msg::detail

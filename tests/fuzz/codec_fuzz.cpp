@@ -36,14 +36,18 @@ void split_invariance(std::string_view in, std::size_t chunk) {
 }
 
 // Each vector base64 loop this CPU runs gives the scalar decoder's output
-// and status, whole and in chunks.
+// and status, whole and in chunks, and base64_check's answer.
 void kernels_agree(std::string_view in, std::size_t chunk) {
     msg::Base64Decoder ref(msg::Base64Kernel::scalar);
     std::string want;
     ref.step(in, want);
     ref.finish(want);
+    const msg::Base64Check portable = msg::base64_check(in, chunk, msg::Base64Kernel::scalar);
     for (auto k : {msg::Base64Kernel::ssse3, msg::Base64Kernel::avx2, msg::Base64Kernel::automatic}) {
         if (!msg::base64_kernel_supported(k)) continue;
+        const msg::Base64Check c = msg::base64_check(in, chunk, k);
+        check(same(c.status, portable.status) && c.long_line == portable.long_line &&
+              c.long_line_length == portable.long_line_length);
         msg::Base64Decoder whole(k), split(k);
         std::string a, b;
         whole.step(in, a);

@@ -300,10 +300,14 @@ TEST(Base64Kernels, EveryByteEverywhere) {
                 std::string in = clean;
                 in[at] = static_cast<char>(c);
                 const auto ref = decode_with(msg::Base64Kernel::scalar, in);
+                const msg::Base64Check check = msg::base64_check(in, 76, msg::Base64Kernel::scalar);
                 for (const msg::Base64Kernel k : vector_kernels()) {
                     const auto r = decode_with(k, in);
                     ASSERT_EQ(r.first, ref.first) << "byte " << c << " at " << at;
                     ASSERT_TRUE(same_status(r.second, ref.second)) << "byte " << c << " at " << at;
+                    const msg::Base64Check kc = msg::base64_check(in, 76, k);
+                    ASSERT_TRUE(same_status(kc.status, check.status)) << "byte " << c << " at " << at;
+                    ASSERT_EQ(kc.long_line, check.long_line) << "byte " << c << " at " << at;
                 }
             }
     }
@@ -314,4 +318,22 @@ TEST(Base64Kernels, TheVectorLoopsRunHere) {
     // machines the tests run on the comparison above should not be empty.
     if (vector_kernels().size() < 2) GTEST_SKIP() << "this CPU has no SSSE3 or AVX2";
     EXPECT_TRUE(msg::base64_kernel_supported(msg::Base64Kernel::scalar));
+}
+
+// base64_check with each vector loop: the status and the first long line of
+// the portable loop.
+RC_GTEST_PROP(Base64Kernels, CheckSameAsPortable, ()) {
+    const std::string in = *damaged_base64();
+    const std::size_t max = *rc::gen::inRange<std::size_t>(1, 100);
+    const msg::Base64Check ref = msg::base64_check(in, max, msg::Base64Kernel::scalar);
+    const auto [at, len] = first_long_line(in, max);
+    RC_ASSERT(ref.long_line == at);
+    RC_ASSERT(ref.long_line_length == len);
+    RC_ASSERT(same_status(ref.status, decode_with(msg::Base64Kernel::scalar, in).second));
+    for (const msg::Base64Kernel k : vector_kernels()) {
+        const msg::Base64Check c = msg::base64_check(in, max, k);
+        RC_ASSERT(same_status(c.status, ref.status));
+        RC_ASSERT(c.long_line == ref.long_line);
+        RC_ASSERT(c.long_line_length == ref.long_line_length);
+    }
 }

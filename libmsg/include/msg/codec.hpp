@@ -37,10 +37,10 @@ struct DecodeStatus {
 
 // The inner loops of base64 decoding and checking. `automatic` (the default)
 // is the fastest this CPU runs, chosen once at run time: AVX2, SSSE3, or the
-// portable scalar loop, which is the reference the vector ones are tested
-// against (same output, same status, on every input and in every split).
-// Naming one is for tests and benchmarks; one the CPU or the build lacks
-// means the scalar loop.
+// portable loop (`scalar`; base64_check's uses SSE2 where the build targets
+// it), which is the reference the others are tested against: same output,
+// same status, on every input and in every split. Naming one is for tests
+// and benchmarks; one the CPU or the build lacks means the portable loop.
 enum class Base64Kernel : std::uint8_t { automatic, scalar, ssse3, avx2 };
 bool base64_kernel_supported(Base64Kernel k);
 
@@ -89,7 +89,8 @@ struct Base64Check {
     std::size_t long_line = static_cast<std::size_t>(-1);  // offset of the first long line, or -1
     std::size_t long_line_length = 0;
 };
-Base64Check base64_check(std::string_view body, std::size_t max_line = 76);
+Base64Check base64_check(std::string_view body, std::size_t max_line = 76,
+                         Base64Kernel kernel = Base64Kernel::automatic);
 
 // base64 with lines of `line_length` characters (0: one line), ended by `eol`.
 std::string base64_encode(std::string_view data, std::size_t line_length = 76,

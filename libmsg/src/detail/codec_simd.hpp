@@ -35,4 +35,30 @@ constexpr std::size_t kBase64RunSlack = 32;
 // supported, chosen once.
 Base64RunFn base64_run_for(Base64Kernel k);
 
+// base64_check's line lengths: the first line longer than `max` characters
+// (a CR before the LF not counted).
+struct LineTracker {
+    std::size_t max, start = 0, long_at = static_cast<std::size_t>(-1), long_len = 0;
+    const char* p;
+    // A '\n' at nl ends a line (or, with `last`, the end of the data does).
+    void newline(std::size_t nl, bool last = false) {
+        if (long_at != static_cast<std::size_t>(-1)) return;
+        std::size_t len = nl - start;
+        if (!last && len > 0 && p[nl - 1] == '\r') --len;
+        if (len > max) {
+            long_at = start;
+            long_len = len;
+        }
+        start = nl + 1;
+    }
+};
+
+// base64_check's scan of p[0, n): counts the alphabet characters into
+// `sextets` and gives each '\n' to `lines`, while whole vectors hold nothing
+// but alphabet characters, blanks and line breaks. Returns where it stopped:
+// at the first vector holding anything else, or with less than a vector
+// left; the caller's own loop goes on from there.
+using Base64ScanFn = std::size_t (*)(const char* p, std::size_t n, std::size_t& sextets, LineTracker& lines);
+Base64ScanFn base64_scan_for(Base64Kernel k);
+
 }  // namespace msg::detail
