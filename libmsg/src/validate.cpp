@@ -6,10 +6,7 @@
 #include <cstdint>
 #include <cstring>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
-
+#include "detail/line_scan.hpp"
 #include "msg/charset.hpp"
 #include "msg/codec.hpp"
 
@@ -75,23 +72,6 @@ private:
         return e && off < e->header_end;
     }
 
-    // Offset of the next '\n', '\r' or NUL at or after i (n when none):
-    // the only bytes the line checks stop at, found 16 or 8 bytes at a time.
-    static std::size_t next_special(const char* p, std::size_t i, std::size_t n) {
-#if defined(__SSE2__)
-        const __m128i lf = _mm_set1_epi8('\n'), cr = _mm_set1_epi8('\r'), zero = _mm_setzero_si128();
-        for (; i + 16 <= n; i += 16) {
-            const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
-            const __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, lf), _mm_cmpeq_epi8(v, cr)),
-                                             _mm_cmpeq_epi8(v, zero));
-            if (const int m = _mm_movemask_epi8(hit))
-                return i + static_cast<std::size_t>(std::countr_zero(static_cast<unsigned>(m)));
-        }
-#endif
-        while (i < n && p[i] != '\n' && p[i] != '\r' && p[i] != '\0') ++i;
-        return i;
-    }
-
     // Line length, bare CR, bare LF (in CRLF input) and NUL, in one pass.
     void lines() {
         const std::string_view d = m_.data();
@@ -119,7 +99,8 @@ private:
         };
         std::size_t i = 0;
         for (;;) {
-            const std::size_t j = next_special(p, i, n);
+            // the next byte with something to check; short lines pass by
+            const std::size_t j = detail::next_line_event(p, i, n, line, crlf, 78);
             if (j >= n) break;
             if (p[j] == '\n') {
                 end_line(j, true);
