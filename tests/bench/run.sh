@@ -9,11 +9,14 @@
 #                                                            reading through GMimeStreamFs)
 #                           gmime_stats --mmap FILE         (same, through GMimeStreamMmap)
 #                           msgshow --stats --mbox FILE
-#                         on a BENCH_MB archive (default 200); MB/s, ratios, peak RSS,
-#                         and both tools' counts side by side.
+#                         run in turn, the order reversed every other run (A B B A), on each
+#                         corpus of BENCH_CORPORA (default: a mixed and a text-only archive of
+#                         BENCH_MB, default 100, seed BENCH_SEED, default 11); MB/s, the
+#                         ratios against GMime from the same run, peak RSS, and both tools'
+#                         counts side by side.
 #   check                 msgcheck --mbox (every check on) against GMime's parse-only
 #                         throughput (gmime_stats --parse-only, both ways of reading)
-#                         on the same BENCH_MB archive.
+#                         on the same corpora, in the same way.
 #   rss                   peak RSS of msgshow --stats --mbox over a BENCH_MB archive
 #                         (default 1024), plain and gzip.
 #   spool                 mbox2spool into a fresh spool against mblaze's mdeliver -M into a
@@ -31,15 +34,18 @@
 #   all                   all five.
 #
 # Environment:
-#   BENCH_MB     corpus size in MiB (default 200 for throughput, check and rewrite,
+#   BENCH_MB     corpus size in MiB (default 100 for throughput and check, 200 for rewrite,
 #                1024 for rss and spool)
+#   BENCH_CORPORA throughput and check: which corpora, "mixed" (gen_corpus.py's default mix,
+#                with attachments) and/or "text" (--text-only: list mail, no attachments);
+#                default "mixed text"
 #   BENCH_PY_MB  rewrite: run the Python peer on a corpus of this size instead (default: unset,
 #                the same corpus as msgrewrite)
 #   BENCH_8BIT   rewrite: 1 for a corpus whose text parts are raw 8-bit UTF-8 (gen_corpus.py
 #                --8bit), so that --7bit re-encodes bodies too (default: quoted-printable text)
 #   BENCH_REWRITE_RSS  rewrite: 1 to add the peak RSS run over a larger archive (default 0)
 #   BENCH_RSS_MB rewrite: the size of that archive in MiB (default 1024, the rss mode's corpus)
-#   BENCH_SEED   corpus seed (default 1)
+#   BENCH_SEED   corpus seed (default 11 for throughput and check, 1 for the others)
 #   BENCH_RUNS   timed runs per command, the best is kept (default 3)
 #   BENCH_BUILD  build directory (default <repo>/build-bench; configured Release if needed)
 #   BENCH_DIR    where corpora are cached (default $BENCH_BUILD/bench-corpus)
@@ -52,6 +58,9 @@ root=$(cd "$here/../.." && pwd)
 build=${BENCH_BUILD:-$root/build-bench}
 corpora=${BENCH_DIR:-$build/bench-corpus}
 seed=${BENCH_SEED:-1}
+# throughput and check: the corpora of the speed targets (100 MiB, seed 11, mixed and text-only)
+speed_seed=${BENCH_SEED:-11}
+speed_corpora=${BENCH_CORPORA:-mixed text}
 runs=${BENCH_RUNS:-3}
 mode=${1:-throughput}
 
@@ -96,19 +105,22 @@ build_tools() {
     fi
 }
 
-# corpus MB [gz] [8bit]: path of a cached corpus, generated when missing or
-# older than the generator.
+# corpus MB [gz] [8bit] [text]: path of a cached corpus, generated when
+# missing or older than the generator.
 corpus() {
-    local mb=$1 gz=${2:-} eight=${3:-} f
-    f=$corpora/corpus-${mb}mb-s${seed}${eight:+-8bit}.mbox${gz:+.gz}
+    local mb=$1 gz=${2:-} eight=${3:-} text=${4:-} f
+    f=$corpora/corpus-${mb}mb-s${seed}${eight:+-8bit}${text:+-text}.mbox${gz:+.gz}
     if [ ! -s "$f" ] || [ "$here/gen_corpus.py" -nt "$f" ]; then
         mkdir -p "$corpora"
         echo "== generating $f" >&2
-        python3 "$here/gen_corpus.py" --mb "$mb" --seed "$seed" -o "$f.tmp" ${gz:+--gzip} ${eight:+--8bit} >&2
+        python3 "$here/gen_corpus.py" --mb "$mb" --seed "$seed" -o "$f.tmp" ${gz:+--gzip} ${eight:+--8bit} ${text:+--text-only} >&2
         mv "$f.tmp" "$f"
     fi
     echo "$f"
 }
+
+# corpus_args MB KIND: the generator's arguments for a speed corpus (for the record)
+corpus_args() { echo "gen_corpus.py --mb $1 --seed $seed${2:+ --text-only}"; }
 
 # --- measuring ----------------------------------------------------------------
 
@@ -132,75 +144,137 @@ measure() {
     printf '  %-34s best %8.3f s   peak RSS %8.1f MB\n' "$name" "$best_s" "$(awk -v k="$rss_kb" 'BEGIN { print k / 1024 }')" >&2
 }
 
+# measure_turns NAME OUT CMD -- NAME OUT CMD -- ...: runs the commands in
+# turn, $runs rounds, the order reversed every other round (A B C, C B A,
+# A B C, ...), so that a slow spell of a shared machine falls on all of them;
+# sets turn_best[k] (best wall seconds) and turn_rss[k] (largest peak RSS,
+# KiB) for the k-th command.
+measure_turns() {
+    local -a names=() outs=() cmds=()
+    while [ $# -gt 0 ]; do
+        names+=("$1"); outs+=("$2"); shift 2
+        local c=()
+        while [ $# -gt 0 ] && [ "$1" != -- ]; do c+=("$(printf '%q' "$1")"); shift; done
+        [ $# -gt 0 ] && shift
+        cmds+=("${c[*]}")
+    done
+    local n=${#cmds[@]} r k j t0 t1 s rss tf
+    tf=$(mktemp)
+    turn_best=(); turn_rss=()
+    for ((k = 0; k < n; k++)); do turn_best[k]=""; turn_rss[k]=0; done
+    for ((r = 0; r < runs; r++)); do
+        for ((k = 0; k < n; k++)); do
+            if ((r % 2)); then j=$((n - 1 - k)); else j=$k; fi
+            t0=$EPOCHREALTIME
+            eval "/usr/bin/time -f %M -o \"\$tf\" ${cmds[j]}" >"${outs[j]}"
+            t1=$EPOCHREALTIME
+            s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.4f", b - a }')
+            rss=$(tail -n 1 "$tf")
+            [ "$rss" -gt "${turn_rss[j]}" ] && turn_rss[j]=$rss
+            if [ -z "${turn_best[j]}" ] || awk -v a="$s" -v b="${turn_best[j]}" 'BEGIN { exit !(a < b) }'; then turn_best[j]=$s; fi
+        done
+    done
+    rm -f "$tf"
+    for ((k = 0; k < n; k++)); do
+        printf '  %-34s best %8.3f s   peak RSS %8.1f MB\n' "${names[k]}" "${turn_best[k]}" "$(awk -v k="${turn_rss[k]}" 'BEGIN { print k / 1024 }')" >&2
+    done
+}
+
 mbps() { awk -v b="$1" -v s="$2" 'BEGIN { printf "%.0f", b / 1048576 / s }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 field() { sed -n "s/^$1: //p" "$2"; }
 
 throughput() {
-    local mb=${BENCH_MB:-200} f size tmp
-    f=$(corpus "$mb")
+    local kind
+    for kind in $speed_corpora; do throughput_on "$kind"; done
+}
+
+# throughput_on mixed|text
+throughput_on() {
+    local mb=${BENCH_MB:-100} seed=$speed_seed kind=$1 f size tmp text=""
+    [ "$kind" = text ] && text=1
+    f=$(corpus "$mb" "" "" "$text")
     size=$(stat -c %s "$f")
     tmp=$(mktemp -d)
     cat "$f" >/dev/null  # warm the page cache: every command reads from memory
-    echo "== throughput: $f ($(awk -v b="$size" 'BEGIN { printf "%.1f", b / 1048576 }') MB), best of $runs" >&2
-    measure "cat FILE > /dev/null" /dev/null cat "$f";              local cat_s=$best_s cat_rss=$rss_kb
-    measure "gmime_stats FILE" "$tmp/gmime" "$gmime" "$f";          local gf_s=$best_s gf_rss=$rss_kb
-    measure "gmime_stats --mmap FILE" "$tmp/gmime" "$gmime" --mmap "$f"; local gmm_s=$best_s gmm_rss=$rss_kb
-    # compare with the faster way of reading for GMime
-    local gm_s=$gf_s gm_how=GMimeStreamFs
-    if awk -v a="$gmm_s" -v b="$gf_s" 'BEGIN { exit !(a < b) }'; then gm_s=$gmm_s gm_how=GMimeStreamMmap; fi
-    measure "msgshow --stats --mbox FILE" "$tmp/msgshow" "$msgshow" --stats --mbox "$f"
-    local ms_s=$best_s ms_rss=$rss_kb
+    echo "== throughput, $kind corpus: $f ($(awk -v b="$size" 'BEGIN { printf "%.1f", b / 1048576 }') MB), best of $runs, in turn" >&2
+    measure_turns "cat FILE > /dev/null" /dev/null cat "$f" -- \
+        "gmime_stats FILE" "$tmp/gmime" "$gmime" "$f" -- \
+        "gmime_stats --mmap FILE" "$tmp/gmime-mmap" "$gmime" --mmap "$f" -- \
+        "msgshow --stats --mbox FILE" "$tmp/msgshow" "$msgshow" --stats --mbox "$f"
+    local cat_s=${turn_best[0]} gf_s=${turn_best[1]} gmm_s=${turn_best[2]} ms_s=${turn_best[3]}
+    local cat_rss=${turn_rss[0]} gf_rss=${turn_rss[1]} gmm_rss=${turn_rss[2]} ms_rss=${turn_rss[3]}
 
     echo
-    echo "corpus: $f, $size bytes, seed $seed, $(nproc) cores, best of $runs runs"
+    echo "corpus ($kind): $f, $size bytes, $(field messages "$tmp/msgshow") messages ($(corpus_args "$mb" "$text"))"
+    echo "machine: $(nproc) cores; best of $runs runs of each command, run in turn (order reversed every other round)"
+    echo "commands (FILE is the corpus):"
+    echo "  cat FILE > /dev/null"
+    echo "  $gmime FILE"
+    echo "  $gmime --mmap FILE"
+    echo "  $msgshow --stats --mbox FILE"
     printf '%-30s %10s %10s %12s\n' "" "seconds" "MB/s" "peak RSS MB"
     printf '%-30s %10.3f %10s %12.1f\n' "cat FILE > /dev/null" "$cat_s" "$(mbps "$size" "$cat_s")" "$(awk -v k="$cat_rss" 'BEGIN { print k / 1024 }')"
     printf '%-30s %10.3f %10s %12.1f\n' "gmime_stats FILE" "$gf_s" "$(mbps "$size" "$gf_s")" "$(awk -v k="$gf_rss" 'BEGIN { print k / 1024 }')"
     printf '%-30s %10.3f %10s %12.1f\n' "gmime_stats --mmap FILE" "$gmm_s" "$(mbps "$size" "$gmm_s")" "$(awk -v k="$gmm_rss" 'BEGIN { print k / 1024 }')"
     printf '%-30s %10.3f %10s %12.1f\n' "msgshow --stats --mbox FILE" "$ms_s" "$(mbps "$size" "$ms_s")" "$(awk -v k="$ms_rss" 'BEGIN { print k / 1024 }')"
     echo
-    echo "msgshow / gmime throughput: $(ratio "$gm_s" "$ms_s")x   (target >= 2; GMime's faster run, $gm_how)"
-    echo "msgshow / cat throughput:   $(ratio "$cat_s" "$ms_s")x"
+    echo "msgshow / gmime_stats --mmap: $(ratio "$gmm_s" "$ms_s")x   (target >= 2.5; GMime's mapped mode)"
+    echo "msgshow / gmime_stats:        $(ratio "$gf_s" "$ms_s")x   (GMime's stream mode)"
+    echo "msgshow / cat:                $(ratio "$cat_s" "$ms_s")x"
     echo "(gmime_stats --mmap's RSS counts the mapped archive pages it touched)"
     echo
     printf '%-16s %14s %14s\n' "" "gmime" "msgshow"
     local k
     for k in messages parts "leaf parts" "decoded bytes"; do
-        printf '%-16s %14s %14s\n' "$k" "$(field "$k" "$tmp/gmime")" "$(field "$k" "$tmp/msgshow")"
+        printf '%-16s %14s %14s\n' "$k" "$(field "$k" "$tmp/gmime-mmap")" "$(field "$k" "$tmp/msgshow")"
     done
     printf '%-16s %14s %14s\n' "defects" "-" "$(field defects "$tmp/msgshow")"
     local quoted
     quoted=$(grep -ac '^>\+From ' "$f" || true)
     echo "(lines matching ^>+From in the archive: $quoted; msgshow unquotes them as mboxrd, one byte each,"
     echo " GMime does not, so msgshow's decoded bytes may be lower by up to that many)"
+    echo
     rm -rf "$tmp"
 }
 
 check() {
-    local mb=${BENCH_MB:-200} f size tmp
-    f=$(corpus "$mb")
+    local kind
+    for kind in $speed_corpora; do check_on "$kind"; done
+}
+
+# check_on mixed|text
+check_on() {
+    local mb=${BENCH_MB:-100} seed=$speed_seed kind=$1 f size tmp text=""
+    [ "$kind" = text ] && text=1
+    f=$(corpus "$mb" "" "" "$text")
     size=$(stat -c %s "$f")
     tmp=$(mktemp -d)
     cat "$f" >/dev/null
-    echo "== msgcheck: $f, best of $runs" >&2
-    measure "gmime_stats --parse-only FILE" "$tmp/gmime" "$gmime" --parse-only "$f";   local gf_s=$best_s gf_rss=$rss_kb
-    measure "gmime_stats --mmap --parse-only" "$tmp/gmime" "$gmime" --mmap --parse-only "$f"; local gmm_s=$best_s gmm_rss=$rss_kb
-    local gm_s=$gf_s gm_how=GMimeStreamFs
-    if awk -v a="$gmm_s" -v b="$gf_s" 'BEGIN { exit !(a < b) }'; then gm_s=$gmm_s gm_how=GMimeStreamMmap; fi
+    echo "== msgcheck, $kind corpus: $f, best of $runs, in turn" >&2
     # msgcheck exits 1 when it finds defects (the corpus has some on purpose)
-    measure "msgcheck --mbox FILE" "$tmp/check" sh -c '"$1" --mbox "$2" 2>"$3"; [ $? -le 1 ]' sh "$msgcheck" "$f" "$tmp/check.err"
-    local mc_s=$best_s mc_rss=$rss_kb
+    measure_turns "gmime_stats --parse-only FILE" "$tmp/gmime" "$gmime" --parse-only "$f" -- \
+        "gmime_stats --mmap --parse-only" "$tmp/gmime-mmap" "$gmime" --mmap --parse-only "$f" -- \
+        "msgcheck --mbox FILE" "$tmp/check" sh -c '"$1" --mbox "$2" 2>"$3"; [ $? -le 1 ]' sh "$msgcheck" "$f" "$tmp/check.err"
+    local gf_s=${turn_best[0]} gmm_s=${turn_best[1]} mc_s=${turn_best[2]}
+    local gf_rss=${turn_rss[0]} gmm_rss=${turn_rss[1]} mc_rss=${turn_rss[2]}
 
     echo
-    echo "corpus: $f, $size bytes, seed $seed, $(nproc) cores, best of $runs runs"
+    echo "corpus ($kind): $f, $size bytes, $(field messages "$tmp/gmime-mmap") messages ($(corpus_args "$mb" "$text"))"
+    echo "machine: $(nproc) cores; best of $runs runs of each command, run in turn (order reversed every other round)"
+    echo "commands (FILE is the corpus):"
+    echo "  $gmime --parse-only FILE"
+    echo "  $gmime --mmap --parse-only FILE"
+    echo "  $msgcheck --mbox FILE"
     printf '%-34s %10s %10s %12s\n' "" "seconds" "MB/s" "peak RSS MB"
     printf '%-34s %10.3f %10s %12.1f\n' "gmime_stats --parse-only FILE" "$gf_s" "$(mbps "$size" "$gf_s")" "$(awk -v k="$gf_rss" 'BEGIN { print k / 1024 }')"
     printf '%-34s %10.3f %10s %12.1f\n' "gmime_stats --mmap --parse-only" "$gmm_s" "$(mbps "$size" "$gmm_s")" "$(awk -v k="$gmm_rss" 'BEGIN { print k / 1024 }')"
     printf '%-34s %10.3f %10s %12.1f\n' "msgcheck --mbox FILE" "$mc_s" "$(mbps "$size" "$mc_s")" "$(awk -v k="$mc_rss" 'BEGIN { print k / 1024 }')"
     echo
-    echo "msgcheck / gmime parse-only throughput: $(ratio "$gm_s" "$mc_s")x   (target >= 1; GMime's faster run, $gm_how)"
-    echo "messages: gmime $(field messages "$tmp/gmime"), msgcheck: $(tail -n 1 "$tmp/check.err")"
+    echo "msgcheck / gmime_stats --mmap --parse-only: $(ratio "$gmm_s" "$mc_s")x   (target >= 1.3; GMime's mapped mode)"
+    echo "msgcheck / gmime_stats --parse-only:        $(ratio "$gf_s" "$mc_s")x   (GMime's stream mode)"
+    echo "msgcheck: $(tail -n 1 "$tmp/check.err")"
+    echo
     rm -rf "$tmp"
 }
 
