@@ -1,6 +1,6 @@
 // line_scan.cpp - the line checks' pass over a message (detail/line_scan.hpp).
 //
-// The AVX2 loop makes three bit masks of each 32 bytes ('\n', '\r', NUL) and
+// The AVX2 loop makes three bit masks of each 64 bytes ('\n', '\r', NUL) and
 // finds the events with bit arithmetic: a CR is bare unless the bit after it
 // is an LF, an LF (in CRLF mode) is bare unless the bit before it is a CR;
 // then only the LFs before the first such event are visited, to measure
@@ -40,31 +40,38 @@ std::size_t next_special(const char* p, std::size_t i, std::size_t n) {
 }
 
 #if defined(MSG_X86_DISPATCH)
+// The mask of the 64 bytes a, b (a first): bit k is set when byte k is c.
+[[gnu::target("avx2")]] inline std::uint64_t mask64(__m256i a, __m256i b, __m256i c) {
+    const auto lo = static_cast<std::uint32_t>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(a, c)));
+    const auto hi = static_cast<std::uint32_t>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(b, c)));
+    return std::uint64_t{hi} << 32 | lo;
+}
+
 [[gnu::target("avx2")]] std::size_t scan_avx2(const char* p, std::size_t i, std::size_t n, std::size_t& line,
                                               bool crlf, std::size_t quiet) {
     const __m256i lf = _mm256_set1_epi8('\n'), cr = _mm256_set1_epi8('\r'), zero = _mm256_setzero_si256();
-    while (n - i >= 32) {
-        const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i));
-        const auto l = static_cast<std::uint32_t>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, lf)));
-        const auto c = static_cast<std::uint32_t>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, cr)));
-        std::uint32_t ev = static_cast<std::uint32_t>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, zero)));
+    while (n - i >= 64) {
+        const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i));
+        const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i + 32));
+        const std::uint64_t l = mask64(a, b, lf), c = mask64(a, b, cr);
+        std::uint64_t ev = mask64(a, b, zero);
         if (c) {
             // a CR with an LF after it, the last one looking at the next byte
-            const std::uint32_t lf_next = (l >> 1) | (i + 32 < n && p[i + 32] == '\n' ? 1u << 31 : 0u);
+            const std::uint64_t lf_next = (l >> 1) | (i + 64 < n && p[i + 64] == '\n' ? std::uint64_t{1} << 63 : 0);
             ev |= c & ~lf_next;
         }
         if (crlf && l) {
-            const std::uint32_t cr_before = (c << 1) | (i > 0 && p[i - 1] == '\r' ? 1u : 0u);
+            const std::uint64_t cr_before = (c << 1) | (i > 0 && p[i - 1] == '\r' ? 1u : 0u);
             ev |= l & ~cr_before;
         }
-        const std::uint32_t before = ev ? (ev & (0u - ev)) - 1 : ~0u;  // the bits before the first event
-        for (std::uint32_t m = l & before; m; m &= m - 1) {
+        const std::uint64_t before = ev ? (ev & (0 - ev)) - 1 : ~std::uint64_t{0};  // bits before the first event
+        for (std::uint64_t m = l & before; m; m &= m - 1) {
             const std::size_t j = i + static_cast<std::size_t>(std::countr_zero(m));
             if (j - line > quiet) return j;
             line = j + 1;
         }
         if (ev) return i + static_cast<std::size_t>(std::countr_zero(ev));
-        i += 32;
+        i += 64;
     }
     return next_line_event_portable(p, i, n, line, crlf, quiet);
 }

@@ -4,7 +4,7 @@
 //
 // Almost every byte of almost every message needs no attention: lines are
 // short and end the same way, and there is no NUL. next_line_event() skips
-// all of that, 32 bytes at a time with AVX2 (chosen at run time) or 16 with
+// all of that, 64 bytes at a time with AVX2 (chosen at run time) or 16 with
 // SSE2, and stops only where the checks have something to decide.
 #pragma once
 
