@@ -66,7 +66,7 @@ void Base64Decoder::step(std::string_view in, std::string& out) {
         // Fast path: whole clean groups while no group is in progress.
         if (count_ == 0 && pad_ == 0 && !ended_) {
             if (run) {
-                const detail::Base64Run r = run(p + i, n - i, w);
+                const detail::CodecRun r = run(p + i, n - i, w);
                 i += r.read;
                 w += r.written;
             }
@@ -176,7 +176,7 @@ inline std::size_t popcount16(unsigned x) { return kBits[x & 0xFF] + kBits[(x >>
 
 }  // namespace
 
-Base64Check base64_check(std::string_view in, std::size_t max_line, Base64Kernel kernel) {
+Base64Check base64_check(std::string_view in, std::size_t max_line, CodecKernel kernel) {
     const char* p = in.data();
     const std::size_t n = in.size();
     detail::LineTracker lines{max_line, 0, static_cast<std::size_t>(-1), 0, p};
@@ -254,7 +254,7 @@ Base64Check base64_check(std::string_view in, std::size_t max_line, Base64Kernel
 // pending_ holds the bytes of an escape not yet resolved: "=", "=X", or "="
 // followed by blanks (a soft line break when a line break comes next).
 
-void QuotedPrintableDecoder::reset() { *this = QuotedPrintableDecoder{}; }
+void QuotedPrintableDecoder::reset() { *this = QuotedPrintableDecoder{kernel_}; }
 
 namespace {
 
@@ -304,6 +304,8 @@ void QuotedPrintableDecoder::step(std::string_view in, std::string& out) {
         w += pending_.size();
         pending_.clear();
     };
+    // The vector loop for runs of escapes, when this CPU has one.
+    const detail::QpRunFn run = n >= 16 ? detail::qp_run_for(kernel_) : nullptr;
     std::size_t i = 0;
     constexpr std::size_t kMaxPending = 1024;
     while (i < n) {
@@ -312,6 +314,14 @@ void QuotedPrintableDecoder::step(std::string_view in, std::string& out) {
             if (j == n) {
                 i = n;
                 break;
+            }
+            if (run && n - j >= 16 && p[j + 3] == '=') {  // a run of escapes, not a lone one
+                const detail::CodecRun r = run(reinterpret_cast<const unsigned char*>(p + j), n - j, w);
+                if (r.read != 0) {
+                    w += r.written;
+                    i = j + r.read;
+                    continue;
+                }
             }
             // The common cases whole within this step: "=XX" and soft breaks.
             if (j + 2 < n) {

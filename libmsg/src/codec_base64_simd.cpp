@@ -56,7 +56,7 @@ inline bool is_blank(unsigned char c) { return c == '\n' || c == '\r' || c == ' 
 // Three output bytes of each 32-bit lane (bits 23..0, high byte first).
 #define MSG_B64_PACK 2, 1, 0, 6, 5, 4, 10, 9, 8, 14, 13, 12, -1, -1, -1, -1
 
-[[gnu::target("ssse3")]] Base64Run run_ssse3(const unsigned char* in, std::size_t n, char* out) {
+[[gnu::target("ssse3")]] CodecRun run_ssse3(const unsigned char* in, std::size_t n, char* out) {
     const __m128i lut_hi = _mm_setr_epi8(MSG_B64_HI_CLASSES);
     const __m128i lut_lo = _mm_setr_epi8(MSG_B64_LO_CLASSES);
     const __m128i lut_roll = _mm_setr_epi8(MSG_B64_ROLL);
@@ -89,7 +89,7 @@ inline bool is_blank(unsigned char c) { return c == '\n' || c == '\r' || c == ' 
     return {i, static_cast<std::size_t>(w - out)};
 }
 
-[[gnu::target("avx2")]] Base64Run run_avx2(const unsigned char* in, std::size_t n, char* out) {
+[[gnu::target("avx2")]] CodecRun run_avx2(const unsigned char* in, std::size_t n, char* out) {
     const __m256i lut_hi = _mm256_setr_epi8(MSG_B64_HI_CLASSES, MSG_B64_HI_CLASSES);
     const __m256i lut_lo = _mm256_setr_epi8(MSG_B64_LO_CLASSES, MSG_B64_LO_CLASSES);
     const __m256i lut_roll = _mm256_setr_epi8(MSG_B64_ROLL, MSG_B64_ROLL);
@@ -176,53 +176,53 @@ inline bool is_blank(unsigned char c) { return c == '\n' || c == '\r' || c == ' 
 #undef MSG_B64_ROLL
 #undef MSG_B64_PACK
 
-bool cpu_has(Base64Kernel k) {
+bool cpu_has(CodecKernel k) {
     switch (k) {
-    case Base64Kernel::scalar: return true;
-    case Base64Kernel::ssse3: return cpu_has_ssse3();
-    case Base64Kernel::avx2: return cpu_has_avx2();
+    case CodecKernel::scalar: return true;
+    case CodecKernel::ssse3: return cpu_has_ssse3();
+    case CodecKernel::avx2: return cpu_has_avx2();
     default: return false;
     }
 }
 
-Base64RunFn run_of(Base64Kernel k) {
+Base64RunFn run_of(CodecKernel k) {
     switch (k) {
-    case Base64Kernel::ssse3: return cpu_has(k) ? run_ssse3 : nullptr;
-    case Base64Kernel::avx2: return cpu_has(k) ? run_avx2 : nullptr;
+    case CodecKernel::ssse3: return cpu_has(k) ? run_ssse3 : nullptr;
+    case CodecKernel::avx2: return cpu_has(k) ? run_avx2 : nullptr;
     default: return nullptr;
     }
 }
 
 // Only an AVX2 scan: SSE2, which every x86-64 has, is the caller's own loop.
-Base64ScanFn scan_of(Base64Kernel k) { return k == Base64Kernel::avx2 && cpu_has(k) ? scan_avx2 : nullptr; }
+Base64ScanFn scan_of(CodecKernel k) { return k == CodecKernel::avx2 && cpu_has(k) ? scan_avx2 : nullptr; }
 
 #else  // no vector loops in this build
 
-bool cpu_has(Base64Kernel k) { return k == Base64Kernel::scalar; }
-Base64RunFn run_of(Base64Kernel) { return nullptr; }
-Base64ScanFn scan_of(Base64Kernel) { return nullptr; }
+bool cpu_has(CodecKernel k) { return k == CodecKernel::scalar; }
+Base64RunFn run_of(CodecKernel) { return nullptr; }
+Base64ScanFn scan_of(CodecKernel) { return nullptr; }
 
 #endif
 
-Base64Kernel best_kernel() {
-    static const Base64Kernel best = cpu_has(Base64Kernel::avx2)    ? Base64Kernel::avx2
-                                     : cpu_has(Base64Kernel::ssse3) ? Base64Kernel::ssse3
-                                                                    : Base64Kernel::scalar;
+CodecKernel best_kernel() {
+    static const CodecKernel best = cpu_has(CodecKernel::avx2)    ? CodecKernel::avx2
+                                     : cpu_has(CodecKernel::ssse3) ? CodecKernel::ssse3
+                                                                    : CodecKernel::scalar;
     return best;
 }
 
 }  // namespace
 
-Base64RunFn base64_run_for(Base64Kernel k) {
-    if (k == Base64Kernel::automatic) {
+Base64RunFn base64_run_for(CodecKernel k) {
+    if (k == CodecKernel::automatic) {
         static const Base64RunFn best = run_of(best_kernel());
         return best;
     }
     return run_of(k);
 }
 
-Base64ScanFn base64_scan_for(Base64Kernel k) {
-    if (k == Base64Kernel::automatic) {
+Base64ScanFn base64_scan_for(CodecKernel k) {
+    if (k == CodecKernel::automatic) {
         static const Base64ScanFn best = scan_of(best_kernel());
         return best;
     }
@@ -233,8 +233,8 @@ Base64ScanFn base64_scan_for(Base64Kernel k) {
 
 namespace msg {
 
-bool base64_kernel_supported(Base64Kernel k) {
-    return k == Base64Kernel::automatic || detail::cpu_has(k);
+bool codec_kernel_supported(CodecKernel k) {
+    return k == CodecKernel::automatic || detail::cpu_has(k);
 }
 
 }  // namespace msg
