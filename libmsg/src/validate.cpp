@@ -132,7 +132,7 @@ private:
 
     // --- RFC 5322 fields of a message (the root or an embedded one) ------------
     void message_fields(const Entity& e, bool top) {
-        struct Count { const char* name; std::size_t n = 0; const HeaderField* first = nullptr; };
+        struct Count { std::string_view name; std::size_t n = 0; const HeaderField* first = nullptr; };
         // RFC 5322 3.6: fields that occur at most once (Date and From exactly once).
         Count once[] = {{"Date"}, {"From"}, {"Sender"}, {"Reply-To"}, {"To"}, {"Cc"}, {"Bcc"},
                         {"Message-ID"}, {"In-Reply-To"}, {"References"}, {"Subject"}};
@@ -186,9 +186,9 @@ private:
     }
 
     static bool is_text_field(std::string_view name) {
-        static const char* names[] = {"Subject", "Comments", "Keywords", "From", "To", "Cc", "Bcc",
-                                      "Reply-To", "Sender", "Content-Description"};
-        for (const char* n : names)
+        static constexpr std::string_view names[] = {"Subject", "Comments", "Keywords", "From", "To", "Cc", "Bcc",
+                                                     "Reply-To", "Sender", "Content-Description"};
+        for (const std::string_view n : names)
             if (iequals(name, n)) return true;
         return false;
     }
@@ -261,7 +261,7 @@ private:
                 add(DefectCode::FilenamePath,
                     field_offset(e, e.has_disposition ? "Content-Disposition" : "Content-Type"), name);
         }
-        for (const char* fname : {"Content-Type", "Content-Disposition"})
+        for (const std::string_view fname : {std::string_view("Content-Type"), std::string_view("Content-Disposition")})
             if (const HeaderField* f = m_.field(e, fname)) encoded_words_in_quotes(*f);
         if (e.kind != EntityKind::leaf) return;
 
