@@ -90,7 +90,7 @@ ScanFn best_scan() {
 
 std::size_t next_line_event_portable(const char* p, std::size_t i, std::size_t n, std::size_t& line,
                                      bool crlf, std::size_t quiet) {
-    for (;; ++i) {
+    for (; i < n; ++i) {
         i = next_special(p, i, n);
         if (i >= n) return n;
         if (p[i] == '\n') {
@@ -102,13 +102,14 @@ std::size_t next_line_event_portable(const char* p, std::size_t i, std::size_t n
             return i;
         }
     }
+    return n;
 }
 
 bool next_line_event_avx2(const char* p, std::size_t i, std::size_t n, std::size_t& line, bool crlf,
                           std::size_t quiet, std::size_t& at) {
 #if defined(MSG_X86_DISPATCH)
     if (cpu_has_avx2()) {
-        at = scan_avx2(p, i, n, line, crlf, quiet);
+        at = i < n ? scan_avx2(p, i, n, line, crlf, quiet) : n;
         return true;
     }
 #else
@@ -120,7 +121,7 @@ bool next_line_event_avx2(const char* p, std::size_t i, std::size_t n, std::size
 std::size_t next_line_event(const char* p, std::size_t i, std::size_t n, std::size_t& line, bool crlf,
                             std::size_t quiet) {
     static const ScanFn scan = best_scan();
-    return scan(p, i, n, line, crlf, quiet);
+    return i < n ? scan(p, i, n, line, crlf, quiet) : n;
 }
 
 }  // namespace msg::detail

@@ -94,3 +94,15 @@ TEST(LineScan, ShortLinesPassBy) {
         }
     }
 }
+
+// Asked to start at or past the end, every loop answers the end.
+TEST(LineScan, PastTheEndIsTheEnd) {
+    const std::string s(100, 'x');
+    for (std::size_t from : {s.size(), s.size() + 1, s.size() + 64}) {
+        std::size_t line = 0, at = 0;
+        EXPECT_EQ(msg::detail::next_line_event(s.data(), from, s.size(), line, true, 0), s.size());
+        EXPECT_EQ(msg::detail::next_line_event_portable(s.data(), from, s.size(), line, true, 0), s.size());
+        if (msg::detail::next_line_event_avx2(s.data(), from, s.size(), line, true, 0, at)) EXPECT_EQ(at, s.size());
+        EXPECT_EQ(line, 0u);
+    }
+}

@@ -18,7 +18,8 @@ namespace msg::detail {
 //   - with `crlf`, a '\n' without a '\r' before it;
 //   - a '\r' without a '\n' after it;
 //   - a NUL.
-// n when there is none. `line` is moved past every '\n' passed over.
+// n when there is none (or when i >= n). `line` is moved past every '\n'
+// passed over.
 std::size_t next_line_event(const char* p, std::size_t i, std::size_t n, std::size_t& line, bool crlf,
                             std::size_t quiet);
 
