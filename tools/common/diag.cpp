@@ -26,37 +26,44 @@ const char* color_of(msg::Severity s) {
 }
 }  // namespace
 
+// Each message's diagnostics are put together and written at once: standard
+// error is unbuffered, and a write per piece of a line cost more than
+// checking an archive with a few hundred defects.
 void DiagPrinter::print(const Place& place, std::span<const msg::Defect> defects) {
     if (defects.empty()) return;
     const msg::LineIndex index(place.data);
-    for (const msg::Defect& d : defects) print_one(place, index, d);
+    std::string text;
+    for (const msg::Defect& d : defects) print_one(place, index, d, text);
+    out_.write(text.data(), static_cast<std::streamsize>(text.size()));
 }
 
-void DiagPrinter::print_one(const Place& place, const msg::LineIndex& index, const msg::Defect& d) {
+void DiagPrinter::print_one(const Place& place, const msg::LineIndex& index, const msg::Defect& d,
+                            std::string& out) {
     msg::LineCol lc = index.locate(d.offset);
     const msg::DefectInfo& info = d.info();
-    out_ << place.file << ':' << (place.first_line + lc.line - 1);
-    if (columns_) out_ << ':' << lc.column;
-    out_ << ": ";
-    if (color_) out_ << color_of(info.severity);
-    out_ << msg::severity_name(info.severity) << ':';
-    if (color_) out_ << "\033[0m";
-    out_ << ' ' << info.text;
+    out.append(place.file).append(1, ':').append(std::to_string(place.first_line + lc.line - 1));
+    if (columns_) out.append(1, ':').append(std::to_string(lc.column));
+    out.append(": ");
+    if (color_) out.append(color_of(info.severity));
+    out.append(msg::severity_name(info.severity)).append(1, ':');
+    if (color_) out.append("\033[0m");
+    out.append(1, ' ').append(info.text);
     if (!d.detail.empty()) {
-        out_ << " (";
+        out.append(" (");
         for (char c : d.detail.substr(0, 80))  // keep control bytes off the terminal
-            out_ << (static_cast<unsigned char>(c) < 0x20 || c == 0x7f ? '?' : c);
-        out_ << ')';
+            out.push_back(static_cast<unsigned char>(c) < 0x20 || c == 0x7f ? '?' : c);
+        out.append(1, ')');
     }
-    out_ << " [" << info.code << "]\n";
+    out.append(" [").append(info.code).append("]\n");
 }
 
 void DiagPrinter::print(const std::string& file, msg::Severity sev, const std::string& text) {
-    out_ << file << ": ";
-    if (color_) out_ << color_of(sev);
-    out_ << msg::severity_name(sev) << ':';
-    if (color_) out_ << "\033[0m";
-    out_ << ' ' << text << '\n';
+    std::string line = file + ": ";
+    if (color_) line.append(color_of(sev));
+    line.append(msg::severity_name(sev)).append(1, ':');
+    if (color_) line.append("\033[0m");
+    line.append(1, ' ').append(text).append(1, '\n');
+    out_.write(line.data(), static_cast<std::streamsize>(line.size()));
 }
 
 // Wrap `text` at `width` columns, each line starting with `indent`.

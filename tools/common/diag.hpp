@@ -34,7 +34,7 @@ public:
     void print(const std::string& file, msg::Severity sev, const std::string& text);
 
 private:
-    void print_one(const Place& place, const msg::LineIndex& index, const msg::Defect& d);
+    void print_one(const Place& place, const msg::LineIndex& index, const msg::Defect& d, std::string& out);
 
     std::ostream& out_;
     bool color_;
