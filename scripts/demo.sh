@@ -1,6 +1,7 @@
 #!/bin/sh
 # demo.sh - install what is needed, build msgtools, and run it on the shipped
-# sample archive: show, check, repair, spool it, send the spool to smtpsink
+# sample archive: show, check, repair, spool it, hold an entry with
+# spoolctl, write it into a Maildir and back, send the spool to smtpsink
 # with spoolsend, and check and replay the recorded SMTP sessions. Safe to
 # run again: nothing is reinstalled or rebuilt twice.
 set -eu
@@ -25,8 +26,17 @@ build/bin/msgrewrite --7bit testdata/clean/plain-utf8-8bit.eml | diff testdata/c
 rm -rf build/demo-spool
 build/bin/mbox2spool testdata/mbox/sample.mbox.gz build/demo-spool
 head -n 6 "build/demo-spool/queue/$(ls build/demo-spool/queue | head -n 1)"
+build/bin/spoolctl list build/demo-spool | head -n 3
+build/bin/spoolctl hold build/demo-spool "$(ls build/demo-spool/queue | tail -n 1)"
 build/bin/spool2mbox build/demo-spool -o build/demo-back.mbox
 gzip -dc testdata/mbox/sample.mbox.gz | cmp - build/demo-back.mbox && echo "the archive came back byte for byte"
+# Maildir: the spool into a Maildir, and the Maildir into another spool (twice: nothing new).
+rm -rf build/demo-maildir build/demo-md-spool
+build/bin/spool2mbox --maildir build/demo-maildir build/demo-spool
+ls build/demo-maildir/new | head -n 2
+build/bin/mbox2spool build/demo-maildir build/demo-md-spool
+build/bin/mbox2spool build/demo-maildir build/demo-md-spool
+build/bin/msgcheck build/demo-maildir
 
 # SMTP: the spool goes to smtpsink (any free port) with spoolsend, which
 # records its sessions; smtpreplay checks the recordings and replays one.
@@ -42,6 +52,8 @@ build/bin/spoolsend --server "127.0.0.1:$port" -j 2 --transcript build/demo-log 
 set +x
 echo "sent: $(ls build/demo-spool/sent | wc -l) entries; received: $(ls build/demo-in/queue | wc -l) entries"
 set -x
+build/bin/spoolctl list --state hold build/demo-spool
+build/bin/spoolctl release build/demo-spool "$(ls build/demo-spool/hold)"
 build/bin/msgcheck -q build/demo-in/queue
 build/bin/smtpreplay --check build/demo-log/*.txt
 build/bin/smtpreplay --server "127.0.0.1:$port" --diff "$(ls build/demo-log/*.txt | head -n 1)"

@@ -1,7 +1,8 @@
 #!/bin/sh
 # deps.sh [extra-package...] - install the Debian packages msgtools needs to
 # build and test, when they are missing. Idempotent and non-interactive;
-# sourced by demo.sh and test.sh.
+# sourced by demo.sh and test.sh. Nothing is ever removed: an install that
+# would remove a package fails instead.
 set -eu
 MSG_PACKAGES="build-essential cmake pkg-config libboost-program-options-dev libicu-dev zlib1g-dev libssl-dev"
 msg_install() {
@@ -17,5 +18,5 @@ msg_install() {
     export DEBIAN_FRONTEND=noninteractive
     $sudo apt-get update -qq
     # shellcheck disable=SC2086
-    $sudo apt-get install -y -qq --no-install-recommends $missing >/dev/null
+    $sudo apt-get install -y -qq --no-install-recommends --no-remove $missing >/dev/null
 }

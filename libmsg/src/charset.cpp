@@ -23,15 +23,54 @@ std::string lower_trim(std::string_view name) {
     return s;
 }
 
-enum class Fast { none, utf8, latin };  // latin: us-ascii / iso-8859-1 / windows-1252
+// latin: us-ascii and iso-8859-1 (decoded as windows-1252); cp1252: windows-1252 itself
+enum class Fast { none, utf8, latin, cp1252 };
+
+bool one_of(const std::string& n, std::initializer_list<std::string_view> names) {
+    for (std::string_view x : names)
+        if (n == x) return true;
+    return false;
+}
 
 Fast fast_kind(const std::string& n) {
     if (n == "utf-8" || n == "utf8") return Fast::utf8;
-    if (n == "us-ascii" || n == "ascii" || n == "iso-8859-1" || n == "iso8859-1" ||
-        n == "latin1" || n == "latin-1" || n == "windows-1252" || n == "cp1252" ||
-        n == "ansi_x3.4-1968" || n == "iso_8859-1")
+    if (one_of(n, {"windows-1252", "cp1252", "x-cp1252"})) return Fast::cp1252;
+    if (one_of(n, {"us-ascii", "ascii", "ansi_x3.4-1968", "iso-8859-1", "iso8859-1", "iso88591", "iso_8859-1",
+                   "iso_8859-1:1987", "latin1", "latin-1", "l1", "cp819", "ibm819", "iso-ir-100", "csisolatin1"}))
         return Fast::latin;
     return Fast::none;
+}
+
+bool is_ascii_name(const std::string& n) { return one_of(n, {"us-ascii", "ascii", "ansi_x3.4-1968"}); }
+
+// Labels decoded with a superset, as the WHATWG Encoding Standard and the
+// mail readers that follow it do: the superset decodes every byte sequence
+// of the declared charset to the same character (GB2312's two dashes
+// excepted, see docs/parsing.md) and also the extensions that mail so
+// labelled carries (most "gb2312" mail is GBK, most "euc-kr" mail is
+// windows-949). The key is the lower-case label; the value, the converter.
+struct Superset { std::string_view label, decoder; };
+constexpr Superset kSupersets[] = {
+    {"gb2312", "gb18030"},          {"gbk", "gb18030"},            {"x-gbk", "gb18030"},
+    {"csgb2312", "gb18030"},        {"csiso58gb231280", "gb18030"}, {"gb_2312", "gb18030"},
+    {"gb_2312-80", "gb18030"},      {"iso-ir-58", "gb18030"},      {"chinese", "gb18030"},
+    {"euc-cn", "gb18030"},          {"cp936", "gb18030"},          {"windows-936", "gb18030"},
+    {"euc-kr", "windows-949"},      {"cseuckr", "windows-949"},    {"ks_c_5601-1987", "windows-949"},
+    {"ks_c_5601-1989", "windows-949"}, {"ksc5601", "windows-949"}, {"ksc_5601", "windows-949"},
+    {"csksc56011987", "windows-949"}, {"iso-ir-149", "windows-949"}, {"korean", "windows-949"},
+    {"tis-620", "windows-874"},     {"iso-8859-11", "windows-874"}, {"iso8859-11", "windows-874"},
+    {"iso885911", "windows-874"},   {"dos-874", "windows-874"},
+    {"iso-8859-9", "windows-1254"}, {"iso8859-9", "windows-1254"}, {"iso88599", "windows-1254"},
+    {"iso_8859-9", "windows-1254"}, {"iso_8859-9:1989", "windows-1254"}, {"iso-ir-148", "windows-1254"},
+    {"latin5", "windows-1254"},     {"l5", "windows-1254"},        {"csisolatin5", "windows-1254"},
+    {"iso-8859-8-i", "iso-8859-8"}, {"csiso88598i", "iso-8859-8"}, {"logical", "iso-8859-8"},
+};
+
+// The converter that decodes label `n` (lower case, trimmed).
+std::string decoder_for(const std::string& n) {
+    for (const Superset& s : kSupersets)
+        if (n == s.label) return std::string(s.decoder);
+    return n;
 }
 
 struct ConverterCloser {
@@ -73,16 +112,23 @@ void put_utf8(std::uint32_t cp, std::string& out) {
     }
 }
 
-void cp1252_to_utf8(std::string_view in, std::string& out, std::size_t* bad) {
-    std::size_t nbad = 0;
+// `holes_bad`: the five bytes windows-1252 leaves undefined are bad (a
+// windows-1252 label); otherwise they are the ISO-8859-1 control characters
+// they stand for (an iso-8859-1 label).
+void cp1252_to_utf8(std::string_view in, std::string& out, bool holes_bad, std::size_t* bad,
+                    std::size_t* first_bad) {
+    std::size_t nbad = 0, i = 0;
     out.reserve(out.size() + in.size() + in.size() / 4);
-    for (unsigned char c : in) {
+    for (; i < in.size(); ++i) {
+        const auto c = static_cast<unsigned char>(in[i]);
         if (c < 0x80) {
             out.push_back(static_cast<char>(c));
         } else if (c < 0xA0) {
             char16_t u = kCp1252High[c - 0x80];
-            if (u == 0) {
-                ++nbad;
+            if (u == 0 && !holes_bad) {
+                u = c;
+            } else if (u == 0) {
+                if (nbad++ == 0 && first_bad) *first_bad = i;
                 u = 0xFFFD;
             }
             put_utf8(u, out);
@@ -117,7 +163,7 @@ std::size_t utf8_seq(std::string_view s, std::size_t i) noexcept {
     return 0;
 }
 
-void utf8_sanitize(std::string_view in, std::string& out, std::size_t* bad) {
+void utf8_sanitize(std::string_view in, std::string& out, std::size_t* bad, std::size_t* first_bad = nullptr) {
     std::size_t nbad = 0;
     out.reserve(out.size() + in.size());
     std::size_t i = 0;
@@ -125,7 +171,7 @@ void utf8_sanitize(std::string_view in, std::string& out, std::size_t* bad) {
         std::size_t n = utf8_seq(in, i);
         if (n == 0) {
             out.append("\xEF\xBF\xBD");
-            ++nbad;
+            if (nbad++ == 0 && first_bad) *first_bad = i;
             ++i;
         } else {
             out.append(in.data() + i, n);
@@ -171,10 +217,8 @@ std::string canonical_charset(std::string_view name) {
     if (n.empty()) return {};
     switch (fast_kind(n)) {
     case Fast::utf8: return "utf-8";
-    case Fast::latin:
-        if (n == "us-ascii" || n == "ascii" || n == "ansi_x3.4-1968") return "us-ascii";
-        if (n == "windows-1252" || n == "cp1252") return "windows-1252";
-        return "iso-8859-1";
+    case Fast::cp1252: return "windows-1252";
+    case Fast::latin: return is_ascii_name(n) ? "us-ascii" : "iso-8859-1";
     case Fast::none: break;
     }
     // The name this converter has in the MIME (else IANA) standard.
@@ -187,27 +231,56 @@ std::string canonical_charset(std::string_view name) {
         canon = ucnv_getStandardName(n.c_str(), "IANA", &err);
     }
     if (U_SUCCESS(err) && canon) return lower_trim(canon);
-    // Known to ICU under a non-IANA alias: keep the name as given.
-    Converter c = open_converter(n);
-    return c ? n : std::string();
+    // Known to ICU under a non-IANA alias: keep the name as given; a label
+    // only our table knows ("x-gbk") has the name of its decoder.
+    if (Converter c = open_converter(n)) return n;
+    if (const std::string d = decoder_for(n); d != n) return canonical_charset(d);
+    return {};
 }
 
 bool charset_known(std::string_view name) {
     std::string n = lower_trim(name);
     if (n.empty()) return false;
     if (fast_kind(n) != Fast::none) return true;
-    return static_cast<bool>(open_converter(n));
+    return static_cast<bool>(open_converter(decoder_for(n)));
+}
+
+bool charset_stateful(std::string_view name) {
+    const std::string n = lower_trim(name);
+    if (fast_kind(n) != Fast::none) return false;
+    Converter c = open_converter(decoder_for(n));
+    if (!c) return false;
+    switch (ucnv_getType(c.get())) {
+    case UCNV_ISO_2022: case UCNV_HZ: case UCNV_UTF7: case UCNV_IMAP_MAILBOX: case UCNV_SCSU:
+    case UCNV_BOCU1: case UCNV_EBCDIC_STATEFUL: case UCNV_ISCII: case UCNV_UTF16: case UCNV_UTF32:
+        return true;
+    default:
+        return false;
+    }
+}
+
+std::string decoding_charset(std::string_view name) {
+    const std::string n = lower_trim(name);
+    switch (fast_kind(n)) {
+    case Fast::utf8: return "utf-8";
+    case Fast::latin:
+    case Fast::cp1252: return "windows-1252";
+    case Fast::none: break;
+    }
+    if (std::string d = decoder_for(n); d != n) return d;
+    return canonical_charset(n);
 }
 
 bool to_utf8(std::string_view bytes, std::string_view charset, std::string& out,
-             std::size_t* bad) {
+             std::size_t* bad, std::size_t* first_bad) {
     std::string n = lower_trim(charset);
     switch (fast_kind(n)) {
-    case Fast::utf8: utf8_sanitize(bytes, out, bad); return true;
-    case Fast::latin: cp1252_to_utf8(bytes, out, bad); return true;
+    case Fast::utf8: utf8_sanitize(bytes, out, bad, first_bad); return true;
+    case Fast::latin: cp1252_to_utf8(bytes, out, false, bad, first_bad); return true;
+    case Fast::cp1252: cp1252_to_utf8(bytes, out, true, bad, first_bad); return true;
     case Fast::none: break;
     }
-    Converter from = open_converter(n);
+    Converter from = open_converter(decoder_for(n));
     if (!from) return false;
     UErrorCode err = U_ZERO_ERROR;
     Converter utf8 = open_converter("utf-8");
@@ -250,7 +323,15 @@ bool to_utf8(std::string_view bytes, std::string_view charset, std::string& out,
         if (err == U_BUFFER_OVERFLOW_ERROR) continue;
         if (U_FAILURE(err)) {
             // An illegal or unmappable sequence: the converter has consumed it.
-            ++nbad;
+            if (nbad++ == 0 && first_bad) {
+                char invalid[32];
+                int8_t len = sizeof invalid;
+                UErrorCode e2 = U_ZERO_ERROR;
+                ucnv_getInvalidChars(from.get(), invalid, &len, &e2);
+                const auto consumed = static_cast<std::size_t>(src - bytes.data());
+                const auto n_invalid = U_SUCCESS(e2) ? static_cast<std::size_t>(len) : 1;
+                *first_bad = consumed >= n_invalid ? consumed - n_invalid : 0;
+            }
             put_utf8(0xFFFD, out);
             ucnv_resetToUnicode(from.get());
             if (src >= src_end) break;
@@ -270,7 +351,7 @@ bool from_utf8(std::string_view utf8, std::string_view charset, std::string& out
         utf8_sanitize(utf8, out, unmappable);
         return true;
     }
-    Converter to = open_converter(k == Fast::latin && n != "us-ascii" && n != "ascii"
+    Converter to = open_converter((k == Fast::latin && !is_ascii_name(n)) || k == Fast::cp1252
                                       ? std::string("windows-1252")
                                       : n);
     if (!to) return false;
@@ -315,6 +396,38 @@ bool from_utf8(std::string_view utf8, std::string_view charset, std::string& out
     }
     if (unmappable) *unmappable = nbad;
     return true;
+}
+
+std::string printable(std::string_view s) {
+    std::string out;
+    out.reserve(s.size());
+    auto escape = [&](unsigned char c) {
+        static const char hex[] = "0123456789abcdef";
+        out += "\\x";
+        out += hex[c >> 4];
+        out += hex[c & 15];
+    };
+    std::size_t i = 0;
+    while (i < s.size()) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        if (c < 0x80) {
+            if ((c < 0x20 && c != '\t') || c == 0x7f) escape(c);
+            else out += static_cast<char>(c);
+            ++i;
+            continue;
+        }
+        // A well-formed UTF-8 sequence is kept, but C1 controls (U+0080..U+009F).
+        const std::size_t len = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 ? 2 : 0;
+        if (len && i + len <= s.size() && is_valid_utf8(s.substr(i, len)) &&
+            !(c == 0xC2 && static_cast<unsigned char>(s[i + 1]) < 0xA0)) {
+            out.append(s.substr(i, len));
+            i += len;
+            continue;
+        }
+        escape(c);
+        ++i;
+    }
+    return out;
 }
 
 }  // namespace msg

@@ -425,6 +425,13 @@ void decode_transfer(std::string_view body, TransferEncoding encoding, std::stri
         if (status) *status = d.status();
         return;
     }
+    case TransferEncoding::uuencode: {
+        UuDecoder d;
+        d.step(body, out);
+        d.finish(out);
+        if (status) *status = d.status();
+        return;
+    }
     default:
         out.append(body);
         if (status) *status = DecodeStatus{};

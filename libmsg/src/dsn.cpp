@@ -4,28 +4,44 @@
 #include <algorithm>
 #include <ctime>
 
+#include "msg/charset.hpp"
+#include "msg/datetime.hpp"
 #include "msg/message.hpp"
 #include "msg/rewrite.hpp"
-#include "msg/smtp/reply.hpp"
 
 namespace msg {
 namespace {
 
-// A value on one line: line breaks and control characters become spaces.
+// A value on one line: line breaks and tabs become spaces, other control
+// characters and bytes that are not UTF-8 escapes (printable()).
 std::string one_line(std::string_view s) {
-    std::string out;
-    for (char c : s) out += (static_cast<unsigned char>(c) < 32 || c == 127) ? ' ' : c;
-    return out;
+    std::string spaced(s);
+    for (char& c : spaced)
+        if (c == '\r' || c == '\n' || c == '\t') c = ' ';
+    return printable(spaced);
 }
 
 std::string status_of(const DsnRecipient& r) {
     if (!r.status.empty()) return r.status;
-    const std::string_view d = r.diagnostic;
-    if (d.size() > 4) {
-        if (auto e = smtp::parse_enhanced(d.substr(4))) return e->str();
-    }
-    if (!d.empty() && (d[0] == '4' || d[0] == '5')) return std::string(1, d[0]) + ".0.0";
     return r.action == "delayed" ? "4.0.0" : "5.0.0";
+}
+
+// For the message/delivery-status fields, which are 7-bit (RFC 3464 2.1):
+// 8-bit bytes escaped too.
+std::string ascii_line(std::string_view s) {
+    std::string out;
+    for (char c : one_line(s)) {
+        const auto u = static_cast<unsigned char>(c);
+        if (u < 0x80) {
+            out += c;
+            continue;
+        }
+        static const char hex[] = "0123456789abcdef";
+        out += "\\x";
+        out += hex[u >> 4];
+        out += hex[u & 15];
+    }
+    return out;
 }
 
 }  // namespace
@@ -42,7 +58,7 @@ std::string make_dsn(const DsnInfo& info, std::chrono::system_clock::time_point 
     m += "To: <" + one_line(info.sender) + ">\r\n";
     m += std::string("Subject: ") + (delayed_only ? "Delayed Mail (still being retried)" : "Undelivered Mail Returned to Sender") + "\r\n";
     const std::time_t t = std::chrono::system_clock::to_time_t(now);
-    m += "Date: " + format_date(t) + "\r\n";
+    m += "Date: " + format_date_time(t) + "\r\n";
     m += "Message-ID: " + make_message_id(info.original.substr(0, 4096), t, host) + "\r\n";
     m += "Auto-Submitted: auto-replied\r\n";
     m += "MIME-Version: 1.0\r\n";
@@ -62,15 +78,15 @@ std::string make_dsn(const DsnInfo& info, std::chrono::system_clock::time_point 
     m += "\r\n--" + boundary + "\r\n";
     m += "Content-Type: message/delivery-status\r\n\r\n";
     m += "Reporting-MTA: dns; " + host + "\r\n";
-    if (!info.envid.empty()) m += "Original-Envelope-Id: " + one_line(info.envid) + "\r\n";
-    if (info.arrival.time_since_epoch().count() != 0) m += "Arrival-Date: " + format_date(std::chrono::system_clock::to_time_t(info.arrival)) + "\r\n";
+    if (!info.envid.empty()) m += "Original-Envelope-Id: " + ascii_line(info.envid) + "\r\n";
+    if (info.arrival.time_since_epoch().count() != 0) m += "Arrival-Date: " + format_date_time(std::chrono::system_clock::to_time_t(info.arrival)) + "\r\n";
     for (const DsnRecipient& r : info.recipients) {
         m += "\r\n";
         m += "Final-Recipient: rfc822; " + one_line(r.address) + "\r\n";
         m += "Action: " + one_line(r.action) + "\r\n";
         m += "Status: " + status_of(r) + "\r\n";
-        if (!r.remote_mta.empty()) m += "Remote-MTA: dns; " + one_line(r.remote_mta) + "\r\n";
-        if (!r.diagnostic.empty()) m += "Diagnostic-Code: smtp; " + one_line(r.diagnostic) + "\r\n";
+        if (!r.remote_mta.empty()) m += "Remote-MTA: dns; " + ascii_line(r.remote_mta) + "\r\n";
+        if (!r.diagnostic.empty()) m += "Diagnostic-Code: smtp; " + ascii_line(r.diagnostic) + "\r\n";
     }
     m += "\r\n--" + boundary + "\r\n";
     m += "Content-Type: text/rfc822-headers\r\n\r\n";

@@ -1,21 +1,285 @@
-// envelope.cpp - sender and recipients of a message without an envelope.
+// envelope.cpp - ESMTP parameters, the envelope, what a message needs of
+// it, and the envelope of a message that has none (envelope.hpp).
 #include "msg/envelope.hpp"
 
 #include <algorithm>
+#include <unordered_set>
 
 #include "msg/address.hpp"
 #include "msg/charset.hpp"
 #include "msg/header.hpp"
+#include "msg/message.hpp"
 
 namespace msg {
 namespace {
 
-// Two mailboxes are the same recipient when the local parts are equal and
-// the domains equal without regard to case (RFC 5321 2.4).
-bool same_mailbox(std::string_view a, std::string_view b) {
-    const std::size_t x = a.rfind('@'), y = b.rfind('@');
-    if (x == std::string_view::npos || y == std::string_view::npos) return a == b;
-    return a.substr(0, x) == b.substr(0, y) && iequals(a.substr(x), b.substr(y));
+bool is_alnum(unsigned char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+// xtext (RFC 3461 4): "+" HEXCHAR HEXCHAR, or printable ASCII other than "+" and "=".
+bool is_xtext(std::string_view s) {
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        if (c == '+') {
+            if (i + 2 >= s.size()) return false;
+            auto hex = [](char h) { return (h >= '0' && h <= '9') || (h >= 'A' && h <= 'F'); };
+            if (!hex(s[i + 1]) || !hex(s[i + 2])) return false;
+            i += 2;
+        } else if (c < 33 || c > 126 || c == '=') {
+            return false;
+        }
+    }
+    return true;
+}
+
+bool is_digits(std::string_view s) {
+    if (s.empty() || s.size() > 20) return false;
+    for (char c : s)
+        if (c < '0' || c > '9') return false;
+    return true;
+}
+
+}  // namespace
+
+std::string check_esmtp_param(const EsmtpParam& p, bool mail) {
+    const std::string_view k = p.keyword, v = p.value;
+    auto only = [&](bool on_mail) -> std::string {
+        return std::string(k) + " belongs to " + (on_mail ? "MAIL FROM" : "RCPT TO");
+    };
+    if (iequals(k, "BODY")) {
+        if (!mail) return only(true);
+        if (!iequals(v, "7BIT") && !iequals(v, "8BITMIME") && !iequals(v, "BINARYMIME"))
+            return "BODY must be 7BIT, 8BITMIME or BINARYMIME";
+    } else if (iequals(k, "SIZE")) {
+        if (!mail) return only(true);
+        if (!is_digits(v)) return "SIZE must be a number of octets";
+    } else if (iequals(k, "SMTPUTF8")) {
+        if (!mail) return only(true);
+        if (p.has_value) return "SMTPUTF8 takes no value";
+    } else if (iequals(k, "RET")) {
+        if (!mail) return only(true);
+        if (!iequals(v, "FULL") && !iequals(v, "HDRS")) return "RET must be FULL or HDRS";
+    } else if (iequals(k, "ENVID")) {
+        if (!mail) return only(true);
+        if (v.empty() || v.size() > 100 || !is_xtext(v)) return "ENVID must be 1 to 100 characters of xtext";
+    } else if (iequals(k, "AUTH")) {
+        if (!mail) return only(true);
+        if (v != "<>" && (v.empty() || !is_xtext(v))) return "AUTH must be <> or xtext";
+    } else if (iequals(k, "NOTIFY")) {
+        if (mail) return only(false);
+        if (iequals(v, "NEVER")) return {};
+        std::size_t b = 0;
+        for (;;) {
+            std::size_t e = v.find(',', b);
+            if (e == std::string_view::npos) e = v.size();
+            const std::string_view w = v.substr(b, e - b);
+            if (!iequals(w, "SUCCESS") && !iequals(w, "FAILURE") && !iequals(w, "DELAY"))
+                return "NOTIFY must be NEVER or a list of SUCCESS, FAILURE, DELAY";
+            if (e == v.size()) break;
+            b = e + 1;
+        }
+    } else if (iequals(k, "ORCPT")) {
+        if (mail) return only(false);
+        const std::size_t semi = v.find(';');
+        if (semi == std::string_view::npos || semi == 0 || !is_xtext(v.substr(semi + 1)) || semi + 1 == v.size())
+            return "ORCPT must be addr-type;xtext";
+    }
+    return {};
+}
+
+
+std::vector<EsmtpParam> parse_esmtp_params(std::string_view s, std::size_t base, bool utf8,
+                                           std::vector<ParamProblem>* problems) {
+    std::vector<EsmtpParam> out;
+    auto problem = [&](std::size_t at, std::string_view what, std::string_view word = {}) {
+        if (problems) problems->push_back({base + at, what, word, word.empty()});
+    };
+    // Spaces at the end are one problem, not one per empty word.
+    std::size_t end = s.size();
+    while (end > 0 && s[end - 1] == ' ') --end;
+    if (end < s.size()) problem(end, "trailing space");
+    s = s.substr(0, end);
+    std::size_t i = 0;
+    while (i < s.size()) {
+        std::size_t e = s.find(' ', i);
+        if (e == std::string_view::npos) e = s.size();
+        const std::string_view word = s.substr(i, e - i);
+        const std::size_t at = i;
+        i = e + 1;
+        if (word.empty()) {
+            problem(at, "parameters are separated by one space");
+            continue;
+        }
+        EsmtpParam p;
+        p.offset = base + at;
+        const std::size_t eq = word.find('=');
+        p.keyword = word.substr(0, eq);
+        if (eq != std::string_view::npos) {
+            p.has_value = true;
+            p.value = word.substr(eq + 1);
+        }
+        // esmtp-keyword = (ALPHA / DIGIT) *(ALPHA / DIGIT / "-")
+        if (p.keyword.empty() || !is_alnum(static_cast<unsigned char>(p.keyword[0]))) {
+            problem(at, "a parameter keyword starts with a letter or digit", word);
+            continue;
+        }
+        const auto bad_kw = std::find_if(p.keyword.begin(), p.keyword.end(), [](char c) {
+            return !is_alnum(static_cast<unsigned char>(c)) && c != '-';
+        });
+        if (bad_kw != p.keyword.end()) {
+            problem(at + static_cast<std::size_t>(bad_kw - p.keyword.begin()),
+                    "a parameter keyword holds letters, digits and '-' only", word);
+            continue;
+        }
+        // esmtp-value = 1*(%d33-60 / %d62-126), and UTF-8 with SMTPUTF8 (RFC 6531 3.3)
+        if (p.has_value) {
+            if (p.value.empty()) {
+                problem(at + eq + 1, "a parameter value after '=' is empty", word);
+                continue;
+            }
+            const auto bad_v = std::find_if(p.value.begin(), p.value.end(), [&](char ch) {
+                const auto c = static_cast<unsigned char>(ch);
+                return !((c >= 33 && c <= 126 && c != '=') || (utf8 && c >= 0x80));
+            });
+            if (bad_v != p.value.end()) {
+                problem(at + eq + 1 + static_cast<std::size_t>(bad_v - p.value.begin()),
+                        "a parameter value holds a character ESMTP does not allow", word);
+                continue;
+            }
+        }
+        if (std::any_of(out.begin(), out.end(), [&](const EsmtpParam& q) { return iequals(q.keyword, p.keyword); })) {
+            problem(at, "a parameter is repeated", word);
+            continue;
+        }
+        out.push_back(p);
+    }
+    return out;
+}
+
+// --- Envelope ---------------------------------------------------------------------
+
+std::string_view param_keyword(std::string_view param) { return param.substr(0, param.find('=')); }
+
+std::string_view param_value(std::string_view param) {
+    const std::size_t eq = param.find('=');
+    return eq == std::string_view::npos ? std::string_view{} : param.substr(eq + 1);
+}
+
+std::string_view Envelope::annotation(std::string_view name) const {
+    for (const auto& [n, v] : annotations)
+        if (iequals(n, name)) return v;
+    return {};
+}
+
+bool Envelope::has_param(std::string_view keyword) const {
+    return std::any_of(mail_params.begin(), mail_params.end(),
+                       [&](const std::string& p) { return iequals(param_keyword(p), keyword); });
+}
+
+std::string_view Envelope::param(std::string_view keyword) const {
+    for (const std::string& p : mail_params)
+        if (iequals(param_keyword(p), keyword)) return param_value(p);
+    return {};
+}
+
+void Envelope::set_param(std::string_view keyword, std::string_view value) {
+    std::string p(keyword);
+    if (!value.empty()) {
+        p += '=';
+        p += value;
+    }
+    for (std::string& q : mail_params)
+        if (iequals(param_keyword(q), keyword)) {
+            q = std::move(p);
+            return;
+        }
+    mail_params.push_back(std::move(p));
+}
+
+void Envelope::remove_param(std::string_view keyword) {
+    std::erase_if(mail_params, [&](const std::string& p) { return iequals(param_keyword(p), keyword); });
+}
+
+// --- what a message needs ----------------------------------------------------------
+
+std::size_t header_end(std::string_view m) {
+    std::size_t pos = 0;
+    while (pos < m.size()) {
+        const std::size_t nl = m.find('\n', pos);
+        if (nl == std::string_view::npos) return m.size();
+        if (nl == pos || (nl == pos + 1 && m[pos] == '\r')) return nl + 1;
+        pos = nl + 1;
+    }
+    return m.size();
+}
+
+Needs message_needs(std::string_view message) {
+    Needs n;
+    const std::size_t hend = header_end(message);
+    if (const std::size_t h8 = first_non_ascii(message.substr(0, hend)); h8 != std::string_view::npos) {
+        n.smtputf8 = true;
+        n.smtputf8_why = "8-bit header";
+        n.header_8bit = h8;
+    }
+    if (const std::size_t b8 = first_non_ascii(message.substr(hend)); b8 != std::string_view::npos) {
+        n.eightbitmime = true;
+        n.body_8bit = hend + b8;
+    }
+    return n;
+}
+
+Needs needs(const Envelope& e, std::string_view message) {
+    Needs n = message_needs(message);
+    auto utf8 = [](std::string_view s) { return first_non_ascii(s) != std::string_view::npos; };
+    auto any_utf8 = [&](const std::vector<std::string>& params) { return std::any_of(params.begin(), params.end(), utf8); };
+    std::string_view why;
+    if (utf8(e.mail_from) || std::any_of(e.rcpts.begin(), e.rcpts.end(), [&](const Envelope::Rcpt& r) { return utf8(r.address); }))
+        why = "UTF-8 address";
+    else if (any_utf8(e.mail_params) ||
+             std::any_of(e.rcpts.begin(), e.rcpts.end(), [&](const Envelope::Rcpt& r) { return any_utf8(r.params); }))
+        why = "UTF-8 in a parameter";
+    if (!why.empty()) {
+        n.smtputf8 = true;
+        n.smtputf8_why = why;
+    }
+    return n;
+}
+
+bool declares(const Envelope& e, const Needs& n) {
+    if (n.smtputf8 && !e.has_param("SMTPUTF8")) return false;
+    const std::string_view body = e.param("BODY");
+    if (n.eightbitmime && !iequals(body, "8BITMIME") && !iequals(body, "BINARYMIME")) return false;
+    return true;
+}
+
+Needs declare_needs(Envelope& e, std::string_view message) {
+    const Needs n = needs(e, message);
+    const std::string_view body = e.param("BODY");
+    if (n.eightbitmime && !iequals(body, "8BITMIME") && !iequals(body, "BINARYMIME")) e.set_param("BODY", "8BITMIME");
+    if (n.smtputf8 && !e.has_param("SMTPUTF8")) e.mail_params.push_back("SMTPUTF8");
+    return n;
+}
+
+// --- an envelope for a message that has none ------------------------------------------
+
+namespace {
+
+// A recipient's key for de-duplication: the local part as it is and the
+// domain in lower case (RFC 5321 2.4).
+std::string mailbox_key(std::string_view a) {
+    std::string k(a);
+    const std::size_t at = k.rfind('@');
+    if (at != std::string::npos)
+        for (std::size_t i = at; i < k.size(); ++i)
+            if (k[i] >= 'A' && k[i] <= 'Z') k[i] = static_cast<char>(k[i] + 32);
+    return k;
+}
+
+const HeaderField* first_field(const std::vector<HeaderField>& fields, std::string_view name) {
+    for (const HeaderField& f : fields)
+        if (iequals(f.name, name)) return &f;
+    return nullptr;
 }
 
 }  // namespace
@@ -30,58 +294,51 @@ bool is_smtp_mailbox(std::string_view address) {
     return p.ok && !p.postmaster && p.end == path.size() && !p.source_route;
 }
 
-DerivedEnvelope derive_envelope(const Message& m, std::string_view from_line) {
-    DerivedEnvelope env;
+Derivation derive_envelope(std::string_view message, std::string_view from_line) {
+    Derivation d;
+    Envelope& env = d.envelope;
+    std::vector<HeaderField> fields;
+    parse_header_block(message, fields);
+    auto take_sender = [&](std::string_view where, std::string_view address) {
+        d.have_sender = true;
+        d.sender_from = where;
+        env.mail_from = address;
+    };
     // --- the sender ---
     std::string_view first = from_line.substr(0, from_line.find_first_of(" \t"));
     if (!first.empty() && first.front() == '<' && first.back() == '>' && first.size() >= 2)
         first = first.substr(1, first.size() - 2);
-    if (iequals(first, "MAILER-DAEMON") || first == "<>" || (from_line.starts_with("<>"))) {
-        env.have_sender = true;
-        env.sender_from = "From_ line";
-    } else if (!first.empty() && first.find('@') != std::string_view::npos && is_smtp_mailbox(first)) {
-        env.have_sender = true;
-        env.sender = first;
-        env.sender_from = "From_ line";
-    }
-    if (!env.have_sender) {
-        if (const HeaderField* rp = m.header("Return-Path")) {
+    if (iequals(first, "MAILER-DAEMON") || first == "<>" || from_line.starts_with("<>"))
+        take_sender("From_ line", "");
+    else if (!first.empty() && first.find('@') != std::string_view::npos && is_smtp_mailbox(first))
+        take_sender("From_ line", first);
+    if (!d.have_sender)
+        if (const HeaderField* rp = first_field(fields, "Return-Path")) {
             const std::string v = unfold(rp->value);
             std::string_view t = v;
             while (!t.empty() && (t.front() == ' ' || t.front() == '\t')) t.remove_prefix(1);
-            while (!t.empty() && (t.back() == ' ' || t.back() == '\t')) t.remove_suffix(1);
             if (t.starts_with("<>")) {  // the null path, maybe with a comment after it
-                env.have_sender = true;
-                env.sender_from = "Return-Path";
+                take_sender("Return-Path", "");
             } else {
                 const std::vector<std::string> a = field_addresses(t);
-                if (!a.empty() && is_smtp_mailbox(a.front())) {
-                    env.have_sender = true;
-                    env.sender = a.front();
-                    env.sender_from = "Return-Path";
-                }
+                if (!a.empty() && is_smtp_mailbox(a.front())) take_sender("Return-Path", a.front());
             }
         }
-    }
-    if (!env.have_sender) {
-        if (const HeaderField* from = m.header("From")) {
+    if (!d.have_sender)
+        if (const HeaderField* from = first_field(fields, "From"))
             for (const std::string& a : field_addresses(unfold(from->value))) {
                 if (is_smtp_mailbox(a)) {
-                    env.have_sender = true;
-                    env.sender = a;
-                    env.sender_from = "From";
+                    take_sender("From", a);
                     break;
                 }
-                env.rejected.push_back(a);
+                d.rejected.push_back(a);
             }
-        }
-    }
     // --- the recipients ---
     // The topmost Resent- block: Resent- fields before the first non-Resent
     // field that follows them (blocks are prepended, newest first).
     std::vector<const HeaderField*> resent, plain;
     bool in_resent = false, resent_done = false;
-    for (const HeaderField& f : m.headers()) {
+    for (const HeaderField& f : fields) {
         const bool is_resent = f.name.size() > 7 && iequals(f.name.substr(0, 7), "Resent-");
         if (is_resent && !resent_done) {
             in_resent = true;
@@ -91,39 +348,32 @@ DerivedEnvelope derive_envelope(const Message& m, std::string_view from_line) {
         }
         if (!is_resent) plain.push_back(&f);
     }
-    auto collect = [&](const std::vector<const HeaderField*>& fields, std::initializer_list<std::string_view> names) {
-        for (const HeaderField* f : fields) {
-            bool wanted = false;
-            for (std::string_view n : names) wanted = wanted || iequals(f->name, n);
-            if (!wanted) continue;
+    std::unordered_set<std::string> seen;
+    auto collect = [&](const std::vector<const HeaderField*>& from, std::initializer_list<std::string_view> names) {
+        for (const HeaderField* f : from) {
+            if (std::none_of(names.begin(), names.end(), [&](std::string_view n) { return iequals(f->name, n); }))
+                continue;
             std::size_t bad = 0;
             std::vector<std::string> found = field_addresses(unfold(f->value), &bad);
-            env.unparsed += bad;
+            d.unparsed += bad;
             for (std::string& a : found) {
-                if (!is_smtp_mailbox(a)) {
-                    env.rejected.push_back(std::move(a));
-                    continue;
-                }
-                const bool dup = std::any_of(env.rcpts.begin(), env.rcpts.end(),
-                                             [&](const std::string& r) { return same_mailbox(r, a); });
-                if (!dup) env.rcpts.push_back(std::move(a));
+                if (!is_smtp_mailbox(a)) d.rejected.push_back(std::move(a));
+                else if (seen.insert(mailbox_key(a)).second) env.rcpts.push_back({std::move(a), {}});
             }
         }
     };
-    bool resent_rcpts = false;
-    for (const HeaderField* f : resent)
-        resent_rcpts = resent_rcpts || iequals(f->name, "Resent-To") || iequals(f->name, "Resent-Cc") ||
-                       iequals(f->name, "Resent-Bcc");
+    const bool resent_rcpts = std::any_of(resent.begin(), resent.end(), [](const HeaderField* f) {
+        return iequals(f->name, "Resent-To") || iequals(f->name, "Resent-Cc") || iequals(f->name, "Resent-Bcc");
+    });
     if (resent_rcpts) {
         collect(resent, {"Resent-To", "Resent-Cc", "Resent-Bcc"});
-        env.rcpts_from = "Resent-To/Cc/Bcc";
+        d.rcpts_from = "Resent-To/Cc/Bcc";
     } else {
         collect(plain, {"To", "Cc", "Bcc"});
-        env.rcpts_from = "To/Cc/Bcc";
+        d.rcpts_from = "To/Cc/Bcc";
     }
-    auto utf8 = [](std::string_view a) { return first_non_ascii(a) != std::string_view::npos; };
-    env.utf8 = utf8(env.sender) || std::any_of(env.rcpts.begin(), env.rcpts.end(), utf8);
-    return env;
+    declare_needs(env, message);
+    return d;
 }
 
 }  // namespace msg

@@ -171,15 +171,23 @@ std::string decode_header_text(std::string_view raw, Defects* defects, std::size
     std::size_t ws_start = std::string_view::npos;  // white space after that word
     std::size_t reported_until = 0;  // end of the last malformed word reported
 
-    // Bytes of adjacent encoded words in one charset are converted together,
-    // so that a character split across two words (as encoders do with UTF-8
-    // and other multibyte charsets) comes out whole, as in GMime and Python.
+    // Bytes of adjacent encoded words in one stateless charset are converted
+    // together, so that a character split across two words (as encoders do
+    // with UTF-8 and other multibyte charsets) comes out whole, as in GMime
+    // and Python. Words in a stateful charset (ISO-2022-*, UTF-7, HZ) are
+    // converted one by one: each begins and ends in the initial state
+    // (RFC 2047 5), and a joint of two escape sequences is not valid text.
     std::string word_bytes;
     std::string_view word_charset;
+    std::size_t word_at = 0;  // offset of the first word of the run
 
     auto flush_word = [&] {
         if (word_charset.empty()) return;
-        to_utf8(word_bytes, word_charset, out);
+        std::size_t bad = 0;
+        to_utf8(word_bytes, word_charset, out, &bad);
+        if (bad)
+            add_defect(defects, DefectCode::CharsetBadBytes, base + word_at,
+                       std::string(word_charset) + ": " + std::to_string(bad) + (bad == 1 ? " sequence" : " sequences"));
         word_bytes.clear();
         word_charset = {};
     };
@@ -208,8 +216,10 @@ std::string decode_header_text(std::string_view raw, Defects* defects, std::size
                 if (charset_known(w.charset)) {
                     // White space between two encoded words is dropped.
                     const bool adjacent = last_was_word && ws_start != std::string_view::npos;
-                    if (!(adjacent && iequals(word_charset, w.charset)))
+                    if (!(adjacent && iequals(word_charset, w.charset) && !charset_stateful(w.charset))) {
                         flush_literal(adjacent ? ws_start : i);
+                        word_at = i;
+                    }
                     word_charset = w.charset;
                     word_bytes += bytes;
                     if (!clean)
@@ -521,16 +531,22 @@ ContentDisposition parse_content_disposition(std::string_view value, Defects* de
     return cd;
 }
 
-TransferEncoding parse_transfer_encoding(std::string_view value) noexcept {
+std::string_view transfer_encoding_token(std::string_view value) noexcept {
     std::size_t i = skip_cfws(value, 0);
     std::size_t e = i;
     while (e < value.size() && !is_space(value[e]) && value[e] != '(' && value[e] != ';') ++e;
-    const std::string_view t = value.substr(i, e - i);
+    return value.substr(i, e - i);
+}
+
+TransferEncoding parse_transfer_encoding(std::string_view value) noexcept {
+    const std::string_view t = transfer_encoding_token(value);
     if (t.empty() || iequals(t, "7bit")) return TransferEncoding::seven_bit;
     if (iequals(t, "8bit")) return TransferEncoding::eight_bit;
     if (iequals(t, "binary")) return TransferEncoding::binary;
     if (iequals(t, "quoted-printable")) return TransferEncoding::quoted_printable;
     if (iequals(t, "base64")) return TransferEncoding::base64;
+    for (std::string_view uu : {"x-uuencode", "x-uue", "uuencode", "uue"})
+        if (iequals(t, uu)) return TransferEncoding::uuencode;
     return TransferEncoding::unknown;
 }
 
@@ -541,6 +557,7 @@ std::string_view transfer_encoding_name(TransferEncoding e) noexcept {
     case TransferEncoding::binary: return "binary";
     case TransferEncoding::quoted_printable: return "quoted-printable";
     case TransferEncoding::base64: return "base64";
+    case TransferEncoding::uuencode: return "x-uuencode";
     case TransferEncoding::unknown: break;
     }
     return "unknown";

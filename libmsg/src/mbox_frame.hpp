@@ -57,73 +57,91 @@ struct HeaderScan {
     std::size_t cl_value_begin = 0, cl_value_end = 0;  // the value, less surrounding white space
 };
 
-// Scan `s`, a message's bytes from its first header line on. `at_end`: no
-// bytes follow `s`; otherwise an unfinished scan (complete false) asks for more.
-inline HeaderScan scan_header(std::string_view s, bool at_end) {
+// The scan of `s`, a message's bytes from its first header line on, as it
+// grows: step() may be called again with the same bytes and more after
+// them, and goes on from the first line it had not finished.
+struct HeaderScanner {
     HeaderScan h;
-    std::size_t i = 0;
+    std::size_t pos = 0;   // start of the first line not scanned yet
     bool first = true;
-    while (true) {
-        if (i >= s.size()) {
-            if (!at_end) return h;
-            h.complete = true;
-            h.body_start = s.size();
-            return h;
-        }
-        const void* nl = std::memchr(s.data() + i, '\n', s.size() - i);
-        if (!nl && !at_end) return h;
-        const std::size_t e = nl ? static_cast<std::size_t>(static_cast<const char*>(nl) - s.data()) : s.size();
-        std::string_view line = s.substr(i, e - i);
-        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-        if (first && nl) h.crlf = e > i && s[e - 1] == '\r';
-        first = false;
-        if (nl && line.empty()) {
-            h.complete = true;
-            h.body_start = e + 1;
-            h.blank_len = e + 1 - i;
-            return h;
-        }
-        if (starts_with_from(line)) {
-            h.complete = true;
-            h.body_start = i;
-            return h;
-        }
-        constexpr std::string_view kName = "content-length";
-        if (!h.cl_present && line.size() > kName.size()) {
-            bool match = true;
-            for (std::size_t k = 0; k < kName.size() && match; ++k) {
-                char c = line[k];
-                if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-                match = c == kName[k];
+
+    // `at_end`: no bytes follow `s`; otherwise an unfinished scan (false)
+    // asks for more. Returns h.complete.
+    bool step(std::string_view s, bool at_end) {
+        std::size_t i = pos;
+        while (true) {
+            if (i >= s.size()) {
+                pos = i;
+                if (!at_end) return false;
+                h.complete = true;
+                h.body_start = s.size();
+                return true;
             }
-            std::size_t k = kName.size();
-            while (match && k < line.size() && (line[k] == ' ' || line[k] == '\t')) ++k;
-            if (match && k < line.size() && line[k] == ':') {
-                h.cl_present = true;
-                h.cl_offset = i;
-                ++k;
-                while (k < line.size() && (line[k] == ' ' || line[k] == '\t')) ++k;
-                std::size_t v = k, end = line.size();
-                while (end > v && (line[end - 1] == ' ' || line[end - 1] == '\t')) --end;
-                h.cl_value_begin = i + v;
-                h.cl_value_end = i + end;
-                std::uint64_t n = 0;
-                bool ok = end > v && end - v <= 18;
-                for (std::size_t d = v; ok && d < end; ++d) {
-                    ok = line[d] >= '0' && line[d] <= '9';
-                    n = n * 10 + static_cast<std::uint64_t>(line[d] - '0');
+            const void* nl = std::memchr(s.data() + i, '\n', s.size() - i);
+            if (!nl && !at_end) {
+                pos = i;
+                return false;
+            }
+            const std::size_t e = nl ? static_cast<std::size_t>(static_cast<const char*>(nl) - s.data()) : s.size();
+            std::string_view line = s.substr(i, e - i);
+            if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+            if (first && nl) h.crlf = e > i && s[e - 1] == '\r';
+            first = false;
+            if (nl && line.empty()) {
+                h.complete = true;
+                h.body_start = e + 1;
+                h.blank_len = e + 1 - i;
+                return true;
+            }
+            if (starts_with_from(line)) {
+                h.complete = true;
+                h.body_start = i;
+                return true;
+            }
+            constexpr std::string_view kName = "content-length";
+            if (!h.cl_present && line.size() > kName.size()) {
+                bool match = true;
+                for (std::size_t k = 0; k < kName.size() && match; ++k) {
+                    char c = line[k];
+                    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+                    match = c == kName[k];
                 }
-                h.cl_valid = ok;
-                h.cl = ok ? n : 0;
+                std::size_t k = kName.size();
+                while (match && k < line.size() && (line[k] == ' ' || line[k] == '\t')) ++k;
+                if (match && k < line.size() && line[k] == ':') {
+                    h.cl_present = true;
+                    h.cl_offset = i;
+                    ++k;
+                    while (k < line.size() && (line[k] == ' ' || line[k] == '\t')) ++k;
+                    std::size_t v = k, end = line.size();
+                    while (end > v && (line[end - 1] == ' ' || line[end - 1] == '\t')) --end;
+                    h.cl_value_begin = i + v;
+                    h.cl_value_end = i + end;
+                    std::uint64_t n = 0;
+                    bool ok = end > v && end - v <= 18;
+                    for (std::size_t d = v; ok && d < end; ++d) {
+                        ok = line[d] >= '0' && line[d] <= '9';
+                        n = n * 10 + static_cast<std::uint64_t>(line[d] - '0');
+                    }
+                    h.cl_valid = ok;
+                    h.cl = ok ? n : 0;
+                }
             }
+            if (!nl) {
+                h.complete = true;
+                h.body_start = s.size();
+                return true;
+            }
+            i = e + 1;
         }
-        if (!nl) {
-            h.complete = true;
-            h.body_start = s.size();
-            return h;
-        }
-        i = e + 1;
     }
+};
+
+// Scan `s`, a message's bytes from its first header line on, at once.
+inline HeaderScan scan_header(std::string_view s, bool at_end) {
+    HeaderScanner sc;
+    sc.step(s, at_end);
+    return sc.h;
 }
 
 }  // namespace msg::mbox_detail

@@ -118,6 +118,13 @@ public:
         return Ok{};
     }
 
+    Status write_raw(std::string_view bytes) override {
+        if (fd_ < 0) return Error{EBADF, "cannot write " + name_ + ": the archive is closed"};
+        buf_.append(bytes);
+        if (buf_.size() >= kFlushAt) return flush(false);
+        return Ok{};
+    }
+
     Status close() override {
         if (fd_ < 0) return Ok{};
         Status st = flush(true);
@@ -181,6 +188,10 @@ private:
 }  // namespace
 
 Status MboxWriter::write(const MboxMessage& m) {
+    if (m.too_large)
+        return Error{EFBIG, "cannot write message " + std::to_string(m.index + 1) + ": it was larger than the "
+                            "reader's limit and its data was not read (" +
+                                std::to_string(m.data_end - m.offset) + " bytes)"};
     std::vector<std::size_t> keep;
     for (const Defect& d : m.defects)
         if (d.code == DefectCode::MboxUnquotedFrom) keep.push_back(d.offset);
@@ -196,7 +207,7 @@ Result<std::unique_ptr<MboxWriter>> MboxWriter::open(const std::string& path, co
     int fd = 1;
     bool own = false;
     if (path != "-") {
-        fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+        fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
         if (fd < 0) return os_error("cannot create", path, errno);
         own = true;
     }

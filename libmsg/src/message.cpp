@@ -10,6 +10,7 @@
 // ends where its parent's next boundary is found.
 #include "msg/message.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 namespace msg {
@@ -136,8 +137,14 @@ void MessageParser::read_mime_fields(Entity& e) {
     }
     if (cte) {
         e.encoding = parse_transfer_encoding(cte->value);
-        if (e.encoding == TransferEncoding::unknown)
-            defect(DefectCode::UnknownEncoding, cte->value_offset(), std::string(cte->value));
+        // RFC 2045 6.3: an x- token is a legal private encoding; any other
+        // value is not (uuencode and uue are the old spellings of x-uuencode,
+        // decoded as such).
+        const std::string_view token = transfer_encoding_token(cte->value);
+        if (token.size() > 2 && (token[0] | 0x20) == 'x' && token[1] == '-')
+            defect(DefectCode::PrivateEncoding, cte->value_offset(), std::string(token));
+        else if (e.encoding == TransferEncoding::unknown || e.encoding == TransferEncoding::uuencode)
+            defect(DefectCode::UnknownEncoding, cte->value_offset(), std::string(token));
     }
     if (cd) {
         e.has_disposition = true;
@@ -245,8 +252,12 @@ void MessageParser::parse_multipart(std::int32_t idx, const std::string& boundar
         if (!find_delimiter(d, delims.back().line_end, end, boundary, true, next)) break;
         delims.push_back(next);
     }
-    // The close delimiter ends the last part; it does not start one.
-    const std::size_t parts = delims.size() - (delims.back().close ? 1 : 0);
+    // The close delimiter ends the last part; it does not start one. A
+    // close delimiter with no part before it (RFC 2046 5.1.1 wants one at
+    // least) leaves the text before it as the only content: it is read as
+    // one part without a header, text/plain, as Python shows it.
+    const bool no_part = first.close;
+    const std::size_t parts = no_part ? 1 : delims.size() - (delims.back().close ? 1 : 0);
     if (m_.entities_.size() + parts > limits_.max_parts) {
         defect(DefectCode::TooManyParts, body_begin);
         return;
@@ -255,7 +266,7 @@ void MessageParser::parse_multipart(std::int32_t idx, const std::string& boundar
         Entity& e = m_.entities_[static_cast<std::size_t>(idx)];
         e.kind = EntityKind::multipart;
         e.preamble_begin = body_begin;
-        e.preamble_end = first.break_begin;
+        e.preamble_end = no_part ? body_begin : first.break_begin;
         if (delims.back().close) {
             e.epilogue_begin = delims.back().line_end;
             e.epilogue_end = end;
@@ -263,8 +274,22 @@ void MessageParser::parse_multipart(std::int32_t idx, const std::string& boundar
             e.epilogue_begin = e.epilogue_end = end;
         }
     }
-    std::int32_t prev = -1;
     auto child_depth = static_cast<std::uint16_t>(depth + 1);
+    if (no_part) {
+        std::size_t at = first.break_begin;
+        while (at < end && (d[at] == '\r' || d[at] == '\n')) ++at;
+        defect(DefectCode::NoBodyPart, at, boundary);
+        auto c = static_cast<std::int32_t>(m_.entities_.size());
+        Entity& part = m_.entities_.emplace_back();
+        part.begin = part.header_end = part.body_begin = body_begin;
+        part.end = first.break_begin;
+        part.first_field = static_cast<std::uint32_t>(m_.fields_.size());
+        part.depth = child_depth;
+        part.parent = idx;
+        m_.entities_[static_cast<std::size_t>(idx)].first_child = c;
+        return;
+    }
+    std::int32_t prev = -1;
     for (std::size_t k = 0; k < delims.size(); ++k) {
         if (delims[k].close) break;
         std::size_t cb = delims[k].line_end;
@@ -291,6 +316,21 @@ Message parse_message(std::string_view data, const Limits& limits) {
     MessageParser p(m, data, limits);
     p.parse();
     return m;
+}
+
+std::string_view not_mail_reason(const Message& m) noexcept {
+    const std::string_view d = m.data();
+    if (d.empty()) return "empty input, not a message";
+    if (!m.headers().empty()) return {};
+    const std::string_view first = d.substr(0, d.find('\n'));
+    if (first.find(':') == std::string_view::npos) return "not a message: no header field at the start";
+    for (std::size_t i = 0; i < first.size(); ++i) {
+        const auto c = static_cast<unsigned char>(first[i]);
+        const bool crlf = c == '\r' && i + 1 == first.size();
+        if ((c < 0x20 && c != '\t' && !crlf) || c == 0x7f)
+            return "not a message: binary data (control bytes on the first line)";
+    }
+    return {};
 }
 
 const HeaderField* Message::field(const Entity& e, std::string_view name) const noexcept {
@@ -336,24 +376,96 @@ void Message::decode(const Entity& e, std::string& out, Defects* defects) const 
     decode_defects(e, st, defects);
 }
 
+namespace {
+
+// Just after the last byte of `b` that is not white space: where data that
+// ends short ends.
+std::size_t data_end(std::string_view b) {
+    std::size_t end = b.size();
+    while (end > 0 && (b[end - 1] == '\n' || b[end - 1] == '\r' || b[end - 1] == ' ' || b[end - 1] == '\t')) --end;
+    return end;
+}
+
+// The defects of a decoder status `st` for encoded data `b` at offset `base`.
+void status_defects(std::string_view b, std::size_t base, const DecodeStatus& st, Defects& out) {
+    const std::size_t at = base + (st.first_bad < b.size() ? st.first_bad : 0);
+    if (st.bad_chars) out.push_back({DefectCode::Base64BadChar, at, {}});
+    if (st.bad_padding) out.push_back({DefectCode::Base64BadPadding, base + data_end(b), {}});
+    if (st.bad_escapes) out.push_back({DefectCode::QpBadEscape, at, {}});
+    if (st.uu_no_begin) out.push_back({DefectCode::UuNoBegin, base, {}});
+    if (st.uu_bad_lines)
+        out.push_back({DefectCode::UuBadLine, at, std::to_string(st.uu_bad_lines) + (st.uu_bad_lines == 1 ? " line" : " lines")});
+    if (st.uu_no_end) out.push_back({DefectCode::UuNoEnd, base + data_end(b), {}});
+}
+
+}  // namespace
+
 void Message::decode_defects(const Entity& e, const DecodeStatus& st, Defects* defects) const {
     if (!defects || st.clean()) return;
+    status_defects(body(e), e.body_begin, st, *defects);
+}
+
+std::size_t Message::content_offset(const Entity& e, std::size_t decoded) const {
     const std::string_view b = body(e);
-    const std::size_t at = e.body_begin + (st.first_bad < b.size() ? st.first_bad : 0);
-    if (st.bad_chars) defects->push_back({DefectCode::Base64BadChar, at, {}});
-    if (st.bad_padding) {
-        // Just after the last data byte: where the data ends short.
-        std::size_t end = b.size();
-        while (end > 0 && (b[end - 1] == '\n' || b[end - 1] == '\r' || b[end - 1] == ' ' || b[end - 1] == '\t')) --end;
-        defects->push_back({DefectCode::Base64BadPadding, e.body_begin + end, {}});
+    auto by_lines = [&](auto decoder) {
+        std::string out;
+        std::size_t total = 0, line = 0;
+        while (line < b.size()) {
+            const std::size_t nl = b.find('\n', line);
+            const std::size_t next = nl == std::string_view::npos ? b.size() : nl + 1;
+            decoder.step(b.substr(line, next - line), out);
+            if (next == b.size()) decoder.finish(out);
+            total += out.size();
+            out.clear();
+            if (total > decoded) return e.body_begin + line;
+            line = next;
+        }
+        return e.body_begin + (b.empty() ? 0 : b.rfind('\n', b.size() - 1 - (b.back() == '\n')) + 1);
+    };
+    switch (e.encoding) {
+    case TransferEncoding::base64: return by_lines(Base64Decoder{});
+    case TransferEncoding::quoted_printable: return by_lines(QuotedPrintableDecoder{});
+    case TransferEncoding::uuencode: return by_lines(UuDecoder{});
+    default: return e.body_begin + std::min(decoded, b.size());
     }
-    if (st.bad_escapes) defects->push_back({DefectCode::QpBadEscape, at, {}});
+}
+
+std::vector<Message::UuFile> Message::uu_files(const Entity& e, std::string_view content, Defects* defects) const {
+    std::vector<UuFile> files;
+    for (const UuBlock& blk : find_uu_blocks(content)) {
+        UuFile f{blk.name, blk.mode, {}};
+        UuDecoder d;
+        const std::string_view text = content.substr(blk.begin, blk.end - blk.begin);
+        d.step(text, f.data);
+        d.finish(f.data);
+        if (defects && !d.status().clean()) {
+            // Placed in the content, then moved to the buffer line by line.
+            Defects found;
+            status_defects(text, blk.begin, d.status(), found);
+            for (Defect& x : found) {
+                x.offset = content_offset(e, x.offset);
+                defects->push_back(std::move(x));
+            }
+        }
+        files.push_back(std::move(f));
+    }
+    return files;
 }
 
 std::string Message::filename(const Entity& e) const {
     if (e.has_disposition)
         if (const std::string* f = e.disposition.param("filename")) return *f;
     if (const std::string* n = e.content_type.param("name")) return *n;
+    if (e.encoding == TransferEncoding::uuencode) {
+        // The name on the begin line of the uuencoded data.
+        const std::string_view b = body(e);
+        for (std::size_t pos = 0; pos < b.size();) {
+            const std::size_t nl = std::min(b.find('\n', pos), b.size());
+            std::string mode, name;
+            if (uu_begin_line(b.substr(pos, nl - pos), &mode, &name)) return name;
+            pos = nl + 1;
+        }
+    }
     return {};
 }
 

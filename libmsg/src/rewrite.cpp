@@ -12,7 +12,9 @@
 #include "detail/rewrite.hpp"
 #include "msg/charset.hpp"
 #include "msg/header.hpp"
+#include "msg/json.hpp"
 #include "msg/message.hpp"
+#include "msg/source.hpp"
 #include "msg/spool.hpp"
 #include "msg/validate.hpp"
 
@@ -126,6 +128,14 @@ bool editable(const Entity& e) noexcept {
     const bool no_empty_line = e.body_begin == e.header_end;
     if (e.header_end == e.begin) return e.depth == 0 || !no_empty_line;
     return !no_empty_line || e.header_end >= e.end;
+}
+
+bool without_delimiter(const Message& m, const Entity& e) noexcept {
+    // Any other part begins after its delimiter line, past the multipart's
+    // body_begin.
+    if (e.parent < 0) return false;
+    const Entity& p = m.entity(static_cast<std::size_t>(e.parent));
+    return p.kind == EntityKind::multipart && e.begin == p.body_begin;
 }
 
 void insert_field(const Message& m, std::size_t at, std::string field, std::string_view eol, Splice& splice) {
@@ -402,6 +412,14 @@ bool parse_header_edit(std::string_view text, HeaderEdit::Kind kind, HeaderEdit&
 
 RewriteResult rewrite(std::string_view message, const RewriteOptions& options) {
     RewriteResult r;
+    // Not mail (an Outlook .msg file, a picture): nothing to repair, and
+    // "repairs" such as added fields or normalised line breaks would only
+    // damage it.
+    if (const std::string_view why = not_mail_reason(parse_message(message, options.limits)); !why.empty()) {
+        r.not_mail = std::string(why);
+        r.output = std::string(message);
+        return r;
+    }
     std::string cur(message);
     std::string next;
     auto run = [&](RewriteStep step, bool on, auto fn) {
@@ -440,6 +458,10 @@ RewriteResult rewrite_spool_entry(std::string_view entry, const RewriteOptions& 
         return r;
     }
     RewriteResult r = rewrite(e.message, options);
+    if (!r.not_mail.empty()) {
+        r.output = std::string(entry);
+        return r;
+    }
     std::string envelope(entry.substr(0, e.message_offset));
     bool envelope_changed = false;
     // BODY=8BITMIME on a message that is now 7-bit is dropped.
@@ -490,19 +512,6 @@ RewriteResult rewrite_spool_entry(std::string_view entry, const RewriteOptions& 
     return r;
 }
 
-std::string format_date(std::time_t t) {
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    static constexpr const char* kDays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
-    static constexpr const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                              "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%s, %d %s %04d %02d:%02d:%02d +0000", kDays[tm.tm_wday % 7],
-                  tm.tm_mday, kMonths[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
-                  tm.tm_sec);
-    return buf;
-}
-
 std::string make_message_id(std::string_view seed, std::time_t t, std::string_view domain) {
     // FNV-1a, 64 bits, twice with different offsets: 128 bits of the seed.
     auto fnv = [&](std::uint64_t h) {
@@ -520,6 +529,33 @@ std::string make_message_id(std::string_view seed, std::time_t t, std::string_vi
                   tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
                   static_cast<unsigned long long>(a), static_cast<unsigned long long>(b >> 32));
     return "<" + std::string(buf) + "@" + std::string(domain) + ">";
+}
+
+std::string rewrite_json(std::string_view source, std::uint64_t index, const RewriteResult& r, bool fix) {
+    Json j;
+    j.begin_object().key("source").value(source).key("index").value(index).key("changed").value(r.changed);
+    if (!r.not_mail.empty()) j.key("not_mail").value(r.not_mail);
+    for (const auto* list : {&r.changes, &r.problems}) {
+        j.key(list == &r.changes ? "changes" : "problems").begin_array();
+        for (const Change& c : *list)
+            j.begin_object().key("step").value(step_name(c.step)).key("where").value(c.where).key("what").value(c.what)
+                .end_object();
+        j.end_array();
+    }
+    if (fix) {
+        const LineIndex lines(r.output);
+        j.key("remaining").begin_array();
+        for (const Defect& d : r.remaining) {
+            const LineCol lc = lines.locate(d.offset);
+            j.begin_object().key("defect").value(d.info().code).key("severity").value(severity_name(d.info().severity))
+                .key("line").value(static_cast<std::uint64_t>(lc.line))
+                .key("column").value(static_cast<std::uint64_t>(lc.column))
+                .key("repairable").value(!d.info().repair.empty()).end_object();
+        }
+        j.end_array();
+    }
+    j.end_object();
+    return j.str();
 }
 
 }  // namespace msg

@@ -232,41 +232,44 @@ bool encode_field_8bit(const Message& m, std::size_t entity, const HeaderField& 
     return true;
 }
 
+bool fold_header_field(const Message& m, std::size_t entity, const HeaderField& f, std::string_view eol,
+                       Splice& splice, const StepLog& log) {
+    std::string folded;
+    std::size_t over = 0;
+    const bool changed = fold_field(f.raw, eol, folded, over);
+    // Only fields known to hold free text: an unknown one may have a
+    // grammar of its own (Autocrypt, X-Google-DKIM-Signature).
+    const bool free_text = iequals(f.name, "Subject") || iequals(f.name, "Comments") ||
+                           iequals(f.name, "Content-Description") || iequals(f.name, "Thread-Topic");
+    const std::string place = field_place(m, entity, f.name);
+    if (over > 0 && free_text) {
+        // No white space to fold at within 998 octets: unstructured text
+        // can be cut into encoded words, which readers join.
+        std::string field(f.name);
+        field += ':';
+        field += ' ';
+        field += encode_words_from(decode_header_text(unfold(f.value)), false, std::string(eol) + " ",
+                                   f.name.size() + 2);
+        field += eol;
+        if (f.raw.empty() || f.raw.back() != '\n') field.resize(field.size() - eol.size());
+        splice.replace(f.offset, f.offset + f.raw.size(), std::move(field));
+        log.change(place, "encoded as RFC 2047 words to fold a line over 998 octets");
+        return true;
+    }
+    if (over > 0) log.problem(place, "a line stays over 998 octets: no white space to fold at");
+    if (!changed) return false;
+    splice.replace(f.offset, f.offset + f.raw.size(), std::move(folded));
+    log.change(place, "folded");
+    return true;
+}
+
 bool step_fold(std::string_view in, std::string& out, const RewriteOptions& o, const StepLog& log) {
     const Message m = parse_message(in, o.limits);
     const std::string_view eol = eol_of(in);
     Splice splice;
     const auto all = m.entities();
-    for (std::size_t ei = 0; ei < all.size(); ++ei) {
-        for (const HeaderField& f : m.fields(all[ei])) {
-            std::string folded;
-            std::size_t over = 0;
-            const bool changed = fold_field(f.raw, eol, folded, over);
-            // Only fields known to hold free text: an unknown one may have a
-            // grammar of its own (Autocrypt, X-Google-DKIM-Signature).
-            const bool free_text = iequals(f.name, "Subject") || iequals(f.name, "Comments") ||
-                                   iequals(f.name, "Content-Description") || iequals(f.name, "Thread-Topic");
-            if (over > 0 && free_text) {
-                // No white space to fold at within 998 octets: unstructured
-                // text can be cut into encoded words, which readers join.
-                std::string field(f.name);
-                field += ':';
-                field += ' ';
-                field += encode_words_from(decode_header_text(unfold(f.value)), false, std::string(eol) + " ",
-                                           f.name.size() + 2);
-                field += eol;
-                if (f.raw.empty() || f.raw.back() != '\n') field.resize(field.size() - eol.size());
-                splice.replace(f.offset, f.offset + f.raw.size(), std::move(field));
-                log.change(field_place(m, ei, f.name), "encoded as RFC 2047 words to fold a line over 998 octets");
-                continue;
-            }
-            if (over > 0)
-                log.problem(field_place(m, ei, f.name), "a line stays over 998 octets: no white space to fold at");
-            if (!changed) continue;
-            splice.replace(f.offset, f.offset + f.raw.size(), std::move(folded));
-            log.change(field_place(m, ei, f.name), "folded");
-        }
-    }
+    for (std::size_t ei = 0; ei < all.size(); ++ei)
+        for (const HeaderField& f : m.fields(all[ei])) fold_header_field(m, ei, f, eol, splice, log);
     if (splice.empty()) return false;
     out = splice.apply(in);
     return true;

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "detail/spool_io.hpp"
+#include "msg/datetime.hpp"
 #include "msg/header.hpp"
 #include "msg/spool.hpp"
 
@@ -57,8 +58,8 @@ bool is_pending(const Envelope::Rcpt& r, const std::vector<std::string>& pending
 }  // namespace
 
 Claim::Claim(Claim&& o) noexcept
-    : root_(std::move(o.root_)), name_(std::move(o.name_)), data_(std::move(o.data_)), state_(o.state_),
-      fd_(o.fd_) {
+    : root_(std::move(o.root_)), name_(std::move(o.name_)), data_(std::move(o.data_)),
+      entry_(std::move(o.entry_)), state_(o.state_), fd_(o.fd_) {
     o.fd_ = -1;
 }
 
@@ -68,6 +69,7 @@ Claim& Claim::operator=(Claim&& o) noexcept {
         root_ = std::move(o.root_);
         name_ = std::move(o.name_);
         data_ = std::move(o.data_);
+        entry_ = std::move(o.entry_);
         state_ = o.state_;
         fd_ = o.fd_;
         o.fd_ = -1;
@@ -98,7 +100,7 @@ Status Claim::move_and_end(SpoolState to, bool durable) {
 Status Claim::defer(const std::vector<std::string>& pending, const RetryRecord& record,
                     std::chrono::system_clock::time_point next_attempt) {
     if (fd_ < 0) return Error{EBADF, "the claim on spool entry " + name_ + " has ended"};
-    const SpoolEntry parsed = parse_spool_entry(data_);
+    const SpoolEntry& parsed = entry_;
     Envelope env = envelope_of(parsed);
     if (!pending.empty()) {
         std::vector<Envelope::Rcpt> kept;
@@ -109,7 +111,7 @@ Status Claim::defer(const std::vector<std::string>& pending, const RetryRecord& 
         env.rcpts = std::move(kept);
     }
     std::erase_if(env.annotations, [](const auto& a) { return iequals(a.first, "Next-Attempt"); });
-    std::string attempt = spool_io::rfc3339(record.when);
+    std::string attempt = format_rfc3339(record.when);
     std::string_view what = record.what;  // one line; a reply's CR LF is not part of it
     while (!what.empty() && (what.back() == ' ' || what.back() == '\t' || what.back() == '\r' || what.back() == '\n'))
         what.remove_suffix(1);
@@ -118,7 +120,7 @@ Status Claim::defer(const std::vector<std::string>& pending, const RetryRecord& 
         attempt += what;
     }
     env.annotations.emplace_back("Attempt", std::move(attempt));
-    env.annotations.emplace_back("Next-Attempt", spool_io::rfc3339(next_attempt));
+    env.annotations.emplace_back("Next-Attempt", format_rfc3339(next_attempt));
     std::string content = format_envelope(env);
     content.append(parsed.message);
 
@@ -139,14 +141,15 @@ Status Claim::defer(const std::vector<std::string>& pending, const RetryRecord& 
         spool_io::close_fd(*fd);
         return s;
     }
+    // The entry is the new file now: the claim holds it until the end, and
+    // ends whatever happens next (data() stays the bytes it was claimed with).
     spool_io::close_fd(fd_);
     fd_ = *fd;
-    data_ = std::move(content);
-    if (Status s = spool_io::sync_dir(cur_dir); !s) return s;  // the claim stays, in the same state
-    if (state_ != SpoolState::deferred) return move_and_end(SpoolState::deferred);
+    Status s = spool_io::sync_dir(cur_dir);
+    if (s && state_ != SpoolState::deferred) return move_and_end(SpoolState::deferred);
     spool_io::close_fd(fd_);
     fd_ = -1;
-    return Ok{};
+    return s;
 }
 
 namespace {
@@ -188,7 +191,7 @@ Status Claim::fail(std::string_view report, std::string_view json, std::string_v
 Result<std::string> Claim::fail_some(const std::vector<std::string>& failed, std::string_view report,
                                      std::string_view json, std::string_view dsn) {
     if (fd_ < 0) return Error{EBADF, "the claim on spool entry " + name_ + " has ended"};
-    const SpoolEntry entry = parse_spool_entry(data_);
+    const SpoolEntry& entry = entry_;
     Envelope env = envelope_of(entry);
     std::vector<Envelope::Rcpt> keep;
     for (const Envelope::Rcpt& r : env.rcpts)
@@ -215,10 +218,59 @@ Result<std::string> Claim::fail_some(const std::vector<std::string>& failed, std
     return name;
 }
 
+Status Claim::hold() {
+    if (fd_ < 0) return Error{EBADF, "the claim on spool entry " + name_ + " has ended"};
+    return move_and_end(SpoolState::hold);
+}
+
+Status Claim::release() {
+    if (fd_ < 0) return Error{EBADF, "the claim on spool entry " + name_ + " has ended"};
+    if (state_ != SpoolState::hold) return Error{EINVAL, "spool entry " + name_ + " is not held"};
+    return move_and_end(SpoolState::queue);
+}
+
+Status Claim::retry_now() {
+    if (fd_ < 0) return Error{EBADF, "the claim on spool entry " + name_ + " has ended"};
+    if (state_ != SpoolState::deferred) return Error{EINVAL, "spool entry " + name_ + " is not deferred"};
+    Envelope env = envelope_of(entry_);
+    std::erase_if(env.annotations, [](const auto& a) { return iequals(a.first, "Next-Attempt"); });
+    std::string content = format_envelope(env);
+    content.append(entry_.message);
+    const std::string tmp = join(root_, "tmp", name_);
+    Result<int> fd = recreate(tmp, content);
+    if (!fd) return fd.error();
+    const std::string dir = join(root_, state_dir(state_));
+    Status s = spool_io::move(tmp, join(dir, name_), false);
+    spool_io::close_fd(*fd);
+    if (!s) {
+        ::unlink(tmp.c_str());
+        return s;
+    }
+    spool_io::close_fd(fd_);   // the old file is gone: the claim ends
+    fd_ = -1;
+    return spool_io::sync_dir(dir);
+}
+
+Status Claim::remove() {
+    if (fd_ < 0) return Error{EBADF, "the claim on spool entry " + name_ + " has ended"};
+    const std::string dir = join(root_, state_dir(state_));
+    if (::unlink(join(dir, name_).c_str()) != 0) return sys_error("remove", join(dir, name_), errno);
+    if (state_ == SpoolState::failed)
+        for (const char* suffix : {".report", ".json", ".dsn"}) ::unlink(join(dir, name_ + suffix).c_str());
+    spool_io::close_fd(fd_);
+    fd_ = -1;
+    return spool_io::sync_dir(dir);
+}
+
 Result<std::optional<Claim>> Spool::claim(std::string_view name) {
+    static constexpr SpoolState sendable[] = {SpoolState::queue, SpoolState::deferred};
+    return claim(name, sendable);
+}
+
+Result<std::optional<Claim>> Spool::claim(std::string_view name, std::span<const SpoolState> states) {
     if (!spool_io::is_entry_name(name))
         return Error{EINVAL, "invalid spool entry name \"" + std::string(name) + "\""};
-    for (SpoolState s : {SpoolState::queue, SpoolState::deferred}) {
+    for (SpoolState s : states) {
         const std::string path = join(root_, state_dir(s), name);
         const int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW);
         if (fd < 0) {
@@ -251,7 +303,8 @@ Result<std::optional<Claim>> Spool::claim(std::string_view name) {
         Claim c;
         c.root_ = root_;
         c.name_ = std::string(name);
-        c.data_ = std::move(*data);
+        c.data_ = std::make_unique<const std::string>(std::move(*data));
+        c.entry_ = parse_spool_entry(*c.data_);
         c.state_ = s;
         c.fd_ = fd;
         return std::optional<Claim>(std::move(c));

@@ -19,9 +19,9 @@ namespace {
 using spool_io::join;
 using spool_io::sys_error;
 
-constexpr std::array<std::string_view, 5> kDirs = {"tmp", "queue", "deferred", "sent", "failed"};
-constexpr std::array<SpoolState, 4> kStates = {SpoolState::queue, SpoolState::deferred, SpoolState::sent,
-                                               SpoolState::failed};
+constexpr std::array<std::string_view, 6> kDirs = {"tmp", "queue", "deferred", "sent", "failed", "hold"};
+constexpr std::array<SpoolState, 5> kStates = {SpoolState::queue, SpoolState::deferred, SpoolState::hold,
+                                               SpoolState::sent, SpoolState::failed};
 
 // mkdir that accepts an existing directory.
 Status make_dir(const std::string& path) {
@@ -58,6 +58,27 @@ Result<Spool> Spool::open(const std::string& path, bool create) {
         for (std::string_view d : kDirs)
             if (Status st = make_dir(join(s.root_, d)); !st) return st.error();
         if (Status st = spool_io::sync_dir(s.root_); !st) return st.error();
+    } else {
+        // A spool is a directory with queue/. State directories another
+        // writer did not make (docs/spool-format.md asks only for tmp/ and
+        // queue/ to write entries) are made, with the spool's own mode.
+        struct stat root {}, queue {};
+        if (::stat(s.root_.c_str(), &root) != 0) return sys_error("open spool", s.root_, errno);
+        if (!S_ISDIR(root.st_mode)) return sys_error("open spool", s.root_, ENOTDIR);
+        const std::string q = join(s.root_, "queue");
+        if (::stat(q.c_str(), &queue) != 0) return sys_error("open spool directory", q, errno);
+        bool made = false;
+        for (std::string_view d : kDirs) {
+            const std::string p = join(s.root_, d);
+            if (::mkdir(p.c_str(), root.st_mode & 07777) == 0) {
+                ::chmod(p.c_str(), root.st_mode & 07777);   // the umask may have narrowed it
+                made = true;
+            } else if (errno != EEXIST) {
+                return sys_error("create directory", p, errno);
+            }
+        }
+        if (made)
+            if (Status st = spool_io::sync_dir(s.root_); !st) return st.error();
     }
     for (std::string_view d : kDirs) {
         const std::string p = join(s.root_, d);
@@ -196,7 +217,6 @@ Result<std::vector<std::string>> Spool::keys() const {
             if (std::string_view k = entry_key(n); !k.empty()) out.emplace_back(k);
     }
     std::sort(out.begin(), out.end());
-    out.erase(std::unique(out.begin(), out.end()), out.end());
     return out;
 }
 
@@ -247,6 +267,43 @@ Result<std::string> Spool::read(SpoolState s, std::string_view name) const {
     Result<std::string> r = spool_io::read_all(fd, path);
     spool_io::close_fd(fd);
     return r;
+}
+
+SpoolWalk::SpoolWalk(const Spool& spool, std::vector<SpoolState> states, std::size_t batch)
+    : spool_(&spool), batch_(batch == 0 ? 1 : batch) {
+    for (SpoolState s : states) cursors_.push_back(Cursor{s, {}, 0, {}, false});
+}
+
+const std::string* SpoolWalk::head(Cursor& c) {
+    if (c.at == c.names.size() && !c.done) {
+        auto names = spool_->list(c.state, c.after, batch_);
+        if (!names) {
+            error_ = names.error();
+            c.done = true;
+            return nullptr;
+        }
+        c.names = std::move(*names);
+        c.at = 0;
+        c.done = c.names.empty();
+        if (!c.done) c.after = c.names.back();
+    }
+    return c.at < c.names.size() ? &c.names[c.at] : nullptr;
+}
+
+std::optional<SpoolWalk::Item> SpoolWalk::next() {
+    for (;;) {
+        Cursor* best = nullptr;
+        for (Cursor& c : cursors_) {
+            const std::string* h = head(c);
+            if (error_) return std::nullopt;
+            if (h && (!best || *h < best->names[best->at])) best = &c;
+        }
+        if (!best) return std::nullopt;
+        std::string name = std::move(best->names[best->at++]);
+        if (name == last_) continue;   // moved from one walked state to another meanwhile
+        last_ = name;
+        return Item{std::move(name), best->state};
+    }
 }
 
 }  // namespace msg

@@ -1,9 +1,11 @@
-// spool_entry.cpp - reading one spool entry's envelope (docs/spool-format.md).
+// spool_entry.cpp - reading and writing a spool entry's envelope
+// (spool_entry.hpp, docs/spool-format.md).
 #include <cstring>
 #include <string>
 
+#include "msg/datetime.hpp"
 #include "msg/header.hpp"
-#include "msg/spool.hpp"
+#include "msg/spool_entry.hpp"
 
 namespace msg {
 namespace {
@@ -12,83 +14,8 @@ bool starts_with_nocase(std::string_view s, std::string_view prefix) {
     return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
 }
 
-bool is_alnum(unsigned char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
-
-// xtext (RFC 3461 4): "+" HEXCHAR HEXCHAR, or printable ASCII other than "+" and "=".
-bool is_xtext(std::string_view s) {
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        const auto c = static_cast<unsigned char>(s[i]);
-        if (c == '+') {
-            if (i + 2 >= s.size()) return false;
-            auto hex = [](char h) { return (h >= '0' && h <= '9') || (h >= 'A' && h <= 'F'); };
-            if (!hex(s[i + 1]) || !hex(s[i + 2])) return false;
-            i += 2;
-        } else if (c < 33 || c > 126 || c == '=') {
-            return false;
-        }
-    }
-    return true;
-}
-
-bool is_digits(std::string_view s) {
-    if (s.empty() || s.size() > 20) return false;
-    for (char c : s)
-        if (c < '0' || c > '9') return false;
-    return true;
-}
-
 void add(Defects* d, DefectCode c, std::size_t at, std::string detail = {}) {
     if (d) d->push_back({c, at, std::move(detail)});
-}
-
-// What a known parameter's value must look like (RFC 1870, 3461, 6152, 6531, 4954).
-// Returns an empty string when fine, or what is wrong.
-std::string check_param(const EsmtpParam& p, bool mail) {
-    const std::string_view k = p.keyword, v = p.value;
-    auto only = [&](bool on_mail) -> std::string {
-        return std::string(k) + " belongs to " + (on_mail ? "MAIL FROM" : "RCPT TO");
-    };
-    if (iequals(k, "BODY")) {
-        if (!mail) return only(true);
-        if (!iequals(v, "7BIT") && !iequals(v, "8BITMIME") && !iequals(v, "BINARYMIME"))
-            return "BODY must be 7BIT, 8BITMIME or BINARYMIME";
-    } else if (iequals(k, "SIZE")) {
-        if (!mail) return only(true);
-        if (!is_digits(v)) return "SIZE must be a number of octets";
-    } else if (iequals(k, "SMTPUTF8")) {
-        if (!mail) return only(true);
-        if (p.has_value) return "SMTPUTF8 takes no value";
-    } else if (iequals(k, "RET")) {
-        if (!mail) return only(true);
-        if (!iequals(v, "FULL") && !iequals(v, "HDRS")) return "RET must be FULL or HDRS";
-    } else if (iequals(k, "ENVID")) {
-        if (!mail) return only(true);
-        if (v.empty() || v.size() > 100 || !is_xtext(v)) return "ENVID must be 1 to 100 characters of xtext";
-    } else if (iequals(k, "AUTH")) {
-        if (!mail) return only(true);
-        if (v != "<>" && (v.empty() || !is_xtext(v))) return "AUTH must be <> or xtext";
-    } else if (iequals(k, "NOTIFY")) {
-        if (mail) return only(false);
-        if (iequals(v, "NEVER")) return {};
-        std::size_t b = 0;
-        for (;;) {
-            std::size_t e = v.find(',', b);
-            if (e == std::string_view::npos) e = v.size();
-            const std::string_view w = v.substr(b, e - b);
-            if (!iequals(w, "SUCCESS") && !iequals(w, "FAILURE") && !iequals(w, "DELAY"))
-                return "NOTIFY must be NEVER or a list of SUCCESS, FAILURE, DELAY";
-            if (e == v.size()) break;
-            b = e + 1;
-        }
-    } else if (iequals(k, "ORCPT")) {
-        if (mail) return only(false);
-        const std::size_t semi = v.find(';');
-        if (semi == std::string_view::npos || semi == 0 || !is_xtext(v.substr(semi + 1)) || semi + 1 == v.size())
-            return "ORCPT must be addr-type;xtext";
-    }
-    return {};
 }
 
 EnvelopeLine command(std::string_view text, std::size_t offset, bool mail, Defects* defects) {
@@ -140,18 +67,62 @@ EnvelopeLine command(std::string_view text, std::size_t offset, bool mail, Defec
         params.remove_prefix(1);
         ++params_at;
     }
-    l.params = parse_esmtp_params(params, params_at, defects);
-    for (std::size_t i = 0; i < l.params.size(); ++i) {
-        const EsmtpParam& p = l.params[i];
-        for (std::size_t j = 0; j < i; ++j)
-            if (iequals(l.params[j].keyword, p.keyword)) {
-                add(defects, DefectCode::EnvelopeParamSyntax, p.offset, std::string(p.keyword) + " is repeated");
-                break;
-            }
-        const std::string why = check_param(p, mail);
-        if (!why.empty()) add(defects, DefectCode::EnvelopeParamSyntax, p.offset, why);
-    }
+    // UTF-8 values are read; whether SMTPUTF8 was asked for is checked
+    // against the whole envelope later (validate_envelope).
+    std::vector<ParamProblem> problems;
+    l.params = parse_esmtp_params(params, params_at, true, &problems);
+    for (const ParamProblem& pr : problems)
+        add(defects, DefectCode::EnvelopeParamSyntax, pr.at,
+            pr.word.empty() ? std::string(pr.what) : std::string(pr.what) + ": " + std::string(pr.word));
+    for (const EsmtpParam& p : l.params)
+        if (std::string why = check_esmtp_param(p, mail); !why.empty())
+            add(defects, DefectCode::EnvelopeParamSyntax, p.offset, std::move(why));
     return l;
+}
+
+// A value on one envelope line: CR and LF would end the line early.
+void append_one_line(std::string& out, std::string_view s) {
+    for (char c : s) out += (c == '\r' || c == '\n') ? ' ' : c;
+}
+
+// ann-name = 1*(%d33-57 / %d59-126)
+void append_ann_name(std::string& out, std::string_view s) {
+    if (s.empty()) {
+        out += "Note";
+        return;
+    }
+    for (char c : s) {
+        const auto u = static_cast<unsigned char>(c);
+        out += (u > 32 && u < 127 && c != ':') ? c : '-';
+    }
+}
+
+void append_params(std::string& out, const std::vector<std::string>& params) {
+    for (const std::string& p : params) {
+        if (p.empty()) continue;
+        out += ' ';
+        append_one_line(out, p);
+    }
+}
+
+// The text between "<" and ">" of a parsed MAIL or RCPT line.
+std::string path_text(const EnvelopeLine& l) {
+    const std::size_t start = l.path_offset - l.offset;  // just at "<"
+    if (l.path.end < 2 || start + l.path.end > l.text.size()) return std::string(l.path.mailbox);
+    return std::string(l.text.substr(start + 1, l.path.end - 2));
+}
+
+std::vector<std::string> params_of(const EnvelopeLine& l) {
+    std::vector<std::string> out;
+    for (const EsmtpParam& p : l.params) {
+        std::string s(p.keyword);
+        if (p.has_value) {
+            s += '=';
+            s += p.value;
+        }
+        out.push_back(std::move(s));
+    }
+    return out;
 }
 
 }  // namespace
@@ -194,45 +165,6 @@ std::string_view SpoolEntry::body_type() const {
 
 bool looks_like_spool_entry(std::string_view data) noexcept {
     return starts_with_nocase(data, "MAIL FROM:") || starts_with_nocase(data, "RCPT TO:");
-}
-
-std::vector<EsmtpParam> parse_esmtp_params(std::string_view s, std::size_t base, Defects* defects) {
-    std::vector<EsmtpParam> out;
-    // Spaces at the end are one defect, not one per empty word.
-    std::size_t end = s.size();
-    while (end > 0 && s[end - 1] == ' ') --end;
-    if (end < s.size()) add(defects, DefectCode::EnvelopeParamSyntax, base + end, "trailing space");
-    s = s.substr(0, end);
-    std::size_t i = 0;
-    while (i < s.size()) {
-        std::size_t e = s.find(' ', i);
-        if (e == std::string_view::npos) e = s.size();
-        const std::string_view word = s.substr(i, e - i);
-        EsmtpParam p;
-        p.offset = base + i;
-        const std::size_t eq = word.find('=');
-        p.keyword = word.substr(0, eq);
-        if (eq != std::string_view::npos) {
-            p.has_value = true;
-            p.value = word.substr(eq + 1);
-        }
-        // esmtp-keyword = (ALPHA / DIGIT) *(ALPHA / DIGIT / "-")
-        // esmtp-value   = 1*(%d33-60 / %d62-126), and UTF-8 with SMTPUTF8 (RFC 6531 3.3)
-        bool ok = !p.keyword.empty() && is_alnum(static_cast<unsigned char>(p.keyword[0]));
-        for (char c : p.keyword) ok = ok && (is_alnum(static_cast<unsigned char>(c)) || c == '-');
-        if (p.has_value) {
-            ok = ok && !p.value.empty();
-            for (char ch : p.value) {
-                const auto c = static_cast<unsigned char>(ch);
-                ok = ok && c != '=' && (c >= 0x80 || (c >= 33 && c <= 126));
-            }
-        }
-        if (word.empty()) add(defects, DefectCode::EnvelopeParamSyntax, base + i, "two spaces between parameters");
-        else if (!ok) add(defects, DefectCode::EnvelopeParamSyntax, base + i, std::string(word));
-        else out.push_back(p);
-        i = e + 1;
-    }
-    return out;
 }
 
 SpoolEntry parse_spool_entry(std::string_view data) {
@@ -291,6 +223,85 @@ SpoolEntry parse_spool_entry(std::string_view data) {
     if (!seen_mail) add(d, DefectCode::EnvelopeMailMissing, 0, "no MAIL FROM");
     if (!seen_rcpt) add(d, DefectCode::EnvelopeRcptMissing, e.has_separator ? separator : data.size());
     return e;
+}
+
+std::string format_envelope(const Envelope& e) {
+    std::string out;
+    out.reserve(64 + 48 * e.rcpts.size());
+    out += "MAIL FROM:<";
+    append_one_line(out, e.mail_from);
+    out += '>';
+    append_params(out, e.mail_params);
+    out += '\n';
+    for (const Envelope::Rcpt& r : e.rcpts) {
+        out += "RCPT TO:<";
+        append_one_line(out, r.address);
+        out += '>';
+        append_params(out, r.params);
+        out += '\n';
+    }
+    for (const auto& [name, value] : e.annotations) {
+        append_ann_name(out, name);
+        out += ':';
+        // Leading white space is not part of a value when it is read back.
+        std::string_view v = value;
+        while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+        if (!v.empty()) {
+            out += ' ';
+            append_one_line(out, v);
+        }
+        out += '\n';
+    }
+    out += '\n';
+    return out;
+}
+
+Envelope envelope_of(const SpoolEntry& entry) {
+    Envelope e;
+    bool have_mail = false;
+    for (const EnvelopeLine& l : entry.envelope) {
+        switch (l.kind) {
+        case EnvelopeLine::Kind::mail:
+            if (!l.path.ok || have_mail) break;
+            have_mail = true;
+            e.mail_from = l.path.null ? std::string() : path_text(l);
+            e.mail_params = params_of(l);
+            break;
+        case EnvelopeLine::Kind::rcpt:
+            if (!l.path.ok) break;
+            e.rcpts.push_back({path_text(l), params_of(l)});
+            break;
+        case EnvelopeLine::Kind::annotation:
+            e.annotations.emplace_back(std::string(l.name), std::string(l.value));
+            break;
+        case EnvelopeLine::Kind::invalid:
+            break;
+        }
+    }
+    return e;
+}
+
+RetryInfo retry_info(const SpoolEntry& entry) {
+    RetryInfo r;
+    for (const EnvelopeLine& l : entry.envelope) {
+        if (l.kind != EnvelopeLine::Kind::annotation) continue;
+        auto is = [&](std::string_view n) {
+            if (l.name.size() != n.size()) return false;
+            for (std::size_t i = 0; i < n.size(); ++i)
+                if ((l.name[i] | 0x20) != (n[i] | 0x20)) return false;
+            return true;
+        };
+        if (is("Attempt")) {
+            ++r.attempts;
+            const std::size_t sp = l.value.find(' ');
+            r.last = parse_rfc3339(l.value.substr(0, sp));
+            r.last_what = sp == std::string_view::npos ? std::string_view{} : l.value.substr(sp + 1);
+            if (!r.first) r.first = r.last;
+        } else if (is("Next-Attempt")) {
+            r.next = parse_rfc3339(l.value);
+        }
+    }
+    return r;
 }
 
 }  // namespace msg

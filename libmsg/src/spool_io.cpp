@@ -94,8 +94,8 @@ void close_fd(int fd) noexcept {
     errno = saved;
 }
 
-Result<int> create_file(const std::string& path, std::string_view data, bool sync) {
-    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0660);
+Result<int> create_file(const std::string& path, std::string_view data, bool sync, mode_t mode) {
+    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
     if (fd < 0) return sys_error("create", path, errno);
     Status s = write_all(fd, data, path);
     if (s && sync) s = sync_fd(fd, path);
@@ -129,17 +129,6 @@ bool is_entry_name(std::string_view name) noexcept {
         return name.size() >= suffix.size() && name.substr(name.size() - suffix.size()) == suffix;
     };
     return !ends(".report") && !ends(".json") && !ends(".dsn");
-}
-
-std::string rfc3339(std::chrono::system_clock::time_point t) {
-    const std::time_t secs = std::chrono::system_clock::to_time_t(
-        std::chrono::time_point_cast<std::chrono::seconds>(t));
-    std::tm tm{};
-    ::gmtime_r(&secs, &tm);
-    char buf[80];
-    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-    return buf;
 }
 
 }  // namespace msg::spool_io

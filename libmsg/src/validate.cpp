@@ -7,7 +7,9 @@
 #include <cstring>
 
 #include "detail/line_scan.hpp"
+#include "msg/address.hpp"
 #include "msg/charset.hpp"
+#include "msg/datetime.hpp"
 #include "msg/codec.hpp"
 
 namespace msg {
@@ -71,6 +73,11 @@ private:
         const Entity* e = innermost(off);
         return e && off < e->header_end;
     }
+    // In the body of a binary part, whose bytes are data, not lines.
+    bool in_binary_body(std::size_t off) const {
+        const Entity* e = innermost(off);
+        return e && e->kind == EntityKind::leaf && e->encoding == TransferEncoding::binary && off >= e->body_begin;
+    }
 
     // Line length, bare CR, bare LF (in CRLF input) and NUL, in one pass.
     void lines() {
@@ -95,7 +102,10 @@ private:
                 ++reports_warn;
                 add(DefectCode::LineLong, line, std::to_string(len) + " characters");
             }
-            if (has_lf && crlf && !has_cr && reports_lf++ < kMaxLineReports) add(DefectCode::LineBareLf, eol);
+            if (has_lf && crlf && !has_cr && reports_lf < kMaxLineReports && !in_binary_body(eol)) {
+                ++reports_lf;
+                add(DefectCode::LineBareLf, eol);
+            }
         };
         std::size_t i = 0;
         for (;;) {
@@ -107,7 +117,8 @@ private:
                 line = j + 1;
             } else if (p[j] == '\r') {
                 // a CR not followed by LF; one report per line
-                if ((j + 1 >= n || p[j + 1] != '\n') && cr_line != line && reports_cr < kMaxLineReports) {
+                if ((j + 1 >= n || p[j + 1] != '\n') && cr_line != line && reports_cr < kMaxLineReports &&
+                    !in_binary_body(j)) {
                     ++reports_cr;
                     cr_line = line;
                     add(DefectCode::LineBareCr, j);
@@ -148,7 +159,7 @@ private:
             const std::size_t vo = f.value_offset();
             const std::string_view name = f.name;
             auto address = [&](AddressKind k) {
-                FieldCheckResult r = check_address_field(name, f.value, vo, k);
+                AddressList r = parse_address_list(f.value, k, {.base = vo, .field = name});
                 add_all(std::move(r.defects));
                 return r.mailboxes;
             };
@@ -163,11 +174,11 @@ private:
             else if (iequals(name, "Bcc") || iequals(name, "Resent-Bcc"))
                 address(AddressKind::address_list_or_empty);
             else if (iequals(name, "Date") || iequals(name, "Resent-Date"))
-                add_all(check_date_field(name, f.value, vo).defects);
+                add_all(parse_date_time(f.value, vo, name).defects);
             else if (iequals(name, "Message-ID") || iequals(name, "Resent-Message-ID"))
-                add_all(check_msg_id_field(name, f.value, vo, false).defects);
+                add_all(check_msg_id_field(name, f.value, vo, false));
             else if (iequals(name, "In-Reply-To") || iequals(name, "References"))
-                add_all(check_msg_id_field(name, f.value, vo, true).defects);
+                add_all(check_msg_id_field(name, f.value, vo, true));
             else if (iequals(name, "MIME-Version")) have_mime_version = true;
             else if (name.size() > 8 && iequals(name.substr(0, 8), "Content-")) {
                 have_mime_fields = true;
@@ -232,6 +243,12 @@ private:
     }
 
     void mime(const Entity& e) {
+        // RFC 2045 6.4: a multipart body is never encoded; its parts are.
+        if (const HeaderField* cte = m_.field(e, "Content-Transfer-Encoding");
+            cte && e.content_type.is_multipart() && e.encoding != TransferEncoding::seven_bit &&
+            e.encoding != TransferEncoding::eight_bit && e.encoding != TransferEncoding::binary)
+            add(DefectCode::MultipartEncoding, cte->offset, std::string(transfer_encoding_token(cte->value)));
+        if (e.kind == EntityKind::multipart) boundary_in_part(e);
         if (e.content_type.is_multipart()) {  // also when its boundary was never found
             // A nested multipart must not reuse an enclosing boundary.
             const std::string* b = e.content_type.param("boundary");
@@ -282,55 +299,85 @@ private:
             scratch_.clear();
             m_.decode(e, scratch_, nullptr);
         } else {
-            if (e.encoding == TransferEncoding::quoted_printable) {
-                std::size_t pos = 0;
-                while (pos < body.size()) {
-                    std::size_t nl = body.find('\n', pos);
-                    if (nl == std::string_view::npos) nl = body.size();
-                    std::size_t len = nl - pos;
-                    if (len > 0 && body[nl - 1] == '\r') --len;
-                    if (len > 76) {
-                        add(DefectCode::QpLineTooLong, e.body_begin + pos, std::to_string(len) + " characters");
-                        break;
-                    }
-                    pos = nl + 1;
-                }
-            }
-            if (e.encoding == TransferEncoding::quoted_printable) {
+            if (e.encoding == TransferEncoding::quoted_printable) qp_lines(e, body);
+            if (e.encoding == TransferEncoding::quoted_printable || e.encoding == TransferEncoding::uuencode) {
                 scratch_.clear();
                 m_.decode(e, scratch_, &out_);
             }
             if (!text) return;
         }
         // the content: decoded, or the body itself for the identity encodings
-        const std::string_view content = e.encoding == TransferEncoding::base64 ||
-                                                 e.encoding == TransferEncoding::quoted_printable
-                                             ? std::string_view(scratch_)
-                                             : body;
+        const bool decoded = e.encoding == TransferEncoding::base64 ||
+                             e.encoding == TransferEncoding::quoted_printable ||
+                             e.encoding == TransferEncoding::uuencode;
+        const std::string_view content = decoded ? std::string_view(scratch_) : body;
+        // Files uuencoded into the text, as old clients attach them.
+        if (e.content_type.subtype == "plain") (void)m_.uu_files(e, content, &out_);
         const std::size_t ct_at = field_offset(e, "Content-Type");
-        const bool ascii = first_non_ascii(content) == std::string_view::npos;
+        const std::size_t eight = first_non_ascii(content);
         if (!cs) {
-            if (!ascii) add(DefectCode::CharsetMissing, ct_at);
+            if (eight != std::string_view::npos) add(DefectCode::CharsetMissing, m_.content_offset(e, eight));
             return;
         }
         if (!charset_known(*cs)) {
             add(DefectCode::CharsetUnknown, ct_at, *cs);
             return;
         }
-        if (ascii) return;
+        if (eight == std::string_view::npos) return;
         if (iequals(*cs, "us-ascii") || iequals(*cs, "ascii") || iequals(*cs, "ansi_x3.4-1968")) {
-            // ICU decodes us-ascii as windows-1252; RFC 2046 4.1.2 has no 8-bit in it
-            add(DefectCode::CharsetBadBytes, ct_at, *cs + ": 8-bit bytes");
+            // decoded as windows-1252, but RFC 2046 4.1.2 has no 8-bit in it
+            add(DefectCode::CharsetBadBytes, m_.content_offset(e, eight), *cs + ": 8-bit bytes");
             return;
         }
-        std::size_t bad = 0;
-        if (iequals(*cs, "utf-8") || iequals(*cs, "utf8")) {
-            if (!is_valid_utf8(content)) add(DefectCode::CharsetBadBytes, ct_at, *cs);
-            return;
-        }
+        if ((iequals(*cs, "utf-8") || iequals(*cs, "utf8")) && is_valid_utf8(content)) return;
+        std::size_t bad = 0, first = 0;
         converted_.clear();
-        to_utf8(content, *cs, converted_, &bad);
-        if (bad) add(DefectCode::CharsetBadBytes, ct_at, *cs + ": " + std::to_string(bad) + " sequences");
+        to_utf8(content, *cs, converted_, &bad, &first);
+        if (bad)
+            add(DefectCode::CharsetBadBytes, m_.content_offset(e, first),
+                *cs + ": " + std::to_string(bad) + (bad == 1 ? " sequence" : " sequences"));
+    }
+
+    // Quoted-printable lines: the first over 76 characters (RFC 2045 6.7
+    // rule 5), the first that ends in literal white space (rule 3).
+    void qp_lines(const Entity& e, std::string_view body) {
+        bool long_seen = false, blank_seen = false;
+        for (std::size_t pos = 0; pos < body.size() && !(long_seen && blank_seen);) {
+            std::size_t nl = body.find('\n', pos);
+            if (nl == std::string_view::npos) nl = body.size();
+            std::size_t len = nl - pos;
+            if (len > 0 && body[pos + len - 1] == '\r') --len;
+            if (len > 76 && !long_seen) {
+                add(DefectCode::QpLineTooLong, e.body_begin + pos, std::to_string(len) + " characters");
+                long_seen = true;
+            }
+            if (len > 0 && (body[pos + len - 1] == ' ' || body[pos + len - 1] == '\t') && !blank_seen) {
+                std::size_t b = pos + len;
+                while (b > pos && (body[b - 1] == ' ' || body[b - 1] == '\t')) --b;
+                add(DefectCode::QpTrailingSpace, e.body_begin + b);
+                blank_seen = true;
+            }
+            pos = nl + 1;
+        }
+    }
+
+    // A line of the multipart that begins with "--" and its boundary but is
+    // no delimiter line (more follows the boundary): readers that match the
+    // boundary as a prefix take it for one. Reported once per multipart.
+    void boundary_in_part(const Entity& e) {
+        const std::string* b = e.content_type.param("boundary");
+        if (!b) return;
+        const std::string dash = "--" + *b;
+        const std::string_view d = m_.data().substr(0, e.end);
+        for (std::size_t p = d.find(dash, e.body_begin); p != std::string_view::npos; p = d.find(dash, p + 1)) {
+            if (p > e.body_begin && d[p - 1] != '\n') continue;
+            std::size_t i = p + dash.size();
+            if (d.compare(i, 2, "--") == 0) i += 2;
+            while (i < d.size() && (d[i] == ' ' || d[i] == '\t')) ++i;
+            if (i == d.size() || d[i] == '\n' || (d[i] == '\r' && (i + 1 == d.size() || d[i + 1] == '\n'))) continue;
+            add(DefectCode::BoundaryInPart, p, *b);
+            return;
+        }
     }
 
     void encoded_words_in_quotes(const HeaderField& f) {

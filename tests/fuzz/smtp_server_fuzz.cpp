@@ -1,7 +1,10 @@
 // smtp_server_fuzz.cpp - smtpsink's side of SMTP: the command parser and the
 // server session fed arbitrary client bytes, cut into reads where the input
 // says. Every reply the session writes must be a well-formed reply line, and
-// the session must keep within its line and size limits.
+// the session must keep within its line and size limits. Then the sink
+// under flood: the input sent again and again by a client that never reads
+// must not make the replies grow faster than a bounded amount per input
+// byte (what lets a Listener's back-pressure bound a session's memory).
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -68,6 +71,24 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         check(s.buffered() <= opt.max_line + 64 || s.held());
     }
     check(policy.largest <= opt.max_size);
+    // Flood: the same bytes sixteen times, nothing sent.
+    {
+        Keep p2;
+        msg::smtp::ServerSession f(opt, p2);
+        f.start();
+        const std::size_t greeting = f.output().size();
+        std::size_t fed = 0;
+        for (int round = 0; round < 16 && size > 0 && !f.closing() && !f.dropped(); ++round) {
+            for (std::size_t at = 0; at < size; at += 4096) {
+                const std::size_t n = std::min<std::size_t>(4096, size - at);
+                f.receive(in.substr(at, n));
+                fed += n;
+                if (f.held()) f.resume({});
+                check(f.buffered() <= opt.max_line + 4096 || f.held());
+                check(f.output().size() <= greeting + 64 * fed + 8192);
+            }
+        }
+    }
     // Every reply line is well formed.
     std::string_view out = s.output();
     at = 0;

@@ -91,7 +91,14 @@ expect 0 "3 messages, 1 enqueued, 2 already in the spool" "$m2s" "$tmp/box" "$tm
 grep -l '^four$' "$tmp/grow/queue"/* >/dev/null || { echo "FAIL: the new message was not enqueued"; fail=1; }
 # Bytes before the first From_ line are reported, not dropped silently.
 printf 'garbage line\n\nFrom a@example.org Mon Nov 23 09:00:00 2026\nTo: b@example.net\n\nhi\n' >"$tmp/garbage.mbox"
-expect 1 "14 bytes before the first From_ line are not part of any message" "$m2s" "$tmp/garbage.mbox" "$tmp/g"
+# Bytes before the first From_ line are reported, kept with the first entry,
+# and written back: the archive comes back byte for byte.
+expect 0 "14 bytes before the first From_ line belong to no message; kept with the first entry" "$m2s" "$tmp/garbage.mbox" "$tmp/g"
+expect 0 "" "$s2m" "$tmp/g" -o "$tmp/garbage.back"
+cmp -s "$tmp/garbage.mbox" "$tmp/garbage.back" || { echo "FAIL: the leading bytes did not come back"; fail=1; }
+expect 0 "0 enqueued" "$m2s" "$tmp/garbage.mbox" "$tmp/g"   # a re-run adds nothing, leading bytes included
+expect 0 "" "$s2m" "$tmp/g" -o "$tmp/garbage.back"
+cmp -s "$tmp/garbage.mbox" "$tmp/garbage.back" || { echo "FAIL: a re-run changed the round trip"; fail=1; }
 
 # From_ lines an annotation cannot carry verbatim still come back byte for byte.
 printf 'From  a@example.org Mon Nov 23 09:00:00 2026\nTo: b@example.net\n\none\n\nFrom \nTo: b@example.net\n\ntwo\n\nFrom a@example.org Mon\rNov 23 09:02:00 2026\nTo: b@example.net\n\nthree\n\nFrom a@example.org Mon Nov 23 09:03:00 2026\r\r\nTo: b@example.net\n\nfour\n' >"$tmp/odd.mbox"

@@ -66,7 +66,9 @@ def check_entries(spool, messages, final):
 
 def main():
     m2s, s2m = sys.argv[1], sys.argv[2]
-    rng = random.Random(int(os.environ.get("CRASH_SEED", "1")))
+    seed = os.environ.get("MSG_SEED", str(int(time.time() * 1000)))
+    print("seed %s (rerun with MSG_SEED=%s)" % (seed, seed), flush=True)
+    rng = random.Random(seed)
     tmp = tempfile.mkdtemp()
     try:
         archive = os.path.join(tmp, "archive.mbox")

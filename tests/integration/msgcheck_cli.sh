@@ -26,19 +26,64 @@ expect 0 "" "$bin" --json --werror testdata/clean
 printf 'From: a@example.org\nDate: Mon, 23 Nov 2026 09:15:00 +0100\nSubject: %s\nTo: b@@example.net\n\nhi\n' \
     "$(printf 'x%.0s' $(seq 1 90))" >"$tmp/bad.eml"
 expect 1 "" "$bin" "$tmp/bad.eml"
-has "$tmp/err" "^$tmp/bad.eml:3:1: warning: line is longer than 78 characters (99 characters) \[line.long\]"
-has "$tmp/err" "^$tmp/bad.eml:4:.*: error: .*\[address.syntax\]"
+has "$tmp/out" "^$tmp/bad.eml:3:1: warning: line is longer than 78 characters (99 characters) \[line.long\]"
+has "$tmp/out" "^$tmp/bad.eml:4:.*: error: .*\[address.syntax\]"
 has "$tmp/err" "msgcheck: 1 message, 1 error, 1 warning"
 expect 1 "" "$bin" --json "$tmp/bad.eml"
-has "$tmp/out" '"file": "'"$tmp"'/bad.eml", "message": 0, "line": 3, "column": 1, "offset": 58, "code": "line.long", "severity": "warning"'
-lacks "$tmp/err" 'msgcheck:'
+has "$tmp/out" '"source": "'"$tmp"'/bad.eml", "index": 0, "line": 3, "column": 1, "offset": 58, "defect": "line.long", "severity": "warning"'
+has "$tmp/err" '^msgcheck: 1 message, 1 error, 1 warning$'
+lacks "$tmp/out" 'msgcheck:'
+expect 1 "" "$bin" --format json "$tmp/bad.eml"
+has "$tmp/out" '"defect": "line.long"'
+expect 64 "contradict" "$bin" --json --format sarif "$tmp/bad.eml"
+expect 64 "two output formats" "$bin" --format json --format sarif "$tmp/bad.eml"
+
+# Diagnostics on standard output, the summary on standard error; -q: errors only, no summary.
+expect 1 "msgcheck: 1 message, 1 error, 1 warning" "$bin" "$tmp/bad.eml"
+lacks "$tmp/err" 'line.long'
+has "$tmp/out" 'line.long'
+expect 1 "" "$bin" -q "$tmp/bad.eml"
+has "$tmp/out" '\[address.syntax\]'
+lacks "$tmp/out" 'warning'
+[ -s "$tmp/err" ] && { echo "FAIL: -q printed a summary"; cat "$tmp/err"; fail=1; }
+# --color: always colours even into a file, never and auto (not a terminal) do not.
+expect 1 "" "$bin" --color always "$tmp/bad.eml"
+has "$tmp/out" "$(printf '\033')\\["
+expect 1 "" "$bin" --color never "$tmp/bad.eml"
+lacks "$tmp/out" "$(printf '\033')"
+expect 1 "" "$bin" "$tmp/bad.eml"
+lacks "$tmp/out" "$(printf '\033')"
+expect 64 "auto, always or never" "$bin" --color sometimes "$tmp/bad.eml"
+
+# SARIF 2.1.0: one document, every rule, each result at its place.
+: >"$tmp/nothing"
+expect 65 "" "$bin" --format sarif "$tmp/bad.eml" "$tmp/nothing"
+/usr/bin/python3 - "$tmp/out" "$tmp/bad.eml" "$bin" <<'PY' || fail=1
+import json, subprocess, sys
+log = json.load(open(sys.argv[1]))
+assert log["version"] == "2.1.0", log["version"]
+run = log["runs"][0]
+rules = run["tool"]["driver"]["rules"]
+codes = [l.split("\t")[0] for l in subprocess.run([sys.argv[3], "--list"], capture_output=True, text=True).stdout.splitlines()]
+assert [r["id"] for r in rules] == codes, "the rules are the catalogue"
+res = run["results"]
+by = {r.get("ruleId"): r for r in res}
+long = by["line.long"]
+assert long["level"] == "warning" and rules[long["ruleIndex"]]["id"] == "line.long", long
+loc = long["locations"][0]["physicalLocation"]
+assert loc["artifactLocation"]["uri"].endswith("/bad.eml"), loc
+assert loc["region"]["startLine"] == 3 and loc["region"]["startColumn"] == 1 and loc["region"]["byteOffset"] == 58, loc
+assert by["address.syntax"]["level"] == "error"
+assert any(r.get("ruleId") is None and "empty input" in r["message"]["text"] for r in res), res
+assert run["invocations"][0]["exitCode"] == 65, run["invocations"]
+PY
 # Several files: each one's lines are its own (buffers are reused between files).
 { printf 'From: a@example.org\nDate: Mon, 23 Nov 2026 09:15:00 +0100\n'
   printf 'Comments: one\nComments: two\nComments: three\nComments: four\nComments: five\n'
   sed -n '3,$p' "$tmp/bad.eml"; } >"$tmp/bad2.eml"
 expect 1 "" "$bin" "$tmp/bad.eml" "$tmp/bad2.eml"
-has "$tmp/err" "^$tmp/bad2.eml:8:1: warning: .*\[line.long\]"
-has "$tmp/err" "^$tmp/bad2.eml:9:.*\[address.syntax\]"
+has "$tmp/out" "^$tmp/bad2.eml:8:1: warning: .*\[line.long\]"
+has "$tmp/out" "^$tmp/bad2.eml:9:.*\[address.syntax\]"
 # Filters and --werror
 expect 0 "0 errors, 1 warning" "$bin" --ignore address "$tmp/bad.eml"
 expect 1 "0 errors, 1 warning" "$bin" --ignore address --werror "$tmp/bad.eml"
@@ -47,30 +92,38 @@ expect 0 "" "$bin" -q --select date "$tmp/bad.eml"
 [ -s "$tmp/err" ] && { echo "FAIL: -q printed something"; cat "$tmp/err"; fail=1; }
 
 # Standard input
-expect 1 "^<stdin>:3:1: warning" sh -c "\"$bin\" < \"$tmp/bad.eml\""
-expect 1 "^<stdin>:3:1: warning" sh -c "\"$bin\" - < \"$tmp/bad.eml\""
+expect 1 "" sh -c "\"$bin\" < \"$tmp/bad.eml\""
+has "$tmp/out" "^<stdin>:3:1: warning"
+expect 1 "" sh -c "\"$bin\" - < \"$tmp/bad.eml\""
+has "$tmp/out" "^<stdin>:3:1: warning"
 
 # Inputs that are not mail: 65, and the others are still checked.
 : >"$tmp/empty"
 printf '\211PNG\r\n\032\n\0\0\0\rIHDR' >"$tmp/image.png"
-expect 65 "$tmp/empty: error: empty input, not a message" "$bin" "$tmp/empty" "$tmp/image.png" "$tmp/bad.eml"
-has "$tmp/err" "$tmp/image.png: error: not a message"
-has "$tmp/err" "bad.eml:4:"
+expect 65 "" "$bin" "$tmp/empty" "$tmp/image.png" "$tmp/bad.eml"
+has "$tmp/out" "$tmp/empty: error: empty input, not a message"
+has "$tmp/out" "$tmp/image.png: error: not a message"
+has "$tmp/out" "bad.eml:4:"
 has "$tmp/err" "3 messages, 1 error, 1 warning, 2 not mail"
+# Binary data whose first line has a colon (an Outlook .msg file) is not mail either.
+printf '\320\317\021\340\241\261\032\341\000\000:\000\nbinary\r\ndata\n' >"$tmp/outlook.msg"
+expect 65 "" "$bin" "$tmp/outlook.msg"
+has "$tmp/out" "$tmp/outlook.msg: error: not a message: binary data"
 expect 66 "cannot open" "$bin" "$tmp/missing" "$clean"
 # A bad field name on the first line is a defect, not "not mail".
 printf 'X Mailer: one\nFrom: a@example.org\n\nbody\n' >"$tmp/badfirst.eml"
-expect 1 "badfirst.eml:1:2: error: .*\[header.bad-field-name\]" "$bin" "$tmp/badfirst.eml"
+expect 1 "" "$bin" "$tmp/badfirst.eml"
+has "$tmp/out" "badfirst.eml:1:2: error: .*\[header.bad-field-name\]"
 
 # mbox archives: each message is reported with the archive's line numbers.
 { printf 'From a@example.org Mon Nov 23 09:15:00 2026\n'; cat "$clean"; echo
   printf 'From a@example.org Mon Nov 23 09:16:00 2026\n'; cat "$tmp/bad.eml"; echo; } >"$tmp/box.mbox"
 lines=$(wc -l <"$clean")
 expect 1 "" "$bin" --mbox "$tmp/box.mbox"
-has "$tmp/err" "^$tmp/box.mbox:$((lines + 2 + 1 + 3)):1: warning: .*\[line.long\]"
+has "$tmp/out" "^$tmp/box.mbox:$((lines + 2 + 1 + 3)):1: warning: .*\[line.long\]"
 has "$tmp/err" "2 messages, 1 error, 1 warning"
 expect 1 "" "$bin" --json --mbox "$tmp/box.mbox"
-has "$tmp/out" '"message": 1, "line": '$((lines + 6))', "column": 1'
+has "$tmp/out" '"index": 1, "line": '$((lines + 6))', "column": 1'
 gzip -c "$tmp/box.mbox" >"$tmp/box.mbox.gz"
 expect 1 "2 messages, 1 error, 1 warning" "$bin" --mbox "$tmp/box.mbox.gz"
 expect 65 "not an mbox archive" "$bin" --mbox "$clean"
@@ -79,15 +132,15 @@ expect 65 "not an mbox archive" "$bin" --mbox "$clean"
 { printf 'MAIL FROM:<a@example.org>\nRCPT TO:<b@example.net>\nRCPT TO:<c@@example.net>\n\n'
   cat "$tmp/bad.eml"; } >"$tmp/entry"
 expect 1 "" "$bin" "$tmp/entry"
-has "$tmp/err" "^$tmp/entry:3:12: error: .*\[envelope.path-syntax\]"
-has "$tmp/err" "^$tmp/entry:7:1: warning: .*\[line.long\]"
+has "$tmp/out" "^$tmp/entry:3:12: error: .*\[envelope.path-syntax\]"
+has "$tmp/out" "^$tmp/entry:7:1: warning: .*\[line.long\]"
 { printf 'MAIL FROM:<a@example.org> SMTPUTF8 BODY=8BITMIME\nRCPT TO:<b@example.net>\n\n'
   printf 'From: a@example.org\nDate: Mon, 23 Nov 2026 09:15:00 +0100\nSubject: caf\303\251\n'
   printf 'MIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\n\303\251\n'; } >"$tmp/utf8.entry"
 expect 0 "1 message, 0 errors, 0 warnings" "$bin" "$tmp/utf8.entry"
 sed 's/ SMTPUTF8//' "$tmp/utf8.entry" >"$tmp/noutf8.entry"
 expect 1 "" "$bin" "$tmp/noutf8.entry"
-has "$tmp/err" "^$tmp/noutf8.entry:6:13: error: .*\[envelope.smtputf8-needed\]"
-has "$tmp/err" "\[header.8bit\]"
+has "$tmp/out" "^$tmp/noutf8.entry:6:13: error: .*\[envelope.smtputf8-needed\]"
+has "$tmp/out" "\[header.8bit\]"
 
 exit $fail

@@ -8,12 +8,16 @@ DEFECTS_DIR (testdata/defects) holds one directory per defect code listed by
 envelope group, spool entries NAME.entry) and a file `expect`, one line per
 message:
 
-    NAME.eml LINE [also=CODE,CODE] [args=ARG,ARG]
+    NAME.eml LINE [also=CODE,CODE] [args=ARG,ARG] [make=SCRIPT] [exit=N]
 
 LINE is the 1-based line at which `msgcheck --json NAME.eml` must report the
 directory's code. No other defect, of any severity, may be reported, except
 the codes named by also= (defects that cannot be avoided together with this
 one). args= adds command line arguments (--utf8 for header.utf8-invalid).
+make= names a Python script in the directory that writes the message to the
+path it is given, for samples too large to keep (a decompression bomb): the
+message is made at test time, in a temporary directory, under NAME. exit=
+is msgcheck's expected exit status (default: 0 or 1).
 Empty lines and lines starting with '#' are ignored.
 
 The test fails when a code has no directory or no message, when a directory
@@ -26,8 +30,10 @@ Standard library only; run it with Debian's /usr/bin/python3.
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 
 
 def list_codes(msgcheck):
@@ -36,7 +42,7 @@ def list_codes(msgcheck):
 
 
 def parse_expect(path, failures):
-    """[(name, line, also, args)] from an expect file."""
+    """[(name, line, also, args, make, exit)] from an expect file."""
     entries = []
     with open(path, encoding="utf-8") as f:
         for n, raw in enumerate(f, 1):
@@ -48,25 +54,31 @@ def parse_expect(path, failures):
             if len(words) < 2 or not words[1].isdigit() or int(words[1]) < 1:
                 failures.append("%s: expected 'NAME.eml LINE [also=CODES] [args=ARGS]', got %r" % (where, line))
                 continue
-            also, args = [], []
+            also, args, make, status = [], [], None, None
             ok = True
             for w in words[2:]:
                 if w.startswith("also="):
                     also += [c for c in w[5:].split(",") if c]
                 elif w.startswith("args="):
                     args += [a for a in w[5:].split(",") if a]
+                elif w.startswith("make="):
+                    make = w[5:]
+                elif w.startswith("exit=") and w[5:].isdigit():
+                    status = int(w[5:])
                 else:
                     failures.append("%s: unknown field %r" % (where, w))
                     ok = False
             if ok:
-                entries.append((words[0], int(words[1]), also, args))
+                entries.append((words[0], int(words[1]), also, args, make, status))
     return entries
 
 
-def run_msgcheck(msgcheck, path, args):
+def run_msgcheck(msgcheck, path, args, status):
     """The list of (code, line) reported, or an error string."""
     p = subprocess.run([msgcheck, "--json"] + args + [path], capture_output=True)
-    if p.returncode not in (0, 1):
+    if status is not None and p.returncode != status:
+        return "msgcheck exited with %d, not %d: %s" % (p.returncode, status, p.stderr.decode(errors="replace").strip())
+    if status is None and p.returncode not in (0, 1):
         return "msgcheck exited with %d: %s" % (p.returncode, p.stderr.decode(errors="replace").strip())
     found = []
     for raw in p.stdout.decode("utf-8", errors="replace").splitlines():
@@ -74,7 +86,7 @@ def run_msgcheck(msgcheck, path, args):
             continue
         try:
             obj = json.loads(raw)
-            found.append((obj["code"], int(obj["line"])))
+            found.append((obj["defect"], int(obj["line"])))
         except (ValueError, KeyError) as e:
             return "unreadable output line %r (%s)" % (raw, e)
     return found
@@ -110,16 +122,28 @@ def main(argv):
         if not entries:
             failures.append("%s: expect lists no message" % code)
             continue
-        for name, want_line, also, args in entries:
+        for name, want_line, also, args, make, status in entries:
             where = "%s/%s" % (code, name)
             for a in also:
                 if a not in known:
                     failures.append("%s: also= names an unknown code %r" % (where, a))
             path = os.path.join(cdir, name)
+            tmp = None
+            if make:
+                tmp = tempfile.mkdtemp(prefix="msgcheck_defects_")
+                path = os.path.join(tmp, name)
+                made = subprocess.run([sys.executable, os.path.join(cdir, make), path], capture_output=True)
+                if made.returncode != 0 or not os.path.isfile(path):
+                    failures.append("%s: %s did not make the message: %s"
+                                    % (where, make, made.stderr.decode(errors="replace").strip()))
+                    shutil.rmtree(tmp)
+                    continue
             if not os.path.isfile(path):
                 failures.append("%s: message file is missing" % where)
                 continue
-            found = run_msgcheck(msgcheck, path, args)
+            found = run_msgcheck(msgcheck, path, args, status)
+            if tmp:
+                shutil.rmtree(tmp)
             checked += 1
             if isinstance(found, str):
                 failures.append("%s: %s" % (where, found))

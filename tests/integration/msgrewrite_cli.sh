@@ -46,6 +46,36 @@ expect 66 "cannot open" "$bin" --7bit "$tmp/missing.eml"
 mkdir "$tmp/several" && cp "$clean" "$utf8" "$tmp/several/"
 expect 64 "several inputs (or a directory) need --in-place" "$bin" --7bit -o "$tmp/one.eml" "$tmp/several"
 [ ! -e "$tmp/one.eml" ] || { echo "FAIL: -o written for a directory"; fail=1; }
+# A symbolic link another user planted in a sticky directory is never
+# written through, with -o or --in-place (the kernel's protected_symlinks
+# rule, which renaming over the target would sidestep).
+if [ "$(id -u)" -eq 0 ] && id nobody > /dev/null 2>&1; then
+    mkdir "$tmp/sticky" && chmod 1777 "$tmp/sticky"
+    cp "$utf8" "$tmp/secret"
+    ln -s "$tmp/secret" "$tmp/sticky/x.eml" && chown -h nobody "$tmp/sticky/x.eml"
+    expect 73 "refusing to write through" "$bin" --7bit -o "$tmp/sticky/x.eml" "$utf8"
+    expect 73 "refusing to write through" "$bin" --7bit --in-place "$tmp/sticky/x.eml"
+    same "$tmp/secret" "$utf8"
+    [ -L "$tmp/sticky/x.eml" ] || { echo "FAIL: the planted link was replaced"; fail=1; }
+else
+    echo "note: not root (or no user nobody): the planted-link case is skipped"
+fi
+# A walk with --in-place does not follow links out of its tree.
+mkdir "$tmp/tree" && cp "$utf8" "$tmp/outside.eml" && cp "$utf8" "$tmp/tree/inside.eml"
+ln -s "$tmp/outside.eml" "$tmp/tree/link.eml"
+expect 0 "" "$bin" --7bit --in-place "$tmp/tree"
+same "$tmp/outside.eml" "$utf8"
+cmp -s "$tmp/tree/inside.eml" "$utf8" && { echo "FAIL: the file inside the tree was not rewritten"; fail=1; }
+# A file with other hard links is left alone without --force.
+cp "$utf8" "$tmp/hard.eml" && ln "$tmp/hard.eml" "$tmp/hard2.eml"
+expect 73 "hard links" "$bin" --7bit --in-place "$tmp/hard.eml"
+same "$tmp/hard.eml" "$utf8"
+expect 0 "" "$bin" --7bit --in-place --force "$tmp/hard.eml"
+same "$tmp/hard2.eml" "$utf8"
+# A new output file is private.
+expect 0 "" "$bin" --7bit -o "$tmp/new.eml" "$utf8"
+[ "$(stat -c %a "$tmp/new.eml")" = 600 ] || { echo "FAIL: a new -o file is $(stat -c %a "$tmp/new.eml"), not 600"; fail=1; }
+
 # --in-place through a symbolic link replaces the file it names and keeps the link.
 cp "$utf8" "$tmp/real.eml" && ln -s real.eml "$tmp/link.eml"
 expect 0 "" "$bin" --7bit --in-place "$tmp/link.eml"
@@ -117,8 +147,8 @@ expect 1 "" "$bin" --json --dry-run --fix --7bit "$tmp/8bit-addr.eml" testdata/d
 import json, sys
 a, b = [json.loads(l) for l in open(sys.argv[1])]
 assert a["problems"] and all(set(p) == {"step", "where", "what"} for p in a["problems"]), a
-assert [r["code"] for r in b["remaining"]] == ["field.missing"], b
-assert set(b["remaining"][0]) >= {"code", "severity", "line", "column"}, b
+assert [r["defect"] for r in b["remaining"]] == ["field.missing"], b
+assert set(b["remaining"][0]) >= {"defect", "severity", "line", "column"}, b
 ' "$tmp/out" || { echo "FAIL: --json problems/remaining"; cat "$tmp/out"; fail=1; }
 
 # --- --in-place -----------------------------------------------------------------
@@ -184,6 +214,46 @@ grep -q "$(printf '\r')\$" "$tmp/ip/box.mbox" || { echo "FAIL: --in-place --mbox
 [ "$(ls -A "$tmp/ip" | tr '\n' ' ')" = "a.eml b.eml box.mbox " ] || { echo "FAIL: --in-place --mbox left files"; ls -A "$tmp/ip"; fail=1; }
 expect 65 "" "$bin" --mbox --7bit "$clean"
 
+# --- not mail: refused, left as it is, exit 65 --------------------------------------
+printf '\320\317\021\340\241\261\032\341\000\000:\000\nbinary\r\ndata\n' >"$tmp/outlook.msg"
+cp "$tmp/outlook.msg" "$tmp/outlook.orig"
+expect 65 "not a message: binary data" "$bin" --fix "$tmp/outlook.msg"
+expect 65 "not a message: binary data" "$bin" -q --fix "$tmp/outlook.msg"  # an error: said under -q too
+[ -s "$tmp/out" ] && { echo "FAIL: output written for input that is not mail"; fail=1; }
+expect 65 "left as it is" "$bin" --fix --in-place "$tmp/outlook.msg"
+same "$tmp/outlook.msg" "$tmp/outlook.orig"
+expect 65 "" "$bin" --fix -o "$tmp/nm.eml" "$tmp/outlook.msg"
+[ ! -e "$tmp/nm.eml" ] || { echo "FAIL: -o written for input that is not mail"; fail=1; }
+printf 'Just a note, no header.\nSecond line.\n' >"$tmp/note.txt"
+expect 65 "no header field" "$bin" --fix --crlf "$tmp/note.txt"
+expect 65 "" "$bin" --fix --json --dry-run "$tmp/note.txt"
+has "$tmp/out" '"not_mail": "not a message: no header field at the start"'
+{ printf 'MAIL FROM:<a@example.org>\nRCPT TO:<b@example.net>\n\n'; cat "$tmp/outlook.orig"; } >"$tmp/nm.entry"
+cp "$tmp/nm.entry" "$tmp/nm.entry.orig"
+expect 65 "" "$bin" --fix --in-place "$tmp/nm.entry"
+same "$tmp/nm.entry" "$tmp/nm.entry.orig"
+# In an archive, such a message is copied as it is; the others are rewritten.
+{ printf 'From a@example.org Mon Nov 23 09:15:00 2026\n'; cat "$tmp/note.txt"; printf '\n';
+  printf 'From a@example.org Mon Nov 23 09:16:00 2026\n'; cat "$utf8"; } >"$tmp/nm.mbox"
+expect 65 "message 1: error: not a message" "$bin" --mbox --7bit -o "$tmp/nm.out.mbox" "$tmp/nm.mbox"
+has "$tmp/nm.out.mbox" '^Just a note, no header.$'
+has "$tmp/nm.out.mbox" '^Content-Transfer-Encoding: quoted-printable'
+
+# --- --fix leaves nothing it could repair, or says why -------------------------
+"$bin" --fix --json --dry-run testdata/defects/*/*.eml testdata/clean/*.eml testdata/messages/* \
+    testdata/mimekit/messages/* 2>/dev/null | "$py" -c '
+import json, sys
+bad = 0
+for line in sys.stdin:
+    o = json.loads(line)
+    left = [r["defect"] for r in o["remaining"] if r["repairable"]]
+    why = [p["what"] for p in o["problems"]]
+    if left and (not why or any("no rule of --fix" in w for w in why)):
+        print("FAIL: --fix %s left %s without saying why: %s" % (o["source"], left, why))
+        bad = 1
+sys.exit(bad)
+' || fail=1
+
 # --- spool entries --------------------------------------------------------------
 { printf 'MAIL FROM:<a@example.org> BODY=8BITMIME\nRCPT TO:<b@example.net>\n\n'; cat "$utf8"; } >"$tmp/entry"
 expect 0 "" "$bin" --7bit "$tmp/entry"
@@ -214,5 +284,12 @@ for f in testdata/clean/* testdata/defects/*/*.eml testdata/rewrite/*.eml; do
     "$bin" --fix --7bit --fold "$tmp/i1.eml" >"$tmp/i2.eml" 2>/dev/null
     cmp -s "$tmp/i1.eml" "$tmp/i2.eml" || { echo "FAIL: --fix --7bit --fold is not idempotent on $f"; fail=1; }
 done
+
+# An archive's bytes before its first From_ line stay where they are.
+cp testdata/mbox-leading/junk-before-first.mbox "$tmp/lead.mbox"
+expect 0 "" "$bin" --mbox --7bit --in-place "$tmp/lead.mbox"
+[ "$(head -n 3 "$tmp/lead.mbox")" = "$(head -n 3 testdata/mbox-leading/junk-before-first.mbox)" ] ||
+    { echo "FAIL: msgrewrite --mbox lost the bytes before the first From_ line"; fail=1; }
+grep -q '^Content-Transfer-Encoding: ' "$tmp/lead.mbox" || { echo "FAIL: the archive was not rewritten"; fail=1; }
 
 exit $fail

@@ -77,9 +77,70 @@ check passwd-1 first
 st=$?
 [ "$st" = 73 ] || { echo "FAIL: missing dir gave $st, expected 73"; fail=1; }
 
+# Extracted files are private.
+[ "$(stat -c %a "$tmp/out/passwd")" = 600 ] || { echo "FAIL: an extracted file is not 0600"; fail=1; }
+
+# Many parts of one name: every one is written, numbered, in linear time
+# (the numbering goes on from where it was, it does not start again at 1).
+/usr/bin/python3 - "$tmp/many.eml" <<'PY'
+import sys
+n = 9990
+with open(sys.argv[1], "w") as f:
+    f.write("From: a@example.org\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n")
+    for i in range(n):
+        f.write('--b\nContent-Disposition: attachment; filename="same.txt"\n\n%d\n' % i)
+    f.write("--b--\n")
+PY
+mkdir "$tmp/many"
+start=$(date +%s)
+"$bin" --extract-all "$tmp/many" "$tmp/many.eml" >/dev/null 2>"$tmp/err3" || { echo "FAIL: --extract-all of 9990 parts: $(cat "$tmp/err3")"; fail=1; }
+"$bin" --extract-all "$tmp/many" "$tmp/many.eml" >/dev/null 2>"$tmp/err3" || { echo "FAIL: a second run: $(cat "$tmp/err3")"; fail=1; }
+took=$(( $(date +%s) - start ))
+[ "$(ls "$tmp/many" | wc -l)" = 19980 ] || { echo "FAIL: $(ls "$tmp/many" | wc -l) files, not 19980"; fail=1; }
+[ -e "$tmp/many/same-19979.txt" ] || { echo "FAIL: the last name is not same-19979.txt"; fail=1; }
+[ "$took" -lt 60 ] || { echo "FAIL: extracting 19980 parts took ${took}s"; fail=1; }
+
 # --extract: the decoded body of one section, byte for byte.
 "$bin" --extract 2 "$tmp/hostile.eml" >"$tmp/x" || { echo "FAIL: --extract 2"; fail=1; }
 [ "$(cat "$tmp/x")" = first ] || { echo "FAIL: --extract 2 gave '$(cat "$tmp/x")'"; fail=1; }
 printf 'hello' | cmp -s - "$tmp/x" && { echo "FAIL: wrong section"; fail=1; }
+
+# uuencode: an x-uuencode part, and files uuencoded into a text part
+# (sections 1.u1, 1.u2), decoded; a hostile name on a begin line stays in
+# the directory.
+mkdir "$tmp/uu"
+cat >"$tmp/uu.eml" <<'MSG'
+From: a@example.org
+Subject: old style
+MIME-Version: 1.0
+Content-Type: text/plain; charset=us-ascii
+
+Two files:
+
+begin 644 ../../etc/abc.txt
+#86)C
+`
+end
+
+begin 600 def.bin
+#9&5F
+`
+end
+MSG
+"$bin" --extract 1.u1 "$tmp/uu.eml" >"$tmp/x" || { echo "FAIL: --extract 1.u1"; fail=1; }
+[ "$(cat "$tmp/x")" = abc ] || { echo "FAIL: --extract 1.u1 gave '$(cat "$tmp/x")'"; fail=1; }
+"$bin" --extract 1.u2 "$tmp/uu.eml" >"$tmp/x" || { echo "FAIL: --extract 1.u2"; fail=1; }
+[ "$(cat "$tmp/x")" = def ] || { echo "FAIL: --extract 1.u2 gave '$(cat "$tmp/x")'"; fail=1; }
+"$bin" --extract 1.u3 "$tmp/uu.eml" >/dev/null 2>&1
+[ $? = 65 ] || { echo "FAIL: --extract 1.u3 (no such file) did not exit 65"; fail=1; }
+"$bin" --extract-all "$tmp/uu" "$tmp/uu.eml" >/dev/null 2>"$tmp/err" || { echo "FAIL: --extract-all uu"; cat "$tmp/err"; fail=1; }
+[ "$(ls "$tmp/uu" | tr '\n' ' ')" = "abc.txt def.bin " ] || { echo "FAIL: uu files: $(ls "$tmp/uu")"; fail=1; }
+[ "$(cat "$tmp/uu/abc.txt")" = abc ] || { echo "FAIL: abc.txt has wrong content"; fail=1; }
+printf 'From: a@example.org\nContent-Transfer-Encoding: x-uuencode\n\nbegin 644 ghi.txt\n#9VAI\n`\nend\n' >"$tmp/part.eml"
+"$bin" --extract 1 "$tmp/part.eml" >"$tmp/x" 2>/dev/null || { echo "FAIL: --extract 1 of x-uuencode"; fail=1; }
+[ "$(cat "$tmp/x")" = ghi ] || { echo "FAIL: x-uuencode part gave '$(cat "$tmp/x")'"; fail=1; }
+mkdir "$tmp/uu2"
+"$bin" --extract-all "$tmp/uu2" "$tmp/part.eml" >/dev/null 2>&1
+[ "$(cat "$tmp/uu2/ghi.txt" 2>/dev/null)" = ghi ] || { echo "FAIL: x-uuencode part not saved under its begin line's name"; ls "$tmp/uu2"; fail=1; }
 
 exit $fail

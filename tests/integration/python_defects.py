@@ -76,10 +76,13 @@ REASONS = {
     "not-msgid": "In-Reply-To and References are unstructured in the header registry",
     "boundary-length": "the boundary is used as found; its length is not checked",
     "filename-free": "get_filename() returns the name as given; what it means is the application's business",
-    "cte-unchecked": "the CTE value is not validated; an unknown one (x-uuencode: a failed uudecode) returns the raw bytes",
+    "cte-unchecked": "the CTE value is not validated; an unknown one returns the raw bytes",
     "no-mime-version": "Content-Type is honoured with or without MIME-Version",
     "line-endings": "feedparser splits lines at CRLF, CR or LF alike",
     "nul-free": "NUL bytes in a body are ordinary data",
+    "boundary-exact": "feedparser matches a delimiter line exactly, as libmsg does; prefix-matching readers are the risk",
+    "qp-trailing": "quopri keeps literal white space at the end of a line and reports nothing",
+    "uu-silent": "_decode_uu() raises ValueError or decodes what it can; get_payload() never records a defect",
 }
 
 # msgcheck code -> (Python's defect names for that code's messages, KIND, reason).
@@ -139,6 +142,14 @@ PYTHON = {
     "mime.too-many-parts": (set(), NONE, "no-limits"),
     "mime.unknown-encoding": (set(), NONE, "cte-unchecked"),
     "mime.version-missing": (set(), NONE, "no-mime-version"),
+    "mime.private-encoding": (set(), NONE, "cte-unchecked"),
+    "mime.multipart-encoding": ({"InvalidMultipartContentTransferEncodingDefect"}, SAME, "detected"),
+    "mime.no-body-part": ({"StartBoundaryNotFoundDefect", "MultipartInvariantViolationDefect"}, SAME, "detected"),
+    "mime.boundary-in-part": (set(), NONE, "boundary-exact"),
+    "body.qp-trailing-space": (set(), NONE, "qp-trailing"),
+    "body.uuencode-no-begin": (set(), NONE, "uu-silent"),
+    "body.uuencode-bad-line": (set(), NONE, "uu-silent"),
+    "body.uuencode-no-end": (set(), NONE, "uu-silent"),
 }
 
 SKIPPED_GROUPS = ("envelope.", "mbox.", "smtp.")   # smtp.*: transcripts, not messages
@@ -190,7 +201,7 @@ def msgcheck_codes(msgcheck, path, args):
     for raw in p.stdout.decode("utf-8", errors="replace").splitlines():
         if raw.strip():
             try:
-                codes.append(json.loads(raw)["code"])
+                codes.append(json.loads(raw)["defect"])
             except (ValueError, KeyError) as e:
                 return "unreadable output line %r (%s)" % (raw, e)
     return codes

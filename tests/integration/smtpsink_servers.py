@@ -9,7 +9,8 @@ answered in order in one write; BDAT; rules (550 by pattern, 451 every Nth
 message, a connection dropped mid-DATA stores nothing); STARTTLS and AUTH
 PLAIN/LOGIN; SIZE; a line too long; "<LF>.<CR><LF>" does not end a message;
 --discard with --count; spoolsend's messages arrive byte for byte, also over
-STARTTLS with AUTH; smtp-source's 500 messages over 10 sessions all stored.
+STARTTLS with AUTH; implicit TLS (--implicit-tls) with smtplib and spoolsend;
+smtp-source's 500 messages over 10 sessions all stored.
 """
 import base64
 import os
@@ -22,6 +23,8 @@ import subprocess
 import sys
 import tempfile
 import time
+
+import postfix_tools
 
 SMTPSINK, SPOOLSEND = sys.argv[1], sys.argv[2]
 failures = 0
@@ -225,6 +228,33 @@ try:
     check(len(stored) == 2 and all("Smtp-Tls: yes" in h and "Smtp-Auth: test" in h for h, _ in stored),
           "both TLS messages stored, marked TLS and AUTH: %s" % [h for h, _ in stored])
 
+    # --- implicit TLS (port 465 style) --------------------------------------------------
+    spool6 = os.path.join(tmp, "in6")
+    p, port = start("--tls-cert", cert, "--tls-key", key, "--implicit-tls", spool6)
+    try:
+        with smtplib.SMTP_SSL("127.0.0.1", port, context=ctx) as s:
+            s.ehlo()
+            check(not s.has_extn("starttls"), "no STARTTLS offered inside implicit TLS")
+            s.sendmail("a@example.org", ["b@example.net"], b"Subject: implicit TLS\r\n\r\nx\r\n")
+        out = os.path.join(tmp, "out6")
+        for d in ("tmp", "queue", "deferred", "sent", "failed"):
+            os.makedirs(os.path.join(out, d))
+        with open(os.path.join(out, "queue", "20260101T000000.000001Z.1.000001.t"), "wb") as f:
+            f.write(b"MAIL FROM:<a@example.org>\nRCPT TO:<b@example.net>\n\nSubject: spoolsend, implicit TLS\n\nhi\n")
+        r = subprocess.run([SPOOLSEND, "--server", "127.0.0.1:%d" % port, "--tls", "tls", "--tls-verify", "no", out],
+                           capture_output=True, text=True, timeout=60)
+        check(r.returncode == 0, "spoolsend --tls tls to --implicit-tls: %d %s" % (r.returncode, r.stderr))
+    finally:
+        stop(p)
+    stored = entries(spool6)
+    check(len(stored) == 2 and all("Smtp-Tls: yes" in h for h, _ in stored),
+          "both implicit-TLS messages stored, marked TLS: %s" % [h for h, _ in stored])
+    # A certificate that cannot be read is named; the key must match it.
+    r = subprocess.run([SMTPSINK, "--discard", "--tls-cert", cert + ".none", "--tls-key", key],
+                       capture_output=True, text=True, timeout=10)
+    check(r.returncode == 66 and "cannot load the TLS certificate " + cert + ".none" in r.stderr,
+          "a missing certificate: exit 66, named: %d %s" % (r.returncode, r.stderr))
+
     # --- spoolsend to smtpsink: byte for byte ----------------------------------------
     out = os.path.join(tmp, "out2")
     for d in ("tmp", "queue", "deferred", "sent", "failed"):
@@ -251,22 +281,26 @@ try:
     check(got == sent, "every message arrived byte for byte (%d of %d)" % (len(got), len(sent)))
 
     # --- --discard, --count; smtp-source ----------------------------------------------
-    p, port = start("--discard", "--count", "500")
-    src = subprocess.run(["/usr/sbin/smtp-source", "-s", "10", "-m", "500", "-l", "2000", "-d",
-                          "127.0.0.1:%d" % port], capture_output=True, text=True, timeout=120)
-    check(src.returncode == 0, "smtp-source ran: %s" % src.stderr)
-    try:
-        _, err = p.communicate(timeout=20)
-        check(p.returncode == 0 and "500 messages" in err, "--discard --count 500 exits after 500: %s" % err)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        check(False, "--count did not end smtpsink")
-    spool5 = os.path.join(tmp, "in5")
-    p, port = start("--count", "500", spool5)
-    src = subprocess.run(["/usr/sbin/smtp-source", "-s", "10", "-m", "500", "-l", "2000", "-d",
-                          "127.0.0.1:%d" % port], capture_output=True, text=True, timeout=120)
-    p.communicate(timeout=20)
-    check(len(os.listdir(os.path.join(spool5, "queue"))) == 500, "smtp-source: 500 messages stored")
+    SMTP_SOURCE = postfix_tools.tool("smtp-source")
+    if SMTP_SOURCE:
+        p, port = start("--discard", "--count", "500")
+        src = subprocess.run([SMTP_SOURCE, "-s", "10", "-m", "500", "-l", "2000", "-d",
+                              "127.0.0.1:%d" % port], capture_output=True, text=True, timeout=120,
+                             env=postfix_tools.env())
+        check(src.returncode == 0, "smtp-source ran: %s" % src.stderr)
+        try:
+            _, err = p.communicate(timeout=20)
+            check(p.returncode == 0 and "500 messages" in err, "--discard --count 500 exits after 500: %s" % err)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            check(False, "--count did not end smtpsink")
+        spool5 = os.path.join(tmp, "in5")
+        p, port = start("--count", "500", spool5)
+        src = subprocess.run([SMTP_SOURCE, "-s", "10", "-m", "500", "-l", "2000", "-d",
+                              "127.0.0.1:%d" % port], capture_output=True, text=True, timeout=120,
+                             env=postfix_tools.env())
+        p.communicate(timeout=20)
+        check(len(os.listdir(os.path.join(spool5, "queue"))) == 500, "smtp-source: 500 messages stored")
 finally:
     shutil.rmtree(tmp)
 

@@ -77,7 +77,9 @@ try:
         raise SystemExit("aiosmtpd did not start")
     args = [SPOOLSEND, "--server", "127.0.0.1:" + m.group(1), "-j", "1", "--retry-base", "0s", spool]
 
-    rng = random.Random(os.environ.get("MSG_SEED", str(time.time())))
+    seed = os.environ.get("MSG_SEED", str(int(time.time() * 1000)))
+    print("seed %s (rerun with MSG_SEED=%s)" % (seed, seed), flush=True)
+    rng = random.Random(seed)
     kills = 0
     for _ in range(KILLS):
         p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -20,6 +20,8 @@ import sys
 import tempfile
 import time
 
+import postfix_tools
+
 SPOOLSEND = sys.argv[1]
 HERE = os.path.dirname(os.path.abspath(__file__))
 failures = 0
@@ -66,8 +68,8 @@ def start_aiosmtpd(*args):
 def start_smtp_sink(*args):
     port = free_port()
     as_nobody = ["-u", "nobody"] if os.geteuid() == 0 else []   # smtp-sink will not run as root
-    p = subprocess.Popen(["/usr/sbin/smtp-sink", *as_nobody, *args, "127.0.0.1:%d" % port, "100"],
-                         stderr=subprocess.DEVNULL)
+    p = subprocess.Popen([SMTP_SINK, *as_nobody, *args, "127.0.0.1:%d" % port, "100"],
+                         stderr=subprocess.DEVNULL, env=postfix_tools.env())
     wait_port(port, p)
     return p, port
 
@@ -271,29 +273,31 @@ try:
         server.wait()
 
     # --- smtp-sink: a batch, 8BITMIME on and off ----------------------------------
-    spool3 = os.path.join(tmp, "spool3")
-    make_spool(spool3)
-    names = [add_entry(spool3, "a@example.org", ["r%d@example.net" % i], msg(100 + i)) for i in range(50)]
-    eight = add_entry(spool3, "a@example.org", ["x@example.net"], msg(200, "gr\u00fc\u00dfe\n".encode()))
-    dump = os.path.join(tmp, "dump")
-    os.makedirs(dump)
-    os.chmod(dump, 0o777)
-    sink, port = start_smtp_sink("-8", "-d", dump + "/%M.")
-    try:
-        r = run("--server", "127.0.0.1:%d" % port, "-j", "4", spool3)
-        check(r.returncode == 0, "smtp-sink batch: exit 0 (%s)" % r.stderr)
-        check(all(where(spool3, n) == "sent" for n in names + [eight]), "smtp-sink batch: all sent")
-    finally:
-        sink.kill()
-        sink.wait()
-    dumped = []
-    for root, _, files in os.walk(dump):
-        for f in files:
-            dumped.append(open(os.path.join(root, f), "rb").read())
-    check(len(dumped) == 51, "smtp-sink received 51 messages, got %d" % len(dumped))
-    down = [d for d in dumped if b"Message-ID: <200@test>" in d]
-    check(len(down) == 1 and all(c < 128 for c in down[0]) and b"Content-Transfer-Encoding: quoted-printable" in down[0],
-          "without 8BITMIME the 8-bit message went out as 7-bit quoted-printable")
+    SMTP_SINK = postfix_tools.tool("smtp-sink")
+    if SMTP_SINK:
+        spool3 = os.path.join(tmp, "spool3")
+        make_spool(spool3)
+        names = [add_entry(spool3, "a@example.org", ["r%d@example.net" % i], msg(100 + i)) for i in range(50)]
+        eight = add_entry(spool3, "a@example.org", ["x@example.net"], msg(200, "gr\u00fc\u00dfe\n".encode()))
+        dump = os.path.join(tmp, "dump")
+        os.makedirs(dump)
+        os.chmod(dump, 0o777)
+        sink, port = start_smtp_sink("-8", "-d", dump + "/%M.")
+        try:
+            r = run("--server", "127.0.0.1:%d" % port, "-j", "4", spool3)
+            check(r.returncode == 0, "smtp-sink batch: exit 0 (%s)" % r.stderr)
+            check(all(where(spool3, n) == "sent" for n in names + [eight]), "smtp-sink batch: all sent")
+        finally:
+            sink.kill()
+            sink.wait()
+        dumped = []
+        for root, _, files in os.walk(dump):
+            for f in files:
+                dumped.append(open(os.path.join(root, f), "rb").read())
+        check(len(dumped) == 51, "smtp-sink received 51 messages, got %d" % len(dumped))
+        down = [d for d in dumped if b"Message-ID: <200@test>" in d]
+        check(len(down) == 1 and all(c < 128 for c in down[0]) and b"Content-Transfer-Encoding: quoted-printable" in down[0],
+              "without 8BITMIME the 8-bit message went out as 7-bit quoted-printable")
 finally:
     shutil.rmtree(tmp)
 

@@ -2,17 +2,22 @@
 // written in a format come back from reading in that format (exactly for
 // mboxrd and mboxcl2, with the documented ">From " loss for mboxo and
 // mboxcl), and for mboxrd rewriting what was read gives the same bytes.
+// MboxParser gives the same events however an archive is split: written
+// archives and arbitrary bytes, generated split points, any format, the
+// usual and small limits.
 #include <gtest/gtest.h>
 #include <rapidcheck.h>
 #include <rapidcheck/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
 
+#include "../unit/mbox_feed.hpp"
 #include "msg/mbox.hpp"
 
 namespace {
@@ -251,4 +256,64 @@ TEST(MboxDetect, ExactContentLengthAloneMeansMboxrd) {
     const auto back = read_archive(a, msg::MboxFormat::detect);
     ASSERT_EQ(back.size(), 1u);
     EXPECT_NE(back[0].data.find("\nFrom here\n"), std::string::npos);
+}
+
+// --- the push parser at any split -----------------------------------------------
+
+namespace {
+
+// Where the pieces end: generated piece sizes, from 0 (the same bytes
+// again) to a few hundred.
+std::vector<std::size_t> gen_cuts(std::size_t size) {
+    const auto pieces = *rc::gen::container<std::vector<std::size_t>>(
+        rc::gen::weightedOneOf<std::size_t>({{3, rc::gen::inRange<std::size_t>(0, 8)},
+                                             {1, rc::gen::inRange<std::size_t>(8, 400)}}));
+    std::vector<std::size_t> cuts;
+    std::size_t at = 0;
+    for (std::size_t p : pieces) {
+        at = std::min(size, at + p);
+        cuts.push_back(at);
+    }
+    return cuts;
+}
+
+msg::MboxOptions gen_parser_options(msg::MboxFormat f) {
+    msg::MboxOptions o;
+    o.format = f;
+    // Small limits make some messages too large to hold.
+    if (*rc::gen::arbitrary<bool>()) o.max_message = *rc::gen::inRange<std::size_t>(0, 300);
+    return o;
+}
+
+void check_any_split(const std::string& archive, const msg::MboxOptions& o) {
+    const msg_test::MboxEvents whole = msg_test::feed_at_once(archive, o);
+    RC_ASSERT(whole.broken == std::string());
+    const msg_test::MboxEvents split = msg_test::feed(archive, o, gen_cuts(archive.size()));
+    RC_ASSERT(split.broken == std::string());
+    RC_ASSERT(split.events == whole.events);
+    RC_ASSERT(split == whole);
+}
+
+}  // namespace
+
+RC_GTEST_PROP(MboxParserProperty, AnySplitOfAWrittenArchiveGivesTheSameEvents, ()) {
+    const auto f = *rc::gen::element(msg::MboxFormat::mboxrd, msg::MboxFormat::mboxo, msg::MboxFormat::mboxcl,
+                                     msg::MboxFormat::mboxcl2);
+    const bool by_length = f == msg::MboxFormat::mboxcl || f == msg::MboxFormat::mboxcl2;
+    const auto msgs = by_length ? gen_length_framed(f == msg::MboxFormat::mboxcl) : gen_from_framed(true);
+    const std::string lead = *rc::gen::element<std::string>("", "\n", "\r\n", "junk\n\n", ">From x\n");
+    const std::string archive = lead + write_archive(msgs, f);
+    check_any_split(archive, gen_parser_options(*rc::gen::element(f, msg::MboxFormat::detect)));
+}
+
+RC_GTEST_PROP(MboxParserProperty, AnySplitOfArbitraryBytesGivesTheSameEvents, ()) {
+    const auto parts = *rc::gen::container<std::vector<std::string>>(rc::gen::element<std::string>(
+        "From ", "From a\n", "From b\r\n", "\n", "\r\n", "\r", ">From ", ">>From x\n", "Content-Length: 3\n",
+        "Content-Length: 0\n", "Content-Length: 12\n", "content-length:x\n", "x", "abc\n", "Subject: s\n", " ",
+        "\n\nFrom c\n"));
+    std::string archive;
+    for (const std::string& p : parts) archive += p;
+    const auto f = *rc::gen::element(msg::MboxFormat::mboxrd, msg::MboxFormat::mboxo, msg::MboxFormat::mboxcl,
+                                     msg::MboxFormat::mboxcl2, msg::MboxFormat::detect);
+    check_any_split(archive, gen_parser_options(f));
 }

@@ -90,6 +90,78 @@ TEST(Charset, ToUtf8ThroughIcu) {
     EXPECT_NE(out.find("\xEF\xBF\xBD"), std::string::npos);
 }
 
+TEST(Charset, LabelsDecodedWithTheirSuperset) {
+    std::string out;
+    std::size_t bad = 99;
+    // GBK bytes in mail labelled gb2312 (0x81 0x40 is GBK only): gb18030.
+    EXPECT_TRUE(msg::to_utf8("\xB0\xA1\x81\x40", "gb2312", out, &bad));
+    EXPECT_EQ(out, "\xE5\x95\x8A\xE4\xB8\x82");  // 啊丂
+    EXPECT_EQ(bad, 0u);
+    out.clear();
+    EXPECT_TRUE(msg::to_utf8("\x81\x40", "x-gbk", out, &bad));
+    EXPECT_EQ(out, "\xE4\xB8\x82");
+    // windows-949 (UHC) bytes labelled euc-kr or ks_c_5601-1987.
+    for (const char* label : {"euc-kr", "EUC-KR", "ks_c_5601-1987", "korean"}) {
+        out.clear();
+        EXPECT_TRUE(msg::to_utf8("\x81\x41\xB0\xA1", label, out, &bad)) << label;
+        EXPECT_EQ(out, "\xEA\xB0\x82\xEA\xB0\x80") << label;  // 갂가
+        EXPECT_EQ(bad, 0u) << label;
+    }
+    // windows-874 for tis-620, windows-1254 for iso-8859-9: the euro sign.
+    for (const char* label : {"tis-620", "iso-8859-11", "iso-8859-9", "latin5"}) {
+        out.clear();
+        EXPECT_TRUE(msg::to_utf8("\x80", label, out, &bad)) << label;
+        EXPECT_EQ(out, "\xE2\x82\xAC") << label;
+        EXPECT_EQ(bad, 0u) << label;
+    }
+    // iso-8859-1: windows-1252, whose five holes are the Latin-1 controls.
+    out.clear();
+    EXPECT_TRUE(msg::to_utf8("\x80\x81", "iso-8859-1", out, &bad));
+    EXPECT_EQ(out, "\xE2\x82\xAC\xC2\x81");
+    EXPECT_EQ(bad, 0u);
+    // Bytes that the superset does not decode either are still bad.
+    out.clear();
+    EXPECT_TRUE(msg::to_utf8("a\xFF", "gb2312", out, &bad));
+    EXPECT_EQ(bad, 1u);
+    EXPECT_TRUE(msg::charset_known("x-gbk"));
+    EXPECT_EQ(msg::decoding_charset("GB2312"), "gb18030");
+    EXPECT_EQ(msg::decoding_charset("x-gbk"), "gb18030");
+    EXPECT_EQ(msg::decoding_charset("ks_c_5601-1987"), "windows-949");
+    EXPECT_EQ(msg::decoding_charset("tis-620"), "windows-874");
+    EXPECT_EQ(msg::decoding_charset("us-ascii"), "windows-1252");
+    EXPECT_EQ(msg::decoding_charset("koi8-r"), "koi8-r");
+    EXPECT_EQ(msg::decoding_charset("x-no-such-charset"), "");
+}
+
+TEST(Charset, FirstBadOffset) {
+    std::string out;
+    std::size_t bad = 0, first = 99;
+    EXPECT_TRUE(msg::to_utf8("ab\xFF" "c\xFF", "utf-8", out, &bad, &first));
+    EXPECT_EQ(bad, 2u);
+    EXPECT_EQ(first, 2u);
+    first = 99;
+    out.clear();
+    EXPECT_TRUE(msg::to_utf8("abc\x81", "windows-1252", out, &bad, &first));
+    EXPECT_EQ(first, 3u);
+    first = 99;
+    out.clear();
+    EXPECT_TRUE(msg::to_utf8("\x93\xFA\x93\xFA\xA0x", "shift_jis", out, &bad, &first));
+    EXPECT_GE(bad, 1u);
+    EXPECT_EQ(first, 4u);
+    first = 99;
+    out.clear();
+    EXPECT_TRUE(msg::to_utf8("clean", "koi8-r", out, &bad, &first));
+    EXPECT_EQ(bad, 0u);
+    EXPECT_EQ(first, 99u);  // left alone
+}
+
+TEST(Charset, Stateful) {
+    for (const char* cs : {"iso-2022-jp", "ISO-2022-KR", "utf-7", "hz-gb-2312", "utf-16"})
+        EXPECT_TRUE(msg::charset_stateful(cs)) << cs;
+    for (const char* cs : {"utf-8", "iso-8859-1", "shift_jis", "gb2312", "euc-kr", "utf-16be", "x-no-such"})
+        EXPECT_FALSE(msg::charset_stateful(cs)) << cs;
+}
+
 TEST(Charset, ToUtf8UnknownLeavesOutputUnchanged) {
     std::string out = "keep";
     EXPECT_FALSE(msg::to_utf8("abc", "x-no-such-charset", out));

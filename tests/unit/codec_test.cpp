@@ -41,11 +41,15 @@ Decoded decode_bytewise(std::string_view in) {
 
 Decoded b64(std::string_view in) { return decode_whole<msg::Base64Decoder>(in); }
 Decoded qp(std::string_view in) { return decode_whole<msg::QuotedPrintableDecoder>(in); }
+Decoded uu(std::string_view in) { return decode_whole<msg::UuDecoder>(in); }
 
 void expect_same_status(const msg::DecodeStatus& a, const msg::DecodeStatus& b) {
     EXPECT_EQ(a.bad_chars, b.bad_chars);
     EXPECT_EQ(a.bad_padding, b.bad_padding);
     EXPECT_EQ(a.bad_escapes, b.bad_escapes);
+    EXPECT_EQ(a.uu_no_begin, b.uu_no_begin);
+    EXPECT_EQ(a.uu_bad_lines, b.uu_bad_lines);
+    EXPECT_EQ(a.uu_no_end, b.uu_no_end);
     EXPECT_EQ(a.first_bad, b.first_bad);
 }
 
@@ -344,4 +348,113 @@ TEST(LineEndings, ToCrlfAndLf) {
     EXPECT_EQ(msg::to_crlf("no break"), "no break");
     EXPECT_EQ(msg::to_crlf(""), "");
     EXPECT_EQ(msg::to_crlf(msg::to_crlf("x\ny\r")), "x\r\ny\r\n");
+}
+
+// --- uuencode ------------------------------------------------------------------------
+
+namespace {
+// "Hello, world!\n" (14 bytes) and "abc", as uuencode writes them.
+const std::string kUuHello = "begin 644 hello.txt\n.2&5L;&\\L('=O<FQD(0H`\n`\nend\n";
+}  // namespace
+
+TEST(UuDecode, BeginDataEnd) {
+    msg::UuDecoder d;
+    std::string out;
+    d.step("some text first\r\n" + kUuHello + "trailing words\n", out);
+    d.finish(out);
+    EXPECT_EQ(out, "Hello, world!\n");
+    EXPECT_TRUE(d.status().clean());
+    EXPECT_EQ(d.name(), "hello.txt");
+    EXPECT_EQ(d.mode(), "644");
+    // CRLF lines, '`' or ' ' for zero, a line short of its trailing blanks
+    // (the missing characters are zero bits: "8" alone gives '`').
+    auto r = uu("begin 600 x\r\n#86)C\r\n$86)C80  \r\n$86)C8\r\n \r\nend\r\n");
+    EXPECT_EQ(r.out, "abcabcaabc`");
+    EXPECT_TRUE(r.st.clean());
+}
+
+TEST(UuDecode, SameForAnySplit) {
+    const std::string in = "x\n" + kUuHello;
+    const Decoded whole = uu(in);
+    const Decoded bytes = decode_bytewise<msg::UuDecoder>(in);
+    EXPECT_EQ(whole.out, bytes.out);
+    expect_same_status(whole.st, bytes.st);
+    const std::string broken = "begin 644 a\n#8~)C\n\n#86)C";
+    const Decoded w2 = uu(broken), b2 = decode_bytewise<msg::UuDecoder>(broken);
+    EXPECT_EQ(w2.out, b2.out);
+    expect_same_status(w2.st, b2.st);
+    EXPECT_EQ(w2.st.uu_bad_lines, 2u);
+    EXPECT_TRUE(w2.st.uu_no_end);
+}
+
+TEST(UuDecode, BadLines) {
+    // A byte outside ' '..'`': the line is decoded as far as its length says,
+    // the bad byte as zero bits, and counted.
+    auto r = uu("begin 644 a\n#8~)C\nend\n");
+    EXPECT_EQ(r.out.size(), 3u);
+    EXPECT_EQ(r.st.uu_bad_lines, 1u);
+    EXPECT_EQ(r.st.first_bad, 12u);
+    // Characters past the groups the length needs (padding aside).
+    r = uu("begin 644 a\n#86)C86)C\n#86)C``\nend\n");
+    EXPECT_EQ(r.out, "abcabc");
+    EXPECT_EQ(r.st.uu_bad_lines, 1u);
+    // An empty line inside the data.
+    r = uu("begin 644 a\n#86)C\n\n#86)C\nend\n");
+    EXPECT_EQ(r.out, "abcabc");
+    EXPECT_EQ(r.st.uu_bad_lines, 1u);
+    EXPECT_EQ(r.st.first_bad, 18u);
+}
+
+TEST(UuDecode, NoBeginOrNoEnd) {
+    // Without a begin line the input is the output, as it is.
+    auto r = uu("The archive index is below.\n\nPriya\n");
+    EXPECT_EQ(r.out, "The archive index is below.\n\nPriya\n");
+    EXPECT_TRUE(r.st.uu_no_begin);
+    EXPECT_FALSE(r.st.clean());
+    // "begin" without a mode is no begin line.
+    r = uu("begin here\n#86)C\nend\n");
+    EXPECT_TRUE(r.st.uu_no_begin);
+    // Cut short: what is there is decoded.
+    r = uu("begin 644 a\n#86)C\n#86)C");
+    EXPECT_EQ(r.out, "abcabc");
+    EXPECT_TRUE(r.st.uu_no_end);
+    EXPECT_EQ(r.st.uu_bad_lines, 0u);
+    // decode_transfer knows it.
+    std::string out;
+    msg::DecodeStatus st;
+    msg::decode_transfer(kUuHello, msg::TransferEncoding::uuencode, out, &st);
+    EXPECT_EQ(out, "Hello, world!\n");
+    EXPECT_TRUE(st.clean());
+}
+
+TEST(UuDecode, BeginLine) {
+    std::string mode, name;
+    EXPECT_TRUE(msg::uu_begin_line("begin 644 my file.txt\r\n", &mode, &name));
+    EXPECT_EQ(mode, "644");
+    EXPECT_EQ(name, "my file.txt");
+    EXPECT_FALSE(msg::uu_begin_line("begin 6x4 a"));
+    EXPECT_TRUE(msg::uu_begin_line("begin 644", &mode, &name));
+    EXPECT_EQ(name, "");
+    EXPECT_FALSE(msg::uu_begin_line("begin 644x a"));
+    EXPECT_FALSE(msg::uu_begin_line("Begin 644 a"));
+}
+
+TEST(UuBlocks, FoundInText) {
+    const std::string text = "Hi Bob,\n\nthe notes:\n\n" + kUuHello + "\nbegin 644 words are not data\nbye\n";
+    const auto blocks = msg::find_uu_blocks(text);
+    ASSERT_EQ(blocks.size(), 1u);
+    EXPECT_EQ(blocks[0].begin, text.find("begin 644 hello"));
+    EXPECT_EQ(blocks[0].end, text.find("end\n") + 4);
+    EXPECT_EQ(blocks[0].name, "hello.txt");
+    EXPECT_EQ(blocks[0].mode, "644");
+    // Prose that begins with "begin": not a block.
+    EXPECT_TRUE(msg::find_uu_blocks("begin 123 steps to success\nfirst, wake up\n").empty());
+    EXPECT_TRUE(msg::find_uu_blocks("we begin 644 a\n#86)C\nend\n").empty());
+    // A block without its end line runs to the end of the text.
+    const std::string cut = "x\nbegin 644 a.bin\n#86)C\n#86)C\n";
+    const auto c = msg::find_uu_blocks(cut);
+    ASSERT_EQ(c.size(), 1u);
+    EXPECT_EQ(c[0].end, cut.size());
+    // Two blocks.
+    EXPECT_EQ(msg::find_uu_blocks(kUuHello + kUuHello).size(), 2u);
 }

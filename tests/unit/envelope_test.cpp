@@ -1,4 +1,5 @@
-// envelope_test.cpp - envelopes derived from messages (envelope.hpp).
+// envelope_test.cpp - ESMTP parameters, what a message needs, and envelopes
+// derived from messages (envelope.hpp).
 #include <gtest/gtest.h>
 #include <msg/envelope.hpp>
 
@@ -7,13 +8,19 @@
 
 namespace {
 
-msg::DerivedEnvelope derive(const std::string& text, std::string_view from_line = {}) {
-    static std::string keep;  // the message's views point into it
+msg::Derivation derive(const std::string& text, std::string_view from_line = {}) {
+    static std::string keep;  // the derivation's views point into it
     keep = text;
-    return msg::derive_envelope(msg::parse_message(keep), from_line);
+    return msg::derive_envelope(keep, from_line);
 }
 
 using V = std::vector<std::string>;
+
+V rcpts(const msg::Derivation& d) {
+    V out;
+    for (const auto& r : d.envelope.rcpts) out.push_back(r.address);
+    return out;
+}
 
 }  // namespace
 
@@ -21,21 +28,21 @@ TEST(DeriveEnvelope, SenderOrder) {
     const std::string m = "Return-Path: <bounces@example.org>\nFrom: Alice <alice@example.org>\n"
                           "To: bob@example.net\n\nhi\n";
     auto e = derive(m, "list@example.org Mon Nov 23 09:15:00 2026");
-    EXPECT_EQ(e.sender, "list@example.org");
+    EXPECT_EQ(e.envelope.mail_from, "list@example.org");
     EXPECT_EQ(e.sender_from, "From_ line");
     e = derive(m, "- Mon Nov 23 09:15:00 2026");  // not an address: next source
-    EXPECT_EQ(e.sender, "bounces@example.org");
+    EXPECT_EQ(e.envelope.mail_from, "bounces@example.org");
     EXPECT_EQ(e.sender_from, "Return-Path");
     e = derive("From: Alice <alice@example.org>\nTo: bob@example.net\n\nhi\n");
-    EXPECT_EQ(e.sender, "alice@example.org");
+    EXPECT_EQ(e.envelope.mail_from, "alice@example.org");
     EXPECT_EQ(e.sender_from, "From");
     // a bounce keeps the null sender
     e = derive(m, "MAILER-DAEMON Fri Jul  8 12:08:34 2011");
     EXPECT_TRUE(e.have_sender);
-    EXPECT_EQ(e.sender, "");
+    EXPECT_EQ(e.envelope.mail_from, "");
     e = derive("Return-Path: <>\nFrom: x@example.org\nTo: bob@example.net\n\nhi\n");
     EXPECT_TRUE(e.have_sender);
-    EXPECT_EQ(e.sender, "");
+    EXPECT_EQ(e.envelope.mail_from, "");
     EXPECT_EQ(e.sender_from, "Return-Path");
     e = derive("To: bob@example.net\n\nhi\n");
     EXPECT_FALSE(e.have_sender);
@@ -45,9 +52,17 @@ TEST(DeriveEnvelope, Recipients) {
     auto e = derive("From: a@example.org\nTo: Bob <bob@example.net>, team: c@example.net;\n"
                     "Cc: BOB@EXAMPLE.NET, bob@Example.Net, Bob@example.net\nBcc: hidden@example.com\n\nx\n");
     // the domain's case does not matter, the local part's does (RFC 5321 2.4)
-    EXPECT_EQ(e.rcpts, (V{"bob@example.net", "c@example.net", "BOB@EXAMPLE.NET", "Bob@example.net",
-                          "hidden@example.com"}));
+    EXPECT_EQ(rcpts(e), (V{"bob@example.net", "c@example.net", "BOB@EXAMPLE.NET", "Bob@example.net",
+                           "hidden@example.com"}));
     EXPECT_EQ(e.rcpts_from, "To/Cc/Bcc");
+}
+
+TEST(DeriveEnvelope, ManyRecipientsAreDeduplicatedInLinearTime) {
+    std::string to = "To: ";
+    for (int i = 0; i < 50000; ++i) to += "user" + std::to_string(i % 25000) + "@Example.org, ";
+    to += "last@example.org\n";
+    const auto e = derive("From: a@example.org\n" + to + "\nx\n");
+    EXPECT_EQ(e.envelope.rcpts.size(), 25001u);
 }
 
 TEST(DeriveEnvelope, ResentBlockWins) {
@@ -56,17 +71,130 @@ TEST(DeriveEnvelope, ResentBlockWins) {
                     "Received: from p by q; Sun, 22 Nov 2026 09:15:00 +0100\n"
                     "Resent-From: older@example.org\nResent-To: older-target@example.net\n"
                     "From: a@example.org\nTo: original@example.net\n\nx\n");
-    EXPECT_EQ(e.rcpts, V{"new@example.net"});
+    EXPECT_EQ(rcpts(e), V{"new@example.net"});
     EXPECT_EQ(e.rcpts_from, "Resent-To/Cc/Bcc");
 }
 
 TEST(DeriveEnvelope, UnusableAddressesAreListed) {
     auto e = derive("From: a@example.org\nTo: good@example.net, \"x y\"@example..net, j\xC3\xB6rg@example.net\n\nx\n");
-    EXPECT_EQ(e.rcpts, (V{"good@example.net", "j\xC3\xB6rg@example.net"}));
-    EXPECT_TRUE(e.utf8);
+    EXPECT_EQ(rcpts(e), (V{"good@example.net", "j\xC3\xB6rg@example.net"}));
+    EXPECT_TRUE(e.envelope.has_param("SMTPUTF8"));
     EXPECT_EQ(e.rejected.size(), 0u);  // "x y"@example..net is no address at all:
     EXPECT_EQ(e.unparsed, 1u);         // counted apart
     e = derive("From: a@example.org\nTo: root@localhost, user@-bad-.example\n\nx\n");
-    EXPECT_EQ(e.rcpts, V{"root@localhost"});
+    EXPECT_EQ(rcpts(e), V{"root@localhost"});
     EXPECT_EQ(e.rejected, V{"user@-bad-.example"});
+}
+
+TEST(DeriveEnvelope, ParametersAreWhatTheMessageNeeds) {
+    EXPECT_EQ(derive("From: a@example.org\nTo: b@example.net\n\nplain\n").envelope.mail_params, V{});
+    EXPECT_EQ(derive("From: a@example.org\nTo: b@example.net\n\nGr\xC3\xBC\xC3\x9F" "e\n").envelope.mail_params,
+              V{"BODY=8BITMIME"});
+    EXPECT_EQ(derive("From: J\xC3\xBCrgen <j@example.org>\nTo: b@example.net\n\nplain\n").envelope.mail_params,
+              V{"SMTPUTF8"});
+    EXPECT_EQ(derive("From: J\xC3\xBCrgen <j@example.org>\nTo: b@example.net\n\n\xC3\xBC\n").envelope.mail_params,
+              (V{"BODY=8BITMIME", "SMTPUTF8"}));
+}
+
+TEST(Needs, HeaderAndBodyApart) {
+    const std::string m = "Subject: caf\xC3\xA9\r\n\r\nplain\r\n";
+    msg::Needs n = msg::message_needs(m);
+    EXPECT_TRUE(n.smtputf8);
+    EXPECT_FALSE(n.eightbitmime);
+    EXPECT_EQ(n.header_8bit, 12u);
+    n = msg::message_needs("Subject: x\n\n\xFF\n");
+    EXPECT_FALSE(n.smtputf8);
+    EXPECT_TRUE(n.eightbitmime);
+    EXPECT_EQ(n.body_8bit, 12u);
+    // no empty line: everything is header
+    n = msg::message_needs("Subject: \xFF");
+    EXPECT_TRUE(n.smtputf8);
+    EXPECT_FALSE(n.eightbitmime);
+}
+
+TEST(Needs, EnvelopeAddressesAndParameters) {
+    msg::Envelope e;
+    e.mail_from = "a@example.org";
+    e.rcpts.push_back({"b@example.net", {}});
+    EXPECT_FALSE(msg::needs(e, "To: b@example.net\n\nx\n").smtputf8);
+    e.rcpts.push_back({"\xC3\xBC@example.net", {}});
+    msg::Needs n = msg::needs(e, "To: b@example.net\n\nx\n");
+    EXPECT_TRUE(n.smtputf8);
+    EXPECT_EQ(n.smtputf8_why, "UTF-8 address");
+    e.rcpts.pop_back();
+    e.rcpts[0].params.push_back("ORCPT=rfc822;\xC3\xBC@example.net");
+    EXPECT_EQ(msg::needs(e, "\n").smtputf8_why, "UTF-8 in a parameter");
+}
+
+TEST(Needs, DeclareAddsWhatIsMissingOnly) {
+    msg::Envelope e;
+    e.mail_from = "a@example.org";
+    e.mail_params = {"BODY=7BIT", "RET=HDRS"};
+    const std::string m = "Subject: \xC3\xA9t\xC3\xA9\n\n\xC3\xA9t\xC3\xA9\n";
+    EXPECT_FALSE(msg::declares(e, msg::needs(e, m)));
+    msg::declare_needs(e, m);
+    EXPECT_EQ(e.mail_params, (V{"BODY=8BITMIME", "RET=HDRS", "SMTPUTF8"}));
+    EXPECT_TRUE(msg::declares(e, msg::needs(e, m)));
+    const V before = e.mail_params;
+    msg::declare_needs(e, m);  // idempotent
+    EXPECT_EQ(e.mail_params, before);
+    e.set_param("BODY", "BINARYMIME");  // also carries 8-bit
+    msg::declare_needs(e, m);
+    EXPECT_EQ(e.param("BODY"), "BINARYMIME");
+}
+
+TEST(EsmtpParams, OneParserForEveryReader) {
+    std::vector<msg::ParamProblem> problems;
+    auto ps = msg::parse_esmtp_params("BODY=8BITMIME SIZE=100 SMTPUTF8", 10, false, &problems);
+    ASSERT_EQ(ps.size(), 3u);
+    EXPECT_EQ(ps[0].keyword, "BODY");
+    EXPECT_EQ(ps[0].value, "8BITMIME");
+    EXPECT_EQ(ps[1].offset, 24u);
+    EXPECT_FALSE(ps[2].has_value);
+    EXPECT_TRUE(problems.empty());
+
+    problems.clear();
+    ps = msg::parse_esmtp_params("A=1  -B=2 C= D=x=y E=\xC3\xA9 A=3 ", 0, false, &problems);
+    EXPECT_EQ(ps.size(), 1u);   // only A=1 is whole
+    ASSERT_EQ(problems.size(), 7u);
+    EXPECT_TRUE(problems[0].spacing);   // trailing space
+    EXPECT_TRUE(problems[1].spacing);   // two spaces
+    EXPECT_EQ(problems[2].word, "-B=2");
+    EXPECT_EQ(problems[3].what, "a parameter value after '=' is empty");
+    EXPECT_EQ(problems[4].at, 16u);     // the second '=' of D=x=y
+    EXPECT_EQ(problems[5].word, "E=\xC3\xA9");
+    EXPECT_EQ(problems[6].what, "a parameter is repeated");
+
+    problems.clear();  // UTF-8 values with SMTPUTF8
+    ps = msg::parse_esmtp_params("ORCPT=rfc822;\xC3\xA9@x", 0, true, &problems);
+    EXPECT_EQ(ps.size(), 1u);
+    EXPECT_TRUE(problems.empty());
+}
+
+TEST(EsmtpParams, KnownValuesChecked) {
+    auto check = [](std::string_view text, bool mail) {
+        const auto ps = msg::parse_esmtp_params(text, 0, true, nullptr);
+        return ps.empty() ? std::string("unparsed") : msg::check_esmtp_param(ps.front(), mail);
+    };
+    EXPECT_EQ(check("BODY=8BITMIME", true), "");
+    EXPECT_EQ(check("BODY=9BIT", true), "BODY must be 7BIT, 8BITMIME or BINARYMIME");
+    EXPECT_EQ(check("BODY=8BITMIME", false), "BODY belongs to MAIL FROM");
+    EXPECT_EQ(check("NOTIFY=SUCCESS,DELAY", false), "");
+    EXPECT_EQ(check("NOTIFY=SOMETIMES", false), "NOTIFY must be NEVER or a list of SUCCESS, FAILURE, DELAY");
+    EXPECT_EQ(check("SMTPUTF8=yes", true), "SMTPUTF8 takes no value");
+    EXPECT_EQ(check("X-ANYTHING=1", true), "");
+}
+
+TEST(Envelope, ParamHelpers) {
+    msg::Envelope e;
+    e.set_param("SIZE", "10");
+    e.set_param("size", "20");
+    e.set_param("SMTPUTF8");
+    EXPECT_EQ(e.mail_params, (V{"size=20", "SMTPUTF8"}));
+    EXPECT_TRUE(e.has_param("Size"));
+    EXPECT_EQ(e.param("SIZE"), "20");
+    e.remove_param("size");
+    EXPECT_EQ(e.mail_params, V{"SMTPUTF8"});
+    EXPECT_EQ(msg::param_keyword("A=b=c"), "A");
+    EXPECT_EQ(msg::param_value("A=b=c"), "b=c");
 }

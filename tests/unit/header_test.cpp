@@ -67,6 +67,37 @@ TEST(DecodeHeaderText, SeveralCharsets) {
     EXPECT_EQ(msg::decode_header_text("=?iso-8859-1?Q?=80?="), "\xE2\x82\xAC");
 }
 
+TEST(DecodeHeaderText, StatefulCharsetsWordByWord) {
+    // Each ISO-2022-JP word is complete ("テスト", ESC $ B ... ESC ( B): they
+    // are converted one by one, not joined (a joint of two escape sequences
+    // is not valid ISO-2022-JP to ICU).
+    msg::Defects d;
+    const std::string tesuto = "\xE3\x83\x86\xE3\x82\xB9\xE3\x83\x88";
+    EXPECT_EQ(msg::decode_header_text("=?ISO-2022-JP?B?GyRCJUYlOSVIGyhC?= =?ISO-2022-JP?B?GyRCJUYlOSVIGyhC?=", &d),
+              tesuto + tesuto);
+    EXPECT_TRUE(d.empty());
+    // UTF-7: a base64 run that ends with its word (no '-') must not run on
+    // into the next word's '+'.
+    EXPECT_EQ(msg::decode_header_text("=?utf-7?Q?+MEIwRA?= =?utf-7?Q?+MEY-?=", &d),
+              "\xE3\x81\x82\xE3\x81\x84\xE3\x81\x86");  // あいう
+    EXPECT_TRUE(d.empty());
+    // A stateless multibyte charset is still joined: one euro sign split in two.
+    EXPECT_EQ(msg::decode_header_text("=?utf-8?B?4oI=?= =?utf-8?B?rA==?=", &d), "\xE2\x82\xAC");
+    EXPECT_TRUE(d.empty());
+}
+
+TEST(DecodeHeaderText, BytesThatDoNotDecodeAreReported) {
+    msg::Defects d;
+    EXPECT_EQ(msg::decode_header_text("ok =?utf-8?Q?caf=E9?=", &d, 100), "ok caf\xEF\xBF\xBD");
+    ASSERT_EQ(d.size(), 1u);
+    EXPECT_EQ(d[0].code, msg::DefectCode::CharsetBadBytes);
+    EXPECT_EQ(d[0].offset, 103u);
+    // GBK in a word labelled gb2312 decodes.
+    d.clear();
+    EXPECT_EQ(msg::decode_header_text("=?gb2312?Q?=81=40?=", &d), "\xE4\xB8\x82");
+    EXPECT_TRUE(d.empty());
+}
+
 TEST(DecodeHeaderText, WhiteSpaceBetweenAdjacentWordsIsDropped) {
     EXPECT_EQ(msg::decode_header_text("=?utf-8?q?a?= =?utf-8?q?b?="), "ab");
     EXPECT_EQ(msg::decode_header_text("=?utf-8?q?a?=\r\n =?utf-8?q?b?=\r\n\t=?utf-8?q?c?="), "abc");
@@ -344,7 +375,12 @@ TEST(TransferEncoding, ParseAndName) {
     EXPECT_EQ(msg::parse_transfer_encoding("7BIT"), TE::seven_bit);
     EXPECT_EQ(msg::parse_transfer_encoding("8bit"), TE::eight_bit);
     EXPECT_EQ(msg::parse_transfer_encoding("binary"), TE::binary);
-    EXPECT_EQ(msg::parse_transfer_encoding("x-uuencode"), TE::unknown);
+    EXPECT_EQ(msg::parse_transfer_encoding("x-uuencode"), TE::uuencode);
+    EXPECT_EQ(msg::parse_transfer_encoding("X-UUE"), TE::uuencode);
+    EXPECT_EQ(msg::parse_transfer_encoding("uuencode"), TE::uuencode);
+    EXPECT_EQ(msg::transfer_encoding_name(TE::uuencode), "x-uuencode");
+    EXPECT_EQ(msg::parse_transfer_encoding("x-gzip64"), TE::unknown);
+    EXPECT_EQ(msg::transfer_encoding_token(" x-gzip64 (compressed)"), "x-gzip64");
     EXPECT_EQ(msg::parse_transfer_encoding("base64x"), TE::unknown);
     EXPECT_EQ(msg::transfer_encoding_name(TE::seven_bit), "7bit");
     EXPECT_EQ(msg::transfer_encoding_name(TE::eight_bit), "8bit");

@@ -21,6 +21,11 @@
 
 namespace {
 
+std::string slurp(const std::filesystem::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
 struct TempFile {
     std::filesystem::path path;
     explicit TempFile(const std::string& name)
@@ -226,6 +231,80 @@ TEST(Mbox, LeadingGarbage) {
     EXPECT_EQ(msgs[0].data_line, 4u);
 }
 
+// The bytes before the first From_ line are handed out as bytes, and
+// writing them back (write_raw) before the messages as read gives the
+// archive byte for byte.
+TEST(Mbox, LeadingBytesRoundTrip) {
+    const std::vector<std::string> leads = {"\n", "\r\n", "junk before the archive\nmore\n\n", "x\n", ">From x\n",
+                                            "From\n", std::string(5000, 'j') + "\n"};
+    for (const std::string& lead : leads) {
+        const std::string a = lead + "From a@b Mon Jan  1 00:00:00 2024\nX: 1\n\n>From q\n\nFrom c\nX: 2\n\nbody\n";
+        TempFile plain("lead.mbox"), gz("lead.mbox.gz");
+        plain.write(a);
+        gz.write_gzip(a);
+        for (int mode = 0; mode < 3; ++mode) {
+            SCOPED_TRACE(std::to_string(lead.size()) + " leading bytes, " +
+                         (mode == 0 ? "mapped" : mode == 1 ? "read" : "gzip"));
+            msg::MboxOptions o;
+            o.map = mode == 0;
+            auto r = msg::MboxReader::open(mode == 2 ? gz.str() : plain.str(), o);
+            ASSERT_TRUE(r.ok());
+            TempFile out("lead-out.mbox");
+            msg::MboxWriter::Options wo;
+            auto w = msg::MboxWriter::open(out.str(), wo);
+            ASSERT_TRUE(w.ok());
+            msg::MboxMessage m;
+            std::size_t count = 0;
+            for (;;) {
+                auto n = (*r)->next(m);
+                ASSERT_TRUE(n.ok());
+                if (!*n) break;
+                if (count++ == 0) {
+                    EXPECT_EQ((*r)->leading(), lead);
+                    EXPECT_EQ((*r)->leading_garbage(), lead.size());
+                    EXPECT_EQ(m.offset, lead.size());
+                    ASSERT_TRUE((*w)->write_raw((*r)->leading()).ok());
+                }
+                ASSERT_TRUE((*w)->write(m).ok());
+            }
+            EXPECT_EQ(count, 2u);
+            ASSERT_TRUE((*w)->close().ok());
+            EXPECT_EQ(slurp(out.path), a);
+        }
+    }
+}
+
+TEST(Mbox, LeadingBytesWithoutMessagesOrPastTheLimit) {
+    TempFile f("only-junk.mbox");
+    f.write("no archive here\n");
+    auto r = msg::MboxReader::open(f.str());
+    ASSERT_TRUE(r.ok());
+    msg::MboxMessage m;
+    auto n = (*r)->next(m);
+    ASSERT_TRUE(n.ok());
+    EXPECT_FALSE(*n);
+    EXPECT_EQ((*r)->leading(), "no archive here\n");
+    EXPECT_EQ((*r)->leading_garbage(), 16u);
+    // More leading bytes than max_message: counted, not kept.
+    const std::string junk(20000, 'j');
+    f.write(junk + "\nFrom a\nX: 1\n");
+    for (bool map : {true, false}) {
+        msg::MboxOptions o;
+        o.max_message = 1000;
+        o.map = map;
+        o.read_size = 4096;
+        auto big = msg::MboxReader::open(f.str(), o);
+        ASSERT_TRUE(big.ok());
+        n = (*big)->next(m);
+        ASSERT_TRUE(n.ok());
+        ASSERT_TRUE(*n);
+        EXPECT_EQ(m.data, "X: 1\n");
+        EXPECT_EQ((*big)->leading(), "");
+        EXPECT_EQ((*big)->leading_garbage(), junk.size() + 1);
+        EXPECT_EQ(m.line, 2u);
+    }
+}
+
 TEST(Mbox, NoMessages) {
     TempFile f("nothing.mbox");
     f.write("just text\n");
@@ -320,11 +399,6 @@ TEST(Mbox, LinesLongerThanTheReadSize) {
 // --- formats, framing flags, defects ------------------------------------------
 
 namespace {
-
-std::string slurp(const std::filesystem::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
 
 msg::MboxOptions with_format(msg::MboxFormat f, bool map = true, std::size_t read_size = 1 << 20) {
     msg::MboxOptions o;

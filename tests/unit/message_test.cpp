@@ -260,17 +260,167 @@ TEST(Message, DecodeReportsRepairsAtTheirOffset) {
 }
 
 TEST(Message, UnknownTransferEncoding) {
-    const std::string s = "Content-Transfer-Encoding: x-uuencode\n\nbegin\n";
+    // An x- token is a legal private encoding (RFC 2045 6.3): a warning.
+    const std::string s = "Content-Transfer-Encoding: x-gzip64\n\nH4sI\n";
     auto m = msg::parse_message(s);
     EXPECT_EQ(m.root().encoding, msg::TransferEncoding::unknown);
-    ASSERT_EQ(count(m.defects(), DefectCode::UnknownEncoding), 1u);
-    EXPECT_EQ(first(m.defects(), DefectCode::UnknownEncoding)->offset, s.find(" x-uuencode"));
+    EXPECT_EQ(count(m.defects(), DefectCode::UnknownEncoding), 0u);
+    ASSERT_EQ(count(m.defects(), DefectCode::PrivateEncoding), 1u);
+    EXPECT_EQ(first(m.defects(), DefectCode::PrivateEncoding)->offset, s.find(" x-gzip64"));
     std::string out;
     m.decode(m.root(), out);
-    EXPECT_EQ(out, "begin\n");
+    EXPECT_EQ(out, "H4sI\n");
+    // Anything else is not an encoding at all.
+    const std::string u = "Content-Transfer-Encoding: base-64\n\nQQ==\n";
+    auto mu = msg::parse_message(u);
+    EXPECT_EQ(mu.root().encoding, msg::TransferEncoding::unknown);
+    ASSERT_EQ(count(mu.defects(), DefectCode::UnknownEncoding), 1u);
+    EXPECT_EQ(first(mu.defects(), DefectCode::UnknownEncoding)->offset, u.find(" base-64"));
+    EXPECT_EQ(count(mu.defects(), DefectCode::PrivateEncoding), 0u);
+}
+
+TEST(Message, UuencodedPart) {
+    const std::string s =
+        "Content-Type: application/octet-stream\n"
+        "Content-Transfer-Encoding: x-uuencode\n\n"
+        "begin 644 abc.bin\n#86)C\n`\nend\n";
+    auto m = msg::parse_message(s);
+    EXPECT_EQ(m.root().encoding, msg::TransferEncoding::uuencode);
+    EXPECT_EQ(count(m.defects(), DefectCode::PrivateEncoding), 1u);
+    std::string out;
+    msg::Defects d;
+    m.decode(m.root(), out, &d);
+    EXPECT_EQ(out, "abc");
+    EXPECT_TRUE(d.empty());
+    // Cut short, and a damaged line: reported at their lines.
+    const std::string cut =
+        "Content-Transfer-Encoding: x-uuencode\n\n"
+        "begin 644 abc.bin\n#86)C\n#8~)C\n#86)C\n";
+    auto mc = msg::parse_message(cut);
+    out.clear();
+    d.clear();
+    mc.decode(mc.root(), out, &d);
+    EXPECT_EQ(out.size(), 9u);
+    ASSERT_EQ(count(d, DefectCode::UuBadLine), 1u);
+    EXPECT_EQ(first(d, DefectCode::UuBadLine)->offset, cut.find("#8~"));
+    ASSERT_EQ(count(d, DefectCode::UuNoEnd), 1u);
+    EXPECT_EQ(first(d, DefectCode::UuNoEnd)->offset, cut.size() - 1);
+    // No begin line: taken as it is.
+    const std::string none = "Content-Transfer-Encoding: x-uuencode\n\nplain text\n";
+    auto mn = msg::parse_message(none);
+    out.clear();
+    d.clear();
+    mn.decode(mn.root(), out, &d);
+    EXPECT_EQ(out, "plain text\n");
+    ASSERT_EQ(count(d, DefectCode::UuNoBegin), 1u);
+    EXPECT_EQ(first(d, DefectCode::UuNoBegin)->offset, none.find("plain"));
+}
+
+TEST(Message, UuencodedFilesInText) {
+    const std::string s =
+        "Content-Type: text/plain\n"
+        "Content-Transfer-Encoding: quoted-printable\n\n"
+        "See the file=3D\n"
+        "begin 644 a.txt\n#86)C\n#8~)C\n`\nend\n"
+        "bye\n";
+    auto m = msg::parse_message(s);
+    std::string content;
+    m.decode(m.root(), content);
+    msg::Defects d;
+    const auto files = m.uu_files(m.root(), content, &d);
+    ASSERT_EQ(files.size(), 1u);
+    EXPECT_EQ(files[0].name, "a.txt");
+    EXPECT_EQ(files[0].mode, "644");
+    EXPECT_EQ(files[0].data.substr(0, 3), "abc");
+    EXPECT_EQ(files[0].data.size(), 6u);
+    // Found in the decoded text, reported at the line of the buffer.
+    ASSERT_EQ(count(d, DefectCode::UuBadLine), 1u);
+    EXPECT_EQ(first(d, DefectCode::UuBadLine)->offset, s.find("#8~"));
+}
+
+TEST(Message, ContentOffset) {
+    const std::string q =
+        "Content-Transfer-Encoding: quoted-printable\n\n"
+        "line one=\n"
+        " still one\n"
+        "two =E9\n";
+    auto m = msg::parse_message(q);
+    std::string content;
+    m.decode(m.root(), content);
+    EXPECT_EQ(content, "line one still one\ntwo \xE9\n");
+    EXPECT_EQ(m.content_offset(m.root(), 0), q.find("line one"));
+    EXPECT_EQ(m.content_offset(m.root(), 10), q.find(" still"));
+    EXPECT_EQ(m.content_offset(m.root(), content.find('\xE9')), q.find("two"));
+    const std::string b = "Content-Transfer-Encoding: base64\n\nYWJj\nZGVm\n";
+    auto mb = msg::parse_message(b);
+    EXPECT_EQ(mb.content_offset(mb.root(), 4), b.find("ZGVm"));
+    EXPECT_EQ(mb.content_offset(mb.root(), 99), b.find("ZGVm"));  // past the end: the last line
+    const std::string p = "Subject: x\n\nabc\ndef\n";
+    auto mp = msg::parse_message(p);
+    EXPECT_EQ(mp.content_offset(mp.root(), 5), p.find("ef"));
 }
 
 // --- multipart -------------------------------------------------------------------
+
+TEST(Message, MultipartWithOnlyTheCloseDelimiter) {
+    // RFC 2046 5.1.1 wants a body part at least: the text before the close
+    // delimiter is shown as one, without a header.
+    const std::string s =
+        "Content-Type: multipart/alternative; boundary=b\n\n"
+        "<p>Minutes attached.</p>\n"
+        "--b--\n"
+        "epilogue\n";
+    auto m = msg::parse_message(s);
+    ASSERT_EQ(count(m.defects(), DefectCode::NoBodyPart), 1u);
+    EXPECT_EQ(first(m.defects(), DefectCode::NoBodyPart)->offset, s.find("--b--"));
+    const auto& r = m.root();
+    EXPECT_EQ(r.kind, EntityKind::multipart);
+    EXPECT_EQ(r.preamble_begin, r.preamble_end);
+    EXPECT_EQ(r.epilogue_begin, s.find("epilogue"));
+    EXPECT_EQ(leaf_sections(m), (std::vector<std::string>{"1"}));
+    const auto& part = m.entity(static_cast<std::size_t>(r.first_child));
+    EXPECT_EQ(part.header_end, part.begin);
+    EXPECT_TRUE(part.content_type.is("text", "plain"));
+    EXPECT_EQ(m.body(part), "<p>Minutes attached.</p>");
+    // An empty body before the close delimiter: an empty part.
+    auto e = msg::parse_message("Content-Type: multipart/mixed; boundary=b\n\n--b--\n");
+    EXPECT_EQ(count(e.defects(), DefectCode::NoBodyPart), 1u);
+    ASSERT_EQ(e.leaves().size(), 1u);
+    EXPECT_EQ(e.body(e.entity(e.leaves()[0])), "");
+}
+
+TEST(Message, MultipartWithOnlyTheCloseDelimiterInADigestOrNested) {
+    // In a digest too the text is text/plain: it has no header that could
+    // make it a message.
+    auto d = msg::parse_message("Content-Type: multipart/digest; boundary=b\n\nFrom: a@example.org\n--b--\n");
+    ASSERT_EQ(d.leaves().size(), 1u);
+    const auto& dp = d.entity(d.leaves()[0]);
+    EXPECT_TRUE(dp.content_type.is("text", "plain"));
+    EXPECT_EQ(dp.kind, EntityKind::leaf);
+    EXPECT_EQ(d.body(dp), "From: a@example.org");
+    EXPECT_EQ(d.fields(dp).size(), 0u);
+    // Nested: the inner multipart's one part ends at its close delimiter,
+    // the outer multipart goes on after it.
+    const std::string s =
+        "Content-Type: multipart/mixed; boundary=out\n\n"
+        "--out\n"
+        "Content-Type: multipart/alternative; boundary=in\n\n"
+        "lost opening\n"
+        "--in--\n"
+        "--out\n"
+        "Content-Type: text/html\n\n"
+        "<p>two</p>\n"
+        "--out--\n";
+    auto m = msg::parse_message(s);
+    ASSERT_EQ(count(m.defects(), DefectCode::NoBodyPart), 1u);
+    EXPECT_EQ(first(m.defects(), DefectCode::NoBodyPart)->offset, s.find("--in--"));
+    EXPECT_EQ(first(m.defects(), DefectCode::NoBodyPart)->detail, "in");
+    EXPECT_EQ(leaf_sections(m), (std::vector<std::string>{"1.1", "2"}));
+    EXPECT_EQ(m.body(m.entity(m.leaves()[0])), "lost opening");
+    const auto& inner = m.entity(static_cast<std::size_t>(m.root().first_child));
+    EXPECT_EQ(m.entity(static_cast<std::size_t>(inner.first_child)).begin, inner.body_begin);
+    EXPECT_TRUE(m.entity(m.leaves()[1]).content_type.is("text", "html"));
+}
 
 TEST(Message, MultipartWithPreambleEpilogueCrlf) {
     const std::string s =
@@ -772,8 +922,8 @@ TEST(Message, DefectOffsetsInNestedParts) {
         "Content-Transfer-Encoding: x-weird\n\n"
         "hi\n--z--\n";
     auto m = msg::parse_message(s);
-    ASSERT_NE(first(m.defects(), DefectCode::UnknownEncoding), nullptr);
-    EXPECT_EQ(first(m.defects(), DefectCode::UnknownEncoding)->offset, s.find(" x-weird"));
+    ASSERT_NE(first(m.defects(), DefectCode::PrivateEncoding), nullptr);
+    EXPECT_EQ(first(m.defects(), DefectCode::PrivateEncoding)->offset, s.find(" x-weird"));
     ASSERT_NE(first(m.defects(), DefectCode::ParamSyntax), nullptr);
     EXPECT_EQ(first(m.defects(), DefectCode::ParamSyntax)->offset, s.find("charset"));
 }

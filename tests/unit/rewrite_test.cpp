@@ -3,12 +3,14 @@
 #include <gtest/gtest.h>
 
 #include <msg/charset.hpp>
+#include <msg/datetime.hpp>
 #include <msg/codec.hpp>
 #include <msg/header.hpp>
 #include <msg/message.hpp>
 #include <msg/rewrite.hpp>
 #include <msg/validate.hpp>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -187,8 +189,8 @@ TEST(SevenBit, MessageBecomes7BitAndKeepsItsContent) {
     // A quoted display name becomes an encoded word: the same name, the same addresses.
     EXPECT_EQ(msg::decode_header_text(msg::unfold(m.header("To")->value)),
               "M\xc3\xbcller, Anna <anna@example.net>, plain@example.net");
-    EXPECT_EQ(msg::check_address_field("To", m.header("To")->value, 0, msg::AddressKind::address_list).addresses,
-              msg::check_address_field("To", a.header("To")->value, 0, msg::AddressKind::address_list).addresses);
+    EXPECT_EQ(msg::parse_address_list(m.header("To")->value, msg::AddressKind::address_list).addresses,
+              msg::parse_address_list(a.header("To")->value, msg::AddressKind::address_list).addresses);
     // What did not have to change did not: the signature field, the preamble,
     // the 7-bit part.
     EXPECT_NE(r.output.find("DKIM-Signature: v=1; a=rsa-sha256; d=example.org; s=s; h=from:to; bh=abc=; b=def=\n"),
@@ -216,8 +218,8 @@ TEST(SevenBit, CommentAndGroupNamesAreEncoded) {
     const std::string in = "To: b@example.net (B\xc3\xb6" "b), Fr\xc3\xbc" "nde: c@example.net;\n\nhi\n";
     const auto r = run(in, [](RewriteOptions& o) { o.seven_bit = true; });
     EXPECT_FALSE(has_8bit(r.output)) << r.output;
-    const msg::FieldCheckResult c = msg::check_address_field("To", msg::parse_message(r.output).header("To")->value, 0,
-                                                             msg::AddressKind::address_list);
+    const msg::AddressList c =
+        msg::parse_address_list(msg::parse_message(r.output).header("To")->value, msg::AddressKind::address_list);
     EXPECT_TRUE(c.defects.empty());
     EXPECT_EQ(c.mailboxes, 2u);
 }
@@ -275,12 +277,12 @@ TEST(Headers, RemoveSetAddStripBcc) {
 
 TEST(Headers, DateAndMessageIdOnlyWhenMissing) {
     RewriteOptions o;
-    o.add_date = msg::format_date(1700000000);
+    o.add_date = msg::format_date_time(1700000000);
     o.add_message_id = msg::make_message_id("seed", 1700000000, "example.org");
     EXPECT_EQ(o.add_date, "Tue, 14 Nov 2023 22:13:20 +0000");
     const auto r = msg::rewrite("From: a@example.org\n\nx\n", o);
     EXPECT_EQ(r.output, "From: a@example.org\nDate: " + o.add_date + "\nMessage-ID: " + o.add_message_id + "\n\nx\n");
-    EXPECT_TRUE(msg::check_msg_id_field("Message-ID", o.add_message_id, 0, false).defects.empty());
+    EXPECT_TRUE(msg::check_msg_id_field("Message-ID", o.add_message_id, 0, false).empty());
     EXPECT_FALSE(msg::rewrite(r.output, o).changed);
 }
 
@@ -377,6 +379,82 @@ TEST(Fix, EightBitHeaderAndParameterSyntax) {
     const auto r = run(in, [](RewriteOptions& o) { o.fix = true; });
     for (const msg::Defect& d : r.remaining) ADD_FAILURE() << "left: " << d.info().code;
     EXPECT_NE(r.output.find("name=\"my file.txt\""), std::string::npos) << r.output;
+}
+
+TEST(Fix, MultipartWithNoBodyPartGetsItsOpeningDelimiter) {
+    // The text before the lone close delimiter is the part libmsg shows; its
+    // first line, shaped like a field, must stay text.
+    const std::string head = "From: a@example.org\nTo: b@example.net\nSubject: s\nDate: Mon, 23 Nov 2026 10:00:00 +0000\n"
+                             "Message-ID: <1@example.org>\nMIME-Version: 1.0\n";
+    const std::string in = head + "Content-Type: multipart/alternative; boundary=\"b\"\n\n"
+                                  "Re: caf\xc3\xa9 minutes\n--b--\nepilogue\n";
+    ASSERT_TRUE(has_code(msg::validate(msg::parse_message(in)), msg::DefectCode::NoBodyPart));
+    const auto r = run(in, [](RewriteOptions& o) { o.fix = true; });
+    for (const msg::Defect& d : r.remaining) ADD_FAILURE() << "left: " << d.info().code;
+    EXPECT_NE(r.output.find("boundary=\"b\"\n\n--b\n"), std::string::npos) << r.output;
+    EXPECT_EQ(decoded_leaves(r.output), decoded_leaves(in));
+    const msg::Message m = msg::parse_message(r.output);
+    ASSERT_EQ(m.leaves().size(), 1u);
+    const msg::Entity& part = m.entity(m.leaves()[0]);
+    EXPECT_TRUE(part.content_type.is("text", "plain"));
+    EXPECT_EQ(m.charset(part), "utf-8");  // added by the next round, now that the part has a header
+    EXPECT_NE(r.output.find("\n--b--\nepilogue\n"), std::string::npos);
+    EXPECT_TRUE(std::any_of(r.changes.begin(), r.changes.end(), [](const msg::Change& c) {
+        return c.where == "message" && c.what.find("opening delimiter line added") != std::string::npos;
+    }));
+
+    // In a digest the part is labelled: without a header it would be a message.
+    const std::string digest = head + "Content-Type: multipart/digest; boundary=d\n\nFrom: x@example.org\n--d--\n";
+    const auto rd = run(digest, [](RewriteOptions& o) { o.fix = true; });
+    EXPECT_NE(rd.output.find("\n\n--d\nContent-Type: text/plain\n\nFrom: x@example.org\n--d--"),
+              std::string::npos) << rd.output;
+    const msg::Message md = msg::parse_message(rd.output);
+    ASSERT_EQ(md.leaves().size(), 1u);
+    EXPECT_TRUE(md.entity(md.leaves()[0]).content_type.is("text", "plain"));
+    EXPECT_EQ(decoded_leaves(rd.output), decoded_leaves(digest));
+
+    // Nothing before the close delimiter: an empty part.
+    const auto re = run(head + "Content-Type: multipart/mixed; boundary=b\n\n--b--\n", [](RewriteOptions& o) { o.fix = true; });
+    for (const msg::Defect& d : re.remaining) ADD_FAILURE() << "left: " << d.info().code;
+    EXPECT_EQ(decoded_leaves(re.output), std::vector<std::string>{""});
+
+    // A boundary to replace as well: the delimiter line gets the new one.
+    const std::string long_b(75, 'x');
+    const auto rb = run(head + "Content-Type: multipart/mixed; boundary=" + long_b + "\n\ntext\n--" + long_b + "--\n",
+                        [](RewriteOptions& o) { o.fix = true; });
+    for (const msg::Defect& d : rb.remaining) ADD_FAILURE() << "left: " << d.info().code;
+    EXPECT_EQ(rb.output.find(long_b), std::string::npos) << rb.output;
+    EXPECT_EQ(decoded_leaves(rb.output), std::vector<std::string>{"text"});
+}
+
+TEST(Fix, PartWithoutItsDelimiterLineIsExplained) {
+    const std::string in = "Subject: s\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\ncaf\xc3\xa9\n--b--\n";
+    // 7bit alone cannot give the text a header: it says why.
+    const auto r7 = msg::rewrite(in, [] { RewriteOptions o; o.seven_bit = true; return o; }());
+    EXPECT_FALSE(r7.changed);
+    ASSERT_EQ(r7.problems.size(), 1u);
+    EXPECT_EQ(r7.problems[0].where, "part 1");
+    EXPECT_NE(r7.problems[0].what.find("multipart with no body part"), std::string::npos) << r7.problems[0].what;
+    // With --fix first, the part gets its delimiter line and is encoded.
+    const auto r = run(in, [](RewriteOptions& o) { o.fix = o.seven_bit = true; });
+    EXPECT_FALSE(has_8bit(r.output)) << r.output;
+    EXPECT_EQ(decoded_leaves(r.output), decoded_leaves(in));
+    // A multipart whose header is cut short gets no delimiter line; what is
+    // left is explained.
+    const std::string cut = "Subject: s\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n"
+                            "caf\xc3\xa9\n--b--\n";
+    const auto rc = msg::rewrite(cut, [] { RewriteOptions o; o.fix = true; return o; }());
+    EXPECT_FALSE(rc.changed);
+    EXPECT_TRUE(has_code(rc.remaining, msg::DefectCode::NoBodyPart));
+    std::vector<std::string> where;
+    for (const msg::Change& c : rc.problems) {
+        where.push_back(c.where);
+        EXPECT_EQ(c.what.find("no rule"), std::string::npos) << c.what;
+        if (c.where == "part 1") {
+            EXPECT_NE(c.what.find("no delimiter line was added"), std::string::npos) << c.what;
+        }
+    }
+    EXPECT_EQ(where, (std::vector<std::string>{"part 1", "message"}));
 }
 
 TEST(Fix, CleanMessageIsLeftAlone) {

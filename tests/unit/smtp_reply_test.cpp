@@ -80,6 +80,42 @@ TEST(SmtpReply, ContinuationWithAnotherCodeIsAnError) {
     EXPECT_EQ(a.feed("junk"), ReplyAssembler::Feed::error);
 }
 
+TEST(SmtpReply, AssemblerLimits) {
+    ReplyAssembler lines(ReplyLimits{3, 1000, 100});
+    EXPECT_EQ(lines.feed("250-a"), ReplyAssembler::Feed::more);
+    EXPECT_EQ(lines.feed("250-b"), ReplyAssembler::Feed::more);
+    EXPECT_EQ(lines.feed("250-c"), ReplyAssembler::Feed::more);
+    EXPECT_EQ(lines.feed("250 d"), ReplyAssembler::Feed::error);
+    EXPECT_TRUE(lines.too_big());
+    EXPECT_EQ(lines.error(), "over 3 lines");
+    EXPECT_FALSE(lines.pending());
+    // A reply of exactly the limit is whole, and the count starts again.
+    EXPECT_EQ(lines.feed("250-a"), ReplyAssembler::Feed::more);
+    EXPECT_EQ(lines.feed("250-b"), ReplyAssembler::Feed::more);
+    EXPECT_EQ(lines.feed("250 c"), ReplyAssembler::Feed::done);
+    EXPECT_EQ(lines.take().lines.size(), 3u);
+    EXPECT_EQ(lines.feed("250 again"), ReplyAssembler::Feed::done);
+
+    ReplyAssembler bytes(ReplyLimits{100, 20, 100});
+    EXPECT_EQ(bytes.feed("250-0123456789"), ReplyAssembler::Feed::more);   // 16 with CRLF
+    EXPECT_EQ(bytes.feed("250 x"), ReplyAssembler::Feed::error);
+    EXPECT_EQ(bytes.error(), "over 20 bytes");
+
+    ReplyAssembler line(ReplyLimits{100, 1000, 8});
+    EXPECT_EQ(line.feed("250 12345"), ReplyAssembler::Feed::error);
+    EXPECT_EQ(line.error(), "with a line over 8 bytes");
+    EXPECT_EQ(line.feed("250 1234"), ReplyAssembler::Feed::done);
+
+    // A malformed line is not a size problem.
+    ReplyAssembler bad;
+    EXPECT_EQ(bad.feed("hello"), ReplyAssembler::Feed::error);
+    EXPECT_FALSE(bad.too_big());
+    // The default: 1000 lines.
+    ReplyAssembler dflt;
+    for (int i = 0; i < 999; ++i) ASSERT_EQ(dflt.feed("250-x"), ReplyAssembler::Feed::more);
+    EXPECT_EQ(dflt.feed("250 last"), ReplyAssembler::Feed::done);
+}
+
 TEST(SmtpReply, EnhancedCodeOfTheFirstLine) {
     ReplyAssembler a;
     a.feed("550-5.1.1 unknown");

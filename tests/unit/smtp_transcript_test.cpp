@@ -190,3 +190,145 @@ TEST(SmtpTranscript, AnonymiseKeepsTheShape) {
     EXPECT_EQ(b.lines[3].text, "MAIL FROM:<user1@host2.example>");
     EXPECT_EQ(b.lines[4].text, "250 <user1@host2.example> ok");
 }
+
+namespace {
+
+// The client lines of a batch, joined by LF.
+std::string batch_of(const std::string& text, std::vector<std::string>* notes = nullptr) {
+    const BatchConversion b = to_batch(parse(text));
+    EXPECT_FALSE(b.refused);
+    if (notes)
+        for (const BatchNote& n : b.left_out) notes->push_back(n.why);
+    return write_transcript(b.batch, Format::bsmtp);
+}
+
+// The issue's session: a RCPT refused, the pipelined DATA answered 503,
+// RSET, then a second transaction that delivered.
+const char* kRefusedThenSecond =
+    "S: 220 mx.example.net ESMTP\n"
+    "C: EHLO client.example.org\n"
+    "S: 250-mx.example.net\n"
+    "S: 250 PIPELINING\n"
+    "C: MAIL FROM:<a@example.org>\n"
+    "C: RCPT TO:<refused@example.net>\n"
+    "C: DATA\n"
+    "S: 250 OK\n"
+    "S: 550 5.1.1 no such user\n"
+    "S: 503 5.5.1 valid RCPT command must precede DATA\n"
+    "C: RSET\n"
+    "S: 250 Reset OK\n"
+    "C: MAIL FROM:<a@example.org>\n"
+    "C: RCPT TO:<refused@example.net>\n"
+    "C: RCPT TO:<second@example.net>\n"
+    "C: DATA\n"
+    "S: 250 OK\n"
+    "S: 550 5.1.1 no such user\n"
+    "S: 250 Accepted\n"
+    "S: 354 go ahead\n"
+    "C: Subject: second\n"
+    "C:\n"
+    "C: ..dot\n"
+    "C: .\n"
+    "S: 250 OK id=1\n"
+    "C: QUIT\n"
+    "S: 221 bye\n";
+
+}  // namespace
+
+TEST(SmtpTranscriptBatch, KeepsWhatTheServerAccepted) {
+    std::vector<std::string> notes;
+    EXPECT_EQ(batch_of(kRefusedThenSecond, &notes),
+              "EHLO client.example.org\nMAIL FROM:<a@example.org>\nRCPT TO:<second@example.net>\nDATA\n"
+              "Subject: second\n\n..dot\n.\nQUIT\n");
+    ASSERT_EQ(notes.size(), 4u);
+    EXPECT_EQ(notes[0], "RCPT TO:<refused@example.net> was refused, 550 5.1.1 no such user");
+    EXPECT_EQ(notes[1], "transaction left out: DATA was answered 503 5.5.1 valid RCPT command must precede DATA");
+    EXPECT_EQ(notes[2], "RSET: a batch holds finished transactions only");
+    EXPECT_EQ(notes[3], "RCPT TO:<refused@example.net> was refused, 550 5.1.1 no such user");
+    // What it keeps checks clean as a batch.
+    const Transcript b = parse(batch_of(kRefusedThenSecond), Format::bsmtp);
+    EXPECT_TRUE(check_transcript(b, true).empty());
+}
+
+TEST(SmtpTranscriptBatch, LeavesOutRefusedMessagesSessionCommandsAndUnfinishedOnes) {
+    const std::string g = "S: 220 x\nC: EHLO a.example\nS: 250-x\nS: 250-STARTTLS\nS: 250 AUTH PLAIN\n";
+    std::vector<std::string> notes;
+    EXPECT_EQ(batch_of(g + "C: STARTTLS\nS: 220 go\nC: EHLO a.example\nS: 250 x\n"
+                           "C: AUTH PLAIN AGFsaWNlACoqKioqKioq\nS: 235 ok\n"
+                           "C: MAIL FROM:<a@b.example>\nS: 250 ok\nC: RCPT TO:<c@d.example>\nS: 250 ok\n"
+                           "C: DATA\nS: 354 go\nC: Subject: spam\nC: .\nS: 554 5.7.1 rejected\n"
+                           "C: MAIL FROM:<a@b.example>\nS: 250 ok\nC: RCPT TO:<c@d.example>\nS: 250 ok\n"
+                           "C: DATA\nS: 354 go\nC: Subject: ok\nC: .\nS: 250 queued\n"
+                           "C: MAIL FROM:<a@b.example>\nS: 250 ok\nC: RCPT TO:<c@d.example>\nS: 451 later\n"
+                           "C: MAIL FROM:<a@b.example>\nS: 250 ok\nC: RCPT TO:<c@d.example>\nS: 250 ok\n"
+                           "C: DATA\nS: 354 go\nC: Subject: cut\n",
+                       &notes),
+              "EHLO a.example\nMAIL FROM:<a@b.example>\nRCPT TO:<c@d.example>\nDATA\nSubject: ok\n.\n");
+    const std::vector<std::string> want = {
+        "STARTTLS: batch SMTP has no TLS",
+        "EHLO a.example: the batch has its HELO or EHLO already",
+        "AUTH and its responses: batch SMTP has no authentication",
+        "transaction left out: the message was refused, 554 5.7.1 rejected",
+        "RCPT TO:<c@d.example> was refused, 451 later",
+        "transaction left out: not finished before the next MAIL",
+        "transaction left out: the reply to the message's final dot is not recorded: no reply was recorded",
+    };
+    EXPECT_EQ(notes, want);
+    // No password, masked or not, in any note.
+    for (const std::string& n : notes) EXPECT_EQ(n.find("AGFsaWNl"), std::string::npos);
+}
+
+TEST(SmtpTranscriptBatch, RefusesBdatAndKeepsABatchWhole) {
+    const BatchConversion b = to_batch(parse("S: 220 x\nC: EHLO a.example\nS: 250-x\nS: 250 CHUNKING\n"
+                                             "C: MAIL FROM:<a@b.example>\nS: 250 ok\nC: RCPT TO:<c@d.example>\nS: 250 ok\n"
+                                             "C: BDAT 5 LAST\nC: abc\nS: 250 queued\n"));
+    ASSERT_TRUE(b.refused);
+    EXPECT_EQ(b.refused->line, 8u);   // the BDAT line
+    EXPECT_NE(b.refused->why.find("BDAT"), std::string::npos);
+    EXPECT_TRUE(b.batch.lines.empty());
+    const std::string batch = "HELO a.example\nMAIL FROM:<a@b.example>\nRCPT TO:<c@d.example>\nDATA\nx\n.\nQUIT\n";
+    EXPECT_EQ(batch_of(batch), batch);
+}
+
+TEST(SmtpTranscriptBatch, CheckFindsAMessageThatRunsIntoTheNextCommand) {
+    // What the old conversion wrote for kRefusedThenSecond.
+    const std::string runaway = "EHLO client.example.org\nMAIL FROM:<a@example.org>\nRCPT TO:<refused@example.net>\nDATA\n"
+                                "RSET\nMAIL FROM:<a@example.org>\nRCPT TO:<second@example.net>\nDATA\n"
+                                "Subject: second\n\nhi\n.\nQUIT\n";
+    EXPECT_EQ(codes(runaway), std::vector<std::string>{"smtp.body-unterminated"});
+    // A message without its final dot swallows the next transaction.
+    const std::string no_dot = "HELO a.example\nMAIL FROM:<a@b.example>\nRCPT TO:<c@d.example>\nDATA\n"
+                               "Subject: one\n\ntext\nMAIL FROM:<a@b.example>\nRCPT TO:<e@d.example>\nDATA\n"
+                               "Subject: two\n\n.\nQUIT\n";
+    EXPECT_EQ(codes(no_dot), std::vector<std::string>{"smtp.body-unterminated"});
+    const ParsedTranscript p = parse_transcript(no_dot);
+    const msg::Defects d = check_transcript(p.transcript, true);
+    ASSERT_EQ(d.size(), 1u);
+    EXPECT_EQ(d[0].offset, no_dot.find("MAIL FROM:<a@b.example>\nRCPT TO:<e@"));
+    // Text that only looks like a command, in the body, is the message's.
+    EXPECT_EQ(codes("HELO a.example\nMAIL FROM:<a@b.example>\nRCPT TO:<c@d.example>\nDATA\nSubject: x\n\n"
+                    "MAIL FROM:<x@y.example>\nRCPT is a word\n.\nQUIT\n"),
+              std::vector<std::string>{});
+}
+
+TEST(SmtpTranscriptBatch, CheckWarnsAboutStartTlsAndAuth) {
+    EXPECT_EQ(codes("EHLO a.example\nSTARTTLS\nEHLO a.example\nAUTH PLAIN AGEAYg==\nQUIT\n"),
+              (std::vector<std::string>{"smtp.batch-session", "smtp.batch-session"}));
+}
+
+TEST(SmtpTranscript, BeginsWithTls) {
+    EXPECT_TRUE(begins_with_tls(parse("# msgtools transcript 1\n= 0.000000 connect 127.0.0.1:465 2026-01-01T00:00:00Z\n"
+                                      "= 0.01 tls TLSv1.3 TLS_AES_256_GCM_SHA384\nS 0.02 220 x\nC 0.03 QUIT\nS 0.04 221 bye\n")));
+    EXPECT_TRUE(begins_with_tls(parse("=== TLS started with cipher x\n<~  220 x\n ~> QUIT\n<~  221 bye\n")));
+    EXPECT_FALSE(begins_with_tls(parse(kSession)));
+}
+
+TEST(SmtpTranscriptBatch, MailLosesItsSizeOnly) {
+    EXPECT_EQ(batch_of("S: 220 x\nC: EHLO a.example\nS: 250-x\nS: 250-SIZE\nS: 250 8BITMIME\n"
+                       "C: MAIL FROM:<a@b.example> SIZE=87 BODY=8BITMIME\nS: 250 ok\nC: RCPT TO:<c@d.example>\nS: 250 ok\n"
+                       "C: DATA\nS: 354 go\nC: x\nC: .\nS: 250 queued\n"
+                       "C: MAIL FROM:<a@b.example> size=9\nS: 250 ok\nC: RCPT TO:<c@d.example>\nS: 250 ok\n"
+                       "C: DATA\nS: 354 go\nC: y\nC: .\nS: 250 queued\n"),
+              "EHLO a.example\nMAIL FROM:<a@b.example> BODY=8BITMIME\nRCPT TO:<c@d.example>\nDATA\nx\n.\n"
+              "MAIL FROM:<a@b.example>\nRCPT TO:<c@d.example>\nDATA\ny\n.\n");
+}

@@ -160,7 +160,7 @@ TEST_F(SpoolDir, EnqueueListsInOrder) {
     EXPECT_EQ(list(SpoolState::queue), names);
     EXPECT_TRUE(files_in(root_ / "tmp").empty());
     EXPECT_TRUE(list(SpoolState::deferred).empty());
-    EXPECT_EQ(files_in(root_), (std::vector<std::string>{"deferred", "failed", "queue", "sent", "tmp"}));
+    EXPECT_EQ(files_in(root_), (std::vector<std::string>{"deferred", "failed", "hold", "queue", "sent", "tmp"}));
     auto data = spool().read(SpoolState::queue, names[2]);
     ASSERT_TRUE(data) << data.error().message;
     EXPECT_EQ(*data, msg::format_envelope(envelope()) + kMessage);
@@ -554,14 +554,14 @@ TEST_F(SpoolDir, KeysOfEveryState) {
     enqueue(msg::new_entry_name("k-1"));
     const std::string k2 = enqueue(msg::new_entry_name("k_2"));
     enqueue();
-    enqueue(msg::new_entry_name("k-1"));  // the same key twice is listed once
+    enqueue(msg::new_entry_name("k-1"));  // a key is listed once per entry that has it
     auto c = spool().claim(k2);
     ASSERT_TRUE(c && c->has_value());
     ASSERT_TRUE((*c)->fail("x"));
     spit(root_ / "tmp" / msg::new_entry_name("k-3"), "not committed");
     auto keys = spool().keys();
     ASSERT_TRUE(keys) << keys.error().message;
-    EXPECT_EQ(*keys, (std::vector<std::string>{"k-1", "k_2"}));
+    EXPECT_EQ(*keys, (std::vector<std::string>{"k-1", "k-1", "k_2"}));
 }
 
 TEST_F(SpoolDir, CleanTmpRemovesOldLeftoversOnly) {
@@ -611,4 +611,27 @@ TEST_F(SpoolDir, ErrorsNameTheFile) {
     auto r = spool().read(SpoolState::sent, "20990101T000000.000000Z.1.000000.nohost");
     ASSERT_FALSE(r);
     EXPECT_EQ(r.error().errnum, ENOENT);
+}
+
+TEST_F(SpoolDir, MissingStateDirectoriesAreMadeWithTheSpoolsMode) {
+    // What another program writing entries by docs/spool-format.md may make.
+    const fs::path other = base_ / "other";
+    fs::create_directories(other / "queue");
+    fs::create_directories(other / "tmp");
+    ::chmod(other.c_str(), 0750);
+    spit(other / "queue" / msg::new_entry_name(), msg::format_envelope(envelope()) + kMessage);
+    auto s = msg::Spool::open(other.string(), false);
+    ASSERT_TRUE(s) << s.error().message;
+    for (const char* d : {"deferred", "sent", "failed"}) {
+        struct stat st {};
+        ASSERT_EQ(::stat((other / d).c_str(), &st), 0) << d;
+        EXPECT_EQ(st.st_mode & 07777, 0750u) << d;
+    }
+    EXPECT_EQ(s->list(SpoolState::queue)->size(), 1u);
+    // Without queue/ it is no spool.
+    fs::create_directories(base_ / "notaspool");
+    auto n = msg::Spool::open((base_ / "notaspool").string(), false);
+    ASSERT_FALSE(n);
+    EXPECT_EQ(n.error().errnum, ENOENT);
+    EXPECT_NE(n.error().message.find("queue"), std::string::npos);
 }

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <string>
 
+#include "msg/address.hpp"
+#include "msg/datetime.hpp"
 #include "msg/message.hpp"
 #include "msg/validate.hpp"
 
@@ -19,11 +21,11 @@ std::vector<std::string> codes(const msg::Defects& d) {
 }
 
 std::vector<std::string> address(std::string_view v, AddressKind k = AddressKind::address_list) {
-    return codes(msg::check_address_field("To", v, 0, k).defects);
+    return codes(msg::parse_address_list(v, k, {.field = "To"}).defects);
 }
-std::vector<std::string> date(std::string_view v) { return codes(msg::check_date_field("Date", v, 0).defects); }
+std::vector<std::string> date(std::string_view v) { return codes(msg::parse_date_time(v).defects); }
 std::vector<std::string> msgid(std::string_view v, bool list = false) {
-    return codes(msg::check_msg_id_field("Message-ID", v, 0, list).defects);
+    return codes(msg::check_msg_id_field("Message-ID", v, 0, list));
 }
 using V = std::vector<std::string>;
 
@@ -61,14 +63,12 @@ TEST(ValidateAddress, Obsolete) {
 }
 
 TEST(ValidateAddress, CountsMailboxes) {
-    EXPECT_EQ(msg::check_address_field("From", "a@x.org, B <b@y.org>", 0, AddressKind::mailbox_list).mailboxes,
-              2u);
-    EXPECT_EQ(msg::check_address_field("To", "g: a@x.org, b@y.org;", 0, AddressKind::address_list).mailboxes,
-              2u);
+    EXPECT_EQ(msg::parse_address_list("a@x.org, B <b@y.org>", AddressKind::mailbox_list).mailboxes, 2u);
+    EXPECT_EQ(msg::parse_address_list("g: a@x.org, b@y.org;", AddressKind::address_list).mailboxes, 2u);
 }
 
 TEST(ValidateAddress, OffsetPointsAtTheProblem) {
-    auto r = msg::check_address_field("To", "a@x.org, bob", 100, AddressKind::address_list);
+    auto r = msg::parse_address_list("a@x.org, bob", AddressKind::address_list, {.base = 100, .field = "To"});
     ASSERT_EQ(r.defects.size(), 1u);
     EXPECT_EQ(r.defects[0].offset, 109u);  // the start of "bob"
 }
@@ -162,11 +162,67 @@ TEST(Validate, EightBitHeaders) {
     EXPECT_EQ(check(latin1, utf8), V{"header.utf8-invalid"});
 }
 
+TEST(Validate, MissedChecks) {
+    const std::string mv = "MIME-Version: 1.0\n";
+    // RFC 2045 6.4: a multipart is 7bit, 8bit or binary.
+    EXPECT_EQ(check(kHead + mv + "Content-Type: multipart/mixed; boundary=b\nContent-Transfer-Encoding: base64\n\n"
+                                 "--b\n\nx\n--b--\n"),
+              V{"mime.multipart-encoding"});
+    EXPECT_EQ(check(kHead + mv + "Content-Type: multipart/mixed; boundary=b\nContent-Transfer-Encoding: 8bit\n\n"
+                                 "--b\n\nx\n--b--\n"),
+              V{});
+    // RFC 2045 6.7 (3): a quoted-printable line ending in literal white space.
+    const std::string qp = kHead + mv + "Content-Transfer-Encoding: quoted-printable\n\nok\nTotal:  \t\nnext \n";
+    const msg::Defects d = msg::validate(msg::parse_message(qp));
+    ASSERT_EQ(codes(d), V{"body.qp-trailing-space"});
+    EXPECT_EQ(d[0].offset, qp.find(" \t\n") - 1);
+    EXPECT_EQ(check(kHead + mv + "Content-Transfer-Encoding: quoted-printable\n\nsoft=\nend=20\n"), V{});
+    // A multipart with no body part.
+    EXPECT_EQ(check(kHead + mv + "Content-Type: multipart/mixed; boundary=b\n\ntext\n--b--\n"), V{"mime.no-body-part"});
+    // A line that begins with the boundary but is no delimiter.
+    const std::string nested = kHead + mv + "Content-Type: multipart/mixed; boundary=a\n\n--a\n"
+                               "Content-Type: multipart/alternative; boundary=a2\n\n--a2\n\nx\n--a2--\n--a--\n";
+    const msg::Defects n = msg::validate(msg::parse_message(nested));
+    ASSERT_EQ(codes(n), V{"mime.boundary-in-part"});
+    EXPECT_EQ(n[0].offset, nested.find("--a2\n\n"));
+    // x- encodings are legal: a warning, not an error.
+    const msg::Defects x = msg::validate(msg::parse_message(kHead + mv + "Content-Transfer-Encoding: x-gzip64\n\nH4sI\n"));
+    ASSERT_EQ(codes(x), V{"mime.private-encoding"});
+    EXPECT_EQ(x[0].info().severity, msg::Severity::warning);
+}
+
+TEST(Validate, BodyDefectsAtTheirLine) {
+    const std::string mv = "MIME-Version: 1.0\n";
+    // charset.bad-bytes at the line with the bytes, not at Content-Type.
+    const std::string utf8 = kHead + mv + "Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\n"
+                                          "fine\ncaf\xE9\n";
+    msg::Defects d = msg::validate(msg::parse_message(utf8));
+    ASSERT_EQ(codes(d), V{"charset.bad-bytes"});
+    EXPECT_EQ(d[0].offset, utf8.find("caf\xE9") + 3);
+    // In quoted-printable text: the encoded line.
+    const std::string qp = kHead + mv + "Content-Type: text/plain; charset=us-ascii\n"
+                                        "Content-Transfer-Encoding: quoted-printable\n\nfine\nna=EFve\n";
+    d = msg::validate(msg::parse_message(qp));
+    ASSERT_EQ(codes(d), V{"charset.bad-bytes"});
+    EXPECT_EQ(d[0].offset, qp.find("na=EF"));
+    // charset.missing at the first 8-bit line too.
+    const std::string missing = kHead + mv + "Content-Type: text/plain\nContent-Transfer-Encoding: base64\n\n"
+                                             "YWJj\nw6k=\n";
+    d = msg::validate(msg::parse_message(missing));
+    ASSERT_EQ(codes(d), V{"charset.missing"});
+    EXPECT_EQ(d[0].offset, missing.find("w6k="));
+    // A file uuencoded into the text, damaged.
+    const std::string uu = kHead + "\nSee below.\nbegin 644 a.txt\n#86)C\n#8~)C\n`\nend\n";
+    d = msg::validate(msg::parse_message(uu));
+    ASSERT_EQ(codes(d), V{"body.uuencode-bad-line"});
+    EXPECT_EQ(d[0].offset, uu.find("#8~"));
+}
+
 TEST(Validate, Mime) {
     const std::string mv = "MIME-Version: 1.0\n";
     EXPECT_EQ(check(kHead + "Content-Type: text/plain\n\nx\n"), V{"mime.version-missing"});
     EXPECT_EQ(check(kHead + mv + "Content-Type: text/plain\n\ncaf\xC3\xA9\n"),
-              (V{"charset.missing", "body.8bit-in-7bit"}));
+              (V{"body.8bit-in-7bit", "charset.missing"}));
     EXPECT_EQ(check(kHead + mv + "Content-Type: text/plain; charset=x-nonesuch\n\nx\n"), V{"charset.unknown"});
     EXPECT_EQ(check(kHead + mv + "Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\n"
                                  "bad \xC3\x28\n"),

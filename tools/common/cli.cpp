@@ -1,7 +1,13 @@
 // cli.cpp - standard options and the config file.
 #include "common/cli.hpp"
 
+#include "common/progress.hpp"
+
+#include <unistd.h>
+
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -12,7 +18,15 @@ void complain(const char* tool, const std::string& message) {
     std::cerr << tool << ": " << message << '\n';
 }
 
+std::string stdout_failed() {
+    const int e = errno;
+    return std::string("cannot write to standard output") + (e ? std::string(": ") + std::strerror(e) : "");
+}
+
 namespace {
+
+enum class ColorMode { automatic, always, never };
+ColorMode g_color = ColorMode::automatic;
 
 std::string config_path() {
     if (const char* x = std::getenv("XDG_CONFIG_HOME"); x && *x)
@@ -45,13 +59,25 @@ void store_config(const char* tool, const po::options_description& all, po::vari
 
 }  // namespace
 
+bool wants_color(int fd) {
+    switch (g_color) {
+    case ColorMode::always: return true;
+    case ColorMode::never: return false;
+    case ColorMode::automatic: break;
+    }
+    const char* no = std::getenv("NO_COLOR");
+    return isatty(fd) == 1 && !(no && *no);
+}
+
 std::variant<Cli, int> parse_cli(int argc, char** argv, const ToolInfo& info,
                                  po::options_description& tool_options) {
     po::options_description standard("Standard options");
     standard.add_options()
         ("help,h", "show this help and exit")
         ("version", "show the version and exit")
-        ("quiet,q", "print nothing but errors");
+        ("quiet,q", "print nothing but errors (no summary, no progress bar)")
+        ("color", po::value<std::string>()->value_name("WHEN")->default_value("auto"),
+         "colour diagnostics: auto (on a terminal, unless NO_COLOR is set), always or never");
     po::options_description visible;
     visible.add(tool_options).add(standard);
     po::options_description all;
@@ -70,6 +96,15 @@ std::variant<Cli, int> parse_cli(int argc, char** argv, const ToolInfo& info,
         std::cerr << "Try '" << info.name << " --help' for more information.\n";
         return 64;
     }
+    const std::string color = cli.vm["color"].as<std::string>();
+    if (color == "auto") g_color = ColorMode::automatic;
+    else if (color == "always") g_color = ColorMode::always;
+    else if (color == "never") g_color = ColorMode::never;
+    else {
+        complain(info.name, "--color takes auto, always or never, not '" + color + "'");
+        std::cerr << "Try '" << info.name << " --help' for more information.\n";
+        return 64;
+    }
     if (cli.vm.count("help")) {
         std::cout << "Usage: " << info.synopsis << "\n" << info.summary << "\n\n" << visible;
         if (info.epilog && *info.epilog) std::cout << "\n" << info.epilog;
@@ -80,6 +115,7 @@ std::variant<Cli, int> parse_cli(int argc, char** argv, const ToolInfo& info,
         return 0;
     }
     cli.quiet = cli.vm.count("quiet") > 0;
+    set_progress_allowed(!cli.quiet);
     if (cli.vm.count("input")) cli.inputs = cli.vm["input"].as<std::vector<std::string>>();
     return cli;
 }

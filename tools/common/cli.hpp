@@ -1,13 +1,15 @@
 // cli.hpp - the options every tool shares, and how they are parsed.
 //
 // Each tool builds a boost::program_options description of its own options;
-// parse() adds --help, --version and -q, reads defaults from the [tool]
+// parse() adds --help, --version, -q and --color, reads defaults from the [tool]
 // section of $XDG_CONFIG_HOME/msgtools/config (~/.config when unset), lets
 // the command line win, and turns a bad command line into exit 64 with a
 // one-line message.
 #pragma once
 
 #include <boost/program_options.hpp>
+
+#include <msg/json.hpp>
 
 #include <chrono>
 #include <optional>
@@ -18,6 +20,7 @@
 namespace msgtools {
 
 namespace po = boost::program_options;
+using msg::Json;
 
 struct Cli {
     po::variables_map vm;
@@ -43,5 +46,11 @@ std::optional<std::chrono::seconds> parse_duration(const std::string& s);
 
 // Print "tool: message" to stderr.
 void complain(const char* tool, const std::string& message);
+// "cannot write to standard output", with the system's reason when there is one.
+std::string stdout_failed();
+
+// Whether to colour what goes to file descriptor `fd`: --color always or
+// never, or by default (auto) when `fd` is a terminal and NO_COLOR is unset.
+bool wants_color(int fd);
 
 }  // namespace msgtools

@@ -1,141 +1,104 @@
-// inputs.cpp - files, stdin, directories and mbox archives.
+// inputs.cpp - the tools' side of the input loop (msg/inputs.hpp).
 #include "common/inputs.hpp"
 
-#include <msg/mbox.hpp>
-#include <msg/source.hpp>
-
 #include <algorithm>
-#include <cerrno>
-#include <filesystem>
-#include <system_error>
+#include <memory>
 
 #include "common/cli.hpp"
 #include "common/exit.hpp"
+#include "common/progress.hpp"
 
 namespace msgtools {
+
 namespace {
-
-namespace fs = std::filesystem;
-
-int code_for_errno(int e) {
-    return e == ENOENT || e == EACCES || e == ENOTDIR || e == EISDIR || e == ELOOP
-               ? exit_code::no_input
-               : exit_code::io_error;
+std::vector<std::string> g_outputs;   // the output format names of this tool's --format
 }
 
-int read_mbox(const std::string& path, const InputOptions& o,
-              const std::function<bool(const InputMessage&)>& fn, bool& stop) {
-    msg::MboxOptions mo;
-    mo.format = o.format;
-    auto reader = msg::MboxReader::open(path, mo);
-    if (!reader.ok()) {
-        complain(o.tool, reader.error().message);
-        return code_for_errno(reader.error().errnum);
+void add_input_options(po::options_description& opts, std::initializer_list<const char*> outputs) {
+    g_outputs.assign(outputs.begin(), outputs.end());
+    opts.add_options()("mbox", "inputs are mbox archives (plain or gzip)");
+    if (g_outputs.empty()) {
+        opts.add_options()("format", po::value<std::vector<std::string>>()->value_name("FORMAT"),
+                           "with --mbox: the archives' variant, mboxrd (default), mboxo, mboxcl, mboxcl2 or detect");
+    } else {
+        std::string names;
+        for (const std::string& o : g_outputs) names += (names.empty() ? "" : ", ") + o;
+        opts.add_options()("format", po::value<std::vector<std::string>>()->composing()->value_name("FORMAT"),
+                           ("the output: " + names + " (default " + g_outputs.front() +
+                            "); with --mbox, also the archives' variant: mboxrd (default), mboxo, mboxcl, mboxcl2 "
+                            "or detect (give --format twice for both)").c_str());
     }
-    msg::MboxMessage m;
-    InputMessage im;
-    im.file = path == "-" ? "<stdin>" : path;
-    im.source = path;
-    im.from_mbox = true;
-    std::uint64_t count = 0;
-    for (;;) {
-        auto r = (*reader)->next(m);
-        if (!r.ok()) {
-            complain(o.tool, r.error().message);
-            return r.error().errnum ? exit_code::io_error : exit_code::data_error;
-        }
-        if (!*r) break;
-        ++count;
-        im.index = m.index;
-        im.data = m.data;
-        im.first_line = m.data_line;
-        im.offset = m.data_offset;
-        im.framing = &m.defects;
-        if (!fn(im)) {
-            stop = true;
-            return exit_code::ok;
-        }
-    }
-    if (count == 0) {
-        complain(o.tool, im.file + ": not an mbox archive (no 'From ' line starts a message)");
-        return exit_code::data_error;
-    }
-    if ((*reader)->leading_garbage() > 0)
-        complain(o.tool, im.file + ": " + std::to_string((*reader)->leading_garbage()) +
-                             " bytes before the first 'From ' line are not part of any message");
-    return exit_code::ok;
+    opts.add_options()("mboxo", "with --mbox: the same as --format mboxo");
 }
 
-int read_file(const std::string& path, const InputOptions& o,
-              const std::function<bool(const InputMessage&)>& fn, bool& stop) {
-    auto src = path == "-" ? msg::Source::read_fd(0, "<stdin>") : msg::Source::open(path);
-    if (!src.ok()) {
-        complain(o.tool, src.error().message);
-        return code_for_errno(src.error().errnum);
-    }
-    InputMessage im;
-    im.file = path == "-" ? "<stdin>" : path;
-    im.source = path;
-    im.data = src->data();
-    if (!fn(im)) stop = true;
-    return exit_code::ok;
-}
-
-}  // namespace
-
-void add_input_options(po::options_description& opts) {
-    opts.add_options()
-        ("mbox", "inputs are mbox archives (plain or gzip)")
-        ("format", po::value<std::string>()->value_name("FORMAT"),
-         "with --mbox: the archives' variant, mboxrd (default), mboxo, mboxcl, mboxcl2 or detect")
-        ("mboxo", "with --mbox: the same as --format mboxo");
-}
-
-int read_input_options(const po::variables_map& vm, InputOptions& in) {
+int read_input_options(const po::variables_map& vm, InputOptions& in, std::string* output) {
     in.mbox = vm.count("mbox") > 0;
     const bool mboxo = vm.count("mboxo") > 0;
     if (mboxo) in.format = msg::MboxFormat::mboxo;
     if (!vm.count("format")) return exit_code::ok;
-    const std::string& name = vm["format"].as<std::string>();
-    const auto f = msg::parse_format(name);
-    if (!f) {
-        complain(in.tool, "unknown mbox format '" + name + "' (mboxrd, mboxo, mboxcl, mboxcl2 or detect)");
-        return exit_code::usage;
+    bool have_output = false, have_mbox = false;
+    for (const std::string& name : vm["format"].as<std::vector<std::string>>()) {
+        if (std::find(g_outputs.begin(), g_outputs.end(), name) != g_outputs.end()) {
+            if (have_output) {
+                complain(in.tool, "two output formats in --format");
+                return exit_code::usage;
+            }
+            have_output = true;
+            if (output) *output = name;
+            continue;
+        }
+        const auto f = msg::parse_format(name);
+        if (!f) {
+            std::string known;
+            for (const std::string& o : g_outputs) known += o + ", ";
+            complain(in.tool, "unknown format '" + name + "' (" + known + "mboxrd, mboxo, mboxcl, mboxcl2 or detect)");
+            return exit_code::usage;
+        }
+        if (have_mbox) {
+            complain(in.tool, "two mbox formats in --format");
+            return exit_code::usage;
+        }
+        have_mbox = true;
+        if (mboxo && *f != msg::MboxFormat::mboxo) {
+            complain(in.tool, "--mboxo and --format " + name + " contradict each other");
+            return exit_code::usage;
+        }
+        in.format = *f;
     }
-    if (mboxo && *f != msg::MboxFormat::mboxo) {
-        complain(in.tool, "--mboxo and --format " + name + " contradict each other");
-        return exit_code::usage;
-    }
-    in.format = *f;
     return exit_code::ok;
 }
 
 int for_each_message(const std::vector<std::string>& inputs, const InputOptions& o,
                      const std::function<bool(const InputMessage&)>& fn) {
-    std::vector<std::string> list = inputs.empty() ? std::vector<std::string>{"-"} : inputs;
+    msg::InputOptions lo;
+    lo.mbox = o.mbox;
+    lo.format = o.format;
+    lo.lock = o.lock;
+    // One progress bar per archive, as the archive's size is known; it is
+    // cleared before a message is printed.
+    std::unique_ptr<Progress> progress;
+    auto say = [&](const std::string& message) {
+        if (progress) progress->finish();
+        complain(o.tool, message);
+    };
+    lo.on_error = [&](msg::InputProblem, const std::string& message) { say(message); };
+    if (o.report_leading) lo.on_leading = say;
+    std::uint64_t total = ~std::uint64_t{0};
+    if (o.progress)
+        lo.on_progress = [&](std::uint64_t bytes, std::uint64_t size, std::uint64_t messages) {
+            if (!progress || size != total) {
+                progress = std::make_unique<Progress>(size, "messages");
+                total = size;
+            }
+            progress->update(bytes, messages);
+        };
+    const msg::InputCounts c = msg::for_each_message(inputs, lo, fn);
+    progress.reset();
     int worst = exit_code::ok;
-    bool stop = false;
-    for (const std::string& in : list) {
-        if (stop) break;
-        std::error_code ec;
-        if (in != "-" && fs::is_directory(in, ec)) {
-            std::vector<std::string> files;
-            for (auto it = fs::recursive_directory_iterator(in, fs::directory_options::skip_permission_denied, ec);
-                 !ec && it != fs::recursive_directory_iterator(); it.increment(ec))
-                if (it->is_regular_file(ec)) files.push_back(it->path().string());
-            if (ec) {
-                complain(o.tool, "cannot read directory " + in + ": " + ec.message());
-                worst = exit_code::worst(worst, exit_code::no_input);
-            }
-            std::sort(files.begin(), files.end());
-            for (const std::string& f : files) {
-                if (stop) break;
-                worst = exit_code::worst(worst, o.mbox ? read_mbox(f, o, fn, stop) : read_file(f, o, fn, stop));
-            }
-            continue;
-        }
-        worst = exit_code::worst(worst, o.mbox ? read_mbox(in, o, fn, stop) : read_file(in, o, fn, stop));
-    }
+    if (c.unusable) worst = exit_code::worst(worst, exit_code::data_error);
+    if (c.missing) worst = exit_code::worst(worst, exit_code::no_input);
+    if (c.unreadable) worst = exit_code::worst(worst, exit_code::io_error);
+    if (c.locked) worst = exit_code::worst(worst, exit_code::temp_fail);
     return worst;
 }
 

@@ -1,17 +1,14 @@
-// inputs.hpp - the input loop every tool shares.
-//
-// Inputs are files, "-" (standard input), directories (every regular file
-// below them, recursively, in sorted order) and, with `mbox`, archives whose
-// messages are handed out one at a time (gzip is detected). A failing input
-// is reported on stderr and the loop goes on with the next; the worst
-// outcome is returned as an exit code (66 missing input, 65 unusable data,
-// 74 read error).
+// inputs.hpp - the input loop every tool shares: libmsg's (msg/inputs.hpp)
+// with the tools' options, their messages on stderr, the progress bar and
+// exit codes (66 missing input, 65 unusable data, 74 read error, 75 an
+// archive locked by another program).
 #pragma once
 
-#include <msg/defect.hpp>
+#include <msg/inputs.hpp>
 #include <msg/mbox.hpp>
 
 #include <cstdint>
+#include <initializer_list>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -21,32 +18,27 @@
 
 namespace msgtools {
 
-struct InputMessage {
-    std::string file;              // name for diagnostics ("<stdin>" for -)
-    std::string source;            // name for JSON output ("-" for stdin)
-    std::uint64_t index = 0;       // message number within the file, from 0
-    std::string_view data;         // valid during the callback only
-    std::uint64_t first_line = 1;  // line of data[0] in the file
-    std::uint64_t offset = 0;      // byte offset of data[0] in the (uncompressed) file
-    bool from_mbox = false;
-    // Framing defects of an mbox message (mbox.* codes), offsets into data;
-    // null for files. Valid during the callback only.
-    const msg::Defects* framing = nullptr;
-};
+using msg::InputMessage;
 
 struct InputOptions {
     bool mbox = false;         // inputs are mbox archives
     msg::MboxFormat format = msg::MboxFormat::mboxrd;  // the archives' variant
+    bool lock = false;         // lock each archive while reading it (msg::MboxLock; 75 when it cannot be had)
+    bool progress = false;     // a progress bar on a terminal
+    bool report_leading = true;  // complain of bytes before an archive's first From_ line (else the tool does)
     const char* tool = "msgtools";
 };
 
 // The options that choose the inputs' kind, the same in every tool that
 // reads messages or archives: --mbox, --format FORMAT, --mboxo (the old
-// spelling of --format mboxo).
-void add_input_options(po::options_description& opts);
-// Read them into `in` (in.tool names the tool in messages). Returns 0, or
-// the usage exit code after saying what is wrong.
-int read_input_options(const po::variables_map& vm, InputOptions& in);
+// spelling of --format mboxo). A tool with `outputs` (msgcheck: text, json,
+// sarif) also takes those names in --format, which may then be repeated:
+// the two sets of names do not meet.
+void add_input_options(po::options_description& opts, std::initializer_list<const char*> outputs = {});
+// Read them into `in` (in.tool names the tool in messages); `output` gets
+// the output format named in --format, if any. Returns 0, or the usage
+// exit code after saying what is wrong.
+int read_input_options(const po::variables_map& vm, InputOptions& in, std::string* output = nullptr);
 
 // Call `fn` for each message of each input; returns the worst exit code of
 // the reading itself (0 when everything could be read). `fn` returns false

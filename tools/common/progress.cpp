@@ -7,8 +7,14 @@
 
 namespace msgtools {
 
+namespace {
+bool g_allowed = true;
+}
+
+void set_progress_allowed(bool allowed) { g_allowed = allowed; }
+
 Progress::Progress(std::uint64_t total, std::string what)
-    : enabled_(isatty(2) == 1), total_(total), what_(std::move(what)),
+    : enabled_(g_allowed && isatty(2) == 1), total_(total), what_(std::move(what)),
       start_(std::chrono::steady_clock::now()), last_(start_) {}
 
 void Progress::update(std::uint64_t bytes, std::uint64_t items) {

@@ -8,6 +8,9 @@
 
 namespace msgtools {
 
+// -q turns every progress bar off (parse_cli calls this).
+void set_progress_allowed(bool allowed);
+
 class Progress {
 public:
     // `total` bytes expected (0: unknown, no percentage); `what` names the items.

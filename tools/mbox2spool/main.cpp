@@ -1,27 +1,19 @@
 // mbox2spool - turn mbox archives into spool entries, one per message.
-#include <msg/charset.hpp>
-#include <msg/codec.hpp>
+#include <msg/archive.hpp>
 #include <msg/envelope.hpp>
-#include <msg/mbox.hpp>
 #include <msg/message.hpp>
 #include <msg/spool.hpp>
 
-#include <sys/stat.h>
-
-#include <algorithm>
-#include <cstdio>
-#include <cstring>
 #include <iostream>
 #include <optional>
-#include <unordered_map>
 #include <string>
 #include <vector>
 
 #include "common/cli.hpp"
 #include "common/diag.hpp"
 #include "common/exit.hpp"
-#include "common/json.hpp"
-#include "common/progress.hpp"
+#include "common/inputs.hpp"
+#include <msg/json.hpp>
 
 using namespace msgtools;
 
@@ -39,255 +31,73 @@ const ToolInfo kInfo = {
     "  mbox2spool --rcpt archive@example.org old.mbox out one recipient for all\n"
     "  mbox2spool --lock --json /var/mail/alice out       a live mailbox, JSON report\n"};
 
-// A 64-bit hash of a message (its From_ line and bytes), 8 bytes at a time:
-// the key that recognises a message already in the spool. Not a security
-// measure; two different messages sharing a hash would make the second
-// count as already there (one chance in 2^64 per pair).
-std::uint64_t message_hash(std::string_view from_line, std::string_view data) {
-    constexpr std::uint64_t k = 0x9E3779B97F4A7C15ULL;
-    std::uint64_t h = 0x243F6A8885A308D3ULL;
-    auto mix = [&](std::string_view s) {
-        const char* p = s.data();
-        std::size_t i = 0;
-        for (; i + 8 <= s.size(); i += 8) {
-            std::uint64_t w;
-            std::memcpy(&w, p + i, 8);
-            h = (h ^ w) * k;
-            h ^= h >> 29;
-        }
-        std::uint64_t w = 0;
-        std::memcpy(&w, p + i, s.size() - i);
-        h = (h ^ w ^ (static_cast<std::uint64_t>(s.size()) << 8)) * k;
-        h ^= h >> 32;
-    };
-    mix(from_line);
-    mix(data);
-    h ^= h >> 33;
-    h *= 0xFF51AFD7ED558CCDULL;
-    h ^= h >> 33;
-    return h;
-}
-
-std::string hex64(std::uint64_t v) {
-    char b[17];
-    std::snprintf(b, sizeof b, "%016llx", static_cast<unsigned long long>(v));
-    return b;
-}
-
-bool has_8bit(std::string_view s) { return msg::first_non_ascii(s) != std::string_view::npos; }
-
 struct Counts {
     std::uint64_t messages = 0, enqueued = 0, duplicates = 0, skipped = 0, malformed = 0;
 };
 
-struct Settings {
-    msg::MboxFormat format = msg::MboxFormat::detect;
-    std::string sender;
-    bool have_sender = false;
-    std::vector<std::string> rcpts;
-    bool lock = false, json = false, quiet = false;
-};
+// Strip the angle brackets of a command-line address; "" when not a mailbox.
+std::optional<std::string> mailbox_arg(std::string a, bool null_ok) {
+    if (a.size() >= 2 && a.front() == '<' && a.back() == '>') a = a.substr(1, a.size() - 2);
+    if ((a.empty() && null_ok) || msg::is_smtp_mailbox(a)) return a;
+    return std::nullopt;
+}
 
-// Convert one archive; returns its exit code (0 when every message is in the spool).
-int convert(const std::string& path, msg::Spool& spool, const Settings& s, Counts& total, DiagPrinter& diag,
-            Json& j) {
-    std::optional<msg::MboxLock> lock;
-    if (s.lock && path != "-") {
-        auto l = msg::MboxLock::acquire(path, std::chrono::seconds(30));
-        if (!l.ok()) {
-            complain(kInfo.name, l.error().message);
-            return exit_code::temp_fail;
-        }
-        lock.emplace(std::move(l.value()));
-    }
-    msg::MboxOptions mo;
-    mo.format = s.format;
-    auto reader = msg::MboxReader::open(path, mo);
-    if (!reader.ok()) {
-        complain(kInfo.name, reader.error().message);
-        return reader.error().errnum ? exit_code::no_input : exit_code::data_error;
-    }
-    const std::string file = path == "-" ? "<stdin>" : path;
-    struct stat st {};
-    const std::uint64_t size = path != "-" && ::stat(path.c_str(), &st) == 0 && !(*reader)->compressed()
-                                   ? static_cast<std::uint64_t>(st.st_size)
-                                   : 0;
-    Progress progress(size, "messages");
+// Entries are written in groups (Spool::Batch): fsynced and renamed into
+// queue/ together, and reported once they are durable.
+class Writer {
+public:
+    Writer(msg::Spool& spool, bool json) : batch_(spool), json_(json) {}
 
-    int result = exit_code::ok;
-    msg::Spool::Batch batch(spool);
-    std::uint64_t batch_bytes = 0;
-    // Messages already in the spool, in any state, by their key: how many
-    // entries carry each hash, and how many of those this run has met (so
-    // that an archive holding the same message twice gets both copies).
-    std::vector<std::uint64_t> present;
-    std::unordered_map<std::uint64_t, std::uint32_t> met;
-    {
-        auto keys = spool.keys();
-        if (!keys.ok()) {
-            complain(kInfo.name, keys.error().message);
-            return exit_code::io_error;
-        }
-        for (const std::string& k : *keys)
-            if (k.size() == 17 && k[0] == 'm') {
-                char* end = nullptr;
-                const std::uint64_t h = std::strtoull(k.c_str() + 1, &end, 16);
-                if (end == k.c_str() + 17) present.push_back(h);
-            }
-        std::sort(present.begin(), present.end());
-    }
-    msg::MboxMessage m;
-    Counts c;
-    auto event = [&](const msg::MboxMessage& mm, std::string_view status, std::string_view entry,
-                     std::string_view reason) {
-        if (!s.json) return;
-        j.clear();
-        j.begin_object()
-            .key("archive").value(path)
-            .key("index").value(mm.index)
-            .key("line").value(mm.line)
-            .key("status").value(status);
-        if (!entry.empty()) j.key("entry").value(entry);
-        if (!reason.empty()) j.key("reason").value(reason);
-        j.end_object();
-        std::cout << j.str() << '\n';
-    };
-    struct Added { std::uint64_t index, line; std::string entry; };
-    std::vector<Added> added_events;  // reported once their group is committed
-    auto commit = [&]() -> bool {
-        if (batch.size() == 0) return true;
-        const msg::Status st2 = batch.commit();
-        batch_bytes = 0;
-        if (!st2.ok()) {
-            complain(kInfo.name, st2.error().message);
-            result = exit_code::cant_create;
-            c.enqueued -= added_events.size();
-            added_events.clear();
+    bool add(const msg::Envelope& env, std::string_view data, const std::string& key, const std::string& archive,
+             std::uint64_t index, std::uint64_t line) {
+        auto added = batch_.add(env, data, msg::new_entry_name(key));
+        if (!added) {
+            complain(kInfo.name, added.error().message);
             return false;
         }
-        for (const Added& a : added_events) {
-            msg::MboxMessage mm;
-            mm.index = a.index;
-            mm.line = a.line;
-            event(mm, "enqueued", a.entry, {});
+        if (json_) pending_.push_back({archive, index, line, std::move(*added)});
+        bytes_ += data.size();
+        ++in_batch_;
+        return batch_.size() < 256 && bytes_ < (std::size_t{32} << 20) ? true : commit();
+    }
+
+    // Returns false when the group could not be made durable (its entries
+    // are not counted then).
+    bool commit() {
+        if (batch_.size() == 0) return true;
+        const msg::Status st = batch_.commit();
+        bytes_ = 0;
+        const std::uint64_t n = in_batch_;
+        in_batch_ = 0;
+        if (!st) {
+            complain(kInfo.name, st.error().message);
+            pending_.clear();
+            lost_ += n;
+            return false;
         }
-        added_events.clear();
+        for (const Pending& p : pending_) {
+            Json j;
+            j.begin_object().key("source").value(p.archive).key("index").value(p.index).key("line").value(p.line)
+                .key("status").value("enqueued").key("entry").value(p.entry).end_object();
+            std::cout << j.str() << '\n';
+        }
+        pending_.clear();
         return true;
+    }
+    std::uint64_t lost() const { return lost_; }
+
+private:
+    struct Pending {
+        std::string archive;
+        std::uint64_t index, line;
+        std::string entry;
     };
-    for (;;) {
-        auto r = (*reader)->next(m);
-        if (!r.ok()) {
-            complain(kInfo.name, r.error().message);
-            result = exit_code::worst(result, r.error().errnum ? exit_code::io_error : exit_code::data_error);
-            break;
-        }
-        if (!*r) break;
-        ++c.messages;
-        progress.update(m.data_offset + m.data.size(), c.messages);
-        const std::uint64_t hash = message_hash(m.from_line, m.data);
-        const auto [lo, hi] = std::equal_range(present.begin(), present.end(), hash);
-        if (lo != hi && met[hash]++ < static_cast<std::uint32_t>(hi - lo)) {
-            ++c.duplicates;
-            event(m, "duplicate", {}, "already in the spool");
-            continue;
-        }
-        const msg::Message parsed = msg::parse_message(m.data);
-        msg::DerivedEnvelope de = msg::derive_envelope(parsed, m.from_line);
-        if (s.have_sender) {
-            de.have_sender = true;
-            de.sender = s.sender;
-        }
-        if (!s.rcpts.empty()) de.rcpts = s.rcpts;
-        const std::string where = file + ":" + std::to_string(m.line);
-        if (!de.have_sender || de.rcpts.empty()) {
-            const std::string why = !de.have_sender ? "no sender in the From_ line, Return-Path or From"
-                                                    : "no recipient in " + de.rcpts_from;
-            diag.print(where, msg::Severity::error, "message " + std::to_string(m.index + 1) +
-                                                        " not enqueued: " + why);
-            ++c.skipped;
-            result = exit_code::worst(result, exit_code::problems);
-            event(m, "skipped", {}, why);
-            continue;
-        }
-        const std::size_t defects = parsed.defects().size() + m.defects.size();
-        if (defects > 0) {
-            ++c.malformed;
-            if (!s.quiet) {
-                const msg::Defect& d0 = !m.defects.empty() ? m.defects.front() : parsed.defects().front();
-                diag.print(where, msg::Severity::warning,
-                           "message " + std::to_string(m.index + 1) + " has " + std::to_string(defects) +
-                               (defects == 1 ? " defect" : " defects") + " (first: " +
-                               std::string(d0.info().text) + " [" + std::string(d0.info().code) +
-                               "]); enqueued as it is (see msgcheck --mbox)");
-            }
-        }
-        if (de.unparsed > 0 && !s.quiet && s.rcpts.empty())
-            diag.print(where, msg::Severity::warning,
-                       "message " + std::to_string(m.index + 1) + ": " + std::to_string(de.unparsed) +
-                           " malformed element(s) in " + de.rcpts_from + " left out");
-        if (!de.rejected.empty() && !s.quiet)
-            diag.print(where, msg::Severity::warning,
-                       "message " + std::to_string(m.index + 1) + ": not a usable address, left out: " +
-                           de.rejected.front() +
-                           (de.rejected.size() > 1 ? " and " + std::to_string(de.rejected.size() - 1) + " more" : ""));
-
-        msg::Envelope env;
-        env.mail_from = de.sender;
-        const std::string_view header = parsed.header_block(parsed.root());
-        if (has_8bit(m.data.substr(header.size()))) env.mail_params.push_back("BODY=8BITMIME");
-        if (de.utf8 || has_8bit(header)) env.mail_params.push_back("SMTPUTF8");
-        for (const std::string& rc : de.rcpts) env.rcpts.push_back({rc, {}});
-        // The From_ line verbatim, unless an annotation cannot carry it: then base64.
-        const std::string_view fl = m.from_line;
-        const bool plain = !fl.empty() && fl.front() != ' ' && fl.front() != '\t' &&
-                           std::none_of(fl.begin(), fl.end(), [](char ch) {
-                               return ch == '\r' || ch == '\n' || ch == '\0';
-                           });
-        if (plain) env.annotations.emplace_back("Mbox-From", std::string(fl));
-        else env.annotations.emplace_back("Mbox-From-Base64", msg::base64_encode(fl, 0, ""));
-        if (m.from_crlf) env.annotations.emplace_back("Mbox-From-Eol", "crlf");
-        if (!m.separator) env.annotations.emplace_back("Mbox-Separator", "none");
-        else if (m.separator_crlf) env.annotations.emplace_back("Mbox-Separator", "crlf");
-        // "From " lines the archive left unquoted inside the message, so that
-        // spool2mbox leaves them so too (byte for byte)
-        std::string unquoted;
-        for (const msg::Defect& d : m.defects)
-            if (d.code == msg::DefectCode::MboxUnquotedFrom)
-                unquoted += (unquoted.empty() ? "" : " ") + std::to_string(d.offset);
-        if (!unquoted.empty()) env.annotations.emplace_back("Mbox-Unquoted-From", unquoted);
-        env.annotations.emplace_back("Mbox-Source", path + " " + std::to_string(m.index));
-
-        auto added = batch.add(env, m.data, msg::new_entry_name("m" + hex64(hash)));
-        if (!added.ok()) {
-            complain(kInfo.name, added.error().message);
-            result = exit_code::cant_create;
-            break;
-        }
-        ++c.enqueued;
-        if (s.json) added_events.push_back({m.index, m.line, *added});
-        batch_bytes += m.data.size();
-        if (batch.size() >= 256 || batch_bytes >= (std::size_t{32} << 20))
-            if (!commit()) break;
-    }
-    if (result != exit_code::cant_create) commit();
-    progress.finish();
-    if ((*reader)->leading_garbage() > 0 && c.messages > 0) {
-        diag.print(file, msg::Severity::error,
-                   std::to_string((*reader)->leading_garbage()) +
-                       " bytes before the first From_ line are not part of any message; not enqueued");
-        result = exit_code::worst(result, exit_code::problems);
-    }
-    if (c.messages == 0 && result == exit_code::ok) {
-        complain(kInfo.name, file + ": not an mbox archive (no 'From ' line starts a message)");
-        result = exit_code::data_error;
-    }
-    total.messages += c.messages;
-    total.enqueued += c.enqueued;
-    total.duplicates += c.duplicates;
-    total.skipped += c.skipped;
-    total.malformed += c.malformed;
-    return result;
-}
+    msg::Spool::Batch batch_;
+    bool json_;
+    std::vector<Pending> pending_;
+    std::size_t bytes_ = 0;
+    std::uint64_t in_batch_ = 0, lost_ = 0;
+};
 
 }  // namespace
 
@@ -309,56 +119,144 @@ int main(int argc, char** argv) {
         complain(kInfo.name, "give one or more archives and then the spool directory (see --help)");
         return exit_code::usage;
     }
-    Settings s;
+    InputOptions in;
+    in.tool = kInfo.name;
+    in.mbox = true;
+    in.lock = vm.count("lock") > 0;
+    in.progress = !cli.quiet;
+    in.report_leading = false;
     const auto format = msg::parse_format(vm["format"].as<std::string>());
     if (!format) {
         complain(kInfo.name, "unknown format '" + vm["format"].as<std::string>() + "' (see --help)");
         return exit_code::usage;
     }
-    s.format = *format;
-    if (vm.count("sender")) {
-        s.have_sender = true;
-        s.sender = vm["sender"].as<std::string>();
-        if (s.sender.size() >= 2 && s.sender.front() == '<' && s.sender.back() == '>')
-            s.sender = s.sender.substr(1, s.sender.size() - 2);
-        if (!s.sender.empty() && !msg::is_smtp_mailbox(s.sender)) {
-            complain(kInfo.name, "--sender " + s.sender + " is not an RFC 5321 mailbox");
-            return exit_code::usage;
-        }
+    in.format = *format;
+    std::optional<std::string> sender;
+    if (vm.count("sender") && !(sender = mailbox_arg(vm["sender"].as<std::string>(), true))) {
+        complain(kInfo.name, "--sender " + vm["sender"].as<std::string>() + " is not an RFC 5321 mailbox");
+        return exit_code::usage;
     }
+    std::vector<msg::Envelope::Rcpt> rcpts;
     if (vm.count("rcpt"))
-        for (std::string r : vm["rcpt"].as<std::vector<std::string>>()) {
-            if (r.size() >= 2 && r.front() == '<' && r.back() == '>') r = r.substr(1, r.size() - 2);
-            if (!msg::is_smtp_mailbox(r)) {
+        for (const std::string& r : vm["rcpt"].as<std::vector<std::string>>()) {
+            const auto a = mailbox_arg(r, false);
+            if (!a) {
                 complain(kInfo.name, "--rcpt " + r + " is not an RFC 5321 mailbox");
                 return exit_code::usage;
             }
-            s.rcpts.push_back(r);
+            rcpts.push_back({*a, {}});
         }
-    s.lock = vm.count("lock") > 0;
-    s.json = vm.count("json") > 0;
-    s.quiet = cli.quiet;
+    const bool json = vm.count("json") > 0;
 
-    const std::string spool_path = cli.inputs.back();
-    auto spool = msg::Spool::open(spool_path, true);
-    if (!spool.ok()) {
+    auto spool = msg::Spool::open(cli.inputs.back(), true);
+    if (!spool) {
         complain(kInfo.name, spool.error().message);
         return exit_code::cant_create;
     }
-    // Entries a killed run left half-written in tmp/ (invisible to senders).
-    (void)spool->clean_tmp(std::chrono::hours(1));
+    (void)spool->clean_tmp(std::chrono::hours(1));   // what a killed run left in tmp/
+    auto index = msg::SpoolIndex::of(*spool);
+    if (!index) {
+        complain(kInfo.name, index.error().message);
+        return exit_code::io_error;
+    }
 
-    DiagPrinter diag(std::cerr, stderr_wants_color());
-    Json j;
-    Counts total;
+    DiagPrinter diag(std::cerr, wants_color(2));
+    Writer writer(*spool, json);
+    Counts c;
     int result = exit_code::ok;
-    for (std::size_t i = 0; i + 1 < cli.inputs.size(); ++i)
-        result = exit_code::worst(result, convert(cli.inputs[i], *spool, s, total, diag, j));
-
+    auto event = [&](const InputMessage& m, std::string_view status, std::string_view reason) {
+        if (!json) return;
+        Json j;
+        j.begin_object().key("source").value(m.source).key("index").value(m.index).key("line")
+            .value(m.mbox ? m.mbox->line : 1).key("status").value(status).key("detail").value(reason).end_object();
+        std::cout << j.str() << '\n';
+    };
+    const std::vector<std::string> archives(cli.inputs.begin(), cli.inputs.end() - 1);
+    std::string leading;   // an archive's leading bytes, until its first entry takes them
+    const int read = for_each_message(archives, in, [&](const InputMessage& m) {
+        // A message of an archive, or a file of a Maildir (which has no From_ line).
+        static const msg::MboxMessage kNone;
+        const msg::MboxMessage& mm = m.mbox ? *m.mbox : kNone;
+        ++c.messages;
+        if (m.index == 0) leading = m.leading_bytes;
+        if (m.leading > 0) {
+            // Kept with the first entry of this archive, so that spool2mbox
+            // gives the archive back whole; still worth saying.
+            const bool kept = leading.size() == m.leading;
+            if (!cli.quiet || !kept)
+                diag.print(m.file, kept ? msg::Severity::warning : msg::Severity::error,
+                           std::to_string(m.leading) + " bytes before the first From_ line belong to no message; " +
+                               (kept ? "kept with the first entry" : "too many to keep: left out"));
+            if (!kept) result = exit_code::worst(result, exit_code::problems);
+        }
+        if (m.too_large()) {
+            diag.print(m.file + ":" + std::to_string(mm.line), msg::Severity::error,
+                       "message " + std::to_string(m.index + 1) + " is larger than the limit (" +
+                           std::to_string(mm.data_end - mm.data_offset) + " bytes); not enqueued");
+            ++c.skipped;
+            result = exit_code::worst(result, exit_code::problems);
+            event(m, "skipped", "larger than the limit");
+            return true;
+        }
+        const std::string key = msg::message_key(mm.from_line, m.data);
+        if (index->take(key)) {
+            leading.clear();   // an earlier run kept them with this message's entry
+            ++c.duplicates;
+            event(m, "duplicate", "already in the spool");
+            return true;
+        }
+        msg::Derivation d = msg::derive_envelope(m.data, mm.from_line);
+        if (sender) {
+            d.have_sender = true;
+            d.envelope.mail_from = *sender;
+        }
+        if (!rcpts.empty()) d.envelope.rcpts = rcpts;
+        msg::declare_needs(d.envelope, m.data);
+        const std::string where = m.maildir ? m.file : m.file + ":" + std::to_string(mm.line);
+        const std::string which = m.maildir ? std::string("message") : "message " + std::to_string(m.index + 1);
+        if (!d.have_sender || d.envelope.rcpts.empty()) {
+            const std::string why = !d.have_sender ? "no sender in the From_ line, Return-Path or From"
+                                                   : "no recipient in " + std::string(d.rcpts_from);
+            diag.print(where, msg::Severity::error, which + " not enqueued: " + why);
+            ++c.skipped;
+            result = exit_code::worst(result, exit_code::problems);
+            event(m, "skipped", why);
+            return true;
+        }
+        const msg::Message message = msg::parse_message(m.data);
+        if (const std::size_t n = message.defects().size() + mm.defects.size(); n > 0) {
+            ++c.malformed;
+            const msg::Defect& d0 = !mm.defects.empty() ? mm.defects.front() : message.defects().front();
+            if (!cli.quiet)
+                diag.print(where, msg::Severity::warning,
+                           which + " has " + std::to_string(n) + (n == 1 ? " defect" : " defects") + " (first: " +
+                               std::string(d0.info().text) + " [" + std::string(d0.info().code) +
+                               "]); enqueued as it is (see msgcheck --mbox)");
+        }
+        if (!cli.quiet && d.unparsed > 0 && rcpts.empty())
+            diag.print(where, msg::Severity::warning,
+                       which + ": " + std::to_string(d.unparsed) + " malformed element(s) in " +
+                           std::string(d.rcpts_from) + " left out");
+        if (!cli.quiet && !d.rejected.empty())
+            diag.print(where, msg::Severity::warning,
+                       which + ": not a usable address, left out: " + d.rejected.front() +
+                           (d.rejected.size() > 1 ? " and " + std::to_string(d.rejected.size() - 1) + " more" : ""));
+        if (m.maildir) msg::annotate_maildir(d.envelope, *m.maildir);
+        else msg::annotate_mbox(d.envelope, mm, m.source, leading);
+        leading = {};
+        if (!writer.add(d.envelope, m.data, key, m.source, m.index, m.mbox ? mm.line : 1)) {
+            result = exit_code::cant_create;
+            return false;
+        }
+        ++c.enqueued;
+        return true;
+    });
+    if (!writer.commit()) result = exit_code::cant_create;
+    c.enqueued -= writer.lost();
+    result = exit_code::worst(result, read);
     std::cout.flush();
-    if (!cli.quiet && !s.json)
-        std::cerr << kInfo.name << ": " << total.messages << " messages, " << total.enqueued << " enqueued, "
-                  << total.duplicates << " already in the spool, " << total.skipped << " not enqueued, "
-                  << total.malformed << " with defects\n";
+    if (!cli.quiet && !json)
+        std::cerr << kInfo.name << ": " << c.messages << " messages, " << c.enqueued << " enqueued, " << c.duplicates
+                  << " already in the spool, " << c.skipped << " not enqueued, " << c.malformed << " with defects\n";
     return result;
 }

@@ -13,7 +13,7 @@
 #include "common/diag.hpp"
 #include "common/exit.hpp"
 #include "common/inputs.hpp"
-#include "common/json.hpp"
+#include <msg/json.hpp>
 
 using namespace msgtools;
 
@@ -22,56 +22,16 @@ namespace {
 const ToolInfo kInfo = {
     "msgcheck", "msgcheck [options] [FILE|DIR|-]...",
     "Check that messages are well formed (RFC 5322, MIME); report each defect with its place.",
-    "Each defect is printed as file:line:col: severity: text [code]. Exit status:\n"
+    "Each defect is printed on standard output as file:line:col: severity: text [code],\n"
+    "the summary on standard error. Exit status:\n"
     "0 no errors, 1 errors found (or warnings with --werror), 65/66 unusable or missing input.\n\n"
     "Examples:\n"
     "  msgcheck message.eml                    check one message\n"
     "  msgcheck --mbox archive.mbox.gz         check every message of an archive\n"
     "  msgcheck --ignore line.long out/        check a directory, without one warning\n"
-    "  msgcheck --json message.eml | jq .code  one JSON object per defect\n"
+    "  msgcheck --json message.eml | jq .defect  one JSON object per defect\n"
+    "  msgcheck --format sarif -q out/ > msgcheck.sarif   errors as SARIF 2.1.0, for code scanning\n"
     "  msgcheck --explain mime.boundary-missing\n"};
-
-// Codes given to --select / --ignore: exact codes or group prefixes ("date").
-struct Filter {
-    std::vector<std::string> select, ignore;
-
-    static bool matches(const std::vector<std::string>& list, std::string_view code) {
-        for (const std::string& p : list)
-            if (code == p || (code.size() > p.size() && code.starts_with(p) && code[p.size()] == '.'))
-                return true;
-        return false;
-    }
-    bool wanted(std::string_view code) const {
-        if (!select.empty() && !matches(select, code)) return false;
-        return !matches(ignore, code);
-    }
-};
-
-// Check that every code or group named on the command line exists.
-bool known_pattern(const std::string& p) {
-    for (const msg::DefectInfo& d : msg::defect_catalogue())
-        if (d.code == p || (d.code.starts_with(p) && d.code.size() > p.size() && d.code[p.size()] == '.'))
-            return true;
-    return false;
-}
-
-// The whole catalogue in Markdown: the generated part of docs/defects.md.
-int catalogue() {
-    std::string_view group;
-    for (const msg::DefectInfo& d : msg::defect_catalogue()) {
-        const std::string_view g = d.code.substr(0, d.code.find('.'));
-        if (g != group) {
-            std::cout << "\n## " << g << "\n";
-            group = g;
-        }
-        std::cout << "\n### `" << d.code << "`\n\n"
-                  << "**" << msg::severity_name(d.severity) << "** · " << d.rfc << " · " << d.text
-                  << "\n\n" << wrap(d.explanation, 78, "") << "\nBad:\n\n```\n" << d.bad
-                  << "\n```\n\nGood:\n\n```\n" << d.good << "\n```\n";
-        if (!d.repair.empty()) std::cout << "\n" << wrap("Repaired by `msgrewrite --fix`: " + std::string(d.repair) + ".", 78, "");
-    }
-    return exit_code::ok;
-}
 
 int list() {
     for (const msg::DefectInfo& d : msg::defect_catalogue())
@@ -84,8 +44,8 @@ int list() {
 int main(int argc, char** argv) {
     po::options_description opts("Options");
     opts.add_options()
-        ("json", "print one JSON object per defect (JSON Lines) instead of text");
-    add_input_options(opts);
+        ("json", "print one JSON object per defect (JSON Lines) instead of text: --format json");
+    add_input_options(opts, {"text", "json", "sarif"});
     opts.add_options()
         ("spool", "inputs are spool entries (envelope, empty line, message); without it, a file that "
                   "starts with MAIL FROM: or RCPT TO: is taken as one")
@@ -104,39 +64,39 @@ int main(int argc, char** argv) {
     const auto& vm = cli.vm;
     if (vm.count("explain")) return explain_defect(kInfo.name, vm["explain"].as<std::string>());
     if (vm.count("list")) return list();
-    if (vm.count("catalogue")) return catalogue();
+    if (vm.count("catalogue")) return std::cout << msg::catalogue_markdown(), exit_code::ok;
 
-    Filter filter;
-    auto split_into = [](const std::vector<std::string>& in, std::vector<std::string>& out) {
-        for (const std::string& s : in) {
-            std::size_t b = 0;
-            while (b <= s.size()) {
-                std::size_t e = s.find(',', b);
-                if (e == std::string::npos) e = s.size();
-                if (e > b) out.push_back(s.substr(b, e - b));
-                b = e + 1;
-            }
-        }
-    };
-    if (vm.count("select")) split_into(vm["select"].as<std::vector<std::string>>(), filter.select);
-    if (vm.count("ignore")) split_into(vm["ignore"].as<std::vector<std::string>>(), filter.ignore);
+    msg::DefectFilter filter;
+    for (const char* which : {"select", "ignore"})
+        if (vm.count(which))
+            for (const std::string& p : vm[which].as<std::vector<std::string>>())
+                msg::DefectFilter::add(which[0] == 's' ? filter.select : filter.ignore, p);
     for (const auto* l : {&filter.select, &filter.ignore})
         for (const std::string& p : *l)
-            if (!known_pattern(p)) {
+            if (!msg::known_defect_pattern(p)) {
                 complain(kInfo.name, "unknown defect code or group '" + p + "' (see msgcheck --list)");
                 return exit_code::usage;
             }
 
-    const bool json = vm.count("json") > 0;
     const bool werror = vm.count("werror") > 0;
     msg::ValidateOptions vo;
     vo.utf8 = vm.count("utf8") > 0;
     InputOptions in;
     in.tool = kInfo.name;
-    if (const int usage = read_input_options(vm, in)) return usage;
+    std::string output = vm.count("json") ? "json" : "text";
+    if (const int usage = read_input_options(vm, in, &output)) return usage;
+    if (vm.count("json") && output != "json") {
+        complain(kInfo.name, "--json and --format " + output + " contradict each other");
+        return exit_code::usage;
+    }
+    const bool json = output == "json", sarif = output == "sarif";
     const bool spool = vm.count("spool") > 0;
 
-    DiagPrinter diag(std::cerr, stderr_wants_color());
+    // Diagnostics go to standard output, as other linters print them; the
+    // summary and the tool's own troubles to standard error.
+    DiagPrinter diag(std::cout, wants_color(1));
+    msg::SarifLog log(std::cout, kInfo.name, MSGTOOLS_VERSION);
+    if (sarif) log.begin();
     std::uint64_t messages = 0, errors = 0, warnings = 0, notes = 0;
     std::uint64_t unusable = 0;
     Json j;
@@ -153,30 +113,23 @@ int main(int argc, char** argv) {
             case msg::Severity::warning: ++warnings; break;
             case msg::Severity::note: ++notes; break;
             }
-            if (!cli.quiet) defects.push_back(d);
+            // -q: nothing but errors.
+            if (!cli.quiet || info.severity == msg::Severity::error) defects.push_back(d);
         }
         if (defects.empty()) return;
-        if (!json) {
+        if (!json && !sarif) {
             diag.print(Place{im.file, data, first_line}, defects);
             return;
         }
         const msg::LineIndex index(data);
         for (const msg::Defect& d : defects) {
-            const msg::DefectInfo& info = d.info();
             const msg::LineCol lc = index.locate(d.offset);
-            j.clear();
-            j.begin_object()
-                .key("file").value(im.source)
-                .key("message").value(im.index)
-                .key("line").value(static_cast<std::uint64_t>(first_line + lc.line - 1))
-                .key("column").value(static_cast<std::uint64_t>(lc.column))
-                .key("offset").value(static_cast<std::uint64_t>(offset + d.offset))
-                .key("code").value(info.code)
-                .key("severity").value(msg::severity_name(info.severity))
-                .key("text").value(d.detail.empty() ? std::string(info.text)
-                                                    : std::string(info.text) + " (" + d.detail + ")")
-                .end_object();
-            std::cout << j.str() << '\n';
+            const auto line = static_cast<std::uint64_t>(first_line + lc.line - 1);
+            if (sarif) {
+                log.add(im.source, im.index, data, d, line, lc.column, offset + d.offset);
+                continue;
+            }
+            std::cout << msg::defect_json(im.source, im.index, line, lc.column, offset + d.offset, d) << '\n';
         }
     };
     int read = for_each_message(cli.inputs, in, [&](const InputMessage& im) {
@@ -194,17 +147,26 @@ int main(int argc, char** argv) {
             first_line += entry.message_line - 1;
             offset += entry.message_offset;
         }
+        if (im.too_large()) {   // its bytes were skipped: the framing defect is all there is to say
+            report(im, *im.framing, data, first_line, offset);
+            return true;
+        }
         const msg::Message m = msg::parse_message(data);
         const bool framing = im.framing && !im.framing->empty();
-        // Not mail at all: empty, or no header field and a first line that is
-        // not even shaped like one (no colon: an image, a text file). A
-        // first line with a colon but a bad name is a defect, reported below.
-        const std::string_view first = data.substr(0, data.find('\n'));
-        if (data.empty() || (m.fields(m.root()).empty() && first.find(':') == std::string_view::npos)) {
+        // Not mail at all (msg::not_mail_reason): empty, an image, binary
+        // data. A first line with a colon but a bad name is a defect,
+        // reported below.
+        if (const std::string_view why = msg::not_mail_reason(m); !why.empty()) {
             if (framing) report(im, *im.framing, data, first_line, offset);
-            diag.print(im.file + (im.from_mbox ? " message " + std::to_string(im.index + 1) : std::string()),
-                       msg::Severity::error,
-                       data.empty() ? "empty input, not a message" : "not a message: no header field at the start");
+            const std::string what(why);
+            const std::string where = im.file + (im.from_mbox ? " message " + std::to_string(im.index + 1) : std::string());
+            if (sarif) log.add_input(im.source, msg::Severity::error, what + (im.from_mbox ? " (message " + std::to_string(im.index + 1) + ")" : std::string()));
+            else if (json) {
+                j.clear();
+                j.begin_object().key("source").value(im.source).key("index").value(im.index)
+                    .key("severity").value("error").key("text").value(what).end_object();
+                std::cout << j.str() << '\n';
+            } else diag.print(where, msg::Severity::error, what);
             ++unusable;
             return true;
         }
@@ -215,7 +177,11 @@ int main(int argc, char** argv) {
         return true;
     });
 
-    if (!cli.quiet && !json) {
+    int result = (errors > 0 || (werror && warnings > 0)) ? exit_code::problems : exit_code::ok;
+    if (unusable) result = exit_code::worst(result, exit_code::data_error);
+    result = exit_code::worst(result, read);
+    if (sarif) log.end(result);
+    if (!cli.quiet) {
         std::cerr << kInfo.name << ": " << messages << (messages == 1 ? " message" : " messages") << ", "
                   << errors << (errors == 1 ? " error" : " errors") << ", " << warnings
                   << (warnings == 1 ? " warning" : " warnings");
@@ -225,10 +191,8 @@ int main(int argc, char** argv) {
     }
     std::cout.flush();
     if (!std::cout) {
-        complain(kInfo.name, "cannot write to standard output");
+        complain(kInfo.name, stdout_failed());
         return exit_code::io_error;
     }
-    int result = (errors > 0 || (werror && warnings > 0)) ? exit_code::problems : exit_code::ok;
-    if (unusable) result = exit_code::worst(result, exit_code::data_error);
-    return exit_code::worst(result, read);
+    return result;
 }

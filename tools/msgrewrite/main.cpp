@@ -1,4 +1,5 @@
 // msgrewrite - rewrite and repair messages, changing only what must change.
+#include <msg/datetime.hpp>
 #include <msg/mbox.hpp>
 #include <msg/rewrite.hpp>
 #include <msg/source.hpp>
@@ -18,9 +19,9 @@
 #include "common/cli.hpp"
 #include "common/diag.hpp"
 #include "common/exit.hpp"
-#include "common/files.hpp"
+#include "msg/files.hpp"
 #include "common/inputs.hpp"
-#include "common/json.hpp"
+#include <msg/json.hpp>
 
 using namespace msgtools;
 
@@ -50,16 +51,27 @@ public:
     Rewriter(const msg::RewriteOptions& o, bool json, bool quiet, std::string domain, std::time_t now,
              bool date, bool message_id)
         : options_(o), json_(json), quiet_(quiet), domain_(std::move(domain)), now_(now), date_(date),
-          message_id_(message_id), diag_(std::cerr, stderr_wants_color()) {}
+          message_id_(message_id), diag_(std::cerr, wants_color(2)) {}
 
     // Rewrite one message or spool entry; report; return the result.
     msg::RewriteResult run(const std::string& file, const std::string& source, std::uint64_t index,
                            std::string_view data, bool entry) {
         msg::RewriteOptions o = options_;
-        if (date_) o.add_date = msg::format_date(now_);
+        if (date_) o.add_date = msg::format_date_time(now_);
         if (message_id_) o.add_message_id = msg::make_message_id(data, now_, domain_);
         msg::RewriteResult r = entry ? msg::rewrite_spool_entry(data, o) : msg::rewrite(data, o);
         ++counts_.messages;
+        if (!r.not_mail.empty()) {
+            // Refused and left as it is: exit 65, as msgcheck says of it.
+            // An error, so said under -q too.
+            ++counts_.with_problems;
+            worst_ = exit_code::worst(worst_, exit_code::data_error);
+            if (json_) print_json(source, index, r);
+            else
+                diag_.print(mbox ? file + ": message " + std::to_string(index + 1) : file, msg::Severity::error,
+                            r.not_mail + "; left as it is");
+            return r;
+        }
         if (r.changed) ++counts_.changed;
         bool bad = !r.problems.empty();
         for (const msg::Defect& d : r.remaining) bad = bad || d.info().severity == msg::Severity::error;
@@ -75,30 +87,7 @@ public:
 
 private:
     void print_json(const std::string& source, std::uint64_t index, const msg::RewriteResult& r) {
-        j_.clear();
-        j_.begin_object().key("source").value(source).key("index").value(index).key("changed").value(r.changed);
-        for (const auto* list : {&r.changes, &r.problems}) {
-            j_.key(list == &r.changes ? "changes" : "problems").begin_array();
-            for (const msg::Change& c : *list)
-                j_.begin_object().key("step").value(msg::step_name(c.step)).key("where").value(c.where)
-                    .key("what").value(c.what).end_object();
-            j_.end_array();
-        }
-        if (options_.fix) {
-            const msg::LineIndex lines(r.output);
-            j_.key("remaining").begin_array();
-            for (const msg::Defect& d : r.remaining) {
-                const msg::LineCol lc = lines.locate(d.offset);
-                j_.begin_object().key("code").value(d.info().code)
-                    .key("severity").value(msg::severity_name(d.info().severity))
-                    .key("line").value(static_cast<std::uint64_t>(lc.line))
-                    .key("column").value(static_cast<std::uint64_t>(lc.column))
-                    .key("repairable").value(!d.info().repair.empty()).end_object();
-            }
-            j_.end_array();
-        }
-        j_.end_object();
-        std::cout << j_.str() << '\n';
+        std::cout << msg::rewrite_json(source, index, r, options_.fix) << '\n';
     }
     void print_problems(const std::string& file, std::uint64_t index, const msg::RewriteResult& r) {
         const std::string where = mbox ? file + ": message " + std::to_string(index + 1) : file;
@@ -115,7 +104,6 @@ private:
     std::time_t now_;
     bool date_, message_id_;
     DiagPrinter diag_;
-    Json j_;
     Counts counts_;
     int worst_ = exit_code::ok;
 };
@@ -132,27 +120,18 @@ bool write_all(std::FILE* f, std::string_view data) {
 // a temporary file for --in-place). Returns an exit code.
 int rewrite_archive(const std::string& path, const InputOptions& in, const std::string& out, bool gzip,
                     bool dry_run, Rewriter& rw, std::unique_ptr<msg::MboxWriter>& writer) {
-    msg::MboxOptions mo;
-    mo.format = in.format;
-    auto reader = msg::MboxReader::open(path, mo);
-    if (!reader.ok()) {
-        complain(kInfo.name, reader.error().message);
-        return reader.error().errnum == ENOENT || reader.error().errnum == EACCES ? exit_code::no_input
-                                                                                   : exit_code::io_error;
-    }
-    const std::string file = path == "-" ? "<stdin>" : path;
-    msg::MboxMessage m;
-    std::uint64_t count = 0;
-    for (;;) {
-        auto next = (*reader)->next(m);
-        if (!next.ok()) {
-            complain(kInfo.name, next.error().message);
-            return next.error().errnum ? exit_code::io_error : exit_code::data_error;
+    int result = exit_code::ok;
+    const int read = for_each_message({path}, in, [&](const InputMessage& im) {
+        const msg::MboxMessage& m = *im.mbox;
+        if (im.too_large()) {
+            // Its bytes were not read: writing the archive would lose it.
+            complain(kInfo.name, im.file + ": message " + std::to_string(m.index + 1) +
+                                     " is larger than the limit; the archive cannot be rewritten");
+            result = exit_code::data_error;
+            return false;
         }
-        if (!*next) break;
-        ++count;
-        const msg::RewriteResult r = rw.run(file, path, m.index, m.data, false);
-        if (dry_run) continue;
+        const msg::RewriteResult r = rw.run(im.file, path, m.index, m.data, false);
+        if (dry_run) return true;
         if (!writer) {
             msg::MboxWriter::Options wo;
             wo.format = m.format;
@@ -160,9 +139,16 @@ int rewrite_archive(const std::string& path, const InputOptions& in, const std::
             auto w = msg::MboxWriter::open(out, wo);
             if (!w.ok()) {
                 complain(kInfo.name, w.error().message);
-                return exit_code::cant_create;
+                result = exit_code::cant_create;
+                return false;
             }
             writer = std::move(*w);
+        }
+        // Bytes before the archive's first From_ line stay where they were.
+        if (const msg::Status s = writer->write_raw(im.leading_bytes); !s) {
+            complain(kInfo.name, s.error().message);
+            result = exit_code::io_error;
+            return false;
         }
         // An unchanged message goes out as it came in (its archive's
         // unquoted "From " lines too); a changed one is quoted afresh.
@@ -170,14 +156,12 @@ int rewrite_archive(const std::string& path, const InputOptions& in, const std::
                                         : writer->write(m);
         if (!s.ok()) {
             complain(kInfo.name, s.error().message);
-            return exit_code::io_error;
+            result = exit_code::io_error;
+            return false;
         }
-    }
-    if (count == 0) {
-        complain(kInfo.name, file + ": not an mbox archive (no 'From ' line starts a message)");
-        return exit_code::data_error;
-    }
-    return exit_code::ok;
+        return true;
+    });
+    return exit_code::worst(result, read);
 }
 
 bool is_gzip_file(const std::string& path) {
@@ -223,6 +207,7 @@ int main(int argc, char** argv) {
         ("gzip", "with --mbox: compress the output archive")
         ("in-place,i", "replace each input with its rewritten form (atomically; untouched when nothing changes "
                        "or something fails)")
+        ("force", "with --in-place: replace a file that has other hard links too (they keep the old content)")
         ("dry-run,n", "write nothing: report what would change")
         ("json", "print one JSON object per message (JSON Lines) on standard output: what changed, what could "
                  "not be done; needs --output, --in-place or --dry-run");
@@ -274,7 +259,7 @@ int main(int argc, char** argv) {
     InputOptions in;
     in.tool = kInfo.name;
     if (const int usage = read_input_options(vm, in)) return usage;
-    const bool in_place = vm.count("in-place") > 0, dry_run = vm.count("dry-run") > 0;
+    const bool in_place = vm.count("in-place") > 0, dry_run = vm.count("dry-run") > 0, force = vm.count("force") > 0;
     const bool json = vm.count("json") > 0, spool = vm.count("spool") > 0;
     const std::string output = vm.count("output") ? vm["output"].as<std::string>() : "-";
     if (cli.inputs.empty()) cli.inputs.push_back("-");
@@ -307,16 +292,23 @@ int main(int argc, char** argv) {
     if (in.mbox) {
         // One archive out (or each archive replaced, with --in-place).
         std::unique_ptr<msg::MboxWriter> writer;
-        const std::string target = in_place || output == "-" ? output : temp_beside(output);
+        const std::string target = in_place || output == "-" ? output : msg::temp_beside(output);
         const bool gzip = vm.count("gzip") > 0 || ends_with(output, ".gz");
         for (const std::string& path : cli.inputs) {
             if (!in_place) {
                 worst = exit_code::worst(worst, rewrite_archive(path, in, target, gzip, dry_run, rw, writer));
                 continue;
             }
-            const std::string real = real_target(path);
-            const std::string tmp = temp_beside(real);
-            if (const int fd = create_temp(tmp, real); fd >= 0) {
+            const auto resolved = msg::write_target(path);
+            msg::Status linked = resolved ? msg::check_links(*resolved, force) : msg::Status(resolved.error());
+            if (!linked) {
+                complain(kInfo.name, linked.error().message + "; " + path + " left as it was");
+                worst = exit_code::worst(worst, exit_code::cant_create);
+                continue;
+            }
+            const std::string& real = *resolved;
+            const std::string tmp = msg::temp_beside(real);
+            if (const int fd = msg::create_temp(tmp, real); fd >= 0) {
                 ::close(fd);  // the writer opens it again, keeping its mode
             } else {
                 complain(kInfo.name, "cannot create " + tmp + ": " + std::strerror(errno) + "; " + path +
@@ -338,7 +330,7 @@ int main(int argc, char** argv) {
             if ((code == exit_code::ok || code == exit_code::problems) && !changed) {
                 ::unlink(tmp.c_str());  // nothing changed: the archive is not written again
             } else if (code == exit_code::ok || code == exit_code::problems) {
-                if (const msg::Status s = commit_file(tmp, real); !s.ok()) {
+                if (const msg::Status s = msg::commit_file(tmp, real); !s.ok()) {
                     complain(kInfo.name, s.error().message);
                     code = exit_code::cant_create;
                 }
@@ -360,7 +352,7 @@ int main(int argc, char** argv) {
             if (failed || !writer) {
                 ::unlink(target.c_str());
                 if (failed) complain(kInfo.name, output + " not written");
-            } else if (const msg::Status s = commit_file(target, output); !s.ok()) {
+            } else if (const msg::Status s = msg::commit_file(target, output); !s.ok()) {
                 complain(kInfo.name, s.error().message);
                 worst = exit_code::worst(worst, exit_code::cant_create);
             }
@@ -369,10 +361,12 @@ int main(int argc, char** argv) {
         const int read = for_each_message(cli.inputs, in, [&](const InputMessage& im) {
             const bool entry = spool || msg::looks_like_spool_entry(im.data);
             const msg::RewriteResult r = rw.run(im.file, im.source, im.index, im.data, entry);
-            if (dry_run) return true;
+            if (dry_run || !r.not_mail.empty()) return true;  // not mail: nothing is written
             if (in_place) {
                 if (!r.changed) return true;
-                if (const msg::Status s = replace_file(im.source, r.output); !s.ok()) {
+                msg::Status s = msg::check_links(im.source, force);
+                if (s) s = msg::replace_file(im.source, r.output);
+                if (!s) {
                     complain(kInfo.name, s.error().message + "; " + im.file + " left as it was");
                     worst = exit_code::worst(worst, exit_code::cant_create);
                 }
@@ -380,11 +374,11 @@ int main(int argc, char** argv) {
             }
             if (output == "-") {
                 if (!write_all(stdout, r.output)) {
-                    complain(kInfo.name, "cannot write to standard output");
+                    complain(kInfo.name, stdout_failed());
                     worst = exit_code::worst(worst, exit_code::io_error);
                     return false;
                 }
-            } else if (const msg::Status s = replace_file(output, r.output); !s.ok()) {
+            } else if (const msg::Status s = msg::replace_file(output, r.output); !s.ok()) {
                 complain(kInfo.name, s.error().message);
                 worst = exit_code::worst(worst, exit_code::cant_create);
             }

@@ -54,7 +54,7 @@ int main(int argc, char** argv) {
     }
 
     Shower shower(std::cout, cli.quiet);
-    DiagPrinter diag(std::cerr, stderr_wants_color());
+    DiagPrinter diag(std::cerr, wants_color(2));
     InputOptions in;
     in.tool = kInfo.name;
     if (const int usage = read_input_options(vm, in)) return usage;
@@ -72,18 +72,23 @@ int main(int argc, char** argv) {
     if (mode == Mode::extract_all) so.dir = vm["extract-all"].as<std::string>();
 
     int read = for_each_message(cli.inputs, in, [&](const InputMessage& im) {
+        if (im.too_large()) {   // its bytes were skipped
+            diag.print(Place{im.file, im.data, im.first_line}, *im.framing);
+            result = exit_code::worst(result, exit_code::problems);
+            return true;
+        }
         msg::Message m = msg::parse_message(im.data);
         int r = shower.show(m, im, so);
         Place place{im.file, im.data, im.first_line};
-        if (!cli.quiet && mode != Mode::stats) {
-            if (im.framing && !im.framing->empty()) {
-                // The archive's framing defects first, then the message's own.
-                msg::Defects all(im.framing->begin(), im.framing->end());
-                all.insert(all.end(), shower.defects().begin(), shower.defects().end());
-                diag.print(place, all);
-            } else {
-                diag.print(place, shower.defects());
-            }
+        if (mode != Mode::stats) {
+            // The archive's framing defects first, then the message's own;
+            // -q: errors only.
+            msg::Defects all;
+            if (im.framing) all.assign(im.framing->begin(), im.framing->end());
+            all.insert(all.end(), shower.defects().begin(), shower.defects().end());
+            if (cli.quiet)
+                std::erase_if(all, [](const msg::Defect& d) { return d.info().severity != msg::Severity::error; });
+            diag.print(place, all);
         }
         result = exit_code::worst(result, r);
         return mode != Mode::extract;  // --extract takes the first message only
@@ -91,7 +96,7 @@ int main(int argc, char** argv) {
     if (mode == Mode::stats) shower.print_stats();
     std::cout.flush();
     if (!std::cout) {
-        complain(kInfo.name, "cannot write to standard output");
+        complain(kInfo.name, stdout_failed());
         return exit_code::io_error;
     }
     return exit_code::worst(result, read);

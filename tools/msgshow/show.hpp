@@ -1,13 +1,16 @@
 // show.hpp - msgshow's views of a parsed message.
 #pragma once
 
+#include <msg/describe.hpp>
 #include <msg/message.hpp>
 
 #include <cstdint>
 #include <iosfwd>
 #include <map>
+#include <optional>
 #include <string>
 
+#include "msg/files.hpp"
 #include "common/inputs.hpp"
 
 namespace msgtools {
@@ -33,6 +36,10 @@ public:
 private:
     // Decode leaf `i` into scratch_, adding decoding defects.
     const std::string& decode(const msg::Message& m, std::size_t i);
+    // The files uuencoded into the text of leaf `i` (a text/plain one),
+    // whose decoded content `content` is; their defects are added. Shown
+    // as sections "S.u1", "S.u2", ... below the leaf's section S.
+    std::vector<msg::Message::UuFile> uu_files(const msg::Message& m, std::size_t i, std::string_view content);
     void tree(const msg::Message& m, const InputMessage& in, bool headers);
     void json(const msg::Message& m, const InputMessage& in);
     void stats(const msg::Message& m);
@@ -43,9 +50,9 @@ private:
     bool quiet_;
     msg::Defects defects_;
     std::string scratch_;
-    // --stats totals
-    std::uint64_t messages_ = 0, parts_ = 0, leaves_ = 0, bytes_ = 0, defect_count_ = 0;
-    std::map<std::string, std::uint64_t> types_;
+    std::uint64_t messages_ = 0;   // shown in the tree
+    msg::MessageStats stats_;
+    std::optional<std::pair<std::string, msg::NewFiles>> files_;   // --extract-all's directory
 };
 
 }  // namespace msgtools

@@ -1,16 +1,17 @@
 // smtpreplay - check SMTP transcripts, convert and anonymise them, and
 // replay their client side against a live server.
-#include <fstream>
 #include <iostream>
-#include <sstream>
 
+#include "msg/smtp/replay.hpp"
 #include "msg/smtp/transcript.hpp"
+#include "msg/source.hpp"
 
 #include "common/cli.hpp"
 #include "common/diag.hpp"
 #include "common/exit.hpp"
-#include "common/files.hpp"
-#include "common/json.hpp"
+#include "msg/files.hpp"
+#include "common/inputs.hpp"
+#include "common/smtp_client.hpp"
 #include "replay.hpp"
 
 using namespace msgtools;
@@ -29,24 +30,11 @@ const ToolInfo kInfo = {
     "  smtpreplay --check session.txt                     protocol errors, file:line\n"
     "  smtpreplay --server 127.0.0.1:2525 session.txt     replay, compare reply codes\n"
     "  smtpreplay --server mx:25 --match enhanced --json session.txt\n"
+    "  smtpreplay --server mx:587 --auth-file pass --no-data session.txt\n"
+    "                                                     the envelope only, logged in\n"
     "  smtpreplay --convert swaks session.txt             as swaks would print it\n"
     "  smtpreplay --anonymise --convert cs log.txt > shareable.txt\n"
     "  smtpreplay --explain smtp.body-dot\n"};
-
-bool read_input(const std::string& file, std::string& out) {
-    if (file == "-") {
-        std::ostringstream ss;
-        ss << std::cin.rdbuf();
-        out = ss.str();
-        return true;
-    }
-    std::ifstream in(file, std::ios::binary);
-    if (!in) return false;
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    out = ss.str();
-    return true;
-}
 
 }  // namespace
 
@@ -56,7 +44,12 @@ int main(int argc, char** argv) {
         ("check", "check each transcript against RFC 5321 and its extensions (the default without --server or --convert)")
         ("server", po::value<std::string>(), "HOST[:PORT]: replay the client side there and compare the replies")
         ("match", po::value<std::string>()->default_value("code"), "class | code | enhanced | text: how alike replies must be")
-        ("timeout", po::value<double>()->default_value(30), "SECONDS to wait for each reply when replaying")
+        ("timeout", po::value<std::string>()->value_name("TIME")->default_value("30s"),
+         "how long to wait for each reply when replaying (30s, 2m, ...)")
+        ("tls", "replay: start TLS on connect (port 465), also when the transcript does not begin inside TLS")
+        ("auth-file", po::value<std::string>()->value_name("FILE"),
+         "replay: the password whose first line replaces the masked one in AUTH (as spoolsend's)")
+        ("no-data", "replay: end each transaction with RSET instead of sending the message")
         ("diff", "replay: print only the exchanges that differ")
         ("json", "one JSON object per diagnostic or exchange, then a summary")
         ("convert", po::value<std::string>(), "FORMAT: write the transcript as cs, swaks, bsmtp or native")
@@ -64,6 +57,7 @@ int main(int argc, char** argv) {
         ("format", po::value<std::string>(), "FORMAT of the input: cs, swaks, bsmtp or native (default: detected)")
         ("output,o", po::value<std::string>(), "FILE for --convert/--anonymise (default: standard output)")
         ("explain", po::value<std::string>()->value_name("CODE"), "describe a defect code and exit");
+    add_tls_check_options(opts);
     auto parsed = parse_cli(argc, argv, kInfo, opts);
     if (std::holds_alternative<int>(parsed)) return std::get<int>(parsed);
     Cli& cli = std::get<Cli>(parsed);
@@ -91,32 +85,72 @@ int main(int argc, char** argv) {
 
     int result = exit_code::ok;
     std::uint64_t errors = 0, warnings = 0, files = 0;
-    DiagPrinter diag(json ? std::cerr : std::cout, !json && stderr_wants_color(), false);
-    for (const std::string& file : cli.inputs) {
-        std::string text;
-        if (!read_input(file, text)) {
-            complain("smtpreplay", "cannot read " + file);
-            result = exit_code::worst(result, exit_code::no_input);
-            continue;
+    DiagPrinter diag(json ? std::cerr : std::cout, !json && wants_color(1), false);
+    InputOptions in;
+    in.tool = kInfo.name;
+    if (replaying) {
+        const auto timeout = parse_duration(vm["timeout"].as<std::string>());
+        if (!timeout || timeout->count() <= 0)
+            return usage("--timeout takes a time above 0 such as 30s, 2m or 1h, not '" + vm["timeout"].as<std::string>() + "'");
+        if (!smtp::match_by_name(vm["match"].as<std::string>())) return usage("--match must be class, code, enhanced or text");
+        if (auto ep = smtp::parse_endpoint(vm["server"].as<std::string>()); !ep) return usage("--server: " + ep.error().message);
+    } else {
+        for (const char* o : {"tls", "auth-file", "no-data", "ca-file"})
+            if (vm.count(o)) return usage(std::string("--") + o + " goes with --server");
+    }
+    auto tls = tls_check_options(vm);
+    if (!tls) return usage(tls.error().message);
+    std::string secret;
+    if (vm.count("auth-file") && replaying) {
+        auto s = read_auth_file(vm["auth-file"].as<std::string>());
+        if (!s) {
+            complain("smtpreplay", s.error().message);
+            return exit_code::no_input;
         }
+        secret = std::move(*s);
+    }
+    const int read = for_each_message(cli.inputs, in, [&](const InputMessage& im) {
+        const std::string_view text = im.data;
         ++files;
         smtp::ParsedTranscript p = smtp::parse_transcript(text, in_format);
-        const std::string name = file == "-" ? "<stdin>" : file;
+        const std::string& name = im.file;
 
         if (rewriting) {
             smtp::Transcript t = vm.count("anonymise") ? smtp::anonymise(p.transcript) : p.transcript;
-            const std::string out = smtp::write_transcript(t, out_format.value_or(p.format));
+            const smtp::Format target = out_format.value_or(p.format);
+            if (target == smtp::Format::bsmtp) {
+                // A batch holds what the recorded server accepted.
+                smtp::BatchConversion b = smtp::to_batch(t);
+                const msg::LineIndex index(text);
+                auto where = [&](std::size_t line) {
+                    return name + ":" +
+                           std::to_string(line < t.lines.size() ? index.locate(t.lines[line].offset).line : 0);
+                };
+                if (b.refused) {
+                    complain("smtpreplay", where(b.refused->line) + ": no batch SMTP written: " + b.refused->why);
+                    result = exit_code::data_error;
+                    return false;
+                }
+                if (!cli.quiet)
+                    for (const smtp::BatchNote& n : b.left_out)
+                        std::cerr << where(n.line) << ": note: left out of the batch: " << n.why << '\n';
+                t = std::move(b.batch);
+            }
+            const std::string out = smtp::write_transcript(t, target);
             if (vm.count("output")) {
-                if (auto s = replace_file(vm["output"].as<std::string>(), out); !s) {
+                if (auto s = msg::replace_file(vm["output"].as<std::string>(), out); !s) {
                     complain("smtpreplay", s.error().message);
-                    return exit_code::cant_create;
+                    result = exit_code::cant_create;
+                    return false;
                 }
             } else {
                 std::cout << out;
             }
-            for (const msg::Defect& d : p.defects) (void)d, ++errors;
-            if (!p.defects.empty()) diag.print(Place{name, text, 1}, p.defects);
-            return p.defects.empty() ? exit_code::ok : exit_code::problems;
+            if (!p.defects.empty()) {
+                diag.print(Place{name, text, 1}, p.defects);
+                result = exit_code::problems;
+            }
+            return false;
         }
 
         if (replaying) {
@@ -129,12 +163,13 @@ int main(int argc, char** argv) {
             ro.json = json;
             ro.quiet = cli.quiet;
             ro.mismatches_only = vm.count("diff") > 0;
-            ro.timeout = vm["timeout"].as<double>();
-            if (ro.timeout <= 0) return usage("--timeout must be above 0");
-            const int r = replay_transcript(name, text, p.transcript, ro, std::cout);
-            if (r == exit_code::usage) return r;
-            result = exit_code::worst(result, r);
-            continue;
+            ro.timeout = static_cast<double>(parse_duration(vm["timeout"].as<std::string>())->count());
+            ro.tls = *tls;
+            ro.tls_on_connect = vm.count("tls") > 0;
+            ro.secret = secret;
+            ro.no_data = vm.count("no-data") > 0;
+            result = exit_code::worst(result, replay_transcript(name, text, p.transcript, ro, std::cout));
+            return true;
         }
 
         // --check
@@ -153,20 +188,25 @@ int main(int argc, char** argv) {
             const msg::LineIndex index(text);
             for (const msg::Defect& d : defects) {
                 Json j;
-                j.begin_object().key("file").value(name).key("line").value(static_cast<std::uint64_t>(index.locate(d.offset).line))
-                    .key("severity").value(msg::severity_name(d.info().severity)).key("code").value(d.info().code)
+                if (cli.quiet && d.info().severity != msg::Severity::error) continue;
+                j.begin_object().key("source").value(name).key("line").value(static_cast<std::uint64_t>(index.locate(d.offset).line))
+                    .key("severity").value(msg::severity_name(d.info().severity)).key("defect").value(d.info().code)
                     .key("text").value(d.info().text).key("detail").value(d.detail).end_object();
                 std::cout << j.str() << '\n';
             }
         } else {
+            if (cli.quiet)   // -q: nothing but errors
+                std::erase_if(defects, [](const msg::Defect& d) { return d.info().severity != msg::Severity::error; });
             diag.print(Place{name, text, 1}, defects);
         }
         if (file_errors) result = exit_code::worst(result, exit_code::problems);
-    }
+        return true;
+    });
+    result = exit_code::worst(result, read);
     if (!replaying && !rewriting) {
         if (json) {
             Json j;
-            j.begin_object().key("summary").begin_object().key("files").value(files).key("errors").value(errors)
+            j.begin_object().key("summary").begin_object().key("transcripts").value(files).key("errors").value(errors)
                 .key("warnings").value(warnings).end_object().end_object();
             std::cout << j.str() << '\n';
         } else if (!cli.quiet) {

@@ -4,12 +4,13 @@
 #include <iostream>
 
 #include "common/exit.hpp"
-#include "common/json.hpp"
+#include <msg/json.hpp>
+#include "msg/charset.hpp"
 #include "msg/smtp/replay.hpp"
 #include "msg/source.hpp"
 
 namespace smtp = msg::smtp;
-using msgtools::Json;
+using msg::Json;
 namespace ex = msgtools::exit_code;
 
 namespace {
@@ -17,7 +18,7 @@ namespace {
 std::string show(const std::optional<smtp::Reply>& r) {
     if (!r) return "(none)";
     std::string s = std::to_string(r->code);
-    if (!r->lines.empty() && !r->lines.back().empty()) s += ' ' + r->lines.back();
+    if (!r->lines.empty() && !r->lines.back().empty()) s += ' ' + msg::printable(r->lines.back());
     if (r->lines.size() > 1) s += " (+" + std::to_string(r->lines.size() - 1) + " lines)";
     return s;
 }
@@ -45,7 +46,7 @@ int replay_transcript(const std::string& file, std::string_view text, const smtp
         std::cerr << "smtpreplay: --match must be class, code, enhanced or text, not '" << opt.match << "'\n";
         return ex::usage;
     }
-    auto ep = smtp::parse_endpoint(opt.server, 25);
+    auto ep = smtp::parse_endpoint(opt.server, opt.tls_on_connect ? 465 : 25);
     if (!ep) {
         std::cerr << "smtpreplay: --server: " << ep.error().message << "\n";
         return ex::usage;
@@ -53,12 +54,16 @@ int replay_transcript(const std::string& file, std::string_view text, const smtp
     smtp::ReplayOptions ro;
     ro.match = *match;
     ro.timeout = std::chrono::milliseconds(static_cast<long long>(opt.timeout * 1000));
+    ro.tls = opt.tls;
+    ro.tls_on_connect = opt.tls_on_connect;
+    ro.secret = opt.secret;
+    ro.no_data = opt.no_data;
     const smtp::ReplayReport rep = smtp::replay(t, *ep, ro);
     if (!rep.reached) {
-        std::cerr << "smtpreplay: " << file << ": " << rep.error << "\n";
+        std::cerr << "smtpreplay: " << file << ": " << msg::printable(rep.error) << "\n";
         if (opt.json) {
             Json j;
-            j.begin_object().key("file").value(file).key("server").value(ep->str()).key("reached").value(false)
+            j.begin_object().key("source").value(file).key("server").value(ep->str()).key("reached").value(false)
                 .key("error").value(rep.error).end_object();
             out << j.str() << '\n';
         }
@@ -72,7 +77,7 @@ int replay_transcript(const std::string& file, std::string_view text, const smtp
         const std::size_t line = line_of(s.line);
         if (opt.json) {
             Json j;
-            j.begin_object().key("file").value(file).key("line").value(static_cast<std::uint64_t>(line))
+            j.begin_object().key("source").value(file).key("line").value(static_cast<std::uint64_t>(line))
                 .key("sent").value(s.sent);
             reply_json(j, "recorded", s.recorded);
             reply_json(j, "live", s.live);
@@ -83,15 +88,15 @@ int replay_transcript(const std::string& file, std::string_view text, const smtp
             continue;
         }
         if (opt.quiet || (s.match && s.compared && opt.mismatches_only)) continue;
-        out << file << ':' << line << ": " << (s.match ? (s.compared ? "same" : "note") : "DIFF") << ": " << s.sent
+        out << file << ':' << line << ": " << (s.match ? (s.compared ? "same" : "note") : "DIFF") << ": " << msg::printable(s.sent)
             << ": recorded " << show(s.recorded) << ", live " << show(s.live);
-        if (!s.note.empty()) out << " [" << s.note << ']';
+        if (!s.note.empty()) out << " [" << msg::printable(s.note) << ']';
         out << '\n';
     }
     const std::size_t same = rep.compared - std::min(rep.compared, rep.mismatches);
     if (opt.json) {
         Json j;
-        j.begin_object().key("file").value(file).key("server").value(ep->str()).key("reached").value(true)
+        j.begin_object().key("source").value(file).key("server").value(ep->str()).key("reached").value(true)
             .key("match_by").value(smtp::match_name(*match))
             .key("exchanges").value(static_cast<std::uint64_t>(rep.steps.size()))
             .key("compared").value(static_cast<std::uint64_t>(rep.compared))

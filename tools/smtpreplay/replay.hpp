@@ -15,6 +15,10 @@ struct ReplayOptions {
     bool quiet = false;           // only the summary line
     bool mismatches_only = false; // --diff: print only the exchanges that differ
     double timeout = 30;          // seconds, per read and write
+    msg::smtp::TlsOptions tls;    // --tls-verify, --ca-file
+    bool tls_on_connect = false;  // --tls (and PORT defaults to 465)
+    std::string secret;           // from --auth-file; never printed
+    bool no_data = false;         // --no-data
 };
 
 // Replay one parsed transcript. Prints the per-exchange report to `out`

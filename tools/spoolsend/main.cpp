@@ -2,8 +2,9 @@
 // retries, deferral and failure reports.
 #include <atomic>
 #include <csignal>
+#include <cerrno>
 #include <cstdlib>
-#include <fstream>
+#include <cstring>
 #include <iostream>
 #include <thread>
 
@@ -14,9 +15,12 @@
 
 #include "common/cli.hpp"
 #include "common/exit.hpp"
-#include "common/json.hpp"
+#include "msg/files.hpp"
+#include <msg/json.hpp>
 #include "common/progress.hpp"
-#include "deliver.hpp"
+#include "common/smtp_client.hpp"
+#include "msg/datetime.hpp"
+#include "msg/sender.hpp"
 
 using namespace msgtools;
 namespace smtp = msg::smtp;
@@ -41,6 +45,47 @@ const ToolInfo kInfo = {
 std::atomic<bool> g_stop{false};
 extern "C" void on_signal(int) { g_stop = true; }
 
+// What a run prints: a JSON line per attempt with --json, else a line per
+// recipient not sent, on standard error; and the progress bar.
+class Printer : public msg::SendEvents {
+public:
+    Printer(bool json, bool quiet, std::string server) : json_(json), quiet_(quiet), server_(std::move(server)) {}
+    void settled(const std::string& entry, const msg::Settlement& st, const msg::Delivery& d) override {
+        if (json_) return say(msg::attempt_json(entry, st, d, server_), true);
+        if (quiet_ || st.outcome == msg::Outcome::sent) return;
+        const std::string next = st.next_attempt ? " (next attempt " + msg::format_rfc3339(*st.next_attempt) + ")" : "";
+        for (const msg::RcptOutcome& o : d.rcpts)
+            if (o.state != msg::RcptState::sent)
+                say("spoolsend: " + entry + ": <" + o.address + "> " + std::string(msg::state_name(o.state)) + ": " +
+                        msg::reason(o) + (o.state == msg::RcptState::deferred ? next : ""),
+                    false);
+    }
+    void unsendable(const std::string& entry, const std::string& why) override {
+        if (json_) {
+            Json j;
+            j.begin_object().key("entry").value(entry).key("attempt").value(std::uint64_t{1}).key("outcome")
+                .value("failed").key("error").value(why).end_object();
+            say(j.str(), true);
+        } else if (!quiet_) {
+            say("spoolsend: " + entry + ": failed: " + why, false);
+        }
+    }
+    void problem(const std::string& message) override { say("spoolsend: " + message, false); }
+    void tick(std::uint64_t done) override { progress_.update(0, done); }
+    void finish() { progress_.finish(); }
+
+private:
+    void say(const std::string& line, bool to_stdout) {
+        progress_.finish();
+        std::fputs(line.c_str(), to_stdout ? stdout : stderr);
+        std::fputc('\n', to_stdout ? stdout : stderr);
+        if (to_stdout) std::fflush(stdout);
+    }
+    bool json_, quiet_;
+    std::string server_;
+    Progress progress_{0, "entries"};
+};
+
 std::string host_name() {
     char buf[256] = {};
     if (gethostname(buf, sizeof buf - 1) != 0 || !buf[0]) return "localhost";
@@ -49,35 +94,36 @@ std::string host_name() {
 
 // Dry run: what each due entry would send.
 int dry_run(msg::Spool& spool, bool json) {
-    DueFeed feed(spool);
+    msg::DueScan due(spool, std::chrono::system_clock::now());
     std::uint64_t count = 0;
-    while (const auto next = feed.next()) {
+    while (const auto next = due.next()) {
         const std::string& name = *next;
-        auto st = spool.find(name);
+        const auto st = spool.find(name);
         if (!st) continue;
         auto data = spool.read(*st, name);
         if (!data) continue;
         const msg::SpoolEntry e = msg::parse_spool_entry(*data);
         const msg::Envelope env = msg::envelope_of(e);
-        const bool eight = msg::first_non_ascii(e.message) != std::string_view::npos;
+        const msg::Needs needs = msg::needs(env, e.message);
         ++count;
         if (json) {
             Json j;
             j.begin_object().key("entry").value(name).key("state").value(msg::state_dir(*st)).key("from")
                 .value(env.mail_from).key("size").value(static_cast<std::uint64_t>(e.message.size()))
-                .key("8bit").value(eight).key("recipients").begin_array();
+                .key("8bit").value(needs.eightbitmime).key("smtputf8").value(needs.smtputf8).key("recipients")
+                .begin_array();
             for (const auto& r : env.rcpts) j.value(r.address);
-            j.end_array().key("valid").value(e.defects.empty() && e.has_separator && e.mail() && !e.recipients().empty())
-                .end_object();
+            j.end_array().key("valid").value(msg::unsendable(e).empty()).end_object();
             std::cout << j.str() << '\n';
         } else {
             std::cout << name << " (" << msg::state_dir(*st) << "): <" << env.mail_from << "> ->";
             for (const auto& r : env.rcpts) std::cout << " <" << r.address << ">";
-            std::cout << ", " << e.message.size() << " bytes" << (eight ? ", 8-bit" : "") << "\n";
+            std::cout << ", " << e.message.size() << " bytes" << (needs.eightbitmime ? ", 8-bit" : "")
+                      << (needs.smtputf8 ? ", SMTPUTF8" : "") << "\n";
         }
     }
-    if (const std::string err = feed.error(); !err.empty()) {
-        complain("spoolsend", err);
+    if (const auto err = due.error()) {
+        complain("spoolsend", err->message);
         return exit_code::io_error;
     }
     if (!json) std::cout << "spoolsend: " << count << " entries would be sent (dry run)\n";
@@ -90,13 +136,13 @@ int main(int argc, char** argv) {
     po::options_description opts("Options");
     opts.add_options()
         ("server", po::value<std::string>(), "HOST[:PORT] of the SMTP server (port 25 unless given)")
-        (",j", po::value<unsigned>()->default_value(1), "N parallel connections")
+        ("jobs,j", po::value<unsigned>()->default_value(1), "N parallel connections")
         ("max-per-connection", po::value<unsigned>()->default_value(100), "N messages per connection (RSET between them)")
         ("rate", po::value<double>()->default_value(0), "MSGS/S at most, all connections together (0: no limit)")
         ("helo", po::value<std::string>(), "NAME for EHLO/HELO (default: this host's name)")
-        ("tls", po::value<std::string>()->default_value("none"), "none | starttls (required) | tls (implicit, port 465)")
-        ("tls-verify", po::value<std::string>()->default_value("yes"), "yes | no: check the server's certificate and name")
-        ("ca-file", po::value<std::string>(), "PEM file of trusted certificates (default: the system's)")
+        ("tls", po::value<std::string>()->default_value("none"), "none | starttls (required) | tls (implicit, port 465)");
+    add_tls_check_options(opts);
+    opts.add_options()
         ("auth-user", po::value<std::string>(), "USER for AUTH PLAIN or LOGIN")
         ("auth-file", po::value<std::string>(), "FILE whose first line is the password (else $SPOOLSEND_PASSWORD)")
         ("dry-run", "print what would be sent; connect to nothing, change nothing")
@@ -124,46 +170,43 @@ int main(int argc, char** argv) {
     const bool dry = vm.count("dry-run") > 0;
     if (!dry && !vm.count("server")) return usage("--server HOST[:PORT] is required");
 
-    SendConfig cfg;
-    cfg.json = vm.count("json") > 0;
-    cfg.dsn = vm.count("dsn") > 0;
-    cfg.quiet = cli.quiet;
-    cfg.reporting_host = host_name();
+    msg::SendOptions cfg;
+    const bool json = vm.count("json") > 0;
+    cfg.settle.dsn = vm.count("dsn") > 0;
+    cfg.settle.reporting_mta = host_name();
     if (vm.count("server")) {
         const std::string tls = vm["tls"].as<std::string>();
         auto ep = smtp::parse_endpoint(vm["server"].as<std::string>(), tls == "tls" ? 465 : 25);
         if (!ep) return usage("--server: " + ep.error().message);
         cfg.server = *ep;
+        cfg.settle.server = ep->str();
+        cfg.settle.remote_mta = ep->host;
     }
     const std::string tls = vm["tls"].as<std::string>();
     if (tls == "none") cfg.session.tls_mode = smtp::TlsMode::none;
     else if (tls == "starttls") cfg.session.tls_mode = smtp::TlsMode::starttls;
     else if (tls == "tls") cfg.session.tls_mode = smtp::TlsMode::tls;
     else return usage("--tls must be none, starttls or tls");
-    const std::string verify = vm["tls-verify"].as<std::string>();
-    if (verify != "yes" && verify != "no") return usage("--tls-verify must be yes or no");
-    cfg.session.tls.verify = verify == "yes";
-    if (vm.count("ca-file")) cfg.session.tls.ca_file = vm["ca-file"].as<std::string>();
+    if (auto t = tls_check_options(vm); !t) return usage(t.error().message);
+    else cfg.session.tls = *t;
     cfg.session.helo = vm.count("helo") ? vm["helo"].as<std::string>() : host_name();
     cfg.session.downgrade_8bit = vm.count("no-downgrade") == 0;
     if (vm.count("auth-user")) {
         cfg.session.auth_user = vm["auth-user"].as<std::string>();
         if (vm.count("auth-file")) {
-            std::ifstream in(vm["auth-file"].as<std::string>());
-            if (!in) {
-                complain("spoolsend", "cannot read --auth-file " + vm["auth-file"].as<std::string>());
+            auto secret = read_auth_file(vm["auth-file"].as<std::string>());
+            if (!secret) {
+                complain("spoolsend", secret.error().message);
                 return exit_code::no_input;
             }
-            std::getline(in, cfg.session.auth_password);
-            if (!cfg.session.auth_password.empty() && cfg.session.auth_password.back() == '\r')
-                cfg.session.auth_password.pop_back();
+            cfg.session.auth_password = *secret;
         } else if (const char* p = std::getenv("SPOOLSEND_PASSWORD")) {
             cfg.session.auth_password = p;
         } else {
             return usage("--auth-user needs --auth-file or SPOOLSEND_PASSWORD");
         }
     }
-    const unsigned jobs = vm["-j"].as<unsigned>();
+    const unsigned jobs = vm["jobs"].as<unsigned>();
     if (jobs == 0 || jobs > 1000) return usage("-j must be 1 to 1000");
     cfg.max_per_connection = vm["max-per-connection"].as<unsigned>();
     if (cfg.max_per_connection == 0) return usage("--max-per-connection must be at least 1");
@@ -176,8 +219,8 @@ int main(int argc, char** argv) {
         return true;
     };
     std::chrono::seconds interval{2};
-    if (!duration("max-age", cfg.max_age) || !duration("retry-base", cfg.retry_base) ||
-        !duration("retry-max", cfg.retry_max) || !duration("interval", interval))
+    if (!duration("max-age", cfg.settle.retry.max_age) || !duration("retry-base", cfg.settle.retry.base) ||
+        !duration("retry-max", cfg.settle.retry.max) || !duration("interval", interval))
         return usage("a duration is a number with s, m, h, d or w (e.g. 5d, 300s, 1h30m)");
     if (vm.count("timeout")) {
         auto t = parse_duration(vm["timeout"].as<std::string>());
@@ -188,8 +231,8 @@ int main(int argc, char** argv) {
     if (vm.count("transcript")) {
         cfg.transcript_dir = vm["transcript"].as<std::string>();
         struct stat st {};
-        if (stat(cfg.transcript_dir.c_str(), &st) != 0 && mkdir(cfg.transcript_dir.c_str(), 0777) != 0) {
-            complain("spoolsend", "cannot create --transcript directory " + cfg.transcript_dir);
+        if (stat(cfg.transcript_dir.c_str(), &st) != 0 && mkdir(cfg.transcript_dir.c_str(), 0700) != 0) {
+            complain("spoolsend", "cannot create --transcript directory " + cfg.transcript_dir + ": " + std::strerror(errno));
             return exit_code::cant_create;
         }
     }
@@ -204,60 +247,19 @@ int main(int argc, char** argv) {
     std::signal(SIGTERM, on_signal);
 
     const bool watch = vm.count("watch") > 0;
-    Totals totals;
-    RateLimiter limiter(cfg.rate);
-    std::mutex out_mutex;
+    if (dry) return dry_run(*spool, json);
     const auto started = std::chrono::steady_clock::now();
-    bool unreachable = false;
-    bool left_behind = false;   // the last pass left due entries that no worker could take
-    std::string session_error;   // why a worker could not get a session
-    do {
-        if (dry) return dry_run(*spool, cfg.json);
-        DueFeed feed(*spool);
-        std::atomic<std::uint64_t> done{0};
-        std::atomic<unsigned> gave_up{0}, running{0};
-        std::atomic<bool> more{false};   // an entry was due but no worker could take it
-        Progress progress(0, "entries");
-        std::vector<std::thread> workers;
-        for (unsigned w = 0; w < jobs; ++w) {
-            ++running;
-            workers.emplace_back([&] {
-                Worker worker(*spool, cfg, totals, limiter, out_mutex, feed);
-                if (!worker.run(g_stop, done)) {
-                    // No session: this worker stops; its entry stays.
-                    std::lock_guard<std::mutex> lock(out_mutex);
-                    if (worker.open_error()) session_error = worker.open_error()->message;
-                    ++gave_up;
-                    more = true;
-                }
-                worker.close();
-                --running;
-            });
-        }
-        // Progress, and a syncfs() a second: sent/ moves are not fsynced one
-        // by one (Claim::complete(false)); this bounds what a power failure
-        // could send twice.
-        auto last_sync = std::chrono::steady_clock::now();
-        while (running > 0 && !g_stop) {
-            {
-                std::lock_guard<std::mutex> lock(out_mutex);
-                progress.update(0, done);
-            }
-            std::this_thread::sleep_for(std::chrono::milliseconds(100));
-            if (std::chrono::steady_clock::now() - last_sync >= std::chrono::seconds(1)) {
-                (void)spool->sync();
-                last_sync = std::chrono::steady_clock::now();
-            }
-        }
-        for (std::thread& t : workers) t.join();
-        if (auto s = spool->sync(); !s) complain("spoolsend", s.error().message);
-        progress.finish();
-        if (const std::string err = feed.error(); !err.empty()) {
-            complain("spoolsend", err);
+    cfg.jobs = jobs;
+    Printer printer(json, cli.quiet, cfg.settle.server);
+    msg::Sender sender(*spool, cfg, printer);
+    msg::SendPass pass;
+    do {   // sessions give up within a second of SIGINT/SIGTERM
+        pass = sender.pass(g_stop);
+        printer.finish();
+        if (pass.scan_error) {
+            complain("spoolsend", pass.scan_error->message);
             return exit_code::io_error;
         }
-        if (gave_up > 0 && !totals.reached) unreachable = true;
-        left_behind = more && !unreachable && !g_stop;
         if (!watch || g_stop) break;
         const auto until = std::chrono::steady_clock::now() + interval;
         while (!g_stop && std::chrono::steady_clock::now() < until)
@@ -265,9 +267,10 @@ int main(int argc, char** argv) {
     } while (!g_stop);
 
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    const msg::SendTotals& totals = sender.totals();
     const std::uint64_t sent = totals.sent, deferred = totals.deferred, failed = totals.failed,
                         partial = totals.partial, skipped = totals.skipped, errors = totals.errors;
-    if (cfg.json) {
+    if (json) {
         Json j;
         j.begin_object().key("summary").begin_object().key("sent").value(sent).key("partial").value(partial)
             .key("deferred").value(deferred).key("failed").value(failed).key("skipped").value(skipped)
@@ -284,13 +287,13 @@ int main(int argc, char** argv) {
                   << " in " << static_cast<long long>(secs * 1000) / 1000.0 << " s (" << rate << " msgs/s, "
                   << totals.sessions << (totals.sessions == 1 ? " session)\n" : " sessions)\n");
     }
-    if (unreachable) {
-        complain("spoolsend", (session_error.empty() ? "cannot reach " + cfg.server.str() : session_error) +
+    if (pass.unreachable) {
+        complain("spoolsend", (pass.session_error.empty() ? "cannot reach " + cfg.server.str() : pass.session_error) +
                                   "; nothing was sent");
         return exit_code::unavailable;
     }
-    if (left_behind) {
-        complain("spoolsend", "entries left for a later run: " + session_error);
+    if (pass.left_behind) {
+        complain("spoolsend", "entries left for a later run: " + pass.session_error);
         return exit_code::problems;
     }
     if (errors) return exit_code::io_error;

@@ -1,5 +1,6 @@
 // address.hpp - RFC 5321 paths: the addresses of the SMTP envelope, and
-// the addresses of RFC 5322 fields that an envelope is built from.
+// RFC 5322 address lists: the addresses of From, To, Cc and their kin, that
+// an envelope is built from and that msgcheck checks.
 //
 //   Reverse-path = Path / "<>"             (MAIL FROM)
 //   Forward-path = Path / "<Postmaster>"   (RCPT TO)
@@ -14,6 +15,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "msg/defect.hpp"
 
 namespace msg {
 
@@ -43,11 +46,43 @@ Path parse_path(std::string_view s, PathKind kind, bool utf8);
 // against IDNA here). No trailing dot.
 bool is_smtp_domain(std::string_view s, bool utf8);
 
-// The addr-specs of an RFC 5322 address field (To, Cc, From, Resent-To,
-// ...: a mailbox-list or an address-list, group members included), each as
-// local "@" domain with comments, folding and obsolete white space removed
-// (a quoted local part keeps its quotes; a domain literal its brackets).
-// A malformed element is skipped and counted in `bad`; the others are kept.
+// --- RFC 5322 3.4 address lists -------------------------------------------------
+//
+//   address      = mailbox / group
+//   mailbox      = name-addr / addr-spec
+//   name-addr    = [display-name] angle-addr
+//   group        = display-name ":" [group-list] ";" [CFWS]
+//   mailbox-list = (mailbox *("," mailbox)) / obs-mbox-list
+//   address-list = (address *("," address)) / obs-addr-list
+//
+// The obsolete forms of RFC 5322 4.4 (routes, empty list elements, CFWS
+// inside dot-atoms, dots in phrases) are read and reported as
+// address.obsolete; what cannot be read is address.syntax.
+
+// What a field may hold: From (mailbox-list), Sender (mailbox), To
+// (address-list), Bcc (address-list or nothing).
+enum class AddressKind { mailbox, mailbox_list, address_list, address_list_or_empty };
+
+struct AddressListOptions {
+    std::size_t base = 0;        // added to every defect's offset
+    std::string_view field;      // defect texts start with "FIELD: " when given
+    bool recover = false;        // go on after a malformed element (counted in `skipped`)
+};
+
+struct AddressList {
+    // The addr-specs, local "@" domain with comments, folding and obsolete
+    // white space removed (a quoted local part keeps its quotes, a domain
+    // literal its brackets), group members included.
+    std::vector<std::string> addresses;
+    std::size_t mailboxes = 0;   // addresses.size()
+    std::size_t skipped = 0;     // malformed elements skipped (with `recover`)
+    Defects defects;             // address.syntax, address.obsolete
+};
+
+AddressList parse_address_list(std::string_view value, AddressKind kind, const AddressListOptions& options = {});
+
+// The addr-specs of any address field, leniently: parse_address_list with
+// recovery; a malformed element is counted in `bad`, the others are kept.
 std::vector<std::string> field_addresses(std::string_view value, std::size_t* bad = nullptr);
 
 // RFC 5321 4.5.3.1 size limits.

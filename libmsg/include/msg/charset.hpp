@@ -1,11 +1,14 @@
 // charset.hpp - conversion between charsets and UTF-8, through ICU.
 //
 // Charset names are matched as ICU matches them (IANA names and aliases,
-// case-insensitive). Fallbacks follow what mail readers do and are the
-// same everywhere in libmsg:
-//  - us-ascii and iso-8859-1 are decoded as windows-1252, a superset that
-//    mislabelled mail relies on;
-//  - bytes that do not decode become U+FFFD and are counted.
+// case-insensitive). Decoding follows what mail readers do, as the WHATWG
+// Encoding Standard writes it down, and is the same everywhere in libmsg:
+//  - a label whose charset has a superset that mail so labelled relies on
+//    is decoded with the superset: us-ascii and iso-8859-1 as windows-1252,
+//    gb2312 and gbk as gb18030, euc-kr and ks_c_5601-1987 as windows-949,
+//    tis-620 and iso-8859-11 as windows-874, iso-8859-9 as windows-1254
+//    (the table is in docs/parsing.md, "Charsets");
+//  - bytes that still do not decode become U+FFFD and are counted.
 // No global state: a converter is opened per call (UTF-8, ASCII and Latin-1
 // take a fast path without ICU).
 #pragma once
@@ -23,11 +26,23 @@ bool charset_known(std::string_view name);
 // or "" when the name is unknown.
 std::string canonical_charset(std::string_view name);
 
+// True for a charset whose decoding carries state from byte to byte
+// (ISO-2022-*, UTF-7, HZ, UTF-16 and UTF-32 with a byte order mark, ...):
+// two pieces of text in it cannot be decoded as one by joining them.
+bool charset_stateful(std::string_view name);
+
+// The canonical name of the charset that decodes text labelled `name`
+// ("gb18030" for gb2312, "windows-1252" for iso-8859-1), or "" when the
+// label is unknown.
+std::string decoding_charset(std::string_view name);
+
 // Convert `bytes` in `charset` to UTF-8, appended to `out`. Returns false
 // (and leaves `out` unchanged) when the charset is unknown. `bad` receives
-// the number of byte sequences that did not decode (replaced by U+FFFD).
+// the number of byte sequences that did not decode (replaced by U+FFFD),
+// `first_bad` the offset in `bytes` of the first of them (left alone when
+// there is none).
 bool to_utf8(std::string_view bytes, std::string_view charset, std::string& out,
-             std::size_t* bad = nullptr);
+             std::size_t* bad = nullptr, std::size_t* first_bad = nullptr);
 
 // Convert UTF-8 to `charset`, appended to `out`. Returns false when the
 // charset is unknown. `unmappable` receives the number of characters that
@@ -41,5 +56,12 @@ bool is_valid_utf8(std::string_view s) noexcept;
 // Offset of the first byte >= 0x80 (8-bit data), or npos when `s` is
 // US-ASCII. Eight bytes at a time: bodies are large.
 std::size_t first_non_ascii(std::string_view s) noexcept;
+
+// Text from elsewhere (a server's reply, a message's field) made safe to
+// show on a terminal or store on one line: control characters (C0 but
+// tab, DEL, and C1 in UTF-8) become "\xHH" escapes, bytes that are not
+// UTF-8 become "\xHH" too, a backslash stays as it is. Printable text
+// comes back unchanged.
+std::string printable(std::string_view s);
 
 }  // namespace msg

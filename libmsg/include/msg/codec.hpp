@@ -7,8 +7,10 @@
 //
 // Decoding is tolerant, as real mail needs: base64 skips characters outside
 // its alphabet and decodes a truncated last group as far as it goes;
-// quoted-printable keeps a malformed '=' escape literally. Each such repair
-// is counted in DecodeStatus so that callers can report it.
+// quoted-printable keeps a malformed '=' escape literally; uuencode decodes
+// what each line's length says and takes a body without a begin line as it
+// is. Each such repair is counted in DecodeStatus so that callers can
+// report it.
 //
 // Base64 is decoded 16 or 32 characters at a time on x86-64 CPUs with SSSE3
 // or AVX2, and runs of quoted-printable escapes five at a time with SSSE3
@@ -16,13 +18,14 @@
 // architecture, where the scalar loops do it all). The vector loops take only
 // whole clean groups and the line breaks between them, or whole valid
 // escapes, and leave everything else to the scalar loops, so results never
-// depend on the CPU.
+// depend on the CPU. uuencode has scalar loops only.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "msg/header.hpp"
 
@@ -32,8 +35,15 @@ struct DecodeStatus {
     std::size_t bad_chars = 0;     // base64: bytes outside the alphabet (line breaks excluded)
     bool bad_padding = false;      // base64: data ended in the middle of a group, or '=' misplaced
     std::size_t bad_escapes = 0;   // quoted-printable: '=' not followed by 2 hex digits or a break
+    bool uu_no_begin = false;      // uuencode: no begin line (the input is the output)
+    std::size_t uu_bad_lines = 0;  // uuencode: lines with bytes outside the alphabet or past their length
+    bool uu_no_end = false;        // uuencode: the data ended before the end line
     std::size_t first_bad = static_cast<std::size_t>(-1);  // input position of the first problem
-    bool clean() const { return bad_chars == 0 && !bad_padding && bad_escapes == 0; }
+    bool clean() const {
+        return bad_chars == 0 && !bad_padding && bad_escapes == 0 && !uu_no_begin && uu_bad_lines == 0 &&
+               !uu_no_end;
+    }
+    bool operator==(const DecodeStatus&) const = default;
 };
 
 // The inner loops of base64 decoding and checking and of quoted-printable
@@ -81,6 +91,55 @@ private:
     DecodeStatus status_;
     CodecKernel kernel_ = CodecKernel::automatic;
 };
+
+// uuencode (POSIX; MIME's private x-uuencode). The data runs from a line
+// "begin MODE NAME" (MODE in octal) to a line "end". Each data line is a
+// length character, ' ' + n for n bytes (0 to 63; '`' also stands for 0),
+// then four characters for every three bytes, each ' ' + 6 bits ('`' for
+// 0). Text before the begin line is skipped, after the end line ignored.
+// Leniency, as Python's uu module: a line shorter than its length says
+// (trailing blanks lost in transport) is filled with zero bits, and ' '
+// and '`' after the data are padding. A line with a byte outside ' '..'`',
+// or more characters than its length needs, is decoded as far as its
+// length says and counted; an empty line is skipped and counted. Without a
+// begin line the whole input is the output (taken as it is).
+class UuDecoder {
+public:
+    void step(std::string_view in, std::string& out);
+    void finish(std::string& out);
+    void reset();
+    const DecodeStatus& status() const { return status_; }
+    // From the begin line; empty before it.
+    const std::string& name() const { return name_; }
+    const std::string& mode() const { return mode_; }
+
+private:
+    void line(std::string_view l, std::size_t at, std::string& out);
+    enum class State : std::uint8_t { begin, data, done };
+    State state_ = State::begin;
+    std::string partial_;        // the line not yet ended, carried between steps
+    std::size_t partial_at_ = 0;  // its input position
+    std::string before_;         // the input before the begin line
+    std::size_t pos_ = 0;        // bytes consumed so far
+    std::string name_, mode_;
+    DecodeStatus status_;
+};
+
+// Is `line` (line break excluded) a uuencode begin line, "begin MODE NAME"
+// (NAME may be missing)? Fills `mode` and `name` when so.
+bool uu_begin_line(std::string_view line, std::string* mode = nullptr, std::string* name = nullptr);
+
+// The uuencoded blocks inside a text ("begin 644 name" ... "end"), as old
+// clients put attachments into the body. A block starts at a begin line
+// (MODE of three or four octal digits) directly followed by a well-formed
+// data line, so that prose that happens to begin with "begin" is not taken
+// for one; it ends after its "end" line, or at the end of the text.
+struct UuBlock {
+    std::size_t begin = 0;  // offset of the begin line in the text
+    std::size_t end = 0;    // one past the end line and its line break
+    std::string mode, name;
+};
+std::vector<UuBlock> find_uu_blocks(std::string_view text);
 
 // Decode a whole body. 7bit, 8bit, binary and unknown encodings pass through.
 // Appends to `out`.

@@ -12,7 +12,7 @@ namespace msg {
 struct DsnRecipient {
     std::string address;        // the forward-path, without brackets
     std::string action = "failed";  // failed, delayed, delivered (RFC 3464 2.3.3)
-    std::string status;         // enhanced status "5.1.1"; derived from the reply when empty
+    std::string status;         // enhanced status "5.1.1" (smtp::Reply::status()); "" gives 5.0.0 or 4.0.0
     std::string diagnostic;     // the server's reply on one line, e.g. "550 5.1.1 no such user"
     std::string remote_mta;     // the server's name or address ("" when none was reached)
 };

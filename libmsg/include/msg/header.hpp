@@ -109,13 +109,17 @@ struct ContentDisposition {
 ContentDisposition parse_content_disposition(std::string_view value, Defects* defects = nullptr,
                                              std::size_t base = 0, const Limits& limits = {});
 
-// RFC 2045 6.1
+// RFC 2045 6.1, and the private x-uuencode (6.3) that old clients send.
 enum class TransferEncoding : std::uint8_t {
-    seven_bit, eight_bit, binary, quoted_printable, base64, unknown
+    seven_bit, eight_bit, binary, quoted_printable, base64, unknown,
+    uuencode,  // x-uuencode, x-uue, and the unprefixed uuencode and uue
 };
 
 // Case-insensitive, white space and comments ignored; "" means 7bit.
 TransferEncoding parse_transfer_encoding(std::string_view value) noexcept;
-std::string_view transfer_encoding_name(TransferEncoding e) noexcept;  // "7bit", "base64", ...
+// The token of a Content-Transfer-Encoding value, white space and comments
+// around it skipped ("x-gzip64").
+std::string_view transfer_encoding_token(std::string_view value) noexcept;
+std::string_view transfer_encoding_name(TransferEncoding e) noexcept;  // "7bit", "base64", "x-uuencode", ...
 
 }  // namespace msg

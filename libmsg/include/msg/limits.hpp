@@ -17,6 +17,10 @@ struct Limits {
     std::size_t max_header_bytes = 1 << 20;  // bytes in one header block [header.block-too-large]
     std::size_t max_boundary_length = 256;   // longer boundary parameters are not used [mime.boundary-too-long]
     std::size_t max_params = 256;            // parameters in one Content-Type / Disposition
+    // Bytes of one message of an mbox archive, its From_ line included; a
+    // larger one is skipped, not held (the default of MboxOptions::max_message)
+    // [mbox.message-too-large]
+    std::size_t max_mbox_message = std::size_t{256} << 20;
 };
 
 }  // namespace msg

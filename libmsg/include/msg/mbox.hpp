@@ -1,17 +1,41 @@
-// mbox.hpp - streaming mbox reader and writer, and mailbox locking.
+// mbox.hpp - mbox parsing (push parser and file reader), writing, and
+// mailbox locking.
 //
-// Reads an archive (a file, or standard input as "-"; gzip is detected by
-// its magic bytes and inflated on the fly) and hands out one message at a
-// time. Memory is bounded by the largest message plus one read buffer,
-// whatever the archive's size (a mapped plain archive releases the pages of
-// the messages it has handed out).
+// MboxParser is the framing engine: it is fed an archive's bytes in pieces
+// of any size and says, for each piece, how many bytes it is done with and
+// whether a message is complete; it does no I/O, and its results do not
+// depend on where the pieces are split. MboxReader drives it over a file or
+// standard input ("-"; gzip is detected by its magic bytes and inflated on
+// the fly) and hands out one message at a time. MboxWriter is the inverse.
 //
 // Framing (RFC 4155): a message starts at a line beginning "From " at the
 // start of the archive, after an empty line, or directly after the From_
 // line of an empty message. The message is everything up to the next such
 // line, less the one empty line that separates messages. The Content-Length
 // formats frame by that field instead (see MboxFormat). How the lines of a
-// message are unquoted depends on the format.
+// message are unquoted depends on the format. Bytes before the first From_
+// line belong to no message; they are handed out apart (leading bytes).
+//
+// Limits: a message (its From_ line and its data as stored) may take at
+// most MboxOptions::max_message bytes, Limits::max_mbox_message (256 MiB)
+// by default. A larger one is not held in memory: its bytes are skipped
+// while the end is looked for, and it is handed out with empty data,
+// too_large set, its size in data_end, and [mbox.message-too-large].
+// Memory is bounded by max_message plus one read buffer (and the leading
+// bytes, which are kept up to max_message too), whatever the archive's or
+// the message's size; a mapped plain archive releases the pages it has
+// handed out or skipped.
+//
+// Diagnostics: framing defects on each message (mbox.* codes, offsets into
+// its data): [mbox.content-length-mismatch], [mbox.unquoted-from],
+// [mbox.message-too-large]. I/O and gzip errors are Errors of MboxReader.
+//
+// BUGS: a header block longer than 1 MiB (or than max_message) is not
+// searched for Content-Length: such a message is framed by its From_ lines.
+// A message whose Content-Length would make it larger than max_message is
+// framed by that field only when no From_ line that could start a message
+// comes before the end the field gives (to frame it otherwise, its bytes
+// would have to be held); else its From_ lines frame it.
 #pragma once
 
 #include <chrono>
@@ -22,8 +46,10 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "msg/defect.hpp"
+#include "msg/limits.hpp"
 #include "msg/result.hpp"
 
 namespace msg {
@@ -57,8 +83,12 @@ std::optional<MboxFormat> parse_format(std::string_view name);  // the same name
 
 struct MboxOptions {
     MboxFormat format = MboxFormat::mboxrd;
-    std::size_t read_size = 1 << 20;   // bytes per read from the file or inflater
+    std::size_t read_size = 1 << 20;   // bytes per read from the file or inflater (at least 4096)
     bool map = true;                   // memory-map a plain archive that is a regular file
+    // The most bytes one message may take in the archive, its From_ line
+    // included; a larger one is skipped, not held [mbox.message-too-large].
+    // The leading bytes are kept only up to this size as well.
+    std::size_t max_message = Limits{}.max_mbox_message;
 };
 
 struct MboxMessage {
@@ -75,6 +105,65 @@ struct MboxMessage {
     bool separator_crlf = false;    // ... and that line was CRLF
     MboxFormat format = MboxFormat::mboxrd;  // how this message was framed (never detect)
     Defects defects;                // framing defects, offsets into data (mbox.* codes)
+    // Offset just past the message's data in the archive (its separator not
+    // included): data_end - data_offset is the data's size as stored, before
+    // unquoting, also when the data was not kept.
+    std::uint64_t data_end = 0;
+    // The message took more than max_message bytes: data is empty, from_line
+    // is a copy (cut to max_message bytes), the only defect is
+    // [mbox.message-too-large] and data_end says how large it was.
+    bool too_large = false;
+};
+
+// The mbox framing engine as a push parser (no I/O): put() is given the
+// archive's bytes from the first one it has not consumed, as many as the
+// caller has, and answers with an event and the number of bytes at the
+// front of `in` it is done with:
+//   need_more  nothing to hand out yet: call again with the bytes not
+//              consumed followed by more, or with eof set when there are no
+//              more. `consumed` may be non-zero: bytes of a message too
+//              large to hold (or leading bytes past max_message), skipped.
+//   leading    the bytes before the first From_ line are known: leading().
+//              Once per archive, and only when there are such bytes.
+//   message    a message is complete and was written to `out`.
+//   end        eof was given and everything was handed out (and stays so).
+// The views of an event (out.from_line, out.data, leading()) point into the
+// bytes the event consumed, valid while the caller keeps them, or into the
+// parser (an unquoted copy of data, a too large message's from_line), valid
+// until the next put(). The caller may move the bytes it has not consumed
+// between calls (the parser keeps offsets, never pointers). The events, messages and leading bytes are the same whatever
+// the sizes of the pieces. need_more without consuming anything is answered
+// only while fewer than max_message + 16 bytes are given, so a caller never
+// needs to hold more; it is never answered when eof is set.
+class MboxParser {
+public:
+    enum class Event : std::uint8_t { need_more, leading, message, end };
+    struct Step {
+        Event event = Event::need_more;
+        std::size_t consumed = 0;
+    };
+
+    // Uses options.format and options.max_message.
+    explicit MboxParser(const MboxOptions& options = {});
+    MboxParser(MboxParser&&) noexcept;
+    MboxParser& operator=(MboxParser&&) noexcept;
+    ~MboxParser();
+
+    Step put(std::string_view in, bool eof, MboxMessage& out);
+
+    // After Event::leading: the bytes before the first From_ line, or an
+    // empty view when there were more than max_message of them.
+    std::string_view leading() const;
+    // Bytes before the first From_ line seen so far (all of them, kept or not).
+    std::uint64_t leading_size() const;
+    // The format in use (detect until the first message resolves it).
+    MboxFormat format() const;
+    // Archive offset of the first byte not consumed.
+    std::uint64_t offset() const;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
 };
 
 class MboxReader {
@@ -91,6 +180,12 @@ public:
     // Bytes of the archive before the first From_ line (0 for a well-formed
     // archive); such bytes are not a message and are reported by the caller.
     virtual std::uint64_t leading_garbage() const = 0;
+    // Those bytes themselves, once next() has met them (it has after its
+    // first call), so that a caller can keep them, e.g. write them back with
+    // MboxWriter::write_raw(); valid until the next call to next(). Empty
+    // when there are none, and when there were more than max_message of
+    // them (leading().size() != leading_garbage() says so).
+    virtual std::string_view leading() const = 0;
     virtual bool compressed() const = 0;
     // The format in use (detect resolved after the first message).
     virtual MboxFormat format() const = 0;
@@ -108,7 +203,8 @@ public:
         bool gzip = false;
         int level = 6;                           // gzip level
     };
-    // Create or truncate `path` ("-" is standard output). The caller writes
+    // Create (mode 0600: mail is private) or truncate `path` ("-" is
+    // standard output; a symbolic link is not followed). The caller writes
     // to a temporary name and renames it when it wants atomicity.
     static Result<std::unique_ptr<MboxWriter>> open(const std::string& path, const Options& options);
     virtual ~MboxWriter() = default;
@@ -129,8 +225,14 @@ public:
     // for every archive the reader reads, writing each message this way (in
     // the format it was read in) gives back the archive's bytes, but for
     // mboxo/mboxcl lines that were ">From " and for Content-Length values
-    // the writer corrects.
+    // the writer corrects (and leading bytes: write_raw()). A message whose
+    // data was not kept (too_large) is not written: an Error (EFBIG) says so.
     Status write(const MboxMessage& m);
+    // `bytes` as they are: no From_ line, quoting or separator. For an
+    // archive's leading bytes (MboxReader::leading()) before its first
+    // message, so that writing them and then every message as read gives
+    // back the archive.
+    virtual Status write_raw(std::string_view bytes) = 0;
     // Flush everything (the gzip trailer too) and fsync a regular file.
     virtual Status close() = 0;
 };

@@ -13,10 +13,14 @@
 // For a multipart, the body is: preamble, then each child between boundary
 // lines, then the epilogue. Per RFC 2046 the line break before a boundary
 // line belongs to the boundary, so a child's end is the start of that line
-// break. For message/rfc822 (and message/global), the body is one child: the
-// embedded message's root entity. An entity whose header block is missing
-// (header_end == begin) has the default type of its context: text/plain, or
-// message/rfc822 inside multipart/digest.
+// break. A multipart whose first delimiter line is its close delimiter
+// (mime.no-body-part) has no preamble but one child with no delimiter line
+// of its own: the text before that line, without a header, text/plain even
+// in a digest (its begin is the multipart's body_begin, which no other
+// child's is). For message/rfc822 (and message/global), the body is one
+// child: the embedded message's root entity. An entity whose header block
+// is missing (header_end == begin) has the default type of its context:
+// text/plain, or message/rfc822 inside multipart/digest.
 //
 // The spans cover the input exactly: the root's header fields, the separator
 // and the body re-serialise to the same bytes.
@@ -106,8 +110,23 @@ public:
     // The defects decode() reports for a decoder status of `e`'s body (for
     // callers that decode or check the body themselves).
     void decode_defects(const Entity& e, const DecodeStatus& st, Defects* defects) const;
+    // The offset in the buffer of the line of `e`'s body whose decoding
+    // gives byte `decoded` of its content (for 7bit, 8bit, binary and
+    // unknown encodings, that byte itself): where a defect found in the
+    // decoded content is reported.
+    std::size_t content_offset(const Entity& e, std::size_t decoded) const;
+    // The files uuencoded inside the text of a text/plain leaf ("begin 644
+    // name" ... "end", find_uu_blocks), decoded from `content`, the leaf's
+    // decoded body. What their decoding had to repair is appended to
+    // `defects` when given.
+    struct UuFile {
+        std::string name, mode;
+        std::string data;
+    };
+    std::vector<UuFile> uu_files(const Entity& e, std::string_view content, Defects* defects = nullptr) const;
     // The filename of an entity (Content-Disposition filename, else
-    // Content-Type name), decoded, or "" when it has none.
+    // Content-Type name, else for x-uuencode the name on its begin line),
+    // decoded, or "" when it has none.
     std::string filename(const Entity& e) const;
     // The charset parameter of a text entity, lower case, or "" when none.
     std::string charset(const Entity& e) const;
@@ -122,6 +141,14 @@ private:
 
 // Parse `data` (one message: header, empty line, body; LF, CRLF or mixed).
 Message parse_message(std::string_view data, const Limits& limits = {});
+
+// Why `m` is not mail at all, or "" when it is: an empty input, or no
+// header field at the start and a first line that is not even shaped like
+// one (no colon: a picture, a text file), or that holds control bytes
+// (binary data, such as an Outlook .msg file). A first line with a colon
+// but a bad field name is mail with a defect (header.bad-field-name).
+// msgcheck calls such input not mail (exit 65) and msgrewrite refuses it.
+std::string_view not_mail_reason(const Message& m) noexcept;
 
 // Parse only a header block starting at data[0]; stops at the empty line,
 // at a line that cannot be a header line, or at the end. Returns the offset

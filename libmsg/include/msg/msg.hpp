@@ -4,6 +4,7 @@
 #include "msg/address.hpp"
 #include "msg/charset.hpp"
 #include "msg/codec.hpp"
+#include "msg/datetime.hpp"
 #include "msg/defect.hpp"
 #include "msg/dsn.hpp"
 #include "msg/envelope.hpp"
@@ -15,4 +16,5 @@
 #include "msg/rewrite.hpp"
 #include "msg/source.hpp"
 #include "msg/spool.hpp"
+#include "msg/spool_entry.hpp"
 #include "msg/validate.hpp"

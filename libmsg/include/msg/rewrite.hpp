@@ -87,9 +87,19 @@ struct RewriteResult {
     // fix: the defects the output still has (offsets in `output`), when
     // options.fix is set.
     Defects remaining;
+    // Why the input was refused, untouched, when it is not mail at all
+    // (msg::not_mail_reason: empty, no header field, binary data); "" when
+    // it was rewritten. No operation applies to such input.
+    std::string not_mail;
 };
 
-RewriteResult rewrite(std::string_view message, const RewriteOptions& options);
+RewriteResult rewrite(std::string_view message, const RewriteOptions& options);  // see not_mail
+
+// A rewrite as a JSON object (msgrewrite --json, docs/json.md): {"source",
+// "index", "changed", "not_mail"?, "changes": [{"step", "where", "what"}],
+// "problems": [...], "remaining"? (with `fix`): [{"defect", "severity",
+// "line", "column", "repairable"}]}.
+std::string rewrite_json(std::string_view source, std::uint64_t index, const RewriteResult& r, bool fix);
 
 // A spool entry (envelope, empty line, message; see spool.hpp): the message
 // is rewritten, the envelope kept byte for byte but for what the rewrite
@@ -101,8 +111,6 @@ RewriteResult rewrite_spool_entry(std::string_view entry, const RewriteOptions& 
 
 // --- values for the header edits ---------------------------------------------
 
-// RFC 5322 3.3 date-time of `t` in UTC: "Mon, 23 Nov 2026 20:54:09 +0000".
-std::string format_date(std::time_t t);
 // A msg-id "<left@domain>" whose left part is derived from `seed` (the
 // message's bytes, say) and `t`: the same inputs give the same identifier.
 std::string make_message_id(std::string_view seed, std::time_t t, std::string_view domain);

@@ -1,21 +1,7 @@
-// spool.hpp - spool entries: an SMTP envelope, an empty line, a message.
-//
-//   MAIL FROM:<alice@example.org> BODY=8BITMIME
-//   RCPT TO:<bob@example.net>
-//   RCPT TO:<carol@example.net> NOTIFY=FAILURE
-//   Mbox-From: alice@example.org Mon Nov 23 09:15:00 2026
-//                                              <- empty line
-//   From: Alice <alice@example.org>
-//   ...
-//
-// Envelope lines are SMTP commands (MAIL, RCPT) or annotations (Name: value)
-// that senders never send. docs/spool-format.md is the full specification.
-// parse_spool_entry() reads an entry from memory; every piece is a span
-// into it, and what is malformed is reported as a defect, never thrown.
-//
-// The second half of this header is the spool directory: entries move
-// between tmp/, queue/, deferred/, sent/ and failed/ by rename only, so an
-// entry is always whole in exactly one state (docs/spool-format.md).
+// spool.hpp - the spool directory: entries move between tmp/, queue/,
+// deferred/, sent/ and failed/ by rename only, so an entry is always whole
+// in exactly one state (docs/spool-format.md). The entry format itself is
+// spool_entry.hpp.
 #pragma once
 
 #include <chrono>
@@ -23,98 +9,24 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
-#include "msg/address.hpp"
-#include "msg/defect.hpp"
 #include "msg/result.hpp"
+#include "msg/spool_entry.hpp"
 
 namespace msg {
 
-// One ESMTP parameter, esmtp-keyword ["=" esmtp-value] (RFC 5321 4.1.2).
-struct EsmtpParam {
-    std::string_view keyword;
-    std::string_view value;     // empty when there is no "="
-    bool has_value = false;
-    std::size_t offset = 0;     // of the keyword, in the entry
-};
-
-struct EnvelopeLine {
-    enum class Kind { mail, rcpt, annotation, invalid };
-    Kind kind = Kind::invalid;
-    std::size_t offset = 0;     // of the line in the entry
-    std::string_view text;      // the line without its line ending
-    // mail, rcpt:
-    Path path;                  // offsets in `path` are relative to path_offset
-    std::size_t path_offset = 0;
-    std::vector<EsmtpParam> params;
-    // annotation:
-    std::string_view name, value;
-
-    const EsmtpParam* param(std::string_view keyword) const;  // case-insensitive
-};
-
-struct SpoolEntry {
-    std::vector<EnvelopeLine> envelope;
-    bool has_separator = false;  // the empty line was found
-    std::size_t message_offset = 0;
-    std::string_view message;    // the message's bytes
-    std::size_t message_line = 1;  // line of the entry where the message starts
-    Defects defects;             // envelope syntax (offsets in the entry)
-
-    const EnvelopeLine* mail() const;                      // the first MAIL line, or null
-    std::vector<const EnvelopeLine*> recipients() const;   // RCPT lines in order
-    std::string_view annotation(std::string_view name) const;  // first value, or ""
-    bool smtputf8() const;       // MAIL has SMTPUTF8
-    std::string_view body_type() const;  // MAIL's BODY= value ("" when absent)
-};
-
-// True when `data` looks like a spool entry: it starts with "MAIL FROM:" or
-// "RCPT TO:" (neither can begin a message: a field name has no space).
-bool looks_like_spool_entry(std::string_view data) noexcept;
-
-// Parse an entry. Syntax defects of the envelope (envelope.*) are in
-// `defects`; the message itself is not parsed.
-SpoolEntry parse_spool_entry(std::string_view data);
-
-// ESMTP parameters after a path: SP-separated esmtp-param list. `base` is
-// the offset of `s` in the entry; malformed ones are reported.
-std::vector<EsmtpParam> parse_esmtp_params(std::string_view s, std::size_t base, Defects* defects);
-
-// --- writing entries ---------------------------------------------------------
-
-// An envelope to write. Paths are without angle brackets ("" is the null
-// reverse-path <>); parameters are "KEYWORD" or "KEYWORD=value".
-struct Envelope {
-    struct Rcpt {
-        std::string address;
-        std::vector<std::string> params;
-    };
-    std::string mail_from;
-    std::vector<std::string> mail_params;
-    std::vector<Rcpt> rcpts;
-    // Annotations in order, e.g. {"Mbox-From", "alice@example.org Mon Nov 23 09:15:00 2026"}.
-    std::vector<std::pair<std::string, std::string>> annotations;
-
-    std::string_view annotation(std::string_view name) const;  // first value, or ""
-};
-
-// The envelope lines (LF line endings) and the empty line that ends them.
-// A path that needs quoting is written as given: the caller passes RFC 5321
-// mailboxes. Annotation values must not contain line breaks (they are
-// replaced by spaces).
-std::string format_envelope(const Envelope& e);
-
-// The envelope of a parsed entry, as values (invalid lines are dropped).
-Envelope envelope_of(const SpoolEntry& entry);
-
-// --- the spool directory ------------------------------------------------------
-
-enum class SpoolState : std::uint8_t { queue, deferred, sent, failed };
-std::string_view state_dir(SpoolState s);  // "queue", "deferred", "sent", "failed"
+// hold: put aside by an operator (spoolctl hold); never sent until released.
+enum class SpoolState : std::uint8_t { queue, deferred, sent, failed, hold };
+std::string_view state_dir(SpoolState s);  // "queue", "deferred", "sent", "failed", "hold"
+std::optional<SpoolState> state_by_name(std::string_view dir);
+// Every state, in the order an entry usually goes through them.
+inline constexpr SpoolState kAllStates[] = {SpoolState::queue, SpoolState::deferred, SpoolState::hold,
+                                            SpoolState::sent, SpoolState::failed};
 
 // A new entry name: unique across hosts and processes, sorting in enqueue
 // order: "<UTC time to the microsecond>.<pid>.<sequence>.<host>" and, when
@@ -126,22 +38,6 @@ std::string new_entry_name(std::string_view key = {});
 // The key part of a name ("" when none).
 std::string_view entry_key(std::string_view name);
 
-struct RetryRecord {
-    std::chrono::system_clock::time_point when;
-    std::string what;   // one line: the server's reply or the error
-};
-
-// The retry history of an entry (its Attempt: and Next-Attempt: lines).
-struct RetryInfo {
-    std::size_t attempts = 0;                                    // Attempt: lines
-    std::optional<std::chrono::system_clock::time_point> first;  // the first Attempt:
-    std::optional<std::chrono::system_clock::time_point> next;   // Next-Attempt: (none: due now)
-};
-RetryInfo retry_info(const SpoolEntry& entry);
-
-// An RFC 3339 date-time ("2026-11-23T08:15:00Z", fractions and offsets
-// accepted); nothing when malformed.
-std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::string_view s);
 // When an entry was enqueued, from its name (docs/spool-format.md, Names).
 std::optional<std::chrono::system_clock::time_point> entry_time(std::string_view name);
 
@@ -150,9 +46,12 @@ class Spool;
 // An entry held by this process. While a Claim is alive no other process
 // can claim the entry (an OFD fcntl lock on its file, released by the
 // kernel if this process dies, which is how a dead sender's entry is
-// recovered). The transitions end the claim; one that fails keeps it while
-// the entry has not moved (state() tells where it is), and a Claim whose
-// claim has ended answers EBADF. A Claim must not cross fork().
+// recovered). The transitions end the claim; one that fails before the
+// entry changed keeps it (state() tells where the entry is), and a Claim
+// whose claim has ended answers EBADF. A Claim must not cross fork().
+// The entry's bytes and their parse are the Claim's and never change while
+// it lives (a transition writes a new file, it does not touch them), so
+// spans into entry() stay valid as long as the Claim.
 class Claim {
 public:
     Claim(Claim&&) noexcept;
@@ -161,7 +60,9 @@ public:
 
     const std::string& name() const { return name_; }
     SpoolState state() const { return state_; }
-    const std::string& data() const { return data_; }  // the whole entry file
+    bool held() const { return fd_ >= 0; }
+    const std::string& data() const { return *data_; }     // the whole entry file
+    const SpoolEntry& entry() const { return entry_; }     // parsed, spans into data()
 
     // Delivered to every recipient: move to sent/. With `durable` false
     // the two directories are not fsynced: a power failure may then bring
@@ -173,7 +74,9 @@ public:
     // add `record` to the entry's retry history (Attempt: annotations) and
     // set Next-Attempt:, then move to deferred/. A pending address matches a
     // RCPT path as written between the brackets or its mailbox; when none
-    // matches, EINVAL and nothing changes (the claim stays).
+    // matches, EINVAL and nothing changes (the claim stays). Once the
+    // rewritten entry has replaced the old one the claim ends, whether the
+    // rest (the move to deferred/, the fsyncs) succeeds or not.
     Status defer(const std::vector<std::string>& pending, const RetryRecord& record,
                  std::chrono::system_clock::time_point next_attempt);
     // Permanent failure: write failed/NAME.report (text) and, when `json` is
@@ -190,12 +93,23 @@ public:
     Result<std::string> fail_some(const std::vector<std::string>& failed, std::string_view report,
                                   std::string_view json = {}, std::string_view dsn = {});
 
+    // An operator's moves (spoolctl). hold(): to hold/, where no sender
+    // takes it. release(): from hold/ to queue/ (due at once). retry_now():
+    // a deferred entry without its Next-Attempt: (due at once; its history
+    // stays). remove(): the entry is deleted, with its reports in failed/.
+    Status hold();
+    Status release();
+    Status retry_now();
+    Status remove();
+
 private:
     friend class Spool;
     Claim() = default;
     // Move the entry into `to`, fsync both directories and end the claim.
     Status move_and_end(SpoolState to, bool durable = true);
-    std::string root_, name_, data_;
+    std::string root_, name_;
+    std::unique_ptr<const std::string> data_;   // heap: entry_'s spans survive a move of the Claim
+    SpoolEntry entry_;
     SpoolState state_ = SpoolState::queue;
     int fd_ = -1;
 };
@@ -203,7 +117,9 @@ private:
 class Spool {
 public:
     // Open a spool; with `create`, make the directory and its state
-    // directories when missing.
+    // directories when missing. Without it, the directory and its queue/
+    // must exist; missing state directories are made with the mode of the
+    // spool's directory.
     static Result<Spool> open(const std::string& path, bool create);
 
     const std::string& path() const { return root_; }
@@ -243,21 +159,55 @@ public:
     Result<std::vector<std::string>> list(SpoolState s, std::string_view after, std::size_t max) const;
     // The state an entry is in, if any.
     std::optional<SpoolState> find(std::string_view name) const;
-    // Every key (entry_key) present in any state, for idempotent writers.
+    // The key (entry_key) of every entry that has one, in any state, sorted;
+    // a key appears once per entry that carries it. For idempotent writers.
     Result<std::vector<std::string>> keys() const;
     // Make every change to the spool's file system durable (syncfs).
     Status sync() const;
     // Remove leftovers in tmp/ older than `age` (writers that died).
     Status clean_tmp(std::chrono::seconds age);
 
-    // Claim an entry of queue/ or deferred/. Returns no value (and no error)
-    // when another process holds it or it has moved on.
+    // Claim an entry of queue/ or deferred/ (what senders take), or of the
+    // states given. Returns no value (and no error) when another process
+    // holds it or it has moved on (or is in none of those states).
     Result<std::optional<Claim>> claim(std::string_view name);
+    Result<std::optional<Claim>> claim(std::string_view name, std::span<const SpoolState> states);
     // Read an entry without claiming it.
     Result<std::string> read(SpoolState s, std::string_view name) const;
 
 private:
     std::string root_;
+};
+
+// The entries of one or more states in name (enqueue) order, the states
+// merged: a spool of any size walked with memory bounded by `batch` names
+// a state. An entry that moves from one walked state to another while the
+// walk goes on is met once. Not thread-safe.
+class SpoolWalk {
+public:
+    SpoolWalk(const Spool& spool, std::vector<SpoolState> states, std::size_t batch = 4096);
+    struct Item {
+        std::string name;
+        SpoolState state;
+    };
+    // The next entry; nothing at the end or after an error (error()).
+    std::optional<Item> next();
+    const std::optional<Error>& error() const { return error_; }
+
+private:
+    struct Cursor {
+        SpoolState state;
+        std::vector<std::string> names;
+        std::size_t at = 0;
+        std::string after;
+        bool done = false;
+    };
+    const std::string* head(Cursor& c);
+    const Spool* spool_;
+    std::size_t batch_;
+    std::vector<Cursor> cursors_;
+    std::string last_;
+    std::optional<Error> error_;
 };
 
 }  // namespace msg

@@ -36,21 +36,10 @@ Defects validate(const Message& m, const ValidateOptions& options = {});
 // `utf8` set when entry.smtputf8().
 Defects validate_envelope(const SpoolEntry& entry);
 
-// The field checks, also usable on their own. `base` is the offset of
-// `value` in the buffer; defect details start with the field name.
-enum class AddressKind { mailbox, mailbox_list, address_list, address_list_or_empty };
-
-struct FieldCheckResult {
-    Defects defects;
-    std::size_t mailboxes = 0;  // addresses found (group members included)
-    std::vector<std::string> addresses;  // their addr-specs, CFWS removed
-};
-
-FieldCheckResult check_address_field(std::string_view name, std::string_view value, std::size_t base,
-                                     AddressKind kind);
-FieldCheckResult check_date_field(std::string_view name, std::string_view value, std::size_t base);
-// One msg-id (Message-ID), or a list of them (In-Reply-To, References).
-FieldCheckResult check_msg_id_field(std::string_view name, std::string_view value, std::size_t base,
-                                    bool list);
+// One msg-id (Message-ID), or a list of them (In-Reply-To, References),
+// RFC 5322 3.6.4. `base` is the offset of `value` in the buffer; defect
+// texts start with the field name. (Addresses: address.hpp; dates:
+// datetime.hpp.)
+Defects check_msg_id_field(std::string_view name, std::string_view value, std::size_t base, bool list);
 
 }  // namespace msg

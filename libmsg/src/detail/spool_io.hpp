@@ -31,10 +31,10 @@ Status sync_dir(const std::string& path);
 // close() that keeps errno of the caller and ignores EINTR.
 void close_fd(int fd) noexcept;
 
-// Create `path` exclusively (O_CREAT|O_EXCL, mode 0660 less the umask),
+// Create `path` exclusively (O_CREAT|O_EXCL, `mode` less the umask),
 // write `data`, fsync. Returns the open fd (O_RDWR) or an error (the file
 // is removed again on a write or fsync error).
-Result<int> create_file(const std::string& path, std::string_view data, bool sync);
+Result<int> create_file(const std::string& path, std::string_view data, bool sync, mode_t mode = 0660);
 
 // rename(from, to); with `no_replace`, fail with EEXIST when `to` exists
 // (renameat2 RENAME_NOREPLACE, or link+unlink where the file system lacks it).
@@ -43,8 +43,5 @@ Status move(const std::string& from, const std::string& to, bool no_replace);
 // A name an entry may have: not empty, no '/', no NUL, not starting with
 // '.', not ending with ".report" or ".json", at most 255 bytes.
 bool is_entry_name(std::string_view name) noexcept;
-
-// RFC 3339 UTC, to the second: 2026-11-23T08:15:00Z
-std::string rfc3339(std::chrono::system_clock::time_point t);
 
 }  // namespace msg::spool_io

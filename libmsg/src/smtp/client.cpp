@@ -35,13 +35,21 @@ std::string ssl_error_text() {
     return out.empty() ? "unknown TLS error" : out;
 }
 
-void set_timeouts(int fd, std::chrono::milliseconds t) {
+// The longest the socket blocks at once: deadlines and stop flags are
+// looked at this often.
+constexpr std::chrono::milliseconds kSlice{200};
+
+void set_slices(int fd) {
     timeval tv{};
-    tv.tv_sec = static_cast<time_t>(t.count() / 1000);
-    tv.tv_usec = static_cast<suseconds_t>((t.count() % 1000) * 1000);
+    tv.tv_sec = 0;
+    tv.tv_usec = static_cast<suseconds_t>(kSlice.count() * 1000);
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
 }
+
+bool stopped(const std::atomic<bool>* stop) { return stop && stop->load(std::memory_order_relaxed); }
+
+bool would_block() { return errno == EAGAIN || errno == EWOULDBLOCK; }
 
 bool is_ip_literal(const std::string& host) {
     in6_addr a6{};
@@ -59,6 +67,13 @@ struct Connection::Tls {
         if (ctx) SSL_CTX_free(ctx);
     }
 };
+
+bool is_loopback_host(std::string_view host) {
+    if (host == "localhost" || host == "::1") return true;
+    in_addr a4{};
+    // 127.0.0.0/8, written as an address (not a name such as 127.example.net)
+    return host.substr(0, 4) == "127." && inet_pton(AF_INET, std::string(host).c_str(), &a4) == 1;
+}
 
 std::string Endpoint::str() const {
     const bool v6 = host.find(':') != std::string::npos;
@@ -109,7 +124,6 @@ Connection& Connection::operator=(Connection&& o) noexcept {
         start_ = o.start_;
         end_ = o.end_;
         timeout_ = o.timeout_;
-        socket_timeout_ = o.socket_timeout_;
         o.start_ = o.end_ = 0;
         observer_ = std::move(o.observer_);
     }
@@ -128,7 +142,8 @@ void Connection::note(Wire w, std::string_view text) {
     if (observer_) observer_(w, text);
 }
 
-Result<Connection> Connection::open(const Endpoint& ep, std::chrono::milliseconds timeout) {
+Result<Connection> Connection::open(const Endpoint& ep, std::chrono::milliseconds timeout,
+                                    const std::atomic<bool>* stop) {
     addrinfo hints{};
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
@@ -145,17 +160,31 @@ Result<Connection> Connection::open(const Endpoint& ep, std::chrono::millisecond
         }
         int r = connect(fd, a->ai_addr, a->ai_addrlen);
         if (r != 0 && errno == EINPROGRESS) {
-            pollfd p{fd, POLLOUT, 0};
-            r = poll(&p, 1, static_cast<int>(timeout.count()));
-            if (r == 0) {
-                errno = ETIMEDOUT;
-                r = -1;
-            } else if (r > 0) {
-                int err = 0;
-                socklen_t len = sizeof err;
-                getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
-                errno = err;
-                r = err == 0 ? 0 : -1;
+            const auto until = Clock::now() + timeout;
+            while (true) {
+                if (stopped(stop)) {
+                    ::close(fd);
+                    freeaddrinfo(list);
+                    return Error{ECANCELED, "connecting to " + ep.str() + ": stopped"};
+                }
+                const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now());
+                if (left.count() <= 0) {
+                    errno = ETIMEDOUT;
+                    r = -1;
+                    break;
+                }
+                pollfd p{fd, POLLOUT, 0};
+                r = poll(&p, 1, static_cast<int>(std::min(left, kSlice).count()));
+                if (r < 0 && errno == EINTR) continue;
+                if (r == 0) continue;
+                if (r > 0) {
+                    int err = 0;
+                    socklen_t len = sizeof err;
+                    getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+                    errno = err;
+                    r = err == 0 ? 0 : -1;
+                }
+                break;
             }
         }
         if (r != 0) {
@@ -166,33 +195,16 @@ Result<Connection> Connection::open(const Endpoint& ep, std::chrono::millisecond
         fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
         const int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        set_timeouts(fd, timeout);
+        set_slices(fd);
         freeaddrinfo(list);
         Connection c;
         c.fd_ = fd;
-        c.timeout_ = c.socket_timeout_ = timeout;
+        c.timeout_ = timeout;
         c.ep_ = ep;
-        c.buf_.resize(16 * 1024);
         return c;
     }
     freeaddrinfo(list);
     return last;
-}
-
-// The socket keeps the shortest limit asked for; a longer one is waited out
-// in several of its periods (see patient()), so that switching between the
-// command and the DATA limits costs no system call per message.
-void Connection::set_timeout(std::chrono::milliseconds t) {
-    timeout_ = t;
-    if (fd_ >= 0 && (socket_timeout_.count() <= 0 || t < socket_timeout_)) {
-        set_timeouts(fd_, t);
-        socket_timeout_ = t;
-    }
-}
-
-bool Connection::patient(std::chrono::milliseconds& waited) const {
-    waited += socket_timeout_;
-    return socket_timeout_.count() > 0 && waited < timeout_;
 }
 
 bool Connection::tls() const { return tls_ && tls_->ssl; }
@@ -200,6 +212,68 @@ bool Connection::tls() const { return tls_ && tls_->ssl; }
 std::string Connection::tls_description() const {
     if (!tls()) return {};
     return std::string(SSL_get_version(tls_->ssl)) + " " + SSL_get_cipher_name(tls_->ssl);
+}
+
+Connection::Clock::time_point Connection::deadline() const {
+    return timeout_.count() > 0 ? Clock::now() + timeout_ : Clock::time_point::max();
+}
+
+Result<std::size_t> Connection::receive(char* buf, std::size_t n, Clock::time_point until,
+                                        const std::atomic<bool>* stop) {
+    if (fd_ < 0) return Error{ENOTCONN, "not connected to " + ep_.str()};
+    while (true) {
+        // Decrypted bytes that TLS holds already are taken at once.
+        const bool pending = tls() && SSL_pending(tls_->ssl) > 0;
+        if (!pending) {
+            if (stopped(stop)) return Error{ECANCELED, "stopped while waiting for " + ep_.str()};
+            if (Clock::now() >= until) return Error{ETIMEDOUT, "timed out waiting for " + ep_.str()};
+        }
+        if (tls()) {
+            const int r = SSL_read(tls_->ssl, buf, static_cast<int>(std::min<std::size_t>(n, 1 << 20)));
+            if (r > 0) return static_cast<std::size_t>(r);
+            const int e = SSL_get_error(tls_->ssl, r);
+            if (e == SSL_ERROR_ZERO_RETURN) return std::size_t{0};
+            if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) continue;   // a slice went by
+            if (e == SSL_ERROR_SYSCALL && (would_block() || errno == EINTR)) continue;
+            if (e == SSL_ERROR_SYSCALL && r == 0) return std::size_t{0};
+            return Error{EIO, "TLS read from " + ep_.str() + " failed: " + ssl_error_text()};
+        }
+        const long r = ::recv(fd_, buf, n, 0);
+        if (r >= 0) return static_cast<std::size_t>(r);
+        if (errno == EINTR || would_block()) continue;
+        return sys_error("cannot read from " + ep_.str());
+    }
+}
+
+Status Connection::send(std::string_view bytes, Clock::time_point until, const std::atomic<bool>* stop) {
+    if (fd_ < 0) return Error{ENOTCONN, "not connected to " + ep_.str()};
+    std::size_t done = 0;
+    int chunk = 0;   // TLS: a write that must be retried is retried with the same length
+    while (done < bytes.size()) {
+        if (stopped(stop)) return Error{ECANCELED, "stopped while writing to " + ep_.str()};
+        if (Clock::now() >= until) return Error{ETIMEDOUT, "timed out writing to " + ep_.str()};
+        if (tls()) {
+            if (chunk == 0) chunk = static_cast<int>(std::min<std::size_t>(bytes.size() - done, 1 << 20));
+            const int n = SSL_write(tls_->ssl, bytes.data() + done, chunk);
+            if (n > 0) {
+                done += static_cast<std::size_t>(n);
+                chunk = 0;
+                continue;
+            }
+            const int e = SSL_get_error(tls_->ssl, n);
+            if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) continue;
+            if (e == SSL_ERROR_SYSCALL && (would_block() || errno == EINTR)) continue;
+            return Error{EIO, "TLS write to " + ep_.str() + " failed: " + ssl_error_text()};
+        }
+        const long n = ::send(fd_, bytes.data() + done, bytes.size() - done, MSG_NOSIGNAL);
+        if (n >= 0) {
+            done += static_cast<std::size_t>(n);
+            continue;
+        }
+        if (errno == EINTR || would_block()) continue;
+        return sys_error("cannot write to " + ep_.str());
+    }
+    return Ok{};
 }
 
 Status Connection::write(std::string_view bytes, std::string_view secret) {
@@ -219,68 +293,14 @@ Status Connection::write(std::string_view bytes, std::string_view secret) {
             }
         }
     }
-    std::size_t done = 0;
-    std::chrono::milliseconds waited{0};
-    while (done < bytes.size()) {
-        long n;
-        if (tls()) {
-            const int chunk = static_cast<int>(std::min<std::size_t>(bytes.size() - done, 1 << 20));
-            n = SSL_write(tls_->ssl, bytes.data() + done, chunk);
-            if (n <= 0) {
-                const int e = SSL_get_error(tls_->ssl, static_cast<int>(n));
-                if (e == SSL_ERROR_SYSCALL && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-                    if (patient(waited)) continue;
-                    return Error{ETIMEDOUT, "timed out writing to " + ep_.str()};
-                }
-                return Error{EIO, "TLS write to " + ep_.str() + " failed: " + ssl_error_text()};
-            }
-        } else {
-            n = ::send(fd_, bytes.data() + done, bytes.size() - done, MSG_NOSIGNAL);
-            if (n < 0) {
-                if (errno == EINTR) continue;
-                if ((errno == EAGAIN || errno == EWOULDBLOCK) && patient(waited)) continue;
-                if (errno == EAGAIN || errno == EWOULDBLOCK)
-                    return Error{ETIMEDOUT, "timed out writing to " + ep_.str()};
-                return sys_error("cannot write to " + ep_.str());
-            }
-        }
-        done += static_cast<std::size_t>(n);
-    }
-    return Ok{};
+    return send(bytes, deadline());
 }
 
-Result<std::size_t> Connection::read_some(char* buf, std::size_t n) {
-    std::chrono::milliseconds waited{0};
-    while (true) {
-        long r;
-        if (tls()) {
-            r = SSL_read(tls_->ssl, buf, static_cast<int>(std::min<std::size_t>(n, 1 << 20)));
-            if (r <= 0) {
-                const int e = SSL_get_error(tls_->ssl, static_cast<int>(r));
-                if (e == SSL_ERROR_ZERO_RETURN) return std::size_t{0};
-                if (e == SSL_ERROR_SYSCALL && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-                    if (patient(waited)) continue;
-                    return Error{ETIMEDOUT, "timed out waiting for " + ep_.str()};
-                }
-                if (e == SSL_ERROR_SYSCALL && r == 0) return std::size_t{0};
-                return Error{EIO, "TLS read from " + ep_.str() + " failed: " + ssl_error_text()};
-            }
-        } else {
-            r = ::recv(fd_, buf, n, 0);
-            if (r < 0) {
-                if (errno == EINTR) continue;
-                if ((errno == EAGAIN || errno == EWOULDBLOCK) && patient(waited)) continue;
-                if (errno == EAGAIN || errno == EWOULDBLOCK)
-                    return Error{ETIMEDOUT, "timed out waiting for " + ep_.str()};
-                return sys_error("cannot read from " + ep_.str());
-            }
-        }
-        return static_cast<std::size_t>(r);
-    }
-}
+Result<std::string> Connection::read_line(std::size_t max) { return read_line_until(max, deadline()); }
 
-Result<std::string> Connection::read_line(std::size_t max) {
+Result<std::string> Connection::read_line_until(std::size_t max, Clock::time_point until) {
     if (fd_ < 0) return Error{ENOTCONN, "not connected to " + ep_.str()};
+    if (buf_.empty()) buf_.resize(16 * 1024);
     std::size_t scanned = start_;
     while (true) {
         const char* base = buf_.data();
@@ -302,7 +322,7 @@ Result<std::string> Connection::read_line(std::size_t max) {
             start_ = 0;
         }
         if (end_ == buf_.size()) buf_.resize(buf_.size() * 2);
-        auto n = read_some(buf_.data() + end_, buf_.size() - end_);
+        auto n = receive(buf_.data() + end_, buf_.size() - end_, until);
         if (!n) return n.error();
         if (*n == 0)
             return Error{ECONNRESET, end_ > start_ ? "connection closed by " + ep_.str() + " in the middle of a line"
@@ -311,25 +331,32 @@ Result<std::string> Connection::read_line(std::size_t max) {
     }
 }
 
-Result<Reply> Connection::read_reply() {
-    ReplyAssembler a;
+Result<Reply> Connection::read_reply(const ReplyLimits& limits) {
+    ReplyAssembler a(limits);
+    const auto until = deadline();   // one limit for the whole reply
     while (true) {
-        auto line = read_line();
+        auto line = read_line_until(limits.max_line, until);
         if (!line) return line.error();
         switch (a.feed(*line)) {
         case ReplyAssembler::Feed::more: continue;
         case ReplyAssembler::Feed::done: return a.take();
         case ReplyAssembler::Feed::error:
+            if (a.too_big()) return Error{EPROTO, "reply from " + ep_.str() + " " + a.error()};
             return Error{EPROTO, "malformed reply from " + ep_.str() + " (" + a.error() + "): \"" + *line + "\""};
         }
     }
 }
 
 Status Connection::start_tls(const TlsOptions& opt, const std::string& host) {
-    if (fd_ < 0) return Error{ENOTCONN, "not connected to " + ep_.str()};
-    if (tls()) return Error{EALREADY, "TLS is already on with " + ep_.str()};
     if (start_ < end_)
         return Error{EPROTO, ep_.str() + " sent data before the TLS handshake (possible command injection)"};
+    return start_tls(opt, host, deadline());
+}
+
+Status Connection::start_tls(const TlsOptions& opt, const std::string& host, Clock::time_point until,
+                             const std::atomic<bool>* stop) {
+    if (fd_ < 0) return Error{ENOTCONN, "not connected to " + ep_.str()};
+    if (tls()) return Error{EALREADY, "TLS is already on with " + ep_.str()};
     auto t = std::make_unique<Tls>();
     t->ctx = SSL_CTX_new(TLS_client_method());
     if (!t->ctx) return Error{EIO, "cannot create a TLS context: " + ssl_error_text()};
@@ -350,13 +377,24 @@ Status Connection::start_tls(const TlsOptions& opt, const std::string& host) {
         else SSL_set1_host(t->ssl, name.c_str());
     }
     SSL_set_fd(t->ssl, fd_);
-    if (SSL_connect(t->ssl) != 1) {
-        std::string why = ssl_error_text();
-        const long v = SSL_get_verify_result(t->ssl);
-        if (v != X509_V_OK) why = std::string("certificate not trusted: ") + X509_verify_cert_error_string(v);
-        else if (errno == EAGAIN || errno == EWOULDBLOCK) why = "timed out";
+    auto failed = [&](const std::string& why) -> Status {
         note(Wire::event, "error TLS handshake: " + why);
         return Error{EPROTO, "TLS handshake with " + ep_.str() + " failed: " + why};
+    };
+    while (true) {
+        const int r = SSL_connect(t->ssl);
+        if (r == 1) break;
+        const int e = SSL_get_error(t->ssl, r);
+        const bool again = e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE ||
+                           (e == SSL_ERROR_SYSCALL && (would_block() || errno == EINTR));
+        if (!again) {
+            std::string why = ssl_error_text();
+            const long v = SSL_get_verify_result(t->ssl);
+            if (v != X509_V_OK) why = std::string("certificate not trusted: ") + X509_verify_cert_error_string(v);
+            return failed(why);
+        }
+        if (stopped(stop)) return failed("stopped");
+        if (Clock::now() >= until) return failed("timed out");
     }
     tls_ = std::move(t);
     note(Wire::event, "tls " + tls_description());

@@ -40,42 +40,17 @@ Command& fail(Command& c, std::string_view why, std::size_t at) {
     return c;
 }
 
-// esmtp-param *(SP esmtp-param) at line[at...].
+// esmtp-param *(SP esmtp-param) at line[at...]: the first problem fails
+// the command (a lenient reader lets spacing pass).
 bool parse_params(Command& c, std::string_view line, std::size_t at, const CommandOptions& opt) {
-    std::size_t i = at;
-    while (i < line.size()) {
-        std::size_t e = line.find(' ', i);
-        if (e == std::string_view::npos) e = line.size();
-        const std::string_view word = line.substr(i, e - i);
-        if (word.empty()) {
-            if (!opt.lenient) return fail(c, "parameters are separated by one space", i), false;
-            ++i;
-            continue;
+    std::vector<ParamProblem> problems;
+    c.params = parse_esmtp_params(line.substr(at), at, opt.utf8, &problems);
+    for (const ParamProblem& p : problems)
+        if (!p.spacing || !opt.lenient) {
+            c.params.clear();
+            fail(c, p.what, p.at);
+            return false;
         }
-        CommandParam p;
-        p.offset = i;
-        const std::size_t eq = word.find('=');
-        p.keyword = word.substr(0, eq);
-        if (p.keyword.empty() || !alnum(p.keyword[0])) return fail(c, "a parameter keyword starts with a letter or digit", i), false;
-        for (std::size_t k = 0; k < p.keyword.size(); ++k)
-            if (!alnum(p.keyword[k]) && p.keyword[k] != '-')
-                return fail(c, "a parameter keyword holds letters, digits and '-' only", i + k), false;
-        if (eq != std::string_view::npos) {
-            p.has_value = true;
-            p.value = word.substr(eq + 1);
-            if (p.value.empty()) return fail(c, "a parameter value after '=' is empty", i + eq + 1), false;
-            for (std::size_t k = 0; k < p.value.size(); ++k) {
-                const auto u = static_cast<unsigned char>(p.value[k]);
-                const bool ok = (u >= 33 && u <= 126 && u != '=') || (opt.utf8 && u >= 0x80);
-                if (!ok) return fail(c, "a parameter value holds a character ESMTP does not allow", i + eq + 1 + k), false;
-            }
-        }
-        for (const CommandParam& q : c.params)
-            if (iequals(q.keyword, p.keyword)) return fail(c, "a parameter is repeated", i), false;
-        c.params.push_back(p);
-        i = e + (e < line.size() ? 1 : 0);
-        if (e + 1 == line.size() && !opt.lenient) return fail(c, "trailing space", e), false;
-    }
     return true;
 }
 
@@ -138,8 +113,8 @@ std::string_view verb_name(Verb v) {
     return {};
 }
 
-const CommandParam* Command::param(std::string_view keyword) const {
-    for (const CommandParam& p : params)
+const EsmtpParam* Command::param(std::string_view keyword) const {
+    for (const EsmtpParam& p : params)
         if (iequals(p.keyword, keyword)) return &p;
     return nullptr;
 }
@@ -265,6 +240,16 @@ Command parse_command(std::string_view line, const CommandOptions& opt) {
         break;
     }
     return fail(c, "unknown command", 0);
+}
+
+bool ends_pipelined_group(Verb v) {
+    switch (v) {
+    case Verb::ehlo: case Verb::helo: case Verb::data: case Verb::vrfy: case Verb::expn: case Verb::quit:
+    case Verb::noop: case Verb::starttls: case Verb::auth:
+        return true;
+    default:
+        return false;
+    }
 }
 
 }  // namespace msg::smtp

@@ -2,6 +2,9 @@
 // replies.
 #include "msg/smtp/replay.hpp"
 
+#include "msg/codec.hpp"
+#include "msg/header.hpp"
+#include "msg/smtp/client_session.hpp"
 #include "msg/smtp/command.hpp"
 
 namespace msg::smtp {
@@ -36,7 +39,49 @@ Verb verb_of(const Transcript& t, const Exchange& e) {
 
 bool same_lines(const Reply& a, const Reply& b) { return a.code == b.code && a.lines == b.lines; }
 
+// "535 5.7.8" for notes.
+std::string code_of(const std::optional<Reply>& r) {
+    if (!r) return "nothing";
+    std::string s = std::to_string(r->code);
+    if (r->enhanced) s += ' ' + r->enhanced->str();
+    return s;
+}
+
+std::optional<std::string> unmask_token(std::string_view token, std::string_view secret) {
+    if (token.empty() || !is_base64_token(token)) return std::nullopt;
+    std::string plain;
+    DecodeStatus st;
+    decode_transfer(token, TransferEncoding::base64, plain, &st);
+    if (plain == kMaskedSecret) return base64_encode(secret, 0, "");
+    // PLAIN: authzid NUL authcid NUL passwd (RFC 4616).
+    const std::size_t nul = plain.rfind('\0');
+    if (nul == std::string::npos || plain.find('\0') == nul || std::string_view(plain).substr(nul + 1) != kMaskedSecret)
+        return std::nullopt;
+    return base64_encode(plain.substr(0, nul + 1) + std::string(secret), 0, "");
+}
+
 }  // namespace
+
+std::optional<std::string> unmask_auth_line(std::string_view line, std::string_view secret) {
+    const Command c = parse_command(line, {.utf8 = true, .lenient = true});
+    if (c.verb == Verb::auth) {
+        if (c.initial_response.empty()) return std::nullopt;
+        auto token = unmask_token(c.initial_response, secret);
+        if (!token) return std::nullopt;
+        return std::string(line.substr(0, line.size() - c.initial_response.size())) + *token;
+    }
+    return unmask_token(line, secret);
+}
+
+bool pipelines_after(const Transcript& t, const Exchange& prev, const Exchange& next, bool pipelining) {
+    if (!pipelining) return false;
+    if (prev.kind == ExchangeKind::sasl || next.kind == ExchangeKind::sasl) return false;
+    if (prev.kind == ExchangeKind::greeting || prev.kind == ExchangeKind::unanswered) return false;
+    if (prev.kind == ExchangeKind::body) return true;   // the next envelope may follow the final dot (RFC 2920 3.1)
+    if (prev.client.empty()) return false;
+    const Command c = parse_command(t.lines[prev.client[0]].text, {.utf8 = true, .lenient = true});
+    return c.verb != Verb::unknown && !ends_pipelined_group(c.verb);
+}
 
 std::optional<Match> match_by_name(std::string_view name) {
     if (name == "class") return Match::klass;
@@ -85,6 +130,7 @@ ReplayReport replay(const Transcript& t, const Endpoint& server, const ReplayOpt
         return rep;
     }
     Connection& c = *conn;
+    c.set_timeout(opt.timeout);
 
     auto compare = [&](ReplayStep& s) {
         if (!s.recorded) {
@@ -102,6 +148,16 @@ ReplayReport replay(const Transcript& t, const Endpoint& server, const ReplayOpt
         ++rep.mismatches;
     };
 
+    // TLS on connect comes before the greeting.
+    bool tls = false;
+    if (opt.tls_on_connect || begins_with_tls(t)) {
+        if (auto h = c.start_tls(opt.tls, server.host); !h) {
+            rep.error = h.error().message;
+            return rep;
+        }
+        tls = rep.tls_on_connect = true;
+    }
+
     // The greeting comes first, recorded or not.
     std::size_t i = 0;
     {
@@ -118,19 +174,28 @@ ReplayReport replay(const Transcript& t, const Endpoint& server, const ReplayOpt
         }
     }
 
-    bool open = true;
+    const bool loopback = is_loopback_host(server.host);
+    bool open = true, pipelining = false;
+    bool no_data_reset = false;   // --no-data: this transaction was ended by RSET
     std::string closed_why;
-    int last_data = 0, last_sasl = 0;   // live codes to the latest DATA and AUTH step
+    std::optional<Reply> last_data, last_sasl;   // live replies to the latest DATA and AUTH step
+    unsigned writes = 0;
     while (i < ex.size()) {
+        // One write: exchanges of one recorded group, as far as RFC 2920
+        // lets them go without waiting (one when there is no PIPELINING).
         const unsigned group = ex[i].group;
-        std::size_t end = i;
-        while (end < ex.size() && ex[end].group == group && ex[end].kind != ExchangeKind::greeting) ++end;
-        if (end == i) end = i + 1;
+        std::size_t end = i + 1;
+        while (end < ex.size() && ex[end].group == group && ex[end].kind != ExchangeKind::greeting &&
+               pipelines_after(t, ex[end - 1], ex[end], pipelining))
+            ++end;
         std::string bytes;
         std::vector<std::size_t> sent;
+        std::vector<bool> instead_of_data(ex.size() - i, false);   // --no-data: RSET sent for it
+        ++writes;
         for (std::size_t j = i; j < end; ++j) {
             ReplayStep& s = rep.steps[j];
-            if (ex[j].kind == ExchangeKind::unanswered || ex[j].kind == ExchangeKind::greeting) {
+            const Exchange& e = ex[j];
+            if (e.kind == ExchangeKind::unanswered || e.kind == ExchangeKind::greeting) {
                 s.note = "recorded reply that no command asked for; not compared";
                 continue;
             }
@@ -138,15 +203,44 @@ ReplayReport replay(const Transcript& t, const Endpoint& server, const ReplayOpt
                 skip(s, "not sent: " + closed_why);
                 continue;
             }
-            if (ex[j].kind == ExchangeKind::body && last_data != 354) {
-                skip(s, "not sent: DATA was answered " + std::to_string(last_data));
+            if (e.tls && !tls) {
+                skip(s, "not sent: recorded inside TLS, and the live session is not");
                 continue;
             }
-            if (ex[j].kind == ExchangeKind::sasl && last_sasl != 334) {
-                skip(s, "not sent: AUTH was answered " + std::to_string(last_sasl));
+            const Verb v = verb_of(t, e);
+            if (v == Verb::mail) no_data_reset = false;
+            if (opt.no_data && no_data_reset && (e.kind == ExchangeKind::body || v == Verb::bdat)) {
+                s.note = "not sent: --no-data";
                 continue;
             }
-            bytes += client_bytes(t, ex[j]);
+            if (e.kind == ExchangeKind::body && (!last_data || last_data->code != 354)) {
+                skip(s, "not sent: DATA was answered " + code_of(last_data));
+                continue;
+            }
+            if (e.kind == ExchangeKind::sasl && (!last_sasl || last_sasl->code != 334)) {
+                skip(s, "not sent: AUTH was answered " + code_of(last_sasl));
+                continue;
+            }
+            if (opt.no_data && (v == Verb::data || v == Verb::bdat)) {
+                bytes += "RSET\r\n";
+                s.sent = "RSET (--no-data, instead of " + s.sent + ")";
+                instead_of_data[j - i] = true;
+                no_data_reset = true;
+                sent.push_back(j);
+                continue;
+            }
+            std::string out = client_bytes(t, e);
+            if ((v == Verb::auth || e.kind == ExchangeKind::sasl) && !opt.secret.empty()) {
+                if (auto line = unmask_auth_line(t.lines[e.client[0]].text, opt.secret)) {
+                    if (!tls && !loopback) {
+                        skip(s, "not sent: credentials go only over TLS or to a loopback address");
+                        continue;
+                    }
+                    out = *line + "\r\n";
+                    s.note = "the password from --auth-file in place of the masked one";
+                }
+            }
+            bytes += out;
             sent.push_back(j);
         }
         if (!sent.empty()) {
@@ -157,6 +251,7 @@ ReplayReport replay(const Transcript& t, const Endpoint& server, const ReplayOpt
         }
         for (std::size_t j : sent) {
             ReplayStep& s = rep.steps[j];
+            s.write = writes;
             if (!open) {
                 skip(s, "no reply: " + closed_why);
                 continue;
@@ -169,14 +264,28 @@ ReplayReport replay(const Transcript& t, const Endpoint& server, const ReplayOpt
                 continue;
             }
             s.live = *r;
+            if (instead_of_data[j - i]) {
+                // RSET's reply is not DATA's: noted, not compared.
+                s.match = r->klass() == 2;
+                if (!s.match) ++rep.mismatches;
+                s.note = "--no-data: RSET instead of DATA; not compared";
+                continue;
+            }
+            const std::string kept_note = s.note;
             compare(s);
+            if (!kept_note.empty()) s.note = s.note.empty() ? kept_note : kept_note + "; " + s.note;
             const Verb v = verb_of(t, ex[j]);
-            if (v == Verb::data) last_data = r->code;
-            if (v == Verb::auth || ex[j].kind == ExchangeKind::sasl) last_sasl = r->code;
+            if (v == Verb::ehlo && r->code == 250) pipelining = parse_capabilities(*r).pipelining;
+            if (v == Verb::helo && r->code == 250) pipelining = false;
+            if (v == Verb::data) last_data = *r;
+            if (v == Verb::auth || ex[j].kind == ExchangeKind::sasl) last_sasl = *r;
             if (v == Verb::starttls && r->code == 220) {
-                if (auto tls = c.start_tls(opt.tls, server.host); !tls) {
+                if (auto h = c.start_tls(opt.tls, server.host); !h) {
                     open = false;
-                    closed_why = tls.error().message;
+                    closed_why = h.error().message;
+                } else {
+                    tls = true;
+                    pipelining = false;   // until the next EHLO says otherwise
                 }
             }
             if (r->code == 221 || r->code == 421) {
@@ -186,7 +295,7 @@ ReplayReport replay(const Transcript& t, const Endpoint& server, const ReplayOpt
         }
         i = end;
     }
-    if (open) c.write("QUIT\r\n");   // a transcript cut short still ends politely
+    if (open) (void)c.write("QUIT\r\n");   // a transcript cut short still ends politely
     return rep;
 }
 

@@ -60,6 +60,22 @@ bool reply_code_in_range(int code) {
     return a >= 2 && a <= 5 && b <= 5;
 }
 
+EnhancedCode Reply::status() const {
+    if (enhanced) return *enhanced;
+    const int k = klass();
+    return EnhancedCode{k == 2 || k == 5 ? k : 4, 0, 0};
+}
+
+void Reply::read_enhanced() {
+    enhanced = lines.empty() ? std::nullopt : parse_enhanced(lines.front());
+    enhanced_replaced = false;
+    const int k = klass();
+    if (enhanced && (k == 2 || k == 4 || k == 5) && enhanced->klass != k) {
+        enhanced = EnhancedCode{k, 0, 0};
+        enhanced_replaced = true;
+    }
+}
+
 std::string Reply::wire() const {
     std::string out;
     const std::string c = std::to_string(code);
@@ -93,34 +109,41 @@ Reply make_reply(int code, std::string_view text) {
         if (nl == std::string_view::npos) break;
         i = nl + 1;
     }
-    r.enhanced = parse_enhanced(r.lines.front());
+    r.read_enhanced();
     return r;
 }
 
+ReplyAssembler::Feed ReplyAssembler::fail(std::string why, bool too_big) {
+    error_ = std::move(why);
+    too_big_ = too_big;
+    cur_ = Reply{};
+    bytes_ = 0;
+    return Feed::error;
+}
+
 ReplyAssembler::Feed ReplyAssembler::feed(std::string_view line) {
+    if (line.size() > limits_.max_line) return fail("with a line over " + std::to_string(limits_.max_line) + " bytes", true);
     const ReplyLine l = parse_reply_line(line);
-    if (!l.ok) {
-        error_ = std::string(l.error);
-        cur_ = Reply{};
-        return Feed::error;
-    }
-    if (!cur_.lines.empty() && l.code != cur_.code) {
-        error_ = "a continuation line has code " + std::to_string(l.code) + ", the reply began with " +
-                 std::to_string(cur_.code);
-        cur_ = Reply{};
-        return Feed::error;
-    }
-    if (cur_.lines.empty()) {
-        cur_.code = l.code;
-        cur_.enhanced = parse_enhanced(l.text);
-    }
+    if (!l.ok) return fail(std::string(l.error), false);
+    if (!cur_.lines.empty() && l.code != cur_.code)
+        return fail("a continuation line has code " + std::to_string(l.code) + ", the reply began with " +
+                        std::to_string(cur_.code),
+                    false);
+    if (cur_.lines.size() >= limits_.max_lines)
+        return fail("over " + std::to_string(limits_.max_lines) + " lines", true);
+    bytes_ += line.size() + 2;
+    if (bytes_ > limits_.max_bytes) return fail("over " + std::to_string(limits_.max_bytes) + " bytes", true);
+    if (cur_.lines.empty()) cur_.code = l.code;
     cur_.lines.emplace_back(l.text);
-    return l.last ? Feed::done : Feed::more;
+    if (!l.last) return Feed::more;
+    cur_.read_enhanced();
+    return Feed::done;
 }
 
 Reply ReplyAssembler::take() {
     Reply r = std::move(cur_);
     cur_ = Reply{};
+    bytes_ = 0;
     return r;
 }
 

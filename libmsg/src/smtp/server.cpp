@@ -31,7 +31,7 @@ bool decode_b64(std::string_view in, std::string& out) {
     return d.status().clean();
 }
 
-std::string param_text(const CommandParam& p) {
+std::string param_text(const EsmtpParam& p) {
     std::string s(p.keyword);
     if (p.has_value) {
         s += '=';
@@ -144,6 +144,7 @@ void ServerSession::process() {
         const auto len = static_cast<std::size_t>(static_cast<const char*>(nl) - base);
         std::string_view line(base, len);
         pos_ += len + 1;
+        ++completed_;
         if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
         if (skipping_ || line.size() > opt_.max_line) {
             skipping_ = false;
@@ -179,6 +180,7 @@ void ServerSession::data_bytes() {
             if (avail >= 3 && base[1] == '\r' && base[2] == '\n') {
                 pos_ += 3;
                 mode_ = Mode::command;
+                ++completed_;
                 end_message();
                 return;
             }
@@ -228,6 +230,7 @@ void ServerSession::bdat_bytes() {
     bdat_left_ -= take;
     if (bdat_left_ > 0) return;
     mode_ = Mode::command;
+    ++completed_;
     if (bdat_refused_) {
         // The chunk was read only to stay in step; the command was refused.
         if (!opt_.chunking) error(502, "5.5.1 BDAT not available (no CHUNKING)");
@@ -259,6 +262,11 @@ void ServerSession::end_message() {
     ReceivedMessage m;
     m.envelope = std::move(env_);
     m.data = std::move(data_);
+    // What the message needs and the client did not declare (8-bit data
+    // without BODY=8BITMIME, UTF-8 header text without SMTPUTF8, which
+    // many clients send all the same) is added, so that the envelope kept
+    // describes the message as needs() does everywhere else.
+    declare_needs(m.envelope, m.data);
     m.helo = helo_;
     m.user = user_;
     m.tls = tls_;
@@ -426,7 +434,7 @@ void ServerSession::command(std::string_view line) {
             Envelope env;
             env.mail_from = std::string(c.path.null ? std::string_view() : c.path.mailbox);
             bool utf8 = false;
-            for (const CommandParam& p : c.params) {
+            for (const EsmtpParam& p : c.params) {
                 if (!esmtp_) return error(555, "5.5.4 parameters need EHLO");
                 if (iequal(p.keyword, "SIZE")) {
                     std::uint64_t n = 0;
@@ -470,7 +478,7 @@ void ServerSession::command(std::string_view line) {
             if (c.path.utf8 && !utf8_) return error(553, "5.6.7 a UTF-8 address needs SMTPUTF8");
             Envelope::Rcpt r;
             r.address = std::string(c.path.postmaster && c.path.mailbox.empty() ? c.path.local : c.path.mailbox);
-            for (const CommandParam& p : c.params) {
+            for (const EsmtpParam& p : c.params) {
                 if (!esmtp_) return error(555, "5.5.4 parameters need EHLO");
                 if (!(opt_.dsn && (iequal(p.keyword, "NOTIFY") || iequal(p.keyword, "ORCPT"))))
                     return error(555, "5.5.4 unsupported parameter " + std::string(p.keyword));

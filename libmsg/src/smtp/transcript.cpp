@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <deque>
 
+#include "msg/datetime.hpp"
 #include "msg/smtp/command.hpp"
 
 namespace msg::smtp {
@@ -282,7 +283,7 @@ std::string write_transcript(const Transcript& t, Format format) {
 std::vector<Exchange> exchanges(const Transcript& t) {
     std::vector<Exchange> ex;
     std::deque<std::size_t> waiting;   // exchanges sent and not yet answered, in order
-    ReplyAssembler assembler;
+    ReplyAssembler assembler(ReplyLimits::none());   // the transcript is in memory already
     std::vector<std::size_t> reply_lines;
     bool reply_bad = false;
     enum class Next { command, body, sasl } next = Next::command;
@@ -421,6 +422,30 @@ std::string client_bytes(const Transcript& t, const Exchange& e) {
         out += "\r\n";
     }
     return out;
+}
+
+Recorder::Recorder(std::string_view peer) : start_(std::chrono::steady_clock::now()) {
+    out_ = "# msgtools transcript 1\n= 0.000000 connect ";
+    out_ += peer;
+    out_ += ' ';
+    out_ += format_rfc3339(std::chrono::system_clock::now());
+    out_ += '\n';
+}
+
+void Recorder::operator()(Wire w, std::string_view text) {
+    const double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    char stamp[40];
+    std::snprintf(stamp, sizeof stamp, " %.6f ", t);
+    out_ += w == Wire::sent ? 'C' : w == Wire::received ? 'S' : '=';
+    out_ += stamp;
+    out_.append(text);
+    out_ += '\n';
+}
+
+std::string Recorder::take() {
+    std::string s;
+    s.swap(out_);
+    return s;
 }
 
 }  // namespace msg::smtp

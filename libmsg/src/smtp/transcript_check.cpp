@@ -4,7 +4,9 @@
 #include <algorithm>
 #include <initializer_list>
 #include <map>
+#include <optional>
 
+#include "msg/charset.hpp"
 #include "msg/smtp/command.hpp"
 #include "msg/smtp/transcript.hpp"
 
@@ -72,10 +74,46 @@ bool positive_fits(Verb v, ExchangeKind kind, int code) {
     return true;
 }
 
-// RFC 2920 3.1 and the TLS and AUTH RFCs: these end a pipelined group.
-bool ends_group(Verb v) {
-    return v == Verb::ehlo || v == Verb::helo || v == Verb::data || v == Verb::vrfy || v == Verb::expn ||
-           v == Verb::quit || v == Verb::noop || v == Verb::starttls || v == Verb::auth;
+// A header field's line (name, colon) or a folded continuation of one.
+bool header_line(std::string_view l) {
+    if (l.empty()) return false;
+    if (l[0] == ' ' || l[0] == '\t') return true;
+    const std::size_t colon = l.find(':');
+    if (colon == std::string_view::npos || colon == 0) return false;
+    for (std::size_t i = 0; i < colon; ++i)
+        if (static_cast<unsigned char>(l[i]) < 33 || static_cast<unsigned char>(l[i]) > 126) return false;
+    return true;
+}
+
+Verb strict_verb(std::string_view l) {
+    const Command c = parse_command(l, {.utf8 = true, .lenient = false});
+    return c.ok ? c.verb : Verb::unknown;
+}
+
+// In batch SMTP nothing but the final dot ends a message: a DATA that a
+// server refused, or a message without its dot, swallows the commands
+// after it. The first line of such a message that is the next command
+// instead: a line of its header that is no header line but a command
+// ("RSET", "MAIL FROM:<...>"), or MAIL, RCPT... and DATA in a row
+// anywhere in it (a whole envelope: the next transaction).
+std::optional<std::size_t> runs_into_command(const Transcript& t, const Exchange& e) {
+    bool header = true;
+    for (std::size_t i : e.client) {
+        const std::string& l = t.lines[i].text;
+        if (l.empty()) header = false;
+        if (!header) break;
+        if (!header_line(l) && parse_command(l, {.utf8 = true, .lenient = true}).verb != Verb::unknown) return i;
+    }
+    for (std::size_t k = 0; k < e.client.size(); ++k) {
+        if (strict_verb(t.lines[e.client[k]].text) != Verb::mail) continue;
+        std::size_t j = k + 1, rcpts = 0;
+        while (j < e.client.size() && strict_verb(t.lines[e.client[j]].text) == Verb::rcpt) ++j, ++rcpts;
+        if (rcpts && j < e.client.size() && strict_verb(t.lines[e.client[j]].text) == Verb::data) {
+            if (k > 0 && strict_verb(t.lines[e.client[k - 1]].text) == Verb::rset) --k;
+            return e.client[k];
+        }
+    }
+    return std::nullopt;
 }
 
 }  // namespace
@@ -103,14 +141,15 @@ Defects check_transcript(const Transcript& t, bool client_only) {
             if (first < 0) first = r.code;
             if (k + 1 == e.reply_lines.size() && !r.last) add(DefectCode::SmtpReplySyntax, i, "the reply ends with a continuation line");
         }
-        if (e.reply && e.reply->enhanced && (e.reply->klass() == 2 || e.reply->klass() == 4 || e.reply->klass() == 5) &&
-            e.reply->enhanced->klass != e.reply->klass())
+        if (e.reply && e.reply->enhanced_replaced)
             add(DefectCode::SmtpEnhancedClass, e.reply_lines[0],
-                e.reply->enhanced->str() + " with " + std::to_string(e.reply->code));
+                (e.reply->lines.empty() ? std::string() : e.reply->lines.front().substr(0, e.reply->lines.front().find(' '))) +
+                    " with " + std::to_string(e.reply->code));
     }
 
     Caps caps;
-    bool helo_done = false, in_mail = false, quit = false, utf8 = false;
+    bool helo_done = false, in_mail = false, quit = false;
+    bool utf8 = false, body8 = false;   // the current transaction's MAIL asked for SMTPUTF8, BODY=8BITMIME
     unsigned accepted = 0;
     std::map<unsigned, std::vector<std::size_t>> groups;   // pipelined groups of commands
     std::map<unsigned, Caps> group_caps;
@@ -131,15 +170,33 @@ Defects check_transcript(const Transcript& t, bool client_only) {
         Verb verb = Verb::unknown;
 
         if (e.kind == ExchangeKind::body) {
+            // What the message needs (message_needs(), line by line here)
+            // against what its MAIL declared.
+            bool header = true, said_utf8 = false, said_8bit = false;
             for (std::size_t i : e.client) {
                 const std::string& l = t.lines[i].text;
                 if (l == ".") continue;
+                if (l.empty()) header = false;
+                if (const std::size_t b = first_non_ascii(l); b != std::string::npos) {
+                    if (header && !utf8 && !said_utf8) {
+                        add(DefectCode::EnvelopeSmtputf8Needed, i, "8-bit header", b);
+                        said_utf8 = true;
+                    } else if (!header && !body8 && !said_8bit) {
+                        add(DefectCode::Envelope8BitmimeNeeded, i, "8-bit body", b);
+                        said_8bit = true;
+                    }
+                }
                 if (l.size() > 1 && l[0] == '.' && l[1] != '.') add(DefectCode::SmtpBodyDot, i, "");
                 if (l.size() > kMaxTextLine) add(DefectCode::SmtpBodyLineTooLong, i, std::to_string(l.size()) + " octets");
             }
             if (t.lines[e.client.back()].text != ".") add(DefectCode::SmtpBodyUnterminated, e.client.back(), "");
+            else if (client_only)
+                if (const auto at = runs_into_command(t, e))
+                    add(DefectCode::SmtpBodyUnterminated, *at,
+                        "runs into the next command: " + printable(t.lines[*at].text.substr(0, 40)));
             in_mail = false;
             accepted = 0;
+            utf8 = body8 = false;
         } else if (e.kind == ExchangeKind::sasl) {
             if (text != "*" && !text.empty() && !is_base64_token(text))
                 add(DefectCode::SmtpAuth, line, "the response is not base64");
@@ -147,6 +204,14 @@ Defects check_transcript(const Transcript& t, bool client_only) {
             if (quit) add(DefectCode::SmtpSequence, line, "command after QUIT");
             if (text.size() > kMaxCommandLine)
                 add(DefectCode::SmtpCommandTooLong, line, std::to_string(text.size() + 2) + " octets");
+            // UTF-8 is allowed in a MAIL that asks for SMTPUTF8 itself, and in
+            // the RCPTs of that transaction (RFC 6531 3.4), not elsewhere.
+            const Command probe = parse_command(text, {.utf8 = true, .lenient = true});
+            if (probe.verb == Verb::mail) {
+                utf8 = probe.param("SMTPUTF8") != nullptr;
+                const EsmtpParam* body = probe.param("BODY");
+                body8 = body && (iequals(body->value, "8BITMIME") || iequals(body->value, "BINARYMIME"));
+            }
             const Command c = parse_command(text, {.utf8 = utf8, .lenient = false});
             verb = c.verb;
             if (c.verb == Verb::unknown) {
@@ -183,26 +248,22 @@ Defects check_transcript(const Transcript& t, bool client_only) {
                 case Verb::mail: {
                     if (!helo_done) add(DefectCode::SmtpSequence, line, "MAIL before HELO or EHLO");
                     else if (in_mail) add(DefectCode::SmtpSequence, line, "MAIL inside a transaction");
-                    bool wants_utf8 = false;
-                    for (const CommandParam& p : c.params) {
+                    for (const EsmtpParam& p : c.params) {
                         if (iequals(p.keyword, "BODY") && iequals(p.value, "8BITMIME")) need(caps.eightbit, "BODY=8BITMIME without 8BITMIME");
-                        else if (iequals(p.keyword, "SMTPUTF8")) {
-                            need(caps.smtputf8, "SMTPUTF8 not offered");
-                            wants_utf8 = true;
-                        } else if (iequals(p.keyword, "SIZE")) need(caps.size, "SIZE= without SIZE");
+                        else if (iequals(p.keyword, "SMTPUTF8")) need(caps.smtputf8, "SMTPUTF8 not offered");
+                        else if (iequals(p.keyword, "SIZE")) need(caps.size, "SIZE= without SIZE");
                         else if (iequals(p.keyword, "RET") || iequals(p.keyword, "ENVID")) need(caps.dsn, std::string(p.keyword) + " without DSN");
                         else if (iequals(p.keyword, "AUTH")) need(caps.auth, "AUTH= without AUTH");
                     }
                     if (ok_reply || unknown_reply) {
                         in_mail = true;
                         accepted = 0;
-                        utf8 = wants_utf8;
                     }
                     break;
                 }
                 case Verb::rcpt:
                     if (!in_mail && !same_group_has(Verb::mail)) add(DefectCode::SmtpRcptBeforeMail, line, "");
-                    for (const CommandParam& p : c.params)
+                    for (const EsmtpParam& p : c.params)
                         if (iequals(p.keyword, "NOTIFY") || iequals(p.keyword, "ORCPT"))
                             need(caps.dsn, std::string(p.keyword) + " without DSN");
                     if (ok_reply || unknown_reply) ++accepted;
@@ -220,11 +281,13 @@ Defects check_transcript(const Transcript& t, bool client_only) {
                 case Verb::rset:
                     in_mail = false;
                     accepted = 0;
+                    utf8 = body8 = false;
                     break;
                 case Verb::quit:
                     quit = true;
                     break;
                 case Verb::starttls:
+                    if (client_only) add(DefectCode::SmtpBatchSession, line, "STARTTLS");
                     need(caps.starttls, "STARTTLS not offered");
                     if (e.reply && e.reply->code == 220) {
                         helo_done = false;
@@ -234,6 +297,7 @@ Defects check_transcript(const Transcript& t, bool client_only) {
                     }
                     break;
                 case Verb::auth:
+                    if (client_only) add(DefectCode::SmtpBatchSession, line, "AUTH");
                     need(caps.auth, "AUTH not offered");
                     if (in_mail) add(DefectCode::SmtpSequence, line, "AUTH inside a transaction");
                     if (!helo_done) add(DefectCode::SmtpSequence, line, "AUTH before EHLO");
@@ -268,7 +332,7 @@ Defects check_transcript(const Transcript& t, bool client_only) {
                 if (m == 1 && gc.known && !gc.pipelining)
                     add(DefectCode::SmtpPipelining, line, "sent before the previous reply, without PIPELINING");
                 const Verb v = parse_command(t.lines[line].text, {.utf8 = true, .lenient = true}).verb;
-                if (m + 1 < members.size() && ends_group(v))
+                if (m + 1 < members.size() && ends_pipelined_group(v))
                     add(DefectCode::SmtpPipelining, ex[members[m + 1]].client[0],
                         "sent before the reply to " + std::string(verb_name(v)));
             }

@@ -2,11 +2,16 @@
 // timeouts, line-oriented reads, replies, and TLS (implicit or after
 // STARTTLS, RFC 3207) through OpenSSL.
 //
-// Blocking I/O with a time limit on every connect, read and write
-// (SO_RCVTIMEO/SO_SNDTIMEO, so TLS records obey it too). One Connection is
-// one socket; it is not shared between threads.
+// Blocking I/O under deadlines: each call is given the time by which it
+// must be done (a whole reply, a whole write), and an optional stop flag
+// that ends it within 200 ms (SO_RCVTIMEO/SO_SNDTIMEO of 200 ms, so that
+// TLS records obey it too). One Connection is one socket; it is not shared
+// between threads. The SMTP dialogue itself is smtp::ClientSession's
+// (client_session.hpp); smtp::Session (session.hpp) drives one over a
+// Connection.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -28,6 +33,10 @@ struct Endpoint {
 // "host", "host:port", "[v6]:port", "[v6]". The port defaults to `port`.
 Result<Endpoint> parse_endpoint(std::string_view s, std::uint16_t port = 25);
 
+// A loopback host ("localhost", 127.0.0.0/8, ::1): the one place where
+// credentials may go without TLS.
+bool is_loopback_host(std::string_view host);
+
 struct TlsOptions {
     bool verify = true;        // check the certificate chain and the host name
     std::string ca_file;       // PEM bundle; empty: the system's default paths
@@ -41,16 +50,39 @@ using WireObserver = std::function<void(Wire, std::string_view)>;
 
 class Connection {
 public:
+    using Clock = std::chrono::steady_clock;
+
     Connection();
     Connection(Connection&&) noexcept;
     Connection& operator=(Connection&&) noexcept;
     ~Connection();
 
     // Connect to the first address of `ep` that answers within `timeout`
-    // (each address gets the whole limit). Errors name the endpoint.
-    static Result<Connection> open(const Endpoint& ep, std::chrono::milliseconds timeout);
+    // (each address gets the whole limit). Errors name the endpoint; when
+    // `stop` becomes true (checked every 200 ms) it gives up (ECANCELED).
+    static Result<Connection> open(const Endpoint& ep, std::chrono::milliseconds timeout,
+                                   const std::atomic<bool>* stop = nullptr);
 
-    void set_timeout(std::chrono::milliseconds t);
+    // --- I/O under a deadline (what an I/O-free session's driver uses) ---
+    // The socket waits at most 200 ms at a time, so that a deadline and a
+    // stop flag are looked at that often, whatever the peer does.
+    //
+    // Up to `n` bytes as they come; 0 when the peer closed the connection.
+    // ETIMEDOUT once `until` has passed (checked before each read, so a
+    // peer that sends a byte now and then still meets it); ECANCELED when
+    // *stop is true. Lines are not shown to the observer.
+    Result<std::size_t> receive(char* buf, std::size_t n, Clock::time_point until,
+                                const std::atomic<bool>* stop = nullptr);
+    // All of `bytes`, by `until`: one deadline for the whole write.
+    Status send(std::string_view bytes, Clock::time_point until, const std::atomic<bool>* stop = nullptr);
+    // The TLS handshake (after a 220 to STARTTLS, or at once for implicit
+    // TLS), by `until`. The observer sees "tls VERSION CIPHER" or "error
+    // TLS handshake: why".
+    Status start_tls(const TlsOptions& opt, const std::string& host, Clock::time_point until,
+                     const std::atomic<bool>* stop = nullptr);
+
+    // --- line I/O, each call under the time limit set (smtpreplay) ---
+    void set_timeout(std::chrono::milliseconds t) { timeout_ = t; }
     void set_observer(WireObserver obs) { observer_ = std::move(obs); }
 
     // Send bytes as they are (the caller adds CRLF). The observer sees each
@@ -59,18 +91,19 @@ public:
     // A line up to LF, without CR LF; an error on timeout, on close, or when
     // the line is longer than `max` bytes.
     Result<std::string> read_line(std::size_t max = 64 * 1024);
-    // A whole reply (multi-line continuations gathered); a malformed line is
-    // an error that quotes it.
-    Result<Reply> read_reply();
-
-    // TLS handshake on this connection (after a 220 to STARTTLS, or at once
-    // for implicit TLS). Bytes the server sent before the handshake and
-    // that were already read are an error (RFC 3207 injection defence).
+    // A whole reply (multi-line continuations gathered) within one time
+    // limit and within `limits`; a malformed line is an error that quotes
+    // it, a reply past the limits one that says so.
+    Result<Reply> read_reply(const ReplyLimits& limits = {});
+    // start_tls() under the time limit. Bytes the server sent before the
+    // handshake and that read_line() already buffered are an error (RFC
+    // 3207 injection defence).
     Status start_tls(const TlsOptions& opt, const std::string& host);
+
     bool tls() const;
     std::string tls_description() const;   // "TLSv1.3 TLS_AES_256_GCM_SHA384"
 
-    // Whether bytes are already buffered (pipelining checks).
+    // Whether read_line() holds bytes not yet returned.
     bool buffered() const { return start_ < end_; }
     void close();
     bool is_open() const { return fd_ >= 0; }
@@ -78,7 +111,8 @@ public:
 
 private:
     struct Tls;
-    Result<std::size_t> read_some(char* buf, std::size_t n);
+    Result<std::string> read_line_until(std::size_t max, Clock::time_point until);
+    Clock::time_point deadline() const;
     void note(Wire w, std::string_view text);
 
     int fd_ = -1;
@@ -87,9 +121,7 @@ private:
     std::string buf_;
     std::size_t start_ = 0, end_ = 0;
     WireObserver observer_;
-    bool patient(std::chrono::milliseconds& waited) const;   // wait another period?
-    std::chrono::milliseconds timeout_{-1};          // the limit asked for
-    std::chrono::milliseconds socket_timeout_{-1};   // the one set on the socket (<= timeout_)
+    std::chrono::milliseconds timeout_{300000};   // the line I/O's limit per call
 };
 
 }  // namespace msg::smtp

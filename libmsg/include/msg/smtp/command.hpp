@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "msg/address.hpp"
+#include "msg/envelope.hpp"
 
 namespace msg::smtp {
 
@@ -21,12 +22,7 @@ enum class Verb : std::uint8_t {
 };
 std::string_view verb_name(Verb v);   // "EHLO"; "" for unknown
 
-struct CommandParam {
-    std::string_view keyword;   // esmtp-keyword as written
-    std::string_view value;     // after "=" (empty when there is none)
-    bool has_value = false;
-    std::size_t offset = 0;     // of the keyword in the line
-};
+// ESMTP parameters are msg::EsmtpParam (envelope.hpp), offsets in the line.
 
 struct Command {
     Verb verb = Verb::unknown;
@@ -41,7 +37,7 @@ struct Command {
     // MAIL, RCPT: the path and its parameters.
     Path path;                  // offsets relative to path_offset
     std::size_t path_offset = 0;
-    std::vector<CommandParam> params;
+    std::vector<EsmtpParam> params;
     // "<rich>": a local part without a domain. RFC 5321 does not allow it
     // (ok is false) but servers take it for a local user; a checker may
     // treat it as a warning.
@@ -55,7 +51,7 @@ struct Command {
     std::string_view mechanism;
     std::string_view initial_response;
 
-    const CommandParam* param(std::string_view keyword) const;  // case-insensitive
+    const EsmtpParam* param(std::string_view keyword) const;  // case-insensitive
 };
 
 struct CommandOptions {
@@ -78,5 +74,11 @@ inline constexpr std::size_t kMaxTextLine = 998;
 // True when `s` is base64 as RFC 4954 allows it in AUTH (no white space;
 // "=" padding only at the end).
 bool is_base64_token(std::string_view s);
+
+// Commands that can only be the last of a pipelined group, because what
+// the client may send next depends on their reply: EHLO, HELO, DATA, VRFY,
+// EXPN, QUIT and NOOP (RFC 2920 3.1), STARTTLS (RFC 3207 4.2: nothing
+// goes after it before the TLS handshake) and AUTH (RFC 4954 4).
+bool ends_pipelined_group(Verb v);
 
 }  // namespace msg::smtp

@@ -27,8 +27,33 @@ bool replies_match(const Reply& recorded, const Reply& live, Match m);
 struct ReplayOptions {
     Match match = Match::code;
     std::chrono::milliseconds timeout{30000};
-    TlsOptions tls{.verify = false, .ca_file = {}, .server_name = {}};  // a recorded STARTTLS starts TLS unchecked
+    // How the live server's certificate is checked, for STARTTLS and TLS
+    // on connect alike (as spoolsend checks it).
+    TlsOptions tls;
+    // TLS before the greeting (port 465, RFC 8314), also when the
+    // transcript does not begin inside TLS (begins_with_tls()).
+    bool tls_on_connect = false;
+    // The password that replaces the masked one (kMaskedSecret) in a
+    // recorded AUTH; it goes only over TLS or to a loopback address and
+    // is never reported. Empty: AUTH is sent as recorded.
+    std::string secret;
+    // End each transaction with RSET instead of DATA (or its first BDAT):
+    // the server's answers to the envelope, and nothing delivered.
+    bool no_data = false;
 };
+
+// Whether a replay may send `next` in the same write as `prev`, the
+// exchange before it in one recorded pipelined group, without waiting
+// for prev's reply: only when the live server offered PIPELINING, and
+// never after a command that must end a group (ends_pipelined_group():
+// EHLO, DATA, STARTTLS, AUTH, ...) nor after or as a SASL response.
+bool pipelines_after(const Transcript& t, const Exchange& prev, const Exchange& next, bool pipelining);
+
+// A recorded AUTH client line with `secret` in place of the masked
+// password: an "AUTH PLAIN" initial response or a SASL response holding
+// base64 of "\0user\0********", or a response holding base64 of
+// "********" (AUTH LOGIN). Nothing when the line holds no masked password.
+std::optional<std::string> unmask_auth_line(std::string_view line, std::string_view secret);
 
 struct ReplayStep {
     std::size_t exchange = 0;            // index into exchanges(t)
@@ -40,20 +65,28 @@ struct ReplayStep {
     bool compared = false;               // both replies known
     bool match = true;                   // false: a difference (or it could not be played)
     std::string note;                    // why it was not sent or compared, or the connection error
+    unsigned write = 0;                  // the write it went out in (1, 2, ...; 0: not sent)
 };
 
 struct ReplayReport {
     bool reached = false;                // connected and read a greeting
+    bool tls_on_connect = false;         // TLS was started before the greeting
     std::string error;                   // when !reached, or why the replay stopped early
     std::vector<ReplayStep> steps;
     std::size_t compared = 0, mismatches = 0;
 };
 
-// Connect to `server`, play every exchange (pipelined groups sent in one
-// write, body lines exactly as recorded, a STARTTLS answered 220 by both
-// starts TLS), and compare. A step the live session cannot take (a body
-// after DATA was refused, SASL lines after AUTH was refused, anything
-// after the connection closed) is not sent and counts as a mismatch.
+// Connect to `server` (TLS first when the transcript begins inside TLS or
+// tls_on_connect says so), play every exchange and compare. Commands go
+// one at a time, unless the live server offered PIPELINING: then a
+// recorded pipelined group goes in as few writes as RFC 2920 allows
+// (pipelines_after()); nothing follows STARTTLS before the handshake
+// (RFC 3207 4.2). Body lines go exactly as recorded; a STARTTLS the live
+// server answers 220 starts TLS. A step the live session cannot take (a
+// body after DATA was refused, SASL lines after AUTH was refused, lines
+// recorded inside TLS when the live session has none, credentials that
+// would go in clear to a host that is not loopback, anything after the
+// connection closed) is not sent and counts as a mismatch.
 ReplayReport replay(const Transcript& t, const Endpoint& server, const ReplayOptions& opt);
 
 }  // namespace msg::smtp

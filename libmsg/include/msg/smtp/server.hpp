@@ -13,7 +13,13 @@
 // Memory per session is bounded: a command line longer than
 // ServerOptions::max_line is refused (500 5.5.2) without being kept, and a
 // message over the SIZE limit is read to its end and refused (552 5.3.4)
-// without being kept.
+// without being kept. Replies are not bounded here (every command gets its
+// reply, however many come at once): whoever sends them must stop reading
+// while too many are unsent, as a Listener (smtp/listener.hpp) does.
+//
+// A ServerSession is a Dialog, the shape a Listener (smtp/listener.hpp)
+// drives on each connection; anything else of that shape can be driven
+// too (smtp/script.hpp plays a transcript's server side).
 #pragma once
 
 #include <cstddef>
@@ -22,7 +28,7 @@
 #include <string_view>
 #include <vector>
 
-#include "msg/spool.hpp"
+#include "msg/envelope.hpp"
 
 namespace msg::smtp {
 
@@ -56,6 +62,36 @@ struct ReceivedMessage {
     bool tls = false;
 };
 
+// The server side of one connection, without I/O: what a Listener drives.
+// The driver calls start() once, then receive() with what the client sends,
+// sends output() (erasing what it sent), and after each call looks at the
+// states below.
+class Dialog {
+public:
+    virtual ~Dialog() = default;
+    // The greeting into output() (or closing() / dropped()).
+    virtual void start() = 0;
+    // Bytes from the client; replies are appended to output().
+    virtual void receive(std::string_view bytes) = 0;
+    // Bytes to send; the driver erases what it has sent.
+    virtual std::string& output() = 0;
+    // Send output(), then close.
+    virtual bool closing() const = 0;
+    // Close now, sending nothing more.
+    virtual bool dropped() const = 0;
+    // Send output(), run a TLS handshake as the server, then tls_started().
+    virtual bool tls_requested() const = 0;
+    virtual void tls_started() = 0;
+    // Waiting for its owner (a reply held for a group commit): the driver
+    // reads nothing more until it is no longer held.
+    virtual bool held() const = 0;
+    // For time limits: how many commands and data blocks (a DATA body
+    // through its final dot, a BDAT chunk) were received whole so far, and
+    // whether a data block is being received now.
+    virtual std::uint64_t completed() const = 0;
+    virtual bool in_data() const = 0;
+};
+
 class ServerSession;
 
 class ServerPolicy {
@@ -72,29 +108,34 @@ public:
     virtual Verdict accept(ReceivedMessage&& m, bool& hold) = 0;
 };
 
-class ServerSession {
+class ServerSession : public Dialog {
 public:
     ServerSession(const ServerOptions& opt, ServerPolicy& policy);
 
     // The greeting (220, or the policy's answer at the connect stage).
-    void start();
+    void start() override;
     // Bytes from the client. Replies are appended to output().
-    void receive(std::string_view bytes);
+    void receive(std::string_view bytes) override;
     // Bytes to send; the caller erases what it has sent.
-    std::string& output() { return out_; }
+    std::string& output() override { return out_; }
 
     // Send output(), then close (after QUIT, a 421, or a 5xx greeting).
-    bool closing() const { return closing_; }
+    bool closing() const override { return closing_; }
     // Close now, sending nothing more (a policy's drop).
-    bool dropped() const { return dropped_; }
+    bool dropped() const override { return dropped_; }
     // STARTTLS was answered 220: send output(), run the TLS handshake, then
     // call tls_started(). Input received before the handshake is discarded
-    // (RFC 3207 4.2: nothing sent in clear after STARTTLS counts).
-    bool tls_requested() const { return tls_requested_; }
-    void tls_started();
+    // (RFC 3207 4.2: nothing sent in clear after STARTTLS counts). For TLS
+    // from the first byte (port 465), call tls_started() before start().
+    bool tls_requested() const override { return tls_requested_; }
+    void tls_started() override;
     // Waiting for resume() after accept() held the reply.
-    bool held() const { return held_; }
+    bool held() const override { return held_; }
     void resume(const Verdict& v);
+    // Command lines (also SASL responses and lines refused as too long),
+    // DATA bodies and BDAT chunks received whole so far; in a body or chunk.
+    std::uint64_t completed() const override { return completed_; }
+    bool in_data() const override { return mode_ == Mode::data || mode_ == Mode::bdat; }
 
     bool tls() const { return tls_; }
     const std::string& helo() const { return helo_; }
@@ -115,7 +156,7 @@ private:
     void reset_transaction();
     bool check_auth(std::string_view user, std::string_view pass);
 
-    const ServerOptions& opt_;
+    const ServerOptions opt_;   // a copy: the session outlives no caller's temporary
     ServerPolicy& policy_;
     std::string in_, out_;
     std::size_t pos_ = 0;
@@ -124,7 +165,7 @@ private:
     bool esmtp_ = false, skipping_ = false, line_start_ = true, after_crlf_ = true, prev_cr_ = false;
     bool too_big_ = false, drop_in_data_ = false, bdat_last_ = false, bdat_refused_ = false, utf8_ = false;
     unsigned errors_ = 0;
-    std::uint64_t bdat_left_ = 0, messages_ = 0;
+    std::uint64_t bdat_left_ = 0, messages_ = 0, completed_ = 0;
     std::string helo_, user_, login_user_;
     // The transaction.
     bool in_mail_ = false;

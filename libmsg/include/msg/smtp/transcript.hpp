@@ -16,6 +16,7 @@
 // are wire lines, dot-stuffed as sent.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <optional>
 #include <string>
@@ -23,6 +24,7 @@
 #include <vector>
 
 #include "msg/defect.hpp"
+#include "msg/smtp/client.hpp"
 #include "msg/smtp/reply.hpp"
 
 namespace msg::smtp {
@@ -67,6 +69,25 @@ ParsedTranscript parse_transcript(std::string_view text, std::optional<Format> f
 // format cannot hold (bsmtp: replies and events; cs, swaks: times).
 std::string write_transcript(const Transcript& t, Format format);
 
+// Records a live session in the native format as it goes: give it as the
+// session's WireObserver; take() returns what was recorded since the last
+// call, so that a caller appending it to a file now and then leaves a
+// readable transcript even when it is killed (one without the final
+// "close" event: cut short).
+class Recorder {
+public:
+    // Starts with the magic line and "connect PEER TIME".
+    explicit Recorder(std::string_view peer);
+    void operator()(Wire w, std::string_view text);
+    // "close" when the session ended as planned.
+    void close() { (*this)(Wire::event, "close"); }
+    std::string take();
+
+private:
+    std::chrono::steady_clock::time_point start_;
+    std::string out_;
+};
+
 // --- exchanges ---------------------------------------------------------------
 
 enum class ExchangeKind : std::uint8_t {
@@ -101,6 +122,39 @@ std::vector<Exchange> exchanges(const Transcript& t);
 // each line).
 std::string client_bytes(const Transcript& t, const Exchange& e);
 
+// Whether the session began inside TLS (TLS on connect, port 465, RFC
+// 8314): its first line, the greeting, is marked as inside TLS (native: a
+// "tls" event before it; swaks: "<~  220 ...").
+bool begins_with_tls(const Transcript& t);
+
+// --- batch SMTP ------------------------------------------------------------------
+
+// A transcript as batch SMTP (RFC 2442) keeps what the recorded server
+// accepted, so that a batch fed to a server delivers what the session did:
+//   - the first HELO or EHLO the server accepted;
+//   - each transaction that delivered a message: its MAIL, the RCPTs the
+//     server accepted (2xx), DATA and the message through its final dot,
+//     when the reply to that dot was 250 (MAIL without SIZE=, a limit
+//     for a server that answers, which batch readers refuse);
+//   - other commands the server accepted (NOOP, VRFY, ...), and QUIT.
+// Left out, each with a note: refused commands, transactions with no
+// accepted recipient, whose DATA was refused (or answered 503), whose
+// message was refused or whose outcome was not recorded; RSET; HELO or
+// EHLO after the first; STARTTLS and AUTH with its responses, which a
+// batch has nothing to negotiate with. A transcript without replies (a
+// batch already) is kept whole. BDAT chunks have no batch form: such a
+// transcript is refused, with the reason.
+struct BatchNote {
+    std::size_t line = 0;   // index into Transcript::lines of the first line left out
+    std::string why;
+};
+struct BatchConversion {
+    Transcript batch;              // client lines only
+    std::vector<BatchNote> left_out;
+    std::optional<BatchNote> refused;   // set: no batch was made, and why
+};
+BatchConversion to_batch(const Transcript& t);
+
 // --- checking ------------------------------------------------------------------
 
 // Check a transcript: command and reply syntax, the command sequence, DATA
@@ -108,7 +162,11 @@ std::string client_bytes(const Transcript& t, const Exchange& e);
 // AUTH exchanges, pipelining, extensions used without being offered,
 // replies that do not fit their command. Codes "smtp.*" of the defect
 // catalogue; offsets are those of the lines (TranscriptLine::offset).
-// `client_only` is for bsmtp (no replies to check).
+// `client_only` is for bsmtp (no replies to check): there, a message that
+// runs into the next command (a line of its header that is an SMTP
+// command, or MAIL, RCPT and DATA inside it) is smtp.body-unterminated,
+// and STARTTLS and AUTH, which a batch cannot negotiate, are
+// smtp.batch-session.
 Defects check_transcript(const Transcript& t, bool client_only = false);
 
 // --- rewriting -----------------------------------------------------------------

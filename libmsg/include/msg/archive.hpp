@@ -1,0 +1,101 @@
+// archive.hpp - how an archived message becomes a spool entry, and back.
+//
+// mbox2spool and spool2mbox (and anything that moves mail between an mbox
+// archive and a spool) agree here on one mapping, so that an archive taken
+// into a spool and written out again comes back byte for byte:
+//
+//   Mbox-From: REST              the From_ line after "From ", verbatim
+//   Mbox-From-Base64: B64        instead, when REST cannot be an annotation
+//                                value (empty, leading blank, CR, LF, NUL)
+//   Mbox-From-Eol: crlf          the From_ line ended in CRLF
+//   Mbox-Separator: none | crlf  no empty line followed the message / a CRLF one
+//   Mbox-Unquoted-From: N N ...  offsets in the message of "From " lines the
+//                                archive had left unquoted (kept unquoted)
+//   Mbox-Leading-Base64: B64     bytes before the archive's first From_ line
+//                                (with the first message taken from it)
+//   Mbox-Source: FILE INDEX      where it came from (informational)
+//
+// A message taken from a Maildir gets the From_ line an archive would
+// give it (the sender and the file's delivery time) as Mbox-From, and:
+//
+//   Maildir-Flags: FLAGS         its flags (":2,FLAGS"), when it had any
+//   Maildir-Source: PATH         the file it came from (informational)
+//
+// The entry's name carries a key (message_key) computed from the From_
+// line and the message bytes, by which a writer recognises a message
+// already in the spool (docs/spool-format.md, "Names").
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <ctime>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "msg/envelope.hpp"
+#include "msg/maildir.hpp"
+#include "msg/mbox.hpp"
+#include "msg/result.hpp"
+#include "msg/spool.hpp"
+#include "msg/spool_entry.hpp"
+
+#include <unordered_map>
+
+namespace msg {
+
+// "m" and 16 hex digits: a 64-bit hash of the From_ line and the message.
+// Not a security measure: two different messages sharing it would make the
+// second count as already there (one chance in 2^64 per pair).
+std::string message_key(std::string_view from_line, std::string_view data);
+// The hash of a key made by message_key, or false when `key` is not one.
+bool parse_message_key(std::string_view key, std::uint64_t& hash);
+
+// Which archived messages a spool holds already: each message key's number
+// of entries, in any state. A message is taken for already there as many
+// times as its key has entries, so that an archive holding the same
+// message twice keeps both copies, and a run repeated adds nothing.
+class SpoolIndex {
+public:
+    static Result<SpoolIndex> of(const Spool& spool);
+    // True when the spool holds (another) entry of this key: the message
+    // is there already. Counts it down.
+    bool take(std::string_view key);
+
+private:
+    std::unordered_map<std::uint64_t, std::uint32_t> left_;
+};
+
+// Add the Mbox-* annotations of `m` (read from archive `source`) to `e`;
+// `leading`: the archive's bytes before its first From_ line, given with
+// the first message taken from it.
+void annotate_mbox(Envelope& e, const MboxMessage& m, std::string_view source, std::string_view leading = {});
+
+// The From_ line (after "From ") an archive gives a message of this sender
+// delivered at `t`: "alice@example.org Mon Nov 23 09:15:00 2026"
+// (MAILER-DAEMON for the null sender).
+std::string make_from_line(std::string_view sender, std::time_t t);
+
+// The Mbox-From and Maildir-* annotations of a Maildir message.
+void annotate_maildir(Envelope& e, const MaildirFile& f);
+// The flags a Maildir message had (Maildir-Flags), "" when none.
+std::string_view maildir_flags(const SpoolEntry& e);
+
+// What an MboxWriter needs to write an entry's message back.
+struct MboxRecord {
+    std::string from_line;         // after "From "
+    bool from_made = false;        // the entry had no Mbox-From: one was made from MAIL FROM and `now`
+    bool from_crlf = false;
+    bool separator = true;
+    bool separator_crlf = false;
+    std::vector<std::size_t> unquoted_from;   // ascending offsets in the message
+    std::string leading;           // bytes to write before the From_ line (MboxWriter::write_raw)
+};
+MboxRecord mbox_record(const SpoolEntry& e, std::time_t now);
+
+// The message with X-Envelope-From and X-Envelope-To fields before its
+// header (in its own line endings); the offsets of `r.unquoted_from` move
+// with it.
+std::string with_envelope_fields(const SpoolEntry& e, MboxRecord& r);
+
+}  // namespace msg

@@ -1,0 +1,106 @@
+// diagnostics.hpp - defects shown where they are, as linters show them:
+//
+//   file:line:col: severity: text [code]      DiagPrinter (compilers' form)
+//   a SARIF 2.1.0 log                         SarifLog (code-scanning services)
+//   a defect's long explanation               explain()
+//
+// Lines and columns are those of the input file (for a message of an mbox
+// archive, the archive's own lines): a Place says where a message sits.
+#pragma once
+
+#include <cstdint>
+#include <iosfwd>
+#include <ostream>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "msg/defect.hpp"
+#include "msg/source.hpp"
+
+namespace msg {
+
+// Where a message sits in its input, to turn message offsets into file positions.
+struct Place {
+    std::string file;            // as given on the command line; "<stdin>" for -
+    std::string_view data;       // the message's bytes
+    std::uint64_t first_line = 1;  // line of data[0] in the file
+};
+
+class DiagPrinter {
+public:
+    explicit DiagPrinter(std::ostream& out, bool color, bool columns = true);
+    // Print defects of one message (one line index is built for them all;
+    // nothing is cached between calls, since buffers are reused).
+    void print(const Place& place, std::span<const Defect> defects);
+    // Print a message about a whole input (no line), e.g. an I/O error.
+    void print(const std::string& file, Severity sev, const std::string& text);
+
+private:
+    void print_one(const Place& place, const LineIndex& index, const Defect& d, std::string& out);
+
+    std::ostream& out_;
+    bool color_;
+    bool columns_;   // file:line:col (else file:line)
+};
+
+// `text` wrapped at `width` columns, each line starting with `indent`.
+std::string wrap(std::string_view text, std::size_t width, std::string_view indent);
+
+// A defect's explanation with its bad and good examples (msgcheck --explain).
+std::string explain(const DefectInfo& d);
+// The whole catalogue in Markdown, by group: the generated part of
+// docs/defects.md (msgcheck --catalogue).
+std::string catalogue_markdown();
+
+// Which defects to report: codes or whole groups (the part before the
+// dot: "date", "envelope") to select, and to ignore.
+struct DefectFilter {
+    std::vector<std::string> select, ignore;
+    // Add comma-separated patterns to `select` or `ignore`.
+    static void add(std::vector<std::string>& to, std::string_view patterns);
+    bool wanted(std::string_view code) const;
+};
+// True when `pattern` is a defect code or a group of the catalogue.
+bool known_defect_pattern(std::string_view pattern);
+
+// One defect as a JSON object (msgcheck --json, docs/json.md): {"source",
+// "index", "line", "column", "offset", "defect", "severity", "text"}.
+std::string defect_json(std::string_view source, std::uint64_t index, std::uint64_t line, std::uint64_t column,
+                        std::uint64_t offset, const Defect& d);
+
+// The SARIF 2.1.0 log (OASIS Static Analysis Results Interchange Format),
+// streamed: begin() writes the run's tool with every rule of the defect
+// catalogue, add() one result per defect as it is found, end() closes the
+// document. Locations are the input file's line and column (columns in
+// Unicode code points, as columnKind says) and its byte offset.
+class SarifLog {
+public:
+    SarifLog(std::ostream& out, std::string tool, std::string version);
+    void begin();
+    // One defect of a message whose bytes are `data`, found at `line`,
+    // `column` (bytes, 1-based) and `file_offset` of `file`; `message` is
+    // the message's index in an archive.
+    void add(const std::string& file, std::uint64_t message, std::string_view data, const Defect& d,
+             std::uint64_t line, std::uint64_t column, std::uint64_t file_offset);
+    // A problem with a whole input (not mail, unreadable): a result
+    // without a rule at the file.
+    void add_input(const std::string& file, Severity severity, const std::string& text);
+    void end(int exit_code);
+
+private:
+    std::ostream& out_;
+    std::string tool_, version_;
+    bool first_ = true;
+};
+
+// A file name as a relative URI reference: bytes outside RFC 3986's
+// unreserved set and "/" percent-encoded.
+std::string file_uri(std::string_view path);
+
+// A file name as a relative URI reference: bytes outside RFC 3986's
+// unreserved set and "/" percent-encoded.
+std::string file_uri(std::string_view path);
+
+}  // namespace msg

@@ -1,0 +1,86 @@
+// files.hpp - writing output files safely, as every tool does.
+//
+// Every output is written to a temporary name in its target directory,
+// flushed, and renamed into place, so a reader never sees half a file; new
+// files are private (0600); no output is written through a symbolic link
+// that another user could have planted; attachment names cannot leave
+// their directory.
+#pragma once
+
+#include "msg/result.hpp"
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+
+namespace msg {
+
+// A name for an attachment that cannot leave its directory: the last path
+// component of `wanted` (after '/' or '\'), with control characters, '/',
+// '\' and ':' replaced by '_', leading dots and trailing dots and spaces
+// removed, cut to 200 bytes at a UTF-8 boundary. Empty when nothing usable
+// is left (the caller supplies a fallback).
+std::string safe_filename(std::string_view wanted);
+
+// Creates files in one directory without ever replacing one: when a name
+// is taken, "name-1.ext", "name-2.ext", ... are used. The numbers go on
+// from the last one used for that name, so that writing n files of one
+// name costs n tries, not n^2. Files are created 0600 (mail is private),
+// written whole under a temporary name and renamed; sync() makes what was
+// written durable (one syncfs, not an fsync per file).
+class NewFiles {
+public:
+    explicit NewFiles(std::string dir) : dir_(std::move(dir)) {}
+    NewFiles(NewFiles&& o) noexcept : dir_(std::move(o.dir_)), dfd_(std::exchange(o.dfd_, -1)), next_(std::move(o.next_)) {}
+    NewFiles& operator=(NewFiles&&) = delete;
+    ~NewFiles();
+    // Returns the name actually used.
+    Result<std::string> write(const std::string& name, std::string_view data);
+    Status sync();
+
+private:
+    std::string dir_;
+    int dfd_ = -1;
+    std::unordered_map<std::string, std::uint64_t> next_;   // name -> the next number to try
+};
+
+// The file to write when output goes to `path`: `path` itself, or the
+// target of a symbolic link (so that replacing it keeps the link) - but
+// only a link the invoking user may trust, as the kernel's
+// protected_symlinks would: one the user owns, or one in a directory the
+// user owns that is not sticky. A link another user planted in /tmp or any
+// directory not the user's is refused (EPERM, the message says why), so
+// that no output is ever written through it.
+Result<std::string> write_target(const std::string& path);
+
+// Refuse to replace a file that has other hard links (a rename would split
+// them): an error saying so, unless `force`.
+Status check_links(const std::string& path, bool force);
+
+// Create the temporary file `tmp` for output that will replace `path`,
+// with `path`'s permission bits from the start (0600 when it does not
+// exist: mail is private). Returns the descriptor, or -1 with errno set.
+int create_temp(const std::string& tmp, const std::string& path);
+
+// A temporary name beside `path` for output that will replace it
+// ("DIR/.NAME.PID.tmp"): the same file system, so rename() is atomic.
+std::string temp_beside(const std::string& path);
+
+// Make `tmp` (a finished temporary file) take the place of `path`: fsync it,
+// give it `path`'s permission bits when `path` exists, rename it over
+// `path`, fsync the directory. On failure `tmp` is removed and `path` is
+// as it was.
+Status commit_file(const std::string& tmp, const std::string& path);
+
+// The whole of a file that must be one (a password, a rules file, a
+// script): a directory, a device or a missing file is an error naming it.
+Result<std::string> read_regular_file(const std::string& path);
+
+// Replace `path` (a trusted link's target, for a symbolic link: see
+// write_target) with `data` atomically: temp_beside, create_temp, write,
+// commit_file.
+Status replace_file(const std::string& path, std::string_view data);
+
+}  // namespace msg

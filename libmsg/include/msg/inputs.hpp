@@ -1,0 +1,81 @@
+// inputs.hpp - the messages of a list of inputs, one at a time: what every
+// tool that reads mail loops over.
+//
+// Inputs are files, "-" (standard input), directories (every regular file
+// below them, recursively, in sorted order; symbolic links below a
+// directory are not followed, as find(1) does not, so a walk never leaves
+// the tree it was given; of a Maildir, at any depth, only the messages in
+// cur/ and new/, never tmp/ or a mail server's index files) and, with
+// `mbox`, archives whose messages are handed out one at a time (gzip is
+// detected; memory does not grow with the archive). A failing input is
+// reported to `on_error` and the loop goes on with the next.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "msg/defect.hpp"
+#include "msg/maildir.hpp"
+#include "msg/mbox.hpp"
+
+namespace msg {
+
+struct InputMessage {
+    std::string file;              // name for diagnostics ("<stdin>" for -)
+    std::string source;            // name for JSON output ("-" for stdin)
+    std::uint64_t index = 0;       // message number within the file, from 0
+    std::string_view data;         // valid during the callback only
+    std::uint64_t first_line = 1;  // line of data[0] in the file
+    std::uint64_t offset = 0;      // byte offset of data[0] in the (uncompressed) file
+    bool from_mbox = false;
+    // Framing defects of an mbox message (mbox.* codes), offsets into data;
+    // null for files. Valid during the callback only.
+    const Defects* framing = nullptr;
+    // The archive's message as the reader handed it out (From_ line,
+    // separators, ...); null for files. Valid during the callback only.
+    const MboxMessage* mbox = nullptr;
+    // With the first message of an archive: the bytes before its first
+    // From_ line, which belong to no message (their count; `leading_bytes`
+    // holds them when they were kept, i.e. unless they passed the limit).
+    std::uint64_t leading = 0;
+    std::string_view leading_bytes;
+    // An archive's message too large to hold (MboxMessage::too_large):
+    // `data` is empty, `framing` says why. Callers leave it out and count it.
+    bool too_large() const { return mbox && mbox->too_large; }
+    // A message file of a Maildir (name, flags, delivery time); null otherwise.
+    const MaildirFile* maildir = nullptr;
+};
+
+// What went wrong with an input, by kind (a tool maps each to its exit
+// status: missing 66, unusable 65, unreadable 74, locked 75).
+enum class InputProblem : std::uint8_t { missing, unusable, unreadable, locked };
+
+struct InputOptions {
+    bool mbox = false;             // inputs are mbox archives
+    MboxFormat format = MboxFormat::mboxrd;   // the archives' variant
+    bool lock = false;             // lock each archive while reading it (MboxLock, 30 s at most)
+    // Each problem with an input, as a whole sentence naming the input.
+    std::function<void(InputProblem, const std::string&)> on_error;
+    // Bytes before an archive's first From_ line (a warning, once per
+    // archive); none when unset, for a caller that keeps them itself.
+    std::function<void(const std::string&)> on_leading;
+    // After each message of an archive: bytes read of `total` (0 when
+    // unknown, as for standard input or gzip) and messages so far.
+    std::function<void(std::uint64_t bytes, std::uint64_t total, std::uint64_t messages)> on_progress;
+};
+
+// The problems met, counted by kind.
+struct InputCounts {
+    std::uint64_t missing = 0, unusable = 0, unreadable = 0, locked = 0;
+    bool any() const { return missing || unusable || unreadable || locked; }
+};
+
+// Call `fn` for each message of each input (standard input when `inputs`
+// is empty); `fn` returns false to stop the loop early.
+InputCounts for_each_message(const std::vector<std::string>& inputs, const InputOptions& options,
+                             const std::function<bool(const InputMessage&)>& fn);
+
+}  // namespace msg

@@ -1,0 +1,40 @@
+// json.hpp - a small JSON writer, for the JSON Lines every tool prints and
+// the JSON reports of the spool (docs/json.md).
+//
+// Strings are written as valid JSON whatever the bytes: control characters
+// are escaped, and bytes that are not well-formed UTF-8 become U+FFFD.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace msg {
+
+class Json {
+public:
+    Json& begin_object();
+    Json& end_object();
+    Json& begin_array();
+    Json& end_array();
+    Json& key(std::string_view k);
+    Json& value(std::string_view s);
+    Json& value(const char* s) { return value(std::string_view(s)); }
+    Json& value(std::uint64_t n);
+    Json& value(std::int64_t n);
+    Json& value(int n) { return value(static_cast<std::int64_t>(n)); }
+    Json& value(bool b);
+    Json& null();
+    // The text so far; clear() starts a new line.
+    const std::string& str() const { return out_; }
+    void clear();
+
+private:
+    void sep();
+    std::string out_;
+    bool need_comma_ = false;
+};
+
+void json_escape(std::string_view s, std::string& out);
+
+}  // namespace msg

@@ -1,0 +1,60 @@
+// maildir.hpp - Maildir folders: one message per file in cur/ and new/,
+// written through tmp/ (the qmail maildir(5) layout, with the ":2,FLAGS"
+// info of Maildir readers and Dovecot).
+//
+//   DIR/tmp/   being delivered; never read
+//   DIR/new/   delivered, not yet seen by a reader (no info)
+//   DIR/cur/   seen; the name ends in ":2," and flags (D draft, F flagged,
+//              P passed, R replied, S seen, T trashed), in ASCII order
+//
+// Reading takes the regular files of cur/ and new/ only: names starting
+// with "." and the files mail servers keep beside the messages (dovecot*,
+// maildirfolder, courierimap*, subscriptions, ...) live in DIR itself or
+// start with a dot, and are never taken for messages. Writing creates a
+// unique name (time, microseconds, pid, a sequence and the host), writes
+// tmp/NAME, fsyncs it and renames it into new/ (or cur/NAME:2,FLAGS).
+#pragma once
+
+#include <cstdint>
+#include <ctime>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "msg/result.hpp"
+
+namespace msg {
+
+// True when `dir` is a Maildir: it has cur/ and new/ directories.
+bool is_maildir(const std::string& dir);
+
+struct MaildirFile {
+    std::string path;        // DIR/cur/NAME or DIR/new/NAME
+    std::string name;        // NAME, info included
+    bool seen_dir = false;   // in cur/ (false: new/)
+    std::string flags;       // the letters after ":2," ("" when none)
+    std::time_t mtime = 0;   // the file's modification time (delivery time, for most writers)
+};
+
+// The messages of a Maildir, new/ and cur/ merged, in name order (which is
+// delivery order for the usual time-first names).
+Result<std::vector<MaildirFile>> list_maildir(const std::string& dir);
+
+// The flags of a Maildir file name: the letters after ":2," ("" when it
+// has no such info).
+std::string_view maildir_flags(std::string_view name);
+
+// Delivers messages into a Maildir, making it (and tmp/, new/, cur/, mode
+// 0700) when it does not exist.
+class MaildirWriter {
+public:
+    static Result<MaildirWriter> open(const std::string& dir);
+    // Write `message` under a new unique name: tmp/, fsync, rename into
+    // new/ (no flags) or cur/ with ":2,FLAGS". Returns the path written.
+    Result<std::string> deliver(std::string_view message, std::string_view flags = {});
+
+private:
+    std::string dir_;
+};
+
+}  // namespace msg

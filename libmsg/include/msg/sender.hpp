@@ -1,0 +1,98 @@
+// sender.hpp - delivering a spool: workers that each claim due entries,
+// send them over their own SMTP session and settle them by the rules of
+// delivery.hpp. One pass takes every entry due at its start (DueScan),
+// with `jobs` workers in threads; the caller decides how often to pass
+// (once, or again and again to watch a spool) and prints what it is told.
+//
+//   msg::Sender sender(spool, options, events);
+//   msg::SendPass p = sender.pass(stop);      // returns when nothing is due, or at `stop`
+//
+// Each worker keeps one session for up to max_per_connection messages;
+// with PIPELINING it claims and prepares the next entry while the current
+// one is under way, so that the next envelope follows the final dot in the
+// same write. A worker that cannot get a session (no connection, a 421 or
+// 554 greeting, a failed STARTTLS or AUTH) leaves its entry as it was and
+// stops, rather than knock again for every entry. An entry stopped before
+// its outcome was known stays as it was, as after SIGKILL; one whose final
+// dot went unanswered is deferred (it may have been delivered).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "msg/delivery.hpp"
+#include "msg/result.hpp"
+#include "msg/smtp/session.hpp"
+#include "msg/spool.hpp"
+
+namespace msg {
+
+struct SendOptions {
+    smtp::Endpoint server;
+    smtp::SessionOptions session;    // session.stop is set by pass() from its `stop`
+    SettleOptions settle;
+    unsigned jobs = 1;               // sessions at once
+    unsigned max_per_connection = 100;
+    double rate = 0;                 // messages per second, all sessions together; 0: no limit
+    std::string transcript_dir;      // a transcript (0600) per session here; empty: none
+};
+
+// What a run tells its caller. Calls come from the worker threads and, for
+// tick(), from the thread in pass(), one at a time: the Sender serialises
+// them, so an implementation needs no lock of its own.
+class SendEvents {
+public:
+    virtual ~SendEvents() = default;
+    // An entry was attempted and settled (sent, partial, deferred, failed).
+    virtual void settled(const std::string& entry, const Settlement& s, const Delivery& d) = 0;
+    // An entry that cannot be sent as it is (unsendable()) was failed.
+    virtual void unsendable(const std::string& entry, const std::string& why) = 0;
+    // A spool or transcript operation failed; the entry stays where it was.
+    virtual void problem(const std::string& message) = 0;
+    // About ten times a second: how many entries this pass has dealt with.
+    virtual void tick(std::uint64_t done) { (void)done; }
+};
+
+struct SendTotals {
+    std::atomic<std::uint64_t> sent{0}, deferred{0}, failed{0}, partial{0}, skipped{0};
+    std::atomic<std::uint64_t> sessions{0}, errors{0};
+    std::atomic<bool> reached{false};   // some session got as far as a greeting
+};
+
+struct SendPass {
+    bool unreachable = false;    // no worker ever had a session: nothing was sent
+    bool left_behind = false;    // some worker lost its server: entries wait for a later pass
+    std::string session_error;   // why a worker could not get a session
+    std::optional<Error> scan_error;   // the spool could not be walked
+};
+
+class Sender {
+public:
+    Sender(Spool& spool, const SendOptions& options, SendEvents& events);
+    ~Sender();
+    Sender(const Sender&) = delete;
+    Sender& operator=(const Sender&) = delete;
+
+    // Deliver every entry due now with `jobs` workers. Once a second, and
+    // at the end, the spool is synced (settle() moves to sent/ are not
+    // fsynced one by one: this bounds what a power failure could send
+    // twice). Returns when nothing is left or `stop` is set (within about
+    // a second: sessions look at it too).
+    SendPass pass(const std::atomic<bool>& stop);
+    // Counts over every pass so far.
+    const SendTotals& totals() const { return totals_; }
+
+private:
+    class Worker;
+    struct Shared;
+    Spool& spool_;
+    SendOptions options_;
+    SendEvents& events_;
+    SendTotals totals_;
+    std::unique_ptr<Shared> shared_;
+};
+
+}  // namespace msg

@@ -1,0 +1,193 @@
+// archive.cpp - the mbox <-> spool mapping (archive.hpp).
+#include "msg/archive.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+
+#include "msg/codec.hpp"
+#include "msg/header.hpp"
+
+namespace msg {
+namespace {
+
+// 64-bit hash, 8 bytes at a time.
+std::uint64_t hash_message(std::string_view from_line, std::string_view data) {
+    constexpr std::uint64_t k = 0x9E3779B97F4A7C15ULL;
+    std::uint64_t h = 0x243F6A8885A308D3ULL;
+    auto mix = [&](std::string_view s) {
+        const char* p = s.data();
+        std::size_t i = 0;
+        for (; i + 8 <= s.size(); i += 8) {
+            std::uint64_t w;
+            std::memcpy(&w, p + i, 8);
+            h = (h ^ w) * k;
+            h ^= h >> 29;
+        }
+        std::uint64_t w = 0;
+        if (i < s.size()) std::memcpy(&w, p + i, s.size() - i);
+        h = (h ^ w ^ (static_cast<std::uint64_t>(s.size()) << 8)) * k;
+        h ^= h >> 32;
+    };
+    mix(from_line);
+    mix(data);
+    h ^= h >> 33;
+    h *= 0xFF51AFD7ED558CCDULL;
+    h ^= h >> 33;
+    return h;
+}
+
+// An annotation value carries any byte but CR, LF and NUL, and no leading
+// blank (which a reader strips).
+bool fits_annotation(std::string_view s) {
+    return !s.empty() && s.front() != ' ' && s.front() != '\t' &&
+           std::none_of(s.begin(), s.end(), [](char c) { return c == '\r' || c == '\n' || c == '\0'; });
+}
+
+std::string asctime_utc(std::time_t t) {
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char b[64];
+    std::strftime(b, sizeof b, "%a %b %e %H:%M:%S %Y", &tm);
+    return b;
+}
+
+// The line break the message itself uses (its first line's).
+std::string_view eol_of(std::string_view message) {
+    const std::size_t nl = message.find('\n');
+    return nl != std::string_view::npos && nl > 0 && message[nl - 1] == '\r' ? "\r\n" : "\n";
+}
+
+std::string b64_decode(std::string_view v) {
+    std::string out;
+    decode_transfer(v, TransferEncoding::base64, out);
+    return out;
+}
+
+}  // namespace
+
+std::string message_key(std::string_view from_line, std::string_view data) {
+    char b[20];
+    std::snprintf(b, sizeof b, "m%016llx", static_cast<unsigned long long>(hash_message(from_line, data)));
+    return b;
+}
+
+bool parse_message_key(std::string_view key, std::uint64_t& hash) {
+    if (key.size() != 17 || key[0] != 'm') return false;
+    std::uint64_t h = 0;
+    for (char c : key.substr(1)) {
+        int d;
+        if (c >= '0' && c <= '9') d = c - '0';
+        else if (c >= 'a' && c <= 'f') d = c - 'a' + 10;
+        else return false;
+        h = h << 4 | static_cast<std::uint64_t>(d);
+    }
+    hash = h;
+    return true;
+}
+
+Result<SpoolIndex> SpoolIndex::of(const Spool& spool) {
+    auto keys = spool.keys();
+    if (!keys) return keys.error();
+    SpoolIndex ix;
+    for (const std::string& k : *keys)
+        if (std::uint64_t h; parse_message_key(k, h)) ++ix.left_[h];
+    return ix;
+}
+
+bool SpoolIndex::take(std::string_view key) {
+    std::uint64_t h;
+    if (!parse_message_key(key, h)) return false;
+    const auto it = left_.find(h);
+    if (it == left_.end() || it->second == 0) return false;
+    --it->second;
+    return true;
+}
+
+std::string make_from_line(std::string_view sender, std::time_t t) {
+    return (sender.empty() ? std::string("MAILER-DAEMON") : std::string(sender)) + " " + asctime_utc(t);
+}
+
+void annotate_maildir(Envelope& e, const MaildirFile& f) {
+    e.annotations.emplace_back("Mbox-From", make_from_line(e.mail_from, f.mtime));
+    if (!f.flags.empty()) e.annotations.emplace_back("Maildir-Flags", f.flags);
+    e.annotations.emplace_back("Maildir-Source", f.path);
+}
+
+std::string_view maildir_flags(const SpoolEntry& e) { return e.annotation("Maildir-Flags"); }
+
+void annotate_mbox(Envelope& e, const MboxMessage& m, std::string_view source, std::string_view leading) {
+    if (!leading.empty()) e.annotations.emplace_back("Mbox-Leading-Base64", base64_encode(leading, 0, ""));
+    if (fits_annotation(m.from_line)) e.annotations.emplace_back("Mbox-From", std::string(m.from_line));
+    else e.annotations.emplace_back("Mbox-From-Base64", base64_encode(m.from_line, 0, ""));
+    if (m.from_crlf) e.annotations.emplace_back("Mbox-From-Eol", "crlf");
+    if (!m.separator) e.annotations.emplace_back("Mbox-Separator", "none");
+    else if (m.separator_crlf) e.annotations.emplace_back("Mbox-Separator", "crlf");
+    std::string unquoted;
+    for (const Defect& d : m.defects)
+        if (d.code == DefectCode::MboxUnquotedFrom) {
+            if (!unquoted.empty()) unquoted += ' ';
+            unquoted += std::to_string(d.offset);
+        }
+    if (!unquoted.empty()) e.annotations.emplace_back("Mbox-Unquoted-From", std::move(unquoted));
+    e.annotations.emplace_back("Mbox-Source", std::string(source) + " " + std::to_string(m.index));
+}
+
+MboxRecord mbox_record(const SpoolEntry& e, std::time_t now) {
+    MboxRecord r;
+    bool have_from = false;
+    for (const EnvelopeLine& l : e.envelope) {
+        if (l.kind != EnvelopeLine::Kind::annotation) continue;
+        if (!have_from && iequals(l.name, "Mbox-From")) {
+            r.from_line = l.value;
+            have_from = true;
+        } else if (!have_from && iequals(l.name, "Mbox-From-Base64")) {
+            r.from_line = b64_decode(l.value);
+            have_from = true;
+        } else if (r.leading.empty() && iequals(l.name, "Mbox-Leading-Base64")) {
+            r.leading = b64_decode(l.value);
+        }
+    }
+    if (!have_from) {
+        const EnvelopeLine* mail = e.mail();
+        const std::string_view sender = mail && mail->path.ok ? mail->path.mailbox : std::string_view{};
+        r.from_line = make_from_line(sender, now);
+        r.from_made = true;
+    }
+    r.from_crlf = iequals(e.annotation("Mbox-From-Eol"), "crlf");
+    const std::string_view sep = e.annotation("Mbox-Separator");
+    r.separator = !iequals(sep, "none");
+    r.separator_crlf = iequals(sep, "crlf");
+    for (std::string_view v = e.annotation("Mbox-Unquoted-From"); !v.empty();) {
+        const std::size_t sp = v.find(' ');
+        const std::string_view word = v.substr(0, sp);
+        std::size_t off = 0;
+        bool digits = !word.empty() && word.size() < 20;
+        for (char ch : word) {
+            digits = digits && ch >= '0' && ch <= '9';
+            if (digits) off = off * 10 + static_cast<std::size_t>(ch - '0');
+        }
+        if (digits && off < e.message.size() && (r.unquoted_from.empty() || off > r.unquoted_from.back()))
+            r.unquoted_from.push_back(off);
+        v = sp == std::string_view::npos ? std::string_view{} : v.substr(sp + 1);
+    }
+    return r;
+}
+
+std::string with_envelope_fields(const SpoolEntry& e, MboxRecord& r) {
+    const std::string_view eol = eol_of(e.message);
+    std::string out;
+    if (const EnvelopeLine* mail = e.mail()) {
+        out += "X-Envelope-From: <" + std::string(mail->path.mailbox) + ">";
+        out += eol;
+    }
+    for (const EnvelopeLine* rc : e.recipients()) {
+        out += "X-Envelope-To: <" + std::string(rc->path.mailbox) + ">";
+        out += eol;
+    }
+    for (std::size_t& off : r.unquoted_from) off += out.size();
+    out += e.message;
+    return out;
+}
+
+}  // namespace msg

@@ -1,0 +1,291 @@
+// delivery.cpp - outcomes, the retry policy, what is due, settling an entry
+// and its reports (delivery.hpp).
+#include "msg/delivery.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "msg/charset.hpp"
+#include "msg/datetime.hpp"
+#include "msg/dsn.hpp"
+#include "msg/json.hpp"
+
+namespace msg {
+
+std::string_view state_name(RcptState s) {
+    switch (s) {
+    case RcptState::sent: return "sent";
+    case RcptState::failed: return "failed";
+    case RcptState::deferred: return "deferred";
+    }
+    return "deferred";
+}
+
+std::string_view outcome_name(Outcome o) {
+    switch (o) {
+    case Outcome::sent: return "sent";
+    case Outcome::partial: return "partial";
+    case Outcome::deferred: return "deferred";
+    case Outcome::failed: return "failed";
+    }
+    return "failed";
+}
+
+std::string reason(const RcptOutcome& o) {
+    if (o.reply) {
+        std::string s = std::to_string(o.reply->code);
+        if (const std::string t = o.reply->text(); !t.empty()) s += ' ' + printable(t);
+        return s;
+    }
+    return o.detail.empty() ? "no reason recorded" : printable(o.detail);
+}
+
+std::size_t Delivery::count(RcptState s) const {
+    return static_cast<std::size_t>(
+        std::count_if(rcpts.begin(), rcpts.end(), [s](const RcptOutcome& r) { return r.state == s; }));
+}
+
+// --- the retry policy ---------------------------------------------------------------
+
+std::chrono::duration<double> RetryPolicy::delay(std::size_t attempts, double u) const {
+    const std::size_t doublings = std::min<std::size_t>(attempts == 0 ? 0 : attempts - 1, 40);
+    double d = static_cast<double>(base.count()) * std::ldexp(1.0, static_cast<int>(doublings));
+    d = std::min(d, static_cast<double>(max.count()));
+    d *= 1.0 - jitter + 2.0 * jitter * std::clamp(u, 0.0, 1.0);
+    return std::chrono::duration<double>(d);
+}
+
+SystemTime entry_born(const SpoolEntry& e, std::string_view name, SystemTime now) {
+    if (const RetryInfo r = retry_info(e); r.first) return *r.first;
+    return entry_time(name).value_or(now);
+}
+
+std::string human_duration(std::chrono::seconds s) {
+    const long long v = s.count();
+    auto two = [](long long big, const char* a, long long small, const char* b) {
+        return std::to_string(big) + a + (small ? std::to_string(small) + b : "");
+    };
+    if (v >= 86400) return two(v / 86400, "d", v % 86400 / 3600, "h");
+    if (v >= 3600) return two(v / 3600, "h", v % 3600 / 60, "m");
+    if (v >= 60) return two(v / 60, "m", v % 60, "s");
+    return std::to_string(v) + "s";
+}
+
+// --- what is due ------------------------------------------------------------------------
+
+std::string unsendable(const SpoolEntry& e) {
+    if (!e.defects.empty()) return "malformed spool entry: " + std::string(e.defects.front().info().text);
+    if (!e.has_separator) return "malformed spool entry: no empty line after the envelope";
+    if (!e.mail()) return "malformed spool entry: no MAIL FROM line";
+    if (e.recipients().empty()) return "malformed spool entry: no RCPT TO line";
+    return {};
+}
+
+DueScan::DueScan(const Spool& spool, SystemTime now, std::size_t batch)
+    : spool_(spool), now_(now), batch_size_(batch), walk_(spool, {SpoolState::deferred}, batch) {}
+
+std::optional<std::string> DueScan::next() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    while (true) {
+        if (at_ < batch_.size()) return std::move(batch_[at_++]);
+        if (phase_ > 1 || error_) return std::nullopt;
+        refill();
+    }
+}
+
+void DueScan::refill() {
+    batch_.clear();
+    at_ = 0;
+    while (batch_.size() < batch_size_) {
+        auto item = walk_.next();
+        if (!item) {
+            if (walk_.error()) {
+                error_ = walk_.error();
+                return;
+            }
+            if (++phase_ == 1) walk_ = SpoolWalk(spool_, {SpoolState::queue}, batch_size_);
+            return;
+        }
+        if (phase_ == 0) {
+            auto data = spool_.read(SpoolState::deferred, item->name);
+            if (!data) continue;   // moved on meanwhile
+            const RetryInfo r = retry_info(parse_spool_entry(*data));
+            if (r.next && *r.next > now_) continue;
+        }
+        batch_.push_back(std::move(item->name));
+    }
+}
+
+std::optional<Error> DueScan::error() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return error_;
+}
+
+// --- the reports --------------------------------------------------------------------------
+
+namespace {
+
+void reply_fields(Json& j, const RcptOutcome& o) {
+    j.key("reply");
+    if (o.reply) j.value(reason(o));
+    else j.null();
+    j.key("code");
+    if (o.reply) j.value(o.reply->code);
+    else j.null();
+    j.key("enhanced");
+    if (o.reply && o.reply->enhanced) j.value(o.reply->enhanced->str());
+    else j.null();
+    if (!o.detail.empty()) j.key("detail").value(o.detail);
+}
+
+}  // namespace
+
+std::string failure_report(std::string_view name, const Envelope& env, std::size_t attempts, const Delivery& d,
+                           std::string_view server) {
+    std::string r = "Entry: " + std::string(name) + "\nServer: " + std::string(server) + "\nSender: <" +
+                    env.mail_from + ">\nAttempts: " + std::to_string(attempts) + "\nFailed recipients:\n";
+    for (const RcptOutcome& o : d.rcpts)
+        if (o.state == RcptState::failed) r += "  <" + o.address + ">: " + reason(o) + "\n";
+    return r;
+}
+
+std::string failure_json(std::string_view name, const Envelope& env, std::size_t attempts, const Delivery& d,
+                         std::string_view server) {
+    Json j;
+    j.begin_object().key("entry").value(name).key("server").value(server).key("sender").value(env.mail_from)
+        .key("attempts").value(static_cast<std::uint64_t>(attempts)).key("recipients").begin_array();
+    for (const RcptOutcome& o : d.rcpts) {
+        if (o.state != RcptState::failed) continue;
+        j.begin_object().key("address").value(o.address);
+        reply_fields(j, o);
+        j.end_object();
+    }
+    j.end_array().end_object();
+    return j.str();
+}
+
+std::string attempt_json(std::string_view name, const Settlement& s, const Delivery& d, std::string_view server) {
+    Json j;
+    j.begin_object().key("entry").value(name).key("attempt").value(static_cast<std::uint64_t>(s.attempt))
+        .key("server").value(server).key("outcome").value(outcome_name(s.outcome)).key("recipients").begin_array();
+    for (const RcptOutcome& o : d.rcpts) {
+        j.begin_object().key("address").value(o.address).key("state").value(state_name(o.state));
+        reply_fields(j, o);
+        j.end_object();
+    }
+    j.end_array();
+    if (s.next_attempt) j.key("next_attempt").value(format_rfc3339(*s.next_attempt));
+    if (d.unanswered_dot) j.key("may_be_delivered").value(true);
+    if (!d.notes.empty()) {
+        j.key("notes").begin_array();
+        for (const std::string& n : d.notes) j.value(n);
+        j.end_array();
+    }
+    j.end_object();
+    return j.str();
+}
+
+// --- settling ------------------------------------------------------------------------------
+
+Status settle_unsendable(Claim& claim, std::string_view why, const SettleOptions& o) {
+    const std::string report =
+        "Entry: " + claim.name() + "\nServer: " + o.server + "\nFailed: " + std::string(why) + "\n";
+    Json j;
+    j.begin_object().key("entry").value(claim.name()).key("error").value(why).end_object();
+    return claim.fail(report, j.str());
+}
+
+Result<Settlement> settle(Claim& claim, Delivery& d, const SettleOptions& o, SystemTime now, double u) {
+    const SpoolEntry& entry = claim.entry();
+    const RetryInfo retry = retry_info(entry);
+    Settlement s;
+    s.attempt = retry.attempts + 1;
+
+    // Recipients deferred for longer than max_age fail.
+    const SystemTime born = entry_born(entry, claim.name(), now);
+    if (now - born >= o.retry.max_age)
+        for (RcptOutcome& r : d.rcpts)
+            if (r.state == RcptState::deferred) {
+                r.state = RcptState::failed;
+                r.detail = "gave up after " + std::to_string(s.attempt) + " attempts over " +
+                           human_duration(std::chrono::duration_cast<std::chrono::seconds>(now - born)) +
+                           "; last: " + reason(r);
+                r.reply.reset();
+            }
+
+    std::vector<std::string> failed, deferred;
+    for (const RcptOutcome& r : d.rcpts) {
+        if (r.state == RcptState::failed) failed.push_back(r.address);
+        if (r.state == RcptState::deferred) deferred.push_back(r.address);
+    }
+    if (!failed.empty()) {
+        const Envelope env = envelope_of(entry);
+        const std::string report = failure_report(claim.name(), env, s.attempt, d, o.server);
+        const std::string json = failure_json(claim.name(), env, s.attempt, d, o.server);
+        std::string dsn;
+        if (o.dsn && !env.mail_from.empty()) {
+            DsnInfo info;
+            info.reporting_mta = o.reporting_mta;
+            info.sender = env.mail_from;
+            info.envid = std::string(env.param("ENVID"));
+            info.arrival = entry_time(claim.name()).value_or(now);
+            info.original = entry.message;
+            for (const RcptOutcome& r : d.rcpts)
+                if (r.state == RcptState::failed)
+                    info.recipients.push_back(DsnRecipient{r.address, "failed",
+                                                           r.reply ? r.reply->status().str() : "5.0.0", reason(r),
+                                                           r.reply ? o.remote_mta : ""});
+            dsn = make_dsn(info, now);
+        }
+        if (failed.size() == d.rcpts.size()) {
+            if (Status st = claim.fail(report, json, dsn); !st) return st.error();
+            s.outcome = Outcome::failed;
+            return s;
+        }
+        auto name = claim.fail_some(failed, report, json, dsn);
+        if (!name) return name.error();
+        s.failed_entry = std::move(*name);
+        s.outcome = Outcome::partial;
+    }
+    if (!deferred.empty()) {
+        const SystemTime when = now + std::chrono::duration_cast<SystemTime::duration>(o.retry.delay(s.attempt, u));
+        std::string what;
+        for (const RcptOutcome& r : d.rcpts)
+            if (r.state == RcptState::deferred) {
+                what = reason(r);
+                break;
+            }
+        if (d.unanswered_dot) what += " (the message may have been delivered)";
+        if (Status st = claim.defer(deferred, RetryRecord{now, what}, when); !st) return st.error();
+        s.next_attempt = when;
+        if (s.outcome == Outcome::sent) s.outcome = d.count(RcptState::sent) ? Outcome::partial : Outcome::deferred;
+        return s;
+    }
+    if (Status st = claim.complete(o.durable); !st) return st.error();
+    return s;
+}
+
+std::string entry_json(std::string_view name, SpoolState state, const SpoolEntry& e, SystemTime now) {
+    const Envelope env = envelope_of(e);
+    const RetryInfo r = retry_info(e);
+    Json j;
+    j.begin_object().key("entry").value(name).key("state").value(state_dir(state))
+        .key("sender").value(env.mail_from).key("recipients").begin_array();
+    for (const auto& rc : env.rcpts) j.value(rc.address);
+    j.end_array().key("size").value(static_cast<std::uint64_t>(e.message.size()))
+        .key("enqueued").value(format_rfc3339(entry_time(name).value_or(now)))
+        .key("attempts").value(static_cast<std::uint64_t>(r.attempts)).key("last_attempt");
+    if (r.last) j.value(format_rfc3339(*r.last));
+    else j.null();
+    j.key("last_reply");
+    if (r.attempts) j.value(printable(r.last_what));
+    else j.null();
+    j.key("next_attempt");
+    if (r.next) j.value(format_rfc3339(*r.next));
+    else j.null();
+    if (const std::string why = unsendable(e); !why.empty()) j.key("problem").value(why);
+    j.end_object();
+    return j.str();
+}
+
+}  // namespace msg

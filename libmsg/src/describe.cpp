@@ -1,0 +1,126 @@
+// describe.cpp - JSON records, totals and uuencoded sections (describe.hpp).
+#include "msg/describe.hpp"
+
+#include <algorithm>
+
+#include "msg/digest.hpp"
+#include "msg/header.hpp"
+#include "msg/json.hpp"
+
+namespace msg {
+
+std::string uu_section(std::string_view section, std::size_t k) {
+    return std::string(section) + ".u" + std::to_string(k + 1);
+}
+
+bool split_uu_section(std::string_view s, std::string& section, std::size_t& n) {
+    const std::size_t dot = s.rfind(".u");
+    if (dot == std::string_view::npos || dot + 2 >= s.size()) return false;
+    n = 0;
+    for (char c : s.substr(dot + 2)) {
+        if (c < '0' || c > '9' || n > 100000) return false;
+        n = n * 10 + static_cast<std::size_t>(c - '0');
+    }
+    section = std::string(s.substr(0, dot));
+    return n > 0;
+}
+
+std::vector<Message::UuFile> uu_files_of(const Message& m, std::size_t i, std::string_view content, Defects* defects) {
+    const Entity& e = m.entity(i);
+    if (!e.content_type.is("text", "plain")) return {};
+    return m.uu_files(e, content, defects);
+}
+
+std::string_view extension_for(const Entity& e) {
+    // The types that most often come without a filename.
+    static const struct {
+        std::string_view type, ext;
+    } table[] = {
+        {"text/plain", ".txt"},      {"text/html", ".html"},        {"text/calendar", ".ics"},
+        {"text/csv", ".csv"},        {"image/png", ".png"},         {"image/jpeg", ".jpg"},
+        {"image/gif", ".gif"},       {"application/pdf", ".pdf"},   {"application/zip", ".zip"},
+        {"application/json", ".json"}, {"message/delivery-status", ".txt"},
+    };
+    const std::string type = e.content_type.mime_type();
+    for (const auto& t : table)
+        if (type == t.type) return t.ext;
+    if (e.content_type.type == "message") return ".eml";
+    return ".bin";
+}
+
+std::string message_json(const Message& m, std::string_view source, std::uint64_t index, Defects* defects) {
+    Json j;
+    j.begin_object().key("source").value(source).key("index").value(index).key("headers").begin_array();
+    for (const HeaderField& f : m.headers())
+        j.begin_object().key("name").value(f.name).key("value").value(decode_header_text(f.value)).end_object();
+    j.end_array().key("parts").begin_array();
+    std::string body;
+    for (std::size_t i : m.leaves()) {
+        const Entity& e = m.entity(i);
+        body.clear();
+        m.decode(e, body, defects);
+        auto or_null = [&](std::string_view key, const std::string& v) {
+            j.key(key);
+            if (v.empty()) j.null();
+            else j.value(v);
+        };
+        j.begin_object().key("section").value(m.section(i)).key("type").value(e.content_type.mime_type());
+        or_null("charset", m.charset(e));
+        j.key("encoding").value(transfer_encoding_name(e.encoding));
+        or_null("disposition", e.has_disposition ? e.disposition.type : std::string());
+        or_null("filename", m.filename(e));
+        j.key("size").value(static_cast<std::uint64_t>(body.size())).key("sha256").value(sha256_hex(body));
+        const auto files = uu_files_of(m, i, body, defects);
+        if (!files.empty()) {
+            j.key("uuencoded").begin_array();
+            for (std::size_t k = 0; k < files.size(); ++k)
+                j.begin_object()
+                    .key("section").value(uu_section(m.section(i), k))
+                    .key("filename").value(files[k].name)
+                    .key("mode").value(files[k].mode)
+                    .key("size").value(static_cast<std::uint64_t>(files[k].data.size()))
+                    .key("sha256").value(sha256_hex(files[k].data))
+                    .end_object();
+            j.end_array();
+        }
+        j.end_object();
+    }
+    j.end_array().end_object();
+    return j.str();
+}
+
+void MessageStats::add(const Message& m, Defects* out) {
+    ++messages;
+    parts += m.entities().size();
+    Defects found;
+    for (std::size_t i : m.leaves()) {
+        ++leaves;
+        scratch_.clear();
+        m.decode(m.entity(i), scratch_, &found);
+        bytes += scratch_.size();
+        const ContentType& t = m.entity(i).content_type;
+        std::string key;
+        key.reserve(t.type.size() + 1 + t.subtype.size());
+        key.append(t.type).append("/").append(t.subtype);
+        ++types[key];
+    }
+    defects += m.defects().size() + found.size();
+    if (out) out->insert(out->end(), found.begin(), found.end());
+}
+
+std::string MessageStats::text() const {
+    std::string out = "messages: " + std::to_string(messages) + "\nparts: " + std::to_string(parts) +
+                      "\nleaf parts: " + std::to_string(leaves) + "\ndecoded bytes: " + std::to_string(bytes) +
+                      "\ndefects: " + std::to_string(defects) + "\ncontent types:\n";
+    std::vector<std::pair<std::string, std::uint64_t>> t(types.begin(), types.end());
+    std::stable_sort(t.begin(), t.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+    for (const auto& [type, n] : t) {
+        std::string shown = type;   // control bytes would reach the terminal
+        for (char& c : shown)
+            if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = c == '\t' ? ' ' : '?';
+        out += "  " + std::to_string(n) + ' ' + shown + '\n';
+    }
+    return out;
+}
+
+}  // namespace msg

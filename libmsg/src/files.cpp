@@ -1,0 +1,239 @@
+// files.cpp - safe names and atomic, non-clobbering writes.
+#include "msg/files.hpp"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+namespace msg {
+
+namespace {
+
+Status write_all(int fd, std::string_view data) {
+    while (!data.empty()) {
+        const ssize_t n = ::write(fd, data.data(), data.size());
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            const int e = errno;
+            return Error{e, std::string("cannot write: ") + std::strerror(e)};
+        }
+        data.remove_prefix(static_cast<std::size_t>(n));
+    }
+    return Ok{};
+}
+
+}  // namespace
+
+std::string safe_filename(std::string_view wanted) {
+    std::size_t cut = wanted.find_last_of("/\\");
+    if (cut != std::string_view::npos) wanted.remove_prefix(cut + 1);
+    std::string out;
+    for (char c : wanted) {
+        auto u = static_cast<unsigned char>(c);
+        out.push_back(u < 0x20 || u == 0x7f || c == ':' ? '_' : c);
+    }
+    std::size_t b = out.find_first_not_of(". ");
+    out.erase(0, b == std::string::npos ? out.size() : b);
+    while (!out.empty() && (out.back() == '.' || out.back() == ' ')) out.pop_back();
+    if (out.size() > 200) {
+        std::size_t n = 200;
+        while (n > 0 && (static_cast<unsigned char>(out[n]) & 0xC0) == 0x80) --n;
+        out.resize(n);
+    }
+    return out;
+}
+
+namespace {
+
+std::string numbered(const std::string& name, std::uint64_t k) {
+    if (k == 0) return name;
+    std::size_t dot = name.rfind('.');
+    if (dot == std::string::npos || dot == 0)
+        return name + "-" + std::to_string(k);
+    return name.substr(0, dot) + "-" + std::to_string(k) + name.substr(dot);
+}
+
+}  // namespace
+
+NewFiles::~NewFiles() {
+    if (dfd_ >= 0) ::close(dfd_);
+}
+
+Result<std::string> NewFiles::write(const std::string& name, std::string_view data) {
+    if (dfd_ < 0 && (dfd_ = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+        const int e = errno;
+        return Error{e, "cannot open directory " + dir_ + ": " + std::strerror(e)};
+    }
+    const std::string tmp = ".msgtools-" + std::to_string(getpid()) + ".tmp";
+    const int fd = ::openat(dfd_, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        const int e = errno;
+        return Error{e, "cannot create " + dir_ + "/" + tmp + ": " + std::strerror(e)};
+    }
+    Status w = write_all(fd, data);
+    if (::close(fd) != 0 && w) w = Error{errno, std::string("cannot write: ") + std::strerror(errno)};
+    if (!w) {
+        ::unlinkat(dfd_, tmp.c_str(), 0);
+        return Error{w.error().errnum, dir_ + "/" + name + ": " + w.error().message};
+    }
+    for (std::uint64_t& k = next_[name];; ++k) {
+        std::string candidate = numbered(name, k);
+        if (::renameat2(dfd_, tmp.c_str(), dfd_, candidate.c_str(), RENAME_NOREPLACE) == 0) {
+            ++k;
+            return candidate;
+        }
+        if (errno != EEXIST) break;
+    }
+    const int e = errno;
+    ::unlinkat(dfd_, tmp.c_str(), 0);
+    return Error{e, "cannot create " + dir_ + "/" + name + ": " + std::strerror(e)};
+}
+
+Status NewFiles::sync() {
+    if (dfd_ >= 0 && ::syncfs(dfd_) != 0) {
+        const int e = errno;
+        return Error{e, "cannot sync " + dir_ + ": " + std::strerror(e)};
+    }
+    return Ok{};
+}
+
+Result<std::string> write_target(const std::string& path) {
+    struct stat link {};
+    if (::lstat(path.c_str(), &link) != 0 || !S_ISLNK(link.st_mode)) return path;
+    const std::size_t slash = path.rfind('/');
+    const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+    struct stat d {};
+    if (::stat(dir.c_str(), &d) != 0) {
+        const int e = errno;
+        return Error{e, "cannot check " + dir + ": " + std::strerror(e)};
+    }
+    const uid_t me = ::geteuid();
+    const bool trusted = link.st_uid == me || (d.st_uid == me && !(d.st_mode & S_ISVTX));
+    if (!trusted)
+        return Error{EPERM, "refusing to write through " + path + ": a symbolic link of another user (uid " +
+                                     std::to_string(link.st_uid) + ") in a directory that is not yours alone"};
+    char* real = ::realpath(path.c_str(), nullptr);
+    if (!real) return path;   // a dangling link: writing creates the name itself, never the target
+    std::string out(real);
+    std::free(real);
+    return out;
+}
+
+Status check_links(const std::string& path, bool force) {
+    struct stat st {};
+    if (force || ::stat(path.c_str(), &st) != 0 || st.st_nlink <= 1) return Ok{};
+    return Error{EMLINK, path + " has " + std::to_string(st.st_nlink) +
+                                  " hard links; replacing it would leave the others as they were (--force to do it anyway)"};
+}
+
+std::string temp_beside(const std::string& path) {
+    const std::size_t slash = path.rfind('/');
+    const std::string dir = slash == std::string::npos ? std::string() : path.substr(0, slash + 1);
+    const std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
+    return dir + "." + base + "." + std::to_string(::getpid()) + ".tmp";
+}
+
+Status commit_file(const std::string& tmp, const std::string& path) {
+    auto fail = [&](const std::string& what) -> Status {
+        const int e = errno;
+        ::unlink(tmp.c_str());
+        return Error{e, what + ": " + std::strerror(e)};
+    };
+    const int fd = ::open(tmp.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return fail("cannot open " + tmp);
+    struct stat st {};
+    if (::stat(path.c_str(), &st) == 0) {
+        (void)::fchown(fd, st.st_uid, st.st_gid);  // allowed for root, or for a group of ours
+        (void)::fchmod(fd, st.st_mode & 07777);
+    }
+    if (::fsync(fd) != 0) {
+        ::close(fd);
+        return fail("cannot write " + tmp);
+    }
+    ::close(fd);
+    if (::rename(tmp.c_str(), path.c_str()) != 0) return fail("cannot rename " + tmp + " to " + path);
+    const std::size_t slash = path.rfind('/');
+    const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+    if (const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dfd >= 0) {
+        (void)::fsync(dfd);
+        ::close(dfd);
+    }
+    return Ok{};
+}
+
+int create_temp(const std::string& tmp, const std::string& path) {
+    // Never readable by more than the file it replaces, not even while written.
+    struct stat st {};
+    const mode_t mode = ::stat(path.c_str(), &st) == 0 ? (st.st_mode & 0666) : 0600;
+    ::unlink(tmp.c_str());
+    return ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+}
+
+Status replace_file(const std::string& path_given, std::string_view data) {
+    const auto target = write_target(path_given);
+    if (!target) return target.error();
+    const std::string& path = *target;
+    const std::string tmp = temp_beside(path);
+    const int fd = create_temp(tmp, path);
+    if (fd < 0) {
+        const int e = errno;
+        return Error{e, "cannot create " + tmp + ": " + std::strerror(e)};
+    }
+    const char* p = data.data();
+    std::size_t left = data.size();
+    while (left > 0) {
+        const ssize_t n = ::write(fd, p, left);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            const int e = errno;
+            ::close(fd);
+            ::unlink(tmp.c_str());
+            return Error{e, "cannot write " + tmp + ": " + std::strerror(e)};
+        }
+        p += n;
+        left -= static_cast<std::size_t>(n);
+    }
+    if (::close(fd) != 0) {
+        const int e = errno;
+        ::unlink(tmp.c_str());
+        return Error{e, "cannot write " + tmp + ": " + std::strerror(e)};
+    }
+    return commit_file(tmp, path);
+}
+
+
+Result<std::string> read_regular_file(const std::string& path) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        const int e = errno;
+        return Error{e, "cannot read " + path + ": " + std::strerror(e)};
+    }
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        const int e = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
+        ::close(fd);
+        return Error{e, "cannot read " + path + ": " + (e == EISDIR ? "it is a directory" : "not a regular file")};
+    }
+    std::string out;
+    char buf[65536];
+    for (;;) {
+        const ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            const int e = errno;
+            ::close(fd);
+            return Error{e, "cannot read " + path + ": " + std::strerror(e)};
+        }
+        if (n == 0) break;
+        out.append(buf, static_cast<std::size_t>(n));
+    }
+    ::close(fd);
+    return out;
+}
+
+}  // namespace msg

@@ -1,0 +1,173 @@
+// inputs.cpp - files, stdin, directories, Maildirs and mbox archives.
+#include "msg/inputs.hpp"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <filesystem>
+#include <optional>
+#include <system_error>
+
+#include "msg/source.hpp"
+
+namespace msg {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+InputProblem problem_for(int e) {
+    return e == ENOENT || e == EACCES || e == ENOTDIR || e == EISDIR || e == ELOOP ? InputProblem::missing
+                                                                                   : InputProblem::unreadable;
+}
+
+void count(InputCounts& c, InputProblem p) {
+    switch (p) {
+    case InputProblem::missing: ++c.missing; break;
+    case InputProblem::unusable: ++c.unusable; break;
+    case InputProblem::unreadable: ++c.unreadable; break;
+    case InputProblem::locked: ++c.locked; break;
+    }
+}
+
+void fail(const InputOptions& o, InputCounts& c, InputProblem p, const std::string& message) {
+    count(c, p);
+    if (o.on_error) o.on_error(p, message);
+}
+
+void read_mbox(const std::string& path, const InputOptions& o, const std::function<bool(const InputMessage&)>& fn,
+               bool& stop, InputCounts& c) {
+    std::optional<MboxLock> lock;
+    if (o.lock && path != "-") {
+        auto l = MboxLock::acquire(path, std::chrono::seconds(30));
+        if (!l.ok()) {
+            return fail(o, c, InputProblem::locked, l.error().message);
+        }
+        lock.emplace(std::move(*l));
+    }
+    MboxOptions mo;
+    mo.format = o.format;
+    auto reader = MboxReader::open(path, mo);
+    if (!reader.ok()) {
+        return fail(o, c, problem_for(reader.error().errnum), reader.error().message);
+    }
+    struct stat st {};
+    const std::uint64_t size = o.on_progress && path != "-" && ::stat(path.c_str(), &st) == 0 && !(*reader)->compressed()
+                                   ? static_cast<std::uint64_t>(st.st_size)
+                                   : 0;
+    MboxMessage m;
+    InputMessage im;
+    im.file = path == "-" ? "<stdin>" : path;
+    im.source = path;
+    im.from_mbox = true;
+    std::uint64_t count = 0;
+    for (;;) {
+        auto r = (*reader)->next(m);
+        if (!r.ok()) {
+            return fail(o, c, r.error().errnum ? InputProblem::unreadable : InputProblem::unusable, r.error().message);
+        }
+        if (!*r) break;
+        ++count;
+        im.index = m.index;
+        im.data = m.data;
+        im.first_line = m.data_line;
+        im.offset = m.data_offset;
+        im.framing = &m.defects;
+        im.mbox = &m;
+        im.leading = m.index == 0 ? (*reader)->leading_garbage() : 0;
+        im.leading_bytes = m.index == 0 ? (*reader)->leading() : std::string_view{};
+        if (o.on_progress) o.on_progress(m.data_offset + m.data.size(), size, count);
+        if (!fn(im)) {
+            stop = true;
+            return;
+        }
+    }
+    if (count == 0) {
+        return fail(o, c, InputProblem::unusable, im.file + ": not an mbox archive (no 'From ' line starts a message)");
+    }
+    if ((*reader)->leading_garbage() > 0 && o.on_leading)
+        o.on_leading(im.file + ": " + std::to_string((*reader)->leading_garbage()) +
+                     " bytes before the first 'From ' line are not part of any message");
+}
+
+void read_file(const std::string& path, const InputOptions& o, const std::function<bool(const InputMessage&)>& fn,
+               bool& stop, InputCounts& c, const MaildirFile* maildir = nullptr) {
+    auto src = path == "-" ? Source::read_fd(0, "<stdin>") : Source::open(path);
+    if (!src.ok()) return fail(o, c, problem_for(src.error().errnum), src.error().message);
+    InputMessage im;
+    im.file = path == "-" ? "<stdin>" : path;
+    im.source = path;
+    im.data = src->data();
+    im.maildir = maildir;
+    if (!fn(im)) stop = true;
+}
+
+// The files a directory stands for: every regular file below it,
+// but for a Maildir (at any depth) only the messages of its cur/ and new/
+// (not tmp/, not a mail server's index files); Maildir++ subfolders are
+// walked too. Like find(1), symbolic links are not followed, so that a
+// walk never leaves the tree it was given.
+struct Walked {
+    std::string path;
+    std::optional<MaildirFile> maildir;
+};
+
+void walk(const fs::path& dir, std::vector<Walked>& out, std::error_code& ec) {
+    const bool maildir = is_maildir(dir.string());
+    if (maildir) {
+        auto files = list_maildir(dir.string());
+        if (!files) {
+            ec = std::error_code(files.error().errnum, std::generic_category());
+            return;
+        }
+        for (MaildirFile& f : *files) out.push_back({f.path, std::move(f)});
+    }
+    std::vector<fs::path> subdirs, files;
+    for (auto it = fs::directory_iterator(dir, fs::directory_options::skip_permission_denied, ec);
+         !ec && it != fs::directory_iterator(); it.increment(ec)) {
+        std::error_code e2;
+        if (it->is_symlink(e2)) continue;
+        const std::string name = it->path().filename().string();
+        if (it->is_directory(e2)) {
+            if (!maildir || (name != "cur" && name != "new" && name != "tmp")) subdirs.push_back(it->path());
+        } else if (!maildir && it->is_regular_file(e2)) {
+            files.push_back(it->path());
+        }
+    }
+    for (const fs::path& f : files) out.push_back({f.string(), std::nullopt});
+    for (const fs::path& d : subdirs)
+        if (!ec) walk(d, out, ec);
+}
+
+}  // namespace
+
+InputCounts for_each_message(const std::vector<std::string>& inputs, const InputOptions& o,
+                             const std::function<bool(const InputMessage&)>& fn) {
+    std::vector<std::string> list = inputs.empty() ? std::vector<std::string>{"-"} : inputs;
+    InputCounts c;
+    bool stop = false;
+    for (const std::string& in : list) {
+        if (stop) break;
+        std::error_code ec;
+        if (in != "-" && fs::is_directory(in, ec)) {
+            std::vector<Walked> files;
+            walk(in, files, ec);
+            if (ec) fail(o, c, InputProblem::missing, "cannot read directory " + in + ": " + ec.message());
+            std::sort(files.begin(), files.end(), [](const Walked& a, const Walked& b) { return a.path < b.path; });
+            for (const Walked& f : files) {
+                if (stop) break;
+                // A Maildir's files are messages even when archives are read.
+                const bool archive = o.mbox && !f.maildir;
+                if (archive) read_mbox(f.path, o, fn, stop, c);
+                else read_file(f.path, o, fn, stop, c, f.maildir ? &*f.maildir : nullptr);
+            }
+            continue;
+        }
+        if (o.mbox) read_mbox(in, o, fn, stop, c);
+        else read_file(in, o, fn, stop, c);
+    }
+    return c;
+}
+
+}  // namespace msg

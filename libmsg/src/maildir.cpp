@@ -1,0 +1,117 @@
+// maildir.cpp - reading and writing Maildir folders (maildir.hpp).
+#include "msg/maildir.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+
+#include "detail/spool_io.hpp"
+
+namespace msg {
+namespace {
+
+bool is_dir(const std::string& p) {
+    struct stat st {};
+    return ::stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+std::atomic<std::uint32_t> g_seq{0};
+
+std::string host_part() {
+    char host[256] = {};
+    if (::gethostname(host, sizeof host - 1) != 0 || !host[0]) return "localhost";
+    // maildir(5): '/' and ':' cannot be in a name; write them as \057 and \072.
+    std::string out;
+    for (const char* h = host; *h; ++h) {
+        if (*h == '/') out += "\\057";
+        else if (*h == ':') out += "\\072";
+        else out += *h;
+    }
+    return out;
+}
+
+}  // namespace
+
+bool is_maildir(const std::string& dir) { return is_dir(dir + "/cur") && is_dir(dir + "/new"); }
+
+std::string_view maildir_flags(std::string_view name) {
+    const std::size_t info = name.rfind(":2,");
+    return info == std::string_view::npos ? std::string_view{} : name.substr(info + 3);
+}
+
+Result<std::vector<MaildirFile>> list_maildir(const std::string& dir) {
+    std::vector<MaildirFile> out;
+    for (const char* sub : {"new", "cur"}) {
+        const std::string d = dir + "/" + sub;
+        DIR* h = ::opendir(d.c_str());
+        if (!h) return spool_io::sys_error("open directory", d, errno);
+        for (;;) {
+            errno = 0;
+            const dirent* e = ::readdir(h);
+            if (!e) {
+                if (errno != 0) {
+                    const int err = errno;
+                    ::closedir(h);
+                    return spool_io::sys_error("read directory", d, err);
+                }
+                break;
+            }
+            if (e->d_name[0] == '.') continue;
+            struct stat st {};
+            if (::fstatat(::dirfd(h), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode)) continue;
+            MaildirFile f;
+            f.name = e->d_name;
+            f.path = d + "/" + f.name;
+            f.seen_dir = sub[0] == 'c';
+            f.flags = std::string(maildir_flags(f.name));
+            f.mtime = st.st_mtime;
+            out.push_back(std::move(f));
+        }
+        ::closedir(h);
+    }
+    std::sort(out.begin(), out.end(), [](const MaildirFile& a, const MaildirFile& b) { return a.name < b.name; });
+    return out;
+}
+
+Result<MaildirWriter> MaildirWriter::open(const std::string& dir) {
+    for (const std::string& d : {dir, dir + "/tmp", dir + "/new", dir + "/cur"})
+        if (::mkdir(d.c_str(), 0700) != 0 && errno != EEXIST) return spool_io::sys_error("create directory", d, errno);
+    if (!is_maildir(dir)) return Error{ENOTDIR, dir + " is not a Maildir (no cur/ and new/ directories)"};
+    MaildirWriter w;
+    w.dir_ = dir;
+    return w;
+}
+
+Result<std::string> MaildirWriter::deliver(std::string_view message, std::string_view flags) {
+    struct timespec ts {};
+    ::clock_gettime(CLOCK_REALTIME, &ts);
+    static const std::string host = host_part();
+    char unique[96];
+    std::snprintf(unique, sizeof unique, "%lld.M%06ldP%ldQ%u.", static_cast<long long>(ts.tv_sec), ts.tv_nsec / 1000,
+                  static_cast<long>(::getpid()), g_seq.fetch_add(1) + 1);
+    const std::string name = unique + host;
+    const std::string tmp = dir_ + "/tmp/" + name;
+    Result<int> fd = spool_io::create_file(tmp, message, true, 0600);
+    if (!fd) return fd.error();
+    ::close(*fd);
+    std::string sorted(flags);
+    std::sort(sorted.begin(), sorted.end());
+    sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());
+    const std::string target = flags.empty() ? dir_ + "/new/" + name : dir_ + "/cur/" + name + ":2," + sorted;
+    if (Status s = spool_io::move(tmp, target, true); !s) {
+        ::unlink(tmp.c_str());
+        return s.error();
+    }
+    if (Status s = spool_io::sync_dir(target.substr(0, target.rfind('/'))); !s) return s.error();
+    return target;
+}
+
+}  // namespace msg

@@ -1,0 +1,481 @@
+// rfc5322_fields.cpp - RFC 5322 structured fields: address lists (address.hpp)
+// and message ids (validate.hpp).
+//
+// A small lexer turns a field value into tokens (atoms, quoted strings,
+// domain literals, specials), skipping comments and folding white space but
+// remembering where they were, because several obsolete forms (RFC 5322 4)
+// differ from the current ones only by where CFWS may appear.
+#include "msg/address.hpp"
+#include "msg/validate.hpp"
+
+#include <array>
+#include <cstring>
+
+namespace msg {
+namespace {
+
+enum class Tok : std::uint8_t { atom, qstring, dliteral, special, end, bad };
+
+struct Token {
+    Tok kind = Tok::end;
+    char special = 0;           // for Tok::special
+    std::string_view text;      // atom text, quoted-string or literal with delimiters
+    std::size_t offset = 0;     // in the field value
+    bool space_before = false;  // CFWS came before this token
+    bool dot_in_atom = false;   // unused by the grammar below, kept for clarity
+};
+
+// Byte classes as tables: looked up for every byte of every structured field.
+constexpr std::array<bool, 256> byte_set(std::string_view members, bool eight_bit = false) {
+    std::array<bool, 256> t{};
+    for (const char c : members) t[static_cast<unsigned char>(c)] = true;
+    for (int c = 0x80; c < 0x100 && eight_bit; ++c) t[static_cast<std::size_t>(c)] = true;
+    return t;
+}
+
+// RFC 5322 3.2.3 atext, plus 8-bit bytes (RFC 6532 UTF8-non-ascii; without
+// --utf8 the parser has already reported them as header.8bit).
+constexpr auto kAtext = byte_set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+                                 "!#$%&'*+-/=?^_`{|}~", true);
+inline bool is_atext(unsigned char c) { return kAtext[c]; }
+// The specials a token can be (3.2.3, less '"' and '[' which open tokens).
+constexpr auto kSpecial = byte_set("()<>@,;:\\.]");
+
+class Lexer {
+public:
+    explicit Lexer(std::string_view s) : s_(s) {}
+
+    Token next() {
+        Token t;
+        t.space_before = skip_cfws();
+        t.offset = i_;
+        if (i_ >= s_.size()) { t.kind = Tok::end; return t; }
+        const unsigned char c = static_cast<unsigned char>(s_[i_]);
+        if (is_atext(c)) {
+            std::size_t b = i_;
+            while (i_ < s_.size() && is_atext(static_cast<unsigned char>(s_[i_]))) ++i_;
+            t.kind = Tok::atom;
+            t.text = s_.substr(b, i_ - b);
+            return t;
+        }
+        if (c == '"') return delimited(t, '"', Tok::qstring);
+        if (c == '[') return delimited(t, ']', Tok::dliteral);
+        ++i_;
+        t.text = s_.substr(t.offset, 1);
+        if (kSpecial[c]) {
+            t.kind = Tok::special;
+            t.special = static_cast<char>(c);
+        } else {
+            t.kind = Tok::bad;  // a control character or unbalanced ')'
+        }
+        return t;
+    }
+
+    bool unclosed() const { return unclosed_; }
+    std::size_t unclosed_at() const { return unclosed_at_; }
+
+private:
+    // Returns true when any white space or comment was skipped.
+    bool skip_cfws() {
+        bool any = false;
+        while (i_ < s_.size()) {
+            const char c = s_[i_];
+            if (c == ' ' || c == '\t' || c == '\r' || c == '\n') { ++i_; any = true; continue; }
+            if (c != '(') break;
+            any = true;
+            const std::size_t start = i_;
+            int depth = 0;
+            while (i_ < s_.size()) {
+                const char d = s_[i_++];
+                if (d == '\\') { if (i_ < s_.size()) ++i_; continue; }
+                if (d == '(') ++depth;
+                else if (d == ')' && --depth == 0) break;
+            }
+            if (depth > 0) note_unclosed(start);
+        }
+        return any;
+    }
+
+    Token& delimited(Token& t, char close, Tok kind) {
+        const std::size_t b = i_++;
+        bool closed = false;
+        while (i_ < s_.size()) {
+            const char d = s_[i_++];
+            if (d == '\\') { if (i_ < s_.size()) ++i_; continue; }
+            if (d == close) { closed = true; break; }
+            if (kind == Tok::dliteral && d == '[') break;
+        }
+        if (!closed) note_unclosed(b);
+        t.kind = closed ? kind : Tok::bad;
+        t.text = s_.substr(b, i_ - b);
+        return t;
+    }
+
+    void note_unclosed(std::size_t at) {
+        if (!unclosed_) { unclosed_ = true; unclosed_at_ = at; }
+    }
+
+    std::string_view s_;
+    std::size_t i_ = 0;
+    bool unclosed_ = false;
+    std::size_t unclosed_at_ = 0;
+};
+
+// A token stream with one token of look-ahead.
+class Tokens {
+public:
+    explicit Tokens(std::string_view s) : lex_(s) { cur_ = lex_.next(); }
+    const Token& peek() const { return cur_; }
+    Token take() { Token t = cur_; cur_ = lex_.next(); return t; }
+    bool is(char special) const { return cur_.kind == Tok::special && cur_.special == special; }
+    bool at_end() const { return cur_.kind == Tok::end; }
+    const Lexer& lexer() const { return lex_; }
+
+private:
+    Lexer lex_;
+    Token cur_;
+};
+
+struct FieldChecker {
+    std::string_view value;
+    std::size_t base;
+    std::string_view name;
+    Defects& defects;
+    AddressList* list = nullptr;  // where found addresses go (address lists only)
+    bool recover = false;  // go on after a bad element (to collect the good ones)
+    std::size_t skipped = 0;  // bad elements skipped when recovering
+
+    void error(DefectCode c, std::size_t at, std::string detail) {
+        if (defects.empty() || defects.back().code != c)
+            defects.push_back({c, base + at, name.empty() ? std::move(detail) : std::string(name) + ": " + detail});
+    }
+};
+
+// --- addresses (RFC 5322 3.4) ------------------------------------------------
+
+class AddressParser {
+public:
+    AddressParser(FieldChecker& fc) : fc_(fc), t_(fc.value) {}
+
+    // mailbox-list / address-list / a single mailbox, per `kind`.
+    void parse(AddressKind kind) {
+        const bool groups = kind == AddressKind::address_list;
+        const bool single = kind == AddressKind::mailbox;
+        if (t_.at_end()) {
+            if (kind != AddressKind::address_list_or_empty)
+                syntax(t_.peek().offset, "no address");
+            return;
+        }
+        std::size_t count = 0;
+        while (true) {
+            if (t_.is(',')) {  // obs-mbox-list / obs-addr-list: empty element
+                obsolete(t_.peek().offset, "empty element in a list");
+                t_.take();
+                if (t_.at_end()) break;
+                continue;
+            }
+            if (!address(groups || kind == AddressKind::address_list_or_empty)) {
+                if (!skip_to_comma()) return;
+                if (t_.is(';')) t_.take();  // the end of a group that failed
+                if (t_.at_end()) break;
+                if (!t_.is(',')) continue;
+            }
+            ++count;
+            if (t_.at_end()) break;
+            if (!t_.is(',')) {
+                syntax(t_.peek().offset, "expected ',' between addresses");
+                // collecting: whatever follows up to the next ',' or ';' is
+                // one bad element ("a@x; b@y", "a@x b@y, c@z")
+                if (!skip_to_comma()) return;
+                if (t_.at_end()) break;
+                t_.take();
+                if (t_.at_end()) break;
+                continue;
+            }
+            if (single) {
+                syntax(t_.peek().offset, "only one mailbox is allowed here");
+                return;
+            }
+            t_.take();
+            if (t_.at_end()) {
+                obsolete(t_.peek().offset, "list ends with ','");
+                break;
+            }
+        }
+        (void)count;
+        if (t_.lexer().unclosed()) syntax(t_.lexer().unclosed_at(), "unclosed comment or quote");
+    }
+
+private:
+    void syntax(std::size_t at, std::string why) { fc_.error(DefectCode::AddressSyntax, at, std::move(why)); }
+    void obsolete(std::size_t at, std::string why) {
+        fc_.error(DefectCode::AddressObsolete, at, std::move(why));
+    }
+
+    // Collect a phrase: words (atoms, quoted strings) and, obsolete, dots.
+    // Returns the number of words; `dots` set when obs-phrase was used.
+    std::size_t phrase(bool& dots, std::size_t& first_dot) {
+        std::size_t words = 0;
+        dots = false;
+        while (true) {
+            const Token& k = t_.peek();
+            if (k.kind == Tok::atom || k.kind == Tok::qstring) { ++words; t_.take(); continue; }
+            if (k.kind == Tok::special && k.special == '.' && words > 0) {
+                if (!dots) first_dot = k.offset;
+                dots = true;
+                t_.take();
+                continue;
+            }
+            return words;
+        }
+    }
+
+    bool address(bool groups_allowed) {
+        const std::size_t start = t_.peek().offset;
+        // Could be: addr-spec (local-part "@" ...), name-addr, group.
+        // Collect words and dots first, then decide by what follows.
+        std::vector<Token> words;
+        while (true) {
+            const Token& k = t_.peek();
+            if (k.kind == Tok::atom || k.kind == Tok::qstring ||
+                (k.kind == Tok::special && k.special == '.')) {
+                words.push_back(t_.take());
+                continue;
+            }
+            break;
+        }
+        const Token& k = t_.peek();
+        if (k.kind == Tok::special && k.special == '@') {
+            if (words.empty()) { syntax(k.offset, "no local part before '@'"); return false; }
+            if (!local_part(words)) return false;
+            t_.take();
+            std::string dom;
+            if (!domain(&dom)) return false;
+            found(words, dom);
+            return true;
+        }
+        if (k.kind == Tok::special && k.special == '<') {
+            display_name(words);
+            return angle_addr();
+        }
+        if (k.kind == Tok::special && k.special == ':') {
+            if (!groups_allowed) { syntax(k.offset, "a group is not allowed in this field"); return false; }
+            if (words.empty()) { syntax(k.offset, "group has no name"); return false; }
+            display_name(words);
+            t_.take();
+            // group-list: mailbox-list / CFWS / obs-group-list
+            while (!t_.is(';')) {
+                if (t_.at_end()) { syntax(t_.peek().offset, "group is not closed with ';'"); return false; }
+                if (t_.is(',')) { t_.take(); continue; }
+                if (!address(false)) {
+                    if (!skip_to_comma()) return false;
+                    continue;
+                }
+                if (!t_.is(',') && !t_.is(';')) {
+                    syntax(t_.peek().offset, "expected ',' or ';' in a group");
+                    return false;
+                }
+            }
+            t_.take();
+            return true;
+        }
+        if (words.empty()) {
+            syntax(k.offset, k.kind == Tok::end ? "no address" : "unexpected character");
+            return false;
+        }
+        if (k.kind == Tok::end || (k.kind == Tok::special && (k.special == ',' || k.special == ';')))
+            syntax(start, "no '@' in address");
+        else
+            syntax(k.offset, "unexpected character in address");
+        return false;
+    }
+
+    void display_name(const std::vector<Token>& words) {
+        for (std::size_t i = 0; i < words.size(); ++i)
+            if (words[i].kind == Tok::special) {  // a '.' in a phrase: obs-phrase
+                obsolete(words[i].offset, "unquoted '.' in a display name");
+                return;
+            }
+    }
+
+    // local-part = dot-atom / quoted-string / obs-local-part
+    bool local_part(const std::vector<Token>& w) {
+        // Alternate word "." word ...
+        bool expect_word = true;
+        for (std::size_t i = 0; i < w.size(); ++i) {
+            const bool is_dot = w[i].kind == Tok::special;
+            if (expect_word == is_dot) {
+                syntax(w[i].offset, is_dot ? "misplaced '.' in the local part" : "words in the local part must be joined by '.'");
+                return false;
+            }
+            expect_word = !expect_word;
+        }
+        if (expect_word) { syntax(w.back().offset, "local part ends with '.'"); return false; }
+        if (w.size() > 1) {
+            for (std::size_t i = 0; i < w.size(); ++i) {
+                if (i > 0 && w[i].space_before) { obsolete(w[i].offset, "white space inside the local part"); break; }
+                if (w[i].kind == Tok::qstring) { obsolete(w[i].offset, "quoted word inside a dotted local part"); break; }
+            }
+        }
+        return true;
+    }
+
+    // domain = dot-atom / domain-literal / obs-domain; `out` gets it without CFWS
+    bool domain(std::string* out = nullptr) {
+        const Token& k = t_.peek();
+        if (k.kind == Tok::dliteral) {
+            if (out) *out = k.text;
+            t_.take();
+            return true;
+        }
+        if (k.kind != Tok::atom) { syntax(k.offset, "no domain after '@'"); return false; }
+        bool first = true;
+        while (true) {
+            Token a = t_.take();
+            if (a.kind != Tok::atom) { syntax(a.offset, "domain has an empty label"); return false; }
+            if (!first && a.space_before) obsolete(a.offset, "white space inside the domain");
+            if (out) {
+                if (!first) out->push_back('.');
+                out->append(a.text);
+            }
+            first = false;
+            if (!t_.is('.')) break;
+            t_.take();
+        }
+        return true;
+    }
+
+    // A mailbox was found: count it, and keep its addr-spec (local part
+    // words joined without CFWS, "@", domain).
+    void found(const std::vector<Token>& local, const std::string& dom) {
+        ++fc_.list->mailboxes;
+        std::string a;
+        for (const Token& w : local) a.append(w.text);
+        a.push_back('@');
+        a.append(dom);
+        fc_.list->addresses.push_back(std::move(a));
+    }
+
+    // After a bad element, with `recover`: go on at the next ',' (or ';' in a group).
+    bool skip_to_comma() {
+        if (!fc_.recover) return false;
+        ++fc_.skipped;
+        while (!t_.at_end() && !t_.is(',') && !t_.is(';')) t_.take();
+        return true;
+    }
+
+    // angle-addr = "<" addr-spec ">" ; obs-angle-addr with a route
+    bool angle_addr() {
+        const Token open = t_.take();
+        if (t_.is('@')) {  // obs-route: 1*("@" domain) ":"
+            obsolete(t_.peek().offset, "source route");
+            while (t_.is('@') || t_.is(',')) {
+                if (t_.take().special == '@' && !domain()) return false;
+            }
+            if (!t_.is(':')) { syntax(t_.peek().offset, "source route not ended by ':'"); return false; }
+            t_.take();
+        }
+        if (t_.is('>')) {
+            syntax(open.offset, "empty angle brackets");  // <> only in Return-Path
+            t_.take();
+            return false;
+        }
+        std::vector<Token> words;
+        while (t_.peek().kind == Tok::atom || t_.peek().kind == Tok::qstring || t_.is('.'))
+            words.push_back(t_.take());
+        if (!t_.is('@')) {
+            syntax(t_.peek().offset, words.empty() ? "empty address in angle brackets" : "no '@' in address");
+            return false;
+        }
+        if (words.empty()) { syntax(t_.peek().offset, "no local part before '@'"); return false; }
+        if (!local_part(words)) return false;
+        t_.take();
+        std::string dom;
+        if (!domain(&dom)) return false;
+        if (!t_.is('>')) { syntax(t_.peek().offset, "'<' not closed by '>'"); return false; }
+        t_.take();
+        found(words, dom);
+        return true;
+    }
+
+    FieldChecker& fc_;
+    Tokens t_;
+};
+
+// --- msg-id (RFC 5322 3.6.4) ----------------------------------------------------
+
+// Parse one msg-id at the current token; returns false (with a defect) on error.
+bool msg_id(Tokens& t, FieldChecker& fc) {
+    const Token open = t.peek();
+    if (!t.is('<')) { fc.error(DefectCode::MessageIdSyntax, open.offset, "expected '<'"); return false; }
+    t.take();
+    // id-left = dot-atom-text ; id-right = dot-atom-text / no-fold-literal
+    auto dot_atom = [&](const char* what) {
+        if (t.peek().kind == Tok::qstring) {  // obs-id-left = local-part
+            fc.error(DefectCode::MessageIdObsolete, t.peek().offset, "quoted string in the id");
+            t.take();
+            return true;
+        }
+        if (t.peek().kind != Tok::atom) {
+            fc.error(DefectCode::MessageIdSyntax, t.peek().offset, std::string("expected the ") + what);
+            return false;
+        }
+        bool first = true;
+        while (true) {
+            const Token a = t.take();
+            if (a.kind != Tok::atom) { fc.error(DefectCode::MessageIdSyntax, a.offset, "empty label in the id"); return false; }
+            if (!first && a.space_before) fc.error(DefectCode::MessageIdObsolete, a.offset, "white space in the id");
+            first = false;
+            if (!t.is('.')) return true;
+            t.take();
+        }
+    };
+    if (!dot_atom("left part")) return false;
+    if (!t.is('@')) { fc.error(DefectCode::MessageIdSyntax, t.peek().offset, "no '@' in the id"); return false; }
+    t.take();
+    if (t.peek().kind == Tok::dliteral) t.take();
+    else if (!dot_atom("right part")) return false;
+    if (!t.is('>')) { fc.error(DefectCode::MessageIdSyntax, t.peek().offset, "'<' not closed by '>'"); return false; }
+    t.take();
+    return true;
+}
+
+}  // namespace
+
+AddressList parse_address_list(std::string_view value, AddressKind kind, const AddressListOptions& options) {
+    AddressList r;
+    FieldChecker fc{value, options.base, options.field, r.defects, &r, options.recover};
+    AddressParser(fc).parse(kind);
+    r.skipped = fc.skipped;
+    return r;
+}
+
+std::vector<std::string> field_addresses(std::string_view value, std::size_t* bad) {
+    AddressListOptions o;
+    o.recover = true;
+    AddressList r = parse_address_list(value, AddressKind::address_list_or_empty, o);
+    if (bad) *bad = r.skipped;
+    return std::move(r.addresses);
+}
+
+Defects check_msg_id_field(std::string_view name, std::string_view value, std::size_t base, bool list) {
+    Defects r;
+    FieldChecker fc{value, base, name, r};
+    Tokens t(value);
+    std::size_t n = 0;
+    while (!t.at_end()) {
+        if (list && t.peek().kind != Tok::special) {  // obs-phrase words between ids
+            fc.error(DefectCode::MessageIdObsolete, t.peek().offset, "words between message ids");
+            t.take();
+            continue;
+        }
+        if (!msg_id(t, fc)) return r;
+        ++n;
+        if (!list) break;
+    }
+    if (n == 0) fc.error(DefectCode::MessageIdSyntax, t.peek().offset, "no message id");
+    else if (!t.at_end()) fc.error(DefectCode::MessageIdSyntax, t.peek().offset, "text after the message id");
+    return r;
+}
+
+}  // namespace msg

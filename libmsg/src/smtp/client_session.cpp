@@ -1,0 +1,793 @@
+// smtp/client_session.cpp - the client side of an ESMTP session as a state
+// machine: replies in, commands out. Each command sent pushes what its
+// reply will answer (Expect) on a queue, so that pipelined groups and
+// commands sent one by one are read the same way (Postfix keeps a send
+// state and a receive state for the same reason).
+#include "msg/smtp/client_session.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include <unicode/uidna.h>
+
+#include "msg/charset.hpp"
+#include "msg/codec.hpp"
+#include "msg/rewrite.hpp"
+
+namespace msg::smtp {
+namespace {
+
+std::string upper(std::string_view s) {
+    std::string out(s);
+    for (char& c : out)
+        if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 32);
+    return out;
+}
+
+bool ascii(std::string_view s) { return first_non_ascii(s) == std::string_view::npos; }
+
+std::string keyword_of(std::string_view param) { return upper(param.substr(0, param.find('='))); }
+
+std::string b64(std::string_view s) { return base64_encode(s, 0, ""); }
+
+// The domain part of an address ("" when it has none).
+std::size_t domain_at(std::string_view address) {
+    const std::size_t at = address.rfind('@');
+    return at == std::string_view::npos ? address.size() : at + 1;
+}
+
+const std::string kHidden(kMaskedSecret);   // the password as observers see it
+
+}  // namespace
+
+std::string secret_from_file(std::string_view text) {
+    std::string_view line = text.substr(0, text.find('\n'));
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    return std::string(line);
+}
+
+std::string_view limit_name(Limit l) {
+    switch (l) {
+    case Limit::greeting: return "greeting";
+    case Limit::command: return "command";
+    case Limit::data_start: return "data-start";
+    case Limit::data_block: return "data-block";
+    case Limit::data_end: return "data-end";
+    case Limit::quit: return "quit";
+    }
+    return "command";
+}
+
+std::chrono::milliseconds SessionOptions::limit(Limit l) const {
+    switch (l) {
+    case Limit::greeting: return greeting;
+    case Limit::command: return command;
+    case Limit::data_start: return data_start;
+    case Limit::data_block: return data_block;
+    case Limit::data_end: return data_end;
+    case Limit::quit: return std::min<std::chrono::milliseconds>(command, std::chrono::seconds(10));
+    }
+    return command;
+}
+
+Capabilities parse_capabilities(const Reply& r) {
+    Capabilities c;
+    c.esmtp = true;
+    for (std::size_t i = 1; i < r.lines.size(); ++i) {
+        const std::string line = upper(r.lines[i]);
+        const std::string kw = line.substr(0, line.find_first_of(" ="));
+        const std::string args = kw.size() < line.size() ? line.substr(kw.size() + 1) : "";
+        if (kw == "PIPELINING") c.pipelining = true;
+        else if (kw == "8BITMIME") c.eightbitmime = true;
+        else if (kw == "SMTPUTF8") c.smtputf8 = true;
+        else if (kw == "DSN") c.dsn = true;
+        else if (kw == "CHUNKING") c.chunking = true;
+        else if (kw == "STARTTLS") c.starttls = true;
+        else if (kw == "ENHANCEDSTATUSCODES") c.enhanced = true;
+        else if (kw == "SIZE") {
+            c.size_offered = true;
+            std::uint64_t v = 0;
+            for (char ch : args) {
+                if (ch < '0' || ch > '9' || v > UINT64_MAX / 10 - 9) break;
+                v = v * 10 + static_cast<std::uint64_t>(ch - '0');
+            }
+            c.size = v;
+        } else if (kw == "AUTH") {
+            std::size_t i0 = 0;
+            while (i0 < args.size()) {
+                std::size_t e = args.find(' ', i0);
+                if (e == std::string::npos) e = args.size();
+                std::string mech = args.substr(i0, e - i0);
+                if (!mech.empty() && std::find(c.auth.begin(), c.auth.end(), mech) == c.auth.end())
+                    c.auth.push_back(mech);
+                i0 = e + 1;
+            }
+        }
+    }
+    return c;
+}
+
+std::string data_payload(std::string_view m) {
+    std::string out;
+    // Room for the stuffing and for an envelope that may follow the dot in
+    // the same write (ClientSession::submit).
+    out.reserve(m.size() + m.size() / 32 + 512);
+    const char* p = m.data();
+    const std::size_t n = m.size();
+    std::size_t i = 0;
+    while (i < n) {
+        // The line: up to the next LF, or a CR that is not part of CRLF.
+        const void* lf = std::memchr(p + i, '\n', n - i);
+        std::size_t e = lf ? static_cast<std::size_t>(static_cast<const char*>(lf) - p) : n;
+        std::size_t next = lf ? e + 1 : n;
+        if (const void* cr = std::memchr(p + i, '\r', e - i)) {
+            const auto c = static_cast<std::size_t>(static_cast<const char*>(cr) - p);
+            if (c + 1 == e && lf) {
+                e = c;                 // CRLF
+            } else {
+                e = c;                 // a bare CR ends the line
+                next = c + 1;
+            }
+        }
+        if (e > i && p[i] == '.') out += '.';
+        out.append(p + i, e - i);
+        out += "\r\n";
+        i = next;
+    }
+    out += ".\r\n";
+    return out;
+}
+
+Result<std::string> domain_to_ascii(std::string_view domain) {
+    if (ascii(domain)) return std::string(domain);
+    UErrorCode status = U_ZERO_ERROR;
+    UIDNA* idna = uidna_openUTS46(UIDNA_NONTRANSITIONAL_TO_ASCII | UIDNA_CHECK_BIDI | UIDNA_CHECK_CONTEXTJ, &status);
+    if (U_FAILURE(status)) return Error{EINVAL, std::string("cannot open the IDNA converter: ") + u_errorName(status)};
+    std::string out(domain.size() * 4 + 64, '\0');
+    UIDNAInfo info = UIDNA_INFO_INITIALIZER;
+    const int32_t n = uidna_nameToASCII_UTF8(idna, domain.data(), static_cast<int32_t>(domain.size()), out.data(),
+                                             static_cast<int32_t>(out.size()), &info, &status);
+    uidna_close(idna);
+    if (U_FAILURE(status) || info.errors != 0)
+        return Error{EINVAL, "not a valid internationalised domain: " + std::string(domain)};
+    out.resize(static_cast<std::size_t>(n));
+    return out;
+}
+
+// --- the session ------------------------------------------------------------------
+
+ClientSession::ClientSession(const SessionOptions& opt, std::string server, bool loopback, WireObserver observer)
+    : opt_(opt), server_(std::move(server)), loopback_(loopback), observer_(std::move(observer)),
+      assembler_(opt.replies) {
+    if (opt_.tls_mode == TlsMode::tls) tls_requested_ = true;   // the handshake comes before the greeting
+    else expect(Await::greeting);
+}
+
+std::string ClientSession::quote(const Reply& r) const {
+    std::string s = std::to_string(r.code);
+    const std::string t = r.text();
+    if (!t.empty()) s += ' ' + t;
+    return printable(s);
+}
+
+void ClientSession::send(std::string_view line, std::string_view shown) {
+    if (out_.empty()) out_data_ = false;   // the driver wrote what there was
+    out_.append(line);
+    out_ += "\r\n";
+    if (observer_) observer_(Wire::sent, shown.empty() ? line : shown);
+}
+
+void ClientSession::send_bytes(std::string&& bytes, bool data) {
+    if (observer_) {
+        std::size_t i = 0;
+        while (i < bytes.size()) {
+            const std::size_t nl = bytes.find('\n', i);
+            const std::size_t end = nl == std::string::npos ? bytes.size() : nl;
+            std::string_view l(bytes.data() + i, end - i);
+            if (!l.empty() && l.back() == '\r') l.remove_suffix(1);
+            observer_(Wire::sent, l);
+            i = nl == std::string::npos ? bytes.size() : nl + 1;
+        }
+    }
+    // The message is moved, not copied, when nothing else waits to go.
+    if (out_.empty()) {
+        out_ = std::move(bytes);
+        out_data_ = data;
+    } else {
+        out_ += bytes;
+        out_data_ = out_data_ || data;
+    }
+}
+
+std::optional<Limit> ClientSession::waiting() const {
+    if (closed_ || tls_requested_ || expect_.empty()) return std::nullopt;
+    switch (expect_.front().what) {
+    case Await::greeting: return Limit::greeting;
+    case Await::data: return Limit::data_start;
+    case Await::dot:
+    case Await::empty_dot: return Limit::data_end;
+    case Await::quit: return Limit::quit;
+    default: return Limit::command;
+    }
+}
+
+void ClientSession::receive(std::string_view bytes) {
+    if (closed_ || bytes.empty()) return;
+    if (tls_requested_) {
+        // RFC 3207 4.2: nothing the server sent before the handshake counts.
+        protocol_error(server_ + " sent data before the TLS handshake (possible command injection)");
+        return;
+    }
+    std::string_view data = bytes;
+    if (!in_.empty()) {
+        in_.append(bytes);
+        data = in_;
+    }
+    std::size_t pos = 0;
+    while (!closed_) {
+        const void* nl = std::memchr(data.data() + pos, '\n', data.size() - pos);
+        if (!nl) break;
+        const auto at = static_cast<std::size_t>(static_cast<const char*>(nl) - data.data());
+        std::string_view l = data.substr(pos, at - pos);
+        if (!l.empty() && l.back() == '\r') l.remove_suffix(1);
+        pos = at + 1;
+        line(l);
+        if (tls_requested_ && pos < data.size() && !closed_) {
+            protocol_error(server_ + " sent data before the TLS handshake (possible command injection)");
+            break;
+        }
+    }
+    if (closed_) {
+        in_.clear();
+        return;
+    }
+    const std::string_view rest = data.substr(pos);
+    if (rest.size() > opt_.replies.max_line) {
+        protocol_error("reply from " + server_ + " with a line over " + std::to_string(opt_.replies.max_line) + " bytes");
+        in_.clear();
+        return;
+    }
+    if (data.data() == in_.data()) in_.erase(0, pos);
+    else in_.assign(rest);
+}
+
+void ClientSession::line(std::string_view l) {
+    if (observer_) observer_(Wire::received, l);
+    switch (assembler_.feed(l)) {
+    case ReplyAssembler::Feed::more: return;
+    case ReplyAssembler::Feed::error:
+        if (assembler_.too_big()) protocol_error("reply from " + server_ + " " + assembler_.error());
+        else protocol_error("malformed reply from " + server_ + " (" + assembler_.error() + "): \"" + printable(l) + "\"");
+        return;
+    case ReplyAssembler::Feed::done:
+        ++replies_;
+        reply(assembler_.take());
+        return;
+    }
+}
+
+void ClientSession::reply(const Reply& r) {
+    if (expect_.empty()) {
+        // RFC 5321 3.8: a server may send 421 at any time, then close.
+        if (r.code == 421) end_all(server_ + " closed the session: " + quote(r), false);
+        else protocol_error("unexpected reply from " + server_ + ": " + quote(r));
+        return;
+    }
+    const Expect e = expect_.front();
+    expect_.pop_front();
+    if (!open_) return opening_reply(e.what, r);
+    std::string why;
+    if (r.code == 421) {
+        closing_ = true;
+        why = server_ + " closed the session: " + quote(r);
+    }
+    switch (e.what) {
+    case Await::quit:
+        closed_ = true;
+        return;
+    case Await::rset_idle:
+        if (r.code != 250 && !closing_) {
+            closing_ = true;
+            why = server_ + " refused RSET: " + quote(r);
+        }
+        break;
+    case Await::rset_after:
+        if (r.code != 250 && !closing_) {
+            closing_ = true;
+            why = server_ + " refused RSET: " + quote(r);
+        }
+        finish_txn();
+        break;
+    case Await::rset_before:
+        if (!txns_.front().pipelined && r.code != 250 && !closing_) {
+            closing_ = true;
+            why = "RSET was refused or the connection broke: " + quote(r);
+        }
+        if (!closing_) txn_reply(e, r);
+        break;
+    default:
+        txn_reply(e, r);
+        break;
+    }
+    if (closing_) end_all(why, false);
+    else start_next();
+}
+
+void ClientSession::opening_reply(Await what, const Reply& r) {
+    switch (what) {
+    case Await::greeting:
+        greeting_ = r;
+        if (r.code != 220) return fail(server_ + " refused the session: " + quote(r), r, r.klass() == 5);
+        send("EHLO " + opt_.helo);
+        return expect(Await::ehlo);
+    case Await::ehlo:
+        if (r.code == 250) {
+            caps_ = parse_capabilities(r);
+            return after_ehlo();
+        }
+        if (r.code == 421 || r.klass() == 4) return fail(server_ + " answered EHLO " + quote(r), r, false);
+        send("HELO " + opt_.helo);
+        return expect(Await::helo);
+    case Await::helo:
+        if (r.code != 250)
+            return fail(server_ + " refused EHLO and HELO: " + quote(r), r, r.klass() == 5);
+        caps_ = Capabilities{};
+        return after_ehlo();
+    case Await::starttls:
+        if (r.code != 220) return fail(server_ + " refused STARTTLS: " + quote(r), r, r.klass() == 5);
+        tls_requested_ = true;
+        return;
+    // An authentication failure is retried later, like a 4xx: the
+    // credentials or the server's configuration may change.
+    case Await::auth_plain:
+        if (r.code != 235) return fail(server_ + " refused AUTH PLAIN: " + quote(r), r, false);
+        return opened();
+    case Await::auth_login:
+        if (r.code != 334) return fail(server_ + " refused AUTH LOGIN: " + quote(r), r, false);
+        send(b64(opt_.auth_user));
+        return expect(Await::auth_user);
+    case Await::auth_user:
+        if (r.code != 334) return fail(server_ + " refused the user name: " + quote(r), r, false);
+        send(b64(opt_.auth_password), b64(kHidden));
+        return expect(Await::auth_pass);
+    case Await::auth_pass:
+        if (r.code != 235) return fail(server_ + " refused the credentials: " + quote(r), r, false);
+        return opened();
+    default:
+        return protocol_error("unexpected reply from " + server_ + ": " + quote(r));
+    }
+}
+
+void ClientSession::after_ehlo() {
+    if (opt_.tls_mode == TlsMode::starttls && !tls_) {
+        if (!caps_.starttls) return fail(server_ + " does not offer STARTTLS, which is required", std::nullopt, false);
+        send("STARTTLS");
+        return expect(Await::starttls);
+    }
+    if (!opt_.auth_user.empty()) return authenticate();
+    opened();
+}
+
+void ClientSession::authenticate() {
+    if (!tls_ && !loopback_)
+        return fail("refusing to send credentials to " + server_ + " without TLS (use --tls)", std::nullopt, false);
+    const bool plain = std::find(caps_.auth.begin(), caps_.auth.end(), "PLAIN") != caps_.auth.end();
+    const bool login = std::find(caps_.auth.begin(), caps_.auth.end(), "LOGIN") != caps_.auth.end();
+    // Observers get the user name and, for the password, base64 of
+    // "********": still a well-formed exchange that a checker accepts.
+    auto plain_token = [&](const std::string& password) {
+        std::string token;
+        token += '\0';
+        token += opt_.auth_user;
+        token += '\0';
+        token += password;
+        return b64(token);
+    };
+    if (plain) {
+        send("AUTH PLAIN " + plain_token(opt_.auth_password), "AUTH PLAIN " + plain_token(kHidden));
+        return expect(Await::auth_plain);
+    }
+    if (login) {
+        send("AUTH LOGIN");
+        return expect(Await::auth_login);
+    }
+    fail(server_ + " offers neither AUTH PLAIN nor AUTH LOGIN", std::nullopt, false);
+}
+
+void ClientSession::opened() { open_ = true; }
+
+void ClientSession::fail(std::string message, std::optional<Reply> reply, bool permanent, bool unreachable) {
+    error_ = SessionError{std::move(message), std::move(reply), permanent, unreachable};
+    expect_.clear();
+    tls_requested_ = false;
+    closed_ = true;
+}
+
+void ClientSession::protocol_error(const std::string& why) { connection_failed(why, false); }
+
+void ClientSession::tls_started() {
+    if (!tls_requested_) return;
+    tls_requested_ = false;
+    tls_ = true;
+    if (greeting_.code == 0) return expect(Await::greeting);   // implicit TLS: the greeting comes now
+    send("EHLO " + opt_.helo);
+    expect(Await::ehlo);
+}
+
+void ClientSession::connection_closed() {
+    connection_failed(in_.empty() ? "connection closed by " + server_
+                                  : "connection closed by " + server_ + " in the middle of a line");
+}
+
+void ClientSession::connection_failed(std::string_view why_view, bool interrupted) {
+    if (closed_) return;
+    const std::string why(why_view);
+    if (!open_) {
+        std::string message = why;
+        bool unreachable = false;
+        if (tls_requested_ || expect_.empty()) {
+            unreachable = greeting_.code == 0;   // the implicit TLS handshake
+        } else {
+            switch (expect_.front().what) {
+            case Await::greeting:
+                message = "no greeting from " + server_ + ": " + why;
+                unreachable = true;
+                break;
+            case Await::ehlo: message = "EHLO to " + server_ + ": " + why; break;
+            case Await::helo: message = server_ + " refused EHLO and HELO: " + why; break;
+            case Await::starttls: message = "STARTTLS with " + server_ + ": " + why; break;
+            default: message = "AUTH with " + server_ + ": " + why; break;
+            }
+        }
+        return fail(std::move(message), std::nullopt, false, unreachable);
+    }
+    // A transcript says why the session broke (an opening that failed is
+    // the driver's to report, with error()).
+    if (observer_) observer_(Wire::event, "error " + printable(why));
+    end_all(why, interrupted);
+}
+
+// Everything in flight ends: the session cannot be used again. A final dot
+// that went out whole and got no reply may have delivered the message.
+void ClientSession::end_all(const std::string& why, bool interrupted) {
+    const bool dot_out = !expect_.empty() && expect_.front().what == Await::dot && out_.empty();
+    for (Txn& t : txns_) {
+        Delivery& d = t.p.delivery;
+        std::string w = why;
+        if (&t == &txns_.front() && dot_out && t.dot_queued) {
+            d.unanswered_dot = true;
+            w = "no reply after the message was sent (it may have been delivered): " + why;
+        }
+        d.connection_lost = true;
+        d.interrupted = interrupted;
+        // A recipient accepted at RCPT is still pending: RCPT's reply did
+        // not decide it, the loss did.
+        for (RcptOutcome& o : d.rcpts)
+            if (o.state == RcptState::deferred && o.detail.empty() && (!o.reply || o.reply->positive())) {
+                o.reply.reset();
+                o.detail = w;
+            }
+        done_.push_back(std::move(d));
+    }
+    txns_.clear();
+    expect_.clear();
+    tls_requested_ = false;
+    closing_ = true;
+    closed_ = true;
+}
+
+// --- transactions -------------------------------------------------------------------
+
+Prepared ClientSession::prepare(const Envelope& m, std::string_view original) const {
+    Prepared out;
+    Delivery& d = out.delivery;
+    for (const auto& r : m.rcpts) d.rcpts.push_back(RcptOutcome{r.address, RcptState::deferred, std::nullopt, {}});
+    auto decide_all = [&](RcptState st, const std::optional<Reply>& reply, const std::string& detail) {
+        for (RcptOutcome& o : d.rcpts) {
+            o.state = st;
+            o.reply = reply;
+            o.detail = detail;
+        }
+        out.done = true;
+        return out;
+    };
+
+    // What the message and envelope need (the envelope may ask for more).
+    const Needs needed = needs(m, original);
+    std::string from = m.mail_from;
+    std::vector<std::string> rcpt_addr;
+    for (const auto& r : m.rcpts) rcpt_addr.push_back(r.address);
+    bool need_utf8 = needed.smtputf8 || m.has_param("SMTPUTF8");
+    bool address_utf8 = !ascii(from);
+    for (const auto& a : rcpt_addr) address_utf8 = address_utf8 || !ascii(a);
+    if (need_utf8 && !caps_.smtputf8 && address_utf8) {
+        bool local_ascii = ascii(from.substr(0, domain_at(from)));
+        for (const auto& a : rcpt_addr) local_ascii = local_ascii && ascii(std::string_view(a).substr(0, domain_at(a)));
+        if (!local_ascii)
+            return decide_all(RcptState::failed, std::nullopt,
+                              "the address needs SMTPUTF8 (RFC 6531) and " + server_ + " does not offer it");
+        auto convert = [&](std::string& a) -> bool {
+            const std::size_t at = domain_at(a);
+            auto dom = domain_to_ascii(std::string_view(a).substr(at));
+            if (!dom) return false;
+            a = a.substr(0, at) + *dom;
+            return true;
+        };
+        if (!convert(from)) return decide_all(RcptState::failed, std::nullopt, "sender domain is not a valid IDN");
+        for (std::size_t i = 0; i < rcpt_addr.size(); ++i)
+            if (!convert(rcpt_addr[i])) {
+                d.rcpts[i].state = RcptState::failed;
+                d.rcpts[i].detail = "not a valid internationalised domain";
+            }
+        d.notes.push_back("domains sent as A-labels (the server does not offer SMTPUTF8)");
+    }
+    if (!caps_.smtputf8) need_utf8 = false;
+
+    // 8-bit data the server cannot take: a body without 8BITMIME, header
+    // text without SMTPUTF8 (RFC 6532). Both are made 7-bit (encoded words,
+    // quoted-printable or base64), or the message is refused.
+    std::string_view message = original;
+    std::string downgraded;
+    const bool eight = !ascii(message);
+    const bool header_needs_utf8 = needed.header_8bit != Needs::npos && !caps_.smtputf8;
+    if ((eight && !caps_.eightbitmime) || header_needs_utf8) {
+        const std::string what = header_needs_utf8 ? "8-bit header and " + server_ + " does not offer SMTPUTF8"
+                                                   : "8-bit message and " + server_ + " does not offer 8BITMIME";
+        if (!opt_.downgrade_8bit) return decide_all(RcptState::failed, std::nullopt, what);
+        RewriteOptions ro;
+        ro.seven_bit = true;
+        RewriteResult rr = rewrite(message, ro);
+        if (!rr.problems.empty())
+            return decide_all(RcptState::failed, std::nullopt,
+                              what + ", and it cannot be made 7-bit: " + rr.problems.front().where + ": " +
+                                  rr.problems.front().what);
+        downgraded = std::move(rr.output);
+        message = downgraded;
+        d.notes.push_back(header_needs_utf8 ? "converted to 7 bit (the server does not offer SMTPUTF8)"
+                                            : "converted to 7 bit (the server does not offer 8BITMIME)");
+    }
+    // BODY=8BITMIME for an 8-bit body, as needs() says (8-bit header text
+    // is SMTPUTF8's business).
+    const bool eight_now = caps_.eightbitmime && message_needs(message).eightbitmime;
+    std::string payload = data_payload(message);
+    // RFC 1870: the size on the wire, CRLF line ends included (the dots
+    // added by stuffing make it a slight overestimate, which is allowed);
+    // without the final ".\r\n".
+    const std::uint64_t size = payload.size() - 3;
+    if (caps_.size && size > caps_.size)
+        return decide_all(RcptState::failed, std::nullopt,
+                          "message of " + std::to_string(size) + " bytes is over " + server_ + "'s SIZE limit of " +
+                              std::to_string(caps_.size));
+
+    // MAIL and RCPT lines, with the parameters this server can take.
+    std::string mail = "MAIL FROM:<" + from + ">";
+    bool body_done = false;
+    for (const std::string& p : m.mail_params) {
+        const std::string k = keyword_of(p);
+        if (k == "SIZE" || k == "SMTPUTF8") continue;
+        if (k == "BODY") {
+            if (!caps_.eightbitmime) continue;
+            if (eight_now) {
+                mail += " BODY=8BITMIME";
+                body_done = true;
+                continue;
+            }
+        }
+        if ((k == "RET" || k == "ENVID") && !caps_.dsn) continue;
+        if (!caps_.esmtp) continue;
+        mail += ' ' + p;
+    }
+    if (eight_now && !body_done) mail += " BODY=8BITMIME";
+    if (caps_.size_offered) mail += " SIZE=" + std::to_string(size);
+    if (need_utf8) mail += " SMTPUTF8";
+    std::vector<std::string> rcpt_lines;
+    for (std::size_t i = 0; i < m.rcpts.size(); ++i) {
+        std::string l = "RCPT TO:<" + rcpt_addr[i] + ">";
+        for (const std::string& p : m.rcpts[i].params) {
+            const std::string k = keyword_of(p);
+            if ((k == "NOTIFY" || k == "ORCPT") && !caps_.dsn) continue;
+            if (!caps_.esmtp) continue;
+            l += ' ' + p;
+        }
+        rcpt_lines.push_back(std::move(l));
+    }
+
+    out.mail = std::move(mail);
+    out.rcpt_lines = std::move(rcpt_lines);
+    out.payload = std::move(payload);
+    return out;
+}
+
+bool ClientSession::can_follow() const {
+    return caps_.pipelining && usable() && txns_.size() == 1 && txns_.front().dot_queued;
+}
+
+void ClientSession::submit(Prepared p) {
+    Delivery& d = p.delivery;
+    if (p.done) {
+        done_.push_back(std::move(d));
+        return;
+    }
+    if (!usable()) {
+        for (RcptOutcome& o : d.rcpts)
+            if (o.detail.empty()) {
+                o.state = RcptState::deferred;
+                o.detail = "the session is closed";
+            }
+        done_.push_back(std::move(d));
+        return;
+    }
+    const bool follow = can_follow();
+    Txn t;
+    t.accepted.assign(p.delivery.rcpts.size(), false);
+    t.p = std::move(p);
+    t.pipelined = caps_.pipelining;
+    t.rset = transactions_ > 0;
+    ++transactions_;
+    txns_.push_back(std::move(t));
+    if (follow) send_group(txns_.back());   // behind the final dot, in the same write (RFC 2920 3.1)
+    else start_next();
+}
+
+void ClientSession::start_next() {
+    if (closed_ || txns_.empty() || txns_.front().sent || !expect_.empty()) return;
+    begin(txns_.front());
+}
+
+void ClientSession::begin(Txn& t) {
+    if (t.pipelined) return send_group(t);
+    t.sent = true;
+    if (t.rset) {
+        send("RSET");
+        return expect(Await::rset_before);
+    }
+    send(t.p.mail);
+    expect(Await::mail);
+}
+
+// The envelope as one pipelined group: RSET when asked, MAIL, each RCPT not
+// refused locally, DATA.
+void ClientSession::send_group(Txn& t) {
+    t.sent = true;
+    if (t.rset) {
+        send("RSET");
+        expect(Await::rset_before);
+    }
+    send(t.p.mail);
+    expect(Await::mail);
+    for (std::size_t i = 0; i < t.p.rcpt_lines.size(); ++i)
+        if (t.p.delivery.rcpts[i].detail.empty()) {
+            send(t.p.rcpt_lines[i]);
+            expect(Await::rcpt, i);
+        }
+    send("DATA");
+    expect(Await::data);
+}
+
+// One by one: the next RCPT, else DATA when a recipient was accepted, else
+// RSET and the end.
+void ClientSession::next_command(Txn& t) {
+    const auto& rcpts = t.p.delivery.rcpts;
+    while (t.next_rcpt < rcpts.size() && !rcpts[t.next_rcpt].detail.empty()) ++t.next_rcpt;
+    if (t.next_rcpt < rcpts.size()) {
+        send(t.p.rcpt_lines[t.next_rcpt]);
+        expect(Await::rcpt, t.next_rcpt);
+        ++t.next_rcpt;
+        return;
+    }
+    if (t.any) {
+        send("DATA");
+        return expect(Await::data);
+    }
+    if (usable()) {
+        send("RSET");
+        return expect(Await::rset_after);
+    }
+    finish_txn();
+}
+
+void ClientSession::txn_reply(const Expect& e, const Reply& r) {
+    Txn& t = txns_.front();
+    Delivery& d = t.p.delivery;
+    auto state_of = [](const Reply& x) { return x.klass() == 5 ? RcptState::failed : RcptState::deferred; };
+    switch (e.what) {
+    case Await::rset_before:
+        if (!t.pipelined) {
+            send(t.p.mail);
+            expect(Await::mail);
+        }
+        return;
+    case Await::mail:
+        t.mail_ok = r.klass() == 2;
+        if (!t.mail_ok)
+            for (RcptOutcome& o : d.rcpts)
+                if (o.detail.empty()) {
+                    o.reply = r;
+                    o.state = state_of(r);
+                }
+        if (t.pipelined) return;
+        if (t.mail_ok) return next_command(t);
+        if (usable()) {
+            send("RSET");
+            return expect(Await::rset_after);
+        }
+        return finish_txn();
+    case Await::rcpt:
+        if (t.mail_ok) {
+            RcptOutcome& o = d.rcpts[e.rcpt];
+            o.reply = r;
+            if (r.klass() == 2) {
+                t.accepted[e.rcpt] = true;
+                t.any = true;
+            } else {
+                o.state = state_of(r);
+            }
+        }
+        if (!t.pipelined && !closing_) next_command(t);
+        return;
+    case Await::data:
+        if (r.code == 354) {
+            if (!t.any) {
+                // RFC 2920 3.1: DATA was accepted though no recipient was;
+                // end it with an empty message that the server must refuse.
+                send(".");
+                return expect(Await::empty_dot);
+            }
+            t.dot_queued = true;
+            send_bytes(std::move(t.p.payload), true);
+            return expect(Await::dot);
+        }
+        for (std::size_t i = 0; i < t.accepted.size(); ++i)
+            if (t.accepted[i]) {
+                d.rcpts[i].reply = r;
+                d.rcpts[i].state = state_of(r);
+            }
+        if (usable() && t.mail_ok) {
+            send("RSET");
+            return expect(Await::rset_after);
+        }
+        return finish_txn();
+    case Await::dot:
+        for (std::size_t i = 0; i < t.accepted.size(); ++i)
+            if (t.accepted[i]) {
+                d.rcpts[i].reply = r;
+                d.rcpts[i].state = r.klass() == 2 ? RcptState::sent : state_of(r);
+            }
+        return finish_txn();
+    case Await::empty_dot:
+        return finish_txn();
+    default:
+        return;
+    }
+}
+
+void ClientSession::finish_txn() {
+    if (txns_.empty()) return;
+    done_.push_back(std::move(txns_.front().p.delivery));
+    txns_.pop_front();
+}
+
+Delivery ClientSession::take() {
+    if (done_.empty()) return {};
+    Delivery d = std::move(done_.front());
+    done_.pop_front();
+    return d;
+}
+
+void ClientSession::reset() {
+    if (!ready() || closing_) return;
+    send("RSET");
+    expect(Await::rset_idle);
+}
+
+void ClientSession::quit() {
+    if (closed_) return;
+    if (ready() && usable()) {
+        send("QUIT");
+        return expect(Await::quit);
+    }
+    if (!txns_.empty()) end_all("the session was closed", false);
+    closed_ = true;
+}
+
+}  // namespace msg::smtp

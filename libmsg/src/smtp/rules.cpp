@@ -1,0 +1,123 @@
+// rules.cpp - scripted answers per stage (rules.hpp).
+#include "msg/smtp/rules.hpp"
+
+#include <cerrno>
+
+#include "msg/smtp/reply.hpp"
+
+namespace msg::smtp {
+
+namespace {
+
+std::string_view next_word(std::string_view line, std::size_t& i) {
+    while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
+    const std::size_t start = i;
+    while (i < line.size() && line[i] != ' ' && line[i] != '\t') ++i;
+    return line.substr(start, i - start);
+}
+
+}  // namespace
+
+Result<Rules> Rules::parse(std::string_view text, const std::string& file) {
+    Rules rules;
+    std::vector<Rule>& out = rules.rules_;
+    std::size_t lineno = 0, at = 0;
+    while (at < text.size()) {
+        std::size_t nl = text.find('\n', at);
+        if (nl == std::string_view::npos) nl = text.size();
+        std::string_view line = text.substr(at, nl - at);
+        at = nl + 1;
+        ++lineno;
+        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+        auto fail = [&](std::size_t col, const std::string& what) -> Result<Rules> {
+            return Error{EINVAL, file + ":" + std::to_string(lineno) + ":" + std::to_string(col + 1) + ": " + what};
+        };
+        std::size_t i = 0;
+        const std::string_view stage = next_word(line, i);
+        if (stage.empty() || stage[0] == '#') continue;
+        Rule r;
+        r.line = lineno;
+        const std::size_t stage_col = i - stage.size();
+        if (stage == "connect") r.stage = Stage::connect;
+        else if (stage == "helo") r.stage = Stage::helo;
+        else if (stage == "mail") r.stage = Stage::mail;
+        else if (stage == "rcpt") r.stage = Stage::rcpt;
+        else if (stage == "data") r.stage = Stage::data;
+        else if (stage == "dot") r.stage = Stage::dot;
+        else if (stage == "vrfy") r.stage = Stage::vrfy;
+        else return fail(stage_col, "unknown stage \"" + std::string(stage) + "\" (connect, helo, mail, rcpt, data, dot, vrfy)");
+
+        while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
+        const std::size_t match_col = i;
+        if (i < line.size() && line[i] == '/') {
+            const std::size_t end = line.find('/', i + 1);
+            if (end == std::string_view::npos) return fail(match_col, "the regex has no closing /");
+            try {
+                r.re = std::regex(std::string(line.substr(i + 1, end - i - 1)), std::regex::ECMAScript);
+            } catch (const std::regex_error& e) {
+                return fail(match_col, std::string("bad regex: ") + e.what());
+            }
+            r.match = Rule::Match::regex;
+            i = end + 1;
+        } else {
+            const std::string_view m = next_word(line, i);
+            if (m == "*") {
+                r.match = Rule::Match::all;
+            } else if (m == "every") {
+                const std::string_view n = next_word(line, i);
+                unsigned v = 0;
+                for (char c : n) {
+                    if (c < '0' || c > '9' || v > 1000000) return fail(i - n.size(), "every needs a number");
+                    v = v * 10 + static_cast<unsigned>(c - '0');
+                }
+                if (n.empty() || v == 0) return fail(i - n.size(), "every needs a number above 0");
+                r.match = Rule::Match::every;
+                r.every = v;
+            } else {
+                return fail(match_col, "expected *, every N or /REGEX/");
+            }
+        }
+        while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
+        const std::size_t action_col = i;
+        const std::string_view action = line.substr(i);
+        if (action == "drop") {
+            r.verdict.drop = true;
+        } else {
+            if (action.size() < 3) return fail(action_col, "expected a reply (CODE [TEXT]) or drop");
+            int code = 0;
+            for (std::size_t k = 0; k < 3; ++k) {
+                if (action[k] < '0' || action[k] > '9') return fail(action_col, "expected a reply (CODE [TEXT]) or drop");
+                code = code * 10 + (action[k] - '0');
+            }
+            if (!reply_code_in_range(code) || (action.size() > 3 && action[3] != ' '))
+                return fail(action_col, "a reply code is three digits, 200 to 559");
+            r.verdict.code = code;
+            r.verdict.text = std::string(action.size() > 4 ? action.substr(4) : std::string_view());
+        }
+        out.push_back(std::move(r));
+    }
+    return rules;
+}
+
+Verdict Rules::apply(Stage stage, std::string_view arg, const std::vector<std::string>& rcpts) {
+    for (Rule& r : rules_) {
+        if (r.stage != stage) continue;
+        bool hit = false;
+        switch (r.match) {
+            case Rule::Match::all: hit = true; break;
+            case Rule::Match::every: hit = ++r.seen % r.every == 0; break;
+            case Rule::Match::regex:
+                if (stage == Stage::data || stage == Stage::dot) {
+                    for (const std::string& x : rcpts)
+                        if (std::regex_search(x, r.re)) hit = true;
+                } else {
+                    hit = std::regex_search(arg.begin(), arg.end(), r.re);
+                }
+                break;
+        }
+        if (hit) return r.verdict;
+    }
+    return {};
+}
+
+}  // namespace msg::smtp

@@ -1,0 +1,134 @@
+// smtp/script.cpp - a transcript's server side (smtp/script.hpp).
+#include "msg/smtp/script.hpp"
+
+#include <algorithm>
+#include <string>
+
+#include "msg/smtp/command.hpp"
+
+namespace msg::smtp {
+
+class ScriptSession final : public Dialog {
+public:
+    explicit ScriptSession(ServerScript& s) : s_(s) {}
+    void start() override;
+    void receive(std::string_view bytes) override;
+    std::string& output() override { return out_; }
+    bool closing() const override { return closing_; }
+    bool dropped() const override { return false; }
+    bool tls_requested() const override { return tls_requested_; }
+    void tls_started() override { tls_requested_ = false; }
+    bool held() const override { return false; }
+    std::uint64_t completed() const override { return completed_; }
+    bool in_data() const override {
+        return chunk_left_ > 0 || (next_ < s_.ex_.size() && s_.ex_[next_].kind == ExchangeKind::body);
+    }
+
+private:
+    void answer();   // send the reply of exchange next_, and of unanswered ones after it
+    void line(std::string_view l);
+    void note(const std::string& text) {
+        if (s_.on_note) s_.on_note(text);
+    }
+
+    ServerScript& s_;
+    std::string in_, out_;
+    std::size_t next_ = 0;           // the exchange whose client lines come next
+    std::size_t got_ = 0;            // of its client lines, received so far
+    std::uint64_t chunk_left_ = 0, completed_ = 0;
+    bool closing_ = false, tls_requested_ = false;
+};
+
+ServerScript::ServerScript(Transcript t, bool can_tls) : t_(std::move(t)), ex_(exchanges(t_)), can_tls_(can_tls) {}
+
+std::unique_ptr<Dialog> ServerScript::session() { return std::make_unique<ScriptSession>(*this); }
+
+void ScriptSession::start() {
+    ++s_.sessions_;
+    next_ = 0;
+    if (s_.ex_.empty()) {
+        out_ += "421 4.3.0 empty script\r\n";
+        closing_ = true;
+    } else if (s_.ex_[0].kind == ExchangeKind::greeting) {
+        answer();
+    }
+}
+
+void ScriptSession::answer() {
+    const Transcript& t = s_.t_;
+    auto send = [&](const Exchange& e) {
+        for (std::size_t i : e.reply_lines) out_ += t.lines[i].text + "\r\n";
+    };
+    const Exchange& e = s_.ex_[next_];
+    send(e);
+    bool starttls = false;
+    if (e.kind == ExchangeKind::command && !e.client.empty() && e.reply && e.reply->code == 220)
+        starttls = parse_command(t.lines[e.client[0]].text, {.utf8 = true, .lenient = true}).verb == Verb::starttls;
+    ++next_;
+    while (next_ < s_.ex_.size() && s_.ex_[next_].kind == ExchangeKind::unanswered) send(s_.ex_[next_++]);
+    got_ = 0;
+    if (e.reply && e.reply->code == 221) closing_ = true;
+    if (starttls) {
+        if (s_.can_tls_) {
+            tls_requested_ = true;
+            in_.clear();
+        } else {
+            note("the script starts TLS, but TLS is not available");
+            closing_ = true;
+        }
+    }
+    if (next_ >= s_.ex_.size() && !closing_) {
+        out_ += "421 4.3.0 end of the script, closing\r\n";
+        closing_ = true;
+    }
+}
+
+void ScriptSession::line(std::string_view l) {
+    const Exchange& e = s_.ex_[next_];
+    if (got_ < e.client.size()) {
+        const std::string& want = s_.t_.lines[e.client[got_]].text;
+        if (l != want && e.kind != ExchangeKind::body) {
+            ++s_.differences_;
+            note("the client sent \"" + std::string(l.substr(0, 80)) + "\" where the script has \"" + want.substr(0, 80) +
+                 "\"");
+        }
+    }
+    ++got_;
+    bool done = e.kind == ExchangeKind::body ? l == "." : got_ >= e.client.size() || e.kind != ExchangeKind::command;
+    if (e.kind == ExchangeKind::command && got_ == 1) {
+        const Command c = parse_command(l, {.utf8 = true, .lenient = true});
+        if (c.verb == Verb::bdat && c.ok) chunk_left_ = c.chunk_size;
+        if (chunk_left_ > 0) done = false;
+    }
+    if (done) answer();
+}
+
+void ScriptSession::receive(std::string_view bytes) {
+    if (closing_ || tls_requested_) return;
+    in_.append(bytes);
+    std::size_t at = 0;
+    while (!closing_ && !tls_requested_ && next_ < s_.ex_.size()) {
+        if (chunk_left_ > 0) {
+            const auto take = static_cast<std::size_t>(std::min<std::uint64_t>(chunk_left_, in_.size() - at));
+            at += take;
+            chunk_left_ -= take;
+            if (chunk_left_ > 0) break;
+            ++completed_;
+            answer();
+            continue;
+        }
+        const std::size_t nl = in_.find('\n', at);
+        if (nl == std::string::npos) {
+            if (in_.size() - at > 65536) at = in_.size();   // no line that long is in any script
+            break;
+        }
+        std::string_view l(in_.data() + at, nl - at);
+        if (!l.empty() && l.back() == '\r') l.remove_suffix(1);
+        at = nl + 1;
+        ++completed_;
+        line(l);
+    }
+    in_.erase(0, tls_requested_ ? in_.size() : at);
+}
+
+}  // namespace msg::smtp

@@ -1,0 +1,80 @@
+#!/bin/sh
+# config.sh BINDIR - every tool runs with an empty $XDG_CONFIG_HOME/msgtools/config,
+# and an option set in a tool's section of the file takes effect (the command
+# line still wins). Run from the project's top directory.
+set -u
+BIN=$1
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+fail=0
+no() { echo "FAIL: $*"; fail=1; }
+export XDG_CONFIG_HOME="$T/config"
+mkdir -p "$XDG_CONFIG_HOME/msgtools"
+CONFIG="$XDG_CONFIG_HOME/msgtools/config"
+MSG=testdata/clean/plain-utf8-8bit.eml
+
+# An empty file changes nothing.
+: > "$CONFIG"
+for t in msgshow msgcheck msgrewrite mbox2spool spool2mbox spoolsend smtpreplay smtpsink spoolctl; do
+    "$BIN/$t" --version > /dev/null 2> "$T/err" || no "$t with an empty config file: $(cat "$T/err")"
+done
+"$BIN/msgshow" "$MSG" > /dev/null || no "msgshow runs with an empty config file"
+
+# One option of each tool, set in its section.
+"$BIN/mbox2spool" -q testdata/mbox/sample.mbox.gz "$T/spool" || no "mbox2spool made a spool"
+cat > "$CONFIG" <<'EOF'
+# a comment
+[msgshow]
+json =
+[msgcheck]
+json =
+[msgrewrite]
+7bit =
+[mbox2spool]
+json =
+[spool2mbox]
+envelope =
+[spoolsend]
+jobs = 2
+dry-run =
+[smtpreplay]
+json =
+[smtpsink]
+hostname = configured.test
+[spoolctl]
+json =
+EOF
+"$BIN/msgshow" "$MSG" | head -c 1 | grep -q '{' || no "[msgshow] json"
+"$BIN/msgcheck" testdata/defects/date.weekday/wrong-weekday.eml 2>/dev/null | grep -q '"defect": "date.weekday"' ||
+    no "[msgcheck] json"
+"$BIN/msgrewrite" "$MSG" | LC_ALL=C grep -q "$(printf '[\200-\377]')" && no "[msgrewrite] 7bit"
+"$BIN/mbox2spool" testdata/mbox/sample.mbox.gz "$T/spool2" | head -n 1 | grep -q '"status": "enqueued"' ||
+    no "[mbox2spool] json"
+"$BIN/spool2mbox" "$T/spool" 2>/dev/null | grep -q '^X-Envelope-From: ' || no "[spool2mbox] envelope"
+"$BIN/spoolsend" "$T/spool" > "$T/out" 2>&1 || no "[spoolsend] jobs and dry-run: $(cat "$T/out")"
+grep -q 'would be sent (dry run)' "$T/out" || no "[spoolsend] dry-run"
+"$BIN/smtpreplay" --check testdata/transcripts/*.txt 2>/dev/null | head -n 1 | grep -q '^{' || no "[smtpreplay] json"
+"$BIN/spoolctl" list "$T/spool" 2>/dev/null | head -n 1 | grep -q '^{"entry"' || no "[spoolctl] json"
+"$BIN/smtpsink" --listen 127.0.0.1:0 --discard --sessions 1 > "$T/sink" 2>/dev/null &
+sink=$!
+for _ in 1 2 3 4 5 6 7 8 9 10; do grep -q 'listening on' "$T/sink" && break; sleep 0.2; done
+port=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$T/sink")
+if [ -n "$port" ]; then
+    greeting=$(/usr/bin/python3 -c "import socket,sys; s=socket.create_connection(('127.0.0.1', $port)); print(s.recv(200).decode()); s.sendall(b'QUIT\r\n'); s.recv(200)")
+    echo "$greeting" | grep -q 'configured.test' || no "[smtpsink] hostname: $greeting"
+else
+    no "smtpsink did not start"
+fi
+kill "$sink" 2>/dev/null; wait "$sink" 2>/dev/null
+
+# The command line wins over the file.
+"$BIN/msgcheck" --json testdata/clean/plain-us-ascii.eml > /dev/null 2>&1 || no "msgcheck --json with json set in the file"
+printf '[spoolsend]\njobs = 0\n' > "$CONFIG"
+"$BIN/spoolsend" --dry-run -j 1 "$T/spool" > /dev/null 2>&1 || no "-j 1 on the command line wins over jobs = 0"
+"$BIN/spoolsend" --dry-run "$T/spool" > /dev/null 2>&1; [ $? -eq 64 ] || no "jobs = 0 from the file is checked (64)"
+
+# A bad file is a usage error that names it.
+printf '[msgcheck]\nno-such-option = 1\n' > "$CONFIG"
+"$BIN/msgcheck" "$MSG" > /dev/null 2> "$T/err"; [ $? -eq 64 ] || no "an unknown option in the file: exit 64"
+grep -q "$CONFIG" "$T/err" || no "the error names the file: $(cat "$T/err")"
+exit $fail

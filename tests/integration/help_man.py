@@ -1,0 +1,67 @@
+#!/usr/bin/env python3
+"""help_man.py BINDIR DOCSDIR - every tool's --help and its man page list
+the same options: the long options --help prints against the option items
+(.TP) of the page's OPTIONS section (and of its OPERATIONS or COMMANDS
+section, where it has one)."""
+import os
+import re
+import subprocess
+import sys
+
+TOOLS = ["msgcheck", "msgrewrite", "msgshow", "mbox2spool", "spool2mbox", "spoolsend", "smtpreplay", "smtpsink",
+         "spoolctl"]
+
+
+def help_options(path):
+    out = subprocess.run([path, "--help"], capture_output=True, text=True, timeout=30).stdout
+    opts = set()
+    for line in out.splitlines():
+        # Option lines of the options table start with white space and a dash.
+        m = re.match(r"\s+(-\w \[ )?(--[a-z0-9][a-z0-9-]*)", line)
+        if m:
+            opts.add(m.group(2))
+    return opts
+
+
+def man_options(path):
+    text = open(path, encoding="utf-8").read()
+    opts = set()
+    section = None
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        if line.startswith(".SH"):
+            section = line[3:].strip().strip('"')
+            continue
+        if section not in ("OPTIONS", "COMMANDS", "OPERATIONS"):
+            continue
+        # The tag line of an item: the line after .TP.
+        if i > 0 and lines[i - 1].startswith(".TP"):
+            for m in re.finditer(r"\\-\\-([a-z0-9](?:[a-z0-9]|\\-)*)", line):
+                opts.add("--" + m.group(1).replace("\\-", "-"))
+    return opts
+
+
+def main():
+    bindir, docs = sys.argv[1], sys.argv[2]
+    fails = 0
+    for t in TOOLS:
+        h = help_options(os.path.join(bindir, t))
+        page = os.path.join(docs, t + ".1")
+        if not os.path.exists(page):
+            print("FAIL: %s has no man page" % t)
+            fails += 1
+            continue
+        m = man_options(page)
+        if not h:
+            print("FAIL: %s --help lists no option" % t)
+            fails += 1
+        for o in sorted(h - m):
+            print("FAIL: %s: %s is in --help but not in %s.1" % (t, o, t))
+            fails += 1
+        for o in sorted(m - h):
+            print("FAIL: %s: %s is in %s.1 but not in --help" % (t, o, t))
+            fails += 1
+    sys.exit(1 if fails else 0)
+
+
+main()

@@ -1,0 +1,124 @@
+#!/usr/bin/python3
+"""A hostile SMTP server on 127.0.0.1, for tests of a client's limits.
+
+Usage: hostile_server.py [--tls CERT KEY] MODE
+
+Prints "listening on 127.0.0.1:PORT" (an ephemeral port) and serves until
+killed, each connection in its own thread. MODE:
+
+  endless-ehlo  greets, then answers EHLO with "250-" lines that never end,
+                as fast as the client reads them
+  slow          sends every reply one byte per second, the greeting included
+  slow-mail     greets and answers EHLO at once, then sends every later
+                reply one byte per second
+  hang-dot      takes the message, never answers its final dot (and reads
+                on, so that the client's writes succeed)
+  controls      replies carry ESC, NUL and bare CR; every recipient is
+                refused with such a reply
+  delay         a slow but honest server: each reply after half a second
+
+With --tls, every connection starts with a TLS handshake (implicit TLS, as
+on port 465) with that certificate and key.
+
+No mode offers PIPELINING: the client sends one command at a time.
+"""
+import socket
+import ssl
+import sys
+import threading
+import time
+
+args = sys.argv[1:]
+TLS = None
+if args[:1] == ["--tls"]:
+    TLS = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    TLS.load_cert_chain(args[1], args[2])
+    args = args[3:]
+MODE = args[0] if args else ""
+MODES = ("endless-ehlo", "slow", "slow-mail", "hang-dot", "controls", "delay")
+if MODE not in MODES:
+    raise SystemExit("mode must be one of " + ", ".join(MODES))
+
+
+def serve(conn):
+    try:
+        if TLS:
+            conn = TLS.wrap_socket(conn, server_side=True)
+        talk(conn)
+    except (OSError, ssl.SSLError):
+        pass
+    finally:
+        conn.close()
+
+
+def talk(conn):
+    slow_all = MODE == "slow"
+
+    def send(data, slow):
+        if MODE == "delay":
+            time.sleep(0.5)
+        if not slow:
+            conn.sendall(data)
+            return
+        for b in data:
+            conn.sendall(bytes([b]))
+            time.sleep(1)
+
+    greeting = b"220 hostile.test ESMTP\r\n"
+    if MODE == "controls":
+        greeting = b"220 hostile.test \x1b[31mESMTP\x00 \rhello\r\n"
+    send(greeting, slow_all)
+    in_data = False
+    buf = b""
+    while True:
+        data = conn.recv(65536)
+        if not data:
+            return
+        buf += data
+        while b"\n" in buf:
+            line, buf = buf.split(b"\n", 1)
+            line = line.rstrip(b"\r")
+            if in_data:
+                if line == b".":
+                    in_data = False
+                    if MODE == "hang-dot":
+                        while conn.recv(65536):
+                            pass
+                        return
+                    send(b"250 2.0.0 queued\r\n", slow_all or MODE == "slow-mail")
+                continue
+            cmd = line.upper()
+            slow = slow_all or (MODE == "slow-mail" and not cmd.startswith(b"EHLO"))
+            if cmd.startswith(b"EHLO"):
+                if MODE == "endless-ehlo":
+                    chunk = (b"250-" + b"x" * 40 + b"\r\n") * 100
+                    while True:
+                        conn.sendall(chunk)
+                send(b"250-hostile.test\r\n250 8BITMIME\r\n", slow)
+            elif cmd.startswith(b"MAIL"):
+                send(b"250 2.1.0 ok\r\n", slow)
+            elif cmd.startswith(b"RCPT"):
+                if MODE == "controls":
+                    send(b"550 5.1.1 \x1b]0;owned\x07 no \x00 such\ruser\x1b[2J\r\n", False)
+                else:
+                    send(b"250 2.1.5 ok\r\n", slow)
+            elif cmd == b"DATA":
+                send(b"354 go ahead\r\n", slow)
+                in_data = True
+            elif cmd == b"RSET":
+                send(b"250 2.0.0 ok\r\n", slow)
+            elif cmd == b"QUIT":
+                send(b"221 2.0.0 bye\r\n", slow)
+                return
+            else:
+                send(b"500 5.5.1 what?\r\n", slow)
+
+
+listener = socket.socket()
+listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+listener.bind(("127.0.0.1", 0))
+listener.listen(64)
+print("listening on 127.0.0.1:%d" % listener.getsockname()[1], flush=True)
+while True:
+    c, _ = listener.accept()
+    threading.Thread(target=serve, args=(c,), daemon=True).start()

@@ -1,0 +1,75 @@
+#!/bin/sh
+# maildir.sh BINDIR - Maildir across the tools: mbox2spool reads one (cur/
+# and new/ at any depth, never tmp/ or a mail server's index files) and is
+# idempotent; spool2mbox --maildir writes one back with the same bytes and
+# flags; msgcheck, msgshow and msgrewrite read its messages only.
+# Run from the project's top directory.
+set -u
+BIN=$1
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+fail=0
+no() { echo "FAIL: $*"; fail=1; }
+
+# A Maildir as Dovecot leaves it: a subfolder, index files, a delivery in
+# progress in tmp/, a hidden file among the messages.
+M=$T/Mail
+mkdir -p "$M/cur" "$M/new" "$M/tmp" "$M/.Sent/cur" "$M/.Sent/new" "$M/.Sent/tmp"
+set -- testdata/clean/calendar-invitation-7bit.eml testdata/clean/csv-export-7bit.eml testdata/clean/format-flowed.eml
+[ $# -ge 3 ] || { echo "FAIL: the test needs three sample messages"; exit 1; }
+cp "$1" "$M/new/1700000000.M1P100.mx"
+cp "$2" "$M/cur/1700000100.M2P100.mx:2,RS"
+cp "$3" "$M/.Sent/cur/1700000200.M3P100.mx:2,S"
+printf 'From: half@example.org\nSubject: half written\n' > "$M/tmp/1700000300.M4P100.mx"
+printf 'not a message\n' > "$M/dovecot.index.log"
+printf '3 V1700000000 N4\n' > "$M/dovecot-uidlist"
+: > "$M/.Sent/maildirfolder"
+printf 'hidden\n' > "$M/cur/.keep"
+cp -R "$M" "$T/Mail.orig"
+
+# mbox2spool: three messages, flags and source kept; a second run adds nothing.
+"$BIN/mbox2spool" "$M" "$T/spool" 2> "$T/err" || no "mbox2spool MAILDIR: exit $?: $(cat "$T/err")"
+grep -q "3 messages, 3 enqueued" "$T/err" || no "mbox2spool takes the three messages only: $(cat "$T/err")"
+"$BIN/mbox2spool" "$M" "$T/spool" 2> "$T/err"
+grep -q "3 messages, 0 enqueued, 3 already in the spool" "$T/err" || no "mbox2spool MAILDIR is idempotent: $(cat "$T/err")"
+grep -l "^Maildir-Flags: RS$" "$T/spool/queue/"* > /dev/null || no "the flags of cur/NAME:2,RS are kept"
+grep -l "^Maildir-Source: .*/new/1700000000.M1P100.mx$" "$T/spool/queue/"* > /dev/null || no "Maildir-Source names the file"
+"$BIN/msgcheck" --spool "$T/spool/queue" > "$T/out" 2>&1 || no "the entries made from a Maildir are valid: $(cat "$T/out")"
+
+# spool2mbox --maildir: the same bytes, new/ without flags, cur/ with them.
+"$BIN/spool2mbox" --maildir "$T/back" "$T/spool" 2> "$T/err" || no "spool2mbox --maildir: exit $?: $(cat "$T/err")"
+[ "$(ls "$T/back/new" | wc -l)" -eq 1 ] || no "one message in new/: $(ls "$T/back/new")"
+[ "$(ls "$T/back/cur" | wc -l)" -eq 2 ] || no "two messages in cur/: $(ls "$T/back/cur")"
+[ -z "$(ls "$T/back/tmp")" ] || no "tmp/ is left empty"
+ls "$T/back/cur" | grep -q ':2,RS$' || no "the RS flags come back"
+ls "$T/back/cur" | grep -q ':2,S$' || no "the S flag comes back"
+for f in "$1" "$2" "$3"; do
+    found=0
+    for g in "$T/back/new/"* "$T/back/cur/"*; do cmp -s "$f" "$g" && found=1; done
+    [ $found -eq 1 ] || no "$f came back byte for byte"
+done
+for g in "$T/back/new/"* "$T/back/cur/"*; do
+    [ "$(stat -c %a "$g")" = 600 ] || no "a delivered file is 0600: $(stat -c %a "$g")"
+done
+# ... and reading it back adds nothing: the key is the message's bytes.
+"$BIN/mbox2spool" "$T/back" "$T/spool" 2> "$T/err"
+grep -q "3 messages, 0 enqueued" "$T/err" || no "a Maildir written back maps to the same entries: $(cat "$T/err")"
+"$BIN/spool2mbox" --maildir "$T/x" -o "$T/x.mbox" "$T/spool" > /dev/null 2>&1
+[ $? -eq 64 ] || no "--maildir with -o is a usage error"
+# The same entries as an mbox archive: each From_ line made from the sender
+# and the file's time.
+"$BIN/spool2mbox" -o "$T/all.mbox" "$T/spool" 2> /dev/null || no "spool2mbox -o"
+[ "$(grep -c '^From [^ ]*@[^ ]* ... ... .. ..:..:.. ....$' "$T/all.mbox")" -eq 3 ] || no "three From_ lines: $(grep '^From ' "$T/all.mbox")"
+
+# msgcheck, msgshow and msgrewrite see the three messages only.
+"$BIN/msgcheck" "$M" > "$T/out" 2> "$T/err"
+grep -q "^msgcheck: 3 messages" "$T/err" || no "msgcheck MAILDIR reads three messages: $(cat "$T/err")"
+grep -q "tmp/\|dovecot\|\.keep" "$T/out" && no "msgcheck reports on a non-message: $(cat "$T/out")"
+"$BIN/msgshow" "$M" > "$T/out" 2>&1
+[ "$(grep -c "^$M/" "$T/out")" -eq 3 ] || no "msgshow MAILDIR shows three messages: $(cat "$T/out")"
+"$BIN/msgrewrite" --crlf -i "$M" 2> "$T/err" || no "msgrewrite -i MAILDIR: exit $?: $(cat "$T/err")"
+cmp -s "$M/tmp/1700000300.M4P100.mx" "$T/Mail.orig/tmp/1700000300.M4P100.mx" || no "msgrewrite left tmp/ alone"
+cmp -s "$M/dovecot.index.log" "$T/Mail.orig/dovecot.index.log" || no "msgrewrite left the index alone"
+cmp -s "$M/cur/.keep" "$T/Mail.orig/cur/.keep" || no "msgrewrite left a hidden file alone"
+grep -q "$(printf '\r')$" "$M/new/1700000000.M1P100.mx" || no "msgrewrite rewrote a message of new/"
+exit $fail

@@ -1,0 +1,353 @@
+#!/usr/bin/python3
+"""smtpreplay against live servers on 127.0.0.1: what the replay sends and
+when, TLS, credentials, and batches that mean what they say.
+
+Usage: smtpreplay_live.py SMTPREPLAY SMTPSINK SPOOLSEND DOCS_DIR
+
+- a batch replayed to a strict server (one that answers "554 SMTP
+  synchronization error", as Exim does, to a client that sends before the
+  reply it waits for) goes one command at a time without PIPELINING, and
+  in RFC 2920 groups with it;
+- a batch with STARTTLS sends nothing after it before the handshake, and
+  the message arrives once, over TLS checked with --ca-file; without the
+  CA the certificate is refused;
+- a session recorded with TLS on connect replays with TLS first; a cs
+  copy of it replays with --tls;
+- --auth-file puts the password back on the wire (never in the output);
+  without it the AUTH refusal is reported with its code;
+- --no-data delivers nothing;
+- spoolsend reports an AUTH refusal with its code and enhanced code;
+- smtpsink(1)'s certificate example gives a certificate that spoolsend
+  accepts for 127.0.0.1 with --ca-file; a CN-only one is refused;
+- a session where a RCPT was refused and the pipelined DATA got 503
+  converts to a batch holding only the second, accepted message, which a
+  replay delivers once.
+"""
+import glob
+import json
+import os
+import re
+import shutil
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import threading
+
+SMTPREPLAY, SMTPSINK, SPOOLSEND, DOCS = sys.argv[1:5]
+failures = 0
+SECRET = "s3cret-pass-phrase"
+
+
+def check(cond, what):
+    global failures
+    if not cond:
+        failures += 1
+        print("FAIL:", what)
+
+
+def replay(*args, **kw):
+    return subprocess.run([SMTPREPLAY, *args], capture_output=True, text=True, timeout=120, **kw)
+
+
+def start_sink(*args):
+    p = subprocess.Popen([SMTPSINK, "--listen", "127.0.0.1:0", *args], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    m = re.match(r"listening on 127\.0\.0\.1:(\d+)", p.stdout.readline())
+    if not m:
+        p.kill()
+        raise SystemExit("smtpsink did not start: %s" % p.stderr.read())
+    return p, int(m.group(1))
+
+
+def stop(p):
+    p.terminate()
+    try:
+        return p.communicate(timeout=10)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        return p.communicate()
+
+
+def queued(spool):
+    return sorted(glob.glob(os.path.join(spool, "queue", "*")))
+
+
+class StrictServer:
+    """One SMTP session at a time, answered line by line. A client that
+    sends a line before the reply it must wait for (RFC 2920; everything
+    without PIPELINING) gets 554 and the connection closes, as Exim does.
+    With tls_context it offers STARTTLS and takes bytes after it before the
+    handshake as an injection (RFC 3207 4.2)."""
+
+    def __init__(self, pipelining, tls_context=None):
+        self.pipelining = pipelining
+        self.tls = tls_context
+        self.errors, self.messages, self.sessions = [], [], 0
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(5)
+        self.port = self.sock.getsockname()[1]
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            try:
+                self.session(conn)
+            except (OSError, ssl.SSLError) as e:
+                self.errors.append("session: %s" % e)
+            finally:
+                conn.close()
+
+    def session(self, conn):
+        self.sessions += 1
+        buf = b""
+        conn.settimeout(10)
+
+        def line():
+            nonlocal buf
+            while b"\r\n" not in buf:
+                data = conn.recv(65536)
+                if not data:
+                    return None
+                buf += data
+            l, buf = buf.split(b"\r\n", 1)
+            return l.decode("utf-8", "replace")
+
+        conn.sendall(b"220 strict.test ESMTP\r\n")
+        in_tls = False
+        while True:
+            l = line()
+            if l is None:
+                return
+            verb = l.split(" ", 1)[0].upper()
+            ends = verb in ("EHLO", "HELO", "DATA", "VRFY", "EXPN", "NOOP", "QUIT", "STARTTLS", "AUTH")
+            if buf and (not self.pipelining or ends):
+                self.errors.append("synchronization error after %r (%r pending)" % (l, buf[:40]))
+                conn.sendall(b"554 SMTP synchronization error\r\n")
+                return
+            if verb == "EHLO":
+                caps = ["250-strict.test"]
+                if self.pipelining:
+                    caps.append("250-PIPELINING")
+                if self.tls and not in_tls:
+                    caps.append("250-STARTTLS")
+                caps.append("250 8BITMIME")
+                conn.sendall(("\r\n".join(caps) + "\r\n").encode())
+            elif verb == "STARTTLS":
+                conn.sendall(b"220 2.0.0 go ahead\r\n")
+                conn = self.tls.wrap_socket(conn, server_side=True)
+                conn.settimeout(10)
+                in_tls = True
+            elif verb == "DATA":
+                conn.sendall(b"354 go ahead\r\n")
+                body = []
+                while True:
+                    b = line()
+                    if b is None:
+                        return
+                    if b == ".":
+                        break
+                    body.append(b)
+                self.messages.append((in_tls, body))
+                if buf and not self.pipelining:
+                    self.errors.append("synchronization error after the final dot")
+                conn.sendall(b"250 2.0.0 queued\r\n")
+            elif verb == "QUIT":
+                conn.sendall(b"221 2.0.0 bye\r\n")
+                return
+            else:
+                conn.sendall(b"250 2.0.0 ok\r\n")
+
+    def close(self):
+        self.sock.close()
+
+
+tmp = tempfile.mkdtemp()
+try:
+    # --- certificates: smtpsink(1)'s example, run as written there ------------------
+    page = open(os.path.join(DOCS, "smtpsink.1")).read()
+    m = re.search(r"\$ (openssl req .*?-out cert\.pem)", page.replace("\\e\n", " ").replace("\\-", "-"), re.S)
+    check(m is not None, "smtpsink(1) has the openssl example")
+    cmd = " ".join(m.group(1).split()) if m else ""
+    check("subjectAltName=DNS:localhost,IP:127.0.0.1" in cmd, "the example names localhost and 127.0.0.1: %s" % cmd)
+    r = subprocess.run(cmd, shell=True, cwd=tmp, capture_output=True, text=True)
+    check(r.returncode == 0, "the example's openssl command runs: %s" % r.stderr)
+    cert, key = os.path.join(tmp, "cert.pem"), os.path.join(tmp, "key.pem")
+    cn_dir = os.path.join(tmp, "cn-only")
+    os.makedirs(cn_dir)
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-days", "1",
+                    "-keyout", os.path.join(cn_dir, "key.pem"), "-out", os.path.join(cn_dir, "cert.pem")],
+                   check=True, capture_output=True)
+    tls_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls_ctx.load_cert_chain(cert, key)
+    secret_file = os.path.join(tmp, "pass")
+    with open(secret_file, "w") as f:
+        f.write(SECRET + "\nnot part of it\n")
+
+    # --- one command at a time, unless PIPELINING -----------------------------------------
+    batch = os.path.join(tmp, "two.bsmtp")
+    with open(batch, "w") as f:
+        f.write("EHLO client.example.org\nMAIL FROM:<a@example.org>\nRCPT TO:<b@example.net>\nRCPT TO:<c@example.net>\n"
+                "DATA\nSubject: one\n\n..dot\n.\nMAIL FROM:<a@example.org>\nRCPT TO:<d@example.net>\nDATA\n"
+                "Subject: two\n\nhi\n.\nQUIT\n")
+    for pipelining in (False, True):
+        srv = StrictServer(pipelining)
+        r = replay("--server", "127.0.0.1:%d" % srv.port, "--timeout", "10s", batch)
+        srv.close()
+        check(r.returncode == 0 and not srv.errors,
+              "a batch to a server %s PIPELINING: no synchronization error: %s %s" %
+              ("with" if pipelining else "without", srv.errors, r.stdout[-300:]))
+        check([b for _, b in srv.messages] == [["Subject: one", "", "..dot"], ["Subject: two", "", "hi"]],
+              "both messages arrive whole: %s" % srv.messages)
+
+    # --- STARTTLS in a batch: nothing after it before the handshake ------------------------
+    tls_batch = os.path.join(tmp, "tls.bsmtp")
+    with open(tls_batch, "w") as f:
+        f.write("EHLO client.example.org\nSTARTTLS\nEHLO client.example.org\nMAIL FROM:<a@example.org>\n"
+                "RCPT TO:<b@example.net>\nDATA\nSubject: over TLS\n\nhi\n.\nQUIT\n")
+    r = replay("--check", tls_batch)
+    check(r.returncode == 0 and "smtp.batch-session" in r.stdout, "--check warns about STARTTLS in a batch: %s" % r.stdout)
+    for pipelining in (False, True):
+        srv = StrictServer(pipelining, tls_ctx)
+        r = replay("--server", "127.0.0.1:%d" % srv.port, "--ca-file", cert, "--timeout", "10s", tls_batch)
+        srv.close()
+        check(r.returncode == 0 and not srv.errors and srv.messages == [(True, ["Subject: over TLS", "", "hi"])],
+              "a batch with STARTTLS (PIPELINING %s): TLS, then the rest: %s %s %s" %
+              (pipelining, srv.errors, srv.messages, r.stdout[-300:]))
+    srv = StrictServer(True, tls_ctx)
+    r = replay("--server", "127.0.0.1:%d" % srv.port, "--timeout", "10s", tls_batch)
+    srv.close()
+    check(r.returncode != 0 and not srv.messages and "certificate" in r.stdout,
+          "without --ca-file the test certificate is refused: %d %s" % (r.returncode, r.stdout[-400:]))
+
+    # --- recorded sessions: TLS on connect, credentials, --no-data ----------------------------
+    def spool_with(n, name):
+        out = os.path.join(tmp, name)
+        for d in ("tmp", "queue", "deferred", "sent", "failed", "hold"):
+            os.makedirs(os.path.join(out, d))
+        for i in range(n):
+            with open(os.path.join(out, "queue", "20260101T000000.%06dZ.1.%06d.t" % (i, i)), "wb") as f:
+                f.write(b"MAIL FROM:<a@example.org>\nRCPT TO:<r%d@example.net>\n\nSubject: %d\n\n.dot line\nbody\n" % (i, i))
+        return out
+
+    # Implicit TLS (port 465), with a login.
+    inbox = os.path.join(tmp, "in-implicit")
+    p, port = start_sink("--tls-cert", cert, "--tls-key", key, "--implicit-tls", "--auth", "test:" + SECRET, inbox)
+    tdir = os.path.join(tmp, "t-implicit")
+    r = subprocess.run([SPOOLSEND, "--server", "127.0.0.1:%d" % port, "--tls", "tls", "--ca-file", cert,
+                        "--auth-user", "test", "--auth-file", secret_file, "--transcript", tdir, spool_with(2, "out1")],
+                       capture_output=True, text=True, timeout=60)
+    check(r.returncode == 0, "spoolsend over implicit TLS with AUTH: %s" % r.stderr)
+    recorded = glob.glob(os.path.join(tdir, "*"))
+    check(len(recorded) == 1, "one transcript: %s" % recorded)
+    t = recorded[0]
+    text = open(t).read()
+    check(SECRET not in text, "the password is not in the transcript")
+    check(re.search(r"\A# msgtools transcript 1\n= \S+ connect .*\n= \S+ tls ", text) is not None,
+          "the transcript begins inside TLS: %s" % text[:200])
+    before = len(queued(inbox))
+    r = replay("--server", "127.0.0.1:%d" % port, "--ca-file", cert, "--auth-file", secret_file, "--json", t)
+    out = r.stdout + r.stderr
+    check(r.returncode == 0, "TLS on connect and the password from --auth-file: same replies: %s" % r.stdout[-500:])
+    check(SECRET not in out and "s3cret" not in out, "the password is never printed")
+    check(len(queued(inbox)) == before + 2, "the replay delivered the two messages again")
+    # --no-data: the envelope only.
+    before = len(queued(inbox))
+    r = replay("--server", "127.0.0.1:%d" % port, "--ca-file", cert, "--auth-file", secret_file, "--no-data", t)
+    check(r.returncode == 0 and "--no-data" in r.stdout, "--no-data replays the envelope: %s" % r.stdout[-500:])
+    check(len(queued(inbox)) == before, "--no-data delivers nothing")
+    # Without the password: AUTH is refused, with its code.
+    r = replay("--server", "127.0.0.1:%d" % port, "--ca-file", cert, t)
+    check(r.returncode == 1 and re.search(r"DIFF: AUTH PLAIN \(initial response\): recorded 235.*, live 535", r.stdout),
+          "without --auth-file AUTH is refused: %s" % r.stdout[-600:])
+    # A cs copy cannot say that TLS came first: --tls does.
+    cs = os.path.join(tmp, "implicit.cs")
+    check(replay("--convert", "cs", "-o", cs, t).returncode == 0, "convert to cs")
+    r = replay("--server", "127.0.0.1:%d" % port, "--ca-file", cert, "--auth-file", secret_file, "--tls", "--no-data", cs)
+    check(r.returncode == 0, "a cs transcript with --tls: %s" % r.stdout[-500:])
+    r = replay("--server", "127.0.0.1:%d" % port, "--timeout", "2s", cs)
+    check(r.returncode == 69, "in clear to a TLS port: no greeting, exit 69 (got %d)" % r.returncode)
+    # spoolsend reports an AUTH refusal with its code and enhanced code.
+    r = subprocess.run([SPOOLSEND, "--server", "127.0.0.1:%d" % port, "--tls", "tls", "--ca-file", cert,
+                        "--auth-user", "test", spool_with(1, "out2")], capture_output=True, text=True, timeout=60,
+                       env=dict(os.environ, SPOOLSEND_PASSWORD="wrong"))
+    check(r.returncode != 0 and re.search(r"refused AUTH PLAIN: 535 5\.7\.8", r.stderr),
+          "spoolsend names the AUTH refusal's codes: %s" % r.stderr)
+    stop(p)
+
+    # A password goes only over TLS or to a loopback address (no other
+    # address is tried here; is_loopback_host() has a unit test); over
+    # STARTTLS it goes once TLS is up.
+    inbox = os.path.join(tmp, "in-starttls")
+    p, port = start_sink("--tls-cert", cert, "--tls-key", key, "--auth", "test:" + SECRET, inbox)
+    tdir = os.path.join(tmp, "t-starttls")
+    r = subprocess.run([SPOOLSEND, "--server", "localhost:%d" % port, "--tls", "starttls", "--ca-file", cert,
+                        "--auth-user", "test", "--auth-file", secret_file, "--transcript", tdir, spool_with(2, "out3")],
+                       capture_output=True, text=True, timeout=60)
+    check(r.returncode == 0, "spoolsend over STARTTLS to localhost with the example certificate: %s" % r.stderr)
+    t = glob.glob(os.path.join(tdir, "*"))[0]
+    r = replay("--server", "localhost:%d" % port, "--ca-file", cert, "--auth-file", secret_file, "--match", "enhanced", t)
+    check(r.returncode == 0, "STARTTLS and AUTH replayed: %s" % r.stdout[-500:])
+    stop(p)
+
+    # --- smtpsink(1)'s certificate for 127.0.0.1; a CN-only one is refused -------------------
+    for certdir, ok in ((tmp, True), (cn_dir, False)):
+        inbox = os.path.join(tmp, "in-cert-%s" % ok)
+        p, port = start_sink("--tls-cert", os.path.join(certdir, "cert.pem"), "--tls-key",
+                             os.path.join(certdir, "key.pem"), inbox)
+        r = subprocess.run([SPOOLSEND, "--server", "127.0.0.1:%d" % port, "--tls", "starttls", "--ca-file",
+                            os.path.join(certdir, "cert.pem"), spool_with(1, "out-cert-%s" % ok)],
+                           capture_output=True, text=True, timeout=60)
+        stop(p)
+        if ok:
+            check(r.returncode == 0, "the man page's certificate is accepted for 127.0.0.1: %s" % r.stderr)
+        else:
+            check(r.returncode != 0 and "IP address mismatch" in r.stderr,
+                  "a CN-only certificate is refused for 127.0.0.1: %s" % r.stderr)
+
+    # --- a refused RCPT and a pipelined DATA answered 503, as a batch ------------------------
+    rules = os.path.join(tmp, "rules")
+    with open(rules, "w") as f:
+        f.write("rcpt /^refused@/ 550 5.1.1 no such user\n")
+    inbox = os.path.join(tmp, "in-rules")
+    p, port = start_sink("--rules", rules, inbox)
+    out = os.path.join(tmp, "out-rules")
+    for d in ("tmp", "queue", "deferred", "sent", "failed", "hold"):
+        os.makedirs(os.path.join(out, d))
+    for i, (rcpt, subject) in enumerate((("refused@example.net", "first"), ("second@example.net", "second"))):
+        with open(os.path.join(out, "queue", "20260101T000000.%06dZ.1.%06d.t" % (i, i)), "w") as f:
+            f.write("MAIL FROM:<a@example.org>\nRCPT TO:<%s>\n\nSubject: %s\n\nbody\n" % (rcpt, subject))
+    tdir = os.path.join(tmp, "t-rules")
+    subprocess.run([SPOOLSEND, "--server", "127.0.0.1:%d" % port, "--transcript", tdir, out],
+                   capture_output=True, text=True, timeout=60)
+    stop(p)
+    t = glob.glob(os.path.join(tdir, "*"))[0]
+    check(re.search(r"^S \S+ 5\d\d .*$", open(t).read(), re.M) is not None, "the refusals are recorded")
+    bpath = os.path.join(tmp, "rules.bsmtp")
+    r = replay("--convert", "bsmtp", "-o", bpath, t)
+    check(r.returncode == 0 and "left out of the batch" in r.stderr, "the conversion notes what it leaves out: %s" % r.stderr)
+    b = open(bpath).read()
+    check("refused@" not in b and "Subject: first" not in b and "RSET" not in b and "second@example.net" in b,
+          "the batch holds the accepted message only: %s" % b)
+    r = replay("--check", bpath)
+    check(r.returncode == 0, "the batch checks clean: %s" % r.stdout)
+    inbox = os.path.join(tmp, "in-batch")
+    p, port = start_sink(inbox)
+    r = replay("--server", "127.0.0.1:%d" % port, bpath)
+    stop(p)
+    got = [open(e).read() for e in queued(inbox)]
+    check(r.returncode == 0 and len(got) == 1 and "RCPT TO:<second@example.net>" in got[0] and "Subject: second" in got[0]
+          and "MAIL FROM" not in got[0].split("\n\n", 1)[1],
+          "the batch delivers the second message once, to its recipient: %s %s" % (got, r.stdout[-300:]))
+finally:
+    shutil.rmtree(tmp)
+
+print("smtpreplay live: %s" % ("ok" if not failures else "%d failures" % failures))
+sys.exit(1 if failures else 0)

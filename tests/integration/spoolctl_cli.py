@@ -1,0 +1,159 @@
+#!/usr/bin/python3
+"""spoolctl: list, show, add, retry, hold, release, remove, through the real
+tools (mbox2spool fills a spool, smtpsink refuses and defers by rules,
+spoolsend sends), and never racing a sender (an entry locked as a sender
+locks it is left alone).
+
+Usage: spoolctl_cli.py BINDIR TESTDATA
+"""
+import fcntl
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+BIN, TESTDATA = sys.argv[1], sys.argv[2]
+failures = 0
+
+
+def check(cond, what):
+    global failures
+    if not cond:
+        failures += 1
+        print("FAIL:", what)
+
+
+def run(tool, *args, stdin=None):
+    return subprocess.run([os.path.join(BIN, tool), *args], capture_output=True, text=True, timeout=60, input=stdin)
+
+
+def names(spool, state):
+    d = os.path.join(spool, state)
+    return sorted(n for n in os.listdir(d) if not n.endswith((".report", ".json", ".dsn"))) if os.path.isdir(d) else []
+
+
+def main():
+    tmp = tempfile.mkdtemp(prefix="msgtools-spoolctl-")
+    try:
+        spool = os.path.join(tmp, "out")
+        r = run("mbox2spool", "-q", os.path.join(TESTDATA, "mbox", "sample.mbox.gz"), spool)
+        check(r.returncode == 0, "mbox2spool: %s" % r.stderr)
+        queued = names(spool, "queue")
+        check(len(queued) == 20, "20 entries queued")
+
+        # --- list ------------------------------------------------------------------
+        r = run("spoolctl", "list", spool)
+        lines = r.stdout.splitlines()
+        check(r.returncode == 0 and len(lines) == 20, "list: one line per entry: %d %s" % (len(lines), r.stderr))
+        check("spoolctl: 20 entries" in r.stderr, "list: a count on stderr")
+        check(all(re.match(r"^\S+  queue  \S+  \S+  0  <[^>]*> \d+ rcpts?$", l) for l in lines),
+              "list: name, state, size, age, attempts, sender, recipients: %s" % lines[:2])
+        r = run("spoolctl", "list", "--json", spool)
+        objs = [json.loads(l) for l in r.stdout.splitlines()]
+        check(len(objs) == 20 and all(o["state"] == "queue" and o["attempts"] == 0 and o["next_attempt"] is None
+                                      and isinstance(o["recipients"], list) and o["size"] > 0 for o in objs),
+              "list --json: %s" % objs[:1])
+        check(run("spoolctl", "list", "--state", "nowhere", spool).returncode == 64, "an unknown state is a usage error")
+        check(run("spoolctl", "list", os.path.join(tmp, "missing")).returncode == 66, "a missing spool: 66")
+
+        # --- show ------------------------------------------------------------------
+        r = run("spoolctl", "show", spool, queued[0])
+        check(r.returncode == 0 and "Entry: " + queued[0] in r.stdout and "MAIL FROM:<" in r.stdout
+              and "Subject: " in r.stdout, "show: envelope and header: %s" % r.stdout[:300])
+        check(run("spoolctl", "show", spool, "no-such-entry").returncode == 66, "show of a missing entry: 66")
+
+        # --- hold, release: a held entry is never sent -------------------------------
+        held = queued[:2]
+        r = run("spoolctl", "hold", spool, *held)
+        check(r.returncode == 0 and names(spool, "hold") == held, "hold: to hold/: %s" % r.stderr)
+        r = run("spoolsend", "--dry-run", "--json", spool)
+        due = [json.loads(l)["entry"] for l in r.stdout.splitlines()]
+        check(not set(held) & set(due) and len(due) == 18, "held entries are not due")
+        r = run("spoolctl", "release", spool, held[0])
+        check(r.returncode == 0 and held[0] in names(spool, "queue"), "release: back to queue/")
+        r = run("spoolctl", "release", spool, queued[5])
+        check(r.returncode == 1 and "nothing to release" in r.stderr, "releasing a queued entry: 1, why: %s" % r.stderr)
+
+        # --- send: refusals and deferrals by rules ------------------------------------
+        rules = os.path.join(tmp, "rules")
+        with open(rules, "w") as f:
+            f.write("rcpt /^user@/ 451 4.2.0 mailbox busy\n")
+        sink = subprocess.Popen([os.path.join(BIN, "smtpsink"), "--listen", "127.0.0.1:0", "--rules", rules,
+                                 os.path.join(tmp, "in")], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        port = re.match(r"listening on 127\.0\.0\.1:(\d+)", sink.stdout.readline()).group(1)
+        try:
+            r = run("spoolsend", "--server", "127.0.0.1:" + port, spool)
+            deferred = names(spool, "deferred")
+            check(len(deferred) > 0, "some entries deferred: %s" % r.stderr[-300:])
+            check(held[1] in names(spool, "hold"), "the held entry stayed in hold/ through a send")
+            r = run("spoolctl", "list", "--state", "deferred", "--json", spool)
+            objs = [json.loads(l) for l in r.stdout.splitlines()]
+            check(objs and all(o["attempts"] == 1 and o["next_attempt"] and "451 4.2.0 mailbox busy" in o["last_reply"]
+                               for o in objs), "deferred: attempts, next attempt, last reply: %s" % objs[:1])
+            r = run("spoolctl", "list", "--state", "deferred", spool)
+            check("last: 451 4.2.0 mailbox busy" in r.stdout and "next 20" in r.stdout, "list shows the retry: %s" % r.stdout[:300])
+            # retry: due now (without it, nothing is due)
+            r = run("spoolsend", "--dry-run", spool)
+            check("0 entries would be sent" in r.stdout, "deferred entries are not due yet: %s" % r.stdout[-200:])
+            r = run("spoolctl", "retry", spool, deferred[0])
+            check(r.returncode == 0, "retry: %s" % r.stderr)
+            text = open(os.path.join(spool, "deferred", deferred[0])).read()
+            check("Next-Attempt:" not in text and "Attempt: " in text, "retry drops Next-Attempt, keeps the history")
+            r = run("spoolsend", "--dry-run", "--json", spool)
+            check([json.loads(l)["entry"] for l in r.stdout.splitlines()] == [deferred[0]], "one entry due after retry")
+            r = run("spoolctl", "retry", "--all", spool)
+            check(r.returncode == 0 and "retry: %d entries" % len(deferred) in r.stderr, "retry --all: %s" % r.stderr)
+        finally:
+            sink.terminate()
+            sink.wait()
+
+        # --- never race a sender -------------------------------------------------------
+        victim = names(spool, "deferred")[0]
+        fd = os.open(os.path.join(spool, "deferred", victim), os.O_RDWR)
+        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)   # as a sender holds it
+        r = run("spoolctl", "hold", spool, victim)
+        check(r.returncode == 1 and "held by a sender" in r.stderr, "an entry a sender holds is left alone: %s" % r.stderr)
+        check(victim in names(spool, "deferred"), "and stays where it is")
+        os.close(fd)
+        check(run("spoolctl", "hold", spool, victim).returncode == 0, "once let go, it can be held")
+
+        # --- remove ------------------------------------------------------------------------
+        r = run("spoolctl", "remove", spool, victim, held[1])
+        check(r.returncode == 0 and victim not in names(spool, "hold") and held[1] not in names(spool, "hold"),
+              "remove: %s" % r.stderr)
+        check(run("spoolctl", "remove", spool, victim).returncode == 66, "removing a missing entry: 66")
+
+        # --- add -------------------------------------------------------------------------------
+        fresh = os.path.join(tmp, "fresh")
+        message = "From: J\u00fcrgen <j@example.org>\nTo: Bob <bob@example.net>, carol@example.net\nSubject: hi\n\nbody\n"
+        r = run("spoolctl", "add", "-t", fresh, stdin=message)
+        check(r.returncode == 0 and len(names(fresh, "queue")) == 1, "add -t: %s" % r.stderr)
+        entry = open(os.path.join(fresh, "queue", names(fresh, "queue")[0]), encoding="utf-8").read()
+        check(entry.startswith("MAIL FROM:<j@example.org> SMTPUTF8\nRCPT TO:<bob@example.net>\nRCPT TO:<carol@example.net>\n\n"),
+              "add -t: envelope from the header, SMTPUTF8 because of it: %r" % entry[:120])
+        msgfile = os.path.join(tmp, "m.eml")
+        with open(msgfile, "w") as f:
+            f.write("From: a@example.org\nSubject: x\n\nGr\u00fc\u00dfe\n")
+        r = run("spoolctl", "add", "--sender", "<a@example.org>", "--rcpt", "b@example.net", fresh, msgfile)
+        check(r.returncode == 0 and r.stdout.strip() in names(fresh, "queue"), "add with options prints the entry's name")
+        r = run("msgcheck", "--spool", "--json", os.path.join(fresh, "queue"))
+        bad = [l for l in r.stdout.splitlines() if '"envelope.' in l]
+        check(not bad, "added entries have no envelope defect: %s" % bad)
+        check(run("spoolctl", "add", fresh, msgfile).returncode == 64, "add without an envelope: 64")
+        check(run("spoolctl", "add", "--sender", "a@example.org", "--rcpt", "not an address", fresh, msgfile).returncode == 64,
+              "add with a bad recipient: 64")
+        r = run("spoolctl", "add", "-t", fresh, stdin="Subject: no addresses\n\nx\n")
+        check(r.returncode == 65, "add -t without addresses: 65 (%d)" % r.returncode)
+        check(run("spoolctl", "frobnicate", fresh).returncode == 64, "an unknown command: 64")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    if failures:
+        print("%d failures" % failures)
+        sys.exit(1)
+    print("spoolctl: all checks passed")
+
+
+main()

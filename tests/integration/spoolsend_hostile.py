@@ -1,0 +1,250 @@
+#!/usr/bin/python3
+"""spoolsend against hostile servers (hostile_server.py): it gives up in
+time, with bounded memory, and ends promptly on SIGTERM.
+
+Usage: spoolsend_hostile.py SPOOLSEND
+
+- a server that never ends its EHLO reply: spoolsend gives up ("over 1000
+  lines") within its --timeout plus a few seconds, its peak RSS bounded;
+- a server that answers one byte per second (from the greeting on, or from
+  MAIL on): the time limit covers a whole reply, so --timeout 3s ends the
+  session after about 3 s, not after the reply;
+- replies with ESC, NUL and CR: the entries fail with reports, and no
+  control character reaches stderr, the report or the JSON;
+- SIGTERM while a server dawdles: spoolsend ends within 2 s and prints its
+  summary; entries without a reply stay where they were (as after SIGKILL),
+  an entry whose final dot went unanswered is deferred as "may have been
+  delivered";
+- the same limits inside TLS, where a slow but honest server is still
+  served.
+"""
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+SPOOLSEND = sys.argv[1]
+HERE = os.path.dirname(os.path.abspath(__file__))
+MAX_RSS_KIB = 64 * 1024
+failures = 0
+
+
+def check(cond, what):
+    global failures
+    if not cond:
+        failures += 1
+        print("FAIL:", what)
+
+
+def start_server(mode, tls=None):
+    p = subprocess.Popen(["/usr/bin/python3", os.path.join(HERE, "hostile_server.py"),
+                          *(["--tls", *tls] if tls else []), mode],
+                         stdout=subprocess.PIPE, text=True)
+    m = re.match(r"listening on 127\.0\.0\.1:(\d+)", p.stdout.readline())
+    if not m:
+        p.kill()
+        raise SystemExit("hostile_server.py %s did not start" % mode)
+    return p, int(m.group(1))
+
+
+def make_spool(root, count):
+    for d in ("tmp", "queue", "deferred", "sent", "failed"):
+        os.makedirs(os.path.join(root, d))
+    names = []
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())   # a fresh entry: --max-age is far
+    for i in range(count):
+        name = "%s.%06dZ.1.%06d.hostile" % (stamp, i, i)
+        with open(os.path.join(root, "queue", name), "wb") as f:
+            f.write(b"MAIL FROM:<a@example.org>\nRCPT TO:<b%d@example.net>\n\n" % i)
+            f.write(b"From: a@example.org\nSubject: %d\n\nbody\n" % i)
+        names.append(name)
+    return names
+
+
+def states(root):
+    return {d: sorted(os.listdir(os.path.join(root, d))) for d in ("queue", "deferred", "sent", "failed")}
+
+
+def spoolsend(args, term_after=None):
+    """Run spoolsend; SIGTERM after `term_after` seconds when given.
+    Returns (exit code, stdout, stderr, seconds, seconds from SIGTERM, peak RSS in KiB)."""
+    out = tempfile.TemporaryFile()
+    err = tempfile.TemporaryFile()
+    start = time.monotonic()
+    p = subprocess.Popen([SPOOLSEND, *args], stdout=out, stderr=err)
+    termed = None
+    if term_after is not None:
+        time.sleep(term_after)
+        termed = time.monotonic()
+        p.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + 120
+    while True:
+        pid, status, usage = os.wait4(p.pid, os.WNOHANG)
+        if pid:
+            break
+        if time.monotonic() > deadline:
+            p.kill()
+            pid, status, usage = os.wait4(p.pid, 0)
+            break
+        time.sleep(0.02)
+    end = time.monotonic()
+    p.returncode = os.waitstatus_to_exitcode(status)
+    out.seek(0)
+    err.seek(0)
+    return (p.returncode, out.read(), err.read(), end - start, end - termed if termed else None, usage.ru_maxrss)
+
+
+tmp = tempfile.mkdtemp()
+try:
+    # --- a reply that never ends ---------------------------------------------
+    server, port = start_server("endless-ehlo")
+    try:
+        spool = os.path.join(tmp, "endless")
+        names = make_spool(spool, 3)
+        code, _, err, secs, _, rss = spoolsend(["--server", "127.0.0.1:%d" % port, "--timeout", "5s", spool])
+        check(code == 69, "endless EHLO: exit 69, got %d: %s" % (code, err))
+        check(b"over 1000 lines" in err, "endless EHLO: the reason is given: %s" % err)
+        check(secs < 5 + 3, "endless EHLO: given up in %.1f s" % secs)
+        check(rss < MAX_RSS_KIB, "endless EHLO: peak RSS %d KiB" % rss)
+        check(states(spool)["queue"] == names, "endless EHLO: the entries stay in queue/")
+        print("endless EHLO: %.2f s, peak RSS %d KiB" % (secs, rss))
+    finally:
+        server.kill()
+        server.wait()
+
+    # --- one byte a second, from the greeting on ------------------------------
+    server, port = start_server("slow")
+    try:
+        spool = os.path.join(tmp, "slow")
+        names = make_spool(spool, 2)
+        code, _, err, secs, _, rss = spoolsend(["--server", "127.0.0.1:%d" % port, "--timeout", "3s", spool])
+        check(code == 69, "slow greeting: exit 69, got %d: %s" % (code, err))
+        check(b"no greeting" in err and b"timed out" in err, "slow greeting: the reason is given: %s" % err)
+        check(2.5 < secs < 3 + 3, "slow greeting: given up in %.1f s (--timeout 3s)" % secs)
+        check(states(spool)["queue"] == names, "slow greeting: the entries stay in queue/")
+        print("slow greeting: %.2f s, peak RSS %d KiB" % (secs, rss))
+        # SIGTERM: prompt, with the summary, nothing moved.
+        code, _, err, secs, after, _ = spoolsend(["--server", "127.0.0.1:%d" % port, "--timeout", "60s", spool],
+                                                 term_after=1.5)
+        check(after < 2, "slow greeting, SIGTERM: ended %.2f s after it" % after)
+        check(re.search(rb"spoolsend: 0 sent, 0 partly sent, 0 deferred, 0 failed", err) is not None,
+              "slow greeting, SIGTERM: the summary is printed: %s" % err)
+        check(states(spool)["queue"] == names, "slow greeting, SIGTERM: the entries stay in queue/")
+        print("slow greeting, SIGTERM: ended %.2f s after it" % after)
+    finally:
+        server.kill()
+        server.wait()
+
+    # --- one byte a second from MAIL on ---------------------------------------
+    server, port = start_server("slow-mail")
+    try:
+        spool = os.path.join(tmp, "slow-mail")
+        names = make_spool(spool, 1)
+        code, _, err, secs, _, _ = spoolsend(["--server", "127.0.0.1:%d" % port, "--timeout", "3s", spool])
+        check(code == 1, "slow MAIL reply: exit 1, got %d: %s" % (code, err))
+        check(2.5 < secs < 3 + 3, "slow MAIL reply: given up in %.1f s (--timeout 3s)" % secs)
+        st = states(spool)
+        check(st["deferred"] == names, "slow MAIL reply: the entry is deferred: %s" % st)
+        if st["deferred"]:
+            text = open(os.path.join(spool, "deferred", names[0]), "rb").read()
+            check(re.search(rb"^Attempt: .*timed out", text, re.M) is not None,
+                  "slow MAIL reply: the attempt says it timed out: %s" % text)
+        print("slow MAIL reply: %.2f s" % secs)
+        # SIGTERM while waiting for MAIL's reply: the entry stays in queue/.
+        spool2 = os.path.join(tmp, "slow-mail-term")
+        names2 = make_spool(spool2, 3)
+        code, _, err, secs, after, _ = spoolsend(["--server", "127.0.0.1:%d" % port, "--timeout", "60s", "-j", "2",
+                                                  spool2], term_after=1.5)
+        check(after < 2, "slow MAIL reply, SIGTERM: ended %.2f s after it" % after)
+        check(b"spoolsend: 0 sent" in err, "slow MAIL reply, SIGTERM: the summary is printed: %s" % err)
+        check(states(spool2)["queue"] == names2, "slow MAIL reply, SIGTERM: the entries stay in queue/: %s" % states(spool2))
+        print("slow MAIL reply, SIGTERM: ended %.2f s after it" % after)
+    finally:
+        server.kill()
+        server.wait()
+
+    # --- a final dot never answered, then SIGTERM ----------------------------
+    server, port = start_server("hang-dot")
+    try:
+        spool = os.path.join(tmp, "hang")
+        names = make_spool(spool, 4)
+        code, out, err, secs, after, _ = spoolsend(["--server", "127.0.0.1:%d" % port, "--timeout", "60s", "-j", "2",
+                                                    "--json", spool], term_after=1.5)
+        check(after < 2, "unanswered dot, SIGTERM: ended %.2f s after it" % after)
+        st = states(spool)
+        check(len(st["deferred"]) == 2 and len(st["queue"]) == 2 and not st["sent"] and not st["failed"],
+              "unanswered dot, SIGTERM: the two messages under way deferred, the others in queue/: %s" % st)
+        for n in st["deferred"]:
+            text = open(os.path.join(spool, "deferred", n), "rb").read()
+            check(b"may have been delivered" in text, "unanswered dot: the attempt says it may have been delivered")
+        events = [json.loads(l) for l in out.decode().splitlines() if l.strip()]
+        check(sum(1 for e in events if e.get("may_be_delivered")) == 2, "unanswered dot: may_be_delivered: %s" % events)
+        check(any("summary" in e for e in events), "unanswered dot, SIGTERM: the summary is printed")
+        print("unanswered dot, SIGTERM: ended %.2f s after it" % after)
+    finally:
+        server.kill()
+        server.wait()
+
+    # --- control characters in replies ---------------------------------------
+    server, port = start_server("controls")
+    try:
+        spool = os.path.join(tmp, "controls")
+        names = make_spool(spool, 2)
+        code, out, err, secs, _, _ = spoolsend(["--server", "127.0.0.1:%d" % port, "--timeout", "5s", spool])
+        check(code == 1, "control characters: exit 1, got %d: %s" % (code, err))
+        st = states(spool)
+        check(sorted(n for n in st["failed"] if n.endswith(".hostile")) == names,
+              "control characters: every entry failed: %s" % st)
+        check(b"no \\x00 such" in err or b"\\x1b" in err, "control characters: the reply is shown escaped: %s" % err)
+        for blob, what in [(err, "stderr")] + [
+                (open(os.path.join(spool, "failed", n), "rb").read(), n) for n in st["failed"] if not n.endswith(".hostile")]:
+            check(not re.search(rb"[\x00\x1b\x07]", blob), "control characters: none raw in %s" % what)
+        code, out, err, secs, _, _ = spoolsend(["--server", "127.0.0.1:%d" % port, "--timeout", "5s", "--json",
+                                                os.path.join(tmp, "controls")])
+        check(not re.search(rb"[\x00\x1b\x07]", out + err), "control characters: none raw in --json output")
+    finally:
+        server.kill()
+        server.wait()
+
+    # --- inside TLS: the same limits ------------------------------------------
+    cert, key = os.path.join(tmp, "cert.pem"), os.path.join(tmp, "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost",
+                    "-days", "1", "-keyout", key, "-out", cert], check=True, capture_output=True)
+    tls = ["--tls", "tls", "--tls-verify", "no"]
+    server, port = start_server("delay", (cert, key))
+    try:
+        spool = os.path.join(tmp, "tls-delay")
+        names = make_spool(spool, 2)
+        code, _, err, secs, _, _ = spoolsend(["--server", "127.0.0.1:%d" % port, *tls, "--timeout", "5s", spool])
+        check(code == 0 and states(spool)["sent"] == names,
+              "TLS, half a second a reply: sent, got %d: %s %s" % (code, err, states(spool)))
+    finally:
+        server.kill()
+        server.wait()
+    server, port = start_server("slow-mail", (cert, key))
+    try:
+        spool = os.path.join(tmp, "tls-slow")
+        names = make_spool(spool, 1)
+        code, _, err, secs, _, _ = spoolsend(["--server", "127.0.0.1:%d" % port, *tls, "--timeout", "3s", spool])
+        check(code == 1 and states(spool)["deferred"] == names, "TLS, slow MAIL reply: deferred, got %d: %s" % (code, err))
+        check(2.5 < secs < 3 + 3, "TLS, slow MAIL reply: given up in %.1f s (--timeout 3s)" % secs)
+        spool2 = os.path.join(tmp, "tls-slow-term")
+        names2 = make_spool(spool2, 1)
+        code, _, err, secs, after, _ = spoolsend(["--server", "127.0.0.1:%d" % port, *tls, "--timeout", "60s", spool2],
+                                                 term_after=1.5)
+        check(after < 2, "TLS, slow MAIL reply, SIGTERM: ended %.2f s after it" % after)
+        check(states(spool2)["queue"] == names2, "TLS, SIGTERM: the entry stays in queue/")
+        print("TLS: slow MAIL reply given up in %.2f s; SIGTERM: ended %.2f s after it" % (secs, after))
+    finally:
+        server.kill()
+        server.wait()
+finally:
+    shutil.rmtree(tmp)
+
+print("spoolsend hostile: %s" % ("ok" if not failures else "%d failures" % failures))
+sys.exit(1 if failures else 0)

@@ -1,0 +1,71 @@
+// datetime_test.cpp - RFC 5322 date-time and RFC 3339 (datetime.hpp).
+#include <gtest/gtest.h>
+#include <msg/datetime.hpp>
+
+#include <chrono>
+
+namespace {
+using namespace std::chrono;
+}
+
+TEST(DateTime, ValuesOfAStrictDate) {
+    const msg::DateParse p = msg::parse_date_time("Mon, 23 Nov 2026 09:15:07 +0130 (CET)");
+    ASSERT_TRUE(p.ok);
+    EXPECT_TRUE(p.defects.empty());
+    EXPECT_EQ(p.value.year, 2026);
+    EXPECT_EQ(p.value.month, 11);
+    EXPECT_EQ(p.value.day, 23);
+    EXPECT_EQ(p.value.hour, 9);
+    EXPECT_EQ(p.value.second, 7);
+    EXPECT_EQ(p.value.zone_minutes, 90);
+    EXPECT_EQ(p.value.weekday, 1);
+    // 09:15:07 +0130 is 07:45:07 UTC
+    EXPECT_EQ(msg::format_rfc3339(*msg::to_time_point(p.value)), "2026-11-23T07:45:07Z");
+}
+
+TEST(DateTime, ObsoleteFormsAreReadAndReported) {
+    msg::DateParse p = msg::parse_date_time("23 nov 99 9:15 EST");
+    EXPECT_FALSE(p.ok);   // a one-digit hour is not a date
+    p = msg::parse_date_time("23 Nov 99 09:15 EST", 40, "Resent-Date");
+    ASSERT_TRUE(p.ok);
+    EXPECT_EQ(p.value.year, 1999);
+    EXPECT_EQ(p.value.zone_minutes, -300);
+    ASSERT_EQ(p.defects.size(), 2u);
+    EXPECT_EQ(p.defects[0].code, msg::DefectCode::DateObsolete);
+    EXPECT_EQ(p.defects[0].offset, 47u);
+    EXPECT_EQ(p.defects[0].detail, "Resent-Date: two- or three-digit year");
+    EXPECT_EQ(msg::parse_date_time("1 Jan 49 00:00 +0000").value.year, 2049);
+}
+
+TEST(DateTime, RangesAndWeekday) {
+    EXPECT_EQ(msg::parse_date_time("29 Feb 2023 00:00 +0000").defects.at(0).code, msg::DefectCode::DateRange);
+    EXPECT_TRUE(msg::parse_date_time("29 Feb 2024 00:00 +0000").ok);
+    EXPECT_EQ(msg::parse_date_time("1 Jan 123456789012345678901234567890 00:00 +0000").defects.at(0).code,
+              msg::DefectCode::DateRange);
+    const msg::DateParse p = msg::parse_date_time("Tue, 23 Nov 2026 09:15:00 +0100");
+    EXPECT_TRUE(p.ok);
+    ASSERT_EQ(p.defects.size(), 1u);
+    EXPECT_EQ(p.defects[0].code, msg::DefectCode::DateWeekday);
+    EXPECT_EQ(msg::weekday_of(2000, 1, 1), 6);
+    EXPECT_EQ(msg::days_in_month(1900, 2), 28);
+    EXPECT_EQ(msg::days_in_month(2000, 2), 29);
+}
+
+TEST(DateTime, Formatting) {
+    EXPECT_EQ(msg::format_date_time(1700000000), "Tue, 14 Nov 2023 22:13:20 +0000");
+    EXPECT_EQ(msg::format_date_time(0), "Thu, 1 Jan 1970 00:00:00 +0000");
+    const auto t = system_clock::from_time_t(1700000000) + milliseconds(999);
+    EXPECT_EQ(msg::format_rfc3339(t), "2023-11-14T22:13:20Z");
+}
+
+TEST(Rfc3339, RoundTripAndOffsets) {
+    const auto t = msg::parse_rfc3339("2023-11-14T22:13:20Z");
+    ASSERT_TRUE(t);
+    EXPECT_EQ(system_clock::to_time_t(*t), 1700000000);
+    EXPECT_EQ(msg::parse_rfc3339("2023-11-14T23:13:20.250+01:00"), t);
+    EXPECT_EQ(msg::parse_rfc3339("2023-11-14t22:13:20z"), t);
+    EXPECT_FALSE(msg::parse_rfc3339("2023-11-14T22:13:20"));
+    EXPECT_FALSE(msg::parse_rfc3339("2023-13-14T22:13:20Z"));
+    EXPECT_FALSE(msg::parse_rfc3339("2023-02-30T22:13:20Z"));
+    EXPECT_FALSE(msg::parse_rfc3339("2023-11-14T22:13:20Z "));
+}

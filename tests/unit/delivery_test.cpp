@@ -1,0 +1,310 @@
+// delivery_test.cpp - the delivery policy (delivery.hpp): retry delays,
+// max-age, what is due, settling a claim from per-recipient outcomes, the
+// reports and DSNs, and SpoolWalk.
+#include <gtest/gtest.h>
+#include <msg/datetime.hpp>
+#include <msg/delivery.hpp>
+#include <msg/json.hpp>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <stdlib.h>
+
+namespace fs = std::filesystem;
+using namespace std::chrono;
+using msg::RcptState;
+using msg::SpoolState;
+
+namespace {
+
+const std::string kMessage = "From: a@example.org\nSubject: hi\n\nhello\n";
+
+msg::Envelope envelope(std::vector<std::string> rcpts) {
+    msg::Envelope e;
+    e.mail_from = "a@example.org";
+    for (auto& r : rcpts) e.rcpts.push_back({std::move(r), {}});
+    return e;
+}
+
+msg::smtp::Reply reply(int code, std::string_view text) { return msg::smtp::make_reply(code, text); }
+
+msg::RcptOutcome outcome(std::string address, RcptState st, std::optional<msg::smtp::Reply> r = std::nullopt) {
+    return msg::RcptOutcome{std::move(address), st, std::move(r), {}};
+}
+
+std::string slurp(const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+class Delivery : public ::testing::Test {
+protected:
+    void SetUp() override {
+        std::string tmpl = (fs::temp_directory_path() / "delivery_test.XXXXXX").string();
+        ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
+        base_ = tmpl;
+        auto s = msg::Spool::open((base_ / "spool").string(), true);
+        ASSERT_TRUE(s) << s.error().message;
+        spool_.emplace(std::move(*s));
+        opt_.server = "mx.example.net:25";
+        opt_.remote_mta = "mx.example.net";
+        opt_.reporting_mta = "sender.example.org";
+        opt_.dsn = true;
+        opt_.retry.max_age = hours(24 * 365 * 10);   // fixed dates in the future below stay young
+    }
+    void TearDown() override {
+        std::error_code ec;
+        fs::remove_all(base_, ec);
+    }
+    std::string enqueue(const msg::Envelope& e, const std::string& message = kMessage) {
+        auto n = spool_->enqueue(e, message);
+        EXPECT_TRUE(n) << n.error().message;
+        return *n;
+    }
+    msg::Claim claim(const std::string& name) {
+        auto c = spool_->claim(name);
+        EXPECT_TRUE(c && c->has_value());
+        return std::move(**c);
+    }
+    fs::path failed(const std::string& name) { return base_ / "spool" / "failed" / name; }
+
+    fs::path base_;
+    std::optional<msg::Spool> spool_;
+    msg::SettleOptions opt_;
+};
+
+}  // namespace
+
+TEST(RetryPolicy, DoublesUpToTheMaximumWithJitter) {
+    msg::RetryPolicy p;
+    p.base = seconds(300);
+    p.max = seconds(4000);
+    p.jitter = 0.1;
+    EXPECT_DOUBLE_EQ(p.delay(1, 0.5).count(), 300.0);
+    EXPECT_DOUBLE_EQ(p.delay(2, 0.5).count(), 600.0);
+    EXPECT_DOUBLE_EQ(p.delay(4, 0.5).count(), 2400.0);
+    EXPECT_DOUBLE_EQ(p.delay(5, 0.5).count(), 4000.0);   // 4800 capped
+    EXPECT_DOUBLE_EQ(p.delay(1000, 0.5).count(), 4000.0);
+    EXPECT_DOUBLE_EQ(p.delay(1, 0.0).count(), 270.0);    // -10%
+    EXPECT_NEAR(p.delay(1, 0.999999).count(), 330.0, 0.01);  // +10%
+    p.jitter = 0;
+    EXPECT_DOUBLE_EQ(p.delay(3, 0.0).count(), 1200.0);
+    p.base = seconds(0);
+    EXPECT_DOUBLE_EQ(p.delay(3, 0.3).count(), 0.0);
+}
+
+TEST(RetryPolicy, HumanDurations) {
+    EXPECT_EQ(msg::human_duration(seconds(45)), "45s");
+    EXPECT_EQ(msg::human_duration(seconds(60)), "1m");
+    EXPECT_EQ(msg::human_duration(seconds(150)), "2m30s");
+    EXPECT_EQ(msg::human_duration(seconds(3 * 86400 + 4 * 3600 + 59)), "3d4h");
+}
+
+TEST(Unsendable, SaysWhy) {
+    EXPECT_EQ(msg::unsendable(msg::parse_spool_entry("MAIL FROM:<a@x>\nRCPT TO:<b@y>\n\nm\n")), "");
+    EXPECT_NE(msg::unsendable(msg::parse_spool_entry("MAIL FROM:<a@x>\n\nm\n")), "");
+    EXPECT_NE(msg::unsendable(msg::parse_spool_entry("MAIL FROM:<a@x>\nRCPT TO:<b@y>\n")), "");
+    EXPECT_NE(msg::unsendable(msg::parse_spool_entry("MAIL FROM:<a@x> FOO=\nRCPT TO:<b@y>\n\nm\n")), "");
+}
+
+TEST_F(Delivery, AllSentMovesToSent) {
+    const std::string n = enqueue(envelope({"b@example.net", "c@example.net"}));
+    msg::Claim c = claim(n);
+    msg::Delivery d;
+    d.rcpts = {outcome("b@example.net", RcptState::sent, reply(250, "2.0.0 ok")),
+               outcome("c@example.net", RcptState::sent, reply(250, "2.0.0 ok"))};
+    auto s = msg::settle(c, d, opt_, system_clock::now(), 0.5);
+    ASSERT_TRUE(s) << s.error().message;
+    EXPECT_EQ(s->outcome, msg::Outcome::sent);
+    EXPECT_EQ(s->attempt, 1u);
+    EXPECT_EQ(spool_->find(n), SpoolState::sent);
+}
+
+TEST_F(Delivery, PartialFailureSplitsTheEntry) {
+    const std::string n = enqueue(envelope({"b@example.net", "bad@example.net", "later@example.net"}));
+    msg::Claim c = claim(n);
+    msg::Delivery d;
+    d.rcpts = {outcome("b@example.net", RcptState::sent, reply(250, "2.0.0 ok")),
+               outcome("bad@example.net", RcptState::failed, reply(550, "5.1.1 no such user")),
+               outcome("later@example.net", RcptState::deferred, reply(451, "4.2.0 try later"))};
+    const auto now = system_clock::from_time_t(1800000000);
+    auto s = msg::settle(c, d, opt_, now, 0.5);
+    ASSERT_TRUE(s) << s.error().message;
+    EXPECT_EQ(s->outcome, msg::Outcome::partial);
+    ASSERT_TRUE(s->next_attempt);
+    EXPECT_EQ(*s->next_attempt, now + seconds(300));
+    // the deferred recipient stays, alone, with its history
+    EXPECT_EQ(spool_->find(n), SpoolState::deferred);
+    const std::string entry = *spool_->read(SpoolState::deferred, n);
+    EXPECT_NE(entry.find("RCPT TO:<later@example.net>"), std::string::npos);
+    EXPECT_EQ(entry.find("bad@"), std::string::npos);
+    EXPECT_NE(entry.find("\nAttempt: 2027-01-15T08:00:00Z 451 4.2.0 try later\n"), std::string::npos) << entry;
+    EXPECT_NE(entry.find("\nNext-Attempt: 2027-01-15T08:05:00Z\n"), std::string::npos) << entry;
+    // the failed recipient has its own entry in failed/ with three reports
+    ASSERT_FALSE(s->failed_entry.empty());
+    const std::string f = slurp(failed(s->failed_entry));
+    EXPECT_NE(f.find("RCPT TO:<bad@example.net>"), std::string::npos);
+    EXPECT_NE(f.find("Failed-From: " + n), std::string::npos);
+    const std::string report = slurp(failed(s->failed_entry + ".report"));
+    EXPECT_NE(report.find("  <bad@example.net>: 550 5.1.1 no such user\n"), std::string::npos) << report;
+    const std::string json = slurp(failed(s->failed_entry + ".json"));
+    EXPECT_NE(json.find(R"("code": 550, "enhanced": "5.1.1")"), std::string::npos) << json;
+    const std::string dsn = slurp(failed(s->failed_entry + ".dsn"));
+    EXPECT_NE(dsn.find("Status: 5.1.1\r\n"), std::string::npos);
+    EXPECT_NE(dsn.find("Remote-MTA: dns; mx.example.net\r\n"), std::string::npos);
+    EXPECT_NE(dsn.find("To: <a@example.org>\r\n"), std::string::npos);
+}
+
+TEST_F(Delivery, SecondAttemptDoublesAndMaxAgeGivesUp) {
+    opt_.retry.max_age = hours(24);
+    const std::string n = enqueue(envelope({"later@example.net"}));
+    const auto t0 = time_point_cast<seconds>(system_clock::now());
+    {
+        msg::Claim c = claim(n);
+        msg::Delivery d;
+        d.rcpts = {outcome("later@example.net", RcptState::deferred, reply(421, "4.4.2 busy"))};
+        auto s = msg::settle(c, d, opt_, t0, 0.5);
+        ASSERT_TRUE(s);
+        EXPECT_EQ(s->outcome, msg::Outcome::deferred);
+    }
+    {
+        msg::Claim c = claim(n);
+        msg::Delivery d;
+        d.rcpts = {outcome("later@example.net", RcptState::deferred, reply(451, "4.3.0 again"))};
+        auto s = msg::settle(c, d, opt_, t0 + hours(1), 0.5);
+        ASSERT_TRUE(s);
+        EXPECT_EQ(s->attempt, 2u);
+        EXPECT_EQ(*s->next_attempt, t0 + hours(1) + seconds(600));
+    }
+    {
+        msg::Claim c = claim(n);
+        msg::Delivery d;
+        d.rcpts = {outcome("later@example.net", RcptState::deferred, reply(451, "4.3.0 still"))};
+        auto s = msg::settle(c, d, opt_, t0 + hours(25), 0.5);
+        ASSERT_TRUE(s);
+        EXPECT_EQ(s->outcome, msg::Outcome::failed);
+        EXPECT_EQ(d.rcpts[0].state, RcptState::failed);
+        EXPECT_EQ(d.rcpts[0].detail, "gave up after 3 attempts over 1d1h; last: 451 4.3.0 still");
+    }
+    EXPECT_EQ(spool_->find(n), SpoolState::failed);
+    const std::string dsn = slurp(failed(n + ".dsn"));
+    EXPECT_NE(dsn.find("Status: 5.0.0\r\n"), std::string::npos) << dsn;
+}
+
+TEST_F(Delivery, NoDsnForTheNullSender) {
+    msg::Envelope e = envelope({"b@example.net"});
+    e.mail_from = "";
+    const std::string n = enqueue(e);
+    msg::Claim c = claim(n);
+    msg::Delivery d;
+    d.rcpts = {outcome("b@example.net", RcptState::failed, reply(550, "5.7.1 no"))};
+    ASSERT_TRUE(msg::settle(c, d, opt_, system_clock::now(), 0.5));
+    EXPECT_TRUE(fs::exists(failed(n + ".report")));
+    EXPECT_FALSE(fs::exists(failed(n + ".dsn")));
+}
+
+TEST_F(Delivery, UnsendableFailsWithAReport) {
+    const std::string n = *spool_->enqueue(envelope({}), kMessage);
+    msg::Claim c = claim(n);
+    const std::string why = msg::unsendable(c.entry());
+    ASSERT_NE(why, "");
+    ASSERT_TRUE(msg::settle_unsendable(c, why, opt_));
+    EXPECT_EQ(spool_->find(n), SpoolState::failed);
+    EXPECT_NE(slurp(failed(n + ".report")).find("Failed: " + why), std::string::npos);
+}
+
+TEST_F(Delivery, ControlCharactersFromTheServerAreEscapedEverywhere) {
+    const std::string n = enqueue(envelope({"b@example.net", "c@example.net"}));
+    msg::Claim c = claim(n);
+    msg::Delivery d;
+    d.rcpts = {outcome("b@example.net", RcptState::failed, reply(550, "5.1.1 \x1b[31mred\x07 bell")),
+               outcome("c@example.net", RcptState::deferred, reply(451, "4.0.0 nul\x01 and CR\r here"))};
+    ASSERT_TRUE(msg::settle(c, d, opt_, system_clock::now(), 0.5));
+    const std::string entry = *spool_->read(SpoolState::deferred, n);
+    EXPECT_NE(entry.find("451 4.0.0 nul\\x01 and CR\\x0d here\n"), std::string::npos) << entry;
+    for (const auto& f : fs::directory_iterator(base_ / "spool" / "failed")) {
+        const std::string text = slurp(f.path());
+        EXPECT_EQ(text.find('\x1b'), std::string::npos) << f.path();
+        EXPECT_EQ(text.find('\x07'), std::string::npos) << f.path();
+    }
+    EXPECT_EQ(msg::reason(d.rcpts[0]), "550 5.1.1 \\x1b[31mred\\x07 bell");
+}
+
+TEST_F(Delivery, AttemptJson) {
+    msg::Delivery d;
+    d.rcpts = {outcome("b@example.net", RcptState::sent, reply(250, "ok")),
+               outcome("c@example.net", RcptState::deferred)};
+    d.rcpts[1].detail = "connection closed";
+    d.unanswered_dot = true;
+    d.notes = {"converted to 7 bit"};
+    msg::Settlement s;
+    s.outcome = msg::Outcome::partial;
+    s.attempt = 2;
+    s.next_attempt = system_clock::from_time_t(1800000000);
+    EXPECT_EQ(msg::attempt_json("N", s, d, "h:25"),
+              R"({"entry": "N", "attempt": 2, "server": "h:25", "outcome": "partial", "recipients": [)"
+              R"({"address": "b@example.net", "state": "sent", "reply": "250 ok", "code": 250, "enhanced": null}, )"
+              R"({"address": "c@example.net", "state": "deferred", "reply": null, "code": null, "enhanced": null, )"
+              R"("detail": "connection closed"}], "next_attempt": "2027-01-15T08:00:00Z", "may_be_delivered": true, )"
+              R"("notes": ["converted to 7 bit"]})");
+}
+
+TEST_F(Delivery, DueScanDeferredFirstAndOnlyWhenDue) {
+    const auto now = system_clock::now();
+    const std::string q1 = enqueue(envelope({"b@example.net"}));
+    const std::string late = enqueue(envelope({"late@example.net"}));
+    const std::string due = enqueue(envelope({"due@example.net"}));
+    const std::string q2 = enqueue(envelope({"c@example.net"}));
+    auto defer = [&](const std::string& n, system_clock::time_point next) {
+        msg::Claim c = claim(n);
+        ASSERT_TRUE(c.defer({}, msg::RetryRecord{now, "451 later"}, next));
+    };
+    defer(late, now + hours(1));
+    defer(due, now - seconds(1));
+    msg::DueScan scan(*spool_, now, 2);   // batches of two: the walk goes on across them
+    std::vector<std::string> got;
+    while (auto n = scan.next()) got.push_back(*n);
+    EXPECT_FALSE(scan.error());
+    EXPECT_EQ(got, (std::vector<std::string>{due, q1, q2}));
+}
+
+TEST_F(Delivery, SpoolWalkMergesStatesInNameOrder) {
+    std::vector<std::string> names;
+    for (int i = 0; i < 7; ++i) names.push_back(enqueue(envelope({"b@example.net"})));
+    for (int i : {1, 4}) ASSERT_TRUE(claim(names[static_cast<std::size_t>(i)]).complete());
+    ASSERT_TRUE(claim(names[5]).fail("x"));
+    msg::SpoolWalk walk(*spool_, {SpoolState::queue, SpoolState::sent, SpoolState::failed}, 2);
+    std::vector<std::string> got;
+    std::vector<SpoolState> states;
+    while (auto it = walk.next()) {
+        got.push_back(it->name);
+        states.push_back(it->state);
+    }
+    EXPECT_EQ(got, names);
+    EXPECT_EQ(states[1], SpoolState::sent);
+    EXPECT_EQ(states[5], SpoolState::failed);
+    EXPECT_EQ(states[6], SpoolState::queue);
+}
+
+// An entry as the queue shows it: never tried, then after an attempt.
+TEST_F(Delivery, EntryJson) {
+    const std::string n = enqueue(envelope({"b@example.net", "c@example.net"}));
+    auto data = spool_->read(SpoolState::queue, n);
+    ASSERT_TRUE(data);
+    const auto now = msg::entry_time(n).value();
+    std::string j = msg::entry_json(n, SpoolState::queue, msg::parse_spool_entry(*data), now);
+    EXPECT_EQ(j, R"({"entry": ")" + n + R"(", "state": "queue", "sender": "a@example.org", )"
+                 R"("recipients": ["b@example.net", "c@example.net"], "size": )" + std::to_string(kMessage.size()) +
+                 R"(, "enqueued": ")" + msg::format_rfc3339(now) +
+                 R"(", "attempts": 0, "last_attempt": null, "last_reply": null, "next_attempt": null})");
+    // No recipient: the problem is named.
+    j = msg::entry_json(n, SpoolState::queue, msg::parse_spool_entry("MAIL FROM:<a@example.org>\n\nx\n"), now);
+    EXPECT_NE(j.find(R"("problem": )"), std::string::npos) << j;
+}

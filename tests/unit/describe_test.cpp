@@ -1,0 +1,46 @@
+// describe_test.cpp - a message described (msg/describe.hpp): its JSON
+// record, totals over messages, uuencoded sections, extensions.
+#include <gtest/gtest.h>
+#include <msg/describe.hpp>
+
+#include <string>
+
+TEST(Describe, UuSections) {
+    EXPECT_EQ(msg::uu_section("2", 0), "2.u1");
+    std::string s;
+    std::size_t n = 0;
+    ASSERT_TRUE(msg::split_uu_section("1.2.u12", s, n));
+    EXPECT_EQ(s, "1.2");
+    EXPECT_EQ(n, 12u);
+    EXPECT_FALSE(msg::split_uu_section("1.2", s, n));
+    EXPECT_FALSE(msg::split_uu_section("1.u0", s, n));
+    EXPECT_FALSE(msg::split_uu_section("1.ux", s, n));
+    EXPECT_FALSE(msg::split_uu_section("1.u", s, n));
+}
+
+TEST(Describe, JsonRecordAndStats) {
+    const std::string data =
+        "From: a@example.org\nSubject: =?utf-8?q?caf=C3=A9?=\nMIME-Version: 1.0\n"
+        "Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain; charset=UTF-8\n\nhello\n"
+        "--b\nContent-Type: application/pdf\nContent-Transfer-Encoding: base64\n"
+        "Content-Disposition: attachment; filename=\"r.pdf\"\n\naGk=\n--b--\n";
+    const msg::Message m = msg::parse_message(data);
+    msg::Defects defects;
+    const std::string j = msg::message_json(m, "m.eml", 3, &defects);
+    EXPECT_EQ(j.rfind(R"({"source": "m.eml", "index": 3, "headers": [{"name": "From", "value": "a@example.org"}, )"
+                      R"({"name": "Subject", "value": "café"}, )", 0), 0u) << j;
+    EXPECT_NE(j.find(R"({"section": "1", "type": "text/plain", "charset": "utf-8", "encoding": "7bit", )"
+                     R"("disposition": null, "filename": null, "size": 5, "sha256": )"
+                     R"("2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"})"), std::string::npos) << j;
+    EXPECT_NE(j.find(R"("type": "application/pdf", "charset": null, "encoding": "base64", "disposition": "attachment", )"
+                     R"("filename": "r.pdf", "size": 2)"), std::string::npos) << j;
+    EXPECT_TRUE(defects.empty());
+    EXPECT_EQ(msg::extension_for(m.entity(m.leaves()[0])), ".txt");
+    EXPECT_EQ(msg::extension_for(m.entity(m.leaves()[1])), ".pdf");
+
+    msg::MessageStats st;
+    st.add(m);
+    st.add(msg::parse_message("Subject: x\n\nbody\n"));
+    EXPECT_EQ(st.text(), "messages: 2\nparts: 4\nleaf parts: 3\ndecoded bytes: 12\ndefects: 0\n"
+                         "content types:\n  2 text/plain\n  1 application/pdf\n");
+}

@@ -1,0 +1,88 @@
+// diagnostics_test.cpp - defects shown where they are (msg/diagnostics.hpp):
+// the compilers' line form with the file's own line numbers, colour and
+// control bytes kept off the terminal; the SARIF log's rules and results;
+// URIs; explanations.
+#include <gtest/gtest.h>
+#include <msg/diagnostics.hpp>
+
+#include <algorithm>
+#include <sstream>
+#include <string>
+
+using msg::DefectCode;
+
+TEST(Diagnostics, CompilerFormWithTheFilesLines) {
+    const std::string data = "A: b\nSubject: long\r\nx\n";
+    std::ostringstream out;
+    msg::DiagPrinter p(out, false);
+    msg::Defect d1{DefectCode::LineLong, 5, "99 characters"};
+    msg::Defect d2{DefectCode::LineBareLf, data.size() - 1, "a\x1b[31mb"};
+    const msg::Defect ds[] = {d1, d2};
+    p.print(msg::Place{"box.mbox", data, 40}, ds);
+    EXPECT_EQ(out.str(),
+              "box.mbox:41:1: warning: line is longer than 78 characters (99 characters) [line.long]\n"
+              "box.mbox:42:2: error: LF without CR in a message that otherwise uses CRLF (a?[31mb) [line.bare-lf]\n");
+    std::ostringstream coloured;
+    msg::DiagPrinter c(coloured, true, false);
+    c.print(msg::Place{"m.eml", data, 1}, std::span<const msg::Defect>(ds, 1));
+    EXPECT_EQ(coloured.str(), "m.eml:2: \033[1;35mwarning:\033[0m line is longer than 78 characters (99 characters) [line.long]\n");
+    std::ostringstream whole;
+    msg::DiagPrinter(whole, false).print("img.png", msg::Severity::error, "not a message");
+    EXPECT_EQ(whole.str(), "img.png: error: not a message\n");
+}
+
+TEST(Diagnostics, SarifLogHasEveryRuleAndEachResultAtItsPlace) {
+    std::ostringstream out;
+    msg::SarifLog log(out, "msgcheck", "1.2.3");
+    log.begin();
+    const std::string data = "Subject: caf\xc3\xa9 x\n";
+    log.add("dir/a b.eml", 0, data, msg::Defect{DefectCode::LineLong, 15, ""}, 7, 16, 115);
+    log.add_input("img.png", msg::Severity::error, "not a message");
+    log.end(1);
+    const std::string s = out.str();
+    EXPECT_NE(s.find("\"version\": \"2.1.0\""), std::string::npos);
+    EXPECT_NE(s.find("\"name\": \"msgcheck\", \"version\": \"1.2.3\""), std::string::npos);
+    for (const msg::DefectInfo& info : msg::defect_catalogue())
+        EXPECT_NE(s.find("{\"id\": \"" + std::string(info.code) + "\""), std::string::npos) << info.code;
+    EXPECT_NE(s.find("\"ruleId\": \"line.long\""), std::string::npos);
+    EXPECT_NE(s.find("\"uri\": \"dir/a%20b.eml\""), std::string::npos) << s;
+    // Byte column 16 is code point 15: the é is two bytes.
+    EXPECT_NE(s.find("\"startLine\": 7, \"startColumn\": 15, \"byteOffset\": 115"), std::string::npos) << s;
+    EXPECT_NE(s.find("\"uri\": \"img.png\""), std::string::npos);
+    EXPECT_NE(s.find("\"exitCode\": 1"), std::string::npos);
+    EXPECT_EQ(s.back(), '\n');
+    // Balanced: as many opening as closing braces and brackets.
+    EXPECT_EQ(std::count(s.begin(), s.end(), '{'), std::count(s.begin(), s.end(), '}'));
+    EXPECT_EQ(std::count(s.begin(), s.end(), '['), std::count(s.begin(), s.end(), ']'));
+}
+
+TEST(Diagnostics, UrisAndExplanations) {
+    EXPECT_EQ(msg::file_uri("a/b-c_d.~e"), "a/b-c_d.~e");
+    EXPECT_EQ(msg::file_uri("x y#%\xc3\xa9"), "x%20y%23%25%C3%A9");
+    const std::string e = msg::explain(msg::defect_info(DefectCode::LineLong));
+    EXPECT_EQ(e.rfind("line.long (warning, RFC 5322 2.1.1)", 0), 0u) << e;
+    EXPECT_NE(e.find("\n  Bad:\n"), std::string::npos);
+    EXPECT_NE(e.find("\n  Good:\n"), std::string::npos);
+    EXPECT_EQ(msg::wrap("one two three four", 9, "> "), "> one two\n> three\n> four\n");
+}
+
+TEST(Diagnostics, FilterJsonAndCatalogue) {
+    msg::DefectFilter f;
+    msg::DefectFilter::add(f.select, "date,line.long");
+    msg::DefectFilter::add(f.ignore, "date.weekday,");
+    EXPECT_TRUE(f.wanted("date.zone"));
+    EXPECT_FALSE(f.wanted("date.weekday"));
+    EXPECT_TRUE(f.wanted("line.long"));
+    EXPECT_FALSE(f.wanted("line.bare-lf"));
+    EXPECT_FALSE(f.wanted("dates.x"));   // a group is the part before the dot, not a prefix
+    EXPECT_TRUE(msg::known_defect_pattern("date"));
+    EXPECT_TRUE(msg::known_defect_pattern("line.long"));
+    EXPECT_FALSE(msg::known_defect_pattern("dat"));
+    EXPECT_EQ(msg::defect_json("m.eml", 2, 7, 3, 99, msg::Defect{DefectCode::LineLong, 0, "80 characters"}),
+              R"j({"source": "m.eml", "index": 2, "line": 7, "column": 3, "offset": 99, "defect": "line.long", )j"
+              R"j("severity": "warning", "text": "line is longer than 78 characters (80 characters)"})j");
+    const std::string md = msg::catalogue_markdown();
+    EXPECT_EQ(md.rfind("\n## ", 0), 0u);
+    for (const msg::DefectInfo& info : msg::defect_catalogue())
+        EXPECT_NE(md.find("### `" + std::string(info.code) + "`"), std::string::npos) << info.code;
+}

@@ -1,0 +1,119 @@
+// files_test.cpp - safe output (msg/files.hpp): attachment names that
+// cannot leave their directory, numbered names that never replace a file,
+// atomic replacement keeping the mode, links followed only when trusted.
+#include <gtest/gtest.h>
+#include <msg/files.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string slurp(const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+class Files : public ::testing::Test {
+protected:
+    void SetUp() override {
+        std::string tmpl = (fs::temp_directory_path() / "files_test.XXXXXX").string();
+        ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
+        dir_ = tmpl;
+    }
+    void TearDown() override {
+        std::error_code ec;
+        fs::remove_all(dir_, ec);
+    }
+    fs::path dir_;
+};
+
+}  // namespace
+
+TEST(SafeFilename, StaysInItsDirectory) {
+    EXPECT_EQ(msg::safe_filename("../../etc/passwd"), "passwd");
+    EXPECT_EQ(msg::safe_filename("C:\\Windows\\evil.exe"), "evil.exe");
+    EXPECT_EQ(msg::safe_filename("..."), "");
+    EXPECT_EQ(msg::safe_filename(" .hidden. "), "hidden");
+    EXPECT_EQ(msg::safe_filename("a\nb:c\x7f"), "a_b_c_");
+    std::string two_byte;
+    for (int i = 0; i < 120; ++i) two_byte += "\xc3\xa9";
+    const std::string cut = msg::safe_filename(two_byte);
+    EXPECT_LE(cut.size(), 200u);
+    EXPECT_EQ(cut.size() % 2, 0u);
+}
+
+TEST_F(Files, NewFilesNeverReplaceAndNumberOn) {
+    {
+        std::ofstream(dir_ / "a.txt") << "old";
+    }
+    msg::NewFiles files(dir_.string());
+    auto n1 = files.write("a.txt", "one");
+    auto n2 = files.write("a.txt", "two");
+    auto n3 = files.write("b", "three");
+    ASSERT_TRUE(n1 && n2 && n3);
+    EXPECT_EQ(*n1, "a-1.txt");
+    EXPECT_EQ(*n2, "a-2.txt");
+    EXPECT_EQ(*n3, "b");
+    EXPECT_EQ(slurp(dir_ / "a.txt"), "old");
+    EXPECT_EQ(slurp(dir_ / "a-2.txt"), "two");
+    struct stat st {};
+    ASSERT_EQ(::stat((dir_ / "b").c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0600u);
+    EXPECT_TRUE(files.sync());
+}
+
+TEST_F(Files, ReplaceFileKeepsTheModeAndLeavesNoTemporary) {
+    const fs::path p = dir_ / "m.eml";
+    {
+        std::ofstream(p) << "old";
+    }
+    ::chmod(p.c_str(), 0640);
+    ASSERT_TRUE(msg::replace_file(p.string(), "new"));
+    EXPECT_EQ(slurp(p), "new");
+    struct stat st {};
+    ASSERT_EQ(::stat(p.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0640u);
+    EXPECT_EQ(std::distance(fs::directory_iterator(dir_), fs::directory_iterator{}), 1);
+    // A new file is private.
+    ASSERT_TRUE(msg::replace_file((dir_ / "fresh").string(), "x"));
+    ASSERT_EQ(::stat((dir_ / "fresh").c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0600u);
+}
+
+TEST_F(Files, WriteTargetFollowsOwnLinksAndCountsHardLinks) {
+    const fs::path target = dir_ / "real.eml", link = dir_ / "link.eml";
+    {
+        std::ofstream(target) << "x";
+    }
+    fs::create_symlink(target, link);
+    auto t = msg::write_target(link.string());
+    ASSERT_TRUE(t) << t.error().message;
+    EXPECT_EQ(fs::path(*t), fs::canonical(target));
+    EXPECT_EQ(*msg::write_target(target.string()), target.string());
+    EXPECT_TRUE(msg::check_links(target.string(), false));
+    fs::create_hard_link(target, dir_ / "hard.eml");
+    EXPECT_FALSE(msg::check_links(target.string(), false));
+    EXPECT_TRUE(msg::check_links(target.string(), true));
+}
+
+TEST_F(Files, ReadRegularFileRefusesDirectories) {
+    EXPECT_FALSE(msg::read_regular_file(dir_.string()));
+    EXPECT_FALSE(msg::read_regular_file((dir_ / "missing").string()));
+    {
+        std::ofstream(dir_ / "f") << "secret\n";
+    }
+    auto r = msg::read_regular_file((dir_ / "f").string());
+    ASSERT_TRUE(r);
+    EXPECT_EQ(*r, "secret\n");
+}

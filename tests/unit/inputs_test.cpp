@@ -1,0 +1,120 @@
+// inputs_test.cpp - the input loop (msg/inputs.hpp): files and directories
+// in name order, links below a directory not followed, a Maildir's
+// messages only, archives message by message, problems counted by kind
+// and named, and an early stop.
+#include <gtest/gtest.h>
+#include <msg/inputs.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <stdlib.h>
+
+namespace fs = std::filesystem;
+
+namespace {
+
+class Inputs : public ::testing::Test {
+protected:
+    void SetUp() override {
+        std::string tmpl = (fs::temp_directory_path() / "inputs_test.XXXXXX").string();
+        ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
+        dir_ = tmpl;
+    }
+    void TearDown() override {
+        std::error_code ec;
+        fs::remove_all(dir_, ec);
+    }
+    void put(const fs::path& rel, const std::string& text) {
+        fs::create_directories((dir_ / rel).parent_path());
+        std::ofstream(dir_ / rel, std::ios::binary) << text;
+    }
+    // (file, index, data) of every message; problems into `errors`.
+    std::vector<std::string> read(const std::vector<std::string>& inputs, msg::InputOptions o = {},
+                                  msg::InputCounts* counts = nullptr, int stop_after = -1) {
+        std::vector<std::string> seen;
+        o.on_error = [&](msg::InputProblem, const std::string& m) { errors.push_back(m); };
+        const msg::InputCounts c = msg::for_each_message(inputs, o, [&](const msg::InputMessage& m) {
+            seen.push_back(fs::path(m.file).lexically_relative(dir_).string() + "#" + std::to_string(m.index) + ":" +
+                           std::string(m.data));
+            return stop_after < 0 || static_cast<int>(seen.size()) < stop_after;
+        });
+        if (counts) *counts = c;
+        return seen;
+    }
+    fs::path dir_;
+    std::vector<std::string> errors;
+};
+
+}  // namespace
+
+TEST_F(Inputs, DirectoriesInNameOrderWithoutFollowingLinks) {
+    put("tree/b.eml", "B: 1\n\nb\n");
+    put("tree/a.eml", "A: 1\n\na\n");
+    put("tree/sub/c.eml", "C: 1\n\nc\n");
+    put("outside.eml", "O: 1\n\no\n");
+    fs::create_symlink(dir_ / "outside.eml", dir_ / "tree" / "link.eml");
+    fs::create_directory_symlink(dir_, dir_ / "tree" / "loop");
+    msg::InputCounts c;
+    const auto seen = read({(dir_ / "tree").string()}, {}, &c);
+    EXPECT_EQ(seen, (std::vector<std::string>{"tree/a.eml#0:A: 1\n\na\n", "tree/b.eml#0:B: 1\n\nb\n",
+                                              "tree/sub/c.eml#0:C: 1\n\nc\n"}));
+    EXPECT_FALSE(c.any());
+    // A link given by name is read.
+    EXPECT_EQ(read({(dir_ / "tree" / "link.eml").string()}).size(), 1u);
+}
+
+TEST_F(Inputs, MaildirMessagesOnly) {
+    put("md/cur/2.host:2,S", "S: 2\n\n2\n");
+    put("md/new/1.host", "S: 1\n\n1\n");
+    put("md/tmp/3.host", "S: 3\n\n3\n");
+    put("md/dovecot.index.log", "index");
+    put("md/.Sent/cur/4.host:2,S", "S: 4\n\n4\n");
+    put("md/.Sent/new/.keep", "");
+    put("md/.Sent/tmp/x", "");
+    std::vector<std::string> flags;
+    const auto seen = msg::for_each_message({(dir_ / "md").string()}, {}, [&](const msg::InputMessage& m) {
+        EXPECT_NE(m.maildir, nullptr);
+        if (m.maildir) flags.push_back(m.maildir->flags);
+        return true;
+    });
+    EXPECT_FALSE(seen.any());
+    EXPECT_EQ(flags, (std::vector<std::string>{"S", "S", ""}));   // .Sent/cur/4, cur/2, new/1 in path order
+    // Even when archives are read, a Maildir's files are messages.
+    msg::InputOptions o;
+    o.mbox = true;
+    EXPECT_EQ(read({(dir_ / "md").string()}, o).size(), 3u);
+    EXPECT_TRUE(errors.empty());
+}
+
+TEST_F(Inputs, ArchivesMessageByMessageAndProblemsCounted) {
+    put("a.mbox", "From x Mon Nov 23 09:15:00 2026\nA: 1\n\none\n\nFrom y Mon Nov 23 09:16:00 2026\nA: 2\n\ntwo\n");
+    put("not.mbox", "A: 1\n\nno From_ line\n");
+    msg::InputOptions o;
+    o.mbox = true;
+    std::vector<std::string> leading;
+    o.on_leading = [&](const std::string& m) { leading.push_back(m); };
+    msg::InputCounts c;
+    const auto seen = read({(dir_ / "a.mbox").string(), (dir_ / "missing.mbox").string(), (dir_ / "not.mbox").string()},
+                           o, &c);
+    EXPECT_EQ(seen, (std::vector<std::string>{"a.mbox#0:A: 1\n\none\n", "a.mbox#1:A: 2\n\ntwo\n"}));
+    EXPECT_EQ(c.missing, 1u);
+    EXPECT_EQ(c.unusable, 1u);
+    ASSERT_EQ(errors.size(), 2u);
+    EXPECT_NE(errors[0].find("missing.mbox"), std::string::npos) << errors[0];
+    EXPECT_NE(errors[1].find("not an mbox archive"), std::string::npos) << errors[1];
+    EXPECT_TRUE(leading.empty());   // not.mbox is not an archive: one error says it all
+    put("junk.mbox", "junk\nFrom x Mon Nov 23 09:15:00 2026\nA: 1\n\none\n");
+    EXPECT_EQ(read({(dir_ / "junk.mbox").string()}, o).size(), 1u);
+    ASSERT_EQ(leading.size(), 1u);
+    EXPECT_NE(leading[0].find("5 bytes before the first 'From ' line"), std::string::npos) << leading[0];
+}
+
+TEST_F(Inputs, StopEndsTheLoop) {
+    put("d/1.eml", "A: 1\n\n1\n");
+    put("d/2.eml", "A: 2\n\n2\n");
+    put("d/3.eml", "A: 3\n\n3\n");
+    EXPECT_EQ(read({(dir_ / "d").string(), (dir_ / "d").string()}, {}, nullptr, 2).size(), 2u);
+}

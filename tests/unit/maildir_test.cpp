@@ -1,0 +1,109 @@
+// maildir_test.cpp - Maildir folders (maildir.hpp).
+#include <gtest/gtest.h>
+#include <msg/maildir.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include <stdlib.h>
+#include <sys/stat.h>
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct TempDir {
+    fs::path path;
+    TempDir() {
+        std::string t = (fs::temp_directory_path() / "maildir_test.XXXXXX").string();
+        path = ::mkdtemp(t.data());
+    }
+    ~TempDir() {
+        std::error_code ec;
+        fs::remove_all(path, ec);
+    }
+};
+
+void spit(const fs::path& p, const std::string& s) { std::ofstream(p, std::ios::binary) << s; }
+std::string slurp(const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+}  // namespace
+
+TEST(Maildir, FlagsFromNames) {
+    EXPECT_EQ(msg::maildir_flags("1700000000.M1P2.host:2,RS"), "RS");
+    EXPECT_EQ(msg::maildir_flags("1700000000.M1P2.host:2,"), "");
+    EXPECT_EQ(msg::maildir_flags("1700000000.M1P2.host"), "");
+}
+
+TEST(Maildir, ReadsMessagesOnly) {
+    TempDir t;
+    const fs::path m = t.path / "Mail";
+    for (const char* d : {"cur", "new", "tmp"}) fs::create_directories(m / d);
+    spit(m / "new" / "1700000002.M1P1.host", "Subject: two\n\n2\n");
+    spit(m / "cur" / "1700000001.M1P1.host:2,S", "Subject: one\n\n1\n");
+    spit(m / "tmp" / "1700000003.M1P1.host", "being written");
+    spit(m / "cur" / ".hidden", "x");
+    spit(m / "dovecot.index.log", "index");
+    spit(m / "dovecot-uidlist", "3 V1");
+    fs::create_directories(m / "cur" / "subdir");
+    EXPECT_TRUE(msg::is_maildir(m.string()));
+    EXPECT_FALSE(msg::is_maildir((m / "cur").string()));
+    auto list = msg::list_maildir(m.string());
+    ASSERT_TRUE(list) << list.error().message;
+    ASSERT_EQ(list->size(), 2u);
+    EXPECT_EQ((*list)[0].name, "1700000001.M1P1.host:2,S");
+    EXPECT_TRUE((*list)[0].seen_dir);
+    EXPECT_EQ((*list)[0].flags, "S");
+    EXPECT_EQ((*list)[1].name, "1700000002.M1P1.host");
+    EXPECT_FALSE((*list)[1].seen_dir);
+}
+
+TEST(Maildir, WritesThroughTmpWithUniqueNames) {
+    TempDir t;
+    const fs::path m = t.path / "new-folder";
+    auto w = msg::MaildirWriter::open(m.string());
+    ASSERT_TRUE(w) << w.error().message;
+    auto a = w->deliver("Subject: a\n\n", "");
+    auto b = w->deliver("Subject: b\n\n", "SR");
+    auto c = w->deliver("Subject: c\n\n", "");
+    ASSERT_TRUE(a && b && c);
+    EXPECT_EQ(fs::path(*a).parent_path().filename(), "new");
+    EXPECT_EQ(fs::path(*b).parent_path().filename(), "cur");
+    EXPECT_EQ(msg::maildir_flags(*b), "RS");   // sorted
+    EXPECT_NE(*a, *c);
+    EXPECT_EQ(slurp(*b), "Subject: b\n\n");
+    EXPECT_TRUE(fs::is_empty(m / "tmp"));
+    struct stat st {};
+    ASSERT_EQ(::stat(a->c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0600u);
+    auto list = msg::list_maildir(m.string());
+    ASSERT_TRUE(list);
+    EXPECT_EQ(list->size(), 3u);
+}
+
+// Names written one after another sort in the order they were written
+// (the microseconds are zero-padded), so a Maildir written from a spool
+// reads back in the spool's order.
+TEST(Maildir, NamesSortInDeliveryOrder) {
+    TempDir t;
+    auto w = msg::MaildirWriter::open((t.path / "m").string());
+    ASSERT_TRUE(w) << w.error().message;
+    std::vector<std::string> written;
+    for (int i = 0; i < 200; ++i) {
+        auto p = w->deliver("Subject: " + std::to_string(i) + "\n\n", "");
+        ASSERT_TRUE(p);
+        written.push_back(fs::path(*p).filename().string());
+    }
+    auto list = msg::list_maildir((t.path / "m").string());
+    ASSERT_TRUE(list);
+    std::vector<std::string> listed;
+    for (const auto& f : *list) listed.push_back(f.name);
+    EXPECT_EQ(listed, written);
+}

@@ -1,0 +1,249 @@
+// sender_test.cpp - msg::Sender (sender.hpp) against an in-process server
+// (libmsg's Listener and ServerSession on 127.0.0.1): every due entry is
+// sent and settled by several workers, refusals and deferrals land where
+// delivery.hpp says, an unsendable entry fails without a session, an
+// unreachable server leaves every entry as it was, a stop ends a pass
+// without touching the entries, and events come one at a time.
+#include <gtest/gtest.h>
+#include <msg/sender.hpp>
+#include <msg/smtp/listener.hpp>
+#include <msg/smtp/server.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <stdlib.h>
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+namespace smtp = msg::smtp;
+
+namespace {
+
+// Refuses rcpt "bad@", defers "later@", accepts the rest; counts messages.
+struct Policy : smtp::ServerPolicy {
+    std::atomic<int> messages{0};
+    smtp::Verdict decide(smtp::Stage stage, std::string_view arg, const std::vector<std::string>&) override {
+        if (stage == smtp::Stage::rcpt && arg.find("bad@") != std::string_view::npos) return {550, "5.1.1 no such user", false};
+        if (stage == smtp::Stage::rcpt && arg.find("later@") != std::string_view::npos) return {451, "4.2.0 try later", false};
+        return {};
+    }
+    smtp::Verdict accept(smtp::ReceivedMessage&&, bool&) override {
+        ++messages;
+        return {};
+    }
+};
+
+struct Server : smtp::ListenerHooks {
+    smtp::ServerOptions options;
+    Policy policy;
+    std::unique_ptr<smtp::Dialog> open(const smtp::Peer&) override {
+        return std::make_unique<smtp::ServerSession>(options, policy);
+    }
+};
+
+// Records the events, and checks that no two overlap.
+struct Recorder : msg::SendEvents {
+    std::mutex m;
+    std::atomic<int> inside{0};
+    bool overlapped = false;
+    std::vector<std::pair<std::string, msg::Outcome>> settled_;
+    std::vector<std::string> unsendable_, problems_;
+    std::uint64_t last_tick = 0;
+    void enter() {
+        if (++inside > 1) overlapped = true;
+        std::this_thread::sleep_for(1ms);
+    }
+    void leave() { --inside; }
+    void settled(const std::string& e, const msg::Settlement& s, const msg::Delivery&) override {
+        enter();
+        settled_.emplace_back(e, s.outcome);
+        leave();
+    }
+    void unsendable(const std::string& e, const std::string&) override {
+        enter();
+        unsendable_.push_back(e);
+        leave();
+    }
+    void problem(const std::string& p) override {
+        enter();
+        problems_.push_back(p);
+        leave();
+    }
+    void tick(std::uint64_t done) override {
+        enter();
+        last_tick = done;
+        leave();
+    }
+};
+
+class SenderTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        std::string tmpl = (fs::temp_directory_path() / "sender_test.XXXXXX").string();
+        ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
+        base_ = tmpl;
+        auto s = msg::Spool::open((base_ / "spool").string(), true);
+        ASSERT_TRUE(s) << s.error().message;
+        spool_.emplace(std::move(*s));
+        options_.settle.server = "test";
+        options_.session.greeting = options_.session.command = 5s;
+    }
+    void TearDown() override {
+        stop_server();
+        std::error_code ec;
+        fs::remove_all(base_, ec);
+    }
+    void start_server() {
+        smtp::ListenerOptions lo;
+        lo.endpoint = smtp::Endpoint{"127.0.0.1", 0};
+        auto l = smtp::Listener::open(lo);
+        ASSERT_TRUE(l) << l.error().message;
+        listener_.emplace(std::move(*l));
+        options_.server = smtp::Endpoint{"127.0.0.1", listener_->bound().port};
+        thread_ = std::thread([this] { (void)listener_->run(server_, server_stop_); });
+    }
+    void stop_server() {
+        server_stop_ = true;
+        if (thread_.joinable()) thread_.join();
+    }
+    std::string enqueue(std::vector<std::string> rcpts, std::string from = "a@example.org") {
+        msg::Envelope e;
+        e.mail_from = std::move(from);
+        for (auto& r : rcpts) e.rcpts.push_back({std::move(r), {}});
+        auto n = spool_->enqueue(e, "From: a@example.org\nSubject: hi\n\nhello\n");
+        EXPECT_TRUE(n) << n.error().message;
+        return n ? *n : std::string();
+    }
+    std::set<std::string> in(msg::SpoolState s) {
+        auto l = spool_->list(s);
+        EXPECT_TRUE(l);
+        return l ? std::set<std::string>(l->begin(), l->end()) : std::set<std::string>();
+    }
+
+    fs::path base_;
+    std::optional<msg::Spool> spool_;
+    msg::SendOptions options_;
+    Server server_;
+    std::optional<smtp::Listener> listener_;
+    std::atomic<bool> server_stop_{false};
+    std::thread thread_;
+};
+
+}  // namespace
+
+TEST_F(SenderTest, SendsEveryDueEntryWithSeveralWorkers) {
+    start_server();
+    std::set<std::string> ok;
+    for (int i = 0; i < 30; ++i) ok.insert(enqueue({"b" + std::to_string(i) + "@example.net"}));
+    const std::string bad = enqueue({"bad@example.net"});
+    const std::string later = enqueue({"later@example.net"});
+    const std::string partial = enqueue({"c@example.net", "bad@example.net"});
+    options_.jobs = 4;
+    options_.max_per_connection = 7;
+    Recorder events;
+    msg::Sender sender(*spool_, options_, events);
+    std::atomic<bool> stop{false};
+    const msg::SendPass pass = sender.pass(stop);
+    EXPECT_FALSE(pass.unreachable);
+    EXPECT_FALSE(pass.left_behind);
+    EXPECT_FALSE(pass.scan_error);
+    EXPECT_FALSE(events.overlapped) << "events came at the same time";
+    EXPECT_TRUE(events.problems_.empty()) << events.problems_[0];
+    EXPECT_EQ(events.settled_.size(), 33u);
+    EXPECT_EQ(events.last_tick, 33u);
+    EXPECT_EQ(sender.totals().sent, 30u);
+    EXPECT_EQ(sender.totals().failed, 1u);
+    EXPECT_EQ(sender.totals().deferred, 1u);
+    EXPECT_EQ(sender.totals().partial, 1u);
+    EXPECT_GE(sender.totals().sessions, 5u);   // 33 messages, 7 a connection
+    EXPECT_EQ(server_.policy.messages, 31);    // 30, and the partial one's good recipient
+    std::set<std::string> sent = in(msg::SpoolState::sent);
+    for (const std::string& n : ok) EXPECT_TRUE(sent.count(n)) << n;
+    EXPECT_TRUE(in(msg::SpoolState::failed).count(bad));
+    EXPECT_TRUE(in(msg::SpoolState::deferred).count(later));
+    EXPECT_TRUE(in(msg::SpoolState::queue).empty());
+    // A second pass finds nothing due (the deferred entry waits).
+    const msg::SendPass again = sender.pass(stop);
+    EXPECT_FALSE(again.unreachable);
+    EXPECT_EQ(events.settled_.size(), 33u);
+}
+
+TEST_F(SenderTest, UnreachableServerLeavesEveryEntry) {
+    const std::string a = enqueue({"b@example.net"}), b = enqueue({"c@example.net"});
+    options_.server = smtp::Endpoint{"127.0.0.1", 1};
+    options_.jobs = 2;
+    Recorder events;
+    msg::Sender sender(*spool_, options_, events);
+    std::atomic<bool> stop{false};
+    const msg::SendPass pass = sender.pass(stop);
+    EXPECT_TRUE(pass.unreachable);
+    EXPECT_FALSE(pass.session_error.empty());
+    EXPECT_EQ(in(msg::SpoolState::queue), (std::set<std::string>{a, b}));
+    EXPECT_TRUE(events.settled_.empty());
+}
+
+TEST_F(SenderTest, UnsendableEntryFailsWithoutASession) {
+    // An entry that another program wrote with no recipient.
+    const fs::path tmp = base_ / "spool" / "tmp" / "20260101T000000.000000Z.1.000000.elsewhere";
+    {
+        std::FILE* f = std::fopen(tmp.c_str(), "w");
+        ASSERT_NE(f, nullptr);
+        std::fputs("MAIL FROM:<a@example.org>\n\nSubject: x\n\nx\n", f);
+        std::fclose(f);
+    }
+    fs::rename(tmp, base_ / "spool" / "queue" / tmp.filename());
+    options_.server = smtp::Endpoint{"127.0.0.1", 1};   // never needed
+    Recorder events;
+    msg::Sender sender(*spool_, options_, events);
+    std::atomic<bool> stop{false};
+    const msg::SendPass pass = sender.pass(stop);
+    ASSERT_EQ(events.unsendable_.size(), 1u);
+    EXPECT_EQ(events.unsendable_[0], tmp.filename().string());
+    EXPECT_EQ(sender.totals().failed, 1u);
+    EXPECT_EQ(sender.totals().sessions, 0u);
+    EXPECT_TRUE(in(msg::SpoolState::failed).count(tmp.filename().string()));
+    EXPECT_FALSE(pass.unreachable);
+}
+
+TEST_F(SenderTest, StopLeavesTheEntries) {
+    start_server();
+    const std::string a = enqueue({"b@example.net"});
+    Recorder events;
+    msg::Sender sender(*spool_, options_, events);
+    std::atomic<bool> stop{true};
+    const msg::SendPass pass = sender.pass(stop);
+    EXPECT_FALSE(pass.unreachable);
+    EXPECT_FALSE(pass.left_behind);
+    EXPECT_EQ(in(msg::SpoolState::queue), (std::set<std::string>{a}));
+    EXPECT_EQ(server_.policy.messages, 0);
+}
+
+TEST_F(SenderTest, TranscriptsArePrivateAndWhole) {
+    start_server();
+    enqueue({"b@example.net"});
+    enqueue({"c@example.net"});
+    options_.transcript_dir = (base_ / "tr").string();
+    fs::create_directory(options_.transcript_dir);
+    Recorder events;
+    msg::Sender sender(*spool_, options_, events);
+    std::atomic<bool> stop{false};
+    (void)sender.pass(stop);
+    std::vector<fs::path> files(fs::directory_iterator(options_.transcript_dir), fs::directory_iterator{});
+    ASSERT_EQ(files.size(), 1u);
+    EXPECT_EQ(fs::status(files[0]).permissions() & fs::perms::all, fs::perms::owner_read | fs::perms::owner_write);
+    std::FILE* f = std::fopen(files[0].c_str(), "r");
+    ASSERT_NE(f, nullptr);
+    std::string text(1 << 16, '\0');
+    text.resize(std::fread(text.data(), 1, text.size(), f));
+    std::fclose(f);
+    EXPECT_NE(text.find("RCPT TO:<b@example.net>"), std::string::npos) << text;
+    EXPECT_NE(text.find("RCPT TO:<c@example.net>"), std::string::npos) << text;
+    EXPECT_NE(text.find("QUIT"), std::string::npos) << text;
+}

@@ -1,0 +1,84 @@
+// smtp_replay_test.cpp - what a replay may send in one write (RFC 2920,
+// RFC 3207 4.2) and how a masked password is put back
+// (msg/smtp/replay.hpp).
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "msg/codec.hpp"
+#include "msg/smtp/client_session.hpp"
+#include "msg/smtp/replay.hpp"
+
+using namespace msg::smtp;
+
+namespace {
+
+std::string b64(std::string_view s) { return msg::base64_encode(s, 0, ""); }
+
+// The writes a replay makes of every recorded group, as the first line of
+// each exchange in it, with or without PIPELINING live.
+std::vector<std::vector<std::string>> writes(const std::string& text, bool pipelining) {
+    const Transcript t = parse_transcript(text).transcript;
+    const std::vector<Exchange> ex = exchanges(t);
+    std::vector<std::vector<std::string>> out;
+    for (std::size_t i = 0; i < ex.size(); ++i) {
+        if (ex[i].client.empty()) continue;
+        const bool joins = i > 0 && !out.empty() && ex[i - 1].group == ex[i].group &&
+                           pipelines_after(t, ex[i - 1], ex[i], pipelining);
+        if (!joins) out.emplace_back();
+        out.back().push_back(t.lines[ex[i].client[0]].text);
+    }
+    return out;
+}
+
+}  // namespace
+
+TEST(SmtpReplay, OneCommandAtATimeWithoutPipelining) {
+    const std::string batch = "EHLO a.example\nMAIL FROM:<a@b.example>\nRCPT TO:<c@d.example>\nDATA\nx\n.\nQUIT\n";
+    using W = std::vector<std::vector<std::string>>;
+    EXPECT_EQ(writes(batch, false), (W{{"EHLO a.example"}, {"MAIL FROM:<a@b.example>"}, {"RCPT TO:<c@d.example>"},
+                                       {"DATA"}, {"x"}, {"QUIT"}}));
+    // With PIPELINING: EHLO and DATA end a group; the final dot may take
+    // the next commands along (RFC 2920 3.1).
+    EXPECT_EQ(writes(batch, true), (W{{"EHLO a.example"}, {"MAIL FROM:<a@b.example>", "RCPT TO:<c@d.example>", "DATA"},
+                                      {"x", "QUIT"}}));
+}
+
+TEST(SmtpReplay, NothingAfterStartTlsOrAuthInTheSameWrite) {
+    using W = std::vector<std::vector<std::string>>;
+    EXPECT_EQ(writes("EHLO a.example\nSTARTTLS\nEHLO a.example\nAUTH PLAIN AGEAYg==\nMAIL FROM:<a@b.example>\nRSET\nNOOP\nQUIT\n",
+                     true),
+              (W{{"EHLO a.example"}, {"STARTTLS"}, {"EHLO a.example"}, {"AUTH PLAIN AGEAYg=="},
+                 {"MAIL FROM:<a@b.example>", "RSET", "NOOP"}, {"QUIT"}}));
+}
+
+TEST(SmtpReplay, UnmasksTheRecordedPassword) {
+    const std::string masked_plain = b64(std::string("\0alice\0", 7) + std::string(kMaskedSecret));
+    const std::string real_plain = b64(std::string("\0alice\0s3cret", 13));
+    EXPECT_EQ(unmask_auth_line("AUTH PLAIN " + masked_plain, "s3cret"), "AUTH PLAIN " + real_plain);
+    EXPECT_EQ(unmask_auth_line(masked_plain, "s3cret"), real_plain);   // PLAIN after an empty 334
+    EXPECT_EQ(unmask_auth_line(b64(kMaskedSecret), "s3cret"), b64("s3cret"));   // LOGIN's password
+    EXPECT_EQ(unmask_auth_line(b64("alice"), "s3cret"), std::nullopt);          // LOGIN's user name
+    EXPECT_EQ(unmask_auth_line("AUTH LOGIN", "s3cret"), std::nullopt);
+    EXPECT_EQ(unmask_auth_line("AUTH PLAIN " + real_plain, "other"), std::nullopt);   // not masked: as recorded
+    EXPECT_EQ(unmask_auth_line("*", "s3cret"), std::nullopt);
+}
+
+TEST(SmtpReplay, SecretFromFileIsTheFirstLine) {
+    EXPECT_EQ(secret_from_file("s3cret\r\nmore\n"), "s3cret");
+    EXPECT_EQ(secret_from_file("s3cret"), "s3cret");
+    EXPECT_EQ(secret_from_file(""), "");
+}
+
+TEST(SmtpReplay, CredentialsInClearOnlyToLoopback) {
+    // The rule replay() and the client session share for a password
+    // without TLS.
+    EXPECT_TRUE(is_loopback_host("127.0.0.1"));
+    EXPECT_TRUE(is_loopback_host("127.1.2.3"));
+    EXPECT_TRUE(is_loopback_host("::1"));
+    EXPECT_TRUE(is_loopback_host("localhost"));
+    EXPECT_FALSE(is_loopback_host("mx.example.net"));
+    EXPECT_FALSE(is_loopback_host("192.0.2.1"));
+    EXPECT_FALSE(is_loopback_host("127.example.net"));
+}

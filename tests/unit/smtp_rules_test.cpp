@@ -1,0 +1,59 @@
+// smtp_rules_test.cpp - scripted answers per stage (msg/smtp/rules.hpp):
+// the grammar, errors at their line and column, first match wins, every N
+// counted per rule, regexes on the argument or on any recipient.
+#include <gtest/gtest.h>
+#include <msg/smtp/rules.hpp>
+
+using msg::smtp::Rules;
+using msg::smtp::Stage;
+
+TEST(SmtpRules, ParsesEveryFormAndFirstMatchWins) {
+    auto r = Rules::parse("# comment\n\nrcpt /^unknown@/ 550 5.1.1 no such user\r\n"
+                          "rcpt * 250 2.1.5 ok\n"
+                          "dot every 3 451 4.3.0 try again later\n"
+                          "data /^drop@/ drop\n"
+                          "  helo   /evil/   554\n",
+                          "rules");
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_EQ(r->size(), 5u);
+    auto v = r->apply(Stage::rcpt, "unknown@example.org", {});
+    EXPECT_EQ(v.code, 550);
+    EXPECT_EQ(v.text, "5.1.1 no such user");
+    v = r->apply(Stage::rcpt, "known@example.org", {});
+    EXPECT_EQ(v.code, 250);
+    EXPECT_EQ(r->apply(Stage::mail, "unknown@example.org", {}).code, 0);   // no rule: the session's answer
+    // every 3: the 3rd and 6th time only.
+    std::vector<int> codes;
+    for (int i = 0; i < 6; ++i) codes.push_back(r->apply(Stage::dot, "", {"a@example.org"}).code);
+    EXPECT_EQ(codes, (std::vector<int>{0, 0, 451, 0, 0, 451}));
+    // At data, a regex is searched in any recipient.
+    EXPECT_TRUE(r->apply(Stage::data, "", {"a@example.org", "drop@example.org"}).drop);
+    EXPECT_FALSE(r->apply(Stage::data, "", {"a@example.org"}).drop);
+    v = r->apply(Stage::helo, "evil.example", {});
+    EXPECT_EQ(v.code, 554);
+    EXPECT_EQ(v.text, "");
+}
+
+TEST(SmtpRules, ErrorsNameFileLineAndColumn) {
+    struct Case {
+        const char* text;
+        const char* error;
+    } cases[] = {
+        {"rcpt * 250\nbounce * 550\n", "f:2:1: unknown stage \"bounce\""},
+        {"rcpt /abc 550\n", "f:1:6: the regex has no closing /"},
+        {"rcpt /[/ 550\n", "f:1:6: bad regex"},
+        {"rcpt sometimes 550\n", "f:1:6: expected *, every N or /REGEX/"},
+        {"dot every 0 451\n", "f:1:11: every needs a number above 0"},
+        {"dot every x 451\n", "f:1:11: every needs a number"},
+        {"rcpt * 55\n", "f:1:8: expected a reply (CODE [TEXT]) or drop"},
+        {"rcpt * 650 no\n", "f:1:8: a reply code is three digits, 200 to 559"},
+        {"rcpt * 550x\n", "f:1:8: a reply code is three digits"},
+        {"rcpt *\n", "f:1:7: expected a reply"},
+    };
+    for (const Case& c : cases) {
+        auto r = Rules::parse(c.text, "f");
+        ASSERT_FALSE(r) << c.text;
+        EXPECT_EQ(r.error().message.rfind(c.error, 0), 0u) << c.text << " -> " << r.error().message;
+    }
+    EXPECT_TRUE(Rules::parse("", "f"));
+}

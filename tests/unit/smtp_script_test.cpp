@@ -1,0 +1,110 @@
+// smtp_script_test.cpp - a transcript's server side played to a client
+// (msg/smtp/script.hpp): recorded replies in order, differences counted and
+// noted, DATA and BDAT framing, STARTTLS, the end of the script.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "msg/smtp/script.hpp"
+
+using namespace msg::smtp;
+
+namespace {
+
+const char* const kSession =
+    "S: 220 mx.example ESMTP\n"
+    "C: EHLO client.example\n"
+    "S: 250-mx.example\n"
+    "S: 250 CHUNKING\n"
+    "C: MAIL FROM:<a@example.org>\n"
+    "S: 250 2.1.0 ok\n"
+    "C: RCPT TO:<b@example.net>\n"
+    "S: 250 2.1.5 ok\n"
+    "C: DATA\n"
+    "S: 354 go ahead\n"
+    "C: Subject: x\n"
+    "C: \n"
+    "C: body\n"
+    "C: .\n"
+    "S: 250 2.0.0 queued\n"
+    "C: QUIT\n"
+    "S: 221 2.0.0 bye\n";
+
+ServerScript script(const char* text, bool can_tls = false) {
+    ParsedTranscript pt = parse_transcript(text);
+    EXPECT_TRUE(pt.defects.empty());
+    return ServerScript(std::move(pt.transcript), can_tls);
+}
+
+}  // namespace
+
+TEST(SmtpScript, PlaysTheRecordedRepliesInOrder) {
+    ServerScript s = script(kSession);
+    std::vector<std::string> notes;
+    s.on_note = [&](std::string_view n) { notes.emplace_back(n); };
+    auto d = s.session();
+    d->start();
+    EXPECT_EQ(d->output(), "220 mx.example ESMTP\r\n");
+    d->output().clear();
+    // Pipelined, and cut anywhere: the replies come as each exchange is whole.
+    const std::string in = "EHLO client.example\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<c@example.net>\r\nDATA\r\n";
+    for (char c : in) d->receive(std::string_view(&c, 1));
+    EXPECT_EQ(d->output(), "250-mx.example\r\n250 CHUNKING\r\n250 2.1.0 ok\r\n250 2.1.5 ok\r\n354 go ahead\r\n");
+    EXPECT_EQ(d->completed(), 4u);
+    EXPECT_TRUE(d->in_data());
+    d->output().clear();
+    d->receive("Subject: something else\r\n\r\n");
+    EXPECT_EQ(d->output(), "");   // body lines are not compared, and the dot has not come
+    d->receive(".\r\nQUIT\r\n");
+    EXPECT_EQ(d->output(), "250 2.0.0 queued\r\n221 2.0.0 bye\r\n");
+    EXPECT_FALSE(d->in_data());
+    EXPECT_TRUE(d->closing());
+    EXPECT_EQ(s.sessions(), 1u);
+    EXPECT_EQ(s.differences(), 1u);
+    ASSERT_EQ(notes.size(), 1u);
+    EXPECT_EQ(notes[0], "the client sent \"RCPT TO:<c@example.net>\" where the script has \"RCPT TO:<b@example.net>\"");
+}
+
+TEST(SmtpScript, EndOfTheScriptAndStartTls) {
+    ServerScript s = script("S: 220 hi\nC: EHLO x\nS: 250 ok\n");
+    auto d = s.session();
+    d->start();
+    d->receive("EHLO x\r\n");
+    EXPECT_EQ(d->output(), "220 hi\r\n250 ok\r\n421 4.3.0 end of the script, closing\r\n");
+    EXPECT_TRUE(d->closing());
+
+    const char* tls = "S: 220 hi\nC: EHLO x\nS: 250 STARTTLS\nC: STARTTLS\nS: 220 go ahead\nC: EHLO x\nS: 250 ok\nC: QUIT\nS: 221 bye\n";
+    ServerScript with = script(tls, true);
+    auto t = with.session();
+    t->start();
+    t->receive("EHLO x\r\nSTARTTLS\r\nEHLO pipelined in clear\r\n");
+    EXPECT_TRUE(t->tls_requested());
+    t->tls_started();
+    t->output().clear();
+    t->receive("EHLO x\r\n");
+    EXPECT_EQ(t->output(), "250 ok\r\n");
+    EXPECT_EQ(with.differences(), 0u);
+
+    ServerScript without = script(tls, false);
+    std::string note;
+    without.on_note = [&](std::string_view n) { note = n; };
+    auto u = without.session();
+    u->start();
+    u->receive("EHLO x\r\nSTARTTLS\r\n");
+    EXPECT_TRUE(u->closing());
+    EXPECT_FALSE(u->tls_requested());
+    EXPECT_EQ(note, "the script starts TLS, but TLS is not available");
+}
+
+TEST(SmtpScript, BdatChunkIsTakenWhole) {
+    ServerScript s = script("S: 220 hi\nC: EHLO x\nS: 250 CHUNKING\nC: BDAT 5 LAST\nC: abc\nS: 250 done\n");
+    auto d = s.session();
+    d->start();
+    d->output().clear();
+    d->receive("EHLO x\r\nBDAT 5 LAST\r\nab");
+    EXPECT_EQ(d->output(), "250 CHUNKING\r\n");
+    EXPECT_TRUE(d->in_data());
+    d->receive("c\r\n");
+    EXPECT_EQ(d->output(), "250 CHUNKING\r\n250 done\r\n421 4.3.0 end of the script, closing\r\n");
+}

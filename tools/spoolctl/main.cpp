@@ -1,0 +1,269 @@
+// spoolctl - the spool seen and steered: list, show, add, retry, hold,
+// release, remove. Every change claims the entry as spoolsend does, so it
+// never races a sender.
+#include <msg/charset.hpp>
+#include <msg/datetime.hpp>
+#include <msg/delivery.hpp>
+#include <msg/envelope.hpp>
+#include <msg/header.hpp>
+#include <msg/message.hpp>
+#include <msg/source.hpp>
+#include <msg/spool.hpp>
+
+#include <algorithm>
+#include <iostream>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "common/cli.hpp"
+#include "common/exit.hpp"
+#include "msg/files.hpp"
+
+using namespace msgtools;
+using Clock = std::chrono::system_clock;
+
+namespace {
+
+const ToolInfo kInfo = {
+    "spoolctl", "spoolctl COMMAND [options] SPOOL [NAME...|FILE]",
+    "See and steer a spool's entries: list, show, add, retry, hold, release, remove.",
+    "Commands:\n"
+    "  list SPOOL                one line per entry (--state S to choose, --json)\n"
+    "  show SPOOL NAME...        an entry's envelope, retry history and failure report\n"
+    "  add SPOOL [FILE|-]        enqueue one message: --sender and --rcpt, or -t to take\n"
+    "                            them from its header as mbox2spool does\n"
+    "  retry SPOOL NAME...|--all deferred entries become due now\n"
+    "  hold SPOOL NAME...|--all  put queued or deferred entries aside: never sent until released\n"
+    "  release SPOOL NAME...|--all  held entries go back to the queue\n"
+    "  remove SPOOL NAME...      delete entries (in any state; with their reports)\n\n"
+    "Examples:\n"
+    "  spoolctl list out                                  the whole spool\n"
+    "  spoolctl list --state deferred --json out          what waits for a retry\n"
+    "  spoolctl add -t out < reply.eml                    sender and recipients from the header\n"
+    "  spoolctl add --sender a@example.org --rcpt b@example.net out msg.eml\n"
+    "  spoolctl hold out 20261123T081500.123456Z.4711.000000.host\n"
+    "  spoolctl retry --all out                           try every deferred entry now\n"};
+
+std::string human_size(std::uint64_t n) {
+    char b[32];
+    if (n < 1024) std::snprintf(b, sizeof b, "%llu", static_cast<unsigned long long>(n));
+    else if (n < 1024 * 1024) std::snprintf(b, sizeof b, "%.1fK", static_cast<double>(n) / 1024);
+    else std::snprintf(b, sizeof b, "%.1fM", static_cast<double>(n) / (1024 * 1024));
+    return b;
+}
+
+// One line (or JSON object) per entry of the chosen states, in enqueue order.
+int list(msg::Spool& spool, const std::vector<msg::SpoolState>& states, bool json, bool quiet) {
+    msg::SpoolWalk walk(spool, states);
+    const auto now = Clock::now();
+    std::uint64_t n = 0;
+    while (const auto item = walk.next()) {
+        auto data = spool.read(item->state, item->name);
+        if (!data) continue;   // moved on meanwhile
+        const msg::SpoolEntry e = msg::parse_spool_entry(*data);
+        const msg::Envelope env = msg::envelope_of(e);
+        const msg::RetryInfo r = msg::retry_info(e);
+        const auto born = msg::entry_time(item->name).value_or(now);
+        const auto age = std::chrono::duration_cast<std::chrono::seconds>(now - born);
+        ++n;
+        if (json) {
+            std::cout << msg::entry_json(item->name, item->state, e, now) << '\n';
+            continue;
+        }
+        std::cout << item->name << "  " << msg::state_dir(item->state) << "  " << human_size(e.message.size())
+                  << "  " << msg::human_duration(age) << "  " << r.attempts << "  <" << msg::printable(env.mail_from)
+                  << "> " << env.rcpts.size() << (env.rcpts.size() == 1 ? " rcpt" : " rcpts");
+        if (r.next) std::cout << "  next " << msg::format_rfc3339(*r.next);
+        if (r.attempts) std::cout << "  last: " << msg::printable(r.last_what);
+        std::cout << '\n';
+    }
+    if (walk.error()) {
+        complain(kInfo.name, walk.error()->message);
+        return exit_code::io_error;
+    }
+    if (!quiet && !json) std::cerr << kInfo.name << ": " << n << (n == 1 ? " entry\n" : " entries\n");
+    return exit_code::ok;
+}
+
+int show(msg::Spool& spool, const std::vector<std::string>& names) {
+    int result = exit_code::ok;
+    for (const std::string& name : names) {
+        const auto st = spool.find(name);
+        auto data = st ? spool.read(*st, name) : msg::Result<std::string>(msg::Error{ENOENT, ""});
+        if (!data) {
+            complain(kInfo.name, "no entry " + name + " in " + spool.path());
+            result = exit_code::worst(result, exit_code::no_input);
+            continue;
+        }
+        const msg::SpoolEntry e = msg::parse_spool_entry(*data);
+        std::cout << "Entry: " << name << "\nState: " << msg::state_dir(*st) << "\nSize: " << e.message.size()
+                  << "\nEnvelope:\n";
+        for (const msg::EnvelopeLine& l : e.envelope) std::cout << "  " << msg::printable(l.text) << '\n';
+        std::vector<msg::HeaderField> fields;
+        msg::parse_header_block(e.message, fields);
+        std::cout << "Header:\n";
+        for (const char* f : {"From", "To", "Subject", "Date", "Message-ID"})
+            for (const msg::HeaderField& h : fields)
+                if (msg::iequals(h.name, f)) {
+                    std::cout << "  " << f << ": " << msg::printable(msg::decode_header_text(msg::unfold(h.value))) << '\n';
+                    break;
+                }
+        if (const std::string why = msg::unsendable(e); !why.empty()) std::cout << "Problem: " << why << '\n';
+        if (*st == msg::SpoolState::failed)
+            if (auto report = msg::read_regular_file(spool.path() + "/failed/" + name + ".report"))
+                std::cout << "Report:\n" << *report;
+        std::cout << '\n';
+    }
+    return result;
+}
+
+// Enqueue one message: the envelope from the options, or its header (-t).
+int add(msg::Spool& spool, const po::variables_map& vm, const std::string& file) {
+    auto src = file == "-" ? msg::Source::read_fd(0, "<stdin>") : msg::Source::open(file);
+    if (!src) {
+        complain(kInfo.name, src.error().message);
+        return exit_code::no_input;
+    }
+    const std::string_view message = src->data();
+    msg::Envelope env;
+    if (vm.count("from-header")) {
+        msg::Derivation d = msg::derive_envelope(message, {});
+        if (!d.have_sender || d.envelope.rcpts.empty()) {
+            complain(kInfo.name, file + ": no " + (d.have_sender ? "recipient in " + std::string(d.rcpts_from)
+                                                                 : std::string("sender in Return-Path or From")));
+            return exit_code::data_error;
+        }
+        env = std::move(d.envelope);
+    }
+    auto mailbox = [](std::string a) {
+        if (a.size() >= 2 && a.front() == '<' && a.back() == '>') a = a.substr(1, a.size() - 2);
+        return a;
+    };
+    if (vm.count("sender")) env.mail_from = mailbox(vm["sender"].as<std::string>());
+    if (vm.count("rcpt")) {
+        env.rcpts.clear();
+        for (const std::string& r : vm["rcpt"].as<std::vector<std::string>>()) env.rcpts.push_back({mailbox(r), {}});
+    }
+    if (!vm.count("from-header") && (!vm.count("sender") || env.rcpts.empty())) {
+        complain(kInfo.name, "add needs --sender and --rcpt, or -t");
+        return exit_code::usage;
+    }
+    for (const auto& a : env.rcpts)
+        if (!msg::is_smtp_mailbox(a.address)) {
+            complain(kInfo.name, "not an RFC 5321 mailbox: " + a.address);
+            return exit_code::usage;
+        }
+    if (!env.mail_from.empty() && !msg::is_smtp_mailbox(env.mail_from)) {
+        complain(kInfo.name, "not an RFC 5321 mailbox: " + env.mail_from);
+        return exit_code::usage;
+    }
+    msg::declare_needs(env, message);
+    auto name = spool.enqueue(env, message);
+    if (!name) {
+        complain(kInfo.name, name.error().message);
+        return exit_code::cant_create;
+    }
+    std::cout << *name << '\n';
+    return exit_code::ok;
+}
+
+// retry, hold, release, remove: claim each entry, as a sender would, and move it.
+int steer(msg::Spool& spool, const std::string& command, std::vector<std::string> names, bool all, bool quiet) {
+    using S = msg::SpoolState;
+    std::vector<S> from;
+    if (command == "retry") from = {S::deferred};
+    else if (command == "hold") from = {S::queue, S::deferred};
+    else if (command == "release") from = {S::hold};
+    else from = {S::queue, S::deferred, S::hold, S::sent, S::failed};
+    if (all) {
+        msg::SpoolWalk walk(spool, from);
+        while (const auto item = walk.next()) names.push_back(item->name);
+        if (walk.error()) {
+            complain(kInfo.name, walk.error()->message);
+            return exit_code::io_error;
+        }
+    }
+    int result = exit_code::ok;
+    std::uint64_t done = 0;
+    for (const std::string& name : names) {
+        auto claimed = spool.claim(name, from);
+        if (!claimed || !*claimed) {
+            const auto where = spool.find(name);
+            complain(kInfo.name, !claimed ? claimed.error().message
+                                 : where ? name + " is " + std::string(msg::state_dir(*where)) +
+                                               (std::find(from.begin(), from.end(), *where) != from.end()
+                                                    ? ", held by a sender now; try again"
+                                                    : ": nothing to " + command)
+                                         : "no entry " + name + " in " + spool.path());
+            result = exit_code::worst(result, where ? exit_code::problems : exit_code::no_input);
+            continue;
+        }
+        msg::Claim& c = **claimed;
+        const msg::Status s = command == "retry" ? c.retry_now()
+                              : command == "hold" ? c.hold()
+                              : command == "release" ? c.release()
+                                                     : c.remove();
+        if (!s) {
+            complain(kInfo.name, s.error().message);
+            result = exit_code::worst(result, exit_code::io_error);
+            continue;
+        }
+        ++done;
+    }
+    if (!quiet) std::cerr << kInfo.name << ": " << command << ": " << done << (done == 1 ? " entry\n" : " entries\n");
+    return result;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    po::options_description opts("Options");
+    opts.add_options()
+        ("state", po::value<std::vector<std::string>>()->composing()->value_name("STATE"),
+         "list: only entries in STATE (queue, deferred, hold, sent, failed; repeatable)")
+        ("json", "list: one JSON object per entry (docs/json.md)")
+        ("sender", po::value<std::string>()->value_name("ADDR"), "add: the envelope sender ('' for <>)")
+        ("rcpt", po::value<std::vector<std::string>>()->composing()->value_name("ADDR"),
+         "add: an envelope recipient (repeatable)")
+        ("from-header,t", "add: sender and recipients from the message's header, as mbox2spool derives them")
+        ("all", "retry, hold, release: every entry in the state the command takes");
+    auto parsed = parse_cli(argc, argv, kInfo, opts);
+    if (auto* code = std::get_if<int>(&parsed)) return *code;
+    Cli& cli = std::get<Cli>(parsed);
+    const auto& vm = cli.vm;
+    auto usage = [](const std::string& m) {
+        complain(kInfo.name, m + " (see --help)");
+        return exit_code::usage;
+    };
+    static const std::set<std::string> commands = {"list", "show", "add", "retry", "hold", "release", "remove"};
+    if (cli.inputs.size() < 2 || !commands.count(cli.inputs[0])) return usage("give a command and a SPOOL");
+    const std::string command = cli.inputs[0];
+    std::vector<std::string> rest(cli.inputs.begin() + 2, cli.inputs.end());
+    const bool all = vm.count("all") > 0;
+    if (all && command != "retry" && command != "hold" && command != "release") return usage("--all goes with retry, hold and release");
+    if ((command == "show" || command == "remove" || ((command == "retry" || command == "hold" || command == "release") && !all)) &&
+        rest.empty())
+        return usage(command + " needs entry names" + (command == "show" || command == "remove" ? "" : " or --all"));
+    if (command == "add" && rest.size() > 1) return usage("add takes one message");
+    auto spool = msg::Spool::open(cli.inputs[1], command == "add");
+    if (!spool) {
+        complain(kInfo.name, spool.error().message);
+        return command == "add" ? exit_code::cant_create : exit_code::no_input;
+    }
+    if (command == "list") {
+        std::vector<msg::SpoolState> states;
+        if (vm.count("state"))
+            for (const std::string& s : vm["state"].as<std::vector<std::string>>()) {
+                const auto st = msg::state_by_name(s);
+                if (!st) return usage("unknown state '" + s + "'");
+                states.push_back(*st);
+            }
+        else
+            states.assign(std::begin(msg::kAllStates), std::end(msg::kAllStates));
+        return list(*spool, states, vm.count("json") > 0, cli.quiet);
+    }
+    if (command == "show") return show(*spool, rest);
+    if (command == "add") return add(*spool, vm, rest.empty() ? "-" : rest[0]);
+    return steer(*spool, command, rest, all, cli.quiet);
+}
