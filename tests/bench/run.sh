@@ -21,7 +21,9 @@
 #                         (default 1024), plain and gzip.
 #   spool                 mbox2spool into a fresh spool against mblaze's mdeliver -M into a
 #                         fresh Maildir (both fsync every message), over a BENCH_MB archive
-#                         (default 1024); wall time and peak RSS, one run each.
+#                         (default 1024; BENCH_SPOOL_KIND=text for list mail), both writing
+#                         under BENCH_SPOOL_DIR (a tmpfs such as /dev/shm measures the CPU
+#                         part); wall time and peak RSS, two runs each, A B B A.
 #   rewrite               msgrewrite --mbox --7bit --fold -o OUT FILE against Python's email
 #                         package doing the same round trip (tests/bench/rewrite_py.py: parse,
 #                         as_bytes with a 7-bit policy, mboxrd out) on a BENCH_MB archive
@@ -45,6 +47,8 @@
 #                --8bit), so that --7bit re-encodes bodies too (default: quoted-printable text)
 #   BENCH_REWRITE_RSS  rewrite: 1 to add the peak RSS run over a larger archive (default 0)
 #   BENCH_RSS_MB rewrite: the size of that archive in MiB (default 1024, the rss mode's corpus)
+#   BENCH_SPOOL_DIR spool: where both tools write (default: inside the build directory)
+#   BENCH_SPOOL_KIND spool: "mixed" (default) or "text" (--text-only list mail)
 #   BENCH_SEED   corpus seed (default 11 for throughput and check, 1 for the others)
 #   BENCH_RUNS   timed runs per command, the best is kept (default 3)
 #   BENCH_BUILD  build directory (default <repo>/build-bench; configured Release if needed)
@@ -147,8 +151,8 @@ measure() {
 # measure_turns NAME OUT CMD -- NAME OUT CMD -- ...: runs the commands in
 # turn, $runs rounds, the order reversed every other round (A B C, C B A,
 # A B C, ...), so that a slow spell of a shared machine falls on all of them;
-# sets turn_best[k] (best wall seconds) and turn_rss[k] (largest peak RSS,
-# KiB) for the k-th command.
+# sets turn_best[k] (best wall seconds), turn_all[k] (every run's seconds,
+# in order) and turn_rss[k] (largest peak RSS, KiB) for the k-th command.
 measure_turns() {
     local -a names=() outs=() cmds=()
     while [ $# -gt 0 ]; do
@@ -160,8 +164,8 @@ measure_turns() {
     done
     local n=${#cmds[@]} r k j t0 t1 s rss tf
     tf=$(mktemp)
-    turn_best=(); turn_rss=()
-    for ((k = 0; k < n; k++)); do turn_best[k]=""; turn_rss[k]=0; done
+    turn_best=(); turn_rss=(); turn_all=()
+    for ((k = 0; k < n; k++)); do turn_best[k]=""; turn_rss[k]=0; turn_all[k]=""; done
     for ((r = 0; r < runs; r++)); do
         for ((k = 0; k < n; k++)); do
             if ((r % 2)); then j=$((n - 1 - k)); else j=$k; fi
@@ -170,13 +174,14 @@ measure_turns() {
             t1=$EPOCHREALTIME
             s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.4f", b - a }')
             rss=$(tail -n 1 "$tf")
+            turn_all[j]+=" $s"
             [ "$rss" -gt "${turn_rss[j]}" ] && turn_rss[j]=$rss
             if [ -z "${turn_best[j]}" ] || awk -v a="$s" -v b="${turn_best[j]}" 'BEGIN { exit !(a < b) }'; then turn_best[j]=$s; fi
         done
     done
     rm -f "$tf"
     for ((k = 0; k < n; k++)); do
-        printf '  %-34s best %8.3f s   peak RSS %8.1f MB\n' "${names[k]}" "${turn_best[k]}" "$(awk -v k="${turn_rss[k]}" 'BEGIN { print k / 1024 }')" >&2
+        printf '  %-34s best %8.3f s   peak RSS %8.1f MB   runs:%s\n' "${names[k]}" "${turn_best[k]}" "$(awk -v k="${turn_rss[k]}" 'BEGIN { print k / 1024 }')" "${turn_all[k]}" >&2
     done
 }
 
@@ -308,11 +313,14 @@ spool() {
         if [ "$(id -u)" = 0 ]; then apt-get install -y -qq mblaze >/dev/null || { apt-get update -qq && apt-get install -y -qq mblaze >/dev/null; }
         else sudo apt-get install -y -qq mblaze >/dev/null; fi
     fi
-    f=$(corpus "$mb")
+    local text=""
+    case ${BENCH_SPOOL_KIND:-mixed} in mixed) ;; text) text=1 ;; *) echo "BENCH_SPOOL_KIND: mixed or text" >&2; exit 64 ;; esac
+    f=$(corpus "$mb" "" "" "$text")
     size=$(stat -c %s "$f")
-    out=$(mktemp -d -p "$build")  # the same file system for both
+    local dest=${BENCH_SPOOL_DIR:-$build}
+    out=$(mktemp -d -p "$dest")  # the same file system for both
     cat "$f" >/dev/null
-    echo "== spool: $f ($size bytes) into $out" >&2
+    echo "== spool: $f ($size bytes) into $out ($(stat -f -c %T "$out"))" >&2
     # Each tool runs twice, in the order A B B A, each time into a fresh
     # directory, and nothing is deleted until the end: ext4 makes a file
     # creation pay for inodes freed in the last minutes, which would favour
@@ -337,7 +345,11 @@ spool() {
     runs=$r
     rm -rf "$out"
     echo
-    echo "archive: $f ($size bytes), $(nproc) cores, best of two runs each, both fsync every message"
+    echo "archive: $f ($size bytes, $ms_n messages; $(corpus_args "$mb" "$text")), $(nproc) cores"
+    echo "written to: $dest ($(stat -f -c %T "$dest")); best of two runs each (A B B A), both fsync every message"
+    echo "commands:"
+    echo "  mdeliver -M DIR < FILE"
+    echo "  $mbox2spool -q --format mboxrd FILE SPOOL"
     printf '%-34s %10s %10s %12s %10s\n' "" "seconds" "MB/s" "peak RSS MB" "messages"
     printf '%-34s %10.2f %10s %12.1f %10s\n' "mdeliver -M" "$md_s" "$(mbps "$size" "$md_s")" "$(awk -v k="$md_rss" 'BEGIN { print k / 1024 }')" "$md_n"
     printf '%-34s %10.2f %10s %12.1f %10s\n' "mbox2spool" "$ms_s" "$(mbps "$size" "$ms_s")" "$(awk -v k="$ms_rss" 'BEGIN { print k / 1024 }')" "$ms_n"
