@@ -26,13 +26,24 @@ const char* color_of(Severity s) {
 // checking an archive with a few hundred defects.
 void DiagPrinter::print(const Place& place, std::span<const Defect> defects) {
     if (defects.empty()) return;
-    const LineIndex index(place.data);
     std::string text;
-    for (const Defect& d : defects) print_one(place, index, d, text);
+    format(place, defects, text);
     out_.write(text.data(), static_cast<std::streamsize>(text.size()));
 }
 
-void DiagPrinter::print_one(const Place& place, const LineIndex& index, const Defect& d, std::string& out) {
+void DiagPrinter::print(const std::string& file, Severity sev, const std::string& text) {
+    std::string line;
+    format(file, sev, text, line);
+    out_.write(line.data(), static_cast<std::streamsize>(line.size()));
+}
+
+void DiagPrinter::format(const Place& place, std::span<const Defect> defects, std::string& out) const {
+    if (defects.empty()) return;
+    const LineIndex index(place.data);
+    for (const Defect& d : defects) format_one(place, index, d, out);
+}
+
+void DiagPrinter::format_one(const Place& place, const LineIndex& index, const Defect& d, std::string& out) const {
     LineCol lc = index.locate(d.offset);
     const DefectInfo& info = d.info();
     out.append(place.file).append(1, ':').append(std::to_string(place.first_line + lc.line - 1));
@@ -51,13 +62,12 @@ void DiagPrinter::print_one(const Place& place, const LineIndex& index, const De
     out.append(" [").append(info.code).append("]\n");
 }
 
-void DiagPrinter::print(const std::string& file, Severity sev, const std::string& text) {
-    std::string line = file + ": ";
-    if (color_) line.append(color_of(sev));
-    line.append(severity_name(sev)).append(1, ':');
-    if (color_) line.append("\033[0m");
-    line.append(1, ' ').append(text).append(1, '\n');
-    out_.write(line.data(), static_cast<std::streamsize>(line.size()));
+void DiagPrinter::format(const std::string& file, Severity sev, const std::string& text, std::string& out) const {
+    out.append(file).append(": ");
+    if (color_) out.append(color_of(sev));
+    out.append(severity_name(sev)).append(1, ':');
+    if (color_) out.append("\033[0m");
+    out.append(1, ' ').append(text).append(1, '\n');
 }
 
 // Wrap `text` at `width` columns, each line starting with `indent`.
@@ -229,8 +239,8 @@ void SarifLog::begin() {
     first_ = true;
 }
 
-void SarifLog::add(const std::string& file, std::uint64_t message, std::string_view data, const Defect& d,
-                   std::uint64_t line, std::uint64_t column, std::uint64_t file_offset) {
+std::string SarifLog::result(const std::string& file, std::uint64_t message, std::string_view data,
+                             const Defect& d, std::uint64_t line, std::uint64_t column, std::uint64_t file_offset) {
     const DefectInfo& info = d.info();
     const std::string text = d.detail.empty() ? std::string(info.text) : std::string(info.text) + " (" + d.detail + ")";
     Json j;
@@ -251,11 +261,10 @@ void SarifLog::add(const std::string& file, std::uint64_t message, std::string_v
         .end_object().end_array()
         .key("properties").begin_object().key("index").value(message).end_object()
         .end_object();
-    out_ << (first_ ? "\n  " : ",\n  ") << j.str();
-    first_ = false;
+    return j.str();
 }
 
-void SarifLog::add_input(const std::string& file, Severity severity, const std::string& text) {
+std::string SarifLog::input_result(const std::string& file, Severity severity, const std::string& text) {
     Json j;
     j.begin_object()
         .key("level").value(level_of(severity))
@@ -266,7 +275,20 @@ void SarifLog::add_input(const std::string& file, Severity severity, const std::
             .end_object()
         .end_object().end_array()
         .end_object();
-    out_ << (first_ ? "\n  " : ",\n  ") << j.str();
+    return j.str();
+}
+
+void SarifLog::add(const std::string& file, std::uint64_t message, std::string_view data, const Defect& d,
+                   std::uint64_t line, std::uint64_t column, std::uint64_t file_offset) {
+    add_result(result(file, message, data, d, line, column, file_offset));
+}
+
+void SarifLog::add_input(const std::string& file, Severity severity, const std::string& text) {
+    add_result(input_result(file, severity, text));
+}
+
+void SarifLog::add_result(std::string_view result) {
+    out_ << (first_ ? "\n  " : ",\n  ") << result;
     first_ = false;
 }
 
