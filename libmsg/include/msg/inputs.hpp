@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -77,5 +78,25 @@ struct InputCounts {
 // is empty); `fn` returns false to stop the loop early.
 InputCounts for_each_message(const std::vector<std::string>& inputs, const InputOptions& options,
                              const std::function<bool(const InputMessage&)>& fn);
+
+// The same loop in two steps, for a caller that reads message files in
+// several threads: what one input stands for, in order (a file, an
+// archive, standard input, the files below a directory, and where a
+// directory could not be read, that problem), then each item read on its
+// own. for_each_message does exactly this, input by input.
+struct InputItem {
+    enum class Kind : std::uint8_t { file, archive, problem };
+    Kind kind = Kind::file;
+    std::string path;                     // "-" for standard input
+    std::optional<MaildirFile> maildir;   // a Maildir's message file
+    InputProblem problem = InputProblem::missing;  // Kind::problem: what went wrong,
+    std::string message;                           // in a whole sentence
+};
+std::vector<InputItem> list_input(const std::string& input, const InputOptions& options);
+// The messages of one item, as for_each_message hands them out; a problem
+// item, or one that cannot be read, is reported to options.on_error and
+// counted in `counts`. Returns false when `fn` stopped the loop.
+bool read_input(const InputItem& item, const InputOptions& options,
+                const std::function<bool(const InputMessage&)>& fn, InputCounts& counts);
 
 }  // namespace msg
