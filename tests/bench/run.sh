@@ -1,22 +1,27 @@
 #!/usr/bin/env bash
 # run.sh - throughput and memory benchmarks of msgshow, msgcheck, mbox2spool and msgrewrite.
 #
-# usage: tests/bench/run.sh [throughput|check|rss|spool|rewrite|all]
+# usage: tests/bench/run.sh [throughput|check|cores|rss|spool|rewrite|all]
 #
 #   throughput (default)  wall time, best of BENCH_RUNS, of
 #                           cat FILE > /dev/null            (the page-cache floor)
 #                           gmime_stats FILE                (the same work done with GMime 3,
 #                                                            reading through GMimeStreamFs)
 #                           gmime_stats --mmap FILE         (same, through GMimeStreamMmap)
-#                           msgshow --stats --mbox FILE
+#                           msgshow -j 1 --stats --mbox FILE
 #                         run in turn, the order reversed every other run (A B B A), on each
 #                         corpus of BENCH_CORPORA (default: a mixed and a text-only archive of
 #                         BENCH_MB, default 100, seed BENCH_SEED, default 11); MB/s, the
 #                         ratios against GMime from the same run, peak RSS, and both tools'
 #                         counts side by side.
-#   check                 msgcheck --mbox (every check on) against GMime's parse-only
+#                         msgshow runs with -j 1: GMime uses one core.
+#   check                 msgcheck -j 1 --mbox (every check on) against GMime's parse-only
 #                         throughput (gmime_stats --parse-only, both ways of reading)
 #                         on the same corpora, in the same way.
+#   cores                 msgcheck and msgshow --stats with -j 1 against -j N (N: the
+#                         cores, nproc) on the same corpora, over the archive and over a
+#                         Maildir of its messages (made with mbox2spool and spool2mbox
+#                         --maildir, cached), in turn; the speed-up of N threads.
 #   rss                   peak RSS of msgshow --stats --mbox over a BENCH_MB archive
 #                         (default 1024), plain and gzip.
 #   spool                 mbox2spool into a fresh spool against mblaze's mdeliver -M into a
@@ -33,7 +38,7 @@
 #                         seed, a byte prefix of it). With BENCH_REWRITE_RSS=1, also peak
 #                         RSS of one msgrewrite run over a BENCH_RSS_MB archive (default
 #                         1024) to standard output (/dev/null).
-#   all                   all five.
+#   all                   all six.
 #
 # Environment:
 #   BENCH_MB     corpus size in MiB (default 100 for throughput and check, 200 for rewrite,
@@ -68,11 +73,12 @@ speed_corpora=${BENCH_CORPORA:-mixed text}
 runs=${BENCH_RUNS:-3}
 mode=${1:-throughput}
 
-case $mode in throughput|check|rss|spool|rewrite|all) ;; *) echo "usage: $0 [throughput|check|rss|spool|rewrite|all]" >&2; exit 64 ;; esac
+case $mode in throughput|check|cores|rss|spool|rewrite|all) ;; *) echo "usage: $0 [throughput|check|cores|rss|spool|rewrite|all]" >&2; exit 64 ;; esac
 
 msgshow=$build/bin/msgshow
 msgcheck=$build/bin/msgcheck
 mbox2spool=$build/bin/mbox2spool
+spool2mbox=$build/bin/spool2mbox
 msgrewrite=$build/bin/msgrewrite
 python=/usr/bin/python3  # the Debian system Python (3.11), for rewrite_py.py
 gmime=$build/gmime_stats
@@ -98,7 +104,7 @@ build_tools() {
     bt=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$build/CMakeCache.txt")
     [ "$bt" = Release ] || echo "warning: $build is a '$bt' build, not Release" >&2
     local targets=(msgshow msgcheck mbox2spool)
-    case $mode in rewrite) targets=(msgrewrite) ;; all) targets+=(msgrewrite) ;; esac
+    case $mode in rewrite) targets=(msgrewrite) ;; cores) targets+=(spool2mbox) ;; all) targets+=(spool2mbox msgrewrite) ;; esac
     echo "== building ${targets[*]}" >&2
     cmake --build "$build" --target "${targets[@]}" -j"$(nproc)" >"$build/bench-build.log" 2>&1 ||
         { cat "$build/bench-build.log" >&2; exit 1; }
@@ -206,7 +212,7 @@ throughput_on() {
     measure_turns "cat FILE > /dev/null" /dev/null cat "$f" -- \
         "gmime_stats FILE" "$tmp/gmime" "$gmime" "$f" -- \
         "gmime_stats --mmap FILE" "$tmp/gmime-mmap" "$gmime" --mmap "$f" -- \
-        "msgshow --stats --mbox FILE" "$tmp/msgshow" "$msgshow" --stats --mbox "$f"
+        "msgshow -j 1 --stats --mbox FILE" "$tmp/msgshow" "$msgshow" -j 1 --stats --mbox "$f"
     local cat_s=${turn_best[0]} gf_s=${turn_best[1]} gmm_s=${turn_best[2]} ms_s=${turn_best[3]}
     local cat_rss=${turn_rss[0]} gf_rss=${turn_rss[1]} gmm_rss=${turn_rss[2]} ms_rss=${turn_rss[3]}
 
@@ -217,12 +223,12 @@ throughput_on() {
     echo "  cat FILE > /dev/null"
     echo "  $gmime FILE"
     echo "  $gmime --mmap FILE"
-    echo "  $msgshow --stats --mbox FILE"
+    echo "  $msgshow -j 1 --stats --mbox FILE"
     printf '%-30s %10s %10s %12s\n' "" "seconds" "MB/s" "peak RSS MB"
     printf '%-30s %10.3f %10s %12.1f\n' "cat FILE > /dev/null" "$cat_s" "$(mbps "$size" "$cat_s")" "$(awk -v k="$cat_rss" 'BEGIN { print k / 1024 }')"
     printf '%-30s %10.3f %10s %12.1f\n' "gmime_stats FILE" "$gf_s" "$(mbps "$size" "$gf_s")" "$(awk -v k="$gf_rss" 'BEGIN { print k / 1024 }')"
     printf '%-30s %10.3f %10s %12.1f\n' "gmime_stats --mmap FILE" "$gmm_s" "$(mbps "$size" "$gmm_s")" "$(awk -v k="$gmm_rss" 'BEGIN { print k / 1024 }')"
-    printf '%-30s %10.3f %10s %12.1f\n' "msgshow --stats --mbox FILE" "$ms_s" "$(mbps "$size" "$ms_s")" "$(awk -v k="$ms_rss" 'BEGIN { print k / 1024 }')"
+    printf '%-30s %10.3f %10s %12.1f\n' "msgshow -j 1 --stats --mbox" "$ms_s" "$(mbps "$size" "$ms_s")" "$(awk -v k="$ms_rss" 'BEGIN { print k / 1024 }')"
     echo
     echo "msgshow / gmime_stats --mmap: $(ratio "$gmm_s" "$ms_s")x   (target >= 2.5; GMime's mapped mode)"
     echo "msgshow / gmime_stats:        $(ratio "$gf_s" "$ms_s")x   (GMime's stream mode)"
@@ -260,7 +266,7 @@ check_on() {
     # msgcheck exits 1 when it finds defects (the corpus has some on purpose)
     measure_turns "gmime_stats --parse-only FILE" "$tmp/gmime" "$gmime" --parse-only "$f" -- \
         "gmime_stats --mmap --parse-only" "$tmp/gmime-mmap" "$gmime" --mmap --parse-only "$f" -- \
-        "msgcheck --mbox FILE" "$tmp/check" sh -c '"$1" --mbox "$2" 2>"$3"; [ $? -le 1 ]' sh "$msgcheck" "$f" "$tmp/check.err"
+        "msgcheck -j 1 --mbox FILE" "$tmp/check" sh -c '"$1" -j 1 --mbox "$2" 2>"$3"; [ $? -le 1 ]' sh "$msgcheck" "$f" "$tmp/check.err"
     local gf_s=${turn_best[0]} gmm_s=${turn_best[1]} mc_s=${turn_best[2]}
     local gf_rss=${turn_rss[0]} gmm_rss=${turn_rss[1]} mc_rss=${turn_rss[2]}
 
@@ -270,15 +276,73 @@ check_on() {
     echo "commands (FILE is the corpus):"
     echo "  $gmime --parse-only FILE"
     echo "  $gmime --mmap --parse-only FILE"
-    echo "  $msgcheck --mbox FILE"
+    echo "  $msgcheck -j 1 --mbox FILE"
     printf '%-34s %10s %10s %12s\n' "" "seconds" "MB/s" "peak RSS MB"
     printf '%-34s %10.3f %10s %12.1f\n' "gmime_stats --parse-only FILE" "$gf_s" "$(mbps "$size" "$gf_s")" "$(awk -v k="$gf_rss" 'BEGIN { print k / 1024 }')"
     printf '%-34s %10.3f %10s %12.1f\n' "gmime_stats --mmap --parse-only" "$gmm_s" "$(mbps "$size" "$gmm_s")" "$(awk -v k="$gmm_rss" 'BEGIN { print k / 1024 }')"
-    printf '%-34s %10.3f %10s %12.1f\n' "msgcheck --mbox FILE" "$mc_s" "$(mbps "$size" "$mc_s")" "$(awk -v k="$mc_rss" 'BEGIN { print k / 1024 }')"
+    printf '%-34s %10.3f %10s %12.1f\n' "msgcheck -j 1 --mbox FILE" "$mc_s" "$(mbps "$size" "$mc_s")" "$(awk -v k="$mc_rss" 'BEGIN { print k / 1024 }')"
     echo
     echo "msgcheck / gmime_stats --mmap --parse-only: $(ratio "$gmm_s" "$mc_s")x   (target >= 1.3; GMime's mapped mode)"
     echo "msgcheck / gmime_stats --parse-only:        $(ratio "$gf_s" "$mc_s")x   (GMime's stream mode)"
     echo "msgcheck: $(tail -n 1 "$tmp/check.err")"
+    echo
+    rm -rf "$tmp"
+}
+
+cores() {
+    local kind
+    for kind in $speed_corpora; do cores_on "$kind"; done
+}
+
+# cores_on mixed|text
+cores_on() {
+    local mb=${BENCH_MB:-100} seed=$speed_seed kind=$1 f size tmp text="" dir n
+    [ "$kind" = text ] && text=1
+    f=$(corpus "$mb" "" "" "$text")
+    size=$(stat -c %s "$f")
+    # A Maildir of the archive's messages, one file each.
+    dir=${f%.mbox}.maildir
+    if [ ! -d "$dir" ] || [ "$f" -nt "$dir" ]; then
+        echo "== making $dir" >&2
+        rm -rf "$dir" "$dir.tmp" "$dir.spool"
+        "$mbox2spool" -q "$f" "$dir.spool" && "$spool2mbox" -q "$dir.spool" --maildir "$dir.tmp" && mv "$dir.tmp" "$dir"
+        rm -rf "$dir.spool"
+    fi
+    n=$(nproc)
+    tmp=$(mktemp -d)
+    cat "$f" >/dev/null
+    find "$dir" -type f -exec cat {} + >/dev/null
+    local files
+    files=$(find "$dir" -type f | wc -l)
+    echo "== cores, $kind corpus: $f and $dir ($files files), -j 1 against -j $n, best of $runs, in turn" >&2
+    # msgcheck exits 1 when it finds defects (the corpus has some on purpose)
+    local check='"$1" -j "$2" "$3" >/dev/null 2>&1; [ $? -le 1 ]'
+    local check_mbox='"$1" -j "$2" --mbox "$3" >/dev/null 2>&1; [ $? -le 1 ]'
+    measure_turns "msgcheck -j 1 --mbox FILE" /dev/null sh -c "$check_mbox" sh "$msgcheck" 1 "$f" -- \
+        "msgcheck -j $n --mbox FILE" /dev/null sh -c "$check_mbox" sh "$msgcheck" "$n" "$f" -- \
+        "msgshow -j 1 --stats --mbox FILE" "$tmp/s1" "$msgshow" -j 1 --stats --mbox "$f" -- \
+        "msgshow -j $n --stats --mbox FILE" "$tmp/sn" "$msgshow" -j "$n" --stats --mbox "$f"
+    local a_c1=${turn_best[0]} a_cn=${turn_best[1]} a_s1=${turn_best[2]} a_sn=${turn_best[3]}
+    cmp -s "$tmp/s1" "$tmp/sn" || echo "msgshow --stats: -j $n differs from -j 1 on $f" >&2
+    measure_turns "msgcheck -j 1 DIR" /dev/null sh -c "$check" sh "$msgcheck" 1 "$dir" -- \
+        "msgcheck -j $n DIR" /dev/null sh -c "$check" sh "$msgcheck" "$n" "$dir" -- \
+        "msgshow -j 1 --stats DIR" "$tmp/d1" "$msgshow" -j 1 --stats "$dir" -- \
+        "msgshow -j $n --stats DIR" "$tmp/dn" "$msgshow" -j "$n" --stats "$dir"
+    local d_c1=${turn_best[0]} d_cn=${turn_best[1]} d_s1=${turn_best[2]} d_sn=${turn_best[3]}
+    cmp -s "$tmp/d1" "$tmp/dn" || echo "msgshow --stats: -j $n differs from -j 1 on $dir" >&2
+
+    echo
+    echo "corpus ($kind): $f, $size bytes ($(corpus_args "$mb" "$text")); DIR: $dir, $files files"
+    echo "machine: $n cores; best of $runs runs of each command, run in turn (order reversed every other round)"
+    echo "commands:"
+    echo "  $msgcheck -j 1|$n --mbox FILE        $msgcheck -j 1|$n DIR"
+    echo "  $msgshow -j 1|$n --stats --mbox FILE   $msgshow -j 1|$n --stats DIR"
+    printf '%-34s %10s %10s %10s\n' "" "-j 1 s" "-j $n s" "speed-up"
+    printf '%-34s %10.3f %10.3f %9.2fx\n' "msgcheck --mbox FILE" "$a_c1" "$a_cn" "$(ratio "$a_c1" "$a_cn")"
+    printf '%-34s %10.3f %10.3f %9.2fx\n' "msgshow --stats --mbox FILE" "$a_s1" "$a_sn" "$(ratio "$a_s1" "$a_sn")"
+    printf '%-34s %10.3f %10.3f %9.2fx\n' "msgcheck DIR" "$d_c1" "$d_cn" "$(ratio "$d_c1" "$d_cn")"
+    printf '%-34s %10.3f %10.3f %9.2fx\n' "msgshow --stats DIR" "$d_s1" "$d_sn" "$(ratio "$d_s1" "$d_sn")"
+    echo "(target with 2 cores: >= 1.8x)"
     echo
     rm -rf "$tmp"
 }
@@ -425,8 +489,9 @@ build_tools
 case $mode in
 throughput) throughput ;;
 check) check ;;
+cores) cores ;;
 rss) rss ;;
 spool) spool ;;
 rewrite) rewrite ;;
-all) throughput; echo; check; echo; rss; echo; spool; echo; rewrite ;;
+all) throughput; echo; check; echo; cores; echo; rss; echo; spool; echo; rewrite ;;
 esac
