@@ -11,7 +11,7 @@
 // threads. Memory is bounded: at most a few batches per thread and about
 // kBytesPerThread of message bytes per thread are between the loop and the
 // output at any time (a larger message is let in alone), and the buffers
-// kept for reuse hold twice that at most.
+// kept for reuse hold no more than that past their usual size.
 //
 // With one thread nothing is copied and no thread is started: each message
 // is worked on and its result emitted at once, inside the loop's callback.
@@ -88,8 +88,8 @@ public:
 
     static constexpr std::size_t kBatchBytes = 256 * 1024;   // a batch is closed past this many bytes
     static constexpr std::size_t kBatchEntries = 64;         // ... or this many messages or files
-    static constexpr std::size_t kBytesPerThread = 4 << 20;  // message bytes in flight, per thread
-    static constexpr std::size_t kMinBytes = 16 << 20;       // ... but at least this many
+    static constexpr std::size_t kBytesPerThread = 2 << 20;  // message bytes in flight, per thread
+    static constexpr std::size_t kMinBytes = 8 << 20;        // ... but at least this many
 
     OrderedWork(unsigned threads, Work work, Emit emit)
         : threads_(std::max(1u, threads)), work_(std::move(work)), emit_(std::move(emit)),
@@ -116,11 +116,11 @@ public:
         Entry& e = make_room(size);
         Batch& b = *open_;
         if (b.arena.capacity() - b.arena.size() < size) {
-            // The first growth of a reused arena, or a large message alone
-            // in its batch: nothing (or little) is copied.
-            arena_bytes_ -= b.arena.capacity();
+            // A new arena, or a large message alone in its batch: nothing
+            // (or little) is copied.
+            large_bytes_ -= large(b.arena);
             b.arena.reserve(std::max(kBatchBytes, b.arena.size() + size));
-            arena_bytes_ += b.arena.capacity();
+            large_bytes_ += large(b.arena);
         }
         e.is_file = false;
         e.message.hold(im, b.arena);
@@ -175,7 +175,7 @@ private:
             if (window_.front().get() == open_) dispatch();
             retire_front();
         }
-        if (!open_) open_batch();
+        if (!open_) open_batch(size);
         Batch& b = *open_;
         if (b.entries.size() == b.used) b.entries.push_back(std::make_unique<Entry>());
         Entry& e = *b.entries[b.used++];
@@ -240,9 +240,22 @@ private:
         }, counts);
     }
 
-    void open_batch() {
+    // The part of an arena's capacity past a batch's usual size.
+    static std::size_t large(const std::string& arena) {
+        return arena.capacity() > kBatchBytes ? arena.capacity() - kBatchBytes : 0;
+    }
+
+    // A batch, reused when there is a spare one: the one whose arena holds
+    // `size` bytes with the least room to spare, else the largest.
+    void open_batch(std::size_t size) {
         std::unique_ptr<Batch> b;
         if (!spare_.empty()) {
+            std::size_t best = 0;
+            for (std::size_t i = 1; i < spare_.size(); ++i) {
+                const std::size_t c = spare_[i]->arena.capacity(), bc = spare_[best]->arena.capacity();
+                if (bc < size ? c > bc : (c >= size && c < bc)) best = i;
+            }
+            std::swap(spare_[best], spare_.back());
             b = std::move(spare_.back());
             spare_.pop_back();
         } else {
@@ -299,9 +312,10 @@ private:
                 else if (problem_) problem_(e.problem, e.error);
             }
         // Arenas are kept for reuse (a new one costs page faults as it is
-        // filled) while all of them together stay within twice the bound.
-        if (arena_bytes_ > 2 * max_bytes_ && b->arena.capacity() > kBatchBytes) {
-            arena_bytes_ -= b->arena.capacity();
+        // filled); those grown past a batch's usual size for large messages,
+        // while their growth together stays within the bound.
+        if (large_bytes_ > max_bytes_ && large(b->arena) > 0) {
+            large_bytes_ -= large(b->arena);
             std::string().swap(b->arena);
         }
         spare_.push_back(std::move(b));
@@ -320,7 +334,7 @@ private:
     std::deque<std::unique_ptr<Batch>> window_;
     Batch* open_ = nullptr;
     std::size_t bytes_ = 0;
-    std::size_t arena_bytes_ = 0;   // capacity of every batch's arena
+    std::size_t large_bytes_ = 0;   // large() of every batch's arena
     std::vector<std::unique_ptr<Batch>> spare_;
 
     // Shared with the workers, under mu_: batches to work on, each batch's
