@@ -374,6 +374,7 @@ int for_each_message(const std::vector<std::string>& inputs, InputOptions o, Ord
         return true;
     }, take);
     work.drain();
+    work.on_problem(nullptr);   // it refers to this call's locals
     return exit_code::worst(read, input_exit_code(problems));
 }
 
