@@ -48,6 +48,7 @@ void read_mbox(const std::string& path, const InputOptions& o, const std::functi
     }
     MboxOptions mo;
     mo.format = o.format;
+    mo.keep = o.keep;
     auto reader = MboxReader::open(path, mo);
     if (!reader.ok()) {
         return fail(o, c, problem_for(reader.error().errnum), reader.error().message);
@@ -75,6 +76,7 @@ void read_mbox(const std::string& path, const InputOptions& o, const std::functi
         im.offset = m.data_offset;
         im.framing = &m.defects;
         im.mbox = &m;
+        im.keep = m.keep;
         im.leading = m.index == 0 ? (*reader)->leading_garbage() : 0;
         im.leading_bytes = m.index == 0 ? (*reader)->leading() : std::string_view{};
         if (o.on_progress) o.on_progress(m.data_offset + m.data.size(), size, count);

@@ -41,10 +41,15 @@ void HeldMessage::hold(const InputMessage& im, std::string& arena) {
     view_.offset = im.offset;
     view_.from_mbox = im.from_mbox;
     view_.leading = im.leading;
-    at_ = arena.size();
+    view_.keep = im.keep;
     size_ = im.data.size();
-    arena.append(im.data);
-    view_.data = {};
+    if (im.keep) {   // the bytes stay where they are
+        view_.data = im.data;
+    } else {
+        at_ = arena.size();
+        arena.append(im.data);
+        view_.data = {};
+    }
     leading_.assign(im.leading_bytes);
     view_.leading_bytes = leading_;
     view_.framing = nullptr;
@@ -53,7 +58,7 @@ void HeldMessage::hold(const InputMessage& im, std::string& arena) {
         mbox_ = *im.mbox;   // its views are pointed here below
         from_line_.assign(im.mbox->from_line);
         mbox_.from_line = from_line_;
-        mbox_.data = {};
+        mbox_.data = view_.data;
         view_.mbox = &mbox_;
         if (im.framing == &im.mbox->defects) view_.framing = &mbox_.defects;
     }
@@ -68,7 +73,13 @@ void HeldMessage::hold(const InputMessage& im, std::string& arena) {
     }
 }
 
+void HeldMessage::let_go() {
+    view_.keep.reset();
+    mbox_.keep.reset();
+}
+
 void HeldMessage::attach(const std::string& arena) {
+    if (view_.keep) return;
     view_.data = std::string_view(arena).substr(at_, size_);
     if (view_.mbox) mbox_.data = view_.data;
 }

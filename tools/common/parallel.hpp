@@ -3,9 +3,10 @@
 // --stats -j).
 //
 // The input loop stays in the calling thread. Message files are read by the
-// workers themselves; each message of an archive (or standard input) is
-// copied out of the loop (its views last only for its callback) into a
-// batch. Batches go to the worker threads through a queue, and the calling
+// workers themselves; a message of a mapped archive is held where it is
+// (InputMessage::keep), and any other (gzip, standard input, an unquoted
+// copy) is copied out of the loop, whose views last only for its callback.
+// Messages go to the workers in batches. Batches go to the worker threads through a queue, and the calling
 // thread takes the results back in the order the messages came, so that
 // what a tool prints is the same, byte for byte, whatever the number of
 // threads. Memory is bounded: at most a few batches per thread and about
@@ -48,10 +49,12 @@ void add_jobs_option(po::options_description& opts, const char* what);
 int read_jobs_option(const po::variables_map& vm, const char* tool, unsigned& jobs);
 
 // A message of the input loop, held: its names, framing and such copied,
-// its bytes appended to an arena shared with other messages (one copy per
-// batch, into a buffer that is reused). view() is the InputMessage the loop
-// handed out, pointing here and into the arena once attach() was called
-// (after the arena's last append: appending may move it).
+// its bytes kept where they are when the loop says they may be
+// (InputMessage::keep: a mapped archive), else appended to an arena shared
+// with other messages (one copy per batch, into a buffer that is reused).
+// view() is the InputMessage the loop handed out, pointing here and into
+// the arena once attach() was called (after the arena's last append:
+// appending may move it).
 class HeldMessage {
 public:
     HeldMessage() = default;
@@ -60,11 +63,13 @@ public:
 
     void hold(const InputMessage& im, std::string& arena);
     void attach(const std::string& arena);
+    // Done with: a kept message's bytes are let go (their pages may go).
+    void let_go();
     const InputMessage& view() const { return view_; }
     std::size_t size() const { return size_; }
 
 private:
-    std::size_t at_ = 0, size_ = 0;   // the bytes in the arena
+    std::size_t at_ = 0, size_ = 0;   // the bytes in the arena (unless kept)
     std::string leading_, from_line_;
     msg::Defects framing_;
     msg::MboxMessage mbox_;
@@ -115,7 +120,7 @@ public:
         const std::size_t size = im.data.size();
         Entry& e = make_room(size);
         Batch& b = *open_;
-        if (b.arena.capacity() - b.arena.size() < size) {
+        if (!im.keep && b.arena.capacity() - b.arena.size() < size) {
             // A new arena, or a large message alone in its batch: nothing
             // (or little) is copied.
             large_bytes_ -= large(b.arena);
@@ -311,6 +316,7 @@ private:
                 if (!e.failed) emit_(e.result);
                 else if (problem_) problem_(e.problem, e.error);
             }
+        for (std::size_t i = 0; i < b->used; ++i) b->entries[i]->message.let_go();
         // Arenas are kept for reuse (a new one costs page faults as it is
         // filled); those grown past a batch's usual size for large messages,
         // while their growth together stays within the bound.
@@ -363,6 +369,7 @@ int for_each_message(const std::vector<std::string>& inputs, InputOptions o, Ord
         complain(o.tool, message);
     });
     o.flush = [&] { work.drain(); };
+    o.keep = work.threads() > 1;   // messages of mapped archives are held, not copied
     std::function<bool(const msg::InputItem&)> take;
     if (work.threads() > 1)
         take = [&](const msg::InputItem& item) {
