@@ -56,6 +56,10 @@
 #   BENCH_SPOOL_KIND spool: "mixed" (default) or "text" (--text-only list mail)
 #   BENCH_SEED   corpus seed (default 11 for throughput and check, 1 for the others)
 #   BENCH_RUNS   timed runs per command, the best is kept (default 3)
+#   BENCH_QUIET  a percentage: before each round of commands run in turn, wait until the
+#                CPUs were at least that idle over half a second (a machine shared with
+#                other work); at most BENCH_QUIET_WAIT seconds (default 120) per round,
+#                then the round runs anyway and says so. Default: no waiting.
 #   BENCH_BUILD  build directory (default <repo>/build-bench; configured Release if needed)
 #   BENCH_DIR    where corpora are cached (default $BENCH_BUILD/bench-corpus)
 #
@@ -154,6 +158,31 @@ measure() {
     printf '  %-34s best %8.3f s   peak RSS %8.1f MB\n' "$name" "$best_s" "$(awk -v k="$rss_kb" 'BEGIN { print k / 1024 }')" >&2
 }
 
+# wait_quiet: with BENCH_QUIET, until the CPUs were that idle over half a
+# second (see above).
+quiet_rounds=0 busy_rounds=0
+wait_quiet() {
+    [ -n "${BENCH_QUIET:-}" ] || return 0
+    local end=$((SECONDS + ${BENCH_QUIET_WAIT:-120})) a b
+    while :; do
+        read -r -a a < /proc/stat
+        sleep 0.5
+        read -r -a b < /proc/stat
+        local busy=0 idle=0 k
+        for k in 1 2 3 6 7 8; do busy=$((busy + b[k] - a[k])); done
+        for k in 4 5; do idle=$((idle + b[k] - a[k])); done
+        if [ $((busy + idle)) -gt 0 ] && [ $((idle * 100 / (busy + idle))) -ge "$BENCH_QUIET" ]; then
+            quiet_rounds=$((quiet_rounds + 1))
+            return 0
+        fi
+        if [ $SECONDS -ge $end ]; then
+            busy_rounds=$((busy_rounds + 1))
+            echo "  (no quiet half second in ${BENCH_QUIET_WAIT:-120} s: this round runs on a busy machine)" >&2
+            return 0
+        fi
+    done
+}
+
 # measure_turns NAME OUT CMD -- NAME OUT CMD -- ...: runs the commands in
 # turn, $runs rounds, the order reversed every other round (A B C, C B A,
 # A B C, ...), so that a slow spell of a shared machine falls on all of them;
@@ -173,6 +202,7 @@ measure_turns() {
     turn_best=(); turn_rss=(); turn_all=()
     for ((k = 0; k < n; k++)); do turn_best[k]=""; turn_rss[k]=0; turn_all[k]=""; done
     for ((r = 0; r < runs; r++)); do
+        wait_quiet
         for ((k = 0; k < n; k++)); do
             if ((r % 2)); then j=$((n - 1 - k)); else j=$k; fi
             t0=$EPOCHREALTIME
@@ -191,6 +221,12 @@ measure_turns() {
     done
 }
 
+# quiet_note: with BENCH_QUIET, how many rounds waited for a quiet machine.
+quiet_note() {
+    [ -n "${BENCH_QUIET:-}" ] || return 0
+    echo "; rounds run after a half second ${BENCH_QUIET}% idle: $quiet_rounds, on a busy machine: $busy_rounds"
+}
+
 mbps() { awk -v b="$1" -v s="$2" 'BEGIN { printf "%.0f", b / 1048576 / s }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 field() { sed -n "s/^$1: //p" "$2"; }
@@ -203,6 +239,7 @@ throughput() {
 # throughput_on mixed|text
 throughput_on() {
     local mb=${BENCH_MB:-100} seed=$speed_seed kind=$1 f size tmp text=""
+    quiet_rounds=0 busy_rounds=0
     [ "$kind" = text ] && text=1
     f=$(corpus "$mb" "" "" "$text")
     size=$(stat -c %s "$f")
@@ -218,7 +255,7 @@ throughput_on() {
 
     echo
     echo "corpus ($kind): $f, $size bytes, $(field messages "$tmp/msgshow") messages ($(corpus_args "$mb" "$text"))"
-    echo "machine: $(nproc) cores; best of $runs runs of each command, run in turn (order reversed every other round)"
+    echo "machine: $(nproc) cores; best of $runs runs of each command, run in turn (order reversed every other round)$(quiet_note)"
     echo "commands (FILE is the corpus):"
     echo "  cat FILE > /dev/null"
     echo "  $gmime FILE"
@@ -257,6 +294,7 @@ check() {
 # check_on mixed|text
 check_on() {
     local mb=${BENCH_MB:-100} seed=$speed_seed kind=$1 f size tmp text=""
+    quiet_rounds=0 busy_rounds=0
     [ "$kind" = text ] && text=1
     f=$(corpus "$mb" "" "" "$text")
     size=$(stat -c %s "$f")
@@ -272,7 +310,7 @@ check_on() {
 
     echo
     echo "corpus ($kind): $f, $size bytes, $(field messages "$tmp/gmime-mmap") messages ($(corpus_args "$mb" "$text"))"
-    echo "machine: $(nproc) cores; best of $runs runs of each command, run in turn (order reversed every other round)"
+    echo "machine: $(nproc) cores; best of $runs runs of each command, run in turn (order reversed every other round)$(quiet_note)"
     echo "commands (FILE is the corpus):"
     echo "  $gmime --parse-only FILE"
     echo "  $gmime --mmap --parse-only FILE"
@@ -297,6 +335,7 @@ cores() {
 # cores_on mixed|text
 cores_on() {
     local mb=${BENCH_MB:-100} seed=$speed_seed kind=$1 f size tmp text="" dir n
+    quiet_rounds=0 busy_rounds=0
     [ "$kind" = text ] && text=1
     f=$(corpus "$mb" "" "" "$text")
     size=$(stat -c %s "$f")
@@ -333,7 +372,7 @@ cores_on() {
 
     echo
     echo "corpus ($kind): $f, $size bytes ($(corpus_args "$mb" "$text")); DIR: $dir, $files files"
-    echo "machine: $n cores; best of $runs runs of each command, run in turn (order reversed every other round)"
+    echo "machine: $n cores; best of $runs runs of each command, run in turn (order reversed every other round)$(quiet_note)"
     echo "commands:"
     echo "  $msgcheck -j 1|$n --mbox FILE        $msgcheck -j 1|$n DIR"
     echo "  $msgshow -j 1|$n --stats --mbox FILE   $msgshow -j 1|$n --stats DIR"
