@@ -288,4 +288,42 @@ std::string entry_json(std::string_view name, SpoolState state, const SpoolEntry
     return j.str();
 }
 
+std::optional<std::chrono::seconds> parse_duration(std::string_view s) {
+    if (s.empty()) return std::nullopt;
+    std::size_t i = 0;
+    long long total = 0;
+    while (i < s.size()) {
+        long long v = 0;
+        const std::size_t start = i;
+        while (i < s.size() && s[i] >= '0' && s[i] <= '9') v = v * 10 + (s[i++] - '0');
+        if (i == start) return std::nullopt;
+        long long unit = 1;
+        if (i < s.size()) {
+            switch (s[i]) {
+            case 's': unit = 1; break;
+            case 'm': unit = 60; break;
+            case 'h': unit = 3600; break;
+            case 'd': unit = 86400; break;
+            case 'w': unit = 7 * 86400; break;
+            default: return std::nullopt;
+            }
+            ++i;
+        }
+        total += v * unit;
+    }
+    return std::chrono::seconds(total);
+}
+
+std::string plan_json(std::string_view name, SpoolState state, const SpoolEntry& e) {
+    const Envelope env = envelope_of(e);
+    const Needs n = needs(env, e.message);
+    Json j;
+    j.begin_object().key("entry").value(name).key("state").value(state_dir(state)).key("from").value(env.mail_from)
+        .key("size").value(static_cast<std::uint64_t>(e.message.size())).key("8bit").value(n.eightbitmime)
+        .key("smtputf8").value(n.smtputf8).key("recipients").begin_array();
+    for (const auto& r : env.rcpts) j.value(r.address);
+    j.end_array().key("valid").value(unsendable(e).empty()).end_object();
+    return j.str();
+}
+
 }  // namespace msg

@@ -284,6 +284,12 @@ const HeaderField* first_field(const std::vector<HeaderField>& fields, std::stri
 
 }  // namespace
 
+std::optional<std::string> mailbox_argument(std::string_view a, bool null_ok) {
+    if (a.size() >= 2 && a.front() == '<' && a.back() == '>') a = a.substr(1, a.size() - 2);
+    if ((a.empty() && null_ok) || is_smtp_mailbox(a)) return std::string(a);
+    return std::nullopt;
+}
+
 bool is_smtp_mailbox(std::string_view address) {
     std::string path;
     path.reserve(address.size() + 2);

@@ -16,6 +16,9 @@
 namespace msg::detail {
 namespace {
 
+// Repairs need every defect, not the first few of each code.
+const ValidateOptions kEvery{.utf8 = false, .max_repeats = 0};
+
 
 // A line over 998 octets (line break excluded), or a NUL: what 8BITMIME
 // does not allow either (RFC 6152 2, RFC 5321 4.5.3.1.6).
@@ -393,7 +396,7 @@ bool fix_round(std::string_view in, std::string& out, const RewriteOptions& o, c
     // 1. Line breaks and field names: everything else is found on clean lines.
     {
         const Message m = parse_message(cur, o.limits);
-        const Defects ds = validate(m);
+        const Defects ds = validate(m, kEvery);
         const auto codes = codes_of(ds);
         Splice splice;
         if (codes.count(DefectCode::LineBareCr) || codes.count(DefectCode::LineBareLf)) {
@@ -420,7 +423,7 @@ bool fix_round(std::string_view in, std::string& out, const RewriteOptions& o, c
 
     // 2. Header fields, MIME structure and bodies.
     const Message m = parse_message(cur, o.limits);
-    const Defects ds = validate(m);
+    const Defects ds = validate(m, kEvery);
     const auto codes = codes_of(ds);
     const std::string_view eol = eol_of(cur);
     Splice splice;
@@ -705,7 +708,7 @@ bool step_fix(std::string_view in, std::string& out, const RewriteOptions& o, co
     }
     // A repairable defect still there is explained, once per place.
     const Message m = parse_message(cur, o.limits);
-    for (const Defect& d : validate(m)) {
+    for (const Defect& d : validate(m, kEvery)) {
         if (d.info().repair.empty()) continue;
         const std::size_t ei = entity_at(m, d.offset);
         const Entity& e = m.entity(ei);

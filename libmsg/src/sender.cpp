@@ -135,12 +135,11 @@ bool Sender::Worker::ensure_session(const std::atomic<bool>& stop) {
     }
     smtp::SessionOptions so = o.session;
     so.stop = &stop;
-    smtp::SessionError err;
-    auto session = smtp::Session::open(o.server, so, obs, &err);
+    auto session = smtp::Session::open(o.server, so, obs);
     on_session_ = 0;
     if (!session) {
-        open_error = err;
-        if (recorder_) (*recorder_)(smtp::Wire::event, "error " + err.message);
+        open_error = session.error();
+        if (recorder_) (*recorder_)(smtp::Wire::event, "error " + session.error().message);
         flush_transcript();
         return false;
     }
@@ -264,7 +263,7 @@ SendPass Sender::pass(const std::atomic<bool>& stop) {
     while (running > 0) {
         shared_->tell([&](SendEvents& e) { e.tick(done); });
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
-        if (Steady::now() - last_sync >= std::chrono::seconds(1)) {
+        if (!stop && Steady::now() - last_sync >= std::chrono::seconds(1)) {
             (void)spool_.sync();
             last_sync = Steady::now();
         }
@@ -272,7 +271,10 @@ SendPass Sender::pass(const std::atomic<bool>& stop) {
     for (std::thread& t : workers) t.join();
     events_.tick(done);   // the workers are gone: no lock needed
     shared_->due = nullptr;
-    if (auto s = spool_.sync(); !s) shared_->problem(s.error().message);
+    // Stopped: no sync, as after SIGKILL (a syncfs of a busy file system can
+    // take seconds); what reverts after a power failure is sent again, never lost.
+    if (!stop)
+        if (auto s = spool_.sync(); !s) shared_->problem(s.error().message);
     result.scan_error = due.error();
     result.unreachable = gave_up > 0 && !totals_.reached;
     result.left_behind = gave_up > 0 && !result.unreachable && !stop;

@@ -154,6 +154,29 @@ Spool::Batch::~Batch() {
     }
 }
 
+Status Spool::GroupWriter::add(const Envelope& env, std::string_view message, std::string name,
+                               std::function<void(const std::string&)> durable) {
+    auto added = batch_.add(env, message, std::move(name));
+    if (!added) return added.error();
+    pending_.emplace_back(std::move(*added), std::move(durable));
+    bytes_ += message.size();
+    return pending_.size() < max_entries_ && bytes_ < max_bytes_ ? Status(Ok{}) : flush();
+}
+
+Status Spool::GroupWriter::flush() {
+    if (pending_.empty()) return Ok{};
+    const Status st = batch_.commit();
+    bytes_ = 0;
+    auto group = std::exchange(pending_, {});
+    if (!st) {
+        lost_ += group.size();
+        return st;
+    }
+    for (auto& [entry, durable] : group)
+        if (durable) durable(entry);
+    return Ok{};
+}
+
 Result<std::vector<std::string>> Spool::list(SpoolState s) const { return list(s, {}, SIZE_MAX); }
 
 Result<std::vector<std::string>> Spool::list(SpoolState s, std::string_view after, std::size_t max) const {
@@ -304,6 +327,40 @@ std::optional<SpoolWalk::Item> SpoolWalk::next() {
         last_ = name;
         return Item{std::move(name), best->state};
     }
+}
+
+std::optional<Steer> steer_by_name(std::string_view name) {
+    if (name == "retry") return Steer::retry;
+    if (name == "hold") return Steer::hold;
+    if (name == "release") return Steer::release;
+    if (name == "remove") return Steer::remove;
+    return std::nullopt;
+}
+
+std::span<const SpoolState> steer_from(Steer s) {
+    static constexpr SpoolState retry[] = {SpoolState::deferred};
+    static constexpr SpoolState hold[] = {SpoolState::queue, SpoolState::deferred};
+    static constexpr SpoolState release[] = {SpoolState::hold};
+    switch (s) {
+    case Steer::retry: return retry;
+    case Steer::hold: return hold;
+    case Steer::release: return release;
+    case Steer::remove: break;
+    }
+    return kAllStates;
+}
+
+Result<bool> steer(Spool& spool, std::string_view name, Steer s, std::optional<SpoolState>* where) {
+    auto claimed = spool.claim(name, steer_from(s));
+    if (!claimed) return claimed.error();
+    if (!*claimed) {
+        if (where) *where = spool.find(name);
+        return false;
+    }
+    Claim& c = **claimed;
+    const Status st = s == Steer::retry ? c.retry_now() : s == Steer::hold ? c.hold() : s == Steer::release ? c.release() : c.remove();
+    if (!st) return st.error();
+    return true;
 }
 
 }  // namespace msg

@@ -1,6 +1,8 @@
 // validate.cpp - message-level checks: lines, fields, MIME, bodies.
 #include "msg/validate.hpp"
 
+#include <unordered_map>
+
 #include <algorithm>
 #include <bit>
 #include <cstdint>
@@ -405,7 +407,31 @@ private:
 }  // namespace
 
 Defects validate(const Message& m, const ValidateOptions& options) {
-    return Validator(m, options).run();
+    Defects d = Validator(m, options).run();
+    if (options.max_repeats) cap_repeats(d, options.max_repeats);
+    return d;
+}
+
+void cap_repeats(Defects& defects, std::size_t max) {
+    if (max == 0 || defects.size() <= max) return;
+    std::unordered_map<DefectCode, std::size_t> seen;     // code -> defects of it so far
+    std::unordered_map<DefectCode, std::size_t> last;     // code -> index of its last kept one (in `out`)
+    Defects out;
+    out.reserve(defects.size());
+    for (Defect& d : defects) {
+        const std::size_t n = ++seen[d.code];
+        if (n <= max) {
+            last[d.code] = out.size();
+            out.push_back(std::move(d));
+        }
+    }
+    for (const auto& [code, n] : seen)
+        if (n > max) {
+            std::string& detail = out[last[code]].detail;
+            // First, so that a long detail cut short for display keeps it.
+            detail = "and " + std::to_string(n - max) + " more like it" + (detail.empty() ? "" : "; " + detail);
+        }
+    defects = std::move(out);
 }
 
 }  // namespace msg

@@ -25,41 +25,17 @@ import subprocess
 import sys
 import tempfile
 
+import testlib
+from testlib import check, stop
+
 import postfix_tools
 
 BIN, TESTDATA = sys.argv[1], sys.argv[2]
 tool = {n: os.path.join(BIN, n) for n in ("spoolsend", "smtpsink", "smtpreplay", "msgcheck", "mbox2spool")}
-failures = 0
-
-
-def check(cond, what):
-    global failures
-    if not cond:
-        failures += 1
-        print("FAIL:", what)
 
 
 def run(name, *args, **kw):
     return subprocess.run([tool[name], *args], capture_output=True, timeout=120, **kw)
-
-
-def start_sink(*args):
-    p = subprocess.Popen([tool["smtpsink"], "--listen", "127.0.0.1:0", *args], stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True)
-    m = re.match(r"listening on 127\.0\.0\.1:(\d+)", p.stdout.readline())
-    if not m:
-        p.kill()
-        raise SystemExit("smtpsink did not start: %s" % p.stderr.read())
-    return p, int(m.group(1))
-
-
-def stop(p):
-    p.terminate()
-    try:
-        p.communicate(timeout=10)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        p.communicate()
 
 
 def make_spool(path):
@@ -154,7 +130,7 @@ def main():
         spool, inbox, log = (os.path.join(tmp, d) for d in ("out", "in", "log"))
         fill(spool)
         os.makedirs(log)
-        sink, port = start_sink("--rules", rules, inbox)
+        sink, port = testlib.start_smtpsink(tool["smtpsink"], "--rules", rules, inbox)
         try:
             r = run("spoolsend", "--server", "127.0.0.1:%d" % port, "--transcript", log, spool)
             check(r.returncode == 1, "spoolsend: exit 1 (a refusal, a deferral): %d %s" % (r.returncode, r.stderr))
@@ -193,7 +169,7 @@ def main():
         spool2, inbox2, log2 = (os.path.join(tmp, d) for d in ("out2", "in2", "log2"))
         fill(spool2)
         os.makedirs(log2)
-        sink, port = start_sink("--rules", rules, "--tls-cert", cert, "--tls-key", key, "--auth", "test:secret", inbox2)
+        sink, port = testlib.start_smtpsink(tool["smtpsink"], "--rules", rules, "--tls-cert", cert, "--tls-key", key, "--auth", "test:secret", inbox2)
         try:
             r = run("spoolsend", "--server", "127.0.0.1:%d" % port, "--tls", "starttls", "--ca-file", cert,
                     "--auth-user", "test", "--transcript", log2, spool2, env=dict(os.environ, SPOOLSEND_PASSWORD="secret"))
@@ -210,7 +186,7 @@ def main():
 
         # --- smtplib and smtp-source -> smtpsink --------------------------------------------
         inbox3 = os.path.join(tmp, "in3")
-        sink, port = start_sink(inbox3)
+        sink, port = testlib.start_smtpsink(tool["smtpsink"], inbox3)
         try:
             with smtplib.SMTP("127.0.0.1", port) as s:
                 # 8-bit body and header, without BODY=8BITMIME or SMTPUTF8: many clients do so
@@ -245,8 +221,8 @@ def main():
         check(codes == [], "what mbox2spool writes checks clean: %s" % codes[:5])
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    if failures:
-        print("%d failures" % failures)
+    if testlib.failures:
+        print("%d failures" % testlib.failures)
         sys.exit(1)
     print("all contracts hold")
 

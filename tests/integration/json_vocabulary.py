@@ -13,15 +13,10 @@ import subprocess
 import sys
 import tempfile
 
+import testlib
+from testlib import check, stop
+
 BIN, TESTDATA, DOCS = sys.argv[1], sys.argv[2], sys.argv[3]
-failures = 0
-
-
-def check(cond, what):
-    global failures
-    if not cond:
-        failures += 1
-        print("FAIL:", what)
 
 
 def run(tool, *args, **kw):
@@ -93,25 +88,6 @@ def vocabulary(section, objs, what):
         check(False, "%s prints '%s', which docs/json.md does not name (shared names or '%s')" % (what, k, section))
 
 
-def start_sink(*args):
-    p = subprocess.Popen([os.path.join(BIN, "smtpsink"), "--listen", "127.0.0.1:0", *args],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    m = re.match(r"listening on 127\.0\.0\.1:(\d+)", p.stdout.readline())
-    if not m:
-        p.kill()
-        raise SystemExit("smtpsink did not start: %s" % p.stderr.read())
-    return p, int(m.group(1))
-
-
-def stop(p):
-    p.terminate()
-    try:
-        p.communicate(timeout=10)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        p.communicate()
-
-
 # Every tool whose --help offers --json has a section.
 for t in ("msgcheck", "msgshow", "msgrewrite", "mbox2spool", "spool2mbox", "spoolsend", "smtpreplay", "smtpsink",
           "spoolctl"):
@@ -165,7 +141,7 @@ try:
     rules = os.path.join(tmp, "rules")
     with open(rules, "w") as f:
         f.write("rcpt /^other3@/ 550 5.1.1 no such user\nrcpt /^other5@/ 451 4.2.0 try later\n")
-    sink, port = start_sink("--rules", rules, os.path.join(tmp, "in"))
+    sink, port = testlib.start_smtpsink(os.path.join(BIN, "smtpsink"), "--rules", rules, os.path.join(tmp, "in"))
     try:
         r = run("spoolsend", "--json", "--server", "127.0.0.1:%d" % port, spool)
     finally:
@@ -187,7 +163,7 @@ try:
     objs = lines_of(run("smtpreplay", "--check", "--json", *bad).stdout, "smtpreplay --check --json")
     vocabulary("smtpreplay", objs, "smtpreplay --check --json")
     sample = os.path.join(tdir, "auth-login.txt")
-    sink, port = start_sink("--script", sample)
+    sink, port = testlib.start_smtpsink(os.path.join(BIN, "smtpsink"), "--script", sample)
     try:
         r = run("smtpreplay", "--json", "--server", "127.0.0.1:%d" % port, sample)
     finally:
@@ -198,4 +174,4 @@ try:
 finally:
     shutil.rmtree(tmp, ignore_errors=True)
 
-sys.exit(1 if failures else 0)
+sys.exit(1 if testlib.failures else 0)

@@ -36,4 +36,11 @@ st=$?
 printf 'Subject: x\nnot a header\n\nbody\n' >"$tmp/nocolon.eml"
 expect 0 "nocolon.eml:2:1: error: .*\[header.missing-colon\]" "$bin" "$tmp/nocolon.eml"
 
+# A file name of any length stays on its own row.
+long=$(printf 'x%.0s' $(seq 1 600))
+printf 'From: a@example.org\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: application/pdf; name="%s.pdf"\n\nx\n--b\nContent-Type: text/plain\n\ny\n--b--\n' "$long" >"$tmp/longname.eml"
+expect 0 "" "$bin" "$tmp/longname.eml"
+grep -q "^  1 .*application/pdf .* $long.pdf\$" "$tmp/out" || { echo "FAIL: the long name is not on section 1's row"; fail=1; }
+grep -q "^  2 .*text/plain" "$tmp/out" || { echo "FAIL: section 2 lost its own row after a long name"; fail=1; }
+
 exit $fail

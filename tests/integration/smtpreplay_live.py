@@ -24,7 +24,6 @@ Usage: smtpreplay_live.py SMTPREPLAY SMTPSINK SPOOLSEND DOCS_DIR
   replay delivers once.
 """
 import glob
-import json
 import os
 import re
 import shutil
@@ -33,41 +32,17 @@ import ssl
 import subprocess
 import sys
 import tempfile
+
+import testlib
+from testlib import check, stop
 import threading
 
 SMTPREPLAY, SMTPSINK, SPOOLSEND, DOCS = sys.argv[1:5]
-failures = 0
 SECRET = "s3cret-pass-phrase"
-
-
-def check(cond, what):
-    global failures
-    if not cond:
-        failures += 1
-        print("FAIL:", what)
 
 
 def replay(*args, **kw):
     return subprocess.run([SMTPREPLAY, *args], capture_output=True, text=True, timeout=120, **kw)
-
-
-def start_sink(*args):
-    p = subprocess.Popen([SMTPSINK, "--listen", "127.0.0.1:0", *args], stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True)
-    m = re.match(r"listening on 127\.0\.0\.1:(\d+)", p.stdout.readline())
-    if not m:
-        p.kill()
-        raise SystemExit("smtpsink did not start: %s" % p.stderr.read())
-    return p, int(m.group(1))
-
-
-def stop(p):
-    p.terminate()
-    try:
-        return p.communicate(timeout=10)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        return p.communicate()
 
 
 def queued(spool):
@@ -239,7 +214,7 @@ try:
 
     # Implicit TLS (port 465), with a login.
     inbox = os.path.join(tmp, "in-implicit")
-    p, port = start_sink("--tls-cert", cert, "--tls-key", key, "--implicit-tls", "--auth", "test:" + SECRET, inbox)
+    p, port = testlib.start_smtpsink(SMTPSINK, "--tls-cert", cert, "--tls-key", key, "--implicit-tls", "--auth", "test:" + SECRET, inbox)
     tdir = os.path.join(tmp, "t-implicit")
     r = subprocess.run([SPOOLSEND, "--server", "127.0.0.1:%d" % port, "--tls", "tls", "--ca-file", cert,
                         "--auth-user", "test", "--auth-file", secret_file, "--transcript", tdir, spool_with(2, "out1")],
@@ -286,7 +261,7 @@ try:
     # address is tried here; is_loopback_host() has a unit test); over
     # STARTTLS it goes once TLS is up.
     inbox = os.path.join(tmp, "in-starttls")
-    p, port = start_sink("--tls-cert", cert, "--tls-key", key, "--auth", "test:" + SECRET, inbox)
+    p, port = testlib.start_smtpsink(SMTPSINK, "--tls-cert", cert, "--tls-key", key, "--auth", "test:" + SECRET, inbox)
     tdir = os.path.join(tmp, "t-starttls")
     r = subprocess.run([SPOOLSEND, "--server", "localhost:%d" % port, "--tls", "starttls", "--ca-file", cert,
                         "--auth-user", "test", "--auth-file", secret_file, "--transcript", tdir, spool_with(2, "out3")],
@@ -300,7 +275,7 @@ try:
     # --- smtpsink(1)'s certificate for 127.0.0.1; a CN-only one is refused -------------------
     for certdir, ok in ((tmp, True), (cn_dir, False)):
         inbox = os.path.join(tmp, "in-cert-%s" % ok)
-        p, port = start_sink("--tls-cert", os.path.join(certdir, "cert.pem"), "--tls-key",
+        p, port = testlib.start_smtpsink(SMTPSINK, "--tls-cert", os.path.join(certdir, "cert.pem"), "--tls-key",
                              os.path.join(certdir, "key.pem"), inbox)
         r = subprocess.run([SPOOLSEND, "--server", "127.0.0.1:%d" % port, "--tls", "starttls", "--ca-file",
                             os.path.join(certdir, "cert.pem"), spool_with(1, "out-cert-%s" % ok)],
@@ -317,7 +292,7 @@ try:
     with open(rules, "w") as f:
         f.write("rcpt /^refused@/ 550 5.1.1 no such user\n")
     inbox = os.path.join(tmp, "in-rules")
-    p, port = start_sink("--rules", rules, inbox)
+    p, port = testlib.start_smtpsink(SMTPSINK, "--rules", rules, inbox)
     out = os.path.join(tmp, "out-rules")
     for d in ("tmp", "queue", "deferred", "sent", "failed", "hold"):
         os.makedirs(os.path.join(out, d))
@@ -339,7 +314,7 @@ try:
     r = replay("--check", bpath)
     check(r.returncode == 0, "the batch checks clean: %s" % r.stdout)
     inbox = os.path.join(tmp, "in-batch")
-    p, port = start_sink(inbox)
+    p, port = testlib.start_smtpsink(SMTPSINK, inbox)
     r = replay("--server", "127.0.0.1:%d" % port, bpath)
     stop(p)
     got = [open(e).read() for e in queued(inbox)]
@@ -349,5 +324,5 @@ try:
 finally:
     shutil.rmtree(tmp)
 
-print("smtpreplay live: %s" % ("ok" if not failures else "%d failures" % failures))
-sys.exit(1 if failures else 0)
+print("smtpreplay live: %s" % ("ok" if not testlib.failures else "%d failures" % testlib.failures))
+sys.exit(1 if testlib.failures else 0)

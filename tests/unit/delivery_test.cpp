@@ -308,3 +308,15 @@ TEST_F(Delivery, EntryJson) {
     j = msg::entry_json(n, SpoolState::queue, msg::parse_spool_entry("MAIL FROM:<a@example.org>\n\nx\n"), now);
     EXPECT_NE(j.find(R"("problem": )"), std::string::npos) << j;
 }
+
+TEST(DeliveryDurations, ParsedAsPeopleWriteThem) {
+    EXPECT_EQ(msg::parse_duration("90s"), seconds(90));
+    EXPECT_EQ(msg::parse_duration("90"), seconds(90));
+    EXPECT_EQ(msg::parse_duration("1h30m"), seconds(5400));
+    EXPECT_EQ(msg::parse_duration("5d"), seconds(5 * 86400));
+    EXPECT_EQ(msg::parse_duration("2w"), seconds(14 * 86400));
+    EXPECT_FALSE(msg::parse_duration(""));
+    EXPECT_FALSE(msg::parse_duration("5x"));
+    EXPECT_FALSE(msg::parse_duration("m"));
+    EXPECT_FALSE(msg::parse_duration("1.5h"));
+}

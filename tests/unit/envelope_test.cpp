@@ -185,6 +185,16 @@ TEST(EsmtpParams, KnownValuesChecked) {
     EXPECT_EQ(check("X-ANYTHING=1", true), "");
 }
 
+TEST(Envelope, MailboxArgument) {
+    EXPECT_EQ(msg::mailbox_argument("<a@example.org>", false), "a@example.org");
+    EXPECT_EQ(msg::mailbox_argument("a@example.org", false), "a@example.org");
+    EXPECT_EQ(msg::mailbox_argument("", true), "");
+    EXPECT_EQ(msg::mailbox_argument("<>", true), "");
+    EXPECT_FALSE(msg::mailbox_argument("", false));
+    EXPECT_FALSE(msg::mailbox_argument("not an address", true));
+    EXPECT_FALSE(msg::mailbox_argument("<a@example.org", false));
+}
+
 TEST(Envelope, ParamHelpers) {
     msg::Envelope e;
     e.set_param("SIZE", "10");

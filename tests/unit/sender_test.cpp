@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <msg/sender.hpp>
 #include <msg/smtp/listener.hpp>
+#include <msg/smtp/receiver.hpp>
 #include <msg/smtp/server.hpp>
 
 #include <atomic>
@@ -246,4 +247,43 @@ TEST_F(SenderTest, TranscriptsArePrivateAndWhole) {
     EXPECT_NE(text.find("RCPT TO:<b@example.net>"), std::string::npos) << text;
     EXPECT_NE(text.find("RCPT TO:<c@example.net>"), std::string::npos) << text;
     EXPECT_NE(text.find("QUIT"), std::string::npos) << text;
+}
+
+// Both ends in libmsg: a Sender delivers to a Receiver that answers by
+// Rules and stores into another spool, each message durable before its 250.
+TEST_F(SenderTest, DeliversToAReceiverThatStoresIntoASpool) {
+    auto inbox = msg::Spool::open((base_ / "inbox").string(), true);
+    ASSERT_TRUE(inbox) << inbox.error().message;
+    auto rules = smtp::Rules::parse("rcpt /^bad@/ 550 5.1.1 no such user\n", "rules");
+    ASSERT_TRUE(rules);
+    smtp::ServerOptions so;
+    smtp::Receiver receiver(so, *rules, &*inbox);
+    smtp::ListenerOptions lo;
+    lo.endpoint = smtp::Endpoint{"127.0.0.1", 0};
+    auto l = smtp::Listener::open(lo);
+    ASSERT_TRUE(l) << l.error().message;
+    options_.server = smtp::Endpoint{"127.0.0.1", l->bound().port};
+    std::atomic<bool> server_stop{false};
+    std::thread server([&] { (void)l->run(receiver, server_stop); });
+    for (int i = 0; i < 9; ++i) enqueue({"b" + std::to_string(i) + "@example.net"});
+    enqueue({"bad@example.net"});
+    options_.jobs = 2;
+    Recorder events;
+    msg::Sender sender(*spool_, options_, events);
+    std::atomic<bool> stop{false};
+    (void)sender.pass(stop);
+    server_stop = true;
+    server.join();
+    EXPECT_EQ(sender.totals().sent, 9u);
+    EXPECT_EQ(sender.totals().failed, 1u);
+    EXPECT_EQ(receiver.totals.messages, 9u);
+    EXPECT_EQ(receiver.totals.refused, 1u);
+    EXPECT_EQ(receiver.totals.store_errors, 0u);
+    auto stored = inbox->list(msg::SpoolState::queue);
+    ASSERT_TRUE(stored);
+    ASSERT_EQ(stored->size(), 9u);
+    auto data = inbox->read(msg::SpoolState::queue, (*stored)[0]);
+    ASSERT_TRUE(data);
+    EXPECT_NE(data->find("Smtp-Peer: 127.0.0.1:"), std::string::npos) << *data;
+    EXPECT_NE(data->find("Subject: hi\r\n\r\nhello\r\n"), std::string::npos) << *data;   // as sent: CRLF
 }

@@ -9,6 +9,7 @@
 #include "msg/codec.hpp"
 #include "msg/smtp/client_session.hpp"
 #include "msg/smtp/replay.hpp"
+#include "msg/smtp/server.hpp"
 
 using namespace msg::smtp;
 
@@ -81,4 +82,37 @@ TEST(SmtpReplay, CredentialsInClearOnlyToLoopback) {
     EXPECT_FALSE(is_loopback_host("mx.example.net"));
     EXPECT_FALSE(is_loopback_host("192.0.2.1"));
     EXPECT_FALSE(is_loopback_host("127.example.net"));
+}
+
+TEST(SmtpReplayJson, StepsSummaryAndReceivedAnnotations) {
+    ReplayStep s;
+    s.sent = "MAIL FROM:<a@example.org>";
+    s.recorded = make_reply(250, "2.1.0 Ok");
+    s.compared = true;
+    s.match = false;
+    s.note = "no reply";
+    EXPECT_EQ(replay_step_json("t.txt", 7, s),
+              R"j({"source": "t.txt", "line": 7, "sent": "MAIL FROM:<a@example.org>", )j"
+              R"j("recorded": {"code": 250, "enhanced": "2.1.0", "lines": ["2.1.0 Ok"]}, "live": null, )j"
+              R"j("compared": true, "match": false, "note": "no reply"})j");
+    ReplayReport r;
+    r.error = "cannot connect";
+    EXPECT_EQ(replay_summary_json("t.txt", "mx:25", r, Match::code),
+              R"({"source": "t.txt", "server": "mx:25", "reached": false, "error": "cannot connect"})");
+    r.reached = true;
+    r.steps.resize(3);
+    r.compared = 2;
+    r.mismatches = 1;
+    EXPECT_EQ(replay_summary_json("t.txt", "mx:25", r, Match::enhanced),
+              R"({"source": "t.txt", "server": "mx:25", "reached": true, "match_by": "enhanced", )"
+              R"("exchanges": 3, "compared": 2, "mismatches": 1})");
+
+    ReceivedMessage m;
+    m.helo = "client.example";
+    m.tls = true;
+    annotate_received(m, "192.0.2.1:4000");
+    ASSERT_EQ(m.envelope.annotations.size(), 3u);
+    EXPECT_EQ(m.envelope.annotations[0], (std::pair<std::string, std::string>{"Smtp-Peer", "192.0.2.1:4000"}));
+    EXPECT_EQ(m.envelope.annotations[1].first, "Smtp-Helo");
+    EXPECT_EQ(m.envelope.annotations[2], (std::pair<std::string, std::string>{"Smtp-Tls", "yes"}));
 }

@@ -228,6 +228,24 @@ TEST_F(SpoolDir, BatchCommitsInOrder) {
     EXPECT_EQ(spool().read(SpoolState::queue, names[3]).value(), msg::format_envelope(envelope()) + kMessage + "3");
 }
 
+// A group writer commits every N entries and at flush(), and tells each
+// entry's callback once the entry is durable, in order.
+TEST_F(SpoolDir, GroupWriterCommitsInGroupsAndTellsWhenDurable) {
+    msg::Spool::GroupWriter w(spool(), 3);
+    std::vector<std::string> told;
+    for (int i = 0; i < 7; ++i) {
+        auto st = w.add(envelope(), kMessage + std::to_string(i), {}, [&](const std::string& n) { told.push_back(n); });
+        ASSERT_TRUE(st) << st.error().message;
+        EXPECT_EQ(told.size(), static_cast<std::size_t>((i + 1) / 3 * 3)) << i;   // whole groups only
+        EXPECT_EQ(list(SpoolState::queue), told);
+    }
+    ASSERT_TRUE(w.flush());
+    EXPECT_EQ(told.size(), 7u);
+    EXPECT_EQ(list(SpoolState::queue), told);
+    EXPECT_TRUE(files_in(root_ / "tmp").empty());
+    EXPECT_EQ(w.lost(), 0u);
+}
+
 TEST_F(SpoolDir, BatchNotCommittedLeavesNothing) {
     {
         msg::Spool::Batch b(spool());
@@ -634,4 +652,26 @@ TEST_F(SpoolDir, MissingStateDirectoriesAreMadeWithTheSpoolsMode) {
     ASSERT_FALSE(n);
     EXPECT_EQ(n.error().errnum, ENOENT);
     EXPECT_NE(n.error().message.find("queue"), std::string::npos);
+}
+
+// The operator's commands take an entry only from the states their rule
+// names; one in another state is left where it is.
+TEST_F(SpoolDir, SteerFollowsTheTransitionRules) {
+    const std::string a = enqueue();
+    std::optional<SpoolState> where;
+    EXPECT_EQ(msg::steer(spool(), a, msg::Steer::retry, &where).value(), false);   // queued, not deferred
+    EXPECT_EQ(where, SpoolState::queue);
+    EXPECT_TRUE(msg::steer(spool(), a, msg::Steer::hold).value());
+    EXPECT_EQ(spool().find(a), SpoolState::hold);
+    EXPECT_FALSE(msg::steer(spool(), a, msg::Steer::hold).value());
+    EXPECT_TRUE(msg::steer(spool(), a, msg::Steer::release).value());
+    EXPECT_EQ(spool().find(a), SpoolState::queue);
+    EXPECT_TRUE(msg::steer(spool(), a, msg::Steer::remove).value());
+    EXPECT_EQ(spool().find(a), std::nullopt);
+    where.reset();
+    EXPECT_FALSE(msg::steer(spool(), a, msg::Steer::remove, &where).value());
+    EXPECT_EQ(where, std::nullopt);
+    EXPECT_EQ(msg::steer_by_name("hold"), msg::Steer::hold);
+    EXPECT_FALSE(msg::steer_by_name("list"));
+    EXPECT_EQ(msg::steer_from(msg::Steer::remove).size(), std::size(msg::kAllStates));
 }

@@ -303,3 +303,24 @@ TEST(Validate, SortedByOffset) {
 }
 
 }  // namespace
+
+// A message that repeats one defect thousands of times gets ten reports
+// of it, the last with the count of the others.
+TEST(Validate, RepeatsOfOneCodeAreCappedWithACount) {
+    std::string subject = "Subject:";
+    for (int i = 0; i < 500; ++i) subject += " =?utf-8?q?" + std::string(80, 'a') + "?=";
+    const std::string data = "From: a@example.org\nDate: Mon, 23 Nov 2026 09:15:00 +0000\n" + subject + "\n\nx\n";
+    const msg::Message m = msg::parse_message(data);
+    auto count = [](const msg::Defects& ds, msg::DefectCode c) {
+        return std::count_if(ds.begin(), ds.end(), [&](const msg::Defect& d) { return d.code == c; });
+    };
+    const msg::Defects capped = msg::validate(m);
+    EXPECT_EQ(count(capped, msg::DefectCode::EncodedWordTooLong), 10);
+    const auto last = std::find_if(capped.rbegin(), capped.rend(), [](const msg::Defect& d) {
+        return d.code == msg::DefectCode::EncodedWordTooLong;
+    });
+    EXPECT_EQ(last->detail.rfind("and 490 more like it; ", 0), 0u) << last->detail;
+    msg::ValidateOptions every;
+    every.max_repeats = 0;
+    EXPECT_EQ(count(msg::validate(m, every), msg::DefectCode::EncodedWordTooLong), 500);
+}

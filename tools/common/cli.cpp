@@ -120,30 +120,5 @@ std::variant<Cli, int> parse_cli(int argc, char** argv, const ToolInfo& info,
     return cli;
 }
 
-std::optional<std::chrono::seconds> parse_duration(const std::string& s) {
-    if (s.empty()) return std::nullopt;
-    std::size_t i = 0;
-    long long total = 0;
-    while (i < s.size()) {
-        long long v = 0;
-        const std::size_t start = i;
-        while (i < s.size() && s[i] >= '0' && s[i] <= '9') v = v * 10 + (s[i++] - '0');
-        if (i == start) return std::nullopt;
-        long long unit = 1;
-        if (i < s.size()) {
-            switch (s[i]) {
-            case 's': unit = 1; break;
-            case 'm': unit = 60; break;
-            case 'h': unit = 3600; break;
-            case 'd': unit = 86400; break;
-            case 'w': unit = 7 * 86400; break;
-            default: return std::nullopt;
-            }
-            ++i;
-        }
-        total += v * unit;
-    }
-    return std::chrono::seconds(total);
-}
 
 }  // namespace msgtools

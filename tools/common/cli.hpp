@@ -9,6 +9,7 @@
 
 #include <boost/program_options.hpp>
 
+#include <msg/delivery.hpp>
 #include <msg/json.hpp>
 
 #include <chrono>
@@ -40,9 +41,7 @@ struct ToolInfo {
 std::variant<Cli, int> parse_cli(int argc, char** argv, const ToolInfo& info,
                                  po::options_description& tool_options);
 
-// "90s", "5m", "1h30m", "5d", "2w" (a bare number is seconds); nullopt
-// when malformed.
-std::optional<std::chrono::seconds> parse_duration(const std::string& s);
+using msg::parse_duration;   // msg/delivery.hpp: "30s", "5m", "2h"
 
 // Print "tool: message" to stderr.
 void complain(const char* tool, const std::string& message);

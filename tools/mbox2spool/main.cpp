@@ -35,70 +35,6 @@ struct Counts {
     std::uint64_t messages = 0, enqueued = 0, duplicates = 0, skipped = 0, malformed = 0;
 };
 
-// Strip the angle brackets of a command-line address; "" when not a mailbox.
-std::optional<std::string> mailbox_arg(std::string a, bool null_ok) {
-    if (a.size() >= 2 && a.front() == '<' && a.back() == '>') a = a.substr(1, a.size() - 2);
-    if ((a.empty() && null_ok) || msg::is_smtp_mailbox(a)) return a;
-    return std::nullopt;
-}
-
-// Entries are written in groups (Spool::Batch): fsynced and renamed into
-// queue/ together, and reported once they are durable.
-class Writer {
-public:
-    Writer(msg::Spool& spool, bool json) : batch_(spool), json_(json) {}
-
-    bool add(const msg::Envelope& env, std::string_view data, const std::string& key, const std::string& archive,
-             std::uint64_t index, std::uint64_t line) {
-        auto added = batch_.add(env, data, msg::new_entry_name(key));
-        if (!added) {
-            complain(kInfo.name, added.error().message);
-            return false;
-        }
-        if (json_) pending_.push_back({archive, index, line, std::move(*added)});
-        bytes_ += data.size();
-        ++in_batch_;
-        return batch_.size() < 256 && bytes_ < (std::size_t{32} << 20) ? true : commit();
-    }
-
-    // Returns false when the group could not be made durable (its entries
-    // are not counted then).
-    bool commit() {
-        if (batch_.size() == 0) return true;
-        const msg::Status st = batch_.commit();
-        bytes_ = 0;
-        const std::uint64_t n = in_batch_;
-        in_batch_ = 0;
-        if (!st) {
-            complain(kInfo.name, st.error().message);
-            pending_.clear();
-            lost_ += n;
-            return false;
-        }
-        for (const Pending& p : pending_) {
-            Json j;
-            j.begin_object().key("source").value(p.archive).key("index").value(p.index).key("line").value(p.line)
-                .key("status").value("enqueued").key("entry").value(p.entry).end_object();
-            std::cout << j.str() << '\n';
-        }
-        pending_.clear();
-        return true;
-    }
-    std::uint64_t lost() const { return lost_; }
-
-private:
-    struct Pending {
-        std::string archive;
-        std::uint64_t index, line;
-        std::string entry;
-    };
-    msg::Spool::Batch batch_;
-    bool json_;
-    std::vector<Pending> pending_;
-    std::size_t bytes_ = 0;
-    std::uint64_t in_batch_ = 0, lost_ = 0;
-};
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -132,14 +68,14 @@ int main(int argc, char** argv) {
     }
     in.format = *format;
     std::optional<std::string> sender;
-    if (vm.count("sender") && !(sender = mailbox_arg(vm["sender"].as<std::string>(), true))) {
+    if (vm.count("sender") && !(sender = msg::mailbox_argument(vm["sender"].as<std::string>(), true))) {
         complain(kInfo.name, "--sender " + vm["sender"].as<std::string>() + " is not an RFC 5321 mailbox");
         return exit_code::usage;
     }
     std::vector<msg::Envelope::Rcpt> rcpts;
     if (vm.count("rcpt"))
         for (const std::string& r : vm["rcpt"].as<std::vector<std::string>>()) {
-            const auto a = mailbox_arg(r, false);
+            const auto a = msg::mailbox_argument(r, false);
             if (!a) {
                 complain(kInfo.name, "--rcpt " + r + " is not an RFC 5321 mailbox");
                 return exit_code::usage;
@@ -161,7 +97,9 @@ int main(int argc, char** argv) {
     }
 
     DiagPrinter diag(std::cerr, wants_color(2));
-    Writer writer(*spool, json);
+    // Entries are written in groups, each fsynced and renamed into queue/
+    // together, and reported once durable.
+    msg::Spool::GroupWriter writer(*spool);
     Counts c;
     int result = exit_code::ok;
     auto event = [&](const InputMessage& m, std::string_view status, std::string_view reason) {
@@ -244,14 +182,26 @@ int main(int argc, char** argv) {
         if (m.maildir) msg::annotate_maildir(d.envelope, *m.maildir);
         else msg::annotate_mbox(d.envelope, mm, m.source, leading);
         leading = {};
-        if (!writer.add(d.envelope, m.data, key, m.source, m.index, m.mbox ? mm.line : 1)) {
+        std::function<void(const std::string&)> enqueued;
+        if (json)
+            enqueued = [source = m.source, index = m.index, line = m.mbox ? mm.line : 1](const std::string& entry) {
+                Json j;
+                j.begin_object().key("source").value(source).key("index").value(index).key("line").value(line)
+                    .key("status").value("enqueued").key("entry").value(entry).end_object();
+                std::cout << j.str() << '\n';
+            };
+        if (auto st = writer.add(d.envelope, m.data, msg::new_entry_name(key), std::move(enqueued)); !st) {
+            complain(kInfo.name, st.error().message);
             result = exit_code::cant_create;
             return false;
         }
         ++c.enqueued;
         return true;
     });
-    if (!writer.commit()) result = exit_code::cant_create;
+    if (auto st = writer.flush(); !st) {
+        complain(kInfo.name, st.error().message);
+        result = exit_code::cant_create;
+    }
     c.enqueued -= writer.lost();
     result = exit_code::worst(result, read);
     std::cout.flush();

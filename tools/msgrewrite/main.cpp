@@ -108,10 +108,6 @@ private:
     int worst_ = exit_code::ok;
 };
 
-bool ends_with(std::string_view s, std::string_view suffix) {
-    return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
-}
-
 bool write_all(std::FILE* f, std::string_view data) {
     return std::fwrite(data.data(), 1, data.size(), f) == data.size() && std::fflush(f) == 0;
 }
@@ -293,7 +289,7 @@ int main(int argc, char** argv) {
         // One archive out (or each archive replaced, with --in-place).
         std::unique_ptr<msg::MboxWriter> writer;
         const std::string target = in_place || output == "-" ? output : msg::temp_beside(output);
-        const bool gzip = vm.count("gzip") > 0 || ends_with(output, ".gz");
+        const bool gzip = vm.count("gzip") > 0 || output.ends_with(".gz");
         for (const std::string& path : cli.inputs) {
             if (!in_place) {
                 worst = exit_code::worst(worst, rewrite_archive(path, in, target, gzip, dry_run, rw, writer));

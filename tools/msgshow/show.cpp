@@ -66,16 +66,13 @@ void Shower::tree(const msg::Message& m, const InputMessage& in, bool headers) {
     }
     auto row = [&](const std::string& sec, const std::string& type, const std::string& charset,
                    std::string_view enc, const std::string& size, const std::string& filename) {
-        char line[512];
-        std::snprintf(line, sizeof line, "  %-10s %-38s %-12s %-16s %10s  %s\n", sec.c_str(),
-                      printable(type).c_str(), printable(charset).c_str(), std::string(enc).c_str(),
-                      size.c_str(), printable(filename).c_str());
-        std::string_view l(line);
-        while (l.size() > 1 && l[l.size() - 2] == ' ') {  // no trailing blanks
-            l.remove_suffix(1);
-            const_cast<char*>(l.data())[l.size() - 1] = '\n';
-        }
-        out_ << l;
+        // The columns padded, the file name (of any length) last, no trailing blanks.
+        char cols[160];
+        std::snprintf(cols, sizeof cols, "  %-10s %-38s %-12s %-16s %10s  ", sec.c_str(), printable(type).c_str(),
+                      printable(charset).c_str(), std::string(enc).c_str(), size.c_str());
+        std::string line = cols + printable(filename);
+        while (!line.empty() && line.back() == ' ') line.pop_back();
+        out_ << line << '\n';
     };
     row("SECTION", "TYPE", "CHARSET", "ENCODING", "SIZE", "FILENAME");
     for (std::size_t i = 0; i < m.entities().size(); ++i) {

@@ -23,20 +23,6 @@ std::string show(const std::optional<smtp::Reply>& r) {
     return s;
 }
 
-void reply_json(Json& j, std::string_view key, const std::optional<smtp::Reply>& r) {
-    j.key(key);
-    if (!r) {
-        j.null();
-        return;
-    }
-    j.begin_object().key("code").value(r->code).key("enhanced");
-    if (r->enhanced) j.value(r->enhanced->str());
-    else j.null();
-    j.key("lines").begin_array();
-    for (const std::string& l : r->lines) j.value(l);
-    j.end_array().end_object();
-}
-
 }  // namespace
 
 int replay_transcript(const std::string& file, std::string_view text, const smtp::Transcript& t,
@@ -61,12 +47,7 @@ int replay_transcript(const std::string& file, std::string_view text, const smtp
     const smtp::ReplayReport rep = smtp::replay(t, *ep, ro);
     if (!rep.reached) {
         std::cerr << "smtpreplay: " << file << ": " << msg::printable(rep.error) << "\n";
-        if (opt.json) {
-            Json j;
-            j.begin_object().key("source").value(file).key("server").value(ep->str()).key("reached").value(false)
-                .key("error").value(rep.error).end_object();
-            out << j.str() << '\n';
-        }
+        if (opt.json) out << smtp::replay_summary_json(file, ep->str(), rep, *match) << '\n';
         return ex::unavailable;
     }
     const msg::LineIndex lines(text);
@@ -76,15 +57,7 @@ int replay_transcript(const std::string& file, std::string_view text, const smtp
     for (const smtp::ReplayStep& s : rep.steps) {
         const std::size_t line = line_of(s.line);
         if (opt.json) {
-            Json j;
-            j.begin_object().key("source").value(file).key("line").value(static_cast<std::uint64_t>(line))
-                .key("sent").value(s.sent);
-            reply_json(j, "recorded", s.recorded);
-            reply_json(j, "live", s.live);
-            j.key("compared").value(s.compared).key("match").value(s.match);
-            if (!s.note.empty()) j.key("note").value(s.note);
-            j.end_object();
-            out << j.str() << '\n';
+            out << smtp::replay_step_json(file, line, s) << '\n';
             continue;
         }
         if (opt.quiet || (s.match && s.compared && opt.mismatches_only)) continue;
@@ -95,13 +68,7 @@ int replay_transcript(const std::string& file, std::string_view text, const smtp
     }
     const std::size_t same = rep.compared - std::min(rep.compared, rep.mismatches);
     if (opt.json) {
-        Json j;
-        j.begin_object().key("source").value(file).key("server").value(ep->str()).key("reached").value(true)
-            .key("match_by").value(smtp::match_name(*match))
-            .key("exchanges").value(static_cast<std::uint64_t>(rep.steps.size()))
-            .key("compared").value(static_cast<std::uint64_t>(rep.compared))
-            .key("mismatches").value(static_cast<std::uint64_t>(rep.mismatches)).end_object();
-        out << j.str() << '\n';
+        out << smtp::replay_summary_json(file, ep->str(), rep, *match) << '\n';
     } else {
         out << "smtpreplay: " << file << ": " << rep.steps.size() << " exchanges, " << same << " same, "
             << rep.mismatches << " different (match by " << smtp::match_name(*match) << ")\n";

@@ -20,7 +20,7 @@
 
 #include "common/cli.hpp"
 #include "common/exit.hpp"
-#include "msg/smtp/rules.hpp"
+#include "msg/smtp/receiver.hpp"
 
 using namespace msgtools;
 namespace smtp = msg::smtp;
@@ -43,95 +43,6 @@ const ToolInfo kInfo = {
 
 std::atomic<bool> g_stop{false};
 extern "C" void on_signal(int) { g_stop = true; }
-
-struct Totals {
-    std::uint64_t sessions = 0, ended = 0, messages = 0, recipients = 0, bytes = 0, refused = 0, store_errors = 0;
-};
-
-// The owner of the listener: sessions, rules, the store and its group commit.
-class Sink : public smtp::ListenerHooks {
-    // One connection: the session, and the policy that knows which session
-    // it answers for (to resume it after the group commit).
-    struct Session final : smtp::ServerPolicy, smtp::ServerSession {
-        Session(Sink& s, std::string p) : smtp::ServerSession(s.opt_, *this), sink(s), peer(std::move(p)) {}
-        ~Session() override { std::erase(sink.held_, this); }
-        smtp::Verdict decide(smtp::Stage st, std::string_view arg, const std::vector<std::string>& rcpts) override {
-            return sink.decide(st, arg, rcpts);
-        }
-        smtp::Verdict accept(smtp::ReceivedMessage&& m, bool& hold) override { return sink.store(std::move(m), *this, hold); }
-        Sink& sink;
-        std::string peer;
-    };
-
-public:
-    Sink(const smtp::ServerOptions& opt, smtp::Rules& rules, msg::Spool* spool, smtp::ServerScript* script)
-        : opt_(opt), rules_(rules), spool_(spool), script_(script) {}
-
-    std::unique_ptr<smtp::Dialog> open(const smtp::Peer& peer) override {
-        ++totals.sessions;
-        if (script_) return script_->session();
-        return std::make_unique<Session>(*this, peer.address);
-    }
-    void closed(smtp::Dialog&) override { ++totals.ended; }
-    bool accepting() override {
-        return !(max_sessions && totals.ended >= max_sessions) && !(max_messages && totals.messages >= max_messages);
-    }
-
-    smtp::Verdict decide(smtp::Stage stage, std::string_view arg, const std::vector<std::string>& rcpts) {
-        const smtp::Verdict v = rules_.apply(stage, arg, rcpts);
-        if (v.code && v.code / 100 != 2) ++totals.refused;
-        return v;
-    }
-
-    smtp::Verdict store(smtp::ReceivedMessage&& m, Session& s, bool& hold) {
-        totals.bytes += m.data.size();
-        totals.recipients += m.envelope.rcpts.size();
-        if (!spool_) {
-            ++totals.messages;
-            return {};
-        }
-        auto& notes = m.envelope.annotations;
-        notes.emplace_back("Smtp-Peer", s.peer);
-        if (!m.helo.empty()) notes.emplace_back("Smtp-Helo", m.helo);
-        if (!m.user.empty()) notes.emplace_back("Smtp-Auth", m.user);
-        if (m.tls) notes.emplace_back("Smtp-Tls", "yes");
-        if (!batch_) batch_.emplace(*spool_);
-        if (auto added = batch_->add(m.envelope, m.data); !added) {
-            ++totals.store_errors;
-            std::cerr << "smtpsink: " << added.error().message << "\n";
-            return smtp::Verdict{451, "4.3.0 cannot store the message", false};
-        }
-        hold = true;
-        held_.push_back(&s);
-        return {};
-    }
-
-    // The group commit: what this turn received, then the held 250s.
-    void turn_end() override {
-        if (held_.empty()) return;
-        smtp::Verdict v;
-        if (auto s = batch_->commit(); !s) {
-            totals.store_errors += held_.size();
-            std::cerr << "smtpsink: " << s.error().message << "\n";
-            v = smtp::Verdict{451, "4.3.0 cannot store the message", false};
-        } else {
-            totals.messages += held_.size();
-        }
-        batch_.reset();
-        for (Session* s : std::exchange(held_, {})) s->resume(v);
-    }
-
-    Totals totals;
-    std::uint64_t max_sessions = 0, max_messages = 0;
-
-private:
-    const smtp::ServerOptions& opt_;
-    smtp::Rules& rules_;
-    msg::Spool* spool_;
-    smtp::ServerScript* script_;
-    std::optional<msg::Spool::Batch> batch_;
-    std::vector<Session*> held_;
-};
 
 }  // namespace
 
@@ -271,12 +182,13 @@ int main(int argc, char** argv) {
     sigaction(SIGINT, &sa, nullptr);
     sigaction(SIGTERM, &sa, nullptr);
 
-    Sink sink(opt, rules, spool ? &*spool : nullptr, script ? &*script : nullptr);
+    smtp::Receiver sink(opt, rules, spool ? &*spool : nullptr, script ? &*script : nullptr);
+    sink.on_error = [](const std::string& m) { complain("smtpsink", m); };
     sink.max_sessions = vm["sessions"].as<std::uint64_t>();
     sink.max_messages = vm["count"].as<std::uint64_t>();
     const auto run = listener->run(sink, g_stop);
     if (!run) complain("smtpsink", run.error().message);
-    const Totals& t = sink.totals;
+    const smtp::ReceiverTotals& t = sink.totals;
     const smtp::ListenerStats& ls = listener->stats();
     if (!cli.quiet) {
         std::cerr << "smtpsink: " << t.sessions << (t.sessions == 1 ? " session, " : " sessions, ") << t.messages

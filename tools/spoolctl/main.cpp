@@ -136,10 +136,8 @@ int add(msg::Spool& spool, const po::variables_map& vm, const std::string& file)
         }
         env = std::move(d.envelope);
     }
-    auto mailbox = [](std::string a) {
-        if (a.size() >= 2 && a.front() == '<' && a.back() == '>') a = a.substr(1, a.size() - 2);
-        return a;
-    };
+    // Brackets dropped; what is not a mailbox is refused below.
+    auto mailbox = [](const std::string& a) { return msg::mailbox_argument(a, true).value_or(a); };
     if (vm.count("sender")) env.mail_from = mailbox(vm["sender"].as<std::string>());
     if (vm.count("rcpt")) {
         env.rcpts.clear();
@@ -170,14 +168,10 @@ int add(msg::Spool& spool, const po::variables_map& vm, const std::string& file)
 
 // retry, hold, release, remove: claim each entry, as a sender would, and move it.
 int steer(msg::Spool& spool, const std::string& command, std::vector<std::string> names, bool all, bool quiet) {
-    using S = msg::SpoolState;
-    std::vector<S> from;
-    if (command == "retry") from = {S::deferred};
-    else if (command == "hold") from = {S::queue, S::deferred};
-    else if (command == "release") from = {S::hold};
-    else from = {S::queue, S::deferred, S::hold, S::sent, S::failed};
+    const msg::Steer what = *msg::steer_by_name(command);
     if (all) {
-        msg::SpoolWalk walk(spool, from);
+        const auto from = msg::steer_from(what);
+        msg::SpoolWalk walk(spool, std::vector<msg::SpoolState>(from.begin(), from.end()));
         while (const auto item = walk.next()) names.push_back(item->name);
         if (walk.error()) {
             complain(kInfo.name, walk.error()->message);
@@ -187,29 +181,20 @@ int steer(msg::Spool& spool, const std::string& command, std::vector<std::string
     int result = exit_code::ok;
     std::uint64_t done = 0;
     for (const std::string& name : names) {
-        auto claimed = spool.claim(name, from);
-        if (!claimed || !*claimed) {
-            const auto where = spool.find(name);
-            complain(kInfo.name, !claimed ? claimed.error().message
-                                 : where ? name + " is " + std::string(msg::state_dir(*where)) +
-                                               (std::find(from.begin(), from.end(), *where) != from.end()
-                                                    ? ", held by a sender now; try again"
-                                                    : ": nothing to " + command)
-                                         : "no entry " + name + " in " + spool.path());
-            result = exit_code::worst(result, where ? exit_code::problems : exit_code::no_input);
+        std::optional<msg::SpoolState> where;
+        const auto r = msg::steer(spool, name, what, &where);
+        if (r && *r) {
+            ++done;
             continue;
         }
-        msg::Claim& c = **claimed;
-        const msg::Status s = command == "retry" ? c.retry_now()
-                              : command == "hold" ? c.hold()
-                              : command == "release" ? c.release()
-                                                     : c.remove();
-        if (!s) {
-            complain(kInfo.name, s.error().message);
-            result = exit_code::worst(result, exit_code::io_error);
-            continue;
-        }
-        ++done;
+        const auto from = msg::steer_from(what);
+        complain(kInfo.name, !r ? r.error().message
+                             : where ? name + " is " + std::string(msg::state_dir(*where)) +
+                                           (std::find(from.begin(), from.end(), *where) != from.end()
+                                                ? ", held by a sender now; try again"
+                                                : ": nothing to " + command)
+                                     : "no entry " + name + " in " + spool.path());
+        result = exit_code::worst(result, !r ? exit_code::io_error : where ? exit_code::problems : exit_code::no_input);
     }
     if (!quiet) std::cerr << kInfo.name << ": " << command << ": " << done << (done == 1 ? " entry\n" : " entries\n");
     return result;

@@ -107,14 +107,7 @@ int dry_run(msg::Spool& spool, bool json) {
         const msg::Needs needs = msg::needs(env, e.message);
         ++count;
         if (json) {
-            Json j;
-            j.begin_object().key("entry").value(name).key("state").value(msg::state_dir(*st)).key("from")
-                .value(env.mail_from).key("size").value(static_cast<std::uint64_t>(e.message.size()))
-                .key("8bit").value(needs.eightbitmime).key("smtputf8").value(needs.smtputf8).key("recipients")
-                .begin_array();
-            for (const auto& r : env.rcpts) j.value(r.address);
-            j.end_array().key("valid").value(msg::unsendable(e).empty()).end_object();
-            std::cout << j.str() << '\n';
+            std::cout << msg::plan_json(name, *st, e) << '\n';
         } else {
             std::cout << name << " (" << msg::state_dir(*st) << "): <" << env.mail_from << "> ->";
             for (const auto& r : env.rcpts) std::cout << " <" << r.address << ">";

@@ -85,6 +85,10 @@ SystemTime entry_born(const SpoolEntry& e, std::string_view name, SystemTime now
 
 // "3d4h", "2h30m", "45s": a duration as people read it.
 std::string human_duration(std::chrono::seconds s);
+// A duration as people write it, the inverse of human_duration: "90s",
+// "5m", "1h30m", "5d", "2w" (a bare number is seconds); nothing when
+// malformed. Every tool's times are read by it.
+std::optional<std::chrono::seconds> parse_duration(std::string_view s);
 
 // --- what is due ------------------------------------------------------------------------
 
@@ -165,5 +169,8 @@ std::string attempt_json(std::string_view name, const Settlement& s, const Deliv
 // {"entry", "state", "sender", "recipients", "size", "enqueued",
 // "attempts", "last_attempt", "last_reply", "next_attempt", "problem"?}.
 std::string entry_json(std::string_view name, SpoolState state, const SpoolEntry& e, SystemTime now);
+// What sending an entry would do (spoolsend --dry-run --json): {"entry",
+// "state", "from", "size", "8bit", "smtputf8", "recipients", "valid"}.
+std::string plan_json(std::string_view name, SpoolState state, const SpoolEntry& e);
 
 }  // namespace msg

@@ -20,6 +20,7 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -115,6 +116,10 @@ Needs declare_needs(Envelope& e, std::string_view message);
 
 // True when `address` (no brackets) is an RFC 5321 mailbox (UTF-8 allowed).
 bool is_smtp_mailbox(std::string_view address);
+// An address a person typed (an option's value), with or without angle
+// brackets: the mailbox, "" for the null path when `null_ok`, or nothing
+// when it is not a mailbox.
+std::optional<std::string> mailbox_argument(std::string_view typed, bool null_ok);
 
 // --- an envelope for a message that has none -------------------------------------
 

@@ -17,11 +17,13 @@ struct Error {
     std::string message;   // complete sentence fragment, no trailing newline
 };
 
-template <class T>
+// The value, or why there is none: an Error, or a richer type `E` where a
+// caller needs more than a message (smtp::Session::open's SessionError).
+template <class T, class E = Error>
 class [[nodiscard]] Result {
 public:
     Result(T value) : v_(std::move(value)) {}             // NOLINT: implicit by design
-    Result(Error error) : v_(std::move(error)) {}         // NOLINT: implicit by design
+    Result(E error) : v_(std::move(error)) {}             // NOLINT: implicit by design
 
     bool ok() const { return v_.index() == 0; }
     explicit operator bool() const { return ok(); }
@@ -33,10 +35,10 @@ public:
     T& operator*() & { return value(); }
     const T& operator*() const& { return value(); }
     T operator*() && { return std::move(*this).value(); }
-    const Error& error() const { return std::get<1>(v_); }
+    const E& error() const { return std::get<1>(v_); }
 
 private:
-    std::variant<T, Error> v_;
+    std::variant<T, E> v_;
 };
 
 // For calls that return nothing but can fail: `return Ok{};` or an Error.

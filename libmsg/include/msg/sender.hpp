@@ -79,8 +79,9 @@ public:
     // Deliver every entry due now with `jobs` workers. Once a second, and
     // at the end, the spool is synced (settle() moves to sent/ are not
     // fsynced one by one: this bounds what a power failure could send
-    // twice). Returns when nothing is left or `stop` is set (within about
-    // a second: sessions look at it too).
+    // twice); not once `stop` is set, which ends the pass as SIGKILL would.
+    // Returns when nothing is left or `stop` is set (within about a
+    // second: sessions look at it too).
     SendPass pass(const std::atomic<bool>& stop);
     // Counts over every pass so far.
     const SendTotals& totals() const { return totals_; }

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -151,6 +152,29 @@ public:
         std::vector<std::pair<std::string, int>> pending_;  // name, open fd
     };
 
+    // Many entries written in groups, as a bulk writer wants: a Batch
+    // committed every `max_entries` entries or `max_bytes` bytes and at
+    // flush(), each entry's `durable` callback called once it is in queue/.
+    class GroupWriter {
+    public:
+        explicit GroupWriter(Spool& s, std::size_t max_entries = 256, std::size_t max_bytes = std::size_t{32} << 20)
+            : batch_(s), max_entries_(max_entries), max_bytes_(max_bytes) {}
+        // Add an entry (see Batch::add); an error is this entry's (it is not
+        // added) or, after a group could not be committed, that group's.
+        Status add(const Envelope& env, std::string_view message, std::string name,
+                   std::function<void(const std::string& name)> durable = {});
+        // Commit what is pending. On an error the group's entries are
+        // removed and counted by lost().
+        Status flush();
+        std::uint64_t lost() const { return lost_; }
+
+    private:
+        Batch batch_;
+        std::size_t max_entries_, max_bytes_, bytes_ = 0;
+        std::vector<std::pair<std::string, std::function<void(const std::string&)>>> pending_;
+        std::uint64_t lost_ = 0;
+    };
+
     // Entry names in a state, sorted (enqueue order).
     Result<std::vector<std::string>> list(SpoolState s) const;
     // The first `max` names (sorted) greater than `after`: a spool of any
@@ -209,5 +233,17 @@ private:
     std::string last_;
     std::optional<Error> error_;
 };
+
+// An operator's command on one entry (spoolctl): retry (a deferred entry
+// due now), hold (a queued or deferred entry aside), release (a held entry
+// back to the queue), remove (an entry in any state, with its reports).
+enum class Steer : std::uint8_t { retry, hold, release, remove };
+std::optional<Steer> steer_by_name(std::string_view name);   // "retry", "hold", "release", "remove"
+// The states an entry may be in for the command to apply.
+std::span<const SpoolState> steer_from(Steer s);
+// Claim `name` in one of those states, as a sender would, and apply the
+// command. False (and `where` the entry's state, if it has one) when the
+// entry is in no such state, or a sender holds it now.
+Result<bool> steer(Spool& spool, std::string_view name, Steer s, std::optional<SpoolState>* where = nullptr);
 
 }  // namespace msg

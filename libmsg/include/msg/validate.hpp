@@ -24,10 +24,18 @@ struct ValidateOptions {
     // The message is internationalised (RFC 6532, sent with SMTPUTF8): 8-bit
     // header text is allowed, and must then be valid UTF-8.
     bool utf8 = false;
+    // At most this many defects of one code are reported per message; the
+    // last one kept says how many more there were ("and N more like it").
+    // 0: no limit.
+    std::size_t max_repeats = 10;
 };
 
 // Every defect of `m`: the parser's, then the checks', sorted by offset.
 Defects validate(const Message& m, const ValidateOptions& options = {});
+
+// Keep at most `max` defects of each code (the first ones, in order); the
+// last kept of a code that had more tells the count first in its detail.
+void cap_repeats(Defects& defects, std::size_t max);
 
 // The envelope of a spool entry: its syntax (entry.defects), and whether it
 // asks for what the message needs: SMTPUTF8 for UTF-8 in a path or in the

@@ -2,6 +2,8 @@
 // replies and OpenSSL TLS.
 #include "msg/smtp/client.hpp"
 
+#include "../detail/openssl.hpp"
+
 #include <cerrno>
 #include <cstring>
 
@@ -24,16 +26,7 @@ namespace {
 
 Error sys_error(const std::string& what) { return Error{errno, what + ": " + std::strerror(errno)}; }
 
-std::string ssl_error_text() {
-    std::string out;
-    while (const unsigned long e = ERR_get_error()) {
-        char buf[256];
-        ERR_error_string_n(e, buf, sizeof buf);
-        if (!out.empty()) out += "; ";
-        out += buf;
-    }
-    return out.empty() ? "unknown TLS error" : out;
-}
+std::string ssl_error_text() { return openssl::error_text(); }
 
 // The longest the socket blocks at once: deadlines and stop flags are
 // looked at this often.
@@ -60,12 +53,8 @@ bool is_ip_literal(const std::string& host) {
 }  // namespace
 
 struct Connection::Tls {
-    SSL_CTX* ctx = nullptr;
-    SSL* ssl = nullptr;
-    ~Tls() {
-        if (ssl) SSL_free(ssl);
-        if (ctx) SSL_CTX_free(ctx);
-    }
+    openssl::Ctx ctx;
+    openssl::Ssl ssl;   // freed first: declared last
 };
 
 bool is_loopback_host(std::string_view host) {
@@ -132,7 +121,7 @@ Connection& Connection::operator=(Connection&& o) noexcept {
 Connection::~Connection() { close(); }
 
 void Connection::close() {
-    if (tls_ && tls_->ssl && fd_ >= 0) SSL_shutdown(tls_->ssl);
+    if (tls_ && tls_->ssl && fd_ >= 0) SSL_shutdown(tls_->ssl.get());
     tls_.reset();
     if (fd_ >= 0) ::close(fd_);
     fd_ = -1;
@@ -211,7 +200,7 @@ bool Connection::tls() const { return tls_ && tls_->ssl; }
 
 std::string Connection::tls_description() const {
     if (!tls()) return {};
-    return std::string(SSL_get_version(tls_->ssl)) + " " + SSL_get_cipher_name(tls_->ssl);
+    return std::string(SSL_get_version(tls_->ssl.get())) + " " + SSL_get_cipher_name(tls_->ssl.get());
 }
 
 Connection::Clock::time_point Connection::deadline() const {
@@ -223,15 +212,15 @@ Result<std::size_t> Connection::receive(char* buf, std::size_t n, Clock::time_po
     if (fd_ < 0) return Error{ENOTCONN, "not connected to " + ep_.str()};
     while (true) {
         // Decrypted bytes that TLS holds already are taken at once.
-        const bool pending = tls() && SSL_pending(tls_->ssl) > 0;
+        const bool pending = tls() && SSL_pending(tls_->ssl.get()) > 0;
         if (!pending) {
             if (stopped(stop)) return Error{ECANCELED, "stopped while waiting for " + ep_.str()};
             if (Clock::now() >= until) return Error{ETIMEDOUT, "timed out waiting for " + ep_.str()};
         }
         if (tls()) {
-            const int r = SSL_read(tls_->ssl, buf, static_cast<int>(std::min<std::size_t>(n, 1 << 20)));
+            const int r = SSL_read(tls_->ssl.get(), buf, static_cast<int>(std::min<std::size_t>(n, 1 << 20)));
             if (r > 0) return static_cast<std::size_t>(r);
-            const int e = SSL_get_error(tls_->ssl, r);
+            const int e = SSL_get_error(tls_->ssl.get(), r);
             if (e == SSL_ERROR_ZERO_RETURN) return std::size_t{0};
             if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) continue;   // a slice went by
             if (e == SSL_ERROR_SYSCALL && (would_block() || errno == EINTR)) continue;
@@ -254,13 +243,13 @@ Status Connection::send(std::string_view bytes, Clock::time_point until, const s
         if (Clock::now() >= until) return Error{ETIMEDOUT, "timed out writing to " + ep_.str()};
         if (tls()) {
             if (chunk == 0) chunk = static_cast<int>(std::min<std::size_t>(bytes.size() - done, 1 << 20));
-            const int n = SSL_write(tls_->ssl, bytes.data() + done, chunk);
+            const int n = SSL_write(tls_->ssl.get(), bytes.data() + done, chunk);
             if (n > 0) {
                 done += static_cast<std::size_t>(n);
                 chunk = 0;
                 continue;
             }
-            const int e = SSL_get_error(tls_->ssl, n);
+            const int e = SSL_get_error(tls_->ssl.get(), n);
             if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) continue;
             if (e == SSL_ERROR_SYSCALL && (would_block() || errno == EINTR)) continue;
             return Error{EIO, "TLS write to " + ep_.str() + " failed: " + ssl_error_text()};
@@ -358,38 +347,38 @@ Status Connection::start_tls(const TlsOptions& opt, const std::string& host, Clo
     if (fd_ < 0) return Error{ENOTCONN, "not connected to " + ep_.str()};
     if (tls()) return Error{EALREADY, "TLS is already on with " + ep_.str()};
     auto t = std::make_unique<Tls>();
-    t->ctx = SSL_CTX_new(TLS_client_method());
+    t->ctx.reset(SSL_CTX_new(TLS_client_method()));
     if (!t->ctx) return Error{EIO, "cannot create a TLS context: " + ssl_error_text()};
-    SSL_CTX_set_min_proto_version(t->ctx, TLS1_2_VERSION);
+    SSL_CTX_set_min_proto_version(t->ctx.get(), TLS1_2_VERSION);
     if (opt.verify) {
-        SSL_CTX_set_verify(t->ctx, SSL_VERIFY_PEER, nullptr);
-        const int ok = opt.ca_file.empty() ? SSL_CTX_set_default_verify_paths(t->ctx)
-                                            : SSL_CTX_load_verify_locations(t->ctx, opt.ca_file.c_str(), nullptr);
+        SSL_CTX_set_verify(t->ctx.get(), SSL_VERIFY_PEER, nullptr);
+        const int ok = opt.ca_file.empty() ? SSL_CTX_set_default_verify_paths(t->ctx.get())
+                                            : SSL_CTX_load_verify_locations(t->ctx.get(), opt.ca_file.c_str(), nullptr);
         if (ok != 1) return Error{EIO, "cannot load CA certificates " + opt.ca_file + ": " + ssl_error_text()};
     }
-    t->ssl = SSL_new(t->ctx);
+    t->ssl.reset(SSL_new(t->ctx.get()));
     if (!t->ssl) return Error{EIO, "cannot create a TLS session: " + ssl_error_text()};
     const std::string name = opt.server_name.empty() ? host : opt.server_name;
-    if (!name.empty() && !is_ip_literal(name)) SSL_ctrl(t->ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
+    if (!name.empty() && !is_ip_literal(name)) SSL_ctrl(t->ssl.get(), SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
                  const_cast<char*>(name.c_str()));  // SSL_set_tlsext_host_name without its C cast
     if (opt.verify && !name.empty()) {
-        if (is_ip_literal(name)) X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(t->ssl), name.c_str());
-        else SSL_set1_host(t->ssl, name.c_str());
+        if (is_ip_literal(name)) X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(t->ssl.get()), name.c_str());
+        else SSL_set1_host(t->ssl.get(), name.c_str());
     }
-    SSL_set_fd(t->ssl, fd_);
+    SSL_set_fd(t->ssl.get(), fd_);
     auto failed = [&](const std::string& why) -> Status {
         note(Wire::event, "error TLS handshake: " + why);
         return Error{EPROTO, "TLS handshake with " + ep_.str() + " failed: " + why};
     };
     while (true) {
-        const int r = SSL_connect(t->ssl);
+        const int r = SSL_connect(t->ssl.get());
         if (r == 1) break;
-        const int e = SSL_get_error(t->ssl, r);
+        const int e = SSL_get_error(t->ssl.get(), r);
         const bool again = e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE ||
                            (e == SSL_ERROR_SYSCALL && (would_block() || errno == EINTR));
         if (!again) {
             std::string why = ssl_error_text();
-            const long v = SSL_get_verify_result(t->ssl);
+            const long v = SSL_get_verify_result(t->ssl.get());
             if (v != X509_V_OK) why = std::string("certificate not trusted: ") + X509_verify_cert_error_string(v);
             return failed(why);
         }

@@ -2,6 +2,8 @@
 // replies.
 #include "msg/smtp/replay.hpp"
 
+#include "msg/json.hpp"
+
 #include "msg/codec.hpp"
 #include "msg/header.hpp"
 #include "msg/smtp/client_session.hpp"
@@ -297,6 +299,46 @@ ReplayReport replay(const Transcript& t, const Endpoint& server, const ReplayOpt
     }
     if (open) (void)c.write("QUIT\r\n");   // a transcript cut short still ends politely
     return rep;
+}
+
+namespace {
+void reply_json(Json& j, std::string_view key, const std::optional<Reply>& r) {
+    j.key(key);
+    if (!r) {
+        j.null();
+        return;
+    }
+    j.begin_object().key("code").value(r->code).key("enhanced");
+    if (r->enhanced) j.value(r->enhanced->str());
+    else j.null();
+    j.key("lines").begin_array();
+    for (const std::string& l : r->lines) j.value(l);
+    j.end_array().end_object();
+}
+}  // namespace
+
+std::string replay_step_json(std::string_view source, std::uint64_t line, const ReplayStep& s) {
+    Json j;
+    j.begin_object().key("source").value(source).key("line").value(line).key("sent").value(s.sent);
+    reply_json(j, "recorded", s.recorded);
+    reply_json(j, "live", s.live);
+    j.key("compared").value(s.compared).key("match").value(s.match);
+    if (!s.note.empty()) j.key("note").value(s.note);
+    j.end_object();
+    return j.str();
+}
+
+std::string replay_summary_json(std::string_view source, std::string_view server, const ReplayReport& r, Match match) {
+    Json j;
+    j.begin_object().key("source").value(source).key("server").value(server).key("reached").value(r.reached);
+    if (!r.reached) j.key("error").value(r.error);
+    else
+        j.key("match_by").value(match_name(match))
+            .key("exchanges").value(static_cast<std::uint64_t>(r.steps.size()))
+            .key("compared").value(static_cast<std::uint64_t>(r.compared))
+            .key("mismatches").value(static_cast<std::uint64_t>(r.mismatches));
+    j.end_object();
+    return j.str();
 }
 
 }  // namespace msg::smtp

@@ -523,4 +523,12 @@ void ServerSession::command(std::string_view line) {
     }
 }
 
+void annotate_received(ReceivedMessage& m, std::string_view peer) {
+    auto& notes = m.envelope.annotations;
+    notes.emplace_back("Smtp-Peer", std::string(peer));
+    if (!m.helo.empty()) notes.emplace_back("Smtp-Helo", m.helo);
+    if (!m.user.empty()) notes.emplace_back("Smtp-Auth", m.user);
+    if (m.tls) notes.emplace_back("Smtp-Tls", "yes");
+}
+
 }  // namespace msg::smtp

@@ -104,22 +104,15 @@ void Session::pump(const std::function<bool()>& enough) {
     if (engine_.closed()) conn_.close();
 }
 
-Result<Session> Session::open(const Endpoint& server, const SessionOptions& opt, WireObserver observer,
-                              SessionError* error) {
-    SessionError local;
-    SessionError& err = error ? *error : local;
+Result<Session, SessionError> Session::open(const Endpoint& server, const SessionOptions& opt, WireObserver observer) {
     auto conn = Connection::open(server, opt.greeting, opt.stop);
-    if (!conn) {
-        err = SessionError{conn.error().message, std::nullopt, false, true};
-        return conn.error();
-    }
+    if (!conn) return SessionError{conn.error().message, std::nullopt, false, true};
     conn->set_observer(observer);   // TLS events; the engine shows the lines
     Session s(std::move(*conn), ClientSession(opt, server.str(), is_loopback_host(server.host), std::move(observer)));
     ClientSession& e = s.engine_;
     s.pump([&] { return e.ready() || e.closed(); });
     if (e.ready()) return s;
-    err = e.error() ? *e.error() : SessionError{"no session with " + server.str(), std::nullopt, false, false};
-    return Error{EPROTO, err.message};
+    return e.error() ? *e.error() : SessionError{"no session with " + server.str(), std::nullopt, false, false};
 }
 
 Delivery Session::transact(Prepared& p, const std::function<Prepared*()>& next) {

@@ -68,6 +68,11 @@ struct ReplayStep {
     unsigned write = 0;                  // the write it went out in (1, 2, ...; 0: not sent)
 };
 
+// A step as a JSON object (smtpreplay --json, docs/json.md): {"source",
+// "line", "sent", "recorded", "live", "compared", "match", "note"?}, each
+// reply {"code", "enhanced", "lines"} or null; `line` is the transcript's.
+std::string replay_step_json(std::string_view source, std::uint64_t line, const ReplayStep& s);
+
 struct ReplayReport {
     bool reached = false;                // connected and read a greeting
     bool tls_on_connect = false;         // TLS was started before the greeting
@@ -75,6 +80,11 @@ struct ReplayReport {
     std::vector<ReplayStep> steps;
     std::size_t compared = 0, mismatches = 0;
 };
+
+// A replay's summary as a JSON object: {"source", "server", "reached",
+// "error"? (when not reached) or "match_by", "exchanges", "compared",
+// "mismatches"}.
+std::string replay_summary_json(std::string_view source, std::string_view server, const ReplayReport& r, Match match);
 
 // Connect to `server` (TLS first when the transcript begins inside TLS or
 // tls_on_connect says so), play every exchange and compare. Commands go

@@ -62,6 +62,11 @@ struct ReceivedMessage {
     bool tls = false;
 };
 
+// Record in the message's envelope how it came (docs/spool-format.md):
+// Smtp-Peer (the client's address), Smtp-Helo, Smtp-Auth (the user) and
+// Smtp-Tls annotations, each when known.
+void annotate_received(ReceivedMessage& m, std::string_view peer);
+
 // The server side of one connection, without I/O: what a Listener drives.
 // The driver calls start() once, then receive() with what the client sends,
 // sends output() (erasing what it sent), and after each call looks at the

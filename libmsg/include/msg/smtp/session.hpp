@@ -45,10 +45,11 @@ public:
     using Prepared = smtp::Prepared;
 
     // Connect, read the greeting, EHLO (HELO on 500/502), then STARTTLS and
-    // EHLO again when asked, then AUTH when a user is given. On failure
-    // `error` (when given) says why.
-    static Result<Session> open(const Endpoint& server, const SessionOptions& opt, WireObserver observer,
-                                SessionError* error);
+    // EHLO again when asked, then AUTH when a user is given. On failure the
+    // SessionError says why (the step, the server's reply, whether it was
+    // reached, whether retrying could help).
+    static Result<Session, SessionError> open(const Endpoint& server, const SessionOptions& opt,
+                                              WireObserver observer = {});
 
     Session(Session&&) noexcept;
     Session& operator=(Session&&) noexcept;

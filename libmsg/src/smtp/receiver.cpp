@@ -1,0 +1,71 @@
+// receiver.cpp - rules, the store and its group commit (receiver.hpp).
+#include "msg/smtp/receiver.hpp"
+
+#include <algorithm>
+#include <utility>
+
+namespace msg::smtp {
+
+// One connection: the session, and the policy that knows which session it
+// answers for (to resume it after the group commit).
+struct Receiver::Session final : ServerPolicy, ServerSession {
+    Session(Receiver& r, std::string p) : ServerSession(r.opt_, *this), receiver(r), peer(std::move(p)) {}
+    ~Session() override { std::erase(receiver.held_, this); }
+    Verdict decide(Stage st, std::string_view arg, const std::vector<std::string>& rcpts) override {
+        return receiver.decide(st, arg, rcpts);
+    }
+    Verdict accept(ReceivedMessage&& m, bool& hold) override { return receiver.store(std::move(m), *this, hold); }
+    Receiver& receiver;
+    std::string peer;
+};
+
+std::unique_ptr<Dialog> Receiver::open(const Peer& peer) {
+    ++totals.sessions;
+    if (script_) return script_->session();
+    return std::make_unique<Session>(*this, peer.address);
+}
+
+bool Receiver::accepting() {
+    return !(max_sessions && totals.ended >= max_sessions) && !(max_messages && totals.messages >= max_messages);
+}
+
+Verdict Receiver::decide(Stage stage, std::string_view arg, const std::vector<std::string>& rcpts) {
+    const Verdict v = rules_.apply(stage, arg, rcpts);
+    if (v.code && v.code / 100 != 2) ++totals.refused;
+    return v;
+}
+
+Verdict Receiver::store(ReceivedMessage&& m, Session& s, bool& hold) {
+    totals.bytes += m.data.size();
+    totals.recipients += m.envelope.rcpts.size();
+    if (!spool_) {
+        ++totals.messages;
+        return {};
+    }
+    annotate_received(m, s.peer);
+    if (!batch_) batch_.emplace(*spool_);
+    if (auto added = batch_->add(m.envelope, m.data); !added) {
+        ++totals.store_errors;
+        if (on_error) on_error(added.error().message);
+        return Verdict{451, "4.3.0 cannot store the message", false};
+    }
+    hold = true;
+    held_.push_back(&s);
+    return {};
+}
+
+void Receiver::turn_end() {
+    if (held_.empty()) return;
+    Verdict v;
+    if (auto st = batch_->commit(); !st) {
+        totals.store_errors += held_.size();
+        if (on_error) on_error(st.error().message);
+        v = Verdict{451, "4.3.0 cannot store the message", false};
+    } else {
+        totals.messages += held_.size();
+    }
+    batch_.reset();
+    for (Session* s : std::exchange(held_, {})) s->resume(v);
+}
+
+}  // namespace msg::smtp
