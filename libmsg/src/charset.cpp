@@ -200,9 +200,11 @@ std::size_t first_non_ascii(std::string_view s) noexcept {
 bool is_valid_utf8(std::string_view s) noexcept {
     std::size_t i = 0;
     while (i < s.size()) {
-        const std::size_t ascii = first_non_ascii(s.substr(i));  // skip ASCII fast
-        if (ascii == std::string_view::npos) break;
-        i += ascii;
+        if (static_cast<unsigned char>(s[i]) < 0x80) {  // not between two sequences (non-Latin text)
+            const std::size_t ascii = first_non_ascii(s.substr(i));  // skip ASCII fast
+            if (ascii == std::string_view::npos) break;
+            i += ascii;
+        }
         std::size_t n = utf8_seq(s, i);
         if (n == 0) return false;
         i += n;

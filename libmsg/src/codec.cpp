@@ -1,6 +1,8 @@
 // codec.cpp - base64, quoted-printable, dot-stuffing, line endings.
 #include "msg/codec.hpp"
 
+#include "detail/codec_simd.hpp"
+
 #include <array>
 #include <bit>
 #include <cstring>
@@ -29,7 +31,7 @@ constexpr auto kB64 = make_b64_table();
 constexpr char kB64Alpha[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 constexpr char kHex[] = "0123456789ABCDEF";
 
-inline int hexval(unsigned char c) {
+constexpr int hexval(unsigned char c) {
     if (c >= '0' && c <= '9') return c - '0';
     if (c >= 'A' && c <= 'F') return c - 'A' + 10;
     if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -44,22 +46,30 @@ inline void note_bad(DecodeStatus& st, std::size_t pos) {
 
 // --- base64 ----------------------------------------------------------------
 
-void Base64Decoder::reset() { *this = Base64Decoder{}; }
+void Base64Decoder::reset() { *this = Base64Decoder{kernel_}; }
 
 void Base64Decoder::step(std::string_view in, std::string& out) {
     const auto* p = reinterpret_cast<const unsigned char*>(in.data());
     const std::size_t n = in.size();
     // Decode straight into `out`, grown once to the most this step can give
     // (3 bytes per 4 input bytes, a group carried over from the last step,
-    // 2 bytes of a padded end) and trimmed afterwards: appending 3 bytes at a
-    // time costs more than the decoding itself.
+    // 2 bytes of a padded end, what a vector loop may write past its end) and
+    // trimmed afterwards: appending 3 bytes at a time costs more than the
+    // decoding itself.
     const std::size_t old = out.size();
-    out.resize(old + n / 4 * 3 + 8);
+    out.resize(old + n / 4 * 3 + 8 + detail::kBase64RunSlack);
     char* w = out.data() + old;
+    // The vector loop, when this CPU has one and the input is long enough.
+    const detail::Base64RunFn run = n >= 32 ? detail::base64_run_for(kernel_) : nullptr;
     std::size_t i = 0;
     while (i < n) {
         // Fast path: whole clean groups while no group is in progress.
         if (count_ == 0 && pad_ == 0 && !ended_) {
+            if (run) {
+                const detail::CodecRun r = run(p + i, n - i, w);
+                i += r.read;
+                w += r.written;
+            }
             while (i + 4 <= n) {
                 std::uint8_t a = kB64[p[i]], b = kB64[p[i + 1]], c = kB64[p[i + 2]], d = kB64[p[i + 3]];
                 if ((a | b | c | d) & 0xC0) break;
@@ -148,8 +158,8 @@ void Base64Decoder::finish(std::string& out) {
 // --- checking base64 without decoding ----------------------------------------
 //
 // A clean body is alphabet characters and line breaks (or blanks) only, and
-// almost every body is clean: scan 16 bytes at a time for anything else and
-// count the sextets. At the first '=' or bad byte, or when the count does not
+// almost every body is clean: scan 32 (AVX2) or 16 bytes at a time for
+// anything else and count the sextets. At the first '=' or bad byte, or when the count does not
 // end on a whole group, the decoder proper takes over from the start of the
 // group in progress, so the status is exactly the decoder's.
 
@@ -164,26 +174,15 @@ constexpr std::array<std::uint8_t, 256> make_bits() {
 constexpr auto kBits = make_bits();
 inline std::size_t popcount16(unsigned x) { return kBits[x & 0xFF] + kBits[(x >> 8) & 0xFF]; }
 
-struct LineTracker {
-    std::size_t max, start = 0, long_at = static_cast<std::size_t>(-1), long_len = 0;
-    const char* p;
-    // A '\n' at nl ends a line (or, with `last`, the end of the data does).
-    void newline(std::size_t nl, bool last = false) {
-        if (long_at != static_cast<std::size_t>(-1)) return;
-        std::size_t len = nl - start;
-        if (!last && len > 0 && p[nl - 1] == '\r') --len;
-        if (len > max) { long_at = start; long_len = len; }
-        start = nl + 1;
-    }
-};
-
 }  // namespace
 
-Base64Check base64_check(std::string_view in, std::size_t max_line) {
+Base64Check base64_check(std::string_view in, std::size_t max_line, CodecKernel kernel) {
     const char* p = in.data();
     const std::size_t n = in.size();
-    LineTracker lines{max_line, 0, static_cast<std::size_t>(-1), 0, p};
+    detail::LineTracker lines{max_line, 0, static_cast<std::size_t>(-1), 0, p};
     std::size_t sextets = 0, i = 0, stop = n;  // stop: first byte that is neither alphabet nor blank
+    if (n >= 32)
+        if (const detail::Base64ScanFn scan = detail::base64_scan_for(kernel)) i = scan(p, n, sextets, lines);
 #if defined(__SSE2__)
     auto range = [](__m128i v, char lo, char hi) {
         return _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8(static_cast<char>(lo - 1))),
@@ -235,7 +234,7 @@ Base64Check base64_check(std::string_view in, std::size_t max_line) {
     std::size_t k = stop, back = sextets % 4;
     while (back > 0 && k > 0)
         if (kB64[static_cast<unsigned char>(p[--k])] < 64) --back;
-    Base64Decoder d;
+    Base64Decoder d(kernel);
     std::string scratch;
     scratch.reserve((n - k) / 4 * 3 + 8);
     d.step(in.substr(k), scratch);
@@ -255,29 +254,81 @@ Base64Check base64_check(std::string_view in, std::size_t max_line) {
 // pending_ holds the bytes of an escape not yet resolved: "=", "=X", or "="
 // followed by blanks (a soft line break when a line break comes next).
 
-void QuotedPrintableDecoder::reset() { *this = QuotedPrintableDecoder{}; }
+void QuotedPrintableDecoder::reset() { *this = QuotedPrintableDecoder{kernel_}; }
+
+namespace {
+
+// Copy p[i, n) to w up to the first '=' (or the end); returns its offset and
+// advances w past the bytes copied. 16 bytes at a time, stored whole before
+// looking: the caller's buffer has room for every byte of the input.
+inline std::size_t copy_to_escape(const char* p, std::size_t i, std::size_t n, char*& w) {
+#if defined(__SSE2__)
+    const __m128i eq = _mm_set1_epi8('=');
+    for (; n - i >= 16; i += 16, w += 16) {
+        const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(w), v);
+        if (const auto m = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, eq)))) {
+            const auto k = static_cast<std::size_t>(std::countr_zero(m));
+            w += k;
+            return i + k;
+        }
+    }
+#endif
+    while (i < n && p[i] != '=') *w++ = p[i++];
+    return i;
+}
+
+// Hex digit values, either case; 0xFF for anything else.
+constexpr std::array<std::uint8_t, 256> make_hex_table() {
+    std::array<std::uint8_t, 256> t{};
+    for (auto& v : t) v = 0xFF;
+    for (int c = 0; c < 256; ++c)
+        if (hexval(static_cast<unsigned char>(c)) >= 0) t[static_cast<std::size_t>(c)] = static_cast<std::uint8_t>(hexval(static_cast<unsigned char>(c)));
+    return t;
+}
+constexpr auto kHexValue = make_hex_table();
+
+}  // namespace
 
 void QuotedPrintableDecoder::step(std::string_view in, std::string& out) {
     const char* p = in.data();
     const std::size_t n = in.size();
-    out.reserve(out.size() + n);
+    // Decode straight into `out`, grown once to the most this step can give
+    // (every byte literal, and the escape carried over from the last step)
+    // and trimmed afterwards.
+    const std::size_t old = out.size();
+    out.resize(old + n + pending_.size());
+    char* w = out.data() + old;
+    auto flush_pending = [&] {
+        std::memcpy(w, pending_.data(), pending_.size());
+        w += pending_.size();
+        pending_.clear();
+    };
+    // The vector loop for runs of escapes, when this CPU has one.
+    const detail::QpRunFn run = n >= 16 ? detail::qp_run_for(kernel_) : nullptr;
     std::size_t i = 0;
     constexpr std::size_t kMaxPending = 1024;
     while (i < n) {
         if (pending_.empty()) {
-            const void* eq = std::memchr(p + i, '=', n - i);
-            if (!eq) {
-                out.append(p + i, n - i);
+            const std::size_t j = copy_to_escape(p, i, n, w);
+            if (j == n) {
+                i = n;
                 break;
             }
-            const std::size_t j = static_cast<std::size_t>(static_cast<const char*>(eq) - p);
-            out.append(p + i, j - i);
+            if (run && n - j >= 16 && p[j + 3] == '=') {  // a run of escapes, not a lone one
+                const detail::CodecRun r = run(reinterpret_cast<const unsigned char*>(p + j), n - j, w);
+                if (r.read != 0) {
+                    w += r.written;
+                    i = j + r.read;
+                    continue;
+                }
+            }
             // The common cases whole within this step: "=XX" and soft breaks.
             if (j + 2 < n) {
-                const int hi = hexval(static_cast<unsigned char>(p[j + 1]));
-                const int lo = hexval(static_cast<unsigned char>(p[j + 2]));
-                if (hi >= 0 && lo >= 0) {
-                    out.push_back(static_cast<char>(hi * 16 + lo));
+                const std::uint8_t hi = kHexValue[static_cast<unsigned char>(p[j + 1])];
+                const std::uint8_t lo = kHexValue[static_cast<unsigned char>(p[j + 2])];
+                if ((hi | lo) < 16) {
+                    *w++ = static_cast<char>(hi << 4 | lo);
                     i = j + 3;
                     continue;
                 }
@@ -304,8 +355,7 @@ void QuotedPrintableDecoder::step(std::string_view in, std::string& out) {
             // "=" followed by something else: keep the '=' literally.
             ++status_.bad_escapes;
             note_bad(status_, at - 1);
-            out.push_back('=');
-            pending_.clear();
+            flush_pending();
             continue;  // reprocess c normally
         }
         if (pending_[1] == '\r') {  // after "=\r": swallow one LF
@@ -324,24 +374,23 @@ void QuotedPrintableDecoder::step(std::string_view in, std::string& out) {
             if (c == '\r') { pending_ = "=\r"; ++i; continue; }
             ++status_.bad_escapes;
             note_bad(status_, at - pending_.size());
-            out.append(pending_);
-            pending_.clear();
+            flush_pending();
             continue;
         }
         // pending_ is "=X" with X a hex digit.
         const int hi = hexval(static_cast<unsigned char>(pending_[1]));
         const int lo = hexval(c);
         if (lo >= 0) {
-            out.push_back(static_cast<char>(hi * 16 + lo));
+            *w++ = static_cast<char>(hi * 16 + lo);
             pending_.clear();
             ++i;
             continue;
         }
         ++status_.bad_escapes;
         note_bad(status_, at - 2);
-        out.append(pending_);
-        pending_.clear();
+        flush_pending();
     }
+    out.resize(static_cast<std::size_t>(w - out.data()));
     pos_ += n;
 }
 

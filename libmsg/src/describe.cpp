@@ -108,6 +108,15 @@ void MessageStats::add(const Message& m, Defects* out) {
     if (out) out->insert(out->end(), found.begin(), found.end());
 }
 
+void MessageStats::merge(const MessageStats& other) {
+    messages += other.messages;
+    parts += other.parts;
+    leaves += other.leaves;
+    bytes += other.bytes;
+    defects += other.defects;
+    for (const auto& [type, n] : other.types) types[type] += n;
+}
+
 std::string MessageStats::text() const {
     std::string out = "messages: " + std::to_string(messages) + "\nparts: " + std::to_string(parts) +
                       "\nleaf parts: " + std::to_string(leaves) + "\ndecoded bytes: " + std::to_string(bytes) +

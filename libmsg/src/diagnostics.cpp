@@ -21,37 +21,53 @@ const char* color_of(Severity s) {
 }
 }  // namespace
 
+// Each message's diagnostics are put together and written at once: standard
+// error is unbuffered, and a write per piece of a line cost more than
+// checking an archive with a few hundred defects.
 void DiagPrinter::print(const Place& place, std::span<const Defect> defects) {
     if (defects.empty()) return;
-    const LineIndex index(place.data);
-    for (const Defect& d : defects) print_one(place, index, d);
-}
-
-void DiagPrinter::print_one(const Place& place, const LineIndex& index, const Defect& d) {
-    LineCol lc = index.locate(d.offset);
-    const DefectInfo& info = d.info();
-    out_ << place.file << ':' << (place.first_line + lc.line - 1);
-    if (columns_) out_ << ':' << lc.column;
-    out_ << ": ";
-    if (color_) out_ << color_of(info.severity);
-    out_ << severity_name(info.severity) << ':';
-    if (color_) out_ << "\033[0m";
-    out_ << ' ' << info.text;
-    if (!d.detail.empty()) {
-        out_ << " (";
-        for (char c : d.detail.substr(0, 80))  // keep control bytes off the terminal
-            out_ << (static_cast<unsigned char>(c) < 0x20 || c == 0x7f ? '?' : c);
-        out_ << ')';
-    }
-    out_ << " [" << info.code << "]\n";
+    std::string text;
+    format(place, defects, text);
+    out_.write(text.data(), static_cast<std::streamsize>(text.size()));
 }
 
 void DiagPrinter::print(const std::string& file, Severity sev, const std::string& text) {
-    out_ << file << ": ";
-    if (color_) out_ << color_of(sev);
-    out_ << severity_name(sev) << ':';
-    if (color_) out_ << "\033[0m";
-    out_ << ' ' << text << '\n';
+    std::string line;
+    format(file, sev, text, line);
+    out_.write(line.data(), static_cast<std::streamsize>(line.size()));
+}
+
+void DiagPrinter::format(const Place& place, std::span<const Defect> defects, std::string& out) const {
+    if (defects.empty()) return;
+    const LineIndex index(place.data);
+    for (const Defect& d : defects) format_one(place, index, d, out);
+}
+
+void DiagPrinter::format_one(const Place& place, const LineIndex& index, const Defect& d, std::string& out) const {
+    LineCol lc = index.locate(d.offset);
+    const DefectInfo& info = d.info();
+    out.append(place.file).append(1, ':').append(std::to_string(place.first_line + lc.line - 1));
+    if (columns_) out.append(1, ':').append(std::to_string(lc.column));
+    out.append(": ");
+    if (color_) out.append(color_of(info.severity));
+    out.append(severity_name(info.severity)).append(1, ':');
+    if (color_) out.append("\033[0m");
+    out.append(1, ' ').append(info.text);
+    if (!d.detail.empty()) {
+        out.append(" (");
+        for (char c : d.detail.substr(0, 80))  // keep control bytes off the terminal
+            out.push_back(static_cast<unsigned char>(c) < 0x20 || c == 0x7f ? '?' : c);
+        out.append(1, ')');
+    }
+    out.append(" [").append(info.code).append("]\n");
+}
+
+void DiagPrinter::format(const std::string& file, Severity sev, const std::string& text, std::string& out) const {
+    out.append(file).append(": ");
+    if (color_) out.append(color_of(sev));
+    out.append(severity_name(sev)).append(1, ':');
+    if (color_) out.append("\033[0m");
+    out.append(1, ' ').append(text).append(1, '\n');
 }
 
 // Wrap `text` at `width` columns, each line starting with `indent`.
@@ -223,8 +239,8 @@ void SarifLog::begin() {
     first_ = true;
 }
 
-void SarifLog::add(const std::string& file, std::uint64_t message, std::string_view data, const Defect& d,
-                   std::uint64_t line, std::uint64_t column, std::uint64_t file_offset) {
+std::string SarifLog::result(const std::string& file, std::uint64_t message, std::string_view data,
+                             const Defect& d, std::uint64_t line, std::uint64_t column, std::uint64_t file_offset) {
     const DefectInfo& info = d.info();
     const std::string text = d.detail.empty() ? std::string(info.text) : std::string(info.text) + " (" + d.detail + ")";
     Json j;
@@ -245,11 +261,10 @@ void SarifLog::add(const std::string& file, std::uint64_t message, std::string_v
         .end_object().end_array()
         .key("properties").begin_object().key("index").value(message).end_object()
         .end_object();
-    out_ << (first_ ? "\n  " : ",\n  ") << j.str();
-    first_ = false;
+    return j.str();
 }
 
-void SarifLog::add_input(const std::string& file, Severity severity, const std::string& text) {
+std::string SarifLog::input_result(const std::string& file, Severity severity, const std::string& text) {
     Json j;
     j.begin_object()
         .key("level").value(level_of(severity))
@@ -260,7 +275,20 @@ void SarifLog::add_input(const std::string& file, Severity severity, const std::
             .end_object()
         .end_object().end_array()
         .end_object();
-    out_ << (first_ ? "\n  " : ",\n  ") << j.str();
+    return j.str();
+}
+
+void SarifLog::add(const std::string& file, std::uint64_t message, std::string_view data, const Defect& d,
+                   std::uint64_t line, std::uint64_t column, std::uint64_t file_offset) {
+    add_result(result(file, message, data, d, line, column, file_offset));
+}
+
+void SarifLog::add_input(const std::string& file, Severity severity, const std::string& text) {
+    add_result(input_result(file, severity, text));
+}
+
+void SarifLog::add_result(std::string_view result) {
+    out_ << (first_ ? "\n  " : ",\n  ") << result;
     first_ = false;
 }
 

@@ -48,6 +48,7 @@ void read_mbox(const std::string& path, const InputOptions& o, const std::functi
     }
     MboxOptions mo;
     mo.format = o.format;
+    mo.keep = o.keep;
     auto reader = MboxReader::open(path, mo);
     if (!reader.ok()) {
         return fail(o, c, problem_for(reader.error().errnum), reader.error().message);
@@ -75,6 +76,7 @@ void read_mbox(const std::string& path, const InputOptions& o, const std::functi
         im.offset = m.data_offset;
         im.framing = &m.defects;
         im.mbox = &m;
+        im.keep = m.keep;
         im.leading = m.index == 0 ? (*reader)->leading_garbage() : 0;
         im.leading_bytes = m.index == 0 ? (*reader)->leading() : std::string_view{};
         if (o.on_progress) o.on_progress(m.data_offset + m.data.size(), size, count);
@@ -142,31 +144,47 @@ void walk(const fs::path& dir, std::vector<Walked>& out, std::error_code& ec) {
 
 }  // namespace
 
+std::vector<InputItem> list_input(const std::string& in, const InputOptions& o) {
+    std::vector<InputItem> items;
+    std::error_code ec;
+    if (in != "-" && fs::is_directory(in, ec)) {
+        std::vector<Walked> files;
+        walk(in, files, ec);
+        if (ec)
+            items.push_back({InputItem::Kind::problem, in, std::nullopt, InputProblem::missing,
+                             "cannot read directory " + in + ": " + ec.message()});
+        std::sort(files.begin(), files.end(), [](const Walked& a, const Walked& b) { return a.path < b.path; });
+        for (Walked& f : files) {
+            // A Maildir's files are messages even when archives are read.
+            const bool archive = o.mbox && !f.maildir;
+            items.push_back({archive ? InputItem::Kind::archive : InputItem::Kind::file, std::move(f.path),
+                             std::move(f.maildir), InputProblem::missing, {}});
+        }
+        return items;
+    }
+    items.push_back({o.mbox ? InputItem::Kind::archive : InputItem::Kind::file, in, std::nullopt,
+                     InputProblem::missing, {}});
+    return items;
+}
+
+bool read_input(const InputItem& item, const InputOptions& o, const std::function<bool(const InputMessage&)>& fn,
+                InputCounts& c) {
+    bool stop = false;
+    switch (item.kind) {
+    case InputItem::Kind::problem: fail(o, c, item.problem, item.message); break;
+    case InputItem::Kind::archive: read_mbox(item.path, o, fn, stop, c); break;
+    case InputItem::Kind::file: read_file(item.path, o, fn, stop, c, item.maildir ? &*item.maildir : nullptr); break;
+    }
+    return !stop;
+}
+
 InputCounts for_each_message(const std::vector<std::string>& inputs, const InputOptions& o,
                              const std::function<bool(const InputMessage&)>& fn) {
-    std::vector<std::string> list = inputs.empty() ? std::vector<std::string>{"-"} : inputs;
+    const std::vector<std::string> list = inputs.empty() ? std::vector<std::string>{"-"} : inputs;
     InputCounts c;
-    bool stop = false;
-    for (const std::string& in : list) {
-        if (stop) break;
-        std::error_code ec;
-        if (in != "-" && fs::is_directory(in, ec)) {
-            std::vector<Walked> files;
-            walk(in, files, ec);
-            if (ec) fail(o, c, InputProblem::missing, "cannot read directory " + in + ": " + ec.message());
-            std::sort(files.begin(), files.end(), [](const Walked& a, const Walked& b) { return a.path < b.path; });
-            for (const Walked& f : files) {
-                if (stop) break;
-                // A Maildir's files are messages even when archives are read.
-                const bool archive = o.mbox && !f.maildir;
-                if (archive) read_mbox(f.path, o, fn, stop, c);
-                else read_file(f.path, o, fn, stop, c, f.maildir ? &*f.maildir : nullptr);
-            }
-            continue;
-        }
-        if (o.mbox) read_mbox(in, o, fn, stop, c);
-        else read_file(in, o, fn, stop, c);
-    }
+    for (const std::string& in : list)
+        for (const InputItem& item : list_input(in, o))
+            if (!read_input(item, o, fn, c)) return c;
     return c;
 }
 

@@ -20,7 +20,9 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <memory>
+#include <vector>
 
 namespace msg {
 namespace {
@@ -39,7 +41,7 @@ public:
             const MboxParser::Step s = parser_.put(window(), eof, out);
             consume(s.consumed);
             switch (s.event) {
-            case MboxParser::Event::message: return true;
+            case MboxParser::Event::message: kept(out); return true;
             case MboxParser::Event::end: return false;
             // Copied: the window moves (and there are max_message at most).
             case MboxParser::Event::leading: leading_.assign(parser_.leading()); break;
@@ -59,6 +61,7 @@ protected:
     virtual bool at_eof() const = 0;              // the window holds the rest of the input
     virtual void consume(std::size_t n) = 0;
     virtual void handed_out() {}                  // the last message's bytes are no longer needed
+    virtual void kept(MboxMessage& out) { out.keep.reset(); }  // MboxMessage::keep for a message handed out
     // The parser needs more after the window (`skipped`: it consumed bytes).
     virtual Status more(bool skipped) = 0;
 
@@ -67,20 +70,48 @@ private:
     std::string leading_;
 };
 
+// A plain archive's mapping, unmapped when the reader and every message
+// kept from it (MboxMessage::keep) are gone.
+struct Mapping {
+    const char* map;
+    std::size_t size;
+    Mapping(const char* m, std::size_t n) : map(m), size(n) {}
+    Mapping(const Mapping&) = delete;
+    Mapping& operator=(const Mapping&) = delete;
+    ~Mapping() { munmap(const_cast<char*>(map), size); }
+};
+
+// A stretch of a mapping whose pages are released from the process (the
+// file stays in the page cache) when the reader has passed it and no kept
+// message holds it any more.
+struct Stretch {
+    std::shared_ptr<const Mapping> mapping;
+    std::size_t begin, end;
+    Stretch(std::shared_ptr<const Mapping> m, std::size_t b, std::size_t e) : mapping(std::move(m)), begin(b), end(e) {}
+    Stretch(const Stretch&) = delete;
+    Stretch& operator=(const Stretch&) = delete;
+    ~Stretch() { madvise(const_cast<char*>(mapping->map) + begin, end - begin, MADV_DONTNEED); }
+};
+
 // A plain archive, mapped: the parser is given the mapping from its first
 // unconsumed byte, in slices of at most max_message plus a few MiB so that
 // a message too large to hold is skipped, its pages released, as it goes.
+// Pages are released 4 MiB at a time behind the reader; with
+// MboxOptions::keep, a stretch that a kept message holds stays until that
+// message is let go too.
 class MappedMboxReader final : public DrivenMboxReader {
 public:
     MappedMboxReader(const char* map, std::size_t size, const MboxOptions& o)
-        : DrivenMboxReader(o), map_(map), size_(size) {
+        : DrivenMboxReader(o), mapping_(std::make_shared<const Mapping>(map, size)), map_(map), size_(size),
+          keep_(o.keep) {
         constexpr std::size_t kMore = std::size_t{4} << 20;
         slice_ = o.max_message > SIZE_MAX - kMore ? SIZE_MAX : o.max_message + kMore;
     }
-    ~MappedMboxReader() override { munmap(const_cast<char*>(map_), size_); }
     bool compressed() const override { return false; }
 
 private:
+    static constexpr std::size_t kStep = std::size_t{4} << 20;
+
     std::string_view window() const override { return {map_ + pos_, std::min(size_ - pos_, slice_)}; }
     bool at_eof() const override { return size_ - pos_ <= slice_; }
     void consume(std::size_t n) override { pos_ += n; }
@@ -91,21 +122,56 @@ private:
         return Ok{};
     }
 
-    // Release what was handed out or skipped, 4 MiB at a time (the file stays
-    // in the page cache; only this process's resident pages go).
+    // Let go of the stretches wholly behind the reader: released now, or
+    // when the last message kept in one goes.
     void release() {
-        constexpr std::size_t kStep = std::size_t{4} << 20;
-        if (pos_ - dropped_ < kStep) return;
-        const std::size_t upto = pos_ / kStep * kStep;
-        madvise(const_cast<char*>(map_) + dropped_, upto - dropped_, MADV_DONTNEED);
-        dropped_ = upto;
+        const std::size_t upto = pos_ / kStep;
+        while (first_ < upto) {
+            std::shared_ptr<Stretch> s;
+            if (!live_.empty()) {
+                s = std::move(live_.front());
+                live_.pop_front();
+            }
+            if (!s) {
+                const std::size_t b = first_ * kStep;
+                madvise(const_cast<char*>(map_) + b, std::min(kStep, size_ - b), MADV_DONTNEED);
+            }
+            ++first_;
+        }
     }
 
+    std::shared_ptr<Stretch> stretch(std::size_t k) {
+        while (live_.size() <= k - first_) live_.emplace_back();
+        std::shared_ptr<Stretch>& s = live_[k - first_];
+        if (!s) s = std::make_shared<Stretch>(mapping_, k * kStep, std::min((k + 1) * kStep, size_));
+        return s;
+    }
+
+    void kept(MboxMessage& out) override {
+        out.keep.reset();
+        if (!keep_ || out.unquoted || out.too_large || out.data.empty()) return;
+        const char* d = out.data.data();
+        if (d < map_ || d + out.data.size() > map_ + size_) return;
+        const std::size_t b = static_cast<std::size_t>(d - map_), e = b + out.data.size();
+        const std::size_t k0 = b / kStep, k1 = (e - 1) / kStep;
+        if (k0 < first_) return;   // never: a message starts at or after the reader's last release
+        if (k0 == k1) {
+            out.keep = stretch(k0);
+            return;
+        }
+        auto all = std::make_shared<std::vector<std::shared_ptr<Stretch>>>();
+        for (std::size_t k = k0; k <= k1; ++k) all->push_back(stretch(k));
+        out.keep = std::move(all);
+    }
+
+    std::shared_ptr<const Mapping> mapping_;
     const char* map_;
     std::size_t size_;
     std::size_t slice_;
-    std::size_t pos_ = 0;      // mapping offset of the first byte not consumed
-    std::size_t dropped_ = 0;  // pages before this offset were released
+    std::size_t pos_ = 0;     // mapping offset of the first byte not consumed
+    bool keep_;
+    std::size_t first_ = 0;   // stretches before this one were let go
+    std::deque<std::shared_ptr<Stretch>> live_;  // from stretch first_ on, made when a message was kept in it
 };
 
 // Anything else, read through zlib into a window buffer.

@@ -9,35 +9,23 @@
 #include <cstring>
 #include <string_view>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
-
 namespace msg::mbox_detail {
 
 // Position of the next `needle` (at least 2 bytes) in [from, n), or npos.
 // The needles here ("\nFrom ", ">From ", "From ") start with bytes that
 // occur on every line or so, where memchr would stop again and again: look
-// for the first two bytes together, 16 positions at a time.
-// Kept out of line: inlined into the reader's loops it measured slower.
-[[gnu::noinline]] inline std::size_t find_from(const char* p, std::size_t from, std::size_t n, std::string_view needle) {
-    const std::size_t k = needle.size();
-    std::size_t i = from;
-#if defined(__SSE2__)
-    const __m128i c0 = _mm_set1_epi8(needle[0]), c1 = _mm_set1_epi8(needle[1]);
-    for (; i + 17 <= n; i += 16) {
-        const __m128i a = _mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i)), c0);
-        const __m128i b = _mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i + 1)), c1);
-        for (auto m = static_cast<unsigned>(_mm_movemask_epi8(_mm_and_si128(a, b))); m; m &= m - 1) {
-            const std::size_t q = i + static_cast<std::size_t>(std::countr_zero(m));
-            if (q + k <= n && std::memcmp(p + q, needle.data(), k) == 0) return q;
-        }
-    }
-#endif
-    for (; i + k <= n; ++i)
-        if (p[i] == needle[0] && std::memcmp(p + i, needle.data(), k) == 0) return i;
-    return std::string_view::npos;
-}
+// for the first two bytes together, 64 positions at a time with AVX2
+// (chosen at run time), else 16 with SSE2 (mbox_scan.cpp).
+std::size_t find_from(const char* p, std::size_t from, std::size_t n, std::string_view needle);
+// Number of '\n' bytes in [p, p+n), the same way.
+std::uint64_t count_newlines(const char* p, std::size_t n);
+
+// The same with the portable loops only (SSE2 where the build targets it),
+// or with AVX2 (false when this CPU has none): for tests that compare them.
+std::size_t find_from_portable(const char* p, std::size_t from, std::size_t n, std::string_view needle);
+bool find_from_avx2(const char* p, std::size_t from, std::size_t n, std::string_view needle, std::size_t& at);
+std::uint64_t count_newlines_portable(const char* p, std::size_t n);
+bool count_newlines_avx2(const char* p, std::size_t n, std::uint64_t& lines);
 
 inline bool starts_with_from(std::string_view s) { return s.size() >= 5 && std::memcmp(s.data(), "From ", 5) == 0; }
 

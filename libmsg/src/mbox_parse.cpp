@@ -17,6 +17,7 @@
 namespace msg {
 namespace {
 
+using mbox_detail::count_newlines;
 using mbox_detail::find_from;
 using mbox_detail::starts_with_from;
 
@@ -24,24 +25,6 @@ constexpr std::size_t npos = std::string_view::npos;
 
 // A header block is searched for Content-Length over at most this many bytes.
 constexpr std::uint64_t kMaxHeader = std::uint64_t{1} << 20;
-
-// Number of '\n' bytes in [p, p+n), 16 bytes at a time.
-std::uint64_t count_newlines(const char* p, std::size_t n) {
-    std::uint64_t lines = 0;
-    std::size_t i = 0;
-    // 16 byte-wide counters, summed before they can overflow: compilers turn
-    // the inner loop into vector compare-and-subtract.
-    while (n - i >= 16) {
-        std::size_t blocks = (n - i) / 16;
-        if (blocks > 255) blocks = 255;
-        std::uint8_t lane[16] = {};
-        for (std::size_t b = 0; b < blocks; ++b, i += 16)
-            for (int k = 0; k < 16; ++k) lane[k] = static_cast<std::uint8_t>(lane[k] + (p[i + k] == '\n'));
-        for (int k = 0; k < 16; ++k) lines += lane[k];
-    }
-    for (; i < n; ++i) lines += p[i] == '\n';
-    return lines;
-}
 
 // One '>' removed from quoted lines: every line matching ^>+From  (mboxrd)
 // or ^>From  (mboxo). Appends the result to `out` and the offsets (in

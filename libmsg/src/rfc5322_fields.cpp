@@ -25,13 +25,21 @@ struct Token {
     bool dot_in_atom = false;   // unused by the grammar below, kept for clarity
 };
 
+// Byte classes as tables: looked up for every byte of every structured field.
+constexpr std::array<bool, 256> byte_set(std::string_view members, bool eight_bit = false) {
+    std::array<bool, 256> t{};
+    for (const char c : members) t[static_cast<unsigned char>(c)] = true;
+    for (int c = 0x80; c < 0x100 && eight_bit; ++c) t[static_cast<std::size_t>(c)] = true;
+    return t;
+}
+
 // RFC 5322 3.2.3 atext, plus 8-bit bytes (RFC 6532 UTF8-non-ascii; without
 // --utf8 the parser has already reported them as header.8bit).
-inline bool is_atext(unsigned char c) {
-    if (c >= 0x80) return true;
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
-    return std::strchr("!#$%&'*+-/=?^_`{|}~", c) != nullptr && c != 0;
-}
+constexpr auto kAtext = byte_set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+                                 "!#$%&'*+-/=?^_`{|}~", true);
+inline bool is_atext(unsigned char c) { return kAtext[c]; }
+// The specials a token can be (3.2.3, less '"' and '[' which open tokens).
+constexpr auto kSpecial = byte_set("()<>@,;:\\.]");
 
 class Lexer {
 public:
@@ -54,7 +62,7 @@ public:
         if (c == '[') return delimited(t, ']', Tok::dliteral);
         ++i_;
         t.text = s_.substr(t.offset, 1);
-        if (std::strchr("()<>@,;:\\.]", c) != nullptr && c != 0) {
+        if (kSpecial[c]) {
             t.kind = Tok::special;
             t.special = static_cast<char>(c);
         } else {

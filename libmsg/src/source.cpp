@@ -98,6 +98,32 @@ Result<Source> Source::open(const std::string& path) {
         ::close(fd);
         return Error{EISDIR, "cannot read " + path + ": " + std::strerror(EISDIR)};
     }
+    // A small file is read: one read() costs less than mapping it, faulting
+    // its pages in and unmapping it, and it takes none of the process's
+    // locks on its address space, which threads reading files at once would
+    // all wait for.
+    constexpr off_t kReadBelow = off_t{1} << 20;
+    if (S_ISREG(st.st_mode) && st.st_size > 0 && st.st_size < kReadBelow) {
+        std::string buf;
+        // One byte more than the size: a file that grew since fstat is read on.
+        buf.resize(static_cast<std::size_t>(st.st_size) + 1);
+        std::size_t got = 0;
+        for (;;) {
+            const ssize_t n = ::read(fd, buf.data() + got, buf.size() - got);
+            if (n < 0) {
+                if (errno == EINTR) continue;
+                const int e = errno;
+                ::close(fd);
+                return Error{e, "cannot read " + path + ": " + std::strerror(e)};
+            }
+            got += static_cast<std::size_t>(n);
+            if (n == 0 || got < buf.size()) break;   // the end (a regular file reads whole)
+            buf.resize(buf.size() * 2);
+        }
+        ::close(fd);
+        buf.resize(got);
+        return from_string(std::move(buf), path);
+    }
     if (S_ISREG(st.st_mode) && st.st_size > 0) {
         auto len = static_cast<std::size_t>(st.st_size);
         void* m = mmap(nullptr, len, PROT_READ, MAP_PRIVATE, fd, 0);

@@ -8,10 +8,7 @@
 #include <cstdint>
 #include <cstring>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
-
+#include "detail/line_scan.hpp"
 #include "msg/address.hpp"
 #include "msg/charset.hpp"
 #include "msg/datetime.hpp"
@@ -84,23 +81,6 @@ private:
         return e && e->kind == EntityKind::leaf && e->encoding == TransferEncoding::binary && off >= e->body_begin;
     }
 
-    // Offset of the next '\n', '\r' or NUL at or after i (n when none):
-    // the only bytes the line checks stop at, found 16 or 8 bytes at a time.
-    static std::size_t next_special(const char* p, std::size_t i, std::size_t n) {
-#if defined(__SSE2__)
-        const __m128i lf = _mm_set1_epi8('\n'), cr = _mm_set1_epi8('\r'), zero = _mm_setzero_si128();
-        for (; i + 16 <= n; i += 16) {
-            const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
-            const __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, lf), _mm_cmpeq_epi8(v, cr)),
-                                             _mm_cmpeq_epi8(v, zero));
-            if (const int m = _mm_movemask_epi8(hit))
-                return i + static_cast<std::size_t>(std::countr_zero(static_cast<unsigned>(m)));
-        }
-#endif
-        while (i < n && p[i] != '\n' && p[i] != '\r' && p[i] != '\0') ++i;
-        return i;
-    }
-
     // Line length, bare CR, bare LF (in CRLF input) and NUL, in one pass.
     void lines() {
         const std::string_view d = m_.data();
@@ -131,7 +111,8 @@ private:
         };
         std::size_t i = 0;
         for (;;) {
-            const std::size_t j = next_special(p, i, n);
+            // the next byte with something to check; short lines pass by
+            const std::size_t j = detail::next_line_event(p, i, n, line, crlf, 78);
             if (j >= n) break;
             if (p[j] == '\n') {
                 end_line(j, true);
@@ -164,7 +145,7 @@ private:
 
     // --- RFC 5322 fields of a message (the root or an embedded one) ------------
     void message_fields(const Entity& e, bool top) {
-        struct Count { const char* name; std::size_t n = 0; const HeaderField* first = nullptr; };
+        struct Count { std::string_view name; std::size_t n = 0; const HeaderField* first = nullptr; };
         // RFC 5322 3.6: fields that occur at most once (Date and From exactly once).
         Count once[] = {{"Date"}, {"From"}, {"Sender"}, {"Reply-To"}, {"To"}, {"Cc"}, {"Bcc"},
                         {"Message-ID"}, {"In-Reply-To"}, {"References"}, {"Subject"}};
@@ -218,9 +199,9 @@ private:
     }
 
     static bool is_text_field(std::string_view name) {
-        static const char* names[] = {"Subject", "Comments", "Keywords", "From", "To", "Cc", "Bcc",
-                                      "Reply-To", "Sender", "Content-Description"};
-        for (const char* n : names)
+        static constexpr std::string_view names[] = {"Subject", "Comments", "Keywords", "From", "To", "Cc", "Bcc",
+                                                     "Reply-To", "Sender", "Content-Description"};
+        for (const std::string_view n : names)
             if (iequals(name, n)) return true;
         return false;
     }
@@ -299,7 +280,7 @@ private:
                 add(DefectCode::FilenamePath,
                     field_offset(e, e.has_disposition ? "Content-Disposition" : "Content-Type"), name);
         }
-        for (const char* fname : {"Content-Type", "Content-Disposition"})
+        for (const std::string_view fname : {std::string_view("Content-Type"), std::string_view("Content-Disposition")})
             if (const HeaderField* f = m_.field(e, fname)) encoded_words_in_quotes(*f);
         if (e.kind != EntityKind::leaf) return;
 

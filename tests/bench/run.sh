@@ -1,24 +1,34 @@
 #!/usr/bin/env bash
 # run.sh - throughput and memory benchmarks of msgshow, msgcheck, mbox2spool and msgrewrite.
 #
-# usage: tests/bench/run.sh [throughput|check|rss|spool|rewrite|all]
+# usage: tests/bench/run.sh [throughput|check|cores|rss|spool|rewrite|all]
 #
 #   throughput (default)  wall time, best of BENCH_RUNS, of
 #                           cat FILE > /dev/null            (the page-cache floor)
 #                           gmime_stats FILE                (the same work done with GMime 3,
 #                                                            reading through GMimeStreamFs)
 #                           gmime_stats --mmap FILE         (same, through GMimeStreamMmap)
-#                           msgshow --stats --mbox FILE
-#                         on a BENCH_MB archive (default 200); MB/s, ratios, peak RSS,
-#                         and both tools' counts side by side.
-#   check                 msgcheck --mbox (every check on) against GMime's parse-only
+#                           msgshow -j 1 --stats --mbox FILE
+#                         run in turn, the order reversed every other run (A B B A), on each
+#                         corpus of BENCH_CORPORA (default: a mixed and a text-only archive of
+#                         BENCH_MB, default 100, seed BENCH_SEED, default 11); MB/s, the
+#                         ratios against GMime from the same run, peak RSS, and both tools'
+#                         counts side by side.
+#                         msgshow runs with -j 1: GMime uses one core.
+#   check                 msgcheck -j 1 --mbox (every check on) against GMime's parse-only
 #                         throughput (gmime_stats --parse-only, both ways of reading)
-#                         on the same BENCH_MB archive.
+#                         on the same corpora, in the same way.
+#   cores                 msgcheck and msgshow --stats with -j 1 against -j N (N: the
+#                         cores, nproc) on the same corpora, over the archive and over a
+#                         Maildir of its messages (made with mbox2spool and spool2mbox
+#                         --maildir, cached), in turn; the speed-up of N threads.
 #   rss                   peak RSS of msgshow --stats --mbox over a BENCH_MB archive
 #                         (default 1024), plain and gzip.
 #   spool                 mbox2spool into a fresh spool against mblaze's mdeliver -M into a
 #                         fresh Maildir (both fsync every message), over a BENCH_MB archive
-#                         (default 1024); wall time and peak RSS, one run each.
+#                         (default 1024; BENCH_SPOOL_KIND=text for list mail), both writing
+#                         under BENCH_SPOOL_DIR (a tmpfs such as /dev/shm measures the CPU
+#                         part); wall time and peak RSS, two runs each, A B B A.
 #   rewrite               msgrewrite --mbox --7bit --fold -o OUT FILE against Python's email
 #                         package doing the same round trip (tests/bench/rewrite_py.py: parse,
 #                         as_bytes with a 7-bit policy, mboxrd out) on a BENCH_MB archive
@@ -28,19 +38,28 @@
 #                         seed, a byte prefix of it). With BENCH_REWRITE_RSS=1, also peak
 #                         RSS of one msgrewrite run over a BENCH_RSS_MB archive (default
 #                         1024) to standard output (/dev/null).
-#   all                   all five.
+#   all                   all six.
 #
 # Environment:
-#   BENCH_MB     corpus size in MiB (default 200 for throughput, check and rewrite,
+#   BENCH_MB     corpus size in MiB (default 100 for throughput and check, 200 for rewrite,
 #                1024 for rss and spool)
+#   BENCH_CORPORA throughput and check: which corpora, "mixed" (gen_corpus.py's default mix,
+#                with attachments) and/or "text" (--text-only: list mail, no attachments);
+#                default "mixed text"
 #   BENCH_PY_MB  rewrite: run the Python peer on a corpus of this size instead (default: unset,
 #                the same corpus as msgrewrite)
 #   BENCH_8BIT   rewrite: 1 for a corpus whose text parts are raw 8-bit UTF-8 (gen_corpus.py
 #                --8bit), so that --7bit re-encodes bodies too (default: quoted-printable text)
 #   BENCH_REWRITE_RSS  rewrite: 1 to add the peak RSS run over a larger archive (default 0)
 #   BENCH_RSS_MB rewrite: the size of that archive in MiB (default 1024, the rss mode's corpus)
-#   BENCH_SEED   corpus seed (default 1)
+#   BENCH_SPOOL_DIR spool: where both tools write (default: inside the build directory)
+#   BENCH_SPOOL_KIND spool: "mixed" (default) or "text" (--text-only list mail)
+#   BENCH_SEED   corpus seed (default 11 for throughput and check, 1 for the others)
 #   BENCH_RUNS   timed runs per command, the best is kept (default 3)
+#   BENCH_QUIET  a percentage: before each round of commands run in turn, wait until the
+#                CPUs were at least that idle over half a second (a machine shared with
+#                other work); at most BENCH_QUIET_WAIT seconds (default 120) per round,
+#                then the round runs anyway and says so. Default: no waiting.
 #   BENCH_BUILD  build directory (default <repo>/build-bench; configured Release if needed)
 #   BENCH_DIR    where corpora are cached (default $BENCH_BUILD/bench-corpus)
 #
@@ -52,14 +71,18 @@ root=$(cd "$here/../.." && pwd)
 build=${BENCH_BUILD:-$root/build-bench}
 corpora=${BENCH_DIR:-$build/bench-corpus}
 seed=${BENCH_SEED:-1}
+# throughput and check: the corpora of the speed targets (100 MiB, seed 11, mixed and text-only)
+speed_seed=${BENCH_SEED:-11}
+speed_corpora=${BENCH_CORPORA:-mixed text}
 runs=${BENCH_RUNS:-3}
 mode=${1:-throughput}
 
-case $mode in throughput|check|rss|spool|rewrite|all) ;; *) echo "usage: $0 [throughput|check|rss|spool|rewrite|all]" >&2; exit 64 ;; esac
+case $mode in throughput|check|cores|rss|spool|rewrite|all) ;; *) echo "usage: $0 [throughput|check|cores|rss|spool|rewrite|all]" >&2; exit 64 ;; esac
 
 msgshow=$build/bin/msgshow
 msgcheck=$build/bin/msgcheck
 mbox2spool=$build/bin/mbox2spool
+spool2mbox=$build/bin/spool2mbox
 msgrewrite=$build/bin/msgrewrite
 python=/usr/bin/python3  # the Debian system Python (3.11), for rewrite_py.py
 gmime=$build/gmime_stats
@@ -85,7 +108,7 @@ build_tools() {
     bt=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$build/CMakeCache.txt")
     [ "$bt" = Release ] || echo "warning: $build is a '$bt' build, not Release" >&2
     local targets=(msgshow msgcheck mbox2spool)
-    case $mode in rewrite) targets=(msgrewrite) ;; all) targets+=(msgrewrite) ;; esac
+    case $mode in rewrite) targets=(msgrewrite) ;; cores) targets+=(spool2mbox) ;; all) targets+=(spool2mbox msgrewrite) ;; esac
     echo "== building ${targets[*]}" >&2
     cmake --build "$build" --target "${targets[@]}" -j"$(nproc)" >"$build/bench-build.log" 2>&1 ||
         { cat "$build/bench-build.log" >&2; exit 1; }
@@ -96,19 +119,22 @@ build_tools() {
     fi
 }
 
-# corpus MB [gz] [8bit]: path of a cached corpus, generated when missing or
-# older than the generator.
+# corpus MB [gz] [8bit] [text]: path of a cached corpus, generated when
+# missing or older than the generator.
 corpus() {
-    local mb=$1 gz=${2:-} eight=${3:-} f
-    f=$corpora/corpus-${mb}mb-s${seed}${eight:+-8bit}.mbox${gz:+.gz}
+    local mb=$1 gz=${2:-} eight=${3:-} text=${4:-} f
+    f=$corpora/corpus-${mb}mb-s${seed}${eight:+-8bit}${text:+-text}.mbox${gz:+.gz}
     if [ ! -s "$f" ] || [ "$here/gen_corpus.py" -nt "$f" ]; then
         mkdir -p "$corpora"
         echo "== generating $f" >&2
-        python3 "$here/gen_corpus.py" --mb "$mb" --seed "$seed" -o "$f.tmp" ${gz:+--gzip} ${eight:+--8bit} >&2
+        python3 "$here/gen_corpus.py" --mb "$mb" --seed "$seed" -o "$f.tmp" ${gz:+--gzip} ${eight:+--8bit} ${text:+--text-only} >&2
         mv "$f.tmp" "$f"
     fi
     echo "$f"
 }
+
+# corpus_args MB KIND: the generator's arguments for a speed corpus (for the record)
+corpus_args() { echo "gen_corpus.py --mb $1 --seed $seed${2:+ --text-only}"; }
 
 # --- measuring ----------------------------------------------------------------
 
@@ -132,75 +158,231 @@ measure() {
     printf '  %-34s best %8.3f s   peak RSS %8.1f MB\n' "$name" "$best_s" "$(awk -v k="$rss_kb" 'BEGIN { print k / 1024 }')" >&2
 }
 
+# wait_quiet: with BENCH_QUIET, until the CPUs were that idle over half a
+# second (see above).
+quiet_rounds=0 busy_rounds=0
+wait_quiet() {
+    [ -n "${BENCH_QUIET:-}" ] || return 0
+    local end=$((SECONDS + ${BENCH_QUIET_WAIT:-120})) a b
+    while :; do
+        read -r -a a < /proc/stat
+        sleep 0.5
+        read -r -a b < /proc/stat
+        local busy=0 idle=0 k
+        for k in 1 2 3 6 7 8; do busy=$((busy + b[k] - a[k])); done
+        for k in 4 5; do idle=$((idle + b[k] - a[k])); done
+        if [ $((busy + idle)) -gt 0 ] && [ $((idle * 100 / (busy + idle))) -ge "$BENCH_QUIET" ]; then
+            quiet_rounds=$((quiet_rounds + 1))
+            return 0
+        fi
+        if [ $SECONDS -ge $end ]; then
+            busy_rounds=$((busy_rounds + 1))
+            echo "  (no quiet half second in ${BENCH_QUIET_WAIT:-120} s: this round runs on a busy machine)" >&2
+            return 0
+        fi
+    done
+}
+
+# measure_turns NAME OUT CMD -- NAME OUT CMD -- ...: runs the commands in
+# turn, $runs rounds, the order reversed every other round (A B C, C B A,
+# A B C, ...), so that a slow spell of a shared machine falls on all of them;
+# sets turn_best[k] (best wall seconds), turn_all[k] (every run's seconds,
+# in order) and turn_rss[k] (largest peak RSS, KiB) for the k-th command.
+measure_turns() {
+    local -a names=() outs=() cmds=()
+    while [ $# -gt 0 ]; do
+        names+=("$1"); outs+=("$2"); shift 2
+        local c=()
+        while [ $# -gt 0 ] && [ "$1" != -- ]; do c+=("$(printf '%q' "$1")"); shift; done
+        [ $# -gt 0 ] && shift
+        cmds+=("${c[*]}")
+    done
+    local n=${#cmds[@]} r k j t0 t1 s rss tf
+    tf=$(mktemp)
+    turn_best=(); turn_rss=(); turn_all=()
+    for ((k = 0; k < n; k++)); do turn_best[k]=""; turn_rss[k]=0; turn_all[k]=""; done
+    for ((r = 0; r < runs; r++)); do
+        wait_quiet
+        for ((k = 0; k < n; k++)); do
+            if ((r % 2)); then j=$((n - 1 - k)); else j=$k; fi
+            t0=$EPOCHREALTIME
+            eval "/usr/bin/time -f %M -o \"\$tf\" ${cmds[j]}" >"${outs[j]}"
+            t1=$EPOCHREALTIME
+            s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.4f", b - a }')
+            rss=$(tail -n 1 "$tf")
+            turn_all[j]+=" $s"
+            [ "$rss" -gt "${turn_rss[j]}" ] && turn_rss[j]=$rss
+            if [ -z "${turn_best[j]}" ] || awk -v a="$s" -v b="${turn_best[j]}" 'BEGIN { exit !(a < b) }'; then turn_best[j]=$s; fi
+        done
+    done
+    rm -f "$tf"
+    for ((k = 0; k < n; k++)); do
+        printf '  %-34s best %8.3f s   peak RSS %8.1f MB   runs:%s\n' "${names[k]}" "${turn_best[k]}" "$(awk -v k="${turn_rss[k]}" 'BEGIN { print k / 1024 }')" "${turn_all[k]}" >&2
+    done
+}
+
+# quiet_note: with BENCH_QUIET, how many rounds waited for a quiet machine.
+quiet_note() {
+    [ -n "${BENCH_QUIET:-}" ] || return 0
+    echo "; rounds run after a half second ${BENCH_QUIET}% idle: $quiet_rounds, on a busy machine: $busy_rounds"
+}
+
 mbps() { awk -v b="$1" -v s="$2" 'BEGIN { printf "%.0f", b / 1048576 / s }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 field() { sed -n "s/^$1: //p" "$2"; }
 
 throughput() {
-    local mb=${BENCH_MB:-200} f size tmp
-    f=$(corpus "$mb")
+    local kind
+    for kind in $speed_corpora; do throughput_on "$kind"; done
+}
+
+# throughput_on mixed|text
+throughput_on() {
+    local mb=${BENCH_MB:-100} seed=$speed_seed kind=$1 f size tmp text=""
+    quiet_rounds=0 busy_rounds=0
+    [ "$kind" = text ] && text=1
+    f=$(corpus "$mb" "" "" "$text")
     size=$(stat -c %s "$f")
     tmp=$(mktemp -d)
     cat "$f" >/dev/null  # warm the page cache: every command reads from memory
-    echo "== throughput: $f ($(awk -v b="$size" 'BEGIN { printf "%.1f", b / 1048576 }') MB), best of $runs" >&2
-    measure "cat FILE > /dev/null" /dev/null cat "$f";              local cat_s=$best_s cat_rss=$rss_kb
-    measure "gmime_stats FILE" "$tmp/gmime" "$gmime" "$f";          local gf_s=$best_s gf_rss=$rss_kb
-    measure "gmime_stats --mmap FILE" "$tmp/gmime" "$gmime" --mmap "$f"; local gmm_s=$best_s gmm_rss=$rss_kb
-    # compare with the faster way of reading for GMime
-    local gm_s=$gf_s gm_how=GMimeStreamFs
-    if awk -v a="$gmm_s" -v b="$gf_s" 'BEGIN { exit !(a < b) }'; then gm_s=$gmm_s gm_how=GMimeStreamMmap; fi
-    measure "msgshow --stats --mbox FILE" "$tmp/msgshow" "$msgshow" --stats --mbox "$f"
-    local ms_s=$best_s ms_rss=$rss_kb
+    echo "== throughput, $kind corpus: $f ($(awk -v b="$size" 'BEGIN { printf "%.1f", b / 1048576 }') MB), best of $runs, in turn" >&2
+    measure_turns "cat FILE > /dev/null" /dev/null cat "$f" -- \
+        "gmime_stats FILE" "$tmp/gmime" "$gmime" "$f" -- \
+        "gmime_stats --mmap FILE" "$tmp/gmime-mmap" "$gmime" --mmap "$f" -- \
+        "msgshow -j 1 --stats --mbox FILE" "$tmp/msgshow" "$msgshow" -j 1 --stats --mbox "$f"
+    local cat_s=${turn_best[0]} gf_s=${turn_best[1]} gmm_s=${turn_best[2]} ms_s=${turn_best[3]}
+    local cat_rss=${turn_rss[0]} gf_rss=${turn_rss[1]} gmm_rss=${turn_rss[2]} ms_rss=${turn_rss[3]}
 
     echo
-    echo "corpus: $f, $size bytes, seed $seed, $(nproc) cores, best of $runs runs"
+    echo "corpus ($kind): $f, $size bytes, $(field messages "$tmp/msgshow") messages ($(corpus_args "$mb" "$text"))"
+    echo "machine: $(nproc) cores; best of $runs runs of each command, run in turn (order reversed every other round)$(quiet_note)"
+    echo "commands (FILE is the corpus):"
+    echo "  cat FILE > /dev/null"
+    echo "  $gmime FILE"
+    echo "  $gmime --mmap FILE"
+    echo "  $msgshow -j 1 --stats --mbox FILE"
     printf '%-30s %10s %10s %12s\n' "" "seconds" "MB/s" "peak RSS MB"
     printf '%-30s %10.3f %10s %12.1f\n' "cat FILE > /dev/null" "$cat_s" "$(mbps "$size" "$cat_s")" "$(awk -v k="$cat_rss" 'BEGIN { print k / 1024 }')"
     printf '%-30s %10.3f %10s %12.1f\n' "gmime_stats FILE" "$gf_s" "$(mbps "$size" "$gf_s")" "$(awk -v k="$gf_rss" 'BEGIN { print k / 1024 }')"
     printf '%-30s %10.3f %10s %12.1f\n' "gmime_stats --mmap FILE" "$gmm_s" "$(mbps "$size" "$gmm_s")" "$(awk -v k="$gmm_rss" 'BEGIN { print k / 1024 }')"
-    printf '%-30s %10.3f %10s %12.1f\n' "msgshow --stats --mbox FILE" "$ms_s" "$(mbps "$size" "$ms_s")" "$(awk -v k="$ms_rss" 'BEGIN { print k / 1024 }')"
+    printf '%-30s %10.3f %10s %12.1f\n' "msgshow -j 1 --stats --mbox" "$ms_s" "$(mbps "$size" "$ms_s")" "$(awk -v k="$ms_rss" 'BEGIN { print k / 1024 }')"
     echo
-    echo "msgshow / gmime throughput: $(ratio "$gm_s" "$ms_s")x   (target >= 2; GMime's faster run, $gm_how)"
-    echo "msgshow / cat throughput:   $(ratio "$cat_s" "$ms_s")x"
+    echo "msgshow / gmime_stats --mmap: $(ratio "$gmm_s" "$ms_s")x   (target >= 2.5; GMime's mapped mode)"
+    echo "msgshow / gmime_stats:        $(ratio "$gf_s" "$ms_s")x   (GMime's stream mode)"
+    echo "msgshow / cat:                $(ratio "$cat_s" "$ms_s")x"
     echo "(gmime_stats --mmap's RSS counts the mapped archive pages it touched)"
     echo
     printf '%-16s %14s %14s\n' "" "gmime" "msgshow"
     local k
     for k in messages parts "leaf parts" "decoded bytes"; do
-        printf '%-16s %14s %14s\n' "$k" "$(field "$k" "$tmp/gmime")" "$(field "$k" "$tmp/msgshow")"
+        printf '%-16s %14s %14s\n' "$k" "$(field "$k" "$tmp/gmime-mmap")" "$(field "$k" "$tmp/msgshow")"
     done
     printf '%-16s %14s %14s\n' "defects" "-" "$(field defects "$tmp/msgshow")"
     local quoted
     quoted=$(grep -ac '^>\+From ' "$f" || true)
     echo "(lines matching ^>+From in the archive: $quoted; msgshow unquotes them as mboxrd, one byte each,"
     echo " GMime does not, so msgshow's decoded bytes may be lower by up to that many)"
+    echo
     rm -rf "$tmp"
 }
 
 check() {
-    local mb=${BENCH_MB:-200} f size tmp
-    f=$(corpus "$mb")
+    local kind
+    for kind in $speed_corpora; do check_on "$kind"; done
+}
+
+# check_on mixed|text
+check_on() {
+    local mb=${BENCH_MB:-100} seed=$speed_seed kind=$1 f size tmp text=""
+    quiet_rounds=0 busy_rounds=0
+    [ "$kind" = text ] && text=1
+    f=$(corpus "$mb" "" "" "$text")
     size=$(stat -c %s "$f")
     tmp=$(mktemp -d)
     cat "$f" >/dev/null
-    echo "== msgcheck: $f, best of $runs" >&2
-    measure "gmime_stats --parse-only FILE" "$tmp/gmime" "$gmime" --parse-only "$f";   local gf_s=$best_s gf_rss=$rss_kb
-    measure "gmime_stats --mmap --parse-only" "$tmp/gmime" "$gmime" --mmap --parse-only "$f"; local gmm_s=$best_s gmm_rss=$rss_kb
-    local gm_s=$gf_s gm_how=GMimeStreamFs
-    if awk -v a="$gmm_s" -v b="$gf_s" 'BEGIN { exit !(a < b) }'; then gm_s=$gmm_s gm_how=GMimeStreamMmap; fi
+    echo "== msgcheck, $kind corpus: $f, best of $runs, in turn" >&2
     # msgcheck exits 1 when it finds defects (the corpus has some on purpose)
-    measure "msgcheck --mbox FILE" "$tmp/check" sh -c '"$1" --mbox "$2" 2>"$3"; [ $? -le 1 ]' sh "$msgcheck" "$f" "$tmp/check.err"
-    local mc_s=$best_s mc_rss=$rss_kb
+    measure_turns "gmime_stats --parse-only FILE" "$tmp/gmime" "$gmime" --parse-only "$f" -- \
+        "gmime_stats --mmap --parse-only" "$tmp/gmime-mmap" "$gmime" --mmap --parse-only "$f" -- \
+        "msgcheck -j 1 --mbox FILE" "$tmp/check" sh -c '"$1" -j 1 --mbox "$2" 2>"$3"; [ $? -le 1 ]' sh "$msgcheck" "$f" "$tmp/check.err"
+    local gf_s=${turn_best[0]} gmm_s=${turn_best[1]} mc_s=${turn_best[2]}
+    local gf_rss=${turn_rss[0]} gmm_rss=${turn_rss[1]} mc_rss=${turn_rss[2]}
 
     echo
-    echo "corpus: $f, $size bytes, seed $seed, $(nproc) cores, best of $runs runs"
+    echo "corpus ($kind): $f, $size bytes, $(field messages "$tmp/gmime-mmap") messages ($(corpus_args "$mb" "$text"))"
+    echo "machine: $(nproc) cores; best of $runs runs of each command, run in turn (order reversed every other round)$(quiet_note)"
+    echo "commands (FILE is the corpus):"
+    echo "  $gmime --parse-only FILE"
+    echo "  $gmime --mmap --parse-only FILE"
+    echo "  $msgcheck -j 1 --mbox FILE"
     printf '%-34s %10s %10s %12s\n' "" "seconds" "MB/s" "peak RSS MB"
     printf '%-34s %10.3f %10s %12.1f\n' "gmime_stats --parse-only FILE" "$gf_s" "$(mbps "$size" "$gf_s")" "$(awk -v k="$gf_rss" 'BEGIN { print k / 1024 }')"
     printf '%-34s %10.3f %10s %12.1f\n' "gmime_stats --mmap --parse-only" "$gmm_s" "$(mbps "$size" "$gmm_s")" "$(awk -v k="$gmm_rss" 'BEGIN { print k / 1024 }')"
-    printf '%-34s %10.3f %10s %12.1f\n' "msgcheck --mbox FILE" "$mc_s" "$(mbps "$size" "$mc_s")" "$(awk -v k="$mc_rss" 'BEGIN { print k / 1024 }')"
+    printf '%-34s %10.3f %10s %12.1f\n' "msgcheck -j 1 --mbox FILE" "$mc_s" "$(mbps "$size" "$mc_s")" "$(awk -v k="$mc_rss" 'BEGIN { print k / 1024 }')"
     echo
-    echo "msgcheck / gmime parse-only throughput: $(ratio "$gm_s" "$mc_s")x   (target >= 1; GMime's faster run, $gm_how)"
-    echo "messages: gmime $(field messages "$tmp/gmime"), msgcheck: $(tail -n 1 "$tmp/check.err")"
+    echo "msgcheck / gmime_stats --mmap --parse-only: $(ratio "$gmm_s" "$mc_s")x   (target >= 1.3; GMime's mapped mode)"
+    echo "msgcheck / gmime_stats --parse-only:        $(ratio "$gf_s" "$mc_s")x   (GMime's stream mode)"
+    echo "msgcheck: $(tail -n 1 "$tmp/check.err")"
+    echo
+    rm -rf "$tmp"
+}
+
+cores() {
+    local kind
+    for kind in $speed_corpora; do cores_on "$kind"; done
+}
+
+# cores_on mixed|text
+cores_on() {
+    local mb=${BENCH_MB:-100} seed=$speed_seed kind=$1 f size tmp text="" dir n
+    quiet_rounds=0 busy_rounds=0
+    [ "$kind" = text ] && text=1
+    f=$(corpus "$mb" "" "" "$text")
+    size=$(stat -c %s "$f")
+    # A Maildir of the archive's messages, one file each.
+    dir=${f%.mbox}.maildir
+    if [ ! -d "$dir" ] || [ "$f" -nt "$dir" ]; then
+        echo "== making $dir" >&2
+        rm -rf "$dir" "$dir.tmp" "$dir.spool"
+        "$mbox2spool" -q "$f" "$dir.spool" && "$spool2mbox" -q "$dir.spool" --maildir "$dir.tmp" && mv "$dir.tmp" "$dir"
+        rm -rf "$dir.spool"
+    fi
+    n=$(nproc)
+    tmp=$(mktemp -d)
+    cat "$f" >/dev/null
+    find "$dir" -type f -exec cat {} + >/dev/null
+    local files
+    files=$(find "$dir" -type f | wc -l)
+    echo "== cores, $kind corpus: $f and $dir ($files files), -j 1 against -j $n, best of $runs, in turn" >&2
+    # msgcheck exits 1 when it finds defects (the corpus has some on purpose)
+    local check='"$1" -j "$2" "$3" >/dev/null 2>&1; [ $? -le 1 ]'
+    local check_mbox='"$1" -j "$2" --mbox "$3" >/dev/null 2>&1; [ $? -le 1 ]'
+    measure_turns "msgcheck -j 1 --mbox FILE" /dev/null sh -c "$check_mbox" sh "$msgcheck" 1 "$f" -- \
+        "msgcheck -j $n --mbox FILE" /dev/null sh -c "$check_mbox" sh "$msgcheck" "$n" "$f" -- \
+        "msgshow -j 1 --stats --mbox FILE" "$tmp/s1" "$msgshow" -j 1 --stats --mbox "$f" -- \
+        "msgshow -j $n --stats --mbox FILE" "$tmp/sn" "$msgshow" -j "$n" --stats --mbox "$f"
+    local a_c1=${turn_best[0]} a_cn=${turn_best[1]} a_s1=${turn_best[2]} a_sn=${turn_best[3]}
+    cmp -s "$tmp/s1" "$tmp/sn" || echo "msgshow --stats: -j $n differs from -j 1 on $f" >&2
+    measure_turns "msgcheck -j 1 DIR" /dev/null sh -c "$check" sh "$msgcheck" 1 "$dir" -- \
+        "msgcheck -j $n DIR" /dev/null sh -c "$check" sh "$msgcheck" "$n" "$dir" -- \
+        "msgshow -j 1 --stats DIR" "$tmp/d1" "$msgshow" -j 1 --stats "$dir" -- \
+        "msgshow -j $n --stats DIR" "$tmp/dn" "$msgshow" -j "$n" --stats "$dir"
+    local d_c1=${turn_best[0]} d_cn=${turn_best[1]} d_s1=${turn_best[2]} d_sn=${turn_best[3]}
+    cmp -s "$tmp/d1" "$tmp/dn" || echo "msgshow --stats: -j $n differs from -j 1 on $dir" >&2
+
+    echo
+    echo "corpus ($kind): $f, $size bytes ($(corpus_args "$mb" "$text")); DIR: $dir, $files files"
+    echo "machine: $n cores; best of $runs runs of each command, run in turn (order reversed every other round)$(quiet_note)"
+    echo "commands:"
+    echo "  $msgcheck -j 1|$n --mbox FILE        $msgcheck -j 1|$n DIR"
+    echo "  $msgshow -j 1|$n --stats --mbox FILE   $msgshow -j 1|$n --stats DIR"
+    printf '%-34s %10s %10s %10s\n' "" "-j 1 s" "-j $n s" "speed-up"
+    printf '%-34s %10.3f %10.3f %9.2fx\n' "msgcheck --mbox FILE" "$a_c1" "$a_cn" "$(ratio "$a_c1" "$a_cn")"
+    printf '%-34s %10.3f %10.3f %9.2fx\n' "msgshow --stats --mbox FILE" "$a_s1" "$a_sn" "$(ratio "$a_s1" "$a_sn")"
+    printf '%-34s %10.3f %10.3f %9.2fx\n' "msgcheck DIR" "$d_c1" "$d_cn" "$(ratio "$d_c1" "$d_cn")"
+    printf '%-34s %10.3f %10.3f %9.2fx\n' "msgshow --stats DIR" "$d_s1" "$d_sn" "$(ratio "$d_s1" "$d_sn")"
+    echo "(target with 2 cores: >= 1.8x)"
+    echo
     rm -rf "$tmp"
 }
 
@@ -234,11 +416,14 @@ spool() {
         if [ "$(id -u)" = 0 ]; then apt-get install -y -qq mblaze >/dev/null || { apt-get update -qq && apt-get install -y -qq mblaze >/dev/null; }
         else sudo apt-get install -y -qq mblaze >/dev/null; fi
     fi
-    f=$(corpus "$mb")
+    local text=""
+    case ${BENCH_SPOOL_KIND:-mixed} in mixed) ;; text) text=1 ;; *) echo "BENCH_SPOOL_KIND: mixed or text" >&2; exit 64 ;; esac
+    f=$(corpus "$mb" "" "" "$text")
     size=$(stat -c %s "$f")
-    out=$(mktemp -d -p "$build")  # the same file system for both
+    local dest=${BENCH_SPOOL_DIR:-$build}
+    out=$(mktemp -d -p "$dest")  # the same file system for both
     cat "$f" >/dev/null
-    echo "== spool: $f ($size bytes) into $out" >&2
+    echo "== spool: $f ($size bytes) into $out ($(stat -f -c %T "$out"))" >&2
     # Each tool runs twice, in the order A B B A, each time into a fresh
     # directory, and nothing is deleted until the end: ext4 makes a file
     # creation pay for inodes freed in the last minutes, which would favour
@@ -263,7 +448,11 @@ spool() {
     runs=$r
     rm -rf "$out"
     echo
-    echo "archive: $f ($size bytes), $(nproc) cores, best of two runs each, both fsync every message"
+    echo "archive: $f ($size bytes, $ms_n messages; $(corpus_args "$mb" "$text")), $(nproc) cores"
+    echo "written to: $dest ($(stat -f -c %T "$dest")); best of two runs each (A B B A), both fsync every message"
+    echo "commands:"
+    echo "  mdeliver -M DIR < FILE"
+    echo "  $mbox2spool -q --format mboxrd FILE SPOOL"
     printf '%-34s %10s %10s %12s %10s\n' "" "seconds" "MB/s" "peak RSS MB" "messages"
     printf '%-34s %10.2f %10s %12.1f %10s\n' "mdeliver -M" "$md_s" "$(mbps "$size" "$md_s")" "$(awk -v k="$md_rss" 'BEGIN { print k / 1024 }')" "$md_n"
     printf '%-34s %10.2f %10s %12.1f %10s\n' "mbox2spool" "$ms_s" "$(mbps "$size" "$ms_s")" "$(awk -v k="$ms_rss" 'BEGIN { print k / 1024 }')" "$ms_n"
@@ -339,8 +528,9 @@ build_tools
 case $mode in
 throughput) throughput ;;
 check) check ;;
+cores) cores ;;
 rss) rss ;;
 spool) spool ;;
 rewrite) rewrite ;;
-all) throughput; echo; check; echo; rss; echo; spool; echo; rewrite ;;
+all) throughput; echo; check; echo; cores; echo; rss; echo; spool; echo; rewrite ;;
 esac

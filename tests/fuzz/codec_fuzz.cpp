@@ -1,7 +1,8 @@
 // codec_fuzz.cpp - the transfer codecs against their own promises:
 // decoding in any split equals decoding in one call (output and status;
 // base64, quoted-printable, uuencode and the uuencoded blocks of a text),
-// base64_check agrees with the base64 decoder, encode-then-decode is the identity, dot-stuffing and line-ending
+// base64_check agrees with the base64 decoder, the vector base64 and
+// quoted-printable loops agree with the scalar ones, encode-then-decode is the identity, dot-stuffing and line-ending
 // conversion undo / repeat cleanly. Any difference aborts.
 #include <cstddef>
 #include <cstdint>
@@ -30,6 +31,49 @@ void split_invariance(std::string_view in, std::size_t chunk) {
     split.finish(b);
     check(a == b);
     check(same(whole.status(), split.status()));
+}
+
+// Each vector base64 loop this CPU runs gives the scalar decoder's output
+// and status, whole and in chunks, and base64_check's answer.
+void kernels_agree(std::string_view in, std::size_t chunk) {
+    msg::Base64Decoder ref(msg::CodecKernel::scalar);
+    std::string want;
+    ref.step(in, want);
+    ref.finish(want);
+    const msg::Base64Check portable = msg::base64_check(in, chunk, msg::CodecKernel::scalar);
+    for (auto k : {msg::CodecKernel::ssse3, msg::CodecKernel::avx2, msg::CodecKernel::automatic}) {
+        if (!msg::codec_kernel_supported(k)) continue;
+        const msg::Base64Check c = msg::base64_check(in, chunk, k);
+        check(same(c.status, portable.status) && c.long_line == portable.long_line &&
+              c.long_line_length == portable.long_line_length);
+        msg::Base64Decoder whole(k), split(k);
+        std::string a, b;
+        whole.step(in, a);
+        whole.finish(a);
+        for (std::size_t i = 0; i < in.size(); i += chunk) split.step(in.substr(i, chunk), b);
+        split.finish(b);
+        check(a == want && b == want);
+        check(same(whole.status(), ref.status()) && same(split.status(), ref.status()));
+    }
+}
+
+// The same for the quoted-printable decoder's vector loop.
+void qp_kernels_agree(std::string_view in, std::size_t chunk) {
+    msg::QuotedPrintableDecoder ref(msg::CodecKernel::scalar);
+    std::string want;
+    ref.step(in, want);
+    ref.finish(want);
+    for (auto k : {msg::CodecKernel::ssse3, msg::CodecKernel::automatic}) {
+        if (!msg::codec_kernel_supported(k)) continue;
+        msg::QuotedPrintableDecoder whole(k), split(k);
+        std::string a, b;
+        whole.step(in, a);
+        whole.finish(a);
+        for (std::size_t i = 0; i < in.size(); i += chunk) split.step(in.substr(i, chunk), b);
+        split.finish(b);
+        check(a == want && b == want);
+        check(same(whole.status(), ref.status()) && same(split.status(), ref.status()));
+    }
 }
 
 }  // namespace
@@ -68,8 +112,29 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     check(back == in && st.clean());
     split_invariance<msg::Base64Decoder>(b64, chunk);
 
+    // the vector base64 loops against the scalar one: on the input itself, on
+    // its encoding, and on the encoding with a few of its bytes replaced by
+    // bytes of the input (line breaks, '=', junk in the middle of long lines)
+    const std::size_t long_chunk = 1 + (std::size_t{data[0]} * 7) % 100;
+    kernels_agree(in, long_chunk);
+    kernels_agree(b64, long_chunk);
+    if (!b64.empty()) {
+        std::string damaged = b64;
+        for (std::size_t k = 0; k < in.size() && k < 16; ++k)
+            damaged[(static_cast<unsigned char>(in[k]) * 257 + k * 7919) % damaged.size()] = in[in.size() - 1 - k];
+        kernels_agree(damaged, long_chunk);
+    }
+
     // quoted-printable: identity up to line breaks, lines of at most 76.
     const std::string qp = msg::qp_encode(in, eol);
+    qp_kernels_agree(in, long_chunk);
+    qp_kernels_agree(qp, long_chunk);
+    if (!qp.empty()) {
+        std::string damaged = qp;
+        for (std::size_t k = 0; k < in.size() && k < 16; ++k)
+            damaged[(static_cast<unsigned char>(in[k]) * 131 + k * 7907) % damaged.size()] = in[in.size() - 1 - k];
+        qp_kernels_agree(damaged, long_chunk);
+    }
     back.clear();
     msg::decode_transfer(qp, msg::TransferEncoding::quoted_printable, back, &st);
     check(back == msg_test::normalise_breaks(in, eol) && st.clean());

@@ -44,3 +44,23 @@ TEST(Describe, JsonRecordAndStats) {
     EXPECT_EQ(st.text(), "messages: 2\nparts: 4\nleaf parts: 3\ndecoded bytes: 12\ndefects: 0\n"
                          "content types:\n  2 text/plain\n  1 application/pdf\n");
 }
+
+// Counts made apart (in threads) and merged are the counts made in one.
+TEST(Describe, StatsMerged) {
+    const std::string a = "Subject: x\n\nbody\n";
+    const std::string b = "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=q\n\n--q\n"
+                          "Content-Type: image/png\nContent-Transfer-Encoding: base64\n\naGk=\n--q\n\nx\n--q--\n";
+    const std::string bad = "Content-Transfer-Encoding: base64\n\n!!aGk\n";
+    msg::MessageStats one, left, right;
+    for (const std::string* d : {&a, &b, &bad, &b}) one.add(msg::parse_message(*d));
+    left.add(msg::parse_message(a));
+    left.add(msg::parse_message(b));
+    right.add(msg::parse_message(bad));
+    right.add(msg::parse_message(b));
+    left.merge(right);
+    EXPECT_EQ(left.text(), one.text());
+    EXPECT_GT(one.defects, 0u);
+    msg::MessageStats empty;
+    empty.merge(one);
+    EXPECT_EQ(empty.text(), one.text());
+}

@@ -56,6 +56,36 @@ TEST(Diagnostics, SarifLogHasEveryRuleAndEachResultAtItsPlace) {
     EXPECT_EQ(std::count(s.begin(), s.end(), '['), std::count(s.begin(), s.end(), ']'));
 }
 
+// format() gives the lines print() writes, and results made apart and
+// added in order make the log add() makes.
+TEST(Diagnostics, FormattedApartAsPrinted) {
+    const std::string data = "A: b\nSubject: long\r\nx\n";
+    const msg::Defect ds[] = {{DefectCode::LineLong, 5, "99 characters"}, {DefectCode::LineBareLf, data.size() - 1, ""}};
+    for (const bool color : {false, true}) {
+        std::ostringstream printed;
+        msg::DiagPrinter p(printed, color);
+        p.print(msg::Place{"box.mbox", data, 40}, ds);
+        p.print("img.png", msg::Severity::error, "not a message");
+        std::string formatted;
+        p.format(msg::Place{"box.mbox", data, 40}, ds, formatted);
+        p.format("img.png", msg::Severity::error, "not a message", formatted);
+        EXPECT_EQ(formatted, printed.str());
+    }
+    std::ostringstream direct, apart;
+    msg::SarifLog a(direct, "msgcheck", "1"), b(apart, "msgcheck", "1");
+    a.begin();
+    b.begin();
+    a.add("m.eml", 2, data, ds[0], 2, 1, 105);
+    a.add_input("img.png", msg::Severity::error, "not a message");
+    a.add("m.eml", 2, data, ds[1], 3, 2, 120);
+    b.add_result(msg::SarifLog::result("m.eml", 2, data, ds[0], 2, 1, 105));
+    b.add_result(msg::SarifLog::input_result("img.png", msg::Severity::error, "not a message"));
+    b.add_result(msg::SarifLog::result("m.eml", 2, data, ds[1], 3, 2, 120));
+    a.end(1);
+    b.end(1);
+    EXPECT_EQ(apart.str(), direct.str());
+}
+
 TEST(Diagnostics, UrisAndExplanations) {
     EXPECT_EQ(msg::file_uri("a/b-c_d.~e"), "a/b-c_d.~e");
     EXPECT_EQ(msg::file_uri("x y#%\xc3\xa9"), "x%20y%23%25%C3%A9");

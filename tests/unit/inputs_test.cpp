@@ -112,6 +112,56 @@ TEST_F(Inputs, ArchivesMessageByMessageAndProblemsCounted) {
     EXPECT_NE(leading[0].find("5 bytes before the first 'From ' line"), std::string::npos) << leading[0];
 }
 
+// The loop in two steps: what an input stands for, in order, then each
+// item read alone, gives the messages and problems of the loop itself.
+TEST_F(Inputs, ListedThenReadAsTheLoopReads) {
+    put("d/b/2.eml", "A: 2\n\n2\n");
+    put("d/a.eml", "A: 1\n\n1\n");
+    put("d/c.mbox", "From x Mon Nov 23 09:15:00 2026\nA: 3\n\n3\n");
+    put("one.eml", "A: 4\n\n4\n");
+    const std::vector<std::string> inputs = {(dir_ / "d").string(), (dir_ / "missing.eml").string(),
+                                             (dir_ / "one.eml").string()};
+    for (const bool mbox : {false, true}) {
+        msg::InputOptions o;
+        o.mbox = mbox;
+        errors.clear();
+        msg::InputCounts whole;
+        const auto want = read(inputs, o, &whole);
+        const auto want_errors = errors;
+        errors.clear();
+        std::vector<std::string> seen;
+        msg::InputCounts c;
+        o.on_error = [&](msg::InputProblem, const std::string& m) { errors.push_back(m); };
+        std::vector<msg::InputItem::Kind> kinds;
+        for (const std::string& in : inputs)
+            for (const msg::InputItem& item : msg::list_input(in, o)) {
+                kinds.push_back(item.kind);
+                EXPECT_TRUE(msg::read_input(item, o, [&](const msg::InputMessage& m) {
+                    seen.push_back(fs::path(m.file).lexically_relative(dir_).string() + "#" + std::to_string(m.index) +
+                                   ":" + std::string(m.data));
+                    return true;
+                }, c));
+            }
+        EXPECT_EQ(seen, want);
+        EXPECT_EQ(errors, want_errors);
+        EXPECT_EQ(c.missing, whole.missing);
+        EXPECT_EQ(c.missing, 1u);
+        using K = msg::InputItem::Kind;
+        const K archive_or_file = mbox ? K::archive : K::file;
+        EXPECT_EQ(kinds, (std::vector<K>{archive_or_file, archive_or_file, archive_or_file, archive_or_file,
+                                         archive_or_file}));
+    }
+    // A directory that cannot be read is an item of its own, in its place.
+    msg::InputItem p{msg::InputItem::Kind::problem, "x", std::nullopt, msg::InputProblem::missing, "cannot read x"};
+    msg::InputCounts c;
+    std::vector<std::string> said;
+    msg::InputOptions o;
+    o.on_error = [&](msg::InputProblem, const std::string& m) { said.push_back(m); };
+    EXPECT_TRUE(msg::read_input(p, o, [](const msg::InputMessage&) { return true; }, c));
+    EXPECT_EQ(c.missing, 1u);
+    EXPECT_EQ(said, (std::vector<std::string>{"cannot read x"}));
+}
+
 TEST_F(Inputs, StopEndsTheLoop) {
     put("d/1.eml", "A: 1\n\n1\n");
     put("d/2.eml", "A: 2\n\n2\n");

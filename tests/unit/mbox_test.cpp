@@ -198,6 +198,62 @@ TEST(Mbox, ManyMessagesAcrossReadBuffers) {
     }
 }
 
+// MboxOptions::keep: a message of a mapped archive stays valid while its
+// keep is held, after the reader has gone on (past its 4 MiB stretches,
+// which are then released) and after the reader is gone; an unquoted copy
+// or a message of a gzip archive has no keep; without the option none has.
+TEST(Mbox, KeptMessagesOutliveTheReader) {
+    std::string archive;
+    std::vector<std::string> bodies;
+    for (int i = 0; i < 40; ++i) {
+        // some small, some over a stretch (4 MiB), one quoted line in every seventh
+        const std::size_t fill = i % 9 == 4 ? (std::size_t{5} << 20) + static_cast<std::size_t>(i) : 1000u * i;
+        std::string body = "Subject: m" + std::to_string(i) + "\n\n" + std::string(fill, static_cast<char>('a' + i % 26)) + "\n";
+        std::string stored = body;
+        if (i % 7 == 3) {
+            stored += ">From quoted\n";
+            body += "From quoted\n";
+        }
+        archive += "From s Thu Jan  1 00:00:00 2024\n" + stored + "\n";
+        bodies.push_back(body);
+    }
+    TempFile f("keep.mbox");
+    f.write(archive);
+    TempFile g("keep.mbox.gz");
+    g.write_gzip(archive);
+    for (const bool gz : {false, true})
+        for (const bool keep : {true, false}) {
+            SCOPED_TRACE(std::string(gz ? "gzip" : "plain") + (keep ? ", keep" : ""));
+            msg::MboxOptions o;
+            o.keep = keep;
+            std::vector<std::pair<std::shared_ptr<const void>, std::string_view>> held;
+            {
+                auto r = msg::MboxReader::open(gz ? g.str() : f.str(), o);
+                ASSERT_TRUE(r.ok());
+                msg::MboxMessage m;
+                for (std::size_t i = 0;; ++i) {
+                    auto n = (*r)->next(m);
+                    ASSERT_TRUE(n.ok());
+                    if (!*n) break;
+                    ASSERT_LT(i, bodies.size());
+                    EXPECT_EQ(m.data, bodies[i]) << i;
+                    const bool want = keep && !gz && !m.unquoted;
+                    EXPECT_EQ(m.keep != nullptr, want) << i;
+                    EXPECT_EQ(m.unquoted, i % 7 == 3) << i;
+                    if (m.keep) held.emplace_back(m.keep, m.data);
+                }
+            }
+            // the reader is gone: what was kept is still there
+            for (const auto& [k, data] : held) {
+                const std::string_view body = data;
+                EXPECT_NE(std::find(bodies.begin(), bodies.end(), std::string(body)), bodies.end());
+            }
+            if (keep && !gz) {
+                EXPECT_EQ(held.size(), bodies.size() - 6);
+            }
+        }
+}
+
 TEST(Mbox, CrlfArchive) {
     TempFile f("crlf.mbox");
     f.write("From a\r\nX: 1\r\n\r\nbody\r\n\r\nFrom b\r\nX: 2\r\n\r\nb2\r\n");

@@ -101,6 +101,24 @@ TEST(Source, OpenFile) {
     std::filesystem::remove(e);
 }
 
+// Small files are read and large ones mapped: the bytes are the same.
+TEST(Source, OpenSmallAndLarge) {
+    for (const std::size_t size : {std::size_t{1}, std::size_t{4095}, std::size_t{4096}, (std::size_t{1} << 20) - 1,
+                                   std::size_t{1} << 20, (std::size_t{1} << 20) + 3}) {
+        auto p = temp_path("size.txt");
+        std::string bytes(size, 'x');
+        for (std::size_t i = 0; i < size; i += 77) bytes[i] = '\n';
+        bytes.back() = 'z';
+        { std::ofstream(p, std::ios::binary) << bytes; }
+        auto r = msg::Source::open(p.string());
+        ASSERT_TRUE(r.ok()) << r.error().message;
+        EXPECT_EQ(r->data(), bytes) << size;
+        msg::Source moved = std::move(r.value());
+        EXPECT_EQ(moved.data(), bytes) << size;
+        std::filesystem::remove(p);
+    }
+}
+
 TEST(Source, OpenErrors) {
     auto r = msg::Source::open("/nonexistent/dir/x.eml");
     ASSERT_FALSE(r.ok());

@@ -68,16 +68,28 @@ int read_input_options(const po::variables_map& vm, InputOptions& in, std::strin
     return exit_code::ok;
 }
 
+int input_exit_code(const msg::InputCounts& c) {
+    int worst = exit_code::ok;
+    if (c.unusable) worst = exit_code::worst(worst, exit_code::data_error);
+    if (c.missing) worst = exit_code::worst(worst, exit_code::no_input);
+    if (c.unreadable) worst = exit_code::worst(worst, exit_code::io_error);
+    if (c.locked) worst = exit_code::worst(worst, exit_code::temp_fail);
+    return worst;
+}
+
 int for_each_message(const std::vector<std::string>& inputs, const InputOptions& o,
-                     const std::function<bool(const InputMessage&)>& fn) {
+                     const std::function<bool(const InputMessage&)>& fn,
+                     const std::function<bool(const msg::InputItem&)>& take) {
     msg::InputOptions lo;
     lo.mbox = o.mbox;
     lo.format = o.format;
     lo.lock = o.lock;
+    lo.keep = o.keep;
     // One progress bar per archive, as the archive's size is known; it is
     // cleared before a message is printed.
     std::unique_ptr<Progress> progress;
     auto say = [&](const std::string& message) {
+        if (o.flush) o.flush();
         if (progress) progress->finish();
         complain(o.tool, message);
     };
@@ -92,14 +104,16 @@ int for_each_message(const std::vector<std::string>& inputs, const InputOptions&
             }
             progress->update(bytes, messages);
         };
-    const msg::InputCounts c = msg::for_each_message(inputs, lo, fn);
+    msg::InputCounts c;
+    const std::vector<std::string> list = inputs.empty() ? std::vector<std::string>{"-"} : inputs;
+    bool more = true;
+    for (std::size_t k = 0; k < list.size() && more; ++k)
+        for (const msg::InputItem& item : msg::list_input(list[k], lo)) {
+            if (take && item.kind == msg::InputItem::Kind::file && item.path != "-" && take(item)) continue;
+            if (!(more = msg::read_input(item, lo, fn, c))) break;
+        }
     progress.reset();
-    int worst = exit_code::ok;
-    if (c.unusable) worst = exit_code::worst(worst, exit_code::data_error);
-    if (c.missing) worst = exit_code::worst(worst, exit_code::no_input);
-    if (c.unreadable) worst = exit_code::worst(worst, exit_code::io_error);
-    if (c.locked) worst = exit_code::worst(worst, exit_code::temp_fail);
-    return worst;
+    return input_exit_code(c);
 }
 
 }  // namespace msgtools

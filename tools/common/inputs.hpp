@@ -26,7 +26,12 @@ struct InputOptions {
     bool lock = false;         // lock each archive while reading it (msg::MboxLock; 75 when it cannot be had)
     bool progress = false;     // a progress bar on a terminal
     bool report_leading = true;  // complain of bytes before an archive's first From_ line (else the tool does)
+    bool keep = false;         // InputMessage::keep for messages of mapped archives (msg::InputOptions::keep)
     const char* tool = "msgtools";
+    // Called before the loop prints anything of its own (an input that
+    // cannot be read, bytes before an archive's first message): a tool that
+    // holds output of earlier messages back (parallel.hpp) writes it first.
+    std::function<void()> flush;
 };
 
 // The options that choose the inputs' kind, the same in every tool that
@@ -42,8 +47,15 @@ int read_input_options(const po::variables_map& vm, InputOptions& in, std::strin
 
 // Call `fn` for each message of each input; returns the worst exit code of
 // the reading itself (0 when everything could be read). `fn` returns false
-// to stop the loop early.
+// to stop the loop early. With `take`, each message file (not an archive,
+// not standard input) is offered to it first; when it returns true it has
+// taken the file, to read it elsewhere (parallel.hpp), and the loop goes on.
 int for_each_message(const std::vector<std::string>& inputs, const InputOptions& options,
-                     const std::function<bool(const InputMessage&)>& fn);
+                     const std::function<bool(const InputMessage&)>& fn,
+                     const std::function<bool(const msg::InputItem&)>& take = {});
+
+// The exit code for the problems counted: 65 unusable, 66 missing, 74
+// unreadable, 75 locked, the worst of them; 0 for none.
+int input_exit_code(const msg::InputCounts& counts);
 
 }  // namespace msgtools

@@ -13,6 +13,7 @@
 #include "common/diag.hpp"
 #include "common/exit.hpp"
 #include "common/inputs.hpp"
+#include "common/parallel.hpp"
 #include <msg/json.hpp>
 
 using namespace msgtools;
@@ -58,6 +59,8 @@ int main(int argc, char** argv) {
         ("explain", po::value<std::string>()->value_name("CODE"), "describe a defect code and exit")
         ("list", "list every defect code and exit")
         ("catalogue", "print the whole catalogue in Markdown (the defect list of docs/defects.md) and exit");
+    add_jobs_option(opts, "check N messages at once, in N threads (default: the number of cores); the output "
+                          "is the same, in input order");
     auto parsed = parse_cli(argc, argv, kInfo, opts);
     if (auto* code = std::get_if<int>(&parsed)) return *code;
     Cli& cli = std::get<Cli>(parsed);
@@ -91,34 +94,45 @@ int main(int argc, char** argv) {
     }
     const bool json = output == "json", sarif = output == "sarif";
     const bool spool = vm.count("spool") > 0;
+    unsigned jobs = 1;
+    if (const int usage = read_jobs_option(vm, kInfo.name, jobs)) return usage;
 
     // Diagnostics go to standard output, as other linters print them; the
     // summary and the tool's own troubles to standard error.
-    DiagPrinter diag(std::cout, wants_color(1));
+    const DiagPrinter diag(std::cout, wants_color(1));
     msg::SarifLog log(std::cout, kInfo.name, MSGTOOLS_VERSION);
     if (sarif) log.begin();
     std::uint64_t messages = 0, errors = 0, warnings = 0, notes = 0;
     std::uint64_t unusable = 0;
-    Json j;
+
+    // What checking one message gives: its output and its counts. Messages
+    // are checked in `jobs` threads at once; the results are written in
+    // input order (common/parallel.hpp), so the output is the same
+    // whatever the number of threads.
+    struct Checked {
+        std::string out;                  // text or JSON Lines, for standard output
+        std::vector<std::string> sarif;   // SARIF results
+        std::uint64_t errors = 0, warnings = 0, notes = 0, unusable = 0;
+    };
     // Report the defects found in `data`, which starts at `first_line` and
     // byte `offset` of the input.
     auto report = [&](const InputMessage& im, const msg::Defects& all, std::string_view data,
-                      std::uint64_t first_line, std::uint64_t offset) {
+                      std::uint64_t first_line, std::uint64_t offset, Checked& c) {
         msg::Defects defects;
         for (const msg::Defect& d : all) {
             const msg::DefectInfo& info = d.info();
             if (!filter.wanted(info.code)) continue;
             switch (info.severity) {
-            case msg::Severity::error: ++errors; break;
-            case msg::Severity::warning: ++warnings; break;
-            case msg::Severity::note: ++notes; break;
+            case msg::Severity::error: ++c.errors; break;
+            case msg::Severity::warning: ++c.warnings; break;
+            case msg::Severity::note: ++c.notes; break;
             }
             // -q: nothing but errors.
             if (!cli.quiet || info.severity == msg::Severity::error) defects.push_back(d);
         }
         if (defects.empty()) return;
         if (!json && !sarif) {
-            diag.print(Place{im.file, data, first_line}, defects);
+            diag.format(Place{im.file, data, first_line}, defects, c.out);
             return;
         }
         const msg::LineIndex index(data);
@@ -126,30 +140,29 @@ int main(int argc, char** argv) {
             const msg::LineCol lc = index.locate(d.offset);
             const auto line = static_cast<std::uint64_t>(first_line + lc.line - 1);
             if (sarif) {
-                log.add(im.source, im.index, data, d, line, lc.column, offset + d.offset);
+                c.sarif.push_back(msg::SarifLog::result(im.source, im.index, data, d, line, lc.column, offset + d.offset));
                 continue;
             }
-            std::cout << msg::defect_json(im.source, im.index, line, lc.column, offset + d.offset, d) << '\n';
+            c.out.append(msg::defect_json(im.source, im.index, line, lc.column, offset + d.offset, d)).append(1, '\n');
         }
     };
-    int read = for_each_message(cli.inputs, in, [&](const InputMessage& im) {
-        ++messages;
+    auto check = [&](unsigned, const InputMessage& im, Checked& c) {
         std::string_view data = im.data;
         std::uint64_t first_line = im.first_line, offset = im.offset;
         msg::ValidateOptions options = vo;
         if (!im.from_mbox && (spool || msg::looks_like_spool_entry(data))) {
             const msg::SpoolEntry entry = msg::parse_spool_entry(data);
-            report(im, msg::validate_envelope(entry), data, first_line, offset);
+            report(im, msg::validate_envelope(entry), data, first_line, offset, c);
             // An entry cut short before its message: envelope.no-separator says it all.
-            if (!entry.has_separator && entry.message.empty()) return true;
+            if (!entry.has_separator && entry.message.empty()) return;
             options.utf8 = options.utf8 || entry.smtputf8();
             data = entry.message;
             first_line += entry.message_line - 1;
             offset += entry.message_offset;
         }
         if (im.too_large()) {   // its bytes were skipped: the framing defect is all there is to say
-            report(im, *im.framing, data, first_line, offset);
-            return true;
+            report(im, *im.framing, data, first_line, offset, c);
+            return;
         }
         const msg::Message m = msg::parse_message(data);
         const bool framing = im.framing && !im.framing->empty();
@@ -157,25 +170,40 @@ int main(int argc, char** argv) {
         // data. A first line with a colon but a bad name is a defect,
         // reported below.
         if (const std::string_view why = msg::not_mail_reason(m); !why.empty()) {
-            if (framing) report(im, *im.framing, data, first_line, offset);
+            if (framing) report(im, *im.framing, data, first_line, offset, c);
             const std::string what(why);
             const std::string where = im.file + (im.from_mbox ? " message " + std::to_string(im.index + 1) : std::string());
-            if (sarif) log.add_input(im.source, msg::Severity::error, what + (im.from_mbox ? " (message " + std::to_string(im.index + 1) + ")" : std::string()));
-            else if (json) {
-                j.clear();
+            if (sarif) {
+                c.sarif.push_back(msg::SarifLog::input_result(
+                    im.source, msg::Severity::error,
+                    what + (im.from_mbox ? " (message " + std::to_string(im.index + 1) + ")" : std::string())));
+            } else if (json) {
+                Json j;
                 j.begin_object().key("source").value(im.source).key("index").value(im.index)
                     .key("severity").value("error").key("text").value(what).end_object();
-                std::cout << j.str() << '\n';
-            } else diag.print(where, msg::Severity::error, what);
-            ++unusable;
-            return true;
+                c.out.append(j.str()).append(1, '\n');
+            } else {
+                diag.format(where, msg::Severity::error, what, c.out);
+            }
+            ++c.unusable;
+            return;
         }
         msg::Defects defects = msg::validate(m, options);
         // The archive's framing defects first, then the message's own.
         if (framing) defects.insert(defects.begin(), im.framing->begin(), im.framing->end());
-        report(im, defects, data, first_line, offset);
-        return true;
-    });
+        report(im, defects, data, first_line, offset, c);
+    };
+    auto emit = [&](Checked& c) {
+        ++messages;
+        errors += c.errors;
+        warnings += c.warnings;
+        notes += c.notes;
+        unusable += c.unusable;
+        std::cout.write(c.out.data(), static_cast<std::streamsize>(c.out.size()));
+        for (const std::string& r : c.sarif) log.add_result(r);
+    };
+    OrderedWork<Checked> work(jobs, check, emit);
+    const int read = for_each_message(cli.inputs, in, work);
 
     int result = (errors > 0 || (werror && warnings > 0)) ? exit_code::problems : exit_code::ok;
     if (unusable) result = exit_code::worst(result, exit_code::data_error);

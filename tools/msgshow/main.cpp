@@ -4,12 +4,14 @@
 #include <cstdio>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <string>
 
 #include "common/cli.hpp"
 #include "common/diag.hpp"
 #include "common/exit.hpp"
 #include "common/inputs.hpp"
+#include "common/parallel.hpp"
 #include "msgshow/show.hpp"
 
 using namespace msgtools;
@@ -27,6 +29,43 @@ const ToolInfo kInfo = {
     "  msgshow --extract-all out/ message.eml  save every attachment in out/\n"
     "  msgshow --stats --mbox archive.mbox     count messages, parts, bytes, types\n"};
 
+// --stats: the messages are counted in `jobs` threads at once, each with
+// its own counts, added up at the end; what is printed of a message (a
+// message too large to read) comes in input order (common/parallel.hpp).
+int stats(const Cli& cli, const InputOptions& in, const ShowOptions& so, unsigned jobs) {
+    DiagPrinter diag(std::cerr, wants_color(2));
+    std::vector<std::unique_ptr<Shower>> showers;
+    for (unsigned k = 0; k < jobs; ++k) showers.push_back(std::make_unique<Shower>(std::cout, cli.quiet));
+    struct Counted {
+        std::string err;   // for standard error
+        bool too_large = false;
+    };
+    auto count = [&](unsigned k, const InputMessage& im, Counted& c) {
+        if (im.too_large()) {   // its bytes were skipped
+            diag.format(Place{im.file, im.data, im.first_line}, *im.framing, c.err);
+            c.too_large = true;
+            return;
+        }
+        const msg::Message m = msg::parse_message(im.data);
+        showers[k]->show(m, im, so);
+    };
+    int result = exit_code::ok;
+    auto emit = [&](Counted& c) {
+        std::cerr.write(c.err.data(), static_cast<std::streamsize>(c.err.size()));
+        if (c.too_large) result = exit_code::worst(result, exit_code::problems);
+    };
+    OrderedWork<Counted> work(jobs, count, emit);
+    const int read = for_each_message(cli.inputs, in, work);
+    for (unsigned k = 1; k < jobs; ++k) showers[0]->merge_stats(*showers[k]);
+    showers[0]->print_stats();
+    std::cout.flush();
+    if (!std::cout) {
+        complain(kInfo.name, stdout_failed());
+        return exit_code::io_error;
+    }
+    return exit_code::worst(result, read);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -41,6 +80,8 @@ int main(int argc, char** argv) {
         ("extract-all", po::value<std::string>()->value_name("DIR"),
          "save every attachment under a safe name in DIR")
         ("stats", "summarise the inputs: messages, parts, decoded bytes, content types");
+    add_jobs_option(opts, "with --stats: read N messages at once, in N threads (default: the number of cores); "
+                          "the summary is the same");
     auto parsed = parse_cli(argc, argv, kInfo, opts);
     if (auto* code = std::get_if<int>(&parsed)) return *code;
     Cli& cli = std::get<Cli>(parsed);
@@ -58,6 +99,8 @@ int main(int argc, char** argv) {
     InputOptions in;
     in.tool = kInfo.name;
     if (const int usage = read_input_options(vm, in)) return usage;
+    unsigned jobs = 1;
+    if (const int usage = read_jobs_option(vm, kInfo.name, jobs)) return usage;
     int result = exit_code::ok;
 
     Mode mode = Mode::tree;
@@ -70,6 +113,8 @@ int main(int argc, char** argv) {
     so.headers = vm.count("headers") > 0;
     if (mode == Mode::extract) so.section = vm["extract"].as<std::string>();
     if (mode == Mode::extract_all) so.dir = vm["extract-all"].as<std::string>();
+
+    if (mode == Mode::stats) return stats(cli, in, so, jobs);
 
     int read = for_each_message(cli.inputs, in, [&](const InputMessage& im) {
         if (im.too_large()) {   // its bytes were skipped
@@ -93,7 +138,6 @@ int main(int argc, char** argv) {
         result = exit_code::worst(result, r);
         return mode != Mode::extract;  // --extract takes the first message only
     });
-    if (mode == Mode::stats) shower.print_stats();
     std::cout.flush();
     if (!std::cout) {
         complain(kInfo.name, stdout_failed());

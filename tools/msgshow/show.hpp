@@ -32,6 +32,8 @@ public:
     int show(const msg::Message& m, const InputMessage& in, const ShowOptions& o);
     const msg::Defects& defects() const { return defects_; }
     void print_stats() const;
+    // Add the counts of another Shower's --stats (of other messages).
+    void merge_stats(const Shower& other) { stats_.merge(other.stats_); }
 
 private:
     // Decode leaf `i` into scratch_, adding decoding defects.

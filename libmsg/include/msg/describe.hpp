@@ -45,6 +45,9 @@ public:
     // "messages: N\nparts: ...\ncontent types:\n  N type\n..." (the
     // types by count, most first).
     std::string text() const;
+    // Add the counts of `other` (of other messages, e.g. counted in
+    // another thread): as if its messages had been added here.
+    void merge(const MessageStats& other);
 
     std::uint64_t messages = 0, parts = 0, leaves = 0, bytes = 0, defects = 0;
     std::map<std::string, std::uint64_t> types;

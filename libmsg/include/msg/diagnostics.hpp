@@ -36,9 +36,13 @@ public:
     void print(const Place& place, std::span<const Defect> defects);
     // Print a message about a whole input (no line), e.g. an I/O error.
     void print(const std::string& file, Severity sev, const std::string& text);
+    // The same lines appended to `out` instead of printed: for a caller
+    // that puts a message's diagnostics together in another thread.
+    void format(const Place& place, std::span<const Defect> defects, std::string& out) const;
+    void format(const std::string& file, Severity sev, const std::string& text, std::string& out) const;
 
 private:
-    void print_one(const Place& place, const LineIndex& index, const Defect& d);
+    void format_one(const Place& place, const LineIndex& index, const Defect& d, std::string& out) const;
 
     std::ostream& out_;
     bool color_;
@@ -87,6 +91,13 @@ public:
     // A problem with a whole input (not mail, unreadable): a result
     // without a rule at the file.
     void add_input(const std::string& file, Severity severity, const std::string& text);
+    // The results add() and add_input() write, as JSON text, and a result
+    // made so added: for a caller that makes results in other threads and
+    // adds them in order.
+    static std::string result(const std::string& file, std::uint64_t message, std::string_view data,
+                              const Defect& d, std::uint64_t line, std::uint64_t column, std::uint64_t file_offset);
+    static std::string input_result(const std::string& file, Severity severity, const std::string& text);
+    void add_result(std::string_view result);
     void end(int exit_code);
 
 private:
@@ -94,10 +105,6 @@ private:
     std::string tool_, version_;
     bool first_ = true;
 };
-
-// A file name as a relative URI reference: bytes outside RFC 3986's
-// unreserved set and "/" percent-encoded.
-std::string file_uri(std::string_view path);
 
 // A file name as a relative URI reference: bytes outside RFC 3986's
 // unreserved set and "/" percent-encoded.

@@ -13,6 +13,8 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -47,6 +49,10 @@ struct InputMessage {
     bool too_large() const { return mbox && mbox->too_large; }
     // A message file of a Maildir (name, flags, delivery time); null otherwise.
     const MaildirFile* maildir = nullptr;
+    // With InputOptions::keep, for a message of a mapped archive: while a
+    // copy is held, data stays valid after the callback (MboxMessage::keep).
+    // Empty otherwise.
+    std::shared_ptr<const void> keep;
 };
 
 // What went wrong with an input, by kind (a tool maps each to its exit
@@ -57,6 +63,7 @@ struct InputOptions {
     bool mbox = false;             // inputs are mbox archives
     MboxFormat format = MboxFormat::mboxrd;   // the archives' variant
     bool lock = false;             // lock each archive while reading it (MboxLock, 30 s at most)
+    bool keep = false;             // hand out InputMessage::keep where it can be had
     // Each problem with an input, as a whole sentence naming the input.
     std::function<void(InputProblem, const std::string&)> on_error;
     // Bytes before an archive's first From_ line (a warning, once per
@@ -77,5 +84,25 @@ struct InputCounts {
 // is empty); `fn` returns false to stop the loop early.
 InputCounts for_each_message(const std::vector<std::string>& inputs, const InputOptions& options,
                              const std::function<bool(const InputMessage&)>& fn);
+
+// The same loop in two steps, for a caller that reads message files in
+// several threads: what one input stands for, in order (a file, an
+// archive, standard input, the files below a directory, and where a
+// directory could not be read, that problem), then each item read on its
+// own. for_each_message does exactly this, input by input.
+struct InputItem {
+    enum class Kind : std::uint8_t { file, archive, problem };
+    Kind kind = Kind::file;
+    std::string path;                     // "-" for standard input
+    std::optional<MaildirFile> maildir;   // a Maildir's message file
+    InputProblem problem = InputProblem::missing;  // Kind::problem: what went wrong,
+    std::string message;                           // in a whole sentence
+};
+std::vector<InputItem> list_input(const std::string& input, const InputOptions& options);
+// The messages of one item, as for_each_message hands them out; a problem
+// item, or one that cannot be read, is reported to options.on_error and
+// counted in `counts`. Returns false when `fn` stopped the loop.
+bool read_input(const InputItem& item, const InputOptions& options,
+                const std::function<bool(const InputMessage&)>& fn, InputCounts& counts);
 
 }  // namespace msg

@@ -85,6 +85,9 @@ struct MboxOptions {
     MboxFormat format = MboxFormat::mboxrd;
     std::size_t read_size = 1 << 20;   // bytes per read from the file or inflater (at least 4096)
     bool map = true;                   // memory-map a plain archive that is a regular file
+    // Hand out MboxMessage::keep where it can be had: for a caller that
+    // works on messages in other threads without copying them.
+    bool keep = false;
     // The most bytes one message may take in the archive, its From_ line
     // included; a larger one is skipped, not held [mbox.message-too-large].
     // The leading bytes are kept only up to this size as well.
@@ -113,6 +116,11 @@ struct MboxMessage {
     // is a copy (cut to max_message bytes), the only defect is
     // [mbox.message-too-large] and data_end says how large it was.
     bool too_large = false;
+    // With MboxOptions::keep, for a message whose data is a view into a
+    // mapped archive (not an unquoted copy): while a copy of `keep` is held,
+    // data stays valid and its pages resident, after next() and after the
+    // reader is gone. Empty otherwise: data is valid until the next call.
+    std::shared_ptr<const void> keep;
 };
 
 // The mbox framing engine as a push parser (no I/O): put() is given the

@@ -42,7 +42,8 @@ private:
 
 class Source {
 public:
-    // Map a file read-only (falls back to reading it for pipes and empty files).
+    // Map a file read-only; read it instead when it is small (under 1 MiB),
+    // a pipe or empty.
     static Result<Source> open(const std::string& path);
     // Read all of standard input (or any fd) into an owned buffer.
     static Result<Source> read_fd(int fd, std::string name);
