@@ -1,28 +1,16 @@
-// parallel.cpp - the thread count and the held messages of parallel.hpp.
+// parallel.cpp - the -j/--jobs option.
 #include "common/parallel.hpp"
-
-#include <sched.h>
 
 #include "common/exit.hpp"
 
 namespace msgtools {
-
-unsigned available_cores() {
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    if (sched_getaffinity(0, sizeof set, &set) == 0) {
-        const int n = CPU_COUNT(&set);
-        if (n > 0) return static_cast<unsigned>(n);
-    }
-    return std::max(1u, std::thread::hardware_concurrency());
-}
 
 void add_jobs_option(po::options_description& opts, const char* what) {
     opts.add_options()("jobs,j", po::value<unsigned>()->value_name("N"), what);
 }
 
 int read_jobs_option(const po::variables_map& vm, const char* tool, unsigned& jobs) {
-    jobs = available_cores();
+    jobs = msg::available_cores();
     if (!vm.count("jobs")) return exit_code::ok;
     const unsigned n = vm["jobs"].as<unsigned>();
     if (n < 1 || n > 1024) {
@@ -31,57 +19,6 @@ int read_jobs_option(const po::variables_map& vm, const char* tool, unsigned& jo
     }
     jobs = n;
     return exit_code::ok;
-}
-
-void HeldMessage::hold(const InputMessage& im, std::string& arena) {
-    view_.file = im.file;
-    view_.source = im.source;
-    view_.index = im.index;
-    view_.first_line = im.first_line;
-    view_.offset = im.offset;
-    view_.from_mbox = im.from_mbox;
-    view_.leading = im.leading;
-    view_.keep = im.keep;
-    size_ = im.data.size();
-    if (im.keep) {   // the bytes stay where they are
-        view_.data = im.data;
-    } else {
-        at_ = arena.size();
-        arena.append(im.data);
-        view_.data = {};
-    }
-    leading_.assign(im.leading_bytes);
-    view_.leading_bytes = leading_;
-    view_.framing = nullptr;
-    view_.mbox = nullptr;
-    if (im.mbox) {
-        mbox_ = *im.mbox;   // its views are pointed here below
-        from_line_.assign(im.mbox->from_line);
-        mbox_.from_line = from_line_;
-        mbox_.data = view_.data;
-        view_.mbox = &mbox_;
-        if (im.framing == &im.mbox->defects) view_.framing = &mbox_.defects;
-    }
-    if (im.framing && !view_.framing) {
-        framing_ = *im.framing;
-        view_.framing = &framing_;
-    }
-    view_.maildir = nullptr;
-    if (im.maildir) {
-        maildir_ = *im.maildir;
-        view_.maildir = &*maildir_;
-    }
-}
-
-void HeldMessage::let_go() {
-    view_.keep.reset();
-    mbox_.keep.reset();
-}
-
-void HeldMessage::attach(const std::string& arena) {
-    if (view_.keep) return;
-    view_.data = std::string_view(arena).substr(at_, size_);
-    if (view_.mbox) mbox_.data = view_.data;
 }
 
 }  // namespace msgtools

@@ -1,0 +1,348 @@
+// parallel.hpp - the messages of the input loop (inputs.hpp) worked on by
+// several threads, the results taken back in input order.
+//
+// The input loop stays in the calling thread. Message files are read by the
+// workers themselves; a message of a mapped archive is held where it is
+// (InputMessage::keep), and any other (gzip, standard input, an unquoted
+// copy) is copied out of the loop, whose views last only for its callback.
+// Messages go to the workers in batches, through a queue, and the calling
+// thread takes the results back in the order the messages came, so that
+// what a program prints is the same, byte for byte, whatever the number of
+// threads. Memory is bounded: at most a few batches per thread and about
+// kBytesPerThread of message bytes per thread are between the loop and the
+// output at any time (a larger message is let in alone), and the buffers
+// kept for reuse hold no more than that past their usual size.
+//
+// With one thread nothing is copied and no thread is started: each message
+// is worked on and its result emitted at once, inside the loop's callback.
+#pragma once
+
+#include <algorithm>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <msg/inputs.hpp>
+
+namespace msg {
+
+// The number of cores this process may run on (its CPU affinity), at least 1.
+unsigned available_cores();
+
+// A message of the input loop, held: its names, framing and such copied,
+// its bytes kept where they are when the loop says they may be
+// (InputMessage::keep: a mapped archive), else appended to an arena shared
+// with other messages (one copy per batch, into a buffer that is reused).
+// view() is the InputMessage the loop handed out, pointing here and into
+// the arena once attach() was called (after the arena's last append:
+// appending may move it).
+class HeldMessage {
+public:
+    HeldMessage() = default;
+    HeldMessage(const HeldMessage&) = delete;
+    HeldMessage& operator=(const HeldMessage&) = delete;
+
+    void hold(const InputMessage& im, std::string& arena);
+    void attach(const std::string& arena);
+    // Done with: a kept message's bytes are let go (their pages may go).
+    void let_go();
+    const InputMessage& view() const { return view_; }
+    std::size_t size() const { return size_; }
+
+private:
+    std::size_t at_ = 0, size_ = 0;   // the bytes in the arena (unless kept)
+    std::string leading_, from_line_;
+    Defects framing_;
+    MboxMessage mbox_;
+    std::optional<MaildirFile> maildir_;
+    InputMessage view_;
+};
+
+// Works on the messages of the input loop in `threads` threads and emits
+// the results in input order in the calling thread. `Result` is what one
+// message gives (default-constructible, movable); `work(k, message,
+// result)` runs in worker k (0 <= k < threads: state a worker keeps may be
+// indexed by it), `emit(result)` in the thread that calls add(),
+// add_file() and drain(). An exception thrown by work() is thrown again by
+// the call that would have emitted that message's result.
+template <class Result>
+class OrderedWork {
+public:
+    using Work = std::function<void(unsigned worker, const InputMessage& message, Result& result)>;
+    using Emit = std::function<void(Result& result)>;
+    using Problem = std::function<void(InputProblem problem, const std::string& message)>;
+
+    static constexpr std::size_t kBatchBytes = 256 * 1024;   // a batch is closed past this many bytes
+    static constexpr std::size_t kBatchEntries = 64;         // ... or this many messages or files
+    static constexpr std::size_t kBytesPerThread = 2 << 20;  // message bytes in flight, per thread
+    static constexpr std::size_t kMinBytes = 8 << 20;        // ... but at least this many
+
+    OrderedWork(unsigned threads, Work work, Emit emit)
+        : threads_(std::max(1u, threads)), work_(std::move(work)), emit_(std::move(emit)),
+          max_bytes_(std::max(kMinBytes, kBytesPerThread * threads_)), max_batches_(4 * threads_) {}
+    OrderedWork(const OrderedWork&) = delete;
+    OrderedWork& operator=(const OrderedWork&) = delete;
+    ~OrderedWork() { stop(); }
+
+    unsigned threads() const { return threads_; }
+    // Where a message file read by a worker (add_file) that could not be
+    // read is reported, in its place in the order.
+    void on_problem(Problem p) { problem_ = std::move(p); }
+
+    // One message of the input loop (call from its callback): worked on at
+    // once with one thread, else copied for a worker.
+    void add(const InputMessage& im) {
+        if (threads_ == 1) {
+            single_ = Result{};
+            work_(0, im, single_);
+            emit_(single_);
+            return;
+        }
+        const std::size_t size = im.data.size();
+        Entry& e = make_room(size);
+        Batch& b = *open_;
+        if (!im.keep && b.arena.capacity() - b.arena.size() < size) {
+            // A new arena, or a large message alone in its batch: nothing
+            // (or little) is copied.
+            large_bytes_ -= large(b.arena);
+            b.arena.reserve(std::max(kBatchBytes, b.arena.size() + size));
+            large_bytes_ += large(b.arena);
+        }
+        e.is_file = false;
+        e.message.hold(im, b.arena);
+        b.bytes += size;
+        bytes_ += size;
+    }
+
+    // A message file (an item of list_input), read by a worker with
+    // read_input: its one message is worked on there, or its problem
+    // reported to on_problem() here, in order. Needs more than one thread.
+    void add_file(const InputItem& item) {
+        Entry& e = make_room(0);
+        e.is_file = true;
+        e.file = item;
+    }
+
+    // Emit every result still to come, waiting for them: at the end, and
+    // before the loop prints anything of its own (an input that cannot be
+    // read), so that it comes after the output of the messages before.
+    void drain() {
+        if (open_) dispatch();
+        while (!window_.empty()) retire_front();
+    }
+
+private:
+    struct Entry {
+        HeldMessage message;   // a message of the loop, held,
+        InputItem file;   // or a message file to read (is_file)
+        bool is_file = false;
+        Result result;
+        bool failed = false;   // the file could not be read:
+        InputProblem problem = InputProblem::missing;
+        std::string error;     // why
+    };
+    struct Batch {
+        std::string arena;                            // the held messages' bytes
+        std::vector<std::unique_ptr<Entry>> entries;  // the first `used` are this batch's
+        std::size_t used = 0, bytes = 0;
+        std::exception_ptr error;   // thrown by work() on entry error_at
+        std::size_t error_at = 0;
+        bool done = false;
+    };
+
+    // The next entry of the open batch, after waiting for room for `size`
+    // more bytes: the batches and bytes in flight stay within bounds.
+    Entry& make_room(std::size_t size) {
+        if (workers_.empty()) start();
+        emit_ready();
+        if (open_ && (open_->used >= kBatchEntries || open_->bytes + size > kBatchBytes)) dispatch();
+        if (!open_)
+            while (window_.size() >= max_batches_) retire_front();
+        while (!window_.empty() && bytes_ + size > max_bytes_) {
+            if (window_.front().get() == open_) dispatch();
+            retire_front();
+        }
+        if (!open_) open_batch(size);
+        Batch& b = *open_;
+        if (b.entries.size() == b.used) b.entries.push_back(std::make_unique<Entry>());
+        Entry& e = *b.entries[b.used++];
+        e.result = Result{};
+        e.failed = false;
+        return e;
+    }
+
+    void start() {
+        for (unsigned k = 0; k < threads_; ++k) workers_.emplace_back([this, k] { run(k); });
+    }
+
+    void stop() {
+        {
+            std::lock_guard lock(mu_);
+            closing_ = true;
+            todo_.clear();
+        }
+        todo_cv_.notify_all();
+        for (std::thread& t : workers_) t.join();
+        workers_.clear();
+    }
+
+    void run(unsigned k) {
+        for (;;) {
+            Batch* b = nullptr;
+            {
+                std::unique_lock lock(mu_);
+                todo_cv_.wait(lock, [&] { return closing_ || !todo_.empty(); });
+                if (todo_.empty()) return;
+                b = todo_.front();
+                todo_.pop_front();
+            }
+            std::size_t i = 0;
+            try {
+                for (; i < b->used; ++i) work_on(k, *b->entries[i]);
+            } catch (...) {
+                b->error = std::current_exception();
+                b->error_at = i;
+            }
+            {
+                std::lock_guard lock(mu_);
+                b->done = true;
+            }
+            done_cv_.notify_one();
+        }
+    }
+
+    void work_on(unsigned k, Entry& e) {
+        if (!e.is_file) {
+            work_(k, e.message.view(), e.result);
+            return;
+        }
+        InputOptions o;
+        o.on_error = [&](InputProblem p, const std::string& message) {
+            e.failed = true;
+            e.problem = p;
+            e.error = message;
+        };
+        InputCounts counts;   // counted where reported
+        read_input(e.file, o, [&](const InputMessage& im) {
+            work_(k, im, e.result);
+            return true;
+        }, counts);
+    }
+
+    // The part of an arena's capacity past a batch's usual size.
+    static std::size_t large(const std::string& arena) {
+        return arena.capacity() > kBatchBytes ? arena.capacity() - kBatchBytes : 0;
+    }
+
+    // A batch, reused when there is a spare one: the one whose arena holds
+    // `size` bytes with the least room to spare, else the largest.
+    void open_batch(std::size_t size) {
+        std::unique_ptr<Batch> b;
+        if (!spare_.empty()) {
+            std::size_t best = 0;
+            for (std::size_t i = 1; i < spare_.size(); ++i) {
+                const std::size_t c = spare_[i]->arena.capacity(), bc = spare_[best]->arena.capacity();
+                if (bc < size ? c > bc : (c >= size && c < bc)) best = i;
+            }
+            std::swap(spare_[best], spare_.back());
+            b = std::move(spare_.back());
+            spare_.pop_back();
+        } else {
+            b = std::make_unique<Batch>();
+        }
+        b->arena.clear();
+        b->used = b->bytes = 0;
+        b->error = nullptr;
+        b->done = false;
+        open_ = b.get();
+        window_.push_back(std::move(b));
+    }
+
+    // The open batch to the workers.
+    void dispatch() {
+        for (std::size_t i = 0; i < open_->used; ++i)
+            if (!open_->entries[i]->is_file) open_->entries[i]->message.attach(open_->arena);
+        {
+            std::lock_guard lock(mu_);
+            todo_.push_back(open_);
+        }
+        open_ = nullptr;
+        todo_cv_.notify_one();
+    }
+
+    bool front_done() {
+        std::lock_guard lock(mu_);
+        return window_.front()->done;
+    }
+
+    // Emit the results of the batches at the front that are done.
+    void emit_ready() {
+        while (!window_.empty() && window_.front().get() != open_ && front_done()) finish_front();
+    }
+
+    void retire_front() {
+        {
+            Batch* b = window_.front().get();
+            std::unique_lock lock(mu_);
+            done_cv_.wait(lock, [&] { return b->done; });
+        }
+        finish_front();
+    }
+
+    void finish_front() {
+        std::unique_ptr<Batch> b = std::move(window_.front());
+        window_.pop_front();
+        bytes_ -= b->bytes;
+        const std::exception_ptr error = b->error;
+        const std::size_t emit = error ? b->error_at : b->used;   // the results before an exception
+        for (std::size_t i = 0; i < emit; ++i) {
+            Entry& e = *b->entries[i];
+            if (!e.failed) emit_(e.result);
+            else if (problem_) problem_(e.problem, e.error);
+        }
+        for (std::size_t i = 0; i < b->used; ++i) b->entries[i]->message.let_go();
+        // Arenas are kept for reuse (a new one costs page faults as it is
+        // filled); those grown past a batch's usual size for large messages,
+        // while their growth together stays within the bound.
+        if (large_bytes_ > max_bytes_ && large(b->arena) > 0) {
+            large_bytes_ -= large(b->arena);
+            std::string().swap(b->arena);
+        }
+        spare_.push_back(std::move(b));
+        if (error) std::rethrow_exception(error);
+    }
+
+    const unsigned threads_;
+    Work work_;
+    Emit emit_;
+    Problem problem_;
+    const std::size_t max_bytes_, max_batches_;
+    Result single_;
+
+    // The calling thread's: batches in input order (the last may be open,
+    // still taking messages), their message bytes, spare batches.
+    std::deque<std::unique_ptr<Batch>> window_;
+    Batch* open_ = nullptr;
+    std::size_t bytes_ = 0;
+    std::size_t large_bytes_ = 0;   // large() of every batch's arena
+    std::vector<std::unique_ptr<Batch>> spare_;
+
+    // Shared with the workers, under mu_: batches to work on, each batch's
+    // done flag, closing_.
+    std::mutex mu_;
+    std::condition_variable todo_cv_, done_cv_;
+    std::deque<Batch*> todo_;
+    bool closing_ = false;
+    std::vector<std::thread> workers_;
+};
+
+}  // namespace msg

@@ -1,0 +1,110 @@
+// OrderedWork: results in input order whatever the thread count, message
+// bytes that outlive the loop's callback, files read by the workers,
+// problems reported in their place, work()'s exceptions thrown again.
+#include <msg/parallel.hpp>
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <unistd.h>
+
+namespace {
+
+struct Out {
+    std::string text;
+};
+
+// Feeds `n` messages whose bytes live only for the add() call, the way
+// the input loop's views do.
+std::vector<std::string> run(unsigned threads, int n) {
+    std::vector<std::string> emitted;
+    msg::OrderedWork<Out> work(
+        threads,
+        [](unsigned worker, const msg::InputMessage& m, Out& r) {
+            EXPECT_LT(worker, 4u);
+            // Later messages finish first: order must come from the queue.
+            if (m.index % 7 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+            r.text = std::to_string(m.index) + ":" + std::string(m.data);
+        },
+        [&](Out& r) { emitted.push_back(r.text); });
+    for (int i = 0; i < n; ++i) {
+        std::string bytes = "message " + std::string(static_cast<std::size_t>(i % 300), 'x');
+        msg::InputMessage im;
+        im.index = static_cast<std::size_t>(i);
+        im.data = bytes;
+        work.add(im);
+        bytes.assign(bytes.size(), '#');   // the loop's buffer is reused
+    }
+    work.drain();
+    return emitted;
+}
+
+TEST(OrderedWork, ResultsComeInInputOrderWithAnyThreadCount) {
+    const auto one = run(1, 500);
+    ASSERT_EQ(one.size(), 500u);
+    EXPECT_EQ(one[3], "3:message xxx");
+    for (unsigned t : {2u, 3u, 4u}) EXPECT_EQ(run(t, 500), one) << t << " threads";
+}
+
+TEST(OrderedWork, AnExceptionOfWorkIsThrownWhereItsResultWouldBeEmitted) {
+    for (unsigned t : {1u, 3u}) {
+        std::vector<std::size_t> emitted;
+        msg::OrderedWork<Out> work(
+            t,
+            [](unsigned, const msg::InputMessage& m, Out& r) {
+                if (m.index == 5) throw std::runtime_error("bad five");
+                r.text = std::to_string(m.index);
+            },
+            [&](Out& r) { emitted.push_back(std::stoul(r.text)); });
+        bool thrown = false;
+        try {
+            for (std::size_t i = 0; i < 20; ++i) {
+                msg::InputMessage im;
+                im.index = i;
+                im.data = "x";
+                work.add(im);
+            }
+            work.drain();
+        } catch (const std::runtime_error& e) {
+            thrown = true;
+            EXPECT_STREQ(e.what(), "bad five");
+        }
+        EXPECT_TRUE(thrown) << t;
+        ASSERT_EQ(emitted.size(), 5u) << t;   // everything before it, nothing after
+        for (std::size_t i = 0; i < 5; ++i) EXPECT_EQ(emitted[i], i);
+    }
+}
+
+TEST(OrderedWork, FilesAreReadByWorkersAndProblemsReportedInTheirPlace) {
+    namespace fs = std::filesystem;
+    const fs::path dir = fs::temp_directory_path() / ("ordered-work-" + std::to_string(::getpid()));
+    fs::create_directories(dir);
+    std::ofstream(dir / "a.eml") << "Subject: a\r\n\r\nA\r\n";
+    std::ofstream(dir / "c.eml") << "Subject: c\r\n\r\nC\r\n";
+    std::vector<std::string> seen;
+    msg::OrderedWork<Out> work(
+        2, [](unsigned, const msg::InputMessage& m, Out& r) { r.text = std::string(m.data.substr(0, 10)); },
+        [&](Out& r) { seen.push_back(r.text); });
+    work.on_problem([&](msg::InputProblem p, const std::string&) {
+        seen.push_back(p == msg::InputProblem::missing ? "missing" : "other");
+    });
+    for (const char* name : {"a.eml", "b.eml", "c.eml"}) {
+        msg::InputItem item;
+        item.path = (dir / name).string();
+        work.add_file(item);
+    }
+    work.drain();
+    fs::remove_all(dir);
+    EXPECT_EQ(seen, (std::vector<std::string>{"Subject: a", "missing", "Subject: c"}));
+}
+
+TEST(OrderedWork, AvailableCoresIsAtLeastOne) { EXPECT_GE(msg::available_cores(), 1u); }
+
+}  // namespace
