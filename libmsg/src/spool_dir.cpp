@@ -98,19 +98,28 @@ Result<std::string> Spool::enqueue(const Envelope& env, std::string_view message
 }
 
 Result<std::string> Spool::Batch::add(const Envelope& env, std::string_view message, std::string name) {
-    if (name.empty()) {
-        name = new_entry_name();
-    } else {
-        if (!spool_io::is_entry_name(name)) return invalid_name(name).error();
-        // A caller-chosen name must be new in every state, not only in tmp/.
-        if (std::optional<SpoolState> st = spool_.find(name))
-            return Error{EEXIST, "cannot create spool entry " + join(spool_.root_, state_dir(*st), name) +
-                                     ": File exists"};
-    }
-    const std::string path = join(spool_.root_, "tmp", name);
-    std::string data = format_envelope(env);
-    data.append(message);
-    Result<int> fd = spool_io::create_file(path, data, false);
+    if (name.empty()) return create(env, message, new_entry_name());
+    if (!spool_io::is_entry_name(name)) return invalid_name(name).error();
+    // A caller-chosen name must be new in every state, not only in tmp/.
+    if (std::optional<SpoolState> st = spool_.find(name))
+        return Error{EEXIST, "cannot create spool entry " + join(spool_.root_, state_dir(*st), name) + ": File exists"};
+    return create(env, message, std::move(name));
+}
+
+Result<std::string> Spool::Batch::add_keyed(const Envelope& env, std::string_view message, std::string_view key) {
+    return create(env, message, new_entry_name(key));
+}
+
+Result<std::string> Spool::Batch::create(const Envelope& env, std::string_view message, std::string name) {
+    // tmp/ and queue/ are opened once: each entry is then created, renamed
+    // and synced relative to them, without a path walk per call.
+    for (auto [fd, dir] : {std::pair{&tmp_, "tmp"}, std::pair{&queue_, "queue"}})
+        if (*fd < 0) {
+            const std::string path = join(spool_.root_, dir);
+            *fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+            if (*fd < 0) return sys_error("open directory", path, errno);
+        }
+    Result<int> fd = spool_io::create_at(tmp_, name, format_envelope(env), message, join(spool_.root_, "tmp", name));
     if (!fd) return fd.error();
     pending_.emplace_back(name, *fd);
     return name;
@@ -130,16 +139,15 @@ Status Spool::Batch::commit() {
     if (!synced)
         for (const auto& [name, fd] : pending_)
             if (Status s = spool_io::sync_fd(fd, join(spool_.root_, "tmp", name)); !s) return s;
-    const std::string queue = join(spool_.root_, "queue");
     std::size_t done = 0;
     Status result = Ok{};
     for (; done < pending_.size(); ++done) {
         const std::string& name = pending_[done].first;
-        result = spool_io::move(join(spool_.root_, "tmp", name), join(spool_.root_, "queue", name), true);
+        result = spool_io::move_at(tmp_, queue_, name, join(spool_.root_, "queue", name));
         if (!result) break;
     }
     if (done > 0) {
-        Status s = spool_io::sync_dir(queue);
+        Status s = spool_io::sync_fd(queue_, join(spool_.root_, "queue"));
         if (result && !s) result = s;
     }
     for (std::size_t i = 0; i < done; ++i) spool_io::close_fd(pending_[i].second);
@@ -149,14 +157,16 @@ Status Spool::Batch::commit() {
 
 Spool::Batch::~Batch() {
     for (const auto& [name, fd] : pending_) {
-        ::unlink(join(spool_.root_, "tmp", name).c_str());
+        ::unlinkat(tmp_, name.c_str(), 0);
         spool_io::close_fd(fd);
     }
+    spool_io::close_fd(tmp_);
+    spool_io::close_fd(queue_);
 }
 
-Status Spool::GroupWriter::add(const Envelope& env, std::string_view message, std::string name,
+Status Spool::GroupWriter::add(const Envelope& env, std::string_view message, std::string_view key,
                                std::function<void(const std::string&)> durable) {
-    auto added = batch_.add(env, message, std::move(name));
+    auto added = batch_.add_keyed(env, message, key);
     if (!added) return added.error();
     pending_.emplace_back(std::move(*added), std::move(durable));
     bytes_ += message.size();

@@ -9,6 +9,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 namespace msg::spool_io {
@@ -45,6 +46,27 @@ Status write_all(int fd, std::string_view data, const std::string& path) {
         data.remove_prefix(static_cast<std::size_t>(n));
     }
     return Ok{};
+}
+
+Status write_all(int fd, std::string_view head, std::string_view body, const std::string& path) {
+    while (!head.empty()) {
+        struct iovec v[2] = {{const_cast<char*>(head.data()), head.size()},
+                             {const_cast<char*>(body.data()), body.size()}};
+        const ssize_t n = ::writev(fd, v, body.empty() ? 1 : 2);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return sys_error("write", path, errno);
+        }
+        if (n == 0) return sys_error("write", path, EIO);
+        auto done = static_cast<std::size_t>(n);
+        if (done >= head.size()) {
+            body.remove_prefix(done - head.size());
+            head = {};
+        } else {
+            head.remove_prefix(done);
+        }
+    }
+    return write_all(fd, body, path);
 }
 
 Result<std::string> read_all(int fd, const std::string& path, const struct stat* known) {
@@ -105,6 +127,29 @@ Result<int> create_file(const std::string& path, std::string_view data, bool syn
         return s.error();
     }
     return fd;
+}
+
+Result<int> create_at(int dir, std::string_view name, std::string_view head, std::string_view body,
+                      const std::string& path, mode_t mode) {
+    const std::string n(name);
+    const int fd = ::openat(dir, n.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+    if (fd < 0) return sys_error("create", path, errno);
+    if (Status s = write_all(fd, head, body, path); !s) {
+        ::unlinkat(dir, n.c_str(), 0);
+        close_fd(fd);
+        return s.error();
+    }
+    return fd;
+}
+
+Status move_at(int from, int to, std::string_view name, const std::string& path) {
+    const std::string n(name);
+    if (::renameat2(from, n.c_str(), to, n.c_str(), RENAME_NOREPLACE) == 0) return Ok{};
+    if (errno != EINVAL && errno != ENOSYS) return sys_error("rename to", path, errno);
+    // As move(): link() refuses an existing name.
+    if (::linkat(from, n.c_str(), to, n.c_str(), 0) != 0) return sys_error("link to", path, errno);
+    if (::unlinkat(from, n.c_str(), 0) != 0) return sys_error("remove from tmp/ of", path, errno);
+    return Ok{};
 }
 
 Status move(const std::string& from, const std::string& to, bool no_replace) {

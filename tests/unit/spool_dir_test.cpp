@@ -234,7 +234,8 @@ TEST_F(SpoolDir, GroupWriterCommitsInGroupsAndTellsWhenDurable) {
     msg::Spool::GroupWriter w(spool(), 3);
     std::vector<std::string> told;
     for (int i = 0; i < 7; ++i) {
-        auto st = w.add(envelope(), kMessage + std::to_string(i), {}, [&](const std::string& n) { told.push_back(n); });
+        auto st = w.add(envelope(), kMessage + std::to_string(i), "key" + std::to_string(i),
+                        [&](const std::string& n) { told.push_back(n); });
         ASSERT_TRUE(st) << st.error().message;
         EXPECT_EQ(told.size(), static_cast<std::size_t>((i + 1) / 3 * 3)) << i;   // whole groups only
         EXPECT_EQ(list(SpoolState::queue), told);
@@ -244,6 +245,11 @@ TEST_F(SpoolDir, GroupWriterCommitsInGroupsAndTellsWhenDurable) {
     EXPECT_EQ(list(SpoolState::queue), told);
     EXPECT_TRUE(files_in(root_ / "tmp").empty());
     EXPECT_EQ(w.lost(), 0u);
+    for (int i = 0; i < 7; ++i) {
+        EXPECT_EQ(msg::entry_key(told[static_cast<std::size_t>(i)]), "key" + std::to_string(i));
+        EXPECT_EQ(spool().read(SpoolState::queue, told[static_cast<std::size_t>(i)]).value(),
+                  msg::format_envelope(envelope()) + kMessage + std::to_string(i));
+    }
 }
 
 TEST_F(SpoolDir, BatchNotCommittedLeavesNothing) {

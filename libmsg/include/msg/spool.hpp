@@ -143,13 +143,19 @@ public:
         Batch(const Batch&) = delete;             // owns open fds and tmp/ files
         Batch& operator=(const Batch&) = delete;
         Result<std::string> add(const Envelope& env, std::string_view message, std::string name = {});
+        // An entry named new_entry_name(key): new by construction (the
+        // time, this process's id and sequence), so no state is searched
+        // for it, as a bulk writer wants.
+        Result<std::string> add_keyed(const Envelope& env, std::string_view message, std::string_view key);
         Status commit();
         std::size_t size() const { return pending_.size(); }
         ~Batch();  // entries added and not committed are removed from tmp/
 
     private:
+        Result<std::string> create(const Envelope& env, std::string_view message, std::string name);
         Spool& spool_;
         std::vector<std::pair<std::string, int>> pending_;  // name, open fd
+        int tmp_ = -1, queue_ = -1;   // tmp/ and queue/, opened at the first add
     };
 
     // Many entries written in groups, as a bulk writer wants: a Batch
@@ -159,9 +165,10 @@ public:
     public:
         explicit GroupWriter(Spool& s, std::size_t max_entries = 256, std::size_t max_bytes = std::size_t{32} << 20)
             : batch_(s), max_entries_(max_entries), max_bytes_(max_bytes) {}
-        // Add an entry (see Batch::add); an error is this entry's (it is not
-        // added) or, after a group could not be committed, that group's.
-        Status add(const Envelope& env, std::string_view message, std::string name,
+        // Add an entry named for `key` (see Batch::add_keyed); an error is
+        // this entry's (it is not added) or, after a group could not be
+        // committed, that group's.
+        Status add(const Envelope& env, std::string_view message, std::string_view key,
                    std::function<void(const std::string& name)> durable = {});
         // Commit what is pending. On an error the group's entries are
         // removed and counted by lost().

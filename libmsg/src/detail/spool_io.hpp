@@ -21,7 +21,9 @@ std::string join(const std::string& root, std::string_view dir, std::string_view
 
 // The whole of `data` to `fd`, retrying on EINTR and short writes.
 Status write_all(int fd, std::string_view data, const std::string& path);
-// The whole file behind `fd` from offset 0.
+// `head` then `body` to `fd` in one writev() where it can (no copy of
+// the message to put the envelope before it).
+Status write_all(int fd, std::string_view head, std::string_view body, const std::string& path);
 // The whole file; `known` is its fstat when the caller has it already.
 Result<std::string> read_all(int fd, const std::string& path, const struct stat* known = nullptr);
 // fsync(fd), retrying on EINTR.
@@ -35,6 +37,15 @@ void close_fd(int fd) noexcept;
 // write `data`, fsync. Returns the open fd (O_RDWR) or an error (the file
 // is removed again on a write or fsync error).
 Result<int> create_file(const std::string& path, std::string_view data, bool sync, mode_t mode = 0660);
+
+// Create `name` in the directory `dir` (an fd) exclusively, as
+// create_file does, writing `head` and `body`; not synced. `path` names it
+// in errors.
+Result<int> create_at(int dir, std::string_view name, std::string_view head, std::string_view body,
+                      const std::string& path, mode_t mode = 0660);
+// `name` from the directory `from` to the directory `to`, never replacing
+// (as move() with no_replace); `path` names the target in errors.
+Status move_at(int from, int to, std::string_view name, const std::string& path);
 
 // rename(from, to); with `no_replace`, fail with EEXIST when `to` exists
 // (renameat2 RENAME_NOREPLACE, or link+unlink where the file system lacks it).
