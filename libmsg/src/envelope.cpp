@@ -300,24 +300,31 @@ bool is_smtp_mailbox(std::string_view address) {
     return p.ok && !p.postmaster && p.end == path.size() && !p.source_route;
 }
 
-Derivation derive_envelope(std::string_view message, std::string_view from_line) {
+Derivation derive_envelope(std::string_view message, std::string_view from_line, const DeriveOptions& fixed) {
     Derivation d;
     Envelope& env = d.envelope;
     std::vector<HeaderField> fields;
-    parse_header_block(message, fields);
+    parse_header_block(message, fields, &d.defects);
     auto take_sender = [&](std::string_view where, std::string_view address) {
         d.have_sender = true;
         d.sender_from = where;
         env.mail_from = address;
     };
     // --- the sender ---
+    if (fixed.sender) {
+        d.have_sender = true;
+        d.sender_from = "--sender";
+        env.mail_from = *fixed.sender;
+    }
     std::string_view first = from_line.substr(0, from_line.find_first_of(" \t"));
     if (!first.empty() && first.front() == '<' && first.back() == '>' && first.size() >= 2)
         first = first.substr(1, first.size() - 2);
-    if (iequals(first, "MAILER-DAEMON") || first == "<>" || from_line.starts_with("<>"))
-        take_sender("From_ line", "");
-    else if (!first.empty() && first.find('@') != std::string_view::npos && is_smtp_mailbox(first))
-        take_sender("From_ line", first);
+    if (!d.have_sender) {
+        if (iequals(first, "MAILER-DAEMON") || first == "<>" || from_line.starts_with("<>"))
+            take_sender("From_ line", "");
+        else if (!first.empty() && first.find('@') != std::string_view::npos && is_smtp_mailbox(first))
+            take_sender("From_ line", first);
+    }
     if (!d.have_sender)
         if (const HeaderField* rp = first_field(fields, "Return-Path")) {
             const std::string v = unfold(rp->value);
@@ -371,7 +378,10 @@ Derivation derive_envelope(std::string_view message, std::string_view from_line)
     const bool resent_rcpts = std::any_of(resent.begin(), resent.end(), [](const HeaderField* f) {
         return iequals(f->name, "Resent-To") || iequals(f->name, "Resent-Cc") || iequals(f->name, "Resent-Bcc");
     });
-    if (resent_rcpts) {
+    if (!fixed.rcpts.empty()) {
+        env.rcpts = fixed.rcpts;
+        d.rcpts_from = "--rcpt";
+    } else if (resent_rcpts) {
         collect(resent, {"Resent-To", "Resent-Cc", "Resent-Bcc"});
         d.rcpts_from = "Resent-To/Cc/Bcc";
     } else {

@@ -96,6 +96,33 @@ TEST(DeriveEnvelope, ParametersAreWhatTheMessageNeeds) {
               (V{"BODY=8BITMIME", "SMTPUTF8"}));
 }
 
+// --sender and --rcpt: taken instead of the derived ones, and the needs
+// declared for the envelope that results (a UTF-8 recipient: SMTPUTF8).
+TEST(DeriveEnvelope, FixedSenderAndRecipientsWin) {
+    static const std::string m = "From: a@example.org\nTo: b@example.net, \"broken\nCc: c@example.net\n\nplain\n";
+    msg::DeriveOptions fixed;
+    fixed.sender = "";
+    fixed.rcpts.push_back({"j\xC3\xBCrgen@example.org", {}});
+    const msg::Derivation d = msg::derive_envelope(m, "x@example.com Mon Nov 23 09:15:00 2026", fixed);
+    EXPECT_TRUE(d.have_sender);
+    EXPECT_EQ(d.envelope.mail_from, "");
+    EXPECT_EQ(d.sender_from, "--sender");
+    EXPECT_EQ(rcpts(d), V{"j\xC3\xBCrgen@example.org"});
+    EXPECT_EQ(d.rcpts_from, "--rcpt");
+    EXPECT_EQ(d.unparsed, 0u);   // the recipient fields were not read
+    EXPECT_EQ(d.envelope.mail_params, V{"SMTPUTF8"});
+    msg::DeriveOptions only_sender;
+    only_sender.sender = "s@example.org";
+    EXPECT_EQ(rcpts(msg::derive_envelope(m, {}, only_sender)), (V{"b@example.net", "c@example.net"}));
+}
+
+// The header block's defects come with the derivation; the body is not parsed.
+TEST(DeriveEnvelope, HeaderDefectsAreReported) {
+    EXPECT_TRUE(derive("From: a@example.org\nTo: b@example.net\n\nbody\n").defects.empty());
+    const msg::Derivation d = derive("From: a@example.org\nTo: b@example.net\nBad Name: x\n\nbody\n");
+    ASSERT_FALSE(d.defects.empty());
+}
+
 TEST(Needs, HeaderAndBodyApart) {
     const std::string m = "Subject: caf\xC3\xA9\r\n\r\nplain\r\n";
     msg::Needs n = msg::message_needs(m);

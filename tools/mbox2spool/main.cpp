@@ -1,7 +1,6 @@
 // mbox2spool - turn mbox archives into spool entries, one per message.
 #include <msg/archive.hpp>
 #include <msg/envelope.hpp>
-#include <msg/message.hpp>
 #include <msg/spool.hpp>
 
 #include <iostream>
@@ -67,12 +66,11 @@ int main(int argc, char** argv) {
         return exit_code::usage;
     }
     in.format = *format;
-    std::optional<std::string> sender;
-    if (vm.count("sender") && !(sender = msg::mailbox_argument(vm["sender"].as<std::string>(), true))) {
+    msg::DeriveOptions fixed;
+    if (vm.count("sender") && !(fixed.sender = msg::mailbox_argument(vm["sender"].as<std::string>(), true))) {
         complain(kInfo.name, "--sender " + vm["sender"].as<std::string>() + " is not an RFC 5321 mailbox");
         return exit_code::usage;
     }
-    std::vector<msg::Envelope::Rcpt> rcpts;
     if (vm.count("rcpt"))
         for (const std::string& r : vm["rcpt"].as<std::vector<std::string>>()) {
             const auto a = msg::mailbox_argument(r, false);
@@ -80,7 +78,7 @@ int main(int argc, char** argv) {
                 complain(kInfo.name, "--rcpt " + r + " is not an RFC 5321 mailbox");
                 return exit_code::usage;
             }
-            rcpts.push_back({*a, {}});
+            fixed.rcpts.push_back({*a, {}});
         }
     const bool json = vm.count("json") > 0;
 
@@ -143,13 +141,9 @@ int main(int argc, char** argv) {
             event(m, "duplicate", "already in the spool");
             return true;
         }
-        msg::Derivation d = msg::derive_envelope(m.data, mm.from_line);
-        if (sender) {
-            d.have_sender = true;
-            d.envelope.mail_from = *sender;
-        }
-        if (!rcpts.empty()) d.envelope.rcpts = rcpts;
-        msg::declare_needs(d.envelope, m.data);
+        // The header is parsed, the body only scanned for 8-bit bytes:
+        // msgcheck is the tool that checks a whole message.
+        msg::Derivation d = msg::derive_envelope(m.data, mm.from_line, fixed);
         const std::string where = m.maildir ? m.file : m.file + ":" + std::to_string(mm.line);
         const std::string which = m.maildir ? std::string("message") : "message " + std::to_string(m.index + 1);
         if (!d.have_sender || d.envelope.rcpts.empty()) {
@@ -161,17 +155,16 @@ int main(int argc, char** argv) {
             event(m, "skipped", why);
             return true;
         }
-        const msg::Message message = msg::parse_message(m.data);
-        if (const std::size_t n = message.defects().size() + mm.defects.size(); n > 0) {
+        if (const std::size_t n = d.defects.size() + mm.defects.size(); n > 0) {
             ++c.malformed;
-            const msg::Defect& d0 = !mm.defects.empty() ? mm.defects.front() : message.defects().front();
+            const msg::Defect& d0 = !mm.defects.empty() ? mm.defects.front() : d.defects.front();
             if (!cli.quiet)
                 diag.print(where, msg::Severity::warning,
                            which + " has " + std::to_string(n) + (n == 1 ? " defect" : " defects") + " (first: " +
                                std::string(d0.info().text) + " [" + std::string(d0.info().code) +
-                               "]); enqueued as it is (see msgcheck --mbox)");
+                               "]); enqueued as it is (msgcheck --mbox checks the whole message)");
         }
-        if (!cli.quiet && d.unparsed > 0 && rcpts.empty())
+        if (!cli.quiet && d.unparsed > 0 && fixed.rcpts.empty())
             diag.print(where, msg::Severity::warning,
                        which + ": " + std::to_string(d.unparsed) + " malformed element(s) in " +
                            std::string(d.rcpts_from) + " left out");
@@ -190,7 +183,7 @@ int main(int argc, char** argv) {
                     .key("status").value("enqueued").key("entry").value(entry).end_object();
                 std::cout << j.str() << '\n';
             };
-        if (auto st = writer.add(d.envelope, m.data, msg::new_entry_name(key), std::move(enqueued)); !st) {
+        if (auto st = writer.add(d.envelope, m.data, key, std::move(enqueued)); !st) {
             complain(kInfo.name, st.error().message);
             result = exit_code::cant_create;
             return false;

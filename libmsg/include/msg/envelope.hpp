@@ -26,6 +26,8 @@
 #include <utility>
 #include <vector>
 
+#include "msg/defect.hpp"
+
 
 namespace msg {
 
@@ -136,13 +138,23 @@ struct Derivation {
     std::string_view rcpts_from;   // "Resent-To/Cc/Bcc" or "To/Cc/Bcc"
     std::vector<std::string> rejected;  // addresses found but not usable as RFC 5321 paths
     std::size_t unparsed = 0;      // elements of the recipient fields that are no address at all
+    Defects defects;               // of the header block (the body is not parsed)
+};
+
+// What the caller fixes for every message, instead of deriving it
+// (mbox2spool --sender, --rcpt).
+struct DeriveOptions {
+    std::optional<std::string> sender;   // "" for the null path
+    std::vector<Envelope::Rcpt> rcpts;   // none: derived
 };
 
 // `message` is the whole message (only its header block is parsed; the
 // body is scanned for 8-bit bytes); `from_line` is the rest of an mbox
 // From_ line (after "From "), or "". A From_ sender of MAILER-DAEMON gives
 // the null path (a bounce must not be bounced); "-" and other
-// non-addresses are skipped.
-Derivation derive_envelope(std::string_view message, std::string_view from_line);
+// non-addresses are skipped. What `fixed` gives is taken instead (and the
+// recipient fields are not read when it gives recipients); the needs are
+// declared for the envelope that results.
+Derivation derive_envelope(std::string_view message, std::string_view from_line, const DeriveOptions& fixed = {});
 
 }  // namespace msg
