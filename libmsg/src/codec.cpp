@@ -439,6 +439,42 @@ void decode_transfer(std::string_view body, TransferEncoding encoding, std::stri
     }
 }
 
+namespace {
+
+template <class Decoder>
+void decode_in_slices(std::string_view body, const std::function<void(std::string_view)>& sink,
+                      DecodeStatus* status, std::size_t window) {
+    Decoder d;
+    std::string out;
+    window = std::max<std::size_t>(window, 64);
+    for (std::size_t at = 0; at < body.size(); at += window) {
+        out.clear();
+        d.step(body.substr(at, window), out);
+        if (!out.empty()) sink(out);
+    }
+    out.clear();
+    d.finish(out);
+    if (!out.empty()) sink(out);
+    if (status) *status = d.status();
+}
+
+}  // namespace
+
+void decode_transfer_each(std::string_view body, TransferEncoding encoding,
+                          const std::function<void(std::string_view)>& sink, DecodeStatus* status,
+                          std::size_t window) {
+    switch (encoding) {
+    case TransferEncoding::base64: return decode_in_slices<Base64Decoder>(body, sink, status, window);
+    case TransferEncoding::quoted_printable:
+        return decode_in_slices<QuotedPrintableDecoder>(body, sink, status, window);
+    case TransferEncoding::uuencode: return decode_in_slices<UuDecoder>(body, sink, status, window);
+    default:
+        if (!body.empty()) sink(body);
+        if (status) *status = DecodeStatus{};
+        return;
+    }
+}
+
 // --- encoders ----------------------------------------------------------------
 
 std::string base64_encode(std::string_view data, std::size_t line_length, std::string_view eol) {

@@ -376,6 +376,13 @@ void Message::decode(const Entity& e, std::string& out, Defects* defects) const 
     decode_defects(e, st, defects);
 }
 
+void Message::decode_each(const Entity& e, const std::function<void(std::string_view)>& sink,
+                          Defects* defects) const {
+    DecodeStatus st;
+    decode_transfer_each(body(e), e.encoding, sink, &st);
+    decode_defects(e, st, defects);
+}
+
 namespace {
 
 // Just after the last byte of `b` that is not white space: where data that

@@ -12,26 +12,45 @@
 
 namespace msg {
 
-LineIndex::LineIndex(std::string_view text) {
-    const char* p = text.data();
-    const char* end = p + text.size();
+namespace {
+
+// The line breaks in [p, end): their count, and where the last one is.
+std::size_t count_breaks(const char* p, const char* end, const char*& last) {
+    std::size_t n = 0;
     while (p < end) {
         const void* nl = std::memchr(p, '\n', static_cast<std::size_t>(end - p));
         if (!nl) break;
         p = static_cast<const char*>(nl) + 1;
-        starts_.push_back(static_cast<std::size_t>(p - text.data()));
+        last = p - 1;
+        ++n;
     }
+    return n;
 }
 
+}  // namespace
+
 LineCol LineIndex::locate(std::size_t offset) const {
-    auto it = std::upper_bound(starts_.begin(), starts_.end(), offset);
-    std::size_t line = static_cast<std::size_t>(it - starts_.begin());  // >= 1
-    return {line, offset - starts_[line - 1] + 1};
+    const std::size_t upto = std::min(offset, text_.size());
+    const std::size_t block = upto / kBlock;
+    const char* base = text_.data();
+    while (marks_.size() <= block) {   // marks as far as this offset
+        const std::size_t from = (marks_.size() - 1) * kBlock;
+        Mark m = marks_.back();
+        const char* last = nullptr;
+        m.line += count_breaks(base + from, base + from + kBlock, last);
+        if (last) m.line_start = static_cast<std::size_t>(last - base) + 1;
+        marks_.push_back(m);
+    }
+    Mark m = marks_[block];
+    const char* last = nullptr;
+    m.line += count_breaks(base + block * kBlock, base + upto, last);
+    if (last) m.line_start = static_cast<std::size_t>(last - base) + 1;
+    return {m.line, offset - m.line_start + 1};
 }
 
 Source::Source(Source&& o) noexcept
     : name_(std::move(o.name_)), data_(o.data_), owned_(std::move(o.owned_)), map_(o.map_),
-      map_len_(o.map_len_), index_(std::move(o.index_)) {
+      map_len_(o.map_len_) {   // the index is made again: it points into the old buffer
     if (!map_) data_ = owned_;
     o.map_ = nullptr;
     o.map_len_ = 0;
@@ -46,7 +65,7 @@ Source& Source::operator=(Source&& o) noexcept {
         map_ = o.map_;
         map_len_ = o.map_len_;
         data_ = map_ ? o.data_ : std::string_view(owned_);
-        index_ = std::move(o.index_);
+        index_.reset();   // it points into the old buffer
         o.map_ = nullptr;
         o.map_len_ = 0;
         o.data_ = {};

@@ -479,3 +479,31 @@ TEST(QpKernels, EveryByteEverywhere) {
             }
         }
 }
+
+// decode_transfer_each, at any window, gives what decode_transfer gives:
+// the same bytes (the slices joined) and the same status, for every
+// encoding, on encoded and on junk input.
+RC_GTEST_PROP(DecodeEach, SlicesJoinedEqualTheWholeDecode, ()) {
+    const auto enc = *rc::gen::element(msg::TransferEncoding::base64, msg::TransferEncoding::quoted_printable,
+                                       msg::TransferEncoding::uuencode, msg::TransferEncoding::seven_bit);
+    std::string in;
+    switch (*rc::gen::inRange(0, 3)) {
+    case 0: in = msg::base64_encode(*qp_text(), 76, *rc::gen::element<std::string>("\n", "\r\n")); break;
+    case 1: in = *uu_text(); break;
+    default: in = *qp_text(); break;
+    }
+    const std::size_t window = *rc::gen::inRange<std::size_t>(1, 300);
+    std::string whole;
+    msg::DecodeStatus whole_st, each_st;
+    msg::decode_transfer(in, enc, whole, &whole_st);
+    std::string joined;
+    std::size_t calls = 0;
+    msg::decode_transfer_each(in, enc, [&](std::string_view s) {
+        RC_ASSERT(!s.empty());
+        joined.append(s);
+        ++calls;
+    }, &each_st, window);
+    RC_ASSERT(joined == whole);
+    RC_ASSERT(same_status(whole_st, each_st));
+    if (whole.empty()) RC_ASSERT(calls == 0u);
+}

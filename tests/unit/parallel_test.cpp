@@ -105,6 +105,34 @@ TEST(OrderedWork, FilesAreReadByWorkersAndProblemsReportedInTheirPlace) {
     EXPECT_EQ(seen, (std::vector<std::string>{"Subject: a", "missing", "Subject: c"}));
 }
 
+// A message larger than the bytes let in flight is not copied: it is
+// worked on in the calling thread, in its place in the order.
+TEST(OrderedWork, ALargeMessageKeepsItsPlace) {
+    std::vector<std::string> emitted;
+    std::thread::id large_in;
+    msg::OrderedWork<Out> work(
+        2,
+        [&](unsigned, const msg::InputMessage& m, Out& r) {
+            if (m.data.size() > 1000) large_in = std::this_thread::get_id();
+            r.text = std::to_string(m.index) + ":" + std::to_string(m.data.size());
+        },
+        [&](Out& r) { emitted.push_back(r.text); });
+    const std::size_t large = msg::OrderedWork<Out>::kMinBytes + 1;
+    for (std::size_t i = 0; i < 9; ++i) {
+        const std::string bytes(i == 4 ? large : 10, 'x');
+        msg::InputMessage im;
+        im.index = i;
+        im.data = bytes;
+        work.add(im);
+    }
+    work.drain();
+    ASSERT_EQ(emitted.size(), 9u);
+    EXPECT_EQ(emitted[3], "3:10");
+    EXPECT_EQ(emitted[4], "4:" + std::to_string(large));
+    EXPECT_EQ(emitted[5], "5:10");
+    EXPECT_EQ(large_in, std::this_thread::get_id());
+}
+
 TEST(OrderedWork, AvailableCoresIsAtLeastOne) { EXPECT_GE(msg::available_cores(), 1u); }
 
 }  // namespace

@@ -4,10 +4,12 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -57,6 +59,35 @@ TEST(LineIndex, EmptyAndTrailingNewline) {
     EXPECT_EQ(t.lines(), 3u);
     expect_at(t, 2, 2, 1);
     expect_at(t, 3, 3, 1);
+}
+
+// Across its 4 KiB marks, in any order of offsets, against a count from
+// the start: lines short and long (one of 10 KiB), CRLF and LF.
+TEST(LineIndex, AgreesWithACountFromTheStartAcrossBlocks) {
+    std::string text;
+    for (int i = 0; i < 3000; ++i) text += std::string(static_cast<std::size_t>(i % 97), 'x') + (i % 3 ? "\n" : "\r\n");
+    text += std::string(10240, 'y') + "\n\n" + std::string(5000, 'z');
+    auto reference = [&](std::size_t off) {
+        msg::LineCol lc;
+        std::size_t start = 0;
+        for (std::size_t i = 0; i < std::min(off, text.size()); ++i)
+            if (text[i] == '\n') {
+                ++lc.line;
+                start = i + 1;
+            }
+        lc.column = off - start + 1;
+        return lc;
+    };
+    msg::LineIndex ix(text);
+    std::vector<std::size_t> offsets;
+    for (std::size_t off = text.size() + 3; off > 0; off -= std::min<std::size_t>(off, 997)) offsets.push_back(off);
+    for (std::size_t b = 4096; b < text.size(); b += 4096) offsets.insert(offsets.end(), {b - 1, b, b + 1});
+    offsets.push_back(0);
+    for (std::size_t off : offsets) {
+        const msg::LineCol want = reference(off);
+        expect_at(ix, off, want.line, want.column);
+    }
+    EXPECT_EQ(ix.lines(), reference(text.size()).line);
 }
 
 TEST(Source, FromString) {

@@ -23,6 +23,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -145,6 +146,15 @@ std::vector<UuBlock> find_uu_blocks(std::string_view text);
 // Appends to `out`.
 void decode_transfer(std::string_view body, TransferEncoding encoding, std::string& out,
                      DecodeStatus* status = nullptr);
+
+// decode_transfer in slices of `window` input bytes: `sink` gets each
+// slice's output, in a buffer reused between calls, so that memory follows
+// the window and not the body's size (the same bytes and status as
+// decode_transfer). 7bit, 8bit, binary and unknown encodings are handed
+// over whole, without a copy.
+void decode_transfer_each(std::string_view body, TransferEncoding encoding,
+                          const std::function<void(std::string_view)>& sink, DecodeStatus* status = nullptr,
+                          std::size_t window = std::size_t{1} << 20);
 
 // Check a base64 body without decoding it, for validators: the status that
 // decoding would give, and the first line longer than `max_line` characters

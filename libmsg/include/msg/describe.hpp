@@ -51,9 +51,6 @@ public:
 
     std::uint64_t messages = 0, parts = 0, leaves = 0, bytes = 0, defects = 0;
     std::map<std::string, std::uint64_t> types;
-
-private:
-    std::string scratch_;
 };
 
 }  // namespace msg

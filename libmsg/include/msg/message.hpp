@@ -28,6 +28,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -107,6 +108,10 @@ public:
     // to repair (junk in base64, bad quoted-printable escapes) is appended to
     // `defects` when given, at its offset in the buffer.
     void decode(const Entity& e, std::string& out, Defects* defects = nullptr) const;
+    // The same bytes handed to `sink` in slices (decode_transfer_each):
+    // memory bounded whatever the body's size.
+    void decode_each(const Entity& e, const std::function<void(std::string_view)>& sink,
+                     Defects* defects = nullptr) const;
     // The defects decode() reports for a decoder status of `e`'s body (for
     // callers that decode or check the body themselves).
     void decode_defects(const Entity& e, const DecodeStatus& st, Defects* defects) const;

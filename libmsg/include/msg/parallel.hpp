@@ -10,7 +10,8 @@
 // what a program prints is the same, byte for byte, whatever the number of
 // threads. Memory is bounded: at most a few batches per thread and about
 // kBytesPerThread of message bytes per thread are between the loop and the
-// output at any time (a larger message is let in alone), and the buffers
+// output at any time (a larger message is let in alone, or worked on in the
+// calling thread when it would have to be copied), and the buffers
 // kept for reuse hold no more than that past their usual size.
 //
 // With one thread nothing is copied and no thread is started: each message
@@ -71,7 +72,8 @@ private:
 // the results in input order in the calling thread. `Result` is what one
 // message gives (default-constructible, movable); `work(k, message,
 // result)` runs in worker k (0 <= k < threads: state a worker keeps may be
-// indexed by it), `emit(result)` in the thread that calls add(),
+// indexed by it; a message worked on in the calling thread, see add(),
+// gets 0 while no batch is in flight), `emit(result)` in the thread that calls add(),
 // add_file() and drain(). An exception thrown by work() is thrown again by
 // the call that would have emitted that message's result.
 template <class Result>
@@ -108,6 +110,15 @@ public:
             return;
         }
         const std::size_t size = im.data.size();
+        if (!im.keep && size > max_bytes_) {
+            // Larger than all the bytes let in flight: worked on here, once
+            // the results before it are out, rather than copied.
+            drain();
+            single_ = Result{};
+            work_(0, im, single_);
+            emit_(single_);
+            return;
+        }
         Entry& e = make_room(size);
         Batch& b = *open_;
         if (!im.keep && b.arena.capacity() - b.arena.size() < size) {

@@ -27,17 +27,28 @@ struct LineCol {
     std::uint64_t column = 1; // 1-based, in bytes
 };
 
-// Line starts of a buffer. Build once, then locate() any number of offsets.
+// Lines and columns of offsets in a buffer (which must outlive it). It
+// keeps one mark per 4 KiB block, made as far as the offsets asked for
+// reach: memory is a 256th of the text's size at most, not a word per line,
+// and a locate() scans at most a block. Not for use by several threads at
+// once.
 class LineIndex {
 public:
     LineIndex() = default;
-    explicit LineIndex(std::string_view text);
+    explicit LineIndex(std::string_view text) : text_(text) {}
     // Position of byte `offset`; an offset past the end maps past the last byte.
     LineCol locate(std::size_t offset) const;
-    std::size_t lines() const { return starts_.size(); }
+    // The number of lines (line breaks + 1).
+    std::size_t lines() const { return static_cast<std::size_t>(locate(text_.size()).line); }
 
 private:
-    std::vector<std::size_t> starts_{0};
+    static constexpr std::size_t kBlock = 4096;
+    struct Mark {
+        std::uint64_t line;       // the line a block's first byte is on
+        std::size_t line_start;   // where that line starts
+    };
+    std::string_view text_;
+    mutable std::vector<Mark> marks_{Mark{1, 0}};   // marks_[b]: block b
 };
 
 class Source {
