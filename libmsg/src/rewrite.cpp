@@ -420,19 +420,26 @@ RewriteResult rewrite(std::string_view message, const RewriteOptions& options) {
         r.output = std::string(message);
         return r;
     }
-    std::string cur(message);
-    std::string next;
+    // Each step reads the latest output (the message itself until a step
+    // changes it: not copied) and writes the next; the one before is freed
+    // at once, so that at most two versions are held besides the input.
+    std::string cur, next;
+    bool owned = false;   // cur holds the latest version
+    auto latest = [&] { return owned ? std::string_view(cur) : message; };
     auto run = [&](RewriteStep step, bool on, auto fn) {
         if (!on) return;
         const detail::StepLog log{step, &r.changes, &r.problems};
         const std::size_t logged = r.changes.size();
         next.clear();
-        if (!fn(std::string_view(cur), next, options, log)) return;
-        if (next == cur) {  // a rewrite that gave back the same bytes did nothing
-            r.changes.resize(logged);
+        const bool wrote = fn(latest(), next, options, log);
+        if (!wrote || next == latest()) {
+            if (wrote) r.changes.resize(logged);   // a rewrite that gave back the same bytes did nothing
+            std::string().swap(next);
             return;
         }
         cur.swap(next);
+        std::string().swap(next);
+        owned = true;
         r.changed = true;
     };
     const bool edits = !options.edits.empty() || options.strip_bcc || !options.add_date.empty() ||
@@ -443,8 +450,8 @@ RewriteResult rewrite(std::string_view message, const RewriteOptions& options) {
     run(RewriteStep::seven_bit, options.seven_bit, detail::step_seven_bit);
     run(RewriteStep::fold, options.fold, detail::step_fold);
     run(RewriteStep::line_ending, options.line_ending != LineEnding::keep, detail::step_line_ending);
-    if (options.fix) r.remaining = validate(parse_message(cur, options.limits));
-    r.output = std::move(cur);
+    if (options.fix) r.remaining = validate(parse_message(latest(), options.limits));
+    r.output = owned ? std::move(cur) : std::string(message);
     return r;
 }
 

@@ -67,23 +67,18 @@ std::string_view reencode(const Message& m, const Entity& e, std::string_view de
     const bool final_eol = !body.empty() && body.back() == '\n';
     // A root body with no header before it (header.no-separator) gets the
     // empty line: once a field is added, its first line could read as one.
-    const std::string sep = e.body_begin == e.header_end ? std::string(eol) : std::string();
+    std::string sep = e.body_begin == e.header_end ? std::string(eol) : std::string();
     if (how == TransferEncoding::unknown) {
-        how = TransferEncoding::base64;
-        if (e.content_type.type == "text" && e.encoding != TransferEncoding::binary) {
-            std::string qp = qp_encode_body(decoded, eol);
-            if (qp.size() <= base64_size(decoded.size(), eol.size())) {
-                splice.replace(e.body_begin, e.end, sep + qp);
-                if (e.encoding != TransferEncoding::quoted_printable)
-                    set_transfer_encoding(m, e, "quoted-printable", eol, splice);
-                return "quoted-printable";
-            }
-        }
+        // Sizes compared before either is written: a large body is encoded once.
+        how = e.content_type.type == "text" && e.encoding != TransferEncoding::binary &&
+                      qp_encoded_size(decoded, eol) <= base64_size(decoded.size(), eol.size())
+                  ? TransferEncoding::quoted_printable
+                  : TransferEncoding::base64;
     }
     if (how == TransferEncoding::quoted_printable)
-        splice.replace(e.body_begin, e.end, sep + qp_encode_body(decoded, eol));
+        splice.replace(e.body_begin, e.end, qp_encode_body(decoded, eol, std::move(sep)));
     else
-        splice.replace(e.body_begin, e.end, sep + base64_encode_body(decoded, eol, final_eol));
+        splice.replace(e.body_begin, e.end, base64_encode_body(decoded, eol, final_eol, std::move(sep)));
     if (e.encoding != how) set_transfer_encoding(m, e, transfer_encoding_name(how), eol, splice);
     return transfer_encoding_name(how);
 }

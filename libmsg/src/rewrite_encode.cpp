@@ -118,10 +118,24 @@ std::string encode_words_from(std::string_view text, bool phrase, std::string_vi
     return out;
 }
 
-std::string qp_encode_body(std::string_view data, std::string_view eol) {
+namespace {
+
+// What qp_encode_into writes to when only the size is wanted.
+struct Counter {
+    std::size_t n = 0;
+    Counter& operator+=(char) {
+        ++n;
+        return *this;
+    }
+    Counter& operator+=(std::string_view s) {
+        n += s.size();
+        return *this;
+    }
+};
+
+template <class Out>
+void qp_encode_into(std::string_view data, std::string_view eol, Out& out) {
     constexpr std::size_t kMax = 76;  // RFC 2045 6.7 (5)
-    std::string out;
-    out.reserve(data.size() + data.size() / 8 + 16);
     std::size_t start = 0;
     while (start < data.size()) {
         const std::size_t nl = data.find('\n', start);
@@ -178,11 +192,26 @@ std::string qp_encode_body(std::string_view data, std::string_view eol) {
         out += brk;
         start = nl + 1;
     }
+}
+
+
+}  // namespace
+
+std::size_t qp_encoded_size(std::string_view data, std::string_view eol) {
+    Counter c;
+    qp_encode_into(data, eol, c);
+    return c.n;
+}
+
+std::string qp_encode_body(std::string_view data, std::string_view eol, std::string prefix) {
+    std::string out = std::move(prefix);
+    out.reserve(out.size() + qp_encoded_size(data, eol));   // exactly: no growth, no slack
+    qp_encode_into(data, eol, out);
     return out;
 }
 
-std::string base64_encode_body(std::string_view data, std::string_view eol, bool final_eol) {
-    std::string out = base64_encode(data, 76, eol);
+std::string base64_encode_body(std::string_view data, std::string_view eol, bool final_eol, std::string prefix) {
+    std::string out = prefix.empty() ? base64_encode(data, 76, eol) : std::move(prefix) + base64_encode(data, 76, eol);
     if (!final_eol && out.size() >= eol.size() && std::string_view(out).substr(out.size() - eol.size()) == eol)
         out.resize(out.size() - eol.size());
     return out;

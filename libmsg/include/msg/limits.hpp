@@ -20,7 +20,7 @@ struct Limits {
     // Bytes of one message of an mbox archive, its From_ line included; a
     // larger one is skipped, not held (the default of MboxOptions::max_message)
     // [mbox.message-too-large]
-    std::size_t max_mbox_message = std::size_t{256} << 20;
+    std::size_t max_mbox_message = std::size_t{192} << 20;
 };
 
 }  // namespace msg

@@ -17,7 +17,7 @@
 // line belong to no message; they are handed out apart (leading bytes).
 //
 // Limits: a message (its From_ line and its data as stored) may take at
-// most MboxOptions::max_message bytes, Limits::max_mbox_message (256 MiB)
+// most MboxOptions::max_message bytes, Limits::max_mbox_message (192 MiB)
 // by default. A larger one is not held in memory: its bytes are skipped
 // while the end is looked for, and it is handed out with empty data,
 // too_large set, its size in data_end, and [mbox.message-too-large].

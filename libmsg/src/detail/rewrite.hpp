@@ -107,9 +107,13 @@ bool fold_header_field(const Message& m, std::size_t entity, const HeaderField& 
 // Quoted-printable for a body, keeping its line breaks as they are (LF or
 // CRLF; a bare CR is encoded), soft breaks written as `eol`, no break added
 // after a last line that has none. Decoding gives back `data` exactly.
-std::string qp_encode_body(std::string_view data, std::string_view eol);
+// `prefix` comes first (an empty line before the body, say), in the same
+// buffer.
+std::string qp_encode_body(std::string_view data, std::string_view eol, std::string prefix = {});
+// Its size, counted without writing it.
+std::size_t qp_encoded_size(std::string_view data, std::string_view eol);
 // base64 of a body in lines of 76, ended by `eol` when `final_eol`.
-std::string base64_encode_body(std::string_view data, std::string_view eol, bool final_eol);
+std::string base64_encode_body(std::string_view data, std::string_view eol, bool final_eol, std::string prefix = {});
 
 // The bytes no line-ending change may touch, in order: every binary body,
 // with the line break after it when the body ends in CR (converted, that
