@@ -25,7 +25,7 @@
 #   rss                   peak RSS of msgshow --stats --mbox over a BENCH_MB archive
 #                         (default 1024), plain and gzip.
 #   spool                 mbox2spool into a fresh spool against mblaze's mdeliver -M into a
-#                         fresh Maildir (both fsync every message), over a BENCH_MB archive
+#                         fresh Maildir (every message durable before the tool exits: mdeliver fsyncs each, mbox2spool commits groups), over a BENCH_MB archive
 #                         (default 1024; BENCH_SPOOL_KIND=text for list mail), both writing
 #                         under BENCH_SPOOL_DIR (a tmpfs such as /dev/shm measures the CPU
 #                         part); wall time and peak RSS, two runs each, A B B A.
@@ -449,7 +449,7 @@ spool() {
     rm -rf "$out"
     echo
     echo "archive: $f ($size bytes, $ms_n messages; $(corpus_args "$mb" "$text")), $(nproc) cores"
-    echo "written to: $dest ($(stat -f -c %T "$dest")); best of two runs each (A B B A), both fsync every message"
+    echo "written to: $dest ($(stat -f -c %T "$dest")); best of two runs each (A B B A), every message durable before exit (mdeliver: an fsync each; mbox2spool: one syncfs per group)"
     echo "commands:"
     echo "  mdeliver -M DIR < FILE"
     echo "  $mbox2spool -q --format mboxrd FILE SPOOL"
