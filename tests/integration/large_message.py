@@ -1,0 +1,100 @@
+#!/usr/bin/env python3
+"""Peak memory of the tools on one large message (docs/security.md: memory
+follows the limits, not the input).
+
+usage: large_message.py BINDIR
+
+Made at test time, in a temporary directory, never stored:
+- a gzip archive (a few MB) holding one message with a 96 MiB base64 body;
+  msgshow --stats, msgcheck and mbox2spool read it with their default
+  thread count. The message itself has to be held (gzip cannot be mapped),
+  so each may take its size and a bounded window more: at most 1.25 times
+  the message and 32 MiB. Decoding the whole body at once, or copying the
+  message for a worker thread, or a word per line to locate defects, goes
+  past that.
+- a message whose body is one 32 MiB line of UTF-8 text; msgrewrite --7bit
+  re-encodes it. It may hold the input, one encoding and the output (at most
+  five times the message and 32 MiB); encoding it twice to compare the
+  sizes, or keeping every step's version, goes past that.
+
+Each child's peak RSS comes from wait4(). Prints one line per check; exit
+status 1 on any failure. Standard library only; run it with Debian's
+/usr/bin/python3.
+"""
+
+import gzip
+import os
+import subprocess
+import sys
+import tempfile
+
+MIB = 1 << 20
+
+
+def peak_rss(argv):
+    """(exit status, peak RSS in bytes, stderr) of one run of argv."""
+    with tempfile.TemporaryFile() as err:
+        p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=err)
+        _, status, usage = os.wait4(p.pid, 0)
+        p.returncode = os.waitstatus_to_exitcode(status)
+        err.seek(0)
+        return p.returncode, usage.ru_maxrss * 1024, err.read().decode("utf-8", "replace")
+
+
+def main():
+    if len(sys.argv) != 2:
+        print(__doc__, file=sys.stderr)
+        return 64
+    bindir = sys.argv[1]
+    failures = 0
+
+    def check(name, argv, limit, codes):
+        nonlocal failures
+        code, rss, err = peak_rss(argv)
+        ok = code in codes and rss <= limit
+        print(f"{'ok  ' if ok else 'FAIL'} {name}: exit {code}, peak RSS {rss / MIB:.0f} MiB"
+              f" (limit {limit / MIB:.0f} MiB)")
+        if code not in codes:
+            print("     " + err.strip().replace("\n", "\n     "))
+        failures += not ok
+
+    with tempfile.TemporaryDirectory() as tmp:
+        archive = os.path.join(tmp, "one.mbox.gz")
+        line = b"QUJD" * 19 + b"\n"   # 76 base64 characters
+        body = 96 * MIB
+        with gzip.open(archive, "wb", compresslevel=1) as f:
+            f.write(b"From a@example.org Mon Nov 23 09:15:00 2026\n"
+                    b"From: a@example.org\nTo: b@example.net\nSubject: large\n"
+                    b"Date: Mon, 23 Nov 2026 09:15:00 +0000\nMessage-ID: <large@example.org>\n"
+                    b"MIME-Version: 1.0\nContent-Type: application/octet-stream\n"
+                    b"Content-Transfer-Encoding: base64\n\n")
+            chunk = line * 8192
+            for _ in range(body // len(chunk)):
+                f.write(chunk)
+        bound = int(1.25 * body) + 32 * MIB
+        check("msgshow --stats --mbox", [os.path.join(bindir, "msgshow"), "--stats", "--mbox", archive],
+              bound, (0,))
+        check("msgcheck --mbox", [os.path.join(bindir, "msgcheck"), "--mbox", archive], bound, (0, 1))
+        check("mbox2spool", [os.path.join(bindir, "mbox2spool"), "-q", archive, os.path.join(tmp, "spool")],
+              bound, (0,))
+        entries = os.listdir(os.path.join(tmp, "spool", "queue"))
+        if len(entries) != 1:
+            print(f"FAIL mbox2spool: {len(entries)} entries in queue/, not 1")
+            failures += 1
+        os.unlink(archive)
+        for e in entries:
+            os.unlink(os.path.join(tmp, "spool", "queue", e))
+
+        message = os.path.join(tmp, "line.eml")
+        text = 32 * MIB
+        with open(message, "wb") as f:
+            f.write(b"From: a@example.org\nTo: b@example.net\nSubject: one line\n"
+                    b"Date: Mon, 23 Nov 2026 09:15:00 +0000\nMessage-ID: <line@example.org>\n\n")
+            f.write("\u00e9".encode() * (text // 2) + b"\n")
+        check("msgrewrite --7bit", [os.path.join(bindir, "msgrewrite"), "--7bit", "-o",
+                                    os.path.join(tmp, "out.eml"), message], 5 * text + 32 * MIB, (0,))
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
