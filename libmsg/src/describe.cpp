@@ -57,8 +57,23 @@ std::string message_json(const Message& m, std::string_view source, std::uint64_
     std::string body;
     for (std::size_t i : m.leaves()) {
         const Entity& e = m.entity(i);
+        // A text/plain body is held whole (uuencoded files are looked for
+        // in it); any other is digested in slices, whatever its size.
         body.clear();
-        m.decode(e, body, defects);
+        std::uint64_t size = 0;
+        std::string sha;
+        if (e.content_type.is("text", "plain")) {
+            m.decode(e, body, defects);
+            size = body.size();
+            sha = sha256_hex(body);
+        } else {
+            Sha256 digest;
+            m.decode_each(e, [&](std::string_view slice) {
+                size += slice.size();
+                digest.update(slice);
+            }, defects);
+            sha = digest.hex();
+        }
         auto or_null = [&](std::string_view key, const std::string& v) {
             j.key(key);
             if (v.empty()) j.null();
@@ -69,7 +84,7 @@ std::string message_json(const Message& m, std::string_view source, std::uint64_
         j.key("encoding").value(transfer_encoding_name(e.encoding));
         or_null("disposition", e.has_disposition ? e.disposition.type : std::string());
         or_null("filename", m.filename(e));
-        j.key("size").value(static_cast<std::uint64_t>(body.size())).key("sha256").value(sha256_hex(body));
+        j.key("size").value(size).key("sha256").value(sha);
         const auto files = uu_files_of(m, i, body, defects);
         if (!files.empty()) {
             j.key("uuencoded").begin_array();

@@ -6,7 +6,7 @@ usage: large_message.py BINDIR
 
 Made at test time, in a temporary directory, never stored:
 - a gzip archive (a few MB) holding one message with a 96 MiB base64 body;
-  msgshow --stats, msgcheck and mbox2spool read it with their default
+  msgshow --stats and --json, msgcheck and mbox2spool read it with their default
   thread count. The message itself has to be held (gzip cannot be mapped),
   so each may take its size and a bounded window more: at most 1.25 times
   the message and 32 MiB. Decoding the whole body at once, or copying the
@@ -73,6 +73,8 @@ def main():
                 f.write(chunk)
         bound = int(1.25 * body) + 32 * MIB
         check("msgshow --stats --mbox", [os.path.join(bindir, "msgshow"), "--stats", "--mbox", archive],
+              bound, (0,))
+        check("msgshow --json --mbox", [os.path.join(bindir, "msgshow"), "--json", "--mbox", archive],
               bound, (0,))
         check("msgcheck --mbox", [os.path.join(bindir, "msgcheck"), "--mbox", archive], bound, (0, 1))
         check("mbox2spool", [os.path.join(bindir, "mbox2spool"), "-q", archive, os.path.join(tmp, "spool")],
