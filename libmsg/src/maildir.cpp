@@ -14,6 +14,7 @@
 #include <ctime>
 
 #include "detail/spool_io.hpp"
+#include "msg/host.hpp"
 
 namespace msg {
 namespace {
@@ -26,14 +27,13 @@ bool is_dir(const std::string& p) {
 std::atomic<std::uint32_t> g_seq{0};
 
 std::string host_part() {
-    char host[256] = {};
-    if (::gethostname(host, sizeof host - 1) != 0 || !host[0]) return "localhost";
+    const std::string host = host_name();
     // maildir(5): '/' and ':' cannot be in a name; write them as \057 and \072.
     std::string out;
-    for (const char* h = host; *h; ++h) {
-        if (*h == '/') out += "\\057";
-        else if (*h == ':') out += "\\072";
-        else out += *h;
+    for (char h : host) {
+        if (h == '/') out += "\\057";
+        else if (h == ':') out += "\\072";
+        else out += h;
     }
     return out;
 }

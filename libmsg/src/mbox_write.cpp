@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "mbox_frame.hpp"
+#include "msg/host.hpp"
 #include "msg/mbox.hpp"
 
 namespace msg {
@@ -227,11 +228,9 @@ constexpr std::time_t kStaleLock = 5 * 60;  // seconds, as mutt and procmail
 // A name for the temporary file that is unique across hosts and processes.
 std::string unique_temp(const std::string& lock_path) {
     static std::atomic<unsigned> counter{0};
-    char host[256] = "localhost";
-    if (::gethostname(host, sizeof host - 1) != 0) std::strcpy(host, "localhost");
-    host[sizeof host - 1] = '\0';
-    for (char* c = host; *c; ++c)
-        if (*c == '/') *c = '_';
+    std::string host = host_name();
+    for (char& c : host)
+        if (c == '/') c = '_';
     return lock_path + "." + host + "." + std::to_string(::getpid()) + "." +
            std::to_string(counter.fetch_add(1)) + "." + std::to_string(std::time(nullptr));
 }

@@ -8,6 +8,7 @@
 #include <mutex>
 
 #include "msg/datetime.hpp"
+#include "msg/host.hpp"
 #include "msg/spool.hpp"
 
 namespace msg {
@@ -33,11 +34,8 @@ long process_id() {
 // The host name with anything but letters, digits and '-' replaced by '-'.
 const std::string& host_label() {
     static const std::string label = [] {
-        char host[256] = {};
-        if (::gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') std::snprintf(host, sizeof host, "localhost");
         std::string s;
-        for (const char* h = host; *h; ++h) {
-            const char c = *h;
+        for (const char c : host_name()) {
             const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
             s += ok ? c : '-';
         }

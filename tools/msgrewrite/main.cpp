@@ -1,5 +1,6 @@
 // msgrewrite - rewrite and repair messages, changing only what must change.
 #include <msg/datetime.hpp>
+#include <msg/host.hpp>
 #include <msg/mbox.hpp>
 #include <msg/rewrite.hpp>
 #include <msg/source.hpp>
@@ -245,11 +246,7 @@ int main(int argc, char** argv) {
     std::string domain;
     if (vm.count("add-message-id")) {
         domain = vm["add-message-id"].as<std::string>();
-        if (domain.empty()) {
-            char host[256] = {};
-            ::gethostname(host, sizeof host - 1);
-            domain = *host ? host : "localhost";
-        }
+        if (domain.empty()) domain = msg::host_name();
     }
 
     InputOptions in;

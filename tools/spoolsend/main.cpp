@@ -11,16 +11,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "msg/charset.hpp"
+#include <msg/charset.hpp>
+#include <msg/datetime.hpp>
+#include <msg/files.hpp>
+#include <msg/host.hpp>
+#include <msg/json.hpp>
+#include <msg/sender.hpp>
 
 #include "common/cli.hpp"
 #include "common/exit.hpp"
-#include "msg/files.hpp"
-#include <msg/json.hpp>
 #include "common/progress.hpp"
 #include "common/smtp_client.hpp"
-#include "msg/datetime.hpp"
-#include "msg/sender.hpp"
 
 using namespace msgtools;
 namespace smtp = msg::smtp;
@@ -85,12 +86,6 @@ private:
     std::string server_;
     Progress progress_{0, "entries"};
 };
-
-std::string host_name() {
-    char buf[256] = {};
-    if (gethostname(buf, sizeof buf - 1) != 0 || !buf[0]) return "localhost";
-    return buf;
-}
 
 // Dry run: what each due entry would send.
 int dry_run(msg::Spool& spool, bool json) {
@@ -166,7 +161,7 @@ int main(int argc, char** argv) {
     msg::SendOptions cfg;
     const bool json = vm.count("json") > 0;
     cfg.settle.dsn = vm.count("dsn") > 0;
-    cfg.settle.reporting_mta = host_name();
+    cfg.settle.reporting_mta = msg::host_name();
     if (vm.count("server")) {
         const std::string tls = vm["tls"].as<std::string>();
         auto ep = smtp::parse_endpoint(vm["server"].as<std::string>(), tls == "tls" ? 465 : 25);
@@ -182,7 +177,7 @@ int main(int argc, char** argv) {
     else return usage("--tls must be none, starttls or tls");
     if (auto t = tls_check_options(vm); !t) return usage(t.error().message);
     else cfg.session.tls = *t;
-    cfg.session.helo = vm.count("helo") ? vm["helo"].as<std::string>() : host_name();
+    cfg.session.helo = vm.count("helo") ? vm["helo"].as<std::string>() : msg::host_name();
     cfg.session.downgrade_8bit = vm.count("no-downgrade") == 0;
     if (vm.count("auth-user")) {
         cfg.session.auth_user = vm["auth-user"].as<std::string>();
