@@ -633,11 +633,10 @@ IDEMPOTENT(fix, o.fix = true)
 IDEMPOTENT(seven_bit, o.seven_bit = true)
 IDEMPOTENT(fold, o.fold = true)
 IDEMPOTENT(crlf, o.line_ending = msg::LineEnding::crlf)
-// Fails on a library bug (found by this property, left enabled): a binary
-// part whose body ends in CR, before a CRLF delimiter, e.g.
+// This property found (since fixed) a binary part whose body ends in CR, before a CRLF delimiter, e.g.
 // "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Transfer-Encoding: binary\r\n\r\nx\r\r\n--b--\r\n":
 // the delimiter's CRLF made LF joins the body's CR into a new CRLF, which the
-// second pass converts again (and the part loses its CR: LfKeepsContent).
+// second pass converted again (and the part lost its CR: LfKeepsContent).
 IDEMPOTENT(lf, o.line_ending = msg::LineEnding::lf)
 IDEMPOTENT(to_utf8, o.to_utf8 = true)
 IDEMPOTENT(strip_bcc, o.strip_bcc = true)
@@ -668,10 +667,9 @@ RC_GTEST_PROP(RewriteProperty, LfKeepsContent, ()) {
 
 // c. -----------------------------------------------------------------------------
 
-// Fails on a library bug (found by this property, left enabled): an 8-bit
-// display name followed by a comment, "To: \xc3\xa9 (x) <a@b.c>", is taken
-// for 8-bit inside the address and left as it is ("only SMTPUTF8 can carry
-// it"), so header.8bit stays.
+// This property found (since fixed) an 8-bit display name followed by a
+// comment, "To: \xc3\xa9 (x) <a@b.c>", taken for 8-bit inside the address
+// and left as it was ("only SMTPUTF8 can carry it"), so header.8bit stayed.
 RC_GTEST_PROP(RewriteProperty, FixSevenBitLeavesNothingRepairable, ()) {
     const auto g = gen_message();
     const auto r = msg::rewrite(g.data, options([](auto& o) { o.fix = o.seven_bit = true; }));
@@ -853,15 +851,15 @@ RC_GTEST_PROP(RewriteProperty, MutatedMessagesNeverCrash, ()) {
     check_no_crash(data);
 }
 
-// Idempotence on damaged input. These fail on library bugs in fix (found
-// here, left enabled): a header block ending without a line break
-// ("Content-Type: text/plain" alone: MIME-Version is appended to the field's
-// value), a Content-Type whose parameters are rewritten losing the charset
-// that is then added only by a second pass ("Content-Type: text/plain; x\n\n\xe9\n"),
+// Idempotence on damaged input. This property found these bugs in fix (all
+// since fixed): a header block ending without a line break
+// ("Content-Type: text/plain" alone: MIME-Version was appended to the field's
+// value), a Content-Type whose parameters were rewritten losing the charset
+// that was then added only by a second pass ("Content-Type: text/plain; x\n\n\xe9\n"),
 // 8-bit in a parameter name ("Content-Type: text/plain; \xc3\xa9=x\n\nhi\n"),
 // a first line break swallowed by an encoded word, which changes the
 // message's line break ("Subject: \xc3\xa9\n \xc3\xa9\r\nX: y\n\nbody\n"), and
-// line_ending turning a bare CR in a field into a line break that ends the
+// line_ending that turned a bare CR in a field into a line break that ends the
 // header ("X: \rb\nContent-Transfer-Encoding: binary\n\n\n").
 RC_GTEST_PROP(RewriteProperty, MutatedMessagesIdempotent, ()) {
     const std::string data = mutate(gen_message().data);
