@@ -32,13 +32,19 @@ const ToolInfo kInfo = {
 // --stats: the messages are counted in `jobs` threads at once, each with
 // its own counts, added up at the end; what is printed of a message (a
 // message too large to read) comes in input order (common/parallel.hpp).
+// Where a message that is not mail is named: its file, and its number in
+// an archive.
+std::string not_mail_place(const InputMessage& im) {
+    return im.file + (im.from_mbox ? " message " + std::to_string(im.index + 1) : std::string());
+}
+
 int stats(const Cli& cli, const InputOptions& in, const ShowOptions& so, unsigned jobs) {
     DiagPrinter diag(std::cerr, wants_color(2));
     std::vector<std::unique_ptr<Shower>> showers;
     for (unsigned k = 0; k < jobs; ++k) showers.push_back(std::make_unique<Shower>(std::cout, cli.quiet));
     struct Counted {
         std::string err;   // for standard error
-        bool too_large = false;
+        bool too_large = false, not_mail = false;
     };
     auto count = [&](unsigned k, const InputMessage& im, Counted& c) {
         if (im.too_large()) {   // its bytes were skipped
@@ -47,12 +53,18 @@ int stats(const Cli& cli, const InputOptions& in, const ShowOptions& so, unsigne
             return;
         }
         const msg::Message m = msg::parse_message(im.data);
+        if (const std::string_view why = msg::not_mail_reason(m); !why.empty()) {
+            diag.format(not_mail_place(im), msg::Severity::error, std::string(why), c.err);
+            c.not_mail = true;   // not counted
+            return;
+        }
         showers[k]->show(m, im, so);
     };
     int result = exit_code::ok;
     auto emit = [&](Counted& c) {
         std::cerr.write(c.err.data(), static_cast<std::streamsize>(c.err.size()));
         if (c.too_large) result = exit_code::worst(result, exit_code::problems);
+        if (c.not_mail) result = exit_code::worst(result, exit_code::data_error);
     };
     OrderedWork<Counted> work(jobs, count, emit);
     const int read = for_each_message(cli.inputs, in, work);
@@ -123,6 +135,12 @@ int main(int argc, char** argv) {
             return true;
         }
         msg::Message m = msg::parse_message(im.data);
+        if (const std::string_view why = msg::not_mail_reason(m); !why.empty()) {
+            // Not shown, as msgcheck and msgrewrite refuse it: exit 65.
+            diag.print(not_mail_place(im), msg::Severity::error, std::string(why));
+            result = exit_code::worst(result, exit_code::data_error);
+            return mode != Mode::extract;
+        }
         int r = shower.show(m, im, so);
         Place place{im.file, im.data, im.first_line};
         if (mode != Mode::stats) {
