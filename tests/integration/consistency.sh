@@ -1,9 +1,11 @@
 #!/bin/sh
 # consistency.sh BINDIR - what every tool means the same way: -q prints
 # nothing but errors (no summary, no progress bar, even on a terminal),
-# --color takes auto, always or never, times are written 30s, 5m, 2h, and
-# a port alone to --listen is a loopback port. Run from the project's top
-# directory.
+# --color takes auto, always or never, times are written 30s, 5m, 2h, a
+# port alone to --listen is a loopback port, and each exit code means one
+# thing (64 usage, 65 input that is not what the tool reads, 66 missing
+# input, 69 no server, 73 output that cannot be created). Run from the
+# project's top directory.
 set -u
 BIN=$1
 T=$(mktemp -d)
@@ -80,4 +82,39 @@ grep -q "30s, 2m or 1h" "$T/err" || no "smtpreplay --timeout says what it takes:
 [ $? -eq 64 ] || no "spoolsend --timeout 2x: exit 64"
 "$BIN/smtpsink" --timeout 2x --discard > /dev/null 2>&1
 [ $? -eq 64 ] || no "smtpsink --timeout 2x: exit 64"
+# Exit codes: one meaning in every tool (docs/*.1, EXIT STATUS).
+# code TOOL ARGS...: the exit status of one run, its output dropped.
+code() { "$BIN/$@" > /dev/null 2>&1; echo $?; }
+want() {   # want CODE WHY TOOL ARGS...
+    w=$1 why=$2; shift 2
+    got=$(code "$@")
+    [ "$got" -eq "$w" ] || no "$*: exit $got, not $w ($why)"
+}
+printf '\211PNG\r\n\032\n\000\000\000\rIHDR' > "$T/picture.png"
+printf 'hello\nworld\n' > "$T/notes.txt"
+: > "$T/empty"
+for t in msgcheck msgshow msgrewrite mbox2spool spool2mbox spoolsend smtpreplay smtpsink spoolctl; do
+    want 64 "usage" "$t" --no-such-option
+done
+want 66 "missing input" msgcheck "$T/missing.eml"
+want 66 "missing input" msgshow "$T/missing.eml"
+want 66 "missing input" msgrewrite "$T/missing.eml"
+want 66 "missing input" mbox2spool "$T/missing.mbox" "$T/spool-missing"
+want 66 "missing input" spool2mbox -o "$T/x.mbox" "$T/missing-spool"
+want 66 "missing input" spoolsend --server 127.0.0.1:1 "$T/missing-spool"
+want 66 "missing input" spoolctl list "$T/missing-spool"
+want 66 "missing input" smtpreplay --check "$T/missing.txt"
+for f in picture.png empty; do
+    want 65 "not mail" msgcheck "$T/$f"
+    want 65 "not mail" msgshow "$T/$f"
+    want 65 "not mail" msgrewrite --fix -o "$T/out.eml" "$T/$f"
+    want 65 "not a transcript" smtpreplay --check "$T/$f"
+done
+for t in msgcheck msgshow msgrewrite; do want 65 "not an mbox archive" "$t" --mbox "$T/notes.txt"; done
+want 65 "not an mbox archive" mbox2spool "$T/notes.txt" "$T/spool-notes"
+want 69 "no server" smtpreplay --server 127.0.0.1:1 testdata/transcripts/auth-login.txt
+want 73 "output not created" msgrewrite -o "$T/no/such/dir/out.eml" "$MSG"
+want 73 "output not created" spool2mbox -o "$T/no/such/dir/out.mbox" "$T/spool"
+want 73 "output not created" mbox2spool "$ARCHIVE" /proc/no-such-spool
+
 exit $fail

@@ -332,3 +332,19 @@ TEST(SmtpTranscriptBatch, MailLosesItsSizeOnly) {
               "EHLO a.example\nMAIL FROM:<a@b.example> BODY=8BITMIME\nRCPT TO:<c@d.example>\nDATA\nx\n.\n"
               "MAIL FROM:<a@b.example>\nRCPT TO:<c@d.example>\nDATA\ny\n.\n");
 }
+
+// Empty input and binary data are no transcript at all (smtpreplay: exit
+// 65); any text may be one, batch SMTP being the format of last resort.
+TEST(NotTranscript, EmptyAndBinaryInput) {
+    using msg::smtp::not_transcript_reason;
+    EXPECT_EQ(not_transcript_reason(""), "empty input, not a transcript");
+    EXPECT_EQ(not_transcript_reason("\n\r\n\n"), "empty input, not a transcript");
+    const std::string png("\x89PNG\r\n\x1a\n\0\0\0\rIHDR", 16);
+    EXPECT_EQ(not_transcript_reason(png), "not a transcript: binary data (control bytes near the start)");
+    EXPECT_EQ(not_transcript_reason(std::string("S: 220 ok\nC: EHLO a\0", 20)),
+              "not a transcript: binary data (control bytes near the start)");
+    EXPECT_EQ(not_transcript_reason("S: 220 mx ESMTP\r\nC: EHLO a\r\n\tfolded\r\n"), "");
+    EXPECT_EQ(not_transcript_reason("hello\nworld\n"), "");   // read as a batch, with defects
+    // Only the start is looked at: a control byte deep in a message's text is the message's.
+    EXPECT_EQ(not_transcript_reason("C: DATA\n" + std::string(2000, 'x') + "\x1b[0m\n"), "");
+}

@@ -111,9 +111,14 @@ int main(int argc, char** argv) {
     }
     const int read = for_each_message(cli.inputs, in, [&](const InputMessage& im) {
         const std::string_view text = im.data;
+        const std::string& name = im.file;
+        if (const std::string_view why = smtp::not_transcript_reason(text); !why.empty()) {
+            diag.print(name, msg::Severity::error, std::string(why));   // exit 65, and on to the next
+            result = exit_code::worst(result, exit_code::data_error);
+            return true;
+        }
         ++files;
         smtp::ParsedTranscript p = smtp::parse_transcript(text, in_format);
-        const std::string& name = im.file;
 
         if (rewriting) {
             smtp::Transcript t = vm.count("anonymise") ? smtp::anonymise(p.transcript) : p.transcript;

@@ -133,6 +133,18 @@ Format detect_format(std::string_view text) {
     return found.value_or(Format::bsmtp);
 }
 
+std::string_view not_transcript_reason(std::string_view text) noexcept {
+    if (text.find_first_not_of("\r\n") == std::string_view::npos) return "empty input, not a transcript";
+    // Text has no control bytes but tab and line breaks; a picture or an
+    // archive has them within its first few hundred bytes.
+    for (const char ch : text.substr(0, 1024)) {
+        const auto c = static_cast<unsigned char>(ch);
+        if ((c < 0x20 && c != '\t' && c != '\r' && c != '\n') || c == 0x7f)
+            return "not a transcript: binary data (control bytes near the start)";
+    }
+    return {};
+}
+
 ParsedTranscript parse_transcript(std::string_view text, std::optional<Format> format) {
     ParsedTranscript p;
     p.format = format.value_or(detect_format(text));

@@ -63,6 +63,14 @@ struct ParsedTranscript {
 };
 ParsedTranscript parse_transcript(std::string_view text, std::optional<Format> format = std::nullopt);
 
+// Why `text` is not a transcript at all, or "" when it may be one: empty
+// (or only line breaks), or binary data (control bytes other than tab and
+// line breaks in its first KiB: an image, an archive). Anything else is read, batch SMTP
+// being the format of last resort, and its odd lines reported as defects.
+// smtpreplay says so and exits 65, as msgcheck does of input that is not
+// mail.
+std::string_view not_transcript_reason(std::string_view text) noexcept;
+
 // Write in a format (LF line endings). Events become the format's comment
 // or information lines; bsmtp keeps the client's lines only. Reading the
 // output back gives the same lines (sides, text, TLS), except what the
