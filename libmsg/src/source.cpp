@@ -41,10 +41,19 @@ LineCol LineIndex::locate(std::size_t offset) const {
         if (last) m.line_start = static_cast<std::size_t>(last - base) + 1;
         marks_.push_back(m);
     }
+    // From the block's mark, or from the last position asked for when it
+    // is in this block and not after `upto` (offsets asked in order: each
+    // byte is counted once).
+    std::size_t from = block * kBlock;
     Mark m = marks_[block];
+    if (last_.at >= from && last_.at <= upto) {
+        from = last_.at;
+        m = last_.mark;
+    }
     const char* last = nullptr;
-    m.line += count_breaks(base + block * kBlock, base + upto, last);
+    m.line += count_breaks(base + from, base + upto, last);
     if (last) m.line_start = static_cast<std::size_t>(last - base) + 1;
+    last_ = {upto, m};
     return {m.line, offset - m.line_start + 1};
 }
 

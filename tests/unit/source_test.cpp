@@ -88,6 +88,17 @@ TEST(LineIndex, AgreesWithACountFromTheStartAcrossBlocks) {
         expect_at(ix, off, want.line, want.column);
     }
     EXPECT_EQ(ix.lines(), reference(text.size()).line);
+    // In order, as a diagnostics printer asks: from the last position.
+    msg::LineIndex in_order(text);
+    msg::LineCol want;
+    std::size_t start = 0;
+    for (std::size_t off = 0; off <= text.size(); ++off) {
+        if (off % 7 == 0 || text[off - 1] == '\n') expect_at(in_order, off, want.line, off - start + 1);
+        if (off < text.size() && text[off] == '\n') {
+            ++want.line;
+            start = off + 1;
+        }
+    }
 }
 
 TEST(Source, FromString) {

@@ -47,8 +47,13 @@ private:
         std::uint64_t line;       // the line a block's first byte is on
         std::size_t line_start;   // where that line starts
     };
+    struct Position {
+        std::size_t at;   // a byte offset (at most the text's size)
+        Mark mark;        // the line it is on, and where that line starts
+    };
     std::string_view text_;
     mutable std::vector<Mark> marks_{Mark{1, 0}};   // marks_[b]: block b
+    mutable Position last_{0, Mark{1, 0}};          // the last offset located
 };
 
 class Source {
