@@ -211,10 +211,10 @@ std::string qp_encode_body(std::string_view data, std::string_view eol, std::str
 }
 
 std::string base64_encode_body(std::string_view data, std::string_view eol, bool final_eol, std::string prefix) {
-    std::string out = prefix.empty() ? base64_encode(data, 76, eol) : std::move(prefix) + base64_encode(data, 76, eol);
+    std::string out = base64_encode(data, 76, eol);
     if (!final_eol && out.size() >= eol.size() && std::string_view(out).substr(out.size() - eol.size()) == eol)
-        out.resize(out.size() - eol.size());
-    return out;
+        out.resize(out.size() - eol.size());   // the encoding's last break, never the prefix's
+    return prefix.empty() ? out : std::move(prefix) + out;
 }
 
 // --- MIME parameters ----------------------------------------------------------------

@@ -64,6 +64,7 @@ Source::Source(Source&& o) noexcept
     o.map_ = nullptr;
     o.map_len_ = 0;
     o.data_ = {};
+    o.index_.reset();   // it points into the buffer given away
 }
 
 Source& Source::operator=(Source&& o) noexcept {
@@ -74,7 +75,8 @@ Source& Source::operator=(Source&& o) noexcept {
         map_ = o.map_;
         map_len_ = o.map_len_;
         data_ = map_ ? o.data_ : std::string_view(owned_);
-        index_.reset();   // it points into the old buffer
+        index_.reset();   // both point into the old buffers
+        o.index_.reset();
         o.map_ = nullptr;
         o.map_len_ = 0;
         o.data_ = {};
@@ -145,8 +147,8 @@ Result<Source> Source::open(const std::string& path) {
                 return Error{e, "cannot read " + path + ": " + std::strerror(e)};
             }
             got += static_cast<std::size_t>(n);
-            if (n == 0 || got < buf.size()) break;   // the end (a regular file reads whole)
-            buf.resize(buf.size() * 2);
+            if (n == 0) break;   // the end: read until read() says so (a short read may come from FUSE or NFS)
+            if (got == buf.size()) buf.resize(buf.size() * 2);   // the file grew since fstat
         }
         ::close(fd);
         buf.resize(got);

@@ -155,11 +155,16 @@ Status Spool::Batch::commit() {
     return result;
 }
 
-Spool::Batch::~Batch() {
+void Spool::Batch::abandon() {
     for (const auto& [name, fd] : pending_) {
         ::unlinkat(tmp_, name.c_str(), 0);
         spool_io::close_fd(fd);
     }
+    pending_.clear();
+}
+
+Spool::Batch::~Batch() {
+    abandon();
     spool_io::close_fd(tmp_);
     spool_io::close_fd(queue_);
 }
@@ -175,16 +180,18 @@ Status Spool::GroupWriter::add(const Envelope& env, std::string_view message, st
 
 Status Spool::GroupWriter::flush() {
     if (pending_.empty()) return Ok{};
+    const std::size_t before = batch_.size();
     const Status st = batch_.commit();
+    const std::size_t done = before - batch_.size();   // renamed into queue/, in order
     bytes_ = 0;
     auto group = std::exchange(pending_, {});
+    for (std::size_t i = 0; i < done; ++i)
+        if (group[i].second) group[i].second(group[i].first);
     if (!st) {
-        lost_ += group.size();
-        return st;
+        lost_ += group.size() - done;
+        batch_.abandon();   // not left for the next group to commit unannounced
     }
-    for (auto& [entry, durable] : group)
-        if (durable) durable(entry);
-    return Ok{};
+    return st;
 }
 
 Result<std::vector<std::string>> Spool::list(SpoolState s) const { return list(s, {}, SIZE_MAX); }

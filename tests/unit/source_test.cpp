@@ -117,6 +117,22 @@ TEST(Source, FromString) {
     other = std::move(moved);
     EXPECT_EQ(other.data(), "a\nb");
     EXPECT_EQ(other.name(), "-");
+    // A moved-from source keeps no line index into the buffer it gave away.
+    auto first = msg::Source::from_string("x\ny\nz");
+    EXPECT_EQ(first.locate(4).line, 3u);
+    {
+        msg::Source taker(std::move(first));
+        EXPECT_EQ(taker.locate(4).line, 3u);
+    }
+    EXPECT_EQ(first.lines().lines(), 1u);   // empty now, not the freed text
+    auto second = msg::Source::from_string("p\nq");
+    EXPECT_EQ(second.locate(2).line, 2u);
+    {
+        auto taker = msg::Source::from_string("");
+        taker = std::move(second);
+        EXPECT_EQ(taker.locate(2).line, 2u);
+    }
+    EXPECT_EQ(second.lines().lines(), 1u);
 }
 
 TEST(Source, OpenFile) {

@@ -252,6 +252,32 @@ TEST_F(SpoolDir, GroupWriterCommitsInGroupsAndTellsWhenDurable) {
     }
 }
 
+// A group whose commit fails part-way: the entries renamed before the
+// failure are told as enqueued, the others removed and counted as lost,
+// none left in tmp/ for a later group.
+TEST_F(SpoolDir, GroupWriterFailingPartWayTellsWhatWasEnqueued) {
+    msg::Spool::GroupWriter w(spool(), 100);
+    std::vector<std::string> told;
+    for (int i = 0; i < 3; ++i)
+        ASSERT_TRUE(w.add(envelope(), kMessage, "k" + std::to_string(i), [&](const std::string& n) { told.push_back(n); }));
+    std::vector<std::string> in_tmp = files_in(root_ / "tmp");
+    ASSERT_EQ(in_tmp.size(), 3u);
+    std::sort(in_tmp.begin(), in_tmp.end());   // the order they were added in (the names sort by time and sequence)
+    spit(root_ / "queue" / in_tmp[1], "another writer's entry");   // the second cannot be renamed
+    const msg::Status st = w.flush();
+    ASSERT_FALSE(st);
+    EXPECT_EQ(st.error().errnum, EEXIST);
+    EXPECT_EQ(told, std::vector<std::string>{in_tmp[0]});
+    EXPECT_EQ(w.lost(), 2u);
+    EXPECT_TRUE(files_in(root_ / "tmp").empty());
+    EXPECT_EQ(slurp(root_ / "queue" / in_tmp[1]), "another writer's entry");
+    // The next group is its own.
+    ASSERT_TRUE(w.add(envelope(), kMessage, "k3", [&](const std::string& n) { told.push_back(n); }));
+    ASSERT_TRUE(w.flush());
+    EXPECT_EQ(told.size(), 2u);
+    EXPECT_EQ(list(SpoolState::queue).size(), 3u);
+}
+
 TEST_F(SpoolDir, BatchNotCommittedLeavesNothing) {
     {
         msg::Spool::Batch b(spool());

@@ -149,6 +149,8 @@ public:
         Result<std::string> add_keyed(const Envelope& env, std::string_view message, std::string_view key);
         Status commit();
         std::size_t size() const { return pending_.size(); }
+        // Remove what was added and not committed (as the destructor does).
+        void abandon();
         ~Batch();  // entries added and not committed are removed from tmp/
 
     private:
@@ -170,8 +172,9 @@ public:
         // committed, that group's.
         Status add(const Envelope& env, std::string_view message, std::string_view key,
                    std::function<void(const std::string& name)> durable = {});
-        // Commit what is pending. On an error the group's entries are
-        // removed and counted by lost().
+        // Commit what is pending. On an error the entries already renamed
+        // into queue/ are told as usual; the others are removed from tmp/
+        // and counted by lost().
         Status flush();
         std::uint64_t lost() const { return lost_; }
 
