@@ -35,20 +35,14 @@ import subprocess
 import sys
 import tempfile
 import time
+import testlib
+from testlib import check
 
 BINDIR, WORK = (os.path.abspath(a) for a in sys.argv[1:3])
 SPOOLSEND, SMTPREPLAY = os.path.join(BINDIR, "spoolsend"), os.path.join(BINDIR, "smtpreplay")
 SKIP = 77
 SECRET = "exim-test-pass"
 PACKAGES = ["exim4-daemon-light", "libidn12", "libnss-wrapper"]
-failures = 0
-
-
-def check(cond, what):
-    global failures
-    if not cond:
-        failures += 1
-        print("FAIL:", what)
 
 
 def skip(why):
@@ -376,5 +370,5 @@ finally:
             server.stop()
     shutil.rmtree(run_dir, ignore_errors=True)
 
-print("exim: %s" % ("ok" if not failures else "%d failures" % failures))
-sys.exit(1 if failures else 0)
+print("exim: %s" % ("ok" if not testlib.failures else "%d failures" % testlib.failures))
+sys.exit(1 if testlib.failures else 0)

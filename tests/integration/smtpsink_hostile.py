@@ -23,38 +23,19 @@ import sys
 import tempfile
 import threading
 import time
+import testlib
+from testlib import check
 
 SMTPSINK = sys.argv[1]
 TIMEOUT = 4   # smtpsink --timeout, seconds
-failures = 0
-
-
-def check(cond, what):
-    global failures
-    if not cond:
-        failures += 1
-        print("FAIL:", what)
 
 
 def start(*args):
-    p = subprocess.Popen([SMTPSINK, "--listen", "127.0.0.1:0", "--timeout", "%ds" % TIMEOUT, *args],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    line = p.stdout.readline()
-    m = re.match(r"listening on 127\.0\.0\.1:(\d+)", line)
-    if not m:
-        p.kill()
-        raise SystemExit("smtpsink did not start: %r %s" % (line, p.stderr.read()))
-    return p, int(m.group(1))
+    return testlib.start_smtpsink(SMTPSINK, "--timeout", "%ds" % TIMEOUT, *args)
 
 
 def stop(p):
-    p.terminate()
-    try:
-        _, err = p.communicate(timeout=10)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        _, err = p.communicate()
-    return err
+    return testlib.stop(p)[1]
 
 
 def rss_kib(pid):
@@ -218,5 +199,5 @@ finally:
         p.kill()
     subprocess.run(["rm", "-rf", tmp])
 
-print("smtpsink hostile: %s" % ("ok" if not failures else "%d failures" % failures))
-sys.exit(1 if failures else 0)
+print("smtpsink hostile: %s" % ("ok" if not testlib.failures else "%d failures" % testlib.failures))
+sys.exit(1 if testlib.failures else 0)

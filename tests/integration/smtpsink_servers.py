@@ -12,7 +12,6 @@ PLAIN/LOGIN; SIZE; a line too long; "<LF>.<CR><LF>" does not end a message;
 STARTTLS with AUTH; implicit TLS (--implicit-tls) with smtplib and spoolsend;
 smtp-source's 500 messages over 10 sessions all stored.
 """
-import base64
 import os
 import re
 import shutil
@@ -22,40 +21,20 @@ import ssl
 import subprocess
 import sys
 import tempfile
-import time
 
 import postfix_tools
+import testlib
+from testlib import check
 
 SMTPSINK, SPOOLSEND = sys.argv[1], sys.argv[2]
-failures = 0
-
-
-def check(cond, what):
-    global failures
-    if not cond:
-        failures += 1
-        print("FAIL:", what)
 
 
 def start(*args):
-    p = subprocess.Popen([SMTPSINK, "--listen", "127.0.0.1:0", *args], stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True)
-    line = p.stdout.readline()
-    m = re.match(r"listening on 127\.0\.0\.1:(\d+)", line)
-    if not m:
-        p.kill()
-        raise SystemExit("smtpsink did not start: %r %s" % (line, p.stderr.read()))
-    return p, int(m.group(1))
+    return testlib.start_smtpsink(SMTPSINK, *args)
 
 
 def stop(p):
-    p.terminate()
-    try:
-        _, err = p.communicate(timeout=10)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        _, err = p.communicate()
-    return err
+    return testlib.stop(p)[1]
 
 
 def entries(spool):
@@ -304,5 +283,5 @@ try:
 finally:
     shutil.rmtree(tmp)
 
-print("smtpsink servers: %s" % ("ok" if not failures else "%d failures" % failures))
-sys.exit(1 if failures else 0)
+print("smtpsink servers: %s" % ("ok" if not testlib.failures else "%d failures" % testlib.failures))
+sys.exit(1 if testlib.failures else 0)

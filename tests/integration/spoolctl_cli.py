@@ -14,16 +14,10 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import testlib
+from testlib import check
 
 BIN, TESTDATA = sys.argv[1], sys.argv[2]
-failures = 0
-
-
-def check(cond, what):
-    global failures
-    if not cond:
-        failures += 1
-        print("FAIL:", what)
 
 
 def run(tool, *args, stdin=None):
@@ -150,8 +144,8 @@ def main():
         check(run("spoolctl", "frobnicate", fresh).returncode == 64, "an unknown command: 64")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    if failures:
-        print("%d failures" % failures)
+    if testlib.failures:
+        print("%d failures" % testlib.failures)
         sys.exit(1)
     print("spoolctl: all checks passed")
 

@@ -27,18 +27,12 @@ import subprocess
 import sys
 import tempfile
 import time
+import testlib
+from testlib import check
 
 SPOOLSEND = sys.argv[1]
 HERE = os.path.dirname(os.path.abspath(__file__))
 MAX_RSS_KIB = 64 * 1024
-failures = 0
-
-
-def check(cond, what):
-    global failures
-    if not cond:
-        failures += 1
-        print("FAIL:", what)
 
 
 def start_server(mode, tls=None):
@@ -246,5 +240,5 @@ try:
 finally:
     shutil.rmtree(tmp)
 
-print("spoolsend hostile: %s" % ("ok" if not failures else "%d failures" % failures))
-sys.exit(1 if failures else 0)
+print("spoolsend hostile: %s" % ("ok" if not testlib.failures else "%d failures" % testlib.failures))
+sys.exit(1 if testlib.failures else 0)

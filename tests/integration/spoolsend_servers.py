@@ -21,17 +21,11 @@ import tempfile
 import time
 
 import postfix_tools
+import testlib
+from testlib import check
 
 SPOOLSEND = sys.argv[1]
 HERE = os.path.dirname(os.path.abspath(__file__))
-failures = 0
-
-
-def check(cond, what):
-    global failures
-    if not cond:
-        failures += 1
-        print("FAIL:", what)
 
 
 def free_port():
@@ -301,5 +295,5 @@ try:
 finally:
     shutil.rmtree(tmp)
 
-print("spoolsend servers: %s" % ("ok" if not failures else "%d failures" % failures))
-sys.exit(1 if failures else 0)
+print("spoolsend servers: %s" % ("ok" if not testlib.failures else "%d failures" % testlib.failures))
+sys.exit(1 if testlib.failures else 0)
