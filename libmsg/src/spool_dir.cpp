@@ -119,7 +119,7 @@ Result<std::string> Spool::Batch::create(const Envelope& env, std::string_view m
             *fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
             if (*fd < 0) return sys_error("open directory", path, errno);
         }
-    Result<int> fd = spool_io::create_at(tmp_, name, format_envelope(env), message, join(spool_.root_, "tmp", name));
+    Result<int> fd = spool_io::create_at(tmp_, name, format_envelope(env), message, spool_.root_, "tmp");
     if (!fd) return fd.error();
     pending_.emplace_back(name, *fd);
     return name;
@@ -143,7 +143,7 @@ Status Spool::Batch::commit() {
     Status result = Ok{};
     for (; done < pending_.size(); ++done) {
         const std::string& name = pending_[done].first;
-        result = spool_io::move_at(tmp_, queue_, name, join(spool_.root_, "queue", name));
+        result = spool_io::move_at(tmp_, queue_, name, spool_.root_, "queue");
         if (!result) break;
     }
     if (done > 0) {

@@ -130,25 +130,26 @@ Result<int> create_file(const std::string& path, std::string_view data, bool syn
 }
 
 Result<int> create_at(int dir, std::string_view name, std::string_view head, std::string_view body,
-                      const std::string& path, mode_t mode) {
+                      const std::string& root, std::string_view dir_name, mode_t mode) {
     const std::string n(name);
     const int fd = ::openat(dir, n.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
-    if (fd < 0) return sys_error("create", path, errno);
-    if (Status s = write_all(fd, head, body, path); !s) {
+    if (fd < 0) return sys_error("create", join(root, dir_name, name), errno);
+    if (Status s = write_all(fd, head, body, {}); !s) {
+        const int err = s.error().errnum;
         ::unlinkat(dir, n.c_str(), 0);
         close_fd(fd);
-        return s.error();
+        return sys_error("write", join(root, dir_name, name), err);
     }
     return fd;
 }
 
-Status move_at(int from, int to, std::string_view name, const std::string& path) {
+Status move_at(int from, int to, std::string_view name, const std::string& root, std::string_view to_name) {
     const std::string n(name);
     if (::renameat2(from, n.c_str(), to, n.c_str(), RENAME_NOREPLACE) == 0) return Ok{};
-    if (errno != EINVAL && errno != ENOSYS) return sys_error("rename to", path, errno);
+    if (errno != EINVAL && errno != ENOSYS) return sys_error("rename to", join(root, to_name, name), errno);
     // As move(): link() refuses an existing name.
-    if (::linkat(from, n.c_str(), to, n.c_str(), 0) != 0) return sys_error("link to", path, errno);
-    if (::unlinkat(from, n.c_str(), 0) != 0) return sys_error("remove from tmp/ of", path, errno);
+    if (::linkat(from, n.c_str(), to, n.c_str(), 0) != 0) return sys_error("link to", join(root, to_name, name), errno);
+    if (::unlinkat(from, n.c_str(), 0) != 0) return sys_error("remove from tmp/ of", join(root, to_name, name), errno);
     return Ok{};
 }
 

@@ -39,13 +39,14 @@ void close_fd(int fd) noexcept;
 Result<int> create_file(const std::string& path, std::string_view data, bool sync, mode_t mode = 0660);
 
 // Create `name` in the directory `dir` (an fd) exclusively, as
-// create_file does, writing `head` and `body`; not synced. `path` names it
-// in errors.
+// create_file does, writing `head` and `body`; not synced. Errors name it
+// as root/dir_name/name (the path made only then).
 Result<int> create_at(int dir, std::string_view name, std::string_view head, std::string_view body,
-                      const std::string& path, mode_t mode = 0660);
+                      const std::string& root, std::string_view dir_name, mode_t mode = 0660);
 // `name` from the directory `from` to the directory `to`, never replacing
-// (as move() with no_replace); `path` names the target in errors.
-Status move_at(int from, int to, std::string_view name, const std::string& path);
+// (as move() with no_replace); errors name the target as
+// root/to_name/name.
+Status move_at(int from, int to, std::string_view name, const std::string& root, std::string_view to_name);
 
 // rename(from, to); with `no_replace`, fail with EEXIST when `to` exists
 // (renameat2 RENAME_NOREPLACE, or link+unlink where the file system lacks it).
