@@ -35,6 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
+
 import testlib
 from testlib import check
 

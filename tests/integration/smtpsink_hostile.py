@@ -23,6 +23,7 @@ import sys
 import tempfile
 import threading
 import time
+
 import testlib
 from testlib import check
 

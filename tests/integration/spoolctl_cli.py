@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+
 import testlib
 from testlib import check
 

@@ -23,18 +23,13 @@ import sys
 import tempfile
 import time
 
+import testlib
+from testlib import check
+
 SPOOLSEND = sys.argv[1]
 MESSAGES = int(sys.argv[2]) if len(sys.argv) > 2 else 2000
 KILLS = int(sys.argv[3]) if len(sys.argv) > 3 else 8
 HERE = os.path.dirname(os.path.abspath(__file__))
-failures = 0
-
-
-def check(cond, what):
-    global failures
-    if not cond:
-        failures += 1
-        print("FAIL:", what)
 
 
 def make_spool(root, first, count):
@@ -129,4 +124,4 @@ finally:
         server.wait()
     shutil.rmtree(tmp)
 
-sys.exit(1 if failures else 0)
+sys.exit(1 if testlib.failures else 0)
