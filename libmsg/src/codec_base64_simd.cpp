@@ -40,6 +40,26 @@ namespace {
 
 inline bool is_blank(unsigned char c) { return c == '\n' || c == '\r' || c == ' ' || c == '\t'; }
 
+// After a block of `width` input bytes was decoded (`good`: bit k set when
+// byte k is in the alphabet): past the whole block, or past the whole
+// groups before the first byte of another kind and the blanks there.
+// False when the vector loop must stop: a byte that is neither, or a
+// group cut by a blank (the scalar loop takes over).
+inline bool advance(const unsigned char* in, std::size_t n, std::uint32_t good, std::size_t width, std::size_t& i,
+                    char*& w) {
+    const auto k = static_cast<std::size_t>(std::countr_one(good));   // first byte of another kind
+    if (k >= width) {
+        i += width;
+        w += width / 4 * 3;
+        return true;
+    }
+    i += k / 4 * 4;
+    w += k / 4 * 3;
+    if (k % 4 != 0 || !is_blank(in[i])) return false;
+    while (i < n && is_blank(in[i])) ++i;
+    return true;
+}
+
 // Classes of high nibble: bit 0x01 for 2 ('+', '/'), 0x02 for 3 (digits),
 // 0x04 for 4 and 6 (A-O, a-o), 0x08 for 5 and 7 (P-Z, p-z), 0x10 for the rest
 // (control bytes, 8-bit bytes): never in the alphabet.
@@ -75,16 +95,7 @@ inline bool is_blank(unsigned char c) { return c == '\n' || c == '\r' || c == ' 
         const __m128i sextets = _mm_add_epi8(v, roll);
         const __m128i bits = _mm_madd_epi16(_mm_maddubs_epi16(sextets, join6), join12);
         _mm_storeu_si128(reinterpret_cast<__m128i*>(w), _mm_shuffle_epi8(bits, pack));
-        if (good == 0xFFFFu) {
-            i += 16;
-            w += 12;
-            continue;
-        }
-        const auto k = static_cast<std::size_t>(std::countr_one(good));  // first byte of another kind
-        i += k / 4 * 4;
-        w += k / 4 * 3;
-        if (k % 4 != 0 || !is_blank(in[i])) break;
-        while (i < n && is_blank(in[i])) ++i;
+        if (!advance(in, n, good, 16, i, w)) break;
     }
     return {i, static_cast<std::size_t>(w - out)};
 }
@@ -110,16 +121,7 @@ inline bool is_blank(unsigned char c) { return c == '\n' || c == '\r' || c == ' 
         const __m256i bits = _mm256_madd_epi16(_mm256_maddubs_epi16(sextets, join6), join12);
         const __m256i bytes = _mm256_permutevar8x32_epi32(_mm256_shuffle_epi8(bits, pack), lanes);
         _mm256_storeu_si256(reinterpret_cast<__m256i*>(w), bytes);
-        if (good == 0xFFFFFFFFu) {
-            i += 32;
-            w += 24;
-            continue;
-        }
-        const auto k = static_cast<std::size_t>(std::countr_one(good));
-        i += k / 4 * 4;
-        w += k / 4 * 3;
-        if (k % 4 != 0 || !is_blank(in[i])) break;
-        while (i < n && is_blank(in[i])) ++i;
+        if (!advance(in, n, good, 32, i, w)) break;
     }
     return {i, static_cast<std::size_t>(w - out)};
 }
