@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <initializer_list>
 #include <string>
 #include <string_view>
 
@@ -21,59 +22,54 @@ void check(bool ok) {
 
 bool same(const msg::DecodeStatus& a, const msg::DecodeStatus& b) { return a == b; }
 
+// All of `in` through `d`, in one step or in steps of `chunk` bytes (0: one).
+template <class Decoder>
+std::string decode(Decoder& d, std::string_view in, std::size_t chunk = 0) {
+    std::string out;
+    if (chunk == 0) d.step(in, out);
+    else
+        for (std::size_t i = 0; i < in.size(); i += chunk) d.step(in.substr(i, chunk), out);
+    d.finish(out);
+    return out;
+}
+
 template <class Decoder>
 void split_invariance(std::string_view in, std::size_t chunk) {
     Decoder whole, split;
-    std::string a, b;
-    whole.step(in, a);
-    whole.finish(a);
-    for (std::size_t i = 0; i < in.size(); i += chunk) split.step(in.substr(i, chunk), b);
-    split.finish(b);
-    check(a == b);
+    check(decode(whole, in) == decode(split, in, chunk));
     check(same(whole.status(), split.status()));
 }
 
-// Each vector base64 loop this CPU runs gives the scalar decoder's output
-// and status, whole and in chunks, and base64_check's answer.
+// Each vector loop `kernels` names that this CPU runs gives the scalar
+// decoder's output and status, whole and in chunks.
+template <class Decoder>
+void vector_loops_agree(std::string_view in, std::size_t chunk, std::initializer_list<msg::CodecKernel> kernels) {
+    Decoder ref(msg::CodecKernel::scalar);
+    const std::string want = decode(ref, in);
+    for (auto k : kernels) {
+        if (!msg::codec_kernel_supported(k)) continue;
+        Decoder whole(k), split(k);
+        check(decode(whole, in) == want && decode(split, in, chunk) == want);
+        check(same(whole.status(), ref.status()) && same(split.status(), ref.status()));
+    }
+}
+
+// The base64 loops (SSSE3, AVX2), and base64_check's answer with each.
 void kernels_agree(std::string_view in, std::size_t chunk) {
-    msg::Base64Decoder ref(msg::CodecKernel::scalar);
-    std::string want;
-    ref.step(in, want);
-    ref.finish(want);
+    vector_loops_agree<msg::Base64Decoder>(in, chunk,
+                                           {msg::CodecKernel::ssse3, msg::CodecKernel::avx2, msg::CodecKernel::automatic});
     const msg::Base64Check portable = msg::base64_check(in, chunk, msg::CodecKernel::scalar);
     for (auto k : {msg::CodecKernel::ssse3, msg::CodecKernel::avx2, msg::CodecKernel::automatic}) {
         if (!msg::codec_kernel_supported(k)) continue;
         const msg::Base64Check c = msg::base64_check(in, chunk, k);
         check(same(c.status, portable.status) && c.long_line == portable.long_line &&
               c.long_line_length == portable.long_line_length);
-        msg::Base64Decoder whole(k), split(k);
-        std::string a, b;
-        whole.step(in, a);
-        whole.finish(a);
-        for (std::size_t i = 0; i < in.size(); i += chunk) split.step(in.substr(i, chunk), b);
-        split.finish(b);
-        check(a == want && b == want);
-        check(same(whole.status(), ref.status()) && same(split.status(), ref.status()));
     }
 }
 
-// The same for the quoted-printable decoder's vector loop.
+// The quoted-printable decoder's vector loop (SSSE3).
 void qp_kernels_agree(std::string_view in, std::size_t chunk) {
-    msg::QuotedPrintableDecoder ref(msg::CodecKernel::scalar);
-    std::string want;
-    ref.step(in, want);
-    ref.finish(want);
-    for (auto k : {msg::CodecKernel::ssse3, msg::CodecKernel::automatic}) {
-        if (!msg::codec_kernel_supported(k)) continue;
-        msg::QuotedPrintableDecoder whole(k), split(k);
-        std::string a, b;
-        whole.step(in, a);
-        whole.finish(a);
-        for (std::size_t i = 0; i < in.size(); i += chunk) split.step(in.substr(i, chunk), b);
-        split.finish(b);
-        check(a == want && b == want);
-        check(same(whole.status(), ref.status()) && same(split.status(), ref.status()));
-    }
+    vector_loops_agree<msg::QuotedPrintableDecoder>(in, chunk, {msg::CodecKernel::ssse3, msg::CodecKernel::automatic});
 }
 
 }  // namespace
@@ -98,9 +94,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     // base64_check is the decoder's status without the decoding
     {
         msg::Base64Decoder d;
-        std::string out;
-        d.step(in, out);
-        d.finish(out);
+        decode(d, in);
         check(same(msg::base64_check(in, chunk * 11).status, d.status()));
     }
 
