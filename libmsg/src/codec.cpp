@@ -408,71 +408,65 @@ void QuotedPrintableDecoder::finish(std::string& out) {
     }
 }
 
-void decode_transfer(std::string_view body, TransferEncoding encoding, std::string& out,
-                     DecodeStatus* status) {
+namespace {
+
+// Calls fn(decoder) with a new decoder for `encoding`; false for the
+// encodings that pass through (7bit, 8bit, binary and unknown ones).
+template <class Fn>
+bool with_decoder(TransferEncoding encoding, Fn&& fn) {
     switch (encoding) {
     case TransferEncoding::base64: {
         Base64Decoder d;
-        d.step(body, out);
-        d.finish(out);
-        if (status) *status = d.status();
-        return;
+        fn(d);
+        return true;
     }
     case TransferEncoding::quoted_printable: {
         QuotedPrintableDecoder d;
-        d.step(body, out);
-        d.finish(out);
-        if (status) *status = d.status();
-        return;
+        fn(d);
+        return true;
     }
     case TransferEncoding::uuencode: {
         UuDecoder d;
-        d.step(body, out);
-        d.finish(out);
-        if (status) *status = d.status();
-        return;
+        fn(d);
+        return true;
     }
-    default:
-        out.append(body);
-        if (status) *status = DecodeStatus{};
-        return;
+    default: return false;
     }
-}
-
-namespace {
-
-template <class Decoder>
-void decode_in_slices(std::string_view body, const std::function<void(std::string_view)>& sink,
-                      DecodeStatus* status, std::size_t window) {
-    Decoder d;
-    std::string out;
-    window = std::max<std::size_t>(window, 64);
-    for (std::size_t at = 0; at < body.size(); at += window) {
-        out.clear();
-        d.step(body.substr(at, window), out);
-        if (!out.empty()) sink(out);
-    }
-    out.clear();
-    d.finish(out);
-    if (!out.empty()) sink(out);
-    if (status) *status = d.status();
 }
 
 }  // namespace
 
+void decode_transfer(std::string_view body, TransferEncoding encoding, std::string& out,
+                     DecodeStatus* status) {
+    const bool decoded = with_decoder(encoding, [&](auto& d) {
+        d.step(body, out);
+        d.finish(out);
+        if (status) *status = d.status();
+    });
+    if (decoded) return;
+    out.append(body);
+    if (status) *status = DecodeStatus{};
+}
+
 void decode_transfer_each(std::string_view body, TransferEncoding encoding,
                           const std::function<void(std::string_view)>& sink, DecodeStatus* status,
                           std::size_t window) {
-    switch (encoding) {
-    case TransferEncoding::base64: return decode_in_slices<Base64Decoder>(body, sink, status, window);
-    case TransferEncoding::quoted_printable:
-        return decode_in_slices<QuotedPrintableDecoder>(body, sink, status, window);
-    case TransferEncoding::uuencode: return decode_in_slices<UuDecoder>(body, sink, status, window);
-    default:
-        if (!body.empty()) sink(body);
-        if (status) *status = DecodeStatus{};
-        return;
-    }
+    const bool decoded = with_decoder(encoding, [&](auto& d) {
+        std::string out;   // one slice's output, the buffer reused
+        window = std::max<std::size_t>(window, 64);
+        for (std::size_t at = 0; at < body.size(); at += window) {
+            out.clear();
+            d.step(body.substr(at, window), out);
+            if (!out.empty()) sink(out);
+        }
+        out.clear();
+        d.finish(out);
+        if (!out.empty()) sink(out);
+        if (status) *status = d.status();
+    });
+    if (decoded) return;
+    if (!body.empty()) sink(body);
+    if (status) *status = DecodeStatus{};
 }
 
 // --- encoders ----------------------------------------------------------------
