@@ -103,17 +103,11 @@ public:
     // One message of the input loop (call from its callback): worked on at
     // once with one thread, else copied for a worker.
     void add(const InputMessage& im) {
-        if (threads_ == 1) {
-            single_ = Result{};
-            work_(0, im, single_);
-            emit_(single_);
-            return;
-        }
         const std::size_t size = im.data.size();
-        if (!im.keep && size > max_bytes_) {
-            // Larger than all the bytes let in flight: worked on here, once
-            // the results before it are out, rather than copied.
-            drain();
+        // With one thread, or larger than all the bytes let in flight (then
+        // once the results before it are out): worked on here, not copied.
+        if (threads_ == 1 || (!im.keep && size > max_bytes_)) {
+            if (threads_ > 1) drain();
             single_ = Result{};
             work_(0, im, single_);
             emit_(single_);
