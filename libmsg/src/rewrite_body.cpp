@@ -68,15 +68,16 @@ std::string_view reencode(const Message& m, const Entity& e, std::string_view de
     // A root body with no header before it (header.no-separator) gets the
     // empty line: once a field is added, its first line could read as one.
     std::string sep = e.body_begin == e.header_end ? std::string(eol) : std::string();
+    std::optional<std::size_t> qp_size;
     if (how == TransferEncoding::unknown) {
         // Sizes compared before either is written: a large body is encoded once.
-        how = e.content_type.type == "text" && e.encoding != TransferEncoding::binary &&
-                      qp_encoded_size(decoded, eol) <= base64_size(decoded.size(), eol.size())
-                  ? TransferEncoding::quoted_printable
-                  : TransferEncoding::base64;
+        if (e.content_type.type == "text" && e.encoding != TransferEncoding::binary)
+            qp_size = qp_encoded_size(decoded, eol);
+        how = qp_size && *qp_size <= base64_size(decoded.size(), eol.size()) ? TransferEncoding::quoted_printable
+                                                                               : TransferEncoding::base64;
     }
     if (how == TransferEncoding::quoted_printable)
-        splice.replace(e.body_begin, e.end, qp_encode_body(decoded, eol, std::move(sep)));
+        splice.replace(e.body_begin, e.end, qp_encode_body(decoded, eol, std::move(sep), qp_size));
     else
         splice.replace(e.body_begin, e.end, base64_encode_body(decoded, eol, final_eol, std::move(sep)));
     if (e.encoding != how) set_transfer_encoding(m, e, transfer_encoding_name(how), eol, splice);

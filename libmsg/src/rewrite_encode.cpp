@@ -203,9 +203,10 @@ std::size_t qp_encoded_size(std::string_view data, std::string_view eol) {
     return c.n;
 }
 
-std::string qp_encode_body(std::string_view data, std::string_view eol, std::string prefix) {
+std::string qp_encode_body(std::string_view data, std::string_view eol, std::string prefix,
+                           std::optional<std::size_t> size) {
     std::string out = std::move(prefix);
-    out.reserve(out.size() + qp_encoded_size(data, eol));   // exactly: no growth, no slack
+    out.reserve(out.size() + size.value_or(qp_encoded_size(data, eol)));   // exactly: no growth, no slack
     qp_encode_into(data, eol, out);
     return out;
 }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -108,8 +109,9 @@ bool fold_header_field(const Message& m, std::size_t entity, const HeaderField& 
 // CRLF; a bare CR is encoded), soft breaks written as `eol`, no break added
 // after a last line that has none. Decoding gives back `data` exactly.
 // `prefix` comes first (an empty line before the body, say), in the same
-// buffer.
-std::string qp_encode_body(std::string_view data, std::string_view eol, std::string prefix = {});
+// buffer; `size` is qp_encoded_size() when the caller has counted it.
+std::string qp_encode_body(std::string_view data, std::string_view eol, std::string prefix = {},
+                           std::optional<std::size_t> size = {});
 // Its size, counted without writing it.
 std::size_t qp_encoded_size(std::string_view data, std::string_view eol);
 // base64 of a body in lines of 76, ended by `eol` when `final_eol`.
