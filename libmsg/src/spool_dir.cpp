@@ -143,7 +143,7 @@ Status Spool::Batch::commit() {
     Status result = Ok{};
     for (; done < pending_.size(); ++done) {
         const std::string& name = pending_[done].first;
-        result = spool_io::move_at(tmp_, queue_, name, spool_.root_, "queue");
+        result = spool_io::move_at(tmp_, "tmp", queue_, "queue", name, spool_.root_);
         if (!result) break;
     }
     if (done > 0) {

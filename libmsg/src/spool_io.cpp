@@ -143,28 +143,47 @@ Result<int> create_at(int dir, std::string_view name, std::string_view head, std
     return fd;
 }
 
-Status move_at(int from, int to, std::string_view name, const std::string& root, std::string_view to_name) {
+namespace {
+
+// renameat2(RENAME_NOREPLACE), or, where the file system cannot refuse to
+// replace in one step, link() (which refuses an existing name) and
+// unlink(): the tmp/ name a crash in between leaves is invisible to
+// senders and removed by clean_tmp. 0, or the errno of the call named in
+// `step` ("rename", "link" or "remove").
+int rename_no_replace(int from_dir, const char* from, int to_dir, const char* to, const char*& step) {
+    step = "rename";
+    if (::renameat2(from_dir, from, to_dir, to, RENAME_NOREPLACE) == 0) return 0;
+    if (errno != EINVAL && errno != ENOSYS) return errno;
+    step = "link";
+    if (::linkat(from_dir, from, to_dir, to, 0) != 0) return errno;
+    step = "remove";
+    if (::unlinkat(from_dir, from, 0) != 0) return errno;
+    return 0;
+}
+
+// The error of a failed rename_no_replace or rename: "cannot rename FROM
+// to TO: ...", "cannot remove FROM: ...".
+Error move_error(std::string_view step, const std::string& from, const std::string& to, int err) {
+    if (step == "remove") return sys_error(step, from, err);
+    return sys_error(std::string(step) + " " + from + " to", to, err);
+}
+
+}  // namespace
+
+Status move_at(int from, std::string_view from_name, int to, std::string_view to_name, std::string_view name,
+               const std::string& root) {
     const std::string n(name);
-    if (::renameat2(from, n.c_str(), to, n.c_str(), RENAME_NOREPLACE) == 0) return Ok{};
-    if (errno != EINVAL && errno != ENOSYS) return sys_error("rename to", join(root, to_name, name), errno);
-    // As move(): link() refuses an existing name.
-    if (::linkat(from, n.c_str(), to, n.c_str(), 0) != 0) return sys_error("link to", join(root, to_name, name), errno);
-    if (::unlinkat(from, n.c_str(), 0) != 0) return sys_error("remove from tmp/ of", join(root, to_name, name), errno);
+    const char* step = nullptr;
+    if (const int err = rename_no_replace(from, n.c_str(), to, n.c_str(), step))
+        return move_error(step, join(root, from_name, name), join(root, to_name, name), err);
     return Ok{};
 }
 
 Status move(const std::string& from, const std::string& to, bool no_replace) {
-    if (!no_replace) {
-        if (::rename(from.c_str(), to.c_str()) != 0) return sys_error("rename " + from + " to", to, errno);
-        return Ok{};
-    }
-    if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) == 0) return Ok{};
-    if (errno != EINVAL && errno != ENOSYS) return sys_error("rename " + from + " to", to, errno);
-    // The file system cannot refuse to replace in one step: link() refuses
-    // an existing name; the tmp/ name left by a crash in between is
-    // invisible to senders and removed by clean_tmp.
-    if (::link(from.c_str(), to.c_str()) != 0) return sys_error("link " + from + " to", to, errno);
-    if (::unlink(from.c_str()) != 0) return sys_error("remove", from, errno);
+    const char* step = "rename";
+    const int err = !no_replace ? (::rename(from.c_str(), to.c_str()) == 0 ? 0 : errno)
+                                : rename_no_replace(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), step);
+    if (err) return move_error(step, from, to, err);
     return Ok{};
 }
 

@@ -43,10 +43,11 @@ Result<int> create_file(const std::string& path, std::string_view data, bool syn
 // as root/dir_name/name (the path made only then).
 Result<int> create_at(int dir, std::string_view name, std::string_view head, std::string_view body,
                       const std::string& root, std::string_view dir_name, mode_t mode = 0660);
-// `name` from the directory `from` to the directory `to`, never replacing
-// (as move() with no_replace); errors name the target as
-// root/to_name/name.
-Status move_at(int from, int to, std::string_view name, const std::string& root, std::string_view to_name);
+// `name` from the directory `from` (root/from_name) to the directory `to`
+// (root/to_name), never replacing, as move() with no_replace; errors name
+// both paths, as move()'s do.
+Status move_at(int from, std::string_view from_name, int to, std::string_view to_name, std::string_view name,
+               const std::string& root);
 
 // rename(from, to); with `no_replace`, fail with EEXIST when `to` exists
 // (renameat2 RENAME_NOREPLACE, or link+unlink where the file system lacks it).
