@@ -471,11 +471,16 @@ void decode_transfer_each(std::string_view body, TransferEncoding encoding,
 
 // --- encoders ----------------------------------------------------------------
 
-std::string base64_encode(std::string_view data, std::size_t line_length, std::string_view eol) {
+std::size_t base64_encoded_size(std::size_t n, std::size_t line_length, std::size_t eol) {
+    line_length -= line_length % 4;
+    const std::size_t chars = (n + 2) / 3 * 4;
+    return chars + (line_length ? (chars + line_length - 1) / line_length * eol : 0);
+}
+
+void base64_encode_append(std::string_view data, std::size_t line_length, std::string_view eol,
+                          std::string& out) {
     line_length -= line_length % 4;  // whole groups per line
-    const std::size_t chars = (data.size() + 2) / 3 * 4;
-    std::string out;
-    out.reserve(chars + (line_length ? (chars / line_length + 1) * eol.size() : 0));
+    out.reserve(out.size() + base64_encoded_size(data.size(), line_length, eol.size()));
     const auto* p = reinterpret_cast<const unsigned char*>(data.data());
     std::size_t col = 0;
     auto put = [&](const char (&g)[4]) {
@@ -501,6 +506,11 @@ std::string base64_encode(std::string_view data, std::size_t line_length, std::s
         put(g);
     }
     if (line_length && col != 0) out.append(eol);
+}
+
+std::string base64_encode(std::string_view data, std::size_t line_length, std::string_view eol) {
+    std::string out;
+    base64_encode_append(data, line_length, eol, out);
     return out;
 }
 

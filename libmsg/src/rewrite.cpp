@@ -22,7 +22,11 @@ namespace msg {
 namespace detail {
 
 void Splice::replace(std::size_t begin, std::size_t end, std::string text) {
-    edits_.push_back({begin, end, std::move(text)});
+    edits_.push_back({begin, end, std::move(text), {}});
+}
+
+void Splice::replace(std::size_t begin, std::size_t end, Deferred text) {
+    edits_.push_back({begin, end, {}, std::move(text)});
 }
 
 bool Splice::touches(std::size_t begin, std::size_t end) const {
@@ -42,7 +46,7 @@ std::string Splice::apply(std::string_view in) const {
                          return (a->end == a->begin) > (b->end == b->begin);
                      });
     std::size_t size = in.size();
-    for (const Edit* e : order) size += e->text.size();
+    for (const Edit* e : order) size += e->text.size() + e->deferred.size;
     std::string out;
     out.reserve(size);
     std::size_t pos = 0;
@@ -52,6 +56,7 @@ std::string Splice::apply(std::string_view in) const {
         if (e->begin < pos) continue;
         out.append(in.substr(pos, e->begin - pos));
         out.append(e->text);
+        if (e->deferred.write) e->deferred.write(out);
         pos = e->end;
     }
     if (pos < in.size()) out.append(in.substr(pos));
@@ -412,6 +417,10 @@ bool parse_header_edit(std::string_view text, HeaderEdit::Kind kind, HeaderEdit&
 
 RewriteResult rewrite(std::string_view message, const RewriteOptions& options) {
     RewriteResult r;
+    if (message.size() > options.limits.max_rewrite_message) {
+        r.too_large = true;
+        return r;
+    }
     // Not mail (an Outlook .msg file, a picture): nothing to repair, and
     // "repairs" such as added fields or normalised line breaks would only
     // damage it.
@@ -465,6 +474,7 @@ RewriteResult rewrite_spool_entry(std::string_view entry, const RewriteOptions& 
         return r;
     }
     RewriteResult r = rewrite(e.message, options);
+    if (r.too_large) return r;
     if (!r.not_mail.empty()) {
         r.output = std::string(entry);
         return r;
@@ -542,6 +552,7 @@ std::string rewrite_json(std::string_view source, std::uint64_t index, const Rew
     Json j;
     j.begin_object().key("source").value(source).key("index").value(index).key("changed").value(r.changed);
     if (!r.not_mail.empty()) j.key("not_mail").value(r.not_mail);
+    if (r.too_large) j.key("too_large").value(true);
     for (const auto* list : {&r.changes, &r.problems}) {
         j.key(list == &r.changes ? "changes" : "problems").begin_array();
         for (const Change& c : *list)

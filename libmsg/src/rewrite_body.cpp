@@ -38,11 +38,6 @@ bool needs_8bitmime_anyway(std::string_view s) {
     return false;
 }
 
-std::size_t base64_size(std::size_t n, std::size_t eol) {
-    const std::size_t chars = (n + 2) / 3 * 4;
-    return chars + (chars + 75) / 76 * eol;
-}
-
 // Encodings whose bodies the rewrite can decode and write again; an unknown
 // or private one is left as it is, and so is x-uuencode (its begin line
 // carries a file name and mode that base64 would lose).
@@ -58,11 +53,12 @@ bool must_not_encode(const Entity& e) {
                                     t.subtype == "external-body"));
 }
 
-// Re-encode a leaf's decoded content. `how`: the encoding to use, or
-// unknown for "quoted-printable or base64, whichever is shorter" (base64
-// for anything but text). Returns the encoding used.
-std::string_view reencode(const Message& m, const Entity& e, std::string_view decoded, TransferEncoding how,
-              std::string_view eol, Splice& splice) {
+// Re-encode a leaf's content, decoded from its own encoding. `how`: the
+// encoding to use, or unknown for "quoted-printable or base64, whichever is
+// shorter" (base64 for anything but text). Returns the encoding used.
+std::string_view reencode(const Message& m, const Entity& e, TransferEncoding how, std::string_view eol,
+                          Splice& splice) {
+    Decoded decoded = decode_body(m.body(e), e.encoding);
     const std::string_view body = m.body(e);
     const bool final_eol = !body.empty() && body.back() == '\n';
     // A root body with no header before it (header.no-separator) gets the
@@ -72,14 +68,14 @@ std::string_view reencode(const Message& m, const Entity& e, std::string_view de
     if (how == TransferEncoding::unknown) {
         // Sizes compared before either is written: a large body is encoded once.
         if (e.content_type.type == "text" && e.encoding != TransferEncoding::binary)
-            qp_size = qp_encoded_size(decoded, eol);
-        how = qp_size && *qp_size <= base64_size(decoded.size(), eol.size()) ? TransferEncoding::quoted_printable
+            qp_size = qp_encoded_size(decoded.data, eol);
+        how = qp_size && *qp_size <= base64_encoded_size(decoded.data.size(), 76, eol.size()) ? TransferEncoding::quoted_printable
                                                                                : TransferEncoding::base64;
     }
     if (how == TransferEncoding::quoted_printable)
-        splice.replace(e.body_begin, e.end, qp_encode_body(decoded, eol, std::move(sep), qp_size));
+        splice.replace(e.body_begin, e.end, qp_encode_body(std::move(decoded), eol, std::move(sep), qp_size));
     else
-        splice.replace(e.body_begin, e.end, base64_encode_body(decoded, eol, final_eol, std::move(sep)));
+        splice.replace(e.body_begin, e.end, base64_encode_body(std::move(decoded), eol, final_eol, std::move(sep)));
     if (e.encoding != how) set_transfer_encoding(m, e, transfer_encoding_name(how), eol, splice);
     return transfer_encoding_name(how);
 }
@@ -189,10 +185,8 @@ bool step_seven_bit(std::string_view in, std::string& out, const RewriteOptions&
             log.problem(place, not_editable(m, e));
             continue;
         }
-        std::string decoded;
-        decode_transfer(body, e.encoding, decoded);
         const std::string_view was = transfer_encoding_name(e.encoding);
-        const std::string_view now = reencode(m, e, decoded, qp_b64 ? e.encoding : TransferEncoding::unknown, eol, splice);
+        const std::string_view now = reencode(m, e, qp_b64 ? e.encoding : TransferEncoding::unknown, eol, splice);
         log.change(place, was == now ? std::string(was) + " body encoded again without 8-bit bytes"
                                      : std::string(was) + " -> " + std::string(now));
         encoded_body = true;
@@ -237,16 +231,16 @@ bool step_to_utf8(std::string_view in, std::string& out, const RewriteOptions& o
                                    ": left as it is");
             continue;
         }
-        std::string decoded;
-        decode_transfer(m.body(e), e.encoding, decoded);
-        if (canon == "us-ascii" && !has_8bit(decoded)) continue;
+        Decoded decoded = decode_body(m.body(e), e.encoding);
+        if (canon == "us-ascii" && !has_8bit(decoded.data)) continue;
         if (!editable(e)) {
             log.problem(place, not_editable(m, e));
             continue;
         }
         std::string utf8;
         std::size_t bad = 0;
-        to_utf8(decoded, *cs, utf8, &bad);
+        to_utf8(decoded.data, *cs, utf8, &bad);
+        decoded = {};
         if (bad > 0) {
             log.problem(place, std::to_string(bad) + " byte sequence" + (bad == 1 ? "" : "s") +
                                    " do not decode in " + *cs + ": left as it is");
@@ -257,15 +251,19 @@ bool step_to_utf8(std::string_view in, std::string& out, const RewriteOptions& o
         const std::string_view body = m.body(e);
         const bool final_eol = !body.empty() && body.back() == '\n';
         switch (e.encoding) {
-        case TransferEncoding::quoted_printable: splice.replace(e.body_begin, e.end, qp_encode_body(utf8, eol)); break;
-        case TransferEncoding::base64: splice.replace(e.body_begin, e.end, base64_encode_body(utf8, eol, final_eol)); break;
+        case TransferEncoding::quoted_printable:
+            splice.replace(e.body_begin, e.end, qp_encode_body(hold(std::move(utf8)), eol));
+            break;
+        case TransferEncoding::base64:
+            splice.replace(e.body_begin, e.end, base64_encode_body(hold(std::move(utf8)), eol, final_eol));
+            break;
         default:
             // Text that was not visible as ASCII before (UTF-7, UTF-16)
             // could now hold a boundary line: then it is quoted-printable,
             // which never starts a line with "-".
             if (utf8.rfind("--", 0) == 0 || utf8.find("\n--") != std::string::npos) {
                 set_transfer_encoding(m, e, "quoted-printable", eol, splice);
-                splice.replace(e.body_begin, e.end, qp_encode_body(utf8, eol));
+                splice.replace(e.body_begin, e.end, qp_encode_body(hold(std::move(utf8)), eol));
                 break;
             }
             if (e.encoding == TransferEncoding::seven_bit && has_8bit(utf8))
@@ -381,8 +379,10 @@ void new_boundary(const Message& m, std::size_t ei, std::string_view eol, Splice
 // written again before a charset is added to them), so step_fix runs
 // rounds until one changes nothing.
 bool fix_round(std::string_view in, std::string& out, const RewriteOptions& o, const StepLog& log) {
-    std::string cur(in);
-    bool changed = false;
+    // The round's input, then the output of its first part if that changed
+    // anything (held in `first`): never a copy of the input.
+    std::string first;
+    std::string_view cur = in;
     auto codes_of = [](const Defects& ds) {
         std::set<DefectCode> s;
         for (const Defect& d : ds) s.insert(d.code);
@@ -412,8 +412,8 @@ bool fix_round(std::string_view in, std::string& out, const RewriteOptions& o, c
             }
         }
         if (!splice.empty()) {
-            cur = splice.apply(cur);
-            changed = true;
+            first = splice.apply(cur);
+            cur = first;
         }
     }
 
@@ -468,10 +468,8 @@ bool fix_round(std::string_view in, std::string& out, const RewriteOptions& o, c
             if (d.offset < e.header_end) break;  // folded below
             if (e.kind != EntityKind::leaf || d.offset < e.body_begin || bodies_done.count(ei)) break;
             if (!reencodable(e.encoding) || must_not_encode(e) || !editable(e)) break;
-            std::string decoded;
-            decode_transfer(m.body(e), e.encoding, decoded);
             const bool keep = e.encoding == TransferEncoding::quoted_printable || e.encoding == TransferEncoding::base64;
-            const std::string_view now = reencode(m, e, decoded, keep ? e.encoding : TransferEncoding::unknown, eol, splice);
+            const std::string_view now = reencode(m, e, keep ? e.encoding : TransferEncoding::unknown, eol, splice);
             bodies_done.insert(ei);
             log.change(entity_place(m, ei), "body encoded as " + std::string(now) + ": a line was over 998 octets");
             break;
@@ -484,9 +482,7 @@ bool fix_round(std::string_view in, std::string& out, const RewriteOptions& o, c
         case DefectCode::QpTrailingSpace: {
             if (e.kind != EntityKind::leaf || bodies_done.count(ei) || !editable(e)) break;
             if (e.encoding != TransferEncoding::base64 && e.encoding != TransferEncoding::quoted_printable) break;
-            std::string decoded;
-            decode_transfer(m.body(e), e.encoding, decoded);
-            reencode(m, e, decoded, e.encoding, eol, splice);
+            reencode(m, e, e.encoding, eol, splice);
             bodies_done.insert(ei);
             log.change(entity_place(m, ei), std::string(transfer_encoding_name(e.encoding)) + " body re-encoded");
             break;
@@ -553,10 +549,9 @@ bool fix_round(std::string_view in, std::string& out, const RewriteOptions& o, c
             if (e.kind != EntityKind::leaf || e.content_type.type != "text" || e.content_type.param("charset") ||
                 !editable(e))
                 continue;
-            std::string decoded;
-            decode_transfer(m.body(e), e.encoding, decoded);
-            if (!has_8bit(decoded)) continue;
-            const std::string cs = is_valid_utf8(decoded) ? "utf-8" : "windows-1252";
+            const Decoded decoded = decode_body(m.body(e), e.encoding);
+            if (!has_8bit(decoded.data)) continue;
+            const std::string cs = is_valid_utf8(decoded.data) ? "utf-8" : "windows-1252";
             Parameters params = e.content_type.params;
             params.push_back({"charset", cs, {}, {}});
             if (const HeaderField* f = m.field(e, "Content-Type")) {
@@ -611,12 +606,10 @@ bool fix_round(std::string_view in, std::string& out, const RewriteOptions& o, c
         add_mime_version(m, eol, splice);
         log.change("header MIME-Version", "added");
     }
-    if (!splice.empty()) {
-        cur = splice.apply(cur);
-        changed = true;
-    }
-    if (changed) out = std::move(cur);
-    return changed;
+    if (!splice.empty()) out = splice.apply(cur);
+    else if (cur.data() == first.data()) out = std::move(first);
+    else return false;
+    return true;
 }
 
 }  // namespace
@@ -689,8 +682,11 @@ std::string why_left(const Message& m, std::size_t ei, const Defect& d) {
 
 bool step_fix(std::string_view in, std::string& out, const RewriteOptions& o, const StepLog& log) {
     constexpr int kRounds = 4;
-    std::string cur(in), next;
+    // Each round reads the latest version (the input itself until a round
+    // changes it: not copied); the one before is freed at once.
+    std::string cur, next;
     bool changed = false;
+    auto latest = [&] { return changed ? std::string_view(cur) : in; };
     // The problems of the last round are those still there; earlier rounds
     // met the same ones again.
     std::vector<Change> problems;
@@ -698,12 +694,13 @@ bool step_fix(std::string_view in, std::string& out, const RewriteOptions& o, co
     for (int r = 0; r < kRounds; ++r) {
         next.clear();
         problems.clear();
-        if (!fix_round(cur, next, o, round) || next == cur) break;
+        if (!fix_round(latest(), next, o, round) || next == latest()) break;
         cur.swap(next);
+        std::string().swap(next);
         changed = true;
     }
     // A repairable defect still there is explained, once per place.
-    const Message m = parse_message(cur, o.limits);
+    const Message m = parse_message(latest(), o.limits);
     for (const Defect& d : validate(m, kEvery)) {
         if (d.info().repair.empty()) continue;
         const std::size_t ei = entity_at(m, d.offset);

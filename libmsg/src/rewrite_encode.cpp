@@ -203,19 +203,42 @@ std::size_t qp_encoded_size(std::string_view data, std::string_view eol) {
     return c.n;
 }
 
-std::string qp_encode_body(std::string_view data, std::string_view eol, std::string prefix,
-                           std::optional<std::size_t> size) {
-    std::string out = std::move(prefix);
-    out.reserve(out.size() + size.value_or(qp_encoded_size(data, eol)));   // exactly: no growth, no slack
-    qp_encode_into(data, eol, out);
-    return out;
+Decoded decode_body(std::string_view body, TransferEncoding encoding) {
+    switch (encoding) {
+    case TransferEncoding::seven_bit:
+    case TransferEncoding::eight_bit:
+    case TransferEncoding::binary: return {body, nullptr};
+    default: {
+        std::string out;
+        decode_transfer(body, encoding, out);
+        return hold(std::move(out));
+    }
+    }
 }
 
-std::string base64_encode_body(std::string_view data, std::string_view eol, bool final_eol, std::string prefix) {
-    std::string out = base64_encode(data, 76, eol);
-    if (!final_eol && out.size() >= eol.size() && std::string_view(out).substr(out.size() - eol.size()) == eol)
-        out.resize(out.size() - eol.size());   // the encoding's last break, never the prefix's
-    return prefix.empty() ? out : std::move(prefix) + out;
+Decoded hold(std::string text) {
+    auto owned = std::make_shared<const std::string>(std::move(text));
+    return {*owned, owned};
+}
+
+Splice::Deferred qp_encode_body(Decoded data, std::string_view eol, std::string prefix,
+                                std::optional<std::size_t> size) {
+    const std::size_t n = prefix.size() + size.value_or(qp_encoded_size(data.data, eol));
+    return {n, [data = std::move(data), eol, prefix = std::move(prefix)](std::string& out) {
+                out.append(prefix);
+                qp_encode_into(data.data, eol, out);
+            }};
+}
+
+Splice::Deferred base64_encode_body(Decoded data, std::string_view eol, bool final_eol, std::string prefix) {
+    std::size_t n = base64_encoded_size(data.data.size(), 76, eol.size());
+    const bool strip = !final_eol && n > 0;   // the encoding's last break, never the prefix's
+    if (strip) n -= eol.size();
+    return {prefix.size() + n, [data = std::move(data), eol, strip, prefix = std::move(prefix)](std::string& out) {
+                out.append(prefix);
+                base64_encode_append(data.data, 76, eol, out);
+                if (strip) out.resize(out.size() - eol.size());
+            }};
 }
 
 // --- MIME parameters ----------------------------------------------------------------

@@ -13,9 +13,15 @@ Made at test time, in a temporary directory, never stored:
   message for a worker thread, or a word per line to locate defects, goes
   past that.
 - a message whose body is one 32 MiB line of UTF-8 text; msgrewrite --7bit
-  re-encodes it. It may hold the input, one encoding and the output (at most
-  five times the message and 32 MiB); encoding it twice to compare the
-  sizes, or keeping every step's version, goes past that.
+  re-encodes it. It holds the input and the output, the body encoded
+  straight into the output (at most three times the message and 32 MiB);
+  encoding it twice to compare the sizes, holding the encoded body beside
+  the output, or copying the decoded 8bit body, goes past that. With
+  --fix --7bit --fold --crlf it may hold one version more (four and a half
+  times the message and 32 MiB); copying the input into each step, or
+  keeping every step's version, goes past that.
+- the same message over --max-size: refused (exit 65) without being read,
+  nothing written, under 32 MiB.
 
 Each child's peak RSS comes from wait4(). Prints one line per check; exit
 status 1 on any failure. Standard library only; run it with Debian's
@@ -92,9 +98,23 @@ def main():
         with open(message, "wb") as f:
             f.write(b"From: a@example.org\nTo: b@example.net\nSubject: one line\n"
                     b"Date: Mon, 23 Nov 2026 09:15:00 +0000\nMessage-ID: <line@example.org>\n\n")
-            f.write("\u00e9".encode() * (text // 2) + b"\n")
-        check("msgrewrite --7bit", [os.path.join(bindir, "msgrewrite"), "--7bit", "-o",
-                                    os.path.join(tmp, "out.eml"), message], 5 * text + 32 * MIB, (0,))
+            # In pieces: this process's own peak would count as the
+            # child's (exec keeps the high-water mark of the memory it replaces).
+            for _ in range(text // MIB):
+                f.write("\u00e9".encode() * (MIB // 2))
+            f.write(b"\n")
+        rewrite = os.path.join(bindir, "msgrewrite")
+        out = os.path.join(tmp, "out.eml")
+        check("msgrewrite --7bit", [rewrite, "--7bit", "-o", out, message], 3 * text + 32 * MIB, (0,))
+        check("msgrewrite --fix --7bit --fold --crlf",
+              [rewrite, "--fix", "--7bit", "--fold", "--crlf", "-o", out, message],
+              int(4.5 * text) + 32 * MIB, (0, 1))
+        os.unlink(out)
+        check("msgrewrite --max-size", [rewrite, "--7bit", "--max-size", str(MIB), "-o", out, message],
+              32 * MIB, (65,))
+        if os.path.exists(out):
+            print("FAIL msgrewrite --max-size: wrote the message it refused")
+            failures += 1
     return 1 if failures else 0
 
 

@@ -239,6 +239,22 @@ expect 65 "message 1: error: not a message" "$bin" --mbox --7bit -o "$tmp/nm.out
 has "$tmp/nm.out.mbox" '^Just a note, no header.$'
 has "$tmp/nm.out.mbox" '^Content-Transfer-Encoding: quoted-printable'
 
+# --- over --max-size: refused the same way ----------------------------------------
+cp "$utf8" "$tmp/big.eml"
+size=$(wc -c <"$tmp/big.eml")
+expect 65 "$size bytes, over the limit of 100 (--max-size); left as it is" "$bin" --7bit --max-size 100 -o "$tmp/big.out" "$tmp/big.eml"
+[ ! -e "$tmp/big.out" ] || { echo "FAIL: -o written for a message over --max-size"; fail=1; }
+expect 65 "" "$bin" --7bit --max-size 100 --in-place "$tmp/big.eml"
+same "$tmp/big.eml" "$utf8"
+expect 65 "" "$bin" --7bit --max-size 100 --json --dry-run "$tmp/big.eml"
+has "$tmp/out" '"too_large": true'
+expect 0 "" "$bin" --7bit --max-size "$size" -o "$tmp/big.out" "$tmp/big.eml"
+expect 0 "" "$bin" --7bit --max-size 0 -o "$tmp/big.out" "$tmp/big.eml"
+# In an archive: copied as it is, the smaller message rewritten.
+expect 65 "message 2: error: .* bytes, over the limit" "$bin" --mbox --7bit --max-size "$(wc -c <"$tmp/note.txt")" \
+    -o "$tmp/nm.out.mbox" "$tmp/nm.mbox"
+cmp -s "$tmp/nm.out.mbox" "$tmp/nm.mbox" || { echo "FAIL: an archive of refused messages changed"; fail=1; }
+
 # --- --fix leaves nothing it could repair, or says why -------------------------
 "$bin" --fix --json --dry-run testdata/defects/*/*.eml testdata/clean/*.eml testdata/messages/* \
     testdata/mimekit/messages/* 2>/dev/null | "$py" -c '

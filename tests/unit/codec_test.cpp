@@ -282,6 +282,21 @@ TEST(Base64Encode, LineLength) {
     EXPECT_EQ(enc2.substr(78), "eA==\r\n");
 }
 
+TEST(Base64Encode, SizeAndAppend) {
+    // The size is what the encoder writes, for every length, line length
+    // and line break (a splice reserves it before encoding into place).
+    for (std::size_t n = 0; n < 200; ++n)
+        for (std::size_t line : {std::size_t{0}, std::size_t{4}, std::size_t{10}, std::size_t{76}})
+            for (std::string_view eol : {"\n", "\r\n"}) {
+                const std::string data(n, static_cast<char>('a' + n % 26));
+                const std::string enc = msg::base64_encode(data, line, eol);
+                EXPECT_EQ(msg::base64_encoded_size(n, line, eol.size()), enc.size()) << n << " " << line;
+                std::string out = "prefix";
+                msg::base64_encode_append(data, line, eol, out);
+                EXPECT_EQ(out, "prefix" + enc);
+            }
+}
+
 TEST(QpEncode, Basic) {
     EXPECT_EQ(msg::qp_encode("a=b\n"), "a=3Db\r\n");
     EXPECT_EQ(msg::qp_encode("a=b\r\n", "\n"), "a=3Db\n");

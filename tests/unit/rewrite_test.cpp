@@ -302,6 +302,34 @@ TEST(Headers, EditTextIsChecked) {
     EXPECT_FALSE(msg::parse_header_edit("Bad Name: x", msg::HeaderEdit::Kind::add, e));
 }
 
+// --- limits ------------------------------------------------------------------------------------
+
+TEST(Limits, MessageOverTheLimitIsLeftAsItIs) {
+    const std::string in = "Subject: caf\xc3\xa9\n\nbody\r\n";
+    RewriteOptions o;
+    o.seven_bit = true;
+    o.line_ending = msg::LineEnding::lf;
+    o.limits.max_rewrite_message = in.size() - 1;
+    const msg::RewriteResult r = msg::rewrite(in, o);
+    EXPECT_TRUE(r.too_large);
+    EXPECT_TRUE(r.refused());
+    EXPECT_FALSE(r.changed);
+    EXPECT_TRUE(r.output.empty());   // not copied either
+    EXPECT_TRUE(r.changes.empty());
+    EXPECT_NE(msg::rewrite_json("m.eml", 0, r, false).find("\"too_large\": true"), std::string::npos);
+    // A spool entry's message is what the limit measures.
+    const std::string entry = "MAIL FROM:<a@example.org> BODY=8BITMIME\nRCPT TO:<b@example.org>\n\n" + in;
+    const msg::RewriteResult e = msg::rewrite_spool_entry(entry, o);
+    EXPECT_TRUE(e.too_large);
+    EXPECT_FALSE(e.changed);
+    // At the limit, it is rewritten.
+    o.limits.max_rewrite_message = in.size();
+    const msg::RewriteResult at = msg::rewrite(in, o);
+    EXPECT_FALSE(at.refused());
+    EXPECT_TRUE(at.changed);
+    EXPECT_EQ(msg::first_non_ascii(at.output), std::string::npos);
+}
+
 // --- line endings ------------------------------------------------------------------------------
 
 TEST(LineEnding, BinaryBodiesKeepTheirBytes) {

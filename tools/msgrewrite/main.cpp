@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -62,15 +63,19 @@ public:
         if (message_id_) o.add_message_id = msg::make_message_id(data, now_, domain_);
         msg::RewriteResult r = entry ? msg::rewrite_spool_entry(data, o) : msg::rewrite(data, o);
         ++counts_.messages;
-        if (!r.not_mail.empty()) {
-            // Refused and left as it is: exit 65, as msgcheck says of it.
-            // An error, so said under -q too.
+        if (r.refused()) {
+            // Not mail, or too large to rewrite: left as it is, exit 65
+            // (as msgcheck says of what is not mail). An error, so said
+            // under -q too.
             ++counts_.with_problems;
             worst_ = exit_code::worst(worst_, exit_code::data_error);
+            const std::string why = r.too_large ? std::to_string(data.size()) + " bytes, over the limit of " +
+                                                      std::to_string(o.limits.max_rewrite_message) + " (--max-size)"
+                                                : r.not_mail;
             if (json_) print_json(source, index, r);
             else
                 diag_.print(mbox ? file + ": message " + std::to_string(index + 1) : file, msg::Severity::error,
-                            r.not_mail + "; left as it is");
+                            why + "; left as it is");
             return r;
         }
         if (r.changed) ++counts_.changed;
@@ -205,6 +210,9 @@ int main(int argc, char** argv) {
         ("in-place,i", "replace each input with its rewritten form (atomically; untouched when nothing changes "
                        "or something fails)")
         ("force", "with --in-place: replace a file that has other hard links too (they keep the old content)")
+        ("max-size", po::value<std::uint64_t>()->value_name("N"),
+         "rewrite messages of at most N bytes (default 64 MiB: memory is a few times a message's size); a "
+         "larger one is left as it is, with an error (0: no limit)")
         ("dry-run,n", "write nothing: report what would change")
         ("json", "print one JSON object per message (JSON Lines) on standard output: what changed, what could "
                  "not be done; needs --output, --in-place or --dry-run");
@@ -223,6 +231,10 @@ int main(int argc, char** argv) {
     if (vm.count("crlf") && vm.count("lf")) {
         complain(kInfo.name, "--crlf and --lf exclude each other");
         return exit_code::usage;
+    }
+    if (vm.count("max-size")) {
+        const std::uint64_t n = vm["max-size"].as<std::uint64_t>();
+        o.limits.max_rewrite_message = n == 0 ? static_cast<std::size_t>(-1) : static_cast<std::size_t>(n);
     }
     o.line_ending = vm.count("crlf") ? msg::LineEnding::crlf : vm.count("lf") ? msg::LineEnding::lf : msg::LineEnding::keep;
     if (vm.count("remove"))
@@ -354,7 +366,7 @@ int main(int argc, char** argv) {
         const int read = for_each_message(cli.inputs, in, [&](const InputMessage& im) {
             const bool entry = spool || msg::looks_like_spool_entry(im.data);
             const msg::RewriteResult r = rw.run(im.file, im.source, im.index, im.data, entry);
-            if (dry_run || !r.not_mail.empty()) return true;  // not mail: nothing is written
+            if (dry_run || r.refused()) return true;  // left as it is: nothing is written
             if (in_place) {
                 if (!r.changed) return true;
                 msg::Status s = msg::check_links(im.source, force);

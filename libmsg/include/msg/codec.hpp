@@ -170,6 +170,11 @@ Base64Check base64_check(std::string_view body, std::size_t max_line = 76,
 // base64 with lines of `line_length` characters (0: one line), ended by `eol`.
 std::string base64_encode(std::string_view data, std::size_t line_length = 76,
                           std::string_view eol = "\r\n");
+// The same, appended to `out` (reserved once, exactly).
+void base64_encode_append(std::string_view data, std::size_t line_length, std::string_view eol,
+                          std::string& out);
+// The size base64_encode gives for `n` bytes, with line breaks of `eol` bytes.
+std::size_t base64_encoded_size(std::size_t n, std::size_t line_length, std::size_t eol);
 // Quoted-printable of text (line breaks of the input, LF or CRLF, become
 // `eol` hard breaks; lines over 76 characters get soft breaks).
 std::string qp_encode(std::string_view data, std::string_view eol = "\r\n");

@@ -21,6 +21,12 @@ struct Limits {
     // larger one is skipped, not held (the default of MboxOptions::max_message)
     // [mbox.message-too-large]
     std::size_t max_mbox_message = std::size_t{192} << 20;
+    // Bytes of one message that msgrewrite (msg::rewrite) rewrites: a rewrite
+    // holds the message and a new version of it, and while a body is
+    // re-encoded its decoded content too, so its memory is a few times the
+    // message's size. A larger message is left as it is
+    // (RewriteResult::too_large).
+    std::size_t max_rewrite_message = std::size_t{64} << 20;
 };
 
 }  // namespace msg

@@ -91,12 +91,18 @@ struct RewriteResult {
     // (msg::not_mail_reason: empty, no header field, binary data); "" when
     // it was rewritten. No operation applies to such input.
     std::string not_mail;
+    // The message is larger than options.limits.max_rewrite_message: no
+    // operation applied, left as it is. `output` is empty then (the
+    // message is not copied either).
+    bool too_large = false;
+    // Not rewritten at all: not mail, or too large.
+    bool refused() const { return too_large || !not_mail.empty(); }
 };
 
-RewriteResult rewrite(std::string_view message, const RewriteOptions& options);  // see not_mail
+RewriteResult rewrite(std::string_view message, const RewriteOptions& options);  // see refused()
 
 // A rewrite as a JSON object (msgrewrite --json, docs/json.md): {"source",
-// "index", "changed", "not_mail"?, "changes": [{"step", "where", "what"}],
+// "index", "changed", "not_mail"?, "too_large"?, "changes": [{"step", "where", "what"}],
 // "problems": [...], "remaining"? (with `fix`): [{"defect", "severity",
 // "line", "column", "repairable"}]}.
 std::string rewrite_json(std::string_view source, std::uint64_t index, const RewriteResult& r, bool fix);

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -22,9 +24,18 @@ inline bool has_8bit(std::string_view s) noexcept { return first_non_ascii(s) !=
 // offset keep their order and come before a replacement starting there.
 class Splice {
 public:
+    // Text made only when the splice is applied, straight into its output:
+    // `write` appends exactly `size` bytes. A re-encoded body is so never
+    // held beside the output that holds it too. What `write` reads must
+    // live until apply().
+    struct Deferred {
+        std::size_t size = 0;
+        std::function<void(std::string&)> write;
+    };
     void replace(std::size_t begin, std::size_t end, std::string text);
+    void replace(std::size_t begin, std::size_t end, Deferred text);
     void insert(std::size_t at, std::string text) { replace(at, at, std::move(text)); }
-    void erase(std::size_t begin, std::size_t end) { replace(begin, end, {}); }
+    void erase(std::size_t begin, std::size_t end) { replace(begin, end, std::string()); }
     bool empty() const { return edits_.empty(); }
     // True when some edit overlaps [begin, end) (touching ends do not count).
     bool touches(std::size_t begin, std::size_t end) const;
@@ -34,6 +45,7 @@ private:
     struct Edit {
         std::size_t begin, end;
         std::string text;
+        Deferred deferred;  // written after `text`
     };
     std::vector<Edit> edits_;
 };
@@ -105,17 +117,28 @@ bool fold_field(std::string_view raw, std::string_view eol, std::string& out,
 bool fold_header_field(const Message& m, std::size_t entity, const HeaderField& f, std::string_view eol,
                        Splice& splice, const StepLog& log);
 
+// A body's decoded content: a view of the body itself for 7bit, 8bit and
+// binary (no copy), else decoded into storage it owns. Copies share it.
+struct Decoded {
+    std::string_view data;
+    std::shared_ptr<const std::string> owned;
+};
+Decoded decode_body(std::string_view body, TransferEncoding encoding);
+Decoded hold(std::string text);
+
 // Quoted-printable for a body, keeping its line breaks as they are (LF or
 // CRLF; a bare CR is encoded), soft breaks written as `eol`, no break added
-// after a last line that has none. Decoding gives back `data` exactly.
-// `prefix` comes first (an empty line before the body, say), in the same
-// buffer; `size` is qp_encoded_size() when the caller has counted it.
-std::string qp_encode_body(std::string_view data, std::string_view eol, std::string prefix = {},
-                           std::optional<std::size_t> size = {});
+// after a last line that has none; decoding gives back the data exactly.
+// Written when the splice is applied (the Deferred keeps `data` alive),
+// after `prefix` (an empty line before the body, say); `size` is
+// qp_encoded_size() when the caller has counted it.
+Splice::Deferred qp_encode_body(Decoded data, std::string_view eol, std::string prefix = {},
+                                std::optional<std::size_t> size = {});
 // Its size, counted without writing it.
 std::size_t qp_encoded_size(std::string_view data, std::string_view eol);
-// base64 of a body in lines of 76, ended by `eol` when `final_eol`.
-std::string base64_encode_body(std::string_view data, std::string_view eol, bool final_eol, std::string prefix = {});
+// base64 of a body in lines of 76, ended by `eol` when `final_eol`; as
+// qp_encode_body.
+Splice::Deferred base64_encode_body(Decoded data, std::string_view eol, bool final_eol, std::string prefix = {});
 
 // The bytes no line-ending change may touch, in order: every binary body,
 // with the line break after it when the body ends in CR (converted, that
