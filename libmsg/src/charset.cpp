@@ -271,20 +271,14 @@ std::string decoding_charset(std::string_view name) {
     return canonical_charset(n);
 }
 
-bool to_utf8(std::string_view bytes, std::string_view charset, std::string& out,
-             std::size_t* bad, std::size_t* first_bad) {
-    std::string n = lower_trim(charset);
-    switch (fast_kind(n)) {
-    case Fast::utf8: utf8_sanitize(bytes, out, bad, first_bad); return true;
-    case Fast::latin: cp1252_to_utf8(bytes, out, false, bad, first_bad); return true;
-    case Fast::cp1252: cp1252_to_utf8(bytes, out, true, bad, first_bad); return true;
-    case Fast::none: break;
-    }
-    Converter from = open_converter(decoder_for(n));
+namespace {
+
+// The conversion of to_utf8() through ICU; `out` null: only counted.
+bool icu_to_utf8(std::string_view bytes, const std::string& decoder, std::string* out, std::size_t* bad,
+                 std::size_t* first_bad) {
+    Converter from = open_converter(decoder);
     if (!from) return false;
     UErrorCode err = U_ZERO_ERROR;
-    Converter utf8 = open_converter("utf-8");
-    if (!utf8) return false;
     // Stop at each illegal sequence (ICU has consumed it), write U+FFFD,
     // count it, and go on.
     std::size_t nbad = 0;
@@ -308,7 +302,7 @@ bool to_utf8(std::string_view bytes, std::string_view charset, std::string& out,
             carry = 1;
         }
         // Append what was converted.
-        for (UChar* p = buf.data(); p < target; ++p) {
+        for (UChar* p = buf.data(); out && p < target; ++p) {
             std::uint32_t cp = *p;
             if (cp >= 0xD800 && cp <= 0xDBFF && p + 1 < target && p[1] >= 0xDC00 &&
                 p[1] <= 0xDFFF) {
@@ -317,7 +311,7 @@ bool to_utf8(std::string_view bytes, std::string_view charset, std::string& out,
             } else if (cp >= 0xD800 && cp <= 0xDFFF) {
                 cp = 0xFFFD;
             }
-            put_utf8(cp, out);
+            put_utf8(cp, *out);
         }
         if (carry) buf[0] = *target;
         if (err == U_BUFFER_OVERFLOW_ERROR) continue;
@@ -332,7 +326,7 @@ bool to_utf8(std::string_view bytes, std::string_view charset, std::string& out,
                 const auto n_invalid = U_SUCCESS(e2) ? static_cast<std::size_t>(len) : 1;
                 *first_bad = consumed >= n_invalid ? consumed - n_invalid : 0;
             }
-            put_utf8(0xFFFD, out);
+            if (out) put_utf8(0xFFFD, *out);
             ucnv_resetToUnicode(from.get());
             if (src >= src_end) break;
             continue;
@@ -341,6 +335,47 @@ bool to_utf8(std::string_view bytes, std::string_view charset, std::string& out,
     }
     if (bad) *bad = nbad;
     return true;
+}
+
+}  // namespace
+
+bool to_utf8(std::string_view bytes, std::string_view charset, std::string& out,
+             std::size_t* bad, std::size_t* first_bad) {
+    std::string n = lower_trim(charset);
+    switch (fast_kind(n)) {
+    case Fast::utf8: utf8_sanitize(bytes, out, bad, first_bad); return true;
+    case Fast::latin: cp1252_to_utf8(bytes, out, false, bad, first_bad); return true;
+    case Fast::cp1252: cp1252_to_utf8(bytes, out, true, bad, first_bad); return true;
+    case Fast::none: break;
+    }
+    return icu_to_utf8(bytes, decoder_for(n), &out, bad, first_bad);
+}
+
+bool count_undecodable(std::string_view bytes, std::string_view charset, std::size_t& bad,
+                       std::size_t* first_bad) {
+    std::string n = lower_trim(charset);
+    bad = 0;
+    auto note = [&](std::size_t at) {
+        if (bad++ == 0 && first_bad) *first_bad = at;
+    };
+    switch (fast_kind(n)) {
+    case Fast::utf8:
+        for (std::size_t i = 0; i < bytes.size();) {
+            const std::size_t len = utf8_seq(bytes, i);
+            if (len == 0) note(i);
+            i += len ? len : 1;
+        }
+        return true;
+    case Fast::latin: return true;   // every byte is a character
+    case Fast::cp1252:
+        for (std::size_t i = 0; i < bytes.size(); ++i) {
+            const auto c = static_cast<unsigned char>(bytes[i]);
+            if (c >= 0x80 && c < 0xA0 && kCp1252High[c - 0x80] == 0) note(i);
+        }
+        return true;
+    case Fast::none: break;
+    }
+    return icu_to_utf8(bytes, decoder_for(n), nullptr, &bad, first_bad);
 }
 
 bool from_utf8(std::string_view utf8, std::string_view charset, std::string& out,

@@ -333,8 +333,7 @@ private:
         }
         if ((iequals(*cs, "utf-8") || iequals(*cs, "utf8")) && is_valid_utf8(content)) return;
         std::size_t bad = 0, first = 0;
-        converted_.clear();
-        to_utf8(content, *cs, converted_, &bad, &first);
+        count_undecodable(content, *cs, bad, &first);
         if (bad)
             add(DefectCode::CharsetBadBytes, m_.content_offset(e, first),
                 *cs + ": " + std::to_string(bad) + (bad == 1 ? " sequence" : " sequences"));
@@ -401,7 +400,7 @@ private:
     const Message& m_;
     const ValidateOptions& o_;
     Defects out_;
-    std::string scratch_, converted_;
+    std::string scratch_;
 };
 
 }  // namespace

@@ -43,6 +43,10 @@ std::string decoding_charset(std::string_view name);
 // there is none).
 bool to_utf8(std::string_view bytes, std::string_view charset, std::string& out,
              std::size_t* bad = nullptr, std::size_t* first_bad = nullptr);
+// What to_utf8() would count, without writing the text: `bad` and
+// `first_bad` as there. Returns false when the charset is unknown.
+bool count_undecodable(std::string_view bytes, std::string_view charset, std::size_t& bad,
+                       std::size_t* first_bad = nullptr);
 
 // Convert UTF-8 to `charset`, appended to `out`. Returns false when the
 // charset is unknown. `unmappable` receives the number of characters that
