@@ -382,6 +382,7 @@ bool fix_round(std::string_view in, std::string& out, const RewriteOptions& o, c
     // The round's input, then the output of its first part if that changed
     // anything (held in `first`): never a copy of the input.
     std::string first;
+    bool first_changed = false;
     std::string_view cur = in;
     auto codes_of = [](const Defects& ds) {
         std::set<DefectCode> s;
@@ -413,6 +414,7 @@ bool fix_round(std::string_view in, std::string& out, const RewriteOptions& o, c
         }
         if (!splice.empty()) {
             first = splice.apply(cur);
+            first_changed = true;
             cur = first;
         }
     }
@@ -607,7 +609,7 @@ bool fix_round(std::string_view in, std::string& out, const RewriteOptions& o, c
         log.change("header MIME-Version", "added");
     }
     if (!splice.empty()) out = splice.apply(cur);
-    else if (cur.data() == first.data()) out = std::move(first);
+    else if (first_changed) out = std::move(first);
     else return false;
     return true;
 }
