@@ -115,14 +115,14 @@ void put_utf8(std::uint32_t cp, std::string& out) {
 // `holes_bad`: the five bytes windows-1252 leaves undefined are bad (a
 // windows-1252 label); otherwise they are the ISO-8859-1 control characters
 // they stand for (an iso-8859-1 label).
-void cp1252_to_utf8(std::string_view in, std::string& out, bool holes_bad, std::size_t* bad,
+void cp1252_to_utf8(std::string_view in, std::string* out, bool holes_bad, std::size_t* bad,
                     std::size_t* first_bad) {
     std::size_t nbad = 0, i = 0;
-    out.reserve(out.size() + in.size() + in.size() / 4);
+    if (out) out->reserve(out->size() + in.size() + in.size() / 4);
     for (; i < in.size(); ++i) {
         const auto c = static_cast<unsigned char>(in[i]);
         if (c < 0x80) {
-            out.push_back(static_cast<char>(c));
+            if (out) out->push_back(static_cast<char>(c));
         } else if (c < 0xA0) {
             char16_t u = kCp1252High[c - 0x80];
             if (u == 0 && !holes_bad) {
@@ -131,9 +131,9 @@ void cp1252_to_utf8(std::string_view in, std::string& out, bool holes_bad, std::
                 if (nbad++ == 0 && first_bad) *first_bad = i;
                 u = 0xFFFD;
             }
-            put_utf8(u, out);
+            if (out) put_utf8(u, *out);
         } else {
-            put_utf8(c, out);
+            if (out) put_utf8(c, *out);
         }
     }
     if (bad) *bad = nbad;
@@ -163,18 +163,18 @@ std::size_t utf8_seq(std::string_view s, std::size_t i) noexcept {
     return 0;
 }
 
-void utf8_sanitize(std::string_view in, std::string& out, std::size_t* bad, std::size_t* first_bad = nullptr) {
+void utf8_sanitize(std::string_view in, std::string* out, std::size_t* bad, std::size_t* first_bad = nullptr) {
     std::size_t nbad = 0;
-    out.reserve(out.size() + in.size());
+    if (out) out->reserve(out->size() + in.size());
     std::size_t i = 0;
     while (i < in.size()) {
         std::size_t n = utf8_seq(in, i);
         if (n == 0) {
-            out.append("\xEF\xBF\xBD");
+            if (out) out->append("\xEF\xBF\xBD");
             if (nbad++ == 0 && first_bad) *first_bad = i;
             ++i;
         } else {
-            out.append(in.data() + i, n);
+            if (out) out->append(in.data() + i, n);
             i += n;
         }
     }
@@ -337,10 +337,9 @@ bool icu_to_utf8(std::string_view bytes, const std::string& decoder, std::string
     return true;
 }
 
-}  // namespace
-
-bool to_utf8(std::string_view bytes, std::string_view charset, std::string& out,
-             std::size_t* bad, std::size_t* first_bad) {
+// to_utf8(), or with `out` null only its counts.
+bool convert_to_utf8(std::string_view bytes, std::string_view charset, std::string* out, std::size_t* bad,
+                     std::size_t* first_bad) {
     std::string n = lower_trim(charset);
     switch (fast_kind(n)) {
     case Fast::utf8: utf8_sanitize(bytes, out, bad, first_bad); return true;
@@ -348,34 +347,20 @@ bool to_utf8(std::string_view bytes, std::string_view charset, std::string& out,
     case Fast::cp1252: cp1252_to_utf8(bytes, out, true, bad, first_bad); return true;
     case Fast::none: break;
     }
-    return icu_to_utf8(bytes, decoder_for(n), &out, bad, first_bad);
+    return icu_to_utf8(bytes, decoder_for(n), out, bad, first_bad);
+}
+
+}  // namespace
+
+bool to_utf8(std::string_view bytes, std::string_view charset, std::string& out,
+             std::size_t* bad, std::size_t* first_bad) {
+    return convert_to_utf8(bytes, charset, &out, bad, first_bad);
 }
 
 bool count_undecodable(std::string_view bytes, std::string_view charset, std::size_t& bad,
                        std::size_t* first_bad) {
-    std::string n = lower_trim(charset);
     bad = 0;
-    auto note = [&](std::size_t at) {
-        if (bad++ == 0 && first_bad) *first_bad = at;
-    };
-    switch (fast_kind(n)) {
-    case Fast::utf8:
-        for (std::size_t i = 0; i < bytes.size();) {
-            const std::size_t len = utf8_seq(bytes, i);
-            if (len == 0) note(i);
-            i += len ? len : 1;
-        }
-        return true;
-    case Fast::latin: return true;   // every byte is a character
-    case Fast::cp1252:
-        for (std::size_t i = 0; i < bytes.size(); ++i) {
-            const auto c = static_cast<unsigned char>(bytes[i]);
-            if (c >= 0x80 && c < 0xA0 && kCp1252High[c - 0x80] == 0) note(i);
-        }
-        return true;
-    case Fast::none: break;
-    }
-    return icu_to_utf8(bytes, decoder_for(n), nullptr, &bad, first_bad);
+    return convert_to_utf8(bytes, charset, nullptr, &bad, first_bad);
 }
 
 bool from_utf8(std::string_view utf8, std::string_view charset, std::string& out,
@@ -383,7 +368,7 @@ bool from_utf8(std::string_view utf8, std::string_view charset, std::string& out
     std::string n = lower_trim(charset);
     Fast k = fast_kind(n);
     if (k == Fast::utf8) {
-        utf8_sanitize(utf8, out, unmappable);
+        utf8_sanitize(utf8, &out, unmappable);
         return true;
     }
     Converter to = open_converter((k == Fast::latin && !is_ascii_name(n)) || k == Fast::cp1252
