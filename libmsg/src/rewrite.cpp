@@ -25,8 +25,8 @@ void Splice::replace(std::size_t begin, std::size_t end, std::string text) {
     edits_.push_back({begin, end, std::move(text), {}});
 }
 
-void Splice::replace(std::size_t begin, std::size_t end, Deferred text) {
-    edits_.push_back({begin, end, {}, std::move(text)});
+void Splice::replace(std::size_t begin, std::size_t end, std::string text, Deferred then) {
+    edits_.push_back({begin, end, std::move(text), std::move(then)});
 }
 
 bool Splice::touches(std::size_t begin, std::size_t end) const {

@@ -73,9 +73,9 @@ std::string_view reencode(const Message& m, const Entity& e, TransferEncoding ho
                                                                                : TransferEncoding::base64;
     }
     if (how == TransferEncoding::quoted_printable)
-        splice.replace(e.body_begin, e.end, qp_encode_body(std::move(decoded), eol, std::move(sep), qp_size));
+        splice.replace(e.body_begin, e.end, std::move(sep), qp_encode_body(std::move(decoded), eol, qp_size));
     else
-        splice.replace(e.body_begin, e.end, base64_encode_body(std::move(decoded), eol, final_eol, std::move(sep)));
+        splice.replace(e.body_begin, e.end, std::move(sep), base64_encode_body(std::move(decoded), eol, final_eol));
     if (e.encoding != how) set_transfer_encoding(m, e, transfer_encoding_name(how), eol, splice);
     return transfer_encoding_name(how);
 }
@@ -252,10 +252,10 @@ bool step_to_utf8(std::string_view in, std::string& out, const RewriteOptions& o
         const bool final_eol = !body.empty() && body.back() == '\n';
         switch (e.encoding) {
         case TransferEncoding::quoted_printable:
-            splice.replace(e.body_begin, e.end, qp_encode_body(hold(std::move(utf8)), eol));
+            splice.replace(e.body_begin, e.end, {}, qp_encode_body(hold(std::move(utf8)), eol));
             break;
         case TransferEncoding::base64:
-            splice.replace(e.body_begin, e.end, base64_encode_body(hold(std::move(utf8)), eol, final_eol));
+            splice.replace(e.body_begin, e.end, {}, base64_encode_body(hold(std::move(utf8)), eol, final_eol));
             break;
         default:
             // Text that was not visible as ASCII before (UTF-7, UTF-16)
@@ -263,7 +263,7 @@ bool step_to_utf8(std::string_view in, std::string& out, const RewriteOptions& o
             // which never starts a line with "-".
             if (utf8.rfind("--", 0) == 0 || utf8.find("\n--") != std::string::npos) {
                 set_transfer_encoding(m, e, "quoted-printable", eol, splice);
-                splice.replace(e.body_begin, e.end, qp_encode_body(hold(std::move(utf8)), eol));
+                splice.replace(e.body_begin, e.end, {}, qp_encode_body(hold(std::move(utf8)), eol));
                 break;
             }
             if (e.encoding == TransferEncoding::seven_bit && has_8bit(utf8))

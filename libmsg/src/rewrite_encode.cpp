@@ -221,21 +221,16 @@ Decoded hold(std::string text) {
     return {*owned, owned};
 }
 
-Splice::Deferred qp_encode_body(Decoded data, std::string_view eol, std::string prefix,
-                                std::optional<std::size_t> size) {
-    const std::size_t n = prefix.size() + size.value_or(qp_encoded_size(data.data, eol));
-    return {n, [data = std::move(data), eol, prefix = std::move(prefix)](std::string& out) {
-                out.append(prefix);
-                qp_encode_into(data.data, eol, out);
-            }};
+Splice::Deferred qp_encode_body(Decoded data, std::string_view eol, std::optional<std::size_t> size) {
+    const std::size_t n = size.value_or(qp_encoded_size(data.data, eol));
+    return {n, [data = std::move(data), eol](std::string& out) { qp_encode_into(data.data, eol, out); }};
 }
 
-Splice::Deferred base64_encode_body(Decoded data, std::string_view eol, bool final_eol, std::string prefix) {
+Splice::Deferred base64_encode_body(Decoded data, std::string_view eol, bool final_eol) {
     std::size_t n = base64_encoded_size(data.data.size(), 76, eol.size());
-    const bool strip = !final_eol && n > 0;   // the encoding's last break, never the prefix's
+    const bool strip = !final_eol && n > 0;   // the encoding's last line break
     if (strip) n -= eol.size();
-    return {prefix.size() + n, [data = std::move(data), eol, strip, prefix = std::move(prefix)](std::string& out) {
-                out.append(prefix);
+    return {n, [data = std::move(data), eol, strip](std::string& out) {
                 base64_encode_append(data.data, 76, eol, out);
                 if (strip) out.resize(out.size() - eol.size());
             }};

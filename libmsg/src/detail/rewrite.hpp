@@ -33,7 +33,8 @@ public:
         std::function<void(std::string&)> write;
     };
     void replace(std::size_t begin, std::size_t end, std::string text);
-    void replace(std::size_t begin, std::size_t end, Deferred text);
+    // `text` is written first (an empty line before a body, say), then `then`.
+    void replace(std::size_t begin, std::size_t end, std::string text, Deferred then);
     void insert(std::size_t at, std::string text) { replace(at, at, std::move(text)); }
     void erase(std::size_t begin, std::size_t end) { replace(begin, end, std::string()); }
     bool empty() const { return edits_.empty(); }
@@ -129,16 +130,14 @@ Decoded hold(std::string text);
 // Quoted-printable for a body, keeping its line breaks as they are (LF or
 // CRLF; a bare CR is encoded), soft breaks written as `eol`, no break added
 // after a last line that has none; decoding gives back the data exactly.
-// Written when the splice is applied (the Deferred keeps `data` alive),
-// after `prefix` (an empty line before the body, say); `size` is
-// qp_encoded_size() when the caller has counted it.
-Splice::Deferred qp_encode_body(Decoded data, std::string_view eol, std::string prefix = {},
-                                std::optional<std::size_t> size = {});
+// Written when the splice is applied (the Deferred keeps `data` alive);
+// `size` is qp_encoded_size() when the caller has counted it.
+Splice::Deferred qp_encode_body(Decoded data, std::string_view eol, std::optional<std::size_t> size = {});
 // Its size, counted without writing it.
 std::size_t qp_encoded_size(std::string_view data, std::string_view eol);
 // base64 of a body in lines of 76, ended by `eol` when `final_eol`; as
 // qp_encode_body.
-Splice::Deferred base64_encode_body(Decoded data, std::string_view eol, bool final_eol, std::string prefix = {});
+Splice::Deferred base64_encode_body(Decoded data, std::string_view eol, bool final_eol);
 
 // The bytes no line-ending change may touch, in order: every binary body,
 // with the line break after it when the body ends in CR (converted, that
