@@ -205,14 +205,14 @@ std::size_t qp_encoded_size(std::string_view data, std::string_view eol) {
 
 Decoded decode_body(std::string_view body, TransferEncoding encoding) {
     switch (encoding) {
-    case TransferEncoding::seven_bit:
-    case TransferEncoding::eight_bit:
-    case TransferEncoding::binary: return {body, nullptr};
-    default: {
+    case TransferEncoding::base64:
+    case TransferEncoding::quoted_printable:
+    case TransferEncoding::uuencode: {
         std::string out;
         decode_transfer(body, encoding, out);
         return hold(std::move(out));
     }
+    default: return {body, nullptr};   // what decode_transfer passes through, not copied
     }
 }
 

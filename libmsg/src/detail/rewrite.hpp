@@ -118,8 +118,9 @@ bool fold_field(std::string_view raw, std::string_view eol, std::string& out,
 bool fold_header_field(const Message& m, std::size_t entity, const HeaderField& f, std::string_view eol,
                        Splice& splice, const StepLog& log);
 
-// A body's decoded content: a view of the body itself for 7bit, 8bit and
-// binary (no copy), else decoded into storage it owns. Copies share it.
+// A body's decoded content: a view of the body itself for the encodings
+// decode_transfer passes through (no copy), else decoded into storage it
+// owns. Copies share it.
 struct Decoded {
     std::string_view data;
     std::shared_ptr<const std::string> owned;
