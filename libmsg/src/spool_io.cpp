@@ -116,30 +116,52 @@ void close_fd(int fd) noexcept {
     errno = saved;
 }
 
-Result<int> create_file(const std::string& path, std::string_view data, bool sync, mode_t mode) {
-    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
-    if (fd < 0) return sys_error("create", path, errno);
-    Status s = write_all(fd, data, path);
-    if (s && sync) s = sync_fd(fd, path);
-    if (!s) {
-        ::unlink(path.c_str());
-        close_fd(fd);
-        return s.error();
+namespace {
+
+// A new file `name` in `dir` (never an existing one, never through a link)
+// holding head and body. On failure nothing is left: -1, with `err` and
+// `step` ("create" or "write") set.
+int create_exclusive(int dir, const char* name, std::string_view head, std::string_view body, mode_t mode,
+                     int& err, const char*& step) {
+    step = "create";
+    const int fd = ::openat(dir, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+    if (fd < 0) {
+        err = errno;
+        return -1;
     }
+    if (Status s = write_all(fd, head, body, {}); !s) {
+        step = "write";
+        err = s.error().errnum;
+        ::unlinkat(dir, name, 0);
+        close_fd(fd);
+        return -1;
+    }
+    return fd;
+}
+
+}  // namespace
+
+Result<int> create_file(const std::string& path, std::string_view data, bool sync, mode_t mode) {
+    int err = 0;
+    const char* step = nullptr;
+    const int fd = create_exclusive(AT_FDCWD, path.c_str(), data, {}, mode, err, step);
+    if (fd < 0) return sys_error(step, path, err);
+    if (sync)
+        if (Status s = sync_fd(fd, path); !s) {
+            ::unlink(path.c_str());
+            close_fd(fd);
+            return s.error();
+        }
     return fd;
 }
 
 Result<int> create_at(int dir, std::string_view name, std::string_view head, std::string_view body,
                       const std::string& root, std::string_view dir_name, mode_t mode) {
     const std::string n(name);
-    const int fd = ::openat(dir, n.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
-    if (fd < 0) return sys_error("create", join(root, dir_name, name), errno);
-    if (Status s = write_all(fd, head, body, {}); !s) {
-        const int err = s.error().errnum;
-        ::unlinkat(dir, n.c_str(), 0);
-        close_fd(fd);
-        return sys_error("write", join(root, dir_name, name), err);
-    }
+    int err = 0;
+    const char* step = nullptr;
+    const int fd = create_exclusive(dir, n.c_str(), head, body, mode, err, step);
+    if (fd < 0) return sys_error(step, join(root, dir_name, name), err);
     return fd;
 }
 
