@@ -26,8 +26,6 @@ namespace {
 
 Error sys_error(const std::string& what) { return Error{errno, what + ": " + std::strerror(errno)}; }
 
-std::string ssl_error_text() { return openssl::error_text(); }
-
 // The longest the socket blocks at once: deadlines and stop flags are
 // looked at this often.
 constexpr std::chrono::milliseconds kSlice{200};
@@ -225,7 +223,7 @@ Result<std::size_t> Connection::receive(char* buf, std::size_t n, Clock::time_po
             if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) continue;   // a slice went by
             if (e == SSL_ERROR_SYSCALL && (would_block() || errno == EINTR)) continue;
             if (e == SSL_ERROR_SYSCALL && r == 0) return std::size_t{0};
-            return Error{EIO, "TLS read from " + ep_.str() + " failed: " + ssl_error_text()};
+            return Error{EIO, "TLS read from " + ep_.str() + " failed: " + openssl::error_text()};
         }
         const long r = ::recv(fd_, buf, n, 0);
         if (r >= 0) return static_cast<std::size_t>(r);
@@ -252,7 +250,7 @@ Status Connection::send(std::string_view bytes, Clock::time_point until, const s
             const int e = SSL_get_error(tls_->ssl.get(), n);
             if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) continue;
             if (e == SSL_ERROR_SYSCALL && (would_block() || errno == EINTR)) continue;
-            return Error{EIO, "TLS write to " + ep_.str() + " failed: " + ssl_error_text()};
+            return Error{EIO, "TLS write to " + ep_.str() + " failed: " + openssl::error_text()};
         }
         const long n = ::send(fd_, bytes.data() + done, bytes.size() - done, MSG_NOSIGNAL);
         if (n >= 0) {
@@ -348,16 +346,16 @@ Status Connection::start_tls(const TlsOptions& opt, const std::string& host, Clo
     if (tls()) return Error{EALREADY, "TLS is already on with " + ep_.str()};
     auto t = std::make_unique<Tls>();
     t->ctx.reset(SSL_CTX_new(TLS_client_method()));
-    if (!t->ctx) return Error{EIO, "cannot create a TLS context: " + ssl_error_text()};
+    if (!t->ctx) return Error{EIO, "cannot create a TLS context: " + openssl::error_text()};
     SSL_CTX_set_min_proto_version(t->ctx.get(), TLS1_2_VERSION);
     if (opt.verify) {
         SSL_CTX_set_verify(t->ctx.get(), SSL_VERIFY_PEER, nullptr);
         const int ok = opt.ca_file.empty() ? SSL_CTX_set_default_verify_paths(t->ctx.get())
                                             : SSL_CTX_load_verify_locations(t->ctx.get(), opt.ca_file.c_str(), nullptr);
-        if (ok != 1) return Error{EIO, "cannot load CA certificates " + opt.ca_file + ": " + ssl_error_text()};
+        if (ok != 1) return Error{EIO, "cannot load CA certificates " + opt.ca_file + ": " + openssl::error_text()};
     }
     t->ssl.reset(SSL_new(t->ctx.get()));
-    if (!t->ssl) return Error{EIO, "cannot create a TLS session: " + ssl_error_text()};
+    if (!t->ssl) return Error{EIO, "cannot create a TLS session: " + openssl::error_text()};
     const std::string name = opt.server_name.empty() ? host : opt.server_name;
     if (!name.empty() && !is_ip_literal(name)) SSL_ctrl(t->ssl.get(), SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
                  const_cast<char*>(name.c_str()));  // SSL_set_tlsext_host_name without its C cast
@@ -377,7 +375,7 @@ Status Connection::start_tls(const TlsOptions& opt, const std::string& host, Clo
         const bool again = e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE ||
                            (e == SSL_ERROR_SYSCALL && (would_block() || errno == EINTR));
         if (!again) {
-            std::string why = ssl_error_text();
+            std::string why = openssl::error_text();
             const long v = SSL_get_verify_result(t->ssl.get());
             if (v != X509_V_OK) why = std::string("certificate not trusted: ") + X509_verify_cert_error_string(v);
             return failed(why);
