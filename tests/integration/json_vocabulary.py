@@ -121,6 +121,10 @@ try:
     objs = lines_of(run("msgrewrite", "--json", "--dry-run", "--fix", note).stdout, "msgrewrite --json (not mail)")
     vocabulary("msgrewrite", objs, "msgrewrite --json (not mail)")
     check(any(o.get("not_mail") for o in objs), "msgrewrite --json says why input that is not mail is refused")
+    objs = lines_of(run("msgrewrite", "--json", "--dry-run", "--fix", "--max-size", "10", messages[0]).stdout,
+                    "msgrewrite --json (too large)")
+    vocabulary("msgrewrite", objs, "msgrewrite --json (too large)")
+    check(any(o.get("too_large") is True for o in objs), "msgrewrite --json says a message over --max-size is refused")
 
     # mbox2spool: enqueued, then duplicates; a message without recipients is skipped.
     spool = os.path.join(tmp, "spool")
