@@ -317,6 +317,12 @@ std::string format_mime_value(std::string_view name, std::string_view main, cons
             col += 1 + piece.size();
         }
     }
+    // A piece longer than a line (a quoted value with white space in it)
+    // is folded there, as --fold and --fix would fold it: what this writes
+    // needs no repair.
+    std::string folded;
+    std::size_t over = 0;
+    if (fold_field(std::string(name) + ":" + out, eol, folded, over)) out = folded.substr(name.size() + 1);
     return out;
 }
 
