@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <unordered_map>
 
 namespace msg {
 namespace {
@@ -112,35 +113,8 @@ void put_utf8(std::uint32_t cp, std::string& out) {
     }
 }
 
-// `holes_bad`: the five bytes windows-1252 leaves undefined are bad (a
-// windows-1252 label); otherwise they are the ISO-8859-1 control characters
-// they stand for (an iso-8859-1 label).
-void cp1252_to_utf8(std::string_view in, std::string* out, bool holes_bad, std::size_t* bad,
-                    std::size_t* first_bad) {
-    std::size_t nbad = 0, i = 0;
-    if (out) out->reserve(out->size() + in.size() + in.size() / 4);
-    for (; i < in.size(); ++i) {
-        const auto c = static_cast<unsigned char>(in[i]);
-        if (c < 0x80) {
-            if (out) out->push_back(static_cast<char>(c));
-        } else if (c < 0xA0) {
-            char16_t u = kCp1252High[c - 0x80];
-            if (u == 0 && !holes_bad) {
-                u = c;
-            } else if (u == 0) {
-                if (nbad++ == 0 && first_bad) *first_bad = i;
-                u = 0xFFFD;
-            }
-            if (out) put_utf8(u, *out);
-        } else {
-            if (out) put_utf8(c, *out);
-        }
-    }
-    if (bad) *bad = nbad;
-}
-
 // Length of the valid UTF-8 sequence at s[i], or 0 when it is not valid.
-std::size_t utf8_seq(std::string_view s, std::size_t i) noexcept {
+inline std::size_t utf8_seq(std::string_view s, std::size_t i) noexcept {
     auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
     unsigned char c = b(i);
     std::size_t n = s.size() - i;
@@ -163,22 +137,47 @@ std::size_t utf8_seq(std::string_view s, std::size_t i) noexcept {
     return 0;
 }
 
-void utf8_sanitize(std::string_view in, std::string* out, std::size_t* bad, std::size_t* first_bad = nullptr) {
-    std::size_t nbad = 0;
-    if (out) out->reserve(out->size() + in.size());
-    std::size_t i = 0;
-    while (i < in.size()) {
-        std::size_t n = utf8_seq(in, i);
-        if (n == 0) {
-            if (out) out->append("\xEF\xBF\xBD");
-            if (nbad++ == 0 && first_bad) *first_bad = i;
-            ++i;
-        } else {
-            if (out) out->append(in.data() + i, n);
-            i += n;
-        }
+// True when s[i..] is the start of a valid sequence that the end of `s`
+// cuts short: the next slice may complete it.
+bool utf8_incomplete(std::string_view s, std::size_t i) noexcept {
+    auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
+    const unsigned char c = b(i);
+    const std::size_t need = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+    const std::size_t have = s.size() - i;
+    if (need == 0 || have >= need) return false;
+    for (std::size_t k = 1; k < have; ++k)
+        if ((b(i + k) & 0xC0) != 0x80) return false;
+    if (have >= 2) {
+        const unsigned char d = b(i + 1);
+        if ((c == 0xE0 && d < 0xA0) || (c == 0xED && d >= 0xA0) || (c == 0xF0 && d < 0x90) || (c == 0xF4 && d >= 0x90))
+            return false;
     }
-    if (bad) *bad = nbad;
+    return true;
+}
+
+bool stateful_type(UConverter* c) {
+    switch (ucnv_getType(c)) {
+    case UCNV_ISO_2022: case UCNV_HZ: case UCNV_UTF7: case UCNV_IMAP_MAILBOX: case UCNV_SCSU:
+    case UCNV_BOCU1: case UCNV_EBCDIC_STATEFUL: case UCNV_ISCII: case UCNV_UTF16: case UCNV_UTF32:
+        return true;
+    default:
+        return false;
+    }
+}
+
+// Do the 128 US-ASCII bytes decode, one by one, as themselves?
+bool ascii_identity(UConverter* c) {
+    if (stateful_type(c)) return false;
+    char in[128];
+    for (int k = 0; k < 128; ++k) in[k] = static_cast<char>(k);
+    UChar u[256];
+    UErrorCode err = U_ZERO_ERROR;
+    const int32_t n = ucnv_toUChars(c, u, 256, in, 128, &err);
+    ucnv_resetToUnicode(c);
+    if (U_FAILURE(err) || n != 128) return false;
+    for (int k = 0; k < 128; ++k)
+        if (u[k] != k) return false;
+    return true;
 }
 
 }  // namespace
@@ -249,14 +248,7 @@ bool charset_stateful(std::string_view name) {
     const std::string n = lower_trim(name);
     if (fast_kind(n) != Fast::none) return false;
     Converter c = open_converter(decoder_for(n));
-    if (!c) return false;
-    switch (ucnv_getType(c.get())) {
-    case UCNV_ISO_2022: case UCNV_HZ: case UCNV_UTF7: case UCNV_IMAP_MAILBOX: case UCNV_SCSU:
-    case UCNV_BOCU1: case UCNV_EBCDIC_STATEFUL: case UCNV_ISCII: case UCNV_UTF16: case UCNV_UTF32:
-        return true;
-    default:
-        return false;
-    }
+    return c && stateful_type(c.get());
 }
 
 std::string decoding_charset(std::string_view name) {
@@ -271,41 +263,151 @@ std::string decoding_charset(std::string_view name) {
     return canonical_charset(n);
 }
 
-namespace {
+struct TextDecoder::Icu {
+    Converter conv;
+    char16_t lead = 0;  // a lead surrogate that the last output ended with
+};
 
-// The conversion of to_utf8() through ICU; `out` null: only counted.
-bool icu_to_utf8(std::string_view bytes, const std::string& decoder, std::string* out, std::size_t* bad,
-                 std::size_t* first_bad) {
-    Converter from = open_converter(decoder);
-    if (!from) return false;
-    UErrorCode err = U_ZERO_ERROR;
-    // Stop at each illegal sequence (ICU has consumed it), write U+FFFD,
-    // count it, and go on.
-    std::size_t nbad = 0;
-    const char* src = bytes.data();
-    const char* src_end = bytes.data() + bytes.size();
-    std::array<char16_t, 2048> buf;
-    ucnv_setToUCallBack(from.get(), UCNV_TO_U_CALLBACK_STOP, nullptr, nullptr, nullptr, &err);
-    err = U_ZERO_ERROR;
-    std::size_t carry = 0;  // a lead surrogate left at the end of the last chunk
-    for (;;) {
-        UChar* target = buf.data() + carry;
-        err = U_ZERO_ERROR;
-        ucnv_toUnicode(from.get(), &target, buf.data() + buf.size(), &src, src_end, nullptr,
-                       true, &err);
-        // A full buffer may end between the two halves of a surrogate pair:
-        // keep the lead for the next chunk.
-        carry = 0;
-        if (err == U_BUFFER_OVERFLOW_ERROR && target > buf.data() && target[-1] >= 0xD800 &&
-            target[-1] <= 0xDBFF) {
-            --target;
-            carry = 1;
+TextDecoder::TextDecoder(std::string_view charset) {
+    const std::string n = lower_trim(charset);
+    switch (fast_kind(n)) {
+    case Fast::utf8: kind_ = Kind::utf8; break;
+    case Fast::latin: kind_ = Kind::latin; break;
+    case Fast::cp1252: kind_ = Kind::cp1252; break;
+    case Fast::none:
+        if (Converter c = open_converter(decoder_for(n))) {
+            // Stop at each illegal sequence (ICU has consumed it) to count it.
+            UErrorCode err = U_ZERO_ERROR;
+            ucnv_setToUCallBack(c.get(), UCNV_TO_U_CALLBACK_STOP, nullptr, nullptr, nullptr, &err);
+            kind_ = Kind::icu;
+            // Asked once per charset and thread: a label's answer never changes.
+            thread_local std::unordered_map<std::string, bool> known;
+            const auto [it, added] = known.try_emplace(n, false);
+            if (added) it->second = ascii_identity(c.get());
+            ascii_transparent_ = it->second;
+            icu_ = std::make_unique<Icu>(Icu{std::move(c), 0});
         }
-        // Append what was converted.
-        for (UChar* p = buf.data(); out && p < target; ++p) {
+        return;
+    }
+    ascii_transparent_ = true;
+}
+
+TextDecoder::~TextDecoder() = default;
+TextDecoder::TextDecoder(TextDecoder&&) noexcept = default;
+
+void TextDecoder::step(std::string_view in, std::string* out) {
+    switch (kind_) {
+    case Kind::unknown: return;
+    case Kind::utf8: utf8_step(in, out, false); break;
+    case Kind::icu: icu_step(in, out, false); break;
+    case Kind::latin:
+        if (!out) break;  // every byte decodes: nothing to count
+        [[fallthrough]];
+    case Kind::cp1252: {
+        // The five bytes windows-1252 leaves undefined are bad under its
+        // own label; under iso-8859-1 they are the C1 controls they stand for.
+        const bool holes_bad = kind_ == Kind::cp1252;
+        if (out) out->reserve(out->size() + in.size() + in.size() / 4);
+        for (std::size_t i = 0; i < in.size(); ++i) {
+            const auto c = static_cast<unsigned char>(in[i]);
+            if (c >= 0x80 && c < 0xA0) {
+                char16_t u = kCp1252High[c - 0x80];
+                if (u == 0 && !holes_bad) {
+                    u = c;
+                } else if (u == 0) {
+                    note_bad(pos_ + i);
+                    u = 0xFFFD;
+                }
+                if (out) put_utf8(u, *out);
+            } else if (out) {
+                put_utf8(c, *out);
+            } else if (c < 0x80) {
+                const std::size_t more = first_non_ascii(in.substr(i + 1));  // only counting: skip ASCII
+                if (more == std::string_view::npos) break;
+                i += more;
+            }
+        }
+        break;
+    }
+    }
+    pos_ += in.size();
+}
+
+void TextDecoder::finish(std::string* out) {
+    if (kind_ == Kind::utf8) utf8_step({}, out, true);
+    if (kind_ == Kind::icu) icu_step({}, out, true);
+}
+
+// UTF-8 is checked and copied; each byte that starts no valid sequence is
+// one bad sequence (U+FFFD). A valid start that the slice cuts is carried.
+void TextDecoder::utf8_step(std::string_view in, std::string* out, bool last) {
+    if (!out && carry_.empty() && is_valid_utf8(in)) return;  // only counting, and nothing to count
+    if (out) out->reserve(out->size() + in.size() + carry_.size());
+    auto one = [&](std::string_view s, std::size_t i, std::size_t at) {  // at: s[i]'s offset in the text
+        const std::size_t n = utf8_seq(s, i);
+        if (n == 0) {
+            note_bad(at);
+            if (out) out->append("\xEF\xBF\xBD");
+            return std::size_t{1};
+        }
+        if (out) out->append(s.data() + i, n);
+        return n;
+    };
+    std::size_t i = 0;
+    if (!carry_.empty()) {
+        // The sequences that start in the carried bytes: at most three
+        // bytes of this slice complete them.
+        const std::size_t c = carry_.size();
+        std::string head = carry_;
+        head.append(in.substr(0, 3));
+        std::size_t h = 0;
+        while (h < c) {
+            if (!last && utf8_incomplete(head, h)) {  // still cut (a slice of a byte or two)
+                carry_ = head.substr(h);
+                return;
+            }
+            h += one(head, h, pos_ - c + h);
+        }
+        carry_.clear();
+        i = h - c;
+    }
+    while (i < in.size()) {
+        if (static_cast<unsigned char>(in[i]) < 0x80) {
+            const std::size_t ascii = first_non_ascii(in.substr(i));
+            const std::size_t n = ascii == std::string_view::npos ? in.size() - i : ascii;
+            if (out) out->append(in.data() + i, n);
+            i += n;
+            continue;
+        }
+        if (const std::size_t n = utf8_seq(in, i); n > 0) {
+            if (out) out->append(in.data() + i, n);
+            i += n;
+        } else if (!last && utf8_incomplete(in, i)) {
+            carry_.assign(in.substr(i));
+            return;
+        } else {
+            i += one(in, i, pos_ + i);
+        }
+    }
+}
+
+// ICU's converter carries partial sequences and its shift state between
+// slices itself (flush only at the end).
+void TextDecoder::icu_step(std::string_view in, std::string* out, bool last) {
+    UConverter* conv = icu_->conv.get();
+    const char* src = in.data();
+    const char* const src_end = in.data() + in.size();
+    std::array<char16_t, 2048> buf;
+    std::size_t carry = 0;  // a lead surrogate kept for the next chunk
+    if (icu_->lead) {
+        buf[0] = icu_->lead;
+        icu_->lead = 0;
+        carry = 1;
+    }
+    auto emit = [&](const char16_t* p, const char16_t* end) {
+        for (; out && p < end; ++p) {
             std::uint32_t cp = *p;
-            if (cp >= 0xD800 && cp <= 0xDBFF && p + 1 < target && p[1] >= 0xDC00 &&
-                p[1] <= 0xDFFF) {
+            if (cp >= 0xD800 && cp <= 0xDBFF && p + 1 < end && p[1] >= 0xDC00 && p[1] <= 0xDFFF) {
                 cp = 0x10000 + ((cp - 0xD800) << 10) + (p[1] - 0xDC00);
                 ++p;
             } else if (cp >= 0xD800 && cp <= 0xDFFF) {
@@ -313,64 +415,61 @@ bool icu_to_utf8(std::string_view bytes, const std::string& decoder, std::string
             }
             put_utf8(cp, *out);
         }
+    };
+    for (;;) {
+        UChar* target = buf.data() + carry;
+        UErrorCode err = U_ZERO_ERROR;
+        ucnv_toUnicode(conv, &target, buf.data() + buf.size(), &src, src_end, nullptr, last, &err);
+        // The output may end between the two halves of a surrogate pair:
+        // keep the lead for the next chunk (or slice).
+        carry = 0;
+        if ((err == U_BUFFER_OVERFLOW_ERROR || (!last && U_SUCCESS(err))) && target > buf.data() &&
+            target[-1] >= 0xD800 && target[-1] <= 0xDBFF) {
+            --target;
+            carry = 1;
+        }
+        emit(buf.data(), target);
         if (carry) buf[0] = *target;
         if (err == U_BUFFER_OVERFLOW_ERROR) continue;
         if (U_FAILURE(err)) {
-            // An illegal or unmappable sequence: the converter has consumed it.
-            if (nbad++ == 0 && first_bad) {
-                char invalid[32];
-                int8_t len = sizeof invalid;
-                UErrorCode e2 = U_ZERO_ERROR;
-                ucnv_getInvalidChars(from.get(), invalid, &len, &e2);
-                const auto consumed = static_cast<std::size_t>(src - bytes.data());
-                const auto n_invalid = U_SUCCESS(e2) ? static_cast<std::size_t>(len) : 1;
-                *first_bad = consumed >= n_invalid ? consumed - n_invalid : 0;
-            }
+            // An illegal or unmappable sequence: the converter has consumed
+            // it (its bytes may have begun in an earlier slice).
+            char invalid[32];
+            int8_t len = sizeof invalid;
+            UErrorCode e2 = U_ZERO_ERROR;
+            ucnv_getInvalidChars(conv, invalid, &len, &e2);
+            // Bytes read past it that wait in the converter (it cannot put
+            // them back into an earlier slice) come after it too.
+            UErrorCode e3 = U_ZERO_ERROR;
+            const int32_t pending = ucnv_toUCountPending(conv, &e3);
+            const std::size_t after = (U_SUCCESS(e2) ? static_cast<std::size_t>(len) : 1) +
+                                      (U_SUCCESS(e3) && pending > 0 ? static_cast<std::size_t>(pending) : 0);
+            const std::size_t consumed = pos_ + static_cast<std::size_t>(src - in.data());
+            note_bad(consumed >= after ? consumed - after : 0);
             if (out) put_utf8(0xFFFD, *out);
-            ucnv_resetToUnicode(from.get());
-            if (src >= src_end) break;
-            continue;
+            if (src < src_end) continue;
         }
         break;
     }
-    if (bad) *bad = nbad;
-    return true;
+    if (carry) icu_->lead = buf[0];
 }
-
-// to_utf8(), or with `out` null only its counts.
-bool convert_to_utf8(std::string_view bytes, std::string_view charset, std::string* out, std::size_t* bad,
-                     std::size_t* first_bad) {
-    std::string n = lower_trim(charset);
-    switch (fast_kind(n)) {
-    case Fast::utf8: utf8_sanitize(bytes, out, bad, first_bad); return true;
-    case Fast::latin: cp1252_to_utf8(bytes, out, false, bad, first_bad); return true;
-    case Fast::cp1252: cp1252_to_utf8(bytes, out, true, bad, first_bad); return true;
-    case Fast::none: break;
-    }
-    return icu_to_utf8(bytes, decoder_for(n), out, bad, first_bad);
-}
-
-}  // namespace
 
 bool to_utf8(std::string_view bytes, std::string_view charset, std::string& out,
              std::size_t* bad, std::size_t* first_bad) {
-    return convert_to_utf8(bytes, charset, &out, bad, first_bad);
-}
-
-bool count_undecodable(std::string_view bytes, std::string_view charset, std::size_t& bad,
-                       std::size_t* first_bad) {
-    bad = 0;
-    return convert_to_utf8(bytes, charset, nullptr, &bad, first_bad);
+    TextDecoder d(charset);
+    if (!d.known()) return false;
+    d.step(bytes, &out);
+    d.finish(&out);
+    if (bad) *bad = d.bad();
+    if (first_bad && d.bad()) *first_bad = d.first_bad();
+    return true;
 }
 
 bool from_utf8(std::string_view utf8, std::string_view charset, std::string& out,
                std::size_t* unmappable) {
     std::string n = lower_trim(charset);
     Fast k = fast_kind(n);
-    if (k == Fast::utf8) {
-        utf8_sanitize(utf8, &out, unmappable);
-        return true;
-    }
+    if (k == Fast::utf8) return to_utf8(utf8, "utf-8", out, unmappable);
     Converter to = open_converter((k == Fast::latin && !is_ascii_name(n)) || k == Fast::cp1252
                                       ? std::string("windows-1252")
                                       : n);

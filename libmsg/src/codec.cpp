@@ -6,6 +6,7 @@
 #include <array>
 #include <bit>
 #include <cstring>
+#include <type_traits>
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -234,10 +235,15 @@ Base64Check base64_check(std::string_view in, std::size_t max_line, CodecKernel 
     std::size_t k = stop, back = sextets % 4;
     while (back > 0 && k > 0)
         if (kB64[static_cast<unsigned char>(p[--k])] < 64) --back;
+    // In windows: the output is thrown away, its memory must not follow
+    // the body's size.
     Base64Decoder d(kernel);
     std::string scratch;
-    scratch.reserve((n - k) / 4 * 3 + 8);
-    d.step(in.substr(k), scratch);
+    constexpr std::size_t kWindow = std::size_t{1} << 20;
+    for (std::size_t at = k; at < n; at += kWindow) {
+        scratch.clear();
+        d.step(in.substr(at, kWindow), scratch);
+    }
     d.finish(scratch);
     r.status = d.status();
     if (r.status.first_bad != static_cast<std::size_t>(-1)) r.status.first_bad += k;
@@ -452,7 +458,15 @@ void decode_transfer_each(std::string_view body, TransferEncoding encoding,
                           const std::function<void(std::string_view)>& sink, DecodeStatus* status,
                           std::size_t window) {
     const bool decoded = with_decoder(encoding, [&](auto& d) {
-        std::string out;   // one slice's output, the buffer reused
+        // uuencode without a begin line is the body as it is: handed over
+        // from the buffer, not kept by the decoder.
+        constexpr bool uu = std::is_same_v<std::decay_t<decltype(d)>, UuDecoder>;
+        if constexpr (uu) d.forget_before();
+        // One slice's output, in a buffer that the thread keeps for the
+        // next body (taken, not shared: a sink may decode another body).
+        thread_local std::string spare;
+        std::string out;
+        out.swap(spare);
         window = std::max<std::size_t>(window, 64);
         for (std::size_t at = 0; at < body.size(); at += window) {
             out.clear();
@@ -462,7 +476,11 @@ void decode_transfer_each(std::string_view body, TransferEncoding encoding,
         out.clear();
         d.finish(out);
         if (!out.empty()) sink(out);
+        if constexpr (uu)
+            if (d.status().uu_no_begin && !body.empty()) sink(body);
         if (status) *status = d.status();
+        out.clear();
+        if (out.capacity() <= 2 * window) spare.swap(out);
     });
     if (decoded) return;
     if (!body.empty()) sink(body);

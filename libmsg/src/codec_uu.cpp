@@ -1,5 +1,6 @@
 // codec_uu.cpp - uuencode: the streaming decoder and the blocks of it that
 // old clients put into text bodies.
+#include <algorithm>
 #include <cstring>
 
 #include "msg/codec.hpp"
@@ -66,24 +67,80 @@ bool uu_begin_line(std::string_view line, std::string* mode, std::string* name) 
     return true;
 }
 
+namespace detail {
+
+void UuRest::add(std::string_view s) noexcept {
+    for (const char c : s) {
+        if (cr_last) pad = false;  // that '\r' was not the line's last byte
+        cr_last = c == '\r';
+        if (c != '\r' && c != ' ' && c != '`') pad = false;
+        if (c != ' ' && c != '\t' && c != '\r' && c != '\f') blank = false;
+    }
+    length += s.size();
+}
+
+void UuPartial::add(std::string_view s) {
+    open = true;
+    const std::size_t take = std::min(s.size(), kUuLineKept - std::min(kept.size(), kUuLineKept));
+    kept.append(s.substr(0, take));
+    rest.add(s.substr(take));
+}
+
+}  // namespace detail
+
+namespace {
+
+// A line whose kept bytes are `l` and the rest `rest`, its '\r' taken off.
+std::string_view kept_line(std::string_view l, const detail::UuRest& rest) {
+    if (rest.length == 0 && !l.empty() && l.back() == '\r') l.remove_suffix(1);
+    return l;
+}
+
+// A begin line of a block inside a text: MODE of three or four octal
+// digits, a NAME, and not longer than kUuLineKept.
+bool block_begin_line(std::string_view l, const detail::UuRest& rest, std::string& mode, std::string& name) {
+    return !rest.beyond() && uu_begin_line(kept_line(l, rest), &mode, &name) && mode.size() >= 3 &&
+           mode.size() <= 4 && !name.empty();
+}
+
+// The line after a block's begin line is a well-formed data line: its
+// length character fits its groups, and nothing else is on it.
+bool block_data_line(std::string_view l, const detail::UuRest& rest) {
+    l = kept_line(l, rest);
+    const std::size_t n = l.empty() ? 0 : uu_value(static_cast<unsigned char>(l[0]));
+    return uu_line_ok(l) && rest.pad && (rest.beyond() || l.size() >= 1 + (n * 4 + 2) / 3) &&
+           (n > 0 || (trim_blanks(l).size() <= 1 && rest.blank));
+}
+
+}  // namespace
+
 void UuDecoder::reset() { *this = UuDecoder{}; }
 
-void UuDecoder::line(std::string_view l, std::size_t at, std::string& out) {
-    if (!l.empty() && l.back() == '\r') l.remove_suffix(1);
+void UuDecoder::whole_line(std::string_view l, std::size_t at, std::string& out) {
+    detail::UuRest rest;
+    if (l.size() > kUuLineKept) {
+        rest.add(l.substr(kUuLineKept));
+        l = l.substr(0, kUuLineKept);
+    }
+    line(l, rest, at, out);
+}
+
+void UuDecoder::line(std::string_view l, const detail::UuRest& rest, std::size_t at, std::string& out) {
+    l = kept_line(l, rest);
     switch (state_) {
     case State::begin:
-        if (uu_begin_line(l, &mode_, &name_)) {
+        if (!rest.beyond() && uu_begin_line(l, &mode_, &name_)) {
             state_ = State::data;
             before_.clear();
             before_.shrink_to_fit();
         }
         return;
     case State::data: {
-        if (trim_blanks(l) == "end") {
+        if (trim_blanks(l) == "end" && rest.blank) {
             state_ = State::done;
             return;
         }
-        const bool ok = uu_line_ok(l);
+        const bool ok = uu_line_ok(l) && rest.pad;
         if (!ok) {
             ++status_.uu_bad_lines;
             if (status_.first_bad == static_cast<std::size_t>(-1)) status_.first_bad = at;
@@ -97,32 +154,34 @@ void UuDecoder::line(std::string_view l, std::size_t at, std::string& out) {
 }
 
 void UuDecoder::step(std::string_view in, std::string& out) {
-    if (state_ == State::begin) before_.append(in);
+    if (state_ == State::begin && keep_before_) before_.append(in);
     std::size_t i = 0;
     while (i < in.size() && state_ != State::done) {
         const void* nl = std::memchr(in.data() + i, '\n', in.size() - i);
         if (!nl) {
-            if (partial_.empty()) partial_at_ = pos_ + i;
-            partial_.append(in.substr(i));
+            if (!partial_.open) partial_.at = pos_ + i;
+            partial_.add(in.substr(i));
             break;
         }
         const auto j = static_cast<std::size_t>(static_cast<const char*>(nl) - in.data());
-        if (partial_.empty()) {
-            line(in.substr(i, j - i), pos_ + i, out);
+        if (!partial_.open) {
+            whole_line(in.substr(i, j - i), pos_ + i, out);
         } else {
-            partial_.append(in.substr(i, j - i));
-            line(partial_, partial_at_, out);
+            partial_.add(in.substr(i, j - i));
+            line(partial_.kept, partial_.rest, partial_.at, out);
             partial_.clear();
         }
         i = j + 1;
+        if (state_ == State::done) end_ = pos_ + i;
     }
     pos_ += in.size();
 }
 
 void UuDecoder::finish(std::string& out) {
-    if (!partial_.empty()) {
-        line(partial_, partial_at_, out);
+    if (partial_.open) {
+        line(partial_.kept, partial_.rest, partial_.at, out);
         partial_.clear();
+        if (state_ == State::done) end_ = pos_;
     }
     if (state_ == State::begin) {
         status_.uu_no_begin = true;
@@ -135,57 +194,169 @@ void UuDecoder::finish(std::string& out) {
     state_ = State::done;
 }
 
-std::vector<UuBlock> find_uu_blocks(std::string_view text) {
-    std::vector<UuBlock> blocks;
-    std::size_t pos = 0;
-    auto next_line = [&](std::size_t from, std::string_view& l) {
-        const std::size_t nl = text.find('\n', from);
-        const std::size_t end = nl == std::string_view::npos ? text.size() : nl;
-        l = text.substr(from, end - from);
-        if (!l.empty() && l.back() == '\r') l.remove_suffix(1);
-        return nl == std::string_view::npos ? text.size() : nl + 1;
-    };
-    while (pos < text.size()) {
-        // Candidates only: lines that start with "begin ".
-        const std::size_t hit = text.find("begin ", pos);
-        if (hit == std::string_view::npos) break;
-        if (hit > 0 && text[hit - 1] != '\n') {
-            pos = hit + 1;
-            continue;
-        }
-        std::string_view first;
-        const std::size_t data_at = next_line(hit, first);
-        UuBlock b;
-        b.begin = hit;
-        if (!uu_begin_line(first, &b.mode, &b.name) || b.mode.size() < 3 || b.mode.size() > 4 ||
-            b.name.empty() || data_at >= text.size()) {
-            pos = data_at;
-            continue;
-        }
-        std::string_view data;
-        next_line(data_at, data);
-        const std::size_t n = data.empty() ? 0 : uu_value(static_cast<unsigned char>(data[0]));
-        const bool well_formed = uu_line_ok(data) && data.size() >= 1 + (n * 4 + 2) / 3 &&
-                                 (n > 0 || trim_blanks(data).size() <= 1);
-        if (!well_formed) {
-            pos = data_at;
-            continue;
-        }
-        // To the end line, or the end of the text.
-        std::size_t at = data_at;
-        b.end = text.size();
-        while (at < text.size()) {
-            std::string_view l;
-            const std::size_t after = next_line(at, l);
-            if (trim_blanks(l) == "end") {
-                b.end = after;
+// --- blocks inside a text ----------------------------------------------------
+
+namespace {
+
+// One past the last byte of `s` that is not white space, or 0.
+std::size_t last_data(std::string_view s) {
+    std::size_t n = s.size();
+    while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == ' ' || s[n - 1] == '\t')) --n;
+    return n;
+}
+
+}  // namespace
+
+void UuScanner::feed(std::string_view s, std::size_t at) {
+    dec_.step(s, out_);
+    // The decoder stops after an end line: the rest is not the block's.
+    const std::size_t used = dec_.done() ? block_.begin + dec_.end_offset() - at : s.size();
+    if (const std::size_t d = last_data(s.substr(0, used)); d > 0) data_end_ = at + d;
+}
+
+void UuScanner::start(std::size_t at) {
+    state_ = State::begin_line;
+    dec_.reset();
+    dec_.forget_before();
+    out_.clear();
+    block_ = UuBlock{};
+    block_.begin = at;
+    data_end_ = at;
+    line_.clear();
+    line_.at = at;
+}
+
+void UuScanner::begin_line_done() {
+    if (!block_begin_line(line_.kept, line_.rest, block_.mode, block_.name)) {
+        state_ = State::seek;
+        line_start_ = true;
+        return;
+    }
+    state_ = State::data_line;
+    line_.clear();
+}
+
+void UuScanner::data_line_done(bool at_end) {
+    if (block_data_line(line_.kept, line_.rest)) {
+        state_ = State::block;
+        if (h_.begin) h_.begin(block_);
+        flush();
+        if (at_end) end_block(true);
+        return;
+    }
+    // No block; but this line may begin one.
+    const detail::UuPartial l = std::move(line_);
+    state_ = State::seek;
+    line_start_ = true;
+    if (at_end || l.rest.beyond() || !std::string_view(l.kept).starts_with("begin ")) return;
+    start(l.at);
+    feed(l.kept, l.at);
+    feed(l.rest.length ? "\r\n" : "\n", l.at + l.kept.size());
+    line_ = l;
+    begin_line_done();
+    if (state_ == State::data_line) line_.at = l.at + l.kept.size() + l.rest.length + 1;
+}
+
+void UuScanner::end_block(bool at_end) {
+    if (at_end) {
+        dec_.finish(out_);
+        block_.end = pos_;
+    } else {
+        block_.end = block_.begin + dec_.end_offset();
+    }
+    block_.data_end = std::max(data_end_, block_.begin);
+    flush();
+    if (h_.end) h_.end(block_, dec_.status());
+    state_ = State::seek;
+    line_start_ = true;
+}
+
+void UuScanner::flush() {
+    if (!out_.empty() && h_.data) h_.data(out_);
+    out_.clear();
+}
+
+void UuScanner::step(std::string_view s) {
+    std::size_t i = 0;
+    while (i < s.size()) {
+        switch (state_) {
+        case State::seek: {
+            // The next line that starts with "begin ".
+            if (!line_start_) {
+                const void* nl = std::memchr(s.data() + i, '\n', s.size() - i);
+                if (!nl) {
+                    i = s.size();
+                    break;
+                }
+                i = static_cast<std::size_t>(static_cast<const char*>(nl) - s.data()) + 1;
+                line_start_ = true;
                 break;
             }
-            at = after;
+            std::size_t hit = i;
+            while ((hit = s.find("begin ", hit)) != std::string_view::npos && hit != i && s[hit - 1] != '\n') ++hit;
+            if (hit != std::string_view::npos) {
+                start(pos_ + hit);
+                i = hit;
+                break;
+            }
+            // None here; the slice's last line may be the start of one.
+            const std::size_t nl = s.rfind('\n');
+            const std::size_t tail = nl == std::string_view::npos || nl < i ? i : nl + 1;
+            const std::string_view t = s.substr(tail);
+            if (!t.empty() && std::string_view("begin ").starts_with(t)) {
+                start(pos_ + tail);
+                i = tail;
+                break;
+            }
+            line_start_ = t.empty();
+            i = s.size();
+            break;
         }
-        pos = b.end;
-        blocks.push_back(std::move(b));
+        case State::begin_line:
+        case State::data_line: {
+            const void* nl = std::memchr(s.data() + i, '\n', s.size() - i);
+            const std::size_t end = nl ? static_cast<std::size_t>(static_cast<const char*>(nl) - s.data()) : s.size();
+            line_.add(s.substr(i, end - i));
+            const std::size_t next = nl ? end + 1 : end;
+            feed(s.substr(i, next - i), pos_ + i);
+            i = next;
+            if (!nl) break;
+            if (state_ == State::begin_line) {
+                begin_line_done();
+                line_.at = pos_ + i;
+            } else {
+                data_line_done(false);
+            }
+            break;
+        }
+        case State::block: {
+            feed(s.substr(i), pos_ + i);
+            if (!dec_.done()) {
+                i = s.size();
+                break;
+            }
+            i = block_.begin + dec_.end_offset() - pos_;
+            end_block(false);
+            break;
+        }
+        }
     }
+    if (state_ == State::block) flush();
+    pos_ += s.size();
+}
+
+void UuScanner::finish() {
+    if (state_ == State::data_line && line_.open) data_line_done(true);
+    else if (state_ == State::block) end_block(true);
+    state_ = State::seek;
+    line_start_ = true;
+}
+
+std::vector<UuBlock> find_uu_blocks(std::string_view text) {
+    std::vector<UuBlock> blocks;
+    UuScanner scan({nullptr, nullptr, [&](const UuBlock& b, const DecodeStatus&) { blocks.push_back(b); }});
+    scan.step(text);
+    scan.finish();
     return blocks;
 }
 

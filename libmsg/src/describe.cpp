@@ -2,6 +2,7 @@
 #include "msg/describe.hpp"
 
 #include <algorithm>
+#include <optional>
 
 #include "msg/digest.hpp"
 #include "msg/header.hpp"
@@ -25,10 +26,40 @@ bool split_uu_section(std::string_view s, std::string& section, std::size_t& n) 
     return n > 0;
 }
 
-std::vector<Message::UuFile> uu_files_of(const Message& m, std::size_t i, std::string_view content, Defects* defects) {
-    const Entity& e = m.entity(i);
-    if (!e.content_type.is("text", "plain")) return {};
-    return m.uu_files(e, content, defects);
+LeafSummary summarize_leaf(const Message& m, std::size_t i, bool digests, Defects* defects) {
+    LeafSummary s;
+    std::optional<Sha256> leaf, file;
+    if (digests) leaf.emplace();
+    UuScanner::Handler uu;
+    uu.begin = [&](const UuBlock& b) {
+        s.files.push_back({b.name, b.mode, 0, {}});
+        if (digests) file.emplace();
+    };
+    uu.data = [&](std::string_view bytes) {
+        s.files.back().size += bytes.size();
+        if (file) file->update(bytes);
+    };
+    uu.end = [&](const UuBlock&, const DecodeStatus&) {
+        if (file) s.files.back().sha256 = file->hex();
+    };
+    m.decode_each(m.entity(i), [&](std::string_view slice) {
+        s.content.size += slice.size();
+        if (leaf) leaf->update(slice);
+    }, defects, uu);
+    if (leaf) s.content.sha256 = leaf->hex();
+    return s;
+}
+
+bool read_uu_file(const Message& m, std::size_t i, std::size_t n, const std::function<void(std::string_view)>& sink,
+                  Defects* defects) {
+    std::size_t k = 0;
+    UuScanner::Handler uu;
+    uu.begin = [&](const UuBlock&) { ++k; };
+    uu.data = [&](std::string_view bytes) {
+        if (k == n) sink(bytes);
+    };
+    m.decode_each(m.entity(i), [](std::string_view) {}, defects, uu);
+    return n >= 1 && k >= n;
 }
 
 std::string_view extension_for(const Entity& e) {
@@ -54,26 +85,9 @@ std::string message_json(const Message& m, std::string_view source, std::uint64_
     for (const HeaderField& f : m.headers())
         j.begin_object().key("name").value(f.name).key("value").value(decode_header_text(f.value)).end_object();
     j.end_array().key("parts").begin_array();
-    std::string body;
     for (std::size_t i : m.leaves()) {
         const Entity& e = m.entity(i);
-        // A text/plain body is held whole (uuencoded files are looked for
-        // in it); any other is digested in slices, whatever its size.
-        body.clear();
-        std::uint64_t size = 0;
-        std::string sha;
-        if (e.content_type.is("text", "plain")) {
-            m.decode(e, body, defects);
-            size = body.size();
-            sha = sha256_hex(body);
-        } else {
-            Sha256 digest;
-            m.decode_each(e, [&](std::string_view slice) {
-                size += slice.size();
-                digest.update(slice);
-            }, defects);
-            sha = digest.hex();
-        }
+        const LeafSummary leaf = summarize_leaf(m, i, true, defects);
         auto or_null = [&](std::string_view key, const std::string& v) {
             j.key(key);
             if (v.empty()) j.null();
@@ -84,17 +98,16 @@ std::string message_json(const Message& m, std::string_view source, std::uint64_
         j.key("encoding").value(transfer_encoding_name(e.encoding));
         or_null("disposition", e.has_disposition ? e.disposition.type : std::string());
         or_null("filename", m.filename(e));
-        j.key("size").value(size).key("sha256").value(sha);
-        const auto files = uu_files_of(m, i, body, defects);
-        if (!files.empty()) {
+        j.key("size").value(leaf.content.size).key("sha256").value(leaf.content.sha256);
+        if (!leaf.files.empty()) {
             j.key("uuencoded").begin_array();
-            for (std::size_t k = 0; k < files.size(); ++k)
+            for (std::size_t k = 0; k < leaf.files.size(); ++k)
                 j.begin_object()
                     .key("section").value(uu_section(m.section(i), k))
-                    .key("filename").value(files[k].name)
-                    .key("mode").value(files[k].mode)
-                    .key("size").value(static_cast<std::uint64_t>(files[k].data.size()))
-                    .key("sha256").value(sha256_hex(files[k].data))
+                    .key("filename").value(leaf.files[k].name)
+                    .key("mode").value(leaf.files[k].mode)
+                    .key("size").value(leaf.files[k].size)
+                    .key("sha256").value(leaf.files[k].sha256)
                     .end_object();
             j.end_array();
         }

@@ -61,25 +61,50 @@ std::string numbered(const std::string& name, std::uint64_t k) {
 }  // namespace
 
 NewFiles::~NewFiles() {
+    discard();
     if (dfd_ >= 0) ::close(dfd_);
 }
 
-Result<std::string> NewFiles::write(const std::string& name, std::string_view data) {
+namespace {
+std::string temp_name() { return ".msgtools-" + std::to_string(getpid()) + ".tmp"; }
+}  // namespace
+
+void NewFiles::discard() {
+    if (fd_ < 0) return;
+    ::close(fd_);
+    fd_ = -1;
+    ::unlinkat(dfd_, temp_name().c_str(), 0);
+}
+
+Status NewFiles::open() {
+    discard();
+    failed_.reset();
     if (dfd_ < 0 && (dfd_ = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
         const int e = errno;
         return Error{e, "cannot open directory " + dir_ + ": " + std::strerror(e)};
     }
-    const std::string tmp = ".msgtools-" + std::to_string(getpid()) + ".tmp";
-    const int fd = ::openat(dfd_, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0) {
+    const std::string tmp = temp_name();
+    fd_ = ::openat(dfd_, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd_ < 0) {
         const int e = errno;
         return Error{e, "cannot create " + dir_ + "/" + tmp + ": " + std::strerror(e)};
     }
-    Status w = write_all(fd, data);
-    if (::close(fd) != 0 && w) w = Error{errno, std::string("cannot write: ") + std::strerror(errno)};
-    if (!w) {
+    return Ok{};
+}
+
+void NewFiles::put(std::string_view data) {
+    if (fd_ < 0 || failed_) return;
+    if (Status w = write_all(fd_, data); !w) failed_ = w.error();
+}
+
+Result<std::string> NewFiles::close(const std::string& name) {
+    if (fd_ < 0) return Error{EBADF, dir_ + "/" + name + ": no file open"};
+    if (::close(std::exchange(fd_, -1)) != 0 && !failed_)
+        failed_ = Error{errno, std::string("cannot write: ") + std::strerror(errno)};
+    const std::string tmp = temp_name();
+    if (failed_) {
         ::unlinkat(dfd_, tmp.c_str(), 0);
-        return Error{w.error().errnum, dir_ + "/" + name + ": " + w.error().message};
+        return Error{failed_->errnum, dir_ + "/" + name + ": " + failed_->message};
     }
     for (std::uint64_t& k = next_[name];; ++k) {
         std::string candidate = numbered(name, k);
@@ -92,6 +117,12 @@ Result<std::string> NewFiles::write(const std::string& name, std::string_view da
     const int e = errno;
     ::unlinkat(dfd_, tmp.c_str(), 0);
     return Error{e, "cannot create " + dir_ + "/" + name + ": " + std::strerror(e)};
+}
+
+Result<std::string> NewFiles::write(const std::string& name, std::string_view data) {
+    if (Status o = open(); !o) return o.error();
+    put(data);
+    return close(name);
 }
 
 Status NewFiles::sync() {

@@ -393,70 +393,87 @@ std::size_t data_end(std::string_view b) {
     return end;
 }
 
-// The defects of a decoder status `st` for encoded data `b` at offset `base`.
-void status_defects(std::string_view b, std::size_t base, const DecodeStatus& st, Defects& out) {
-    const std::size_t at = base + (st.first_bad < b.size() ? st.first_bad : 0);
+// The defects of a decoder status `st` for `size` bytes of encoded data at
+// offset `base`, whose data ends (white space aside) at `base + end`.
+void status_defects(std::size_t size, std::size_t end, std::size_t base, const DecodeStatus& st, Defects& out) {
+    const std::size_t at = base + (st.first_bad < size ? st.first_bad : 0);
     if (st.bad_chars) out.push_back({DefectCode::Base64BadChar, at, {}});
-    if (st.bad_padding) out.push_back({DefectCode::Base64BadPadding, base + data_end(b), {}});
+    if (st.bad_padding) out.push_back({DefectCode::Base64BadPadding, base + end, {}});
     if (st.bad_escapes) out.push_back({DefectCode::QpBadEscape, at, {}});
     if (st.uu_no_begin) out.push_back({DefectCode::UuNoBegin, base, {}});
     if (st.uu_bad_lines)
         out.push_back({DefectCode::UuBadLine, at, std::to_string(st.uu_bad_lines) + (st.uu_bad_lines == 1 ? " line" : " lines")});
-    if (st.uu_no_end) out.push_back({DefectCode::UuNoEnd, base + data_end(b), {}});
+    if (st.uu_no_end) out.push_back({DefectCode::UuNoEnd, base + end, {}});
 }
 
 }  // namespace
 
 void Message::decode_defects(const Entity& e, const DecodeStatus& st, Defects* defects) const {
     if (!defects || st.clean()) return;
-    status_defects(body(e), e.body_begin, st, *defects);
+    const std::string_view b = body(e);
+    status_defects(b.size(), data_end(b), e.body_begin, st, *defects);
+}
+
+bool may_hold_uu_files(const Entity& e) { return e.content_type.is("text", "plain"); }
+
+void Message::decode_each(const Entity& e, const std::function<void(std::string_view)>& sink, Defects* defects,
+                          const UuScanner::Handler& uu) const {
+    if (!may_hold_uu_files(e)) return decode_each(e, sink, defects);
+    Defects found;  // placed in the content, until the body is decoded
+    UuScanner::Handler h = uu;
+    h.end = [&](const UuBlock& b, const DecodeStatus& st) {
+        if (defects && !st.clean()) status_defects(b.end - b.begin, b.data_end - b.begin, b.begin, st, found);
+        if (uu.end) uu.end(b, st);
+    };
+    UuScanner scan(std::move(h));
+    decode_each(e, [&](std::string_view slice) {
+        sink(slice);
+        scan.step(slice);
+    }, defects);
+    scan.finish();
+    if (found.empty()) return;
+    // Moved to the buffer line by line, all in one pass.
+    std::vector<std::size_t> order(found.size()), at;
+    for (std::size_t k = 0; k < order.size(); ++k) order[k] = k;
+    std::stable_sort(order.begin(), order.end(), [&](std::size_t x, std::size_t y) { return found[x].offset < found[y].offset; });
+    for (std::size_t k : order) at.push_back(found[k].offset);
+    at = content_offsets(e, at);
+    for (std::size_t k = 0; k < order.size(); ++k) found[order[k]].offset = at[k];
+    defects->insert(defects->end(), std::make_move_iterator(found.begin()), std::make_move_iterator(found.end()));
 }
 
 std::size_t Message::content_offset(const Entity& e, std::size_t decoded) const {
+    return content_offsets(e, {decoded}).front();
+}
+
+std::vector<std::size_t> Message::content_offsets(const Entity& e, const std::vector<std::size_t>& decoded) const {
     const std::string_view b = body(e);
+    std::vector<std::size_t> at(decoded.size());
     auto by_lines = [&](auto decoder) {
         std::string out;
-        std::size_t total = 0, line = 0;
-        while (line < b.size()) {
+        std::size_t total = 0, line = 0, k = 0;
+        while (line < b.size() && k < decoded.size()) {
             const std::size_t nl = b.find('\n', line);
             const std::size_t next = nl == std::string_view::npos ? b.size() : nl + 1;
             decoder.step(b.substr(line, next - line), out);
             if (next == b.size()) decoder.finish(out);
             total += out.size();
             out.clear();
-            if (total > decoded) return e.body_begin + line;
+            for (; k < decoded.size() && total > decoded[k]; ++k) at[k] = e.body_begin + line;
             line = next;
         }
-        return e.body_begin + (b.empty() ? 0 : b.rfind('\n', b.size() - 1 - (b.back() == '\n')) + 1);
+        // Past the content: the last line.
+        const std::size_t last = e.body_begin + (b.empty() ? 0 : b.rfind('\n', b.size() - 1 - (b.back() == '\n')) + 1);
+        for (; k < decoded.size(); ++k) at[k] = last;
     };
     switch (e.encoding) {
-    case TransferEncoding::base64: return by_lines(Base64Decoder{});
-    case TransferEncoding::quoted_printable: return by_lines(QuotedPrintableDecoder{});
-    case TransferEncoding::uuencode: return by_lines(UuDecoder{});
-    default: return e.body_begin + std::min(decoded, b.size());
+    case TransferEncoding::base64: by_lines(Base64Decoder{}); break;
+    case TransferEncoding::quoted_printable: by_lines(QuotedPrintableDecoder{}); break;
+    case TransferEncoding::uuencode: by_lines(UuDecoder{}); break;
+    default:
+        for (std::size_t k = 0; k < decoded.size(); ++k) at[k] = e.body_begin + std::min(decoded[k], b.size());
     }
-}
-
-std::vector<Message::UuFile> Message::uu_files(const Entity& e, std::string_view content, Defects* defects) const {
-    std::vector<UuFile> files;
-    for (const UuBlock& blk : find_uu_blocks(content)) {
-        UuFile f{blk.name, blk.mode, {}};
-        UuDecoder d;
-        const std::string_view text = content.substr(blk.begin, blk.end - blk.begin);
-        d.step(text, f.data);
-        d.finish(f.data);
-        if (defects && !d.status().clean()) {
-            // Placed in the content, then moved to the buffer line by line.
-            Defects found;
-            status_defects(text, blk.begin, d.status(), found);
-            for (Defect& x : found) {
-                x.offset = content_offset(e, x.offset);
-                defects->push_back(std::move(x));
-            }
-        }
-        files.push_back(std::move(f));
-    }
-    return files;
+    return at;
 }
 
 std::string Message::filename(const Entity& e) const {

@@ -7,6 +7,7 @@
 #include <bit>
 #include <cstdint>
 #include <cstring>
+#include <optional>
 
 #include "detail/line_scan.hpp"
 #include "msg/address.hpp"
@@ -285,7 +286,6 @@ private:
         if (e.kind != EntityKind::leaf) return;
 
         const std::string_view body = m_.body(e);
-        const std::string* cs = e.content_type.param("charset");
         const bool text = e.content_type.type == "text";
         if (e.encoding == TransferEncoding::seven_bit) {
             if (const std::size_t at = first_non_ascii(body); at != std::string_view::npos)
@@ -296,46 +296,58 @@ private:
             if (c.long_line != static_cast<std::size_t>(-1))
                 add(DefectCode::Base64LineTooLong, e.body_begin + c.long_line,
                     std::to_string(c.long_line_length) + " characters");
-            m_.decode_defects(e, c.status, &out_);
-            if (!text) return;  // only text needs its bytes: to check them against the charset
-            scratch_.clear();
-            m_.decode(e, scratch_, nullptr);
-        } else {
-            if (e.encoding == TransferEncoding::quoted_printable) qp_lines(e, body);
-            if (e.encoding == TransferEncoding::quoted_printable || e.encoding == TransferEncoding::uuencode) {
-                scratch_.clear();
-                m_.decode(e, scratch_, &out_);
-            }
-            if (!text) return;
+            // Only text needs its bytes (to check them against the charset);
+            // the check gives what decoding would repair.
+            if (!text) m_.decode_defects(e, c.status, &out_);
         }
-        // the content: decoded, or the body itself for the identity encodings
-        const bool decoded = e.encoding == TransferEncoding::base64 ||
-                             e.encoding == TransferEncoding::quoted_printable ||
-                             e.encoding == TransferEncoding::uuencode;
-        const std::string_view content = decoded ? std::string_view(scratch_) : body;
-        // Files uuencoded into the text, as old clients attach them.
-        if (e.content_type.subtype == "plain") (void)m_.uu_files(e, content, &out_);
-        const std::size_t ct_at = field_offset(e, "Content-Type");
-        const std::size_t eight = first_non_ascii(content);
+        if (e.encoding == TransferEncoding::quoted_printable) qp_lines(e, body);
+        if (text) {
+            text_content(e);
+        } else if (e.encoding == TransferEncoding::quoted_printable || e.encoding == TransferEncoding::uuencode) {
+            m_.decode_each(e, [](std::string_view) {}, &out_);  // for what decoding repairs
+        }
+    }
+
+    // The decoded text of a leaf, read in slices whatever its size: files
+    // uuencoded into it (text/plain), its 8-bit bytes, and whether they
+    // decode in its charset.
+    void text_content(const Entity& e) {
+        const std::string* cs = e.content_type.param("charset");
+        // us-ascii is decoded as windows-1252, but RFC 2046 4.1.2 has no 8-bit in it.
+        const bool ascii = cs && (iequals(*cs, "us-ascii") || iequals(*cs, "ascii") || iequals(*cs, "ansi_x3.4-1968"));
+        std::optional<TextDecoder> dec;
+        if (cs && !ascii) dec.emplace(*cs);
+        if (dec && !dec->known()) dec.reset();
+        std::size_t pos = 0, eight = std::string_view::npos;
+        auto content = [&](std::string_view s) {
+            std::size_t from = 0;  // where this slice is fed to the decoder
+            if (eight == std::string_view::npos) {
+                if (const std::size_t at = first_non_ascii(s); at != std::string_view::npos) eight = pos + at;
+                // A text's ASCII prefix decodes as itself in most charsets.
+                if (dec && dec->ascii_transparent()) from = eight == std::string_view::npos ? s.size() : eight - pos;
+            }
+            pos += s.size();
+            if (!dec) return;
+            dec->skip(from);
+            dec->step(s.substr(from), nullptr);
+        };
+        m_.decode_each(e, content, &out_, UuScanner::Handler{});  // and files uuencoded into it
         if (!cs) {
             if (eight != std::string_view::npos) add(DefectCode::CharsetMissing, m_.content_offset(e, eight));
             return;
         }
-        if (!charset_known(*cs)) {
-            add(DefectCode::CharsetUnknown, ct_at, *cs);
+        if (!ascii && !dec) {
+            add(DefectCode::CharsetUnknown, field_offset(e, "Content-Type"), *cs);
             return;
         }
         if (eight == std::string_view::npos) return;
-        if (iequals(*cs, "us-ascii") || iequals(*cs, "ascii") || iequals(*cs, "ansi_x3.4-1968")) {
-            // decoded as windows-1252, but RFC 2046 4.1.2 has no 8-bit in it
+        if (ascii) {
             add(DefectCode::CharsetBadBytes, m_.content_offset(e, eight), *cs + ": 8-bit bytes");
             return;
         }
-        if ((iequals(*cs, "utf-8") || iequals(*cs, "utf8")) && is_valid_utf8(content)) return;
-        std::size_t bad = 0, first = 0;
-        count_undecodable(content, *cs, bad, &first);
-        if (bad)
-            add(DefectCode::CharsetBadBytes, m_.content_offset(e, first),
+        dec->finish(nullptr);
+        if (const std::size_t bad = dec->bad())
+            add(DefectCode::CharsetBadBytes, m_.content_offset(e, dec->first_bad()),
                 *cs + ": " + std::to_string(bad) + (bad == 1 ? " sequence" : " sequences"));
     }
 
@@ -400,7 +412,6 @@ private:
     const Message& m_;
     const ValidateOptions& o_;
     Defects out_;
-    std::string scratch_;
 };
 
 }  // namespace

@@ -1,6 +1,7 @@
 // codec_fuzz.cpp - the transfer codecs against their own promises:
 // decoding in any split equals decoding in one call (output and status;
-// base64, quoted-printable, uuencode and the uuencoded blocks of a text),
+// base64, quoted-printable, uuencode and the uuencoded blocks of a text,
+// found by the scanner in any split),
 // base64_check agrees with the base64 decoder, the vector base64 and
 // quoted-printable loops agree with the scalar ones, encode-then-decode is the identity, dot-stuffing and line-ending
 // conversion undo / repeat cleanly. Any difference aborts.
@@ -31,6 +32,24 @@ std::string decode(Decoder& d, std::string_view in, std::size_t chunk = 0) {
         for (std::size_t i = 0; i < in.size(); i += chunk) d.step(in.substr(i, chunk), out);
     d.finish(out);
     return out;
+}
+
+// The blocks a UuScanner finds in `in` fed in steps of `chunk` bytes (0:
+// one), written down with their data and status, to compare.
+std::string scan_blocks(std::string_view in, std::size_t chunk) {
+    std::string log;
+    msg::UuScanner scan({[&](const msg::UuBlock& b) { log += "begin " + std::to_string(b.begin) + " " + b.name + "\n"; },
+                         [&](std::string_view d) { log.append(d); },
+                         [&](const msg::UuBlock& b, const msg::DecodeStatus& st) {
+                             log += "\nend " + std::to_string(b.end) + " " + std::to_string(b.data_end) + " " +
+                                    std::to_string(st.uu_bad_lines) + " " + std::to_string(st.first_bad) +
+                                    (st.uu_no_end ? " no-end" : "") + "\n";
+                         }});
+    if (chunk == 0) scan.step(in);
+    else
+        for (std::size_t i = 0; i < in.size(); i += chunk) scan.step(in.substr(i, chunk));
+    scan.finish();
+    return log;
 }
 
 template <class Decoder>
@@ -83,10 +102,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     split_invariance<msg::Base64Decoder>(in, chunk);
     split_invariance<msg::QuotedPrintableDecoder>(in, chunk);
     split_invariance<msg::UuDecoder>(in, chunk);
-    // uuencoded blocks found in any text lie inside it, in order.
+    // uuencoded blocks found in any text lie inside it, in order, and the
+    // scanner finds the same blocks and data in any split.
     std::size_t last_end = 0;
+    const std::string whole_scan = scan_blocks(in, 0);
+    check(scan_blocks(in, chunk) == whole_scan);
     for (const msg::UuBlock& b : msg::find_uu_blocks(in)) {
-        check(b.begin >= last_end && b.begin < b.end && b.end <= in.size());
+        check(b.begin >= last_end && b.begin < b.end && b.end <= in.size() && b.data_end <= b.end);
         split_invariance<msg::UuDecoder>(in.substr(b.begin, b.end - b.begin), chunk);
         last_end = b.end;
     }

@@ -5,13 +5,17 @@ follows the limits, not the input).
 usage: large_message.py BINDIR
 
 Made at test time, in a temporary directory, never stored:
-- a gzip archive (a few MB) holding one message with a 96 MiB base64 body;
+- a gzip archive (a few MB) holding one message with a 96 MiB base64 body
+  (one character in it outside the alphabet);
   msgshow --stats and --json, msgcheck and mbox2spool read it with their default
   thread count. The message itself has to be held (gzip cannot be mapped),
   so each may take its size and a bounded window more: at most 1.25 times
   the message and 32 MiB. Decoding the whole body at once, or copying the
   message for a worker thread, or a word per line to locate defects, goes
   past that.
+- the same with a base64 text/plain part of UTF-8 (a uuencoded file at its
+  start): msgshow's tree, --json, --extract and --extract-all and msgcheck
+  decode and check it in slices, under the same bound.
 - a message whose body is one 32 MiB line of UTF-8 text; msgrewrite --7bit
   re-encodes it. It holds the input and the output, the body encoded
   straight into the output (at most three times the message and 32 MiB);
@@ -28,6 +32,7 @@ status 1 on any failure. Standard library only; run it with Debian's
 /usr/bin/python3.
 """
 
+import base64
 import gzip
 import os
 import subprocess
@@ -74,6 +79,9 @@ def main():
                     b"Date: Mon, 23 Nov 2026 09:15:00 +0000\nMessage-ID: <large@example.org>\n"
                     b"MIME-Version: 1.0\nContent-Type: application/octet-stream\n"
                     b"Content-Transfer-Encoding: base64\n\n")
+            # One character outside the alphabet: checking the body then
+            # decodes it (to count what the decoder skips), in slices too.
+            f.write(b"!" + line)
             chunk = line * 8192
             for _ in range(body // len(chunk)):
                 f.write(chunk)
@@ -90,6 +98,38 @@ def main():
             print(f"FAIL mbox2spool: {len(entries)} entries in queue/, not 1")
             failures += 1
         os.unlink(archive)
+
+        # A text part as large: its charset is checked, files uuencoded
+        # into it are looked for, it is shown, digested and extracted, all
+        # in slices (decoding it whole, as a string, goes past the bound).
+        text_archive = os.path.join(tmp, "text.mbox.gz")
+        utf8_line = base64.b64encode("\u00e9".encode() * 28 + b"\n") + b"\n"   # 76 characters
+        with gzip.open(text_archive, "wb", compresslevel=1) as f:
+            f.write(b"From a@example.org Mon Nov 23 09:15:00 2026\n"
+                    b"From: a@example.org\nTo: b@example.net\nSubject: large text\n"
+                    b"Date: Mon, 23 Nov 2026 09:15:00 +0000\nMessage-ID: <text@example.org>\n"
+                    b"MIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n"
+                    b"Content-Disposition: attachment; filename=big.txt\n"
+                    b"Content-Transfer-Encoding: base64\n\n")
+            f.write(base64.encodebytes(b"begin 644 small.bin\n#86)C\n`\nend\n\n"))  # 33 bytes: no padding
+            chunk = utf8_line * 8192
+            for _ in range(body // len(chunk)):
+                f.write(chunk)
+        show = os.path.join(bindir, "msgshow")
+        check("msgshow (text)", [show, "--mbox", text_archive], bound, (0,))
+        check("msgshow --json (text)", [show, "--json", "--mbox", text_archive], bound, (0,))
+        check("msgcheck (text)", [os.path.join(bindir, "msgcheck"), "--mbox", text_archive], bound, (0, 1))
+        check("msgshow --extract (text)", [show, "--mbox", "--extract", "1", text_archive], bound, (0,))
+        parts = os.path.join(tmp, "parts")
+        os.mkdir(parts)
+        check("msgshow --extract-all (text)", [show, "--mbox", "-q", "--extract-all", parts, text_archive], bound, (0,))
+        extracted = sorted(os.listdir(parts))
+        if extracted != ["big.txt", "small.bin"] or os.path.getsize(os.path.join(parts, "small.bin")) != 3:
+            print(f"FAIL msgshow --extract-all (text): wrote {extracted}")
+            failures += 1
+        for name in extracted:
+            os.unlink(os.path.join(parts, name))
+        os.unlink(text_archive)
         for e in entries:
             os.unlink(os.path.join(tmp, "spool", "queue", e))
 

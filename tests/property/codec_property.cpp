@@ -159,6 +159,116 @@ RC_GTEST_PROP(UuProperty, BlocksOfATextDecodeAsTheirOwn, ()) {
     }
 }
 
+namespace {
+
+// Texts with uuencoded blocks among prose: well-formed data lines, bad
+// ones, begin lines that start no block, ends missing.
+rc::Gen<std::string> uu_prose() {
+    return rc::gen::exec([] {
+        std::string s;
+        const auto pieces = *rc::gen::inRange(0, 5);
+        for (int i = 0; i < pieces; ++i) {
+            s += *uu_text();
+            if (*rc::gen::inRange(0, 3) == 0) s += *rc::gen::element<std::string>("begin 644 c.txt\n#86)C\n", "#86)C\n", "`\n", "begin 644 d\nbegin 644 e\n#86)C\nend\n");
+        }
+        return s;
+    });
+}
+
+struct FoundBlock {
+    msg::UuBlock block;
+    std::string data;
+    msg::DecodeStatus status;
+    bool operator==(const FoundBlock& o) const {
+        return block.begin == o.block.begin && block.end == o.block.end && block.data_end == o.block.data_end &&
+               block.mode == o.block.mode && block.name == o.block.name && data == o.data && status == o.status;
+    }
+};
+
+std::vector<FoundBlock> scan_parts(const std::vector<std::string>& parts) {
+    std::vector<FoundBlock> found;
+    msg::UuScanner scan({[&](const msg::UuBlock& b) { found.push_back({b, {}, {}}); },
+                         [&](std::string_view d) { found.back().data.append(d); },
+                         [&](const msg::UuBlock& b, const msg::DecodeStatus& st) {
+                             found.back().block = b;
+                             found.back().status = st;
+                         }});
+    for (const std::string& p : parts) scan.step(p);
+    scan.finish();
+    return found;
+}
+
+// The rule of docs and codec.hpp, line by line, as plainly as it can be
+// written: the model the scanner is checked against.
+std::vector<std::pair<std::size_t, std::size_t>> model_blocks(const std::string& text) {
+    std::vector<std::pair<std::size_t, std::size_t>> blocks;
+    std::vector<std::pair<std::size_t, std::string>> lines;  // offset, line without its break
+    for (std::size_t at = 0; at < text.size();) {
+        std::size_t nl = text.find('\n', at);
+        if (nl == std::string::npos) nl = text.size();
+        std::string l = text.substr(at, nl - at);
+        if (!l.empty() && l.back() == '\r') l.pop_back();
+        lines.emplace_back(at, l);
+        at = nl + 1;
+    }
+    auto trimmed = [](std::string l) {
+        while (!l.empty() && std::string(" \t\r\f").find(l.back()) != std::string::npos) l.pop_back();
+        while (!l.empty() && std::string(" \t\f").find(l.front()) != std::string::npos) l.erase(0, 1);
+        return l;
+    };
+    auto data_line = [&](const std::string& l) {
+        if (l.empty()) return false;
+        const std::size_t n = (static_cast<unsigned char>(l[0]) - 0x20u) & 0x3F;
+        for (std::size_t k = 0; k < l.size(); ++k) {
+            const auto c = static_cast<unsigned char>(l[k]);
+            if (c < 0x20 || c > 0x60) return false;
+            if (k > (n + 2) / 3 * 4 && c != ' ' && c != '`') return false;
+        }
+        return l.size() >= 1 + (n * 4 + 2) / 3 && (n > 0 || trimmed(l).size() <= 1);
+    };
+    for (std::size_t i = 0; i + 1 < lines.size(); ++i) {
+        std::string mode, name;
+        if (!msg::uu_begin_line(lines[i].second, &mode, &name) || mode.size() < 3 || mode.size() > 4 || name.empty() ||
+            !data_line(lines[i + 1].second))
+            continue;
+        std::size_t j = i + 2, end = text.size();
+        for (; j < lines.size(); ++j)
+            if (trimmed(lines[j].second) == "end") {
+                end = j + 1 < lines.size() ? lines[j + 1].first : text.size();
+                break;
+            }
+        blocks.emplace_back(lines[i].first, end);
+        i = j;  // the line after the end line is read next
+    }
+    return blocks;
+}
+
+}  // namespace
+
+// The scanner reads a text fed in any split as it reads it whole: the same
+// blocks, the same data, the same repairs.
+RC_GTEST_PROP(UuProperty, ScannerSlicesGiveWhatTheWholeGives, ()) {
+    const std::string text = *uu_prose();
+    const auto whole = scan_parts({text});
+    RC_CLASSIFY(!whole.empty(), "blocks");
+    RC_ASSERT(scan_parts(random_split(text)) == whole);
+}
+
+// ... and finds the blocks the rule finds, each decoding as its own text.
+RC_GTEST_PROP(UuProperty, ScannerFindsWhatTheRuleFinds, ()) {
+    const std::string text = *uu_prose();
+    const auto found = scan_parts({text});
+    const auto model = model_blocks(text);
+    RC_ASSERT(found.size() == model.size());
+    for (std::size_t k = 0; k < found.size(); ++k) {
+        RC_ASSERT(found[k].block.begin == model[k].first);
+        RC_ASSERT(found[k].block.end == model[k].second);
+        const auto [out, st] = decode_parts<msg::UuDecoder>({text.substr(model[k].first, model[k].second - model[k].first)});
+        RC_ASSERT(found[k].data == out);
+        RC_ASSERT(found[k].status == st);
+    }
+}
+
 RC_GTEST_PROP(LineEndingProperty, ConversionsAgree, ()) {
     const std::string s = *qp_text();
     const std::string lf = msg::to_lf(s);

@@ -454,6 +454,77 @@ TEST(UuDecode, BeginLine) {
     EXPECT_FALSE(msg::uu_begin_line("Begin 644 a"));
 }
 
+// Lines longer than kUuLineKept are judged by what is past the kept bytes,
+// whole or in slices: padding keeps a data line good, anything else makes
+// it bad, blanks keep an end line; a begin line that long is none.
+TEST(UuDecode, LongLines) {
+    const std::string pad(msg::kUuLineKept * 3, '`');
+    const std::string padded = "begin 644 a\n#86)C" + pad + "\r\n`\nend\n";
+    for (const Decoded& r : {uu(padded), decode_bytewise<msg::UuDecoder>(padded)}) {
+        EXPECT_EQ(r.out, "abc");
+        EXPECT_TRUE(r.st.clean());
+    }
+    const std::string junk = "begin 644 a\n#86)C" + pad + "x\n`\nend\n";
+    for (const Decoded& r : {uu(junk), decode_bytewise<msg::UuDecoder>(junk)}) {
+        EXPECT_EQ(r.out, "abc");
+        EXPECT_EQ(r.st.uu_bad_lines, 1u);
+        EXPECT_EQ(r.st.first_bad, 12u);
+    }
+    const std::string end = "begin 644 a\n#86)C\nend" + std::string(msg::kUuLineKept * 2, ' ') + "\n#86)C\n";
+    for (const Decoded& r : {uu(end), decode_bytewise<msg::UuDecoder>(end)}) {
+        EXPECT_EQ(r.out, "abc");
+        EXPECT_TRUE(r.st.clean());
+    }
+    const std::string long_begin = "begin 644 " + std::string(msg::kUuLineKept, 'n') + "\n#86)C\nend\n";
+    for (const Decoded& r : {uu(long_begin), decode_bytewise<msg::UuDecoder>(long_begin)}) {
+        EXPECT_TRUE(r.st.uu_no_begin);
+        EXPECT_EQ(r.out, long_begin);
+    }
+    EXPECT_TRUE(msg::find_uu_blocks(long_begin).empty());
+    // Exactly the kept length, its '\r' past it: still a begin line.
+    const std::string name(msg::kUuLineKept - 10, 'n');
+    const std::string fits = "begin 644 " + name + "\r\n#86)C\nend\n";
+    ASSERT_EQ(msg::find_uu_blocks(fits).size(), 1u);
+    EXPECT_EQ(msg::find_uu_blocks(fits)[0].name, name);
+    EXPECT_EQ(decode_bytewise<msg::UuDecoder>(fits).out, "abc");
+}
+
+// decode_transfer_each hands a uuencoded body without a begin line over
+// from the buffer, as decode_transfer gives it.
+TEST(UuDecode, NoBeginInSlices) {
+    const std::string body = "no begin line\nhere\n";
+    std::string out;
+    msg::DecodeStatus st;
+    msg::decode_transfer_each(body, msg::TransferEncoding::uuencode, [&](std::string_view s) { out.append(s); }, &st,
+                              64);
+    EXPECT_EQ(out, body);
+    EXPECT_TRUE(st.uu_no_begin);
+}
+
+// The scanner in slices: blocks split anywhere, a begin line cut before
+// its "begin ", a candidate whose next line begins the real block.
+TEST(UuBlocks, ScannerInSlices) {
+    const std::string text = "intro\nbegin 644 x\nbegin 644 hello.txt\n#86)C\n`\nend\nbeg\nbegin 600 two\n#86)C\n";
+    std::vector<msg::UuBlock> blocks;
+    std::vector<std::string> data;
+    for (std::size_t cut = 1; cut <= text.size(); ++cut) {
+        blocks.clear();
+        data.clear();
+        msg::UuScanner scan({[&](const msg::UuBlock&) { data.emplace_back(); },
+                             [&](std::string_view d) { data.back().append(d); },
+                             [&](const msg::UuBlock& b, const msg::DecodeStatus&) { blocks.push_back(b); }});
+        for (std::size_t at = 0; at < text.size(); at += cut) scan.step(std::string_view(text).substr(at, cut));
+        scan.finish();
+        ASSERT_EQ(blocks.size(), 2u) << cut;
+        EXPECT_EQ(blocks[0].begin, text.find("begin 644 hello")) << cut;
+        EXPECT_EQ(blocks[0].end, text.find("beg\n")) << cut;
+        EXPECT_EQ(blocks[1].name, "two");
+        EXPECT_EQ(blocks[1].end, text.size());
+        EXPECT_EQ(blocks[1].data_end, text.size() - 1);
+        EXPECT_EQ(data, (std::vector<std::string>{"abc", "abc"})) << cut;
+    }
+}
+
 TEST(UuBlocks, FoundInText) {
     const std::string text = "Hi Bob,\n\nthe notes:\n\n" + kUuHello + "\nbegin 644 words are not data\nbye\n";
     const auto blocks = msg::find_uu_blocks(text);

@@ -324,15 +324,29 @@ TEST(Message, UuencodedFilesInText) {
         "begin 644 a.txt\n#86)C\n#8~)C\n`\nend\n"
         "bye\n";
     auto m = msg::parse_message(s);
+    struct File {
+        std::string name, mode, data;
+        std::size_t begin = 0, end = 0;
+    };
+    std::vector<File> files;
     std::string content;
-    m.decode(m.root(), content);
     msg::Defects d;
-    const auto files = m.uu_files(m.root(), content, &d);
+    msg::UuScanner::Handler h;
+    h.begin = [&](const msg::UuBlock& b) { files.push_back({b.name, b.mode, {}, b.begin, 0}); };
+    h.data = [&](std::string_view bytes) { files.back().data.append(bytes); };
+    h.end = [&](const msg::UuBlock& b, const msg::DecodeStatus& st) {
+        files.back().end = b.end;
+        EXPECT_EQ(st.uu_bad_lines, 1u);
+    };
+    m.decode_each(m.root(), [&](std::string_view slice) { content.append(slice); }, &d, h);
+    EXPECT_EQ(content.substr(0, 14), "See the file=\n");
     ASSERT_EQ(files.size(), 1u);
     EXPECT_EQ(files[0].name, "a.txt");
     EXPECT_EQ(files[0].mode, "644");
     EXPECT_EQ(files[0].data.substr(0, 3), "abc");
     EXPECT_EQ(files[0].data.size(), 6u);
+    EXPECT_EQ(files[0].begin, content.find("begin"));
+    EXPECT_EQ(files[0].end, content.find("bye"));
     // Found in the decoded text, reported at the line of the buffer.
     ASSERT_EQ(count(d, DefectCode::UuBadLine), 1u);
     EXPECT_EQ(first(d, DefectCode::UuBadLine)->offset, s.find("#8~"));

@@ -32,16 +32,7 @@ std::string title(const InputMessage& in) {
 
 }  // namespace
 
-const std::string& Shower::decode(const msg::Message& m, std::size_t i) {
-    scratch_.clear();
-    m.decode(m.entity(i), scratch_, &defects_);
-    return scratch_;
-}
-
-std::vector<msg::Message::UuFile> Shower::uu_files(const msg::Message& m, std::size_t i, std::string_view content) {
-    return msg::uu_files_of(m, i, content, &defects_);
-}
-
+void Shower::write_out(std::string_view bytes) { out_.write(bytes.data(), static_cast<std::streamsize>(bytes.size())); }
 
 int Shower::show(const msg::Message& m, const InputMessage& in, const ShowOptions& o) {
     defects_ = m.defects();
@@ -87,11 +78,11 @@ void Shower::tree(const msg::Message& m, const InputMessage& in, bool headers) {
         }
         std::string type = std::string(2 * e.depth, ' ') + e.content_type.mime_type();
         std::string size, charset = "-", enc = "-";
-        std::vector<msg::Message::UuFile> files;
+        std::vector<msg::ContentSummary> files;
         if (e.kind == msg::EntityKind::leaf) {
-            const std::string& content = decode(m, i);
-            size = std::to_string(content.size());
-            files = uu_files(m, i, content);
+            msg::LeafSummary leaf = msg::summarize_leaf(m, i, false, &defects_);
+            size = std::to_string(leaf.content.size);
+            files = std::move(leaf.files);
             enc = std::string(msg::transfer_encoding_name(e.encoding));
             std::string cs = m.charset(e);
             if (!cs.empty()) charset = cs;
@@ -99,7 +90,7 @@ void Shower::tree(const msg::Message& m, const InputMessage& in, bool headers) {
         row(sec, type, charset, enc, size, m.filename(e));
         for (std::size_t k = 0; k < files.size(); ++k)
             row(msg::uu_section(sec, k), std::string(2 * e.depth + 2, ' ') + "application/octet-stream", "-",
-                "x-uuencode", std::to_string(files[k].data.size()), files[k].name);
+                "x-uuencode", std::to_string(files[k].size), files[k].name);
     }
 }
 
@@ -118,11 +109,8 @@ int Shower::extract(const msg::Message& m, const InputMessage& in, const std::st
         // A file uuencoded into the text of a section.
         const std::ptrdiff_t t = m.find_section(text_section);
         if (t >= 0 && m.entity(static_cast<std::size_t>(t)).kind == msg::EntityKind::leaf) {
-            const auto files = uu_files(m, static_cast<std::size_t>(t), decode(m, static_cast<std::size_t>(t)));
-            if (n <= files.size()) {
-                out_.write(files[n - 1].data.data(), static_cast<std::streamsize>(files[n - 1].data.size()));
+            if (msg::read_uu_file(m, static_cast<std::size_t>(t), n, [&](std::string_view b) { write_out(b); }, &defects_))
                 return exit_code::ok;
-            }
         }
         complain("msgshow", in.file + ": no section " + section);
         return exit_code::data_error;
@@ -138,8 +126,7 @@ int Shower::extract(const msg::Message& m, const InputMessage& in, const std::st
                                 " container; extract its parts");
         return exit_code::data_error;
     }
-    const std::string& body = decode(m, static_cast<std::size_t>(i));
-    out_.write(body.data(), static_cast<std::streamsize>(body.size()));
+    m.decode_each(e, [&](std::string_view b) { write_out(b); }, &defects_);
     return exit_code::ok;
 }
 
@@ -149,10 +136,13 @@ int Shower::extract_all(const msg::Message& m, const InputMessage& in, const std
         files_.reset();
         files_.emplace(dir, msg::NewFiles(dir));
     }
-    auto save = [&](const std::string& wanted, const std::string& fallback, std::string_view data) {
+    msg::NewFiles& files = files_->second;
+    // Name the file being written (the fallback when `wanted` gives none),
+    // or say why it could not be written.
+    auto close = [&](const std::string& wanted, const std::string& fallback) {
         std::string name = msg::safe_filename(wanted);
         if (name.empty()) name = fallback;
-        auto r = files_->second.write(name, data);
+        auto r = files.close(name);
         if (!r.ok()) {
             complain("msgshow", in.file + ": " + r.error().message);
             return false;
@@ -160,18 +150,41 @@ int Shower::extract_all(const msg::Message& m, const InputMessage& in, const std
         if (!quiet_) out_ << dir << (dir.ends_with('/') ? "" : "/") << *r << '\n';
         return true;
     };
+    auto open = [&]() {
+        if (auto o = files.open(); !o) {
+            complain("msgshow", in.file + ": " + o.error().message);
+            return false;
+        }
+        return true;
+    };
+    auto put = [&](std::string_view b) { files.put(b); };
     for (std::size_t i : m.leaves()) {
         const msg::Entity& e = m.entity(i);
-        std::string wanted = m.filename(e);
-        bool attachment = e.has_disposition && e.disposition.type == "attachment";
-        const std::string& body = decode(m, i);
+        const std::string wanted = m.filename(e);
+        const bool attachment = e.has_disposition && e.disposition.type == "attachment";
+        const bool uu = msg::may_hold_uu_files(e);
+        if (!wanted.empty() || attachment) {
+            if (!open()) return exit_code::cant_create;
+            // Decoded once for the part's file, once more (a text only) for
+            // the files uuencoded into it: never two files at a time.
+            m.decode_each(e, put, uu ? nullptr : &defects_);
+            if (!close(wanted, "part-" + m.section(i) + std::string(msg::extension_for(e)))) return exit_code::cant_create;
+        } else if (!uu) {
+            m.decode_each(e, [](std::string_view) {}, &defects_);  // for what decoding repairs
+        }
+        if (!uu) continue;
         // Files uuencoded into the text are attachments, whatever the text is.
-        const auto files = uu_files(m, i, body);
-        if (!wanted.empty() || attachment)
-            if (!save(wanted, "part-" + m.section(i) + std::string(msg::extension_for(e)), body)) return exit_code::cant_create;
-        for (std::size_t k = 0; k < files.size(); ++k)
-            if (!save(files[k].name, "part-" + msg::uu_section(m.section(i), k) + ".bin", files[k].data))
-                return exit_code::cant_create;
+        std::size_t k = 0;
+        bool ok = true;
+        msg::UuScanner::Handler h;
+        h.begin = [&](const msg::UuBlock&) { ok = ok && open(); };
+        h.data = put;
+        h.end = [&](const msg::UuBlock& b, const msg::DecodeStatus&) {
+            ok = ok && close(b.name, "part-" + msg::uu_section(m.section(i), k) + ".bin");
+            ++k;
+        };
+        m.decode_each(e, [](std::string_view) {}, &defects_, h);
+        if (!ok) return exit_code::cant_create;
     }
     if (auto s = files_->second.sync(); !s) {
         complain("msgshow", s.error().message);

@@ -36,12 +36,10 @@ public:
     void merge_stats(const Shower& other) { stats_.merge(other.stats_); }
 
 private:
-    // Decode leaf `i` into scratch_, adding decoding defects.
-    const std::string& decode(const msg::Message& m, std::size_t i);
-    // The files uuencoded into the text of leaf `i` (a text/plain one),
-    // whose decoded content `content` is; their defects are added. Shown
-    // as sections "S.u1", "S.u2", ... below the leaf's section S.
-    std::vector<msg::Message::UuFile> uu_files(const msg::Message& m, std::size_t i, std::string_view content);
+    // Leaves are decoded in slices (a part of any size costs a window of
+    // memory), adding their defects to defects_. Files uuencoded into a
+    // text/plain leaf S are shown as sections "S.u1", "S.u2", ...
+    void write_out(std::string_view bytes);
     void tree(const msg::Message& m, const InputMessage& in, bool headers);
     void json(const msg::Message& m, const InputMessage& in);
     void stats(const msg::Message& m);
@@ -51,7 +49,6 @@ private:
     std::ostream& out_;
     bool quiet_;
     msg::Defects defects_;
-    std::string scratch_;
     std::uint64_t messages_ = 0;   // shown in the tree
     msg::MessageStats stats_;
     std::optional<std::pair<std::string, msg::NewFiles>> files_;   // --extract-all's directory

@@ -9,11 +9,13 @@
 //    tis-620 and iso-8859-11 as windows-874, iso-8859-9 as windows-1254
 //    (the table is in docs/parsing.md, "Charsets");
 //  - bytes that still do not decode become U+FFFD and are counted.
-// No global state: a converter is opened per call (UTF-8, ASCII and Latin-1
-// take a fast path without ICU).
+// No shared state: a converter is opened per call or TextDecoder (UTF-8,
+// ASCII and Latin-1 take a fast path without ICU); each thread remembers
+// which charsets are ASCII-transparent.
 #pragma once
 
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -43,10 +45,55 @@ std::string decoding_charset(std::string_view name);
 // there is none).
 bool to_utf8(std::string_view bytes, std::string_view charset, std::string& out,
              std::size_t* bad = nullptr, std::size_t* first_bad = nullptr);
-// What to_utf8() would count, without writing the text: `bad` and
-// `first_bad` as there. Returns false when the charset is unknown.
-bool count_undecodable(std::string_view bytes, std::string_view charset, std::size_t& bad,
-                       std::size_t* first_bad = nullptr);
+
+// to_utf8() in slices: text of any size fed in any split gives the same
+// UTF-8 and the same counts as to_utf8() on the whole (a sequence cut by a
+// slice is carried to the next one; ICU's converters carry their state).
+// With `out` null only the counts are kept, so that a checker's memory
+// does not follow the text's size.
+class TextDecoder {
+public:
+    explicit TextDecoder(std::string_view charset);
+    ~TextDecoder();
+    TextDecoder(TextDecoder&&) noexcept;
+    TextDecoder& operator=(TextDecoder&&) = delete;
+
+    // False for a charset that neither ICU nor the fallbacks know: step()
+    // and finish() then do nothing.
+    bool known() const noexcept { return kind_ != Kind::unknown; }
+    // True when US-ASCII bytes decode as themselves and leave no state, so
+    // that a text's ASCII prefix need not be fed (UTF-8, the ISO-8859 and
+    // windows single-byte sets, EUC, Shift_JIS, GB18030, Big5; not UTF-16,
+    // UTF-7, ISO-2022 or EBCDIC).
+    bool ascii_transparent() const noexcept { return ascii_transparent_; }
+
+    void step(std::string_view bytes, std::string* out);
+    // The end of the text: a sequence left incomplete is bad.
+    void finish(std::string* out);
+
+    std::size_t bad() const noexcept { return bad_; }
+    // Offset of the first bad sequence in all the bytes fed, npos when none.
+    std::size_t first_bad() const noexcept { return first_bad_; }
+    // Bytes fed so far; skip() moves it on, for text not fed (an ASCII
+    // prefix, when ascii_transparent()) that offsets count from.
+    std::size_t position() const noexcept { return pos_; }
+    void skip(std::size_t n) noexcept { pos_ += n; }
+
+private:
+    enum class Kind : unsigned char { unknown, utf8, latin, cp1252, icu };
+    struct Icu;
+    void utf8_step(std::string_view in, std::string* out, bool last);
+    void icu_step(std::string_view in, std::string* out, bool last);
+    void note_bad(std::size_t at) noexcept {
+        if (bad_++ == 0) first_bad_ = at;
+    }
+
+    Kind kind_ = Kind::unknown;
+    bool ascii_transparent_ = false;
+    std::unique_ptr<Icu> icu_;
+    std::string carry_;  // UTF-8: the start of a sequence that the last slice cut
+    std::size_t pos_ = 0, bad_ = 0, first_bad_ = static_cast<std::size_t>(-1);
+};
 
 // Convert UTF-8 to `charset`, appended to `out`. Returns false when the
 // charset is unknown. `unmappable` receives the number of characters that

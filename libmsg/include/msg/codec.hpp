@@ -103,7 +103,34 @@ private:
 // and '`' after the data are padding. A line with a byte outside ' '..'`',
 // or more characters than its length needs, is decoded as far as its
 // length says and counted; an empty line is skipped and counted. Without a
-// begin line the whole input is the output (taken as it is).
+// begin line the whole input is the output (taken as it is). Lines are
+// read as far as kUuLineKept bytes; of a longer one only its fate is kept
+// (padding, blanks or other bytes past that): a begin line that long is no
+// begin line, so that memory never follows a line's length.
+constexpr std::size_t kUuLineKept = 4096;
+
+namespace detail {
+// A line of uuencoded text seen through its first kUuLineKept bytes.
+struct UuRest {
+    std::size_t length = 0;  // bytes past the kept ones (a last '\r' included)
+    bool pad = true;         // all ' ' or '`' (but a last '\r')
+    bool blank = true;       // all ' ', '\t', '\r' or '\f'
+    bool cr_last = false;
+    void add(std::string_view s) noexcept;
+    // Something past the kept bytes, the line's last '\r' aside?
+    bool beyond() const noexcept { return length > (cr_last ? 1u : 0u); }
+};
+// The line being read when a slice ends: its kept bytes and the rest.
+struct UuPartial {
+    std::string kept;
+    UuRest rest;
+    std::size_t at = 0;  // its offset in the input
+    bool open = false;
+    void add(std::string_view s);
+    void clear() { kept.clear(); rest = {}; open = false; }
+};
+}  // namespace detail
+
 class UuDecoder {
 public:
     void step(std::string_view in, std::string& out);
@@ -113,15 +140,25 @@ public:
     // From the begin line; empty before it.
     const std::string& name() const { return name_; }
     const std::string& mode() const { return mode_; }
+    // After the end line: the offset just past it (and its line break) in
+    // the input; step() reads nothing further.
+    bool done() const { return state_ == State::done; }
+    std::size_t end_offset() const { return end_; }
+    // For callers that hold the whole input: the text before the begin
+    // line is not kept, and finish() does not write it when there is no
+    // begin line (status().uu_no_begin): the caller passes the input on.
+    void forget_before() { keep_before_ = false; }
 
 private:
-    void line(std::string_view l, std::size_t at, std::string& out);
+    void line(std::string_view l, const detail::UuRest& rest, std::size_t at, std::string& out);
+    void whole_line(std::string_view l, std::size_t at, std::string& out);
     enum class State : std::uint8_t { begin, data, done };
     State state_ = State::begin;
-    std::string partial_;        // the line not yet ended, carried between steps
-    std::size_t partial_at_ = 0;  // its input position
+    bool keep_before_ = true;
+    detail::UuPartial partial_;  // the line not yet ended, carried between steps
     std::string before_;         // the input before the begin line
     std::size_t pos_ = 0;        // bytes consumed so far
+    std::size_t end_ = 0;
     std::string name_, mode_;
     DecodeStatus status_;
 };
@@ -136,11 +173,49 @@ bool uu_begin_line(std::string_view line, std::string* mode = nullptr, std::stri
 // data line, so that prose that happens to begin with "begin" is not taken
 // for one; it ends after its "end" line, or at the end of the text.
 struct UuBlock {
-    std::size_t begin = 0;  // offset of the begin line in the text
-    std::size_t end = 0;    // one past the end line and its line break
+    std::size_t begin = 0;     // offset of the begin line in the text
+    std::size_t end = 0;       // one past the end line and its line break
+    std::size_t data_end = 0;  // one past its last byte that is not white space
     std::string mode, name;
 };
 std::vector<UuBlock> find_uu_blocks(std::string_view text);
+
+// find_uu_blocks() on a text fed in slices of any split, each block decoded
+// as it goes: `begin` is called when a block starts (its begin offset, mode
+// and name known), `data` with its decoded bytes, `end` once it is over
+// (its offsets known) with what its decoding had to repair (first_bad
+// counted from the block's begin). Memory stays bounded by a few lines and
+// a slice's output, whatever the text's size.
+class UuScanner {
+public:
+    struct Handler {
+        std::function<void(const UuBlock&)> begin;
+        std::function<void(std::string_view)> data;
+        std::function<void(const UuBlock&, const DecodeStatus&)> end;
+    };
+    explicit UuScanner(Handler h) : h_(std::move(h)) {}
+    void step(std::string_view text);
+    void finish();
+
+private:
+    enum class State : std::uint8_t { seek, begin_line, data_line, block };
+    void start(std::size_t at);                  // a line that may begin a block
+    void feed(std::string_view s, std::size_t at);  // to the decoder, in any state but seek
+    void begin_line_done();
+    void data_line_done(bool at_end);
+    void end_block(bool at_end);
+    void flush();
+
+    Handler h_;
+    State state_ = State::seek;
+    bool line_start_ = true;     // seek: the next byte starts a line
+    detail::UuPartial line_;     // begin_line, data_line: the line being read
+    UuBlock block_;
+    UuDecoder dec_;
+    std::string out_;            // decoded, not yet handed over
+    std::size_t pos_ = 0;        // offset of the slice being read
+    std::size_t data_end_ = 0;
+};
 
 // Decode a whole body. 7bit, 8bit, binary and unknown encodings pass through.
 // Appends to `out`.

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <string_view>
@@ -20,10 +21,23 @@ std::string uu_section(std::string_view section, std::size_t k);
 // "2.u1" -> section "2" and file 1 (from 1); false when `s` names no
 // uuencoded file.
 bool split_uu_section(std::string_view s, std::string& section, std::size_t& n);
-// The files uuencoded into leaf `i` (a text/plain part) whose decoded
-// content is `content`; their defects are added to `defects`.
-std::vector<Message::UuFile> uu_files_of(const Message& m, std::size_t i, std::string_view content,
-                                         Defects* defects = nullptr);
+// What leaf `i` holds, read in slices whatever its size: the size of its
+// decoded content and, with `digests`, its SHA-256 (hex); the same for
+// each file uuencoded into it, with its name and mode.
+struct ContentSummary {
+    std::string name, mode;  // a uuencoded file's; empty for the leaf itself
+    std::uint64_t size = 0;
+    std::string sha256;
+};
+struct LeafSummary {
+    ContentSummary content;
+    std::vector<ContentSummary> files;
+};
+LeafSummary summarize_leaf(const Message& m, std::size_t i, bool digests, Defects* defects = nullptr);
+// The bytes of the n-th (from 1) file uuencoded into leaf `i`, in slices;
+// false when it has no such file.
+bool read_uu_file(const Message& m, std::size_t i, std::size_t n, const std::function<void(std::string_view)>& sink,
+                  Defects* defects = nullptr);
 // An extension for a part that came without a filename, from its type
 // (".txt", ".html", ".pdf", ".eml", ... ".bin").
 std::string_view extension_for(const Entity& e);

@@ -10,6 +10,7 @@
 #include "msg/result.hpp"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -33,16 +34,27 @@ std::string safe_filename(std::string_view wanted);
 class NewFiles {
 public:
     explicit NewFiles(std::string dir) : dir_(std::move(dir)) {}
-    NewFiles(NewFiles&& o) noexcept : dir_(std::move(o.dir_)), dfd_(std::exchange(o.dfd_, -1)), next_(std::move(o.next_)) {}
+    NewFiles(NewFiles&& o) noexcept
+        : dir_(std::move(o.dir_)), dfd_(std::exchange(o.dfd_, -1)), fd_(std::exchange(o.fd_, -1)),
+          failed_(std::move(o.failed_)), next_(std::move(o.next_)) {}
     NewFiles& operator=(NewFiles&&) = delete;
-    ~NewFiles();
+    ~NewFiles();  // a file opened and not closed is removed
     // Returns the name actually used.
     Result<std::string> write(const std::string& name, std::string_view data);
+    // The same in pieces, one file at a time, so that a file of any size
+    // costs no memory: open() starts it, put() appends (the first error is
+    // kept), close() names it, or reports that error and removes it.
+    Status open();
+    void put(std::string_view data);
+    Result<std::string> close(const std::string& name);
     Status sync();
 
 private:
+    void discard();
     std::string dir_;
     int dfd_ = -1;
+    int fd_ = -1;                 // the file being written, under a temporary name
+    std::optional<Error> failed_;  // its first write error
     std::unordered_map<std::string, std::uint64_t> next_;   // name -> the next number to try
 };
 

@@ -115,20 +115,20 @@ public:
     // The defects decode() reports for a decoder status of `e`'s body (for
     // callers that decode or check the body themselves).
     void decode_defects(const Entity& e, const DecodeStatus& st, Defects* defects) const;
+    // decode_each(), a text/plain leaf's content also read for the files
+    // uuencoded in it ("begin 644 name" ... "end", UuScanner) as it goes:
+    // `uu` gets their events. What their decoding had to repair is appended
+    // to `defects` too, after the body's, placed in the buffer. Other leaves
+    // hold no such files (may_hold_uu_files).
+    void decode_each(const Entity& e, const std::function<void(std::string_view)>& sink, Defects* defects,
+                     const UuScanner::Handler& uu) const;
     // The offset in the buffer of the line of `e`'s body whose decoding
     // gives byte `decoded` of its content (for 7bit, 8bit, binary and
     // unknown encodings, that byte itself): where a defect found in the
     // decoded content is reported.
     std::size_t content_offset(const Entity& e, std::size_t decoded) const;
-    // The files uuencoded inside the text of a text/plain leaf ("begin 644
-    // name" ... "end", find_uu_blocks), decoded from `content`, the leaf's
-    // decoded body. What their decoding had to repair is appended to
-    // `defects` when given.
-    struct UuFile {
-        std::string name, mode;
-        std::string data;
-    };
-    std::vector<UuFile> uu_files(const Entity& e, std::string_view content, Defects* defects = nullptr) const;
+    // The same for several offsets, in ascending order, in one pass.
+    std::vector<std::size_t> content_offsets(const Entity& e, const std::vector<std::size_t>& decoded) const;
     // The filename of an entity (Content-Disposition filename, else
     // Content-Type name, else for x-uuencode the name on its begin line),
     // decoded, or "" when it has none.
@@ -143,6 +143,9 @@ private:
     std::vector<Entity> entities_;
     Defects defects_;
 };
+
+// Files uuencoded into text are looked for in text/plain leaves only.
+bool may_hold_uu_files(const Entity& e);
 
 // Parse `data` (one message: header, empty line, body; LF, CRLF or mixed).
 Message parse_message(std::string_view data, const Limits& limits = {});
