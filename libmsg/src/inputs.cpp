@@ -18,6 +18,7 @@ namespace {
 namespace fs = std::filesystem;
 
 InputProblem problem_for(int e) {
+    if (e == EFBIG) return InputProblem::unusable;  // over the limit of what is read whole
     return e == ENOENT || e == EACCES || e == ENOTDIR || e == EISDIR || e == ELOOP ? InputProblem::missing
                                                                                    : InputProblem::unreadable;
 }

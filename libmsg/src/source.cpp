@@ -96,23 +96,47 @@ Source Source::from_string(std::string bytes, std::string name) {
     return s;
 }
 
-Result<Source> Source::read_fd(int fd, std::string name) {
-    std::string buf;
-    char chunk[65536];
-    for (;;) {
-        ssize_t n = ::read(fd, chunk, sizeof chunk);
+namespace {
+
+Error too_long(const std::string& name, std::size_t max) {
+    return Error{EFBIG, "cannot read " + name + ": longer than " + std::to_string(max) +
+                            " bytes, the limit of one message read whole (not read)"};
+}
+
+}  // namespace
+
+Result<Source> Source::read_fd(int fd, std::string name, std::size_t max) {
+    // Read into address space reserved for the limit and one byte more:
+    // only the pages read into are ever committed, and the buffer never
+    // moves (a growing string would hold its old and new copies at once).
+    const std::size_t len = max < (std::size_t{1} << 40) ? max + 1 : std::size_t{1} << 40;
+    void* m = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (m == MAP_FAILED) {
+        const int e = errno;
+        return Error{e, "cannot read " + name + ": " + std::strerror(e)};
+    }
+    Source s;
+    s.name_ = std::move(name);
+    s.map_ = m;
+    s.map_len_ = len;
+    char* const buf = static_cast<char*>(m);
+    std::size_t got = 0;
+    while (got < len) {
+        const ssize_t n = ::read(fd, buf + got, std::min<std::size_t>(len - got, std::size_t{1} << 20));
         if (n == 0) break;
         if (n < 0) {
             if (errno == EINTR) continue;
-            int e = errno;
-            return Error{e, "cannot read " + name + ": " + std::strerror(e)};
+            const int e = errno;
+            return Error{e, "cannot read " + s.name_ + ": " + std::strerror(e)};
         }
-        buf.append(chunk, static_cast<std::size_t>(n));
+        got += static_cast<std::size_t>(n);
     }
-    return from_string(std::move(buf), std::move(name));
+    if (got > max) return too_long(s.name_, max);
+    s.data_ = std::string_view(buf, got);
+    return s;
 }
 
-Result<Source> Source::open(const std::string& path) {
+Result<Source> Source::open(const std::string& path, std::size_t max) {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         int e = errno;
@@ -148,6 +172,10 @@ Result<Source> Source::open(const std::string& path) {
             }
             got += static_cast<std::size_t>(n);
             if (n == 0) break;   // the end: read until read() says so (a short read may come from FUSE or NFS)
+            if (got > max) {
+                ::close(fd);
+                return too_long(path, max);
+            }
             if (got == buf.size()) buf.resize(buf.size() * 2);   // the file grew since fstat
         }
         ::close(fd);
@@ -168,7 +196,7 @@ Result<Source> Source::open(const std::string& path) {
             return s;
         }
     }
-    Result<Source> r = read_fd(fd, path);
+    Result<Source> r = read_fd(fd, path, max);
     ::close(fd);
     return r;
 }

@@ -16,6 +16,8 @@ Made at test time, in a temporary directory, never stored:
 - the same with a base64 text/plain part of UTF-8 (a uuencoded file at its
   start): msgshow's tree, --json, --extract and --extract-all and msgcheck
   decode and check it in slices, under the same bound.
+- 200 MiB on standard input: msgcheck reads no more than the limit of one
+  message (192 MiB), then refuses it (exit 65).
 - a message whose body is one 32 MiB line of UTF-8 text; msgrewrite --7bit
   re-encodes it. It holds the input and the output, the body encoded
   straight into the output (at most three times the message and 32 MiB);
@@ -42,10 +44,10 @@ import tempfile
 MIB = 1 << 20
 
 
-def peak_rss(argv):
+def peak_rss(argv, stdin=subprocess.DEVNULL):
     """(exit status, peak RSS in bytes, stderr) of one run of argv."""
     with tempfile.TemporaryFile() as err:
-        p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=err)
+        p = subprocess.Popen(argv, stdin=stdin, stdout=subprocess.DEVNULL, stderr=err)
         _, status, usage = os.wait4(p.pid, 0)
         p.returncode = os.waitstatus_to_exitcode(status)
         err.seek(0)
@@ -130,6 +132,19 @@ def main():
         for name in extracted:
             os.unlink(os.path.join(parts, name))
         os.unlink(text_archive)
+
+        # Standard input is read whole (it cannot be mapped), but no further
+        # than the limit of one message: longer input is refused, not held.
+        big = os.path.join(tmp, "stdin.eml")
+        with open(big, "wb") as f:
+            f.truncate(200 * MIB)   # sparse: costs no disk
+        with open(big, "rb") as stdin:
+            code, rss, err = peak_rss([os.path.join(bindir, "msgcheck")], stdin=stdin)
+        ok = code == 65 and rss <= 192 * MIB + 32 * MIB and "limit of one message" in err
+        print(f"{'ok  ' if ok else 'FAIL'} msgcheck < 200 MiB: exit {code}, peak RSS {rss / MIB:.0f} MiB"
+              f" (limit {192 + 32} MiB)")
+        failures += not ok
+        os.unlink(big)
         for e in entries:
             os.unlink(os.path.join(tmp, "spool", "queue", e))
 

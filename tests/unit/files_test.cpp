@@ -73,6 +73,34 @@ TEST_F(Files, NewFilesNeverReplaceAndNumberOn) {
     EXPECT_TRUE(files.sync());
 }
 
+// A file written in pieces: named on close(); one never closed, or whose
+// writing failed, leaves nothing behind.
+TEST_F(Files, NewFilesInPieces) {
+    msg::NewFiles files(dir_.string());
+    ASSERT_TRUE(files.open());
+    files.put("one ");
+    files.put("two");
+    auto n = files.close("a.txt");
+    ASSERT_TRUE(n) << n.error().message;
+    EXPECT_EQ(*n, "a.txt");
+    EXPECT_EQ(slurp(dir_ / "a.txt"), "one two");
+    EXPECT_FALSE(files.close("b.txt"));  // nothing open
+    {
+        msg::NewFiles abandoned(dir_.string());
+        ASSERT_TRUE(abandoned.open());
+        abandoned.put("half");
+    }
+    EXPECT_EQ(std::distance(fs::directory_iterator(dir_), fs::directory_iterator{}), 1);
+    // A second open() drops the first file.
+    ASSERT_TRUE(files.open());
+    files.put("dropped");
+    ASSERT_TRUE(files.open());
+    files.put("kept");
+    ASSERT_TRUE(files.close("a.txt"));
+    EXPECT_EQ(slurp(dir_ / "a-1.txt"), "kept");
+    EXPECT_EQ(std::distance(fs::directory_iterator(dir_), fs::directory_iterator{}), 2);
+}
+
 TEST_F(Files, ReplaceFileKeepsTheModeAndLeavesNoTemporary) {
     const fs::path p = dir_ / "m.eml";
     {

@@ -187,6 +187,30 @@ TEST(Source, OpenErrors) {
     EXPECT_EQ(d.error().errnum, EISDIR);
 }
 
+// Input read whole stops at its limit: longer is refused, not held.
+TEST(Source, ReadFdStopsAtItsLimit) {
+    for (const std::size_t max : {std::size_t{9}, std::size_t{10}}) {
+        int fds[2];
+        ASSERT_EQ(::pipe(fds), 0);
+        const std::string text = "0123456789";
+        ASSERT_EQ(::write(fds[1], text.data(), text.size()), static_cast<ssize_t>(text.size()));
+        ::close(fds[1]);
+        auto r = msg::Source::read_fd(fds[0], "<pipe>", max);
+        ::close(fds[0]);
+        if (max < text.size()) {
+            ASSERT_FALSE(r.ok());
+            EXPECT_EQ(r.error().errnum, EFBIG);
+            EXPECT_NE(r.error().message.find("<pipe>"), std::string::npos);
+            EXPECT_NE(r.error().message.find("9 bytes"), std::string::npos);
+        } else {
+            ASSERT_TRUE(r.ok());
+            EXPECT_EQ(r->data(), text);
+            msg::Source moved = std::move(*r);
+            EXPECT_EQ(moved.data(), text);
+        }
+    }
+}
+
 TEST(Source, ReadFd) {
     int fds[2];
     ASSERT_EQ(::pipe(fds), 0);

@@ -18,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "msg/limits.hpp"
 #include "msg/result.hpp"
 
 namespace msg {
@@ -60,9 +61,14 @@ class Source {
 public:
     // Map a file read-only; read it instead when it is small (under 1 MiB),
     // a pipe or empty.
-    static Result<Source> open(const std::string& path);
+    static Result<Source> open(const std::string& path, std::size_t max = kMaxRead);
     // Read all of standard input (or any fd) into an owned buffer.
-    static Result<Source> read_fd(int fd, std::string name);
+    static Result<Source> read_fd(int fd, std::string name, std::size_t max = kMaxRead);
+    // What is read rather than mapped (a pipe, standard input) is held:
+    // input longer than `max` bytes is refused (EFBIG, the error names the
+    // limit) as soon as the reading passes it, not held whole. The default
+    // is the limit of one message in an mbox archive (limits.hpp).
+    static constexpr std::size_t kMaxRead = Limits{}.max_mbox_message;
     // Own a copy of bytes (tests, decompressed data).
     static Source from_string(std::string bytes, std::string name = "-");
 
