@@ -320,7 +320,7 @@ Derivation derive_envelope(std::string_view message, std::string_view from_line,
     if (!first.empty() && first.front() == '<' && first.back() == '>' && first.size() >= 2)
         first = first.substr(1, first.size() - 2);
     if (!d.have_sender) {
-        if (iequals(first, "MAILER-DAEMON") || first == "<>" || from_line.starts_with("<>"))
+        if (iequals(first, "MAILER-DAEMON") || from_line.starts_with("<>"))  // "<>": the null path
             take_sender("From_ line", "");
         else if (!first.empty() && first.find('@') != std::string_view::npos && is_smtp_mailbox(first))
             take_sender("From_ line", first);
