@@ -40,6 +40,9 @@ TEST(DeriveEnvelope, SenderOrder) {
     e = derive(m, "MAILER-DAEMON Fri Jul  8 12:08:34 2011");
     EXPECT_TRUE(e.have_sender);
     EXPECT_EQ(e.envelope.mail_from, "");
+    e = derive(m, "<> Fri Jul  8 12:08:34 2011");  // the null path itself
+    EXPECT_EQ(e.sender_from, "From_ line");
+    EXPECT_EQ(e.envelope.mail_from, "");
     e = derive("Return-Path: <>\nFrom: x@example.org\nTo: bob@example.net\n\nhi\n");
     EXPECT_TRUE(e.have_sender);
     EXPECT_EQ(e.envelope.mail_from, "");
