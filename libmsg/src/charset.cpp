@@ -280,9 +280,12 @@ TextDecoder::TextDecoder(std::string_view charset) {
             UErrorCode err = U_ZERO_ERROR;
             ucnv_setToUCallBack(c.get(), UCNV_TO_U_CALLBACK_STOP, nullptr, nullptr, nullptr, &err);
             kind_ = Kind::icu;
-            // Asked once per charset and thread: a label's answer never changes.
+            // Asked once per converter and thread (keyed by ICU's name for
+            // it: labels are many, converters a few hundred).
             thread_local std::unordered_map<std::string, bool> known;
-            const auto [it, added] = known.try_emplace(n, false);
+            UErrorCode e2 = U_ZERO_ERROR;
+            const char* conv_name = ucnv_getName(c.get(), &e2);
+            const auto [it, added] = known.try_emplace(U_SUCCESS(e2) && conv_name ? conv_name : n, false);
             if (added) it->second = ascii_identity(c.get());
             ascii_transparent_ = it->second;
             icu_ = std::make_unique<Icu>(Icu{std::move(c), 0});

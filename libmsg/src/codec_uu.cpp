@@ -69,20 +69,51 @@ bool uu_begin_line(std::string_view line, std::string* mode, std::string* name) 
 
 namespace detail {
 
+// The line trimmed as trim_blanks() trims it: ' ', '\t' and '\f' before,
+// those and '\r' after.
+void UuRest::see(std::string_view s) noexcept {
+    for (const char c : s) {
+        const bool lead_blank = c == ' ' || c == '\t' || c == '\f';
+        switch (trim) {
+        case Trim::leading:
+            if (lead_blank) break;
+            trim = Trim::core;
+            [[fallthrough]];
+        case Trim::core:
+            if (lead_blank || c == '\r') {
+                trim = Trim::trailing;
+            } else if (core_len < sizeof core) {
+                core[core_len++] = c;
+            } else {
+                trim = Trim::more;
+            }
+            break;
+        case Trim::trailing:
+            if (!lead_blank && c != '\r') trim = Trim::more;  // blanks inside: not trimmed away
+            break;
+        case Trim::more:
+            return;
+        }
+    }
+}
+
 void UuRest::add(std::string_view s) noexcept {
     for (const char c : s) {
         if (cr_last) pad = false;  // that '\r' was not the line's last byte
         cr_last = c == '\r';
         if (c != '\r' && c != ' ' && c != '`') pad = false;
-        if (c != ' ' && c != '\t' && c != '\r' && c != '\f') blank = false;
     }
+    see(s);
     length += s.size();
 }
 
 void UuPartial::add(std::string_view s) {
     open = true;
-    const std::size_t take = std::min(s.size(), kUuLineKept - std::min(kept.size(), kUuLineKept));
+    const std::size_t room = kUuLineKept - std::min(kept.size(), kUuLineKept);
+    const std::size_t take = std::min(s.size(), room);
     kept.append(s.substr(0, take));
+    if (take == s.size()) return;
+    if (rest.length == 0) rest.begin(kept);
     rest.add(s.substr(take));
 }
 
@@ -109,7 +140,7 @@ bool block_data_line(std::string_view l, const detail::UuRest& rest) {
     l = kept_line(l, rest);
     const std::size_t n = l.empty() ? 0 : uu_value(static_cast<unsigned char>(l[0]));
     return uu_line_ok(l) && rest.pad && (rest.beyond() || l.size() >= 1 + (n * 4 + 2) / 3) &&
-           (n > 0 || (trim_blanks(l).size() <= 1 && rest.blank));
+           (n > 0 || (rest.length ? rest.trimmed_short() : trim_blanks(l).size() <= 1));
 }
 
 }  // namespace
@@ -119,6 +150,7 @@ void UuDecoder::reset() { *this = UuDecoder{}; }
 void UuDecoder::whole_line(std::string_view l, std::size_t at, std::string& out) {
     detail::UuRest rest;
     if (l.size() > kUuLineKept) {
+        rest.begin(l.substr(0, kUuLineKept));
         rest.add(l.substr(kUuLineKept));
         l = l.substr(0, kUuLineKept);
     }
@@ -136,7 +168,7 @@ void UuDecoder::line(std::string_view l, const detail::UuRest& rest, std::size_t
         }
         return;
     case State::data: {
-        if (trim_blanks(l) == "end" && rest.blank) {
+        if (rest.length ? rest.trimmed_is("end") : trim_blanks(l) == "end") {
             state_ = State::done;
             return;
         }
@@ -330,9 +362,13 @@ void UuScanner::step(std::string_view s) {
             break;
         }
         case State::block: {
-            feed(s.substr(i), pos_ + i);
+            // In pieces, each one's output handed over at once: a file of
+            // any size (in a body handed over whole) costs a piece.
+            const std::size_t piece = std::min(s.size() - i, kPiece);
+            feed(s.substr(i, piece), pos_ + i);
             if (!dec_.done()) {
-                i = s.size();
+                i += piece;
+                flush();
                 break;
             }
             i = block_.begin + dec_.end_offset() - pos_;

@@ -449,13 +449,22 @@ std::size_t Message::content_offset(const Entity& e, std::size_t decoded) const 
 std::vector<std::size_t> Message::content_offsets(const Entity& e, const std::vector<std::size_t>& decoded) const {
     const std::string_view b = body(e);
     std::vector<std::size_t> at(decoded.size());
-    auto by_lines = [&](auto decoder) {
+    auto identity = [&] {
+        for (std::size_t k = 0; k < decoded.size(); ++k) at[k] = e.body_begin + std::min(decoded[k], b.size());
+    };
+    // Decoded line by line, a long line in pieces: only sizes are kept.
+    auto by_lines = [&](auto& decoder) {
+        constexpr std::size_t kPiece = std::size_t{1} << 20;
         std::string out;
         std::size_t total = 0, line = 0, k = 0;
         while (line < b.size() && k < decoded.size()) {
             const std::size_t nl = b.find('\n', line);
             const std::size_t next = nl == std::string_view::npos ? b.size() : nl + 1;
-            decoder.step(b.substr(line, next - line), out);
+            for (std::size_t at_ = line; at_ < next; at_ += kPiece) {
+                decoder.step(b.substr(at_, std::min(kPiece, next - at_)), out);
+                total += out.size();
+                out.clear();
+            }
             if (next == b.size()) decoder.finish(out);
             total += out.size();
             out.clear();
@@ -467,11 +476,27 @@ std::vector<std::size_t> Message::content_offsets(const Entity& e, const std::ve
         for (; k < decoded.size(); ++k) at[k] = last;
     };
     switch (e.encoding) {
-    case TransferEncoding::base64: by_lines(Base64Decoder{}); break;
-    case TransferEncoding::quoted_printable: by_lines(QuotedPrintableDecoder{}); break;
-    case TransferEncoding::uuencode: by_lines(UuDecoder{}); break;
+    case TransferEncoding::base64: {
+        Base64Decoder d;
+        by_lines(d);
+        break;
+    }
+    case TransferEncoding::quoted_printable: {
+        QuotedPrintableDecoder d;
+        by_lines(d);
+        break;
+    }
+    case TransferEncoding::uuencode: {
+        // Without a begin line the body is its content (decode_each): the
+        // offsets are its own.
+        UuDecoder d;
+        d.forget_before();
+        by_lines(d);
+        if (!b.empty() && d.status().uu_no_begin) identity();
+        break;
+    }
     default:
-        for (std::size_t k = 0; k < decoded.size(); ++k) at[k] = e.body_begin + std::min(decoded[k], b.size());
+        identity();
     }
     return at;
 }

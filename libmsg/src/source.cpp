@@ -108,21 +108,29 @@ Error too_long(const std::string& name, std::size_t max) {
 Result<Source> Source::read_fd(int fd, std::string name, std::size_t max) {
     // Read into address space reserved for the limit and one byte more:
     // only the pages read into are ever committed, and the buffer never
-    // moves (a growing string would hold its old and new copies at once).
-    const std::size_t len = max < (std::size_t{1} << 40) ? max + 1 : std::size_t{1} << 40;
-    void* m = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (m == MAP_FAILED) {
-        const int e = errno;
-        return Error{e, "cannot read " + name + ": " + std::strerror(e)};
-    }
+    // moves (a growing string holds its old and new copies at once). Where
+    // that space cannot be had (a ulimit -v, strict overcommit), a string.
+    void* m = max < (std::size_t{1} << 40)
+                  ? mmap(nullptr, max + 1, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
+                  : MAP_FAILED;
     Source s;
     s.name_ = std::move(name);
-    s.map_ = m;
-    s.map_len_ = len;
-    char* const buf = static_cast<char*>(m);
+    std::string grown;
+    char* buf = nullptr;
+    std::size_t room = 0;
+    if (m != MAP_FAILED) {
+        s.map_ = m;
+        s.map_len_ = max + 1;
+        buf = static_cast<char*>(m);
+        room = max + 1;
+    }
     std::size_t got = 0;
-    while (got < len) {
-        const ssize_t n = ::read(fd, buf + got, std::min<std::size_t>(len - got, std::size_t{1} << 20));
+    char chunk[65536];
+    for (;;) {
+        char* into = buf ? buf + got : chunk;
+        const std::size_t want = buf ? std::min<std::size_t>(room - got, std::size_t{1} << 20) : sizeof chunk;
+        if (want == 0) break;  // the limit and one byte more: too long
+        const ssize_t n = ::read(fd, into, want);
         if (n == 0) break;
         if (n < 0) {
             if (errno == EINTR) continue;
@@ -130,8 +138,11 @@ Result<Source> Source::read_fd(int fd, std::string name, std::size_t max) {
             return Error{e, "cannot read " + s.name_ + ": " + std::strerror(e)};
         }
         got += static_cast<std::size_t>(n);
+        if (got > max) return too_long(s.name_, max);
+        if (!buf) grown.append(chunk, static_cast<std::size_t>(n));
     }
     if (got > max) return too_long(s.name_, max);
+    if (!buf) return from_string(std::move(grown), std::move(s.name_));
     s.data_ = std::string_view(buf, got);
     return s;
 }

@@ -16,6 +16,8 @@ Made at test time, in a temporary directory, never stored:
 - the same with a base64 text/plain part of UTF-8 (a uuencoded file at its
   start): msgshow's tree, --json, --extract and --extract-all and msgcheck
   decode and check it in slices, under the same bound.
+- a 96 MiB text holding one uuencoded file: shown, checked and extracted
+  with the file decoded in pieces, under the same kind of bound.
 - 200 MiB on standard input: msgcheck reads no more than the limit of one
   message (192 MiB), then refuses it (exit 65).
 - a message whose body is one 32 MiB line of UTF-8 text; msgrewrite --7bit
@@ -132,6 +134,28 @@ def main():
         for name in extracted:
             os.unlink(os.path.join(parts, name))
         os.unlink(text_archive)
+
+        # A large file uuencoded into an 8bit text: the text is handed over
+        # whole (it needs no decoding), the file is decoded and let go in
+        # pieces (holding it whole goes past the bound).
+        uu_archive = os.path.join(tmp, "uu.mbox.gz")
+        uu_line = b"M" + b"86)C" * 15 + b"\n"   # 45 bytes a line
+        uu_lines = 96 * MIB // len(uu_line)
+        with gzip.open(uu_archive, "wb", compresslevel=1) as f:
+            f.write(b"From a@example.org Mon Nov 23 09:15:00 2026\n"
+                    b"From: a@example.org\nTo: b@example.net\nSubject: uuencoded\n"
+                    b"Date: Mon, 23 Nov 2026 09:15:00 +0000\nMessage-ID: <uu@example.org>\n"
+                    b"MIME-Version: 1.0\nContent-Type: text/plain; charset=us-ascii\n"
+                    b"Content-Transfer-Encoding: 7bit\n\nThe file:\n\nbegin 644 big.bin\n")
+            for _ in range(uu_lines // 8192):
+                f.write(uu_line * 8192)
+            f.write(b"`\nend\n")
+        uu_bound = int(1.25 * 96 * MIB) + 32 * MIB
+        check("msgshow (uuencoded file)", [show, "--mbox", uu_archive], uu_bound, (0,))
+        check("msgshow --json (uuencoded file)", [show, "--json", "--mbox", uu_archive], uu_bound, (0,))
+        check("msgcheck (uuencoded file)", [os.path.join(bindir, "msgcheck"), "--mbox", uu_archive], uu_bound, (0, 1))
+        check("msgshow --extract (uuencoded file)", [show, "--mbox", "--extract", "1.u1", uu_archive], uu_bound, (0,))
+        os.unlink(uu_archive)
 
         # Standard input is read whole (it cannot be mapped), but no further
         # than the limit of one message: longer input is refused, not held.

@@ -481,6 +481,22 @@ TEST(UuDecode, LongLines) {
         EXPECT_EQ(r.out, long_begin);
     }
     EXPECT_TRUE(msg::find_uu_blocks(long_begin).empty());
+    // Blanks before the kept bytes' end count as blanks: an end line, and
+    // a zero-length data line padded far out, whatever their length.
+    const std::string far_end = "begin 644 a\n" + std::string(msg::kUuLineKept - 2, ' ') + "end\n#86)C\nend\n";
+    for (const Decoded& r : {uu(far_end), decode_bytewise<msg::UuDecoder>(far_end)}) {
+        EXPECT_EQ(r.out, "");
+        EXPECT_TRUE(r.st.clean());
+    }
+    const std::string not_end = "begin 644 a\n" + std::string(msg::kUuLineKept - 2, ' ') + "end x\n`\nend\n";
+    EXPECT_EQ(uu(not_end).st.uu_bad_lines, 1u);
+    EXPECT_EQ(decode_bytewise<msg::UuDecoder>(not_end).st.uu_bad_lines, 1u);
+    const std::string far_pad = "x\nbegin 644 a\n" + std::string(msg::kUuLineKept, ' ') + "`\nend\n";
+    EXPECT_EQ(msg::find_uu_blocks(far_pad).size(), 1u);
+    // More than one visible byte on a zero-length line: not a data line
+    // that starts a block, however far out they are.
+    EXPECT_TRUE(msg::find_uu_blocks("begin 644 a\n" + std::string(msg::kUuLineKept, ' ') + "``\nend\n").empty());
+    EXPECT_TRUE(msg::find_uu_blocks("begin 644 a\n" + std::string(msg::kUuLineKept, ' ') + "` `\nend\n").empty());
     // Exactly the kept length, its '\r' past it: still a begin line.
     const std::string name(msg::kUuLineKept - 10, 'n');
     const std::string fits = "begin 644 " + name + "\r\n#86)C\nend\n";

@@ -372,6 +372,18 @@ TEST(Message, ContentOffset) {
     const std::string p = "Subject: x\n\nabc\ndef\n";
     auto mp = msg::parse_message(p);
     EXPECT_EQ(mp.content_offset(mp.root(), 5), p.find("ef"));
+    // x-uuencode without a begin line: the body is its content.
+    const std::string u = "Content-Transfer-Encoding: x-uuencode\n\ncaf\xE9\nmore text\n";
+    auto mu = msg::parse_message(u);
+    EXPECT_EQ(mu.content_offset(mu.root(), 3), u.find("caf") + 3);
+    EXPECT_EQ(mu.content_offsets(mu.root(), {0, 6}), (std::vector<std::size_t>{u.find("caf"), u.find("more") + 1}));
+    // A long base64 line is decoded in pieces: its offsets are those of the line.
+    std::string line;
+    for (int i = 0; i < 400000; ++i) line += "QUJD";
+    const std::string l = "Content-Transfer-Encoding: base64\n\n" + line + "\nREVG\n";
+    auto ml = msg::parse_message(l);
+    EXPECT_EQ(ml.content_offsets(ml.root(), {0, 1199999, 1200000}),
+              (std::vector<std::size_t>{l.find("QUJD"), l.find("QUJD"), l.find("REVG")}));
 }
 
 // --- multipart -------------------------------------------------------------------

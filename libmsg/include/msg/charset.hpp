@@ -48,7 +48,10 @@ bool to_utf8(std::string_view bytes, std::string_view charset, std::string& out,
 
 // to_utf8() in slices: text of any size fed in any split gives the same
 // UTF-8 and the same counts as to_utf8() on the whole (a sequence cut by a
-// slice is carried to the next one; ICU's converters carry their state).
+// slice is carried to the next one; ICU's converters carry their state,
+// and are not reset after a bad sequence). The first bad offset is the
+// same too, but for UTF-16 (and BOCU-1), where a cut may place it a byte
+// or two late: ICU holds those bytes where no interface shows them.
 // With `out` null only the counts are kept, so that a checker's memory
 // does not follow the text's size.
 class TextDecoder {
@@ -63,8 +66,8 @@ public:
     bool known() const noexcept { return kind_ != Kind::unknown; }
     // True when US-ASCII bytes decode as themselves and leave no state, so
     // that a text's ASCII prefix need not be fed (UTF-8, the ISO-8859 and
-    // windows single-byte sets, EUC, Shift_JIS, GB18030, Big5; not UTF-16,
-    // UTF-7, ISO-2022 or EBCDIC).
+    // windows single-byte sets, EUC, GB18030, Big5; not UTF-16, UTF-7,
+    // ISO-2022, EBCDIC, or ICU's Shift_JIS, which maps a few controls).
     bool ascii_transparent() const noexcept { return ascii_transparent_; }
 
     void step(std::string_view bytes, std::string* out);

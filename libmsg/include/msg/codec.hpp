@@ -114,11 +114,25 @@ namespace detail {
 struct UuRest {
     std::size_t length = 0;  // bytes past the kept ones (a last '\r' included)
     bool pad = true;         // all ' ' or '`' (but a last '\r')
-    bool blank = true;       // all ' ', '\t', '\r' or '\f'
     bool cr_last = false;
+    // The whole line with its blanks trimmed (as an end line is read): its
+    // first four bytes, and whether it holds more. Seen for lines that
+    // have a rest only (begin() gives it the kept bytes).
+    char core[4] = {};
+    unsigned char core_len = 0;
+    enum class Trim : unsigned char { leading, core, trailing, more } trim = Trim::leading;
+    void begin(std::string_view kept) noexcept { see(kept); }
     void add(std::string_view s) noexcept;
     // Something past the kept bytes, the line's last '\r' aside?
     bool beyond() const noexcept { return length > (cr_last ? 1u : 0u); }
+    // The trimmed line is `word` / is at most one byte.
+    bool trimmed_is(std::string_view word) const noexcept {
+        return trim != Trim::more && std::string_view(core, core_len) == word;
+    }
+    bool trimmed_short() const noexcept { return trim != Trim::more && core_len <= 1; }
+
+private:
+    void see(std::string_view s) noexcept;
 };
 // The line being read when a slice ends: its kept bytes and the rest.
 struct UuPartial {
@@ -199,6 +213,7 @@ public:
 
 private:
     enum class State : std::uint8_t { seek, begin_line, data_line, block };
+    static constexpr std::size_t kPiece = std::size_t{64} << 10;  // block text decoded at a time
     void start(std::size_t at);                  // a line that may begin a block
     void feed(std::string_view s, std::size_t at);  // to the decoder, in any state but seek
     void begin_line_done();
