@@ -27,27 +27,31 @@ bool split_uu_section(std::string_view s, std::string& section, std::size_t& n) 
 }
 
 LeafSummary summarize_leaf(const Message& m, std::size_t i, bool digests, Defects* defects) {
-    LeafSummary s;
-    std::optional<Sha256> leaf, file;
-    if (digests) leaf.emplace();
+    // The lambdas hold one pointer each: no std::function allocates.
+    struct State {
+        LeafSummary s;
+        std::optional<Sha256> leaf, file;
+        bool digests;
+    } st{{}, {}, {}, digests};
+    if (digests) st.leaf.emplace();
     UuScanner::Handler uu;
-    uu.begin = [&](const UuBlock& b) {
-        s.files.push_back({b.name, b.mode, 0, {}});
-        if (digests) file.emplace();
+    uu.begin = [p = &st](const UuBlock& b) {
+        p->s.files.push_back({b.name, b.mode, 0, {}});
+        if (p->digests) p->file.emplace();
     };
-    uu.data = [&](std::string_view bytes) {
-        s.files.back().size += bytes.size();
-        if (file) file->update(bytes);
+    uu.data = [p = &st](std::string_view bytes) {
+        p->s.files.back().size += bytes.size();
+        if (p->file) p->file->update(bytes);
     };
-    uu.end = [&](const UuBlock&, const DecodeStatus&) {
-        if (file) s.files.back().sha256 = file->hex();
+    uu.end = [p = &st](const UuBlock&, const DecodeStatus&) {
+        if (p->file) p->s.files.back().sha256 = p->file->hex();
     };
-    m.decode_each(m.entity(i), [&](std::string_view slice) {
-        s.content.size += slice.size();
-        if (leaf) leaf->update(slice);
+    m.decode_each(m.entity(i), [p = &st](std::string_view slice) {
+        p->s.content.size += slice.size();
+        if (p->leaf) p->leaf->update(slice);
     }, defects, uu);
-    if (leaf) s.content.sha256 = leaf->hex();
-    return s;
+    if (st.leaf) st.s.content.sha256 = st.leaf->hex();
+    return std::move(st.s);
 }
 
 bool read_uu_file(const Message& m, std::size_t i, std::size_t n, const std::function<void(std::string_view)>& sink,

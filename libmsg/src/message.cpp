@@ -420,10 +420,19 @@ void Message::decode_each(const Entity& e, const std::function<void(std::string_
                           const UuScanner::Handler& uu) const {
     if (!may_hold_uu_files(e)) return decode_each(e, sink, defects);
     Defects found;  // placed in the content, until the body is decoded
-    UuScanner::Handler h = uu;
-    h.end = [&](const UuBlock& b, const DecodeStatus& st) {
-        if (defects && !st.clean()) status_defects(b.end - b.begin, b.data_end - b.begin, b.begin, st, found);
-        if (uu.end) uu.end(b, st);
+    // The caller's handler, passed on: each lambda holds one pointer, so
+    // that no std::function here allocates (this runs for every text part).
+    struct Ctx {
+        const UuScanner::Handler& uu;
+        Defects* defects;
+        Defects& found;
+    } ctx{uu, defects, found};
+    UuScanner::Handler h;
+    if (uu.begin) h.begin = [c = &ctx](const UuBlock& b) { c->uu.begin(b); };
+    if (uu.data) h.data = [c = &ctx](std::string_view d) { c->uu.data(d); };
+    h.end = [c = &ctx](const UuBlock& b, const DecodeStatus& st) {
+        if (c->defects && !st.clean()) status_defects(b.end - b.begin, b.data_end - b.begin, b.begin, st, c->found);
+        if (c->uu.end) c->uu.end(b, st);
     };
     UuScanner scan(std::move(h));
     decode_each(e, [&](std::string_view slice) {
