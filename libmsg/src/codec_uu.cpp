@@ -228,22 +228,17 @@ void UuDecoder::finish(std::string& out) {
 
 // --- blocks inside a text ----------------------------------------------------
 
-namespace {
-
-// One past the last byte of `s` that is not white space, or 0.
-std::size_t last_data(std::string_view s) {
+std::size_t encoded_data_end(std::string_view s) noexcept {
     std::size_t n = s.size();
     while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == ' ' || s[n - 1] == '\t')) --n;
     return n;
 }
 
-}  // namespace
-
 void UuScanner::feed(std::string_view s, std::size_t at) {
     dec_.step(s, out_);
     // The decoder stops after an end line: the rest is not the block's.
     const std::size_t used = dec_.done() ? block_.begin + dec_.end_offset() - at : s.size();
-    if (const std::size_t d = last_data(s.substr(0, used)); d > 0) data_end_ = at + d;
+    if (const std::size_t d = encoded_data_end(s.substr(0, used)); d > 0) data_end_ = at + d;
 }
 
 void UuScanner::start(std::size_t at) {

@@ -385,14 +385,6 @@ void Message::decode_each(const Entity& e, const std::function<void(std::string_
 
 namespace {
 
-// Just after the last byte of `b` that is not white space: where data that
-// ends short ends.
-std::size_t data_end(std::string_view b) {
-    std::size_t end = b.size();
-    while (end > 0 && (b[end - 1] == '\n' || b[end - 1] == '\r' || b[end - 1] == ' ' || b[end - 1] == '\t')) --end;
-    return end;
-}
-
 // The defects of a decoder status `st` for `size` bytes of encoded data at
 // offset `base`, whose data ends (white space aside) at `base + end`.
 void status_defects(std::size_t size, std::size_t end, std::size_t base, const DecodeStatus& st, Defects& out) {
@@ -411,7 +403,7 @@ void status_defects(std::size_t size, std::size_t end, std::size_t base, const D
 void Message::decode_defects(const Entity& e, const DecodeStatus& st, Defects* defects) const {
     if (!defects || st.clean()) return;
     const std::string_view b = body(e);
-    status_defects(b.size(), data_end(b), e.body_begin, st, *defects);
+    status_defects(b.size(), encoded_data_end(b), e.body_begin, st, *defects);
 }
 
 bool may_hold_uu_files(const Entity& e) { return e.content_type.is("text", "plain"); }

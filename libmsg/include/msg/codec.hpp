@@ -194,6 +194,11 @@ struct UuBlock {
 };
 std::vector<UuBlock> find_uu_blocks(std::string_view text);
 
+// Just after the last byte of `s` that is not white space (line breaks,
+// spaces, tabs), or 0: where encoded data that ends short ends, the place
+// of a defect about its end.
+std::size_t encoded_data_end(std::string_view s) noexcept;
+
 // find_uu_blocks() on a text fed in slices of any split, each block decoded
 // as it goes: `begin` is called when a block starts (its begin offset, mode
 // and name known), `data` with its decoded bytes, `end` once it is over
