@@ -346,15 +346,17 @@ void TextDecoder::finish(std::string* out) {
 void TextDecoder::utf8_step(std::string_view in, std::string* out, bool last) {
     if (!out && carry_.empty() && is_valid_utf8(in)) return;  // only counting, and nothing to count
     if (out) out->reserve(out->size() + in.size() + carry_.size());
-    auto one = [&](std::string_view s, std::size_t i, std::size_t at) {  // at: s[i]'s offset in the text
-        const std::size_t n = utf8_seq(s, i);
-        if (n == 0) {
-            note_bad(at);
-            if (out) out->append("\xEF\xBF\xBD");
-            return std::size_t{1};
+    // The sequence at s[i], s[i] being byte `at` of the text: its length
+    // (copied), 1 for a bad byte (U+FFFD), or 0 when the slice cuts it.
+    auto one = [&](std::string_view s, std::size_t i, std::size_t at) -> std::size_t {
+        if (const std::size_t n = utf8_seq(s, i); n > 0) {
+            if (out) out->append(s.data() + i, n);
+            return n;
         }
-        if (out) out->append(s.data() + i, n);
-        return n;
+        if (!last && utf8_incomplete(s, i)) return 0;
+        note_bad(at);
+        if (out) out->append("\xEF\xBF\xBD");
+        return 1;
     };
     std::size_t i = 0;
     if (!carry_.empty()) {
@@ -365,11 +367,12 @@ void TextDecoder::utf8_step(std::string_view in, std::string* out, bool last) {
         head.append(in.substr(0, 3));
         std::size_t h = 0;
         while (h < c) {
-            if (!last && utf8_incomplete(head, h)) {  // still cut (a slice of a byte or two)
+            const std::size_t n = one(head, h, pos_ - c + h);
+            if (n == 0) {  // still cut (a slice of a byte or two)
                 carry_ = head.substr(h);
                 return;
             }
-            h += one(head, h, pos_ - c + h);
+            h += n;
         }
         carry_.clear();
         i = h - c;
@@ -382,15 +385,12 @@ void TextDecoder::utf8_step(std::string_view in, std::string* out, bool last) {
             i += n;
             continue;
         }
-        if (const std::size_t n = utf8_seq(in, i); n > 0) {
-            if (out) out->append(in.data() + i, n);
-            i += n;
-        } else if (!last && utf8_incomplete(in, i)) {
+        const std::size_t n = one(in, i, pos_ + i);
+        if (n == 0) {
             carry_.assign(in.substr(i));
             return;
-        } else {
-            i += one(in, i, pos_ + i);
         }
+        i += n;
     }
 }
 
