@@ -372,7 +372,6 @@ void UuScanner::step(std::string_view s) {
         }
         }
     }
-    if (state_ == State::block) flush();
     pos_ += s.size();
 }
 

@@ -117,19 +117,17 @@ Result<Source> Source::read_fd(int fd, std::string name, std::size_t max) {
     s.name_ = std::move(name);
     std::string grown;
     char* buf = nullptr;
-    std::size_t room = 0;
     if (m != MAP_FAILED) {
         s.map_ = m;
         s.map_len_ = max + 1;
         buf = static_cast<char*>(m);
-        room = max + 1;
     }
+    // Until more than `max` bytes are read: there is room for one more.
     std::size_t got = 0;
     char chunk[65536];
     for (;;) {
         char* into = buf ? buf + got : chunk;
-        const std::size_t want = buf ? std::min<std::size_t>(room - got, std::size_t{1} << 20) : sizeof chunk;
-        if (want == 0) break;  // the limit and one byte more: too long
+        const std::size_t want = buf ? std::min<std::size_t>(max + 1 - got, std::size_t{1} << 20) : sizeof chunk;
         const ssize_t n = ::read(fd, into, want);
         if (n == 0) break;
         if (n < 0) {
@@ -141,7 +139,6 @@ Result<Source> Source::read_fd(int fd, std::string name, std::size_t max) {
         if (got > max) return too_long(s.name_, max);
         if (!buf) grown.append(chunk, static_cast<std::size_t>(n));
     }
-    if (got > max) return too_long(s.name_, max);
     if (!buf) return from_string(std::move(grown), std::move(s.name_));
     s.data_ = std::string_view(buf, got);
     return s;
