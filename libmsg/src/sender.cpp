@@ -1,14 +1,27 @@
-// sender.cpp - claim, send, settle, over `jobs` sessions in threads.
+// sender.cpp - claim, send, settle: `jobs` sessions (lanes) driven by event
+// loops over non-blocking sockets, one loop per core at most.
+//
+// A lane is one SMTP connection at a time and the entries it carries: the
+// one claimed and waiting for the session (or for its slot under the rate
+// limit), and those submitted to the session, whose outcomes come back in
+// the order they were submitted. Each turn of a loop first advances every
+// lane without waiting (settle what completed, claim, connect, submit,
+// write), then polls their sockets, at most 200 ms, then reads and writes
+// what is ready and ends what is past its time limit. The limits and the
+// stop are those smtp::Session applies (session.hpp): a whole reply or a
+// whole write under each limit, nothing written once stopped, half a
+// second for a reply already on its way.
 #include "msg/sender.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <condition_variable>
 #include <cstdio>
-#include <cstring>
-#include <functional>
+#include <deque>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -23,33 +36,41 @@ namespace msg {
 namespace {
 using Clock = std::chrono::system_clock;
 using Steady = std::chrono::steady_clock;
+using Want = smtp::Connection::Want;
+
+constexpr std::size_t kReadSize = 16 * 1024;
+// The longest a loop polls: a stop is seen this often.
+constexpr std::chrono::milliseconds kTurn{200};
+// How long a reply already on its way may take to arrive whole once the
+// stop flag is set.
+constexpr std::chrono::milliseconds kStopGrace{500};
+// Reads per lane and turn: one server that floods cannot starve the others.
+constexpr int kReadsPerTurn = 8;
+
+short poll_bits(Want w) { return w == Want::write ? POLLOUT : POLLIN; }
+
 }  // namespace
 
-// What the workers of a pass share: the scan, the rate limit, the events' lock.
+// What the lanes of a pass share: the scan, the rate limit, the events' lock.
 struct Sender::Shared {
     Shared(Spool& sp, const SendOptions& o, SendEvents& e, SendTotals& t) : spool(sp), options(o), events(e), totals(t) {}
     Spool& spool;
     const SendOptions& options;
     SendEvents& events;
     SendTotals& totals;
-    DueScan* due = nullptr;   // this pass's
+    DueScan* due = nullptr;                    // this pass's
+    std::atomic<std::uint64_t>* done = nullptr;   // this pass's count of entries dealt with
     std::mutex events_mutex, pace_mutex;
     Steady::time_point next_slot{};
 
-    // Wait for this message's slot under the rate limit (or a stop), in
-    // short naps so that a stop is not kept waiting.
-    void pace(const std::atomic<bool>& stop) {
-        if (options.rate <= 0) return;
-        Steady::time_point slot;
-        {
-            std::lock_guard<std::mutex> lock(pace_mutex);
-            const auto now = Steady::now();
-            if (next_slot < now) next_slot = now;
-            slot = next_slot;
-            next_slot += std::chrono::duration_cast<Steady::duration>(std::chrono::duration<double>(1.0 / options.rate));
-        }
-        while (!stop && Steady::now() < slot)
-            std::this_thread::sleep_for(std::min<Steady::duration>(slot - Steady::now(), std::chrono::milliseconds(100)));
+    // The time this message may start under the rate limit.
+    Steady::time_point reserve() {
+        std::lock_guard<std::mutex> lock(pace_mutex);
+        const auto now = Steady::now();
+        if (next_slot < now) next_slot = now;
+        const Steady::time_point slot = next_slot;
+        next_slot += std::chrono::duration_cast<Steady::duration>(std::chrono::duration<double>(1.0 / options.rate));
+        return slot;
     }
     template <class F>
     void tell(F&& f) {
@@ -62,61 +83,124 @@ struct Sender::Shared {
     }
 };
 
-class Sender::Worker {
+class Sender::Lane {
 public:
-    explicit Worker(Shared& s) : s_(s) {}
-    ~Worker() { close_session(); }
-    // Send until nothing is due or `stop` is set. False when no session
-    // could be had: the entry in hand is left as it was, open_error says why.
-    bool run(const std::atomic<bool>& stop, std::atomic<std::uint64_t>& done);
+    Lane(Shared& s, const std::atomic<bool>& stop) : s_(s), stop_(stop) {}
+    ~Lane() { end_session(); }
+    Lane(const Lane&) = delete;
+    Lane& operator=(const Lane&) = delete;
+
+    // Everything that needs no readiness: settle, claim, connect, submit, write.
+    void advance(Steady::time_point now);
+    // What to poll for (fd -1: nothing), and by when the lane must be looked at.
+    pollfd events() const;
+    Steady::time_point wake() const;
+    // Bytes wait that need no poll (decrypted TLS input).
+    bool more() const { return conn_ && conn_->pending(); }
+    // The socket is ready (or in error).
+    void ready(short revents);
+    // End what is past its limit.
+    void expire(Steady::time_point now);
+    bool finished() const { return !engine_ && (drained_ || gave_up_ || stop_seen_); }
+
+    bool gave_up() const { return gave_up_; }
     std::optional<smtp::SessionError> open_error;
 
 private:
     struct Job {
         Claim claim;
         Envelope env;
-        smtp::Session::Prepared prepared;
-        std::uint64_t prepared_for = 0;   // the session it was prepared for (its capabilities)
     };
     std::unique_ptr<Job> take();
-    void finish(Job& job, Delivery& d);
-    bool ensure_session(const std::atomic<bool>& stop);
-    void close_session();
+    void submit(std::unique_ptr<Job> job);
+    void settle_job(Job& job, Delivery& d);
+    void open_session();
+    void open_failed(smtp::SessionError e);
+    void end_session();
     void flush_transcript();
+    bool stopping();
+    void write();
+    void read();
+    void tls_step();
+    void set_deadline(Steady::time_point now);
 
     Shared& s_;
-    std::optional<smtp::Session> session_;
+    const std::atomic<bool>& stop_;
+    std::optional<smtp::Connection> conn_;
+    std::optional<smtp::ClientSession> engine_;
+    bool counted_ = false;                       // the session got as far as open: counted
+    std::unique_ptr<Job> waiting_;               // claimed, not yet submitted
+    std::optional<Steady::time_point> slot_;     // its start under the rate limit
+    std::deque<std::unique_ptr<Job>> inflight_;  // submitted, outcomes to come in this order
     unsigned on_session_ = 0;
-    std::unique_ptr<Job> prefetched_;
-    std::uint64_t done_ = 0;
+    bool drained_ = false, gave_up_ = false;
+    bool stop_seen_ = false;
+    Steady::time_point grace_end_{};
+
+    // I/O state of the connection.
+    std::size_t out_done_ = 0;                   // bytes of engine output written
+    Want write_want_ = Want::none, read_want_ = Want::none, tls_want_ = Want::none;
+    // Time limits: one for the step in hand (connecting, the handshake, a
+    // whole write, a whole reply), set when it begins.
+    enum class Step : std::uint8_t { none, connect, tls, write, reply } step_ = Step::none;
+    smtp::Limit limit_ = smtp::Limit::command;
+    std::uint64_t seen_ = 0;                     // replies completed when the deadline was set
+    Steady::time_point deadline_ = Steady::time_point::max();
+
     std::shared_ptr<smtp::Recorder> recorder_;
     int transcript_fd_ = -1;
     std::string transcript_path_;
+    std::unique_ptr<char[]> buf_;
     std::mt19937_64 rng_{std::random_device{}()};
 };
 
-void Sender::Worker::flush_transcript() {
+bool Sender::Lane::stopping() {
+    if (!stop_seen_ && stop_.load(std::memory_order_relaxed)) {
+        stop_seen_ = true;
+        grace_end_ = Steady::now() + kStopGrace;
+    }
+    return stop_seen_;
+}
+
+void Sender::Lane::flush_transcript() {
     if (!recorder_ || transcript_fd_ < 0) return;
     if (auto w = spool_io::write_all(transcript_fd_, recorder_->take(), transcript_path_); !w)
         s_.problem(w.error().message);
 }
 
-void Sender::Worker::close_session() {
-    if (session_) {
-        session_->quit();
-        session_.reset();
-    }
-    if (recorder_) recorder_->close();
+// The connection closes (after QUIT, or without it once the session broke
+// or a stop came); the transcript is written out.
+void Sender::Lane::end_session() {
+    if (conn_) conn_->close();
+    conn_.reset();
+    engine_.reset();
+    step_ = Step::none;
+    deadline_ = Steady::time_point::max();
+    out_done_ = 0;
+    write_want_ = read_want_ = tls_want_ = Want::none;
+    if (recorder_ && counted_) recorder_->close();
     flush_transcript();
     if (transcript_fd_ >= 0) spool_io::close_fd(transcript_fd_);
     transcript_fd_ = -1;
     recorder_.reset();
+    counted_ = false;
 }
 
-bool Sender::Worker::ensure_session(const std::atomic<bool>& stop) {
+// No session could be had: the entry in hand is left as it was and the
+// lane stops, rather than knock again for every entry (a stop is no failure).
+void Sender::Lane::open_failed(smtp::SessionError e) {
+    if (recorder_) (*recorder_)(smtp::Wire::event, "error " + e.message);
+    waiting_.reset();
+    slot_.reset();
+    if (!stop_seen_) {
+        open_error = std::move(e);
+        gave_up_ = true;
+    }
+    end_session();
+}
+
+void Sender::Lane::open_session() {
     const SendOptions& o = s_.options;
-    if (session_ && session_->usable() && on_session_ < o.max_per_connection) return true;
-    close_session();
     smtp::WireObserver obs;
     if (!o.transcript_dir.empty()) {
         static std::atomic<unsigned> seq{0};
@@ -133,41 +217,36 @@ bool Sender::Worker::ensure_session(const std::atomic<bool>& stop) {
             s_.problem(spool_io::sys_error("create", transcript_path_, errno).message);
         }
     }
-    smtp::SessionOptions so = o.session;
-    so.stop = &stop;
-    auto session = smtp::Session::open(o.server, so, obs);
     on_session_ = 0;
-    if (!session) {
-        open_error = session.error();
-        if (recorder_) (*recorder_)(smtp::Wire::event, "error " + session.error().message);
-        flush_transcript();
-        return false;
-    }
-    open_error.reset();
-    s_.totals.reached = true;
-    ++s_.totals.sessions;
-    session_.emplace(std::move(*session));
-    flush_transcript();
-    return true;
+    auto conn = smtp::Connection::connect_start(o.server);
+    if (!conn) return open_failed(smtp::SessionError{conn.error().message, std::nullopt, false, true});
+    conn_.emplace(std::move(*conn));
+    conn_->set_observer(obs);   // TLS events; the engine shows the lines
+    smtp::SessionOptions so = o.session;
+    so.stop = &stop_;
+    engine_.emplace(so, o.server.str(), smtp::is_loopback_host(o.server.host), std::move(obs));
+    if (!buf_) buf_.reset(new char[kReadSize]);
+    step_ = Step::none;
 }
 
-// The next due entry that this worker could claim and that can be sent;
-// one that cannot fails here with a report, one another sender holds is
-// skipped.
-std::unique_ptr<Sender::Worker::Job> Sender::Worker::take() {
+// The next due entry that this lane could claim and that can be sent; one
+// that cannot fails here with a report, one another sender holds is skipped.
+std::unique_ptr<Sender::Lane::Job> Sender::Lane::take() {
     while (const auto name = s_.due->next()) {
-        ++done_;
         auto claimed = s_.spool.claim(*name);
         if (!claimed) {
+            ++*s_.done;
             s_.problem(claimed.error().message);
             continue;
         }
         if (!*claimed) {
+            ++*s_.done;
             ++s_.totals.skipped;
             continue;
         }
         Claim& claim = **claimed;
         if (const std::string why = unsendable(claim.entry()); !why.empty()) {
+            ++*s_.done;
             if (auto st = settle_unsendable(claim, why, s_.options.settle); !st) {
                 s_.problem(st.error().message);
                 continue;
@@ -176,51 +255,29 @@ std::unique_ptr<Sender::Worker::Job> Sender::Worker::take() {
             s_.tell([&](SendEvents& e) { e.unsendable(*name, why); });
             continue;
         }
-        --done_;   // counted when it is settled
-        auto job = std::make_unique<Job>(Job{std::move(claim), {}, {}, 0});
+        auto job = std::make_unique<Job>(Job{std::move(claim), {}});
         job->env = envelope_of(job->claim.entry());
         return job;
     }
     return nullptr;
 }
 
-bool Sender::Worker::run(const std::atomic<bool>& stop, std::atomic<std::uint64_t>& done) {
-    auto count = [&] {
-        done += done_;
-        done_ = 0;
-    };
-    const SendOptions& o = s_.options;
-    while (!stop) {
-        std::unique_ptr<Job> job = std::move(prefetched_);
-        if (!job) job = take();
-        count();
-        if (!job) return true;
-        if (!ensure_session(stop)) return stop.load();   // a stop ends connecting too: no failure
-        auto prepare = [&](Job& j) {
-            j.prepared = session_->prepare(j.env, j.claim.entry().message);
-            j.prepared_for = session_->id();
-        };
-        if (job->prepared_for != session_->id()) prepare(*job);
-        if (job->prepared.sent_on != session_->id()) s_.pace(stop);
-        std::function<smtp::Session::Prepared*()> ahead;
-        if (o.rate <= 0 && on_session_ + 1 < o.max_per_connection)
-            ahead = [&]() -> smtp::Session::Prepared* {
-                if (stop || !(prefetched_ = take())) return nullptr;
-                prepare(*prefetched_);
-                return &prefetched_->prepared;
-            };
-        Delivery d = session_->transact(job->prepared, ahead);
-        ++on_session_;
-        flush_transcript();
-        if (d.connection_lost) close_session();
-        finish(*job, d);
-        ++done_;
-        count();
+// To the session: after the one in flight, or behind its final dot in the
+// same write when it can follow (RFC 2920 3.1). One decided without the
+// server (over SIZE, say) is settled at once.
+void Sender::Lane::submit(std::unique_ptr<Job> job) {
+    smtp::Prepared p = engine_->prepare(job->env, job->claim.entry().message);
+    ++on_session_;
+    if (p.done) {
+        settle_job(*job, p.delivery);
+        return;
     }
-    return true;
+    engine_->submit(std::move(p));
+    inflight_.push_back(std::move(job));
 }
 
-void Sender::Worker::finish(Job& job, Delivery& d) {
+void Sender::Lane::settle_job(Job& job, Delivery& d) {
+    ++*s_.done;
     if (d.interrupted && !d.unanswered_dot) return;   // as after SIGKILL
     const std::string name = job.claim.name();
     auto settled = settle(job.claim, d, s_.options.settle, Clock::now(),
@@ -235,42 +292,308 @@ void Sender::Worker::finish(Job& job, Delivery& d) {
     s_.tell([&](SendEvents& e) { e.settled(name, *settled, d); });
 }
 
+void Sender::Lane::advance(Steady::time_point now) {
+    const SendOptions& o = s_.options;
+    if (engine_) {
+        // Outcomes, in the order submitted.
+        bool any = false;
+        while (engine_->completed() > 0 && !inflight_.empty()) {
+            Delivery d = engine_->take();
+            std::unique_ptr<Job> job = std::move(inflight_.front());
+            inflight_.pop_front();
+            settle_job(*job, d);
+            any = true;
+        }
+        if (!counted_ && engine_->usable()) {
+            counted_ = true;
+            s_.totals.reached = true;
+            ++s_.totals.sessions;
+            any = true;
+        }
+        if (any) flush_transcript();
+        if (engine_->closed()) {
+            if (!engine_->output().empty()) write();   // what a closing session still says
+            if (!engine_) return;
+            if (!counted_) {
+                auto e = engine_->error();
+                open_failed(e ? *e : smtp::SessionError{"no session with " + o.server.str(), std::nullopt, false, false});
+                return;
+            }
+            end_session();
+        }
+    }
+    if (stopping()) {
+        // Nothing more goes out; an idle session closes without QUIT, one
+        // that waits keeps its grace (expire()).
+        if (engine_ && (!engine_->output().empty() || conn_->connecting() != Want::none))
+            engine_->connection_failed("stopped", true);
+        if (engine_ && engine_->tls_requested())
+            engine_->connection_failed(conn_->tls_give_up("stopped").message, true);
+        if (engine_ && (engine_->closed() || !engine_->waiting())) {
+            while (engine_->completed() > 0 && !inflight_.empty()) {
+                Delivery d = engine_->take();
+                settle_job(*inflight_.front(), d);
+                inflight_.pop_front();
+            }
+            if (!counted_) open_failed(smtp::SessionError{"stopped", std::nullopt, false, false});
+            else end_session();
+        }
+        waiting_.reset();
+        return;
+    }
+    if (!waiting_ && inflight_.empty() && !drained_) {
+        waiting_ = take();
+        drained_ = !waiting_;
+    }
+    if (waiting_) {
+        if (!engine_) {
+            open_session();
+        } else if (engine_->ready()) {
+            if (on_session_ >= o.max_per_connection) {
+                engine_->quit();   // a fresh session once this one is closed
+            } else {
+                if (o.rate > 0 && !slot_) slot_ = s_.reserve();
+                if (!slot_ || *slot_ <= now) {
+                    slot_.reset();
+                    submit(std::move(waiting_));
+                }
+            }
+        }
+    } else if (engine_ && inflight_.empty() && drained_ && engine_->ready()) {
+        engine_->quit();
+    }
+    // Pipelining: once DATA was answered 354, the next envelope goes in
+    // the same write as the final dot.
+    if (engine_ && !drained_ && !waiting_ && o.rate <= 0 && on_session_ < o.max_per_connection &&
+        inflight_.size() == 1 && engine_->can_follow()) {
+        if (auto next = take()) submit(std::move(next));
+        else drained_ = true;
+    }
+    if (engine_ && conn_->connecting() == Want::none && !engine_->closed()) {
+        if (engine_->tls_requested()) {
+            if (tls_want_ == Want::none) tls_step();   // the first step; the rest as the socket allows
+        } else if (!engine_->output().empty() && write_want_ == Want::none) {
+            write();
+        }
+    }
+    if (engine_) set_deadline(Steady::now());
+}
+
+// The limit for what the lane waits for now, set when that step begins.
+void Sender::Lane::set_deadline(Steady::time_point now) {
+    const smtp::SessionOptions& opt = engine_->options();
+    auto begin = [&](Step st, smtp::Limit l, std::chrono::milliseconds len) {
+        step_ = st;
+        limit_ = l;
+        deadline_ = now + len;
+    };
+    if (conn_->connecting() != Want::none) {
+        if (step_ != Step::connect) begin(Step::connect, smtp::Limit::greeting, opt.limit(smtp::Limit::greeting));
+    } else if (engine_->tls_requested()) {
+        const smtp::Limit l = engine_->greeting().code == 0 ? smtp::Limit::greeting : smtp::Limit::command;
+        if (step_ != Step::tls) begin(Step::tls, l, opt.limit(l));
+    } else if (!engine_->output().empty()) {
+        if (step_ != Step::write) {
+            const smtp::Limit l = engine_->output_limit();
+            auto len = opt.limit(l);
+            if (l == smtp::Limit::data_block) len *= static_cast<long>(1 + engine_->output().size() / (1024 * 1024));
+            begin(Step::write, l, len);
+        }
+    } else if (const auto w = engine_->waiting()) {
+        if (step_ != Step::reply || engine_->progress() != seen_) {
+            seen_ = engine_->progress();
+            begin(Step::reply, *w, opt.limit(*w));
+        }
+    } else {
+        step_ = Step::none;
+        deadline_ = Steady::time_point::max();
+    }
+}
+
+pollfd Sender::Lane::events() const {
+    pollfd p{-1, 0, 0};
+    if (!engine_ || !conn_ || conn_->fd() < 0) return p;
+    p.fd = conn_->fd();
+    if (conn_->connecting() != Want::none) {
+        p.events = POLLOUT;
+    } else if (engine_->tls_requested()) {
+        p.events = poll_bits(tls_want_);
+    } else {
+        if (!engine_->output().empty()) p.events |= poll_bits(write_want_ == Want::none ? Want::write : write_want_);
+        if (engine_->waiting() || engine_->ready())
+            p.events |= poll_bits(read_want_ == Want::none ? Want::read : read_want_);
+    }
+    return p;
+}
+
+Steady::time_point Sender::Lane::wake() const {
+    Steady::time_point t = deadline_;
+    if (stop_seen_) t = std::min(t, grace_end_);
+    if (waiting_ && slot_) t = std::min(t, *slot_);
+    return t;
+}
+
+void Sender::Lane::ready(short revents) {
+    if (!engine_ || !conn_) return;
+    if (conn_->connecting() != Want::none) {
+        const int fd = conn_->fd();
+        if (auto c = conn_->connect_step(); !c) open_failed(smtp::SessionError{c.error().message, std::nullopt, false, true});
+        else if (conn_->fd() != fd) step_ = Step::none;   // the next address gets the whole limit
+        return;
+    }
+    if (engine_->tls_requested()) return tls_step();
+    const short in = POLLIN | POLLHUP | POLLERR, out = POLLOUT | POLLHUP | POLLERR;
+    if (!engine_->output().empty() && (revents & (write_want_ == Want::read ? in : out))) write();
+    if (!engine_->closed() && (revents & (read_want_ == Want::write ? out : in))) read();
+}
+
+void Sender::Lane::tls_step() {
+    auto w = conn_->tls_step(engine_->options().tls, conn_->endpoint().host);
+    if (!w) return engine_->connection_failed(w.error().message);
+    tls_want_ = *w;
+    if (*w == Want::none) engine_->tls_started();
+}
+
+void Sender::Lane::write() {
+    std::string& out = engine_->output();
+    write_want_ = Want::none;
+    while (out_done_ < out.size()) {
+        auto io = conn_->write_some(std::string_view(out).substr(out_done_));
+        if (!io) return engine_->connection_failed(io.error().message);
+        out_done_ += io->n;
+        if (io->want != Want::none) {
+            write_want_ = io->want;
+            return;
+        }
+    }
+    if (out.capacity() > (1u << 20)) std::string().swap(out);   // a big message's buffer goes
+    else out.clear();
+    out_done_ = 0;
+}
+
+void Sender::Lane::read() {
+    read_want_ = Want::none;
+    for (int i = 0; i < kReadsPerTurn && engine_ && !engine_->closed(); ++i) {
+        auto io = conn_->read_some(buf_.get(), kReadSize);
+        if (!io) return engine_->connection_failed(io.error().message);
+        if (io->eof) return engine_->connection_closed();
+        if (io->want != Want::none) {
+            read_want_ = io->want;
+            return;
+        }
+        engine_->receive(std::string_view(buf_.get(), io->n));
+        if (io->n < kReadSize && !conn_->pending()) return;   // the socket is empty
+    }
+}
+
+void Sender::Lane::expire(Steady::time_point now) {
+    if (!engine_) return;
+    const bool stopped = stopping();
+    if (stopped && step_ == Step::reply && now >= grace_end_) return engine_->connection_failed("stopped", true);
+    if (now < deadline_) return;
+    const std::string host = s_.options.server.str();
+    switch (step_) {
+    case Step::connect:
+        if (auto c = conn_->connect_step(true); !c)
+            open_failed(smtp::SessionError{c.error().message, std::nullopt, false, true});
+        step_ = Step::none;   // the next address gets the whole limit
+        return;
+    case Step::tls: return engine_->connection_failed(conn_->tls_give_up("timed out").message);
+    case Step::write: return engine_->connection_failed("timed out writing to " + host);
+    case Step::reply:
+        return engine_->connection_failed("timed out waiting for " + host + " (no whole reply within " +
+                                          std::to_string(engine_->options().limit(limit_).count() / 1000) + " s, the " +
+                                          std::string(smtp::limit_name(limit_)) + " limit)");
+    case Step::none: return;
+    }
+}
+
 Sender::Sender(Spool& spool, const SendOptions& options, SendEvents& events)
     : spool_(spool), options_(options), events_(events),
       shared_(std::make_unique<Shared>(spool_, options_, events_, totals_)) {}
 
 Sender::~Sender() = default;
 
+// One event loop over its lanes, until every one has finished.
+void Sender::run(std::vector<std::unique_ptr<Lane>>& lanes) {
+    std::vector<pollfd> fds;
+    std::vector<Lane*> polled;
+    while (true) {
+        fds.clear();
+        polled.clear();
+        auto now = Steady::now();
+        Steady::time_point wake = now + kTurn;
+        bool busy = false, again = false;
+        for (auto& lane : lanes) {
+            lane->advance(now);
+            if (lane->finished()) continue;
+            busy = true;
+            const pollfd p = lane->events();
+            if (p.fd >= 0 && p.events) {
+                fds.push_back(p);
+                polled.push_back(lane.get());
+            }
+            wake = std::min(wake, lane->wake());
+            again = again || lane->more();
+        }
+        if (!busy) return;
+        const auto left = std::chrono::ceil<std::chrono::milliseconds>(wake - Steady::now());
+        const int timeout = again ? 0 : static_cast<int>(std::clamp<long>(left.count(), 0, kTurn.count()));
+        if (::poll(fds.data(), fds.size(), timeout) > 0)
+            for (std::size_t i = 0; i < fds.size(); ++i)
+                if (fds[i].revents) polled[i]->ready(fds[i].revents);
+        for (auto& lane : lanes)
+            if (lane->more()) lane->ready(POLLIN);
+        now = Steady::now();
+        for (auto& lane : lanes) lane->expire(now);
+    }
+}
+
 SendPass Sender::pass(const std::atomic<bool>& stop) {
     SendPass result;
     DueScan due(spool_, Clock::now());
-    shared_->due = &due;
     std::atomic<std::uint64_t> done{0};
-    std::atomic<unsigned> gave_up{0}, running{std::max(1u, options_.jobs)};
-    std::mutex error_mutex;
-    std::vector<std::thread> workers;
-    for (unsigned w = 0; w < std::max(1u, options_.jobs); ++w)
-        workers.emplace_back([&] {
-            Worker worker(*shared_);
-            if (!worker.run(stop, done)) {
-                std::lock_guard<std::mutex> lock(error_mutex);
-                if (worker.open_error) result.session_error = worker.open_error->message;
-                ++gave_up;
-            }
-            --running;
+    shared_->due = &due;
+    shared_->done = &done;
+    // `jobs` lanes over as many loops as there are cores (at most one per lane).
+    const unsigned jobs = std::max(1u, options_.jobs);
+    const unsigned loops = std::min(jobs, std::max(1u, std::thread::hardware_concurrency()));
+    std::vector<std::vector<std::unique_ptr<Lane>>> lanes(loops);
+    for (unsigned j = 0; j < jobs; ++j) lanes[j % loops].push_back(std::make_unique<Lane>(*shared_, stop));
+    unsigned running = loops;
+    std::mutex running_mutex;
+    std::condition_variable finished;
+    std::vector<std::thread> threads;
+    for (unsigned l = 0; l < loops; ++l)
+        threads.emplace_back([&, l] {
+            run(lanes[l]);
+            std::lock_guard<std::mutex> lock(running_mutex);
+            if (--running == 0) finished.notify_one();
         });
     auto last_sync = Steady::now();
-    while (running > 0) {
+    while (true) {
         shared_->tell([&](SendEvents& e) { e.tick(done); });
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        {
+            std::unique_lock<std::mutex> lock(running_mutex);
+            if (finished.wait_for(lock, std::chrono::milliseconds(100), [&] { return running == 0; })) break;
+        }
         if (!stop && Steady::now() - last_sync >= std::chrono::seconds(1)) {
             (void)spool_.sync();
             last_sync = Steady::now();
         }
     }
-    for (std::thread& t : workers) t.join();
-    events_.tick(done);   // the workers are gone: no lock needed
+    for (std::thread& t : threads) t.join();
+    events_.tick(done);   // the loops are gone: no lock needed
+    unsigned gave_up = 0;
+    for (auto& group : lanes)
+        for (auto& lane : group)
+            if (lane->gave_up()) {
+                ++gave_up;
+                if (lane->open_error) result.session_error = lane->open_error->message;
+            }
+    lanes.clear();   // sessions still open end here (none once the loops have returned)
     shared_->due = nullptr;
+    shared_->done = nullptr;
     // Stopped: no sync, as after SIGKILL (a syncfs of a busy file system can
     // take seconds); what reverts after a power failure is sent again, never lost.
     if (!stop)

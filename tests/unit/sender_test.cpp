@@ -287,3 +287,71 @@ TEST_F(SenderTest, DeliversToAReceiverThatStoresIntoASpool) {
     EXPECT_NE(data->find("Smtp-Peer: 127.0.0.1:"), std::string::npos) << *data;
     EXPECT_NE(data->find("Subject: hi\r\n\r\nhello\r\n"), std::string::npos) << *data;   // as sent: CRLF
 }
+
+namespace {
+
+// Holds the reply to each message's final dot until `gate` messages wait at
+// once, then answers them all (and every later one at once).
+struct Gate : smtp::ListenerHooks {
+    struct Session : smtp::ServerPolicy, smtp::ServerSession {
+        Session(Gate& g, const smtp::ServerOptions& o) : smtp::ServerSession(o, *this), gate(g) {}
+        smtp::Verdict decide(smtp::Stage, std::string_view, const std::vector<std::string>&) override { return {}; }
+        smtp::Verdict accept(smtp::ReceivedMessage&&, bool& hold) override {
+            ++gate.messages;
+            if (gate.opened) return {};
+            hold = true;
+            gate.waiting.push_back(this);
+            gate.most = std::max(gate.most, gate.waiting.size());
+            return {};
+        }
+        Gate& gate;
+    };
+    explicit Gate(std::size_t n) : gate(n) {}
+    std::unique_ptr<smtp::Dialog> open(const smtp::Peer&) override { return std::make_unique<Session>(*this, options); }
+    void closed(smtp::Dialog& d) override { std::erase(waiting, static_cast<Session*>(&d)); }
+    void turn_end() override {
+        if (waiting.size() < gate) return;
+        opened = true;
+        for (Session* s : waiting) s->resume({});
+        waiting.clear();
+    }
+    smtp::ServerOptions options;
+    std::size_t gate, most = 0;
+    bool opened = false;
+    int messages = 0;   // the listener's thread only
+    std::vector<Session*> waiting;
+};
+
+}  // namespace
+
+// -j 8 is eight sessions under way at once, though they share the loops
+// (one per core): no message is answered until six of them wait for it.
+// Sessions taken one at a time would stop at the first held reply.
+TEST_F(SenderTest, SessionsOfOneLoopGoOnTogether) {
+    Gate gate(6);
+    smtp::ListenerOptions lo;
+    lo.endpoint = smtp::Endpoint{"127.0.0.1", 0};
+    auto l = smtp::Listener::open(lo);
+    ASSERT_TRUE(l) << l.error().message;
+    options_.server = smtp::Endpoint{"127.0.0.1", l->bound().port};
+    options_.session.data_end = 10s;
+    std::atomic<bool> server_stop{false};
+    std::thread server([&] { (void)l->run(gate, server_stop); });
+    for (int i = 0; i < 16; ++i) enqueue({"b" + std::to_string(i) + "@example.net"});
+    options_.jobs = 8;
+    Recorder events;
+    msg::Sender sender(*spool_, options_, events);
+    std::atomic<bool> stop{false};
+    const auto start = std::chrono::steady_clock::now();
+    const msg::SendPass pass = sender.pass(stop);
+    const auto took = std::chrono::steady_clock::now() - start;
+    server_stop = true;
+    server.join();
+    EXPECT_FALSE(pass.left_behind);
+    EXPECT_EQ(sender.totals().sent, 16u);
+    EXPECT_EQ(gate.messages, 16);
+    EXPECT_GE(gate.most, 6u);
+    EXPECT_EQ(sender.totals().sessions, 8u);
+    EXPECT_LT(took, 10s) << "a held reply was waited for to its time limit";
+    EXPECT_TRUE(in(msg::SpoolState::queue).empty());
+}

@@ -1,20 +1,23 @@
-// sender.hpp - delivering a spool: workers that each claim due entries,
-// send them over their own SMTP session and settle them by the rules of
-// delivery.hpp. One pass takes every entry due at its start (DueScan),
-// with `jobs` workers in threads; the caller decides how often to pass
-// (once, or again and again to watch a spool) and prints what it is told.
+// sender.hpp - delivering a spool: `jobs` SMTP sessions at once, each
+// claiming due entries, sending them and settling them by the rules of
+// delivery.hpp. One pass takes every entry due at its start (DueScan); the
+// sessions are driven by event loops over non-blocking sockets, as many
+// loops as there are cores (at most one per session), not by a thread per
+// session. The caller decides how often to pass (once, or again and again
+// to watch a spool) and prints what it is told.
 //
 //   msg::Sender sender(spool, options, events);
 //   msg::SendPass p = sender.pass(stop);      // returns when nothing is due, or at `stop`
 //
-// Each worker keeps one session for up to max_per_connection messages;
-// with PIPELINING it claims and prepares the next entry while the current
-// one is under way, so that the next envelope follows the final dot in the
-// same write. A worker that cannot get a session (no connection, a 421 or
-// 554 greeting, a failed STARTTLS or AUTH) leaves its entry as it was and
-// stops, rather than knock again for every entry. An entry stopped before
-// its outcome was known stays as it was, as after SIGKILL; one whose final
-// dot went unanswered is deferred (it may have been delivered).
+// Each session carries up to max_per_connection messages; with PIPELINING
+// the next entry is claimed and prepared while the current one is under
+// way, so that its envelope follows the final dot in the same write. A
+// session that cannot be had (no connection, a 421 or 554 greeting, a
+// failed STARTTLS or AUTH) leaves its entry as it was and its lane stops,
+// rather than knock again for every entry. An entry stopped before its
+// outcome was known stays as it was, as after SIGKILL; one whose final dot
+// went unanswered is deferred (it may have been delivered). The time
+// limits and the stop are smtp::Session's (session.hpp).
 #pragma once
 
 #include <atomic>
@@ -22,6 +25,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "msg/delivery.hpp"
 #include "msg/result.hpp"
@@ -40,7 +44,7 @@ struct SendOptions {
     std::string transcript_dir;      // a transcript (0600) per session here; empty: none
 };
 
-// What a run tells its caller. Calls come from the worker threads and, for
+// What a run tells its caller. Calls come from the loops' threads and, for
 // tick(), from the thread in pass(), one at a time: the Sender serialises
 // them, so an implementation needs no lock of its own.
 class SendEvents {
@@ -63,9 +67,9 @@ struct SendTotals {
 };
 
 struct SendPass {
-    bool unreachable = false;    // no worker ever had a session: nothing was sent
-    bool left_behind = false;    // some worker lost its server: entries wait for a later pass
-    std::string session_error;   // why a worker could not get a session
+    bool unreachable = false;    // no session was ever had: nothing was sent
+    bool left_behind = false;    // some session lost its server: entries wait for a later pass
+    std::string session_error;   // why a session could not be had
     std::optional<Error> scan_error;   // the spool could not be walked
 };
 
@@ -76,7 +80,7 @@ public:
     Sender(const Sender&) = delete;
     Sender& operator=(const Sender&) = delete;
 
-    // Deliver every entry due now with `jobs` workers. Once a second, and
+    // Deliver every entry due now over `jobs` sessions. Once a second, and
     // at the end, the spool is synced (settle() moves to sent/ are not
     // fsynced one by one: this bounds what a power failure could send
     // twice); not once `stop` is set, which ends the pass as SIGKILL would.
@@ -87,8 +91,9 @@ public:
     const SendTotals& totals() const { return totals_; }
 
 private:
-    class Worker;
+    class Lane;
     struct Shared;
+    void run(std::vector<std::unique_ptr<Lane>>& lanes);
     Spool& spool_;
     SendOptions options_;
     SendEvents& events_;

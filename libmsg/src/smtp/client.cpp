@@ -4,6 +4,7 @@
 
 #include "../detail/openssl.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -14,7 +15,6 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
@@ -26,17 +26,9 @@ namespace {
 
 Error sys_error(const std::string& what) { return Error{errno, what + ": " + std::strerror(errno)}; }
 
-// The longest the socket blocks at once: deadlines and stop flags are
+// The longest a blocking call polls at once: deadlines and stop flags are
 // looked at this often.
 constexpr std::chrono::milliseconds kSlice{200};
-
-void set_slices(int fd) {
-    timeval tv{};
-    tv.tv_sec = 0;
-    tv.tv_usec = static_cast<suseconds_t>(kSlice.count() * 1000);
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-}
 
 bool stopped(const std::atomic<bool>* stop) { return stop && stop->load(std::memory_order_relaxed); }
 
@@ -106,7 +98,13 @@ Connection& Connection::operator=(Connection&& o) noexcept {
         fd_ = o.fd_;
         o.fd_ = -1;
         ep_ = std::move(o.ep_);
+        addrs_ = std::move(o.addrs_);
+        next_addr_ = o.next_addr_;
+        connecting_ = o.connecting_;
+        o.connecting_ = false;
+        connect_error_ = std::move(o.connect_error_);
         tls_ = std::move(o.tls_);
+        handshake_ = std::move(o.handshake_);
         buf_ = std::move(o.buf_);
         start_ = o.start_;
         end_ = o.end_;
@@ -119,18 +117,21 @@ Connection& Connection::operator=(Connection&& o) noexcept {
 Connection::~Connection() { close(); }
 
 void Connection::close() {
-    if (tls_ && tls_->ssl && fd_ >= 0) SSL_shutdown(tls_->ssl.get());
+    if (tls_ && tls_->ssl && fd_ >= 0) SSL_shutdown(tls_->ssl.get());   // close_notify, if the socket takes it
     tls_.reset();
+    handshake_.reset();
     if (fd_ >= 0) ::close(fd_);
     fd_ = -1;
+    connecting_ = false;
 }
 
 void Connection::note(Wire w, std::string_view text) {
     if (observer_) observer_(w, text);
 }
 
-Result<Connection> Connection::open(const Endpoint& ep, std::chrono::milliseconds timeout,
-                                    const std::atomic<bool>* stop) {
+// --- connecting -------------------------------------------------------------------
+
+Result<Connection> Connection::connect_start(const Endpoint& ep) {
     addrinfo hints{};
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
@@ -138,63 +139,80 @@ Result<Connection> Connection::open(const Endpoint& ep, std::chrono::millisecond
     const std::string port = std::to_string(ep.port);
     const int rc = getaddrinfo(ep.host.c_str(), port.c_str(), &hints, &list);
     if (rc != 0) return Error{EHOSTUNREACH, "cannot resolve " + ep.host + ": " + gai_strerror(rc)};
-    Error last{ECONNREFUSED, "cannot connect to " + ep.str()};
-    for (addrinfo* a = list; a; a = a->ai_next) {
-        const int fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, a->ai_protocol);
+    Connection c;
+    c.ep_ = ep;
+    for (addrinfo* a = list; a; a = a->ai_next)
+        c.addrs_.emplace_back(reinterpret_cast<const char*>(a->ai_addr), a->ai_addrlen);
+    freeaddrinfo(list);
+    if (auto s = c.next_address(); !s) return s.error();
+    return c;
+}
+
+// Connect to the next address not tried: connected, under way, or the
+// error of the last one once none is left.
+Status Connection::next_address() {
+    while (next_addr_ < addrs_.size()) {
+        const std::string& a = addrs_[next_addr_++];
+        const auto* sa = reinterpret_cast<const sockaddr*>(a.data());
+        const int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
         if (fd < 0) {
-            last = sys_error("cannot create a socket for " + ep.str());
+            connect_error_ = sys_error("cannot create a socket for " + ep_.str());
             continue;
         }
-        int r = connect(fd, a->ai_addr, a->ai_addrlen);
-        if (r != 0 && errno == EINPROGRESS) {
-            const auto until = Clock::now() + timeout;
-            while (true) {
-                if (stopped(stop)) {
-                    ::close(fd);
-                    freeaddrinfo(list);
-                    return Error{ECANCELED, "connecting to " + ep.str() + ": stopped"};
-                }
-                const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now());
-                if (left.count() <= 0) {
-                    errno = ETIMEDOUT;
-                    r = -1;
-                    break;
-                }
-                pollfd p{fd, POLLOUT, 0};
-                r = poll(&p, 1, static_cast<int>(std::min(left, kSlice).count()));
-                if (r < 0 && errno == EINTR) continue;
-                if (r == 0) continue;
-                if (r > 0) {
-                    int err = 0;
-                    socklen_t len = sizeof err;
-                    getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
-                    errno = err;
-                    r = err == 0 ? 0 : -1;
-                }
-                break;
-            }
-        }
-        if (r != 0) {
-            last = sys_error("cannot connect to " + ep.str());
-            ::close(fd);
-            continue;
-        }
-        fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
         const int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        set_slices(fd);
-        freeaddrinfo(list);
-        Connection c;
-        c.fd_ = fd;
-        c.timeout_ = timeout;
-        c.ep_ = ep;
-        return c;
+        if (::connect(fd, sa, static_cast<socklen_t>(a.size())) == 0 || errno == EINPROGRESS) {
+            fd_ = fd;
+            connecting_ = errno == EINPROGRESS;
+            return Ok{};
+        }
+        connect_error_ = sys_error("cannot connect to " + ep_.str());
+        ::close(fd);
     }
-    freeaddrinfo(list);
-    return last;
+    connecting_ = false;
+    return connect_error_ ? *connect_error_ : Error{ECONNREFUSED, "cannot connect to " + ep_.str()};
+}
+
+Status Connection::connect_step(bool timed_out) {
+    if (!connecting_) return Ok{};
+    int err = ETIMEDOUT;
+    if (!timed_out) {
+        pollfd p{fd_, POLLOUT, 0};
+        if (poll(&p, 1, 0) == 0) return Ok{};   // not yet
+        socklen_t len = sizeof err;
+        if (getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+    }
+    if (err == 0) {
+        connecting_ = false;
+        return Ok{};
+    }
+    errno = err;
+    connect_error_ = sys_error("cannot connect to " + ep_.str());
+    ::close(fd_);
+    fd_ = -1;
+    return next_address();
+}
+
+Result<Connection> Connection::open(const Endpoint& ep, std::chrono::milliseconds timeout,
+                                    const std::atomic<bool>* stop) {
+    auto c = connect_start(ep);
+    if (!c) return c.error();
+    auto until = Clock::now() + timeout;   // each address gets the whole limit
+    while (c->connecting_) {
+        const std::size_t addr = c->next_addr_;
+        const auto due = c->due(until, stop, "connecting to");
+        if (!due && due.error().errnum == ECANCELED) return Error{ECANCELED, "connecting to " + ep.str() + ": stopped"};
+        if (due) c->poll_for(Want::write, until);
+        if (auto s = c->connect_step(!due); !s) return s.error();
+        if (c->next_addr_ != addr) until = Clock::now() + timeout;
+    }
+    c->timeout_ = timeout;
+    return c;
 }
 
 bool Connection::tls() const { return tls_ && tls_->ssl; }
+
+bool Connection::pending() const { return tls() && SSL_pending(tls_->ssl.get()) > 0; }
 
 std::string Connection::tls_description() const {
     if (!tls()) return {};
@@ -205,60 +223,164 @@ Connection::Clock::time_point Connection::deadline() const {
     return timeout_.count() > 0 ? Clock::now() + timeout_ : Clock::time_point::max();
 }
 
+// --- non-blocking steps ----------------------------------------------------------
+
+Result<Connection::Io> Connection::read_some(char* buf, std::size_t n) {
+    if (fd_ < 0 || connecting_) return Error{ENOTCONN, "not connected to " + ep_.str()};
+    Io io;
+    if (tls()) {
+        ERR_clear_error();
+        errno = 0;
+        SSL* ssl = tls_->ssl.get();
+        const int r = SSL_read(ssl, buf, static_cast<int>(std::min<std::size_t>(n, 1 << 20)));
+        if (r > 0) {
+            io.n = static_cast<std::size_t>(r);
+            return io;
+        }
+        const int e = SSL_get_error(ssl, r);
+        if (e == SSL_ERROR_ZERO_RETURN) io.eof = true;
+        else if (e == SSL_ERROR_WANT_READ) io.want = Want::read;
+        else if (e == SSL_ERROR_WANT_WRITE) io.want = Want::write;   // a TLS 1.3 key update to answer
+        else if (e == SSL_ERROR_SYSCALL && (would_block() || errno == EINTR)) io.want = Want::read;
+        else if (e == SSL_ERROR_SYSCALL && r == 0) io.eof = true;
+        else return Error{EIO, "TLS read from " + ep_.str() + " failed: " + openssl::error_text()};
+        return io;
+    }
+    while (true) {
+        const long r = ::recv(fd_, buf, n, 0);
+        if (r > 0) io.n = static_cast<std::size_t>(r);
+        else if (r == 0) io.eof = true;
+        else if (errno == EINTR) continue;
+        else if (would_block()) io.want = Want::read;
+        else return sys_error("cannot read from " + ep_.str());
+        return io;
+    }
+}
+
+Result<Connection::Io> Connection::write_some(std::string_view bytes) {
+    if (fd_ < 0 || connecting_) return Error{ENOTCONN, "not connected to " + ep_.str()};
+    Io io;
+    if (bytes.empty()) return io;
+    if (tls()) {
+        ERR_clear_error();
+        errno = 0;
+        SSL* ssl = tls_->ssl.get();
+        const int r = SSL_write(ssl, bytes.data(), static_cast<int>(std::min<std::size_t>(bytes.size(), 1 << 20)));
+        if (r > 0) {
+            io.n = static_cast<std::size_t>(r);
+            return io;
+        }
+        const int e = SSL_get_error(ssl, r);
+        if (e == SSL_ERROR_WANT_WRITE) io.want = Want::write;
+        else if (e == SSL_ERROR_WANT_READ) io.want = Want::read;
+        else if (e == SSL_ERROR_SYSCALL && (would_block() || errno == EINTR)) io.want = Want::write;
+        else return Error{EIO, "TLS write to " + ep_.str() + " failed: " + openssl::error_text()};
+        return io;
+    }
+    while (true) {
+        const long r = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+        if (r >= 0) io.n = static_cast<std::size_t>(r);
+        else if (errno == EINTR) continue;
+        else if (would_block()) io.want = Want::write;
+        else return sys_error("cannot write to " + ep_.str());
+        return io;
+    }
+}
+
+Result<Connection::Want> Connection::tls_step(const TlsOptions& opt, const std::string& host) {
+    if (fd_ < 0 || connecting_) return Error{ENOTCONN, "not connected to " + ep_.str()};
+    if (tls()) return Error{EALREADY, "TLS is already on with " + ep_.str()};
+    if (!handshake_) {
+        auto t = std::make_unique<Tls>();
+        t->ctx.reset(SSL_CTX_new(TLS_client_method()));
+        if (!t->ctx) return Error{EIO, "cannot create a TLS context: " + openssl::error_text()};
+        SSL_CTX_set_min_proto_version(t->ctx.get(), TLS1_2_VERSION);
+        // A write that must be repeated may be repeated from a buffer that
+        // moved or grew (the session's output, appended to).
+        SSL_CTX_set_mode(t->ctx.get(), SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+        if (opt.verify) {
+            SSL_CTX_set_verify(t->ctx.get(), SSL_VERIFY_PEER, nullptr);
+            const int ok = opt.ca_file.empty() ? SSL_CTX_set_default_verify_paths(t->ctx.get())
+                                                : SSL_CTX_load_verify_locations(t->ctx.get(), opt.ca_file.c_str(), nullptr);
+            if (ok != 1) return Error{EIO, "cannot load CA certificates " + opt.ca_file + ": " + openssl::error_text()};
+        }
+        t->ssl.reset(SSL_new(t->ctx.get()));
+        if (!t->ssl) return Error{EIO, "cannot create a TLS session: " + openssl::error_text()};
+        const std::string name = opt.server_name.empty() ? host : opt.server_name;
+        if (!name.empty() && !is_ip_literal(name))
+            SSL_ctrl(t->ssl.get(), SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
+                     const_cast<char*>(name.c_str()));   // SSL_set_tlsext_host_name without its C cast
+        if (opt.verify && !name.empty()) {
+            if (is_ip_literal(name)) X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(t->ssl.get()), name.c_str());
+            else SSL_set1_host(t->ssl.get(), name.c_str());
+        }
+        SSL_set_fd(t->ssl.get(), fd_);
+        handshake_ = std::move(t);
+    }
+    ERR_clear_error();
+    errno = 0;
+    SSL* ssl = handshake_->ssl.get();
+    const int r = SSL_connect(ssl);
+    if (r == 1) {
+        tls_ = std::move(handshake_);
+        note(Wire::event, "tls " + tls_description());
+        return Want::none;
+    }
+    const int e = SSL_get_error(ssl, r);
+    if (e == SSL_ERROR_WANT_READ) return Want::read;
+    if (e == SSL_ERROR_WANT_WRITE) return Want::write;
+    if (e == SSL_ERROR_SYSCALL && (would_block() || errno == EINTR)) return Want::read;
+    std::string why = openssl::error_text();
+    const long v = SSL_get_verify_result(ssl);
+    if (v != X509_V_OK) why = std::string("certificate not trusted: ") + X509_verify_cert_error_string(v);
+    return tls_give_up(why);
+}
+
+Error Connection::tls_give_up(const std::string& why) {
+    handshake_.reset();
+    note(Wire::event, "error TLS handshake: " + why);
+    return Error{EPROTO, "TLS handshake with " + ep_.str() + " failed: " + why};
+}
+
+// --- blocking, under deadlines ------------------------------------------------------
+
+Status Connection::due(Clock::time_point until, const std::atomic<bool>* stop, const char* doing) const {
+    if (stopped(stop)) return Error{ECANCELED, std::string("stopped while ") + doing + " " + ep_.str()};
+    if (Clock::now() >= until) return Error{ETIMEDOUT, std::string("timed out ") + doing + " " + ep_.str()};
+    return Ok{};
+}
+
+void Connection::poll_for(Want w, Clock::time_point until) const {
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(until - Clock::now());
+    pollfd p{fd_, static_cast<short>(w == Want::write ? POLLOUT : POLLIN), 0};
+    poll(&p, 1, static_cast<int>(std::clamp<std::chrono::milliseconds>(left, std::chrono::milliseconds(0), kSlice).count()));
+}
+
 Result<std::size_t> Connection::receive(char* buf, std::size_t n, Clock::time_point until,
                                         const std::atomic<bool>* stop) {
     if (fd_ < 0) return Error{ENOTCONN, "not connected to " + ep_.str()};
     while (true) {
-        // Decrypted bytes that TLS holds already are taken at once.
-        const bool pending = tls() && SSL_pending(tls_->ssl.get()) > 0;
-        if (!pending) {
-            if (stopped(stop)) return Error{ECANCELED, "stopped while waiting for " + ep_.str()};
-            if (Clock::now() >= until) return Error{ETIMEDOUT, "timed out waiting for " + ep_.str()};
-        }
-        if (tls()) {
-            const int r = SSL_read(tls_->ssl.get(), buf, static_cast<int>(std::min<std::size_t>(n, 1 << 20)));
-            if (r > 0) return static_cast<std::size_t>(r);
-            const int e = SSL_get_error(tls_->ssl.get(), r);
-            if (e == SSL_ERROR_ZERO_RETURN) return std::size_t{0};
-            if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) continue;   // a slice went by
-            if (e == SSL_ERROR_SYSCALL && (would_block() || errno == EINTR)) continue;
-            if (e == SSL_ERROR_SYSCALL && r == 0) return std::size_t{0};
-            return Error{EIO, "TLS read from " + ep_.str() + " failed: " + openssl::error_text()};
-        }
-        const long r = ::recv(fd_, buf, n, 0);
-        if (r >= 0) return static_cast<std::size_t>(r);
-        if (errno == EINTR || would_block()) continue;
-        return sys_error("cannot read from " + ep_.str());
+        // Decrypted bytes that TLS holds already are taken at once; else the
+        // deadline is looked at before each read, so that a peer that sends a
+        // byte now and then still meets it.
+        if (!pending())
+            if (auto d = due(until, stop, "waiting for"); !d) return d.error();
+        auto io = read_some(buf, n);
+        if (!io) return io.error();
+        if (io->n > 0 || io->eof) return io->n;
+        poll_for(io->want, until);
     }
 }
 
 Status Connection::send(std::string_view bytes, Clock::time_point until, const std::atomic<bool>* stop) {
     if (fd_ < 0) return Error{ENOTCONN, "not connected to " + ep_.str()};
     std::size_t done = 0;
-    int chunk = 0;   // TLS: a write that must be retried is retried with the same length
     while (done < bytes.size()) {
-        if (stopped(stop)) return Error{ECANCELED, "stopped while writing to " + ep_.str()};
-        if (Clock::now() >= until) return Error{ETIMEDOUT, "timed out writing to " + ep_.str()};
-        if (tls()) {
-            if (chunk == 0) chunk = static_cast<int>(std::min<std::size_t>(bytes.size() - done, 1 << 20));
-            const int n = SSL_write(tls_->ssl.get(), bytes.data() + done, chunk);
-            if (n > 0) {
-                done += static_cast<std::size_t>(n);
-                chunk = 0;
-                continue;
-            }
-            const int e = SSL_get_error(tls_->ssl.get(), n);
-            if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) continue;
-            if (e == SSL_ERROR_SYSCALL && (would_block() || errno == EINTR)) continue;
-            return Error{EIO, "TLS write to " + ep_.str() + " failed: " + openssl::error_text()};
-        }
-        const long n = ::send(fd_, bytes.data() + done, bytes.size() - done, MSG_NOSIGNAL);
-        if (n >= 0) {
-            done += static_cast<std::size_t>(n);
-            continue;
-        }
-        if (errno == EINTR || would_block()) continue;
-        return sys_error("cannot write to " + ep_.str());
+        if (auto d = due(until, stop, "writing to"); !d) return d.error();
+        auto io = write_some(bytes.substr(done));
+        if (!io) return io.error();
+        done += io->n;
+        if (io->want != Want::none) poll_for(io->want, until);
     }
     return Ok{};
 }
@@ -342,50 +464,13 @@ Status Connection::start_tls(const TlsOptions& opt, const std::string& host) {
 
 Status Connection::start_tls(const TlsOptions& opt, const std::string& host, Clock::time_point until,
                              const std::atomic<bool>* stop) {
-    if (fd_ < 0) return Error{ENOTCONN, "not connected to " + ep_.str()};
-    if (tls()) return Error{EALREADY, "TLS is already on with " + ep_.str()};
-    auto t = std::make_unique<Tls>();
-    t->ctx.reset(SSL_CTX_new(TLS_client_method()));
-    if (!t->ctx) return Error{EIO, "cannot create a TLS context: " + openssl::error_text()};
-    SSL_CTX_set_min_proto_version(t->ctx.get(), TLS1_2_VERSION);
-    if (opt.verify) {
-        SSL_CTX_set_verify(t->ctx.get(), SSL_VERIFY_PEER, nullptr);
-        const int ok = opt.ca_file.empty() ? SSL_CTX_set_default_verify_paths(t->ctx.get())
-                                            : SSL_CTX_load_verify_locations(t->ctx.get(), opt.ca_file.c_str(), nullptr);
-        if (ok != 1) return Error{EIO, "cannot load CA certificates " + opt.ca_file + ": " + openssl::error_text()};
-    }
-    t->ssl.reset(SSL_new(t->ctx.get()));
-    if (!t->ssl) return Error{EIO, "cannot create a TLS session: " + openssl::error_text()};
-    const std::string name = opt.server_name.empty() ? host : opt.server_name;
-    if (!name.empty() && !is_ip_literal(name)) SSL_ctrl(t->ssl.get(), SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
-                 const_cast<char*>(name.c_str()));  // SSL_set_tlsext_host_name without its C cast
-    if (opt.verify && !name.empty()) {
-        if (is_ip_literal(name)) X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(t->ssl.get()), name.c_str());
-        else SSL_set1_host(t->ssl.get(), name.c_str());
-    }
-    SSL_set_fd(t->ssl.get(), fd_);
-    auto failed = [&](const std::string& why) -> Status {
-        note(Wire::event, "error TLS handshake: " + why);
-        return Error{EPROTO, "TLS handshake with " + ep_.str() + " failed: " + why};
-    };
     while (true) {
-        const int r = SSL_connect(t->ssl.get());
-        if (r == 1) break;
-        const int e = SSL_get_error(t->ssl.get(), r);
-        const bool again = e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE ||
-                           (e == SSL_ERROR_SYSCALL && (would_block() || errno == EINTR));
-        if (!again) {
-            std::string why = openssl::error_text();
-            const long v = SSL_get_verify_result(t->ssl.get());
-            if (v != X509_V_OK) why = std::string("certificate not trusted: ") + X509_verify_cert_error_string(v);
-            return failed(why);
-        }
-        if (stopped(stop)) return failed("stopped");
-        if (Clock::now() >= until) return failed("timed out");
+        auto w = tls_step(opt, host);
+        if (!w) return w.error();
+        if (*w == Want::none) return Ok{};
+        if (auto d = due(until, stop, "in"); !d) return tls_give_up(d.error().errnum == ECANCELED ? "stopped" : "timed out");
+        poll_for(*w, until);
     }
-    tls_ = std::move(t);
-    note(Wire::event, "tls " + tls_description());
-    return Ok{};
 }
 
 }  // namespace msg::smtp

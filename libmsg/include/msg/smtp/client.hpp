@@ -2,11 +2,14 @@
 // timeouts, line-oriented reads, replies, and TLS (implicit or after
 // STARTTLS, RFC 3207) through OpenSSL.
 //
-// Blocking I/O under deadlines: each call is given the time by which it
-// must be done (a whole reply, a whole write), and an optional stop flag
-// that ends it within 200 ms (SO_RCVTIMEO/SO_SNDTIMEO of 200 ms, so that
-// TLS records obey it too). One Connection is one socket; it is not shared
-// between threads. The SMTP dialogue itself is smtp::ClientSession's
+// The socket is non-blocking. Its primitives (connect_step, read_some,
+// write_some, tls_step) do what can be done at once and say what they wait
+// for: an event loop (msg::Sender) polls many connections with them. The
+// blocking calls are those primitives and poll(2) under deadlines: each
+// call is given the time by which it must be done (a whole reply, a whole
+// write), and an optional stop flag that ends it within 200 ms (the
+// longest poll). One Connection is one socket; it is not shared between
+// threads. The SMTP dialogue itself is smtp::ClientSession's
 // (client_session.hpp); smtp::Session (session.hpp) drives one over a
 // Connection.
 #pragma once
@@ -16,8 +19,10 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "msg/result.hpp"
 #include "msg/smtp/reply.hpp"
@@ -63,9 +68,39 @@ public:
     static Result<Connection> open(const Endpoint& ep, std::chrono::milliseconds timeout,
                                    const std::atomic<bool>* stop = nullptr);
 
+    // --- non-blocking steps (an event loop's) ---------------------------------
+    // What a step that could not finish waits for on fd().
+    enum class Want : std::uint8_t { none, read, write };
+    struct Io {
+        std::size_t n = 0;        // bytes read or written
+        bool eof = false;         // read: the peer closed the connection
+        Want want = Want::none;   // nothing could be done: wait for this
+    };
+    // Start connecting to the addresses of `ep`, in order, without waiting:
+    // Want::write until connected (then Want::none). Errors name the endpoint.
+    static Result<Connection> connect_start(const Endpoint& ep);
+    Want connecting() const { return connecting_ ? Want::write : Want::none; }
+    // fd() became writable (or, with `timed_out`, the address in hand took
+    // too long): connected, or on to the next address, or the last error.
+    Status connect_step(bool timed_out = false);
+    // What the socket (or TLS) has, up to `n` bytes; Io::want when nothing.
+    Result<Io> read_some(char* buf, std::size_t n);
+    // As much of `bytes` as goes at once. With TLS, a write that wanted
+    // must be repeated with at least the bytes it was given (more may follow).
+    Result<Io> write_some(std::string_view bytes);
+    // The TLS handshake, one step: Want::none once it is done. The observer
+    // sees "tls VERSION CIPHER" or "error TLS handshake: why".
+    Result<Want> tls_step(const TlsOptions& opt, const std::string& host);
+    // End a handshake under way that took too long or was stopped: the
+    // observer sees "error TLS handshake: why"; the error to report.
+    Error tls_give_up(const std::string& why);
+    // Decrypted bytes are waiting: read_some() has more without a poll.
+    bool pending() const;
+    int fd() const { return fd_; }
+
     // --- I/O under a deadline (what an I/O-free session's driver uses) ---
-    // The socket waits at most 200 ms at a time, so that a deadline and a
-    // stop flag are looked at that often, whatever the peer does.
+    // Each waits at most 200 ms at a time, so that a deadline and a stop
+    // flag are looked at that often, whatever the peer does.
     //
     // Up to `n` bytes as they come; 0 when the peer closed the connection.
     // ETIMEDOUT once `until` has passed (checked before each read, so a
@@ -114,10 +149,21 @@ private:
     Result<std::string> read_line_until(std::size_t max, Clock::time_point until);
     Clock::time_point deadline() const;
     void note(Wire w, std::string_view text);
+    Status next_address();
+    // ETIMEDOUT once `until` has passed, ECANCELED on *stop ("timed out
+    // DOING HOST:PORT").
+    Status due(Clock::time_point until, const std::atomic<bool>* stop, const char* doing) const;
+    // Wait until fd() is ready for `w`, at most 200 ms and not past `until`.
+    void poll_for(Want w, Clock::time_point until) const;
 
     int fd_ = -1;
     Endpoint ep_;
-    std::unique_ptr<Tls> tls_;
+    std::vector<std::string> addrs_;   // sockaddrs still to try when connecting
+    std::size_t next_addr_ = 0;
+    bool connecting_ = false;
+    std::optional<Error> connect_error_;   // the last address's
+    std::unique_ptr<Tls> tls_;         // once the handshake is done
+    std::unique_ptr<Tls> handshake_;   // while it is under way
     std::string buf_;
     std::size_t start_ = 0, end_ = 0;
     WireObserver observer_;

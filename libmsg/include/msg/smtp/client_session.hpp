@@ -144,6 +144,7 @@ public:
     // them. Left unsent when the connection fails, they tell the session
     // that a final dot never went out.
     std::string& output() { return out_; }
+    const std::string& output() const { return out_; }
     // The limit for writing output(): data_block (per MiB begun) when it
     // holds a message, else command.
     Limit output_limit() const { return out_data_ ? Limit::data_block : Limit::command; }
