@@ -312,8 +312,6 @@ void Sender::Lane::advance(Steady::time_point now) {
         }
         if (any) flush_transcript();
         if (engine_->closed()) {
-            if (!engine_->output().empty()) write();   // what a closing session still says
-            if (!engine_) return;
             if (!counted_) {
                 auto e = engine_->error();
                 open_failed(e ? *e : smtp::SessionError{"no session with " + o.server.str(), std::nullopt, false, false});
@@ -339,9 +337,10 @@ void Sender::Lane::advance(Steady::time_point now) {
             else end_session();
         }
         waiting_.reset();
+        if (engine_) set_deadline(Steady::now());
         return;
     }
-    if (!waiting_ && inflight_.empty() && !drained_) {
+    if (!waiting_ && inflight_.empty() && !drained_ && !gave_up_) {
         waiting_ = take();
         drained_ = !waiting_;
     }
@@ -349,7 +348,7 @@ void Sender::Lane::advance(Steady::time_point now) {
         if (!engine_) {
             open_session();
         } else if (engine_->ready()) {
-            if (on_session_ >= o.max_per_connection) {
+            if (on_session_ >= std::max(1u, o.max_per_connection)) {
                 engine_->quit();   // a fresh session once this one is closed
             } else {
                 if (o.rate > 0 && !slot_) slot_ = s_.reserve();
@@ -429,21 +428,22 @@ pollfd Sender::Lane::events() const {
 Steady::time_point Sender::Lane::wake() const {
     Steady::time_point t = deadline_;
     if (stop_seen_) t = std::min(t, grace_end_);
-    if (waiting_ && slot_) t = std::min(t, *slot_);
+    if (waiting_ && slot_ && engine_ && engine_->ready()) t = std::min(t, *slot_);
     return t;
 }
 
 void Sender::Lane::ready(short revents) {
     if (!engine_ || !conn_) return;
     if (conn_->connecting() != Want::none) {
-        const int fd = conn_->fd();
+        const std::size_t tried = conn_->addresses_tried();
         if (auto c = conn_->connect_step(); !c) open_failed(smtp::SessionError{c.error().message, std::nullopt, false, true});
-        else if (conn_->fd() != fd) step_ = Step::none;   // the next address gets the whole limit
+        else if (conn_->addresses_tried() != tried) step_ = Step::none;   // the next address gets the whole limit
         return;
     }
     if (engine_->tls_requested()) return tls_step();
     const short in = POLLIN | POLLHUP | POLLERR, out = POLLOUT | POLLHUP | POLLERR;
-    if (!engine_->output().empty() && (revents & (write_want_ == Want::read ? in : out))) write();
+    // Once stopped nothing more goes out; a reply on its way is still read.
+    if (!stopping() && !engine_->output().empty() && (revents & (write_want_ == Want::read ? in : out))) write();
     if (!engine_->closed() && (revents & (read_want_ == Want::write ? out : in))) read();
 }
 
@@ -489,7 +489,10 @@ void Sender::Lane::read() {
 void Sender::Lane::expire(Steady::time_point now) {
     if (!engine_) return;
     const bool stopped = stopping();
-    if (stopped && step_ == Step::reply && now >= grace_end_) return engine_->connection_failed("stopped", true);
+    if (stopped) {
+        if (now >= std::min(grace_end_, deadline_)) engine_->connection_failed("stopped", true);
+        return;
+    }
     if (now < deadline_) return;
     const std::string host = s_.options.server.str();
     switch (step_) {
@@ -497,6 +500,7 @@ void Sender::Lane::expire(Steady::time_point now) {
         if (auto c = conn_->connect_step(true); !c)
             open_failed(smtp::SessionError{c.error().message, std::nullopt, false, true});
         step_ = Step::none;   // the next address gets the whole limit
+        deadline_ = Steady::time_point::max();
         return;
     case Step::tls: return engine_->connection_failed(conn_->tls_give_up("timed out").message);
     case Step::write: return engine_->connection_failed("timed out writing to " + host);
@@ -525,6 +529,7 @@ void Sender::run(std::vector<std::unique_ptr<Lane>>& lanes) {
         Steady::time_point wake = now + kTurn;
         bool busy = false, again = false;
         for (auto& lane : lanes) {
+            if (lane->finished()) continue;
             lane->advance(now);
             if (lane->finished()) continue;
             busy = true;

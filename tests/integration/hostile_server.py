@@ -16,6 +16,8 @@ killed, each connection in its own thread. MODE:
   controls      replies carry ESC, NUL and bare CR; every recipient is
                 refused with such a reply
   delay         a slow but honest server: each reply after half a second
+  stall-data    answers DATA 354, then reads nothing more (the client's
+                writes block once the socket buffers are full)
 
 With --tls, every connection starts with a TLS handshake (implicit TLS, as
 on port 465) with that certificate and key.
@@ -35,7 +37,7 @@ if args[:1] == ["--tls"]:
     TLS.load_cert_chain(args[1], args[2])
     args = args[3:]
 MODE = args[0] if args else ""
-MODES = ("endless-ehlo", "slow", "slow-mail", "hang-dot", "controls", "delay")
+MODES = ("endless-ehlo", "slow", "slow-mail", "hang-dot", "controls", "delay", "stall-data")
 if MODE not in MODES:
     raise SystemExit("mode must be one of " + ", ".join(MODES))
 
@@ -104,6 +106,8 @@ def talk(conn):
                     send(b"250 2.1.5 ok\r\n", slow)
             elif cmd == b"DATA":
                 send(b"354 go ahead\r\n", slow)
+                if MODE == "stall-data":
+                    time.sleep(3600)
                 in_data = True
             elif cmd == b"RSET":
                 send(b"250 2.0.0 ok\r\n", slow)

@@ -11,6 +11,9 @@ Usage: spoolsend_hostile.py SPOOLSEND
   session after about 3 s, not after the reply;
 - replies with ESC, NUL and CR: the entries fail with reports, and no
   control character reaches stderr, the report or the JSON;
+- a server that stops reading in the middle of a message: SIGTERM ends
+  spoolsend within 2 s, the entries as they were; the data-block limit
+  (per MiB begun) defers the entry as "timed out writing";
 - SIGTERM while a server dawdles: spoolsend ends within 2 s and prints its
   summary; entries without a reply stay where they were (as after SIGKILL),
   an entry whose final dot went unanswered is deferred as "may have been
@@ -47,7 +50,7 @@ def start_server(mode, tls=None):
     return p, int(m.group(1))
 
 
-def make_spool(root, count):
+def make_spool(root, count, body=b"body\n"):
     for d in ("tmp", "queue", "deferred", "sent", "failed"):
         os.makedirs(os.path.join(root, d))
     names = []
@@ -56,7 +59,7 @@ def make_spool(root, count):
         name = "%s.%06dZ.1.%06d.hostile" % (stamp, i, i)
         with open(os.path.join(root, "queue", name), "wb") as f:
             f.write(b"MAIL FROM:<a@example.org>\nRCPT TO:<b%d@example.net>\n\n" % i)
-            f.write(b"From: a@example.org\nSubject: %d\n\nbody\n" % i)
+            f.write(b"From: a@example.org\nSubject: %d\n\n" % i + body)
         names.append(name)
     return names
 
@@ -159,6 +162,32 @@ try:
         check(b"spoolsend: 0 sent" in err, "slow MAIL reply, SIGTERM: the summary is printed: %s" % err)
         check(states(spool2)["queue"] == names2, "slow MAIL reply, SIGTERM: the entries stay in queue/: %s" % states(spool2))
         print("slow MAIL reply, SIGTERM: ended %.2f s after it" % after)
+    finally:
+        server.kill()
+        server.wait()
+
+    # --- a message the server stops reading: SIGTERM, and the write limit -----
+    server, port = start_server("stall-data")
+    try:
+        big = b"x" * 999 + b"\n"
+        spool = os.path.join(tmp, "stall")
+        names = make_spool(spool, 2, big * 16384)   # 16 MB each: more than the socket buffers hold
+        code, _, err, secs, after, _ = spoolsend(["--server", "127.0.0.1:%d" % port, "--timeout", "60s", spool],
+                                                 term_after=1.5)
+        check(after < 2, "stalled DATA, SIGTERM: ended %.2f s after it" % after)
+        check(states(spool)["queue"] == names, "stalled DATA, SIGTERM: the entries stay in queue/: %s" % states(spool))
+        print("stalled DATA, SIGTERM: ended %.2f s after it" % after)
+        spool2 = os.path.join(tmp, "stall2")
+        names2 = make_spool(spool2, 1, big * 8192)   # 8 MB: still more than the buffers hold
+        code, _, err, secs, _, _ = spoolsend(["--server", "127.0.0.1:%d" % port, "--timeout", "1s", spool2])
+        st = states(spool2)
+        check(code == 1 and st["deferred"] == names2, "stalled DATA: the entry is deferred, got %d: %s %s" % (code, st, err))
+        check(0.8 < secs < 9 + 3, "stalled DATA: given up in %.1f s (--timeout 1s per MiB begun)" % secs)
+        if st["deferred"]:
+            text = open(os.path.join(spool2, "deferred", st["deferred"][0]), "rb").read()
+            check(re.search(rb"^Attempt: .*timed out writing", text, re.M) is not None,
+                  "stalled DATA: the attempt says the write timed out: %s" % text[:400])
+        print("stalled DATA: given up after %.1f s" % secs)
     finally:
         server.kill()
         server.wait()

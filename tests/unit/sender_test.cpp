@@ -355,3 +355,53 @@ TEST_F(SenderTest, SessionsOfOneLoopGoOnTogether) {
     EXPECT_LT(took, 10s) << "a held reply was waited for to its time limit";
     EXPECT_TRUE(in(msg::SpoolState::queue).empty());
 }
+
+namespace {
+
+// Serves its first connection; every later one gets a 421 greeting.
+struct FirstOnly : smtp::ServerPolicy, smtp::ListenerHooks {
+    std::atomic<int> connections{0}, messages{0};
+    smtp::ServerOptions options;
+    smtp::Verdict decide(smtp::Stage st, std::string_view, const std::vector<std::string>&) override {
+        if (st == smtp::Stage::connect && ++connections > 1) return {421, "4.7.0 one connection only", false};
+        return {};
+    }
+    smtp::Verdict accept(smtp::ReceivedMessage&&, bool&) override {
+        ++messages;
+        return {};
+    }
+    std::unique_ptr<smtp::Dialog> open(const smtp::Peer&) override {
+        return std::make_unique<smtp::ServerSession>(options, *this);
+    }
+};
+
+}  // namespace
+
+// A session refused at its greeting leaves its entry and stops for the
+// pass, though its loop goes on with the others: one knock each.
+TEST_F(SenderTest, ARefusedSessionDoesNotKnockAgain) {
+    FirstOnly srv;
+    smtp::ListenerOptions lo;
+    lo.endpoint = smtp::Endpoint{"127.0.0.1", 0};
+    auto l = smtp::Listener::open(lo);
+    ASSERT_TRUE(l) << l.error().message;
+    options_.server = smtp::Endpoint{"127.0.0.1", l->bound().port};
+    std::atomic<bool> server_stop{false};
+    std::thread server([&] { (void)l->run(srv, server_stop); });
+    for (int i = 0; i < 40; ++i) enqueue({"b" + std::to_string(i) + "@example.net"});
+    options_.jobs = 8;
+    options_.max_per_connection = 1000;
+    Recorder events;
+    msg::Sender sender(*spool_, options_, events);
+    std::atomic<bool> stop{false};
+    const msg::SendPass pass = sender.pass(stop);
+    server_stop = true;
+    server.join();
+    EXPECT_EQ(srv.connections, 8) << "a refused session knocked again";
+    EXPECT_EQ(in(msg::SpoolState::queue).size(), 7u);   // one entry for each refused session
+    EXPECT_EQ(sender.totals().sent, 33u);
+    EXPECT_EQ(srv.messages, 33);
+    EXPECT_TRUE(pass.left_behind);
+    EXPECT_FALSE(pass.unreachable);
+    EXPECT_NE(pass.session_error.find("one connection only"), std::string::npos) << pass.session_error;
+}

@@ -199,12 +199,12 @@ Result<Connection> Connection::open(const Endpoint& ep, std::chrono::millisecond
     if (!c) return c.error();
     auto until = Clock::now() + timeout;   // each address gets the whole limit
     while (c->connecting_) {
-        const std::size_t addr = c->next_addr_;
+        const std::size_t addr = c->addresses_tried();
         const auto due = c->due(until, stop, "connecting to");
         if (!due && due.error().errnum == ECANCELED) return Error{ECANCELED, "connecting to " + ep.str() + ": stopped"};
         if (due) c->poll_for(Want::write, until);
         if (auto s = c->connect_step(!due); !s) return s.error();
-        if (c->next_addr_ != addr) until = Clock::now() + timeout;
+        if (c->addresses_tried() != addr) until = Clock::now() + timeout;
     }
     c->timeout_ = timeout;
     return c;

@@ -80,6 +80,8 @@ public:
     // Want::write until connected (then Want::none). Errors name the endpoint.
     static Result<Connection> connect_start(const Endpoint& ep);
     Want connecting() const { return connecting_ ? Want::write : Want::none; }
+    // Addresses tried so far (connect_step moved on when this grew).
+    std::size_t addresses_tried() const { return next_addr_; }
     // fd() became writable (or, with `timed_out`, the address in hand took
     // too long): connected, or on to the next address, or the last error.
     Status connect_step(bool timed_out = false);
