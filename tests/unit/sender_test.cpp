@@ -122,6 +122,7 @@ protected:
         EXPECT_TRUE(n) << n.error().message;
         return n ? *n : std::string();
     }
+    void together(unsigned jobs);   // SessionsOf*GoOnTogether
     std::set<std::string> in(msg::SpoolState s) {
         auto l = spool_->list(s);
         EXPECT_TRUE(l);
@@ -324,11 +325,15 @@ struct Gate : smtp::ListenerHooks {
 
 }  // namespace
 
-// -j 8 is eight sessions under way at once, though they share the loops
-// (one per core): no message is answered until six of them wait for it.
-// Sessions taken one at a time would stop at the first held reply.
-TEST_F(SenderTest, SessionsOfOneLoopGoOnTogether) {
-    Gate gate(6);
+// Every session of -j N is under way at once, though sessions share a
+// loop: no message is answered until N - 2 of them wait for it. Sessions
+// taken one at a time would stop at the first held reply. -j 8 is one
+// loop; -j 20 two on two cores or more.
+TEST_F(SenderTest, SessionsOfOneLoopGoOnTogether) { together(8); }
+TEST_F(SenderTest, SessionsOfSeveralLoopsGoOnTogether) { together(20); }
+
+void SenderTest::together(unsigned jobs) {
+    Gate gate(jobs - 2);
     smtp::ListenerOptions lo;
     lo.endpoint = smtp::Endpoint{"127.0.0.1", 0};
     auto l = smtp::Listener::open(lo);
@@ -337,8 +342,9 @@ TEST_F(SenderTest, SessionsOfOneLoopGoOnTogether) {
     options_.session.data_end = 10s;
     std::atomic<bool> server_stop{false};
     std::thread server([&] { (void)l->run(gate, server_stop); });
-    for (int i = 0; i < 16; ++i) enqueue({"b" + std::to_string(i) + "@example.net"});
-    options_.jobs = 8;
+    const unsigned entries = 2 * jobs;
+    for (unsigned i = 0; i < entries; ++i) enqueue({"b" + std::to_string(i) + "@example.net"});
+    options_.jobs = jobs;
     Recorder events;
     msg::Sender sender(*spool_, options_, events);
     std::atomic<bool> stop{false};
@@ -348,10 +354,10 @@ TEST_F(SenderTest, SessionsOfOneLoopGoOnTogether) {
     server_stop = true;
     server.join();
     EXPECT_FALSE(pass.left_behind);
-    EXPECT_EQ(sender.totals().sent, 16u);
-    EXPECT_EQ(gate.messages, 16);
-    EXPECT_GE(gate.most, 6u);
-    EXPECT_EQ(sender.totals().sessions, 8u);
+    EXPECT_EQ(sender.totals().sent, entries);
+    EXPECT_EQ(gate.messages, static_cast<int>(entries));
+    EXPECT_GE(gate.most, jobs - 2);
+    EXPECT_EQ(sender.totals().sessions, jobs);
     EXPECT_LT(took, 10s) << "a held reply was waited for to its time limit";
     EXPECT_TRUE(in(msg::SpoolState::queue).empty());
 }

@@ -1,9 +1,8 @@
 // sender.hpp - delivering a spool: `jobs` SMTP sessions at once, each
 // claiming due entries, sending them and settling them by the rules of
 // delivery.hpp. One pass takes every entry due at its start (DueScan); the
-// sessions are driven by event loops over non-blocking sockets, as many
-// loops as there are cores (at most one per session), not by a thread per
-// session. The caller decides how often to pass (once, or again and again
+// sessions are driven by event loops over non-blocking sockets, a loop for
+// every 16 sessions and at most one per core, not by a thread per session. The caller decides how often to pass (once, or again and again
 // to watch a spool) and prints what it is told.
 //
 //   msg::Sender sender(spool, options, events);
