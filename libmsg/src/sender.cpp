@@ -7,10 +7,9 @@
 // the order they were submitted. Each turn of a loop first advances every
 // lane without waiting (settle what completed, claim, connect, submit,
 // write), then polls their sockets, at most 200 ms, then reads and writes
-// what is ready and ends what is past its time limit. The limits and the
-// stop are those smtp::Session applies (session.hpp): a whole reply or a
-// whole write under each limit, nothing written once stopped, half a
-// second for a reply already on its way.
+// what is ready and ends what is past its time limit (sender.hpp: a whole
+// step under each limit, nothing written once stopped, half a second for a
+// reply already on its way).
 #include "msg/sender.hpp"
 
 #include <fcntl.h>

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "msg/smtp/server.hpp"
-#include "msg/smtp/session.hpp"
+#include "msg/smtp/client_session.hpp"
 
 namespace {
 

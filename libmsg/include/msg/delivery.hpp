@@ -3,8 +3,8 @@
 // state, and the reports a failure leaves (text, JSON and RFC 3464 DSN).
 //
 // A sender (spoolsend, or any program embedding libmsg) walks what is due
-// with DueScan, claims each entry (Spool::claim), sends it (smtp::Session
-// gives a Delivery), and hands the Delivery to settle(), which decides and
+// with DueScan, claims each entry (Spool::claim), sends it (msg::Sender's
+// sessions, smtp::ClientSession, give a Delivery), and hands the Delivery to settle(), which decides and
 // moves the entry:
 //
 //   every recipient sent          -> sent/

@@ -7,7 +7,7 @@
 //   esmtp-value   = 1*(%d33-60 / %d62-126)    UTF-8 too with SMTPUTF8 (RFC 6531 3.3)
 //
 // One envelope type serves every seam: a spool entry's envelope read back
-// (spool_entry.hpp: envelope_of), the one a sender sends (smtp::Session),
+// (spool_entry.hpp: envelope_of), the one a sender sends (smtp::ClientSession),
 // the one a server received (smtp::ServerSession) and the one derived from
 // an archived message (derive_envelope). One parameter parser serves the
 // spool entry reader, the SMTP command parser and the server.

@@ -18,7 +18,7 @@ struct Error {
 };
 
 // The value, or why there is none: an Error, or a richer type `E` where a
-// caller needs more than a message (smtp::Session::open's SessionError).
+// caller needs more than a message (smtp::ClientSession's SessionError).
 template <class T, class E = Error>
 class [[nodiscard]] Result {
 public:

@@ -15,8 +15,19 @@
 // failed STARTTLS or AUTH) leaves its entry as it was and its lane stops,
 // rather than knock again for every entry. An entry stopped before its
 // outcome was known stays as it was, as after SIGKILL; one whose final dot
-// went unanswered is deferred (it may have been delivered). The time
-// limits and the stop are smtp::Session's (session.hpp).
+// went unanswered is deferred (it may have been delivered).
+//
+// Time limits (SessionOptions, RFC 5321 4.5.3.2): each covers a whole step,
+// never a single read, set when the step begins: connecting (the greeting
+// limit, for each address of the server's name), a TLS handshake, a whole
+// reply, a whole write (the data-block limit for each MiB begun). A server
+// that answers a byte at a time meets them too.
+//
+// Stopping: pass()'s flag is looked at at least every 200 ms. Once it is
+// set nothing more is written; a reply already on its way gets half a
+// second to arrive whole (so that a message whose final dot was answered is
+// not sent again); then what is in flight is given up (Delivery::
+// interrupted, and unanswered_dot when a final dot went out), no QUIT.
 #pragma once
 
 #include <atomic>
@@ -28,7 +39,8 @@
 
 #include "msg/delivery.hpp"
 #include "msg/result.hpp"
-#include "msg/smtp/session.hpp"
+#include "msg/smtp/client.hpp"
+#include "msg/smtp/client_session.hpp"
 #include "msg/spool.hpp"
 
 namespace msg {

@@ -10,8 +10,8 @@
 // write), and an optional stop flag that ends it within 200 ms (the
 // longest poll). One Connection is one socket; it is not shared between
 // threads. The SMTP dialogue itself is smtp::ClientSession's
-// (client_session.hpp); smtp::Session (session.hpp) drives one over a
-// Connection.
+// (client_session.hpp); msg::Sender (sender.hpp) drives many over
+// Connections.
 #pragma once
 
 #include <atomic>

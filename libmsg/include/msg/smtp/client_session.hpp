@@ -2,8 +2,8 @@
 // I/O.
 //
 // A ClientSession is fed the bytes the server sent and produces the bytes
-// to send; it owns no socket. Its driver (smtp::Session in session.hpp,
-// over a Connection, or a test feeding scripted replies) moves bytes,
+// to send; it owns no socket. Its driver (msg::Sender's event loop in
+// sender.hpp, over a Connection, or a test feeding scripted replies) moves bytes,
 // runs the TLS handshake when told, and keeps the time: waiting() says
 // which RFC 5321 4.5.3.2 limit applies to what the session is waiting
 // for, and a new limit starts whenever progress() moves on.
@@ -86,7 +86,7 @@ struct SessionOptions {
     std::chrono::seconds greeting{300}, command{300}, data_start{120}, data_block{180}, data_end{600};
     bool downgrade_8bit = true;         // false: refuse 8-bit to a server without 8BITMIME
     ReplyLimits replies;                // how much of one reply is read
-    // For the driver (smtp::Session): it looks at the flag at least every
+    // For the driver (msg::Sender): it looks at the flag at least every
     // 200 ms; once it is true nothing more is written, a reply on its way
     // gets half a second, then the work in flight is given up
     // (Delivery::interrupted). Not owned.
