@@ -58,7 +58,7 @@ bool is_pending(const Envelope::Rcpt& r, const std::vector<std::string>& pending
 }  // namespace
 
 Claim::Claim(Claim&& o) noexcept
-    : root_(std::move(o.root_)), name_(std::move(o.name_)), data_(std::move(o.data_)),
+    : root_(std::move(o.root_)), name_(std::move(o.name_)), dirs_(std::move(o.dirs_)), data_(std::move(o.data_)),
       entry_(std::move(o.entry_)), state_(o.state_), fd_(o.fd_) {
     o.fd_ = -1;
 }
@@ -68,6 +68,7 @@ Claim& Claim::operator=(Claim&& o) noexcept {
         spool_io::close_fd(fd_);
         root_ = std::move(o.root_);
         name_ = std::move(o.name_);
+        dirs_ = std::move(o.dirs_);
         data_ = std::move(o.data_);
         entry_ = std::move(o.entry_);
         state_ = o.state_;
@@ -85,13 +86,20 @@ Status Claim::complete(bool durable) {
 }
 
 Status Claim::move_and_end(SpoolState to, bool durable) {
-    const std::string from_dir = join(root_, state_dir(state_));
+    const SpoolState from = state_;
+    const int from_fd = dirs_ ? dirs_->of(from) : -1, to_fd = dirs_ ? dirs_->of(to) : -1;
+    const std::string from_dir = join(root_, state_dir(from));
     const std::string to_dir = join(root_, state_dir(to));
-    if (Status s = spool_io::move(join(from_dir, name_), join(to_dir, name_), false); !s) return s;
+    if (Status s = from_fd >= 0 && to_fd >= 0
+                       ? spool_io::move_at(from_fd, state_dir(from), to_fd, state_dir(to), name_, root_, true)
+                       : spool_io::move(join(from_dir, name_), join(to_dir, name_), false);
+        !s)
+        return s;
     state_ = to;
+    auto sync = [](int fd, const std::string& path) { return fd >= 0 ? spool_io::sync_fd(fd, path) : spool_io::sync_dir(path); };
     Status s = Ok{};
-    if (durable) s = spool_io::sync_dir(to_dir);
-    if (s && durable) s = spool_io::sync_dir(from_dir);
+    if (durable) s = sync(to_fd, to_dir);
+    if (s && durable) s = sync(from_fd, from_dir);
     spool_io::close_fd(fd_);
     fd_ = -1;
     return s;
@@ -270,9 +278,13 @@ Result<std::optional<Claim>> Spool::claim(std::string_view name) {
 Result<std::optional<Claim>> Spool::claim(std::string_view name, std::span<const SpoolState> states) {
     if (!spool_io::is_entry_name(name))
         return Error{EINVAL, "invalid spool entry name \"" + std::string(name) + "\""};
+    const std::string n(name);
     for (SpoolState s : states) {
+        // Relative to the state's directory when the spool could open it.
+        const int dir = dirs_ ? dirs_->of(s) : -1;
         const std::string path = join(root_, state_dir(s), name);
-        const int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+        const int fd = dir >= 0 ? ::openat(dir, n.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW)
+                                : ::open(path.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW);
         if (fd < 0) {
             if (errno == ENOENT) continue;
             return sys_error("open", path, errno);
@@ -291,7 +303,7 @@ Result<std::optional<Claim>> Spool::claim(std::string_view name, std::span<const
             spool_io::close_fd(fd);
             return sys_error("stat", path, err);
         }
-        if (::stat(path.c_str(), &now) != 0 || !same_file(held, now)) {
+        if ((dir >= 0 ? ::fstatat(dir, n.c_str(), &now, 0) : ::stat(path.c_str(), &now)) != 0 || !same_file(held, now)) {
             spool_io::close_fd(fd);
             return std::optional<Claim>();
         }
@@ -302,7 +314,8 @@ Result<std::optional<Claim>> Spool::claim(std::string_view name, std::span<const
         }
         Claim c;
         c.root_ = root_;
-        c.name_ = std::string(name);
+        c.name_ = n;
+        c.dirs_ = dirs_;
         c.data_ = std::make_unique<const std::string>(std::move(*data));
         c.entry_ = parse_spool_entry(*c.data_);
         c.state_ = s;

@@ -86,6 +86,7 @@ Result<Spool> Spool::open(const std::string& path, bool create) {
         if (::stat(p.c_str(), &st) != 0) return sys_error("open spool directory", p, errno);
         if (!S_ISDIR(st.st_mode)) return sys_error("open spool directory", p, ENOTDIR);
     }
+    s.dirs_ = spool_io::Dirs::open(s.root_);
     return s;
 }
 

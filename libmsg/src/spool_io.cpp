@@ -193,12 +193,24 @@ Error move_error(std::string_view step, const std::string& from, const std::stri
 }  // namespace
 
 Status move_at(int from, std::string_view from_name, int to, std::string_view to_name, std::string_view name,
-               const std::string& root) {
+               const std::string& root, bool replace) {
     const std::string n(name);
-    const char* step = nullptr;
-    if (const int err = rename_no_replace(from, n.c_str(), to, n.c_str(), step))
-        return move_error(step, join(root, from_name, name), join(root, to_name, name), err);
+    const char* step = "rename";
+    const int err = replace ? (::renameat(from, n.c_str(), to, n.c_str()) == 0 ? 0 : errno)
+                            : rename_no_replace(from, n.c_str(), to, n.c_str(), step);
+    if (err) return move_error(step, join(root, from_name, name), join(root, to_name, name), err);
     return Ok{};
+}
+
+Dirs::~Dirs() {
+    for (int f : fd) close_fd(f);
+}
+
+std::shared_ptr<const Dirs> Dirs::open(const std::string& root) {
+    auto d = std::make_shared<Dirs>();
+    for (SpoolState s : kAllStates)
+        d->fd[static_cast<int>(s)] = ::open(join(root, state_dir(s)).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    return d;
 }
 
 Status move(const std::string& from, const std::string& to, bool no_replace) {

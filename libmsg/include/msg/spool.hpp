@@ -21,6 +21,10 @@
 
 namespace msg {
 
+namespace spool_io {
+struct Dirs;   // the state directories, opened once (internal)
+}
+
 // hold: put aside by an operator (spoolctl hold); never sent until released.
 enum class SpoolState : std::uint8_t { queue, deferred, sent, failed, hold };
 std::string_view state_dir(SpoolState s);  // "queue", "deferred", "sent", "failed", "hold"
@@ -109,6 +113,7 @@ private:
     // Move the entry into `to`, fsync both directories and end the claim.
     Status move_and_end(SpoolState to, bool durable = true);
     std::string root_, name_;
+    std::shared_ptr<const spool_io::Dirs> dirs_;   // the spool's, when it could open them
     std::unique_ptr<const std::string> data_;   // heap: entry_'s spans survive a move of the Claim
     SpoolEntry entry_;
     SpoolState state_ = SpoolState::queue;
@@ -211,6 +216,7 @@ public:
 
 private:
     std::string root_;
+    std::shared_ptr<const spool_io::Dirs> dirs_;
 };
 
 // The entries of one or more states in name (enqueue) order, the states

@@ -5,6 +5,7 @@
 
 #include <sys/stat.h>
 #include <chrono>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -44,10 +45,25 @@ Result<int> create_file(const std::string& path, std::string_view data, bool syn
 Result<int> create_at(int dir, std::string_view name, std::string_view head, std::string_view body,
                       const std::string& root, std::string_view dir_name, mode_t mode = 0660);
 // `name` from the directory `from` (root/from_name) to the directory `to`
-// (root/to_name), never replacing, as move() with no_replace; errors name
-// both paths, as move()'s do.
+// (root/to_name), never replacing unless `replace`, as move() does; errors
+// name both paths, as move()'s do.
 Status move_at(int from, std::string_view from_name, int to, std::string_view to_name, std::string_view name,
-               const std::string& root);
+               const std::string& root, bool replace = false);
+
+// A spool's state directories, opened once (O_DIRECTORY): the entries a
+// sender claims are opened, looked up and moved relative to them, without
+// a walk of the spool's path for every call. Shared by a Spool and its
+// Claims; -1 for a directory that could not be opened (its callers then go
+// by path).
+struct Dirs {
+    int fd[5] = {-1, -1, -1, -1, -1};   // by SpoolState
+    Dirs() = default;
+    Dirs(const Dirs&) = delete;
+    Dirs& operator=(const Dirs&) = delete;
+    ~Dirs();
+    int of(SpoolState s) const { return fd[static_cast<int>(s)]; }
+    static std::shared_ptr<const Dirs> open(const std::string& root);
+};
 
 // rename(from, to); with `no_replace`, fail with EEXIST when `to` exists
 // (renameat2 RENAME_NOREPLACE, or link+unlink where the file system lacks it).
