@@ -119,6 +119,7 @@ private:
     };
     std::unique_ptr<Job> take();
     void submit(std::unique_ptr<Job> job);
+    bool settle_completed();
     void settle_job(Job& job, Delivery& d);
     void open_session();
     void open_failed(smtp::SessionError e);
@@ -282,6 +283,19 @@ void Sender::Lane::submit(std::unique_ptr<Job> job) {
     inflight_.push_back(std::move(job));
 }
 
+// The outcomes the session has given, settled in the order submitted.
+bool Sender::Lane::settle_completed() {
+    bool any = false;
+    while (engine_->completed() > 0 && !inflight_.empty()) {
+        Delivery d = engine_->take();
+        const std::unique_ptr<Job> job = std::move(inflight_.front());
+        inflight_.pop_front();
+        settle_job(*job, d);
+        any = true;
+    }
+    return any;
+}
+
 void Sender::Lane::settle_job(Job& job, Delivery& d) {
     ++*s_.done;
     if (d.interrupted && !d.unanswered_dot) return;   // as after SIGKILL
@@ -301,15 +315,7 @@ void Sender::Lane::settle_job(Job& job, Delivery& d) {
 void Sender::Lane::advance(Steady::time_point now) {
     const SendOptions& o = s_.options;
     if (engine_) {
-        // Outcomes, in the order submitted.
-        bool any = false;
-        while (engine_->completed() > 0 && !inflight_.empty()) {
-            Delivery d = engine_->take();
-            std::unique_ptr<Job> job = std::move(inflight_.front());
-            inflight_.pop_front();
-            settle_job(*job, d);
-            any = true;
-        }
+        bool any = settle_completed();
         if (!counted_ && engine_->usable()) {
             counted_ = true;
             s_.totals.reached = true;
@@ -334,11 +340,7 @@ void Sender::Lane::advance(Steady::time_point now) {
         if (engine_ && engine_->tls_requested())
             engine_->connection_failed(conn_->tls_give_up("stopped").message, true);
         if (engine_ && (engine_->closed() || !engine_->waiting())) {
-            while (engine_->completed() > 0 && !inflight_.empty()) {
-                Delivery d = engine_->take();
-                settle_job(*inflight_.front(), d);
-                inflight_.pop_front();
-            }
+            settle_completed();
             if (!counted_) open_failed(smtp::SessionError{"stopped", std::nullopt, false, false});
             else end_session();
         }

@@ -101,14 +101,17 @@ protected:
         std::error_code ec;
         fs::remove_all(base_, ec);
     }
-    void start_server() {
+    // A server on 127.0.0.1 in a thread, with these hooks (the fixture's
+    // own by default), until stop_server() or the end of the test.
+    void start_server() { start_server(server_); }
+    void start_server(smtp::ListenerHooks& hooks) {
         smtp::ListenerOptions lo;
         lo.endpoint = smtp::Endpoint{"127.0.0.1", 0};
         auto l = smtp::Listener::open(lo);
         ASSERT_TRUE(l) << l.error().message;
         listener_.emplace(std::move(*l));
         options_.server = smtp::Endpoint{"127.0.0.1", listener_->bound().port};
-        thread_ = std::thread([this] { (void)listener_->run(server_, server_stop_); });
+        thread_ = std::thread([this, &hooks] { (void)listener_->run(hooks, server_stop_); });
     }
     void stop_server() {
         server_stop_ = true;
@@ -259,13 +262,7 @@ TEST_F(SenderTest, DeliversToAReceiverThatStoresIntoASpool) {
     ASSERT_TRUE(rules);
     smtp::ServerOptions so;
     smtp::Receiver receiver(so, *rules, &*inbox);
-    smtp::ListenerOptions lo;
-    lo.endpoint = smtp::Endpoint{"127.0.0.1", 0};
-    auto l = smtp::Listener::open(lo);
-    ASSERT_TRUE(l) << l.error().message;
-    options_.server = smtp::Endpoint{"127.0.0.1", l->bound().port};
-    std::atomic<bool> server_stop{false};
-    std::thread server([&] { (void)l->run(receiver, server_stop); });
+    start_server(receiver);
     for (int i = 0; i < 9; ++i) enqueue({"b" + std::to_string(i) + "@example.net"});
     enqueue({"bad@example.net"});
     options_.jobs = 2;
@@ -273,8 +270,7 @@ TEST_F(SenderTest, DeliversToAReceiverThatStoresIntoASpool) {
     msg::Sender sender(*spool_, options_, events);
     std::atomic<bool> stop{false};
     (void)sender.pass(stop);
-    server_stop = true;
-    server.join();
+    stop_server();
     EXPECT_EQ(sender.totals().sent, 9u);
     EXPECT_EQ(sender.totals().failed, 1u);
     EXPECT_EQ(receiver.totals.messages, 9u);
@@ -334,14 +330,8 @@ TEST_F(SenderTest, SessionsOfSeveralLoopsGoOnTogether) { together(20); }
 
 void SenderTest::together(unsigned jobs) {
     Gate gate(jobs - 2);
-    smtp::ListenerOptions lo;
-    lo.endpoint = smtp::Endpoint{"127.0.0.1", 0};
-    auto l = smtp::Listener::open(lo);
-    ASSERT_TRUE(l) << l.error().message;
-    options_.server = smtp::Endpoint{"127.0.0.1", l->bound().port};
+    start_server(gate);
     options_.session.data_end = 10s;
-    std::atomic<bool> server_stop{false};
-    std::thread server([&] { (void)l->run(gate, server_stop); });
     const unsigned entries = 2 * jobs;
     for (unsigned i = 0; i < entries; ++i) enqueue({"b" + std::to_string(i) + "@example.net"});
     options_.jobs = jobs;
@@ -351,8 +341,7 @@ void SenderTest::together(unsigned jobs) {
     const auto start = std::chrono::steady_clock::now();
     const msg::SendPass pass = sender.pass(stop);
     const auto took = std::chrono::steady_clock::now() - start;
-    server_stop = true;
-    server.join();
+    stop_server();   // the gate is the server thread's until then
     EXPECT_FALSE(pass.left_behind);
     EXPECT_EQ(sender.totals().sent, entries);
     EXPECT_EQ(gate.messages, static_cast<int>(entries));
@@ -387,13 +376,7 @@ struct FirstOnly : smtp::ServerPolicy, smtp::ListenerHooks {
 // pass, though its loop goes on with the others: one knock each.
 TEST_F(SenderTest, ARefusedSessionDoesNotKnockAgain) {
     FirstOnly srv;
-    smtp::ListenerOptions lo;
-    lo.endpoint = smtp::Endpoint{"127.0.0.1", 0};
-    auto l = smtp::Listener::open(lo);
-    ASSERT_TRUE(l) << l.error().message;
-    options_.server = smtp::Endpoint{"127.0.0.1", l->bound().port};
-    std::atomic<bool> server_stop{false};
-    std::thread server([&] { (void)l->run(srv, server_stop); });
+    start_server(srv);
     for (int i = 0; i < 40; ++i) enqueue({"b" + std::to_string(i) + "@example.net"});
     options_.jobs = 8;
     options_.max_per_connection = 1000;
@@ -401,8 +384,7 @@ TEST_F(SenderTest, ARefusedSessionDoesNotKnockAgain) {
     msg::Sender sender(*spool_, options_, events);
     std::atomic<bool> stop{false};
     const msg::SendPass pass = sender.pass(stop);
-    server_stop = true;
-    server.join();
+    stop_server();
     EXPECT_EQ(srv.connections, 8) << "a refused session knocked again";
     EXPECT_EQ(in(msg::SpoolState::queue).size(), 7u);   // one entry for each refused session
     EXPECT_EQ(sender.totals().sent, 33u);
