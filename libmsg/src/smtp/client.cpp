@@ -161,9 +161,10 @@ Status Connection::next_address() {
         }
         const int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        if (::connect(fd, sa, static_cast<socklen_t>(a.size())) == 0 || errno == EINPROGRESS) {
+        const int r = ::connect(fd, sa, static_cast<socklen_t>(a.size()));
+        if (r == 0 || errno == EINPROGRESS) {
             fd_ = fd;
-            connecting_ = errno == EINPROGRESS;
+            connecting_ = r != 0;
             return Ok{};
         }
         connect_error_ = sys_error("cannot connect to " + ep_.str());
