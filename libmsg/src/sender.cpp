@@ -66,6 +66,17 @@ struct Sender::Shared {
     SendTotals& totals;
     DueScan* due = nullptr;                    // this pass's
     std::atomic<std::uint64_t>* done = nullptr;   // this pass's count of entries dealt with
+    std::mutex resolve_mutex;
+    std::optional<Result<smtp::Connection::Addresses>> addresses;   // this pass's, once asked for
+
+    // The server's addresses, resolved once per pass, when a session first
+    // needs them: a slow resolver would otherwise stall every session of a
+    // loop at each new connection.
+    Result<smtp::Connection::Addresses> server_addresses() {
+        std::lock_guard<std::mutex> lock(resolve_mutex);
+        if (!addresses) addresses = smtp::Connection::resolve(options.server);
+        return *addresses;
+    }
     std::mutex events_mutex, pace_mutex;
     Steady::time_point next_slot{};
 
@@ -225,7 +236,9 @@ void Sender::Lane::open_session() {
         }
     }
     on_session_ = 0;
-    auto conn = smtp::Connection::connect_start(o.server);
+    auto addresses = s_.server_addresses();
+    if (!addresses) return open_failed(smtp::SessionError{addresses.error().message, std::nullopt, false, true});
+    auto conn = smtp::Connection::connect_start(o.server, std::move(*addresses));
     if (!conn) return open_failed(smtp::SessionError{conn.error().message, std::nullopt, false, true});
     conn_.emplace(std::move(*conn));
     conn_->set_observer(obs);   // TLS events; the engine shows the lines
@@ -568,6 +581,7 @@ SendPass Sender::pass(const std::atomic<bool>& stop) {
     std::atomic<std::uint64_t> done{0};
     shared_->due = &due;
     shared_->done = &done;
+    shared_->addresses.reset();   // resolved again for each pass
     // `jobs` lanes, kLanesPerLoop to a loop, at most one loop per core.
     const unsigned jobs = std::max(1u, options_.jobs);
     const unsigned loops = std::min((jobs + kLanesPerLoop - 1) / kLanesPerLoop, std::max(1u, available_cores()));

@@ -131,7 +131,7 @@ void Connection::note(Wire w, std::string_view text) {
 
 // --- connecting -------------------------------------------------------------------
 
-Result<Connection> Connection::connect_start(const Endpoint& ep) {
+Result<Connection::Addresses> Connection::resolve(const Endpoint& ep) {
     addrinfo hints{};
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
@@ -139,11 +139,22 @@ Result<Connection> Connection::connect_start(const Endpoint& ep) {
     const std::string port = std::to_string(ep.port);
     const int rc = getaddrinfo(ep.host.c_str(), port.c_str(), &hints, &list);
     if (rc != 0) return Error{EHOSTUNREACH, "cannot resolve " + ep.host + ": " + gai_strerror(rc)};
+    Addresses out;
+    for (addrinfo* a = list; a; a = a->ai_next) out.emplace_back(reinterpret_cast<const char*>(a->ai_addr), a->ai_addrlen);
+    freeaddrinfo(list);
+    return out;
+}
+
+Result<Connection> Connection::connect_start(const Endpoint& ep) {
+    auto addresses = resolve(ep);
+    if (!addresses) return addresses.error();
+    return connect_start(ep, std::move(*addresses));
+}
+
+Result<Connection> Connection::connect_start(const Endpoint& ep, Addresses addresses) {
     Connection c;
     c.ep_ = ep;
-    for (addrinfo* a = list; a; a = a->ai_next)
-        c.addrs_.emplace_back(reinterpret_cast<const char*>(a->ai_addr), a->ai_addrlen);
-    freeaddrinfo(list);
+    c.addrs_ = std::move(addresses);
     if (auto s = c.next_address(); !s) return s.error();
     return c;
 }

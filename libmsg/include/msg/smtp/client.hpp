@@ -76,9 +76,16 @@ public:
         bool eof = false;         // read: the peer closed the connection
         Want want = Want::none;   // nothing could be done: wait for this
     };
-    // Start connecting to the addresses of `ep`, in order, without waiting:
-    // Want::write until connected (then Want::none). Errors name the endpoint.
+    // The addresses of `ep` (getaddrinfo), in the order to try them: what
+    // connect_start takes, so that a caller connecting again and again
+    // (msg::Sender, once per pass) asks the resolver once.
+    using Addresses = std::vector<std::string>;   // sockaddr bytes
+    static Result<Addresses> resolve(const Endpoint& ep);
+    // Start connecting to `addresses` of `ep` (resolve()'s; resolved here
+    // when not given), in order, without waiting: Want::write until
+    // connected (then Want::none). Errors name the endpoint.
     static Result<Connection> connect_start(const Endpoint& ep);
+    static Result<Connection> connect_start(const Endpoint& ep, Addresses addresses);
     Want connecting() const { return connecting_ ? Want::write : Want::none; }
     // Addresses tried so far (connect_step moved on when this grew).
     std::size_t addresses_tried() const { return next_addr_; }
