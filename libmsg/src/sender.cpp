@@ -482,6 +482,7 @@ void Sender::Lane::write() {
         auto io = conn_->write_some(std::string_view(out).substr(out_done_));
         if (!io) return engine_->connection_failed(io.error().message);
         out_done_ += io->n;
+        engine_->written(out_done_);
         if (io->want != Want::none) {
             write_want_ = io->want;
             return;

@@ -314,6 +314,44 @@ TEST(ClientSession, NextEnvelopeFollowsTheFinalDot) {
     EXPECT_TRUE(c.s->ready());
 }
 
+// The final dot went out and the next envelope behind it did not, when the
+// connection broke: the message may have been delivered (the driver said
+// how much it wrote), the next one was not.
+TEST(ClientSession, DotWrittenButNotTheEnvelopeBehindIt) {
+    for (const bool told : {true, false}) {
+        Client c;
+        c.open();
+        c.s->submit(c.s->prepare(envelope({"b@example.net"}), kMessage));
+        c.sent();
+        c.s->receive("250 ok\r\n250 ok\r\n354 go\r\n");
+        c.s->submit(c.s->prepare(envelope({"d@example.net"}), kMessage));
+        const std::string& out = c.s->output();
+        const std::size_t dot = out.find("\r\n.\r\n") + 5;
+        ASSERT_LT(dot, out.size());   // the envelope follows
+        if (told) c.s->written(dot);
+        else c.s->written(dot - 1);   // the dot's last byte did not go
+        c.s->connection_failed("cannot write to mx.example:25: Connection reset by peer");
+        ASSERT_EQ(c.s->completed(), 2u);
+        const Delivery first = c.s->take(), second = c.s->take();
+        EXPECT_EQ(first.unanswered_dot, told);
+        EXPECT_TRUE(first.connection_lost);
+        EXPECT_FALSE(second.unanswered_dot);
+        EXPECT_EQ(second.rcpts[0].state, RcptState::deferred);
+    }
+    // Written whole and cleared, then the envelope queued on its own: the
+    // dot went out.
+    Client w;
+    w.open();
+    w.s->submit(w.s->prepare(envelope({"b@example.net"}), kMessage));
+    w.sent();
+    w.s->receive("250 ok\r\n250 ok\r\n354 go\r\n");
+    w.sent();
+    w.s->submit(w.s->prepare(envelope({"d@example.net"}), kMessage));
+    EXPECT_FALSE(w.s->output().empty());
+    w.s->connection_failed("cannot write to mx.example:25: Connection reset by peer");
+    EXPECT_TRUE(w.s->take().unanswered_dot);
+}
+
 TEST(ClientSession, QueuedBehindATransactionThatIsNotAtItsDot) {
     Client c;
     c.open();

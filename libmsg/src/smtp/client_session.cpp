@@ -170,8 +170,15 @@ std::string ClientSession::quote(const Reply& r) const {
     return printable(s);
 }
 
+// The driver wrote and cleared the output there was: a final dot in it went out.
+void ClientSession::wrote_all() {
+    out_data_ = false;
+    if (dot_end_ > 0) dot_written_ = true;
+    dot_end_ = 0;
+}
+
 void ClientSession::send(std::string_view line, std::string_view shown) {
-    if (out_.empty()) out_data_ = false;   // the driver wrote what there was
+    if (out_.empty()) wrote_all();
     out_.append(line);
     out_ += "\r\n";
     if (observer_) observer_(Wire::sent, shown.empty() ? line : shown);
@@ -191,6 +198,7 @@ void ClientSession::send_bytes(std::string&& bytes, bool data) {
     }
     // The message is moved, not copied, when nothing else waits to go.
     if (out_.empty()) {
+        wrote_all();
         out_ = std::move(bytes);
         out_data_ = data;
     } else {
@@ -450,7 +458,11 @@ void ClientSession::connection_failed(std::string_view why_view, bool interrupte
 // Everything in flight ends: the session cannot be used again. A final dot
 // that went out whole and got no reply may have delivered the message.
 void ClientSession::end_all(const std::string& why, bool interrupted) {
-    const bool dot_out = !expect_.empty() && expect_.front().what == Await::dot && out_.empty();
+    // Whether the final dot awaited went out: all the output was written, or
+    // at least the bytes through that dot (a pipelined envelope after it
+    // may not have).
+    const bool dot_out = !expect_.empty() && expect_.front().what == Await::dot &&
+                         (out_.empty() || dot_written_);
     for (Txn& t : txns_) {
         Delivery& d = t.p.delivery;
         std::string w = why;
@@ -735,6 +747,8 @@ void ClientSession::txn_reply(const Expect& e, const Reply& r) {
             }
             t.dot_queued = true;
             send_bytes(std::move(t.p.payload), true);
+            dot_end_ = out_.size();
+            dot_written_ = false;
             return expect(Await::dot);
         }
         for (std::size_t i = 0; i < t.accepted.size(); ++i)

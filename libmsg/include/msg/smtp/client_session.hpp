@@ -145,6 +145,12 @@ public:
     // that a final dot never went out.
     std::string& output() { return out_; }
     const std::string& output() const { return out_; }
+    // A driver that writes output() in pieces says how many of its bytes
+    // went out so far: a final dot among them went out, though what
+    // follows it (the next envelope, pipelined) may not have.
+    void written(std::size_t n) {
+        if (dot_end_ > 0 && n >= dot_end_) dot_written_ = true;
+    }
     // The limit for writing output(): data_block (per MiB begun) when it
     // holds a message, else command.
     Limit output_limit() const { return out_data_ ? Limit::data_block : Limit::command; }
@@ -225,6 +231,7 @@ private:
 
     void send(std::string_view line, std::string_view shown = {});
     void send_bytes(std::string&& bytes, bool data);
+    void wrote_all();
     void expect(Await what, std::size_t rcpt = 0) { expect_.push_back(Expect{what, rcpt}); }
     void line(std::string_view l);
     void reply(const Reply& r);
@@ -250,6 +257,8 @@ private:
     ReplyAssembler assembler_;
     std::string in_, out_;
     bool out_data_ = false;
+    std::size_t dot_end_ = 0;    // out_'s bytes through the last final dot queued (0: none in out_)
+    bool dot_written_ = false;   // that dot went out (out_ was written through it)
     std::deque<Expect> expect_;
     std::deque<Txn> txns_;
     std::deque<Delivery> done_;
