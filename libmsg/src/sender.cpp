@@ -57,7 +57,8 @@ short poll_bits(Want w) { return w == Want::write ? POLLOUT : POLLIN; }
 
 }  // namespace
 
-// What the lanes of a pass share: the scan, the rate limit, the events' lock.
+// What the lanes of a pass share: the scan, the server's addresses, the
+// rate limit, the events' lock.
 struct Sender::Shared {
     Shared(Spool& sp, const SendOptions& o, SendEvents& e, SendTotals& t) : spool(sp), options(o), events(e), totals(t) {}
     Spool& spool;

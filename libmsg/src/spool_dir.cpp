@@ -112,15 +112,13 @@ Result<std::string> Spool::Batch::add_keyed(const Envelope& env, std::string_vie
 }
 
 Result<std::string> Spool::Batch::create(const Envelope& env, std::string_view message, std::string name) {
-    // tmp/ and queue/ are opened once: each entry is then created, renamed
-    // and synced relative to them, without a path walk per call.
-    for (auto [fd, dir] : {std::pair{&tmp_, "tmp"}, std::pair{&queue_, "queue"}})
-        if (*fd < 0) {
-            const std::string path = join(spool_.root_, dir);
-            *fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-            if (*fd < 0) return sys_error("open directory", path, errno);
-        }
-    Result<int> fd = spool_io::create_at(tmp_, name, format_envelope(env), message, spool_.root_, "tmp");
+    // Each entry is created, renamed and synced relative to the spool's
+    // tmp/ and queue/, opened once (spool_io::Dirs).
+    const spool_io::Dirs& d = *spool_.dirs_;
+    if (tmp() < 0) return sys_error("open directory", join(spool_.root_, "tmp"), d.error[spool_io::Dirs::kTmp]);
+    if (queue() < 0)
+        return sys_error("open directory", join(spool_.root_, "queue"), d.error[static_cast<int>(SpoolState::queue)]);
+    Result<int> fd = spool_io::create_at(tmp(), name, format_envelope(env), message, spool_.root_, "tmp");
     if (!fd) return fd.error();
     pending_.emplace_back(name, *fd);
     return name;
@@ -144,11 +142,11 @@ Status Spool::Batch::commit() {
     Status result = Ok{};
     for (; done < pending_.size(); ++done) {
         const std::string& name = pending_[done].first;
-        result = spool_io::move_at(tmp_, "tmp", queue_, "queue", name, spool_.root_);
+        result = spool_io::move_at(tmp(), "tmp", queue(), "queue", name, spool_.root_);
         if (!result) break;
     }
     if (done > 0) {
-        Status s = spool_io::sync_fd(queue_, join(spool_.root_, "queue"));
+        Status s = spool_io::sync_fd(queue(), join(spool_.root_, "queue"));
         if (result && !s) result = s;
     }
     for (std::size_t i = 0; i < done; ++i) spool_io::close_fd(pending_[i].second);
@@ -158,7 +156,7 @@ Status Spool::Batch::commit() {
 
 void Spool::Batch::abandon() {
     for (const auto& [name, fd] : pending_) {
-        ::unlinkat(tmp_, name.c_str(), 0);
+        ::unlinkat(tmp(), name.c_str(), 0);
         spool_io::close_fd(fd);
     }
     pending_.clear();
@@ -166,9 +164,10 @@ void Spool::Batch::abandon() {
 
 Spool::Batch::~Batch() {
     abandon();
-    spool_io::close_fd(tmp_);
-    spool_io::close_fd(queue_);
 }
+
+int Spool::Batch::tmp() const { return spool_.dirs_->tmp(); }
+int Spool::Batch::queue() const { return spool_.dirs_->of(SpoolState::queue); }
 
 Status Spool::GroupWriter::add(const Envelope& env, std::string_view message, std::string_view key,
                                std::function<void(const std::string&)> durable) {

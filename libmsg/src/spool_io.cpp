@@ -208,8 +208,12 @@ Dirs::~Dirs() {
 
 std::shared_ptr<const Dirs> Dirs::open(const std::string& root) {
     auto d = std::make_shared<Dirs>();
-    for (SpoolState s : kAllStates)
-        d->fd[static_cast<int>(s)] = ::open(join(root, state_dir(s)).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    auto one = [&](int i, std::string_view dir) {
+        d->fd[i] = ::open(join(root, dir).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        d->error[i] = d->fd[i] < 0 ? errno : 0;
+    };
+    for (SpoolState s : kAllStates) one(static_cast<int>(s), state_dir(s));
+    one(kTmp, "tmp");
     return d;
 }
 

@@ -162,7 +162,8 @@ public:
         Result<std::string> create(const Envelope& env, std::string_view message, std::string name);
         Spool& spool_;
         std::vector<std::pair<std::string, int>> pending_;  // name, open fd
-        int tmp_ = -1, queue_ = -1;   // tmp/ and queue/, opened at the first add
+        int tmp() const;     // the spool's tmp/ and queue/ (spool_io::Dirs)
+        int queue() const;
     };
 
     // Many entries written in groups, as a bulk writer wants: a Batch

@@ -50,18 +50,21 @@ Result<int> create_at(int dir, std::string_view name, std::string_view head, std
 Status move_at(int from, std::string_view from_name, int to, std::string_view to_name, std::string_view name,
                const std::string& root, bool replace = false);
 
-// A spool's state directories, opened once (O_DIRECTORY): the entries a
-// sender claims are opened, looked up and moved relative to them, without
-// a walk of the spool's path for every call. Shared by a Spool and its
-// Claims; -1 for a directory that could not be opened (its callers then go
-// by path).
+// A spool's directories (its states and tmp/), opened once (O_DIRECTORY):
+// entries are created, opened, looked up and moved relative to them,
+// without a walk of the spool's path for every call. Shared by a Spool, its
+// Batches and its Claims. A directory that could not be opened is -1, with
+// the errno of the attempt: claims then go by path, a Batch reports it.
 struct Dirs {
-    int fd[5] = {-1, -1, -1, -1, -1};   // by SpoolState
+    static constexpr int kTmp = 5;   // after the SpoolStates
+    int fd[6] = {-1, -1, -1, -1, -1, -1};
+    int error[6] = {};
     Dirs() = default;
     Dirs(const Dirs&) = delete;
     Dirs& operator=(const Dirs&) = delete;
     ~Dirs();
     int of(SpoolState s) const { return fd[static_cast<int>(s)]; }
+    int tmp() const { return fd[kTmp]; }
     static std::shared_ptr<const Dirs> open(const std::string& root);
 };
 
