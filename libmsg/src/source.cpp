@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <bit>
 #include <cerrno>
 #include <cstring>
 
@@ -58,9 +59,10 @@ LineCol LineIndex::locate(std::size_t offset) const {
 }
 
 Source::Source(Source&& o) noexcept
-    : name_(std::move(o.name_)), data_(o.data_), owned_(std::move(o.owned_)), map_(o.map_),
-      map_len_(o.map_len_) {   // the index is made again: it points into the old buffer
-    if (!map_) data_ = owned_;
+    : name_(std::move(o.name_)), data_(o.data_), owned_(std::move(o.owned_)), read_(std::move(o.read_)),
+      map_(o.map_), map_len_(o.map_len_) {   // the index is made again: it points into the old buffer
+    if (!map_ && !read_.bytes) data_ = owned_;
+    o.read_.size = 0;
     o.map_ = nullptr;
     o.map_len_ = 0;
     o.data_ = {};
@@ -70,11 +72,14 @@ Source::Source(Source&& o) noexcept
 Source& Source::operator=(Source&& o) noexcept {
     if (this != &o) {
         if (map_) munmap(map_, map_len_);
+        give_back(std::move(read_));
         name_ = std::move(o.name_);
         owned_ = std::move(o.owned_);
+        read_ = std::move(o.read_);
+        o.read_.size = 0;
         map_ = o.map_;
         map_len_ = o.map_len_;
-        data_ = map_ ? o.data_ : std::string_view(owned_);
+        data_ = map_ || read_.bytes ? o.data_ : std::string_view(owned_);
         index_.reset();   // both point into the old buffers
         o.index_.reset();
         o.map_ = nullptr;
@@ -86,6 +91,39 @@ Source& Source::operator=(Source&& o) noexcept {
 
 Source::~Source() {
     if (map_) munmap(map_, map_len_);
+    give_back(std::move(read_));
+}
+
+namespace {
+
+// Files below this size are read, not mapped (Source::open).
+constexpr std::size_t kReadBelow = std::size_t{1} << 20;
+
+// The buffer a thread read its last small file into, kept for its next:
+// at most one per thread, and no larger than a file read whole needs.
+thread_local std::unique_ptr<char[]> t_spare;
+thread_local std::size_t t_spare_size = 0;
+
+}  // namespace
+
+Source::Buffer Source::take_buffer(std::size_t at_least) {
+    Buffer b;
+    if (t_spare && t_spare_size >= at_least) {
+        b.bytes = std::move(t_spare);
+        b.size = t_spare_size;
+        t_spare_size = 0;
+        return b;
+    }
+    // Rounded up, so that files of about the same size share one buffer.
+    b.size = std::max<std::size_t>(std::size_t{64} << 10, std::bit_ceil(at_least));
+    b.bytes = std::make_unique_for_overwrite<char[]>(b.size);
+    return b;
+}
+
+void Source::give_back(Buffer b) {
+    if (!b.bytes || b.size > 2 * kReadBelow || b.size <= t_spare_size) return;
+    t_spare = std::move(b.bytes);
+    t_spare_size = b.size;
 }
 
 Source Source::from_string(std::string bytes, std::string name) {
@@ -163,32 +201,40 @@ Result<Source> Source::open(const std::string& path, std::size_t max) {
     // A small file is read: one read() costs less than mapping it, faulting
     // its pages in and unmapping it, and it takes none of the process's
     // locks on its address space, which threads reading files at once would
-    // all wait for.
-    constexpr off_t kReadBelow = off_t{1} << 20;
-    if (S_ISREG(st.st_mode) && st.st_size > 0 && st.st_size < kReadBelow) {
-        std::string buf;
+    // all wait for. The buffer is the one this thread read its last file
+    // into, when that is large enough.
+    if (S_ISREG(st.st_mode) && st.st_size > 0 && static_cast<std::size_t>(st.st_size) < kReadBelow) {
         // One byte more than the size: a file that grew since fstat is read on.
-        buf.resize(static_cast<std::size_t>(st.st_size) + 1);
+        Buffer buf = take_buffer(static_cast<std::size_t>(st.st_size) + 1);
         std::size_t got = 0;
         for (;;) {
-            const ssize_t n = ::read(fd, buf.data() + got, buf.size() - got);
+            const ssize_t n = ::read(fd, buf.bytes.get() + got, buf.size - got);
             if (n < 0) {
                 if (errno == EINTR) continue;
                 const int e = errno;
                 ::close(fd);
+                give_back(std::move(buf));
                 return Error{e, "cannot read " + path + ": " + std::strerror(e)};
             }
             got += static_cast<std::size_t>(n);
             if (n == 0) break;   // the end: read until read() says so (a short read may come from FUSE or NFS)
             if (got > max) {
                 ::close(fd);
+                give_back(std::move(buf));
                 return too_long(path, max);
             }
-            if (got == buf.size()) buf.resize(buf.size() * 2);   // the file grew since fstat
+            if (got == buf.size) {   // the file grew since fstat
+                Buffer larger = take_buffer(2 * buf.size);
+                std::memcpy(larger.bytes.get(), buf.bytes.get(), got);
+                buf = std::move(larger);
+            }
         }
         ::close(fd);
-        buf.resize(got);
-        return from_string(std::move(buf), path);
+        Source s;
+        s.name_ = path;
+        s.data_ = std::string_view(buf.bytes.get(), got);
+        s.read_ = std::move(buf);
+        return s;
     }
     if (S_ISREG(st.st_mode) && st.st_size > 0) {
         auto len = static_cast<std::size_t>(st.st_size);

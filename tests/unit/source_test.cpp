@@ -177,6 +177,41 @@ TEST(Source, OpenSmallAndLarge) {
     }
 }
 
+// A thread reads its next small file into the buffer of its last one once
+// that is let go: a buffer still held (here, or moved) is never reused.
+TEST(Source, ABufferIsReusedOnlyWhenLetGo) {
+    const auto make = [](const char* name, char fill, std::size_t size) {
+        auto p = temp_path(name);
+        std::string bytes(size, fill);
+        bytes.back() = '\n';
+        { std::ofstream(p, std::ios::binary) << bytes; }
+        return std::make_pair(p, bytes);
+    };
+    const auto [pa, a] = make("reuse_a", 'a', 70000);
+    const auto [pb, b] = make("reuse_b", 'b', 5000);
+    const auto [pc, c] = make("reuse_c", 'c', 300000);
+    auto first = msg::Source::open(pa.string());
+    ASSERT_TRUE(first.ok());
+    msg::Source held = std::move(first.value());
+    {
+        auto second = msg::Source::open(pb.string());
+        ASSERT_TRUE(second.ok());
+        EXPECT_EQ(second->data(), b);
+        EXPECT_EQ(held.data(), a);   // not read over by the second
+    }
+    for (int round = 0; round < 3; ++round) {   // the second's buffer, then larger ones, in turn
+        auto next = msg::Source::open((round % 2 ? pc : pb).string());
+        ASSERT_TRUE(next.ok());
+        EXPECT_EQ(next->data(), round % 2 ? c : b) << round;
+        EXPECT_EQ(held.data(), a) << round;
+        msg::Source other = msg::Source::from_string("x");
+        other = std::move(next.value());   // the assigned-over and moved-from keep nothing
+        EXPECT_EQ(other.data(), round % 2 ? c : b) << round;
+    }
+    EXPECT_EQ(held.data(), a);
+    for (const auto& p : {pa, pb, pc}) std::filesystem::remove(p);
+}
+
 TEST(Source, OpenErrors) {
     auto r = msg::Source::open("/nonexistent/dir/x.eml");
     ASSERT_FALSE(r.ok());

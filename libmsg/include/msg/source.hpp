@@ -87,6 +87,16 @@ private:
     std::string name_;
     std::string_view data_;
     std::string owned_;
+    // A small file's bytes, read into a buffer that goes back to the thread
+    // that frees it, for the next file it reads (no allocation, page faults
+    // or zero-filling per file).
+    struct Buffer {
+        std::unique_ptr<char[]> bytes;
+        std::size_t size = 0;
+    };
+    Buffer read_;
+    static Buffer take_buffer(std::size_t at_least);
+    static void give_back(Buffer b);
     void* map_ = nullptr;
     std::size_t map_len_ = 0;
     mutable std::unique_ptr<LineIndex> index_;
