@@ -99,26 +99,26 @@ Result<std::string> Spool::enqueue(const Envelope& env, std::string_view message
 }
 
 Result<std::string> Spool::Batch::add(const Envelope& env, std::string_view message, std::string name) {
-    if (name.empty()) return create(env, message, new_entry_name());
+    if (name.empty()) return create(format_envelope(env), message, new_entry_name());
     if (!spool_io::is_entry_name(name)) return invalid_name(name).error();
     // A caller-chosen name must be new in every state, not only in tmp/.
     if (std::optional<SpoolState> st = spool_.find(name))
         return Error{EEXIST, "cannot create spool entry " + join(spool_.root_, state_dir(*st), name) + ": File exists"};
-    return create(env, message, std::move(name));
+    return create(format_envelope(env), message, std::move(name));
 }
 
 Result<std::string> Spool::Batch::add_keyed(const Envelope& env, std::string_view message, std::string_view key) {
-    return create(env, message, new_entry_name(key));
+    return create(format_envelope(env), message, new_entry_name(key));
 }
 
-Result<std::string> Spool::Batch::create(const Envelope& env, std::string_view message, std::string name) {
+Result<std::string> Spool::Batch::create(std::string_view head, std::string_view message, std::string name) {
     // Each entry is created, renamed and synced relative to the spool's
     // tmp/ and queue/, opened once (spool_io::Dirs).
     const spool_io::Dirs& d = *spool_.dirs_;
     if (tmp() < 0) return sys_error("open directory", join(spool_.root_, "tmp"), d.error[spool_io::Dirs::kTmp]);
     if (queue() < 0)
         return sys_error("open directory", join(spool_.root_, "queue"), d.error[static_cast<int>(SpoolState::queue)]);
-    Result<int> fd = spool_io::create_at(tmp(), name, format_envelope(env), message, spool_.root_, "tmp");
+    Result<int> fd = spool_io::create_at(tmp(), name, head, message, spool_.root_, "tmp");
     if (!fd) return fd.error();
     pending_.emplace_back(name, *fd);
     return name;
@@ -168,31 +168,6 @@ Spool::Batch::~Batch() {
 
 int Spool::Batch::tmp() const { return spool_.dirs_->tmp(); }
 int Spool::Batch::queue() const { return spool_.dirs_->of(SpoolState::queue); }
-
-Status Spool::GroupWriter::add(const Envelope& env, std::string_view message, std::string_view key,
-                               std::function<void(const std::string&)> durable) {
-    auto added = batch_.add_keyed(env, message, key);
-    if (!added) return added.error();
-    pending_.emplace_back(std::move(*added), std::move(durable));
-    bytes_ += message.size();
-    return pending_.size() < max_entries_ && bytes_ < max_bytes_ ? Status(Ok{}) : flush();
-}
-
-Status Spool::GroupWriter::flush() {
-    if (pending_.empty()) return Ok{};
-    const std::size_t before = batch_.size();
-    const Status st = batch_.commit();
-    const std::size_t done = before - batch_.size();   // renamed into queue/, in order
-    bytes_ = 0;
-    auto group = std::exchange(pending_, {});
-    for (std::size_t i = 0; i < done; ++i)
-        if (group[i].second) group[i].second(group[i].first);
-    if (!st) {
-        lost_ += group.size() - done;
-        batch_.abandon();   // not left for the next group to commit unannounced
-    }
-    return st;
-}
 
 Result<std::vector<std::string>> Spool::list(SpoolState s) const { return list(s, {}, SIZE_MAX); }
 

@@ -3,7 +3,8 @@
 # bytes as with one thread (standard output, standard error, exit status),
 # diagnostics in input order: over a directory of many messages, a large
 # archive, both together, standard input, and inputs that cannot be read
-# between them. Run from the top of the source tree.
+# between them; and mbox2spool makes the same entries with its writing
+# thread as without it. Run from the top of the source tree.
 set -u
 BIN=$1
 . "$(dirname "$0")/lib.sh"
@@ -78,6 +79,29 @@ f=testdata/defects/line.bare-cr/$(ls testdata/defects/line.bare-cr | head -n 1)
 "$BIN/msgcheck" -j 1 - < "$f" > "$tmp/in1" 2>&1
 "$BIN/msgcheck" -j 4 - < "$f" > "$tmp/in2" 2>&1
 cmp -s "$tmp/in1" "$tmp/in2" || { echo "FAIL: msgcheck -j 4 - differs from -j 1"; fail=1; }
+
+# mbox2spool writes its entries in a second thread when it has a second
+# core: on one core (taskset) and on all it makes the same entries, in the
+# same order, and prints the same lines (entry names aside: they carry the
+# time and the process; an entry's line comes once it is durable, so the
+# lines are compared sorted).
+if command -v taskset > /dev/null && [ "$(nproc)" -gt 1 ]; then
+    for cores in one all; do
+        run=""
+        [ $cores = one ] && run="taskset -c 0"
+        $run "$BIN/mbox2spool" --json "$tmp/many.mbox" testdata/mbox/sample.mbox.gz "$tmp/spool-$cores" \
+            > "$tmp/m2s-$cores.out" 2> "$tmp/m2s-$cores.err"
+        echo $? > "$tmp/m2s-$cores.rc"
+        sed 's/"entry": *"[^"]*"/"entry": "E"/' "$tmp/m2s-$cores.out" | LC_ALL=C sort > "$tmp/m2s-$cores.json"
+        for e in $(ls "$tmp/spool-$cores/queue"); do cat "$tmp/spool-$cores/queue/$e"; done > "$tmp/m2s-$cores.entries"
+    done
+    for what in json err rc entries; do
+        cmp -s "$tmp/m2s-one.$what" "$tmp/m2s-all.$what" ||
+            { echo "FAIL: mbox2spool on one core and on all: $what differs"; fail=1; }
+    done
+    n=$(ls "$tmp/spool-all/queue" | wc -l)
+    [ "$n" -gt 300 ] || { echo "FAIL: mbox2spool enqueued only $n entries"; fail=1; }   # each message once
+fi
 
 # The default is the number of cores; a count out of range is a usage error.
 "$BIN/msgcheck" "$tmp/many" > "$tmp/outd" 2> "$tmp/errd"

@@ -14,6 +14,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <fcntl.h>
@@ -276,6 +277,103 @@ TEST_F(SpoolDir, GroupWriterFailingPartWayTellsWhatWasEnqueued) {
     ASSERT_TRUE(w.flush());
     EXPECT_EQ(told.size(), 2u);
     EXPECT_EQ(list(SpoolState::queue).size(), 3u);
+}
+
+// In the background, entries handed over (copied, or kept where they are)
+// are written in the order added, each told once durable, in that order,
+// in the caller's thread; a message larger than what may wait goes alone
+// (kept, or lent until written: not copied).
+TEST_F(SpoolDir, GroupWriterInTheBackgroundWritesEveryEntryInOrder) {
+    msg::Spool::GroupWriter::Options o;
+    o.max_entries = 7;
+    o.background = true;
+    std::vector<std::string> told, messages;
+    const std::thread::id caller = std::this_thread::get_id();
+    {
+        msg::Spool::GroupWriter w(spool(), o);
+        for (int i = 0; i < 300; ++i) {
+            std::string m = kMessage + std::to_string(i);
+            if (i == 150 || i == 151) m.append(msg::Spool::GroupWriter::kQueued + 1, 'x');   // larger than may wait
+            messages.push_back(m);
+            // Every third kept: the writer reads it where it is, held by `keep`.
+            auto kept = i % 3 == 0 ? std::make_shared<std::string>(m) : nullptr;
+            const std::string_view bytes = kept ? std::string_view(*kept) : std::string_view(m);
+            auto st = w.add(envelope(), bytes, "k" + std::to_string(i),
+                            [&, caller](const std::string& n) {
+                                EXPECT_EQ(std::this_thread::get_id(), caller);
+                                told.push_back(n);
+                            },
+                            kept);
+            ASSERT_TRUE(st) << st.error().message;
+            if (!kept) std::fill(m.begin(), m.end(), '?');   // a copy was taken: the caller's bytes may change
+        }
+        ASSERT_TRUE(w.flush());
+        EXPECT_EQ(w.lost(), 0u);
+    }
+    ASSERT_EQ(told.size(), 300u);
+    EXPECT_EQ(list(SpoolState::queue), told);
+    EXPECT_TRUE(files_in(root_ / "tmp").empty());
+    for (std::size_t i = 0; i < told.size(); ++i) {
+        EXPECT_EQ(msg::entry_key(told[i]), "k" + std::to_string(i));
+        EXPECT_EQ(spool().read(SpoolState::queue, told[i]).value(), msg::format_envelope(envelope()) + messages[i])
+            << i;
+    }
+}
+
+// In the background, an error is an earlier entry's: the next add() (and
+// each after it) or flush() returns it, the entries written before it are
+// committed and told, and those handed over after it are counted as lost.
+TEST_F(SpoolDir, GroupWriterInTheBackgroundFailingTellsWhatWasEnqueued) {
+    msg::Spool::GroupWriter::Options o;
+    o.max_entries = 1000;
+    o.background = true;
+    msg::Spool::GroupWriter w(spool(), o);
+    std::vector<std::string> told;
+    const auto add = [&](int i) {
+        return w.add(envelope(), kMessage, "k" + std::to_string(i), [&](const std::string& n) { told.push_back(n); });
+    };
+    for (int i = 0; i < 5; ++i) ASSERT_TRUE(add(i));
+    ASSERT_TRUE(w.flush());
+    ASSERT_EQ(told.size(), 5u);
+    // tmp/ gone (the writer holds it open): no entry can be created any more.
+    fs::remove(root_ / "tmp");
+    std::uint64_t handed = 0;
+    msg::Status st = msg::Ok{};
+    for (int i = 5; i < 200 && st; ++i)
+        if ((st = add(i))) ++handed;
+    msg::Status last = w.flush();
+    if (st) {   // every add() was taken before the writer met the error
+        ASSERT_FALSE(last);
+        st = last;
+    } else {
+        EXPECT_TRUE(last) << "the error is returned once";
+        EXPECT_FALSE(add(999)) << "no entry is taken after an error";
+    }
+    EXPECT_EQ(st.error().errnum, ENOENT) << st.error().message;
+    EXPECT_NE(st.error().message.find("tmp"), std::string::npos) << st.error().message;
+    EXPECT_EQ(told.size(), 5u);
+    EXPECT_EQ(list(SpoolState::queue), told);
+    EXPECT_EQ(w.lost(), handed);
+}
+
+// A writer that goes without flush(): what was committed is told, what was
+// not is removed from tmp/, in the background as in the caller's thread.
+TEST_F(SpoolDir, GroupWriterWithoutFlushLeavesNothingHalfDone) {
+    for (const bool background : {false, true}) {
+        std::vector<std::string> told;
+        {
+            msg::Spool::GroupWriter::Options o;
+            o.max_entries = 4;
+            o.background = background;
+            msg::Spool::GroupWriter w(spool(), o);
+            for (int i = 0; i < 10; ++i)
+                ASSERT_TRUE(w.add(envelope(), kMessage, "k", [&](const std::string& n) { told.push_back(n); }));
+        }
+        EXPECT_TRUE(files_in(root_ / "tmp").empty()) << background;
+        EXPECT_EQ(list(SpoolState::queue), told) << background;
+        EXPECT_EQ(told.size() % 4, 0u) << background;   // whole groups
+        for (const std::string& n : told) fs::remove(root_ / "queue" / n);
+    }
 }
 
 TEST_F(SpoolDir, BatchNotCommittedLeavesNothing) {

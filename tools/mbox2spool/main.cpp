@@ -1,6 +1,7 @@
 // mbox2spool - turn mbox archives into spool entries, one per message.
 #include <msg/archive.hpp>
 #include <msg/envelope.hpp>
+#include <msg/parallel.hpp>
 #include <msg/spool.hpp>
 
 #include <iostream>
@@ -60,6 +61,7 @@ int main(int argc, char** argv) {
     in.lock = vm.count("lock") > 0;
     in.progress = !cli.quiet;
     in.report_leading = false;
+    in.keep = true;   // a message of a mapped archive is handed to the writer where it is
     const auto format = msg::parse_format(vm["format"].as<std::string>());
     if (!format) {
         complain(kInfo.name, "unknown format '" + vm["format"].as<std::string>() + "' (see --help)");
@@ -96,8 +98,13 @@ int main(int argc, char** argv) {
 
     DiagPrinter diag(std::cerr, wants_color(2));
     // Entries are written in groups, each fsynced and renamed into queue/
-    // together, and reported once durable.
-    msg::Spool::GroupWriter writer(*spool);
+    // together, and reported once durable. With a second core, the entries
+    // are written there while this thread reads the archive and derives the
+    // next envelopes; a message of a mapped archive is handed over where it
+    // is (InputMessage::keep), not copied.
+    msg::Spool::GroupWriter::Options wo;
+    wo.background = msg::available_cores() > 1;
+    msg::Spool::GroupWriter writer(*spool, wo);
     Counts c;
     int result = exit_code::ok;
     auto event = [&](const InputMessage& m, std::string_view status, std::string_view reason) {
@@ -183,7 +190,7 @@ int main(int argc, char** argv) {
                     .key("status").value("enqueued").key("entry").value(entry).end_object();
                 std::cout << j.str() << '\n';
             };
-        if (auto st = writer.add(d.envelope, m.data, key, std::move(enqueued)); !st) {
+        if (auto st = writer.add(std::move(d.envelope), m.data, key, std::move(enqueued), m.keep); !st) {
             complain(kInfo.name, st.error().message);
             result = exit_code::cant_create;
             return false;

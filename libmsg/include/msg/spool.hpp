@@ -142,6 +142,7 @@ public:
     // When commit() fails part-way, the entries renamed before the failure
     // are in queue/ (and durable); the others stay pending (commit again,
     // or let the destructor remove them).
+    class GroupWriter;
     class Batch {
     public:
         explicit Batch(Spool& s) : spool_(s) {}
@@ -159,7 +160,9 @@ public:
         ~Batch();  // entries added and not committed are removed from tmp/
 
     private:
-        Result<std::string> create(const Envelope& env, std::string_view message, std::string name);
+        friend class GroupWriter;
+        // An entry of the envelope's text `head` and the message, named `name`.
+        Result<std::string> create(std::string_view head, std::string_view message, std::string name);
         Spool& spool_;
         std::vector<std::pair<std::string, int>> pending_;  // name, open fd
         int tmp() const;     // the spool's tmp/ and queue/ (spool_io::Dirs)
@@ -168,27 +171,57 @@ public:
 
     // Many entries written in groups, as a bulk writer wants: a Batch
     // committed every `max_entries` entries or `max_bytes` bytes and at
-    // flush(), each entry's `durable` callback called once it is in queue/.
+    // flush(), each entry's `durable` callback called once it is in queue/,
+    // in the order the entries were added, always in the thread that calls
+    // add() and flush().
+    //
+    // With `background`, the entries are created and committed in a thread
+    // of the writer's own while the caller prepares the next ones (on a
+    // second core: a bulk writer's reading and its system calls overlap).
+    // add() hands an entry over: the message's bytes are copied unless
+    // `keep` holds them where they are until the writer is done with them
+    // (a message larger than kQueued is not copied either: add() returns
+    // once it is written); at most kQueued bytes (or kQueuedEntries
+    // entries) wait, and add() waits for room beyond that. An error is then an earlier entry's: it
+    // is returned by the next add() (and each after it: no entry is taken
+    // any more) or, when none came, by flush(); the entries handed over
+    // that did not reach queue/ are counted by lost().
     class GroupWriter {
     public:
+        struct Options {
+            std::size_t max_entries = 256;
+            std::size_t max_bytes = std::size_t{32} << 20;
+            bool background = false;
+        };
+        static constexpr std::size_t kQueued = std::size_t{4} << 20;
+        static constexpr std::size_t kQueuedEntries = 1024;
+
         explicit GroupWriter(Spool& s, std::size_t max_entries = 256, std::size_t max_bytes = std::size_t{32} << 20)
-            : batch_(s), max_entries_(max_entries), max_bytes_(max_bytes) {}
-        // Add an entry named for `key` (see Batch::add_keyed); an error is
-        // this entry's (it is not added) or, after a group could not be
-        // committed, that group's.
-        Status add(const Envelope& env, std::string_view message, std::string_view key,
-                   std::function<void(const std::string& name)> durable = {});
+            : GroupWriter(s, Options{max_entries, max_bytes, false}) {}
+        GroupWriter(Spool& s, Options o);
+        GroupWriter(const GroupWriter&) = delete;
+        GroupWriter& operator=(const GroupWriter&) = delete;
+        // Entries not committed are removed from tmp/ (flush() first to keep them).
+        ~GroupWriter();
+        // Add an entry named for `key` (see Batch::add_keyed). Without
+        // `background`, an error is this entry's (it is not added) or,
+        // after a group could not be committed, that group's.
+        Status add(Envelope env, std::string_view message, std::string_view key,
+                   std::function<void(const std::string& name)> durable = {},
+                   std::shared_ptr<const void> keep = {});
         // Commit what is pending. On an error the entries already renamed
         // into queue/ are told as usual; the others are removed from tmp/
         // and counted by lost().
         Status flush();
-        std::uint64_t lost() const { return lost_; }
+        std::uint64_t lost() const;
 
     private:
-        Batch batch_;
-        std::size_t max_entries_, max_bytes_, bytes_ = 0;
-        std::vector<std::pair<std::string, std::function<void(const std::string&)>>> pending_;
-        std::uint64_t lost_ = 0;
+        struct State;
+        static Result<std::string> create(Batch& b, std::string_view head, std::string_view message,
+                                          std::string name) {
+            return b.create(head, message, std::move(name));
+        }
+        std::unique_ptr<State> s_;
     };
 
     // Entry names in a state, sorted (enqueue order).

@@ -1,0 +1,269 @@
+// spool_group.cpp - entries written in groups (Spool::GroupWriter), in the
+// caller's thread or in a thread of the writer's own.
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include "msg/spool.hpp"
+
+namespace msg {
+
+namespace {
+
+using Durable = std::function<void(const std::string&)>;
+using Told = std::vector<std::pair<std::string, Durable>>;   // entries in queue/, to tell
+
+void tell(Told& told) {
+    for (auto& [name, durable] : told)
+        if (durable) durable(name);
+    told.clear();
+}
+
+}  // namespace
+
+struct Spool::GroupWriter::State {
+    State(Spool& s, Options o) : batch(s), opt(o) {}
+
+    // An entry as the caller made it: its name, its envelope's text and
+    // the message.
+    struct Item {
+        std::string name, head;
+        std::string copy;                  // the message, copied (`copied`),
+        std::string_view kept;             // or where it is, held by `keep`
+        std::shared_ptr<const void> keep;  // (or by the caller until written)
+        bool copied = false;
+        Durable durable;
+        std::string_view message() const { return copied ? std::string_view(copy) : kept; }
+    };
+
+    // The writing thread's (the caller's, or the background thread's).
+    Batch batch;
+    const Options opt;
+    Told group;   // created in tmp/, in the batch
+    std::size_t group_bytes = 0;
+    std::atomic<std::uint64_t> lost{0};
+
+    // Create the entry in tmp/ (`created`); commit the group when it is full.
+    Status write(Item& it, Told& told, bool& created) {
+        auto added = GroupWriter::create(batch, it.head, it.message(), std::move(it.name));
+        created = added.ok();
+        if (!added) return added.error();
+        group.emplace_back(std::move(*added), std::move(it.durable));
+        group_bytes += it.message().size();
+        return group.size() < opt.max_entries && group_bytes < opt.max_bytes ? Status(Ok{}) : commit(told);
+    }
+
+    // Commit the group: the entries renamed into queue/ (in order) to be
+    // told; on an error the others are removed and counted as lost.
+    Status commit(Told& told) {
+        if (group.empty()) return Ok{};
+        const std::size_t before = batch.size();
+        const Status st = batch.commit();
+        const std::size_t done = before - batch.size();
+        group_bytes = 0;
+        for (std::size_t i = 0; i < done; ++i) told.push_back(std::move(group[i]));
+        if (!st) {
+            lost += group.size() - done;
+            batch.abandon();   // not left for the next group to commit unannounced
+        }
+        group.clear();
+        return st;
+    }
+
+    // --- background: the caller hands entries over; under mu -------------
+    std::mutex mu;
+    std::condition_variable work_cv, room_cv;
+    std::vector<Item> queue;     // handed over, not taken yet
+    std::vector<Item> written;   // taken and written: freed by the caller, who made them
+    std::size_t in_flight = 0;   // message bytes handed over and not written yet
+    std::size_t queued = 0;      // entries handed over and not written yet
+    bool idle = false;           // the thread waits for work_cv
+    bool waiting = false;        // the caller waits for room_cv
+    bool flushing = false;       // flush() waits for the queue and the group
+    bool closing = false;
+    bool failed = false;         // after an error: no entry is taken any more
+    bool reported = false;       // ... and the error was returned
+    Error error;
+    Told told;                   // in queue/, to tell in the caller's thread
+    std::thread thread;
+
+    void fail(const Error& e) {   // under mu
+        if (!failed) {
+            failed = true;
+            error = e;
+        }
+        lost += queue.size();
+        queued -= queue.size();
+        for (const Item& it : queue) in_flight -= it.message().size();
+        queue.clear();
+    }
+
+    // The thread: takes what was handed over, all of it at once, and
+    // writes it; commits the group when flush() asks.
+    void run() {
+        std::vector<Item> taken;
+        std::unique_lock lock(mu);
+        for (;;) {
+            idle = true;
+            work_cv.wait(lock, [&] { return closing || flushing || !queue.empty(); });
+            idle = false;
+            if (closing) return;
+            Told done;
+            Status st = Ok{};
+            std::size_t bytes = 0, count = 0;
+            if (!queue.empty()) {
+                taken.swap(queue);
+                lock.unlock();
+                std::uint64_t not_in_tmp = 0;
+                for (Item& it : taken) {
+                    bytes += it.message().size();
+                    ++count;
+                    bool created = false;
+                    if (st) st = write(it, done, created);   // after an error: handed over, not written
+                    if (!created) ++not_in_tmp;
+                }
+                lost += not_in_tmp;
+                lock.lock();
+                // Back to the caller, whose thread made them, to free (and
+                // to let go of the kept bytes).
+                if (written.empty()) written.swap(taken);
+                else written.insert(written.end(), std::make_move_iterator(taken.begin()),
+                                    std::make_move_iterator(taken.end()));
+                taken.clear();
+            } else {   // flushing, nothing handed over
+                lock.unlock();
+                st = commit(done);
+                lock.lock();
+                flushing = false;
+            }
+            in_flight -= bytes;
+            queued -= count;
+            if (told.empty()) told.swap(done);
+            else told.insert(told.end(), std::make_move_iterator(done.begin()), std::make_move_iterator(done.end()));
+            if (!st) fail(st.error());
+            if (waiting) room_cv.notify_one();
+        }
+    }
+};
+
+Spool::GroupWriter::GroupWriter(Spool& s, Options o) : s_(std::make_unique<State>(s, o)) {
+    if (o.background) s_->thread = std::thread([st = s_.get()] { st->run(); });
+}
+
+Spool::GroupWriter::~GroupWriter() {
+    if (!s_->thread.joinable()) return;
+    {
+        std::lock_guard lock(s_->mu);
+        s_->closing = true;
+        s_->lost += s_->queue.size();
+        s_->queue.clear();
+    }
+    s_->work_cv.notify_one();
+    s_->thread.join();
+    tell(s_->told);   // in queue/ already: said so even without a flush()
+    // The batch's destructor removes what was created and not committed.
+}
+
+std::uint64_t Spool::GroupWriter::lost() const { return s_->lost; }
+
+Status Spool::GroupWriter::add(Envelope env, std::string_view message, std::string_view key, Durable durable,
+                               std::shared_ptr<const void> keep) {
+    State& s = *s_;
+    State::Item it;
+    it.name = new_entry_name(key);
+    it.head = format_envelope(env);
+    if (!s.thread.joinable()) {
+        it.kept = message;
+        it.durable = std::move(durable);
+        Told told;
+        bool created = false;
+        Status st = s.write(it, told, created);
+        tell(told);
+        return st;
+    }
+    // A message larger than may wait, and not kept, is not copied: this
+    // call waits until the writer is done with it.
+    const bool lend = !keep && message.size() > kQueued;
+    if (keep || lend) {
+        it.kept = message;
+        it.keep = std::move(keep);
+    } else {
+        it.copy.assign(message);
+        it.copied = true;
+    }
+    it.durable = std::move(durable);
+    Told told;
+    std::vector<State::Item> written;
+    Status result = Ok{};
+    bool wake = false;
+    {
+        std::unique_lock lock(s.mu);
+        const std::size_t size = message.size();
+        // Room for it, or nothing else in flight (a large message alone).
+        const auto room = [&] {
+            return s.failed || s.queued == 0 || (s.in_flight + size <= kQueued && s.queued < kQueuedEntries);
+        };
+        if (!room()) {
+            s.waiting = true;
+            s.room_cv.wait(lock, room);
+            s.waiting = false;
+        }
+        told.swap(s.told);
+        written.swap(s.written);
+        if (s.failed) {
+            result = s.error;
+            s.reported = true;
+        } else {
+            s.queue.push_back(std::move(it));
+            s.in_flight += size;
+            ++s.queued;
+            if (lend) {
+                s.work_cv.notify_one();
+                s.waiting = true;
+                s.room_cv.wait(lock, [&] { return s.queued == 0; });
+                s.waiting = false;
+                told.insert(told.end(), std::make_move_iterator(s.told.begin()), std::make_move_iterator(s.told.end()));
+                s.told.clear();
+                written.insert(written.end(), std::make_move_iterator(s.written.begin()),
+                               std::make_move_iterator(s.written.end()));
+                s.written.clear();
+            } else {
+                wake = s.idle;
+            }
+        }
+    }
+    if (wake) s.work_cv.notify_one();
+    written.clear();
+    tell(told);
+    return result;
+}
+
+Status Spool::GroupWriter::flush() {
+    State& s = *s_;
+    Told told;
+    if (!s.thread.joinable()) {
+        Status st = s.commit(told);
+        tell(told);
+        return st;
+    }
+    Status result = Ok{};
+    {
+        std::unique_lock lock(s.mu);
+        s.flushing = true;
+        s.work_cv.notify_one();
+        s.waiting = true;
+        s.room_cv.wait(lock, [&] { return !s.flushing; });
+        s.waiting = false;
+        told.swap(s.told);
+        s.written.clear();
+        if (s.failed && !s.reported) {
+            s.reported = true;
+            result = s.error;
+        }
+    }
+    tell(told);
+    return result;
+}
+
+}  // namespace msg
