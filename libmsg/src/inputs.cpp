@@ -102,7 +102,12 @@ void read_file(const std::string& path, const InputOptions& o, const std::functi
     im.file = path == "-" ? "<stdin>" : path;
     im.source = path;
     im.data = src->data();
-    im.maildir = maildir;
+    std::optional<MaildirFile> file;   // with its time, from the file read (not listed: see list_maildir)
+    if (maildir) {
+        file.emplace(*maildir);
+        file->mtime = src->mtime();
+        im.maildir = &*file;
+    }
     if (!fn(im)) stop = true;
 }
 

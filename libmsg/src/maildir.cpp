@@ -65,14 +65,21 @@ Result<std::vector<MaildirFile>> list_maildir(const std::string& dir) {
                 break;
             }
             if (e->d_name[0] == '.') continue;
-            struct stat st {};
-            if (::fstatat(::dirfd(h), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode)) continue;
+            // A regular file, not followed through a link; the directory
+            // says so, and only where it does not is the file looked at
+            // (a stat per file is most of the time of a large Maildir's
+            // listing, which comes before any message is read).
+            if (e->d_type != DT_REG) {
+                struct stat st {};
+                if (e->d_type != DT_UNKNOWN || ::fstatat(::dirfd(h), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+                    !S_ISREG(st.st_mode))
+                    continue;
+            }
             MaildirFile f;
             f.name = e->d_name;
             f.path = d + "/" + f.name;
             f.seen_dir = sub[0] == 'c';
             f.flags = std::string(maildir_flags(f.name));
-            f.mtime = st.st_mtime;
             out.push_back(std::move(f));
         }
         ::closedir(h);

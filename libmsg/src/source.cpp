@@ -59,7 +59,7 @@ LineCol LineIndex::locate(std::size_t offset) const {
 }
 
 Source::Source(Source&& o) noexcept
-    : name_(std::move(o.name_)), data_(o.data_), owned_(std::move(o.owned_)), read_(std::move(o.read_)),
+    : name_(std::move(o.name_)), data_(o.data_), mtime_(o.mtime_), owned_(std::move(o.owned_)), read_(std::move(o.read_)),
       map_(o.map_), map_len_(o.map_len_) {   // the index is made again: it points into the old buffer
     if (!map_ && !read_.bytes) data_ = owned_;
     o.read_.size = 0;
@@ -74,6 +74,7 @@ Source& Source::operator=(Source&& o) noexcept {
         if (map_) munmap(map_, map_len_);
         give_back(std::move(read_));
         name_ = std::move(o.name_);
+        mtime_ = o.mtime_;
         owned_ = std::move(o.owned_);
         read_ = std::move(o.read_);
         o.read_.size = 0;
@@ -233,6 +234,7 @@ Result<Source> Source::open(const std::string& path, std::size_t max) {
         Source s;
         s.name_ = path;
         s.data_ = std::string_view(buf.bytes.get(), got);
+        s.mtime_ = st.st_mtime;
         s.read_ = std::move(buf);
         return s;
     }
@@ -244,6 +246,7 @@ Result<Source> Source::open(const std::string& path, std::size_t max) {
             madvise(m, len, MADV_SEQUENTIAL);
             Source s;
             s.name_ = path;
+            s.mtime_ = st.st_mtime;
             s.map_ = m;
             s.map_len_ = len;
             s.data_ = std::string_view(static_cast<const char*>(m), len);
@@ -252,6 +255,7 @@ Result<Source> Source::open(const std::string& path, std::size_t max) {
     }
     Result<Source> r = read_fd(fd, path, max);
     ::close(fd);
+    if (r) r->mtime_ = st.st_mtime;
     return r;
 }
 

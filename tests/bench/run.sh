@@ -21,7 +21,8 @@
 #   cores                 msgcheck and msgshow --stats with -j 1 against -j N (N: the
 #                         cores, nproc) on the same corpora, over the archive and over a
 #                         Maildir of its messages (made with mbox2spool and spool2mbox
-#                         --maildir, cached), in turn; the speed-up of N threads.
+#                         --maildir, cached), in turn; the speed-up of N threads, and the
+#                         machine's ceiling for it: N separate -j 1 runs started at once.
 #   rss                   peak RSS of msgshow --stats --mbox over a BENCH_MB archive
 #                         (default 1024), plain and gzip.
 #   spool                 mbox2spool into a fresh spool against mblaze's mdeliver -M into a
@@ -357,17 +358,26 @@ cores_on() {
     # msgcheck exits 1 when it finds defects (the corpus has some on purpose)
     local check='"$1" -j "$2" "$3" >/dev/null 2>&1; [ $? -le 1 ]'
     local check_mbox='"$1" -j "$2" --mbox "$3" >/dev/null 2>&1; [ $? -le 1 ]'
+    # The machine's own ceiling: N separate -j 1 runs started at once take
+    # T_N; N * T_1 / T_N is what N cores give N processes that share nothing
+    # but the machine (memory bandwidth, caches, the hypervisor), the most
+    # that -j N can give.
+    local together='n=$1; shift; i=0; while [ $i -lt $n ]; do "$@" >/dev/null 2>&1 & i=$((i + 1)); done; wait'
     measure_turns "msgcheck -j 1 --mbox FILE" /dev/null sh -c "$check_mbox" sh "$msgcheck" 1 "$f" -- \
         "msgcheck -j $n --mbox FILE" /dev/null sh -c "$check_mbox" sh "$msgcheck" "$n" "$f" -- \
+        "$n x msgcheck -j 1 --mbox FILE" /dev/null sh -c "$together" sh "$n" "$msgcheck" -j 1 --mbox "$f" -- \
         "msgshow -j 1 --stats --mbox FILE" "$tmp/s1" "$msgshow" -j 1 --stats --mbox "$f" -- \
-        "msgshow -j $n --stats --mbox FILE" "$tmp/sn" "$msgshow" -j "$n" --stats --mbox "$f"
-    local a_c1=${turn_best[0]} a_cn=${turn_best[1]} a_s1=${turn_best[2]} a_sn=${turn_best[3]}
+        "msgshow -j $n --stats --mbox FILE" "$tmp/sn" "$msgshow" -j "$n" --stats --mbox "$f" -- \
+        "$n x msgshow -j 1 --stats --mbox FILE" /dev/null sh -c "$together" sh "$n" "$msgshow" -j 1 --stats --mbox "$f"
+    local a_c1=${turn_best[0]} a_cn=${turn_best[1]} a_ct=${turn_best[2]} a_s1=${turn_best[3]} a_sn=${turn_best[4]} a_st=${turn_best[5]}
     cmp -s "$tmp/s1" "$tmp/sn" || echo "msgshow --stats: -j $n differs from -j 1 on $f" >&2
     measure_turns "msgcheck -j 1 DIR" /dev/null sh -c "$check" sh "$msgcheck" 1 "$dir" -- \
         "msgcheck -j $n DIR" /dev/null sh -c "$check" sh "$msgcheck" "$n" "$dir" -- \
+        "$n x msgcheck -j 1 DIR" /dev/null sh -c "$together" sh "$n" "$msgcheck" -j 1 "$dir" -- \
         "msgshow -j 1 --stats DIR" "$tmp/d1" "$msgshow" -j 1 --stats "$dir" -- \
-        "msgshow -j $n --stats DIR" "$tmp/dn" "$msgshow" -j "$n" --stats "$dir"
-    local d_c1=${turn_best[0]} d_cn=${turn_best[1]} d_s1=${turn_best[2]} d_sn=${turn_best[3]}
+        "msgshow -j $n --stats DIR" "$tmp/dn" "$msgshow" -j "$n" --stats "$dir" -- \
+        "$n x msgshow -j 1 --stats DIR" /dev/null sh -c "$together" sh "$n" "$msgshow" -j 1 --stats "$dir"
+    local d_c1=${turn_best[0]} d_cn=${turn_best[1]} d_ct=${turn_best[2]} d_s1=${turn_best[3]} d_sn=${turn_best[4]} d_st=${turn_best[5]}
     cmp -s "$tmp/d1" "$tmp/dn" || echo "msgshow --stats: -j $n differs from -j 1 on $dir" >&2
 
     echo
@@ -376,12 +386,21 @@ cores_on() {
     echo "commands:"
     echo "  $msgcheck -j 1|$n --mbox FILE        $msgcheck -j 1|$n DIR"
     echo "  $msgshow -j 1|$n --stats --mbox FILE   $msgshow -j 1|$n --stats DIR"
-    printf '%-34s %10s %10s %10s\n' "" "-j 1 s" "-j $n s" "speed-up"
-    printf '%-34s %10.3f %10.3f %9.2fx\n' "msgcheck --mbox FILE" "$a_c1" "$a_cn" "$(ratio "$a_c1" "$a_cn")"
-    printf '%-34s %10.3f %10.3f %9.2fx\n' "msgshow --stats --mbox FILE" "$a_s1" "$a_sn" "$(ratio "$a_s1" "$a_sn")"
-    printf '%-34s %10.3f %10.3f %9.2fx\n' "msgcheck DIR" "$d_c1" "$d_cn" "$(ratio "$d_c1" "$d_cn")"
-    printf '%-34s %10.3f %10.3f %9.2fx\n' "msgshow --stats DIR" "$d_s1" "$d_sn" "$(ratio "$d_s1" "$d_sn")"
-    echo "(target with 2 cores: >= 1.8x)"
+    printf '%-30s %8s %8s %9s %11s %9s %9s\n' "" "-j 1 s" "-j $n s" "speed-up" "$n x -j 1 s" "ceiling" "of it"
+    local row
+    row() {   # NAME T1 TN TTOGETHER
+        local up cap
+        up=$(ratio "$2" "$3")
+        cap=$(awk -v n="$n" -v a="$2" -v t="$4" 'BEGIN { printf "%.2f", n * a / t }')
+        printf '%-30s %8.3f %8.3f %8.2fx %11.3f %8.2fx %8.0f%%\n' "$1" "$2" "$3" "$up" "$4" "$cap" \
+            "$(awk -v u="$up" -v c="$cap" 'BEGIN { print 100 * u / c }')"
+    }
+    row "msgcheck --mbox FILE" "$a_c1" "$a_cn" "$a_ct"
+    row "msgshow --stats --mbox FILE" "$a_s1" "$a_sn" "$a_st"
+    row "msgcheck DIR" "$d_c1" "$d_cn" "$d_ct"
+    row "msgshow --stats DIR" "$d_s1" "$d_sn" "$d_st"
+    echo "(target with 2 cores: >= 1.8x; ceiling: $n separate -j 1 runs at once, $n x the time of one"
+    echo " over the time they take together: what $n cores give work that shares nothing)"
     echo
     rm -rf "$tmp"
 }

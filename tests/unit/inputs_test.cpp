@@ -5,12 +5,15 @@
 #include <gtest/gtest.h>
 #include <msg/inputs.hpp>
 
+#include <chrono>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
 
 #include <stdlib.h>
+#include <sys/stat.h>
 
 namespace fs = std::filesystem;
 
@@ -74,10 +77,22 @@ TEST_F(Inputs, MaildirMessagesOnly) {
     put("md/.Sent/cur/4.host:2,S", "S: 4\n\n4\n");
     put("md/.Sent/new/.keep", "");
     put("md/.Sent/tmp/x", "");
+    // Not messages: a link (not followed) and a FIFO in cur/.
+    fs::create_symlink(dir_ / "md" / "new" / "1.host", dir_ / "md" / "cur" / "5.link:2,S");
+    ASSERT_EQ(::mkfifo((dir_ / "md" / "cur" / "6.fifo:2,S").c_str(), 0600), 0);
+    // Each message carries its file's modification time.
+    const auto when = fs::file_time_type::clock::now() - std::chrono::hours(24 * 400);
+    fs::last_write_time(dir_ / "md" / "cur" / "2.host:2,S", when);
+    const std::time_t expected = std::chrono::system_clock::to_time_t(
+        std::chrono::time_point_cast<std::chrono::system_clock::duration>(
+            when - fs::file_time_type::clock::now() + std::chrono::system_clock::now()));
     std::vector<std::string> flags;
     const auto seen = msg::for_each_message({(dir_ / "md").string()}, {}, [&](const msg::InputMessage& m) {
         EXPECT_NE(m.maildir, nullptr);
-        if (m.maildir) flags.push_back(m.maildir->flags);
+        if (!m.maildir) return true;
+        flags.push_back(m.maildir->flags);
+        if (m.maildir->name == "2.host:2,S") EXPECT_NEAR(static_cast<double>(m.maildir->mtime), expected, 2.0);
+        else EXPECT_NEAR(static_cast<double>(m.maildir->mtime), std::time(nullptr), 60.0) << m.maildir->name;
         return true;
     });
     EXPECT_FALSE(seen.any());

@@ -33,7 +33,9 @@ struct MaildirFile {
     std::string name;        // NAME, info included
     bool seen_dir = false;   // in cur/ (false: new/)
     std::string flags;       // the letters after ":2," ("" when none)
-    std::time_t mtime = 0;   // the file's modification time (delivery time, for most writers)
+    // The file's modification time (delivery time, for most writers), as
+    // read_input (inputs.hpp) hands the message out; 0 in list_maildir's list.
+    std::time_t mtime = 0;
 };
 
 // The messages of a Maildir, new/ and cur/ merged, in name order (which is

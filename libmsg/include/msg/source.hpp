@@ -13,6 +13,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <ctime>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -77,6 +78,8 @@ public:
     ~Source();
 
     std::string_view data() const { return data_; }
+    // The modification time of the file open() read; 0 for any other source.
+    std::time_t mtime() const { return mtime_; }
     const std::string& name() const { return name_; }
     // Lazily built line index of data().
     const LineIndex& lines() const;
@@ -86,6 +89,7 @@ private:
     Source() = default;
     std::string name_;
     std::string_view data_;
+    std::time_t mtime_ = 0;
     std::string owned_;
     // A small file's bytes, read into a buffer that goes back to the thread
     // that frees it, for the next file it reads (no allocation, page faults
