@@ -317,3 +317,107 @@ RC_GTEST_PROP(MboxParserProperty, AnySplitOfArbitraryBytesGivesTheSameEvents, ()
                                      msg::MboxFormat::mboxcl2, msg::MboxFormat::detect);
     check_any_split(archive, gen_parser_options(f));
 }
+
+// --- an archive framed in pieces -------------------------------------------
+
+namespace {
+
+// The messages of `archive` framed whole by MboxReader and piece by piece
+// (MboxPieces, stretches of `stretch` bytes, the counts of the pieces
+// before added as parallel.hpp adds them): the same messages, numbered,
+// placed and flagged the same, with the same defects.
+void check_pieces(const std::string& archive, msg::MboxFormat f, std::size_t stretch, std::size_t max_message) {
+    const std::string p = temp_path("pieces.mbox");
+    { std::ofstream(p, std::ios::binary) << archive; }
+    msg::MboxOptions o;
+    o.format = f;
+    o.max_message = max_message;
+    auto pieces = msg::MboxPieces::open(p, f, stretch);
+    RC_ASSERT(pieces.ok());
+    const bool cuttable = archive.starts_with("From ");
+    RC_ASSERT(pieces->has_value() == cuttable);
+    if (!cuttable) {
+        std::filesystem::remove(p);
+        return;
+    }
+    auto reader = msg::MboxReader::open(p, o);
+    RC_ASSERT(reader.ok());
+    msg::MboxMessage whole;
+    std::uint64_t messages = 0, lines = 0;
+    msg::MboxPiece piece;
+    while ((**pieces).next(piece)) {
+        std::uint64_t at = 0, count = 0;
+        const std::uint64_t piece_lines = msg::MboxPieces::frame(piece, o, at, [&](msg::MboxMessage& m) {
+            auto n = (*reader)->next(whole);
+            RC_ASSERT(n.ok());
+            RC_ASSERT(*n);
+            RC_ASSERT(m.index + messages == whole.index);
+            RC_ASSERT(m.offset + at == whole.offset);
+            RC_ASSERT(m.line + lines == whole.line);
+            RC_ASSERT(m.data_offset + at == whole.data_offset);
+            RC_ASSERT(m.data_line + lines == whole.data_line);
+            RC_ASSERT(m.data_end + at == whole.data_end);
+            RC_ASSERT(m.from_line == whole.from_line);
+            RC_ASSERT(m.data == whole.data);
+            RC_ASSERT(m.unquoted == whole.unquoted);
+            RC_ASSERT(m.too_large == whole.too_large);
+            RC_ASSERT(m.from_crlf == whole.from_crlf);
+            RC_ASSERT(m.separator == whole.separator);
+            RC_ASSERT(m.separator_crlf == whole.separator_crlf);
+            RC_ASSERT(m.defects.size() == whole.defects.size());
+            for (std::size_t i = 0; i < m.defects.size(); ++i) {
+                RC_ASSERT(m.defects[i].code == whole.defects[i].code);
+                RC_ASSERT(m.defects[i].offset == whole.defects[i].offset);
+            }
+            // A view into the archive is held by keep; a copy is not.
+            RC_ASSERT((m.keep != nullptr) == (!m.unquoted && !m.too_large));
+            ++count;
+        });
+        RC_ASSERT(at >= piece.begin);
+        messages += count;
+        lines += piece_lines;
+    }
+    auto n = (*reader)->next(whole);
+    RC_ASSERT(n.ok());
+    RC_ASSERT(!*n);   // no message left out
+    std::filesystem::remove(p);
+}
+
+}  // namespace
+
+RC_GTEST_PROP(MboxPiecesProperty, PiecesFrameAsTheWholeArchive, ()) {
+    const auto parts = *rc::gen::container<std::vector<std::string>>(rc::gen::element<std::string>(
+        "From ", "From a\n", "From b\r\n", "\n", "\r\n", "\r", ">From ", ">>From x\n", "x", "abc\n", "Subject: s\n",
+        " ", "\n\nFrom c\n", "\r\n\r\nFrom d\r\n", "\n\r\nFrom e\n", std::string(300, 'y') + "\n"));
+    std::string archive = *rc::gen::element<std::string>("From first\n", "From \n", "", "junk\n\nFrom z\n");
+    for (const std::string& part : parts) archive += part;
+    const auto f = *rc::gen::element(msg::MboxFormat::mboxrd, msg::MboxFormat::mboxo);
+    const std::size_t stretch = *rc::gen::inRange<std::size_t>(1, 120);
+    const std::size_t max_message = *rc::gen::arbitrary<bool>() ? *rc::gen::inRange<std::size_t>(0, 300)
+                                                                : msg::MboxOptions{}.max_message;
+    check_pieces(archive, f, stretch, max_message);
+}
+
+RC_GTEST_PROP(MboxPiecesProperty, PiecesOfAWrittenArchiveFrameAsTheWhole, ()) {
+    const auto f = *rc::gen::element(msg::MboxFormat::mboxrd, msg::MboxFormat::mboxo);
+    const std::string archive = write_archive(gen_from_framed(true), f);
+    check_pieces(archive, f, *rc::gen::inRange<std::size_t>(1, 2000), msg::MboxOptions{}.max_message);
+}
+
+// Only the From_-line formats are cut; the others are read whole.
+TEST(MboxPieces, OtherFormatsAndInputsAreNotCut) {
+    const std::string p = temp_path("other.mbox");
+    { std::ofstream(p, std::ios::binary) << "From a\nx\n\nFrom b\ny\n"; }
+    for (const auto f : {msg::MboxFormat::mboxcl, msg::MboxFormat::mboxcl2, msg::MboxFormat::detect}) {
+        auto r = msg::MboxPieces::open(p, f);
+        ASSERT_TRUE(r.ok());
+        EXPECT_FALSE(r->has_value());
+    }
+    auto ok = msg::MboxPieces::open(p, msg::MboxFormat::mboxrd);
+    ASSERT_TRUE(ok.ok());
+    EXPECT_TRUE(ok->has_value());
+    auto missing = msg::MboxPieces::open(p + ".missing", msg::MboxFormat::mboxrd);
+    ASSERT_FALSE(missing.ok());
+    EXPECT_EQ(missing.error().errnum, ENOENT);
+    std::filesystem::remove(p);
+}

@@ -133,6 +133,70 @@ TEST(OrderedWork, ALargeMessageKeepsItsPlace) {
     EXPECT_EQ(large_in, std::this_thread::get_id());
 }
 
+// An archive cut in pieces: each message reaches work() numbered, placed
+// and framed as the reader of the whole archive hands it out, whatever the
+// thread count and the stretch size; an exception of work() comes after
+// the results before it.
+TEST(OrderedWork, AnArchiveInPiecesIsNumberedAsWhole) {
+    namespace fs = std::filesystem;
+    const fs::path path = fs::temp_directory_path() / ("ordered-work-" + std::to_string(::getpid()) + ".mbox");
+    {
+        std::ofstream out(path, std::ios::binary);
+        for (int i = 0; i < 400; ++i) {
+            out << "From sender" << i << "@example.org Mon Nov 23 09:15:00 2026\n"
+                << "Subject: " << i << "\n\n" << std::string(static_cast<std::size_t>(i * 37 % 3000), 'b') << "\n";
+            if (i % 50 == 7) out << ">From quoted\n";            // an unquoted copy
+            if (i % 61 == 3) out << "From inside, no empty line before\n";
+            out << (i % 3 == 0 ? "\r\n" : "\n");
+        }
+    }
+    const auto describe = [](const msg::InputMessage& m) {
+        return std::to_string(m.index) + " " + std::to_string(m.first_line) + " " + std::to_string(m.offset) + " " +
+               std::to_string(m.mbox->line) + " " + std::to_string(m.mbox->data_end) + " " +
+               std::to_string(m.framing->size()) + " " + std::string(m.mbox->from_line) + " " + std::string(m.data);
+    };
+    std::vector<std::string> whole;
+    msg::InputOptions io;
+    io.mbox = true;
+    msg::for_each_message({path.string()}, io, [&](const msg::InputMessage& m) {
+        whole.push_back(describe(m));
+        return true;
+    });
+    ASSERT_EQ(whole.size(), 400u);
+    for (unsigned threads : {2u, 3u})
+        for (std::size_t stretch : {std::size_t{100}, std::size_t{4096}, std::size_t{1} << 20}) {
+            std::vector<std::string> seen;
+            msg::OrderedWork<Out> work(
+                threads, [&](unsigned, const msg::InputMessage& m, Out& r) { r.text = describe(m); },
+                [&](Out& r) { seen.push_back(r.text); });
+            auto pieces = msg::MboxPieces::open(path.string(), msg::MboxFormat::mboxrd, stretch);
+            ASSERT_TRUE(pieces.ok() && pieces->has_value());
+            work.add_archive(**pieces, path.string(), msg::MboxFormat::mboxrd);
+            work.drain();
+            EXPECT_EQ(seen, whole) << threads << " threads, stretches of " << stretch;
+        }
+    // An exception: the results before it, then the exception.
+    std::vector<std::string> seen;
+    msg::OrderedWork<Out> work(
+        2,
+        [&](unsigned, const msg::InputMessage& m, Out& r) {
+            if (m.index == 123) throw std::runtime_error("bad 123");
+            r.text = describe(m);
+        },
+        [&](Out& r) { seen.push_back(r.text); });
+    auto pieces = msg::MboxPieces::open(path.string(), msg::MboxFormat::mboxrd, 1000);
+    ASSERT_TRUE(pieces.ok() && pieces->has_value());
+    EXPECT_THROW(
+        {
+            work.add_archive(**pieces, path.string(), msg::MboxFormat::mboxrd);
+            work.drain();
+        },
+        std::runtime_error);
+    ASSERT_EQ(seen.size(), 123u);
+    EXPECT_EQ(seen, std::vector<std::string>(whole.begin(), whole.begin() + 123));
+    fs::remove(path);
+}
+
 TEST(OrderedWork, AvailableCoresIsAtLeastOne) { EXPECT_GE(msg::available_cores(), 1u); }
 
 }  // namespace

@@ -109,7 +109,7 @@ int for_each_message(const std::vector<std::string>& inputs, const InputOptions&
     bool more = true;
     for (std::size_t k = 0; k < list.size() && more; ++k)
         for (const msg::InputItem& item : msg::list_input(list[k], lo)) {
-            if (take && item.kind == msg::InputItem::Kind::file && item.path != "-" && take(item)) continue;
+            if (take && item.kind != msg::InputItem::Kind::problem && item.path != "-" && take(item)) continue;
             if (!(more = msg::read_input(item, lo, fn, c))) break;
         }
     progress.reset();

@@ -47,9 +47,9 @@ int read_input_options(const po::variables_map& vm, InputOptions& in, std::strin
 
 // Call `fn` for each message of each input; returns the worst exit code of
 // the reading itself (0 when everything could be read). `fn` returns false
-// to stop the loop early. With `take`, each message file (not an archive,
-// not standard input) is offered to it first; when it returns true it has
-// taken the file, to read it elsewhere (parallel.hpp), and the loop goes on.
+// to stop the loop early. With `take`, each message file and archive (not
+// standard input) is offered to it first; when it returns true it has
+// taken the input, to read it elsewhere (parallel.hpp), and the loop goes on.
 int for_each_message(const std::vector<std::string>& inputs, const InputOptions& options,
                      const std::function<bool(const InputMessage&)>& fn,
                      const std::function<bool(const msg::InputItem&)>& take = {});

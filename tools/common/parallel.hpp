@@ -26,7 +26,8 @@ int read_jobs_option(const po::variables_map& vm, const char* tool, unsigned& jo
 
 // for_each_message (inputs.hpp) with each message worked on by `work`:
 // message files (of directories, or named) are read in its worker threads
-// too, archives and standard input here. Returns the exit code of the
+// too, and plain archives framed there piece by piece (MboxPieces); other
+// archives and standard input are read here. Returns the exit code of the
 // reading, as for_each_message does.
 template <class Result>
 int for_each_message(const std::vector<std::string>& inputs, InputOptions o, OrderedWork<Result>& work) {
@@ -45,7 +46,18 @@ int for_each_message(const std::vector<std::string>& inputs, InputOptions o, Ord
     std::function<bool(const msg::InputItem&)> take;
     if (work.threads() > 1)
         take = [&](const msg::InputItem& item) {
-            work.add_file(item);
+            if (item.kind == msg::InputItem::Kind::file) {
+                work.add_file(item);
+                return true;
+            }
+            // A plain archive in a From_-line format is framed by the workers
+            // too, piece by piece. Any other (gzip, leading bytes, the
+            // Content-Length formats, one to lock, one that cannot be
+            // opened) is read here, which says what is wrong with it.
+            if (o.lock) return false;
+            auto pieces = msg::MboxPieces::open(item.path, o.format);
+            if (!pieces || !*pieces) return false;
+            work.add_archive(**pieces, item.path, o.format);
             return true;
         };
     const int read = for_each_message(inputs, o, [&](const InputMessage& im) {

@@ -41,6 +41,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -204,6 +205,53 @@ public:
 // separator_crlf) gives back the archive's bytes. For mboxcl and mboxcl2 a
 // message whose Content-Length does not give its body's size gets a
 // corrected Content-Length field.
+// An archive framed in pieces, by several threads at once (parallel.hpp).
+// In the From_-line formats (mboxrd, mboxo) a From_ line that follows an
+// empty line starts a message whatever came before it, so an archive cut
+// before such lines frames, piece by piece, into exactly the messages it
+// frames into whole. The archive is divided into stretches of equal size
+// without looking at it; the piece of a stretch runs from the first cut in
+// it to the first cut at or after its end (none when the stretch has no
+// cut: a message began before it and goes on past it). Each worker finds
+// its own piece, so that no thread reads the archive ahead of the others.
+// A piece's messages are numbered from its start (index 0, line 1, offset
+// 0): a caller adds the counts of the pieces before.
+struct MboxPiece {
+    std::string_view archive;          // the whole archive, mapped
+    std::uint64_t begin = 0, end = 0;  // the stretch
+    std::shared_ptr<const void> mapping;   // holds the mapping
+};
+
+class MboxPieces {
+public:
+    // A plain archive (a regular file, not gzip) in a From_-line format that
+    // starts with a From_ line: mapped, to be handed out in stretches of
+    // `stretch` bytes. No value, and no error, for any other archive: the
+    // caller reads it with MboxReader, which frames leading bytes, gzip and
+    // the Content-Length formats. An error when the file cannot be opened
+    // or mapped.
+    static Result<std::optional<MboxPieces>> open(const std::string& path, MboxFormat format,
+                                                  std::size_t stretch = std::size_t{1} << 20);
+    // The next stretch, in archive order; false after the last.
+    bool next(MboxPiece& piece);
+    std::uint64_t size() const { return archive_.size(); }
+
+    // Frame the piece of a stretch as MboxParser frames the archive, `fn`
+    // called with each message (its views valid during the call;
+    // MboxMessage::keep holds a message that is a view into the archive,
+    // and the piece's pages, released from the process when the last copy
+    // goes). Sets `at`, the piece's offset in the archive, and returns the
+    // number of line breaks in the piece.
+    static std::uint64_t frame(const MboxPiece& piece, const MboxOptions& options, std::uint64_t& at,
+                               const std::function<void(MboxMessage&)>& fn);
+
+private:
+    MboxPieces() = default;
+    std::shared_ptr<const void> mapping_;
+    std::string_view archive_;
+    std::size_t at_ = 0, stretch_ = 0;
+};
+
 class MboxWriter {
 public:
     struct Options {

@@ -25,6 +25,7 @@
 #include <deque>
 #include <exception>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -137,6 +138,31 @@ public:
         e.file = item;
     }
 
+    // The messages of an archive cut in pieces (MboxPieces), each piece
+    // found, framed and worked on by a worker, its messages numbered as a
+    // reader of the whole archive numbers them: this thread does not read
+    // the archive, its framing is spread over the workers too. Needs more
+    // than one thread.
+    void add_archive(MboxPieces& pieces, const std::string& path, MboxFormat format) {
+        auto chain = std::make_shared<Chain>();
+        MboxPiece piece;
+        for (std::uint64_t n = 0; pieces.next(piece); ++n) {
+            if (open_) dispatch();   // a piece is a batch of its own
+            const std::size_t size = static_cast<std::size_t>(piece.end - piece.begin);
+            Entry& e = make_room(size);
+            e.is_file = false;
+            e.is_piece = true;
+            e.piece = piece;
+            e.number = n;
+            e.chain = chain;
+            e.path = path;
+            e.format = format;
+            open_->bytes += size;
+            bytes_ += size;
+            dispatch();
+        }
+    }
+
     // Emit every result still to come, waiting for them: at the end, and
     // before the loop prints anything of its own (an input that cannot be
     // read), so that it comes after the output of the messages before.
@@ -146,10 +172,30 @@ public:
     }
 
 private:
+    // The line and message counts of an archive's pieces, as their workers
+    // learn them, and so the number of the first message and line of each
+    // (under mu_).
+    struct Counts {
+        std::uint64_t messages = 0, lines = 0;
+    };
+    struct Chain {
+        std::uint64_t next = 0;   // the pieces before it have said their counts,
+        Counts sum;               // which together are its base
+        std::map<std::uint64_t, Counts> counted;   // said out of turn
+        std::map<std::uint64_t, Counts> bases = {{0, Counts{}}};   // known, not yet taken
+    };
     struct Entry {
         HeldMessage message;   // a message of the loop, held,
         InputItem file;   // or a message file to read (is_file)
         bool is_file = false;
+        // or a piece of an archive (is_piece): its results, one per message
+        bool is_piece = false;
+        MboxPiece piece;
+        std::uint64_t number = 0;   // in its archive
+        std::shared_ptr<Chain> chain;
+        std::string path;
+        MboxFormat format = MboxFormat::mboxrd;
+        std::vector<Result> results;
         Result result;
         bool failed = false;   // the file could not be read:
         InputProblem problem = InputProblem::missing;
@@ -182,6 +228,8 @@ private:
         Entry& e = *b.entries[b.used++];
         e.result = Result{};
         e.failed = false;
+        e.is_piece = false;
+        e.results.clear();
         return e;
     }
 
@@ -196,6 +244,7 @@ private:
             todo_.clear();
         }
         todo_cv_.notify_all();
+        chain_cv_.notify_all();
         for (std::thread& t : workers_) t.join();
         workers_.clear();
     }
@@ -226,6 +275,7 @@ private:
     }
 
     void work_on(unsigned k, Entry& e) {
+        if (e.is_piece) return work_on_piece(k, e);
         if (!e.is_file) {
             work_(k, e.message.view(), e.result);
             return;
@@ -241,6 +291,87 @@ private:
             work_(k, im, e.result);
             return true;
         }, counts);
+    }
+
+    // A piece: found and framed (its messages held, an unquoted copy or a
+    // too large message's From_ line copied), its counts said, then, once
+    // the pieces before have said theirs, its messages numbered and worked
+    // on.
+    void work_on_piece(unsigned k, Entry& e) {
+        struct Framed {
+            MboxMessage m;
+            std::string data, from_line;   // copies the parser made
+        };
+        std::deque<Framed> framed;   // does not move its elements
+        Counts counts;
+        MboxOptions mo;
+        mo.format = e.format;
+        std::uint64_t at = 0;   // the piece's offset in the archive
+        try {
+            counts.lines = MboxPieces::frame(e.piece, mo, at, [&](MboxMessage& m) {
+                Framed& f = framed.emplace_back();
+                f.m = m;
+                if (m.unquoted) f.m.data = f.data.assign(m.data);
+                if (m.too_large) f.m.from_line = f.from_line.assign(m.from_line);
+            });
+        } catch (...) {
+            say_counts(e, counts);   // the pieces after this one go on
+            throw;
+        }
+        counts.messages = framed.size();
+        say_counts(e, counts);
+        Counts base;
+        {
+            std::unique_lock lock(mu_);
+            Chain& c = *e.chain;
+            chain_cv_.wait(lock, [&] { return closing_ || c.bases.count(e.number) > 0; });
+            if (closing_) return;
+            base = c.bases[e.number];
+            c.bases.erase(e.number);
+        }
+        InputMessage im;
+        im.file = e.path;
+        im.source = e.path;
+        im.from_mbox = true;
+        for (Framed& f : framed) {
+            MboxMessage& m = f.m;
+            m.index += base.messages;
+            m.offset += at;
+            m.line += base.lines;
+            m.data_offset += at;
+            m.data_line += base.lines;
+            m.data_end += at;
+            im.index = m.index;
+            im.data = m.data;
+            im.first_line = m.data_line;
+            im.offset = m.data_offset;
+            im.framing = &m.defects;
+            im.mbox = &m;
+            im.keep = m.keep;
+            e.results.emplace_back();
+            try {
+                work_(k, im, e.results.back());
+            } catch (...) {
+                e.results.pop_back();   // the results before it are emitted, then this is thrown
+                throw;
+            }
+            m.keep.reset();
+        }
+    }
+
+    void say_counts(Entry& e, Counts counts) {
+        {
+            std::lock_guard lock(mu_);
+            Chain& c = *e.chain;
+            c.counted[e.number] = counts;
+            for (auto it = c.counted.find(c.next); it != c.counted.end(); it = c.counted.find(c.next)) {
+                c.sum.messages += it->second.messages;
+                c.sum.lines += it->second.lines;
+                c.counted.erase(it);
+                c.bases[++c.next] = c.sum;
+            }
+        }
+        chain_cv_.notify_all();
     }
 
     // The part of an arena's capacity past a batch's usual size.
@@ -311,10 +442,22 @@ private:
         const std::size_t emit = error ? b->error_at : b->used;   // the results before an exception
         for (std::size_t i = 0; i < emit; ++i) {
             Entry& e = *b->entries[i];
-            if (!e.failed) emit_(e.result);
+            if (e.is_piece)
+                for (Result& r : e.results) emit_(r);
+            else if (!e.failed) emit_(e.result);
             else if (problem_) problem_(e.problem, e.error);
         }
-        for (std::size_t i = 0; i < b->used; ++i) b->entries[i]->message.let_go();
+        if (error && emit < b->used && b->entries[emit]->is_piece)   // the results before the exception
+            for (Result& r : b->entries[emit]->results) emit_(r);
+        for (std::size_t i = 0; i < b->used; ++i) {
+            Entry& e = *b->entries[i];
+            e.message.let_go();
+            if (e.is_piece) {   // its pages may go
+                e.piece = MboxPiece{};
+                e.chain.reset();
+                e.results.clear();
+            }
+        }
         // Arenas are kept for reuse (a new one costs page faults as it is
         // filled); those grown past a batch's usual size for large messages,
         // while their growth together stays within the bound.
@@ -344,7 +487,7 @@ private:
     // Shared with the workers, under mu_: batches to work on, each batch's
     // done flag, closing_.
     std::mutex mu_;
-    std::condition_variable todo_cv_, done_cv_;
+    std::condition_variable todo_cv_, done_cv_, chain_cv_;
     std::deque<Batch*> todo_;
     bool closing_ = false;
     std::vector<std::thread> workers_;
