@@ -231,7 +231,7 @@ public:
     // the Content-Length formats. An error when the file cannot be opened
     // or mapped.
     static Result<std::optional<MboxPieces>> open(const std::string& path, MboxFormat format,
-                                                  std::size_t stretch = std::size_t{1} << 20);
+                                                  std::size_t stretch = std::size_t{4} << 20);
     // The next stretch, in archive order; false after the last.
     bool next(MboxPiece& piece);
     std::uint64_t size() const { return archive_.size(); }
