@@ -2,9 +2,11 @@
 // several threads, the results taken back in input order.
 //
 // The input loop stays in the calling thread. Message files are read by the
-// workers themselves; a message of a mapped archive is held where it is
-// (InputMessage::keep), and any other (gzip, standard input, an unquoted
-// copy) is copied out of the loop, whose views last only for its callback.
+// workers themselves, and a plain archive cut in pieces (add_archive,
+// MboxPieces) is framed by them too; a message of another archive handed
+// out by the loop is held where it is when mapped (InputMessage::keep), and
+// any other (gzip, standard input, an unquoted copy) is copied out of the
+// loop, whose views last only for its callback.
 // Messages go to the workers in batches, through a queue, and the calling
 // thread takes the results back in the order the messages came, so that
 // what a program prints is the same, byte for byte, whatever the number of
