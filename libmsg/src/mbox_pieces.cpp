@@ -37,6 +37,7 @@ struct Held {
     Held(const Held&) = delete;
     Held& operator=(const Held&) = delete;
     ~Held() {   // (end set before any message is let go)
+        if (!mapping) return;   // not a piece of MboxPieces' mapping: not ours to release
         const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
         const std::size_t b = begin / page * page;
         madvise(const_cast<char*>(map) + b, end - b, MADV_DONTNEED);

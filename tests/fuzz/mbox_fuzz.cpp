@@ -4,13 +4,20 @@
 // exactly the bytes it is given) or at once, the parser hands out the same
 // events; it never needs more at eof, never holds more than the limit allows,
 // keeps its offsets inside the archive, and its messages' data is what the
-// archive holds between data_offset and data_end (unquoting aside).
+// archive holds between data_offset and data_end (unquoting aside). An
+// archive in a From_-line format that starts with a From_ line frames, cut
+// in pieces (MboxPieces) of a size the input chooses, into the same
+// messages.
 #include <cstddef>
 #include <cstdint>
 #include <algorithm>
 #include <cstdlib>
 #include <string_view>
+#include <string>
 #include <vector>
+
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "../unit/mbox_feed.hpp"
 #include "msg/mbox.hpp"
@@ -67,6 +74,39 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             for (const msg::Defect& d : m.defects) check(d.offset <= m.data.size());
         }
         rest.remove_prefix(s.consumed);
+    }
+
+    // In pieces: the same messages, numbered and placed the same.
+    if ((o.format == msg::MboxFormat::mboxrd || o.format == msg::MboxFormat::mboxo) && archive.starts_with("From ")) {
+        const int fd = ::memfd_create("mbox_fuzz", MFD_CLOEXEC);
+        check(fd >= 0);
+        check(::write(fd, archive.data(), archive.size()) == static_cast<ssize_t>(archive.size()));
+        auto pieces = msg::MboxPieces::open("/proc/self/fd/" + std::to_string(fd), o.format, limit + 1u);
+        check(pieces.ok() && pieces->has_value());
+        msg::MboxParser again(o);
+        std::string_view left = archive;
+        msg::MboxMessage w;
+        std::uint64_t messages = 0, lines = 0;
+        msg::MboxPiece piece;
+        while ((**pieces).next(piece)) {
+            std::uint64_t at = 0, count = 0;
+            lines += msg::MboxPieces::frame(piece, o, at, [&](msg::MboxMessage& p) {
+                msg::MboxParser::Step s{};
+                while ((s = again.put(left, true, w)).event != msg::MboxParser::Event::message) {
+                    check(s.event != msg::MboxParser::Event::end);
+                    left.remove_prefix(s.consumed);
+                }
+                left.remove_prefix(s.consumed);
+                check(p.index + messages == w.index && p.offset + at == w.offset && p.line + lines == w.line);
+                check(p.data_end + at == w.data_end && p.data_line + lines == w.data_line);
+                check(p.data == w.data && p.from_line == w.from_line && p.separator == w.separator);
+                check(p.defects.size() == w.defects.size() && p.too_large == w.too_large);
+                ++count;
+            });
+            messages += count;
+        }
+        check(again.put(left, true, w).event == msg::MboxParser::Event::end);   // none left out
+        ::close(fd);
     }
     return 0;
 }
