@@ -10,6 +10,7 @@
 #include <bit>
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 namespace msg {
 
@@ -101,18 +102,30 @@ namespace {
 constexpr std::size_t kReadBelow = std::size_t{1} << 20;
 
 // The buffer a thread read its last small file into, kept for its next:
-// at most one per thread, and no larger than a file read whole needs.
-thread_local std::unique_ptr<char[]> t_spare;
-thread_local std::size_t t_spare_size = 0;
+// at most one per thread, and no larger than a file read whole needs. Plain
+// thread-local data (no destructor), freed by t_free at the thread's exit;
+// a Source destroyed after that frees its buffer itself.
+struct Spare {
+    char* bytes = nullptr;
+    std::size_t size = 0;
+    bool gone = false;   // the thread is exiting
+};
+thread_local Spare t_spare;
+struct SpareFree {
+    ~SpareFree() {
+        delete[] t_spare.bytes;
+        t_spare = Spare{nullptr, 0, true};
+    }
+};
+thread_local SpareFree t_free;
 
 }  // namespace
 
 Source::Buffer Source::take_buffer(std::size_t at_least) {
     Buffer b;
-    if (t_spare && t_spare_size >= at_least) {
-        b.bytes = std::move(t_spare);
-        b.size = t_spare_size;
-        t_spare_size = 0;
+    if (t_spare.bytes && t_spare.size >= at_least) {
+        b.bytes.reset(std::exchange(t_spare.bytes, nullptr));
+        b.size = std::exchange(t_spare.size, 0);
         return b;
     }
     // Rounded up, so that files of about the same size share one buffer.
@@ -122,9 +135,11 @@ Source::Buffer Source::take_buffer(std::size_t at_least) {
 }
 
 void Source::give_back(Buffer b) {
-    if (!b.bytes || b.size > 2 * kReadBelow || b.size <= t_spare_size) return;
-    t_spare = std::move(b.bytes);
-    t_spare_size = b.size;
+    if (!b.bytes || t_spare.gone || b.size > 2 * kReadBelow || b.size <= t_spare.size) return;
+    (void)&t_free;   // made (to free the spare at the thread's exit) on first use
+    delete[] t_spare.bytes;
+    t_spare.bytes = b.bytes.release();
+    t_spare.size = b.size;
 }
 
 Source Source::from_string(std::string bytes, std::string name) {

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -193,11 +194,23 @@ TEST(Source, ABufferIsReusedOnlyWhenLetGo) {
     auto first = msg::Source::open(pa.string());
     ASSERT_TRUE(first.ok());
     msg::Source held = std::move(first.value());
+    const char* second_buffer = nullptr;
     {
         auto second = msg::Source::open(pb.string());
         ASSERT_TRUE(second.ok());
         EXPECT_EQ(second->data(), b);
         EXPECT_EQ(held.data(), a);   // not read over by the second
+        second_buffer = second->data().data();
+    }
+    {
+        // An allocation in between takes what a free() gave back: the
+        // buffer is the thread's, not the allocator's next.
+        const auto filler = std::make_unique<char[]>(b.size() + 1);
+        auto again = msg::Source::open(pb.string());   // into the buffer let go
+        ASSERT_TRUE(again.ok());
+        EXPECT_EQ(again->data(), b);
+        EXPECT_EQ(again->data().data(), second_buffer);
+        EXPECT_NE(again->data().data(), held.data().data());
     }
     for (int round = 0; round < 3; ++round) {   // the second's buffer, then larger ones, in turn
         auto next = msg::Source::open((round % 2 ? pc : pb).string());
