@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <vector>
 
 #include "mbox_frame.hpp"
 #include "msg/mbox.hpp"
@@ -15,33 +16,43 @@
 namespace msg {
 namespace {
 
+// The archive mapped, and its file open, for the search of a stretch's
+// first cut (cut_read).
 struct Mapped {
     const char* map;
     std::size_t size;
-    Mapped(const char* m, std::size_t n) : map(m), size(n) {}
+    int fd;
+    Mapped(const char* m, std::size_t n, int f) : map(m), size(n), fd(f) {}
     Mapped(const Mapped&) = delete;
     Mapped& operator=(const Mapped&) = delete;
-    ~Mapped() { munmap(const_cast<char*>(map), size); }
+    ~Mapped() {
+        munmap(const_cast<char*>(map), size);
+        ::close(fd);
+    }
 };
 
-// A piece's pages, released from the process (the file stays in the page
-// cache) when the piece and every message kept from it are gone. Whole
-// pages, rounded outwards: a neighbour still reading a page at the ends
-// faults it in again from the page cache (the mapping is never written).
+// Release the pages of [begin, end) from the process (the file stays in
+// the page cache): whole pages, rounded outwards; a neighbour still reading
+// a page at the ends faults it in again (the mapping is never written).
+// Only for pieces of MboxPieces' own mapping.
+void release(const std::shared_ptr<const void>& mapping, const char* map, std::size_t begin, std::size_t end) {
+    if (!mapping || begin >= end) return;
+    const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+    const std::size_t b = begin / page * page;
+    madvise(const_cast<char*>(map) + b, end - b, MADV_DONTNEED);
+}
+
+// The pages a piece read, released when the piece and every message kept
+// from it are gone.
 struct Held {
     std::shared_ptr<const void> mapping;
     const char* map;
-    std::size_t begin, end;
+    std::size_t begin, end;   // end grows as the piece is framed
     Held(std::shared_ptr<const void> m, const char* p, std::size_t b, std::size_t e)
         : mapping(std::move(m)), map(p), begin(b), end(e) {}
     Held(const Held&) = delete;
     Held& operator=(const Held&) = delete;
-    ~Held() {   // (end set before any message is let go)
-        if (!mapping) return;   // not a piece of MboxPieces' mapping: not ours to release
-        const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
-        const std::size_t b = begin / page * page;
-        madvise(const_cast<char*>(map) + b, end - b, MADV_DONTNEED);
-    }
+    ~Held() { release(mapping, map, begin, end); }
 };
 
 // Whether a message that starts at `at` starts at a cut: after an empty
@@ -67,17 +78,57 @@ std::size_t cut(std::string_view a, std::size_t from, std::size_t limit) {
     }
 }
 
+// cut(), reading the file through a small buffer rather than the mapping:
+// a stretch inside a long message (no cut in it) is searched without its
+// pages entering the process, where they would stay after the worker that
+// frames the message has let them go. npos also when the file cannot be
+// read (then the caller searches the mapping).
+std::size_t cut_read(int fd, std::string_view a, std::size_t from, std::size_t limit, bool& failed) {
+    failed = false;
+    if (from == 0) return 0;
+    constexpr std::size_t kBlock = std::size_t{64} << 10;
+    std::vector<char> buf(kBlock);
+    const std::size_t last = std::min(a.size(), limit + 5);   // a match's bytes end by here
+    for (std::size_t q0 = from - 1; q0 + 6 <= last;) {
+        const std::size_t lo = q0 >= 2 ? q0 - 2 : 0;   // two bytes before, for the empty line
+        const std::size_t hi = std::min(last, lo + kBlock);
+        for (std::size_t got = 0; got < hi - lo;) {
+            const ssize_t n = ::pread(fd, buf.data() + got, hi - lo - got, static_cast<off_t>(lo + got));
+            if (n <= 0) {
+                if (n < 0 && errno == EINTR) continue;
+                failed = true;
+                return std::string_view::npos;
+            }
+            got += static_cast<std::size_t>(n);
+        }
+        const char* p = buf.data();
+        for (std::size_t from_q = q0 - lo;;) {
+            const std::size_t q = mbox_detail::find_from(p, from_q, hi - lo, "\nFrom ");
+            if (q == std::string_view::npos) break;
+            if (lo + q + 1 >= limit) return std::string_view::npos;
+            if ((q >= 1 && p[q - 1] == '\n') || (q >= 2 && p[q - 1] == '\r' && p[q - 2] == '\n')) return lo + q + 1;
+            from_q = q + 1;
+        }
+        if (hi >= last) break;
+        q0 = hi - 5;   // a match across the block's end starts at hi - 5 or later
+    }
+    return std::string_view::npos;
+}
+
 }  // namespace
 
 Result<std::optional<MboxPieces>> MboxPieces::open(const std::string& path, MboxFormat format,
                                                    std::size_t stretch) {
     if (format != MboxFormat::mboxrd && format != MboxFormat::mboxo) return std::optional<MboxPieces>();
+    // Looked at before it is opened: a FIFO is not opened twice (here, and
+    // by the reader that reads it as a stream).
+    struct stat st {};
+    if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) return std::optional<MboxPieces>();
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         const int e = errno;
         return Error{e, "cannot open " + path + ": " + std::strerror(e)};
     }
-    struct stat st {};
     char head[5] = {};
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size < 5 || ::pread(fd, head, 5, 0) != 5 ||
         std::memcmp(head, "From ", 5) != 0) {
@@ -86,13 +137,15 @@ Result<std::optional<MboxPieces>> MboxPieces::open(const std::string& path, Mbox
     }
     const auto size = static_cast<std::size_t>(st.st_size);
     void* m = mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
-    const int e = errno;
-    ::close(fd);
-    if (m == MAP_FAILED) return Error{e, "cannot map " + path + ": " + std::strerror(e)};
+    if (m == MAP_FAILED) {
+        const int e = errno;
+        ::close(fd);
+        return Error{e, "cannot map " + path + ": " + std::strerror(e)};
+    }
     madvise(m, size, MADV_SEQUENTIAL);
     MboxPieces p;
     p.archive_ = std::string_view(static_cast<const char*>(m), size);
-    p.mapping_ = std::make_shared<const Mapped>(p.archive_.data(), size);
+    p.mapping_ = std::make_shared<const Mapped>(p.archive_.data(), size, fd);
     p.stretch_ = std::max<std::size_t>(stretch, 1);
     return std::optional<MboxPieces>(std::move(p));
 }
@@ -109,26 +162,46 @@ bool MboxPieces::next(MboxPiece& piece) {
 std::uint64_t MboxPieces::frame(const MboxPiece& piece, const MboxOptions& options, std::uint64_t& at,
                                 const std::function<void(MboxMessage&)>& fn) {
     const std::string_view a = piece.archive;
-    const std::size_t b = cut(a, piece.begin, piece.end);
-    at = b == std::string_view::npos ? piece.end : b;
-    if (b == std::string_view::npos) return 0;   // inside a message of an earlier piece
-    // The parser is given the rest of the archive and stops at the first
-    // cut at or past the stretch's end: the next piece's first cut.
-    auto held = std::make_shared<Held>(piece.mapping, a.data(), b, a.size());
+    // The stretch's first cut, read from the file where it was opened here.
+    bool failed = true;
+    std::size_t b = std::string_view::npos;
+    if (piece.mapping)
+        b = cut_read(std::static_pointer_cast<const Mapped>(piece.mapping)->fd, a, piece.begin, piece.end, failed);
+    if (failed) b = cut(a, piece.begin, piece.end);
+    if (b == std::string_view::npos) {   // inside a message of an earlier piece
+        at = piece.end;
+        if (failed) release(piece.mapping, a.data(), piece.begin, piece.end);   // read through the mapping
+        return 0;
+    }
+    at = b;
+    // The pages from the stretch's start (a search through the mapping may
+    // have read them) to where framing stopped.
+    auto held = std::make_shared<Held>(piece.mapping, a.data(), piece.begin, b);
+    // The parser is given the archive from the first byte it has not
+    // consumed, in slices of max_message and a few MiB, as MboxReader does
+    // (a message too large to hold is skipped, its pages released, as it
+    // goes), until the first cut at or past the stretch's end: the next
+    // piece's first cut.
+    constexpr std::size_t kMore = std::size_t{4} << 20;
+    std::size_t slice = options.max_message > SIZE_MAX - kMore ? SIZE_MAX : options.max_message + kMore;
     MboxParser parser(options);
     MboxMessage m;
-    std::string_view rest = a.substr(b);
     std::size_t e = b;
     while (e < piece.end || !at_cut(a, e)) {
-        const MboxParser::Step s = parser.put(rest, true, m);
-        rest.remove_prefix(s.consumed);
+        const std::size_t n = std::min(a.size() - e, slice);
+        const bool eof = e + n == a.size();
+        const MboxParser::Step s = parser.put(a.substr(e, n), eof, m);
+        if (s.event == MboxParser::Event::need_more) {
+            if (s.consumed > 0) release(piece.mapping, a.data(), e, e + s.consumed);   // skipped
+            else slice = slice > SIZE_MAX / 2 ? SIZE_MAX : slice * 2;   // never: the parser needs less
+        }
         e += s.consumed;
+        held->end = e;
         if (s.event == MboxParser::Event::end) break;
-        if (s.event != MboxParser::Event::message) continue;   // never: a piece starts with a From_ line
+        if (s.event != MboxParser::Event::message) continue;   // (a piece starts with a From_ line: no leading)
         m.keep = m.unquoted || m.too_large ? nullptr : held;
         fn(m);
     }
-    held->end = e;   // its pages, when the last message kept lets go
     return mbox_detail::count_newlines(a.data() + b, e - b);
 }
 

@@ -54,6 +54,11 @@ same msgcheck --format json "$tmp/many"
 same msgcheck --format sarif "$tmp/many"
 same msgcheck -q --select line,mime "$tmp/many"
 same msgcheck --mbox "$tmp/many.mbox"
+# An archive of many pieces (framed by the threads, 2 MiB a piece with
+# -j 8): the messages are numbered across the pieces as in one.
+cat "$tmp/many.mbox" "$tmp/many.mbox" "$tmp/many.mbox" "$tmp/many.mbox" > "$tmp/large.mbox"
+same msgcheck --mbox --format json "$tmp/large.mbox"
+same msgshow --stats --mbox "$tmp/large.mbox"
 same msgcheck --mbox --format json "$tmp/many.mbox" testdata/mbox/sample.mbox.gz
 # inputs that cannot be read, between others: their complaint comes in its place
 same msgcheck "$tmp/many/1" "$tmp/missing.eml" "$tmp/many/2" "$tmp/missing-dir/" "$tmp/many/3"

@@ -329,6 +329,10 @@ namespace {
 void check_pieces(const std::string& archive, msg::MboxFormat f, std::size_t stretch, std::size_t max_message) {
     const std::string p = temp_path("pieces.mbox");
     { std::ofstream(p, std::ios::binary) << archive; }
+    struct Remove {
+        const std::string& path;
+        ~Remove() { std::filesystem::remove(path); }
+    } remove{p};   // also when an assertion fails
     msg::MboxOptions o;
     o.format = f;
     o.max_message = max_message;
@@ -336,10 +340,7 @@ void check_pieces(const std::string& archive, msg::MboxFormat f, std::size_t str
     RC_ASSERT(pieces.ok());
     const bool cuttable = archive.starts_with("From ");
     RC_ASSERT(pieces->has_value() == cuttable);
-    if (!cuttable) {
-        std::filesystem::remove(p);
-        return;
-    }
+    if (!cuttable) return;
     auto reader = msg::MboxReader::open(p, o);
     RC_ASSERT(reader.ok());
     msg::MboxMessage whole;
@@ -380,7 +381,6 @@ void check_pieces(const std::string& archive, msg::MboxFormat f, std::size_t str
     auto n = (*reader)->next(whole);
     RC_ASSERT(n.ok());
     RC_ASSERT(!*n);   // no message left out
-    std::filesystem::remove(p);
 }
 
 }  // namespace

@@ -55,7 +55,7 @@ int for_each_message(const std::vector<std::string>& inputs, InputOptions o, Ord
             // Content-Length formats, one to lock, one that cannot be
             // opened) is read here, which says what is wrong with it.
             if (o.lock) return false;
-            auto pieces = msg::MboxPieces::open(item.path, o.format);
+            auto pieces = msg::MboxPieces::open(item.path, o.format, work.archive_stretch());
             if (!pieces || !*pieces) return false;
             work.add_archive(**pieces, item.path, o.format);
             return true;

@@ -99,6 +99,9 @@ public:
     ~OrderedWork() { stop(); }
 
     unsigned threads() const { return threads_; }
+    // The stretch an archive's pieces should have (add_archive): 4 MiB, or
+    // less so that every thread has one within the bytes let in flight.
+    std::size_t archive_stretch() const { return std::min<std::size_t>(std::size_t{4} << 20, max_bytes_ / threads_); }
     // Where a message file read by a worker (add_file) that could not be
     // read is reported, in its place in the order.
     void on_problem(Problem p) { problem_ = std::move(p); }
@@ -150,8 +153,11 @@ public:
         MboxPiece piece;
         for (std::uint64_t n = 0; pieces.next(piece); ++n) {
             if (open_) dispatch();   // a piece is a batch of its own
-            const std::size_t size = static_cast<std::size_t>(piece.end - piece.begin);
-            Entry& e = make_room(size);
+            // Counted by number, not by bytes: a piece holds the pages of
+            // what it frames only, which may be nothing at all (a stretch
+            // inside a long message), and the window of batches bounds how
+            // many are in flight.
+            Entry& e = make_room(0);
             e.is_file = false;
             e.is_piece = true;
             e.piece = piece;
@@ -159,8 +165,6 @@ public:
             e.chain = chain;
             e.path = path;
             e.format = format;
-            open_->bytes += size;
-            bytes_ += size;
             dispatch();
         }
     }
