@@ -62,7 +62,6 @@ void read_mbox(const std::string& path, const InputOptions& o, const std::functi
     InputMessage im;
     im.file = path == "-" ? "<stdin>" : path;
     im.source = path;
-    im.from_mbox = true;
     std::uint64_t count = 0;
     for (;;) {
         auto r = (*reader)->next(m);
@@ -71,13 +70,7 @@ void read_mbox(const std::string& path, const InputOptions& o, const std::functi
         }
         if (!*r) break;
         ++count;
-        im.index = m.index;
-        im.data = m.data;
-        im.first_line = m.data_line;
-        im.offset = m.data_offset;
-        im.framing = &m.defects;
-        im.mbox = &m;
-        im.keep = m.keep;
+        point_at(im, m);
         im.leading = m.index == 0 ? (*reader)->leading_garbage() : 0;
         im.leading_bytes = m.index == 0 ? (*reader)->leading() : std::string_view{};
         if (o.on_progress) o.on_progress(m.data_offset + m.data.size(), size, count);
@@ -149,6 +142,17 @@ void walk(const fs::path& dir, std::vector<Walked>& out, std::error_code& ec) {
 }
 
 }  // namespace
+
+void point_at(InputMessage& im, const MboxMessage& m) {
+    im.from_mbox = true;
+    im.index = m.index;
+    im.data = m.data;
+    im.first_line = m.data_line;
+    im.offset = m.data_offset;
+    im.framing = &m.defects;
+    im.mbox = &m;
+    im.keep = m.keep;
+}
 
 std::vector<InputItem> list_input(const std::string& in, const InputOptions& o) {
     std::vector<InputItem> items;

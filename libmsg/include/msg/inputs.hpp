@@ -55,6 +55,11 @@ struct InputMessage {
     std::shared_ptr<const void> keep;
 };
 
+// Point `im` at an archive's message as the loop hands it out: its data,
+// numbers, framing defects and keep (the names and leading bytes are the
+// caller's). The views last as long as `m`'s.
+void point_at(InputMessage& im, const MboxMessage& m);
+
 // What went wrong with an input, by kind (a tool maps each to its exit
 // status: missing 66, unusable 65, unreadable 74, locked 75).
 enum class InputProblem : std::uint8_t { missing, unusable, unreadable, locked };

@@ -338,7 +338,6 @@ private:
         InputMessage im;
         im.file = e.path;
         im.source = e.path;
-        im.from_mbox = true;
         for (Framed& f : framed) {
             MboxMessage& m = f.m;
             m.index += base.messages;
@@ -347,13 +346,7 @@ private:
             m.data_offset += at;
             m.data_line += base.lines;
             m.data_end += at;
-            im.index = m.index;
-            im.data = m.data;
-            im.first_line = m.data_line;
-            im.offset = m.data_offset;
-            im.framing = &m.defects;
-            im.mbox = &m;
-            im.keep = m.keep;
+            point_at(im, m);
             e.results.emplace_back();
             try {
                 work_(k, im, e.results.back());
