@@ -45,24 +45,24 @@ struct Spool::GroupWriter::State {
     std::atomic<std::uint64_t> lost{0};
 
     // Create the entry in tmp/ (`created`); commit the group when it is full.
-    Status write(Item& it, Told& told, bool& created) {
+    Status write(Item& it, Told& out, bool& created) {
         auto added = GroupWriter::create(batch, it.head, it.message(), std::move(it.name));
         created = added.ok();
         if (!added) return added.error();
         group.emplace_back(std::move(*added), std::move(it.durable));
         group_bytes += it.message().size();
-        return group.size() < opt.max_entries && group_bytes < opt.max_bytes ? Status(Ok{}) : commit(told);
+        return group.size() < opt.max_entries && group_bytes < opt.max_bytes ? Status(Ok{}) : commit(out);
     }
 
     // Commit the group: the entries renamed into queue/ (in order) to be
     // told; on an error the others are removed and counted as lost.
-    Status commit(Told& told) {
+    Status commit(Told& out) {
         if (group.empty()) return Ok{};
         const std::size_t before = batch.size();
         const Status st = batch.commit();
         const std::size_t done = before - batch.size();
         group_bytes = 0;
-        for (std::size_t i = 0; i < done; ++i) told.push_back(std::move(group[i]));
+        for (std::size_t i = 0; i < done; ++i) out.push_back(std::move(group[i]));
         if (!st) {
             lost += group.size() - done;
             batch.abandon();   // not left for the next group to commit unannounced
@@ -88,10 +88,13 @@ struct Spool::GroupWriter::State {
     Told told;                   // in queue/, to tell in the caller's thread
     std::thread thread;
 
+    // An error to return once: the first, or a later commit's after the
+    // first was returned (the group written before it).
     void fail(const Error& e) {   // under mu
-        if (!failed) {
+        if (!failed || reported) {
             failed = true;
             error = e;
+            reported = false;
         }
         lost += queue.size();
         queued -= queue.size();
@@ -179,6 +182,10 @@ Status Spool::GroupWriter::add(Envelope env, std::string_view message, std::stri
         Told told;
         bool created = false;
         Status st = s.write(it, told, created);
+        // A commit that failed with this entry in its group counted it as
+        // lost; this call's error reports it instead (lost() counts only
+        // entries whose add() said yes).
+        if (!st && created) --s.lost;
         tell(told);
         return st;
     }

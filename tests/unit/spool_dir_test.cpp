@@ -279,6 +279,31 @@ TEST_F(SpoolDir, GroupWriterFailingPartWayTellsWhatWasEnqueued) {
     EXPECT_EQ(list(SpoolState::queue).size(), 3u);
 }
 
+// A group whose commit fails inside add(): that add() reports the error,
+// and lost() counts only the entries whose add() returned Ok, so that Ok
+// adds less lost() is what reached queue/.
+TEST_F(SpoolDir, GroupWriterFailingInAddCountsTheOthersAsLost) {
+    msg::Spool::GroupWriter w(spool(), 3);
+    std::vector<std::string> told;
+    const auto add = [&](int i) {
+        return w.add(envelope(), kMessage, "k" + std::to_string(i), [&](const std::string& n) { told.push_back(n); });
+    };
+    ASSERT_TRUE(add(0));
+    ASSERT_TRUE(add(1));
+    std::vector<std::string> in_tmp = files_in(root_ / "tmp");
+    ASSERT_EQ(in_tmp.size(), 2u);
+    std::sort(in_tmp.begin(), in_tmp.end());
+    spit(root_ / "queue" / in_tmp[1], "another writer's entry");   // the second cannot be renamed
+    const msg::Status st = add(2);   // the third fills the group: committed here
+    ASSERT_FALSE(st);
+    EXPECT_EQ(st.error().errnum, EEXIST);
+    EXPECT_EQ(told, std::vector<std::string>{in_tmp[0]});
+    EXPECT_EQ(w.lost(), 1u) << "the second; the third's add() said no";
+    EXPECT_TRUE(files_in(root_ / "tmp").empty());
+    ASSERT_TRUE(w.flush());
+    EXPECT_EQ(2u - w.lost(), told.size());
+}
+
 // In the background, entries handed over (copied, or kept where they are)
 // are written in the order added, each told once durable, in that order,
 // in the caller's thread; a message larger than what may wait goes alone

@@ -184,8 +184,11 @@ public:
     // once it is written); at most kQueued bytes (or kQueuedEntries
     // entries) wait, and add() waits for room beyond that. An error is then an earlier entry's: it
     // is returned by the next add() (and each after it: no entry is taken
-    // any more) or, when none came, by flush(); the entries handed over
-    // that did not reach queue/ are counted by lost().
+    // any more) or, when none came, by flush(); a later error (the commit
+    // at flush() of the entries written before the first) is returned by
+    // flush() as well. lost() counts the entries whose add() returned Ok
+    // and that did not reach queue/: Ok adds less lost() is what was
+    // enqueued.
     class GroupWriter {
     public:
         struct Options {
@@ -205,7 +208,8 @@ public:
         ~GroupWriter();
         // Add an entry named for `key` (see Batch::add_keyed). Without
         // `background`, an error is this entry's (it is not added) or,
-        // after a group could not be committed, that group's.
+        // after a group could not be committed, that group's (this entry
+        // was in it: not counted by lost()).
         Status add(Envelope env, std::string_view message, std::string_view key,
                    std::function<void(const std::string& name)> durable = {},
                    std::shared_ptr<const void> keep = {});
