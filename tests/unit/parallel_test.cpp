@@ -6,8 +6,10 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -194,6 +196,45 @@ TEST(OrderedWork, AnArchiveInPiecesIsNumberedAsWhole) {
         std::runtime_error);
     ASSERT_EQ(seen.size(), 123u);
     EXPECT_EQ(seen, std::vector<std::string>(whole.begin(), whole.begin() + 123));
+    fs::remove(path);
+}
+
+// The pieces inside a long message hold nothing: they do not keep the
+// message after it waiting, which is worked on while the long one is.
+TEST(OrderedWork, TheMessageAfterALongOneIsWorkedOnMeanwhile) {
+    namespace fs = std::filesystem;
+    const fs::path path = fs::temp_directory_path() / ("ordered-work-long-" + std::to_string(::getpid()) + ".mbox");
+    {
+        std::ofstream out(path, std::ios::binary);
+        for (int i = 0; i < 4; ++i)
+            out << "From sender@example.org Mon Nov 23 09:15:00 2026\nSubject: " << i << "\n\n"
+                << std::string(i == 0 ? 100 * 1024 : 100, 'b') << "\n\n";
+    }
+    std::mutex mu;
+    std::condition_variable cv;
+    bool second_started = false, overlapped = false;
+    std::vector<std::uint64_t> seen;
+    msg::OrderedWork<Out> work(
+        2,
+        [&](unsigned, const msg::InputMessage& m, Out& r) {
+            r.text = std::to_string(m.index);
+            std::unique_lock lock(mu);
+            if (m.index == 1) {
+                second_started = true;
+                cv.notify_all();
+            } else if (m.index == 0) {
+                overlapped = cv.wait_for(lock, std::chrono::seconds(5), [&] { return second_started; });
+            }
+        },
+        [&](Out& r) { seen.push_back(std::stoull(r.text)); });
+    // Stretches of 1 KiB: the long message spans a hundred of them, far
+    // more than the batches let in flight.
+    auto pieces = msg::MboxPieces::open(path.string(), msg::MboxFormat::mboxrd, 1024);
+    ASSERT_TRUE(pieces.ok() && pieces->has_value());
+    work.add_archive(**pieces, path.string(), msg::MboxFormat::mboxrd);
+    work.drain();
+    EXPECT_TRUE(overlapped) << "message 1 waited for message 0";
+    EXPECT_EQ(seen, (std::vector<std::uint64_t>{0, 1, 2, 3}));
     fs::remove(path);
 }
 

@@ -31,6 +31,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -90,6 +91,10 @@ public:
     static constexpr std::size_t kBatchEntries = 64;         // ... or this many messages or files
     static constexpr std::size_t kBytesPerThread = 2 << 20;  // message bytes in flight, per thread
     static constexpr std::size_t kMinBytes = 8 << 20;        // ... but at least this many
+    // Archive pieces found to hold no message (stretches inside a long
+    // one) let in flight beyond the window of batches, so that the pieces
+    // after a long message are found and worked on while it is.
+    static constexpr std::size_t kIdlePieces = 256;
 
     OrderedWork(unsigned threads, Work work, Emit emit)
         : threads_(std::max(1u, threads)), work_(std::move(work)), emit_(std::move(emit)),
@@ -189,6 +194,7 @@ private:
         Counts sum;               // which together are its base
         std::map<std::uint64_t, Counts> counted;   // said out of turn
         std::map<std::uint64_t, Counts> bases = {{0, Counts{}}};   // known, not yet taken
+        std::set<std::uint64_t> unwanted;   // pieces without messages, whose bases are not kept
     };
     struct Entry {
         HeldMessage message;   // a message of the loop, held,
@@ -214,6 +220,7 @@ private:
         std::exception_ptr error;   // thrown by work() on entry error_at
         std::size_t error_at = 0;
         bool done = false;
+        bool idle = false;   // done, a piece that held no message (under mu_)
     };
 
     // The next entry of the open batch, after waiting for room for `size`
@@ -222,8 +229,7 @@ private:
         if (workers_.empty()) start();
         emit_ready();
         if (open_ && (open_->used >= kBatchEntries || open_->bytes + size > kBatchBytes)) dispatch();
-        if (!open_)
-            while (window_.size() >= max_batches_) retire_front();
+        if (!open_) wait_for_batch_room();
         while (!window_.empty() && bytes_ + size > max_bytes_) {
             if (window_.front().get() == open_) dispatch();
             retire_front();
@@ -275,6 +281,8 @@ private:
             {
                 std::lock_guard lock(mu_);
                 b->done = true;
+                b->idle = !b->error && b->used == 1 && b->entries[0]->is_piece && b->entries[0]->results.empty();
+                if (b->idle) ++idle_;
             }
             done_cv_.notify_one();
         }
@@ -325,6 +333,10 @@ private:
             throw;
         }
         counts.messages = framed.size();
+        if (framed.empty()) {   // a stretch inside a message: nothing to number
+            say_counts(e, counts, false);
+            return;
+        }
         say_counts(e, counts);
         Counts base;
         {
@@ -358,16 +370,19 @@ private:
         }
     }
 
-    void say_counts(Entry& e, Counts counts) {
+    // A piece's counts; `wants_base`: it has messages to number, and waits
+    // for the counts of the pieces before it.
+    void say_counts(Entry& e, Counts counts, bool wants_base = true) {
         {
             std::lock_guard lock(mu_);
             Chain& c = *e.chain;
+            if (!wants_base && c.bases.erase(e.number) == 0) c.unwanted.insert(e.number);
             c.counted[e.number] = counts;
             for (auto it = c.counted.find(c.next); it != c.counted.end(); it = c.counted.find(c.next)) {
                 c.sum.messages += it->second.messages;
                 c.sum.lines += it->second.lines;
                 c.counted.erase(it);
-                c.bases[++c.next] = c.sum;
+                if (c.unwanted.erase(++c.next) == 0) c.bases[c.next] = c.sum;
             }
         }
         chain_cv_.notify_all();
@@ -424,6 +439,22 @@ private:
         while (!window_.empty() && window_.front().get() != open_ && front_done()) finish_front();
     }
 
+    // Wait until a new batch may go in flight: fewer than max_batches_ in
+    // the window, not counting up to kIdlePieces pieces done without a
+    // message; the batches done at the front are retired meanwhile.
+    void wait_for_batch_room() {
+        while (!window_.empty()) {
+            {
+                std::unique_lock lock(mu_);
+                const auto room = [&] { return window_.size() < max_batches_ + std::min(idle_, kIdlePieces); };
+                Batch* front = window_.front().get();
+                done_cv_.wait(lock, [&] { return room() || front->done; });
+                if (room()) return;
+            }
+            finish_front();
+        }
+    }
+
     void retire_front() {
         {
             Batch* b = window_.front().get();
@@ -437,6 +468,10 @@ private:
         std::unique_ptr<Batch> b = std::move(window_.front());
         window_.pop_front();
         bytes_ -= b->bytes;
+        if (b->idle) {
+            std::lock_guard lock(mu_);
+            --idle_;
+        }
         const std::exception_ptr error = b->error;
         const std::size_t emit = error ? b->error_at : b->used;   // the results before an exception
         for (std::size_t i = 0; i < emit; ++i) {
@@ -488,6 +523,7 @@ private:
     std::mutex mu_;
     std::condition_variable todo_cv_, done_cv_, chain_cv_;
     std::deque<Batch*> todo_;
+    std::size_t idle_ = 0;   // batches in the window with idle set
     bool closing_ = false;
     std::vector<std::thread> workers_;
 };
