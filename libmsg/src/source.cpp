@@ -222,9 +222,11 @@ Result<Source> Source::open(const std::string& path, std::size_t max) {
     if (S_ISREG(st.st_mode) && st.st_size > 0 && static_cast<std::size_t>(st.st_size) < kReadBelow) {
         // One byte more than the size: a file that grew since fstat is read on.
         Buffer buf = take_buffer(static_cast<std::size_t>(st.st_size) + 1);
+        const auto size = static_cast<std::size_t>(st.st_size);
         std::size_t got = 0;
         for (;;) {
-            const ssize_t n = ::read(fd, buf.bytes.get() + got, buf.size - got);
+            const std::size_t want = buf.size - got;
+            const ssize_t n = ::read(fd, buf.bytes.get() + got, want);
             if (n < 0) {
                 if (errno == EINTR) continue;
                 const int e = errno;
@@ -233,7 +235,11 @@ Result<Source> Source::open(const std::string& path, std::size_t max) {
                 return Error{e, "cannot read " + path + ": " + std::strerror(e)};
             }
             got += static_cast<std::size_t>(n);
-            if (n == 0) break;   // the end: read until read() says so (a short read may come from FUSE or NFS)
+            if (n == 0) break;   // the end
+            // Short, with every byte fstat counted: the end, without a
+            // read() more to say so (a short read before that, as FUSE or
+            // NFS may give, is read on).
+            if (static_cast<std::size_t>(n) < want && got >= size) break;
             if (got > max) {
                 ::close(fd);
                 give_back(std::move(buf));
