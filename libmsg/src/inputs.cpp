@@ -49,7 +49,6 @@ void read_mbox(const std::string& path, const InputOptions& o, const std::functi
     }
     MboxOptions mo;
     mo.format = o.format;
-    mo.keep = o.keep;
     auto reader = MboxReader::open(path, mo);
     if (!reader.ok()) {
         return fail(o, c, problem_for(reader.error().errnum), reader.error().message);

@@ -1,17 +1,17 @@
 // mbox.cpp - the mbox reader: a driver of MboxParser over plain or gzip input.
 //
-// A plain archive that is a regular file is memory-mapped and messages are
-// views into the mapping; pages already handed out (or skipped) are dropped
-// from the process as reading goes on, so resident memory stays bounded.
-// Anything else (gzip, pipes, standard input) is read through zlib's gz*
-// interface, which inflates gzip and passes other bytes through unchanged,
-// in chunks into one window buffer; the window keeps only the bytes the
-// parser has not consumed (at most one message), so memory follows
-// max_message, not the archive.
+// The archive is read in chunks into one window buffer: a plain file with
+// read(2), anything else (gzip, pipes, standard input) through zlib's gz*
+// interface, which inflates gzip and passes other bytes through unchanged.
+// The window keeps only the bytes the parser has not consumed (at most one
+// message), so memory follows max_message, not the archive. A plain file
+// is read, not mapped: a chunk read into a buffer that stays in the cache
+// costs less than mapping every page of the archive, faulting it in and
+// releasing it, and a file cut short while it is read gives an error, not
+// SIGBUS.
 #include "msg/mbox.hpp"
 
 #include <fcntl.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -20,7 +20,6 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <deque>
 #include <memory>
 #include <vector>
 
@@ -35,13 +34,12 @@ public:
     explicit DrivenMboxReader(const MboxOptions& o) : parser_(o) {}
 
     Result<bool> next(MboxMessage& out) override {
-        handed_out();
         for (;;) {
             const bool eof = at_eof();
             const MboxParser::Step s = parser_.put(window(), eof, out);
             consume(s.consumed);
             switch (s.event) {
-            case MboxParser::Event::message: kept(out); return true;
+            case MboxParser::Event::message: out.keep.reset(); return true;
             case MboxParser::Event::end: return false;
             // Copied: the window moves (and there are max_message at most).
             case MboxParser::Event::leading: leading_.assign(parser_.leading()); break;
@@ -60,8 +58,6 @@ protected:
     virtual std::string_view window() const = 0;  // from the first byte not consumed
     virtual bool at_eof() const = 0;              // the window holds the rest of the input
     virtual void consume(std::size_t n) = 0;
-    virtual void handed_out() {}                  // the last message's bytes are no longer needed
-    virtual void kept(MboxMessage& out) { out.keep.reset(); }  // MboxMessage::keep for a message handed out
     // The parser needs more after the window (`skipped`: it consumed bytes).
     virtual Status more(bool skipped) = 0;
 
@@ -70,119 +66,20 @@ private:
     std::string leading_;
 };
 
-// A plain archive's mapping, unmapped when the reader and every message
-// kept from it (MboxMessage::keep) are gone.
-struct Mapping {
-    const char* map;
-    std::size_t size;
-    Mapping(const char* m, std::size_t n) : map(m), size(n) {}
-    Mapping(const Mapping&) = delete;
-    Mapping& operator=(const Mapping&) = delete;
-    ~Mapping() { munmap(const_cast<char*>(map), size); }
-};
-
-// A stretch of a mapping whose pages are released from the process (the
-// file stays in the page cache) when the reader has passed it and no kept
-// message holds it any more.
-struct Stretch {
-    std::shared_ptr<const Mapping> mapping;
-    std::size_t begin, end;
-    Stretch(std::shared_ptr<const Mapping> m, std::size_t b, std::size_t e) : mapping(std::move(m)), begin(b), end(e) {}
-    Stretch(const Stretch&) = delete;
-    Stretch& operator=(const Stretch&) = delete;
-    ~Stretch() { madvise(const_cast<char*>(mapping->map) + begin, end - begin, MADV_DONTNEED); }
-};
-
-// A plain archive, mapped: the parser is given the mapping from its first
-// unconsumed byte, in slices of at most max_message plus a few MiB so that
-// a message too large to hold is skipped, its pages released, as it goes.
-// Pages are released 4 MiB at a time behind the reader; with
-// MboxOptions::keep, a stretch that a kept message holds stays until that
-// message is let go too.
-class MappedMboxReader final : public DrivenMboxReader {
-public:
-    MappedMboxReader(const char* map, std::size_t size, const MboxOptions& o)
-        : DrivenMboxReader(o), mapping_(std::make_shared<const Mapping>(map, size)), map_(map), size_(size),
-          keep_(o.keep) {
-        constexpr std::size_t kMore = std::size_t{4} << 20;
-        slice_ = o.max_message > SIZE_MAX - kMore ? SIZE_MAX : o.max_message + kMore;
-    }
-    bool compressed() const override { return false; }
-
-private:
-    static constexpr std::size_t kStep = std::size_t{4} << 20;
-
-    std::string_view window() const override { return {map_ + pos_, std::min(size_ - pos_, slice_)}; }
-    bool at_eof() const override { return size_ - pos_ <= slice_; }
-    void consume(std::size_t n) override { pos_ += n; }
-    void handed_out() override { release(); }
-    Status more(bool skipped) override {
-        if (skipped) release();
-        else slice_ = slice_ > SIZE_MAX / 2 ? SIZE_MAX : slice_ * 2;  // never: the parser needs less
-        return Ok{};
-    }
-
-    // Let go of the stretches wholly behind the reader: released now, or
-    // when the last message kept in one goes.
-    void release() {
-        const std::size_t upto = pos_ / kStep;
-        while (first_ < upto) {
-            std::shared_ptr<Stretch> s;
-            if (!live_.empty()) {
-                s = std::move(live_.front());
-                live_.pop_front();
-            }
-            if (!s) {
-                const std::size_t b = first_ * kStep;
-                madvise(const_cast<char*>(map_) + b, std::min(kStep, size_ - b), MADV_DONTNEED);
-            }
-            ++first_;
-        }
-    }
-
-    std::shared_ptr<Stretch> stretch(std::size_t k) {
-        while (live_.size() <= k - first_) live_.emplace_back();
-        std::shared_ptr<Stretch>& s = live_[k - first_];
-        if (!s) s = std::make_shared<Stretch>(mapping_, k * kStep, std::min((k + 1) * kStep, size_));
-        return s;
-    }
-
-    void kept(MboxMessage& out) override {
-        out.keep.reset();
-        if (!keep_ || out.unquoted || out.too_large || out.data.empty()) return;
-        const char* d = out.data.data();
-        if (d < map_ || d + out.data.size() > map_ + size_) return;
-        const std::size_t b = static_cast<std::size_t>(d - map_), e = b + out.data.size();
-        const std::size_t k0 = b / kStep, k1 = (e - 1) / kStep;
-        if (k0 < first_) return;   // never: a message starts at or after the reader's last release
-        if (k0 == k1) {
-            out.keep = stretch(k0);
-            return;
-        }
-        auto all = std::make_shared<std::vector<std::shared_ptr<Stretch>>>();
-        for (std::size_t k = k0; k <= k1; ++k) all->push_back(stretch(k));
-        out.keep = std::move(all);
-    }
-
-    std::shared_ptr<const Mapping> mapping_;
-    const char* map_;
-    std::size_t size_;
-    std::size_t slice_;
-    std::size_t pos_ = 0;     // mapping offset of the first byte not consumed
-    bool keep_;
-    std::size_t first_ = 0;   // stretches before this one were let go
-    std::deque<std::shared_ptr<Stretch>> live_;  // from stretch first_ on, made when a message was kept in it
-};
-
-// Anything else, read through zlib into a window buffer.
+// Anything else, read into a window buffer: through zlib, which inflates
+// gzip and passes other bytes through, or, for a plain file, with read(2)
+// itself (`fd`, no zlib: one copy less).
 class StreamMboxReader final : public DrivenMboxReader {
 public:
-    StreamMboxReader(gzFile gz, std::string name, const MboxOptions& o)
-        : DrivenMboxReader(o), gz_(gz), name_(std::move(name)), read_size_(o.read_size) {
+    StreamMboxReader(gzFile gz, int fd, std::string name, const MboxOptions& o)
+        : DrivenMboxReader(o), gz_(gz), fd_(fd), name_(std::move(name)), read_size_(o.read_size) {
         constexpr std::size_t kSlack = 64;  // the parser holds less than max_message + 16
         max_window_ = o.max_message > SIZE_MAX - kSlack - read_size_ ? SIZE_MAX : o.max_message + kSlack + read_size_;
     }
-    ~StreamMboxReader() override { gzclose(gz_); }
+    ~StreamMboxReader() override {
+        if (gz_) gzclose(gz_);
+        else ::close(fd_);
+    }
     bool compressed() const override { return compressed_; }
 
 private:
@@ -211,6 +108,7 @@ private:
             buf_.reset(grown);
             cap_ = cap;
         }
+        if (!gz_) return fill_plain();
         const int n = gzread(gz_, buf_.get() + len_, static_cast<unsigned>(read_size_));
         if (n < 0) {
             int err = 0;
@@ -231,8 +129,22 @@ private:
         return Ok{};
     }
 
+    Status fill_plain() {
+        ssize_t n;
+        do n = ::read(fd_, buf_.get() + len_, read_size_);
+        while (n < 0 && errno == EINTR);
+        if (n < 0) {
+            const int e = errno;
+            return Error{e, "cannot read " + name_ + ": " + std::strerror(e)};
+        }
+        if (n == 0) eof_ = true;
+        len_ += static_cast<std::size_t>(n);
+        return Ok{};
+    }
+
     MboxParser parser_;
-    gzFile gz_;
+    gzFile gz_;   // or, without it, a plain file read from
+    int fd_;
     std::string name_;
     std::size_t read_size_;
     std::unique_ptr<char, decltype(&std::free)> buf_{nullptr, &std::free};  // the window
@@ -274,26 +186,23 @@ Result<std::unique_ptr<MboxReader>> MboxReader::open(const std::string& path,
     }
     MboxOptions o = options;
     if (o.read_size < 4096) o.read_size = 4096;
-    // A regular, non-empty file that does not start with the gzip magic is mapped.
+    // A regular, non-empty file that does not start with the gzip magic
+    // (standard input aside: it may not be read from its start) is read
+    // without zlib.
     struct stat st {};
     unsigned char magic[2] = {0, 0};
-    if (o.map && path != "-" && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
-        pread(fd, magic, 2, 0) >= 1 && !(magic[0] == 0x1f && magic[1] == 0x8b)) {
-        const auto size = static_cast<std::size_t>(st.st_size);
-        void* m = mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
-        if (m != MAP_FAILED) {
-            ::close(fd);
-            madvise(m, size, MADV_SEQUENTIAL);
-            return std::unique_ptr<MboxReader>(new MappedMboxReader(static_cast<const char*>(m), size, o));
-        }
-    }
+    const bool plain = path != "-" && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+                       pread(fd, magic, 2, 0) >= 1 && !(magic[0] == 0x1f && magic[1] == 0x8b);
+    if (plain) posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    const std::string name = path == "-" ? "<stdin>" : path;
+    if (plain) return std::unique_ptr<MboxReader>(new StreamMboxReader(nullptr, fd, name, o));
     gzFile gz = gzdopen(fd, "rb");
     if (!gz) {
         ::close(fd);
         return Error{ENOMEM, "cannot open " + path + ": out of memory"};
     }
     gzbuffer(gz, 1 << 17);
-    return std::unique_ptr<MboxReader>(new StreamMboxReader(gz, path == "-" ? "<stdin>" : path, o));
+    return std::unique_ptr<MboxReader>(new StreamMboxReader(gz, -1, name, o));
 }
 
 }  // namespace msg

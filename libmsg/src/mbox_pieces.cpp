@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <memory>
+#include <optional>
 #include <vector>
 
 #include "mbox_frame.hpp"
@@ -115,6 +117,99 @@ std::size_t cut_read(int fd, std::string_view a, std::size_t from, std::size_t l
     return std::string_view::npos;
 }
 
+// A piece read from the file: the buffer its messages are views into,
+// held by their MboxMessage::keep.
+struct PieceBuffer {
+    std::unique_ptr<char[]> bytes;
+    std::size_t capacity = 0;
+};
+
+// A piece is read through at most this many bytes; a longer one (a long
+// message) is framed through the mapping, which lets the pages of a
+// message too large to hold go as it passes them.
+constexpr std::size_t kReadCap = std::size_t{32} << 20;
+// The buffer a thread read its last piece into, taken again when nothing
+// holds it any more (no allocation and no page faults per piece) unless it
+// grew large.
+constexpr std::size_t kSpareMax = std::size_t{16} << 20;
+thread_local std::shared_ptr<PieceBuffer> t_spare;
+
+std::shared_ptr<PieceBuffer> take_buffer() {
+    std::shared_ptr<PieceBuffer> b;
+    if (t_spare && t_spare.use_count() == 1) b = t_spare;
+    else b = std::make_shared<PieceBuffer>();
+    t_spare = b;
+    return b;
+}
+
+// Room for `need` bytes (what was in it is not kept).
+void reserve(PieceBuffer& b, std::size_t need) {
+    if (need <= b.capacity) return;
+    // Rounded up, so that pieces of a little more than the last do not
+    // each need a new one.
+    constexpr std::size_t kStep = std::size_t{1} << 20;
+    const std::size_t cap = (std::max(need, 2 * kStep) + kStep - 1) / kStep * kStep;
+    b.bytes = std::make_unique_for_overwrite<char[]>(cap);
+    b.capacity = cap;
+}
+
+bool pread_all(int fd, char* to, std::size_t n, std::size_t offset) {
+    for (std::size_t got = 0; got < n;) {
+        const ssize_t r = ::pread(fd, to + got, n - got, static_cast<off_t>(offset + got));
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) return false;
+        got += static_cast<std::size_t>(r);
+    }
+    return true;
+}
+
+// Frame the piece that starts at the cut `b` from the file itself: its
+// end, the first cut at or past the stretch's end, is looked for through
+// cut_read's small buffer, then the piece (and the "From " of that cut) is
+// read into a buffer of the calling thread's in one go, and its messages
+// are views into it. On this path no page of the archive is mapped, which
+// costs more than the copy read() makes. No value, and no message handed
+// out, when the piece is longer than kReadCap or max_message, or the file
+// cannot be read as its size said: the caller frames it through the
+// mapping.
+std::optional<std::uint64_t> frame_read(int fd, std::string_view a, std::size_t stretch_end, std::size_t b,
+                                        const MboxOptions& options, const std::function<void(MboxMessage&)>& fn) {
+    const std::size_t size = a.size();
+    const std::size_t cap = std::min(options.max_message, kReadCap);
+    if (stretch_end - b > cap) return std::nullopt;
+    std::size_t end = size;   // the piece's end in the archive
+    if (stretch_end < size) {
+        bool failed = false;
+        const std::size_t limit = std::min(size, b + cap);
+        end = cut_read(fd, a, stretch_end, limit, failed);
+        if (failed) return std::nullopt;
+        if (end == std::string_view::npos) {
+            if (limit < size) return std::nullopt;   // longer than the cap
+            end = size;
+        }
+    }
+    const std::size_t len = std::min(size, end + 5) - b;   // the cut's "From " too
+    std::shared_ptr<PieceBuffer> buf = take_buffer();
+    reserve(*buf, len);
+    if (!pread_all(fd, buf->bytes.get(), len, b)) return std::nullopt;
+    const std::string_view in(buf->bytes.get(), len);
+    const bool eof = b + len >= size;
+    MboxParser parser(options);
+    MboxMessage m;
+    std::size_t e = 0;
+    while (e < end - b) {
+        const MboxParser::Step s = parser.put(in.substr(e), eof, m);
+        e += s.consumed;
+        if (s.event == MboxParser::Event::end) break;
+        if (s.event == MboxParser::Event::need_more && s.consumed == 0) break;   // never: the cut is in the buffer
+        if (s.event != MboxParser::Event::message) continue;   // (a piece starts with a From_ line: no leading)
+        m.keep = m.unquoted || m.too_large ? nullptr : buf;
+        fn(m);
+    }
+    if (buf->capacity > kSpareMax && t_spare == buf) t_spare.reset();
+    return mbox_detail::count_newlines(in.data(), e);
+}
+
 }  // namespace
 
 Result<std::optional<MboxPieces>> MboxPieces::open(const std::string& path, MboxFormat format,
@@ -163,10 +258,10 @@ std::uint64_t MboxPieces::frame(const MboxPiece& piece, const MboxOptions& optio
                                 const std::function<void(MboxMessage&)>& fn) {
     const std::string_view a = piece.archive;
     // The stretch's first cut, read from the file where it was opened here.
+    const Mapped* file = static_cast<const Mapped*>(piece.mapping.get());
     bool failed = true;
     std::size_t b = std::string_view::npos;
-    if (piece.mapping)
-        b = cut_read(std::static_pointer_cast<const Mapped>(piece.mapping)->fd, a, piece.begin, piece.end, failed);
+    if (file) b = cut_read(file->fd, a, piece.begin, piece.end, failed);
     if (failed) b = cut(a, piece.begin, piece.end);
     if (b == std::string_view::npos) {   // inside a message of an earlier piece
         at = piece.end;
@@ -174,7 +269,9 @@ std::uint64_t MboxPieces::frame(const MboxPiece& piece, const MboxOptions& optio
         return 0;
     }
     at = b;
-    // The pages from the stretch's start (a search through the mapping may
+    if (file && !failed)
+        if (const auto lines = frame_read(file->fd, a, piece.end, b, options, fn)) return *lines;
+    // Through the mapping. The pages from the stretch's start (a search through the mapping may
     // have read them) to where framing stopped.
     auto held = std::make_shared<Held>(piece.mapping, a.data(), piece.begin, b);
     // The parser is given the archive from the first byte it has not

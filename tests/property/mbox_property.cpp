@@ -52,16 +52,15 @@ std::string write_archive(const std::vector<Msg>& msgs, msg::MboxFormat f) {
     return bytes;
 }
 
-// Read `bytes` mapped and through the window; both must agree.
+// Read `bytes` in large reads and in small ones; both must agree.
 std::vector<Msg> read_archive(const std::string& bytes, msg::MboxFormat f) {
     const std::string p = temp_path("r.mbox");
     { std::ofstream(p, std::ios::binary) << bytes; }
     std::vector<Msg> first;
-    for (bool map : {true, false}) {
+    for (const bool large : {true, false}) {
         msg::MboxOptions o;
         o.format = f;
-        o.map = map;
-        o.read_size = 4096;
+        o.read_size = large ? std::size_t{1} << 20 : 4096;
         auto r = msg::MboxReader::open(p, o);
         RC_ASSERT(r.ok());
         std::vector<Msg> out;
@@ -74,7 +73,7 @@ std::vector<Msg> read_archive(const std::string& bytes, msg::MboxFormat f) {
             out.push_back({std::string(m.from_line), std::string(m.data), m.from_crlf, m.separator, m.separator_crlf});
         }
         RC_ASSERT((*r)->leading_garbage() == 0u);
-        if (map) {
+        if (large) {
             first = out;
             continue;
         }

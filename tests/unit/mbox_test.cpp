@@ -173,13 +173,12 @@ TEST(Mbox, ManyMessagesAcrossReadBuffers) {
         if (i % 10 == 0) body.replace(body.find(">From quoted"), 1, "");
         bodies.push_back(body);
     }
-    // plain mapped, plain read through the window, gzip
+    // plain in large reads, plain in small ones, gzip
     for (int mode = 0; mode < 3; ++mode) {
         const bool gz = mode == 2;
         msg::MboxOptions o;
-        o.read_size = 4096;
-        o.map = mode == 0;
-        SCOPED_TRACE(mode == 0 ? "plain, mapped" : mode == 1 ? "plain, read" : "gzip");
+        o.read_size = mode == 0 ? 1 << 20 : 4096;
+        SCOPED_TRACE(mode == 0 ? "plain, large reads" : mode == 1 ? "plain, small reads" : "gzip");
         TempFile f(gz ? "many.mbox.gz" : "many.mbox");
         if (gz) f.write_gzip(archive);
         else f.write(archive);
@@ -198,16 +197,16 @@ TEST(Mbox, ManyMessagesAcrossReadBuffers) {
     }
 }
 
-// MboxOptions::keep: a message of a mapped archive stays valid while its
-// keep is held, after the reader has gone on (past its 4 MiB stretches,
-// which are then released) and after the reader is gone; an unquoted copy
-// or a message of a gzip archive has no keep; without the option none has.
-TEST(Mbox, KeptMessagesOutliveTheReader) {
+// A message framed in pieces stays valid while its keep is held, after the
+// pieces after it were framed (by the same thread, whose buffer is not
+// taken again while a message holds it) and after the pieces are gone; an
+// unquoted copy has no keep.
+TEST(Mbox, KeptMessagesOfPiecesOutliveTheFraming) {
     std::string archive;
     std::vector<std::string> bodies;
     for (int i = 0; i < 40; ++i) {
-        // some small, some over a stretch (4 MiB), one quoted line in every seventh
-        const std::size_t fill = i % 9 == 4 ? (std::size_t{5} << 20) + static_cast<std::size_t>(i) : 1000u * i;
+        // some small, some over a stretch (1 MiB here), one quoted line in every seventh
+        const std::size_t fill = i % 9 == 4 ? (std::size_t{3} << 20) + static_cast<std::size_t>(i) : 1000u * i;
         std::string body = "Subject: m" + std::to_string(i) + "\n\n" + std::string(fill, static_cast<char>('a' + i % 26)) + "\n";
         std::string stored = body;
         if (i % 7 == 3) {
@@ -219,38 +218,28 @@ TEST(Mbox, KeptMessagesOutliveTheReader) {
     }
     TempFile f("keep.mbox");
     f.write(archive);
-    TempFile g("keep.mbox.gz");
-    g.write_gzip(archive);
-    for (const bool gz : {false, true})
-        for (const bool keep : {true, false}) {
-            SCOPED_TRACE(std::string(gz ? "gzip" : "plain") + (keep ? ", keep" : ""));
-            msg::MboxOptions o;
-            o.keep = keep;
-            std::vector<std::pair<std::shared_ptr<const void>, std::string_view>> held;
-            {
-                auto r = msg::MboxReader::open(gz ? g.str() : f.str(), o);
-                ASSERT_TRUE(r.ok());
-                msg::MboxMessage m;
-                for (std::size_t i = 0;; ++i) {
-                    auto n = (*r)->next(m);
-                    ASSERT_TRUE(n.ok());
-                    if (!*n) break;
-                    ASSERT_LT(i, bodies.size());
-                    EXPECT_EQ(m.data, bodies[i]) << i;
-                    const bool want = keep && !gz && !m.unquoted;
-                    EXPECT_EQ(m.keep != nullptr, want) << i;
-                    EXPECT_EQ(m.unquoted, i % 7 == 3) << i;
-                    if (m.keep) held.emplace_back(m.keep, m.data);
-                }
-            }
-            // the reader is gone: what was kept is still there
-            for (const auto& [k, data] : held) {
-                const std::string_view body = data;
-                EXPECT_NE(std::find(bodies.begin(), bodies.end(), std::string(body)), bodies.end());
-            }
-            if (keep && !gz) {
-                EXPECT_EQ(held.size(), bodies.size() - 6);
-            }
+    std::vector<std::pair<std::shared_ptr<const void>, std::string_view>> held;
+    std::size_t messages = 0;
+    {
+        auto pieces = msg::MboxPieces::open(f.str(), msg::MboxFormat::mboxrd, std::size_t{1} << 20);
+        ASSERT_TRUE(pieces.ok() && pieces->has_value());
+        msg::MboxPiece piece;
+        while ((**pieces).next(piece)) {
+            std::uint64_t at = 0;
+            msg::MboxPieces::frame(piece, msg::MboxOptions{}, at, [&](msg::MboxMessage& m) {
+                ASSERT_LT(messages, bodies.size());
+                EXPECT_EQ(m.data, bodies[messages]) << messages;
+                EXPECT_EQ(m.keep != nullptr, !m.unquoted) << messages;
+                if (m.keep) held.emplace_back(m.keep, m.data);
+                ++messages;
+            });
+        }
+    }
+    EXPECT_EQ(messages, bodies.size());
+    ASSERT_EQ(held.size(), bodies.size() - 6);
+    for (std::size_t i = 0, k = 0; i < bodies.size(); ++i)
+        if (i % 7 != 3) {
+            EXPECT_EQ(held[k++].second, bodies[i]) << i;
         }
 }
 
@@ -300,9 +289,9 @@ TEST(Mbox, LeadingBytesRoundTrip) {
         gz.write_gzip(a);
         for (int mode = 0; mode < 3; ++mode) {
             SCOPED_TRACE(std::to_string(lead.size()) + " leading bytes, " +
-                         (mode == 0 ? "mapped" : mode == 1 ? "read" : "gzip"));
+                         (mode == 0 ? "large reads" : mode == 1 ? "small reads" : "gzip"));
             msg::MboxOptions o;
-            o.map = mode == 0;
+            o.read_size = mode == 0 ? 1 << 20 : 4096;
             auto r = msg::MboxReader::open(mode == 2 ? gz.str() : plain.str(), o);
             ASSERT_TRUE(r.ok());
             TempFile out("lead-out.mbox");
@@ -344,11 +333,10 @@ TEST(Mbox, LeadingBytesWithoutMessagesOrPastTheLimit) {
     // More leading bytes than max_message: counted, not kept.
     const std::string junk(20000, 'j');
     f.write(junk + "\nFrom a\nX: 1\n");
-    for (bool map : {true, false}) {
+    for (const std::size_t read_size : {std::size_t{1} << 20, std::size_t{4096}}) {
         msg::MboxOptions o;
         o.max_message = 1000;
-        o.map = map;
-        o.read_size = 4096;
+        o.read_size = read_size;
         auto big = msg::MboxReader::open(f.str(), o);
         ASSERT_TRUE(big.ok());
         n = (*big)->next(m);
@@ -433,11 +421,10 @@ TEST(Mbox, LinesLongerThanTheReadSize) {
     const std::string archive = "From " + from_rest + "\n" + body1 + "\nFrom z\n" + body2;
     TempFile f("long.mbox");
     f.write(archive);
-    for (bool map : {false, true}) {
-        SCOPED_TRACE(map ? "mapped" : "read");
+    for (const std::size_t read_size : {std::size_t{4096}, std::size_t{1} << 20}) {
+        SCOPED_TRACE(read_size);
         msg::MboxOptions o;
-        o.read_size = 4096;
-        o.map = map;
+        o.read_size = read_size;
         std::string err;
         auto msgs = read_all(f.str(), o, &err);
         EXPECT_TRUE(err.empty()) << err;
@@ -456,16 +443,15 @@ TEST(Mbox, LinesLongerThanTheReadSize) {
 
 namespace {
 
-msg::MboxOptions with_format(msg::MboxFormat f, bool map = true, std::size_t read_size = 1 << 20) {
+msg::MboxOptions with_format(msg::MboxFormat f, std::size_t read_size = 1 << 20) {
     msg::MboxOptions o;
     o.format = f;
-    o.map = map;
     o.read_size = read_size;
     return o;
 }
 
-// Read `archive` as plain mapped, plain through the window (small reads)
-// and gzip; all three must agree. Returns the mapped reading.
+// Read `archive` as plain in large reads, plain in small reads and gzip;
+// all three must agree. Returns the first reading.
 std::vector<Copy> read_string(const std::string& archive, msg::MboxFormat f,
                               msg::MboxFormat* resolved = nullptr) {
     TempFile plain("s.mbox"), gz("s.mbox.gz");
@@ -473,9 +459,9 @@ std::vector<Copy> read_string(const std::string& archive, msg::MboxFormat f,
     gz.write_gzip(archive);
     std::vector<Copy> first;
     for (int mode = 0; mode < 3; ++mode) {
-        SCOPED_TRACE(mode == 0 ? "mapped" : mode == 1 ? "read" : "gzip");
+        SCOPED_TRACE(mode == 0 ? "large reads" : mode == 1 ? "small reads" : "gzip");
         std::string err;
-        auto r = msg::MboxReader::open(mode == 2 ? gz.str() : plain.str(), with_format(f, mode == 0, 4096));
+        auto r = msg::MboxReader::open(mode == 2 ? gz.str() : plain.str(), with_format(f, mode == 0 ? 1 << 20 : 4096));
         EXPECT_TRUE(r.ok());
         if (!r.ok()) return {};
         std::vector<Copy> msgs;
@@ -1003,9 +989,9 @@ TEST(MboxLock, StaleDotLockIsRemoved) {
     EXPECT_FALSE(msg::MboxLock::acquire(box.str() + ".missing", std::chrono::seconds(0)).ok());
 }
 
-// The reader opens, maps and closes the archive itself; closing a descriptor
+// The reader opens, reads and closes the archive itself; closing a descriptor
 // drops a process's classic fcntl locks, so the lock must survive that.
-TEST(MboxLock, HeldWhileTheReaderMapsTheArchive) {
+TEST(MboxLock, HeldWhileTheReaderReadsTheArchive) {
     TempFile f("held.mbox");
     f.write("From a@example.org Mon Nov 23 09:15:00 2026\nSubject: x\n\nbody\n");
     auto lock = msg::MboxLock::acquire(f.str(), std::chrono::seconds(2));

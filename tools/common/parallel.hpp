@@ -42,7 +42,6 @@ int for_each_message(const std::vector<std::string>& inputs, InputOptions o, Ord
         complain(o.tool, message);
     });
     o.flush = [&] { work.drain(); };
-    o.keep = work.threads() > 1;   // messages of mapped archives are held, not copied
     std::function<bool(const msg::InputItem&)> take;
     if (work.threads() > 1)
         take = [&](const msg::InputItem& item) {

@@ -61,7 +61,6 @@ int main(int argc, char** argv) {
     in.lock = vm.count("lock") > 0;
     in.progress = !cli.quiet;
     in.report_leading = false;
-    in.keep = true;   // a message of a mapped archive is handed to the writer where it is
     const auto format = msg::parse_format(vm["format"].as<std::string>());
     if (!format) {
         complain(kInfo.name, "unknown format '" + vm["format"].as<std::string>() + "' (see --help)");
@@ -100,8 +99,8 @@ int main(int argc, char** argv) {
     // Entries are written in groups, each fsynced and renamed into queue/
     // together, and reported once durable. With a second core, the entries
     // are written there while this thread reads the archive and derives the
-    // next envelopes; a message of a mapped archive is handed over where it
-    // is (InputMessage::keep), not copied.
+    // next envelopes (each message copied for it: reading the archive in
+    // chunks costs less than mapping it).
     msg::Spool::GroupWriter::Options wo;
     wo.background = msg::available_cores() > 1;
     msg::Spool::GroupWriter writer(*spool, wo);

@@ -49,9 +49,9 @@ struct InputMessage {
     bool too_large() const { return mbox && mbox->too_large; }
     // A message file of a Maildir (name, flags, delivery time); null otherwise.
     const MaildirFile* maildir = nullptr;
-    // With InputOptions::keep, for a message of a mapped archive: while a
-    // copy is held, data stays valid after the callback (MboxMessage::keep).
-    // Empty otherwise.
+    // For a message of an archive framed in pieces (MboxMessage::keep):
+    // while a copy is held, data stays valid after the callback. Empty
+    // otherwise.
     std::shared_ptr<const void> keep;
 };
 
@@ -68,7 +68,6 @@ struct InputOptions {
     bool mbox = false;             // inputs are mbox archives
     MboxFormat format = MboxFormat::mboxrd;   // the archives' variant
     bool lock = false;             // lock each archive while reading it (MboxLock, 30 s at most)
-    bool keep = false;             // hand out InputMessage::keep where it can be had
     // Each problem with an input, as a whole sentence naming the input.
     std::function<void(InputProblem, const std::string&)> on_error;
     // Bytes before an archive's first From_ line (a warning, once per

@@ -23,8 +23,7 @@
 // too_large set, its size in data_end, and [mbox.message-too-large].
 // Memory is bounded by max_message plus one read buffer (and the leading
 // bytes, which are kept up to max_message too), whatever the archive's or
-// the message's size; a mapped plain archive releases the pages it has
-// handed out or skipped.
+// the message's size. A plain file is read with read(2), not mapped.
 //
 // Diagnostics: framing defects on each message (mbox.* codes, offsets into
 // its data): [mbox.content-length-mismatch], [mbox.unquoted-from],
@@ -84,11 +83,9 @@ std::optional<MboxFormat> parse_format(std::string_view name);  // the same name
 
 struct MboxOptions {
     MboxFormat format = MboxFormat::mboxrd;
-    std::size_t read_size = 1 << 20;   // bytes per read from the file or inflater (at least 4096)
-    bool map = true;                   // memory-map a plain archive that is a regular file
-    // Hand out MboxMessage::keep where it can be had: for a caller that
-    // works on messages in other threads without copying them.
-    bool keep = false;
+    // Bytes per read from the file or inflater (at least 4096): small
+    // enough that what was read is still in the cache when it is parsed.
+    std::size_t read_size = 256 << 10;
     // The most bytes one message may take in the archive, its From_ line
     // included; a larger one is skipped, not held [mbox.message-too-large].
     // The leading bytes are kept only up to this size as well.
@@ -117,10 +114,10 @@ struct MboxMessage {
     // is a copy (cut to max_message bytes), the only defect is
     // [mbox.message-too-large] and data_end says how large it was.
     bool too_large = false;
-    // With MboxOptions::keep, for a message whose data is a view into a
-    // mapped archive (not an unquoted copy): while a copy of `keep` is held,
-    // data stays valid and its pages resident, after next() and after the
-    // reader is gone. Empty otherwise: data is valid until the next call.
+    // For a message framed by MboxPieces::frame whose data is a view into
+    // the piece (not an unquoted copy): while a copy of `keep` is held, data
+    // stays valid after the call. Empty otherwise (MboxReader: data is valid
+    // until the next call).
     std::shared_ptr<const void> keep;
 };
 
@@ -219,7 +216,7 @@ public:
 struct MboxPiece {
     std::string_view archive;          // the whole archive, mapped
     std::uint64_t begin = 0, end = 0;  // the stretch
-    std::shared_ptr<const void> mapping;   // holds the mapping
+    std::shared_ptr<const void> mapping;   // holds the mapping and the open file
 };
 
 class MboxPieces {
@@ -238,10 +235,13 @@ public:
 
     // Frame the piece of a stretch as MboxParser frames the archive, `fn`
     // called with each message (its views valid during the call;
-    // MboxMessage::keep holds a message that is a view into the archive,
-    // and the piece's pages, released from the process when the last copy
-    // goes). Sets `at`, the piece's offset in the archive, and returns the
-    // number of line breaks in the piece.
+    // MboxMessage::keep, for a message that is not a copy, holds the bytes
+    // it views while a copy of it is held). The piece is read from the file
+    // into a buffer of the calling thread's; a piece longer than 32 MiB
+    // (or than max_message) is framed through the mapping instead, whose
+    // pages keep holds, released from the process when the last copy goes.
+    // Sets `at`, the piece's offset in the archive, and returns the number
+    // of line breaks in the piece.
     static std::uint64_t frame(const MboxPiece& piece, const MboxOptions& options, std::uint64_t& at,
                                const std::function<void(MboxMessage&)>& fn);
 
