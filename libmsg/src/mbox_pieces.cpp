@@ -10,7 +10,6 @@
 #include <cstring>
 #include <memory>
 #include <optional>
-#include <vector>
 
 #include "mbox_frame.hpp"
 #include "msg/mbox.hpp"
@@ -89,7 +88,11 @@ std::size_t cut_read(int fd, std::string_view a, std::size_t from, std::size_t l
     failed = false;
     if (from == 0) return 0;
     constexpr std::size_t kBlock = std::size_t{64} << 10;
-    std::vector<char> buf(kBlock);
+    // On the stack: no allocation, zero-filling or page faults per search.
+    struct Block {
+        char bytes[kBlock];
+        char* data() { return bytes; }
+    } buf;
     const std::size_t last = std::min(a.size(), limit + 5);   // a match's bytes end by here
     for (std::size_t q0 = from - 1; q0 + 6 <= last;) {
         const std::size_t lo = q0 >= 2 ? q0 - 2 : 0;   // two bytes before, for the empty line
