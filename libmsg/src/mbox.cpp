@@ -71,8 +71,10 @@ private:
 // itself (`fd`, no zlib: one copy less).
 class StreamMboxReader final : public DrivenMboxReader {
 public:
-    StreamMboxReader(gzFile gz, int fd, std::string name, const MboxOptions& o)
-        : DrivenMboxReader(o), gz_(gz), fd_(fd), name_(std::move(name)), read_size_(o.read_size) {
+    // `expected`: a plain file's size when it was opened.
+    StreamMboxReader(gzFile gz, int fd, std::uint64_t expected, std::string name, const MboxOptions& o)
+        : DrivenMboxReader(o), gz_(gz), fd_(fd), expected_(expected), name_(std::move(name)),
+          read_size_(o.read_size) {
         constexpr std::size_t kSlack = 64;  // the parser holds less than max_message + 16
         max_window_ = o.max_message > SIZE_MAX - kSlack - read_size_ ? SIZE_MAX : o.max_message + kSlack + read_size_;
     }
@@ -137,14 +139,21 @@ private:
             const int e = errno;
             return Error{e, "cannot read " + name_ + ": " + std::strerror(e)};
         }
-        if (n == 0) eof_ = true;
+        if (n == 0) {
+            eof_ = true;
+            if (read_ < expected_)   // shrunk: the last message would be cut
+                return Error{0, "cannot read " + name_ + ": the file was cut short while it was read (" +
+                                    std::to_string(read_) + " of " + std::to_string(expected_) + " bytes)"};
+        }
         len_ += static_cast<std::size_t>(n);
+        read_ += static_cast<std::uint64_t>(n);
         return Ok{};
     }
 
     MboxParser parser_;
     gzFile gz_;   // or, without it, a plain file read from
     int fd_;
+    std::uint64_t expected_ = 0, read_ = 0;   // its size when opened, bytes read
     std::string name_;
     std::size_t read_size_;
     std::unique_ptr<char, decltype(&std::free)> buf_{nullptr, &std::free};  // the window
@@ -195,14 +204,16 @@ Result<std::unique_ptr<MboxReader>> MboxReader::open(const std::string& path,
                        pread(fd, magic, 2, 0) >= 1 && !(magic[0] == 0x1f && magic[1] == 0x8b);
     if (plain) posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     const std::string name = path == "-" ? "<stdin>" : path;
-    if (plain) return std::unique_ptr<MboxReader>(new StreamMboxReader(nullptr, fd, name, o));
+    if (plain)
+        return std::unique_ptr<MboxReader>(
+            new StreamMboxReader(nullptr, fd, static_cast<std::uint64_t>(st.st_size), name, o));
     gzFile gz = gzdopen(fd, "rb");
     if (!gz) {
         ::close(fd);
         return Error{ENOMEM, "cannot open " + path + ": out of memory"};
     }
     gzbuffer(gz, 1 << 17);
-    return std::unique_ptr<MboxReader>(new StreamMboxReader(gz, -1, name, o));
+    return std::unique_ptr<MboxReader>(new StreamMboxReader(gz, -1, 0, name, o));
 }
 
 }  // namespace msg

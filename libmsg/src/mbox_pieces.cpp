@@ -6,8 +6,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <string>
 #include <memory>
 #include <optional>
 
@@ -17,13 +19,20 @@
 namespace msg {
 namespace {
 
-// The archive mapped, and its file open, for the search of a stretch's
-// first cut (cut_read).
+// The archive mapped, and its file open, from which pieces are read
+// (cut_read, frame_read).
 struct Mapped {
     const char* map;
     std::size_t size;
     int fd;
-    Mapped(const char* m, std::size_t n, int f) : map(m), size(n), fd(f) {}
+    std::string path;
+    Mapped(const char* m, std::size_t n, int f, std::string p) : map(m), size(n), fd(f), path(std::move(p)) {}
+    // The file could not be read where its size said it has bytes: an
+    // error (errno), or it was cut short since it was opened (0).
+    Error read_error(int e) const {
+        return Error{e, "cannot read " + path + ": " +
+                            (e != 0 ? std::strerror(e) : "the file was cut short while it was read")};
+    }
     Mapped(const Mapped&) = delete;
     Mapped& operator=(const Mapped&) = delete;
     ~Mapped() {
@@ -84,7 +93,7 @@ std::size_t cut(std::string_view a, std::size_t from, std::size_t limit) {
 // pages entering the process, where they would stay after the worker that
 // frames the message has let them go. npos also when the file cannot be
 // read (then the caller searches the mapping).
-std::size_t cut_read(int fd, std::string_view a, std::size_t from, std::size_t limit, bool& failed) {
+std::size_t cut_read(int fd, std::string_view a, std::size_t from, std::size_t limit, bool& failed, int& err) {
     failed = false;
     if (from == 0) return 0;
     constexpr std::size_t kBlock = std::size_t{64} << 10;
@@ -102,6 +111,7 @@ std::size_t cut_read(int fd, std::string_view a, std::size_t from, std::size_t l
             if (n <= 0) {
                 if (n < 0 && errno == EINTR) continue;
                 failed = true;
+                err = n < 0 ? errno : 0;
                 return std::string_view::npos;
             }
             got += static_cast<std::size_t>(n);
@@ -139,7 +149,12 @@ thread_local std::shared_ptr<PieceBuffer> t_spare;
 
 std::shared_ptr<PieceBuffer> take_buffer() {
     std::shared_ptr<PieceBuffer> b;
-    if (t_spare && t_spare.use_count() == 1) b = t_spare;
+    if (t_spare && t_spare.use_count() == 1) {
+        // The last copy may have gone in another thread: what it read of
+        // the buffer happened before this thread writes it again.
+        std::atomic_thread_fence(std::memory_order_acquire);
+        b = t_spare;
+    }
     else b = std::make_shared<PieceBuffer>();
     t_spare = b;
     return b;
@@ -156,11 +171,14 @@ void reserve(PieceBuffer& b, std::size_t need) {
     b.capacity = cap;
 }
 
-bool pread_all(int fd, char* to, std::size_t n, std::size_t offset) {
+bool pread_all(int fd, char* to, std::size_t n, std::size_t offset, int& err) {
     for (std::size_t got = 0; got < n;) {
         const ssize_t r = ::pread(fd, to + got, n - got, static_cast<off_t>(offset + got));
         if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) return false;
+        if (r <= 0) {
+            err = r < 0 ? errno : 0;
+            return false;
+        }
         got += static_cast<std::size_t>(r);
     }
     return true;
@@ -170,31 +188,33 @@ bool pread_all(int fd, char* to, std::size_t n, std::size_t offset) {
 // end, the first cut at or past the stretch's end, is looked for through
 // cut_read's small buffer, then the piece (and the "From " of that cut) is
 // read into a buffer of the calling thread's in one go, and its messages
-// are views into it. On this path no page of the archive is mapped, which
-// costs more than the copy read() makes. No value, and no message handed
-// out, when the piece is longer than kReadCap or max_message, or the file
-// cannot be read as its size said: the caller frames it through the
-// mapping.
-std::optional<std::uint64_t> frame_read(int fd, std::string_view a, std::size_t stretch_end, std::size_t b,
-                                        const MboxOptions& options, const std::function<void(MboxMessage&)>& fn) {
+// are views into it, held by their keep. On this path no page of the
+// archive is mapped, which costs more than the copy read() makes. No
+// value, and no message handed out, when the piece is longer than
+// kReadCap or max_message: the caller frames it through the mapping. An
+// error when the file cannot be read as its size said.
+Result<std::optional<std::uint64_t>> frame_read(const Mapped& file, std::string_view a, std::size_t stretch_end,
+                                                std::size_t b, const MboxOptions& options,
+                                                const std::function<void(MboxMessage&)>& fn) {
     const std::size_t size = a.size();
     const std::size_t cap = std::min(options.max_message, kReadCap);
-    if (stretch_end - b > cap) return std::nullopt;
+    if (stretch_end - b > cap) return std::optional<std::uint64_t>();
     std::size_t end = size;   // the piece's end in the archive
+    int err = 0;
     if (stretch_end < size) {
         bool failed = false;
         const std::size_t limit = std::min(size, b + cap);
-        end = cut_read(fd, a, stretch_end, limit, failed);
-        if (failed) return std::nullopt;
+        end = cut_read(file.fd, a, stretch_end, limit, failed, err);
+        if (failed) return file.read_error(err);
         if (end == std::string_view::npos) {
-            if (limit < size) return std::nullopt;   // longer than the cap
+            if (limit < size) return std::optional<std::uint64_t>();   // longer than the cap
             end = size;
         }
     }
     const std::size_t len = std::min(size, end + 5) - b;   // the cut's "From " too
     std::shared_ptr<PieceBuffer> buf = take_buffer();
     reserve(*buf, len);
-    if (!pread_all(fd, buf->bytes.get(), len, b)) return std::nullopt;
+    if (!pread_all(file.fd, buf->bytes.get(), len, b, err)) return file.read_error(err);
     const std::string_view in(buf->bytes.get(), len);
     const bool eof = b + len >= size;
     MboxParser parser(options);
@@ -204,13 +224,16 @@ std::optional<std::uint64_t> frame_read(int fd, std::string_view a, std::size_t 
         const MboxParser::Step s = parser.put(in.substr(e), eof, m);
         e += s.consumed;
         if (s.event == MboxParser::Event::end) break;
-        if (s.event == MboxParser::Event::need_more && s.consumed == 0) break;   // never: the cut is in the buffer
+        if (s.event == MboxParser::Event::need_more && s.consumed == 0)   // never: the cut is in the buffer
+            return Error{EIO, "cannot frame " + file.path + ": a piece ended before its last message"};
         if (s.event != MboxParser::Event::message) continue;   // (a piece starts with a From_ line: no leading)
-        m.keep = m.unquoted || m.too_large ? nullptr : buf;
+        // Every message: an unquoted one's from_line is a view into the
+        // buffer too (no message is too large on this path).
+        m.keep = buf;
         fn(m);
     }
     if (buf->capacity > kSpareMax && t_spare == buf) t_spare.reset();
-    return mbox_detail::count_newlines(in.data(), e);
+    return std::optional<std::uint64_t>(mbox_detail::count_newlines(in.data(), e));
 }
 
 }  // namespace
@@ -243,7 +266,7 @@ Result<std::optional<MboxPieces>> MboxPieces::open(const std::string& path, Mbox
     madvise(m, size, MADV_SEQUENTIAL);
     MboxPieces p;
     p.archive_ = std::string_view(static_cast<const char*>(m), size);
-    p.mapping_ = std::make_shared<const Mapped>(p.archive_.data(), size, fd);
+    p.mapping_ = std::make_shared<const Mapped>(p.archive_.data(), size, fd, path);
     p.stretch_ = std::max<std::size_t>(stretch, 1);
     return std::optional<MboxPieces>(std::move(p));
 }
@@ -257,25 +280,36 @@ bool MboxPieces::next(MboxPiece& piece) {
     return true;
 }
 
-std::uint64_t MboxPieces::frame(const MboxPiece& piece, const MboxOptions& options, std::uint64_t& at,
-                                const std::function<void(MboxMessage&)>& fn) {
+Result<std::uint64_t> MboxPieces::frame(const MboxPiece& piece, const MboxOptions& options, std::uint64_t& at,
+                                        const std::function<void(MboxMessage&)>& fn) {
     const std::string_view a = piece.archive;
-    // The stretch's first cut, read from the file where it was opened here.
+    // The stretch's first cut, read from the file where it was opened here
+    // (not through the mapping: a stretch inside a long message is searched
+    // without its pages entering the process, and a file cut short since
+    // it was opened is an error, not SIGBUS); pieces of bytes in memory
+    // are searched where they are.
     const Mapped* file = static_cast<const Mapped*>(piece.mapping.get());
-    bool failed = true;
     std::size_t b = std::string_view::npos;
-    if (file) b = cut_read(file->fd, a, piece.begin, piece.end, failed);
-    if (failed) b = cut(a, piece.begin, piece.end);
+    if (file) {
+        bool failed = false;
+        int err = 0;
+        b = cut_read(file->fd, a, piece.begin, piece.end, failed, err);
+        if (failed) return file->read_error(err);
+    } else {
+        b = cut(a, piece.begin, piece.end);
+    }
     if (b == std::string_view::npos) {   // inside a message of an earlier piece
         at = piece.end;
-        if (failed) release(piece.mapping, a.data(), piece.begin, piece.end);   // read through the mapping
-        return 0;
+        return std::uint64_t{0};
     }
     at = b;
-    if (file && !failed)
-        if (const auto lines = frame_read(file->fd, a, piece.end, b, options, fn)) return *lines;
-    // Through the mapping. The pages from the stretch's start (a search through the mapping may
-    // have read them) to where framing stopped.
+    if (file) {
+        auto read = frame_read(*file, a, piece.end, b, options, fn);
+        if (!read) return read.error();
+        if (*read) return **read;
+    }
+    // Through the mapping (a piece longer than kReadCap), or the bytes in
+    // memory: the pages from the cut to where framing stopped are held.
     auto held = std::make_shared<Held>(piece.mapping, a.data(), piece.begin, b);
     // The parser is given the archive from the first byte it has not
     // consumed, in slices of max_message and a few MiB, as MboxReader does

@@ -235,16 +235,16 @@ Result<Source> Source::open(const std::string& path, std::size_t max) {
                 return Error{e, "cannot read " + path + ": " + std::strerror(e)};
             }
             got += static_cast<std::size_t>(n);
-            if (n == 0) break;   // the end
-            // Short, with every byte fstat counted: the end, without a
-            // read() more to say so (a short read before that, as FUSE or
-            // NFS may give, is read on).
-            if (static_cast<std::size_t>(n) < want && got >= size) break;
             if (got > max) {
                 ::close(fd);
                 give_back(std::move(buf));
                 return too_long(path, max);
             }
+            if (n == 0) break;   // the end
+            // Short, with every byte fstat counted: the end, without a
+            // read() more to say so (a short read before that, as FUSE or
+            // NFS may give, is read on).
+            if (static_cast<std::size_t>(n) < want && got >= size) break;
             if (got == buf.size) {   // the file grew since fstat
                 Buffer larger = take_buffer(2 * buf.size);
                 std::memcpy(larger.bytes.get(), buf.bytes.get(), got);

@@ -43,6 +43,7 @@ struct Spool::GroupWriter::State {
     Told group;   // created in tmp/, in the batch
     std::size_t group_bytes = 0;
     std::atomic<std::uint64_t> lost{0};
+    bool last_lost = false;   // the last commit that failed did not rename its last entry
 
     // Create the entry in tmp/ (`created`); commit the group when it is full.
     Status write(Item& it, Told& out, bool& created) {
@@ -64,6 +65,7 @@ struct Spool::GroupWriter::State {
         group_bytes = 0;
         for (std::size_t i = 0; i < done; ++i) out.push_back(std::move(group[i]));
         if (!st) {
+            last_lost = done < group.size();
             lost += group.size() - done;
             batch.abandon();   // not left for the next group to commit unannounced
         }
@@ -185,7 +187,7 @@ Status Spool::GroupWriter::add(Envelope env, std::string_view message, std::stri
         // A commit that failed with this entry in its group counted it as
         // lost; this call's error reports it instead (lost() counts only
         // entries whose add() said yes).
-        if (!st && created) --s.lost;
+        if (!st && created && s.last_lost) --s.lost;
         tell(told);
         return st;
     }

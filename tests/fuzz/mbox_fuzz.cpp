@@ -90,7 +90,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         msg::MboxPiece piece;
         while ((**pieces).next(piece)) {
             std::uint64_t at = 0, count = 0;
-            lines += msg::MboxPieces::frame(piece, o, at, [&](msg::MboxMessage& p) {
+            const auto framed = msg::MboxPieces::frame(piece, o, at, [&](msg::MboxMessage& p) {
                 msg::MboxParser::Step s{};
                 while ((s = again.put(left, true, w)).event != msg::MboxParser::Event::message) {
                     check(s.event != msg::MboxParser::Event::end);
@@ -103,6 +103,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                 check(p.defects.size() == w.defects.size() && p.too_large == w.too_large);
                 ++count;
             });
+            check(framed.ok());
+            lines += *framed;
             messages += count;
         }
         check(again.put(left, true, w).event == msg::MboxParser::Event::end);   // none left out

@@ -347,7 +347,7 @@ void check_pieces(const std::string& archive, msg::MboxFormat f, std::size_t str
     msg::MboxPiece piece;
     while ((**pieces).next(piece)) {
         std::uint64_t at = 0, count = 0;
-        const std::uint64_t piece_lines = msg::MboxPieces::frame(piece, o, at, [&](msg::MboxMessage& m) {
+        const auto piece_lines = msg::MboxPieces::frame(piece, o, at, [&](msg::MboxMessage& m) {
             auto n = (*reader)->next(whole);
             RC_ASSERT(n.ok());
             RC_ASSERT(*n);
@@ -369,13 +369,14 @@ void check_pieces(const std::string& archive, msg::MboxFormat f, std::size_t str
                 RC_ASSERT(m.defects[i].code == whole.defects[i].code);
                 RC_ASSERT(m.defects[i].offset == whole.defects[i].offset);
             }
-            // A view into the archive is held by keep; a copy is not.
-            RC_ASSERT((m.keep != nullptr) == (!m.unquoted && !m.too_large));
+            // A view into the piece is held by keep.
+            if (!m.unquoted && !m.too_large) RC_ASSERT(static_cast<bool>(m.keep));
             ++count;
         });
+        RC_ASSERT(piece_lines.ok());
         RC_ASSERT(at >= piece.begin);
         messages += count;
-        lines += piece_lines;
+        lines += *piece_lines;
     }
     auto n = (*reader)->next(whole);
     RC_ASSERT(n.ok());

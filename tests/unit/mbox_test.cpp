@@ -199,8 +199,9 @@ TEST(Mbox, ManyMessagesAcrossReadBuffers) {
 
 // A message framed in pieces stays valid while its keep is held, after the
 // pieces after it were framed (by the same thread, whose buffer is not
-// taken again while a message holds it) and after the pieces are gone; an
-// unquoted copy has no keep.
+// taken again while a message holds it) and after the pieces are gone. An
+// unquoted message's data is a copy, valid during the call only; its keep
+// holds its From_ line.
 TEST(Mbox, KeptMessagesOfPiecesOutliveTheFraming) {
     std::string archive;
     std::vector<std::string> bodies;
@@ -226,13 +227,14 @@ TEST(Mbox, KeptMessagesOfPiecesOutliveTheFraming) {
         msg::MboxPiece piece;
         while ((**pieces).next(piece)) {
             std::uint64_t at = 0;
-            msg::MboxPieces::frame(piece, msg::MboxOptions{}, at, [&](msg::MboxMessage& m) {
+            const auto framed = msg::MboxPieces::frame(piece, msg::MboxOptions{}, at, [&](msg::MboxMessage& m) {
                 ASSERT_LT(messages, bodies.size());
                 EXPECT_EQ(m.data, bodies[messages]) << messages;
-                EXPECT_EQ(m.keep != nullptr, !m.unquoted) << messages;
-                if (m.keep) held.emplace_back(m.keep, m.data);
+                EXPECT_NE(m.keep, nullptr) << messages;
+                if (!m.unquoted) held.emplace_back(m.keep, m.data);
                 ++messages;
             });
+            EXPECT_TRUE(framed.ok()) << framed.error().message;
         }
     }
     EXPECT_EQ(messages, bodies.size());
@@ -241,6 +243,53 @@ TEST(Mbox, KeptMessagesOfPiecesOutliveTheFraming) {
         if (i % 7 != 3) {
             EXPECT_EQ(held[k++].second, bodies[i]) << i;
         }
+}
+
+// A plain archive cut short while it is read is an error naming it, for
+// the reader and for pieces (which read it where its size said it has
+// bytes), not a crash and not a last message handed out cut.
+TEST(Mbox, AnArchiveCutShortWhileReadIsAnError) {
+    std::string archive;
+    for (int i = 0; i < 200; ++i)
+        archive += "From s Thu Jan  1 00:00:00 2024\nSubject: " + std::to_string(i) + "\n\n" + std::string(5000, 'x') +
+                   "\n\n";
+    TempFile f("cut.mbox");
+    f.write(archive);
+    msg::MboxOptions o;
+    o.read_size = 4096;
+    auto r = msg::MboxReader::open(f.str(), o);
+    ASSERT_TRUE(r.ok());
+    auto pieces = msg::MboxPieces::open(f.str(), msg::MboxFormat::mboxrd, 64 * 1024);
+    ASSERT_TRUE(pieces.ok() && pieces->has_value());
+    std::filesystem::resize_file(f.str(), archive.size() / 2);
+    msg::MboxMessage m;
+    std::size_t whole = 0;
+    msg::Status st = msg::Ok{};
+    for (;;) {
+        auto n = (*r)->next(m);
+        if (!n.ok()) {
+            st = n.error();
+            break;
+        }
+        if (!*n) break;
+        EXPECT_EQ(m.data.size(), std::string("Subject: ").size() + std::to_string(whole).size() + 2 + 5000 + 1);
+        ++whole;
+    }
+    ASSERT_FALSE(st);
+    EXPECT_NE(st.error().message.find("cut short"), std::string::npos) << st.error().message;
+    EXPECT_NE(st.error().message.find(f.str()), std::string::npos) << st.error().message;
+    msg::MboxPiece piece;
+    std::size_t errors = 0, framed = 0;
+    while ((**pieces).next(piece)) {
+        std::uint64_t at = 0;
+        auto lines = msg::MboxPieces::frame(piece, o, at, [&](msg::MboxMessage&) { ++framed; });
+        if (!lines.ok()) {
+            ++errors;
+            EXPECT_NE(lines.error().message.find("cut short"), std::string::npos) << lines.error().message;
+        }
+    }
+    EXPECT_GT(errors, 0u);
+    EXPECT_LE(framed, whole + 1);
 }
 
 TEST(Mbox, CrlfArchive) {

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
@@ -235,6 +236,38 @@ TEST(OrderedWork, TheMessageAfterALongOneIsWorkedOnMeanwhile) {
     work.drain();
     EXPECT_TRUE(overlapped) << "message 1 waited for message 0";
     EXPECT_EQ(seen, (std::vector<std::uint64_t>{0, 1, 2, 3}));
+    fs::remove(path);
+}
+
+// An archive cut short after its pieces were cut: the messages before the
+// cut come out in order, then the problem, once, in its place; no crash.
+TEST(OrderedWork, AnArchiveCutShortIsReportedInItsPlace) {
+    namespace fs = std::filesystem;
+    const fs::path path = fs::temp_directory_path() / ("ordered-work-cut-" + std::to_string(::getpid()) + ".mbox");
+    std::string archive;
+    for (int i = 0; i < 100; ++i)
+        archive += "From s@example.org Mon Nov 23 09:15:00 2026\nSubject: " + std::to_string(i) + "\n\n" +
+                   std::string(3000, 'b') + "\n\n";
+    { std::ofstream(path, std::ios::binary) << archive; }
+    std::vector<std::string> seen;
+    msg::OrderedWork<Out> work(
+        2, [&](unsigned, const msg::InputMessage& m, Out& r) { r.text = std::to_string(m.index); },
+        [&](Out& r) { seen.push_back(r.text); });
+    work.on_problem([&](msg::InputProblem p, const std::string& message) {
+        EXPECT_EQ(p, msg::InputProblem::unreadable);
+        EXPECT_NE(message.find(path.string()), std::string::npos) << message;
+        seen.push_back("problem");
+    });
+    auto pieces = msg::MboxPieces::open(path.string(), msg::MboxFormat::mboxrd, 4096);
+    ASSERT_TRUE(pieces.ok() && pieces->has_value());
+    fs::resize_file(path, archive.size() / 2);
+    work.add_archive(**pieces, path.string(), msg::MboxFormat::mboxrd);
+    work.drain();
+    ASSERT_FALSE(seen.empty());
+    EXPECT_EQ(seen.back(), "problem");
+    EXPECT_EQ(std::count(seen.begin(), seen.end(), "problem"), 1);
+    for (std::size_t i = 0; i + 1 < seen.size(); ++i) EXPECT_EQ(seen[i], std::to_string(i));
+    EXPECT_LT(seen.size(), 100u);
     fs::remove(path);
 }
 

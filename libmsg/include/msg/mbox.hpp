@@ -241,9 +241,11 @@ public:
     // (or than max_message) is framed through the mapping instead, whose
     // pages keep holds, released from the process when the last copy goes.
     // Sets `at`, the piece's offset in the archive, and returns the number
-    // of line breaks in the piece.
-    static std::uint64_t frame(const MboxPiece& piece, const MboxOptions& options, std::uint64_t& at,
-                               const std::function<void(MboxMessage&)>& fn);
+    // of line breaks in the piece; an error, naming the file, when it cannot
+    // be read where its size said it has bytes (cut short since it was
+    // opened): the messages handed out before are whole.
+    static Result<std::uint64_t> frame(const MboxPiece& piece, const MboxOptions& options, std::uint64_t& at,
+                                       const std::function<void(MboxMessage&)>& fn);
 
 private:
     MboxPieces() = default;

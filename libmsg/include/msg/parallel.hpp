@@ -4,8 +4,9 @@
 // The input loop stays in the calling thread. Message files are read by the
 // workers themselves, and a plain archive cut in pieces (add_archive,
 // MboxPieces) is framed by them too; a message of another archive handed
-// out by the loop (gzip, standard input, a locked archive) is copied out of
-// the loop, whose views last only for its callback.
+// out by the loop (gzip, standard input, a locked archive, the
+// Content-Length formats, one with bytes before its first From_ line) is
+// copied out of the loop, whose views last only for its callback.
 // Messages go to the workers in batches, through a queue, and the calling
 // thread takes the results back in the order the messages came, so that
 // what a program prints is the same, byte for byte, whatever the number of
@@ -159,10 +160,10 @@ public:
         MboxPiece piece;
         for (std::uint64_t n = 0; pieces.next(piece); ++n) {
             if (open_) dispatch();   // a piece is a batch of its own
-            // Counted by number, not by bytes: a piece holds the pages of
-            // what it frames only, which may be nothing at all (a stretch
-            // inside a long message), and the window of batches bounds how
-            // many are in flight.
+            // Counted by number, not by bytes: a piece holds the bytes of
+            // what it frames only while it is worked on, which may be
+            // nothing at all (a stretch inside a long message), and the
+            // window of batches bounds how many are in flight.
             Entry& e = make_room(0);
             e.is_file = false;
             e.is_piece = true;
@@ -196,6 +197,7 @@ private:
         std::map<std::uint64_t, Counts> counted;   // said out of turn
         std::map<std::uint64_t, Counts> bases = {{0, Counts{}}};   // known, not yet taken
         std::set<std::uint64_t> unwanted;   // pieces without messages, whose bases are not kept
+        bool failed = false;                // a piece could not be read, and said so
     };
     struct Entry {
         HeldMessage message;   // a message of the loop, held,
@@ -322,8 +324,9 @@ private:
         MboxOptions mo;
         mo.format = e.format;
         std::uint64_t at = 0;   // the piece's offset in the archive
+        msg::Result<std::uint64_t> lines = std::uint64_t{0};
         try {
-            counts.lines = MboxPieces::frame(e.piece, mo, at, [&](MboxMessage& m) {
+            lines = MboxPieces::frame(e.piece, mo, at, [&](MboxMessage& m) {
                 Framed& f = framed.emplace_back();
                 f.m = m;
                 if (m.unquoted) f.m.data = f.data.assign(m.data);
@@ -333,6 +336,24 @@ private:
             say_counts(e, counts);   // the pieces after this one go on
             throw;
         }
+        if (!lines) {
+            // The archive cannot be read here (cut short since it was
+            // opened): said in this piece's place, once per archive, as a
+            // reader of the whole archive would stop there.
+            framed.clear();
+            {
+                std::lock_guard lock(mu_);
+                if (!e.chain->failed) {
+                    e.chain->failed = true;
+                    e.failed = true;
+                    e.problem = InputProblem::unreadable;
+                    e.error = lines.error().message;
+                }
+            }
+            say_counts(e, counts, false);
+            return;
+        }
+        counts.lines = *lines;
         counts.messages = framed.size();
         if (framed.empty()) {   // a stretch inside a message: nothing to number
             say_counts(e, counts, false);
@@ -414,6 +435,7 @@ private:
         b->used = b->bytes = 0;
         b->error = nullptr;
         b->done = false;
+        b->idle = false;
         open_ = b.get();
         window_.push_back(std::move(b));
     }
@@ -477,17 +499,21 @@ private:
         const std::size_t emit = error ? b->error_at : b->used;   // the results before an exception
         for (std::size_t i = 0; i < emit; ++i) {
             Entry& e = *b->entries[i];
-            if (e.is_piece)
+            if (e.is_piece) {
                 for (Result& r : e.results) emit_(r);
-            else if (!e.failed) emit_(e.result);
-            else if (problem_) problem_(e.problem, e.error);
+                if (e.failed && problem_) problem_(e.problem, e.error);
+            } else if (!e.failed) {
+                emit_(e.result);
+            } else if (problem_) {
+                problem_(e.problem, e.error);
+            }
         }
         if (error && emit < b->used && b->entries[emit]->is_piece)   // the results before the exception
             for (Result& r : b->entries[emit]->results) emit_(r);
         for (std::size_t i = 0; i < b->used; ++i) {
             Entry& e = *b->entries[i];
             e.message.let_go();
-            if (e.is_piece) {   // its pages may go
+            if (e.is_piece) {   // its buffer or pages may go
                 e.piece = MboxPiece{};
                 e.chain.reset();
                 e.results.clear();
