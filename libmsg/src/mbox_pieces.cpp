@@ -137,12 +137,13 @@ struct PieceBuffer {
     std::size_t capacity = 0;
 };
 
-// A piece is read through at most this many bytes, which stay in the
-// cache while they are framed and worked on; a longer one (long messages)
-// is framed through the mapping, which costs no copy (over the mixed
-// corpus of tests/bench, a cap of 2 MiB took 10% less time than 32 MiB)
-// and lets the pages of a message too large to hold go as it passes them.
-constexpr std::size_t kReadCap = std::size_t{2} << 20;
+// A piece is read through at most this many bytes; a longer one (a long
+// message) is framed through the mapping, which lets the pages of a
+// message too large to hold go as it passes them. (With a cap of 2 MiB,
+// msgcheck -j 2 over the mixed corpus of tests/bench took 8% less time,
+// over forty 10 MB messages 39% more: faulting a mapping's pages in costs
+// more than reading them on the virtual machine measured.)
+constexpr std::size_t kReadCap = std::size_t{32} << 20;
 // The buffer a thread read its last piece into, taken again when nothing
 // holds it any more (no allocation and no page faults per piece).
 thread_local std::shared_ptr<PieceBuffer> t_spare;

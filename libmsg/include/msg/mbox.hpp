@@ -237,8 +237,8 @@ public:
     // called with each message (its views valid during the call;
     // MboxMessage::keep, for a message that is not a copy, holds the bytes
     // it views while a copy of it is held). The piece is read from the file
-    // into a buffer of the calling thread's; a piece longer than 2 MiB (or
-    // than max_message) is framed through the mapping instead, whose
+    // into a buffer of the calling thread's; a piece longer than 32 MiB
+    // (or than max_message) is framed through the mapping instead, whose
     // pages keep holds, released from the process when the last copy goes.
     // Sets `at`, the piece's offset in the archive, and returns the number
     // of line breaks in the piece; an error, naming the file, when it cannot
