@@ -9,9 +9,9 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
-#include <string>
 #include <memory>
 #include <optional>
+#include <string>
 
 #include "mbox_frame.hpp"
 #include "msg/mbox.hpp"
@@ -65,13 +65,17 @@ struct Held {
     ~Held() { release(mapping, map, begin, end); }
 };
 
+// Whether the line break at p[q] ends an empty line ("\n\n", "\n\r\n").
+bool ends_empty_line(const char* p, std::size_t q) {
+    return (q >= 1 && p[q - 1] == '\n') || (q >= 2 && p[q - 1] == '\r' && p[q - 2] == '\n');
+}
+
 // Whether a message that starts at `at` starts at a cut: after an empty
 // line (not directly after the From_ line of an empty message), or at the
 // archive's end.
 bool at_cut(std::string_view a, std::size_t at) {
     if (at >= a.size()) return true;
-    return (at >= 2 && a[at - 1] == '\n' && a[at - 2] == '\n') ||
-           (at >= 3 && a[at - 1] == '\n' && a[at - 2] == '\r' && a[at - 3] == '\n');
+    return at >= 1 && a[at - 1] == '\n' && ends_empty_line(a.data(), at - 1);
 }
 
 // The first cut at or after `from` and before `limit`: a From_ line after
@@ -83,45 +87,42 @@ std::size_t cut(std::string_view a, std::size_t from, std::size_t limit) {
     for (std::size_t at = from - 1;;) {
         const std::size_t q = mbox_detail::find_from(a.data(), at, n, "\nFrom ");
         if (q == std::string_view::npos || q + 1 >= limit) return std::string_view::npos;
-        if ((q >= 1 && a[q - 1] == '\n') || (q >= 2 && a[q - 1] == '\r' && a[q - 2] == '\n')) return q + 1;
+        if (ends_empty_line(a.data(), q)) return q + 1;
         at = q + 1;
     }
+}
+
+// Read `n` bytes at `offset` of the file: an error naming it when they are
+// not there (a read error, or the file cut short since it was opened).
+Status pread_all(const Mapped& file, char* to, std::size_t n, std::size_t offset) {
+    for (std::size_t got = 0; got < n;) {
+        const ssize_t r = ::pread(file.fd, to + got, n - got, static_cast<off_t>(offset + got));
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) return file.read_error(r < 0 ? errno : 0);
+        got += static_cast<std::size_t>(r);
+    }
+    return Ok{};
 }
 
 // cut(), reading the file through a small buffer rather than the mapping:
 // a stretch inside a long message (no cut in it) is searched without its
 // pages entering the process, where they would stay after the worker that
-// frames the message has let them go. npos also when the file cannot be
-// read (then the caller searches the mapping).
-std::size_t cut_read(int fd, std::string_view a, std::size_t from, std::size_t limit, bool& failed, int& err) {
-    failed = false;
-    if (from == 0) return 0;
+// frames the message has let them go, and a file cut short since it was
+// opened is an error, not SIGBUS.
+Result<std::size_t> cut_read(const Mapped& file, std::string_view a, std::size_t from, std::size_t limit) {
+    if (from == 0) return std::size_t{0};
     constexpr std::size_t kBlock = std::size_t{64} << 10;
-    // On the stack: no allocation, zero-filling or page faults per search.
-    struct Block {
-        char bytes[kBlock];
-        char* data() { return bytes; }
-    } buf;
+    char buf[kBlock];   // on the stack: no allocation, zero-filling or page faults per search
     const std::size_t last = std::min(a.size(), limit + 5);   // a match's bytes end by here
     for (std::size_t q0 = from - 1; q0 + 6 <= last;) {
         const std::size_t lo = q0 >= 2 ? q0 - 2 : 0;   // two bytes before, for the empty line
         const std::size_t hi = std::min(last, lo + kBlock);
-        for (std::size_t got = 0; got < hi - lo;) {
-            const ssize_t n = ::pread(fd, buf.data() + got, hi - lo - got, static_cast<off_t>(lo + got));
-            if (n <= 0) {
-                if (n < 0 && errno == EINTR) continue;
-                failed = true;
-                err = n < 0 ? errno : 0;
-                return std::string_view::npos;
-            }
-            got += static_cast<std::size_t>(n);
-        }
-        const char* p = buf.data();
+        if (Status st = pread_all(file, buf, hi - lo, lo); !st) return st.error();
         for (std::size_t from_q = q0 - lo;;) {
-            const std::size_t q = mbox_detail::find_from(p, from_q, hi - lo, "\nFrom ");
+            const std::size_t q = mbox_detail::find_from(buf, from_q, hi - lo, "\nFrom ");
             if (q == std::string_view::npos) break;
             if (lo + q + 1 >= limit) return std::string_view::npos;
-            if ((q >= 1 && p[q - 1] == '\n') || (q >= 2 && p[q - 1] == '\r' && p[q - 2] == '\n')) return lo + q + 1;
+            if (ends_empty_line(buf, q)) return lo + q + 1;
             from_q = q + 1;
         }
         if (hi >= last) break;
@@ -172,19 +173,6 @@ void reserve(PieceBuffer& b, std::size_t need) {
     b.capacity = cap;
 }
 
-bool pread_all(int fd, char* to, std::size_t n, std::size_t offset, int& err) {
-    for (std::size_t got = 0; got < n;) {
-        const ssize_t r = ::pread(fd, to + got, n - got, static_cast<off_t>(offset + got));
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) {
-            err = r < 0 ? errno : 0;
-            return false;
-        }
-        got += static_cast<std::size_t>(r);
-    }
-    return true;
-}
-
 // Frame the piece that starts at the cut `b` from the file itself: its
 // end, the first cut at or past the stretch's end, is looked for through
 // cut_read's small buffer, then the piece (and the "From " of that cut) is
@@ -201,12 +189,11 @@ Result<std::optional<std::uint64_t>> frame_read(const Mapped& file, std::string_
     const std::size_t cap = std::min(options.max_message, kReadCap);
     if (stretch_end - b > cap) return std::optional<std::uint64_t>();
     std::size_t end = size;   // the piece's end in the archive
-    int err = 0;
     if (stretch_end < size) {
-        bool failed = false;
         const std::size_t limit = std::min(size, b + cap);
-        end = cut_read(file.fd, a, stretch_end, limit, failed, err);
-        if (failed) return file.read_error(err);
+        const auto found = cut_read(file, a, stretch_end, limit);
+        if (!found) return found.error();
+        end = *found;
         if (end == std::string_view::npos) {
             if (limit < size) return std::optional<std::uint64_t>();   // longer than the cap
             end = size;
@@ -215,7 +202,7 @@ Result<std::optional<std::uint64_t>> frame_read(const Mapped& file, std::string_
     const std::size_t len = std::min(size, end + 5) - b;   // the cut's "From " too
     std::shared_ptr<PieceBuffer> buf = take_buffer();
     reserve(*buf, len);
-    if (!pread_all(file.fd, buf->bytes.get(), len, b, err)) return file.read_error(err);
+    if (Status st = pread_all(file, buf->bytes.get(), len, b); !st) return st.error();
     const std::string_view in(buf->bytes.get(), len);
     const bool eof = b + len >= size;
     MboxParser parser(options);
@@ -291,10 +278,9 @@ Result<std::uint64_t> MboxPieces::frame(const MboxPiece& piece, const MboxOption
     const Mapped* file = static_cast<const Mapped*>(piece.mapping.get());
     std::size_t b = std::string_view::npos;
     if (file) {
-        bool failed = false;
-        int err = 0;
-        b = cut_read(file->fd, a, piece.begin, piece.end, failed, err);
-        if (failed) return file->read_error(err);
+        const auto found = cut_read(*file, a, piece.begin, piece.end);
+        if (!found) return found.error();
+        b = *found;
     } else {
         b = cut(a, piece.begin, piece.end);
     }
@@ -310,7 +296,7 @@ Result<std::uint64_t> MboxPieces::frame(const MboxPiece& piece, const MboxOption
     }
     // Through the mapping (a piece longer than kReadCap), or the bytes in
     // memory: the pages from the cut to where framing stopped are held.
-    auto held = std::make_shared<Held>(piece.mapping, a.data(), piece.begin, b);
+    auto held = std::make_shared<Held>(piece.mapping, a.data(), b, b);
     // The parser is given the archive from the first byte it has not
     // consumed, in slices of max_message and a few MiB, as MboxReader does
     // (a message too large to hold is skipped, its pages released, as it
