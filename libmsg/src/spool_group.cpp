@@ -43,21 +43,24 @@ struct Spool::GroupWriter::State {
     Told group;   // created in tmp/, in the batch
     std::size_t group_bytes = 0;
     std::atomic<std::uint64_t> lost{0};
-    bool last_lost = false;   // the last commit that failed did not rename its last entry
 
     // Create the entry in tmp/ (`created`); commit the group when it is full.
-    Status write(Item& it, Told& out, bool& created) {
+    // `by_caller`: an error is this entry's caller's to report (add() in the
+    // caller's thread), so that a commit that fails does not count the
+    // entry as lost too.
+    Status write(Item& it, Told& out, bool& created, bool by_caller) {
         auto added = GroupWriter::create(batch, it.head, it.message(), std::move(it.name));
         created = added.ok();
         if (!added) return added.error();
         group.emplace_back(std::move(*added), std::move(it.durable));
         group_bytes += it.message().size();
-        return group.size() < opt.max_entries && group_bytes < opt.max_bytes ? Status(Ok{}) : commit(out);
+        return group.size() < opt.max_entries && group_bytes < opt.max_bytes ? Status(Ok{}) : commit(out, by_caller);
     }
 
     // Commit the group: the entries renamed into queue/ (in order) to be
-    // told; on an error the others are removed and counted as lost.
-    Status commit(Told& out) {
+    // told; on an error the others are removed and counted as lost (all
+    // but the last when `last_reported`: its add() returns the error).
+    Status commit(Told& out, bool last_reported = false) {
         if (group.empty()) return Ok{};
         const std::size_t before = batch.size();
         const Status st = batch.commit();
@@ -65,8 +68,7 @@ struct Spool::GroupWriter::State {
         group_bytes = 0;
         for (std::size_t i = 0; i < done; ++i) out.push_back(std::move(group[i]));
         if (!st) {
-            last_lost = done < group.size();
-            lost += group.size() - done;
+            lost += group.size() - done - (last_reported && done < group.size() ? 1 : 0);
             batch.abandon();   // not left for the next group to commit unannounced
         }
         group.clear();
@@ -125,7 +127,7 @@ struct Spool::GroupWriter::State {
                     bytes += it.message().size();
                     ++count;
                     bool created = false;
-                    if (st) st = write(it, done, created);   // after an error: handed over, not written
+                    if (st) st = write(it, done, created, false);   // after an error: handed over, not written
                     if (!created) ++not_in_tmp;
                 }
                 lost += not_in_tmp;
@@ -183,11 +185,9 @@ Status Spool::GroupWriter::add(Envelope env, std::string_view message, std::stri
         it.durable = std::move(durable);
         Told told;
         bool created = false;
-        Status st = s.write(it, told, created);
-        // A commit that failed with this entry in its group counted it as
-        // lost; this call's error reports it instead (lost() counts only
-        // entries whose add() said yes).
-        if (!st && created && s.last_lost) --s.lost;
+        // lost() counts only entries whose add() said yes: this one's error
+        // is returned here.
+        Status st = s.write(it, told, created, true);
         tell(told);
         return st;
     }
