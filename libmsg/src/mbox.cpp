@@ -25,55 +25,16 @@
 namespace msg {
 namespace {
 
-// The loop both kinds of input share: give the parser the bytes it has not
-// consumed, and more when it needs them, until it hands out a message or
-// the end.
-class DrivenMboxReader : public MboxReader {
-public:
-    explicit DrivenMboxReader(const MboxOptions& o) : parser_(o) {}
-
-    Result<bool> next(MboxMessage& out) override {
-        for (;;) {
-            const bool eof = at_eof();
-            const MboxParser::Step s = parser_.put(window(), eof, out);
-            consume(s.consumed);
-            switch (s.event) {
-            case MboxParser::Event::message: out.keep.reset(); return true;
-            case MboxParser::Event::end: return false;
-            // Copied: the window moves (and there are max_message at most).
-            case MboxParser::Event::leading: leading_.assign(parser_.leading()); break;
-            case MboxParser::Event::need_more:
-                if (eof) return false;  // never: the parser finishes at eof
-                if (Status st = more(s.consumed > 0); !st.ok()) return st.error();
-                break;
-            }
-        }
-    }
-    std::uint64_t leading_garbage() const override { return parser_.leading_size(); }
-    std::string_view leading() const override { return leading_; }
-    MboxFormat format() const override { return parser_.format(); }
-
-protected:
-    virtual std::string_view window() const = 0;  // from the first byte not consumed
-    virtual bool at_eof() const = 0;              // the window holds the rest of the input
-    virtual void consume(std::size_t n) = 0;
-    // The parser needs more after the window (`skipped`: it consumed bytes).
-    virtual Status more(bool skipped) = 0;
-
-private:
-    MboxParser parser_;
-    std::string leading_;
-};
-
-// Anything else, read into a window buffer: through zlib, which inflates
-// gzip and passes other bytes through, or, for a plain file, with read(2)
-// itself (`fd`, no zlib: one copy less).
-class StreamMboxReader final : public DrivenMboxReader {
+// The reader: the parser is given the window's bytes it has not consumed,
+// and more are read when it needs them, until it hands out a message or
+// the end. The window is filled through zlib, which inflates gzip and
+// passes other bytes through, or, for a plain file, with read(2) itself
+// (`fd`, no zlib: one copy less).
+class StreamMboxReader final : public MboxReader {
 public:
     // `expected`: a plain file's size when it was opened.
     StreamMboxReader(gzFile gz, int fd, std::uint64_t expected, std::string name, const MboxOptions& o)
-        : DrivenMboxReader(o), gz_(gz), fd_(fd), expected_(expected), name_(std::move(name)),
-          read_size_(o.read_size) {
+        : parser_(o), gz_(gz), fd_(fd), expected_(expected), name_(std::move(name)), read_size_(o.read_size) {
         constexpr std::size_t kSlack = 64;  // the parser holds less than max_message + 16
         max_window_ = o.max_message > SIZE_MAX - kSlack - read_size_ ? SIZE_MAX : o.max_message + kSlack + read_size_;
     }
@@ -81,14 +42,29 @@ public:
         if (gz_) gzclose(gz_);
         else ::close(fd_);
     }
+
+    Result<bool> next(MboxMessage& out) override {
+        for (;;) {
+            const MboxParser::Step s = parser_.put({buf_.get() + begin_, len_ - begin_}, eof_, out);
+            begin_ += s.consumed;
+            switch (s.event) {
+            case MboxParser::Event::message: out.keep.reset(); return true;
+            case MboxParser::Event::end: return false;
+            // Copied: the window moves (and there are max_message at most).
+            case MboxParser::Event::leading: leading_.assign(parser_.leading()); break;
+            case MboxParser::Event::need_more:
+                if (eof_) return false;  // never: the parser finishes at eof
+                if (Status st = fill(); !st.ok()) return st.error();
+                break;
+            }
+        }
+    }
+    std::uint64_t leading_garbage() const override { return parser_.leading_size(); }
+    std::string_view leading() const override { return leading_; }
+    MboxFormat format() const override { return parser_.format(); }
     bool compressed() const override { return compressed_; }
 
 private:
-    std::string_view window() const override { return {buf_.get() + begin_, len_ - begin_}; }
-    bool at_eof() const override { return eof_; }
-    void consume(std::size_t n) override { begin_ += n; }
-    Status more(bool) override { return fill(); }
-
     // Drop the consumed bytes and read more after the rest; at the end of
     // input, set eof_.
     Status fill() {
@@ -150,6 +126,7 @@ private:
     }
 
     MboxParser parser_;
+    std::string leading_;
     gzFile gz_;   // or, without it, a plain file read from
     int fd_;
     std::uint64_t expected_ = 0, read_ = 0;   // its size when opened, bytes read
