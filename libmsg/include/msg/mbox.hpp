@@ -114,10 +114,10 @@ struct MboxMessage {
     // is a copy (cut to max_message bytes), the only defect is
     // [mbox.message-too-large] and data_end says how large it was.
     bool too_large = false;
-    // For a message framed by MboxPieces::frame whose data is a view into
-    // the piece (not an unquoted copy): while a copy of `keep` is held, data
-    // stays valid after the call. Empty otherwise (MboxReader: data is valid
-    // until the next call).
+    // For a message framed by MboxPieces::frame (not one too large): while
+    // a copy of `keep` is held, its views into the piece (from_line, and
+    // data unless it is an unquoted copy) stay valid after the call. Empty
+    // otherwise (MboxReader: the views are valid until the next call).
     std::shared_ptr<const void> keep;
 };
 

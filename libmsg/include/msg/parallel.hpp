@@ -340,7 +340,6 @@ private:
             // The archive cannot be read here (cut short since it was
             // opened): said in this piece's place, once per archive, as a
             // reader of the whole archive would stop there.
-            framed.clear();
             {
                 std::lock_guard lock(mu_);
                 if (!e.chain->failed) {
