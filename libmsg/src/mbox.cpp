@@ -11,6 +11,8 @@
 // SIGBUS.
 #include "msg/mbox.hpp"
 
+#include "detail/huge_buffer.hpp"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -18,7 +20,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstdlib>
 #include <cstring>
 #include <memory>
 
@@ -45,7 +46,7 @@ public:
 
     Result<bool> next(MboxMessage& out) override {
         for (;;) {
-            const MboxParser::Step s = parser_.put({buf_.get() + begin_, len_ - begin_}, eof_, out);
+            const MboxParser::Step s = parser_.put({buf_.data() + begin_, len_ - begin_}, eof_, out);
             begin_ += s.consumed;
             switch (s.event) {
             case MboxParser::Event::message: out.keep.reset(); return true;
@@ -69,24 +70,19 @@ private:
     // input, set eof_.
     Status fill() {
         if (begin_ > 0) {
-            std::memmove(buf_.get(), buf_.get() + begin_, len_ - begin_);
+            std::memmove(buf_.data(), buf_.data() + begin_, len_ - begin_);
             len_ -= begin_;
             begin_ = 0;
         }
-        if (cap_ < len_ + read_size_) {
+        if (buf_.capacity() < len_ + read_size_) {
             // Grow geometrically, but never past what the parser may hold
             // plus one read: memory follows max_message, not the message.
-            // realloc: a large block is moved by remapping its pages, so
-            // that growing does not need the old and the new at once.
-            const std::size_t cap = std::max(len_ + read_size_, std::min(cap_ * 2, max_window_));
-            char* grown = static_cast<char*>(std::realloc(buf_.get(), cap));
-            if (!grown) return Error{ENOMEM, "cannot read " + name_ + ": out of memory"};
-            (void)buf_.release();
-            buf_.reset(grown);
-            cap_ = cap;
+            const std::size_t cap = std::max(len_ + read_size_, std::min(buf_.capacity() * 2, max_window_));
+            if (Status st = buf_.reserve(cap, len_); !st)
+                return Error{st.error().errnum, "cannot read " + name_ + ": " + st.error().message};
         }
         if (!gz_) return fill_plain();
-        const int n = gzread(gz_, buf_.get() + len_, static_cast<unsigned>(read_size_));
+        const int n = gzread(gz_, buf_.data() + len_, static_cast<unsigned>(read_size_));
         if (n < 0) {
             int err = 0;
             const char* what = gzerror(gz_, &err);
@@ -108,7 +104,7 @@ private:
 
     Status fill_plain() {
         ssize_t n;
-        do n = ::read(fd_, buf_.get() + len_, read_size_);
+        do n = ::read(fd_, buf_.data() + len_, read_size_);
         while (n < 0 && errno == EINTR);
         if (n < 0) {
             const int e = errno;
@@ -132,8 +128,7 @@ private:
     std::uint64_t expected_ = 0, read_ = 0;   // its size when opened, bytes read
     std::string name_;
     std::size_t read_size_;
-    std::unique_ptr<char, decltype(&std::free)> buf_{nullptr, &std::free};  // the window
-    std::size_t cap_ = 0;          // its size
+    detail::HugeBuffer buf_;       // the window
     std::size_t max_window_;       // ... which never needs to pass this
     std::size_t begin_ = 0;        // first byte the parser has not consumed
     std::size_t len_ = 0;          // bytes valid in buf_

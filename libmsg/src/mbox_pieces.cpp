@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 
+#include "detail/huge_buffer.hpp"
 #include "mbox_frame.hpp"
 #include "msg/mbox.hpp"
 
@@ -132,19 +133,23 @@ Result<std::size_t> cut_read(const Mapped& file, std::string_view a, std::size_t
 }
 
 // A piece read from the file: the buffer its messages are views into,
-// held by their MboxMessage::keep.
+// held by their MboxMessage::keep. In huge pages: the buffers of -j 2 over
+// the mixed corpus of tests/bench took 1,300 faults of small pages, at
+// about 12 µs each on the virtual machine measured.
 struct PieceBuffer {
-    std::unique_ptr<char[]> bytes;
-    std::size_t capacity = 0;
+    detail::HugeBuffer bytes;
 };
 
-// A piece is read through at most this many bytes; a longer one (a long
-// message) is framed through the mapping, which lets the pages of a
-// message too large to hold go as it passes them. (With a cap of 2 MiB,
-// msgcheck -j 2 over the mixed corpus of tests/bench took 8% less time,
-// over forty 10 MB messages 39% more: faulting a mapping's pages in costs
-// more than reading them on the virtual machine measured.)
+// A piece is read into its buffer through at most this many bytes (nor
+// more than max_message); a piece that goes on past them (a long message)
+// is framed on through the mapping, which lets the pages of a message too
+// large to hold go as it passes them. (With a cap of 2 MiB, msgcheck -j 2
+// over the mixed corpus of tests/bench took 8% less time, over forty 10 MB
+// messages 39% more: faulting a mapping's pages in costs more than reading
+// them on the virtual machine measured.)
 constexpr std::size_t kReadCap = std::size_t{32} << 20;
+// ... in reads of this many bytes, each framed while it is in the cache.
+constexpr std::size_t kChunk = std::size_t{256} << 10;
 // The buffer a thread read its last piece into, taken again when nothing
 // holds it any more (no allocation and no page faults per piece).
 thread_local std::shared_ptr<PieceBuffer> t_spare;
@@ -162,65 +167,53 @@ std::shared_ptr<PieceBuffer> take_buffer() {
     return b;
 }
 
-// Room for `need` bytes (what was in it is not kept).
-void reserve(PieceBuffer& b, std::size_t need) {
-    if (need <= b.capacity) return;
-    // Rounded up, so that pieces of a little more than the last do not
-    // each need a new one.
-    constexpr std::size_t kStep = std::size_t{1} << 20;
-    const std::size_t cap = (std::max(need, 2 * kStep) + kStep - 1) / kStep * kStep;
-    b.bytes = std::make_unique_for_overwrite<char[]>(cap);
-    b.capacity = cap;
-}
-
-// Frame the piece that starts at the cut `b` from the file itself: its
-// end, the first cut at or past the stretch's end, is looked for through
-// cut_read's small buffer, then the piece (and the "From " of that cut) is
-// read into a buffer of the calling thread's in one go, and its messages
-// are views into it, held by their keep. On this path no page of the
-// archive is mapped, which costs more than the copy read() makes. No
-// value, and no message handed out, when the piece is longer than
-// kReadCap or max_message: the caller frames it through the mapping. An
-// error when the file cannot be read as its size said.
-Result<std::optional<std::uint64_t>> frame_read(const Mapped& file, std::string_view a, std::size_t stretch_end,
-                                                std::size_t b, const MboxOptions& options,
-                                                const std::function<void(MboxMessage&)>& fn) {
-    const std::size_t size = a.size();
-    const std::size_t cap = std::min(options.max_message, kReadCap);
-    if (stretch_end - b > cap) return std::optional<std::uint64_t>();
-    std::size_t end = size;   // the piece's end in the archive
-    if (stretch_end < size) {
-        const std::size_t limit = std::min(size, b + cap);
-        const auto found = cut_read(file, a, stretch_end, limit);
-        if (!found) return found.error();
-        end = *found;
-        if (end == std::string_view::npos) {
-            if (limit < size) return std::optional<std::uint64_t>();   // longer than the cap
-            end = size;
-        }
-    }
-    const std::size_t len = std::min(size, end + 5) - b;   // the cut's "From " too
+// Frame the piece that starts at the cut `b` (a parser's offset 0) from the
+// file itself, read into a buffer of the calling thread's a chunk at a time
+// and framed as it comes, while the chunk is in the cache, up to the first
+// cut at or past the stretch's end; the messages are views into the
+// buffer, held by their keep. On this path no page of the archive is
+// mapped, which costs more than the copy read() makes, and each byte of
+// the piece is read once. True when the piece is framed; false when it
+// goes on past the buffer's room (a long message): `e` is then where
+// `parser` stopped, to go on through the mapping. `e` (from b) and `lines`
+// (the line breaks before it) are where framing got to. An error when the
+// file cannot be read as its size said.
+Result<bool> frame_read(const Mapped& file, std::size_t size, std::size_t stretch_end, std::size_t b,
+                        const MboxOptions& options, MboxParser& parser,
+                        const std::function<void(MboxMessage&)>& fn, std::size_t& e, std::uint64_t& lines) {
+    const std::size_t room = size - b;   // the piece's bytes at most
+    const std::size_t cap = std::min({room, kReadCap, std::max<std::size_t>(options.max_message, 1)});
     std::shared_ptr<PieceBuffer> buf = take_buffer();
-    reserve(*buf, len);
-    if (Status st = pread_all(file, buf->bytes.get(), len, b); !st) return st.error();
-    const std::string_view in(buf->bytes.get(), len);
-    const bool eof = b + len >= size;
-    MboxParser parser(options);
+    if (Status st = buf->bytes.reserve(cap); !st) return st.error();
+    char* const p = buf->bytes.data();
+    std::size_t filled = 0;
+    std::uint64_t read_lines = 0;   // in [0, filled)
     MboxMessage m;
-    std::size_t e = 0;
-    while (e < end - b) {
-        const MboxParser::Step s = parser.put(in.substr(e), eof, m);
+    e = 0;
+    for (;;) {
+        const MboxParser::Step s = parser.put(std::string_view(p + e, filled - e), filled == room, m);
         e += s.consumed;
         if (s.event == MboxParser::Event::end) break;
-        if (s.event == MboxParser::Event::need_more && s.consumed == 0)   // never: the cut is in the buffer
-            return Error{EIO, "cannot frame " + file.path + ": a piece ended before its last message"};
-        if (s.event != MboxParser::Event::message) continue;   // (a piece starts with a From_ line: no leading)
-        // Every message: an unquoted one's from_line is a view into the
-        // buffer too (no message is too large on this path).
-        m.keep = buf;
-        fn(m);
+        if (s.event == MboxParser::Event::message) {
+            // Every message: an unquoted one's from_line is a view into the
+            // buffer too.
+            m.keep = m.too_large ? nullptr : buf;
+            fn(m);
+            if (e == room || (b + e >= stretch_end && p[e - 1] == '\n' && ends_empty_line(p, e - 1))) break;
+            continue;
+        }
+        if (s.event != MboxParser::Event::need_more) continue;   // (a piece starts with a From_ line: no leading)
+        if (filled == cap) {   // a long message: on through the mapping
+            lines = read_lines - mbox_detail::count_newlines(p + e, filled - e);
+            return false;
+        }
+        const std::size_t n = std::min(kChunk, cap - filled);
+        if (Status st = pread_all(file, p + filled, n, b + filled); !st) return st.error();
+        read_lines += mbox_detail::count_newlines(p + filled, n);
+        filled += n;
     }
-    return std::optional<std::uint64_t>(mbox_detail::count_newlines(in.data(), e));
+    lines = read_lines - mbox_detail::count_newlines(p + e, filled - e);
+    return true;
 }
 
 }  // namespace
@@ -289,14 +282,21 @@ Result<std::uint64_t> MboxPieces::frame(const MboxPiece& piece, const MboxOption
         return std::uint64_t{0};
     }
     at = b;
+    MboxParser parser(options);
+    std::size_t e = b;           // where the parser got to
+    std::uint64_t lines = 0;     // the line breaks before e
     if (file) {
-        auto read = frame_read(*file, a, piece.end, b, options, fn);
+        std::size_t got = 0;
+        auto read = frame_read(*file, a.size(), piece.end, b, options, parser, fn, got, lines);
         if (!read) return read.error();
-        if (*read) return **read;
+        if (*read) return lines;
+        e = b + got;
     }
-    // Through the mapping (a piece longer than kReadCap), or the bytes in
-    // memory: the pages from the cut to where framing stopped are held.
-    auto held = std::make_shared<Held>(piece.mapping, a.data(), b, b);
+    // On through the mapping (a piece longer than its buffer's room, from
+    // where the parser stopped in it), or the bytes in memory: the pages
+    // from there to where framing stops are held.
+    const std::size_t from = e;
+    auto held = std::make_shared<Held>(piece.mapping, a.data(), from, from);
     // The parser is given the archive from the first byte it has not
     // consumed, in slices of max_message and a few MiB, as MboxReader does
     // (a message too large to hold is skipped, its pages released, as it
@@ -304,10 +304,10 @@ Result<std::uint64_t> MboxPieces::frame(const MboxPiece& piece, const MboxOption
     // piece's first cut.
     constexpr std::size_t kMore = std::size_t{4} << 20;
     std::size_t slice = options.max_message > SIZE_MAX - kMore ? SIZE_MAX : options.max_message + kMore;
-    MboxParser parser(options);
     MboxMessage m;
-    std::size_t e = b;
-    while (e < piece.end || !at_cut(a, e)) {
+    // (Stopped at only after a message: where a message too large to hold
+    // is skipped to may look like a cut.)
+    while (e < a.size()) {
         const std::size_t n = std::min(a.size() - e, slice);
         const bool eof = e + n == a.size();
         const MboxParser::Step s = parser.put(a.substr(e, n), eof, m);
@@ -321,8 +321,9 @@ Result<std::uint64_t> MboxPieces::frame(const MboxPiece& piece, const MboxOption
         if (s.event != MboxParser::Event::message) continue;   // (a piece starts with a From_ line: no leading)
         m.keep = m.too_large ? nullptr : held;   // an unquoted message's From_ line is a view into the piece
         fn(m);
+        if (e >= piece.end && at_cut(a, e)) break;
     }
-    return mbox_detail::count_newlines(a.data() + b, e - b);
+    return lines + mbox_detail::count_newlines(a.data() + from, e - from);
 }
 
 }  // namespace msg

@@ -12,12 +12,15 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdint>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
 
 #include "../unit/mbox_feed.hpp"
+#include "detail/huge_buffer.hpp"
 #include "msg/mbox.hpp"
 
 namespace {
@@ -420,4 +423,33 @@ TEST(MboxPieces, OtherFormatsAndInputsAreNotCut) {
     ASSERT_FALSE(missing.ok());
     EXPECT_EQ(missing.error().errnum, ENOENT);
     std::filesystem::remove(p);
+}
+
+// The buffer archives are read into (the reader's window, a piece's
+// buffer): grown in any steps, it keeps the bytes it is told to keep, and
+// is always aligned to and sized in whole huge pages.
+RC_GTEST_PROP(HugeBufferProperty, GrowingKeepsWhatItIsToldTo, ()) {
+    msg::detail::HugeBuffer b;
+    std::string shadow;   // what the buffer should hold
+    const auto steps = *rc::gen::inRange(1, 6);
+    for (int i = 0; i < steps; ++i) {
+        const std::size_t need = *rc::gen::inRange<std::size_t>(0, std::size_t{9} << 20);
+        const std::size_t keep = std::min(shadow.size(), *rc::gen::inRange<std::size_t>(0, shadow.size() + 1));
+        const char* before = b.data();
+        RC_ASSERT(b.reserve(need, keep).ok());
+        RC_ASSERT(b.capacity() >= need);
+        RC_ASSERT(b.capacity() % msg::detail::HugeBuffer::kHuge == 0);
+        if (b.capacity() > 0)
+            RC_ASSERT(reinterpret_cast<std::uintptr_t>(b.data()) % msg::detail::HugeBuffer::kHuge == 0);
+        if (b.data() != before) shadow.resize(keep);   // moved: only `keep` bytes came along
+        RC_ASSERT(std::string_view(b.data() ? b.data() : "", shadow.size()) == shadow);
+        // Fill some more of it, to be kept or not by the next step.
+        const std::size_t more = std::min(b.capacity() - shadow.size(), *rc::gen::inRange<std::size_t>(0, 70000));
+        const char c = static_cast<char>('a' + i);
+        shadow.append(more, c);
+        std::memset(b.data() + shadow.size() - more, c, more);
+    }
+    msg::detail::HugeBuffer moved = std::move(b);
+    RC_ASSERT(b.data() == nullptr);
+    RC_ASSERT(std::string_view(moved.data() ? moved.data() : "", shadow.size()) == shadow);
 }

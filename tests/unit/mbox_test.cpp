@@ -245,6 +245,51 @@ TEST(Mbox, KeptMessagesOfPiecesOutliveTheFraming) {
         }
 }
 
+// A piece read into its buffer that goes on past the buffer's 32 MiB (a
+// long message after short ones in the same stretch) is framed on through
+// the mapping from where its reads stopped: every message once, numbered,
+// placed and with the bytes the reader of the whole archive gives, each
+// held by its keep, and the lines of the piece counted once.
+TEST(Mbox, APieceLongerThanItsBufferGoesOnThroughTheMapping) {
+    std::string archive;
+    const auto add = [&](int i, std::size_t size) {
+        archive += "From s" + std::to_string(i) + " Thu Jan  1 00:00:00 2024\nSubject: " + std::to_string(i) + "\n\n";
+        for (std::size_t n = 0; n < size; n += 80) archive += std::string(79, static_cast<char>('a' + i % 26)) + "\n";
+        archive += ">From quoted\n\n";
+    };
+    for (int i = 0; i < 20; ++i) add(i, 2000);
+    add(20, (std::size_t{33} << 20));   // past the buffer, begun in the first stretch
+    for (int i = 21; i < 40; ++i) add(i, 2000);
+    TempFile f("long-piece.mbox");
+    f.write(archive);
+    const std::vector<Copy> whole = read_all(f.str());
+    ASSERT_EQ(whole.size(), 40u);
+    auto pieces = msg::MboxPieces::open(f.str(), msg::MboxFormat::mboxrd, std::size_t{1} << 20);
+    ASSERT_TRUE(pieces.ok() && pieces->has_value());
+    std::uint64_t messages = 0, lines = 0;
+    msg::MboxPiece piece;
+    while ((**pieces).next(piece)) {
+        std::uint64_t at = 0, count = 0;
+        const auto framed = msg::MboxPieces::frame(piece, msg::MboxOptions{}, at, [&](msg::MboxMessage& m) {
+            ASSERT_LT(messages + count, whole.size());
+            const Copy& w = whole[messages + count];
+            EXPECT_EQ(m.index + messages, w.index);
+            EXPECT_EQ(m.offset + at, w.offset);
+            EXPECT_EQ(m.line + lines, w.line);
+            EXPECT_EQ(m.data_line + lines, w.data_line);
+            EXPECT_EQ(m.from_line, w.from_line);
+            EXPECT_TRUE(m.data == w.data) << w.index;   // (not printed: 33 MiB)
+            EXPECT_NE(m.keep, nullptr) << w.index;
+            ++count;
+        });
+        ASSERT_TRUE(framed.ok()) << framed.error().message;
+        messages += count;
+        lines += *framed;
+    }
+    EXPECT_EQ(messages, whole.size());
+    EXPECT_EQ(lines, static_cast<std::uint64_t>(std::count(archive.begin(), archive.end(), '\n')));
+}
+
 // A plain archive cut short while it is read is an error naming it, for
 // the reader and for pieces (which read it where its size said it has
 // bytes), not a crash and not a last message handed out cut.

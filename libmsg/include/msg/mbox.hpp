@@ -197,11 +197,6 @@ public:
     virtual MboxFormat format() const = 0;
 };
 
-// Writes an archive message by message: the inverse of MboxReader, so that
-// writing what a reader handed out (from_line, data, from_crlf, separator,
-// separator_crlf) gives back the archive's bytes. For mboxcl and mboxcl2 a
-// message whose Content-Length does not give its body's size gets a
-// corrected Content-Length field.
 // An archive framed in pieces, by several threads at once (parallel.hpp).
 // In the From_-line formats (mboxrd, mboxo) a From_ line that follows an
 // empty line starts a message whatever came before it, so an archive cut
@@ -237,9 +232,10 @@ public:
     // called with each message (its views valid during the call;
     // MboxMessage::keep, for a message that is not a copy, holds the bytes
     // it views while a copy of it is held). The piece is read from the file
-    // into a buffer of the calling thread's; a piece longer than 32 MiB
-    // (or than max_message) is framed through the mapping instead, whose
-    // pages keep holds, released from the process when the last copy goes.
+    // into a buffer of the calling thread's and framed as it is read; past
+    // 32 MiB (or max_message) of it, it is framed on through the mapping,
+    // whose pages keep holds, released from the process when the last copy
+    // goes.
     // Sets `at`, the piece's offset in the archive, and returns the number
     // of line breaks in the piece; an error, naming the file, when it cannot
     // be read where its size said it has bytes (cut short since it was
@@ -254,6 +250,11 @@ private:
     std::size_t at_ = 0, stretch_ = 0;
 };
 
+// Writes an archive message by message: the inverse of MboxReader, so that
+// writing what a reader handed out (from_line, data, from_crlf, separator,
+// separator_crlf) gives back the archive's bytes. For mboxcl and mboxcl2 a
+// message whose Content-Length does not give its body's size gets a
+// corrected Content-Length field.
 class MboxWriter {
 public:
     struct Options {

@@ -1,0 +1,43 @@
+// huge_buffer.hpp - a buffer of bytes mapped in whole huge pages, for the
+// large buffers that archives are read into (the mbox reader's window, a
+// piece of an archive framed by a worker).
+//
+// Memory that read(2) fills for the first time is faulted in page by page;
+// on a virtual machine a fault can cost ten microseconds or more, and a
+// buffer of a few MiB takes a thousand of them. A HugeBuffer is aligned to
+// and sized in 2 MiB pages, and the kernel is asked (madvise, where
+// transparent huge pages are enabled for it) to back it with huge pages,
+// so that it faults in 2 MiB at a time. Where that is not granted it
+// behaves as any anonymous mapping. Pages never touched are never faulted in.
+#pragma once
+
+#include <cstddef>
+
+#include <msg/result.hpp>
+
+namespace msg::detail {
+
+class HugeBuffer {
+public:
+    static constexpr std::size_t kHuge = std::size_t{2} << 20;
+
+    HugeBuffer() = default;
+    HugeBuffer(HugeBuffer&& o) noexcept;
+    HugeBuffer& operator=(HugeBuffer&& o) noexcept;
+    ~HugeBuffer();
+
+    char* data() const { return bytes_; }
+    std::size_t capacity() const { return capacity_; }
+
+    // Room for at least `need` bytes, the first `keep` of those there kept
+    // (copied when the buffer moves; keep <= capacity()). An error when no
+    // memory can be mapped; the buffer is then as it was.
+    Status reserve(std::size_t need, std::size_t keep = 0);
+
+private:
+    void release();
+    char* bytes_ = nullptr;
+    std::size_t capacity_ = 0;
+};
+
+}  // namespace msg::detail

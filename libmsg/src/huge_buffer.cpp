@@ -1,0 +1,58 @@
+// huge_buffer.cpp - HugeBuffer (detail/huge_buffer.hpp).
+#include "detail/huge_buffer.hpp"
+
+#include <sys/mman.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <utility>
+
+namespace msg::detail {
+
+HugeBuffer::HugeBuffer(HugeBuffer&& o) noexcept
+    : bytes_(std::exchange(o.bytes_, nullptr)), capacity_(std::exchange(o.capacity_, 0)) {}
+
+HugeBuffer& HugeBuffer::operator=(HugeBuffer&& o) noexcept {
+    if (this != &o) {
+        release();
+        bytes_ = std::exchange(o.bytes_, nullptr);
+        capacity_ = std::exchange(o.capacity_, 0);
+    }
+    return *this;
+}
+
+HugeBuffer::~HugeBuffer() { release(); }
+
+void HugeBuffer::release() {
+    if (bytes_) munmap(bytes_, capacity_);
+    bytes_ = nullptr;
+    capacity_ = 0;
+}
+
+Status HugeBuffer::reserve(std::size_t need, std::size_t keep) {
+    if (need <= capacity_) return Ok{};
+    if (need > SIZE_MAX - 2 * kHuge) return Error{ENOMEM, "cannot make room for " + std::to_string(need) + " bytes"};
+    const std::size_t cap = (need + kHuge - 1) / kHuge * kHuge;
+    // Mapped a huge page larger, then trimmed to the aligned part.
+    void* m = mmap(nullptr, cap + kHuge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED) {
+        const int e = errno;
+        return Error{e, "cannot make room for " + std::to_string(need) + " bytes: " + std::strerror(e)};
+    }
+    const auto at = reinterpret_cast<std::uintptr_t>(m);
+    const std::uintptr_t aligned = (at + kHuge - 1) / kHuge * kHuge;
+    if (aligned > at) munmap(m, aligned - at);
+    if (const std::size_t tail = at + kHuge - aligned; tail > 0) munmap(reinterpret_cast<char*>(aligned + cap), tail);
+    char* grown = reinterpret_cast<char*>(aligned);
+    madvise(grown, cap, MADV_HUGEPAGE);   // advice: refused, it stays in small pages
+    if (keep > 0) std::memcpy(grown, bytes_, std::min(keep, capacity_));
+    release();
+    bytes_ = grown;
+    capacity_ = cap;
+    return Ok{};
+}
+
+}  // namespace msg::detail
