@@ -87,16 +87,16 @@ void read_mbox(const std::string& path, const InputOptions& o, const std::functi
 }
 
 void read_file(const std::string& path, const InputOptions& o, const std::function<bool(const InputMessage&)>& fn,
-               bool& stop, InputCounts& c, const MaildirFile* maildir = nullptr) {
+               bool& stop, InputCounts& c, bool maildir = false) {
     auto src = path == "-" ? Source::read_fd(0, "<stdin>") : Source::open(path);
     if (!src.ok()) return fail(o, c, problem_for(src.error().errnum), src.error().message);
     InputMessage im;
     im.file = path == "-" ? "<stdin>" : path;
     im.source = path;
     im.data = src->data();
-    std::optional<MaildirFile> file;   // with its time, from the file read (not listed: see list_maildir)
+    std::optional<MaildirFile> file;   // with its time, from the file read
     if (maildir) {
-        file.emplace(*maildir);
+        file.emplace(maildir_file(path));
         file->mtime = src->mtime();
         im.maildir = &*file;
     }
@@ -110,18 +110,19 @@ void read_file(const std::string& path, const InputOptions& o, const std::functi
 // walk never leaves the tree it was given.
 struct Walked {
     std::string path;
-    std::optional<MaildirFile> maildir;
+    bool maildir = false;   // a Maildir's message
 };
 
 void walk(const fs::path& dir, std::vector<Walked>& out, std::error_code& ec) {
     const bool maildir = is_maildir(dir.string());
     if (maildir) {
-        auto files = list_maildir(dir.string());
+        auto files = list_maildir_paths(dir.string());
         if (!files) {
             ec = std::error_code(files.error().errnum, std::generic_category());
             return;
         }
-        for (MaildirFile& f : *files) out.push_back({f.path, std::move(f)});
+        out.reserve(out.size() + files->size());
+        for (std::string& f : *files) out.push_back({std::move(f), true});
     }
     std::vector<fs::path> subdirs, files;
     for (auto it = fs::directory_iterator(dir, fs::directory_options::skip_permission_denied, ec);
@@ -135,7 +136,7 @@ void walk(const fs::path& dir, std::vector<Walked>& out, std::error_code& ec) {
             files.push_back(it->path());
         }
     }
-    for (const fs::path& f : files) out.push_back({f.string(), std::nullopt});
+    for (const fs::path& f : files) out.push_back({f.string(), false});
     for (const fs::path& d : subdirs)
         if (!ec) walk(d, out, ec);
 }
@@ -160,18 +161,19 @@ std::vector<InputItem> list_input(const std::string& in, const InputOptions& o) 
         std::vector<Walked> files;
         walk(in, files, ec);
         if (ec)
-            items.push_back({InputItem::Kind::problem, in, std::nullopt, InputProblem::missing,
+            items.push_back({InputItem::Kind::problem, in, false, InputProblem::missing,
                              "cannot read directory " + in + ": " + ec.message()});
         std::sort(files.begin(), files.end(), [](const Walked& a, const Walked& b) { return a.path < b.path; });
+        items.reserve(items.size() + files.size());
         for (Walked& f : files) {
             // A Maildir's files are messages even when archives are read.
             const bool archive = o.mbox && !f.maildir;
             items.push_back({archive ? InputItem::Kind::archive : InputItem::Kind::file, std::move(f.path),
-                             std::move(f.maildir), InputProblem::missing, {}});
+                             f.maildir, InputProblem::missing, {}});
         }
         return items;
     }
-    items.push_back({o.mbox ? InputItem::Kind::archive : InputItem::Kind::file, in, std::nullopt,
+    items.push_back({o.mbox ? InputItem::Kind::archive : InputItem::Kind::file, in, false,
                      InputProblem::missing, {}});
     return items;
 }
@@ -182,7 +184,7 @@ bool read_input(const InputItem& item, const InputOptions& o, const std::functio
     switch (item.kind) {
     case InputItem::Kind::problem: fail(o, c, item.problem, item.message); break;
     case InputItem::Kind::archive: read_mbox(item.path, o, fn, stop, c); break;
-    case InputItem::Kind::file: read_file(item.path, o, fn, stop, c, item.maildir ? &*item.maildir : nullptr); break;
+    case InputItem::Kind::file: read_file(item.path, o, fn, stop, c, item.maildir); break;
     }
     return !stop;
 }

@@ -47,8 +47,17 @@ std::string_view maildir_flags(std::string_view name) {
     return info == std::string_view::npos ? std::string_view{} : name.substr(info + 3);
 }
 
-Result<std::vector<MaildirFile>> list_maildir(const std::string& dir) {
-    std::vector<MaildirFile> out;
+namespace {
+
+std::string_view base_name(std::string_view path) {
+    const std::size_t slash = path.rfind('/');
+    return slash == std::string_view::npos ? path : path.substr(slash + 1);
+}
+
+}  // namespace
+
+Result<std::vector<std::string>> list_maildir_paths(const std::string& dir) {
+    std::vector<std::string> out;
     for (const char* sub : {"new", "cur"}) {
         const std::string d = dir + "/" + sub;
         DIR* h = ::opendir(d.c_str());
@@ -75,16 +84,35 @@ Result<std::vector<MaildirFile>> list_maildir(const std::string& dir) {
                     !S_ISREG(st.st_mode))
                     continue;
             }
-            MaildirFile f;
-            f.name = e->d_name;
-            f.path = d + "/" + f.name;
-            f.seen_dir = sub[0] == 'c';
-            f.flags = std::string(maildir_flags(f.name));
-            out.push_back(std::move(f));
+            std::string& path = out.emplace_back();
+            const std::size_t name = std::strlen(e->d_name);
+            path.reserve(d.size() + 1 + name);
+            path.append(d).append(1, '/').append(e->d_name, name);
         }
         ::closedir(h);
     }
-    std::sort(out.begin(), out.end(), [](const MaildirFile& a, const MaildirFile& b) { return a.name < b.name; });
+    std::sort(out.begin(), out.end(),
+              [](const std::string& a, const std::string& b) { return base_name(a) < base_name(b); });
+    return out;
+}
+
+MaildirFile maildir_file(std::string path) {
+    MaildirFile f;
+    const std::string_view name = base_name(path);
+    f.name = name;
+    f.flags = maildir_flags(name);
+    const std::string_view dir = std::string_view(path).substr(0, path.size() - name.size());
+    f.seen_dir = dir == "cur/" || dir.ends_with("/cur/");
+    f.path = std::move(path);
+    return f;
+}
+
+Result<std::vector<MaildirFile>> list_maildir(const std::string& dir) {
+    auto paths = list_maildir_paths(dir);
+    if (!paths) return paths.error();
+    std::vector<MaildirFile> out;
+    out.reserve(paths->size());
+    for (std::string& p : *paths) out.push_back(maildir_file(std::move(p)));
     return out;
 }
 

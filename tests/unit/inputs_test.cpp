@@ -167,7 +167,7 @@ TEST_F(Inputs, ListedThenReadAsTheLoopReads) {
                                          archive_or_file}));
     }
     // A directory that cannot be read is an item of its own, in its place.
-    msg::InputItem p{msg::InputItem::Kind::problem, "x", std::nullopt, msg::InputProblem::missing, "cannot read x"};
+    msg::InputItem p{msg::InputItem::Kind::problem, "x", false, msg::InputProblem::missing, "cannot read x"};
     msg::InputCounts c;
     std::vector<std::string> said;
     msg::InputOptions o;

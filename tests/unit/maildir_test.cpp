@@ -63,6 +63,20 @@ TEST(Maildir, ReadsMessagesOnly) {
     EXPECT_EQ((*list)[0].flags, "S");
     EXPECT_EQ((*list)[1].name, "1700000002.M1P1.host");
     EXPECT_FALSE((*list)[1].seen_dir);
+    EXPECT_EQ((*list)[1].path, (m / "new" / "1700000002.M1P1.host").string());
+    // The paths alone, in the same order; a file described from its path.
+    auto paths = msg::list_maildir_paths(m.string());
+    ASSERT_TRUE(paths) << paths.error().message;
+    ASSERT_EQ(paths->size(), 2u);
+    for (std::size_t i = 0; i < 2; ++i) {
+        EXPECT_EQ((*paths)[i], (*list)[i].path);
+        const msg::MaildirFile f = msg::maildir_file((*paths)[i]);
+        EXPECT_EQ(f.name, (*list)[i].name);
+        EXPECT_EQ(f.flags, (*list)[i].flags);
+        EXPECT_EQ(f.seen_dir, (*list)[i].seen_dir);
+    }
+    EXPECT_FALSE(msg::maildir_file("Mail/xcur/1.host:2,S").seen_dir);   // cur/ itself, not a name ending so
+    EXPECT_TRUE(msg::maildir_file("Mail/cur/1.host:2,S").seen_dir);
 }
 
 TEST(Maildir, WritesThroughTmpWithUniqueNames) {

@@ -14,7 +14,6 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -98,7 +97,7 @@ struct InputItem {
     enum class Kind : std::uint8_t { file, archive, problem };
     Kind kind = Kind::file;
     std::string path;                     // "-" for standard input
-    std::optional<MaildirFile> maildir;   // a Maildir's message file
+    bool maildir = false;   // a Maildir's message file (see maildir_file())
     InputProblem problem = InputProblem::missing;  // Kind::problem: what went wrong,
     std::string message;                           // in a whole sentence
 };
