@@ -124,7 +124,9 @@ Result<std::string> Spool::Batch::create(std::string_view head, std::string_view
     return name;
 }
 
-Status Spool::Batch::commit() {
+Status Spool::Batch::commit() { return commit(nullptr); }
+
+Status Spool::Batch::commit(std::vector<int>* open) {
     if (pending_.empty()) return Ok{};
     // Make every added file durable. For a group, one syncfs() of the file
     // system commits them all at once (one journal commit instead of one
@@ -149,7 +151,10 @@ Status Spool::Batch::commit() {
         Status s = spool_io::sync_fd(queue(), join(spool_.root_, "queue"));
         if (result && !s) result = s;
     }
-    for (std::size_t i = 0; i < done; ++i) spool_io::close_fd(pending_[i].second);
+    for (std::size_t i = 0; i < done; ++i) {
+        if (open) open->push_back(pending_[i].second);
+        else spool_io::close_fd(pending_[i].second);
+    }
     pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(done));
     return result;
 }

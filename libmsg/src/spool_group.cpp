@@ -1,10 +1,13 @@
 // spool_group.cpp - entries written in groups (Spool::GroupWriter), in the
-// caller's thread or in a thread of the writer's own.
+// caller's thread, or created in a thread of the writer's own and committed
+// by the caller.
 #include <atomic>
 #include <condition_variable>
+#include <deque>
 #include <mutex>
 #include <thread>
 
+#include "detail/spool_io.hpp"
 #include "msg/spool.hpp"
 
 namespace msg {
@@ -44,7 +47,8 @@ struct Spool::GroupWriter::State {
     std::size_t group_bytes = 0;
     std::atomic<std::uint64_t> lost{0};
 
-    // Create the entry in tmp/ (`created`); commit the group when it is full.
+    // Create the entry in tmp/ (`created`); commit the group when it is full
+    // (in the background: hand it to the caller to commit, see seal()).
     // `by_caller`: an error is this entry's caller's to report (add() in the
     // caller's thread), so that a commit that fails does not count the
     // entry as lost too.
@@ -54,42 +58,66 @@ struct Spool::GroupWriter::State {
         if (!added) return added.error();
         group.emplace_back(std::move(*added), std::move(it.durable));
         group_bytes += it.message().size();
-        return group.size() < opt.max_entries && group_bytes < opt.max_bytes ? Status(Ok{}) : commit(out, by_caller);
+        if (group.size() < opt.max_entries && group_bytes < opt.max_bytes) return Ok{};
+        if (opt.background) {
+            seal();
+            return Ok{};
+        }
+        return commit(out, by_caller);
     }
 
     // Commit the group: the entries renamed into queue/ (in order) to be
     // told; on an error the others are removed and counted as lost (all
     // but the last when `last_reported`: its add() returns the error).
     Status commit(Told& out, bool last_reported = false) {
-        if (group.empty()) return Ok{};
-        const std::size_t before = batch.size();
-        const Status st = batch.commit();
-        const std::size_t done = before - batch.size();
         group_bytes = 0;
-        for (std::size_t i = 0; i < done; ++i) out.push_back(std::move(group[i]));
+        return commit(batch, group, out, last_reported);
+    }
+    Status commit(Batch& b, Told& g, Told& out, bool last_reported = false, std::vector<int>* open = nullptr) {
+        if (g.empty()) return Ok{};
+        const std::size_t before = b.size();
+        const Status st = GroupWriter::commit(b, open);
+        const std::size_t done = before - b.size();
+        for (std::size_t i = 0; i < done; ++i) out.push_back(std::move(g[i]));
         if (!st) {
-            lost += group.size() - done - (last_reported && done < group.size() ? 1 : 0);
-            batch.abandon();   // not left for the next group to commit unannounced
+            lost += g.size() - done - (last_reported && done < g.size() ? 1 : 0);
+            b.abandon();   // not left for the next group to commit unannounced
         }
-        group.clear();
+        g.clear();
         return st;
     }
 
     // --- background: the caller hands entries over; under mu -------------
+    // A full group the thread created, for the caller to commit.
+    struct Sealed {
+        std::unique_ptr<Batch> batch;
+        Told group;
+    };
+    // Full groups in the caller's hands (waiting, being committed, or
+    // their files to close), at most: with the thread's open group, three
+    // groups' files are open.
+    static constexpr std::size_t kSealed = 2;
+    static constexpr std::size_t kWakeEntries = 32, kWakeBytes = 256 << 10;
     std::mutex mu;
     std::condition_variable work_cv, room_cv;
     std::vector<Item> queue;     // handed over, not taken yet
+    std::deque<Sealed> sealed;   // created, in order, to commit
     std::vector<Item> written;   // taken and written: freed by the caller, who made them
     std::size_t in_flight = 0;   // message bytes handed over and not written yet
     std::size_t queued = 0;      // entries handed over and not written yet
     bool idle = false;           // the thread waits for work_cv
     bool waiting = false;        // the caller waits for room_cv
     bool flushing = false;       // flush() waits for the queue and the group
+    std::size_t committing = 0;  // groups the caller took and commits
+    // Files of committed groups, for the thread to close (their close()
+    // is the one system call of an entry that neither thread needs to
+    // wait for), and how many groups they are.
+    std::vector<int> to_close;
+    std::size_t closing_groups = 0;
     bool closing = false;
     bool failed = false;         // after an error: no entry is taken any more
     bool reported = false;       // ... and the error was returned
     Error error;
-    Told told;                   // in queue/, to tell in the caller's thread
     std::thread thread;
 
     // An error to return once: the first, or a later commit's after the
@@ -106,17 +134,87 @@ struct Spool::GroupWriter::State {
         queue.clear();
     }
 
+    // The thread's group to the caller, to commit (the thread's; mu not
+    // held): waits while kSealed groups wait.
+    void seal() {
+        if (group.empty()) return;
+        Sealed g{GroupWriter::take(batch), std::move(group)};
+        group.clear();
+        group_bytes = 0;
+        std::unique_lock lock(mu);
+        for (;;) {
+            close_files(lock);
+            if (closing || sealed.size() + committing + closing_groups < kSealed) break;
+            work_cv.wait(lock, [&] { return closing || !to_close.empty() || sealed.size() + committing < kSealed; });
+        }
+        sealed.push_back(std::move(g));
+        if (waiting) room_cv.notify_one();
+    }
+
+    // The thread's: close the files the caller committed (with `lock`).
+    void close_files(std::unique_lock<std::mutex>& lock) {
+        if (to_close.empty()) return;
+        std::vector<int> fds;
+        fds.swap(to_close);
+        closing_groups = 0;
+        lock.unlock();
+        for (int fd : fds) spool_io::close_fd(fd);
+        lock.lock();
+    }
+
+    // The caller's: commit the groups the thread sealed, in order, adding
+    // those renamed into queue/ to `out`; an error is kept to return (the
+    // entries after it in its group are lost). Called and returns with
+    // `lock` held.
+    void commit_sealed(std::unique_lock<std::mutex>& lock, Told& out) {
+        std::deque<Sealed> taken;
+        taken.swap(sealed);
+        committing = taken.size();
+        lock.unlock();
+        std::vector<Error> errors;
+        std::vector<int> open;
+        for (Sealed& g : taken)
+            if (Status st = commit(*g.batch, g.group, out, false, &open); !st) errors.push_back(st.error());
+        taken.clear();
+        lock.lock();
+        if (!open.empty()) {
+            to_close.insert(to_close.end(), open.begin(), open.end());
+            closing_groups += committing;
+        }
+        committing = 0;
+        work_cv.notify_one();   // files to close, room for the thread's next group
+        for (const Error& e : errors) fail(e);
+    }
+
+    // The caller's: commit what the thread seals until `done()` (under mu).
+    template <class Done>
+    void commit_until(std::unique_lock<std::mutex>& lock, Told& out, Done done) {
+        for (;;) {
+            if (!sealed.empty()) {
+                commit_sealed(lock, out);
+                continue;
+            }
+            if (done()) return;
+            if (idle && !queue.empty()) work_cv.notify_one();   // (woken for a few entries at once: see add())
+            waiting = true;
+            room_cv.wait(lock, [&] { return done() || !sealed.empty(); });
+            waiting = false;
+        }
+    }
+
     // The thread: takes what was handed over, all of it at once, and
-    // writes it; commits the group when flush() asks.
+    // writes it; seals the group when flush() asks.
     void run() {
         std::vector<Item> taken;
         std::unique_lock lock(mu);
         for (;;) {
             idle = true;
-            work_cv.wait(lock, [&] { return closing || flushing || !queue.empty(); });
+            work_cv.wait(lock, [&] { return closing || flushing || !queue.empty() || !to_close.empty(); });
             idle = false;
+            close_files(lock);
             if (closing) return;
-            Told done;
+            if (!flushing && queue.empty()) continue;
+            Told none;   // (the caller commits: see seal())
             Status st = Ok{};
             std::size_t bytes = 0, count = 0;
             if (!queue.empty()) {
@@ -127,7 +225,7 @@ struct Spool::GroupWriter::State {
                     bytes += it.message().size();
                     ++count;
                     bool created = false;
-                    if (st) st = write(it, done, created, false);   // after an error: handed over, not written
+                    if (st) st = write(it, none, created, false);   // after an error: handed over, not written
                     if (!created) ++not_in_tmp;
                 }
                 lost += not_in_tmp;
@@ -138,16 +236,14 @@ struct Spool::GroupWriter::State {
                 else written.insert(written.end(), std::make_move_iterator(taken.begin()),
                                     std::make_move_iterator(taken.end()));
                 taken.clear();
-            } else {   // flushing, nothing handed over
+            } else {   // flushing, nothing handed over: the last group to the caller
                 lock.unlock();
-                st = commit(done);
+                seal();
                 lock.lock();
                 flushing = false;
             }
             in_flight -= bytes;
             queued -= count;
-            if (told.empty()) told.swap(done);
-            else told.insert(told.end(), std::make_move_iterator(done.begin()), std::make_move_iterator(done.end()));
             if (!st) fail(st.error());
             if (waiting) room_cv.notify_one();
         }
@@ -168,8 +264,8 @@ Spool::GroupWriter::~GroupWriter() {
     }
     s_->work_cv.notify_one();
     s_->thread.join();
-    tell(s_->told);   // in queue/ already: said so even without a flush()
-    // The batch's destructor removes what was created and not committed.
+    for (int fd : s_->to_close) spool_io::close_fd(fd);
+    // The batches' destructors remove what was created and not committed.
 }
 
 std::uint64_t Spool::GroupWriter::lost() const { return s_->lost; }
@@ -213,12 +309,7 @@ Status Spool::GroupWriter::add(Envelope env, std::string_view message, std::stri
         const auto room = [&] {
             return s.failed || s.queued == 0 || (s.in_flight + size <= kQueued && s.queued < kQueuedEntries);
         };
-        if (!room()) {
-            s.waiting = true;
-            s.room_cv.wait(lock, room);
-            s.waiting = false;
-        }
-        told.swap(s.told);
+        s.commit_until(lock, told, room);
         written.swap(s.written);
         if (s.failed) {
             result = s.error;
@@ -229,16 +320,14 @@ Status Spool::GroupWriter::add(Envelope env, std::string_view message, std::stri
             ++s.queued;
             if (lend) {
                 s.work_cv.notify_one();
-                s.waiting = true;
-                s.room_cv.wait(lock, [&] { return s.queued == 0; });
-                s.waiting = false;
-                told.insert(told.end(), std::make_move_iterator(s.told.begin()), std::make_move_iterator(s.told.end()));
-                s.told.clear();
+                s.commit_until(lock, told, [&] { return s.queued == 0; });
                 written.insert(written.end(), std::make_move_iterator(s.written.begin()),
                                std::make_move_iterator(s.written.end()));
                 s.written.clear();
             } else {
-                wake = s.idle;
+                // An idle thread is woken for a few entries at once, not
+                // for each (flush() and a lent message wake it too).
+                wake = s.idle && (s.queued >= State::kWakeEntries || s.in_flight >= State::kWakeBytes);
             }
         }
     }
@@ -261,10 +350,7 @@ Status Spool::GroupWriter::flush() {
         std::unique_lock lock(s.mu);
         s.flushing = true;
         s.work_cv.notify_one();
-        s.waiting = true;
-        s.room_cv.wait(lock, [&] { return !s.flushing; });
-        s.waiting = false;
-        told.swap(s.told);
+        s.commit_until(lock, told, [&] { return !s.flushing; });   // the last group sealed first
         s.written.clear();
         if (s.failed && !s.reported) {
             s.reported = true;

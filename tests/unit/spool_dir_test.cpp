@@ -345,6 +345,25 @@ TEST_F(SpoolDir, GroupWriterInTheBackgroundWritesEveryEntryInOrder) {
     }
 }
 
+// In the background, an idle writer is woken for a few entries at once,
+// and always when the caller waits for it: a message larger than may wait
+// after a few small ones does not wait for ever.
+TEST_F(SpoolDir, GroupWriterInTheBackgroundWakesTheWriterItWaitsFor) {
+    msg::Spool::GroupWriter::Options o;
+    o.max_entries = 2;
+    o.background = true;
+    std::vector<std::string> told;
+    msg::Spool::GroupWriter w(spool(), o);
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));   // the writer idle
+    const auto tell = [&](const std::string& n) { told.push_back(n); };
+    for (int i = 0; i < 3; ++i) ASSERT_TRUE(w.add(envelope(), kMessage, "small", tell));
+    const std::string large(msg::Spool::GroupWriter::kQueued + 1, 'x');
+    ASSERT_TRUE(w.add(envelope(), large, "large", tell));   // lent: returns once written
+    ASSERT_TRUE(w.flush());
+    EXPECT_EQ(told.size(), 4u);
+    EXPECT_EQ(list(SpoolState::queue), told);
+}
+
 // In the background, an error is an earlier entry's: the next add() (and
 // each after it) or flush() returns it, the entries written before it are
 // committed and told, and those handed over after it are counted as lost.

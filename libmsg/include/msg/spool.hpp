@@ -163,6 +163,9 @@ public:
         friend class GroupWriter;
         // An entry of the envelope's text `head` and the message, named `name`.
         Result<std::string> create(std::string_view head, std::string_view message, std::string name);
+        // commit(), the files of the entries renamed into queue/ left open,
+        // appended to `open` for the caller to close (nullptr: closed here).
+        Status commit(std::vector<int>* open);
         Spool& spool_;
         std::vector<std::pair<std::string, int>> pending_;  // name, open fd
         int tmp() const;     // the spool's tmp/ and queue/ (spool_io::Dirs)
@@ -175,9 +178,13 @@ public:
     // in the order the entries were added, always in the thread that calls
     // add() and flush().
     //
-    // With `background`, the entries are created and committed in a thread
-    // of the writer's own while the caller prepares the next ones (on a
-    // second core: a bulk writer's reading and its system calls overlap).
+    // With `background`, the entries are created in a thread of the
+    // writer's own while the caller prepares the next ones (on a second
+    // core: a bulk writer's reading and its system calls overlap); each
+    // full group is committed by the caller, at its next add() or flush()
+    // (so that the system calls of an entry are shared between the two
+    // threads, and groups are committed and told in order). At most two
+    // full groups wait to be committed: the writer waits beyond that.
     // add() hands an entry over: the message's bytes are copied unless
     // `keep` holds them where they are until the writer is done with them
     // (a message larger than kQueued is not copied either: add() returns
@@ -224,6 +231,13 @@ public:
         static Result<std::string> create(Batch& b, std::string_view head, std::string_view message,
                                           std::string name) {
             return b.create(head, message, std::move(name));
+        }
+        static Status commit(Batch& b, std::vector<int>* open) { return b.commit(open); }
+        // A batch of what `from` holds (created, not committed); `from` is left empty.
+        static std::unique_ptr<Batch> take(Batch& from) {
+            auto b = std::make_unique<Batch>(from.spool_);
+            b->pending_.swap(from.pending_);
+            return b;
         }
         std::unique_ptr<State> s_;
     };
