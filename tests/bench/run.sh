@@ -30,7 +30,8 @@
 #                         and the file system's floor: mbox2spool's entries extracted with tar and synced
 #                         (default 1024; BENCH_SPOOL_KIND=text for list mail), both writing
 #                         under BENCH_SPOOL_DIR (a tmpfs such as /dev/shm measures the CPU
-#                         part); wall time and peak RSS, two runs each, A B B A.
+#                         part); wall time and peak RSS, two runs each, A B B A
+#                         (BENCH_SPOOL_ROUNDS=N: 2N runs each, for a tmpfs).
 #   rewrite               msgrewrite --mbox --7bit --fold -o OUT FILE against Python's email
 #                         package doing the same round trip (tests/bench/rewrite_py.py: parse,
 #                         as_bytes with a 7-bit policy, mboxrd out) on a BENCH_MB archive
@@ -477,19 +478,24 @@ spool() {
     run_md 1; run_ms 1
     tar -cf "$out/entries.tar" -C "$out/spool1" .
     run_fl 1; run_ms 2; run_md 2; run_fl 2
+    local rounds=${BENCH_SPOOL_ROUNDS:-1} k
+    for ((k = 2; k <= rounds; ++k)); do
+        run_md $((2 * k - 1)); run_ms $((2 * k - 1)); run_fl $((2 * k - 1))
+        run_ms $((2 * k)); run_md $((2 * k)); run_fl $((2 * k))
+    done
     runs=$r
     rm -rf "$out"
     echo
     echo "archive: $f ($size bytes, $ms_n messages; $(corpus_args "$mb" "$text")), $(nproc) cores"
-    echo "written to: $dest ($(stat -f -c %T "$dest")); best of two runs each (A B B A), every message durable before exit (mdeliver: an fsync each; mbox2spool: one syncfs per group)"
+    echo "written to: $dest ($(stat -f -c %T "$dest")); best of $((2 * ${BENCH_SPOOL_ROUNDS:-1})) runs each (A B B A), every message durable before exit (mdeliver: an fsync each; mbox2spool: one syncfs per group)"
     echo "commands:"
     echo "  mdeliver -M DIR < FILE"
     echo "  $mbox2spool -q --format mboxrd FILE SPOOL"
     echo "  mkdir DIR && tar -xf ENTRIES.tar -C DIR && sync -f DIR   (the floor: mbox2spool's entries, made before)"
     printf '%-34s %10s %10s %12s %10s\n' "" "seconds" "MB/s" "peak RSS MB" "messages"
-    printf '%-34s %10.2f %10s %12.1f %10s\n' "mdeliver -M" "$md_s" "$(mbps "$size" "$md_s")" "$(awk -v k="$md_rss" 'BEGIN { print k / 1024 }')" "$md_n"
-    printf '%-34s %10.2f %10s %12.1f %10s\n' "mbox2spool" "$ms_s" "$(mbps "$size" "$ms_s")" "$(awk -v k="$ms_rss" 'BEGIN { print k / 1024 }')" "$ms_n"
-    printf '%-34s %10.2f %10s %12.1f %10s\n' "tar -xf + sync -f (floor)" "$fl_s" "$(mbps "$size" "$fl_s")" "$(awk -v k="$fl_rss" 'BEGIN { print k / 1024 }')" "$fl_n"
+    printf '%-34s %10.3f %10s %12.1f %10s\n' "mdeliver -M" "$md_s" "$(mbps "$size" "$md_s")" "$(awk -v k="$md_rss" 'BEGIN { print k / 1024 }')" "$md_n"
+    printf '%-34s %10.3f %10s %12.1f %10s\n' "mbox2spool" "$ms_s" "$(mbps "$size" "$ms_s")" "$(awk -v k="$ms_rss" 'BEGIN { print k / 1024 }')" "$ms_n"
+    printf '%-34s %10.3f %10s %12.1f %10s\n' "tar -xf + sync -f (floor)" "$fl_s" "$(mbps "$size" "$fl_s")" "$(awk -v k="$fl_rss" 'BEGIN { print k / 1024 }')" "$fl_n"
     echo
     echo "mbox2spool / mdeliver -M speed: $(ratio "$md_s" "$ms_s")x   (target >= 3 on tmpfs)"
     echo "mbox2spool time / the floor's: $(ratio "$ms_s" "$fl_s")x   (target on disk: <= 1.5)"
