@@ -184,7 +184,10 @@ public:
     // full group is committed by the caller, at its next add() or flush()
     // (so that the system calls of an entry are shared between the two
     // threads, and groups are committed and told in order). At most two
-    // full groups wait to be committed: the writer waits beyond that.
+    // full groups wait to be committed: the writer waits beyond that. The
+    // files of three groups may then be open at once (768 with the default
+    // max_entries): keep 3 x max_entries well under the process's limit on
+    // open files.
     // add() hands an entry over: the message's bytes are copied unless
     // `keep` holds them where they are until the writer is done with them
     // (a message larger than kQueued is not copied either: add() returns
