@@ -11,11 +11,50 @@
 namespace msg {
 namespace {
 
-// 64-bit hash, 8 bytes at a time. It names entries in spools already
-// written (message_key): a faster one (four lanes, 4% of mbox2spool's time
-// over list mail) would make a run over an archive enqueue again what an
-// earlier build enqueued, so it stays as it is.
+// The keys' 64-bit hash of a message, 32 bytes at a time in four
+// independent lanes, 8 at a time for the rest ("n" keys).
 std::uint64_t hash_message(std::string_view from_line, std::string_view data) {
+    constexpr std::uint64_t k = 0x9E3779B97F4A7C15ULL;
+    std::uint64_t h = 0x243F6A8885A308D3ULL;
+    const auto step = [](std::uint64_t& x, std::uint64_t w) {
+        x = (x ^ w) * k;
+        x ^= x >> 29;
+    };
+    const auto word = [](const char* p) {
+        std::uint64_t w;
+        std::memcpy(&w, p, 8);
+        return w;
+    };
+    auto mix = [&](std::string_view s) {
+        const char* p = s.data();
+        std::size_t i = 0;
+        if (s.size() >= 32) {
+            std::uint64_t l[4] = {h, h ^ 0x13198A2E03707344ULL, h ^ 0xA4093822299F31D0ULL, h ^ 0x082EFA98EC4E6C89ULL};
+            for (; i + 32 <= s.size(); i += 32)
+                for (int j = 0; j < 4; ++j) step(l[j], word(p + i + 8 * j));
+            for (int j = 1; j < 4; ++j) step(l[0], l[j]);
+            h = l[0];
+        }
+        for (; i + 8 <= s.size(); i += 8) step(h, word(p + i));
+        std::uint64_t w = 0;
+        if (i < s.size()) std::memcpy(&w, p + i, s.size() - i);
+        h = (h ^ w ^ (static_cast<std::uint64_t>(s.size()) << 8)) * k;
+        h ^= h >> 32;
+    };
+    mix(from_line);
+    mix(data);
+    h ^= h >> 33;
+    h *= 0xFF51AFD7ED558CCDULL;
+    h ^= h >> 33;
+    return h;
+}
+
+// The hash of the keys earlier builds wrote ("m" keys), one lane 8 bytes
+// at a time (its multiply chain ran at about 1.4 GB/s, a tenth of
+// mbox2spool's time over list mail): computed only for a spool that holds
+// such keys, so that a run after an upgrade still finds what an earlier
+// build enqueued.
+std::uint64_t hash_message_m(std::string_view from_line, std::string_view data) {
     constexpr std::uint64_t k = 0x9E3779B97F4A7C15ULL;
     std::uint64_t h = 0x243F6A8885A308D3ULL;
     auto mix = [&](std::string_view s) {
@@ -38,6 +77,12 @@ std::uint64_t hash_message(std::string_view from_line, std::string_view data) {
     h *= 0xFF51AFD7ED558CCDULL;
     h ^= h >> 33;
     return h;
+}
+
+std::string key_of(char kind, std::uint64_t h) {
+    char b[20];
+    std::snprintf(b, sizeof b, "%c%016llx", kind, static_cast<unsigned long long>(h));
+    return b;
 }
 
 // An annotation value carries any byte but CR, LF and NUL, and no leading
@@ -70,13 +115,15 @@ std::string b64_decode(std::string_view v) {
 }  // namespace
 
 std::string message_key(std::string_view from_line, std::string_view data) {
-    char b[20];
-    std::snprintf(b, sizeof b, "m%016llx", static_cast<unsigned long long>(hash_message(from_line, data)));
-    return b;
+    return key_of('n', hash_message(from_line, data));
+}
+
+std::string earlier_message_key(std::string_view from_line, std::string_view data) {
+    return key_of('m', hash_message_m(from_line, data));
 }
 
 bool parse_message_key(std::string_view key, std::uint64_t& hash) {
-    if (key.size() != 17 || key[0] != 'm') return false;
+    if (key.size() != 17 || (key[0] != 'n' && key[0] != 'm')) return false;
     std::uint64_t h = 0;
     for (char c : key.substr(1)) {
         int d;
@@ -94,17 +141,22 @@ Result<SpoolIndex> SpoolIndex::of(const Spool& spool) {
     if (!keys) return keys.error();
     SpoolIndex ix;
     for (const std::string& k : *keys)
-        if (std::uint64_t h; parse_message_key(k, h)) ++ix.left_[h];
+        if (std::uint64_t h; parse_message_key(k, h)) ++(k[0] == 'n' ? ix.left_ : ix.earlier_)[h];
     return ix;
 }
 
 bool SpoolIndex::take(std::string_view key) {
     std::uint64_t h;
     if (!parse_message_key(key, h)) return false;
-    const auto it = left_.find(h);
-    if (it == left_.end() || it->second == 0) return false;
+    auto& left = key[0] == 'n' ? left_ : earlier_;
+    const auto it = left.find(h);
+    if (it == left.end() || it->second == 0) return false;
     --it->second;
     return true;
+}
+
+bool SpoolIndex::take_earlier(std::string_view from_line, std::string_view data) {
+    return !earlier_.empty() && take(earlier_message_key(from_line, data));
 }
 
 std::string make_from_line(std::string_view sender, std::time_t t) {

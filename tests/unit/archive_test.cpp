@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 #include <msg/archive.hpp>
 
+#include <filesystem>
 #include <string>
+#include <unistd.h>
 
 namespace {
 
@@ -22,7 +24,7 @@ std::string entry_text(const msg::Envelope& e, std::string_view data) { return m
 TEST(Archive, KeysAreStableAndParse) {
     const std::string k = msg::message_key("a@example.org Mon Nov 23 09:15:00 2026", "Subject: x\n\nbody\n");
     EXPECT_EQ(k.size(), 17u);
-    EXPECT_EQ(k[0], 'm');
+    EXPECT_EQ(k[0], 'n');
     EXPECT_EQ(k, msg::message_key("a@example.org Mon Nov 23 09:15:00 2026", "Subject: x\n\nbody\n"));
     EXPECT_NE(k, msg::message_key("a@example.org Mon Nov 23 09:15:00 2026", "Subject: x\n\nbody!\n"));
     EXPECT_NE(k, msg::message_key("b@example.org Mon Nov 23 09:15:00 2026", "Subject: x\n\nbody\n"));
@@ -30,19 +32,22 @@ TEST(Archive, KeysAreStableAndParse) {
     EXPECT_TRUE(msg::parse_message_key(k, h));
     EXPECT_FALSE(msg::parse_message_key("x0123456789abcdef", h));
     EXPECT_FALSE(msg::parse_message_key("m0123456789ABCDEF", h));
+    EXPECT_TRUE(msg::parse_message_key("m0123456789abcdef", h));   // an earlier build's
+    EXPECT_EQ(h, 0x0123456789abcdefULL);
     EXPECT_FALSE(msg::parse_message_key("m0123", h));
 }
 
-// Every byte of a long message counts; and a key is what spools already
-// hold: pinned, so that a change of the hash (which would make a run over
-// an archive enqueue again what an earlier build enqueued) cannot pass
-// unnoticed.
+// Every byte of a long message counts, in whichever lane of the hash it
+// falls; and keys are what spools already hold: both kinds pinned, so that
+// a change of either hash (which would make a run over an archive enqueue
+// again what it enqueued before) cannot pass unnoticed.
 TEST(Archive, KeysOfLongMessagesCountEveryByte) {
     std::string data = "Subject: long\n\n";
     for (int i = 0; data.size() < 200; ++i) data += static_cast<char>('a' + i % 26);
     const std::string from = "a@example.org Mon Nov 23 09:15:00 2026";
     const std::string k = msg::message_key(from, data);
-    EXPECT_EQ(k, "m962aaa9f38e5b922");   // as every build has made it
+    EXPECT_EQ(k, "n3de1d0b66cb431d2");
+    EXPECT_EQ(msg::earlier_message_key(from, data), "m962aaa9f38e5b922");   // as earlier builds made it
     for (std::size_t i = 0; i < data.size(); ++i) {
         std::string changed = data;
         changed[i] ^= 1;
@@ -50,6 +55,33 @@ TEST(Archive, KeysOfLongMessagesCountEveryByte) {
     }
     EXPECT_NE(msg::message_key(from, data + "x"), k);
     EXPECT_NE(msg::message_key(from, data.substr(0, data.size() - 1)), k);
+}
+
+// A spool written by an earlier build holds "m" keys: a message found
+// under either kind of key is there already, once per entry.
+TEST(Archive, SpoolIndexFindsTheKeysOfEarlierBuilds) {
+    const std::filesystem::path root =
+        std::filesystem::temp_directory_path() / ("msg-index-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(root);
+    auto spool = msg::Spool::open(root.string(), true);
+    ASSERT_TRUE(spool) << spool.error().message;
+    msg::Envelope e;
+    e.mail_from = "a@example.org";
+    e.rcpts = {{"b@example.net", {}}};
+    const std::string from = "a@example.org Mon Nov 23 09:15:00 2026";
+    const std::string old_msg = "Subject: before the upgrade\n\n" + std::string(100, 'o') + "\n";
+    const std::string new_msg = "Subject: after it\n\n" + std::string(100, 'n') + "\n";
+    ASSERT_TRUE(spool->enqueue(e, old_msg, msg::new_entry_name(msg::earlier_message_key(from, old_msg))));
+    ASSERT_TRUE(spool->enqueue(e, new_msg, msg::new_entry_name(msg::message_key(from, new_msg))));
+    auto index = msg::SpoolIndex::of(*spool);
+    ASSERT_TRUE(index) << index.error().message;
+    EXPECT_FALSE(index->take(msg::message_key(from, old_msg)));
+    EXPECT_TRUE(index->take_earlier(from, old_msg));
+    EXPECT_FALSE(index->take_earlier(from, old_msg)) << "one entry, found once";
+    EXPECT_TRUE(index->take(msg::message_key(from, new_msg)));
+    EXPECT_FALSE(index->take(msg::message_key(from, new_msg)));
+    EXPECT_FALSE(index->take_earlier(from, new_msg));
+    std::filesystem::remove_all(root);
 }
 
 TEST(Archive, AnnotationsAndTheirInverse) {

@@ -141,7 +141,7 @@ int main(int argc, char** argv) {
             return true;
         }
         const std::string key = msg::message_key(mm.from_line, m.data);
-        if (index->take(key)) {
+        if (index->take(key) || index->take_earlier(mm.from_line, m.data)) {
             leading.clear();   // an earlier run kept them with this message's entry
             ++c.duplicates;
             event(m, "duplicate", "already in the spool");

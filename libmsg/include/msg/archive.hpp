@@ -44,11 +44,14 @@
 
 namespace msg {
 
-// "m" and 16 hex digits: a 64-bit hash of the From_ line and the message.
+// "n" and 16 hex digits: a 64-bit hash of the From_ line and the message.
 // Not a security measure: two different messages sharing it would make the
 // second count as already there (one chance in 2^64 per pair).
 std::string message_key(std::string_view from_line, std::string_view data);
-// The hash of a key made by message_key, or false when `key` is not one.
+// The key earlier builds gave the message: "m" and 16 hex digits of
+// another hash (slower; see docs/spool-format.md).
+std::string earlier_message_key(std::string_view from_line, std::string_view data);
+// The hash of a key made by either, or false when `key` is neither.
 bool parse_message_key(std::string_view key, std::uint64_t& hash);
 
 // Which archived messages a spool holds already: each message key's number
@@ -61,9 +64,13 @@ public:
     // True when the spool holds (another) entry of this key: the message
     // is there already. Counts it down.
     bool take(std::string_view key);
+    // The same for the key an earlier build gave the message
+    // (earlier_message_key), computed only when the spool holds such keys:
+    // a message enqueued before an upgrade is found after it.
+    bool take_earlier(std::string_view from_line, std::string_view data);
 
 private:
-    std::unordered_map<std::uint64_t, std::uint32_t> left_;
+    std::unordered_map<std::uint64_t, std::uint32_t> left_, earlier_;   // "n" keys, "m" keys
 };
 
 // Add the Mbox-* annotations of `m` (read from archive `source`) to `e`;
