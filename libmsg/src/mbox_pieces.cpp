@@ -136,9 +136,7 @@ Result<std::size_t> cut_read(const Mapped& file, std::string_view a, std::size_t
 // held by their MboxMessage::keep. In huge pages: the buffers of -j 2 over
 // the mixed corpus of tests/bench took 1,300 faults of small pages, at
 // about 12 µs each on the virtual machine measured.
-struct PieceBuffer {
-    detail::HugeBuffer bytes;
-};
+using PieceBuffer = detail::HugeBuffer;
 
 // A piece is read into its buffer through at most this many bytes (nor
 // more than max_message); a piece that goes on past them (a long message)
@@ -184,8 +182,8 @@ Result<bool> frame_read(const Mapped& file, std::size_t size, std::size_t stretc
     const std::size_t room = size - b;   // the piece's bytes at most
     const std::size_t cap = std::min({room, kReadCap, std::max<std::size_t>(options.max_message, 1)});
     std::shared_ptr<PieceBuffer> buf = take_buffer();
-    if (Status st = buf->bytes.reserve(cap); !st) return st.error();
-    char* const p = buf->bytes.data();
+    if (Status st = buf->reserve(cap); !st) return st.error();
+    char* const p = buf->data();
     std::size_t filled = 0;
     std::uint64_t read_lines = 0;   // in [0, filled)
     MboxMessage m;
@@ -199,7 +197,7 @@ Result<bool> frame_read(const Mapped& file, std::size_t size, std::size_t stretc
             // buffer too.
             m.keep = m.too_large ? nullptr : buf;
             fn(m);
-            if (e == room || (b + e >= stretch_end && p[e - 1] == '\n' && ends_empty_line(p, e - 1))) break;
+            if (b + e >= stretch_end && at_cut(std::string_view(p, room), e)) break;   // (bytes before e are read)
             continue;
         }
         if (s.event != MboxParser::Event::need_more) continue;   // (a piece starts with a From_ line: no leading)
