@@ -104,23 +104,26 @@ Result<std::string> Spool::Batch::add(const Envelope& env, std::string_view mess
     // A caller-chosen name must be new in every state, not only in tmp/.
     if (std::optional<SpoolState> st = spool_.find(name))
         return Error{EEXIST, "cannot create spool entry " + join(spool_.root_, state_dir(*st), name) + ": File exists"};
-    return create(format_envelope(env), message, std::move(name));
+    return create(format_envelope(env), message, std::move(name), true);
 }
 
 Result<std::string> Spool::Batch::add_keyed(const Envelope& env, std::string_view message, std::string_view key) {
     return create(format_envelope(env), message, new_entry_name(key));
 }
 
-Result<std::string> Spool::Batch::create(std::string_view head, std::string_view message, std::string name) {
-    // Each entry is created, renamed and synced relative to the spool's
+Result<std::string> Spool::Batch::create(std::string_view head, std::string_view message, std::string name,
+                                         bool chosen) {
+    // Each entry is created, moved and synced relative to the spool's
     // tmp/ and queue/, opened once (spool_io::Dirs).
     const spool_io::Dirs& d = *spool_.dirs_;
     if (tmp() < 0) return sys_error("open directory", join(spool_.root_, "tmp"), d.error[spool_io::Dirs::kTmp]);
     if (queue() < 0)
         return sys_error("open directory", join(spool_.root_, "queue"), d.error[static_cast<int>(SpoolState::queue)]);
-    Result<int> fd = spool_io::create_at(tmp(), name, head, message, spool_.root_, "tmp");
+    const bool in_tmp = chosen || d.entry_file() == spool_io::EntryFile::named;
+    Result<int> fd = in_tmp ? spool_io::create_at(tmp(), name, head, message, spool_.root_, "tmp")
+                            : spool_io::create_unnamed(tmp(), head, message, spool_.root_, "tmp");
     if (!fd) return fd.error();
-    pending_.emplace_back(name, *fd);
+    pending_.push_back({name, *fd, in_tmp});
     return name;
 }
 
@@ -135,16 +138,18 @@ Status Spool::Batch::commit(std::vector<int>* open) {
     // syncfs(), gets an fsync() per file.
     bool synced = false;
 #if defined(__linux__)
-    if (pending_.size() > 1) synced = ::syncfs(pending_.front().second) == 0;
+    if (pending_.size() > 1) synced = ::syncfs(pending_.front().fd) == 0;
 #endif
     if (!synced)
-        for (const auto& [name, fd] : pending_)
-            if (Status s = spool_io::sync_fd(fd, join(spool_.root_, "tmp", name)); !s) return s;
+        for (const Pending& p : pending_)
+            if (Status s = spool_io::sync_fd(p.fd, join(spool_.root_, "tmp", p.name)); !s) return s;
     std::size_t done = 0;
     Status result = Ok{};
+    const spool_io::EntryFile how = spool_.dirs_->entry_file();   // (known: an unnamed file was made)
     for (; done < pending_.size(); ++done) {
-        const std::string& name = pending_[done].first;
-        result = spool_io::move_at(tmp(), "tmp", queue(), "queue", name, spool_.root_);
+        const Pending& p = pending_[done];
+        result = p.in_tmp ? spool_io::move_at(tmp(), "tmp", queue(), "queue", p.name, spool_.root_)
+                          : spool_io::link_unnamed(p.fd, how, queue(), "queue", p.name, spool_.root_);
         if (!result) break;
     }
     if (done > 0) {
@@ -152,17 +157,17 @@ Status Spool::Batch::commit(std::vector<int>* open) {
         if (result && !s) result = s;
     }
     for (std::size_t i = 0; i < done; ++i) {
-        if (open) open->push_back(pending_[i].second);
-        else spool_io::close_fd(pending_[i].second);
+        if (open) open->push_back(pending_[i].fd);
+        else spool_io::close_fd(pending_[i].fd);
     }
     pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(done));
     return result;
 }
 
 void Spool::Batch::abandon() {
-    for (const auto& [name, fd] : pending_) {
-        ::unlinkat(tmp(), name.c_str(), 0);
-        spool_io::close_fd(fd);
+    for (const Pending& p : pending_) {
+        if (p.in_tmp) ::unlinkat(tmp(), p.name.c_str(), 0);
+        spool_io::close_fd(p.fd);   // (an unnamed file is gone with it)
     }
     pending_.clear();
 }

@@ -202,6 +202,68 @@ Status move_at(int from, std::string_view from_name, int to, std::string_view to
     return Ok{};
 }
 
+Result<int> create_unnamed(int dir, std::string_view head, std::string_view body, const std::string& root,
+                           std::string_view dir_name, mode_t mode) {
+    const int fd = ::openat(dir, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, mode);
+    if (fd < 0) return sys_error("create a file in", join(root, dir_name), errno);
+    if (Status s = write_all(fd, head, body, {}); !s) {
+        close_fd(fd);
+        return sys_error("write a new file in", join(root, dir_name), s.error().errnum);
+    }
+    return fd;
+}
+
+namespace {
+
+// linkat() of an unnamed file: 0 or -1 with errno.
+int link_fd(int fd, EntryFile how, int to, const char* name) {
+    if (how == EntryFile::linked) return ::linkat(fd, "", to, name, AT_EMPTY_PATH);
+    char path[32];
+    std::snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+    return ::linkat(AT_FDCWD, path, to, name, AT_SYMLINK_FOLLOW);
+}
+
+std::atomic<EntryFile> forced{EntryFile::unknown};
+
+// The first way the system allows, tried in `tmp`.
+EntryFile probe(int tmp) {
+    if (EntryFile f = forced.load(); f != EntryFile::unknown) return f;
+    if (tmp < 0) return EntryFile::named;
+    const int fd = ::openat(tmp, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+    if (fd < 0) return EntryFile::named;   // EOPNOTSUPP, EISDIR (an older kernel), ...
+    static std::atomic<unsigned> seq{0};
+    char name[64];
+    std::snprintf(name, sizeof name, ".link-probe.%ld.%u", static_cast<long>(::getpid()), seq++);
+    EntryFile how = EntryFile::named;
+    for (EntryFile f : {EntryFile::linked, EntryFile::linked_by_proc})
+        if (link_fd(fd, f, tmp, name) == 0) {
+            how = f;
+            ::unlinkat(tmp, name, 0);
+            break;
+        }
+    close_fd(fd);
+    return how;
+}
+
+}  // namespace
+
+Status link_unnamed(int fd, EntryFile how, int to, std::string_view to_name, const std::string& name,
+                    const std::string& root) {
+    if (link_fd(fd, how, to, name.c_str()) != 0) return sys_error("link a new file to", join(root, to_name, name), errno);
+    return Ok{};
+}
+
+void force_entry_file(EntryFile how) { forced = how; }
+
+EntryFile Dirs::entry_file() const {
+    EntryFile how = entry_file_.load(std::memory_order_relaxed);
+    if (how == EntryFile::unknown) {
+        how = probe(tmp());
+        entry_file_.store(how, std::memory_order_relaxed);
+    }
+    return how;
+}
+
 Dirs::~Dirs() {
     for (int f : fd) close_fd(f);
 }

@@ -4,9 +4,9 @@
 // The event loop, TLS and time limits are msg::smtp::Listener's; the
 // protocol is msg::smtp::ServerSession (with --script, a transcript's
 // server side, msg::smtp::ServerScript). Here: the options, the rules, and
-// the store. Messages received during one turn of the loop are written to
-// tmp/ and committed together at the turn's end (Spool::Batch: each file
-// fsynced, renamed into queue/, queue/ fsynced); only then does each get
+// the store. Messages received during one turn of the loop are written
+// (Spool::Batch) and committed together at the turn's end (the files
+// synced, moved into queue/, queue/ fsynced); only then does each get
 // its 250, so a 250 always means the entry is whole and durable.
 #include <atomic>
 #include <csignal>

@@ -130,23 +130,29 @@ public:
 
     const std::string& path() const { return root_; }
 
-    // Write an entry: tmp/NAME, fsync, rename into queue/ (then fsync queue/).
+    // Write an entry: a file made in tmp/, fsync, moved into queue/ as
+    // NAME (then fsync queue/); see Batch.
     // `name` empty: new_entry_name(). Returns the name.
     Result<std::string> enqueue(const Envelope& env, std::string_view message, std::string name = {});
 
-    // Group commit for bulk writers: add() writes tmp/NAME without fsync;
-    // commit() makes every added entry durable (fsync each file), renames
-    // them into queue/ in order and fsyncs queue/. Entries not committed
-    // stay in tmp/, invisible to senders. A caller-chosen name that exists
-    // in any state, or in tmp/, is an error (EEXIST), never an overwrite.
-    // When commit() fails part-way, the entries renamed before the failure
+    // Group commit for bulk writers: add() writes the entry's file without
+    // fsync; commit() makes every added entry durable (one syncfs, or an
+    // fsync of each file), moves them into queue/ in order and fsyncs
+    // queue/. The file is made in tmp/ without a name (O_TMPFILE) and
+    // linked into queue/ at commit where the system allows it (a crash
+    // then leaves nothing behind); else, and always for a name the caller
+    // chose, it is tmp/NAME, renamed into queue/. Entries not committed
+    // are invisible to senders. A caller-chosen name that exists in any
+    // state, or in tmp/, is an error (EEXIST), never an overwrite; a name
+    // taken in queue/ meanwhile is one at commit().
+    // When commit() fails part-way, the entries moved before the failure
     // are in queue/ (and durable); the others stay pending (commit again,
     // or let the destructor remove them).
     class GroupWriter;
     class Batch {
     public:
         explicit Batch(Spool& s) : spool_(s) {}
-        Batch(const Batch&) = delete;             // owns open fds and tmp/ files
+        Batch(const Batch&) = delete;             // owns open files (and their names in tmp/)
         Batch& operator=(const Batch&) = delete;
         Result<std::string> add(const Envelope& env, std::string_view message, std::string name = {});
         // An entry named new_entry_name(key): new by construction (the
@@ -157,17 +163,27 @@ public:
         std::size_t size() const { return pending_.size(); }
         // Remove what was added and not committed (as the destructor does).
         void abandon();
-        ~Batch();  // entries added and not committed are removed from tmp/
+        ~Batch();  // entries added and not committed are removed
 
     private:
         friend class GroupWriter;
-        // An entry of the envelope's text `head` and the message, named `name`.
-        Result<std::string> create(std::string_view head, std::string_view message, std::string name);
-        // commit(), the files of the entries renamed into queue/ left open,
+        // An entry of the envelope's text `head` and the message, named
+        // `name`: a file without a name until commit() links it into
+        // queue/, where the system allows, or else tmp/NAME; always
+        // tmp/NAME for a name the caller chose (`chosen`), so that a file
+        // of that name in tmp/ is refused (docs/spool-format.md).
+        Result<std::string> create(std::string_view head, std::string_view message, std::string name,
+                                   bool chosen = false);
+        // commit(), the files of the entries moved into queue/ left open,
         // appended to `open` for the caller to close (nullptr: closed here).
         Status commit(std::vector<int>* open);
+        struct Pending {
+            std::string name;
+            int fd;
+            bool in_tmp;   // tmp/NAME, renamed; else unnamed, linked
+        };
         Spool& spool_;
-        std::vector<std::pair<std::string, int>> pending_;  // name, open fd
+        std::vector<Pending> pending_;
         int tmp() const;     // the spool's tmp/ and queue/ (spool_io::Dirs)
         int queue() const;
     };
@@ -214,7 +230,7 @@ public:
         GroupWriter(Spool& s, Options o);
         GroupWriter(const GroupWriter&) = delete;
         GroupWriter& operator=(const GroupWriter&) = delete;
-        // Entries not committed are removed from tmp/ (flush() first to keep them).
+        // Entries not committed are removed (flush() first to keep them).
         ~GroupWriter();
         // Add an entry named for `key` (see Batch::add_keyed). Without
         // `background`, an error is this entry's (it is not added) or,
@@ -223,9 +239,9 @@ public:
         Status add(Envelope env, std::string_view message, std::string_view key,
                    std::function<void(const std::string& name)> durable = {},
                    std::shared_ptr<const void> keep = {});
-        // Commit what is pending. On an error the entries already renamed
-        // into queue/ are told as usual; the others are removed from tmp/
-        // and counted by lost().
+        // Commit what is pending. On an error the entries already moved
+        // into queue/ are told as usual; the others are removed and
+        // counted by lost().
         Status flush();
         std::uint64_t lost() const;
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <sys/stat.h>
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -50,6 +51,31 @@ Result<int> create_at(int dir, std::string_view name, std::string_view head, std
 Status move_at(int from, std::string_view from_name, int to, std::string_view to_name, std::string_view name,
                const std::string& root, bool replace = false);
 
+// How a Batch makes an entry's file before its commit
+// (docs/spool-format.md, "Writing entries from another program"):
+// - named: a file tmp/NAME (O_EXCL), renamed into queue/;
+// - linked: a file without a name, made in tmp/ (O_TMPFILE), linked into
+//   queue/ as NAME by linkat(AT_EMPTY_PATH);
+// - linked_by_proc: the same, linked through /proc/self/fd/N, where
+//   AT_EMPTY_PATH needs a privilege the process lacks (Linux before 6.10).
+// An unnamed file is never seen in tmp/ and vanishes with its last
+// descriptor: a crash leaves nothing behind, and linking it into queue/
+// does not take tmp/'s lock, which the creation of the next files holds.
+enum class EntryFile : int { unknown, named, linked, linked_by_proc };
+
+// Create a file without a name in the directory `dir` (an fd) holding
+// `head` and `body`, not synced. Errors name the directory root/dir_name.
+Result<int> create_unnamed(int dir, std::string_view head, std::string_view body, const std::string& root,
+                           std::string_view dir_name, mode_t mode = 0660);
+// Give the unnamed file `fd` the name `name` in the directory `to`
+// (root/to_name), `how` (linked or linked_by_proc); never replaces a file
+// (EEXIST).
+Status link_unnamed(int fd, EntryFile how, int to, std::string_view to_name, const std::string& name,
+                    const std::string& root);
+// For tests: the way every Dirs opened after this call makes its entries
+// (unknown: what the system allows, as without the call).
+void force_entry_file(EntryFile how);
+
 // A spool's directories (its states and tmp/), opened once (O_DIRECTORY):
 // entries are created, opened, looked up and moved relative to them,
 // without a walk of the spool's path for every call. Shared by a Spool, its
@@ -59,12 +85,17 @@ struct Dirs {
     static constexpr int kTmp = 5;   // after the SpoolStates
     int fd[6] = {-1, -1, -1, -1, -1, -1};
     int error[6] = {};
+    mutable std::atomic<EntryFile> entry_file_{EntryFile::unknown};
     Dirs() = default;
     Dirs(const Dirs&) = delete;
     Dirs& operator=(const Dirs&) = delete;
     ~Dirs();
     int of(SpoolState s) const { return fd[static_cast<int>(s)]; }
     int tmp() const { return fd[kTmp]; }
+    // How entries are made in this spool: what the system allows, tried
+    // once (an unnamed file linked into tmp/ under a dot name, then
+    // removed), at the first call.
+    EntryFile entry_file() const;
     static std::shared_ptr<const Dirs> open(const std::string& root);
 };
 
