@@ -276,6 +276,23 @@ std::string mailbox_key(std::string_view a) {
     return k;
 }
 
+// unfold(value), copied into `buf` only when it is folded.
+std::string_view unfolded(std::string_view value, std::string& buf) {
+    if (value.find_first_of("\r\n") != std::string_view::npos) return buf = unfold(value);
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+    while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+    return value;
+}
+
+// Whether two mailboxes are one by mailbox_key, without making the keys.
+bool same_mailbox(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    const std::size_t at = a.rfind('@');
+    if (at != b.rfind('@')) return false;
+    if (at == std::string_view::npos) return a == b;
+    return a.substr(0, at) == b.substr(0, at) && iequals(a.substr(at), b.substr(at));
+}
+
 const HeaderField* first_field(const std::vector<HeaderField>& fields, std::string_view name) {
     for (const HeaderField& f : fields)
         if (iequals(f.name, name)) return &f;
@@ -291,8 +308,8 @@ std::optional<std::string> mailbox_argument(std::string_view a, bool null_ok) {
 }
 
 bool is_smtp_mailbox(std::string_view address) {
-    std::string path;
-    path.reserve(address.size() + 2);
+    thread_local std::string path;   // (no allocation per address)
+    path.clear();
     path.push_back('<');
     path.append(address);
     path.push_back('>');
@@ -303,7 +320,8 @@ bool is_smtp_mailbox(std::string_view address) {
 Derivation derive_envelope(std::string_view message, std::string_view from_line, const DeriveOptions& fixed) {
     Derivation d;
     Envelope& env = d.envelope;
-    std::vector<HeaderField> fields;
+    thread_local std::vector<HeaderField> fields;   // (its room kept from one message to the next)
+    fields.clear();
     parse_header_block(message, fields, &d.defects);
     auto take_sender = [&](std::string_view where, std::string_view address) {
         d.have_sender = true;
@@ -327,8 +345,8 @@ Derivation derive_envelope(std::string_view message, std::string_view from_line,
     }
     if (!d.have_sender)
         if (const HeaderField* rp = first_field(fields, "Return-Path")) {
-            const std::string v = unfold(rp->value);
-            std::string_view t = v;
+            std::string buf;
+            std::string_view t = unfolded(rp->value, buf);
             while (!t.empty() && (t.front() == ' ' || t.front() == '\t')) t.remove_prefix(1);
             if (t.starts_with("<>")) {  // the null path, maybe with a comment after it
                 take_sender("Return-Path", "");
@@ -339,7 +357,7 @@ Derivation derive_envelope(std::string_view message, std::string_view from_line,
         }
     if (!d.have_sender)
         if (const HeaderField* from = first_field(fields, "From"))
-            for (const std::string& a : field_addresses(unfold(from->value))) {
+            for (std::string buf; const std::string& a : field_addresses(unfolded(from->value, buf))) {
                 if (is_smtp_mailbox(a)) {
                     take_sender("From", a);
                     break;
@@ -349,43 +367,56 @@ Derivation derive_envelope(std::string_view message, std::string_view from_line,
     // --- the recipients ---
     // The topmost Resent- block: Resent- fields before the first non-Resent
     // field that follows them (blocks are prepended, newest first).
-    std::vector<const HeaderField*> resent, plain;
-    bool in_resent = false, resent_done = false;
-    for (const HeaderField& f : fields) {
-        const bool is_resent = f.name.size() > 7 && iequals(f.name.substr(0, 7), "Resent-");
-        if (is_resent && !resent_done) {
-            in_resent = true;
-            resent.push_back(&f);
-        } else if (in_resent && !is_resent) {
-            resent_done = true;
-        }
-        if (!is_resent) plain.push_back(&f);
-    }
+    const auto is_resent = [](const HeaderField& f) {
+        return f.name.size() > 7 && iequals(f.name.substr(0, 7), "Resent-");
+    };
+    std::size_t resent_end = 0;   // fields[resent_begin, resent_end): the topmost block
+    const std::size_t resent_begin =
+        static_cast<std::size_t>(std::find_if(fields.begin(), fields.end(), is_resent) - fields.begin());
+    for (resent_end = resent_begin; resent_end < fields.size() && is_resent(fields[resent_end]);) ++resent_end;
+    // Recipients once each (mailbox_key): compared one by one while they
+    // are few, as they nearly always are, by a hash set beyond that.
     std::unordered_set<std::string> seen;
-    auto collect = [&](const std::vector<const HeaderField*>& from, std::initializer_list<std::string_view> names) {
-        for (const HeaderField* f : from) {
-            if (std::none_of(names.begin(), names.end(), [&](std::string_view n) { return iequals(f->name, n); }))
+    const auto is_new = [&](const std::string& a) {
+        constexpr std::size_t kFew = 32;
+        if (env.rcpts.size() < kFew) {
+            return std::none_of(env.rcpts.begin(), env.rcpts.end(),
+                                [&](const Envelope::Rcpt& r) { return same_mailbox(r.address, a); });
+        }
+        if (seen.empty())
+            for (const Envelope::Rcpt& r : env.rcpts) seen.insert(mailbox_key(r.address));
+        return seen.insert(mailbox_key(a)).second;
+    };
+    auto collect = [&](bool resent_block, std::initializer_list<std::string_view> names) {
+        for (std::size_t i = resent_block ? resent_begin : 0; i < (resent_block ? resent_end : fields.size()); ++i) {
+            const HeaderField& f = fields[i];
+            if (!resent_block && is_resent(f)) continue;
+            if (std::none_of(names.begin(), names.end(), [&](std::string_view n) { return iequals(f.name, n); }))
                 continue;
             std::size_t bad = 0;
-            std::vector<std::string> found = field_addresses(unfold(f->value), &bad);
+            std::string buf;
+            std::vector<std::string> found = field_addresses(unfolded(f.value, buf), &bad);
             d.unparsed += bad;
             for (std::string& a : found) {
                 if (!is_smtp_mailbox(a)) d.rejected.push_back(std::move(a));
-                else if (seen.insert(mailbox_key(a)).second) env.rcpts.push_back({std::move(a), {}});
+                else if (is_new(a)) env.rcpts.push_back({std::move(a), {}});
             }
         }
     };
-    const bool resent_rcpts = std::any_of(resent.begin(), resent.end(), [](const HeaderField* f) {
-        return iequals(f->name, "Resent-To") || iequals(f->name, "Resent-Cc") || iequals(f->name, "Resent-Bcc");
-    });
+    const bool resent_rcpts = std::any_of(fields.begin() + static_cast<std::ptrdiff_t>(resent_begin),
+                                          fields.begin() + static_cast<std::ptrdiff_t>(resent_end),
+                                          [](const HeaderField& f) {
+                                              return iequals(f.name, "Resent-To") || iequals(f.name, "Resent-Cc") ||
+                                                     iequals(f.name, "Resent-Bcc");
+                                          });
     if (!fixed.rcpts.empty()) {
         env.rcpts = fixed.rcpts;
         d.rcpts_from = "--rcpt";
     } else if (resent_rcpts) {
-        collect(resent, {"Resent-To", "Resent-Cc", "Resent-Bcc"});
+        collect(true, {"Resent-To", "Resent-Cc", "Resent-Bcc"});
         d.rcpts_from = "Resent-To/Cc/Bcc";
     } else {
-        collect(plain, {"To", "Cc", "Bcc"});
+        collect(false, {"To", "Cc", "Bcc"});
         d.rcpts_from = "To/Cc/Bcc";
     }
     declare_needs(env, message);

@@ -156,7 +156,9 @@ std::string unfold(std::string_view value) {
     std::size_t b = 0, e = out.size();
     while (b < e && is_wsp(out[b])) ++b;
     while (e > b && is_wsp(out[e - 1])) --e;
-    return out.substr(b, e - b);
+    out.resize(e);
+    out.erase(0, b);   // (in place: no second string)
+    return out;
 }
 
 std::string decode_header_text(std::string_view raw, Defects* defects, std::size_t base) {

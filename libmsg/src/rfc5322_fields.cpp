@@ -233,8 +233,11 @@ private:
     bool address(bool groups_allowed) {
         const std::size_t start = t_.peek().offset;
         // Could be: addr-spec (local-part "@" ...), name-addr, group.
-        // Collect words and dots first, then decide by what follows.
-        std::vector<Token> words;
+        // Collect words and dots first, then decide by what follows. (The
+        // parser's one vector: a group's addresses, parsed by the calls
+        // below, come after its words are done with.)
+        std::vector<Token>& words = words_;
+        words.clear();
         while (true) {
             const Token& k = t_.peek();
             if (k.kind == Tok::atom || k.kind == Tok::qstring ||
@@ -249,9 +252,8 @@ private:
             if (words.empty()) { syntax(k.offset, "no local part before '@'"); return false; }
             if (!local_part(words)) return false;
             t_.take();
-            std::string dom;
-            if (!domain(&dom)) return false;
-            found(words, dom);
+            if (!domain(&dom_)) return false;
+            found(words, dom_);
             return true;
         }
         if (k.kind == Tok::special && k.special == '<') {
@@ -323,6 +325,7 @@ private:
     // domain = dot-atom / domain-literal / obs-domain; `out` gets it without CFWS
     bool domain(std::string* out = nullptr) {
         const Token& k = t_.peek();
+        if (out) out->clear();
         if (k.kind == Tok::dliteral) {
             if (out) *out = k.text;
             t_.take();
@@ -349,7 +352,10 @@ private:
     // words joined without CFWS, "@", domain).
     void found(const std::vector<Token>& local, const std::string& dom) {
         ++fc_.list->mailboxes;
+        std::size_t size = dom.size() + 1;
+        for (const Token& w : local) size += w.text.size();
         std::string a;
+        a.reserve(size);
         for (const Token& w : local) a.append(w.text);
         a.push_back('@');
         a.append(dom);
@@ -380,7 +386,8 @@ private:
             t_.take();
             return false;
         }
-        std::vector<Token> words;
+        std::vector<Token>& words = words_;   // (the display name's, done with)
+        words.clear();
         while (t_.peek().kind == Tok::atom || t_.peek().kind == Tok::qstring || t_.is('.'))
             words.push_back(t_.take());
         if (!t_.is('@')) {
@@ -390,16 +397,17 @@ private:
         if (words.empty()) { syntax(t_.peek().offset, "no local part before '@'"); return false; }
         if (!local_part(words)) return false;
         t_.take();
-        std::string dom;
-        if (!domain(&dom)) return false;
+        if (!domain(&dom_)) return false;
         if (!t_.is('>')) { syntax(t_.peek().offset, "'<' not closed by '>'"); return false; }
         t_.take();
-        found(words, dom);
+        found(words, dom_);
         return true;
     }
 
     FieldChecker& fc_;
     Tokens t_;
+    std::vector<Token> words_;   // the words of the address being parsed
+    std::string dom_;            // its domain
 };
 
 // --- msg-id (RFC 5322 3.6.4) ----------------------------------------------------

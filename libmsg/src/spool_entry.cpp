@@ -226,8 +226,19 @@ SpoolEntry parse_spool_entry(std::string_view data) {
 }
 
 std::string format_envelope(const Envelope& e) {
+    // Room for it all at once (escapes aside).
+    std::size_t size = 16 + e.mail_from.size();
+    const auto params = [&](const std::vector<std::string>& ps) {
+        for (const std::string& p : ps) size += p.size() + 1;
+    };
+    params(e.mail_params);
+    for (const Envelope::Rcpt& r : e.rcpts) {
+        size += 12 + r.address.size();
+        params(r.params);
+    }
+    for (const auto& [name, value] : e.annotations) size += name.size() + value.size() + 3;
     std::string out;
-    out.reserve(64 + 48 * e.rcpts.size());
+    out.reserve(size);
     out += "MAIL FROM:<";
     append_one_line(out, e.mail_from);
     out += '>';

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <mutex>
 
@@ -83,8 +84,11 @@ std::string new_entry_name(std::string_view key) {
     std::snprintf(buf, sizeof buf, "%04d%02d%02dT%02d%02d%02d.%06ldZ.%ld.%06u.", tm.tm_year + 1900,
                   tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000,
                   static_cast<long>(process_id()), seq);
-    std::string name = buf;
-    name += host_label();
+    const std::string_view host = host_label();
+    std::string name;
+    name.reserve(std::strlen(buf) + host.size() + 2 + key.size());   // (one allocation)
+    name += buf;
+    name += host;
     if (!key.empty()) {
         name += '.';
         for (char c : key) {

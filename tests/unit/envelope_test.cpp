@@ -68,6 +68,31 @@ TEST(DeriveEnvelope, ManyRecipientsAreDeduplicatedInLinearTime) {
     EXPECT_EQ(e.envelope.rcpts.size(), 25001u);
 }
 
+// Below 32 recipients they are compared one by one, beyond by a hash set:
+// the same rule either side of the switch, and folded fields read whole.
+TEST(DeriveEnvelope, RecipientsOnceEachOnBothSidesOfTheSwitch) {
+    std::string to = "To: ", cc = "Cc: ";
+    V want;
+    for (int i = 0; i < 40; ++i) {
+        const std::string n = "u" + std::to_string(i);
+        to += n + "@example.org,\r\n\t";   // folded
+        want.push_back(n + "@example.org");
+    }
+    for (int i = 0; i < 40; ++i) {
+        const std::string n = "u" + std::to_string(i);
+        cc += n + "@EXAMPLE.org, ";              // the same mailbox
+        if (i % 10 == 0) cc += "U" + std::to_string(i) + "@example.org, ";   // another one
+    }
+    for (int i = 0; i < 40; i += 10) want.push_back("U" + std::to_string(i) + "@example.org");
+    to += "u0@example.ORG\r\n";
+    cc += "last@example.org\r\n";
+    want.push_back("last@example.org");
+    const auto e = derive("From: a@example.org\r\n" + to + cc + "\r\nx\r\n");
+    EXPECT_EQ(rcpts(e), want);
+    EXPECT_EQ(e.unparsed, 0u);
+    EXPECT_TRUE(e.rejected.empty());
+}
+
 TEST(DeriveEnvelope, ResentBlockWins) {
     auto e = derive("Received: from x by y; Mon, 23 Nov 2026 09:15:00 +0100\n"
                     "Resent-From: fwd@example.org\nResent-To: new@example.net\nResent-Date: Mon, 23 Nov 2026 09:15:00 +0100\n"

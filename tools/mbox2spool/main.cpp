@@ -150,12 +150,13 @@ int main(int argc, char** argv) {
         // The header is parsed, the body only scanned for 8-bit bytes:
         // msgcheck is the tool that checks a whole message.
         msg::Derivation d = msg::derive_envelope(m.data, mm.from_line, fixed);
-        const std::string where = m.maildir ? m.file : m.file + ":" + std::to_string(mm.line);
-        const std::string which = m.maildir ? std::string("message") : "message " + std::to_string(m.index + 1);
+        // (made only for a diagnostic)
+        const auto where = [&] { return m.maildir ? m.file : m.file + ":" + std::to_string(mm.line); };
+        const auto which = [&] { return m.maildir ? std::string("message") : "message " + std::to_string(m.index + 1); };
         if (!d.have_sender || d.envelope.rcpts.empty()) {
             const std::string why = !d.have_sender ? "no sender in the From_ line, Return-Path or From"
                                                    : "no recipient in " + std::string(d.rcpts_from);
-            diag.print(where, msg::Severity::error, which + " not enqueued: " + why);
+            diag.print(where(), msg::Severity::error, which() + " not enqueued: " + why);
             ++c.skipped;
             result = exit_code::worst(result, exit_code::problems);
             event(m, "skipped", why);
@@ -165,18 +166,18 @@ int main(int argc, char** argv) {
             ++c.malformed;
             const msg::Defect& d0 = !mm.defects.empty() ? mm.defects.front() : d.defects.front();
             if (!cli.quiet)
-                diag.print(where, msg::Severity::warning,
-                           which + " has " + std::to_string(n) + (n == 1 ? " defect" : " defects") + " (first: " +
+                diag.print(where(), msg::Severity::warning,
+                           which() + " has " + std::to_string(n) + (n == 1 ? " defect" : " defects") + " (first: " +
                                std::string(d0.info().text) + " [" + std::string(d0.info().code) +
                                "]); enqueued as it is (msgcheck --mbox checks the whole message)");
         }
         if (!cli.quiet && d.unparsed > 0 && fixed.rcpts.empty())
-            diag.print(where, msg::Severity::warning,
-                       which + ": " + std::to_string(d.unparsed) + " malformed element(s) in " +
+            diag.print(where(), msg::Severity::warning,
+                       which() + ": " + std::to_string(d.unparsed) + " malformed element(s) in " +
                            std::string(d.rcpts_from) + " left out");
         if (!cli.quiet && !d.rejected.empty())
-            diag.print(where, msg::Severity::warning,
-                       which + ": not a usable address, left out: " + d.rejected.front() +
+            diag.print(where(), msg::Severity::warning,
+                       which() + ": not a usable address, left out: " + d.rejected.front() +
                            (d.rejected.size() > 1 ? " and " + std::to_string(d.rejected.size() - 1) + " more" : ""));
         if (m.maildir) msg::annotate_maildir(d.envelope, *m.maildir);
         else msg::annotate_mbox(d.envelope, mm, m.source, leading);
