@@ -1,7 +1,8 @@
 // message_fuzz.cpp - parse_message, then everything a reader of the result
 // would do: walk every entity, decode every body and header, ask for
-// sections, filenames and charsets; then msgcheck's validation, and the
-// same bytes read as a spool entry.
+// sections, filenames and charsets; then msgcheck's validation, the
+// envelope mbox2spool would derive, and the same bytes read as a spool
+// entry.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -9,6 +10,7 @@
 #include <string_view>
 
 #include "msg/charset.hpp"
+#include "msg/envelope.hpp"
 #include "msg/message.hpp"
 #include "msg/spool.hpp"
 #include "msg/validate.hpp"
@@ -65,6 +67,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         check(all[i].offset <= size);
         check(i == 0 || all[i - 1].offset <= all[i].offset);
     }
+
+    // The envelope: each recipient a usable mailbox, none twice; the
+    // first line taken for a From_ line's rest.
+    const msg::Derivation dv = msg::derive_envelope(in, in.substr(0, in.find('\n')));
+    for (std::size_t i = 0; i < dv.envelope.rcpts.size(); ++i) {
+        const std::string& a = dv.envelope.rcpts[i].address;
+        check(msg::is_smtp_mailbox(a));
+        if (i < 64)
+            for (std::size_t j = 0; j < i; ++j) check(dv.envelope.rcpts[j].address != a);
+    }
+    if (dv.have_sender && !dv.envelope.mail_from.empty()) check(msg::is_smtp_mailbox(dv.envelope.mail_from));
 
     const msg::SpoolEntry entry = msg::parse_spool_entry(in);
     check(entry.message_offset <= size && entry.message.size() == size - entry.message_offset);
