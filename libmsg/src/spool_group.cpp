@@ -3,10 +3,14 @@
 // by the caller.
 #include <atomic>
 #include <condition_variable>
+#include <cstring>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <thread>
+#include <vector>
 
+#include "detail/huge_buffer.hpp"
 #include "detail/spool_io.hpp"
 #include "msg/spool.hpp"
 
@@ -22,6 +26,67 @@ void tell(Told& told) {
         if (durable) durable(name);
     told.clear();
 }
+
+// The copies of the messages handed over to the background writer, made
+// one after the other in blocks of huge pages (detail::HugeBuffer), each
+// block used again once every copy in it is written and let go: a copy
+// costs no allocation, and once the first blocks are faulted in, no page
+// fault (a copy in memory fresh from malloc took a fault every 4 KiB).
+class CopyBlocks {
+public:
+    static constexpr std::size_t kBlock = detail::HugeBuffer::kHuge;
+    static constexpr std::size_t kLargest = kBlock / 4;   // larger: a string of its own
+    static constexpr std::size_t kSpare = 4;              // blocks kept for use again
+
+    CopyBlocks() = default;
+    CopyBlocks(const CopyBlocks&) = delete;
+    CopyBlocks& operator=(const CopyBlocks&) = delete;
+
+    // A copy of `m` and what holds it; false when `m` is larger than
+    // kLargest or no block could be mapped.
+    bool copy(std::string_view m, std::string_view& copied, std::shared_ptr<const void>& keep) {
+        if (m.size() > kLargest) return false;
+        if (!current_ || kBlock - used_ < m.size()) {
+            current_ = next();
+            used_ = 0;
+            if (!current_) return false;
+        }
+        char* at = current_->data() + used_;
+        std::memcpy(at, m.data(), m.size());
+        used_ += m.size();
+        copied = std::string_view(at, m.size());
+        keep = std::shared_ptr<const void>(current_, at);   // (shares the block's count)
+        return true;
+    }
+
+private:
+    // A block: a spare one, or a new one. Its last holder gives it back,
+    // in whichever thread that is.
+    std::shared_ptr<detail::HugeBuffer> next() {
+        std::unique_ptr<detail::HugeBuffer> b;
+        {
+            std::lock_guard lock(mu_);
+            if (!spare_.empty()) {
+                b = std::move(spare_.back());
+                spare_.pop_back();
+            }
+        }
+        if (!b) {
+            b = std::make_unique<detail::HugeBuffer>();
+            if (!b->reserve(kBlock)) return nullptr;
+        }
+        return std::shared_ptr<detail::HugeBuffer>(b.release(), [this](detail::HugeBuffer* done) {
+            std::unique_ptr<detail::HugeBuffer> back(done);
+            std::lock_guard lock(mu_);
+            if (spare_.size() < kSpare) spare_.push_back(std::move(back));
+        });
+    }
+
+    std::mutex mu_;   // spare_
+    std::vector<std::unique_ptr<detail::HugeBuffer>> spare_;
+    std::shared_ptr<detail::HugeBuffer> current_;   // (after mu_ and spare_: given back into them)
+    std::size_t used_ = 0;
+};
 
 }  // namespace
 
@@ -39,6 +104,10 @@ struct Spool::GroupWriter::State {
         Durable durable;
         std::string_view message() const { return copied ? std::string_view(copy) : kept; }
     };
+
+    // The caller's: copies of the messages handed over (before the
+    // entries that hold them, which are let go first).
+    CopyBlocks copies;
 
     // The writing thread's (the caller's, or the background thread's).
     Batch batch;
@@ -293,7 +362,7 @@ Status Spool::GroupWriter::add(Envelope env, std::string_view message, std::stri
     if (keep || lend) {
         it.kept = message;
         it.keep = std::move(keep);
-    } else {
+    } else if (!s.copies.copy(message, it.kept, it.keep)) {   // (a large one: a string of its own)
         it.copy.assign(message);
         it.copied = true;
     }

@@ -414,6 +414,40 @@ TEST_F(SpoolDir, GroupWriterInTheBackgroundWritesEveryEntryInOrder) {
     }
 }
 
+// In the background, megabytes of copies (made in blocks that are used
+// again once written) each reach their entry whole, whatever the caller
+// does with its bytes after add(); a copy too large for a block is made
+// apart.
+TEST_F(SpoolDir, GroupWriterInTheBackgroundCopiesMegabytesWhole) {
+    msg::Spool::GroupWriter::Options o;
+    o.background = true;
+    std::vector<std::string> told;
+    std::vector<std::size_t> sizes;
+    std::string buf;   // one buffer for every message, written over after each add()
+    const auto message = [](std::size_t i, std::size_t size) {
+        std::string m = "Subject: " + std::to_string(i) + "\n\n";
+        for (std::size_t k = 0; m.size() < size; ++k) m += static_cast<char>('a' + (i * 7 + k) % 26);
+        m.resize(size);
+        return m;
+    };
+    {
+        msg::Spool::GroupWriter w(spool(), o);
+        for (std::size_t i = 0; i < 1500; ++i) {
+            const std::size_t size = i % 300 == 299 ? 700 * 1024 : 100 + (i * 2654435761u) % 8000;
+            sizes.push_back(size);
+            buf = message(i, size);
+            ASSERT_TRUE(w.add(envelope(), buf, "k", [&](const std::string& n) { told.push_back(n); }));
+            std::fill(buf.begin(), buf.end(), '?');
+        }
+        ASSERT_TRUE(w.flush());
+        EXPECT_EQ(w.lost(), 0u);
+    }
+    ASSERT_EQ(told.size(), sizes.size());
+    for (std::size_t i = 0; i < told.size(); ++i)
+        ASSERT_EQ(spool().read(SpoolState::queue, told[i]).value(), msg::format_envelope(envelope()) + message(i, sizes[i]))
+            << i;
+}
+
 // In the background, an idle writer is woken for a few entries at once,
 // and always when the caller waits for it: a message larger than may wait
 // after a few small ones does not wait for ever.
