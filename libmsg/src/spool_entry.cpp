@@ -82,7 +82,10 @@ EnvelopeLine command(std::string_view text, std::size_t offset, bool mail, Defec
 
 // A value on one envelope line: CR and LF would end the line early.
 void append_one_line(std::string& out, std::string_view s) {
-    for (char c : s) out += (c == '\r' || c == '\n') ? ' ' : c;
+    const std::size_t at = out.size();
+    out += s;   // whole, then its line breaks made spaces
+    for (std::size_t i = out.find_first_of("\r\n", at); i != std::string::npos; i = out.find_first_of("\r\n", i + 1))
+        out[i] = ' ';
 }
 
 // ann-name = 1*(%d33-57 / %d59-126)
