@@ -146,7 +146,7 @@ void annotate_maildir(Envelope& e, const MaildirFile& f) {
 std::string_view maildir_flags(const SpoolEntry& e) { return e.annotation("Maildir-Flags"); }
 
 void annotate_mbox(Envelope& e, const MboxMessage& m, std::string_view source, std::string_view leading) {
-    e.annotations.reserve(e.annotations.size() + 4);
+    e.annotations.reserve(e.annotations.size() + 7);
     if (!leading.empty()) e.annotations.emplace_back("Mbox-Leading-Base64", base64_encode(leading, 0, ""));
     if (fits_annotation(m.from_line)) e.annotations.emplace_back("Mbox-From", std::string(m.from_line));
     else e.annotations.emplace_back("Mbox-From-Base64", base64_encode(m.from_line, 0, ""));

@@ -314,13 +314,17 @@ bool is_smtp_mailbox(std::string_view address) {
     path.append(address);
     path.push_back('>');
     const Path p = parse_path(path, PathKind::forward, true);
-    return p.ok && !p.postmaster && p.end == path.size() && !p.source_route;
+    const bool ok = p.ok && !p.postmaster && p.end == path.size() && !p.source_route;
+    if (path.capacity() > 4096) std::string().swap(path);   // (a long one's room not kept)
+    return ok;
 }
 
 Derivation derive_envelope(std::string_view message, std::string_view from_line, const DeriveOptions& fixed) {
     Derivation d;
     Envelope& env = d.envelope;
-    thread_local std::vector<HeaderField> fields;   // (its room kept from one message to the next)
+    // Its room kept from one message to the next (up to 1,024 fields: a
+    // header of a million does not keep its room for the thread's life).
+    thread_local std::vector<HeaderField> fields;
     fields.clear();
     parse_header_block(message, fields, &d.defects);
     auto take_sender = [&](std::string_view where, std::string_view address) {
@@ -420,6 +424,7 @@ Derivation derive_envelope(std::string_view message, std::string_view from_line,
         d.rcpts_from = "To/Cc/Bcc";
     }
     declare_needs(env, message);
+    if (fields.capacity() > 1024) std::vector<HeaderField>().swap(fields);
     return d;
 }
 

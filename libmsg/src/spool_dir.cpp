@@ -119,11 +119,12 @@ Result<std::string> Spool::Batch::create(std::string_view head, std::string_view
     if (tmp() < 0) return sys_error("open directory", join(spool_.root_, "tmp"), d.error[spool_io::Dirs::kTmp]);
     if (queue() < 0)
         return sys_error("open directory", join(spool_.root_, "queue"), d.error[static_cast<int>(SpoolState::queue)]);
-    const bool in_tmp = chosen || d.entry_file() == spool_io::EntryFile::named;
-    Result<int> fd = in_tmp ? spool_io::create_at(tmp(), name, head, message, spool_.root_, "tmp")
-                            : spool_io::create_unnamed(tmp(), head, message, spool_.root_, "tmp");
+    const spool_io::EntryFile how = chosen ? spool_io::EntryFile::named : d.entry_file();
+    Result<int> fd = how == spool_io::EntryFile::named
+                         ? spool_io::create_at(tmp(), name, head, message, spool_.root_, "tmp")
+                         : spool_io::create_unnamed(tmp(), head, message, spool_.root_, "tmp");
     if (!fd) return fd.error();
-    pending_.push_back({name, *fd, in_tmp});
+    pending_.push_back({name, *fd, static_cast<int>(how)});
     return name;
 }
 
@@ -142,14 +143,19 @@ Status Spool::Batch::commit(std::vector<int>* open) {
 #endif
     if (!synced)
         for (const Pending& p : pending_)
-            if (Status s = spool_io::sync_fd(p.fd, join(spool_.root_, "tmp", p.name)); !s) return s;
+            if (Status s = spool_io::sync_fd(p.fd, p.how == static_cast<int>(spool_io::EntryFile::named)
+                                                       ? join(spool_.root_, "tmp", p.name)
+                                                       : join(spool_.root_, "queue", p.name) + " (not linked yet)");
+                !s)
+                return s;
     std::size_t done = 0;
     Status result = Ok{};
-    const spool_io::EntryFile how = spool_.dirs_->entry_file();   // (known: an unnamed file was made)
     for (; done < pending_.size(); ++done) {
         const Pending& p = pending_[done];
-        result = p.in_tmp ? spool_io::move_at(tmp(), "tmp", queue(), "queue", p.name, spool_.root_)
-                          : spool_io::link_unnamed(p.fd, how, queue(), "queue", p.name, spool_.root_);
+        const auto how = static_cast<spool_io::EntryFile>(p.how);
+        result = how == spool_io::EntryFile::named
+                     ? spool_io::move_at(tmp(), "tmp", queue(), "queue", p.name, spool_.root_)
+                     : spool_io::link_unnamed(p.fd, how, queue(), "queue", p.name, spool_.root_);
         if (!result) break;
     }
     if (done > 0) {
@@ -166,7 +172,7 @@ Status Spool::Batch::commit(std::vector<int>* open) {
 
 void Spool::Batch::abandon() {
     for (const Pending& p : pending_) {
-        if (p.in_tmp) ::unlinkat(tmp(), p.name.c_str(), 0);
+        if (p.how == static_cast<int>(spool_io::EntryFile::named)) ::unlinkat(tmp(), p.name.c_str(), 0);
         spool_io::close_fd(p.fd);   // (an unnamed file is gone with it)
     }
     pending_.clear();

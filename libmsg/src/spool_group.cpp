@@ -47,6 +47,7 @@ public:
     bool copy(std::string_view m, std::string_view& copied, std::shared_ptr<const void>& keep) {
         if (m.size() > kLargest) return false;
         if (!current_ || kBlock - used_ < m.size()) {
+            current_.reset();   // (given back now if its copies are all written: used next)
             current_ = next();
             used_ = 0;
             if (!current_) return false;

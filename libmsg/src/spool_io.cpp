@@ -218,6 +218,10 @@ namespace {
 // linkat() of an unnamed file: 0 or -1 with errno.
 int link_fd(int fd, EntryFile how, int to, const char* name) {
     if (how == EntryFile::linked) return ::linkat(fd, "", to, name, AT_EMPTY_PATH);
+    if (how != EntryFile::linked_by_proc) {
+        errno = EINVAL;
+        return -1;
+    }
     char path[32];
     std::snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
     return ::linkat(AT_FDCWD, path, to, name, AT_SYMLINK_FOLLOW);
@@ -257,10 +261,11 @@ void force_entry_file(EntryFile how) { forced = how; }
 
 EntryFile Dirs::entry_file() const {
     EntryFile how = entry_file_.load(std::memory_order_relaxed);
-    if (how == EntryFile::unknown) {
-        how = probe(tmp());
-        entry_file_.store(how, std::memory_order_relaxed);
-    }
+    if (how != EntryFile::unknown) return how;
+    // Two threads may both try; the first answer stays (each entry keeps
+    // the way it was made, in any case).
+    EntryFile tried = probe(tmp());
+    if (entry_file_.compare_exchange_strong(how, tried, std::memory_order_relaxed)) return tried;
     return how;
 }
 

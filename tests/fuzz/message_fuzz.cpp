@@ -71,11 +71,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     // The envelope: each recipient a usable mailbox, none twice; the
     // first line taken for a From_ line's rest.
     const msg::Derivation dv = msg::derive_envelope(in, in.substr(0, in.find('\n')));
+    const auto key = [](std::string k) {   // the local part as it is, the domain in lower case
+        for (std::size_t i = k.rfind('@'); i < k.size(); ++i)
+            if (k[i] >= 'A' && k[i] <= 'Z') k[i] = static_cast<char>(k[i] + 32);
+        return k;
+    };
     for (std::size_t i = 0; i < dv.envelope.rcpts.size(); ++i) {
         const std::string& a = dv.envelope.rcpts[i].address;
         check(msg::is_smtp_mailbox(a));
         if (i < 64)
-            for (std::size_t j = 0; j < i; ++j) check(dv.envelope.rcpts[j].address != a);
+            for (std::size_t j = 0; j < i; ++j) check(key(dv.envelope.rcpts[j].address) != key(a));
     }
     if (dv.have_sender && !dv.envelope.mail_from.empty()) check(msg::is_smtp_mailbox(dv.envelope.mail_from));
 

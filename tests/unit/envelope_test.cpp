@@ -93,6 +93,15 @@ TEST(DeriveEnvelope, RecipientsOnceEachOnBothSidesOfTheSwitch) {
     EXPECT_TRUE(e.rejected.empty());
 }
 
+// Groups: their members are recipients, read after the group's name (the
+// parser's words are used again for each).
+TEST(DeriveEnvelope, RecipientsInGroups) {
+    auto e = derive("From: a@example.org\nTo: Team: Ann <ann@x.example>, cc@z.example;, Dee <dee@z.example>\n"
+                    "Cc: Empty:;, \"Q. Uoted\" <q@z.example>, Two: b@x.example, Bee <b@X.example>;\n\nx\n");
+    EXPECT_EQ(rcpts(e), (V{"ann@x.example", "cc@z.example", "dee@z.example", "q@z.example", "b@x.example"}));
+    EXPECT_EQ(e.unparsed, 0u);
+}
+
 TEST(DeriveEnvelope, ResentBlockWins) {
     auto e = derive("Received: from x by y; Mon, 23 Nov 2026 09:15:00 +0100\n"
                     "Resent-From: fwd@example.org\nResent-To: new@example.net\nResent-Date: Mon, 23 Nov 2026 09:15:00 +0100\n"

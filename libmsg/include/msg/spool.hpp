@@ -180,7 +180,7 @@ public:
         struct Pending {
             std::string name;
             int fd;
-            bool in_tmp;   // tmp/NAME, renamed; else unnamed, linked
+            int how;   // a spool_io::EntryFile: named (tmp/NAME, renamed), or how to link it
         };
         Spool& spool_;
         std::vector<Pending> pending_;

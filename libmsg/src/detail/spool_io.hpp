@@ -72,8 +72,8 @@ Result<int> create_unnamed(int dir, std::string_view head, std::string_view body
 // (EEXIST).
 Status link_unnamed(int fd, EntryFile how, int to, std::string_view to_name, const std::string& name,
                     const std::string& root);
-// For tests: the way every Dirs opened after this call makes its entries
-// (unknown: what the system allows, as without the call).
+// For tests: the way every Dirs that has not made an entry yet makes its
+// entries (unknown: what the system allows, as without the call).
 void force_entry_file(EntryFile how);
 
 // A spool's directories (its states and tmp/), opened once (O_DIRECTORY):
