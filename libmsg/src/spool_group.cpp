@@ -1,6 +1,9 @@
 // spool_group.cpp - entries written in groups (Spool::GroupWriter), in the
 // caller's thread, or created in a thread of the writer's own and committed
 // by the caller.
+#include <sys/resource.h>
+
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <cstring>
@@ -320,7 +323,25 @@ struct Spool::GroupWriter::State {
     }
 };
 
-Spool::GroupWriter::GroupWriter(Spool& s, Options o) : s_(std::make_unique<State>(s, o)) {
+namespace {
+
+// Groups no larger than the open files allowed: each entry's file stays
+// open until its group is committed, and in the background three groups'
+// files may be open at once. 64 are left to the rest of the process.
+Spool::GroupWriter::Options fit_open_files(Spool::GroupWriter::Options o) {
+    struct rlimit rl {};
+    if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+        const std::size_t groups = o.background ? 3 : 1;
+        const auto limit = static_cast<std::size_t>(rl.rlim_cur);
+        o.max_entries = std::min(o.max_entries, limit > 64 + groups ? (limit - 64) / groups : 1);
+    }
+    o.max_entries = std::max<std::size_t>(o.max_entries, 1);
+    return o;
+}
+
+}  // namespace
+
+Spool::GroupWriter::GroupWriter(Spool& s, Options o) : s_(std::make_unique<State>(s, fit_open_files(o))) {
     if (o.background) s_->thread = std::thread([st = s_.get()] { st->run(); });
 }
 

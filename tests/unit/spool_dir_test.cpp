@@ -21,6 +21,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -588,6 +589,38 @@ TEST_F(SpoolDir, GroupWriterWhoseCommitFailsLosesNothingSilently) {
             EXPECT_EQ(w.lost(), 3u);
             EXPECT_TRUE(files_in(root_ / "tmp").empty());
         }
+}
+
+// Groups fit the limit on open files (each entry's file is open until its
+// group is committed): groups of 1,000 asked for under a limit of 200
+// files still write every entry, in the background as in the caller's thread.
+TEST_F(SpoolDir, GroupWriterFitsTheLimitOnOpenFiles) {
+    struct rlimit old {};
+    ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &old), 0);
+    ASSERT_TRUE(old.rlim_cur == RLIM_INFINITY || old.rlim_cur >= 200);
+    struct Restore {
+        rlimit r;
+        ~Restore() { ::setrlimit(RLIMIT_NOFILE, &r); }
+    } restore{old};
+    rlimit low = old;
+    low.rlim_cur = 200;
+    ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &low), 0);
+    for (const bool background : {false, true}) {
+        msg::Spool::GroupWriter::Options o;
+        o.max_entries = 1000;
+        o.background = background;
+        std::vector<std::string> told;
+        msg::Spool::GroupWriter w(spool(), o);
+        for (int i = 0; i < 700; ++i) {
+            const msg::Status st = w.add(envelope(), kMessage, "k", [&](const std::string& n) { told.push_back(n); });
+            ASSERT_TRUE(st) << i << ": " << st.error().message;
+        }
+        const msg::Status st = w.flush();
+        ASSERT_TRUE(st) << st.error().message;
+        EXPECT_EQ(told.size(), 700u);
+        EXPECT_EQ(w.lost(), 0u);
+        for (const std::string& n : told) fs::remove(root_ / "queue" / n);
+    }
 }
 
 TEST_F(SpoolDir, BatchNotCommittedLeavesNothing) {

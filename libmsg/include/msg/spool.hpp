@@ -202,8 +202,9 @@ public:
     // threads, and groups are committed and told in order). At most two
     // full groups wait to be committed: the writer waits beyond that. The
     // files of three groups may then be open at once (768 with the default
-    // max_entries): keep 3 x max_entries well under the process's limit on
-    // open files.
+    // max_entries), one group's without `background`: a group is made
+    // smaller than `max_entries` where the limit on open files
+    // (RLIMIT_NOFILE, less 64 for the rest of the process) asks for it.
     // add() hands an entry over: the message's bytes are copied unless
     // `keep` holds them where they are until the writer is done with them
     // (a message larger than kQueued is not copied either: add() returns
