@@ -4,6 +4,7 @@
 #include <sys/mman.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
@@ -53,6 +54,21 @@ Status HugeBuffer::reserve(std::size_t need, std::size_t keep) {
     bytes_ = grown;
     capacity_ = cap;
     return Ok{};
+}
+
+std::shared_ptr<HugeBuffer> reuse_buffer(std::vector<std::shared_ptr<HugeBuffer>>& pool, std::size_t keep) {
+    for (const std::shared_ptr<HugeBuffer>& b : pool)
+        if (b.use_count() == 1) {
+            // The last other holder may have gone in another thread: what
+            // it read of the buffer happened before the caller writes it.
+            std::atomic_thread_fence(std::memory_order_acquire);
+            return b;
+        }
+    auto b = std::make_shared<HugeBuffer>();
+    if (keep == 0) return b;
+    if (pool.size() >= keep) pool.erase(pool.begin());
+    pool.push_back(b);
+    return b;
 }
 
 }  // namespace msg::detail

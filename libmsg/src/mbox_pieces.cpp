@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <memory>
@@ -150,20 +149,9 @@ constexpr std::size_t kReadCap = std::size_t{32} << 20;
 constexpr std::size_t kChunk = std::size_t{256} << 10;
 // The buffer a thread read its last piece into, taken again when nothing
 // holds it any more (no allocation and no page faults per piece).
-thread_local std::shared_ptr<PieceBuffer> t_spare;
+thread_local std::vector<std::shared_ptr<PieceBuffer>> t_spare;
 
-std::shared_ptr<PieceBuffer> take_buffer() {
-    std::shared_ptr<PieceBuffer> b;
-    if (t_spare && t_spare.use_count() == 1) {
-        // The last copy may have gone in another thread: what it read of
-        // the buffer happened before this thread writes it again.
-        std::atomic_thread_fence(std::memory_order_acquire);
-        b = t_spare;
-    }
-    else b = std::make_shared<PieceBuffer>();
-    t_spare = b;
-    return b;
-}
+std::shared_ptr<PieceBuffer> take_buffer() { return detail::reuse_buffer(t_spare, 1); }
 
 // Frame the piece that starts at the cut `b` (a parser's offset 0) from the
 // file itself, read into a buffer of the calling thread's a chunk at a time

@@ -32,28 +32,26 @@ void tell(Told& told) {
 
 // The copies of the messages handed over to the background writer, made
 // one after the other in blocks of huge pages (detail::HugeBuffer), each
-// block used again once every copy in it is written and let go: a copy
-// costs no allocation, and once the first blocks are faulted in, no page
-// fault (a copy in memory fresh from malloc took a fault every 4 KiB).
+// block used again once every copy in it is written and let go
+// (detail::reuse_buffer): a copy costs no allocation, and once the first
+// blocks are faulted in, no page fault (a copy in memory fresh from malloc
+// took a fault every 4 KiB). The caller's thread's.
 class CopyBlocks {
 public:
     static constexpr std::size_t kBlock = detail::HugeBuffer::kHuge;
     static constexpr std::size_t kLargest = kBlock / 4;   // larger: a string of its own
-    static constexpr std::size_t kSpare = 4;              // blocks kept for use again
-
-    CopyBlocks() = default;
-    CopyBlocks(const CopyBlocks&) = delete;
-    CopyBlocks& operator=(const CopyBlocks&) = delete;
+    static constexpr std::size_t kKept = 8;               // blocks kept for use again (16 MiB)
 
     // A copy of `m` and what holds it; false when `m` is larger than
     // kLargest or no block could be mapped.
     bool copy(std::string_view m, std::string_view& copied, std::shared_ptr<const void>& keep) {
         if (m.size() > kLargest) return false;
         if (!current_ || kBlock - used_ < m.size()) {
-            current_.reset();   // (given back now if its copies are all written: used next)
-            current_ = next();
+            current_.reset();   // (taken again at once if its copies are all written)
+            std::shared_ptr<detail::HugeBuffer> b = detail::reuse_buffer(blocks_, kKept);
+            if (!b->reserve(kBlock)) return false;
+            current_ = std::move(b);
             used_ = 0;
-            if (!current_) return false;
         }
         char* at = current_->data() + used_;
         std::memcpy(at, m.data(), m.size());
@@ -64,31 +62,8 @@ public:
     }
 
 private:
-    // A block: a spare one, or a new one. Its last holder gives it back,
-    // in whichever thread that is.
-    std::shared_ptr<detail::HugeBuffer> next() {
-        std::unique_ptr<detail::HugeBuffer> b;
-        {
-            std::lock_guard lock(mu_);
-            if (!spare_.empty()) {
-                b = std::move(spare_.back());
-                spare_.pop_back();
-            }
-        }
-        if (!b) {
-            b = std::make_unique<detail::HugeBuffer>();
-            if (!b->reserve(kBlock)) return nullptr;
-        }
-        return std::shared_ptr<detail::HugeBuffer>(b.release(), [this](detail::HugeBuffer* done) {
-            std::unique_ptr<detail::HugeBuffer> back(done);
-            std::lock_guard lock(mu_);
-            if (spare_.size() < kSpare) spare_.push_back(std::move(back));
-        });
-    }
-
-    std::mutex mu_;   // spare_
-    std::vector<std::unique_ptr<detail::HugeBuffer>> spare_;
-    std::shared_ptr<detail::HugeBuffer> current_;   // (after mu_ and spare_: given back into them)
+    std::vector<std::shared_ptr<detail::HugeBuffer>> blocks_;
+    std::shared_ptr<detail::HugeBuffer> current_;
     std::size_t used_ = 0;
 };
 
@@ -109,8 +84,7 @@ struct Spool::GroupWriter::State {
         std::string_view message() const { return copied ? std::string_view(copy) : kept; }
     };
 
-    // The caller's: copies of the messages handed over (before the
-    // entries that hold them, which are let go first).
+    // The caller's: copies of the messages handed over.
     CopyBlocks copies;
 
     // The writing thread's (the caller's, or the background thread's).

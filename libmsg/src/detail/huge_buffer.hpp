@@ -12,6 +12,8 @@
 #pragma once
 
 #include <cstddef>
+#include <memory>
+#include <vector>
 
 #include <msg/result.hpp>
 
@@ -39,5 +41,12 @@ private:
     char* bytes_ = nullptr;
     std::size_t capacity_ = 0;
 };
+
+// A buffer of `pool` that nothing else holds any more (views into it, held
+// by shared_ptrs that may have been let go in other threads), or else a new
+// one, kept in `pool` in place of the oldest once it holds `keep`: a buffer
+// used again costs no allocation and no page faults. The pool is the
+// calling thread's (or guarded by the caller).
+std::shared_ptr<HugeBuffer> reuse_buffer(std::vector<std::shared_ptr<HugeBuffer>>& pool, std::size_t keep);
 
 }  // namespace msg::detail
