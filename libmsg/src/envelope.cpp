@@ -276,14 +276,6 @@ std::string mailbox_key(std::string_view a) {
     return k;
 }
 
-// unfold(value), copied into `buf` only when it is folded.
-std::string_view unfolded(std::string_view value, std::string& buf) {
-    if (value.find_first_of("\r\n") != std::string_view::npos) return buf = unfold(value);
-    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
-    while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
-    return value;
-}
-
 // Whether two mailboxes are one by mailbox_key, without making the keys.
 bool same_mailbox(std::string_view a, std::string_view b) {
     if (a.size() != b.size()) return false;
@@ -350,8 +342,7 @@ Derivation derive_envelope(std::string_view message, std::string_view from_line,
     if (!d.have_sender)
         if (const HeaderField* rp = first_field(fields, "Return-Path")) {
             std::string buf;
-            std::string_view t = unfolded(rp->value, buf);
-            while (!t.empty() && (t.front() == ' ' || t.front() == '\t')) t.remove_prefix(1);
+            const std::string_view t = unfold(rp->value, buf);
             if (t.starts_with("<>")) {  // the null path, maybe with a comment after it
                 take_sender("Return-Path", "");
             } else {
@@ -361,7 +352,7 @@ Derivation derive_envelope(std::string_view message, std::string_view from_line,
         }
     if (!d.have_sender)
         if (const HeaderField* from = first_field(fields, "From"))
-            for (std::string buf; const std::string& a : field_addresses(unfolded(from->value, buf))) {
+            for (std::string buf; const std::string& a : field_addresses(unfold(from->value, buf))) {
                 if (is_smtp_mailbox(a)) {
                     take_sender("From", a);
                     break;
@@ -374,10 +365,11 @@ Derivation derive_envelope(std::string_view message, std::string_view from_line,
     const auto is_resent = [](const HeaderField& f) {
         return f.name.size() > 7 && iequals(f.name.substr(0, 7), "Resent-");
     };
-    std::size_t resent_end = 0;   // fields[resent_begin, resent_end): the topmost block
+    // fields[resent_begin, resent_end): the topmost block
     const std::size_t resent_begin =
         static_cast<std::size_t>(std::find_if(fields.begin(), fields.end(), is_resent) - fields.begin());
-    for (resent_end = resent_begin; resent_end < fields.size() && is_resent(fields[resent_end]);) ++resent_end;
+    std::size_t resent_end = resent_begin;
+    while (resent_end < fields.size() && is_resent(fields[resent_end])) ++resent_end;
     // Recipients once each (mailbox_key): compared one by one while they
     // are few, as they nearly always are, by a hash set beyond that.
     std::unordered_set<std::string> seen;
@@ -392,14 +384,15 @@ Derivation derive_envelope(std::string_view message, std::string_view from_line,
         return seen.insert(mailbox_key(a)).second;
     };
     auto collect = [&](bool resent_block, std::initializer_list<std::string_view> names) {
-        for (std::size_t i = resent_block ? resent_begin : 0; i < (resent_block ? resent_end : fields.size()); ++i) {
+        const std::size_t from = resent_block ? resent_begin : 0, to = resent_block ? resent_end : fields.size();
+        for (std::size_t i = from; i < to; ++i) {
             const HeaderField& f = fields[i];
             if (!resent_block && is_resent(f)) continue;
             if (std::none_of(names.begin(), names.end(), [&](std::string_view n) { return iequals(f.name, n); }))
                 continue;
             std::size_t bad = 0;
             std::string buf;
-            std::vector<std::string> found = field_addresses(unfolded(f.value, buf), &bad);
+            std::vector<std::string> found = field_addresses(unfold(f.value, buf), &bad);
             d.unparsed += bad;
             for (std::string& a : found) {
                 if (!is_smtp_mailbox(a)) d.rejected.push_back(std::move(a));

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cctype>
 #include <map>
+#include <utility>
 
 #include "msg/charset.hpp"
 #include "msg/codec.hpp"
@@ -144,6 +145,18 @@ std::string to_lower_ascii(std::string_view s) {
     return out;
 }
 
+namespace {
+
+// [b, e) of `s` without the white space at its ends.
+std::pair<std::size_t, std::size_t> trimmed(std::string_view s) {
+    std::size_t b = 0, e = s.size();
+    while (b < e && is_wsp(s[b])) ++b;
+    while (e > b && is_wsp(s[e - 1])) --e;
+    return {b, e};
+}
+
+}  // namespace
+
 std::string unfold(std::string_view value) {
     std::string out;
     out.reserve(value.size());
@@ -153,12 +166,16 @@ std::string unfold(std::string_view value) {
         if (c == '\n' || c == '\r') continue;
         out.push_back(c);
     }
-    std::size_t b = 0, e = out.size();
-    while (b < e && is_wsp(out[b])) ++b;
-    while (e > b && is_wsp(out[e - 1])) --e;
+    const auto [b, e] = trimmed(out);
     out.resize(e);
     out.erase(0, b);   // (in place: no second string)
     return out;
+}
+
+std::string_view unfold(std::string_view value, std::string& buf) {
+    if (value.find_first_of("\r\n") != std::string_view::npos) return buf = unfold(value);
+    const auto [b, e] = trimmed(value);
+    return value.substr(b, e - b);
 }
 
 std::string decode_header_text(std::string_view raw, Defects* defects, std::size_t base) {

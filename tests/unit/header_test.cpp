@@ -33,6 +33,15 @@ TEST(Unfold, RemovesFoldingAndTrims) {
     EXPECT_EQ(msg::unfold(" x\r\n  y\r\n\tz"), "x  y\tz");
     EXPECT_EQ(msg::unfold(""), "");
     EXPECT_EQ(msg::unfold(" \t "), "");
+    // Into a buffer only when folded; else a view into the value, trimmed alike.
+    for (std::string_view v : {"  Hello\r\n World  ", "a\n\tb", " plain value\t", "", " \t ", "x"}) {
+        std::string buf;
+        const std::string_view u = msg::unfold(v, buf);
+        EXPECT_EQ(u, msg::unfold(v)) << v;
+        const bool folded = v.find_first_of("\r\n") != std::string_view::npos;
+        EXPECT_EQ(buf.empty(), !folded || u.empty()) << v;
+        if (!folded && !u.empty()) EXPECT_TRUE(u.data() >= v.data() && u.data() + u.size() <= v.data() + v.size()) << v;
+    }
 }
 
 // --- decode_header_text --------------------------------------------------------

@@ -50,6 +50,9 @@ std::string to_lower_ascii(std::string_view s);
 // Remove the line breaks of folding (CRLF or LF followed by WSP) and trim
 // white space at both ends.
 std::string unfold(std::string_view value);
+// The same, made in `buf` only when `value` is folded; else a view into
+// `value` (no copy for the many values on one line).
+std::string_view unfold(std::string_view value, std::string& buf);
 
 // Decode an unstructured field value (already unfolded or not) to UTF-8:
 // RFC 2047 encoded words, raw 8-bit text as described above. `base` is the
