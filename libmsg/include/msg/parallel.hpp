@@ -281,13 +281,15 @@ private:
                 b->error = std::current_exception();
                 b->error_at = i;
             }
+            bool wake = false;
             {
                 std::lock_guard lock(mu_);
                 b->done = true;
                 b->idle = !b->error && b->used == 1 && b->entries[0]->is_piece && b->entries[0]->results.empty();
                 if (b->idle) ++idle_;
+                wake = ++done_ >= wake_at_;
             }
-            done_cv_.notify_one();
+            if (wake) done_cv_.notify_one();
         }
     }
 
@@ -470,8 +472,17 @@ private:
                 std::unique_lock lock(mu_);
                 const auto room = [&] { return window_.size() < max_batches_ + std::min(idle_, kIdlePieces); };
                 Batch* front = window_.front().get();
-                done_cv_.wait(lock, [&] { return room() || front->done; });
+                if (!room() && !front->done) {
+                    // Woken once several batches are done, not after each:
+                    // a wake-up of this thread takes a core from a worker.
+                    std::size_t pending = 0;
+                    for (const std::unique_ptr<Batch>& w : window_) pending += w->done ? 0 : 1;
+                    wake_at_ = done_ + std::min(pending, std::max<std::size_t>(1, max_batches_ / 2));
+                    done_cv_.wait(lock, [&] { return done_ >= wake_at_; });
+                    wake_at_ = 0;
+                }
                 if (room()) return;
+                if (!front->done) continue;
             }
             finish_front();
         }
@@ -550,6 +561,8 @@ private:
     std::condition_variable todo_cv_, done_cv_, chain_cv_;
     std::deque<Batch*> todo_;
     std::size_t idle_ = 0;   // batches in the window with idle set
+    std::size_t done_ = 0;   // batches done so far; the calling thread is
+    std::size_t wake_at_ = 0;   // woken when done_ reaches this
     bool closing_ = false;
     std::vector<std::thread> workers_;
 };
