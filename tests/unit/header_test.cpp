@@ -40,7 +40,9 @@ TEST(Unfold, RemovesFoldingAndTrims) {
         EXPECT_EQ(u, msg::unfold(v)) << v;
         const bool folded = v.find_first_of("\r\n") != std::string_view::npos;
         EXPECT_EQ(buf.empty(), !folded || u.empty()) << v;
-        if (!folded && !u.empty()) EXPECT_TRUE(u.data() >= v.data() && u.data() + u.size() <= v.data() + v.size()) << v;
+        if (!folded && !u.empty()) {
+            EXPECT_TRUE(u.data() >= v.data() && u.data() + u.size() <= v.data() + v.size()) << v;
+        }
     }
 }
 

@@ -245,32 +245,22 @@ TEST(Mbox, KeptMessagesOfPiecesOutliveTheFraming) {
         }
 }
 
-// A piece read into its buffer that goes on past the buffer's 32 MiB (a
-// long message after short ones in the same stretch) is framed on through
-// the mapping from where its reads stopped: every message once, numbered,
-// placed and with the bytes the reader of the whole archive gives, each
-// held by its keep, and the lines of the piece counted once.
-TEST(Mbox, APieceLongerThanItsBufferGoesOnThroughTheMapping) {
-    std::string archive;
-    const auto add = [&](int i, std::size_t size) {
-        archive += "From s" + std::to_string(i) + " Thu Jan  1 00:00:00 2024\nSubject: " + std::to_string(i) + "\n\n";
-        for (std::size_t n = 0; n < size; n += 80) archive += std::string(79, static_cast<char>('a' + i % 26)) + "\n";
-        archive += ">From quoted\n\n";
-    };
-    for (int i = 0; i < 20; ++i) add(i, 2000);
-    add(20, (std::size_t{33} << 20));   // past the buffer, begun in the first stretch
-    for (int i = 21; i < 40; ++i) add(i, 2000);
-    TempFile f("long-piece.mbox");
-    f.write(archive);
-    const std::vector<Copy> whole = read_all(f.str());
-    ASSERT_EQ(whole.size(), 40u);
-    auto pieces = msg::MboxPieces::open(f.str(), msg::MboxFormat::mboxrd, std::size_t{1} << 20);
+// Frame the archive at `path` piece by piece and compare every message with
+// what the reader of the whole archive gives: numbered, placed, with the
+// same bytes and defects, each not too large held by its keep, its views
+// still valid once every piece is framed; and the lines of the pieces
+// counted once.
+void expect_pieces_frame_as_whole(const std::string& path, const msg::MboxOptions& o, std::size_t stretch,
+                                  std::uint64_t archive_lines) {
+    const std::vector<Copy> whole = read_all(path, o);
+    auto pieces = msg::MboxPieces::open(path, o.format, stretch);
     ASSERT_TRUE(pieces.ok() && pieces->has_value());
+    std::vector<std::pair<std::shared_ptr<const void>, std::string_view>> held;   // message i's, when kept
     std::uint64_t messages = 0, lines = 0;
     msg::MboxPiece piece;
     while ((**pieces).next(piece)) {
         std::uint64_t at = 0, count = 0;
-        const auto framed = msg::MboxPieces::frame(piece, msg::MboxOptions{}, at, [&](msg::MboxMessage& m) {
+        const auto framed = msg::MboxPieces::frame(piece, o, at, [&](msg::MboxMessage& m) {
             ASSERT_LT(messages + count, whole.size());
             const Copy& w = whole[messages + count];
             EXPECT_EQ(m.index + messages, w.index);
@@ -278,8 +268,11 @@ TEST(Mbox, APieceLongerThanItsBufferGoesOnThroughTheMapping) {
             EXPECT_EQ(m.line + lines, w.line);
             EXPECT_EQ(m.data_line + lines, w.data_line);
             EXPECT_EQ(m.from_line, w.from_line);
-            EXPECT_TRUE(m.data == w.data) << w.index;   // (not printed: 33 MiB)
-            EXPECT_NE(m.keep, nullptr) << w.index;
+            EXPECT_TRUE(m.data == w.data) << w.index;   // (not printed: megabytes)
+            ASSERT_EQ(m.defects.size(), w.defects.size()) << w.index;
+            for (std::size_t d = 0; d < m.defects.size(); ++d) EXPECT_EQ(m.defects[d].code, w.defects[d].code);
+            EXPECT_EQ(m.keep != nullptr, !m.too_large) << w.index;
+            held.emplace_back(m.unquoted ? nullptr : m.keep, m.data);
             ++count;
         });
         ASSERT_TRUE(framed.ok()) << framed.error().message;
@@ -287,7 +280,82 @@ TEST(Mbox, APieceLongerThanItsBufferGoesOnThroughTheMapping) {
         lines += *framed;
     }
     EXPECT_EQ(messages, whole.size());
-    EXPECT_EQ(lines, static_cast<std::uint64_t>(std::count(archive.begin(), archive.end(), '\n')));
+    EXPECT_EQ(lines, archive_lines);
+    for (std::size_t i = 0; i < held.size(); ++i) {
+        if (held[i].first) {
+            EXPECT_TRUE(held[i].second == whole[i].data) << i;
+        }
+    }
+}
+
+// An archive of short messages with one of `long_size` bytes of body among
+// them: message i's lines are 79 times the letter i.
+std::string archive_with_a_long_message(std::size_t long_size) {
+    std::string archive;
+    const auto add = [&](int i, std::size_t size) {
+        archive += "From s" + std::to_string(i) + " Thu Jan  1 00:00:00 2024\nSubject: " + std::to_string(i) + "\n\n";
+        for (std::size_t n = 0; n < size; n += 80) archive += std::string(79, static_cast<char>('a' + i % 26)) + "\n";
+        archive += ">From quoted\n\n";
+    };
+    for (int i = 0; i < 20; ++i) add(i, 2000);
+    add(20, long_size);   // begun in the first stretch of 1 MiB
+    for (int i = 21; i < 40; ++i) add(i, 2000);
+    return archive;
+}
+
+// A piece that goes on past its thread's buffer (a long message after
+// short ones in the same stretch) goes on in a larger buffer of its own,
+// the bytes read so far kept: every message once, as the reader of the
+// whole archive gives it.
+TEST(Mbox, APieceLongerThanItsBufferGoesOnInALargerOne) {
+    const std::string archive = archive_with_a_long_message(std::size_t{33} << 20);
+    TempFile f("long-piece.mbox");
+    f.write(archive);
+    expect_pieces_frame_as_whole(f.str(), msg::MboxOptions{}, std::size_t{1} << 20,
+                                 static_cast<std::uint64_t>(std::count(archive.begin(), archive.end(), '\n')));
+}
+
+// A message too large to hold (past max_message) in a piece is skipped as
+// it is read, the buffer's bytes moved to its front as it goes, and framed
+// as the reader frames it (too_large, its size, no data); the messages
+// before it, in the buffer left behind, and after it, stay whole. Stretches
+// of 1 MiB and of 64 KiB: the long message begins in a piece of its own
+// or after others.
+TEST(Mbox, AMessageTooLargeInAPieceIsSkippedAsItIsRead) {
+    const std::string archive = archive_with_a_long_message(std::size_t{9} << 20);
+    TempFile f("too-large-piece.mbox");
+    f.write(archive);
+    msg::MboxOptions o;
+    o.max_message = std::size_t{1} << 20;
+    const auto lines = static_cast<std::uint64_t>(std::count(archive.begin(), archive.end(), '\n'));
+    expect_pieces_frame_as_whole(f.str(), o, std::size_t{1} << 20, lines);
+    expect_pieces_frame_as_whole(f.str(), o, std::size_t{64} << 10, lines);
+    const std::vector<Copy> whole = read_all(f.str(), o);
+    ASSERT_EQ(whole.size(), 40u);
+    EXPECT_TRUE(whole[20].data.empty());
+    ASSERT_EQ(whole[20].defects.size(), 1u);
+    EXPECT_EQ(whole[20].defects[0].code, msg::DefectCode::MboxMessageTooLarge);
+}
+
+// An archive cut short while a long message of a piece is read (past the
+// thread's first buffer of 32 MiB) is an error naming it, not SIGBUS: the
+// archive is read, never mapped.
+TEST(Mbox, AnArchiveCutShortInALongMessageIsAnError) {
+    const std::string archive = archive_with_a_long_message(std::size_t{40} << 20);
+    TempFile f("cut-long.mbox");
+    f.write(archive);
+    auto pieces = msg::MboxPieces::open(f.str(), msg::MboxFormat::mboxrd, std::size_t{1} << 20);
+    ASSERT_TRUE(pieces.ok() && pieces->has_value());
+    std::filesystem::resize_file(f.str(), std::size_t{36} << 20);
+    msg::MboxPiece piece;
+    ASSERT_TRUE((**pieces).next(piece));
+    std::uint64_t at = 0;
+    std::size_t framed = 0;
+    const auto lines = msg::MboxPieces::frame(piece, msg::MboxOptions{}, at, [&](msg::MboxMessage&) { ++framed; });
+    ASSERT_FALSE(lines.ok());
+    EXPECT_NE(lines.error().message.find("cut short"), std::string::npos) << lines.error().message;
+    EXPECT_NE(lines.error().message.find(f.str()), std::string::npos) << lines.error().message;
+    EXPECT_EQ(framed, 20u);   // the short ones before it, whole
 }
 
 // A plain archive cut short while it is read is an error naming it, for

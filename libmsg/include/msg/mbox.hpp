@@ -209,33 +209,31 @@ public:
 // A piece's messages are numbered from its start (index 0, line 1, offset
 // 0): a caller adds the counts of the pieces before.
 struct MboxPiece {
-    std::string_view archive;          // the whole archive, mapped
     std::uint64_t begin = 0, end = 0;  // the stretch
-    std::shared_ptr<const void> mapping;   // holds the mapping and the open file
+    std::shared_ptr<const void> file;  // the archive, open
 };
 
 class MboxPieces {
 public:
     // A plain archive (a regular file, not gzip) in a From_-line format that
-    // starts with a From_ line: mapped, to be handed out in stretches of
+    // starts with a From_ line: opened, to be handed out in stretches of
     // `stretch` bytes. No value, and no error, for any other archive: the
     // caller reads it with MboxReader, which frames leading bytes, gzip and
-    // the Content-Length formats. An error when the file cannot be opened
-    // or mapped.
+    // the Content-Length formats. An error when the file cannot be opened.
     static Result<std::optional<MboxPieces>> open(const std::string& path, MboxFormat format,
                                                   std::size_t stretch = std::size_t{4} << 20);
     // The next stretch, in archive order; false after the last.
     bool next(MboxPiece& piece);
-    std::uint64_t size() const { return archive_.size(); }
+    std::uint64_t size() const { return size_; }
 
     // Frame the piece of a stretch as MboxParser frames the archive, `fn`
     // called with each message (its views valid during the call;
     // MboxMessage::keep, for a message that is not a copy, holds the bytes
     // it views while a copy of it is held). The piece is read from the file
-    // into a buffer of the calling thread's and framed as it is read; past
-    // 32 MiB (or max_message) of it, it is framed on through the mapping,
-    // whose pages keep holds, released from the process when the last copy
-    // goes.
+    // (never mapped) into a buffer of the calling thread's and framed as it
+    // is read; a long message goes on in a buffer of its own, as large as
+    // it needs (max_message at most: a larger one is skipped as it is read,
+    // as MboxReader skips it).
     // Sets `at`, the piece's offset in the archive, and returns the number
     // of line breaks in the piece; an error, naming the file, when it cannot
     // be read where its size said it has bytes (cut short since it was
@@ -245,9 +243,9 @@ public:
 
 private:
     MboxPieces() = default;
-    std::shared_ptr<const void> mapping_;
-    std::string_view archive_;
-    std::size_t at_ = 0, stretch_ = 0;
+    std::shared_ptr<const void> file_;
+    std::uint64_t size_ = 0, at_ = 0;
+    std::size_t stretch_ = 0;
 };
 
 // Writes an archive message by message: the inverse of MboxReader, so that
