@@ -49,7 +49,17 @@ Status HugeBuffer::reserve(std::size_t need, std::size_t keep) {
     if (const std::size_t tail = at + kHuge - aligned; tail > 0) munmap(reinterpret_cast<char*>(aligned + cap), tail);
     char* grown = reinterpret_cast<char*>(aligned);
     madvise(grown, cap, MADV_HUGEPAGE);   // advice: refused, it stays in small pages
-    if (keep > 0) std::memcpy(grown, bytes_, std::min(keep, capacity_));
+    if (keep > 0 && bytes_) {
+        // The bytes kept move with their pages (mremap moves the page
+        // tables over the new mapping's start): nothing is copied, and they
+        // are never resident twice. Copied where that is refused.
+        if (mremap(bytes_, capacity_, capacity_, MREMAP_MAYMOVE | MREMAP_FIXED, grown) != MAP_FAILED) {
+            bytes_ = nullptr;   // moved: nothing left to unmap
+            capacity_ = 0;
+        } else {
+            std::memcpy(grown, bytes_, std::min(keep, capacity_));
+        }
+    }
     release();
     bytes_ = grown;
     capacity_ = cap;

@@ -109,8 +109,9 @@ std::shared_ptr<PieceBuffer> take_buffer() { return detail::reuse_buffer(t_spare
 // keep. Each byte of the piece is read once. When the buffer is full, the
 // bytes the parser has not consumed (at most a message, max_message) go on
 // in a buffer of their own, twice as large when they fill most of it (a
-// long message), or at the front of this one when no message holds it (a
-// message too large to hold, skipped as it goes). Returns the line breaks
+// long message; a buffer of its own that no message holds grows where it
+// is), or at the front of this one when no message holds it (a message
+// too large to hold, skipped as it goes). Returns the line breaks
 // before where framing stopped; an error when the file cannot be read as
 // its size said.
 Result<std::uint64_t> frame_read(const File& file, std::size_t stretch_end, std::size_t b,
@@ -126,6 +127,7 @@ Result<std::uint64_t> frame_read(const File& file, std::size_t stretch_end, std:
     std::size_t limit = std::min({room, kFirstRoom, max_window});   // buf is filled to this at most
     if (Status st = buf->reserve(limit); !st) return st.error();
     bool held = false;          // a message handed out views buf
+    bool own = false;           // buf is this piece's, not the thread's to reuse
     std::size_t base = 0;       // the piece offset of buf's first byte
     std::size_t filled = 0;     // bytes in buf
     std::size_t e = 0;          // ... of which the parser consumed these
@@ -154,12 +156,20 @@ Result<std::uint64_t> frame_read(const File& file, std::size_t stretch_end, std:
             const std::size_t from = e - std::min(e, kBack);
             const std::size_t tail = filled - from;
             if (held || tail + kChunk > limit) {
-                auto more = std::make_shared<PieceBuffer>();
                 const std::size_t want = tail > limit / 2 ? std::min(2 * limit, max_window) : 0;
-                limit = std::max(tail + kChunk, want);
-                if (Status st = more->reserve(limit); !st) return st.error();
-                std::memcpy(more->data(), p + from, tail);
-                buf = std::move(more);
+                const std::size_t next = std::max(tail + kChunk, want);
+                if (own && !held) {
+                    // Grown where it is: its pages move, nothing is copied.
+                    if (from > 0) std::memmove(p, p + from, tail);
+                    if (Status st = buf->reserve(next, tail); !st) return st.error();
+                } else {
+                    auto more = std::make_shared<PieceBuffer>();
+                    if (Status st = more->reserve(next); !st) return st.error();
+                    std::memcpy(more->data(), p + from, tail);
+                    buf = std::move(more);
+                    own = true;
+                }
+                limit = next;
                 held = false;
             } else {
                 std::memmove(p, p + from, tail);

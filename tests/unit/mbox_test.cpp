@@ -1,6 +1,8 @@
 // mbox_test.cpp - the streaming mbox reader and writer, plain and gzip,
-// every format, and the mailbox lock (msg/mbox.hpp).
+// every format, and the mailbox lock (msg/mbox.hpp); the huge buffers
+// archives are read into (detail/huge_buffer.hpp).
 #include "msg/mbox.hpp"
+#include "detail/huge_buffer.hpp"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -305,10 +307,10 @@ std::string archive_with_a_long_message(std::size_t long_size) {
 
 // A piece that goes on past its thread's buffer (a long message after
 // short ones in the same stretch) goes on in a larger buffer of its own,
-// the bytes read so far kept: every message once, as the reader of the
-// whole archive gives it.
+// the bytes read so far copied, which then grows where it is (past 64 MiB):
+// every message once, as the reader of the whole archive gives it.
 TEST(Mbox, APieceLongerThanItsBufferGoesOnInALargerOne) {
-    const std::string archive = archive_with_a_long_message(std::size_t{33} << 20);
+    const std::string archive = archive_with_a_long_message(std::size_t{70} << 20);
     TempFile f("long-piece.mbox");
     f.write(archive);
     expect_pieces_frame_as_whole(f.str(), msg::MboxOptions{}, std::size_t{1} << 20,
@@ -1176,4 +1178,37 @@ TEST(MboxLock, HeldWhileTheReaderReadsTheArchive) {
     int status = 0;
     ::waitpid(child, &status, 0);
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "another process could write-lock the archive";
+}
+
+// A buffer grown keeps its first bytes (moved with their pages, or copied),
+// again and again, and a buffer grown with nothing to keep is just larger.
+TEST(HugeBuffer, GrowsKeepingItsBytes) {
+    msg::detail::HugeBuffer b;
+    ASSERT_TRUE(b.reserve(1000).ok());
+    EXPECT_GE(b.capacity(), 1000u);
+    std::size_t filled = 0;
+    const auto fill = [&](std::size_t n) {
+        for (; filled < n; ++filled) b.data()[filled] = static_cast<char>((filled * 7 + filled / 4099) & 0xff);
+    };
+    const auto kept = [&] {
+        for (std::size_t i = 0; i < filled; ++i)
+            if (b.data()[i] != static_cast<char>((i * 7 + i / 4099) & 0xff)) return false;
+        return true;
+    };
+    fill(b.capacity());
+    for (std::size_t need : {std::size_t{5} << 20, std::size_t{9} << 20, std::size_t{40} << 20}) {
+        const char* before = b.data();
+        ASSERT_TRUE(b.reserve(need, filled).ok());
+        EXPECT_GE(b.capacity(), need);
+        EXPECT_NE(b.data(), before);
+        EXPECT_TRUE(kept()) << need;
+        fill(need);
+    }
+    EXPECT_TRUE(b.reserve(filled).ok());   // room enough: as it was
+    EXPECT_TRUE(kept());
+    msg::detail::HugeBuffer c;
+    ASSERT_TRUE(c.reserve(100).ok());
+    c.data()[0] = 'x';
+    ASSERT_TRUE(c.reserve(std::size_t{4} << 20, 1).ok());
+    EXPECT_EQ(c.data()[0], 'x');
 }

@@ -32,7 +32,8 @@ public:
     std::size_t capacity() const { return capacity_; }
 
     // Room for at least `need` bytes, the first `keep` of those there kept
-    // (copied when the buffer moves; keep <= capacity()). An error when no
+    // (keep <= capacity()): when the buffer moves, its pages move with it
+    // (mremap), copied only where the system refuses that. An error when no
     // memory can be mapped; the buffer is then as it was.
     Status reserve(std::size_t need, std::size_t keep = 0);
 
