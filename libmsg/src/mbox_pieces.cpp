@@ -54,6 +54,11 @@ Status pread_all(const File& file, char* to, std::size_t n, std::size_t offset) 
     return Ok{};
 }
 
+// No memory for a piece's bytes: an error naming the file.
+Error no_room(const File& file, const Status& st) {
+    return Error{st.error().errnum, "cannot read " + file.path + ": " + st.error().message};
+}
+
 // The first cut at or after `from` and before `limit`: a From_ line after
 // an empty line ("\n\nFrom ", "\n\r\nFrom "), or the archive's start; npos
 // when there is none. Read through a small buffer: a stretch inside a long
@@ -125,7 +130,7 @@ Result<std::uint64_t> frame_read(const File& file, std::size_t stretch_end, std:
                                        : options.max_message + kSlack + kChunk;
     std::shared_ptr<PieceBuffer> buf = take_buffer();
     std::size_t limit = std::min({room, kFirstRoom, max_window});   // buf is filled to this at most
-    if (Status st = buf->reserve(limit); !st) return st.error();
+    if (Status st = buf->reserve(limit); !st) return no_room(file, st);
     bool held = false;          // a message handed out views buf
     bool own = false;           // buf is this piece's, not the thread's to reuse
     std::size_t base = 0;       // the piece offset of buf's first byte
@@ -156,15 +161,17 @@ Result<std::uint64_t> frame_read(const File& file, std::size_t stretch_end, std:
             const std::size_t from = e - std::min(e, kBack);
             const std::size_t tail = filled - from;
             if (held || tail + kChunk > limit) {
-                const std::size_t want = tail > limit / 2 ? std::min(2 * limit, max_window) : 0;
-                const std::size_t next = std::max(tail + kChunk, want);
+                // Twice as large for a long message; as large for the bytes
+                // after messages that hold this one.
+                const std::size_t next =
+                    std::max(tail + kChunk, tail > limit / 2 ? std::min(2 * limit, max_window) : limit);
                 if (own && !held) {
                     // Grown where it is: its pages move, nothing is copied.
                     if (from > 0) std::memmove(p, p + from, tail);
-                    if (Status st = buf->reserve(next, tail); !st) return st.error();
+                    if (Status st = buf->reserve(next, tail); !st) return no_room(file, st);
                 } else {
                     auto more = std::make_shared<PieceBuffer>();
-                    if (Status st = more->reserve(next); !st) return st.error();
+                    if (Status st = more->reserve(next); !st) return no_room(file, st);
                     std::memcpy(more->data(), p + from, tail);
                     buf = std::move(more);
                     own = true;

@@ -287,7 +287,8 @@ private:
                 b->done = true;
                 b->idle = !b->error && b->used == 1 && b->entries[0]->is_piece && b->entries[0]->results.empty();
                 if (b->idle) ++idle_;
-                wake = ++done_ >= wake_at_;
+                // (A piece without a message makes room in the window.)
+                wake = ++done_ >= wake_at_ || b->idle;
             }
             if (wake) done_cv_.notify_one();
         }
@@ -478,7 +479,7 @@ private:
                     std::size_t pending = 0;
                     for (const std::unique_ptr<Batch>& w : window_) pending += w->done ? 0 : 1;
                     wake_at_ = done_ + std::min(pending, std::max<std::size_t>(1, max_batches_ / 2));
-                    done_cv_.wait(lock, [&] { return done_ >= wake_at_; });
+                    done_cv_.wait(lock, [&] { return done_ >= wake_at_ || room(); });
                     wake_at_ = 0;
                 }
                 if (room()) return;
