@@ -524,7 +524,7 @@ private:
         for (std::size_t i = 0; i < b->used; ++i) {
             Entry& e = *b->entries[i];
             e.message.let_go();
-            if (e.is_piece) {   // its buffer or pages may go
+            if (e.is_piece) {   // its buffer may go
                 e.piece = MboxPiece{};
                 e.chain.reset();
                 e.results.clear();
