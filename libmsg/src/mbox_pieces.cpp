@@ -95,9 +95,6 @@ using PieceBuffer = detail::HugeBuffer;
 // faulted in only as they are read into). A piece that goes on past it (a
 // long message) goes on in a larger buffer of its own.
 constexpr std::size_t kFirstRoom = std::size_t{32} << 20;
-// A piece is read in reads of this many bytes, each framed while it is in
-// the cache.
-constexpr std::size_t kChunk = std::size_t{256} << 10;
 // Bytes the parser consumed kept before those it did not when the window
 // moves on: at_cut() looks back at the line breaks before a message.
 constexpr std::size_t kBack = 8;
@@ -108,7 +105,7 @@ thread_local std::vector<std::shared_ptr<PieceBuffer>> t_spare;
 std::shared_ptr<PieceBuffer> take_buffer() { return detail::reuse_buffer(t_spare, 1); }
 
 // Frame the piece that starts at the cut `b` (a parser's offset 0), read
-// from the file into a buffer a chunk at a time and framed as it comes,
+// from the file into a buffer a read at a time and framed as it comes,
 // while the chunk is in the cache, up to the first cut at or past
 // `stretch_end`; the messages are views into the buffer, held by their
 // keep. Each byte of the piece is read once. When the buffer is full, the
@@ -122,6 +119,9 @@ std::shared_ptr<PieceBuffer> take_buffer() { return detail::reuse_buffer(t_spare
 Result<std::uint64_t> frame_read(const File& file, std::size_t stretch_end, std::size_t b,
                                  const MboxOptions& options, const std::function<void(MboxMessage&)>& fn) {
     const std::size_t room = file.size - b;   // the piece's bytes at most
+    // Read options.read_size at a time (at least 4096, as MboxReader reads),
+    // each read framed while it is in the cache.
+    const std::size_t kChunk = std::max<std::size_t>(options.read_size, 4096);
     // What the parser may leave unconsumed (less than max_message + 16),
     // the bytes kept before it and one read more.
     constexpr std::size_t kSlack = 64;

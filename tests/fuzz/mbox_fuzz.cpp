@@ -38,8 +38,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
     msg::MboxOptions o;
     o.format = static_cast<msg::MboxFormat>(mode % 5);
-    // Half the time a small limit, so that messages are skipped too.
+    // Half the time a small limit, so that messages are skipped too; and
+    // small reads, so that pieces move their bytes on in their buffers.
     if (mode & 0x80) o.max_message = limit;
+    if (mode & 0x20) o.read_size = 4096;
 
     const msg_test::MboxEvents whole = msg_test::feed_at_once(archive, o, true);
     check(whole.broken.empty());

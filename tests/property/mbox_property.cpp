@@ -328,7 +328,8 @@ namespace {
 // (MboxPieces, stretches of `stretch` bytes, the counts of the pieces
 // before added as parallel.hpp adds them): the same messages, numbered,
 // placed and flagged the same, with the same defects.
-void check_pieces(const std::string& archive, msg::MboxFormat f, std::size_t stretch, std::size_t max_message) {
+void check_pieces(const std::string& archive, msg::MboxFormat f, std::size_t stretch, std::size_t max_message,
+                  std::size_t read_size = msg::MboxOptions{}.read_size) {
     const std::string p = temp_path("pieces.mbox");
     { std::ofstream(p, std::ios::binary) << archive; }
     struct Remove {
@@ -338,6 +339,7 @@ void check_pieces(const std::string& archive, msg::MboxFormat f, std::size_t str
     msg::MboxOptions o;
     o.format = f;
     o.max_message = max_message;
+    o.read_size = read_size;
     auto pieces = msg::MboxPieces::open(p, f, stretch);
     RC_ASSERT(pieces.ok());
     const bool cuttable = archive.starts_with("From ");
@@ -347,6 +349,12 @@ void check_pieces(const std::string& archive, msg::MboxFormat f, std::size_t str
     RC_ASSERT(reader.ok());
     msg::MboxMessage whole;
     std::uint64_t messages = 0, lines = 0;
+    struct Kept {   // a message's views held by its keep, and what they showed
+        std::shared_ptr<const void> keep;
+        std::string_view from_line, data;
+        std::string from_line_was, data_was;
+    };
+    std::vector<Kept> kept;
     msg::MboxPiece piece;
     while ((**pieces).next(piece)) {
         std::uint64_t at = 0, count = 0;
@@ -372,8 +380,13 @@ void check_pieces(const std::string& archive, msg::MboxFormat f, std::size_t str
                 RC_ASSERT(m.defects[i].code == whole.defects[i].code);
                 RC_ASSERT(m.defects[i].offset == whole.defects[i].offset);
             }
-            // A view into the piece is held by keep.
+            // A view into the piece is held by keep, and stays as it was
+            // while it is held (checked once every piece is framed).
             if (!m.unquoted && !m.too_large) RC_ASSERT(static_cast<bool>(m.keep));
+            if (m.keep) {
+                const std::string_view data = m.unquoted ? std::string_view() : m.data;
+                kept.push_back({m.keep, m.from_line, data, std::string(m.from_line), std::string(data)});
+            }
             ++count;
         });
         RC_ASSERT(piece_lines.ok());
@@ -384,6 +397,10 @@ void check_pieces(const std::string& archive, msg::MboxFormat f, std::size_t str
     auto n = (*reader)->next(whole);
     RC_ASSERT(n.ok());
     RC_ASSERT(!*n);   // no message left out
+    for (const Kept& k : kept) {
+        RC_ASSERT(k.from_line == k.from_line_was);
+        RC_ASSERT(k.data == k.data_was);
+    }
 }
 
 }  // namespace
@@ -398,7 +415,28 @@ RC_GTEST_PROP(MboxPiecesProperty, PiecesFrameAsTheWholeArchive, ()) {
     const std::size_t stretch = *rc::gen::inRange<std::size_t>(1, 120);
     const std::size_t max_message = *rc::gen::arbitrary<bool>() ? *rc::gen::inRange<std::size_t>(0, 300)
                                                                 : msg::MboxOptions{}.max_message;
-    check_pieces(archive, f, stretch, max_message);
+    // Small reads and a small limit: a piece's bytes move on in its buffer,
+    // or to a new one, many times.
+    const std::size_t read_size = *rc::gen::element<std::size_t>(4096, msg::MboxOptions{}.read_size);
+    check_pieces(archive, f, stretch, max_message, read_size);
+}
+
+// Archives larger than a piece's buffer with small reads (4096 bytes) and
+// a small limit: the bytes a piece has not framed yet move on, to the
+// front of its buffer or to a new one, many times, messages too large are
+// skipped across those moves, and the pieces still frame as the whole.
+RC_GTEST_PROP(MboxPiecesProperty, PiecesThatMoveTheirBytesOnFrameAsTheWhole, ()) {
+    const auto parts = *rc::gen::nonEmpty(rc::gen::container<std::vector<std::string>>(rc::gen::element<std::string>(
+        "\n\nFrom c\n", "\r\n\r\nFrom d\r\n", ">From ", "Subject: s\n", "\n", std::string(700, 'y') + "\n",
+        std::string(2500, 'z') + "\r\n", "\n\nFrom e\n" + std::string(5000, 'w') + "\n")));
+    std::string archive = "From first\n";
+    const int times = *rc::gen::inRange(1, 12);
+    for (int t = 0; t < times; ++t)
+        for (const std::string& part : parts) archive += part;
+    const auto f = *rc::gen::element(msg::MboxFormat::mboxrd, msg::MboxFormat::mboxo);
+    const std::size_t stretch = *rc::gen::inRange<std::size_t>(1, 20000);
+    const std::size_t max_message = *rc::gen::inRange<std::size_t>(0, 9000);
+    check_pieces(archive, f, stretch, max_message, 4096);
 }
 
 RC_GTEST_PROP(MboxPiecesProperty, PiecesOfAWrittenArchiveFrameAsTheWhole, ()) {

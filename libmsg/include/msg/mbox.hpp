@@ -83,8 +83,9 @@ std::optional<MboxFormat> parse_format(std::string_view name);  // the same name
 
 struct MboxOptions {
     MboxFormat format = MboxFormat::mboxrd;
-    // Bytes per read from the file or inflater (at least 4096): small
-    // enough that what was read is still in the cache when it is parsed.
+    // Bytes per read from the file or inflater (at least 4096), by
+    // MboxReader and by MboxPieces::frame: small enough that what was read
+    // is still in the cache when it is parsed.
     std::size_t read_size = 256 << 10;
     // The most bytes one message may take in the archive, its From_ line
     // included; a larger one is skipped, not held [mbox.message-too-large].
