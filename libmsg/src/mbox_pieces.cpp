@@ -96,7 +96,8 @@ using PieceBuffer = detail::HugeBuffer;
 // long message) goes on in a larger buffer of its own.
 constexpr std::size_t kFirstRoom = std::size_t{32} << 20;
 // Bytes the parser consumed kept before those it did not when the window
-// moves on: at_cut() looks back at the line breaks before a message.
+// moves on: the check for a cut after a message looks back at the line
+// breaks before it.
 constexpr std::size_t kBack = 8;
 // The buffer a thread read its last piece into, taken again when nothing
 // holds it any more (no allocation and no page faults per piece).
@@ -106,7 +107,7 @@ std::shared_ptr<PieceBuffer> take_buffer() { return detail::reuse_buffer(t_spare
 
 // Frame the piece that starts at the cut `b` (a parser's offset 0), read
 // from the file into a buffer a read at a time and framed as it comes,
-// while the chunk is in the cache, up to the first cut at or past
+// while the read is in the cache, up to the first cut at or past
 // `stretch_end`; the messages are views into the buffer, held by their
 // keep. Each byte of the piece is read once. When the buffer is full, the
 // bytes the parser has not consumed (at most a message, max_message) go on
@@ -121,13 +122,13 @@ Result<std::uint64_t> frame_read(const File& file, std::size_t stretch_end, std:
     const std::size_t room = file.size - b;   // the piece's bytes at most
     // Read options.read_size at a time (at least 4096, as MboxReader reads),
     // each read framed while it is in the cache.
-    const std::size_t kChunk = std::max<std::size_t>(options.read_size, 4096);
+    const std::size_t chunk = std::max<std::size_t>(options.read_size, 4096);
     // What the parser may leave unconsumed (less than max_message + 16),
     // the bytes kept before it and one read more.
     constexpr std::size_t kSlack = 64;
-    const std::size_t max_window = options.max_message > SIZE_MAX - kSlack - kChunk
+    const std::size_t max_window = options.max_message > SIZE_MAX - kSlack - chunk
                                        ? SIZE_MAX
-                                       : options.max_message + kSlack + kChunk;
+                                       : options.max_message + kSlack + chunk;
     std::shared_ptr<PieceBuffer> buf = take_buffer();
     std::size_t limit = std::min({room, kFirstRoom, max_window});   // buf is filled to this at most
     if (Status st = buf->reserve(limit); !st) return no_room(file, st);
@@ -160,11 +161,11 @@ Result<std::uint64_t> frame_read(const File& file, std::size_t stretch_end, std:
         if (filled == limit) {
             const std::size_t from = e - std::min(e, kBack);
             const std::size_t tail = filled - from;
-            if (held || tail + kChunk > limit) {
+            if (held || tail + chunk > limit) {
                 // Twice as large for a long message; as large for the bytes
                 // after messages that hold this one.
                 const std::size_t next =
-                    std::max(tail + kChunk, tail > limit / 2 ? std::min(2 * limit, max_window) : limit);
+                    std::max(tail + chunk, tail > limit / 2 ? std::min(2 * limit, max_window) : limit);
                 if (own && !held) {
                     // Grown where it is: its pages move, nothing is copied.
                     if (from > 0) std::memmove(p, p + from, tail);
@@ -185,7 +186,7 @@ Result<std::uint64_t> frame_read(const File& file, std::size_t stretch_end, std:
             filled = tail;
             e -= from;
         }
-        const std::size_t n = std::min({kChunk, limit - filled, room - base - filled});
+        const std::size_t n = std::min({chunk, limit - filled, room - base - filled});
         if (Status st = pread_all(file, buf->data() + filled, n, b + base + filled); !st) return st.error();
         lines += mbox_detail::count_newlines(buf->data() + filled, n);
         filled += n;
