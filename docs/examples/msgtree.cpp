@@ -7,7 +7,7 @@
 
 int main(int argc, char** argv) {
     if (argc != 2) { std::cerr << "usage: msgtree FILE\n"; return 64; }
-    msg::Result<msg::Source> src = msg::Source::open(argv[1]);   // read, or mapped when large
+    msg::Result<msg::Source> src = msg::Source::open(argv[1]);   // read whole (mapped only past 192 MiB)
     if (!src) { std::cerr << "msgtree: " << src.error().message << "\n"; return 66; }
 
     msg::Message m = msg::parse_message(src->data());   // never fails; spans into *src

@@ -88,7 +88,7 @@ void read_mbox(const std::string& path, const InputOptions& o, const std::functi
 
 void read_file(const std::string& path, const InputOptions& o, const std::function<bool(const InputMessage&)>& fn,
                bool& stop, InputCounts& c, bool maildir = false) {
-    auto src = path == "-" ? Source::read_fd(0, "<stdin>") : Source::open(path);
+    auto src = path == "-" ? Source::read_fd(0, "<stdin>") : Source::open(path, o.max_read);
     if (!src.ok()) return fail(o, c, problem_for(src.error().errnum), src.error().message);
     InputMessage im;
     im.file = path == "-" ? "<stdin>" : path;

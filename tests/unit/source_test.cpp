@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -176,6 +177,27 @@ TEST(Source, OpenSmallAndLarge) {
         EXPECT_EQ(moved.data(), bytes) << size;
         std::filesystem::remove(p);
     }
+}
+
+// A file of megabytes is read, not mapped: cut short (or rewritten) once
+// opened, the Source still holds every byte it read (a mapping would take
+// the pages from under it: SIGBUS). Only a file over the limit is mapped,
+// and never refused for its size.
+TEST(Source, ALargeFileIsReadSoThatCuttingItShortTakesNothing) {
+    auto p = temp_path("large.txt");
+    std::string bytes((std::size_t{5} << 20) + 17, 'y');
+    for (std::size_t i = 0; i < bytes.size(); i += 101) bytes[i] = '\n';
+    { std::ofstream(p, std::ios::binary) << bytes; }
+    auto r = msg::Source::open(p.string());
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    std::filesystem::resize_file(p, 0);
+    EXPECT_TRUE(r->data() == bytes);   // (not printed: megabytes)
+    EXPECT_EQ(r->locate(bytes.size()).line, static_cast<std::uint64_t>(std::count(bytes.begin(), bytes.end(), '\n')) + 1);
+    { std::ofstream(p, std::ios::binary) << bytes; }
+    auto over = msg::Source::open(p.string(), std::size_t{2} << 20);   // over the limit: mapped
+    ASSERT_TRUE(over.ok()) << over.error().message;
+    EXPECT_TRUE(over->data() == bytes);
+    std::filesystem::remove(p);
 }
 
 // A thread reads its next small file into the buffer of its last one once

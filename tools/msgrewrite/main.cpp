@@ -264,6 +264,8 @@ int main(int argc, char** argv) {
     InputOptions in;
     in.tool = kInfo.name;
     if (const int usage = read_input_options(vm, in)) return usage;
+    // A message file over --max-size is refused without being read.
+    in.max_read = std::min(in.max_read, o.limits.max_rewrite_message);
     const bool in_place = vm.count("in-place") > 0, dry_run = vm.count("dry-run") > 0, force = vm.count("force") > 0;
     const bool json = vm.count("json") > 0, spool = vm.count("spool") > 0;
     const std::string output = vm.count("output") ? vm["output"].as<std::string>() : "-";

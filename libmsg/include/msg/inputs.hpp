@@ -21,6 +21,7 @@
 #include "msg/defect.hpp"
 #include "msg/maildir.hpp"
 #include "msg/mbox.hpp"
+#include "msg/source.hpp"
 
 namespace msg {
 
@@ -67,6 +68,10 @@ struct InputOptions {
     bool mbox = false;             // inputs are mbox archives
     MboxFormat format = MboxFormat::mboxrd;   // the archives' variant
     bool lock = false;             // lock each archive while reading it (MboxLock, 30 s at most)
+    // A message file is read whole up to this size (Source::open), a larger
+    // one mapped, its pages touched only as it is parsed: a tool that
+    // refuses larger messages without reading them sets its limit here.
+    std::size_t max_read = Source::kMaxRead;
     // Each problem with an input, as a whole sentence naming the input.
     std::function<void(InputProblem, const std::string&)> on_error;
     // Bytes before an archive's first From_ line (a warning, once per

@@ -1,8 +1,8 @@
 // source.hpp - an input buffer and its line index.
 //
-// A Source is one contiguous byte buffer: a read-only memory map of a file,
-// or bytes it owns (standard input, a decompressed archive member, a test
-// string). Everything libmsg parses is a span of such a buffer; offsets are
+// A Source is one contiguous byte buffer: a file's bytes read into memory
+// (a read-only memory map only for a file over the read limit), or bytes
+// it owns (standard input, a decompressed archive member, a test string). Everything libmsg parses is a span of such a buffer; offsets are
 // byte positions from its start.
 //
 // Line and column are computed only when a diagnostic is printed: LineIndex
@@ -60,15 +60,17 @@ private:
 
 class Source {
 public:
-    // Map a file read-only; read it instead when it is small (under 1 MiB),
-    // a pipe or empty.
+    // Read a file whole: a small one (under 1 MiB) into a buffer its thread
+    // reuses, a larger one into huge pages; once read, the file may change
+    // or be cut short without touching the bytes held. A file larger than
+    // `max` is mapped read-only instead (not refused for its size).
     static Result<Source> open(const std::string& path, std::size_t max = kMaxRead);
     // Read all of standard input (or any fd) into an owned buffer.
     static Result<Source> read_fd(int fd, std::string name, std::size_t max = kMaxRead);
-    // What is read rather than mapped (a pipe, standard input) is held:
-    // input longer than `max` bytes is refused (EFBIG, the error names the
-    // limit) as soon as the reading passes it, not held whole. The default
-    // is the limit of one message in an mbox archive (limits.hpp).
+    // Standard input or a pipe longer than `max` bytes is refused (EFBIG,
+    // the error names the limit) as soon as the reading passes it, not held
+    // whole. The default is the limit of one message in an mbox archive
+    // (limits.hpp).
     static constexpr std::size_t kMaxRead = Limits{}.max_mbox_message;
     // Own a copy of bytes (tests, decompressed data).
     static Source from_string(std::string bytes, std::string name = "-");
