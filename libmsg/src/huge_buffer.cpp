@@ -33,22 +33,35 @@ void HugeBuffer::release() {
     capacity_ = 0;
 }
 
-Status HugeBuffer::reserve(std::size_t need, std::size_t keep) {
-    if (need <= capacity_) return Ok{};
-    if (need > SIZE_MAX - 2 * kHuge) return Error{ENOMEM, "cannot make room for " + std::to_string(need) + " bytes"};
-    const std::size_t cap = (need + kHuge - 1) / kHuge * kHuge;
-    // Mapped a huge page larger, then trimmed to the aligned part.
-    void* m = mmap(nullptr, cap + kHuge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (m == MAP_FAILED) {
-        const int e = errno;
-        return Error{e, "cannot make room for " + std::to_string(need) + " bytes: " + std::strerror(e)};
+char* map_huge(std::size_t& len, int flags) {
+    constexpr std::size_t kHuge = HugeBuffer::kHuge;
+    if (len > SIZE_MAX - 2 * kHuge) {
+        errno = ENOMEM;
+        return nullptr;
     }
+    const std::size_t cap = (len + kHuge - 1) / kHuge * kHuge;
+    // Mapped a huge page larger, then trimmed to the aligned part (both
+    // ends on page boundaries: cap is whole huge pages).
+    void* m = mmap(nullptr, cap + kHuge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | flags, -1, 0);
+    if (m == MAP_FAILED) return nullptr;
     const auto at = reinterpret_cast<std::uintptr_t>(m);
     const std::uintptr_t aligned = (at + kHuge - 1) / kHuge * kHuge;
     if (aligned > at) munmap(m, aligned - at);
     if (const std::size_t tail = at + kHuge - aligned; tail > 0) munmap(reinterpret_cast<char*>(aligned + cap), tail);
-    char* grown = reinterpret_cast<char*>(aligned);
-    madvise(grown, cap, MADV_HUGEPAGE);   // advice: refused, it stays in small pages
+    char* p = reinterpret_cast<char*>(aligned);
+    madvise(p, cap, MADV_HUGEPAGE);   // advice: refused, it stays in small pages
+    len = cap;
+    return p;
+}
+
+Status HugeBuffer::reserve(std::size_t need, std::size_t keep) {
+    if (need <= capacity_) return Ok{};
+    std::size_t cap = need;
+    char* const grown = map_huge(cap);
+    if (!grown) {
+        const int e = errno;
+        return Error{e, "cannot make room for " + std::to_string(need) + " bytes: " + std::strerror(e)};
+    }
     if (keep > 0 && bytes_) {
         // The bytes kept move with their pages (mremap moves the page
         // tables over the new mapping's start): nothing is copied, and they

@@ -200,6 +200,28 @@ TEST(Source, ALargeFileIsReadSoThatCuttingItShortTakesNothing) {
     std::filesystem::remove(p);
 }
 
+// A file read whole leaves no address space behind once let go, however
+// many are read (each is read into space reserved for the limit, on a huge
+// page's boundary; what is given back must be whole pages).
+TEST(Source, ReadingLargeFilesLeavesNoMappingBehind) {
+    auto p = temp_path("mappings.txt");
+    { std::ofstream(p, std::ios::binary) << std::string((std::size_t{3} << 20) + 5, 'm'); }
+    const auto mappings = [] {   // the process's address space, in pages
+        std::size_t pages = 0;
+        std::ifstream("/proc/self/statm") >> pages;
+        return pages;
+    };
+    { auto first = msg::Source::open(p.string()); ASSERT_TRUE(first.ok()); }   // (whatever a first read sets up)
+    const auto before = mappings();
+    for (int i = 0; i < 20; ++i) {
+        auto r = msg::Source::open(p.string());
+        ASSERT_TRUE(r.ok()) << r.error().message;
+        EXPECT_EQ(r->data().size(), (std::size_t{3} << 20) + 5);
+    }
+    EXPECT_EQ(mappings(), before);
+    std::filesystem::remove(p);
+}
+
 // A thread reads its next small file into the buffer of its last one once
 // that is let go: a buffer still held (here, or moved) is never reused.
 TEST(Source, ABufferIsReusedOnlyWhenLetGo) {

@@ -2,8 +2,9 @@
 //
 // A Source is one contiguous byte buffer: a file's bytes read into memory
 // (a read-only memory map only for a file over the read limit), or bytes
-// it owns (standard input, a decompressed archive member, a test string). Everything libmsg parses is a span of such a buffer; offsets are
-// byte positions from its start.
+// it owns (standard input, a decompressed archive member, a test string).
+// Everything libmsg parses is a span of such a buffer; offsets are byte
+// positions from its start.
 //
 // Line and column are computed only when a diagnostic is printed: LineIndex
 // records where lines start on first use and then answers by binary search.

@@ -19,6 +19,14 @@
 
 namespace msg::detail {
 
+// Anonymous memory for at least `len` bytes that starts on a huge page's
+// boundary and is advised to be backed by huge pages: `len` is rounded up
+// to whole huge pages, the length to unmap. `flags` are added to
+// MAP_PRIVATE | MAP_ANONYMOUS (MAP_NORESERVE: address space reserved, as
+// for a buffer sized for a limit). Null, with errno set, when none can be
+// mapped.
+char* map_huge(std::size_t& len, int flags = 0);
+
 class HugeBuffer {
 public:
     static constexpr std::size_t kHuge = std::size_t{2} << 20;
