@@ -116,7 +116,7 @@ struct Walked {
 void walk(const fs::path& dir, std::vector<Walked>& out, std::error_code& ec) {
     const bool maildir = is_maildir(dir.string());
     if (maildir) {
-        auto files = list_maildir_paths(dir.string());
+        auto files = list_maildir_paths(dir.string(), MaildirOrder::path);
         if (!files) {
             ec = std::error_code(files.error().errnum, std::generic_category());
             return;
@@ -163,7 +163,9 @@ std::vector<InputItem> list_input(const std::string& in, const InputOptions& o) 
         if (ec)
             items.push_back({InputItem::Kind::problem, in, false, InputProblem::missing,
                              "cannot read directory " + in + ": " + ec.message()});
-        std::sort(files.begin(), files.end(), [](const Walked& a, const Walked& b) { return a.path < b.path; });
+        // Already so for a Maildir alone (its listing is in path order).
+        const auto by_path = [](const Walked& a, const Walked& b) { return a.path < b.path; };
+        if (!std::is_sorted(files.begin(), files.end(), by_path)) std::sort(files.begin(), files.end(), by_path);
         items.reserve(items.size() + files.size());
         for (Walked& f : files) {
             // A Maildir's files are messages even when archives are read.

@@ -12,6 +12,8 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <utility>
+#include <vector>
 
 #include "detail/spool_io.hpp"
 #include "msg/host.hpp"
@@ -54,45 +56,75 @@ std::string_view base_name(std::string_view path) {
     return slash == std::string_view::npos ? path : path.substr(slash + 1);
 }
 
+// The names of a directory's messages (regular files, not hidden), sorted:
+// held in one string, each a view into it (no allocation per name, and
+// names compared without the directory's path before them).
+struct SortedNames {
+    std::string bytes;
+    std::vector<std::string_view> names;
+};
+
+Status read_sorted_names(const std::string& d, SortedNames& out) {
+    DIR* h = ::opendir(d.c_str());
+    if (!h) return spool_io::sys_error("open directory", d, errno);
+    std::vector<std::pair<std::size_t, std::size_t>> at;   // offset and length in bytes
+    for (;;) {
+        errno = 0;
+        const dirent* e = ::readdir(h);
+        if (!e) {
+            if (errno != 0) {
+                const int err = errno;
+                ::closedir(h);
+                return spool_io::sys_error("read directory", d, err);
+            }
+            break;
+        }
+        if (e->d_name[0] == '.') continue;
+        // A regular file, not followed through a link; the directory says
+        // so, and only where it does not is the file looked at (a stat per
+        // file is most of the time of a large Maildir's listing, which
+        // comes before any message is read).
+        if (e->d_type != DT_REG) {
+            struct stat st {};
+            if (e->d_type != DT_UNKNOWN || ::fstatat(::dirfd(h), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+                !S_ISREG(st.st_mode))
+                continue;
+        }
+        const std::size_t n = std::strlen(e->d_name);
+        at.emplace_back(out.bytes.size(), n);
+        out.bytes.append(e->d_name, n);
+    }
+    ::closedir(h);
+    out.names.reserve(at.size());
+    for (const auto& [off, n] : at) out.names.emplace_back(out.bytes.data() + off, n);
+    std::sort(out.names.begin(), out.names.end());
+    return Ok{};
+}
+
 }  // namespace
 
-Result<std::vector<std::string>> list_maildir_paths(const std::string& dir) {
+Result<std::vector<std::string>> list_maildir_paths(const std::string& dir, MaildirOrder order) {
+    const std::string cur_dir = dir + "/cur", new_dir = dir + "/new";
+    SortedNames cur, fresh;
+    if (Status st = read_sorted_names(new_dir, fresh); !st) return st.error();
+    if (Status st = read_sorted_names(cur_dir, cur); !st) return st.error();
     std::vector<std::string> out;
-    for (const char* sub : {"new", "cur"}) {
-        const std::string d = dir + "/" + sub;
-        DIR* h = ::opendir(d.c_str());
-        if (!h) return spool_io::sys_error("open directory", d, errno);
-        for (;;) {
-            errno = 0;
-            const dirent* e = ::readdir(h);
-            if (!e) {
-                if (errno != 0) {
-                    const int err = errno;
-                    ::closedir(h);
-                    return spool_io::sys_error("read directory", d, err);
-                }
-                break;
-            }
-            if (e->d_name[0] == '.') continue;
-            // A regular file, not followed through a link; the directory
-            // says so, and only where it does not is the file looked at
-            // (a stat per file is most of the time of a large Maildir's
-            // listing, which comes before any message is read).
-            if (e->d_type != DT_REG) {
-                struct stat st {};
-                if (e->d_type != DT_UNKNOWN || ::fstatat(::dirfd(h), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
-                    !S_ISREG(st.st_mode))
-                    continue;
-            }
-            std::string& path = out.emplace_back();
-            const std::size_t name = std::strlen(e->d_name);
-            path.reserve(d.size() + 1 + name);
-            path.append(d).append(1, '/').append(e->d_name, name);
-        }
-        ::closedir(h);
+    out.reserve(cur.names.size() + fresh.names.size());
+    auto add = [&out](const std::string& d, std::string_view name) {
+        std::string& path = out.emplace_back();
+        path.reserve(d.size() + 1 + name.size());
+        path.append(d).append(1, '/').append(name);
+    };
+    // Path order: cur/ before new/ ("cur/" < "new/"), each in name order.
+    // Name order: the two merged.
+    std::size_t i = 0, j = 0;
+    while (i < cur.names.size() || j < fresh.names.size()) {
+        const bool take_cur =
+            j == fresh.names.size() ||
+            (i < cur.names.size() && (order == MaildirOrder::path || cur.names[i] <= fresh.names[j]));
+        if (take_cur) add(cur_dir, cur.names[i++]);
+        else add(new_dir, fresh.names[j++]);
     }
-    std::sort(out.begin(), out.end(),
-              [](const std::string& a, const std::string& b) { return base_name(a) < base_name(b); });
     return out;
 }
 

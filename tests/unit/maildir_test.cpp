@@ -2,10 +2,13 @@
 #include <gtest/gtest.h>
 #include <msg/maildir.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -105,6 +108,35 @@ TEST(Maildir, WritesThroughTmpWithUniqueNames) {
 // Names written one after another sort in the order they were written
 // (the microseconds are zero-padded), so a Maildir written from a spool
 // reads back in the spool's order.
+TEST(Maildir, ListedByNameOrByPath) {
+    TempDir t;
+    const fs::path m = t.path / "Mail";
+    for (const char* d : {"cur", "new", "tmp"}) fs::create_directories(m / d);
+    // Names of cur/ and new/ interleaved, written in neither order.
+    const std::vector<std::pair<const char*, const char*>> files = {
+        {"new", "5.host"}, {"cur", "2.host:2,S"}, {"new", "1.host"}, {"cur", "4.host:2,RS"},
+        {"new", "3.host"}, {"cur", "6.host:2,"},
+    };
+    for (const auto& [d, n] : files) spit(m / d / n, "Subject: x\n\nx\n");
+    auto names = msg::list_maildir_paths(m.string());
+    ASSERT_TRUE(names) << names.error().message;
+    std::vector<std::string> got;
+    for (const std::string& p : *names) got.push_back(fs::path(p).parent_path().filename().string() + "/" +
+                                                      fs::path(p).filename().string());
+    EXPECT_EQ(got, (std::vector<std::string>{"new/1.host", "cur/2.host:2,S", "new/3.host", "cur/4.host:2,RS",
+                                             "new/5.host", "cur/6.host:2,"}));
+    auto paths = msg::list_maildir_paths(m.string(), msg::MaildirOrder::path);
+    ASSERT_TRUE(paths) << paths.error().message;
+    EXPECT_TRUE(std::is_sorted(paths->begin(), paths->end()));
+    ASSERT_EQ(paths->size(), 6u);
+    EXPECT_EQ((*paths)[0], (m / "cur" / "2.host:2,S").string());
+    EXPECT_EQ((*paths)[5], (m / "new" / "5.host").string());
+    // A Maildir that cannot be read is an error naming the directory.
+    auto none = msg::list_maildir_paths((t.path / "nothing").string(), msg::MaildirOrder::path);
+    ASSERT_FALSE(none);
+    EXPECT_NE(none.error().message.find("nothing/new"), std::string::npos) << none.error().message;
+}
+
 TEST(Maildir, NamesSortInDeliveryOrder) {
     TempDir t;
     auto w = msg::MaildirWriter::open((t.path / "m").string());
