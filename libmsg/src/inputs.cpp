@@ -107,13 +107,9 @@ void read_file(const std::string& path, const InputOptions& o, const std::functi
 // but for a Maildir (at any depth) only the messages of its cur/ and new/
 // (not tmp/, not a mail server's index files); Maildir++ subfolders are
 // walked too. Like find(1), symbolic links are not followed, so that a
-// walk never leaves the tree it was given.
-struct Walked {
-    std::string path;
-    bool maildir = false;   // a Maildir's message
-};
-
-void walk(const fs::path& dir, std::vector<Walked>& out, std::error_code& ec) {
+// walk never leaves the tree it was given. A file that is not a Maildir's
+// is an item of kind `plain`; a Maildir's is always a message file.
+void walk(const fs::path& dir, InputItem::Kind plain, std::vector<InputItem>& out, std::error_code& ec) {
     const bool maildir = is_maildir(dir.string());
     if (maildir) {
         auto files = list_maildir_paths(dir.string(), MaildirOrder::path);
@@ -122,7 +118,7 @@ void walk(const fs::path& dir, std::vector<Walked>& out, std::error_code& ec) {
             return;
         }
         out.reserve(out.size() + files->size());
-        for (std::string& f : *files) out.push_back({std::move(f), true});
+        for (std::string& f : *files) out.push_back({InputItem::Kind::file, std::move(f), true, InputProblem::missing, {}});
     }
     std::vector<fs::path> subdirs, files;
     for (auto it = fs::directory_iterator(dir, fs::directory_options::skip_permission_denied, ec);
@@ -136,9 +132,9 @@ void walk(const fs::path& dir, std::vector<Walked>& out, std::error_code& ec) {
             files.push_back(it->path());
         }
     }
-    for (const fs::path& f : files) out.push_back({f.string(), false});
+    for (const fs::path& f : files) out.push_back({plain, f.string(), false, InputProblem::missing, {}});
     for (const fs::path& d : subdirs)
-        if (!ec) walk(d, out, ec);
+        if (!ec) walk(d, plain, out, ec);
 }
 
 }  // namespace
@@ -158,21 +154,13 @@ std::vector<InputItem> list_input(const std::string& in, const InputOptions& o) 
     std::vector<InputItem> items;
     std::error_code ec;
     if (in != "-" && fs::is_directory(in, ec)) {
-        std::vector<Walked> files;
-        walk(in, files, ec);
-        if (ec)
-            items.push_back({InputItem::Kind::problem, in, false, InputProblem::missing,
-                             "cannot read directory " + in + ": " + ec.message()});
+        walk(in, o.mbox ? InputItem::Kind::archive : InputItem::Kind::file, items, ec);
         // Already so for a Maildir alone (its listing is in path order).
-        const auto by_path = [](const Walked& a, const Walked& b) { return a.path < b.path; };
-        if (!std::is_sorted(files.begin(), files.end(), by_path)) std::sort(files.begin(), files.end(), by_path);
-        items.reserve(items.size() + files.size());
-        for (Walked& f : files) {
-            // A Maildir's files are messages even when archives are read.
-            const bool archive = o.mbox && !f.maildir;
-            items.push_back({archive ? InputItem::Kind::archive : InputItem::Kind::file, std::move(f.path),
-                             f.maildir, InputProblem::missing, {}});
-        }
+        const auto by_path = [](const InputItem& a, const InputItem& b) { return a.path < b.path; };
+        if (!std::is_sorted(items.begin(), items.end(), by_path)) std::sort(items.begin(), items.end(), by_path);
+        if (ec)
+            items.insert(items.begin(), {InputItem::Kind::problem, in, false, InputProblem::missing,
+                                         "cannot read directory " + in + ": " + ec.message()});
         return items;
     }
     items.push_back({o.mbox ? InputItem::Kind::archive : InputItem::Kind::file, in, false,
