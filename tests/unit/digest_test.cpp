@@ -1,4 +1,4 @@
-// digest_test.cpp - SHA-256 through OpenSSL (digest.hpp).
+// digest_test.cpp - SHA-256 (digest.hpp): the FIPS 180-4 examples, whole and in pieces.
 #include <gtest/gtest.h>
 #include <msg/digest.hpp>
 

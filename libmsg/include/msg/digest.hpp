@@ -1,5 +1,6 @@
-// digest.hpp - message digests for the JSON outputs (a part's decoded bytes),
-// through OpenSSL's EVP interface.
+// digest.hpp - message digests for the JSON outputs (a part's decoded bytes):
+// SHA-256, the library's own (with the x86 SHA extensions where the CPU has
+// them).
 #pragma once
 
 #include <memory>
