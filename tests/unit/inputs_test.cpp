@@ -12,8 +12,11 @@
 #include <string>
 #include <vector>
 
+#include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 namespace fs = std::filesystem;
 
@@ -67,6 +70,35 @@ TEST_F(Inputs, DirectoriesInNameOrderWithoutFollowingLinks) {
     EXPECT_FALSE(c.any());
     // A link given by name is read.
     EXPECT_EQ(read({(dir_ / "tree" / "link.eml").string()}).size(), 1u);
+}
+
+// A directory below that cannot be read (here, its path is longer than
+// the system takes) is a problem named first, and the files found are
+// still read.
+TEST_F(Inputs, ADirectoryThatCannotBeReadIsAProblemAndTheRestIsRead) {
+    put("tree/a.eml", "A: 1\n\na\n");
+    put("tree/z.eml", "Z: 1\n\nz\n");
+    // Made one level at a time, relative to the last: no path names it whole.
+    const std::string name(200, 'd');
+    std::vector<int> fds{::open((dir_ / "tree").c_str(), O_RDONLY | O_DIRECTORY)};
+    ASSERT_GE(fds.back(), 0);
+    for (std::size_t len = (dir_ / "tree").string().size(); len <= PATH_MAX; len += name.size() + 1) {
+        ASSERT_EQ(::mkdirat(fds.back(), name.c_str(), 0700), 0);
+        fds.push_back(::openat(fds.back(), name.c_str(), O_RDONLY | O_DIRECTORY));
+        ASSERT_GE(fds.back(), 0);
+    }
+    msg::InputCounts c;
+    const auto seen = read({(dir_ / "tree").string()}, {}, &c);
+    EXPECT_EQ(seen, (std::vector<std::string>{"tree/a.eml#0:A: 1\n\na\n", "tree/z.eml#0:Z: 1\n\nz\n"}));
+    ASSERT_EQ(errors.size(), 1u);
+    EXPECT_NE(errors[0].find("cannot read directory " + (dir_ / "tree").string()), std::string::npos) << errors[0];
+    EXPECT_EQ(c.missing, 1u);
+    // Removed as made, deepest first (remove_all would need the whole path).
+    for (std::size_t i = fds.size() - 1; i > 0; --i) {
+        ::close(fds[i]);
+        EXPECT_EQ(::unlinkat(fds[i - 1], name.c_str(), AT_REMOVEDIR), 0);
+    }
+    ::close(fds[0]);
 }
 
 TEST_F(Inputs, MaildirMessagesOnly) {
