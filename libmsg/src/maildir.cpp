@@ -1,7 +1,6 @@
 // maildir.cpp - reading and writing Maildir folders (maildir.hpp).
 #include "msg/maildir.hpp"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -65,36 +64,18 @@ struct SortedNames {
 };
 
 Status read_sorted_names(const std::string& d, SortedNames& out) {
-    DIR* h = ::opendir(d.c_str());
-    if (!h) return spool_io::sys_error("open directory", d, errno);
     std::vector<std::pair<std::size_t, std::size_t>> at;   // offset and length in bytes
-    for (;;) {
-        errno = 0;
-        const dirent* e = ::readdir(h);
-        if (!e) {
-            if (errno != 0) {
-                const int err = errno;
-                ::closedir(h);
-                return spool_io::sys_error("read directory", d, err);
-            }
-            break;
-        }
-        if (e->d_name[0] == '.') continue;
-        // A regular file, not followed through a link; the directory says
-        // so, and only where it does not is the file looked at (a stat per
-        // file is most of the time of a large Maildir's listing, which
-        // comes before any message is read).
-        if (e->d_type != DT_REG) {
-            struct stat st {};
-            if (e->d_type != DT_UNKNOWN || ::fstatat(::dirfd(h), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
-                !S_ISREG(st.st_mode))
-                continue;
-        }
-        const std::size_t n = std::strlen(e->d_name);
+    // A regular file, not followed through a link; the directory says so,
+    // and only where it does not is the file looked at (a stat per file is
+    // most of the time of a large Maildir's listing, which comes before any
+    // message is read).
+    const Status st = spool_io::for_each_name(d, [&](const char* name, unsigned char type, int dirfd) {
+        if (name[0] == '.' || !spool_io::is_regular(dirfd, name, type)) return;
+        const std::size_t n = std::strlen(name);
         at.emplace_back(out.bytes.size(), n);
-        out.bytes.append(e->d_name, n);
-    }
-    ::closedir(h);
+        out.bytes.append(name, n);
+    });
+    if (!st) return st;
     out.names.reserve(at.size());
     for (const auto& [off, n] : at) out.names.emplace_back(out.bytes.data() + off, n);
     std::sort(out.names.begin(), out.names.end());

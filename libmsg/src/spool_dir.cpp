@@ -5,7 +5,6 @@
 #include <cerrno>
 #include <cstdint>
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -190,28 +189,10 @@ Result<std::vector<std::string>> Spool::list(SpoolState s) const { return list(s
 Result<std::vector<std::string>> Spool::list(SpoolState s, std::string_view after, std::size_t max) const {
     if (max == 0) return std::vector<std::string>();
     const std::string dir = join(root_, state_dir(s));
-    DIR* d = ::opendir(dir.c_str());
-    if (!d) return sys_error("open directory", dir, errno);
     std::vector<std::string> names;
-    for (;;) {
-        errno = 0;
-        const dirent* e = ::readdir(d);
-        if (!e) {
-            if (errno != 0) {
-                const int err = errno;
-                ::closedir(d);
-                return sys_error("read directory", dir, err);
-            }
-            break;
-        }
-        const std::string_view n = e->d_name;
-        if (!spool_io::is_entry_name(n)) continue;
-        bool regular = e->d_type == DT_REG;
-        if (e->d_type == DT_UNKNOWN || e->d_type == DT_LNK) {
-            struct stat st {};
-            regular = ::fstatat(::dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
-        }
-        if (!regular || n <= after) continue;
+    const Status st = spool_io::for_each_name(dir, [&](const char* name, unsigned char type, int dirfd) {
+        const std::string_view n = name;
+        if (!spool_io::is_entry_name(n) || n <= after || !spool_io::is_regular(dirfd, name, type)) return;
         // Keep the `max` smallest: a max-heap once full.
         if (names.size() < max) {
             names.emplace_back(n);
@@ -221,8 +202,8 @@ Result<std::vector<std::string>> Spool::list(SpoolState s, std::string_view afte
             names.back().assign(n);
             std::push_heap(names.begin(), names.end());
         }
-    }
-    ::closedir(d);
+    });
+    if (!st) return st.error();
     std::sort(names.begin(), names.end());
     return names;
 }
@@ -263,30 +244,20 @@ Status Spool::sync() const {
 
 Status Spool::clean_tmp(std::chrono::seconds age) {
     const std::string dir = join(root_, "tmp");
-    DIR* d = ::opendir(dir.c_str());
-    if (!d) return sys_error("open directory", dir, errno);
     const auto now = std::chrono::system_clock::now();
     Status result = Ok{};
-    for (;;) {
-        errno = 0;
-        const dirent* e = ::readdir(d);
-        if (!e) {
-            if (errno != 0 && result) result = sys_error("read directory", dir, errno);
-            break;
-        }
-        const std::string_view n = e->d_name;
-        if (n == "." || n == "..") continue;
+    const Status listed = spool_io::for_each_name(dir, [&](const char* name, unsigned char, int dirfd) {
         struct stat st {};
-        if (::fstatat(::dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;  // gone meanwhile
-        if (S_ISDIR(st.st_mode)) continue;
+        if (::fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) return;  // gone meanwhile
+        if (S_ISDIR(st.st_mode)) return;
         const auto mtime = std::chrono::system_clock::time_point(
             std::chrono::duration_cast<std::chrono::system_clock::duration>(
                 std::chrono::seconds(st.st_mtim.tv_sec) + std::chrono::nanoseconds(st.st_mtim.tv_nsec)));
-        if (now - mtime < age) continue;
-        if (::unlinkat(::dirfd(d), e->d_name, 0) != 0 && errno != ENOENT && result)
-            result = sys_error("remove", join(root_, "tmp", n), errno);
-    }
-    ::closedir(d);
+        if (now - mtime < age) return;
+        if (::unlinkat(dirfd, name, 0) != 0 && errno != ENOENT && result)
+            result = sys_error("remove", join(root_, "tmp", name), errno);
+    });
+    if (!listed && result) result = listed;
     return result;
 }
 

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <ctime>
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -22,6 +23,30 @@ Error sys_error(std::string_view what, const std::string& path, int err) {
     m += ": ";
     m += std::strerror(err);
     return Error{err, std::move(m)};
+}
+
+Status for_each_name(const std::string& dir, const std::function<void(const char* name, unsigned char type, int dirfd)>& fn) {
+    DIR* d = ::opendir(dir.c_str());
+    if (!d) return sys_error("open directory", dir, errno);
+    for (;;) {
+        errno = 0;
+        const dirent* e = ::readdir(d);
+        if (!e) {
+            const int err = errno;
+            ::closedir(d);
+            if (err != 0) return sys_error("read directory", dir, err);
+            return Ok{};
+        }
+        const char* n = e->d_name;
+        if (n[0] == '.' && (n[1] == '\0' || (n[1] == '.' && n[2] == '\0'))) continue;
+        fn(n, e->d_type, ::dirfd(d));
+    }
+}
+
+bool is_regular(int dirfd, const char* name, unsigned char type) {
+    if (type != DT_UNKNOWN) return type == DT_REG;
+    struct stat st {};
+    return ::fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
 }
 
 std::string join(const std::string& root, std::string_view dir, std::string_view name) {

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -102,6 +103,16 @@ struct Dirs {
 // rename(from, to); with `no_replace`, fail with EEXIST when `to` exists
 // (renameat2 RENAME_NOREPLACE, or link+unlink where the file system lacks it).
 Status move(const std::string& from, const std::string& to, bool no_replace);
+
+// Calls `fn(name, type, dirfd)` for each name in directory `dir` but "."
+// and "..", in the order the directory gives them (`type`: the entry's
+// DT_* type, DT_UNKNOWN where the file system does not say). An error naming `dir` when
+// it cannot be opened or read (the names before a read error were seen).
+Status for_each_name(const std::string& dir, const std::function<void(const char* name, unsigned char type, int dirfd)>& fn);
+// Whether `name` in the directory `dirfd` is a regular file, not followed
+// through a link: the directory's entry type `type` (DT_*) says so, and
+// only where it says nothing (DT_UNKNOWN) is the file looked at.
+bool is_regular(int dirfd, const char* name, unsigned char type);
 
 // A name an entry may have: not empty, no '/', no NUL, not starting with
 // '.', not ending with ".report" or ".json", at most 255 bytes.
