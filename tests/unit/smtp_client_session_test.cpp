@@ -352,6 +352,41 @@ TEST(ClientSession, DotWrittenButNotTheEnvelopeBehindIt) {
     EXPECT_TRUE(w.s->take().unanswered_dot);
 }
 
+// RFC 5321 4.1.1.4: the reply to a message comes after its final dot. One
+// that comes before the dot went out (with the 354, or while the message
+// is still being written) delivered nothing: the session ends and the
+// message is deferred, not sent and not "may have been delivered".
+TEST(ClientSession, AReplyBeforeTheDotWentOutDeliversNothing) {
+    for (const std::size_t written : {std::size_t{0}, std::size_t{10}}) {
+        Client c;
+        c.open();
+        c.s->submit(c.s->prepare(envelope({"b@example.net"}), kMessage));
+        c.sent();
+        c.s->receive("250 ok\r\n250 ok\r\n354 go\r\n");
+        ASSERT_FALSE(c.s->output().empty());   // the message, queued
+        if (written > 0) c.s->written(written);
+        c.s->receive("250 2.0.0 accepted already\r\n");
+        ASSERT_EQ(c.s->completed(), 1u) << written;
+        const Delivery d = c.s->take();
+        EXPECT_EQ(d.rcpts[0].state, RcptState::deferred);
+        EXPECT_NE(d.rcpts[0].detail.find("before the message was sent whole"), std::string::npos) << d.rcpts[0].detail;
+        EXPECT_TRUE(d.connection_lost);
+        EXPECT_FALSE(d.unanswered_dot);
+        EXPECT_TRUE(c.s->closed());
+    }
+    // The same reply once the dot went out (what follows it need not have):
+    // the message was accepted.
+    Client c;
+    c.open();
+    c.s->submit(c.s->prepare(envelope({"b@example.net"}), kMessage));
+    c.sent();
+    c.s->receive("250 ok\r\n250 ok\r\n354 go\r\n");
+    c.s->written(c.s->output().size());
+    c.s->receive("250 2.0.0 ok\r\n");
+    ASSERT_EQ(c.s->completed(), 1u);
+    EXPECT_EQ(c.s->take().rcpts[0].state, RcptState::sent);
+}
+
 TEST(ClientSession, QueuedBehindATransactionThatIsNotAtItsDot) {
     Client c;
     c.open();

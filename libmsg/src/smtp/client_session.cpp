@@ -762,6 +762,11 @@ void ClientSession::txn_reply(const Expect& e, const Reply& r) {
         }
         return finish_txn();
     case Await::dot:
+        // RFC 5321 4.1.1.4: the server replies once it has the final dot. A
+        // reply that comes before the dot went out answers nothing this
+        // client sent (a broken or hostile server): nothing was delivered.
+        if (!out_.empty() && !dot_written_)
+            return protocol_error("reply from " + server_ + " before the message was sent whole: " + quote(r));
         for (std::size_t i = 0; i < t.accepted.size(); ++i)
             if (t.accepted[i]) {
                 d.rcpts[i].reply = r;
