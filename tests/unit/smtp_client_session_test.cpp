@@ -480,6 +480,20 @@ TEST(ClientSession, PipelinedRefusals) {
     d = c.s->take();
     EXPECT_EQ(d.rcpts[0].state, RcptState::deferred);
     EXPECT_EQ(d.rcpts[0].reply->code, 451);
+    // 552 to RCPT is "too many recipients" (RFC 5321 4.5.3.1.10): that
+    // recipient waits for another transaction; 550 is refused for good.
+    c.s->submit(c.s->prepare(envelope({"b@example.net", "c@example.net", "d@example.net"}), kMessage));
+    EXPECT_EQ(c.sent(), "RSET\r\nMAIL FROM:<a@example.org> SIZE=49\r\nRCPT TO:<b@example.net>\r\n"
+                        "RCPT TO:<c@example.net>\r\nRCPT TO:<d@example.net>\r\nDATA\r\n");
+    c.say("250 reset\r\n250 ok\r\n250 ok\r\n552 5.5.3 too many recipients\r\n550 5.1.1 no such user\r\n"
+          "354 go\r\n");
+    c.say("250 2.0.0 queued\r\n");
+    ASSERT_EQ(c.s->completed(), 1u);
+    d = c.s->take();
+    EXPECT_EQ(d.rcpts[0].state, RcptState::sent);
+    EXPECT_EQ(d.rcpts[1].state, RcptState::deferred);
+    EXPECT_EQ(d.rcpts[1].reply->code, 552);
+    EXPECT_EQ(d.rcpts[2].state, RcptState::failed);
 }
 
 TEST(ClientSession, FinalDotReplies) {

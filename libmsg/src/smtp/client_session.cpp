@@ -715,7 +715,7 @@ void ClientSession::txn_reply(const Expect& e, const Reply& r) {
             for (RcptOutcome& o : d.rcpts)
                 if (o.detail.empty()) {
                     o.reply = r;
-                    o.state = state_of(r);
+                    o.state = r.code == 552 ? RcptState::deferred : state_of(r);
                 }
         if (t.pipelined) return;
         if (t.mail_ok) return next_command(t);
@@ -732,7 +732,11 @@ void ClientSession::txn_reply(const Expect& e, const Reply& r) {
                 t.accepted[e.rcpt] = true;
                 t.any = true;
             } else {
-                o.state = state_of(r);
+                // RFC 5321 4.5.3.1.10: 552 to RCPT is RFC 821's "too many
+                // recipients", whose right code is 452: a client treats it
+                // as temporary, and the recipient goes in another
+                // transaction.
+                o.state = r.code == 552 ? RcptState::deferred : state_of(r);
             }
         }
         if (!t.pipelined && !closing_) next_command(t);
