@@ -494,6 +494,14 @@ TEST(ClientSession, PipelinedRefusals) {
     EXPECT_EQ(d.rcpts[1].state, RcptState::deferred);
     EXPECT_EQ(d.rcpts[1].reply->code, 552);
     EXPECT_EQ(d.rcpts[2].state, RcptState::failed);
+    // 552 to MAIL is the message's size (RFC 1870): refused for good.
+    c.s->submit(c.s->prepare(envelope({"b@example.net"}), kMessage));
+    c.sent();
+    c.say("250 reset\r\n552 5.3.4 message size exceeds fixed maximum\r\n503 no\r\n503 no\r\n");
+    ASSERT_EQ(c.s->completed(), 1u);
+    d = c.s->take();
+    EXPECT_EQ(d.rcpts[0].state, RcptState::failed);
+    EXPECT_EQ(d.rcpts[0].reply->code, 552);
 }
 
 TEST(ClientSession, FinalDotReplies) {

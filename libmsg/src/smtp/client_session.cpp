@@ -715,7 +715,7 @@ void ClientSession::txn_reply(const Expect& e, const Reply& r) {
             for (RcptOutcome& o : d.rcpts)
                 if (o.detail.empty()) {
                     o.reply = r;
-                    o.state = r.code == 552 ? RcptState::deferred : state_of(r);
+                    o.state = state_of(r);
                 }
         if (t.pipelined) return;
         if (t.mail_ok) return next_command(t);
