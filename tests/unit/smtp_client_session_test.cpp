@@ -523,6 +523,24 @@ TEST(ClientSession, FinalDotReplies) {
     }
 }
 
+// A reply to the final dot whose code is out of RFC 5321's range is no
+// answer: the message may have been delivered, and is deferred so.
+TEST(ClientSession, AnOutOfRangeReplyToTheDotIsNoDelivery) {
+    for (const char* reply : {"260 2.0.0 queued\r\n", "600 no\r\n", "099 what\r\n"}) {
+        Client c;
+        c.open();
+        c.s->submit(c.s->prepare(envelope({"b@example.net"}), kMessage));
+        c.say("250 ok\r\n250 ok\r\n354 go\r\n");
+        c.say(reply);
+        ASSERT_EQ(c.s->completed(), 1u) << reply;
+        const Delivery d = c.s->take();
+        EXPECT_EQ(d.rcpts[0].state, RcptState::deferred) << reply;
+        EXPECT_TRUE(d.unanswered_dot) << reply;
+        EXPECT_NE(d.rcpts[0].detail.find("out of range"), std::string::npos) << d.rcpts[0].detail;
+        EXPECT_TRUE(c.s->closed());
+    }
+}
+
 TEST(ClientSession, A421EndsTheSession) {
     Client c;
     c.open();

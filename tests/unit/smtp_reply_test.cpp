@@ -80,6 +80,21 @@ TEST(SmtpReply, ContinuationWithAnotherCodeIsAnError) {
     EXPECT_EQ(a.feed("junk"), ReplyAssembler::Feed::error);
 }
 
+// RFC 5321 4.2: Reply-code = %x32-35 %x30-35 %x30-39; a client treats any
+// other as a fatal error (4.2, "out-of-range codes").
+TEST(SmtpReply, CodesOutOfRangeAreErrors) {
+    for (const char* line : {"260 queued", "299 ok", "600 no", "199 wait", "099 what", "100 x", "270 x"}) {
+        ReplyAssembler a;
+        EXPECT_EQ(a.feed(line), ReplyAssembler::Feed::error) << line;
+        EXPECT_NE(a.error().find(std::string(line, 3) + " is out of range"), std::string::npos) << a.error();
+        EXPECT_FALSE(a.too_big());
+    }
+    for (const char* line : {"200 ok", "256 ok", "259 ok", "354 go", "421 bye", "559 no"}) {
+        ReplyAssembler a;
+        EXPECT_EQ(a.feed(line), ReplyAssembler::Feed::done) << line;
+    }
+}
+
 TEST(SmtpReply, AssemblerLimits) {
     ReplyAssembler lines(ReplyLimits{3, 1000, 100});
     EXPECT_EQ(lines.feed("250-a"), ReplyAssembler::Feed::more);

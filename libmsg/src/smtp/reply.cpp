@@ -125,6 +125,12 @@ ReplyAssembler::Feed ReplyAssembler::feed(std::string_view line) {
     if (line.size() > limits_.max_line) return fail("with a line over " + std::to_string(limits_.max_line) + " bytes", true);
     const ReplyLine l = parse_reply_line(line);
     if (!l.ok) return fail(std::string(l.error), false);
+    // RFC 5321 4.2: Reply-code = %x32-35 %x30-35 %x30-39. A client that
+    // gets another "SHOULD normally treat [it] as a fatal error": 260 is no
+    // success, nor 600 a refusal.
+    if (!reply_code_in_range(l.code))
+        return fail("code " + std::string(line.substr(0, 3)) + " is out of range (2xx to 5xx, second digit 0 to 5)",
+                    false);
     if (!cur_.lines.empty() && l.code != cur_.code)
         return fail("a continuation line has code " + std::to_string(l.code) + ", the reply began with " +
                         std::to_string(cur_.code),
