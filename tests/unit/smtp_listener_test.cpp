@@ -520,6 +520,26 @@ TEST(SmtpListener, StartTlsAndImplicitTls) {
         EXPECT_EQ(helps, 3000);
     }
     {
+        // Commands after STARTTLS in the same write, held back while the
+        // session waited (a held reply, past the 4 KiB slice it was given):
+        // sent in clear, they are dropped at the handshake, not run inside
+        // TLS (RFC 3207 4.2).
+        Server s(quick(), &*tls);
+        auto c = Connection::open(Endpoint{"127.0.0.1", s.port()}, 3000ms);
+        ASSERT_TRUE(c);
+        EXPECT_EQ(c->read_reply()->code, 220);
+        const std::string filler = std::string(4096 - 6 - 5 - 2, 'F') + "\r\n";
+        ASSERT_TRUE(c->write(filler + "HOLD\r\nTLS\r\nINJECTED\r\n"));
+        EXPECT_EQ(c->read_reply()->code, 250);   // the filler
+        EXPECT_EQ(c->read_reply()->lines.at(0), "held");
+        EXPECT_EQ(c->read_reply()->code, 220);
+        ASSERT_TRUE(c->start_tls(no_check, "localhost"));
+        ASSERT_TRUE(c->write("A\r\n"));
+        auto a = c->read_reply();
+        ASSERT_TRUE(a);
+        EXPECT_EQ(a->lines.at(0), "A (tls)");
+    }
+    {
         ListenerOptions o = quick();
         o.implicit_tls = true;
         Server s(o, &*tls);

@@ -135,6 +135,19 @@ TEST(SmtpServer, StartTlsDropsWhatWasPipelinedAfterIt) {
     EXPECT_EQ(f.s->output().find("STARTTLS"), std::string::npos);
 }
 
+// RFC 3207 4.2: what the client said in clear is forgotten at STARTTLS,
+// an authentication too: AUTH again inside TLS.
+TEST(SmtpServer, StartTlsForgetsAnAuthenticationInClear) {
+    Fixture f;
+    f.opt.starttls = true;
+    f.opt.auth_user = "user";
+    f.opt.auth_password = "pass";
+    f.start();
+    EXPECT_EQ(f.say("EHLO c.example\r\nAUTH PLAIN AHVzZXIAcGFzcw==\r\nSTARTTLS\r\n"), (std::vector<int>{250, 235, 220}));
+    f.s->tls_started();
+    EXPECT_EQ(f.say("EHLO c.example\r\nAUTH PLAIN AHVzZXIAcGFzcw==\r\n"), (std::vector<int>{250, 235}));
+}
+
 TEST(SmtpServer, HeldReplyWaitsAndKeepsOrder) {
     Fixture f;
     f.policy.hold = true;

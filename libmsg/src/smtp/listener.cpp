@@ -309,6 +309,10 @@ void Listener::Impl::start_tls(Conn* c) {
         close(c);
         return;
     }
+    // Bytes read in clear and not yet given to the Dialog (kept while it
+    // was held, or past a slice) came before the handshake: nothing sent in
+    // clear after STARTTLS counts (RFC 3207 4.2), wherever it waits.
+    c->unfed.clear();
     ERR_clear_error();
     c->ssl.reset(SSL_new(tls->impl_->ctx.get()));
     BIO* bio = c->ssl ? BIO_new(tls->impl_->bio.get()) : nullptr;

@@ -290,12 +290,16 @@ void ServerSession::resume(const Verdict& v) {
 }
 
 void ServerSession::tls_started() {
+    // RFC 3207 4.2: everything learnt from the client in clear is
+    // forgotten, its EHLO and its authentication too.
     tls_requested_ = false;
     tls_ = true;
     in_.clear();
     pos_ = 0;
     helo_.clear();
     esmtp_ = false;
+    user_.clear();
+    mode_ = Mode::command;
     reset_transaction();
 }
 
