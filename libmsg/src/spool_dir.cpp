@@ -158,8 +158,15 @@ Status Spool::Batch::commit(std::vector<int>* open) {
         if (!result) break;
     }
     if (done > 0) {
-        Status s = spool_io::sync_fd(queue(), join(spool_.root_, "queue"));
-        if (result && !s) result = s;
+        if (Status s = spool_io::sync_fd(queue(), join(spool_.root_, "queue")); !s) {
+            // Linked, but not known to be durable: taken out again, so that
+            // an entry is in queue/ exactly when commit() says so (a server
+            // answers 451 for it, and must not have it delivered too). They
+            // stay pending, for abandon() to close.
+            for (std::size_t i = 0; i < done; ++i) ::unlinkat(queue(), pending_[i].name.c_str(), 0);
+            done = 0;
+            if (result) result = s;
+        }
     }
     for (std::size_t i = 0; i < done; ++i) {
         if (open) open->push_back(pending_[i].fd);

@@ -159,6 +159,10 @@ public:
         // time, this process's id and sequence), so no state is searched
         // for it, as a bulk writer wants.
         Result<std::string> add_keyed(const Envelope& env, std::string_view message, std::string_view key);
+        // Makes the entries durable and moves them into queue/, in the order
+        // added. On an error the first entries may be in queue/, durable,
+        // and the others not: size() is how many are left out (each entry
+        // is in queue/ exactly when commit() took it out of the batch).
         Status commit();
         std::size_t size() const { return pending_.size(); }
         // Remove what was added and not committed (as the destructor does).

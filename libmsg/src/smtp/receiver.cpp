@@ -56,16 +56,22 @@ Verdict Receiver::store(ReceivedMessage&& m, Session& s, bool& hold) {
 
 void Receiver::turn_end() {
     if (held_.empty()) return;
-    Verdict v;
-    if (auto st = batch_->commit(); !st) {
-        totals.store_errors += held_.size();
+    // The entries a failed commit linked are in queue/ (the first ones, in
+    // the order they were added, as the sessions were held): theirs get 250
+    // and the others 451, so that no message answered 451 is delivered
+    // too, and none answered 250 is missing.
+    const std::size_t added = batch_->size();
+    const Status st = batch_->commit();
+    const std::size_t stored = added - batch_->size();
+    totals.messages += stored;
+    if (!st) {
+        totals.store_errors += held_.size() - stored;
         if (on_error) on_error(st.error().message);
-        v = Verdict{451, "4.3.0 cannot store the message", false};
-    } else {
-        totals.messages += held_.size();
     }
     batch_.reset();
-    for (Session* s : std::exchange(held_, {})) s->resume(v);
+    std::size_t i = 0;
+    for (Session* s : std::exchange(held_, {}))
+        s->resume(i++ < stored ? Verdict{} : Verdict{451, "4.3.0 cannot store the message", false});
 }
 
 }  // namespace msg::smtp
