@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <optional>
 #include <system_error>
@@ -19,8 +20,9 @@ namespace fs = std::filesystem;
 
 InputProblem problem_for(int e) {
     if (e == EFBIG) return InputProblem::unusable;  // over the limit of what is read whole
-    return e == ENOENT || e == EACCES || e == ENOTDIR || e == EISDIR || e == ELOOP ? InputProblem::missing
-                                                                                   : InputProblem::unreadable;
+    const bool missing =
+        e == ENOENT || e == EACCES || e == ENOTDIR || e == EISDIR || e == ELOOP || e == ENAMETOOLONG;
+    return missing ? InputProblem::missing : InputProblem::unreadable;
 }
 
 void count(InputCounts& c, InputProblem p) {
@@ -108,21 +110,24 @@ void read_file(const std::string& path, const InputOptions& o, const std::functi
 // (not tmp/, not a mail server's index files); Maildir++ subfolders are
 // walked too. Like find(1), symbolic links are not followed, so that a
 // walk never leaves the tree it was given. A file that is not a Maildir's
-// is an item of kind `plain`; a Maildir's is always a message file.
-void walk(const fs::path& dir, InputItem::Kind plain, std::vector<InputItem>& out, std::error_code& ec) {
+// is an item of kind `plain`; a Maildir's is always a message file. A
+// directory that cannot be read is a problem item of its own, with its
+// path (so in its place once sorted), and the walk goes on.
+void walk(const fs::path& dir, InputItem::Kind plain, std::vector<InputItem>& out) {
+    auto problem = [&](const std::string& path, int e) {
+        out.push_back({InputItem::Kind::problem, path, false, problem_for(e),
+                       "cannot read directory " + path + ": " + std::strerror(e)});
+    };
     const bool maildir = is_maildir(dir.string());
     if (maildir) {
         auto files = list_maildir_paths(dir.string(), MaildirOrder::path);
-        if (!files) {
-            ec = std::error_code(files.error().errnum, std::generic_category());
-            return;
-        }
+        if (!files) return problem(dir.string(), files.error().errnum);
         out.reserve(out.size() + files->size());
         for (std::string& f : *files) out.push_back({InputItem::Kind::file, std::move(f), true, InputProblem::missing, {}});
     }
     std::vector<fs::path> subdirs, files;
-    for (auto it = fs::directory_iterator(dir, fs::directory_options::skip_permission_denied, ec);
-         !ec && it != fs::directory_iterator(); it.increment(ec)) {
+    std::error_code ec;
+    for (auto it = fs::directory_iterator(dir, ec); !ec && it != fs::directory_iterator(); it.increment(ec)) {
         std::error_code e2;
         if (it->is_symlink(e2)) continue;
         const std::string name = it->path().filename().string();
@@ -132,9 +137,9 @@ void walk(const fs::path& dir, InputItem::Kind plain, std::vector<InputItem>& ou
             files.push_back(it->path());
         }
     }
+    if (ec) problem(dir.string(), ec.value());
     for (const fs::path& f : files) out.push_back({plain, f.string(), false, InputProblem::missing, {}});
-    for (const fs::path& d : subdirs)
-        if (!ec) walk(d, plain, out, ec);
+    for (const fs::path& d : subdirs) walk(d, plain, out);
 }
 
 }  // namespace
@@ -154,13 +159,10 @@ std::vector<InputItem> list_input(const std::string& in, const InputOptions& o) 
     std::vector<InputItem> items;
     std::error_code ec;
     if (in != "-" && fs::is_directory(in, ec)) {
-        walk(in, o.mbox ? InputItem::Kind::archive : InputItem::Kind::file, items, ec);
+        walk(in, o.mbox ? InputItem::Kind::archive : InputItem::Kind::file, items);
         // Already so for a Maildir alone (its listing is in path order).
         const auto by_path = [](const InputItem& a, const InputItem& b) { return a.path < b.path; };
         if (!std::is_sorted(items.begin(), items.end(), by_path)) std::sort(items.begin(), items.end(), by_path);
-        if (ec)
-            items.insert(items.begin(), {InputItem::Kind::problem, in, false, InputProblem::missing,
-                                         "cannot read directory " + in + ": " + ec.message()});
         return items;
     }
     items.push_back({o.mbox ? InputItem::Kind::archive : InputItem::Kind::file, in, false,

@@ -73,8 +73,8 @@ TEST_F(Inputs, DirectoriesInNameOrderWithoutFollowingLinks) {
 }
 
 // A directory below that cannot be read (here, its path is longer than
-// the system takes) is a problem named first, and the files found are
-// still read.
+// the system takes; an unreadable one as another user) is a problem that
+// names it, counted as missing, and the walk goes on past it.
 TEST_F(Inputs, ADirectoryThatCannotBeReadIsAProblemAndTheRestIsRead) {
     put("tree/a.eml", "A: 1\n\na\n");
     put("tree/z.eml", "Z: 1\n\nz\n");
