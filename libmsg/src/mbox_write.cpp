@@ -106,6 +106,7 @@ public:
     Status write_keeping(std::string_view from_line, std::string_view data, bool from_crlf, bool separator,
                          bool separator_crlf, std::span<const std::size_t> keep) override {
         if (fd_ < 0) return Error{EBADF, "cannot write " + name_ + ": the archive is closed"};
+        end_open_message();
         buf_.append("From ").append(from_line).append(from_crlf ? "\r\n" : "\n");
         if (opt_.format == MboxFormat::mboxcl || opt_.format == MboxFormat::mboxcl2) {
             quoted_.clear();
@@ -114,13 +115,20 @@ public:
         } else {
             append_quoted(buf_, data, opt_.format, keep);
         }
-        if (separator) buf_.append(separator_crlf ? "\r\n" : "\n");
+        if (separator) {
+            buf_.append(separator_crlf ? "\r\n" : "\n");
+        } else if (!data.empty() && !by_length() && !ends_with_empty_line(buf_)) {
+            open_ = true;
+            open_needs_eol_ = buf_.back() != '\n';
+            open_crlf_ = from_crlf;
+        }
         if (buf_.size() >= kFlushAt) return flush(false);
         return Ok{};
     }
 
     Status write_raw(std::string_view bytes) override {
         if (fd_ < 0) return Error{EBADF, "cannot write " + name_ + ": the archive is closed"};
+        if (!bytes.empty()) end_open_message();
         buf_.append(bytes);
         if (buf_.size() >= kFlushAt) return flush(false);
         return Ok{};
@@ -139,6 +147,25 @@ public:
 
 private:
     static constexpr std::size_t kFlushAt = std::size_t{1} << 20;
+
+    // A message written without its separator (the last of its archive,
+    // which did not end with an empty line) gets one, and the line break it
+    // lacks, when more follows: in the From_ line formats a From_ line
+    // starts a message only after an empty line (or right after the From_
+    // line of an empty one), and without it the next message would be read
+    // as part of this one. The last message keeps its bytes as they were.
+    // The Content-Length formats need nothing: the length frames it.
+    void end_open_message() {
+        if (!open_) return;
+        const char* eol = open_crlf_ ? "\r\n" : "\n";
+        if (open_needs_eol_) buf_.append(eol);
+        buf_.append(eol);
+        open_ = false;
+    }
+    bool by_length() const { return opt_.format == MboxFormat::mboxcl || opt_.format == MboxFormat::mboxcl2; }
+    static bool ends_with_empty_line(std::string_view b) {
+        return b.ends_with("\n\n") || b.ends_with("\n\r\n");
+    }
 
     Status write_fd(const char* p, std::size_t n) {
         while (n > 0) {
@@ -182,6 +209,9 @@ private:
     bool regular_ = false;
     std::string buf_;     // bytes not yet written (before compression)
     std::string quoted_;  // scratch for the Content-Length formats
+    bool open_ = false;          // the last message was written without its separator,
+    bool open_needs_eol_ = false;   // nor a line break after its last line
+    bool open_crlf_ = false;        // its lines ended in CRLF
     z_stream z_{};
     bool zinit_ = false;
 };

@@ -1014,6 +1014,30 @@ TEST(Mbox, WriterQuoting) {
               "From s\nContent-Length: " + std::to_string(data.size()) + "\n" + data);
 }
 
+// A message without its separator (the last of an archive that did not
+// end with an empty line) gets one, and a line break it lacks, when
+// another message follows and its end is not an empty line already: else
+// the next From_ line would not start a message. The last message keeps
+// its bytes, and so does every archive the reader read (the property
+// tests' round trips: an empty message, Content-Length framing).
+TEST(Mbox, WriterEndsAMessageWithoutItsSeparatorWhenMoreFollow) {
+    const std::vector<Copy> msgs = {msg_of("a", "X: 1\n\nno line break", false), msg_of("b", "X: 2\n\n", false),
+                                    msg_of("c", "X: 3\r\n\r\ncrlf\r\n", false), msg_of("d", "X: 4\n\nlast", false)};
+    EXPECT_EQ(write_string(msgs, msg::MboxFormat::mboxrd),
+              "From a\nX: 1\n\nno line break\n\nFrom b\nX: 2\n\nFrom c\nX: 3\r\n\r\ncrlf\r\n\nFrom d\nX: 4\n\nlast");
+    for (const auto f : {msg::MboxFormat::mboxrd, msg::MboxFormat::mboxo, msg::MboxFormat::mboxcl,
+                         msg::MboxFormat::mboxcl2}) {
+        const std::vector<Copy> back = read_string(write_string(msgs, f), f);
+        ASSERT_EQ(back.size(), 4u) << static_cast<int>(f);
+        // (The Content-Length formats add their field, and keep a last
+        // line without its line break.)
+        const bool by_length = f == msg::MboxFormat::mboxcl || f == msg::MboxFormat::mboxcl2;
+        EXPECT_EQ(back[0].data, by_length ? "X: 1\nContent-Length: 13\n\nno line break" : "X: 1\n\nno line break\n");
+        EXPECT_EQ(back[3].data, by_length ? "X: 4\nContent-Length: 4\n\nlast" : "X: 4\n\nlast");
+        for (const Copy& m : back) EXPECT_TRUE(m.defects.empty()) << static_cast<int>(f) << " " << m.from_line;
+    }
+}
+
 TEST(Mbox, WriterGzipAndStdout) {
     std::vector<Copy> msgs = {msg_of("a", "X: 1\n\nbody\n"), msg_of("b", "X: 2\n\nFrom x\n", false)};
     const std::string plain = write_string(msgs, msg::MboxFormat::mboxrd);

@@ -268,7 +268,10 @@ public:
     virtual ~MboxWriter() = default;
 
     // "From " + from_line + (CR)LF, the message quoted as the format says,
-    // then (CR)LF when `separator`.
+    // then (CR)LF when `separator`. A message written without it gets it
+    // (and a line break it lacks) when another message or raw bytes come
+    // after it, so that every message is read back whole: only the last
+    // one ends as it was.
     virtual Status write(std::string_view from_line, std::string_view data, bool from_crlf = false,
                          bool separator = true, bool separator_crlf = false) = 0;
     // As write(), but the lines of `data` that start at the offsets in
