@@ -80,7 +80,9 @@ void read_mbox(const std::string& path, const InputOptions& o, const std::functi
             return;
         }
     }
-    if (count == 0) {
+    // An empty file is an archive of no messages (a mailbox with no new
+    // mail); bytes and no From_ line are not an archive.
+    if (count == 0 && (*reader)->leading_garbage() > 0) {
         return fail(o, c, InputProblem::unusable, im.file + ": not an mbox archive (no 'From ' line starts a message)");
     }
     if ((*reader)->leading_garbage() > 0 && o.on_leading)

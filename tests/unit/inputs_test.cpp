@@ -157,6 +157,17 @@ TEST_F(Inputs, ArchivesMessageByMessageAndProblemsCounted) {
     EXPECT_EQ(read({(dir_ / "junk.mbox").string()}, o).size(), 1u);
     ASSERT_EQ(leading.size(), 1u);
     EXPECT_NE(leading[0].find("5 bytes before the first 'From ' line"), std::string::npos) << leading[0];
+    // An empty mailbox (no new mail) is an archive of no messages; a file of
+    // one line break is not an archive.
+    put("empty.mbox", "");
+    put("newline.mbox", "\n");
+    errors.clear();
+    msg::InputCounts e;
+    EXPECT_TRUE(read({(dir_ / "empty.mbox").string()}, o, &e).empty());
+    EXPECT_FALSE(e.any());
+    EXPECT_TRUE(errors.empty());
+    EXPECT_TRUE(read({(dir_ / "newline.mbox").string()}, o, &e).empty());
+    EXPECT_EQ(e.unusable, 1u);
 }
 
 // The loop in two steps: what an input stands for, in order, then each
