@@ -22,6 +22,7 @@
 #include <cerrno>
 #include <cstring>
 #include <memory>
+#include <optional>
 
 namespace msg {
 namespace {
@@ -34,14 +35,17 @@ namespace {
 class StreamMboxReader final : public MboxReader {
 public:
     // `expected`: a plain file's size when it was opened.
-    StreamMboxReader(gzFile gz, int fd, std::uint64_t expected, std::string name, const MboxOptions& o)
-        : parser_(o), gz_(gz), fd_(fd), expected_(expected), name_(std::move(name)), read_size_(o.read_size) {
+    // `plain`: a regular file read as it is; else the input is looked at
+    // (gzip, or bytes passed through: standard input, a pipe).
+    StreamMboxReader(bool plain, int fd, std::uint64_t expected, std::string name, const MboxOptions& o)
+        : parser_(o), fd_(fd), expected_(expected), name_(std::move(name)), read_size_(o.read_size),
+          mode_(plain ? Mode::plain : Mode::start) {
         constexpr std::size_t kSlack = 64;  // the parser holds less than max_message + 16
         max_window_ = o.max_message > SIZE_MAX - kSlack - read_size_ ? SIZE_MAX : o.max_message + kSlack + read_size_;
     }
     ~StreamMboxReader() override {
-        if (gz_) gzclose(gz_);
-        else ::close(fd_);
+        if (inflating_) inflateEnd(&zs_);
+        ::close(fd_);
     }
 
     Result<bool> next(MboxMessage& out) override {
@@ -50,7 +54,9 @@ public:
             begin_ += s.consumed;
             switch (s.event) {
             case MboxParser::Event::message: out.keep.reset(); return true;
-            case MboxParser::Event::end: return false;
+            case MboxParser::Event::end:
+                if (after_) return *after_;
+                return false;
             // Copied: the window moves (and there are max_message at most).
             case MboxParser::Event::leading: leading_.assign(parser_.leading()); break;
             case MboxParser::Event::need_more:
@@ -81,24 +87,115 @@ private:
             if (Status st = buf_.reserve(cap, len_); !st)
                 return Error{st.error().errnum, "cannot read " + name_ + ": " + st.error().message};
         }
-        if (!gz_) return fill_plain();
-        const int n = gzread(gz_, buf_.data() + len_, static_cast<unsigned>(read_size_));
+        if (mode_ == Mode::plain) return fill_plain();
+        return fill_looked_at();
+    }
+
+    // Compressed bytes (or, passed through, plain ones) read from fd_ after
+    // those not used yet; false at the end of the file.
+    Result<bool> read_in() {
+        if (!in_) in_ = std::make_unique<unsigned char[]>(kIn);
+        if (zs_.avail_in > 0 && zs_.next_in != in_.get()) std::memmove(in_.get(), zs_.next_in, zs_.avail_in);
+        zs_.next_in = in_.get();
+        ssize_t n;
+        do n = ::read(fd_, in_.get() + zs_.avail_in, kIn - zs_.avail_in);
+        while (n < 0 && errno == EINTR);
         if (n < 0) {
-            int err = 0;
-            const char* what = gzerror(gz_, &err);
-            return Error{err == Z_ERRNO ? errno : 0, "cannot read " + name_ + ": " +
-                                                         (err == Z_ERRNO ? std::strerror(errno) : what)};
+            const int e = errno;
+            return Error{e, "cannot read " + name_ + ": " + std::strerror(e)};
         }
-        if (!started_) compressed_ = gzdirect(gz_) == 0;
-        started_ = true;
-        if (n == 0) {
-            eof_ = true;
-            int err = 0;
-            const char* what = gzerror(gz_, &err);
-            if (err != Z_OK && err != Z_STREAM_END)
-                return Error{0, "cannot read " + name_ + ": " + what + " (the archive is truncated or corrupt)"};
+        zs_.avail_in += static_cast<uInt>(n);
+        raw_ += static_cast<std::uint64_t>(n);
+        if (n == 0) in_eof_ = true;
+        return n > 0;
+    }
+
+    // Inflated gzip members one after another (as gzip -d reads them), or
+    // the bytes as they are when the input does not start with gzip's
+    // magic. Bytes after the last member that are not another one are an
+    // error, not ignored: mail appended to a compressed archive is not
+    // lost without a word.
+    Status fill_looked_at() {
+        auto* const out = reinterpret_cast<unsigned char*>(buf_.data() + len_);
+        zs_.next_out = out;
+        zs_.avail_out = static_cast<uInt>(read_size_);
+        while (zs_.avail_out == read_size_ && !eof_) {
+            if (mode_ == Mode::start || mode_ == Mode::between) {
+                // Two bytes say whether a member starts (or, at the start,
+                // whether the input is gzip at all).
+                if (zs_.avail_in < 2 && !in_eof_) {
+                    if (auto r = read_in(); !r) return r.error();
+                    continue;
+                }
+                const bool magic = zs_.avail_in >= 2 && zs_.next_in[0] == 0x1f && zs_.next_in[1] == 0x8b;
+                if (mode_ == Mode::start) compressed_ = magic;
+                if (!magic && mode_ == Mode::start) {
+                    mode_ = Mode::direct;
+                    continue;
+                }
+                if (!magic) {
+                    // Zeros after the last member (a padded file, as tar
+                    // leaves one) are skipped, as gzip -d skips them.
+                    while (zs_.avail_in > 0 && zs_.next_in[0] == 0) {
+                        ++zs_.next_in;
+                        --zs_.avail_in;
+                    }
+                    if (zs_.avail_in == 0 && !in_eof_) {
+                        if (auto r = read_in(); !r) return r.error();
+                        continue;
+                    }
+                    if (zs_.avail_in > 0 && !after_) {
+                        // Every message of the gzip data is handed out
+                        // first: the error comes at the end.
+                        after_ = Error{0, "cannot read " + name_ + ": the bytes after its gzip data, from byte " +
+                                              std::to_string(raw_ - zs_.avail_in) + ", are not gzip (they are not read)"};
+                    }
+                    eof_ = true;
+                    break;
+                }
+                if (!inflating_) {
+                    if (inflateInit2(&zs_, 15 + 16) != Z_OK)
+                        return Error{ENOMEM, "cannot read " + name_ + ": cannot start the gzip decompressor"};
+                    inflating_ = true;
+                } else {
+                    inflateReset(&zs_);
+                }
+                mode_ = Mode::member;
+                continue;
+            }
+            if (mode_ == Mode::direct) {
+                if (zs_.avail_in == 0) {
+                    if (in_eof_) {
+                        eof_ = true;
+                        break;
+                    }
+                    if (auto r = read_in(); !r) return r.error();
+                    continue;
+                }
+                const uInt n = std::min(zs_.avail_in, zs_.avail_out);
+                std::memcpy(zs_.next_out, zs_.next_in, n);
+                zs_.next_in += n;
+                zs_.avail_in -= n;
+                zs_.next_out += n;
+                zs_.avail_out -= n;
+                continue;
+            }
+            // Mode::member
+            if (zs_.avail_in == 0) {
+                if (in_eof_)
+                    return Error{0, "cannot read " + name_ + ": the gzip data ends early, at byte " +
+                                        std::to_string(raw_) + " (the archive is truncated or corrupt)"};
+                if (auto r = read_in(); !r) return r.error();
+                continue;
+            }
+            const int r = inflate(&zs_, Z_NO_FLUSH);
+            if (r == Z_STREAM_END) mode_ = Mode::between;
+            else if (r != Z_OK && !(r == Z_BUF_ERROR && zs_.avail_in == 0))   // (no progress with input left: stuck)
+                return Error{0, "cannot read " + name_ + ": " + (zs_.msg ? zs_.msg : "gzip data corrupt") +
+                                    " at byte " + std::to_string(raw_ - zs_.avail_in) +
+                                    " (the archive is truncated or corrupt)"};
         }
-        len_ += static_cast<std::size_t>(n);
+        len_ += read_size_ - zs_.avail_out;
         return Ok{};
     }
 
@@ -121,9 +218,13 @@ private:
         return Ok{};
     }
 
+    // How the input is read: a regular file as it is; else looked at
+    // first, then gzip members (one, or between two) or passed through.
+    enum class Mode : std::uint8_t { plain, start, member, between, direct };
+    static constexpr std::size_t kIn = std::size_t{128} << 10;
+
     MboxParser parser_;
     std::string leading_;
-    gzFile gz_;   // or, without it, a plain file read from
     int fd_;
     std::uint64_t expected_ = 0, read_ = 0;   // its size when opened, bytes read
     std::string name_;
@@ -133,8 +234,14 @@ private:
     std::size_t begin_ = 0;        // first byte the parser has not consumed
     std::size_t len_ = 0;          // bytes valid in buf_
     bool eof_ = false;
-    bool started_ = false;
     bool compressed_ = false;
+    Mode mode_;
+    z_stream zs_{};                      // the looked-at input: what is left of it, and the inflater
+    bool inflating_ = false;             // ... once started
+    std::unique_ptr<unsigned char[]> in_;
+    bool in_eof_ = false;                // the file's end was read
+    std::uint64_t raw_ = 0;              // bytes read from the file
+    std::optional<Error> after_;         // said once the messages before it are out
 };
 
 }  // namespace
@@ -175,16 +282,8 @@ Result<std::unique_ptr<MboxReader>> MboxReader::open(const std::string& path,
                        pread(fd, magic, 2, 0) >= 1 && !(magic[0] == 0x1f && magic[1] == 0x8b);
     if (plain) posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     const std::string name = path == "-" ? "<stdin>" : path;
-    if (plain)
-        return std::unique_ptr<MboxReader>(
-            new StreamMboxReader(nullptr, fd, static_cast<std::uint64_t>(st.st_size), name, o));
-    gzFile gz = gzdopen(fd, "rb");
-    if (!gz) {
-        ::close(fd);
-        return Error{ENOMEM, "cannot open " + path + ": out of memory"};
-    }
-    gzbuffer(gz, 1 << 17);
-    return std::unique_ptr<MboxReader>(new StreamMboxReader(gz, -1, 0, name, o));
+    return std::unique_ptr<MboxReader>(
+        new StreamMboxReader(plain, fd, plain ? static_cast<std::uint64_t>(st.st_size) : 0, name, o));
 }
 
 }  // namespace msg

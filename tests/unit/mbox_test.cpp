@@ -575,6 +575,41 @@ TEST(Mbox, TruncatedGzipIsAnError) {
         EXPECT_EQ(msgs[i].data.substr(0, 9 + std::to_string(i).size()), "Subject: " + std::to_string(i));
 }
 
+// gzip members one after another are one archive (as gzip -d reads
+// them); bytes after the last that are not gzip (mail appended to a
+// compressed archive) are an error once the messages before them are out,
+// not ignored; zeros padding the file are skipped.
+TEST(Mbox, BytesAfterTheGzipDataAreAnError) {
+    const std::string one = "From a Mon Jan  1 00:00:00 2024\nSubject: 1\n\none\n\n";
+    const std::string two = "From b Mon Jan  1 00:00:01 2024\nSubject: 2\n\ntwo\n";
+    auto gz_of = [](const std::string& text) {
+        TempFile t("member.gz");
+        t.write_gzip(text);
+        std::ifstream in(t.path, std::ios::binary);
+        return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    };
+    TempFile f("tail.mbox.gz");
+    std::string err;
+    f.write(gz_of(one) + gz_of(two));
+    EXPECT_EQ(read_all(f.str(), {}, &err).size(), 2u);
+    EXPECT_TRUE(err.empty()) << err;
+    f.write(gz_of(one) + two);
+    auto msgs = read_all(f.str(), {}, &err);
+    ASSERT_EQ(msgs.size(), 1u);
+    EXPECT_EQ(msgs[0].data, "Subject: 1\n\none\n");
+    EXPECT_NE(err.find(f.str() + ": the bytes after its gzip data, from byte " + std::to_string(gz_of(one).size()) +
+                       ", are not gzip"),
+              std::string::npos)
+        << err;
+    err.clear();
+    f.write(gz_of(one + two) + std::string(1000, '\0'));
+    EXPECT_EQ(read_all(f.str(), {}, &err).size(), 2u);
+    EXPECT_TRUE(err.empty()) << err;
+    f.write(gz_of(one) + std::string(10, '\0') + "x");
+    EXPECT_EQ(read_all(f.str(), {}, &err).size(), 1u);
+    EXPECT_NE(err.find("are not gzip"), std::string::npos) << err;
+}
+
 TEST(Mbox, OpenErrors) {
     auto r = msg::MboxReader::open("/nonexistent/dir/x.mbox");
     ASSERT_FALSE(r.ok());
