@@ -15,9 +15,14 @@ namespace {
 struct Policy : ServerPolicy {
     std::vector<ReceivedMessage> got;
     bool hold = false;
-    Verdict rcpt_verdict;
+    Verdict rcpt_verdict, data_verdict;
+    int data_stages = 0;
     Verdict decide(Stage s, std::string_view arg, const std::vector<std::string>&) override {
         if (s == Stage::rcpt && arg.starts_with("no@")) return rcpt_verdict;
+        if (s == Stage::data) {
+            ++data_stages;
+            return data_verdict;
+        }
         return {};
     }
     Verdict accept(ReceivedMessage&& m, bool& h) override {
@@ -146,6 +151,36 @@ TEST(SmtpServer, StartTlsForgetsAnAuthenticationInClear) {
     EXPECT_EQ(f.say("EHLO c.example\r\nAUTH PLAIN AHVzZXIAcGFzcw==\r\nSTARTTLS\r\n"), (std::vector<int>{250, 235, 220}));
     f.s->tls_started();
     EXPECT_EQ(f.say("EHLO c.example\r\nAUTH PLAIN AHVzZXIAcGFzcw==\r\n"), (std::vector<int>{250, 235}));
+}
+
+// RFC 3030 2: DATA after BDAT in one transaction is 503, and the chunks
+// already taken stay the message's.
+TEST(SmtpServer, DataAfterBdatIsRefused) {
+    Fixture f;
+    f.start();
+    EXPECT_EQ(f.say("EHLO c.example\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<d@e.example>\r\nBDAT 6\r\nX: 1\r\n"),
+              (std::vector<int>{250, 250, 250, 250}));
+    EXPECT_EQ(f.say("DATA\r\n"), std::vector<int>{503});
+    EXPECT_EQ(f.say("BDAT 4 LAST\r\n\r\nx\n"), std::vector<int>{250});
+    ASSERT_EQ(f.policy.got.size(), 1u);
+    EXPECT_EQ(f.policy.got[0].data, "X: 1\r\n\r\nx\n");
+    EXPECT_EQ(f.policy.data_stages, 1);   // once a transaction, not once a chunk
+}
+
+// A rule of the data stage that refuses holds for BDAT as for DATA: its
+// reply once the chunk is read, and nothing stored.
+TEST(SmtpServer, DataStageRefusalHoldsForBdat) {
+    Fixture f;
+    f.policy.data_verdict = Verdict{554, "5.7.1 data refused by rule", false};
+    f.start();
+    EXPECT_EQ(f.say("EHLO c.example\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<d@e.example>\r\nDATA\r\n"),
+              (std::vector<int>{250, 250, 250, 554}));
+    EXPECT_EQ(f.say("RSET\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<d@e.example>\r\nBDAT 6 LAST\r\nX: 1\r\n"
+                    "NOOP\r\n"),
+              (std::vector<int>{250, 250, 250, 554, 250}));
+    EXPECT_NE(f.s->output().find("554 5.7.1 data refused by rule"), std::string::npos);
+    EXPECT_TRUE(f.policy.got.empty());
+    EXPECT_EQ(f.say("BDAT 3 LAST\r\nabc"), std::vector<int>{503});   // the transaction ended
 }
 
 TEST(SmtpServer, HeldReplyWaitsAndKeepsOrder) {

@@ -104,7 +104,8 @@ void ServerSession::reset_transaction() {
     env_ = Envelope{};
     rcpts_.clear();
     data_.clear();
-    too_big_ = drop_in_data_ = bdat_refused_ = utf8_ = false;
+    too_big_ = drop_in_data_ = bdat_refused_ = utf8_ = bdat_started_ = false;
+    bdat_rule_ = Verdict{};
 }
 
 void ServerSession::receive(std::string_view bytes) {
@@ -233,6 +234,11 @@ void ServerSession::bdat_bytes() {
     ++completed_;
     if (bdat_refused_) {
         // The chunk was read only to stay in step; the command was refused.
+        if (bdat_rule_.code) {   // by a rule of the data stage: the transaction ends
+            finish(bdat_rule_, 250, "");
+            reset_transaction();
+            return;
+        }
         if (!opt_.chunking) error(502, "5.5.1 BDAT not available (no CHUNKING)");
         else if (!in_mail_) error(503, "5.5.1 need MAIL before BDAT");
         else error(554, "5.5.1 no valid recipients");
@@ -498,6 +504,8 @@ void ServerSession::command(std::string_view line) {
             if (!c.arg.empty()) return error(501, "5.5.4 DATA takes no argument");
             if (!in_mail_) return error(503, "5.5.1 need MAIL before DATA");
             if (rcpts_.empty()) return error(554, "5.5.1 no valid recipients");
+            // RFC 3030 2: DATA and BDAT are not used in one transaction.
+            if (bdat_started_) return error(503, "5.5.1 DATA after BDAT in one transaction");
             const Verdict v = policy_.decide(Stage::data, {}, rcpts_);
             if (v.code) return finish(v, 354, "");
             drop_in_data_ = v.drop;
@@ -512,11 +520,19 @@ void ServerSession::command(std::string_view line) {
             bdat_last_ = c.last;
             mode_ = Mode::bdat;
             bdat_refused_ = !opt_.chunking || !in_mail_ || rcpts_.empty();
-            if (!bdat_refused_ && data_.empty()) {
+            // The data stage, once a transaction, at its first BDAT: a rule
+            // that refuses is answered once the chunk is read (to stay in
+            // step with the client), and nothing is stored.
+            if (!bdat_refused_ && !bdat_started_) {
+                bdat_started_ = true;
                 const Verdict v = policy_.decide(Stage::data, {}, rcpts_);
                 if (v.drop) {
                     dropped_ = true;
                     return;
+                }
+                if (v.code) {
+                    bdat_rule_ = v;
+                    bdat_refused_ = true;
                 }
             }
             if (bdat_left_ == 0) bdat_bytes();

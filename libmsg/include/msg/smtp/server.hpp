@@ -169,6 +169,8 @@ private:
     bool closing_ = false, dropped_ = false, tls_requested_ = false, tls_ = false, held_ = false;
     bool esmtp_ = false, skipping_ = false, line_start_ = true, after_crlf_ = true, prev_cr_ = false;
     bool too_big_ = false, drop_in_data_ = false, bdat_last_ = false, bdat_refused_ = false, utf8_ = false;
+    bool bdat_started_ = false;   // a BDAT of this transaction was taken: no DATA now (RFC 3030 2)
+    Verdict bdat_rule_;           // the data stage's refusal, answered once its chunk is read
     unsigned errors_ = 0;
     std::uint64_t bdat_left_ = 0, messages_ = 0, completed_ = 0;
     std::string helo_, user_, login_user_;
