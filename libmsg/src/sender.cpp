@@ -630,6 +630,7 @@ SendPass Sender::pass(const std::atomic<bool>& stop) {
     result.scan_error = due.error();
     result.unreachable = gave_up > 0 && !totals_.reached;
     result.left_behind = gave_up > 0 && !result.unreachable && !stop;
+    result.stopped = stop;
     return result;
 }
 

@@ -133,6 +133,9 @@ try:
         check(re.search(rb"spoolsend: 0 sent, 0 partly sent, 0 deferred, 0 failed", err) is not None,
               "slow greeting, SIGTERM: the summary is printed: %s" % err)
         check(states(spool)["queue"] == names, "slow greeting, SIGTERM: the entries stay in queue/")
+        # Entries left unsent by the stop: exit 1, said, not 0 ("every due entry was sent").
+        check(code == 1, "slow greeting, SIGTERM: exit 1, got %d: %s" % (code, err))
+        check(b"stopped by a signal" in err, "slow greeting, SIGTERM: the stop is said: %s" % err)
         print("slow greeting, SIGTERM: ended %.2f s after it" % after)
     finally:
         server.kill()

@@ -284,6 +284,13 @@ int main(int argc, char** argv) {
         complain("spoolsend", "entries left for a later run: " + pass.session_error);
         return exit_code::problems;
     }
+    // Stopped while entries were being sent: those not dealt with wait, as
+    // entries left over do, and the status says so (0 would say every due
+    // entry was sent).
+    if (pass.stopped) {
+        complain("spoolsend", "stopped by a signal: entries not sent yet stay for a later run");
+        return exit_code::worst(errors ? exit_code::io_error : exit_code::ok, exit_code::problems);
+    }
     if (errors) return exit_code::io_error;
     return (deferred || failed || partial) ? exit_code::problems : exit_code::ok;
 }
