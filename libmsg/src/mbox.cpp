@@ -164,13 +164,12 @@ private:
                 continue;
             }
             if (mode_ == Mode::direct) {
+                // The bytes looked at go first; then the window is read
+                // into as a plain file's is (no copy through in_).
                 if (zs_.avail_in == 0) {
-                    if (in_eof_) {
-                        eof_ = true;
-                        break;
-                    }
-                    if (auto r = read_in(); !r) return r.error();
-                    continue;
+                    if (!in_eof_) return fill_plain();
+                    eof_ = true;
+                    break;
                 }
                 const uInt n = std::min(zs_.avail_in, zs_.avail_out);
                 std::memcpy(zs_.next_out, zs_.next_in, n);
