@@ -131,7 +131,10 @@ std::vector<std::pair<std::size_t, std::size_t>> binary_spans(std::string_view i
 
 bool editable(const Entity& e) noexcept {
     const bool no_empty_line = e.body_begin == e.header_end;
-    if (e.header_end == e.begin) return e.depth == 0 || !no_empty_line;
+    // No field at all: editable when an empty line (or nothing) follows. A
+    // first line that is not a field (a byte-order mark, a space or 8-bit
+    // byte in a name) may be a header to other readers; it is not made body.
+    if (e.header_end == e.begin) return !no_empty_line || e.begin >= e.end;
     return !no_empty_line || e.header_end >= e.end;
 }
 
