@@ -471,17 +471,29 @@ Defects check_msg_id_field(std::string_view name, std::string_view value, std::s
     FieldChecker fc{value, base, name, r};
     Tokens t(value);
     std::size_t n = 0;
+    std::size_t first_word = std::string_view::npos;
+    // obs-in-reply-to and obs-references (RFC 5322 4.5.4) allow phrases
+    // among the ids, and no id at all: obsolete, not wrong.
+    auto words = [&](bool ids) {
+        if (first_word == std::string_view::npos) return;
+        fc.error(DefectCode::MessageIdObsolete, first_word,
+                 ids ? "words between message ids" : "only words, no message id");
+        first_word = std::string_view::npos;
+    };
     while (!t.at_end()) {
-        if (list && t.peek().kind != Tok::special) {  // obs-phrase words between ids
-            fc.error(DefectCode::MessageIdObsolete, t.peek().offset, "words between message ids");
+        if (list && t.peek().kind != Tok::special) {
+            if (first_word == std::string_view::npos) first_word = t.peek().offset;
             t.take();
             continue;
         }
-        if (!msg_id(t, fc)) return r;
+        if (!msg_id(t, fc)) { words(true); return r; }
         ++n;
         if (!list) break;
     }
-    if (n == 0) fc.error(DefectCode::MessageIdSyntax, t.peek().offset, "no message id");
+    if (list && n == 0 && first_word == std::string_view::npos)
+        fc.error(DefectCode::MessageIdObsolete, t.peek().offset, "no message id");
+    words(n > 0);
+    if (n == 0 && !list) fc.error(DefectCode::MessageIdSyntax, t.peek().offset, "no message id");
     else if (!t.at_end()) fc.error(DefectCode::MessageIdSyntax, t.peek().offset, "text after the message id");
     return r;
 }
