@@ -149,7 +149,19 @@ std::size_t parse_header_block(std::string_view data, std::vector<HeaderField>& 
                 const DefectCode code = bad_name                 ? DefectCode::HeaderBadFieldName
                                         : fields.size() == first ? DefectCode::HeaderNoSeparator
                                                                  : DefectCode::HeaderMissingColon;
-                defects->push_back({code, base + (bad_name ? name_end : pos), {}});
+                std::string what;
+                if (bad_name) {
+                    const auto c = static_cast<unsigned char>(start[name_end]);
+                    if (eol - name_end >= 3 && std::memcmp(start + name_end, "\xEF\xBB\xBF", 3) == 0)
+                        what = name_end == 0 && base == 0 ? "a UTF-8 byte-order mark before the first field"
+                                                          : "a UTF-8 byte-order mark";
+                    else if (is_wsp(static_cast<char>(c))) what = "a space";
+                    else {
+                        static constexpr char hex[] = "0123456789ABCDEF";
+                        what = std::string("byte 0x") + hex[c >> 4] + hex[c & 15];
+                    }
+                }
+                defects->push_back({code, base + (bad_name ? name_end : pos), std::move(what)});
             }
             return pos;  // this line begins the body
         }

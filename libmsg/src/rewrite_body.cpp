@@ -553,7 +553,11 @@ bool fix_round(std::string_view in, std::string& out, const RewriteOptions& o, c
                 continue;
             const Decoded decoded = decode_body(m.body(e), e.encoding);
             if (!has_8bit(decoded.data)) continue;
-            const std::string cs = is_valid_utf8(decoded.data) ? "utf-8" : "windows-1252";
+            // windows-1252 leaves 0x81, 0x8D, 0x8F, 0x90 and 0x9D undefined;
+            // iso-8859-1, read the same way, keeps them (as C1 controls).
+            const std::string cs = is_valid_utf8(decoded.data)                                ? "utf-8"
+                                   : decoded.data.find_first_of("\x81\x8D\x8F\x90\x9D") != std::string::npos ? "iso-8859-1"
+                                                                                              : "windows-1252";
             Parameters params = e.content_type.params;
             params.push_back({"charset", cs, {}, {}});
             if (const HeaderField* f = m.field(e, "Content-Type")) {
@@ -603,7 +607,8 @@ bool fix_round(std::string_view in, std::string& out, const RewriteOptions& o, c
         }
     // MIME-Version: missing, or needed now that a part has a
     // Content-Transfer-Encoding.
-    if ((codes.count(DefectCode::MimeVersionMissing) || !bodies_done.empty()) && !m.header("MIME-Version") &&
+    if ((codes.count(DefectCode::MimeVersionMissing) || codes.count(DefectCode::MimeVersionMissingPlain) ||
+         !bodies_done.empty()) && !m.header("MIME-Version") &&
         editable(m.root())) {
         add_mime_version(m, eol, splice);
         log.change("header MIME-Version", "added");

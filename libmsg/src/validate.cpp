@@ -196,7 +196,25 @@ private:
                 add(DefectCode::FieldSenderRequired, once[1].first->offset);
         }
         if (top && have_mime_fields && !have_mime_version)
-            add(DefectCode::MimeVersionMissing, first_mime->offset);
+            add(restates_plain_text(e) ? DefectCode::MimeVersionMissingPlain : DefectCode::MimeVersionMissing,
+                first_mime->offset);
+    }
+
+    static bool is_ascii_label(std::string_view cs) {
+        return iequals(cs, "us-ascii") || iequals(cs, "ascii") || iequals(cs, "ansi_x3.4-1968");
+    }
+
+    // A leaf whose MIME fields say what a reader without MIME assumes anyway
+    // (RFC 2045 5.2): text/plain, US-ASCII, 7bit or 8bit, no 8-bit byte, no
+    // parameter that changes the display (format=flowed).
+    bool restates_plain_text(const Entity& e) const {
+        if (e.kind != EntityKind::leaf || e.content_type.mime_type() != "text/plain") return false;
+        if (e.encoding != TransferEncoding::seven_bit && e.encoding != TransferEncoding::eight_bit) return false;
+        for (const Parameter& p : e.content_type.params) {
+            if (iequals(p.name, "charset") ? !is_ascii_label(p.value) : iequals(p.name, "format") || iequals(p.name, "delsp"))
+                return false;
+        }
+        return first_non_ascii(m_.body(e)) == std::string_view::npos;
     }
 
     static bool is_text_field(std::string_view name) {
@@ -314,7 +332,7 @@ private:
     void text_content(const Entity& e) {
         const std::string* cs = e.content_type.param("charset");
         // us-ascii is decoded as windows-1252, but RFC 2046 4.1.2 has no 8-bit in it.
-        const bool ascii = cs && (iequals(*cs, "us-ascii") || iequals(*cs, "ascii") || iequals(*cs, "ansi_x3.4-1968"));
+        const bool ascii = cs && is_ascii_label(*cs);
         std::optional<TextDecoder> dec;
         if (cs && !ascii) dec.emplace(*cs);
         if (dec && !dec->known()) dec.reset();

@@ -142,6 +142,7 @@ PYTHON = {
     "mime.too-many-parts": (set(), NONE, "no-limits"),
     "mime.unknown-encoding": (set(), NONE, "cte-unchecked"),
     "mime.version-missing": (set(), NONE, "no-mime-version"),
+    "mime.version-missing-plain": (set(), NONE, "no-mime-version"),
     "mime.private-encoding": (set(), NONE, "cte-unchecked"),
     "mime.multipart-encoding": ({"InvalidMultipartContentTransferEncodingDefect"}, SAME, "detected"),
     "mime.no-body-part": ({"StartBoundaryNotFoundDefect", "MultipartInvariantViolationDefect"}, SAME, "detected"),

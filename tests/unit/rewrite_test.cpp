@@ -612,3 +612,33 @@ TEST(Review, ToUtf8NeverMakesABoundaryLine) {
 }
 
 }  // namespace
+
+TEST(SevenBit, FirstLineNotAFieldLeavesTheMessageAlone) {
+    // A byte-order mark, a space or an 8-bit byte in the first field's name:
+    // to other readers that may be the header; it is not made into body.
+    for (const std::string& first : {std::string("\xEF\xBB\xBF" "From: a@example.org\n"),
+                                    std::string("X Original Sender: l@example.org\nFrom: a@example.org\n")}) {
+        const std::string in = first + "Subject: Gr\xC3\xBC\xC3\x9F" "e\nContent-Type: text/plain; charset=utf-8\n"
+                                       "\nGr\xC3\xBC\xC3\x9F" "e\n";
+        for (auto set : {+[](RewriteOptions& o) { o.seven_bit = true; }, +[](RewriteOptions& o) { o.fix = true; }}) {
+            RewriteOptions o;
+            set(o);
+            const auto r = msg::rewrite(in, o);
+            EXPECT_FALSE(r.changed) << r.output;
+            EXPECT_EQ(r.output, in);
+            EXPECT_FALSE(r.problems.empty());
+        }
+    }
+}
+
+TEST(Fix, CharsetForTextWindows1252CannotRead) {
+    const std::string head = "From: a@example.org\nDate: Mon, 23 Nov 2026 09:15:00 +0100\nMIME-Version: 1.0\n";
+    // 0x81 is undefined in windows-1252: the label that reads every byte the
+    // same way is iso-8859-1, and nothing is left to report.
+    const auto r = run(head + "\ncaf\xE9 \x81\n", [](RewriteOptions& o) { o.fix = true; });
+    EXPECT_NE(r.output.find("charset=iso-8859-1"), std::string::npos) << r.output;
+    for (const msg::Defect& d : r.remaining) ADD_FAILURE() << "left: " << d.info().code;
+    const auto w = run(head + "\ncaf\xE9 \x80\n", [](RewriteOptions& o) { o.fix = true; });
+    EXPECT_NE(w.output.find("charset=windows-1252"), std::string::npos) << w.output;
+    for (const msg::Defect& d : w.remaining) ADD_FAILURE() << "left: " << d.info().code;
+}

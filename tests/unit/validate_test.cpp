@@ -107,6 +107,17 @@ TEST(ValidateMessageId, Forms) {
     EXPECT_EQ(msgid("<a@b> <c@d>", true), V{});
     EXPECT_EQ(msgid("<a@b> words <c@d>", true), V{"message-id.obsolete"});
     EXPECT_EQ(msgid("<\"q\"@b>"), V{"message-id.obsolete"});
+    // obs-in-reply-to and obs-references (RFC 5322 4.5.4): phrases only, or
+    // nothing, is obsolete, not wrong.
+    EXPECT_EQ(msgid("Your message of \"Thu, 01 Aug 2002 17:15:27 BST.\"", true), V{"message-id.obsolete"});
+    EXPECT_EQ(msgid("", true), V{"message-id.obsolete"});
+    EXPECT_EQ(msgid("", false), V{"message-id.syntax"});
+    // but not the specials of a mutt-style "<id>; from x@y on ..."
+    EXPECT_EQ(msgid("<a@b>; from x@y", true), V{"message-id.syntax"});
+    const msg::Defects d = msg::check_msg_id_field("In-Reply-To", "  Alice's message", 100, true);
+    ASSERT_EQ(d.size(), 1u);
+    EXPECT_EQ(d[0].offset, 102u);
+    EXPECT_EQ(d[0].detail, "In-Reply-To: only words, no message id");
 }
 
 std::vector<std::string> check(const std::string& text, msg::ValidateOptions o = {}) {
@@ -220,7 +231,21 @@ TEST(Validate, BodyDefectsAtTheirLine) {
 
 TEST(Validate, Mime) {
     const std::string mv = "MIME-Version: 1.0\n";
-    EXPECT_EQ(check(kHead + "Content-Type: text/plain\n\nx\n"), V{"mime.version-missing"});
+    // MIME fields that only restate plain US-ASCII text: a warning.
+    EXPECT_EQ(check(kHead + "Content-Type: text/plain\n\nx\n"), V{"mime.version-missing-plain"});
+    EXPECT_EQ(check(kHead + "Content-Type: text/plain; charset=US-ASCII; encoding=utf-8\n"
+                            "Content-Transfer-Encoding: 7bit\n\nx\n"),
+              V{"mime.version-missing-plain"});
+    EXPECT_EQ(check(kHead + "Content-Transfer-Encoding: 8bit\n\nx\n"), V{"mime.version-missing-plain"});
+    // Anything that changes the reading: an error.
+    EXPECT_EQ(check(kHead + "Content-Type: text/plain; charset=utf-8\n\nx\n"), V{"mime.version-missing"});
+    EXPECT_EQ(check(kHead + "Content-Type: text/plain; format=flowed\n\nx\n"), V{"mime.version-missing"});
+    EXPECT_EQ(check(kHead + "Content-Type: text/html\n\nx\n"), V{"mime.version-missing"});
+    EXPECT_EQ(check(kHead + "Content-Transfer-Encoding: quoted-printable\n\nx\n"), V{"mime.version-missing"});
+    EXPECT_EQ(check(kHead + "Content-Type: text/plain; charset=us-ascii\n\n\xC3\xA9\n"),
+              (V{"mime.version-missing", "body.8bit-in-7bit", "charset.bad-bytes"}));
+    EXPECT_EQ(check(kHead + "Content-Type: multipart/mixed; boundary=b\n\n--b\n\nx\n--b--\n"),
+              V{"mime.version-missing"});
     EXPECT_EQ(check(kHead + mv + "Content-Type: text/plain\n\ncaf\xC3\xA9\n"),
               (V{"body.8bit-in-7bit", "charset.missing"}));
     EXPECT_EQ(check(kHead + mv + "Content-Type: text/plain; charset=x-nonesuch\n\nx\n"), V{"charset.unknown"});
@@ -292,6 +317,17 @@ TEST(Validate, ReviewedCases) {
               V{"header.nul"});
     // a space inside a field name
     EXPECT_EQ(check(kHead + "X Mailer: mailer 1.0\n\nx\n"), V{"header.bad-field-name"});
+}
+
+TEST(Validate, BadFieldNameSaysWhichCharacter) {
+    auto detail = [](const std::string& text) {
+        for (const msg::Defect& d : msg::validate(msg::parse_message(text)))
+            if (d.code == msg::DefectCode::HeaderBadFieldName) return d.detail;
+        return std::string("(none)");
+    };
+    EXPECT_EQ(detail("\xEF\xBB\xBF" "From: a@example.org\n\nx\n"), "a UTF-8 byte-order mark before the first field");
+    EXPECT_EQ(detail("From: a@example.org\nX Mailer: m\n\nx\n"), "a space");
+    EXPECT_EQ(detail("From: a@example.org\nX-Priorit\xC3\xA4t: 1\n\nx\n"), "byte 0xC3");
 }
 
 TEST(Validate, SortedByOffset) {
