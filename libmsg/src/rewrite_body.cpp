@@ -588,6 +588,10 @@ bool fix_round(std::string_view in, std::string& out, const RewriteOptions& o, c
         std::sort(open.begin(), open.end(), [&](std::size_t a, std::size_t b) { return all[a].depth > all[b].depth; });
         for (std::size_t ei : open) {
             const Entity& e = all[ei];
+            // A multipart given a fresh boundary in this round is closed in
+            // the next, with that boundary: a close delimiter written with
+            // the old one would be text of its last part.
+            if (const HeaderField* ct = m.field(e, "Content-Type"); ct && fields_done.count(ct->offset)) continue;
             std::string close = std::string(eol) + "--" + *e.content_type.param("boundary") + "--";
             if (e.end == cur.size()) close += eol;
             splice.insert(e.end, std::move(close));

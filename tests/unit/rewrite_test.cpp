@@ -642,3 +642,24 @@ TEST(Fix, CharsetForTextWindows1252CannotRead) {
     EXPECT_NE(w.output.find("charset=windows-1252"), std::string::npos) << w.output;
     for (const msg::Defect& d : w.remaining) ADD_FAILURE() << "left: " << d.info().code;
 }
+
+TEST(Fix, UnclosedMultipartGivenAFreshBoundaryIsClosedWithIt) {
+    const std::string head = "From: a@example.org\nDate: Mon, 23 Nov 2026 09:15:00 +0100\nMIME-Version: 1.0\n";
+    // Unclosed, and a line of the last part begins with the boundary
+    // (renamed); or unclosed with a boundary over 70 characters.
+    const std::string long_b(75, 'y');
+    const std::pair<std::string, std::string> cases[] = {
+        {head + "Content-Type: multipart/mixed; boundary=sep\n\n--sep\n\nfirst\n--sep\n\nsecond\n--separator\nlast\n",
+         "--sep--"},
+        {head + "Content-Type: multipart/mixed; boundary=" + long_b + "\n\n--" + long_b + "\n\nonly part\n", long_b},
+        {head + "Content-Type: multipart/mixed; boundary=sep\n\n--sep\nContent-Type: multipart/alternative; "
+                "boundary=in\n\n--in\n\nplain\n--in\n\nrich\n--inner\n",
+         "--in--"}};
+    for (const auto& [in, stale] : cases) {
+        const auto r = run(in, [](RewriteOptions& o) { o.fix = true; });
+        for (const msg::Defect& d : r.remaining) ADD_FAILURE() << "left: " << d.info().code << "\n" << r.output;
+        // No part gains the old close delimiter (or anything else).
+        EXPECT_EQ(decoded_leaves(r.output), decoded_leaves(in)) << r.output;
+        EXPECT_EQ(r.output.find(stale), std::string::npos) << r.output;
+    }
+}
