@@ -201,7 +201,8 @@ std::int32_t MessageParser::parse_entity(std::size_t begin, std::size_t end, boo
             return idx;
         }
         if (b->size() > limits_.max_boundary_length) {
-            defect(DefectCode::BoundaryTooLong, ct_at);
+            defect(DefectCode::BoundaryOverLimit, ct_at,
+                   std::to_string(b->size()) + " characters, limit " + std::to_string(limits_.max_boundary_length));
             return idx;
         }
         std::string boundary = *b;  // e may move while children are added

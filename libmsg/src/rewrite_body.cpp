@@ -679,7 +679,10 @@ std::string why_left(const Message& m, std::size_t ei, const Defect& d) {
         return {};
     }
     case DefectCode::BoundaryTooLong:
-        return "a boundary longer than the parser's limit is not used, so the parts are not known";
+        // Replaced in the delimiter lines found; with none, it stays.
+        return where.kind == EntityKind::multipart
+                   ? std::string()
+                   : "no delimiter line of it was found, so the parts are not known and the boundary is left";
     case DefectCode::MultipartEncoding:
         return e.kind == EntityKind::multipart
                    ? std::string()

@@ -131,6 +131,7 @@ PYTHON = {
     "mime.boundary-not-found": ({"StartBoundaryNotFoundDefect", "MultipartInvariantViolationDefect"}, SAME, "detected"),
     "mime.boundary-reused": ({"StartBoundaryNotFoundDefect"}, OTHER, "consequence"),
     "mime.boundary-too-long": (set(), NONE, "boundary-length"),
+    "mime.boundary-over-limit": (set(), NONE, "boundary-length"),
     "mime.boundary-unclosed": ({"CloseBoundaryNotFoundDefect"}, SAME, "detected"),
     "mime.content-type-syntax": ({"InvalidHeaderDefect"}, SAME, "detected"),
     "mime.filename-path": (set(), NONE, "filename-free"),

@@ -766,7 +766,7 @@ TEST(Message, BoundaryMissingAndTooLong) {
     lim.max_boundary_length = 4;
     auto t = msg::parse_message("Content-Type: multipart/mixed; boundary=abcde\n\n--abcde\n\na\n--abcde--\n", lim);
     EXPECT_EQ(t.entities().size(), 1u);
-    EXPECT_EQ(count(t.defects(), DefectCode::BoundaryTooLong), 1u);
+    EXPECT_EQ(count(t.defects(), DefectCode::BoundaryOverLimit), 1u);
 }
 
 TEST(Message, BoundaryMissingIsReportedAtContentType) {
@@ -778,8 +778,8 @@ TEST(Message, BoundaryMissingIsReportedAtContentType) {
     lim.max_boundary_length = 4;
     const std::string t = "Subject: x\nContent-Type: multipart/mixed; boundary=abcde\n\n--abcde\n\na\n--abcde--\n";
     auto n = msg::parse_message(t, lim);
-    ASSERT_EQ(count(n.defects(), DefectCode::BoundaryTooLong), 1u);
-    EXPECT_EQ(first(n.defects(), DefectCode::BoundaryTooLong)->offset, t.find("Content-Type"));
+    ASSERT_EQ(count(n.defects(), DefectCode::BoundaryOverLimit), 1u);
+    EXPECT_EQ(first(n.defects(), DefectCode::BoundaryOverLimit)->offset, t.find("Content-Type"));
 }
 
 TEST(Message, EmptyMultipartFromTestdata) {
