@@ -340,11 +340,40 @@ TEST(NotTranscript, EmptyAndBinaryInput) {
     EXPECT_EQ(not_transcript_reason(""), "empty input, not a transcript");
     EXPECT_EQ(not_transcript_reason("\n\r\n\n"), "empty input, not a transcript");
     const std::string png("\x89PNG\r\n\x1a\n\0\0\0\rIHDR", 16);
-    EXPECT_EQ(not_transcript_reason(png), "not a transcript: binary data (control bytes near the start)");
+    EXPECT_EQ(not_transcript_reason(png), "not a transcript: binary data (a NUL byte near the start)");
     EXPECT_EQ(not_transcript_reason(std::string("S: 220 ok\nC: EHLO a\0", 20)),
+              "not a transcript: binary data (a NUL byte near the start)");
+    EXPECT_EQ(not_transcript_reason("PK\x03\x04\x14\x01\x02\x08" "data"),
               "not a transcript: binary data (control bytes near the start)");
+    // A form feed, ISO-2022-JP's escapes or one stray control byte in a
+    // message's first lines is text.
+    EXPECT_EQ(not_transcript_reason("C: DATA\nC: Subject: \x1b$B$3$s\x1b(B\nC: \f\nC: a\x01b\n"), "");
+    // The native format may hold any octet but LF.
+    EXPECT_EQ(not_transcript_reason(std::string("# msgtools transcript 1\nC 0.1 a\0\x01\x02\x03\x04b\n", 37)), "");
     EXPECT_EQ(not_transcript_reason("S: 220 mx ESMTP\r\nC: EHLO a\r\n\tfolded\r\n"), "");
     EXPECT_EQ(not_transcript_reason("hello\nworld\n"), "");   // read as a batch, with defects
     // Only the start is looked at: a control byte deep in a message's text is the message's.
     EXPECT_EQ(not_transcript_reason("C: DATA\n" + std::string(2000, 'x') + "\x1b[0m\n"), "");
+}
+
+// The recorder's output is read back by the parser: a client line exactly as
+// sent (form feed, ESC, a CR inside it); a server line with its control
+// bytes escaped, so that a CR cannot end it early or forge a line.
+TEST(Recorder, WritesWhatTheParserReadsBack) {
+    msg::smtp::Recorder rec("127.0.0.1:25");
+    rec(msg::smtp::Wire::sent, "Subject: \x1b$B$3\x1b(B \f x\ry");
+    rec(msg::smtp::Wire::received, "450 4.2.0 busy\rS 0.1 250 forged\x1b[2J");
+    rec.close();
+    const std::string text = rec.take();
+    EXPECT_EQ(msg::smtp::not_transcript_reason(text), "");
+    const msg::smtp::ParsedTranscript p = msg::smtp::parse_transcript(text);
+    EXPECT_EQ(p.format, msg::smtp::Format::native);
+    EXPECT_TRUE(p.defects.empty());
+    std::vector<std::string> client, server;
+    for (const msg::smtp::TranscriptLine& l : p.transcript.lines) {
+        if (l.side == msg::smtp::Side::client) client.push_back(l.text);
+        if (l.side == msg::smtp::Side::server) server.push_back(l.text);
+    }
+    EXPECT_EQ(client, std::vector<std::string>{"Subject: \x1b$B$3\x1b(B \f x\ry"});
+    EXPECT_EQ(server, std::vector<std::string>{"450 4.2.0 busy\\x0dS 0.1 250 forged\\x1b[2J"});
 }

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <deque>
 
+#include "msg/charset.hpp"
 #include "msg/datetime.hpp"
 #include "msg/smtp/command.hpp"
 
@@ -135,13 +136,19 @@ Format detect_format(std::string_view text) {
 
 std::string_view not_transcript_reason(std::string_view text) noexcept {
     if (text.find_first_not_of("\r\n") == std::string_view::npos) return "empty input, not a transcript";
-    // Text has no control bytes but tab and line breaks; a picture or an
-    // archive has them within its first few hundred bytes.
+    // The native format says what it is, and its lines may hold any octet
+    // but LF (a message's form feeds and escapes, as sent).
+    if (text.starts_with("# msgtools transcript ")) return {};
+    // A picture or an archive has a NUL, or several control bytes, within
+    // its first few hundred bytes; text has tabs, form feeds and the ESC of
+    // ISO-2022-JP, and now and then a stray control byte.
+    int controls = 0;
     for (const char ch : text.substr(0, 1024)) {
         const auto c = static_cast<unsigned char>(ch);
-        if ((c < 0x20 && c != '\t' && c != '\r' && c != '\n') || c == 0x7f)
-            return "not a transcript: binary data (control bytes near the start)";
+        if (c == 0) return "not a transcript: binary data (a NUL byte near the start)";
+        if ((c < 0x20 && c != '\t' && c != '\r' && c != '\n' && c != '\f' && c != 0x1b) || c == 0x7f) ++controls;
     }
+    if (controls >= 4) return "not a transcript: binary data (control bytes near the start)";
     return {};
 }
 
@@ -450,7 +457,11 @@ void Recorder::operator()(Wire w, std::string_view text) {
     std::snprintf(stamp, sizeof stamp, " %.6f ", t);
     out_ += w == Wire::sent ? 'C' : w == Wire::received ? 'S' : '=';
     out_ += stamp;
-    out_.append(text);
+    // What the client sent is kept as sent, to be replayed; a server's
+    // line is shown, never sent: its control bytes (a CR that would end
+    // the line for a reader, an ESC for a terminal) are escaped.
+    if (w == Wire::sent) out_.append(text);
+    else out_ += printable(text);
     out_ += '\n';
 }
 

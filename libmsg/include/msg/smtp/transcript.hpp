@@ -64,8 +64,10 @@ struct ParsedTranscript {
 ParsedTranscript parse_transcript(std::string_view text, std::optional<Format> format = std::nullopt);
 
 // Why `text` is not a transcript at all, or "" when it may be one: empty
-// (or only line breaks), or binary data (control bytes other than tab and
-// line breaks in its first KiB: an image, an archive). Anything else is read, batch SMTP
+// (or only line breaks), or binary data (a NUL, or four control bytes other
+// than tab, line breaks, form feed and ESC, in its first KiB: an image, an
+// archive; the native format, which says what it is, may hold any octet but
+// LF and is never binary). Anything else is read, batch SMTP
 // being the format of last resort, and its odd lines reported as defects.
 // smtpreplay says so and exits 65, as msgcheck does of input that is not
 // mail.
@@ -78,7 +80,8 @@ std::string_view not_transcript_reason(std::string_view text) noexcept;
 std::string write_transcript(const Transcript& t, Format format);
 
 // Records a live session in the native format as it goes: give it as the
-// session's WireObserver; take() returns what was recorded since the last
+// session's WireObserver; client lines are kept as sent, the control bytes
+// of server lines and events escaped ("\\x0d", as msg::printable() does); take() returns what was recorded since the last
 // call, so that a caller appending it to a file now and then leaves a
 // readable transcript even when it is killed (one without the final
 // "close" event: cut short).
