@@ -105,6 +105,15 @@ try:
                        b"BDAT 11\r\nSubject: thBDAT 13 LAST\r\nree\r\n\r\nbody\r\nQUIT\r\n")
         check(codes(r) == [220, 250, 250, 250, 250, 250, 221], "BDAT replies: %s" % codes(r))
         check(any(b == b"Subject: three\r\n\r\nbody\r\n" for _, b in entries(spool)), "the BDAT message is stored")
+        # Whole BDAT transactions pipelined in one write (RFC 3030 4.2): each
+        # is committed and answered as soon as it is in, not one per tick of
+        # the event loop (a second), which would stall the client 20 s here
+        # and run into talk()'s 2 s read timeout.
+        batch = b"EHLO x\r\n" + b"".join(b"MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.net>\r\n"
+                                          b"BDAT 19 LAST\r\nSubject: p%02d\r\n\r\nx\r\n" % i for i in range(20))
+        r = talk(port, batch + b"QUIT\r\n")
+        check(codes(r) == [220, 250] + [250, 250, 250] * 20 + [221], "pipelined BDAT replies: %s" % codes(r))
+        check(len([b for _, b in entries(spool) if b.startswith(b"Subject: p")]) == 20, "20 pipelined BDAT messages")
         # Sequence and syntax errors, a line too long, SIZE.
         r = talk(port, b"MAIL FROM:<a@example.org>\r\nEHLO x\r\nRCPT TO:<b@example.net>\r\nDATA\r\n"
                        b"MAIL FROM:<a@example.org> SIZE=20000\r\nMAIL FROM:a@example.org\r\nNOOP " + b"x" * 5000 +
@@ -119,7 +128,7 @@ try:
     finally:
         err = stop(p)
     check("smtpsink: " in err and " messages" in err, "a summary at exit: %s" % err)
-    check(len(entries(spool)) == n_before == 3, "three messages stored in all, got %d" % len(entries(spool)))
+    check(len(entries(spool)) == n_before == 23, "23 messages stored in all, got %d" % len(entries(spool)))
     check(not os.listdir(os.path.join(spool, "tmp")), "nothing left in tmp/")
 
     # --- rules ----------------------------------------------------------------

@@ -534,7 +534,11 @@ void Listener::Impl::settle() {
         for (Conn* c : list) c->listed_held = false;
         for (Conn* c : list) {
             if (c->phase == Conn::Phase::closed) continue;
-            if (c->dialog->held()) {
+            // Held again after going on with the input it had kept (the
+            // next pipelined message): its replies so far are sent now, and
+            // the owner gets another turn for the new hold, not one a tick
+            // later (nothing else would wake the loop for that input).
+            if (c->dialog->held() && c->dialog->completed() == c->completed) {
                 held.push_back(c);
                 c->listed_held = true;
                 continue;
