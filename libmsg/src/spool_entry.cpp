@@ -48,7 +48,7 @@ EnvelopeLine command(std::string_view text, std::size_t offset, bool mail, Defec
             gt = rest.find('>', gt + 1);
         if (gt == std::string_view::npos) return l;
         path_end = gt + 1;
-    } else if (l.path.local.size() > kMaxLocalPart || l.path.domain.size() > kMaxDomain || l.path.end > kMaxPath) {
+    } else if (path_too_long(l.path)) {
         add(defects, DefectCode::EnvelopePathTooLong, l.path_offset,
             std::to_string(l.path.local.size()) + " octets of local part, " +
                 std::to_string(l.path.domain.size()) + " of domain");

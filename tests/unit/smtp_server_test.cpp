@@ -113,6 +113,37 @@ TEST(SmtpServer, LimitsAndPolicy) {
     EXPECT_TRUE(f.policy.got.empty());
 }
 
+// What the sender would refuse in a spool entry is refused here, with 501:
+// a parameter's value (RFC 1870, 3461), a repeated one, a path over the
+// limits of RFC 5321 4.5.3.1. Lines that the extensions lengthen past 512
+// octets are taken.
+TEST(SmtpServer, ParametersAndPathsAsTheSpoolTakesThem) {
+    Fixture f;
+    f.opt.max_size = 1000;
+    f.start();
+    using V = std::vector<int>;
+    EXPECT_EQ(f.say("EHLO c.example\r\n"), V{250});
+    for (const char* bad : {"RET=BOGUS", "ENVID=a=b", "SIZE=12x", "SIZE=-1", "SIZE=", "RET=FULL RET=HDRS",
+                            "SMTPUTF8=yes", "NOTIFY=NEVER"})
+        EXPECT_EQ(f.say(std::string("MAIL FROM:<a@b.example> ") + bad + "\r\n"), V{501}) << bad;
+    // 2^64 + 1 does not wrap to 1.
+    EXPECT_EQ(f.say("MAIL FROM:<a@b.example> SIZE=18446744073709551617\r\n"), V{552});
+    EXPECT_EQ(f.say("MAIL FROM:<" + std::string(65, 'l') + "@b.example>\r\n"), V{501});
+    EXPECT_EQ(f.say("MAIL FROM:<a@b.example> RET=HDRS ENVID=QQ314159\r\n"), V{250});
+    for (const char* bad : {"NOTIFY=NEVER,SUCCESS", "NOTIFY=BOGUS", "ORCPT=nosemicolon", "NOTIFY=NEVER NOTIFY=NEVER"})
+        EXPECT_EQ(f.say(std::string("RCPT TO:<d@e.example> ") + bad + "\r\n"), V{501}) << bad;
+    EXPECT_EQ(f.say("RCPT TO:<" + std::string(60, 'l') + "@" + std::string(200, 'd') + ".example>\r\n"), V{501});
+    // 579 octets: NOTIFY and a long ORCPT (RFC 3461 4: RCPT grows by 500).
+    const std::string orcpt = "ORCPT=rfc822;" + std::string(60, 'r') + "@" + std::string(380, 'o') + ".example";
+    EXPECT_EQ(f.say("RCPT TO:<" + std::string(60, 'r') + "@e.example> NOTIFY=SUCCESS,FAILURE,DELAY " + orcpt + "\r\n"),
+              V{250});
+    EXPECT_EQ(f.say("RSET\r\n"), V{250});
+    // 531 octets: a long sender with ENVID, SIZE and AUTH.
+    EXPECT_EQ(f.say("MAIL FROM:<" + std::string(60, 's') + "@" + std::string(180, 'x') +
+                    ".example> RET=HDRS ENVID=100 SIZE=12 AUTH=<" + std::string(200, 'u') + "@example.org>\r\n"),
+              V{250});
+}
+
 TEST(SmtpServer, AuthPlainAndLogin) {
     Fixture f;
     f.opt.auth_user = "user";

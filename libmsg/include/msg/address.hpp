@@ -90,4 +90,10 @@ inline constexpr std::size_t kMaxLocalPart = 64;
 inline constexpr std::size_t kMaxDomain = 255;
 inline constexpr std::size_t kMaxPath = 256;
 
+// Over one of those limits: the local part, the domain, or the path with
+// its angle brackets.
+inline bool path_too_long(const Path& p) noexcept {
+    return p.local.size() > kMaxLocalPart || p.domain.size() > kMaxDomain || p.end > kMaxPath;
+}
+
 }  // namespace msg

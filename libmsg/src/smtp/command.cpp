@@ -142,7 +142,14 @@ Command parse_command(std::string_view line, const CommandOptions& opt) {
     for (const VerbName& n : kVerbs)
         if (iequals(c.name, n.name)) c.verb = n.verb;
     if (c.verb == Verb::unknown) return fail(c, c.name.empty() ? "empty command line" : "unknown command", 0);
-    if (line.size() > kMaxCommandLine) return fail(c, "command line longer than 512 octets with CRLF", kMaxCommandLine);
+    if (const std::size_t max = max_command_line(c.verb); line.size() > max) {
+        static_assert(max_command_line(Verb::mail) == 1162 && max_command_line(Verb::rcpt) == 1010);
+        return fail(c,
+                    c.verb == Verb::mail   ? "MAIL line longer than 1164 octets with CRLF"
+                    : c.verb == Verb::rcpt ? "RCPT line longer than 1012 octets with CRLF"
+                                           : "command line longer than 512 octets with CRLF",
+                    max);
+    }
     for (std::size_t i = 0; i < line.size(); ++i) {
         const auto u = static_cast<unsigned char>(line[i]);
         if (u < 32 || u == 127) return fail(c, "control character in a command line", i);

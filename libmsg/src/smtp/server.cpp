@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "msg/codec.hpp"
+#include "msg/envelope.hpp"
 #include "msg/smtp/command.hpp"
 #include "msg/smtp/reply.hpp"
 
@@ -29,6 +30,25 @@ bool decode_b64(std::string_view in, std::string& out) {
     d.step(in, out);
     d.finish(out);
     return d.status().clean();
+}
+
+// RFC 5321 4.5.3.1.10: "501 Path too long"; the limits a spool entry's
+// path is held to.
+std::string path_problem(const Path& p, bool mail) {
+    if (!path_too_long(p)) return {};
+    return std::string(mail ? "5.1.7" : "5.1.3") +
+           " path too long: local part over 64 octets, domain over 255 or path over 256";
+}
+
+// A repeated parameter, or a value the spool entry would not take
+// (check_esmtp_param: RFC 1870, 3461, 4954, 6152, 6531).
+std::string param_problem(const Command& c, const EsmtpParam& p, bool mail) {
+    for (const EsmtpParam& q : c.params) {
+        if (&q == &p) break;
+        if (iequal(q.keyword, p.keyword)) return "5.5.4 " + std::string(p.keyword) + " is repeated";
+    }
+    std::string why = check_esmtp_param(p, mail);
+    return why.empty() ? why : "5.5.4 " + why;
 }
 
 std::string param_text(const EsmtpParam& p) {
@@ -441,14 +461,19 @@ void ServerSession::command(std::string_view line) {
             if (helo_.empty()) return error(503, "5.5.1 send HELO or EHLO first");
             if (in_mail_) return error(503, "5.5.1 nested MAIL command");
             if (c.local_path) return error(553, "5.1.3 the address needs a domain");
+            if (const std::string why = path_problem(c.path, true); !why.empty()) return error(501, why);
             Envelope env;
             env.mail_from = std::string(c.path.null ? std::string_view() : c.path.mailbox);
             bool utf8 = false;
             for (const EsmtpParam& p : c.params) {
                 if (!esmtp_) return error(555, "5.5.4 parameters need EHLO");
+                // What a spool entry's MAIL line must be, the sender takes:
+                // a value it would refuse is refused here (RFC 3461 4, 501).
+                if (const std::string why = param_problem(c, p, true); !why.empty()) return error(501, why);
                 if (iequal(p.keyword, "SIZE")) {
-                    std::uint64_t n = 0;
-                    for (char ch : p.value) n = n * 10 + static_cast<std::uint64_t>(ch - '0');
+                    std::uint64_t n = 0;   // 1*20DIGIT (RFC 1870 6): saturates
+                    for (char ch : p.value)
+                        n = n > (UINT64_MAX - 9) / 10 ? UINT64_MAX : n * 10 + static_cast<std::uint64_t>(ch - '0');
                     if (opt_.max_size && n > opt_.max_size)
                         return error(552, "5.3.4 message size exceeds the limit of " + std::to_string(opt_.max_size));
                 } else if (iequal(p.keyword, "BODY")) {
@@ -486,12 +511,14 @@ void ServerSession::command(std::string_view line) {
             }
             if (rcpts_.size() >= opt_.max_rcpts) return reply(452, "4.5.3 too many recipients");
             if (c.path.utf8 && !utf8_) return error(553, "5.6.7 a UTF-8 address needs SMTPUTF8");
+            if (const std::string why = path_problem(c.path, false); !why.empty()) return error(501, why);
             Envelope::Rcpt r;
             r.address = std::string(c.path.postmaster && c.path.mailbox.empty() ? c.path.local : c.path.mailbox);
             for (const EsmtpParam& p : c.params) {
                 if (!esmtp_) return error(555, "5.5.4 parameters need EHLO");
                 if (!(opt_.dsn && (iequal(p.keyword, "NOTIFY") || iequal(p.keyword, "ORCPT"))))
                     return error(555, "5.5.4 unsupported parameter " + std::string(p.keyword));
+                if (const std::string why = param_problem(c, p, false); !why.empty()) return error(501, why);
                 r.params.push_back(param_text(p));
             }
             const Verdict v = policy_.decide(Stage::rcpt, r.address, rcpts_);

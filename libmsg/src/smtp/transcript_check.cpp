@@ -202,11 +202,12 @@ Defects check_transcript(const Transcript& t, bool client_only) {
                 add(DefectCode::SmtpAuth, line, "the response is not base64");
         } else {
             if (quit) add(DefectCode::SmtpSequence, line, "command after QUIT");
-            if (text.size() > kMaxCommandLine)
-                add(DefectCode::SmtpCommandTooLong, line, std::to_string(text.size() + 2) + " octets");
             // UTF-8 is allowed in a MAIL that asks for SMTPUTF8 itself, and in
             // the RCPTs of that transaction (RFC 6531 3.4), not elsewhere.
             const Command probe = parse_command(text, {.utf8 = true, .lenient = true});
+            const std::size_t max = max_command_line(probe.verb);
+            if (text.size() > max)
+                add(DefectCode::SmtpCommandTooLong, line, std::to_string(text.size() + 2) + " octets");
             if (probe.verb == Verb::mail) {
                 utf8 = probe.param("SMTPUTF8") != nullptr;
                 const EsmtpParam* body = probe.param("BODY");
@@ -216,7 +217,7 @@ Defects check_transcript(const Transcript& t, bool client_only) {
             verb = c.verb;
             if (c.verb == Verb::unknown) {
                 add(DefectCode::SmtpCommandUnknown, line, std::string(c.name));
-            } else if (!c.ok && text.size() <= kMaxCommandLine) {
+            } else if (!c.ok && text.size() <= max) {
                 const Command lax = parse_command(text, {.utf8 = utf8, .lenient = true});
                 if (lax.ok || c.local_path) add(DefectCode::SmtpCommandLax, line, std::string(c.error), c.error_at);
                 else add(DefectCode::SmtpCommandSyntax, line, std::string(c.error), c.error_at);

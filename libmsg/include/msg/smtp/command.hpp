@@ -62,12 +62,23 @@ struct CommandOptions {
 // Parse one command line. Verbs are case-insensitive (RFC 5321 2.4).
 // Checked: the verb's argument grammar (4.1.1), paths (4.1.2), esmtp-param
 // syntax, the BDAT chunk size, the AUTH mechanism name and base64 initial
-// response, and that the line is not longer than 510 octets of text
-// (4.5.3.1.4: 512 with CRLF).
+// response, and that the line is not longer than max_command_line() (510
+// octets of text, 4.5.3.1.4's 512 with CRLF, more for MAIL and RCPT).
 Command parse_command(std::string_view line, const CommandOptions& opt = {});
 
 // RFC 5321 4.5.3.1.4 and 4.5.3.1.5.
 inline constexpr std::size_t kMaxCommandLine = 510;   // without CRLF
+
+// The longest line of a command, without CRLF: 510 octets, more for MAIL
+// and RCPT, which extensions lengthen (4.5.3.1.4 allows it): MAIL by 26
+// for SIZE (RFC 1870), 100 for RET and ENVID (RFC 3461 4), 500 for AUTH
+// (RFC 4954 5), 10 for SMTPUTF8 (RFC 6531 3.4) and 16 for BODY
+// (RFC 6152, 3030); RCPT by 500 for NOTIFY and ORCPT (RFC 3461 4).
+constexpr std::size_t max_command_line(Verb v) noexcept {
+    return v == Verb::mail ? kMaxCommandLine + 26 + 100 + 500 + 10 + 16
+         : v == Verb::rcpt ? kMaxCommandLine + 500
+                           : kMaxCommandLine;
+}
 inline constexpr std::size_t kMaxReplyLine = 510;
 inline constexpr std::size_t kMaxTextLine = 998;
 
