@@ -398,6 +398,10 @@ void Listener::Impl::read_some(Conn* c) {
                     return;
                 }
                 ERR_clear_error();
+                // The client's end of input (a FIN, with or without
+                // close_notify): the replies to what it sent before still go
+                // out, as they do in clear text.
+                flush(c);
                 close(c);
                 return;
             }
@@ -406,6 +410,7 @@ void Listener::Impl::read_some(Conn* c) {
             if (n < 0 && errno == EINTR) continue;
             if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
             if (n <= 0) {
+                if (n == 0) flush(c);
                 close(c);
                 return;
             }
