@@ -5,6 +5,10 @@
 #include <cstdio>
 #include <cstring>
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include "msg/codec.hpp"
 #include "msg/header.hpp"
 
@@ -110,27 +114,49 @@ bool parse_message_key(std::string_view key, std::uint64_t& hash) {
     return true;
 }
 
-Result<SpoolIndex> SpoolIndex::of(const Spool& spool) {
+Result<SpoolIndex> SpoolIndex::of(const Spool& spool, const std::function<void()>& waiting) {
+    SpoolIndex ix;
+    const int fd = ::open(spool.path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return Error{errno, "open " + spool.path() + ": " + std::strerror(errno)};
+    ix.lock_ = std::shared_ptr<const int>(new int(fd), [](const int* p) {
+        ::close(*p);
+        delete p;
+    });
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        if (errno != EWOULDBLOCK && errno != EINTR)
+            return Error{errno, "lock " + spool.path() + ": " + std::strerror(errno)};
+        if (waiting) waiting();
+        while (::flock(fd, LOCK_EX) != 0)
+            if (errno != EINTR) return Error{errno, "lock " + spool.path() + ": " + std::strerror(errno)};
+    }
     auto keys = spool.keys();
     if (!keys) return keys.error();
-    SpoolIndex ix;
     for (const std::string& k : *keys)
-        if (std::uint64_t h; parse_message_key(k, h)) ++(k[0] == 'n' ? ix.left_ : ix.earlier_)[h];
+        if (std::uint64_t h; parse_message_key(k, h)) ++(k[0] == 'n' ? ix.have_ : ix.earlier_)[h];
     return ix;
 }
 
-bool SpoolIndex::take(std::string_view key) {
+bool SpoolIndex::holds(std::string_view archive, std::string_view key, std::string_view from_line,
+                       std::string_view data) {
+    if (archive != archive_) {
+        archive_ = archive;
+        seen_.clear();
+        seen_earlier_.clear();
+    }
     std::uint64_t h;
     if (!parse_message_key(key, h)) return false;
-    auto& left = key[0] == 'n' ? left_ : earlier_;
-    const auto it = left.find(h);
-    if (it == left.end() || it->second == 0) return false;
-    --it->second;
-    return true;
+    Counts& have = key[0] == 'n' ? have_ : earlier_;
+    Counts& seen = key[0] == 'n' ? seen_ : seen_earlier_;
+    if (const auto it = have.find(h); ++seen[h] <= (it == have.end() ? 0 : it->second)) return true;
+    if (earlier_.empty() || key[0] != 'n') return false;
+    const std::string old = earlier_message_key(from_line, data);
+    if (!parse_message_key(old, h)) return false;
+    const auto it = earlier_.find(h);
+    return ++seen_earlier_[h] <= (it == earlier_.end() ? 0 : it->second);
 }
 
-bool SpoolIndex::take_earlier(std::string_view from_line, std::string_view data) {
-    return !earlier_.empty() && take(earlier_message_key(from_line, data));
+void SpoolIndex::added(std::string_view key) {
+    if (std::uint64_t h; parse_message_key(key, h)) ++(key[0] == 'n' ? have_ : earlier_)[h];
 }
 
 std::string make_from_line(std::string_view sender, std::time_t t) {

@@ -89,6 +89,20 @@ expect 0 "3 enqueued" "$m2s" "$tmp/box" "$tmp/grow"
 printf 'From a@example.org Mon Nov 23 09:00:00 2026\nTo: b@example.net\n\none\n\nFrom a@example.org Mon Nov 23 09:02:00 2026\nTo: b@example.net\n\nthree\n\nFrom a@example.org Mon Nov 23 09:03:00 2026\nTo: b@example.net\n\nfour\n' >"$tmp/box"
 expect 0 "3 messages, 1 enqueued, 2 already in the spool" "$m2s" "$tmp/box" "$tmp/grow"
 grep -l '^four$' "$tmp/grow/queue"/* >/dev/null || { echo "FAIL: the new message was not enqueued"; fail=1; }
+# A message in two archives of one run is enqueued once; an archive that
+# holds it twice keeps both copies, also when another archive holds it once.
+printf 'From a@example.org Mon Nov 23 09:00:00 2026\nTo: b@example.net\n\nsame\n' >"$tmp/inbox"
+cp "$tmp/inbox" "$tmp/allmail"
+expect 0 "2 messages, 1 enqueued, 1 already in the spool" "$m2s" "$tmp/inbox" "$tmp/allmail" "$tmp/two"
+cat "$tmp/inbox" "$tmp/inbox" >"$tmp/twice"
+expect 0 "3 messages, 1 enqueued, 2 already in the spool" "$m2s" "$tmp/inbox" "$tmp/twice" "$tmp/inbox" "$tmp/two"
+[ "$(ls "$tmp/two/queue" | wc -l)" = 2 ] || { echo "FAIL: two copies expected in the spool"; fail=1; }
+# Two runs at once take turns: the second enqueues nothing the first did.
+for i in $(seq 1 300); do printf 'From a@example.org Mon Nov 23 09:00:00 2026\nTo: b@example.net\n\nmessage %d\n\n' "$i"; done >"$tmp/many"
+"$m2s" -q "$tmp/many" "$tmp/race" & p1=$!
+"$m2s" -q "$tmp/many" "$tmp/race" & p2=$!
+wait $p1 $p2
+[ "$(ls "$tmp/race/queue" | wc -l)" = 300 ] || { echo "FAIL: overlapping runs: $(ls "$tmp/race/queue" | wc -l) entries for 300 messages"; fail=1; }
 # Bytes before the first From_ line are reported, not dropped silently.
 printf 'garbage line\n\nFrom a@example.org Mon Nov 23 09:00:00 2026\nTo: b@example.net\n\nhi\n' >"$tmp/garbage.mbox"
 # Bytes before the first From_ line are reported, kept with the first entry,

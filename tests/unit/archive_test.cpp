@@ -3,7 +3,11 @@
 #include <gtest/gtest.h>
 #include <msg/archive.hpp>
 
+#include <atomic>
+#include <chrono>
 #include <filesystem>
+#include <optional>
+#include <thread>
 #include <string>
 #include <unistd.h>
 
@@ -75,12 +79,49 @@ TEST(Archive, SpoolIndexFindsTheKeysOfEarlierBuilds) {
     ASSERT_TRUE(spool->enqueue(e, new_msg, msg::new_entry_name(msg::message_key(from, new_msg))));
     auto index = msg::SpoolIndex::of(*spool);
     ASSERT_TRUE(index) << index.error().message;
-    EXPECT_FALSE(index->take(msg::message_key(from, old_msg)));
-    EXPECT_TRUE(index->take_earlier(from, old_msg));
-    EXPECT_FALSE(index->take_earlier(from, old_msg)) << "one entry, found once";
-    EXPECT_TRUE(index->take(msg::message_key(from, new_msg)));
-    EXPECT_FALSE(index->take(msg::message_key(from, new_msg)));
-    EXPECT_FALSE(index->take_earlier(from, new_msg));
+    const std::string old_key = msg::message_key(from, old_msg), new_key = msg::message_key(from, new_msg);
+    EXPECT_TRUE(index->holds("a.mbox", old_key, from, old_msg)) << "found by the earlier key";
+    EXPECT_FALSE(index->holds("a.mbox", old_key, from, old_msg)) << "one entry: a second copy is not there";
+    EXPECT_TRUE(index->holds("a.mbox", new_key, from, new_msg));
+    EXPECT_FALSE(index->holds("a.mbox", new_key, from, new_msg));
+    index->added(new_key);
+    // In the next archive the copies are counted again: two entries now.
+    EXPECT_TRUE(index->holds("b.mbox", new_key, from, new_msg));
+    EXPECT_TRUE(index->holds("b.mbox", new_key, from, new_msg));
+    EXPECT_FALSE(index->holds("b.mbox", new_key, from, new_msg));
+    std::filesystem::remove_all(root);
+}
+
+// Two runs that enqueue by key take turns: the second reads its index once
+// the first has let go of the spool.
+TEST(Archive, SpoolIndexTakesTurns) {
+    const std::filesystem::path root =
+        std::filesystem::temp_directory_path() / ("msg-index-lock-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(root);
+    auto spool = msg::Spool::open(root.string(), true);
+    ASSERT_TRUE(spool) << spool.error().message;
+    std::optional<msg::SpoolIndex> first;
+    {
+        auto ix = msg::SpoolIndex::of(*spool);
+        ASSERT_TRUE(ix) << ix.error().message;
+        first.emplace(std::move(*ix));
+    }
+    msg::Envelope e;
+    e.mail_from = "a@example.org";
+    e.rcpts = {{"b@example.net", {}}};
+    const std::string from = "a@example.org Mon Nov 23 09:15:00 2026", data = "Subject: s\n\nx\n";
+    const std::string key = msg::message_key(from, data);
+    std::atomic<bool> waited{false}, got{false};
+    std::thread second([&] {
+        auto ix = msg::SpoolIndex::of(*spool, [&] { waited = true; });
+        got = ix && ix->holds("a.mbox", key, from, data);
+    });
+    while (!waited) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    // The first run enqueues, then ends.
+    ASSERT_TRUE(spool->enqueue(e, data, msg::new_entry_name(key)));
+    first.reset();
+    second.join();
+    EXPECT_TRUE(got) << "the second run sees the first one's entry";
     std::filesystem::remove_all(root);
 }
 

@@ -89,7 +89,11 @@ int main(int argc, char** argv) {
         return exit_code::cant_create;
     }
     (void)spool->clean_tmp(std::chrono::hours(1));   // what a killed run left in tmp/
-    auto index = msg::SpoolIndex::of(*spool);
+    // Another run that enqueues into this spool finishes first: what it
+    // enqueued is then in the index, not enqueued twice.
+    auto index = msg::SpoolIndex::of(*spool, [&] {
+        if (!cli.quiet) complain(kInfo.name, "waiting for another run that enqueues into " + spool->path());
+    });
     if (!index) {
         complain(kInfo.name, index.error().message);
         return exit_code::io_error;
@@ -141,7 +145,7 @@ int main(int argc, char** argv) {
             return true;
         }
         const std::string key = msg::message_key(mm.from_line, m.data);
-        if (index->take(key) || index->take_earlier(mm.from_line, m.data)) {
+        if (index->holds(m.file, key, mm.from_line, m.data)) {
             leading.clear();   // an earlier run kept them with this message's entry
             ++c.duplicates;
             event(m, "duplicate", "already in the spool");
@@ -195,6 +199,7 @@ int main(int argc, char** argv) {
             result = exit_code::cant_create;
             return false;
         }
+        index->added(key);
         ++c.enqueued;
         return true;
     });

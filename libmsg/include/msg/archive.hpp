@@ -29,6 +29,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <ctime>
+#include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -55,22 +57,32 @@ std::string earlier_message_key(std::string_view from_line, std::string_view dat
 bool parse_message_key(std::string_view key, std::uint64_t& hash);
 
 // Which archived messages a spool holds already: each message key's number
-// of entries, in any state. A message is taken for already there as many
-// times as its key has entries, so that an archive holding the same
-// message twice keeps both copies, and a run repeated adds nothing.
+// of entries, in any state. Copies are counted per archive: the k-th copy
+// of a message in an archive is there already when the spool holds k
+// entries of its key. So an archive holding the same message twice keeps
+// both copies, a message found in two archives of one run is enqueued
+// once, and a run repeated adds nothing.
 class SpoolIndex {
 public:
-    static Result<SpoolIndex> of(const Spool& spool);
-    // True when the spool holds (another) entry of this key: the message
-    // is there already. Counts it down.
-    bool take(std::string_view key);
-    // The same for the key an earlier build gave the message
-    // (earlier_message_key), computed only when the spool holds such keys:
-    // a message enqueued before an upgrade is found after it.
-    bool take_earlier(std::string_view from_line, std::string_view data);
+    // Takes the spool's import lock first (an flock on its directory, held
+    // until the index is destroyed), so that two runs that enqueue by key
+    // take turns and the second sees what the first enqueued; `waiting` is
+    // called once when another run holds it.
+    static Result<SpoolIndex> of(const Spool& spool, const std::function<void()>& waiting = {});
+    // True when the spool holds this message of `archive` (archives are read
+    // one after another): by its key, or by the key an earlier build gave
+    // it (earlier_message_key, computed only when the spool holds such keys,
+    // so that a message enqueued before an upgrade is found after it).
+    bool holds(std::string_view archive, std::string_view key, std::string_view from_line, std::string_view data);
+    // The message was enqueued under `key`: one more entry of it.
+    void added(std::string_view key);
 
 private:
-    std::unordered_map<std::uint64_t, std::uint32_t> left_, earlier_;   // "n" keys, "m" keys
+    using Counts = std::unordered_map<std::uint64_t, std::uint32_t>;
+    Counts have_, earlier_;         // entries in the spool: "n" keys, "m" keys
+    Counts seen_, seen_earlier_;    // copies in the current archive
+    std::string archive_;
+    std::shared_ptr<const int> lock_;   // the directory's fd, closed last
 };
 
 // Add the Mbox-* annotations of `m` (read from archive `source`) to `e`;
