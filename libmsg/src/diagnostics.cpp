@@ -45,6 +45,7 @@ void DiagPrinter::format(const Place& place, std::span<const Defect> defects, st
 
 void DiagPrinter::format_one(const Place& place, const LineIndex& index, const Defect& d, std::string& out) const {
     LineCol lc = index.locate(d.offset);
+    lc.column = archive_column(place.unquoted_lines, d.offset, lc.column);
     const DefectInfo& info = d.info();
     out.append(place.file).append(1, ':').append(std::to_string(place.first_line + lc.line - 1));
     if (columns_) out.append(1, ':').append(std::to_string(lc.column));

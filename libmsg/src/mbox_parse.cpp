@@ -236,6 +236,7 @@ MboxParser::Step MboxParser::Impl::finish(std::string_view in, MboxMessage& out,
     out.separator_crlf = sep == 2;
     out.format = format;
     out.unquoted = false;
+    out.unquoted_lines.clear();
     const std::uint64_t size = msg_end - msg_start;
     out.too_large = skipping || size > max_message;
     if (out.too_large) {
@@ -263,6 +264,8 @@ MboxParser::Step MboxParser::Impl::finish(std::string_view in, MboxMessage& out,
             for (Defect& d : out.defects)
                 d.offset -= static_cast<std::size_t>(
                     std::lower_bound(removed.begin(), removed.end(), d.offset) - removed.begin());
+            out.unquoted_lines.resize(removed.size());
+            for (std::size_t k = 0; k < removed.size(); ++k) out.unquoted_lines[k] = removed[k] - k;
         }
         out.data = data;
     }

@@ -34,6 +34,16 @@ std::size_t count_breaks(const char* p, const char* end, const char*& last) {
 
 }  // namespace
 
+std::size_t archive_offset(std::span<const std::size_t> lines, std::size_t offset) noexcept {
+    // One byte more for each such line that begins at or before it.
+    return offset + static_cast<std::size_t>(std::upper_bound(lines.begin(), lines.end(), offset) - lines.begin());
+}
+
+std::uint64_t archive_column(std::span<const std::size_t> lines, std::size_t offset, std::uint64_t column) noexcept {
+    const std::size_t line_start = offset - static_cast<std::size_t>(column - 1);
+    return std::binary_search(lines.begin(), lines.end(), line_start) ? column + 1 : column;
+}
+
 LineCol LineIndex::locate(std::size_t offset) const {
     const std::size_t upto = std::min(offset, text_.size());
     const std::size_t block = upto / kBlock;

@@ -143,4 +143,14 @@ expect 1 "" "$bin" "$tmp/noutf8.entry"
 has "$tmp/out" "^$tmp/noutf8.entry:6:13: error: .*\[envelope.smtputf8-needed\]"
 has "$tmp/out" "\[header.8bit\]"
 
+# In an archive whose ">From " lines are unquoted, positions are those of
+# the file: the offset, line and column of the 0xE9 after two quoted lines
+# (one of them ">>From"), and of the unquoted From line after it.
+printf 'From a@example.org Mon Jan  1 00:00:00 2024\nFrom: a@example.org\nTo: b@example.net\nSubject: x\nDate: Mon, 01 Jan 2024 00:00:00 +0000\nMessage-ID: <x@example.org>\nMIME-Version: 1.0\nContent-Type: text/plain; charset=us-ascii\nContent-Transfer-Encoding: 7bit\n\n>From one\n>>From two\n>From caf\351 here\nFrom unquoted\n' >"$tmp/quoted.mbox"
+"$bin" --mbox --json "$tmp/quoted.mbox" >"$tmp/out" 2>/dev/null
+has "$tmp/out" '"line": 13, "column": 10, "offset": 283, "defect": "body.8bit-in-7bit"'
+has "$tmp/out" '"line": 14, "column": 1, "offset": 290, "defect": "mbox.unquoted-from"'
+"$bin" --mbox "$tmp/quoted.mbox" >"$tmp/out" 2>&1
+has "$tmp/out" 'quoted.mbox:13:10: error: 8-bit data in a part declared 7bit'
+
 exit $fail

@@ -953,3 +953,19 @@ TEST(Message, DefectOffsetsInNestedParts) {
     ASSERT_NE(first(m.defects(), DefectCode::ParamSyntax), nullptr);
     EXPECT_EQ(first(m.defects(), DefectCode::ParamSyntax)->offset, s.find("charset"));
 }
+
+// Positions in an unquoted copy, given back as they are in the archive:
+// "From a\n>From b\n>>From c\nx" unquoted is "From a\nFrom b\n>From c\nx",
+// its quoted lines beginning at 7 and 14 of the copy.
+TEST(Source, ArchivePositionsOfAnUnquotedCopy) {
+    const std::vector<std::size_t> lines{7, 14};
+    EXPECT_EQ(msg::archive_offset(lines, 0), 0u);
+    EXPECT_EQ(msg::archive_offset(lines, 6), 6u);
+    EXPECT_EQ(msg::archive_offset(lines, 7), 8u);    // 'F' of "From b", after the removed '>'
+    EXPECT_EQ(msg::archive_offset(lines, 14), 16u);  // the '>' kept of ">>From c"
+    EXPECT_EQ(msg::archive_offset(lines, 22), 24u);  // 'x'
+    EXPECT_EQ(msg::archive_column(lines, 7, 1), 2u);
+    EXPECT_EQ(msg::archive_column(lines, 9, 3), 4u);
+    EXPECT_EQ(msg::archive_column(lines, 22, 1), 1u);
+    EXPECT_EQ(msg::archive_column({}, 9, 3), 3u);
+}

@@ -131,19 +131,26 @@ int main(int argc, char** argv) {
             if (!cli.quiet || info.severity == msg::Severity::error) defects.push_back(d);
         }
         if (defects.empty()) return;
+        // An archive's message with ">From " lines unquoted: its positions
+        // as they are in the file.
+        const std::span<const std::size_t> unquoted =
+            im.mbox && im.data.data() == data.data() ? std::span<const std::size_t>(im.mbox->unquoted_lines)
+                                                     : std::span<const std::size_t>();
         if (!json && !sarif) {
-            diag.format(Place{im.file, data, first_line}, defects, c.out);
+            diag.format(Place{im.file, data, first_line, unquoted}, defects, c.out);
             return;
         }
         const msg::LineIndex index(data);
         for (const msg::Defect& d : defects) {
             const msg::LineCol lc = index.locate(d.offset);
             const auto line = static_cast<std::uint64_t>(first_line + lc.line - 1);
+            const std::uint64_t column = msg::archive_column(unquoted, d.offset, lc.column);
+            const std::uint64_t at = offset + msg::archive_offset(unquoted, d.offset);
             if (sarif) {
-                c.sarif.push_back(msg::SarifLog::result(im.source, im.index, data, d, line, lc.column, offset + d.offset));
+                c.sarif.push_back(msg::SarifLog::result(im.source, im.index, data, d, line, column, at));
                 continue;
             }
-            c.out.append(msg::defect_json(im.source, im.index, line, lc.column, offset + d.offset, d)).append(1, '\n');
+            c.out.append(msg::defect_json(im.source, im.index, line, column, at, d)).append(1, '\n');
         }
     };
     auto check = [&](unsigned, const InputMessage& im, Checked& c) {

@@ -26,6 +26,9 @@ struct Place {
     std::string file;            // as given on the command line; "<stdin>" for -
     std::string_view data;       // the message's bytes
     std::uint64_t first_line = 1;  // line of data[0] in the file
+    // data is an archive's message unquoted: MboxMessage::unquoted_lines,
+    // for the columns as they are in the file.
+    std::span<const std::size_t> unquoted_lines = {};
 };
 
 class DiagPrinter {

@@ -102,6 +102,10 @@ struct MboxMessage {
     std::uint64_t data_offset = 0;  // offset of data[0] in the archive
     std::uint64_t data_line = 1;    // line of data[0] in the archive
     bool unquoted = false;          // data is an unquoted copy (">From " lines changed)
+    // In an unquoted copy: where the lines that lost their first '>' begin
+    // in data, ascending (source.hpp's archive_offset() and archive_column()
+    // give positions in the archive back). Empty otherwise.
+    std::vector<std::size_t> unquoted_lines;
     bool from_crlf = false;         // the From_ line ended with CRLF
     bool separator = false;         // an empty line followed the message (not part of data)
     bool separator_crlf = false;    // ... and that line was CRLF

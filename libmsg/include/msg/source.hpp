@@ -17,6 +17,7 @@
 #include <ctime>
 #include <memory>
 #include <string>
+#include <span>
 #include <string_view>
 #include <vector>
 
@@ -29,6 +30,13 @@ struct LineCol {
     std::uint64_t line = 1;   // 1-based
     std::uint64_t column = 1; // 1-based, in bytes
 };
+
+// Positions in a copy of a text from which one byte was removed at the
+// start of some lines (an archive's message with its ">From " lines
+// unquoted; `lines`: where those lines begin in the copy, ascending), as
+// they are in the text: the offset, and the column on the line.
+std::size_t archive_offset(std::span<const std::size_t> lines, std::size_t offset) noexcept;
+std::uint64_t archive_column(std::span<const std::size_t> lines, std::size_t offset, std::uint64_t column) noexcept;
 
 // Lines and columns of offsets in a buffer (which must outlive it). It
 // keeps one mark per 4 KiB block, made as far as the offsets asked for
