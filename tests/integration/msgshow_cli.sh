@@ -25,6 +25,11 @@ grep -q '^<stdin>' "$tmp/out" || { echo "FAIL: stdin not named <stdin>"; fail=1;
 # A truncated gzip archive is an I/O-level data error, reported with the file name.
 gzip -c testdata/mimekit/mbox/simple.mbox.txt | head -c 200 >"$tmp/cut.mbox.gz"
 expect 65 "cut.mbox.gz" "$bin" --stats --mbox "$tmp/cut.mbox.gz"
+# A message too large to hold is reported and counted, as msgcheck counts it.
+/usr/bin/python3 testdata/defects/mbox.message-too-large/make_bomb.py "$tmp/bomb.mbox.gz"
+expect 1 "mbox.message-too-large" "$bin" --stats --mbox "$tmp/bomb.mbox.gz"
+"$bin" --stats --mbox "$tmp/bomb.mbox.gz" 2>/dev/null | grep -qx "messages: 2" ||
+    { echo "FAIL: the message too large is not counted"; fail=1; }
 
 # Garbage is not a crash: it is not a message (exit 65, as msgcheck and
 # msgrewrite say), or, where its first line happens to look like a field, a

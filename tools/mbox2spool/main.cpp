@@ -138,7 +138,7 @@ int main(int argc, char** argv) {
         if (m.too_large()) {
             diag.print(m.file + ":" + std::to_string(mm.line), msg::Severity::error,
                        "message " + std::to_string(m.index + 1) + " is larger than the limit (" +
-                           std::to_string(mm.data_end - mm.data_offset) + " bytes); not enqueued");
+                           std::to_string(mm.data_end - mm.offset) + " bytes with its From_ line); not enqueued");
             ++c.skipped;
             result = exit_code::worst(result, exit_code::problems);
             event(m, "skipped", "larger than the limit");

@@ -50,6 +50,7 @@ int stats(const Cli& cli, const InputOptions& in, const ShowOptions& so, unsigne
         if (im.too_large()) {   // its bytes were skipped
             diag.format(Place{im.file, im.data, im.first_line, im.mbox ? std::span<const std::size_t>(im.mbox->unquoted_lines) : std::span<const std::size_t>()}, *im.framing, c.err);
             c.too_large = true;
+            showers[k]->count_too_large();
             return;
         }
         const msg::Message m = msg::parse_message(im.data);

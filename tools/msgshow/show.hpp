@@ -34,6 +34,12 @@ public:
     void print_stats() const;
     // Add the counts of another Shower's --stats (of other messages).
     void merge_stats(const Shower& other) { stats_.merge(other.stats_); }
+    // --stats: an archive's message too large to read, counted as a message
+    // with one defect (mbox.message-too-large) and no parts.
+    void count_too_large() {
+        ++stats_.messages;
+        ++stats_.defects;
+    }
 
 private:
     // Leaves are decoded in slices (a part of any size costs a window of
