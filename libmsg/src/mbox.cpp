@@ -209,7 +209,8 @@ private:
         if (n == 0) {
             eof_ = true;
             if (read_ < expected_)   // shrunk: the last message would be cut
-                return Error{0, "cannot read " + name_ + ": the file was cut short while it was read (" +
+                // a read error (EIO: exit 74), as MboxPieces says of it too
+                return Error{EIO, "cannot read " + name_ + ": the file was cut short while it was read (" +
                                     std::to_string(read_) + " of " + std::to_string(expected_) + " bytes)"};
         }
         len_ += static_cast<std::size_t>(n);

@@ -29,7 +29,7 @@ struct File {
     // The file could not be read where its size said it has bytes: an
     // error (errno), or it was cut short since it was opened (0).
     Error read_error(int e) const {
-        return Error{e, "cannot read " + path + ": " +
+        return Error{e != 0 ? e : EIO, "cannot read " + path + ": " +
                             (e != 0 ? std::strerror(e) : "the file was cut short while it was read")};
     }
     File(const File&) = delete;

@@ -410,6 +410,7 @@ TEST(Mbox, AnArchiveCutShortWhileReadIsAnError) {
     ASSERT_FALSE(st);
     EXPECT_NE(st.error().message.find("cut short"), std::string::npos) << st.error().message;
     EXPECT_NE(st.error().message.find(f.str()), std::string::npos) << st.error().message;
+    EXPECT_EQ(st.error().errnum, EIO) << "a read error (exit 74) with -j 1 as with -j N";
     msg::MboxPiece piece;
     std::size_t errors = 0, framed = 0;
     while ((**pieces).next(piece)) {
@@ -418,6 +419,7 @@ TEST(Mbox, AnArchiveCutShortWhileReadIsAnError) {
         if (!lines.ok()) {
             ++errors;
             EXPECT_NE(lines.error().message.find("cut short"), std::string::npos) << lines.error().message;
+            EXPECT_EQ(lines.error().errnum, EIO);
         }
     }
     EXPECT_GT(errors, 0u);
