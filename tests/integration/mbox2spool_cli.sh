@@ -94,8 +94,8 @@ grep -l '^four$' "$tmp/grow/queue"/* >/dev/null || { echo "FAIL: the new message
 printf 'From a@example.org Mon Nov 23 09:00:00 2026\nTo: b@example.net\n\nsame\n' >"$tmp/inbox"
 cp "$tmp/inbox" "$tmp/allmail"
 expect 0 "2 messages, 1 enqueued, 1 already in the spool" "$m2s" "$tmp/inbox" "$tmp/allmail" "$tmp/two"
-cat "$tmp/inbox" "$tmp/inbox" >"$tmp/twice"
-expect 0 "3 messages, 1 enqueued, 2 already in the spool" "$m2s" "$tmp/inbox" "$tmp/twice" "$tmp/inbox" "$tmp/two"
+{ cat "$tmp/inbox"; echo; cat "$tmp/inbox"; } >"$tmp/twice"
+expect 0 "4 messages, 1 enqueued, 3 already in the spool" "$m2s" "$tmp/inbox" "$tmp/twice" "$tmp/inbox" "$tmp/two"
 [ "$(ls "$tmp/two/queue" | wc -l)" = 2 ] || { echo "FAIL: two copies expected in the spool"; fail=1; }
 # Two runs at once take turns: the second enqueues nothing the first did.
 for i in $(seq 1 300); do printf 'From a@example.org Mon Nov 23 09:00:00 2026\nTo: b@example.net\n\nmessage %d\n\n' "$i"; done >"$tmp/many"
@@ -103,6 +103,27 @@ for i in $(seq 1 300); do printf 'From a@example.org Mon Nov 23 09:00:00 2026\nT
 "$m2s" -q "$tmp/many" "$tmp/race" & p2=$!
 wait $p1 $p2
 [ "$(ls "$tmp/race/queue" | wc -l)" = 300 ] || { echo "FAIL: overlapping runs: $(ls "$tmp/race/queue" | wc -l) entries for 300 messages"; fail=1; }
+# An entry that cannot be read is left out and said so; the archive of the
+# others is written (exit 1). Root reads anything: then run as nobody, where
+# nobody can run the tool.
+as_user() { if [ "$(id -u)" = 0 ]; then setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; else "$@"; fi; }
+mkdir -p "$tmp/perm" && chmod 755 "$tmp" "$tmp/perm"
+printf 'From a@example.org Mon Nov 23 09:00:00 2026\nTo: b@example.net\n\none\n\nFrom a@example.org Mon Nov 23 09:01:00 2026\nTo: b@example.net\n\ntwo\n' >"$tmp/pair"
+"$m2s" -q "$tmp/pair" "$tmp/perm/s" 2>/dev/null
+chmod -R a+rwX "$tmp/perm"
+victim=$(ls "$tmp/perm/s/queue" | head -n 1)
+chmod 000 "$tmp/perm/s/queue/$victim"
+if as_user "$s2m" --help >/dev/null 2>&1 && ! as_user cat "$tmp/perm/s/queue/$victim" >/dev/null 2>&1; then
+    status=0
+    as_user "$s2m" "$tmp/perm/s" -o "$tmp/perm/out.mbox" >"$tmp/out" 2>&1 || status=$?
+    [ "$status" = 1 ] || { echo "FAIL: an unreadable entry: exit $status, not 1"; cat "$tmp/out"; fail=1; }
+    has "$tmp/out" "$victim.*left out"
+    has "$tmp/out" "1 messages written, 1 entries left out"
+    [ "$(grep -c '^From ' "$tmp/perm/out.mbox" 2>/dev/null)" = 1 ] ||
+        { echo "FAIL: the archive of the readable entry was not written"; fail=1; }
+else
+    echo "note: no user to read as without privileges; the unreadable-entry case is not run"
+fi
 # Bytes before the first From_ line are reported, not dropped silently.
 printf 'garbage line\n\nFrom a@example.org Mon Nov 23 09:00:00 2026\nTo: b@example.net\n\nhi\n' >"$tmp/garbage.mbox"
 # Bytes before the first From_ line are reported, kept with the first entry,

@@ -122,8 +122,11 @@ int main(int argc, char** argv) {
         if (!data.ok()) {
             // Gone from the one state asked for: it moved on, not an error.
             if (data.error().errnum == ENOENT && states.size() == 1) continue;
-            complain(kInfo.name, data.error().message);
-            result = exit_code::worst(result, exit_code::io_error);
+            // One entry that cannot be read is left out, and said so; the
+            // archive of the others is still written (74 is for an archive
+            // that could not be written whole).
+            complain(kInfo.name, data.error().message + "; left out");
+            result = exit_code::worst(result, exit_code::problems);
             ++bad;
             continue;
         }
@@ -180,7 +183,10 @@ int main(int argc, char** argv) {
             return exit_code::cant_create;
         }
     }
-    if (!cli.quiet)
-        std::cerr << kInfo.name << ": " << written << " messages written, " << bad << " entries left out\n";
+    if (!cli.quiet) {
+        const bool kept = out.empty() || out == "-" || result != exit_code::io_error;
+        std::cerr << kInfo.name << ": " << written << " messages " << (kept ? "written" : "read, no archive written")
+                  << ", " << bad << " entries left out\n";
+    }
     return result;
 }
