@@ -122,6 +122,7 @@ public:
     bool finished() const { return !engine_ && (drained_ || gave_up_ || stop_seen_); }
 
     bool gave_up() const { return gave_up_; }
+    unsigned left() const { return left_; }   // entries it had in hand when it gave up
     std::optional<smtp::SessionError> open_error;
 
 private:
@@ -153,6 +154,7 @@ private:
     std::deque<std::unique_ptr<Job>> inflight_;  // submitted, outcomes to come in this order
     unsigned on_session_ = 0;
     bool drained_ = false, gave_up_ = false;
+    unsigned left_ = 0;
     bool stop_seen_ = false;
     Steady::time_point grace_end_{};
 
@@ -209,6 +211,7 @@ void Sender::Lane::end_session() {
 // lane stops, rather than knock again for every entry (a stop is no failure).
 void Sender::Lane::open_failed(smtp::SessionError e) {
     if (recorder_) (*recorder_)(smtp::Wire::event, "error " + e.message);
+    if (waiting_ && !stop_seen_) ++left_;
     waiting_.reset();
     slot_.reset();
     if (!stop_seen_) {
@@ -618,6 +621,7 @@ SendPass Sender::pass(const std::atomic<bool>& stop) {
         for (auto& lane : group)
             if (lane->gave_up()) {
                 ++gave_up;
+                result.left += lane->left();
                 if (lane->open_error) result.session_error = lane->open_error->message;
             }
     lanes.clear();   // sessions still open end here (none once the loops have returned)

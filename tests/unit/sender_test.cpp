@@ -390,6 +390,7 @@ TEST_F(SenderTest, ARefusedSessionDoesNotKnockAgain) {
     EXPECT_EQ(sender.totals().sent, 33u);
     EXPECT_EQ(srv.messages, 33);
     EXPECT_TRUE(pass.left_behind);
+    EXPECT_EQ(pass.left, 7u) << "each refused session's entry is counted";
     EXPECT_FALSE(pass.unreachable);
     EXPECT_NE(pass.session_error.find("one connection only"), std::string::npos) << pass.session_error;
 }

@@ -262,7 +262,7 @@ int main(int argc, char** argv) {
         Json j;
         j.begin_object().key("summary").begin_object().key("sent").value(sent).key("partial").value(partial)
             .key("deferred").value(deferred).key("failed").value(failed).key("skipped").value(skipped)
-            .key("errors").value(errors).key("sessions").value(static_cast<std::uint64_t>(totals.sessions))
+            .key("errors").value(errors).key("left").value(pass.left).key("sessions").value(static_cast<std::uint64_t>(totals.sessions))
             .key("seconds").value(static_cast<std::uint64_t>(secs)).key("reached").value(static_cast<bool>(totals.reached))
             .end_object().end_object();
         std::cout << j.str() << '\n';
@@ -272,6 +272,7 @@ int main(int argc, char** argv) {
         std::snprintf(rate, sizeof rate, "%.1f", secs > 0 ? static_cast<double>(sent + partial) / secs : 0.0);
         std::cerr << "spoolsend: " << sent << " sent, " << partial << " partly sent, " << deferred << " deferred, "
                   << failed << " failed" << (skipped ? ", " + std::to_string(skipped) + " held by another sender" : "")
+                  << (pass.left ? ", " + std::to_string(pass.left) + " left for a later run" : "")
                   << " in " << static_cast<long long>(secs * 1000) / 1000.0 << " s (" << rate << " msgs/s, "
                   << totals.sessions << (totals.sessions == 1 ? " session)\n" : " sessions)\n");
     }
