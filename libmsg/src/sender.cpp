@@ -185,7 +185,9 @@ bool Sender::Lane::stopping() {
 
 void Sender::Lane::flush_transcript() {
     if (!recorder_ || transcript_fd_ < 0) return;
-    if (auto w = spool_io::write_all(transcript_fd_, recorder_->take(), transcript_path_); !w)
+    const std::string text = recorder_->take();
+    if (text.empty()) return;
+    if (auto w = spool_io::write_all(transcript_fd_, text, transcript_path_); !w)
         s_.problem(w.error().message);
 }
 
@@ -330,16 +332,21 @@ void Sender::Lane::settle_job(Job& job, Delivery& d) {
 }
 
 void Sender::Lane::advance(Steady::time_point now) {
+    // What went out and came in is on disk before the lane waits again
+    // (whichever way this returns): a run killed while a server holds the
+    // reply to the dot leaves the transcript that says what was sent.
+    struct FlushAtEnd {
+        Lane& lane;
+        ~FlushAtEnd() { lane.flush_transcript(); }
+    } flush_at_end{*this};
     const SendOptions& o = s_.options;
     if (engine_) {
-        bool any = settle_completed();
+        settle_completed();
         if (!counted_ && engine_->usable()) {
             counted_ = true;
             s_.totals.reached = true;
             ++s_.totals.sessions;
-            any = true;
         }
-        if (any) flush_transcript();
         if (engine_->closed()) {
             if (!counted_) {
                 auto e = engine_->error();

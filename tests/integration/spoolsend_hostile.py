@@ -68,8 +68,8 @@ def states(root):
     return {d: sorted(os.listdir(os.path.join(root, d))) for d in ("queue", "deferred", "sent", "failed")}
 
 
-def spoolsend(args, term_after=None):
-    """Run spoolsend; SIGTERM after `term_after` seconds when given.
+def spoolsend(args, term_after=None, sig=signal.SIGTERM):
+    """Run spoolsend; SIGTERM (or `sig`) after `term_after` seconds when given.
     Returns (exit code, stdout, stderr, seconds, seconds from SIGTERM, peak RSS in KiB)."""
     out = tempfile.TemporaryFile()
     err = tempfile.TemporaryFile()
@@ -79,7 +79,7 @@ def spoolsend(args, term_after=None):
     if term_after is not None:
         time.sleep(term_after)
         termed = time.monotonic()
-        p.send_signal(signal.SIGTERM)
+        p.send_signal(sig)
     deadline = time.monotonic() + 120
     while True:
         pid, status, usage = os.wait4(p.pid, os.WNOHANG)
@@ -213,6 +213,22 @@ try:
         check(sum(1 for e in events if e.get("may_be_delivered")) == 2, "unanswered dot: may_be_delivered: %s" % events)
         check(any("summary" in e for e in events), "unanswered dot, SIGTERM: the summary is printed")
         print("unanswered dot, SIGTERM: ended %.2f s after it" % after)
+    finally:
+        server.kill()
+        server.wait()
+
+    # --- a final dot never answered, then SIGKILL: the transcript has it --------
+    server, port = start_server("hang-dot")
+    try:
+        spool = os.path.join(tmp, "hang-kill")
+        make_spool(spool, 2)
+        tx = os.path.join(tmp, "hang-kill-tx")
+        spoolsend(["--server", "127.0.0.1:%d" % port, "--timeout", "60s", "-j", "1", "--transcript", tx, spool],
+                  term_after=1.5, sig=signal.SIGKILL)
+        files = os.listdir(tx) if os.path.isdir(tx) else []
+        text = b"".join(open(os.path.join(tx, f), "rb").read() for f in files)
+        check(re.search(rb"^C [0-9.]+ \.$", text, re.M) is not None and b"DATA" in text,
+              "killed while the dot waits for its reply: the transcript holds what was sent: %r" % text[-300:])
     finally:
         server.kill()
         server.wait()
