@@ -132,6 +132,14 @@ Status Claim::defer(const std::vector<std::string>& pending, const RetryRecord& 
     std::string content = format_envelope(env);
     content.append(parsed.message);
 
+    Status s = replace(content);
+    if (s && state_ != SpoolState::deferred) return move_and_end(SpoolState::deferred);
+    spool_io::close_fd(fd_);
+    fd_ = -1;
+    return s;
+}
+
+Status Claim::replace(const std::string& content) {
     // The new file is locked before it takes the entry's name, so that the
     // claim is never open to another sender while the entry moves on.
     const std::string tmp = join(root_, "tmp", name_);
@@ -149,15 +157,11 @@ Status Claim::defer(const std::vector<std::string>& pending, const RetryRecord& 
         spool_io::close_fd(*fd);
         return s;
     }
-    // The entry is the new file now: the claim holds it until the end, and
-    // ends whatever happens next (data() stays the bytes it was claimed with).
+    // The entry is the new file now: the claim holds it (data() stays the
+    // bytes it was claimed with).
     spool_io::close_fd(fd_);
     fd_ = *fd;
-    Status s = spool_io::sync_dir(cur_dir);
-    if (s && state_ != SpoolState::deferred) return move_and_end(SpoolState::deferred);
-    spool_io::close_fd(fd_);
-    fd_ = -1;
-    return s;
+    return spool_io::sync_dir(cur_dir);
 }
 
 namespace {
@@ -223,6 +227,14 @@ Result<std::string> Claim::fail_some(const std::vector<std::string>& failed, std
         return s.error();
     }
     if (Status s = spool_io::sync_dir(join(root_, "failed")); !s) return s.error();
+    // This entry keeps the others: sent/ or deferred/ will list only them.
+    Envelope rest = envelope_of(entry);
+    std::erase_if(rest.rcpts, [&](const Envelope::Rcpt& r) { return is_pending(r, failed); });
+    if (!rest.rcpts.empty()) {
+        std::string content = format_envelope(rest);
+        content.append(entry.message);
+        if (Status s = replace(content); !s) return s.error();
+    }
     return name;
 }
 

@@ -127,6 +127,26 @@ TEST_F(Delivery, AllSentMovesToSent) {
     EXPECT_EQ(spool_->find(n), SpoolState::sent);
 }
 
+// Sent to some, refused by the others: the entry in sent/ lists only the
+// recipients it was sent to; the refused ones are in failed/.
+TEST_F(Delivery, PartialFailureLeavesOnlyTheSentInSent) {
+    const std::string n = enqueue(envelope({"ok@example.net", "bad@example.net"}));
+    msg::Claim c = claim(n);
+    msg::Delivery d;
+    d.rcpts = {outcome("ok@example.net", RcptState::sent, reply(250, "2.0.0 ok")),
+               outcome("bad@example.net", RcptState::failed, reply(550, "5.1.1 no such user"))};
+    auto s = msg::settle(c, d, opt_, system_clock::now(), 0.5);
+    ASSERT_TRUE(s) << s.error().message;
+    EXPECT_EQ(s->outcome, msg::Outcome::partial);
+    ASSERT_EQ(spool_->find(n), SpoolState::sent);
+    const std::string entry = *spool_->read(SpoolState::sent, n);
+    EXPECT_NE(entry.find("RCPT TO:<ok@example.net>"), std::string::npos) << entry;
+    EXPECT_EQ(entry.find("bad@"), std::string::npos) << entry;
+    const std::string f = slurp(failed(s->failed_entry));
+    EXPECT_NE(f.find("RCPT TO:<bad@example.net>"), std::string::npos);
+    EXPECT_EQ(f.find("ok@"), std::string::npos);
+}
+
 TEST_F(Delivery, PartialFailureSplitsTheEntry) {
     const std::string n = enqueue(envelope({"b@example.net", "bad@example.net", "later@example.net"}));
     msg::Claim c = claim(n);

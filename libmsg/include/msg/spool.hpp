@@ -93,7 +93,9 @@ public:
     // entry's MAIL line and annotations, the RCPT lines of `failed` (matched
     // as defer() matches them), a "Failed-From: NAME" annotation and the
     // message is written to failed/ with its reports (as fail() writes
-    // them); the claim stays, for complete() or defer() of the others.
+    // them); then this entry is written again without those recipients (in
+    // place, still claimed), for complete() or defer() of the others, so
+    // that sent/ lists only the recipients it was sent to.
     // Returns the new entry's name.
     Result<std::string> fail_some(const std::vector<std::string>& failed, std::string_view report,
                                   std::string_view json = {}, std::string_view dsn = {});
@@ -112,6 +114,9 @@ private:
     Claim() = default;
     // Move the entry into `to`, fsync both directories and end the claim.
     Status move_and_end(SpoolState to, bool durable = true);
+    // Replace the entry's file in its directory by `content`, locked before
+    // it takes the name; the claim holds the new file.
+    Status replace(const std::string& content);
     std::string root_, name_;
     std::shared_ptr<const spool_io::Dirs> dirs_;   // the spool's, when it could open them
     std::unique_ptr<const std::string> data_;   // heap: entry_'s spans survive a move of the Claim
