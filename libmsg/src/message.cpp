@@ -506,7 +506,11 @@ std::vector<std::size_t> Message::content_offsets(const Entity& e, const std::ve
 std::string Message::filename(const Entity& e) const {
     if (e.has_disposition)
         if (const std::string* f = e.disposition.param("filename")) return *f;
-    if (const std::string* n = e.content_type.param("name")) return *n;
+    // message/external-body's name is the remote file's (RFC 2046 5.2.3.3:
+    // a path, for local-file and anon-ftp), not what to save the part as.
+    if (const std::string* n = e.content_type.param("name");
+        n && !(e.content_type.type == "message" && e.content_type.subtype == "external-body"))
+        return *n;
     if (e.encoding == TransferEncoding::uuencode) {
         // The name on the begin line of the uuencoded data.
         const std::string_view b = body(e);

@@ -294,7 +294,7 @@ private:
             add(DefectCode::MessageEncoding, field_offset(e, "Content-Transfer-Encoding"),
                 e.content_type.mime_type());
         if (e.has_disposition || e.content_type.param("name")) {
-            const std::string name = m_.filename(e);
+            const std::string name = m_.filename(e);   // not external-body's access parameter
             if (name.find_first_of("/\\") != std::string::npos || name.starts_with(".."))
                 add(DefectCode::FilenamePath,
                     field_offset(e, e.has_disposition ? "Content-Disposition" : "Content-Type"), name);

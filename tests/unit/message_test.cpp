@@ -969,3 +969,15 @@ TEST(Source, ArchivePositionsOfAnUnquotedCopy) {
     EXPECT_EQ(msg::archive_column(lines, 22, 1), 1u);
     EXPECT_EQ(msg::archive_column({}, 9, 3), 3u);
 }
+
+// message/external-body's name parameter names the remote file (RFC 2046
+// 5.2.3): a path, and no name to save the part under.
+TEST(Message, ExternalBodyNameIsNoFilename) {
+    const std::string s = "MIME-Version: 1.0\nContent-Type: message/external-body; access-type=local-file;\n"
+                          " name=\"/u/nsb/writing/rfcs/RFC-MIME.ps\"\n\n"
+                          "Content-Type: application/postscript\n\n";
+    const msg::Message m = msg::parse_message(s);
+    EXPECT_EQ(m.filename(m.root()), "");
+    const msg::Message p = msg::parse_message("MIME-Version: 1.0\nContent-Type: application/pdf; name=\"a.pdf\"\n\nx\n");
+    EXPECT_EQ(p.filename(p.root()), "a.pdf");
+}

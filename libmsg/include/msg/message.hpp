@@ -130,8 +130,9 @@ public:
     // The same for several offsets, in ascending order, in one pass.
     std::vector<std::size_t> content_offsets(const Entity& e, const std::vector<std::size_t>& decoded) const;
     // The filename of an entity (Content-Disposition filename, else
-    // Content-Type name, else for x-uuencode the name on its begin line),
-    // decoded, or "" when it has none.
+    // Content-Type name but not message/external-body's, a remote file's,
+    // else for x-uuencode the name on its begin line), decoded, or "" when
+    // it has none.
     std::string filename(const Entity& e) const;
     // The charset parameter of a text entity, lower case, or "" when none.
     std::string charset(const Entity& e) const;
