@@ -250,7 +250,18 @@ private:
             if (close == std::string_view::npos) continue;
             const std::string_view word = v.substr(i, close + 2 - i);
             if (word.find_first_of(" \t\r\n") != std::string_view::npos) continue;
+            // A whole word (RFC 2047 5): white space around it, or in a
+            // structured field a special ("<", "(", ","...); "H=?..?=hn"
+            // is text to a conforming reader.
+            auto glued = [&](std::size_t at) {
+                if (at >= v.size()) return false;
+                const auto ch = static_cast<unsigned char>(v[at]);
+                if (ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n') return false;
+                return !structured || std::strchr("()<>[]:;@\\,.\"", ch) == nullptr;
+            };
             if (quoted) add(DefectCode::EncodedWordInQuotes, f.value_offset() + i, std::string(f.name));
+            else if ((i > 0 && glued(i - 1)) || glued(close + 2))
+                add(DefectCode::EncodedWordInWord, f.value_offset() + i, std::string(f.name));
             else if (word.size() > 75)
                 add(DefectCode::EncodedWordTooLong, f.value_offset() + i, std::to_string(word.size()) + " characters");
             i = close + 1;
