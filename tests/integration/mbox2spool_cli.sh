@@ -124,6 +124,23 @@ if as_user "$s2m" --help >/dev/null 2>&1 && ! as_user cat "$tmp/perm/s/queue/$vi
 else
     echo "note: no user to read as without privileges; the unreadable-entry case is not run"
 fi
+# A spool that fills up: exit 73, and the summary adds up (every message
+# read is enqueued or counted as not written). Needs a small tmpfs.
+mkdir -p "$tmp/small"
+if mount -t tmpfs -o size=64k tmpfs "$tmp/small" 2>/dev/null; then
+    for i in $(seq 1 200); do printf 'From a@example.org Mon Nov 23 09:00:00 2026\nTo: b@example.net\n\nmessage %d %0600d\n\n' "$i" 0; done >"$tmp/big"
+    status=0
+    "$m2s" "$tmp/big" "$tmp/small/s" >"$tmp/out" 2>&1 || status=$?
+    n=$(ls "$tmp/small/s/queue" | wc -l)
+    umount "$tmp/small"
+    [ "$status" = 73 ] || { echo "FAIL: a full spool: exit $status, not 73"; fail=1; }
+    sum=$(sed -n 's/^mbox2spool: \([0-9]*\) messages, \([0-9]*\) enqueued, 0 already in the spool, 0 not enqueued, 0 with defects, \([0-9]*\) not written (the spool failed)$/\1 \2 \3/p' "$tmp/out")
+    set -- $sum
+    [ $# = 3 ] && [ "$2" = "$n" ] && [ $(($2 + $3)) = "$1" ] ||
+        { echo "FAIL: a full spool: the summary does not add up ($n entries):"; cat "$tmp/out"; fail=1; }
+else
+    echo "note: no tmpfs could be mounted; the full-spool case is not run"
+fi
 # Bytes before the first From_ line are reported, not dropped silently.
 printf 'garbage line\n\nFrom a@example.org Mon Nov 23 09:00:00 2026\nTo: b@example.net\n\nhi\n' >"$tmp/garbage.mbox"
 # Bytes before the first From_ line are reported, kept with the first entry,

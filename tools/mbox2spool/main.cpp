@@ -33,6 +33,7 @@ const ToolInfo kInfo = {
 
 struct Counts {
     std::uint64_t messages = 0, enqueued = 0, duplicates = 0, skipped = 0, malformed = 0;
+    std::uint64_t unwritten = 0;   // read, then lost to a spool that failed
 };
 
 }  // namespace
@@ -195,7 +196,9 @@ int main(int argc, char** argv) {
                 std::cout << j.str() << '\n';
             };
         if (auto st = writer.add(std::move(d.envelope), m.data, key, std::move(enqueued), m.keep); !st) {
-            complain(kInfo.name, st.error().message);
+            // The spool failed: reading stops here, at this message.
+            diag.print(where(), msg::Severity::error, which() + " and those after it not enqueued: " + st.error().message);
+            ++c.unwritten;
             result = exit_code::cant_create;
             return false;
         }
@@ -208,10 +211,13 @@ int main(int argc, char** argv) {
         result = exit_code::cant_create;
     }
     c.enqueued -= writer.lost();
+    c.unwritten += writer.lost();
     result = exit_code::worst(result, read);
     std::cout.flush();
     if (!cli.quiet && !json)
         std::cerr << kInfo.name << ": " << c.messages << " messages, " << c.enqueued << " enqueued, " << c.duplicates
-                  << " already in the spool, " << c.skipped << " not enqueued, " << c.malformed << " with defects\n";
+                  << " already in the spool, " << c.skipped << " not enqueued, " << c.malformed << " with defects"
+                  << (c.unwritten ? ", " + std::to_string(c.unwritten) + " not written (the spool failed)" : "")
+                  << "\n";
     return result;
 }
