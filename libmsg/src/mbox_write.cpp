@@ -107,6 +107,7 @@ public:
                          bool separator_crlf, std::span<const std::size_t> keep) override {
         if (fd_ < 0) return Error{EBADF, "cannot write " + name_ + ": the archive is closed"};
         end_open_message();
+        messages_ = true;
         buf_.append("From ").append(from_line).append(from_crlf ? "\r\n" : "\n");
         if (opt_.format == MboxFormat::mboxcl || opt_.format == MboxFormat::mboxcl2) {
             quoted_.clear();
@@ -128,6 +129,11 @@ public:
 
     Status write_raw(std::string_view bytes) override {
         if (fd_ < 0) return Error{EBADF, "cannot write " + name_ + ": the archive is closed"};
+        // After a message they would be read as its end: refused, the
+        // archive as it was.
+        if (!bytes.empty() && messages_)
+            return Error{EINVAL, "the " + std::to_string(bytes.size()) + " bytes before its archive's first message "
+                                 "are not written (after a message they would join it)"};
         if (!bytes.empty()) end_open_message();
         buf_.append(bytes);
         if (buf_.size() >= kFlushAt) return flush(false);
@@ -208,6 +214,7 @@ private:
     Options opt_;
     bool regular_ = false;
     std::string buf_;     // bytes not yet written (before compression)
+    bool messages_ = false;   // a message was written: write_raw() has no place left
     std::string quoted_;  // scratch for the Content-Length formats
     bool open_ = false;          // the last message was written without its separator,
     bool open_needs_eol_ = false;   // nor a line break after its last line

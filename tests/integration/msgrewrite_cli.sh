@@ -308,4 +308,13 @@ expect 0 "" "$bin" --mbox --7bit --in-place "$tmp/lead.mbox"
     { echo "FAIL: msgrewrite --mbox lost the bytes before the first From_ line"; fail=1; }
 grep -q '^Content-Transfer-Encoding: ' "$tmp/lead.mbox" || { echo "FAIL: the archive was not rewritten"; fail=1; }
 
+# Bytes before an archive's first message go back only at the start of the
+# output: those of a second archive are left out, said, exit 1.
+printf 'junk\n\nFrom a@example.org Mon Nov 23 09:00:00 2026\nFrom: a@example.org\nTo: b@example.net\nDate: Mon, 23 Nov 2026 09:00:00 +0000\n\none\n' >"$tmp/lead1.mbox"
+cp "$tmp/lead1.mbox" "$tmp/lead2.mbox"
+expect 1 "lead2.mbox: the 6 bytes before its archive's first message are not written" \
+    "$bin" --mbox "$tmp/lead1.mbox" "$tmp/lead2.mbox" -o "$tmp/lead.out"
+[ "$(grep -c '^junk$' "$tmp/lead.out")" = 1 ] && [ "$(grep -c '^From ' "$tmp/lead.out")" = 2 ] ||
+    { echo "FAIL: leading bytes of the second archive"; cat "$tmp/lead.out"; fail=1; }
+
 exit $fail

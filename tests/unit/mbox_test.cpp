@@ -1290,3 +1290,21 @@ TEST(HugeBuffer, GrowsKeepingItsBytes) {
     ASSERT_TRUE(c.reserve(std::size_t{4} << 20, 1).ok());
     EXPECT_EQ(c.data()[0], 'x');
 }
+
+// Leading bytes go only before the first message: after one they would be
+// read as its end, so the writer refuses them and the archive stays whole.
+TEST(Mbox, LeadingBytesOnlyBeforeTheFirstMessage) {
+    TempFile out("lead.mbox");
+    auto w = msg::MboxWriter::open(out.str(), {});
+    ASSERT_TRUE(w.ok());
+    ASSERT_TRUE((*w)->write_raw("garbage\n\n").ok());
+    ASSERT_TRUE((*w)->write("a@example.org Mon Nov 23 09:00:00 2026", "Subject: one\n\nbody\n", false, true, false).ok());
+    const msg::Status late = (*w)->write_raw("more garbage\n");
+    ASSERT_FALSE(late.ok());
+    EXPECT_EQ(late.error().errnum, EINVAL);
+    EXPECT_TRUE((*w)->write_raw("").ok()) << "nothing to place is no error";
+    ASSERT_TRUE((*w)->write("a@example.org Mon Nov 23 09:01:00 2026", "Subject: two\n\nbody\n", false, true, false).ok());
+    ASSERT_TRUE((*w)->close().ok());
+    EXPECT_EQ(slurp(out.path), "garbage\n\nFrom a@example.org Mon Nov 23 09:00:00 2026\nSubject: one\n\nbody\n\n"
+                               "From a@example.org Mon Nov 23 09:01:00 2026\nSubject: two\n\nbody\n\n");
+}

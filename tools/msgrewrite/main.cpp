@@ -146,11 +146,16 @@ int rewrite_archive(const std::string& path, const InputOptions& in, const std::
             }
             writer = std::move(*w);
         }
-        // Bytes before the archive's first From_ line stay where they were.
+        // Bytes before the archive's first From_ line stay where they were;
+        // before a later archive's first message they have no place (the
+        // writer says so, and the output is still whole).
         if (const msg::Status s = writer->write_raw(im.leading_bytes); !s) {
-            complain(kInfo.name, s.error().message);
-            result = exit_code::io_error;
-            return false;
+            complain(kInfo.name, im.file + ": " + s.error().message);
+            if (s.error().errnum != EINVAL) {
+                result = exit_code::io_error;
+                return false;
+            }
+            result = exit_code::worst(result, exit_code::problems);
         }
         // An unchanged message goes out as it came in (its archive's
         // unquoted "From " lines too); a changed one is quoted afresh.

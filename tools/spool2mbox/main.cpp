@@ -147,13 +147,13 @@ int main(int argc, char** argv) {
             if (auto d = maildir->deliver(message, msg::maildir_flags(e)); !d) w = d.error();
         } else {
             // An archive's bytes before its first From_ line go back only
-            // where they were, before the archive's first message: between
-            // two messages they would be read as the end of the one before.
-            if (!r.leading.empty() && written > 0)
-                complain(kInfo.name, root + "/" + std::string(msg::state_dir(st)) + "/" + name + ": the " +
-                                         std::to_string(r.leading.size()) + " bytes its archive had before its "
-                                         "first message are not written (they would join the message before)");
-            else w = (*writer)->write_raw(r.leading);
+            // where they were, before the archive's first message (the
+            // writer refuses them anywhere else, and says why).
+            if (w = (*writer)->write_raw(r.leading); !w && w.error().errnum == EINVAL) {
+                complain(kInfo.name, root + "/" + std::string(msg::state_dir(st)) + "/" + name + ": " +
+                                         w.error().message);
+                w = msg::Ok{};
+            }
             if (w) w = (*writer)->write_keeping(r.from_line, message, r.from_crlf, r.separator, r.separator_crlf, r.unquoted_from);
         }
         if (!w.ok()) {

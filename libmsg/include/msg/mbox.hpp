@@ -296,7 +296,9 @@ public:
     // `bytes` as they are: no From_ line, quoting or separator. For an
     // archive's leading bytes (MboxReader::leading()) before its first
     // message, so that writing them and then every message as read gives
-    // back the archive.
+    // back the archive. Once a message was written they have no place (they
+    // would be read as its end): then nothing is written and an Error
+    // (EINVAL) says so; the archive is still whole.
     virtual Status write_raw(std::string_view bytes) = 0;
     // Flush everything (the gzip trailer too) and fsync a regular file.
     virtual Status close() = 0;
