@@ -141,6 +141,12 @@ if mount -t tmpfs -o size=64k tmpfs "$tmp/small" 2>/dev/null; then
 else
     echo "note: no tmpfs could be mounted; the full-spool case is not run"
 fi
+# An Apple Mail export: its Info.plist and table_of_contents are no archives.
+mkdir -p "$tmp/export/INBOX.mbox"
+cp "$tmp/inbox" "$tmp/export/INBOX.mbox/mbox"
+printf '<?xml version="1.0"?>\n<plist version="1.0"><dict/></plist>\n' >"$tmp/export/INBOX.mbox/Info.plist"
+printf 'binary\001\002\003' >"$tmp/export/INBOX.mbox/table_of_contents"
+expect 0 "1 messages, 1 enqueued" "$m2s" "$tmp/export" "$tmp/exported"
 # Bytes before the first From_ line are reported, not dropped silently.
 printf 'garbage line\n\nFrom a@example.org Mon Nov 23 09:00:00 2026\nTo: b@example.net\n\nhi\n' >"$tmp/garbage.mbox"
 # Bytes before the first From_ line are reported, kept with the first entry,
