@@ -257,7 +257,7 @@ private:
                 if (at >= v.size()) return false;
                 const auto ch = static_cast<unsigned char>(v[at]);
                 if (ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n') return false;
-                return !structured || std::strchr("()<>[]:;@\\,.\"", ch) == nullptr;
+                return !structured || std::string_view("()<>[]:;@\\,.\"").find(static_cast<char>(ch)) == std::string_view::npos;
             };
             if (quoted) add(DefectCode::EncodedWordInQuotes, f.value_offset() + i, std::string(f.name));
             else if ((i > 0 && glued(i - 1)) || glued(close + 2))
