@@ -143,16 +143,16 @@ bool SpoolIndex::holds(std::string_view archive, std::string_view key, std::stri
         seen_.clear();
         seen_earlier_.clear();
     }
-    std::uint64_t h;
-    if (!parse_message_key(key, h)) return false;
-    Counts& have = key[0] == 'n' ? have_ : earlier_;
-    Counts& seen = key[0] == 'n' ? seen_ : seen_earlier_;
-    if (const auto it = have.find(h); ++seen[h] <= (it == have.end() ? 0 : it->second)) return true;
-    if (earlier_.empty() || key[0] != 'n') return false;
-    const std::string old = earlier_message_key(from_line, data);
-    if (!parse_message_key(old, h)) return false;
-    const auto it = earlier_.find(h);
-    return ++seen_earlier_[h] <= (it == earlier_.end() ? 0 : it->second);
+    // This copy of the key in the archive, and whether the spool holds as many.
+    auto held = [this](std::string_view k) {
+        std::uint64_t h;
+        if (!parse_message_key(k, h)) return false;
+        const Counts& have = k[0] == 'n' ? have_ : earlier_;
+        const auto it = have.find(h);
+        return ++(k[0] == 'n' ? seen_ : seen_earlier_)[h] <= (it == have.end() ? 0 : it->second);
+    };
+    if (held(key)) return true;
+    return !earlier_.empty() && key.starts_with('n') && held(earlier_message_key(from_line, data));
 }
 
 void SpoolIndex::added(std::string_view key) {

@@ -107,15 +107,6 @@ void read_file(const std::string& path, const InputOptions& o, const std::functi
     if (!fn(im)) stop = true;
 }
 
-// The files a directory stands for: every regular file below it,
-// but for a Maildir (at any depth) only the messages of its cur/ and new/
-// (not tmp/, not a mail server's index files); Maildir++ subfolders are
-// walked too; archives are every file but a mail client's metadata
-// (client_metadata). Like find(1), symbolic links are not followed, so that a
-// walk never leaves the tree it was given. A file that is not a Maildir's
-// is an item of kind `plain`; a Maildir's is always a message file. A
-// directory that cannot be read is a problem item of its own, with its
-// path (so in its place once sorted), and the walk goes on.
 // The files mail clients keep beside their mbox files, never archives
 // themselves: an Apple Mail export's Info.plist and table_of_contents,
 // Thunderbird's summaries (*.msf) and state files, macOS's .DS_Store.
@@ -126,6 +117,15 @@ bool client_metadata(std::string_view name) {
     return std::find(std::begin(names), std::end(names), name) != std::end(names);
 }
 
+// The files a directory stands for: every regular file below it,
+// but for a Maildir (at any depth) only the messages of its cur/ and new/
+// (not tmp/, not a mail server's index files); Maildir++ subfolders are
+// walked too; archives are every file but a mail client's metadata
+// (client_metadata). Like find(1), symbolic links are not followed, so that a
+// walk never leaves the tree it was given. A file that is not a Maildir's
+// is an item of kind `plain`; a Maildir's is always a message file. A
+// directory that cannot be read is a problem item of its own, with its
+// path (so in its place once sorted), and the walk goes on.
 void walk(const fs::path& dir, InputItem::Kind plain, std::vector<InputItem>& out) {
     auto problem = [&](const std::string& path, int e) {
         out.push_back({InputItem::Kind::problem, path, false, problem_for(e),

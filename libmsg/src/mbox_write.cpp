@@ -109,7 +109,7 @@ public:
         end_open_message();
         messages_ = true;
         buf_.append("From ").append(from_line).append(from_crlf ? "\r\n" : "\n");
-        if (opt_.format == MboxFormat::mboxcl || opt_.format == MboxFormat::mboxcl2) {
+        if (by_length()) {
             quoted_.clear();
             append_quoted(quoted_, data, opt_.format, keep);
             append_with_length(buf_, quoted_);

@@ -555,9 +555,10 @@ bool fix_round(std::string_view in, std::string& out, const RewriteOptions& o, c
             if (!has_8bit(decoded.data)) continue;
             // windows-1252 leaves 0x81, 0x8D, 0x8F, 0x90 and 0x9D undefined;
             // iso-8859-1, read the same way, keeps them (as C1 controls).
-            const std::string cs = is_valid_utf8(decoded.data)                                ? "utf-8"
-                                   : decoded.data.find_first_of("\x81\x8D\x8F\x90\x9D") != std::string::npos ? "iso-8859-1"
-                                                                                              : "windows-1252";
+            const bool undefined_in_1252 = decoded.data.find_first_of("\x81\x8D\x8F\x90\x9D") != std::string::npos;
+            const std::string cs = is_valid_utf8(decoded.data) ? "utf-8"
+                                   : undefined_in_1252         ? "iso-8859-1"
+                                                               : "windows-1252";
             Parameters params = e.content_type.params;
             params.push_back({"charset", cs, {}, {}});
             if (const HeaderField* f = m.field(e, "Content-Type")) {

@@ -132,7 +132,7 @@ private:
     };
     std::unique_ptr<Job> take();
     void submit(std::unique_ptr<Job> job);
-    bool settle_completed();
+    void settle_completed();
     void settle_job(Job& job, Delivery& d);
     void open_session();
     void open_failed(smtp::SessionError e);
@@ -303,16 +303,13 @@ void Sender::Lane::submit(std::unique_ptr<Job> job) {
 }
 
 // The outcomes the session has given, settled in the order submitted.
-bool Sender::Lane::settle_completed() {
-    bool any = false;
+void Sender::Lane::settle_completed() {
     while (engine_->completed() > 0 && !inflight_.empty()) {
         Delivery d = engine_->take();
         const std::unique_ptr<Job> job = std::move(inflight_.front());
         inflight_.pop_front();
         settle_job(*job, d);
-        any = true;
     }
-    return any;
 }
 
 void Sender::Lane::settle_job(Job& job, Delivery& d) {

@@ -6,7 +6,9 @@
 // description, so two claims conflict even within one process, and the
 // kernel drops the lock when the last fd on it closes - also when the
 // holder is killed, which is how a dead sender's entry is recovered.
+#include <algorithm>
 #include <cerrno>
+#include <iterator>
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -205,11 +207,13 @@ Result<std::string> Claim::fail_some(const std::vector<std::string>& failed, std
     if (fd_ < 0) return Error{EBADF, "the claim on spool entry " + name_ + " has ended"};
     const SpoolEntry& entry = entry_;
     Envelope env = envelope_of(entry);
-    std::vector<Envelope::Rcpt> keep;
-    for (const Envelope::Rcpt& r : env.rcpts)
-        if (is_pending(r, failed)) keep.push_back(r);
-    if (keep.empty()) return Error{EINVAL, "none of the failed recipients is in spool entry " + name_};
-    env.rcpts = std::move(keep);
+    // The failed recipients go to the new entry, the others stay in this one.
+    const auto others = std::stable_partition(env.rcpts.begin(), env.rcpts.end(),
+                                              [&](const Envelope::Rcpt& r) { return is_pending(r, failed); });
+    if (others == env.rcpts.begin()) return Error{EINVAL, "none of the failed recipients is in spool entry " + name_};
+    Envelope rest = env;
+    rest.rcpts.assign(std::make_move_iterator(others), std::make_move_iterator(env.rcpts.end()));
+    env.rcpts.erase(others, env.rcpts.end());
     env.annotations.emplace_back("Failed-From", name_);
     const std::string name = new_entry_name(entry_key(name_));
     std::string data = format_envelope(env);
@@ -228,8 +232,6 @@ Result<std::string> Claim::fail_some(const std::vector<std::string>& failed, std
     }
     if (Status s = spool_io::sync_dir(join(root_, "failed")); !s) return s.error();
     // This entry keeps the others: sent/ or deferred/ will list only them.
-    Envelope rest = envelope_of(entry);
-    std::erase_if(rest.rcpts, [&](const Envelope::Rcpt& r) { return is_pending(r, failed); });
     if (!rest.rcpts.empty()) {
         std::string content = format_envelope(rest);
         content.append(entry.message);

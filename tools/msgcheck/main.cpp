@@ -134,8 +134,7 @@ int main(int argc, char** argv) {
         // An archive's message with ">From " lines unquoted: its positions
         // as they are in the file.
         const std::span<const std::size_t> unquoted =
-            im.mbox && im.data.data() == data.data() ? std::span<const std::size_t>(im.mbox->unquoted_lines)
-                                                     : std::span<const std::size_t>();
+            im.data.data() == data.data() ? im.unquoted_lines() : std::span<const std::size_t>();
         if (!json && !sarif) {
             diag.format(Place{im.file, data, first_line, unquoted}, defects, c.out);
             return;

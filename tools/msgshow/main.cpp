@@ -48,7 +48,7 @@ int stats(const Cli& cli, const InputOptions& in, const ShowOptions& so, unsigne
     };
     auto count = [&](unsigned k, const InputMessage& im, Counted& c) {
         if (im.too_large()) {   // its bytes were skipped
-            diag.format(Place{im.file, im.data, im.first_line, im.mbox ? std::span<const std::size_t>(im.mbox->unquoted_lines) : std::span<const std::size_t>()}, *im.framing, c.err);
+            diag.format(Place{im.file, im.data, im.first_line}, *im.framing, c.err);
             c.too_large = true;
             showers[k]->count_too_large();
             return;
@@ -131,7 +131,7 @@ int main(int argc, char** argv) {
 
     int read = for_each_message(cli.inputs, in, [&](const InputMessage& im) {
         if (im.too_large()) {   // its bytes were skipped
-            diag.print(Place{im.file, im.data, im.first_line, im.mbox ? std::span<const std::size_t>(im.mbox->unquoted_lines) : std::span<const std::size_t>()}, *im.framing);
+            diag.print(Place{im.file, im.data, im.first_line}, *im.framing);
             result = exit_code::worst(result, exit_code::problems);
             return true;
         }

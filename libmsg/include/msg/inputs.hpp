@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -47,6 +48,11 @@ struct InputMessage {
     // An archive's message too large to hold (MboxMessage::too_large):
     // `data` is empty, `framing` says why. Callers leave it out and count it.
     bool too_large() const { return mbox && mbox->too_large; }
+    // Where the lines of data that lost a '>' begin (MboxMessage::
+    // unquoted_lines), for positions as they are in the file.
+    std::span<const std::size_t> unquoted_lines() const {
+        return mbox ? std::span<const std::size_t>(mbox->unquoted_lines) : std::span<const std::size_t>();
+    }
     // A message file of a Maildir (name, flags, delivery time); null otherwise.
     const MaildirFile* maildir = nullptr;
     // For a message of an archive framed in pieces (MboxMessage::keep):

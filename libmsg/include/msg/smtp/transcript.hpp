@@ -81,7 +81,8 @@ std::string write_transcript(const Transcript& t, Format format);
 
 // Records a live session in the native format as it goes: give it as the
 // session's WireObserver; client lines are kept as sent, the control bytes
-// of server lines and events escaped ("\\x0d", as msg::printable() does); take() returns what was recorded since the last
+// of server lines and events escaped ("\\x0d", as msg::printable() does).
+// take() returns what was recorded since the last
 // call, so that a caller appending it to a file now and then leaves a
 // readable transcript even when it is killed (one without the final
 // "close" event: cut short).
