@@ -84,7 +84,8 @@ def mail_line_of(transcript_dir, subject):
 MESSAGES = {
     # name: (sender, recipients, message)
     "1-ascii": ("alice@example.org", ["bob@example.net"],
-                b"From: Alice <alice@example.org>\nTo: bob@example.net\nSubject: plain\n\nhello\n"),
+                # a form feed near the start of the transcript: text, not binary, to smtpreplay
+                b"From: Alice <alice@example.org>\nTo: bob@example.net\nSubject: plain\n\nhello\n\fpage two\n"),
     "2-utf8-sender": ("j\u00fcrgen@example.org", ["bob@example.net"],
                       "From: J\u00fcrgen <j\u00fcrgen@example.org>\nTo: bob@example.net\nSubject: utf8 sender\n\nhi\n".encode()),
     "3-utf8-header": ("j@example.org", ["bob@example.net"],
