@@ -161,6 +161,7 @@ private:
                     inflateReset(&zs_);
                 }
                 mode_ = Mode::member;
+                final_block_done_ = false;
                 continue;
             }
             if (mode_ == Mode::direct) {
@@ -181,21 +182,40 @@ private:
             }
             // Mode::member
             if (zs_.avail_in == 0) {
-                if (in_eof_)
-                    return Error{0, "cannot read " + name_ + ": the gzip data ends early, at byte " +
-                                        std::to_string(raw_) + " (the archive is truncated or corrupt)"};
-                if (auto r = read_in(); !r) return r.error();
-                continue;
+                if (!in_eof_) {
+                    if (auto r = read_in(); !r) return r.error();
+                    continue;
+                }
+                if (!final_block_done_) return cut_short("the gzip data ends early, at byte " + std::to_string(raw_));
+                // Only the trailer is missing: every byte was inflated
+                // (the last message too, handed out before the error),
+                // but none could be checked against the CRC.
+                after_ = Error{0, "cannot read " + name_ + ": the gzip data ends without its trailer (CRC and size), at byte " +
+                                      std::to_string(raw_) + ": the data could not be checked"};
+                eof_ = true;
+                break;
             }
-            const int r = inflate(&zs_, Z_NO_FLUSH);
+            // Z_BLOCK: inflate stops at each block's end, where data_type
+            // says whether it was the member's final block.
+            const int r = inflate(&zs_, Z_BLOCK);
+            if ((zs_.data_type & 192) == 192) final_block_done_ = true;
             if (r == Z_STREAM_END) mode_ = Mode::between;
             else if (r != Z_OK && !(r == Z_BUF_ERROR && zs_.avail_in == 0))   // (no progress with input left: stuck)
-                return Error{0, "cannot read " + name_ + ": " + (zs_.msg ? zs_.msg : "gzip data corrupt") +
-                                    " at byte " + std::to_string(raw_ - zs_.avail_in) +
-                                    " (the archive is truncated or corrupt)"};
+                return cut_short(std::string(zs_.msg ? zs_.msg : "gzip data corrupt") + " at byte " +
+                                 std::to_string(raw_ - zs_.avail_in));
         }
         len_ += read_size_ - zs_.avail_out;
         return Ok{};
+    }
+
+    // The archive cannot be read past `what`: the messages before the one
+    // being framed were handed out; that one is named, as it is lost.
+    Error cut_short(const std::string& what) const {
+        std::string m = "cannot read " + name_ + ": " + what + " (the archive is truncated or corrupt)";
+        if (auto p = parser_.pending())
+            m += "; message " + std::to_string(p->index + 1) + ", from line " + std::to_string(p->line) +
+                 ", is cut short and not read";
+        return Error{0, std::move(m)};
     }
 
     Status fill_plain() {
@@ -238,6 +258,7 @@ private:
     Mode mode_;
     z_stream zs_{};                      // the looked-at input: what is left of it, and the inflater
     bool inflating_ = false;             // ... once started
+    bool final_block_done_ = false;      // the member's deflate data ended: its trailer is next
     std::unique_ptr<unsigned char[]> in_;
     bool in_eof_ = false;                // the file's end was read
     std::uint64_t raw_ = 0;              // bytes read from the file

@@ -191,15 +191,24 @@ bool encode_field_8bit(const Message& m, std::size_t entity, const HeaderField& 
     if (iequals(name, "Content-Type") || iequals(name, "Content-Disposition")) {
         Parameters params;
         std::string main;
+        Defects defects;
         if (iequals(name, "Content-Type")) {
-            ContentType ct = parse_content_type(f.value);
+            ContentType ct = parse_content_type(f.value, &defects);
             if (ct.valid) main = ct.mime_type();
             params = std::move(ct.params);
         } else {
-            ContentDisposition cd = parse_content_disposition(f.value);
+            ContentDisposition cd = parse_content_disposition(f.value, &defects);
             main = cd.type;
             params = std::move(cd.params);
         }
+        // The field is written again from its parameters, which hold the
+        // first of a repeated one only: the others are not dropped unasked.
+        for (const Defect& d : defects)
+            if (d.code == DefectCode::ParamDuplicate) {
+                log.problem(place, "the parameter " + d.detail +
+                                       " is repeated: --fix keeps the first, the one readers use");
+                return false;
+            }
         bool names_ok = !main.empty() && !has_8bit(main);
         for (const Parameter& p : params) names_ok = names_ok && !has_8bit(p.name);
         if (!names_ok) {

@@ -89,6 +89,15 @@ expect 0 "3 enqueued" "$m2s" "$tmp/box" "$tmp/grow"
 printf 'From a@example.org Mon Nov 23 09:00:00 2026\nTo: b@example.net\n\none\n\nFrom a@example.org Mon Nov 23 09:02:00 2026\nTo: b@example.net\n\nthree\n\nFrom a@example.org Mon Nov 23 09:03:00 2026\nTo: b@example.net\n\nfour\n' >"$tmp/box"
 expect 0 "3 messages, 1 enqueued, 2 already in the spool" "$m2s" "$tmp/box" "$tmp/grow"
 grep -l '^four$' "$tmp/grow/queue"/* >/dev/null || { echo "FAIL: the new message was not enqueued"; fail=1; }
+# A gzip archive cut short: the messages before the cut are enqueued, the
+# one cut is named; cut only in its trailer, every message is enqueued.
+gzip -c "$tmp/box" >"$tmp/box.gz"
+size=$(wc -c <"$tmp/box.gz")
+head -c $((size - 4)) "$tmp/box.gz" >"$tmp/notrailer.gz"
+expect 65 "3 messages, 3 enqueued" "$m2s" "$tmp/notrailer.gz" "$tmp/cut"
+grep -q "ends without its trailer" "$tmp/err" || { echo "FAIL: the missing trailer is not said"; fail=1; }
+head -c $((size - 12)) "$tmp/box.gz" >"$tmp/cut.gz"
+expect 65 "message 3, from line 11, is cut short and not read" "$m2s" "$tmp/cut.gz" "$tmp/cut2"
 # A message in two archives of one run is enqueued once; an archive that
 # holds it twice keeps both copies, also when another archive holds it once.
 printf 'From a@example.org Mon Nov 23 09:00:00 2026\nTo: b@example.net\n\nsame\n' >"$tmp/inbox"

@@ -575,6 +575,71 @@ TEST(Mbox, TruncatedGzipIsAnError) {
     // The messages handed out before the error are intact.
     for (std::size_t i = 0; i < msgs.size(); ++i)
         EXPECT_EQ(msgs[i].data.substr(0, 9 + std::to_string(i).size()), "Subject: " + std::to_string(i));
+    // The one lost is named.
+    EXPECT_NE(err.find("; message " + std::to_string(msgs.size() + 1) + ", from line " +
+                       std::to_string(msgs.size() * 5 + 1) + ", is cut short and not read"),
+              std::string::npos)
+        << err;
+}
+
+// An archive cut at every byte of its gzip file: the messages handed out
+// are always whole ones of the archive, in order, and the error names the
+// first one not read. Cut only in the trailer (the CRC and size gzip puts
+// after the data), every message is read, the last one too, and the error
+// says the data could not be checked. Text (compressed blocks) and random
+// bytes (stored blocks) both.
+TEST(Mbox, GzipCutAtEveryByte) {
+    for (const bool random : {false, true}) {
+        SCOPED_TRACE(random ? "stored blocks" : "compressed blocks");
+        std::string archive;
+        std::vector<std::string> bodies;
+        std::uint32_t x = 99;
+        for (int i = 0; i < 6; ++i) {
+            std::string body;
+            for (int k = 0; k < 1500; ++k) {
+                x = x * 1103515245u + 12345u;
+                body.push_back(random ? static_cast<char>('!' + (x >> 16) % 90) : "the mail "[(x >> 16) % 9]);
+                if (k % 70 == 69) body.push_back('\n');
+            }
+            bodies.push_back("Subject: " + std::to_string(i) + "\n\n" + body + "\n");
+            archive += "From s Thu Jan  1 00:00:00 2024\n" + bodies.back() + "\n";
+        }
+        TempFile full("every.mbox.gz");
+        full.write_gzip(archive);
+        const std::string gz = slurp(full.path);
+        TempFile cut("every-cut.mbox.gz");
+        std::size_t cut_short = 0, unchecked = 0;
+        // (One byte is not gzip's magic: plain bytes, no From_ line.)
+        for (std::size_t n = 2; n <= gz.size(); ++n) {
+            cut.write(gz.substr(0, n));
+            std::string err;
+            auto msgs = read_all(cut.str(), {}, &err);
+            ASSERT_LE(msgs.size(), bodies.size());
+            for (std::size_t i = 0; i < msgs.size(); ++i) ASSERT_EQ(msgs[i].data, bodies[i]) << "cut at " << n;
+            if (n == gz.size()) {
+                EXPECT_TRUE(err.empty()) << err;
+                EXPECT_EQ(msgs.size(), bodies.size());
+            } else if (n >= gz.size() - 8) {
+                ++unchecked;
+                EXPECT_EQ(msgs.size(), bodies.size()) << "cut at " << n;
+                EXPECT_NE(err.find("ends without its trailer (CRC and size), at byte " + std::to_string(n)),
+                          std::string::npos)
+                    << err;
+            } else {
+                ++cut_short;
+                ASSERT_LT(msgs.size(), bodies.size()) << "cut at " << n;
+                EXPECT_NE(err.find("(the archive is truncated or corrupt)"), std::string::npos)
+                    << "cut at " << n << ": " << err;
+                // Before the first From_ line is whole, no message is pending.
+                if (err.find("; message ") != std::string::npos)
+                    EXPECT_NE(err.find("; message " + std::to_string(msgs.size() + 1) + ", from line "),
+                              std::string::npos)
+                        << "cut at " << n << ": " << err;
+            }
+        }
+        EXPECT_EQ(unchecked, 8u);
+        EXPECT_GT(cut_short, gz.size() / 2);
+    }
 }
 
 // gzip members one after another are one archive (as gzip -d reads

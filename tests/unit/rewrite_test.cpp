@@ -214,6 +214,24 @@ TEST(SevenBit, AddressWith8BitIsAProblemAndTheFieldStays) {
     EXPECT_NE(r.problems[0].what.find("SMTPUTF8"), std::string::npos);
 }
 
+// A Content-Type is written again from its parsed parameters, which keep
+// the first of a repeated one: --7bit alone does not drop the others (an
+// 8-bit filename, say) but says so; with --fix, which keeps the first as
+// its repair, the field is encoded.
+TEST(SevenBit, RepeatedParameterIsAProblemUnlessFixed) {
+    const std::string in = "From: a@example.org\nMIME-Version: 1.0\n"
+                           "Content-Type: text/plain; charset=utf-8; name=\"a.txt\"; name=\"\xc3\xa9.txt\"\n\nhi\n";
+    const auto r = msg::rewrite(in, [] { RewriteOptions o; o.seven_bit = true; return o; }());
+    EXPECT_FALSE(r.changed);
+    ASSERT_EQ(r.problems.size(), 1u);
+    EXPECT_EQ(r.problems[0].where, "header Content-Type");
+    EXPECT_NE(r.problems[0].what.find("parameter name is repeated"), std::string::npos) << r.problems[0].what;
+    const auto fixed = run(in, [](RewriteOptions& o) { o.seven_bit = true; o.fix = true; });
+    EXPECT_FALSE(has_8bit(fixed.output)) << fixed.output;
+    EXPECT_NE(fixed.output.find("Content-Type: text/plain; charset=utf-8; name=a.txt\n"), std::string::npos)
+        << fixed.output;
+}
+
 TEST(SevenBit, CommentAndGroupNamesAreEncoded) {
     const std::string in = "To: b@example.net (B\xc3\xb6" "b), Fr\xc3\xbc" "nde: c@example.net;\n\nhi\n";
     const auto r = run(in, [](RewriteOptions& o) { o.seven_bit = true; });

@@ -171,6 +171,13 @@ public:
     MboxFormat format() const;
     // Archive offset of the first byte not consumed.
     std::uint64_t offset() const;
+    // The message being framed when the input stops short of its end: its
+    // index, and the offset and line of its From_ line. None between
+    // messages (before the first From_ line, after the last).
+    struct Pending {
+        std::uint64_t index = 0, offset = 0, line = 1;
+    };
+    std::optional<Pending> pending() const;
 
 private:
     struct Impl;
