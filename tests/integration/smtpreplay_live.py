@@ -56,8 +56,9 @@ class StrictServer:
     With tls_context it offers STARTTLS and takes bytes after it before the
     handshake as an injection (RFC 3207 4.2)."""
 
-    def __init__(self, pipelining, tls_context=None):
+    def __init__(self, pipelining, tls_context=None, close_at_data=False):
         self.pipelining = pipelining
+        self.close_at_data = close_at_data
         self.tls = tls_context
         self.errors, self.messages, self.sessions = [], [], 0
         self.sock = socket.socket()
@@ -122,6 +123,8 @@ class StrictServer:
                 in_tls = True
             elif verb == "DATA":
                 conn.sendall(b"354 go ahead\r\n")
+                if self.close_at_data:
+                    return
                 body = []
                 while True:
                     b = line()
@@ -201,6 +204,19 @@ try:
     srv.close()
     check(r.returncode != 0 and not srv.messages and "certificate" in r.stdout,
           "without --ca-file the test certificate is refused: %d %s" % (r.returncode, r.stdout[-400:]))
+
+    # A server that closes the TLS connection while the message goes out:
+    # a difference reported (exit 1), not a SIGPIPE that kills the replay.
+    big_batch = os.path.join(tmp, "big.bsmtp")
+    with open(big_batch, "w") as f:
+        f.write("EHLO client.example.org\nSTARTTLS\nEHLO client.example.org\nMAIL FROM:<a@example.org>\n"
+                "RCPT TO:<b@example.net>\nDATA\nSubject: big\n\n" + ("x" * 70 + "\n") * 40000 + ".\nQUIT\n")
+    srv = StrictServer(True, tls_ctx, close_at_data=True)
+    r = replay("--server", "127.0.0.1:%d" % srv.port, "--ca-file", cert, "--timeout", "10s", big_batch)
+    srv.close()
+    check(r.returncode == 1 and "DIFF: (message body" in r.stdout,
+          "a TLS peer that closes during the message: a difference, not SIGPIPE: %d %s %s" %
+          (r.returncode, r.stdout[-400:], r.stderr[-300:]))
 
     # --- recorded sessions: TLS on connect, credentials, --no-data ----------------------------
     def spool_with(n, name):

@@ -73,6 +73,16 @@ def mismatches(out):
     return got
 
 
+def summary_agrees(out):
+    """The --json summary counts what the step objects say: same is the
+    steps compared and matched, mismatches the steps that did not match."""
+    steps = [json.loads(l) for l in out.splitlines()]
+    summary = steps.pop()
+    same = sum(1 for j in steps if j["compared"] and j["match"])
+    return (summary["same"], summary["mismatches"], summary["compared"]) == \
+        (same, sum(1 for j in steps if not j["match"]), sum(1 for j in steps if j["compared"]))
+
+
 tmp = tempfile.mkdtemp()
 try:
     # --- checking ---------------------------------------------------------------
@@ -193,6 +203,8 @@ try:
                 want = expected[server][name]
                 check(got == want, "%s against %s: differences %s, expected %s" % (name, server, got, want))
                 check(r.returncode == (1 if want else 0), "%s against %s: exit %d" % (name, server, r.returncode))
+                check(summary_agrees(r.stdout), "%s against %s: the summary counts the steps: %s" %
+                      (name, server, r.stdout[-300:]))
     finally:
         for p in (sink, aio):
             if p:

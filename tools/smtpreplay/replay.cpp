@@ -66,11 +66,10 @@ int replay_transcript(const std::string& file, std::string_view text, const smtp
         if (!s.note.empty()) out << " [" << msg::printable(s.note) << ']';
         out << '\n';
     }
-    const std::size_t same = rep.compared - std::min(rep.compared, rep.mismatches);
     if (opt.json) {
         out << smtp::replay_summary_json(file, ep->str(), rep, *match) << '\n';
     } else {
-        out << "smtpreplay: " << file << ": " << rep.steps.size() << " exchanges, " << same << " same, "
+        out << "smtpreplay: " << file << ": " << rep.steps.size() << " exchanges, " << rep.same << " same, "
             << rep.mismatches << " different (match by " << smtp::match_name(*match) << ")\n";
     }
     return rep.mismatches ? ex::problems : ex::ok;

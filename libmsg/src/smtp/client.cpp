@@ -42,9 +42,19 @@ bool is_ip_literal(const std::string& host) {
 
 }  // namespace
 
+// Why a TLS read or write failed: OpenSSL's reasons, or the system's
+// (a peer gone away is EPIPE or ECONNRESET, with nothing in OpenSSL's queue).
+std::string tls_failure(int ssl_error) {
+    const int sys = errno;
+    std::string why = openssl::error_text("");
+    if (why.empty()) why = ssl_error == SSL_ERROR_SYSCALL && sys != 0 ? std::strerror(sys) : "unknown TLS error";
+    return why;
+}
+
 struct Connection::Tls {
     openssl::Ctx ctx;
-    openssl::Ssl ssl;   // freed first: declared last
+    openssl::BioMethod bio;   // writes with MSG_NOSIGNAL: a peer gone is EPIPE, not SIGPIPE
+    openssl::Ssl ssl;         // freed first: declared last
 };
 
 bool is_loopback_host(std::string_view host) {
@@ -255,7 +265,7 @@ Result<Connection::Io> Connection::read_some(char* buf, std::size_t n) {
         else if (e == SSL_ERROR_WANT_WRITE) io.want = Want::write;   // a TLS 1.3 key update to answer
         else if (e == SSL_ERROR_SYSCALL && (would_block() || errno == EINTR)) io.want = Want::read;
         else if (e == SSL_ERROR_SYSCALL && r == 0) io.eof = true;
-        else return Error{EIO, "TLS read from " + ep_.str() + " failed: " + openssl::error_text()};
+        else return Error{EIO, "TLS read from " + ep_.str() + " failed: " + tls_failure(e)};
         return io;
     }
     while (true) {
@@ -286,7 +296,7 @@ Result<Connection::Io> Connection::write_some(std::string_view bytes) {
         if (e == SSL_ERROR_WANT_WRITE) io.want = Want::write;
         else if (e == SSL_ERROR_WANT_READ) io.want = Want::read;
         else if (e == SSL_ERROR_SYSCALL && (would_block() || errno == EINTR)) io.want = Want::write;
-        else return Error{EIO, "TLS write to " + ep_.str() + " failed: " + openssl::error_text()};
+        else return Error{EIO, "TLS write to " + ep_.str() + " failed: " + tls_failure(e)};
         return io;
     }
     while (true) {
@@ -326,7 +336,9 @@ Result<Connection::Want> Connection::tls_step(const TlsOptions& opt, const std::
             if (is_ip_literal(name)) X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(t->ssl.get()), name.c_str());
             else SSL_set1_host(t->ssl.get(), name.c_str());
         }
-        SSL_set_fd(t->ssl.get(), fd_);
+        t->bio = openssl::socket_method();
+        if (!t->bio || !openssl::set_socket_bio(t->ssl.get(), t->bio.get(), fd_))
+            return Error{EIO, "cannot create a TLS session: " + openssl::error_text()};
         handshake_ = std::move(t);
     }
     ERR_clear_error();

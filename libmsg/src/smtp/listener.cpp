@@ -56,28 +56,6 @@ private:
     int fd_ = -1;
 };
 
-// A BIO over a non-blocking socket that writes with MSG_NOSIGNAL, so that a
-// peer gone away is an error, not a SIGPIPE. The fd is the BIO's data.
-int sock_fd(BIO* b) { return static_cast<int>(reinterpret_cast<std::intptr_t>(BIO_get_data(b))); }
-
-bool would_block(int e) { return e == EAGAIN || e == EWOULDBLOCK || e == EINTR; }
-
-int bio_write(BIO* b, const char* data, int n) {
-    BIO_clear_retry_flags(b);
-    const ssize_t r = ::send(sock_fd(b), data, static_cast<std::size_t>(n), MSG_NOSIGNAL);
-    if (r < 0 && would_block(errno)) BIO_set_retry_write(b);
-    return static_cast<int>(r);
-}
-
-int bio_read(BIO* b, char* data, int n) {
-    BIO_clear_retry_flags(b);
-    const ssize_t r = ::recv(sock_fd(b), data, static_cast<std::size_t>(n), 0);
-    if (r < 0 && would_block(errno)) BIO_set_retry_read(b);
-    return static_cast<int>(r);
-}
-
-long bio_ctrl(BIO*, int cmd, long, void*) { return cmd == BIO_CTRL_FLUSH ? 1 : 0; }
-
 std::string load_error(const std::string& what, const std::string& file) {
     std::string reason = openssl::error_text("");
     if (reason.empty()) reason = std::strerror(errno ? errno : ENOENT);
@@ -102,7 +80,7 @@ Result<ServerTls> ServerTls::load(const std::string& cert_file, const std::strin
     ERR_clear_error();
     ServerTls t;
     t.impl_->ctx.reset(SSL_CTX_new(TLS_server_method()));
-    t.impl_->bio.reset(BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "msg socket"));
+    t.impl_->bio = openssl::socket_method();
     if (!t.impl_->ctx || !t.impl_->bio) return Error{ENOMEM, "cannot set up TLS: " + openssl::error_text()};
     SSL_CTX* ctx = t.impl_->ctx.get();
     errno = 0;
@@ -121,10 +99,6 @@ Result<ServerTls> ServerTls::load(const std::string& cert_file, const std::strin
     // Replies are appended to the buffer being sent: a retried write may
     // start elsewhere in memory, and a short write is taken as it comes.
     SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-    BIO_METHOD* m = t.impl_->bio.get();
-    BIO_meth_set_write(m, bio_write);
-    BIO_meth_set_read(m, bio_read);
-    BIO_meth_set_ctrl(m, bio_ctrl);
     return t;
 }
 
@@ -315,16 +289,12 @@ void Listener::Impl::start_tls(Conn* c) {
     c->unfed.clear();
     ERR_clear_error();
     c->ssl.reset(SSL_new(tls->impl_->ctx.get()));
-    BIO* bio = c->ssl ? BIO_new(tls->impl_->bio.get()) : nullptr;
-    if (!bio) {
+    if (!c->ssl || !openssl::set_socket_bio(c->ssl.get(), tls->impl_->bio.get(), c->fd.get())) {
         ERR_clear_error();
         ++stats.tls_failed;
         close(c);
         return;
     }
-    BIO_set_data(bio, reinterpret_cast<void*>(static_cast<std::intptr_t>(c->fd.get())));
-    BIO_set_init(bio, 1);
-    SSL_set_bio(c->ssl.get(), bio, bio);   // the SSL owns the BIO from here
     c->phase = Conn::Phase::handshake;
     c->want_write = false;
     handshake(c);

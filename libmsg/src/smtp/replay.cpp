@@ -142,7 +142,7 @@ ReplayReport replay(const Transcript& t, const Endpoint& server, const ReplayOpt
         s.compared = true;
         ++rep.compared;
         s.match = replies_match(*s.recorded, *s.live, opt.match);
-        if (!s.match) ++rep.mismatches;
+        ++(s.match ? rep.same : rep.mismatches);
     };
     auto skip = [&](ReplayStep& s, const std::string& why) {
         s.match = false;
@@ -336,6 +336,7 @@ std::string replay_summary_json(std::string_view source, std::string_view server
         j.key("match_by").value(match_name(match))
             .key("exchanges").value(static_cast<std::uint64_t>(r.steps.size()))
             .key("compared").value(static_cast<std::uint64_t>(r.compared))
+            .key("same").value(static_cast<std::uint64_t>(r.same))
             .key("mismatches").value(static_cast<std::uint64_t>(r.mismatches));
     j.end_object();
     return j.str();

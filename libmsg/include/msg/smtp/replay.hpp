@@ -78,12 +78,16 @@ struct ReplayReport {
     bool tls_on_connect = false;         // TLS was started before the greeting
     std::string error;                   // when !reached, or why the replay stopped early
     std::vector<ReplayStep> steps;
-    std::size_t compared = 0, mismatches = 0;
+    // Steps whose replies were compared, and of those the ones that
+    // matched; mismatches: the steps that differed or could not be taken
+    // (not sent, no reply), so that same + mismatches may be less than the
+    // steps (notes: nothing recorded to compare).
+    std::size_t compared = 0, same = 0, mismatches = 0;
 };
 
 // A replay's summary as a JSON object: {"source", "server", "reached",
 // "error"? (when not reached) or "match_by", "exchanges", "compared",
-// "mismatches"}.
+// "same", "mismatches"}.
 std::string replay_summary_json(std::string_view source, std::string_view server, const ReplayReport& r, Match match);
 
 // Connect to `server` (TLS first when the transcript begins inside TLS or
