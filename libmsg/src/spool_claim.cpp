@@ -49,6 +49,27 @@ Result<int> recreate(const std::string& path, std::string_view data) {
     return spool_io::create_file(path, data, true);
 }
 
+// recreate(), and the new file gets the owner, group and mode of the entry
+// it replaces (`like`, open): an entry rewritten by another user (root's
+// spoolctl retry, say) stays the sender's to claim. Where the owner cannot
+// be given (not root), the writer owns it, as it would a new entry.
+Result<int> recreate_like(const std::string& path, std::string_view data, int like) {
+    Result<int> fd = recreate(path, data);
+    if (!fd) return fd;
+    struct stat was {}, now {};
+    if (::fstat(like, &was) == 0 && ::fstat(*fd, &now) == 0) {
+        if ((was.st_uid != now.st_uid || was.st_gid != now.st_gid) &&
+            ::fchown(*fd, was.st_uid, was.st_gid) != 0 && errno != EPERM) {
+            const int e = errno;
+            ::unlink(path.c_str());
+            spool_io::close_fd(*fd);
+            return sys_error("chown", path, e);
+        }
+        if ((was.st_mode & 07777) != (now.st_mode & 07777)) ::fchmod(*fd, was.st_mode & 07777);
+    }
+    return fd;
+}
+
 bool is_pending(const Envelope::Rcpt& r, const std::vector<std::string>& pending) {
     const std::string bracketed = "<" + r.address + ">";
     const Path p = parse_path(bracketed, PathKind::forward, true);
@@ -145,7 +166,7 @@ Status Claim::replace(const std::string& content) {
     // The new file is locked before it takes the entry's name, so that the
     // claim is never open to another sender while the entry moves on.
     const std::string tmp = join(root_, "tmp", name_);
-    Result<int> fd = recreate(tmp, content);
+    Result<int> fd = recreate_like(tmp, content, fd_);
     if (!fd) return fd.error();
     if (const int err = lock_whole(*fd); err != 0) {
         ::unlink(tmp.c_str());
@@ -254,12 +275,21 @@ Status Claim::release() {
 Status Claim::retry_now() {
     if (fd_ < 0) return Error{EBADF, "the claim on spool entry " + name_ + " has ended"};
     if (state_ != SpoolState::deferred) return Error{EINVAL, "spool entry " + name_ + " is not deferred"};
-    Envelope env = envelope_of(entry_);
-    std::erase_if(env.annotations, [](const auto& a) { return iequals(a.first, "Next-Attempt"); });
-    std::string content = format_envelope(env);
-    content.append(entry_.message);
+    // Only the Next-Attempt lines go; every other byte stays as it is (an
+    // entry that is malformed stays so, and is failed as it would be).
+    const std::string& data = *data_;
+    std::string content;
+    content.reserve(data.size());
+    std::size_t kept = 0;
+    for (const EnvelopeLine& l : entry_.envelope) {
+        if (l.kind != EnvelopeLine::Kind::annotation || !iequals(l.name, "Next-Attempt")) continue;
+        const std::size_t eol = data.find('\n', l.offset + l.text.size());
+        content.append(data, kept, l.offset - kept);
+        kept = eol == std::string::npos ? data.size() : eol + 1;
+    }
+    content.append(data, kept);
     const std::string tmp = join(root_, "tmp", name_);
-    Result<int> fd = recreate(tmp, content);
+    Result<int> fd = recreate_like(tmp, content, fd_);
     if (!fd) return fd.error();
     const std::string dir = join(root_, state_dir(state_));
     Status s = spool_io::move(tmp, join(dir, name_), false);

@@ -101,6 +101,31 @@ def main():
             check([json.loads(l)["entry"] for l in r.stdout.splitlines()] == [deferred[0]], "one entry due after retry")
             r = run("spoolctl", "retry", "--all", spool)
             check(r.returncode == 0 and "retry: %d entries" % len(deferred) in r.stderr, "retry --all: %s" % r.stderr)
+            # retry drops the Next-Attempt line and nothing else: a malformed
+            # entry is not made sendable (no MAIL line made up, no message).
+            odd = {"m-bad-mail": b"MAIL FROM:<bad address@example.org> BODY=8BITMIME\nRCPT TO:<b@example.net>\r\n"
+                                 b"Next-Attempt: 2099-01-01T00:00:00Z\nX-Note: kept\n\nSubject: a\n\nb\xe9\n",
+                   "m-no-message": b"MAIL FROM:<a@example.org>\nRCPT TO:<b@example.net>\nNext-Attempt: 2099-01-01T00:00:00Z"}
+            for n, data in odd.items():
+                name = "1700000000.%s.host" % n
+                path = os.path.join(spool, "deferred", name)
+                with open(path, "wb") as f:
+                    f.write(data)
+                if os.geteuid() == 0:
+                    os.chown(path, 65534, 65534)   # the sender's, not root's
+                r = run("spoolctl", "retry", spool, name)
+                check(r.returncode == 0, "retry of %s: %s" % (n, r.stderr))
+                with open(path, "rb") as f:
+                    back = f.read()
+                check(back == re.sub(rb"Next-Attempt: [^\n]*\n?", b"", data),
+                      "retry keeps every other byte of %s: %r" % (n, back))
+                if os.geteuid() == 0:
+                    st = os.stat(path)
+                    check((st.st_uid, st.st_gid) == (65534, 65534), "retry by root keeps the entry's owner: %s" % n)
+                r = run("spoolsend", "--dry-run", "--json", spool)
+                mine = [o for o in map(json.loads, r.stdout.splitlines()) if o["entry"] == name]
+                check(len(mine) == 1 and mine[0]["valid"] is False, "%s stays malformed: %s" % (n, mine))
+                os.unlink(path)
         finally:
             sink.terminate()
             sink.wait()
