@@ -2,6 +2,7 @@
 // and its reports (delivery.hpp).
 #include "msg/delivery.hpp"
 
+#include <cerrno>
 #include <algorithm>
 #include <cmath>
 
@@ -108,9 +109,11 @@ void DueScan::refill() {
         }
         if (phase_ == 0) {
             auto data = spool_.read(SpoolState::deferred, item->name);
-            if (!data) continue;   // moved on meanwhile
-            const RetryInfo r = retry_info(parse_spool_entry(*data));
-            if (r.next && *r.next > now_) continue;
+            if (!data && data.error().errnum == ENOENT) continue;   // moved on meanwhile
+            // One that cannot be read is handed out all the same: its claim
+            // fails and says why, as a queued one's does.
+            if (data)
+                if (const RetryInfo r = retry_info(parse_spool_entry(*data)); r.next && *r.next > now_) continue;
         }
         batch_.push_back(std::move(item->name));
     }

@@ -168,6 +168,36 @@ def main():
         r = run("spoolctl", "add", "-t", fresh, stdin="Subject: no addresses\n\nx\n")
         check(r.returncode == 65, "add -t without addresses: 65 (%d)" % r.returncode)
         check(run("spoolctl", "frobnicate", fresh).returncode == 64, "an unknown command: 64")
+
+        # --- an entry that cannot be read is an I/O error, not a missing one ----------------
+        # (Root reads anything: as nobody, where setpriv can run the tools so.)
+        if os.geteuid() == 0 and shutil.which("setpriv"):
+            as_nobody = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
+            locked = os.path.join(tmp, "locked")
+            r = run("mbox2spool", "-q", os.path.join(TESTDATA, "mbox", "sample.mbox.gz"), locked)
+            for d, _, files in os.walk(tmp):
+                os.chmod(d, 0o777)
+                for f in files:
+                    os.chmod(os.path.join(d, f), 0o666)
+            victim = names(locked, "queue")[0]
+            moved = names(locked, "queue")[1]
+            os.rename(os.path.join(locked, "queue", moved), os.path.join(locked, "deferred", moved))
+            os.chmod(os.path.join(locked, "queue", victim), 0)
+            def nobody(*args):
+                return subprocess.run(as_nobody + [os.path.join(BIN, args[0]), *args[1:]], capture_output=True,
+                                      text=True, timeout=60)
+            if nobody("spoolctl", "--help").returncode == 0:
+                r = nobody("spoolctl", "list", locked)
+                check(r.returncode == 74 and victim in r.stderr and "Permission denied" in r.stderr
+                      and len(r.stdout.splitlines()) == 19, "list names the entry it cannot read: %d %s %d" %
+                      (r.returncode, r.stderr, len(r.stdout.splitlines())))
+                r = nobody("spoolctl", "show", locked, victim)
+                check(r.returncode == 74 and "Permission denied" in r.stderr, "show: %d %s" % (r.returncode, r.stderr))
+                deferred = names(locked, "deferred")[0]
+                os.chmod(os.path.join(locked, "deferred", deferred), 0)
+                r = nobody("spoolsend", "--server", "127.0.0.1:1", "--timeout", "2s", locked)
+                check(r.returncode != 0 and deferred + ": Permission denied" in r.stderr,
+                      "spoolsend says which deferred entry it cannot read: %d %s" % (r.returncode, r.stderr[-300:]))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     if testlib.failures:

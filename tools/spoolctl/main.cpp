@@ -11,6 +11,7 @@
 #include <msg/spool.hpp>
 
 #include <algorithm>
+#include <cerrno>
 #include <iostream>
 #include <set>
 #include <string>
@@ -58,9 +59,15 @@ int list(msg::Spool& spool, const std::vector<msg::SpoolState>& states, bool jso
     msg::SpoolWalk walk(spool, states);
     const auto now = Clock::now();
     std::uint64_t n = 0;
+    int result = exit_code::ok;
     while (const auto item = walk.next()) {
         auto data = spool.read(item->state, item->name);
-        if (!data) continue;   // moved on meanwhile
+        if (!data) {
+            if (data.error().errnum == ENOENT) continue;   // moved on meanwhile
+            complain(kInfo.name, data.error().message);
+            result = exit_code::io_error;
+            continue;
+        }
         const msg::SpoolEntry e = msg::parse_spool_entry(*data);
         const msg::Envelope env = msg::envelope_of(e);
         const msg::RetryInfo r = msg::retry_info(e);
@@ -83,7 +90,7 @@ int list(msg::Spool& spool, const std::vector<msg::SpoolState>& states, bool jso
         return exit_code::io_error;
     }
     if (!quiet && !json) std::cerr << kInfo.name << ": " << n << (n == 1 ? " entry\n" : " entries\n");
-    return exit_code::ok;
+    return result;
 }
 
 int show(msg::Spool& spool, const std::vector<std::string>& names) {
@@ -91,6 +98,11 @@ int show(msg::Spool& spool, const std::vector<std::string>& names) {
     for (const std::string& name : names) {
         const auto st = spool.find(name);
         auto data = st ? spool.read(*st, name) : msg::Result<std::string>(msg::Error{ENOENT, ""});
+        if (!data && data.error().errnum != ENOENT) {
+            complain(kInfo.name, data.error().message);
+            result = exit_code::worst(result, exit_code::io_error);
+            continue;
+        }
         if (!data) {
             complain(kInfo.name, "no entry " + name + " in " + spool.path());
             result = exit_code::worst(result, exit_code::no_input);
