@@ -117,6 +117,9 @@ public:
             append_quoted(buf_, data, opt_.format, keep);
         }
         if (separator) {
+            // The empty line must follow a line break: a message that lacks
+            // its last one gets it, or the next From_ line would join it.
+            if (!data.empty() && !by_length() && buf_.back() != '\n') buf_.append(from_crlf ? "\r\n" : "\n");
             buf_.append(separator_crlf ? "\r\n" : "\n");
         } else if (!data.empty() && !by_length() && !ends_with_empty_line(buf_)) {
             open_ = true;

@@ -1140,6 +1140,23 @@ TEST(Mbox, WriterEndsAMessageWithoutItsSeparatorWhenMoreFollow) {
     }
 }
 
+// A message that lacks its last line break but is to get its separator
+// (an entry from elsewhere, a Maildir file) gets the line break first: the
+// next From_ line follows an empty line, and the archive reads back as many
+// messages as were written.
+TEST(Mbox, WriterGivesTheSeparatorALineBreakToFollow) {
+    const std::vector<Copy> msgs = {msg_of("a", "X: 1\n\nno line break"), msg_of("b", "X: 2\n\ntwo\n"),
+                                    msg_of("c", "X: 3\n\nlast")};
+    EXPECT_EQ(write_string(msgs, msg::MboxFormat::mboxrd),
+              "From a\nX: 1\n\nno line break\n\nFrom b\nX: 2\n\ntwo\n\nFrom c\nX: 3\n\nlast\n\n");
+    for (const auto f : {msg::MboxFormat::mboxrd, msg::MboxFormat::mboxo, msg::MboxFormat::mboxcl,
+                         msg::MboxFormat::mboxcl2}) {
+        const std::vector<Copy> back = read_string(write_string(msgs, f), f);
+        ASSERT_EQ(back.size(), 3u) << static_cast<int>(f);
+        EXPECT_EQ(back[1].data.substr(back[1].data.find("two")), "two\n") << static_cast<int>(f);
+    }
+}
+
 TEST(Mbox, WriterGzipAndStdout) {
     std::vector<Copy> msgs = {msg_of("a", "X: 1\n\nbody\n"), msg_of("b", "X: 2\n\nFrom x\n", false)};
     const std::string plain = write_string(msgs, msg::MboxFormat::mboxrd);
