@@ -306,7 +306,7 @@ bool is_smtp_mailbox(std::string_view address) {
     path.append(address);
     path.push_back('>');
     const Path p = parse_path(path, PathKind::forward, true);
-    const bool ok = p.ok && !p.postmaster && p.end == path.size() && !p.source_route;
+    const bool ok = p.ok && !p.postmaster && p.end == path.size() && !p.source_route && !path_too_long(p);
     if (path.capacity() > 4096) std::string().swap(path);   // (a long one's room not kept)
     return ok;
 }

@@ -165,6 +165,17 @@ def main():
         check(run("spoolctl", "add", fresh, msgfile).returncode == 64, "add without an envelope: 64")
         check(run("spoolctl", "add", "--sender", "a@example.org", "--rcpt", "not an address", fresh, msgfile).returncode == 64,
               "add with a bad recipient: 64")
+        # -t as sendmail -t: a Bcc recipient gets the message, the Bcc field goes.
+        bcc = os.path.join(tmp, "bcc")
+        r = run("spoolctl", "add", "-t", bcc, stdin="From: a@example.org\nTo: b@example.net\nBcc: secret@example.net\n"
+                                                    "Subject: hi\n\nbody\n")
+        entry = open(os.path.join(bcc, "queue", r.stdout.strip())).read()
+        check(r.returncode == 0 and "RCPT TO:<secret@example.net>\n" in entry and "Bcc:" not in entry
+              and entry.endswith("\n\nFrom: a@example.org\nTo: b@example.net\nSubject: hi\n\nbody\n"),
+              "add -t sends to Bcc and removes the field: %r" % entry)
+        # An address over RFC 5321's limits is not a mailbox: spoolsend would refuse the entry.
+        check(run("spoolctl", "add", "--sender", "a@example.org", "--rcpt", "a" * 65 + "@example.org", fresh,
+                  msgfile).returncode == 64, "add with a local part over 64 octets: 64")
         r = run("spoolctl", "add", "-t", fresh, stdin="Subject: no addresses\n\nx\n")
         check(r.returncode == 65, "add -t without addresses: 65 (%d)" % r.returncode)
         check(run("spoolctl", "frobnicate", fresh).returncode == 64, "an unknown command: 64")

@@ -259,6 +259,21 @@ TEST(Envelope, MailboxArgument) {
     EXPECT_FALSE(msg::mailbox_argument("<a@example.org", false));
 }
 
+// A mailbox is what an entry may carry: RFC 5321 4.5.3.1's limits too,
+// so that what spoolctl add and mbox2spool take, spoolsend sends.
+TEST(Envelope, MailboxWithinTheLimits) {
+    const std::string local64(64, 'a'), label63(63, 'd');
+    std::string domain255 = label63 + "." + label63 + "." + label63 + "." + std::string(61, 'd');
+    ASSERT_EQ(domain255.size(), 253u);
+    domain255 += ".x";
+    EXPECT_TRUE(msg::is_smtp_mailbox(local64 + "@example.org"));
+    EXPECT_FALSE(msg::is_smtp_mailbox(local64 + "a@example.org"));
+    EXPECT_FALSE(msg::is_smtp_mailbox("b@" + domain255 + "x"));
+    EXPECT_FALSE(msg::is_smtp_mailbox(local64 + "@" + domain255.substr(0, 191)));   // the path over 256
+    EXPECT_TRUE(msg::is_smtp_mailbox(local64 + "@" + domain255.substr(0, 189)));
+    EXPECT_FALSE(msg::mailbox_argument(local64 + "a@example.org", false));
+}
+
 TEST(Envelope, ParamHelpers) {
     msg::Envelope e;
     e.set_param("SIZE", "10");

@@ -7,6 +7,7 @@
 #include <msg/envelope.hpp>
 #include <msg/header.hpp>
 #include <msg/message.hpp>
+#include <msg/rewrite.hpp>
 #include <msg/source.hpp>
 #include <msg/spool.hpp>
 
@@ -137,9 +138,14 @@ int add(msg::Spool& spool, const po::variables_map& vm, const std::string& file)
         complain(kInfo.name, src.error().message);
         return exit_code::no_input;
     }
-    const std::string_view message = src->data();
+    std::string_view message = src->data();
     msg::Envelope env;
+    std::string without_bcc;
     if (vm.count("from-header")) {
+        // As sendmail -t: Bcc recipients get the message, nobody sees them.
+        msg::RewriteOptions o;
+        o.strip_bcc = true;
+        if (msg::RewriteResult r = msg::rewrite(message, o); r.changed) without_bcc = std::move(r.output);
         msg::Derivation d = msg::derive_envelope(message, {});
         if (!d.have_sender || d.envelope.rcpts.empty()) {
             complain(kInfo.name, file + ": no " + (d.have_sender ? "recipient in " + std::string(d.rcpts_from)
@@ -147,6 +153,7 @@ int add(msg::Spool& spool, const po::variables_map& vm, const std::string& file)
             return exit_code::data_error;
         }
         env = std::move(d.envelope);
+        if (!without_bcc.empty()) message = without_bcc;
     }
     // Brackets dropped; what is not a mailbox is refused below.
     auto mailbox = [](const std::string& a) { return msg::mailbox_argument(a, true).value_or(a); };

@@ -116,7 +116,8 @@ bool declares(const Envelope& e, const Needs& n);
 // (SMTPUTF8, BODY=8BITMIME); nothing is removed. Returns `e`'s needs.
 Needs declare_needs(Envelope& e, std::string_view message);
 
-// True when `address` (no brackets) is an RFC 5321 mailbox (UTF-8 allowed).
+// True when `address` (no brackets) is an RFC 5321 mailbox (UTF-8 allowed)
+// within 4.5.3.1's limits (path_too_long): what a spool entry may carry.
 bool is_smtp_mailbox(std::string_view address);
 // An address a person typed (an option's value), with or without angle
 // brackets: the mailbox, "" for the null path when `null_ok`, or nothing
