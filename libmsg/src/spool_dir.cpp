@@ -228,13 +228,26 @@ std::optional<SpoolState> Spool::find(std::string_view name) const {
 }
 
 Result<std::vector<std::string>> Spool::keys() const {
+    // The states are listed in the order entries move on (queue, deferred,
+    // hold, sent, failed), so that one moving on while they are listed is
+    // met again later; release moves one back from hold/ to queue/, so
+    // queue/ is listed once more at the end. An entry met twice is one.
+    std::vector<std::string> names;
+    auto add = [&](SpoolState s) -> Status {
+        Result<std::vector<std::string>> listed = list(s);
+        if (!listed) return listed.error();
+        for (std::string& n : *listed)
+            if (!entry_key(n).empty()) names.push_back(std::move(n));
+        return Ok{};
+    };
+    for (SpoolState s : kStates)
+        if (Status st = add(s); !st) return st.error();
+    if (Status st = add(SpoolState::queue); !st) return st.error();
+    std::sort(names.begin(), names.end());
+    names.erase(std::unique(names.begin(), names.end()), names.end());
     std::vector<std::string> out;
-    for (SpoolState s : kStates) {
-        Result<std::vector<std::string>> names = list(s);
-        if (!names) return names.error();
-        for (const std::string& n : *names)
-            if (std::string_view k = entry_key(n); !k.empty()) out.emplace_back(k);
-    }
+    out.reserve(names.size());
+    for (const std::string& n : names) out.emplace_back(entry_key(n));
     std::sort(out.begin(), out.end());
     return out;
 }

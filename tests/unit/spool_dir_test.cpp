@@ -7,6 +7,8 @@
 #include "detail/spool_io.hpp"
 
 #include <algorithm>
+#include <array>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
@@ -960,6 +962,36 @@ TEST_F(SpoolDir, KeysOfEveryState) {
     auto keys = spool().keys();
     ASSERT_TRUE(keys) << keys.error().message;
     EXPECT_EQ(*keys, (std::vector<std::string>{"k-1", "k-1", "k_2"}));
+}
+
+// Entries released from hold/ to queue/ while keys() lists the states are
+// all met: each listing holds every key (an importer that missed one would
+// enqueue its message again).
+TEST_F(SpoolDir, KeysMeetEntriesReleasedWhileTheyAreListed) {
+    constexpr int kEntries = 600;
+    std::vector<std::string> names;
+    for (int i = 0; i < kEntries; ++i) {
+        names.push_back(enqueue(msg::new_entry_name("k" + std::to_string(i))));
+        fs::rename(root_ / "queue" / names.back(), root_ / "hold" / names.back());
+    }
+    std::atomic<bool> done{false};
+    std::thread release([&] {
+        for (const std::string& n : names) {
+            auto c = spool().claim(n, std::array{SpoolState::hold});
+            if (c && c->has_value()) (void)(*c)->release();
+        }
+        done = true;
+    });
+    int scans = 0, short_scans = 0;
+    while (!done || scans < 5) {
+        auto keys = spool().keys();
+        ASSERT_TRUE(keys) << keys.error().message;
+        short_scans += keys->size() != kEntries;
+        ++scans;
+    }
+    release.join();
+    EXPECT_EQ(short_scans, 0) << "of " << scans << " scans";
+    EXPECT_EQ(list(SpoolState::queue).size(), static_cast<std::size_t>(kEntries));
 }
 
 TEST_F(SpoolDir, CleanTmpRemovesOldLeftoversOnly) {
