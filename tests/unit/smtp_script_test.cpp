@@ -108,3 +108,34 @@ TEST(SmtpScript, BdatChunkIsTakenWhole) {
     d->receive("c\r\n");
     EXPECT_EQ(d->output(), "250 CHUNKING\r\n250 done\r\n421 4.3.0 end of the script, closing\r\n");
 }
+
+// The end of a message is CRLF "." CRLF only, as for the server without a
+// script: "<LF>.<CR><LF>" and a "." line ended by a bare LF are content, so
+// that a smuggled second transaction is not answered as one.
+TEST(SmtpScript, OnlyCrlfDotCrlfEndsTheMessage) {
+    for (const char* smuggled : {"hello\n.\r\nMAIL FROM:<evil@example.org>\r\n", "hello\r\n.\nMAIL FROM:<e@example.org>\r\n"}) {
+        ServerScript s = script(kSession);
+        auto d = s.session();
+        d->start();
+        d->receive("EHLO client.example\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.net>\r\nDATA\r\n");
+        d->output().clear();
+        d->receive(smuggled);
+        EXPECT_EQ(d->output(), "") << smuggled;
+        d->receive("more\r\n.\r\n");
+        EXPECT_EQ(d->output(), "250 2.0.0 queued\r\n") << smuggled;
+    }
+}
+
+// A script without a recorded greeting still greets; a recorded 421 closes
+// the session, with no reply of the script's own after it.
+TEST(SmtpScript, GreetingWhenNoneIsRecordedAnd421Closes) {
+    ServerScript s = script("C: EHLO client.example\nS: 250 mx.example\nC: MAIL FROM:<a@example.org>\n"
+                            "S: 421 4.7.0 too busy, closing\n");
+    auto d = s.session();
+    d->start();
+    EXPECT_EQ(d->output().substr(0, 4), "220 ");
+    d->output().clear();
+    d->receive("EHLO client.example\r\nMAIL FROM:<a@example.org>\r\n");
+    EXPECT_EQ(d->output(), "250 mx.example\r\n421 4.7.0 too busy, closing\r\n");
+    EXPECT_TRUE(d->closing());
+}

@@ -26,7 +26,7 @@ public:
 
 private:
     void answer();   // send the reply of exchange next_, and of unanswered ones after it
-    void line(std::string_view l);
+    void line(std::string_view l, bool crlf);
     void note(const std::string& text) {
         if (s_.on_note) s_.on_note(text);
     }
@@ -37,6 +37,7 @@ private:
     std::size_t got_ = 0;            // of its client lines, received so far
     std::uint64_t chunk_left_ = 0, completed_ = 0;
     bool closing_ = false, tls_requested_ = false;
+    bool after_crlf_ = true;         // the line before ended with CRLF (a "." line ends a message only so)
 };
 
 ServerScript::ServerScript(Transcript t, bool can_tls) : t_(std::move(t)), ex_(exchanges(t_)), can_tls_(can_tls) {}
@@ -51,6 +52,10 @@ void ScriptSession::start() {
         closing_ = true;
     } else if (s_.ex_[0].kind == ExchangeKind::greeting) {
         answer();
+    } else {
+        // A script that begins with the client's first command still needs
+        // the greeting the client waits for (RFC 5321 3.1).
+        out_ += "220 smtpsink ESMTP (the script records no greeting)\r\n";
     }
 }
 
@@ -67,7 +72,7 @@ void ScriptSession::answer() {
     ++next_;
     while (next_ < s_.ex_.size() && s_.ex_[next_].kind == ExchangeKind::unanswered) send(s_.ex_[next_++]);
     got_ = 0;
-    if (e.reply && e.reply->code == 221) closing_ = true;
+    if (e.reply && (e.reply->code == 221 || e.reply->code == 421)) closing_ = true;   // the server closes
     if (starttls) {
         if (s_.can_tls_) {
             tls_requested_ = true;
@@ -83,7 +88,7 @@ void ScriptSession::answer() {
     }
 }
 
-void ScriptSession::line(std::string_view l) {
+void ScriptSession::line(std::string_view l, bool crlf) {
     const Exchange& e = s_.ex_[next_];
     if (got_ < e.client.size()) {
         const std::string& want = s_.t_.lines[e.client[got_]].text;
@@ -94,7 +99,12 @@ void ScriptSession::line(std::string_view l) {
         }
     }
     ++got_;
-    bool done = e.kind == ExchangeKind::body ? l == "." : got_ >= e.client.size() || e.kind != ExchangeKind::command;
+    // The end of a message is CRLF "." CRLF only, as for the server without
+    // a script: "<LF>.<CR><LF>" or a "." line ended by a bare LF is content
+    // (SMTP smuggling).
+    const bool dot_ends = l == "." && crlf && after_crlf_;
+    after_crlf_ = crlf;
+    bool done = e.kind == ExchangeKind::body ? dot_ends : got_ >= e.client.size() || e.kind != ExchangeKind::command;
     if (e.kind == ExchangeKind::command && got_ == 1) {
         const Command c = parse_command(l, {.utf8 = true, .lenient = true});
         if (c.verb == Verb::bdat && c.ok) chunk_left_ = c.chunk_size;
@@ -114,6 +124,7 @@ void ScriptSession::receive(std::string_view bytes) {
             chunk_left_ -= take;
             if (chunk_left_ > 0) break;
             ++completed_;
+            after_crlf_ = true;
             answer();
             continue;
         }
@@ -123,10 +134,11 @@ void ScriptSession::receive(std::string_view bytes) {
             break;
         }
         std::string_view l(in_.data() + at, nl - at);
-        if (!l.empty() && l.back() == '\r') l.remove_suffix(1);
+        const bool crlf = !l.empty() && l.back() == '\r';
+        if (crlf) l.remove_suffix(1);
         at = nl + 1;
         ++completed_;
-        line(l);
+        line(l, crlf);
     }
     in_.erase(0, tls_requested_ ? in_.size() : at);
 }
