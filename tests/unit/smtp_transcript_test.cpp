@@ -352,6 +352,10 @@ TEST(NotTranscript, EmptyAndBinaryInput) {
     EXPECT_EQ(not_transcript_reason(std::string("# msgtools transcript 1\nC 0.1 a\0\x01\x02\x03\x04b\n", 37)), "");
     EXPECT_EQ(not_transcript_reason("S: 220 mx ESMTP\r\nC: EHLO a\r\n\tfolded\r\n"), "");
     EXPECT_EQ(not_transcript_reason("hello\nworld\n"), "");   // read as a batch, with defects
+    // CR alone ending the lines would make the whole file one line.
+    EXPECT_EQ(not_transcript_reason("S: 220 mx ESMTP\rC: EHLO a\rS: 250 ok\r"),
+              "not a transcript as it is: its first line ends in CR alone (make its line ends LF or CRLF)");
+    EXPECT_EQ(not_transcript_reason("S: 220 mx\r\nC: DATA\nC: a\rb\n"), "");   // a CR inside a later line is text
     // Only the start is looked at: a control byte deep in a message's text is the message's.
     EXPECT_EQ(not_transcript_reason("C: DATA\n" + std::string(2000, 'x') + "\x1b[0m\n"), "");
 }

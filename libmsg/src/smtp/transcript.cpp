@@ -2,6 +2,7 @@
 // (smtp/transcript.hpp, docs/transcript-format.md).
 #include "msg/smtp/transcript.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <deque>
@@ -149,6 +150,11 @@ std::string_view not_transcript_reason(std::string_view text) noexcept {
         if ((c < 0x20 && c != '\t' && c != '\r' && c != '\n' && c != '\f' && c != 0x1b) || c == 0x7f) ++controls;
     }
     if (controls >= 4) return "not a transcript: binary data (control bytes near the start)";
+    // Lines that end in CR alone (old Mac text) would be read as one line:
+    // the whole session as a greeting, every command lost without a word.
+    if (const std::size_t cr = text.find('\r'); cr < std::min<std::size_t>(text.find('\n'), 1024) &&
+                                                 cr + 1 < text.size() && text[cr + 1] != '\n')
+        return "not a transcript as it is: its first line ends in CR alone (make its line ends LF or CRLF)";
     return {};
 }
 
