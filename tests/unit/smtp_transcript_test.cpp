@@ -171,6 +171,17 @@ TEST(SmtpTranscript, CheckerCodes) {
     EXPECT_EQ(codes(g + "C: NOOP\nS: 25 ok\n"), std::vector<std::string>{"smtp.reply-syntax"});
     EXPECT_EQ(codes(g + "C: NOOP\nS: 250 5.0.0 ok\n"), std::vector<std::string>{"smtp.enhanced-class"});
     EXPECT_EQ(codes(g + "C: NOOP\nS: 250 ok\nC: QUIT\nS: 221 bye\nC: NOOP\nS: 250 ok\n"), std::vector<std::string>{"smtp.sequence"});
+    // A command right after the final dot, before its reply: pipelining, an
+    // error where the server did not offer it.
+    const std::string tx = "C: MAIL FROM:<a@b.example>\nS: 250 ok\nC: RCPT TO:<c@d.example>\nS: 250 ok\n"
+                           "C: DATA\nS: 354 go\nC: Subject: x\nC: \nC: hi\nC: .\nC: QUIT\nS: 250 queued\nS: 221 bye\n";
+    EXPECT_EQ(codes(g + "C: EHLO a.example\nS: 250 x\n" + tx), std::vector<std::string>{"smtp.pipelining"});
+    EXPECT_EQ(codes(g + e + tx), std::vector<std::string>{});
+    // The dot added for transparency does not count in a content line's length.
+    const std::string body = "C: MAIL FROM:<a@b.example>\nS: 250 ok\nC: RCPT TO:<c@d.example>\nS: 250 ok\nC: DATA\nS: 354 go\nC: ";
+    EXPECT_EQ(codes(g + e + body + ".." + std::string(997, 'x') + "\nC: .\nS: 250 ok\n"), std::vector<std::string>{});
+    EXPECT_EQ(codes(g + e + body + ".." + std::string(998, 'x') + "\nC: .\nS: 250 ok\n"),
+              std::vector<std::string>{"smtp.body-line-too-long"});
 }
 
 TEST(SmtpTranscript, AnonymiseKeepsTheShape) {

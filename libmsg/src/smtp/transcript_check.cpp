@@ -170,6 +170,10 @@ Defects check_transcript(const Transcript& t, bool client_only) {
         Verb verb = Verb::unknown;
 
         if (e.kind == ExchangeKind::body) {
+            // A command sent after the final dot, before its reply, is in the
+            // content's group: pipelined (RFC 2920 3.1).
+            groups[e.group].push_back(k);
+            if (!group_caps.count(e.group)) group_caps[e.group] = caps;
             // What the message needs (message_needs(), line by line here)
             // against what its MAIL declared.
             bool header = true, said_utf8 = false, said_8bit = false;
@@ -187,7 +191,9 @@ Defects check_transcript(const Transcript& t, bool client_only) {
                     }
                 }
                 if (l.size() > 1 && l[0] == '.' && l[1] != '.') add(DefectCode::SmtpBodyDot, i, "");
-                if (l.size() > kMaxTextLine) add(DefectCode::SmtpBodyLineTooLong, i, std::to_string(l.size()) + " octets");
+                // The dot added for transparency does not count (RFC 5321 4.5.3.1.6).
+                if (const std::size_t n = l.size() - (l.starts_with("..") ? 1 : 0); n > kMaxTextLine)
+                    add(DefectCode::SmtpBodyLineTooLong, i, std::to_string(n) + " octets");
             }
             if (t.lines[e.client.back()].text != ".") add(DefectCode::SmtpBodyUnterminated, e.client.back(), "");
             else if (client_only)
@@ -332,7 +338,8 @@ Defects check_transcript(const Transcript& t, bool client_only) {
                 const std::size_t line = e.client[0];
                 if (m == 1 && gc.known && !gc.pipelining)
                     add(DefectCode::SmtpPipelining, line, "sent before the previous reply, without PIPELINING");
-                const Verb v = parse_command(t.lines[line].text, {.utf8 = true, .lenient = true}).verb;
+                const Verb v = e.kind == ExchangeKind::body ? Verb::unknown
+                                                            : parse_command(t.lines[line].text, {.utf8 = true, .lenient = true}).verb;
                 if (m + 1 < members.size() && ends_pipelined_group(v))
                     add(DefectCode::SmtpPipelining, ex[members[m + 1]].client[0],
                         "sent before the reply to " + std::string(verb_name(v)));
