@@ -56,9 +56,10 @@ class StrictServer:
     With tls_context it offers STARTTLS and takes bytes after it before the
     handshake as an injection (RFC 3207 4.2)."""
 
-    def __init__(self, pipelining, tls_context=None, close_at_data=False):
+    def __init__(self, pipelining, tls_context=None, close_at_data=False, noop_twice=False):
         self.pipelining = pipelining
         self.close_at_data = close_at_data
+        self.noop_twice = noop_twice
         self.tls = tls_context
         self.errors, self.messages, self.sessions = [], [], 0
         self.sock = socket.socket()
@@ -140,6 +141,10 @@ class StrictServer:
             elif verb == "QUIT":
                 conn.sendall(b"221 2.0.0 bye\r\n")
                 return
+            elif verb == "NOOP" and self.noop_twice:
+                conn.sendall(b"250 2.0.0 ok\r\n250 2.0.0 ok again\r\n")   # one reply too many
+            elif verb == "RCPT" and self.noop_twice:
+                conn.sendall(b"550 5.1.1 no such user\r\n")
             else:
                 conn.sendall(b"250 2.0.0 ok\r\n")
 
@@ -217,6 +222,21 @@ try:
     check(r.returncode == 1 and "DIFF: (message body" in r.stdout,
           "a TLS peer that closes during the message: a difference, not SIGPIPE: %d %s %s" %
           (r.returncode, r.stdout[-400:], r.stderr[-300:]))
+
+    # A reply too many (two to one NOOP) is a difference of that step, and
+    # taken off: the refused RCPT after it is compared with its own reply.
+    extra = os.path.join(tmp, "extra.txt")
+    with open(extra, "w") as f:
+        f.write("S: 220 mx ESMTP\nC: EHLO client.example.org\nS: 250 mx\nC: NOOP\nS: 250 2.0.0 ok\n"
+                "C: MAIL FROM:<a@example.org>\nS: 250 2.1.0 ok\nC: RCPT TO:<b@example.net>\nS: 250 2.1.5 ok\n"
+                "C: RSET\nS: 250 2.0.0 ok\nC: QUIT\nS: 221 2.0.0 bye\n")
+    srv = StrictServer(False, noop_twice=True)
+    r = replay("--server", "127.0.0.1:%d" % srv.port, "--timeout", "10s", extra)
+    srv.close()
+    diffs = [l for l in r.stdout.splitlines() if ": DIFF: " in l]
+    check(r.returncode == 1 and len(diffs) == 2 and "NOOP" in diffs[0] and "no command asked for: 250 2.0.0 ok again"
+          in diffs[0] and "RCPT" in diffs[1] and "live 550" in diffs[1] and "5 same, 2 different" in r.stdout,
+          "a reply too many is a difference, and the replies after it stay paired: %s" % r.stdout)
 
     # --- recorded sessions: TLS on connect, credentials, --no-data ----------------------------
     def spool_with(n, name):

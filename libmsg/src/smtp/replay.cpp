@@ -150,6 +150,26 @@ ReplayReport replay(const Transcript& t, const Endpoint& server, const ReplayOpt
         ++rep.mismatches;
     };
 
+    // Replies the server has sent beyond those asked for, already read
+    // into the buffer when the last one asked for was (a reply too many,
+    // RFC 5321 4.2: each command gets one): taken off, so that the next
+    // command's reply is its own, and the step before them differs.
+    auto unsolicited = [&](ReplayStep& s) {
+        std::string seen;
+        while (c.buffered()) {
+            auto r = c.read_reply();
+            if (!r) break;
+            seen += (seen.empty() ? "" : "; ") + std::to_string(r->code) + " " + r->text();
+        }
+        if (seen.empty()) return;
+        if (s.match) {
+            if (s.compared) --rep.same;
+            ++rep.mismatches;
+        }
+        s.match = false;
+        s.note += (s.note.empty() ? "" : "; ") + std::string("then a reply no command asked for: ") + seen;
+    };
+
     // TLS on connect comes before the greeting.
     bool tls = false;
     if (opt.tls_on_connect || begins_with_tls(t)) {
@@ -172,6 +192,7 @@ ReplayReport replay(const Transcript& t, const Endpoint& server, const ReplayOpt
         if (!ex.empty() && ex[0].kind == ExchangeKind::greeting) {
             rep.steps[0].live = *g;
             compare(rep.steps[0]);
+            unsolicited(rep.steps[0]);
             i = 1;
         }
     }
@@ -295,6 +316,7 @@ ReplayReport replay(const Transcript& t, const Endpoint& server, const ReplayOpt
                 closed_why = "the server closed the session (" + std::to_string(r->code) + ")";
             }
         }
+        if (open && !sent.empty()) unsolicited(rep.steps[sent.back()]);
         i = end;
     }
     if (open) (void)c.write("QUIT\r\n");   // a transcript cut short still ends politely
