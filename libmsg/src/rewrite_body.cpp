@@ -46,6 +46,21 @@ bool reencodable(TransferEncoding e) {
 }
 
 // Types whose body must stay 7bit, 8bit or binary (RFC 2046 5.1, 5.2).
+// Inside the first part of a multipart/signed (RFC 1847 2.1): the bytes a
+// signature covers, which no step may change.
+bool under_signature(const Message& m, const Entity& e) {
+    for (const Entity* c = &e; c->parent >= 0;) {
+        const Entity& p = m.entity(static_cast<std::size_t>(c->parent));
+        if (p.kind == EntityKind::multipart && iequals(p.content_type.subtype, "signed") && p.first_child >= 0 &&
+            &m.entity(static_cast<std::size_t>(p.first_child)) == c)
+            return true;
+        c = &p;
+    }
+    return false;
+}
+
+constexpr const char* kSigned = "inside the signed part of a multipart/signed: changing it would break the signature; left as it is";
+
 bool must_not_encode(const Entity& e) {
     const ContentType& t = e.content_type;
     return t.type == "multipart" ||
@@ -106,21 +121,40 @@ std::size_t normalise_breaks(std::string_view in, const Message& m, std::string_
     const std::vector<std::pair<std::size_t, std::size_t>> skip = binary_spans(in, m);
     std::vector<std::pair<std::size_t, std::size_t>> headers;
     for (const Entity& e : m.entities()) headers.emplace_back(e.begin, e.header_end);
-    auto in_header = [&](std::size_t i) {
+    // The end of the header span holding `i`, or 0.
+    auto in_header = [&](std::size_t i) -> std::size_t {
         for (const auto& [b, e] : headers)
-            if (i >= b && i < e) return true;
-        return false;
+            if (i >= b && i < e) return e;
+        return 0;
     };
-    std::size_t n = 0, k = 0;
+    // A bare CR in a header ends a line where other readers end one there
+    // (RFC 5322 readers that split at CR): before a field name and colon,
+    // white space (a fold), another line break, or at a line's start (an
+    // empty line: what follows is the body). Anywhere else it is a space,
+    // as libmsg reads it. So "Subject: hi<CR>Bcc: x" stays two fields, not
+    // a Subject that shows the Bcc address.
+    auto ends_line = [&](std::size_t i) {
+        if (i == 0 || in[i - 1] == '\r' || in[i - 1] == '\n' || i + 1 >= in.size()) return true;
+        const char c = in[i + 1];
+        if (c == '\r' || c == '\n' || c == ' ' || c == '\t') return true;
+        std::size_t j = i + 1;
+        while (j < in.size() && j - i <= 77 && in[j] > 32 && in[j] < 127 && in[j] != ':') ++j;
+        return j > i + 1 && j < in.size() && in[j] == ':';
+    };
+    std::size_t n = 0, k = 0, body_until = 0;   // [.., body_until): the rest of a header span after its empty line
     for (std::size_t i = 0; i < in.size(); ++i) {
         while (k < skip.size() && i >= skip[k].second) ++k;
         if (k < skip.size() && i >= skip[k].first) { i = skip[k].second - 1; continue; }
         if (in[i] != '\r' && in[i] != '\n') continue;
         const std::size_t len = in[i] == '\r' && i + 1 < in.size() && in[i + 1] == '\n' ? 2 : 1;
-        if (len == 1 && in[i] == '\r' && in_header(i)) {
-            splice.replace(i, i + 1, " ");
-            ++n;
-            continue;
+        if (const std::size_t span_end = i < body_until ? 0 : in_header(i); len == 1 && in[i] == '\r' && span_end) {
+            const bool empty_line = i == 0 || in[i - 1] == '\r' || in[i - 1] == '\n';
+            if (!ends_line(i)) {
+                splice.replace(i, i + 1, " ");
+                ++n;
+                continue;
+            }
+            if (empty_line) body_until = span_end;
         }
         if (in.substr(i, len) != eol) {
             splice.replace(i, i + len, std::string(eol));
@@ -145,8 +179,13 @@ bool step_seven_bit(std::string_view in, std::string& out, const RewriteOptions&
     const auto all = m.entities();
     for (std::size_t ei = 0; ei < all.size(); ++ei) {
         const Entity& e = all[ei];
+        const bool is_signed = under_signature(m, e);
         for (const HeaderField& f : m.fields(e)) {
             if (!has_8bit(f.raw)) continue;
+            if (is_signed) {
+                log.problem(field_place(m, ei, f.name), kSigned);
+                continue;
+            }
             std::string v;
             if (!encode_field_8bit(m, ei, f, eol, v, log)) continue;
             const std::size_t vb = f.value_offset();
@@ -167,11 +206,15 @@ bool step_seven_bit(std::string_view in, std::string& out, const RewriteOptions&
         const std::string_view body = m.body(e);
         const bool qp_b64 = e.encoding == TransferEncoding::quoted_printable ||
                             e.encoding == TransferEncoding::base64;
-        if (!has_8bit(body) && (qp_b64 || !needs_8bitmime_anyway(body)) &&
-            e.encoding != TransferEncoding::binary)
-            continue;
+        // (Encoded lines over 998 octets too: quoted-printable and base64
+        // are encoded again in lines of 76.)
+        if (!has_8bit(body) && !needs_8bitmime_anyway(body) && e.encoding != TransferEncoding::binary) continue;
         if (e.encoding == TransferEncoding::binary && body.empty()) continue;
         const std::string place = entity_place(m, ei);
+        if (is_signed) {
+            log.problem(place, kSigned);
+            continue;
+        }
         if (!reencodable(e.encoding)) {
             log.problem(place, "Content-Transfer-Encoding " + std::string(transfer_encoding_name(e.encoding)) +
                                    ": cannot re-encode");
@@ -187,7 +230,7 @@ bool step_seven_bit(std::string_view in, std::string& out, const RewriteOptions&
         }
         const std::string_view was = transfer_encoding_name(e.encoding);
         const std::string_view now = reencode(m, e, qp_b64 ? e.encoding : TransferEncoding::unknown, eol, splice);
-        log.change(place, was == now ? std::string(was) + " body encoded again without 8-bit bytes"
+        log.change(place, was == now ? std::string(was) + " body encoded again (no 8-bit bytes, no line over 76)"
                                      : std::string(was) + " -> " + std::string(now));
         encoded_body = true;
     }
@@ -233,6 +276,10 @@ bool step_to_utf8(std::string_view in, std::string& out, const RewriteOptions& o
         }
         Decoded decoded = decode_body(m.body(e), e.encoding);
         if (canon == "us-ascii" && !has_8bit(decoded.data)) continue;
+        if (under_signature(m, e)) {
+            log.problem(place, kSigned);
+            continue;
+        }
         if (!editable(e)) {
             log.problem(place, not_editable(m, e));
             continue;

@@ -232,6 +232,48 @@ TEST(SevenBit, RepeatedParameterIsAProblemUnlessFixed) {
         << fixed.output;
 }
 
+// The signed part of a multipart/signed is the bytes its signature covers
+// (RFC 1847 2.1): neither --7bit nor --to-utf8 changes it; each says so.
+TEST(SevenBit, SignedPartIsLeftAndReported) {
+    const std::string in = "From: a@example.org\nMIME-Version: 1.0\n"
+                           "Content-Type: multipart/signed; protocol=\"application/pgp-signature\"; boundary=\"s\"\n\n"
+                           "--s\nContent-Type: text/plain; charset=iso-8859-1\nContent-Transfer-Encoding: 8bit\n\ncaf\xe9\n"
+                           "--s\nContent-Type: application/pgp-signature\n\n-----BEGIN PGP SIGNATURE-----\nx\n"
+                           "-----END PGP SIGNATURE-----\n--s--\n";
+    for (const bool seven : {true, false}) {
+        const auto r = msg::rewrite(in, [&] {
+            RewriteOptions o;
+            (seven ? o.seven_bit : o.to_utf8) = true;
+            return o;
+        }());
+        EXPECT_FALSE(r.changed) << seven;
+        ASSERT_EQ(r.problems.size(), 1u) << seven;
+        EXPECT_EQ(r.problems[0].where, "part 1");
+        EXPECT_NE(r.problems[0].what.find("would break the signature"), std::string::npos);
+    }
+    // The same part outside a signature is encoded.
+    std::string plain = in;
+    plain.replace(plain.find("multipart/signed"), 16, "multipart/mixed");
+    EXPECT_TRUE(run(plain, [](RewriteOptions& o) { o.seven_bit = true; }).changed);
+}
+
+// Quoted-printable or base64 with encoded lines over 998 octets is not safe
+// to relay either: encoded again, in lines of 76, to the same content.
+TEST(SevenBit, EncodedLinesOver998AreEncodedAgain) {
+    for (const char* cte : {"quoted-printable", "base64"}) {
+        const std::string in = std::string("From: a@example.org\nMIME-Version: 1.0\nContent-Type: text/plain\n"
+                                           "Content-Transfer-Encoding: ") + cte + "\n\n" + std::string(1200, 'Q') + "\n";
+        const auto r = run(in, [](RewriteOptions& o) { o.seven_bit = true; });
+        ASSERT_TRUE(r.changed) << cte;
+        EXPECT_EQ(decoded_leaves(r.output), decoded_leaves(in)) << cte;
+        const std::string body = r.output.substr(r.output.find("\n\n") + 2);
+        std::size_t longest = 0, at = 0;
+        for (std::size_t nl; (nl = body.find('\n', at)) != std::string::npos; at = nl + 1)
+            longest = std::max(longest, nl - at);
+        EXPECT_LE(longest, 76u) << cte;
+    }
+}
+
 TEST(SevenBit, CommentAndGroupNamesAreEncoded) {
     const std::string in = "To: b@example.net (B\xc3\xb6" "b), Fr\xc3\xbc" "nde: c@example.net;\n\nhi\n";
     const auto r = run(in, [](RewriteOptions& o) { o.seven_bit = true; });
@@ -367,6 +409,19 @@ TEST(LineEnding, BinaryBodiesKeepTheirBytes) {
     EXPECT_EQ(lf.output, "Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Transfer-Encoding: binary\n\n"
                          "x\r\r\n--b--\n");
     EXPECT_EQ(decoded_leaves(lf.output), decoded_leaves(cr));
+}
+
+// A bare CR in a header where other readers end the line (before a field
+// name, a fold, another break) becomes a line break; inside a field's text
+// a space. "Subject: hi<CR>Bcc: x" must not become a Subject showing the
+// Bcc address. A message in CR-only lines comes out as header and body.
+TEST(Fix, BareCrInAHeaderEndsALineWhereOthersEndOne) {
+    const auto r = run("From: a@example.org\nSubject: hi\rBcc: secret@example.com\nX: a\rb\n\nbody\n",
+                       [](RewriteOptions& o) { o.fix = true; });
+    EXPECT_EQ(r.output, "From: a@example.org\nSubject: hi\nBcc: secret@example.com\nX: a b\n\nbody\n");
+    const auto mac = run("From: a@example.org\rTo: b@example.org\rSubject: hi\r\rline one\rline two\r",
+                         [](RewriteOptions& o) { o.fix = true; });
+    EXPECT_EQ(mac.output, "From: a@example.org\nTo: b@example.org\nSubject: hi\n\nline one\nline two\n");
 }
 
 // --- to-utf8 -----------------------------------------------------------------------------------
