@@ -291,6 +291,21 @@ Result<std::string> Spool::read(SpoolState s, std::string_view name) const {
     return r;
 }
 
+Result<std::string> Spool::report(std::string_view name) const {
+    if (!spool_io::is_entry_name(name)) return invalid_name(name).error();
+    const std::string path = join(root_, "failed", std::string(name) + ".report");
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    if (fd < 0) return sys_error("open", path, errno == ELOOP ? EINVAL : errno);
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        spool_io::close_fd(fd);
+        return sys_error("open", path, EINVAL);
+    }
+    Result<std::string> r = spool_io::read_all(fd, path, &st);
+    spool_io::close_fd(fd);
+    return r;
+}
+
 SpoolWalk::SpoolWalk(const Spool& spool, std::vector<SpoolState> states, std::size_t batch)
     : spool_(&spool), batch_(batch == 0 ? 1 : batch) {
     for (SpoolState s : states) cursors_.push_back(Cursor{s, {}, 0, {}, false});

@@ -180,6 +180,29 @@ def main():
         check(r.returncode == 65, "add -t without addresses: 65 (%d)" % r.returncode)
         check(run("spoolctl", "frobnicate", fresh).returncode == 64, "an unknown command: 64")
 
+        # --- a failed entry's report is read as a file, never through a link; names are escaped
+        odd = os.path.join(tmp, "odd")
+        r = run("spoolctl", "add", "--sender", "a@example.org", "--rcpt", "b@example.net", odd, msgfile)
+        name = r.stdout.strip()
+        os.rename(os.path.join(odd, "queue", name), os.path.join(odd, "failed", name))
+        with open(os.path.join(tmp, "secret"), "w") as f:
+            f.write("root:secret-hash\n")
+        os.symlink(os.path.join(tmp, "secret"), os.path.join(odd, "failed", name + ".report"))
+        r = run("spoolctl", "show", odd, name)
+        check(r.returncode == 74 and "secret-hash" not in r.stdout and "Report:" not in r.stdout,
+              "show does not follow a link planted as the report: %d %s" % (r.returncode, r.stdout[-200:]))
+        os.unlink(os.path.join(odd, "failed", name + ".report"))
+        with open(os.path.join(odd, "failed", name + ".report"), "w") as f:
+            f.write("550 5.1.1 no such user \x1b[2J\n")
+        r = run("spoolctl", "show", odd, name)
+        check(r.returncode == 0 and "Report:\n550 5.1.1 no such user \\x1b[2J\n" in r.stdout,
+              "show escapes the report's control bytes: %r" % r.stdout[-200:])
+        forged = "1700000000.x\n1700000001.y  sent  9  0s  0  <forged@example.org> 1 rcpt\x1b[2J.host"
+        shutil.copy(os.path.join(odd, "failed", name), os.path.join(odd, "queue", forged))
+        r = run("spoolctl", "list", odd)
+        check(len(r.stdout.splitlines()) == 2 and "\x1b" not in r.stdout and "\\x0a" in r.stdout,
+              "list: one line per entry, control bytes of a name escaped: %r" % r.stdout)
+
         # --- an entry that cannot be read is an I/O error, not a missing one ----------------
         # (Root reads anything: as nobody, where setpriv can run the tools so.)
         if os.geteuid() == 0 and shutil.which("setpriv"):

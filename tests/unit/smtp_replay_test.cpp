@@ -102,10 +102,11 @@ TEST(SmtpReplayJson, StepsSummaryAndReceivedAnnotations) {
     r.reached = true;
     r.steps.resize(3);
     r.compared = 2;
+    r.same = 1;
     r.mismatches = 1;
     EXPECT_EQ(replay_summary_json("t.txt", "mx:25", r, Match::enhanced),
               R"({"source": "t.txt", "server": "mx:25", "reached": true, "match_by": "enhanced", )"
-              R"("exchanges": 3, "compared": 2, "mismatches": 1})");
+              R"("exchanges": 3, "compared": 2, "same": 1, "mismatches": 1})");
 
     ReceivedMessage m;
     m.helo = "client.example";

@@ -2,6 +2,7 @@
 #include "common/cli.hpp"
 
 #include "common/progress.hpp"
+#include "msg/charset.hpp"
 
 #include <unistd.h>
 
@@ -15,7 +16,18 @@
 namespace msgtools {
 
 void complain(const char* tool, const std::string& message) {
-    std::cerr << tool << ": " << message << '\n';
+    // Names and text from files and peers (an entry's name, a filename) may
+    // hold control bytes: escaped, line by line, before they reach a terminal.
+    std::string_view rest = message;
+    std::cerr << tool << ": ";
+    for (;;) {
+        const std::size_t nl = rest.find('\n');
+        std::cerr << msg::printable(rest.substr(0, nl));
+        if (nl == std::string_view::npos) break;
+        std::cerr << '\n';
+        rest.remove_prefix(nl + 1);
+    }
+    std::cerr << '\n';
 }
 
 std::string stdout_failed() {

@@ -79,7 +79,7 @@ int list(msg::Spool& spool, const std::vector<msg::SpoolState>& states, bool jso
             std::cout << msg::entry_json(item->name, item->state, e, now) << '\n';
             continue;
         }
-        std::cout << item->name << "  " << msg::state_dir(item->state) << "  " << human_size(e.message.size())
+        std::cout << msg::printable(item->name) << "  " << msg::state_dir(item->state) << "  " << human_size(e.message.size())
                   << "  " << msg::human_duration(age) << "  " << r.attempts << "  <" << msg::printable(env.mail_from)
                   << "> " << env.rcpts.size() << (env.rcpts.size() == 1 ? " rcpt" : " rcpts");
         if (r.next) std::cout << "  next " << msg::format_rfc3339(*r.next);
@@ -110,7 +110,7 @@ int show(msg::Spool& spool, const std::vector<std::string>& names) {
             continue;
         }
         const msg::SpoolEntry e = msg::parse_spool_entry(*data);
-        std::cout << "Entry: " << name << "\nState: " << msg::state_dir(*st) << "\nSize: " << e.message.size()
+        std::cout << "Entry: " << msg::printable(name) << "\nState: " << msg::state_dir(*st) << "\nSize: " << e.message.size()
                   << "\nEnvelope:\n";
         for (const msg::EnvelopeLine& l : e.envelope) std::cout << "  " << msg::printable(l.text) << '\n';
         std::vector<msg::HeaderField> fields;
@@ -123,9 +123,20 @@ int show(msg::Spool& spool, const std::vector<std::string>& names) {
                     break;
                 }
         if (const std::string why = msg::unsendable(e); !why.empty()) std::cout << "Problem: " << why << '\n';
-        if (*st == msg::SpoolState::failed)
-            if (auto report = msg::read_regular_file(spool.path() + "/failed/" + name + ".report"))
-                std::cout << "Report:\n" << *report;
+        if (*st == msg::SpoolState::failed) {
+            if (auto report = spool.report(name)) {
+                std::cout << "Report:\n";
+                std::string_view text = *report;
+                while (!text.empty()) {   // line by line, control bytes escaped
+                    const std::size_t nl = text.find('\n');
+                    std::cout << msg::printable(text.substr(0, nl)) << '\n';
+                    text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
+                }
+            } else if (report.error().errnum != ENOENT) {
+                complain(kInfo.name, report.error().message);
+                result = exit_code::worst(result, exit_code::io_error);
+            }
+        }
         std::cout << '\n';
     }
     return result;

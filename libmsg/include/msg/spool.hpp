@@ -294,6 +294,9 @@ public:
     Result<std::optional<Claim>> claim(std::string_view name, std::span<const SpoolState> states);
     // Read an entry without claiming it.
     Result<std::string> read(SpoolState s, std::string_view name) const;
+    // A failed entry's report (failed/NAME.report); a symbolic link, or any
+    // file that is not a regular one, is refused, never followed.
+    Result<std::string> report(std::string_view name) const;
 
 private:
     std::string root_;
