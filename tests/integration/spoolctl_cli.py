@@ -179,6 +179,8 @@ def main():
         r = run("spoolctl", "add", "-t", fresh, stdin="Subject: no addresses\n\nx\n")
         check(r.returncode == 65, "add -t without addresses: 65 (%d)" % r.returncode)
         check(run("spoolctl", "frobnicate", fresh).returncode == 64, "an unknown command: 64")
+        for cmd in ("show", "hold", "release", "retry", "remove"):
+            check(run("spoolctl", cmd, fresh, ".hidden").returncode == 66, "%s of a name no entry can have: 66" % cmd)
 
         # --- a failed entry's report is read as a file, never through a link; names are escaped
         odd = os.path.join(tmp, "odd")

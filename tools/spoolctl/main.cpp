@@ -147,7 +147,8 @@ int add(msg::Spool& spool, const po::variables_map& vm, const std::string& file)
     auto src = file == "-" ? msg::Source::read_fd(0, "<stdin>") : msg::Source::open(file);
     if (!src) {
         complain(kInfo.name, src.error().message);
-        return exit_code::no_input;
+        // Past the limit of a message read whole: a data error (security.md).
+        return src.error().errnum == EFBIG ? exit_code::data_error : exit_code::no_input;
     }
     std::string_view message = src->data();
     msg::Envelope env;
@@ -224,7 +225,9 @@ int steer(msg::Spool& spool, const std::string& command, std::vector<std::string
                                                 ? ", held by a sender now; try again"
                                                 : ": nothing to " + command)
                                      : "no entry " + name + " in " + spool.path());
-        result = exit_code::worst(result, !r ? exit_code::io_error : where ? exit_code::problems : exit_code::no_input);
+        // (EINVAL: a name no entry can have, as good as a missing one.)
+        result = exit_code::worst(result, !r ? (r.error().errnum == EINVAL ? exit_code::no_input : exit_code::io_error)
+                                          : where ? exit_code::problems : exit_code::no_input);
     }
     if (!quiet) std::cerr << kInfo.name << ": " << command << ": " << done << (done == 1 ? " entry\n" : " entries\n");
     return result;
