@@ -33,9 +33,16 @@ std::string safe_filename(std::string_view wanted) {
     std::size_t cut = wanted.find_last_of("/\\");
     if (cut != std::string_view::npos) wanted.remove_prefix(cut + 1);
     std::string out;
-    for (char c : wanted) {
-        auto u = static_cast<unsigned char>(c);
-        out.push_back(u < 0x20 || u == 0x7f || c == ':' ? '_' : c);
+    for (std::size_t i = 0; i < wanted.size(); ++i) {
+        const auto u = static_cast<unsigned char>(wanted[i]);
+        // C1 controls in UTF-8 (U+0080..U+009F: C2 80..C2 9F) too, as C0.
+        if (u == 0xC2 && i + 1 < wanted.size() && static_cast<unsigned char>(wanted[i + 1]) <= 0x9F &&
+            static_cast<unsigned char>(wanted[i + 1]) >= 0x80) {
+            out.push_back('_');
+            ++i;
+            continue;
+        }
+        out.push_back(u < 0x20 || u == 0x7f || wanted[i] == ':' ? '_' : wanted[i]);
     }
     std::size_t b = out.find_first_not_of(". ");
     out.erase(0, b == std::string::npos ? out.size() : b);
@@ -79,9 +86,18 @@ void NewFiles::discard() {
 Status NewFiles::open() {
     discard();
     failed_.reset();
-    if (dfd_ < 0 && (dfd_ = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
-        const int e = errno;
-        return Error{e, "cannot open directory " + dir_ + ": " + std::strerror(e)};
+    if (dfd_ < 0) {
+        // The directory itself may be a link: followed only where the
+        // kernel's protected_symlinks rule would (write_target), never one
+        // another user planted in a shared directory such as /tmp.
+        std::string dir = dir_;
+        while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+        Result<std::string> target = write_target(dir);
+        if (!target) return target.error();
+        if ((dfd_ = ::open(target->c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+            const int e = errno;
+            return Error{e, "cannot open directory " + dir_ + ": " + std::strerror(e)};
+        }
     }
     const std::string tmp = temp_name();
     fd_ = ::openat(dfd_, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);

@@ -22,6 +22,14 @@ grep -q 'text/plain' "$tmp/out" || { echo "FAIL: good input not shown after a mi
 expect 0 "" sh -c "\"$bin\" - < $msg"
 grep -q '^<stdin>' "$tmp/out" || { echo "FAIL: stdin not named <stdin>"; fail=1; }
 
+# Control characters of a header (C1 ones too, U+009B here) and of a part's
+# type are escaped on the terminal; a long type does not cut the row.
+printf 'From: a@example.org\nSubject: =?utf-8?b?wpsySmhp?=\nMIME-Version: 1.0\nContent-Type: application/vnd.a-very-long-subtype-of-application-that-goes-on-and-on-past-any-column.x\n\nx\n' >"$tmp/c1.eml"
+"$bin" --headers "$tmp/c1.eml" >"$tmp/out" 2>/dev/null
+if grep -q "$(printf '\302\233')" "$tmp/out" || ! grep -q 'Subject: .x..' "$tmp/out" || ! grep -q 'on-past-any-column.x .* 2$' "$tmp/out"; then
+    echo "FAIL: C1 control not escaped, or the row cut"; cat "$tmp/out"; fail=1
+fi
+
 # A truncated gzip archive is an I/O-level data error, reported with the file name.
 gzip -c testdata/mimekit/mbox/simple.mbox.txt | head -c 200 >"$tmp/cut.mbox.gz"
 expect 65 "cut.mbox.gz" "$bin" --stats --mbox "$tmp/cut.mbox.gz"

@@ -143,4 +143,23 @@ mkdir "$tmp/uu2"
 "$bin" --extract-all "$tmp/uu2" "$tmp/part.eml" >/dev/null 2>&1
 [ "$(cat "$tmp/uu2/ghi.txt" 2>/dev/null)" = ghi ] || { echo "FAIL: x-uuencode part not saved under its begin line's name"; ls "$tmp/uu2"; fail=1; }
 
+# A forwarded message attached with a filename is saved whole, as --extract gives it.
+printf 'From: a@example.org\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary="BB"\n\n--BB\nContent-Type: text/plain\n\nsee attached\n--BB\nContent-Type: message/rfc822\nContent-Disposition: attachment; filename="original.eml"\n\nFrom: c@example.org\nSubject: original\n\noriginal body\n--BB--\n' >"$tmp/fwd.eml"
+mkdir "$tmp/fwd"
+"$bin" --extract-all "$tmp/fwd" "$tmp/fwd.eml" >/dev/null 2>&1 || { echo "FAIL: --extract-all of a forward"; fail=1; }
+"$bin" --extract 2 "$tmp/fwd.eml" >"$tmp/x"
+cmp -s "$tmp/x" "$tmp/fwd/original.eml" || { echo "FAIL: the attached message is not saved as --extract 2 gives it"; ls "$tmp/fwd"; fail=1; }
+
+# The directory given may be a link only where the kernel's protected_symlinks
+# rule would follow it: not one another user planted in a sticky directory.
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+    chmod 755 "$tmp" && mkdir -m 1777 "$tmp/sticky" "$tmp/elsewhere"
+    if setpriv --reuid=nobody --regid=nogroup --clear-groups ln -s "$tmp/elsewhere" "$tmp/sticky/out" 2>/dev/null; then
+        "$bin" --extract-all "$tmp/sticky/out" "$tmp/fwd.eml" >/dev/null 2>"$tmp/err"
+        st=$?
+        [ $st = 73 ] && grep -q "refusing to write through" "$tmp/err" && [ -z "$(ls "$tmp/elsewhere")" ] ||
+            { echo "FAIL: --extract-all wrote through a planted link (exit $st)"; ls "$tmp/elsewhere"; fail=1; }
+    fi
+fi
+
 exit $fail

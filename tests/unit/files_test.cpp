@@ -46,6 +46,7 @@ TEST(SafeFilename, StaysInItsDirectory) {
     EXPECT_EQ(msg::safe_filename("..."), "");
     EXPECT_EQ(msg::safe_filename(" .hidden. "), "hidden");
     EXPECT_EQ(msg::safe_filename("a\nb:c\x7f"), "a_b_c_");
+    EXPECT_EQ(msg::safe_filename("\xc2\x9b" "2Jx\xc2\xa0y.txt"), "_2Jx\xc2\xa0y.txt");   // C1 CSI, not NBSP
     std::string two_byte;
     for (int i = 0; i < 120; ++i) two_byte += "\xc3\xa9";
     const std::string cut = msg::safe_filename(two_byte);

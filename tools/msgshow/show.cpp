@@ -11,17 +11,24 @@
 #include "common/cli.hpp"
 #include "common/exit.hpp"
 #include "msg/files.hpp"
+#include <msg/charset.hpp>
 #include <msg/describe.hpp>
 
 namespace msgtools {
 namespace {
 
-// Control bytes would reach the terminal: show them as '?'.
+// Control bytes (C0, DEL, C1) would reach the terminal: escaped, as every
+// tool escapes them (msg::printable); a tab (of a folded field) is a space.
 std::string printable(std::string_view s) {
-    std::string out(s);
-    for (char& c : out)
-        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = c == '\t' ? ' ' : '?';
-    return out;
+    std::string t(s);
+    std::replace(t.begin(), t.end(), '\t', ' ');
+    return msg::printable(t);
+}
+
+// `s` padded with spaces to `width` columns (never cut).
+std::string padded(std::string s, std::size_t width) {
+    if (s.size() < width) s.append(width - s.size(), ' ');
+    return s;
 }
 
 std::string title(const InputMessage& in) {
@@ -57,11 +64,12 @@ void Shower::tree(const msg::Message& m, const InputMessage& in, bool headers) {
     }
     auto row = [&](const std::string& sec, const std::string& type, const std::string& charset,
                    std::string_view enc, const std::string& size, const std::string& filename) {
-        // The columns padded, the file name (of any length) last, no trailing blanks.
-        char cols[160];
-        std::snprintf(cols, sizeof cols, "  %-10s %-38s %-12s %-16s %10s  ", sec.c_str(), printable(type).c_str(),
-                      printable(charset).c_str(), std::string(enc).c_str(), size.c_str());
-        std::string line = cols + printable(filename);
+        // The columns padded (a longer value is not cut, it moves the rest),
+        // the file name (of any length) last, no trailing blanks.
+        std::string line = "  " + padded(sec, 10) + " " + padded(printable(type), 38) + " " +
+                           padded(printable(charset), 12) + " " + padded(std::string(enc), 16) + " " +
+                           (size.size() < 10 ? std::string(10 - size.size(), ' ') : std::string()) + size + "  " +
+                           printable(filename);
         while (!line.empty() && line.back() == ' ') line.pop_back();
         out_ << line << '\n';
     };
@@ -147,7 +155,7 @@ int Shower::extract_all(const msg::Message& m, const InputMessage& in, const std
             complain("msgshow", in.file + ": " + r.error().message);
             return false;
         }
-        if (!quiet_) out_ << dir << (dir.ends_with('/') ? "" : "/") << *r << '\n';
+        if (!quiet_) out_ << printable(dir) << (dir.ends_with('/') ? "" : "/") << printable(*r) << '\n';
         return true;
     };
     auto open = [&]() {
@@ -158,10 +166,21 @@ int Shower::extract_all(const msg::Message& m, const InputMessage& in, const std
         return true;
     };
     auto put = [&](std::string_view b) { files.put(b); };
-    for (std::size_t i : m.leaves()) {
-        const msg::Entity& e = m.entity(i);
+    const auto all = m.entities();
+    for (std::size_t i = 0; i < all.size(); ++i) {
+        const msg::Entity& e = all[i];
+        if (e.kind == msg::EntityKind::multipart) continue;
         const std::string wanted = m.filename(e);
         const bool attachment = e.has_disposition && e.disposition.type == "attachment";
+        if (e.kind == msg::EntityKind::message) {
+            // A message attached (a forward, "original.eml"): saved whole,
+            // as --extract gives it; its own attachments follow.
+            if (e.parent < 0 || (wanted.empty() && !attachment)) continue;
+            if (!open()) return exit_code::cant_create;
+            m.decode_each(e, put, &defects_);
+            if (!close(wanted, "part-" + m.section(i) + ".eml")) return exit_code::cant_create;
+            continue;
+        }
         const bool uu = msg::may_hold_uu_files(e);
         if (!wanted.empty() || attachment) {
             if (!open()) return exit_code::cant_create;
