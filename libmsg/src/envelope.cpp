@@ -338,6 +338,8 @@ Derivation derive_envelope(std::string_view message, std::string_view from_line,
             take_sender("From_ line", "");
         else if (!first.empty() && first.find('@') != std::string_view::npos && is_smtp_mailbox(first))
             take_sender("From_ line", first);
+        else if (!first.empty() && first.find('@') != std::string_view::npos)
+            d.rejected.emplace_back(first);   // (over RFC 5321's limits, say: said, not dropped silently)
     }
     if (!d.have_sender)
         if (const HeaderField* rp = first_field(fields, "Return-Path")) {

@@ -186,6 +186,16 @@ private:
                     if (auto r = read_in(); !r) return r.error();
                     continue;
                 }
+                // The input is all read: what zlib still holds (the rest of
+                // a match, the final block's end) comes out first; it
+                // says Z_BUF_ERROR once nothing more can.
+                const int r = inflate(&zs_, Z_BLOCK);
+                if ((zs_.data_type & 192) == 192) final_block_done_ = true;
+                if (r == Z_STREAM_END) mode_ = Mode::between;
+                if (r == Z_OK || r == Z_STREAM_END) continue;
+                if (r != Z_BUF_ERROR)
+                    return cut_short(std::string(zs_.msg ? zs_.msg : "gzip data corrupt") + " at byte " +
+                                     std::to_string(raw_));
                 if (!final_block_done_) return cut_short("the gzip data ends early, at byte " + std::to_string(raw_));
                 // Only the trailer is missing: every byte was inflated
                 // (the last message too, handed out before the error),

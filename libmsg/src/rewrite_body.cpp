@@ -61,6 +61,27 @@ bool under_signature(const Message& m, const Entity& e) {
 
 constexpr const char* kSigned = "inside the signed part of a multipart/signed: changing it would break the signature; left as it is";
 
+// The 8-bit fields of entity `ei` as RFC 2047/2231 text (--7bit, and --fix
+// for header.8bit); those a signature covers are reported and left.
+// `done`, when given, gets the offset of each field encoded.
+void encode_8bit_fields(const Message& m, std::size_t ei, std::string_view eol, Splice& splice, const StepLog& log,
+                        std::set<std::size_t>* done = nullptr) {
+    const bool is_signed = under_signature(m, m.entity(ei));
+    for (const HeaderField& f : m.fields(m.entity(ei))) {
+        if (!has_8bit(f.raw)) continue;
+        if (is_signed) {
+            log.problem(field_place(m, ei, f.name), kSigned);
+            continue;
+        }
+        std::string v;
+        if (!encode_field_8bit(m, ei, f, eol, v, log)) continue;
+        const std::size_t vb = f.value_offset();
+        splice.replace(vb, vb + f.value.size(), std::move(v));
+        if (done) done->insert(f.offset);
+        log.change(field_place(m, ei, f.name), "8-bit text encoded");
+    }
+}
+
 bool must_not_encode(const Entity& e) {
     const ContentType& t = e.content_type;
     return t.type == "multipart" ||
@@ -119,6 +140,18 @@ const HeaderField* field_at(const Message& m, const Entity& e, std::size_t offse
 // there would end the field. Returns how many changed.
 std::size_t normalise_breaks(std::string_view in, const Message& m, std::string_view eol, Splice& splice) {
     const std::vector<std::pair<std::size_t, std::size_t>> skip = binary_spans(in, m);
+    // The signed parts' bytes are the signature's: none changes.
+    std::vector<std::pair<std::size_t, std::size_t>> signed_parts;
+    for (const Entity& e : m.entities())
+        if (e.kind == EntityKind::multipart && e.content_type.subtype == "signed" && e.first_child >= 0) {
+            const Entity& c = m.entity(static_cast<std::size_t>(e.first_child));
+            signed_parts.emplace_back(c.begin, c.end);
+        }
+    auto is_signed = [&](std::size_t i) {
+        for (const auto& [b, e] : signed_parts)
+            if (i >= b && i < e) return true;
+        return false;
+    };
     std::vector<std::pair<std::size_t, std::size_t>> headers;
     for (const Entity& e : m.entities()) headers.emplace_back(e.begin, e.header_end);
     // The end of the header span holding `i`, or 0.
@@ -138,8 +171,10 @@ std::size_t normalise_breaks(std::string_view in, const Message& m, std::string_
         const char c = in[i + 1];
         if (c == '\r' || c == '\n' || c == ' ' || c == '\t') return true;
         std::size_t j = i + 1;
-        while (j < in.size() && j - i <= 77 && in[j] > 32 && in[j] < 127 && in[j] != ':') ++j;
-        return j > i + 1 && j < in.size() && in[j] == ':';
+        while (j < in.size() && j - i <= 998 && in[j] > 32 && in[j] < 127 && in[j] != ':') ++j;
+        if (j == i + 1) return false;
+        while (j < in.size() && (in[j] == ' ' || in[j] == '\t')) ++j;   // "Bcc :" (obsolete syntax)
+        return j < in.size() && in[j] == ':';
     };
     std::size_t n = 0, k = 0, body_until = 0;   // [.., body_until): the rest of a header span after its empty line
     for (std::size_t i = 0; i < in.size(); ++i) {
@@ -147,7 +182,17 @@ std::size_t normalise_breaks(std::string_view in, const Message& m, std::string_
         if (k < skip.size() && i >= skip[k].first) { i = skip[k].second - 1; continue; }
         if (in[i] != '\r' && in[i] != '\n') continue;
         const std::size_t len = in[i] == '\r' && i + 1 < in.size() && in[i + 1] == '\n' ? 2 : 1;
+        if (!signed_parts.empty() && is_signed(i)) {
+            i += len - 1;
+            continue;
+        }
         if (const std::size_t span_end = i < body_until ? 0 : in_header(i); len == 1 && in[i] == '\r' && span_end) {
+            // CR CR LF (a file converted twice): the line ends once, at its CRLF.
+            if (i + 2 < in.size() && in[i + 1] == '\r' && in[i + 2] == '\n') {
+                splice.erase(i, i + 1);
+                ++n;
+                continue;
+            }
             const bool empty_line = i == 0 || in[i - 1] == '\r' || in[i - 1] == '\n';
             if (!ends_line(i)) {
                 splice.replace(i, i + 1, " ");
@@ -180,18 +225,7 @@ bool step_seven_bit(std::string_view in, std::string& out, const RewriteOptions&
     for (std::size_t ei = 0; ei < all.size(); ++ei) {
         const Entity& e = all[ei];
         const bool is_signed = under_signature(m, e);
-        for (const HeaderField& f : m.fields(e)) {
-            if (!has_8bit(f.raw)) continue;
-            if (is_signed) {
-                log.problem(field_place(m, ei, f.name), kSigned);
-                continue;
-            }
-            std::string v;
-            if (!encode_field_8bit(m, ei, f, eol, v, log)) continue;
-            const std::size_t vb = f.value_offset();
-            splice.replace(vb, vb + f.value.size(), std::move(v));
-            log.change(field_place(m, ei, f.name), "8-bit text encoded");
-        }
+        encode_8bit_fields(m, ei, eol, splice, log);
         if (e.kind != EntityKind::leaf) {
             if (e.encoding == TransferEncoding::eight_bit || e.encoding == TransferEncoding::binary)
                 containers.push_back(ei);
@@ -475,21 +509,17 @@ bool fix_round(std::string_view in, std::string& out, const RewriteOptions& o, c
     std::set<std::size_t> fields_done, bodies_done;
     const auto all = m.entities();
 
-    if (codes.count(DefectCode::Header8Bit)) {
-        for (std::size_t ei = 0; ei < all.size(); ++ei)
-            for (const HeaderField& f : m.fields(all[ei])) {
-                if (!has_8bit(f.raw)) continue;
-                std::string v;
-                if (!encode_field_8bit(m, ei, f, eol, v, log)) continue;
-                const std::size_t vb = f.value_offset();
-                splice.replace(vb, vb + f.value.size(), std::move(v));
-                fields_done.insert(f.offset);
-                log.change(field_place(m, ei, f.name), "8-bit text encoded");
-            }
-    }
+    if (codes.count(DefectCode::Header8Bit))
+        for (std::size_t ei = 0; ei < all.size(); ++ei) encode_8bit_fields(m, ei, eol, splice, log, &fields_done);
+    std::set<std::size_t> signed_said;
     for (const Defect& d : ds) {
         const std::size_t ei = entity_at(m, d.offset);
         const Entity& e = all[ei];
+        if (under_signature(m, e)) {   // repairs there would break the signature
+            if (signed_said.insert(ei).second && d.info().severity == Severity::error)
+                log.problem(entity_place(m, ei), kSigned);
+            continue;
+        }
         switch (d.code) {
         case DefectCode::ParamSyntax:
         case DefectCode::ParamDuplicate: {
@@ -585,7 +615,7 @@ bool fix_round(std::string_view in, std::string& out, const RewriteOptions& o, c
         for (std::size_t ei = 0; ei < all.size(); ++ei) {
             const Entity& e = all[ei];
             if (e.kind != EntityKind::leaf || bodies_done.count(ei) || e.encoding != TransferEncoding::seven_bit ||
-                !has_8bit(m.body(e)) || !editable(e))
+                !has_8bit(m.body(e)) || !editable(e) || under_signature(m, e))
                 continue;
             set_transfer_encoding(m, e, "8bit", eol, splice);
             bodies_done.insert(ei);
@@ -596,7 +626,7 @@ bool fix_round(std::string_view in, std::string& out, const RewriteOptions& o, c
         for (std::size_t ei = 0; ei < all.size(); ++ei) {
             const Entity& e = all[ei];
             if (e.kind != EntityKind::leaf || e.content_type.type != "text" || e.content_type.param("charset") ||
-                !editable(e))
+                !editable(e) || under_signature(m, e))
                 continue;
             const Decoded decoded = decode_body(m.body(e), e.encoding);
             if (!has_8bit(decoded.data)) continue;
@@ -652,6 +682,7 @@ bool fix_round(std::string_view in, std::string& out, const RewriteOptions& o, c
     // looked at.
     if (codes.count(DefectCode::LineLong) || codes.count(DefectCode::LineTooLong))
         for (std::size_t ei = 0; ei < all.size(); ++ei) {
+            if (under_signature(m, all[ei])) continue;
             for (const HeaderField& f : m.fields(all[ei]))
                 if (!fields_done.count(f.offset) && !splice.touches(f.offset, f.offset + f.raw.size()) &&
                     fold_header_field(m, ei, f, eol, splice, log))

@@ -56,16 +56,13 @@ Result<int> recreate(const std::string& path, std::string_view data) {
 Result<int> recreate_like(const std::string& path, std::string_view data, int like) {
     Result<int> fd = recreate(path, data);
     if (!fd) return fd;
+    // Best effort: the group alone where the owner cannot be given; a
+    // failure leaves the writer's, as for a new entry.
     struct stat was {}, now {};
     if (::fstat(like, &was) == 0 && ::fstat(*fd, &now) == 0) {
-        if ((was.st_uid != now.st_uid || was.st_gid != now.st_gid) &&
-            ::fchown(*fd, was.st_uid, was.st_gid) != 0 && errno != EPERM) {
-            const int e = errno;
-            ::unlink(path.c_str());
-            spool_io::close_fd(*fd);
-            return sys_error("chown", path, e);
-        }
-        if ((was.st_mode & 07777) != (now.st_mode & 07777)) ::fchmod(*fd, was.st_mode & 07777);
+        if ((was.st_uid != now.st_uid || was.st_gid != now.st_gid) && ::fchown(*fd, was.st_uid, was.st_gid) != 0)
+            (void)::fchown(*fd, static_cast<uid_t>(-1), was.st_gid);
+        if ((was.st_mode & 07777) != (now.st_mode & 07777)) (void)::fchmod(*fd, was.st_mode & 07777);
     }
     return fd;
 }

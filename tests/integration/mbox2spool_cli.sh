@@ -89,6 +89,10 @@ expect 0 "3 enqueued" "$m2s" "$tmp/box" "$tmp/grow"
 printf 'From a@example.org Mon Nov 23 09:00:00 2026\nTo: b@example.net\n\none\n\nFrom a@example.org Mon Nov 23 09:02:00 2026\nTo: b@example.net\n\nthree\n\nFrom a@example.org Mon Nov 23 09:03:00 2026\nTo: b@example.net\n\nfour\n' >"$tmp/box"
 expect 0 "3 messages, 1 enqueued, 2 already in the spool" "$m2s" "$tmp/box" "$tmp/grow"
 grep -l '^four$' "$tmp/grow/queue"/* >/dev/null || { echo "FAIL: the new message was not enqueued"; fail=1; }
+# A From_ sender over RFC 5321's limits (a long VERP address) is said, not
+# replaced without a word by the From: author.
+printf 'From %s@example.org Mon Nov 23 09:00:00 2026\nFrom: a@example.org\nTo: b@example.net\n\nx\n' "$(printf '%070d' 0)" >"$tmp/verp"
+expect 0 "not a usable address, left out: 0000000000" "$m2s" "$tmp/verp" "$tmp/verpspool"
 # A gzip archive cut short: the messages before the cut are enqueued, the
 # one cut is named; cut only in its trailer, every message is enqueued.
 gzip -c "$tmp/box" >"$tmp/box.gz"

@@ -238,6 +238,17 @@ try:
           in diffs[0] and "RCPT" in diffs[1] and "live 550" in diffs[1] and "5 same, 2 different" in r.stdout,
           "a reply too many is a difference, and the replies after it stay paired: %s" % r.stdout)
 
+    # The same extra reply recorded and live: compared with each other, no difference
+    # (smtpsink --script plays the recording's own extra reply).
+    recorded_extra = os.path.join(tmp, "recorded-extra.txt")
+    with open(recorded_extra, "w") as f:
+        f.write("S: 220 mx ESMTP\nC: EHLO client.example.org\nS: 250 mx\nC: NOOP\nS: 250 2.0.0 ok\nS: 250 2.0.0 ok again\n"
+                "C: MAIL FROM:<a@example.org>\nS: 250 2.1.0 ok\nC: QUIT\nS: 221 2.0.0 bye\n")
+    p, port = testlib.start_smtpsink(SMTPSINK, "--script", recorded_extra)
+    r = replay("--server", "127.0.0.1:%d" % port, "--timeout", "10s", recorded_extra)
+    testlib.stop(p)
+    check(r.returncode == 0 and "DIFF" not in r.stdout, "a recorded extra reply met live is no difference: %s" % r.stdout)
+
     # --- recorded sessions: TLS on connect, credentials, --no-data ----------------------------
     def spool_with(n, name):
         out = os.path.join(tmp, name)

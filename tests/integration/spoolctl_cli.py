@@ -173,6 +173,11 @@ def main():
         check(r.returncode == 0 and "RCPT TO:<secret@example.net>\n" in entry and "Bcc:" not in entry
               and entry.endswith("\n\nFrom: a@example.org\nTo: b@example.net\nSubject: hi\n\nbody\n"),
               "add -t sends to Bcc and removes the field: %r" % entry)
+        # Too large for the rewrite that removes Bcc: not enqueued with the field in it.
+        big = "From: a@example.org\nTo: b@example.net\nBcc: secret@example.net\n\n" + ("x" * 999 + "\n") * (70 << 10)
+        r = run("spoolctl", "add", "-t", bcc, stdin=big)
+        check(r.returncode == 65 and "Bcc" in r.stderr and len(names(bcc, "queue")) == 1,
+              "add -t of a message too large to lose its Bcc: refused: %d %s" % (r.returncode, r.stderr))
         # An address over RFC 5321's limits is not a mailbox: spoolsend would refuse the entry.
         check(run("spoolctl", "add", "--sender", "a@example.org", "--rcpt", "a" * 65 + "@example.org", fresh,
                   msgfile).returncode == 64, "add with a local part over 64 octets: 64")

@@ -642,6 +642,36 @@ TEST(Mbox, GzipCutAtEveryByte) {
     }
 }
 
+// A message longer than a read, whose deflate data ends in a long match
+// (a run of one byte): cut in the trailer, the inflater still holds the
+// end of it when the input is all read, and every byte comes out.
+TEST(Mbox, GzipWithoutTrailerAfterALongRun) {
+    const std::string head = "From a@example.org Mon Nov 23 09:00:00 2026\nFrom: a@example.org\nSubject: x\n\n";
+    for (std::size_t extra : {1u, 21u, 100u, 200u, 257u}) {
+        const std::string body(262144 + extra, 'x');
+        z_stream z{};
+        ASSERT_EQ(deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY), Z_OK);
+        std::string gz(deflateBound(&z, head.size() + body.size()) + 64, '\0');
+        z.next_out = reinterpret_cast<Bytef*>(gz.data());
+        z.avail_out = static_cast<uInt>(gz.size());
+        z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(head.data()));
+        z.avail_in = static_cast<uInt>(head.size());
+        ASSERT_EQ(deflate(&z, Z_FULL_FLUSH), Z_OK);
+        z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(body.data()));
+        z.avail_in = static_cast<uInt>(body.size());
+        ASSERT_EQ(deflate(&z, Z_FINISH), Z_STREAM_END);
+        gz.resize(z.total_out - 8);   // no trailer
+        deflateEnd(&z);
+        TempFile f("long-run.mbox.gz");
+        f.write(gz);
+        std::string err;
+        const auto msgs = read_all(f.str(), {}, &err);
+        ASSERT_EQ(msgs.size(), 1u) << extra << ": " << err;
+        EXPECT_EQ(msgs[0].data.size(), head.size() - (head.find('\n') + 1) + body.size()) << extra;
+        EXPECT_NE(err.find("without its trailer"), std::string::npos) << extra << ": " << err;
+    }
+}
+
 // gzip members one after another are one archive (as gzip -d reads
 // them); bytes after the last that are not gzip (mail appended to a
 // compressed archive) are an error once the messages before them are out,

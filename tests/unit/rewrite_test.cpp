@@ -257,6 +257,22 @@ TEST(SevenBit, SignedPartIsLeftAndReported) {
     EXPECT_TRUE(run(plain, [](RewriteOptions& o) { o.seven_bit = true; }).changed);
 }
 
+// --fix repairs nothing inside a signed part either (an 8-bit field, a
+// missing charset or transfer encoding, bare CRs): its bytes stay, and it
+// is reported; the rest of the message is repaired.
+TEST(Fix, SignedPartIsLeftAndReported) {
+    const std::string part = "Content-Type: text/plain\nX-Note: caf\xc3\xa9\n\ncaf\xc3\xa9\rline\n";
+    const std::string in = "From: a@example.org\nMIME-Version: 1.0\nSubject: t\xc3\xa9st\n"
+                           "Content-Type: multipart/signed; protocol=\"application/pgp-signature\"; boundary=\"s\"\n\n"
+                           "--s\n" + part + "--s\nContent-Type: application/pgp-signature\n\nsig\n--s--\n";
+    const auto r = msg::rewrite(in, [] { RewriteOptions o; o.fix = true; return o; }());
+    EXPECT_TRUE(r.changed);
+    EXPECT_NE(r.output.find("\n--s\n" + part + "--s\n"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("Subject: =?utf-8?"), std::string::npos) << r.output;
+    ASSERT_FALSE(r.problems.empty());
+    for (const auto& p : r.problems) EXPECT_NE(p.what.find("would break the signature"), std::string::npos) << p.what;
+}
+
 // Quoted-printable or base64 with encoded lines over 998 octets is not safe
 // to relay either: encoded again, in lines of 76, to the same content.
 TEST(SevenBit, EncodedLinesOver998AreEncodedAgain) {
@@ -422,6 +438,17 @@ TEST(Fix, BareCrInAHeaderEndsALineWhereOthersEndOne) {
     const auto mac = run("From: a@example.org\rTo: b@example.org\rSubject: hi\r\rline one\rline two\r",
                          [](RewriteOptions& o) { o.fix = true; });
     EXPECT_EQ(mac.output, "From: a@example.org\nTo: b@example.org\nSubject: hi\n\nline one\nline two\n");
+    // CR CR LF (converted twice) ends a line once: no field becomes body,
+    // a fold stays a fold.
+    const auto twice = run("From: a@example.org\r\r\nTo: b@example.org\r\r\nSubject: hi\r\r\n  folded\r\r\n\r\r\nbody\r\r\n",
+                           [](RewriteOptions& o) { o.fix = true; });
+    // (In the body a bare CR is a line break, as before: the header is what matters here.)
+    EXPECT_EQ(twice.output.substr(0, 65), "From: a@example.org\r\nTo: b@example.org\r\nSubject: hi\r\n  folded\r\n\r\n");
+    EXPECT_EQ(msg::parse_message(twice.output).headers().size(), 3u);
+    // A field name with white space before its colon is a field name too.
+    const auto spaced = run("From: a@example.org\nSubject: hi\rBcc : secret@example.com\n\nbody\n",
+                            [](RewriteOptions& o) { o.fix = true; });
+    EXPECT_EQ(spaced.output, "From: a@example.org\nSubject: hi\nBcc: secret@example.com\n\nbody\n");
 }
 
 // --- to-utf8 -----------------------------------------------------------------------------------

@@ -138,4 +138,23 @@ TEST(SmtpScript, GreetingWhenNoneIsRecordedAnd421Closes) {
     d->receive("EHLO client.example\r\nMAIL FROM:<a@example.org>\r\n");
     EXPECT_EQ(d->output(), "250 mx.example\r\n421 4.7.0 too busy, closing\r\n");
     EXPECT_TRUE(d->closing());
+    // A 421 recorded with no command asking for it closes too.
+    ServerScript u = script("S: 220 mx.example\nC: EHLO client.example\nS: 250 mx.example\nS: 421 4.3.2 shutting down\n");
+    auto e = u.session();
+    e->start();
+    e->receive("EHLO client.example\r\n");
+    EXPECT_EQ(e->output(), "220 mx.example\r\n250 mx.example\r\n421 4.3.2 shutting down\r\n");
+    EXPECT_TRUE(e->closing());
+}
+
+// DATA ended by a bare LF: the message's first line starts fresh, so a
+// "." line ended by CRLF right after it ends the (empty) message.
+TEST(SmtpScript, DotRightAfterDataEndedByALineFeed) {
+    ServerScript s = script(kSession);
+    auto d = s.session();
+    d->start();
+    d->receive("EHLO client.example\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.net>\r\nDATA\n");
+    d->output().clear();
+    d->receive(".\r\n");
+    EXPECT_EQ(d->output(), "250 2.0.0 queued\r\n");
 }

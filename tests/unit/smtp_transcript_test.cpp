@@ -367,6 +367,7 @@ TEST(NotTranscript, EmptyAndBinaryInput) {
     EXPECT_EQ(not_transcript_reason("S: 220 mx ESMTP\rC: EHLO a\rS: 250 ok\r"),
               "not a transcript as it is: its first line ends in CR alone (make its line ends LF or CRLF)");
     EXPECT_EQ(not_transcript_reason("S: 220 mx\r\nC: DATA\nC: a\rb\n"), "");   // a CR inside a later line is text
+    EXPECT_EQ(not_transcript_reason("S: 220 mx\r\r\nC: QUIT\r\r\n"), "");       // CR CR LF: read as before
     // Only the start is looked at: a control byte deep in a message's text is the message's.
     EXPECT_EQ(not_transcript_reason("C: DATA\n" + std::string(2000, 'x') + "\x1b[0m\n"), "");
 }

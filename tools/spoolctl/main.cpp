@@ -157,7 +157,21 @@ int add(msg::Spool& spool, const po::variables_map& vm, const std::string& file)
         // As sendmail -t: Bcc recipients get the message, nobody sees them.
         msg::RewriteOptions o;
         o.strip_bcc = true;
-        if (msg::RewriteResult r = msg::rewrite(message, o); r.changed) without_bcc = std::move(r.output);
+        msg::RewriteResult r = msg::rewrite(message, o);
+        if (r.changed) {
+            without_bcc = std::move(r.output);
+        } else {
+            std::vector<msg::HeaderField> fields;
+            msg::parse_header_block(message, fields);
+            for (const msg::HeaderField& f : fields)
+                if (msg::iequals(f.name, "Bcc") || msg::iequals(f.name, "Resent-Bcc")) {
+                    // Never sent with the field every recipient would see.
+                    complain(kInfo.name, file + ": the Bcc field cannot be removed" +
+                                             (r.problems.empty() ? std::string() : ": " + r.problems[0].what) +
+                                             "; not enqueued");
+                    return exit_code::data_error;
+                }
+        }
         msg::Derivation d = msg::derive_envelope(message, {});
         if (!d.have_sender || d.envelope.rcpts.empty()) {
             complain(kInfo.name, file + ": no " + (d.have_sender ? "recipient in " + std::string(d.rcpts_from)

@@ -154,7 +154,17 @@ ReplayReport replay(const Transcript& t, const Endpoint& server, const ReplayOpt
     // into the buffer when the last one asked for was (a reply too many,
     // RFC 5321 4.2: each command gets one): taken off, so that the next
     // command's reply is its own, and the step before them differs.
-    auto unsolicited = [&](ReplayStep& s) {
+    auto unsolicited = [&](std::size_t j) {
+        // Recorded too (replies no command asked for, right after this
+        // step): each is compared with the next one buffered.
+        std::size_t k = j + 1;
+        for (; k < ex.size() && ex[k].kind == ExchangeKind::unanswered && c.buffered(); ++k) {
+            auto r = c.read_reply();
+            if (!r) break;
+            rep.steps[k].live = *r;
+            compare(rep.steps[k]);
+        }
+        ReplayStep& s = rep.steps[j];
         std::string seen;
         while (c.buffered()) {
             auto r = c.read_reply();
@@ -192,8 +202,12 @@ ReplayReport replay(const Transcript& t, const Endpoint& server, const ReplayOpt
         if (!ex.empty() && ex[0].kind == ExchangeKind::greeting) {
             rep.steps[0].live = *g;
             compare(rep.steps[0]);
-            unsolicited(rep.steps[0]);
+            unsolicited(0);
             i = 1;
+        } else {
+            // No greeting recorded: one sent in two is taken off all the same.
+            while (c.buffered())
+                if (!c.read_reply()) break;
         }
     }
 
@@ -219,7 +233,7 @@ ReplayReport replay(const Transcript& t, const Endpoint& server, const ReplayOpt
             ReplayStep& s = rep.steps[j];
             const Exchange& e = ex[j];
             if (e.kind == ExchangeKind::unanswered || e.kind == ExchangeKind::greeting) {
-                s.note = "recorded reply that no command asked for; not compared";
+                if (!s.live) s.note = "recorded reply that no command asked for; not compared";
                 continue;
             }
             if (!open) {
@@ -316,7 +330,7 @@ ReplayReport replay(const Transcript& t, const Endpoint& server, const ReplayOpt
                 closed_why = "the server closed the session (" + std::to_string(r->code) + ")";
             }
         }
-        if (open && !sent.empty()) unsolicited(rep.steps[sent.back()]);
+        if (open && !sent.empty()) unsolicited(sent.back());
         i = end;
     }
     if (open) (void)c.write("QUIT\r\n");   // a transcript cut short still ends politely

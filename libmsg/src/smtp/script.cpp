@@ -63,6 +63,7 @@ void ScriptSession::answer() {
     const Transcript& t = s_.t_;
     auto send = [&](const Exchange& e) {
         for (std::size_t i : e.reply_lines) out_ += t.lines[i].text + "\r\n";
+        if (e.reply && (e.reply->code == 221 || e.reply->code == 421)) closing_ = true;   // the server closes
     };
     const Exchange& e = s_.ex_[next_];
     send(e);
@@ -72,7 +73,7 @@ void ScriptSession::answer() {
     ++next_;
     while (next_ < s_.ex_.size() && s_.ex_[next_].kind == ExchangeKind::unanswered) send(s_.ex_[next_++]);
     got_ = 0;
-    if (e.reply && (e.reply->code == 221 || e.reply->code == 421)) closing_ = true;   // the server closes
+    after_crlf_ = true;   // a message's first line follows its DATA, whatever ended that
     if (starttls) {
         if (s_.can_tls_) {
             tls_requested_ = true;

@@ -153,7 +153,8 @@ std::string_view not_transcript_reason(std::string_view text) noexcept {
     // Lines that end in CR alone (old Mac text) would be read as one line:
     // the whole session as a greeting, every command lost without a word.
     if (const std::size_t cr = text.find('\r'); cr < std::min<std::size_t>(text.find('\n'), 1024) &&
-                                                 cr + 1 < text.size() && text[cr + 1] != '\n')
+                                                 cr + 1 < text.size() && text[cr + 1] != '\n' &&
+                                                 text.substr(cr + 1, 2) != "\r\n")   // (CR CR LF: converted twice)
         return "not a transcript as it is: its first line ends in CR alone (make its line ends LF or CRLF)";
     return {};
 }
