@@ -157,6 +157,7 @@ int main(int argc, char** argv) {
         result = exit_code::worst(result, r);
         return mode != Mode::extract;  // --extract takes the first message only
     });
+    result = exit_code::worst(result, shower.finish());
     std::cout.flush();
     if (!std::cout) {
         complain(kInfo.name, stdout_failed());

@@ -205,11 +205,16 @@ int Shower::extract_all(const msg::Message& m, const InputMessage& in, const std
         m.decode_each(e, [](std::string_view) {}, &defects_, h);
         if (!ok) return exit_code::cant_create;
     }
+    return result;
+}
+
+int Shower::finish() {
+    if (!files_) return exit_code::ok;
     if (auto s = files_->second.sync(); !s) {
         complain("msgshow", s.error().message);
         return exit_code::io_error;
     }
-    return result;
+    return exit_code::ok;
 }
 
 }  // namespace msgtools

@@ -32,6 +32,9 @@ public:
     int show(const msg::Message& m, const InputMessage& in, const ShowOptions& o);
     const msg::Defects& defects() const { return defects_; }
     void print_stats() const;
+    // After the last message: --extract-all's files made durable, once for
+    // the run (syncfs of their directory). An exit code.
+    int finish();
     // Add the counts of another Shower's --stats (of other messages).
     void merge_stats(const Shower& other) { stats_.merge(other.stats_); }
     // --stats: an archive's message too large to read, counted as a message
