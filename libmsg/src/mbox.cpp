@@ -181,21 +181,20 @@ private:
                 continue;
             }
             // Mode::member
-            if (zs_.avail_in == 0) {
-                if (!in_eof_) {
-                    if (auto r = read_in(); !r) return r.error();
-                    continue;
-                }
-                // The input is all read: what zlib still holds (the rest of
-                // a match, the final block's end) comes out first; it
-                // says Z_BUF_ERROR once nothing more can.
-                const int r = inflate(&zs_, Z_BLOCK);
-                if ((zs_.data_type & 192) == 192) final_block_done_ = true;
-                if (r == Z_STREAM_END) mode_ = Mode::between;
-                if (r == Z_OK || r == Z_STREAM_END) continue;
-                if (r != Z_BUF_ERROR)
-                    return cut_short(std::string(zs_.msg ? zs_.msg : "gzip data corrupt") + " at byte " +
-                                     std::to_string(raw_));
+            if (zs_.avail_in == 0 && !in_eof_) {
+                if (auto r = read_in(); !r) return r.error();
+                continue;
+            }
+            // Z_BLOCK: inflate stops at each block's end, where data_type
+            // says whether it was the member's final block. Once the input
+            // is all read, what zlib still holds (the rest of a match, the
+            // final block's end) comes out first: Z_BUF_ERROR says when
+            // nothing more can.
+            const int r = inflate(&zs_, Z_BLOCK);
+            if ((zs_.data_type & 192) == 192) final_block_done_ = true;
+            if (r == Z_STREAM_END) {
+                mode_ = Mode::between;
+            } else if (r == Z_BUF_ERROR && zs_.avail_in == 0 && in_eof_) {
                 if (!final_block_done_) return cut_short("the gzip data ends early, at byte " + std::to_string(raw_));
                 // Only the trailer is missing: every byte was inflated
                 // (the last message too, handed out before the error),
@@ -204,15 +203,10 @@ private:
                                       std::to_string(raw_) + ": the data could not be checked"};
                 eof_ = true;
                 break;
-            }
-            // Z_BLOCK: inflate stops at each block's end, where data_type
-            // says whether it was the member's final block.
-            const int r = inflate(&zs_, Z_BLOCK);
-            if ((zs_.data_type & 192) == 192) final_block_done_ = true;
-            if (r == Z_STREAM_END) mode_ = Mode::between;
-            else if (r != Z_OK && !(r == Z_BUF_ERROR && zs_.avail_in == 0))   // (no progress with input left: stuck)
+            } else if (r != Z_OK && !(r == Z_BUF_ERROR && zs_.avail_in == 0)) {   // (no progress with input left: stuck)
                 return cut_short(std::string(zs_.msg ? zs_.msg : "gzip data corrupt") + " at byte " +
                                  std::to_string(raw_ - zs_.avail_in));
+            }
         }
         len_ += read_size_ - zs_.avail_out;
         return Ok{};
