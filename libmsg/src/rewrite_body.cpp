@@ -48,12 +48,16 @@ bool reencodable(TransferEncoding e) {
 // Types whose body must stay 7bit, 8bit or binary (RFC 2046 5.1, 5.2).
 // Inside the first part of a multipart/signed (RFC 1847 2.1): the bytes a
 // signature covers, which no step may change.
+// The part a multipart/signed `e` signs (its first), or null.
+const Entity* signed_part(const Message& m, const Entity& e) {
+    if (e.kind != EntityKind::multipart || !iequals(e.content_type.subtype, "signed") || e.first_child < 0) return nullptr;
+    return &m.entity(static_cast<std::size_t>(e.first_child));
+}
+
 bool under_signature(const Message& m, const Entity& e) {
     for (const Entity* c = &e; c->parent >= 0;) {
         const Entity& p = m.entity(static_cast<std::size_t>(c->parent));
-        if (p.kind == EntityKind::multipart && iequals(p.content_type.subtype, "signed") && p.first_child >= 0 &&
-            &m.entity(static_cast<std::size_t>(p.first_child)) == c)
-            return true;
+        if (signed_part(m, p) == c) return true;
         c = &p;
     }
     return false;
@@ -143,10 +147,7 @@ std::size_t normalise_breaks(std::string_view in, const Message& m, std::string_
     // The signed parts' bytes are the signature's: none changes.
     std::vector<std::pair<std::size_t, std::size_t>> signed_parts;
     for (const Entity& e : m.entities())
-        if (e.kind == EntityKind::multipart && e.content_type.subtype == "signed" && e.first_child >= 0) {
-            const Entity& c = m.entity(static_cast<std::size_t>(e.first_child));
-            signed_parts.emplace_back(c.begin, c.end);
-        }
+        if (const Entity* c = signed_part(m, e)) signed_parts.emplace_back(c->begin, c->end);
     auto is_signed = [&](std::size_t i) {
         for (const auto& [b, e] : signed_parts)
             if (i >= b && i < e) return true;
