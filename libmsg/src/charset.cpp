@@ -520,6 +520,17 @@ bool from_utf8(std::string_view utf8, std::string_view charset, std::string& out
     return true;
 }
 
+std::string printable_lines(std::string_view s) {
+    std::string out;
+    for (;;) {
+        const std::size_t nl = s.find('\n');
+        out += printable(s.substr(0, nl));
+        if (nl == std::string_view::npos) return out;
+        out += '\n';
+        s.remove_prefix(nl + 1);
+    }
+}
+
 std::string printable(std::string_view s) {
     std::string out;
     out.reserve(s.size());

@@ -237,3 +237,14 @@ TEST(Charset, SurrogatePairAcrossConversionChunks) {
                                    << " instead of " << expect.size();
     }
 }
+
+// Text from elsewhere shown on a terminal: control bytes escaped (C0, DEL,
+// C1 in UTF-8, bytes that are not UTF-8); printable_lines keeps the line
+// feeds between lines, and only those.
+TEST(Charset, PrintableAndPrintableLines) {
+    EXPECT_EQ(msg::printable("ok\tcaf\xc3\xa9"), "ok\tcaf\xc3\xa9");
+    EXPECT_EQ(msg::printable("a\x1b[2J\nb\xc2\x9b\x7f\xff"), "a\\x1b[2J\\x0ab\\xc2\\x9b\\x7f\\xff");
+    EXPECT_EQ(msg::printable_lines("550 no\x1b[2J\nsecond\r\n\nlast"), "550 no\\x1b[2J\nsecond\\x0d\n\nlast");
+    EXPECT_EQ(msg::printable_lines("one\n"), "one\n");
+    EXPECT_EQ(msg::printable_lines(""), "");
+}

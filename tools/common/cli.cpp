@@ -18,16 +18,7 @@ namespace msgtools {
 void complain(const char* tool, const std::string& message) {
     // Names and text from files and peers (an entry's name, a filename) may
     // hold control bytes: escaped, line by line, before they reach a terminal.
-    std::string_view rest = message;
-    std::cerr << tool << ": ";
-    for (;;) {
-        const std::size_t nl = rest.find('\n');
-        std::cerr << msg::printable(rest.substr(0, nl));
-        if (nl == std::string_view::npos) break;
-        std::cerr << '\n';
-        rest.remove_prefix(nl + 1);
-    }
-    std::cerr << '\n';
+    std::cerr << tool << ": " << msg::printable_lines(message) << '\n';
 }
 
 std::string stdout_failed() {

@@ -125,13 +125,9 @@ int show(msg::Spool& spool, const std::vector<std::string>& names) {
         if (const std::string why = msg::unsendable(e); !why.empty()) std::cout << "Problem: " << why << '\n';
         if (*st == msg::SpoolState::failed) {
             if (auto report = spool.report(name)) {
-                std::cout << "Report:\n";
-                std::string_view text = *report;
-                while (!text.empty()) {   // line by line, control bytes escaped
-                    const std::size_t nl = text.find('\n');
-                    std::cout << msg::printable(text.substr(0, nl)) << '\n';
-                    text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
-                }
+                // (Line by line, control bytes escaped; ends with a line feed.)
+                std::cout << "Report:\n" << msg::printable_lines(*report);
+                if (!report->empty() && report->back() != '\n') std::cout << '\n';
             } else if (report.error().errnum != ENOENT) {
                 complain(kInfo.name, report.error().message);
                 result = exit_code::worst(result, exit_code::io_error);

@@ -117,5 +117,8 @@ std::size_t first_non_ascii(std::string_view s) noexcept;
 // UTF-8 become "\xHH" too, a backslash stays as it is. Printable text
 // comes back unchanged.
 std::string printable(std::string_view s);
+// printable() of each line of `s`, the line feeds between them kept: text
+// of several lines (a report, a diagnostic) shown as lines.
+std::string printable_lines(std::string_view s);
 
 }  // namespace msg
