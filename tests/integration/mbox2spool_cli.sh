@@ -93,6 +93,13 @@ grep -l '^four$' "$tmp/grow/queue"/* >/dev/null || { echo "FAIL: the new message
 # replaced without a word by the From: author.
 printf 'From %s@example.org Mon Nov 23 09:00:00 2026\nFrom: a@example.org\nTo: b@example.net\n\nx\n' "$(printf '%070d' 0)" >"$tmp/verp"
 expect 0 "not a usable address, left out: 0000000000" "$m2s" "$tmp/verp" "$tmp/verpspool"
+# Across the seam: entries whose messages lack a final line break (written
+# by another program) go out as an archive that reads back as as many messages.
+mkdir -p "$tmp/bare/queue" "$tmp/bare/deferred" "$tmp/bare/hold" "$tmp/bare/sent" "$tmp/bare/failed" "$tmp/bare/tmp"
+printf 'MAIL FROM:<a@example.org>\nRCPT TO:<b@example.net>\n\nFrom: a@example.org\nTo: b@example.net\nSubject: one\n\nno final line break' >"$tmp/bare/queue/1700000000.000000Z.1.000000.h"
+printf 'MAIL FROM:<a@example.org>\nRCPT TO:<b@example.net>\n\nFrom: a@example.org\nTo: b@example.net\nSubject: two\n\nnone here either' >"$tmp/bare/queue/1700000001.000000Z.1.000000.h"
+expect 0 "2 messages written" "$s2m" "$tmp/bare" -o "$tmp/bare.mbox"
+expect 0 "2 messages, 2 enqueued" "$m2s" "$tmp/bare.mbox" "$tmp/bare-back"
 # A gzip archive cut short: the messages before the cut are enqueued, the
 # one cut is named; cut only in its trailer, every message is enqueued.
 gzip -c "$tmp/box" >"$tmp/box.gz"
