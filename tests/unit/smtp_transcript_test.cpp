@@ -71,6 +71,20 @@ TEST(SmtpTranscript, DetectsFormats) {
     EXPECT_EQ(detect_format("HELO x\nMAIL FROM:<a@b.c>\n"), Format::bsmtp);
 }
 
+TEST(SmtpTranscript, ABatchStaysABatchThoughItsMessageQuotesOtherFormats) {
+    // A message about SMTP quotes a session: its lines are the batch's.
+    const std::string quoting = "EHLO client.example\nMAIL FROM:<a@example.org>\nRCPT TO:<b@example.net>\nDATA\n"
+                                "Subject: how it went\n\nThe server said:\nS: 250 ok\nC: QUIT\n.\nQUIT\n";
+    EXPECT_EQ(detect_format(quoting), Format::bsmtp);
+    const std::string arrows = "  mail from:<a@example.org>\nrcpt to:<b@example.net>\ndata\n\n -> QUIT\n<-  221 bye\n.\n";
+    EXPECT_EQ(detect_format(arrows), Format::bsmtp);
+    const ParsedTranscript p = parse_transcript(quoting);
+    ASSERT_EQ(p.format, Format::bsmtp);
+    EXPECT_TRUE(p.defects.empty());
+    // A first line that is no command leaves the guess to the lines after.
+    EXPECT_EQ(detect_format("Session of Monday:\nS: 220 x\nC: QUIT\n"), Format::cs);
+}
+
 TEST(SmtpTranscript, ExchangesPairRepliesAndGroupPipelinedCommands) {
     const Transcript t = parse(kSession);
     const std::vector<Exchange> ex = exchanges(t);

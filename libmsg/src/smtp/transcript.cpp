@@ -131,6 +131,10 @@ Format detect_format(std::string_view text) {
         TranscriptLine l;
         std::size_t skip = 0;
         if (swaks_line(line, l, skip)) found = Format::swaks;
+        // A batch starts with a command (HELO, EHLO, MAIL): the rest is
+        // its own, though a message in it quotes "C:" lines or swaks arrows.
+        else if (looked == 1 && parse_command(t, {.utf8 = true, .lenient = true}).verb != Verb::unknown)
+            found = Format::bsmtp;
     });
     return found.value_or(Format::bsmtp);
 }
