@@ -61,7 +61,7 @@ class StrictServer:
         self.close_at_data = close_at_data
         self.noop_twice = noop_twice
         self.tls = tls_context
-        self.errors, self.messages, self.sessions = [], [], 0
+        self.errors, self.messages, self.sessions, self.commands = [], [], 0, []
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(5)
@@ -103,6 +103,7 @@ class StrictServer:
             l = line()
             if l is None:
                 return
+            self.commands.append(l)
             verb = l.split(" ", 1)[0].upper()
             ends = verb in ("EHLO", "HELO", "DATA", "VRFY", "EXPN", "NOOP", "QUIT", "STARTTLS", "AUTH")
             if buf and (not self.pipelining or ends):
@@ -248,6 +249,32 @@ try:
     r = replay("--server", "127.0.0.1:%d" % port, "--timeout", "10s", recorded_extra)
     testlib.stop(p)
     check(r.returncode == 0 and "DIFF" not in r.stdout, "a recorded extra reply met live is no difference: %s" % r.stdout)
+
+    # A message sent in BDAT chunks: replayed to a server that offers CHUNKING;
+    # to one that does not, RSET goes instead and the chunk is not sent (its
+    # lines would be read as commands).
+    chunked = os.path.join(tmp, "chunked.txt")
+    with open(chunked, "w") as f:
+        f.write("S: 220 mx ESMTP\nC: EHLO client.example.org\nS: 250-mx\nS: 250 CHUNKING\n"
+                "C: MAIL FROM:<a@example.org>\nS: 250 2.1.0 ok\nC: RCPT TO:<b@example.net>\nS: 250 2.1.5 ok\n"
+                "C: BDAT 30 LAST\nC: Subject: chunked\nC: \nC: one line\nS: 250 2.0.0 queued\n"
+                "C: QUIT\nS: 221 2.0.0 bye\n")
+    inbox = os.path.join(tmp, "in-chunked")
+    p, port = testlib.start_smtpsink(SMTPSINK, inbox)
+    r = replay("--server", "127.0.0.1:%d" % port, "--timeout", "10s", chunked)
+    testlib.stop(p)
+    got = [open(e).read() for e in queued(inbox)]
+    check(r.returncode == 0 and "DIFF" not in r.stdout and len(got) == 1 and got[0].endswith("Subject: chunked\n\none line\n"),
+          "BDAT replays to a server with CHUNKING: %s %s" % (r.stdout[-400:], got))
+    srv = StrictServer(False)
+    r = replay("--server", "127.0.0.1:%d" % srv.port, "--timeout", "10s", chunked)
+    srv.close()
+    diffs = [l for l in r.stdout.splitlines() if ": DIFF: " in l]
+    check(r.returncode == 1 and len(diffs) == 1 and "instead of BDAT" in diffs[0] and "CHUNKING" in diffs[0]
+          and "5 same, 1 different" in r.stdout and not srv.errors and "RSET" in srv.commands
+          and not any("chunked" in c or "one line" in c for c in srv.commands),
+          "no BDAT to a server without CHUNKING, its chunk not sent as commands: %s %s %s" %
+          (r.stdout, srv.commands, srv.errors))
 
     # --- recorded sessions: TLS on connect, credentials, --no-data ----------------------------
     def spool_with(n, name):

@@ -212,8 +212,10 @@ ReplayReport replay(const Transcript& t, const Endpoint& server, const ReplayOpt
     }
 
     const bool loopback = is_loopback_host(server.host);
-    bool open = true, pipelining = false;
-    bool no_data_reset = false;   // --no-data: this transaction was ended by RSET
+    bool open = true, pipelining = false, chunking = false;
+    // This transaction was ended by RSET: --no-data, or BDAT to a server
+    // that did not offer CHUNKING.
+    bool no_data_reset = false;
     std::string closed_why;
     std::optional<Reply> last_data, last_sasl;   // live replies to the latest DATA and AUTH step
     unsigned writes = 0;
@@ -246,8 +248,9 @@ ReplayReport replay(const Transcript& t, const Endpoint& server, const ReplayOpt
             }
             const Verb v = verb_of(t, e);
             if (v == Verb::mail) no_data_reset = false;
-            if (opt.no_data && no_data_reset && (e.kind == ExchangeKind::body || v == Verb::bdat)) {
-                s.note = "not sent: --no-data";
+            if (no_data_reset && (e.kind == ExchangeKind::body || v == Verb::bdat)) {
+                if (opt.no_data) s.note = "not sent: --no-data";
+                else skip(s, "not sent: the server did not offer CHUNKING");
                 continue;
             }
             if (e.kind == ExchangeKind::body && (!last_data || last_data->code != 354)) {
@@ -258,9 +261,13 @@ ReplayReport replay(const Transcript& t, const Endpoint& server, const ReplayOpt
                 skip(s, "not sent: AUTH was answered " + code_of(last_sasl));
                 continue;
             }
-            if (opt.no_data && (v == Verb::data || v == Verb::bdat)) {
+            // RFC 3030 2: no BDAT unless the server offered CHUNKING; one
+            // that did not would read the chunk's lines as commands.
+            const bool unchunked = v == Verb::bdat && !chunking;
+            if ((opt.no_data && (v == Verb::data || v == Verb::bdat)) || unchunked) {
                 bytes += "RSET\r\n";
-                s.sent = "RSET (--no-data, instead of " + s.sent + ")";
+                s.sent = "RSET (" + std::string(opt.no_data ? "--no-data" : "no CHUNKING") + ", instead of " +
+                         s.sent + ")";
                 instead_of_data[j - i] = true;
                 no_data_reset = true;
                 sent.push_back(j);
@@ -302,18 +309,29 @@ ReplayReport replay(const Transcript& t, const Endpoint& server, const ReplayOpt
             }
             s.live = *r;
             if (instead_of_data[j - i]) {
-                // RSET's reply is not DATA's: noted, not compared.
-                s.match = r->klass() == 2;
+                // RSET's reply is not DATA's: noted, not compared. Without
+                // CHUNKING the step is a difference: the recording's server
+                // took BDAT, this one cannot.
+                if (opt.no_data) {
+                    s.match = r->klass() == 2;
+                    s.note = "--no-data: RSET instead of DATA; not compared";
+                } else {
+                    s.match = false;
+                    s.note = "the server did not offer CHUNKING: RSET instead of BDAT, its chunk not sent";
+                }
                 if (!s.match) ++rep.mismatches;
-                s.note = "--no-data: RSET instead of DATA; not compared";
                 continue;
             }
             const std::string kept_note = s.note;
             compare(s);
             if (!kept_note.empty()) s.note = s.note.empty() ? kept_note : kept_note + "; " + s.note;
             const Verb v = verb_of(t, ex[j]);
-            if (v == Verb::ehlo && r->code == 250) pipelining = parse_capabilities(*r).pipelining;
-            if (v == Verb::helo && r->code == 250) pipelining = false;
+            if (v == Verb::ehlo && r->code == 250) {
+                const Capabilities caps = parse_capabilities(*r);
+                pipelining = caps.pipelining;
+                chunking = caps.chunking;
+            }
+            if (v == Verb::helo && r->code == 250) pipelining = chunking = false;
             if (v == Verb::data) last_data = *r;
             if (v == Verb::auth || ex[j].kind == ExchangeKind::sasl) last_sasl = *r;
             if (v == Verb::starttls && r->code == 220) {
@@ -322,7 +340,7 @@ ReplayReport replay(const Transcript& t, const Endpoint& server, const ReplayOpt
                     closed_why = h.error().message;
                 } else {
                     tls = true;
-                    pipelining = false;   // until the next EHLO says otherwise
+                    pipelining = chunking = false;   // until the next EHLO says otherwise
                 }
             }
             if (r->code == 221 || r->code == 421) {
