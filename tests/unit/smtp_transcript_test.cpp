@@ -407,3 +407,25 @@ TEST(Recorder, WritesWhatTheParserReadsBack) {
     EXPECT_EQ(client, std::vector<std::string>{"Subject: \x1b$B$3\x1b(B \f x\ry"});
     EXPECT_EQ(server, std::vector<std::string>{"450 4.2.0 busy\\x0dS 0.1 250 forged\\x1b[2J"});
 }
+
+TEST(SmtpTranscript, ABdatChunkIsItsSizeInOctetsEachLineWithItsCrlf) {
+    const std::string g = "S: 220 x\nC: EHLO a.example\nS: 250-x\nS: 250 CHUNKING\nC: MAIL FROM:<a@example.org>\nS: 250 ok\n"
+                          "C: RCPT TO:<b@example.net>\nS: 250 ok\n";
+    // "Subject: hi" CRLF, CRLF, "text" CRLF: 21 octets.
+    EXPECT_TRUE(codes(g + "C: BDAT 21 LAST\nC: Subject: hi\nC:\nC: text\nS: 250 queued\nC: QUIT\nS: 221 bye\n").empty());
+    EXPECT_EQ(codes(g + "C: BDAT 20 LAST\nC: Subject: hi\nC:\nC: text\nS: 250 queued\nC: QUIT\nS: 221 bye\n"),
+              std::vector<std::string>{"smtp.chunk-size"});
+    // Short: the reply ends the chunk, and the QUIT after it is a command.
+    const Transcript t = parse(g + "C: BDAT 40 LAST\nC: Subject: hi\nS: 250 queued\nC: QUIT\nS: 221 bye\n");
+    const std::vector<Exchange> ex = exchanges(t);
+    ASSERT_EQ(ex.size(), 6u);
+    EXPECT_EQ(ex[4].chunk_short, 27u);
+    EXPECT_EQ(ex[4].client.size(), 2u);
+    EXPECT_EQ(t.lines[ex[5].client[0]].text, "QUIT");
+    ASSERT_TRUE(ex[5].reply);
+    EXPECT_EQ(ex[5].reply->code, 221);
+    EXPECT_EQ(codes(g + "C: BDAT 40 LAST\nC: Subject: hi\nS: 250 queued\nC: QUIT\nS: 221 bye\n"),
+              std::vector<std::string>{"smtp.chunk-size"});
+    // A transcript that ends inside a chunk.
+    EXPECT_EQ(exchanges(parse(g + "C: BDAT 40 LAST\nC: Subject: hi\n")).back().chunk_short, 27u);
+}

@@ -364,6 +364,12 @@ std::vector<Exchange> exchanges(const Transcript& t) {
             continue;
         }
         if (l.side == Side::server) {
+            // A server answers BDAT once it has read the whole chunk: its
+            // reply ends a chunk whose lines are fewer octets.
+            if (bdat != none && bdat_left > 0) {
+                ex[bdat].chunk_short = bdat_left;
+                bdat_left = 0;
+            }
             last_was_client = false;
             reply_lines.push_back(i);
             switch (assembler.feed(l.text)) {
@@ -404,6 +410,7 @@ std::vector<Exchange> exchanges(const Transcript& t) {
         if (bdat != none && bdat_left > 0) {
             ex[bdat].client.push_back(i);
             const std::uint64_t n = l.text.size() + 2;
+            if (n > bdat_left) ex[bdat].chunk_over = n - bdat_left;
             bdat_left = n >= bdat_left ? 0 : bdat_left - n;
             continue;
         }
@@ -442,6 +449,7 @@ std::vector<Exchange> exchanges(const Transcript& t) {
         }
     }
     if (!reply_lines.empty()) deliver(std::nullopt);   // the transcript ends inside a reply
+    if (bdat != none && bdat_left > 0) ex[bdat].chunk_short = bdat_left;   // or inside a chunk
     return ex;
 }
 

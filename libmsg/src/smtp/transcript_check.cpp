@@ -277,7 +277,15 @@ Defects check_transcript(const Transcript& t, bool client_only) {
                     break;
                 case Verb::data:
                 case Verb::bdat:
-                    if (c.verb == Verb::bdat) need(caps.chunking, "BDAT without CHUNKING");
+                    if (c.verb == Verb::bdat) {
+                        need(caps.chunking, "BDAT without CHUNKING");
+                        if (e.chunk_short)
+                            add(DefectCode::SmtpChunkSize, line,
+                                std::to_string(e.chunk_short) + " octets short: the server reads on");
+                        if (e.chunk_over)
+                            add(DefectCode::SmtpChunkSize, e.client.back(),
+                                std::to_string(e.chunk_over) + " octets over: the rest is read as a command");
+                    }
                     if (accepted == 0 && !same_group_has(Verb::rcpt))
                         add(DefectCode::SmtpDataWithoutRcpt, line, in_mail ? "" : "no MAIL transaction either");
                     if (c.verb == Verb::bdat && c.last && (ok_reply || unknown_reply)) {

@@ -18,6 +18,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -119,6 +120,9 @@ struct Exchange {
     std::optional<Reply> reply;           // when reply_lines form a well-formed reply
     unsigned group = 0;
     bool tls = false;                     // sent inside TLS
+    // BDAT: octets its size gave that no recorded line brought before the
+    // reply (or the end), and octets of its last line (with CRLF) past it.
+    std::uint64_t chunk_short = 0, chunk_over = 0;
 
     std::size_t first_line() const { return client.empty() ? (reply_lines.empty() ? 0 : reply_lines[0]) : client[0]; }
 };
