@@ -631,10 +631,11 @@ TEST(Mbox, GzipCutAtEveryByte) {
                 EXPECT_NE(err.find("(the archive is truncated or corrupt)"), std::string::npos)
                     << "cut at " << n << ": " << err;
                 // Before the first From_ line is whole, no message is pending.
-                if (err.find("; message ") != std::string::npos)
+                if (err.find("; message ") != std::string::npos) {
                     EXPECT_NE(err.find("; message " + std::to_string(msgs.size() + 1) + ", from line "),
                               std::string::npos)
                         << "cut at " << n << ": " << err;
+                }
             }
         }
         EXPECT_EQ(unchecked, 8u);
