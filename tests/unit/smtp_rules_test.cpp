@@ -49,6 +49,12 @@ TEST(SmtpRules, ErrorsNameFileLineAndColumn) {
         {"rcpt * 650 no\n", "f:1:8: a reply code is three digits, 200 to 559"},
         {"rcpt * 550x\n", "f:1:8: a reply code is three digits"},
         {"rcpt *\n", "f:1:7: expected a reply"},
+        // 354 must be followed by reading the message; 2xx goes on only at mail, rcpt, vrfy.
+        {"data * 354 go ahead\n", "f:1:8: at data a rule refuses: a code 400 to 559"},
+        {"rcpt * 354 go ahead\n", "f:1:8: a rule's code is 2xx, 4xx or 5xx (no 3xx)"},
+        {"dot * 250 2.0.0 queued\n", "f:1:7: at dot a rule refuses"},
+        {"connect * 220 hi\n", "f:1:11: at connect a rule refuses"},
+        {"helo * 250 hi\n", "f:1:8: at helo a rule refuses"},
     };
     for (const Case& c : cases) {
         auto r = Rules::parse(c.text, "f");

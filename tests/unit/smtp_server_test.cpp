@@ -120,6 +120,7 @@ TEST(SmtpServer, LimitsAndPolicy) {
 TEST(SmtpServer, ParametersAndPathsAsTheSpoolTakesThem) {
     Fixture f;
     f.opt.max_size = 1000;
+    f.opt.auth_user = "user";   // AUTH= on MAIL, below
     f.start();
     using V = std::vector<int>;
     EXPECT_EQ(f.say("EHLO c.example\r\n"), V{250});
@@ -142,6 +143,76 @@ TEST(SmtpServer, ParametersAndPathsAsTheSpoolTakesThem) {
     EXPECT_EQ(f.say("MAIL FROM:<" + std::string(60, 's') + "@" + std::string(180, 'x') +
                     ".example> RET=HDRS ENVID=100 SIZE=12 AUTH=<" + std::string(200, 'u') + "@example.org>\r\n"),
               V{250});
+}
+
+TEST(SmtpServer, AuthParameterIsNoIdentityUnlessAuthenticated) {
+    Fixture f;
+    f.start();
+    using V = std::vector<int>;
+    EXPECT_EQ(f.say("EHLO c.example\r\n"), V{250});
+    EXPECT_EQ(f.say("MAIL FROM:<a@b.example> AUTH=forged+40victim.example\r\n"), V{555});   // AUTH not offered
+    Fixture g;
+    g.opt.auth_user = "user";
+    g.opt.auth_password = "pass";
+    g.start();
+    // RFC 4954 5: from a client not authenticated, as if AUTH=<>.
+    EXPECT_EQ(g.say("EHLO c.example\r\nMAIL FROM:<a@b.example> AUTH=forged+40victim.example\r\n"
+                    "RCPT TO:<d@e.example>\r\nDATA\r\nSubject: x\r\n\r\nhi\r\n.\r\n"),
+              (V{250, 250, 250, 354, 250}));
+    ASSERT_EQ(g.policy.got.size(), 1u);
+    EXPECT_EQ(g.policy.got[0].envelope.mail_params, std::vector<std::string>{"AUTH=<>"});
+    EXPECT_EQ(g.say("AUTH PLAIN AHVzZXIAcGFzcw==\r\nMAIL FROM:<a@b.example> AUTH=user@b.example\r\n"
+                    "RCPT TO:<d@e.example>\r\nDATA\r\nSubject: x\r\n\r\nhi\r\n.\r\n"),
+              (V{235, 250, 250, 354, 250}));
+    ASSERT_EQ(g.policy.got.size(), 2u);
+    EXPECT_EQ(g.policy.got[1].envelope.mail_params, std::vector<std::string>{"AUTH=user@b.example"});
+}
+
+TEST(SmtpServer, RefusedGreetingAnswersOnlyQuit) {
+    struct Refuse : Policy {
+        Verdict decide(Stage s, std::string_view a, const std::vector<std::string>& r) override {
+            return s == Stage::connect ? Verdict{554, "5.3.2 no service", false} : Policy::decide(s, a, r);
+        }
+    } refuse;
+    ServerOptions opt;
+    ServerSession s(opt, refuse);
+    s.start();
+    EXPECT_EQ(codes(s.output()), std::vector<int>{554});
+    s.output().clear();
+    s.receive("EHLO c.example\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<d@e.example>\r\nDATA\r\nSubject: x\r\n");
+    EXPECT_EQ(codes(s.output()), (std::vector<int>{503, 503, 503, 503, 503}));
+    EXPECT_FALSE(s.closing());
+    s.output().clear();
+    s.receive("QUIT\r\n");
+    EXPECT_EQ(codes(s.output()), std::vector<int>{221});
+    EXPECT_TRUE(refuse.got.empty());
+}
+
+TEST(SmtpServer, ALocalPathARuleAcceptsIsQualifiedAndChecked) {
+    struct Accept : Policy {
+        Verdict decide(Stage s, std::string_view a, const std::vector<std::string>& r) override {
+            if (s == Stage::rcpt && a.starts_with("refused")) return Verdict{550, "5.1.1 no such user", false};
+            if (s == Stage::rcpt && !a.starts_with("nobody")) return Verdict{250, "2.1.5 ok by rule", false};
+            return Policy::decide(s, a, r);
+        }
+    } accept;
+    ServerOptions opt;
+    opt.hostname = "sink.example";
+    opt.max_rcpts = 2;
+    ServerSession s(opt, accept);
+    s.start();
+    s.output().clear();
+    // No rule: a domain is needed; a rule's refusal is its own; the limits
+    // and parameter checks hold as for any recipient.
+    s.receive("EHLO c.example\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<nobody>\r\nRCPT TO:<refused>\r\n"
+              "RCPT TO:<" + std::string(65, 'l') + ">\r\nRCPT TO:<user> FOO=bar\r\nRCPT TO:<j\xc3\xb6rg>\r\n"
+              "RCPT TO:<user> NOTIFY=NEVER\r\nRCPT TO:<d@e.example>\r\nRCPT TO:<more>\r\n"
+              "DATA\r\nSubject: x\r\n\r\n.\r\n");
+    EXPECT_EQ(codes(s.output()), (std::vector<int>{250, 250, 553, 550, 501, 555, 553, 250, 250, 452, 354, 250}));
+    ASSERT_EQ(accept.got.size(), 1u);
+    ASSERT_EQ(accept.got[0].envelope.rcpts.size(), 2u);
+    EXPECT_EQ(accept.got[0].envelope.rcpts[0].address, "user@sink.example");
+    EXPECT_EQ(accept.got[0].envelope.rcpts[0].params, std::vector<std::string>{"NOTIFY=NEVER"});
 }
 
 TEST(SmtpServer, AuthPlainAndLogin) {

@@ -91,6 +91,13 @@ Result<Rules> Rules::parse(std::string_view text, const std::string& file) {
             }
             if (!reply_code_in_range(code) || (action.size() > 3 && action[3] != ' '))
                 return fail(action_col, "a reply code is three digits, 200 to 559");
+            // A rule accepts only where the session goes on as after its
+            // own 2xx (mail, rcpt, vrfy); elsewhere it refuses, and no rule
+            // may say 3xx (a 354 must be followed by reading the message).
+            const bool may_accept = r.stage == Stage::mail || r.stage == Stage::rcpt || r.stage == Stage::vrfy;
+            if (code / 100 == 3 || (code / 100 == 2 && !may_accept))
+                return fail(action_col, may_accept ? "a rule's code is 2xx, 4xx or 5xx (no 3xx)"
+                                                   : "at " + std::string(stage) + " a rule refuses: a code 400 to 559");
             r.verdict.code = code;
             r.verdict.text = std::string(action.size() > 4 ? action.substr(4) : std::string_view());
         }

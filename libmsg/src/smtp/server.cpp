@@ -111,9 +111,10 @@ void ServerSession::start() {
     }
     if (v.code) {
         reply(v.code, v.text);
-        // RFC 5321 3.1: after a 554 greeting the server waits for QUIT;
-        // a 421 closes at once.
+        // RFC 5321 3.1: after a 554 greeting the server waits for QUIT,
+        // answering 503 to anything else; a 421 closes at once.
         if (v.code == 421) closing_ = true;
+        else no_service_ = true;
         return;
     }
     reply(220, opt_.hostname + " ESMTP smtpsink");
@@ -372,6 +373,7 @@ void ServerSession::sasl(std::string_view line) {
 
 void ServerSession::command(std::string_view line) {
     const Command c = parse_command(line, CommandOptions{.utf8 = true, .lenient = true});
+    if (no_service_ && c.verb != Verb::quit) return error(503, "5.5.1 no service here: only QUIT");
     switch (c.verb) {
         case Verb::unknown:
             error(500, "5.5.2 command not recognized");
@@ -484,7 +486,15 @@ void ServerSession::command(std::string_view line) {
                     utf8 = true;
                 } else if (iequal(p.keyword, "RET") || iequal(p.keyword, "ENVID")) {
                     if (!opt_.dsn) return error(555, "5.5.4 DSN not offered");
-                } else if (!iequal(p.keyword, "AUTH")) {
+                } else if (iequal(p.keyword, "AUTH")) {
+                    if (opt_.auth_user.empty()) return error(555, "5.5.4 AUTH not offered");
+                    // RFC 4954 5: from a client that has not authenticated,
+                    // as if AUTH=<> was given; the identity is not passed on.
+                    if (user_.empty()) {
+                        env.mail_params.push_back("AUTH=<>");
+                        continue;
+                    }
+                } else {
                     return error(555, "5.5.4 unsupported parameter " + std::string(p.keyword));
                 }
                 env.mail_params.push_back(param_text(p));
@@ -499,33 +509,17 @@ void ServerSession::command(std::string_view line) {
         }
         case Verb::rcpt: {
             if (!in_mail_) return error(503, "5.5.1 need MAIL before RCPT");
-            if (c.path.null) return error(553, "5.1.3 a recipient cannot be <>");
-            if (c.local_path) {
-                // "<user>": a local user, if the policy says so (sendmail's way).
-                const std::string_view local = c.path.local.empty() ? c.path.mailbox : c.path.local;
-                const Verdict v = policy_.decide(Stage::rcpt, local, rcpts_);
-                if (!v.code || v.code / 100 != 2) return error(553, "5.1.3 the address needs a domain");
-                rcpts_.push_back(std::string(local));
-                env_.rcpts.push_back(Envelope::Rcpt{std::string(local), {}});
-                return finish(v, 250, "");
-            }
-            if (rcpts_.size() >= opt_.max_rcpts) return reply(452, "4.5.3 too many recipients");
-            if (c.path.utf8 && !utf8_) return error(553, "5.6.7 a UTF-8 address needs SMTPUTF8");
-            if (const std::string why = path_problem(c.path, false); !why.empty()) return error(501, why);
-            Envelope::Rcpt r;
-            r.address = std::string(c.path.postmaster && c.path.mailbox.empty() ? c.path.local : c.path.mailbox);
-            for (const EsmtpParam& p : c.params) {
-                if (!esmtp_) return error(555, "5.5.4 parameters need EHLO");
-                if (!(opt_.dsn && (iequal(p.keyword, "NOTIFY") || iequal(p.keyword, "ORCPT"))))
-                    return error(555, "5.5.4 unsupported parameter " + std::string(p.keyword));
-                if (const std::string why = param_problem(c, p, false); !why.empty()) return error(501, why);
-                r.params.push_back(param_text(p));
-            }
-            const Verdict v = policy_.decide(Stage::rcpt, r.address, rcpts_);
-            if (v.drop || (v.code && v.code / 100 != 2)) return finish(v, 250, "");
-            rcpts_.push_back(r.address);
-            env_.rcpts.push_back(std::move(r));
-            return finish(v, 250, "2.1.5 recipient OK");
+            if (!c.local_path) return recipient(c, {});
+            // "<user>": a local user, if a rule accepts it (sendmail's way),
+            // qualified with the server's name as sendmail does, and then
+            // held to every rule of a recipient: the entry holds a mailbox
+            // spoolsend can send to.
+            const std::size_t lt = line.find('<'), gt = line.find('>', lt);
+            const std::string qualified =
+                std::string(line.substr(0, gt)) + "@" + opt_.hostname + std::string(line.substr(gt));
+            const Command q = parse_command(qualified, CommandOptions{.utf8 = true, .lenient = true});
+            if (!q.ok) return error(501, "5.5.4 syntax error: " + std::string(q.error));
+            return recipient(q, line.substr(lt + 1, gt - lt - 1));
         }
         case Verb::data: {
             if (!c.arg.empty()) return error(501, "5.5.4 DATA takes no argument");
@@ -568,6 +562,29 @@ void ServerSession::command(std::string_view line) {
         default:
             return error(502, "5.5.1 command not implemented");
     }
+}
+
+// RCPT: `local` is the user of a "<user>" path, which `c` holds qualified.
+void ServerSession::recipient(const Command& c, std::string_view local) {
+    if (c.path.null) return error(553, "5.1.3 a recipient cannot be <>");
+    if (rcpts_.size() >= opt_.max_rcpts) return reply(452, "4.5.3 too many recipients");
+    if (c.path.utf8 && !utf8_) return error(553, "5.6.7 a UTF-8 address needs SMTPUTF8");
+    if (const std::string why = path_problem(c.path, false); !why.empty()) return error(501, why);
+    Envelope::Rcpt r;
+    r.address = std::string(c.path.postmaster && c.path.mailbox.empty() ? c.path.local : c.path.mailbox);
+    for (const EsmtpParam& p : c.params) {
+        if (!esmtp_) return error(555, "5.5.4 parameters need EHLO");
+        if (!(opt_.dsn && (iequal(p.keyword, "NOTIFY") || iequal(p.keyword, "ORCPT"))))
+            return error(555, "5.5.4 unsupported parameter " + std::string(p.keyword));
+        if (const std::string why = param_problem(c, p, false); !why.empty()) return error(501, why);
+        r.params.push_back(param_text(p));
+    }
+    const Verdict v = policy_.decide(Stage::rcpt, local.empty() ? std::string_view(r.address) : local, rcpts_);
+    if (v.drop || (v.code && v.code / 100 != 2)) return finish(v, 250, "");
+    if (!local.empty() && !v.code) return error(553, "5.1.3 the address needs a domain");
+    rcpts_.push_back(r.address);
+    env_.rcpts.push_back(std::move(r));
+    finish(v, 250, "2.1.5 recipient OK");
 }
 
 void annotate_received(ReceivedMessage& m, std::string_view peer) {

@@ -32,6 +32,8 @@
 
 namespace msg::smtp {
 
+struct Command;   // msg/smtp/command.hpp
+
 struct ServerOptions {
     std::string hostname = "smtpsink.invalid";
     bool pipelining = true, eightbitmime = true, smtputf8 = true, chunking = true, dsn = true;
@@ -155,6 +157,7 @@ private:
     void bdat_bytes();
     void sasl(std::string_view line);
     void end_message();
+    void recipient(const Command& c, std::string_view local);
     void finish(const Verdict& v, int code, std::string_view text);
     void reply(int code, std::string_view text);
     void error(int code, std::string_view text);
@@ -167,6 +170,7 @@ private:
     std::size_t pos_ = 0;
     Mode mode_ = Mode::command;
     bool closing_ = false, dropped_ = false, tls_requested_ = false, tls_ = false, held_ = false;
+    bool no_service_ = false;   // a rule refused the greeting: 503 to all but QUIT (RFC 5321 3.1)
     bool esmtp_ = false, skipping_ = false, line_start_ = true, after_crlf_ = true, prev_cr_ = false;
     bool too_big_ = false, drop_in_data_ = false, bdat_last_ = false, bdat_refused_ = false, utf8_ = false;
     bool bdat_started_ = false;   // a BDAT of this transaction was taken: no DATA now (RFC 3030 2)
