@@ -730,6 +730,24 @@ TEST(ClientSession, PreparedForTheServersExtensions) {
     Prepared no = c.s->prepare(envelope({"j\xc3\xbcrgen@example.net"}), kMessage);
     EXPECT_TRUE(no.done);
     EXPECT_EQ(no.delivery.rcpts[0].state, RcptState::failed);
+    // Only the parameters of extensions the EHLO offered (RFC 5321 2.2.1):
+    // AUTH= without AUTH, an unknown one, BINARYMIME over DATA are left out.
+    Envelope other = envelope({"b@example.net"}, {"AUTH=<>", "MT-PRIORITY=3", "BODY=BINARYMIME", "X-FOO"});
+    other.rcpts[0].params = {"RRVS=2030-01-01T00:00:00Z", "NOTIFY=NEVER"};
+    Prepared plain = c.s->prepare(other, kMessage);
+    EXPECT_EQ(plain.mail, "MAIL FROM:<a@example.org> SIZE=" + std::to_string(plain.payload.size() - 3));
+    EXPECT_EQ(plain.rcpt_lines, std::vector<std::string>{"RCPT TO:<b@example.net>"});
+    Client o;
+    o.open("250-mx\r\n250-AUTH PLAIN\r\n250-MT-PRIORITY MIXER\r\n250-RRVS\r\n250-8BITMIME\r\n250 DSN\r\n");
+    Prepared offered = o.s->prepare(other, kMessage);
+    EXPECT_EQ(offered.mail, "MAIL FROM:<a@example.org> AUTH=<> MT-PRIORITY=3");
+    EXPECT_EQ(offered.rcpt_lines,
+              std::vector<std::string>{"RCPT TO:<b@example.net> RRVS=2030-01-01T00:00:00Z NOTIFY=NEVER"});
+    // REQUIRETLS (RFC 8689): over TLS to a server that offers it, or failed.
+    Prepared tls = o.s->prepare(envelope({"b@example.net"}, {"REQUIRETLS"}), kMessage);
+    EXPECT_TRUE(tls.done);
+    EXPECT_EQ(tls.delivery.rcpts[0].state, RcptState::failed);
+    EXPECT_NE(tls.delivery.rcpts[0].detail.find("REQUIRETLS"), std::string::npos);
 }
 
 TEST(ClientSession, ReplyLimitsOfTheOptions) {

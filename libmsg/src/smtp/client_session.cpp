@@ -70,6 +70,10 @@ std::chrono::milliseconds SessionOptions::limit(Limit l) const {
     return command;
 }
 
+bool Capabilities::offers(std::string_view keyword) const {
+    return std::find(keywords.begin(), keywords.end(), keyword) != keywords.end();
+}
+
 Capabilities parse_capabilities(const Reply& r) {
     Capabilities c;
     c.esmtp = true;
@@ -77,6 +81,7 @@ Capabilities parse_capabilities(const Reply& r) {
         const std::string line = upper(r.lines[i]);
         const std::string kw = line.substr(0, line.find_first_of(" ="));
         const std::string args = kw.size() < line.size() ? line.substr(kw.size() + 1) : "";
+        if (!kw.empty()) c.keywords.push_back(kw);
         if (kw == "PIPELINING") c.pipelining = true;
         else if (kw == "8BITMIME") c.eightbitmime = true;
         else if (kw == "SMTPUTF8") c.smtputf8 = true;
@@ -571,7 +576,15 @@ Prepared ClientSession::prepare(const Envelope& m, std::string_view original) co
                           "message of " + std::to_string(size) + " bytes is over " + server_ + "'s SIZE limit of " +
                               std::to_string(caps_.size));
 
-    // MAIL and RCPT lines, with the parameters this server can take.
+    // RFC 8689: a message that requires TLS goes only over TLS to a server
+    // that offers REQUIRETLS, and fails rather than lose the requirement.
+    if (m.has_param("REQUIRETLS") && !(tls_ && caps_.offers("REQUIRETLS")))
+        return decide_all(RcptState::failed, std::nullopt,
+                          "the message requires TLS (REQUIRETLS, RFC 8689) and " + server_ +
+                              (tls_ ? " does not offer REQUIRETLS" : " was reached without TLS"));
+
+    // MAIL and RCPT lines, with the parameters this server can take: those
+    // of an extension its EHLO offered (RFC 5321 2.2.1), no other.
     std::string mail = "MAIL FROM:<" + from + ">";
     bool body_done = false;
     for (const std::string& p : m.mail_params) {
@@ -584,8 +597,12 @@ Prepared ClientSession::prepare(const Envelope& m, std::string_view original) co
                 body_done = true;
                 continue;
             }
+            // BINARYMIME goes with BDAT only (RFC 3030 3), and DATA is sent.
+            if (upper(p) != "BODY=7BIT" && upper(p) != "BODY=8BITMIME") continue;
         }
         if ((k == "RET" || k == "ENVID") && !caps_.dsn) continue;
+        if (k == "AUTH" && caps_.auth.empty()) continue;   // RFC 4954 5
+        if (k != "BODY" && k != "RET" && k != "ENVID" && k != "AUTH" && !caps_.offers(k)) continue;
         if (!caps_.esmtp) continue;
         mail += ' ' + p;
     }
@@ -598,6 +615,7 @@ Prepared ClientSession::prepare(const Envelope& m, std::string_view original) co
         for (const std::string& p : m.rcpts[i].params) {
             const std::string k = keyword_of(p);
             if ((k == "NOTIFY" || k == "ORCPT") && !caps_.dsn) continue;
+            if (k != "NOTIFY" && k != "ORCPT" && !caps_.offers(k)) continue;
             if (!caps_.esmtp) continue;
             l += ' ' + p;
         }

@@ -102,6 +102,8 @@ struct Capabilities {
     bool size_offered = false;
     std::uint64_t size = 0;             // SIZE's limit; 0: none given
     std::vector<std::string> auth;      // mechanisms, upper case
+    std::vector<std::string> keywords;  // every EHLO keyword, upper case
+    bool offers(std::string_view keyword) const;   // keyword upper case
 };
 
 // The capabilities a 250 reply to EHLO lists (its lines after the first).
