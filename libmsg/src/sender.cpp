@@ -99,6 +99,12 @@ struct Sender::Shared {
         ++totals.errors;
         tell([&](SendEvents& e) { e.problem(message); });
     }
+    // An outcome the spool could not record: the lanes claim no more.
+    std::atomic<bool> unrecorded{false};
+    void unrecordable(const std::string& message) {
+        unrecorded = true;
+        problem(message);
+    }
 };
 
 class Sender::Lane {
@@ -258,6 +264,7 @@ void Sender::Lane::open_session() {
 // The next due entry that this lane could claim and that can be sent; one
 // that cannot fails here with a report, one another sender holds is skipped.
 std::unique_ptr<Sender::Lane::Job> Sender::Lane::take() {
+    if (s_.unrecorded) return nullptr;
     while (const auto name = s_.due->next()) {
         auto claimed = s_.spool.claim(*name);
         if (!claimed) {
@@ -274,8 +281,8 @@ std::unique_ptr<Sender::Lane::Job> Sender::Lane::take() {
         if (const std::string why = unsendable(claim.entry()); !why.empty()) {
             ++*s_.done;
             if (auto st = settle_unsendable(claim, why, s_.options.settle); !st) {
-                s_.problem(st.error().message);
-                continue;
+                s_.unrecordable(st.error().message);
+                return nullptr;
             }
             ++s_.totals.failed;
             s_.tell([&](SendEvents& e) { e.unsendable(*name, why); });
@@ -318,7 +325,7 @@ void Sender::Lane::settle_job(Job& job, Delivery& d) {
     const std::string name = job.claim.name();
     auto settled = settle(job.claim, d, s_.options.settle, Clock::now(),
                           std::uniform_real_distribution<double>(0.0, 1.0)(rng_));
-    if (!settled) return s_.problem(settled.error().message);
+    if (!settled) return s_.unrecordable(settled.error().message);
     switch (settled->outcome) {
     case Outcome::sent: ++s_.totals.sent; break;
     case Outcome::partial: ++s_.totals.partial; break;
@@ -591,6 +598,7 @@ SendPass Sender::pass(const std::atomic<bool>& stop) {
     shared_->due = &due;
     shared_->done = &done;
     shared_->addresses.reset();   // resolved again for each pass
+    shared_->unrecorded = false;
     // `jobs` lanes, kLanesPerLoop to a loop, at most one loop per core.
     const unsigned jobs = std::max(1u, options_.jobs);
     const unsigned loops = std::min((jobs + kLanesPerLoop - 1) / kLanesPerLoop, std::max(1u, available_cores()));
@@ -636,6 +644,7 @@ SendPass Sender::pass(const std::atomic<bool>& stop) {
     if (!stop)
         if (auto s = spool_.sync(); !s) shared_->problem(s.error().message);
     result.scan_error = due.error();
+    result.unrecorded = shared_->unrecorded;
     result.unreachable = gave_up > 0 && !totals_.reached;
     result.left_behind = gave_up > 0 && !result.unreachable && !stop;
     result.stopped = stop;

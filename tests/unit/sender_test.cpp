@@ -217,6 +217,31 @@ TEST_F(SenderTest, UnsendableEntryFailsWithoutASession) {
     EXPECT_FALSE(pass.unreachable);
 }
 
+TEST_F(SenderTest, AnOutcomeTheSpoolCannotRecordStopsTheClaims) {
+    // sent/ cannot take them (a directory of each one's name: the rename
+    // fails, as on a file system gone read-only). Sent on, each would be sent
+    // again by every later pass.
+    start_server();
+    std::vector<std::string> names;
+    for (int i = 0; i < 6; ++i) {
+        names.push_back(enqueue({"b@example.net"}));
+        fs::create_directory(base_ / "spool" / "sent" / names.back());
+    }
+    Recorder events;
+    msg::Sender sender(*spool_, options_, events);
+    std::atomic<bool> stop{false};
+    const msg::SendPass pass = sender.pass(stop);
+    EXPECT_TRUE(pass.unrecorded);
+    EXPECT_GE(server_.policy.messages, 1);
+    EXPECT_LE(server_.policy.messages, 2);   // the one behind the first's final dot, at most
+    EXPECT_FALSE(events.problems_.empty());
+    EXPECT_EQ(in(msg::SpoolState::queue), std::set<std::string>(names.begin(), names.end()));
+    // The next pass starts afresh, and stops again.
+    const int before = server_.policy.messages;
+    EXPECT_TRUE(sender.pass(stop).unrecorded);
+    EXPECT_LE(server_.policy.messages - before, 2);
+}
+
 TEST_F(SenderTest, StopLeavesTheEntries) {
     start_server();
     const std::string a = enqueue({"b@example.net"});

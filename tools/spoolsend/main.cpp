@@ -248,6 +248,11 @@ int main(int argc, char** argv) {
             complain("spoolsend", pass.scan_error->message);
             return exit_code::io_error;
         }
+        // Sending on would send again, on every pass, what cannot be recorded.
+        if (pass.unrecorded) {
+            complain("spoolsend", "an outcome could not be recorded in the spool: no more entries were sent");
+            break;
+        }
         if (!watch || g_stop) break;
         const auto until = std::chrono::steady_clock::now() + interval;
         while (!g_stop && std::chrono::steady_clock::now() < until)

@@ -84,6 +84,10 @@ struct SendPass {
     bool stopped = false;        // the stop flag ended the pass: entries not dealt with wait for a later one
     std::string session_error;   // why a session could not be had
     std::optional<Error> scan_error;   // the spool could not be walked
+    // An outcome could not be recorded (a rename or write in the spool
+    // failed): no more entries were claimed, since what is sent and not
+    // recorded is sent again by the next pass.
+    bool unrecorded = false;
 };
 
 class Sender {
