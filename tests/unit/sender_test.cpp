@@ -242,6 +242,50 @@ TEST_F(SenderTest, AnOutcomeTheSpoolCannotRecordStopsTheClaims) {
     EXPECT_LE(server_.policy.messages - before, 2);
 }
 
+TEST_F(SenderTest, AnEntryDeferredByAnotherSenderAfterTheListingWaitsForItsTime) {
+    // Another sender defers the second entry while this one is at its first
+    // (at the EHLO of its session): listed in queue/, it is claimed from
+    // deferred/, and is not due.
+    struct Other : Server {
+        msg::Spool* spool = nullptr;
+        std::string name;
+        std::atomic<bool> deferred{false};
+        struct Hook : smtp::ServerPolicy {
+            Other* o;
+            smtp::Verdict decide(smtp::Stage stage, std::string_view a, const std::vector<std::string>& r) override {
+                if (stage == smtp::Stage::helo && !o->deferred.exchange(true)) {
+                    auto c = o->spool->claim(o->name);
+                    if (c && *c)
+                        (void)(*c)->defer({}, {std::chrono::system_clock::now(), "451 4.2.0 later"},
+                                          std::chrono::system_clock::now() + std::chrono::hours(1));
+                }
+                return o->policy.decide(stage, a, r);
+            }
+            smtp::Verdict accept(smtp::ReceivedMessage&& m, bool& h) override { return o->policy.accept(std::move(m), h); }
+        } hook;
+        std::unique_ptr<smtp::Dialog> open(const smtp::Peer&) override {
+            hook.o = this;
+            return std::make_unique<smtp::ServerSession>(options, hook);
+        }
+    } other;
+    const std::string first = enqueue({"b@example.net"});
+    other.name = enqueue({"c@example.net"});
+    auto handle = msg::Spool::open((base_ / "spool").string(), false);
+    ASSERT_TRUE(handle);
+    other.spool = &*handle;
+    start_server(other);
+    Recorder events;
+    msg::Sender sender(*spool_, options_, events);
+    std::atomic<bool> stop{false};
+    (void)sender.pass(stop);
+    ASSERT_TRUE(in(msg::SpoolState::deferred).count(other.name)) << "the other sender's deferral did not happen first";
+    EXPECT_EQ(other.policy.messages, 1);
+    EXPECT_TRUE(in(msg::SpoolState::sent).count(first));
+    auto data = spool_->read(msg::SpoolState::deferred, other.name);
+    ASSERT_TRUE(data);
+    EXPECT_EQ(msg::retry_info(msg::parse_spool_entry(*data)).attempts, 1u);
+}
+
 TEST_F(SenderTest, StopLeavesTheEntries) {
     start_server();
     const std::string a = enqueue({"b@example.net"});
