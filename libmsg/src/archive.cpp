@@ -136,13 +136,12 @@ Result<SpoolIndex> SpoolIndex::of(const Spool& spool, const std::function<void()
     return ix;
 }
 
-bool SpoolIndex::holds(std::string_view archive, std::string_view key, std::string_view from_line,
-                       std::string_view data) {
-    if (archive != archive_) {
-        archive_ = archive;
-        seen_.clear();
-        seen_earlier_.clear();
-    }
+void SpoolIndex::next_archive() {
+    seen_.clear();
+    seen_earlier_.clear();
+}
+
+bool SpoolIndex::holds(std::string_view key, std::string_view from_line, std::string_view data) {
     // This copy of the key in the archive, and whether the spool holds as many.
     auto held = [this](std::string_view k) {
         std::uint64_t h;

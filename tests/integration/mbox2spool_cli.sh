@@ -117,6 +117,8 @@ expect 0 "2 messages, 1 enqueued, 1 already in the spool" "$m2s" "$tmp/inbox" "$
 { cat "$tmp/inbox"; echo; cat "$tmp/inbox"; } >"$tmp/twice"
 expect 0 "4 messages, 1 enqueued, 3 already in the spool" "$m2s" "$tmp/inbox" "$tmp/twice" "$tmp/inbox" "$tmp/two"
 [ "$(ls "$tmp/two/queue" | wc -l)" = 2 ] || { echo "FAIL: two copies expected in the spool"; fail=1; }
+# One archive named twice in a row is read twice: its message is there once.
+expect 0 "2 messages, 1 enqueued, 1 already in the spool" "$m2s" "$tmp/inbox" "$tmp/inbox" "$tmp/same"
 # Two runs at once take turns: the second enqueues nothing the first did.
 for i in $(seq 1 300); do printf 'From a@example.org Mon Nov 23 09:00:00 2026\nTo: b@example.net\n\nmessage %d\n\n' "$i"; done >"$tmp/many"
 "$m2s" -q "$tmp/many" "$tmp/race" & p1=$!

@@ -125,7 +125,10 @@ int main(int argc, char** argv) {
         static const msg::MboxMessage kNone;
         const msg::MboxMessage& mm = m.mbox ? *m.mbox : kNone;
         ++c.messages;
-        if (m.index == 0) leading = m.leading_bytes;
+        if (m.index == 0) {
+            leading = m.leading_bytes;
+            index->next_archive();   // an archive named twice is read twice, not one of twice the copies
+        }
         if (m.leading > 0) {
             // Kept with the first entry of this archive, so that spool2mbox
             // gives the archive back whole; still worth saying.
@@ -146,7 +149,7 @@ int main(int argc, char** argv) {
             return true;
         }
         const std::string key = msg::message_key(mm.from_line, m.data);
-        if (index->holds(m.file, key, mm.from_line, m.data)) {
+        if (index->holds(key, mm.from_line, m.data)) {
             leading.clear();   // an earlier run kept them with this message's entry
             ++c.duplicates;
             event(m, "duplicate", "already in the spool");

@@ -69,11 +69,15 @@ public:
     // take turns and the second sees what the first enqueued; `waiting` is
     // called once when another run holds it.
     static Result<SpoolIndex> of(const Spool& spool, const std::function<void()>& waiting = {});
-    // True when the spool holds this message of `archive` (archives are read
-    // one after another): by its key, or by the key an earlier build gave
-    // it (earlier_message_key, computed only when the spool holds such keys,
-    // so that a message enqueued before an upgrade is found after it).
-    bool holds(std::string_view archive, std::string_view key, std::string_view from_line, std::string_view data);
+    // The messages asked of next are another archive's (or Maildir
+    // file's), read in order: its copies are counted afresh. Called at each
+    // archive's first message, also when one archive is given twice.
+    void next_archive();
+    // True when the spool holds this message of the current archive: by its
+    // key, or by the key an earlier build gave it (earlier_message_key,
+    // computed only when the spool holds such keys, so that a message
+    // enqueued before an upgrade is found after it).
+    bool holds(std::string_view key, std::string_view from_line, std::string_view data);
     // The message was enqueued under `key`: one more entry of it.
     void added(std::string_view key);
 
@@ -81,7 +85,6 @@ private:
     using Counts = std::unordered_map<std::uint64_t, std::uint32_t>;
     Counts have_, earlier_;         // entries in the spool: "n" keys, "m" keys
     Counts seen_, seen_earlier_;    // copies in the current archive
-    std::string archive_;
     std::shared_ptr<const int> lock_;   // the directory's fd, closed last
 };
 
