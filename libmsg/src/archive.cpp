@@ -203,6 +203,12 @@ MboxRecord mbox_record(const SpoolEntry& e, std::time_t now) {
             r.leading = b64_decode(l.value);
         }
     }
+    // No From_ line holds a line break: the bytes after it would be read as
+    // the start of the message, or of another one.
+    if (have_from && r.from_line.find('\n') != std::string::npos) {
+        r.ignored = "its Mbox-From-Base64 holds a line break, which no From_ line can: one made from MAIL FROM";
+        have_from = false;
+    }
     if (!have_from) {
         const EnvelopeLine* mail = e.mail();
         const std::string_view sender = mail && mail->path.ok ? mail->path.mailbox : std::string_view{};

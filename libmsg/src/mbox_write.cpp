@@ -29,6 +29,24 @@ Error os_error(const std::string& what, const std::string& path, int e) {
 // every line matching ^>*From , mboxo and mboxcl to every line matching
 // ^From ; mboxcl2 quotes nothing.
 // Lines starting at the offsets in `keep` (ascending) are not quoted.
+// Whether a "From " line at `s` of a message would start another: after an
+// empty line, or as its first line (right after the From_ line, as the
+// From_ line of an empty message would be), whatever a writer was asked
+// to keep.
+bool starts_message_at(std::string_view data, std::size_t s) {
+    if (s == 0) return true;
+    if (data[s - 1] != '\n') return false;
+    std::size_t p = s - 1;
+    if (p > 0 && data[p - 1] == '\r') --p;
+    return p == 0 || data[p - 1] == '\n';
+}
+
+// Bytes that hold a line starting with "From " (a reader starts a message
+// there).
+bool holds_from_line(std::string_view bytes) {
+    return bytes.starts_with("From ") || bytes.find("\nFrom ") != std::string_view::npos;
+}
+
 void append_quoted(std::string& out, std::string_view data, MboxFormat f,
                    std::span<const std::size_t> keep = {}) {
     if (f == MboxFormat::mboxcl2) {
@@ -44,7 +62,8 @@ void append_quoted(std::string& out, std::string_view data, MboxFormat f,
             while (s > 0 && data[s - 1] == '>') --s;
         if (s > 0 && data[s - 1] != '\n') continue;
         while (!keep.empty() && keep.front() < s) keep = keep.subspan(1);
-        if (!keep.empty() && keep.front() == s) continue;
+        // Kept as it is only where it cannot start a message.
+        if (!keep.empty() && keep.front() == s && !starts_message_at(data, s)) continue;
         out.append(data.substr(copied, s - copied));
         out.push_back('>');
         copied = s;
@@ -106,6 +125,8 @@ public:
     Status write_keeping(std::string_view from_line, std::string_view data, bool from_crlf, bool separator,
                          bool separator_crlf, std::span<const std::size_t> keep) override {
         if (fd_ < 0) return Error{EBADF, "cannot write " + name_ + ": the archive is closed"};
+        if (from_line.find('\n') != std::string_view::npos)
+            return Error{EINVAL, "cannot write a From_ line that holds a line break"};
         end_open_message();
         messages_ = true;
         buf_.append("From ").append(from_line).append(from_crlf ? "\r\n" : "\n");
@@ -137,6 +158,9 @@ public:
         if (!bytes.empty() && messages_)
             return Error{EINVAL, "the " + std::to_string(bytes.size()) + " bytes before its archive's first message "
                                  "are not written (after a message they would join it)"};
+        if (holds_from_line(bytes))
+            return Error{EINVAL, "the " + std::to_string(bytes.size()) + " bytes before its archive's first message "
+                                 "are not written (a line of them starts with \"From \", and would start a message)"};
         if (!bytes.empty()) end_open_message();
         buf_.append(bytes);
         if (buf_.size() >= kFlushAt) return flush(false);

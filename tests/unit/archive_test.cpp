@@ -2,6 +2,7 @@
 // Mbox-* annotations and their inverse.
 #include <gtest/gtest.h>
 #include <msg/archive.hpp>
+#include <msg/codec.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -169,6 +170,17 @@ TEST(Archive, FromLinesAnAnnotationCannotCarryGoInBase64) {
         EXPECT_EQ(r.from_line, fl);
         EXPECT_FALSE(r.separator);
     }
+}
+
+TEST(Archive, AFromLineWithALineBreakIsNotUsed) {
+    // Base64 lets an annotation hold any byte; a From_ line cannot hold LF.
+    const std::string text = "MAIL FROM:<a@example.org>\nRCPT TO:<b@example.net>\nMbox-From-Base64: " +
+                             msg::base64_encode("a@example.org Mon Nov 23 09:15:00 2026\nSubject: injected\n", 0, "") +
+                             "\n\nSubject: real\n\nx\n";
+    const msg::MboxRecord r = msg::mbox_record(msg::parse_spool_entry(text), 1700000000);
+    EXPECT_TRUE(r.from_made);
+    EXPECT_EQ(r.from_line, "a@example.org Tue Nov 14 22:13:20 2023");
+    EXPECT_NE(r.ignored.find("line break"), std::string::npos);
 }
 
 TEST(Archive, EntriesFromElsewhereGetAFromLineAndEnvelopeFields) {

@@ -1421,3 +1421,37 @@ TEST(Mbox, LeadingBytesOnlyBeforeTheFirstMessage) {
     EXPECT_EQ(slurp(out.path), "garbage\n\nFrom a@example.org Mon Nov 23 09:00:00 2026\nSubject: one\n\nbody\n\n"
                                "From a@example.org Mon Nov 23 09:01:00 2026\nSubject: two\n\nbody\n\n");
 }
+
+// What the writer is told comes from spool entries other programs may have
+// written: nothing it writes adds a message. A From_ line with a line break,
+// leading bytes with a "From " line, a "From " line kept unquoted where it
+// follows an empty line: each would start one.
+TEST(Mbox, NothingTheWriterIsGivenStartsAnotherMessage) {
+    TempFile out("frame.mbox");
+    auto w = msg::MboxWriter::open(out.str(), {});
+    ASSERT_TRUE(w.ok());
+    const msg::Status lead = (*w)->write_raw("junk\nFrom evil@example.org Mon Nov 23 09:00:00 2026\nSubject: x\n\n");
+    ASSERT_FALSE(lead.ok());
+    EXPECT_EQ(lead.error().errnum, EINVAL);
+    EXPECT_FALSE((*w)->write_raw("From x\n").ok());
+    const msg::Status from = (*w)->write("a@example.org Mon Nov 23 09:00:00 2026\nSubject: injected\n\n", "body\n",
+                                         false, true, false);
+    ASSERT_FALSE(from.ok());
+    EXPECT_EQ(from.error().errnum, EINVAL);
+    // Offsets of "From " lines: 18 follows a text line (kept), 36 an empty
+    // one and 0 the From_ line (quoted all the same).
+    const std::string data = "From the start\nhi\nFrom a text line\n\nFrom evil Mon Nov 23 09:00:00 2026\nx\n";
+    const std::vector<std::size_t> keep{0, 18, 36};
+    ASSERT_EQ(data.substr(18, 5), "From ");
+    ASSERT_EQ(data.substr(36, 5), "From ");
+    ASSERT_TRUE((*w)->write_keeping("a@example.org Mon Nov 23 09:00:00 2026", data, false, true, false, keep).ok());
+    ASSERT_TRUE((*w)->close().ok());
+    EXPECT_EQ(slurp(out.path), "From a@example.org Mon Nov 23 09:00:00 2026\n>From the start\nhi\nFrom a text line\n\n"
+                               ">From evil Mon Nov 23 09:00:00 2026\nx\n\n");
+    auto r = msg::MboxReader::open(out.str());
+    ASSERT_TRUE(r.ok());
+    msg::MboxMessage m;
+    int n = 0;
+    for (auto more = (*r)->next(m); more.ok() && *more; more = (*r)->next(m)) ++n;
+    EXPECT_EQ(n, 1);
+}

@@ -139,6 +139,10 @@ int main(int argc, char** argv) {
             continue;
         }
         msg::MboxRecord r = msg::mbox_record(e, now);
+        if (!r.ignored.empty()) {
+            complain(kInfo.name, root + "/" + std::string(msg::state_dir(st)) + "/" + name + ": " + r.ignored);
+            result = exit_code::worst(result, exit_code::problems);
+        }
         std::string with_fields;
         std::string_view message = e.message;
         if (envelope) message = with_fields = msg::with_envelope_fields(e, r);
@@ -152,6 +156,7 @@ int main(int argc, char** argv) {
             if (w = (*writer)->write_raw(r.leading); !w && w.error().errnum == EINVAL) {
                 complain(kInfo.name, root + "/" + std::string(msg::state_dir(st)) + "/" + name + ": " +
                                          w.error().message);
+                result = exit_code::worst(result, exit_code::problems);
                 w = msg::Ok{};
             }
             if (w) w = (*writer)->write_keeping(r.from_line, message, r.from_crlf, r.separator, r.separator_crlf, r.unquoted_from);

@@ -106,7 +106,8 @@ std::string_view maildir_flags(const SpoolEntry& e);
 // What an MboxWriter needs to write an entry's message back.
 struct MboxRecord {
     std::string from_line;         // after "From "
-    bool from_made = false;        // the entry had no Mbox-From: one was made from MAIL FROM and `now`
+    bool from_made = false;        // the entry had no usable Mbox-From: one was made from MAIL FROM and `now`
+    std::string ignored;           // why an annotation was not used ("" when all were)
     bool from_crlf = false;
     bool separator = true;
     bool separator_crlf = false;
