@@ -320,17 +320,29 @@ Parameters parse_parameters(std::string_view text, Defects* defects, std::size_t
     std::vector<RawParam> raw;
     std::size_t i = 0;
     const std::size_t n = text.size();
+    bool after_semi = false;
     while (i < n) {
         i = skip_cfws(text, i);
         if (i >= n) break;
-        if (text[i] == ';') { ++i; continue; }
+        if (text[i] == ';') {
+            ++i;
+            after_semi = true;
+            continue;
+        }
         const std::size_t name_at = i;
         std::size_t ne = token_end(text, i);
+        // RFC 2045 5.1: each parameter follows a ';'. Read all the same (as
+        // GMime and MimeKit do; Python's email package ignores it).
+        if (!after_semi && ne > i)
+            add_defect(defects, DefectCode::ParamSyntax, base + name_at,
+                       std::string(text.substr(i, ne - i)) + " has no ';' before it");
+        after_semi = false;
         if (ne == i) {
             // Not a parameter name: skip to the next ';'.
             add_defect(defects, DefectCode::ParamSyntax, base + i);
             std::size_t semi = text.find(';', i);
             i = semi == std::string_view::npos ? n : semi + 1;
+            after_semi = true;
             continue;
         }
         std::string_view name = text.substr(i, ne - i);
@@ -339,6 +351,7 @@ Parameters parse_parameters(std::string_view text, Defects* defects, std::size_t
             add_defect(defects, DefectCode::ParamSyntax, base + name_at, std::string(name));
             std::size_t semi = text.find(';', i);
             i = semi == std::string_view::npos ? n : semi + 1;
+            after_semi = true;
             continue;
         }
         i = skip_cfws(text, i + 1);
@@ -555,6 +568,11 @@ std::string_view transfer_encoding_token(std::string_view value) noexcept {
     std::size_t e = i;
     while (e < value.size() && !is_space(value[e]) && value[e] != '(' && value[e] != ';') ++e;
     return value.substr(i, e - i);
+}
+
+std::string_view transfer_encoding_rest(std::string_view value) noexcept {
+    const std::string_view t = transfer_encoding_token(value);
+    return value.substr(skip_cfws(value, static_cast<std::size_t>(t.data() - value.data()) + t.size()));
 }
 
 TransferEncoding parse_transfer_encoding(std::string_view value) noexcept {

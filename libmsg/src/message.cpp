@@ -145,6 +145,12 @@ void MessageParser::read_mime_fields(Entity& e) {
             defect(DefectCode::PrivateEncoding, cte->value_offset(), std::string(token));
         else if (e.encoding == TransferEncoding::unknown || e.encoding == TransferEncoding::uuencode)
             defect(DefectCode::UnknownEncoding, cte->value_offset(), std::string(token));
+        // RFC 2045 6.1: the mechanism alone ("base64;", "base64 gzip" are
+        // read as base64 here, as an unknown encoding by other readers).
+        if (const std::string_view rest = transfer_encoding_rest(cte->value); !rest.empty())
+            defect(DefectCode::ParamSyntax,
+                   cte->value_offset() + static_cast<std::size_t>(rest.data() - cte->value.data()),
+                   "Content-Transfer-Encoding takes no parameters: " + std::string(token) + " is read");
     }
     if (cd) {
         e.has_disposition = true;

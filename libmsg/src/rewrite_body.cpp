@@ -527,6 +527,14 @@ bool fix_round(std::string_view in, std::string& out, const RewriteOptions& o, c
             const HeaderField* f = field_at(m, e, d.offset);
             if (!f || fields_done.count(f->offset)) break;
             const bool ct = iequals(f->name, "Content-Type");
+            if (iequals(f->name, "Content-Transfer-Encoding")) {
+                // The mechanism as read, without what followed it.
+                const std::size_t vb = f->value_offset();
+                splice.replace(vb, vb + f->value.size(), " " + std::string(transfer_encoding_token(f->value)));
+                fields_done.insert(f->offset);
+                log.change(field_place(m, ei, f->name), "text after the mechanism removed");
+                break;
+            }
             if (!ct && !iequals(f->name, "Content-Disposition")) break;
             std::string v;
             if (ct) {

@@ -763,3 +763,28 @@ TEST(Fix, UnclosedMultipartGivenAFreshBoundaryIsClosedWithIt) {
         EXPECT_EQ(r.output.find(stale), std::string::npos) << r.output;
     }
 }
+
+// A parameter without its ';' and a transfer encoding with text after it
+// are read by libmsg (as GMime does) and not by Python's email package: both
+// are reported, and --fix writes them as libmsg read them.
+TEST(Fix, MimeFieldsReadLeniently) {
+    const std::string in = "From: a@example.org\nMIME-Version: 1.0\nContent-Type: multipart/mixed boundary=\"xx\"\n\n"
+                           "--xx\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: quoted-printable;\n\n"
+                           "caf=C3=A9\n--xx\nContent-Type: application/octet-stream\nContent-Transfer-Encoding: base64 (the usual) gzip\n\n"
+                           "AAECAw==\n--xx--\n";
+    const msg::Message m = msg::parse_message(in);
+    const msg::Defects d = msg::validate(m);
+    std::size_t params = 0;
+    for (const msg::Defect& x : d) params += x.code == msg::DefectCode::ParamSyntax;
+    EXPECT_EQ(params, 3u);
+    const auto r = run(in, [](RewriteOptions& o) { o.fix = true; });
+    EXPECT_NE(r.output.find("Content-Type: multipart/mixed; boundary=xx\n"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("Content-Transfer-Encoding: quoted-printable\n\ncaf=C3=A9"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("Content-Transfer-Encoding: base64\n\nAAECAw=="), std::string::npos) << r.output;
+    for (const msg::Defect& x : msg::validate(msg::parse_message(r.output)))
+        EXPECT_NE(x.code, msg::DefectCode::ParamSyntax) << x.detail;
+    EXPECT_EQ(decoded_leaves(r.output), decoded_leaves(in));
+    // A comment after the mechanism is no text after it.
+    msg::Defects none = msg::validate(msg::parse_message("Content-Transfer-Encoding: base64 (binary)\n\nAAEC\n"));
+    for (const msg::Defect& x : none) EXPECT_NE(x.code, msg::DefectCode::ParamSyntax);
+}

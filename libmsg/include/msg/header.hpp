@@ -123,6 +123,9 @@ TransferEncoding parse_transfer_encoding(std::string_view value) noexcept;
 // The token of a Content-Transfer-Encoding value, white space and comments
 // around it skipped ("x-gzip64").
 std::string_view transfer_encoding_token(std::string_view value) noexcept;
+// What follows that token, comments and white space skipped: "" in a
+// well-formed value (RFC 2045 6.1), ";" in "base64;".
+std::string_view transfer_encoding_rest(std::string_view value) noexcept;
 std::string_view transfer_encoding_name(TransferEncoding e) noexcept;  // "7bit", "base64", "x-uuencode", ...
 
 }  // namespace msg
