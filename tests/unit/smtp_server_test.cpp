@@ -215,6 +215,31 @@ TEST(SmtpServer, ALocalPathARuleAcceptsIsQualifiedAndChecked) {
     EXPECT_EQ(accept.got[0].envelope.rcpts[0].params, std::vector<std::string>{"NOTIFY=NEVER"});
 }
 
+TEST(SmtpServer, SmallerRulesOfTheRfcs) {
+    Fixture f;
+    f.opt.auth_user = "user";
+    f.opt.auth_password = "pass";
+    f.start();
+    using V = std::vector<int>;
+    // RFC 5321 4.1.1.6, 4.1.1.10: VRFY needs its argument, QUIT has none.
+    EXPECT_EQ(f.say("VRFY\r\nQUIT now\r\n"), (V{501, 501}));
+    // BDAT is CHUNKING's, offered after EHLO only (its chunk is read all the same).
+    EXPECT_EQ(f.say("HELO c.example\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<d@e.example>\r\nBDAT 3 LAST\r\nabcNOOP\r\n"),
+              (V{250, 250, 250, 502, 250}));
+    // The reply to a chunk counts the chunk, however it arrived.
+    EXPECT_EQ(f.say("EHLO c.example\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<d@e.example>\r\nBDAT 10\r\n01234"),
+              (V{250, 250, 250}));
+    EXPECT_EQ(f.say("56789"), V{250});
+    EXPECT_NE(f.s->output().find("250 2.0.0 10 octets received"), std::string::npos) << f.s->output();
+    EXPECT_EQ(f.say("BDAT 0 LAST\r\n"), V{250});
+    // RFC 4954 4: "=" is an empty initial response; an empty line an empty
+    // response. RFC 4616 2: no other authorization identity.
+    EXPECT_EQ(f.say("AUTH LOGIN =\r\n\r\n"), (V{334, 535}));
+    EXPECT_EQ(f.say("AUTH PLAIN =\r\n"), V{501});
+    EXPECT_EQ(f.say("AUTH PLAIN YWRtaW4AdXNlcgBwYXNz\r\n"), V{535});   // admin\0user\0pass
+    EXPECT_EQ(f.say("AUTH PLAIN dXNlcgB1c2VyAHBhc3M=\r\n"), V{235});   // user\0user\0pass
+}
+
 TEST(SmtpServer, AuthPlainAndLogin) {
     Fixture f;
     f.opt.auth_user = "user";

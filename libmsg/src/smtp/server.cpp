@@ -260,7 +260,7 @@ void ServerSession::bdat_bytes() {
             reset_transaction();
             return;
         }
-        if (!opt_.chunking) error(502, "5.5.1 BDAT not available (no CHUNKING)");
+        if (!opt_.chunking || !esmtp_) error(502, "5.5.1 BDAT not available (no CHUNKING, or not after EHLO)");
         else if (!in_mail_) error(503, "5.5.1 need MAIL before BDAT");
         else error(554, "5.5.1 no valid recipients");
         if (bdat_last_ || !in_mail_) reset_transaction();
@@ -268,7 +268,7 @@ void ServerSession::bdat_bytes() {
         return;
     }
     if (!bdat_last_) {
-        reply(250, "2.0.0 " + std::to_string(take) + " octets received");
+        reply(250, "2.0.0 " + std::to_string(bdat_size_) + " octets received");
         return;
     }
     end_message();
@@ -347,8 +347,8 @@ void ServerSession::sasl(std::string_view line) {
         error(501, "5.0.0 authentication cancelled");
         return;
     }
-    std::string decoded;
-    if (!decode_b64(line, decoded)) {
+    std::string decoded;   // an empty line is an empty response (RFC 4954 4)
+    if (!line.empty() && !decode_b64(line, decoded)) {
         error(501, "5.5.2 cannot decode the response (base64)");
         return;
     }
@@ -358,6 +358,12 @@ void ServerSession::sasl(std::string_view line) {
         const std::size_t b = a == std::string::npos ? a : decoded.find('\0', a + 1);
         if (b == std::string::npos) {
             error(501, "5.5.2 malformed PLAIN response");
+            return;
+        }
+        // RFC 4616 2: an authorization identity other than the user's own
+        // is one this server does not grant.
+        if (a > 0 && std::string_view(decoded).substr(0, a) != std::string_view(decoded).substr(a + 1, b - a - 1)) {
+            error(535, "5.7.8 authentication credentials invalid");
             return;
         }
         check_auth(std::string_view(decoded).substr(a + 1, b - a - 1), std::string_view(decoded).substr(b + 1));
@@ -379,6 +385,7 @@ void ServerSession::command(std::string_view line) {
             error(500, "5.5.2 command not recognized");
             return;
         case Verb::quit:
+            if (!c.arg.empty()) return error(501, "5.5.4 QUIT takes no argument");
             reply(221, "2.0.0 " + opt_.hostname + " closing connection");
             closing_ = true;
             return;
@@ -394,6 +401,7 @@ void ServerSession::command(std::string_view line) {
             reply(214, "2.0.0 commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY STARTTLS AUTH");
             return;
         case Verb::vrfy: {
+            if (c.arg.empty()) return error(501, "5.5.4 VRFY needs a user or mailbox");
             const Verdict v = policy_.decide(Stage::vrfy, c.arg, rcpts_);
             return finish(v, 252, "2.5.2 cannot VRFY a user, but will accept the message and attempt delivery");
         }
@@ -452,7 +460,7 @@ void ServerSession::command(std::string_view line) {
             if (iequal(c.mechanism, "LOGIN")) {
                 if (!c.initial_response.empty()) {
                     mode_ = Mode::auth_login_user;
-                    return sasl(c.initial_response);
+                    return sasl(c.initial_response == "=" ? std::string_view() : c.initial_response);
                 }
                 mode_ = Mode::auth_login_user;
                 return reply(334, "VXNlcm5hbWU6");   // "Username:"
@@ -537,10 +545,10 @@ void ServerSession::command(std::string_view line) {
             return reply(354, "end data with <CR><LF>.<CR><LF>");
         }
         case Verb::bdat: {
-            bdat_left_ = c.chunk_size;
+            bdat_left_ = bdat_size_ = c.chunk_size;
             bdat_last_ = c.last;
             mode_ = Mode::bdat;
-            bdat_refused_ = !opt_.chunking || !in_mail_ || rcpts_.empty();
+            bdat_refused_ = !opt_.chunking || !esmtp_ || !in_mail_ || rcpts_.empty();
             // The data stage, once a transaction, at its first BDAT: a rule
             // that refuses is answered once the chunk is read (to stay in
             // step with the client), and nothing is stored.

@@ -176,7 +176,7 @@ private:
     bool bdat_started_ = false;   // a BDAT of this transaction was taken: no DATA now (RFC 3030 2)
     Verdict bdat_rule_;           // the data stage's refusal, answered once its chunk is read
     unsigned errors_ = 0;
-    std::uint64_t bdat_left_ = 0, messages_ = 0, completed_ = 0;
+    std::uint64_t bdat_left_ = 0, bdat_size_ = 0, messages_ = 0, completed_ = 0;   // bdat_size_: the chunk's
     std::string helo_, user_, login_user_;
     // The transaction.
     bool in_mail_ = false;
