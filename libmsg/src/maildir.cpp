@@ -150,10 +150,15 @@ Result<std::string> MaildirWriter::deliver(std::string_view message, std::string
     Result<int> fd = spool_io::create_file(tmp, message, true, 0600);
     if (!fd) return fd.error();
     ::close(*fd);
-    std::string sorted(flags);
+    // Flags are ASCII letters (upper case the standard ones, lower case a
+    // reader's keywords): anything else, which a spool entry from elsewhere
+    // may hold ('/', a NUL), is no flag and goes no further into a name.
+    std::string sorted;
+    for (const char c : flags)
+        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')) sorted.push_back(c);
     std::sort(sorted.begin(), sorted.end());
     sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());
-    const std::string target = flags.empty() ? dir_ + "/new/" + name : dir_ + "/cur/" + name + ":2," + sorted;
+    const std::string target = sorted.empty() ? dir_ + "/new/" + name : dir_ + "/cur/" + name + ":2," + sorted;
     if (Status s = spool_io::move(tmp, target, true); !s) {
         ::unlink(tmp.c_str());
         return s.error();

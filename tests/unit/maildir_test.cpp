@@ -103,6 +103,15 @@ TEST(Maildir, WritesThroughTmpWithUniqueNames) {
     auto list = msg::list_maildir(m.string());
     ASSERT_TRUE(list);
     EXPECT_EQ(list->size(), 3u);
+    // Flags are letters: a '/' (from an entry written elsewhere) leaves the
+    // folder no way, and no letter left is no flag.
+    auto d = w->deliver("Subject: d\n\n", "S/../x");
+    ASSERT_TRUE(d) << d.error().message;
+    EXPECT_EQ(fs::path(*d).parent_path(), m / "cur");
+    EXPECT_EQ(msg::maildir_flags(*d), "Sx");
+    auto e = w->deliver("Subject: e\n\n", "/.");
+    ASSERT_TRUE(e) << e.error().message;
+    EXPECT_EQ(fs::path(*e).parent_path(), m / "new");
 }
 
 // Names written one after another sort in the order they were written
