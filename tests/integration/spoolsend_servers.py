@@ -202,6 +202,15 @@ try:
     check(r.returncode == 69, "unreachable server: exit 69, got %d" % r.returncode)
     check(where(spool2, e) == "queue", "unreachable: the entry stays in queue/")
     check(not os.listdir(os.path.join(spool2, "deferred")), "unreachable: nothing deferred")
+    # An entry that can never be sent is failed without a session: the spool
+    # changed, so not 69.
+    spool2b = os.path.join(tmp, "spool2b")
+    make_spool(spool2b)
+    bad = add_entry(spool2b, "a@example.org", [], msg(20))
+    e = add_entry(spool2b, "a@example.org", ["b@example.net"], msg(20))
+    r = run("--server", "127.0.0.1:%d" % free_port(), "--timeout", "5s", spool2b)
+    check(r.returncode == 1 and where(spool2b, bad) == "failed" and where(spool2b, e) == "queue",
+          "unreachable, one entry failed: exit 1, got %d: %s" % (r.returncode, r.stderr))
 
     # --- SIZE: declared as on the wire; too big fails before DATA -------------
     spool5 = os.path.join(tmp, "spool5")

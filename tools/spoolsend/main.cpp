@@ -284,7 +284,9 @@ int main(int argc, char** argv) {
     if (pass.unreachable) {
         complain("spoolsend", (pass.session_error.empty() ? "cannot reach " + cfg.server.str() : pass.session_error) +
                                   "; nothing was sent");
-        return exit_code::unavailable;
+        // 69 says nothing changed: not so when an entry that could never be
+        // sent was failed without a session.
+        return failed ? exit_code::problems : exit_code::unavailable;
     }
     if (pass.left_behind) {
         complain("spoolsend", "entries left for a later run: " + pass.session_error);
