@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "detail/rewrite.hpp"
 #include "msg/charset.hpp"
@@ -338,6 +339,15 @@ bool fold_field(std::string_view raw, std::string_view eol, std::string& out, st
     std::size_t start = 0;
     bool first_line = true;
     const std::size_t colon = raw.find(':');
+    // In a MIME field no fold goes inside a quoted string: RFC 5322 allows
+    // it, but readers (Python's compat32 among them) keep the line break in
+    // a file name or lose a boundary (RFC 2231 3 warns of it).
+    const bool mime = colon != std::string_view::npos && raw.size() > 8 &&
+                      (raw[0] | 0x20) == 'c' && (raw[1] | 0x20) == 'o' && (raw[2] | 0x20) == 'n' &&
+                      (raw[3] | 0x20) == 't' && (raw[4] | 0x20) == 'e' && (raw[5] | 0x20) == 'n' &&
+                      (raw[6] | 0x20) == 't' && raw[7] == '-';
+    bool quoted = false;   // inside a quoted string where a line begins
+    std::vector<bool> in_quotes;
     while (start < raw.size()) {
         const std::size_t nl = raw.find('\n', start);
         std::size_t end = nl == std::string_view::npos ? raw.size() : nl;
@@ -350,6 +360,17 @@ bool fold_field(std::string_view raw, std::string_view eol, std::string& out, st
         // field's first line, after the first word of the value.
         // (In a field with encoded words, right after the colon too: a
         // long name leaves no other way to keep to 76.)
+        if (mime) {
+            in_quotes.assign(line.size(), false);
+            for (std::size_t k = first_line ? colon + 1 : 0; k < line.size(); ++k) {
+                in_quotes[k] = quoted;
+                if (line[k] == '\\' && quoted) {
+                    if (++k < line.size()) in_quotes[k] = true;
+                } else if (line[k] == '"') {
+                    quoted = !quoted;
+                }
+            }
+        }
         std::size_t min_visible = 0;  // a fold point needs a visible char at or after this, before it
         if (first_line && colon != std::string_view::npos && colon < line.size() && kFold == kFoldPlain)
             min_visible = colon + 1;
@@ -357,6 +378,7 @@ bool fold_field(std::string_view raw, std::string_view eol, std::string& out, st
             if (i + 1 >= line.size() || !is_wsp(line[i]) || is_wsp(line[i + 1])) return false;
             if (line[i - 1] == '\\') return false;  // the white space of a quoted-pair
             if (first_line && colon != std::string_view::npos && i <= colon) return false;
+            if (mime && in_quotes[i]) return false;
             for (std::size_t k = std::max(seg, min_visible); k < i; ++k)
                 if (!is_wsp(line[k])) return true;
             return false;

@@ -113,6 +113,22 @@ TEST(Fold, NoLineOfWhiteSpaceOnlyAndShortFieldsUntouched) {
     EXPECT_NE(r.output.find("\nX-Short: a  b\n"), std::string::npos);
 }
 
+// A MIME field is folded between its parameters, never inside a quoted
+// value (a boundary or a file name with spaces, which readers would cut or
+// keep a line break in); a quoted string in an unstructured field folds.
+TEST(Fold, NotInsideAQuotedMimeValue) {
+    const std::string name = "Quarterly report for the board meeting, final version (\\\"signed\\\") .pdf";
+    const std::string in = "Content-Type: application/pdf; name=\"" + name + "\"\n"
+                           "Content-Disposition: attachment; filename=\"" + name + "\"; size=123\n"
+                           "Subject: \"" + name + " and more words to fold\"\n\nx\n";
+    const auto r = run(in, [](RewriteOptions& o) { o.fold = true; });
+    ASSERT_TRUE(r.changed);
+    const msg::Message m = msg::parse_message(r.output);
+    EXPECT_EQ(m.header("Content-Type")->value, " application/pdf;\n name=\"" + name + "\"");
+    EXPECT_EQ(m.header("Content-Disposition")->value, " attachment;\n filename=\"" + name + "\";\n size=123");
+    EXPECT_NE(msg::unfold(m.header("Subject")->value), m.header("Subject")->value);   // folded
+}
+
 TEST(Fold, WordLongerThanTheLimitKeptWhole) {
     const std::string token(120, 'x');
     const std::string in = "References: <" + token + "@example.org>\n\n";
