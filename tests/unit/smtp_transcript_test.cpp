@@ -81,8 +81,10 @@ TEST(SmtpTranscript, ABatchStaysABatchThoughItsMessageQuotesOtherFormats) {
     const ParsedTranscript p = parse_transcript(quoting);
     ASSERT_EQ(p.format, Format::bsmtp);
     EXPECT_TRUE(p.defects.empty());
-    // A first line that is no command leaves the guess to the lines after.
+    // A first line that is no command leaves the guess to the lines after,
+    // though it starts with a command's word.
     EXPECT_EQ(detect_format("Session of Monday:\nS: 220 x\nC: QUIT\n"), Format::cs);
+    EXPECT_EQ(detect_format("Data from the Monday session:\nS: 220 x\nC: QUIT\n"), Format::cs);
 }
 
 TEST(SmtpTranscript, ExchangesPairRepliesAndGroupPipelinedCommands) {
@@ -428,4 +430,16 @@ TEST(SmtpTranscript, ABdatChunkIsItsSizeInOctetsEachLineWithItsCrlf) {
               std::vector<std::string>{"smtp.chunk-size"});
     // A transcript that ends inside a chunk.
     EXPECT_EQ(exchanges(parse(g + "C: BDAT 40 LAST\nC: Subject: hi\n")).back().chunk_short, 27u);
+    // Pipelined: the replies to MAIL and RCPT may come amid the chunk's
+    // lines; only the BDAT's own reply ends it.
+    const std::string p = "S: 220 x\nC: EHLO x\nS: 250-x\nS: 250-PIPELINING\nS: 250 CHUNKING\nC: MAIL FROM:<a@b.c>\n"
+                          "C: RCPT TO:<d@e.f>\nC: BDAT 12 LAST\nS: 250 ok\nS: 250 ok\nC: Subject: a\nS: 250 queued\n"
+                          "C: QUIT\nS: 221 bye\n";
+    EXPECT_TRUE(codes(p).empty());
+    // A chunk that ends inside a line, the next BDAT after it (as the bytes
+    // go): no chunk-size defect. (That BDAT is not paired as a command of
+    // its own.)
+    const std::vector<std::string> inside =
+        codes(g + "C: BDAT 5\nC: helloBDAT 0 LAST\nS: 250 5 octets\nS: 250 queued\nC: QUIT\nS: 221 bye\n");
+    EXPECT_EQ(std::count(inside.begin(), inside.end(), "smtp.chunk-size"), 0);
 }

@@ -133,7 +133,7 @@ Format detect_format(std::string_view text) {
         if (swaks_line(line, l, skip)) found = Format::swaks;
         // A batch starts with a command (HELO, EHLO, MAIL): the rest is
         // its own, though a message in it quotes "C:" lines or swaks arrows.
-        else if (looked == 1 && parse_command(t, {.utf8 = true, .lenient = true}).verb != Verb::unknown)
+        else if (looked == 1 && parse_command(t, {.utf8 = true, .lenient = true}).ok)
             found = Format::bsmtp;
     });
     return found.value_or(Format::bsmtp);
@@ -365,8 +365,9 @@ std::vector<Exchange> exchanges(const Transcript& t) {
         }
         if (l.side == Side::server) {
             // A server answers BDAT once it has read the whole chunk: its
-            // reply ends a chunk whose lines are fewer octets.
-            if (bdat != none && bdat_left > 0) {
+            // reply ends a chunk whose lines are fewer octets. (Replies to
+            // commands pipelined before the BDAT may come amid its lines.)
+            if (bdat != none && bdat_left > 0 && !waiting.empty() && waiting.front() == bdat) {
                 ex[bdat].chunk_short = bdat_left;
                 bdat_left = 0;
             }
@@ -410,7 +411,12 @@ std::vector<Exchange> exchanges(const Transcript& t) {
         if (bdat != none && bdat_left > 0) {
             ex[bdat].client.push_back(i);
             const std::uint64_t n = l.text.size() + 2;
-            if (n > bdat_left) ex[bdat].chunk_over = n - bdat_left;
+            // Past the size: unless what follows is the next BDAT (a chunk
+            // that ends inside a line, as bytes on the wire are sent).
+            if (n > bdat_left && !(bdat_left < l.text.size() &&
+                                   parse_command(std::string_view(l.text).substr(bdat_left), {.utf8 = true, .lenient = true})
+                                           .verb == Verb::bdat))
+                ex[bdat].chunk_over = n - bdat_left;
             bdat_left = n >= bdat_left ? 0 : bdat_left - n;
             continue;
         }
