@@ -339,14 +339,15 @@ bool fold_field(std::string_view raw, std::string_view eol, std::string& out, st
     std::size_t start = 0;
     bool first_line = true;
     const std::size_t colon = raw.find(':');
-    // In a MIME field no fold goes inside a quoted string: RFC 5322 allows
-    // it, but readers (Python's compat32 among them) keep the line break in
-    // a file name or lose a boundary (RFC 2231 3 warns of it).
-    const bool mime = colon != std::string_view::npos && raw.size() > 8 &&
-                      (raw[0] | 0x20) == 'c' && (raw[1] | 0x20) == 'o' && (raw[2] | 0x20) == 'n' &&
-                      (raw[3] | 0x20) == 't' && (raw[4] | 0x20) == 'e' && (raw[5] | 0x20) == 'n' &&
-                      (raw[6] | 0x20) == 't' && raw[7] == '-';
+    // In a field with MIME parameters no fold goes inside a quoted value
+    // unless the line would stay over 998 octets: RFC 5322 allows it, but
+    // readers (Python's compat32 among them) keep the line break in a file
+    // name or lose a boundary (RFC 2231 3 warns of it).
+    std::string_view fname = colon == std::string_view::npos ? std::string_view() : raw.substr(0, colon);
+    while (!fname.empty() && is_wsp(fname.back())) fname.remove_suffix(1);   // "Name :"
+    const bool mime = iequals(fname, "Content-Type") || iequals(fname, "Content-Disposition");
     bool quoted = false;   // inside a quoted string where a line begins
+    int comment = 0;       // the depth of comments there
     std::vector<bool> in_quotes;
     while (start < raw.size()) {
         const std::size_t nl = raw.find('\n', start);
@@ -364,21 +365,25 @@ bool fold_field(std::string_view raw, std::string_view eol, std::string& out, st
             in_quotes.assign(line.size(), false);
             for (std::size_t k = first_line ? colon + 1 : 0; k < line.size(); ++k) {
                 in_quotes[k] = quoted;
-                if (line[k] == '\\' && quoted) {
-                    if (++k < line.size()) in_quotes[k] = true;
-                } else if (line[k] == '"') {
+                if (line[k] == '\\' && (quoted || comment > 0)) {
+                    if (++k < line.size()) in_quotes[k] = quoted;
+                } else if (line[k] == '"' && comment == 0) {
                     quoted = !quoted;
+                } else if (!quoted && line[k] == '(') {
+                    ++comment;
+                } else if (!quoted && line[k] == ')' && comment > 0) {
+                    --comment;
                 }
             }
         }
         std::size_t min_visible = 0;  // a fold point needs a visible char at or after this, before it
         if (first_line && colon != std::string_view::npos && colon < line.size() && kFold == kFoldPlain)
             min_visible = colon + 1;
-        auto candidate = [&](std::size_t seg, std::size_t i) {
+        auto candidate = [&](std::size_t seg, std::size_t i, bool inside_quotes = false) {
             if (i + 1 >= line.size() || !is_wsp(line[i]) || is_wsp(line[i + 1])) return false;
             if (line[i - 1] == '\\') return false;  // the white space of a quoted-pair
             if (first_line && colon != std::string_view::npos && i <= colon) return false;
-            if (mime && in_quotes[i]) return false;
+            if (mime && in_quotes[i] && !inside_quotes) return false;
             for (std::size_t k = std::max(seg, min_visible); k < i; ++k)
                 if (!is_wsp(line[k])) return true;
             return false;
@@ -391,6 +396,12 @@ bool fold_field(std::string_view raw, std::string_view eol, std::string& out, st
             if (best == std::string_view::npos)
                 for (std::size_t i = seg + kFold + 1; i < line.size(); ++i)
                     if (candidate(seg, i)) { best = i; break; }
+            // Inside a quoted value only when the line would stay over 998.
+            if ((best == std::string_view::npos || best - seg > kHard) && mime && line.size() - seg > kHard) {
+                best = std::string_view::npos;
+                for (std::size_t i = seg + 1; i <= seg + kFold && i < line.size(); ++i)
+                    if (candidate(seg, i, true)) best = i;
+            }
             if (best == std::string_view::npos) break;
             result.append(line.substr(seg, best - seg));
             result.append(eol);

@@ -127,6 +127,19 @@ TEST(Fold, NotInsideAQuotedMimeValue) {
     EXPECT_EQ(m.header("Content-Type")->value, " application/pdf;\n name=\"" + name + "\"");
     EXPECT_EQ(m.header("Content-Disposition")->value, " attachment;\n filename=\"" + name + "\";\n size=123");
     EXPECT_NE(msg::unfold(m.header("Subject")->value), m.header("Subject")->value);   // folded
+    // Free text (Content-Description) has no quoted values: a stray '"'
+    // stops nothing. A quoted value that would keep a line over 998 octets
+    // is folded inside all the same (RFC 5322 2.1.1's MUST comes first).
+    std::string words;
+    for (int i = 0; i < 250; ++i) words += i ? " word" : "word";
+    const auto more = run("Content-Description: a 5\" floppy " + words + "\nContent-Type: application/pdf; name=\"" + words +
+                              "\"\n\nx\n",
+                          [](RewriteOptions& o) { o.fold = true; });
+    const std::string head = more.output.substr(0, more.output.find("\n\n"));
+    for (const std::string& l : lines_of(head)) EXPECT_LE(l.size(), 998u) << l.substr(0, 60);
+    const msg::Message mm = msg::parse_message(more.output);
+    for (const std::string& l : lines_of(std::string(mm.header("Content-Description")->value))) EXPECT_LE(l.size(), 78u);
+    EXPECT_EQ(msg::unfold(mm.header("Content-Type")->value), "application/pdf; name=\"" + words + "\"");
 }
 
 TEST(Fold, WordLongerThanTheLimitKeptWhole) {
