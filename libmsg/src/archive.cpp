@@ -203,10 +203,17 @@ MboxRecord mbox_record(const SpoolEntry& e, std::time_t now) {
             r.leading = b64_decode(l.value);
         }
     }
+    // Bytes before an archive's first From_ line hold no line that starts
+    // "From ": a reader would start a message there.
+    if (!r.leading.empty() && (r.leading.starts_with("From ") || r.leading.find("\nFrom ") != std::string::npos)) {
+        r.ignored = "its Mbox-Leading-Base64 holds a line starting \"From \", which would start a message: left out";
+        r.leading.clear();
+    }
     // No From_ line holds a line break: the bytes after it would be read as
     // the start of the message, or of another one.
     if (have_from && r.from_line.find('\n') != std::string::npos) {
-        r.ignored = "its Mbox-From-Base64 holds a line break, which no From_ line can: one made from MAIL FROM";
+        if (!r.ignored.empty()) r.ignored += "; ";
+        r.ignored += "its Mbox-From-Base64 holds a line break, which no From_ line can: one made from MAIL FROM";
         have_from = false;
     }
     if (!have_from) {

@@ -181,6 +181,14 @@ TEST(Archive, AFromLineWithALineBreakIsNotUsed) {
     EXPECT_TRUE(r.from_made);
     EXPECT_EQ(r.from_line, "a@example.org Tue Nov 14 22:13:20 2023");
     EXPECT_NE(r.ignored.find("line break"), std::string::npos);
+    // Leading bytes with a From line are left out; a blank line is kept.
+    for (const auto& [leading, kept] : {std::pair{std::string("\n"), true}, std::pair{std::string("junk\nFrom x\n\n"), false}}) {
+        const std::string t = "MAIL FROM:<a@example.org>\nRCPT TO:<b@example.net>\nMbox-From: a@example.org Mon Nov 23 "
+                              "09:15:00 2026\nMbox-Leading-Base64: " + msg::base64_encode(leading, 0, "") + "\n\nx\n";
+        const msg::MboxRecord l = msg::mbox_record(msg::parse_spool_entry(t), 0);
+        EXPECT_EQ(l.leading, kept ? leading : "");
+        EXPECT_EQ(l.ignored.empty(), kept);
+    }
 }
 
 TEST(Archive, EntriesFromElsewhereGetAFromLineAndEnvelopeFields) {

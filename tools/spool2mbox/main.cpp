@@ -156,7 +156,6 @@ int main(int argc, char** argv) {
             if (w = (*writer)->write_raw(r.leading); !w && w.error().errnum == EINVAL) {
                 complain(kInfo.name, root + "/" + std::string(msg::state_dir(st)) + "/" + name + ": " +
                                          w.error().message);
-                result = exit_code::worst(result, exit_code::problems);
                 w = msg::Ok{};
             }
             if (w) w = (*writer)->write_keeping(r.from_line, message, r.from_crlf, r.separator, r.separator_crlf, r.unquoted_from);
