@@ -150,7 +150,8 @@ void MessageParser::read_mime_fields(Entity& e) {
         if (const std::string_view rest = transfer_encoding_rest(cte->value); !rest.empty())
             defect(DefectCode::ParamSyntax,
                    cte->value_offset() + static_cast<std::size_t>(rest.data() - cte->value.data()),
-                   "Content-Transfer-Encoding takes no parameters: " + std::string(token) + " is read");
+                   "Content-Transfer-Encoding takes no parameters: " +
+                       std::string(token.empty() ? std::string_view("7bit") : token) + " is read");
     }
     if (cd) {
         e.has_disposition = true;

@@ -530,7 +530,8 @@ bool fix_round(std::string_view in, std::string& out, const RewriteOptions& o, c
             if (iequals(f->name, "Content-Transfer-Encoding")) {
                 // The mechanism as read, without what followed it.
                 const std::size_t vb = f->value_offset();
-                splice.replace(vb, vb + f->value.size(), " " + std::string(transfer_encoding_token(f->value)));
+                const std::string_view mechanism = transfer_encoding_token(f->value);
+                splice.replace(vb, vb + f->value.size(), " " + std::string(mechanism.empty() ? "7bit" : mechanism));
                 fields_done.insert(f->offset);
                 log.change(field_place(m, ei, f->name), "text after the mechanism removed");
                 break;

@@ -283,6 +283,7 @@ std::unique_ptr<Sender::Lane::Job> Sender::Lane::take() {
         if (claim.state() == SpoolState::deferred)
             if (const RetryInfo r = retry_info(claim.entry()); r.next && *r.next > Clock::now()) {
                 ++*s_.done;
+                ++s_.totals.skipped;   // as one another sender holds: its own run deals with it
                 continue;
             }
         if (const std::string why = unsendable(claim.entry()); !why.empty()) {

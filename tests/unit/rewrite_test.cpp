@@ -813,6 +813,9 @@ TEST(Fix, MimeFieldsReadLeniently) {
     for (const msg::Defect& x : msg::validate(msg::parse_message(r.output)))
         EXPECT_NE(x.code, msg::DefectCode::ParamSyntax) << x.detail;
     EXPECT_EQ(decoded_leaves(r.output), decoded_leaves(in));
+    // No mechanism before the text: 7bit, as read.
+    const auto empty = run("Content-Transfer-Encoding: ;\n\nx\n", [](RewriteOptions& o) { o.fix = true; });
+    EXPECT_EQ(empty.output.substr(0, 32), "Content-Transfer-Encoding: 7bit\n");
     // A comment after the mechanism is no text after it.
     msg::Defects none = msg::validate(msg::parse_message("Content-Transfer-Encoding: base64 (binary)\n\nAAEC\n"));
     for (const msg::Defect& x : none) EXPECT_NE(x.code, msg::DefectCode::ParamSyntax);

@@ -284,6 +284,7 @@ TEST_F(SenderTest, AnEntryDeferredByAnotherSenderAfterTheListingWaitsForItsTime)
     auto data = spool_->read(msg::SpoolState::deferred, other.name);
     ASSERT_TRUE(data);
     EXPECT_EQ(msg::retry_info(msg::parse_spool_entry(*data)).attempts, 1u);
+    EXPECT_EQ(sender.totals().skipped, 1u);   // said in the summary
 }
 
 TEST_F(SenderTest, StopLeavesTheEntries) {

@@ -576,12 +576,15 @@ Prepared ClientSession::prepare(const Envelope& m, std::string_view original) co
                           "message of " + std::to_string(size) + " bytes is over " + server_ + "'s SIZE limit of " +
                               std::to_string(caps_.size));
 
-    // RFC 8689: a message that requires TLS goes only over TLS to a server
-    // that offers REQUIRETLS, and fails rather than lose the requirement.
-    if (m.has_param("REQUIRETLS") && !(tls_ && caps_.offers("REQUIRETLS")))
+    // RFC 8689: a message that requires TLS goes only over TLS, with the
+    // server's certificate verified (4.2.1), to a server that offers
+    // REQUIRETLS, and fails rather than lose the requirement.
+    if (m.has_param("REQUIRETLS") && !(tls_ && opt_.tls.verify && caps_.offers("REQUIRETLS")))
         return decide_all(RcptState::failed, std::nullopt,
                           "the message requires TLS (REQUIRETLS, RFC 8689) and " + server_ +
-                              (tls_ ? " does not offer REQUIRETLS" : " was reached without TLS"));
+                              (!tls_              ? " was reached without TLS"
+                               : !opt_.tls.verify ? " was reached without a verified certificate (--tls-verify no)"
+                                                  : " does not offer REQUIRETLS"));
 
     // MAIL and RCPT lines, with the parameters this server can take: those
     // of an extension its EHLO offered (RFC 5321 2.2.1), no other.
