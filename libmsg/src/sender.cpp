@@ -298,6 +298,16 @@ std::unique_ptr<Sender::Lane::Job> Sender::Lane::take() {
         }
         auto job = std::make_unique<Job>(Job{std::move(claim), {}});
         job->env = envelope_of(job->claim.entry());
+        // A recipient listed twice is sent one RCPT: else the server may take
+        // one and defer the other, and each retry delivers again. (Settling
+        // goes by address, so both lines share its outcome.)
+        auto& rcpts = job->env.rcpts;
+        for (std::size_t i = 1; i < rcpts.size();) {
+            const bool seen = std::any_of(rcpts.begin(), rcpts.begin() + static_cast<std::ptrdiff_t>(i),
+                                          [&](const Envelope::Rcpt& r) { return r.address == rcpts[i].address; });
+            if (seen) rcpts.erase(rcpts.begin() + static_cast<std::ptrdiff_t>(i));
+            else ++i;
+        }
         return job;
     }
     return nullptr;

@@ -29,14 +29,15 @@ namespace {
 
 // Refuses rcpt "bad@", defers "later@", accepts the rest; counts messages.
 struct Policy : smtp::ServerPolicy {
-    std::atomic<int> messages{0};
+    std::atomic<int> messages{0}, rcpts{0};
     smtp::Verdict decide(smtp::Stage stage, std::string_view arg, const std::vector<std::string>&) override {
         if (stage == smtp::Stage::rcpt && arg.find("bad@") != std::string_view::npos) return {550, "5.1.1 no such user", false};
         if (stage == smtp::Stage::rcpt && arg.find("later@") != std::string_view::npos) return {451, "4.2.0 try later", false};
         return {};
     }
-    smtp::Verdict accept(smtp::ReceivedMessage&&, bool&) override {
+    smtp::Verdict accept(smtp::ReceivedMessage&& m, bool&) override {
         ++messages;
+        rcpts += static_cast<int>(m.envelope.rcpts.size());
         return {};
     }
 };
@@ -285,6 +286,18 @@ TEST_F(SenderTest, AnEntryDeferredByAnotherSenderAfterTheListingWaitsForItsTime)
     ASSERT_TRUE(data);
     EXPECT_EQ(msg::retry_info(msg::parse_spool_entry(*data)).attempts, 1u);
     EXPECT_EQ(sender.totals().skipped, 1u);   // said in the summary
+}
+
+TEST_F(SenderTest, ARecipientListedTwiceGetsOneRcpt) {
+    start_server();
+    const std::string a = enqueue({"b@example.net", "c@example.net", "b@example.net"});
+    Recorder events;
+    msg::Sender sender(*spool_, options_, events);
+    std::atomic<bool> stop{false};
+    (void)sender.pass(stop);
+    EXPECT_EQ(server_.policy.messages, 1);
+    EXPECT_EQ(server_.policy.rcpts, 2);
+    EXPECT_TRUE(in(msg::SpoolState::sent).count(a));
 }
 
 TEST_F(SenderTest, StopLeavesTheEntries) {
