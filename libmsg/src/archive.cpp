@@ -205,7 +205,7 @@ MboxRecord mbox_record(const SpoolEntry& e, std::time_t now) {
     }
     // Bytes before an archive's first From_ line hold no line that starts
     // "From ": a reader would start a message there.
-    if (!r.leading.empty() && (r.leading.starts_with("From ") || r.leading.find("\nFrom ") != std::string::npos)) {
+    if (holds_from_line(r.leading)) {
         r.ignored = "its Mbox-Leading-Base64 holds a line starting \"From \", which would start a message: left out";
         r.leading.clear();
     }

@@ -25,10 +25,6 @@ Error os_error(const std::string& what, const std::string& path, int e) {
     return Error{e, what + " " + path + ": " + std::strerror(e)};
 }
 
-// Appends `data` to `out` with the format's quoting: mboxrd adds '>' to
-// every line matching ^>*From , mboxo and mboxcl to every line matching
-// ^From ; mboxcl2 quotes nothing.
-// Lines starting at the offsets in `keep` (ascending) are not quoted.
 // Whether a "From " line at `s` of a message would start another: after an
 // empty line, or as its first line (right after the From_ line, as the
 // From_ line of an empty message would be), whatever a writer was asked
@@ -41,12 +37,11 @@ bool starts_message_at(std::string_view data, std::size_t s) {
     return p == 0 || data[p - 1] == '\n';
 }
 
-// Bytes that hold a line starting with "From " (a reader starts a message
-// there).
-bool holds_from_line(std::string_view bytes) {
-    return bytes.starts_with("From ") || bytes.find("\nFrom ") != std::string_view::npos;
-}
-
+// Appends `data` to `out` with the format's quoting: mboxrd adds '>' to
+// every line matching ^>*From , mboxo and mboxcl to every line matching
+// ^From ; mboxcl2 quotes nothing.
+// Lines starting at the offsets in `keep` (ascending) are not quoted,
+// unless they would start a message there (starts_message_at).
 void append_quoted(std::string& out, std::string_view data, MboxFormat f,
                    std::span<const std::size_t> keep = {}) {
     if (f == MboxFormat::mboxcl2) {
@@ -251,6 +246,10 @@ private:
 };
 
 }  // namespace
+
+bool holds_from_line(std::string_view bytes) noexcept {
+    return bytes.starts_with("From ") || bytes.find("\nFrom ") != std::string_view::npos;
+}
 
 Status MboxWriter::write(const MboxMessage& m) {
     if (m.too_large)

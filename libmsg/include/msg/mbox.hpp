@@ -81,6 +81,10 @@ enum class MboxFormat : std::uint8_t { mboxrd, mboxo, mboxcl, mboxcl2, detect };
 std::string_view format_name(MboxFormat f);                   // "mboxrd", ...
 std::optional<MboxFormat> parse_format(std::string_view name);  // the same names
 
+// Whether `bytes` hold a line starting "From ", where a reader starts a
+// message: such bytes cannot be an archive's leading bytes.
+bool holds_from_line(std::string_view bytes) noexcept;
+
 struct MboxOptions {
     MboxFormat format = MboxFormat::mboxrd;
     // Bytes per read from the file or inflater (at least 4096), by
