@@ -9,6 +9,7 @@
 #include "msg/charset.hpp"
 #include "msg/datetime.hpp"
 #include "msg/dsn.hpp"
+#include "msg/header.hpp"
 #include "msg/json.hpp"
 
 namespace msg {
@@ -233,12 +234,19 @@ Result<Settlement> settle(Claim& claim, Delivery& d, const SettleOptions& o, Sys
             info.envid = std::string(env.param("ENVID"));
             info.arrival = entry_time(claim.name()).value_or(now);
             info.original = entry.message;
-            for (const RcptOutcome& r : d.rcpts)
-                if (r.state == RcptState::failed)
-                    info.recipients.push_back(DsnRecipient{r.address, "failed",
-                                                           r.reply ? r.reply->status().str() : "5.0.0", reason(r),
-                                                           r.reply ? o.remote_mta : ""});
-            dsn = make_dsn(info, now);
+            info.full = iequals(env.param("RET"), "FULL");
+            // Only the recipients whose NOTIFY asks for failures (RFC 3461 4.1).
+            for (const RcptOutcome& r : d.rcpts) {
+                if (r.state != RcptState::failed) continue;
+                const auto e = std::find_if(env.rcpts.begin(), env.rcpts.end(),
+                                            [&](const Envelope::Rcpt& x) { return x.address == r.address; });
+                if (e != env.rcpts.end() && !e->notify("FAILURE")) continue;
+                const std::string_view orcpt = e != env.rcpts.end() ? e->param("ORCPT") : std::string_view{};
+                info.recipients.push_back(DsnRecipient{r.address, "failed",
+                                                       r.reply ? r.reply->status().str() : "5.0.0", reason(r),
+                                                       r.reply ? o.remote_mta : "", xtext_decode(orcpt)});
+            }
+            if (!info.recipients.empty()) dsn = make_dsn(info, now);
         }
         if (failed.size() == d.rcpts.size()) {
             if (Status st = claim.fail(report, json, dsn); !st) return st.error();

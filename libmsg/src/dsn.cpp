@@ -6,6 +6,7 @@
 
 #include "msg/charset.hpp"
 #include "msg/datetime.hpp"
+#include "msg/envelope.hpp"
 #include "msg/message.hpp"
 #include "msg/rewrite.hpp"
 
@@ -44,15 +45,58 @@ std::string ascii_line(std::string_view s) {
     return out;
 }
 
+bool ascii(std::string_view s) { return first_non_ascii(s) == std::string_view::npos; }
+
+// "rfc822; a@example.org", or RFC 6533's "utf-8; ..." for a UTF-8 address.
+std::string typed_address(std::string_view a, bool global) {
+    if (ascii(a)) return "rfc822; " + one_line(a);
+    return global ? "utf-8; " + one_line(a) : "rfc822; " + ascii_line(a);
+}
+
+// ORCPT's "type;address" as "type; address".
+std::string original_recipient(std::string_view o, bool global) {
+    const std::size_t semi = o.find(';');
+    std::string_view type = o.substr(0, semi), address = semi == std::string_view::npos ? "" : o.substr(semi + 1);
+    while (!address.empty() && address.front() == ' ') address.remove_prefix(1);
+    const std::string v = std::string(type) + "; " + std::string(address);
+    return global ? one_line(v) : ascii_line(v);
+}
+
+// The lines of `s` with CRLF line ends, up to its first empty line when
+// `header_only`.
+void append_crlf(std::string& m, std::string_view s, bool header_only) {
+    std::size_t at = 0;
+    while (at < s.size()) {
+        std::size_t nl = s.find('\n', at);
+        if (nl == std::string_view::npos) nl = s.size();
+        std::string_view line = s.substr(at, nl - at);
+        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+        if (line.empty() && header_only) break;
+        m.append(line);
+        m += "\r\n";
+        at = nl + 1;
+    }
+}
+
 }  // namespace
 
 std::string make_dsn(const DsnInfo& info, std::chrono::system_clock::time_point now) {
-    const std::string boundary = "=_dsn_" + std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(
-                                                                 now.time_since_epoch()).count());
     const std::string host = info.reporting_mta.empty() ? "localhost" : one_line(info.reporting_mta);
     const bool delayed_only = !info.recipients.empty() &&
                               std::all_of(info.recipients.begin(), info.recipients.end(),
                                           [](const DsnRecipient& r) { return r.action == "delayed"; });
+    const std::string_view header = info.original.substr(0, header_end(info.original));
+    // RFC 6533: a UTF-8 address or header makes the report an
+    // internationalised one.
+    const bool utf8_header = !ascii(header);
+    bool global = utf8_header || !ascii(info.sender);
+    for (const DsnRecipient& r : info.recipients) global = global || !ascii(r.address) || !ascii(r.original);
+    const bool full = info.full && info.original.size() <= info.max_full;
+    const std::string_view returned = full ? info.original : header;
+    std::string boundary = "=_dsn_" + std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(
+                                                           now.time_since_epoch()).count());
+    while (returned.find("--" + boundary) != std::string_view::npos) boundary += '_';
+
     std::string m;
     m += "From: Mail Delivery System <MAILER-DAEMON@" + host + ">\r\n";
     m += "To: <" + one_line(info.sender) + ">\r\n";
@@ -62,7 +106,8 @@ std::string make_dsn(const DsnInfo& info, std::chrono::system_clock::time_point 
     m += "Message-ID: " + make_message_id(info.original.substr(0, 4096), t, host) + "\r\n";
     m += "Auto-Submitted: auto-replied\r\n";
     m += "MIME-Version: 1.0\r\n";
-    m += "Content-Type: multipart/report; report-type=delivery-status;\r\n\tboundary=\"" + boundary + "\"\r\n";
+    m += std::string("Content-Type: multipart/report; report-type=") + (global ? "global-delivery-status" : "delivery-status") +
+         ";\r\n\tboundary=\"" + boundary + "\"\r\n";
     m += "\r\n";
     m += "This is a MIME-encapsulated delivery status notification.\r\n";
     m += "\r\n--" + boundary + "\r\n";
@@ -75,33 +120,36 @@ std::string make_dsn(const DsnInfo& info, std::chrono::system_clock::time_point 
         m += r.diagnostic.empty() ? std::string("no reason given") : one_line(r.diagnostic);
         m += "\r\n";
     }
+    if (info.full && !full)
+        m += "\r\nThe message, " + std::to_string(info.original.size()) +
+             " bytes, is too large to be returned whole; its header follows.\r\n";
     m += "\r\n--" + boundary + "\r\n";
-    m += "Content-Type: message/delivery-status\r\n\r\n";
+    m += global ? "Content-Type: message/global-delivery-status\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+                : "Content-Type: message/delivery-status\r\n\r\n";
     m += "Reporting-MTA: dns; " + host + "\r\n";
     if (!info.envid.empty()) m += "Original-Envelope-Id: " + ascii_line(info.envid) + "\r\n";
     if (info.arrival.time_since_epoch().count() != 0) m += "Arrival-Date: " + format_date_time(std::chrono::system_clock::to_time_t(info.arrival)) + "\r\n";
     for (const DsnRecipient& r : info.recipients) {
         m += "\r\n";
-        m += "Final-Recipient: rfc822; " + one_line(r.address) + "\r\n";
+        if (!r.original.empty()) m += "Original-Recipient: " + original_recipient(r.original, global) + "\r\n";
+        m += "Final-Recipient: " + typed_address(r.address, global) + "\r\n";
         m += "Action: " + one_line(r.action) + "\r\n";
         m += "Status: " + status_of(r) + "\r\n";
         if (!r.remote_mta.empty()) m += "Remote-MTA: dns; " + ascii_line(r.remote_mta) + "\r\n";
         if (!r.diagnostic.empty()) m += "Diagnostic-Code: smtp; " + ascii_line(r.diagnostic) + "\r\n";
     }
     m += "\r\n--" + boundary + "\r\n";
-    m += "Content-Type: text/rfc822-headers\r\n\r\n";
-    // The original's header block, with CRLF line endings.
-    std::string_view o = info.original;
-    std::size_t end = 0;
-    while (end < o.size()) {
-        std::size_t nl = o.find('\n', end);
-        if (nl == std::string_view::npos) nl = o.size();
-        std::string_view line = o.substr(end, nl - end);
-        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-        if (line.empty()) break;
-        m.append(line);
+    // The original, with CRLF line endings: its header block, or the
+    // whole message (RET=FULL).
+    if (full) {
+        m += utf8_header ? "Content-Type: message/global\r\n" : "Content-Type: message/rfc822\r\n";
+        if (!ascii(info.original)) m += "Content-Transfer-Encoding: 8bit\r\n";
         m += "\r\n";
-        end = nl + 1;
+        append_crlf(m, returned, false);
+    } else {
+        m += utf8_header ? "Content-Type: message/global-headers\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+                         : "Content-Type: text/rfc822-headers\r\n\r\n";
+        append_crlf(m, returned, true);
     }
     m += "\r\n--" + boundary + "--\r\n";
     return m;

@@ -88,6 +88,24 @@ std::string check_esmtp_param(const EsmtpParam& p, bool mail) {
     return {};
 }
 
+std::string xtext_decode(std::string_view s) {
+    std::string out;
+    out.reserve(s.size());
+    auto hex = [](char h) -> int {
+        if (h >= '0' && h <= '9') return h - '0';
+        if (h >= 'A' && h <= 'F') return h - 'A' + 10;
+        return -1;
+    };
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        if (s[i] == '+' && i + 2 < s.size() && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
+            out += static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2]));
+            i += 2;
+        } else {
+            out += s[i];
+        }
+    }
+    return out;
+}
 
 std::vector<EsmtpParam> parse_esmtp_params(std::string_view s, std::size_t base, bool utf8,
                                            std::vector<ParamProblem>* problems) {
@@ -175,6 +193,25 @@ std::string_view Envelope::annotation(std::string_view name) const {
 bool Envelope::has_param(std::string_view keyword) const {
     return std::any_of(mail_params.begin(), mail_params.end(),
                        [&](const std::string& p) { return iequals(param_keyword(p), keyword); });
+}
+
+std::string_view Envelope::Rcpt::param(std::string_view keyword) const {
+    for (const std::string& p : params)
+        if (iequals(param_keyword(p), keyword)) return param_value(p);
+    return {};
+}
+
+bool Envelope::Rcpt::notify(std::string_view event) const {
+    const bool given = std::any_of(params.begin(), params.end(),
+                                   [](const std::string& p) { return iequals(param_keyword(p), "NOTIFY"); });
+    if (!given) return !iequals(event, "SUCCESS");
+    std::string_view v = param("NOTIFY");
+    while (!v.empty()) {
+        const std::size_t comma = std::min(v.find(','), v.size());
+        if (iequals(v.substr(0, comma), event)) return true;
+        v.remove_prefix(std::min(comma + 1, v.size()));
+    }
+    return false;
 }
 
 std::string_view Envelope::param(std::string_view keyword) const {

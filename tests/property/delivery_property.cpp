@@ -106,18 +106,32 @@ RC_GTEST_PROP(DeliveryProperty, DsnIsAWellFormedReport, ()) {
     info.reporting_mta = "sender.example.org";
     info.sender = "a@example.org";
     info.arrival = system_clock::from_time_t(1700000000);
-    const std::string original = "From: a@example.org\nSubject: " + *rc::gen::container<std::string>(rc::gen::inRange<char>(32, 127)) +
-                                 "\n\nbody\n";
+    // A subject in ASCII or UTF-8, a body of any lines, returned whole or not.
+    const bool utf8 = *rc::gen::arbitrary<bool>();
+    const std::string subject = *rc::gen::container<std::string>(rc::gen::inRange<char>(32, 127));
+    const std::string body = *rc::gen::container<std::string>(rc::gen::element('a', ' ', '-', '\n', '=', '\xc3', '\xa9'));
+    const std::string original = "From: a@example.org\nSubject: " + subject + (utf8 ? "\xc3\xa9" : "") + "\n\n" + body;
     info.original = original;
+    info.full = *rc::gen::arbitrary<bool>();
     const auto n = *rc::gen::inRange<std::size_t>(1, 5);
     for (std::size_t i = 0; i < n; ++i)
-        info.recipients.push_back({"r" + std::to_string(i) + "@example.net", "failed", "5.1.1",
-                                   "550 5.1.1 " + *rc::gen::container<std::string>(rc::gen::arbitrary<char>()), "mx"});
+        info.recipients.push_back({"r" + std::to_string(i) + (utf8 && i == 0 ? "\xc3\xa9" : "") + "@example.net", "failed",
+                                   "5.1.1", "550 5.1.1 " + *rc::gen::container<std::string>(rc::gen::arbitrary<char>()), "mx",
+                                   *rc::gen::element<std::string>("", "rfc822;r@example.net", "rfc822;\x01+2B")});
     const std::string dsn = msg::make_dsn(info, system_clock::from_time_t(1700000100));
     const msg::Message m = msg::parse_message(dsn);
+    // No error but the original's own, inside the returned message.
+    const std::size_t returned = dsn.find("Content-Type: message/rfc822\r\n") != std::string::npos
+                                     ? dsn.find("Content-Type: message/rfc822\r\n")
+                                     : dsn.find("Content-Type: message/global\r\n");
+    RC_ASSERT((returned != std::string::npos) == (info.full && body.size() < 10000));
     for (const msg::Defect& d : msg::validate(m))
-        RC_ASSERT(d.info().severity != msg::Severity::error);
-    RC_ASSERT(m.leaves().size() == 3u);
+        RC_ASSERT(d.info().severity != msg::Severity::error || (returned != std::string::npos && d.offset > returned));
+    // text, status, and the original (its header, or the message's own leaves)
+    RC_ASSERT(m.leaves().size() >= 3u);
+    RC_ASSERT(m.entity(m.leaves()[1]).content_type.mime_type() ==
+              (utf8 ? "message/global-delivery-status" : "message/delivery-status"));
     for (std::size_t i = 0; i < n; ++i)
-        RC_ASSERT(dsn.find("Final-Recipient: rfc822; r" + std::to_string(i) + "@example.net\r\n") != std::string::npos);
+        RC_ASSERT(dsn.find(std::string("Final-Recipient: ") + (utf8 && i == 0 ? "utf-8; r0\xc3\xa9" : "rfc822; r" + std::to_string(i)) +
+                           "@example.net\r\n") != std::string::npos);
 }

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <msg/datetime.hpp>
 #include <msg/delivery.hpp>
+#include <msg/dsn.hpp>
 #include <msg/json.hpp>
 
 #include <chrono>
@@ -228,6 +229,104 @@ TEST_F(Delivery, NoDsnForTheNullSender) {
     ASSERT_TRUE(msg::settle(c, d, opt_, system_clock::now(), 0.5));
     EXPECT_TRUE(fs::exists(failed(n + ".report")));
     EXPECT_FALSE(fs::exists(failed(n + ".dsn")));
+}
+
+// RFC 3461: NOTIFY says which recipients' failures the sender hears of,
+// ORCPT is returned as Original-Recipient, RET=FULL returns the message.
+TEST_F(Delivery, DsnFollowsNotifyOrcptAndRet) {
+    msg::Envelope e = envelope({"never@example.net", "success@example.net", "told@example.net", "plain@example.net"});
+    e.rcpts[0].params = {"NOTIFY=NEVER"};
+    e.rcpts[1].params = {"NOTIFY=SUCCESS,DELAY"};
+    e.rcpts[2].params = {"NOTIFY=DELAY,FAILURE", "ORCPT=rfc822;Told+2Bme@example.net"};
+    e.mail_params = {"RET=FULL"};
+    const std::string n = enqueue(e);
+    msg::Claim c = claim(n);
+    msg::Delivery d;
+    for (const auto& r : e.rcpts) d.rcpts.push_back(outcome(r.address, RcptState::failed, reply(550, "5.1.1 no such user")));
+    ASSERT_TRUE(msg::settle(c, d, opt_, system_clock::now(), 0.5));
+    const std::string dsn = slurp(failed(n + ".dsn"));
+    EXPECT_EQ(dsn.find("never@"), std::string::npos) << dsn;
+    EXPECT_EQ(dsn.find("success@"), std::string::npos) << dsn;
+    EXPECT_NE(dsn.find("Original-Recipient: rfc822; Told+me@example.net\r\nFinal-Recipient: rfc822; told@example.net\r\n"),
+              std::string::npos) << dsn;
+    EXPECT_NE(dsn.find("Final-Recipient: rfc822; plain@example.net\r\n"), std::string::npos) << dsn;
+    EXPECT_NE(dsn.find("Content-Type: message/rfc822\r\n\r\nFrom: a@example.org\r\nSubject: hi\r\n\r\nhello\r\n"),
+              std::string::npos) << dsn;
+    // every recipient is in the operator's report all the same
+    const std::string report = slurp(failed(n + ".report"));
+    EXPECT_NE(report.find("never@example.net"), std::string::npos);
+}
+
+TEST_F(Delivery, NoDsnWhenNoFailedRecipientAsksForOne) {
+    msg::Envelope e = envelope({"b@example.net"});
+    e.rcpts[0].params = {"NOTIFY=NEVER"};
+    const std::string n = enqueue(e);
+    msg::Claim c = claim(n);
+    msg::Delivery d;
+    d.rcpts = {outcome("b@example.net", RcptState::failed, reply(550, "5.1.1 no"))};
+    ASSERT_TRUE(msg::settle(c, d, opt_, system_clock::now(), 0.5));
+    EXPECT_TRUE(fs::exists(failed(n + ".report")));
+    EXPECT_FALSE(fs::exists(failed(n + ".dsn")));
+}
+
+msg::DsnInfo dsn_info(std::string_view original) {
+    msg::DsnInfo info;
+    info.reporting_mta = "sender.example.org";
+    info.sender = "a@example.org";
+    info.original = original;
+    info.recipients.push_back({"b@example.net", "failed", "5.1.1", "550 5.1.1 no", "mx.example.net", ""});
+    return info;
+}
+
+TEST(Dsn, HeaderOnlyUnlessFullAndSmallEnough) {
+    const std::string original = "From: a@example.org\nSubject: hi\n\nthe body\n";
+    msg::DsnInfo info = dsn_info(original);
+    std::string dsn = msg::make_dsn(info, system_clock::from_time_t(1700000000));
+    EXPECT_NE(dsn.find("report-type=delivery-status;"), std::string::npos) << dsn;
+    EXPECT_NE(dsn.find("Content-Type: text/rfc822-headers\r\n\r\nFrom: a@example.org\r\nSubject: hi\r\n\r\n--"),
+              std::string::npos) << dsn;
+    EXPECT_EQ(dsn.find("the body"), std::string::npos);
+    info.full = true;
+    dsn = msg::make_dsn(info, system_clock::from_time_t(1700000000));
+    EXPECT_NE(dsn.find("Content-Type: message/rfc822\r\n\r\nFrom: a@example.org\r\nSubject: hi\r\n\r\nthe body\r\n"),
+              std::string::npos) << dsn;
+    info.max_full = original.size() - 1;
+    dsn = msg::make_dsn(info, system_clock::from_time_t(1700000000));
+    EXPECT_EQ(dsn.find("the body"), std::string::npos);
+    EXPECT_NE(dsn.find("too large to be returned whole"), std::string::npos) << dsn;
+    EXPECT_NE(dsn.find("Content-Type: text/rfc822-headers"), std::string::npos);
+}
+
+// RFC 6533: a UTF-8 address or header makes the report a global one.
+TEST(Dsn, Utf8MakesAGlobalReport) {
+    const std::string original = "From: a@example.org\nSubject: Gr\xc3\xbc\xc3\x9f" "e\n\nhello\n";
+    msg::DsnInfo info = dsn_info(original);
+    info.recipients.push_back({"j\xc3\xbcrgen@example.net", "failed", "5.1.1", "550 5.1.1 no", "mx.example.net",
+                               "utf-8;j\xc3\xbcrgen@example.net"});
+    const std::string dsn = msg::make_dsn(info, system_clock::from_time_t(1700000000));
+    EXPECT_NE(dsn.find("report-type=global-delivery-status;"), std::string::npos) << dsn;
+    EXPECT_NE(dsn.find("Content-Type: message/global-delivery-status\r\n"), std::string::npos);
+    EXPECT_NE(dsn.find("Final-Recipient: rfc822; b@example.net\r\n"), std::string::npos);
+    EXPECT_NE(dsn.find("Original-Recipient: utf-8; j\xc3\xbcrgen@example.net\r\n"
+                       "Final-Recipient: utf-8; j\xc3\xbcrgen@example.net\r\n"),
+              std::string::npos) << dsn;
+    EXPECT_NE(dsn.find("Content-Type: message/global-headers\r\n"), std::string::npos);
+    EXPECT_NE(dsn.find("Subject: Gr\xc3\xbc\xc3\x9f" "e\r\n"), std::string::npos);
+    // ASCII everywhere: the RFC 3464 types, UTF-8 nowhere in the status fields
+    const std::string plain = msg::make_dsn(dsn_info("From: a@example.org\n\nx\n"), system_clock::from_time_t(1700000000));
+    EXPECT_NE(plain.find("Content-Type: message/delivery-status\r\n"), std::string::npos);
+}
+
+// The original returned inside the report cannot end it early.
+TEST(Dsn, BoundaryNotInTheReturnedMessage) {
+    const auto now = system_clock::from_time_t(1700000000);
+    const std::string b = "=_dsn_" + std::to_string(duration_cast<microseconds>(now.time_since_epoch()).count());
+    const std::string original = "From: a@example.org\n\n--" + b + "--\nmore\n";
+    msg::DsnInfo info = dsn_info(original);
+    info.full = true;
+    const std::string dsn = msg::make_dsn(info, now);
+    EXPECT_NE(dsn.find("boundary=\"" + b + "_\""), std::string::npos) << dsn;
+    EXPECT_NE(dsn.find("\r\n--" + b + "_--\r\n"), std::string::npos);
 }
 
 TEST_F(Delivery, UnsendableFailsWithAReport) {

@@ -287,3 +287,27 @@ TEST(Envelope, ParamHelpers) {
     EXPECT_EQ(msg::param_keyword("A=b=c"), "A");
     EXPECT_EQ(msg::param_value("A=b=c"), "b=c");
 }
+
+// RFC 3461 4.1: without NOTIFY, failures and delays are reported.
+TEST(Envelope, RecipientNotify) {
+    msg::Envelope::Rcpt r{"b@example.net", {}};
+    EXPECT_TRUE(r.notify("FAILURE"));
+    EXPECT_TRUE(r.notify("DELAY"));
+    EXPECT_FALSE(r.notify("SUCCESS"));
+    r.params = {"ORCPT=rfc822;b@example.net", "notify=never"};
+    EXPECT_FALSE(r.notify("FAILURE"));
+    EXPECT_FALSE(r.notify("DELAY"));
+    EXPECT_EQ(r.param("orcpt"), "rfc822;b@example.net");
+    r.params = {"NOTIFY=SUCCESS,failure"};
+    EXPECT_TRUE(r.notify("FAILURE"));
+    EXPECT_TRUE(r.notify("SUCCESS"));
+    EXPECT_FALSE(r.notify("DELAY"));
+    EXPECT_EQ(r.param("ORCPT"), "");
+}
+
+TEST(Envelope, XtextDecode) {
+    EXPECT_EQ(msg::xtext_decode("rfc822;a+2Bb+3Dc@example.org"), "rfc822;a+b=c@example.org");
+    EXPECT_EQ(msg::xtext_decode("a+2"), "a+2");       // cut short: kept
+    EXPECT_EQ(msg::xtext_decode("a+zz+41"), "a+zzA");
+    EXPECT_EQ(msg::xtext_decode(""), "");
+}

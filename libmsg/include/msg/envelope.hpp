@@ -61,12 +61,22 @@ std::vector<EsmtpParam> parse_esmtp_params(std::string_view s, std::size_t base,
 // is wrong. Unknown keywords are fine.
 std::string check_esmtp_param(const EsmtpParam& p, bool on_mail);
 
+// xtext decoded (RFC 3461 4): each "+" HEXCHAR HEXCHAR becomes its byte;
+// anything else is copied (a malformed "+" too).
+std::string xtext_decode(std::string_view s);
+
 // An envelope as values. Paths are without angle brackets ("" is the null
 // reverse-path <>); parameters are "KEYWORD" or "KEYWORD=value".
 struct Envelope {
     struct Rcpt {
         std::string address;
         std::vector<std::string> params;
+        // RCPT's parameter `keyword` (case-insensitive): its value, "" when absent.
+        std::string_view param(std::string_view keyword) const;
+        // Whether the sender asked to be told of this event: `event` is
+        // "FAILURE", "DELAY" or "SUCCESS". Without NOTIFY, failures and
+        // delays are reported (RFC 3461 4.1); NOTIFY=NEVER reports nothing.
+        bool notify(std::string_view event) const;
     };
     std::string mail_from;
     std::vector<std::string> mail_params;
