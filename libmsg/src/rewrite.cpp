@@ -5,6 +5,7 @@
 #include <fnmatch.h>
 
 #include <algorithm>
+#include <cstring>
 #include <cstdint>
 #include <cstdio>
 #include <ctime>
@@ -382,12 +383,28 @@ bool step_line_ending(std::string_view in, std::string& out, const RewriteOption
 
 // --- the public API ---------------------------------------------------------------
 
+std::size_t long_line_at(std::string_view s) noexcept {
+    const char* p = s.data();
+    const std::size_t n = s.size();
+    std::size_t line = 0;
+    while (line < n) {
+        const void* nl = std::memchr(p + line, '\n', n - line);
+        const std::size_t end = nl ? static_cast<std::size_t>(static_cast<const char*>(nl) - p) : n;
+        std::size_t len = end - line;
+        if (len > 0 && p[end - 1] == '\r') --len;
+        if (len > 998) return line;
+        line = end + 1;
+    }
+    return std::string_view::npos;
+}
+
 std::string_view step_name(RewriteStep s) {
     switch (s) {
     case RewriteStep::fix: return "fix";
     case RewriteStep::headers: return "headers";
     case RewriteStep::to_utf8: return "to-utf8";
     case RewriteStep::seven_bit: return "7bit";
+    case RewriteStep::line_limit: return "line-limit";
     case RewriteStep::fold: return "fold";
     case RewriteStep::line_ending: return "line-ending";
     }
@@ -460,6 +477,7 @@ RewriteResult rewrite(std::string_view message, const RewriteOptions& options) {
     run(RewriteStep::headers, edits, detail::step_headers);
     run(RewriteStep::to_utf8, options.to_utf8, detail::step_to_utf8);
     run(RewriteStep::seven_bit, options.seven_bit, detail::step_seven_bit);
+    run(RewriteStep::line_limit, options.line_limit, detail::step_line_limit);
     run(RewriteStep::fold, options.fold, detail::step_fold);
     run(RewriteStep::line_ending, options.line_ending != LineEnding::keep, detail::step_line_ending);
     if (options.fix) r.remaining = validate(parse_message(latest(), options.limits));

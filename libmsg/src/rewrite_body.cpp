@@ -23,19 +23,7 @@ const ValidateOptions kEvery{.utf8 = false, .max_repeats = 0};
 // A line over 998 octets (line break excluded), or a NUL: what 8BITMIME
 // does not allow either (RFC 6152 2, RFC 5321 4.5.3.1.6).
 bool needs_8bitmime_anyway(std::string_view s) {
-    const char* p = s.data();
-    const std::size_t n = s.size();
-    if (std::memchr(p, '\0', n)) return true;
-    std::size_t line = 0;
-    while (line < n) {
-        const void* nl = std::memchr(p + line, '\n', n - line);
-        const std::size_t end = nl ? static_cast<std::size_t>(static_cast<const char*>(nl) - p) : n;
-        std::size_t len = end - line;
-        if (len > 0 && p[end - 1] == '\r') --len;
-        if (len > 998) return true;
-        line = end + 1;
-    }
-    return false;
+    return std::memchr(s.data(), '\0', s.size()) || long_line_at(s) != std::string_view::npos;
 }
 
 // Encodings whose bodies the rewrite can decode and write again; an unknown
@@ -283,6 +271,58 @@ bool step_seven_bit(std::string_view in, std::string& out, const RewriteOptions&
         first_non_ascii(splice.empty() ? in : std::string_view(out)) != std::string_view::npos)
         log.problem("message", "8-bit bytes outside any field or part (such as a From_ line) left as they are");
     return !splice.empty();
+}
+
+// --- line-limit ---------------------------------------------------------------------
+
+bool step_line_limit(std::string_view in, std::string& out, const RewriteOptions& o, const StepLog& log) {
+    if (long_line_at(in) == std::string_view::npos) return false;
+    const Message m = parse_message(in, o.limits);
+    const std::string_view eol = eol_of(in);
+    Splice splice;
+    bool encoded_body = false;
+    const auto all = m.entities();
+    for (std::size_t ei = 0; ei < all.size(); ++ei) {
+        const Entity& e = all[ei];
+        const std::string place = entity_place(m, ei);
+        for (const HeaderField& f : m.fields(e)) {
+            if (long_line_at(f.raw) == std::string_view::npos) continue;
+            if (under_signature(m, e)) log.problem(field_place(m, ei, f.name), kSigned);
+            else fold_header_field(m, ei, f, eol, splice, log);
+        }
+        if (e.kind == EntityKind::multipart) {
+            if (long_line_at(in.substr(e.preamble_begin, e.preamble_end - e.preamble_begin)) != std::string_view::npos ||
+                long_line_at(in.substr(e.epilogue_begin, e.epilogue_end - e.epilogue_begin)) != std::string_view::npos)
+                log.problem(place, "a line over 998 octets in the preamble or epilogue left as it is");
+            continue;
+        }
+        if (e.kind != EntityKind::leaf || long_line_at(m.body(e)) == std::string_view::npos) continue;
+        if (under_signature(m, e)) {
+            log.problem(place, kSigned);
+            continue;
+        }
+        if (!reencodable(e.encoding)) {
+            log.problem(place, "Content-Transfer-Encoding " + std::string(transfer_encoding_name(e.encoding)) +
+                                   ": cannot re-encode a line over 998 octets");
+            continue;
+        }
+        if (must_not_encode(e)) {
+            log.problem(place, e.content_type.mime_type() + " may not be encoded (RFC 2046): a line over 998 octets left");
+            continue;
+        }
+        if (!editable(e)) {
+            log.problem(place, not_editable(m, e));
+            continue;
+        }
+        const bool keep = e.encoding == TransferEncoding::quoted_printable || e.encoding == TransferEncoding::base64;
+        const std::string_view now = reencode(m, e, keep ? e.encoding : TransferEncoding::unknown, eol, splice);
+        log.change(place, "body encoded as " + std::string(now) + ": a line was over 998 octets");
+        encoded_body = true;
+    }
+    if (encoded_body) add_mime_version(m, eol, splice);
+    if (splice.empty()) return false;
+    out = splice.apply(in);
+    return true;
 }
 
 // --- to-utf8 ----------------------------------------------------------------------

@@ -820,3 +820,29 @@ TEST(Fix, MimeFieldsReadLeniently) {
     msg::Defects none = msg::validate(msg::parse_message("Content-Transfer-Encoding: base64 (binary)\n\nAAEC\n"));
     for (const msg::Defect& x : none) EXPECT_NE(x.code, msg::DefectCode::ParamSyntax);
 }
+
+// line_limit: only the field and the body with a line over 998 octets
+// change; what cannot be made to fit is reported.
+TEST(LineLimit, OnlyWhatIsTooLong) {
+    const std::string part1 = "Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\ncaf\xc3\xa9\n";
+    const std::string in = "From: a@example.org\nSubject: " + std::string(1200, 's') + "\nX-Token: " +
+                           std::string(1100, 't') + "\nX-Short: " + std::string(100, 'x') +
+                           "\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n--b\n" + part1 +
+                           "--b\nContent-Type: text/plain\n\n" + std::string(2000, 'y') + "\n--b--\n";
+    const auto r = run(in, [](RewriteOptions& o) { o.line_limit = true; });
+    EXPECT_TRUE(r.changed);
+    EXPECT_NE(r.output.find(part1), std::string::npos);                       // the 8-bit part as it was
+    EXPECT_NE(r.output.find("\nX-Short: " + std::string(100, 'x') + "\n"), std::string::npos);   // 78 < line <= 998
+    EXPECT_NE(r.output.find("Subject: =?"), std::string::npos);               // free text: encoded words
+    EXPECT_NE(r.output.find("Content-Transfer-Encoding: quoted-printable\n\nyyy"), std::string::npos) << r.output;
+    EXPECT_EQ(decoded_leaves(r.output), decoded_leaves(in));
+    // X-Token has no white space and no known grammar: it stays, reported.
+    ASSERT_EQ(r.problems.size(), 1u);
+    EXPECT_EQ(r.problems[0].where, "header X-Token");
+    EXPECT_EQ(r.problems[0].step, msg::RewriteStep::line_limit);
+    for (const std::string& l : lines_of(r.output))
+        if (!l.starts_with("X-Token:")) EXPECT_LE(l.size(), 998u);
+    EXPECT_EQ(msg::long_line_at(r.output), r.output.find("X-Token:"));
+    // Nothing too long: nothing changed.
+    EXPECT_FALSE(run("From: a@example.org\n\n" + std::string(998, 'z') + "\r\n", [](RewriteOptions& o) { o.line_limit = true; }).changed);
+}

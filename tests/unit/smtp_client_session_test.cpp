@@ -5,6 +5,7 @@
 // the envelope behind the final dot, 421, malformed and over-long replies,
 // a lost or stopped connection, and the time limit for each wait.
 #include <gtest/gtest.h>
+#include <msg/rewrite.hpp>
 
 #include <memory>
 #include <string>
@@ -748,6 +749,42 @@ TEST(ClientSession, PreparedForTheServersExtensions) {
     EXPECT_TRUE(tls.done);
     EXPECT_EQ(tls.delivery.rcpts[0].state, RcptState::failed);
     EXPECT_NE(tls.delivery.rcpts[0].detail.find("REQUIRETLS"), std::string::npos);
+}
+
+// RFC 5321 4.5.3.1.6: no line over 998 octets goes out. The field or body
+// that has one is folded or encoded again; the rest goes byte for byte.
+TEST(ClientSession, LinesOver998OctetsAreMadeToFit) {
+    const std::string words = [] {
+        std::string w;
+        for (int i = 0; i < 150; ++i) w += " word" + std::to_string(i);
+        return w;
+    }();
+    const std::string message = "From: a@example.org\nX-List:" + words + "\nSubject: hi\n\nshort line\n" +
+                                std::string(1500, 'x') + "\ncaf\xc3\xa9\n";
+    Client c;
+    c.open();
+    Prepared p = c.s->prepare(envelope({"b@example.net"}), message);
+    ASSERT_FALSE(p.done);
+    EXPECT_EQ(msg::long_line_at(p.payload), std::string::npos);
+    EXPECT_NE(p.payload.find("\r\nSubject: hi\r\n"), std::string::npos) << p.payload;
+    EXPECT_NE(p.payload.find("Content-Transfer-Encoding: quoted-printable\r\n"), std::string::npos);
+    EXPECT_NE(p.payload.find(" word149\r\nSubject: hi\r\n"), std::string::npos);   // folded: unfolds to the same value
+    EXPECT_LE(p.payload.find("\r\n", p.payload.find("X-List:")) - p.payload.find("X-List:"), 78u);
+    ASSERT_EQ(p.delivery.notes.size(), 1u);
+    EXPECT_NE(p.delivery.notes[0].find("998"), std::string::npos);
+    // The same message, with conversions off: as it is, and said so.
+    SessionOptions off;
+    off.downgrade_8bit = false;
+    Client k(off);
+    k.open();
+    Prepared q = k.s->prepare(envelope({"b@example.net"}), message);
+    ASSERT_FALSE(q.done);
+    EXPECT_NE(q.payload.find(std::string(1500, 'x')), std::string::npos);
+    ASSERT_EQ(q.delivery.notes.size(), 1u);
+    // Short lines: nothing changed, nothing said.
+    Prepared r = c.s->prepare(envelope({"b@example.net"}), kMessage);
+    EXPECT_TRUE(r.delivery.notes.empty());
+    EXPECT_EQ(r.payload, "From: a@example.org\r\nSubject: hi\r\n\r\n..dot\r\nbody\r\n.\r\n");
 }
 
 TEST(ClientSession, ReplyLimitsOfTheOptions) {

@@ -34,7 +34,7 @@ const ToolInfo kInfo = {
     "Rewrite and repair messages, mbox archives and spool entries; bytes no operation has to "
     "change stay as they are.\nOperations run in this order, whatever the order on the command line: "
     "--fix, --remove, --set, --add, --strip-bcc, --add-date, --add-message-id, --to-utf8, --7bit, "
-    "--fold, --crlf/--lf.",
+    "--line-limit, --fold, --crlf/--lf.",
     "Examples:\n"
     "  msgrewrite --7bit --fold message.eml > out.eml    make a message fit a 7-bit hop\n"
     "  msgrewrite --fix --in-place broken.eml             repair in place, report what is left\n"
@@ -42,6 +42,7 @@ const ToolInfo kInfo = {
     "  msgrewrite --remove 'X-*' --set 'Subject: Minutes' message.eml\n"
     "  msgrewrite --mbox --to-utf8 -o utf8.mbox.gz archive.mbox\n"
     "  msgrewrite --7bit --in-place spool/queue/       spool entries: BODY=8BITMIME dropped too\n"
+    "  msgrewrite --line-limit -o fits.eml report.eml  no line over 998 octets, nothing else changed\n"
     "  msgrewrite --json --dry-run --fix --mbox archive.mbox   what would change, one JSON line per message\n"};
 
 struct Counts {
@@ -200,6 +201,8 @@ int main(int argc, char** argv) {
         ("to-utf8", "convert text parts to UTF-8 and label them so")
         ("7bit", "make the message 7-bit: 8-bit bodies to quoted-printable or base64 (the shorter), "
                  "8-bit header text to RFC 2047 words, 8-bit parameters to RFC 2231")
+        ("line-limit", "only where a line is over 998 octets (which SMTP cannot carry): fold that header "
+                       "field, encode that body again as quoted-printable or base64")
         ("fold", "fold header lines over 78 characters at white space")
         ("crlf", "make every line break CRLF")
         ("lf", "make every line break LF");
@@ -232,6 +235,7 @@ int main(int argc, char** argv) {
     o.strip_bcc = vm.count("strip-bcc") > 0;
     o.to_utf8 = vm.count("to-utf8") > 0;
     o.seven_bit = vm.count("7bit") > 0;
+    o.line_limit = vm.count("line-limit") > 0;
     o.fold = vm.count("fold") > 0;
     if (vm.count("crlf") && vm.count("lf")) {
         complain(kInfo.name, "--crlf and --lf exclude each other");

@@ -141,7 +141,8 @@ int main(int argc, char** argv) {
         ("retry-base", po::value<std::string>()->default_value("5m"), "first retry delay; doubles each attempt")
         ("retry-max", po::value<std::string>()->default_value("4000s"), "longest retry delay")
         ("timeout", po::value<std::string>(), "one time limit for every step, instead of RFC 5321's (5m, 10m for the final reply)")
-        ("no-downgrade", "refuse 8-bit messages to a server without 8BITMIME instead of converting them to 7 bit")
+        ("no-downgrade", "refuse 8-bit messages to a server without 8BITMIME instead of converting them to 7 bit, "
+                         "and send lines over 998 octets as they are")
         ("transcript", po::value<std::string>(), "DIR: write each session's transcript there (docs/transcript-format.md)")
         ("dsn", "also write an RFC 3464 delivery status notification beside each failure report")
         ("json", "one JSON line per delivery attempt on stdout");

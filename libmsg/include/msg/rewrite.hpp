@@ -12,6 +12,9 @@
 //   seven_bit   everything 8-bit made 7-bit: bodies to quoted-printable or
 //               base64, header text to RFC 2047 encoded words, MIME
 //               parameters to RFC 2231
+//   line_limit  only what has a line over 998 octets (RFC 5321 4.5.3.1.6,
+//               RFC 5322 2.1.1): that field folded, that body encoded
+//               again as quoted-printable or base64
 //   fold        header lines over 78 characters folded at white space
 //   line_ending every line break made CRLF or LF
 //
@@ -64,13 +67,19 @@ struct RewriteOptions {
     std::string add_message_id;     // when not empty: the Message-ID added if missing ("<...>")
     bool to_utf8 = false;
     bool seven_bit = false;
+    bool line_limit = false;
     bool fold = false;
     LineEnding line_ending = LineEnding::keep;
     Limits limits;
 };
 
-enum class RewriteStep : std::uint8_t { fix, headers, to_utf8, seven_bit, fold, line_ending };
-std::string_view step_name(RewriteStep s);  // "fix", "headers", "to-utf8", "7bit", "fold", "line-ending"
+enum class RewriteStep : std::uint8_t { fix, headers, to_utf8, seven_bit, line_limit, fold, line_ending };
+// "fix", "headers", "to-utf8", "7bit", "line-limit", "fold", "line-ending"
+std::string_view step_name(RewriteStep s);
+
+// The offset of the first line longer than 998 octets (its line break not
+// counted), or npos: what SMTP may not carry (RFC 5321 4.5.3.1.6).
+std::size_t long_line_at(std::string_view s) noexcept;
 
 // One change made, or one that could not be made.
 struct Change {

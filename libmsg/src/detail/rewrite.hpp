@@ -177,6 +177,7 @@ bool step_fix(std::string_view in, std::string& out, const RewriteOptions& o, co
 bool step_headers(std::string_view in, std::string& out, const RewriteOptions& o, const StepLog& log);
 bool step_to_utf8(std::string_view in, std::string& out, const RewriteOptions& o, const StepLog& log);
 bool step_seven_bit(std::string_view in, std::string& out, const RewriteOptions& o, const StepLog& log);
+bool step_line_limit(std::string_view in, std::string& out, const RewriteOptions& o, const StepLog& log);
 bool step_fold(std::string_view in, std::string& out, const RewriteOptions& o, const StepLog& log);
 bool step_line_ending(std::string_view in, std::string& out, const RewriteOptions& o, const StepLog& log);
 

@@ -563,6 +563,28 @@ Prepared ClientSession::prepare(const Envelope& m, std::string_view original) co
         d.notes.push_back(header_needs_utf8 ? "converted to 7 bit (the server does not offer SMTPUTF8)"
                                             : "converted to 7 bit (the server does not offer 8BITMIME)");
     }
+    // No line over 998 octets goes out (RFC 5321 4.5.3.1.6): the field is
+    // folded, the body encoded again, and nothing else changed (rewrite's
+    // line_limit, msgrewrite --line-limit). What cannot be (a signed part,
+    // or conversions refused) goes as it is, and the server decides.
+    std::string limited;
+    if (long_line_at(message) != std::string_view::npos) {
+        if (!opt_.downgrade_8bit) {
+            d.notes.push_back("a line over 998 octets sent as it is (conversions are off)");
+        } else {
+            RewriteOptions ro;
+            ro.line_limit = true;
+            RewriteResult rr = rewrite(message, ro);
+            if (rr.changed && !rr.refused()) {
+                limited = std::move(rr.output);
+                message = limited;
+                d.notes.push_back("lines over 998 octets folded or encoded again (RFC 5321 4.5.3.1.6)");
+            }
+            if (!rr.problems.empty())
+                d.notes.push_back("a line over 998 octets sent as it is: " + rr.problems.front().where + ": " +
+                                  rr.problems.front().what);
+        }
+    }
     // BODY=8BITMIME for an 8-bit body, as needs() says (8-bit header text
     // is SMTPUTF8's business).
     const bool eight_now = caps_.eightbitmime && message_needs(message).eightbitmime;
