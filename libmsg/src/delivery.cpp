@@ -179,6 +179,7 @@ std::string attempt_json(std::string_view name, const Settlement& s, const Deliv
     }
     j.end_array();
     if (s.next_attempt) j.key("next_attempt").value(format_rfc3339(*s.next_attempt));
+    if (!s.failed_entry.empty()) j.key("failed_entry").value(s.failed_entry);
     if (d.unanswered_dot) j.key("may_be_delivered").value(true);
     if (!d.notes.empty()) {
         j.key("notes").begin_array();
@@ -249,7 +250,9 @@ Result<Settlement> settle(Claim& claim, Delivery& d, const SettleOptions& o, Sys
             if (!info.recipients.empty()) dsn = make_dsn(info, now);
         }
         if (failed.size() == d.rcpts.size()) {
+            const std::string was = claim.name();
             if (Status st = claim.fail(report, json, dsn); !st) return st.error();
+            if (claim.name() != was) s.failed_entry = claim.name();
             s.outcome = Outcome::failed;
             return s;
         }

@@ -105,17 +105,20 @@ Status Claim::complete(bool durable) {
     return move_and_end(SpoolState::sent, durable);
 }
 
-Status Claim::move_and_end(SpoolState to, bool durable) {
+Status Claim::move_and_end(SpoolState to, bool durable, const std::string& new_name) {
     const SpoolState from = state_;
     const int from_fd = dirs_ ? dirs_->of(from) : -1, to_fd = dirs_ ? dirs_->of(to) : -1;
     const std::string from_dir = join(root_, state_dir(from));
     const std::string to_dir = join(root_, state_dir(to));
+    const std::string& target = new_name.empty() ? name_ : new_name;
     if (Status s = from_fd >= 0 && to_fd >= 0
-                       ? spool_io::move_at(from_fd, state_dir(from), to_fd, state_dir(to), name_, root_, true)
-                       : spool_io::move(join(from_dir, name_), join(to_dir, name_), false);
+                       ? spool_io::move_at(from_fd, state_dir(from), to_fd, state_dir(to), name_, root_,
+                                           new_name.empty(), new_name)
+                       : spool_io::move(join(from_dir, name_), join(to_dir, target), !new_name.empty());
         !s)
         return s;
     state_ = to;
+    name_ = target;
     auto sync = [](int fd, const std::string& path) { return fd >= 0 ? spool_io::sync_fd(fd, path) : spool_io::sync_dir(path); };
     Status s = Ok{};
     if (durable) s = sync(to_fd, to_dir);
@@ -215,9 +218,11 @@ Status write_reports(const std::string& root, const std::string& name, std::stri
 
 Status Claim::fail(std::string_view report, std::string_view json, std::string_view dsn) {
     if (fd_ < 0) return Error{EBADF, "the claim on spool entry " + name_ + " has ended"};
+    // A name too long for its reports' names: a new one in failed/.
+    const std::string renamed = name_.size() > kMaxEntryName ? new_entry_name(entry_key(name_)) : std::string();
     // The reports first: an entry in failed/ always has its report beside it.
-    if (Status s = write_reports(root_, name_, report, json, dsn); !s) return s;
-    return move_and_end(SpoolState::failed);
+    if (Status s = write_reports(root_, renamed.empty() ? name_ : renamed, report, json, dsn); !s) return s;
+    return move_and_end(SpoolState::failed, true, renamed);
 }
 
 Result<std::string> Claim::fail_some(const std::vector<std::string>& failed, std::string_view report,

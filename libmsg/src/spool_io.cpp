@@ -218,12 +218,12 @@ Error move_error(std::string_view step, const std::string& from, const std::stri
 }  // namespace
 
 Status move_at(int from, std::string_view from_name, int to, std::string_view to_name, std::string_view name,
-               const std::string& root, bool replace) {
-    const std::string n(name);
+               const std::string& root, bool replace, std::string_view new_name) {
+    const std::string n(name), m(new_name.empty() ? name : new_name);
     const char* step = "rename";
-    const int err = replace ? (::renameat(from, n.c_str(), to, n.c_str()) == 0 ? 0 : errno)
-                            : rename_no_replace(from, n.c_str(), to, n.c_str(), step);
-    if (err) return move_error(step, join(root, from_name, name), join(root, to_name, name), err);
+    const int err = replace ? (::renameat(from, n.c_str(), to, m.c_str()) == 0 ? 0 : errno)
+                            : rename_no_replace(from, n.c_str(), to, m.c_str(), step);
+    if (err) return move_error(step, join(root, from_name, name), join(root, to_name, m), err);
     return Ok{};
 }
 

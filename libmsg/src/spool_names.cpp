@@ -89,8 +89,10 @@ std::string new_entry_name(std::string_view key) {
     name.reserve(std::strlen(buf) + host.size() + 2 + key.size());   // (one allocation)
     name += buf;
     name += host;
-    if (!key.empty()) {
+    if (!key.empty() && name.size() + 2 <= kMaxEntryName) {
         name += '.';
+        // Cut so that the name, and the "_" below, stay within kMaxEntryName.
+        key = key.substr(0, kMaxEntryName - 1 - name.size());
         for (char c : key) {
             const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
                             c == '-' || c == '_';

@@ -329,6 +329,32 @@ TEST(Dsn, BoundaryNotInTheReturnedMessage) {
     EXPECT_NE(dsn.find("\r\n--" + b + "_--\r\n"), std::string::npos);
 }
 
+// A name of 249-255 bytes is an entry (NAME_MAX allows it), but its
+// NAME.report would not be a file name: it fails under a new name.
+TEST_F(Delivery, AnEntryNamedTooLongForItsReportsFailsUnderANewName) {
+    const std::string n = "20261123T081500.123456Z.4242.000017.host." + std::string(250 - 41, 'k');
+    ASSERT_EQ(n.size(), 250u);
+    {
+        std::ofstream f(base_ / "spool" / "queue" / n, std::ios::binary);
+        f << "MAIL FROM:<a@example.org>\nRCPT TO:<b@example.net>\n\n" << kMessage;
+    }
+    msg::Claim c = claim(n);
+    msg::Delivery d;
+    d.rcpts = {outcome("b@example.net", RcptState::failed, reply(550, "5.1.1 no"))};
+    auto s = msg::settle(c, d, opt_, system_clock::now(), 0.5);
+    ASSERT_TRUE(s) << s.error().message;
+    EXPECT_EQ(s->outcome, msg::Outcome::failed);
+    ASSERT_FALSE(s->failed_entry.empty());
+    EXPECT_LE(s->failed_entry.size(), msg::kMaxEntryName);
+    EXPECT_EQ(s->failed_entry, c.name());
+    EXPECT_FALSE(spool_->find(n));
+    EXPECT_EQ(spool_->find(s->failed_entry), SpoolState::failed);
+    EXPECT_TRUE(fs::exists(failed(s->failed_entry + ".report")));
+    EXPECT_TRUE(fs::exists(failed(s->failed_entry + ".dsn")));
+    EXPECT_NE(slurp(failed(s->failed_entry)).find("RCPT TO:<b@example.net>"), std::string::npos);
+    EXPECT_EQ(msg::entry_key(s->failed_entry).substr(0, 10), std::string(10, 'k'));
+}
+
 TEST_F(Delivery, UnsendableFailsWithAReport) {
     const std::string n = *spool_->enqueue(envelope({}), kMessage);
     msg::Claim c = claim(n);

@@ -147,6 +147,15 @@ TEST(SpoolNames, FormatKeyAndOrder) {
     EXPECT_EQ(msg::entry_key(msg::new_entry_name("report")), "report_");
     EXPECT_EQ(msg::entry_key(msg::new_entry_name("json")), "json_");
     EXPECT_EQ(msg::entry_key("x"), "");
+    // A long key is cut: NAME.report must stay a file name (NAME_MAX).
+    const std::string l = msg::new_entry_name(std::string(300, 'k'));
+    EXPECT_EQ(l.size(), msg::kMaxEntryName - 1);
+    EXPECT_TRUE(msg::entry_key(l).starts_with("kkkk"));
+    for (std::size_t k = 1; k <= 300; ++k) {
+        const std::string n = msg::new_entry_name("report" + std::string(k, 'j'));
+        EXPECT_LE(n.size(), msg::kMaxEntryName);
+        EXPECT_FALSE(n.ends_with(".report")) << n;
+    }
     EXPECT_EQ(msg::state_dir(SpoolState::deferred), "deferred");
 }
 

@@ -54,6 +54,8 @@ public:
     void settled(const std::string& entry, const msg::Settlement& st, const msg::Delivery& d) override {
         if (json_) return say(msg::attempt_json(entry, st, d, server_), true);
         if (quiet_ || st.outcome == msg::Outcome::sent) return;
+        if (!st.failed_entry.empty())
+            say("spoolsend: " + entry + ": the failed recipients are in failed/" + st.failed_entry, false);
         const std::string next = st.next_attempt ? " (next attempt " + msg::format_rfc3339(*st.next_attempt) + ")" : "";
         for (const msg::RcptOutcome& o : d.rcpts)
             if (o.state != msg::RcptState::sent)

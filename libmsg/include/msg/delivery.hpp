@@ -139,7 +139,8 @@ struct Settlement {
     Outcome outcome = Outcome::sent;
     std::size_t attempt = 1;              // this attempt's number (1 for the first)
     std::optional<SystemTime> next_attempt;  // when deferred recipients are tried again
-    std::string failed_entry;             // partial: the entry of the failed recipients, in failed/
+    std::string failed_entry;             // the entry of the failed recipients in failed/, when not this one
+                                          // (partial; or renamed, its name too long: Claim::fail)
 };
 
 // Decide and carry out what `d` means for the claimed entry (see the top

@@ -39,7 +39,11 @@ inline constexpr SpoolState kAllStates[] = {SpoolState::queue, SpoolState::defer
 // are replaced by '_'; a key "report" or "json" becomes "report_", "json_",
 // so that no entry name ends like a report file). See docs/spool-format.md.
 // The only global state of the spool code is the atomic sequence used here.
+// The name is at most kMaxEntryName bytes: a longer key is cut.
 std::string new_entry_name(std::string_view key = {});
+// The longest name the library gives an entry: NAME.report must fit in
+// NAME_MAX (255). Readers take names of up to 255 bytes.
+inline constexpr std::size_t kMaxEntryName = 255 - 7;
 // The key part of a name ("" when none).
 std::string_view entry_key(std::string_view name);
 
@@ -87,7 +91,9 @@ public:
     // Permanent failure: write failed/NAME.report (text) and, when `json` is
     // not empty, failed/NAME.json, and when `dsn` is not empty
     // failed/NAME.dsn (an RFC 3464 report message), then move the entry to
-    // failed/.
+    // failed/. An entry whose name is longer than kMaxEntryName (its
+    // reports' names would be over NAME_MAX) is given a new name in
+    // failed/ (new_entry_name of its key), which name() then returns.
     Status fail(std::string_view report, std::string_view json = {}, std::string_view dsn = {});
     // Permanent failure of some recipients only: a new entry with this
     // entry's MAIL line and annotations, the RCPT lines of `failed` (matched
@@ -112,8 +118,9 @@ public:
 private:
     friend class Spool;
     Claim() = default;
-    // Move the entry into `to`, fsync both directories and end the claim.
-    Status move_and_end(SpoolState to, bool durable = true);
+    // Move the entry into `to` (named `new_name` there when it is not
+    // empty), fsync both directories and end the claim.
+    Status move_and_end(SpoolState to, bool durable = true, const std::string& new_name = {});
     // Replace the entry's file in its directory by `content`, locked before
     // it takes the name; the claim holds the new file.
     Status replace(const std::string& content);

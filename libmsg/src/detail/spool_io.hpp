@@ -47,10 +47,11 @@ Result<int> create_file(const std::string& path, std::string_view data, bool syn
 Result<int> create_at(int dir, std::string_view name, std::string_view head, std::string_view body,
                       const std::string& root, std::string_view dir_name, mode_t mode = 0660);
 // `name` from the directory `from` (root/from_name) to the directory `to`
-// (root/to_name), never replacing unless `replace`, as move() does; errors
-// name both paths, as move()'s do.
+// (root/to_name), there named `new_name` when it is not empty, never
+// replacing unless `replace`, as move() does; errors name both paths, as
+// move()'s do.
 Status move_at(int from, std::string_view from_name, int to, std::string_view to_name, std::string_view name,
-               const std::string& root, bool replace = false);
+               const std::string& root, bool replace = false, std::string_view new_name = {});
 
 // How a Batch makes an entry's file before its commit
 // (docs/spool-format.md, "Writing entries from another program"):
