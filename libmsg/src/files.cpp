@@ -2,13 +2,16 @@
 #include "msg/files.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 
 namespace msg {
 
@@ -25,6 +28,63 @@ Status write_all(int fd, std::string_view data) {
         data.remove_prefix(static_cast<std::size_t>(n));
     }
     return Ok{};
+}
+
+// --- temporary files removed on a stopping signal ---------------------------------------
+//
+// A fixed table the handler can walk without allocating or locking: each
+// slot holds a path (malloc'ed by the registering thread) or null.
+// Registering and releasing take a mutex among threads; the handler only
+// reads the slots. Beyond kSlots files at once, the others are not removed
+// (a tool has a few open at most).
+
+constexpr std::size_t kSlots = 64;
+std::atomic<char*> g_temps[kSlots];
+std::mutex g_temps_mutex;
+constexpr int kStopSignals[] = {SIGINT, SIGTERM, SIGHUP};
+
+extern "C" void remove_temps_and_stop(int sig) {
+    for (auto& slot : g_temps)
+        if (char* p = slot.load(std::memory_order_acquire)) ::unlink(p);
+    // End as the signal would have: default action, raised again.
+    ::signal(sig, SIG_DFL);
+    ::raise(sig);
+}
+
+// Install the handler for each stopping signal whose action is still the default.
+void install_handlers() {
+    static std::once_flag once;
+    std::call_once(once, [] {
+        for (int sig : kStopSignals) {
+            struct sigaction old {};
+            if (::sigaction(sig, nullptr, &old) != 0 || old.sa_handler != SIG_DFL) continue;
+            struct sigaction sa {};
+            sa.sa_handler = remove_temps_and_stop;
+            ::sigemptyset(&sa.sa_mask);
+            for (int other : kStopSignals) ::sigaddset(&sa.sa_mask, other);
+            ::sigaction(sig, &sa, nullptr);
+        }
+    });
+}
+
+void register_temp(const std::string& path) {
+    install_handlers();
+    std::lock_guard<std::mutex> lock(g_temps_mutex);
+    for (auto& slot : g_temps)
+        if (!slot.load(std::memory_order_relaxed)) {
+            slot.store(::strdup(path.c_str()), std::memory_order_release);
+            return;
+        }
+}
+
+void release_temp(const std::string& path) {
+    std::lock_guard<std::mutex> lock(g_temps_mutex);
+    for (auto& slot : g_temps)
+        if (char* p = slot.load(std::memory_order_relaxed); p && path == p) {
+            slot.store(nullptr, std::memory_order_release);
+            std::free(p);   // (a handler running now on another thread may still read it: signals end the process)
+            return;
+        }
 }
 
 }  // namespace
@@ -185,7 +245,27 @@ std::string temp_beside(const std::string& path) {
     return dir + "." + base + "." + std::to_string(::getpid()) + ".tmp";
 }
 
+Result<std::string> make_temp_beside(const std::string& path) {
+    const std::string tmp = temp_beside(path);
+    const int fd = create_temp(tmp, path);
+    if (fd < 0) {
+        const int e = errno;
+        return Error{e, "cannot create " + tmp + ": " + std::strerror(e)};
+    }
+    ::close(fd);
+    return tmp;
+}
+
+void discard_temp(const std::string& tmp) {
+    ::unlink(tmp.c_str());
+    release_temp(tmp);
+}
+
 Status commit_file(const std::string& tmp, const std::string& path) {
+    struct Release {
+        const std::string& tmp;
+        ~Release() { release_temp(tmp); }
+    } release{tmp};
     auto fail = [&](const std::string& what) -> Status {
         const int e = errno;
         ::unlink(tmp.c_str());
@@ -218,7 +298,13 @@ int create_temp(const std::string& tmp, const std::string& path) {
     struct stat st {};
     const mode_t mode = ::stat(path.c_str(), &st) == 0 ? (st.st_mode & 0666) : 0600;
     ::unlink(tmp.c_str());
-    return ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+    if (fd >= 0) {
+        const int e = errno;
+        register_temp(tmp);
+        errno = e;
+    }
+    return fd;
 }
 
 Status replace_file(const std::string& path_given, std::string_view data) {
@@ -239,7 +325,7 @@ Status replace_file(const std::string& path_given, std::string_view data) {
         if (n < 0) {
             const int e = errno;
             ::close(fd);
-            ::unlink(tmp.c_str());
+            discard_temp(tmp);
             return Error{e, "cannot write " + tmp + ": " + std::strerror(e)};
         }
         p += n;
@@ -247,7 +333,7 @@ Status replace_file(const std::string& path_given, std::string_view data) {
     }
     if (::close(fd) != 0) {
         const int e = errno;
-        ::unlink(tmp.c_str());
+        discard_temp(tmp);
         return Error{e, "cannot write " + tmp + ": " + std::strerror(e)};
     }
     return commit_file(tmp, path);

@@ -317,4 +317,25 @@ expect 1 "lead2.mbox: the 6 bytes before its archive's first message are not wri
 [ "$(grep -c '^junk$' "$tmp/lead.out")" = 1 ] && [ "$(grep -c '^From ' "$tmp/lead.out")" = 2 ] ||
     { echo "FAIL: leading bytes of the second archive"; cat "$tmp/lead.out"; fail=1; }
 
+# Stopped by SIGTERM while it writes -o FILE: no temporary left beside it,
+# and an older FILE as it was. (The input is a pipe kept open, so the run is
+# waiting for more of the archive when the signal comes.)
+mkdir "$tmp/stopped"
+printf 'old\n' >"$tmp/stopped/out.mbox"
+mkfifo "$tmp/stopped.fifo"
+"$bin" --mbox --fold -o "$tmp/stopped/out.mbox" "$tmp/stopped.fifo" 2>/dev/null &
+pid=$!
+exec 9>"$tmp/stopped.fifo"
+printf 'From a@example.org Mon Nov 23 09:00:00 2026\nFrom: a@example.org\n\none\n' >&9
+tries=0
+while [ -z "$(ls -A "$tmp/stopped" | grep '\.tmp$')" ] && [ $tries -lt 50 ]; do sleep 0.1; tries=$((tries + 1)); done
+[ $tries -lt 50 ] || { echo "FAIL: msgrewrite -o made no temporary file beside its output"; fail=1; }
+kill -TERM $pid
+wait $pid
+rc=$?
+exec 9>&-
+[ $rc = 143 ] || { echo "FAIL: msgrewrite stopped by SIGTERM exited $rc, not 143"; fail=1; }
+[ "$(ls -A "$tmp/stopped")" = out.mbox ] || { echo "FAIL: left after SIGTERM:"; ls -A "$tmp/stopped"; fail=1; }
+[ "$(cat "$tmp/stopped/out.mbox")" = old ] || { echo "FAIL: out.mbox changed by a stopped run"; fail=1; }
+
 exit $fail

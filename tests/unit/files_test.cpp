@@ -8,9 +8,12 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <signal.h>
 #include <unistd.h>
 
 namespace fs = std::filesystem;
@@ -145,4 +148,33 @@ TEST_F(Files, ReadRegularFileRefusesDirectories) {
     auto r = msg::read_regular_file((dir_ / "f").string());
     ASSERT_TRUE(r);
     EXPECT_EQ(*r, "secret\n");
+}
+
+// A run stopped by SIGTERM (or SIGINT, SIGHUP) leaves no temporary file
+// behind, and still ends by that signal; a committed or discarded one is
+// no longer its business.
+TEST_F(Files, AStoppingSignalRemovesTheTemporaries) {
+    const std::string out = (dir_ / "out.mbox").string();
+    const std::string kept = (dir_ / "kept.mbox").string();
+    for (int sig : {SIGTERM, SIGINT, SIGHUP}) {
+        const pid_t pid = ::fork();
+        ASSERT_GE(pid, 0);
+        if (pid == 0) {
+            auto t = msg::make_temp_beside(out);
+            auto k = msg::make_temp_beside(kept);
+            if (!t || !k || !msg::commit_file(*k, kept)) ::_exit(3);
+            if (auto d = msg::make_temp_beside(kept); d) msg::discard_temp(*d);
+            std::ofstream(*t) << "half an archive";
+            ::raise(sig);
+            ::_exit(4);   // not reached
+        }
+        int status = 0;
+        ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+        ASSERT_TRUE(WIFSIGNALED(status)) << "status " << status;
+        EXPECT_EQ(WTERMSIG(status), sig);
+        std::vector<std::string> left;
+        for (const auto& e : fs::directory_iterator(dir_)) left.push_back(e.path().filename().string());
+        EXPECT_EQ(left, std::vector<std::string>{"kept.mbox"});
+        fs::remove(kept);
+    }
 }

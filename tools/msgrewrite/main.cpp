@@ -308,7 +308,19 @@ int main(int argc, char** argv) {
     if (in.mbox) {
         // One archive out (or each archive replaced, with --in-place).
         std::unique_ptr<msg::MboxWriter> writer;
-        const std::string target = in_place || output == "-" ? output : msg::temp_beside(output);
+        // One archive to FILE: written beside it (or beside a trusted link's
+        // target), renamed over it at the end.
+        std::string out_file = output, target = output;
+        if (!in_place && !dry_run && output != "-") {
+            auto resolved = msg::write_target(output);
+            auto made = resolved ? msg::make_temp_beside(*resolved) : msg::Result<std::string>(resolved.error());
+            if (!made) {
+                complain(kInfo.name, made.error().message);
+                return exit_code::cant_create;
+            }
+            out_file = *resolved;
+            target = *made;
+        }
         const bool gzip = vm.count("gzip") > 0 || output.ends_with(".gz");
         for (const std::string& path : cli.inputs) {
             if (!in_place) {
@@ -323,15 +335,13 @@ int main(int argc, char** argv) {
                 continue;
             }
             const std::string& real = *resolved;
-            const std::string tmp = msg::temp_beside(real);
-            if (const int fd = msg::create_temp(tmp, real); fd >= 0) {
-                ::close(fd);  // the writer opens it again, keeping its mode
-            } else {
-                complain(kInfo.name, "cannot create " + tmp + ": " + std::strerror(errno) + "; " + path +
-                                         " left as it was");
+            const auto made = msg::make_temp_beside(real);   // the writer opens it again, keeping its mode
+            if (!made) {
+                complain(kInfo.name, made.error().message + "; " + path + " left as it was");
                 worst = exit_code::worst(worst, exit_code::cant_create);
                 continue;
             }
+            const std::string& tmp = *made;
             std::unique_ptr<msg::MboxWriter> w;
             const std::uint64_t changed_before = rw.counts().changed;
             int code = rewrite_archive(path, in, tmp, is_gzip_file(path), false, rw, w);
@@ -344,14 +354,14 @@ int main(int argc, char** argv) {
                 }
             }
             if ((code == exit_code::ok || code == exit_code::problems) && !changed) {
-                ::unlink(tmp.c_str());  // nothing changed: the archive is not written again
+                msg::discard_temp(tmp);  // nothing changed: the archive is not written again
             } else if (code == exit_code::ok || code == exit_code::problems) {
                 if (const msg::Status s = msg::commit_file(tmp, real); !s.ok()) {
                     complain(kInfo.name, s.error().message);
                     code = exit_code::cant_create;
                 }
             } else {
-                ::unlink(tmp.c_str());
+                msg::discard_temp(tmp);
                 complain(kInfo.name, path + " left as it was");
             }
             worst = exit_code::worst(worst, code);
@@ -366,9 +376,9 @@ int main(int argc, char** argv) {
         if (!in_place && !dry_run && target != "-") {
             const bool failed = worst != exit_code::ok && worst != exit_code::problems;
             if (failed || !writer) {
-                ::unlink(target.c_str());
+                msg::discard_temp(target);
                 if (failed) complain(kInfo.name, output + " not written");
-            } else if (const msg::Status s = msg::commit_file(target, output); !s.ok()) {
+            } else if (const msg::Status s = msg::commit_file(target, out_file); !s.ok()) {
                 complain(kInfo.name, s.error().message);
                 worst = exit_code::worst(worst, exit_code::cant_create);
             }

@@ -1,5 +1,6 @@
 // spool2mbox - write spool entries back into an mbox archive.
 #include <msg/archive.hpp>
+#include <msg/files.hpp>
 #include <msg/maildir.hpp>
 #include <msg/mbox.hpp>
 #include <msg/spool.hpp>
@@ -97,12 +98,22 @@ int main(int argc, char** argv) {
         maildir.emplace(std::move(*m));
     }
     const std::string out = maildir ? "" : vm.count("output") ? vm["output"].as<std::string>() : "-";
-    const std::string tmp = out == "-" || out.empty() ? out : out + ".tmp." + std::to_string(::getpid());
+    // An archive FILE is written beside it (or beside a trusted link's
+    // target), and renamed over it once whole.
+    std::string real = out, tmp = out;
+    if (!out.empty() && out != "-") {
+        auto resolved = msg::write_target(out);
+        auto made = resolved ? msg::make_temp_beside(*resolved) : msg::Result<std::string>(resolved.error());
+        if (!made) return complain(kInfo.name, made.error().message), exit_code::cant_create;
+        real = *resolved;
+        tmp = *made;
+    }
     msg::MboxWriter::Options wo;
     wo.format = *format;
     wo.gzip = vm.count("gzip") > 0;
     auto writer = maildir ? msg::Result<std::unique_ptr<msg::MboxWriter>>(nullptr) : msg::MboxWriter::open(tmp, wo);
     if (!writer.ok()) {
+        if (tmp != out) msg::discard_temp(tmp);
         complain(kInfo.name, writer.error().message);
         return exit_code::cant_create;
     }
@@ -180,10 +191,9 @@ int main(int argc, char** argv) {
     }
     if (!out.empty() && out != "-") {
         if (result == exit_code::io_error) {
-            ::unlink(tmp.c_str());  // keep no partial archive; an older FILE stays as it was
-        } else if (::rename(tmp.c_str(), out.c_str()) != 0) {
-            complain(kInfo.name, "cannot rename " + tmp + " to " + out + ": " + std::strerror(errno));
-            ::unlink(tmp.c_str());
+            msg::discard_temp(tmp);  // keep no partial archive; an older FILE stays as it was
+        } else if (const msg::Status s = msg::commit_file(tmp, real); !s) {
+            complain(kInfo.name, s.error().message);
             return exit_code::cant_create;
         }
     }

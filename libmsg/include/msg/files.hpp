@@ -74,7 +74,19 @@ Status check_links(const std::string& path, bool force);
 // Create the temporary file `tmp` for output that will replace `path`,
 // with `path`'s permission bits from the start (0600 when it does not
 // exist: mail is private). Returns the descriptor, or -1 with errno set.
+// Until commit_file() or discard_temp(), `tmp` is removed if SIGINT,
+// SIGTERM or SIGHUP ends the process (when the program has not set a
+// handler of its own for it): a stopped run leaves no half-written file.
 int create_temp(const std::string& tmp, const std::string& path);
+
+// For output that will replace `path` (a trusted link's target: see
+// write_target): the temporary file beside it (temp_beside), made by
+// create_temp and closed again, for a writer that opens it by name. Its
+// name, or an error naming it.
+Result<std::string> make_temp_beside(const std::string& path);
+
+// Remove the temporary file `tmp` (output abandoned).
+void discard_temp(const std::string& tmp);
 
 // A temporary name beside `path` for output that will replace it
 // ("DIR/.NAME.PID.tmp"): the same file system, so rename() is atomic.
@@ -83,7 +95,7 @@ std::string temp_beside(const std::string& path);
 // Make `tmp` (a finished temporary file) take the place of `path`: fsync it,
 // give it `path`'s permission bits when `path` exists, rename it over
 // `path`, fsync the directory. On failure `tmp` is removed and `path` is
-// as it was.
+// as it was. Either way `tmp` is no longer removed on a signal.
 Status commit_file(const std::string& tmp, const std::string& path);
 
 // The whole of a file that must be one (a password, a rules file, a
