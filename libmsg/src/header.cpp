@@ -428,10 +428,15 @@ Parameters parse_parameters(std::string_view text, Defects* defects, std::size_t
     auto emit = [&](Parameter&& p, bool rfc2231, std::size_t at) {
         for (std::size_t k = 0; k < out.size(); ++k) {
             if (out[k].name != p.name) continue;
-            if (out_rfc2231[k] == rfc2231) add_defect(defects, DefectCode::ParamDuplicate, at, p.name);
-            else if (rfc2231) {
+            if (out_rfc2231[k] == rfc2231) {
+                add_defect(defects, DefectCode::ParamDuplicate, at, p.name);
+            } else if (rfc2231) {
+                std::string plain = std::move(out[k].value);
                 out[k] = std::move(p);
+                out[k].plain = std::move(plain);
                 out_rfc2231[k] = true;
+            } else {
+                out[k].plain = std::move(p.value);
             }
             return;
         }

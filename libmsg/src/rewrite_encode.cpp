@@ -306,6 +306,15 @@ std::string format_mime_value(std::string_view name, std::string_view main, cons
         std::vector<std::string> pieces;
         std::string one = parameter_pieces(p, pieces);
         if (!one.empty()) pieces.push_back(std::move(one));
+        // The plain value given beside an RFC 2231 one stays, first, for
+        // readers that know only the plain form (when the RFC 2231 one is
+        // written as such: a second plain one would be a duplicate).
+        if (!p.plain.empty() && pieces.front().starts_with(p.name + "*")) {
+            Parameter plain{p.name, p.plain, {}, {}, {}};
+            std::vector<std::string> more;
+            if (std::string q = parameter_pieces(plain, more); more.empty() && !q.empty() && !q.starts_with(p.name + "*"))
+                pieces.insert(pieces.begin(), std::move(q));
+        }
         for (const std::string& piece : pieces) {
             out += ';';
             ++col;

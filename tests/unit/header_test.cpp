@@ -419,3 +419,18 @@ TEST(DecodeHeaderText, ManyWordStartsStayLinear) {
     msg::decode_header_text("=?a?x?b?= and =?=?c?Y?d?=", &d);
     EXPECT_EQ(count(d, DefectCode::EncodedWordMalformed), 2u);
 }
+
+// Senders give filename= for old readers beside filename*=: the RFC 2231
+// value is the one read, the plain one is kept beside it, in either order.
+TEST(Parameters, PlainValueBesideAnRfc2231One) {
+    msg::Defects d;
+    for (const char* text : {"; filename=\"naive.txt\"; filename*=utf-8''na%C3%AFve.txt",
+                             "; filename*=utf-8''na%C3%AFve.txt; filename=\"naive.txt\""}) {
+        const auto p = msg::parse_parameters(text, &d);
+        ASSERT_EQ(p.size(), 1u) << text;
+        EXPECT_EQ(p[0].value, "na\xc3\xafve.txt");
+        EXPECT_EQ(p[0].plain, "naive.txt");
+    }
+    EXPECT_TRUE(d.empty());
+    EXPECT_EQ(msg::parse_parameters("; filename=a.txt")[0].plain, "");
+}

@@ -846,3 +846,18 @@ TEST(LineLimit, OnlyWhatIsTooLong) {
     // Nothing too long: nothing changed.
     EXPECT_FALSE(run("From: a@example.org\n\n" + std::string(998, 'z') + "\r\n", [](RewriteOptions& o) { o.line_limit = true; }).changed);
 }
+
+// A field written again keeps the plain filename= given beside filename*=,
+// before it, for readers that know only the plain form.
+TEST(Fix, KeepsThePlainFilenameBesideTheRfc2231One) {
+    const std::string in =
+        "From: a@example.org\nMIME-Version: 1.0\nContent-Type: text/plain\n"
+        "Content-Disposition: attachment; filename*=utf-8''na%C3%AFve.txt; filename=\"naive file.txt\"; size=1 2\n\nhi\n";
+    const auto r = run(in, [](RewriteOptions& o) { o.fix = true; });
+    EXPECT_NE(r.output.find("filename=\"naive file.txt\";"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("filename*=utf-8''na%C3%AFve.txt"), std::string::npos) << r.output;
+    EXPECT_LT(r.output.find("filename=\""), r.output.find("filename*="));
+    const msg::Message m = msg::parse_message(r.output);
+    EXPECT_EQ(m.root().disposition.params.size(), 2u);   // filename and size
+    for (const msg::Defect& d : msg::validate(m)) EXPECT_NE(d.code, msg::DefectCode::ParamDuplicate);
+}

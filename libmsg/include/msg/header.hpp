@@ -67,6 +67,10 @@ struct Parameter {
     std::string value;
     std::string charset;   // from RFC 2231 extended syntax, lower case; empty if none
     std::string language;
+    // The plain value given beside an RFC 2231 one of the same name
+    // (filename="a.txt" with filename*=...), for readers that know only the
+    // plain form; `value` is the RFC 2231 one. Empty when there is none.
+    std::string plain;
 };
 
 using Parameters = std::vector<Parameter>;
