@@ -110,23 +110,36 @@ void read_file(const std::string& path, const InputOptions& o, const std::functi
 // The files mail clients keep beside their mbox files, never archives
 // themselves: an Apple Mail export's Info.plist and table_of_contents,
 // Thunderbird's summaries (*.msf) and state files, macOS's .DS_Store.
+// Also the index files KMail keeps beside its folders (.NAME.index,
+// .NAME.index.ids, .NAME.index.sorted) and those Dovecot keeps for mbox
+// folders (dovecot.index*, dovecot-uidlist), and the subscription lists
+// of UW-IMAP and Pine (.subscriptions, .mailboxlist). (Not Dovecot's
+// "subscriptions": a folder of that name is mail.)
 bool client_metadata(std::string_view name) {
     static constexpr std::string_view names[] = {"Info.plist", "table_of_contents", ".DS_Store", "popstate.dat",
-                                                 "msgFilterRules.dat", "filterlog.html", "folderTree.json"};
+                                                 "msgFilterRules.dat", "filterlog.html", "folderTree.json",
+                                                 "dovecot-uidlist", "dovecot-keywords", ".subscriptions",
+                                                 ".mailboxlist"};
     if (name.ends_with(".msf")) return true;
+    if (name.starts_with("dovecot.index") || name.starts_with("dovecot.list.index")) return true;
+    if (name.starts_with('.') &&
+        (name.ends_with(".index") || name.ends_with(".index.ids") || name.ends_with(".index.sorted")))
+        return true;
     return std::find(std::begin(names), std::end(names), name) != std::end(names);
 }
 
 // The files a directory stands for: every regular file below it,
 // but for a Maildir (at any depth) only the messages of its cur/ and new/
-// (not tmp/, not a mail server's index files); Maildir++ subfolders are
-// walked too; archives are every file but a mail client's metadata
+// (not tmp/, not a mail server's index files); below a Maildir only
+// Maildirs give messages (Maildir++ subfolders, Dovecot's folders), and
+// other directories there (Courier's courierimapkeywords/, ...) nothing;
+// archives are every file but a mail client's metadata
 // (client_metadata). Like find(1), symbolic links are not followed, so that a
 // walk never leaves the tree it was given. A file that is not a Maildir's
 // is an item of kind `plain`; a Maildir's is always a message file. A
 // directory that cannot be read is a problem item of its own, with its
 // path (so in its place once sorted), and the walk goes on.
-void walk(const fs::path& dir, InputItem::Kind plain, std::vector<InputItem>& out) {
+void walk(const fs::path& dir, InputItem::Kind plain, std::vector<InputItem>& out, bool below_maildir = false) {
     auto problem = [&](const std::string& path, int e) {
         out.push_back({InputItem::Kind::problem, path, false, problem_for(e),
                        "cannot read directory " + path + ": " + std::strerror(e)});
@@ -146,14 +159,14 @@ void walk(const fs::path& dir, InputItem::Kind plain, std::vector<InputItem>& ou
         const std::string name = it->path().filename().string();
         if (it->is_directory(e2)) {
             if (!maildir || (name != "cur" && name != "new" && name != "tmp")) subdirs.push_back(it->path());
-        } else if (!maildir && it->is_regular_file(e2)) {
+        } else if (!maildir && !below_maildir && it->is_regular_file(e2)) {
             if (plain == InputItem::Kind::archive && client_metadata(name)) continue;
             files.push_back(it->path());
         }
     }
     if (ec) problem(dir.string(), ec.value());
     for (const fs::path& f : files) out.push_back({plain, f.string(), false, InputProblem::missing, {}});
-    for (const fs::path& d : subdirs) walk(d, plain, out);
+    for (const fs::path& d : subdirs) walk(d, plain, out, maildir || below_maildir);
 }
 
 }  // namespace

@@ -109,6 +109,13 @@ TEST_F(Inputs, MaildirMessagesOnly) {
     put("md/.Sent/cur/4.host:2,S", "S: 4\n\n4\n");
     put("md/.Sent/new/.keep", "");
     put("md/.Sent/tmp/x", "");
+    // Courier's keyword and ACL directories in a Maildir: not mail.
+    put("md/courierimapkeywords/:list", "1 $Junk\n");
+    put("md/courierimaphieracl/Sent", "owner aceilrstwx\n");
+    put("md/courierimapuiddb", "1 2 3\n");
+    // A Dovecot folder below another directory of the store.
+    put("md/dir/Sub/cur/7.host:2,", "S: 7\n\n7\n");
+    put("md/dir/Sub/new/.keep", "");
     // Not messages: a link (not followed) and a FIFO in cur/.
     fs::create_symlink(dir_ / "md" / "new" / "1.host", dir_ / "md" / "cur" / "5.link:2,S");
     ASSERT_EQ(::mkfifo((dir_ / "md" / "cur" / "6.fifo:2,S").c_str(), 0600), 0);
@@ -128,12 +135,33 @@ TEST_F(Inputs, MaildirMessagesOnly) {
         return true;
     });
     EXPECT_FALSE(seen.any());
-    EXPECT_EQ(flags, (std::vector<std::string>{"S", "S", ""}));   // .Sent/cur/4, cur/2, new/1 in path order
+    // .Sent/cur/4, cur/2, dir/Sub/cur/7, new/1 in path order
+    EXPECT_EQ(flags, (std::vector<std::string>{"S", "S", "", ""}));
     // Even when archives are read, a Maildir's files are messages.
     msg::InputOptions o;
     o.mbox = true;
-    EXPECT_EQ(read({(dir_ / "md").string()}, o).size(), 3u);
+    EXPECT_EQ(read({(dir_ / "md").string()}, o).size(), 4u);
     EXPECT_TRUE(errors.empty());
+}
+
+// What KMail and Dovecot keep beside mbox folders is not an archive.
+TEST_F(Inputs, IndexFilesBesideArchivesAreNotArchives) {
+    const std::string one = "From x Mon Nov 23 09:15:00 2026\nA: 1\n\none\n";
+    put("mail/inbox", one);
+    put("mail/.inbox.index", "\x01index");
+    put("mail/.inbox.index.ids", "ids");
+    put("mail/.inbox.index.sorted", "sorted");
+    put("mail/.imap/INBOX/dovecot.index.log", "log");
+    put("mail/.imap/INBOX/dovecot.index", "index");
+    put("mail/.imap/dovecot.list.index.log", "log");
+    put("mail/.subscriptions", "INBOX\n");
+    put("mail/subscriptions", one);   // a folder of that name
+    put("mail/dovecot-uidlist", "3 V1\n");
+    msg::InputOptions o;
+    o.mbox = true;
+    msg::InputCounts c;
+    EXPECT_EQ(read({(dir_ / "mail").string()}, o, &c).size(), 2u);
+    EXPECT_FALSE(c.any()) << (errors.empty() ? "" : errors.front());
 }
 
 TEST_F(Inputs, ArchivesMessageByMessageAndProblemsCounted) {
