@@ -44,6 +44,8 @@ def check_entries(spool, messages, final):
     seen = {}
     for state in ("queue", "deferred", "sent", "failed"):
         d = os.path.join(spool, state)
+        if not final and not os.path.isdir(d):
+            continue  # killed while it made the spool's directories: the next run makes the rest
         for name in os.listdir(d):
             with open(os.path.join(d, name), "rb") as f:
                 data = f.read()
