@@ -348,6 +348,18 @@ bool is_smtp_mailbox(std::string_view address) {
     return ok;
 }
 
+namespace {
+
+// The From_ line sender of a Gmail Takeout archive: the message's id at
+// "xxx" ("1784034651234567890@xxx"), a placeholder, not an address.
+bool gmail_placeholder(std::string_view a) {
+    const std::size_t at = a.find('@');
+    if (at == 0 || at == std::string_view::npos || !iequals(a.substr(at + 1), "xxx")) return false;
+    return std::all_of(a.begin(), a.begin() + static_cast<std::ptrdiff_t>(at), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+}  // namespace
+
 Derivation derive_envelope(std::string_view message, std::string_view from_line, const DeriveOptions& fixed) {
     Derivation d;
     Envelope& env = d.envelope;
@@ -373,6 +385,8 @@ Derivation derive_envelope(std::string_view message, std::string_view from_line,
     if (!d.have_sender) {
         if (iequals(first, "MAILER-DAEMON") || from_line.starts_with("<>"))  // "<>": the null path
             take_sender("From_ line", "");
+        else if (gmail_placeholder(first))
+            ;   // not a sender: Return-Path or From below
         else if (!first.empty() && first.find('@') != std::string_view::npos && is_smtp_mailbox(first))
             take_sender("From_ line", first);
         else if (!first.empty() && first.find('@') != std::string_view::npos)

@@ -49,6 +49,13 @@ TEST(DeriveEnvelope, SenderOrder) {
     EXPECT_EQ(e.sender_from, "Return-Path");
     e = derive("To: bob@example.net\n\nhi\n");
     EXPECT_FALSE(e.have_sender);
+    // Gmail Takeout's From_ lines carry the message's id at "xxx", not a sender.
+    e = derive(m, "1784034651234567890@xxx Thu Nov 26 10:22:07 +0000 2026");
+    EXPECT_EQ(e.envelope.mail_from, "bounces@example.org");
+    EXPECT_EQ(e.sender_from, "Return-Path");
+    EXPECT_TRUE(e.rejected.empty());
+    e = derive(m, "billing@xxx Thu Nov 26 10:22:07 2026");   // an address all the same
+    EXPECT_EQ(e.envelope.mail_from, "billing@xxx");
 }
 
 TEST(DeriveEnvelope, Recipients) {
