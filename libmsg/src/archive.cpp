@@ -65,9 +65,13 @@ std::string key_of(char kind, std::uint64_t h) {
 
 // An annotation value carries any byte but CR, LF and NUL, and no leading
 // blank (which a reader strips).
+// What an annotation's value may hold (docs/spool-format.md, ann-value:
+// no control character but HTAB), not starting with white space.
 bool fits_annotation(std::string_view s) {
-    return !s.empty() && s.front() != ' ' && s.front() != '\t' &&
-           std::none_of(s.begin(), s.end(), [](char c) { return c == '\r' || c == '\n' || c == '\0'; });
+    return !s.empty() && s.front() != ' ' && s.front() != '\t' && std::all_of(s.begin(), s.end(), [](char c) {
+        const auto u = static_cast<unsigned char>(c);
+        return c == '\t' || (u >= 32 && u != 127);
+    });
 }
 
 std::string asctime_utc(std::time_t t) {

@@ -156,7 +156,9 @@ TEST(Archive, AnnotationsAndTheirInverse) {
 
 TEST(Archive, FromLinesAnAnnotationCannotCarryGoInBase64) {
     for (std::string_view fl : {std::string_view(""), std::string_view(" leading blank"),
-                                std::string_view("with\rCR"), std::string_view("nul\0byte", 8)}) {
+                                std::string_view("with\rCR"), std::string_view("nul\0byte", 8),
+                                std::string_view("a@example.org \f\v\x1b[31m Mon Nov 23 09:15:00 2026"),
+                                std::string_view("del\x7f")}) {
         msg::Envelope e;
         e.mail_from = "a@example.org";
         e.rcpts.push_back({"b@example.net", {}});
