@@ -174,6 +174,11 @@ void annotate_maildir(Envelope& e, const MaildirFile& f) {
 
 std::string_view maildir_flags(const SpoolEntry& e) { return e.annotation("Maildir-Flags"); }
 
+std::string_view marked_deleted(const Derivation& d, const MaildirFile* f) {
+    if (f && f->flags.find('T') != std::string_view::npos) return "Maildir flag T";
+    return d.deleted;
+}
+
 void annotate_mbox(Envelope& e, const MboxMessage& m, std::string_view source, std::string_view leading) {
     e.annotations.reserve(e.annotations.size() + 7);
     if (!leading.empty()) e.annotations.emplace_back("Mbox-Leading-Base64", base64_encode(leading, 0, ""));

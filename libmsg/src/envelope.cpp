@@ -3,6 +3,7 @@
 #include "msg/envelope.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <unordered_set>
 
 #include "msg/address.hpp"
@@ -470,6 +471,21 @@ Derivation derive_envelope(std::string_view message, std::string_view from_line,
         d.rcpts_from = "To/Cc/Bcc";
     }
     declare_needs(env, message);
+    // A client's "deleted" mark (the first field of each name counts).
+    if (const HeaderField* f = first_field(fields, "X-Mozilla-Status")) {
+        std::string buf;
+        std::string_view v = unfold(f->value, buf);
+        while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+        if (v.starts_with("0x") || v.starts_with("0X")) v.remove_prefix(2);
+        unsigned flags = 0;
+        const auto r = std::from_chars(v.data(), v.data() + std::min<std::size_t>(v.size(), 4), flags, 16);
+        if (r.ec == std::errc() && (flags & 0x0008)) d.deleted = "X-Mozilla-Status 0x0008";
+    }
+    if (const HeaderField* f = first_field(fields, "X-Status"); f && d.deleted.empty()) {
+        std::string buf;
+        const std::string_view v = unfold(f->value, buf);
+        if (v.find('D') != std::string_view::npos) d.deleted = "X-Status D";
+    }
     if (fields.capacity() > 1024) std::vector<HeaderField>().swap(fields);
     return d;
 }

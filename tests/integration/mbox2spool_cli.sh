@@ -213,4 +213,16 @@ for v in mboxrd mboxo mboxcl mboxcl2 crlf no-final-newline empty-message headers
     [ "$i" = "$(ls testdata/mbox/$v/expected | wc -l)" ] || { echo "FAIL: $v: $i entries"; fail=1; }
 done
 
+# Messages a mail client deleted and kept until it compacts (Thunderbird,
+# mutt, a Maildir's T) are counted and said, not enqueued; --keep-deleted
+# enqueues them.
+mkdir -p "$tmp/tb/md/cur" "$tmp/tb/md/new" "$tmp/tb/md/tmp"
+printf 'From - Mon Nov 23 09:15:00 2026\nX-Mozilla-Status: 0001\nFrom: a@example.org\nTo: b@example.net\n\none\n\nFrom - Mon Nov 23 09:16:00 2026\nX-Mozilla-Status: 0009\nFrom: a@example.org\nTo: b@example.net\n\ntwo\n' >"$tmp/tb/Inbox"
+printf 'From: a@example.org\nTo: b@example.net\n\nthree\n' >"$tmp/tb/md/cur/1.host:2,ST"
+expect 0 "2 marked deleted (not enqueued)" "$m2s" "$tmp/tb" "$tmp/tbs"
+has "$tmp/err" "Inbox:8: note: message 2 marked deleted (X-Mozilla-Status 0x0008)"
+has "$tmp/err" "marked deleted (Maildir flag T)"
+[ "$(ls "$tmp/tbs/queue" | wc -l)" = 1 ] || { echo "FAIL: deleted messages enqueued"; fail=1; }
+expect 0 "2 enqueued, 1 already in the spool" "$m2s" --keep-deleted "$tmp/tb" "$tmp/tbs"
+
 exit $fail

@@ -212,3 +212,14 @@ TEST(Archive, MalformedUnquotedOffsetsAreIgnored) {
     const msg::MboxRecord r = msg::mbox_record(msg::parse_spool_entry(text), 0);
     EXPECT_EQ(r.unquoted_from, std::vector<std::size_t>{5});
 }
+
+TEST(Archive, MarkedDeleted) {
+    msg::Derivation d;
+    EXPECT_EQ(msg::marked_deleted(d, nullptr), "");
+    d.deleted = "X-Status D";
+    EXPECT_EQ(msg::marked_deleted(d, nullptr), "X-Status D");
+    msg::MaildirFile f = msg::maildir_file("md/cur/1.host:2,FST");
+    EXPECT_EQ(msg::marked_deleted(msg::Derivation{}, &f), "Maildir flag T");
+    f = msg::maildir_file("md/cur/1.host:2,FS");
+    EXPECT_EQ(msg::marked_deleted(msg::Derivation{}, &f), "");
+}

@@ -318,3 +318,17 @@ TEST(Envelope, XtextDecode) {
     EXPECT_EQ(msg::xtext_decode("a+zz+41"), "a+zzA");
     EXPECT_EQ(msg::xtext_decode(""), "");
 }
+
+// A mail client's "deleted" mark: Thunderbird's X-Mozilla-Status bit
+// 0x0008 (expunged, until the folder is compacted), X-Status D.
+TEST(DeriveEnvelope, DeletedMarks) {
+    const std::string rest = "From: a@example.org\nTo: b@example.net\n\nhi\n";
+    EXPECT_EQ(derive("X-Mozilla-Status: 0009\n" + rest).deleted, "X-Mozilla-Status 0x0008");
+    EXPECT_EQ(derive("X-Mozilla-Status:  0x000B\n" + rest).deleted, "X-Mozilla-Status 0x0008");
+    EXPECT_EQ(derive("X-Mozilla-Status: 0001\n" + rest).deleted, "");
+    EXPECT_EQ(derive("X-Mozilla-Status: 8000\n" + rest).deleted, "");
+    EXPECT_EQ(derive("X-Mozilla-Status: zz\n" + rest).deleted, "");
+    EXPECT_EQ(derive("Status: RO\nX-Status: AD\n" + rest).deleted, "X-Status D");
+    EXPECT_EQ(derive("X-Status: F\n" + rest).deleted, "");
+    EXPECT_EQ(derive(rest).deleted, "");
+}

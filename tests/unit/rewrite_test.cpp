@@ -841,7 +841,9 @@ TEST(LineLimit, OnlyWhatIsTooLong) {
     EXPECT_EQ(r.problems[0].where, "header X-Token");
     EXPECT_EQ(r.problems[0].step, msg::RewriteStep::line_limit);
     for (const std::string& l : lines_of(r.output))
-        if (!l.starts_with("X-Token:")) EXPECT_LE(l.size(), 998u);
+        if (!l.starts_with("X-Token:")) {
+            EXPECT_LE(l.size(), 998u);
+        }
     EXPECT_EQ(msg::long_line_at(r.output), r.output.find("X-Token:"));
     // Nothing too long: nothing changed.
     EXPECT_FALSE(run("From: a@example.org\n\n" + std::string(998, 'z') + "\r\n", [](RewriteOptions& o) { o.line_limit = true; }).changed);

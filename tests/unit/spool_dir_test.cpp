@@ -151,8 +151,8 @@ TEST(SpoolNames, FormatKeyAndOrder) {
     const std::string l = msg::new_entry_name(std::string(300, 'k'));
     EXPECT_EQ(l.size(), msg::kMaxEntryName - 1);
     EXPECT_TRUE(msg::entry_key(l).starts_with("kkkk"));
-    for (std::size_t k = 1; k <= 300; ++k) {
-        const std::string n = msg::new_entry_name("report" + std::string(k, 'j'));
+    for (std::size_t len = 1; len <= 300; ++len) {
+        const std::string n = msg::new_entry_name("report" + std::string(len, 'j'));
         EXPECT_LE(n.size(), msg::kMaxEntryName);
         EXPECT_FALSE(n.ends_with(".report")) << n;
     }

@@ -32,7 +32,7 @@ const ToolInfo kInfo = {
     "  mbox2spool --lock --json /var/mail/alice out       a live mailbox, JSON report\n"};
 
 struct Counts {
-    std::uint64_t messages = 0, enqueued = 0, duplicates = 0, skipped = 0, malformed = 0;
+    std::uint64_t messages = 0, enqueued = 0, duplicates = 0, skipped = 0, malformed = 0, deleted = 0;
     std::uint64_t unwritten = 0;   // read, then lost to a spool that failed
 };
 
@@ -47,6 +47,8 @@ int main(int argc, char** argv) {
         ("rcpt", po::value<std::vector<std::string>>()->composing()->value_name("ADDR"),
          "envelope recipient of every entry (repeatable)")
         ("lock", "lock each archive (dotlock and fcntl) while reading it, for live mailboxes")
+        ("keep-deleted", "enqueue the messages a mail client marked deleted and kept until it compacts "
+                         "(X-Mozilla-Status 0x0008, X-Status D, Maildir flag T) like the others")
         ("json", "print one JSON object per message (JSON Lines)");
     auto parsed = parse_cli(argc, argv, kInfo, opts);
     if (auto* code = std::get_if<int>(&parsed)) return *code;
@@ -83,6 +85,7 @@ int main(int argc, char** argv) {
             fixed.rcpts.push_back({*a, {}});
         }
     const bool json = vm.count("json") > 0;
+    const bool keep_deleted = vm.count("keep-deleted") > 0;
 
     auto spool = msg::Spool::open(cli.inputs.back(), true);
     if (!spool) {
@@ -161,6 +164,16 @@ int main(int argc, char** argv) {
         // (made only for a diagnostic)
         const auto where = [&] { return m.maildir ? m.file : m.file + ":" + std::to_string(mm.line); };
         const auto which = [&] { return m.maildir ? std::string("message") : "message " + std::to_string(m.index + 1); };
+        if (const std::string_view mark = msg::marked_deleted(d, m.maildir); !mark.empty() && !keep_deleted) {
+            // Deleted by its mail client, which had not compacted the folder
+            // yet: not mail to deliver. Counted and said, never silently.
+            if (!cli.quiet && !json)
+                diag.print(where(), msg::Severity::note,
+                           which() + " marked deleted (" + std::string(mark) + "); not enqueued (--keep-deleted enqueues it)");
+            ++c.deleted;
+            event(m, "deleted", mark);
+            return true;
+        }
         if (!d.have_sender || d.envelope.rcpts.empty()) {
             const std::string why = !d.have_sender ? "no sender in the From_ line, Return-Path or From"
                                                    : "no recipient in " + std::string(d.rcpts_from);
@@ -219,7 +232,9 @@ int main(int argc, char** argv) {
     std::cout.flush();
     if (!cli.quiet && !json)
         std::cerr << kInfo.name << ": " << c.messages << " messages, " << c.enqueued << " enqueued, " << c.duplicates
-                  << " already in the spool, " << c.skipped << " not enqueued, " << c.malformed << " with defects"
+                  << " already in the spool, " << c.skipped << " not enqueued, "
+                  << (c.deleted ? std::to_string(c.deleted) + " marked deleted (not enqueued), " : "") << c.malformed
+                  << " with defects"
                   << (c.unwritten ? ", " + std::to_string(c.unwritten) + " not written (the spool failed)" : "")
                   << "\n";
     return result;

@@ -103,6 +103,13 @@ void annotate_maildir(Envelope& e, const MaildirFile& f);
 // The flags a Maildir message had (Maildir-Flags), "" when none.
 std::string_view maildir_flags(const SpoolEntry& e);
 
+// Whether the mail client that kept the message had deleted it (it stays
+// in an archive until the client compacts it, in a Maildir until it
+// expunges): what marks it so ("X-Mozilla-Status 0x0008", "X-Status D",
+// "Maildir flag T"), or "" when nothing does. `f`: the message's Maildir
+// file, when it is one.
+std::string_view marked_deleted(const Derivation& d, const MaildirFile* f);
+
 // What an MboxWriter needs to write an entry's message back.
 struct MboxRecord {
     std::string from_line;         // after "From "

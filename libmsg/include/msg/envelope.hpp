@@ -150,6 +150,11 @@ struct Derivation {
     std::vector<std::string> rejected;  // addresses found but not usable as RFC 5321 paths
     std::size_t unparsed = 0;      // elements of the recipient fields that are no address at all
     Defects defects;               // of the header block (the body is not parsed)
+    // The mark of a mail client that deleted the message and left it in the
+    // archive until it compacts it: "X-Mozilla-Status 0x0008" (Thunderbird),
+    // "X-Status D" (mutt, Pine); "" when none. See archive.hpp's
+    // marked_deleted().
+    std::string_view deleted;
 };
 
 // What the caller fixes for every message, instead of deriving it
