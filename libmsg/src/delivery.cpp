@@ -232,7 +232,7 @@ Result<Settlement> settle(Claim& claim, Delivery& d, const SettleOptions& o, Sys
             DsnInfo info;
             info.reporting_mta = o.reporting_mta;
             info.sender = env.mail_from;
-            info.envid = std::string(env.param("ENVID"));
+            info.envid = xtext_decode(env.param("ENVID"));   // RFC 3461 6.3: decoded, as ORCPT
             info.arrival = entry_time(claim.name()).value_or(now);
             info.original = entry.message;
             info.full = iequals(env.param("RET"), "FULL");
@@ -243,9 +243,13 @@ Result<Settlement> settle(Claim& claim, Delivery& d, const SettleOptions& o, Sys
                                             [&](const Envelope::Rcpt& x) { return x.address == r.address; });
                 if (e != env.rcpts.end() && !e->notify("FAILURE")) continue;
                 const std::string_view orcpt = e != env.rcpts.end() ? e->param("ORCPT") : std::string_view{};
-                info.recipients.push_back(DsnRecipient{r.address, "failed",
-                                                       r.reply ? r.reply->status().str() : "5.0.0", reason(r),
-                                                       r.reply ? o.remote_mta : "", xtext_decode(orcpt)});
+                DsnRecipient x;
+                x.address = r.address;
+                x.status = r.reply ? r.reply->status().str() : "5.0.0";
+                (r.reply ? x.diagnostic : x.detail) = reason(r);
+                x.remote_mta = r.reply ? o.remote_mta : "";
+                x.original = xtext_decode(orcpt);
+                info.recipients.push_back(std::move(x));
             }
             if (!info.recipients.empty()) dsn = make_dsn(info, now);
         }

@@ -2,11 +2,14 @@
 #include "msg/dsn.hpp"
 
 #include <algorithm>
+#include <charconv>
+#include <cstdint>
 #include <ctime>
 
 #include "msg/charset.hpp"
 #include "msg/datetime.hpp"
 #include "msg/envelope.hpp"
+#include "msg/header.hpp"
 #include "msg/message.hpp"
 #include "msg/rewrite.hpp"
 
@@ -20,6 +23,17 @@ std::string one_line(std::string_view s) {
     for (char& c : spaced)
         if (c == '\r' || c == '\n' || c == '\t') c = ' ';
     return printable(spaced);
+}
+
+// At most `max` bytes of `s`, cut at a character's start, "..." after a
+// cut: a server's reply can be 4 KiB on one line, and no line of a
+// message may pass 998 octets.
+std::string clipped(std::string s, std::size_t max = 900) {
+    if (s.size() <= max) return s;
+    std::size_t n = max;
+    while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
+    s.resize(n);
+    return s + "...";
 }
 
 std::string status_of(const DsnRecipient& r) {
@@ -53,28 +67,66 @@ std::string typed_address(std::string_view a, bool global) {
     return global ? "utf-8; " + one_line(a) : "rfc822; " + ascii_line(a);
 }
 
-// ORCPT's "type;address" as "type; address".
-std::string original_recipient(std::string_view o, bool global) {
+void append_utf8(std::string& out, std::uint32_t cp) {
+    if (cp < 0x80) {
+        out += static_cast<char>(cp);
+    } else if (cp < 0x800) {
+        out += static_cast<char>(0xC0 | (cp >> 6));
+        out += static_cast<char>(0x80 | (cp & 0x3F));
+    } else if (cp < 0x10000) {
+        out += static_cast<char>(0xE0 | (cp >> 12));
+        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+        out += static_cast<char>(0x80 | (cp & 0x3F));
+    } else {
+        out += static_cast<char>(0xF0 | (cp >> 18));
+        out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+        out += static_cast<char>(0x80 | (cp & 0x3F));
+    }
+}
+
+// RFC 6533's "\x{HEX}" escapes of a utf-8 address as UTF-8 (one that
+// is not a Unicode scalar value is kept as written).
+std::string unescape_utf8_address(std::string_view a) {
+    std::string out;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        const std::size_t close = a.substr(i, 10).find('}');
+        if (a.substr(i, 3) == "\\x{" && close != std::string_view::npos && close > 3) {
+            const std::string_view hex = a.substr(i + 3, close - 3);
+            std::uint32_t cp = 0;
+            const auto r = std::from_chars(hex.data(), hex.data() + hex.size(), cp, 16);
+            if (r.ec == std::errc() && r.ptr == hex.data() + hex.size() && cp <= 0x10FFFF && (cp < 0xD800 || cp > 0xDFFF)) {
+                append_utf8(out, cp);
+                i += close;
+                continue;
+            }
+        }
+        out += a[i];
+    }
+    return out;
+}
+
+// ORCPT's "type;address" as "type; address" (a utf-8 one unescaped).
+std::string original_value(std::string_view o) {
     const std::size_t semi = o.find(';');
     std::string_view type = o.substr(0, semi), address = semi == std::string_view::npos ? "" : o.substr(semi + 1);
     while (!address.empty() && address.front() == ' ') address.remove_prefix(1);
-    const std::string v = std::string(type) + "; " + std::string(address);
-    return global ? one_line(v) : ascii_line(v);
+    return std::string(type) + "; " +
+           (iequals(type, "utf-8") ? unescape_utf8_address(address) : std::string(address));
 }
 
-// The lines of `s` with CRLF line ends, up to its first empty line when
+// The lines of `s` with CRLF line ends, as they went on the wire (LF,
+// CRLF and a bare CR each end a line), up to its first empty line when
 // `header_only`.
 void append_crlf(std::string& m, std::string_view s, bool header_only) {
     std::size_t at = 0;
     while (at < s.size()) {
-        std::size_t nl = s.find('\n', at);
-        if (nl == std::string_view::npos) nl = s.size();
-        std::string_view line = s.substr(at, nl - at);
-        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+        const std::size_t brk = std::min(s.find_first_of("\r\n", at), s.size());
+        const std::string_view line = s.substr(at, brk - at);
         if (line.empty() && header_only) break;
         m.append(line);
         m += "\r\n";
-        at = nl + 1;
+        at = brk + (s.substr(brk, 2) == "\r\n" ? 2 : 1);
     }
 }
 
@@ -90,8 +142,13 @@ std::string make_dsn(const DsnInfo& info, std::chrono::system_clock::time_point 
     // internationalised one.
     const bool utf8_header = !ascii(header);
     bool global = utf8_header || !ascii(info.sender);
-    for (const DsnRecipient& r : info.recipients) global = global || !ascii(r.address) || !ascii(r.original);
-    const bool full = info.full && info.original.size() <= info.max_full;
+    for (const DsnRecipient& r : info.recipients)
+        global = global || !ascii(r.address) || !ascii(original_value(r.original));
+    // Whole, as message/rfc822 can carry it: 8-bit at most, no NUL, no
+    // line over 998 octets (RFC 2046 5.2.1).
+    const bool carriable = info.original.find('\0') == std::string_view::npos &&
+                           long_line_at(info.original) == std::string_view::npos;
+    const bool full = info.full && info.original.size() <= info.max_full && carriable;
     const std::string_view returned = full ? info.original : header;
     std::string boundary = "=_dsn_" + std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(
                                                            now.time_since_epoch()).count());
@@ -117,26 +174,32 @@ std::string make_dsn(const DsnInfo& info, std::chrono::system_clock::time_point 
                       : "Your message could not be delivered to these recipients:\r\n\r\n";
     for (const DsnRecipient& r : info.recipients) {
         m += "  <" + one_line(r.address) + ">: ";
-        m += r.diagnostic.empty() ? std::string("no reason given") : one_line(r.diagnostic);
+        const std::string& why = !r.diagnostic.empty() ? r.diagnostic : r.detail;
+        m += why.empty() ? std::string("no reason given") : clipped(one_line(why));
         m += "\r\n";
     }
     if (info.full && !full)
-        m += "\r\nThe message, " + std::to_string(info.original.size()) +
-             " bytes, is too large to be returned whole; its header follows.\r\n";
+        m += !carriable ? std::string("\r\nThe message holds NUL bytes or lines over 998 octets, which a report "
+                                      "cannot carry; its header follows.\r\n")
+                        : "\r\nThe message, " + std::to_string(info.original.size()) +
+                              " bytes, is too large to be returned whole; its header follows.\r\n";
     m += "\r\n--" + boundary + "\r\n";
     m += global ? "Content-Type: message/global-delivery-status\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
                 : "Content-Type: message/delivery-status\r\n\r\n";
     m += "Reporting-MTA: dns; " + host + "\r\n";
-    if (!info.envid.empty()) m += "Original-Envelope-Id: " + ascii_line(info.envid) + "\r\n";
+    if (!info.envid.empty()) m += "Original-Envelope-Id: " + clipped(ascii_line(info.envid)) + "\r\n";
     if (info.arrival.time_since_epoch().count() != 0) m += "Arrival-Date: " + format_date_time(std::chrono::system_clock::to_time_t(info.arrival)) + "\r\n";
     for (const DsnRecipient& r : info.recipients) {
         m += "\r\n";
-        if (!r.original.empty()) m += "Original-Recipient: " + original_recipient(r.original, global) + "\r\n";
+        if (!r.original.empty()) {
+            const std::string v = original_value(r.original);
+            m += "Original-Recipient: " + clipped(global ? one_line(v) : ascii_line(v)) + "\r\n";
+        }
         m += "Final-Recipient: " + typed_address(r.address, global) + "\r\n";
         m += "Action: " + one_line(r.action) + "\r\n";
         m += "Status: " + status_of(r) + "\r\n";
         if (!r.remote_mta.empty()) m += "Remote-MTA: dns; " + ascii_line(r.remote_mta) + "\r\n";
-        if (!r.diagnostic.empty()) m += "Diagnostic-Code: smtp; " + ascii_line(r.diagnostic) + "\r\n";
+        if (!r.diagnostic.empty()) m += "Diagnostic-Code: smtp; " + clipped(ascii_line(r.diagnostic)) + "\r\n";
     }
     m += "\r\n--" + boundary + "\r\n";
     // The original, with CRLF line endings: its header block, or the

@@ -18,8 +18,11 @@ bool is_alnum(unsigned char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 }
 
-// xtext (RFC 3461 4): "+" HEXCHAR HEXCHAR, or printable ASCII other than "+" and "=".
-bool is_xtext(std::string_view s) {
+// xtext (RFC 3461 4): "+" HEXCHAR HEXCHAR, or printable ASCII other than
+// "+" and "="; with `utf8`, UTF-8 too (RFC 6533's utf-8-addr-unitext, in
+// an ORCPT under SMTPUTF8: the parameter parser lets 8-bit values through
+// only then).
+bool is_xtext(std::string_view s, bool utf8 = false) {
     for (std::size_t i = 0; i < s.size(); ++i) {
         const auto c = static_cast<unsigned char>(s[i]);
         if (c == '+') {
@@ -27,7 +30,7 @@ bool is_xtext(std::string_view s) {
             auto hex = [](char h) { return (h >= '0' && h <= '9') || (h >= 'A' && h <= 'F'); };
             if (!hex(s[i + 1]) || !hex(s[i + 2])) return false;
             i += 2;
-        } else if (c < 33 || c > 126 || c == '=') {
+        } else if (c < 33 || (c > 126 && !(utf8 && c >= 0x80)) || c == '=') {
             return false;
         }
     }
@@ -83,7 +86,7 @@ std::string check_esmtp_param(const EsmtpParam& p, bool mail) {
     } else if (iequals(k, "ORCPT")) {
         if (mail) return only(false);
         const std::size_t semi = v.find(';');
-        if (semi == std::string_view::npos || semi == 0 || !is_xtext(v.substr(semi + 1)) || semi + 1 == v.size())
+        if (semi == std::string_view::npos || semi == 0 || !is_xtext(v.substr(semi + 1), true) || semi + 1 == v.size())
             return "ORCPT must be addr-type;xtext";
     }
     return {};

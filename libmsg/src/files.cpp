@@ -33,19 +33,34 @@ Status write_all(int fd, std::string_view data) {
 // --- temporary files removed on a stopping signal ---------------------------------------
 //
 // A fixed table the handler can walk without allocating or locking: each
-// slot holds a path (malloc'ed by the registering thread) or null.
-// Registering and releasing take a mutex among threads; the handler only
-// reads the slots. Beyond kSlots files at once, the others are not removed
-// (a tool has a few open at most).
+// slot holds a path in a buffer of its own, never freed, and a flag saying
+// whether it is in use. Threads take a mutex to fill or free a slot; the
+// handler reads the slots in use. A slot freed and filled again while a
+// handler on another thread reads it can give the handler a mix of two of
+// this process's temporary names; the handler removes only a name that
+// ends as the ones temp_beside() makes (".PID.tmp"), so it can only ever
+// remove a temporary file of this process. Beyond kSlots temporaries at
+// once, the others are not removed (a tool has one or two at a time).
 
 constexpr std::size_t kSlots = 64;
-std::atomic<char*> g_temps[kSlots];
+constexpr std::size_t kPathRoom = 4096;
+struct TempSlot {
+    std::atomic<bool> used{false};
+    char path[kPathRoom];
+};
+TempSlot g_temps[kSlots];
 std::mutex g_temps_mutex;
+char g_suffix[32];   // ".PID.tmp" (set at each registration: a forked child has a pid of its own)
 constexpr int kStopSignals[] = {SIGINT, SIGTERM, SIGHUP};
 
+bool ends_with_suffix(const char* p) {
+    const std::size_t n = std::strlen(p), k = std::strlen(g_suffix);
+    return k > 0 && n > k && std::memcmp(p + n - k, g_suffix, k) == 0;
+}
+
 extern "C" void remove_temps_and_stop(int sig) {
-    for (auto& slot : g_temps)
-        if (char* p = slot.load(std::memory_order_acquire)) ::unlink(p);
+    for (TempSlot& slot : g_temps)
+        if (slot.used.load(std::memory_order_acquire) && ends_with_suffix(slot.path)) ::unlink(slot.path);
     // End as the signal would have: default action, raised again.
     ::signal(sig, SIG_DFL);
     ::raise(sig);
@@ -69,20 +84,22 @@ void install_handlers() {
 
 void register_temp(const std::string& path) {
     install_handlers();
+    if (path.size() >= kPathRoom) return;
     std::lock_guard<std::mutex> lock(g_temps_mutex);
-    for (auto& slot : g_temps)
-        if (!slot.load(std::memory_order_relaxed)) {
-            slot.store(::strdup(path.c_str()), std::memory_order_release);
+    std::snprintf(g_suffix, sizeof g_suffix, ".%ld.tmp", static_cast<long>(::getpid()));
+    for (TempSlot& slot : g_temps)
+        if (!slot.used.load(std::memory_order_relaxed)) {
+            std::memcpy(slot.path, path.c_str(), path.size() + 1);
+            slot.used.store(true, std::memory_order_release);
             return;
         }
 }
 
 void release_temp(const std::string& path) {
     std::lock_guard<std::mutex> lock(g_temps_mutex);
-    for (auto& slot : g_temps)
-        if (char* p = slot.load(std::memory_order_relaxed); p && path == p) {
-            slot.store(nullptr, std::memory_order_release);
-            std::free(p);   // (a handler running now on another thread may still read it: signals end the process)
+    for (TempSlot& slot : g_temps)
+        if (slot.used.load(std::memory_order_relaxed) && path == slot.path) {
+            slot.used.store(false, std::memory_order_release);
             return;
         }
 }
@@ -298,10 +315,12 @@ int create_temp(const std::string& tmp, const std::string& path) {
     struct stat st {};
     const mode_t mode = ::stat(path.c_str(), &st) == 0 ? (st.st_mode & 0666) : 0600;
     ::unlink(tmp.c_str());
+    // Registered before it exists, so that no signal finds it unregistered.
+    register_temp(tmp);
     const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
-    if (fd >= 0) {
+    if (fd < 0) {
         const int e = errno;
-        register_temp(tmp);
+        release_temp(tmp);
         errno = e;
     }
     return fd;

@@ -435,8 +435,10 @@ Parameters parse_parameters(std::string_view text, Defects* defects, std::size_t
                 out[k] = std::move(p);
                 out[k].plain = std::move(plain);
                 out_rfc2231[k] = true;
-            } else {
+            } else if (out[k].plain.empty()) {
                 out[k].plain = std::move(p.value);
+            } else {
+                add_defect(defects, DefectCode::ParamDuplicate, at, p.name);   // a second plain one
             }
             return;
         }

@@ -158,6 +158,12 @@ void set_transfer_encoding(const Message& m, const Entity& e, std::string_view v
         const std::size_t vb = f->value_offset();
         std::size_t ve = vb + f->value.size();
         splice.replace(vb, ve, " " + std::string(value));
+        // A second one would contradict it (a reader that takes the last
+        // would decode the new body as the old encoding): removed.
+        for (const HeaderField& g : m.fields(e))
+            if (g.offset > f->offset && iequals(g.name, "Content-Transfer-Encoding") &&
+                !splice.touches(g.offset, g.offset + g.raw.size()))
+                splice.erase(g.offset, g.offset + g.raw.size());
         return;
     }
     insert_field(m, e.header_end, "Content-Transfer-Encoding: " + std::string(value) + std::string(eol), eol, splice);
@@ -388,12 +394,13 @@ std::size_t long_line_at(std::string_view s) noexcept {
     const std::size_t n = s.size();
     std::size_t line = 0;
     while (line < n) {
+        // Lines as they go on the wire: ended by LF, CRLF or a bare CR.
         const void* nl = std::memchr(p + line, '\n', n - line);
-        const std::size_t end = nl ? static_cast<std::size_t>(static_cast<const char*>(nl) - p) : n;
-        std::size_t len = end - line;
-        if (len > 0 && p[end - 1] == '\r') --len;
-        if (len > 998) return line;
-        line = end + 1;
+        const std::size_t lf = nl ? static_cast<std::size_t>(static_cast<const char*>(nl) - p) : n;
+        const void* cr = std::memchr(p + line, '\r', lf - line);
+        const std::size_t end = cr ? static_cast<std::size_t>(static_cast<const char*>(cr) - p) : lf;
+        if (end - line > 998) return line;
+        line = end + 1 == lf ? lf + 1 : end + 1;
     }
     return std::string_view::npos;
 }

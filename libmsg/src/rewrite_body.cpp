@@ -116,6 +116,26 @@ std::string not_editable(const Message& m, const Entity& e) {
     return "no empty line between header and body (a line that is not a field ends the header): left as it is";
 }
 
+// Why the leaf body `e`, with a line over 998 octets, cannot be encoded
+// again ("" when it can): the one rule of --fix and line_limit.
+std::string cannot_encode_long_body(const Message& m, const Entity& e) {
+    if (under_signature(m, e)) return kSigned;
+    if (!reencodable(e.encoding))
+        return "a line over 998 octets in a " + std::string(transfer_encoding_name(e.encoding)) +
+               " body, which cannot be encoded again";
+    if (must_not_encode(e)) return e.content_type.mime_type() + " may not be encoded (RFC 2046): a line over 998 octets left";
+    if (!editable(e)) return not_editable(m, e);
+    return {};
+}
+
+// Encode again a body with a line over 998 octets: quoted-printable and
+// base64 as they were (in lines of 76), anything else as the shorter.
+// Returns the encoding written.
+std::string_view encode_long_body(const Message& m, const Entity& e, std::string_view eol, Splice& splice) {
+    const bool keep = e.encoding == TransferEncoding::quoted_printable || e.encoding == TransferEncoding::base64;
+    return reencode(m, e, keep ? e.encoding : TransferEncoding::unknown, eol, splice);
+}
+
 void add_mime_version(const Message& m, std::string_view eol, Splice& splice) {
     if (!m.header("MIME-Version") && editable(m.root())) insert_field(m, m.root().header_end, "MIME-Version: 1.0" + std::string(eol), eol, splice);
 }
@@ -280,6 +300,7 @@ bool step_line_limit(std::string_view in, std::string& out, const RewriteOptions
     const Message m = parse_message(in, o.limits);
     const std::string_view eol = eol_of(in);
     Splice splice;
+    const std::size_t problems_before = log.problems->size();
     bool encoded_body = false;
     const auto all = m.entities();
     for (std::size_t ei = 0; ei < all.size(); ++ei) {
@@ -297,32 +318,22 @@ bool step_line_limit(std::string_view in, std::string& out, const RewriteOptions
             continue;
         }
         if (e.kind != EntityKind::leaf || long_line_at(m.body(e)) == std::string_view::npos) continue;
-        if (under_signature(m, e)) {
-            log.problem(place, kSigned);
+        if (const std::string why = cannot_encode_long_body(m, e); !why.empty()) {
+            log.problem(place, why);
             continue;
         }
-        if (!reencodable(e.encoding)) {
-            log.problem(place, "Content-Transfer-Encoding " + std::string(transfer_encoding_name(e.encoding)) +
-                                   ": cannot re-encode a line over 998 octets");
-            continue;
-        }
-        if (must_not_encode(e)) {
-            log.problem(place, e.content_type.mime_type() + " may not be encoded (RFC 2046): a line over 998 octets left");
-            continue;
-        }
-        if (!editable(e)) {
-            log.problem(place, not_editable(m, e));
-            continue;
-        }
-        const bool keep = e.encoding == TransferEncoding::quoted_printable || e.encoding == TransferEncoding::base64;
-        const std::string_view now = reencode(m, e, keep ? e.encoding : TransferEncoding::unknown, eol, splice);
+        const std::string_view now = encode_long_body(m, e, eol, splice);
         log.change(place, "body encoded as " + std::string(now) + ": a line was over 998 octets");
         encoded_body = true;
     }
     if (encoded_body) add_mime_version(m, eol, splice);
-    if (splice.empty()) return false;
-    out = splice.apply(in);
-    return true;
+    if (!splice.empty()) out = splice.apply(in);
+    // A long line no rule above reaches (a boundary line with padding
+    // after it) is reported, not hidden.
+    if (log.problems->size() == problems_before &&
+        long_line_at(splice.empty() ? in : std::string_view(out)) != std::string_view::npos)
+        log.problem("message", "a line over 998 octets outside any field or body (a boundary line) left as it is");
+    return !splice.empty();
 }
 
 // --- to-utf8 ----------------------------------------------------------------------
@@ -596,9 +607,8 @@ bool fix_round(std::string_view in, std::string& out, const RewriteOptions& o, c
         case DefectCode::LineTooLong: {
             if (d.offset < e.header_end) break;  // folded below
             if (e.kind != EntityKind::leaf || d.offset < e.body_begin || bodies_done.count(ei)) break;
-            if (!reencodable(e.encoding) || must_not_encode(e) || !editable(e)) break;
-            const bool keep = e.encoding == TransferEncoding::quoted_printable || e.encoding == TransferEncoding::base64;
-            const std::string_view now = reencode(m, e, keep ? e.encoding : TransferEncoding::unknown, eol, splice);
+            if (!cannot_encode_long_body(m, e).empty()) break;   // why_left says why
+            const std::string_view now = encode_long_body(m, e, eol, splice);
             bodies_done.insert(ei);
             log.change(entity_place(m, ei), "body encoded as " + std::string(now) + ": a line was over 998 octets");
             break;
@@ -786,11 +796,7 @@ std::string why_left(const Message& m, std::size_t ei, const Defect& d) {
     case DefectCode::LineLong:
     case DefectCode::LineTooLong:
         if (e.kind != EntityKind::leaf) return "a line over 998 octets in a preamble or an epilogue";
-        if (!reencodable(e.encoding) || e.encoding == TransferEncoding::binary)
-            return "a line over 998 octets in a " + std::string(transfer_encoding_name(e.encoding)) +
-                   " body, which cannot be encoded again";
-        if (must_not_encode(e)) return e.content_type.mime_type() + " may not be encoded (RFC 2046)";
-        return {};
+        return cannot_encode_long_body(m, e);
     case DefectCode::ParamSyntax:
     case DefectCode::ParamDuplicate: {
         // Written again from its parameters only when its type parses. (The

@@ -293,7 +293,8 @@ std::unique_ptr<Sender::Lane::Job> Sender::Lane::take() {
                 return nullptr;
             }
             ++s_.totals.failed;
-            s_.tell([&](SendEvents& e) { e.unsendable(*name, why); });
+            const std::string failed_as = claim.name() != *name ? claim.name() : std::string();
+            s_.tell([&](SendEvents& e) { e.unsendable(*name, why, failed_as); });
             continue;
         }
         auto job = std::make_unique<Job>(Job{std::move(claim), {}});

@@ -16,6 +16,7 @@
 
 #include "detail/spool_io.hpp"
 #include "msg/datetime.hpp"
+#include "msg/digest.hpp"
 #include "msg/header.hpp"
 #include "msg/spool.hpp"
 
@@ -105,20 +106,17 @@ Status Claim::complete(bool durable) {
     return move_and_end(SpoolState::sent, durable);
 }
 
-Status Claim::move_and_end(SpoolState to, bool durable, const std::string& new_name) {
+Status Claim::move_and_end(SpoolState to, bool durable) {
     const SpoolState from = state_;
     const int from_fd = dirs_ ? dirs_->of(from) : -1, to_fd = dirs_ ? dirs_->of(to) : -1;
     const std::string from_dir = join(root_, state_dir(from));
     const std::string to_dir = join(root_, state_dir(to));
-    const std::string& target = new_name.empty() ? name_ : new_name;
     if (Status s = from_fd >= 0 && to_fd >= 0
-                       ? spool_io::move_at(from_fd, state_dir(from), to_fd, state_dir(to), name_, root_,
-                                           new_name.empty(), new_name)
-                       : spool_io::move(join(from_dir, name_), join(to_dir, target), !new_name.empty());
+                       ? spool_io::move_at(from_fd, state_dir(from), to_fd, state_dir(to), name_, root_, true)
+                       : spool_io::move(join(from_dir, name_), join(to_dir, name_), false);
         !s)
         return s;
     state_ = to;
-    name_ = target;
     auto sync = [](int fd, const std::string& path) { return fd >= 0 ? spool_io::sync_fd(fd, path) : spool_io::sync_dir(path); };
     Status s = Ok{};
     if (durable) s = sync(to_fd, to_dir);
@@ -218,11 +216,29 @@ Status write_reports(const std::string& root, const std::string& name, std::stri
 
 Status Claim::fail(std::string_view report, std::string_view json, std::string_view dsn) {
     if (fd_ < 0) return Error{EBADF, "the claim on spool entry " + name_ + " has ended"};
-    // A name too long for its reports' names: a new one in failed/.
-    const std::string renamed = name_.size() > kMaxEntryName ? new_entry_name(entry_key(name_)) : std::string();
+    // A name too long for its reports' names gets a shorter one first,
+    // where the entry is (still claimed: the lock is the file's): a crash
+    // after it leaves a whole entry that fails as any other.
+    if (name_.size() > kMaxEntryName)
+        if (Status s = shorten_name(); !s) return s;
     // The reports first: an entry in failed/ always has its report beside it.
-    if (Status s = write_reports(root_, renamed.empty() ? name_ : renamed, report, json, dsn); !s) return s;
-    return move_and_end(SpoolState::failed, true, renamed);
+    if (Status s = write_reports(root_, name_, report, json, dsn); !s) return s;
+    return move_and_end(SpoolState::failed);
+}
+
+Status Claim::shorten_name() {
+    // Its first bytes (time, pid, sequence, host: its place in the order
+    // and its arrival) and a hash of the whole name, which keeps it unique.
+    const std::string shorter = name_.substr(0, kMaxEntryName - 17) + "_" + sha256_hex(name_).substr(0, 16);
+    const std::string dir = join(root_, state_dir(state_));
+    const int dfd = dirs_ ? dirs_->of(state_) : -1;
+    if (Status s = dfd >= 0 ? spool_io::move_at(dfd, state_dir(state_), dfd, state_dir(state_), name_, root_, false,
+                                                shorter)
+                            : spool_io::move(join(dir, name_), join(dir, shorter), true);
+        !s)
+        return s;
+    name_ = shorter;
+    return dfd >= 0 ? spool_io::sync_fd(dfd, dir) : spool_io::sync_dir(dir);
 }
 
 Result<std::string> Claim::fail_some(const std::vector<std::string>& failed, std::string_view report,

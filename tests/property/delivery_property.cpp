@@ -117,7 +117,7 @@ RC_GTEST_PROP(DeliveryProperty, DsnIsAWellFormedReport, ()) {
     for (std::size_t i = 0; i < n; ++i)
         info.recipients.push_back({"r" + std::to_string(i) + (utf8 && i == 0 ? "\xc3\xa9" : "") + "@example.net", "failed",
                                    "5.1.1", "550 5.1.1 " + *rc::gen::container<std::string>(rc::gen::arbitrary<char>()), "mx",
-                                   *rc::gen::element<std::string>("", "rfc822;r@example.net", "rfc822;\x01+2B")});
+                                   *rc::gen::element<std::string>("", "rfc822;r@example.net", "rfc822;\x01+2B"), ""});
     const std::string dsn = msg::make_dsn(info, system_clock::from_time_t(1700000100));
     const msg::Message m = msg::parse_message(dsn);
     // No error but the original's own, inside the returned message.

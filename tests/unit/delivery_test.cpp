@@ -6,6 +6,7 @@
 #include <msg/delivery.hpp>
 #include <msg/dsn.hpp>
 #include <msg/json.hpp>
+#include <msg/rewrite.hpp>
 
 #include <chrono>
 #include <filesystem>
@@ -274,7 +275,7 @@ msg::DsnInfo dsn_info(std::string_view original) {
     info.reporting_mta = "sender.example.org";
     info.sender = "a@example.org";
     info.original = original;
-    info.recipients.push_back({"b@example.net", "failed", "5.1.1", "550 5.1.1 no", "mx.example.net", ""});
+    info.recipients.push_back({"b@example.net", "failed", "5.1.1", "550 5.1.1 no", "mx.example.net", "", ""});
     return info;
 }
 
@@ -301,8 +302,9 @@ TEST(Dsn, HeaderOnlyUnlessFullAndSmallEnough) {
 TEST(Dsn, Utf8MakesAGlobalReport) {
     const std::string original = "From: a@example.org\nSubject: Gr\xc3\xbc\xc3\x9f" "e\n\nhello\n";
     msg::DsnInfo info = dsn_info(original);
+    // ORCPT as RFC 6533 writes it: utf-8-addr-xtext, "\x{FC}" for U+00FC
     info.recipients.push_back({"j\xc3\xbcrgen@example.net", "failed", "5.1.1", "550 5.1.1 no", "mx.example.net",
-                               "utf-8;j\xc3\xbcrgen@example.net"});
+                               "utf-8;j\\x{FC}rgen@example.net", ""});
     const std::string dsn = msg::make_dsn(info, system_clock::from_time_t(1700000000));
     EXPECT_NE(dsn.find("report-type=global-delivery-status;"), std::string::npos) << dsn;
     EXPECT_NE(dsn.find("Content-Type: message/global-delivery-status\r\n"), std::string::npos);
@@ -315,6 +317,46 @@ TEST(Dsn, Utf8MakesAGlobalReport) {
     // ASCII everywhere: the RFC 3464 types, UTF-8 nowhere in the status fields
     const std::string plain = msg::make_dsn(dsn_info("From: a@example.org\n\nx\n"), system_clock::from_time_t(1700000000));
     EXPECT_NE(plain.find("Content-Type: message/delivery-status\r\n"), std::string::npos);
+}
+
+// What a report must not do: pass 998 octets a line (a server's reply of
+// 4 KiB), return a body as "headers" (bare CR line ends, as the wire has
+// them), carry NUL in message/rfc822, or call a local reason an SMTP reply.
+TEST(Dsn, StaysAWellFormedMessage) {
+    const auto now = system_clock::from_time_t(1700000000);
+    msg::DsnInfo info = dsn_info("From: a@example.org\rSubject: h\r\rsecret body\rline2\r");
+    info.recipients[0].diagnostic = "550 5.1.1 " + std::string(3000, 'z');
+    info.recipients.push_back({"c@example.net", "failed", "5.0.0", "", "", "", "message of 10 bytes is over the SIZE limit"});
+    info.envid = "QQ+123";
+    std::string dsn = msg::make_dsn(info, now);
+    EXPECT_EQ(msg::long_line_at(dsn), std::string::npos);
+    EXPECT_EQ(dsn.find("secret"), std::string::npos) << dsn;
+    EXPECT_NE(dsn.find("Content-Type: text/rfc822-headers\r\n\r\nFrom: a@example.org\r\nSubject: h\r\n\r\n--"),
+              std::string::npos) << dsn;
+    EXPECT_NE(dsn.find("  <c@example.net>: message of 10 bytes is over the SIZE limit\r\n"), std::string::npos);
+    const std::size_t c = dsn.find("Final-Recipient: rfc822; c@example.net");
+    ASSERT_NE(c, std::string::npos);
+    EXPECT_EQ(dsn.find("Diagnostic-Code", c), std::string::npos);   // no SMTP reply to quote
+    EXPECT_NE(dsn.find("Original-Envelope-Id: QQ+123\r\n"), std::string::npos);
+    // RET=FULL of a message with NUL: its header, and why.
+    const std::string with_nul("From: a@example.org\n\nnul \0 byte\n", 32);
+    info = dsn_info(with_nul);
+    info.full = true;
+    dsn = msg::make_dsn(info, now);
+    EXPECT_EQ(dsn.find('\0'), std::string::npos);
+    EXPECT_NE(dsn.find("NUL bytes or lines over 998 octets"), std::string::npos);
+}
+
+// ENVID comes back xtext-decoded (RFC 3461 6.3), as ORCPT does.
+TEST_F(Delivery, DsnEnvidDecoded) {
+    msg::Envelope e = envelope({"b@example.net"});
+    e.mail_params = {"ENVID=QQ+2B123"};
+    const std::string n = enqueue(e);
+    msg::Claim c = claim(n);
+    msg::Delivery d;
+    d.rcpts = {outcome("b@example.net", RcptState::failed, reply(550, "5.1.1 no"))};
+    ASSERT_TRUE(msg::settle(c, d, opt_, system_clock::now(), 0.5));
+    EXPECT_NE(slurp(failed(n + ".dsn")).find("Original-Envelope-Id: QQ+123\r\n"), std::string::npos);
 }
 
 // The original returned inside the report cannot end it early.
@@ -352,7 +394,8 @@ TEST_F(Delivery, AnEntryNamedTooLongForItsReportsFailsUnderANewName) {
     EXPECT_TRUE(fs::exists(failed(s->failed_entry + ".report")));
     EXPECT_TRUE(fs::exists(failed(s->failed_entry + ".dsn")));
     EXPECT_NE(slurp(failed(s->failed_entry)).find("RCPT TO:<b@example.net>"), std::string::npos);
-    EXPECT_EQ(msg::entry_key(s->failed_entry).substr(0, 10), std::string(10, 'k'));
+    EXPECT_EQ(s->failed_entry.substr(0, 231), n.substr(0, 231));   // its time and order kept
+    EXPECT_EQ(msg::entry_time(s->failed_entry), msg::entry_time(n));
 }
 
 TEST_F(Delivery, UnsendableFailsWithAReport) {

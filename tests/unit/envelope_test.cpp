@@ -254,6 +254,11 @@ TEST(EsmtpParams, KnownValuesChecked) {
     EXPECT_EQ(check("NOTIFY=SOMETIMES", false), "NOTIFY must be NEVER or a list of SUCCESS, FAILURE, DELAY");
     EXPECT_EQ(check("SMTPUTF8=yes", true), "SMTPUTF8 takes no value");
     EXPECT_EQ(check("X-ANYTHING=1", true), "");
+    // RFC 6533: an ORCPT's address may be UTF-8 (under SMTPUTF8, when the
+    // parser lets 8-bit values through at all), or escaped.
+    EXPECT_EQ(check("ORCPT=utf-8;caf\xc3\xa9@example.org", false), "");
+    EXPECT_EQ(check("ORCPT=utf-8;caf\\x{E9}@example.org", false), "");
+    EXPECT_EQ(check("ORCPT=rfc822;a+zz@example.org", false), "ORCPT must be addr-type;xtext");
 }
 
 TEST(Envelope, MailboxArgument) {

@@ -433,4 +433,10 @@ TEST(Parameters, PlainValueBesideAnRfc2231One) {
     }
     EXPECT_TRUE(d.empty());
     EXPECT_EQ(msg::parse_parameters("; filename=a.txt")[0].plain, "");
+    // A second plain one is a duplicate: the first stays.
+    d.clear();
+    const auto p = msg::parse_parameters("; filename=\"a\"; filename*=utf-8''x; filename=\"b\"", &d);
+    EXPECT_EQ(p[0].plain, "a");
+    ASSERT_EQ(d.size(), 1u);
+    EXPECT_EQ(d[0].code, msg::DefectCode::ParamDuplicate);
 }

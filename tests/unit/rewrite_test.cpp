@@ -863,3 +863,39 @@ TEST(Fix, KeepsThePlainFilenameBesideTheRfc2231One) {
     EXPECT_EQ(m.root().disposition.params.size(), 2u);   // filename and size
     for (const msg::Defect& d : msg::validate(m)) EXPECT_NE(d.code, msg::DefectCode::ParamDuplicate);
 }
+
+// Lines are counted as they go on the wire: bare CRs end them, so a
+// message of CR line ends has no long line and is left as it is.
+TEST(LineLimit, BareCrEndsALine) {
+    std::string body;
+    for (int i = 0; i < 20; ++i) body += "line " + std::to_string(i) + " " + std::string(90, 'c') + "\r";
+    const std::string cr_only = "From: a@x\rSubject: s\r\r" + body;
+    EXPECT_FALSE(run(cr_only, [](RewriteOptions& o) { o.line_limit = true; }).changed);
+    const std::string cr_body = "From: a@x\nSubject: s\n\n" + body + "\n";
+    EXPECT_FALSE(run(cr_body, [](RewriteOptions& o) { o.line_limit = true; }).changed);
+    EXPECT_EQ(msg::long_line_at(std::string(999, 'a') + "\r" + std::string(998, 'b')), 0u);
+    EXPECT_EQ(msg::long_line_at(std::string(998, 'a') + "\r\n" + std::string(998, 'b') + "\r"), std::string::npos);
+}
+
+// A second Content-Transfer-Encoding would contradict the new one: gone.
+TEST(LineLimit, OneTransferEncodingAfterEncodingAgain) {
+    const std::string in = "From: a@x\nMIME-Version: 1.0\nContent-Type: text/plain; charset=iso-8859-1\n"
+                           "Content-Transfer-Encoding: 8bit\nContent-Transfer-Encoding: 8bit\n\n" +
+                           std::string(1200, '\xe9') + "\n";
+    const auto r = run(in, [](RewriteOptions& o) { o.line_limit = true; });
+    std::size_t n = 0;
+    for (std::size_t at = r.output.find("Content-Transfer-Encoding:"); at != std::string::npos;
+         at = r.output.find("Content-Transfer-Encoding:", at + 1))
+        ++n;
+    EXPECT_EQ(n, 1u) << r.output;
+    EXPECT_EQ(decoded_leaves(r.output), decoded_leaves(in));
+}
+
+// A boundary line padded past 998 octets is no field and no body: said.
+TEST(LineLimit, ALongLineItCannotReachIsReported) {
+    const std::string in = "From: a@x\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n--b" +
+                           std::string(1200, ' ') + "\n\nhi\n--b--\n";
+    const auto r = run(in, [](RewriteOptions& o) { o.line_limit = true; });
+    ASSERT_EQ(r.problems.size(), 1u);
+    EXPECT_EQ(r.problems[0].where, "message");
+}

@@ -68,7 +68,7 @@ struct Recorder : msg::SendEvents {
         settled_.emplace_back(e, s.outcome);
         leave();
     }
-    void unsendable(const std::string& e, const std::string&) override {
+    void unsendable(const std::string& e, const std::string&, const std::string&) override {
         enter();
         unsendable_.push_back(e);
         leave();

@@ -63,14 +63,17 @@ public:
                         msg::reason(o) + (o.state == msg::RcptState::deferred ? next : ""),
                     false);
     }
-    void unsendable(const std::string& entry, const std::string& why) override {
+    void unsendable(const std::string& entry, const std::string& why, const std::string& failed_as) override {
         if (json_) {
             Json j;
             j.begin_object().key("entry").value(entry).key("attempt").value(std::uint64_t{1}).key("outcome")
-                .value("failed").key("error").value(why).end_object();
+                .value("failed").key("error").value(why);
+            if (!failed_as.empty()) j.key("failed_entry").value(failed_as);
+            j.end_object();
             say(j.str(), true);
         } else if (!quiet_) {
-            say("spoolsend: " + entry + ": failed: " + why, false);
+            say("spoolsend: " + entry + ": failed: " + why + (failed_as.empty() ? "" : " (in failed/" + failed_as + ")"),
+                false);
         }
     }
     void problem(const std::string& message) override { say("spoolsend: " + message, false); }

@@ -16,12 +16,13 @@ struct DsnRecipient {
     std::string diagnostic;     // the server's reply on one line, e.g. "550 5.1.1 no such user"
     std::string remote_mta;     // the server's name or address ("" when none was reached)
     std::string original;       // RCPT's ORCPT, xtext-decoded ("rfc822;a@example.org"), "" when none
+    std::string detail;         // why, when no server said it (a local reason): text part only
 };
 
 struct DsnInfo {
     std::string reporting_mta;  // this host's name
     std::string sender;         // the original reverse-path, without brackets
-    std::string envid;          // MAIL's ENVID, when given
+    std::string envid;          // MAIL's ENVID, xtext-decoded, when given
     std::chrono::system_clock::time_point arrival{};
     std::vector<DsnRecipient> recipients;
     std::string_view original;  // the original message; its header block is included

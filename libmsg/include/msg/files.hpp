@@ -77,6 +77,7 @@ Status check_links(const std::string& path, bool force);
 // Until commit_file() or discard_temp(), `tmp` is removed if SIGINT,
 // SIGTERM or SIGHUP ends the process (when the program has not set a
 // handler of its own for it): a stopped run leaves no half-written file.
+// (Up to 64 such files at once; `tmp` should be a temp_beside() name.)
 int create_temp(const std::string& tmp, const std::string& path);
 
 // For output that will replace `path` (a trusted link's target: see

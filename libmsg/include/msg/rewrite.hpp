@@ -78,7 +78,8 @@ enum class RewriteStep : std::uint8_t { fix, headers, to_utf8, seven_bit, line_l
 std::string_view step_name(RewriteStep s);
 
 // The offset of the first line longer than 998 octets (its line break not
-// counted), or npos: what SMTP may not carry (RFC 5321 4.5.3.1.6).
+// counted), or npos: what SMTP may not carry (RFC 5321 4.5.3.1.6). Lines
+// are counted as they go on the wire: a bare CR ends one, as LF and CRLF do.
 std::size_t long_line_at(std::string_view s) noexcept;
 
 // One change made, or one that could not be made.

@@ -63,8 +63,10 @@ public:
     virtual ~SendEvents() = default;
     // An entry was attempted and settled (sent, partial, deferred, failed).
     virtual void settled(const std::string& entry, const Settlement& s, const Delivery& d) = 0;
-    // An entry that cannot be sent as it is (unsendable()) was failed.
-    virtual void unsendable(const std::string& entry, const std::string& why) = 0;
+    // An entry that cannot be sent as it is (unsendable()) was failed;
+    // `failed_as`: its name in failed/ when not `entry` (a name too long
+    // for its reports', shortened: Claim::fail), else "".
+    virtual void unsendable(const std::string& entry, const std::string& why, const std::string& failed_as) = 0;
     // A spool or transcript operation failed; the entry stays where it was.
     virtual void problem(const std::string& message) = 0;
     // About ten times a second: how many entries this pass has dealt with.

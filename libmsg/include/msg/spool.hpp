@@ -92,8 +92,9 @@ public:
     // not empty, failed/NAME.json, and when `dsn` is not empty
     // failed/NAME.dsn (an RFC 3464 report message), then move the entry to
     // failed/. An entry whose name is longer than kMaxEntryName (its
-    // reports' names would be over NAME_MAX) is given a new name in
-    // failed/ (new_entry_name of its key), which name() then returns.
+    // reports' names would be over NAME_MAX) is first renamed where it is,
+    // to its first bytes and a hash of the name (its time and order kept),
+    // which name() then returns.
     Status fail(std::string_view report, std::string_view json = {}, std::string_view dsn = {});
     // Permanent failure of some recipients only: a new entry with this
     // entry's MAIL line and annotations, the RCPT lines of `failed` (matched
@@ -118,9 +119,11 @@ public:
 private:
     friend class Spool;
     Claim() = default;
-    // Move the entry into `to` (named `new_name` there when it is not
-    // empty), fsync both directories and end the claim.
-    Status move_and_end(SpoolState to, bool durable = true, const std::string& new_name = {});
+    // Move the entry into `to`, fsync both directories and end the claim.
+    Status move_and_end(SpoolState to, bool durable = true);
+    // Rename the entry where it is to its first bytes and a hash of its
+    // name, within kMaxEntryName, and fsync the directory (fail()).
+    Status shorten_name();
     // Replace the entry's file in its directory by `content`, locked before
     // it takes the name; the claim holds the new file.
     Status replace(const std::string& content);

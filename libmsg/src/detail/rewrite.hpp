@@ -163,8 +163,9 @@ bool without_delimiter(const Message& m, const Entity& e) noexcept;
 // line of its own even when the header's last field has no line break.
 void insert_field(const Message& m, std::size_t at, std::string field, std::string_view eol, Splice& splice);
 
-// Set the Content-Transfer-Encoding of entity `e` to `value`: its field's
-// value replaced, or a field added at the end of its header.
+// Set the Content-Transfer-Encoding of entity `e` to `value`: its (first)
+// field's value replaced, any later one removed, or a field added at the
+// end of its header.
 void set_transfer_encoding(const Message& m, const Entity& e, std::string_view value,
                            std::string_view eol, Splice& splice);
 

@@ -569,8 +569,9 @@ Prepared ClientSession::prepare(const Envelope& m, std::string_view original) co
     // or conversions refused) goes as it is, and the server decides.
     std::string limited;
     if (long_line_at(message) != std::string_view::npos) {
+        std::string left;   // why a line over 998 octets stays
         if (!opt_.downgrade_8bit) {
-            d.notes.push_back("a line over 998 octets sent as it is (conversions are off)");
+            left = "conversions are off";
         } else {
             RewriteOptions ro;
             ro.line_limit = true;
@@ -580,10 +581,12 @@ Prepared ClientSession::prepare(const Envelope& m, std::string_view original) co
                 message = limited;
                 d.notes.push_back("lines over 998 octets folded or encoded again (RFC 5321 4.5.3.1.6)");
             }
-            if (!rr.problems.empty())
-                d.notes.push_back("a line over 998 octets sent as it is: " + rr.problems.front().where + ": " +
-                                  rr.problems.front().what);
+            if (!rr.problems.empty()) left = rr.problems.front().where + ": " + rr.problems.front().what;
+            else if (rr.too_large) left = "the message is too large to rewrite";
+            else if (!rr.not_mail.empty()) left = "not a message to rewrite: " + rr.not_mail;
         }
+        if (long_line_at(message) != std::string_view::npos)
+            d.notes.push_back("a line over 998 octets sent as it is" + (left.empty() ? "" : " (" + left + ")"));
     }
     // BODY=8BITMIME for an 8-bit body, as needs() says (8-bit header text
     // is SMTPUTF8's business).
@@ -640,6 +643,7 @@ Prepared ClientSession::prepare(const Envelope& m, std::string_view original) co
         for (const std::string& p : m.rcpts[i].params) {
             const std::string k = keyword_of(p);
             if ((k == "NOTIFY" || k == "ORCPT") && !caps_.dsn) continue;
+            if (!need_utf8 && !ascii(p)) continue;   // a UTF-8 ORCPT (RFC 6533) goes only with SMTPUTF8
             if (k != "NOTIFY" && k != "ORCPT" && !caps_.offers(k)) continue;
             if (!caps_.esmtp) continue;
             l += ' ' + p;
