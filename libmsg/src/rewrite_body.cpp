@@ -116,6 +116,18 @@ std::string not_editable(const Message& m, const Entity& e) {
     return "no empty line between header and body (a line that is not a field ends the header): left as it is";
 }
 
+// The end of a step: `splice` applied to `in` into `out` (returns whether
+// it changed anything); then, if the step reported no problem and `left`
+// still finds what it was to remove in the result, `what` is reported.
+template <class Left>
+bool finish_step(std::string_view in, std::string& out, const Splice& splice, const StepLog& log,
+                 std::size_t problems_before, Left left, const char* what) {
+    if (!splice.empty()) out = splice.apply(in);
+    if (log.problems->size() == problems_before && left(splice.empty() ? in : std::string_view(out)))
+        log.problem("message", what);
+    return !splice.empty();
+}
+
 // Why the leaf body `e`, with a line over 998 octets, cannot be encoded
 // again ("" when it can): the one rule of --fix and line_limit.
 std::string cannot_encode_long_body(const Message& m, const Entity& e) {
@@ -284,13 +296,11 @@ bool step_seven_bit(std::string_view in, std::string& out, const RewriteOptions&
                                                 std::string(transfer_encoding_name(all[ei].encoding)) + " -> 7bit");
         }
     if (encoded_body) add_mime_version(m, eol, splice);
-    if (!splice.empty()) out = splice.apply(in);
     // 8-bit bytes no rule above reaches (an mbox From_ line at the top, a
     // line the parser kept outside every field) are reported, not hidden.
-    if (log.problems->size() == problems_before &&
-        first_non_ascii(splice.empty() ? in : std::string_view(out)) != std::string_view::npos)
-        log.problem("message", "8-bit bytes outside any field or part (such as a From_ line) left as they are");
-    return !splice.empty();
+    return finish_step(in, out, splice, log, problems_before,
+                       [](std::string_view s) { return first_non_ascii(s) != std::string_view::npos; },
+                       "8-bit bytes outside any field or part (such as a From_ line) left as they are");
 }
 
 // --- line-limit ---------------------------------------------------------------------
@@ -327,13 +337,11 @@ bool step_line_limit(std::string_view in, std::string& out, const RewriteOptions
         encoded_body = true;
     }
     if (encoded_body) add_mime_version(m, eol, splice);
-    if (!splice.empty()) out = splice.apply(in);
     // A long line no rule above reaches (a boundary line with padding
     // after it) is reported, not hidden.
-    if (log.problems->size() == problems_before &&
-        long_line_at(splice.empty() ? in : std::string_view(out)) != std::string_view::npos)
-        log.problem("message", "a line over 998 octets outside any field or body (a boundary line) left as it is");
-    return !splice.empty();
+    return finish_step(in, out, splice, log, problems_before,
+                       [](std::string_view s) { return long_line_at(s) != std::string_view::npos; },
+                       "a line over 998 octets outside any field or body (a boundary line) left as it is");
 }
 
 // --- to-utf8 ----------------------------------------------------------------------
