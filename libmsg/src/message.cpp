@@ -117,11 +117,16 @@ void MessageParser::read_mime_fields(Entity& e) {
     const HeaderField* ct = nullptr;
     const HeaderField* cte = nullptr;
     const HeaderField* cd = nullptr;
+    // The first of each; a second is a defect (readers that take the last disagree).
+    auto take = [&](const HeaderField*& slot, const HeaderField& f) {
+        if (!slot) slot = &f;
+        else defect(DefectCode::MimeFieldDuplicate, f.offset, std::string(f.name));
+    };
     for (const HeaderField& f : m_.fields(e)) {
         if (f.name.size() < 12 || (f.name[0] | 0x20) != 'c' || f.name[7] != '-') continue;
-        if (!ct && f.name.size() == 12 && iequals(f.name, "content-type")) ct = &f;
-        else if (!cte && f.name.size() == 25 && iequals(f.name, "content-transfer-encoding")) cte = &f;
-        else if (!cd && f.name.size() == 19 && iequals(f.name, "content-disposition")) cd = &f;
+        if (f.name.size() == 12 && iequals(f.name, "content-type")) take(ct, f);
+        else if (f.name.size() == 25 && iequals(f.name, "content-transfer-encoding")) take(cte, f);
+        else if (f.name.size() == 19 && iequals(f.name, "content-disposition")) take(cd, f);
     }
     if (ct) {
         e.has_content_type = true;

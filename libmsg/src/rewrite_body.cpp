@@ -581,6 +581,14 @@ bool fix_round(std::string_view in, std::string& out, const RewriteOptions& o, c
             continue;
         }
         switch (d.code) {
+        case DefectCode::MimeFieldDuplicate: {
+            const HeaderField* f = field_at(m, e, d.offset);
+            if (!f || fields_done.count(f->offset) || splice.touches(f->offset, f->offset + f->raw.size())) break;
+            splice.erase(f->offset, f->offset + f->raw.size());
+            fields_done.insert(f->offset);
+            log.change(field_place(m, ei, f->name), "a second one removed");
+            break;
+        }
         case DefectCode::ParamSyntax:
         case DefectCode::ParamDuplicate: {
             const HeaderField* f = field_at(m, e, d.offset);

@@ -154,6 +154,7 @@ PYTHON = {
     "body.uuencode-no-begin": (set(), NONE, "uu-silent"),
     "body.uuencode-bad-line": (set(), NONE, "uu-silent"),
     "body.uuencode-no-end": (set(), NONE, "uu-silent"),
+    "mime.field-duplicate": (set(), NONE, "no-field-rules"),
 }
 
 SKIPPED_GROUPS = ("envelope.", "mbox.", "smtp.")   # smtp.*: transcripts, not messages
