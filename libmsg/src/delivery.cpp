@@ -212,6 +212,7 @@ Result<Settlement> settle(Claim& claim, Delivery& d, const SettleOptions& o, Sys
         for (RcptOutcome& r : d.rcpts)
             if (r.state == RcptState::deferred) {
                 r.state = RcptState::failed;
+                r.status = "5.4.7";   // delivery time expired (RFC 3463)
                 r.detail = "gave up after " + std::to_string(s.attempt) + " attempts over " +
                            human_duration(std::chrono::duration_cast<std::chrono::seconds>(now - born)) +
                            "; last: " + reason(r);
@@ -245,7 +246,7 @@ Result<Settlement> settle(Claim& claim, Delivery& d, const SettleOptions& o, Sys
                 const std::string_view orcpt = e != env.rcpts.end() ? e->param("ORCPT") : std::string_view{};
                 DsnRecipient x;
                 x.address = r.address;
-                x.status = r.reply ? r.reply->status().str() : "5.0.0";
+                x.status = r.reply ? r.reply->status().str() : !r.status.empty() ? r.status : "5.0.0";
                 (r.reply ? x.diagnostic : x.detail) = reason(r);
                 x.remote_mta = r.reply ? o.remote_mta : "";
                 x.original = xtext_decode(orcpt);

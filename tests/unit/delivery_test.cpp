@@ -36,7 +36,7 @@ msg::Envelope envelope(std::vector<std::string> rcpts) {
 msg::smtp::Reply reply(int code, std::string_view text) { return msg::smtp::make_reply(code, text); }
 
 msg::RcptOutcome outcome(std::string address, RcptState st, std::optional<msg::smtp::Reply> r = std::nullopt) {
-    return msg::RcptOutcome{std::move(address), st, std::move(r), {}};
+    return msg::RcptOutcome{std::move(address), st, std::move(r), {}, {}};
 }
 
 std::string slurp(const fs::path& p) {
@@ -217,7 +217,7 @@ TEST_F(Delivery, SecondAttemptDoublesAndMaxAgeGivesUp) {
     }
     EXPECT_EQ(spool_->find(n), SpoolState::failed);
     const std::string dsn = slurp(failed(n + ".dsn"));
-    EXPECT_NE(dsn.find("Status: 5.0.0\r\n"), std::string::npos) << dsn;
+    EXPECT_NE(dsn.find("Status: 5.4.7\r\n"), std::string::npos) << dsn;   // delivery time expired (RFC 3463)
 }
 
 TEST_F(Delivery, NoDsnForTheNullSender) {

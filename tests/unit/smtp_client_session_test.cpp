@@ -713,6 +713,7 @@ TEST(ClientSession, PreparedForTheServersExtensions) {
     Prepared big = c.s->prepare(envelope({"b@example.net"}), kMessage + std::string(200, 'x') + "\n");
     EXPECT_TRUE(big.done);
     EXPECT_NE(big.delivery.rcpts[0].detail.find("SIZE limit of 100"), std::string::npos);
+    EXPECT_EQ(big.delivery.rcpts[0].status, "5.3.4");   // message too big for system (RFC 3463)
     // 8-bit without 8BITMIME: made 7-bit, and said so.
     Prepared eight = c.s->prepare(envelope({"b@example.net"}), "Subject: x\n\ncaf\xc3\xa9\n");
     EXPECT_FALSE(eight.done);
@@ -731,6 +732,7 @@ TEST(ClientSession, PreparedForTheServersExtensions) {
     Prepared no = c.s->prepare(envelope({"j\xc3\xbcrgen@example.net"}), kMessage);
     EXPECT_TRUE(no.done);
     EXPECT_EQ(no.delivery.rcpts[0].state, RcptState::failed);
+    EXPECT_EQ(no.delivery.rcpts[0].status, "5.6.7");   // non-ASCII address not permitted (RFC 6531)
     // Only the parameters of extensions the EHLO offered (RFC 5321 2.2.1):
     // AUTH= without AUTH, an unknown one, BINARYMIME over DATA are left out.
     Envelope other = envelope({"b@example.net"}, {"AUTH=<>", "MT-PRIORITY=3", "BODY=BINARYMIME", "X-FOO"});
@@ -749,6 +751,7 @@ TEST(ClientSession, PreparedForTheServersExtensions) {
     EXPECT_TRUE(tls.done);
     EXPECT_EQ(tls.delivery.rcpts[0].state, RcptState::failed);
     EXPECT_NE(tls.delivery.rcpts[0].detail.find("REQUIRETLS"), std::string::npos);
+    EXPECT_EQ(tls.delivery.rcpts[0].status, "5.7.30");   // REQUIRETLS support required (RFC 8689 5)
 }
 
 // RFC 5321 4.5.3.1.6: no line over 998 octets goes out. The field or body

@@ -48,6 +48,7 @@ struct RcptOutcome {
     RcptState state = RcptState::deferred;
     std::optional<smtp::Reply> reply;   // the reply that decided it (RCPT's, or DATA's)
     std::string detail;                 // a local reason when there is no reply (or why it was overridden)
+    std::string status;                 // the enhanced status (RFC 3463) of a local decision ("5.3.4"), when known
 };
 
 // The server's reply on one line ("550 5.1.1 no such user"), else the

@@ -498,12 +498,15 @@ void ClientSession::end_all(const std::string& why, bool interrupted) {
 Prepared ClientSession::prepare(const Envelope& m, std::string_view original) const {
     Prepared out;
     Delivery& d = out.delivery;
-    for (const auto& r : m.rcpts) d.rcpts.push_back(RcptOutcome{r.address, RcptState::deferred, std::nullopt, {}});
-    auto decide_all = [&](RcptState st, const std::optional<Reply>& reply, const std::string& detail) {
+    for (const auto& r : m.rcpts) d.rcpts.push_back(RcptOutcome{r.address, RcptState::deferred, std::nullopt, {}, {}});
+    // Every recipient failed here, with the RFC 3463 status of the reason.
+    auto decide_all = [&](RcptState st, const std::optional<Reply>& reply, const std::string& detail,
+                          std::string_view status) {
         for (RcptOutcome& o : d.rcpts) {
             o.state = st;
             o.reply = reply;
             o.detail = detail;
+            o.status = status;
         }
         out.done = true;
         return out;
@@ -522,7 +525,7 @@ Prepared ClientSession::prepare(const Envelope& m, std::string_view original) co
         for (const auto& a : rcpt_addr) local_ascii = local_ascii && ascii(std::string_view(a).substr(0, domain_at(a)));
         if (!local_ascii)
             return decide_all(RcptState::failed, std::nullopt,
-                              "the address needs SMTPUTF8 (RFC 6531) and " + server_ + " does not offer it");
+                              "the address needs SMTPUTF8 (RFC 6531) and " + server_ + " does not offer it", "5.6.7");
         auto convert = [&](std::string& a) -> bool {
             const std::size_t at = domain_at(a);
             auto dom = domain_to_ascii(std::string_view(a).substr(at));
@@ -530,11 +533,12 @@ Prepared ClientSession::prepare(const Envelope& m, std::string_view original) co
             a = a.substr(0, at) + *dom;
             return true;
         };
-        if (!convert(from)) return decide_all(RcptState::failed, std::nullopt, "sender domain is not a valid IDN");
+        if (!convert(from)) return decide_all(RcptState::failed, std::nullopt, "sender domain is not a valid IDN", "5.1.7");
         for (std::size_t i = 0; i < rcpt_addr.size(); ++i)
             if (!convert(rcpt_addr[i])) {
                 d.rcpts[i].state = RcptState::failed;
                 d.rcpts[i].detail = "not a valid internationalised domain";
+                d.rcpts[i].status = "5.1.3";
             }
         d.notes.push_back("domains sent as A-labels (the server does not offer SMTPUTF8)");
     }
@@ -550,14 +554,15 @@ Prepared ClientSession::prepare(const Envelope& m, std::string_view original) co
     if ((eight && !caps_.eightbitmime) || header_needs_utf8) {
         const std::string what = header_needs_utf8 ? "8-bit header and " + server_ + " does not offer SMTPUTF8"
                                                    : "8-bit message and " + server_ + " does not offer 8BITMIME";
-        if (!opt_.downgrade_8bit) return decide_all(RcptState::failed, std::nullopt, what);
+        if (!opt_.downgrade_8bit) return decide_all(RcptState::failed, std::nullopt, what, "5.6.3");
         RewriteOptions ro;
         ro.seven_bit = true;
         RewriteResult rr = rewrite(message, ro);
         if (!rr.problems.empty())
             return decide_all(RcptState::failed, std::nullopt,
                               what + ", and it cannot be made 7-bit: " + rr.problems.front().where + ": " +
-                                  rr.problems.front().what);
+                                  rr.problems.front().what,
+                              "5.6.3");
         downgraded = std::move(rr.output);
         message = downgraded;
         d.notes.push_back(header_needs_utf8 ? "converted to 7 bit (the server does not offer SMTPUTF8)"
@@ -599,7 +604,8 @@ Prepared ClientSession::prepare(const Envelope& m, std::string_view original) co
     if (caps_.size && size > caps_.size)
         return decide_all(RcptState::failed, std::nullopt,
                           "message of " + std::to_string(size) + " bytes is over " + server_ + "'s SIZE limit of " +
-                              std::to_string(caps_.size));
+                              std::to_string(caps_.size),
+                          "5.3.4");
 
     // RFC 8689: a message that requires TLS goes only over TLS, with the
     // server's certificate verified (4.2.1), to a server that offers
@@ -609,7 +615,8 @@ Prepared ClientSession::prepare(const Envelope& m, std::string_view original) co
                           "the message requires TLS (REQUIRETLS, RFC 8689) and " + server_ +
                               (!tls_              ? " was reached without TLS"
                                : !opt_.tls.verify ? " was reached without a verified certificate (--tls-verify no)"
-                                                  : " does not offer REQUIRETLS"));
+                                                  : " does not offer REQUIRETLS"),
+                          "5.7.30");
 
     // MAIL and RCPT lines, with the parameters this server can take: those
     // of an extension its EHLO offered (RFC 5321 2.2.1), no other.
