@@ -139,8 +139,11 @@ std::string make_dsn(const DsnInfo& info, std::chrono::system_clock::time_point 
                                           [](const DsnRecipient& r) { return r.action == "delayed"; });
     const std::string_view header = info.original.substr(0, header_end(info.original));
     // RFC 6533: a UTF-8 address or header makes the report an
-    // internationalised one.
-    const bool utf8_header = !ascii(header);
+    // internationalised one. A header of other 8-bit bytes (Latin-1, say)
+    // is not UTF-8, which message/global requires (RFC 6532 3.5): it goes
+    // back under the RFC 3464 types, declared 8bit.
+    const bool utf8_header = !ascii(header) && is_valid_utf8(header);
+    const bool eight_bit_header = !ascii(header) && !utf8_header;
     bool global = utf8_header || !ascii(info.sender);
     for (const DsnRecipient& r : info.recipients)
         global = global || !ascii(r.address) || !ascii(original_value(r.original));
@@ -210,8 +213,9 @@ std::string make_dsn(const DsnInfo& info, std::chrono::system_clock::time_point 
         m += "\r\n";
         append_crlf(m, returned, false);
     } else {
-        m += utf8_header ? "Content-Type: message/global-headers\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
-                         : "Content-Type: text/rfc822-headers\r\n\r\n";
+        m += utf8_header        ? "Content-Type: message/global-headers\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+             : eight_bit_header ? "Content-Type: text/rfc822-headers\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+                                : "Content-Type: text/rfc822-headers\r\n\r\n";
         append_crlf(m, returned, true);
     }
     m += "\r\n--" + boundary + "--\r\n";

@@ -319,6 +319,25 @@ TEST(Dsn, Utf8MakesAGlobalReport) {
     EXPECT_NE(plain.find("Content-Type: message/delivery-status\r\n"), std::string::npos);
 }
 
+// A header of 8-bit bytes that are not UTF-8 (Latin-1) cannot go into
+// message/global or message/global-headers (RFC 6532 3.5 wants UTF-8):
+// the RFC 3464 types carry it, declared 8bit.
+TEST(Dsn, Latin1HeaderIsNotAGlobalReport) {
+    const auto now = system_clock::from_time_t(1700000000);
+    msg::DsnInfo info = dsn_info("From: a@example.org\nSubject: Gr\xfc\xdf" "e\n\nhello\n");
+    std::string dsn = msg::make_dsn(info, now);
+    EXPECT_NE(dsn.find("report-type=delivery-status;"), std::string::npos) << dsn;
+    EXPECT_EQ(dsn.find("message/global"), std::string::npos) << dsn;
+    EXPECT_NE(dsn.find("Content-Type: text/rfc822-headers\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+                       "From: a@example.org\r\nSubject: Gr\xfc\xdf" "e\r\n"),
+              std::string::npos) << dsn;
+    info.full = true;
+    dsn = msg::make_dsn(info, now);
+    EXPECT_NE(dsn.find("Content-Type: message/rfc822\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"), std::string::npos)
+        << dsn;
+    EXPECT_EQ(dsn.find("message/global"), std::string::npos) << dsn;
+}
+
 // What a report must not do: pass 998 octets a line (a server's reply of
 // 4 KiB), return a body as "headers" (bare CR line ends, as the wire has
 // them), carry NUL in message/rfc822, or call a local reason an SMTP reply.
