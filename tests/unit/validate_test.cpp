@@ -173,6 +173,25 @@ TEST(Validate, EightBitHeaders) {
     EXPECT_EQ(check(latin1, utf8), V{"header.utf8-invalid"});
 }
 
+// RFC 6532 3.7: a message/global part carries an internationalised message
+// through mail that is not one; its header (and its parts') may hold UTF-8,
+// valid UTF-8 only. Outside it the 7-bit rule stays.
+TEST(Validate, EightBitHeadersInMessageGlobal) {
+    auto wrap = [](const std::string& type, const std::string& subject, const std::string& outer_extra) {
+        return "From: a@x.org\nDate: Mon, 23 Nov 2026 09:15:00 +0100\nMIME-Version: 1.0\n" + outer_extra +
+               "Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: " + type +
+               "\nContent-Transfer-Encoding: 8bit\n\nFrom: c@x.org\nDate: Mon, 23 Nov 2026 09:15:00 +0100\n"
+               "Subject: " + subject + "\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=c\n\n--c\n"
+               "Content-Type: text/plain; name=" + subject + "\n\nx\n--c--\n\n--b--\n";
+    };
+    const std::string utf8 = "Gr\xC3\xBC\xC3\x9F" "e", latin1 = "Gr\xFC\xDF" "e";
+    EXPECT_EQ(check(wrap("message/global", utf8, "")), V{});
+    EXPECT_EQ(check(wrap("message/global", latin1, "")), (V{"header.utf8-invalid", "header.utf8-invalid"}));
+    EXPECT_EQ(check(wrap("message/rfc822", utf8, "")), (V{"header.8bit", "header.8bit"}));
+    // the outer header is not inside the part
+    EXPECT_EQ(check(wrap("message/global", utf8, "X-Note: " + utf8 + "\n")), V{"header.8bit"});
+}
+
 TEST(Validate, MissedChecks) {
     const std::string mv = "MIME-Version: 1.0\n";
     // RFC 2045 6.4: a multipart is 7bit, 8bit or binary.
