@@ -593,7 +593,6 @@ bool fix_round(std::string_view in, std::string& out, const RewriteOptions& o, c
         case DefectCode::ParamDuplicate: {
             const HeaderField* f = field_at(m, e, d.offset);
             if (!f || fields_done.count(f->offset)) break;
-            const bool ct = iequals(f->name, "Content-Type");
             if (iequals(f->name, "Content-Transfer-Encoding")) {
                 // The mechanism as read, without what followed it.
                 const std::size_t vb = f->value_offset();
@@ -603,17 +602,10 @@ bool fix_round(std::string_view in, std::string& out, const RewriteOptions& o, c
                 log.change(field_place(m, ei, f->name), "text after the mechanism removed");
                 break;
             }
-            if (!ct && !iequals(f->name, "Content-Disposition")) break;
-            std::string v;
-            if (ct) {
-                const ContentType t = parse_content_type(f->value);
-                if (!t.valid) break;
-                v = format_mime_value(f->name, t.mime_type(), t.params, eol);
-            } else {
-                const ContentDisposition t = parse_content_disposition(f->value);
-                if (t.type.empty()) break;
-                v = format_mime_value(f->name, t.type, t.params, eol);
-            }
+            if (!is_mime_parameter_field(f->name)) break;
+            const MimeFieldValue t = parse_mime_field(f->name, f->value);
+            if (t.main.empty()) break;
+            std::string v = format_mime_value(f->name, t.main, t.params, eol);
             const std::size_t vb = f->value_offset();
             splice.replace(vb, vb + f->value.size(), std::move(v));
             fields_done.insert(f->offset);

@@ -259,17 +259,27 @@ bool attribute_char(unsigned char c) {
                                     std::string_view::npos;
 }
 
+// `v` as a quoted string: CR and LF cannot be in one.
+std::string quoted_value(std::string_view v) {
+    std::string q = "\"";
+    for (char c : v) {
+        if (c == '"' || c == '\\') q += '\\';
+        if (c == '\r' || c == '\n') continue;
+        q += c;
+    }
+    return q + "\"";
+}
+
 std::string parameter_pieces(const Parameter& p, std::vector<std::string>& pieces) {
     const std::string& v = p.value;
     if (first_non_ascii(v) == std::string::npos) {
-        if (is_token(v)) return p.name + "=" + v;
-        std::string q = p.name + "=\"";
-        for (char c : v) {
-            if (c == '"' || c == '\\') q += '\\';
-            if (c == '\r' || c == '\n') continue;  // cannot be in a quoted string
-            q += c;
-        }
-        return q + "\"";
+        std::string one = p.name + "=" + (is_token(v) ? v : quoted_value(v));
+        // After "; " and a fold it must still fit a line of 998 octets;
+        // longer, RFC 2231 3 cuts it into sections name*0, name*1, ...
+        if (one.size() + 2 <= 998) return one;
+        for (std::size_t i = 0, n = 0; i < v.size(); i += 60, ++n)
+            pieces.push_back(p.name + "*" + std::to_string(n) + "=" + quoted_value(v.substr(i, 60)));
+        return {};
     }
     // RFC 2231: charset'language'percent-encoded, in sections of at most
     // 60 characters, never splitting an escape.
@@ -294,6 +304,24 @@ std::string parameter_pieces(const Parameter& p, std::vector<std::string>& piece
 }
 
 }  // namespace
+
+bool is_mime_parameter_field(std::string_view name) noexcept {
+    return iequals(name, "Content-Type") || iequals(name, "Content-Disposition");
+}
+
+MimeFieldValue parse_mime_field(std::string_view name, std::string_view value, Defects* defects) {
+    MimeFieldValue out;
+    if (iequals(name, "Content-Type")) {
+        ContentType ct = parse_content_type(value, defects);
+        if (ct.valid) out.main = ct.mime_type();
+        out.params = std::move(ct.params);
+    } else {
+        ContentDisposition cd = parse_content_disposition(value, defects);
+        out.main = std::move(cd.type);
+        out.params = std::move(cd.params);
+    }
+    return out;
+}
 
 std::string format_mime_value(std::string_view name, std::string_view main, const Parameters& params,
                               std::string_view eol) {

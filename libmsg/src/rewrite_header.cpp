@@ -181,6 +181,16 @@ bool encode_addresses(std::string_view value, std::size_t column, std::string& o
     return true;
 }
 
+// The field is written again from its parameters, which hold the first
+// of a repeated one only: the others are not dropped unasked. Why not, or
+// "" when no parameter is repeated.
+std::string repeated_parameter(const Defects& defects) {
+    for (const Defect& d : defects)
+        if (d.code == DefectCode::ParamDuplicate)
+            return "the parameter " + d.detail + " is repeated: --fix keeps the first, the one readers use";
+    return {};
+}
+
 }  // namespace
 
 bool encode_field_8bit(const Message& m, std::size_t entity, const HeaderField& f, std::string_view eol,
@@ -188,34 +198,20 @@ bool encode_field_8bit(const Message& m, std::size_t entity, const HeaderField& 
     const std::string_view name = f.name;
     const std::string place = field_place(m, entity, name);
     std::string v;
-    if (iequals(name, "Content-Type") || iequals(name, "Content-Disposition")) {
-        Parameters params;
-        std::string main;
+    if (is_mime_parameter_field(name)) {
         Defects defects;
-        if (iequals(name, "Content-Type")) {
-            ContentType ct = parse_content_type(f.value, &defects);
-            if (ct.valid) main = ct.mime_type();
-            params = std::move(ct.params);
-        } else {
-            ContentDisposition cd = parse_content_disposition(f.value, &defects);
-            main = cd.type;
-            params = std::move(cd.params);
+        const MimeFieldValue mf = parse_mime_field(name, f.value, &defects);
+        if (const std::string why = repeated_parameter(defects); !why.empty()) {
+            log.problem(place, why);
+            return false;
         }
-        // The field is written again from its parameters, which hold the
-        // first of a repeated one only: the others are not dropped unasked.
-        for (const Defect& d : defects)
-            if (d.code == DefectCode::ParamDuplicate) {
-                log.problem(place, "the parameter " + d.detail +
-                                       " is repeated: --fix keeps the first, the one readers use");
-                return false;
-            }
-        bool names_ok = !main.empty() && !has_8bit(main);
-        for (const Parameter& p : params) names_ok = names_ok && !has_8bit(p.name);
+        bool names_ok = !mf.main.empty() && !has_8bit(mf.main);
+        for (const Parameter& p : mf.params) names_ok = names_ok && !has_8bit(p.name);
         if (!names_ok) {
             log.problem(place, "8-bit text outside a parameter value");
             return false;
         }
-        v = format_mime_value(name, main, params, eol);
+        v = format_mime_value(name, mf.main, mf.params, eol);
     } else if (is_address_field(name)) {
         std::string why;
         if (!encode_addresses(f.value, f.name.size() + 1, v, why)) {
@@ -264,6 +260,22 @@ bool fold_header_field(const Message& m, std::size_t entity, const HeaderField& 
         splice.replace(f.offset, f.offset + f.raw.size(), std::move(field));
         log.change(place, "encoded as RFC 2047 words to fold a line over 998 octets");
         return true;
+    }
+    if (over > 0 && is_mime_parameter_field(f.name)) {
+        // A parameter value too long for a line: written again, in RFC
+        // 2231 sections (format_mime_value), when the field parses.
+        Defects defects;
+        const MimeFieldValue mf = parse_mime_field(f.name, f.value, &defects);
+        if (!mf.main.empty() && repeated_parameter(defects).empty()) {
+            std::string field = std::string(f.name) + ":" + format_mime_value(f.name, mf.main, mf.params, eol);
+            if (!f.raw.empty() && f.raw.back() == '\n') field += eol;
+            if (long_line_at(field) == std::string_view::npos) {
+                splice.replace(f.offset, f.offset + f.raw.size(), std::move(field));
+                log.change(place, "parameters written again, long values in RFC 2231 sections, to fold a line "
+                                  "over 998 octets");
+                return true;
+            }
+        }
     }
     if (over > 0) log.problem(place, "a line stays over 998 octets: no white space to fold at");
     if (!changed) return false;

@@ -849,6 +849,30 @@ TEST(LineLimit, OnlyWhatIsTooLong) {
     EXPECT_FALSE(run("From: a@example.org\n\n" + std::string(998, 'z') + "\r\n", [](RewriteOptions& o) { o.line_limit = true; }).changed);
 }
 
+// A parameter value with no white space and too long for a line goes in
+// RFC 2231 sections (name*0, name*1, ...), which readers join: the value
+// read is the same, no line passes 998 octets, nothing is reported, and
+// the rule runs once (the sections are short).
+TEST(LineLimit, LongParameterValueInRfc2231Sections) {
+    const std::string name = std::string(1100, 'n') + ".pdf";
+    const std::string in = "From: a@example.org\nMIME-Version: 1.0\nContent-Type: application/pdf; name=\"" + name +
+                           "\"\nContent-Disposition: attachment; filename=" + name + "; size=3\n\nabc\n";
+    for (auto set : {+[](RewriteOptions& o) { o.line_limit = true; }, +[](RewriteOptions& o) { o.fold = true; }}) {
+        const auto r = run(in, set);
+        ASSERT_TRUE(r.changed);
+        EXPECT_TRUE(r.problems.empty()) << r.problems[0].what;
+        EXPECT_EQ(msg::long_line_at(r.output), std::string::npos) << r.output;
+        EXPECT_NE(r.output.find("filename*0=\"nnn"), std::string::npos) << r.output;
+        const msg::Message m = msg::parse_message(r.output);
+        EXPECT_EQ(*m.root().content_type.param("name"), name);
+        EXPECT_EQ(m.root().disposition.params.size(), 2u);
+        EXPECT_EQ(m.root().disposition.params[0].value, name);
+        EXPECT_EQ(m.root().disposition.params[1].value, "3");
+        for (const msg::Defect& d : msg::validate(m)) EXPECT_NE(d.code, msg::DefectCode::LineTooLong);
+        EXPECT_FALSE(run(r.output, set).changed);
+    }
+}
+
 // A field written again keeps the plain filename= given beside filename*=,
 // before it, for readers that know only the plain form.
 TEST(Fix, KeepsThePlainFilenameBesideTheRfc2231One) {

@@ -93,9 +93,20 @@ bool encode_field_8bit(const Message& m, std::size_t entity, const HeaderField& 
 
 // A Content-Type or Content-Disposition value written from parsed values:
 // " type/subtype; name=value; ..." with values quoted when they are not
-// tokens, RFC 2231 (utf-8, continuations) when not ASCII, and folded.
+// tokens, RFC 2231 (utf-8, continuations) when not ASCII or too long for
+// one line, and folded.
 std::string format_mime_value(std::string_view name, std::string_view main,
                               const Parameters& params, std::string_view eol);
+
+// A Content-Type or Content-Disposition value as format_mime_value() needs
+// it: the type ("type/subtype", or the disposition; empty when the value
+// has none) and the parameters. The parser's defects go to `defects`.
+struct MimeFieldValue {
+    std::string main;
+    Parameters params;
+};
+bool is_mime_parameter_field(std::string_view name) noexcept;
+MimeFieldValue parse_mime_field(std::string_view name, std::string_view value, Defects* defects = nullptr);
 
 // encode_words() for text that starts at `column` of its line (0-based):
 // the first word is kept short enough to end by column 76.
@@ -112,7 +123,9 @@ bool fold_field(std::string_view raw, std::string_view eol, std::string& out,
 
 // Fold header field `f` of entity `entity` as --fold does: at white space
 // (fold_field); a free-text field (Subject, ...) with a line over 998
-// octets and nowhere to fold is cut into encoded words instead. The new
+// octets and nowhere to fold is cut into encoded words instead, a
+// Content-Type or Content-Disposition one written again with its long
+// parameter values in RFC 2231 sections. The new
 // text goes into `splice`; returns false when the field stays as it is.
 // A line left over 998 octets is reported through `log`.
 bool fold_header_field(const Message& m, std::size_t entity, const HeaderField& f, std::string_view eol,
