@@ -311,33 +311,80 @@ SpoolWalk::SpoolWalk(const Spool& spool, std::vector<SpoolState> states, std::si
     for (SpoolState s : states) cursors_.push_back(Cursor{s, {}, 0, {}, false});
 }
 
-const std::string* SpoolWalk::head(Cursor& c) {
-    if (c.at == c.names.size() && !c.done) {
-        auto names = spool_->list(c.state, c.after, batch_);
-        if (!names) {
-            error_ = names.error();
-            c.done = true;
-            return nullptr;
-        }
-        c.names = std::move(*names);
-        c.at = 0;
-        c.done = c.names.empty();
-        if (!c.done) c.after = c.names.back();
+bool SpoolWalk::fill(Cursor& c) {
+    auto names = spool_->list(c.state, c.after, batch_);
+    if (!names) {
+        error_ = names.error();
+        return false;
     }
-    return c.at < c.names.size() ? &c.names[c.at] : nullptr;
+    c.names = std::move(*names);
+    c.at = 0;
+    c.done = c.names.empty();
+    if (!c.done) c.after = c.names.back();
+    return true;
+}
+
+bool SpoolWalk::refresh(Cursor& c) {
+    // What the directory holds now past the last name given, up to where
+    // the cursor has read (to the end when it has read all), joined to
+    // what it still holds from before: an entry seen in either is met.
+    auto fresh = spool_->list(c.state, last_, batch_);
+    if (!fresh) {
+        error_ = fresh.error();
+        return false;
+    }
+    std::string_view hi = c.done ? std::string_view() : std::string_view(c.after);
+    const bool full = fresh->size() == batch_;
+    if (full && (hi.empty() || fresh->back() < hi)) {
+        // More past the fresh batch than it holds: read on from its end.
+        c.after = fresh->back();
+        c.done = false;
+        hi = c.after;
+    }
+    std::vector<std::string> merged;
+    merged.reserve(c.names.size() - c.at + fresh->size());
+    auto in_range = [&](const std::string& n) { return hi.empty() || n <= hi; };
+    auto a = c.names.begin() + static_cast<std::ptrdiff_t>(c.at);
+    auto b = fresh->begin();
+    while (a != c.names.end() || b != fresh->end()) {
+        std::string* n;
+        if (b == fresh->end() || (a != c.names.end() && *a < *b)) n = &*a++;
+        else if (a == c.names.end() || *b < *a) n = &*b++;
+        else {
+            n = &*a++;
+            ++b;
+        }
+        if (in_range(*n)) merged.push_back(std::move(*n));
+    }
+    c.names = std::move(merged);
+    c.at = 0;
+    return true;
 }
 
 std::optional<SpoolWalk::Item> SpoolWalk::next() {
     for (;;) {
+        bool read = false;
+        for (Cursor& c : cursors_)
+            if (c.at == c.names.size() && !c.done) {
+                if (!fill(c)) return std::nullopt;
+                read = true;
+            }
+        // Each time a directory is read, every state's is read once more
+        // (A B, then A B again): an entry that moves from one walked state
+        // to another while they are read, in either direction, is in the
+        // first reading of the one or the second of the other.
+        if (read && cursors_.size() > 1)
+            for (Cursor& c : cursors_)
+                if (!refresh(c)) return std::nullopt;
         Cursor* best = nullptr;
-        for (Cursor& c : cursors_) {
-            const std::string* h = head(c);
-            if (error_) return std::nullopt;
-            if (h && (!best || *h < best->names[best->at])) best = &c;
+        for (Cursor& c : cursors_)
+            if (c.at < c.names.size() && (!best || c.names[c.at] < best->names[best->at])) best = &c;
+        if (!best) {
+            if (std::any_of(cursors_.begin(), cursors_.end(), [](const Cursor& c) { return !c.done; })) continue;
+            return std::nullopt;
         }
-        if (!best) return std::nullopt;
         std::string name = std::move(best->names[best->at++]);
-        if (name == last_) continue;   // moved from one walked state to another meanwhile
+        if (name == last_) continue;   // met in two walked states: moved meanwhile
         last_ = name;
         return Item{std::move(name), best->state};
     }

@@ -500,6 +500,32 @@ TEST_F(Delivery, SpoolWalkMergesStatesInNameOrder) {
     EXPECT_EQ(states[6], SpoolState::queue);
 }
 
+// An entry that moves from one walked state to another while the walk goes
+// on is met once: here into a state whose directory was read to its end
+// before the move, out of one whose batch does not reach it yet.
+TEST_F(Delivery, SpoolWalkMeetsAnEntryThatMovesMeanwhile) {
+    std::vector<std::string> names;
+    for (int i = 0; i < 6; ++i) names.push_back(enqueue(envelope({"b@example.net"})));
+    msg::SpoolWalk walk(*spool_, {SpoolState::queue, SpoolState::hold}, 2);
+    std::vector<std::string> got;
+    std::vector<SpoolState> states;
+    while (auto it = walk.next()) {
+        got.push_back(it->name);
+        states.push_back(it->state);
+        if (got.size() == 1) {
+            ASSERT_TRUE(claim(names[3]).hold());   // queue/ -> hold/, read already
+        }
+        if (got.size() == 3) {
+            ASSERT_TRUE(claim(names[5]).hold());   // past queue/'s batch, into hold/ read
+        }
+    }
+    EXPECT_FALSE(walk.error());
+    EXPECT_EQ(got, names);
+    EXPECT_EQ(states[3], SpoolState::hold);
+    EXPECT_EQ(states[4], SpoolState::queue);
+    EXPECT_EQ(states[5], SpoolState::hold);
+}
+
 // An entry as the queue shows it: never tried, then after an attempt.
 TEST_F(Delivery, EntryJson) {
     const std::string n = enqueue(envelope({"b@example.net", "c@example.net"}));

@@ -315,8 +315,9 @@ private:
 
 // The entries of one or more states in name (enqueue) order, the states
 // merged: a spool of any size walked with memory bounded by `batch` names
-// a state. An entry that moves from one walked state to another while the
-// walk goes on is met once. Not thread-safe.
+// a state. An entry that moves once from one walked state to another while
+// the walk goes on is met once (each directory is read twice when any is
+// read: with many states that costs a pass over each). Not thread-safe.
 class SpoolWalk {
 public:
     SpoolWalk(const Spool& spool, std::vector<SpoolState> states, std::size_t batch = 4096);
@@ -336,7 +337,8 @@ private:
         std::string after;
         bool done = false;
     };
-    const std::string* head(Cursor& c);
+    bool fill(Cursor& c);      // the cursor's next batch; false on an error
+    bool refresh(Cursor& c);   // its directory read again; false on an error
     const Spool* spool_;
     std::size_t batch_;
     std::vector<Cursor> cursors_;
