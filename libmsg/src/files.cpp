@@ -58,9 +58,13 @@ bool ends_with_suffix(const char* p) {
     return k > 0 && n > k && std::memcmp(p + n - k, g_suffix, k) == 0;
 }
 
-extern "C" void remove_temps_and_stop(int sig) {
+void remove_temps() noexcept {
     for (TempSlot& slot : g_temps)
         if (slot.used.load(std::memory_order_acquire) && ends_with_suffix(slot.path)) ::unlink(slot.path);
+}
+
+extern "C" void remove_temps_and_stop(int sig) {
+    remove_temps();
     // End as the signal would have: default action, raised again.
     ::signal(sig, SIG_DFL);
     ::raise(sig);
@@ -105,6 +109,8 @@ void release_temp(const std::string& path) {
 }
 
 }  // namespace
+
+void discard_all_temps() noexcept { remove_temps(); }
 
 std::string safe_filename(std::string_view wanted) {
     std::size_t cut = wanted.find_last_of("/\\");

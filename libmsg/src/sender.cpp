@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <exception>
 #include <cerrno>
 #include <condition_variable>
 #include <cstdio>
@@ -627,10 +628,17 @@ SendPass Sender::pass(const std::atomic<bool>& stop) {
     std::mutex running_mutex;
     std::condition_variable finished;
     std::vector<std::thread> threads;
+    std::exception_ptr thrown;   // (memory that ran out): the pass's, once every loop has ended
     for (unsigned l = 0; l < loops; ++l)
         threads.emplace_back([&, l] {
-            run(lanes[l]);
+            std::exception_ptr e;
+            try {
+                run(lanes[l]);
+            } catch (...) {   // its claims end with the process; nothing was half-written
+                e = std::current_exception();
+            }
             std::lock_guard<std::mutex> lock(running_mutex);
+            if (e && !thrown) thrown = e;
             if (--running == 0) finished.notify_one();
         });
     auto last_sync = Steady::now();
@@ -646,6 +654,7 @@ SendPass Sender::pass(const std::atomic<bool>& stop) {
         }
     }
     for (std::thread& t : threads) t.join();
+    if (thrown) std::rethrow_exception(thrown);
     events_.tick(done);   // the loops are gone: no lock needed
     unsigned gave_up = 0;
     for (auto& group : lanes)

@@ -13,6 +13,7 @@
 #include <bit>
 #include <cerrno>
 #include <cstring>
+#include <new>
 #include <utility>
 
 namespace msg {
@@ -170,6 +171,12 @@ Error too_long(const std::string& name, std::size_t max) {
                             " bytes, the limit of one message read whole (not read)"};
 }
 
+// A message too large for the memory this process may have (a ulimit -v,
+// strict overcommit): said of the file, which is then not read.
+Error no_memory(const std::string& name) {
+    return Error{ENOMEM, "cannot read " + name + ": out of memory (" + std::strerror(ENOMEM) + ")"};
+}
+
 }  // namespace
 
 Result<Source> Source::read_fd(int fd, std::string name, std::size_t max) {
@@ -206,7 +213,13 @@ Result<Source> Source::read_fd(int fd, std::string name, std::size_t max) {
         }
         got += static_cast<std::size_t>(n);
         if (got > max) return too_long(s.name_, max);
-        if (!buf) grown.append(chunk, static_cast<std::size_t>(n));
+        if (!buf) {
+            try {
+                grown.append(chunk, static_cast<std::size_t>(n));
+            } catch (const std::bad_alloc&) {
+                return no_memory(s.name_);
+            }
+        }
     }
     if (!buf) return from_string(std::move(grown), std::move(s.name_));
     s.data_ = std::string_view(buf, got);
@@ -256,7 +269,13 @@ Result<Source> Source::open(const std::string& path, std::size_t max) {
     // into, when that is large enough.
     if (S_ISREG(st.st_mode) && st.st_size > 0 && static_cast<std::size_t>(st.st_size) < kReadBelow) {
         // One byte more than the size: a file that grew since fstat is read on.
-        Buffer buf = take_buffer(static_cast<std::size_t>(st.st_size) + 1);
+        Buffer buf;
+        try {
+            buf = take_buffer(static_cast<std::size_t>(st.st_size) + 1);
+        } catch (const std::bad_alloc&) {
+            ::close(fd);
+            return no_memory(path);
+        }
         const auto size = static_cast<std::size_t>(st.st_size);
         std::size_t got = 0;
         for (;;) {
@@ -281,7 +300,14 @@ Result<Source> Source::open(const std::string& path, std::size_t max) {
             // NFS may give, is read on).
             if (static_cast<std::size_t>(n) < want && got >= size) break;
             if (got == buf.size) {   // the file grew since fstat
-                Buffer larger = take_buffer(2 * buf.size);
+                Buffer larger;
+                try {
+                    larger = take_buffer(2 * buf.size);
+                } catch (const std::bad_alloc&) {
+                    ::close(fd);
+                    give_back(std::move(buf));
+                    return no_memory(path);
+                }
                 std::memcpy(larger.bytes.get(), buf.bytes.get(), got);
                 buf = std::move(larger);
             }

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <new>
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -103,17 +104,21 @@ Result<std::string> read_all(int fd, const std::string& path, const struct stat*
     // One byte more than the file's size: a short read then means the end
     // of the file, without a second call to find it.
     std::string out;
-    out.resize(static_cast<std::size_t>(std::max<off_t>(known->st_size, 0)) + 1);
     std::size_t at = 0;
-    for (;;) {
-        const ssize_t n = ::pread(fd, out.data() + at, out.size() - at, static_cast<off_t>(at));
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return sys_error("read", path, errno);
+    try {
+        out.resize(static_cast<std::size_t>(std::max<off_t>(known->st_size, 0)) + 1);
+        for (;;) {
+            const ssize_t n = ::pread(fd, out.data() + at, out.size() - at, static_cast<off_t>(at));
+            if (n < 0) {
+                if (errno == EINTR) continue;
+                return sys_error("read", path, errno);
+            }
+            at += static_cast<std::size_t>(n);
+            if (at < out.size()) break;          // short read: the end
+            out.resize(out.size() * 2);          // the file grew since fstat
         }
-        at += static_cast<std::size_t>(n);
-        if (at < out.size()) break;          // short read: the end
-        out.resize(out.size() * 2);          // the file grew since fstat
+    } catch (const std::bad_alloc&) {   // larger than this process may hold
+        return sys_error("read", path, ENOMEM);
     }
     out.resize(at);
     return out;

@@ -1,8 +1,10 @@
 // cli.cpp - standard options and the config file.
 #include "common/cli.hpp"
 
+#include "common/exit.hpp"
 #include "common/progress.hpp"
 #include "msg/charset.hpp"
+#include "msg/files.hpp"
 
 #include <unistd.h>
 
@@ -10,6 +12,8 @@
 #include <chrono>
 #include <cstring>
 #include <cstdlib>
+#include <exception>
+#include <new>
 #include <fstream>
 #include <iostream>
 
@@ -19,6 +23,31 @@ void complain(const char* tool, const std::string& message) {
     // Names and text from files and peers (an entry's name, a filename) may
     // hold control bytes: escaped, line by line, before they reach a terminal.
     std::cerr << tool << ": " << msg::printable_lines(message) << '\n';
+}
+
+int run_tool(const char* tool, int (*body)(int, char**), int argc, char** argv) {
+    static const char* name = tool;
+    std::set_terminate([] {
+        msg::discard_all_temps();
+        static const char said[] = ": stopped on an error no path of it handles\n";
+        (void)!::write(2, name, std::strlen(name));
+        (void)!::write(2, said, sizeof said - 1);
+        std::abort();
+    });
+    try {
+        return body(argc, argv);
+    } catch (const std::bad_alloc&) {
+        msg::discard_all_temps();
+        std::cout.flush();
+        complain(tool, "out of memory: stopped (a message larger than this process may hold, or too many at once "
+                       "with -j); nothing half-written is left");
+        return exit_code::temp_fail;
+    } catch (const std::exception& e) {
+        msg::discard_all_temps();
+        std::cout.flush();
+        complain(tool, std::string("stopped: ") + e.what());
+        return exit_code::io_error;
+    }
 }
 
 std::string stdout_failed() {

@@ -45,6 +45,13 @@ using msg::parse_duration;   // msg/delivery.hpp: "30s", "5m", "2h"
 
 // Print "tool: message" to stderr.
 void complain(const char* tool, const std::string& message);
+
+// Run a tool's main, `body`: what none of its paths handles ends it with a
+// sentence and an exit code, its temporary files removed, never an abort:
+// memory running out (75, try again: with more memory, or fewer jobs) or
+// another exception (74). An exception in a thread that no path catches
+// still aborts, its temporary files removed first.
+int run_tool(const char* tool, int (*body)(int, char**), int argc, char** argv);
 // "cannot write to standard output", with the system's reason when there is one.
 std::string stdout_failed();
 

@@ -38,7 +38,7 @@ struct Counts {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+static int tool_main(int argc, char** argv) {
     po::options_description opts("Options");
     opts.add_options()
         ("format", po::value<std::string>()->value_name("FORMAT")->default_value("detect"),
@@ -239,3 +239,5 @@ int main(int argc, char** argv) {
                   << "\n";
     return result;
 }
+
+int main(int argc, char** argv) { return msgtools::run_tool(kInfo.name, tool_main, argc, argv); }

@@ -42,7 +42,7 @@ int list() {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+static int tool_main(int argc, char** argv) {
     po::options_description opts("Options");
     opts.add_options()
         ("json", "print one JSON object per defect (JSON Lines) instead of text: --format json");
@@ -230,3 +230,5 @@ int main(int argc, char** argv) {
     }
     return result;
 }
+
+int main(int argc, char** argv) { return msgtools::run_tool(kInfo.name, tool_main, argc, argv); }

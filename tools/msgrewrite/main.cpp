@@ -183,7 +183,7 @@ bool is_gzip_file(const std::string& path) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+static int tool_main(int argc, char** argv) {
     po::options_description ops("Operations");
     ops.add_options()
         ("fix", "repair every defect the catalogue marks repairable (msgcheck --explain CODE says how); "
@@ -420,3 +420,5 @@ int main(int argc, char** argv) {
                   << c.with_problems << " with problems\n";
     return worst;
 }
+
+int main(int argc, char** argv) { return msgtools::run_tool(kInfo.name, tool_main, argc, argv); }

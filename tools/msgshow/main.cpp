@@ -81,7 +81,7 @@ int stats(const Cli& cli, const InputOptions& in, const ShowOptions& so, unsigne
 
 }  // namespace
 
-int main(int argc, char** argv) {
+static int tool_main(int argc, char** argv) {
     po::options_description opts("Options");
     opts.add_options()
         ("headers", "print the decoded header fields before the tree")
@@ -165,3 +165,5 @@ int main(int argc, char** argv) {
     }
     return exit_code::worst(result, read);
 }
+
+int main(int argc, char** argv) { return msgtools::run_tool(kInfo.name, tool_main, argc, argv); }

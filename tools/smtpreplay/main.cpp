@@ -38,7 +38,7 @@ const ToolInfo kInfo = {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+static int tool_main(int argc, char** argv) {
     po::options_description opts("Options");
     opts.add_options()
         ("check", "check each transcript against RFC 5321 and its extensions (the default without --server or --convert)")
@@ -221,3 +221,5 @@ int main(int argc, char** argv) {
     }
     return result;
 }
+
+int main(int argc, char** argv) { return msgtools::run_tool(kInfo.name, tool_main, argc, argv); }

@@ -46,7 +46,7 @@ extern "C" void on_signal(int) { g_stop = true; }
 
 }  // namespace
 
-int main(int argc, char** argv) {
+static int tool_main(int argc, char** argv) {
     po::options_description opts("Options");
     opts.add_options()
         ("listen", po::value<std::string>()->default_value("127.0.0.1:2525"), "HOST:PORT to listen on (port 0: any free port)")
@@ -210,3 +210,5 @@ int main(int argc, char** argv) {
     }
     return t.store_errors ? exit_code::io_error : exit_code::ok;
 }
+
+int main(int argc, char** argv) { return msgtools::run_tool(kInfo.name, tool_main, argc, argv); }

@@ -38,7 +38,7 @@ const ToolInfo kInfo = {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+static int tool_main(int argc, char** argv) {
     po::options_description opts("Options");
     opts.add_options()
         ("output,o", po::value<std::string>()->value_name("FILE"),
@@ -204,3 +204,5 @@ int main(int argc, char** argv) {
     }
     return result;
 }
+
+int main(int argc, char** argv) { return msgtools::run_tool(kInfo.name, tool_main, argc, argv); }

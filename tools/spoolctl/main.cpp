@@ -245,7 +245,7 @@ int steer(msg::Spool& spool, const std::string& command, std::vector<std::string
 
 }  // namespace
 
-int main(int argc, char** argv) {
+static int tool_main(int argc, char** argv) {
     po::options_description opts("Options");
     opts.add_options()
         ("state", po::value<std::vector<std::string>>()->composing()->value_name("STATE"),
@@ -295,3 +295,5 @@ int main(int argc, char** argv) {
     if (command == "add") return add(*spool, vm, rest.empty() ? "-" : rest[0]);
     return steer(*spool, command, rest, all, cli.quiet);
 }
+
+int main(int argc, char** argv) { return msgtools::run_tool(kInfo.name, tool_main, argc, argv); }

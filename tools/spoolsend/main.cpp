@@ -125,7 +125,7 @@ int dry_run(msg::Spool& spool, bool json) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+static int tool_main(int argc, char** argv) {
     po::options_description opts("Options");
     opts.add_options()
         ("server", po::value<std::string>(), "HOST[:PORT] of the SMTP server (port 25 unless given)")
@@ -308,3 +308,5 @@ int main(int argc, char** argv) {
     if (errors) return exit_code::io_error;
     return (deferred || failed || partial) ? exit_code::problems : exit_code::ok;
 }
+
+int main(int argc, char** argv) { return msgtools::run_tool(kInfo.name, tool_main, argc, argv); }

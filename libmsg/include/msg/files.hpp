@@ -89,6 +89,10 @@ Result<std::string> make_temp_beside(const std::string& path);
 // Remove the temporary file `tmp` (output abandoned).
 void discard_temp(const std::string& tmp);
 
+// Remove every temporary file of this process not yet committed or
+// discarded: for a program that stops on what it cannot handle.
+void discard_all_temps() noexcept;
+
 // A temporary name beside `path` for output that will replace it
 // ("DIR/.NAME.PID.tmp"): the same file system, so rename() is atomic.
 std::string temp_beside(const std::string& path);

@@ -6,6 +6,7 @@
 // pointer to it (in this turn's events, or the held list) dangles.
 #include "msg/smtp/listener.hpp"
 
+#include <new>
 #include <algorithm>
 #include <cerrno>
 #include <climits>
@@ -160,6 +161,7 @@ struct Listener::Impl {
     void accept_all();
     void on_event(Conn* c, std::uint32_t events);
     void read_some(Conn* c);
+    void read_input(Conn* c);
     void feed(Conn* c, std::string_view bytes);
     void flush(Conn* c);
     void after_io(Conn* c);
@@ -348,6 +350,17 @@ void Listener::Impl::feed(Conn* c, std::string_view bytes) {
 }
 
 void Listener::Impl::read_some(Conn* c) {
+    // Memory that runs out while one client's input is worked on ends that
+    // connection (the message it was sending is not taken: the client
+    // keeps it), not the server with every other session.
+    try {
+        read_input(c);
+    } catch (const std::bad_alloc&) {
+        close(c);
+    }
+}
+
+void Listener::Impl::read_input(Conn* c) {
     char buf[65536];
     c->read_wants_write = false;
     if (!c->unfed.empty() && readable(c)) {

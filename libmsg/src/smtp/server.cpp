@@ -1,6 +1,8 @@
 // server.cpp - the server side of an ESMTP session (smtp/server.hpp).
 #include "msg/smtp/server.hpp"
 
+#include <new>
+
 #include <algorithm>
 #include <cstring>
 
@@ -125,7 +127,7 @@ void ServerSession::reset_transaction() {
     env_ = Envelope{};
     rcpts_.clear();
     data_.clear();
-    too_big_ = drop_in_data_ = bdat_refused_ = utf8_ = bdat_started_ = false;
+    too_big_ = drop_in_data_ = bdat_refused_ = utf8_ = bdat_started_ = no_room_ = false;
     bdat_rule_ = Verdict{};
 }
 
@@ -216,15 +218,7 @@ void ServerSession::data_bytes() {
         }
         const void* nl = std::memchr(base, '\n', avail);
         const std::size_t take = nl ? static_cast<std::size_t>(static_cast<const char*>(nl) - base) + 1 : avail;
-        if (!too_big_) {
-            if (opt_.max_size && data_.size() + take > opt_.max_size) {
-                too_big_ = true;
-                data_.clear();
-                data_.shrink_to_fit();
-            } else {
-                data_.append(base, take);
-            }
-        }
+        keep_data(std::string_view(base, take));
         if (nl) {
             // The CR of a CRLF may have come with the previous read.
             after_crlf_ = take >= 2 ? base[take - 2] == '\r' : prev_cr_;
@@ -239,15 +233,7 @@ void ServerSession::data_bytes() {
 
 void ServerSession::bdat_bytes() {
     const std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(bdat_left_, in_.size() - pos_));
-    if (!bdat_refused_ && !too_big_) {
-        if (opt_.max_size && data_.size() + take > opt_.max_size) {
-            too_big_ = true;
-            data_.clear();
-            data_.shrink_to_fit();
-        } else {
-            data_.append(in_, pos_, take);
-        }
-    }
+    if (!bdat_refused_) keep_data(std::string_view(in_).substr(pos_, take));
     pos_ += take;
     bdat_left_ -= take;
     if (bdat_left_ > 0) return;
@@ -274,9 +260,33 @@ void ServerSession::bdat_bytes() {
     end_message();
 }
 
+// The message's bytes, kept up to the size limit; past it, or when this
+// process has no memory for them, no more (answered at its end: 552, or
+// 452 4.3.1, RFC 3463: the client may try again later).
+void ServerSession::keep_data(std::string_view bytes) {
+    if (too_big_ || no_room_) return;
+    if (opt_.max_size && data_.size() + bytes.size() > opt_.max_size) {
+        too_big_ = true;
+    } else {
+        try {
+            data_.append(bytes);
+            return;
+        } catch (const std::bad_alloc&) {
+            no_room_ = true;
+        }
+    }
+    data_.clear();
+    data_.shrink_to_fit();
+}
+
 void ServerSession::end_message() {
     if (too_big_) {
         reply(552, "5.3.4 message exceeds the size limit of " + std::to_string(opt_.max_size) + " octets");
+        reset_transaction();
+        return;
+    }
+    if (no_room_) {
+        reply(452, "4.3.1 insufficient system storage: no memory for the message now");
         reset_transaction();
         return;
     }
@@ -298,7 +308,13 @@ void ServerSession::end_message() {
     m.user = user_;
     m.tls = tls_;
     bool hold = false;
-    const Verdict a = policy_.accept(std::move(m), hold);
+    Verdict a;
+    try {
+        a = policy_.accept(std::move(m), hold);
+    } catch (const std::bad_alloc&) {   // not stored: the client keeps it
+        hold = false;
+        a = Verdict{452, "4.3.1 insufficient system storage: no memory to store the message now", false};
+    }
     reset_transaction();
     if (hold) {
         held_ = true;

@@ -155,6 +155,7 @@ private:
     void command(std::string_view line);
     void data_bytes();
     void bdat_bytes();
+    void keep_data(std::string_view bytes);
     void sasl(std::string_view line);
     void end_message();
     void recipient(const Command& c, std::string_view local);
@@ -174,6 +175,7 @@ private:
     bool esmtp_ = false, skipping_ = false, line_start_ = true, after_crlf_ = true, prev_cr_ = false;
     bool too_big_ = false, drop_in_data_ = false, bdat_last_ = false, bdat_refused_ = false, utf8_ = false;
     bool bdat_started_ = false;   // a BDAT of this transaction was taken: no DATA now (RFC 3030 2)
+    bool no_room_ = false;        // memory ran out for this message: 452 at its end
     Verdict bdat_rule_;           // the data stage's refusal, answered once its chunk is read
     unsigned errors_ = 0;
     std::uint64_t bdat_left_ = 0, bdat_size_ = 0, messages_ = 0, completed_ = 0;   // bdat_size_: the chunk's

@@ -1,0 +1,65 @@
+#!/bin/bash
+# low_memory.sh BINDIR - memory that runs out (ulimit -v) is said and
+# survived: a message too large to read is an error naming its file (74);
+# one that runs out of memory later stops the tool with a sentence (75),
+# never an abort, and leaves no temporary file and the old output whole;
+# smtpsink answers 452 4.3.1 to such a message and goes on serving.
+set -u
+. "$(dirname "$0")/lib.sh"
+bin=$1
+
+# 40 MB of base64: read whole it takes 40 MB, worked on more.
+/usr/bin/python3 - "$tmp/big.eml" <<'PY'
+import base64, os, sys
+body = base64.encodebytes(os.urandom(30 << 20))
+open(sys.argv[1], 'wb').write(b'From: a@example.org\nTo: b@example.net\nSubject: big\nMIME-Version: 1.0\n'
+    b'Content-Type: application/octet-stream\nContent-Transfer-Encoding: base64\n\n' + body)
+PY
+{ echo "From a@example.org Sun Nov 22 10:00:00 2026"; cat "$tmp/big.eml"; echo; } >"$tmp/big.mbox"
+
+limited() { local kb=$1; shift; ( ulimit -v "$kb"; exec "$@" ); }
+
+# Too large to read: said of the file, and the tool goes on to the next.
+printf 'From: a@example.org\nDate: Mon, 23 Nov 2026 09:15:00 +0100\nMessage-ID: <s@example.org>\n\nhi\n' >"$tmp/small.eml"
+expect 74 "cannot read $tmp/big.eml: out of memory" limited 60000 "$bin/msgcheck" "$tmp/big.eml" "$tmp/small.eml"
+has "$tmp/err" "1 message, 0 errors"
+
+# Read, then out of memory while rewritten: stopped, nothing left behind.
+for kb in 60000 150000 250000; do
+    echo OLD >"$tmp/out.mbox"
+    limited "$kb" "$bin/msgrewrite" --mbox --crlf -o "$tmp/out.mbox" "$tmp/big.mbox" >"$tmp/out" 2>"$tmp/err"
+    rc=$?
+    case $rc in
+    0) ;;   # enough memory after all: a whole archive
+    74|75) grep -q "out of memory\|Cannot allocate memory" "$tmp/err" || { echo "FAIL: $kb KB: $(cat "$tmp/err")"; fail=1; }
+           [ "$(cat "$tmp/out.mbox")" = OLD ] || { echo "FAIL: $kb KB: the old output changed"; fail=1; } ;;
+    *) echo "FAIL: msgrewrite under $kb KB exited $rc"; cat "$tmp/err"; fail=1 ;;
+    esac
+    if ls -A "$tmp" | grep -q '^\.out\.mbox\..*\.tmp$'; then echo "FAIL: $kb KB: a temporary file is left"; fail=1; fi
+    lacks "$tmp/err" "terminate called"
+done
+
+# smtpsink: 452 to the message it has no memory for, then the next one taken.
+limited 90000 "$bin/smtpsink" --listen 127.0.0.1:0 "$tmp/spool" >"$tmp/sink.out" 2>"$tmp/sink.err" &
+sink=$!
+for _ in $(seq 50); do grep -q '[0-9]$' "$tmp/sink.out" 2>/dev/null && break; sleep 0.1; done
+port=$(grep -o '[0-9]*$' "$tmp/sink.out" | head -1)
+/usr/bin/python3 - "$port" "$tmp/big.eml" >"$tmp/client" <<'PY'
+import smtplib, sys
+big = open(sys.argv[2], 'rb').read().replace(b'\n', b'\r\n')
+for data in (big, b'Subject: small\r\n\r\nhi\r\n'):
+    try:
+        with smtplib.SMTP('127.0.0.1', int(sys.argv[1]), timeout=60) as c:
+            c.sendmail('a@example.org', ['b@example.net'], data)
+            print('accepted')
+    except smtplib.SMTPDataError as e:
+        print('refused', e.smtp_code, e.smtp_error.decode())
+    except Exception as e:
+        print('client:', repr(e))
+PY
+kill -0 "$sink" 2>/dev/null || { echo "FAIL: smtpsink is gone"; cat "$tmp/sink.err"; fail=1; }
+kill "$sink" 2>/dev/null; wait "$sink"
+has "$tmp/client" "^refused 452 4.3.1"
+has "$tmp/client" "^accepted"
+[ "$(ls "$tmp/spool/queue" | wc -l)" = 1 ] || { echo "FAIL: smtpsink stored $(ls "$tmp/spool/queue" | wc -l) messages"; fail=1; }
+exit $fail
