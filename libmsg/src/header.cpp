@@ -178,7 +178,23 @@ std::string_view unfold(std::string_view value, std::string& buf) {
     return value.substr(b, e - b);
 }
 
+namespace {
+
+std::string decode_text(std::string_view raw, bool raw_utf8, Defects* defects, std::size_t base);
+
+}  // namespace
+
 std::string decode_header_text(std::string_view raw, Defects* defects, std::size_t base) {
+    return decode_text(raw, is_valid_utf8(raw), defects, base);
+}
+
+std::string decode_header_piece(std::string_view piece, std::string_view field) {
+    return decode_text(piece, is_valid_utf8(field), nullptr, 0);
+}
+
+namespace {
+
+std::string decode_text(std::string_view raw, bool raw_utf8, Defects* defects, std::size_t base) {
     // Work on the raw value so that defect offsets stay exact: line breaks
     // of folding are dropped as we go, and the result is trimmed at the end.
     std::string out;
@@ -214,12 +230,14 @@ std::string decode_header_text(std::string_view raw, Defects* defects, std::size
         flush_word();
         if (end <= lit_start) return;
         std::string_view lit = raw.substr(lit_start, end - lit_start);
-        // drop the line breaks of folding
+        // drop the line breaks of folding; 8-bit text as the field's is
         std::size_t k = 0;
         while (k < lit.size()) {
             std::size_t j = k;
             while (j < lit.size() && lit[j] != '\r' && lit[j] != '\n') ++j;
-            append_raw_text(lit.substr(k, j - k), out);
+            const std::string_view line = lit.substr(k, j - k);
+            if (raw_utf8 || first_non_ascii(line) == std::string_view::npos) out.append(line);
+            else to_utf8(line, "windows-1252", out);
             k = j;
             while (k < lit.size() && (lit[k] == '\r' || lit[k] == '\n')) ++k;
         }
@@ -284,6 +302,8 @@ std::string decode_header_text(std::string_view raw, Defects* defects, std::size
     if (b == 0 && e == out.size()) return out;
     return out.substr(b, e - b);
 }
+
+}  // namespace
 
 // --- parameters --------------------------------------------------------------
 

@@ -18,6 +18,13 @@ bool looks_encoded(std::string_view t) {
     return t.size() >= 8 && t.substr(0, 2) == "=?" && t.substr(t.size() - 2) == "?=";
 }
 
+// A token that holds an encoded word a reader decodes: whole, or inside
+// it ("x=?utf-8?q?a?=b", which libmsg decodes too); the white space
+// between it and an encoded word next to it is dropped by readers.
+bool holds_encoded(std::string_view t) {
+    return looks_encoded(t) || (t.find("=?") != std::string_view::npos && decode_header_text(t) != t);
+}
+
 // Unstructured text: each run of words that has 8-bit bytes (with the
 // encoded words next to it, whose white space a reader would drop once the
 // run is encoded) becomes encoded words.
@@ -29,7 +36,7 @@ std::string encode_unstructured(std::string_view value, std::size_t column) {
         std::size_t j = i;
         while (j < value.size() && !is_wsp_or_break(value[j])) ++j;
         const std::string_view t = value.substr(i, j - i);
-        toks.push_back({i, j, has_8bit(t), looks_encoded(t)});
+        toks.push_back({i, j, has_8bit(t), holds_encoded(t)});
         i = j;
     }
     std::string out;
@@ -47,7 +54,7 @@ std::string encode_unstructured(std::string_view value, std::size_t column) {
             const std::size_t nl = value.rfind('\n', toks[k].b);
             const std::size_t col = nl == std::string_view::npos ? column + toks[k].b : toks[k].b - nl - 1;
             out.append(value.substr(pos, toks[k].b - pos));
-            out += encode_words_from(decode_header_text(span), false, " ", col);
+            out += encode_words_from(decode_header_piece(span, value), false, " ", col);
             pos = toks[last].e;
         }
         k = last + 1;
@@ -68,7 +75,7 @@ bool encode_addresses(std::string_view value, std::size_t column, std::string& o
         return nl == std::string_view::npos || at == 0 ? column + at : at - nl - 1;
     };
     auto encode = [&](std::size_t at, const std::string& text) {
-        return encode_words_from(decode_header_text(text), true, " ", col_of(at));
+        return encode_words_from(decode_header_piece(text, value), true, " ", col_of(at));
     };
     // The words since the last separator, not yet known to be a display
     // name (they are when '<' or ':' follows) or an address; comments split
@@ -247,6 +254,25 @@ bool fold_header_field(const Message& m, std::size_t entity, const HeaderField& 
     const bool free_text = iequals(f.name, "Subject") || iequals(f.name, "Comments") ||
                            iequals(f.name, "Content-Description") || iequals(f.name, "Thread-Topic");
     const std::string place = field_place(m, entity, f.name);
+    // An encoded word libmsg leaves as it is (one over 4,096 characters)
+    // would be encoded again as its literal text: the field is left alone.
+    bool undecoded_word = false;
+    if (over > 0 && free_text) {
+        const std::string_view v = f.value;
+        for (std::size_t i = 0; i < v.size() && !undecoded_word;) {
+            while (i < v.size() && is_wsp_or_break(v[i])) ++i;
+            std::size_t j = i;
+            while (j < v.size() && !is_wsp_or_break(v[j])) ++j;
+            const std::string_view t = v.substr(i, j - i);
+            undecoded_word = looks_encoded(t) && decode_header_text(t) == t;
+            i = j;
+        }
+    }
+    if (undecoded_word) {
+        log.problem(place, "a line stays over 998 octets: it holds an encoded word too long to decode, which "
+                           "encoding it again would turn into its literal text");
+        return false;
+    }
     if (over > 0 && free_text) {
         // No white space to fold at within 998 octets: unstructured text
         // can be cut into encoded words, which readers join.

@@ -164,6 +164,17 @@ TEST(DecodeHeaderText, Raw8BitText) {
     EXPECT_TRUE(msg::is_valid_utf8(msg::decode_header_text("\xFF\xFE\x81\x8D\x8F\x90\x9D")));
 }
 
+// The rule for raw 8-bit text is the field's, not a line's: where the field
+// is folded changes nothing (RFC 5322 2.2.3), and a piece of it decodes as
+// it does in place.
+TEST(DecodeHeaderText, Raw8BitTextReadAsTheWholeField) {
+    const std::string one_line = "caf\xE9 \xE2\x82\xAC", folded = "caf\xE9\n \xE2\x82\xAC";
+    EXPECT_EQ(msg::decode_header_text(one_line), "caf\xC3\xA9 \xC3\xA2\xE2\x80\x9A\xC2\xAC");
+    EXPECT_EQ(msg::decode_header_text(folded), msg::decode_header_text(one_line));
+    EXPECT_EQ(msg::decode_header_piece("\xE2\x82\xAC", one_line), "\xC3\xA2\xE2\x80\x9A\xC2\xAC");
+    EXPECT_EQ(msg::decode_header_piece("\xE2\x82\xAC", "x \xE2\x82\xAC"), "\xE2\x82\xAC");
+}
+
 // --- parameters -----------------------------------------------------------------
 
 TEST(Parameters, TokensAndQuotedStrings) {

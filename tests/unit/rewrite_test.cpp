@@ -234,6 +234,38 @@ TEST(SevenBit, MessageBecomes7BitAndKeepsItsContent) {
             ADD_FAILURE() << d.info().code << " " << d.detail;
 }
 
+// What a reader decodes stays what it was: an encoded word inside a token
+// next to the 8-bit run ("=?..?=b") keeps the white space between them,
+// and a field whose raw text is not UTF-8 is read as a whole (windows-1252)
+// in every run, folded or not.
+TEST(SevenBit, DecodedTextStaysTheSame) {
+    for (const std::string subject : {"\xC3\xA9 =?utf-8?q?a?=b", "x=?utf-8?q?a?= \xC3\xA9", "caf\xE9 \xE2\x82\xAC",
+                                      "caf\xE9\n \xE2\x82\xAC", "=?utf-8?q?a?= \xC3\xA9 =?utf-8?q?b?=c d"}) {
+        const std::string in = "From: a@example.org\nSubject: " + subject + "\n\nx\n";
+        for (auto set : {+[](RewriteOptions& o) { o.seven_bit = true; }, +[](RewriteOptions& o) { o.fix = true; }}) {
+            const auto r = run(in, set);
+            ASSERT_TRUE(r.changed) << subject;
+            const msg::Message before = msg::parse_message(in), after = msg::parse_message(r.output);
+            EXPECT_EQ(msg::decode_header_text(after.header("Subject")->value),
+                      msg::decode_header_text(before.header("Subject")->value)) << r.output;
+        }
+    }
+}
+
+// An encoded word too long for libmsg to decode (over 4,096 characters) on
+// a line over 998 octets: left as it is and said, not encoded again as its
+// literal text.
+TEST(LineLimit, EncodedWordTooLongToDecodeIsLeftAlone) {
+    std::string word = "=?utf-8?q?";
+    for (int i = 0; i < 700; ++i) word += "=C3=A9";
+    word += "?=";
+    const std::string in = "From: a@example.org\nSubject: " + word + "\n\nx\n";
+    const auto r = run(in, [](RewriteOptions& o) { o.line_limit = true; });
+    EXPECT_EQ(r.output, in);
+    ASSERT_EQ(r.problems.size(), 1u);
+    EXPECT_EQ(r.problems[0].where, "header Subject");
+}
+
 TEST(SevenBit, AddressWith8BitIsAProblemAndTheFieldStays) {
     const std::string in = "From: j\xc3\xb6rg@example.org\nTo: b@example.net\n\nhi\n";
     const auto r = msg::rewrite(in, [] { RewriteOptions o; o.seven_bit = true; return o; }());

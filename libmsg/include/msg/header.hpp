@@ -13,8 +13,8 @@
 //    the field's start/end, and also inside quoted parameter values (as most
 //    mail readers do); white space between adjacent encoded words is dropped;
 //    a malformed word, or one in an unknown charset, is kept literally;
-//  - raw 8-bit text is taken as UTF-8 when it is valid UTF-8, else as
-//    windows-1252;
+//  - raw 8-bit text is taken as UTF-8 when the field's is valid UTF-8
+//    (all of it: where it is folded changes nothing), else as windows-1252;
 //  - RFC 2231 continuations are joined in section order; missing sections
 //    are reported and the rest is joined anyway.
 #pragma once
@@ -59,6 +59,9 @@ std::string_view unfold(std::string_view value, std::string& buf);
 // offset of `value` in the parsed buffer, for defects.
 std::string decode_header_text(std::string_view value, Defects* defects = nullptr,
                                std::size_t base = 0);
+// A piece of field value `field` decoded as it is in place: its raw 8-bit
+// text read as the whole field's is.
+std::string decode_header_piece(std::string_view piece, std::string_view field);
 
 // A MIME parameter after RFC 2231 processing: name lower-cased, value joined
 // from its continuations, percent-decoded and converted to UTF-8.
