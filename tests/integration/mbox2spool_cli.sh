@@ -225,4 +225,29 @@ has "$tmp/err" "marked deleted (Maildir flag T)"
 [ "$(ls "$tmp/tbs/queue" | wc -l)" = 1 ] || { echo "FAIL: deleted messages enqueued"; fail=1; }
 expect 0 "2 enqueued, 1 already in the spool" "$m2s" --keep-deleted "$tmp/tb" "$tmp/tbs"
 
+# A spool that fills up (a small tmpfs, where this test may mount one): every
+# message read is said, enqueued or not written, in --json too, and the
+# count enqueued is what queue/ holds.
+mkdir "$tmp/full"
+if mount -t tmpfs -o size=52k tmpfs "$tmp/full" 2>/dev/null; then
+    i=0
+    while [ $i -lt 200 ]; do
+        printf 'From a@example.org Mon Nov 23 09:15:00 2026\nFrom: a@example.org\nTo: b@example.net\nSubject: %s\n\n' $i
+        head -c 3000 /dev/zero | tr '\0' 'x' | fold -w 70
+        printf '\n\n'
+        i=$((i + 1))
+    done >"$tmp/many.mbox"
+    "$m2s" --json "$tmp/many.mbox" "$tmp/full/spool" >"$tmp/out" 2>"$tmp/err"
+    rc=$?
+    [ $rc = 73 ] || { echo "FAIL: a full spool exited $rc"; cat "$tmp/err"; fail=1; }
+    failed_at=$(sed -n 's/.*error: message \([0-9]*\) and those after it not enqueued.*/\1/p' "$tmp/err")
+    [ "$(wc -l <"$tmp/out")" = "${failed_at:-none}" ] ||
+        { echo "FAIL: $(wc -l <"$tmp/out") JSON objects for ${failed_at:-no} messages read"; cat "$tmp/err"; fail=1; }
+    [ "$(grep -c '"status": "enqueued"' "$tmp/out")" = "$(ls "$tmp/full/spool/queue" | wc -l)" ] ||
+        { echo "FAIL: enqueued objects and queue/ disagree"; fail=1; }
+    lacks "$tmp/out" '"status": "\(duplicate\|skipped\|deleted\)"'
+    [ -z "$(ls -A "$tmp/full/spool/tmp")" ] || { echo "FAIL: files left in tmp/"; fail=1; }
+    umount "$tmp/full"
+fi
+
 exit $fail

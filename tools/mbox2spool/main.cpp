@@ -4,6 +4,7 @@
 #include <msg/parallel.hpp>
 #include <msg/spool.hpp>
 
+#include <deque>
 #include <iostream>
 #include <optional>
 #include <string>
@@ -114,6 +115,28 @@ static int tool_main(int argc, char** argv) {
     msg::Spool::GroupWriter writer(*spool, wo);
     Counts c;
     int result = exit_code::ok;
+    // The messages handed to the writer and not yet durable, in order. The
+    // writer tells them in that order; one it skips, and any left at the
+    // end, did not reach queue/ (the spool failed with its group): each is
+    // said where it was read, never only counted.
+    struct Pending {
+        std::uint64_t seq;
+        std::string place, which, source;
+        std::uint64_t index, line;
+    };
+    std::deque<Pending> pending;
+    std::uint64_t next_seq = 0;
+    auto unwritten = [&](const Pending& p) {
+        if (json) {
+            Json j;
+            j.begin_object().key("source").value(p.source).key("index").value(p.index).key("line").value(p.line)
+                .key("status").value("unwritten").key("detail").value("the spool failed before it was durable")
+                .end_object();
+            std::cout << j.str() << '\n';
+        } else {
+            diag.print(p.place, msg::Severity::error, p.which + " not enqueued: the spool failed before it was durable");
+        }
+    };
     auto event = [&](const InputMessage& m, std::string_view status, std::string_view reason) {
         if (!json) return;
         Json j;
@@ -203,17 +226,28 @@ static int tool_main(int argc, char** argv) {
         if (m.maildir) msg::annotate_maildir(d.envelope, *m.maildir);
         else msg::annotate_mbox(d.envelope, mm, m.source, leading);
         leading = {};
-        std::function<void(const std::string&)> enqueued;
-        if (json)
-            enqueued = [source = m.source, index = m.index, line = m.mbox ? mm.line : 1](const std::string& entry) {
-                Json j;
-                j.begin_object().key("source").value(source).key("index").value(index).key("line").value(line)
-                    .key("status").value("enqueued").key("entry").value(entry).end_object();
-                std::cout << j.str() << '\n';
-            };
+        const std::uint64_t seq = next_seq++;
+        pending.push_back({seq, where(), which(), m.source, m.index, m.mbox ? mm.line : 1});
+        auto enqueued = [&, seq](const std::string& entry) {
+            while (!pending.empty() && pending.front().seq != seq) {
+                unwritten(pending.front());
+                pending.pop_front();
+            }
+            if (pending.empty()) return;
+            const Pending p = std::move(pending.front());
+            pending.pop_front();
+            if (!json) return;
+            Json j;
+            j.begin_object().key("source").value(p.source).key("index").value(p.index).key("line").value(p.line)
+                .key("status").value("enqueued").key("entry").value(entry).end_object();
+            std::cout << j.str() << '\n';
+        };
         if (auto st = writer.add(std::move(d.envelope), m.data, key, std::move(enqueued), m.keep); !st) {
-            // The spool failed: reading stops here, at this message.
+            // The spool failed: reading stops here, at this message (said
+            // here; the ones before it not yet durable are said below).
+            if (!pending.empty() && pending.back().seq == seq) pending.pop_back();
             diag.print(where(), msg::Severity::error, which() + " and those after it not enqueued: " + st.error().message);
+            event(m, "unwritten", st.error().message);
             ++c.unwritten;
             result = exit_code::cant_create;
             return false;
@@ -226,6 +260,8 @@ static int tool_main(int argc, char** argv) {
         complain(kInfo.name, st.error().message);
         result = exit_code::cant_create;
     }
+    for (const Pending& p : pending) unwritten(p);
+    pending.clear();
     c.enqueued -= writer.lost();
     c.unwritten += writer.lost();
     result = exit_code::worst(result, read);
