@@ -87,7 +87,7 @@ std::string message_json(const Message& m, std::string_view source, std::uint64_
     Json j;
     j.begin_object().key("source").value(source).key("index").value(index).key("headers").begin_array();
     for (const HeaderField& f : m.headers())
-        j.begin_object().key("name").value(f.name).key("value").value(decode_header_text(f.value)).end_object();
+        j.begin_object().key("name").value(f.name).key("value").value(decode_field_text(f.name, f.value)).end_object();
     j.end_array().key("parts").begin_array();
     for (std::size_t i : m.leaves()) {
         const Entity& e = m.entity(i);

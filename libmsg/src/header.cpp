@@ -305,6 +305,130 @@ std::string decode_text(std::string_view raw, bool raw_utf8, Defects* defects, s
 
 }  // namespace
 
+// --- address fields for display ---------------------------------------------
+
+bool is_address_field(std::string_view name) noexcept {
+    for (std::string_view n : {"From", "Sender", "Reply-To", "To", "Cc", "Bcc", "Resent-From", "Resent-Sender",
+                               "Resent-To", "Resent-Cc", "Resent-Bcc", "Disposition-Notification-To",
+                               "Return-Receipt-To", "Mail-Followup-To", "Mail-Reply-To"})
+        if (iequals(name, n)) return true;
+    return false;
+}
+
+namespace {
+
+// RFC 5322 3.2.3 specials, as a decoded display name must not hold them bare.
+bool is_special(char c) { return std::string_view("()<>[]:;@\\,.\"").find(c) != std::string_view::npos; }
+
+std::string decode_address_text(std::string_view raw) {
+    const bool utf8 = is_valid_utf8(raw);
+    std::string out;
+    out.reserve(raw.size());
+    // Text kept as it is: folding dropped, 8-bit text as the field's.
+    auto literal = [&](std::string_view s) {
+        std::size_t k = 0;
+        while (k < s.size()) {
+            std::size_t j = k;
+            while (j < s.size() && s[j] != '\r' && s[j] != '\n') ++j;
+            const std::string_view line = s.substr(k, j - k);
+            if (utf8 || first_non_ascii(line) == std::string_view::npos) out.append(line);
+            else to_utf8(line, "windows-1252", out);
+            k = j;
+            while (k < s.size() && (s[k] == '\r' || s[k] == '\n')) ++k;
+        }
+    };
+    char before = 0;   // the last character that is not white space, before a run
+    const std::size_t n = raw.size();
+    std::size_t i = 0;
+    while (i < n) {
+        const char c = raw[i];
+        if (c == '"' || c == '<' || c == '[') {   // a quoted string, an address, a domain literal: as written
+            const char close = c == '"' ? '"' : c == '<' ? '>' : ']';
+            std::size_t j = i + 1;
+            while (j < n && raw[j] != close) j += raw[j] == '\\' && c == '"' ? 2 : 1;
+            j = std::min(n, j + 1);
+            literal(raw.substr(i, j - i));
+            before = close;
+            i = j;
+            continue;
+        }
+        if (c == '(') {   // a comment: encoded words allowed (RFC 2047 5(2))
+            std::size_t j = i + 1;
+            for (int depth = 1; j < n && depth > 0; ++j) {
+                if (raw[j] == '\\') ++j;
+                else if (raw[j] == '(') ++depth;
+                else if (raw[j] == ')') --depth;
+            }
+            j = std::min(n, j);
+            out += decode_text(raw.substr(i, j - i), utf8, nullptr, 0);
+            before = ')';
+            i = j;
+            continue;
+        }
+        if (is_special(c) && c != '.') {
+            out += c;
+            before = c;
+            ++i;
+            continue;
+        }
+        // A run of words (and the white space between them) up to the next
+        // special: a display name, unless it is part of an address.
+        std::size_t j = i;
+        while (j < n && (raw[j] == '.' || !is_special(raw[j]))) ++j;
+        const std::string_view run = raw.substr(i, j - i);
+        std::size_t next = j;
+        while (next < n && is_space(raw[next])) ++next;
+        bool phrase = before != '@' && (next >= n || raw[next] != '@') && run.find("=?") != std::string_view::npos;
+        // Only whole words are encoded words in a phrase (RFC 2047 5(3)).
+        for (std::size_t k = 0; phrase && k < run.size();) {
+            while (k < run.size() && is_space(run[k])) ++k;
+            std::size_t e = k;
+            while (e < run.size() && !is_space(run[e])) ++e;
+            const std::string_view word = run.substr(k, e - k);
+            if (word.find("=?") != std::string_view::npos &&
+                !(word.size() >= 8 && word.substr(0, 2) == "=?" && word.substr(word.size() - 2) == "?="))
+                phrase = false;
+            k = e;
+        }
+        if (!phrase) {
+            literal(run);
+        } else {
+            std::size_t b = 0, e = run.size();
+            while (b < e && is_space(run[b])) ++b;
+            while (e > b && is_space(run[e - 1])) --e;
+            literal(run.substr(0, b));
+            const std::string text = decode_text(run.substr(b, e - b), utf8, nullptr, 0);
+            if (std::none_of(text.begin(), text.end(), is_special)) {
+                out += text;
+            } else {
+                out += '"';
+                for (char t : text) {
+                    if (t == '"' || t == '\\') out += '\\';
+                    out += t;
+                }
+                out += '"';
+            }
+            literal(run.substr(e));
+        }
+        for (std::size_t k = run.size(); k > 0; --k)
+            if (!is_space(run[k - 1])) {
+                before = run[k - 1];
+                break;
+            }
+        i = j;
+    }
+    std::size_t b = 0, e = out.size();
+    while (b < e && is_space(out[b])) ++b;
+    while (e > b && is_space(out[e - 1])) --e;
+    return out.substr(b, e - b);
+}
+
+}  // namespace
+
+std::string decode_field_text(std::string_view name, std::string_view value) {
+    return is_address_field(name) ? decode_address_text(value) : decode_header_text(value);
+}
+
 // --- parameters --------------------------------------------------------------
 
 namespace {

@@ -99,13 +99,6 @@ bool in_list(std::string_view name, std::initializer_list<std::string_view> list
 }
 }  // namespace
 
-bool is_address_field(std::string_view name) noexcept {
-    return in_list(name, {"From", "Sender", "Reply-To", "To", "Cc", "Bcc", "Resent-From",
-                          "Resent-Sender", "Resent-To", "Resent-Cc", "Resent-Bcc",
-                          "Disposition-Notification-To", "Return-Receipt-To", "Mail-Followup-To",
-                          "Mail-Reply-To"});
-}
-
 bool is_structured_field(std::string_view name) noexcept {
     if (name.size() > 8 && iequals(name.substr(0, 8), "Content-")) return true;
     return in_list(name, {"Date", "Resent-Date", "Message-ID", "Resent-Message-ID", "In-Reply-To",

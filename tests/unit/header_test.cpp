@@ -451,3 +451,21 @@ TEST(Parameters, PlainValueBesideAnRfc2231One) {
     ASSERT_EQ(d.size(), 1u);
     EXPECT_EQ(d[0].code, msg::DefectCode::ParamDuplicate);
 }
+
+// What msgshow shows of an address field: encoded words only where RFC 2047
+// 5 allows them, and a decoded display name that holds specials quoted, so
+// that no decoded text passes for an address.
+TEST(DecodeFieldText, AddressFieldsCannotBeSpoofed) {
+    EXPECT_EQ(msg::decode_field_text("From", "=?utf-8?q?Bank_=3Cceo=40bank.example=3E?= <attacker@evil.example>"),
+              "\"Bank <ceo@bank.example>\" <attacker@evil.example>");
+    EXPECT_EQ(msg::decode_field_text("To", " =?utf-8?q?a=40b.example?=@evil.example"),
+              "=?utf-8?q?a=40b.example?=@evil.example");
+    EXPECT_EQ(msg::decode_field_text("Cc", " =?utf-8?q?J=C3=B6rg?=\n =?utf-8?q?_M=C3=BCller?= <j@x.org> (=?utf-8?q?c=C3=A9?=)"),
+              "J\xC3\xB6rg M\xC3\xBCller <j@x.org> (c\xC3\xA9)");
+    EXPECT_EQ(msg::decode_field_text("To", "\"Q =?utf-8?q?x?=\" <q@x>, a=?utf-8?q?b?= c <d@e>"),
+              "\"Q =?utf-8?q?x?=\" <q@x>, a=?utf-8?q?b?= c <d@e>");
+    EXPECT_EQ(msg::decode_field_text("to", "team: =?utf-8?q?M=C3=BCller?= <m@x>;"), "team: M\xC3\xBCller <m@x>;");
+    EXPECT_EQ(msg::decode_field_text("From", "Ren\xE9 <r@x.org>"), "Ren\xC3\xA9 <r@x.org>");
+    // Not an address field: free text, decoded wherever a word is.
+    EXPECT_EQ(msg::decode_field_text("Subject", "a=?utf-8?q?b?=c"), "abc");
+}

@@ -59,7 +59,7 @@ void Shower::tree(const msg::Message& m, const InputMessage& in, bool headers) {
     if (headers) {
         for (const msg::HeaderField& f : m.headers())
             out_ << "  " << printable(f.name) << ": "
-                 << printable(msg::decode_header_text(f.value)) << '\n';
+                 << printable(msg::decode_field_text(f.name, f.value)) << '\n';
         out_ << '\n';
     }
     auto row = [&](const std::string& sec, const std::string& type, const std::string& charset,

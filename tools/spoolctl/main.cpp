@@ -119,7 +119,7 @@ int show(msg::Spool& spool, const std::vector<std::string>& names) {
         for (const char* f : {"From", "To", "Subject", "Date", "Message-ID"})
             for (const msg::HeaderField& h : fields)
                 if (msg::iequals(h.name, f)) {
-                    std::cout << "  " << f << ": " << msg::printable(msg::decode_header_text(msg::unfold(h.value))) << '\n';
+                    std::cout << "  " << f << ": " << msg::printable(msg::decode_field_text(h.name, h.value)) << '\n';
                     break;
                 }
         if (const std::string why = msg::unsendable(e); !why.empty()) std::cout << "Problem: " << why << '\n';

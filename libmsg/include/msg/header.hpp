@@ -63,6 +63,19 @@ std::string decode_header_text(std::string_view value, Defects* defects = nullpt
 // text read as the whole field's is.
 std::string decode_header_piece(std::string_view piece, std::string_view field);
 
+// True for fields whose value is an address list (RFC 5322 3.6.2, 3.6.3,
+// 3.6.6, and the common ones of the same grammar).
+bool is_address_field(std::string_view name) noexcept;
+
+// A field's value decoded for people to read (msgshow): decode_header_text,
+// except in an address field, where encoded words are decoded only where
+// RFC 2047 5 allows them (whole words of a display name, and comments),
+// never inside an address or a quoted string; a display name that decodes
+// to text with special characters is shown quoted, so that no decoded name
+// passes for an address ("=?utf-8?q?a=40b.example?= <x@evil.example>" is
+// shown as "\"a@b.example\" <x@evil.example>").
+std::string decode_field_text(std::string_view name, std::string_view value);
+
 // A MIME parameter after RFC 2231 processing: name lower-cased, value joined
 // from its continuations, percent-decoded and converted to UTF-8.
 struct Parameter {

@@ -76,8 +76,6 @@ std::string entity_place(const Message& m, std::size_t entity);
 // Index of the innermost entity whose bytes contain `offset`.
 std::size_t entity_at(const Message& m, std::size_t offset);
 
-// True for fields whose value is an address list (RFC 5322 3.6.2, 3.6.3, 3.6.6).
-bool is_address_field(std::string_view name) noexcept;
 // True for fields with a grammar of their own (dates, ids, trace, MIME,
 // signatures): never re-encoded as a whole.
 bool is_structured_field(std::string_view name) noexcept;
