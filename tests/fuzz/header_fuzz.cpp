@@ -42,6 +42,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     msg::Defects d2;
     const std::string text = msg::decode_header_text(in, &d2, 0);
     check(msg::is_valid_utf8(text));
+    // An address field as shown: valid UTF-8, and nothing decoded where the
+    // input has no encoded word at all.
+    const std::string shown = msg::decode_field_text("From", in);
+    check(msg::is_valid_utf8(shown));
+    if (in.find("=?") == std::string_view::npos && msg::is_valid_utf8(in) &&
+        in.find_first_of("\r\n") == std::string_view::npos)
+        check(shown == text);
     for (const auto& d : d2) check(d.offset <= size);
 
     const msg::ContentType ct = msg::parse_content_type(in, &d2);
