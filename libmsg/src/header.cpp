@@ -182,6 +182,21 @@ namespace {
 
 std::string decode_text(std::string_view raw, bool raw_utf8, Defects* defects, std::size_t base);
 
+// Field text kept as it is, to `out`: the line breaks of folding dropped,
+// 8-bit text as UTF-8 when the field's is (`utf8`), else as windows-1252.
+void append_text(std::string_view s, bool utf8, std::string& out) {
+    std::size_t k = 0;
+    while (k < s.size()) {
+        std::size_t j = k;
+        while (j < s.size() && s[j] != '\r' && s[j] != '\n') ++j;
+        const std::string_view line = s.substr(k, j - k);
+        if (utf8 || first_non_ascii(line) == std::string_view::npos) out.append(line);
+        else to_utf8(line, "windows-1252", out);
+        k = j;
+        while (k < s.size() && (s[k] == '\r' || s[k] == '\n')) ++k;
+    }
+}
+
 }  // namespace
 
 std::string decode_header_text(std::string_view raw, Defects* defects, std::size_t base) {
@@ -229,18 +244,7 @@ std::string decode_text(std::string_view raw, bool raw_utf8, Defects* defects, s
     auto flush_literal = [&](std::size_t end) {
         flush_word();
         if (end <= lit_start) return;
-        std::string_view lit = raw.substr(lit_start, end - lit_start);
-        // drop the line breaks of folding; 8-bit text as the field's is
-        std::size_t k = 0;
-        while (k < lit.size()) {
-            std::size_t j = k;
-            while (j < lit.size() && lit[j] != '\r' && lit[j] != '\n') ++j;
-            const std::string_view line = lit.substr(k, j - k);
-            if (raw_utf8 || first_non_ascii(line) == std::string_view::npos) out.append(line);
-            else to_utf8(line, "windows-1252", out);
-            k = j;
-            while (k < lit.size() && (lit[k] == '\r' || lit[k] == '\n')) ++k;
-        }
+        append_text(raw.substr(lit_start, end - lit_start), raw_utf8, out);
     };
 
     while (i < n) {
@@ -324,19 +328,7 @@ std::string decode_address_text(std::string_view raw) {
     const bool utf8 = is_valid_utf8(raw);
     std::string out;
     out.reserve(raw.size());
-    // Text kept as it is: folding dropped, 8-bit text as the field's.
-    auto literal = [&](std::string_view s) {
-        std::size_t k = 0;
-        while (k < s.size()) {
-            std::size_t j = k;
-            while (j < s.size() && s[j] != '\r' && s[j] != '\n') ++j;
-            const std::string_view line = s.substr(k, j - k);
-            if (utf8 || first_non_ascii(line) == std::string_view::npos) out.append(line);
-            else to_utf8(line, "windows-1252", out);
-            k = j;
-            while (k < s.size() && (s[k] == '\r' || s[k] == '\n')) ++k;
-        }
-    };
+    auto literal = [&](std::string_view s) { append_text(s, utf8, out); };
     char before = 0;   // the last character that is not white space, before a run
     const std::size_t n = raw.size();
     std::size_t i = 0;

@@ -118,25 +118,66 @@ static int tool_main(int argc, char** argv) {
     // The messages handed to the writer and not yet durable, in order. The
     // writer tells them in that order; one it skips, and any left at the
     // end, did not reach queue/ (the spool failed with its group): each is
-    // said where it was read, never only counted.
-    struct Pending {
-        std::uint64_t seq;
-        std::string place, which, source;
-        std::uint64_t index, line;
-    };
-    std::deque<Pending> pending;
-    std::uint64_t next_seq = 0;
-    auto unwritten = [&](const Pending& p) {
-        if (json) {
-            Json j;
-            j.begin_object().key("source").value(p.source).key("index").value(p.index).key("line").value(p.line)
-                .key("status").value("unwritten").key("detail").value("the spool failed before it was durable")
-                .end_object();
-            std::cout << j.str() << '\n';
-        } else {
-            diag.print(p.place, msg::Severity::error, p.which + " not enqueued: the spool failed before it was durable");
+    // said where it was read, never only counted. (Small records: this is
+    // done for every message.)
+    struct Tracker {
+        struct Pending {
+            std::uint64_t seq, index, line;
+            std::size_t archive;
+            std::string file;   // a Maildir message's own file ("" in an archive)
+        };
+        std::deque<Pending> pending;
+        std::vector<std::pair<std::string, std::string>> archives;   // source, file
+        std::uint64_t next_seq = 0;
+        bool json = false;
+        DiagPrinter* diag = nullptr;
+
+        std::uint64_t add(const InputMessage& m, std::uint64_t line) {
+            if (archives.empty() || archives.back().first != m.source) archives.emplace_back(m.source, m.file);
+            pending.push_back({next_seq, m.index, line, archives.size() - 1, m.maildir ? m.file : std::string()});
+            return next_seq++;
         }
-    };
+        void unwritten(const Pending& p) {
+            const auto& [source, file] = archives[p.archive];
+            if (json) {
+                Json j;
+                j.begin_object().key("source").value(source).key("index").value(p.index).key("line").value(p.line)
+                    .key("status").value("unwritten").key("detail").value("the spool failed before it was durable")
+                    .end_object();
+                std::cout << j.str() << '\n';
+            } else {
+                const bool maildir = !p.file.empty();
+                diag->print(maildir ? p.file : file + ":" + std::to_string(p.line), msg::Severity::error,
+                            (maildir ? std::string("message") : "message " + std::to_string(p.index + 1)) +
+                                " not enqueued: the spool failed before it was durable");
+            }
+        }
+        // Entry `entry` holds message `seq`: those before it were lost.
+        void told(std::uint64_t seq, const std::string& entry) {
+            while (!pending.empty() && pending.front().seq != seq) {
+                unwritten(pending.front());
+                pending.pop_front();
+            }
+            if (pending.empty()) return;
+            if (json) {
+                const Pending& p = pending.front();
+                Json j;
+                j.begin_object().key("source").value(archives[p.archive].first).key("index").value(p.index)
+                    .key("line").value(p.line).key("status").value("enqueued").key("entry").value(entry).end_object();
+                std::cout << j.str() << '\n';
+            }
+            pending.pop_front();
+        }
+        void drop_last(std::uint64_t seq) {
+            if (!pending.empty() && pending.back().seq == seq) pending.pop_back();
+        }
+        void finish() {
+            for (const Pending& p : pending) unwritten(p);
+            pending.clear();
+        }
+    } tracker;
+    tracker.json = json;
+    tracker.diag = &diag;
     auto event = [&](const InputMessage& m, std::string_view status, std::string_view reason) {
         if (!json) return;
         Json j;
@@ -226,26 +267,12 @@ static int tool_main(int argc, char** argv) {
         if (m.maildir) msg::annotate_maildir(d.envelope, *m.maildir);
         else msg::annotate_mbox(d.envelope, mm, m.source, leading);
         leading = {};
-        const std::uint64_t seq = next_seq++;
-        pending.push_back({seq, where(), which(), m.source, m.index, m.mbox ? mm.line : 1});
-        auto enqueued = [&, seq](const std::string& entry) {
-            while (!pending.empty() && pending.front().seq != seq) {
-                unwritten(pending.front());
-                pending.pop_front();
-            }
-            if (pending.empty()) return;
-            const Pending p = std::move(pending.front());
-            pending.pop_front();
-            if (!json) return;
-            Json j;
-            j.begin_object().key("source").value(p.source).key("index").value(p.index).key("line").value(p.line)
-                .key("status").value("enqueued").key("entry").value(entry).end_object();
-            std::cout << j.str() << '\n';
-        };
+        const std::uint64_t seq = tracker.add(m, m.mbox ? mm.line : 1);
+        auto enqueued = [t = &tracker, seq](const std::string& entry) { t->told(seq, entry); };
         if (auto st = writer.add(std::move(d.envelope), m.data, key, std::move(enqueued), m.keep); !st) {
             // The spool failed: reading stops here, at this message (said
             // here; the ones before it not yet durable are said below).
-            if (!pending.empty() && pending.back().seq == seq) pending.pop_back();
+            tracker.drop_last(seq);
             diag.print(where(), msg::Severity::error, which() + " and those after it not enqueued: " + st.error().message);
             event(m, "unwritten", st.error().message);
             ++c.unwritten;
@@ -260,8 +287,7 @@ static int tool_main(int argc, char** argv) {
         complain(kInfo.name, st.error().message);
         result = exit_code::cant_create;
     }
-    for (const Pending& p : pending) unwritten(p);
-    pending.clear();
+    tracker.finish();
     c.enqueued -= writer.lost();
     c.unwritten += writer.lost();
     result = exit_code::worst(result, read);
