@@ -268,7 +268,13 @@ std::string temp_beside(const std::string& path) {
     return dir + "." + base + "." + std::to_string(::getpid()) + ".tmp";
 }
 
+bool written_in_place(const std::string& path) {
+    struct stat st {};
+    return ::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode);
+}
+
 Result<std::string> make_temp_beside(const std::string& path) {
+    if (written_in_place(path)) return path;
     const std::string tmp = temp_beside(path);
     const int fd = create_temp(tmp, path);
     if (fd < 0) {
@@ -280,11 +286,12 @@ Result<std::string> make_temp_beside(const std::string& path) {
 }
 
 void discard_temp(const std::string& tmp) {
-    ::unlink(tmp.c_str());
+    if (!written_in_place(tmp)) ::unlink(tmp.c_str());
     release_temp(tmp);
 }
 
 Status commit_file(const std::string& tmp, const std::string& path) {
+    if (tmp == path && written_in_place(path)) return Ok{};   // written where it is (make_temp_beside)
     struct Release {
         const std::string& tmp;
         ~Release() { release_temp(tmp); }
@@ -336,6 +343,17 @@ Status replace_file(const std::string& path_given, std::string_view data) {
     const auto target = write_target(path_given);
     if (!target) return target.error();
     const std::string& path = *target;
+    if (written_in_place(path)) {
+        const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+        if (fd < 0) {
+            const int e = errno;
+            return Error{e, "cannot open " + path + ": " + std::strerror(e)};
+        }
+        Status w = write_all(fd, data);
+        if (::close(fd) != 0 && w) w = Error{errno, std::string("cannot write: ") + std::strerror(errno)};
+        if (!w) return Error{w.error().errnum, path + ": " + w.error().message};
+        return Ok{};
+    }
     const std::string tmp = temp_beside(path);
     const int fd = create_temp(tmp, path);
     if (fd < 0) {

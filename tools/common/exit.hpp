@@ -2,6 +2,8 @@
 // This is the only place they are defined.
 #pragma once
 
+#include <cerrno>
+
 namespace msgtools::exit_code {
 
 inline constexpr int ok = 0;            // success
@@ -13,6 +15,12 @@ inline constexpr int unavailable = 69;  // EX_UNAVAILABLE: server unavailable
 inline constexpr int cant_create = 73;  // EX_CANTCREAT: cannot create output
 inline constexpr int io_error = 74;     // EX_IOERR
 inline constexpr int temp_fail = 75;    // EX_TEMPFAIL: try again later
+
+// Output that failed with errno `errnum`: it could not be written (74: the
+// file system or quota is full, a write failed) or not be made at all (73).
+inline int output_failed(int errnum) {
+    return errnum == ENOSPC || errnum == EDQUOT || errnum == EIO || errnum == EFBIG ? io_error : cant_create;
+}
 
 // Keep the most severe of two outcomes: any failure beats success, and a
 // usage or input error beats "found problems".

@@ -358,7 +358,7 @@ static int tool_main(int argc, char** argv) {
             } else if (code == exit_code::ok || code == exit_code::problems) {
                 if (const msg::Status s = msg::commit_file(tmp, real); !s.ok()) {
                     complain(kInfo.name, s.error().message);
-                    code = exit_code::cant_create;
+                    code = exit_code::output_failed(s.error().errnum);
                 }
             } else {
                 msg::discard_temp(tmp);
@@ -380,7 +380,7 @@ static int tool_main(int argc, char** argv) {
                 if (failed) complain(kInfo.name, output + " not written");
             } else if (const msg::Status s = msg::commit_file(target, out_file); !s.ok()) {
                 complain(kInfo.name, s.error().message);
-                worst = exit_code::worst(worst, exit_code::cant_create);
+                worst = exit_code::worst(worst, exit_code::output_failed(s.error().errnum));
             }
         }
     } else {
@@ -394,7 +394,7 @@ static int tool_main(int argc, char** argv) {
                 if (s) s = msg::replace_file(im.source, r.output);
                 if (!s) {
                     complain(kInfo.name, s.error().message + "; " + im.file + " left as it was");
-                    worst = exit_code::worst(worst, exit_code::cant_create);
+                    worst = exit_code::worst(worst, exit_code::output_failed(s.error().errnum));
                 }
                 return true;
             }
@@ -406,7 +406,7 @@ static int tool_main(int argc, char** argv) {
                 }
             } else if (const msg::Status s = msg::replace_file(output, r.output); !s.ok()) {
                 complain(kInfo.name, s.error().message);
-                worst = exit_code::worst(worst, exit_code::cant_create);
+                worst = exit_code::worst(worst, exit_code::output_failed(s.error().errnum));
             }
             return true;
         });

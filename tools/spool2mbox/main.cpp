@@ -198,8 +198,10 @@ static int tool_main(int argc, char** argv) {
         }
     }
     if (!cli.quiet) {
-        const bool kept = out.empty() || out == "-" || result != exit_code::io_error;
-        std::cerr << kInfo.name << ": " << written << " messages " << (kept ? "written" : "read, no archive written")
+        const bool failed = result == exit_code::io_error;
+        const bool to_stdout = out.empty() || out == "-";
+        std::cerr << kInfo.name << ": " << written << " messages "
+                  << (!failed ? "written" : to_stdout ? "read, not all written" : "read, no archive written")
                   << ", " << bad << " entries left out\n";
     }
     return result;

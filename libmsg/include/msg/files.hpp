@@ -89,6 +89,13 @@ Result<std::string> make_temp_beside(const std::string& path);
 // Remove the temporary file `tmp` (output abandoned).
 void discard_temp(const std::string& tmp);
 
+// Output to `path` that is written where it is, not replaced: an existing
+// file that is neither a regular file nor a directory (a terminal, a pipe,
+// /dev/null). make_temp_beside() then gives `path` itself, commit_file()
+// and discard_temp() leave it be, replace_file() writes into it: a device
+// is never replaced by a regular file, nor removed.
+bool written_in_place(const std::string& path);
+
 // Remove every temporary file of this process not yet committed or
 // discarded: for a program that stops on what it cannot handle.
 void discard_all_temps() noexcept;

@@ -1,6 +1,8 @@
 // receiver.cpp - rules, the store and its group commit (receiver.hpp).
 #include "msg/smtp/receiver.hpp"
 
+#include <cerrno>
+
 #include <algorithm>
 #include <utility>
 
@@ -35,6 +37,19 @@ Verdict Receiver::decide(Stage stage, std::string_view arg, const std::vector<st
     return v;
 }
 
+namespace {
+
+// The reply to a message the spool could not take: a full file system or
+// quota is 452 4.3.1 (insufficient system storage, RFC 5321 4.2.3 and RFC
+// 3463), anything else 451 4.3.0. Either way the client keeps it.
+Verdict not_stored(const Error& e) {
+    if (e.errnum == ENOSPC || e.errnum == EDQUOT)
+        return Verdict{452, "4.3.1 insufficient system storage: cannot store the message", false};
+    return Verdict{451, "4.3.0 cannot store the message", false};
+}
+
+}  // namespace
+
 Verdict Receiver::store(ReceivedMessage&& m, Session& s, bool& hold) {
     totals.bytes += m.data.size();
     totals.recipients += m.envelope.rcpts.size();
@@ -47,7 +62,7 @@ Verdict Receiver::store(ReceivedMessage&& m, Session& s, bool& hold) {
     if (auto added = batch_->add(m.envelope, m.data); !added) {
         ++totals.store_errors;
         if (on_error) on_error(added.error().message);
-        return Verdict{451, "4.3.0 cannot store the message", false};
+        return not_stored(added.error());
     }
     hold = true;
     held_.push_back(&s);
@@ -64,14 +79,15 @@ void Receiver::turn_end() {
     const Status st = batch_->commit();
     const std::size_t stored = added - batch_->size();
     totals.messages += stored;
+    Verdict refused;
     if (!st) {
         totals.store_errors += held_.size() - stored;
         if (on_error) on_error(st.error().message);
+        refused = not_stored(st.error());
     }
     batch_.reset();
     std::size_t i = 0;
-    for (Session* s : std::exchange(held_, {}))
-        s->resume(i++ < stored ? Verdict{} : Verdict{451, "4.3.0 cannot store the message", false});
+    for (Session* s : std::exchange(held_, {})) s->resume(i++ < stored ? Verdict{} : refused);
 }
 
 }  // namespace msg::smtp

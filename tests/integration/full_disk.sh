@@ -1,0 +1,59 @@
+#!/bin/bash
+# full_disk.sh BINDIR - a file system that fills up is said, never hidden:
+# smtpsink answers 452 4.3.1 to what it cannot store (and stores only whole
+# entries); spool2mbox and msgrewrite into a full output say so (74). The
+# test makes a device node and mounts a small tmpfs where it may (as root).
+set -u
+. "$(dirname "$0")/lib.sh"
+bin=$1
+
+"$bin/spoolctl" add -t "$tmp/sp" - <<'MSG' >/dev/null
+From: a@example.org
+To: b@example.net
+Subject: one
+
+hello
+MSG
+# A device given as the output (a full one: its own node, like /dev/full)
+# is written into, never replaced by a regular file nor removed.
+if mknod -m 666 "$tmp/full-dev" c 1 7 2>/dev/null; then
+    expect 74 "cannot write" "$bin/spool2mbox" "$tmp/sp" -o "$tmp/full-dev"
+    lacks "$tmp/err" "1 messages written"
+    [ -c "$tmp/full-dev" ] || { echo "FAIL: spool2mbox -o replaced the device"; fail=1; }
+    expect 74 "cannot write" sh -c "'$bin/spool2mbox' '$tmp/sp' >'$tmp/full-dev'"
+    has "$tmp/err" "not all written"
+    printf 'From: a@example.org\n\nhi\n' >"$tmp/m.eml"
+    expect 74 "No space left" "$bin/msgrewrite" --crlf -o "$tmp/full-dev" "$tmp/m.eml"
+    [ -c "$tmp/full-dev" ] || { echo "FAIL: msgrewrite -o replaced the device"; fail=1; }
+    if ls -A "$tmp" | grep -q '\.tmp$'; then echo "FAIL: a temporary file is left"; fail=1; fi
+fi
+
+mkdir "$tmp/full"
+if mount -t tmpfs -o size=64k tmpfs "$tmp/full" 2>/dev/null; then
+    "$bin/smtpsink" --listen 127.0.0.1:0 "$tmp/full/spool" >"$tmp/sink.out" 2>"$tmp/sink.err" &
+    sink=$!
+    for _ in $(seq 50); do grep -q '[0-9]$' "$tmp/sink.out" 2>/dev/null && break; sleep 0.1; done
+    port=$(grep -o '[0-9]*$' "$tmp/sink.out" | head -1)
+    /usr/bin/python3 - "$port" >"$tmp/client" <<'PY'
+import smtplib, sys
+for i in range(6):
+    data = ('Subject: %d\r\n\r\n' % i + ('x' * 70 + '\r\n') * 300).encode()
+    try:
+        with smtplib.SMTP('127.0.0.1', int(sys.argv[1]), timeout=30) as c:
+            c.sendmail('a@example.org', ['b@example.net'], data)
+            print('accepted')
+    except smtplib.SMTPDataError as e:
+        print('refused', e.smtp_code, e.smtp_error.decode())
+PY
+    kill "$sink" 2>/dev/null; wait "$sink"
+    has "$tmp/client" "^refused 452 4.3.1"
+    accepted=$(grep -c '^accepted' "$tmp/client")
+    [ "$(ls "$tmp/full/spool/queue" | wc -l)" = "$accepted" ] ||
+        { echo "FAIL: $accepted accepted, $(ls "$tmp/full/spool/queue" | wc -l) in queue/"; fail=1; }
+    for e in "$tmp"/full/spool/queue/*; do
+        [ -e "$e" ] || continue
+        tail -c 74 "$e" | grep -q "^x\{70\}" || { echo "FAIL: $e is cut short"; fail=1; }
+    done
+    umount "$tmp/full"
+fi
+exit $fail
