@@ -30,21 +30,11 @@ fi
 
 mkdir "$tmp/full"
 if mount -t tmpfs -o size=64k tmpfs "$tmp/full" 2>/dev/null; then
-    "$bin/smtpsink" --listen 127.0.0.1:0 "$tmp/full/spool" >"$tmp/sink.out" 2>"$tmp/sink.err" &
-    sink=$!
-    for _ in $(seq 50); do grep -q '[0-9]$' "$tmp/sink.out" 2>/dev/null && break; sleep 0.1; done
-    port=$(grep -o '[0-9]*$' "$tmp/sink.out" | head -1)
-    /usr/bin/python3 - "$port" >"$tmp/client" <<'PY'
-import smtplib, sys
-for i in range(6):
-    data = ('Subject: %d\r\n\r\n' % i + ('x' * 70 + '\r\n') * 300).encode()
-    try:
-        with smtplib.SMTP('127.0.0.1', int(sys.argv[1]), timeout=30) as c:
-            c.sendmail('a@example.org', ['b@example.net'], data)
-            print('accepted')
-    except smtplib.SMTPDataError as e:
-        print('refused', e.smtp_code, e.smtp_error.decode())
-PY
+    for i in 0 1 2 3 4 5; do
+        { printf 'Subject: %s\n\n' $i; head -c 21000 /dev/zero | tr '\0' 'x' | fold -w 70; } >"$tmp/m$i.eml"
+    done
+    start_sink "$bin/smtpsink" "$tmp/full/spool"
+    send_each "$tmp"/m[0-5].eml >"$tmp/client"
     kill "$sink" 2>/dev/null; wait "$sink"
     has "$tmp/client" "^refused 452 4.3.1"
     accepted=$(grep -c '^accepted' "$tmp/client")

@@ -40,23 +40,9 @@ for kb in 60000 150000 250000; do
 done
 
 # smtpsink: 452 to the message it has no memory for, then the next one taken.
-limited 90000 "$bin/smtpsink" --listen 127.0.0.1:0 "$tmp/spool" >"$tmp/sink.out" 2>"$tmp/sink.err" &
-sink=$!
-for _ in $(seq 50); do grep -q '[0-9]$' "$tmp/sink.out" 2>/dev/null && break; sleep 0.1; done
-port=$(grep -o '[0-9]*$' "$tmp/sink.out" | head -1)
-/usr/bin/python3 - "$port" "$tmp/big.eml" >"$tmp/client" <<'PY'
-import smtplib, sys
-big = open(sys.argv[2], 'rb').read().replace(b'\n', b'\r\n')
-for data in (big, b'Subject: small\r\n\r\nhi\r\n'):
-    try:
-        with smtplib.SMTP('127.0.0.1', int(sys.argv[1]), timeout=60) as c:
-            c.sendmail('a@example.org', ['b@example.net'], data)
-            print('accepted')
-    except smtplib.SMTPDataError as e:
-        print('refused', e.smtp_code, e.smtp_error.decode())
-    except Exception as e:
-        print('client:', repr(e))
-PY
+printf 'Subject: small\n\nhi\n' >"$tmp/small-msg.eml"
+start_sink limited 90000 "$bin/smtpsink" "$tmp/spool"
+send_each "$tmp/big.eml" "$tmp/small-msg.eml" >"$tmp/client"
 kill -0 "$sink" 2>/dev/null || { echo "FAIL: smtpsink is gone"; cat "$tmp/sink.err"; fail=1; }
 kill "$sink" 2>/dev/null; wait "$sink"
 has "$tmp/client" "^refused 452 4.3.1"
