@@ -194,8 +194,15 @@ void Sender::Lane::flush_transcript() {
     if (!recorder_ || transcript_fd_ < 0) return;
     const std::string text = recorder_->take();
     if (text.empty()) return;
-    if (auto w = spool_io::write_all(transcript_fd_, text, transcript_path_); !w)
-        s_.problem(w.error().message);
+    if (auto w = spool_io::write_all(transcript_fd_, text, transcript_path_); !w) {
+        // Cut short (a full file system): named so, and not written on, so
+        // that no transcript passes for a whole one.
+        spool_io::close_fd(transcript_fd_);
+        transcript_fd_ = -1;
+        const std::string cut = transcript_path_ + ".incomplete";
+        const bool renamed = ::rename(transcript_path_.c_str(), cut.c_str()) == 0;
+        s_.problem(w.error().message + (renamed ? "; the transcript so far is " + cut : std::string()));
+    }
 }
 
 // The connection closes (after QUIT, or without it once the session broke

@@ -44,6 +44,18 @@ if mount -t tmpfs -o size=64k tmpfs "$tmp/full" 2>/dev/null; then
         [ -e "$e" ] || continue
         tail -c 74 "$e" | grep -q "^x\{70\}" || { echo "FAIL: $e is cut short"; fail=1; }
     done
+    # spoolsend's --transcript on the full file system: a transcript cut
+    # short is named so (.incomplete), never left as if whole.
+    mkdir "$tmp/full/tr"
+    dd if=/dev/zero of="$tmp/full/filler" bs=1k 2>/dev/null
+    { printf 'From: a@example.org\nTo: b@example.net\n'; cat "$tmp/m0.eml"; } >"$tmp/send.eml"
+    "$bin/spoolctl" add -t "$tmp/out-sp" "$tmp/send.eml" >/dev/null
+    start_sink "$bin/smtpsink" "$tmp/sink-sp"
+    "$bin/spoolsend" --server "127.0.0.1:$port" --transcript "$tmp/full/tr" "$tmp/out-sp" >"$tmp/out" 2>"$tmp/err"
+    kill "$sink" 2>/dev/null; wait "$sink"
+    has "$tmp/err" "the transcript so far is"
+    if ls "$tmp/full/tr" | grep -q '\.txt$'; then echo "FAIL: a transcript cut short keeps its name"; fail=1; fi
+    ls "$tmp/full/tr" | grep -q '\.txt\.incomplete$' || { echo "FAIL: no .incomplete transcript"; fail=1; }
     umount "$tmp/full"
 fi
 exit $fail
