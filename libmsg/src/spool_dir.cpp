@@ -1,6 +1,7 @@
 // spool_dir.cpp - the spool directory: open, enqueue (group commit), scan
 // (docs/spool-format.md, "States" and "Writing entries from another program").
 #include <algorithm>
+#include <iterator>
 #include <array>
 #include <cerrno>
 #include <cstdint>
@@ -343,19 +344,10 @@ bool SpoolWalk::refresh(Cursor& c) {
     }
     std::vector<std::string> merged;
     merged.reserve(c.names.size() - c.at + fresh->size());
-    auto in_range = [&](const std::string& n) { return hi.empty() || n <= hi; };
-    auto a = c.names.begin() + static_cast<std::ptrdiff_t>(c.at);
-    auto b = fresh->begin();
-    while (a != c.names.end() || b != fresh->end()) {
-        std::string* n;
-        if (b == fresh->end() || (a != c.names.end() && *a < *b)) n = &*a++;
-        else if (a == c.names.end() || *b < *a) n = &*b++;
-        else {
-            n = &*a++;
-            ++b;
-        }
-        if (in_range(*n)) merged.push_back(std::move(*n));
-    }
+    std::set_union(std::make_move_iterator(c.names.begin() + static_cast<std::ptrdiff_t>(c.at)),
+                   std::make_move_iterator(c.names.end()), std::make_move_iterator(fresh->begin()),
+                   std::make_move_iterator(fresh->end()), std::back_inserter(merged));
+    if (!hi.empty()) merged.erase(std::upper_bound(merged.begin(), merged.end(), hi), merged.end());
     c.names = std::move(merged);
     c.at = 0;
     return true;
