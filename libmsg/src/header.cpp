@@ -203,6 +203,10 @@ std::string decode_header_text(std::string_view raw, Defects* defects, std::size
     return decode_text(raw, is_valid_utf8(raw), defects, base);
 }
 
+bool is_whole_encoded_word(std::string_view t) noexcept {
+    return t.size() >= 8 && t.substr(0, 2) == "=?" && t.substr(t.size() - 2) == "?=";
+}
+
 std::string decode_header_piece(std::string_view piece, std::string_view field) {
     return decode_text(piece, is_valid_utf8(field), nullptr, 0);
 }
@@ -377,9 +381,7 @@ std::string decode_address_text(std::string_view raw) {
             std::size_t e = k;
             while (e < run.size() && !is_space(run[e])) ++e;
             const std::string_view word = run.substr(k, e - k);
-            if (word.find("=?") != std::string_view::npos &&
-                !(word.size() >= 8 && word.substr(0, 2) == "=?" && word.substr(word.size() - 2) == "?="))
-                phrase = false;
+            if (word.find("=?") != std::string_view::npos && !is_whole_encoded_word(word)) phrase = false;
             k = e;
         }
         if (!phrase) {

@@ -13,16 +13,11 @@ namespace {
 
 bool is_wsp_or_break(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 
-// The words of an encoded-word-looking token: "=?...?=".
-bool looks_encoded(std::string_view t) {
-    return t.size() >= 8 && t.substr(0, 2) == "=?" && t.substr(t.size() - 2) == "?=";
-}
-
 // A token that holds an encoded word a reader decodes: whole, or inside
 // it ("x=?utf-8?q?a?=b", which libmsg decodes too); the white space
 // between it and an encoded word next to it is dropped by readers.
 bool holds_encoded(std::string_view t) {
-    return looks_encoded(t) || (t.find("=?") != std::string_view::npos && decode_header_text(t) != t);
+    return is_whole_encoded_word(t) || (t.find("=?") != std::string_view::npos && decode_header_text(t) != t);
 }
 
 // Unstructured text: each run of words that has 8-bit bytes (with the
@@ -264,7 +259,7 @@ bool fold_header_field(const Message& m, std::size_t entity, const HeaderField& 
             std::size_t j = i;
             while (j < v.size() && !is_wsp_or_break(v[j])) ++j;
             const std::string_view t = v.substr(i, j - i);
-            undecoded_word = looks_encoded(t) && decode_header_text(t) == t;
+            undecoded_word = is_whole_encoded_word(t) && decode_header_text(t) == t;
             i = j;
         }
     }

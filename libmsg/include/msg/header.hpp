@@ -59,6 +59,10 @@ std::string_view unfold(std::string_view value, std::string& buf);
 // offset of `value` in the parsed buffer, for defects.
 std::string decode_header_text(std::string_view value, Defects* defects = nullptr,
                                std::size_t base = 0);
+// A token that is an encoded word from end to end ("=?...?="), as RFC
+// 2047 5(3) wants one in a phrase; whether it decodes is another matter.
+bool is_whole_encoded_word(std::string_view token) noexcept;
+
 // A piece of field value `field` decoded as it is in place: its raw 8-bit
 // text read as the whole field's is.
 std::string decode_header_piece(std::string_view piece, std::string_view field);
