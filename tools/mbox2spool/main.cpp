@@ -37,6 +37,16 @@ struct Counts {
     std::uint64_t unwritten = 0;   // read, then lost to a spool that failed
 };
 
+// One --json line: a message of `source` and what became of it (`key`:
+// "entry" or "detail").
+void print_status(std::string_view source, std::uint64_t index, std::uint64_t line, std::string_view status,
+                  std::string_view key, std::string_view value) {
+    Json j;
+    j.begin_object().key("source").value(source).key("index").value(index).key("line").value(line)
+        .key("status").value(status).key(key).value(value).end_object();
+    std::cout << j.str() << '\n';
+}
+
 }  // namespace
 
 static int tool_main(int argc, char** argv) {
@@ -140,11 +150,7 @@ static int tool_main(int argc, char** argv) {
         void unwritten(const Pending& p) {
             const auto& [source, file] = archives[p.archive];
             if (json) {
-                Json j;
-                j.begin_object().key("source").value(source).key("index").value(p.index).key("line").value(p.line)
-                    .key("status").value("unwritten").key("detail").value("the spool failed before it was durable")
-                    .end_object();
-                std::cout << j.str() << '\n';
+                print_status(source, p.index, p.line, "unwritten", "detail", "the spool failed before it was durable");
             } else {
                 const bool maildir = !p.file.empty();
                 diag->print(maildir ? p.file : file + ":" + std::to_string(p.line), msg::Severity::error,
@@ -161,10 +167,7 @@ static int tool_main(int argc, char** argv) {
             if (pending.empty()) return;
             if (json) {
                 const Pending& p = pending.front();
-                Json j;
-                j.begin_object().key("source").value(archives[p.archive].first).key("index").value(p.index)
-                    .key("line").value(p.line).key("status").value("enqueued").key("entry").value(entry).end_object();
-                std::cout << j.str() << '\n';
+                print_status(archives[p.archive].first, p.index, p.line, "enqueued", "entry", entry);
             }
             pending.pop_front();
         }
@@ -179,11 +182,7 @@ static int tool_main(int argc, char** argv) {
     tracker.json = json;
     tracker.diag = &diag;
     auto event = [&](const InputMessage& m, std::string_view status, std::string_view reason) {
-        if (!json) return;
-        Json j;
-        j.begin_object().key("source").value(m.source).key("index").value(m.index).key("line")
-            .value(m.mbox ? m.mbox->line : 1).key("status").value(status).key("detail").value(reason).end_object();
-        std::cout << j.str() << '\n';
+        if (json) print_status(m.source, m.index, m.mbox ? m.mbox->line : 1, status, "detail", reason);
     };
     const std::vector<std::string> archives(cli.inputs.begin(), cli.inputs.end() - 1);
     std::string leading;   // an archive's leading bytes, until its first entry takes them
