@@ -123,7 +123,9 @@ std::string encoded_word_bytes(const EncodedWord& w, bool& clean) {
             bytes.push_back(static_cast<char>(std::stoi(hex, nullptr, 16)));
             i += 2;
         } else {
-            if (c == '=') clean = false;
+            // A stray '=', a '?' (RFC 2047 2: never inside encoded text) or
+            // a byte that is not printable ASCII: kept, and said.
+            if (c == '=' || c == '?' || static_cast<unsigned char>(c) > 126) clean = false;
             bytes.push_back(c);
         }
     }

@@ -139,6 +139,14 @@ TEST(DecodeHeaderText, MalformedWordKeptLiterallyWithDefect) {
     d.clear();
     EXPECT_EQ(msg::decode_header_text("=?utf-8?b?TWF?=", &d), "Ma");
     EXPECT_EQ(count(d, DefectCode::EncodedWordMalformed), 1u);
+    // A '?' or an 8-bit byte in Q text (RFC 2047 2: printable ASCII but
+    // '?'): decoded as far as possible, reported; a clean word is not.
+    d.clear();
+    EXPECT_EQ(msg::decode_header_text("=?utf-8?q?a?b?= =?utf-8?q?caf\xC3\xA9?=", &d), "a?bcaf\xC3\xA9");
+    EXPECT_EQ(count(d, DefectCode::EncodedWordMalformed), 2u);
+    d.clear();
+    EXPECT_EQ(msg::decode_header_text("=?utf-8?q?a=3Fb?=", &d), "a?b");
+    EXPECT_TRUE(d.empty());
 }
 
 TEST(DecodeHeaderText, UnknownCharsetKeptLiterally) {
