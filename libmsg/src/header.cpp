@@ -610,9 +610,11 @@ Parameters parse_parameters(std::string_view text, Defects* defects, std::size_t
                 }
                 if (bad) add_defect(defects, DefectCode::ParamSyntax, r.offset, name);
                 if (param.charset.empty() || !to_utf8(bytes, param.charset, param.value)) {
-                    if (!param.charset.empty())
-                        add_defect(defects, DefectCode::CharsetUnknown, r.offset, param.charset);
                     append_raw_text(bytes, param.value);
+                    if (!param.charset.empty()) {
+                        add_defect(defects, DefectCode::CharsetUnknown, r.offset, param.charset);
+                        param.unconverted = std::move(bytes);
+                    }
                 }
             } else {
                 // Encoded words inside values are not standard but common.
@@ -655,9 +657,11 @@ Parameters parse_parameters(std::string_view text, Defects* defects, std::size_t
             }
         }
         if (!any_extended || param.charset.empty() || !to_utf8(bytes, param.charset, param.value)) {
-            if (any_extended && !param.charset.empty())
-                add_defect(defects, DefectCode::CharsetUnknown, raw[a].offset, param.charset);
             append_raw_text(bytes, param.value);
+            if (any_extended && !param.charset.empty()) {
+                add_defect(defects, DefectCode::CharsetUnknown, raw[a].offset, param.charset);
+                param.unconverted = std::move(bytes);
+            }
         }
         emit(std::move(param), true, raw[a].offset);
     }

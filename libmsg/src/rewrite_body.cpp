@@ -414,7 +414,7 @@ bool step_to_utf8(std::string_view in, std::string& out, const RewriteOptions& o
         }
         Parameters params = e.content_type.params;
         for (Parameter& p : params)
-            if (p.name == "charset") p = Parameter{"charset", "utf-8", {}, {}, {}};
+            if (p.name == "charset") p = Parameter{"charset", "utf-8"};
         if (const HeaderField* f = m.field(e, "Content-Type")) {
             const std::size_t vb = f->value_offset();
             splice.replace(vb, vb + f->value.size(), format_mime_value("Content-Type", e.content_type.mime_type(), params, eol));
@@ -509,7 +509,7 @@ void new_boundary(const Message& m, std::size_t ei, std::string_view eol, Splice
     if (replaced == 0) return;
     Parameters params = e.content_type.params;
     for (Parameter& p : params)
-        if (p.name == "boundary") p = Parameter{"boundary", fresh, {}, {}, {}};
+        if (p.name == "boundary") p = Parameter{"boundary", fresh};
     const std::size_t vb = ct->value_offset();
     splice.replace(vb, vb + ct->value.size(), format_mime_value("Content-Type", e.content_type.mime_type(), params, eol));
     fields_done.insert(ct->offset);
@@ -705,7 +705,7 @@ bool fix_round(std::string_view in, std::string& out, const RewriteOptions& o, c
                                    : undefined_in_1252         ? "iso-8859-1"
                                                                : "windows-1252";
             Parameters params = e.content_type.params;
-            params.push_back({"charset", cs, {}, {}, {}});
+            params.push_back(Parameter{"charset", cs});
             if (const HeaderField* f = m.field(e, "Content-Type")) {
                 if (fields_done.count(f->offset)) continue;
                 const std::size_t vb = f->value_offset();

@@ -271,8 +271,11 @@ std::string quoted_value(std::string_view v) {
 }
 
 std::string parameter_pieces(const Parameter& p, std::vector<std::string>& pieces) {
-    const std::string& v = p.value;
-    if (first_non_ascii(v) == std::string::npos) {
+    // A value in a charset libmsg does not know goes out as its bytes came,
+    // under its own charset: never relabelled as the UTF-8 text shown.
+    const bool unconverted = !p.charset.empty() && !p.unconverted.empty();
+    const std::string& v = unconverted ? p.unconverted : p.value;
+    if (!unconverted && first_non_ascii(v) == std::string::npos) {
         std::string one = p.name + "=" + (is_token(v) ? v : quoted_value(v));
         // After "; " and a fold it must still fit a line of 998 octets;
         // longer, RFC 2231 3 cuts it into sections name*0, name*1, ...
@@ -284,11 +287,11 @@ std::string parameter_pieces(const Parameter& p, std::vector<std::string>& piece
     // RFC 2231: charset'language'percent-encoded, in sections of at most
     // 60 characters, never splitting an escape.
     std::string enc;
-    for (unsigned char c : as_utf8(v)) {
+    for (unsigned char c : unconverted ? v : as_utf8(v)) {
         if (attribute_char(c)) enc += static_cast<char>(c);
         else { enc += '%'; enc += kHex[c >> 4]; enc += kHex[c & 15]; }
     }
-    const std::string head = "utf-8'" + p.language + "'";
+    const std::string head = (unconverted ? p.charset : std::string("utf-8")) + "'" + p.language + "'";
     if (enc.size() <= 60) return p.name + "*=" + head + enc;
     std::size_t i = 0, n = 0;
     while (i < enc.size()) {
@@ -338,7 +341,7 @@ std::string format_mime_value(std::string_view name, std::string_view main, cons
         // readers that know only the plain form (when the RFC 2231 one is
         // written as such: a second plain one would be a duplicate).
         if (!p.plain.empty() && pieces.front().starts_with(p.name + "*")) {
-            Parameter plain{p.name, p.plain, {}, {}, {}};
+            Parameter plain{p.name, p.plain};
             std::vector<std::string> more;
             if (std::string q = parameter_pieces(plain, more); more.empty() && !q.empty() && !q.starts_with(p.name + "*"))
                 pieces.insert(pieces.begin(), std::move(q));

@@ -920,6 +920,32 @@ TEST(Fix, KeepsThePlainFilenameBesideTheRfc2231One) {
     for (const msg::Defect& d : msg::validate(m)) EXPECT_NE(d.code, msg::DefectCode::ParamDuplicate);
 }
 
+// A value in a charset libmsg does not know is written again as its bytes
+// came, under that charset (never relabelled as UTF-8 of a guess), when
+// the field is written again for another parameter; in sections too.
+TEST(Fix, KeepsAnUnknownCharsetValueAsItCame) {
+    const std::string in = "From: a@example.org\nMIME-Version: 1.0\nContent-Type: text/plain\n"
+                           "Content-Disposition: attachment; filename*=x-weird'fr'caf%E9%20%FF.txt; size=1 2\n\nhi\n";
+    const auto r = run(in, [](RewriteOptions& o) { o.fix = true; });
+    ASSERT_TRUE(r.changed);
+    EXPECT_NE(r.output.find("filename*=x-weird'fr'caf%E9%20%FF.txt;"), std::string::npos) << r.output;
+    const msg::Message m = msg::parse_message(r.output);
+    ASSERT_EQ(m.root().disposition.params.size(), 2u);
+    EXPECT_EQ(m.root().disposition.params[0].unconverted, "caf\xE9 \xFF.txt");
+    EXPECT_EQ(m.root().disposition.params[0].charset, "x-weird");
+    EXPECT_FALSE(run(r.output, [](RewriteOptions& o) { o.fix = true; }).changed);
+
+    std::string longer = "From: a@example.org\nMIME-Version: 1.0\nContent-Type: text/plain\n"
+                         "Content-Disposition: attachment; filename*=x-weird''";
+    for (int i = 0; i < 400; ++i) longer += "%E9";
+    longer += "\n\nhi\n";
+    const auto s = run(longer, [](RewriteOptions& o) { o.line_limit = true; });
+    ASSERT_TRUE(s.changed);
+    EXPECT_NE(s.output.find("filename*0*=x-weird''%E9"), std::string::npos) << s.output;
+    EXPECT_EQ(s.output.find("utf-8"), std::string::npos) << s.output;
+    EXPECT_EQ(msg::parse_message(s.output).root().disposition.params[0].unconverted, std::string(400, '\xE9'));
+}
+
 // Lines are counted as they go on the wire: bare CRs end them, so a
 // message of CR line ends has no long line and is left as it is.
 TEST(LineLimit, BareCrEndsALine) {

@@ -83,14 +83,18 @@ std::string decode_field_text(std::string_view name, std::string_view value);
 // A MIME parameter after RFC 2231 processing: name lower-cased, value joined
 // from its continuations, percent-decoded and converted to UTF-8.
 struct Parameter {
-    std::string name;
-    std::string value;
-    std::string charset;   // from RFC 2231 extended syntax, lower case; empty if none
-    std::string language;
+    std::string name{};
+    std::string value{};
+    std::string charset{};   // from RFC 2231 extended syntax, lower case; empty if none
+    std::string language{};
     // The plain value given beside an RFC 2231 one of the same name
     // (filename="a.txt" with filename*=...), for readers that know only the
     // plain form; `value` is the RFC 2231 one. Empty when there is none.
-    std::string plain;
+    std::string plain{};
+    // An RFC 2231 value in a charset libmsg does not know: its bytes as
+    // sent (escapes decoded), which `value` shows as UTF-8 or windows-1252
+    // text; a writer writes these again under `charset`. Empty otherwise.
+    std::string unconverted{};
 };
 
 using Parameters = std::vector<Parameter>;
