@@ -149,11 +149,12 @@ std::string to_lower_ascii(std::string_view s) {
 
 namespace {
 
-// [b, e) of `s` without the white space at its ends.
-std::pair<std::size_t, std::size_t> trimmed(std::string_view s) {
+// [b, e) of `s` without the white space at its ends (`space`: is_wsp, or
+// is_space where line breaks count too).
+std::pair<std::size_t, std::size_t> trimmed(std::string_view s, bool (*space)(char) = is_wsp) {
     std::size_t b = 0, e = s.size();
-    while (b < e && is_wsp(s[b])) ++b;
-    while (e > b && is_wsp(s[e - 1])) --e;
+    while (b < e && space(s[b])) ++b;
+    while (e > b && space(s[e - 1])) --e;
     return {b, e};
 }
 
@@ -306,9 +307,7 @@ std::string decode_text(std::string_view raw, bool raw_utf8, Defects* defects, s
     }
     flush_literal(n);  // converts a pending encoded word first
 
-    std::size_t b = 0, e = out.size();
-    while (b < e && is_space(out[b])) ++b;
-    while (e > b && is_space(out[e - 1])) --e;
+    const auto [b, e] = trimmed(out, is_space);
     if (b == 0 && e == out.size()) return out;
     return out.substr(b, e - b);
 }
@@ -389,9 +388,7 @@ std::string decode_address_text(std::string_view raw) {
         if (!phrase) {
             literal(run);
         } else {
-            std::size_t b = 0, e = run.size();
-            while (b < e && is_space(run[b])) ++b;
-            while (e > b && is_space(run[e - 1])) --e;
+            const auto [b, e] = trimmed(run, is_space);
             literal(run.substr(0, b));
             const std::string text = decode_text(run.substr(b, e - b), utf8, nullptr, 0);
             if (std::none_of(text.begin(), text.end(), is_special)) {
@@ -413,9 +410,7 @@ std::string decode_address_text(std::string_view raw) {
             }
         i = j;
     }
-    std::size_t b = 0, e = out.size();
-    while (b < e && is_space(out[b])) ++b;
-    while (e > b && is_space(out[e - 1])) --e;
+    const auto [b, e] = trimmed(out, is_space);
     return out.substr(b, e - b);
 }
 

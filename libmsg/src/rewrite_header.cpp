@@ -13,6 +13,19 @@ namespace {
 
 bool is_wsp_or_break(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 
+// Each word of `value` (a run between white space and line breaks) as its
+// [b, e) to `fn`, in order, while fn returns true.
+template <class Fn>
+void each_word(std::string_view value, Fn fn) {
+    for (std::size_t i = 0; i < value.size();) {
+        if (is_wsp_or_break(value[i])) { ++i; continue; }
+        std::size_t j = i;
+        while (j < value.size() && !is_wsp_or_break(value[j])) ++j;
+        if (!fn(i, j)) return;
+        i = j;
+    }
+}
+
 // A token that holds an encoded word a reader decodes: whole, or inside
 // it ("x=?utf-8?q?a?=b", which libmsg decodes too); the white space
 // between it and an encoded word next to it is dropped by readers.
@@ -26,14 +39,11 @@ bool holds_encoded(std::string_view t) {
 std::string encode_unstructured(std::string_view value, std::size_t column) {
     struct Tok { std::size_t b, e; bool eight, encoded; };
     std::vector<Tok> toks;
-    for (std::size_t i = 0; i < value.size();) {
-        if (is_wsp_or_break(value[i])) { ++i; continue; }
-        std::size_t j = i;
-        while (j < value.size() && !is_wsp_or_break(value[j])) ++j;
-        const std::string_view t = value.substr(i, j - i);
-        toks.push_back({i, j, has_8bit(t), holds_encoded(t)});
-        i = j;
-    }
+    each_word(value, [&](std::size_t b, std::size_t e) {
+        const std::string_view t = value.substr(b, e - b);
+        toks.push_back({b, e, has_8bit(t), holds_encoded(t)});
+        return true;
+    });
     std::string out;
     std::size_t pos = 0;
     for (std::size_t k = 0; k < toks.size();) {
@@ -252,17 +262,12 @@ bool fold_header_field(const Message& m, std::size_t entity, const HeaderField& 
     // An encoded word libmsg leaves as it is (one over 4,096 characters)
     // would be encoded again as its literal text: the field is left alone.
     bool undecoded_word = false;
-    if (over > 0 && free_text) {
-        const std::string_view v = f.value;
-        for (std::size_t i = 0; i < v.size() && !undecoded_word;) {
-            while (i < v.size() && is_wsp_or_break(v[i])) ++i;
-            std::size_t j = i;
-            while (j < v.size() && !is_wsp_or_break(v[j])) ++j;
-            const std::string_view t = v.substr(i, j - i);
+    if (over > 0 && free_text)
+        each_word(f.value, [&](std::size_t b, std::size_t e) {
+            const std::string_view t = f.value.substr(b, e - b);
             undecoded_word = is_whole_encoded_word(t) && decode_header_text(t) == t;
-            i = j;
-        }
-    }
+            return !undecoded_word;
+        });
     if (undecoded_word) {
         log.problem(place, "a line stays over 998 octets: it holds an encoded word too long to decode, which "
                            "encoding it again would turn into its literal text");

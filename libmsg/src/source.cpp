@@ -135,7 +135,7 @@ thread_local SpareFree t_free;
 
 }  // namespace
 
-Source::Buffer Source::take_buffer(std::size_t at_least) {
+Source::Buffer Source::take_buffer(std::size_t at_least) noexcept {
     Buffer b;
     if (t_spare.bytes && t_spare.size >= at_least) {
         b.bytes.reset(std::exchange(t_spare.bytes, nullptr));
@@ -144,7 +144,8 @@ Source::Buffer Source::take_buffer(std::size_t at_least) {
     }
     // Rounded up, so that files of about the same size share one buffer.
     b.size = std::max<std::size_t>(std::size_t{64} << 10, std::bit_ceil(at_least));
-    b.bytes = std::make_unique_for_overwrite<char[]>(b.size);
+    b.bytes.reset(new (std::nothrow) char[b.size]);   // not zero-filled
+    if (!b.bytes) b.size = 0;
     return b;
 }
 
@@ -269,10 +270,8 @@ Result<Source> Source::open(const std::string& path, std::size_t max) {
     // into, when that is large enough.
     if (S_ISREG(st.st_mode) && st.st_size > 0 && static_cast<std::size_t>(st.st_size) < kReadBelow) {
         // One byte more than the size: a file that grew since fstat is read on.
-        Buffer buf;
-        try {
-            buf = take_buffer(static_cast<std::size_t>(st.st_size) + 1);
-        } catch (const std::bad_alloc&) {
+        Buffer buf = take_buffer(static_cast<std::size_t>(st.st_size) + 1);
+        if (!buf.bytes) {
             ::close(fd);
             return no_memory(path);
         }
@@ -300,10 +299,8 @@ Result<Source> Source::open(const std::string& path, std::size_t max) {
             // NFS may give, is read on).
             if (static_cast<std::size_t>(n) < want && got >= size) break;
             if (got == buf.size) {   // the file grew since fstat
-                Buffer larger;
-                try {
-                    larger = take_buffer(2 * buf.size);
-                } catch (const std::bad_alloc&) {
+                Buffer larger = take_buffer(2 * buf.size);
+                if (!larger.bytes) {
                     ::close(fd);
                     give_back(std::move(buf));
                     return no_memory(path);

@@ -110,7 +110,7 @@ private:
         std::size_t size = 0;
     };
     Buffer read_;
-    static Buffer take_buffer(std::size_t at_least);
+    static Buffer take_buffer(std::size_t at_least) noexcept;   // no bytes: no memory
     static void give_back(Buffer b);
     void* map_ = nullptr;
     std::size_t map_len_ = 0;
