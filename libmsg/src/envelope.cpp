@@ -362,6 +362,21 @@ bool gmail_placeholder(std::string_view a) {
     return std::all_of(a.begin(), a.begin() + static_cast<std::ptrdiff_t>(at), [](char c) { return c >= '0' && c <= '9'; });
 }
 
+// Whether a Return-Path value is the null path: "<>" with comments and
+// white space anywhere around and inside (RFC 5322 3.6.7, CFWS).
+bool is_null_path(std::string_view v) {
+    std::string bare;
+    int depth = 0;
+    for (std::size_t i = 0; i < v.size() && bare.size() < 3; ++i) {
+        const char c = v[i];
+        if (c == '\\' && depth > 0) ++i;
+        else if (c == '(') ++depth;
+        else if (c == ')' && depth > 0) --depth;
+        else if (depth == 0 && c != ' ' && c != '\t' && c != '\r' && c != '\n') bare.push_back(c);
+    }
+    return bare == "<>";
+}
+
 }  // namespace
 
 Derivation derive_envelope(std::string_view message, std::string_view from_line, const DeriveOptions& fixed) {
@@ -400,25 +415,19 @@ Derivation derive_envelope(std::string_view message, std::string_view from_line,
         if (const HeaderField* rp = first_field(fields, "Return-Path")) {
             std::string buf;
             const std::string_view t = unfold(rp->value, buf);
-            if (t.starts_with("<>")) {  // the null path, maybe with a comment after it
+            if (is_null_path(t)) {  // "<>", "< >", "(bounce) <>"
                 take_sender("Return-Path", "");
             } else {
                 const std::vector<std::string> a = field_addresses(t);
                 if (!a.empty() && is_smtp_mailbox(a.front())) take_sender("Return-Path", a.front());
             }
         }
-    if (!d.have_sender)
-        if (const HeaderField* from = first_field(fields, "From"))
-            for (std::string buf; const std::string& a : field_addresses(unfold(from->value, buf))) {
-                if (is_smtp_mailbox(a)) {
-                    take_sender("From", a);
-                    break;
-                }
-                d.rejected.push_back(a);
-            }
-    // --- the recipients ---
-    // The topmost Resent- block: Resent- fields before the first non-Resent
-    // field that follows them (blocks are prepended, newest first).
+    // The topmost Resent- block (blocks are prepended, newest first): the
+    // Resent- fields from the first one up to the first field that is not
+    // one (a trace field between blocks, RFC 5322 3.6), or to one whose
+    // name the block holds already: each block has one field of each name
+    // (3.6.6), so a second Resent-Date begins the block of the resending
+    // before, even with nothing between the two.
     const auto is_resent = [](const HeaderField& f) {
         return f.name.size() > 7 && iequals(f.name.substr(0, 7), "Resent-");
     };
@@ -426,7 +435,29 @@ Derivation derive_envelope(std::string_view message, std::string_view from_line,
     const std::size_t resent_begin =
         static_cast<std::size_t>(std::find_if(fields.begin(), fields.end(), is_resent) - fields.begin());
     std::size_t resent_end = resent_begin;
-    while (resent_end < fields.size() && is_resent(fields[resent_end])) ++resent_end;
+    const auto named_before = [&](std::size_t k) {
+        for (std::size_t j = resent_begin; j < k; ++j)
+            if (iequals(fields[j].name, fields[k].name)) return true;
+        return false;
+    };
+    while (resent_end < fields.size() && is_resent(fields[resent_end]) && !named_before(resent_end)) ++resent_end;
+    // The sender named in a field: its first mailbox.
+    auto sender_of = [&](const HeaderField* f, std::string_view where) {
+        if (d.have_sender || !f) return;
+        for (std::string buf; const std::string& a : field_addresses(unfold(f->value, buf))) {
+            if (is_smtp_mailbox(a)) {
+                take_sender(where, a);
+                break;
+            }
+            d.rejected.push_back(a);
+        }
+    };
+    // A resent message is the resender's: the newest block's Resent-From
+    // (RFC 5322 3.6.6), as From is the first sending's.
+    for (std::size_t k = resent_begin; k < resent_end; ++k)
+        if (iequals(fields[k].name, "Resent-From")) sender_of(&fields[k], "Resent-From");
+    sender_of(first_field(fields, "From"), "From");
+    // --- the recipients ---
     // Recipients once each (mailbox_key): compared one by one while they
     // are few, as they nearly always are, by a hash set beyond that.
     std::unordered_set<std::string> seen;
@@ -457,16 +488,13 @@ Derivation derive_envelope(std::string_view message, std::string_view from_line,
             }
         }
     };
-    const bool resent_rcpts = std::any_of(fields.begin() + static_cast<std::ptrdiff_t>(resent_begin),
-                                          fields.begin() + static_cast<std::ptrdiff_t>(resent_end),
-                                          [](const HeaderField& f) {
-                                              return iequals(f.name, "Resent-To") || iequals(f.name, "Resent-Cc") ||
-                                                     iequals(f.name, "Resent-Bcc");
-                                          });
+    // A resent message goes to the newest block's Resent-To/Cc/Bcc only,
+    // never to To/Cc/Bcc, which name the first sending's recipients: a
+    // block without them (its Resent-Bcc removed, say) gives none.
     if (!fixed.rcpts.empty()) {
         env.rcpts = fixed.rcpts;
         d.rcpts_from = "--rcpt";
-    } else if (resent_rcpts) {
+    } else if (resent_begin < fields.size()) {
         collect(true, {"Resent-To", "Resent-Cc", "Resent-Bcc"});
         d.rcpts_from = "Resent-To/Cc/Bcc";
     } else {
@@ -491,6 +519,28 @@ Derivation derive_envelope(std::string_view message, std::string_view from_line,
     }
     if (fields.capacity() > 1024) std::vector<HeaderField>().swap(fields);
     return d;
+}
+
+std::string derivation_unusable(const Derivation& d) {
+    if (!d.have_sender) return "no sender in the From_ line, Return-Path, Resent-From or From";
+    if (d.envelope.rcpts.empty()) return "no recipient in " + std::string(d.rcpts_from);
+    if (d.rcpts_from != "--rcpt")
+        for (const Defect& x : d.defects)
+            if (x.code == DefectCode::HeaderTooManyFields || x.code == DefectCode::HeaderBlockTooLarge)
+                return "the header block is over the parser's limits (" + std::string(x.info().code) +
+                       "): recipients in the fields past them would be lost";
+    return {};
+}
+
+std::vector<std::string> derivation_left_out(const Derivation& d) {
+    std::vector<std::string> out;
+    if (d.unparsed > 0 && d.rcpts_from != "--rcpt")
+        out.push_back(std::to_string(d.unparsed) + " malformed element(s) in " + std::string(d.rcpts_from) +
+                      " left out");
+    if (!d.rejected.empty())
+        out.push_back("not a usable address, left out: " + d.rejected.front() +
+                      (d.rejected.size() > 1 ? " and " + std::to_string(d.rejected.size() - 1) + " more" : ""));
+    return out;
 }
 
 }  // namespace msg

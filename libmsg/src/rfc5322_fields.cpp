@@ -348,18 +348,55 @@ private:
         return true;
     }
 
-    // A mailbox was found: count it, and keep its addr-spec (local part
-    // words joined without CFWS, "@", domain).
+    // A mailbox was found: count it, and keep its addr-spec in the form
+    // RFC 5321 4.1.2 sends it: the local part's words joined without CFWS,
+    // quotes and quoted pairs taken away, and then quoted again, with the
+    // least escaping, only when what results is not a dot-atom ("bob"@x
+    // and "b\ob"@x are bob@x, a."b c".d@x is "a.b c.d"@x); a domain literal
+    // without the white space obs-dtext allows in it.
     void found(const std::vector<Token>& local, const std::string& dom) {
         ++fc_.list->mailboxes;
-        std::size_t size = dom.size() + 1;
-        for (const Token& w : local) size += w.text.size();
         std::string a;
-        a.reserve(size);
-        for (const Token& w : local) a.append(w.text);
+        bool quoted = false;
+        for (const Token& w : local) {
+            if (w.kind != Tok::qstring) {
+                a.append(w.text);
+                continue;
+            }
+            quoted = true;
+            const std::string_view q = w.text.substr(1, w.text.size() - 2);
+            for (std::size_t i = 0; i < q.size(); ++i) {
+                if (q[i] == '\\' && i + 1 < q.size()) ++i;
+                else if (q[i] == '\r' || q[i] == '\n') continue;   // folding inside the quotes
+                a.push_back(q[i]);
+            }
+        }
+        if (quoted && !is_dot_atom(a)) {
+            std::string q = "\"";
+            for (const char c : a) {
+                if (c == '"' || c == '\\') q.push_back('\\');
+                q.push_back(c);
+            }
+            q.push_back('"');
+            a = std::move(q);
+        }
         a.push_back('@');
-        a.append(dom);
+        if (dom.starts_with('[')) {
+            for (const char c : dom)
+                if (c != ' ' && c != '\t' && c != '\r' && c != '\n') a.push_back(c);
+        } else {
+            a.append(dom);
+        }
         fc_.list->addresses.push_back(std::move(a));
+    }
+
+    // RFC 5322 3.2.3 dot-atom-text: atext words joined by single dots.
+    static bool is_dot_atom(std::string_view s) {
+        if (s.empty() || s.front() == '.' || s.back() == '.') return false;
+        for (std::size_t i = 0; i < s.size(); ++i) {
+            if (s[i] == '.' ? s[i - 1] == '.' : !is_atext(static_cast<unsigned char>(s[i]))) return false;
+        }
+        return true;
     }
 
     // After a bad element, with `recover`: go on at the next ',' (or ';' in a group).
@@ -373,12 +410,15 @@ private:
     // angle-addr = "<" addr-spec ">" ; obs-angle-addr with a route
     bool angle_addr() {
         const Token open = t_.take();
-        if (t_.is('@')) {  // obs-route: 1*("@" domain) ":"
+        if (t_.is('@') || t_.is(',')) {  // obs-route: obs-domain-list ":", commas allowed before and between
             obsolete(t_.peek().offset, "source route");
+            bool any = false;
             while (t_.is('@') || t_.is(',')) {
-                if (t_.take().special == '@' && !domain()) return false;
+                if (t_.take().special != '@') continue;
+                if (!domain()) return false;
+                any = true;
             }
-            if (!t_.is(':')) { syntax(t_.peek().offset, "source route not ended by ':'"); return false; }
+            if (!any || !t_.is(':')) { syntax(t_.peek().offset, "source route not ended by ':'"); return false; }
             t_.take();
         }
         if (t_.is('>')) {

@@ -178,6 +178,16 @@ def main():
         r = run("spoolctl", "add", "-t", bcc, stdin=big)
         check(r.returncode == 65 and "Bcc" in r.stderr and len(names(bcc, "queue")) == 1,
               "add -t of a message too large to lose its Bcc: refused: %d %s" % (r.returncode, r.stderr))
+        # A Bcc past the parser's limits on a header (10,000 fields) can be
+        # neither removed nor read: refused, never sent with the field.
+        many = "From: a@example.org\nTo: b@example.net\n" + "X-N: 1\n" * 10001 + "Bcc: late@example.net\n\nx\n"
+        r = run("spoolctl", "add", "-t", bcc, stdin=many)
+        check(r.returncode == 65 and "header.too-many-fields" in r.stderr and len(names(bcc, "queue")) == 1,
+              "add -t of a header over the limits: refused: %d %s" % (r.returncode, r.stderr))
+        # A recipient left out is said (as mbox2spool says it), the others enqueued.
+        r = run("spoolctl", "add", "-t", bcc, stdin="From: a@example.org\nTo: ok@example.net, user@-bad-.example\n\nx\n")
+        check(r.returncode == 0 and "not a usable address, left out: user@-bad-.example" in r.stderr,
+              "add -t says what it left out: %d %s" % (r.returncode, r.stderr))
         # An address over RFC 5321's limits is not a mailbox: spoolsend would refuse the entry.
         check(run("spoolctl", "add", "--sender", "a@example.org", "--rcpt", "a" * 65 + "@example.org", fresh,
                   msgfile).returncode == 64, "add with a local part over 64 octets: 64")

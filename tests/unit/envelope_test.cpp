@@ -119,6 +119,61 @@ TEST(DeriveEnvelope, ResentBlockWins) {
     EXPECT_EQ(e.rcpts_from, "Resent-To/Cc/Bcc");
 }
 
+// Blocks with nothing between them: a second Resent-Date (each block has
+// one of each field, RFC 5322 3.6.6) begins the older block, whose
+// recipients are not the newest resending's. A newest block without
+// recipients gives none (never the first sending's To). The resender is
+// the sender.
+TEST(DeriveEnvelope, ResentBlocksEndAtARepeatedName) {
+    const std::string older = "Resent-Date: Mon, 1 Jan 2024 10:00:00 +0000\nResent-From: bob@example.org\n"
+                              "Resent-To: carol@example.org\nFrom: alice@example.org\nTo: bob@example.org\n\nx\n";
+    auto e = derive("Resent-Date: Tue, 2 Jan 2024 10:00:00 +0000\nResent-From: Carol <carol@example.org>\n"
+                    "Resent-Message-ID: <r2@example.org>\nResent-To: dave@example.net\n" + older);
+    EXPECT_EQ(rcpts(e), V{"dave@example.net"});
+    EXPECT_EQ(e.envelope.mail_from, "carol@example.org");
+    EXPECT_EQ(e.sender_from, "Resent-From");
+    e = derive("Resent-Date: Tue, 2 Jan 2024 10:00:00 +0000\nResent-From: carol@example.org\n"
+               "Received: from a by b; Tue, 2 Jan 2024 10:00:01 +0000\n" + older);
+    EXPECT_TRUE(e.envelope.rcpts.empty());
+    EXPECT_EQ(e.rcpts_from, "Resent-To/Cc/Bcc");
+    EXPECT_EQ(msg::derivation_unusable(e), "no recipient in Resent-To/Cc/Bcc");
+}
+
+// Recipients as RFC 5321 sends them: quotes only where needed, obsolete
+// local parts and domain literals with white space made plain, so that one
+// mailbox written three ways is one recipient; a source route's leading
+// comma (obs-domain-list) read; a null Return-Path with CFWS is null.
+TEST(DeriveEnvelope, AddressesInTheirSmtpForm) {
+    auto e = derive("From: a@example.org\nTo: bob@example.org, \"bob\"@example.org, \"b\\ob\"@example.org\n"
+                    "Cc: a.\"b c\".d@example.org, \"john\".smith@example.org, <,@relay.example:eve@example.org>,\n"
+                    " bob@[ 192.0.2.1 ], \"x\\\"y\"@example.org\n\nx\n");
+    EXPECT_EQ(rcpts(e), (V{"bob@example.org", "\"a.b c.d\"@example.org", "john.smith@example.org", "eve@example.org",
+                           "bob@[192.0.2.1]", "\"x\\\"y\"@example.org"}));
+    EXPECT_EQ(e.unparsed, 0u);
+    EXPECT_TRUE(e.rejected.empty());
+    for (const char* rp : {"< >", "(bounce) <>", "<(c)>", " <> (after)"}) {
+        e = derive(std::string("Return-Path: ") + rp + "\nFrom: x@example.org\nTo: b@example.net\n\nhi\n");
+        EXPECT_EQ(e.sender_from, "Return-Path") << rp;
+        EXPECT_EQ(e.envelope.mail_from, "") << rp;
+    }
+}
+
+// Recipients read from a header over the parser's limits could miss one
+// past them: not usable. What was left out is said.
+TEST(DeriveEnvelope, UnusableAndLeftOut) {
+    std::string h = "From: a@example.org\nTo: b@example.net\n";
+    for (int i = 0; i < 10001; ++i) h += "X-N: " + std::to_string(i) + "\n";
+    h += "Bcc: late@example.net\n\nx\n";
+    auto e = derive(h);
+    EXPECT_NE(msg::derivation_unusable(e).find("header.too-many-fields"), std::string::npos);
+    e = derive("From: a@example.org\nTo: ok@example.net, bad <x, user@-bad-.example\n\nx\n");
+    EXPECT_EQ(msg::derivation_unusable(e), "");
+    EXPECT_EQ(msg::derivation_left_out(e),
+              (V{"1 malformed element(s) in To/Cc/Bcc left out", "not a usable address, left out: user@-bad-.example"}));
+    EXPECT_EQ(msg::derivation_unusable(derive("To: b@example.net\n\nx\n")),
+              "no sender in the From_ line, Return-Path, Resent-From or From");
+}
+
 TEST(DeriveEnvelope, UnusableAddressesAreListed) {
     auto e = derive("From: a@example.org\nTo: good@example.net, \"x y\"@example..net, j\xC3\xB6rg@example.net\n\nx\n");
     EXPECT_EQ(rcpts(e), (V{"good@example.net", "j\xC3\xB6rg@example.net"}));

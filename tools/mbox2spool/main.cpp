@@ -237,9 +237,7 @@ static int tool_main(int argc, char** argv) {
             event(m, "deleted", mark);
             return true;
         }
-        if (!d.have_sender || d.envelope.rcpts.empty()) {
-            const std::string why = !d.have_sender ? "no sender in the From_ line, Return-Path or From"
-                                                   : "no recipient in " + std::string(d.rcpts_from);
+        if (const std::string why = msg::derivation_unusable(d); !why.empty()) {
             diag.print(where(), msg::Severity::error, which() + " not enqueued: " + why);
             ++c.skipped;
             result = exit_code::worst(result, exit_code::problems);
@@ -255,14 +253,9 @@ static int tool_main(int argc, char** argv) {
                                std::string(d0.info().text) + " [" + std::string(d0.info().code) +
                                "]); enqueued as it is (msgcheck --mbox checks the whole message)");
         }
-        if (!cli.quiet && d.unparsed > 0 && fixed.rcpts.empty())
-            diag.print(where(), msg::Severity::warning,
-                       which() + ": " + std::to_string(d.unparsed) + " malformed element(s) in " +
-                           std::string(d.rcpts_from) + " left out");
-        if (!cli.quiet && !d.rejected.empty())
-            diag.print(where(), msg::Severity::warning,
-                       which() + ": not a usable address, left out: " + d.rejected.front() +
-                           (d.rejected.size() > 1 ? " and " + std::to_string(d.rejected.size() - 1) + " more" : ""));
+        if (!cli.quiet)
+            for (const std::string& what : msg::derivation_left_out(d))
+                diag.print(where(), msg::Severity::warning, which() + ": " + what);
         if (m.maildir) msg::annotate_maildir(d.envelope, *m.maildir);
         else msg::annotate_mbox(d.envelope, mm, m.source, leading);
         leading = {};

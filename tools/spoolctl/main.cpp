@@ -169,11 +169,11 @@ int add(msg::Spool& spool, const po::variables_map& vm, const std::string& file)
                 }
         }
         msg::Derivation d = msg::derive_envelope(message, {});
-        if (!d.have_sender || d.envelope.rcpts.empty()) {
-            complain(kInfo.name, file + ": no " + (d.have_sender ? "recipient in " + std::string(d.rcpts_from)
-                                                                 : std::string("sender in Return-Path or From")));
+        if (const std::string why = msg::derivation_unusable(d); !why.empty()) {
+            complain(kInfo.name, file + ": " + why + "; not enqueued");
             return exit_code::data_error;
         }
+        for (const std::string& what : msg::derivation_left_out(d)) complain(kInfo.name, file + ": " + what);
         env = std::move(d.envelope);
         if (!without_bcc.empty()) message = without_bcc;
     }

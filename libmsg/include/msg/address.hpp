@@ -71,8 +71,10 @@ struct AddressListOptions {
 
 struct AddressList {
     // The addr-specs, local "@" domain with comments, folding and obsolete
-    // white space removed (a quoted local part keeps its quotes, a domain
-    // literal its brackets), group members included.
+    // white space removed, in the form RFC 5321 sends them: a local part
+    // with quotes unquoted when it is a dot-atom without them, else quoted
+    // whole with the least escaping; a domain literal keeps its brackets.
+    // Group members included.
     std::vector<std::string> addresses;
     std::size_t mailboxes = 0;   // addresses.size()
     std::size_t skipped = 0;     // malformed elements skipped (with `recover`)

@@ -145,7 +145,7 @@ std::optional<std::string> mailbox_argument(std::string_view typed, bool null_ok
 struct Derivation {
     Envelope envelope;             // MAIL parameters: what the message needs (declare_needs)
     bool have_sender = false;      // envelope.mail_from is meaningful ("" then is the null path <>)
-    std::string_view sender_from;  // "From_ line", "Return-Path", "From"
+    std::string_view sender_from;  // "From_ line", "Return-Path", "Resent-From", "From"
     std::string_view rcpts_from;   // "Resent-To/Cc/Bcc" or "To/Cc/Bcc"
     std::vector<std::string> rejected;  // addresses found but not usable as RFC 5321 paths
     std::size_t unparsed = 0;      // elements of the recipient fields that are no address at all
@@ -172,5 +172,15 @@ struct DeriveOptions {
 // recipient fields are not read when it gives recipients); the needs are
 // declared for the envelope that results.
 Derivation derive_envelope(std::string_view message, std::string_view from_line, const DeriveOptions& fixed = {});
+
+// Why a derived envelope cannot be used, "" when it can: no sender, no
+// recipient, or recipients read from a header block over the parser's
+// limits (the fields past them are not read: a recipient there would be
+// lost). mbox2spool and spoolctl add -t say it and enqueue nothing.
+std::string derivation_unusable(const Derivation& d);
+// What a usable derivation left out, one sentence each for a warning
+// (malformed elements of the recipient fields, addresses that are no
+// RFC 5321 path); none when nothing was.
+std::vector<std::string> derivation_left_out(const Derivation& d);
 
 }  // namespace msg
