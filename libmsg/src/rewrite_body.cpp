@@ -744,16 +744,18 @@ bool fix_round(std::string_view in, std::string& out, const RewriteOptions& o, c
             log.change(entity_place(m, ei), "closing boundary added");
         }
     }
-    // Header lines over 78 characters, folded as --fold folds them, unless
-    // another repair of this round changes the field (the next round folds
-    // it then). line.long is reported ten times at most: every field is
-    // looked at.
-    if (codes.count(DefectCode::LineLong) || codes.count(DefectCode::LineTooLong))
+    // Header fields with a line over 998 octets, folded as --fold folds
+    // them, unless another repair of this round changes the field (the next
+    // round folds it then). A line over 78 characters only (line.long, a
+    // warning every reader takes alike) is --fold's, not --fix's: folding
+    // it would break a DKIM signature over the field, or over the body it
+    // is in, for nothing a reader sees.
+    if (codes.count(DefectCode::LineTooLong))
         for (std::size_t ei = 0; ei < all.size(); ++ei) {
             if (under_signature(m, all[ei])) continue;
             for (const HeaderField& f : m.fields(all[ei]))
                 if (!fields_done.count(f.offset) && !splice.touches(f.offset, f.offset + f.raw.size()) &&
-                    fold_header_field(m, ei, f, eol, splice, log))
+                    long_line_at(f.raw) != std::string_view::npos && fold_header_field(m, ei, f, eol, splice, log))
                     fields_done.insert(f.offset);
         }
     // MIME-Version: missing, or needed now that a part has a
@@ -780,12 +782,9 @@ namespace {
 std::string why_left(const Message& m, std::size_t ei, const Defect& d) {
     const Entity& e = m.entity(ei);
     const bool in_header = d.offset < e.header_end;
-    const bool long_line = d.code == DefectCode::LineLong || d.code == DefectCode::LineTooLong;
     // Header fields are folded in any header (folding changes no field's
     // meaning); other repairs need to know where the header ends.
-    if (long_line && in_header)
-        return "a line stays over " + std::string(d.code == DefectCode::LineLong ? "78 characters" : "998 octets") +
-               ": no white space to fold at";
+    if (d.code == DefectCode::LineTooLong && in_header) return "a line stays over 998 octets: no white space to fold at";
     // A boundary is replaced, and a delimiter line added, in the multipart
     // it belongs to.
     const bool boundary = d.code == DefectCode::BoundaryInPart || d.code == DefectCode::BoundaryTooLong ||
@@ -801,7 +800,6 @@ std::string why_left(const Message& m, std::size_t ei, const Defect& d) {
         return "a line that is not a field ends the header, with no empty line: header and body cannot be "
                "told apart";
     switch (d.code) {
-    case DefectCode::LineLong:
     case DefectCode::LineTooLong:
         if (e.kind != EntityKind::leaf) return "a line over 998 octets in a preamble or an epilogue";
         return cannot_encode_long_body(m, e);

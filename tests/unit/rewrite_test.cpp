@@ -920,6 +920,27 @@ TEST(Fix, KeepsThePlainFilenameBesideTheRfc2231One) {
     for (const msg::Defect& d : msg::validate(m)) EXPECT_NE(d.code, msg::DefectCode::ParamDuplicate);
 }
 
+// --fix leaves a line over 78 characters only (a warning): folding a
+// signed field, or a part's header inside a signed body, breaks DKIM.
+// --fold folds it; a line over 998 octets is --fix's too.
+TEST(Fix, LeavesLinesOver78OnlyToFold) {
+    const std::string in =
+        "From: a@example.org\nTo: b@example.net\nSubject: " + std::string(40, 'w') + " " + std::string(40, 'v') +
+        "\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: "
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document; name=\"report.docx\"\n\nx\n--b--\n";
+    EXPECT_FALSE(run(in, [](RewriteOptions& o) { o.fix = true; }).changed);
+    const auto folded = run(in, [](RewriteOptions& o) { o.fold = true; });
+    EXPECT_TRUE(folded.changed);
+    EXPECT_NE(folded.output.find("\n vvvv"), std::string::npos) << folded.output;
+    const std::string over = "From: a@example.org\nSubject: " + std::string(600, 'w') + " " + std::string(600, 'v') +
+                             "\nTo: b@example.net, " + std::string(40, 'c') + "@example.org, d@example.org\n\nx\n";
+    const auto fixed = run(over, [](RewriteOptions& o) { o.fix = true; });
+    ASSERT_TRUE(fixed.changed);
+    EXPECT_EQ(msg::long_line_at(fixed.output), std::string::npos);
+    EXPECT_NE(fixed.output.find("\nTo: b@example.net, " + std::string(40, 'c') + "@example.org, d@example.org\n"),
+              std::string::npos) << fixed.output;   // only over 78: left
+}
+
 // A value in a charset libmsg does not know is written again as its bytes
 // came, under that charset (never relabelled as UTF-8 of a guess), when
 // the field is written again for another parameter; in sections too.
