@@ -212,7 +212,8 @@ try:
     check(r.returncode == 1 and where(spool2b, bad) == "failed" and where(spool2b, e) == "queue",
           "unreachable, one entry failed: exit 1, got %d: %s" % (r.returncode, r.stderr))
 
-    # --- SIZE: declared as on the wire; too big fails before DATA -------------
+    # --- SIZE: the message's octets (RFC 1870 4: CRLF counted, stuffed dots
+    # not); too big fails before DATA ----------------------------------------
     spool5 = os.path.join(tmp, "spool5")
     save5 = os.path.join(tmp, "saved5")
     os.makedirs(save5)
@@ -229,7 +230,7 @@ try:
         rep = open(os.path.join(spool5, "failed", e_big + ".report")).read()
         check("SIZE limit of 2000" in rep, "SIZE: the report says why: %s" % rep)
         heads = [h for h, _ in saved_messages(save5)]
-        wire = len(crlf(small)) + 10   # each ".dot line" is stuffed
+        wire = len(crlf(small))   # the ten ".dot line"s go stuffed, not counted
         check(len(heads) == 1 and ("SIZE=%d" % wire) in heads[0], "SIZE=%d declared: %s" % (wire, heads))
     finally:
         server.kill()

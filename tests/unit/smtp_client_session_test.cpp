@@ -265,7 +265,7 @@ TEST(ClientSession, PipelinedTransaction) {
     const std::string payload = p.payload;
     EXPECT_EQ(payload, "From: a@example.org\r\nSubject: hi\r\n\r\n..dot\r\nbody\r\n.\r\n");
     c.s->submit(std::move(p));
-    EXPECT_EQ(c.sent(), "MAIL FROM:<a@example.org> SIZE=49\r\nRCPT TO:<b@example.net>\r\n"
+    EXPECT_EQ(c.sent(), "MAIL FROM:<a@example.org> SIZE=48\r\nRCPT TO:<b@example.net>\r\n"
                         "RCPT TO:<c@example.net>\r\nDATA\r\n");
     EXPECT_EQ(c.s->waiting(), Limit::command);
     EXPECT_EQ(c.say("250 2.1.0 ok\r\n250 2.1.5 ok\r\n"), "");
@@ -302,7 +302,7 @@ TEST(ClientSession, NextEnvelopeFollowsTheFinalDot) {
     EXPECT_FALSE(c.s->can_follow());
     const std::string both = c.sent();
     EXPECT_EQ(both, "From: a@example.org\r\nSubject: hi\r\n\r\n..dot\r\nbody\r\n.\r\n"
-                    "RSET\r\nMAIL FROM:<a@example.org> SIZE=49\r\nRCPT TO:<d@example.net>\r\nDATA\r\n");
+                    "RSET\r\nMAIL FROM:<a@example.org> SIZE=48\r\nRCPT TO:<d@example.net>\r\nDATA\r\n");
     // The dot's reply and the whole next envelope's in one read.
     EXPECT_EQ(c.say("250 first\r\n250 reset\r\n250 ok\r\n250 ok\r\n354 go\r\n"),
               "From: a@example.org\r\nSubject: hi\r\n\r\n..dot\r\nbody\r\n.\r\n");
@@ -397,7 +397,7 @@ TEST(ClientSession, QueuedBehindATransactionThatIsNotAtItsDot) {
     EXPECT_EQ(c.sent(), "");   // waits: the first may still need RSET after a refusal
     EXPECT_EQ(c.s->in_flight(), 2u);
     EXPECT_EQ(c.say("250 ok\r\n250 ok\r\n451 4.3.0 later\r\n"), "RSET\r\n");
-    EXPECT_EQ(c.say("250 reset\r\n"), "RSET\r\nMAIL FROM:<a@example.org> SIZE=49\r\nRCPT TO:<c@example.net>\r\nDATA\r\n");
+    EXPECT_EQ(c.say("250 reset\r\n"), "RSET\r\nMAIL FROM:<a@example.org> SIZE=48\r\nRCPT TO:<c@example.net>\r\nDATA\r\n");
     ASSERT_EQ(c.s->completed(), 1u);
     const Delivery d = c.s->take();
     EXPECT_EQ(d.rcpts[0].state, RcptState::deferred);
@@ -408,7 +408,7 @@ TEST(ClientSession, OneByOneWithoutPipelining) {
     Client c;
     c.open(kEhloPlain);
     c.s->submit(c.s->prepare(envelope({"b@example.net", "c@example.net"}), kMessage));
-    EXPECT_EQ(c.sent(), "MAIL FROM:<a@example.org> SIZE=49\r\n");
+    EXPECT_EQ(c.sent(), "MAIL FROM:<a@example.org> SIZE=48\r\n");
     EXPECT_EQ(c.say("250 ok\r\n"), "RCPT TO:<b@example.net>\r\n");
     EXPECT_EQ(c.say("550 5.1.1 no\r\n"), "RCPT TO:<c@example.net>\r\n");
     EXPECT_EQ(c.say("250 ok\r\n"), "DATA\r\n");
@@ -422,7 +422,7 @@ TEST(ClientSession, OneByOneWithoutPipelining) {
     // The second: RSET first, alone.
     c.s->submit(c.s->prepare(envelope({"b@example.net"}), kMessage));
     EXPECT_EQ(c.sent(), "RSET\r\n");
-    EXPECT_EQ(c.say("250 ok\r\n"), "MAIL FROM:<a@example.org> SIZE=49\r\n");
+    EXPECT_EQ(c.say("250 ok\r\n"), "MAIL FROM:<a@example.org> SIZE=48\r\n");
     // MAIL refused: every recipient gets its reply, then RSET.
     EXPECT_EQ(c.say("451 4.3.0 try later\r\n"), "RSET\r\n");
     EXPECT_EQ(c.say("250 ok\r\n"), "");
@@ -484,7 +484,7 @@ TEST(ClientSession, PipelinedRefusals) {
     // 552 to RCPT is "too many recipients" (RFC 5321 4.5.3.1.10): that
     // recipient waits for another transaction; 550 is refused for good.
     c.s->submit(c.s->prepare(envelope({"b@example.net", "c@example.net", "d@example.net"}), kMessage));
-    EXPECT_EQ(c.sent(), "RSET\r\nMAIL FROM:<a@example.org> SIZE=49\r\nRCPT TO:<b@example.net>\r\n"
+    EXPECT_EQ(c.sent(), "RSET\r\nMAIL FROM:<a@example.org> SIZE=48\r\nRCPT TO:<b@example.net>\r\n"
                         "RCPT TO:<c@example.net>\r\nRCPT TO:<d@example.net>\r\nDATA\r\n");
     c.say("250 reset\r\n250 ok\r\n250 ok\r\n552 5.5.3 too many recipients\r\n550 5.1.1 no such user\r\n"
           "354 go\r\n");
@@ -714,6 +714,15 @@ TEST(ClientSession, PreparedForTheServersExtensions) {
     EXPECT_TRUE(big.done);
     EXPECT_NE(big.delivery.rcpts[0].detail.find("SIZE limit of 100"), std::string::npos);
     EXPECT_EQ(big.delivery.rcpts[0].status, "5.3.4");   // message too big for system (RFC 3463)
+    // The dots stuffing adds are not the message's size (RFC 1870 4): 100
+    // octets with 20 dot lines are sent, as SIZE=100.
+    std::string dots = "S: x\n\n";   // 8 octets with CRLF line ends,
+    for (int i = 0; i < 20; ++i) dots += ".\n";   // 60,
+    dots += std::string(30, 'y') + "\n";           // 32: 100
+    Prepared dotted = c.s->prepare(envelope({"b@example.net"}), dots);
+    EXPECT_FALSE(dotted.done) << dotted.delivery.rcpts[0].detail;
+    EXPECT_EQ(dotted.mail, "MAIL FROM:<a@example.org> SIZE=100");
+    EXPECT_EQ(dotted.payload.size(), 100u + 20u + 3u);
     // 8-bit without 8BITMIME: made 7-bit, and said so.
     Prepared eight = c.s->prepare(envelope({"b@example.net"}), "Subject: x\n\ncaf\xc3\xa9\n");
     EXPECT_FALSE(eight.done);
@@ -738,7 +747,7 @@ TEST(ClientSession, PreparedForTheServersExtensions) {
     Envelope other = envelope({"b@example.net"}, {"AUTH=<>", "MT-PRIORITY=3", "BODY=BINARYMIME", "X-FOO"});
     other.rcpts[0].params = {"RRVS=2030-01-01T00:00:00Z", "NOTIFY=NEVER"};
     Prepared plain = c.s->prepare(other, kMessage);
-    EXPECT_EQ(plain.mail, "MAIL FROM:<a@example.org> SIZE=" + std::to_string(plain.payload.size() - 3));
+    EXPECT_EQ(plain.mail, "MAIL FROM:<a@example.org> SIZE=" + std::to_string(plain.payload.size() - 4));   // a dot line
     EXPECT_EQ(plain.rcpt_lines, std::vector<std::string>{"RCPT TO:<b@example.net>"});
     Client o;
     o.open("250-mx\r\n250-AUTH PLAIN\r\n250-MT-PRIORITY MIXER\r\n250-RRVS\r\n250-8BITMIME\r\n250 DSN\r\n");

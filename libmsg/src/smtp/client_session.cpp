@@ -597,10 +597,13 @@ Prepared ClientSession::prepare(const Envelope& m, std::string_view original) co
     // is SMTPUTF8's business).
     const bool eight_now = caps_.eightbitmime && message_needs(message).eightbitmime;
     std::string payload = data_payload(message);
-    // RFC 1870: the size on the wire, CRLF line ends included (the dots
-    // added by stuffing make it a slight overestimate, which is allowed);
-    // without the final ".\r\n".
-    const std::uint64_t size = payload.size() - 3;
+    // RFC 1870 4: the octets sent after the 354, CRLF line ends included,
+    // but neither the final ".\r\n" nor the dots added by stuffing (a
+    // message with dot lines is no larger for them: refused here for them,
+    // it would have been taken).
+    std::uint64_t size = payload.size() - 3;
+    if (payload.starts_with("..")) --size;
+    for (std::size_t at = payload.find("\r\n.."); at != std::string::npos; at = payload.find("\r\n..", at + 3)) --size;
     if (caps_.size && size > caps_.size)
         return decide_all(RcptState::failed, std::nullopt,
                           "message of " + std::to_string(size) + " bytes is over " + server_ + "'s SIZE limit of " +
