@@ -452,6 +452,19 @@ TEST(SmtpListener, DropClosesWithoutAReply) {
     EXPECT_TRUE(c.closed());
 }
 
+// The replies owed to commands pipelined before the dropped one (a 250 for
+// a message taken, RFC 2920) go out before the connection closes.
+TEST(SmtpListener, DropAnswersWhatCameBeforeIt) {
+    Server s(quick());
+    Client c(s.port());
+    c.line();
+    c.send("DATA\r\nx\r\n.\r\nHELP\r\nDROP\r\nHELP\r\n");
+    EXPECT_EQ(c.line(), "354 go on");
+    EXPECT_EQ(c.line(), "250 data");
+    EXPECT_EQ(c.line(), "214 " + std::string(95, 'h'));
+    EXPECT_TRUE(c.closed());
+}
+
 // --- TLS ---------------------------------------------------------------------------
 
 namespace {

@@ -443,6 +443,10 @@ void Listener::Impl::after_io(Conn* c) {
     if (c->phase != Conn::Phase::open) return;
     Dialog& d = *c->dialog;
     if (d.dropped()) {
+        // The replies owed to the commands before the one dropped (a 250
+        // for a message stored, pipelined before it) go out first, as far
+        // as the socket takes them now; the dropped one gets none.
+        flush(c);
         d.output().clear();
         close(c);
         return;

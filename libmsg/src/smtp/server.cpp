@@ -232,6 +232,10 @@ void ServerSession::data_bytes() {
 }
 
 void ServerSession::bdat_bytes() {
+    if (drop_in_data_ && (pos_ < in_.size() || bdat_left_ == 0)) {
+        dropped_ = true;
+        return;
+    }
     const std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(bdat_left_, in_.size() - pos_));
     if (!bdat_refused_) keep_data(std::string_view(in_).substr(pos_, take));
     pos_ += take;
@@ -571,10 +575,9 @@ void ServerSession::command(std::string_view line) {
             if (!bdat_refused_ && !bdat_started_) {
                 bdat_started_ = true;
                 const Verdict v = policy_.decide(Stage::data, {}, rcpts_);
-                if (v.drop) {
-                    dropped_ = true;
-                    return;
-                }
+                // Dropped once the message starts arriving, as with DATA:
+                // at the chunk's first byte (or at once for an empty one).
+                drop_in_data_ = v.drop;
                 if (v.code) {
                     bdat_rule_ = v;
                     bdat_refused_ = true;
