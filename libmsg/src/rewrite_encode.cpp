@@ -424,9 +424,22 @@ bool fold_field(std::string_view raw, std::string_view eol, std::string& out, st
             if (line[i - 1] == '\\') return false;  // the white space of a quoted-pair
             if (first_line && colon != std::string_view::npos && i <= colon) return false;
             if (mime && in_quotes[i] && !inside_quotes) return false;
-            for (std::size_t k = std::max(seg, min_visible); k < i; ++k)
-                if (!is_wsp(line[k])) return true;
-            return false;
+            bool visible = false;
+            for (std::size_t k = std::max(seg, min_visible); k < i && !visible; ++k) visible = !is_wsp(line[k]);
+            if (!visible) return false;
+            // Right after the colon (a field with encoded words): only when
+            // the value's first word then fits its line, or the field's
+            // first line would else stay over 998 octets. A fold there that
+            // gains nothing leaves the first line without a value, which
+            // some readers (Python's) show as a leading space.
+            if (first_line && colon != std::string_view::npos && seg == 0 &&
+                std::all_of(line.begin() + static_cast<std::ptrdiff_t>(colon) + 1,
+                            line.begin() + static_cast<std::ptrdiff_t>(i), is_wsp)) {
+                std::size_t word_end = i + 1;
+                while (word_end < line.size() && !is_wsp(line[word_end])) ++word_end;
+                if (word_end - i > kFold && word_end <= kHard) return false;
+            }
+            return true;
         };
         std::size_t seg = 0;
         while (line.size() - seg > kFold) {

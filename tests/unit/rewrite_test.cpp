@@ -150,6 +150,20 @@ TEST(Fold, WordLongerThanTheLimitKeptWhole) {
     EXPECT_TRUE(r.problems.empty());
 }
 
+// An encoded word too long for a line stays after the colon: a fold there
+// gains nothing and leaves the first line without a value (Python then
+// shows a leading space). One that then fits its line is folded there.
+TEST(Fold, NoFoldAfterTheColonThatGainsNothing) {
+    const std::string word = "=?UTF-8?q?" + std::string(70, 'a') + "?=";
+    const std::string in = "From: a@example.org\nSubject: " + word + "\n\nx\n";
+    EXPECT_FALSE(run(in, [](RewriteOptions& o) { o.fold = true; }).changed);
+    const std::string name = "X-" + std::string(60, 'n');
+    const std::string fits = "=?UTF-8?q?" + std::string(40, 'b') + "?=";
+    const auto r = run("From: a@example.org\n" + name + ": " + fits + "\n\nx\n", [](RewriteOptions& o) { o.fold = true; });
+    ASSERT_TRUE(r.changed);
+    EXPECT_NE(r.output.find(name + ":\n " + fits + "\n"), std::string::npos) << r.output;
+}
+
 TEST(Fold, UnstructuredLineOver998BecomesEncodedWords) {
     const std::string token(1200, 'y');
     const std::string in = "Subject: see " + token + "\n\nbody\n";
