@@ -351,13 +351,29 @@ std::string decode_address_text(std::string_view raw) {
         }
         if (c == '(') {   // a comment: encoded words allowed (RFC 2047 5(2))
             std::size_t j = i + 1;
-            for (int depth = 1; j < n && depth > 0; ++j) {
+            int depth = 1;
+            for (; j < n && depth > 0; ++j) {
                 if (raw[j] == '\\') ++j;
                 else if (raw[j] == '(') ++depth;
                 else if (raw[j] == ')') --depth;
             }
             j = std::min(n, j);
-            out += decode_text(raw.substr(i, j - i), utf8, nullptr, 0);
+            // Decoded text is the comment's text only: a parenthesis or a
+            // backslash it holds is shown escaped, so that it can neither
+            // close the comment nor open one (a decoded ") <ceo@bank> (" is
+            // not an address beside it).
+            const std::string_view inner = raw.substr(i + 1, j - i - 1 - (depth == 0 ? 1 : 0));
+            const std::string text = decode_text(inner, utf8, nullptr, 0);
+            if (text == inner) {
+                out.append(raw.substr(i, j - i));
+            } else {
+                out += '(';
+                for (const char t : text) {
+                    if (t == '(' || t == ')' || t == '\\') out += '\\';
+                    out += t;
+                }
+                out += ')';
+            }
             before = ')';
             i = j;
             continue;

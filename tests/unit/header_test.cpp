@@ -474,6 +474,10 @@ TEST(DecodeFieldText, AddressFieldsCannotBeSpoofed) {
               "\"Q =?utf-8?q?x?=\" <q@x>, a=?utf-8?q?b?= c <d@e>");
     EXPECT_EQ(msg::decode_field_text("to", "team: =?utf-8?q?M=C3=BCller?= <m@x>;"), "team: M\xC3\xBCller <m@x>;");
     EXPECT_EQ(msg::decode_field_text("From", "Ren\xE9 <r@x.org>"), "Ren\xC3\xA9 <r@x.org>");
+    // A comment's decoded text cannot close it: its parentheses escaped.
+    EXPECT_EQ(msg::decode_field_text("From", "(=?utf-8?q?=29_=3Cceo=40bank=2Eexample=3E_=28?=) <x@evil.example>"),
+              "(\\) <ceo@bank.example> \\() <x@evil.example>");
+    EXPECT_EQ(msg::decode_field_text("From", "a@b.example (plain (nested))"), "a@b.example (plain (nested))");
     // Not an address field: free text, decoded wherever a word is.
     EXPECT_EQ(msg::decode_field_text("Subject", "a=?utf-8?q?b?=c"), "abc");
 }
