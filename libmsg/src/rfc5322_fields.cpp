@@ -169,6 +169,10 @@ public:
         std::size_t count = 0;
         while (true) {
             if (t_.is(',')) {  // obs-mbox-list / obs-addr-list: empty element
+                if (single) {   // a mailbox is no list (Sender)
+                    syntax(t_.peek().offset, "only one mailbox is allowed here");
+                    return;
+                }
                 obsolete(t_.peek().offset, "empty element in a list");
                 t_.take();
                 if (t_.at_end()) break;
@@ -202,7 +206,9 @@ public:
                 break;
             }
         }
-        (void)count;
+        // obs-mbox-list and obs-addr-list hold empty elements around at
+        // least one address (obs-bcc may hold none).
+        if (count == 0 && kind != AddressKind::address_list_or_empty) syntax(t_.peek().offset, "no address");
         if (t_.lexer().unclosed()) syntax(t_.lexer().unclosed_at(), "unclosed comment or quote");
     }
 
@@ -266,9 +272,16 @@ private:
             display_name(words);
             t_.take();
             // group-list: mailbox-list / CFWS / obs-group-list
+            bool want = true;   // a mailbox may come here: a ',' now is an empty element
             while (!t_.is(';')) {
                 if (t_.at_end()) { syntax(t_.peek().offset, "group is not closed with ';'"); return false; }
-                if (t_.is(',')) { t_.take(); continue; }
+                if (t_.is(',')) {   // a separator, or (obs-group-list, obs-mbox-list) an empty element
+                    if (want) obsolete(t_.peek().offset, "empty element in a group");
+                    want = true;
+                    t_.take();
+                    continue;
+                }
+                want = false;
                 if (!address(false)) {
                     if (!skip_to_comma()) return false;
                     continue;

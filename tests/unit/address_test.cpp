@@ -120,3 +120,23 @@ TEST(FieldAddresses, BadElementsAreSkippedAndCounted) {
     EXPECT_EQ(msg::field_addresses("a@example.net", &bad).size(), 1u);
     EXPECT_EQ(bad, 0u);
 }
+
+// Empty list elements (obs-mbox-list, obs-addr-list, obs-group-list) are
+// obsolete around an address, wrong with none; a mailbox (Sender) is no
+// list at all; Bcc may be empty (obs-bcc).
+TEST(AddressList, EmptyElements) {
+    using msg::AddressKind;
+    const auto codes = [](std::string_view v, AddressKind k) {
+        std::vector<std::string> out;
+        for (const msg::Defect& d : msg::parse_address_list(v, k).defects) out.emplace_back(d.info().code);
+        return out;
+    };
+    using V = std::vector<std::string>;
+    EXPECT_EQ(codes(",", AddressKind::address_list), (V{"address.obsolete", "address.syntax"}));
+    EXPECT_EQ(codes("(c) , (d)", AddressKind::address_list), (V{"address.obsolete", "address.syntax"}));
+    EXPECT_EQ(codes(", a@example.org", AddressKind::mailbox), V{"address.syntax"});
+    EXPECT_EQ(codes(", a@example.org", AddressKind::mailbox_list), V{"address.obsolete"});
+    EXPECT_EQ(codes(",", AddressKind::address_list_or_empty), V{"address.obsolete"});
+    EXPECT_EQ(codes("G: ,, b@example.org ,;", AddressKind::address_list), V{"address.obsolete"});
+    EXPECT_EQ(codes("G: a@example.org, b@example.org;, undisclosed-recipients:;", AddressKind::address_list), V{});
+}
