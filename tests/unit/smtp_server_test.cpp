@@ -213,6 +213,13 @@ TEST(SmtpServer, ALocalPathARuleAcceptsIsQualifiedAndChecked) {
     ASSERT_EQ(accept.got[0].envelope.rcpts.size(), 2u);
     EXPECT_EQ(accept.got[0].envelope.rcpts[0].address, "user@sink.example");
     EXPECT_EQ(accept.got[0].envelope.rcpts[0].params, std::vector<std::string>{"NOTIFY=NEVER"});
+    // <Postmaster> needs no rule (RFC 5321 4.5.1) and is this host's too.
+    accept.got.clear();
+    s.output().clear();
+    s.receive("RSET\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<Postmaster>\r\nDATA\r\nSubject: x\r\n\r\n.\r\n");
+    EXPECT_EQ(codes(s.output()), (std::vector<int>{250, 250, 250, 354, 250}));
+    ASSERT_EQ(accept.got.size(), 1u);
+    EXPECT_EQ(accept.got[0].envelope.rcpts[0].address, "Postmaster@sink.example");
 }
 
 TEST(SmtpServer, SmallerRulesOfTheRfcs) {

@@ -598,7 +598,11 @@ void ServerSession::recipient(const Command& c, std::string_view local) {
     if (c.path.utf8 && !utf8_) return error(553, "5.6.7 a UTF-8 address needs SMTPUTF8");
     if (const std::string why = path_problem(c.path, false); !why.empty()) return error(501, why);
     Envelope::Rcpt r;
-    r.address = std::string(c.path.postmaster && c.path.mailbox.empty() ? c.path.local : c.path.mailbox);
+    // <postmaster> (RFC 5321 4.5.1, accepted without a domain) is this
+    // host's: held qualified, as a local user is, so that a sender passing
+    // the entry on does not give it to the next hop's postmaster.
+    r.address = c.path.postmaster ? std::string(c.path.local) + "@" + opt_.hostname
+                                                             : std::string(c.path.mailbox);
     for (const EsmtpParam& p : c.params) {
         if (!esmtp_) return error(555, "5.5.4 parameters need EHLO");
         if (!(opt_.dsn && (iequal(p.keyword, "NOTIFY") || iequal(p.keyword, "ORCPT"))))
