@@ -44,6 +44,9 @@ if mount -t tmpfs -o size=64k tmpfs "$tmp/full" 2>/dev/null; then
         [ -e "$e" ] || continue
         tail -c 74 "$e" | grep -q "^x\{70\}" || { echo "FAIL: $e is cut short"; fail=1; }
     done
+    # The summary counts the recipients of the messages stored, not of all.
+    has "$tmp/sink.err" "$accepted messages, $accepted recipients"
+    has "$tmp/sink.err" "$((6 - accepted)) not stored"
     # spoolsend's --transcript on the full file system: a transcript cut
     # short is named so (.incomplete), never left as if whole.
     mkdir "$tmp/full/tr"

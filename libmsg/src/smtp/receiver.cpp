@@ -51,12 +51,13 @@ Verdict not_stored(const Error& e) {
 }  // namespace
 
 Verdict Receiver::store(ReceivedMessage&& m, Session& s, bool& hold) {
-    totals.bytes += m.data.size();
-    totals.recipients += m.envelope.rcpts.size();
     if (!spool_) {
         ++totals.messages;
+        totals.bytes += m.data.size();
+        totals.recipients += m.envelope.rcpts.size();
         return {};
     }
+    const Sizes sizes{m.envelope.rcpts.size(), m.data.size()};   // as received
     annotate_received(m, s.peer);
     if (!batch_) batch_.emplace(*spool_);
     if (auto added = batch_->add(m.envelope, m.data); !added) {
@@ -66,6 +67,7 @@ Verdict Receiver::store(ReceivedMessage&& m, Session& s, bool& hold) {
     }
     hold = true;
     held_.push_back(&s);
+    held_sizes_.push_back(sizes);
     return {};
 }
 
@@ -79,6 +81,11 @@ void Receiver::turn_end() {
     const Status st = batch_->commit();
     const std::size_t stored = added - batch_->size();
     totals.messages += stored;
+    for (std::size_t k = 0; k < stored && k < held_sizes_.size(); ++k) {
+        totals.recipients += held_sizes_[k].recipients;
+        totals.bytes += held_sizes_[k].bytes;
+    }
+    held_sizes_.clear();
     Verdict refused;
     if (!st) {
         totals.store_errors += held_.size() - stored;

@@ -24,6 +24,8 @@
 
 namespace msg::smtp {
 
+// messages, recipients and bytes count the messages stored (or, with no
+// spool, taken); store_errors those that could not be.
 struct ReceiverTotals {
     std::uint64_t sessions = 0, ended = 0, messages = 0, recipients = 0, bytes = 0, refused = 0, store_errors = 0;
 };
@@ -56,6 +58,10 @@ private:
     ServerScript* script_;
     std::optional<Spool::Batch> batch_;
     std::vector<Session*> held_;
+    struct Sizes {
+        std::uint64_t recipients, bytes;
+    };
+    std::vector<Sizes> held_sizes_;   // of held_'s messages, counted once stored
 };
 
 }  // namespace msg::smtp
