@@ -671,6 +671,10 @@ SendPass Sender::pass(const std::atomic<bool>& stop) {
                 result.left += lane->left();
                 if (lane->open_error) result.session_error = lane->open_error->message;
             }
+    // A pass that gave up (no server, or its server lost) leaves the due
+    // entries it never took as well as those its sessions had in hand.
+    if (gave_up > 0 && !stop)
+        while (due.next()) ++result.left;
     lanes.clear();   // sessions still open end here (none once the loops have returned)
     shared_->due = nullptr;
     shared_->done = nullptr;

@@ -183,6 +183,7 @@ TEST_F(SenderTest, SendsEveryDueEntryWithSeveralWorkers) {
 
 TEST_F(SenderTest, UnreachableServerLeavesEveryEntry) {
     const std::string a = enqueue({"b@example.net"}), b = enqueue({"c@example.net"});
+    const std::string c = enqueue({"d@example.net"}), d = enqueue({"e@example.net"});
     options_.server = smtp::Endpoint{"127.0.0.1", 1};
     options_.jobs = 2;
     Recorder events;
@@ -191,7 +192,8 @@ TEST_F(SenderTest, UnreachableServerLeavesEveryEntry) {
     const msg::SendPass pass = sender.pass(stop);
     EXPECT_TRUE(pass.unreachable);
     EXPECT_FALSE(pass.session_error.empty());
-    EXPECT_EQ(in(msg::SpoolState::queue), (std::set<std::string>{a, b}));
+    EXPECT_EQ(in(msg::SpoolState::queue), (std::set<std::string>{a, b, c, d}));
+    EXPECT_EQ(pass.left, 4u) << "those in hand and those never taken";
     EXPECT_TRUE(events.settled_.empty());
 }
 

@@ -82,7 +82,7 @@ struct SendTotals {
 struct SendPass {
     bool unreachable = false;    // no session was ever had: nothing was sent
     bool left_behind = false;    // some session lost its server: entries wait for a later pass
-    std::uint64_t left = 0;      // how many: the entries those sessions had in hand, still in queue/
+    std::uint64_t left = 0;      // how many: those the sessions had in hand and the due ones not taken
     bool stopped = false;        // the stop flag ended the pass: entries not dealt with wait for a later one
     std::string session_error;   // why a session could not be had
     std::optional<Error> scan_error;   // the spool could not be walked
