@@ -193,6 +193,13 @@ try:
     queued = os.listdir(os.path.join(spool, "queue"))
     check(len(queued) == 1 and not os.listdir(os.path.join(spool, "tmp")),
           "the whole message is in queue/, the half one nowhere: %s" % queued)
+    # RFC 5321 3.8: a server that shuts down says 421 to its sessions, an
+    # idle one and one in DATA alike.
+    for name, s in (("idle", idle), ("in DATA", mid)):
+        line = read_line(s)
+        while line and not line.startswith("421"):   # the replies before it
+            line = read_line(s)
+        check(line.startswith("421 4.3.2 "), "a 421 to the %s session at SIGTERM: %r" % (name, line))
     idle.close()
     mid.close()
 finally:

@@ -619,7 +619,13 @@ Status Listener::run(ListenerHooks& hooks, const std::atomic<bool>& stop) {
         m.listen_events(m.accepting && m.now >= m.accept_paused_until);
         if (!m.accepting && m.open == 0) break;
     }
-    for (auto& c : m.conns) m.close(c.get());
+    for (auto& c : m.conns) {
+        if (c->phase == Conn::Phase::open && stop.load(std::memory_order_relaxed)) {
+            c->dialog->shutting_down();
+            m.flush(c.get());
+        }
+        m.close(c.get());
+    }
     m.conns.clear();
     m.held.clear();
     m.again.clear();

@@ -105,6 +105,12 @@ void ServerSession::finish(const Verdict& v, int code, std::string_view text) {
     reply(code, text);
 }
 
+void ServerSession::shutting_down() {
+    if (closing_ || dropped_) return;
+    reply(421, "4.3.2 " + opt_.hostname + " shutting down, closing");   // a message not answered is not stored
+    closing_ = true;
+}
+
 void ServerSession::start() {
     const Verdict v = policy_.decide(Stage::connect, {}, rcpts_);
     if (v.drop) {

@@ -97,6 +97,9 @@ public:
     // whether a data block is being received now.
     virtual std::uint64_t completed() const = 0;
     virtual bool in_data() const = 0;
+    // The server stops: a last reply into output() (RFC 5321 3.8: a 421
+    // before the channel closes), sent as far as the socket takes it.
+    virtual void shutting_down() {}
 };
 
 class ServerSession;
@@ -128,6 +131,7 @@ public:
 
     // Send output(), then close (after QUIT, a 421, or a 5xx greeting).
     bool closing() const override { return closing_; }
+    void shutting_down() override;
     // Close now, sending nothing more (a policy's drop).
     bool dropped() const override { return dropped_; }
     // STARTTLS was answered 220: send output(), run the TLS handshake, then
