@@ -45,6 +45,7 @@ D6 = "D6 encoded word in an unknown charset is kept literally; Python decodes it
 D7 = "D7 message/rfc822 with a base64/QP encoding is a leaf; Python parses the encoded text"
 D8 = "D8 a charset label is decoded with its superset (gb2312 as gb18030); Python decodes it strictly"
 D9 = "D9 a multipart with no body part: we show its text as a text/plain part; Python makes the multipart a leaf"
+D10 = "D10 two delimiter lines in a row: we show an empty part, Python drops it (mime.empty-part)"
 KNOWN_DIFFERENCES = {
     ("truncated-base64.eml", "3", "body"): D1,
     ("bounce.txt", "2", "body"): D2,

@@ -83,6 +83,7 @@ REASONS = {
     "nul-free": "NUL bytes in a body are ordinary data",
     "boundary-exact": "feedparser matches a delimiter line exactly, as libmsg does; prefix-matching readers are the risk",
     "qp-trailing": "quopri keeps literal white space at the end of a line and reports nothing",
+    "empty-part-dropped": "feedparser drops a part with no bytes between two delimiter lines and notes nothing",
     "uu-silent": "_decode_uu() raises ValueError or decodes what it can; get_payload() never records a defect",
 }
 
@@ -148,6 +149,7 @@ PYTHON = {
     "mime.version-missing-plain": (set(), NONE, "no-mime-version"),
     "mime.private-encoding": (set(), NONE, "cte-unchecked"),
     "mime.multipart-encoding": ({"InvalidMultipartContentTransferEncodingDefect"}, SAME, "detected"),
+    "mime.empty-part": (set(), NONE, "empty-part-dropped"),
     "mime.no-body-part": ({"StartBoundaryNotFoundDefect", "MultipartInvariantViolationDefect"}, SAME, "detected"),
     "mime.boundary-in-part": (set(), NONE, "boundary-exact"),
     "body.qp-trailing-space": (set(), NONE, "qp-trailing"),
