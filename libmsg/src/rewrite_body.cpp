@@ -670,7 +670,13 @@ bool fix_round(std::string_view in, std::string& out, const RewriteOptions& o, c
             if (const HeaderField* ct = m.field(p, "Content-Type"); ct && fields_done.count(ct->offset)) break;
             std::string open = "--" + d.detail + std::string(eol);
             if (p.content_type.subtype == "digest") open += "Content-Type: text/plain" + std::string(eol);
-            splice.insert(p.body_begin, open + std::string(eol));
+            open += eol;
+            // No text at all: one line break more, which the part keeps (the
+            // one before the close delimiter is the delimiter's), else the
+            // part would have no bytes (mime.empty-part).
+            const Entity& only = all[static_cast<std::size_t>(p.first_child)];
+            if (only.end == only.begin) open += eol;
+            splice.insert(p.body_begin, open);
             log.change(entity_place(m, mp), "opening delimiter line added: the text before the closing one is its part");
             break;
         }
