@@ -435,12 +435,12 @@ Derivation derive_envelope(std::string_view message, std::string_view from_line,
     const std::size_t resent_begin =
         static_cast<std::size_t>(std::find_if(fields.begin(), fields.end(), is_resent) - fields.begin());
     std::size_t resent_end = resent_begin;
-    const auto named_before = [&](std::size_t k) {
-        for (std::size_t j = resent_begin; j < k; ++j)
-            if (iequals(fields[j].name, fields[k].name)) return true;
-        return false;
-    };
-    while (resent_end < fields.size() && is_resent(fields[resent_end]) && !named_before(resent_end)) ++resent_end;
+    // The block's names, lower case (a set: 10,000 fields of other Resent-
+    // names, each compared with all before it, took 0.6 s).
+    std::unordered_set<std::string> block_names;
+    while (resent_end < fields.size() && is_resent(fields[resent_end]) &&
+           block_names.insert(to_lower_ascii(fields[resent_end].name)).second)
+        ++resent_end;
     // The sender named in a field: its first mailbox.
     auto sender_of = [&](const HeaderField* f, std::string_view where) {
         if (d.have_sender || !f) return;
