@@ -112,14 +112,14 @@ Capabilities parse_capabilities(const Reply& r) {
     return c;
 }
 
-std::string data_payload(std::string_view m) {
+std::string data_payload(std::string_view m, std::size_t* stuffed) {
     std::string out;
     // Room for the stuffing and for an envelope that may follow the dot in
     // the same write (ClientSession::submit).
     out.reserve(m.size() + m.size() / 32 + 512);
     const char* p = m.data();
     const std::size_t n = m.size();
-    std::size_t i = 0;
+    std::size_t i = 0, dots = 0;
     while (i < n) {
         // The line: up to the next LF, or a CR that is not part of CRLF.
         const void* lf = std::memchr(p + i, '\n', n - i);
@@ -134,12 +134,16 @@ std::string data_payload(std::string_view m) {
                 next = c + 1;
             }
         }
-        if (e > i && p[i] == '.') out += '.';
+        if (e > i && p[i] == '.') {
+            out += '.';
+            ++dots;
+        }
         out.append(p + i, e - i);
         out += "\r\n";
         i = next;
     }
     out += ".\r\n";
+    if (stuffed) *stuffed = dots;
     return out;
 }
 
@@ -596,14 +600,13 @@ Prepared ClientSession::prepare(const Envelope& m, std::string_view original) co
     // BODY=8BITMIME for an 8-bit body, as needs() says (8-bit header text
     // is SMTPUTF8's business).
     const bool eight_now = caps_.eightbitmime && message_needs(message).eightbitmime;
-    std::string payload = data_payload(message);
+    std::size_t stuffed = 0;
+    std::string payload = data_payload(message, &stuffed);
     // RFC 1870 4: the octets sent after the 354, CRLF line ends included,
     // but neither the final ".\r\n" nor the dots added by stuffing (a
     // message with dot lines is no larger for them: refused here for them,
     // it would have been taken).
-    std::uint64_t size = payload.size() - 3;
-    if (payload.starts_with("..")) --size;
-    for (std::size_t at = payload.find("\r\n.."); at != std::string::npos; at = payload.find("\r\n..", at + 3)) --size;
+    const std::uint64_t size = payload.size() - 3 - stuffed;
     if (caps_.size && size > caps_.size)
         return decide_all(RcptState::failed, std::nullopt,
                           "message of " + std::to_string(size) + " bytes is over " + server_ + "'s SIZE limit of " +

@@ -274,8 +274,9 @@ private:
 
 // The message as DATA sends it: CRLF line endings (bare CR and LF become
 // CRLF), dot-stuffed, a CRLF added when the last line has none, and the
-// final ".\r\n".
-std::string data_payload(std::string_view message);
+// final ".\r\n". `stuffed`, when given, gets the number of dots stuffing
+// added (RFC 1870 4 does not count them in a message's size).
+std::string data_payload(std::string_view message, std::size_t* stuffed = nullptr);
 
 // RFC 5321 domain to A-labels (UTS #46, nontransitional); an error when
 // it is not a valid IDN. ASCII domains come back unchanged (lower case is
