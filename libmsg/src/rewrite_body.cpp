@@ -863,8 +863,12 @@ bool step_fix(std::string_view in, std::string& out, const RewriteOptions& o, co
     // A repairable defect still there is explained, once per place: by the
     // last round's problem there, or by one sentence naming every code left
     // there for the same reason.
+    struct Left {
+        std::string where, why;
+        std::vector<std::string_view> codes;
+    };
+    std::vector<Left> left;
     const Message m = parse_message(latest(), o.limits);
-    const std::size_t from_rounds = problems.size();
     for (const Defect& d : validate(m, kEvery)) {
         if (d.info().repair.empty()) continue;
         const std::size_t ei = entity_at(m, d.offset);
@@ -872,18 +876,19 @@ bool step_fix(std::string_view in, std::string& out, const RewriteOptions& o, co
         const HeaderField* f = d.offset < e.header_end ? field_at(m, e, d.offset) : nullptr;
         const std::string place = f ? field_place(m, ei, f->name) : entity_place(m, ei);
         const std::string whole = entity_place(m, ei);
-        const auto said = [&](const Change& c) { return c.where == place || c.where == whole; };
-        if (std::any_of(problems.begin(), problems.begin() + static_cast<std::ptrdiff_t>(from_rounds), said)) continue;
+        const auto at = [&](const std::string& where) { return where == place || where == whole; };
+        if (std::any_of(problems.begin(), problems.end(), [&](const Change& c) { return at(c.where); })) continue;
         std::string why = why_left(m, ei, d);
         if (why.empty()) why = kNoRule;
-        const std::string code(d.info().code);
-        const auto same = std::find_if(problems.begin() + static_cast<std::ptrdiff_t>(from_rounds), problems.end(),
-                                       [&](const Change& c) { return said(c) && c.what.ends_with(" left: " + why); });
-        if (same == problems.end()) {
-            problems.push_back({log.step, place, code + " left: " + why});
-        } else if (same->what.find(code + " ") != 0 && same->what.find(", " + code + " ") == std::string::npos) {
-            same->what.insert(same->what.size() - why.size() - 7, ", " + code);
-        }
+        const std::string_view code = d.info().code;
+        const auto same = std::find_if(left.begin(), left.end(), [&](const Left& l) { return at(l.where) && l.why == why; });
+        if (same == left.end()) left.push_back({place, std::move(why), {code}});
+        else if (std::find(same->codes.begin(), same->codes.end(), code) == same->codes.end()) same->codes.push_back(code);
+    }
+    for (const Left& l : left) {
+        std::string what;
+        for (const std::string_view code : l.codes) what.append(what.empty() ? "" : ", ").append(code);
+        problems.push_back({log.step, l.where, what + " left: " + l.why});
     }
     for (Change& c : problems)
         if (std::none_of(log.problems->begin(), log.problems->end(),

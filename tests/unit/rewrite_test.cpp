@@ -934,6 +934,18 @@ TEST(Fix, KeepsThePlainFilenameBesideTheRfc2231One) {
     for (const msg::Defect& d : msg::validate(m)) EXPECT_NE(d.code, msg::DefectCode::ParamDuplicate);
 }
 
+// Every repairable code left at a place is named: two left for one
+// reason, in one sentence (charset.missing went unnamed beside
+// body.8bit-in-7bit).
+TEST(Fix, NamesEveryCodeLeftAtAPlace) {
+    const auto r = run("From: a@example.org\nMIME-Version: 1.0\nInval\xe9" "d-Header: x\n\nbody\n",
+                       [](RewriteOptions& o) { o.fix = true; });
+    ASSERT_EQ(r.problems.size(), 1u);
+    EXPECT_EQ(r.problems[0].where, "message");
+    EXPECT_EQ(r.problems[0].what.find("body.8bit-in-7bit, charset.missing left: a line that is not a field"), 0u)
+        << r.problems[0].what;
+}
+
 // --fix leaves a line over 78 characters only (a warning): folding a
 // signed field, or a part's header inside a signed body, breaks DKIM.
 // --fold folds it; a line over 998 octets is --fix's too.
