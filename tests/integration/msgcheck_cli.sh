@@ -153,4 +153,13 @@ has "$tmp/out" '"line": 14, "column": 1, "offset": 290, "defect": "mbox.unquoted
 "$bin" --mbox "$tmp/quoted.mbox" >"$tmp/out" 2>&1
 has "$tmp/out" 'quoted.mbox:13:10: error: 8-bit data in a part declared 7bit'
 
+# Standard error is written a line at a time: two runs side by side on one
+# pipe, each with 3,000 missing inputs, give 6,000 whole lines, none cut
+# into by the other (a write per insertion interleaved them mid-line).
+missing=$(seq 1 3000 | sed "s|^|$tmp/missing-|")
+# shellcheck disable=SC2086
+{ "$bin" $missing & "$bin" $missing & wait; } 2>&1 >/dev/null | cat >"$tmp/both"
+whole=$(grep -c "^msgcheck: cannot open $tmp/missing-[0-9]*: No such file or directory\$" "$tmp/both")
+[ "$whole" = 6000 ] || { echo "FAIL: $whole of 6000 lines whole on a shared stderr"; fail=1; }
+
 exit $fail

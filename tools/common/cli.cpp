@@ -16,8 +16,60 @@
 #include <new>
 #include <fstream>
 #include <iostream>
+#include <streambuf>
 
 namespace msgtools {
+
+namespace {
+
+// Standard error, line-buffered: each thread's text goes out a whole line
+// per write(2), so that the lines of tools run side by side on one stderr
+// (xargs -P, a service's journal) do not cut into each other, as std::cerr's
+// write per insertion lets them. A line of a thread that ends without its
+// newline goes out when the thread ends, or at exit.
+class LineBufferedStderr : public std::streambuf {
+public:
+    int sync() override {
+        put(pending(), pending().size());
+        return 0;
+    }
+
+protected:
+    int_type overflow(int_type c) override {
+        if (traits_type::eq_int_type(c, traits_type::eof())) return traits_type::not_eof(c);
+        const char ch = traits_type::to_char_type(c);
+        xsputn(&ch, 1);
+        return c;
+    }
+    std::streamsize xsputn(const char* s, std::streamsize n) override {
+        std::string& p = pending();
+        p.append(s, static_cast<std::size_t>(n));
+        if (const std::size_t nl = p.rfind('\n'); nl != std::string::npos) put(p, nl + 1);
+        return n;
+    }
+
+private:
+    struct Pending {
+        std::string text;
+        ~Pending() { put(text, text.size()); }
+    };
+    static std::string& pending() {
+        thread_local Pending p;
+        return p.text;
+    }
+    static void put(std::string& text, std::size_t n) {
+        std::size_t done = 0;
+        while (done < n) {
+            const ssize_t w = ::write(2, text.data() + done, n - done);
+            if (w < 0 && errno == EINTR) continue;
+            if (w <= 0) break;   // nowhere to say it: dropped, as std::cerr would
+            done += static_cast<std::size_t>(w);
+        }
+        text.erase(0, n);
+    }
+};
+
+}  // namespace
 
 void complain(const char* tool, const std::string& message) {
     // Names and text from files and peers (an entry's name, a filename) may
@@ -27,6 +79,10 @@ void complain(const char* tool, const std::string& message) {
 
 int run_tool(const char* tool, int (*body)(int, char**), int argc, char** argv) {
     static const char* name = tool;
+    // Never destroyed: lines said during static destruction still go out.
+    static LineBufferedStderr* const err = new LineBufferedStderr;
+    std::cerr.rdbuf(err);
+    std::cerr.unsetf(std::ios_base::unitbuf);
     std::set_terminate([] {
         msg::discard_all_temps();
         static const char said[] = ": stopped on an error no path of it handles\n";
