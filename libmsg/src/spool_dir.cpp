@@ -382,6 +382,19 @@ std::optional<SpoolWalk::Item> SpoolWalk::next() {
     }
 }
 
+Result<std::string> SpoolWalk::read(Item& item) const {
+    Result<std::string> data = spool_->read(item.state, item.name);
+    for (int moves = 0; moves < 3 && !data && data.error().errnum == ENOENT; ++moves) {
+        const std::optional<SpoolState> now = spool_->find(item.name);
+        if (!now || *now == item.state ||
+            std::none_of(cursors_.begin(), cursors_.end(), [&](const Cursor& c) { return c.state == *now; }))
+            break;
+        item.state = *now;
+        data = spool_->read(item.state, item.name);
+    }
+    return data;
+}
+
 std::optional<Steer> steer_by_name(std::string_view name) {
     if (name == "retry") return Steer::retry;
     if (name == "hold") return Steer::hold;

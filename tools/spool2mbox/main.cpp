@@ -122,17 +122,12 @@ static int tool_main(int argc, char** argv) {
     std::uint64_t written = 0, bad = 0;
     const std::time_t now = std::time(nullptr);
     for (; item; item = walk.next()) {
-        const auto& [name, st] = *item;
-        auto data = spool->read(st, name);
-        if (!data.ok() && data.error().errnum == ENOENT && states.size() > 1) {
-            // A sender moved it since the listing (queue to deferred, sent or
-            // failed): read it where it is now, so that it is not missed.
-            for (int tries = 0; tries < 3 && !data.ok() && data.error().errnum == ENOENT; ++tries)
-                if (const auto where = spool->find(name)) data = spool->read(*where, name);
-        }
+        const std::string& name = item->name;
+        auto data = walk.read(*item);   // followed when a sender moved it since the listing
+        const msg::SpoolState st = item->state;
         if (!data.ok()) {
-            // Gone from the one state asked for: it moved on, not an error.
-            if (data.error().errnum == ENOENT && states.size() == 1) continue;
+            // Gone from the states asked for: it moved on, not an error.
+            if (data.error().errnum == ENOENT) continue;
             // One entry that cannot be read is left out, and said so; the
             // archive of the others is still written (74 is for an archive
             // that could not be written whole).

@@ -61,10 +61,10 @@ int list(msg::Spool& spool, const std::vector<msg::SpoolState>& states, bool jso
     const auto now = Clock::now();
     std::uint64_t n = 0;
     int result = exit_code::ok;
-    while (const auto item = walk.next()) {
-        auto data = spool.read(item->state, item->name);
+    while (auto item = walk.next()) {
+        auto data = walk.read(*item);   // followed when it moved since the listing
         if (!data) {
-            if (data.error().errnum == ENOENT) continue;   // moved on meanwhile
+            if (data.error().errnum == ENOENT) continue;   // removed, or moved out of the states listed
             complain(kInfo.name, data.error().message);
             result = exit_code::io_error;
             continue;

@@ -327,6 +327,12 @@ public:
     };
     // The next entry; nothing at the end or after an error (error()).
     std::optional<Item> next();
+    // The entry's bytes, read where it is now: one that moved since it was
+    // listed (a sender took it on, an operator held or released it) into
+    // another walked state is followed there, and `item.state` says where.
+    // ENOENT when it is in no walked state any more (removed, or moved to
+    // a state not walked: it is not lost, it is there).
+    Result<std::string> read(Item& item) const;
     const std::optional<Error>& error() const { return error_; }
 
 private:
