@@ -57,9 +57,9 @@ std::chrono::duration<double> RetryPolicy::delay(std::size_t attempts, double u)
     return std::chrono::duration<double>(d);
 }
 
-SystemTime entry_born(const SpoolEntry& e, std::string_view name, SystemTime now) {
+SystemTime entry_born(const SpoolEntry& e, SystemTime now) {
     if (const RetryInfo r = retry_info(e); r.first) return *r.first;
-    return entry_time(name).value_or(now);
+    return now;
 }
 
 std::string human_duration(std::chrono::seconds s) {
@@ -207,7 +207,7 @@ Result<Settlement> settle(Claim& claim, Delivery& d, const SettleOptions& o, Sys
     s.attempt = retry.attempts + 1;
 
     // Recipients deferred for longer than max_age fail.
-    const SystemTime born = entry_born(entry, claim.name(), now);
+    const SystemTime born = entry_born(entry, now);
     if (now - born >= o.retry.max_age)
         for (RcptOutcome& r : d.rcpts)
             if (r.state == RcptState::deferred) {

@@ -8,6 +8,7 @@
 #include <msg/json.hpp>
 #include <msg/rewrite.hpp>
 
+#include <cerrno>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -182,6 +183,21 @@ TEST_F(Delivery, PartialFailureSplitsTheEntry) {
     EXPECT_NE(dsn.find("Status: 5.1.1\r\n"), std::string::npos);
     EXPECT_NE(dsn.find("Remote-MTA: dns; mx.example.net\r\n"), std::string::npos);
     EXPECT_NE(dsn.find("To: <a@example.org>\r\n"), std::string::npos);
+}
+
+// max_age counts from the first attempt, not from the enqueueing: an entry
+// first tried two days after it was enqueued (held meanwhile, or no sender
+// ran) and greylisted is deferred, not failed.
+TEST_F(Delivery, MaxAgeCountsFromTheFirstAttempt) {
+    opt_.retry.max_age = hours(24);
+    const std::string n = enqueue(envelope({"grey@example.net"}));
+    const auto later = time_point_cast<seconds>(system_clock::now()) + hours(48);
+    msg::Claim c = claim(n);
+    msg::Delivery d;
+    d.rcpts = {outcome("grey@example.net", RcptState::deferred, reply(451, "4.7.1 greylisted"))};
+    auto s = msg::settle(c, d, opt_, later, 0.5);
+    ASSERT_TRUE(s);
+    EXPECT_EQ(s->outcome, msg::Outcome::deferred);
 }
 
 TEST_F(Delivery, SecondAttemptDoublesAndMaxAgeGivesUp) {
@@ -524,6 +540,30 @@ TEST_F(Delivery, SpoolWalkMeetsAnEntryThatMovesMeanwhile) {
     EXPECT_EQ(states[3], SpoolState::hold);
     EXPECT_EQ(states[4], SpoolState::queue);
     EXPECT_EQ(states[5], SpoolState::hold);
+}
+
+// An entry met by the walk that moves before it is read (an operator's
+// hold, a sender's completion) is read where it is now, when that is a
+// walked state; gone from every walked state, it is ENOENT.
+TEST_F(Delivery, SpoolWalkReadsAnEntryWhereItMoved) {
+    std::vector<std::string> names;
+    for (int i = 0; i < 3; ++i) names.push_back(enqueue(envelope({"b@example.net"})));
+    msg::SpoolWalk walk(*spool_, {SpoolState::queue, SpoolState::hold});
+    auto first = walk.next();
+    ASSERT_TRUE(first);
+    EXPECT_EQ(first->state, SpoolState::queue);
+    ASSERT_TRUE(claim(names[0]).hold());   // queue/ -> hold/ after it was met
+    auto data = walk.read(*first);
+    ASSERT_TRUE(data) << data.error().message;
+    EXPECT_EQ(first->state, SpoolState::hold);
+    EXPECT_NE(data->find(kMessage), std::string::npos);
+    auto second = walk.next();
+    ASSERT_TRUE(second);
+    ASSERT_TRUE(claim(names[1]).complete());   // into sent/, not walked
+    auto gone = walk.read(*second);
+    ASSERT_FALSE(gone);
+    EXPECT_EQ(gone.error().errnum, ENOENT);
+    EXPECT_EQ(second->state, SpoolState::queue);
 }
 
 // An entry as the queue shows it: never tried, then after an attempt.

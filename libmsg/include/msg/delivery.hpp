@@ -80,9 +80,11 @@ struct RetryPolicy {
     std::chrono::duration<double> delay(std::size_t attempts, double u) const;
 };
 
-// When an entry was first tried (its first Attempt:), else enqueued (its
-// name), else `now`: what max_age counts from.
-SystemTime entry_born(const SpoolEntry& e, std::string_view name, SystemTime now);
+// When an entry was first tried (its first Attempt:), else `now` (this is
+// its first attempt): what max_age counts from. Not when it was enqueued:
+// an entry held for a week, or enqueued long before any sender ran, would
+// fail at the first greylisting reply of its first attempt.
+SystemTime entry_born(const SpoolEntry& e, SystemTime now);
 
 // "3d4h", "2h30m", "45s": a duration as people read it.
 std::string human_duration(std::chrono::seconds s);
