@@ -13,6 +13,7 @@ Checks:
   at first, and a normal client is served once their deadlines passed;
 - SIGTERM ends smtpsink within 2 s, sessions open, with its summary.
 """
+import collections
 import os
 import re
 import signal
@@ -206,6 +207,19 @@ finally:
     if p.poll() is None:
         p.kill()
     subprocess.run(["rm", "-rf", tmp])
+
+# A signal sent as soon as the "listening on" line is read (as a test
+# waits for it) stops the sink as any other: exit 0 and the summary, never
+# death by the signal (the handlers were set after the line once).
+tmp = tempfile.mkdtemp()
+early = collections.Counter()
+for i in range(30):
+    p, port = start(os.path.join(tmp, "in%d" % i))
+    p.send_signal(signal.SIGTERM)
+    _, err = p.communicate(timeout=10)
+    early["exit %s%s" % (p.returncode, ", summary" if "smtpsink: 0 sessions" in err else "")] += 1
+check(early == collections.Counter({"exit 0, summary": 30}), "SIGTERM right after 'listening on': %s" % dict(early))
+subprocess.run(["rm", "-rf", tmp])
 
 print("smtpsink hostile: %s" % ("ok" if not testlib.failures else "%d failures" % testlib.failures))
 sys.exit(1 if testlib.failures else 0)

@@ -174,13 +174,14 @@ static int tool_main(int argc, char** argv) {
         complain("smtpsink", listener.error().message);
         return exit_code::unavailable;
     }
-    std::cout << "listening on " << listener->bound().str() << std::endl;
-
+    // The handlers first: a signal sent as soon as the line below is read
+    // (a test waits for it) stops the sink as any other, with its summary.
     struct sigaction sa{};
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, nullptr);
     sigaction(SIGTERM, &sa, nullptr);
+    std::cout << "listening on " << listener->bound().str() << std::endl;
 
     smtp::Receiver sink(opt, rules, spool ? &*spool : nullptr, script ? &*script : nullptr);
     sink.on_error = [](const std::string& m) { complain("smtpsink", m); };
