@@ -755,6 +755,20 @@ TEST(ClientSession, PreparedForTheServersExtensions) {
     EXPECT_EQ(offered.mail, "MAIL FROM:<a@example.org> AUTH=<> MT-PRIORITY=3");
     EXPECT_EQ(offered.rcpt_lines,
               std::vector<std::string>{"RCPT TO:<b@example.net> RRVS=2030-01-01T00:00:00Z NOTIFY=NEVER"});
+    // A utf-8 ORCPT to a server with DSN but without SMTPUTF8 goes in its
+    // 7-bit form (RFC 6533 3), not dropped: the final DSN names the
+    // original recipient. With SMTPUTF8 it goes as it is.
+    Envelope orig = envelope({"b@example.net"});
+    orig.rcpts[0].params = {"NOTIFY=FAILURE", "ORCPT=utf-8;j\xc3\xbcrgen\\x{2B}1@b\xc3\xbc" "cher.example\xe4\xb8\xad"};
+    EXPECT_EQ(o.s->prepare(orig, kMessage).rcpt_lines,
+              std::vector<std::string>{"RCPT TO:<b@example.net> NOTIFY=FAILURE "
+                                       "ORCPT=utf-8;j\\x{FC}rgen\\x{2B}1@b\\x{FC}cher.example\\x{4E2D}"});
+    Envelope utf8 = envelope({"b@example.net"}, {"SMTPUTF8"});
+    utf8.rcpts[0].params = orig.rcpts[0].params;
+    const Prepared as_is = e.s->prepare(utf8, kMessage);
+    EXPECT_EQ(as_is.mail, "MAIL FROM:<a@example.org> SMTPUTF8");
+    EXPECT_EQ(as_is.rcpt_lines,
+              std::vector<std::string>{"RCPT TO:<b@example.net> " + orig.rcpts[0].params[0] + " " + orig.rcpts[0].params[1]});
     // REQUIRETLS (RFC 8689): over TLS to a server that offers it, or failed.
     Prepared tls = o.s->prepare(envelope({"b@example.net"}, {"REQUIRETLS"}), kMessage);
     EXPECT_TRUE(tls.done);

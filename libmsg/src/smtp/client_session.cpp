@@ -6,6 +6,7 @@
 #include "msg/smtp/client_session.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 
 #include <unicode/uidna.h>
@@ -25,6 +26,38 @@ std::string upper(std::string_view s) {
 }
 
 bool ascii(std::string_view s) { return first_non_ascii(s) == std::string_view::npos; }
+
+// A utf-8 ORCPT (RFC 6533 3) as it goes to a server without SMTPUTF8: its
+// utf-8-addr-unitext made utf-8-addr-xtext, each non-ASCII character
+// written \x{HEX} (upper-case, two to six digits; the \x{..} it already
+// holds stay as they are). Empty when it is not a utf-8 ORCPT of valid UTF-8.
+std::string orcpt_xtext(std::string_view p) {
+    const std::size_t eq = p.find('='), semi = p.find(';');
+    if (eq == std::string_view::npos || semi == std::string_view::npos || semi < eq ||
+        upper(p.substr(eq + 1, semi - eq - 1)) != "UTF-8")
+        return {};
+    std::string out(p.substr(0, semi + 1));
+    for (std::size_t i = semi + 1; i < p.size();) {
+        const auto b = static_cast<unsigned char>(p[i]);
+        if (b < 0x80) {
+            out += p[i++];
+            continue;
+        }
+        const std::size_t len = b >= 0xF8 ? 0 : b >= 0xF0 ? 4 : b >= 0xE0 ? 3 : b >= 0xC0 ? 2 : 0;
+        if (len == 0 || i + len > p.size()) return {};
+        std::uint32_t cp = b & (0x7Fu >> len);
+        for (std::size_t k = 1; k < len; ++k) {
+            const auto c = static_cast<unsigned char>(p[i + k]);
+            if ((c & 0xC0) != 0x80) return {};
+            cp = cp << 6 | (c & 0x3Fu);
+        }
+        char hex[16];
+        std::snprintf(hex, sizeof hex, "\\x{%02X}", static_cast<unsigned>(cp));
+        out += hex;
+        i += len;
+    }
+    return out;
+}
 
 std::string keyword_of(std::string_view param) { return upper(param.substr(0, param.find('='))); }
 
@@ -656,9 +689,16 @@ Prepared ClientSession::prepare(const Envelope& m, std::string_view original) co
         for (const std::string& p : m.rcpts[i].params) {
             const std::string k = keyword_of(p);
             if ((k == "NOTIFY" || k == "ORCPT") && !caps_.dsn) continue;
-            if (!need_utf8 && !ascii(p)) continue;   // a UTF-8 ORCPT (RFC 6533) goes only with SMTPUTF8
             if (k != "NOTIFY" && k != "ORCPT" && !caps_.offers(k)) continue;
             if (!caps_.esmtp) continue;
+            if (!need_utf8 && !ascii(p)) {
+                // Raw UTF-8 goes only with SMTPUTF8; a utf-8 ORCPT has a
+                // 7-bit form (RFC 6533 3), so that the final DSN still
+                // names the original recipient.
+                const std::string x = k == "ORCPT" ? orcpt_xtext(p) : std::string();
+                if (!x.empty()) l += ' ' + x;
+                continue;
+            }
             l += ' ' + p;
         }
         rcpt_lines.push_back(std::move(l));
