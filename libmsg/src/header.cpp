@@ -101,6 +101,19 @@ bool parse_encoded_word(std::string_view s, EncodedWord& w) {
     return true;
 }
 
+// The length of "=?charset?B?" or "=?charset?Q?" when `s` starts as an
+// encoder writes an encoded word (the charset printable, no white space),
+// else 0.
+std::size_t encoded_word_start(std::string_view s) {
+    std::size_t k = 2;
+    while (k < s.size() && k < 80 && s[k] != '?' && static_cast<unsigned char>(s[k]) > 32 &&
+           static_cast<unsigned char>(s[k]) < 127)
+        ++k;
+    if (k == 2 || k + 2 >= s.size() || s[k] != '?' || s[k + 2] != '?') return 0;
+    const char enc = static_cast<char>(s[k + 1] & ~0x20);
+    return enc == 'B' || enc == 'Q' ? k + 3 : 0;
+}
+
 // The bytes an encoded word stands for (before charset conversion).
 std::string encoded_word_bytes(const EncodedWord& w, bool& clean) {
     std::string bytes;
@@ -186,7 +199,9 @@ namespace {
 std::string decode_text(std::string_view raw, bool raw_utf8, Defects* defects, std::size_t base);
 
 // Field text kept as it is, to `out`: the line breaks of folding dropped,
-// 8-bit text as UTF-8 when the field's is (`utf8`), else as windows-1252.
+// 8-bit text as UTF-8 when the field's is (`utf8`), else as windows-1252
+// (the five bytes it leaves undefined as the C1 controls of ISO 8859-1, as
+// the iso-8859-1 label decodes: no byte is lost to U+FFFD).
 void append_text(std::string_view s, bool utf8, std::string& out) {
     std::size_t k = 0;
     while (k < s.size()) {
@@ -194,7 +209,7 @@ void append_text(std::string_view s, bool utf8, std::string& out) {
         while (j < s.size() && s[j] != '\r' && s[j] != '\n') ++j;
         const std::string_view line = s.substr(k, j - k);
         if (utf8 || first_non_ascii(line) == std::string_view::npos) out.append(line);
-        else to_utf8(line, "windows-1252", out);
+        else to_utf8(line, "iso-8859-1", out);   // windows-1252, its five holes kept as C1
         k = j;
         while (k < s.size() && (s[k] == '\r' || s[k] == '\n')) ++k;
     }
@@ -272,7 +287,7 @@ std::string decode_text(std::string_view raw, bool raw_utf8, Defects* defects, s
                     word_bytes += bytes;
                     if (!clean)
                         add_defect(defects, DefectCode::EncodedWordMalformed, base + i,
-                                   std::string(raw.substr(i, w.length)));
+                                   "decoded as far as it goes: " + std::string(raw.substr(i, w.length)));
                     i += w.length;
                     lit_start = i;
                     last_was_word = true;
@@ -284,15 +299,35 @@ std::string decode_text(std::string_view raw, bool raw_utf8, Defects* defects, s
                 last_was_word = false;
                 continue;
             }
-            // Looks like the start of an encoded word but is not one. Each
-            // stretch is reported once (not again from every "=?" inside it).
-            const std::string_view window = raw.substr(0, std::min(n, i + kMaxEncodedWord));
-            const std::size_t close = i < reported_until ? std::string_view::npos : window.find("?=", i + 2);
-            if (close != std::string_view::npos) {
-                const std::string_view cand = raw.substr(i, close + 2 - i);
-                if (std::none_of(cand.begin(), cand.end(), is_space)) {
-                    add_defect(defects, DefectCode::EncodedWordMalformed, base + i, std::string(cand));
-                    reported_until = close + 2;
+            // Looks like the start of an encoded word but is not one: kept
+            // as it is, and reported when it is a word ending in "?=" or
+            // starts as an encoder writes one (=?charset?Q? or ?B?) and then
+            // breaks (white space inside, no end): text that merely holds
+            // "=?" is not a word. Each stretch is reported once (not again
+            // from every "=?" inside it).
+            if (i >= reported_until) {
+                const std::size_t prefix = encoded_word_start(raw.substr(i));
+                const std::string_view window = raw.substr(0, std::min(n, i + kMaxEncodedWord));
+                const std::size_t close = window.find("?=", i + std::max<std::size_t>(prefix, 2));
+                const std::string_view cand = close == std::string_view::npos ? std::string_view()
+                                                                             : raw.substr(i, close + 2 - i);
+                std::size_t end = 0;
+                if (!cand.empty() && std::none_of(cand.begin(), cand.end(), is_space)) {
+                    end = close + 2;
+                } else if (prefix) {
+                    // Up to its "?=" unless another word starts before it;
+                    // else up to the white space after it.
+                    if (!cand.empty() && cand.find("=?", 2) == std::string_view::npos) {
+                        end = close + 2;
+                    } else {
+                        end = i + prefix;
+                        while (end < n && !is_space(raw[end])) ++end;
+                    }
+                }
+                if (end) {
+                    add_defect(defects, DefectCode::EncodedWordMalformed, base + i,
+                               "kept as it is: " + std::string(raw.substr(i, end - i)));
+                    reported_until = end;
                 }
             }
         }
@@ -328,6 +363,35 @@ namespace {
 
 // RFC 5322 3.2.3 specials, as a decoded display name must not hold them bare.
 bool is_special(char c) { return std::string_view("()<>[]:;@\\,.\"").find(c) != std::string_view::npos; }
+
+// A display name's words decoded: only a whole word is an encoded word in a
+// phrase (RFC 2047 5(3)); a word that only looks like one (=?UTF-8? Q?x?=,
+// a=?utf-8?q?b?=) is kept as written, and the encoded words around it are
+// still decoded, each on its own side of it (as Python reads them).
+std::string decode_phrase(std::string_view p, bool utf8) {
+    std::string out;
+    auto decoded = [&](std::string_view s) {   // white space at its ends kept
+        const auto [b, e] = trimmed(s, is_space);
+        append_text(s.substr(0, b), utf8, out);
+        out += decode_text(s.substr(b, e - b), utf8, nullptr, 0);
+        append_text(s.substr(e), utf8, out);
+    };
+    std::size_t from = 0;   // start of the words not yet written
+    for (std::size_t k = 0; k < p.size();) {
+        while (k < p.size() && is_space(p[k])) ++k;
+        std::size_t e = k;
+        while (e < p.size() && !is_space(p[e])) ++e;
+        const std::string_view word = p.substr(k, e - k);
+        if (word.find("=?") != std::string_view::npos && !is_whole_encoded_word(word)) {
+            decoded(p.substr(from, k - from));
+            append_text(word, utf8, out);
+            from = e;
+        }
+        k = e;
+    }
+    decoded(p.substr(from));
+    return out;
+}
 
 std::string decode_address_text(std::string_view raw) {
     const bool utf8 = is_valid_utf8(raw);
@@ -391,23 +455,18 @@ std::string decode_address_text(std::string_view raw) {
         const std::string_view run = raw.substr(i, j - i);
         std::size_t next = j;
         while (next < n && is_space(raw[next])) ++next;
-        bool phrase = before != '@' && (next >= n || raw[next] != '@') && run.find("=?") != std::string_view::npos;
-        // Only whole words are encoded words in a phrase (RFC 2047 5(3)).
-        for (std::size_t k = 0; phrase && k < run.size();) {
-            while (k < run.size() && is_space(run[k])) ++k;
-            std::size_t e = k;
-            while (e < run.size() && !is_space(run[e])) ++e;
-            const std::string_view word = run.substr(k, e - k);
-            if (word.find("=?") != std::string_view::npos && !is_whole_encoded_word(word)) phrase = false;
-            k = e;
-        }
+        const bool phrase = before != '@' && (next >= n || raw[next] != '@') && run.find("=?") != std::string_view::npos;
         if (!phrase) {
             literal(run);
         } else {
             const auto [b, e] = trimmed(run, is_space);
             literal(run.substr(0, b));
-            const std::string text = decode_text(run.substr(b, e - b), utf8, nullptr, 0);
-            if (std::none_of(text.begin(), text.end(), is_special)) {
+            const std::string text = decode_phrase(run.substr(b, e - b), utf8);
+            // Quoted when decoding made specials appear (nothing decoded:
+            // as written, like any other text).
+            std::string as_written;
+            append_text(run.substr(b, e - b), utf8, as_written);
+            if (text == as_written || std::none_of(text.begin(), text.end(), is_special)) {
                 out += text;
             } else {
                 out += '"';

@@ -126,10 +126,30 @@ TEST(DecodeHeaderText, MalformedWordKeptLiterallyWithDefect) {
     EXPECT_EQ(msg::decode_header_text("a =?utf-8?X?abc?= b", &d, 100), "a =?utf-8?X?abc?= b");
     ASSERT_EQ(count(d, DefectCode::EncodedWordMalformed), 1u);
     EXPECT_EQ(first(d, DefectCode::EncodedWordMalformed)->offset, 102u);
-    EXPECT_EQ(first(d, DefectCode::EncodedWordMalformed)->detail, "=?utf-8?X?abc?=");
-    // Not closed: kept literally, no word at all (and so no defect).
+    EXPECT_EQ(first(d, DefectCode::EncodedWordMalformed)->detail, "kept as it is: =?utf-8?X?abc?=");
+    // Begun as an encoder begins a word, then broken (not closed, white
+    // space inside): kept as it is, and reported (Python decodes the
+    // second, so readers differ), up to its end or to the white space.
     d.clear();
     EXPECT_EQ(msg::decode_header_text("=?utf-8?q?abc", &d), "=?utf-8?q?abc");
+    ASSERT_EQ(count(d, DefectCode::EncodedWordMalformed), 1u);
+    EXPECT_EQ(d[0].detail, "kept as it is: =?utf-8?q?abc");
+    d.clear();
+    EXPECT_EQ(msg::decode_header_text("=?UTF-8?Q?Gr=C3=BC=C3=9Fe aus K=C3=B6ln?= x", &d, 10),
+              "=?UTF-8?Q?Gr=C3=BC=C3=9Fe aus K=C3=B6ln?= x");
+    ASSERT_EQ(count(d, DefectCode::EncodedWordMalformed), 1u);
+    EXPECT_EQ(d[0].offset, 10u);
+    EXPECT_EQ(d[0].detail, "kept as it is: =?UTF-8?Q?Gr=C3=BC=C3=9Fe aus K=C3=B6ln?=");
+    // A broken one before a good one: reported up to its white space, the
+    // good one decoded.
+    d.clear();
+    EXPECT_EQ(msg::decode_header_text("=?utf-8?q?a b =?utf-8?q?c?=", &d), "=?utf-8?q?a b c");
+    ASSERT_EQ(count(d, DefectCode::EncodedWordMalformed), 1u);
+    EXPECT_EQ(d[0].detail, "kept as it is: =?utf-8?q?a");
+    // Text that merely holds "=?" is no word: nothing to say.
+    d.clear();
+    EXPECT_EQ(msg::decode_header_text("what =? is this ?= then", &d), "what =? is this ?= then");
+    EXPECT_EQ(msg::decode_header_text("a=?b", &d), "a=?b");
     EXPECT_TRUE(d.empty());
     // A bad Q escape inside a well-formed word: decoded as far as possible, reported.
     d.clear();
@@ -432,7 +452,7 @@ TEST(DecodeHeaderText, ManyWordStartsStayLinear) {
     msg::Defects d;
     EXPECT_EQ(msg::decode_header_text(in, &d), in);
     EXPECT_EQ(count(d, DefectCode::EncodedWordMalformed), 1u);
-    for (const auto& x : d) EXPECT_LE(x.detail.size(), 4096u);
+    for (const auto& x : d) EXPECT_LE(x.detail.size(), 4096u + std::string_view("kept as it is: ").size());
     // Several malformed words are still reported, once each.
     d.clear();
     msg::decode_header_text("=?a?x?b?= and =?=?c?Y?d?=", &d);
@@ -473,6 +493,12 @@ TEST(DecodeFieldText, AddressFieldsCannotBeSpoofed) {
     EXPECT_EQ(msg::decode_field_text("To", "\"Q =?utf-8?q?x?=\" <q@x>, a=?utf-8?q?b?= c <d@e>"),
               "\"Q =?utf-8?q?x?=\" <q@x>, a=?utf-8?q?b?= c <d@e>");
     EXPECT_EQ(msg::decode_field_text("to", "team: =?utf-8?q?M=C3=BCller?= <m@x>;"), "team: M\xC3\xBCller <m@x>;");
+    // A word that only looks like an encoded word keeps the words beside
+    // it from nothing: they are decoded, it is kept.
+    EXPECT_EQ(msg::decode_field_text("From", "=?UTF-8? Q?x?= =?UTF-8?Q?Andr=C3=A9?= <andre@example.org>"),
+              "=?UTF-8? Q?x?= Andr\xC3\xA9 <andre@example.org>");
+    EXPECT_EQ(msg::decode_field_text("From", "=?utf-8?q?J=C3=B6rg?= x=?utf-8?q?y?=  =?utf-8?q?M=C3=BCller?= <j@x>"),
+              "J\xC3\xB6rg x=?utf-8?q?y?=  M\xC3\xBCller <j@x>");
     EXPECT_EQ(msg::decode_field_text("From", "Ren\xE9 <r@x.org>"), "Ren\xC3\xA9 <r@x.org>");
     // A comment's decoded text cannot close it: its parentheses escaped.
     EXPECT_EQ(msg::decode_field_text("From", "(=?utf-8?q?=29_=3Cceo=40bank=2Eexample=3E_=28?=) <x@evil.example>"),
