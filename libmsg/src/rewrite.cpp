@@ -242,12 +242,14 @@ bool step_headers(std::string_view in, std::string& out, const RewriteOptions& o
             remove_if([&](const Item& i) { return glob_match(e.name, i.name); }, "removed");
             break;
         case HeaderEdit::Kind::add: {
-            // Not again when the same field is there (so that adding is
-            // idempotent too).
+            // Not again when the same field is there, as readers read it
+            // (so that adding is idempotent too, when --7bit, --fold or
+            // --fix wrote the value of an earlier run as encoded words).
             const std::string text = make_field(e.name, e.value, eol);
+            const std::string wanted = decode_field_text(e.name, unfold(text.substr(e.name.size() + 1)));
             auto same = [&](const Item& i) {
                 return iequals(i.name, e.name) &&
-                       unfold(i.text.substr(i.name.size() + 1)) == unfold(text.substr(e.name.size() + 1));
+                       decode_field_text(i.name, unfold(i.text.substr(i.name.size() + 1))) == wanted;
             };
             if (std::any_of(items.begin(), items.end(), same)) break;
             // Removed earlier in this run (--remove 'X-*' --add 'X-A: 1'):
@@ -423,11 +425,15 @@ bool parse_header_edit(std::string_view text, HeaderEdit::Kind kind, HeaderEdit&
     while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
     while (!value.empty() && (value.back() == '\n' || value.back() == '\r')) value.remove_suffix(1);
     // A line break inside the value must fold (be followed by white space):
-    // anything else would start a field of its own.
+    // anything else would start a field of its own. Nor may the line it
+    // starts be white space only: that is obsolete syntax (RFC 5322 4.2,
+    // never generated), and a reader may take it for the header's end.
     for (std::size_t i = 0; i < value.size(); ++i) {
         if (value[i] == '\r' && (i + 1 >= value.size() || value[i + 1] != '\n')) return false;
-        if (value[i] == '\n' && (i + 1 >= value.size() || (value[i + 1] != ' ' && value[i + 1] != '\t')))
-            return false;
+        if (value[i] != '\n') continue;
+        std::size_t j = i + 1;
+        while (j < value.size() && (value[j] == ' ' || value[j] == '\t')) ++j;
+        if (j == i + 1 || j >= value.size() || value[j] == '\r' || value[j] == '\n') return false;
     }
     edit.kind = kind;
     edit.name = std::string(name);

@@ -96,12 +96,13 @@ std::string_view reencode(const Message& m, const Entity& e, TransferEncoding ho
     if (how == TransferEncoding::unknown) {
         // Sizes compared before either is written: a large body is encoded once.
         if (e.content_type.type == "text" && e.encoding != TransferEncoding::binary)
-            qp_size = qp_encoded_size(decoded.data, eol);
+            qp_size = qp_encoded_size(decoded.data, eol, true);
         how = qp_size && *qp_size <= base64_encoded_size(decoded.data.size(), 76, eol.size()) ? TransferEncoding::quoted_printable
                                                                                : TransferEncoding::base64;
     }
     if (how == TransferEncoding::quoted_printable)
-        splice.replace(e.body_begin, e.end, std::move(sep), qp_encode_body(std::move(decoded), eol, qp_size));
+        splice.replace(e.body_begin, e.end, std::move(sep),
+                       qp_encode_body(std::move(decoded), eol, e.content_type.type == "text", qp_size));
     else
         splice.replace(e.body_begin, e.end, std::move(sep), base64_encode_body(std::move(decoded), eol, final_eol));
     if (e.encoding != how) set_transfer_encoding(m, e, transfer_encoding_name(how), eol, splice);
@@ -346,6 +347,21 @@ bool step_line_limit(std::string_view in, std::string& out, const RewriteOptions
 
 // --- to-utf8 ----------------------------------------------------------------------
 
+// Whether text may stand as it is in an 8bit body (RFC 2045 2.8): lines of
+// at most 998 octets ended by the message's line breaks, no NUL, no CR or
+// LF but in those breaks, and no line that could read as a boundary.
+static bool fits_8bit(std::string_view t, std::string_view eol) {
+    for (std::size_t start = 0;;) {
+        const std::size_t nl = t.find(eol, start);
+        const std::string_view line = t.substr(start, nl == std::string_view::npos ? std::string_view::npos : nl - start);
+        if (line.size() > 998 || line.substr(0, 2) == "--" ||
+            line.find_first_of(std::string_view("\0\r\n", 3)) != std::string_view::npos)
+            return false;
+        if (nl == std::string_view::npos) return true;
+        start = nl + eol.size();
+    }
+}
+
 bool step_to_utf8(std::string_view in, std::string& out, const RewriteOptions& o, const StepLog& log) {
     const Message m = parse_message(in, o.limits);
     const std::string_view eol = eol_of(in);
@@ -369,13 +385,28 @@ bool step_to_utf8(std::string_view in, std::string& out, const RewriteOptions& o
             continue;
         }
         Decoded decoded = decode_body(m.body(e), e.encoding);
-        if (canon == "us-ascii" && !has_8bit(decoded.data)) continue;
+        if (canon == "us-ascii") {
+            if (!has_8bit(decoded.data)) continue;
+            // 8-bit bytes are in no charset US-ASCII names (msgcheck calls
+            // them charset.bad-bytes); reading them as windows-1252, as a
+            // display does, would be a guess written down as UTF-8.
+            log.problem(place, "8-bit bytes do not decode in " + *cs + ": left as it is");
+            continue;
+        }
         if (under_signature(m, e)) {
             log.problem(place, kSigned);
             continue;
         }
         if (!editable(e)) {
             log.problem(place, not_editable(m, e));
+            continue;
+        }
+        // A second Content-Type would name the old charset over the new
+        // text to a reader that takes the last one.
+        const auto fields = m.fields(e);
+        if (std::count_if(fields.begin(), fields.end(),
+                          [](const HeaderField& f) { return iequals(f.name, "Content-Type"); }) > 1) {
+            log.problem(place, "two Content-Type fields: left as it is");
             continue;
         }
         std::string utf8;
@@ -393,18 +424,20 @@ bool step_to_utf8(std::string_view in, std::string& out, const RewriteOptions& o
         const bool final_eol = !body.empty() && body.back() == '\n';
         switch (e.encoding) {
         case TransferEncoding::quoted_printable:
-            splice.replace(e.body_begin, e.end, {}, qp_encode_body(hold(std::move(utf8)), eol));
+            splice.replace(e.body_begin, e.end, {}, qp_encode_body(hold(std::move(utf8)), eol, true));
             break;
         case TransferEncoding::base64:
             splice.replace(e.body_begin, e.end, {}, base64_encode_body(hold(std::move(utf8)), eol, final_eol));
             break;
         default:
             // Text that was not visible as ASCII before (UTF-7, UTF-16)
-            // could now hold a boundary line: then it is quoted-printable,
-            // which never starts a line with "-".
-            if (utf8.rfind("--", 0) == 0 || utf8.find("\n--") != std::string::npos) {
+            // could now hold a boundary line, a control that was escaped
+            // (NUL, a CR or LF alone), and text that grew (Latin-1 as
+            // UTF-8) a line over 998 octets: then it is quoted-printable,
+            // which never starts a line with "-" and holds none of those.
+            if (!fits_8bit(utf8, eol)) {
                 set_transfer_encoding(m, e, "quoted-printable", eol, splice);
-                splice.replace(e.body_begin, e.end, {}, qp_encode_body(hold(std::move(utf8)), eol));
+                splice.replace(e.body_begin, e.end, {}, qp_encode_body(hold(std::move(utf8)), eol, true));
                 break;
             }
             if (e.encoding == TransferEncoding::seven_bit && has_8bit(utf8))

@@ -22,8 +22,11 @@ bool is_wsp(char c) { return c == ' ' || c == '\t'; }
 
 std::string as_utf8(std::string_view text) {
     if (first_non_ascii(text) == std::string_view::npos || is_valid_utf8(text)) return std::string(text);
+    // Read as windows-1252, its five undefined bytes (lead bytes of raw
+    // Shift_JIS, GBK and Big5 text) as the C1 controls they stand for in
+    // ISO 8859-1, as the iso-8859-1 label decodes: kept, not made U+FFFD.
     std::string out;
-    to_utf8(text, "windows-1252", out);
+    to_utf8(text, "iso-8859-1", out);
     return out;
 }
 
@@ -134,18 +137,21 @@ struct Counter {
     }
 };
 
+// The hard line breaks: in text, the data's line breaks that are the
+// message's own (`eol`); in other data only a final one, the rest being
+// data (RFC 2045 6.7 (4)). Any other CR or LF is written =0D or =0A, so
+// that decoding gives back every byte whatever line ends the message is
+// later given (a data LF written as a line break becomes CRLF on the wire).
 template <class Out>
-void qp_encode_into(std::string_view data, std::string_view eol, Out& out) {
+void qp_encode_into(std::string_view data, std::string_view eol, bool text, Out& out) {
     constexpr std::size_t kMax = 76;  // RFC 2045 6.7 (5)
+    const bool final_break = data.size() >= eol.size() && data.substr(data.size() - eol.size()) == eol;
     std::size_t start = 0;
     while (start < data.size()) {
-        const std::size_t nl = data.find('\n', start);
-        std::size_t end = nl == std::string_view::npos ? data.size() : nl;
-        std::string_view brk;
-        if (nl != std::string_view::npos) {
-            brk = end > start && data[end - 1] == '\r' ? data.substr(end - 1, 2) : data.substr(end, 1);
-            if (brk.size() == 2) --end;
-        }
+        const std::size_t nl = text ? data.find(eol, start)
+                               : final_break && start < data.size() - eol.size() + 1 ? data.size() - eol.size()
+                                                                                   : std::string_view::npos;
+        const std::size_t end = nl == std::string_view::npos ? data.size() : nl;
         const std::string_view line = data.substr(start, end - start);
         std::size_t col = 0;
         for (std::size_t k = 0; k < line.size(); ++k) {
@@ -190,17 +196,17 @@ void qp_encode_into(std::string_view data, std::string_view eol, Out& out) {
             }
         }
         if (nl == std::string_view::npos) break;
-        out += brk;
-        start = nl + 1;
+        out += eol;
+        start = nl + eol.size();
     }
 }
 
 
 }  // namespace
 
-std::size_t qp_encoded_size(std::string_view data, std::string_view eol) {
+std::size_t qp_encoded_size(std::string_view data, std::string_view eol, bool text) {
     Counter c;
-    qp_encode_into(data, eol, c);
+    qp_encode_into(data, eol, text, c);
     return c.n;
 }
 
@@ -222,9 +228,9 @@ Decoded hold(std::string text) {
     return {*owned, owned};
 }
 
-Splice::Deferred qp_encode_body(Decoded data, std::string_view eol, std::optional<std::size_t> size) {
-    const std::size_t n = size.value_or(qp_encoded_size(data.data, eol));
-    return {n, [data = std::move(data), eol](std::string& out) { qp_encode_into(data.data, eol, out); }};
+Splice::Deferred qp_encode_body(Decoded data, std::string_view eol, bool text, std::optional<std::size_t> size) {
+    const std::size_t n = size.value_or(qp_encoded_size(data.data, eol, text));
+    return {n, [data = std::move(data), eol, text](std::string& out) { qp_encode_into(data.data, eol, text, out); }};
 }
 
 Splice::Deferred base64_encode_body(Decoded data, std::string_view eol, bool final_eol) {

@@ -259,8 +259,9 @@ bool fold_header_field(const Message& m, std::size_t entity, const HeaderField& 
     const bool free_text = iequals(f.name, "Subject") || iequals(f.name, "Comments") ||
                            iequals(f.name, "Content-Description") || iequals(f.name, "Thread-Topic");
     const std::string place = field_place(m, entity, f.name);
-    // An encoded word libmsg leaves as it is (one over 4,096 characters)
-    // would be encoded again as its literal text: the field is left alone.
+    // An encoded word libmsg leaves as it is (one over 4,096 characters, or
+    // in a charset it does not know) would be encoded again as its literal
+    // text: the field is only folded where it has white space.
     bool undecoded_word = false;
     if (over > 0 && free_text)
         each_word(f.value, [&](std::size_t b, std::size_t e) {
@@ -269,9 +270,17 @@ bool fold_header_field(const Message& m, std::size_t entity, const HeaderField& 
             return !undecoded_word;
         });
     if (undecoded_word) {
-        log.problem(place, "a line stays over 998 octets: it holds an encoded word too long to decode, which "
-                           "encoding it again would turn into its literal text");
-        return false;
+        log.problem(place, "a line stays over 998 octets: the field holds an encoded word libmsg does not decode "
+                           "(too long, or in a charset it does not know), which encoding the text again would "
+                           "turn into its literal text");
+        // Folded where the text has white space; not only after the colon
+        // (the long word on a line of its own gains nothing, and a reader
+        // may then show a leading space).
+        const std::string bare = std::string(f.name) + ":" + std::string(eol);
+        if (!changed || folded.compare(0, bare.size(), bare) == 0) return false;
+        splice.replace(f.offset, f.offset + f.raw.size(), std::move(folded));
+        log.change(place, "folded");
+        return true;
     }
     if (over > 0 && free_text) {
         // No white space to fold at within 998 octets: unstructured text

@@ -280,6 +280,24 @@ TEST(LineLimit, EncodedWordTooLongToDecodeIsLeftAlone) {
     EXPECT_EQ(r.problems[0].where, "header Subject");
 }
 
+// The same for a word in a charset libmsg does not know, beside ordinary
+// text: the field is still folded where it has white space, and said why a
+// line stays long.
+TEST(LineLimit, UnknownCharsetWordStillLetsTheFieldFold) {
+    std::string words;
+    for (int i = 0; i < 30; ++i) words += " word" + std::to_string(i);
+    const std::string in = "From: a@example.org\nSubject: =?x-unknown?q?abc?=" + words + " " + std::string(1000, 'w') +
+                           "\n\nx\n";
+    const auto r = run(in, [](RewriteOptions& o) { o.fold = true; });
+    EXPECT_NE(r.output, in);
+    EXPECT_NE(r.output.find("=?x-unknown?q?abc?="), std::string::npos);
+    ASSERT_EQ(r.problems.size(), 1u);
+    EXPECT_NE(r.problems[0].what.find("charset it does not know"), std::string::npos) << r.problems[0].what;
+    const msg::Message before = msg::parse_message(in), after = msg::parse_message(r.output);
+    EXPECT_EQ(msg::unfold(after.field(after.entity(0), "Subject")->value),
+              msg::unfold(before.field(before.entity(0), "Subject")->value));
+}
+
 TEST(SevenBit, AddressWith8BitIsAProblemAndTheFieldStays) {
     const std::string in = "From: j\xc3\xb6rg@example.org\nTo: b@example.net\n\nhi\n";
     const auto r = msg::rewrite(in, [] { RewriteOptions o; o.seven_bit = true; return o; }());
@@ -449,6 +467,11 @@ TEST(Headers, EditTextIsChecked) {
     EXPECT_EQ(e.name, "Subject");
     EXPECT_EQ(e.value, "a\n b");
     EXPECT_FALSE(msg::parse_header_edit("Subject: a\nBcc: x@example.org", msg::HeaderEdit::Kind::set, e));
+    // A fold that leaves a line of white space only (obsolete, RFC 5322 4.2).
+    EXPECT_FALSE(msg::parse_header_edit("Subject: a\n \n b", msg::HeaderEdit::Kind::set, e));
+    EXPECT_FALSE(msg::parse_header_edit("Subject: a\n ", msg::HeaderEdit::Kind::set, e));
+    EXPECT_FALSE(msg::parse_header_edit("Subject: a\r\n\t\r\n b", msg::HeaderEdit::Kind::add, e));
+    EXPECT_TRUE(msg::parse_header_edit("Subject: a\r\n\t b", msg::HeaderEdit::Kind::add, e));
     EXPECT_FALSE(msg::parse_header_edit("no colon", msg::HeaderEdit::Kind::add, e));
     EXPECT_FALSE(msg::parse_header_edit("Bad Name: x", msg::HeaderEdit::Kind::add, e));
 }
@@ -549,12 +572,86 @@ TEST(ToUtf8, SevenBitCharsetBecomes8Bit) {
     EXPECT_NE(r.output.find("Content-Transfer-Encoding: 8bit\n"), std::string::npos);
 }
 
+// Text written again as UTF-8 that no longer fits an 8bit body (a Latin-1
+// line grown past 998 octets, a NUL or a lone LF that UTF-7 escaped)
+// becomes quoted-printable, not a body msgcheck would call broken.
+TEST(ToUtf8, TextThatNoLongerFits8BitBecomesQuotedPrintable) {
+    const std::string latin = "Content-Type: text/plain; charset=iso-8859-1\nContent-Transfer-Encoding: 8bit\n\n" +
+                              std::string(600, '\xE9') + "\n";
+    const auto grown = run(latin, [](RewriteOptions& o) { o.to_utf8 = true; });
+    EXPECT_NE(grown.output.find("Content-Transfer-Encoding: quoted-printable\n"), std::string::npos);
+    EXPECT_EQ(decoded_leaves(grown.output)[0], [] {
+        std::string s;
+        for (int i = 0; i < 600; ++i) s += "\xC3\xA9";
+        return s + "\n";
+    }());
+    const std::string utf7 = "Content-Type: text/plain; charset=utf-7\n\na+AAA-b+AAo-c\n";
+    const auto controls = run(utf7, [](RewriteOptions& o) { o.to_utf8 = true; });
+    EXPECT_EQ(decoded_leaves(controls.output)[0], std::string("a\0b\nc\n", 6));
+    EXPECT_EQ(controls.output.find('\0'), std::string::npos);
+    EXPECT_NE(controls.output.find("\n\na=00b\nc\n"), std::string::npos) << controls.output;
+}
+
+TEST(ToUtf8, TwoContentTypeFieldsLeftAndReported) {
+    const std::string in = "Content-Type: text/plain; charset=iso-8859-1\nContent-Type: text/plain; charset=iso-8859-1\n"
+                           "Content-Transfer-Encoding: 8bit\n\ncaf\xE9\n";
+    const auto r = run(in, [](RewriteOptions& o) { o.to_utf8 = true; });
+    EXPECT_EQ(r.output, in);
+    ASSERT_EQ(r.problems.size(), 1u);
+    EXPECT_NE(r.problems[0].what.find("two Content-Type fields"), std::string::npos);
+}
+
+TEST(ToUtf8, EightBitBytesUnderUsAsciiLeftAndReported) {
+    // UTF-8 (or Latin-1) bytes under a US-ASCII label decode in no charset
+    // the label names: the part stays as it is, as msgcheck's
+    // charset.bad-bytes says, and is not relabelled with a guess.
+    const std::string in = "Content-Type: text/plain; charset=us-ascii\nContent-Transfer-Encoding: 8bit\n\n"
+                           "caf\xc3\xa9\n";
+    const auto r = run(in, [](RewriteOptions& o) { o.to_utf8 = true; });
+    EXPECT_EQ(r.output, in);
+    ASSERT_EQ(r.problems.size(), 1u);
+    EXPECT_NE(r.problems[0].what.find("do not decode in us-ascii"), std::string::npos) << r.problems[0].what;
+    // ASCII under the label: nothing to convert, nothing to say.
+    const std::string plain = "Content-Type: text/plain; charset=us-ascii\n\ncafe\n";
+    const auto p = run(plain, [](RewriteOptions& o) { o.to_utf8 = true; });
+    EXPECT_EQ(p.output, plain);
+    EXPECT_TRUE(p.problems.empty());
+}
+
 // --- fix ---------------------------------------------------------------------------------------
 
 bool has_code(const msg::Defects& ds, msg::DefectCode c) {
     for (const msg::Defect& d : ds)
         if (d.code == c) return true;
     return false;
+}
+
+// Quoted-printable written again keeps every byte: a CR or LF that is data
+// (=0A in an attachment, an LF in a CRLF message's text) stays encoded, and
+// is not written as a line break, which the message's line ends (and the
+// wire's) would then turn into another byte.
+TEST(Fix, QuotedPrintableKeepsDataLineBreaks) {
+    const std::string head = "From: a@example.org\r\nMIME-Version: 1.0\r\nContent-Type: application/octet-stream\r\n"
+                             "Content-Transfer-Encoding: quoted-printable\r\n\r\n";
+    const std::string bin = head + "=01=0A=02 =ZZ\r\n";   // a bad escape for --fix to repair
+    const auto fixed = run(bin, [](RewriteOptions& o) { o.fix = true; });
+    EXPECT_EQ(decoded_leaves(fixed.output), decoded_leaves(bin));
+    EXPECT_EQ(fixed.output.find("\x01"), std::string::npos);
+    // Fixing again changes nothing.
+    EXPECT_EQ(run(fixed.output, [](RewriteOptions& o) { o.fix = true; }).output, fixed.output);
+    // --7bit of a long binary line: soft breaks only.
+    const std::string longer = head + "=01=0A=02" + std::string(300, 'x') + "\r\n";
+    const auto seven = run(longer, [](RewriteOptions& o) { o.seven_bit = true; });
+    EXPECT_EQ(decoded_leaves(seven.output), decoded_leaves(longer));
+    std::size_t bare_lf = 0;
+    for (std::size_t i = 0; i < seven.output.size(); ++i) bare_lf += seven.output[i] == '\n' && (i == 0 || seven.output[i - 1] != '\r');
+    EXPECT_EQ(bare_lf, 0u) << seven.output;
+    // Text in a CRLF message whose data holds an LF alone: =0A, not a bare LF.
+    const std::string text = "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=iso-8859-1\r\n"
+                             "Content-Transfer-Encoding: quoted-printable\r\n\r\ncaf=E9=0Anext\r\nline\r\n";
+    const auto utf8 = run(text, [](RewriteOptions& o) { o.to_utf8 = true; });
+    EXPECT_EQ(decoded_leaves(utf8.output)[0], "caf\xC3\xA9\nnext\r\nline\r\n");
+    EXPECT_NE(utf8.output.find("=0Anext\r\nline\r\n"), std::string::npos) << utf8.output;
 }
 
 TEST(Fix, RepairsWhatTheCatalogueSays) {
@@ -752,6 +849,44 @@ TEST(Review, RemoveThenAddTheSameFieldIsIdempotent) {
         o.add_date = "Mon, 23 Nov 2026 10:00:00 +0000";
     });
     EXPECT_EQ(r.output, "Subject: x\nX-A: 1\nDate: Mon, 23 Nov 2026 10:00:00 +0000\n\nb\n");
+}
+
+// --add with 8-bit text, or a word too long to fold, together with --7bit,
+// --fix or --fold: the field the first run encoded is the same field the
+// second run would add (run() checks that the second changes nothing).
+// Raw 8-bit header text that is not UTF-8 (here raw Shift_JIS, whose lead
+// bytes include 0x81, 0x8F and 0x90) encoded by --7bit loses no byte: the
+// five windows-1252 leaves undefined are read as C1 controls, as msgshow
+// reads them, not made U+FFFD.
+TEST(Review, RawHeaderBytesUndefinedInWindows1252AreKept) {
+    const std::string in = "From: a@example.org\nSubject: \x89\xEF\x8B\x63\x81\x8D\x8F\x90\x9D\n\nb\n";
+    const auto r = run(in, [](RewriteOptions& o) { o.seven_bit = true; });
+    const msg::Message before = msg::parse_message(in), after = msg::parse_message(r.output);
+    const std::string subject = msg::decode_header_text(after.field(after.entity(0), "Subject")->value);
+    EXPECT_EQ(subject, msg::decode_header_text(before.field(before.entity(0), "Subject")->value));
+    EXPECT_EQ(subject.find("\xEF\xBF\xBD"), std::string::npos);
+    EXPECT_NE(subject.find("\xC2\x81\xC2\x8D\xC2\x8F\xC2\x90\xC2\x9D"), std::string::npos);
+}
+
+TEST(Review, AddWithAnEncodingOperationIsIdempotent) {
+    const std::string in = "From: a@example.org\nSubject: x\n\nb\n";
+    const auto seven = run(in, [](RewriteOptions& o) {
+        o.edits.push_back({msg::HeaderEdit::Kind::add, "X-Note", "caf\xC3\xA9"});
+        o.seven_bit = true;
+    });
+    EXPECT_NE(seven.output.find("X-Note: =?utf-8?"), std::string::npos) << seven.output;
+    // --fix runs before the edits (the man page): its second run encodes
+    // what the first added, and adds no second field.
+    RewriteOptions fix;
+    fix.edits.push_back({msg::HeaderEdit::Kind::add, "X-Note", "caf\xC3\xA9"});
+    fix.fix = true;
+    const std::string twice = msg::rewrite(msg::rewrite(in, fix).output, fix).output;
+    EXPECT_EQ(twice, "From: a@example.org\nSubject: x\nX-Note: =?utf-8?b?Y2Fmw6k=?=\n\nb\n");
+    EXPECT_FALSE(msg::rewrite(twice, fix).changed);
+    run(in, [](RewriteOptions& o) {
+        o.edits.push_back({msg::HeaderEdit::Kind::add, "X-Note", "a " + std::string(120, 'w') + " b"});
+        o.fold = true;
+    });
 }
 
 TEST(Review, ToUtf8OfASpoolEntryAsksFor8BitMime) {

@@ -139,14 +139,16 @@ struct Decoded {
 Decoded decode_body(std::string_view body, TransferEncoding encoding);
 Decoded hold(std::string text);
 
-// Quoted-printable for a body, keeping its line breaks as they are (LF or
-// CRLF; a bare CR is encoded), soft breaks written as `eol`, no break added
-// after a last line that has none; decoding gives back the data exactly.
-// Written when the splice is applied (the Deferred keeps `data` alive);
-// `size` is qp_encoded_size() when the caller has counted it.
-Splice::Deferred qp_encode_body(Decoded data, std::string_view eol, std::optional<std::size_t> size = {});
+// Quoted-printable for a body: the line breaks of `text` that are the
+// message's own (`eol`) as hard line breaks, any other CR or LF (all but a
+// final line break in other data: RFC 2045 6.7 (4)) encoded, soft breaks
+// written as `eol`, no break added after a last line that has none;
+// decoding gives back the data exactly. Written when the splice is applied
+// (the Deferred keeps `data` alive); `size` is qp_encoded_size() when the
+// caller has counted it.
+Splice::Deferred qp_encode_body(Decoded data, std::string_view eol, bool text, std::optional<std::size_t> size = {});
 // Its size, counted without writing it.
-std::size_t qp_encoded_size(std::string_view data, std::string_view eol);
+std::size_t qp_encoded_size(std::string_view data, std::string_view eol, bool text);
 // base64 of a body in lines of 76, ended by `eol` when `final_eol`; as
 // qp_encode_body.
 Splice::Deferred base64_encode_body(Decoded data, std::string_view eol, bool final_eol);
