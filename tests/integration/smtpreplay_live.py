@@ -36,6 +36,7 @@ import tempfile
 import testlib
 from testlib import check, stop
 import threading
+import time
 
 SMTPREPLAY, SMTPSINK, SPOOLSEND, DOCS = sys.argv[1:5]
 SECRET = "s3cret-pass-phrase"
@@ -62,6 +63,7 @@ class StrictServer:
         self.noop_twice = noop_twice
         self.tls = tls_context
         self.errors, self.messages, self.sessions, self.commands = [], [], 0, []
+        self.unfinished = []   # the lines of messages whose connection closed before the final dot
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(5)
@@ -131,6 +133,7 @@ class StrictServer:
                 while True:
                     b = line()
                     if b is None:
+                        self.unfinished.append(body)
                         return
                     if b == ".":
                         break
@@ -238,6 +241,31 @@ try:
     check(r.returncode == 1 and len(diffs) == 2 and "NOOP" in diffs[0] and "no command asked for: 250 2.0.0 ok again"
           in diffs[0] and "RCPT" in diffs[1] and "live 550" in diffs[1] and "5 same, 2 different" in r.stdout,
           "a reply too many is a difference, and the replies after it stay paired: %s" % r.stdout)
+
+    # The live server takes a DATA that the recording shows refused: the
+    # recording has no message, and after 354 nothing else may be sent (RFC
+    # 5321 4.1.1.4). The connection closes without the final dot (nothing
+    # delivered, no RSET written into the message, no wait for --timeout),
+    # and the rest of the session is not sent.
+    refused_data = os.path.join(tmp, "refused-data.txt")
+    with open(refused_data, "w") as f:
+        f.write("S: 220 mx ESMTP\nC: EHLO client.example.org\nS: 250 mx\nC: MAIL FROM:<a@example.org>\n"
+                "S: 250 2.1.0 ok\nC: RCPT TO:<b@example.net>\nS: 250 2.1.5 ok\nC: DATA\nS: 554 5.7.1 no data for you\n"
+                "C: RSET\nS: 250 2.0.0 ok\nC: QUIT\nS: 221 2.0.0 bye\n")
+    srv = StrictServer(False)
+    started = time.monotonic()
+    r = replay("--server", "127.0.0.1:%d" % srv.port, "--timeout", "10s", refused_data)
+    took = time.monotonic() - started
+    time.sleep(0.2)   # the server sees the close
+    srv.close()
+    lines = r.stdout.splitlines()
+    data = [l for l in lines if ": DATA: " in l]
+    check(r.returncode == 1 and took < 5 and len(data) == 1 and "DIFF" in data[0] and "live 354" in data[0]
+          and "closed without the final dot" in data[0] and "4 same, 3 different" in r.stdout
+          and all("not sent: the connection was closed" in l for l in lines if ": RSET: " in l or ": QUIT: " in l),
+          "a DATA taken live where the recording refused it: closed, the rest not sent (%.1f s): %s" % (took, r.stdout))
+    check(srv.messages == [] and srv.unfinished == [[]] and "RSET" not in srv.commands,
+          "nothing written after the 354, nothing delivered: %s %s %s" % (srv.unfinished, srv.messages, srv.commands))
 
     # The same extra reply recorded and live: compared with each other, no difference
     # (smtpsink --script plays the recording's own extra reply).

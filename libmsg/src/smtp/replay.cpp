@@ -41,6 +41,14 @@ Verb verb_of(const Transcript& t, const Exchange& e) {
 
 bool same_lines(const Reply& a, const Reply& b) { return a.code == b.code && a.lines == b.lines; }
 
+// Whether the recording has a message after exchange j (its DATA): the next
+// exchange but replies no command asked for is a body.
+bool body_follows(const std::vector<Exchange>& ex, std::size_t j) {
+    std::size_t k = j + 1;
+    while (k < ex.size() && ex[k].kind == ExchangeKind::unanswered) ++k;
+    return k < ex.size() && ex[k].kind == ExchangeKind::body;
+}
+
 // "535 5.7.8" for notes.
 std::string code_of(const std::optional<Reply>& r) {
     if (!r) return "nothing";
@@ -333,6 +341,21 @@ ReplayReport replay(const Transcript& t, const Endpoint& server, const ReplayOpt
             }
             if (v == Verb::helo && r->code == 250) pipelining = chunking = false;
             if (v == Verb::data) last_data = *r;
+            // After a 354 nothing but a message may follow, through its final
+            // dot (RFC 5321 4.1.1.4): a command written now would be taken as
+            // its content. Where the recording has no message (its server
+            // refused the DATA, or it ends there) the transaction is abandoned
+            // by closing the connection without the dot, which delivers
+            // nothing; the session cannot go on, as after any close.
+            if (v == Verb::data && r->code == 354 && !body_follows(ex, j)) {
+                s.note += (s.note.empty() ? "" : "; ") +
+                          std::string("the recording has no message for this DATA: the connection was closed "
+                                      "without the final dot, so nothing was delivered");
+                c.close();
+                open = false;
+                closed_why = "the connection was closed to abandon a message the recording does not have";
+                continue;
+            }
             if (v == Verb::auth || ex[j].kind == ExchangeKind::sasl) last_sasl = *r;
             if (v == Verb::starttls && r->code == 220) {
                 if (auto h = c.start_tls(opt.tls, server.host); !h) {

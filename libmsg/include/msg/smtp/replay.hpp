@@ -100,7 +100,11 @@ std::string replay_summary_json(std::string_view source, std::string_view server
 // body after DATA was refused, SASL lines after AUTH was refused, lines
 // recorded inside TLS when the live session has none, credentials that
 // would go in clear to a host that is not loopback, anything after the
-// connection closed) is not sent and counts as a mismatch.
+// connection closed) is not sent and counts as a mismatch. A DATA the live
+// server answers 354 where the recording has no message (its server
+// refused the DATA) is followed by no command, which the server would take
+// as the message's content (RFC 5321 4.1.1.4): the connection is closed
+// without the final dot, which delivers nothing, and the rest is not sent.
 ReplayReport replay(const Transcript& t, const Endpoint& server, const ReplayOptions& opt);
 
 }  // namespace msg::smtp
