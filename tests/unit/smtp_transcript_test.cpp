@@ -183,6 +183,14 @@ TEST(SmtpTranscript, CheckerCodes) {
               std::vector<std::string>{"smtp.extension-not-offered"});
     EXPECT_EQ(codes(g + "C: MAIL FROM:<a@b.example>\nS: 503 no hello\n"), std::vector<std::string>{"smtp.sequence"});
     EXPECT_EQ(codes(g + "C: NOOP\nS: 250 2.0.0 ok\nS: 221 bye\n"), std::vector<std::string>{"smtp.reply-unsolicited"});
+    // RFC 5321 3.8: a 421 sent unasked (a server's timeout or shutdown), the
+    // session's last reply, is no error; one the server goes on after, or a
+    // reply too many of another code, still is.
+    EXPECT_EQ(codes(g + e + "S: 421 4.4.2 mx Error: timeout exceeded\n"), std::vector<std::string>{});
+    EXPECT_EQ(codes(g + e + "C: NOOP\nS: 250 ok\nS: 421 4.3.2 shutting down\nC: QUIT\n"),
+              std::vector<std::string>{"smtp.reply-missing"});   // the QUIT the closed session never answered
+    EXPECT_EQ(codes(g + e + "S: 421 4.4.2 timeout\nC: NOOP\nS: 250 ok\n"), std::vector<std::string>{"smtp.reply-unsolicited"});
+    EXPECT_EQ(codes(g + e + "S: 554 5.3.2 go away\n"), std::vector<std::string>{"smtp.reply-unsolicited"});
     EXPECT_EQ(codes(g + "C: NOOP\nS: 250-ok\n"), std::vector<std::string>{"smtp.reply-syntax"});
     EXPECT_EQ(codes(g + "C: NOOP\nS: 25 ok\n"), std::vector<std::string>{"smtp.reply-syntax"});
     EXPECT_EQ(codes(g + "C: NOOP\nS: 250 5.0.0 ok\n"), std::vector<std::string>{"smtp.enhanced-class"});

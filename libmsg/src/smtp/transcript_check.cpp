@@ -156,7 +156,13 @@ Defects check_transcript(const Transcript& t, bool client_only) {
     for (std::size_t k = 0; k < ex.size(); ++k) {
         const Exchange& e = ex[k];
         if (e.kind == ExchangeKind::unanswered) {
-            add(DefectCode::SmtpReplyUnsolicited, e.reply_lines[0], "");
+            // RFC 5321 3.8: a server may send 421 at any time, unasked (its
+            // timeout, a shutdown), and close: the session's end, not a reply
+            // too many, when no reply follows it.
+            const bool closing = e.reply && e.reply->code == 421 &&
+                                 std::none_of(ex.begin() + static_cast<std::ptrdiff_t>(k) + 1, ex.end(),
+                                              [](const Exchange& later) { return !later.reply_lines.empty(); });
+            if (!closing) add(DefectCode::SmtpReplyUnsolicited, e.reply_lines[0], "");
             continue;
         }
         if (e.kind == ExchangeKind::greeting) {
