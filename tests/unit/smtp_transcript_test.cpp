@@ -396,6 +396,42 @@ TEST(NotTranscript, EmptyAndBinaryInput) {
     EXPECT_EQ(not_transcript_reason("C: DATA\n" + std::string(2000, 'x') + "\x1b[0m\n"), "");
 }
 
+// A NUL in a message (a real defect of real mail) does not make the
+// transcript binary: what --convert writes of such a session reads back,
+// in every format, with the same lines. Before the first DATA a NUL is
+// still binary data.
+TEST(NotTranscript, ANulInTheMessageIsTheMessages) {
+    using msg::smtp::not_transcript_reason;
+    using namespace std::string_literals;
+    const std::string native =
+        "# msgtools transcript 1\nS 0.1 220 mx ESMTP\nC 0.1 EHLO a.example\nS 0.1 250 mx\n"
+        "C 0.1 MAIL FROM:<a@b.example>\nS 0.1 250 ok\nC 0.1 RCPT TO:<c@d.example>\nS 0.1 250 ok\n"
+        "C 0.1 DATA\nS 0.1 354 go\nC 0.1 Subject: x\nC 0.1 \nC 0.1 nul:\0:x\x01\x02\x03\x04\nC 0.1 .\nS 0.1 250 queued\n"
+        "C 0.1 QUIT\nS 0.1 221 bye\n"s;
+    const Transcript t = parse(native);
+    for (const Format f : {Format::cs, Format::swaks, Format::bsmtp}) {
+        const std::string out = write_transcript(t, f);
+        ASSERT_NE(out.find('\0'), std::string::npos) << format_name(f);
+        EXPECT_EQ(not_transcript_reason(out), "") << format_name(f);
+        const Transcript back = parse(out, f);
+        std::vector<std::string> want, got;
+        for (const TranscriptLine& l : t.lines)
+            if (l.side == Side::client || (f != Format::bsmtp && l.side == Side::server)) want.push_back(l.text);
+        for (const TranscriptLine& l : back.lines)
+            if (l.side != Side::event) got.push_back(l.text);
+        EXPECT_EQ(got, want) << format_name(f);
+    }
+    EXPECT_EQ(not_transcript_reason("S: 220 ok\nC: EHLO a\nC: data\nC: a\0b\n"s), "");
+    EXPECT_EQ(not_transcript_reason(" -> BDAT 5 LAST\n -> a\0b\n"s), "");
+    // Before the message, or with no message at all, it is binary.
+    EXPECT_EQ(not_transcript_reason("S: 220 ok\nC: EH\0LO a\nC: DATA\nC: x\n"s),
+              "not a transcript: binary data (a NUL byte near the start)");
+    EXPECT_EQ(not_transcript_reason("\x89PNG\r\n\x1a\n\0\0\0\rIHDR\nDATA\n"s),
+              "not a transcript: binary data (a NUL byte near the start)");
+    EXPECT_EQ(not_transcript_reason("C: DATAX\n\x01\x02\x03\x04\n"),
+              "not a transcript: binary data (control bytes near the start)");
+}
+
 // The recorder's output is read back by the parser: a client line exactly as
 // sent (form feed, ESC, a CR inside it); a server line with its control
 // bytes escaped, so that a CR cannot end it early or forge a line.

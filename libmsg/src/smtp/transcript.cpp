@@ -139,6 +139,33 @@ Format detect_format(std::string_view text) {
     return found.value_or(Format::bsmtp);
 }
 
+namespace {
+
+// Where the first message of `text` begins: just past its first DATA or
+// BDAT command line (after "C:", a swaks arrow, or bare as in a batch), or
+// text.size() when none comes.
+std::size_t message_start(std::string_view text) noexcept {
+    std::size_t found = text.size();
+    auto is = [](std::string_view cmd, std::string_view verb) {
+        if (cmd.size() < verb.size() || (cmd.size() > verb.size() && cmd[verb.size()] != ' ')) return false;
+        for (std::size_t i = 0; i < verb.size(); ++i)
+            if ((cmd[i] & ~0x20) != verb[i]) return false;
+        return true;
+    };
+    for_each_line(text, [&](std::string_view line, std::size_t at) {
+        if (found != text.size()) return;
+        std::string_view cmd = ltrim(line);
+        if (starts(cmd, "C:") || starts(cmd, "->") || starts(cmd, "~>")) cmd = ltrim(cmd.substr(2));
+        if (is(cmd, "DATA") || is(cmd, "BDAT")) {
+            const std::size_t nl = text.find('\n', at);
+            found = nl == std::string_view::npos ? text.size() : nl + 1;
+        }
+    });
+    return found;
+}
+
+}  // namespace
+
 std::string_view not_transcript_reason(std::string_view text) noexcept {
     if (text.find_first_not_of("\r\n") == std::string_view::npos) return "empty input, not a transcript";
     // The native format says what it is, and its lines may hold any octet
@@ -146,9 +173,14 @@ std::string_view not_transcript_reason(std::string_view text) noexcept {
     if (text.starts_with("# msgtools transcript ")) return {};
     // A picture or an archive has a NUL, or several control bytes, within
     // its first few hundred bytes; text has tabs, form feeds and the ESC of
-    // ISO-2022-JP, and now and then a stray control byte.
+    // ISO-2022-JP, and now and then a stray control byte. Only the lines
+    // before the first message are judged: a message may hold any octet (a
+    // NUL is its defect, not the transcript's), and a file that gets as far
+    // as DATA as text is a transcript.
+    std::string_view head = text.substr(0, 1024);
+    head = head.substr(0, message_start(head));
     int controls = 0;
-    for (const char ch : text.substr(0, 1024)) {
+    for (const char ch : head) {
         const auto c = static_cast<unsigned char>(ch);
         if (c == 0) return "not a transcript: binary data (a NUL byte near the start)";
         if ((c < 0x20 && c != '\t' && c != '\r' && c != '\n' && c != '\f' && c != 0x1b) || c == 0x7f) ++controls;

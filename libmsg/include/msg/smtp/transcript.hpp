@@ -66,9 +66,10 @@ ParsedTranscript parse_transcript(std::string_view text, std::optional<Format> f
 
 // Why `text` is not a transcript at all, or "" when it may be one: empty
 // (or only line breaks), or binary data (a NUL, or four control bytes other
-// than tab, line breaks, form feed and ESC, in its first KiB: an image, an
-// archive; the native format, which says what it is, may hold any octet but
-// LF and is never binary). Anything else is read, batch SMTP
+// than tab, line breaks, form feed and ESC, in its first KiB before its
+// first DATA or BDAT line: an image, an archive; a message may hold any
+// octet, and the native format, which says what it is, may hold any octet
+// but LF and is never binary). Anything else is read, batch SMTP
 // being the format of last resort, and its odd lines reported as defects.
 // smtpreplay says so and exits 65, as msgcheck does of input that is not
 // mail.
