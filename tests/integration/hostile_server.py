@@ -18,6 +18,8 @@ killed, each connection in its own thread. MODE:
   delay         a slow but honest server: each reply after half a second
   stall-data    answers DATA 354, then reads nothing more (the client's
                 writes block once the socket buffers are full)
+  refuse        greets with 554 (as Postfix does a client it rejects at
+                connect), answers QUIT with 221 and anything else with 503
 
 With --tls, every connection starts with a TLS handshake (implicit TLS, as
 on port 465) with that certificate and key.
@@ -37,7 +39,7 @@ if args[:1] == ["--tls"]:
     TLS.load_cert_chain(args[1], args[2])
     args = args[3:]
 MODE = args[0] if args else ""
-MODES = ("endless-ehlo", "slow", "slow-mail", "hang-dot", "controls", "delay", "stall-data")
+MODES = ("endless-ehlo", "slow", "slow-mail", "hang-dot", "controls", "delay", "stall-data", "refuse")
 if MODE not in MODES:
     raise SystemExit("mode must be one of " + ", ".join(MODES))
 
@@ -67,6 +69,8 @@ def talk(conn):
             time.sleep(1)
 
     greeting = b"220 hostile.test ESMTP\r\n"
+    if MODE == "refuse":
+        greeting = b"554 5.7.1 hostile.test: client host rejected\r\n"
     if MODE == "controls":
         greeting = b"220 hostile.test \x1b[31mESMTP\x00 \rhello\r\n"
     send(greeting, slow_all)
@@ -91,7 +95,9 @@ def talk(conn):
                 continue
             cmd = line.upper()
             slow = slow_all or (MODE == "slow-mail" and not cmd.startswith(b"EHLO"))
-            if cmd.startswith(b"EHLO"):
+            if MODE == "refuse" and cmd != b"QUIT":
+                send(b"503 5.5.1 Error: access denied for hostile.test\r\n", False)
+            elif cmd.startswith(b"EHLO"):
                 if MODE == "endless-ehlo":
                     chunk = (b"250-" + b"x" * 40 + b"\r\n") * 100
                     while True:

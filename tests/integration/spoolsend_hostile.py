@@ -19,7 +19,9 @@ Usage: spoolsend_hostile.py SPOOLSEND
   an entry whose final dot went unanswered is deferred as "may have been
   delivered";
 - the same limits inside TLS, where a slow but honest server is still
-  served.
+  served;
+- a session given up on while the server still listens (a 554 greeting,
+  STARTTLS required and not offered) ends with QUIT, its 221 read, at once.
 """
 import json
 import os
@@ -253,6 +255,28 @@ try:
     finally:
         server.kill()
         server.wait()
+
+    # --- giving up on a session: QUIT first (RFC 5321 4.1.1.10, 3.1) -----------
+    # A server that greets with 554 waits for QUIT; so does one that lacks
+    # the STARTTLS that --tls starttls requires. The transcript shows it.
+    for mode, extra, refusal in (("refuse", [], r"^S \S+ 554 5\.7\.1 hostile\.test: client host rejected\n"),
+                                 ("delay", ["--tls", "starttls"], r"^C \S+ EHLO .*\nS \S+ 250-hostile\.test\nS \S+ 250 8BITMIME\n")):
+        server, port = start_server(mode)
+        try:
+            spool = os.path.join(tmp, "give-up-" + mode)
+            names = make_spool(spool, 2)
+            tdir = os.path.join(tmp, "t-give-up-" + mode)
+            code, _, err, secs, _, _ = spoolsend(["--server", "127.0.0.1:%d" % port, *extra, "--timeout", "5s",
+                                                  "--transcript", tdir, spool])
+            check(code == 69 and states(spool)["queue"] == names,
+                  "%s: no session, the entries left as they were, got %d: %s %s" % (mode, code, err, states(spool)))
+            text = "".join(open(os.path.join(tdir, t)).read() for t in os.listdir(tdir))
+            check(re.search(refusal + r"C \S+ QUIT\nS \S+ 221 2\.0\.0 bye\n", text, re.M) is not None,
+                  "%s: QUIT after giving up, its 221 read: %s" % (mode, text))
+            check(secs < 3, "%s: given up at once (%.1f s)" % (mode, secs))
+        finally:
+            server.kill()
+            server.wait()
 
     # --- inside TLS: the same limits ------------------------------------------
     cert, key = os.path.join(tmp, "cert.pem"), os.path.join(tmp, "key.pem")

@@ -83,14 +83,37 @@ TEST(ClientSession, WaitsForTheGreetingFirst) {
 
 TEST(ClientSession, RefusedGreetingEndsTheSession) {
     Client c;
-    EXPECT_EQ(c.say("554 5.3.2 no service\r\n"), "");
-    EXPECT_TRUE(c.s->closed());
+    // RFC 5321 3.1, 4.1.1.10: QUIT all the same (the server waits for it),
+    // its reply awaited within the quit limit, and then the end.
+    EXPECT_EQ(c.say("554 5.3.2 no service\r\n"), "QUIT\r\n");
     ASSERT_TRUE(c.s->error());
     EXPECT_EQ(c.s->error()->message, "mx.example:25 refused the session: 554 5.3.2 no service");
     EXPECT_TRUE(c.s->error()->permanent);
     EXPECT_FALSE(c.s->error()->unreachable);
+    EXPECT_FALSE(c.s->closed());
+    EXPECT_FALSE(c.s->usable());
+    EXPECT_FALSE(c.s->ready());
+    EXPECT_EQ(c.s->waiting(), Limit::quit);
+    EXPECT_EQ(c.say("221 2.0.0 bye\r\n"), "");
+    EXPECT_TRUE(c.s->closed());
+    EXPECT_EQ(c.s->error()->message, "mx.example:25 refused the session: 554 5.3.2 no service");
+    EXPECT_EQ(c.seen.back(), std::make_pair(Wire::received, "221 2.0.0 bye"s));
+    // A server that closes instead of answering, or a time limit: the
+    // reason stays the refusal.
+    Client gone;
+    gone.say("554 5.3.2 no service\r\n");
+    gone.s->connection_closed();
+    EXPECT_TRUE(gone.s->closed());
+    EXPECT_EQ(gone.s->error()->message, "mx.example:25 refused the session: 554 5.3.2 no service");
+    Client slow;
+    slow.say("554 5.3.2 no service\r\n");
+    slow.s->connection_failed("timed out waiting for mx.example:25");
+    EXPECT_TRUE(slow.s->closed());
+    EXPECT_EQ(slow.s->error()->message, "mx.example:25 refused the session: 554 5.3.2 no service");
+    // A 421 has closed the session (RFC 5321 3.8): no QUIT.
     Client t;
-    t.say("421 4.3.2 busy\r\n");
+    EXPECT_EQ(t.say("421 4.3.2 busy\r\n"), "");
+    EXPECT_TRUE(t.s->closed());
     EXPECT_FALSE(t.s->error()->permanent);
 }
 
@@ -112,11 +135,12 @@ TEST(ClientSession, TemporaryEhloFailureEndsAndHeloRefusalToo) {
     c.say("220 x\r\n");
     EXPECT_EQ(c.say("421 4.7.0 go away\r\n"), "");
     ASSERT_TRUE(c.s->error());
+    EXPECT_TRUE(c.s->closed());
     EXPECT_NE(c.s->error()->message.find("answered EHLO 421 4.7.0 go away"), std::string::npos);
     Client d;
     d.say("220 x\r\n");
     d.say("502 no\r\n");
-    EXPECT_EQ(d.say("550 5.7.1 not you\r\n"), "");
+    EXPECT_EQ(d.say("550 5.7.1 not you\r\n"), "QUIT\r\n");
     ASSERT_TRUE(d.s->error());
     EXPECT_EQ(d.s->error()->message, "mx.example:25 refused EHLO and HELO: 550 5.7.1 not you");
     EXPECT_TRUE(d.s->error()->permanent);
@@ -163,15 +187,20 @@ TEST(ClientSession, StartTlsRequiredButNotOfferedOrRefused) {
     o.tls_mode = TlsMode::starttls;
     Client c(o);
     c.say("220 x\r\n");
-    c.say(kEhloPipelining);
+    EXPECT_EQ(c.say(kEhloPipelining), "QUIT\r\n");   // not in clear: the session ends as RFC 5321 says
     ASSERT_TRUE(c.s->error());
     EXPECT_EQ(c.s->error()->message, "mx.example:25 does not offer STARTTLS, which is required");
+    EXPECT_EQ(c.s->waiting(), Limit::quit);
+    c.say("221 bye\r\n");
+    EXPECT_TRUE(c.s->closed());
     Client d(o);
     d.say("220 x\r\n");
     d.say("250-x\r\n250 STARTTLS\r\n");
-    d.say("454 4.7.0 TLS not available\r\n");
+    EXPECT_EQ(d.say("454 4.7.0 TLS not available\r\n"), "QUIT\r\n");
     ASSERT_TRUE(d.s->error());
     EXPECT_EQ(d.s->error()->message, "mx.example:25 refused STARTTLS: 454 4.7.0 TLS not available");
+    d.say("500 5.5.1 what?\r\n");   // any answer to QUIT ends it
+    EXPECT_TRUE(d.s->closed());
     d.s->connection_failed("late");   // no effect once closed
     EXPECT_EQ(d.s->error()->message, "mx.example:25 refused STARTTLS: 454 4.7.0 TLS not available");
 }
@@ -230,7 +259,7 @@ TEST(ClientSession, AuthFailures) {
     o.auth_password = "s3cret";
     Client far(o, false);   // not loopback, no TLS
     far.say("220 x\r\n");
-    EXPECT_EQ(far.say("250-x\r\n250 AUTH PLAIN\r\n"), "");
+    EXPECT_EQ(far.say("250-x\r\n250 AUTH PLAIN\r\n"), "QUIT\r\n");
     ASSERT_TRUE(far.s->error());
     EXPECT_EQ(far.s->error()->message, "refusing to send credentials to mx.example:25 without TLS (use --tls)");
     Client c(o);

@@ -367,7 +367,7 @@ void ClientSession::opening_reply(Await what, const Reply& r) {
     switch (what) {
     case Await::greeting:
         greeting_ = r;
-        if (r.code != 220) return fail(server_ + " refused the session: " + quote(r), r, r.klass() == 5);
+        if (r.code != 220) return give_up(server_ + " refused the session: " + quote(r), r, r.klass() == 5);
         send("EHLO " + opt_.helo);
         return expect(Await::ehlo);
     case Await::ehlo:
@@ -375,34 +375,37 @@ void ClientSession::opening_reply(Await what, const Reply& r) {
             caps_ = parse_capabilities(r);
             return after_ehlo();
         }
-        if (r.code == 421 || r.klass() == 4) return fail(server_ + " answered EHLO " + quote(r), r, false);
+        if (r.code == 421 || r.klass() == 4) return give_up(server_ + " answered EHLO " + quote(r), r, false);
         send("HELO " + opt_.helo);
         return expect(Await::helo);
     case Await::helo:
         if (r.code != 250)
-            return fail(server_ + " refused EHLO and HELO: " + quote(r), r, r.klass() == 5);
+            return give_up(server_ + " refused EHLO and HELO: " + quote(r), r, r.klass() == 5);
         caps_ = Capabilities{};
         return after_ehlo();
     case Await::starttls:
-        if (r.code != 220) return fail(server_ + " refused STARTTLS: " + quote(r), r, r.klass() == 5);
+        if (r.code != 220) return give_up(server_ + " refused STARTTLS: " + quote(r), r, r.klass() == 5);
         tls_requested_ = true;
         return;
     // An authentication failure is retried later, like a 4xx: the
     // credentials or the server's configuration may change.
     case Await::auth_plain:
-        if (r.code != 235) return fail(server_ + " refused AUTH PLAIN: " + quote(r), r, false);
+        if (r.code != 235) return give_up(server_ + " refused AUTH PLAIN: " + quote(r), r, false);
         return opened();
     case Await::auth_login:
-        if (r.code != 334) return fail(server_ + " refused AUTH LOGIN: " + quote(r), r, false);
+        if (r.code != 334) return give_up(server_ + " refused AUTH LOGIN: " + quote(r), r, false);
         send(b64(opt_.auth_user));
         return expect(Await::auth_user);
     case Await::auth_user:
-        if (r.code != 334) return fail(server_ + " refused the user name: " + quote(r), r, false);
+        if (r.code != 334) return give_up(server_ + " refused the user name: " + quote(r), r, false);
         send(b64(opt_.auth_password), b64(kHidden));
         return expect(Await::auth_pass);
     case Await::auth_pass:
-        if (r.code != 235) return fail(server_ + " refused the credentials: " + quote(r), r, false);
+        if (r.code != 235) return give_up(server_ + " refused the credentials: " + quote(r), r, false);
         return opened();
+    case Await::quit:   // after give_up(): whatever the answer, that is all
+        closed_ = true;
+        return;
     default:
         return protocol_error("unexpected reply from " + server_ + ": " + quote(r));
     }
@@ -410,7 +413,7 @@ void ClientSession::opening_reply(Await what, const Reply& r) {
 
 void ClientSession::after_ehlo() {
     if (opt_.tls_mode == TlsMode::starttls && !tls_) {
-        if (!caps_.starttls) return fail(server_ + " does not offer STARTTLS, which is required", std::nullopt, false);
+        if (!caps_.starttls) return give_up(server_ + " does not offer STARTTLS, which is required", std::nullopt, false);
         send("STARTTLS");
         return expect(Await::starttls);
     }
@@ -420,7 +423,7 @@ void ClientSession::after_ehlo() {
 
 void ClientSession::authenticate() {
     if (!tls_ && !loopback_)
-        return fail("refusing to send credentials to " + server_ + " without TLS (use --tls)", std::nullopt, false);
+        return give_up("refusing to send credentials to " + server_ + " without TLS (use --tls)", std::nullopt, false);
     const bool plain = std::find(caps_.auth.begin(), caps_.auth.end(), "PLAIN") != caps_.auth.end();
     const bool login = std::find(caps_.auth.begin(), caps_.auth.end(), "LOGIN") != caps_.auth.end();
     // Observers get the user name and, for the password, base64 of
@@ -441,7 +444,7 @@ void ClientSession::authenticate() {
         send("AUTH LOGIN");
         return expect(Await::auth_login);
     }
-    fail(server_ + " offers neither AUTH PLAIN nor AUTH LOGIN", std::nullopt, false);
+    give_up(server_ + " offers neither AUTH PLAIN nor AUTH LOGIN", std::nullopt, false);
 }
 
 void ClientSession::opened() { open_ = true; }
@@ -451,6 +454,20 @@ void ClientSession::fail(std::string message, std::optional<Reply> reply, bool p
     expect_.clear();
     tls_requested_ = false;
     closed_ = true;
+}
+
+// The session cannot be had, but the connection is in order, between
+// commands: QUIT before it closes (RFC 5321 4.1.1.10; a server that greeted
+// with 554 waits for it, 3.1), and its reply awaited within the quit limit.
+// error() says why from now on; closed() once QUIT is answered or the
+// connection ends. After a 421 the server has closed the session already.
+void ClientSession::give_up(std::string message, std::optional<Reply> reply, bool permanent) {
+    const bool server_closed = reply && reply->code == 421;
+    fail(std::move(message), std::move(reply), permanent);
+    if (server_closed) return;
+    closed_ = false;
+    send("QUIT");
+    expect(Await::quit);
 }
 
 void ClientSession::protocol_error(const std::string& why) { connection_failed(why, false); }
@@ -471,6 +488,11 @@ void ClientSession::connection_closed() {
 
 void ClientSession::connection_failed(std::string_view why_view, bool interrupted) {
     if (closed_) return;
+    if (error_) {   // given up, and waiting for QUIT's reply: why stays the same
+        expect_.clear();
+        closed_ = true;
+        return;
+    }
     const std::string why(why_view);
     if (!open_) {
         std::string message = why;

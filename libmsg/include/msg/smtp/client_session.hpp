@@ -26,7 +26,8 @@
 // one unfinished line.
 //
 // Diagnostics: a session that cannot be opened ends with error() (the
-// server and the step named, the reply when there was one); one lost
+// server and the step named, the reply when there was one), and with QUIT
+// when the server is still listening; one lost
 // later ends its transactions with connection_lost and the reason in each
 // pending recipient's detail. Server text in messages is printable()
 // (control characters escaped).
@@ -178,7 +179,11 @@ public:
     // Nothing more will be sent or read: close the connection (after
     // writing output()).
     bool closed() const { return closed_; }
-    // Why the session could not be opened (then closed()).
+    // Why the session could not be opened. When the server refused it (a
+    // reply, or an extension missing) with the connection in order, QUIT
+    // goes out first (RFC 5321 4.1.1.10) and closed() comes once it is
+    // answered, the connection ends or the quit limit passes; after a 421,
+    // a lost connection or a protocol error, closed() at once.
     const std::optional<SessionError>& error() const { return error_; }
 
     const Capabilities& capabilities() const { return caps_; }
@@ -243,6 +248,7 @@ private:
     void authenticate();
     void opened();
     void fail(std::string message, std::optional<Reply> reply, bool permanent, bool unreachable = false);
+    void give_up(std::string message, std::optional<Reply> reply, bool permanent);
     void protocol_error(const std::string& why);
     void begin(Txn& t);
     void send_group(Txn& t);
