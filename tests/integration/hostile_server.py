@@ -20,9 +20,14 @@ killed, each connection in its own thread. MODE:
                 writes block once the socket buffers are full)
   refuse        greets with 554 (as Postfix does a client it rejects at
                 connect), answers QUIT with 221 and anything else with 503
+  tls-alert     offers STARTTLS (with the --tls certificate, which is then
+                not used on connecting); the handshake goes as far as the
+                server's certificate (TLS 1.2), then the server aborts it with
+                a fatal internal_error alert, as OpenSMTPD 6.8 does on some
+                systems
 
 With --tls, every connection starts with a TLS handshake (implicit TLS, as
-on port 465) with that certificate and key.
+on port 465) with that certificate and key; but for tls-alert.
 
 No mode offers PIPELINING: the client sends one command at a time.
 """
@@ -33,26 +38,53 @@ import threading
 import time
 
 args = sys.argv[1:]
-TLS = None
+TLS = CERT = None
 if args[:1] == ["--tls"]:
+    CERT = (args[1], args[2])
     TLS = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    TLS.load_cert_chain(args[1], args[2])
+    TLS.load_cert_chain(*CERT)
     args = args[3:]
 MODE = args[0] if args else ""
-MODES = ("endless-ehlo", "slow", "slow-mail", "hang-dot", "controls", "delay", "stall-data", "refuse")
+MODES = ("endless-ehlo", "slow", "slow-mail", "hang-dot", "controls", "delay", "stall-data", "refuse", "tls-alert")
 if MODE not in MODES:
     raise SystemExit("mode must be one of " + ", ".join(MODES))
 
 
 def serve(conn):
     try:
-        if TLS:
+        if TLS and MODE != "tls-alert":
             conn = TLS.wrap_socket(conn, server_side=True)
         talk(conn)
     except (OSError, ssl.SSLError):
         pass
     finally:
         conn.close()
+
+
+def abort_handshake(conn):
+    """Run the server's side of a TLS 1.2 handshake in memory up to its
+    first flight (ServerHello, Certificate, ..., ServerHelloDone); answer the
+    client's next flight with a fatal internal_error alert, and close."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(*CERT)
+    ctx.maximum_version = ssl.TLSVersion.TLSv1_2   # in TLS 1.3 the client would be done first
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    tls = ctx.wrap_bio(incoming, outgoing, server_side=True)
+    while True:
+        data = conn.recv(65536)
+        if not data:
+            return
+        incoming.write(data)
+        try:
+            tls.do_handshake()
+        except ssl.SSLWantReadError:
+            pass
+        flight = outgoing.read()
+        if flight:
+            conn.sendall(flight)
+            break
+    conn.recv(65536)   # the client's key exchange and Finished
+    conn.sendall(b"\x15\x03\x03\x00\x02\x02\x50")   # alert record: fatal (2), internal_error (80)
 
 
 def talk(conn):
@@ -97,6 +129,12 @@ def talk(conn):
             slow = slow_all or (MODE == "slow-mail" and not cmd.startswith(b"EHLO"))
             if MODE == "refuse" and cmd != b"QUIT":
                 send(b"503 5.5.1 Error: access denied for hostile.test\r\n", False)
+            elif cmd.startswith(b"EHLO") and MODE == "tls-alert":
+                send(b"250-hostile.test\r\n250 STARTTLS\r\n", False)
+            elif cmd == b"STARTTLS" and MODE == "tls-alert":
+                send(b"220 2.0.0 ready to start TLS\r\n", False)
+                abort_handshake(conn)
+                return
             elif cmd.startswith(b"EHLO"):
                 if MODE == "endless-ehlo":
                     chunk = (b"250-" + b"x" * 40 + b"\r\n") * 100

@@ -21,7 +21,10 @@ Usage: spoolsend_hostile.py SPOOLSEND
 - the same limits inside TLS, where a slow but honest server is still
   served;
 - a session given up on while the server still listens (a 554 greeting,
-  STARTTLS required and not offered) ends with QUIT, its 221 read, at once.
+  STARTTLS required and not offered) ends with QUIT, its 221 read, at once;
+- a STARTTLS handshake the server aborts with an alert is reported with
+  that alert under --tls-verify no, not with a certificate check that was
+  not asked for.
 """
 import json
 import os
@@ -283,6 +286,26 @@ try:
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost",
                     "-days", "1", "-keyout", key, "-out", cert], check=True, capture_output=True)
     tls = ["--tls", "tls", "--tls-verify", "no"]
+    # A handshake the server aborts with an alert (after sending its
+    # certificate, self-signed): with --tls-verify no the alert is the
+    # reason, not the certificate OpenSSL looked at unasked; with the check
+    # on, the certificate fails first; trusted, it is the alert again.
+    server, port = start_server("tls-alert", (cert, key))
+    try:
+        for host, opts, want, unwanted in (
+                ("127.0.0.1", ["--tls-verify", "no"], "alert internal error", "certificate not trusted"),
+                ("127.0.0.1", [], "certificate not trusted: self-signed certificate", None),
+                ("localhost", ["--ca-file", cert], "alert internal error", "certificate not trusted")):
+            spool = os.path.join(tmp, "tls-alert-%d" % len(opts) + host)
+            names = make_spool(spool, 1)
+            code, _, err, secs, _, _ = spoolsend(["--server", "%s:%d" % (host, port), "--tls", "starttls", *opts,
+                                                  "--timeout", "5s", spool])
+            text = err.decode("utf-8", "replace")
+            check(code == 69 and want in text and (unwanted is None or unwanted not in text),
+                  "TLS alert, %s %s: %r said, got %d: %s" % (host, opts, want, code, text))
+    finally:
+        server.kill()
+        server.wait()
     server, port = start_server("delay", (cert, key))
     try:
         spool = os.path.join(tmp, "tls-delay")

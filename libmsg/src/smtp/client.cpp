@@ -355,8 +355,12 @@ Result<Connection::Want> Connection::tls_step(const TlsOptions& opt, const std::
     if (e == SSL_ERROR_WANT_WRITE) return Want::write;
     if (e == SSL_ERROR_SYSCALL && (would_block() || errno == EINTR)) return Want::read;
     std::string why = openssl::error_text();
-    const long v = SSL_get_verify_result(ssl);
-    if (v != X509_V_OK) why = std::string("certificate not trusted: ") + X509_verify_cert_error_string(v);
+    // OpenSSL checks the chain even when told not to, and keeps the result:
+    // it is why the handshake failed only when the check was asked for
+    // (SSL_VERIFY_PEER ends the handshake on it). Without, the failure is
+    // something else (an alert from the server, say), and that is said.
+    if (const long v = SSL_get_verify_result(ssl); opt.verify && v != X509_V_OK)
+        why = std::string("certificate not trusted: ") + X509_verify_cert_error_string(v);
     return tls_give_up(why);
 }
 
