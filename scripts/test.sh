@@ -8,7 +8,7 @@ set -eu
 cd "$(dirname "$0")/.."
 . scripts/deps.sh
 msg_install $MSG_PACKAGES libgtest-dev librapidcheck-dev python3 \
-    clang libclang-rt-14-dev gzip python3-dkim openssl python3-aiosmtpd
+    clang libclang-rt-14-dev gzip python3-dkim openssl python3-aiosmtpd strace
 
 # Postfix provides smtp-sink and smtp-source for the SMTP tests. It is a mail
 # server, and it conflicts with every other one: installing it on a host that

@@ -5,6 +5,7 @@
 #include <array>
 #include <cerrno>
 #include <cstdint>
+#include <utility>
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -233,6 +234,12 @@ Result<std::vector<std::string>> Spool::keys() const {
     // hold, sent, failed), so that one moving on while they are listed is
     // met again later; release moves one back from hold/ to queue/, so
     // queue/ is listed once more at the end. An entry met twice is one.
+    // An entry can still slip through twice moved at the wrong moments
+    // (released from hold/ while queue/ and deferred/ are listed, then sent
+    // while sent/ and failed/ are): so the whole pass is made again, its
+    // names joined, while a state directory changed during the last one
+    // (its modification time), three passes at most. A spool that nothing
+    // changes is listed once.
     std::vector<std::string> names;
     auto add = [&](SpoolState s) -> Status {
         Result<std::vector<std::string>> listed = list(s);
@@ -241,9 +248,22 @@ Result<std::vector<std::string>> Spool::keys() const {
             if (!entry_key(n).empty()) names.push_back(std::move(n));
         return Ok{};
     };
-    for (SpoolState s : kStates)
-        if (Status st = add(s); !st) return st.error();
-    if (Status st = add(SpoolState::queue); !st) return st.error();
+    auto stamps = [&] {
+        std::vector<std::pair<std::int64_t, std::int64_t>> t;
+        for (SpoolState s : kStates) {
+            struct stat st {};
+            if (::stat(join(root_, state_dir(s)).c_str(), &st) == 0) t.emplace_back(st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+            else t.emplace_back(-1, -1);
+        }
+        return t;
+    };
+    for (int pass = 0; pass < 3; ++pass) {
+        const auto before = stamps();
+        for (SpoolState s : kStates)
+            if (Status st = add(s); !st) return st.error();
+        if (Status st = add(SpoolState::queue); !st) return st.error();
+        if (stamps() == before) break;
+    }
     std::sort(names.begin(), names.end());
     names.erase(std::unique(names.begin(), names.end()), names.end());
     std::vector<std::string> out;
