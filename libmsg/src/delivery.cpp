@@ -3,6 +3,7 @@
 #include "msg/delivery.hpp"
 
 #include <cerrno>
+#include <climits>
 #include <algorithm>
 #include <cmath>
 
@@ -64,6 +65,8 @@ SystemTime entry_born(const SpoolEntry& e, SystemTime now) {
 
 std::string human_duration(std::chrono::seconds s) {
     const long long v = s.count();
+    // An entry named in the future (a clock set back): its age said as such.
+    if (v < 0) return "-" + human_duration(std::chrono::seconds(v == LLONG_MIN ? LLONG_MAX : -v));
     auto two = [](long long big, const char* a, long long small, const char* b) {
         return std::to_string(big) + a + (small ? std::to_string(small) + b : "");
     };

@@ -142,6 +142,12 @@ try:
         check(code == 1, "slow greeting, SIGTERM: exit 1, got %d: %s" % (code, err))
         check(b"stopped by a signal" in err, "slow greeting, SIGTERM: the stop is said: %s" % err)
         print("slow greeting, SIGTERM: ended %.2f s after it" % after)
+        # SIGHUP (its terminal gone) stops it the same way, not mid-session.
+        code, _, err, secs, after, _ = spoolsend(["--server", "127.0.0.1:%d" % port, "--timeout", "60s", spool],
+                                                 term_after=1.5, sig=signal.SIGHUP)
+        check(code == 1 and b"stopped by a signal" in err and after < 2,
+              "slow greeting, SIGHUP: a stop as by SIGTERM, got %d after %.2f s: %s" % (code, after, err))
+        check(states(spool)["queue"] == names, "slow greeting, SIGHUP: the entries stay in queue/")
     finally:
         server.kill()
         server.wait()

@@ -107,6 +107,7 @@ TEST(RetryPolicy, HumanDurations) {
     EXPECT_EQ(msg::human_duration(seconds(45)), "45s");
     EXPECT_EQ(msg::human_duration(seconds(60)), "1m");
     EXPECT_EQ(msg::human_duration(seconds(150)), "2m30s");
+    EXPECT_EQ(msg::human_duration(seconds(-2306033787)), "-26690d4h");   // not "-2306033787s"
     EXPECT_EQ(msg::human_duration(seconds(3 * 86400 + 4 * 3600 + 59)), "3d4h");
 }
 

@@ -181,6 +181,7 @@ static int tool_main(int argc, char** argv) {
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, nullptr);
     sigaction(SIGTERM, &sa, nullptr);
+    sigaction(SIGHUP, &sa, nullptr);   // its terminal gone: stopped as by SIGTERM
     std::cout << "listening on " << listener->bound().str() << std::endl;
 
     smtp::Receiver sink(opt, rules, spool ? &*spool : nullptr, script ? &*script : nullptr);

@@ -140,7 +140,7 @@ static int tool_main(int argc, char** argv) {
         ("auth-file", po::value<std::string>(), "FILE whose first line is the password (else $SPOOLSEND_PASSWORD)")
         ("dry-run", "print what would be sent; connect to nothing, change nothing")
         ("once", "one pass over what is due, then exit (the default)")
-        ("watch", "keep sending as entries arrive and deferred ones come due, until SIGINT/SIGTERM")
+        ("watch", "keep sending as entries arrive and deferred ones come due, until SIGINT/SIGTERM/SIGHUP")
         ("interval", po::value<std::string>()->default_value("2s"), "how often --watch looks for work")
         ("max-age", po::value<std::string>()->default_value("5d"), "give up on deferred recipients after this long (s/m/h/d/w)")
         ("retry-base", po::value<std::string>()->default_value("5m"), "first retry delay; doubles each attempt")
@@ -239,6 +239,7 @@ static int tool_main(int argc, char** argv) {
     std::signal(SIGPIPE, SIG_IGN);
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
+    std::signal(SIGHUP, on_signal);   // its terminal gone: a stop as any other, not death mid-session
 
     const bool watch = vm.count("watch") > 0;
     if (dry) return dry_run(*spool, json);
