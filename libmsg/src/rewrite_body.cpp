@@ -347,19 +347,17 @@ bool step_line_limit(std::string_view in, std::string& out, const RewriteOptions
 
 // --- to-utf8 ----------------------------------------------------------------------
 
-// Whether text may stand as it is in an 8bit body (RFC 2045 2.8): lines of
-// at most 998 octets ended by the message's line breaks, no NUL, no CR or
-// LF but in those breaks, and no line that could read as a boundary.
+// Whether text may stand as it is in an 8bit body (RFC 2045 2.8): nothing
+// 8BITMIME refuses (needs_8bitmime_anyway), no CR or LF but in the
+// message's line breaks, and no line that could read as a boundary.
 static bool fits_8bit(std::string_view t, std::string_view eol) {
-    for (std::size_t start = 0;;) {
-        const std::size_t nl = t.find(eol, start);
-        const std::string_view line = t.substr(start, nl == std::string_view::npos ? std::string_view::npos : nl - start);
-        if (line.size() > 998 || line.substr(0, 2) == "--" ||
-            line.find_first_of(std::string_view("\0\r\n", 3)) != std::string_view::npos)
-            return false;
-        if (nl == std::string_view::npos) return true;
-        start = nl + eol.size();
+    if (needs_8bitmime_anyway(t) || t.substr(0, 2) == "--") return false;
+    for (std::size_t i = t.find_first_of("\r\n"); i != std::string_view::npos; i = t.find_first_of("\r\n", i)) {
+        if (t.compare(i, eol.size(), eol) != 0) return false;
+        i += eol.size();
+        if (t.substr(i, 2) == "--") return false;
     }
+    return true;
 }
 
 bool step_to_utf8(std::string_view in, std::string& out, const RewriteOptions& o, const StepLog& log) {

@@ -146,11 +146,10 @@ template <class Out>
 void qp_encode_into(std::string_view data, std::string_view eol, bool text, Out& out) {
     constexpr std::size_t kMax = 76;  // RFC 2045 6.7 (5)
     const bool final_break = data.size() >= eol.size() && data.substr(data.size() - eol.size()) == eol;
+    const std::size_t final_at = final_break ? data.size() - eol.size() : std::string_view::npos;
     std::size_t start = 0;
     while (start < data.size()) {
-        const std::size_t nl = text ? data.find(eol, start)
-                               : final_break && start < data.size() - eol.size() + 1 ? data.size() - eol.size()
-                                                                                   : std::string_view::npos;
+        const std::size_t nl = text ? data.find(eol, start) : start <= final_at ? final_at : std::string_view::npos;
         const std::size_t end = nl == std::string_view::npos ? data.size() : nl;
         const std::string_view line = data.substr(start, end - start);
         std::size_t col = 0;

@@ -257,12 +257,14 @@ Result<std::vector<std::string>> Spool::keys() const {
         }
         return t;
     };
+    auto before = stamps();
     for (int pass = 0; pass < 3; ++pass) {
-        const auto before = stamps();
         for (SpoolState s : kStates)
             if (Status st = add(s); !st) return st.error();
         if (Status st = add(SpoolState::queue); !st) return st.error();
-        if (stamps() == before) break;
+        auto after = stamps();   // the next pass's "before"
+        if (after == before) break;
+        before = std::move(after);
     }
     std::sort(names.begin(), names.end());
     names.erase(std::unique(names.begin(), names.end()), names.end());
