@@ -2,9 +2,11 @@
 // and the lock for live mailboxes (dot lock plus fcntl).
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -37,15 +39,17 @@ bool starts_message_at(std::string_view data, std::size_t s) {
     return p == 0 || data[p - 1] == '\n';
 }
 
-// Appends `data` to `out` with the format's quoting: mboxrd adds '>' to
-// every line matching ^>*From , mboxo and mboxcl to every line matching
-// ^From ; mboxcl2 quotes nothing.
-// Lines starting at the offsets in `keep` (ascending) are not quoted,
-// unless they would start a message there (starts_message_at).
-void append_quoted(std::string& out, std::string_view data, MboxFormat f,
-                   std::span<const std::size_t> keep = {}) {
+// `data` with the format's quoting, handed to `put` piece by piece (spans
+// of `data` and the '>' added): mboxrd adds '>' to every line matching
+// ^>*From , mboxo and mboxcl to every line matching ^From ; mboxcl2 quotes
+// nothing. Lines starting at the offsets in `keep` (ascending) are not
+// quoted, unless they would start a message there (starts_message_at).
+// The quoted text ends with data's last bytes: a '>' goes before a "From "
+// only.
+template <class Put>
+void quote_pieces(std::string_view data, MboxFormat f, std::span<const std::size_t> keep, Put&& put) {
     if (f == MboxFormat::mboxcl2) {
-        out.append(data);
+        put(data);
         return;
     }
     const bool rd = f == MboxFormat::mboxrd;
@@ -59,11 +63,11 @@ void append_quoted(std::string& out, std::string_view data, MboxFormat f,
         while (!keep.empty() && keep.front() < s) keep = keep.subspan(1);
         // Kept as it is only where it cannot start a message.
         if (!keep.empty() && keep.front() == s && !starts_message_at(data, s)) continue;
-        out.append(data.substr(copied, s - copied));
-        out.push_back('>');
+        put(data.substr(copied, s - copied));
+        put(">");
         copied = s;
     }
-    out.append(data.substr(copied));
+    put(data.substr(copied));
 }
 
 // The message as stored in a Content-Length format: `q` (already quoted)
@@ -124,22 +128,31 @@ public:
             return Error{EINVAL, "cannot write a From_ line that holds a line break"};
         end_open_message();
         messages_ = true;
-        buf_.append("From ").append(from_line).append(from_crlf ? "\r\n" : "\n");
+        const std::string_view from_eol = from_crlf ? "\r\n" : "\n";
+        buf_.append("From ").append(from_line).append(from_eol);
         if (by_length()) {
             quoted_.clear();
-            append_quoted(quoted_, data, opt_.format, keep);
+            quote_pieces(data, opt_.format, keep, [&](std::string_view p) { quoted_.append(p); });
             append_with_length(buf_, quoted_);
         } else {
-            append_quoted(buf_, data, opt_.format, keep);
+            Status st = Ok{};
+            quote_pieces(data, opt_.format, keep, [&](std::string_view p) {
+                if (st) st = put(p);
+            });
+            if (!st) return st;
         }
+        // How the message's text ends: its last bytes (quoting changes
+        // none of them) after the From_ line's line break.
+        const std::string_view tail = data.substr(data.size() - std::min<std::size_t>(data.size(), 3));
+        const bool ends_eol = tail.ends_with('\n');
         if (separator) {
             // The empty line must follow a line break: a message that lacks
             // its last one gets it, or the next From_ line would join it.
-            if (!data.empty() && !by_length() && buf_.back() != '\n') buf_.append(from_crlf ? "\r\n" : "\n");
+            if (!data.empty() && !by_length() && !ends_eol) buf_.append(from_eol);
             buf_.append(separator_crlf ? "\r\n" : "\n");
-        } else if (!data.empty() && !by_length() && !ends_with_empty_line(buf_)) {
+        } else if (!data.empty() && !by_length() && !ends_with_empty_line(std::string(from_eol).append(tail))) {
             open_ = true;
-            open_needs_eol_ = buf_.back() != '\n';
+            open_needs_eol_ = !ends_eol;
             open_crlf_ = from_crlf;
         }
         if (buf_.size() >= kFlushAt) return flush(false);
@@ -175,6 +188,7 @@ public:
 
 private:
     static constexpr std::size_t kFlushAt = std::size_t{1} << 20;
+    static constexpr std::size_t kDirectAt = std::size_t{64} << 10;
 
     // A message written without its separator (the last of its archive,
     // which did not end with an empty line) gets one, and the line break it
@@ -193,6 +207,40 @@ private:
     bool by_length() const { return opt_.format == MboxFormat::mboxcl || opt_.format == MboxFormat::mboxcl2; }
     static bool ends_with_empty_line(std::string_view b) {
         return b.ends_with("\n\n") || b.ends_with("\n\r\n");
+    }
+
+    // Bytes of a message for the output: into the buffer; a large span of
+    // plain output is written from where it is, after what the buffer
+    // holds (one writev, not copied).
+    Status put(std::string_view p) {
+        if (opt_.gzip || p.size() < kDirectAt) {
+            buf_.append(p);
+            return Ok{};
+        }
+        iovec v[2] = {{buf_.data(), buf_.size()}, {const_cast<char*>(p.data()), p.size()}};
+        Status st = writev_fd(v);
+        buf_.clear();
+        return st;
+    }
+
+    Status writev_fd(std::span<iovec> v) {
+        while (!v.empty()) {
+            const ssize_t w = ::writev(fd_, v.data(), static_cast<int>(v.size()));
+            if (w < 0) {
+                if (errno == EINTR) continue;
+                return os_error("cannot write", name_, errno);
+            }
+            auto n = static_cast<std::size_t>(w);
+            while (!v.empty() && n >= v.front().iov_len) {
+                n -= v.front().iov_len;
+                v = v.subspan(1);
+            }
+            if (!v.empty()) {
+                v.front().iov_base = static_cast<char*>(v.front().iov_base) + n;
+                v.front().iov_len -= n;
+            }
+        }
+        return Ok{};
     }
 
     Status write_fd(const char* p, std::size_t n) {

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <ctime>
 
+#include "detail/line_scan.hpp"
 #include "detail/rewrite.hpp"
 #include "msg/charset.hpp"
 #include "msg/header.hpp"
@@ -385,19 +386,21 @@ bool step_line_ending(std::string_view in, std::string& out, const RewriteOption
 // --- the public API ---------------------------------------------------------------
 
 std::size_t long_line_at(std::string_view s) noexcept {
+    // The line checks' scanner passes over every line of at most 998
+    // octets (and a CR before its LF) and stops at what is left to judge:
+    // a longer line, a bare CR (a line's end on the wire), a NUL.
+    constexpr std::size_t kMax = 998;
     const char* p = s.data();
     const std::size_t n = s.size();
     std::size_t line = 0;
-    while (line < n) {
-        // Lines as they go on the wire: ended by LF, CRLF or a bare CR.
-        const void* nl = std::memchr(p + line, '\n', n - line);
-        const std::size_t lf = nl ? static_cast<std::size_t>(static_cast<const char*>(nl) - p) : n;
-        const void* cr = std::memchr(p + line, '\r', lf - line);
-        const std::size_t end = cr ? static_cast<std::size_t>(static_cast<const char*>(cr) - p) : lf;
-        if (end - line > 998) return line;
-        line = end + 1 == lf ? lf + 1 : end + 1;
+    for (std::size_t i = 0;; ++i) {
+        i = detail::next_line_event(p, i, n, line, false, kMax);
+        if (i >= n) return n - line > kMax ? line : std::string_view::npos;
+        if (p[i] == '\0') continue;
+        const std::size_t end = p[i] == '\n' && i > line && p[i - 1] == '\r' ? i - 1 : i;
+        if (end - line > kMax) return line;
+        line = i + 1;
     }
-    return std::string_view::npos;
 }
 
 std::string_view step_name(RewriteStep s) {
@@ -452,7 +455,6 @@ RewriteResult rewrite(std::string_view message, const RewriteOptions& options) {
     // damage it.
     if (const std::string_view why = not_mail_reason(parse_message(message, options.limits)); !why.empty()) {
         r.not_mail = std::string(why);
-        r.output = std::string(message);
         return r;
     }
     // Each step reads the latest output (the message itself until a step
@@ -487,7 +489,7 @@ RewriteResult rewrite(std::string_view message, const RewriteOptions& options) {
     run(RewriteStep::fold, options.fold, detail::step_fold);
     run(RewriteStep::line_ending, options.line_ending != LineEnding::keep, detail::step_line_ending);
     if (options.fix) r.remaining = validate(parse_message(latest(), options.limits));
-    r.output = owned ? std::move(cur) : std::string(message);
+    if (owned) r.output = std::move(cur);
     return r;
 }
 
@@ -495,21 +497,16 @@ RewriteResult rewrite_spool_entry(std::string_view entry, const RewriteOptions& 
     const SpoolEntry e = parse_spool_entry(entry);
     if (!e.has_separator) {
         RewriteResult r;
-        r.output = std::string(entry);
         r.problems.push_back({RewriteStep::fix, "envelope",
                               "no empty line between the envelope and the message; entry left as it is"});
         return r;
     }
     RewriteResult r = rewrite(e.message, options);
-    if (r.too_large) return r;
-    if (!r.not_mail.empty()) {
-        r.output = std::string(entry);
-        return r;
-    }
+    if (r.refused()) return r;
     std::string envelope(entry.substr(0, e.message_offset));
     bool envelope_changed = false;
     // BODY=8BITMIME on a message that is now 7-bit is dropped.
-    if (options.seven_bit && r.problems.empty() && first_non_ascii(r.output) == std::string::npos) {
+    if (options.seven_bit && r.problems.empty() && first_non_ascii(r.text(e.message)) == std::string::npos) {
         if (const EnvelopeLine* mail = e.mail()) {
             for (const EsmtpParam& p : mail->params) {
                 if (!iequals(p.keyword, "BODY")) continue;
@@ -545,10 +542,8 @@ RewriteResult rewrite_spool_entry(std::string_view entry, const RewriteOptions& 
             envelope_changed = true;
         }
     }
-    if (!r.changed && !envelope_changed) {
-        r.output = std::string(entry);
-        return r;
-    }
+    if (!r.changed && !envelope_changed) return r;
+    if (!r.changed) r.output = std::string(e.message);
     r.changed = true;
     // Offsets of the remaining defects are moved to the entry.
     for (Defect& d : r.remaining) d.offset += envelope.size();
@@ -575,7 +570,8 @@ std::string make_message_id(std::string_view seed, std::time_t t, std::string_vi
     return "<" + std::string(buf) + "@" + std::string(domain) + ">";
 }
 
-std::string rewrite_json(std::string_view source, std::uint64_t index, const RewriteResult& r, bool fix) {
+std::string rewrite_json(std::string_view source, std::uint64_t index, const RewriteResult& r, std::string_view input,
+                         bool fix) {
     Json j;
     j.begin_object().key("source").value(source).key("index").value(index).key("changed").value(r.changed);
     if (!r.not_mail.empty()) j.key("not_mail").value(r.not_mail);
@@ -588,7 +584,7 @@ std::string rewrite_json(std::string_view source, std::uint64_t index, const Rew
         j.end_array();
     }
     if (fix) {
-        const LineIndex lines(r.output);
+        const LineIndex lines(r.text(input));
         j.key("remaining").begin_array();
         for (const Defect& d : r.remaining) {
             const LineCol lc = lines.locate(d.offset);

@@ -1,6 +1,8 @@
 // line_scan_property.cpp - the line checks' scan (libmsg/src/detail/line_scan.hpp):
 // its AVX2 loop and its portable loop stop at the same places as a plain
-// byte-by-byte reading of its contract, with `line` moved the same way.
+// byte-by-byte reading of its contract, with `line` moved the same way; and
+// the scans built on it or beside it (long_line_at, first_non_ascii) answer
+// as their byte-by-byte readings.
 #include <gtest/gtest.h>
 #include <rapidcheck.h>
 #include <rapidcheck/gtest.h>
@@ -9,6 +11,8 @@
 #include <vector>
 
 #include "detail/line_scan.hpp"
+#include "msg/charset.hpp"
+#include "msg/rewrite.hpp"
 
 namespace {
 
@@ -61,7 +65,46 @@ rc::Gen<std::string> text_lines() {
         });
 }
 
+// long_line_at's contract, one byte at a time: lines end at LF, CRLF or a
+// bare CR; the first longer than 998 octets.
+std::size_t long_line_reference(const std::string& s) {
+    std::size_t line = 0;
+    for (std::size_t i = 0; i <= s.size(); ++i) {
+        const bool end = i == s.size() || s[i] == '\n' || s[i] == '\r';
+        if (!end) continue;
+        if (i - line > 998) return line;
+        if (i < s.size() && s[i] == '\r' && i + 1 < s.size() && s[i + 1] == '\n') ++i;
+        line = i + 1;
+    }
+    return std::string::npos;
+}
+
 }  // namespace
+
+// Lines near the limit of 998 in every mix of line ends, NULs among them.
+RC_GTEST_PROP(LineScan, LongLineAtAsItsContract, ()) {
+    const auto parts = *rc::gen::container<std::vector<std::string>>(rc::gen::weightedOneOf<std::string>(
+        {{4, rc::gen::map(rc::gen::inRange<std::size_t>(990, 1003), [](std::size_t k) { return std::string(k, 'x'); })},
+         {3, rc::gen::map(rc::gen::inRange<std::size_t>(0, 100), [](std::size_t k) { return std::string(k, 'y'); })},
+         {4, rc::gen::element<std::string>("\n", "\r\n", "\r", std::string(1, '\0'), "\r\r\n", "\n\r")}}));
+    std::string s;
+    for (const std::string& p : parts) s += p;
+    RC_ASSERT(msg::long_line_at(s) == long_line_reference(s));
+}
+
+// The first byte over 0x7F, wherever it is in a long run of ASCII.
+RC_GTEST_PROP(LineScan, FirstNonAsciiAsItsContract, ()) {
+    std::string s(*rc::gen::inRange<std::size_t>(0, 400), 'a');
+    const int marks = *rc::gen::inRange(0, 3);
+    for (int k = 0; k < marks && !s.empty(); ++k)
+        s[*rc::gen::inRange<std::size_t>(0, s.size())] = static_cast<char>(*rc::gen::inRange(0x80, 0x100));
+    const std::size_t from = *rc::gen::inRange<std::size_t>(0, s.size() + 1);   // every alignment
+    const std::string_view v = std::string_view(s).substr(from);
+    std::size_t want = std::string::npos;
+    for (std::size_t i = 0; i < v.size() && want == std::string::npos; ++i)
+        if (static_cast<unsigned char>(v[i]) >= 0x80) want = i;
+    RC_ASSERT(msg::first_non_ascii(v) == want);
+}
 
 RC_GTEST_PROP(LineScan, EveryLoopStopsWhereTheContractSays, ()) {
     const std::string s = *text_lines();

@@ -1188,6 +1188,40 @@ TEST(Mbox, WriterGivesTheSeparatorALineBreakToFollow) {
     }
 }
 
+// Long spans of plain output are written from the caller's bytes, not
+// copied into the buffer: the bytes are those of the buffered way (gzip
+// output, decompressed), the quoting and the message ends the same.
+TEST(Mbox, WriterLongSpansAsBuffered) {
+    const std::string big(200000, 'b');
+    std::vector<Copy> msgs = {
+        msg_of("a", "X: 1\n\n" + big + "\nFrom x\n" + big + "\n>From y\n" + big, false),   // no line break
+        msg_of("b", "X: 2\r\n\r\n" + big + "\r\n\r\n", false),                          // ends with an empty line
+        msg_of("c", "X: 3\n\nshort\n"),
+        msg_of("d", "X: 4\n\n" + big + "\n"),
+        msg_of("e", "X: 5\n\n" + big, false)};
+    // (Compared with EXPECT_TRUE: a failure is not printed in full.)
+    for (const auto f : {msg::MboxFormat::mboxrd, msg::MboxFormat::mboxo, msg::MboxFormat::mboxcl2}) {
+        SCOPED_TRACE(static_cast<int>(f));
+        const std::string plain = write_string(msgs, f);
+        EXPECT_TRUE(plain == write_string(msgs, f, true));
+        const std::vector<Copy> back = read_string(plain, f);
+        ASSERT_EQ(back.size(), msgs.size());
+        if (f == msg::MboxFormat::mboxcl2) continue;
+        // (mboxo cannot keep the ">From y" line: it reads back as "From y".)
+        if (f == msg::MboxFormat::mboxrd) {
+            EXPECT_TRUE(back[0].data == msgs[0].data + "\n");   // given its line break
+        }
+        EXPECT_EQ(back[0].data.size(), msgs[0].data.size() + (f == msg::MboxFormat::mboxrd ? 1 : 0));
+        EXPECT_TRUE(back[0].separator);
+        EXPECT_TRUE(back[1].data + "\r\n" == msgs[1].data);  // its empty line is read as the separator
+        EXPECT_TRUE(back[3].data == msgs[3].data);
+        EXPECT_TRUE(back[4].data == msgs[4].data);           // the last keeps its bytes
+        EXPECT_FALSE(back[4].separator);
+    }
+    EXPECT_NE(write_string(msgs, msg::MboxFormat::mboxrd).find(big + "\n>From x\n" + big + "\n>>From y\n"),
+              std::string::npos);
+}
+
 TEST(Mbox, WriterGzipAndStdout) {
     std::vector<Copy> msgs = {msg_of("a", "X: 1\n\nbody\n"), msg_of("b", "X: 2\n\nFrom x\n", false)};
     const std::string plain = write_string(msgs, msg::MboxFormat::mboxrd);

@@ -73,7 +73,7 @@ public:
             const std::string why = r.too_large ? std::to_string(data.size()) + " bytes, over the limit of " +
                                                       std::to_string(o.limits.max_rewrite_message) + " (--max-size)"
                                                 : r.not_mail;
-            if (json_) print_json(source, index, r);
+            if (json_) print_json(source, index, r, data);
             else
                 diag_.print(mbox ? file + ": message " + std::to_string(index + 1) : file, msg::Severity::error,
                             why + "; left as it is");
@@ -84,8 +84,8 @@ public:
         for (const msg::Defect& d : r.remaining) bad = bad || d.info().severity == msg::Severity::error;
         if (bad) ++counts_.with_problems;
         worst_ = exit_code::worst(worst_, bad ? exit_code::problems : exit_code::ok);
-        if (json_) print_json(source, index, r);
-        else if (!quiet_) print_problems(file, index, r);
+        if (json_) print_json(source, index, r, data);
+        else if (!quiet_) print_problems(file, index, r, data);
         return r;
     }
     const Counts& counts() const { return counts_; }
@@ -93,16 +93,18 @@ public:
     bool mbox = false;
 
 private:
-    void print_json(const std::string& source, std::uint64_t index, const msg::RewriteResult& r) {
-        std::cout << msg::rewrite_json(source, index, r, options_.fix) << '\n';
+    void print_json(const std::string& source, std::uint64_t index, const msg::RewriteResult& r,
+                    std::string_view data) {
+        std::cout << msg::rewrite_json(source, index, r, data, options_.fix) << '\n';
     }
-    void print_problems(const std::string& file, std::uint64_t index, const msg::RewriteResult& r) {
+    void print_problems(const std::string& file, std::uint64_t index, const msg::RewriteResult& r,
+                        std::string_view data) {
         const std::string where = mbox ? file + ": message " + std::to_string(index + 1) : file;
         for (const msg::Change& c : r.problems)
             diag_.print(where, msg::Severity::warning,
                         c.where + ": " + c.what + " [" + std::string(msg::step_name(c.step)) + "]");
         // What --fix left: placed in the rewritten message.
-        if (!r.remaining.empty()) diag_.print(Place{where + " (as rewritten)", r.output, 1}, r.remaining);
+        if (!r.remaining.empty()) diag_.print(Place{where + " (as rewritten)", r.text(data), 1}, r.remaining);
     }
 
     msg::RewriteOptions options_;
@@ -399,12 +401,12 @@ static int tool_main(int argc, char** argv) {
                 return true;
             }
             if (output == "-") {
-                if (!write_all(stdout, r.output)) {
+                if (!write_all(stdout, r.text(im.data))) {
                     complain(kInfo.name, stdout_failed());
                     worst = exit_code::worst(worst, exit_code::io_error);
                     return false;
                 }
-            } else if (const msg::Status s = msg::replace_file(output, r.output); !s.ok()) {
+            } else if (const msg::Status s = msg::replace_file(output, r.text(im.data)); !s.ok()) {
                 complain(kInfo.name, s.error().message);
                 worst = exit_code::worst(worst, exit_code::output_failed(s.error().errnum));
             }

@@ -90,11 +90,13 @@ struct Change {
 };
 
 struct RewriteResult {
-    std::string output;             // the rewritten message (a copy of the input when unchanged)
+    // The rewritten message when `changed`; empty when not (the input is
+    // the result then, not copied: see text()).
+    std::string output;
     bool changed = false;
     std::vector<Change> changes;    // what was done, in order
     std::vector<Change> problems;   // what an operation could not do
-    // fix: the defects the output still has (offsets in `output`), when
+    // fix: the defects the result still has (offsets in text()), when
     // options.fix is set.
     Defects remaining;
     // Why the input was refused, untouched, when it is not mail at all
@@ -102,11 +104,13 @@ struct RewriteResult {
     // it was rewritten. No operation applies to such input.
     std::string not_mail;
     // The message is larger than options.limits.max_rewrite_message: no
-    // operation applied, left as it is. `output` is empty then (the
-    // message is not copied either).
+    // operation applied, left as it is.
     bool too_large = false;
     // Not rewritten at all: not mail, or too large.
     bool refused() const { return too_large || !not_mail.empty(); }
+    // The result of rewriting `input` (the message or entry given to
+    // rewrite()): `output` when changed, else `input` itself.
+    std::string_view text(std::string_view input) const { return changed ? std::string_view(output) : input; }
 };
 
 RewriteResult rewrite(std::string_view message, const RewriteOptions& options);  // see refused()
@@ -114,8 +118,10 @@ RewriteResult rewrite(std::string_view message, const RewriteOptions& options); 
 // A rewrite as a JSON object (msgrewrite --json, docs/json.md): {"source",
 // "index", "changed", "not_mail"?, "too_large"?, "changes": [{"step", "where", "what"}],
 // "problems": [...], "remaining"? (with `fix`): [{"defect", "severity",
-// "line", "column", "repairable"}]}.
-std::string rewrite_json(std::string_view source, std::uint64_t index, const RewriteResult& r, bool fix);
+// "line", "column", "repairable"}]}. `input`: what was rewritten (the
+// remaining defects are placed in r.text(input)).
+std::string rewrite_json(std::string_view source, std::uint64_t index, const RewriteResult& r, std::string_view input,
+                         bool fix);
 
 // A spool entry (envelope, empty line, message; see spool.hpp): the message
 // is rewritten, the envelope kept byte for byte but for what the rewrite

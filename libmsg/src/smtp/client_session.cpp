@@ -622,8 +622,10 @@ Prepared ClientSession::prepare(const Envelope& m, std::string_view original) co
                               what + ", and it cannot be made 7-bit: " + rr.problems.front().where + ": " +
                                   rr.problems.front().what,
                               "5.6.3");
-        downgraded = std::move(rr.output);
-        message = downgraded;
+        if (rr.changed) {
+            downgraded = std::move(rr.output);
+            message = downgraded;
+        }
         d.notes.push_back(header_needs_utf8 ? "converted to 7 bit (the server does not offer SMTPUTF8)"
                                             : "converted to 7 bit (the server does not offer 8BITMIME)");
     }
