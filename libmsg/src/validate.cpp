@@ -18,8 +18,9 @@
 namespace msg {
 namespace {
 
-// Each kind of line defect is reported at most this many times per message;
-// a file with CRLF on every line but one should not print 10000 lines.
+// Each kind of line defect is kept at most this many times per message (the
+// rest counted: the last kept says how many more); a file with CRLF on
+// every line but one should not make 10000 of them.
 constexpr std::size_t kMaxLineReports = 10;
 
 class Validator {
@@ -104,11 +105,11 @@ private:
     }
 
     // Line length, bare CR, bare LF (in CRLF input) and NUL, in one pass.
+    // Past kMaxLineReports of a kind, the rest are counted, not kept.
     void lines() {
         const std::string_view d = m_.data();
         const char* p = d.data();
         const std::size_t n = d.size();
-        std::size_t reports_long = 0, reports_warn = 0, reports_cr = 0, reports_lf = 0, reports_nul = 0;
         // The message "uses CRLF" when its first line ends with CRLF.
         const void* first_nl = std::memchr(p, '\n', n);
         const bool crlf = first_nl && first_nl != p && static_cast<const char*>(first_nl)[-1] == '\r';
@@ -120,16 +121,11 @@ private:
             const bool has_cr = has_lf && eol > line && p[eol - 1] == '\r';
             const std::size_t len = eol - line - (has_cr ? 1 : 0);
             if (len > 998) {
-                if (reports_long++ < kMaxLineReports)
-                    add(DefectCode::LineTooLong, line, std::to_string(len) + " octets");
-            } else if (len > 78 && reports_warn < kMaxLineReports && in_header(line)) {
-                ++reports_warn;
-                add(DefectCode::LineLong, line, std::to_string(len) + " characters");
+                add_line(DefectCode::LineTooLong, line, std::to_string(len) + " octets");
+            } else if (len > 78 && in_header(line)) {
+                add_line(DefectCode::LineLong, line, std::to_string(len) + " characters");
             }
-            if (has_lf && crlf && !has_cr && reports_lf < kMaxLineReports && !in_binary_body(eol)) {
-                ++reports_lf;
-                add(DefectCode::LineBareLf, eol);
-            }
+            if (has_lf && crlf && !has_cr && !in_binary_body(eol)) add_line(DefectCode::LineBareLf, eol);
         };
         std::size_t i = 0;
         for (;;) {
@@ -141,13 +137,11 @@ private:
                 line = j + 1;
             } else if (p[j] == '\r') {
                 // a CR not followed by LF; one report per line
-                if ((j + 1 >= n || p[j + 1] != '\n') && cr_line != line && reports_cr < kMaxLineReports &&
-                    !in_binary_body(j)) {
-                    ++reports_cr;
+                if ((j + 1 >= n || p[j + 1] != '\n') && cr_line != line && !in_binary_body(j)) {
                     cr_line = line;
-                    add(DefectCode::LineBareCr, j);
+                    add_line(DefectCode::LineBareCr, j);
                 }
-            } else if (nul_line != line && reports_nul < kMaxLineReports && j >= root_header_end &&
+            } else if (nul_line != line && j >= root_header_end &&
                        !(binary && j >= binary->body_begin && j < binary->end)) {
                 // NUL in a header is header.nul (the parser's); a binary part may hold any byte
                 const Entity* e = innermost(j);
@@ -155,16 +149,32 @@ private:
                     e->encoding == TransferEncoding::binary) {
                     binary = e;  // its other NULs are skipped without a search
                 } else if (!e || j >= e->header_end) {
-                    ++reports_nul;
                     nul_line = line;
-                    add(DefectCode::LineNul, j);
+                    add_line(DefectCode::LineNul, j);
                 }
             }
             i = j + 1;
         }
         if (line < n) end_line(n, false);
     }
+    // A line defect: kept while there are fewer than kMaxLineReports of its
+    // code, else counted (a file with CRLF on every line but one should
+    // not make 10000 of them).
+    void add_line(DefectCode c, std::size_t at, std::string detail = {}) {
+        std::size_t& kept = line_reports_[c];
+        if (kept < kMaxLineReports) {
+            ++kept;
+            add(c, at, std::move(detail));
+        } else {
+            ++uncounted_[c];
+        }
+    }
 
+public:
+    // Defects of each code found but not kept (the line checks' past their limit).
+    const std::unordered_map<DefectCode, std::size_t>& uncounted() const { return uncounted_; }
+
+private:
     // --- RFC 5322 fields of a message (the root or an embedded one) ------------
     void message_fields(const Entity& e, bool top) {
         struct Count { std::string_view name; std::size_t n = 0; const HeaderField* first = nullptr; };
@@ -462,36 +472,45 @@ private:
     const Message& m_;
     const ValidateOptions& o_;
     Defects out_;
+    std::unordered_map<DefectCode, std::size_t> line_reports_;  // line defects kept, by code
+    std::unordered_map<DefectCode, std::size_t> uncounted_;
 };
 
-}  // namespace
-
-Defects validate(const Message& m, const ValidateOptions& options) {
-    Defects d = Validator(m, options).run();
-    if (options.max_repeats) cap_repeats(d, options.max_repeats);
-    return d;
-}
-
-void cap_repeats(Defects& defects, std::size_t max) {
-    if (max == 0 || defects.size() <= max) return;
+// cap_repeats, where `uncounted` defects of some codes were found but not
+// kept: they are in the count the last kept one of their code tells.
+void cap(Defects& defects, std::size_t max, const std::unordered_map<DefectCode, std::size_t>& uncounted) {
+    if (uncounted.empty() && (max == 0 || defects.size() <= max)) return;
     std::unordered_map<DefectCode, std::size_t> seen;     // code -> defects of it so far
     std::unordered_map<DefectCode, std::size_t> last;     // code -> index of its last kept one (in `out`)
     Defects out;
     out.reserve(defects.size());
     for (Defect& d : defects) {
         const std::size_t n = ++seen[d.code];
-        if (n <= max) {
+        if (max == 0 || n <= max) {
             last[d.code] = out.size();
             out.push_back(std::move(d));
         }
     }
-    for (const auto& [code, n] : seen)
-        if (n > max) {
-            std::string& detail = out[last[code]].detail;
-            // First, so that a long detail cut short for display keeps it.
-            detail = "and " + std::to_string(n - max) + " more like it" + (detail.empty() ? "" : "; " + detail);
-        }
+    for (const auto& [code, n] : seen) {
+        const auto u = uncounted.find(code);
+        const std::size_t more = (max != 0 && n > max ? n - max : 0) + (u == uncounted.end() ? 0 : u->second);
+        if (more == 0) continue;
+        std::string& detail = out[last[code]].detail;
+        // First, so that a long detail cut short for display keeps it.
+        detail = "and " + std::to_string(more) + " more like it" + (detail.empty() ? "" : "; " + detail);
+    }
     defects = std::move(out);
 }
+
+}  // namespace
+
+Defects validate(const Message& m, const ValidateOptions& options) {
+    Validator v(m, options);
+    Defects d = v.run();
+    cap(d, options.max_repeats, v.uncounted());
+    return d;
+}
+
+void cap_repeats(Defects& defects, std::size_t max) { cap(defects, max, {}); }
 
 }  // namespace msg

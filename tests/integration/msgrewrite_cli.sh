@@ -70,6 +70,11 @@ cmp -s "$tmp/tree/inside.eml" "$utf8" && { echo "FAIL: the file inside the tree 
 cp "$utf8" "$tmp/hard.eml" && ln "$tmp/hard.eml" "$tmp/hard2.eml"
 expect 73 "hard links" "$bin" --7bit --in-place "$tmp/hard.eml"
 same "$tmp/hard.eml" "$utf8"
+has "$tmp/err" "1 message, 0 changed"   # the summary counts changes written
+mkdir "$tmp/hardmbox" && printf 'From x\n' > "$tmp/hardmbox/a.mbox" && cat "$utf8" >> "$tmp/hardmbox/a.mbox"
+ln "$tmp/hardmbox/a.mbox" "$tmp/hardmbox/b.mbox"
+expect 73 "hard links" "$bin" --mbox --7bit --in-place "$tmp/hardmbox/a.mbox"
+has "$tmp/err" "0 messages, 0 changed"
 expect 0 "" "$bin" --7bit --in-place --force "$tmp/hard.eml"
 same "$tmp/hard2.eml" "$utf8"
 # A new output file is private.

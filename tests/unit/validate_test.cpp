@@ -379,3 +379,28 @@ TEST(Validate, RepeatsOfOneCodeAreCappedWithACount) {
     every.max_repeats = 0;
     EXPECT_EQ(count(msg::validate(m, every), msg::DefectCode::EncodedWordTooLong), 500);
 }
+
+// The line checks keep ten of a kind and count the rest: the tenth says how
+// many more there were, as for every other code, also with no limit asked
+// (when the line checks' own limit is the one that applies) and with a
+// lower one.
+TEST(Validate, LineDefectsPastTheirLimitAreCounted) {
+    std::string data = "From: a@example.org\nDate: Mon, 23 Nov 2026 09:15:00 +0000\nSubject: s\n\n";
+    for (int i = 0; i < 15; ++i) data += "a\rb\n" + std::string(1000, 'l') + "\n";
+    const msg::Message m = msg::parse_message(data);
+    for (const std::size_t max : {std::size_t{10}, std::size_t{0}, std::size_t{4}}) {
+        msg::ValidateOptions o;
+        o.max_repeats = max;
+        const msg::Defects ds = msg::validate(m, o);
+        for (const msg::DefectCode c : {msg::DefectCode::LineBareCr, msg::DefectCode::LineTooLong}) {
+            std::vector<const msg::Defect*> of;
+            for (const msg::Defect& d : ds)
+                if (d.code == c) of.push_back(&d);
+            const std::size_t kept = max == 4 ? 4 : 10;
+            ASSERT_EQ(of.size(), kept) << max;
+            EXPECT_EQ(of.back()->detail.rfind("and " + std::to_string(15 - kept) + " more like it", 0), 0u)
+                << max << ": " << of.back()->detail;
+            for (std::size_t k = 0; k + 1 < of.size(); ++k) EXPECT_EQ(of[k]->detail.find("more like it"), std::string::npos);
+        }
+    }
+}

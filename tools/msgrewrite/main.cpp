@@ -89,6 +89,9 @@ public:
         return r;
     }
     const Counts& counts() const { return counts_; }
+    // `n` changed messages were not written after all (the output refused
+    // or failed): the summary counts changes made.
+    void not_written(std::uint64_t n) { counts_.changed -= std::min(n, counts_.changed); }
     int worst() const { return worst_; }
     bool mbox = false;
 
@@ -361,10 +364,12 @@ static int tool_main(int argc, char** argv) {
                 if (const msg::Status s = msg::commit_file(tmp, real); !s.ok()) {
                     complain(kInfo.name, s.error().message);
                     code = exit_code::output_failed(s.error().errnum);
+                    rw.not_written(rw.counts().changed - changed_before);
                 }
             } else {
                 msg::discard_temp(tmp);
                 complain(kInfo.name, path + " left as it was");
+                rw.not_written(rw.counts().changed - changed_before);
             }
             worst = exit_code::worst(worst, code);
         }
@@ -379,10 +384,14 @@ static int tool_main(int argc, char** argv) {
             const bool failed = worst != exit_code::ok && worst != exit_code::problems;
             if (failed || !writer) {
                 msg::discard_temp(target);
-                if (failed) complain(kInfo.name, output + " not written");
+                if (failed) {
+                    complain(kInfo.name, output + " not written");
+                    rw.not_written(rw.counts().changed);
+                }
             } else if (const msg::Status s = msg::commit_file(target, out_file); !s.ok()) {
                 complain(kInfo.name, s.error().message);
                 worst = exit_code::worst(worst, exit_code::output_failed(s.error().errnum));
+                rw.not_written(rw.counts().changed);
             }
         }
     } else {
@@ -397,6 +406,7 @@ static int tool_main(int argc, char** argv) {
                 if (!s) {
                     complain(kInfo.name, s.error().message + "; " + im.file + " left as it was");
                     worst = exit_code::worst(worst, exit_code::output_failed(s.error().errnum));
+                    rw.not_written(1);
                 }
                 return true;
             }
@@ -409,6 +419,7 @@ static int tool_main(int argc, char** argv) {
             } else if (const msg::Status s = msg::replace_file(output, r.text(im.data)); !s.ok()) {
                 complain(kInfo.name, s.error().message);
                 worst = exit_code::worst(worst, exit_code::output_failed(s.error().errnum));
+                if (r.changed) rw.not_written(1);
             }
             return true;
         });
