@@ -244,16 +244,8 @@ private:
     }
 
     Status write_fd(const char* p, std::size_t n) {
-        while (n > 0) {
-            const ssize_t w = ::write(fd_, p, n);
-            if (w < 0) {
-                if (errno == EINTR) continue;
-                return os_error("cannot write", name_, errno);
-            }
-            p += w;
-            n -= static_cast<std::size_t>(w);
-        }
-        return Ok{};
+        iovec v{const_cast<char*>(p), n};
+        return writev_fd({&v, 1});
     }
 
     // Write out the buffer (compressed when gzip); `finish` ends the gzip stream.
