@@ -102,6 +102,9 @@ struct MboxParser::Impl {
     Impl(MboxFormat f, std::size_t max) : format(f), max_message(max) {}
 
     std::size_t rel(std::uint64_t abs) const { return static_cast<std::size_t>(abs - base); }
+    // The format messages are read in: detect not settled yet gives those
+    // both readings frame alike, as mboxrd reads them.
+    MboxFormat resolved() const { return format == MboxFormat::detect ? MboxFormat::mboxrd : format; }
 
     // Drop the first k bytes of `in`.
     void advance(std::string_view in, std::size_t k) {
@@ -182,12 +185,40 @@ struct MboxParser::Impl {
         } else if (rest == "\n" || rest == "\r\n" || rest.starts_with("\nFrom ") || rest.starts_with("\r\nFrom ")) {
             sep = rest[0] == '\r' ? 2 : 1;
             next_from = body_end + static_cast<std::uint64_t>(sep);
-        } else if (starts_with_from(rest)) {
+        } else if (starts_with_from(rest) && at_line_start(in, body_end)) {
+            // (A "From " inside a line starts no message, whatever the count says.)
             next_from = body_end;
         } else {
             return false;
         }
         return true;
+    }
+    bool at_line_start(std::string_view in, std::uint64_t at) const {
+        return at == from_end || in[rel(at) - 1] == '\n';
+    }
+
+    // Detect mode, a message Content-Length frames: which format it tells.
+    // mboxcl2 when the count frames it where the From_ lines would not (its
+    // body holds a "From " line, or the next From_ line does not follow an
+    // empty line); mboxrd when the two readings frame it alike but give
+    // other bytes (a quoted ">From " line, or a last empty line mboxrd
+    // takes for the separator); detect (not settled) when both give the
+    // same message.
+    MboxFormat told(std::string_view in, std::uint64_t msg_end, std::uint64_t next_from, int sep) const {
+        const char* p = in.data();
+        const bool last = rel(next_from) == in.size();
+        if (find_from(p, rel(from_end), rel(msg_end), "\nFrom ") != npos) return MboxFormat::mboxcl2;
+        const std::size_t blank = empty_line_before(in, next_from);
+        if (!last && blank == 0) return MboxFormat::mboxcl2;
+        if (sep == 0 && blank > 0) return MboxFormat::mboxrd;  // mboxrd's separator is the body's last line
+        if (sep > 0 && !at_line_start(in, msg_end)) return MboxFormat::mboxrd;  // mboxrd's last line break is the body's
+        for (std::size_t q = find_from(p, rel(from_end), rel(msg_end), ">From "); q != npos;
+             q = find_from(p, q + 1, rel(msg_end), ">From ")) {
+            std::size_t b = q;
+            while (b > rel(from_end) && p[b - 1] == '>') --b;
+            if (b == rel(from_end) || p[b - 1] == '\n') return MboxFormat::mboxrd;
+        }
+        return MboxFormat::detect;
     }
 
     // Content-Length does not frame the message: its From_ lines do. In
@@ -234,7 +265,7 @@ MboxParser::Step MboxParser::Impl::finish(std::string_view in, MboxMessage& out,
     out.data_end = msg_end;
     out.separator = sep > 0;
     out.separator_crlf = sep == 2;
-    out.format = format;
+    out.format = resolved();
     out.unquoted = false;
     out.unquoted_lines.clear();
     const std::uint64_t size = msg_end - msg_start;
@@ -355,8 +386,8 @@ MboxParser::Step MboxParser::Impl::put(std::string_view in, bool eof, MboxMessag
                 return {Event::need_more, skip_to(in, from_end - 1)};
             }
             if (starts_with_from(in.substr(fe))) {
-                // An empty message: the next From_ line follows at once.
-                if (format == MboxFormat::detect) format = MboxFormat::mboxrd;
+                // An empty message: the next From_ line follows at once (in
+                // every format: detect stays unsettled).
                 return finish(in, out, from_end, from_end, 0);
             }
             if (!skipping && (format == MboxFormat::detect || is_cl_format(format))) {
@@ -418,13 +449,13 @@ MboxParser::Step MboxParser::Impl::put(std::string_view in, bool eof, MboxMessag
                     sep = static_cast<int>(hs.h.blank_len);
                 }
                 if (format != MboxFormat::detect) return finish(in, out, msg_end, next_from, sep);
-                // mboxcl2 only on evidence: a body framed by its Content-Length
-                // that holds a "From " line, which only a Content-Length format
-                // can carry unquoted. Many mboxrd writers add an exact
-                // Content-Length too, and reading those as mboxcl2 would leave
-                // their ">From " lines quoted.
-                if (find_from(p, rel(from_end), rel(msg_end), "\nFrom ") != npos) {
-                    format = MboxFormat::mboxcl2;
+                // mboxcl2 only on evidence (told()): many mboxrd writers add an
+                // exact Content-Length too, and reading those as mboxcl2 would
+                // leave their ">From " lines quoted. A message both readings
+                // give alike leaves the question to the next one.
+                const MboxFormat t = told(in, msg_end, next_from, sep);
+                if (t != MboxFormat::mboxrd) {
+                    format = t;
                     return finish(in, out, msg_end, next_from, sep);
                 }
             }
@@ -495,7 +526,7 @@ MboxParser::~MboxParser() = default;
 MboxParser::Step MboxParser::put(std::string_view in, bool eof, MboxMessage& out) { return impl_->put(in, eof, out); }
 std::string_view MboxParser::leading() const { return impl_->leading; }
 std::uint64_t MboxParser::leading_size() const { return impl_->leading_size; }
-MboxFormat MboxParser::format() const { return impl_->format; }
+MboxFormat MboxParser::format() const { return impl_->resolved(); }
 std::uint64_t MboxParser::offset() const { return impl_->base; }
 std::optional<MboxParser::Pending> MboxParser::pending() const {
     if (impl_->state == Impl::State::start || impl_->state == Impl::State::done) return std::nullopt;

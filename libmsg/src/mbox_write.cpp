@@ -145,12 +145,17 @@ public:
         // none of them) after the From_ line's line break.
         const std::string_view tail = data.substr(data.size() - std::min<std::size_t>(data.size(), 3));
         const bool ends_eol = tail.ends_with('\n');
-        if (separator) {
+        const bool ends_blank = !data.empty() && ends_with_empty_line(std::string(from_eol).append(tail));
+        if (separator || (ends_blank && !by_length())) {
             // The empty line must follow a line break: a message that lacks
             // its last one gets it, or the next From_ line would join it.
             if (!data.empty() && !by_length() && !ends_eol) buf_.append(from_eol);
-            buf_.append(separator_crlf ? "\r\n" : "\n");
-        } else if (!data.empty() && !by_length() && !ends_with_empty_line(std::string(from_eol).append(tail))) {
+            // A message whose own last line is empty gets the separator it
+            // was read without (from a Content-Length archive): a reader of
+            // the From_ line formats takes the last empty line for it.
+            const bool crlf = separator ? separator_crlf : tail.ends_with("\r\n");
+            buf_.append(crlf ? "\r\n" : "\n");
+        } else if (!data.empty() && !ends_blank) {
             open_ = true;
             open_needs_eol_ = !ends_eol;
             open_crlf_ = from_crlf;
@@ -196,12 +201,14 @@ private:
     // starts a message only after an empty line (or right after the From_
     // line of an empty one), and without it the next message would be read
     // as part of this one. The last message keeps its bytes as they were.
-    // The Content-Length formats need nothing: the length frames it.
+    // In the Content-Length formats the length frames it, and only a last
+    // line without its line break gets one (not counted): a From_ line
+    // starts a line in every format.
     void end_open_message() {
         if (!open_) return;
         const char* eol = open_crlf_ ? "\r\n" : "\n";
         if (open_needs_eol_) buf_.append(eol);
-        buf_.append(eol);
+        if (!by_length()) buf_.append(eol);
         open_ = false;
     }
     bool by_length() const { return opt_.format == MboxFormat::mboxcl || opt_.format == MboxFormat::mboxcl2; }

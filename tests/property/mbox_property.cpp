@@ -157,7 +157,8 @@ std::size_t count_from_lines(const std::string& s) {
 // Messages for the Content-Length formats: a header block with a correct
 // Content-Length (of the body as stored: quoted for mboxcl), a body of
 // any lines; separators may be left out (the next From_ line follows the
-// body directly), except after an empty body.
+// body directly), except after an empty body and after a last line without
+// its line break (a From_ line starts a line: the writer gives it one).
 std::vector<Msg> gen_length_framed(bool quoted) {
     const int n = *rc::gen::inRange(0, 5);
     std::vector<Msg> msgs;
@@ -170,7 +171,7 @@ std::vector<Msg> gen_length_framed(bool quoted) {
         const std::string body = gen_lines(true);
         const std::size_t stored = body.size() + (quoted ? count_from_lines(body) : 0);
         m.data = "Subject: " + std::to_string(i) + eol + "Content-Length: " + std::to_string(stored) + eol + eol + body;
-        m.separator = body.empty() || *rc::gen::arbitrary<bool>();
+        m.separator = body.empty() || body.back() != '\n' || *rc::gen::arbitrary<bool>();
         msgs.push_back(m);
     }
     return msgs;
@@ -233,8 +234,10 @@ RC_GTEST_PROP(MboxProperty, MboxrdRewriteIsIdentity, ()) {
 }
 
 // detect reads a writer's mboxcl2 archive as mboxcl2.
-// detect takes an archive for mboxcl2 on evidence: the first message's
-// Content-Length frames a body that holds a "From " line.
+// detect takes an archive for mboxcl2 on evidence: a message whose
+// Content-Length frames a body that holds a "From " line. Messages before
+// it that both readings give alike (no "From " line, quoted or not) leave
+// the question open.
 RC_GTEST_PROP(MboxProperty, DetectFindsMboxcl2, ()) {
     auto msgs = gen_length_framed(false);
     Msg first;
@@ -243,6 +246,15 @@ RC_GTEST_PROP(MboxProperty, DetectFindsMboxcl2, ()) {
     first.data = "Subject: first\nContent-Length: " + std::to_string(body.size()) + "\n\n" + body;
     first.separator = true;
     msgs.insert(msgs.begin(), first);
+    const int plain = *rc::gen::inRange(0, 4);
+    for (int k = 0; k < plain; ++k) {
+        Msg m;
+        m.from_line = "b@example.org Mon Nov 23 09:16:00 2026";
+        const std::string text = "plain text " + std::to_string(k) + "\n" + std::string(static_cast<std::size_t>(k), '\n');
+        m.data = "Subject: plain\nContent-Length: " + std::to_string(text.size()) + "\n\n" + text;
+        m.separator = true;
+        msgs.insert(msgs.begin(), m);
+    }
     const std::string bytes = write_archive(msgs, msg::MboxFormat::mboxcl2);
     const auto back = read_archive(bytes, msg::MboxFormat::detect);
     RC_ASSERT(back.size() == msgs.size());
@@ -250,14 +262,49 @@ RC_GTEST_PROP(MboxProperty, DetectFindsMboxcl2, ()) {
 }
 
 // Without that evidence an archive with exact Content-Length fields is read
-// as mboxrd, so its quoted ">From " lines are unquoted.
+// as mboxrd, so its quoted ">From " lines are unquoted: a quoted line tells
+// mboxrd, in the first message or in a later one.
 TEST(MboxDetect, ExactContentLengthAloneMeansMboxrd) {
     const std::string body = "quoted:\n>From here\n";
-    const std::string a = "From a@example.org Mon Nov 23 09:15:00 2026\nSubject: x\nContent-Length: " +
-                          std::to_string(body.size()) + "\n\n" + body + "\n";
-    const auto back = read_archive(a, msg::MboxFormat::detect);
-    ASSERT_EQ(back.size(), 1u);
-    EXPECT_NE(back[0].data.find("\nFrom here\n"), std::string::npos);
+    auto message = [](const std::string& b) {
+        return "From a@example.org Mon Nov 23 09:15:00 2026\nSubject: x\nContent-Length: " + std::to_string(b.size()) +
+               "\n\n" + b + "\n";
+    };
+    for (const std::string& a : {message(body), message("plain\n") + message(body)}) {
+        const auto back = read_archive(a, msg::MboxFormat::detect);
+        ASSERT_FALSE(back.empty());
+        EXPECT_NE(back.back().data.find("\nFrom here\n"), std::string::npos);
+    }
+}
+
+// A Content-Length that ends inside a line never frames a message at a
+// "From " there (a From_ line starts a line): the From_ lines do, and the
+// mismatch is said.
+TEST(MboxDetect, ContentLengthEndingInsideALineDoesNotFrameAtFrom) {
+    const std::string a = "From a@example.org Mon Nov 23 09:15:00 2026\nSubject: x\nContent-Length: 6\n\n"
+                          "Reply From here on\n\nFrom b@example.org Mon Nov 23 09:15:00 2026\nSubject: y\n\nz\n";
+    const std::string p = temp_path("mid.mbox");
+    { std::ofstream(p, std::ios::binary) << a; }
+    for (const auto f : {msg::MboxFormat::mboxcl2, msg::MboxFormat::detect}) {
+        msg::MboxOptions o;
+        o.format = f;
+        auto r = msg::MboxReader::open(p, o);
+        ASSERT_TRUE(r.ok());
+        msg::MboxMessage m;
+        std::vector<std::string> data;
+        bool mismatch = false;
+        while (true) {
+            auto n = (*r)->next(m);
+            ASSERT_TRUE(n.ok());
+            if (!*n) break;
+            data.emplace_back(m.data);
+            for (const msg::Defect& d : m.defects) mismatch = mismatch || d.code == msg::DefectCode::MboxContentLengthMismatch;
+        }
+        ASSERT_EQ(data.size(), 2u) << static_cast<int>(f);
+        EXPECT_NE(data[0].find("Reply From here on\n"), std::string::npos);
+        EXPECT_EQ(mismatch, f == msg::MboxFormat::mboxcl2);
+    }
+    std::filesystem::remove(p);
 }
 
 // --- the push parser at any split -----------------------------------------------

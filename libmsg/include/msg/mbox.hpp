@@ -62,17 +62,21 @@ namespace msg {
 //            line comes back as "From ");
 //   mboxcl   mboxo quoting, and a Content-Length field giving the body's size;
 //   mboxcl2  no quoting at all: Content-Length alone frames the body;
-//   detect   on reading: mboxcl2 when the first message carries a
-//            Content-Length that frames it exactly and its body holds a
-//            line starting "From " (which only a Content-Length format can
-//            carry unquoted), mboxrd otherwise.
+//   detect   on reading: mboxcl2 once a message's Content-Length frames it
+//            where the From_ lines cannot (its body holds a line starting
+//            "From ", which only a Content-Length format can carry
+//            unquoted, or the next From_ line follows a line of text);
+//            mboxrd once a message's Content-Length does not frame it or
+//            the two readings give it differently; the messages before
+//            are those both give alike (docs/parsing.md).
 // Reading a Content-Length format, a body is never split at a "From " line
 // inside it; when Content-Length is missing or does not frame the message,
 // the From_ line framing is used and a defect says so. Content-Length counts
 // the body's bytes as stored (after the empty line that ends the header
 // block; for mboxcl after quoting); it frames the message when those bytes
 // are followed by the end of the archive, by an empty line and the end, by
-// an empty line and "From ", or directly by "From " (separator false). A
+// an empty line and "From ", or directly by "From " at a line's start
+// (separator false). A
 // message without a header/body separator whose Content-Length is 0 takes
 // a following empty line as its separator. Unquoting (mboxrd, mboxo,
 // mboxcl) applies to the whole message, header block included.
@@ -171,7 +175,7 @@ public:
     std::string_view leading() const;
     // Bytes before the first From_ line seen so far (all of them, kept or not).
     std::uint64_t leading_size() const;
-    // The format in use (detect until the first message resolves it).
+    // The format in use (mboxrd while detect is not settled).
     MboxFormat format() const;
     // Archive offset of the first byte not consumed.
     std::uint64_t offset() const;
@@ -209,7 +213,7 @@ public:
     // them (leading().size() != leading_garbage() says so).
     virtual std::string_view leading() const = 0;
     virtual bool compressed() const = 0;
-    // The format in use (detect resolved after the first message).
+    // The format in use (mboxrd while detect is not settled).
     virtual MboxFormat format() const = 0;
 };
 
