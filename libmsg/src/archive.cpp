@@ -2,6 +2,8 @@
 #include "msg/archive.hpp"
 
 #include <algorithm>
+#include <optional>
+#include <vector>
 #include <cstdio>
 #include <cstring>
 
@@ -88,9 +90,13 @@ std::string_view eol_of(std::string_view message) {
     return nl != std::string_view::npos && nl > 0 && message[nl - 1] == '\r' ? "\r\n" : "\n";
 }
 
-std::string b64_decode(std::string_view v) {
+// An annotation's base64 value, or nothing when it is not clean base64
+// (a hand-made or damaged entry: its bytes are not guessed at).
+std::optional<std::string> b64_decode(std::string_view v) {
     std::string out;
-    decode_transfer(v, TransferEncoding::base64, out);
+    DecodeStatus st;
+    decode_transfer(v, TransferEncoding::base64, out, &st);
+    if (!st.clean()) return std::nullopt;
     return out;
 }
 
@@ -200,17 +206,28 @@ void annotate_mbox(Envelope& e, const MboxMessage& m, std::string_view source, s
 MboxRecord mbox_record(const SpoolEntry& e, std::time_t now) {
     MboxRecord r;
     bool have_from = false;
+    std::vector<std::string_view> not_base64;
     for (const EnvelopeLine& l : e.envelope) {
         if (l.kind != EnvelopeLine::Kind::annotation) continue;
         if (!have_from && iequals(l.name, "Mbox-From")) {
             r.from_line = l.value;
             have_from = true;
         } else if (!have_from && iequals(l.name, "Mbox-From-Base64")) {
-            r.from_line = b64_decode(l.value);
-            have_from = true;
+            if (auto v = b64_decode(l.value)) {
+                r.from_line = std::move(*v);
+                have_from = true;
+            } else {
+                not_base64.emplace_back(l.name);
+            }
         } else if (r.leading.empty() && iequals(l.name, "Mbox-Leading-Base64")) {
-            r.leading = b64_decode(l.value);
+            if (auto v = b64_decode(l.value)) r.leading = std::move(*v);
+            else not_base64.emplace_back(l.name);
         }
+    }
+    for (std::string_view name : not_base64) {
+        if (!r.ignored.empty()) r.ignored += "; ";
+        r.ignored += "its " + std::string(name) + " is not base64: " +
+                     (iequals(name, "Mbox-From-Base64") ? "left out (a From_ line is made from MAIL FROM)" : "left out");
     }
     // Bytes before an archive's first From_ line hold no line that starts
     // "From ": a reader would start a message there.

@@ -193,6 +193,19 @@ TEST(Archive, AFromLineWithALineBreakIsNotUsed) {
     }
 }
 
+// An annotation that is not base64 is not decoded into bytes as far as
+// it goes: left out, and said.
+TEST(Archive, AnnotationThatIsNotBase64IsNotUsed) {
+    const std::string text = "MAIL FROM:<a@example.org>\nRCPT TO:<b@example.net>\nMbox-From-Base64: !!!notbase64\n"
+                             "Mbox-Leading-Base64: %%%%\n\nSubject: real\n\nx\n";
+    const msg::MboxRecord r = msg::mbox_record(msg::parse_spool_entry(text), 1700000000);
+    EXPECT_TRUE(r.from_made);
+    EXPECT_EQ(r.from_line, "a@example.org Tue Nov 14 22:13:20 2023");
+    EXPECT_EQ(r.leading, "");
+    EXPECT_NE(r.ignored.find("Mbox-From-Base64 is not base64"), std::string::npos) << r.ignored;
+    EXPECT_NE(r.ignored.find("Mbox-Leading-Base64 is not base64"), std::string::npos) << r.ignored;
+}
+
 TEST(Archive, EntriesFromElsewhereGetAFromLineAndEnvelopeFields) {
     const std::string text = "MAIL FROM:<>\nRCPT TO:<b@example.net>\nRCPT TO:<c@example.net>\n\nSubject: x\r\n\r\nFrom me\r\n";
     const msg::SpoolEntry entry = msg::parse_spool_entry(text);
