@@ -203,6 +203,16 @@ private:
                                       std::to_string(raw_) + ": the data could not be checked"};
                 eof_ = true;
                 break;
+            } else if (r == Z_DATA_ERROR && final_block_done_) {
+                // The trailer's CRC or size does not match: every byte was
+                // inflated (the last message too, handed out before the
+                // error, as every one before it), but the data failed its
+                // check. What follows is not read.
+                after_ = Error{0, "cannot read " + name_ + ": the gzip data fails its check (" +
+                                      std::string(zs_.msg ? zs_.msg : "trailer mismatch") + ") at byte " +
+                                      std::to_string(raw_ - zs_.avail_in) + ": the data may be damaged"};
+                eof_ = true;
+                break;
             } else if (r != Z_OK && !(r == Z_BUF_ERROR && zs_.avail_in == 0)) {   // (no progress with input left: stuck)
                 return cut_short(std::string(zs_.msg ? zs_.msg : "gzip data corrupt") + " at byte " +
                                  std::to_string(raw_ - zs_.avail_in));

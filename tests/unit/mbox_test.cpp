@@ -673,6 +673,33 @@ TEST(Mbox, GzipWithoutTrailerAfterALongRun) {
     }
 }
 
+// A member whose trailer does not match (CRC or size) was inflated to its
+// end: every message is handed out, the last too, then the error says the
+// data failed its check (not that a message was cut short).
+TEST(Mbox, GzipFailingItsCheckHandsOutEveryMessage) {
+    const std::string text = "From a Mon Jan  1 00:00:00 2024\nSubject: 1\n\none\n\n"
+                             "From b Mon Jan  1 00:00:01 2024\nSubject: 2\n\ntwo\n";
+    TempFile t("member.gz");
+    t.write_gzip(text);
+    std::string gz;
+    {
+        std::ifstream in(t.path, std::ios::binary);
+        gz.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }
+    for (const std::size_t at : {gz.size() - 8, gz.size() - 1}) {   // a CRC byte, a size byte
+        std::string bad = gz;
+        bad[at] = static_cast<char>(bad[at] ^ 0x40);
+        TempFile f("bad-check.mbox.gz");
+        f.write(bad);
+        std::string err;
+        const auto msgs = read_all(f.str(), {}, &err);
+        ASSERT_EQ(msgs.size(), 2u) << at << ": " << err;
+        EXPECT_EQ(msgs[1].data, "Subject: 2\n\ntwo\n");
+        EXPECT_NE(err.find("fails its check"), std::string::npos) << err;
+        EXPECT_EQ(err.find("cut short"), std::string::npos) << err;
+    }
+}
+
 // gzip members one after another are one archive (as gzip -d reads
 // them); bytes after the last that are not gzip (mail appended to a
 // compressed archive) are an error once the messages before them are out,
