@@ -15,6 +15,8 @@ Usage: smtpreplay_servers.py SMTPREPLAY SMTPSINK SPOOLSEND TRANSCRIPTS_DIR
 - against smtp-sink and aiosmtpd the differences are exactly the expected
   ones (server behaviour that differs from the recorded servers');
 - a closed port gives exit 69;
+- a standard output that cannot be written (a full pipe) gives exit 74 and
+  says so, whatever the mode;
 - spoolsend --transcript output checks clean and replays against the same
   server without a difference.
 """
@@ -213,6 +215,26 @@ try:
 
     r = run("--server", "127.0.0.1:%d" % free_port(), "--timeout", "5", SAMPLES[0])
     check(r.returncode == 69, "a closed port: exit 69, got %d" % r.returncode)
+
+    # --- standard output that cannot be written: 74, said, in every mode ----------------
+    p, port = testlib.start_smtpsink(SMTPSINK, "--script", SAMPLES[0])
+    defective = sorted(glob.glob(os.path.join(TDIR, "defects", "*", "*.txt")))[0]   # --check prints its error
+    modes = [("--convert", "cs", SAMPLES[0]), ("--convert", "bsmtp", SAMPLES[0]), ("--anonymise", SAMPLES[0]),
+             ("--check", defective), ("--check", "--json", SAMPLES[0]),
+             ("--server", "127.0.0.1:%d" % port, "--match", "text", SAMPLES[0])]
+    try:
+        for mode in modes:
+            r_end, w_end = testlib.full_pipe()
+            try:
+                r = subprocess.run([SMTPREPLAY, *mode], stdout=w_end, stderr=subprocess.PIPE, text=True,
+                                   timeout=120)
+            finally:
+                os.close(w_end)
+                os.close(r_end)
+            check(r.returncode == 74 and "smtpreplay: cannot write to standard output" in r.stderr,
+                  "%s to a full standard output: exit 74, said: %d %s" % (" ".join(mode), r.returncode, r.stderr))
+    finally:
+        stop(p)
 
     # --- spoolsend --transcript, checked and replayed ------------------------------------
     out = os.path.join(tmp, "out")

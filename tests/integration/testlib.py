@@ -1,5 +1,6 @@
 """testlib.py - what the Python integration tests share: checks that count
 their failures, and an smtpsink started on a free loopback port."""
+import os
 import re
 import subprocess
 
@@ -13,6 +14,21 @@ def check(cond, what):
         failures += 1
         print("FAIL:", what)
     return cond
+
+
+def full_pipe():
+    """The write end of a pipe that is full and will stay so (nothing reads
+    it) and that does not block: given to a tool as its standard output,
+    every write fails (EAGAIN), as on a full disk, without a device."""
+    r, w = os.pipe()
+    os.set_blocking(w, False)
+    for chunk in (65536, 1):   # big writes first, then byte by byte to the last slot
+        try:
+            while True:
+                os.write(w, b"x" * chunk)
+        except BlockingIOError:
+            pass
+    return r, w
 
 
 def start_smtpsink(smtpsink, *args):

@@ -1,5 +1,6 @@
 // smtpreplay - check SMTP transcripts, convert and anonymise them, and
 // replay their client side against a live server.
+#include <cerrno>
 #include <iostream>
 
 #include "msg/smtp/replay.hpp"
@@ -109,7 +110,16 @@ static int tool_main(int argc, char** argv) {
         }
         secret = std::move(*s);
     }
+    // A write to standard output that failed: its reason (errno), kept
+    // from the moment it failed, and no further transcript is taken (a
+    // replay's report, a conversion, would be lost as well).
+    int stdout_errno = 0;
+    auto stdout_ok = [&] {
+        if (!stdout_errno && !std::cout.flush()) stdout_errno = errno ? errno : EIO;
+        return stdout_errno == 0;
+    };
     const int read = for_each_message(cli.inputs, in, [&](const InputMessage& im) {
+        if (!stdout_ok()) return false;
         const std::string_view text = im.data;
         const std::string& name = im.file;
         if (const std::string_view why = smtp::not_transcript_reason(text); !why.empty()) {
@@ -218,6 +228,13 @@ static int tool_main(int argc, char** argv) {
             std::cerr << "smtpreplay: " << files << (files == 1 ? " transcript, " : " transcripts, ") << errors
                       << (errors == 1 ? " error, " : " errors, ") << warnings << (warnings == 1 ? " warning\n" : " warnings\n");
         }
+    }
+    // Output lost is a failure whatever else happened: 0 would say the
+    // conversion or the report was written.
+    if (!stdout_ok()) {
+        errno = stdout_errno;
+        complain(kInfo.name, stdout_failed());
+        return exit_code::io_error;
     }
     return result;
 }
