@@ -340,6 +340,14 @@ try:
     r = replay("--server", "127.0.0.1:%d" % port, "--ca-file", cert, "--auth-file", secret_file, "--no-data", t)
     check(r.returncode == 0 and "--no-data" in r.stdout, "--no-data replays the envelope: %s" % r.stdout[-500:])
     check(len(queued(inbox)) == before, "--no-data delivers nothing")
+    # --diff keeps the notes (the exchanges not compared, and why) and
+    # drops only what is the same: "0 different" is read with what was left out.
+    r = replay("--server", "127.0.0.1:%d" % port, "--ca-file", cert, "--auth-file", secret_file, "--no-data",
+               "--diff", t)
+    lines = r.stdout.splitlines()
+    check(r.returncode == 0 and lines and all(": note: " in l for l in lines[:-1]) and len(lines) > 1
+          and "RSET instead of DATA" in r.stdout and " 0 different " in lines[-1],
+          "--diff: the notes and the summary: %s" % r.stdout[-600:])
     # Without the password: AUTH is refused, with its code.
     r = replay("--server", "127.0.0.1:%d" % port, "--ca-file", cert, t)
     check(r.returncode == 1 and re.search(r"DIFF: AUTH PLAIN \(initial response\): recorded 235.*, live 535", r.stdout),

@@ -51,7 +51,7 @@ static int tool_main(int argc, char** argv) {
         ("auth-file", po::value<std::string>()->value_name("FILE"),
          "replay: the password whose first line replaces the masked one in AUTH (as spoolsend's)")
         ("no-data", "replay: end each transaction with RSET instead of sending the message")
-        ("diff", "replay: print only the exchanges that differ")
+        ("diff", "replay: print only the exchanges that differ and the notes (those not compared)")
         ("json", "one JSON object per diagnostic or exchange, then a summary")
         ("convert", po::value<std::string>(), "FORMAT: write the transcript as cs, swaks, bsmtp or native")
         ("anonymise", "replace addresses, host names, IP addresses, credentials and message text")
