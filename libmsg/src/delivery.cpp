@@ -58,6 +58,19 @@ std::chrono::duration<double> RetryPolicy::delay(std::size_t attempts, double u)
     return std::chrono::duration<double>(d);
 }
 
+RetryInfo retry_info(const SpoolEntry& e, SpoolState state) {
+    RetryInfo r = retry_info(e);
+    if (state != SpoolState::sent && state != SpoolState::failed) return r;
+    // Moved there by one attempt more than it records: the one settle()
+    // numbered retry_info(e).attempts + 1, which it did not write in.
+    ++r.attempts;
+    r.settled = true;
+    r.last.reset();
+    r.last_what = {};
+    r.next.reset();
+    return r;
+}
+
 SystemTime entry_born(const SpoolEntry& e, SystemTime now) {
     if (const RetryInfo r = retry_info(e); r.first) return *r.first;
     return now;
@@ -207,6 +220,8 @@ Result<Settlement> settle(Claim& claim, Delivery& d, const SettleOptions& o, Sys
     const SpoolEntry& entry = claim.entry();
     const RetryInfo retry = retry_info(entry);
     Settlement s;
+    // This attempt is written into the entry only if it defers it; one that
+    // settles it is counted by retry_info(entry, state), with this number.
     s.attempt = retry.attempts + 1;
 
     // Recipients deferred for longer than max_age fail.
@@ -289,7 +304,7 @@ Result<Settlement> settle(Claim& claim, Delivery& d, const SettleOptions& o, Sys
 
 std::string entry_json(std::string_view name, SpoolState state, const SpoolEntry& e, SystemTime now) {
     const Envelope env = envelope_of(e);
-    const RetryInfo r = retry_info(e);
+    const RetryInfo r = retry_info(e, state);
     Json j;
     j.begin_object().key("entry").value(name).key("state").value(state_dir(state))
         .key("sender").value(env.mail_from).key("recipients").begin_array();
@@ -300,7 +315,7 @@ std::string entry_json(std::string_view name, SpoolState state, const SpoolEntry
     if (r.last) j.value(format_rfc3339(*r.last));
     else j.null();
     j.key("last_reply");
-    if (r.attempts) j.value(printable(r.last_what));
+    if (r.attempts && !r.settled) j.value(printable(r.last_what));
     else j.null();
     j.key("next_attempt");
     if (r.next) j.value(format_rfc3339(*r.next));

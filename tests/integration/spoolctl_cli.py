@@ -130,6 +130,53 @@ def main():
             sink.terminate()
             sink.wait()
 
+        # --- every attempt counts: sent or failed at the first try, after a deferral ----
+        # (The attempt that moves an entry to sent/ or failed/ is not written
+        # into it: counted all the same, as failed/NAME.json counts it.)
+        counts = os.path.join(tmp, "counts")
+        plain = os.path.join(tmp, "plain.eml")
+        with open(plain, "w") as f:
+            f.write("From: alice@example.org\nSubject: count\n\nhello\n")
+        for rcpts in (["bob@example.net"], ["bob@example.net", "nobody@example.net"], ["later@example.net"]):
+            r = run("spoolctl", "add", "--sender", "alice@example.org", *[a for x in rcpts for a in ("--rcpt", x)],
+                    counts, plain)
+            check(r.returncode == 0, "add: %s" % r.stderr)
+        rules = os.path.join(tmp, "rules-counts")
+        with open(rules, "w") as f:
+            f.write("rcpt /^nobody@/ 550 5.1.1 no such user\nrcpt /^later@/ 451 4.2.0 try again later\n")
+        sink = subprocess.Popen([os.path.join(BIN, "smtpsink"), "--listen", "127.0.0.1:0", "--rules", rules,
+                                 os.path.join(tmp, "in-counts")], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        port = re.match(r"listening on 127\.0\.0\.1:(\d+)", sink.stdout.readline()).group(1)
+        try:
+            r = run("spoolsend", "--server", "127.0.0.1:" + port, counts)
+            check(r.returncode == 1 and len(names(counts, "deferred")) == 1, "first run: %s" % r.stderr)
+            run("spoolctl", "retry", "--all", counts)
+            second = run("spoolsend", "--json", "--max-age", "0s", "--server", "127.0.0.1:" + port, counts)
+            check(second.returncode == 1 and not names(counts, "deferred"), "second run gives up: %s" % second.stderr)
+        finally:
+            sink.terminate()
+            sink.wait()
+        listed = {o["entry"]: o for o in map(json.loads, run("spoolctl", "list", "--json", counts).stdout.splitlines())}
+        sent = [o for o in listed.values() if o["state"] == "sent"]
+        check(len(sent) == 2 and all(o["attempts"] == 1 and o["last_attempt"] is None and o["last_reply"] is None
+                                     and o["next_attempt"] is None for o in sent),
+              "sent at the first try: 1 attempt, none recorded: %s" % sent)
+        failed = [o for o in listed.values() if o["state"] == "failed"]
+        check(sorted(o["attempts"] for o in failed) == [1, 2], "failed at the first try and after a deferral: %s" % failed)
+        for o in failed:
+            with open(os.path.join(counts, "failed", o["entry"] + ".json")) as f:
+                report = json.load(f)
+            check(o["attempts"] == report["attempts"] and o["last_reply"] is None and o["next_attempt"] is None,
+                  "list agrees with failed/NAME.json: %s, %s" % (o, report))
+        gave_up = [json.loads(l) for l in second.stdout.splitlines() if '"attempt"' in l]
+        check([(o["outcome"], o["attempt"]) for o in gave_up] == [("failed", 2)],
+              "spoolsend numbers the attempt that gave up 2: %s" % gave_up)
+        r = run("spoolctl", "list", counts)
+        for line in r.stdout.splitlines():
+            fields = line.split("  ")
+            check(fields[4] == str(listed[fields[0]]["attempts"]) and "last:" not in line,
+                  "list's attempts column, no last reply for a sent or failed entry: %s" % line)
+
         # --- never race a sender -------------------------------------------------------
         victim = names(spool, "deferred")[0]
         fd = os.open(os.path.join(spool, "deferred", victim), os.O_RDWR)

@@ -237,6 +237,159 @@ TEST_F(Delivery, SecondAttemptDoublesAndMaxAgeGivesUp) {
     EXPECT_NE(dsn.find("Status: 5.4.7\r\n"), std::string::npos) << dsn;   // delivery time expired (RFC 3463)
 }
 
+// Every attempt counts: after settle(), retry_info(entry, state) of the
+// entry where it landed gives the number settle() gave the attempt, which
+// failed/NAME.json and .report give too: sent or failed at the first try
+// (not written into the entry: 1, not 0), after a deferral (2, not 1), and
+// both halves of a partial failure. The attempt that settled an entry is
+// not its last recorded one: no last attempt, reply or next attempt then.
+TEST_F(Delivery, EveryAttemptCountsWhereTheEntryLands) {
+    auto counted = [&](const std::string& name) {
+        const auto st = spool_->find(name);
+        EXPECT_TRUE(st) << name;
+        if (!st) return msg::RetryInfo{};
+        return msg::retry_info(msg::parse_spool_entry(*spool_->read(*st, name)), *st);
+    };
+    auto json_attempts = [&](const std::string& name) {
+        const std::string j = slurp(failed(name + ".json"));
+        const std::size_t at = j.find(R"("attempts": )");
+        return at == std::string::npos ? std::string() : j.substr(at + 12, j.find(',', at) - at - 12);
+    };
+    const auto t0 = time_point_cast<seconds>(system_clock::now());
+    const msg::Delivery sent_all = [] {
+        msg::Delivery d;
+        d.rcpts = {outcome("b@example.net", RcptState::sent, reply(250, "2.0.0 ok"))};
+        return d;
+    }();
+
+    // Sent at the first attempt.
+    const std::string first = enqueue(envelope({"b@example.net"}));
+    {
+        msg::Claim c = claim(first);
+        msg::Delivery d = sent_all;
+        auto s = msg::settle(c, d, opt_, t0, 0.5);
+        ASSERT_TRUE(s);
+        EXPECT_EQ(s->attempt, 1u);
+    }
+    msg::RetryInfo r = counted(first);
+    EXPECT_EQ(r.attempts, 1u);
+    EXPECT_TRUE(r.settled);
+    EXPECT_FALSE(r.last);
+    EXPECT_EQ(r.last_what, "");
+
+    // Deferred, then sent: 2; the deferral is recorded, the sending is not
+    // its last attempt's reply.
+    const std::string second = enqueue(envelope({"b@example.net"}));
+    {
+        msg::Claim c = claim(second);
+        msg::Delivery d;
+        d.rcpts = {outcome("b@example.net", RcptState::deferred, reply(451, "4.2.0 busy"))};
+        ASSERT_TRUE(msg::settle(c, d, opt_, t0, 0.5));
+    }
+    r = counted(second);
+    EXPECT_EQ(r.attempts, 1u);
+    EXPECT_FALSE(r.settled);
+    EXPECT_EQ(r.last, t0);
+    EXPECT_EQ(r.last_what, "451 4.2.0 busy");
+    EXPECT_TRUE(r.next);
+    {
+        msg::Claim c = claim(second);
+        msg::Delivery d = sent_all;
+        auto s = msg::settle(c, d, opt_, t0 + hours(1), 0.5);
+        ASSERT_TRUE(s);
+        EXPECT_EQ(s->attempt, 2u);
+    }
+    r = counted(second);
+    EXPECT_EQ(r.attempts, 2u);
+    EXPECT_FALSE(r.last);
+    EXPECT_EQ(r.last_what, "");
+    EXPECT_FALSE(r.next);   // its Next-Attempt: line is still in it, and means nothing in sent/
+
+    // Refused at the first attempt: 1, as its report says.
+    const std::string refused = enqueue(envelope({"bad@example.net"}));
+    {
+        msg::Claim c = claim(refused);
+        msg::Delivery d;
+        d.rcpts = {outcome("bad@example.net", RcptState::failed, reply(550, "5.1.1 no such user"))};
+        ASSERT_TRUE(msg::settle(c, d, opt_, t0, 0.5));
+    }
+    EXPECT_EQ(counted(refused).attempts, 1u);
+    EXPECT_EQ(json_attempts(refused), "1");
+    EXPECT_NE(slurp(failed(refused + ".report")).find("\nAttempts: 1\n"), std::string::npos);
+
+    // Deferred, then given up: 2 in the spool and in its report.
+    opt_.retry.max_age = hours(24);
+    const std::string given_up = enqueue(envelope({"later@example.net"}));
+    for (const auto when : {t0, t0 + hours(25)}) {
+        msg::Claim c = claim(given_up);
+        msg::Delivery d;
+        d.rcpts = {outcome("later@example.net", RcptState::deferred, reply(451, "4.2.0 busy"))};
+        ASSERT_TRUE(msg::settle(c, d, opt_, when, 0.5));
+    }
+    ASSERT_EQ(spool_->find(given_up), SpoolState::failed);
+    EXPECT_EQ(counted(given_up).attempts, 2u);
+    EXPECT_EQ(json_attempts(given_up), "2");
+
+    // Deferred, then sent to one and refused by the other: 2 for both halves.
+    const std::string split = enqueue(envelope({"b@example.net", "bad@example.net"}));
+    {
+        msg::Claim c = claim(split);
+        msg::Delivery d;
+        d.rcpts = {outcome("b@example.net", RcptState::deferred, reply(451, "4.2.0 busy")),
+                   outcome("bad@example.net", RcptState::deferred, reply(451, "4.2.0 busy"))};
+        ASSERT_TRUE(msg::settle(c, d, opt_, t0, 0.5));
+    }
+    std::string split_failed;
+    {
+        msg::Claim c = claim(split);
+        msg::Delivery d;
+        d.rcpts = {outcome("b@example.net", RcptState::sent, reply(250, "2.0.0 ok")),
+                   outcome("bad@example.net", RcptState::failed, reply(550, "5.1.1 no such user"))};
+        auto s = msg::settle(c, d, opt_, t0 + hours(1), 0.5);
+        ASSERT_TRUE(s);
+        EXPECT_EQ(s->attempt, 2u);
+        split_failed = s->failed_entry;
+    }
+    EXPECT_EQ(spool_->find(split), SpoolState::sent);
+    EXPECT_EQ(counted(split).attempts, 2u);
+    EXPECT_EQ(counted(split_failed).attempts, 2u);
+    EXPECT_EQ(json_attempts(split_failed), "2");
+
+    // An entry that could not be sent at all was failed by one attempt, as
+    // spoolsend --json numbers it.
+    const std::string malformed = *spool_->enqueue(envelope({}), kMessage);
+    {
+        msg::Claim c = claim(malformed);
+        ASSERT_TRUE(msg::settle_unsendable(c, msg::unsendable(c.entry()), opt_));
+    }
+    EXPECT_EQ(counted(malformed).attempts, 1u);
+
+    // In the other states, what the entry records.
+    const std::string queued = enqueue(envelope({"b@example.net"}));
+    r = counted(queued);
+    EXPECT_EQ(r.attempts, 0u);
+    EXPECT_FALSE(r.settled);
+}
+
+// spoolctl list --json: a sent entry has had its attempt, whose reply and
+// time are not recorded in it.
+TEST_F(Delivery, EntryJsonOfASentEntryCountsItsAttempt) {
+    const std::string n = enqueue(envelope({"b@example.net"}));
+    {
+        msg::Claim c = claim(n);
+        msg::Delivery d;
+        d.rcpts = {outcome("b@example.net", RcptState::sent, reply(250, "2.0.0 ok"))};
+        ASSERT_TRUE(msg::settle(c, d, opt_, system_clock::now(), 0.5));
+    }
+    const auto data = spool_->read(SpoolState::sent, n);
+    ASSERT_TRUE(data);
+    const std::string j = msg::entry_json(n, SpoolState::sent, msg::parse_spool_entry(*data), system_clock::now());
+    EXPECT_NE(j.find(R"("state": "sent")"), std::string::npos) << j;
+    EXPECT_NE(j.find(R"("attempts": 1, "last_attempt": null, "last_reply": null, "next_attempt": null)"),
+              std::string::npos)
+        << j;
+}
+
 TEST_F(Delivery, NoDsnForTheNullSender) {
     msg::Envelope e = envelope({"b@example.net"});
     e.mail_from = "";

@@ -71,7 +71,7 @@ int list(msg::Spool& spool, const std::vector<msg::SpoolState>& states, bool jso
         }
         const msg::SpoolEntry e = msg::parse_spool_entry(*data);
         const msg::Envelope env = msg::envelope_of(e);
-        const msg::RetryInfo r = msg::retry_info(e);
+        const msg::RetryInfo r = msg::retry_info(e, item->state);
         const auto born = msg::entry_time(item->name).value_or(now);
         const auto age = std::chrono::duration_cast<std::chrono::seconds>(now - born);
         ++n;
@@ -83,7 +83,7 @@ int list(msg::Spool& spool, const std::vector<msg::SpoolState>& states, bool jso
                   << "  " << msg::human_duration(age) << "  " << r.attempts << "  <" << msg::printable(env.mail_from)
                   << "> " << env.rcpts.size() << (env.rcpts.size() == 1 ? " rcpt" : " rcpts");
         if (r.next) std::cout << "  next " << msg::format_rfc3339(*r.next);
-        if (r.attempts) std::cout << "  last: " << msg::printable(r.last_what);
+        if (r.attempts && !r.settled) std::cout << "  last: " << msg::printable(r.last_what);
         std::cout << '\n';
     }
     if (walk.error()) {

@@ -80,6 +80,16 @@ struct RetryPolicy {
     std::chrono::duration<double> delay(std::size_t attempts, double u) const;
 };
 
+// Every delivery attempt of an entry in `state`, as the spool shows them
+// (spoolctl list, entry_json()). The attempt that settles an entry, moving
+// it to sent/ or failed/, is not written into it (docs/spool-format.md,
+// "Counting attempts"): for such an entry `attempts` is its Attempt: lines
+// plus that one, the number settle() gave the attempt (failed/NAME.json's
+// "attempts", spoolsend --json's "attempt"), `settled` is true, and `last`,
+// `last_what` and `next` are empty: what the entry records is no longer its
+// last attempt, and it is not tried again. In the other states, retry_info(e).
+RetryInfo retry_info(const SpoolEntry& e, SpoolState state);
+
 // When an entry was first tried (its first Attempt:), else `now` (this is
 // its first attempt): what max_age counts from. Not when it was enqueued:
 // an entry held for a week, or enqueued long before any sender ran, would

@@ -83,12 +83,15 @@ struct RetryRecord {
 };
 
 // The retry history of an entry (its Attempt: and Next-Attempt: lines).
+// An entry in sent/ or failed/ has had one attempt more than it records:
+// retry_info(entry, state) in delivery.hpp counts it.
 struct RetryInfo {
     std::size_t attempts = 0;                                    // Attempt: lines
     std::optional<std::chrono::system_clock::time_point> first;  // the first Attempt:
     std::optional<std::chrono::system_clock::time_point> last;   // the last Attempt:
     std::string_view last_what;                                  // what the last Attempt: says (a reply, an error)
     std::optional<std::chrono::system_clock::time_point> next;   // Next-Attempt: (none: due now)
+    bool settled = false;   // retry_info(entry, state): moved to sent/ or failed/ by an attempt it does not record
 };
 RetryInfo retry_info(const SpoolEntry& entry);
 
