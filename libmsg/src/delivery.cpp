@@ -12,6 +12,7 @@
 #include "msg/dsn.hpp"
 #include "msg/header.hpp"
 #include "msg/json.hpp"
+#include "msg/source.hpp"
 
 namespace msg {
 
@@ -92,7 +93,16 @@ std::string human_duration(std::chrono::seconds s) {
 // --- what is due ------------------------------------------------------------------------
 
 std::string unsendable(const SpoolEntry& e) {
-    if (!e.defects.empty()) return "malformed spool entry: " + std::string(e.defects.front().info().text);
+    if (!e.defects.empty()) {
+        // Placed as msgcheck places it (the same parse, the same line and
+        // byte column), so that the report leads to the line to mend.
+        const Defect& d = e.defects.front();
+        const LineCol at = LineIndex(e.data).locate(d.offset);
+        std::string why = "malformed spool entry: line " + std::to_string(at.line) + ", column " +
+                          std::to_string(at.column) + ": " + std::string(d.info().text);
+        if (!d.detail.empty()) why += " (" + printable(d.detail) + ")";
+        return why;
+    }
     if (!e.has_separator) return "malformed spool entry: no empty line after the envelope";
     if (!e.mail()) return "malformed spool entry: no MAIL FROM line";
     if (e.recipients().empty()) return "malformed spool entry: no RCPT TO line";

@@ -172,6 +172,7 @@ bool looks_like_spool_entry(std::string_view data) noexcept {
 
 SpoolEntry parse_spool_entry(std::string_view data) {
     SpoolEntry e;
+    e.data = data;
     Defects* d = &e.defects;
     std::size_t pos = 0, line = 1, separator = 0;
     bool seen_mail = false, seen_rcpt = false;

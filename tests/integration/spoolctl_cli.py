@@ -177,6 +177,30 @@ def main():
             check(fields[4] == str(listed[fields[0]]["attempts"]) and "last:" not in line,
                   "list's attempts column, no last reply for a sent or failed entry: %s" % line)
 
+        # --- a malformed entry is placed as msgcheck places it: line and column --------
+        # (in spoolsend's line, failed/NAME.report and .json, spoolctl show)
+        bad = os.path.join(tmp, "bad")
+        for d in ("tmp", "queue"):
+            os.makedirs(os.path.join(bad, d))
+        bad_name = "20261123T081500.123456Z.1.000001.host"
+        with open(os.path.join(bad, "queue", bad_name), "w") as f:
+            f.write("MAIL FROM:<alice@example.org>\nRCPT TO:<bob@example.net\n\nSubject: x\n\nhi\n")
+        r = run("msgcheck", os.path.join(bad, "queue", bad_name))
+        m = re.search(r":(\d+):(\d+): error: (.*) \[envelope\.", r.stdout)
+        check(m, "msgcheck places the defect: %s" % r.stdout)
+        where = "malformed spool entry: line %s, column %s: %s" % m.groups() if m else "?"
+        r = run("spoolctl", "show", bad, bad_name)
+        check("Problem: " + where + "\n" in r.stdout, "show's problem is placed: %s" % r.stdout)
+        r = run("spoolsend", "--server", "127.0.0.1:1", "--timeout", "2s", bad)
+        check(r.returncode == 1 and "spoolsend: %s: failed: %s\n" % (bad_name, where) in r.stderr,
+              "spoolsend says where the entry is malformed: %d %s" % (r.returncode, r.stderr))
+        with open(os.path.join(bad, "failed", bad_name + ".report")) as f:
+            check("Failed: " + where + "\n" in f.read(), "the report says where")
+        with open(os.path.join(bad, "failed", bad_name + ".json")) as f:
+            check(json.load(f).get("error") == where, "failed/NAME.json says where")
+        r = run("spoolctl", "list", "--json", bad)
+        check([json.loads(l).get("problem") for l in r.stdout.splitlines()] == [where], "list's problem: %s" % r.stdout)
+
         # --- never race a sender -------------------------------------------------------
         victim = names(spool, "deferred")[0]
         fd = os.open(os.path.join(spool, "deferred", victim), os.O_RDWR)

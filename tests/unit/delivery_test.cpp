@@ -118,6 +118,21 @@ TEST(Unsendable, SaysWhy) {
     EXPECT_NE(msg::unsendable(msg::parse_spool_entry("MAIL FROM:<a@x> FOO=\nRCPT TO:<b@y>\n\nm\n")), "");
 }
 
+// Why names the place in the entry, line and byte column, as msgcheck
+// gives it, and the defect's detail: the line to mend.
+TEST(Unsendable, SaysWhere) {
+    EXPECT_EQ(msg::unsendable(msg::parse_spool_entry("MAIL FROM:<alice@example.org>\nRCPT TO:<bob@example.net\n\n"
+                                                     "Subject: x\n\nhi\n")),
+              "malformed spool entry: line 2, column 25: reverse-path or forward-path syntax error "
+              "('>' expected after the domain)");
+    EXPECT_EQ(msg::unsendable(msg::parse_spool_entry("MAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\n")).substr(0, 41),
+              "malformed spool entry: line 3, column 1: ");   // where the empty line should be
+    // The detail comes from the entry: escaped.
+    const std::string why = msg::unsendable(msg::parse_spool_entry("MAIL FROM:<a@x>\nRCPT TO:<b@y>\n\x1b[2J\n\nm\n"));
+    EXPECT_EQ(why.find('\x1b'), std::string::npos) << why;
+    EXPECT_EQ(why.substr(0, 41), "malformed spool entry: line 3, column 1: ") << why;
+}
+
 TEST_F(Delivery, AllSentMovesToSent) {
     const std::string n = enqueue(envelope({"b@example.net", "c@example.net"}));
     msg::Claim c = claim(n);

@@ -106,7 +106,10 @@ std::optional<std::chrono::seconds> parse_duration(std::string_view s);
 // --- what is due ------------------------------------------------------------------------
 
 // Why an entry cannot be sent as it is ("" when it can): an envelope
-// syntax error, no empty line after the envelope, no MAIL FROM, no RCPT TO.
+// syntax error, no empty line after the envelope, no MAIL FROM, no RCPT TO,
+// placed in the entry as msgcheck places it ("malformed spool entry: line 2,
+// column 25: reverse-path or forward-path syntax error ('>' expected after
+// the domain)").
 std::string unsendable(const SpoolEntry& e);
 
 // The names a pass over the spool sends: deferred entries whose next

@@ -44,6 +44,7 @@ struct EnvelopeLine {
 };
 
 struct SpoolEntry {
+    std::string_view data;       // the whole entry, which every span and offset here is in
     std::vector<EnvelopeLine> envelope;
     bool has_separator = false;  // the empty line was found
     std::size_t message_offset = 0;
