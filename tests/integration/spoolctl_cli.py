@@ -178,7 +178,8 @@ def main():
                   "list's attempts column, no last reply for a sent or failed entry: %s" % line)
 
         # --- a malformed entry is placed as msgcheck places it: line and column --------
-        # (in spoolsend's line, failed/NAME.report and .json, spoolctl show)
+        # (in spoolsend's line, failed/NAME.report and .json, spoolctl show;
+        # spoolsend --dry-run marks it, where --json says "valid": false)
         bad = os.path.join(tmp, "bad")
         for d in ("tmp", "queue"):
             os.makedirs(os.path.join(bad, d))
@@ -189,6 +190,10 @@ def main():
         m = re.search(r":(\d+):(\d+): error: (.*) \[envelope\.", r.stdout)
         check(m, "msgcheck places the defect: %s" % r.stdout)
         where = "malformed spool entry: line %s, column %s: %s" % m.groups() if m else "?"
+        r = run("spoolsend", "--dry-run", bad)
+        check(r.returncode == 0 and "(cannot be sent, would fail: %s)" % where in r.stdout
+              and "0 entries would be sent, 1 would fail (cannot be sent) (dry run)" in r.stdout,
+              "--dry-run marks the entry that cannot be sent: %s" % r.stdout)
         r = run("spoolctl", "show", bad, bad_name)
         check("Problem: " + where + "\n" in r.stdout, "show's problem is placed: %s" % r.stdout)
         r = run("spoolsend", "--server", "127.0.0.1:1", "--timeout", "2s", bad)

@@ -92,10 +92,11 @@ private:
     Progress progress_{0, "entries"};
 };
 
-// Dry run: what each due entry would send.
+// Dry run: what each due entry would send, and why one that cannot be
+// sent would be failed instead.
 int dry_run(msg::Spool& spool, bool json) {
     msg::DueScan due(spool, std::chrono::system_clock::now());
-    std::uint64_t count = 0;
+    std::uint64_t count = 0, unsendable = 0;
     while (const auto next = due.next()) {
         const std::string& name = *next;
         const auto st = spool.find(name);
@@ -105,21 +106,28 @@ int dry_run(msg::Spool& spool, bool json) {
         const msg::SpoolEntry e = msg::parse_spool_entry(*data);
         const msg::Envelope env = msg::envelope_of(e);
         const msg::Needs needs = msg::needs(env, e.message);
-        ++count;
+        const std::string why = msg::unsendable(e);
+        ++(why.empty() ? count : unsendable);
         if (json) {
             std::cout << msg::plan_json(name, *st, e) << '\n';
         } else {
             std::cout << name << " (" << msg::state_dir(*st) << "): <" << env.mail_from << "> ->";
             for (const auto& r : env.rcpts) std::cout << " <" << r.address << ">";
             std::cout << ", " << e.message.size() << " bytes" << (needs.eightbitmime ? ", 8-bit" : "")
-                      << (needs.smtputf8 ? ", SMTPUTF8" : "") << "\n";
+                      << (needs.smtputf8 ? ", SMTPUTF8" : "");
+            // Listed as due all the same: a run takes it, and fails it.
+            if (!why.empty()) std::cout << " (cannot be sent, would fail: " << why << ")";
+            std::cout << "\n";
         }
     }
     if (const auto err = due.error()) {
         complain("spoolsend", err->message);
         return exit_code::io_error;
     }
-    if (!json) std::cout << "spoolsend: " << count << " entries would be sent (dry run)\n";
+    if (!json)
+        std::cout << "spoolsend: " << count << " entries would be sent"
+                  << (unsendable ? ", " + std::to_string(unsendable) + " would fail (cannot be sent)" : "")
+                  << " (dry run)\n";
     return exit_code::ok;
 }
 
@@ -138,7 +146,7 @@ static int tool_main(int argc, char** argv) {
     opts.add_options()
         ("auth-user", po::value<std::string>(), "USER for AUTH PLAIN or LOGIN")
         ("auth-file", po::value<std::string>(), "FILE whose first line is the password (else $SPOOLSEND_PASSWORD)")
-        ("dry-run", "print what would be sent; connect to nothing, change nothing")
+        ("dry-run", "print what would be sent, and what cannot be and would fail; connect to nothing, change nothing")
         ("once", "one pass over what is due, then exit (the default)")
         ("watch", "keep sending as entries arrive and deferred ones come due, until SIGINT/SIGTERM/SIGHUP")
         ("interval", po::value<std::string>()->default_value("2s"), "how often --watch looks for work")
