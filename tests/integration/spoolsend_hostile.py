@@ -24,7 +24,10 @@ Usage: spoolsend_hostile.py SPOOLSEND
   STARTTLS required and not offered) ends with QUIT, its 221 read, at once;
 - a STARTTLS handshake the server aborts with an alert is reported with
   that alert under --tls-verify no, not with a certificate check that was
-  not asked for.
+  not asked for;
+- --watch: SIGTERM between two passes, the usual way to end a watcher,
+  stops nothing (exit 0 when every entry was sent, no "stopped" line);
+  during a pass it is a stop as in a single run (exit 1, said).
 """
 import json
 import os
@@ -73,14 +76,18 @@ def states(root):
     return {d: sorted(os.listdir(os.path.join(root, d))) for d in ("queue", "deferred", "sent", "failed")}
 
 
-def spoolsend(args, term_after=None, sig=signal.SIGTERM):
-    """Run spoolsend; SIGTERM (or `sig`) after `term_after` seconds when given.
+def spoolsend(args, term_after=None, sig=signal.SIGTERM, term_when=None):
+    """Run spoolsend; SIGTERM (or `sig`) after `term_after` seconds when given,
+    counted from when `term_when()` is first true when that is given.
     Returns (exit code, stdout, stderr, seconds, seconds from SIGTERM, peak RSS in KiB)."""
     out = tempfile.TemporaryFile()
     err = tempfile.TemporaryFile()
     start = time.monotonic()
     p = subprocess.Popen([SPOOLSEND, *args], stdout=out, stderr=err)
     termed = None
+    if term_when is not None:
+        while not term_when() and p.poll() is None and time.monotonic() < start + 60:
+            time.sleep(0.05)
     if term_after is not None:
         time.sleep(term_after)
         termed = time.monotonic()
@@ -148,6 +155,32 @@ try:
         check(code == 1 and b"stopped by a signal" in err and after < 2,
               "slow greeting, SIGHUP: a stop as by SIGTERM, got %d after %.2f s: %s" % (code, after, err))
         check(states(spool)["queue"] == names, "slow greeting, SIGHUP: the entries stay in queue/")
+    finally:
+        server.kill()
+        server.wait()
+
+    # --- --watch: a signal between two passes ends it as planned ---------------
+    # (a slow but honest server: a session takes a few seconds, so that a
+    # signal can also come in the middle of one)
+    server, port = start_server("delay")
+    try:
+        spool = os.path.join(tmp, "watch")
+        names = make_spool(spool, 1)
+        watch = ["--server", "127.0.0.1:%d" % port, "--watch", "--interval", "60s", "--timeout", "30s"]
+        # The entry sent, QUIT answered (half a second): idle until the next pass.
+        code, _, err, _, after, _ = spoolsend([*watch, spool], term_after=3,
+                                              term_when=lambda: states(spool)["sent"] == names)
+        check(states(spool)["sent"] == names, "--watch sent the entry: %s" % states(spool))
+        check(code == 0 and b"stopped" not in err and b"spoolsend: 1 sent, 0 partly sent, 0 deferred, 0 failed" in err
+              and after < 2, "--watch, SIGTERM between passes: exit 0, no stop said, the summary: %d after %.2f s: %s"
+              % (code, after, err))
+        # In the middle of a session (its greeting and EHLO take a second).
+        spool2 = os.path.join(tmp, "watch-busy")
+        names2 = make_spool(spool2, 1)
+        code, _, err, _, after, _ = spoolsend([*watch, spool2], term_after=1.2)
+        check(code == 1 and b"stopped by a signal" in err and states(spool2)["queue"] == names2 and after < 2,
+              "--watch, SIGTERM during a pass: exit 1, the stop said, the entry where it was: %d %s %s"
+              % (code, err, states(spool2)))
     finally:
         server.kill()
         server.wait()
