@@ -100,6 +100,11 @@ printf 'MAIL FROM:<a@example.org>\nRCPT TO:<b@example.net>\n\nFrom: a@example.or
 printf 'MAIL FROM:<a@example.org>\nRCPT TO:<b@example.net>\n\nFrom: a@example.org\nTo: b@example.net\nSubject: two\n\nnone here either' >"$tmp/bare/queue/1700000001.000000Z.1.000000.h"
 expect 0 "2 messages written" "$s2m" "$tmp/bare" -o "$tmp/bare.mbox"
 expect 0 "2 messages, 2 enqueued" "$m2s" "$tmp/bare.mbox" "$tmp/bare-back"
+# Held entries are written too (spool2mbox(1): every state): the archive
+# comes back whole whatever became of each message.
+mv "$tmp/bare/queue/1700000001.000000Z.1.000000.h" "$tmp/bare/hold/"
+expect 0 "2 messages written" "$s2m" "$tmp/bare" -o "$tmp/bare-held.mbox"
+cmp -s "$tmp/bare.mbox" "$tmp/bare-held.mbox" || { echo "FAIL: a held entry is not written as a queued one"; fail=1; }
 # A gzip archive cut short: the messages before the cut are enqueued, the
 # one cut is named; cut only in its trailer, every message is enqueued.
 gzip -c "$tmp/box" >"$tmp/box.gz"

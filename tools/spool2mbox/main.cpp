@@ -27,10 +27,10 @@ namespace {
 const ToolInfo kInfo = {
     "spool2mbox", "spool2mbox [options] SPOOL[/STATE] [-o FILE]",
     "Write spool entries back into an mbox archive, in enqueue order.",
-    "SPOOL alone takes the entries of every state (queue, deferred, sent, failed) merged in\n"
-    "enqueue order; SPOOL/STATE takes one. An entry made by mbox2spool comes back with its\n"
-    "From_ line and line endings as they were, so that mbox2spool then spool2mbox gives the\n"
-    "archive back byte for byte.\n\n"
+    "SPOOL alone takes the entries of every state (queue, deferred, hold, sent, failed)\n"
+    "merged in enqueue order; SPOOL/STATE takes one. An entry made by mbox2spool comes back\n"
+    "with its From_ line and line endings as they were, so that mbox2spool then spool2mbox\n"
+    "gives the archive back byte for byte.\n\n"
     "Examples:\n"
     "  spool2mbox out -o all.mbox                      every entry\n"
     "  spool2mbox out/failed --gzip -o failed.mbox.gz  what could not be delivered\n"
