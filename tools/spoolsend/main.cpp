@@ -136,7 +136,7 @@ int dry_run(msg::Spool& spool, bool json) {
 static int tool_main(int argc, char** argv) {
     po::options_description opts("Options");
     opts.add_options()
-        ("server", po::value<std::string>(), "HOST[:PORT] of the SMTP server (port 25 unless given)")
+        ("server", po::value<std::string>(), "HOST[:PORT] of the SMTP server (port 25 unless given, 465 with --tls tls)")
         ("jobs,j", po::value<unsigned>()->default_value(1), "N parallel connections")
         ("max-per-connection", po::value<unsigned>()->default_value(100), "N messages per connection (RSET between them)")
         ("rate", po::value<double>()->default_value(0), "MSGS/S at most, all connections together (0: no limit)")
