@@ -2,7 +2,8 @@
 """help_man.py BINDIR DOCSDIR - every tool's --help and its man page list
 the same options: the long options --help prints against the option items
 (.TP) of the page's OPTIONS section (and of its OPERATIONS or COMMANDS
-section, where it has one)."""
+section, where it has one); and smtpreplay(1) names every smtp.* code of
+the defect catalogue (msgcheck --list)."""
 import os
 import re
 import subprocess
@@ -60,6 +61,17 @@ def main():
             fails += 1
         for o in sorted(m - h):
             print("FAIL: %s: %s is in %s.1 but not in --help" % (t, o, t))
+            fails += 1
+    listed = subprocess.run([os.path.join(bindir, "msgcheck"), "--list"], capture_output=True, text=True,
+                            timeout=30).stdout
+    codes = [l.split("\t")[0] for l in listed.splitlines() if l.startswith("smtp.")]
+    page = open(os.path.join(docs, "smtpreplay.1"), encoding="utf-8").read().replace("\\-", "-")
+    if not codes:
+        print("FAIL: msgcheck --list lists no smtp.* code")
+        fails += 1
+    for c in codes:
+        if not re.search(r"^\.BR " + re.escape(c) + r" [,.]$", page, re.M):
+            print("FAIL: smtpreplay.1 does not list %s among its codes" % c)
             fails += 1
     sys.exit(1 if fails else 0)
 
