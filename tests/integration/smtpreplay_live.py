@@ -21,7 +21,9 @@ Usage: smtpreplay_live.py SMTPREPLAY SMTPSINK SPOOLSEND DOCS_DIR
   accepts for 127.0.0.1 with --ca-file; a CN-only one is refused;
 - a session where a RCPT was refused and the pipelined DATA got 503
   converts to a batch holding only the second, accepted message, which a
-  replay delivers once.
+  replay delivers once;
+- the first example of each format in docs/transcript-format.md passes
+  --check, read as that format.
 """
 import glob
 import os
@@ -158,6 +160,21 @@ class StrictServer:
 
 tmp = tempfile.mkdtemp()
 try:
+    # --- transcript-format.md: each format's example is a transcript that checks clean ----
+    doc = open(os.path.join(DOCS, "transcript-format.md")).read()
+    sections = {part.split(":", 1)[0]: part for part in doc.split("\n## ")}
+    for fmt in ("cs", "swaks", "bsmtp", "native"):
+        block = re.search(r"^    .*\n(?:    .*\n|\n)*", sections.get(fmt, ""), re.M)   # its first code block
+        check(block is not None, "transcript-format.md has a %s example" % fmt)
+        if not block:
+            continue
+        example = os.path.join(tmp, "example." + fmt)
+        with open(example, "w") as f:
+            f.write("".join(l[4:] + "\n" for l in block.group(0).rstrip("\n").split("\n")))
+        r = replay("--check", "--format", fmt, example)
+        check(r.returncode == 0 and not r.stdout, "the %s example of transcript-format.md checks clean: %s"
+              % (fmt, r.stdout))
+
     # --- certificates: smtpsink(1)'s example, run as written there ------------------
     page = open(os.path.join(DOCS, "smtpsink.1")).read()
     m = re.search(r"\$ (openssl req .*?-out cert\.pem)", page.replace("\\e\n", " ").replace("\\-", "-"), re.S)
