@@ -20,22 +20,14 @@ namespace fs = std::filesystem;
 
 InputProblem problem_for(int e) {
     if (e == EFBIG) return InputProblem::unusable;  // over the limit of what is read whole
+    if (e == ENOMEM) return InputProblem::no_memory;
     const bool missing =
         e == ENOENT || e == EACCES || e == ENOTDIR || e == EISDIR || e == ELOOP || e == ENAMETOOLONG;
     return missing ? InputProblem::missing : InputProblem::unreadable;
 }
 
-void count(InputCounts& c, InputProblem p) {
-    switch (p) {
-    case InputProblem::missing: ++c.missing; break;
-    case InputProblem::unusable: ++c.unusable; break;
-    case InputProblem::unreadable: ++c.unreadable; break;
-    case InputProblem::locked: ++c.locked; break;
-    }
-}
-
 void fail(const InputOptions& o, InputCounts& c, InputProblem p, const std::string& message) {
-    count(c, p);
+    c.add(p);
     if (o.on_error) o.on_error(p, message);
 }
 
@@ -67,7 +59,11 @@ void read_mbox(const std::string& path, const InputOptions& o, const std::functi
     for (;;) {
         auto r = (*reader)->next(m);
         if (!r.ok()) {
-            return fail(o, c, r.error().errnum ? InputProblem::unreadable : InputProblem::unusable, r.error().message);
+            // An errno: the archive could not be read on (or its message
+            // not held); none: what was read is not a usable archive.
+            const int e = r.error().errnum;
+            return fail(o, c, e == ENOMEM ? InputProblem::no_memory : e ? InputProblem::unreadable : InputProblem::unusable,
+                        r.error().message);
         }
         if (!*r) break;
         ++count;
@@ -170,6 +166,16 @@ void walk(const fs::path& dir, InputItem::Kind plain, std::vector<InputItem>& ou
 }
 
 }  // namespace
+
+void InputCounts::add(InputProblem p) {
+    switch (p) {
+    case InputProblem::missing: ++missing; break;
+    case InputProblem::unusable: ++unusable; break;
+    case InputProblem::unreadable: ++unreadable; break;
+    case InputProblem::locked: ++locked; break;
+    case InputProblem::no_memory: ++no_memory; break;
+    }
+}
 
 void point_at(InputMessage& im, const MboxMessage& m) {
     im.from_mbox = true;

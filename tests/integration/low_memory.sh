@@ -1,6 +1,8 @@
 #!/bin/bash
 # low_memory.sh BINDIR - memory that runs out (ulimit -v) is said and
-# survived: a message too large to read is an error naming its file (74);
+# survived: a message too large to read is an error naming its file, and
+# the tool goes on with the next (75, as the man pages say: try again with
+# more memory; not 74, a read error);
 # one that runs out of memory later stops the tool with a sentence (75),
 # never an abort, and leaves no temporary file and the old output whole;
 # smtpsink answers 452 4.3.1 to such a message and goes on serving.
@@ -19,10 +21,19 @@ PY
 
 limited() { local kb=$1; shift; ( ulimit -v "$kb"; exec "$@" ); }
 
-# Too large to read: said of the file, and the tool goes on to the next.
+# Too large to read: said of the file, and the tool goes on to the next;
+# 75 whether the file is read in the loop (-j 1), by a worker (-j 2) or
+# from standard input, and in every tool that reads messages.
 printf 'From: a@example.org\nDate: Mon, 23 Nov 2026 09:15:00 +0100\nMessage-ID: <s@example.org>\n\nhi\n' >"$tmp/small.eml"
-expect 74 "cannot read $tmp/big.eml: out of memory" limited 60000 "$bin/msgcheck" "$tmp/big.eml" "$tmp/small.eml"
-has "$tmp/err" "1 message, 0 errors"
+for j in 1 2; do
+    expect 75 "cannot read $tmp/big.eml: out of memory" limited 60000 "$bin/msgcheck" -j "$j" "$tmp/big.eml" "$tmp/small.eml"
+    has "$tmp/err" "1 message, 0 errors"
+done
+expect 75 "cannot read <stdin>: out of memory" limited 60000 sh -c '"$1" -q -j 1 - <"$2"' sh "$bin/msgcheck" "$tmp/big.eml"
+expect 75 "cannot read $tmp/big.eml: out of memory" limited 60000 "$bin/msgshow" "$tmp/big.eml" "$tmp/small.eml"
+has "$tmp/out" "text/plain"
+expect 75 "cannot read $tmp/big.eml: out of memory" limited 60000 "$bin/msgrewrite" --7bit -o "$tmp/rewritten.eml" "$tmp/big.eml"
+[ ! -e "$tmp/rewritten.eml" ] || { echo "FAIL: msgrewrite wrote an output for a message it could not read"; fail=1; }
 
 # Read, then out of memory while rewritten: stopped, nothing left behind.
 for kb in 60000 150000 250000; do

@@ -73,7 +73,8 @@ int input_exit_code(const msg::InputCounts& c) {
     if (c.unusable) worst = exit_code::worst(worst, exit_code::data_error);
     if (c.missing) worst = exit_code::worst(worst, exit_code::no_input);
     if (c.unreadable) worst = exit_code::worst(worst, exit_code::io_error);
-    if (c.locked) worst = exit_code::worst(worst, exit_code::temp_fail);
+    // Try again later: when the archive is free, or with more memory.
+    if (c.locked || c.no_memory) worst = exit_code::worst(worst, exit_code::temp_fail);
     return worst;
 }
 

@@ -1,7 +1,8 @@
 // inputs.hpp - the input loop every tool shares: libmsg's (msg/inputs.hpp)
 // with the tools' options, their messages on stderr, the progress bar and
 // exit codes (66 missing input, 65 unusable data, 74 read error, 75 an
-// archive locked by another program).
+// archive locked by another program, or an input too large for the memory
+// the process may have).
 #pragma once
 
 #include <msg/inputs.hpp>
@@ -55,7 +56,9 @@ int for_each_message(const std::vector<std::string>& inputs, const InputOptions&
                      const std::function<bool(const msg::InputItem&)>& take = {});
 
 // The exit code for the problems counted: 65 unusable, 66 missing, 74
-// unreadable, 75 locked, the worst of them; 0 for none.
+// unreadable, 75 locked or out of memory, the worst of them; 0 for none.
+// Every tool's input loop ends here, so that each problem gives the same
+// status in all of them.
 int input_exit_code(const msg::InputCounts& counts);
 
 }  // namespace msgtools

@@ -33,12 +33,7 @@ template <class Result>
 int for_each_message(const std::vector<std::string>& inputs, InputOptions o, OrderedWork<Result>& work) {
     msg::InputCounts problems;   // of the files read by the workers
     work.on_problem([&](msg::InputProblem p, const std::string& message) {
-        switch (p) {
-        case msg::InputProblem::missing: ++problems.missing; break;
-        case msg::InputProblem::unusable: ++problems.unusable; break;
-        case msg::InputProblem::unreadable: ++problems.unreadable; break;
-        case msg::InputProblem::locked: ++problems.locked; break;
-        }
+        problems.add(p);
         complain(o.tool, message);
     });
     o.flush = [&] { work.drain(); };

@@ -67,8 +67,11 @@ struct InputMessage {
 void point_at(InputMessage& im, const MboxMessage& m);
 
 // What went wrong with an input, by kind (a tool maps each to its exit
-// status: missing 66, unusable 65, unreadable 74, locked 75).
-enum class InputProblem : std::uint8_t { missing, unusable, unreadable, locked };
+// status: missing 66, unusable 65, unreadable 74, locked 75, no_memory 75).
+// no_memory: the input could be read, but not held (a message larger than
+// the process may have under a ulimit -v): worth trying again with more
+// memory, unlike a read error.
+enum class InputProblem : std::uint8_t { missing, unusable, unreadable, locked, no_memory };
 
 struct InputOptions {
     bool mbox = false;             // inputs are mbox archives
@@ -90,8 +93,10 @@ struct InputOptions {
 
 // The problems met, counted by kind.
 struct InputCounts {
-    std::uint64_t missing = 0, unusable = 0, unreadable = 0, locked = 0;
-    bool any() const { return missing || unusable || unreadable || locked; }
+    std::uint64_t missing = 0, unusable = 0, unreadable = 0, locked = 0, no_memory = 0;
+    bool any() const { return missing || unusable || unreadable || locked || no_memory; }
+    // Count one problem of kind `p`.
+    void add(InputProblem p);
 };
 
 // Call `fn` for each message of each input (standard input when `inputs`

@@ -21,6 +21,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cerrno>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -348,7 +349,7 @@ private:
                 if (!e.chain->failed) {
                     e.chain->failed = true;
                     e.failed = true;
-                    e.problem = InputProblem::unreadable;
+                    e.problem = lines.error().errnum == ENOMEM ? InputProblem::no_memory : InputProblem::unreadable;
                     e.error = lines.error().message;
                 }
             }
