@@ -35,6 +35,8 @@ done
 opts=$(_msgtools_options msgrewrite)
 has "$opts" "--in-place 0" "msgrewrite: -i takes no value"
 has "$opts" "--set 1" "msgrewrite: --set takes a value"
+# --add-message-id[=DOMAIN]: the word after it is an input, not its value
+has "$opts" "--add-message-id 0" "msgrewrite: --add-message-id takes its value only after '='"
 has "$(_msgtools_options spoolsend)" "--jobs 1" "spoolsend: -j takes a value"
 lacks "$(_msgtools_options spoolsend)" "--auth-user 0" "spoolsend: the examples are not options"
 has "$(complete_line msgcheck --for)" --format "msgcheck --for"

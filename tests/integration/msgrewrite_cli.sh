@@ -40,6 +40,24 @@ expect 64 "give 'Name: value'" "$bin" --set "$(printf 'Subject: x\nBcc: evil@exa
 expect 64 "give 'Name: value'" "$bin" --add "$(printf 'X-A: x\r\n\r\nbody')" "$clean"
 expect 0 "" "$bin" --set "$(printf 'Subject: two\n lines')" "$clean"
 has "$tmp/out" '^ lines$'
+# --add-message-id[=DOMAIN]: the domain only after '='; the word after the
+# bare option (abbreviated too) is an input, not a domain (standard input,
+# empty here, is not read).
+draft=testdata/rewrite/draft.eml
+expect 0 "" "$bin" --help
+has "$tmp/out" '^  --add-message-id\[=DOMAIN\]  '
+for opt in --add-message-id --add-message; do
+    expect 0 "" "$bin" "$opt" "$draft" </dev/null
+    has "$tmp/out" '^Message-ID: <[^@]*@[^>]*>$'
+    lacks "$tmp/out" '^Message-ID: .*draft'
+    has "$tmp/out" "^$(grep '^Subject:' "$draft")\$"
+done
+expect 0 "" "$bin" --add-message-id=example.org "$draft" </dev/null
+has "$tmp/out" '^Message-ID: <[^@]*@example\.org>$'
+expect 0 "" "$bin" "$draft" --add-message-id </dev/null
+has "$tmp/out" '^Message-ID: <'
+expect 64 "should follow immediately after the equal sign" "$bin" --add-message-id= "$draft" </dev/null
+expect 64 "more than once" "$bin" --add-message-id=example.org --add-message-id "$draft" </dev/null
 expect 64 "several inputs (or a directory) need --in-place" "$bin" --7bit "$clean" "$utf8"
 expect 66 "cannot open" "$bin" --7bit "$tmp/missing.eml"
 # A directory holds several messages: one output cannot take them.

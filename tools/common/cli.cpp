@@ -16,7 +16,9 @@
 #include <new>
 #include <fstream>
 #include <iostream>
+#include <sstream>
 #include <streambuf>
+#include <utility>
 
 namespace msgtools {
 
@@ -145,7 +147,67 @@ void store_config(const char* tool, const po::options_description& all, po::vari
     po::store(mine, vm);
 }
 
+// The token an optional value's option alone stands for: no argument can
+// hold it (a NUL), so it never comes from the command line itself.
+const std::string kAlone("\0alone", 6);
+
+class OptionalValue final : public po::typed_value<std::string> {
+public:
+    OptionalValue(std::string value_name, std::string alone)
+        : po::typed_value<std::string>(nullptr), value_name_(std::move(value_name)), alone_(std::move(alone)) {}
+    std::string name() const override { return "[=" + value_name_ + "]"; }
+    void xparse(boost::any& store, const std::vector<std::string>& tokens) const override {
+        if (tokens.size() != 1 || tokens[0] != kAlone) return po::typed_value<std::string>::xparse(store, tokens);
+        po::validators::check_first_occurrence(store);   // given twice: said, as of any option
+        store = alone_;
+    }
+
+private:
+    std::string value_name_, alone_;
+};
+
+bool is_optional_value(const po::option_description& d) {
+    return dynamic_cast<const OptionalValue*>(d.semantic().get()) != nullptr;
+}
+
+// Boost gives an option whose value it may take the next word when it is
+// not an option (cmdline::run, for implicit values too), whatever parser
+// found the option: an optional value's option alone is therefore handed
+// over with kAlone as its value, which leaves it nothing to take.
+std::pair<std::string, std::string> optional_value_alone(const po::options_description& all,
+                                                         const std::string& token) {
+    if (token.size() <= 2 || token.compare(0, 2, "--") != 0 || token.find('=') != std::string::npos) return {};
+    const po::option_description* d = nullptr;
+    try {
+        d = all.find_nothrow(token.substr(2), true);   // abbreviated, as the parser allows
+    } catch (const po::error&) {
+        return {};   // ambiguous: the parser says so
+    }
+    if (!d || !is_optional_value(*d)) return {};
+    return {d->long_name(), kAlone};
+}
+
+// Boost prints an option and its value apart ("--add-message-id [=DOMAIN]"):
+// joined, as the value is given ("--add-message-id[=DOMAIN]"), the space
+// moved after it so that the descriptions stay in their column.
+std::string join_optional_values(std::string help, const po::options_description& visible) {
+    for (const auto& d : visible.options()) {
+        if (!is_optional_value(*d)) continue;
+        const std::string apart = "--" + d->long_name() + " [=";
+        const std::size_t at = help.find(apart);
+        const std::size_t end = at == std::string::npos ? at : help.find(']', at);
+        if (end == std::string::npos) continue;
+        help.insert(end + 1, 1, ' ');
+        help.erase(at + apart.size() - 3, 1);
+    }
+    return help;
+}
+
 }  // namespace
+
+po::typed_value<std::string>* optional_value(const char* value_name, std::string alone) {
+    return new OptionalValue(value_name, std::move(alone));
+}
 
 bool wants_color(int fd) {
     switch (g_color) {
@@ -176,7 +238,12 @@ std::variant<Cli, int> parse_cli(int argc, char** argv, const ToolInfo& info,
 
     Cli cli;
     try {
-        po::store(po::command_line_parser(argc, argv).options(all).positional(pos).run(), cli.vm);
+        po::store(po::command_line_parser(argc, argv)
+                      .options(all)
+                      .positional(pos)
+                      .extra_parser([&all](const std::string& token) { return optional_value_alone(all, token); })
+                      .run(),
+                  cli.vm);
         store_config(info.name, all, cli.vm);
         po::notify(cli.vm);
     } catch (const po::error& e) {
@@ -194,7 +261,10 @@ std::variant<Cli, int> parse_cli(int argc, char** argv, const ToolInfo& info,
         return 64;
     }
     if (cli.vm.count("help")) {
-        std::cout << "Usage: " << info.synopsis << "\n" << info.summary << "\n\n" << visible;
+        std::ostringstream options;
+        options << visible;
+        std::cout << "Usage: " << info.synopsis << "\n" << info.summary << "\n\n"
+                  << join_optional_values(options.str(), visible);
         if (info.epilog && *info.epilog) std::cout << "\n" << info.epilog;
         return 0;
     }

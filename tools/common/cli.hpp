@@ -41,6 +41,13 @@ struct ToolInfo {
 std::variant<Cli, int> parse_cli(int argc, char** argv, const ToolInfo& info,
                                  po::options_description& tool_options);
 
+// The value of an option whose value may be left out, such as msgrewrite's
+// --add-message-id[=DOMAIN]: given only after '=' (--add-message-id=
+// example.org). Alone, the option has the value `alone`, and the word after
+// it is an argument of its own (an input), never its value: Boost's
+// implicit_value would take that word. --help shows it as --NAME[=VALUE].
+po::typed_value<std::string>* optional_value(const char* value_name, std::string alone = "");
+
 using msg::parse_duration;   // msg/delivery.hpp: "30s", "5m", "2h"
 
 // Print "tool: message" to stderr.

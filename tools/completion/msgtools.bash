@@ -12,10 +12,12 @@ _msgtools_options() {
     var="_msgtools_opts_${cmd//[^a-zA-Z0-9]/_}"
     if [[ -z ${!var-} ]]; then
         # An option followed by one space and a word takes a value; one
-        # followed by two spaces (its description) or nothing does not.
+        # followed by two spaces (its description) or nothing does not, nor
+        # one followed by [=VALUE], whose value comes only after '='.
         printf -v "$var" '%s' "$("$cmd" --help 2>/dev/null | sed -n \
             -e 's/^ \{1,4\}\(-[a-zA-Z] \[ \)\{0,1\}\(--[a-z0-9][a-z0-9-]*\)\( \]\)\{0,1\} [^] ].*/\2 1/p' \
-            -e 's/^ \{1,4\}\(-[a-zA-Z] \[ \)\{0,1\}\(--[a-z0-9][a-z0-9-]*\)\( \]\)\{0,1\}\(  .*\)\{0,1\}$/\2 0/p')"
+            -e 's/^ \{1,4\}\(-[a-zA-Z] \[ \)\{0,1\}\(--[a-z0-9][a-z0-9-]*\)\( \]\)\{0,1\}\(  .*\)\{0,1\}$/\2 0/p' \
+            -e 's/^ \{1,4\}\(--[a-z0-9][a-z0-9-]*\)\[=[^] ]*\]  .*/\1 0/p')"
     fi
     printf '%s\n' "${!var}"
 }

@@ -201,8 +201,8 @@ static int tool_main(int argc, char** argv) {
          "add a field at the end of the header (repeatable)")
         ("strip-bcc", "remove Bcc and Resent-Bcc")
         ("add-date", "add a Date field when there is none (the time is $SOURCE_DATE_EPOCH when set)")
-        ("add-message-id", po::value<std::string>()->implicit_value("")->value_name("DOMAIN"),
-         "add a Message-ID when there is none, in DOMAIN (default: this host's name)")
+        ("add-message-id", optional_value("DOMAIN"),
+         "add a Message-ID when there is none, in DOMAIN (default: this host's name); DOMAIN only after '='")
         ("to-utf8", "convert text parts to UTF-8 and label them so")
         ("7bit", "make the message 7-bit: 8-bit bodies to quoted-printable or base64 (the shorter), "
                  "8-bit header text to RFC 2047 words, 8-bit parameters to RFC 2231")
