@@ -73,8 +73,39 @@ printf '[spoolsend]\njobs = 0\n' > "$CONFIG"
 "$BIN/spoolsend" --dry-run -j 1 "$T/spool" > /dev/null 2>&1 || no "-j 1 on the command line wins over jobs = 0"
 "$BIN/spoolsend" --dry-run "$T/spool" > /dev/null 2>&1; [ $? -eq 64 ] || no "jobs = 0 from the file is checked (64)"
 
-# A bad file is a usage error that names it.
-printf '[msgcheck]\nno-such-option = 1\n' > "$CONFIG"
-"$BIN/msgcheck" "$MSG" > /dev/null 2> "$T/err"; [ $? -eq 64 ] || no "an unknown option in the file: exit 64"
-grep -q "$CONFIG" "$T/err" || no "the error names the file: $(cat "$T/err")"
+# A bad file is a usage error that names it and the line (FILE:LINE:), and
+# does not send to --help: the command line is not at fault.
+# bad_config LINE... : each LINE alone on line 3 of [msgcheck] is refused so.
+bad_config() {
+    for line in "$@"; do
+        printf '# line 1\n[msgcheck]\n%s\n' "$line" > "$CONFIG"
+        "$BIN/msgcheck" "$MSG" > /dev/null 2> "$T/err"; rc=$?
+        [ $rc -eq 64 ] || no "'$line' in the file: exit $rc, not 64"
+        grep -q "^msgcheck: $CONFIG:3: " "$T/err" || no "'$line': the error names the file and line: $(cat "$T/err")"
+        grep -q -- "--help" "$T/err" && no "'$line': the error sends to --help: $(cat "$T/err")"
+    done
+}
+bad_config 'no-such-option = 1' 'jobs = abc' 'this line is junk' '= 1' 'json = maybe' 'input = x.eml'
+# ... also in another tool's section (the file is every tool's), and an
+# option set twice is named at its second line.
+printf '[msgshow]\njunk\n' > "$CONFIG"
+"$BIN/msgcheck" "$MSG" > /dev/null 2> "$T/err"; [ $? -eq 64 ] || no "a junk line in [msgshow]: exit 64"
+grep -q "^msgcheck: $CONFIG:2: " "$T/err" || no "a junk line in [msgshow] is named: $(cat "$T/err")"
+printf '[msgcheck]\njobs = 2\njobs = 3\n' > "$CONFIG"
+"$BIN/msgcheck" "$MSG" > /dev/null 2> "$T/err"; [ $? -eq 64 ] || no "an option set twice: exit 64"
+grep -q "^msgcheck: $CONFIG:3: .*line 2" "$T/err" || no "an option set twice is named: $(cat "$T/err")"
+# A value the tool refuses after reading it (jobs = 0): the lines of the file
+# the run took are named after the tool's message.
+printf '[spoolsend]\n# the default\njobs = 0\n' > "$CONFIG"
+"$BIN/spoolsend" --dry-run "$T/spool" > /dev/null 2> "$T/err"; [ $? -eq 64 ] || no "jobs = 0: exit 64"
+grep -q "^spoolsend: $CONFIG:3: note: .*'jobs = 0'" "$T/err" || no "jobs = 0 is named: $(cat "$T/err")"
+# A flag is set by "NAME =" or "NAME = true"; "NAME = false" leaves it unset
+# (Boost's reader set it for any value).
+CRLF=testdata/clean/crlf-line-endings.eml
+for v in false no 0; do
+    printf '[msgrewrite]\nlf = %s\n' "$v" > "$CONFIG"
+    "$BIN/msgrewrite" "$CRLF" | cmp -s - "$CRLF" || no "lf = $v set --lf"
+done
+printf '[msgrewrite]\nlf = true\n' > "$CONFIG"
+"$BIN/msgrewrite" "$CRLF" | grep -q "$(printf '\r')" && no "lf = true did not set --lf"
 exit $fail

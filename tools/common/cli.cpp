@@ -8,6 +8,7 @@
 
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -16,9 +17,12 @@
 #include <new>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <sstream>
 #include <streambuf>
+#include <string_view>
 #include <utility>
+#include <vector>
 
 namespace msgtools {
 
@@ -71,6 +75,8 @@ private:
     }
 };
 
+void name_config_lines(const char* tool);   // below, with the config file
+
 }  // namespace
 
 void complain(const char* tool, const std::string& message) {
@@ -93,7 +99,9 @@ int run_tool(const char* tool, int (*body)(int, char**), int argc, char** argv) 
         std::abort();
     });
     try {
-        return body(argc, argv);
+        const int code = body(argc, argv);
+        if (code == exit_code::usage) name_config_lines(tool);
+        return code;
     } catch (const std::bad_alloc&) {
         msg::discard_all_temps();
         std::cout.flush();
@@ -125,26 +133,117 @@ std::string config_path() {
     return {};
 }
 
-// Options of the config file's [tool] section, renamed without the prefix.
+// A mistake in the config file, said as FILE:LINE: what, without the
+// command line's "Try --help": the command line is not at fault.
+struct ConfigError : po::error {
+    using po::error::error;
+};
+
+// A NAME = VALUE line of the tool's section: its number, what it says (for
+// the notes after a usage error) and its name and value.
+struct ConfigLine {
+    std::size_t number = 0;
+    std::string text, key, value;
+};
+
+// The config file and the lines of it this run uses, named after a usage
+// error (name_config_lines): the mistake may be in the file.
+std::string g_config_file;
+std::vector<ConfigLine> g_config_used;
+
+std::string trim(std::string_view s) {
+    const char* const space = " \t\r\n\f\v";
+    const std::size_t b = s.find_first_not_of(space);
+    if (b == std::string_view::npos) return {};
+    return std::string(s.substr(b, s.find_last_not_of(space) - b + 1));
+}
+
+// The NAME = VALUE lines of the file's [tool] section. As Boost's reader
+// took the file: '#' starts a comment anywhere on a line, white space
+// around names and values is dropped, lines before the first [section]
+// are no tool's. A line of none of these forms is an error in any section:
+// the file is every tool's.
+std::vector<ConfigLine> read_config_section(std::istream& in, const std::string& path, const char* tool) {
+    std::vector<ConfigLine> lines;
+    std::string raw, section;
+    for (std::size_t n = 1; std::getline(in, raw); ++n) {
+        const std::string s = trim(std::string_view(raw).substr(0, raw.find('#')));
+        if (s.empty()) continue;
+        if (s.front() == '[' && s.back() == ']') {
+            section = trim(std::string_view(s).substr(1, s.size() - 2));
+            continue;
+        }
+        const std::size_t eq = s.find('=');
+        const std::string key = eq == std::string::npos ? std::string() : trim(std::string_view(s).substr(0, eq));
+        if (key.empty())
+            throw ConfigError(path + ":" + std::to_string(n) + ": '" + s +
+                              "' is neither NAME = VALUE, nor a [section], nor a # comment");
+        if (section == tool) lines.push_back({n, s, key, trim(std::string_view(s).substr(eq + 1))});
+    }
+    return lines;
+}
+
+bool is_flag(const po::option_description& d) { return d.semantic()->max_tokens() == 0; }
+
+// A line as the option it sets: a flag with no value, another with its one.
+po::option option_of(const po::option_description& d, const ConfigLine& l) {
+    return po::option(l.key, is_flag(d) ? std::vector<std::string>() : std::vector<std::string>{l.value});
+}
+
+// The options of the config file's [tool] section. Every line is checked,
+// and a mistake said with the file's name and the line's number.
 void store_config(const char* tool, const po::options_description& all, po::variables_map& vm) {
-    std::string path = config_path();
+    g_config_used.clear();
+    const std::string path = config_path();
     if (path.empty()) return;
     std::ifstream in(path);
     if (!in) return;
-    po::parsed_options parsed = po::parse_config_file(in, all, true);
-    std::string prefix = std::string(tool) + ".";
-    po::parsed_options mine(&all);
-    for (po::option& o : parsed.options) {
-        if (o.string_key.rfind(prefix, 0) != 0) continue;
-        std::string key = o.string_key.substr(prefix.size());
-        if (!all.find_nothrow(key, false)) {
-            throw po::error("unknown option '" + key + "' in [" + tool + "] of " + path);
+    std::vector<ConfigLine> lines = read_config_section(in, path, tool);
+    std::vector<ConfigLine> used;
+    std::map<std::string, std::size_t> seen;   // options that take one value: where they were set
+    po::variables_map check;                   // each value, checked on its own line
+    for (ConfigLine& l : lines) {
+        const std::string at = path + ":" + std::to_string(l.number) + ": ";
+        // "input" is where the arguments go, not an option of the file.
+        const po::option_description* d = l.key == "input" ? nullptr : all.find_nothrow(l.key, false);
+        if (!d) throw ConfigError(at + "unknown option '" + l.key + "' in [" + tool + "]");
+        if (is_flag(*d)) {
+            // Set by nothing, true, yes, on or 1; left unset by false, no,
+            // off or 0 (Boost's reader set a flag whatever its value).
+            std::string v = l.value;
+            for (char& c : v) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+            if (v == "false" || v == "no" || v == "off" || v == "0") continue;   // not set
+            if (!v.empty() && v != "true" && v != "yes" && v != "on" && v != "1")
+                throw ConfigError(at + l.key + " takes no value but true or false, not '" + l.value + "'");
         }
-        o.string_key = key;
-        o.unregistered = false;
-        mine.options.push_back(o);
+        if (!d->semantic()->is_composing()) {
+            const auto [first, fresh] = seen.emplace(l.key, l.number);
+            if (!fresh)
+                throw ConfigError(at + l.key + " is set twice in [" + tool + "] (first on line " +
+                                  std::to_string(first->second) + ")");
+        }
+        po::parsed_options one(&all);
+        one.options.push_back(option_of(*d, l));
+        try {
+            po::store(one, check);
+        } catch (const po::error& e) {
+            throw ConfigError(at + e.what());
+        }
+        used.push_back(std::move(l));
     }
+    po::parsed_options mine(&all);
+    for (const ConfigLine& l : used) mine.options.push_back(option_of(*all.find_nothrow(l.key, false), l));
     po::store(mine, vm);
+    g_config_file = path;
+    g_config_used = std::move(used);
+}
+
+// After a usage error: the lines of the config file the run used, which
+// may hold the mistake (jobs = 0) although the message speaks of options.
+void name_config_lines(const char* tool) {
+    for (const ConfigLine& l : g_config_used)
+        complain(tool, g_config_file + ":" + std::to_string(l.number) + ": note: this run took '" + l.text +
+                           "' from the config file");
 }
 
 // The token an optional value's option alone stands for: no argument can
@@ -246,6 +345,9 @@ std::variant<Cli, int> parse_cli(int argc, char** argv, const ToolInfo& info,
                   cli.vm);
         store_config(info.name, all, cli.vm);
         po::notify(cli.vm);
+    } catch (const ConfigError& e) {
+        complain(info.name, e.what());
+        return 64;
     } catch (const po::error& e) {
         complain(info.name, e.what());
         std::cerr << "Try '" << info.name << " --help' for more information.\n";
