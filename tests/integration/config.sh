@@ -73,6 +73,70 @@ printf '[spoolsend]\njobs = 0\n' > "$CONFIG"
 "$BIN/spoolsend" --dry-run -j 1 "$T/spool" > /dev/null 2>&1 || no "-j 1 on the command line wins over jobs = 0"
 "$BIN/spoolsend" --dry-run "$T/spool" > /dev/null 2>&1; [ $? -eq 64 ] || no "jobs = 0 from the file is checked (64)"
 
+# ... also for an option that may be repeated: the command line's values
+# replace the file's, they are not added to them.
+WEEKDAY=testdata/defects/date.weekday/wrong-weekday.eml
+printf '[msgcheck]\nignore = date\n' > "$CONFIG"
+"$BIN/msgcheck" --ignore line "$WEEKDAY" 2>/dev/null | grep -q 'date.weekday' || no "--ignore replaces ignore = date"
+printf '[msgcheck]\nformat = json\n' > "$CONFIG"
+"$BIN/msgcheck" --format text "$WEEKDAY" > "$T/out" 2> "$T/err" || no "format = json, --format text: $(cat "$T/err")"
+grep -q '^{' "$T/out" && no "format = json, --format text: JSON"
+printf '[msgcheck]\nformat = mboxo\n' > "$CONFIG"
+"$BIN/msgcheck" --mbox --format mboxrd testdata/mbox/sample.mbox.gz > /dev/null 2> "$T/err" ||
+    no "format = mboxo, --mbox --format mboxrd: $(cat "$T/err")"
+# And an option the command line gives drops the file's options it excludes
+# (the tools still refuse them together on the command line, or in the file).
+# wins CONFIG TOOL ARGS...: with that file (printf's format), the run exits 0.
+wins() {
+    printf "$1" > "$CONFIG"
+    shift
+    "$@" > "$T/out" 2> "$T/err"
+    rc=$?
+    [ $rc -eq 0 ] || no "$(tr '\n' ' ' < "$CONFIG")and $*: exit $rc: $(cat "$T/err")"
+}
+wins '[msgcheck]\njson =\n' "$BIN/msgcheck" --format sarif -q "$WEEKDAY"
+grep -q '"version": "2.1.0"' "$T/out" || no "json =, --format sarif: no SARIF"
+wins '[msgcheck]\nformat = sarif\n' "$BIN/msgcheck" --json "$WEEKDAY"
+grep -q '^{"source"' "$T/out" || no "format = sarif, --json: no JSON Lines"
+# (an mbox format on the command line does not exclude the output format)
+wins '[msgcheck]\njson =\n' "$BIN/msgcheck" --mbox --format mboxrd testdata/mbox/sample.mbox.gz
+grep -q '^{"source"' "$T/out" || no "json =, --mbox --format mboxrd: the output is not JSON"
+wins '[msgcheck]\nmboxo =\n' "$BIN/msgcheck" --mbox --format mboxcl2 testdata/mbox/mboxcl2/archive.mbox
+wins '[msgcheck]\nformat = mboxcl\n' "$BIN/msgcheck" --mbox --mboxo testdata/mbox/mboxo/archive.mbox
+CRLF=testdata/clean/crlf-line-endings.eml
+wins '[msgrewrite]\nlf = true\n' "$BIN/msgrewrite" --crlf "$CRLF"
+cmp -s "$T/out" "$CRLF" || no "lf = true, --crlf: not CRLF"
+cp "$MSG" "$T/in-place.eml"
+wins '[msgrewrite]\nin-place =\n' "$BIN/msgrewrite" --7bit -o "$T/rewritten.eml" "$T/in-place.eml"
+[ -s "$T/rewritten.eml" ] || no "in-place =, -o: nothing written to -o"
+wins '[msgrewrite]\nin-place =\n' "$BIN/msgrewrite" --7bit --dry-run "$T/in-place.eml"
+cmp -s "$T/in-place.eml" "$MSG" || no "in-place =, -o or --dry-run: the input was rewritten"
+printf '[msgrewrite]\ncrlf =\nlf =\n' > "$CONFIG"
+"$BIN/msgrewrite" "$CRLF" > /dev/null 2> "$T/err"; [ $? -eq 64 ] || no "crlf and lf in the file: not 64"
+grep -q "$CONFIG:3: note: .*'lf ='" "$T/err" || no "crlf and lf in the file: the lines are not named: $(cat "$T/err")"
+wins '[msgshow]\nstats =\n' "$BIN/msgshow" --json "$MSG"
+grep -q '^{"source"' "$T/out" || no "stats =, --json: no JSON"
+wins '[msgshow]\njson =\n' "$BIN/msgshow" --extract 1 "$MSG"
+wins '[spoolsend]\nwatch =\n' "$BIN/spoolsend" --once --dry-run "$T/spool"
+wins "[spool2mbox]\nmaildir = $T/maildir\n" "$BIN/spool2mbox" -o "$T/out.mbox" --gzip "$T/spool"
+[ -s "$T/out.mbox" ] && [ ! -e "$T/maildir" ] || no "maildir =, -o --gzip: not written as an archive"
+# smtpreplay: a mode on the command line drops the file's server; what only
+# a replay takes is no error without one (a default for replays).
+TRANSCRIPT=testdata/transcripts/native-spoolsend.txt
+wins '[smtpreplay]\nserver = 127.0.0.1:1\n' "$BIN/smtpreplay" --check "$TRANSCRIPT"
+wins '[smtpreplay]\nserver = 127.0.0.1:1\n' "$BIN/smtpreplay" --convert cs "$TRANSCRIPT"
+for o in 'ca-file = /nonexistent' 'tls =' 'no-data =' 'auth-file = /nonexistent'; do
+    wins "[smtpreplay]\n$o\n" "$BIN/smtpreplay" "$TRANSCRIPT"
+done
+"$BIN/smtpreplay" --no-data "$TRANSCRIPT" > /dev/null 2>&1; [ $? -eq 64 ] || no "smtpreplay --no-data without --server: not 64"
+# smtpsink: --script drops the file's rules.
+printf '[smtpsink]\nrules = /nonexistent\n' > "$CONFIG"
+"$BIN/smtpsink" --script "$TRANSCRIPT" --listen 127.0.0.1:0 > "$T/sink" 2> "$T/sink.err" &
+sink=$!
+for _ in 1 2 3 4 5 6 7 8 9 10; do grep -q 'listening on' "$T/sink" && break; sleep 0.2; done
+grep -q 'listening on' "$T/sink" || no "rules =, --script: smtpsink did not start: $(cat "$T/sink.err")"
+kill "$sink" 2>/dev/null; wait "$sink" 2>/dev/null
+
 # A bad file is a usage error that names it and the line (FILE:LINE:), and
 # does not send to --help: the command line is not at fault.
 # bad_config LINE... : each LINE alone on line 3 of [msgcheck] is refused so.

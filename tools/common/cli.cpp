@@ -8,6 +8,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <chrono>
@@ -151,6 +152,34 @@ struct ConfigLine {
 std::string g_config_file;
 std::vector<ConfigLine> g_config_used;
 
+std::vector<std::vector<std::string>> g_exclusive;             // exclusive_options()
+std::vector<std::pair<std::string, std::string>> g_goes_with;   // option_goes_with()
+
+// Whether `member` of an exclusive group is option `key` with `value`.
+bool is_member(const std::string& member, const std::string& key, const std::string& value) {
+    return member == key || member == key + "=" + value;
+}
+
+// Whether the command line's options replace the file's line: they give
+// its option (all of its values go, for one that may be repeated: the
+// command line's are not added to them), or another of a group that
+// excludes it.
+bool overridden(const ConfigLine& l, const std::vector<po::option>& given) {
+    for (const po::option& o : given) {
+        if (o.position_key != -1) continue;   // an argument
+        if (o.string_key == l.key) return true;
+        const std::vector<std::string> values = o.value.empty() ? std::vector<std::string>{""} : o.value;
+        for (const std::vector<std::string>& group : g_exclusive) {
+            const auto is_line = [&](const std::string& m) { return is_member(m, l.key, l.value); };
+            if (std::none_of(group.begin(), group.end(), is_line)) continue;
+            for (const std::string& m : group)
+                for (const std::string& v : values)
+                    if (!is_line(m) && is_member(m, o.string_key, v)) return true;
+        }
+    }
+    return false;
+}
+
 std::string trim(std::string_view s) {
     const char* const space = " \t\r\n\f\v";
     const std::size_t b = s.find_first_not_of(space);
@@ -192,7 +221,8 @@ po::option option_of(const po::option_description& d, const ConfigLine& l) {
 
 // The options of the config file's [tool] section. Every line is checked,
 // and a mistake said with the file's name and the line's number.
-void store_config(const char* tool, const po::options_description& all, po::variables_map& vm) {
+void store_config(const char* tool, const po::options_description& all, const std::vector<po::option>& given,
+                  po::variables_map& vm) {
     g_config_used.clear();
     const std::string path = config_path();
     if (path.empty()) return;
@@ -231,6 +261,18 @@ void store_config(const char* tool, const po::options_description& all, po::vari
         }
         used.push_back(std::move(l));
     }
+    // The command line wins: its options replace the file's, and drop those
+    // of the file they exclude; an option that goes with another is used
+    // only with it.
+    std::erase_if(used, [&](const ConfigLine& l) { return overridden(l, given); });
+    const auto is_set = [&](const std::string& key) {
+        return std::any_of(given.begin(), given.end(), [&](const po::option& o) { return o.string_key == key; }) ||
+               std::any_of(used.begin(), used.end(), [&](const ConfigLine& l) { return l.key == key; });
+    };
+    std::vector<std::string> alone;   // options whose partner is not set
+    for (const auto& [option, with] : g_goes_with)
+        if (!is_set(with)) alone.push_back(option);
+    std::erase_if(used, [&](const ConfigLine& l) { return std::find(alone.begin(), alone.end(), l.key) != alone.end(); });
     po::parsed_options mine(&all);
     for (const ConfigLine& l : used) mine.options.push_back(option_of(*all.find_nothrow(l.key, false), l));
     po::store(mine, vm);
@@ -304,6 +346,12 @@ std::string join_optional_values(std::string help, const po::options_description
 
 }  // namespace
 
+void exclusive_options(std::initializer_list<const char*> group) {
+    g_exclusive.emplace_back(group.begin(), group.end());
+}
+
+void option_goes_with(const char* option, const char* with) { g_goes_with.emplace_back(option, with); }
+
 po::typed_value<std::string>* optional_value(const char* value_name, std::string alone) {
     return new OptionalValue(value_name, std::move(alone));
 }
@@ -337,13 +385,14 @@ std::variant<Cli, int> parse_cli(int argc, char** argv, const ToolInfo& info,
 
     Cli cli;
     try {
-        po::store(po::command_line_parser(argc, argv)
-                      .options(all)
-                      .positional(pos)
-                      .extra_parser([&all](const std::string& token) { return optional_value_alone(all, token); })
-                      .run(),
-                  cli.vm);
-        store_config(info.name, all, cli.vm);
+        const po::parsed_options given =
+            po::command_line_parser(argc, argv)
+                .options(all)
+                .positional(pos)
+                .extra_parser([&all](const std::string& token) { return optional_value_alone(all, token); })
+                .run();
+        po::store(given, cli.vm);
+        store_config(info.name, all, given.options, cli.vm);
         po::notify(cli.vm);
     } catch (const ConfigError& e) {
         complain(info.name, e.what());

@@ -3,8 +3,9 @@
 // Each tool builds a boost::program_options description of its own options;
 // parse() adds --help, --version, -q and --color, reads defaults from the [tool]
 // section of $XDG_CONFIG_HOME/msgtools/config (~/.config when unset), lets
-// the command line win, and turns a bad command line into exit 64 with a
-// one-line message.
+// the command line win (an option it gives replaces the file's, and drops
+// the file's options it excludes), and turns a bad command line or file
+// into exit 64 with a one-line message.
 #pragma once
 
 #include <boost/program_options.hpp>
@@ -13,6 +14,7 @@
 #include <msg/json.hpp>
 
 #include <chrono>
+#include <initializer_list>
 #include <optional>
 #include <variant>
 #include <string>
@@ -47,6 +49,19 @@ std::variant<Cli, int> parse_cli(int argc, char** argv, const ToolInfo& info,
 // it is an argument of its own (an input), never its value: Boost's
 // implicit_value would take that word. --help shows it as --NAME[=VALUE].
 po::typed_value<std::string>* optional_value(const char* value_name, std::string alone = "");
+
+// Options that exclude each other (--crlf, --lf), for the config file: a
+// value the file gives one of them is not used when the command line gives
+// another, as it is not when the command line gives that option itself. A
+// member is an option's long name, or NAME=VALUE for one value of an
+// option whose values are alternatives (msgcheck's --format sarif against
+// --json). Call before parse_cli. The tool still refuses such options
+// given together on the command line, or together in the file.
+void exclusive_options(std::initializer_list<const char*> group);
+// A value the config file gives `option` is used only when `with` is set
+// too, on the command line or in the file: smtpreplay's --ca-file goes with
+// --server, and a default for replays is no error in a check.
+void option_goes_with(const char* option, const char* with);
 
 using msg::parse_duration;   // msg/delivery.hpp: "30s", "5m", "2h"
 

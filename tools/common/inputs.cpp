@@ -29,6 +29,7 @@ void add_input_options(po::options_description& opts, std::initializer_list<cons
                             "or detect (give --format twice for both)").c_str());
     }
     opts.add_options()("mboxo", "with --mbox: the same as --format mboxo");
+    exclusive_options({"mboxo", "format=mboxrd", "format=mboxcl", "format=mboxcl2", "format=detect"});
 }
 
 int read_input_options(const po::variables_map& vm, InputOptions& in, std::string* output) {

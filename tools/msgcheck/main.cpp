@@ -61,6 +61,7 @@ static int tool_main(int argc, char** argv) {
         ("catalogue", "print the whole catalogue in Markdown (the defect list of docs/defects.md) and exit");
     add_jobs_option(opts, "check N messages at once, in N threads (default: the number of cores); the output "
                           "is the same, in input order");
+    exclusive_options({"json", "format=text", "format=sarif"});
     auto parsed = parse_cli(argc, argv, kInfo, opts);
     if (auto* code = std::get_if<int>(&parsed)) return *code;
     Cli& cli = std::get<Cli>(parsed);

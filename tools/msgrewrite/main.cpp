@@ -230,6 +230,9 @@ static int tool_main(int argc, char** argv) {
         ("json", "print one JSON object per message (JSON Lines) on standard output: what changed, what could "
                  "not be done; needs --output, --in-place or --dry-run");
     ops.add(opts);
+    exclusive_options({"crlf", "lf"});
+    exclusive_options({"in-place", "output"});
+    exclusive_options({"in-place", "dry-run"});
     auto parsed = parse_cli(argc, argv, kInfo, ops);
     if (auto* code = std::get_if<int>(&parsed)) return *code;
     Cli& cli = std::get<Cli>(parsed);

@@ -95,6 +95,7 @@ static int tool_main(int argc, char** argv) {
         ("stats", "summarise the inputs: messages, parts, decoded bytes, content types");
     add_jobs_option(opts, "with --stats: read N messages at once, in N threads (default: the number of cores); "
                           "the summary is the same");
+    exclusive_options({"json", "extract", "extract-all", "stats"});
     auto parsed = parse_cli(argc, argv, kInfo, opts);
     if (auto* code = std::get_if<int>(&parsed)) return *code;
     Cli& cli = std::get<Cli>(parsed);

@@ -37,6 +37,9 @@ const ToolInfo kInfo = {
     "  smtpreplay --anonymise --convert cs log.txt > shareable.txt\n"
     "  smtpreplay --explain smtp.body-dot\n"};
 
+// The options only a replay (--server) takes.
+constexpr const char* kReplayOnly[] = {"tls", "auth-file", "no-data", "ca-file"};
+
 }  // namespace
 
 static int tool_main(int argc, char** argv) {
@@ -59,6 +62,11 @@ static int tool_main(int argc, char** argv) {
         ("output,o", po::value<std::string>(), "FILE for --convert/--anonymise (default: standard output)")
         ("explain", po::value<std::string>()->value_name("CODE"), "describe a defect code and exit");
     add_tls_check_options(opts);
+    // The three ways to run (--anonymise goes with --convert), and what
+    // only a replay takes.
+    exclusive_options({"check", "server", "convert"});
+    exclusive_options({"check", "server", "anonymise"});
+    for (const char* o : kReplayOnly) option_goes_with(o, "server");
     auto parsed = parse_cli(argc, argv, kInfo, opts);
     if (std::holds_alternative<int>(parsed)) return std::get<int>(parsed);
     Cli& cli = std::get<Cli>(parsed);
@@ -96,7 +104,7 @@ static int tool_main(int argc, char** argv) {
         if (!smtp::match_by_name(vm["match"].as<std::string>())) return usage("--match must be class, code, enhanced or text");
         if (auto ep = smtp::parse_endpoint(vm["server"].as<std::string>()); !ep) return usage("--server: " + ep.error().message);
     } else {
-        for (const char* o : {"tls", "auth-file", "no-data", "ca-file"})
+        for (const char* o : kReplayOnly)
             if (vm.count(o)) return usage(std::string("--") + o + " goes with --server");
     }
     auto tls = tls_check_options(vm);

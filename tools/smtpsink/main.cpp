@@ -69,6 +69,7 @@ static int tool_main(int argc, char** argv) {
         ("sessions", po::value<std::uint64_t>()->default_value(0), "N: exit after N sessions have ended")
         ("count", po::value<std::uint64_t>()->default_value(0), "N: exit after N messages were accepted")
         ("script", po::value<std::string>()->value_name("TRANSCRIPT"), "play its server side to every client (stores nothing)");
+    exclusive_options({"script", "rules"});
     auto parsed = parse_cli(argc, argv, kInfo, opts);
     if (std::holds_alternative<int>(parsed)) return std::get<int>(parsed);
     Cli& cli = std::get<Cli>(parsed);

@@ -49,6 +49,8 @@ static int tool_main(int argc, char** argv) {
         ("envelope", "add X-Envelope-From and X-Envelope-To fields at the top of each message")
         ("maildir", po::value<std::string>()->value_name("DIR"),
          "write the messages into the Maildir DIR instead (made when missing; new/, or cur/ with their flags)");
+    exclusive_options({"maildir", "output"});
+    exclusive_options({"maildir", "gzip"});
     auto parsed = parse_cli(argc, argv, kInfo, opts);
     if (auto* code = std::get_if<int>(&parsed)) return *code;
     Cli& cli = std::get<Cli>(parsed);

@@ -159,6 +159,7 @@ static int tool_main(int argc, char** argv) {
         ("transcript", po::value<std::string>(), "DIR: write each session's transcript there (docs/transcript-format.md)")
         ("dsn", "also write an RFC 3464 delivery status notification beside each failure report")
         ("json", "one JSON line per delivery attempt on stdout");
+    exclusive_options({"once", "watch"});
     auto parsed = parse_cli(argc, argv, kInfo, opts);
     if (std::holds_alternative<int>(parsed)) return std::get<int>(parsed);
     Cli& cli = std::get<Cli>(parsed);
