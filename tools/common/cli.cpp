@@ -12,6 +12,7 @@
 #include <cctype>
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <cstdlib>
 #include <exception>
@@ -100,8 +101,22 @@ int run_tool(const char* tool, int (*body)(int, char**), int argc, char** argv) 
         std::abort();
     });
     try {
-        const int code = body(argc, argv);
+        int code = body(argc, argv);
         if (code == exit_code::usage) name_config_lines(tool);
+        // What the tool wrote to standard output must have gone out: a
+        // tool that found a write failing has said so (and exits 74); for
+        // every other, the output is flushed and checked once more here,
+        // so that a full disk or a pipe nobody reads is never an exit 0
+        // with the output lost.
+        if (code == exit_code::ok || code == exit_code::problems) {
+            std::cout.flush();
+            errno = 0;
+            const bool flushed = std::fflush(stdout) == 0;
+            if (!flushed || std::ferror(stdout) || !std::cout.good()) {
+                complain(tool, stdout_failed());
+                code = exit_code::io_error;
+            }
+        }
         return code;
     } catch (const std::bad_alloc&) {
         msg::discard_all_temps();
