@@ -76,9 +76,8 @@ def main():
         rules = os.path.join(tmp, "rules")
         with open(rules, "w") as f:
             f.write("rcpt /^user@/ 451 4.2.0 mailbox busy\n")
-        sink = subprocess.Popen([os.path.join(BIN, "smtpsink"), "--listen", "127.0.0.1:0", "--rules", rules,
-                                 os.path.join(tmp, "in")], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        port = re.match(r"listening on 127\.0\.0\.1:(\d+)", sink.stdout.readline()).group(1)
+        sink, port = testlib.start_smtpsink(os.path.join(BIN, "smtpsink"), "--rules", rules, os.path.join(tmp, "in"))
+        port = str(port)
         try:
             r = run("spoolsend", "--server", "127.0.0.1:" + port, spool)
             deferred = names(spool, "deferred")
@@ -144,9 +143,9 @@ def main():
         rules = os.path.join(tmp, "rules-counts")
         with open(rules, "w") as f:
             f.write("rcpt /^nobody@/ 550 5.1.1 no such user\nrcpt /^later@/ 451 4.2.0 try again later\n")
-        sink = subprocess.Popen([os.path.join(BIN, "smtpsink"), "--listen", "127.0.0.1:0", "--rules", rules,
-                                 os.path.join(tmp, "in-counts")], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        port = re.match(r"listening on 127\.0\.0\.1:(\d+)", sink.stdout.readline()).group(1)
+        sink, port = testlib.start_smtpsink(os.path.join(BIN, "smtpsink"), "--rules", rules,
+                                            os.path.join(tmp, "in-counts"))
+        port = str(port)
         try:
             r = run("spoolsend", "--server", "127.0.0.1:" + port, counts)
             check(r.returncode == 1 and len(names(counts, "deferred")) == 1, "first run: %s" % r.stderr)
