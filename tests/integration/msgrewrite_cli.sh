@@ -258,7 +258,7 @@ same "$tmp/nm.entry" "$tmp/nm.entry.orig"
 # In an archive, such a message is copied as it is; the others are rewritten.
 { printf 'From a@example.org Mon Nov 23 09:15:00 2026\n'; cat "$tmp/note.txt"; printf '\n';
   printf 'From a@example.org Mon Nov 23 09:16:00 2026\n'; cat "$utf8"; } >"$tmp/nm.mbox"
-expect 65 "message 1: error: not a message" "$bin" --mbox --7bit -o "$tmp/nm.out.mbox" "$tmp/nm.mbox"
+expect 65 "nm.mbox:1: error: message 1: not a message" "$bin" --mbox --7bit -o "$tmp/nm.out.mbox" "$tmp/nm.mbox"
 has "$tmp/nm.out.mbox" '^Just a note, no header.$'
 has "$tmp/nm.out.mbox" '^Content-Transfer-Encoding: quoted-printable'
 
@@ -274,7 +274,7 @@ has "$tmp/out" '"too_large": true'
 expect 0 "" "$bin" --7bit --max-size "$size" -o "$tmp/big.out" "$tmp/big.eml"
 expect 0 "" "$bin" --7bit --max-size 0 -o "$tmp/big.out" "$tmp/big.eml"
 # In an archive: copied as it is, the smaller message rewritten.
-expect 65 "message 2: error: .* bytes, over the limit" "$bin" --mbox --7bit --max-size "$(wc -c <"$tmp/note.txt")" \
+expect 65 ": error: message 2: .* bytes, over the limit" "$bin" --mbox --7bit --max-size "$(wc -c <"$tmp/note.txt")" \
     -o "$tmp/nm.out.mbox" "$tmp/nm.mbox"
 cmp -s "$tmp/nm.out.mbox" "$tmp/nm.mbox" || { echo "FAIL: an archive of refused messages changed"; fail=1; }
 

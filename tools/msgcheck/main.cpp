@@ -179,7 +179,7 @@ static int tool_main(int argc, char** argv) {
         if (const std::string_view why = msg::not_mail_reason(m); !why.empty()) {
             if (framing) report(im, *im.framing, data, first_line, offset, c);
             const std::string what(why);
-            const std::string where = im.file + (im.from_mbox ? " message " + std::to_string(im.index + 1) : std::string());
+
             if (sarif) {
                 c.sarif.push_back(msg::SarifLog::input_result(
                     im.source, msg::Severity::error,
@@ -190,7 +190,7 @@ static int tool_main(int argc, char** argv) {
                     .key("severity").value("error").key("text").value(what).end_object();
                 c.out.append(j.str()).append(1, '\n');
             } else {
-                diag.format(where, msg::Severity::error, what, c.out);
+                diag.format(im.place(), msg::Severity::error, im.named() + what, c.out);
             }
             ++c.unusable;
             return;

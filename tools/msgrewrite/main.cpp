@@ -57,8 +57,8 @@ public:
           message_id_(message_id), diag_(std::cerr, wants_color(2)) {}
 
     // Rewrite one message or spool entry; report; return the result.
-    msg::RewriteResult run(const std::string& file, const std::string& source, std::uint64_t index,
-                           std::string_view data, bool entry) {
+    msg::RewriteResult run(const InputMessage& im, bool entry) {
+        const std::string_view data = im.data;
         msg::RewriteOptions o = options_;
         if (date_) o.add_date = msg::format_date_time(now_);
         if (message_id_) o.add_message_id = msg::make_message_id(data, now_, domain_);
@@ -73,10 +73,8 @@ public:
             const std::string why = r.too_large ? std::to_string(data.size()) + " bytes, over the limit of " +
                                                       std::to_string(o.limits.max_rewrite_message) + " (--max-size)"
                                                 : r.not_mail;
-            if (json_) print_json(source, index, r, data);
-            else
-                diag_.print(mbox ? file + ": message " + std::to_string(index + 1) : file, msg::Severity::error,
-                            why + "; left as it is");
+            if (json_) print_json(im, r);
+            else diag_.print(im.place(), msg::Severity::error, im.named() + why + "; left as it is");
             return r;
         }
         if (r.changed) ++counts_.changed;
@@ -84,8 +82,8 @@ public:
         for (const msg::Defect& d : r.remaining) bad = bad || d.info().severity == msg::Severity::error;
         if (bad) ++counts_.with_problems;
         worst_ = exit_code::worst(worst_, bad ? exit_code::problems : exit_code::ok);
-        if (json_) print_json(source, index, r, data);
-        else if (!quiet_) print_problems(file, index, r, data);
+        if (json_) print_json(im, r);
+        else if (!quiet_) print_problems(im, r);
         return r;
     }
     const Counts& counts() const { return counts_; }
@@ -93,21 +91,20 @@ public:
     // or failed): the summary counts changes made.
     void not_written(std::uint64_t n) { counts_.changed -= std::min(n, counts_.changed); }
     int worst() const { return worst_; }
-    bool mbox = false;
 
 private:
-    void print_json(const std::string& source, std::uint64_t index, const msg::RewriteResult& r,
-                    std::string_view data) {
-        std::cout << msg::rewrite_json(source, index, r, data, options_.fix) << '\n';
+    void print_json(const InputMessage& im, const msg::RewriteResult& r) {
+        std::cout << msg::rewrite_json(im.source, im.index, r, im.data, options_.fix) << '\n';
     }
-    void print_problems(const std::string& file, std::uint64_t index, const msg::RewriteResult& r,
-                        std::string_view data) {
-        const std::string where = mbox ? file + ": message " + std::to_string(index + 1) : file;
+    void print_problems(const InputMessage& im, const msg::RewriteResult& r) {
         for (const msg::Change& c : r.problems)
-            diag_.print(where, msg::Severity::warning,
-                        c.where + ": " + c.what + " [" + std::string(msg::step_name(c.step)) + "]");
+            diag_.print(im.place(), msg::Severity::warning,
+                        im.named() + c.where + ": " + c.what + " [" + std::string(msg::step_name(c.step)) + "]");
         // What --fix left: placed in the rewritten message.
-        if (!r.remaining.empty()) diag_.print(Place{where + " (as rewritten)", r.text(data), 1}, r.remaining);
+        if (!r.remaining.empty()) {
+            const std::string as = im.from_mbox ? im.file + ": message " + std::to_string(im.index + 1) : im.file;
+            diag_.print(Place{as + " (as rewritten)", r.text(im.data), 1}, r.remaining);
+        }
     }
 
     msg::RewriteOptions options_;
@@ -138,7 +135,7 @@ int rewrite_archive(const std::string& path, const InputOptions& in, const std::
             result = exit_code::data_error;
             return false;
         }
-        const msg::RewriteResult r = rw.run(im.file, path, m.index, m.data, false);
+        const msg::RewriteResult r = rw.run(im, false);
         if (dry_run) return true;
         if (!writer) {
             msg::MboxWriter::Options wo;
@@ -310,7 +307,6 @@ static int tool_main(int argc, char** argv) {
     }
 
     Rewriter rw(o, json, cli.quiet, domain, now, vm.count("add-date") > 0, vm.count("add-message-id") > 0);
-    rw.mbox = in.mbox;
     int worst = exit_code::ok;
 
     if (in.mbox) {
@@ -400,7 +396,7 @@ static int tool_main(int argc, char** argv) {
     } else {
         const int read = for_each_message(cli.inputs, in, [&](const InputMessage& im) {
             const bool entry = spool || msg::looks_like_spool_entry(im.data);
-            const msg::RewriteResult r = rw.run(im.file, im.source, im.index, im.data, entry);
+            const msg::RewriteResult r = rw.run(im, entry);
             if (dry_run || r.refused()) return true;  // left as it is: nothing is written
             if (in_place) {
                 if (!r.changed) return true;

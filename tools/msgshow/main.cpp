@@ -32,12 +32,6 @@ const ToolInfo kInfo = {
 // --stats: the messages are counted in `jobs` threads at once, each with
 // its own counts, added up at the end; what is printed of a message (a
 // message too large to read) comes in input order (common/parallel.hpp).
-// Where a message that is not mail is named: its file, and its number in
-// an archive.
-std::string not_mail_place(const InputMessage& im) {
-    return im.file + (im.from_mbox ? " message " + std::to_string(im.index + 1) : std::string());
-}
-
 int stats(const Cli& cli, const InputOptions& in, const ShowOptions& so, unsigned jobs) {
     DiagPrinter diag(std::cerr, wants_color(2));
     std::vector<std::unique_ptr<Shower>> showers;
@@ -55,7 +49,7 @@ int stats(const Cli& cli, const InputOptions& in, const ShowOptions& so, unsigne
         }
         const msg::Message m = msg::parse_message(im.data);
         if (const std::string_view why = msg::not_mail_reason(m); !why.empty()) {
-            diag.format(not_mail_place(im), msg::Severity::error, std::string(why), c.err);
+            diag.format(im.place(), msg::Severity::error, im.named() + std::string(why), c.err);
             c.not_mail = true;   // not counted
             return;
         }
@@ -139,7 +133,7 @@ static int tool_main(int argc, char** argv) {
         msg::Message m = msg::parse_message(im.data);
         if (const std::string_view why = msg::not_mail_reason(m); !why.empty()) {
             // Not shown, as msgcheck and msgrewrite refuse it: exit 65.
-            diag.print(not_mail_place(im), msg::Severity::error, std::string(why));
+            diag.print(im.place(), msg::Severity::error, im.named() + std::string(why));
             result = exit_code::worst(result, exit_code::data_error);
             return mode != Mode::extract;
         }

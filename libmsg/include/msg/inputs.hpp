@@ -53,6 +53,11 @@ struct InputMessage {
     std::span<const std::size_t> unquoted_lines() const {
         return mbox ? std::span<const std::size_t>(mbox->unquoted_lines) : std::span<const std::size_t>();
     }
+    // Where what is said of a message as a whole (not mail, too large) is
+    // placed: its file, or in an archive FILE:LINE of its From_ line; and
+    // the words that name it there ("message N: ", empty for a file).
+    std::string place() const { return from_mbox ? file + ":" + std::to_string(first_line - 1) : file; }
+    std::string named() const { return from_mbox ? "message " + std::to_string(index + 1) + ": " : std::string(); }
     // A message file of a Maildir (name, flags, delivery time); null otherwise.
     const MaildirFile* maildir = nullptr;
     // For a message of an archive framed in pieces (MboxMessage::keep):
