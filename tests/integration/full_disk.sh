@@ -18,7 +18,7 @@ MSG
 # is written into, never replaced by a regular file nor removed.
 if mknod -m 666 "$tmp/full-dev" c 1 7 2>/dev/null; then
     expect 74 "cannot write" "$bin/spool2mbox" "$tmp/sp" -o "$tmp/full-dev"
-    lacks "$tmp/err" "1 messages written"
+    lacks "$tmp/err" "1 message written"
     [ -c "$tmp/full-dev" ] || { echo "FAIL: spool2mbox -o replaced the device"; fail=1; }
     expect 74 "cannot write" sh -c "'$bin/spool2mbox' '$tmp/sp' >'$tmp/full-dev'"
     has "$tmp/err" "not all written"

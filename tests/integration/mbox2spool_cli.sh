@@ -145,7 +145,7 @@ if as_user "$s2m" --help >/dev/null 2>&1 && ! as_user cat "$tmp/perm/s/queue/$vi
     as_user "$s2m" "$tmp/perm/s" -o "$tmp/perm/out.mbox" >"$tmp/out" 2>&1 || status=$?
     [ "$status" = 1 ] || { echo "FAIL: an unreadable entry: exit $status, not 1"; cat "$tmp/out"; fail=1; }
     has "$tmp/out" "$victim.*left out"
-    has "$tmp/out" "1 messages written, 1 entries left out"
+    has "$tmp/out" "1 message written, 1 entry left out"
     [ "$(grep -c '^From ' "$tmp/perm/out.mbox" 2>/dev/null)" = 1 ] ||
         { echo "FAIL: the archive of the readable entry was not written"; fail=1; }
 else
@@ -173,7 +173,7 @@ mkdir -p "$tmp/export/INBOX.mbox"
 cp "$tmp/inbox" "$tmp/export/INBOX.mbox/mbox"
 printf '<?xml version="1.0"?>\n<plist version="1.0"><dict/></plist>\n' >"$tmp/export/INBOX.mbox/Info.plist"
 printf 'binary\001\002\003' >"$tmp/export/INBOX.mbox/table_of_contents"
-expect 0 "1 messages, 1 enqueued" "$m2s" "$tmp/export" "$tmp/exported"
+expect 0 "1 message, 1 enqueued" "$m2s" "$tmp/export" "$tmp/exported"
 # Bytes before the first From_ line are reported, not dropped silently.
 printf 'garbage line\n\nFrom a@example.org Mon Nov 23 09:00:00 2026\nTo: b@example.net\n\nhi\n' >"$tmp/garbage.mbox"
 # Bytes before the first From_ line are reported, kept with the first entry,

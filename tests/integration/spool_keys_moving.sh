@@ -24,6 +24,6 @@ sleep 1
 sleep 2
 mv "sp/queue/$entry" "sp/sent/$entry"                              # as a sender does
 wait $pid || { echo "FAIL: mbox2spool under strace"; cat out; fail=1; }
-has out "1 messages, 0 enqueued, 1 already in the spool"
+has out "1 message, 0 enqueued, 1 already in the spool"
 [ -z "$(ls sp/queue)" ] || { echo "FAIL: enqueued again: $(ls sp/queue)"; fail=1; }
 exit $fail

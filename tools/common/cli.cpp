@@ -132,6 +132,10 @@ int run_tool(const char* tool, int (*body)(int, char**), int argc, char** argv) 
     }
 }
 
+std::string counted(std::uint64_t n, std::string_view one, std::string_view many) {
+    return std::to_string(n) + " " + std::string(n == 1 ? one : many);
+}
+
 std::string stdout_failed() {
     const int e = errno;
     return std::string("cannot write to standard output") + (e ? std::string(": ") + std::strerror(e) : "");

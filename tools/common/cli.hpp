@@ -77,6 +77,9 @@ int run_tool(const char* tool, int (*body)(int, char**), int argc, char** argv);
 // "cannot write to standard output", with the system's reason when there is one.
 std::string stdout_failed();
 
+// A count and its noun for a summary: "1 message", "2 messages".
+std::string counted(std::uint64_t n, std::string_view one, std::string_view many);
+
 // Whether to colour what goes to file descriptor `fd`: --color always or
 // never, or by default (auto) when `fd` is a terminal and NO_COLOR is unset.
 bool wants_color(int fd);

@@ -285,7 +285,7 @@ static int tool_main(int argc, char** argv) {
     result = exit_code::worst(result, read);
     std::cout.flush();
     if (!cli.quiet && !json)
-        std::cerr << kInfo.name << ": " << c.messages << " messages, " << c.enqueued << " enqueued, " << c.duplicates
+        std::cerr << kInfo.name << ": " << counted(c.messages, "message", "messages") << ", " << c.enqueued << " enqueued, " << c.duplicates
                   << " already in the spool, " << c.skipped << " not enqueued, "
                   << (c.deleted ? std::to_string(c.deleted) + " marked deleted (not enqueued), " : "") << c.malformed
                   << " with defects"

@@ -194,8 +194,8 @@ static int tool_main(int argc, char** argv) {
     const smtp::ReceiverTotals& t = sink.totals;
     const smtp::ListenerStats& ls = listener->stats();
     if (!cli.quiet) {
-        std::cerr << "smtpsink: " << t.sessions << (t.sessions == 1 ? " session, " : " sessions, ") << t.messages
-                  << " messages, " << t.recipients << " recipients, " << t.bytes << " bytes; " << t.refused
+        std::cerr << "smtpsink: " << t.sessions << (t.sessions == 1 ? " session, " : " sessions, ") << counted(t.messages, "message", "messages")
+                  << ", " << counted(t.recipients, "recipient", "recipients") << ", " << counted(t.bytes, "byte", "bytes") << "; " << t.refused
                   << " answers refused by rules"
                   << (t.store_errors ? ", " + std::to_string(t.store_errors) + " not stored" : "");
         if (ls.busy || ls.timed_out || ls.stalled)

@@ -197,9 +197,9 @@ static int tool_main(int argc, char** argv) {
     if (!cli.quiet) {
         const bool failed = result == exit_code::io_error;
         const bool to_stdout = out.empty() || out == "-";
-        std::cerr << kInfo.name << ": " << written << " messages "
+        std::cerr << kInfo.name << ": " << counted(written, "message", "messages") << " "
                   << (!failed ? "written" : to_stdout ? "read, not all written" : "read, no archive written")
-                  << ", " << bad << " entries left out\n";
+                  << ", " << counted(bad, "entry", "entries") << " left out\n";
     }
     return result;
 }

@@ -125,7 +125,7 @@ int dry_run(msg::Spool& spool, bool json) {
         return exit_code::io_error;
     }
     if (!json)
-        std::cout << "spoolsend: " << count << " entries would be sent"
+        std::cout << "spoolsend: " << counted(count, "entry", "entries") << " would be sent"
                   << (unsendable ? ", " + std::to_string(unsendable) + " would fail (cannot be sent)" : "")
                   << " (dry run)\n";
     return exit_code::ok;
