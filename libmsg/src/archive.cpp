@@ -226,13 +226,13 @@ MboxRecord mbox_record(const SpoolEntry& e, std::time_t now) {
     }
     for (std::string_view name : not_base64) {
         if (!r.ignored.empty()) r.ignored += "; ";
-        r.ignored += "its " + std::string(name) + " is not base64: " +
-                     (iequals(name, "Mbox-From-Base64") ? "left out (a From_ line is made from MAIL FROM)" : "left out");
+        r.ignored += "its " + std::string(name) + " is not base64: left out";
     }
     // Bytes before an archive's first From_ line hold no line that starts
     // "From ": a reader would start a message there.
     if (holds_from_line(r.leading)) {
-        r.ignored = "its Mbox-Leading-Base64 holds a line starting \"From \", which would start a message: left out";
+        if (!r.ignored.empty()) r.ignored += "; ";
+        r.ignored += "its Mbox-Leading-Base64 holds a line starting \"From \", which would start a message: left out";
         r.leading.clear();
     }
     // No From_ line holds a line break: the bytes after it would be read as

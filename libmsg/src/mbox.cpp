@@ -203,7 +203,7 @@ private:
                                       std::to_string(raw_) + ": the data could not be checked"};
                 eof_ = true;
                 break;
-            } else if (r == Z_DATA_ERROR && final_block_done_) {
+            } else if (r == Z_DATA_ERROR && final_block_done_ && only_trailer_left()) {
                 // The trailer's CRC or size does not match: every byte was
                 // inflated (the last message too, handed out before the
                 // error, as every one before it), but the data failed its
@@ -220,6 +220,16 @@ private:
         }
         len_ += read_size_ - zs_.avail_out;
         return Ok{};
+    }
+
+    // After a trailer that does not match: is nothing left but the rest of
+    // that trailer (its size field, at most 4 bytes), at the end of the
+    // file? Then the member was the last and every byte was inflated; if
+    // another member follows, the message it would go on with is cut.
+    bool only_trailer_left() {
+        while (zs_.avail_in <= 4 && !in_eof_)
+            if (auto r = read_in(); !r) return false;
+        return zs_.avail_in <= 4;
     }
 
     // The archive cannot be read past `what`: the messages before the one

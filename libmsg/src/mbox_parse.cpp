@@ -194,7 +194,16 @@ struct MboxParser::Impl {
         return true;
     }
     bool at_line_start(std::string_view in, std::uint64_t at) const {
-        return at == from_end || in[rel(at) - 1] == '\n';
+        return at == from_end || (at > base && in[rel(at) - 1] == '\n');
+    }
+
+    // Is `at` (a From_ line, or the end of the archive) after an empty line,
+    // as a From_ line format needs? The end of the archive always is.
+    bool after_empty_line(std::string_view in, std::uint64_t at) const {
+        const std::size_t r = rel(at);
+        if (r == in.size()) return true;
+        if (r < 2 || in[r - 1] != '\n') return false;
+        return in[r - 2] == '\n' || (r >= 3 && in[r - 2] == '\r' && in[r - 3] == '\n');
     }
 
     // Detect mode, a message Content-Length frames: which format it tells.
@@ -394,8 +403,8 @@ MboxParser::Step MboxParser::Impl::put(std::string_view in, bool eof, MboxMessag
                 state = State::header;
                 continue;
             }
-            // A message too large to hold is framed by its From_ lines.
-            if (format == MboxFormat::detect) format = MboxFormat::mboxrd;
+            // A message too large to hold is framed by its From_ lines (its
+            // bytes are not held: detect is not settled by it).
             state = State::scan;
             scan = std::max(from_end - 1, base);
             continue;
@@ -474,6 +483,8 @@ MboxParser::Step MboxParser::Impl::put(std::string_view in, bool eof, MboxMessag
                 if (q == npos) break;
                 // The line before must be empty: "\n\nFrom " or "\n\r\nFrom ".
                 if ((q >= 1 && p[q - 1] == '\n') || (q >= 2 && p[q - 1] == '\r' && p[q - 2] == '\n')) {
+                    // One at the end Content-Length gives: the count decides, below.
+                    if (cl_pending && base + q + 1 >= body_end) break;
                     if (cl_pending) cl_failed(ClFailure::length);  // a From_ line before the end Content-Length gives wins
                     const std::uint64_t next_from = base + q + 1;
                     const int sep = empty_line_before(in, next_from);
@@ -491,8 +502,13 @@ MboxParser::Step MboxParser::Impl::put(std::string_view in, bool eof, MboxMessag
                 // No From_ line starts a message before body_end: Content-Length decides.
                 std::uint64_t next_from = 0;
                 int sep = 0;
-                if (frames_at_body_end(in, next_from, sep) && (format != MboxFormat::detect || saw_from)) {
-                    if (format == MboxFormat::detect) format = MboxFormat::mboxcl2;
+                if (frames_at_body_end(in, next_from, sep)) {
+                    // detect, the message's bytes not held: mboxcl2 when the
+                    // From_ lines would frame it elsewhere (a "From " line in
+                    // its body, or the next From_ line after a line of
+                    // text); else both frame it alike, and it settles nothing.
+                    if (format == MboxFormat::detect && (saw_from || !after_empty_line(in, next_from)))
+                        format = MboxFormat::mboxcl2;
                     cl_pending = false;
                     return finish(in, out, body_end, next_from, sep);
                 }
@@ -505,9 +521,10 @@ MboxParser::Step MboxParser::Impl::put(std::string_view in, bool eof, MboxMessag
             }
             if (!skipping && end - msg_start > plus(max_message, 8)) start_skipping(in);
             if (!skipping) return {Event::need_more, 0};
-            // Keep what a match still to be found looks back at.
+            // Keep what a match still to be found looks back at (and the
+            // bytes before body_end that say how a line ends there).
             std::uint64_t keep = scan >= 8 ? scan - 8 : 0;
-            if (cl_pending) keep = std::min(keep, body_end);
+            if (cl_pending) keep = std::min(keep, body_end >= 3 ? body_end - 3 : 0);
             return {Event::need_more, skip_to(in, keep)};
         }
 

@@ -155,9 +155,10 @@ public:
             // the From_ line formats takes the last empty line for it.
             const bool crlf = separator ? separator_crlf : tail.ends_with("\r\n");
             buf_.append(crlf ? "\r\n" : "\n");
-        } else if (!data.empty() && !ends_blank) {
+        } else if (!data.empty() && (by_length() || !ends_blank)) {
             open_ = true;
             open_needs_eol_ = !ends_eol;
+            open_blank_ = ends_blank;
             open_crlf_ = from_crlf;
         }
         if (buf_.size() >= kFlushAt) return flush(false);
@@ -201,14 +202,16 @@ private:
     // starts a message only after an empty line (or right after the From_
     // line of an empty one), and without it the next message would be read
     // as part of this one. The last message keeps its bytes as they were.
-    // In the Content-Length formats the length frames it, and only a last
-    // line without its line break gets one (not counted): a From_ line
-    // starts a line in every format.
+    // In the Content-Length formats the length frames it: a last line
+    // without its line break gets one (not counted: a From_ line starts a
+    // line in every format), and a message whose last line is empty gets
+    // the separator (else the From_ line formats, and detect, would take
+    // that line for it).
     void end_open_message() {
         if (!open_) return;
         const char* eol = open_crlf_ ? "\r\n" : "\n";
         if (open_needs_eol_) buf_.append(eol);
-        if (!by_length()) buf_.append(eol);
+        if (!by_length() || open_blank_) buf_.append(eol);
         open_ = false;
     }
     bool by_length() const { return opt_.format == MboxFormat::mboxcl || opt_.format == MboxFormat::mboxcl2; }
@@ -287,6 +290,7 @@ private:
     std::string quoted_;  // scratch for the Content-Length formats
     bool open_ = false;          // the last message was written without its separator,
     bool open_needs_eol_ = false;   // nor a line break after its last line
+    bool open_blank_ = false;       // its last line is empty
     bool open_crlf_ = false;        // its lines ended in CRLF
     z_stream z_{};
     bool zinit_ = false;

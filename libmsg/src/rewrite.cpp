@@ -542,11 +542,12 @@ RewriteResult rewrite_spool_entry(std::string_view entry, const RewriteOptions& 
             envelope_changed = true;
         }
     }
+    // Offsets of the remaining defects are moved to the entry (unchanged,
+    // the envelope is the entry's own).
+    for (Defect& d : r.remaining) d.offset += envelope.size();
     if (!r.changed && !envelope_changed) return r;
     if (!r.changed) r.output = std::string(e.message);
     r.changed = true;
-    // Offsets of the remaining defects are moved to the entry.
-    for (Defect& d : r.remaining) d.offset += envelope.size();
     r.output.insert(0, envelope);
     return r;
 }

@@ -157,8 +157,9 @@ std::size_t count_from_lines(const std::string& s) {
 // Messages for the Content-Length formats: a header block with a correct
 // Content-Length (of the body as stored: quoted for mboxcl), a body of
 // any lines; separators may be left out (the next From_ line follows the
-// body directly), except after an empty body and after a last line without
-// its line break (a From_ line starts a line: the writer gives it one).
+// body directly), except after an empty body, after a last line without
+// its line break (a From_ line starts a line: the writer gives it one) and
+// after an empty last line (the writer gives it the separator).
 std::vector<Msg> gen_length_framed(bool quoted) {
     const int n = *rc::gen::inRange(0, 5);
     std::vector<Msg> msgs;
@@ -171,7 +172,7 @@ std::vector<Msg> gen_length_framed(bool quoted) {
         const std::string body = gen_lines(true);
         const std::size_t stored = body.size() + (quoted ? count_from_lines(body) : 0);
         m.data = "Subject: " + std::to_string(i) + eol + "Content-Length: " + std::to_string(stored) + eol + eol + body;
-        m.separator = body.empty() || body.back() != '\n' || *rc::gen::arbitrary<bool>();
+        m.separator = body.empty() || body.back() != '\n' || ends_with_empty_line(m.data) || *rc::gen::arbitrary<bool>();
         msgs.push_back(m);
     }
     return msgs;
@@ -274,6 +275,25 @@ TEST(MboxDetect, ExactContentLengthAloneMeansMboxrd) {
         const auto back = read_archive(a, msg::MboxFormat::detect);
         ASSERT_FALSE(back.empty());
         EXPECT_NE(back.back().data.find("\nFrom here\n"), std::string::npos);
+    }
+}
+
+// A message too large to hold settles detect only by its framing: one whose
+// Content-Length frames it as the From_ lines would leaves it open (the
+// next message holds the evidence), and one framed where the From_ lines
+// cannot (the next From_ line after a line of text) settles mboxcl2.
+TEST(MboxDetect, AMessageTooLargeToHoldSettlesByItsFramingOnly) {
+    const std::string body(40, 'x');
+    const std::string a = "From a\nContent-Length: 40\n\n" + body.substr(0, 39) + "\n\nFrom b\nContent-Length: 12\n\nhi\n\nFrom me\n";
+    const std::string b = "From a\nContent-Length: 40\n\n" + body.substr(0, 39) + "\nFrom b\nS: 2\n\nx\n";
+    for (const auto& [archive, want] : {std::pair{a, std::size_t{2}}, std::pair{b, std::size_t{2}}}) {
+        msg::MboxOptions o;
+        o.format = msg::MboxFormat::detect;
+        o.max_message = 45;
+        const msg_test::MboxEvents e = msg_test::feed_at_once(archive, o, true);
+        EXPECT_EQ(e.broken, "");
+        EXPECT_EQ(e.events.size(), want) << archive;
+        EXPECT_EQ(e.format, msg::MboxFormat::mboxcl2) << archive;
     }
 }
 

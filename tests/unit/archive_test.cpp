@@ -204,6 +204,12 @@ TEST(Archive, AnnotationThatIsNotBase64IsNotUsed) {
     EXPECT_EQ(r.leading, "");
     EXPECT_NE(r.ignored.find("Mbox-From-Base64 is not base64"), std::string::npos) << r.ignored;
     EXPECT_NE(r.ignored.find("Mbox-Leading-Base64 is not base64"), std::string::npos) << r.ignored;
+    // Each reason is said, one beside the other.
+    const std::string both = "MAIL FROM:<a@example.org>\nRCPT TO:<b@example.net>\nMbox-From-Base64: !!!\n"
+                             "Mbox-Leading-Base64: " + msg::base64_encode("From x\n", 0, "") + "\n\nSubject: s\n\nx\n";
+    const msg::MboxRecord b = msg::mbox_record(msg::parse_spool_entry(both), 0);
+    EXPECT_NE(b.ignored.find("Mbox-From-Base64 is not base64"), std::string::npos) << b.ignored;
+    EXPECT_NE(b.ignored.find("would start a message"), std::string::npos) << b.ignored;
 }
 
 TEST(Archive, EntriesFromElsewhereGetAFromLineAndEnvelopeFields) {

@@ -700,6 +700,25 @@ TEST(Mbox, GzipFailingItsCheckHandsOutEveryMessage) {
     }
 }
 
+// A trailer that does not match, with another member after it: the
+// message the next member goes on with is cut short, and said so.
+TEST(Mbox, GzipFailingItsCheckBeforeAnotherMember) {
+    auto gz_of = [](const std::string& text) {
+        TempFile t("member.gz");
+        t.write_gzip(text);
+        std::ifstream in(t.path, std::ios::binary);
+        return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    };
+    std::string first = gz_of("From a Mon Jan  1 00:00:00 2024\nS: 1\n\nhello");
+    first[first.size() - 8] = static_cast<char>(first[first.size() - 8] ^ 0x40);
+    TempFile f("two-members.mbox.gz");
+    f.write(first + gz_of(" world\n\nFrom b Mon Jan  1 00:00:01 2024\nS: 2\n\nsecond\n"));
+    std::string err;
+    const auto msgs = read_all(f.str(), {}, &err);
+    EXPECT_TRUE(msgs.empty()) << msgs.size();
+    EXPECT_NE(err.find("cut short"), std::string::npos) << err;
+}
+
 // gzip members one after another are one archive (as gzip -d reads
 // them); bytes after the last that are not gzip (mail appended to a
 // compressed archive) are an error once the messages before them are out,

@@ -785,6 +785,23 @@ TEST(SpoolEntry, SevenBitDropsBody8BitMimeAndKeepsTheRest) {
     EXPECT_FALSE(has_8bit(r.output));
 }
 
+// What --fix leaves is placed in the entry, changed or not: its offsets
+// count the envelope.
+TEST(SpoolEntry, RemainingDefectsArePlacedInTheEntry) {
+    const std::string envelope = "MAIL FROM:<a@b>\nRCPT TO:<c@d>\n\n";
+    const std::string message = "Subject: s\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\ncaf\xc3\xa9\n--b--\n";
+    RewriteOptions o;
+    o.fix = true;
+    const msg::RewriteResult alone = msg::rewrite(message, o);
+    const msg::RewriteResult entry = msg::rewrite_spool_entry(envelope + message, o);
+    ASSERT_FALSE(alone.remaining.empty());
+    ASSERT_EQ(entry.remaining.size(), alone.remaining.size());
+    EXPECT_FALSE(entry.changed);   // (the case that returned early)
+    EXPECT_EQ(entry.changed, alone.changed);
+    for (std::size_t k = 0; k < alone.remaining.size(); ++k)
+        EXPECT_EQ(entry.remaining[k].offset, alone.remaining[k].offset + envelope.size()) << k;
+}
+
 TEST(SpoolEntry, EnvelopeWithout8BitMimeUntouched) {
     const std::string in = "MAIL FROM:<a@example.org>\nRCPT TO:<b@example.net>\n\nSubject: s\n\nplain\n";
     const auto r = msg::rewrite_spool_entry(in, [] { RewriteOptions o; o.seven_bit = true; o.fold = true; return o; }());

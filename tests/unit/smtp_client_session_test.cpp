@@ -758,6 +758,13 @@ TEST(ClientSession, PreparedForTheServersExtensions) {
     EXPECT_EQ(eight.mail.find("BODY=8BITMIME"), std::string::npos);
     ASSERT_EQ(eight.delivery.notes.size(), 1u);
     EXPECT_EQ(eight.payload.find('\xc3'), std::string::npos);
+    // 8-bit that no conversion takes (not mail: binary data) is not sent as
+    // if it had been made 7-bit.
+    Prepared png = c.s->prepare(envelope({"b@example.net"}), std::string("\x89PNG\r\n\x1a\n\xff\xfe\x00\x01", 12));
+    EXPECT_TRUE(png.done);
+    EXPECT_EQ(png.delivery.rcpts[0].state, RcptState::failed);
+    EXPECT_EQ(png.delivery.rcpts[0].status, "5.6.3");
+    EXPECT_NE(png.delivery.rcpts[0].detail.find("cannot be made 7-bit"), std::string::npos) << png.delivery.rcpts[0].detail;
     // DSN parameters dropped without DSN.
     Prepared dsn = c.s->prepare(envelope({"b@example.net"}, {"RET=HDRS"}), kMessage);
     EXPECT_EQ(dsn.mail.find("RET="), std::string::npos);

@@ -287,10 +287,14 @@ public:
     virtual ~MboxWriter() = default;
 
     // "From " + from_line + (CR)LF, the message quoted as the format says,
-    // then (CR)LF when `separator`. A message written without it gets it
-    // (and a line break it lacks) when another message or raw bytes come
-    // after it, so that every message is read back whole: only the last
-    // one ends as it was.
+    // then (CR)LF when `separator`, or in the From_ line formats when the
+    // message's own last line is empty (a reader would take that line for
+    // the separator). A message written without it gets it (and a line
+    // break it lacks) when another message or raw bytes come after it, so
+    // that every message is read back whole: only the last one ends as it
+    // was. In the Content-Length formats only the missing line break is
+    // added then (a separator too when its last line is empty): the count
+    // frames the message, and a From_ line starts a line.
     virtual Status write(std::string_view from_line, std::string_view data, bool from_crlf = false,
                          bool separator = true, bool separator_crlf = false) = 0;
     // As write(), but the lines of `data` that start at the offsets in

@@ -622,10 +622,17 @@ Prepared ClientSession::prepare(const Envelope& m, std::string_view original) co
                               what + ", and it cannot be made 7-bit: " + rr.problems.front().where + ": " +
                                   rr.problems.front().what,
                               "5.6.3");
-        if (rr.changed) {
-            downgraded = std::move(rr.output);
-            message = downgraded;
-        }
+        // Refused (too large to rewrite, not mail) or left as it was: it is
+        // not 7-bit, and is not sent as if it were.
+        if (rr.refused() || !rr.changed)
+            return decide_all(RcptState::failed, std::nullopt,
+                              what + ", and it cannot be made 7-bit: " +
+                                  (rr.too_large ? std::string("the message is too large to rewrite")
+                                   : !rr.not_mail.empty() ? "not a message to rewrite: " + rr.not_mail
+                                                          : std::string("the conversion changed nothing")),
+                              "5.6.3");
+        downgraded = std::move(rr.output);
+        message = downgraded;
         d.notes.push_back(header_needs_utf8 ? "converted to 7 bit (the server does not offer SMTPUTF8)"
                                             : "converted to 7 bit (the server does not offer 8BITMIME)");
     }
