@@ -71,6 +71,15 @@ std::size_t domain_at(std::string_view address) {
 
 const std::string kHidden(kMaskedSecret);   // the password as observers see it
 
+// Why a rewrite left (part of) a message as it was: its first problem, or
+// why it refused the message; "" when it says nothing.
+std::string why_not_rewritten(const RewriteResult& rr) {
+    if (!rr.problems.empty()) return rr.problems.front().where + ": " + rr.problems.front().what;
+    if (rr.too_large) return "the message is too large to rewrite";
+    if (!rr.not_mail.empty()) return "not a message to rewrite: " + rr.not_mail;
+    return {};
+}
+
 }  // namespace
 
 std::string secret_from_file(std::string_view text) {
@@ -617,20 +626,15 @@ Prepared ClientSession::prepare(const Envelope& m, std::string_view original) co
         RewriteOptions ro;
         ro.seven_bit = true;
         RewriteResult rr = rewrite(message, ro);
-        if (!rr.problems.empty())
-            return decide_all(RcptState::failed, std::nullopt,
-                              what + ", and it cannot be made 7-bit: " + rr.problems.front().where + ": " +
-                                  rr.problems.front().what,
-                              "5.6.3");
-        // Refused (too large to rewrite, not mail) or left as it was: it is
-        // not 7-bit, and is not sent as if it were.
-        if (rr.refused() || !rr.changed)
+        // A part it could not convert, a message it refused (too large, not
+        // mail), or one it left as it was: not 7-bit, and not sent as if it were.
+        if (!rr.problems.empty() || rr.refused() || !rr.changed) {
+            const std::string why = why_not_rewritten(rr);
             return decide_all(RcptState::failed, std::nullopt,
                               what + ", and it cannot be made 7-bit: " +
-                                  (rr.too_large ? std::string("the message is too large to rewrite")
-                                   : !rr.not_mail.empty() ? "not a message to rewrite: " + rr.not_mail
-                                                          : std::string("the conversion changed nothing")),
+                                  (why.empty() ? "the conversion changed nothing" : why),
                               "5.6.3");
+        }
         downgraded = std::move(rr.output);
         message = downgraded;
         d.notes.push_back(header_needs_utf8 ? "converted to 7 bit (the server does not offer SMTPUTF8)"
@@ -654,9 +658,7 @@ Prepared ClientSession::prepare(const Envelope& m, std::string_view original) co
                 message = limited;
                 d.notes.push_back("lines over 998 octets folded or encoded again (RFC 5321 4.5.3.1.6)");
             }
-            if (!rr.problems.empty()) left = rr.problems.front().where + ": " + rr.problems.front().what;
-            else if (rr.too_large) left = "the message is too large to rewrite";
-            else if (!rr.not_mail.empty()) left = "not a message to rewrite: " + rr.not_mail;
+            left = why_not_rewritten(rr);
         }
         if (long_line_at(message) != std::string_view::npos)
             d.notes.push_back("a line over 998 octets sent as it is" + (left.empty() ? "" : " (" + left + ")"));
