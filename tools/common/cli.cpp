@@ -5,11 +5,11 @@
 #include "common/progress.hpp"
 #include "msg/charset.hpp"
 #include "msg/files.hpp"
+#include "msg/header.hpp"
 
 #include <unistd.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -259,8 +259,7 @@ void store_config(const char* tool, const po::options_description& all, const st
         if (is_flag(*d)) {
             // Set by nothing, true, yes, on or 1; left unset by false, no,
             // off or 0 (Boost's reader set a flag whatever its value).
-            std::string v = l.value;
-            for (char& c : v) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+            const std::string v = msg::to_lower_ascii(l.value);
             if (v == "false" || v == "no" || v == "off" || v == "0") continue;   // not set
             if (!v.empty() && v != "true" && v != "yes" && v != "on" && v != "1")
                 throw ConfigError(at + l.key + " takes no value but true or false, not '" + l.value + "'");

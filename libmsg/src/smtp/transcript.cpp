@@ -9,6 +9,7 @@
 
 #include "msg/charset.hpp"
 #include "msg/datetime.hpp"
+#include "msg/header.hpp"
 #include "msg/smtp/command.hpp"
 
 namespace msg::smtp {
@@ -146,17 +147,12 @@ namespace {
 // text.size() when none comes.
 std::size_t message_start(std::string_view text) noexcept {
     std::size_t found = text.size();
-    auto is = [](std::string_view cmd, std::string_view verb) {
-        if (cmd.size() < verb.size() || (cmd.size() > verb.size() && cmd[verb.size()] != ' ')) return false;
-        for (std::size_t i = 0; i < verb.size(); ++i)
-            if ((cmd[i] & ~0x20) != verb[i]) return false;
-        return true;
-    };
     for_each_line(text, [&](std::string_view line, std::size_t at) {
         if (found != text.size()) return;
         std::string_view cmd = ltrim(line);
         if (starts(cmd, "C:") || starts(cmd, "->") || starts(cmd, "~>")) cmd = ltrim(cmd.substr(2));
-        if (is(cmd, "DATA") || is(cmd, "BDAT")) {
+        const std::string_view verb = cmd.substr(0, cmd.find(' '));
+        if (iequals(verb, "DATA") || iequals(verb, "BDAT")) {
             const std::size_t nl = text.find('\n', at);
             found = nl == std::string_view::npos ? text.size() : nl + 1;
         }
