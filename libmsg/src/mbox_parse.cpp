@@ -166,10 +166,12 @@ struct MboxParser::Impl {
 
     // Where an empty line ends just before `end` (a From_ line or the end of
     // the archive): its length (1 or 2 for CRLF), or 0 when there is none.
+    // (Only what the window holds is looked at: a message too large to hold
+    // has had its bytes consumed.)
     int empty_line_before(std::string_view in, std::uint64_t end) const {
-        if (end <= from_end || in[rel(end) - 1] != '\n') return 0;
+        if (end <= from_end || end - base < 2 || in[rel(end) - 1] != '\n') return 0;
         if (in[rel(end) - 2] == '\n') return 1;
-        if (end - 2 >= from_end && in[rel(end) - 2] == '\r' && in[rel(end) - 3] == '\n') return 2;
+        if (end - 2 >= from_end && end - base >= 3 && in[rel(end) - 2] == '\r' && in[rel(end) - 3] == '\n') return 2;
         return 0;
     }
 
@@ -200,10 +202,7 @@ struct MboxParser::Impl {
     // Is `at` (a From_ line, or the end of the archive) after an empty line,
     // as a From_ line format needs? The end of the archive always is.
     bool after_empty_line(std::string_view in, std::uint64_t at) const {
-        const std::size_t r = rel(at);
-        if (r == in.size()) return true;
-        if (r < 2 || in[r - 1] != '\n') return false;
-        return in[r - 2] == '\n' || (r >= 3 && in[r - 2] == '\r' && in[r - 3] == '\n');
+        return rel(at) == in.size() || empty_line_before(in, at) > 0;
     }
 
     // Detect mode, a message Content-Length frames: which format it tells.
