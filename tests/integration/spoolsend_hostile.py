@@ -29,6 +29,7 @@ Usage: spoolsend_hostile.py SPOOLSEND
   stops nothing (exit 0 when every entry was sent, no "stopped" line);
   during a pass it is a stop as in a single run (exit 1, said).
 """
+import contextlib
 import json
 import os
 import re
@@ -56,6 +57,17 @@ def start_server(mode, tls=None):
         p.kill()
         raise SystemExit("hostile_server.py %s did not start" % mode)
     return p, int(m.group(1))
+
+
+@contextlib.contextmanager
+def hostile_server(mode, tls=None):
+    """hostile_server.py in MODE, for the block: its port; killed after."""
+    p, port = start_server(mode, tls)
+    try:
+        yield port
+    finally:
+        p.kill()
+        p.wait()
 
 
 def make_spool(root, count, body=b"body\n"):
@@ -112,8 +124,7 @@ def spoolsend(args, term_after=None, sig=signal.SIGTERM, term_when=None):
 tmp = tempfile.mkdtemp()
 try:
     # --- a reply that never ends ---------------------------------------------
-    server, port = start_server("endless-ehlo")
-    try:
+    with hostile_server("endless-ehlo") as port:
         spool = os.path.join(tmp, "endless")
         names = make_spool(spool, 3)
         code, _, err, secs, _, rss = spoolsend(["--server", "127.0.0.1:%d" % port, "--timeout", "5s", spool])
@@ -123,13 +134,9 @@ try:
         check(rss < MAX_RSS_KIB, "endless EHLO: peak RSS %d KiB" % rss)
         check(states(spool)["queue"] == names, "endless EHLO: the entries stay in queue/")
         print("endless EHLO: %.2f s, peak RSS %d KiB" % (secs, rss))
-    finally:
-        server.kill()
-        server.wait()
 
     # --- one byte a second, from the greeting on ------------------------------
-    server, port = start_server("slow")
-    try:
+    with hostile_server("slow") as port:
         spool = os.path.join(tmp, "slow")
         names = make_spool(spool, 2)
         code, _, err, secs, _, rss = spoolsend(["--server", "127.0.0.1:%d" % port, "--timeout", "3s", spool])
@@ -155,15 +162,11 @@ try:
         check(code == 1 and b"stopped by a signal" in err and after < 2,
               "slow greeting, SIGHUP: a stop as by SIGTERM, got %d after %.2f s: %s" % (code, after, err))
         check(states(spool)["queue"] == names, "slow greeting, SIGHUP: the entries stay in queue/")
-    finally:
-        server.kill()
-        server.wait()
 
     # --- --watch: a signal between two passes ends it as planned ---------------
     # (a slow but honest server: a session takes a few seconds, so that a
     # signal can also come in the middle of one)
-    server, port = start_server("delay")
-    try:
+    with hostile_server("delay") as port:
         spool = os.path.join(tmp, "watch")
         names = make_spool(spool, 1)
         watch = ["--server", "127.0.0.1:%d" % port, "--watch", "--interval", "60s", "--timeout", "30s"]
@@ -181,13 +184,9 @@ try:
         check(code == 1 and b"stopped by a signal" in err and states(spool2)["queue"] == names2 and after < 2,
               "--watch, SIGTERM during a pass: exit 1, the stop said, the entry where it was: %d %s %s"
               % (code, err, states(spool2)))
-    finally:
-        server.kill()
-        server.wait()
 
     # --- one byte a second from MAIL on ---------------------------------------
-    server, port = start_server("slow-mail")
-    try:
+    with hostile_server("slow-mail") as port:
         spool = os.path.join(tmp, "slow-mail")
         names = make_spool(spool, 1)
         code, _, err, secs, _, _ = spoolsend(["--server", "127.0.0.1:%d" % port, "--timeout", "3s", spool])
@@ -209,13 +208,9 @@ try:
         check(b"spoolsend: 0 sent" in err, "slow MAIL reply, SIGTERM: the summary is printed: %s" % err)
         check(states(spool2)["queue"] == names2, "slow MAIL reply, SIGTERM: the entries stay in queue/: %s" % states(spool2))
         print("slow MAIL reply, SIGTERM: ended %.2f s after it" % after)
-    finally:
-        server.kill()
-        server.wait()
 
     # --- a message the server stops reading: SIGTERM, and the write limit -----
-    server, port = start_server("stall-data")
-    try:
+    with hostile_server("stall-data") as port:
         big = b"x" * 999 + b"\n"
         spool = os.path.join(tmp, "stall")
         names = make_spool(spool, 2, big * 16384)   # 16 MB each: more than the socket buffers hold
@@ -235,13 +230,9 @@ try:
             check(re.search(rb"^Attempt: .*timed out writing", text, re.M) is not None,
                   "stalled DATA: the attempt says the write timed out: %s" % text[:400])
         print("stalled DATA: given up after %.1f s" % secs)
-    finally:
-        server.kill()
-        server.wait()
 
     # --- a final dot never answered, then SIGTERM ----------------------------
-    server, port = start_server("hang-dot")
-    try:
+    with hostile_server("hang-dot") as port:
         spool = os.path.join(tmp, "hang")
         names = make_spool(spool, 4)
         code, out, err, secs, after, _ = spoolsend(["--server", "127.0.0.1:%d" % port, "--timeout", "60s", "-j", "2",
@@ -257,13 +248,9 @@ try:
         check(sum(1 for e in events if e.get("may_be_delivered")) == 2, "unanswered dot: may_be_delivered: %s" % events)
         check(any("summary" in e for e in events), "unanswered dot, SIGTERM: the summary is printed")
         print("unanswered dot, SIGTERM: ended %.2f s after it" % after)
-    finally:
-        server.kill()
-        server.wait()
 
     # --- a final dot never answered, then SIGKILL: the transcript has it --------
-    server, port = start_server("hang-dot")
-    try:
+    with hostile_server("hang-dot") as port:
         spool = os.path.join(tmp, "hang-kill")
         make_spool(spool, 2)
         tx = os.path.join(tmp, "hang-kill-tx")
@@ -273,13 +260,9 @@ try:
         text = b"".join(open(os.path.join(tx, f), "rb").read() for f in files)
         check(re.search(rb"^C [0-9.]+ \.$", text, re.M) is not None and b"DATA" in text,
               "killed while the dot waits for its reply: the transcript holds what was sent: %r" % text[-300:])
-    finally:
-        server.kill()
-        server.wait()
 
     # --- control characters in replies ---------------------------------------
-    server, port = start_server("controls")
-    try:
+    with hostile_server("controls") as port:
         spool = os.path.join(tmp, "controls")
         names = make_spool(spool, 2)
         code, out, err, secs, _, _ = spoolsend(["--server", "127.0.0.1:%d" % port, "--timeout", "5s", spool])
@@ -294,17 +277,13 @@ try:
         code, out, err, secs, _, _ = spoolsend(["--server", "127.0.0.1:%d" % port, "--timeout", "5s", "--json",
                                                 os.path.join(tmp, "controls")])
         check(not re.search(rb"[\x00\x1b\x07]", out + err), "control characters: none raw in --json output")
-    finally:
-        server.kill()
-        server.wait()
 
     # --- giving up on a session: QUIT first (RFC 5321 4.1.1.10, 3.1) -----------
     # A server that greets with 554 waits for QUIT; so does one that lacks
     # the STARTTLS that --tls starttls requires. The transcript shows it.
     for mode, extra, refusal in (("refuse", [], r"^S \S+ 554 5\.7\.1 hostile\.test: client host rejected\n"),
                                  ("delay", ["--tls", "starttls"], r"^C \S+ EHLO .*\nS \S+ 250-hostile\.test\nS \S+ 250 8BITMIME\n")):
-        server, port = start_server(mode)
-        try:
+        with hostile_server(mode) as port:
             spool = os.path.join(tmp, "give-up-" + mode)
             names = make_spool(spool, 2)
             tdir = os.path.join(tmp, "t-give-up-" + mode)
@@ -316,9 +295,6 @@ try:
             check(re.search(refusal + r"C \S+ QUIT\nS \S+ 221 2\.0\.0 bye\n", text, re.M) is not None,
                   "%s: QUIT after giving up, its 221 read: %s" % (mode, text))
             check(secs < 3, "%s: given up at once (%.1f s)" % (mode, secs))
-        finally:
-            server.kill()
-            server.wait()
 
     # --- inside TLS: the same limits ------------------------------------------
     cert, key = os.path.join(tmp, "cert.pem"), os.path.join(tmp, "key.pem")
@@ -329,8 +305,7 @@ try:
     # certificate, self-signed): with --tls-verify no the alert is the
     # reason, not the certificate OpenSSL looked at unasked; with the check
     # on, the certificate fails first; trusted, it is the alert again.
-    server, port = start_server("tls-alert", (cert, key))
-    try:
+    with hostile_server("tls-alert", (cert, key)) as port:
         for host, opts, want, unwanted in (
                 ("127.0.0.1", ["--tls-verify", "no"], "alert internal error", "certificate not trusted"),
                 ("127.0.0.1", [], "certificate not trusted: self-signed certificate", None),
@@ -342,21 +317,13 @@ try:
             text = err.decode("utf-8", "replace")
             check(code == 69 and want in text and (unwanted is None or unwanted not in text),
                   "TLS alert, %s %s: %r said, got %d: %s" % (host, opts, want, code, text))
-    finally:
-        server.kill()
-        server.wait()
-    server, port = start_server("delay", (cert, key))
-    try:
+    with hostile_server("delay", (cert, key)) as port:
         spool = os.path.join(tmp, "tls-delay")
         names = make_spool(spool, 2)
         code, _, err, secs, _, _ = spoolsend(["--server", "127.0.0.1:%d" % port, *tls, "--timeout", "5s", spool])
         check(code == 0 and states(spool)["sent"] == names,
               "TLS, half a second a reply: sent, got %d: %s %s" % (code, err, states(spool)))
-    finally:
-        server.kill()
-        server.wait()
-    server, port = start_server("slow-mail", (cert, key))
-    try:
+    with hostile_server("slow-mail", (cert, key)) as port:
         spool = os.path.join(tmp, "tls-slow")
         names = make_spool(spool, 1)
         code, _, err, secs, _, _ = spoolsend(["--server", "127.0.0.1:%d" % port, *tls, "--timeout", "3s", spool])
@@ -369,9 +336,6 @@ try:
         check(after < 2, "TLS, slow MAIL reply, SIGTERM: ended %.2f s after it" % after)
         check(states(spool2)["queue"] == names2, "TLS, SIGTERM: the entry stays in queue/")
         print("TLS: slow MAIL reply given up in %.2f s; SIGTERM: ended %.2f s after it" % (secs, after))
-    finally:
-        server.kill()
-        server.wait()
 finally:
     shutil.rmtree(tmp)
 
