@@ -26,6 +26,7 @@ Usage: smtpreplay_live.py SMTPREPLAY SMTPSINK SPOOLSEND DOCS_DIR
   --check, read as that format.
 """
 import glob
+import json
 import os
 import re
 import shutil
@@ -351,6 +352,10 @@ try:
     out = r.stdout + r.stderr
     check(r.returncode == 0, "TLS on connect and the password from --auth-file: same replies: %s" % r.stdout[-500:])
     check(SECRET not in out and "s3cret" not in out, "the password is never printed")
+    notes = [json.loads(l).get("note", "") for l in r.stdout.splitlines() if l.strip()]
+    auth_notes = [n for n in notes if "--auth-file" in n]
+    check(len(auth_notes) == 1 and auth_notes[0].count("--auth-file") == 1,
+          "the AUTH step says once that the password came from --auth-file: %s" % auth_notes)
     check(len(queued(inbox)) == before + 2, "the replay delivered the two messages again")
     # --no-data: the envelope only.
     before = len(queued(inbox))

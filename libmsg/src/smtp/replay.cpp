@@ -9,6 +9,9 @@
 #include "msg/smtp/client_session.hpp"
 #include "msg/smtp/command.hpp"
 
+#include <string>
+#include <utility>
+
 namespace msg::smtp {
 namespace {
 
@@ -330,7 +333,7 @@ ReplayReport replay(const Transcript& t, const Endpoint& server, const ReplayOpt
                 if (!s.match) ++rep.mismatches;
                 continue;
             }
-            const std::string kept_note = s.note;
+            const std::string kept_note = std::exchange(s.note, std::string());
             compare(s);
             if (!kept_note.empty()) s.note = s.note.empty() ? kept_note : kept_note + "; " + s.note;
             const Verb v = verb_of(t, ex[j]);
