@@ -1,7 +1,7 @@
 #!/bin/bash
 # full_disk.sh BINDIR - a file system that fills up is said, never hidden:
 # smtpsink answers 452 4.3.1 to what it cannot store (and stores only whole
-# entries); spool2mbox and msgrewrite into a full output say so (74). The
+# entries); spool2mbox, msgrewrite and smtpreplay into a full output say so (74). The
 # test makes a device node and mounts a small tmpfs where it may (as root).
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -26,6 +26,9 @@ if mknod -m 666 "$tmp/full-dev" c 1 7 2>/dev/null; then
     expect 74 "No space left" "$bin/msgrewrite" --crlf -o "$tmp/full-dev" "$tmp/m.eml"
     [ -c "$tmp/full-dev" ] || { echo "FAIL: msgrewrite -o replaced the device"; fail=1; }
     if ls -A "$tmp" | grep -q '\.tmp$'; then echo "FAIL: a temporary file is left"; fail=1; fi
+    printf 'S: 220 mx.example.net\nC: QUIT\nS: 221 bye\n' >"$tmp/t.cs"
+    expect 74 "No space left" "$bin/smtpreplay" --convert native -o "$tmp/full-dev" "$tmp/t.cs"
+    [ -c "$tmp/full-dev" ] || { echo "FAIL: smtpreplay -o replaced the device"; fail=1; }
 fi
 
 mkdir "$tmp/full"

@@ -163,7 +163,7 @@ static int tool_main(int argc, char** argv) {
             if (vm.count("output")) {
                 if (auto s = msg::replace_file(vm["output"].as<std::string>(), out); !s) {
                     complain("smtpreplay", s.error().message);
-                    result = exit_code::cant_create;
+                    result = exit_code::output_failed(s.error().errnum);
                     return false;
                 }
             } else {
