@@ -277,6 +277,7 @@ std::unique_ptr<Sender::Lane::Job> Sender::Lane::take() {
         auto claimed = s_.spool.claim(*name);
         if (!claimed) {
             ++*s_.done;
+            if (claimed.error().errnum == ENOMEM) ++s_.totals.no_memory;
             s_.problem(claimed.error().message);
             continue;
         }

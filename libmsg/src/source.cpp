@@ -3,6 +3,7 @@
 #include "msg/source.hpp"
 
 #include "detail/huge_buffer.hpp"
+#include "detail/spool_io.hpp"
 
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -174,9 +175,7 @@ Error too_long(const std::string& name, std::size_t max) {
 
 // A message too large for the memory this process may have (a ulimit -v,
 // strict overcommit): said of the file, which is then not read.
-Error no_memory(const std::string& name) {
-    return Error{ENOMEM, "cannot read " + name + ": out of memory (" + std::strerror(ENOMEM) + ")"};
-}
+Error no_memory(const std::string& name) { return spool_io::sys_error("read", name, ENOMEM); }
 
 }  // namespace
 

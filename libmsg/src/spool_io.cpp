@@ -22,7 +22,11 @@ Error sys_error(std::string_view what, const std::string& path, int err) {
     m += ' ';
     m += path;
     m += ": ";
+    // Memory running out is said as such: a file larger than this process
+    // may hold (a ulimit -v), not a fault of the file.
+    if (err == ENOMEM) m += "out of memory (";
     m += std::strerror(err);
+    if (err == ENOMEM) m += ')';
     return Error{err, std::move(m)};
 }
 

@@ -5,6 +5,8 @@
 # more memory; not 74, a read error);
 # one that runs out of memory later stops the tool with a sentence (75),
 # never an abort, and leaves no temporary file and the old output whole;
+# so do the spool's readers with an entry too large to read (spool2mbox,
+# spoolctl list and show, spoolsend, which leaves it queued);
 # smtpsink answers 452 4.3.1 to such a message and goes on serving.
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -49,6 +51,26 @@ for kb in 60000 150000 250000; do
     if ls -A "$tmp" | grep -q '^\.out\.mbox\..*\.tmp$'; then echo "FAIL: $kb KB: a temporary file is left"; fail=1; fi
     lacks "$tmp/err" "terminate called"
 done
+
+# The spool's readers: an entry too large to read is named and left out (75),
+# the others are dealt with; spoolsend leaves it queued.
+"$bin/spoolctl" add -t "$tmp/sp" "$tmp/big.eml" >/dev/null || { echo "FAIL: spoolctl add -t"; fail=1; }
+"$bin/spoolctl" add --sender a@example.org --rcpt b@example.net "$tmp/sp" "$tmp/small.eml" >/dev/null || { echo "FAIL: spoolctl add"; fail=1; }
+big=$(cd "$tmp/sp/queue" && for f in *; do [ "$(stat -c %s "$f")" -gt 1000000 ] && echo "$f"; done)
+small=$(cd "$tmp/sp/queue" && for f in *; do [ "$f" != "$big" ] && echo "$f"; done)
+expect 75 "cannot read .*$big: out of memory" limited 60000 "$bin/spool2mbox" -q "$tmp/sp" -o "$tmp/sp.mbox"
+has "$tmp/err" "left out"
+[ "$(grep -c '^From ' "$tmp/sp.mbox")" = 1 ] || { echo "FAIL: spool2mbox did not write the small entry"; fail=1; }
+expect 75 "cannot read .*$big: out of memory" limited 60000 "$bin/spoolctl" list "$tmp/sp"
+has "$tmp/out" "^$small "
+expect 75 "cannot read .*$big: out of memory" limited 60000 "$bin/spoolctl" show "$tmp/sp" "$big" "$small"
+has "$tmp/out" "^Entry: $small"
+start_sink "$bin/smtpsink" "$tmp/sp-in"
+expect 75 "cannot read .*$big: out of memory" limited 60000 "$bin/spoolsend" --server "127.0.0.1:$port" "$tmp/sp"
+has "$tmp/err" "1 sent"
+kill "$sink" 2>/dev/null; wait "$sink"
+[ -e "$tmp/sp/queue/$big" ] || { echo "FAIL: spoolsend did not leave the entry it could not read queued"; fail=1; }
+[ -e "$tmp/sp/sent/$small" ] || { echo "FAIL: spoolsend did not send the entry it could read"; fail=1; }
 
 # smtpsink: 452 to the message it has no memory for, then the next one taken.
 printf 'Subject: small\n\nhi\n' >"$tmp/small-msg.eml"

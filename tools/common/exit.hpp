@@ -22,6 +22,10 @@ inline int output_failed(int errnum) {
     return errnum == ENOSPC || errnum == EDQUOT || errnum == EIO || errnum == EFBIG ? io_error : cant_create;
 }
 
+// Input that could not be read with errno `errnum`: 75 when memory ran out
+// (larger than this process may hold: try again with more), else `otherwise`.
+inline int read_failed(int errnum, int otherwise) { return errnum == ENOMEM ? temp_fail : otherwise; }
+
 // Keep the most severe of two outcomes: any failure beats success, and a
 // usage or input error beats "found problems".
 inline int worst(int a, int b) { return a > b ? a : b; }

@@ -134,7 +134,7 @@ static int tool_main(int argc, char** argv) {
             // archive of the others is still written (74 is for an archive
             // that could not be written whole).
             complain(kInfo.name, data.error().message + "; left out");
-            result = exit_code::worst(result, exit_code::problems);
+            result = exit_code::worst(result, exit_code::read_failed(data.error().errnum, exit_code::problems));
             ++bad;
             continue;
         }

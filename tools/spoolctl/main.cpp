@@ -66,7 +66,7 @@ int list(msg::Spool& spool, const std::vector<msg::SpoolState>& states, bool jso
         if (!data) {
             if (data.error().errnum == ENOENT) continue;   // removed, or moved out of the states listed
             complain(kInfo.name, data.error().message);
-            result = exit_code::io_error;
+            result = exit_code::worst(result, exit_code::read_failed(data.error().errnum, exit_code::io_error));
             continue;
         }
         const msg::SpoolEntry e = msg::parse_spool_entry(*data);
@@ -101,7 +101,7 @@ int show(msg::Spool& spool, const std::vector<std::string>& names) {
         auto data = st ? spool.read(*st, name) : msg::Result<std::string>(msg::Error{ENOENT, ""});
         if (!data && data.error().errnum != ENOENT) {
             complain(kInfo.name, data.error().message);
-            result = exit_code::worst(result, exit_code::io_error);
+            result = exit_code::worst(result, exit_code::read_failed(data.error().errnum, exit_code::io_error));
             continue;
         }
         if (!data) {

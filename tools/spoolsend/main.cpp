@@ -279,6 +279,9 @@ static int tool_main(int argc, char** argv) {
     const msg::SendTotals& totals = sender.totals();
     const std::uint64_t sent = totals.sent, deferred = totals.deferred, failed = totals.failed,
                         partial = totals.partial, skipped = totals.skipped, errors = totals.errors;
+    // A spool error: 74; an entry too large to read (it stays queued): 75,
+    // try again with more memory.
+    const int trouble = totals.no_memory ? exit_code::temp_fail : errors ? exit_code::io_error : exit_code::ok;
     if (json) {
         Json j;
         j.begin_object().key("summary").begin_object().key("sent").value(sent).key("partial").value(partial)
@@ -313,9 +316,9 @@ static int tool_main(int argc, char** argv) {
     // entry was sent).
     if (pass.stopped) {
         complain("spoolsend", "stopped by a signal: entries not sent yet stay for a later run");
-        return exit_code::worst(errors ? exit_code::io_error : exit_code::ok, exit_code::problems);
+        return exit_code::worst(trouble, exit_code::problems);
     }
-    if (errors) return exit_code::io_error;
+    if (errors) return trouble;
     return (deferred || failed || partial) ? exit_code::problems : exit_code::ok;
 }
 

@@ -16,7 +16,7 @@
 
 namespace msg::spool_io {
 
-// "cannot <what> <path>: <strerror(err)>"
+// "cannot <what> <path>: <strerror(err)>" ("out of memory (...)" for ENOMEM)
 Error sys_error(std::string_view what, const std::string& path, int err);
 
 // root + "/" + dir [+ "/" + name]
