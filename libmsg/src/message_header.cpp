@@ -137,7 +137,10 @@ std::size_t parse_header_block(std::string_view data, std::vector<HeaderField>& 
                 // A name with a bad byte ("Subj\x80ect:") or a space inside
                 // ("X Mailer:") before a colon, rather than a line with no colon.
                 const void* colon = name_end < eol ? std::memchr(start + name_end, ':', eol - name_end) : nullptr;
-                bool bad_name = colon != nullptr && start[name_end] != ':';
+                // ... or no name at all (": text"): a field name has one
+                // character at least (RFC 5322 2.2).
+                const bool no_name = has_colon && name_end == pos;
+                bool bad_name = no_name || (colon != nullptr && start[name_end] != ':');
                 if (bad_name && is_wsp(start[name_end])) {
                     // only ftext and blanks up to the colon: a name with a space in it
                     for (const char* q = start + name_end; q < static_cast<const char*>(colon); ++q)
@@ -150,7 +153,9 @@ std::size_t parse_header_block(std::string_view data, std::vector<HeaderField>& 
                                         : fields.size() == first ? DefectCode::HeaderNoSeparator
                                                                  : DefectCode::HeaderMissingColon;
                 std::string what;
-                if (bad_name) {
+                if (no_name) {
+                    what = "no name before the colon";
+                } else if (bad_name) {
                     const auto c = static_cast<unsigned char>(start[name_end]);
                     if (eol - name_end >= 3 && std::memcmp(start + name_end, "\xEF\xBB\xBF", 3) == 0)
                         what = name_end == 0 && base == 0 ? "a UTF-8 byte-order mark before the first field"

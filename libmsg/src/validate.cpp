@@ -123,7 +123,15 @@ private:
             if (len > 998) {
                 add_line(DefectCode::LineTooLong, line, std::to_string(len) + " octets");
             } else if (len > 78 && in_header(line)) {
-                add_line(DefectCode::LineLong, line, std::to_string(len) + " characters");
+                // 78 characters, not octets, in UTF-8 (RFC 6532 3.4: the
+                // limit is about display width); other bytes count one each.
+                const std::string_view text(p + line, len);
+                std::size_t chars = len;
+                if (first_non_ascii(text) != std::string_view::npos && is_valid_utf8(text))
+                    chars = static_cast<std::size_t>(std::count_if(text.begin(), text.end(), [](char ch) {
+                        return (static_cast<unsigned char>(ch) & 0xC0) != 0x80;
+                    }));
+                if (chars > 78) add_line(DefectCode::LineLong, line, std::to_string(chars) + " characters");
             }
             if (has_lf && crlf && !has_cr && !in_binary_body(eol)) add_line(DefectCode::LineBareLf, eol);
         };
@@ -249,27 +257,47 @@ private:
     }
 
     static bool is_text_field(std::string_view name) {
-        static constexpr std::string_view names[] = {"Subject", "Comments", "Keywords", "From", "To", "Cc", "Bcc",
-                                                     "Reply-To", "Sender", "Content-Description"};
+        static constexpr std::string_view names[] = {
+            "Subject",     "Comments",      "Keywords",  "From",      "To",        "Cc",        "Bcc",
+            "Reply-To",    "Sender",        "Resent-From", "Resent-Sender", "Resent-To", "Resent-Cc", "Resent-Bcc",
+            "Content-Description"};
         for (const std::string_view n : names)
             if (iequals(name, n)) return true;
         return false;
     }
 
     // Encoded words: malformed or unknown charset (reported by the decoder),
-    // longer than 75 characters, or inside a quoted string.
+    // longer than 75 characters, inside a quoted string, or not a whole word.
     void encoded_words(const HeaderField& f) {
         const std::string_view v = f.value;
         if (v.find("=?") == std::string_view::npos) return;
         decode_header_text(v, &out_, f.value_offset());
-        // Quoted strings exist only in structured fields; in Subject a '"' is text.
+        // Quoted strings, comments and angle addresses exist only in
+        // structured fields; in Subject a '"' or '(' is text.
         const bool structured = !iequals(f.name, "Subject") && !iequals(f.name, "Comments") &&
                                 !iequals(f.name, "Content-Description");
         bool quoted = false;
+        int comment = 0;       // depth of nested comments
+        bool angle = false;    // inside <...>: an address, where "=?" is no encoded word
         for (std::size_t i = 0; i < v.size(); ++i) {
             const char c = v[i];
-            if (c == '\\' && quoted) { ++i; continue; }
-            if (c == '"' && structured) { quoted = !quoted; continue; }
+            if (structured) {
+                // RFC 5322 3.2: a quoted-pair in a quoted string or a
+                // comment; a '"' in a comment and a '(' in a quoted
+                // string are text.
+                if (c == '\\' && (quoted || comment > 0)) { ++i; continue; }
+                if (quoted) {
+                    if (c == '"') { quoted = false; continue; }
+                } else if (comment > 0) {
+                    if (c == '(') { ++comment; continue; }
+                    if (c == ')') { --comment; continue; }
+                } else {
+                    if (c == '"') { quoted = true; continue; }
+                    if (c == '(') { comment = 1; continue; }
+                    if (c == '<') angle = true;
+                    if (c == '>') angle = false;
+                }
+            }
             if (c != '=' || i + 1 >= v.size() || v[i + 1] != '?') continue;
             // The word runs to "?=" after the charset and encoding parts.
             std::size_t q = i + 2;
@@ -281,14 +309,19 @@ private:
             if (close == std::string_view::npos) continue;
             const std::string_view word = v.substr(i, close + 2 - i);
             if (word.find_first_of(" \t\r\n") != std::string_view::npos) continue;
-            // A whole word (RFC 2047 5): white space around it, or in a
-            // structured field a special ("<", "(", ","...); "H=?..?=hn"
-            // is text to a conforming reader.
+            if (angle && !quoted && comment == 0) {
+                i = close + 1;
+                continue;
+            }
+            // A whole word (RFC 2047 5): white space on both sides; in a
+            // comment a parenthesis will do too. In a phrase (a display
+            // name) a special joined to it ("=?..?=<a@b>") is not enough,
+            // and in text "H=?..?=hn" is text to a conforming reader.
             auto glued = [&](std::size_t at) {
                 if (at >= v.size()) return false;
-                const auto ch = static_cast<unsigned char>(v[at]);
+                const char ch = v[at];
                 if (ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n') return false;
-                return !structured || std::string_view("()<>[]:;@\\,.\"").find(static_cast<char>(ch)) == std::string_view::npos;
+                return !(comment > 0 && (ch == '(' || ch == ')'));
             };
             if (quoted) add(DefectCode::EncodedWordInQuotes, f.value_offset() + i, std::string(f.name));
             else if ((i > 0 && glued(i - 1)) || glued(close + 2))

@@ -299,6 +299,41 @@ TEST(Validate, EncodedWords) {
               V{"header.encoded-word-in-quotes"});
 }
 
+// RFC 2047 5: in a display name an encoded word stands apart from every
+// other word and special by white space; in a comment a parenthesis may
+// touch it; a '"' inside a comment opens no quoted string.
+TEST(Validate, EncodedWordsInStructuredFields) {
+    auto from = [](const std::string& value) {
+        return check("From: " + value + "\nDate: Mon, 23 Nov 2026 09:15:00 +0100\n\nx\n");
+    };
+    EXPECT_EQ(from("Bob (he said \"hi) =?utf-8?q?J=C3=B6rg?= <jorg@example.org>"), V{});
+    EXPECT_EQ(from("(\\\") =?utf-8?q?J=C3=B6rg?= <jorg@example.org>"), V{});
+    EXPECT_EQ(from("(\") \"=?utf-8?q?J=C3=B6rg?=\" <jorg@example.org>"), V{"header.encoded-word-in-quotes"});
+    EXPECT_EQ(from("\"a\\\"b\" =?utf-8?q?J=C3=B6rg?= <jorg@example.org>"), V{});
+    EXPECT_EQ(from("=?utf-8?q?J=C3=B6rg?= <jorg@example.org> (=?utf-8?q?J=C3=B6rg?=)"), V{});
+    EXPECT_EQ(from("=?utf-8?q?J=C3=B6rg?=<jorg@example.org>"), V{"header.encoded-word-in-word"});
+    EXPECT_EQ(from("\"Bob\"=?utf-8?q?_B=C3=A9?= <bob@example.org>"), V{"header.encoded-word-in-word"});
+    EXPECT_EQ(from("jorg@example.org (J=?utf-8?q?=C3=B6?=rg)"), V{"header.encoded-word-in-word"});
+    // in an address "=?" is no encoded word: not a word of a phrase either
+    EXPECT_EQ(from("<=?utf-8?q?a?=@example.org>"), V{});
+    // Resent-From is an address field like From
+    EXPECT_EQ(check(kHead + "Resent-From: =?x-none?q?a?= <a@example.org>\nResent-Date: Mon, 23 Nov 2026 09:15:00 +0100\n\nx\n"),
+              V{"header.encoded-word-charset"});
+}
+
+// RFC 6532 3.4: the 78-character limit counts characters, not octets.
+TEST(Validate, LongLinesCountUtf8Characters) {
+    std::string e60;
+    for (int i = 0; i < 60; ++i) e60 += "\xC3\xA9";
+    msg::ValidateOptions utf8;
+    utf8.utf8 = true;
+    EXPECT_EQ(check(kHead + "X-Text: " + e60 + "\n\nx\n", utf8), V{});                   // 68 characters, 128 octets
+    EXPECT_EQ(check(kHead + "X-Text: " + e60 + e60 + "\n\nx\n", utf8), V{"line.long"});  // 128 characters
+    // not UTF-8: 88 bytes, 88 characters
+    EXPECT_EQ(check(kHead + "X-Text: " + std::string(60, '\xE9') + std::string(20, 'a') + "\n\nx\n"),
+              (V{"line.long", "header.8bit"}));
+}
+
 // Each case below was a wrong report (or a missing one) found by review.
 TEST(Validate, ReviewedCases) {
     const std::string mime = kHead + "MIME-Version: 1.0\n";
@@ -347,6 +382,8 @@ TEST(Validate, BadFieldNameSaysWhichCharacter) {
     EXPECT_EQ(detail("\xEF\xBB\xBF" "From: a@example.org\n\nx\n"), "a UTF-8 byte-order mark before the first field");
     EXPECT_EQ(detail("From: a@example.org\nX Mailer: m\n\nx\n"), "a space");
     EXPECT_EQ(detail("From: a@example.org\nX-Priorit\xC3\xA4t: 1\n\nx\n"), "byte 0xC3");
+    // a colon with no name before it: not a line without a colon
+    EXPECT_EQ(detail("From: a@example.org\n: empty name\n\nx\n"), "no name before the colon");
 }
 
 TEST(Validate, SortedByOffset) {
