@@ -209,7 +209,7 @@ std::size_t first_non_ascii(std::string_view s) noexcept {
     return std::string_view::npos;
 }
 
-bool is_valid_utf8(std::string_view s) noexcept {
+std::size_t first_invalid_utf8(std::string_view s) noexcept {
     std::size_t i = 0;
     while (i < s.size()) {
         if (static_cast<unsigned char>(s[i]) < 0x80) {  // not between two sequences (non-Latin text)
@@ -218,11 +218,13 @@ bool is_valid_utf8(std::string_view s) noexcept {
             i += ascii;
         }
         std::size_t n = utf8_seq(s, i);
-        if (n == 0) return false;
+        if (n == 0) return i;
         i += n;
     }
-    return true;
+    return std::string_view::npos;
 }
+
+bool is_valid_utf8(std::string_view s) noexcept { return first_invalid_utf8(s) == std::string_view::npos; }
 
 std::string canonical_charset(std::string_view name) {
     std::string n = lower_trim(name);

@@ -146,10 +146,11 @@ void MessageParser::read_mime_fields(Entity& e) {
         // value is not (uuencode and uue are the old spellings of x-uuencode,
         // decoded as such).
         const std::string_view token = transfer_encoding_token(cte->value);
+        const std::size_t token_offset = cte->value_offset() + static_cast<std::size_t>(token.data() - cte->value.data());
         if (token.size() > 2 && (token[0] | 0x20) == 'x' && token[1] == '-')
-            defect(DefectCode::PrivateEncoding, cte->value_offset(), std::string(token));
+            defect(DefectCode::PrivateEncoding, token_offset, std::string(token));
         else if (e.encoding == TransferEncoding::unknown || e.encoding == TransferEncoding::uuencode)
-            defect(DefectCode::UnknownEncoding, cte->value_offset(), std::string(token));
+            defect(DefectCode::UnknownEncoding, token_offset, std::string(token));
         // RFC 2045 6.1: the mechanism alone ("base64;", "base64 gzip" are
         // read as base64 here, as an unknown encoding by other readers).
         if (const std::string_view rest = transfer_encoding_rest(cte->value); !rest.empty())

@@ -78,7 +78,8 @@ private:
         for (const Entity& e : m_.entities())
             if (allowed(e.begin))
                 for (const HeaderField& f : m_.fields(e))
-                    if (!is_valid_utf8(f.raw)) add(DefectCode::HeaderUtf8Invalid, f.offset, std::string(f.name));
+                    if (const std::size_t bad = first_invalid_utf8(f.raw); bad != std::string_view::npos)
+                        add(DefectCode::HeaderUtf8Invalid, f.offset + bad, std::string(f.name));
     }
 
     // --- line length, line endings, NUL -------------------------------------------
@@ -337,6 +338,29 @@ private:
         const HeaderField* f = m_.field(e, name);
         return f ? f->offset : e.begin;
     }
+    // Where parameter `param` of field `name` is written (its name, at the
+    // start of a word and followed by "=" or RFC 2231's "*"), for a defect
+    // of its value: on the line it is on when the field is folded. npos
+    // when it is not found.
+    std::size_t param_offset(const Entity& e, std::string_view name, std::string_view param) const {
+        const HeaderField* f = m_.field(e, name);
+        if (!f) return std::string_view::npos;
+        const std::string_view v = f->value;
+        auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
+        for (std::size_t at = 0; at + param.size() <= v.size(); ++at) {
+            if ((at > 0 && v[at - 1] != ';' && !blank(v[at - 1])) || !iequals(v.substr(at, param.size()), param))
+                continue;
+            std::size_t k = at + param.size();
+            while (k < v.size() && blank(v[k])) ++k;
+            if (k < v.size() && (v[k] == '=' || v[k] == '*')) return f->value_offset() + at;
+        }
+        return std::string_view::npos;
+    }
+    // ... or the field's start (the entity's, without the field).
+    std::size_t param_or_field_offset(const Entity& e, std::string_view name, std::string_view param) const {
+        const std::size_t at = param_offset(e, name, param);
+        return at != std::string_view::npos ? at : field_offset(e, name);
+    }
 
     void mime(const Entity& e) {
         // RFC 2045 6.4: a multipart body is never encoded; its parts are.
@@ -351,12 +375,12 @@ private:
             // RFC 2046 5.1.1: at most 70 characters. Longer ones (up to the
             // parser's limit, past which it reports them itself) still work.
             if (b && b->size() > 70 && b->size() <= Limits{}.max_boundary_length)
-                add(DefectCode::BoundaryTooLong, field_offset(e, "Content-Type"), *b);
+                add(DefectCode::BoundaryTooLong, param_or_field_offset(e, "Content-Type", "boundary"), *b);
             for (std::int32_t p = e.parent; b && p >= 0; p = m_.entity(static_cast<std::size_t>(p)).parent) {
                 const Entity& a = m_.entity(static_cast<std::size_t>(p));
                 const std::string* ab = a.content_type.is_multipart() ? a.content_type.param("boundary") : nullptr;
                 if (ab && *ab == *b) {
-                    add(DefectCode::BoundaryReused, field_offset(e, "Content-Type"), *b);
+                    add(DefectCode::BoundaryReused, param_or_field_offset(e, "Content-Type", "boundary"), *b);
                     break;
                 }
             }
@@ -370,9 +394,14 @@ private:
                 e.content_type.mime_type());
         if (e.has_disposition || e.content_type.param("name")) {
             const std::string name = m_.filename(e);   // not external-body's access parameter
-            if (name.find_first_of("/\\") != std::string::npos || name.starts_with(".."))
-                add(DefectCode::FilenamePath,
-                    field_offset(e, e.has_disposition ? "Content-Disposition" : "Content-Type"), name);
+            if (name.find_first_of("/\\") != std::string::npos || name.starts_with("..")) {
+                std::size_t at = e.has_disposition ? param_offset(e, "Content-Disposition", "filename")
+                                                   : std::string_view::npos;
+                if (at == std::string_view::npos) at = param_offset(e, "Content-Type", "name");
+                if (at == std::string_view::npos)
+                    at = field_offset(e, e.has_disposition ? "Content-Disposition" : "Content-Type");
+                add(DefectCode::FilenamePath, at, name);
+            }
         }
         for (const std::string_view fname : {std::string_view("Content-Type"), std::string_view("Content-Disposition")})
             if (const HeaderField* f = m_.field(e, fname)) encoded_words_in_quotes(*f);
@@ -430,7 +459,7 @@ private:
             return;
         }
         if (!ascii && !dec) {
-            add(DefectCode::CharsetUnknown, field_offset(e, "Content-Type"), *cs);
+            add(DefectCode::CharsetUnknown, param_or_field_offset(e, "Content-Type", "charset"), *cs);
             return;
         }
         if (eight == std::string_view::npos) return;

@@ -321,6 +321,30 @@ TEST(Validate, EncodedWordsInStructuredFields) {
               V{"header.encoded-word-charset"});
 }
 
+// A defect about a parameter or a token points at it, on the line it is
+// on when the field is folded, not at the field's start.
+TEST(Validate, PlacesOfParametersAndTokens) {
+    auto offset_of = [](const std::string& text, msg::DefectCode code, msg::ValidateOptions o = {}) {
+        for (const msg::Defect& d : msg::validate(msg::parse_message(text), o))
+            if (d.code == code) return d.offset;
+        return std::string::npos;
+    };
+    const std::string mime = kHead + "MIME-Version: 1.0\n";
+    std::string t = mime + "Content-Type: text/plain;\n charset=x-nonexistent\n\n\xE9\n";
+    EXPECT_EQ(offset_of(t, msg::DefectCode::CharsetUnknown), t.find("charset="));
+    t = mime + "Content-Type: text/plain\nContent-Transfer-Encoding:\n base-64\n\nx\n";
+    EXPECT_EQ(offset_of(t, msg::DefectCode::UnknownEncoding), t.find("base-64"));
+    t = mime + "Content-Type: application/pdf\nContent-Disposition: attachment;\n filename=\"../x.pdf\"\n\nx\n";
+    EXPECT_EQ(offset_of(t, msg::DefectCode::FilenamePath), t.find("filename="));
+    const std::string b(71, 'b');
+    t = mime + "Content-Type: multipart/mixed;\n boundary=" + b + "\n\n--" + b + "\n\nx\n--" + b + "--\n";
+    EXPECT_EQ(offset_of(t, msg::DefectCode::BoundaryTooLong), t.find("boundary="));
+    msg::ValidateOptions utf8;
+    utf8.utf8 = true;
+    t = kHead + "Subject: caf\xC3\xA9\n and \xFF here\n\nx\n";
+    EXPECT_EQ(offset_of(t, msg::DefectCode::HeaderUtf8Invalid, utf8), t.find('\xFF'));
+}
+
 // RFC 6532 3.4: the 78-character limit counts characters, not octets.
 TEST(Validate, LongLinesCountUtf8Characters) {
     std::string e60;

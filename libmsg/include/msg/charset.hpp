@@ -106,6 +106,9 @@ bool from_utf8(std::string_view utf8, std::string_view charset, std::string& out
 
 // RFC 3629 well-formed UTF-8 (no overlongs, surrogates or code points past U+10FFFF).
 bool is_valid_utf8(std::string_view s) noexcept;
+// Offset of the first byte where `s` stops being well-formed UTF-8 (the
+// start of a bad or cut sequence), or npos when it is well-formed.
+std::size_t first_invalid_utf8(std::string_view s) noexcept;
 
 // Offset of the first byte >= 0x80 (8-bit data), or npos when `s` is
 // US-ASCII. Eight bytes at a time: bodies are large.
