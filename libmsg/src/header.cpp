@@ -226,7 +226,11 @@ bool is_whole_encoded_word(std::string_view t) noexcept {
 }
 
 std::string decode_header_piece(std::string_view piece, std::string_view field) {
-    return decode_text(piece, is_valid_utf8(field), nullptr, 0);
+    return decode_header_piece(piece, is_valid_utf8(field));
+}
+
+std::string decode_header_piece(std::string_view piece, bool field_is_utf8) {
+    return decode_text(piece, field_is_utf8, nullptr, 0);
 }
 
 namespace {

@@ -33,6 +33,30 @@ bool holds_encoded(std::string_view t) {
     return is_whole_encoded_word(t) || (t.find("=?") != std::string_view::npos && decode_header_text(t) != t);
 }
 
+// The column at which byte `at` of a (folded) field value stands, the
+// value starting at `column` of its line; asked with `at` growing, the
+// value is scanned once (a field of one long line is not scanned back to
+// its start for each word).
+class Columns {
+public:
+    Columns(std::string_view value, std::size_t column) : value_(value), column_(column) {}
+    std::size_t at(std::size_t at) {
+        if (at < scanned_) {   // asked out of order: looked up
+            const std::size_t nl = at == 0 ? std::string_view::npos : value_.rfind('\n', at - 1);
+            return nl == std::string_view::npos ? column_ + at : at - nl - 1;
+        }
+        for (; scanned_ < at; ++scanned_)
+            if (value_[scanned_] == '\n') last_nl_ = scanned_;
+        return last_nl_ == std::string_view::npos ? column_ + at : at - last_nl_ - 1;
+    }
+
+private:
+    std::string_view value_;
+    std::size_t column_;
+    std::size_t scanned_ = 0;
+    std::size_t last_nl_ = std::string_view::npos;   // the last line break before scanned_
+};
+
 // Unstructured text: each run of words that has 8-bit bytes (with the
 // encoded words next to it, whose white space a reader would drop once the
 // run is encoded) becomes encoded words.
@@ -46,6 +70,8 @@ std::string encode_unstructured(std::string_view value, std::size_t column) {
     });
     std::string out;
     std::size_t pos = 0;
+    Columns columns(value, column);
+    const bool utf8 = is_valid_utf8(value);
     for (std::size_t k = 0; k < toks.size();) {
         if (!toks[k].eight && !toks[k].encoded) { ++k; continue; }
         std::size_t last = k;
@@ -56,10 +82,8 @@ std::string encode_unstructured(std::string_view value, std::size_t column) {
         }
         if (eight) {
             const std::string_view span = value.substr(toks[k].b, toks[last].e - toks[k].b);
-            const std::size_t nl = value.rfind('\n', toks[k].b);
-            const std::size_t col = nl == std::string_view::npos ? column + toks[k].b : toks[k].b - nl - 1;
             out.append(value.substr(pos, toks[k].b - pos));
-            out += encode_words_from(decode_header_piece(span, value), false, " ", col);
+            out += encode_words_from(decode_header_piece(span, utf8), false, " ", columns.at(toks[k].b));
             pos = toks[last].e;
         }
         k = last + 1;
@@ -75,12 +99,10 @@ std::string encode_unstructured(std::string_view value, std::size_t column) {
 bool encode_addresses(std::string_view value, std::size_t column, std::string& out, std::string& why) {
     struct Repl { std::size_t b, e; std::string text; };
     std::vector<Repl> repl;
-    auto col_of = [&](std::size_t at) {
-        const std::size_t nl = value.rfind('\n', at == 0 ? 0 : at - 1);
-        return nl == std::string_view::npos || at == 0 ? column + at : at - nl - 1;
-    };
+    Columns columns(value, column);
+    const bool utf8 = is_valid_utf8(value);
     auto encode = [&](std::size_t at, const std::string& text) {
-        return encode_words_from(decode_header_piece(text, value), true, " ", col_of(at));
+        return encode_words_from(decode_header_piece(text, utf8), true, " ", columns.at(at));
     };
     // The words since the last separator, not yet known to be a display
     // name (they are when '<' or ':' follows) or an address; comments split

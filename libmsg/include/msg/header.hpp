@@ -66,6 +66,9 @@ bool is_whole_encoded_word(std::string_view token) noexcept;
 // A piece of field value `field` decoded as it is in place: its raw 8-bit
 // text read as the whole field's is.
 std::string decode_header_piece(std::string_view piece, std::string_view field);
+// ... the same, told whether the whole field is valid UTF-8 (for a caller
+// that decodes many pieces of one field: the field is looked at once).
+std::string decode_header_piece(std::string_view piece, bool field_is_utf8);
 
 // True for fields whose value is an address list (RFC 5322 3.6.2, 3.6.3,
 // 3.6.6, and the common ones of the same grammar).
