@@ -24,7 +24,9 @@
 #include <deque>
 #include <mutex>
 #include <random>
+#include <string_view>
 #include <thread>
+#include <unordered_set>
 #include <vector>
 
 #include "detail/spool_io.hpp"
@@ -311,13 +313,20 @@ std::unique_ptr<Sender::Lane::Job> Sender::Lane::take() {
         // A recipient listed twice is sent one RCPT: else the server may take
         // one and defer the other, and each retry delivers again. (Settling
         // goes by address, so both lines share its outcome.)
+        // (One pass with a set: an entry may hold tens of thousands.)
         auto& rcpts = job->env.rcpts;
-        for (std::size_t i = 1; i < rcpts.size();) {
-            const bool seen = std::any_of(rcpts.begin(), rcpts.begin() + static_cast<std::ptrdiff_t>(i),
-                                          [&](const Envelope::Rcpt& r) { return r.address == rcpts[i].address; });
-            if (seen) rcpts.erase(rcpts.begin() + static_cast<std::ptrdiff_t>(i));
-            else ++i;
+        std::vector<bool> again(rcpts.size());
+        {
+            std::unordered_set<std::string_view> seen;
+            for (std::size_t i = 0; i < rcpts.size(); ++i) again[i] = !seen.insert(rcpts[i].address).second;
         }
+        std::size_t kept = 0;
+        for (std::size_t i = 0; i < rcpts.size(); ++i)
+            if (!again[i]) {
+                if (kept != i) rcpts[kept] = std::move(rcpts[i]);
+                ++kept;
+            }
+        rcpts.resize(kept);
         return job;
     }
     return nullptr;

@@ -9,6 +9,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <iterator>
+#include <string_view>
+#include <unordered_set>
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -68,12 +70,17 @@ Result<int> recreate_like(const std::string& path, std::string_view data, int li
     return fd;
 }
 
-bool is_pending(const Envelope::Rcpt& r, const std::vector<std::string>& pending) {
+// The recipients named by a settlement (as written in the entry, or as
+// their mailbox), looked up in one step each: an entry may hold tens of
+// thousands.
+using Named = std::unordered_set<std::string_view>;
+Named named(const std::vector<std::string>& pending) { return Named(pending.begin(), pending.end()); }
+
+bool is_pending(const Envelope::Rcpt& r, const Named& pending) {
+    if (pending.contains(r.address)) return true;
     const std::string bracketed = "<" + r.address + ">";
     const Path p = parse_path(bracketed, PathKind::forward, true);
-    for (const std::string& s : pending)
-        if (s == r.address || (p.ok && s == p.mailbox)) return true;
-    return false;
+    return p.ok && pending.contains(p.mailbox);
 }
 
 }  // namespace
@@ -132,9 +139,10 @@ Status Claim::defer(const std::vector<std::string>& pending, const RetryRecord& 
     const SpoolEntry& parsed = entry_;
     Envelope env = envelope_of(parsed);
     if (!pending.empty()) {
+        const Named names = named(pending);
         std::vector<Envelope::Rcpt> kept;
         for (Envelope::Rcpt& r : env.rcpts)
-            if (is_pending(r, pending)) kept.push_back(std::move(r));
+            if (is_pending(r, names)) kept.push_back(std::move(r));
         if (kept.empty())
             return Error{EINVAL, "none of the pending recipients is a recipient of spool entry " + name_};
         env.rcpts = std::move(kept);
@@ -247,8 +255,9 @@ Result<std::string> Claim::fail_some(const std::vector<std::string>& failed, std
     const SpoolEntry& entry = entry_;
     Envelope env = envelope_of(entry);
     // The failed recipients go to the new entry, the others stay in this one.
+    const Named names = named(failed);
     const auto others = std::stable_partition(env.rcpts.begin(), env.rcpts.end(),
-                                              [&](const Envelope::Rcpt& r) { return is_pending(r, failed); });
+                                              [&](const Envelope::Rcpt& r) { return is_pending(r, names); });
     if (others == env.rcpts.begin()) return Error{EINVAL, "none of the failed recipients is in spool entry " + name_};
     Envelope rest = env;
     rest.rcpts.assign(std::make_move_iterator(others), std::make_move_iterator(env.rcpts.end()));
