@@ -470,21 +470,19 @@ bool msg_id(Tokens& t, FieldChecker& fc) {
     const Token open = t.peek();
     if (!t.is('<')) { fc.error(DefectCode::MessageIdSyntax, open.offset, "expected '<'"); return false; }
     t.take();
-    // id-left = dot-atom-text ; id-right = dot-atom-text / no-fold-literal
+    // id-left = dot-atom-text / obs-id-left ; id-right = dot-atom-text /
+    // no-fold-literal. obs-id-left = local-part (RFC 5322 4.5.4), whose
+    // obs-local-part = word *("." word): quoted strings among the atoms.
     auto dot_atom = [&](const char* what) {
-        if (t.peek().kind == Tok::qstring) {  // obs-id-left = local-part
-            fc.error(DefectCode::MessageIdObsolete, t.peek().offset, "quoted string in the id");
-            t.take();
-            return true;
-        }
-        if (t.peek().kind != Tok::atom) {
+        if (t.peek().kind != Tok::atom && t.peek().kind != Tok::qstring) {
             fc.error(DefectCode::MessageIdSyntax, t.peek().offset, std::string("expected the ") + what);
             return false;
         }
         bool first = true;
         while (true) {
             const Token a = t.take();
-            if (a.kind != Tok::atom) { fc.error(DefectCode::MessageIdSyntax, a.offset, "empty label in the id"); return false; }
+            if (a.kind == Tok::qstring) fc.error(DefectCode::MessageIdObsolete, a.offset, "quoted string in the id");
+            else if (a.kind != Tok::atom) { fc.error(DefectCode::MessageIdSyntax, a.offset, "empty label in the id"); return false; }
             if (!first && a.space_before) fc.error(DefectCode::MessageIdObsolete, a.offset, "white space in the id");
             first = false;
             if (!t.is('.')) return true;

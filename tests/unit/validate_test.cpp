@@ -120,6 +120,17 @@ TEST(ValidateMessageId, Forms) {
     EXPECT_EQ(d[0].detail, "In-Reply-To: only words, no message id");
 }
 
+TEST(ValidateMessageId, ObsoleteLeftIsALocalPart) {
+    // obs-id-left = local-part (RFC 5322 4.5.4), obs-local-part = word
+    // *("." word): quoted strings and atoms joined by dots are obsolete.
+    EXPECT_EQ(msgid("<\"a\".b@example.org>"), V{"message-id.obsolete"});
+    EXPECT_EQ(msgid("<a.\"b\"@example.org>"), V{"message-id.obsolete"});
+    EXPECT_EQ(msgid("<\"a\".\"b c\".d@example.org>"), V{"message-id.obsolete"});
+    EXPECT_EQ(msgid("<a..\"b\"@example.org>"), V{"message-id.syntax"});
+    EXPECT_EQ(msgid("<\"a\".@example.org>"), (V{"message-id.obsolete", "message-id.syntax"}));
+    EXPECT_EQ(msgid("<\"a\" \"b\"@example.org>"), (V{"message-id.obsolete", "message-id.syntax"}));
+}
+
 std::vector<std::string> check(const std::string& text, msg::ValidateOptions o = {}) {
     const msg::Message m = msg::parse_message(text);
     return codes(msg::validate(m, o));
