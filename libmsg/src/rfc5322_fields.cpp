@@ -471,16 +471,22 @@ bool msg_id(Tokens& t, FieldChecker& fc) {
     if (!t.is('<')) { fc.error(DefectCode::MessageIdSyntax, open.offset, "expected '<'"); return false; }
     t.take();
     // id-left = dot-atom-text / obs-id-left ; id-right = dot-atom-text /
-    // no-fold-literal. obs-id-left = local-part (RFC 5322 4.5.4), whose
-    // obs-local-part = word *("." word): quoted strings among the atoms.
-    auto dot_atom = [&](const char* what) {
+    // no-fold-literal / obs-id-right. obs-id-left = local-part (RFC 5322
+    // 4.5.4), whose obs-local-part = word *("." word): quoted strings among
+    // the atoms; obs-id-right = domain, whose obs-domain = atom *("." atom):
+    // never a quoted string.
+    auto dot_atom = [&](bool right) {
         if (t.peek().kind != Tok::atom && t.peek().kind != Tok::qstring) {
-            fc.error(DefectCode::MessageIdSyntax, t.peek().offset, std::string("expected the ") + what);
+            fc.error(DefectCode::MessageIdSyntax, t.peek().offset, right ? "expected the right part" : "expected the left part");
             return false;
         }
         bool first = true;
         while (true) {
             const Token a = t.take();
+            if (a.kind == Tok::qstring && right) {
+                fc.error(DefectCode::MessageIdSyntax, a.offset, "quoted string in the right part of the id");
+                return false;
+            }
             if (a.kind == Tok::qstring) fc.error(DefectCode::MessageIdObsolete, a.offset, "quoted string in the id");
             else if (a.kind != Tok::atom) { fc.error(DefectCode::MessageIdSyntax, a.offset, "empty label in the id"); return false; }
             if (!first && a.space_before) fc.error(DefectCode::MessageIdObsolete, a.offset, "white space in the id");
@@ -489,11 +495,11 @@ bool msg_id(Tokens& t, FieldChecker& fc) {
             t.take();
         }
     };
-    if (!dot_atom("left part")) return false;
+    if (!dot_atom(false)) return false;
     if (!t.is('@')) { fc.error(DefectCode::MessageIdSyntax, t.peek().offset, "no '@' in the id"); return false; }
     t.take();
     if (t.peek().kind == Tok::dliteral) t.take();
-    else if (!dot_atom("right part")) return false;
+    else if (!dot_atom(true)) return false;
     if (!t.is('>')) { fc.error(DefectCode::MessageIdSyntax, t.peek().offset, "'<' not closed by '>'"); return false; }
     t.take();
     return true;

@@ -131,6 +131,15 @@ TEST(ValidateMessageId, ObsoleteLeftIsALocalPart) {
     EXPECT_EQ(msgid("<\"a\" \"b\"@example.org>"), (V{"message-id.obsolete", "message-id.syntax"}));
 }
 
+TEST(ValidateMessageId, QuotedRightIsAnError) {
+    // obs-id-right = domain (RFC 5322 4.5.4): never a quoted string.
+    const msg::Defects d = msg::check_msg_id_field("Message-ID", "<a@\"example.org\">", 100, false);
+    ASSERT_EQ(codes(d), V{"message-id.syntax"});
+    EXPECT_EQ(d[0].offset, 103u);  // the quote
+    EXPECT_EQ(msgid("<a@example.\"org\">"), V{"message-id.syntax"});
+    EXPECT_EQ(msgid("<\"a\"@\"example.org\">"), (V{"message-id.obsolete", "message-id.syntax"}));
+}
+
 std::vector<std::string> check(const std::string& text, msg::ValidateOptions o = {}) {
     const msg::Message m = msg::parse_message(text);
     return codes(msg::validate(m, o));
