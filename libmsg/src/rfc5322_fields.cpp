@@ -470,38 +470,50 @@ bool msg_id(Tokens& t, FieldChecker& fc) {
     const Token open = t.peek();
     if (!t.is('<')) { fc.error(DefectCode::MessageIdSyntax, open.offset, "expected '<'"); return false; }
     t.take();
+    // Inside the brackets, CFWS before a token is obsolete: obs-id-left and
+    // obs-id-right (RFC 5322 4.5.4) allow it around every word, dot and '@'.
+    auto take = [&] {
+        const Token k = t.take();
+        if (k.space_before) fc.error(DefectCode::MessageIdObsolete, k.offset, "white space or comment in the id");
+        return k;
+    };
     // id-left = dot-atom-text / obs-id-left ; id-right = dot-atom-text /
     // no-fold-literal / obs-id-right. obs-id-left = local-part (RFC 5322
     // 4.5.4), whose obs-local-part = word *("." word): quoted strings among
     // the atoms; obs-id-right = domain, whose obs-domain = atom *("." atom):
     // never a quoted string.
     auto dot_atom = [&](bool right) {
-        if (t.peek().kind != Tok::atom && t.peek().kind != Tok::qstring) {
-            fc.error(DefectCode::MessageIdSyntax, t.peek().offset, right ? "expected the right part" : "expected the left part");
-            return false;
-        }
-        bool first = true;
-        while (true) {
-            const Token a = t.take();
-            if (a.kind == Tok::qstring && right) {
-                fc.error(DefectCode::MessageIdSyntax, a.offset, "quoted string in the right part of the id");
+        for (bool first = true;; first = false) {
+            const Token w = t.peek();
+            if (w.kind == Tok::qstring && right) {
+                fc.error(DefectCode::MessageIdSyntax, w.offset, "quoted string in the right part of the id");
                 return false;
             }
-            if (a.kind == Tok::qstring) fc.error(DefectCode::MessageIdObsolete, a.offset, "quoted string in the id");
-            else if (a.kind != Tok::atom) { fc.error(DefectCode::MessageIdSyntax, a.offset, "empty label in the id"); return false; }
-            if (!first && a.space_before) fc.error(DefectCode::MessageIdObsolete, a.offset, "white space in the id");
-            first = false;
+            if (w.kind != Tok::atom && w.kind != Tok::qstring) {
+                fc.error(DefectCode::MessageIdSyntax, w.offset,
+                         !first ? "empty label in the id" : right ? "expected the right part" : "expected the left part");
+                return false;
+            }
+            take();
+            if (w.kind == Tok::qstring) fc.error(DefectCode::MessageIdObsolete, w.offset, "quoted string in the id");
             if (!t.is('.')) return true;
-            t.take();
+            take();
         }
     };
     if (!dot_atom(false)) return false;
     if (!t.is('@')) { fc.error(DefectCode::MessageIdSyntax, t.peek().offset, "no '@' in the id"); return false; }
-    t.take();
-    if (t.peek().kind == Tok::dliteral) t.take();
-    else if (!dot_atom(true)) return false;
+    take();
+    if (t.peek().kind == Tok::dliteral) {
+        // no-fold-literal, or (obs-id-right = domain) a domain-literal with
+        // FWS between its characters
+        const Token l = take();
+        const std::size_t ws = l.text.find_first_of(" \t\r\n");
+        if (ws != std::string_view::npos) fc.error(DefectCode::MessageIdObsolete, l.offset + ws, "white space in the literal");
+    } else if (!dot_atom(true)) {
+        return false;
+    }
     if (!t.is('>')) { fc.error(DefectCode::MessageIdSyntax, t.peek().offset, "'<' not closed by '>'"); return false; }
-    t.take();
+    take();
     return true;
 }
 

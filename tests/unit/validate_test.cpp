@@ -140,6 +140,24 @@ TEST(ValidateMessageId, QuotedRightIsAnError) {
     EXPECT_EQ(msgid("<\"a\"@\"example.org\">"), (V{"message-id.obsolete", "message-id.syntax"}));
 }
 
+TEST(ValidateMessageId, CfwsInsideTheBracketsIsObsolete) {
+    // obs-id-left = local-part and obs-id-right = domain (RFC 5322 4.5.4)
+    // allow CFWS around each of their words, dots and the '@'.
+    EXPECT_EQ(msgid("< a @ example.org (c) >"), V{"message-id.obsolete"});
+    EXPECT_EQ(msgid("<(c)a@example.org>"), V{"message-id.obsolete"});
+    EXPECT_EQ(msgid("<a @example.org>"), V{"message-id.obsolete"});
+    EXPECT_EQ(msgid("<a@ example.org>"), V{"message-id.obsolete"});
+    EXPECT_EQ(msgid("<a@example.org >"), V{"message-id.obsolete"});
+    EXPECT_EQ(msgid("<a. b@example.org>"), V{"message-id.obsolete"});
+    EXPECT_EQ(msgid("<a@ [192.0.2.1]>"), V{"message-id.obsolete"});
+    EXPECT_EQ(msgid("<a@[192.0.2.1 ]>"), V{"message-id.obsolete"});  // domain-literal's FWS
+    EXPECT_EQ(msgid("<a@[192.0.2.1](c)>"), V{"message-id.obsolete"});
+    EXPECT_EQ(msgid(" (c) <a@example.org> (c) "), V{});  // outside the brackets: msg-id's own CFWS
+    const msg::Defects d = msg::check_msg_id_field("Message-ID", "<a@example.org\r\n (c)>", 100, false);
+    ASSERT_EQ(codes(d), V{"message-id.obsolete"});
+    EXPECT_EQ(d[0].offset, 120u);  // the '>' after them
+}
+
 std::vector<std::string> check(const std::string& text, msg::ValidateOptions o = {}) {
     const msg::Message m = msg::parse_message(text);
     return codes(msg::validate(m, o));
