@@ -549,12 +549,18 @@ Defects check_msg_id_field(std::string_view name, std::string_view value, std::s
                  ids ? "words between message ids" : "only words, no message id");
         first_word = std::string_view::npos;
     };
+    // A phrase is words (atoms, quoted strings) and, obs-phrase, dots after
+    // its first word ("Mr. Smith's message"); anything else opens a msg-id.
+    bool in_phrase = false;
     while (!t.at_end()) {
-        if (list && t.peek().kind != Tok::special) {
-            if (first_word == std::string_view::npos) first_word = t.peek().offset;
+        const Token& k = t.peek();
+        if (list && (k.kind == Tok::atom || k.kind == Tok::qstring || (in_phrase && t.is('.')))) {
+            if (first_word == std::string_view::npos) first_word = k.offset;
+            in_phrase = true;
             t.take();
             continue;
         }
+        in_phrase = false;
         if (!msg_id(t, fc)) { words(true); return r; }
         ++n;
         if (!list) break;

@@ -158,6 +158,22 @@ TEST(ValidateMessageId, CfwsInsideTheBracketsIsObsolete) {
     EXPECT_EQ(d[0].offset, 120u);  // the '>' after them
 }
 
+TEST(ValidateMessageId, PhrasesWithDotsAreObsolete) {
+    // obs-in-reply-to, obs-references = *(phrase / msg-id), and a phrase may
+    // be an obs-phrase = word *(word / "." / CFWS) (RFC 5322 4.1, 4.5.4).
+    EXPECT_EQ(msgid("Mr. Smith's message <a@example.org>", true), V{"message-id.obsolete"});
+    EXPECT_EQ(msgid("<a@example.org> Mr. Smith's \"note\". <b@example.org>", true), V{"message-id.obsolete"});
+    EXPECT_EQ(msgid("J. R. R. Tolkien.", true), V{"message-id.obsolete"});
+    // a phrase starts with a word
+    EXPECT_EQ(msgid(". Smith <a@example.org>", true), V{"message-id.syntax"});
+    EXPECT_EQ(msgid("<a@example.org> . <b@example.org>", true), V{"message-id.syntax"});
+    // nor is a control character or a literal part of one
+    EXPECT_EQ(msgid("\x01 <a@example.org>", true), V{"message-id.syntax"});
+    EXPECT_EQ(msgid("[note] <a@example.org>", true), V{"message-id.syntax"});
+    // and a Message-ID has none
+    EXPECT_EQ(msgid("Mr. <a@example.org>"), V{"message-id.syntax"});
+}
+
 std::vector<std::string> check(const std::string& text, msg::ValidateOptions o = {}) {
     const msg::Message m = msg::parse_message(text);
     return codes(msg::validate(m, o));
