@@ -149,6 +149,12 @@ struct FieldChecker {
         if (defects.empty() || defects.back().code != c)
             defects.push_back({c, base + at, name.empty() ? std::move(detail) : std::string(name) + ": " + detail});
     }
+
+    // A comment or quoted string never closed (the lexer ran to the end of
+    // the value in it): an error of code `c` at its '(' or '"'.
+    void unclosed(const Lexer& lex, DefectCode c) {
+        if (lex.unclosed()) error(c, lex.unclosed_at(), "unclosed comment or quote");
+    }
 };
 
 // --- addresses (RFC 5322 3.4) ------------------------------------------------
@@ -209,7 +215,7 @@ public:
         // obs-mbox-list and obs-addr-list hold empty elements around at
         // least one address (obs-bcc may hold none).
         if (count == 0 && kind != AddressKind::address_list_or_empty) syntax(t_.peek().offset, "no address");
-        if (t_.lexer().unclosed()) syntax(t_.lexer().unclosed_at(), "unclosed comment or quote");
+        fc_.unclosed(t_.lexer(), DefectCode::AddressSyntax);
     }
 
 private:
@@ -465,10 +471,18 @@ private:
 
 // --- msg-id (RFC 5322 3.6.4) ----------------------------------------------------
 
+// A msg-id syntax error. One at or after a comment or quoted string that is
+// never closed comes from it (the rest of the value went into it): that is
+// the error, said at its opening.
+void id_syntax(const Tokens& t, FieldChecker& fc, std::size_t at, const char* why) {
+    if (t.lexer().unclosed() && at >= t.lexer().unclosed_at()) fc.unclosed(t.lexer(), DefectCode::MessageIdSyntax);
+    else fc.error(DefectCode::MessageIdSyntax, at, why);
+}
+
 // Parse one msg-id at the current token; returns false (with a defect) on error.
 bool msg_id(Tokens& t, FieldChecker& fc) {
     const Token open = t.peek();
-    if (!t.is('<')) { fc.error(DefectCode::MessageIdSyntax, open.offset, "expected '<'"); return false; }
+    if (!t.is('<')) { id_syntax(t, fc, open.offset, "expected '<'"); return false; }
     t.take();
     // Inside the brackets, CFWS before a token is obsolete: obs-id-left and
     // obs-id-right (RFC 5322 4.5.4) allow it around every word, dot and '@'.
@@ -486,12 +500,12 @@ bool msg_id(Tokens& t, FieldChecker& fc) {
         for (bool first = true;; first = false) {
             const Token w = t.peek();
             if (w.kind == Tok::qstring && right) {
-                fc.error(DefectCode::MessageIdSyntax, w.offset, "quoted string in the right part of the id");
+                id_syntax(t, fc, w.offset, "quoted string in the right part of the id");
                 return false;
             }
             if (w.kind != Tok::atom && w.kind != Tok::qstring) {
-                fc.error(DefectCode::MessageIdSyntax, w.offset,
-                         !first ? "empty label in the id" : right ? "expected the right part" : "expected the left part");
+                id_syntax(t, fc, w.offset,
+                          !first ? "empty label in the id" : right ? "expected the right part" : "expected the left part");
                 return false;
             }
             take();
@@ -501,7 +515,7 @@ bool msg_id(Tokens& t, FieldChecker& fc) {
         }
     };
     if (!dot_atom(false)) return false;
-    if (!t.is('@')) { fc.error(DefectCode::MessageIdSyntax, t.peek().offset, "no '@' in the id"); return false; }
+    if (!t.is('@')) { id_syntax(t, fc, t.peek().offset, "no '@' in the id"); return false; }
     take();
     if (t.peek().kind == Tok::dliteral) {
         // no-fold-literal, or (obs-id-right = domain) a domain-literal with
@@ -512,7 +526,7 @@ bool msg_id(Tokens& t, FieldChecker& fc) {
     } else if (!dot_atom(true)) {
         return false;
     }
-    if (!t.is('>')) { fc.error(DefectCode::MessageIdSyntax, t.peek().offset, "'<' not closed by '>'"); return false; }
+    if (!t.is('>')) { id_syntax(t, fc, t.peek().offset, "'<' not closed by '>'"); return false; }
     take();
     return true;
 }
@@ -568,8 +582,9 @@ Defects check_msg_id_field(std::string_view name, std::string_view value, std::s
     if (list && n == 0 && first_word == std::string_view::npos)
         fc.error(DefectCode::MessageIdObsolete, t.peek().offset, "no message id");
     words(n > 0);
-    if (n == 0 && !list) fc.error(DefectCode::MessageIdSyntax, t.peek().offset, "no message id");
-    else if (!t.at_end()) fc.error(DefectCode::MessageIdSyntax, t.peek().offset, "text after the message id");
+    if (n == 0 && !list) id_syntax(t, fc, t.peek().offset, "no message id");
+    else if (!t.at_end()) id_syntax(t, fc, t.peek().offset, "text after the message id");
+    fc.unclosed(t.lexer(), DefectCode::MessageIdSyntax);
     return r;
 }
 

@@ -174,6 +174,32 @@ TEST(ValidateMessageId, PhrasesWithDotsAreObsolete) {
     EXPECT_EQ(msgid("Mr. <a@example.org>"), V{"message-id.syntax"});
 }
 
+TEST(ValidateMessageId, UnclosedCommentOrQuote) {
+    // As in the address fields: one error, at the '(' or '"' that is never
+    // closed, in place of what follows from it.
+    struct Case { const char* name; const char* value; bool list; std::size_t at; };
+    for (const Case& c : {Case{"Message-ID", "<1@example.org> (unclosed", false, 16},
+                          Case{"Message-ID", "<1@example.org> (nested (comment)", false, 16},
+                          Case{"Message-ID", "<1@example.org> \"unclosed", false, 16},
+                          Case{"Message-ID", "<\"unclosed@example.org>", false, 1},
+                          Case{"Message-ID", "<1@example.org (unclosed>", false, 15},
+                          Case{"Message-ID", " (unclosed <1@example.org>", false, 1},
+                          Case{"In-Reply-To", "<1@example.org> \"unclosed", true, 16},
+                          Case{"References", "<1@example.org> (unclosed", true, 16},
+                          Case{"References", "<1@example.org> <2@example.org (x", true, 31}}) {
+        const msg::Defects d = msg::check_msg_id_field(c.name, c.value, 100, c.list);
+        ASSERT_EQ(codes(d), V{"message-id.syntax"}) << c.value;
+        EXPECT_EQ(d[0].offset, 100 + c.at) << c.value;
+        EXPECT_EQ(d[0].detail, std::string(c.name) + ": unclosed comment or quote") << c.value;
+    }
+    // an error before it is the one said
+    EXPECT_EQ(codes(msg::check_msg_id_field("References", "<1> (unclosed", 0, true)), V{"message-id.syntax"});
+    EXPECT_EQ(msg::check_msg_id_field("References", "<1> (unclosed", 0, true)[0].offset, 2u);
+    // a closed comment may hold a quote, and a quoted string a parenthesis
+    EXPECT_EQ(msgid("<1@example.org> (he said \"hi)"), V{});
+    EXPECT_EQ(msgid("\"see (this\" <1@example.org>", true), V{"message-id.obsolete"});
+}
+
 std::vector<std::string> check(const std::string& text, msg::ValidateOptions o = {}) {
     const msg::Message m = msg::parse_message(text);
     return codes(msg::validate(m, o));
