@@ -1,6 +1,7 @@
 // datetime.cpp - RFC 5322 date-time and RFC 3339 timestamps (datetime.hpp).
 #include "msg/datetime.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <vector>
@@ -18,6 +19,7 @@ constexpr std::array<std::string_view, 12> kMonths = {"Jan", "Feb", "Mar", "Apr"
 
 bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 
 bool all_alpha(std::string_view s) {
     if (s.empty()) return false;
@@ -110,11 +112,18 @@ public:
         if (i >= toks_.size()) return bad(at(i), "no time zone");
         const std::size_t zone_at = toks_[i].at;
         if (toks_[i].text == "+" || toks_[i].text == "-") {
+            // zone = FWS ( "+" / "-" ) 4DIGIT: white space (not a comment)
+            // right before the sign, the digits right after it.
+            if (zone_at == 0 || !is_space(s_[zone_at - 1]))
+                return bad(zone_at, "no white space before the time zone");
             const int sign = toks_[i].text == "-" ? -1 : 1;
+            const std::size_t digits_at = zone_at + 1;
             ++i;
-            if (i >= toks_.size() || !all_digits(toks_[i].text) || toks_[i].text.size() != 4)
-                return bad(zone_at, "time zone must be +hhmm or -hhmm");
-            const int hh = to_int(toks_[i].text.substr(0, 2)), mm = to_int(toks_[i].text.substr(2));
+            const std::string_view hhmm =
+                i < toks_.size() && toks_[i].at == digits_at && all_digits(toks_[i].text) ? toks_[i].text : "";
+            if (hhmm.size() != 4)
+                return bad(digits_at + std::min<std::size_t>(hhmm.size(), 4), "time zone must be +hhmm or -hhmm");
+            const int hh = to_int(hhmm.substr(0, 2)), mm = to_int(hhmm.substr(2));
             if (mm > 59) range(zone_at, "zone minutes over 59");
             d.zone_minutes = sign * (hh * 60 + mm);
             ++i;
@@ -167,7 +176,7 @@ private:
         std::size_t i = 0;
         while (i < s_.size()) {
             const char c = s_[i];
-            if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
+            if (is_space(c)) {
                 ++i;
                 continue;
             }

@@ -3,10 +3,21 @@
 #include <msg/datetime.hpp>
 
 #include <chrono>
+#include <string>
+#include <vector>
 
 namespace {
 using namespace std::chrono;
+using V = std::vector<std::string>;
+
+// Each defect of a date as "code@offset", in the order reported.
+V found(std::string_view value) {
+    V out;
+    for (const msg::Defect& d : msg::parse_date_time(value).defects)
+        out.push_back(std::string(d.info().code) + "@" + std::to_string(d.offset));
+    return out;
 }
+}  // namespace
 
 TEST(DateTime, ValuesOfAStrictDate) {
     const msg::DateParse p = msg::parse_date_time("Mon, 23 Nov 2026 09:15:07 +0130 (CET)");
@@ -49,6 +60,29 @@ TEST(DateTime, RangesAndWeekday) {
     EXPECT_EQ(msg::weekday_of(2000, 1, 1), 6);
     EXPECT_EQ(msg::days_in_month(1900, 2), 28);
     EXPECT_EQ(msg::days_in_month(2000, 2), 29);
+}
+
+// RFC 5322 3.3: zone = (FWS ( "+" / "-" ) 4DIGIT) / obs-zone
+TEST(DateTime, ZoneIsWhiteSpaceSignAndFourDigits) {
+    EXPECT_EQ(found("Mon, 23 Nov 2026 09:15:00 + 0100"), V{"date.syntax@27"});      // white space after the sign
+    EXPECT_EQ(found("Mon, 23 Nov 2026 09:15:00+0100"), V{"date.syntax@25"});        // none before it
+    EXPECT_EQ(found("Mon, 23 Nov 2026 09:15:00 (CET)+0100"), V{"date.syntax@31"});  // a comment is not FWS
+    EXPECT_EQ(found("Mon, 23 Nov 2026 09:15:00 -(x)0100"), V{"date.syntax@27"});
+    EXPECT_EQ(found("Mon, 23 Nov 2026 09:15:00 +01 00"), V{"date.syntax@29"});
+    EXPECT_EQ(found("Mon, 23 Nov 2026 09:15:00 +01000"), V{"date.syntax@31"});
+    EXPECT_EQ(found("Mon, 23 Nov 2026 09:15:00 +01"), V{"date.syntax@29"});
+    // zone is not optional, not even in RFC 5322 4.3
+    EXPECT_EQ(found("Mon, 23 Nov 2026 09:15:00 (CET)"), V{"date.syntax@31"});
+    // what the RFC allows: FWS (folded, obs-FWS) before the sign, comments
+    // around the zone and, obsolete, between the other tokens; obs-zone
+    // names with or without white space before them
+    EXPECT_EQ(found("Mon, 23 Nov 2026 09:15:00 (CET) +0100 (Paris)"), V{});
+    EXPECT_EQ(found("Mon, 23 Nov 2026 09:15:00\r\n\t-0000"), V{});
+    EXPECT_EQ(found("Mon, 23 Nov 2026 09:15:00\r\n \r\n +0100"), V{});
+    EXPECT_EQ(found("Mon, 23 Nov 2026 09:15:00 (a (b) \\)) +0100"), V{});
+    EXPECT_TRUE(msg::parse_date_time("Mon (a), (b) 23 (c) Nov (d) 2026 (e) 09 (f) : (g) 15 \t+0100").ok);
+    EXPECT_EQ(found("Mon, 23 Nov 2026 09:15:00GMT"), V{"date.obsolete@25"});
+    EXPECT_EQ(found("Mon, 23 Nov 2026 09:15:00 (x) Z"), V{"date.obsolete@30"});
 }
 
 TEST(DateTime, Formatting) {

@@ -6,11 +6,12 @@
 //   date        = day month year
 //   time        = time-of-day zone
 //   time-of-day = hour ":" minute [ ":" second ]
-//   zone        = ( "+" / "-" ) 4DIGIT
+//   zone        = FWS ( "+" / "-" ) 4DIGIT
 //   obs-zone    = "UT" / "GMT" / "EST" / "EDT" / "CST" / "CDT" / "MST" / "MDT"
 //                 / "PST" / "PDT" / military letters          (RFC 5322 4.3)
 //
-// Comments and folding white space are skipped anywhere between tokens;
+// Comments and folding white space are skipped anywhere between tokens
+// but inside the zone, whose sign follows white space (not a comment);
 // two- and three-digit years are read as RFC 5322 4.3 says (00-49: 20xx,
 // 50-999: 1900 + y). Calendar arithmetic is C++20 <chrono>'s.
 #pragma once
