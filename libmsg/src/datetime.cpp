@@ -59,7 +59,7 @@ public:
     void parse() {
         split();
         std::size_t i = 0;
-        if (toks_.empty()) return bad(0, "empty date");
+        if (toks_.empty()) return bad(unclosed_.value_or(0), "empty date");
         DateTime& d = out_.value;
         std::size_t dow_at = 0;
         if (all_alpha(toks_[0].text)) {
@@ -143,6 +143,7 @@ public:
             return bad(zone_at, "time zone must be +hhmm or -hhmm");
         }
         if (i < toks_.size()) return bad(toks_[i].at, "text after the time zone");
+        if (unclosed_) return bad(*unclosed_, "unclosed comment");
         // ranges
         if (d.year < 1900) return range(year_at, "year before 1900");
         if (d.year > 9999) return range(year_at, "year after 9999");
@@ -165,13 +166,22 @@ private:
     void add(DefectCode c, std::size_t at, std::string detail) {
         out_.defects.push_back({c, base_ + at, field_.empty() ? std::move(detail) : std::string(field_) + ": " + detail});
     }
-    void bad(std::size_t at, std::string why) { add(DefectCode::DateSyntax, at, std::move(why)); }
+    // The first syntax error ends the parse. One at or after an unclosed
+    // comment (RFC 5322 3.2.2), which took the rest of the value in, is
+    // that comment's.
+    void bad(std::size_t at, std::string why) {
+        if (unclosed_ && at >= *unclosed_) {
+            at = *unclosed_;
+            why = "unclosed comment";
+        }
+        add(DefectCode::DateSyntax, at, std::move(why));
+    }
     void obsolete(std::size_t at, std::string why) { add(DefectCode::DateObsolete, at, std::move(why)); }
     void range(std::size_t at, std::string why) { add(DefectCode::DateRange, at, std::move(why)); }
     std::size_t at(std::size_t i) const { return i < toks_.size() ? toks_[i].at : s_.size(); }
 
     // Words of letters or of digits, and single other characters;
-    // comments and white space skipped.
+    // comments and white space skipped, an unclosed comment noted.
     void split() {
         std::size_t i = 0;
         while (i < s_.size()) {
@@ -181,6 +191,7 @@ private:
                 continue;
             }
             if (c == '(') {
+                const std::size_t open = i;
                 int depth = 0;
                 while (i < s_.size()) {
                     const char d = s_[i++];
@@ -191,6 +202,7 @@ private:
                     if (d == '(') ++depth;
                     else if (d == ')' && --depth == 0) break;
                 }
+                if (depth > 0) unclosed_ = open;
                 continue;
             }
             const std::size_t b = i;
@@ -210,6 +222,7 @@ private:
     std::string_view field_;
     DateParse& out_;
     std::vector<Tok> toks_;
+    std::optional<std::size_t> unclosed_;  // where an unclosed comment opens
 };
 
 bool digits(std::string_view s, std::size_t at, std::size_t n, int& out) {

@@ -85,6 +85,23 @@ TEST(DateTime, ZoneIsWhiteSpaceSignAndFourDigits) {
     EXPECT_EQ(found("Mon, 23 Nov 2026 09:15:00 (x) Z"), V{"date.obsolete@30"});
 }
 
+// RFC 5322 3.2.2: a comment ends with ')'
+TEST(DateTime, UnclosedCommentIsAnError) {
+    EXPECT_EQ(found("Mon, 23 Nov 2026 09:15:00 +0100 (unclosed"), V{"date.syntax@32"});
+    EXPECT_EQ(found("Mon, 23 Nov 2026 09:15:00 +0100 (a (b)"), V{"date.syntax@32"});
+    EXPECT_EQ(found("Mon, 23 Nov 2026 09:15:00 +0100 (a\\)"), V{"date.syntax@32"});
+    // one that takes the rest of the date in is what is said
+    EXPECT_EQ(found("Mon, 23 Nov 2026 (09:15:00 +0100"), V{"date.syntax@17"});
+    // an error before it is the first one
+    EXPECT_EQ(found("Mon, 23 Nox 2026 09:15:00 +0100 (x"), V{"date.syntax@8"});
+    EXPECT_EQ(found(" (no date"), V{"date.syntax@1"});
+    const msg::DateParse p = msg::parse_date_time("Mon, 23 Nov 2026 09:15:00 +0100 (x", 6);
+    EXPECT_FALSE(p.ok);
+    ASSERT_EQ(p.defects.size(), 1u);
+    EXPECT_EQ(p.defects[0].offset, 38u);
+    EXPECT_EQ(p.defects[0].detail, "Date: unclosed comment");
+}
+
 TEST(DateTime, Formatting) {
     EXPECT_EQ(msg::format_date_time(1700000000), "Tue, 14 Nov 2023 22:13:20 +0000");
     EXPECT_EQ(msg::format_date_time(0), "Thu, 1 Jan 1970 00:00:00 +0000");

@@ -11,7 +11,8 @@
 //                 / "PST" / "PDT" / military letters          (RFC 5322 4.3)
 //
 // Comments and folding white space are skipped anywhere between tokens
-// but inside the zone, whose sign follows white space (not a comment);
+// but inside the zone, whose sign follows white space (not a comment); an
+// unclosed comment is an error (RFC 5322 3.2.2);
 // two- and three-digit years are read as RFC 5322 4.3 says (00-49: 20xx,
 // 50-999: 1900 + y). Calendar arithmetic is C++20 <chrono>'s.
 #pragma once
