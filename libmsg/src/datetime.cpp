@@ -255,7 +255,9 @@ int days_in_month(int year, int month) {
 }
 
 std::optional<chr::system_clock::time_point> to_time_point(const DateTime& d) {
-    if (d.month < 1 || d.month > 12 || d.day < 1 || d.day > 31 || d.hour < 0 || d.hour > 23 || d.minute < 0 ||
+    // std::chrono::year would cut a larger year to 16 bits.
+    if (d.year < static_cast<int>(chr::year::min()) || d.year > static_cast<int>(chr::year::max()) ||
+        d.month < 1 || d.month > 12 || d.day < 1 || d.day > 31 || d.hour < 0 || d.hour > 23 || d.minute < 0 ||
         d.minute > 59 || d.second < 0 || d.second > 60)
         return std::nullopt;
     const chr::year_month_day ymd{chr::year{d.year}, chr::month{static_cast<unsigned>(d.month)},
@@ -263,6 +265,10 @@ std::optional<chr::system_clock::time_point> to_time_point(const DateTime& d) {
     if (!ymd.ok()) return std::nullopt;
     const chr::sys_seconds t = chr::sys_days{ymd} + chr::hours{d.hour} + chr::minutes{d.minute} +
                                chr::seconds{d.second} - chr::minutes{d.zone_minutes};
+    // system_clock may count nanoseconds in 64 bits: 1677 to 2262.
+    constexpr chr::sys_seconds first = chr::ceil<chr::seconds>(chr::system_clock::time_point::min());
+    constexpr chr::sys_seconds last = chr::floor<chr::seconds>(chr::system_clock::time_point::max());
+    if (t < first || t > last) return std::nullopt;
     return chr::time_point_cast<chr::system_clock::duration>(t);
 }
 

@@ -3,6 +3,7 @@
 #include <msg/datetime.hpp>
 
 #include <chrono>
+#include <climits>
 #include <string>
 #include <vector>
 
@@ -100,6 +101,27 @@ TEST(DateTime, UnclosedCommentIsAnError) {
     ASSERT_EQ(p.defects.size(), 1u);
     EXPECT_EQ(p.defects[0].offset, 38u);
     EXPECT_EQ(p.defects[0].detail, "Date: unclosed comment");
+}
+
+// The instant of a date, when the clock can hold it
+TEST(DateTime, TimePointOnlyWithinTheClock) {
+    msg::DateTime d{.year = 9999, .month = 12, .day = 31, .hour = 23, .minute = 59, .second = 59};
+    // system_clock may count nanoseconds (to 2262) or less finely
+    if (const auto t = msg::to_time_point(d)) {
+        EXPECT_EQ(msg::format_rfc3339(*t), "9999-12-31T23:59:59Z");
+    }
+    d.year = 2200;
+    ASSERT_TRUE(msg::to_time_point(d));
+    EXPECT_EQ(msg::format_rfc3339(*msg::to_time_point(d)), "2200-12-31T23:59:59Z");
+    d.year = 40000;  // past std::chrono::year
+    EXPECT_FALSE(msg::to_time_point(d));
+    d.year = -40000;
+    EXPECT_FALSE(msg::to_time_point(d));
+    d.year = INT_MAX;
+    EXPECT_FALSE(msg::to_time_point(d));
+    if (const auto t = msg::parse_rfc3339("9999-12-31T23:59:59Z")) {
+        EXPECT_EQ(msg::format_rfc3339(*t), "9999-12-31T23:59:59Z");
+    }
 }
 
 TEST(DateTime, Formatting) {

@@ -50,7 +50,8 @@ DateParse parse_date_time(std::string_view value, std::size_t base = 0, std::str
 int weekday_of(int year, int month, int day);
 int days_in_month(int year, int month);
 
-// The instant a DateTime names; nothing when it is out of range.
+// The instant a DateTime names; nothing when it is out of range, the
+// clock's included (system_clock may end in 2262).
 std::optional<std::chrono::system_clock::time_point> to_time_point(const DateTime& d);
 
 // "Mon, 23 Nov 2026 08:15:00 +0000": an RFC 5322 date-time in UTC.
