@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdio>
+#include <limits>
 #include <vector>
 
 #include "msg/header.hpp"
@@ -35,12 +36,27 @@ bool all_digits(std::string_view s) {
     return true;
 }
 
-// Digits to a number, saturating: a 30-digit year is out of range, not an overflow.
+// Digits to a number, saturating at INT_MAX: a 30-digit year does not overflow.
 int to_int(std::string_view s) {
+    constexpr int kMax = std::numeric_limits<int>::max();
     int v = 0;
-    for (char c : s) v = v > 99999999 ? v : v * 10 + (c - '0');
+    for (char c : s) {
+        const int digit = c - '0';
+        if (v > (kMax - digit) / 10) return kMax;
+        v = v * 10 + digit;
+    }
     return v;
 }
+
+// The Gregorian calendar repeats every 400 years (146097 days, 20871
+// weeks): a year has the leap days and weekdays of 2000 + year mod 400,
+// which std::chrono::year (up to 32767) holds, whatever the year's length.
+int calendar_year(std::string_view digits) {
+    int r = 0;
+    for (char c : digits) r = (r * 10 + (c - '0')) % 400;
+    return 2000 + r;
+}
+chr::year calendar_year(int year) { return chr::year{2000 + (year % 400 + 400) % 400}; }
 
 // The obsolete zone names of RFC 5322 4.3, with their offsets in minutes.
 struct ZoneName {
@@ -84,11 +100,15 @@ public:
         ++i;
         if (i >= toks_.size() || !all_digits(toks_[i].text) || toks_[i].text.size() < 2)
             return bad(at(i), "expected the year");
+        // year = 4*DIGIT: any length; one past INT_MAX is held as INT_MAX,
+        // checked as what it is.
         d.year = to_int(toks_[i].text);
         const std::size_t year_at = toks_[i].at;
+        int cal_year = calendar_year(toks_[i].text);
         if (toks_[i].text.size() < 4) {
             obsolete(year_at, "two- or three-digit year");
             d.year += toks_[i].text.size() == 2 && d.year < 50 ? 2000 : 1900;
+            cal_year = d.year;
         }
         ++i;
         // time-of-day = hour ":" minute [ ":" second ]
@@ -146,12 +166,11 @@ public:
         if (unclosed_) return bad(*unclosed_, "unclosed comment");
         // ranges
         if (d.year < 1900) return range(year_at, "year before 1900");
-        if (d.year > 9999) return range(year_at, "year after 9999");
-        if (d.day < 1 || d.day > days_in_month(d.year, d.month)) return range(day_at, "no such day in that month");
+        if (d.day < 1 || d.day > days_in_month(cal_year, d.month)) return range(day_at, "no such day in that month");
         if (d.hour > 23 || d.minute > 59 || d.second > 60) return range(time_at, "time of day out of range");
         out_.ok = true;
         if (d.weekday >= 0) {
-            const int real = weekday_of(d.year, d.month, d.day);
+            const int real = weekday_of(cal_year, d.month, d.day);
             if (real != d.weekday)
                 add(DefectCode::DateWeekday, dow_at, "the date is a " + std::string(kDays[static_cast<std::size_t>(real)]));
         }
@@ -244,13 +263,13 @@ DateParse parse_date_time(std::string_view value, std::size_t base, std::string_
 }
 
 int weekday_of(int year, int month, int day) {
-    const chr::year_month_day ymd{chr::year{year}, chr::month{static_cast<unsigned>(month)},
+    const chr::year_month_day ymd{calendar_year(year), chr::month{static_cast<unsigned>(month)},
                                   chr::day{static_cast<unsigned>(day)}};
     return static_cast<int>(chr::weekday{chr::sys_days{ymd}}.c_encoding());
 }
 
 int days_in_month(int year, int month) {
-    const chr::year_month_day_last last{chr::year{year}, chr::month_day_last{chr::month{static_cast<unsigned>(month)}}};
+    const chr::year_month_day_last last{calendar_year(year), chr::month_day_last{chr::month{static_cast<unsigned>(month)}}};
     return static_cast<int>(static_cast<unsigned>(last.day()));
 }
 

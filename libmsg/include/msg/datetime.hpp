@@ -29,6 +29,8 @@
 namespace msg {
 
 struct DateTime {
+    // RFC 5322 sets no last year: one past INT_MAX is held as INT_MAX (the
+    // parser's checks use the year as written; to_time_point gives nothing).
     int year = 0, month = 0, day = 0;   // month 1..12
     int hour = 0, minute = 0, second = 0;
     int zone_minutes = 0;               // offset east of UTC; obsolete names converted, military letters 0
@@ -46,7 +48,8 @@ struct DateParse {
 // Parse an RFC 5322 date-time (a Date: or Resent-Date: field's value).
 DateParse parse_date_time(std::string_view value, std::size_t base = 0, std::string_view field = "Date");
 
-// Day of the week of a civil date, 0 = Sunday; days in a month.
+// Day of the week of a civil date, 0 = Sunday; days in a month. Any year:
+// the Gregorian calendar repeats every 400 years.
 int weekday_of(int year, int month, int day);
 int days_in_month(int year, int month);
 
