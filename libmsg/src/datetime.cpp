@@ -119,18 +119,22 @@ public:
             }
             return to_int(toks_[i++].text);
         };
-        const std::size_t time_at = at(i);
+        const std::size_t hour_at = at(i);
         if ((d.hour = two_digits("hour")) < 0) return;
         if (i >= toks_.size() || toks_[i].text != ":") return bad(at(i), "expected ':' after the hour");
         ++i;
+        const std::size_t minute_at = at(i);
         if ((d.minute = two_digits("minute")) < 0) return;
+        std::size_t second_at = 0;
         if (i < toks_.size() && toks_[i].text == ":") {
             ++i;
+            second_at = at(i);
             if ((d.second = two_digits("second")) < 0) return;
         }
         // zone
         if (i >= toks_.size()) return bad(at(i), "no time zone");
         const std::size_t zone_at = toks_[i].at;
+        std::optional<std::size_t> zone_minutes_at;  // when over 59
         if (toks_[i].text == "+" || toks_[i].text == "-") {
             // zone = FWS ( "+" / "-" ) 4DIGIT: white space (not a comment)
             // right before the sign, the digits right after it.
@@ -144,7 +148,7 @@ public:
             if (hhmm.size() != 4)
                 return bad(digits_at + std::min<std::size_t>(hhmm.size(), 4), "time zone must be +hhmm or -hhmm");
             const int hh = to_int(hhmm.substr(0, 2)), mm = to_int(hhmm.substr(2));
-            if (mm > 59) range(zone_at, "zone minutes over 59");
+            if (mm > 59) zone_minutes_at = digits_at + 2;
             d.zone_minutes = sign * (hh * 60 + mm);
             ++i;
         } else if (all_alpha(toks_[i].text)) {
@@ -164,10 +168,19 @@ public:
         }
         if (i < toks_.size()) return bad(toks_[i].at, "text after the time zone");
         if (unclosed_) return bad(*unclosed_, "unclosed comment");
-        // ranges
-        if (d.year < 1900) return range(year_at, "year before 1900");
-        if (d.day < 1 || d.day > days_in_month(cal_year, d.month)) return range(day_at, "no such day in that month");
-        if (d.hour > 23 || d.minute > 59 || d.second > 60) return range(time_at, "time of day out of range");
+        // ranges, each at its value: the first of the date and time, and
+        // the zone's minutes
+        const bool in_range = [&] {
+            if (d.year < 1900) return range(year_at, "year before 1900"), false;
+            if (d.day < 1 || d.day > days_in_month(cal_year, d.month))
+                return range(day_at, "no such day in that month"), false;
+            if (d.hour > 23) return range(hour_at, "hour over 23"), false;
+            if (d.minute > 59) return range(minute_at, "minutes over 59"), false;
+            if (d.second > 60) return range(second_at, "seconds over 60"), false;
+            return true;
+        }();
+        if (zone_minutes_at) range(*zone_minutes_at, "zone minutes over 59");
+        if (!in_range) return;
         out_.ok = true;
         if (d.weekday >= 0) {
             const int real = weekday_of(cal_year, d.month, d.day);

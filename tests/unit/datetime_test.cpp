@@ -131,6 +131,16 @@ TEST(DateTime, YearsAfter9999) {
     EXPECT_EQ(msg::days_in_month(INT_MAX, 2), 28);
 }
 
+// date.range at the value out of range, not at the time or the zone's sign
+TEST(DateTime, RangeErrorsPointAtTheValue) {
+    EXPECT_EQ(found("Mon, 23 Nov 2026 09:15:61 +0160"), (V{"date.range@23", "date.range@29"}));
+    EXPECT_EQ(found("Mon, 23 Nov 2026 24:15:00 +0100"), V{"date.range@17"});
+    EXPECT_EQ(found("Mon, 23 Nov 2026 09:60:00 -0100"), V{"date.range@20"});
+    EXPECT_EQ(found("Mon, 31 Nov 2026 09:15:00 +0100"), V{"date.range@5"});
+    EXPECT_EQ(found("Mon, 23 Nov 2026 09:15:00 +0160"), V{"date.range@29"});
+    EXPECT_TRUE(msg::parse_date_time("Mon, 23 Nov 2026 09:15:00 +0160").ok);  // as before: the zone is used
+}
+
 // The instant of a date, when the clock can hold it
 TEST(DateTime, TimePointOnlyWithinTheClock) {
     msg::DateTime d{.year = 9999, .month = 12, .day = 31, .hour = 23, .minute = 59, .second = 59};
