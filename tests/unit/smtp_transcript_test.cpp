@@ -109,6 +109,25 @@ TEST(SmtpTranscript, ExchangesPairRepliesAndGroupPipelinedCommands) {
     EXPECT_TRUE(codes(kSession).empty());
 }
 
+// A reply whose lines change code is reported, and is a reply of its own:
+// the one after it stands alone, whatever its code.
+TEST(SmtpTranscript, ABrokenReplyLeavesTheNextWhole) {
+    for (const std::string next : {"550 5.7.1 sender refused", "250 2.1.0 ok"}) {
+        const std::string text = "S: 220 mx.example.net\nC: EHLO a.example\nS: 250-mx.example.net\nS: 251-PIPELINING\n"
+                                 "S: 250 SIZE 1000\nC: MAIL FROM:<a@b.example>\nS: " + next + "\nC: QUIT\nS: 221 bye\n";
+        const std::vector<Exchange> ex = exchanges(parse(text));
+        ASSERT_EQ(ex.size(), 4u) << next;
+        EXPECT_FALSE(ex[1].reply);
+        EXPECT_EQ(ex[1].reply_lines.size(), 3u);
+        ASSERT_TRUE(ex[2].reply) << next;
+        EXPECT_EQ(ex[2].reply->code, std::stoi(next.substr(0, 3)));
+        EXPECT_EQ(ex[2].reply->lines.size(), 1u);
+        ASSERT_TRUE(ex[3].reply);
+        EXPECT_EQ(ex[3].reply->code, 221);
+        EXPECT_EQ(codes(text), std::vector<std::string>{"smtp.reply-syntax"}) << next;
+    }
+}
+
 TEST(SmtpTranscript, BdatChunkLinesBelongToTheirCommand) {
     const Transcript t = parse("S: 220 x\nC: EHLO a.example\nS: 250-x\nS: 250 CHUNKING\nC: MAIL FROM:<a@b.example>\n"
                                "S: 250 ok\nC: RCPT TO:<c@d.example>\nS: 250 ok\nC: BDAT 12 LAST\nC: Subject: x\n"

@@ -405,7 +405,11 @@ std::vector<Exchange> exchanges(const Transcript& t) {
                 case ReplyAssembler::Feed::more: break;
                 case ReplyAssembler::Feed::done:
                     if (reply_bad) {
+                        // The broken reply's tail, from the line after the
+                        // broken one: dropped, so that the next reply
+                        // starts afresh.
                         reply_bad = false;
+                        (void)assembler.take();
                         deliver(std::nullopt);
                     } else {
                         deliver(assembler.take());
