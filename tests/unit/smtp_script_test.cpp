@@ -158,3 +158,18 @@ TEST(SmtpScript, DotRightAfterDataEndedByALineFeed) {
     d->receive(".\r\n");
     EXPECT_EQ(d->output(), "250 2.0.0 queued\r\n");
 }
+
+// A chunk that ends inside a line, the next BDAT right after it: the
+// client sends what was recorded, and each BDAT gets its own reply.
+TEST(SmtpScript, BdatAfterAChunkThatEndsInsideALine) {
+    ServerScript s = script("S: 220 x\nC: EHLO a.example\nS: 250-x\nS: 250 CHUNKING\nC: BDAT 5\nC: HelloBDAT 8 LAST\n"
+                            "C:  World\nS: 250 5 octets\nS: 250 message ok\nC: QUIT\nS: 221 bye\n");
+    std::vector<std::string> notes;
+    s.on_note = [&](std::string_view n) { notes.emplace_back(n); };
+    auto d = s.session();
+    d->start();
+    d->receive("EHLO a.example\r\nBDAT 5\r\nHelloBDAT 8 LAST\r\n World\r\nQUIT\r\n");
+    EXPECT_EQ(d->output(), "220 x\r\n250-x\r\n250 CHUNKING\r\n250 5 octets\r\n250 message ok\r\n221 bye\r\n");
+    EXPECT_EQ(s.differences(), 0u);
+    EXPECT_TRUE(notes.empty()) << notes[0];
+}

@@ -500,9 +500,27 @@ TEST(SmtpTranscript, ABdatChunkIsItsSizeInOctetsEachLineWithItsCrlf) {
                           "C: QUIT\nS: 221 bye\n";
     EXPECT_TRUE(codes(p).empty());
     // A chunk that ends inside a line, the next BDAT after it (as the bytes
-    // go): no chunk-size defect. (That BDAT is not paired as a command of
-    // its own.)
+    // go): no chunk-size defect, and that BDAT is a command of its own.
     const std::vector<std::string> inside =
         codes(g + "C: BDAT 5\nC: helloBDAT 0 LAST\nS: 250 5 octets\nS: 250 queued\nC: QUIT\nS: 221 bye\n");
     EXPECT_EQ(std::count(inside.begin(), inside.end(), "smtp.chunk-size"), 0);
+}
+
+TEST(SmtpTranscript, ABdatAfterAChunkThatEndsInsideALineIsItsOwnCommand) {
+    const std::string text = "S: 220 x\nC: EHLO a.example\nS: 250-x\nS: 250-PIPELINING\nS: 250 CHUNKING\n"
+                             "C: MAIL FROM:<a@example.org>\nC: RCPT TO:<b@example.net>\nS: 250 ok\nS: 250 ok\n"
+                             "C: BDAT 5\nC: HelloBDAT 8 LAST\nC:  World\nS: 250 5 octets\nS: 250 message ok\n"
+                             "C: QUIT\nS: 221 bye\n";
+    EXPECT_EQ(codes(text), std::vector<std::string>{});
+    const Transcript t = parse(text);
+    const std::vector<Exchange> ex = exchanges(t);
+    ASSERT_EQ(ex.size(), 7u);
+    EXPECT_EQ(client_bytes(t, ex[4]), "BDAT 5\r\nHello");
+    EXPECT_EQ(ex[4].reply->lines[0], "5 octets");
+    EXPECT_EQ(command_text(t, ex[5]), "BDAT 8 LAST");
+    EXPECT_EQ(client_bytes(t, ex[5]), "BDAT 8 LAST\r\n World\r\n");
+    EXPECT_EQ(ex[5].reply->lines[0], "message ok");
+    EXPECT_EQ(ex[4].group, ex[5].group);
+    EXPECT_EQ(command_text(t, ex[6]), "QUIT");
+    EXPECT_EQ(ex[6].reply->code, 221);
 }

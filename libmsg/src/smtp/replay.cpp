@@ -18,7 +18,7 @@ namespace {
 // What a report shows for an exchange: never credentials, never a body.
 std::string describe(const Transcript& t, const Exchange& e) {
     if (e.client.empty()) return e.kind == ExchangeKind::greeting ? "(greeting)" : "(no command)";
-    const std::string& first = t.lines[e.client[0]].text;
+    const std::string first(command_text(t, e));
     switch (e.kind) {
     case ExchangeKind::body:
         return "(message body, " + std::to_string(e.client.size()) + " lines)";
@@ -39,7 +39,7 @@ std::string describe(const Transcript& t, const Exchange& e) {
 
 Verb verb_of(const Transcript& t, const Exchange& e) {
     if (e.kind != ExchangeKind::command || e.client.empty()) return Verb::unknown;
-    return parse_command(t.lines[e.client[0]].text, {.utf8 = true, .lenient = true}).verb;
+    return parse_command(command_text(t, e), {.utf8 = true, .lenient = true}).verb;
 }
 
 bool same_lines(const Reply& a, const Reply& b) { return a.code == b.code && a.lines == b.lines; }
@@ -92,7 +92,7 @@ bool pipelines_after(const Transcript& t, const Exchange& prev, const Exchange& 
     if (prev.kind == ExchangeKind::greeting || prev.kind == ExchangeKind::unanswered) return false;
     if (prev.kind == ExchangeKind::body) return true;   // the next envelope may follow the final dot (RFC 2920 3.1)
     if (prev.client.empty()) return false;
-    const Command c = parse_command(t.lines[prev.client[0]].text, {.utf8 = true, .lenient = true});
+    const Command c = parse_command(command_text(t, prev), {.utf8 = true, .lenient = true});
     return c.verb != Verb::unknown && !ends_pipelined_group(c.verb);
 }
 

@@ -69,7 +69,7 @@ void ScriptSession::answer() {
     send(e);
     bool starttls = false;
     if (e.kind == ExchangeKind::command && !e.client.empty() && e.reply && e.reply->code == 220)
-        starttls = parse_command(t.lines[e.client[0]].text, {.utf8 = true, .lenient = true}).verb == Verb::starttls;
+        starttls = parse_command(command_text(t, e), {.utf8 = true, .lenient = true}).verb == Verb::starttls;
     ++next_;
     while (next_ < s_.ex_.size() && s_.ex_[next_].kind == ExchangeKind::unanswered) send(s_.ex_[next_++]);
     got_ = 0;
@@ -92,11 +92,11 @@ void ScriptSession::answer() {
 void ScriptSession::line(std::string_view l, bool crlf) {
     const Exchange& e = s_.ex_[next_];
     if (got_ < e.client.size()) {
-        const std::string& want = s_.t_.lines[e.client[got_]].text;
+        const std::string_view want = got_ == 0 ? command_text(s_.t_, e) : std::string_view(s_.t_.lines[e.client[got_]].text);
         if (l != want && e.kind != ExchangeKind::body) {
             ++s_.differences_;
-            note("the client sent \"" + std::string(l.substr(0, 80)) + "\" where the script has \"" + want.substr(0, 80) +
-                 "\"");
+            note("the client sent \"" + std::string(l.substr(0, 80)) + "\" where the script has \"" +
+                 std::string(want.substr(0, 80)) + "\"");
         }
     }
     ++got_;

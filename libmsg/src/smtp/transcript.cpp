@@ -376,7 +376,7 @@ std::vector<Exchange> exchanges(const Transcript& t) {
         if (!e.reply) return;
         const int code = e.reply->code;
         if (e.kind == ExchangeKind::command && !e.client.empty()) {
-            const Command c = parse_command(t.lines[e.client[0]].text, {.utf8 = true, .lenient = true});
+            const Command c = parse_command(command_text(t, e), {.utf8 = true, .lenient = true});
             if (c.verb == Verb::data && code == 354) next = Next::body;
             if (c.verb == Verb::auth && code == 334) next = Next::sasl;
             if (c.verb == Verb::starttls && code == 220) tls = true;
@@ -443,12 +443,32 @@ std::vector<Exchange> exchanges(const Transcript& t) {
         if (bdat != none && bdat_left > 0) {
             ex[bdat].client.push_back(i);
             const std::uint64_t n = l.text.size() + 2;
-            // Past the size: unless what follows is the next BDAT (a chunk
-            // that ends inside a line, as bytes on the wire are sent).
-            if (n > bdat_left && !(bdat_left < l.text.size() &&
-                                   parse_command(std::string_view(l.text).substr(bdat_left), {.utf8 = true, .lenient = true})
-                                           .verb == Verb::bdat))
-                ex[bdat].chunk_over = n - bdat_left;
+            if (n > bdat_left && bdat_left < l.text.size()) {
+                // The chunk ends inside this line. When the next BDAT follows
+                // it there (the octets go on, the chunk needs no CRLF), that
+                // BDAT is a command of its own, sent before the chunk's reply.
+                const auto cut = static_cast<std::size_t>(bdat_left);
+                const Command c = parse_command(std::string_view(l.text).substr(cut), {.utf8 = true, .lenient = true});
+                if (c.verb == Verb::bdat) {
+                    ex[bdat].cut = cut;
+                    Exchange e;
+                    e.kind = ExchangeKind::command;
+                    e.client.push_back(i);
+                    e.from = cut;
+                    e.tls = l.tls || tls;
+                    e.group = ex[bdat].group;
+                    ex.push_back(std::move(e));
+                    waiting.push_back(ex.size() - 1);
+                    bdat = none;
+                    bdat_left = 0;
+                    if (c.ok && c.chunk_size > 0) {
+                        bdat = ex.size() - 1;
+                        bdat_left = c.chunk_size;
+                    }
+                    continue;
+                }
+            }
+            if (n > bdat_left) ex[bdat].chunk_over = n - bdat_left;
             bdat_left = n >= bdat_left ? 0 : bdat_left - n;
             continue;
         }
@@ -493,11 +513,21 @@ std::vector<Exchange> exchanges(const Transcript& t) {
 
 std::string client_bytes(const Transcript& t, const Exchange& e) {
     std::string out;
-    for (std::size_t i : e.client) {
-        out += t.lines[i].text;
-        out += "\r\n";
+    for (std::size_t k = 0; k < e.client.size(); ++k) {
+        std::string_view l = t.lines[e.client[k]].text;
+        const bool last = k + 1 == e.client.size();
+        if (last && e.cut < l.size()) l = l.substr(0, e.cut);
+        if (k == 0) l.remove_prefix(std::min(e.from, l.size()));
+        out += l;
+        if (!last || e.cut == static_cast<std::size_t>(-1)) out += "\r\n";
     }
     return out;
+}
+
+std::string_view command_text(const Transcript& t, const Exchange& e) {
+    if (e.client.empty()) return {};
+    const std::string_view l = t.lines[e.client[0]].text;
+    return l.substr(std::min(e.from, l.size()));
 }
 
 Recorder::Recorder(std::string_view peer) : start_(std::chrono::steady_clock::now()) {

@@ -171,7 +171,7 @@ Defects check_transcript(const Transcript& t, bool client_only) {
             continue;
         }
         const std::size_t line = e.client[0];
-        const std::string& text = t.lines[line].text;
+        const std::string_view text = command_text(t, e);   // a BDAT may begin inside a chunk's last line
         if (e.reply_lines.empty() && !client_only) add(DefectCode::SmtpReplyMissing, line, "");
         Verb verb = Verb::unknown;
 
@@ -231,8 +231,8 @@ Defects check_transcript(const Transcript& t, bool client_only) {
                 add(DefectCode::SmtpCommandUnknown, line, std::string(c.name));
             } else if (!c.ok && text.size() <= max) {
                 const Command lax = parse_command(text, {.utf8 = utf8, .lenient = true});
-                if (lax.ok || c.local_path) add(DefectCode::SmtpCommandLax, line, std::string(c.error), c.error_at);
-                else add(DefectCode::SmtpCommandSyntax, line, std::string(c.error), c.error_at);
+                if (lax.ok || c.local_path) add(DefectCode::SmtpCommandLax, line, std::string(c.error), e.from + c.error_at);
+                else add(DefectCode::SmtpCommandSyntax, line, std::string(c.error), e.from + c.error_at);
             }
             groups[e.group].push_back(k);
             if (!group_caps.count(e.group)) group_caps[e.group] = caps;

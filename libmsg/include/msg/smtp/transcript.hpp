@@ -124,6 +124,12 @@ struct Exchange {
     // BDAT: octets its size gave that no recorded line brought before the
     // reply (or the end), and octets of its last line (with CRLF) past it.
     std::uint64_t chunk_short = 0, chunk_over = 0;
+    // A chunk that ends inside a line, the next BDAT right after it on that
+    // line (as the octets go on the wire: "BDAT 5", "HelloBDAT 8 LAST"):
+    // the chunk's exchange ends at octet `cut` of its last line, without
+    // CRLF, and the next BDAT's exchange begins at octet `from` of it.
+    std::size_t from = 0;
+    std::size_t cut = static_cast<std::size_t>(-1);
 
     std::size_t first_line() const { return client.empty() ? (reply_lines.empty() ? 0 : reply_lines[0]) : client[0]; }
 };
@@ -136,8 +142,12 @@ struct Exchange {
 std::vector<Exchange> exchanges(const Transcript& t);
 
 // The bytes the client sent in an exchange, as on the wire (CRLF after
-// each line).
+// each line; from Exchange::from, to Exchange::cut).
 std::string client_bytes(const Transcript& t, const Exchange& e);
+
+// The exchange's first client line from Exchange::from: its command line
+// ("" when it has no client line).
+std::string_view command_text(const Transcript& t, const Exchange& e);
 
 // Whether the session began inside TLS (TLS on connect, port 465, RFC
 // 8314): its first line, the greeting, is marked as inside TLS (native: a
