@@ -128,6 +128,21 @@ TEST(SmtpTranscript, ABrokenReplyLeavesTheNextWhole) {
     }
 }
 
+// RFC 4954 4: AUTH ends a pipelined group, except with an initial response
+// for a mechanism that completes in one round trip without a security layer
+// (PLAIN, EXTERNAL).
+TEST(SmtpTranscript, AuthPlainWithAnInitialResponseMayBeFollowedInItsGroup) {
+    const std::string e = "S: 220 mx.example.net\nC: EHLO a.example\nS: 250-mx.example.net\nS: 250-PIPELINING\n"
+                          "S: 250 AUTH PLAIN EXTERNAL SCRAM-SHA-1\n";
+    const std::string then = "C: MAIL FROM:<a@b.example>\nS: 235 2.7.0 ok\nS: 250 2.1.0 ok\nC: QUIT\nS: 221 bye\n";
+    EXPECT_EQ(codes(e + "C: AUTH PLAIN AHVzZXIAcGFzcw==\n" + then), std::vector<std::string>{});
+    EXPECT_EQ(codes(e + "C: auth external =\n" + then), std::vector<std::string>{});
+    // Another mechanism, though with an initial response, takes more round trips.
+    EXPECT_EQ(codes(e + "C: AUTH SCRAM-SHA-1 biwsbj11c2VyLHI9YWJj\nC: MAIL FROM:<a@b.example>\nS: 535 5.7.8 no\n"
+                        "S: 530 5.7.0 authenticate first\nC: QUIT\nS: 221 bye\n"),
+              std::vector<std::string>{"smtp.pipelining"});
+}
+
 TEST(SmtpTranscript, BdatChunkLinesBelongToTheirCommand) {
     const Transcript t = parse("S: 220 x\nC: EHLO a.example\nS: 250-x\nS: 250 CHUNKING\nC: MAIL FROM:<a@b.example>\n"
                                "S: 250 ok\nC: RCPT TO:<c@d.example>\nS: 250 ok\nC: BDAT 12 LAST\nC: Subject: x\n"

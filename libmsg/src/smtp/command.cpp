@@ -259,4 +259,11 @@ bool ends_pipelined_group(Verb v) {
     }
 }
 
+bool ends_pipelined_group(const Command& c) {
+    if (c.verb == Verb::auth && !c.initial_response.empty() &&
+        (iequals(c.mechanism, "PLAIN") || iequals(c.mechanism, "EXTERNAL")))
+        return false;
+    return ends_pipelined_group(c.verb);
+}
+
 }  // namespace msg::smtp

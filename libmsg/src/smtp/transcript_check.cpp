@@ -352,11 +352,11 @@ Defects check_transcript(const Transcript& t, bool client_only) {
                 const std::size_t line = e.client[0];
                 if (m == 1 && gc.known && !gc.pipelining)
                     add(DefectCode::SmtpPipelining, line, "sent before the previous reply, without PIPELINING");
-                const Verb v = e.kind == ExchangeKind::body ? Verb::unknown
-                                                            : parse_command(t.lines[line].text, {.utf8 = true, .lenient = true}).verb;
-                if (m + 1 < members.size() && ends_pipelined_group(v))
+                if (m + 1 == members.size() || e.kind == ExchangeKind::body) continue;
+                const Command c = parse_command(command_text(t, e), {.utf8 = true, .lenient = true});
+                if (ends_pipelined_group(c))
                     add(DefectCode::SmtpPipelining, ex[members[m + 1]].client[0],
-                        "sent before the reply to " + std::string(verb_name(v)));
+                        "sent before the reply to " + std::string(verb_name(c.verb)));
             }
         }
     }

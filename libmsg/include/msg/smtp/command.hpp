@@ -91,5 +91,10 @@ bool is_base64_token(std::string_view s);
 // EXPN, QUIT and NOOP (RFC 2920 3.1), STARTTLS (RFC 3207 4.2: nothing
 // goes after it before the TLS handshake) and AUTH (RFC 4954 4).
 bool ends_pipelined_group(Verb v);
+// The same for a parsed command, with RFC 4954 4's one exception: AUTH
+// with an initial response, for a mechanism that lets the client send
+// first, completes in one round trip and negotiates no security layer
+// (PLAIN, EXTERNAL), may be followed in its group.
+bool ends_pipelined_group(const Command& c);
 
 }  // namespace msg::smtp
