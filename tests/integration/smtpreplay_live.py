@@ -296,6 +296,19 @@ try:
     testlib.stop(p)
     check(r.returncode == 0 and "DIFF" not in r.stdout, "a recorded extra reply met live is no difference: %s" % r.stdout)
 
+    # A recording that does not end with 221, replayed against its own
+    # script: smtpsink's closing 421 after the last reply is the server
+    # ending the session (RFC 5321 3.8), noted and not compared.
+    no_quit = os.path.join(tmp, "no-quit.txt")
+    with open(no_quit, "w") as f:
+        f.write("S: 220 mx ESMTP\nC: EHLO client.example.org\nS: 250 mx\nC: NOOP\nS: 250 2.0.0 ok\n")
+    p, port = testlib.start_smtpsink(SMTPSINK, "--script", no_quit)
+    r = replay("--server", "127.0.0.1:%d" % port, "--timeout", "10s", no_quit)
+    testlib.stop(p)
+    check(r.returncode == 0 and "DIFF" not in r.stdout and "0 different" in r.stdout
+          and "closed the session unasked: 421" in r.stdout,
+          "the script's closing 421 after the last reply is not a difference: %s" % r.stdout)
+
     # A message sent in BDAT chunks: replayed to a server that offers CHUNKING;
     # to one that does not, RSET goes instead and the chunk is not sent (its
     # lines would be read as commands).

@@ -161,10 +161,16 @@ ReplayReport replay(const Transcript& t, const Endpoint& server, const ReplayOpt
         ++rep.mismatches;
     };
 
+    bool open = true;
+    std::string closed_why;
+
     // Replies the server has sent beyond those asked for, already read
     // into the buffer when the last one asked for was (a reply too many,
     // RFC 5321 4.2: each command gets one): taken off, so that the next
-    // command's reply is its own, and the step before them differs.
+    // command's reply is its own, and the step before them differs. A 421
+    // with nothing after it is the server ending the session, as RFC 5321
+    // 3.8 lets it at any time (smtpsink --script at the end of its
+    // script): noted, not compared, and the session is over.
     auto unsolicited = [&](std::size_t j) {
         // Recorded too (replies no command asked for, right after this
         // step): each is compared with the next one buffered.
@@ -180,6 +186,13 @@ ReplayReport replay(const Transcript& t, const Endpoint& server, const ReplayOpt
         while (c.buffered()) {
             auto r = c.read_reply();
             if (!r) break;
+            if (r->code == 421 && !c.buffered()) {
+                s.note += (s.note.empty() ? "" : "; ") + std::string("then the server closed the session unasked: 421 ") +
+                          r->text() + " (not compared)";
+                open = false;
+                closed_why = "the server closed the session (421)";
+                break;
+            }
             seen += (seen.empty() ? "" : "; ") + std::to_string(r->code) + " " + r->text();
         }
         if (seen.empty()) return;
@@ -223,11 +236,10 @@ ReplayReport replay(const Transcript& t, const Endpoint& server, const ReplayOpt
     }
 
     const bool loopback = is_loopback_host(server.host);
-    bool open = true, pipelining = false, chunking = false;
+    bool pipelining = false, chunking = false;
     // This transaction was ended by RSET: --no-data, or BDAT to a server
     // that did not offer CHUNKING.
     bool no_data_reset = false;
-    std::string closed_why;
     std::optional<Reply> last_data, last_sasl;   // live replies to the latest DATA and AUTH step
     unsigned writes = 0;
     while (i < ex.size()) {
