@@ -143,6 +143,29 @@ TEST(SmtpTranscript, AuthPlainWithAnInitialResponseMayBeFollowedInItsGroup) {
               std::vector<std::string>{"smtp.pipelining"});
 }
 
+// The known parameters' values are checked as smtpsink and spool entries
+// check them (check_esmtp_param), and reported with the spool entries' code.
+TEST(SmtpTranscript, ParameterValuesAreChecked) {
+    const std::string e = "S: 220 mx.example.net\nC: EHLO a.example\nS: 250-mx.example.net\nS: 250-SIZE 1000000\n"
+                          "S: 250-8BITMIME\nS: 250 DSN\n";
+    auto check = [&](const std::string& mail, const std::string& rcpt) {
+        return codes(e + "C: " + mail + "\nS: 250 ok\nC: " + rcpt + "\nS: 250 ok\nC: QUIT\nS: 221 bye\n");
+    };
+    const std::string good_rcpt = "RCPT TO:<b@example.net>";
+    EXPECT_EQ(check("MAIL FROM:<a@example.org> SIZE=12 BODY=8BITMIME RET=HDRS ENVID=x+2By", good_rcpt + " NOTIFY=SUCCESS,DELAY ORCPT=rfc822;b@example.net"),
+              std::vector<std::string>{});
+    const std::vector<std::string> one{"envelope.param-syntax"}, two{"envelope.param-syntax", "envelope.param-syntax"};
+    EXPECT_EQ(check("MAIL FROM:<a@example.org> SIZE=12x", good_rcpt), one);
+    EXPECT_EQ(check("MAIL FROM:<a@example.org> RET=BOGUS BODY=9BIT", good_rcpt), two);
+    EXPECT_EQ(check("MAIL FROM:<a@example.org>", good_rcpt + " NOTIFY=SOMETIMES ORCPT=nosemicolon"), two);
+    EXPECT_EQ(check("MAIL FROM:<a@example.org>", good_rcpt + " SIZE=5"), one);   // SIZE belongs to MAIL
+    // Where the defect is: the parameter's keyword.
+    ParsedTranscript p = parse_transcript(e + "C: MAIL FROM:<a@example.org> SIZE=12x\nS: 250 ok\n");
+    const msg::Defects d = check_transcript(p.transcript);
+    ASSERT_EQ(d.size(), 1u);
+    EXPECT_EQ(d[0].offset, p.transcript.lines[6].offset + 26);
+}
+
 TEST(SmtpTranscript, BdatChunkLinesBelongToTheirCommand) {
     const Transcript t = parse("S: 220 x\nC: EHLO a.example\nS: 250-x\nS: 250 CHUNKING\nC: MAIL FROM:<a@b.example>\n"
                                "S: 250 ok\nC: RCPT TO:<c@d.example>\nS: 250 ok\nC: BDAT 12 LAST\nC: Subject: x\n"

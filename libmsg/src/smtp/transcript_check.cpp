@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "msg/charset.hpp"
+#include "msg/envelope.hpp"
 #include "msg/smtp/command.hpp"
 #include "msg/smtp/transcript.hpp"
 
@@ -248,6 +249,14 @@ Defects check_transcript(const Transcript& t, bool client_only) {
             auto need = [&](bool offered, std::string what) {
                 if (caps.known && !offered) add(DefectCode::SmtpExtensionNotOffered, line, std::move(what));
             };
+            // The known parameters' values, as smtpsink (501) and a spool
+            // entry check them; the line's spacing is the syntax's concern.
+            auto check_values = [&](bool mail) {
+                const Command lax = c.ok ? c : parse_command(text, {.utf8 = utf8, .lenient = true});
+                for (const EsmtpParam& p : lax.params)
+                    if (std::string why = check_esmtp_param(p, mail); !why.empty())
+                        add(DefectCode::EnvelopeParamSyntax, line, std::move(why), p.offset);
+            };
             switch (c.verb) {
                 case Verb::helo:
                 case Verb::ehlo:
@@ -259,6 +268,7 @@ Defects check_transcript(const Transcript& t, bool client_only) {
                     }
                     break;
                 case Verb::mail: {
+                    check_values(true);
                     if (!helo_done) add(DefectCode::SmtpSequence, line, "MAIL before HELO or EHLO");
                     else if (in_mail) add(DefectCode::SmtpSequence, line, "MAIL inside a transaction");
                     for (const EsmtpParam& p : c.params) {
@@ -275,6 +285,7 @@ Defects check_transcript(const Transcript& t, bool client_only) {
                     break;
                 }
                 case Verb::rcpt:
+                    check_values(false);
                     if (!in_mail && !same_group_has(Verb::mail)) add(DefectCode::SmtpRcptBeforeMail, line, "");
                     for (const EsmtpParam& p : c.params)
                         if (iequals(p.keyword, "NOTIFY") || iequals(p.keyword, "ORCPT"))
