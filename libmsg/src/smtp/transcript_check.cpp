@@ -154,6 +154,10 @@ Defects check_transcript(const Transcript& t, bool client_only) {
     unsigned accepted = 0;
     std::map<unsigned, std::vector<std::size_t>> groups;   // pipelined groups of commands
     std::map<unsigned, Caps> group_caps;
+    struct GroupSeen {
+        bool mail = false, rcpt = false;
+    };
+    std::map<unsigned, GroupSeen> group_seen;
     for (std::size_t k = 0; k < ex.size(); ++k) {
         const Exchange& e = ex[k];
         if (e.kind == ExchangeKind::unanswered) {
@@ -239,13 +243,10 @@ Defects check_transcript(const Transcript& t, bool client_only) {
             if (!group_caps.count(e.group)) group_caps[e.group] = caps;
             const bool ok_reply = e.reply && e.reply->klass() == 2;
             const bool unknown_reply = !e.reply;   // taken as accepted (batch SMTP, a missing reply)
-            auto same_group_has = [&](Verb v) {
-                for (std::size_t j : groups[e.group])
-                    if (j < k && ex[j].kind == ExchangeKind::command &&
-                        parse_command(t.lines[ex[j].client[0]].text, {.utf8 = true, .lenient = true}).verb == v)
-                        return true;
-                return false;
-            };
+            // Whether an earlier command of this pipelined group was a MAIL
+            // (a RCPT): kept as the group grows, not looked for again.
+            GroupSeen& seen = group_seen[e.group];
+            auto same_group_has = [&](Verb v) { return v == Verb::mail ? seen.mail : seen.rcpt; };
             auto need = [&](bool offered, std::string what) {
                 if (caps.known && !offered) add(DefectCode::SmtpExtensionNotOffered, line, std::move(what));
             };
@@ -337,6 +338,8 @@ Defects check_transcript(const Transcript& t, bool client_only) {
                 default:
                     break;
             }
+            seen.mail = seen.mail || probe.verb == Verb::mail;
+            seen.rcpt = seen.rcpt || probe.verb == Verb::rcpt;
         }
         if (e.reply && e.reply->klass() <= 3 && !positive_fits(verb, e.kind, e.reply->code)) {
             std::string what = e.kind == ExchangeKind::body   ? std::string("the end of the message")
