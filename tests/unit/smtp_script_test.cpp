@@ -159,6 +159,17 @@ TEST(SmtpScript, DotRightAfterDataEndedByALineFeed) {
     EXPECT_EQ(d->output(), "250 2.0.0 queued\r\n");
 }
 
+// A batch records no replies: there is nothing to play, and a client would
+// wait for ever for the reply to its EHLO. Such a script is refused.
+TEST(SmtpScript, ABatchIsNoScript) {
+    EXPECT_EQ(unplayable_script(parse_transcript("EHLO client.example\nMAIL FROM:<a@example.org>\nQUIT\n").transcript),
+              "the transcript records no replies (batch SMTP): there is no server side to play");
+    EXPECT_EQ(unplayable_script(parse_transcript(kSession).transcript), "");
+    // A script without a greeting, or with only one, still plays.
+    EXPECT_EQ(unplayable_script(parse_transcript("C: EHLO x\nS: 250 ok\n").transcript), "");
+    EXPECT_EQ(unplayable_script(parse_transcript("S: 220 hi\n").transcript), "");
+}
+
 // A chunk that ends inside a line, the next BDAT right after it: the
 // client sends what was recorded, and each BDAT gets its own reply.
 TEST(SmtpScript, BdatAfterAChunkThatEndsInsideALine) {

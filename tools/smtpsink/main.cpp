@@ -129,6 +129,10 @@ static int tool_main(int argc, char** argv) {
                       << pt.defects[0].info().text << " [" << pt.defects[0].info().code << "]\n";
             return exit_code::data_error;
         }
+        if (const std::string_view why = smtp::unplayable_script(pt.transcript); !why.empty()) {
+            std::cerr << "smtpsink: " << file << ": " << why << "\n";
+            return exit_code::data_error;
+        }
         script.emplace(std::move(pt.transcript), vm.count("tls-cert") > 0);
         script->on_note = [file](std::string_view note) { std::cerr << "smtpsink: " << file << ": " << note << "\n"; };
     }

@@ -40,6 +40,13 @@ private:
     bool after_crlf_ = true;         // the line before ended with CRLF (a "." line ends a message only so)
 };
 
+std::string_view unplayable_script(const Transcript& t) {
+    const bool replies = std::any_of(t.lines.begin(), t.lines.end(), [](const TranscriptLine& l) { return l.side == Side::server; });
+    if (!replies && std::any_of(t.lines.begin(), t.lines.end(), [](const TranscriptLine& l) { return l.side == Side::client; }))
+        return "the transcript records no replies (batch SMTP): there is no server side to play";
+    return {};
+}
+
 ServerScript::ServerScript(Transcript t, bool can_tls) : t_(std::move(t)), ex_(exchanges(t_)), can_tls_(can_tls) {}
 
 std::unique_ptr<Dialog> ServerScript::session() { return std::make_unique<ScriptSession>(*this); }

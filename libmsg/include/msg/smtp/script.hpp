@@ -28,6 +28,12 @@
 
 namespace msg::smtp {
 
+// Why `t` cannot be a script, or "" when it can: one that records no
+// server line at all (batch SMTP, RFC 2442) has no server side to play,
+// and its client would wait for a reply to its EHLO for ever. smtpsink
+// --script refuses it at start (exit 65).
+std::string_view unplayable_script(const Transcript& t);
+
 class ServerScript {
 public:
     // `t` as parse_transcript() read it.
