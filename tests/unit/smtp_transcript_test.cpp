@@ -449,6 +449,10 @@ TEST(NotTranscript, EmptyAndBinaryInput) {
               "not a transcript as it is: its first line ends in CR alone (make its line ends LF or CRLF)");
     EXPECT_EQ(not_transcript_reason("S: 220 mx\r\nC: DATA\nC: a\rb\n"), "");   // a CR inside a later line is text
     EXPECT_EQ(not_transcript_reason("S: 220 mx\r\r\nC: QUIT\r\r\n"), "");       // CR CR LF: read as before
+    // A CR inside a first line that LF ends is that line's text too.
+    EXPECT_EQ(not_transcript_reason("S: 220 mx.example.net\rESMTP\nC: EHLO a.example\nS: 250 mx\n"), "");
+    EXPECT_EQ(not_transcript_reason("S: 220 mx\rC: EHLO a\r" + std::string(1100, 'x') + "\n"),
+              "not a transcript as it is: its first line ends in CR alone (make its line ends LF or CRLF)");
     // Only the start is looked at: a control byte deep in a message's text is the message's.
     EXPECT_EQ(not_transcript_reason("C: DATA\n" + std::string(2000, 'x') + "\x1b[0m\n"), "");
 }

@@ -184,9 +184,10 @@ std::string_view not_transcript_reason(std::string_view text) noexcept {
     if (controls >= 4) return "not a transcript: binary data (control bytes near the start)";
     // Lines that end in CR alone (old Mac text) would be read as one line:
     // the whole session as a greeting, every command lost without a word.
-    if (const std::size_t cr = text.find('\r'); cr < std::min<std::size_t>(text.find('\n'), 1024) &&
-                                                 cr + 1 < text.size() && text[cr + 1] != '\n' &&
-                                                 text.substr(cr + 1, 2) != "\r\n")   // (CR CR LF: converted twice)
+    // Such text has CRs and no LF; where an LF ends the first line, a CR
+    // inside it is the line's text, as in any later line.
+    if (const std::size_t cr = text.find('\r');
+        cr < 1024 && text.find('\n') >= 1024 && cr + 1 < text.size() && text[cr + 1] != '\n')
         return "not a transcript as it is: its first line ends in CR alone (make its line ends LF or CRLF)";
     return {};
 }
