@@ -166,6 +166,23 @@ TEST(SmtpTranscript, ParameterValuesAreChecked) {
     EXPECT_EQ(d[0].offset, p.transcript.lines[6].offset + 26);
 }
 
+// RFC 4954 4: no AUTH after one succeeded; RFC 3207 4, 4.2: STARTTLS after
+// EHLO, and not inside TLS.
+TEST(SmtpTranscript, AuthOnceStartTlsAfterEhloAndOnce) {
+    const std::string g = "S: 220 mx.example.net\n",
+                      e = "C: EHLO a.example\nS: 250-mx.example.net\nS: 250-STARTTLS\nS: 250 AUTH PLAIN\n";
+    const std::string auth = "C: AUTH PLAIN AHVzZXIAcGFzcw==\nS: 235 2.7.0 ok\n";
+    EXPECT_EQ(codes(g + e + auth + "C: QUIT\nS: 221 bye\n"), std::vector<std::string>{});
+    EXPECT_EQ(codes(g + e + auth + auth + "C: QUIT\nS: 221 bye\n"), std::vector<std::string>{"smtp.sequence"});
+    // A failed AUTH may be tried again.
+    EXPECT_EQ(codes(g + e + "C: AUTH PLAIN AHVzZXIAcGFzcw==\nS: 535 5.7.8 no\n" + auth), std::vector<std::string>{});
+    const std::string tls = "C: STARTTLS\nS: 220 2.0.0 go ahead\n";
+    EXPECT_EQ(codes(g + e + tls + e + auth), std::vector<std::string>{});
+    EXPECT_EQ(codes(g + e + tls + tls + e), std::vector<std::string>{"smtp.sequence"});
+    EXPECT_EQ(codes(g + e + tls + e + tls), std::vector<std::string>{"smtp.sequence"});
+    EXPECT_EQ(codes(g + tls + e), std::vector<std::string>{"smtp.sequence"});
+}
+
 TEST(SmtpTranscript, BdatChunkLinesBelongToTheirCommand) {
     const Transcript t = parse("S: 220 x\nC: EHLO a.example\nS: 250-x\nS: 250 CHUNKING\nC: MAIL FROM:<a@b.example>\n"
                                "S: 250 ok\nC: RCPT TO:<c@d.example>\nS: 250 ok\nC: BDAT 12 LAST\nC: Subject: x\n"

@@ -150,6 +150,7 @@ Defects check_transcript(const Transcript& t, bool client_only) {
 
     Caps caps;
     bool helo_done = false, in_mail = false, quit = false;
+    bool authed = false;   // an AUTH succeeded (235): no other may follow (RFC 4954 4)
     bool utf8 = false, body8 = false;   // the current transaction's MAIL asked for SMTPUTF8, BODY=8BITMIME
     unsigned accepted = 0;
     std::map<unsigned, std::vector<std::size_t>> groups;   // pipelined groups of commands
@@ -322,11 +323,16 @@ Defects check_transcript(const Transcript& t, bool client_only) {
                 case Verb::starttls:
                     if (client_only) add(DefectCode::SmtpBatchSession, line, "STARTTLS");
                     need(caps.starttls, "STARTTLS not offered");
+                    // RFC 3207 4, 4.2: EHLO first (STARTTLS is an extension it
+                    // offers), and TLS is started once.
+                    if (e.tls) add(DefectCode::SmtpSequence, line, "STARTTLS inside TLS");
+                    else if (!helo_done) add(DefectCode::SmtpSequence, line, "STARTTLS before EHLO");
                     if (e.reply && e.reply->code == 220) {
                         helo_done = false;
                         in_mail = false;
                         accepted = 0;
                         caps = Caps{};
+                        authed = false;   // the server forgets what it knew of the client (RFC 3207 4.2)
                     }
                     break;
                 case Verb::auth:
@@ -334,6 +340,7 @@ Defects check_transcript(const Transcript& t, bool client_only) {
                     need(caps.auth, "AUTH not offered");
                     if (in_mail) add(DefectCode::SmtpSequence, line, "AUTH inside a transaction");
                     if (!helo_done) add(DefectCode::SmtpSequence, line, "AUTH before EHLO");
+                    if (authed) add(DefectCode::SmtpSequence, line, "AUTH after a successful AUTH");
                     break;
                 default:
                     break;
@@ -347,6 +354,7 @@ Defects check_transcript(const Transcript& t, bool client_only) {
                                                               : std::string(verb_name(verb));
             add(DefectCode::SmtpReplyUnexpected, e.reply_lines[0], std::to_string(e.reply->code) + " to " + what);
         }
+        if (e.reply && e.reply->code == 235 && (verb == Verb::auth || e.kind == ExchangeKind::sasl)) authed = true;
         // A 334 challenge is base64 (empty for PLAIN).
         if (e.reply && e.reply->code == 334 && (verb == Verb::auth || e.kind == ExchangeKind::sasl)) {
             const std::string& ch = e.reply->lines.empty() ? std::string() : e.reply->lines[0];
