@@ -183,6 +183,15 @@ TEST(SmtpTranscript, AuthOnceStartTlsAfterEhloAndOnce) {
     EXPECT_EQ(codes(g + tls + e), std::vector<std::string>{"smtp.sequence"});
 }
 
+// BDAT content needs what DATA's does: 8-bit body data BODY=8BITMIME.
+TEST(SmtpTranscript, EightBitChunksNeedTheirBody) {
+    const std::string g = "S: 220 x\nC: EHLO a.example\nS: 250-x\nS: 250-8BITMIME\nS: 250 CHUNKING\n";
+    const std::string rest = "S: 250 ok\nC: RCPT TO:<b@example.net>\nS: 250 ok\nC: BDAT 21 LAST\nC: Subject: x\nC:\n"
+                             "C: caf\xc3\xa9\nS: 250 queued\nC: QUIT\nS: 221 bye\n";
+    EXPECT_EQ(codes(g + "C: MAIL FROM:<a@example.org>\n" + rest), std::vector<std::string>{"envelope.8bitmime-needed"});
+    EXPECT_EQ(codes(g + "C: MAIL FROM:<a@example.org> BODY=8BITMIME\n" + rest), std::vector<std::string>{});
+}
+
 TEST(SmtpTranscript, BdatChunkLinesBelongToTheirCommand) {
     const Transcript t = parse("S: 220 x\nC: EHLO a.example\nS: 250-x\nS: 250 CHUNKING\nC: MAIL FROM:<a@b.example>\n"
                                "S: 250 ok\nC: RCPT TO:<c@d.example>\nS: 250 ok\nC: BDAT 12 LAST\nC: Subject: x\n"

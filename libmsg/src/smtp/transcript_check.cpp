@@ -152,6 +152,8 @@ Defects check_transcript(const Transcript& t, bool client_only) {
     bool helo_done = false, in_mail = false, quit = false;
     bool authed = false;   // an AUTH succeeded (235): no other may follow (RFC 4954 4)
     bool utf8 = false, body8 = false;   // the current transaction's MAIL asked for SMTPUTF8, BODY=8BITMIME
+    // BDAT chunks: still in the message's header; 8-bit data reported already.
+    bool chunk_header = true, chunk_said_utf8 = false, chunk_said_8bit = false;
     unsigned accepted = 0;
     std::map<unsigned, std::vector<std::size_t>> groups;   // pipelined groups of commands
     std::map<unsigned, Caps> group_caps;
@@ -227,6 +229,8 @@ Defects check_transcript(const Transcript& t, bool client_only) {
             if (text.size() > max)
                 add(DefectCode::SmtpCommandTooLong, line, std::to_string(text.size() + 2) + " octets");
             if (probe.verb == Verb::mail) {
+                chunk_header = true;
+                chunk_said_utf8 = chunk_said_8bit = false;
                 utf8 = probe.param("SMTPUTF8") != nullptr;
                 const EsmtpParam* body = probe.param("BODY");
                 body8 = body && (iequals(body->value, "8BITMIME") || iequals(body->value, "BINARYMIME"));
@@ -304,6 +308,23 @@ Defects check_transcript(const Transcript& t, bool client_only) {
                         if (e.chunk_over)
                             add(DefectCode::SmtpChunkSize, e.client.back(),
                                 std::to_string(e.chunk_over) + " octets over: the rest is read as a command");
+                        // What the message needs against what its MAIL
+                        // declared, as for DATA's (the header runs on
+                        // from chunk to chunk to its empty line).
+                        for (std::size_t n = 1; n < e.client.size(); ++n) {
+                            std::string_view l = t.lines[e.client[n]].text;
+                            if (n + 1 == e.client.size()) l = l.substr(0, e.cut);
+                            if (l.empty()) chunk_header = false;
+                            const std::size_t b = first_non_ascii(l);
+                            if (b == std::string_view::npos) continue;
+                            if (chunk_header && !utf8 && !chunk_said_utf8) {
+                                add(DefectCode::EnvelopeSmtputf8Needed, e.client[n], "8-bit header", b);
+                                chunk_said_utf8 = true;
+                            } else if (!chunk_header && !body8 && !chunk_said_8bit) {
+                                add(DefectCode::Envelope8BitmimeNeeded, e.client[n], "8-bit body", b);
+                                chunk_said_8bit = true;
+                            }
+                        }
                     }
                     if (accepted == 0 && !same_group_has(Verb::rcpt))
                         add(DefectCode::SmtpDataWithoutRcpt, line, in_mail ? "" : "no MAIL transaction either");
