@@ -192,6 +192,13 @@ TEST(SmtpTranscript, EightBitChunksNeedTheirBody) {
     EXPECT_EQ(codes(g + "C: MAIL FROM:<a@example.org> BODY=8BITMIME\n" + rest), std::vector<std::string>{});
 }
 
+// One trailing space after the path is as lax as two.
+TEST(SmtpTranscript, ATrailingSpaceAfterThePathIsLax) {
+    const std::string g = "S: 220 x\nC: EHLO a.example\nS: 250 x\n";
+    EXPECT_EQ(codes(g + "C: MAIL FROM:<a@example.org> \nS: 250 ok\nC: RCPT TO:<b@example.net> \nS: 250 ok\n"),
+              (std::vector<std::string>{"smtp.command-lax", "smtp.command-lax"}));
+}
+
 TEST(SmtpTranscript, BdatChunkLinesBelongToTheirCommand) {
     const Transcript t = parse("S: 220 x\nC: EHLO a.example\nS: 250-x\nS: 250 CHUNKING\nC: MAIL FROM:<a@b.example>\n"
                                "S: 250 ok\nC: RCPT TO:<c@d.example>\nS: 250 ok\nC: BDAT 12 LAST\nC: Subject: x\n"

@@ -85,6 +85,7 @@ void parse_path_command(Command& c, std::string_view line, std::size_t arg_at, c
         return;
     }
     if (line[after] != ' ') return void(fail(c, "a space must separate the path from parameters", after));
+    if (after + 1 == line.size() && !opt.lenient) return void(fail(c, "trailing space", after));
     c.ok = parse_params(c, line, after + 1, opt);
 }
 
