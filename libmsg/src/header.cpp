@@ -640,6 +640,7 @@ Parameters parse_parameters(std::string_view text, Defects* defects, std::size_t
     // RFC 2231 form beats a plain one: senders give both (filename= for old
     // readers, filename*= for the rest), and RFC 2231 readers use the latter.
     auto emit = [&](Parameter&& p, bool rfc2231, std::size_t at) {
+        p.offset = at;
         for (std::size_t k = 0; k < out.size(); ++k) {
             if (out[k].name != p.name) continue;
             if (out_rfc2231[k] == rfc2231) {

@@ -338,28 +338,10 @@ private:
         const HeaderField* f = m_.field(e, name);
         return f ? f->offset : e.begin;
     }
-    // Where parameter `param` of field `name` is written (its name, at the
-    // start of a word and followed by "=" or RFC 2231's "*"), for a defect
-    // of its value: on the line it is on when the field is folded. npos
-    // when it is not found.
-    std::size_t param_offset(const Entity& e, std::string_view name, std::string_view param) const {
-        const HeaderField* f = m_.field(e, name);
-        if (!f) return std::string_view::npos;
-        const std::string_view v = f->value;
-        auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
-        for (std::size_t at = 0; at + param.size() <= v.size(); ++at) {
-            if ((at > 0 && v[at - 1] != ';' && !blank(v[at - 1])) || !iequals(v.substr(at, param.size()), param))
-                continue;
-            std::size_t k = at + param.size();
-            while (k < v.size() && blank(v[k])) ++k;
-            if (k < v.size() && (v[k] == '=' || v[k] == '*')) return f->value_offset() + at;
-        }
-        return std::string_view::npos;
-    }
-    // ... or the field's start (the entity's, without the field).
-    std::size_t param_or_field_offset(const Entity& e, std::string_view name, std::string_view param) const {
-        const std::size_t at = param_offset(e, name, param);
-        return at != std::string_view::npos ? at : field_offset(e, name);
+    // Where a parameter is written, for a defect of its value (on its own
+    // line when the field is folded); else where field `name` is.
+    std::size_t param_or_field_offset(const Entity& e, const Parameter* p, std::string_view name) const {
+        return p ? p->offset : field_offset(e, name);
     }
 
     void mime(const Entity& e) {
@@ -371,16 +353,17 @@ private:
         if (e.kind == EntityKind::multipart) boundary_in_part(e);
         if (e.content_type.is_multipart()) {  // also when its boundary was never found
             // A nested multipart must not reuse an enclosing boundary.
-            const std::string* b = e.content_type.param("boundary");
+            const Parameter* boundary = find_parameter(e.content_type.params, "boundary");
+            const std::string* b = boundary ? &boundary->value : nullptr;
             // RFC 2046 5.1.1: at most 70 characters. Longer ones (up to the
             // parser's limit, past which it reports them itself) still work.
             if (b && b->size() > 70 && b->size() <= Limits{}.max_boundary_length)
-                add(DefectCode::BoundaryTooLong, param_or_field_offset(e, "Content-Type", "boundary"), *b);
+                add(DefectCode::BoundaryTooLong, param_or_field_offset(e, boundary, "Content-Type"), *b);
             for (std::int32_t p = e.parent; b && p >= 0; p = m_.entity(static_cast<std::size_t>(p)).parent) {
                 const Entity& a = m_.entity(static_cast<std::size_t>(p));
                 const std::string* ab = a.content_type.is_multipart() ? a.content_type.param("boundary") : nullptr;
                 if (ab && *ab == *b) {
-                    add(DefectCode::BoundaryReused, param_or_field_offset(e, "Content-Type", "boundary"), *b);
+                    add(DefectCode::BoundaryReused, param_or_field_offset(e, boundary, "Content-Type"), *b);
                     break;
                 }
             }
@@ -395,12 +378,10 @@ private:
         if (e.has_disposition || e.content_type.param("name")) {
             const std::string name = m_.filename(e);   // not external-body's access parameter
             if (name.find_first_of("/\\") != std::string::npos || name.starts_with("..")) {
-                std::size_t at = e.has_disposition ? param_offset(e, "Content-Disposition", "filename")
-                                                   : std::string_view::npos;
-                if (at == std::string_view::npos) at = param_offset(e, "Content-Type", "name");
-                if (at == std::string_view::npos)
-                    at = field_offset(e, e.has_disposition ? "Content-Disposition" : "Content-Type");
-                add(DefectCode::FilenamePath, at, name);
+                const Parameter* p = e.has_disposition ? find_parameter(e.disposition.params, "filename") : nullptr;
+                if (!p) p = find_parameter(e.content_type.params, "name");
+                add(DefectCode::FilenamePath,
+                    param_or_field_offset(e, p, e.has_disposition ? "Content-Disposition" : "Content-Type"), name);
             }
         }
         for (const std::string_view fname : {std::string_view("Content-Type"), std::string_view("Content-Disposition")})
@@ -459,7 +440,8 @@ private:
             return;
         }
         if (!ascii && !dec) {
-            add(DefectCode::CharsetUnknown, param_or_field_offset(e, "Content-Type", "charset"), *cs);
+            add(DefectCode::CharsetUnknown,
+                param_or_field_offset(e, find_parameter(e.content_type.params, "charset"), "Content-Type"), *cs);
             return;
         }
         if (eight == std::string_view::npos) return;

@@ -412,6 +412,9 @@ TEST(Validate, PlacesOfParametersAndTokens) {
     const std::string mime = kHead + "MIME-Version: 1.0\n";
     std::string t = mime + "Content-Type: text/plain;\n charset=x-nonexistent\n\n\xE9\n";
     EXPECT_EQ(offset_of(t, msg::DefectCode::CharsetUnknown), t.find("charset="));
+    // the parameter itself, not its name quoted in another's value
+    t = mime + "Content-Type: text/plain; name=\"a charset=b\";\n charset=x-nonexistent\n\n\xE9\n";
+    EXPECT_EQ(offset_of(t, msg::DefectCode::CharsetUnknown), t.find("charset=x"));
     t = mime + "Content-Type: text/plain\nContent-Transfer-Encoding:\n base-64\n\nx\n";
     EXPECT_EQ(offset_of(t, msg::DefectCode::UnknownEncoding), t.find("base-64"));
     t = mime + "Content-Type: application/pdf\nContent-Disposition: attachment;\n filename=\"../x.pdf\"\n\nx\n";

@@ -98,6 +98,10 @@ struct Parameter {
     // sent (escapes decoded), which `value` shows as UTF-8 or windows-1252
     // text; a writer writes these again under `charset`. Empty otherwise.
     std::string unconverted{};
+    // Where its name is written (of an RFC 2231 one, the section read
+    // first), `base` of parse_parameters added: the place of a defect of
+    // its value.
+    std::size_t offset = 0;
 };
 
 using Parameters = std::vector<Parameter>;
