@@ -152,8 +152,26 @@ Defects check_transcript(const Transcript& t, bool client_only) {
     bool helo_done = false, in_mail = false, quit = false;
     bool authed = false;   // an AUTH succeeded (235): no other may follow (RFC 4954 4)
     bool utf8 = false, body8 = false;   // the current transaction's MAIL asked for SMTPUTF8, BODY=8BITMIME
-    // BDAT chunks: still in the message's header; 8-bit data reported already.
-    bool chunk_header = true, chunk_said_utf8 = false, chunk_said_8bit = false;
+    // What a message needs (message_needs(), line by line here) against what
+    // its MAIL declared: 8-bit header text SMTPUTF8, 8-bit body text
+    // BODY=8BITMIME, each said once per message. Its header runs to the
+    // first empty line (across BDAT chunks too).
+    struct Needs {
+        bool header = true, said_utf8 = false, said_8bit = false;
+    };
+    auto needs_line = [&](Needs& n, std::size_t line, std::string_view l) {
+        if (l.empty()) n.header = false;
+        const std::size_t b = first_non_ascii(l);
+        if (b == std::string_view::npos) return;
+        if (n.header && !utf8 && !n.said_utf8) {
+            add(DefectCode::EnvelopeSmtputf8Needed, line, "8-bit header", b);
+            n.said_utf8 = true;
+        } else if (!n.header && !body8 && !n.said_8bit) {
+            add(DefectCode::Envelope8BitmimeNeeded, line, "8-bit body", b);
+            n.said_8bit = true;
+        }
+    };
+    Needs chunks;   // the BDAT chunks of the current transaction
     unsigned accepted = 0;
     std::map<unsigned, std::vector<std::size_t>> groups;   // pipelined groups of commands
     std::map<unsigned, Caps> group_caps;
@@ -188,22 +206,11 @@ Defects check_transcript(const Transcript& t, bool client_only) {
             // content's group: pipelined (RFC 2920 3.1).
             groups[e.group].push_back(k);
             if (!group_caps.count(e.group)) group_caps[e.group] = caps;
-            // What the message needs (message_needs(), line by line here)
-            // against what its MAIL declared.
-            bool header = true, said_utf8 = false, said_8bit = false;
+            Needs needs;
             for (std::size_t i : e.client) {
                 const std::string& l = t.lines[i].text;
                 if (l == ".") continue;
-                if (l.empty()) header = false;
-                if (const std::size_t b = first_non_ascii(l); b != std::string::npos) {
-                    if (header && !utf8 && !said_utf8) {
-                        add(DefectCode::EnvelopeSmtputf8Needed, i, "8-bit header", b);
-                        said_utf8 = true;
-                    } else if (!header && !body8 && !said_8bit) {
-                        add(DefectCode::Envelope8BitmimeNeeded, i, "8-bit body", b);
-                        said_8bit = true;
-                    }
-                }
+                needs_line(needs, i, l);
                 if (l.size() > 1 && l[0] == '.' && l[1] != '.') add(DefectCode::SmtpBodyDot, i, "");
                 // The dot added for transparency does not count (RFC 5321 4.5.3.1.6).
                 if (const std::size_t n = l.size() - (l.starts_with("..") ? 1 : 0); n > kMaxTextLine)
@@ -229,8 +236,7 @@ Defects check_transcript(const Transcript& t, bool client_only) {
             if (text.size() > max)
                 add(DefectCode::SmtpCommandTooLong, line, std::to_string(text.size() + 2) + " octets");
             if (probe.verb == Verb::mail) {
-                chunk_header = true;
-                chunk_said_utf8 = chunk_said_8bit = false;
+                chunks = Needs{};
                 utf8 = probe.param("SMTPUTF8") != nullptr;
                 const EsmtpParam* body = probe.param("BODY");
                 body8 = body && (iequals(body->value, "8BITMIME") || iequals(body->value, "BINARYMIME"));
@@ -308,22 +314,10 @@ Defects check_transcript(const Transcript& t, bool client_only) {
                         if (e.chunk_over)
                             add(DefectCode::SmtpChunkSize, e.client.back(),
                                 std::to_string(e.chunk_over) + " octets over: the rest is read as a command");
-                        // What the message needs against what its MAIL
-                        // declared, as for DATA's (the header runs on
-                        // from chunk to chunk to its empty line).
                         for (std::size_t n = 1; n < e.client.size(); ++n) {
                             std::string_view l = t.lines[e.client[n]].text;
                             if (n + 1 == e.client.size()) l = l.substr(0, e.cut);
-                            if (l.empty()) chunk_header = false;
-                            const std::size_t b = first_non_ascii(l);
-                            if (b == std::string_view::npos) continue;
-                            if (chunk_header && !utf8 && !chunk_said_utf8) {
-                                add(DefectCode::EnvelopeSmtputf8Needed, e.client[n], "8-bit header", b);
-                                chunk_said_utf8 = true;
-                            } else if (!chunk_header && !body8 && !chunk_said_8bit) {
-                                add(DefectCode::Envelope8BitmimeNeeded, e.client[n], "8-bit body", b);
-                                chunk_said_8bit = true;
-                            }
+                            needs_line(chunks, e.client[n], l);
                         }
                     }
                     if (accepted == 0 && !same_group_has(Verb::rcpt))
