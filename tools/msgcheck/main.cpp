@@ -179,7 +179,6 @@ static int tool_main(int argc, char** argv) {
         if (const std::string_view why = msg::not_mail_reason(m); !why.empty()) {
             if (framing) report(im, *im.framing, data, first_line, offset, c);
             const std::string what(why);
-
             if (sarif) {
                 c.sarif.push_back(msg::SarifLog::input_result(
                     im.source, msg::Severity::error,
