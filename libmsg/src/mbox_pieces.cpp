@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <memory>
@@ -159,6 +160,14 @@ Result<std::uint64_t> frame_read(const File& file, std::size_t stretch_end, std:
         }
         if (s.event != MboxParser::Event::need_more) continue;   // (a piece starts with a From_ line: no leading)
         if (filled == limit) {
+            // Held only while a message handed out still holds it (a caller
+            // that works on each message as it comes lets it go at once):
+            // else its bytes move to its front, its pages used again.
+            m.keep.reset();
+            if (held && buf.use_count() == (own ? 1 : 2)) {   // (the thread's is in t_spare too)
+                std::atomic_thread_fence(std::memory_order_acquire);   // as detail::reuse_buffer
+                held = false;
+            }
             const std::size_t from = e - std::min(e, kBack);
             const std::size_t tail = filled - from;
             if (held || tail + chunk > limit) {

@@ -377,6 +377,37 @@ TEST(Mbox, AnArchiveCutShortInALongMessageIsAnError) {
     EXPECT_EQ(framed, 20u);   // the short ones before it, whole
 }
 
+// A piece with nowhere to cut it (empty messages, one From_ line after
+// another) goes on past its buffer's first room: when no message holds the
+// buffer any more, the bytes go on in it, not in a new one each time it
+// fills (which a caller working on each message as it comes would have
+// paid for in memory, a buffer's worth per fill).
+TEST(Mbox, APieceWhoseMessagesAreLetGoGoesOnInItsBuffer) {
+    const std::string line = "From s Thu Jan  1 00:00:00 2024\n";
+    const std::size_t n = (std::size_t{40} << 20) / line.size();   // past the first room of 32 MiB
+    std::string archive;
+    archive.reserve(n * line.size());
+    for (std::size_t i = 0; i < n; ++i) archive += line;
+    TempFile f("no-cut.mbox");
+    f.write(archive);
+    auto pieces = msg::MboxPieces::open(f.str(), msg::MboxFormat::mboxrd, archive.size());
+    ASSERT_TRUE(pieces.ok() && pieces->has_value());
+    msg::MboxPiece piece;
+    ASSERT_TRUE((**pieces).next(piece));
+    std::uint64_t at = 0;
+    std::size_t framed = 0, elsewhere = 0;
+    const void* first = nullptr;
+    const auto lines = msg::MboxPieces::frame(piece, msg::MboxOptions{}, at, [&](msg::MboxMessage& m) {
+        if (!first) first = m.keep.get();
+        elsewhere += m.keep.get() != first;
+        ++framed;
+    });
+    ASSERT_TRUE(lines.ok()) << lines.error().message;
+    EXPECT_EQ(*lines, n);
+    EXPECT_EQ(framed, n);
+    EXPECT_EQ(elsewhere, 0u) << "the piece went on in another buffer";
+}
+
 // A plain archive cut short while it is read is an error naming it, for
 // the reader and for pieces (which read it where its size said it has
 // bytes), not a crash and not a last message handed out cut.
