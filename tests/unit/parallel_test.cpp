@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
@@ -268,6 +269,73 @@ TEST(OrderedWork, AnArchiveCutShortIsReportedInItsPlace) {
     EXPECT_EQ(std::count(seen.begin(), seen.end(), "problem"), 1);
     for (std::size_t i = 0; i + 1 < seen.size(); ++i) EXPECT_EQ(seen[i], std::to_string(i));
     EXPECT_LT(seen.size(), 100u);
+    fs::remove(path);
+}
+
+// An archive with nowhere to cut it after its start (empty messages, one
+// From_ line after another) is one piece of as many messages as it has: it
+// works on them as it frames them and hands their results out as it goes,
+// so the results alive at once stay bounded whatever the archive's size;
+// numbered as a reader of the whole archive numbers them, in order, and an
+// exception among them thrown after the results before it.
+TEST(OrderedWork, APieceOfManyMessagesHandsItsResultsOutAsItGoes) {
+    namespace fs = std::filesystem;
+    const fs::path path = fs::temp_directory_path() / ("ordered-work-many-" + std::to_string(::getpid()) + ".mbox");
+    constexpr std::size_t kLong = 16 * msg::OrderedWork<Out>::kPieceMessages;
+    {
+        std::ofstream out(path, std::ios::binary);
+        for (int i = 0; i < 50; ++i)   // pieces of their own before it: its base is waited for
+            out << "From s@example.org Mon Nov 23 09:15:00 2026\nSubject: " << i << "\n\n" << std::string(900, 'b')
+                << "\n\n";
+        for (std::size_t i = 0; i < kLong; ++i) out << "From s@example.org Mon Nov 23 09:15:00 2026\n";
+        out << "\nFrom s@example.org Mon Nov 23 09:15:00 2026\nSubject: last\n\nbody\n";
+    }
+    const auto describe = [](const msg::InputMessage& m) {
+        return std::to_string(m.index) + " " + std::to_string(m.first_line) + " " + std::to_string(m.offset);
+    };
+    std::vector<std::string> whole;
+    msg::InputOptions io;
+    io.mbox = true;
+    msg::for_each_message({path.string()}, io, [&](const msg::InputMessage& m) {
+        whole.push_back(describe(m));
+        return true;
+    });
+    ASSERT_EQ(whole.size(), 50 + kLong + 1);
+    static std::atomic<std::size_t> alive{0}, most{0};
+    struct Counted {
+        std::string text;
+        Counted() { most = std::max(most.load(), ++alive); }
+        Counted(Counted&& o) noexcept : text(std::move(o.text)) { most = std::max(most.load(), ++alive); }
+        Counted& operator=(Counted&&) noexcept = default;
+        ~Counted() { --alive; }
+    };
+    for (std::size_t fail_at : {std::size_t{0}, std::size_t{50} + kLong / 2}) {
+        alive = most = 0;
+        std::vector<std::string> seen;
+        msg::OrderedWork<Counted> work(
+            2,
+            [&](unsigned, const msg::InputMessage& m, Counted& r) {
+                if (fail_at != 0 && m.index == fail_at) throw std::runtime_error("bad");
+                r.text = describe(m);
+            },
+            [&](Counted& r) { seen.push_back(r.text); });
+        auto pieces = msg::MboxPieces::open(path.string(), msg::MboxFormat::mboxrd, 4096);
+        ASSERT_TRUE(pieces.ok() && pieces->has_value());
+        if (fail_at == 0) {
+            work.add_archive(**pieces, path.string(), msg::MboxFormat::mboxrd);
+            work.drain();
+            EXPECT_EQ(seen, whole);
+        } else {
+            EXPECT_THROW(
+                {
+                    work.add_archive(**pieces, path.string(), msg::MboxFormat::mboxrd);
+                    work.drain();
+                },
+                std::runtime_error);
+            EXPECT_EQ(seen, std::vector<std::string>(whole.begin(), whole.begin() + static_cast<long>(fail_at)));
+        }
+        EXPECT_LT(most.load(), 4 * msg::OrderedWork<Counted>::kPieceMessages) << "results held at once";
+    }
     fs::remove(path);
 }
 

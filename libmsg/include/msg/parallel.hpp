@@ -13,8 +13,10 @@
 // threads. Memory is bounded: at most a few batches per thread and about
 // kBytesPerThread of message bytes per thread are between the loop and the
 // output at any time (a larger message is let in alone, or worked on in the
-// calling thread when it would have to be copied), and the buffers
-// kept for reuse hold no more than that past their usual size.
+// calling thread when it would have to be copied), the buffers
+// kept for reuse hold no more than that past their usual size, and an
+// archive's piece of many messages (kPieceMessages) hands its results out
+// as it goes.
 //
 // With one thread nothing is copied and no thread is started: each message
 // is worked on and its result emitted at once, inside the loop's callback.
@@ -96,6 +98,12 @@ public:
     // one) let in flight beyond the window of batches, so that the pieces
     // after a long message are found and worked on while it is.
     static constexpr std::size_t kIdlePieces = 256;
+    // A piece that frames more messages than this (an archive with no
+    // place to cut it, such as empty messages one after another: it is
+    // one piece) works on them as it frames them, and hands its results
+    // to the calling thread this many at a time, so that its memory does
+    // not grow with the archive.
+    static constexpr std::size_t kPieceMessages = 4096;
 
     OrderedWork(unsigned threads, Work work, Emit emit)
         : threads_(std::max(1u, threads)), work_(std::move(work)), emit_(std::move(emit)),
@@ -212,6 +220,8 @@ private:
         std::string path;
         MboxFormat format = MboxFormat::mboxrd;
         std::vector<Result> results;
+        std::uint64_t framed = 0;   // its messages
+        std::vector<Result> ready;  // results handed out before it is done, to emit before `results` (under mu_)
         Result result;
         bool failed = false;   // the file could not be read:
         InputProblem problem = InputProblem::missing;
@@ -246,6 +256,7 @@ private:
         e.failed = false;
         e.is_piece = false;
         e.results.clear();
+        e.framed = 0;
         return e;
     }
 
@@ -261,6 +272,7 @@ private:
         }
         todo_cv_.notify_all();
         chain_cv_.notify_all();
+        taken_cv_.notify_all();
         for (std::thread& t : workers_) t.join();
         workers_.clear();
     }
@@ -286,7 +298,7 @@ private:
             {
                 std::lock_guard lock(mu_);
                 b->done = true;
-                b->idle = !b->error && b->used == 1 && b->entries[0]->is_piece && b->entries[0]->results.empty();
+                b->idle = !b->error && b->used == 1 && b->entries[0]->is_piece && b->entries[0]->framed == 0;
                 if (b->idle) ++idle_;
                 // (A piece without a message makes room in the window.)
                 wake = ++done_ >= wake_at_ || b->idle;
@@ -317,7 +329,10 @@ private:
     // A piece: found and framed (its messages held, an unquoted copy or a
     // too large message's From_ line copied), its counts said, then, once
     // the pieces before have said theirs, its messages numbered and worked
-    // on.
+    // on. A piece of more than kPieceMessages messages waits for its base
+    // as it frames, then works on each message as it is framed and hands
+    // the results out as it goes: what it holds stays bounded, and it says
+    // its counts at its end.
     void work_on_piece(unsigned k, Entry& e) {
         struct Framed {
             MboxMessage m;
@@ -328,13 +343,46 @@ private:
         MboxOptions mo;
         mo.format = e.format;
         std::uint64_t at = 0;   // the piece's offset in the archive
+        std::optional<Counts> base;   // taken: the messages are worked on as framed
+        InputMessage im;
+        im.file = e.path;
+        im.source = e.path;
+        MboxMessage numbered;
+        // A message numbered as in the whole archive, and worked on.
+        const auto work_one = [&](const MboxMessage& m) {
+            numbered = m;
+            numbered.index += base->messages;
+            numbered.offset += at;
+            numbered.line += base->lines;
+            numbered.data_offset += at;
+            numbered.data_line += base->lines;
+            numbered.data_end += at;
+            point_at(im, numbered);
+            e.results.emplace_back();
+            try {
+                work_(k, im, e.results.back());
+            } catch (...) {
+                e.results.pop_back();   // the results before it are emitted, then this is thrown
+                throw;
+            }
+            numbered.keep.reset();   // its bytes may go
+            im.keep.reset();
+            // (Only a piece worked on as framed has more than kPieceMessages.)
+            if (e.framed > kPieceMessages && e.results.size() >= kPieceMessages) hand_out(e);
+        };
         msg::Result<std::uint64_t> lines = std::uint64_t{0};
         try {
             lines = MboxPieces::frame(e.piece, mo, at, [&](MboxMessage& m) {
+                ++e.framed;
+                if (base) return work_one(m);
                 Framed& f = framed.emplace_back();
                 f.m = m;
                 if (m.unquoted) f.m.data = f.data.assign(m.data);
                 if (m.too_large) f.m.from_line = f.from_line.assign(m.from_line);
+                if (framed.size() <= kPieceMessages) return;
+                base = take_base(e);
+                for (Framed& held : framed) work_one(held.m);
+                framed.clear();
             });
         } catch (...) {
             say_counts(e, counts);   // the pieces after this one go on
@@ -353,46 +401,48 @@ private:
                     e.error = lines.error().message;
                 }
             }
-            say_counts(e, counts, false);
+            say_counts(e, counts, base.has_value());
             return;
         }
         counts.lines = *lines;
-        counts.messages = framed.size();
-        if (framed.empty()) {   // a stretch inside a message: nothing to number
+        counts.messages = e.framed;
+        if (e.framed == 0) {   // a stretch inside a message: nothing to number
             say_counts(e, counts, false);
             return;
         }
         say_counts(e, counts);
-        Counts base;
+        if (base) return;   // worked on as framed
+        base = take_base(e);
+        for (Framed& f : framed) {
+            work_one(f.m);
+            f.m.keep.reset();
+        }
+    }
+
+    // Thrown in a worker when the work is given up (stop()).
+    struct Closing {};
+
+    // The counts of the pieces before this one, once they said them.
+    Counts take_base(Entry& e) {
+        std::unique_lock lock(mu_);
+        Chain& c = *e.chain;
+        chain_cv_.wait(lock, [&] { return closing_ || c.bases.count(e.number) > 0; });
+        if (closing_) throw Closing{};
+        const Counts base = c.bases[e.number];
+        c.bases.erase(e.number);
+        return base;
+    }
+
+    // A piece's results so far to the calling thread (ready), once it took
+    // those handed out before.
+    void hand_out(Entry& e) {
         {
             std::unique_lock lock(mu_);
-            Chain& c = *e.chain;
-            chain_cv_.wait(lock, [&] { return closing_ || c.bases.count(e.number) > 0; });
-            if (closing_) return;
-            base = c.bases[e.number];
-            c.bases.erase(e.number);
+            taken_cv_.wait(lock, [&] { return closing_ || e.ready.empty(); });
+            if (closing_) throw Closing{};
+            e.ready.swap(e.results);
         }
-        InputMessage im;
-        im.file = e.path;
-        im.source = e.path;
-        for (Framed& f : framed) {
-            MboxMessage& m = f.m;
-            m.index += base.messages;
-            m.offset += at;
-            m.line += base.lines;
-            m.data_offset += at;
-            m.data_line += base.lines;
-            m.data_end += at;
-            point_at(im, m);
-            e.results.emplace_back();
-            try {
-                work_(k, im, e.results.back());
-            } catch (...) {
-                e.results.pop_back();   // the results before it are emitted, then this is thrown
-                throw;
-            }
-            m.keep.reset();
-        }
+        done_cv_.notify_one();
     }
 
     // A piece's counts; `wants_base`: it has messages to number, and waits
@@ -455,14 +505,39 @@ private:
         todo_cv_.notify_one();
     }
 
-    bool front_done() {
-        std::lock_guard lock(mu_);
-        return window_.front()->done;
+    // Emit the results of the batches at the front that are done, and
+    // those a piece at the front handed out.
+    void emit_ready() {
+        while (!window_.empty() && window_.front().get() != open_) {
+            std::unique_lock lock(mu_);
+            if (Entry* p = front_ready()) {
+                take_ready(lock, *p);
+                continue;
+            }
+            if (!window_.front()->done) return;
+            lock.unlock();
+            finish_front();
+        }
     }
 
-    // Emit the results of the batches at the front that are done.
-    void emit_ready() {
-        while (!window_.empty() && window_.front().get() != open_ && front_done()) finish_front();
+    // Under mu_: the piece at the front of the window when it handed out
+    // results (ready) before it is done.
+    Entry* front_ready() const {
+        if (window_.empty()) return nullptr;
+        const Batch& b = *window_.front();
+        if (&b == open_ || b.used != 1 || !b.entries[0]->is_piece || b.entries[0]->ready.empty()) return nullptr;
+        return b.entries[0].get();
+    }
+
+    // Emit the results piece `e` handed out (mu_ held by `lock`, let go
+    // while they are emitted), and let it hand out more.
+    void take_ready(std::unique_lock<std::mutex>& lock, Entry& e) {
+        taken_.swap(e.ready);
+        lock.unlock();
+        taken_cv_.notify_all();
+        for (Result& r : taken_) emit_(r);
+        taken_.clear();
+        lock.lock();
     }
 
     // Wait until a new batch may go in flight: fewer than max_batches_ in
@@ -474,14 +549,18 @@ private:
                 std::unique_lock lock(mu_);
                 const auto room = [&] { return window_.size() < max_batches_ + std::min(idle_, kIdlePieces); };
                 Batch* front = window_.front().get();
-                if (!room() && !front->done) {
+                if (!room() && !front->done && !front_ready()) {
                     // Woken once several batches are done, not after each:
                     // a wake-up of this thread takes a core from a worker.
                     std::size_t pending = 0;
                     for (const std::unique_ptr<Batch>& w : window_) pending += w->done ? 0 : 1;
                     wake_at_ = done_ + std::min(pending, std::max<std::size_t>(1, max_batches_ / 2));
-                    done_cv_.wait(lock, [&] { return done_ >= wake_at_ || room(); });
+                    done_cv_.wait(lock, [&] { return done_ >= wake_at_ || room() || front_ready(); });
                     wake_at_ = 0;
+                }
+                if (Entry* p = front_ready()) {
+                    take_ready(lock, *p);
+                    continue;
                 }
                 if (room()) return;
                 if (!front->done) continue;
@@ -494,7 +573,12 @@ private:
         {
             Batch* b = window_.front().get();
             std::unique_lock lock(mu_);
-            done_cv_.wait(lock, [&] { return b->done; });
+            for (;;) {
+                done_cv_.wait(lock, [&] { return b->done || front_ready(); });
+                Entry* p = front_ready();
+                if (!p) break;
+                take_ready(lock, *p);
+            }
         }
         finish_front();
     }
@@ -512,6 +596,7 @@ private:
         for (std::size_t i = 0; i < emit; ++i) {
             Entry& e = *b->entries[i];
             if (e.is_piece) {
+                for (Result& r : e.ready) emit_(r);
                 for (Result& r : e.results) emit_(r);
                 if (e.failed && problem_) problem_(e.problem, e.error);
             } else if (!e.failed) {
@@ -520,8 +605,10 @@ private:
                 problem_(e.problem, e.error);
             }
         }
-        if (error && emit < b->used && b->entries[emit]->is_piece)   // the results before the exception
+        if (error && emit < b->used && b->entries[emit]->is_piece) {   // the results before the exception
+            for (Result& r : b->entries[emit]->ready) emit_(r);
             for (Result& r : b->entries[emit]->results) emit_(r);
+        }
         for (std::size_t i = 0; i < b->used; ++i) {
             Entry& e = *b->entries[i];
             e.message.let_go();
@@ -529,6 +616,7 @@ private:
                 e.piece = MboxPiece{};
                 e.chain.reset();
                 e.results.clear();
+                e.ready.clear();
             }
         }
         // Arenas are kept for reuse (a new one costs page faults as it is
@@ -556,11 +644,12 @@ private:
     std::size_t bytes_ = 0;
     std::size_t large_bytes_ = 0;   // large() of every batch's arena
     std::vector<std::unique_ptr<Batch>> spare_;
+    std::vector<Result> taken_;   // results a piece handed out, being emitted
 
     // Shared with the workers, under mu_: batches to work on, each batch's
     // done flag, closing_.
     std::mutex mu_;
-    std::condition_variable todo_cv_, done_cv_, chain_cv_;
+    std::condition_variable todo_cv_, done_cv_, chain_cv_, taken_cv_;
     std::deque<Batch*> todo_;
     std::size_t idle_ = 0;   // batches in the window with idle set
     std::size_t done_ = 0;   // batches done so far; the calling thread is
