@@ -128,6 +128,37 @@ TEST(SmtpTranscript, ABrokenReplyLeavesTheNextWhole) {
     }
 }
 
+// A reply left open when the client speaks and no command waits for it (a
+// "220-" greeting that never ends, as RFC 4954 4.1's examples print it)
+// ends there, broken: the client would not have spoken before its end, so
+// the reply after the command answers it. A reply still open while
+// commands wait for theirs (pipelining) goes on past the client's lines.
+TEST(SmtpTranscript, AnOpenReplyNoCommandWaitsForEndsWhenTheClientSpeaks) {
+    const std::string text = "S: 220-smtp.example.com ESMTP Server\nC: EHLO client.example.com\n"
+                             "S: 250-smtp.example.com Hello client.example.com\nS: 250 AUTH PLAIN\n"
+                             "C: QUIT\nS: 221 bye\n";
+    const std::vector<Exchange> ex = exchanges(parse(text));
+    ASSERT_EQ(ex.size(), 3u);
+    EXPECT_EQ(ex[0].kind, ExchangeKind::greeting);
+    EXPECT_FALSE(ex[0].reply);
+    EXPECT_EQ(ex[0].reply_lines, std::vector<std::size_t>{0});
+    ASSERT_TRUE(ex[1].reply);
+    EXPECT_EQ(ex[1].reply->code, 250);
+    EXPECT_EQ(ex[1].reply->lines.size(), 2u);
+    ASSERT_TRUE(ex[2].reply);
+    EXPECT_EQ(ex[2].reply->code, 221);
+    EXPECT_EQ(codes(text), std::vector<std::string>{"smtp.reply-syntax"});
+    const std::string pipelined = "S: 220 mx.example.net\nC: EHLO a.example\nS: 250-mx.example.net\nS: 250 PIPELINING\n"
+                                  "C: MAIL FROM:<a@b.example>\nS: 250-2.1.0 sender\nC: RCPT TO:<c@d.example>\n"
+                                  "S: 250 2.1.0 ok\nS: 250 2.1.5 ok\nC: QUIT\nS: 221 bye\n";
+    const std::vector<Exchange> px = exchanges(parse(pipelined));
+    ASSERT_EQ(px.size(), 5u);
+    ASSERT_TRUE(px[2].reply);
+    EXPECT_EQ(px[2].reply->lines.size(), 2u);
+    ASSERT_TRUE(px[3].reply);
+    EXPECT_EQ(px[3].reply->code, 250);
+}
+
 // RFC 4954 4: AUTH ends a pipelined group, except with an initial response
 // for a mechanism that completes in one round trip without a security layer
 // (PLAIN, EXTERNAL).

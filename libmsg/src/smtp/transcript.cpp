@@ -432,6 +432,15 @@ std::vector<Exchange> exchanges(const Transcript& t) {
             continue;
         }
         // The client.
+        if (!reply_lines.empty() && waiting.empty() && body == none && bdat == none) {
+            // A reply still open, that no command waits for (a greeting
+            // whose last line never came, as in RFC 4954 4.1's examples):
+            // the client would not have spoken before its end, so it ends
+            // here, broken, and what the server says next answers this line.
+            reply_bad = false;
+            (void)assembler.take();
+            deliver(std::nullopt);
+        }
         if (body != none) {
             ex[body].client.push_back(i);
             if (l.text == ".") {
