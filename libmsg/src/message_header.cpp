@@ -99,7 +99,10 @@ std::size_t parse_header_block(std::string_view data, std::vector<HeaderField>& 
             close_open(pos);
             return pos;
         }
-        if (pos >= limits.max_header_bytes) {
+        // The block holds at most max_header_bytes: a line that would end
+        // past it is not taken (one field of megabytes on one line would
+        // else be read whole, whatever the limit).
+        if (next > limits.max_header_bytes) {
             close_open(pos);
             if (defects) defects->push_back({DefectCode::HeaderBlockTooLarge, base + pos, {}});
             return pos;

@@ -2,6 +2,7 @@
 // derived from messages (envelope.hpp).
 #include <gtest/gtest.h>
 #include <msg/envelope.hpp>
+#include <msg/limits.hpp>
 
 #include <string>
 #include <vector>
@@ -69,10 +70,12 @@ TEST(DeriveEnvelope, Recipients) {
 
 TEST(DeriveEnvelope, ManyRecipientsAreDeduplicatedInLinearTime) {
     std::string to = "To: ";
-    for (int i = 0; i < 50000; ++i) to += "user" + std::to_string(i % 25000) + "@Example.org, ";
+    // (Under the header block's limit of 1 MiB.)
+    for (int i = 0; i < 40000; ++i) to += "user" + std::to_string(i % 20000) + "@Example.org, ";
     to += "last@example.org\n";
+    ASSERT_LT(to.size(), msg::Limits{}.max_header_bytes);
     const auto e = derive("From: a@example.org\n" + to + "\nx\n");
-    EXPECT_EQ(e.envelope.rcpts.size(), 25001u);
+    EXPECT_EQ(e.envelope.rcpts.size(), 20001u);
 }
 
 // Below 32 recipients they are compared one by one, beyond by a hash set:

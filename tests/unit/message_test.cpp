@@ -892,10 +892,22 @@ TEST(Message, TooManyPartsDoesNotCountTheCloseDelimiter) {
 TEST(Message, HeaderBlockTooLarge) {
     msg::Limits lim;
     lim.max_header_bytes = 20;
+    // B's line would end past the limit: the block ends before it.
     const std::string s = "A: 1234567890\nB: 1234567890\nC: x\n\nbody\n";
     auto m = msg::parse_message(s, lim);
     EXPECT_EQ(count(m.defects(), DefectCode::HeaderBlockTooLarge), 1u);
-    EXPECT_EQ(m.headers().size(), 2u);
+    ASSERT_EQ(m.headers().size(), 1u);
+    EXPECT_EQ(m.headers()[0].raw, "A: 1234567890\n");
+    // One field on one line longer than the limit is not read at all.
+    const std::string one = "To: " + std::string(100, 'a') + "\nSubject: x\n\nbody\n";
+    auto o = msg::parse_message(one, lim);
+    EXPECT_EQ(count(o.defects(), DefectCode::HeaderBlockTooLarge), 1u);
+    EXPECT_TRUE(o.headers().empty());
+    // A block of exactly the limit is whole.
+    lim.max_header_bytes = 14;
+    auto exact = msg::parse_message(std::string("A: 1234567890\n\nbody\n"), lim);
+    EXPECT_EQ(count(exact.defects(), DefectCode::HeaderBlockTooLarge), 0u);
+    EXPECT_EQ(exact.headers().size(), 1u);
 }
 
 // --- field positions ---------------------------------------------------------------
