@@ -311,7 +311,15 @@ private:
         return false;
     }
 
+    // A display name is a phrase: words, and in obs-phrase (RFC 5322 4.1)
+    // also dots, but only after a first word (obs-phrase = word *(word /
+    // "." / CFWS)): ".John" is no phrase at all, while "John Q. Public" is
+    // an obsolete one. The address after the name is still read.
     void display_name(const std::vector<Token>& words) {
+        if (!words.empty() && words[0].kind == Tok::special) {
+            syntax(words[0].offset, "display name begins with '.'");
+            return;
+        }
         for (std::size_t i = 0; i < words.size(); ++i)
             if (words[i].kind == Tok::special) {  // a '.' in a phrase: obs-phrase
                 obsolete(words[i].offset, "unquoted '.' in a display name");

@@ -62,6 +62,21 @@ TEST(ValidateAddress, Obsolete) {
     EXPECT_EQ(address("a . b@x.org"), V{"address.obsolete"});
 }
 
+// RFC 5322 4.1: obs-phrase = word *(word / "." / CFWS), so a display name
+// may hold dots after its first word (obsolete) but not begin with one.
+TEST(ValidateAddress, DisplayNameBeginsWithAWord) {
+    EXPECT_EQ(address(".John <j@example.org>"), V{"address.syntax"});
+    EXPECT_EQ(address(". John <j@example.org>"), V{"address.syntax"});
+    EXPECT_EQ(address(".team: a@x.org;"), V{"address.syntax"});
+    EXPECT_EQ(address("John. <j@example.org>"), V{"address.obsolete"});
+    EXPECT_EQ(address("\".John\" <j@example.org>"), V{});
+    // placed at the dot; the address after the name is still read
+    const auto r = msg::parse_address_list("a@x.org, .John <j@example.org>", AddressKind::mailbox_list);
+    ASSERT_EQ(r.defects.size(), 1u);
+    EXPECT_EQ(r.defects[0].offset, 9u);
+    EXPECT_EQ(r.mailboxes, 2u);
+}
+
 TEST(ValidateAddress, CountsMailboxes) {
     EXPECT_EQ(msg::parse_address_list("a@x.org, B <b@y.org>", AddressKind::mailbox_list).mailboxes, 2u);
     EXPECT_EQ(msg::parse_address_list("g: a@x.org, b@y.org;", AddressKind::address_list).mailboxes, 2u);
