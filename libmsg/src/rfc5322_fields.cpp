@@ -165,6 +165,10 @@ public:
 
     // mailbox-list / address-list / a single mailbox, per `kind`.
     void parse(AddressKind kind) {
+        if (kind == AddressKind::path) {
+            path();
+            return;
+        }
         const bool groups = kind == AddressKind::address_list;
         const bool single = kind == AddressKind::mailbox;
         if (t_.at_end()) {
@@ -219,6 +223,19 @@ public:
     }
 
 private:
+    // path = angle-addr / ([CFWS] "<" [CFWS] ">" [CFWS]) (RFC 5322 3.6.7):
+    // the reverse path of RFC 5321 4.4 as the delivering server wrote it,
+    // in angle brackets always, with no display name; "<>" is a bounce's.
+    void path() {
+        const Token& k = t_.peek();
+        if (!t_.is('<')) {
+            syntax(k.offset, k.kind == Tok::end ? "no path" : "a path is an address in angle brackets");
+        } else if (angle_addr(true) && !t_.at_end()) {
+            syntax(t_.peek().offset, "text after the path");
+        }
+        fc_.unclosed(t_.lexer(), DefectCode::AddressSyntax);
+    }
+
     void syntax(std::size_t at, std::string why) { fc_.error(DefectCode::AddressSyntax, at, std::move(why)); }
     void obsolete(std::size_t at, std::string why) {
         fc_.error(DefectCode::AddressObsolete, at, std::move(why));
@@ -434,10 +451,12 @@ private:
         return true;
     }
 
-    // angle-addr = "<" addr-spec ">" ; obs-angle-addr with a route
-    bool angle_addr() {
+    // angle-addr = "<" addr-spec ">" ; obs-angle-addr with a route. With
+    // `null_path`, "<>" (a path's) is taken too, and is no mailbox.
+    bool angle_addr(bool null_path = false) {
         const Token open = t_.take();
-        if (t_.is('@') || t_.is(',')) {  // obs-route: obs-domain-list ":", commas allowed before and between
+        const bool route = t_.is('@') || t_.is(',');
+        if (route) {  // obs-route: obs-domain-list ":", commas allowed before and between
             obsolete(t_.peek().offset, "source route");
             bool any = false;
             while (t_.is('@') || t_.is(',')) {
@@ -449,8 +468,9 @@ private:
             t_.take();
         }
         if (t_.is('>')) {
-            syntax(open.offset, "empty angle brackets");  // <> only in Return-Path
             t_.take();
+            if (null_path && !route) return true;
+            syntax(open.offset, "empty angle brackets");  // <> only in Return-Path
             return false;
         }
         std::vector<Token>& words = words_;   // (the display name's, done with)

@@ -211,6 +211,8 @@ private:
                 if (!from_mailboxes) from_mailboxes = n;
             } else if (iequals(name, "Resent-From")) address(AddressKind::mailbox_list);
             else if (iequals(name, "Sender") || iequals(name, "Resent-Sender")) address(AddressKind::mailbox);
+            else if (iequals(name, "Return-Path")) address(AddressKind::path);
+            else if (iequals(name, "Received")) received(f);
             else if (iequals(name, "To") || iequals(name, "Cc") || iequals(name, "Reply-To") ||
                      iequals(name, "Resent-To") || iequals(name, "Resent-Cc"))
                 address(AddressKind::address_list);
@@ -238,6 +240,33 @@ private:
         if (top && have_mime_fields && !have_mime_version)
             add(restates_plain_text(e) ? DefectCode::MimeVersionMissingPlain : DefectCode::MimeVersionMissing,
                 first_mime->offset);
+    }
+
+    // received = "Received:" *received-token ";" date-time (RFC 5322
+    // 3.6.7; RFC 5321 4.4 writes it as a Stamp ending in ";" FWS
+    // date-time). The tokens are the servers' own business; the date-time
+    // after the last ';' is checked as Date's is. A ';' inside a comment
+    // or a quoted string is text. With no ';' the field is obs-received
+    // (RFC 5322 4.5.7), which has no date at all: obsolete, not wrong.
+    void received(const HeaderField& f) {
+        const std::string_view v = f.value;
+        std::size_t semi = std::string_view::npos;
+        int comment = 0;
+        bool quoted = false;
+        for (std::size_t i = 0; i < v.size(); ++i) {
+            const char c = v[i];
+            if (c == '\\' && (quoted || comment > 0)) ++i;
+            else if (quoted) quoted = c != '"';
+            else if (c == '(') ++comment;
+            else if (comment > 0) comment -= c == ')';
+            else if (c == '"') quoted = true;
+            else if (c == ';') semi = i;
+        }
+        if (semi == std::string_view::npos) {
+            add(DefectCode::TraceObsolete, f.offset, std::string(f.name));
+            return;
+        }
+        add_all(parse_date_time(v.substr(semi + 1), f.value_offset() + semi + 1, f.name).defects);
     }
 
     static bool is_ascii_label(std::string_view cs) {

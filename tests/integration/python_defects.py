@@ -85,6 +85,7 @@ REASONS = {
     "qp-trailing": "quopri keeps literal white space at the end of a line and reports nothing",
     "empty-part-dropped": "feedparser drops a part with no bytes between two delimiter lines and notes nothing",
     "uu-silent": "_decode_uu() raises ValueError or decodes what it can; get_payload() never records a defect",
+    "trace-unstructured": "Received and Return-Path are not in the header registry: unstructured, never parsed",
 }
 
 # msgcheck code -> (Python's defect names for that code's messages, KIND, reason).
@@ -157,6 +158,7 @@ PYTHON = {
     "body.uuencode-bad-line": (set(), NONE, "uu-silent"),
     "body.uuencode-no-end": (set(), NONE, "uu-silent"),
     "mime.field-duplicate": (set(), NONE, "no-field-rules"),
+    "trace.obsolete": (set(), NONE, "trace-unstructured"),
 }
 
 SKIPPED_GROUPS = ("envelope.", "mbox.", "smtp.")   # smtp.*: transcripts, not messages

@@ -77,6 +77,28 @@ TEST(ValidateAddress, DisplayNameBeginsWithAWord) {
     EXPECT_EQ(r.mailboxes, 2u);
 }
 
+// Return-Path holds a path (RFC 5322 3.6.7): an address in angle brackets
+// with no display name, or "<>" with optional CFWS.
+TEST(ValidateAddress, ReturnPathIsAPath) {
+    auto path = [](std::string_view v) { return address(v, AddressKind::path); };
+    EXPECT_EQ(path("<alice@example.org>"), V{});
+    EXPECT_EQ(path(" <alice@example.org> (envelope sender)"), V{});
+    EXPECT_EQ(path("<>"), V{});
+    EXPECT_EQ(path(" (bounce) < (null) > "), V{});
+    EXPECT_EQ(path("<@relay.example.net:alice@example.org>"), V{"address.obsolete"});
+    EXPECT_EQ(path("alice@example.org"), V{"address.syntax"});
+    EXPECT_EQ(path("Alice <alice@example.org>"), V{"address.syntax"});
+    EXPECT_EQ(path("<alice@example.org>, <bob@example.net>"), V{"address.syntax"});
+    EXPECT_EQ(path("<alice>"), V{"address.syntax"});
+    EXPECT_EQ(path("<@relay.example.net:>"), (V{"address.obsolete", "address.syntax"}));
+    EXPECT_EQ(path(""), V{"address.syntax"});
+    EXPECT_EQ(path("<alice@example.org> (unclosed"), V{"address.syntax"});
+    const auto r = msg::parse_address_list(" alice@example.org", AddressKind::path, {.base = 13, .field = {}});
+    ASSERT_EQ(r.defects.size(), 1u);
+    EXPECT_EQ(r.defects[0].offset, 14u);
+    EXPECT_EQ(msg::parse_address_list("<>", AddressKind::path).mailboxes, 0u);
+}
+
 TEST(ValidateAddress, CountsMailboxes) {
     EXPECT_EQ(msg::parse_address_list("a@x.org, B <b@y.org>", AddressKind::mailbox_list).mailboxes, 2u);
     EXPECT_EQ(msg::parse_address_list("g: a@x.org, b@y.org;", AddressKind::address_list).mailboxes, 2u);
@@ -245,6 +267,41 @@ TEST(Validate, RequiredAndSingleFields) {
               V{"field.sender-required"});
     EXPECT_EQ(check("From: a@x.org, b@y.org\nSender: a@x.org\nDate: Mon, 23 Nov 2026 09:15:00 +0100\n\nx\n"),
               V{});
+}
+
+// Received = *received-token ";" date-time (RFC 5322 3.6.7): the date
+// after the last ';' outside comments and quoted strings is checked as a
+// Date is; with no ';' the field is obs-received (4.5.7), a warning.
+TEST(Validate, ReceivedDateTime) {
+    auto one = [](const std::string& received) { return msg::validate(msg::parse_message(kHead + received + "\nx\n")); };
+    EXPECT_EQ(codes(one("Received: from a.example.org (a.example.org [192.0.2.1]) by mx.example.net\n"
+                        " with ESMTP id 4F2A1 for <bob@example.net>; Mon, 23 Nov 2026 09:15:02 +0100\n")),
+              V{});
+    EXPECT_EQ(codes(one("Received: (qmail 1 invoked by uid 0); 23 Nov 2026 08:15:02 -0000\n")), V{});
+    // a ';' in a comment after the date, or in a quoted string, is text
+    EXPECT_EQ(codes(one("Received: by mx.example.net; Mon, 23 Nov 2026 09:15:02 +0100 (a; b)\n")), V{});
+    EXPECT_EQ(codes(one("Received: from \"a;b\" by mx.example.net; Mon, 23 Nov 2026 09:15:02 +0100\n")), V{});
+    // the date's defects, at the date
+    const std::string bad = "Received: by mx.example.net; Mon, 23 Nov 2026 25:15:02 +0100\n";
+    msg::Defects d = one(bad);
+    ASSERT_EQ(codes(d), V{"date.range"});
+    EXPECT_EQ(d[0].offset, kHead.size() + bad.find("25:"));
+    EXPECT_EQ(codes(one("Received: by mx.example.net; Mon, 23 Nov 26 09:15:02 GMT\n")),
+              (V{"date.obsolete", "date.obsolete"}));
+    EXPECT_EQ(codes(one("Received: by mx.example.net; 2026-11-23T09:15:02Z\n")), V{"date.syntax"});
+    EXPECT_EQ(codes(one("Received: by mx.example.net;\n")), V{"date.syntax"});
+    // no date at all: obs-received, at the field
+    for (const std::string r : {"Received: by mx.example.net id 4F2A1\n", "Received: from a (b; c) by d\n"}) {
+        d = one(r);
+        ASSERT_EQ(codes(d), V{"trace.obsolete"}) << r;
+        EXPECT_EQ(d[0].offset, kHead.size());
+        EXPECT_EQ(d[0].info().severity, msg::Severity::warning);
+    }
+    // Return-Path is a path
+    d = one("Return-Path: bob@example.net\n");
+    ASSERT_EQ(codes(d), V{"address.syntax"});
+    EXPECT_EQ(d[0].offset, kHead.size() + 13);
+    EXPECT_EQ(codes(one("Return-Path: <>\n")), V{});
 }
 
 TEST(Validate, Lines) {

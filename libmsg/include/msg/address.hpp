@@ -60,8 +60,10 @@ bool is_smtp_domain(std::string_view s, bool utf8);
 // address.obsolete; what cannot be read is address.syntax.
 
 // What a field may hold: From (mailbox-list), Sender (mailbox), To
-// (address-list), Bcc (address-list or nothing).
-enum class AddressKind { mailbox, mailbox_list, address_list, address_list_or_empty };
+// (address-list), Bcc (address-list or nothing), Return-Path (path, RFC
+// 5322 3.6.7: an angle-addr with no display name, or "<>" with optional
+// CFWS, the null path of a bounce).
+enum class AddressKind { mailbox, mailbox_list, address_list, address_list_or_empty, path };
 
 struct AddressListOptions {
     std::size_t base = 0;        // added to every defect's offset
