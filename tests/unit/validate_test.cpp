@@ -304,6 +304,52 @@ TEST(Validate, ReceivedDateTime) {
     EXPECT_EQ(codes(one("Return-Path: <>\n")), V{});
 }
 
+// RFC 5322 3.6.6: each resending prepends a block of resent fields, which
+// needs Resent-Date and Resent-From, and Resent-Sender when Resent-From
+// names several mailboxes. Blocks end at trace fields or where a field of
+// the block comes again.
+TEST(Validate, ResentBlocks) {
+    const std::string date = "Mon, 23 Nov 2026 09:15:00 +0100\n";
+    auto check_resent = [&](const std::string& fields) { return msg::validate(msg::parse_message(fields + kHead + "\nx\n")); };
+    // two blocks one after the other, and blocks between trace fields
+    EXPECT_EQ(codes(check_resent("Resent-From: a@x.org\nResent-To: b@y.org\nResent-Date: " + date +
+                                 "Resent-Message-ID: <2@x.org>\nResent-From: b@y.org\nResent-Sender: c@y.org\n"
+                                 "Resent-Cc: d@y.org\nResent-Date: " + date)),
+              V{});
+    EXPECT_EQ(codes(check_resent("Received: by mx.example.net; " + date + "Resent-Date: " + date +
+                                 "Resent-From: a@x.org\nReceived: by mx.example.net; " + date +
+                                 "Resent-From: b@y.org\nX-Note: other fields do not end a block\nResent-Date: " + date)),
+              V{});
+    // a block without Resent-Date, or without Resent-From: at its first field
+    msg::Defects d = check_resent("Received: by mx.example.net; " + date + "Resent-From: a@x.org\nResent-To: b@y.org\n");
+    ASSERT_EQ(codes(d), V{"field.missing"});
+    EXPECT_EQ(d[0].offset, std::string("Received: by mx.example.net; " + date).size());
+    EXPECT_EQ(d[0].detail, "Resent-Date");
+    d = check_resent("Resent-Date: " + date);
+    ASSERT_EQ(codes(d), V{"field.missing"});
+    EXPECT_EQ(d[0].detail, "Resent-From");
+    // a trace field ends a block: the Resent-To below it is a block of its own
+    const std::string first = "Resent-From: a@x.org\nResent-Date: " + date + "Received: by mx.example.net; " + date;
+    d = check_resent(first + "Resent-To: b@y.org\n");
+    ASSERT_EQ(codes(d), (V{"field.missing", "field.missing"}));
+    EXPECT_EQ(d[0].offset, first.size());
+    // so does a second Resent-From
+    const std::string one = "Resent-From: a@x.org\nResent-Date: " + date;
+    d = check_resent(one + "Resent-From: b@y.org\n");
+    ASSERT_EQ(codes(d), V{"field.missing"});
+    EXPECT_EQ(d[0].offset, one.size());
+    EXPECT_EQ(d[0].detail, "Resent-Date");
+    // several Resent-From mailboxes need the block's own Resent-Sender
+    d = check_resent("Resent-Date: " + date + "Resent-From: a@x.org, b@y.org\n");
+    ASSERT_EQ(codes(d), V{"field.sender-required"});
+    EXPECT_EQ(d[0].offset, std::string("Resent-Date: " + date).size());
+    EXPECT_EQ(codes(check_resent("Resent-Date: " + date + "Resent-From: a@x.org, b@y.org\nResent-Sender: a@x.org\n")),
+              V{});
+    EXPECT_EQ(codes(check_resent("Resent-Sender: c@y.org\nResent-From: c@y.org\nResent-Date: " + date +
+                                 "Resent-From: a@x.org, b@y.org\nResent-Date: " + date)),
+              V{"field.sender-required"});
+}
+
 TEST(Validate, Lines) {
     EXPECT_EQ(check(kHead + "X-Long: " + std::string(80, 'a') + "\n\nx\n"), V{"line.long"});
     EXPECT_EQ(check(kHead + "\n" + std::string(1000, 'a') + "\n"), V{"line.too-long"});
