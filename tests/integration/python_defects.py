@@ -158,6 +158,7 @@ PYTHON = {
     "body.uuencode-bad-line": (set(), NONE, "uu-silent"),
     "body.uuencode-no-end": (set(), NONE, "uu-silent"),
     "mime.field-duplicate": (set(), NONE, "no-field-rules"),
+    "mime.version-syntax": ({"InvalidHeaderDefect"}, SAME, "detected"),
     "trace.obsolete": (set(), NONE, "trace-unstructured"),
 }
 

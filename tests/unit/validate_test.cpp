@@ -482,6 +482,26 @@ TEST(Validate, Mime) {
               (V{"mime.boundary-reused", "mime.boundary-not-found"}));
 }
 
+// version := 1*DIGIT "." 1*DIGIT (RFC 2045 4), comments ignored wherever
+// they are, white space between the tokens.
+TEST(Validate, MimeVersionSyntax) {
+    auto version = [](const std::string& v) {
+        return msg::validate(msg::parse_message(kHead + "MIME-Version:" + v + "\n\nx\n"));
+    };
+    for (const std::string good : {" 1.0", " 1.0 (produced by MetaSend Vx.x)", " (produced by MetaSend Vx.x) 1.0",
+                                   " 1.(produced by MetaSend Vx.x)0", " 1 . 0", "1.0", " 2.12"})
+        EXPECT_EQ(codes(version(good)), V{}) << good;
+    const std::size_t value = kHead.size() + 13;  // where the value begins
+    const std::pair<std::string, std::size_t> bad[] = {
+        {" 1.0 produced by MailKit", 5}, {" 1", 2}, {" 1.0.0", 4}, {" yes", 1}, {"", 0}, {" 1.0;", 4},
+        {" .0", 1}, {" 1.", 3}, {" 1.0 (unclosed", 5}, {" 1.(x", 3}};
+    for (const auto& [v, at] : bad) {
+        const msg::Defects d = version(v);
+        ASSERT_EQ(codes(d), V{"mime.version-syntax"}) << v;
+        EXPECT_EQ(d[0].offset, value + at) << v;
+    }
+}
+
 TEST(Validate, BoundaryOver70) {
     const std::string b(71, 'b');
     EXPECT_EQ(check(kHead + "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=" + b + "\n\n--" + b +
