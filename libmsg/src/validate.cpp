@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <bit>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <optional>
 
@@ -489,6 +490,7 @@ private:
             // parser's limit, past which it reports them itself) still work.
             if (b && b->size() > 70 && b->size() <= Limits{}.max_boundary_length)
                 add(DefectCode::BoundaryTooLong, param_or_field_offset(e, boundary, "Content-Type"), *b);
+            if (b && !b->empty() && b->size() <= Limits{}.max_boundary_length) boundary_chars(e, boundary);
             for (std::int32_t p = e.parent; b && p >= 0; p = m_.entity(static_cast<std::size_t>(p)).parent) {
                 const Entity& a = m_.entity(static_cast<std::size_t>(p));
                 const std::string* ab = a.content_type.is_multipart() ? a.content_type.param("boundary") : nullptr;
@@ -606,6 +608,30 @@ private:
             }
             pos = nl + 1;
         }
+    }
+
+    // RFC 2046 5.1.1: boundary := 0*69<bchars> bcharsnospace, bchars being
+    // digits, letters, "'()+_,-./:=?" and the space. (An empty one is the
+    // parser's mime.boundary-missing.) Readers match the delimiter lines
+    // against the boundary byte for byte, so another character works (a
+    // warning); white space at the end does not (an error), since Python's
+    // email package strips it from the boundary and then takes the close
+    // delimiter "--b --" for text.
+    void boundary_chars(const Entity& e, const Parameter* boundary) {
+        const std::string& b = boundary->value;
+        static constexpr std::string_view kBcharsNoSpace =
+            "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ'()+_,-./:=?";
+        const std::size_t at = param_or_field_offset(e, boundary, "Content-Type");
+        for (const char c : b)
+            if (c != ' ' && kBcharsNoSpace.find(c) == std::string_view::npos) {
+                const auto u = static_cast<unsigned char>(c);
+                char shown[8];
+                if (u > 0x20 && u < 0x7F) std::snprintf(shown, sizeof shown, "'%c'", c);
+                else std::snprintf(shown, sizeof shown, "0x%02X", u);
+                add(DefectCode::BoundaryChars, at, std::string(shown) + " in " + b);
+                break;
+            }
+        if (b.back() == ' ' || b.back() == '\t') add(DefectCode::BoundaryTrailingSpace, at, "\"" + b + "\"");
     }
 
     // A line of the multipart that begins with "--" and its boundary but is

@@ -86,6 +86,8 @@ REASONS = {
     "empty-part-dropped": "feedparser drops a part with no bytes between two delimiter lines and notes nothing",
     "uu-silent": "_decode_uu() raises ValueError or decodes what it can; get_payload() never records a defect",
     "trace-unstructured": "Received and Return-Path are not in the header registry: unstructured, never parsed",
+    "boundary-chars": "the boundary is matched as given; its characters are not checked",
+    "boundary-rstrip": "get_boundary() strips trailing white space, so the close delimiter is text (CloseBoundaryNotFoundDefect)",
 }
 
 # msgcheck code -> (Python's defect names for that code's messages, KIND, reason).
@@ -159,6 +161,8 @@ PYTHON = {
     "body.uuencode-no-end": (set(), NONE, "uu-silent"),
     "mime.field-duplicate": (set(), NONE, "no-field-rules"),
     "mime.version-syntax": ({"InvalidHeaderDefect"}, SAME, "detected"),
+    "mime.boundary-chars": (set(), NONE, "boundary-chars"),
+    "mime.boundary-trailing-space": ({"CloseBoundaryNotFoundDefect"}, OTHER, "boundary-rstrip"),
     "trace.obsolete": (set(), NONE, "trace-unstructured"),
 }
 

@@ -509,6 +509,37 @@ TEST(Validate, BoundaryOver70) {
               (V{"line.long", "mime.boundary-too-long"}));  // the field line is long too
 }
 
+// RFC 2046 5.1.1: boundary := 0*69<bchars> bcharsnospace. Other characters
+// are a warning (readers match the boundary as given); white space at the
+// end an error (Python strips it and misses the close delimiter).
+TEST(Validate, BoundaryCharacters) {
+    auto multipart = [](const std::string& param, const std::string& b) {
+        return msg::validate(msg::parse_message(kHead + "MIME-Version: 1.0\nContent-Type: multipart/mixed;\n " + param +
+                                                "\n\n--" + b + "\n\nx\n--" + b + "--\n"));
+    };
+    for (const std::string good : {"a", "'()+_,-./:=?", "==Multipart Boundary ?:/=(x)", "----=_NextPart_000_0042.01DA"})
+        EXPECT_EQ(codes(multipart("boundary=\"" + good + "\"", good)), V{}) << good;
+    const std::size_t param = kHead.size() + std::string("MIME-Version: 1.0\nContent-Type: multipart/mixed;\n ").size();
+    for (const std::string bad : {"b1_#7f3a9c", "a%b", "a!b", "x~y", "a@b", "[b]", "a\tb"}) {
+        std::string quoted;   // the value quoted, '"' and '\\' escaped
+        for (const char c : bad) quoted += (c == '"' || c == '\\' ? "\\" : "") + std::string(1, c);
+        const msg::Defects d = multipart("boundary=\"" + quoted + "\"", bad);
+        ASSERT_EQ(codes(d), V{"mime.boundary-chars"}) << bad;
+        EXPECT_EQ(d[0].offset, param) << bad;
+        EXPECT_EQ(d[0].info().severity, msg::Severity::warning);
+    }
+    msg::Defects d = multipart("boundary=\"mixed b1 \"", "mixed b1 ");
+    ASSERT_EQ(codes(d), V{"mime.boundary-trailing-space"});
+    EXPECT_EQ(d[0].offset, param);
+    EXPECT_EQ(d[0].info().severity, msg::Severity::error);
+    // a tab at the end is both
+    EXPECT_EQ(codes(multipart("boundary=\"b1\t\"", "b1\t")), (V{"mime.boundary-chars", "mime.boundary-trailing-space"}));
+    // in RFC 2231 sections, at the first section
+    d = multipart("boundary*0=\"b1_\"; boundary*1=\"#7f\"", "b1_#7f");
+    ASSERT_EQ(codes(d), V{"mime.boundary-chars"});
+    EXPECT_EQ(d[0].offset, param);
+}
+
 TEST(Validate, EncodedWords) {
     const std::string longword = "=?utf-8?q?" + std::string(70, 'a') + "?=";
     EXPECT_EQ(check(kHead + "Comments: " + longword + "\n\nx\n"), (V{"line.long", "header.encoded-word-too-long"}));
