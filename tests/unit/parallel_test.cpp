@@ -11,6 +11,7 @@
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <mutex>
 #include <stdexcept>
 #include <string>
@@ -336,6 +337,54 @@ TEST(OrderedWork, APieceOfManyMessagesHandsItsResultsOutAsItGoes) {
         }
         EXPECT_LT(most.load(), 4 * msg::OrderedWork<Counted>::kPieceMessages) << "results held at once";
     }
+    fs::remove(path);
+}
+
+// A piece that waits for the calling thread to take its results, behind a
+// batch still being worked on, while that thread waits for room in a full
+// window: once the batch in front is done the calling thread must retire
+// it at once (not wait for several batches, as it otherwise does), or the
+// piece never comes to the front and nothing is done again.
+TEST(OrderedWork, APieceHandingOutBehindASlowBatchIsNotLeftWaiting) {
+    namespace fs = std::filesystem;
+    const fs::path path = fs::temp_directory_path() / ("ordered-work-behind-" + std::to_string(::getpid()) + ".mbox");
+    constexpr std::size_t kStretch = std::size_t{1} << 20;
+    std::size_t messages = 0;
+    {
+        std::ofstream out(path, std::ios::binary);
+        const std::string from = "From s@example.org Mon Nov 23 09:15:00 2026\n";
+        const auto normal = [&] {
+            out << from << "Subject: " << messages++ << "\n\n" << std::string(900, 'b') << "\n\n";
+        };
+        while (out.tellp() < static_cast<std::streamoff>(kStretch + 2000)) normal();   // the first piece
+        // The second: more than twice kPieceMessages empty messages, inside its stretch.
+        for (std::size_t k = 0; k < 3 * msg::OrderedWork<int>::kPieceMessages; ++k, ++messages) out << from;
+        out << "\n";
+        // Pieces after it, enough to fill the window of batches.
+        while (out.tellp() < static_cast<std::streamoff>(14 * kStretch)) normal();
+    }
+    std::size_t emitted = 0, out_of_order = 0;
+    auto run = std::async(std::launch::async, [&] {
+        msg::OrderedWork<int> work(
+            2,
+            [&](unsigned, const msg::InputMessage& m, int& r) {
+                // The first piece is done long after the second handed out.
+                if (m.index == 0) std::this_thread::sleep_for(std::chrono::milliseconds(500));
+                r = static_cast<int>(m.index);
+            },
+            [&](int& r) { out_of_order += static_cast<std::size_t>(r) != emitted++; });
+        auto pieces = msg::MboxPieces::open(path.string(), msg::MboxFormat::mboxrd, kStretch);
+        ASSERT_TRUE(pieces.ok() && pieces->has_value());
+        work.add_archive(**pieces, path.string(), msg::MboxFormat::mboxrd);
+        work.drain();
+    });
+    if (run.wait_for(std::chrono::seconds(60)) != std::future_status::ready) {
+        ADD_FAILURE() << "no progress in 60 s: the calling thread and a worker wait for each other";
+        std::_Exit(1);   // (the threads cannot be stopped)
+    }
+    run.get();
+    EXPECT_EQ(emitted, messages);
+    EXPECT_EQ(out_of_order, 0u);
     fs::remove(path);
 }
 

@@ -301,7 +301,7 @@ private:
                 b->idle = !b->error && b->used == 1 && b->entries[0]->is_piece && b->entries[0]->framed == 0;
                 if (b->idle) ++idle_;
                 // (A piece without a message makes room in the window.)
-                wake = ++done_ >= wake_at_ || b->idle;
+                wake = ++done_ >= wake_at_ || b->idle || handing_out_ > 0;
             }
             if (wake) done_cv_.notify_one();
         }
@@ -438,7 +438,16 @@ private:
     void hand_out(Entry& e) {
         {
             std::unique_lock lock(mu_);
-            taken_cv_.wait(lock, [&] { return closing_ || e.ready.empty(); });
+            if (!e.ready.empty()) {
+                // Waiting for this thread: it takes them once the piece is at
+                // the front, so it must retire each batch before as soon as
+                // it is done, not wait for several (wake_at_). It may be
+                // asleep with the front done already.
+                ++handing_out_;
+                done_cv_.notify_one();
+                taken_cv_.wait(lock, [&] { return closing_ || e.ready.empty(); });
+                --handing_out_;
+            }
             if (closing_) throw Closing{};
             e.ready.swap(e.results);
         }
@@ -535,8 +544,11 @@ private:
         taken_.swap(e.ready);
         lock.unlock();
         taken_cv_.notify_all();
+        struct Clear {   // (also when emit_ throws)
+            std::vector<Result>& v;
+            ~Clear() { v.clear(); }
+        } clear{taken_};
         for (Result& r : taken_) emit_(r);
-        taken_.clear();
         lock.lock();
     }
 
@@ -555,7 +567,10 @@ private:
                     std::size_t pending = 0;
                     for (const std::unique_ptr<Batch>& w : window_) pending += w->done ? 0 : 1;
                     wake_at_ = done_ + std::min(pending, std::max<std::size_t>(1, max_batches_ / 2));
-                    done_cv_.wait(lock, [&] { return done_ >= wake_at_ || room() || front_ready(); });
+                    done_cv_.wait(lock, [&] {
+                        return done_ >= wake_at_ || room() || front_ready() ||
+                               (handing_out_ > 0 && window_.front()->done);
+                    });
                     wake_at_ = 0;
                 }
                 if (Entry* p = front_ready()) {
@@ -652,6 +667,7 @@ private:
     std::condition_variable todo_cv_, done_cv_, chain_cv_, taken_cv_;
     std::deque<Batch*> todo_;
     std::size_t idle_ = 0;   // batches in the window with idle set
+    std::size_t handing_out_ = 0;   // workers waiting in hand_out()
     std::size_t done_ = 0;   // batches done so far; the calling thread is
     std::size_t wake_at_ = 0;   // woken when done_ reaches this
     bool closing_ = false;
