@@ -51,6 +51,20 @@ std::vector<std::string> run(unsigned threads, int n) {
     return emitted;
 }
 
+// Each message of the archive at `path` described, as a reader of the
+// whole archive in one thread hands them out.
+template <class Describe>
+std::vector<std::string> read_whole(const std::filesystem::path& path, Describe describe) {
+    std::vector<std::string> whole;
+    msg::InputOptions io;
+    io.mbox = true;
+    msg::for_each_message({path.string()}, io, [&](const msg::InputMessage& m) {
+        whole.push_back(describe(m));
+        return true;
+    });
+    return whole;
+}
+
 TEST(OrderedWork, ResultsComeInInputOrderWithAnyThreadCount) {
     const auto one = run(1, 500);
     ASSERT_EQ(one.size(), 500u);
@@ -160,13 +174,7 @@ TEST(OrderedWork, AnArchiveInPiecesIsNumberedAsWhole) {
                std::to_string(m.mbox->line) + " " + std::to_string(m.mbox->data_end) + " " +
                std::to_string(m.framing->size()) + " " + std::string(m.mbox->from_line) + " " + std::string(m.data);
     };
-    std::vector<std::string> whole;
-    msg::InputOptions io;
-    io.mbox = true;
-    msg::for_each_message({path.string()}, io, [&](const msg::InputMessage& m) {
-        whole.push_back(describe(m));
-        return true;
-    });
+    const std::vector<std::string> whole = read_whole(path, describe);
     ASSERT_EQ(whole.size(), 400u);
     for (unsigned threads : {2u, 3u})
         for (std::size_t stretch : {std::size_t{100}, std::size_t{4096}, std::size_t{1} << 20}) {
@@ -294,13 +302,7 @@ TEST(OrderedWork, APieceOfManyMessagesHandsItsResultsOutAsItGoes) {
     const auto describe = [](const msg::InputMessage& m) {
         return std::to_string(m.index) + " " + std::to_string(m.first_line) + " " + std::to_string(m.offset);
     };
-    std::vector<std::string> whole;
-    msg::InputOptions io;
-    io.mbox = true;
-    msg::for_each_message({path.string()}, io, [&](const msg::InputMessage& m) {
-        whole.push_back(describe(m));
-        return true;
-    });
+    const std::vector<std::string> whole = read_whole(path, describe);
     ASSERT_EQ(whole.size(), 50 + kLong + 1);
     static std::atomic<std::size_t> alive{0}, most{0};
     struct Counted {
