@@ -25,6 +25,15 @@ struct Token {
     bool dot_in_atom = false;   // unused by the grammar below, kept for clarity
 };
 
+// Why an angle-bracketed address or id that should end at `next` does not:
+// the field ends first, or something else follows what was read
+// ("<a@b@c>").
+std::string unclosed_angle(const Token& next) {
+    if (next.kind == Tok::end) return "'<' not closed by '>'";
+    if (next.kind == Tok::special) return std::string("'") + next.special + "' where '>' should close the '<'";
+    return "text where '>' should close the '<'";
+}
+
 // Byte classes as tables: looked up for every byte of every structured field.
 constexpr std::array<bool, 256> byte_set(std::string_view members, bool eight_bit = false) {
     std::array<bool, 256> t{};
@@ -485,7 +494,7 @@ private:
         if (!local_part(words)) return false;
         t_.take();
         if (!domain(&dom_)) return false;
-        if (!t_.is('>')) { syntax(t_.peek().offset, "'<' not closed by '>'"); return false; }
+        if (!t_.is('>')) { syntax(t_.peek().offset, unclosed_angle(t_.peek())); return false; }
         t_.take();
         found(words, dom_);
         return true;
@@ -502,9 +511,9 @@ private:
 // A msg-id syntax error. One at or after a comment or quoted string that is
 // never closed comes from it (the rest of the value went into it): that is
 // the error, said at its opening.
-void id_syntax(const Tokens& t, FieldChecker& fc, std::size_t at, const char* why) {
+void id_syntax(const Tokens& t, FieldChecker& fc, std::size_t at, std::string why) {
     if (t.lexer().unclosed() && at >= t.lexer().unclosed_at()) fc.unclosed(t.lexer(), DefectCode::MessageIdSyntax);
-    else fc.error(DefectCode::MessageIdSyntax, at, why);
+    else fc.error(DefectCode::MessageIdSyntax, at, std::move(why));
 }
 
 // Parse one msg-id at the current token; returns false (with a defect) on error.
@@ -554,7 +563,7 @@ bool msg_id(Tokens& t, FieldChecker& fc) {
     } else if (!dot_atom(true)) {
         return false;
     }
-    if (!t.is('>')) { id_syntax(t, fc, t.peek().offset, "'<' not closed by '>'"); return false; }
+    if (!t.is('>')) { id_syntax(t, fc, t.peek().offset, unclosed_angle(t.peek())); return false; }
     take();
     return true;
 }

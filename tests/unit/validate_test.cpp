@@ -99,6 +99,19 @@ TEST(ValidateAddress, ReturnPathIsAPath) {
     EXPECT_EQ(msg::parse_address_list("<>", AddressKind::path).mailboxes, 0u);
 }
 
+// An address in angle brackets that goes on where '>' should close it
+// says what came instead, and where; one the field ends inside says so.
+TEST(ValidateAddress, AnUnclosedAngleSaysWhatCameInstead) {
+    auto r = msg::parse_address_list("<develop!nextmime@ebony@sblab.att.com>", AddressKind::mailbox,
+                                     {.base = 0, .field = "From"});
+    ASSERT_EQ(r.defects.size(), 1u);
+    EXPECT_EQ(r.defects[0].offset, 23u);   // the second '@'
+    EXPECT_EQ(r.defects[0].detail, "From: '@' where '>' should close the '<'");
+    r = msg::parse_address_list("Bob <bob@example.org", AddressKind::mailbox, {.base = 0, .field = "From"});
+    ASSERT_EQ(r.defects.size(), 1u);
+    EXPECT_EQ(r.defects[0].detail, "From: '<' not closed by '>'");
+}
+
 TEST(ValidateAddress, CountsMailboxes) {
     EXPECT_EQ(msg::parse_address_list("a@x.org, B <b@y.org>", AddressKind::mailbox_list).mailboxes, 2u);
     EXPECT_EQ(msg::parse_address_list("g: a@x.org, b@y.org;", AddressKind::address_list).mailboxes, 2u);
