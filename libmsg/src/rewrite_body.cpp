@@ -686,6 +686,22 @@ bool fix_round(std::string_view in, std::string& out, const RewriteOptions& o, c
                 new_boundary(m, mp, eol, splice, fields_done, log);
             break;
         }
+        case DefectCode::BoundaryChars:
+        case DefectCode::BoundaryTrailingSpace:
+            // Reported at the multipart's own Content-Type.
+            if (e.kind == EntityKind::multipart && editable(e)) new_boundary(m, ei, eol, splice, fields_done, log);
+            break;
+        case DefectCode::MimeVersionSyntax: {
+            // 1.0 is the only version there is (RFC 2045 4).
+            const HeaderField* f = field_at(m, e, d.offset);
+            if (!f || fields_done.count(f->offset) || !editable(e)) break;
+            const std::size_t vb = f->value_offset();
+            if (splice.touches(vb, vb + f->value.size())) break;
+            splice.replace(vb, vb + f->value.size(), " 1.0");
+            fields_done.insert(f->offset);
+            log.change(field_place(m, ei, f->name), "written 1.0");
+            break;
+        }
         case DefectCode::NoBodyPart: {
             // The opening delimiter line the multipart lost, before the text
             // that is read as its one part, and an empty line after it, so
@@ -857,6 +873,8 @@ std::string why_left(const Message& m, std::size_t ei, const Defect& d) {
         return {};
     }
     case DefectCode::BoundaryTooLong:
+    case DefectCode::BoundaryChars:
+    case DefectCode::BoundaryTrailingSpace:
         // Replaced in the delimiter lines found; with none, it stays.
         return where.kind == EntityKind::multipart
                    ? std::string()

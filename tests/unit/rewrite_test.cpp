@@ -763,6 +763,34 @@ TEST(Fix, PartWithoutItsDelimiterLineIsExplained) {
     EXPECT_EQ(where, (std::vector<std::string>{"part 1", "message"}));
 }
 
+// A boundary with characters outside bchars or white space at its end is
+// replaced by a fresh one in the field and every delimiter line, the parts
+// read as before; a MIME-Version that is no version is written 1.0. A
+// boundary none of whose delimiter lines is found is left, and said why.
+TEST(Fix, BoundaryCharactersAndMimeVersionSyntax) {
+    const std::string head = "From: a@example.org\nDate: Mon, 23 Nov 2026 10:00:00 +0000\nMIME-Version: 1.0 (x) y\n";
+    for (const std::string b : {"b#1", "mixed b1 "}) {
+        const std::string in = head + "Content-Type: multipart/mixed; boundary=\"" + b + "\"\n\n--" + b +
+                               "\nContent-Type: text/plain\n\none\n--" + b + "\nContent-Type: text/plain\n\ntwo\n--" + b +
+                               "--\n";
+        const msg::Defects before = msg::validate(msg::parse_message(in));
+        EXPECT_TRUE(has_code(before, msg::DefectCode::MimeVersionSyntax));
+        EXPECT_TRUE(has_code(before, b.back() == ' ' ? msg::DefectCode::BoundaryTrailingSpace
+                                                     : msg::DefectCode::BoundaryChars)) << b;
+        const auto r = run(in, [](RewriteOptions& o) { o.fix = true; });
+        for (const msg::Defect& d : r.remaining) ADD_FAILURE() << "left: " << d.info().code << " for " << b;
+        EXPECT_EQ(r.output.find(b), std::string::npos) << r.output;
+        EXPECT_NE(r.output.find("MIME-Version: 1.0\n"), std::string::npos) << r.output;
+        EXPECT_EQ(decoded_leaves(r.output), decoded_leaves(in)) << b;
+    }
+    const std::string lost = head + "Content-Type: multipart/mixed; boundary=\"b \"\n\n--b\n\nx\n--b--\n";
+    const auto r = msg::rewrite(lost, [] { RewriteOptions o; o.fix = true; return o; }());
+    EXPECT_TRUE(has_code(r.remaining, msg::DefectCode::BoundaryTrailingSpace));
+    bool said = false;
+    for (const msg::Change& c : r.problems) said = said || c.what.find("no delimiter line of it was found") != std::string::npos;
+    EXPECT_TRUE(said);
+}
+
 TEST(Fix, CleanMessageIsLeftAlone) {
     const std::string in = "From: a@example.org\nTo: b@example.net\nSubject: fine\nDate: Mon, 23 Nov 2026 10:00:00 +0000\n"
                            "Message-ID: <1@example.org>\n\nx\n";
