@@ -586,6 +586,44 @@ std::vector<std::string> field_addresses(std::string_view value, std::size_t* ba
     return std::move(r.addresses);
 }
 
+Defects check_mime_version(std::string_view name, std::string_view value, std::size_t base) {
+    // version := 1*DIGIT "." 1*DIGIT (RFC 2045 4), its comments ignored
+    // wherever they are ("1.(produced by X)0" is 1.0) and, as in every
+    // structured field of RFC 822, white space allowed between the three
+    // tokens (the lexer skips both). The first thing out of place is
+    // reported; a comment never closed took the rest of the value in, so
+    // an error after it is that comment's.
+    Defects r;
+    FieldChecker fc{value, base, name, r};
+    Tokens t(value);
+    const auto bad = [&](std::size_t at, const char* why) {
+        const Lexer& lex = t.lexer();
+        if (lex.unclosed() && lex.unclosed_at() < at) fc.error(DefectCode::MimeVersionSyntax, lex.unclosed_at(), "unclosed comment");
+        else fc.error(DefectCode::MimeVersionSyntax, at, why);
+        return r;
+    };
+    // The digits a token begins with: a number is the whole token, or
+    // what is out of place comes right after them.
+    const auto digits = [](const Token& k) {
+        std::size_t n = 0;
+        while (k.kind == Tok::atom && n < k.text.size() && k.text[n] >= '0' && k.text[n] <= '9') ++n;
+        return n;
+    };
+    const Token major = t.take();
+    if (const std::size_t n = digits(major); n == 0)
+        return bad(major.offset, major.kind == Tok::end ? "no version" : "expected the major version number");
+    else if (n < major.text.size())
+        return bad(major.offset + n, "expected '.' after the major version number");
+    if (!t.is('.')) return bad(t.peek().offset, "expected '.' after the major version number");
+    t.take();
+    const Token minor = t.take();
+    if (const std::size_t n = digits(minor); n == 0) return bad(minor.offset, "expected the minor version number");
+    else if (n < minor.text.size()) return bad(minor.offset + n, "text after the version");
+    if (!t.at_end()) return bad(t.peek().offset, "text after the version");
+    if (t.lexer().unclosed()) fc.error(DefectCode::MimeVersionSyntax, t.lexer().unclosed_at(), "unclosed comment");
+    return r;
+}
+
 Defects check_msg_id_field(std::string_view name, std::string_view value, std::size_t base, bool list) {
     Defects r;
     FieldChecker fc{value, base, name, r};

@@ -245,7 +245,7 @@ private:
                 add_all(check_msg_id_field(name, f.value, vo, true));
             else if (iequals(name, "MIME-Version")) {
                 have_mime_version = true;
-                mime_version(f);
+                add_all(check_mime_version(name, f.value, vo));
             }
             else if (name.size() > 8 && iequals(name.substr(0, 8), "Content-")) {
                 have_mime_fields = true;
@@ -298,59 +298,6 @@ private:
             return;
         }
         add_all(parse_date_time(v.substr(semi + 1), f.value_offset() + semi + 1, f.name).defects);
-    }
-
-    // version := "MIME-Version" ":" 1*DIGIT "." 1*DIGIT (RFC 2045 4), its
-    // comments ignored wherever they are ("1.(produced by X)0" is 1.0) and,
-    // as in every structured field of RFC 822, white space allowed between
-    // the three tokens. The first thing out of place is reported.
-    void mime_version(const HeaderField& f) {
-        const std::string_view v = f.value;
-        std::size_t i = 0;
-        std::optional<std::size_t> unclosed;  // where a comment that never closes opens
-        auto skip_cfws = [&] {
-            while (i < v.size()) {
-                const char c = v[i];
-                if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
-                    ++i;
-                    continue;
-                }
-                if (c != '(') return;
-                const std::size_t open = i;
-                int depth = 0;
-                while (i < v.size()) {
-                    const char d = v[i++];
-                    if (d == '\\') {
-                        if (i < v.size()) ++i;
-                    } else if (d == '(') {
-                        ++depth;
-                    } else if (d == ')' && --depth == 0) {
-                        break;
-                    }
-                }
-                if (depth > 0) unclosed = open;
-            }
-        };
-        auto digits = [&] {
-            const std::size_t b = i;
-            while (i < v.size() && v[i] >= '0' && v[i] <= '9') ++i;
-            return i > b;
-        };
-        // An unclosed comment took the rest of the value in: that is the error.
-        auto bad = [&](const char* why) {
-            add(DefectCode::MimeVersionSyntax, f.value_offset() + (unclosed ? *unclosed : i),
-                std::string(f.name) + ": " + (unclosed ? "unclosed comment" : why));
-        };
-        skip_cfws();
-        if (!digits()) return bad(i < v.size() ? "expected the major version number" : "no version");
-        skip_cfws();
-        if (i >= v.size() || v[i] != '.') return bad("expected '.' after the major version number");
-        ++i;
-        skip_cfws();
-        if (!digits()) return bad("expected the minor version number");
-        skip_cfws();
-        if (i < v.size()) return bad("text after the version");
-        if (unclosed) bad("");
     }
 
     // The resent fields of one resending (RFC 5322 3.6.6), from the first.

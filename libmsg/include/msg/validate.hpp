@@ -50,4 +50,8 @@ Defects validate_envelope(const SpoolEntry& entry);
 // datetime.hpp.)
 Defects check_msg_id_field(std::string_view name, std::string_view value, std::size_t base, bool list);
 
+// MIME-Version's value, RFC 2045 4: two numbers joined by a dot, comments
+// anywhere. `base` and the texts as for check_msg_id_field.
+Defects check_mime_version(std::string_view name, std::string_view value, std::size_t base);
+
 }  // namespace msg
