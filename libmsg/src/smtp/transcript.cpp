@@ -521,23 +521,24 @@ std::vector<Exchange> exchanges(const Transcript& t) {
     return ex;
 }
 
+std::string_view client_line(const Transcript& t, const Exchange& e, std::size_t k) {
+    std::string_view l = t.lines[e.client[k]].text;
+    if (k + 1 == e.client.size() && e.cut < l.size()) l = l.substr(0, e.cut);
+    if (k == 0) l.remove_prefix(std::min(e.from, l.size()));
+    return l;
+}
+
 std::string client_bytes(const Transcript& t, const Exchange& e) {
     std::string out;
     for (std::size_t k = 0; k < e.client.size(); ++k) {
-        std::string_view l = t.lines[e.client[k]].text;
-        const bool last = k + 1 == e.client.size();
-        if (last && e.cut < l.size()) l = l.substr(0, e.cut);
-        if (k == 0) l.remove_prefix(std::min(e.from, l.size()));
-        out += l;
-        if (!last || e.cut == static_cast<std::size_t>(-1)) out += "\r\n";
+        out += client_line(t, e, k);
+        if (k + 1 < e.client.size() || e.cut == static_cast<std::size_t>(-1)) out += "\r\n";
     }
     return out;
 }
 
 std::string_view command_text(const Transcript& t, const Exchange& e) {
-    if (e.client.empty()) return {};
-    const std::string_view l = t.lines[e.client[0]].text;
-    return l.substr(std::min(e.from, l.size()));
+    return e.client.empty() ? std::string_view() : client_line(t, e, 0);
 }
 
 Recorder::Recorder(std::string_view peer) : start_(std::chrono::steady_clock::now()) {

@@ -314,11 +314,8 @@ Defects check_transcript(const Transcript& t, bool client_only) {
                         if (e.chunk_over)
                             add(DefectCode::SmtpChunkSize, e.client.back(),
                                 std::to_string(e.chunk_over) + " octets over: the rest is read as a command");
-                        for (std::size_t n = 1; n < e.client.size(); ++n) {
-                            std::string_view l = t.lines[e.client[n]].text;
-                            if (n + 1 == e.client.size()) l = l.substr(0, e.cut);
-                            needs_line(chunks, e.client[n], l);
-                        }
+                        for (std::size_t n = 1; n < e.client.size(); ++n)
+                            needs_line(chunks, e.client[n], client_line(t, e, n));
                     }
                     if (accepted == 0 && !same_group_has(Verb::rcpt))
                         add(DefectCode::SmtpDataWithoutRcpt, line, in_mail ? "" : "no MAIL transaction either");

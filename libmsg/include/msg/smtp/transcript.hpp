@@ -141,8 +141,12 @@ struct Exchange {
 // is inside TLS (also when the format does not mark it).
 std::vector<Exchange> exchanges(const Transcript& t);
 
-// The bytes the client sent in an exchange, as on the wire (CRLF after
-// each line; from Exchange::from, to Exchange::cut).
+// Client line `k` of an exchange as it went on the wire, without its
+// CRLF: the first from Exchange::from, the last to Exchange::cut.
+std::string_view client_line(const Transcript& t, const Exchange& e, std::size_t k);
+
+// The bytes the client sent in an exchange, as on the wire (its
+// client_line()s, CRLF after each but a last one cut short).
 std::string client_bytes(const Transcript& t, const Exchange& e);
 
 // The exchange's first client line from Exchange::from: its command line
