@@ -43,17 +43,34 @@ void DiagPrinter::format(const Place& place, std::span<const Defect> defects, st
     for (const Defect& d : defects) format_one(place, index, d, out);
 }
 
-void DiagPrinter::format_one(const Place& place, const LineIndex& index, const Defect& d, std::string& out) const {
-    LineCol lc = index.locate(d.offset);
-    lc.column = archive_column(place.unquoted_lines, d.offset, lc.column);
-    const DefectInfo& info = d.info();
+void DiagPrinter::print(const Place& place, std::span<const Note> notes) {
+    if (notes.empty()) return;
+    std::string text;
+    const LineIndex index(place.data);
+    for (const Note& n : notes) {
+        format_at(place, index, n.offset, n.severity, text);
+        text.append(n.text).append(1, '\n');
+    }
+    out_.write(text.data(), static_cast<std::streamsize>(text.size()));
+}
+
+void DiagPrinter::format_at(const Place& place, const LineIndex& index, std::size_t offset, Severity sev,
+                            std::string& out) const {
+    LineCol lc = index.locate(offset);
+    lc.column = archive_column(place.unquoted_lines, offset, lc.column);
     out.append(place.file).append(1, ':').append(std::to_string(place.first_line + lc.line - 1));
     if (columns_) out.append(1, ':').append(std::to_string(lc.column));
     out.append(": ");
-    if (color_) out.append(color_of(info.severity));
-    out.append(severity_name(info.severity)).append(1, ':');
+    if (color_) out.append(color_of(sev));
+    out.append(severity_name(sev)).append(1, ':');
     if (color_) out.append("\033[0m");
-    out.append(1, ' ').append(info.text);
+    out.append(1, ' ');
+}
+
+void DiagPrinter::format_one(const Place& place, const LineIndex& index, const Defect& d, std::string& out) const {
+    const DefectInfo& info = d.info();
+    format_at(place, index, d.offset, info.severity, out);
+    out.append(info.text);
     if (!d.detail.empty()) {
         out.append(" (");
         for (char c : d.detail.substr(0, 80))  // keep control bytes off the terminal

@@ -92,6 +92,56 @@ std::size_t entity_at(const Message& m, std::size_t offset) {
     return best;
 }
 
+const HeaderField* field_at(const Message& m, const Entity& e, std::size_t offset) {
+    for (const HeaderField& f : m.fields(e))
+        if (f.offset <= offset && offset < f.offset + f.raw.size()) return &f;
+    return nullptr;
+}
+
+std::size_t Placer::place(const Message& version, std::size_t at) const {
+    if (version.data().data() == original_.data() && version.data().size() == original_.size()) return at;
+    if (!parsed_) parsed_ = parse_message(original_, limits_);
+    const Message& o = *parsed_;
+    // The entity: its rank among its siblings at each level, from the root
+    // down; as deep as the original goes.
+    const std::size_t vi = entity_at(version, at);
+    std::vector<std::size_t> ranks;
+    for (std::size_t i = vi; version.entity(i).parent >= 0; i = static_cast<std::size_t>(version.entity(i).parent)) {
+        std::size_t rank = 0;
+        for (std::int32_t c = version.entity(static_cast<std::size_t>(version.entity(i).parent)).first_child;
+             c >= 0 && static_cast<std::size_t>(c) != i; c = version.entity(static_cast<std::size_t>(c)).next_sibling)
+            ++rank;
+        ranks.push_back(rank);
+    }
+    std::size_t oi = 0;
+    for (auto r = ranks.rbegin(); r != ranks.rend(); ++r) {
+        std::int32_t c = o.entity(oi).first_child;
+        for (std::size_t k = 0; c >= 0 && k < *r; ++k) c = o.entity(static_cast<std::size_t>(c)).next_sibling;
+        if (c < 0) return o.entity(oi).begin;
+        oi = static_cast<std::size_t>(c);
+    }
+    const Entity& ve = version.entity(vi);
+    const Entity& oe = o.entity(oi);
+    // The same bytes before `at` from `vb` in the version as from `ob` in the
+    // original: the same place, else `ob`.
+    auto same = [&](std::size_t vb, std::size_t ob, std::size_t oend) {
+        const std::size_t d = at - vb;
+        return d <= oend - ob && version.data().substr(vb, d) == o.data().substr(ob, d) ? ob + d : ob;
+    };
+    if (at >= ve.body_begin) return same(ve.body_begin, oe.body_begin, oe.end);
+    if (at >= ve.header_end) return oe.header_end;   // the line that ended a header with no empty line
+    const HeaderField* f = field_at(version, ve, at);
+    if (!f) return oe.begin;
+    std::size_t rank = 0;
+    for (const HeaderField& x : version.fields(ve)) {
+        if (&x == f) break;
+        if (iequals(x.name, f->name)) ++rank;
+    }
+    for (const HeaderField& x : o.fields(oe))
+        if (iequals(x.name, f->name) && rank-- == 0) return same(f->offset, x.offset, x.offset + x.raw.size());
+    return oe.begin;
+}
+
 namespace {
 bool in_list(std::string_view name, std::initializer_list<std::string_view> list) {
     for (std::string_view n : list)
@@ -196,8 +246,8 @@ bool step_headers(std::string_view in, std::string& out, const RewriteOptions& o
     // included (removing a field can make the rest read differently); the
     // problem is reported and the exit status says so.
     if (!editable(root)) {
-        log.problem("message", "the header ends at a line that is not a field, with no empty line: "
-                               "header edits left undone");
+        log.problem(m, root.header_end, "message",
+                    "the header ends at a line that is not a field, with no empty line: header edits left undone");
         return false;
     }
 
@@ -462,10 +512,11 @@ RewriteResult rewrite(std::string_view message, const RewriteOptions& options) {
     // at once, so that at most two versions are held besides the input.
     std::string cur, next;
     bool owned = false;   // cur holds the latest version
+    const detail::Placer placer(message, options.limits);
     auto latest = [&] { return owned ? std::string_view(cur) : message; };
     auto run = [&](RewriteStep step, bool on, auto fn) {
         if (!on) return;
-        const detail::StepLog log{step, &r.changes, &r.problems};
+        const detail::StepLog log{step, &r.changes, &r.problems, &placer};
         const std::size_t logged = r.changes.size();
         next.clear();
         const bool wrote = fn(latest(), next, options, log);
@@ -503,6 +554,8 @@ RewriteResult rewrite_spool_entry(std::string_view entry, const RewriteOptions& 
     }
     RewriteResult r = rewrite(e.message, options);
     if (r.refused()) return r;
+    for (Change& c : r.problems)
+        if (c.offset != std::string::npos) c.offset += e.message_offset;
     std::string envelope(entry.substr(0, e.message_offset));
     bool envelope_changed = false;
     // BODY=8BITMIME on a message that is now 7-bit is dropped.
@@ -577,11 +630,18 @@ std::string rewrite_json(std::string_view source, std::uint64_t index, const Rew
     j.begin_object().key("source").value(source).key("index").value(index).key("changed").value(r.changed);
     if (!r.not_mail.empty()) j.key("not_mail").value(r.not_mail);
     if (r.too_large) j.key("too_large").value(true);
+    const LineIndex input_lines(input);
     for (const auto* list : {&r.changes, &r.problems}) {
         j.key(list == &r.changes ? "changes" : "problems").begin_array();
-        for (const Change& c : *list)
-            j.begin_object().key("step").value(step_name(c.step)).key("where").value(c.where).key("what").value(c.what)
-                .end_object();
+        for (const Change& c : *list) {
+            j.begin_object().key("step").value(step_name(c.step)).key("where").value(c.where).key("what").value(c.what);
+            if (c.offset != std::string::npos) {
+                const LineCol lc = input_lines.locate(c.offset);
+                j.key("line").value(static_cast<std::uint64_t>(lc.line))
+                    .key("column").value(static_cast<std::uint64_t>(lc.column));
+            }
+            j.end_object();
+        }
         j.end_array();
     }
     if (fix) {

@@ -62,7 +62,7 @@ void encode_8bit_fields(const Message& m, std::size_t ei, std::string_view eol, 
     for (const HeaderField& f : m.fields(m.entity(ei))) {
         if (!has_8bit(f.raw)) continue;
         if (is_signed) {
-            log.problem(field_place(m, ei, f.name), kSigned);
+            log.problem(m, f.offset, field_place(m, ei, f.name), kSigned);
             continue;
         }
         std::string v;
@@ -117,15 +117,27 @@ std::string not_editable(const Message& m, const Entity& e) {
     return "no empty line between header and body (a line that is not a field ends the header): left as it is";
 }
 
-// The end of a step: `splice` applied to `in` into `out` (returns whether
-// it changed anything); then, if the step reported no problem and `left`
-// still finds what it was to remove in the result, `what` is reported.
+// The offset in entity `e` of its first field called `name`, or of its
+// header when it has none: where a problem with what the field says is.
+std::size_t field_offset(const Message& m, const Entity& e, std::string_view name) {
+    const HeaderField* f = m.field(e, name);
+    return f ? f->offset : e.begin;
+}
+
+// The end of a step that read `m` (parsed from `in`): `splice` applied to
+// `in` into `out` (returns whether it changed anything); then, if the step
+// reported no problem and `left` (an offset or npos) still finds what it
+// was to remove in the result, `what` is reported there.
 template <class Left>
-bool finish_step(std::string_view in, std::string& out, const Splice& splice, const StepLog& log,
-                 std::size_t problems_before, Left left, const char* what) {
+bool finish_step(std::string_view in, const Message& m, std::string& out, const Splice& splice, const StepLog& log,
+                 std::size_t problems_before, Left left, const char* what, const Limits& limits) {
     if (!splice.empty()) out = splice.apply(in);
-    if (log.problems->size() == problems_before && left(splice.empty() ? in : std::string_view(out)))
-        log.problem("message", what);
+    if (log.problems->size() != problems_before) return !splice.empty();
+    if (splice.empty()) {
+        if (const std::size_t at = left(in); at != std::string_view::npos) log.problem(m, at, "message", what);
+    } else if (const std::size_t at = left(out); at != std::string_view::npos) {
+        log.problem(parse_message(out, limits), at, "message", what);
+    }
     return !splice.empty();
 }
 
@@ -151,13 +163,6 @@ std::string_view encode_long_body(const Message& m, const Entity& e, std::string
 
 void add_mime_version(const Message& m, std::string_view eol, Splice& splice) {
     if (!m.header("MIME-Version") && editable(m.root())) insert_field(m, m.root().header_end, "MIME-Version: 1.0" + std::string(eol), eol, splice);
-}
-
-// The field of entity `e` whose bytes hold `offset`, or null.
-const HeaderField* field_at(const Message& m, const Entity& e, std::size_t offset) {
-    for (const HeaderField& f : m.fields(e))
-        if (f.offset <= offset && offset < f.offset + f.raw.size()) return &f;
-    return nullptr;
 }
 
 // Line breaks made `eol`, except in binary bodies (and the break after
@@ -255,7 +260,8 @@ bool step_seven_bit(std::string_view in, std::string& out, const RewriteOptions&
                 const std::string_view pre = in.substr(e.preamble_begin, e.preamble_end - e.preamble_begin);
                 const std::string_view epi = in.substr(e.epilogue_begin, e.epilogue_end - e.epilogue_begin);
                 if (has_8bit(pre) || has_8bit(epi))
-                    log.problem(entity_place(m, ei), "8-bit bytes in the preamble or epilogue (text no reader shows) left as they are");
+                    log.problem(m, has_8bit(pre) ? e.preamble_begin + first_non_ascii(pre) : e.epilogue_begin + first_non_ascii(epi),
+                                entity_place(m, ei), "8-bit bytes in the preamble or epilogue (text no reader shows) left as they are");
             }
             continue;
         }
@@ -268,20 +274,22 @@ bool step_seven_bit(std::string_view in, std::string& out, const RewriteOptions&
         if (e.encoding == TransferEncoding::binary && body.empty()) continue;
         const std::string place = entity_place(m, ei);
         if (is_signed) {
-            log.problem(place, kSigned);
+            log.problem(m, e.begin, place, kSigned);
             continue;
         }
         if (!reencodable(e.encoding)) {
-            log.problem(place, "Content-Transfer-Encoding " + std::string(transfer_encoding_name(e.encoding)) +
-                                   ": cannot re-encode");
+            log.problem(m, field_offset(m, e, "Content-Transfer-Encoding"), place,
+                        "Content-Transfer-Encoding " + std::string(transfer_encoding_name(e.encoding)) +
+                            ": cannot re-encode");
             continue;
         }
         if (must_not_encode(e)) {
-            log.problem(place, e.content_type.mime_type() + " may not be encoded (RFC 2046): left 8-bit");
+            log.problem(m, field_offset(m, e, "Content-Type"), place,
+                        e.content_type.mime_type() + " may not be encoded (RFC 2046): left 8-bit");
             continue;
         }
         if (!editable(e)) {
-            log.problem(place, not_editable(m, e));
+            log.problem(m, e.header_end, place, not_editable(m, e));
             continue;
         }
         const std::string_view was = transfer_encoding_name(e.encoding);
@@ -299,9 +307,8 @@ bool step_seven_bit(std::string_view in, std::string& out, const RewriteOptions&
     if (encoded_body) add_mime_version(m, eol, splice);
     // 8-bit bytes no rule above reaches (an mbox From_ line at the top, a
     // line the parser kept outside every field) are reported, not hidden.
-    return finish_step(in, out, splice, log, problems_before,
-                       [](std::string_view s) { return first_non_ascii(s) != std::string_view::npos; },
-                       "8-bit bytes outside any field or part (such as a From_ line) left as they are");
+    return finish_step(in, m, out, splice, log, problems_before, first_non_ascii,
+                       "8-bit bytes outside any field or part (such as a From_ line) left as they are", o.limits);
 }
 
 // --- line-limit ---------------------------------------------------------------------
@@ -319,18 +326,22 @@ bool step_line_limit(std::string_view in, std::string& out, const RewriteOptions
         const std::string place = entity_place(m, ei);
         for (const HeaderField& f : m.fields(e)) {
             if (long_line_at(f.raw) == std::string_view::npos) continue;
-            if (under_signature(m, e)) log.problem(field_place(m, ei, f.name), kSigned);
+            if (under_signature(m, e)) log.problem(m, f.offset, field_place(m, ei, f.name), kSigned);
             else fold_header_field(m, ei, f, eol, splice, log);
         }
         if (e.kind == EntityKind::multipart) {
-            if (long_line_at(in.substr(e.preamble_begin, e.preamble_end - e.preamble_begin)) != std::string_view::npos ||
-                long_line_at(in.substr(e.epilogue_begin, e.epilogue_end - e.epilogue_begin)) != std::string_view::npos)
-                log.problem(place, "a line over 998 octets in the preamble or epilogue left as it is");
+            const std::size_t pre = long_line_at(in.substr(e.preamble_begin, e.preamble_end - e.preamble_begin));
+            const std::size_t epi = long_line_at(in.substr(e.epilogue_begin, e.epilogue_end - e.epilogue_begin));
+            if (pre != std::string_view::npos || epi != std::string_view::npos)
+                log.problem(m, pre != std::string_view::npos ? e.preamble_begin + pre : e.epilogue_begin + epi, place,
+                            "a line over 998 octets in the preamble or epilogue left as it is");
             continue;
         }
-        if (e.kind != EntityKind::leaf || long_line_at(m.body(e)) == std::string_view::npos) continue;
+        if (e.kind != EntityKind::leaf) continue;
+        const std::size_t long_line = long_line_at(m.body(e));
+        if (long_line == std::string_view::npos) continue;
         if (const std::string why = cannot_encode_long_body(m, e); !why.empty()) {
-            log.problem(place, why);
+            log.problem(m, e.body_begin + long_line, place, why);
             continue;
         }
         const std::string_view now = encode_long_body(m, e, eol, splice);
@@ -340,9 +351,8 @@ bool step_line_limit(std::string_view in, std::string& out, const RewriteOptions
     if (encoded_body) add_mime_version(m, eol, splice);
     // A long line no rule above reaches (a boundary line with padding
     // after it) is reported, not hidden.
-    return finish_step(in, out, splice, log, problems_before,
-                       [](std::string_view s) { return long_line_at(s) != std::string_view::npos; },
-                       "a line over 998 octets outside any field or body (a boundary line) left as it is");
+    return finish_step(in, m, out, splice, log, problems_before, long_line_at,
+                       "a line over 998 octets outside any field or body (a boundary line) left as it is", o.limits);
 }
 
 // --- to-utf8 ----------------------------------------------------------------------
@@ -374,37 +384,41 @@ bool step_to_utf8(std::string_view in, std::string& out, const RewriteOptions& o
         if (canon == "utf-8") continue;
         const std::string place = entity_place(m, ei);
         if (canon.empty()) {
-            log.problem(place, "charset " + *cs + " is not known: left as it is");
+            log.problem(m, field_offset(m, e, "Content-Type"), place, "charset " + *cs + " is not known: left as it is");
             continue;
         }
         if (!reencodable(e.encoding)) {
-            log.problem(place, "Content-Transfer-Encoding " + std::string(transfer_encoding_name(e.encoding)) +
-                                   ": left as it is");
+            log.problem(m, field_offset(m, e, "Content-Transfer-Encoding"), place,
+                        "Content-Transfer-Encoding " + std::string(transfer_encoding_name(e.encoding)) +
+                            ": left as it is");
             continue;
         }
         Decoded decoded = decode_body(m.body(e), e.encoding);
         if (canon == "us-ascii") {
-            if (!has_8bit(decoded.data)) continue;
+            const std::size_t first8 = first_non_ascii(decoded.data);
+            if (first8 == std::string_view::npos) continue;
             // 8-bit bytes are in no charset US-ASCII names (msgcheck calls
             // them charset.bad-bytes); reading them as windows-1252, as a
             // display does, would be a guess written down as UTF-8.
-            log.problem(place, "8-bit bytes do not decode in " + *cs + ": left as it is");
+            log.problem(m, m.content_offset(e, first8), place, "8-bit bytes do not decode in " + *cs + ": left as it is");
             continue;
         }
         if (under_signature(m, e)) {
-            log.problem(place, kSigned);
+            log.problem(m, e.begin, place, kSigned);
             continue;
         }
         if (!editable(e)) {
-            log.problem(place, not_editable(m, e));
+            log.problem(m, e.header_end, place, not_editable(m, e));
             continue;
         }
         // A second Content-Type would name the old charset over the new
         // text to a reader that takes the last one.
-        const auto fields = m.fields(e);
-        if (std::count_if(fields.begin(), fields.end(),
-                          [](const HeaderField& f) { return iequals(f.name, "Content-Type"); }) > 1) {
-            log.problem(place, "two Content-Type fields: left as it is");
+        const HeaderField* first = nullptr;
+        const HeaderField* second = nullptr;
+        for (const HeaderField& f : m.fields(e))
+            if (iequals(f.name, "Content-Type") && !second) (first ? second : first) = &f;
+        if (second) {
+            log.problem(m, second->offset, place, "two Content-Type fields: left as it is");
             continue;
         }
         std::string utf8;
@@ -412,7 +426,7 @@ bool step_to_utf8(std::string_view in, std::string& out, const RewriteOptions& o
         to_utf8(decoded.data, *cs, utf8, &bad);
         decoded = {};
         if (bad > 0) {
-            log.problem(place, std::to_string(bad) + " byte sequence" + (bad == 1 ? "" : "s") +
+            log.problem(m, e.body_begin, place, std::to_string(bad) + " byte sequence" + (bad == 1 ? "" : "s") +
                                    " do not decode in " + *cs + ": left as it is");
             continue;
         }
@@ -608,7 +622,7 @@ bool fix_round(std::string_view in, std::string& out, const RewriteOptions& o, c
         const Entity& e = all[ei];
         if (under_signature(m, e)) {   // repairs there would break the signature
             if (signed_said.insert(ei).second && d.info().severity == Severity::error)
-                log.problem(entity_place(m, ei), kSigned);
+                log.problem(m, e.begin, entity_place(m, ei), kSigned);
             continue;
         }
         switch (d.code) {
@@ -900,7 +914,7 @@ bool step_fix(std::string_view in, std::string& out, const RewriteOptions& o, co
     // The problems of the last round are those still there; earlier rounds
     // met the same ones again.
     std::vector<Change> problems;
-    const StepLog round{log.step, log.changes, &problems};
+    const StepLog round{log.step, log.changes, &problems, log.placer};
     for (int r = 0; r < kRounds; ++r) {
         next.clear();
         problems.clear();
@@ -915,6 +929,7 @@ bool step_fix(std::string_view in, std::string& out, const RewriteOptions& o, co
     struct Left {
         std::string where, why;
         std::vector<std::string_view> codes;
+        std::size_t at;   // the first defect's, in the input given to rewrite()
     };
     std::vector<Left> left;
     const Message m = parse_message(latest(), o.limits);
@@ -931,13 +946,13 @@ bool step_fix(std::string_view in, std::string& out, const RewriteOptions& o, co
         if (why.empty()) why = kNoRule;
         const std::string_view code = d.info().code;
         const auto same = std::find_if(left.begin(), left.end(), [&](const Left& l) { return at(l.where) && l.why == why; });
-        if (same == left.end()) left.push_back({place, std::move(why), {code}});
+        if (same == left.end()) left.push_back({place, std::move(why), {code}, log.placer->place(m, d.offset)});
         else if (std::find(same->codes.begin(), same->codes.end(), code) == same->codes.end()) same->codes.push_back(code);
     }
     for (const Left& l : left) {
         std::string what;
         for (const std::string_view code : l.codes) what.append(what.empty() ? "" : ", ").append(code);
-        problems.push_back({log.step, l.where, what + " left: " + l.why});
+        problems.push_back({log.step, l.where, what + " left: " + l.why, l.at});
     }
     for (Change& c : problems)
         if (std::none_of(log.problems->begin(), log.problems->end(),

@@ -231,35 +231,38 @@ bool encode_field_8bit(const Message& m, std::size_t entity, const HeaderField& 
                        std::string& out, const StepLog& log) {
     const std::string_view name = f.name;
     const std::string place = field_place(m, entity, name);
+    // Problems are placed at the field's first 8-bit byte.
+    const std::size_t first8 = first_non_ascii(f.raw);
+    const std::size_t at = f.offset + (first8 == std::string_view::npos ? 0 : first8);
     std::string v;
     if (is_mime_parameter_field(name)) {
         Defects defects;
         const MimeFieldValue mf = parse_mime_field(name, f.value, &defects);
         if (const std::string why = repeated_parameter(defects); !why.empty()) {
-            log.problem(place, why);
+            log.problem(m, at, place, why);
             return false;
         }
         bool names_ok = !mf.main.empty() && !has_8bit(mf.main);
         for (const Parameter& p : mf.params) names_ok = names_ok && !has_8bit(p.name);
         if (!names_ok) {
-            log.problem(place, "8-bit text outside a parameter value");
+            log.problem(m, at, place, "8-bit text outside a parameter value");
             return false;
         }
         v = format_mime_value(name, mf.main, mf.params, eol);
     } else if (is_address_field(name)) {
         std::string why;
         if (!encode_addresses(f.value, f.name.size() + 1, v, why)) {
-            log.problem(place, why + ": only SMTPUTF8 (RFC 6531, 6532) can carry it");
+            log.problem(m, at, place, why + ": only SMTPUTF8 (RFC 6531, 6532) can carry it");
             return false;
         }
     } else if (is_structured_field(name) && !iequals(name, "Content-Description")) {
-        log.problem(place, "8-bit text in a structured field cannot be encoded");
+        log.problem(m, at, place, "8-bit text in a structured field cannot be encoded");
         return false;
     } else {
         v = encode_unstructured(f.value, f.name.size() + 1);
     }
     if (has_8bit(v)) {  // what the parser kept of a malformed field, say
-        log.problem(place, "8-bit text that is not in a phrase, a comment or a parameter value");
+        log.problem(m, at, place, "8-bit text that is not in a phrase, a comment or a parameter value");
         return false;
     }
     // Lines that now hold encoded words are folded to 76 (RFC 2047 2).
@@ -281,6 +284,9 @@ bool fold_header_field(const Message& m, std::size_t entity, const HeaderField& 
     const bool free_text = iequals(f.name, "Subject") || iequals(f.name, "Comments") ||
                            iequals(f.name, "Content-Description") || iequals(f.name, "Thread-Topic");
     const std::string place = field_place(m, entity, f.name);
+    // Problems are placed at the long line.
+    const std::size_t long_line = long_line_at(f.raw);
+    const std::size_t at = f.offset + (long_line == std::string_view::npos ? 0 : long_line);
     // An encoded word libmsg leaves as it is (one over 4,096 characters, or
     // in a charset it does not know) would be encoded again as its literal
     // text: the field is only folded where it has white space.
@@ -292,7 +298,7 @@ bool fold_header_field(const Message& m, std::size_t entity, const HeaderField& 
             return !undecoded_word;
         });
     if (undecoded_word) {
-        log.problem(place, "a line stays over 998 octets: the field holds an encoded word libmsg does not decode "
+        log.problem(m, at, place, "a line stays over 998 octets: the field holds an encoded word libmsg does not decode "
                            "(too long, or in a charset it does not know), which encoding the text again would "
                            "turn into its literal text");
         // Folded where the text has white space; not only after the colon
@@ -334,7 +340,7 @@ bool fold_header_field(const Message& m, std::size_t entity, const HeaderField& 
             }
         }
     }
-    if (over > 0) log.problem(place, "a line stays over 998 octets: no white space to fold at");
+    if (over > 0) log.problem(m, at, place, "a line stays over 998 octets: no white space to fold at");
     if (!changed) return false;
     splice.replace(f.offset, f.offset + f.raw.size(), std::move(folded));
     log.change(place, "folded");

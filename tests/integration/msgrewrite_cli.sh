@@ -118,6 +118,14 @@ printf 'From: J\303\266rg <j\303\266rg@example.de>\nTo: b@example.net\nSubject: 
 expect 1 "" "$bin" --7bit "$tmp/8bit-addr.eml"
 [ -s "$tmp/err" ] || { echo "FAIL: --7bit with an 8-bit address reported nothing"; fail=1; }
 has "$tmp/err" '8-bit text in an address'
+# placed as a compiler places it: at the address's first 8-bit byte
+has "$tmp/err" '8bit-addr.eml:1:8: warning: header From: 8-bit text in an address'
+# in an archive, at the archive's line and column, after a step that changed
+# the message before it (--fix adds MIME-Version above the body's 8-bit line)
+printf 'From a@example.de Mon May  6 11:24:09 2024\n' >"$tmp/8bit-body.mbox"
+printf 'From: a@example.de\nTo: b@example.net\nSubject: x\nDate: Mon, 6 May 2024 11:24:09 +0200\nMessage-ID: <a.2@example.de>\nContent-Type: text/plain; charset=us-ascii\n\nok\n>From here: caf\351\n' >>"$tmp/8bit-body.mbox"
+expect 1 "" "$bin" --mbox --fix --to-utf8 -o "$tmp/8bit-body.out" "$tmp/8bit-body.mbox"
+has "$tmp/err" '8bit-body.mbox:10:16: warning: message 1: message: 8-bit bytes do not decode in us-ascii'
 expect 1 "" "$bin" --to-utf8 testdata/defects/charset.unknown/made-up-charset.eml
 
 # --- standard input and -o ----------------------------------------------------
@@ -169,7 +177,8 @@ expect 1 "" "$bin" --json --dry-run --fix --7bit "$tmp/8bit-addr.eml" testdata/d
 "$py" -c '
 import json, sys
 a, b = [json.loads(l) for l in open(sys.argv[1])]
-assert a["problems"] and all(set(p) == {"step", "where", "what"} for p in a["problems"]), a
+assert a["problems"] and all(set(p) == {"step", "where", "what", "line", "column"} for p in a["problems"]), a
+assert [(p["line"], p["column"]) for p in a["problems"]] == [(1, 8), (1, 8)], a   # the first 8-bit byte of From
 assert [r["defect"] for r in b["remaining"]] == ["field.missing"], b
 assert set(b["remaining"][0]) >= {"defect", "severity", "line", "column"}, b
 ' "$tmp/out" || { echo "FAIL: --json problems/remaining"; cat "$tmp/out"; fail=1; }

@@ -313,6 +313,56 @@ TEST(SevenBit, AddressWith8BitIsAProblemAndTheFieldStays) {
     EXPECT_NE(r.problems[0].what.find("SMTPUTF8"), std::string::npos);
 }
 
+// Where a problem is: an offset in the input given to rewrite(), also when
+// the step that met it read a version an earlier step had changed.
+TEST(Problems, ArePlacedInTheInput) {
+    auto run_with = [](const std::string& in, auto set) {
+        RewriteOptions o;
+        set(o);
+        return msg::rewrite(in, o);
+    };
+    // Read as it came: the first 8-bit byte of the address.
+    const std::string addr = "From: j\xc3\xb6rg@example.org\nTo: b@example.net\n\nhi\n";
+    auto r = run_with(addr, [](RewriteOptions& o) { o.seven_bit = true; });
+    ASSERT_EQ(r.problems.size(), 1u);
+    EXPECT_EQ(r.problems[0].offset, addr.find('\xc3'));
+
+    // Part 2 of a multipart: --fix first adds MIME-Version and a charset to
+    // part 1 (every later byte moves); --to-utf8 then finds the body of part
+    // 2 undecodable, and says so at its byte in the input.
+    const std::string multi = "From: a@example.org\nDate: Mon, 6 May 2024 11:24:09 +0200\n"
+                              "Content-Type: multipart/mixed; boundary=b\n\n"
+                              "--b\nContent-Type: text/plain\n\ncaf\xc3\xa9\n"
+                              "--b\nContent-Type: text/plain; charset=us-ascii\n\nok\nna\xefve\n--b--\n";
+    r = run_with(multi, [](RewriteOptions& o) { o.fix = true; o.to_utf8 = true; });
+    EXPECT_TRUE(r.changed);
+    const auto undecodable = std::find_if(r.problems.begin(), r.problems.end(), [](const msg::Change& c) {
+        return c.step == msg::RewriteStep::to_utf8;
+    });
+    ASSERT_NE(undecodable, r.problems.end());
+    EXPECT_EQ(undecodable->where, "part 2");
+    EXPECT_EQ(undecodable->offset, multi.find("na\xefve") + 2);
+
+    // A field an earlier step rewrote (--set) is met again at its start in
+    // the input: the bytes before the problem are no longer those there.
+    const std::string in = "Subject: x\nFrom: j\xc3\xb6rg@example.org\nTo: b@example.net\n\nhi\n";
+    r = run_with(in, [](RewriteOptions& o) {
+        o.seven_bit = true;
+        msg::HeaderEdit e;
+        ASSERT_TRUE(msg::parse_header_edit("From: Zo\xc3\xab <z\xc3\xab@example.org>", msg::HeaderEdit::Kind::set, e));
+        o.edits.push_back(e);
+    });
+    ASSERT_EQ(r.problems.size(), 1u);
+    EXPECT_EQ(r.problems[0].where, "header From");
+    EXPECT_EQ(r.problems[0].offset, in.find("From:"));
+
+    // A spool entry: in the entry, after its envelope.
+    const std::string entry = "MAIL FROM:<a@example.org>\nRCPT TO:<b@example.net>\n\n" + addr;
+    r = msg::rewrite_spool_entry(entry, [] { RewriteOptions o; o.seven_bit = true; return o; }());
+    ASSERT_EQ(r.problems.size(), 1u);
+    EXPECT_EQ(r.problems[0].offset, entry.find('\xc3'));
+}
+
 // A Content-Type is written again from its parsed parameters, which keep
 // the first of a repeated one: --7bit alone does not drop the others (an
 // 8-bit filename, say) but says so; with --fix, which keeps the first as

@@ -97,9 +97,15 @@ private:
         std::cout << msg::rewrite_json(im.source, im.index, r, im.data, options_.fix) << '\n';
     }
     void print_problems(const InputMessage& im, const msg::RewriteResult& r) {
-        for (const msg::Change& c : r.problems)
-            diag_.print(im.place(), msg::Severity::warning,
-                        im.named() + c.where + ": " + c.what + " [" + std::string(msg::step_name(c.step)) + "]");
+        // Each at its place in the input (a field, a line, a part's first
+        // byte), or where the message is when it has none.
+        std::vector<DiagPrinter::Note> notes;
+        for (const msg::Change& c : r.problems) {
+            std::string text = im.named() + c.where + ": " + c.what + " [" + std::string(msg::step_name(c.step)) + "]";
+            if (c.offset == std::string::npos) diag_.print(im.place(), msg::Severity::warning, text);
+            else notes.push_back({c.offset, msg::Severity::warning, std::move(text)});
+        }
+        diag_.print(Place{im.file, im.data, im.first_line, im.unquoted_lines()}, notes);
         // What --fix left: placed in the rewritten message.
         if (!r.remaining.empty()) {
             const std::string as = im.from_mbox ? im.file + ": message " + std::to_string(im.index + 1) : im.file;

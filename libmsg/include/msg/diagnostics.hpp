@@ -39,12 +39,24 @@ public:
     void print(const Place& place, std::span<const Defect> defects);
     // Print a message about a whole input (no line), e.g. an I/O error.
     void print(const std::string& file, Severity sev, const std::string& text);
+    // Print what is said of a message beside its defects (what msgrewrite
+    // could not do), in the same form: each note at its offset in
+    // place.data.
+    struct Note {
+        std::size_t offset;
+        Severity severity;
+        std::string text;
+    };
+    void print(const Place& place, std::span<const Note> notes);
     // The same lines appended to `out` instead of printed: for a caller
     // that puts a message's diagnostics together in another thread.
     void format(const Place& place, std::span<const Defect> defects, std::string& out) const;
     void format(const std::string& file, Severity sev, const std::string& text, std::string& out) const;
 
 private:
+    // "file:line:col: severity: " of `offset`.
+    void format_at(const Place& place, const LineIndex& index, std::size_t offset, Severity sev,
+                   std::string& out) const;
     void format_one(const Place& place, const LineIndex& index, const Defect& d, std::string& out) const;
 
     std::ostream& out_;

@@ -87,6 +87,10 @@ struct Change {
     RewriteStep step;
     std::string where;  // "header Subject", "part 2.1", "message"
     std::string what;   // "8bit -> quoted-printable", "folded 2 lines", ...
+    // A problem's place in the input given to rewrite() or
+    // rewrite_spool_entry() (the field, the line or the part's first byte),
+    // npos when it has none (changes, the envelope as a whole).
+    std::size_t offset = std::string::npos;
 };
 
 struct RewriteResult {

@@ -55,18 +55,40 @@ private:
 // "\n" for a message with no line break at all).
 std::string_view eol_of(std::string_view data) noexcept;
 
+// Places what a step says in the message given to rewrite(). A step reads
+// a version of it that earlier steps may have changed; an offset there is
+// moved to the same entity (by its place among its siblings) and the same
+// field (by name and rank among the fields of that name) or body in the
+// original: to the same byte when the bytes before it in that field or
+// body are unchanged, else to the field's or body's start.
+class Placer {
+public:
+    Placer(std::string_view original, const Limits& limits) : original_(original), limits_(limits) {}
+    std::size_t place(const Message& version, std::size_t at) const;
+
+private:
+    std::string_view original_;
+    const Limits& limits_;
+    mutable std::optional<Message> parsed_;   // the original, parsed when first needed
+};
+
 // What a step reports into.
 struct StepLog {
     RewriteStep step;
     std::vector<Change>* changes;
     std::vector<Change>* problems;
+    const Placer* placer;
     void change(std::string where, std::string what) const {
         changes->push_back({step, std::move(where), std::move(what)});
     }
-    void problem(std::string where, std::string what) const {
-        problems->push_back({step, std::move(where), std::move(what)});
+    // What could not be done at offset `at` of `m` (the version the step reads).
+    void problem(const Message& m, std::size_t at, std::string where, std::string what) const {
+        problems->push_back({step, std::move(where), std::move(what), placer->place(m, at)});
     }
 };
+
+// The field of entity `e` whose bytes hold `offset`, or null.
+const HeaderField* field_at(const Message& m, const Entity& e, std::size_t offset);
 
 // "header Subject" or "part 2 header Content-Type".
 std::string field_place(const Message& m, std::size_t entity, std::string_view field);
