@@ -943,3 +943,33 @@ RC_GTEST_PROP(RewriteProperty, MutatedMessagesIdempotentEachOptionSet, ()) {
     RC_LOG() << "option set " << k << "\n";
     check_idempotent(data, o);
 }
+
+// Every problem is placed in the input, in the field it names when that
+// field is there: at a byte of a field of that name, or (the field made by
+// an earlier step, or one whose bytes before the place changed) at a
+// field's or an entity's start.
+RC_GTEST_PROP(RewriteProperty, ProblemsArePlacedInTheirField, ()) {
+    const std::string data = *rc::gen::element(0, 1) == 0 ? gen_message().data : mutate(gen_message().data);
+    const auto r = msg::rewrite(data, all_options());
+    log_case(data, r);
+    const msg::Message m = msg::parse_message(data);
+    RC_CLASSIFY(!r.problems.empty(), "a problem");
+    RC_CLASSIFY(std::any_of(r.problems.begin(), r.problems.end(),
+                            [](const msg::Change& c) { return c.where.find("header ") != std::string::npos; }),
+                "a field's problem");
+    for (const msg::Change& c : r.problems) {
+        RC_LOG() << "problem at " << c.offset << ": " << c.where << ": " << c.what << "\n";
+        RC_ASSERT(c.offset <= data.size());
+        const std::size_t h = c.where.rfind("header ");
+        if (h == std::string::npos) continue;
+        const std::string name = c.where.substr(h + 7);
+        bool placed = false;
+        for (const msg::Entity& e : m.entities()) {
+            placed = placed || c.offset == e.begin;
+            for (const msg::HeaderField& f : m.fields(e))
+                placed = placed || c.offset == f.offset ||
+                         (c.offset > f.offset && c.offset < f.offset + f.raw.size() && msg::iequals(f.name, name));
+        }
+        RC_ASSERT(placed);
+    }
+}
