@@ -22,7 +22,7 @@ struct Token {
     std::string_view text;      // atom text, quoted-string or literal with delimiters
     std::size_t offset = 0;     // in the field value
     bool space_before = false;  // CFWS came before this token
-    bool dot_in_atom = false;   // unused by the grammar below, kept for clarity
+    std::size_t space_at = 0;   // where it began (when space_before)
 };
 
 // Why an angle-bracketed address or id that should end at `next` does not:
@@ -56,6 +56,7 @@ public:
 
     Token next() {
         Token t;
+        t.space_at = i_;
         t.space_before = skip_cfws();
         t.offset = i_;
         if (i_ >= s_.size()) { t.kind = Tok::end; return t; }
@@ -368,7 +369,7 @@ private:
         if (expect_word) { syntax(w.back().offset, "local part ends with '.'"); return false; }
         if (w.size() > 1) {
             for (std::size_t i = 0; i < w.size(); ++i) {
-                if (i > 0 && w[i].space_before) { obsolete(w[i].offset, "white space inside the local part"); break; }
+                if (i > 0 && w[i].space_before) { obsolete(w[i].space_at, "white space inside the local part"); break; }
                 if (w[i].kind == Tok::qstring) { obsolete(w[i].offset, "quoted word inside a dotted local part"); break; }
             }
         }
@@ -385,18 +386,23 @@ private:
             return true;
         }
         if (k.kind != Tok::atom) { syntax(k.offset, "no domain after '@'"); return false; }
-        bool first = true;
+        bool first = true, spaced = false;
+        // CFWS around a dot (obs-domain's atoms may hold it), said once.
+        auto space = [&](const Token& dot_or_label) {
+            if (dot_or_label.space_before && !spaced) obsolete(dot_or_label.space_at, "white space inside the domain");
+            spaced = spaced || dot_or_label.space_before;
+        };
         while (true) {
             Token a = t_.take();
             if (a.kind != Tok::atom) { syntax(a.offset, "domain has an empty label"); return false; }
-            if (!first && a.space_before) obsolete(a.offset, "white space inside the domain");
+            if (!first) space(a);
             if (out) {
                 if (!first) out->push_back('.');
                 out->append(a.text);
             }
             first = false;
             if (!t_.is('.')) break;
-            t_.take();
+            space(t_.take());
         }
         return true;
     }
@@ -525,7 +531,7 @@ bool msg_id(Tokens& t, FieldChecker& fc) {
     // obs-id-right (RFC 5322 4.5.4) allow it around every word, dot and '@'.
     auto take = [&] {
         const Token k = t.take();
-        if (k.space_before) fc.error(DefectCode::MessageIdObsolete, k.offset, "white space or comment in the id");
+        if (k.space_before) fc.error(DefectCode::MessageIdObsolete, k.space_at, "white space or comment in the id");
         return k;
     };
     // id-left = dot-atom-text / obs-id-left ; id-right = dot-atom-text /

@@ -60,6 +60,26 @@ TEST(ValidateAddress, Obsolete) {
     EXPECT_EQ(address("<@relay.example:a@x.org>"), V{"address.obsolete"});
     EXPECT_EQ(address("John Q. Public <jqp@example.org>"), V{"address.obsolete"});
     EXPECT_EQ(address("a . b@x.org"), V{"address.obsolete"});
+    EXPECT_EQ(address("a@x .org"), V{"address.obsolete"});    // obs-domain's atom ends in CFWS
+    EXPECT_EQ(address("a@x . org"), V{"address.obsolete"});   // said once
+    EXPECT_EQ(address("a@x.org (trailing)"), V{});
+}
+
+// White space inside an address or an id is said where it begins, not at
+// the token after it.
+TEST(ValidateAddress, WhiteSpaceInsideIsPlacedAtIt) {
+    struct Case {
+        std::string_view value;
+        std::size_t at;
+    };
+    for (const Case c : {Case{"a .b@x.org", 1}, Case{"a@x .org", 3}, Case{"a@x. (c) org", 4}}) {
+        const auto d = msg::parse_address_list(c.value, AddressKind::address_list, {.field = "To"}).defects;
+        ASSERT_EQ(codes(d), V{"address.obsolete"}) << c.value;
+        EXPECT_EQ(d[0].offset, c.at) << c.value;
+    }
+    const auto d = msg::check_msg_id_field("Message-ID", "<a.b @example.org>", 100, false);
+    ASSERT_EQ(codes(d), V{"message-id.obsolete"});
+    EXPECT_EQ(d[0].offset, 104u);
 }
 
 // RFC 5322 4.1: obs-phrase = word *(word / "." / CFWS), so a display name
@@ -205,7 +225,7 @@ TEST(ValidateMessageId, CfwsInsideTheBracketsIsObsolete) {
     EXPECT_EQ(msgid(" (c) <a@example.org> (c) "), V{});  // outside the brackets: msg-id's own CFWS
     const msg::Defects d = msg::check_msg_id_field("Message-ID", "<a@example.org\r\n (c)>", 100, false);
     ASSERT_EQ(codes(d), V{"message-id.obsolete"});
-    EXPECT_EQ(d[0].offset, 120u);  // the '>' after them
+    EXPECT_EQ(d[0].offset, 114u);  // where the folding white space begins
 }
 
 TEST(ValidateMessageId, PhrasesWithDotsAreObsolete) {
