@@ -57,7 +57,7 @@ grep -q 'would be sent (dry run)' "$T/out" || no "[spoolsend] dry-run"
 "$BIN/spoolctl" list "$T/spool" 2>/dev/null | head -n 1 | grep -q '^{"entry"' || no "[spoolctl] json"
 "$BIN/smtpsink" --listen 127.0.0.1:0 --discard --sessions 1 > "$T/sink" 2>/dev/null &
 sink=$!
-for _ in 1 2 3 4 5 6 7 8 9 10; do grep -q 'listening on' "$T/sink" && break; sleep 0.2; done
+for _ in $(seq 50); do grep -q 'listening on' "$T/sink" && break; sleep 0.2; done   # 10 s on a busy machine
 port=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$T/sink")
 if [ -n "$port" ]; then
     greeting=$(/usr/bin/python3 -c "import socket,sys; s=socket.create_connection(('127.0.0.1', $port)); print(s.recv(200).decode()); s.sendall(b'QUIT\r\n'); s.recv(200)")
@@ -133,7 +133,7 @@ done
 printf '[smtpsink]\nrules = /nonexistent\n' > "$CONFIG"
 "$BIN/smtpsink" --script "$TRANSCRIPT" --listen 127.0.0.1:0 > "$T/sink" 2> "$T/sink.err" &
 sink=$!
-for _ in 1 2 3 4 5 6 7 8 9 10; do grep -q 'listening on' "$T/sink" && break; sleep 0.2; done
+for _ in $(seq 50); do grep -q 'listening on' "$T/sink" && break; sleep 0.2; done   # 10 s on a busy machine
 grep -q 'listening on' "$T/sink" || no "rules =, --script: smtpsink did not start: $(cat "$T/sink.err")"
 kill "$sink" 2>/dev/null; wait "$sink" 2>/dev/null
 
