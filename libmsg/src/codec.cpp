@@ -39,6 +39,10 @@ constexpr int hexval(unsigned char c) {
     return -1;
 }
 
+inline void note_bad_padding(DecodeStatus& st, std::size_t pos) {
+    if (st.first_bad_padding == static_cast<std::size_t>(-1)) st.first_bad_padding = pos;
+}
+
 inline void note_bad(DecodeStatus& st, std::size_t pos) {
     if (st.first_bad == static_cast<std::size_t>(-1)) st.first_bad = pos;
 }
@@ -100,6 +104,7 @@ void Base64Decoder::step(std::string_view in, std::string& out) {
             continue;
         }
         if (v == kPad) {
+            if (pad_ == 0) pad_at_ = at;
             if (count_ >= 2 && count_ + (++pad_) >= 4) {
                 // "xx==" or "xxx=": the group is complete and the data ends.
                 if (count_ == 2) *w++ = static_cast<char>(acc_ >> 4);
@@ -114,6 +119,7 @@ void Base64Decoder::step(std::string_view in, std::string& out) {
             } else if (count_ < 2) {
                 status_.bad_padding = true;  // '=' where no data can end
                 note_bad(status_, at);
+                note_bad_padding(status_, at);
                 pad_ = 0;
             }
             continue;
@@ -121,6 +127,7 @@ void Base64Decoder::step(std::string_view in, std::string& out) {
         if (pad_ != 0) {  // "xx=x": a single '=' inside a group, ignore it
             status_.bad_padding = true;
             note_bad(status_, at);
+            note_bad_padding(status_, pad_at_);
             pad_ = 0;
         }
         acc_ = (acc_ << 6) | v;
@@ -247,6 +254,7 @@ Base64Check base64_check(std::string_view in, std::size_t max_line, CodecKernel 
     d.finish(scratch);
     r.status = d.status();
     if (r.status.first_bad != static_cast<std::size_t>(-1)) r.status.first_bad += k;
+    if (r.status.first_bad_padding != static_cast<std::size_t>(-1)) r.status.first_bad_padding += k;
     for (std::size_t j = stop; j < n; ++j)
         if (p[j] == '\n') lines.newline(j);
     if (n > lines.start) lines.newline(n, true);

@@ -407,7 +407,9 @@ namespace {
 void status_defects(std::size_t size, std::size_t end, std::size_t base, const DecodeStatus& st, Defects& out) {
     const std::size_t at = base + (st.first_bad < size ? st.first_bad : 0);
     if (st.bad_chars) out.push_back({DefectCode::Base64BadChar, at, {}});
-    if (st.bad_padding) out.push_back({DefectCode::Base64BadPadding, base + end, {}});
+    // At the '=' out of place, else where the data ends inside a group.
+    if (st.bad_padding)
+        out.push_back({DefectCode::Base64BadPadding, base + (st.first_bad_padding < size ? st.first_bad_padding : end), {}});
     if (st.bad_escapes) out.push_back({DefectCode::QpBadEscape, at, {}});
     if (st.uu_no_begin) out.push_back({DefectCode::UuNoBegin, base, {}});
     if (st.uu_bad_lines)

@@ -5,6 +5,7 @@
 // belongs to the delimiter).
 #include "defect_helpers.hpp"
 #include "msg/message.hpp"
+#include "msg/validate.hpp"
 
 #include <gtest/gtest.h>
 
@@ -248,6 +249,21 @@ TEST(Message, DecodeReportsRepairsAtTheirOffset) {
     ASSERT_EQ(count(d, DefectCode::Base64BadChar), 1u);
     EXPECT_EQ(first(d, DefectCode::Base64BadChar)->offset, s.find('!'));
     EXPECT_EQ(count(d, DefectCode::Base64BadPadding), 1u);
+    EXPECT_EQ(first(d, DefectCode::Base64BadPadding)->offset, s.size() - 1);   // the data ends inside a group
+
+    // An '=' out of place is said at it, however the body is read
+    // (decoded, or only checked as msgcheck does), across a line break too.
+    for (const std::string& body : std::vector<std::string>{"QUJD\nQU=\nJD\n", "QUJD\n=QUJD\n", std::string(4000, 'Q') + "\nQU=JD\n"}) {
+        const std::string b = "Content-Transfer-Encoding: base64\n\n" + body;
+        auto mb = msg::parse_message(b);
+        d.clear();
+        mb.decode(mb.root(), out, &d);
+        ASSERT_EQ(count(d, DefectCode::Base64BadPadding), 1u) << body;
+        EXPECT_EQ(first(d, DefectCode::Base64BadPadding)->offset, b.find('=')) << body;
+        const msg::Defects checked = msg::validate(mb);
+        ASSERT_EQ(count(checked, DefectCode::Base64BadPadding), 1u) << body;
+        EXPECT_EQ(first(checked, DefectCode::Base64BadPadding)->offset, b.find('=')) << body;
+    }
 
     const std::string q = "Content-Transfer-Encoding: quoted-printable\n\nok=\nline =XY\n";
     auto mq = msg::parse_message(q);

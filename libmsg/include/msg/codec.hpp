@@ -40,6 +40,9 @@ struct DecodeStatus {
     std::size_t uu_bad_lines = 0;  // uuencode: lines with bytes outside the alphabet or past their length
     bool uu_no_end = false;        // uuencode: the data ended before the end line
     std::size_t first_bad = static_cast<std::size_t>(-1);  // input position of the first problem
+    // base64: input position of the first '=' out of place (none when the
+    // data only ends inside a group)
+    std::size_t first_bad_padding = static_cast<std::size_t>(-1);
     bool clean() const {
         return bad_chars == 0 && !bad_padding && bad_escapes == 0 && !uu_no_begin && uu_bad_lines == 0 &&
                !uu_no_end;
@@ -71,6 +74,7 @@ private:
     std::uint32_t acc_ = 0;
     int count_ = 0;        // sextets in acc_
     int pad_ = 0;          // '=' seen in the current group
+    std::size_t pad_at_ = 0;   // where the first of them is
     bool ended_ = false;   // padding ended the data
     std::size_t pos_ = 0;  // bytes consumed so far
     DecodeStatus status_;
