@@ -212,6 +212,16 @@ try:
         check([b for _, b in srv.messages] == [["Subject: one", "", "..dot"], ["Subject: two", "", "hi"]],
               "both messages arrive whole: %s" % srv.messages)
 
+    # --- --check reports at most ten defects of one code, as msgcheck does ------------------
+    flood = os.path.join(tmp, "flood.txt")
+    with open(flood, "w") as f:
+        f.write("S: 220 x ESMTP\nC: EHLO a\nS: 250 ok\n" + "C: NOOP\n" * 25)
+    r = replay("--check", flood)
+    missing = [l for l in r.stdout.splitlines() if l.endswith("[smtp.reply-missing]")]
+    check(r.returncode == 1 and len(missing) == 10 and "(and 15 more like it)" in missing[-1]
+          and "more like it" not in "".join(missing[:-1]),
+          "--check: ten of a code, the tenth counting the rest: %s" % r.stdout)
+
     # --- STARTTLS in a batch: nothing after it before the handshake ------------------------
     tls_batch = os.path.join(tmp, "tls.bsmtp")
     with open(tls_batch, "w") as f:

@@ -6,6 +6,7 @@
 #include "msg/smtp/replay.hpp"
 #include "msg/smtp/transcript.hpp"
 #include "msg/source.hpp"
+#include "msg/validate.hpp"
 
 #include "common/cli.hpp"
 #include "common/diag.hpp"
@@ -201,6 +202,10 @@ static int tool_main(int argc, char** argv) {
         defects.insert(defects.end(), more.begin(), more.end());
         std::stable_sort(defects.begin(), defects.end(),
                          [](const msg::Defect& a, const msg::Defect& b) { return a.offset < b.offset; });
+        // At most ten of one code, the tenth saying how many more, as
+        // msgcheck reports a message: a hostile transcript cannot bury the
+        // rest under a hundred thousand lines.
+        msg::cap_repeats(defects, msg::ValidateOptions{}.max_repeats);
         std::uint64_t file_errors = 0;
         for (const msg::Defect& d : defects) {
             if (d.info().severity == msg::Severity::error) ++file_errors;
