@@ -98,13 +98,12 @@ const HeaderField* field_at(const Message& m, const Entity& e, std::size_t offse
     return nullptr;
 }
 
-std::size_t Placer::place(const Message& version, std::size_t at) const {
-    if (version.data().data() == original_.data() && version.data().size() == original_.size()) return at;
-    if (!parsed_) parsed_ = parse_message(original_, limits_);
-    const Message& o = *parsed_;
-    // The entity: its rank among its siblings at each level, from the root
-    // down; as deep as the original goes.
-    const std::size_t vi = entity_at(version, at);
+namespace {
+
+// The entity of `o` that is entity `vi` of `version` (another version of
+// the same message): the same rank among its siblings at each level, from
+// the root down, as deep as `o` goes.
+std::size_t same_entity(const Message& version, std::size_t vi, const Message& o) {
     std::vector<std::size_t> ranks;
     for (std::size_t i = vi; version.entity(i).parent >= 0; i = static_cast<std::size_t>(version.entity(i).parent)) {
         std::size_t rank = 0;
@@ -117,18 +116,35 @@ std::size_t Placer::place(const Message& version, std::size_t at) const {
     for (auto r = ranks.rbegin(); r != ranks.rend(); ++r) {
         std::int32_t c = o.entity(oi).first_child;
         for (std::size_t k = 0; c >= 0 && k < *r; ++k) c = o.entity(static_cast<std::size_t>(c)).next_sibling;
-        if (c < 0) return o.entity(oi).begin;
+        if (c < 0) return oi;
         oi = static_cast<std::size_t>(c);
     }
+    return oi;
+}
+
+}  // namespace
+
+std::size_t Placer::place(const Message& version, std::size_t at) const {
+    if (at > version.data().size()) return std::string::npos;
+    if (version.data().data() == original_.data() && version.data().size() == original_.size()) return at;
+    if (!parsed_) parsed_ = parse_message(original_, limits_);
+    const Message& o = *parsed_;
+    const std::size_t vi = entity_at(version, at);
+    // As many parts: the steps kept the structure, the same entity (found
+    // without walking its siblings for each problem of a message of
+    // thousands of parts).
+    const std::size_t oi = version.entities().size() == o.entities().size() ? vi : same_entity(version, vi, o);
     const Entity& ve = version.entity(vi);
     const Entity& oe = o.entity(oi);
     // The same bytes before `at` from `vb` in the version as from `ob` in the
-    // original: the same place, else `ob`.
-    auto same = [&](std::size_t vb, std::size_t ob, std::size_t oend) {
+    // original: the same place, else `ob`. (A field's end is the next
+    // field's start: not its place.)
+    auto same = [&](std::size_t vb, std::size_t ob, std::size_t oend, bool end_too) {
         const std::size_t d = at - vb;
-        return d <= oend - ob && version.data().substr(vb, d) == o.data().substr(ob, d) ? ob + d : ob;
+        const bool fits = end_too ? d <= oend - ob : d < oend - ob;
+        return fits && version.data().substr(vb, d) == o.data().substr(ob, d) ? ob + d : ob;
     };
-    if (at >= ve.body_begin) return same(ve.body_begin, oe.body_begin, oe.end);
+    if (at >= ve.body_begin) return same(ve.body_begin, oe.body_begin, std::max(oe.end, oe.body_begin), true);
     if (at >= ve.header_end) return oe.header_end;   // the line that ended a header with no empty line
     const HeaderField* f = field_at(version, ve, at);
     if (!f) return oe.begin;
@@ -138,7 +154,7 @@ std::size_t Placer::place(const Message& version, std::size_t at) const {
         if (iequals(x.name, f->name)) ++rank;
     }
     for (const HeaderField& x : o.fields(oe))
-        if (iequals(x.name, f->name) && rank-- == 0) return same(f->offset, x.offset, x.offset + x.raw.size());
+        if (iequals(x.name, f->name) && rank-- == 0) return same(f->offset, x.offset, x.offset + x.raw.size(), false);
     return oe.begin;
 }
 
@@ -625,7 +641,7 @@ std::string make_message_id(std::string_view seed, std::time_t t, std::string_vi
 }
 
 std::string rewrite_json(std::string_view source, std::uint64_t index, const RewriteResult& r, std::string_view input,
-                         bool fix) {
+                         bool fix, std::uint64_t first_line, std::span<const std::size_t> unquoted_lines) {
     Json j;
     j.begin_object().key("source").value(source).key("index").value(index).key("changed").value(r.changed);
     if (!r.not_mail.empty()) j.key("not_mail").value(r.not_mail);
@@ -637,8 +653,8 @@ std::string rewrite_json(std::string_view source, std::uint64_t index, const Rew
             j.begin_object().key("step").value(step_name(c.step)).key("where").value(c.where).key("what").value(c.what);
             if (c.offset != std::string::npos) {
                 const LineCol lc = input_lines.locate(c.offset);
-                j.key("line").value(static_cast<std::uint64_t>(lc.line))
-                    .key("column").value(static_cast<std::uint64_t>(lc.column));
+                j.key("line").value(first_line + lc.line - 1)
+                    .key("column").value(archive_column(unquoted_lines, c.offset, lc.column));
             }
             j.end_object();
         }

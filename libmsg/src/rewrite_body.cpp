@@ -422,11 +422,11 @@ bool step_to_utf8(std::string_view in, std::string& out, const RewriteOptions& o
             continue;
         }
         std::string utf8;
-        std::size_t bad = 0;
-        to_utf8(decoded.data, *cs, utf8, &bad);
+        std::size_t bad = 0, first_bad = 0;
+        to_utf8(decoded.data, *cs, utf8, &bad, &first_bad);
         decoded = {};
         if (bad > 0) {
-            log.problem(m, e.body_begin, place, std::to_string(bad) + " byte sequence" + (bad == 1 ? "" : "s") +
+            log.problem(m, m.content_offset(e, first_bad), place, std::to_string(bad) + " byte sequence" + (bad == 1 ? "" : "s") +
                                    " do not decode in " + *cs + ": left as it is");
             continue;
         }

@@ -126,6 +126,9 @@ printf 'From a@example.de Mon May  6 11:24:09 2024\n' >"$tmp/8bit-body.mbox"
 printf 'From: a@example.de\nTo: b@example.net\nSubject: x\nDate: Mon, 6 May 2024 11:24:09 +0200\nMessage-ID: <a.2@example.de>\nContent-Type: text/plain; charset=us-ascii\n\nok\n>From here: caf\351\n' >>"$tmp/8bit-body.mbox"
 expect 1 "" "$bin" --mbox --fix --to-utf8 -o "$tmp/8bit-body.out" "$tmp/8bit-body.mbox"
 has "$tmp/err" '8bit-body.mbox:10:16: warning: message 1: message: 8-bit bytes do not decode in us-ascii'
+# --json places it alike
+expect 1 "" "$bin" --json --dry-run --mbox --fix --to-utf8 "$tmp/8bit-body.mbox"
+has "$tmp/out" '"what": "8-bit bytes do not decode in us-ascii: left as it is", "line": 10, "column": 16}'
 expect 1 "" "$bin" --to-utf8 testdata/defects/charset.unknown/made-up-charset.eml
 
 # --- standard input and -o ----------------------------------------------------

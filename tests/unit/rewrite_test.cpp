@@ -356,6 +356,14 @@ TEST(Problems, ArePlacedInTheInput) {
     EXPECT_EQ(r.problems[0].where, "header From");
     EXPECT_EQ(r.problems[0].offset, in.find("From:"));
 
+    // Text that does not decode in its charset: at the first byte that
+    // does not.
+    const std::string sjis = "From: a@example.org\nMIME-Version: 1.0\nContent-Type: text/plain; charset=shift_jis\n"
+                             "Content-Transfer-Encoding: 8bit\n\nline \x82\xa0 ok\nline \xff\xff bad\n";
+    r = run_with(sjis, [](RewriteOptions& o) { o.to_utf8 = true; });
+    ASSERT_EQ(r.problems.size(), 1u);
+    EXPECT_EQ(r.problems[0].offset, sjis.find('\xff'));
+
     // A spool entry: in the entry, after its envelope.
     const std::string entry = "MAIL FROM:<a@example.org>\nRCPT TO:<b@example.net>\n\n" + addr;
     r = msg::rewrite_spool_entry(entry, [] { RewriteOptions o; o.seven_bit = true; return o; }());

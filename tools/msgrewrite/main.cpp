@@ -94,7 +94,9 @@ public:
 
 private:
     void print_json(const InputMessage& im, const msg::RewriteResult& r) {
-        std::cout << msg::rewrite_json(im.source, im.index, r, im.data, options_.fix) << '\n';
+        std::cout << msg::rewrite_json(im.source, im.index, r, im.data, options_.fix, im.first_line,
+                                       im.unquoted_lines())
+                  << '\n';
     }
     void print_problems(const InputMessage& im, const msg::RewriteResult& r) {
         // Each at its place in the input (a field, a line, a part's first

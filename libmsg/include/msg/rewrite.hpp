@@ -32,6 +32,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <ctime>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -121,11 +122,13 @@ RewriteResult rewrite(std::string_view message, const RewriteOptions& options); 
 
 // A rewrite as a JSON object (msgrewrite --json, docs/json.md): {"source",
 // "index", "changed", "not_mail"?, "too_large"?, "changes": [{"step", "where", "what"}],
-// "problems": [...], "remaining"? (with `fix`): [{"defect", "severity",
-// "line", "column", "repairable"}]}. `input`: what was rewritten (the
-// remaining defects are placed in r.text(input)).
+// "problems": [{"step", "where", "what", "line"?, "column"?}], "remaining"?
+// (with `fix`): [{"defect", "severity", "line", "column", "repairable"}]}.
+// `input`: what was rewritten; its first line is line `first_line` of its
+// file, `unquoted_lines` as in Place (an archive's message): problems are
+// placed in the file, the remaining defects in r.text(input).
 std::string rewrite_json(std::string_view source, std::uint64_t index, const RewriteResult& r, std::string_view input,
-                         bool fix);
+                         bool fix, std::uint64_t first_line = 1, std::span<const std::size_t> unquoted_lines = {});
 
 // A spool entry (envelope, empty line, message; see spool.hpp): the message
 // is rewritten, the envelope kept byte for byte but for what the rewrite
