@@ -388,8 +388,13 @@ MboxParser::Step MboxParser::Impl::put(std::string_view in, bool eof, MboxMessag
 
         case State::after_from: {
             const std::size_t fe = rel(from_end);
+            // A From_ line that already takes more than the limit makes the
+            // message too large, whether or not the bytes after it are here
+            // yet: decided before looking at them, so that how the archive
+            // is cut into reads changes nothing (a message skipped is framed
+            // by its From_ lines and settles no format).
+            if (!skipping && from_end - msg_start > max_message) start_skipping(in);
             if (n - fe < 5 && !eof) {
-                if (!skipping && from_end - msg_start > max_message) start_skipping(in);
                 if (!skipping) return {Event::need_more, 0};
                 return {Event::need_more, skip_to(in, from_end - 1)};
             }

@@ -263,6 +263,28 @@ TEST(MboxParse, ContentLengthPastTheLimit) {
     }
 }
 
+// A From_ line longer than the limit makes its message too large however
+// the archive is cut into reads, also when the read ends just after that
+// line: the message is skipped, framed by its From_ lines, and settles no
+// format in detect mode; so the next one, whose Content-Length frames it
+// where its From_ lines would not, is read as mboxcl2 every time.
+TEST(MboxParse, FromLinePastTheLimitSettlesNoFormat) {
+    const std::string body = "text\n" + std::string(100, 'x') + "\nFrom inside the body, not after an empty line\n";
+    const std::string a = "From " + std::string(60, 'f') + "\n\nFrom a\nContent-Length: " +
+                          std::to_string(body.size()) + "\n\n" + body + "From b\nContent-Length: 3\n\nxy\n";
+    const auto msgs = parse_all(a, MboxFormat::detect, 50);
+    ASSERT_EQ(msgs.size(), 3u);
+    EXPECT_TRUE(msgs[0].too_large);
+    EXPECT_TRUE(msgs[1].too_large);
+    EXPECT_EQ(msgs[1].format, MboxFormat::mboxcl2);
+    EXPECT_EQ(msgs[1].data_end, a.find("From b"));
+    EXPECT_EQ(msgs[2].data, "Content-Length: 3\n\nxy\n");
+    msg::MboxOptions o;
+    o.format = MboxFormat::detect;
+    o.max_message = 50;
+    check_splits(a, o, "long From_ line, detect");
+}
+
 namespace {
 
 // Peak resident memory, in bytes, that `work` adds, measured in a child
