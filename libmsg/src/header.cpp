@@ -372,14 +372,18 @@ bool is_special(char c) { return std::string_view("()<>[]:;@\\,.\"").find(c) != 
 // phrase (RFC 2047 5(3)); a word that only looks like one (=?UTF-8? Q?x?=,
 // a=?utf-8?q?b?=) is kept as written, and the encoded words around it are
 // still decoded, each on its own side of it (as Python reads them).
+// Text decoded as decode_text does, but with the white space at its ends
+// kept (decode_text trims it).
+void append_decoded(std::string_view s, bool utf8, std::string& out) {
+    const auto [b, e] = trimmed(s, is_space);
+    append_text(s.substr(0, b), utf8, out);
+    out += decode_text(s.substr(b, e - b), utf8, nullptr, 0);
+    append_text(s.substr(e), utf8, out);
+}
+
 std::string decode_phrase(std::string_view p, bool utf8) {
     std::string out;
-    auto decoded = [&](std::string_view s) {   // white space at its ends kept
-        const auto [b, e] = trimmed(s, is_space);
-        append_text(s.substr(0, b), utf8, out);
-        out += decode_text(s.substr(b, e - b), utf8, nullptr, 0);
-        append_text(s.substr(e), utf8, out);
-    };
+    auto decoded = [&](std::string_view s) { append_decoded(s, utf8, out); };
     std::size_t from = 0;   // start of the words not yet written
     for (std::size_t k = 0; k < p.size();) {
         while (k < p.size() && is_space(p[k])) ++k;
@@ -429,9 +433,11 @@ std::string decode_address_text(std::string_view raw) {
             // Decoded text is the comment's text only: a parenthesis or a
             // backslash it holds is shown escaped, so that it can neither
             // close the comment nor open one (a decoded ") <ceo@bank> (" is
-            // not an address beside it).
+            // not an address beside it). Its white space is kept, and a
+            // comment never closed is not closed when shown.
             const std::string_view inner = raw.substr(i + 1, j - i - 1 - (depth == 0 ? 1 : 0));
-            const std::string text = decode_text(inner, utf8, nullptr, 0);
+            std::string text;
+            append_decoded(inner, utf8, text);
             if (text == inner) {
                 out.append(raw.substr(i, j - i));
             } else {
@@ -440,7 +446,7 @@ std::string decode_address_text(std::string_view raw) {
                     if (t == '(' || t == ')' || t == '\\') out += '\\';
                     out += t;
                 }
-                out += ')';
+                if (depth == 0) out += ')';
             }
             before = ')';
             i = j;

@@ -504,6 +504,12 @@ TEST(DecodeFieldText, AddressFieldsCannotBeSpoofed) {
     EXPECT_EQ(msg::decode_field_text("From", "(=?utf-8?q?=29_=3Cceo=40bank=2Eexample=3E_=28?=) <x@evil.example>"),
               "(\\) <ceo@bank.example> \\() <x@evil.example>");
     EXPECT_EQ(msg::decode_field_text("From", "a@b.example (plain (nested))"), "a@b.example (plain (nested))");
+    // A comment is shown with its white space, and one never closed is not
+    // closed: without an encoded word, the field is shown as written.
+    EXPECT_EQ(msg::decode_field_text("From", "a@b.example (plain "), "a@b.example (plain");
+    EXPECT_EQ(msg::decode_field_text("From", "a@b.example (plain ) x"), "a@b.example (plain ) x");
+    EXPECT_EQ(msg::decode_field_text("From", "a@b.example ( =?utf-8?q?c=C3=A9?= )"), "a@b.example ( c\xC3\xA9 )");
+    EXPECT_EQ(msg::decode_field_text("From", "a@b.example (=?utf-8?q?c=C3=A9?= x"), "a@b.example (c\xC3\xA9 x");
     // Not an address field: free text, decoded wherever a word is.
     EXPECT_EQ(msg::decode_field_text("Subject", "a=?utf-8?q?b?=c"), "abc");
 }
