@@ -41,7 +41,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         bool plain = true;   // texts without line breaks (a bare CR splits nothing, but "\n" would)
         for (const auto& l : p.transcript.lines) plain = plain && l.text.find('\n') == std::string::npos;
         if (plain && back.defects.empty()) {
+            // With a peer, the written transcript starts with its connect
+            // line (the original's connect events are not written again).
             std::size_t j = 0;
+            if (!p.transcript.peer.empty()) {
+                check(!back.transcript.lines.empty() && back.transcript.lines[0].side == Side::event);
+                j = 1;
+            }
             for (const auto& l : p.transcript.lines) {
                 if (l.side == Side::event && l.text.rfind("connect ", 0) == 0 && !p.transcript.peer.empty()) continue;
                 check(j < back.transcript.lines.size());
