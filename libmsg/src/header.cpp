@@ -368,10 +368,6 @@ namespace {
 // RFC 5322 3.2.3 specials, as a decoded display name must not hold them bare.
 bool is_special(char c) { return std::string_view("()<>[]:;@\\,.\"").find(c) != std::string_view::npos; }
 
-// A display name's words decoded: only a whole word is an encoded word in a
-// phrase (RFC 2047 5(3)); a word that only looks like one (=?UTF-8? Q?x?=,
-// a=?utf-8?q?b?=) is kept as written, and the encoded words around it are
-// still decoded, each on its own side of it (as Python reads them).
 // Text decoded as decode_text does, but with the white space at its ends
 // kept (decode_text trims it).
 void append_decoded(std::string_view s, bool utf8, std::string& out) {
@@ -381,6 +377,10 @@ void append_decoded(std::string_view s, bool utf8, std::string& out) {
     append_text(s.substr(e), utf8, out);
 }
 
+// A display name's words decoded: only a whole word is an encoded word in a
+// phrase (RFC 2047 5(3)); a word that only looks like one (=?UTF-8? Q?x?=,
+// a=?utf-8?q?b?=) is kept as written, and the encoded words around it are
+// still decoded, each on its own side of it (as Python reads them).
 std::string decode_phrase(std::string_view p, bool utf8) {
     std::string out;
     auto decoded = [&](std::string_view s) { append_decoded(s, utf8, out); };
