@@ -409,7 +409,8 @@ void status_defects(std::size_t size, std::size_t end, std::size_t base, const D
     if (st.bad_chars) out.push_back({DefectCode::Base64BadChar, at, {}});
     // At the '=' out of place, else where the data ends inside a group.
     if (st.bad_padding)
-        out.push_back({DefectCode::Base64BadPadding, base + (st.first_bad_padding < size ? st.first_bad_padding : end), {}});
+        out.push_back(
+            {DefectCode::Base64BadPadding, base + (st.first_bad_padding < size ? st.first_bad_padding : end), {}});
     if (st.bad_escapes) out.push_back({DefectCode::QpBadEscape, at, {}});
     if (st.uu_no_begin) out.push_back({DefectCode::UuNoBegin, base, {}});
     if (st.uu_bad_lines)

@@ -259,9 +259,12 @@ bool step_seven_bit(std::string_view in, std::string& out, const RewriteOptions&
             if (e.kind == EntityKind::multipart) {
                 const std::string_view pre = in.substr(e.preamble_begin, e.preamble_end - e.preamble_begin);
                 const std::string_view epi = in.substr(e.epilogue_begin, e.epilogue_end - e.epilogue_begin);
-                if (has_8bit(pre) || has_8bit(epi))
-                    log.problem(m, has_8bit(pre) ? e.preamble_begin + first_non_ascii(pre) : e.epilogue_begin + first_non_ascii(epi),
-                                entity_place(m, ei), "8-bit bytes in the preamble or epilogue (text no reader shows) left as they are");
+                if (has_8bit(pre) || has_8bit(epi)) {
+                    const std::size_t at = has_8bit(pre) ? e.preamble_begin + first_non_ascii(pre)
+                                                         : e.epilogue_begin + first_non_ascii(epi);
+                    log.problem(m, at, entity_place(m, ei),
+                                "8-bit bytes in the preamble or epilogue (text no reader shows) left as they are");
+                }
             }
             continue;
         }
@@ -400,7 +403,8 @@ bool step_to_utf8(std::string_view in, std::string& out, const RewriteOptions& o
             // 8-bit bytes are in no charset US-ASCII names (msgcheck calls
             // them charset.bad-bytes); reading them as windows-1252, as a
             // display does, would be a guess written down as UTF-8.
-            log.problem(m, m.content_offset(e, first8), place, "8-bit bytes do not decode in " + *cs + ": left as it is");
+            log.problem(m, m.content_offset(e, first8), place,
+                        "8-bit bytes do not decode in " + *cs + ": left as it is");
             continue;
         }
         if (under_signature(m, e)) {
@@ -415,8 +419,14 @@ bool step_to_utf8(std::string_view in, std::string& out, const RewriteOptions& o
         // text to a reader that takes the last one.
         const HeaderField* first = nullptr;
         const HeaderField* second = nullptr;
-        for (const HeaderField& f : m.fields(e))
-            if (iequals(f.name, "Content-Type") && !second) (first ? second : first) = &f;
+        for (const HeaderField& f : m.fields(e)) {
+            if (!iequals(f.name, "Content-Type")) continue;
+            if (first) {
+                second = &f;
+                break;
+            }
+            first = &f;
+        }
         if (second) {
             log.problem(m, second->offset, place, "two Content-Type fields: left as it is");
             continue;
@@ -426,8 +436,9 @@ bool step_to_utf8(std::string_view in, std::string& out, const RewriteOptions& o
         to_utf8(decoded.data, *cs, utf8, &bad, &first_bad);
         decoded = {};
         if (bad > 0) {
-            log.problem(m, m.content_offset(e, first_bad), place, std::to_string(bad) + " byte sequence" + (bad == 1 ? "" : "s") +
-                                   " do not decode in " + *cs + ": left as it is");
+            log.problem(m, m.content_offset(e, first_bad), place,
+                        std::to_string(bad) + " byte sequence" + (bad == 1 ? "" : "s") + " do not decode in " + *cs +
+                            ": left as it is");
             continue;
         }
         // The body in its own transfer encoding (7bit becomes 8bit when

@@ -253,7 +253,8 @@ TEST(Message, DecodeReportsRepairsAtTheirOffset) {
 
     // An '=' out of place is said at it, however the body is read
     // (decoded, or only checked as msgcheck does), across a line break too.
-    for (const std::string& body : std::vector<std::string>{"QUJD\nQU=\nJD\n", "QUJD\n=QUJD\n", std::string(4000, 'Q') + "\nQU=JD\n"}) {
+    const std::vector<std::string> bodies{"QUJD\nQU=\nJD\n", "QUJD\n=QUJD\n", std::string(4000, 'Q') + "\nQU=JD\n"};
+    for (const std::string& body : bodies) {
         const std::string b = "Content-Transfer-Encoding: base64\n\n" + body;
         auto mb = msg::parse_message(b);
         d.clear();

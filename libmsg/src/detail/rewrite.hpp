@@ -57,10 +57,13 @@ std::string_view eol_of(std::string_view data) noexcept;
 
 // Places what a step says in the message given to rewrite(). A step reads
 // a version of it that earlier steps may have changed; an offset there is
-// moved to the same entity (by its place among its siblings) and the same
-// field (by name and rank among the fields of that name) or body in the
-// original: to the same byte when the bytes before it in that field or
-// body are unchanged, else to the field's or body's start.
+// moved to the same entity (the same index when both have as many, else
+// by its rank among its siblings, level by level) and the same field (by
+// name and rank among the fields of that name) or body in the original: to
+// the same byte when the bytes before it in that field or body are
+// unchanged, else to the field's or body's start, or to the entity's
+// first byte when the original has no such field. npos for an offset past
+// the version's end.
 class Placer {
 public:
     Placer(std::string_view original, const Limits& limits) : original_(original), limits_(limits) {}
