@@ -117,13 +117,6 @@ std::string not_editable(const Message& m, const Entity& e) {
     return "no empty line between header and body (a line that is not a field ends the header): left as it is";
 }
 
-// The offset in entity `e` of its first field called `name`, or of its
-// header when it has none: where a problem with what the field says is.
-std::size_t field_offset(const Message& m, const Entity& e, std::string_view name) {
-    const HeaderField* f = m.field(e, name);
-    return f ? f->offset : e.begin;
-}
-
 // The end of a step that read `m` (parsed from `in`): `splice` applied to
 // `in` into `out` (returns whether it changed anything); then, if the step
 // reported no problem and `left` (an offset or npos) still finds what it
@@ -281,13 +274,13 @@ bool step_seven_bit(std::string_view in, std::string& out, const RewriteOptions&
             continue;
         }
         if (!reencodable(e.encoding)) {
-            log.problem(m, field_offset(m, e, "Content-Transfer-Encoding"), place,
+            log.problem(m, m.field_offset(e, "Content-Transfer-Encoding"), place,
                         "Content-Transfer-Encoding " + std::string(transfer_encoding_name(e.encoding)) +
                             ": cannot re-encode");
             continue;
         }
         if (must_not_encode(e)) {
-            log.problem(m, field_offset(m, e, "Content-Type"), place,
+            log.problem(m, m.field_offset(e, "Content-Type"), place,
                         e.content_type.mime_type() + " may not be encoded (RFC 2046): left 8-bit");
             continue;
         }
@@ -387,11 +380,11 @@ bool step_to_utf8(std::string_view in, std::string& out, const RewriteOptions& o
         if (canon == "utf-8") continue;
         const std::string place = entity_place(m, ei);
         if (canon.empty()) {
-            log.problem(m, field_offset(m, e, "Content-Type"), place, "charset " + *cs + " is not known: left as it is");
+            log.problem(m, m.field_offset(e, "Content-Type"), place, "charset " + *cs + " is not known: left as it is");
             continue;
         }
         if (!reencodable(e.encoding)) {
-            log.problem(m, field_offset(m, e, "Content-Transfer-Encoding"), place,
+            log.problem(m, m.field_offset(e, "Content-Transfer-Encoding"), place,
                         "Content-Transfer-Encoding " + std::string(transfer_encoding_name(e.encoding)) +
                             ": left as it is");
             continue;

@@ -412,14 +412,10 @@ private:
     }
 
     // --- MIME entities ------------------------------------------------------------
-    std::size_t field_offset(const Entity& e, std::string_view name) const {
-        const HeaderField* f = m_.field(e, name);
-        return f ? f->offset : e.begin;
-    }
     // Where a parameter is written, for a defect of its value (on its own
     // line when the field is folded); else where field `name` is.
     std::size_t param_or_field_offset(const Entity& e, const Parameter* p, std::string_view name) const {
-        return p ? p->offset : field_offset(e, name);
+        return p ? p->offset : m_.field_offset(e, name);
     }
 
     void mime(const Entity& e) {
@@ -452,7 +448,7 @@ private:
         // RFC 6533 allows any encoding for message/global and its relatives
         // (global-headers, global-delivery-status, global-disposition-notification).
         if (e.content_type.type == "message" && qp_or_b64 && !e.content_type.subtype.starts_with("global"))
-            add(DefectCode::MessageEncoding, field_offset(e, "Content-Transfer-Encoding"),
+            add(DefectCode::MessageEncoding, m_.field_offset(e, "Content-Transfer-Encoding"),
                 e.content_type.mime_type());
         if (e.has_disposition || e.content_type.param("name")) {
             const std::string name = m_.filename(e);   // not external-body's access parameter

@@ -85,6 +85,12 @@ public:
     }
     // First field of that name (case-insensitive), or nullptr.
     const HeaderField* field(const Entity& e, std::string_view name) const noexcept;
+    // Where that field is, or e's header when it has none: the place of
+    // what is said of the field's value.
+    std::size_t field_offset(const Entity& e, std::string_view name) const noexcept {
+        const HeaderField* f = field(e, name);
+        return f ? f->offset : e.begin;
+    }
     const HeaderField* header(std::string_view name) const noexcept { return field(root(), name); }
 
     std::string_view header_block(const Entity& e) const {
