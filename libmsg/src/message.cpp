@@ -203,8 +203,7 @@ std::int32_t MessageParser::parse_entity(std::size_t begin, std::size_t end, boo
     const ContentType& ct = e.content_type;
     if (ct.type == "multipart") {
         const std::string* b = ct.param("boundary");
-        const HeaderField* ct_field = m_.field(e, "Content-Type");
-        const std::size_t ct_at = ct_field ? ct_field->offset : e.begin;
+        const std::size_t ct_at = m_.field_offset(e, "Content-Type");
         if (!b || b->empty()) {
             defect(DefectCode::BoundaryMissing, ct_at);
             return idx;
