@@ -104,7 +104,11 @@ expect 0 "2 messages, 2 enqueued" "$m2s" "$tmp/bare.mbox" "$tmp/bare-back"
 # comes back whole whatever became of each message.
 mv "$tmp/bare/queue/1700000001.000000Z.1.000000.h" "$tmp/bare/hold/"
 expect 0 "2 messages written" "$s2m" "$tmp/bare" -o "$tmp/bare-held.mbox"
-cmp -s "$tmp/bare.mbox" "$tmp/bare-held.mbox" || { echo "FAIL: a held entry is not written as a queued one"; fail=1; }
+# (These entries have no Mbox-From: each From_ line is made from MAIL FROM
+# and the time of the run, which may differ by a second between the two.)
+undated() { sed 's/^\(From [^ ]*\) .*/\1/' "$1"; }
+[ "$(undated "$tmp/bare.mbox")" = "$(undated "$tmp/bare-held.mbox")" ] ||
+    { echo "FAIL: a held entry is not written as a queued one"; fail=1; }
 # A gzip archive cut short: the messages before the cut are enqueued, the
 # one cut is named; cut only in its trailer, every message is enqueued.
 gzip -c "$tmp/box" >"$tmp/box.gz"
