@@ -422,25 +422,10 @@ Derivation derive_envelope(std::string_view message, std::string_view from_line,
                 if (!a.empty() && is_smtp_mailbox(a.front())) take_sender("Return-Path", a.front());
             }
         }
-    // The topmost Resent- block (blocks are prepended, newest first): the
-    // Resent- fields from the first one up to the first field that is not
-    // one (a trace field between blocks, RFC 5322 3.6), or to one whose
-    // name the block holds already: each block has one field of each name
-    // (3.6.6), so a second Resent-Date begins the block of the resending
-    // before, even with nothing between the two.
-    const auto is_resent = [](const HeaderField& f) {
-        return f.name.size() > 7 && iequals(f.name.substr(0, 7), "Resent-");
-    };
-    // fields[resent_begin, resent_end): the topmost block
-    const std::size_t resent_begin =
-        static_cast<std::size_t>(std::find_if(fields.begin(), fields.end(), is_resent) - fields.begin());
-    std::size_t resent_end = resent_begin;
-    // The block's names, lower case (a set: 10,000 fields of other Resent-
-    // names, each compared with all before it, took 0.6 s).
-    std::unordered_set<std::string> block_names;
-    while (resent_end < fields.size() && is_resent(fields[resent_end]) &&
-           block_names.insert(to_lower_ascii(fields[resent_end].name)).second)
-        ++resent_end;
+    // The topmost resent block (resent_blocks: blocks are prepended, so the
+    // first is the newest resending's).
+    const std::vector<ResentBlock> blocks = resent_blocks(fields);
+    const ResentBlock* const newest = blocks.empty() ? nullptr : &blocks.front();
     // The sender named in a field: its first mailbox.
     auto sender_of = [&](const HeaderField* f, std::string_view where) {
         if (d.have_sender || !f) return;
@@ -454,8 +439,7 @@ Derivation derive_envelope(std::string_view message, std::string_view from_line,
     };
     // A resent message is the resender's: the newest block's Resent-From
     // (RFC 5322 3.6.6), as From is the first sending's.
-    for (std::size_t k = resent_begin; k < resent_end; ++k)
-        if (iequals(fields[k].name, "Resent-From")) sender_of(&fields[k], "Resent-From");
+    if (newest) sender_of(newest->find("Resent-From"), "Resent-From");
     sender_of(first_field(fields, "From"), "From");
     // --- the recipients ---
     // Recipients once each (mailbox_key): compared one by one while they
@@ -471,21 +455,16 @@ Derivation derive_envelope(std::string_view message, std::string_view from_line,
             for (const Envelope::Rcpt& r : env.rcpts) seen.insert(mailbox_key(r.address));
         return seen.insert(mailbox_key(a)).second;
     };
-    auto collect = [&](bool resent_block, std::initializer_list<std::string_view> names) {
-        const std::size_t from = resent_block ? resent_begin : 0, to = resent_block ? resent_end : fields.size();
-        for (std::size_t i = from; i < to; ++i) {
-            const HeaderField& f = fields[i];
-            if (!resent_block && is_resent(f)) continue;
-            if (std::none_of(names.begin(), names.end(), [&](std::string_view n) { return iequals(f.name, n); }))
-                continue;
-            std::size_t bad = 0;
-            std::string buf;
-            std::vector<std::string> found = field_addresses(unfold(f.value, buf), &bad);
-            d.unparsed += bad;
-            for (std::string& a : found) {
-                if (!is_smtp_mailbox(a)) d.rejected.push_back(std::move(a));
-                else if (is_new(a)) env.rcpts.push_back({std::move(a), {}});
-            }
+    auto collect = [&](const HeaderField& f, std::initializer_list<std::string_view> names) {
+        if (std::none_of(names.begin(), names.end(), [&](std::string_view n) { return iequals(f.name, n); }))
+            return;
+        std::size_t bad = 0;
+        std::string buf;
+        std::vector<std::string> found = field_addresses(unfold(f.value, buf), &bad);
+        d.unparsed += bad;
+        for (std::string& a : found) {
+            if (!is_smtp_mailbox(a)) d.rejected.push_back(std::move(a));
+            else if (is_new(a)) env.rcpts.push_back({std::move(a), {}});
         }
     };
     // A resent message goes to the newest block's Resent-To/Cc/Bcc only,
@@ -494,11 +473,11 @@ Derivation derive_envelope(std::string_view message, std::string_view from_line,
     if (!fixed.rcpts.empty()) {
         env.rcpts = fixed.rcpts;
         d.rcpts_from = "--rcpt";
-    } else if (resent_begin < fields.size()) {
-        collect(true, {"Resent-To", "Resent-Cc", "Resent-Bcc"});
+    } else if (newest) {
+        for (const HeaderField* f : newest->fields) collect(*f, {"Resent-To", "Resent-Cc", "Resent-Bcc"});
         d.rcpts_from = "Resent-To/Cc/Bcc";
     } else {
-        collect(false, {"To", "Cc", "Bcc"});
+        for (const HeaderField& f : fields) collect(f, {"To", "Cc", "Bcc"});
         d.rcpts_from = "To/Cc/Bcc";
     }
     declare_needs(env, message);

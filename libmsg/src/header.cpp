@@ -363,6 +363,35 @@ bool is_address_field(std::string_view name) noexcept {
     return false;
 }
 
+bool is_resent_field(std::string_view name) noexcept {
+    if (name.size() < 9 || !iequals(name.substr(0, 7), "Resent-")) return false;
+    for (std::string_view n : {"Date", "From", "Sender", "To", "Cc", "Bcc", "Message-ID", "Reply-To"})
+        if (iequals(name.substr(7), n)) return true;
+    return false;
+}
+
+const HeaderField* ResentBlock::find(std::string_view name) const noexcept {
+    for (const HeaderField* f : fields)
+        if (iequals(f->name, name)) return f;
+    return nullptr;
+}
+
+std::vector<ResentBlock> resent_blocks(std::span<const HeaderField> header) {
+    std::vector<ResentBlock> blocks;
+    bool open = false;
+    for (const HeaderField& f : header) {
+        if (is_resent_field(f.name)) {
+            // A block holds at most eight fields (one per name), so find() is short.
+            if (!open || blocks.back().find(f.name)) blocks.emplace_back();
+            blocks.back().fields.push_back(&f);
+            open = true;
+        } else if (iequals(f.name, "Received") || iequals(f.name, "Return-Path")) {
+            open = false;
+        }
+    }
+    return blocks;
+}
+
 namespace {
 
 // RFC 5322 3.2.3 specials, as a decoded display name must not hold them bare.

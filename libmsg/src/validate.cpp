@@ -194,22 +194,9 @@ private:
         std::size_t from_mailboxes = 0;
         bool have_mime_version = false, have_mime_fields = false;
         const HeaderField* first_mime = nullptr;
-        // RFC 5322 3.6.6: the resent fields of one resending form a block,
-        // and each resending prepends a block of its own, the trace fields
-        // of its journey going on top of it. So a block ends at a trace
-        // field, or where a resent field it already has comes again (two
-        // blocks written one after the other); other fields among resent
-        // fields do not end it.
-        std::vector<ResentBlock> resent;
-        bool in_block = false;
+        // Resent-From's mailboxes, for each block's Resent-Sender (below).
+        std::vector<std::pair<const HeaderField*, std::size_t>> resent_from;
         for (const HeaderField& f : m_.fields(e)) {
-            if (is_resent_field(f.name)) {
-                if (!in_block || resent.back().has(f.name)) resent.emplace_back().at = f.offset;
-                in_block = true;
-                resent.back().names.push_back(f.name);
-            } else if (iequals(f.name, "Received") || iequals(f.name, "Return-Path")) {
-                in_block = false;
-            }
             for (Count& c : once)
                 if (iequals(f.name, c.name)) {
                     if (++c.n == 2) add(DefectCode::FieldDuplicate, f.offset, std::string(f.name));
@@ -226,8 +213,7 @@ private:
                 const std::size_t n = address(AddressKind::mailbox_list);
                 if (!from_mailboxes) from_mailboxes = n;
             } else if (iequals(name, "Resent-From")) {
-                resent.back().from_mailboxes = address(AddressKind::mailbox_list);
-                resent.back().from = &f;
+                resent_from.emplace_back(&f, address(AddressKind::mailbox_list));
             }
             else if (iequals(name, "Sender") || iequals(name, "Resent-Sender")) address(AddressKind::mailbox);
             else if (iequals(name, "Return-Path")) address(AddressKind::path);
@@ -258,14 +244,22 @@ private:
             if (once[1].n == 0) add(DefectCode::FieldMissing, e.header_end, "From");
             if (from_mailboxes > 1 && once[2].n == 0)
                 add(DefectCode::FieldSenderRequired, once[1].first->offset);
-            // Each resent block needs its Resent-Date and Resent-From, and
-            // a Resent-Sender when Resent-From names several mailboxes, as
-            // the message needs Date, From and Sender.
-            for (const ResentBlock& b : resent) {
-                if (!b.has("Resent-Date")) add(DefectCode::FieldMissing, b.at, "Resent-Date");
-                if (!b.has("Resent-From")) add(DefectCode::FieldMissing, b.at, "Resent-From");
-                if (b.from_mailboxes > 1 && !b.has("Resent-Sender"))
-                    add(DefectCode::FieldSenderRequired, b.from->offset, "Resent-From has several, and its block no Resent-Sender");
+            // Each resent block (resent_blocks: the one rule) needs its
+            // Resent-Date and Resent-From, and a Resent-Sender when
+            // Resent-From names several mailboxes, as the message needs
+            // Date, From and Sender.
+            std::size_t next_from = 0;   // blocks and their Resent-From come in header order
+            for (const ResentBlock& b : resent_blocks(m_.fields(e))) {
+                const std::size_t at = b.fields.front()->offset;
+                if (!b.find("Resent-Date")) add(DefectCode::FieldMissing, at, "Resent-Date");
+                const HeaderField* from = b.find("Resent-From");
+                if (!from) {
+                    add(DefectCode::FieldMissing, at, "Resent-From");
+                    continue;
+                }
+                while (next_from < resent_from.size() && resent_from[next_from].first != from) ++next_from;
+                if (next_from < resent_from.size() && resent_from[next_from].second > 1 && !b.find("Resent-Sender"))
+                    add(DefectCode::FieldSenderRequired, from->offset, "Resent-From has several, and its block no Resent-Sender");
             }
         }
         if (top && have_mime_fields && !have_mime_version)
@@ -298,24 +292,6 @@ private:
             return;
         }
         add_all(parse_date_time(v.substr(semi + 1), f.value_offset() + semi + 1, f.name).defects);
-    }
-
-    // The resent fields of one resending (RFC 5322 3.6.6), from the first.
-    struct ResentBlock {
-        std::size_t at = 0;                    // where its first field is
-        std::vector<std::string_view> names;   // of its fields
-        std::size_t from_mailboxes = 0;        // in its Resent-From
-        const HeaderField* from = nullptr;
-        bool has(std::string_view name) const {
-            return std::any_of(names.begin(), names.end(), [&](std::string_view n) { return iequals(n, name); });
-        }
-    };
-    // RFC 5322 3.6.6's resent fields, and the Resent-Reply-To of 4.5.6.
-    static bool is_resent_field(std::string_view name) {
-        static constexpr std::string_view names[] = {"Resent-Date", "Resent-From", "Resent-Sender",
-                                                     "Resent-To", "Resent-Cc", "Resent-Bcc",
-                                                     "Resent-Message-ID", "Resent-Reply-To"};
-        return std::any_of(std::begin(names), std::end(names), [&](std::string_view n) { return iequals(name, n); });
     }
 
     static bool is_ascii_label(std::string_view cs) {

@@ -14,7 +14,10 @@ Usage: contract.py BINDIR TESTDATA
 - whatever smtpsink stores, from spoolsend, Python's smtplib or Postfix's
   smtp-source, passes `msgcheck --spool` with no envelope defect;
 - what mbox2spool writes from every archive in testdata/mbox passes
-  `msgcheck --spool` with no envelope defect.
+  `msgcheck --spool` with no envelope defect;
+- a resent message's newest block is the same for both tools: the block
+  msgcheck checks (whole, or missing its Resent-From) is the one mbox2spool
+  takes the sender and the recipients from.
 """
 import json
 import os
@@ -107,6 +110,61 @@ def fill(spool):
     make_spool(spool)
     for i, (_, (sender, rcpts, message)) in enumerate(sorted(MESSAGES.items())):
         write_entry(spool, "20261123T0000%02d.000000Z.1.%06d.contract" % (i, i), sender, rcpts, message)
+
+
+RESENT_DATE = "Mon, 23 Nov 2026 09:15:00 +0100"
+# Subject: (the resent fields and trace fields above the first sending's,
+#           the derived MAIL FROM, RCPT TOs, msgcheck's missing resent fields)
+RESENT = {
+    # sendmail appends a missing Resent-Date to the header; a field among the block's
+    "appended": ("Received: by mx.example.net; %s\nResent-From: fwd@example.org\nX-Loop: fwd@example.org\n"
+                 "Resent-To: new@example.net\n" % RESENT_DATE, "Resent-Date: %s\n" % RESENT_DATE,
+                 "fwd@example.org", ["new@example.net"], []),
+    # two blocks with nothing between them: the second Resent-Date begins the older
+    "back to back": ("Resent-Date: %s\nResent-From: carol@example.org\nResent-Cc: dave@example.net\n"
+                     "Resent-Date: %s\nResent-From: bob@example.org\nResent-To: carol@example.org\n"
+                     % (RESENT_DATE, RESENT_DATE), "", "carol@example.org", ["dave@example.net"], []),
+    # the newest block has no Resent-From: From is the sender, never the older block's
+    "no resender": ("Received: by mx.example.net; %s\nResent-Date: %s\nResent-To: erin@example.net\n"
+                    "Received: by mx.example.org; %s\nResent-Date: %s\nResent-From: bob@example.org\n"
+                    "Resent-To: carol@example.org\n" % ((RESENT_DATE,) * 4), "",
+                    "alice@example.org", ["erin@example.net"], ["Resent-From"]),
+    # a name that only begins with Resent- is no resending
+    "not resent": ("Resent-Comments: by hand\n", "", "alice@example.org", ["bob@example.org"], []),
+}
+
+
+def resent_contract(tmp):
+    archive = os.path.join(tmp, "resent.mbox")
+    with open(archive, "w") as f:
+        for subject, (above, below, _, _, _) in RESENT.items():
+            f.write("From - Mon Nov 23 09:15:00 2026\n" + above + "From: alice@example.org\nTo: bob@example.org\n"
+                    "Date: %s\nMessage-ID: <%s@example.org>\nSubject: %s\n%s\nbody\n\n"
+                    % (RESENT_DATE, subject.replace(" ", "."), subject, below))
+    # msgcheck: the missing resent fields of each message (by index: the archive's order)
+    r = run("msgcheck", "--mbox", "--json", archive)
+    missing = {i: [] for i in range(len(RESENT))}
+    for line in r.stdout.decode().splitlines():
+        d = json.loads(line)
+        if d.get("defect") == "field.missing":
+            missing[d["index"]].append(re.search(r"\((.*)\)", d["text"]).group(1))
+        elif d.get("severity") == "error":
+            check(False, "msgcheck: no other error in the resent messages: %s" % line)
+    # mbox2spool: each entry's envelope, by subject
+    spool = os.path.join(tmp, "resent")
+    r = run("mbox2spool", "-q", archive, spool)
+    check(r.returncode == 0, "mbox2spool took the resent messages: %s" % r.stderr)
+    envelopes = {}
+    for name in os.listdir(os.path.join(spool, "queue")):
+        text = open(os.path.join(spool, "queue", name), "rb").read().decode()
+        env, message = text.split("\n\n", 1)
+        subject = re.search(r"^Subject: (.*)$", message, re.M).group(1)
+        envelopes[subject] = (re.search(r"^MAIL FROM:<([^>]*)>", env, re.M).group(1),
+                              re.findall(r"^RCPT TO:<([^>]*)>", env, re.M))
+    for i, (subject, (_, _, sender, rcpts, absent)) in enumerate(RESENT.items()):
+        check(missing[i] == absent, "msgcheck on %r: missing %s, not %s" % (subject, absent, missing[i]))
+        check(envelopes.get(subject) == (sender, rcpts),
+              "mbox2spool on %r: %s %s, not %s" % (subject, sender, rcpts, envelopes.get(subject)))
 
 
 def main():
@@ -208,6 +266,9 @@ def main():
         check(len(stored) >= 3, "smtpsink stored the smtplib messages: %d" % len(stored))
         check(envelope_codes(os.path.join(inbox3, "queue")) == [],
               "what smtpsink stored from smtplib and smtp-source checks clean: %s" % envelope_codes(os.path.join(inbox3, "queue")))
+
+        # --- a resent message's newest block: msgcheck's and mbox2spool's -----------------------
+        resent_contract(tmp)
 
         # --- mbox2spool -> msgcheck --spool ------------------------------------------------------
         archives = []

@@ -142,6 +142,21 @@ TEST(DeriveEnvelope, ResentBlocksEndAtARepeatedName) {
     EXPECT_EQ(msg::derivation_unusable(e), "no recipient in Resent-To/Cc/Bcc");
 }
 
+// The block is the one msgcheck checks (resent_blocks): other fields
+// among its fields do not end it (an MTA appends a missing Resent-Date to
+// the header), and a name that only begins with "Resent-" is no resending.
+TEST(DeriveEnvelope, ResentBlockIsMsgchecksBlock) {
+    auto e = derive("Resent-From: fwd@example.org\nX-Loop: fwd@example.org\nResent-To: new@example.net\n"
+                    "From: a@example.org\nTo: original@example.net\nSubject: x\n"
+                    "Resent-Date: Mon, 23 Nov 2026 09:15:00 +0100\n\nx\n");
+    EXPECT_EQ(rcpts(e), V{"new@example.net"});
+    EXPECT_EQ(e.envelope.mail_from, "fwd@example.org");
+    e = derive("Resent-Comments: forwarded by hand\nFrom: a@example.org\nTo: original@example.net\n\nx\n");
+    EXPECT_EQ(rcpts(e), V{"original@example.net"});
+    EXPECT_EQ(e.rcpts_from, "To/Cc/Bcc");
+    EXPECT_EQ(e.sender_from, "From");
+}
+
 // Recipients as RFC 5321 sends them: quotes only where needed, obsolete
 // local parts and domain literals with white space made plain, so that one
 // mailbox written three ways is one recipient; a source route's leading

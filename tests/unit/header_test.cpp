@@ -9,6 +9,7 @@
 #include <string>
 
 #include "msg/charset.hpp"
+#include "msg/message.hpp"
 
 using msg::DefectCode;
 
@@ -204,6 +205,37 @@ TEST(DecodeHeaderText, Raw8BitTextReadAsTheWholeField) {
 }
 
 // --- parameters -----------------------------------------------------------------
+
+// RFC 5322 3.6.6: each resending prepends a block, with its trace fields
+// above it. A block ends at a trace field or at a name it holds already;
+// other fields among its fields stay outside it without ending it.
+TEST(ResentBlocks, EndAtTraceFieldsAndRepeatedNames) {
+    const std::string date = "Mon, 23 Nov 2026 09:15:00 +0100";
+    const std::string h = "Received: by c.example; " + date + "\n"                                 // 0
+                          "Resent-From: c@example.org\nX-Loop: c\nRESENT-TO: d@example.org\n"   // 1 2 3
+                          "Resent-Date: " + date + "\nResent-Date: " + date + "\n"              // 4 5
+                          "Resent-From: b@example.org\nReturn-Path: <b@example.org>\n"          // 6 7
+                          "Resent-To: c@example.org\nResent-Comments: not a resent field\n"     // 8 9
+                          "From: a@example.org\nResent-Message-ID: <1@b.example>\n\n";          // 10 11
+    std::vector<msg::HeaderField> fields;
+    msg::parse_header_block(h, fields, nullptr);
+    ASSERT_EQ(fields.size(), 12u);
+    const std::vector<msg::ResentBlock> blocks = msg::resent_blocks(fields);
+    std::vector<std::vector<std::size_t>> got;
+    for (const msg::ResentBlock& b : blocks) {
+        got.emplace_back();
+        for (const msg::HeaderField* f : b.fields) got.back().push_back(static_cast<std::size_t>(f - fields.data()));
+    }
+    EXPECT_EQ(got, (std::vector<std::vector<std::size_t>>{{1, 3, 4}, {5, 6}, {8, 11}}));
+    ASSERT_EQ(blocks.size(), 3u);
+    EXPECT_EQ(blocks[0].find("resent-to"), &fields[3]);
+    EXPECT_EQ(blocks[0].find("Resent-Sender"), nullptr);
+    EXPECT_EQ(blocks[2].find("Resent-Message-ID"), &fields[11]);
+    EXPECT_TRUE(msg::is_resent_field("Resent-Reply-To"));
+    EXPECT_FALSE(msg::is_resent_field("Resent-Comments"));
+    EXPECT_FALSE(msg::is_resent_field("Resent-"));
+    EXPECT_TRUE(msg::resent_blocks({}).empty());
+}
 
 TEST(Parameters, TokensAndQuotedStrings) {
     msg::Defects d;

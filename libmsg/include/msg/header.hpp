@@ -21,6 +21,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -73,6 +74,26 @@ std::string decode_header_piece(std::string_view piece, bool field_is_utf8);
 // True for fields whose value is an address list (RFC 5322 3.6.2, 3.6.3,
 // 3.6.6, and the common ones of the same grammar).
 bool is_address_field(std::string_view name) noexcept;
+
+// RFC 5322 3.6.6's resent fields, and the obsolete Resent-Reply-To (4.5.6).
+// Other names that begin with "Resent-" are optional fields.
+bool is_resent_field(std::string_view name) noexcept;
+
+// The resent fields of one resending (RFC 5322 3.6.6), in header order.
+struct ResentBlock {
+    std::vector<const HeaderField*> fields;   // never empty: fields[0] begins the block
+    // Its field of that name (each name comes once in a block), or nullptr.
+    const HeaderField* find(std::string_view name) const noexcept;
+};
+
+// The resent blocks of a header, newest (topmost) first. Each resending
+// prepends a block of its own, and the trace fields of its journey go on
+// top of it; so a block ends at a trace field (Received, Return-Path), or
+// where a resent field of a name it holds comes again (two blocks written
+// one after the other). Other fields among its fields do not end it: an
+// MTA that adds a missing Resent-Date appends it to the header. This one
+// rule is what msgcheck checks and what the envelope is derived from.
+std::vector<ResentBlock> resent_blocks(std::span<const HeaderField> header);
 
 // A field's value decoded for people to read (msgshow): decode_header_text,
 // except in an address field, where encoded words are decoded only where
