@@ -71,15 +71,33 @@ std::string_view eol_of(std::string_view data) noexcept {
     return nl > 0 && data[nl - 1] == '\r' ? "\r\n" : "\n";
 }
 
+namespace {
+
+// The message/rfc822 part that holds entity `i` as its message's root, or
+// -1: the part that names that message ("part 2 message").
+std::ptrdiff_t container_of(const Message& m, std::size_t i) {
+    const std::int32_t p = m.entity(i).parent;
+    return p >= 0 && m.entity(static_cast<std::size_t>(p)).kind == EntityKind::message ? p : -1;
+}
+
+}  // namespace
+
 std::string entity_place(const Message& m, std::size_t entity) {
     if (entity == 0) return "message";
+    // A multipart root has no section of its own (it shares its container's)
+    if (const std::ptrdiff_t c = container_of(m, entity); c >= 0 && m.entity(entity).kind == EntityKind::multipart)
+        return "part " + m.section(static_cast<std::size_t>(c)) + " message";
     const std::string s = m.section(entity);
     return s.empty() ? "message" : "part " + s;
 }
 
 std::string field_place(const Message& m, std::size_t entity, std::string_view field) {
-    std::string place = entity == 0 ? std::string() : entity_place(m, entity) + " ";
-    return place + "header " + std::string(field);
+    if (entity == 0) return "header " + std::string(field);
+    // An embedded message's header is its container's message's (IMAP's
+    // 2.HEADER), apart from the container's own fields (2.MIME).
+    if (const std::ptrdiff_t c = container_of(m, entity); c >= 0)
+        return "part " + m.section(static_cast<std::size_t>(c)) + " message header " + std::string(field);
+    return entity_place(m, entity) + " header " + std::string(field);
 }
 
 std::size_t entity_at(const Message& m, std::size_t offset) {
@@ -93,8 +111,12 @@ std::size_t entity_at(const Message& m, std::size_t offset) {
 }
 
 const HeaderField* field_at(const Message& m, const Entity& e, std::size_t offset) {
-    for (const HeaderField& f : m.fields(e))
-        if (f.offset <= offset && offset < f.offset + f.raw.size()) return &f;
+    for (const HeaderField& f : m.fields(e)) {
+        // A field the input ends in, without a line break, holds its end too
+        // (an empty value's defect is placed there).
+        const std::size_t end = f.offset + f.raw.size();
+        if (f.offset <= offset && (offset < end || (offset == end && !f.raw.ends_with('\n')))) return &f;
+    }
     return nullptr;
 }
 

@@ -941,7 +941,7 @@ bool step_fix(std::string_view in, std::string& out, const RewriteOptions& o, co
         if (d.info().repair.empty()) continue;
         const std::size_t ei = entity_at(m, d.offset);
         const Entity& e = m.entity(ei);
-        const HeaderField* f = d.offset < e.header_end ? field_at(m, e, d.offset) : nullptr;
+        const HeaderField* f = field_at(m, e, d.offset);
         const std::string place = f ? field_place(m, ei, f->name) : entity_place(m, ei);
         const std::string whole = entity_place(m, ei);
         const auto at = [&](const std::string& where) { return where == place || where == whole; };

@@ -3,9 +3,9 @@
 // the output again changes nothing), an unchanged result is the input (output left empty), and
 // with seven_bit the output is 7-bit unless a problem was reported, and
 // input that is not mail is refused and left as it is, and every problem
-// is placed in the input: at its field when it names one ("header X",
-// "part 1.2 header X"), at that part's first byte when the part has no
-// such field. The same message as a spool entry goes through
+// is placed in the input: in the part it names, at its field when it
+// names one ("header X", "part 1.2 header X"), at that part's first byte
+// when the part has no such field. The same message as a spool entry goes through
 // rewrite_spool_entry() too.
 //
 // First byte: bit 0 fix, 1 seven_bit, 2 fold, 3 line_ending (with bit 4:
@@ -20,6 +20,8 @@
 #include "msg/rewrite.hpp"
 #include "msg/spool.hpp"
 
+#include "../rewrite_place.hpp"
+
 namespace {
 
 void check(bool ok) {
@@ -32,34 +34,14 @@ bool has_8bit(std::string_view s) {
     return false;
 }
 
-// A problem's offset is in the input, and one that names a field ("header
-// X" or "part S header X") lies inside a field X of that part, or at the
-// part's first byte when it has none. The multipart root of an embedded
-// message has no number of its own (it shares its container's, S): its
-// fields are named as the container's are.
+// A problem's offset is in the input, in the part its place names, and in
+// a field of the name it gives ("header X", "part 1.2 header X", "part 2
+// message header X"), or at that part's first byte when the part has no
+// such field.
 void check_placed(const msg::Change& c, std::string_view in, const msg::Message& m) {
     if (c.offset == std::string::npos) return;
     check(c.offset <= in.size());
-    const std::size_t h = c.where.rfind("header ");
-    if (h == std::string::npos) return;
-    const std::string name = c.where.substr(h + 7);
-    const std::string section = h == 0 ? "" : c.where.substr(5, h - 6);  // "part " S " "
-    const std::ptrdiff_t ei = section.empty() ? 0 : m.find_section(section);
-    check(ei >= 0);
-    auto placed = [&](const msg::Entity& e) {
-        bool named = false, inside = false;
-        for (const msg::HeaderField& f : m.fields(e)) {
-            if (!msg::iequals(f.name, name)) continue;
-            named = true;
-            inside = inside || (c.offset >= f.offset && c.offset < f.offset + f.raw.size());
-        }
-        return named ? inside : c.offset == e.begin;
-    };
-    const msg::Entity& e = m.entity(static_cast<std::size_t>(ei));
-    if (placed(e)) return;
-    const std::int32_t root = e.kind == msg::EntityKind::message ? e.first_child : -1;
-    check(root >= 0 && m.entity(static_cast<std::size_t>(root)).kind == msg::EntityKind::multipart &&
-          placed(m.entity(static_cast<std::size_t>(root))));
+    check(msg_test::lies_in(m, msg_test::named_place(m, c.where), c.offset));
 }
 
 }  // namespace

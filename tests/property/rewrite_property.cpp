@@ -32,6 +32,8 @@
 #include "msg/rewrite.hpp"
 #include "msg/validate.hpp"
 
+#include "../rewrite_place.hpp"
+
 namespace {
 
 // msg::rewrite and msg::rewrite_spool_entry with `output` filled in when
@@ -542,23 +544,21 @@ std::vector<std::pair<Field, Field>> paired_fields(std::string_view before, std:
 // DefectInfo::repair: non-empty when --fix can repair the defect.
 bool repairable(const msg::Defect& d) { return !d.info().repair.empty(); }
 
-// Where a rewrite step reports a change or problem about defect `d` of `m`:
-// "header NAME" or "part S header NAME" for a field, "message" or "part S"
-// for the rest (the places of rewrite.hpp's Change::where).
-std::string place_of(const msg::Message& m, const msg::Defect& d, bool whole_entity) {
+// Where defect `d` of `m` is: the deepest entity that holds it, and the
+// field when it lies in one.
+msg_test::NamedPlace place_of(const msg::Message& m, const msg::Defect& d) {
+    msg_test::NamedPlace p;
     std::size_t best = 0;
     const auto all = m.entities();
     for (std::size_t i = 1; i < all.size(); ++i)
         if (all[i].begin <= d.offset && d.offset <= std::max(all[i].end, all[i].body_begin) &&
             all[i].depth >= all[best].depth)
             best = i;
-    const std::string section = m.section(best);
-    const std::string entity = best == 0 || section.empty() ? "message" : "part " + section;
-    if (whole_entity || d.offset >= all[best].header_end) return entity;
-    for (const auto& f : m.fields(all[best]))
-        if (f.offset <= d.offset && d.offset < f.offset + f.raw.size())
-            return (best == 0 ? std::string() : entity + " ") + "header " + std::string(f.name);
-    return entity;
+    p.entity = static_cast<std::ptrdiff_t>(best);
+    if (d.offset < all[best].header_end)
+        for (const auto& f : m.fields(all[best]))
+            if (msg_test::in_field(f, d.offset)) p.field = std::string(f.name);
+    return p;
 }
 
 // Every repairable defect msgcheck finds in `r.output` is explained by a
@@ -569,10 +569,14 @@ std::vector<std::string> check_fix_explains(const msg::RewriteResult& r) {
     const msg::Message m = msg::parse_message(r.output);
     for (const auto& d : msg::validate(m)) {
         if (!repairable(d)) continue;
-        const std::string place = place_of(m, d, false), whole = place_of(m, d, true);
-        RC_LOG() << "left [" << d.info().code << "] at " << d.offset << " (" << place << ") " << d.detail << "\n";
+        const msg_test::NamedPlace at = place_of(m, d);
+        RC_LOG() << "left [" << d.info().code << "] at " << d.offset << " (entity " << at.entity << " " << at.field
+                 << ") " << d.detail << "\n";
+        // said of its field, or of its whole entity
         const auto it = std::find_if(r.problems.begin(), r.problems.end(), [&](const msg::Change& c) {
-            return c.step == msg::RewriteStep::fix && (c.where == place || c.where == whole);
+            const msg_test::NamedPlace named = msg_test::named_place(m, c.where);
+            return c.step == msg::RewriteStep::fix && named.entity == at.entity &&
+                   (named.field.empty() || msg::iequals(named.field, at.field));
         });
         RC_ASSERT(it != r.problems.end());
         RC_ASSERT(it->what.find("no rule of --fix") == std::string::npos);
@@ -959,20 +963,8 @@ RC_GTEST_PROP(RewriteProperty, ProblemsArePlacedInTheirField, ()) {
     for (const msg::Change& c : r.problems) {
         RC_LOG() << "problem at " << c.offset << ": " << c.where << ": " << c.what << "\n";
         RC_ASSERT(c.offset <= data.size());
-        const std::size_t h = c.where.rfind("header ");
-        if (h == std::string::npos) continue;
-        const std::string name = c.where.substr(h + 7);
-        // "part 1.2 header X": that part; "header X": the message.
-        const std::string section = h == 0 ? "" : c.where.substr(5, h - 6);
-        const std::ptrdiff_t ei = section.empty() ? 0 : m.find_section(section);
-        RC_ASSERT(ei >= 0);
-        const msg::Entity& e = m.entity(static_cast<std::size_t>(ei));
-        bool named = false, inside = false;
-        for (const msg::HeaderField& f : m.fields(e)) {
-            if (!msg::iequals(f.name, name)) continue;
-            named = true;
-            inside = inside || (c.offset >= f.offset && c.offset < f.offset + f.raw.size());
-        }
-        RC_ASSERT((named ? inside : c.offset == e.begin));
+        const msg_test::NamedPlace named = msg_test::named_place(m, c.where);
+        RC_ASSERT(named.entity >= 0);
+        RC_ASSERT(msg_test::lies_in(m, named, c.offset));
     }
 }

@@ -821,6 +821,37 @@ TEST(Fix, PartWithoutItsDelimiterLineIsExplained) {
     EXPECT_EQ(where, (std::vector<std::string>{"part 1", "message"}));
 }
 
+// An embedded message's header is named by the part that holds it ("part
+// 2 message header Subject", IMAP's 2.HEADER), apart from that part's own
+// fields ("part 2 header Content-Description"), whether the embedded
+// message is multipart (its root shares the part's number) or not (its
+// body is 3.1).
+TEST(Places, AnEmbeddedMessagesHeaderIsNamedByItsPart) {
+    const std::string in =
+        "From: a@example.org\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=o\n\n"
+        "--o\nContent-Type: text/plain\n\nx\n"
+        "--o\nContent-Type: message/rfc822\nContent-Description: Gr\xc3\xbc\xc3\x9f" "e\n\n"
+        "Subject: Gr\xc3\xbc\xc3\x9f" "e\nMIME-Version: 1.0\nContent-Type: multipart/alternative; boundary=i\n\n"
+        "--i\nContent-Type: text/plain\n\ny\n--i--\n"
+        "--o\nContent-Type: message/rfc822\n\nSubject: caf\xc3\xa9\n\nz\n"
+        "--o--\n";
+    const auto r = run(in, [](RewriteOptions& o) { o.seven_bit = true; });
+    std::vector<std::string> where;
+    for (const msg::Change& c : r.changes) where.push_back(c.where);
+    EXPECT_EQ(where, (std::vector<std::string>{"part 2 header Content-Description", "part 2 message header Subject",
+                                               "part 3 message header Subject"}));
+}
+
+// A MIME-Version with no version that ends the input, without a line
+// break: its defect is placed at its end, which is still the field's.
+TEST(Fix, MimeVersionThatEndsTheInput) {
+    const auto r = run("From: a@example.org\r\nDate: Mon, 23 Nov 2026 20:54:09 +0000\r\nMIME-Version:",
+                       [](RewriteOptions& o) { o.fix = true; });
+    EXPECT_TRUE(r.problems.empty());
+    EXPECT_TRUE(r.remaining.empty());
+    EXPECT_TRUE(r.output.ends_with("MIME-Version: 1.0")) << r.output;
+}
+
 // A boundary with characters outside bchars or white space at its end is
 // replaced by a fresh one in the field and every delimiter line, the parts
 // read as before; a MIME-Version that is no version is written 1.0. A

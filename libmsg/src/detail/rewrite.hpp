@@ -93,9 +93,11 @@ struct StepLog {
 // The field of entity `e` whose bytes hold `offset`, or null.
 const HeaderField* field_at(const Message& m, const Entity& e, std::size_t offset);
 
-// "header Subject" or "part 2 header Content-Type".
+// "header Subject", "part 2 header Content-Type", or "part 2 message header
+// Subject" in the header of the message that part 2 (message/rfc822) holds.
 std::string field_place(const Message& m, std::size_t entity, std::string_view field);
-// "message" for the root, "part 2.1" otherwise.
+// "message" for the root, "part 2.1" otherwise; "part 2 message" for the
+// multipart root of the message part 2 holds, which has no number of its own.
 std::string entity_place(const Message& m, std::size_t entity);
 
 // Index of the innermost entity whose bytes contain `offset`.
