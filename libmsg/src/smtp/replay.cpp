@@ -93,7 +93,7 @@ bool pipelines_after(const Transcript& t, const Exchange& prev, const Exchange& 
     if (prev.kind == ExchangeKind::body) return true;   // the next envelope may follow the final dot (RFC 2920 3.1)
     if (prev.client.empty()) return false;
     const Command c = parse_command(command_text(t, prev), {.utf8 = true, .lenient = true});
-    return c.verb != Verb::unknown && !ends_pipelined_group(c.verb);
+    return c.verb != Verb::unknown && !ends_pipelined_group(c);
 }
 
 std::optional<Match> match_by_name(std::string_view name) {

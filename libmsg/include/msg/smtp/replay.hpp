@@ -46,7 +46,9 @@ struct ReplayOptions {
 // exchange before it in one recorded pipelined group, without waiting
 // for prev's reply: only when the live server offered PIPELINING, and
 // never after a command that must end a group (ends_pipelined_group():
-// EHLO, DATA, STARTTLS, AUTH, ...) nor after or as a SASL response.
+// EHLO, DATA, STARTTLS, AUTH but for a PLAIN or EXTERNAL one with its
+// initial response, ...) nor after or as a SASL response: the rule
+// `smtpreplay --check` holds a recorded client to.
 bool pipelines_after(const Transcript& t, const Exchange& prev, const Exchange& next, bool pipelining);
 
 // A recorded AUTH client line with `secret` in place of the masked
