@@ -394,12 +394,17 @@ private:
         return p ? p->offset : m_.field_offset(e, name);
     }
 
+    // Where a Content-Transfer-Encoding field names its encoding.
+    static std::size_t encoding_offset(const HeaderField& cte) {
+        return cte.value_offset() + static_cast<std::size_t>(transfer_encoding_token(cte.value).data() - cte.value.data());
+    }
+
     void mime(const Entity& e) {
         // RFC 2045 6.4: a multipart body is never encoded; its parts are.
         if (const HeaderField* cte = m_.field(e, "Content-Transfer-Encoding");
             cte && e.content_type.is_multipart() && e.encoding != TransferEncoding::seven_bit &&
             e.encoding != TransferEncoding::eight_bit && e.encoding != TransferEncoding::binary)
-            add(DefectCode::MultipartEncoding, cte->offset, std::string(transfer_encoding_token(cte->value)));
+            add(DefectCode::MultipartEncoding, encoding_offset(*cte), std::string(transfer_encoding_token(cte->value)));
         if (e.kind == EntityKind::multipart) boundary_in_part(e);
         if (e.content_type.is_multipart()) {  // also when its boundary was never found
             // A nested multipart must not reuse an enclosing boundary.
@@ -424,8 +429,8 @@ private:
         // RFC 6533 allows any encoding for message/global and its relatives
         // (global-headers, global-delivery-status, global-disposition-notification).
         if (e.content_type.type == "message" && qp_or_b64 && !e.content_type.subtype.starts_with("global"))
-            add(DefectCode::MessageEncoding, m_.field_offset(e, "Content-Transfer-Encoding"),
-                e.content_type.mime_type());
+            if (const HeaderField* cte = m_.field(e, "Content-Transfer-Encoding"))
+                add(DefectCode::MessageEncoding, encoding_offset(*cte), e.content_type.mime_type());
         if (e.has_disposition || e.content_type.param("name")) {
             const std::string name = m_.filename(e);   // not external-body's access parameter
             if (name.find_first_of("/\\") != std::string::npos || name.starts_with("..")) {

@@ -504,6 +504,13 @@ TEST(Validate, Mime) {
               V{"charset.bad-bytes"});
     EXPECT_EQ(check(kHead + mv + "Content-Type: message/rfc822\nContent-Transfer-Encoding: base64\n\nQQ==\n"),
               V{"mime.message-encoding"});
+    // both placed at the encoding the field names
+    for (const std::string type : {"message/rfc822", "multipart/mixed; boundary=b"}) {
+        const std::string text = kHead + mv + "Content-Type: " + type + "\nContent-Transfer-Encoding: (c) base64\n\n--b\n\nx\n--b--\n";
+        const msg::Defects d = msg::validate(msg::parse_message(text));
+        ASSERT_FALSE(d.empty()) << type;
+        EXPECT_EQ(d.front().offset, text.find("base64")) << type;
+    }
     EXPECT_EQ(check(kHead + mv + "Content-Type: application/pdf\n"
                                  "Content-Disposition: attachment; filename=\"../x.pdf\"\n\nx\n"),
               V{"mime.filename-path"});
