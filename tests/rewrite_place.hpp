@@ -45,8 +45,8 @@ inline NamedPlace named_place(const msg::Message& m, std::string_view where) {
     return p;
 }
 
-// The field holds `offset`: one of its bytes, or its end when the input
-// ends there without a line break.
+// The field holds `offset`: one of its bytes, or its end when it has no
+// line break of its own (cut short by the input's end or a delimiter line).
 inline bool in_field(const msg::HeaderField& f, std::size_t offset) {
     const std::size_t end = f.offset + f.raw.size();
     return offset >= f.offset && (offset < end || (offset == end && !f.raw.ends_with('\n')));

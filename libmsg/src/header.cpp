@@ -363,12 +363,20 @@ bool is_address_field(std::string_view name) noexcept {
     return false;
 }
 
-bool is_resent_field(std::string_view name) noexcept {
-    if (name.size() < 9 || !iequals(name.substr(0, 7), "Resent-")) return false;
-    for (std::string_view n : {"Date", "From", "Sender", "To", "Cc", "Bcc", "Message-ID", "Reply-To"})
-        if (iequals(name.substr(7), n)) return true;
-    return false;
+namespace {
+
+// The resent field's name as an index (0-7), or -1.
+int resent_index(std::string_view name) noexcept {
+    if (name.size() < 9 || !iequals(name.substr(0, 7), "Resent-")) return -1;
+    static constexpr std::string_view kNames[] = {"Date", "From", "Sender", "To", "Cc", "Bcc", "Message-ID", "Reply-To"};
+    for (int k = 0; k < 8; ++k)
+        if (iequals(name.substr(7), kNames[k])) return k;
+    return -1;
 }
+
+}  // namespace
+
+bool is_resent_field(std::string_view name) noexcept { return resent_index(name) >= 0; }
 
 const HeaderField* ResentBlock::find(std::string_view name) const noexcept {
     for (const HeaderField* f : fields)
@@ -376,18 +384,51 @@ const HeaderField* ResentBlock::find(std::string_view name) const noexcept {
     return nullptr;
 }
 
+namespace {
+
+// RFC 5322 3.6's fields of the message itself (orig-date, originator,
+// destination, identification, informational), and MIME's: the first of
+// them ends the trace and resent blocks above.
+bool is_message_field(std::string_view name) noexcept {
+    for (std::string_view n : {"Date", "From", "Sender", "Reply-To", "To", "Cc", "Bcc", "Message-ID", "In-Reply-To",
+                               "References", "Subject", "Comments", "Keywords", "MIME-Version"})
+        if (iequals(name, n)) return true;
+    return name.size() > 8 && iequals(name.substr(0, 8), "Content-");
+}
+
+}  // namespace
+
 std::vector<ResentBlock> resent_blocks(std::span<const HeaderField> header) {
     std::vector<ResentBlock> blocks;
+    // Above the message's own fields: runs of resent fields, as RFC 5322
+    // 3.6's grammar has them; any other field, or a name the run holds
+    // already, ends one. (A block holds at most eight fields, one per
+    // name, so find() is short.)
+    std::size_t i = 0;
     bool open = false;
-    for (const HeaderField& f : header) {
-        if (is_resent_field(f.name)) {
-            // A block holds at most eight fields (one per name), so find() is short.
-            if (!open || blocks.back().find(f.name)) blocks.emplace_back();
-            blocks.back().fields.push_back(&f);
-            open = true;
-        } else if (iequals(f.name, "Received") || iequals(f.name, "Return-Path")) {
-            open = false;
-        }
+    for (; i < header.size() && !is_message_field(header[i].name); ++i) {
+        const HeaderField& f = header[i];
+        const bool resent = is_resent_field(f.name);
+        open = open && resent && !blocks.back().find(f.name);
+        if (!resent) continue;
+        if (!open) blocks.emplace_back();
+        blocks.back().fields.push_back(&f);
+        open = true;
+    }
+    // Below them: fields an MTA appended (Postfix and sendmail add a
+    // missing Resent-Date, Resent-Message-ID or Resent-From at the end of
+    // the header). Each completes the newest block without that name; one
+    // that none lacks begins a block of its own, as does one with no block
+    // above.
+    std::size_t lacks[8] = {};   // by name: no block before this one lacks it (blocks only gain names)
+    for (; i < header.size(); ++i) {
+        const HeaderField& f = header[i];
+        const int n = resent_index(f.name);
+        if (n < 0) continue;
+        std::size_t& k = lacks[n];
+        while (k < blocks.size() && blocks[k].find(f.name)) ++k;
+        if (k == blocks.size()) blocks.emplace_back();
+        blocks[k].fields.push_back(&f);
     }
     return blocks;
 }

@@ -112,8 +112,9 @@ std::size_t entity_at(const Message& m, std::size_t offset) {
 
 const HeaderField* field_at(const Message& m, const Entity& e, std::size_t offset) {
     for (const HeaderField& f : m.fields(e)) {
-        // A field the input ends in, without a line break, holds its end too
-        // (an empty value's defect is placed there).
+        // A field without a line break of its own (the last of a header
+        // the input or a delimiter line cuts short) holds its end too: an
+        // empty value's defect is placed there.
         const std::size_t end = f.offset + f.raw.size();
         if (f.offset <= offset && (offset < end || (offset == end && !f.raw.ends_with('\n')))) return &f;
     }

@@ -142,15 +142,25 @@ TEST(DeriveEnvelope, ResentBlocksEndAtARepeatedName) {
     EXPECT_EQ(msg::derivation_unusable(e), "no recipient in Resent-To/Cc/Bcc");
 }
 
-// The block is the one msgcheck checks (resent_blocks): other fields
-// among its fields do not end it (an MTA appends a missing Resent-Date to
-// the header), and a name that only begins with "Resent-" is no resending.
+// The block is the one msgcheck checks (resent_blocks): the Resent-Date
+// and Resent-Message-ID Postfix appends to the header complete the newest
+// block; a field between two resendings ends the newer one, whose lack of
+// recipients is not filled from the older; a name that only begins with
+// "Resent-" is no resending.
 TEST(DeriveEnvelope, ResentBlockIsMsgchecksBlock) {
-    auto e = derive("Resent-From: fwd@example.org\nX-Loop: fwd@example.org\nResent-To: new@example.net\n"
+    const std::string date = "Mon, 23 Nov 2026 09:15:00 +0100";
+    auto e = derive("Received: by mx.example.net; " + date + "\nResent-From: fwd@example.org\n"
+                    "Resent-To: new@example.net\nReceived: by mx.example.org; " + date + "\n"
                     "From: a@example.org\nTo: original@example.net\nSubject: x\n"
-                    "Resent-Date: Mon, 23 Nov 2026 09:15:00 +0100\n\nx\n");
+                    "Resent-Date: " + date + "\nResent-Message-Id: <2@example.org>\n\nx\n");
     EXPECT_EQ(rcpts(e), V{"new@example.net"});
     EXPECT_EQ(e.envelope.mail_from, "fwd@example.org");
+    e = derive("Resent-From: alice@example.org\nResent-Date: " + date + "\nX-Mailer: m\n"
+               "Resent-To: old@example.net\nResent-From: bob@example.org\nResent-Date: " + date + "\n"
+               "From: orig@example.org\nTo: first@example.net\n\nx\n");
+    EXPECT_TRUE(e.envelope.rcpts.empty());
+    EXPECT_EQ(e.rcpts_from, "Resent-To/Cc/Bcc");
+    EXPECT_EQ(e.envelope.mail_from, "alice@example.org");
     e = derive("Resent-Comments: forwarded by hand\nFrom: a@example.org\nTo: original@example.net\n\nx\n");
     EXPECT_EQ(rcpts(e), V{"original@example.net"});
     EXPECT_EQ(e.rcpts_from, "To/Cc/Bcc");

@@ -206,35 +206,78 @@ TEST(DecodeHeaderText, Raw8BitTextReadAsTheWholeField) {
 
 // --- parameters -----------------------------------------------------------------
 
-// RFC 5322 3.6.6: each resending prepends a block, with its trace fields
-// above it. A block ends at a trace field or at a name it holds already;
-// other fields among its fields stay outside it without ending it.
-TEST(ResentBlocks, EndAtTraceFieldsAndRepeatedNames) {
-    const std::string date = "Mon, 23 Nov 2026 09:15:00 +0100";
-    const std::string h = "Received: by c.example; " + date + "\n"                                 // 0
-                          "Resent-From: c@example.org\nX-Loop: c\nRESENT-TO: d@example.org\n"   // 1 2 3
-                          "Resent-Date: " + date + "\nResent-Date: " + date + "\n"              // 4 5
-                          "Resent-From: b@example.org\nReturn-Path: <b@example.org>\n"          // 6 7
-                          "Resent-To: c@example.org\nResent-Comments: not a resent field\n"     // 8 9
-                          "From: a@example.org\nResent-Message-ID: <1@b.example>\n\n";          // 10 11
-    std::vector<msg::HeaderField> fields;
-    msg::parse_header_block(h, fields, nullptr);
-    ASSERT_EQ(fields.size(), 12u);
-    const std::vector<msg::ResentBlock> blocks = msg::resent_blocks(fields);
+namespace {
+
+// resent_blocks() of a header, as the indices of each block's fields.
+std::vector<std::vector<std::size_t>> blocks_of(const std::string& h) {
+    static std::vector<msg::HeaderField> fields;
+    static std::string keep;
+    keep = h;
+    fields.clear();
+    msg::parse_header_block(keep, fields, nullptr);
     std::vector<std::vector<std::size_t>> got;
-    for (const msg::ResentBlock& b : blocks) {
+    for (const msg::ResentBlock& b : msg::resent_blocks(fields)) {
         got.emplace_back();
         for (const msg::HeaderField* f : b.fields) got.back().push_back(static_cast<std::size_t>(f - fields.data()));
     }
-    EXPECT_EQ(got, (std::vector<std::vector<std::size_t>>{{1, 3, 4}, {5, 6}, {8, 11}}));
-    ASSERT_EQ(blocks.size(), 3u);
-    EXPECT_EQ(blocks[0].find("resent-to"), &fields[3]);
+    return got;
+}
+
+}  // namespace
+
+// RFC 5322 3.6.6: each resending prepends a block, with its trace fields
+// above it. Above the message's own fields a block is a run of resent
+// fields, ended by any other field or by a name it holds already; resent
+// fields below them (appended by an MTA) complete the newest block that
+// lacks their name.
+TEST(ResentBlocks, RunsAboveTheMessagesFieldsAndFieldsAppendedBelow) {
+    using B = std::vector<std::vector<std::size_t>>;
+    const std::string date = "Mon, 23 Nov 2026 09:15:00 +0100";
+    EXPECT_EQ(blocks_of("Received: by c.example; " + date + "\n"                                 // 0
+                        "Resent-From: c@example.org\nX-Loop: c\nRESENT-TO: d@example.org\n"      // 1 2 3
+                        "Resent-Date: " + date + "\nResent-Date: " + date + "\n"                 // 4 5
+                        "Resent-From: b@example.org\nReturn-Path: <b@example.org>\n"             // 6 7
+                        "Resent-To: c@example.org\nResent-Comments: not a resent field\n"        // 8 9
+                        "From: a@example.org\nResent-Message-ID: <1@b.example>\n\n"),           // 10 11
+              (B{{1, 11}, {3, 4}, {5, 6}, {8}}));
+    // Postfix's order: the resender's fields on top of the first journey's
+    // Received; the Resent-Date and Resent-Message-ID it adds at the end.
+    EXPECT_EQ(blocks_of("Received: by mx.example.net; " + date + "\nResent-From: fwd@example.org\n"      // 0 1
+                        "Resent-To: new@example.net\nReceived: by mx.example.org; " + date + "\n"        // 2 3
+                        "From: a@example.org\nTo: b@example.org\nSubject: s\n"                           // 4 5 6
+                        "Resent-Date: " + date + "\nResent-Message-Id: <2@example.org>\n\n"),            // 7 8
+              (B{{1, 2, 7, 8}}));
+    // Appended twice (two resendings, each completed): the newest block
+    // lacking a name takes it; a name no block lacks begins a block.
+    EXPECT_EQ(blocks_of("Resent-From: c@example.org\nReceived: by x; " + date + "\nResent-From: b@example.org\n"
+                        "Subject: s\nResent-Date: " + date + "\nResent-Date: " + date + "\nResent-Date: " + date + "\n\n"),
+              (B{{0, 4}, {2, 5}, {6}}));
+    // All of them below (a program that appends its fields)
+    EXPECT_EQ(blocks_of("From: a@example.org\nResent-From: b@example.org\nX-A: 1\nResent-To: c@example.org\n\n"),
+              (B{{1, 3}}));
+    EXPECT_TRUE(blocks_of("From: a@example.org\nResent-Comments: x\n\n").empty());
+
+    std::vector<msg::HeaderField> fields;
+    const std::string h = "Resent-From: a@example.org\nResent-To: b@example.org\n\n";
+    msg::parse_header_block(h, fields, nullptr);
+    const std::vector<msg::ResentBlock> blocks = msg::resent_blocks(fields);
+    ASSERT_EQ(blocks.size(), 1u);
+    EXPECT_EQ(blocks[0].find("resent-to"), &fields[1]);
     EXPECT_EQ(blocks[0].find("Resent-Sender"), nullptr);
-    EXPECT_EQ(blocks[2].find("Resent-Message-ID"), &fields[11]);
     EXPECT_TRUE(msg::is_resent_field("Resent-Reply-To"));
     EXPECT_FALSE(msg::is_resent_field("Resent-Comments"));
     EXPECT_FALSE(msg::is_resent_field("Resent-"));
     EXPECT_TRUE(msg::resent_blocks({}).empty());
+}
+
+// Appended fields of one name, none with a block that lacks it: each
+// begins a block (and finds where without a look at every block before).
+TEST(ResentBlocks, ManyAppendedFieldsOfOneName) {
+    std::string h = "From: a@example.org\n";
+    for (int i = 0; i < 9000; ++i) h += "Resent-To: b@example.org\n";
+    h += "\n";
+    const auto got = blocks_of(h);
+    EXPECT_EQ(got.size(), 9000u);
 }
 
 TEST(Parameters, TokensAndQuotedStrings) {

@@ -339,8 +339,10 @@ TEST(Validate, ReceivedDateTime) {
 
 // RFC 5322 3.6.6: each resending prepends a block of resent fields, which
 // needs Resent-Date and Resent-From, and Resent-Sender when Resent-From
-// names several mailboxes. Blocks end at trace fields or where a field of
-// the block comes again.
+// names several mailboxes. Blocks end at trace fields, other fields, or
+// where a field of the block comes again; resent fields an MTA appended
+// below the message's own fields complete the newest block that lacks them
+// (resent_blocks, the rule the envelope is derived by too).
 TEST(Validate, ResentBlocks) {
     const std::string date = "Mon, 23 Nov 2026 09:15:00 +0100\n";
     auto check_resent = [&](const std::string& fields) { return msg::validate(msg::parse_message(fields + kHead + "\nx\n")); };
@@ -351,8 +353,16 @@ TEST(Validate, ResentBlocks) {
               V{});
     EXPECT_EQ(codes(check_resent("Received: by mx.example.net; " + date + "Resent-Date: " + date +
                                  "Resent-From: a@x.org\nReceived: by mx.example.net; " + date +
-                                 "Resent-From: b@y.org\nX-Note: other fields do not end a block\nResent-Date: " + date)),
+                                 "Resent-From: b@y.org\nResent-Date: " + date)),
               V{});
+    // Postfix's order: Resent-Date and Resent-Message-ID appended at the end
+    EXPECT_EQ(codes(msg::validate(msg::parse_message("Received: by mx.example.net; " + date + "Resent-From: a@x.org\n"
+                                                     "Resent-To: b@y.org\nReceived: by mx.example.org; " + date + kHead +
+                                                     "Resent-Date: " + date + "Resent-Message-Id: <3@x.org>\n\nx\n"))),
+              V{});
+    // another field between two runs: two blocks
+    EXPECT_EQ(codes(check_resent("Resent-From: b@y.org\nX-Note: ends the run\nResent-Date: " + date)),
+              (V{"field.missing", "field.missing"}));
     // a block without Resent-Date, or without Resent-From: at its first field
     msg::Defects d = check_resent("Received: by mx.example.net; " + date + "Resent-From: a@x.org\nResent-To: b@y.org\n");
     ASSERT_EQ(codes(d), V{"field.missing"});

@@ -88,11 +88,15 @@ struct ResentBlock {
 
 // The resent blocks of a header, newest (topmost) first. Each resending
 // prepends a block of its own, and the trace fields of its journey go on
-// top of it; so a block ends at a trace field (Received, Return-Path), or
-// where a resent field of a name it holds comes again (two blocks written
-// one after the other). Other fields among its fields do not end it: an
-// MTA that adds a missing Resent-Date appends it to the header. This one
-// rule is what msgcheck checks and what the envelope is derived from.
+// top of it: above the message's own fields (From, Date, Subject, ...) a
+// block is a run of resent fields, as RFC 5322 3.6's grammar has it, ended
+// by any other field or by a name it holds already (two blocks written one
+// after the other). Resent fields below the message's own fields were
+// appended by an MTA (Postfix and sendmail add a missing Resent-Date,
+// Resent-Message-ID or Resent-From at the header's end): each completes
+// the newest block that lacks its name, or begins a block when none does.
+// This one rule is what msgcheck checks and what the envelope is derived
+// from.
 std::vector<ResentBlock> resent_blocks(std::span<const HeaderField> header);
 
 // A field's value decoded for people to read (msgshow): decode_header_text,
