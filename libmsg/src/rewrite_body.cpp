@@ -805,6 +805,8 @@ bool fix_round(std::string_view in, std::string& out, const RewriteOptions& o, c
         std::sort(open.begin(), open.end(), [&](std::size_t a, std::size_t b) { return all[a].depth > all[b].depth; });
         for (std::size_t ei : open) {
             const Entity& e = all[ei];
+            // Within a signed part the bytes stay as they are (said above).
+            if (under_signature(m, e)) continue;
             // A multipart given a fresh boundary in this round is closed in
             // the next, with that boundary: a close delimiter written with
             // the old one would be text of its last part.

@@ -852,6 +852,22 @@ TEST(Fix, MimeVersionThatEndsTheInput) {
     EXPECT_TRUE(r.output.ends_with("MIME-Version: 1.0")) << r.output;
 }
 
+// A multipart inside the signed part of a multipart/signed is not closed
+// by --fix: the closing delimiter line would be signed text that was not
+// signed. The outer multipart is closed (its delimiter line is not in the
+// signed part), and what is left is said.
+TEST(Fix, NoClosingBoundaryAddedInsideASignedPart) {
+    const std::string in = "From: a@example.org\nDate: Mon, 23 Nov 2026 10:00:00 +0000\nMIME-Version: 1.0\n"
+                           "Content-Type: multipart/signed; boundary=s; protocol=\"application/pgp-signature\"\n\n"
+                           "--s\nContent-Type: multipart/mixed; boundary=m\n\n--m\nContent-Type: text/plain\n\nsigned\n";
+    const auto r = msg::rewrite(in, [] { RewriteOptions o; o.fix = true; return o; }());
+    EXPECT_EQ(r.text(in).find("--m--"), std::string::npos) << r.text(in);
+    EXPECT_TRUE(r.text(in).starts_with(in)) << r.text(in);
+    EXPECT_TRUE(std::any_of(r.problems.begin(), r.problems.end(), [](const msg::Change& c) {
+        return c.what.find("signed part") != std::string::npos;
+    }));
+}
+
 // A boundary with characters outside bchars or white space at its end is
 // replaced by a fresh one in the field and every delimiter line, the parts
 // read as before; a MIME-Version that is no version is written 1.0. A
