@@ -401,6 +401,13 @@ Derivation derive_envelope(std::string_view message, std::string_view from_line,
     std::string_view first = from_line.substr(0, from_line.find_first_of(" \t"));
     if (!first.empty() && first.front() == '<' && first.back() == '>' && first.size() >= 2)
         first = first.substr(1, first.size() - 2);
+    // A null Return-Path is a bounce's delivery record (RFC 5321 4.4,
+    // 4.5.5): the null sender, whatever address the From_ line gives
+    // ("From MAILER-DAEMON@host", as some hosts write it).
+    const HeaderField* return_path = first_field(fields, "Return-Path");
+    std::string rp_buf;
+    const bool null_return_path = return_path && is_null_path(unfold(return_path->value, rp_buf));
+    if (!d.have_sender && null_return_path) take_sender("Return-Path", "");
     if (!d.have_sender) {
         if (iequals(first, "MAILER-DAEMON") || from_line.starts_with("<>"))  // "<>": the null path
             take_sender("From_ line", "");
@@ -411,17 +418,10 @@ Derivation derive_envelope(std::string_view message, std::string_view from_line,
         else if (!first.empty() && first.find('@') != std::string_view::npos)
             d.rejected.emplace_back(first);   // (over RFC 5321's limits, say: said, not dropped silently)
     }
-    if (!d.have_sender)
-        if (const HeaderField* rp = first_field(fields, "Return-Path")) {
-            std::string buf;
-            const std::string_view t = unfold(rp->value, buf);
-            if (is_null_path(t)) {  // "<>", "< >", "(bounce) <>"
-                take_sender("Return-Path", "");
-            } else {
-                const std::vector<std::string> a = field_addresses(t);
-                if (!a.empty() && is_smtp_mailbox(a.front())) take_sender("Return-Path", a.front());
-            }
-        }
+    if (!d.have_sender && return_path) {
+        const std::vector<std::string> a = field_addresses(unfold(return_path->value, rp_buf));
+        if (!a.empty() && is_smtp_mailbox(a.front())) take_sender("Return-Path", a.front());
+    }
     // The topmost resent block (resent_blocks: blocks are prepended, so the
     // first is the newest resending's).
     const std::vector<ResentBlock> blocks = resent_blocks(fields);

@@ -167,6 +167,18 @@ TEST(DeriveEnvelope, ResentBlockIsMsgchecksBlock) {
     EXPECT_EQ(e.sender_from, "From");
 }
 
+// A null Return-Path is a bounce's record of its null sender: it wins over
+// the address a From_ line gives (Yahoo writes "From MAILER-DAEMON@host").
+TEST(DeriveEnvelope, NullReturnPathWinsOverTheFromLine) {
+    const std::string m = "Return-Path: <>\nFrom: MAILER-DAEMON@yahoo.example\nTo: alice@example.org\n\nSorry.\n";
+    auto e = derive(m, "MAILER-DAEMON@yahoo.example Sat Dec  6 13:45:31 2014");
+    EXPECT_EQ(e.envelope.mail_from, "");
+    EXPECT_EQ(e.sender_from, "Return-Path");
+    e = derive("Return-Path: <bounces@example.org>\n" + m.substr(m.find('\n') + 1), "list@example.org Sat Dec  6 13:45:31 2014");
+    EXPECT_EQ(e.envelope.mail_from, "list@example.org");
+    EXPECT_EQ(e.sender_from, "From_ line");
+}
+
 // Recipients as RFC 5321 sends them: quotes only where needed, obsolete
 // local parts and domain literals with white space made plain, so that one
 // mailbox written three ways is one recipient; a source route's leading
