@@ -252,7 +252,9 @@ std::string decode_text(std::string_view raw, bool raw_utf8, Defects* defects, s
     // with UTF-8 and other multibyte charsets) comes out whole, as in GMime
     // and Python. Words in a stateful charset (ISO-2022-*, UTF-7, HZ) are
     // converted one by one: each begins and ends in the initial state
-    // (RFC 2047 5), and a joint of two escape sequences is not valid text.
+    // (RFC 2047 5), and a joint of two escape sequences is not valid text;
+    // but a word that does not convert alone (an encoder that cut a
+    // character in two) is joined with the next, as Python joins them.
     std::string word_bytes;
     std::string_view word_charset;
     std::size_t word_at = 0;  // offset of the first word of the run
@@ -283,7 +285,13 @@ std::string decode_text(std::string_view raw, bool raw_utf8, Defects* defects, s
                 if (charset_known(w.charset)) {
                     // White space between two encoded words is dropped.
                     const bool adjacent = last_was_word && ws_start != std::string_view::npos;
-                    if (!(adjacent && iequals(word_charset, w.charset) && !charset_stateful(w.charset))) {
+                    const auto whole = [&] {   // the run so far converts on its own
+                        std::string probe;
+                        std::size_t bad = 0;
+                        to_utf8(word_bytes, word_charset, probe, &bad);
+                        return bad == 0;
+                    };
+                    if (!(adjacent && iequals(word_charset, w.charset) && (!charset_stateful(w.charset) || !whole()))) {
                         flush_literal(adjacent ? ws_start : i);
                         word_at = i;
                     }

@@ -93,6 +93,11 @@ TEST(DecodeHeaderText, StatefulCharsetsWordByWord) {
     EXPECT_EQ(msg::decode_header_text("=?utf-7?Q?+MEIwRA?= =?utf-7?Q?+MEY-?=", &d),
               "\xE3\x81\x82\xE3\x81\x84\xE3\x81\x86");  // あいう
     EXPECT_TRUE(d.empty());
+    // A word cut in the middle of a character (Exchange 2007 does it) does
+    // not convert alone: it is joined with the next, "ニャ" (as Python).
+    EXPECT_EQ(msg::decode_header_text("=?iso-2022-jp?B?GyRCJUsl?=\n =?iso-2022-jp?B?YxsoQg==?=", &d),
+              "\xE3\x83\x8B\xE3\x83\xA3");
+    EXPECT_TRUE(d.empty());
     // A stateless multibyte charset is still joined: one euro sign split in two.
     EXPECT_EQ(msg::decode_header_text("=?utf-8?B?4oI=?= =?utf-8?B?rA==?=", &d), "\xE2\x82\xAC");
     EXPECT_TRUE(d.empty());
