@@ -233,7 +233,8 @@ private:
                 have_mime_version = true;
                 add_all(check_mime_version(name, f.value, vo));
             }
-            else if (name.size() > 8 && iequals(name.substr(0, 8), "Content-")) {
+            else if (name.size() > 8 && iequals(name.substr(0, 8), "Content-") &&
+                     !iequals(name, "Content-Length")) {   // an mbox's framing (mboxcl), not MIME's
                 have_mime_fields = true;
                 if (!first_mime) first_mime = &f;
             }

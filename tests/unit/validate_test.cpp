@@ -433,6 +433,13 @@ TEST(Validate, EightBitHeadersInMessageGlobal) {
     EXPECT_EQ(check(wrap("message/global", utf8, "X-Note: " + utf8 + "\n")), V{"header.8bit"});
 }
 
+// Content-Length is an mbox's framing (mboxcl), not a MIME field: it asks
+// for no MIME-Version.
+TEST(Validate, ContentLengthIsNoMimeField) {
+    EXPECT_EQ(check(kHead + "Content-Length: 3\n\nhi\n"), V{});
+    EXPECT_EQ(check(kHead + "Content-Length: 3\nContent-Type: text/plain\n\nhi\n"), V{"mime.version-missing-plain"});
+}
+
 TEST(Validate, MissedChecks) {
     const std::string mv = "MIME-Version: 1.0\n";
     // RFC 2045 6.4: a multipart is 7bit, 8bit or binary.
