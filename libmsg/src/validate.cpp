@@ -11,6 +11,7 @@
 #include <optional>
 
 #include "detail/line_scan.hpp"
+#include "detail/validate_report.hpp"
 #include "msg/address.hpp"
 #include "msg/charset.hpp"
 #include "msg/datetime.hpp"
@@ -401,6 +402,7 @@ private:
     }
 
     void mime(const Entity& e) {
+        detail::check_report(m_, e, out_);
         // RFC 2045 6.4: a multipart body is never encoded; its parts are.
         if (const HeaderField* cte = m_.field(e, "Content-Transfer-Encoding");
             cte && e.content_type.is_multipart() && e.encoding != TransferEncoding::seven_bit &&

@@ -88,6 +88,7 @@ REASONS = {
     "trace-unstructured": "Received and Return-Path are not in the header registry: unstructured, never parsed",
     "boundary-chars": "the boundary is matched as given; its characters are not checked",
     "boundary-rstrip": "get_boundary() strips trailing white space, so the close delimiter is text (CloseBoundaryNotFoundDefect)",
+    "report-unchecked": "message/delivery-status is parsed into blocks of fields; report-type, required fields and values are never checked",
 }
 
 # msgcheck code -> (Python's defect names for that code's messages, KIND, reason).
@@ -95,6 +96,11 @@ PYTHON = {
     "address.obsolete": ({"ObsoleteHeaderDefect"}, SAME, "detected"),
     "address.syntax": ({"InvalidHeaderDefect"}, SAME, "detected"),
     "body.8bit-in-7bit": (set(), NONE, "no-cte-check"),
+    "report.type-mismatch": (set(), NONE, "report-unchecked"),
+    "report.syntax": (set(), NONE, "report-unchecked"),
+    "report.field-missing": (set(), NONE, "report-unchecked"),
+    "report.action": (set(), NONE, "report-unchecked"),
+    "report.status": (set(), NONE, "report-unchecked"),
     "body.base64-bad-char": ({"InvalidBase64CharactersDefect"}, SAME, "b64-on-decode"),
     "body.base64-bad-padding": ({"InvalidBase64PaddingDefect"}, SAME, "b64-on-decode"),
     "body.base64-line-too-long": (set(), NONE, "no-line-length"),

@@ -167,6 +167,10 @@ try:
         dsn = open(os.path.join(spool, "failed", e_rej + ".dsn"), "rb").read().decode()
         check("multipart/report; report-type=delivery-status" in dsn and "Final-Recipient: rfc822; rej2@example.net" in dsn
               and "Status: 5.1.1" in dsn and "Action: failed" in dsn, "the DSN is an RFC 3464 report")
+        # and msgcheck, which checks reports (RFC 6522, 3464), finds nothing wrong in it
+        mc = subprocess.run([os.path.join(os.path.dirname(SPOOLSEND), "msgcheck"), "--werror",
+                             os.path.join(spool, "failed", e_rej + ".dsn")], capture_output=True, text=True, timeout=60)
+        check(mc.returncode == 0 and "0 errors, 0 warnings" in mc.stderr, "msgcheck finds the DSN clean: %s" % mc.stderr)
         rj = json.load(open(os.path.join(spool, "failed", e_rej + ".json")))
         check(rj["recipients"][0]["code"] == 550, "the JSON report has the code")
         check(where(spool, e_drop) == "deferred", "a connection dropped after the dot defers the entry")

@@ -5,6 +5,8 @@
 #include <msg/datetime.hpp>
 #include <msg/delivery.hpp>
 #include <msg/dsn.hpp>
+#include <msg/message.hpp>
+#include <msg/validate.hpp>
 #include <msg/json.hpp>
 #include <msg/rewrite.hpp>
 
@@ -502,6 +504,26 @@ TEST(Dsn, Utf8MakesAGlobalReport) {
     // ASCII everywhere: the RFC 3464 types, UTF-8 nowhere in the status fields
     const std::string plain = msg::make_dsn(dsn_info("From: a@example.org\n\nx\n"), system_clock::from_time_t(1700000000));
     EXPECT_NE(plain.find("Content-Type: message/delivery-status\r\n"), std::string::npos);
+}
+
+// What make_dsn writes is what msgcheck's report checks read (one seam,
+// both in libmsg): plain, global, with Original-Recipient, delayed with no
+// status given, whole or header only, and no error of any kind.
+TEST(Dsn, PassesTheReportChecks) {
+    const auto now = system_clock::from_time_t(1700000000);
+    for (const std::string& original : {std::string("From: a@example.org\nSubject: hi\n\nx\n"),
+                                       std::string("From: a@example.org\nSubject: Gr\xc3\xbc\xc3\x9f" "e\n\nx\n")}) {
+        for (const bool full : {false, true}) {
+            msg::DsnInfo info = dsn_info(original);
+            info.full = full;
+            info.recipients.push_back({"c@example.net", "delayed", "", "451 try later", "", "rfc822;C@example.net", ""});
+            info.recipients.push_back({"j\xc3\xbcrgen@example.net", "failed", "", "", "", "", "no server answered"});
+            const std::string dsn = msg::make_dsn(info, now);
+            for (const msg::Defect& d : msg::validate(msg::parse_message(dsn)))
+                if (d.info().severity == msg::Severity::error || std::string_view(d.info().code).starts_with("report."))
+                    ADD_FAILURE() << d.info().code << " " << d.detail << " at " << d.offset << "\n" << dsn;
+        }
+    }
 }
 
 // A header of 8-bit bytes that are not UTF-8 (Latin-1) cannot go into

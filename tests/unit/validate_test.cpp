@@ -5,6 +5,7 @@
 #include <string>
 
 #include "msg/address.hpp"
+#include "msg/codec.hpp"
 #include "msg/datetime.hpp"
 #include "msg/message.hpp"
 #include "msg/validate.hpp"
@@ -433,6 +434,99 @@ TEST(Validate, EightBitHeadersInMessageGlobal) {
     EXPECT_EQ(check(wrap("message/global", utf8, "X-Note: " + utf8 + "\n")), V{"header.8bit"});
 }
 
+// RFC 6522 multipart/report, RFC 3464 delivery status (RFC 6533's global
+// form read as the same report), RFC 8098 disposition notification.
+namespace {
+
+std::string report(const std::string& type, const std::string& second, const std::string& content,
+                   const std::string& cte = "") {
+    return kHead + "MIME-Version: 1.0\nContent-Type: multipart/report; " + type + "\n boundary=r\n\n--r\n"
+           "Content-Type: text/plain\n\nNot delivered.\n--r\nContent-Type: " + second + "\n" + cte + "\n" + content +
+           "--r--\n";
+}
+
+const std::string kDsn = "Reporting-MTA: dns; mx.example.org\nArrival-Date: Mon, 23 Nov 2026 09:15:00 +0100\n\n"
+                         "Final-Recipient: rfc822; bob@example.net\nAction: failed\nStatus: 5.1.1 (no such user)\n"
+                         "Remote-MTA: dns; mx.example.net\nDiagnostic-Code: smtp; 550 5.1.1\n  no such user\n\n"
+                         "Final-Recipient: rfc822; carol@example.net\nAction: Delayed\nStatus: 4.4.7\n";
+
+}  // namespace
+
+TEST(Validate, ReportsAsTheirRfcsWriteThem) {
+    const std::string dsn = "report-type=delivery-status; ";
+    EXPECT_EQ(check(report(dsn, "message/delivery-status", kDsn)), V{});
+    const std::string global = kDsn + "\nFinal-Recipient: utf-8; j\xC3\xBCrgen@example.net\nAction: failed\nStatus: 5.1.1\n";
+    const std::string eight = "Content-Transfer-Encoding: 8bit\n";
+    EXPECT_EQ(check(report("report-type=global-delivery-status; ", "message/global-delivery-status", global, eight)), V{});
+    EXPECT_EQ(check(report(dsn, "message/global-delivery-status", global, eight)), V{});
+    EXPECT_EQ(check(report("report-type=disposition-notification; ", "message/disposition-notification",
+                           "Reporting-UA: mua.example.org; Mailer 1.0\nFinal-Recipient: rfc822; bob@example.net\n"
+                           "Original-Message-ID: <1@example.org>\nDisposition: manual-action/MDN-sent-manually; displayed\n")),
+              V{});
+    // a report-type libmsg does not know: its parts are not compared
+    EXPECT_EQ(check(report("report-type=tlsrpt; ", "application/tlsrpt+json", "{}\n")), V{});
+}
+
+TEST(Validate, ReportDefects) {
+    const std::string dsn = "report-type=delivery-status; ";
+    EXPECT_EQ(check(report("", "message/delivery-status", kDsn)), V{"report.type-mismatch"});
+    EXPECT_EQ(check(report(dsn, "message/rfc822", "Subject: x\n\ny\n")), V{"report.type-mismatch"});
+    // each required field, said at its block's first field
+    const std::string text = report(dsn, "message/delivery-status",
+                                    "Arrival-Date: Mon, 23 Nov 2026 09:15:00 +0100\n\nFinal-Recipient: rfc822; b@example.net\n"
+                                    "Status: 5.1.1\n");
+    msg::Defects d = msg::validate(msg::parse_message(text));
+    ASSERT_EQ(codes(d), (V{"report.field-missing", "report.field-missing"}));
+    EXPECT_EQ(d[0].offset, text.find("Arrival-Date"));
+    EXPECT_EQ(d[0].detail, "Reporting-MTA");
+    EXPECT_EQ(d[1].offset, text.find("Final-Recipient"));
+    EXPECT_EQ(d[1].detail, "Action");
+    // no recipient's block; a recipient's fields with no empty line before them
+    EXPECT_EQ(check(report(dsn, "message/delivery-status", "Reporting-MTA: dns; mx.example.org\n")),
+              V{"report.field-missing"});
+    EXPECT_EQ(check(report(dsn, "message/delivery-status",
+                           "Reporting-MTA: dns; mx.example.org\nFinal-Recipient: rfc822; b@example.net\nAction: failed\n"
+                           "Status: 5.1.1\n")),
+              V{"report.syntax"});
+    // values: a type before ';', Action's five words, Status's code
+    const std::string head = "Reporting-MTA: dns; mx.example.org\n\n";
+    for (const auto& [fields, code] : std::vector<std::pair<std::string, std::string>>{
+             {"Final-Recipient: b@example.net\nAction: failed\nStatus: 5.1.1\n", "report.syntax"},
+             {"Final-Recipient: rfc822; b@example.net\nAction: failed\nStatus: 5.1.1\nRemote-MTA: dns;\n", "report.syntax"},
+             {"Final-Recipient: rfc822; b@example.net\nAction: bounced\nStatus: 5.1.1\n", "report.action"},
+             {"Final-Recipient: rfc822; b@example.net\nAction: failed\nStatus: 550 user unknown\n", "report.status"},
+             {"Final-Recipient: rfc822; b@example.net\nAction: failed\nStatus: 3.1.1\n", "report.status"},
+             {"Final-Recipient: rfc822; b@example.net\nAction: failed\nStatus: 5.1.1234\n", "report.status"},
+             {"Final-Recipient: rfc822; b@example.net\nAction: failed\nStatus: 5.1\n", "report.status"},
+             {"Final-Recipient: rfc822; b@example.net\nAction: failed\nStatus: 5.1.1\nnot a field\n", "report.syntax"},
+         }) {
+        const std::string t = report(dsn, "message/delivery-status", head + fields);
+        EXPECT_EQ(codes(msg::validate(msg::parse_message(t))), V{code}) << fields;
+    }
+    // a disposition notification needs its Disposition, written mode; type
+    EXPECT_EQ(check(report("report-type=disposition-notification; ", "message/disposition-notification",
+                           "Final-Recipient: rfc822; bob@example.net\n")),
+              V{"report.field-missing"});
+    EXPECT_EQ(check(report("report-type=disposition-notification; ", "message/disposition-notification",
+                           "Final-Recipient: rfc822; bob@example.net\nDisposition: displayed\n")),
+              V{"report.syntax"});
+}
+
+// In a base64 report (a global one: RFC 3464 wants 7bit for the others)
+// the defect is placed at the line whose decoding holds it.
+TEST(Validate, ReportDefectsInAnEncodedReport) {
+    const std::string content = "Reporting-MTA: dns; mx.example.org\n\nFinal-Recipient: rfc822; b@example.net\n"
+                                "Action: failed\nStatus: bad\n";
+    std::string b64 = msg::base64_encode(content, 76, "\n");
+    const std::string text = report("report-type=delivery-status; ", "message/global-delivery-status", b64,
+                                    "Content-Transfer-Encoding: base64\n");
+    const msg::Defects d = msg::validate(msg::parse_message(text));
+    ASSERT_EQ(codes(d), V{"report.status"});
+    const std::size_t body = text.find(b64);
+    EXPECT_GE(d[0].offset, body + 77);   // the second line of base64 holds "Status: bad"
+    EXPECT_LT(d[0].offset, body + b64.size());
+}
+
 // Content-Length is an mbox's framing (mboxcl), not a MIME field: it asks
 // for no MIME-Version.
 TEST(Validate, ContentLengthIsNoMimeField) {
@@ -693,7 +787,7 @@ TEST(Validate, ReviewedCases) {
               V{"mime.param-syntax"});
     // RFC 6533: message/global-delivery-status may be base64
     EXPECT_EQ(check(mime + "Content-Type: message/global-delivery-status\nContent-Transfer-Encoding: base64\n\n"
-                           "UmVwb3J0aW5nLU1UQTogZG5zOyBleGFtcGxlLm9yZw==\n"),
+                           "UmVwb3J0aW5nLU1UQTogZG5zOyBleGFtcGxlLm9yZwoKRmluYWwtUmVjaXBpZW50OiByZmM4MjI7\nIGJAZXhhbXBsZS5vcmcKQWN0aW9uOiBmYWlsZWQKU3RhdHVzOiA1LjEuMQo=\n"),
               V{});
     // a year too long for an int is a year all the same (RFC 5322 3.3), without an overflow
     EXPECT_EQ(date("Tue, 23 Nov 99999999999999999999 09:15:00 +0100"), V{});
