@@ -285,7 +285,11 @@ std::string decode_text(std::string_view raw, bool raw_utf8, Defects* defects, s
                 if (charset_known(w.charset)) {
                     // White space between two encoded words is dropped.
                     const bool adjacent = last_was_word && ws_start != std::string_view::npos;
-                    const auto whole = [&] {   // the run so far converts on its own
+                    // The run so far converts on its own (looked at while it is
+                    // short: a field of broken words costs no more than the
+                    // words, whose cut characters need only the next word).
+                    const auto whole = [&] {
+                        if (word_bytes.size() > 256) return true;
                         std::string probe;
                         std::size_t bad = 0;
                         to_utf8(word_bytes, word_charset, probe, &bad);
