@@ -342,8 +342,9 @@ std::string_view not_mail_reason(const Message& m) noexcept {
     if (first.find(':') == std::string_view::npos) return "not a message: no header field at the start";
     for (std::size_t i = 0; i < first.size(); ++i) {
         const auto c = static_cast<unsigned char>(first[i]);
-        const bool crlf = c == '\r' && i + 1 == first.size();
-        if ((c < 0x20 && c != '\t' && !crlf) || c == 0x7f)
+        // CR is a line break of old Mac files (line.bare-cr, which --fix
+        // repairs), not binary data
+        if ((c < 0x20 && c != '\t' && c != '\r') || c == 0x7f)
             return "not a message: binary data (control bytes on the first line)";
     }
     return {};

@@ -1010,3 +1010,16 @@ TEST(Message, ExternalBodyNameIsNoFilename) {
     const msg::Message p = msg::parse_message("MIME-Version: 1.0\nContent-Type: application/pdf; name=\"a.pdf\"\n\nx\n");
     EXPECT_EQ(p.filename(p.root()), "a.pdf");
 }
+
+// What is not mail at all: nothing, no field at the start, control bytes
+// on the first line. A CR there is an old Mac file's line break (a defect
+// --fix repairs), not binary data.
+TEST(Message, NotMailReasons) {
+    EXPECT_EQ(msg::not_mail_reason(msg::parse_message("")), "empty input, not a message");
+    EXPECT_EQ(msg::not_mail_reason(msg::parse_message("just text\n")), "not a message: no header field at the start");
+    EXPECT_EQ(msg::not_mail_reason(msg::parse_message(std::string("\x01\x02: x\n", 6))),
+              "not a message: binary data (control bytes on the first line)");
+    EXPECT_EQ(msg::not_mail_reason(msg::parse_message("From MAILER-DAEMON Thu Jan  1 00:00:00 2026\rFrom: a@example.org\r\rhi\r")),
+              "");
+    EXPECT_EQ(msg::not_mail_reason(msg::parse_message("Subject: x\n\nhi\n")), "");
+}
