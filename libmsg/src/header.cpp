@@ -253,8 +253,8 @@ std::string decode_text(std::string_view raw, bool raw_utf8, Defects* defects, s
     // and Python. Words in a stateful charset (ISO-2022-*, UTF-7, HZ) are
     // converted one by one: each begins and ends in the initial state
     // (RFC 2047 5), and a joint of two escape sequences is not valid text;
-    // but a word that does not convert alone (an encoder that cut a
-    // character in two) is joined with the next, as Python joins them.
+    // but an ISO-2022 word an encoder cut in the middle of a character is
+    // joined with the next, as Python joins them.
     std::string word_bytes;
     std::string_view word_charset;
     std::size_t word_at = 0;  // offset of the first word of the run
@@ -285,17 +285,26 @@ std::string decode_text(std::string_view raw, bool raw_utf8, Defects* defects, s
                 if (charset_known(w.charset)) {
                     // White space between two encoded words is dropped.
                     const bool adjacent = last_was_word && ws_start != std::string_view::npos;
-                    // The run so far converts on its own (looked at while it is
-                    // short: a field of broken words costs no more than the
-                    // words, whose cut characters need only the next word).
-                    const auto whole = [&] {
-                        if (word_bytes.size() > 256) return true;
-                        std::string probe;
-                        std::size_t bad = 0;
-                        to_utf8(word_bytes, word_charset, probe, &bad);
-                        return bad == 0;
+                    // An ISO-2022 run cut in the middle of a character: it does not
+                    // convert alone, this word goes on in its mode and returns to
+                    // ASCII with an escape of its own, and the two convert better
+                    // joined than apart (looked at while the run is short: a field
+                    // of broken words costs no more than its words). A word with
+                    // no escape ("hello") is text in ASCII, never joined.
+                    const auto cut = [&] {
+                        if (word_bytes.size() > 256 || bytes.find('\x1b') == std::string::npos ||
+                            !(w.charset.size() > 8 && iequals(w.charset.substr(0, 8), "iso-2022")))
+                            return false;
+                        const auto bad_of = [&](std::string_view b) {
+                            std::string probe;
+                            std::size_t bad = 0;
+                            to_utf8(b, w.charset, probe, &bad);
+                            return bad;
+                        };
+                        const std::size_t apart = bad_of(word_bytes);
+                        return apart > 0 && bad_of(word_bytes + bytes) < apart + bad_of(bytes);
                     };
-                    if (!(adjacent && iequals(word_charset, w.charset) && (!charset_stateful(w.charset) || !whole()))) {
+                    if (!(adjacent && iequals(word_charset, w.charset) && (!charset_stateful(w.charset) || cut()))) {
                         flush_literal(adjacent ? ws_start : i);
                         word_at = i;
                     }

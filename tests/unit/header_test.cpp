@@ -98,6 +98,15 @@ TEST(DecodeHeaderText, StatefulCharsetsWordByWord) {
     EXPECT_EQ(msg::decode_header_text("=?iso-2022-jp?B?GyRCJUsl?=\n =?iso-2022-jp?B?YxsoQg==?=", &d),
               "\xE3\x83\x8B\xE3\x83\xA3");
     EXPECT_TRUE(d.empty());
+    // A broken word takes no good word after it into its mode: "hello"
+    // (no escape of its own) is ASCII text, not two-byte characters.
+    EXPECT_EQ(msg::decode_header_text("=?iso-2022-jp?B?GyRCJA==?= =?iso-2022-jp?B?aGVsbG8=?= =?iso-2022-jp?B?IHdvcmxk?=", &d),
+              "\xEF\xBF\xBDhello world");
+    EXPECT_EQ(d.size(), 1u);
+    d.clear();
+    EXPECT_EQ(msg::decode_header_text("=?utf-7?B?KzJEMw==?= =?utf-7?B?K01FSXdSQS0=?=", &d).substr(6),
+              "\xE3\x81\x82\xE3\x81\x84");   // the second word's "あい" whatever the first gives
+    d.clear();
     // A stateless multibyte charset is still joined: one euro sign split in two.
     EXPECT_EQ(msg::decode_header_text("=?utf-8?B?4oI=?= =?utf-8?B?rA==?=", &d), "\xE2\x82\xAC");
     EXPECT_TRUE(d.empty());
