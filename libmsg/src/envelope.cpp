@@ -403,10 +403,14 @@ Derivation derive_envelope(std::string_view message, std::string_view from_line,
         first = first.substr(1, first.size() - 2);
     // A null Return-Path is a bounce's delivery record (RFC 5321 4.4,
     // 4.5.5): the null sender, whatever address the From_ line gives
-    // ("From MAILER-DAEMON@host", as some hosts write it).
+    // ("From MAILER-DAEMON@host", as some hosts write it); but not one
+    // below a resent field, which an earlier delivery wrote.
     const HeaderField* return_path = first_field(fields, "Return-Path");
     std::string rp_buf;
-    const bool null_return_path = return_path && is_null_path(unfold(return_path->value, rp_buf));
+    const bool null_return_path =
+        return_path && is_null_path(unfold(return_path->value, rp_buf)) &&
+        std::none_of(static_cast<const HeaderField*>(fields.data()), return_path,
+                     [](const HeaderField& f) { return is_resent_field(f.name); });
     if (!d.have_sender && null_return_path) take_sender("Return-Path", "");
     if (!d.have_sender) {
         if (iequals(first, "MAILER-DAEMON") || from_line.starts_with("<>"))  // "<>": the null path

@@ -174,6 +174,12 @@ TEST(DeriveEnvelope, NullReturnPathWinsOverTheFromLine) {
     auto e = derive(m, "MAILER-DAEMON@yahoo.example Sat Dec  6 13:45:31 2014");
     EXPECT_EQ(e.envelope.mail_from, "");
     EXPECT_EQ(e.sender_from, "Return-Path");
+    // one below a resent block was written by an earlier delivery: the
+    // From_ line, this delivery's, stays the sender
+    e = derive("Resent-From: r@example.org\nResent-To: c@example.net\nResent-Date: Mon, 23 Nov 2026 10:00:00 +0100\n" + m,
+               "r@example.org Mon Nov 23 10:00:00 2026");
+    EXPECT_EQ(e.envelope.mail_from, "r@example.org");
+    EXPECT_EQ(e.sender_from, "From_ line");
     e = derive("Return-Path: <bounces@example.org>\n" + m.substr(m.find('\n') + 1), "list@example.org Sat Dec  6 13:45:31 2014");
     EXPECT_EQ(e.envelope.mail_from, "list@example.org");
     EXPECT_EQ(e.sender_from, "From_ line");

@@ -23,8 +23,9 @@ namespace {
 const ToolInfo kInfo = {
     "mbox2spool", "mbox2spool [options] ARCHIVE... SPOOL",
     "Turn mbox archives (plain or gzip) into spool entries, one per message, ready for spoolsend.",
-    "The envelope of each entry: the sender from --sender, else the From_ line, else\n"
-    "Return-Path, else From; the recipients from --rcpt, else Resent-To/Cc/Bcc when the\n"
+    "The envelope of each entry: the sender from --sender, else <> for a bounce (Return-Path\n"
+    "<>), else the From_ line, else Return-Path, else Resent-From when the message was\n"
+    "resent, else From; the recipients from --rcpt, else Resent-To/Cc/Bcc when the\n"
     "message was resent, else To, Cc and Bcc. A message already in the spool (in any\n"
     "state) is not added again, so a run can be repeated or resumed after a crash.\n\n"
     "Examples:\n"
