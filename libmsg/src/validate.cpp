@@ -402,7 +402,7 @@ private:
     }
 
     void mime(const Entity& e) {
-        detail::check_report(m_, e, out_);
+        detail::check_report(m_, e, out_, uncounted_);
         // RFC 2045 6.4: a multipart body is never encoded; its parts are.
         if (const HeaderField* cte = m_.field(e, "Content-Transfer-Encoding");
             cte && e.content_type.is_multipart() && e.encoding != TransferEncoding::seven_bit &&

@@ -7,6 +7,7 @@
 #include "detail/validate_report.hpp"
 
 #include <algorithm>
+#include <unordered_map>
 #include <string>
 #include <vector>
 
@@ -71,9 +72,33 @@ struct Found {
     std::string detail;
 };
 
+// What the checks find: a few of each code kept, the rest counted, so that
+// a report part of a million bad lines costs no more memory than a good one.
+class Findings {
+public:
+    explicit Findings(std::unordered_map<DefectCode, std::size_t>& uncounted) : uncounted_(uncounted) {}
+    void add(std::size_t at, DefectCode code, std::string_view detail, std::string_view more = {}) {
+        std::size_t& n = kept_[code];
+        if (n >= kKept) {
+            ++uncounted_[code];
+            return;
+        }
+        ++n;
+        std::string d(detail);
+        d += more;
+        list.push_back({at, code, std::move(d)});
+    }
+    std::vector<Found> list;
+
+private:
+    static constexpr std::size_t kKept = 10;
+    std::unordered_map<DefectCode, std::size_t> kept_;
+    std::unordered_map<DefectCode, std::size_t>& uncounted_;
+};
+
 bool is_ftext(char c) { return c > 32 && c < 127 && c != ':'; }
 
-Blocks read_blocks(std::string_view text, std::vector<Found>& found) {
+Blocks read_blocks(std::string_view text, Findings& found) {
     Blocks b;
     bool open = false;
     for (std::size_t pos = 0; pos < text.size();) {
@@ -90,7 +115,7 @@ Blocks read_blocks(std::string_view text, std::vector<Found>& found) {
                 f.value = text.substr(static_cast<std::size_t>(f.value.data() - text.data()),
                                       end - static_cast<std::size_t>(f.value.data() - text.data()));
             } else if (line.find_first_not_of(" \t") != std::string_view::npos) {
-                found.push_back({pos, DefectCode::ReportSyntax, "a folded line that continues no field"});
+                found.add(pos, DefectCode::ReportSyntax, "a folded line that continues no field");
             }
         } else {
             std::size_t colon = line.find(':');
@@ -99,7 +124,7 @@ Blocks read_blocks(std::string_view text, std::vector<Found>& found) {
                 --name_end;
             if (colon == std::string_view::npos || name_end == 0 ||
                 !std::all_of(line.begin(), line.begin() + static_cast<std::ptrdiff_t>(name_end), is_ftext)) {
-                found.push_back({pos, DefectCode::ReportSyntax, "a line that is not a field"});
+                found.add(pos, DefectCode::ReportSyntax, "a line that is not a field");
             } else {
                 if (!open) {
                     b.blocks.emplace_back();
@@ -133,35 +158,55 @@ std::size_t value_at(std::string_view text, const Field& f) {
     return skip == std::string_view::npos ? at : at + skip;
 }
 
+// A field's value unfolded, its comments removed (RFC 3464 2.1.1 allows
+// RFC 5322's comments in these fields) and trimmed.
+std::string_view plain(std::string_view value, std::string& buf) {
+    std::string folded;
+    const std::string_view v = unfold(value, folded);
+    if (v.find('(') == std::string_view::npos) {
+        buf.assign(v);
+        return trim(buf);
+    }
+    buf.clear();
+    int depth = 0;
+    for (std::size_t i = 0; i < v.size(); ++i) {
+        const char c = v[i];
+        if (depth > 0 && c == '\\') ++i;
+        else if (c == '(') ++depth;
+        else if (depth > 0 && c == ')') --depth;
+        else if (depth == 0) buf += c;
+    }
+    return trim(buf);
+}
+
 // type ";" value (RFC 3464 2.1.2: address-type, mta-name-type,
 // diagnostic-type): an atom before the ';', and something after it unless
 // `empty_ok` (Diagnostic-Code's text may be empty).
-void typed(std::string_view text, const Field* f, bool empty_ok, std::vector<Found>& found) {
+void typed(std::string_view text, const Field* f, bool empty_ok, Findings& found) {
     if (!f) return;
     std::string buf;
-    const std::string_view v = trim(unfold(f->value, buf));
+    const std::string_view v = plain(f->value, buf);
     const std::size_t semi = v.find(';');
     const std::string_view type = semi == std::string_view::npos ? std::string_view() : trim(v.substr(0, semi));
     const bool atom = !type.empty() && std::all_of(type.begin(), type.end(), [](char c) {
         return is_ftext(c) && std::string_view("()<>@,;\\\"[]").find(c) == std::string_view::npos;
     });
     if (!atom) {
-        found.push_back({value_at(text, *f), DefectCode::ReportSyntax,
-                         std::string(f->name) + ": no type before ';' (as in rfc822; or dns;)"});
+        found.add(value_at(text, *f), DefectCode::ReportSyntax, f->name, ": no type before ';' (as in rfc822; or dns;)");
     } else if (!empty_ok && trim(v.substr(semi + 1)).empty()) {
-        found.push_back({value_at(text, *f), DefectCode::ReportSyntax, std::string(f->name) + ": nothing after its type"});
+        found.add(value_at(text, *f), DefectCode::ReportSyntax, f->name, ": nothing after its type");
     }
 }
 
-// A field's first word: what precedes white space, a comment or a ';'.
+// A value's first word (comments removed): what precedes white space or a ';'.
 std::string_view first_word(std::string_view v) {
     v = trim(v);
-    const std::size_t e = v.find_first_of(" \t\r\n(;");
+    const std::size_t e = v.find_first_of(" \t\r\n;");
     return e == std::string_view::npos ? v : v.substr(0, e);
 }
 
 // status-code = DIGIT "." 1*3DIGIT "." 1*3DIGIT with class 2, 4 or 5 (RFC
-// 3464 2.3.4, RFC 3463 2); a comment may follow, nothing else.
+// 3464 2.3.4, RFC 3463 2), comments removed; nothing else.
 bool status_code(std::string_view v) {
     v = trim(v);
     if (v.size() < 5 || (v[0] != '2' && v[0] != '4' && v[0] != '5') || v[1] != '.') return false;
@@ -175,39 +220,40 @@ bool status_code(std::string_view v) {
             ++i;
         }
     }
-    const std::string_view rest = trim(v.substr(i));
-    return rest.empty() || rest.front() == '(';
+    return trim(v.substr(i)).empty();
 }
 
-void delivery_status(std::string_view text, const Blocks& b, std::vector<Found>& found) {
+void delivery_status(std::string_view text, const Blocks& b, Findings& found) {
     if (b.blocks.empty()) {
-        found.push_back({0, DefectCode::ReportFieldMissing, "Reporting-MTA (no fields at all)"});
+        found.add(0, DefectCode::ReportFieldMissing, "Reporting-MTA (no fields at all)");
         return;
     }
     // RFC 3464 2.2: the per-message fields
     const std::vector<Field>& message = b.blocks.front();
     const Field* mta = find_field(message, "Reporting-MTA");
-    if (!mta) found.push_back({b.starts.front(), DefectCode::ReportFieldMissing, "Reporting-MTA"});
+    if (!mta) found.add(b.starts.front(), DefectCode::ReportFieldMissing, "Reporting-MTA");
     typed(text, mta, false, found);
     typed(text, find_field(message, "DSN-Gateway"), false, found);
     typed(text, find_field(message, "Received-From-MTA"), false, found);
-    // RFC 3464 2.3: one block per recipient, after the report's. A single
-    // block that holds a recipient's fields lacks the empty line between
-    // the two; its fields are checked as a recipient's all the same.
+    // RFC 3464 2.3: one block per recipient, after the report's. The
+    // first block holds a recipient's fields too when the empty line
+    // between the two is missing (said, unless the first line already is
+    // one: then the report's fields are missing, said above): its fields
+    // are checked as a recipient's all the same.
     std::size_t first = 1;
-    if (b.blocks.size() == 1) {
-        const Field* r = nullptr;
-        for (const Field& f : message)
-            if (!r && (iequals(f.name, "Final-Recipient") || iequals(f.name, "Original-Recipient") ||
-                       iequals(f.name, "Action") || iequals(f.name, "Status")))
-                r = &f;
-        if (!r) {
-            found.push_back({b.starts.front(), DefectCode::ReportFieldMissing,
-                             "Final-Recipient, Action, Status (no recipient's block after the empty line)"});
-            return;
-        }
-        found.push_back({r->at, DefectCode::ReportSyntax, "a recipient's field with no empty line before its block"});
+    const Field* rcpt_field = nullptr;
+    for (const Field& f : message)
+        if (!rcpt_field && (iequals(f.name, "Final-Recipient") || iequals(f.name, "Original-Recipient") ||
+                            iequals(f.name, "Action") || iequals(f.name, "Status")))
+            rcpt_field = &f;
+    if (rcpt_field) {
+        if (rcpt_field != &message.front())
+            found.add(rcpt_field->at, DefectCode::ReportSyntax, "a recipient's field with no empty line before its block");
         first = 0;
+    } else if (b.blocks.size() == 1) {
+        found.add(b.starts.front(), DefectCode::ReportFieldMissing,
+                  "Final-Recipient, Action, Status (no recipient's block after the empty line)");
+        return;
     }
     for (std::size_t k = first; k < b.blocks.size(); ++k) {
         const std::vector<Field>& r = b.blocks[k];
@@ -216,54 +262,56 @@ void delivery_status(std::string_view text, const Blocks& b, std::vector<Found>&
         const Field* status = find_field(r, "Status");
         for (const auto& [f, name] : {std::pair{final_rcpt, "Final-Recipient"}, std::pair{action, "Action"},
                                       std::pair{status, "Status"}})
-            if (!f) found.push_back({b.starts[k], DefectCode::ReportFieldMissing, name});
+            if (!f) found.add(b.starts[k], DefectCode::ReportFieldMissing, name);
         typed(text, final_rcpt, false, found);
         typed(text, find_field(r, "Original-Recipient"), false, found);
         typed(text, find_field(r, "Remote-MTA"), false, found);
         typed(text, find_field(r, "Diagnostic-Code"), true, found);
         if (action) {
-            const std::string_view a = first_word(action->value);
+            std::string buf;
+            const std::string_view a = first_word(plain(action->value, buf));
             if (!iequals(a, "failed") && !iequals(a, "delayed") && !iequals(a, "delivered") && !iequals(a, "relayed") &&
                 !iequals(a, "expanded"))
-                found.push_back({value_at(text, *action), DefectCode::ReportAction, a.empty() ? "an empty value" : std::string(a)});
+                found.add(value_at(text, *action), DefectCode::ReportAction, a.empty() ? "an empty value" : a);
         }
         if (status) {
             std::string buf;
-            const std::string_view v = trim(unfold(status->value, buf));
-            if (!status_code(v)) found.push_back({value_at(text, *status), DefectCode::ReportStatus, std::string(v.substr(0, 40))});
+            const std::string_view v = plain(status->value, buf);
+            if (!status_code(v)) found.add(value_at(text, *status), DefectCode::ReportStatus, v.substr(0, 40));
         }
     }
 }
 
 // RFC 8098 3.1: one block; Final-Recipient and Disposition required, the
 // disposition written action-mode/sending-mode; disposition-type.
-void disposition_notification(std::string_view text, const Blocks& b, std::vector<Found>& found) {
+void disposition_notification(std::string_view text, const Blocks& b, Findings& found) {
     if (b.blocks.empty()) {
-        found.push_back({0, DefectCode::ReportFieldMissing, "Final-Recipient, Disposition (no fields at all)"});
+        found.add(0, DefectCode::ReportFieldMissing, "Final-Recipient, Disposition (no fields at all)");
         return;
     }
     std::vector<Field> all;
     for (const auto& block : b.blocks) all.insert(all.end(), block.begin(), block.end());
     const Field* final_rcpt = find_field(all, "Final-Recipient");
     const Field* disposition = find_field(all, "Disposition");
-    if (!final_rcpt) found.push_back({b.starts.front(), DefectCode::ReportFieldMissing, "Final-Recipient"});
-    if (!disposition) found.push_back({b.starts.front(), DefectCode::ReportFieldMissing, "Disposition"});
+    if (!final_rcpt) found.add(b.starts.front(), DefectCode::ReportFieldMissing, "Final-Recipient");
+    if (!disposition) found.add(b.starts.front(), DefectCode::ReportFieldMissing, "Disposition");
     typed(text, final_rcpt, false, found);
     typed(text, find_field(all, "Original-Recipient"), false, found);
     if (disposition) {
         std::string buf;
-        const std::string_view v = trim(unfold(disposition->value, buf));
+        const std::string_view v = plain(disposition->value, buf);
         const std::size_t semi = v.find(';');
         const std::string_view mode = semi == std::string_view::npos ? v : trim(v.substr(0, semi));
         if (semi == std::string_view::npos || mode.find('/') == std::string_view::npos || first_word(v.substr(semi + 1)).empty())
-            found.push_back({value_at(text, *disposition), DefectCode::ReportSyntax,
-                             "Disposition: not action-mode/sending-mode; disposition-type"});
+            found.add(value_at(text, *disposition), DefectCode::ReportSyntax,
+                      "Disposition: not action-mode/sending-mode; disposition-type");
     }
 }
 
 }  // namespace
 
-void check_report(const Message& m, const Entity& e, Defects& out) {
+void check_report(const Message& m, const Entity& e, Defects& out,
+                  std::unordered_map<DefectCode, std::size_t>& uncounted) {
     if (e.content_type.is("multipart", "report")) {
         check_structure(m, e, out);
         return;
@@ -281,10 +329,11 @@ void check_report(const Message& m, const Entity& e, Defects& out) {
     } else {
         text = m.body(e);
     }
-    std::vector<Found> found;
-    const Blocks b = read_blocks(text, found);
-    if (dsn) delivery_status(text, b, found);
-    else disposition_notification(text, b, found);
+    Findings findings(uncounted);
+    const Blocks b = read_blocks(text, findings);
+    if (dsn) delivery_status(text, b, findings);
+    else disposition_notification(text, b, findings);
+    std::vector<Found>& found = findings.list;
     if (found.empty()) return;
     std::stable_sort(found.begin(), found.end(), [](const Found& x, const Found& y) { return x.at < y.at; });
     std::vector<std::size_t> at;

@@ -463,6 +463,15 @@ TEST(Validate, ReportsAsTheirRfcsWriteThem) {
                            "Reporting-UA: mua.example.org; Mailer 1.0\nFinal-Recipient: rfc822; bob@example.net\n"
                            "Original-Message-ID: <1@example.org>\nDisposition: manual-action/MDN-sent-manually; displayed\n")),
               V{});
+    // comments where RFC 3464 2.1.1 allows them
+    EXPECT_EQ(check(report(dsn, "message/delivery-status",
+                           "Reporting-MTA: (mta) dns; mx.example.org\n\nFinal-Recipient: rfc822 (addr); b@example.net\n"
+                           "Action: (note) failed\nStatus: (class 5) 5.1.1 (user\n unknown)\n")),
+              V{});
+    EXPECT_EQ(check(report("report-type=disposition-notification; ", "message/disposition-notification",
+                           "Final-Recipient: rfc822; bob@example.net\n"
+                           "Disposition: automatic-action/MDN-sent-automatically; (c) deleted\n")),
+              V{});
     // a report-type libmsg does not know: its parts are not compared
     EXPECT_EQ(check(report("report-type=tlsrpt; ", "application/tlsrpt+json", "{}\n")), V{});
 }
@@ -488,6 +497,25 @@ TEST(Validate, ReportDefects) {
                            "Reporting-MTA: dns; mx.example.org\nFinal-Recipient: rfc822; b@example.net\nAction: failed\n"
                            "Status: 5.1.1\n")),
               V{"report.syntax"});
+    // the first recipient's fields in the report's block, more blocks after
+    // them: said, and checked as a recipient's
+    EXPECT_EQ(check(report(dsn, "message/delivery-status",
+                           "Reporting-MTA: dns; mx\nFinal-Recipient: rfc822; a@example.net\nAction: bogus\nStatus: 550\n\n"
+                           "Final-Recipient: rfc822; b@example.net\nAction: failed\nStatus: 5.1.1\n")),
+              (V{"report.syntax", "report.action", "report.status"}));
+    // a recipient's fields alone (no report fields at all): Reporting-MTA
+    // is missing, and nothing else is said
+    EXPECT_EQ(check(report(dsn, "message/delivery-status",
+                           "Final-Recipient: rfc822; a@example.net\nAction: failed\nStatus: 5.1.1\n")),
+              V{"report.field-missing"});
+    // a part of many bad lines: ten said, the rest counted
+    std::string garbage = "Reporting-MTA: dns; mx\n\n";
+    for (int i = 0; i < 1000; ++i) garbage += "x\n";
+    const msg::Defects many = msg::validate(msg::parse_message(report(dsn, "message/delivery-status", garbage)));
+    V expected(10, "report.syntax");
+    expected.insert(expected.begin(), "report.field-missing");   // and no recipient's block
+    ASSERT_EQ(codes(many), expected);
+    EXPECT_EQ(many.back().detail.rfind("and 990 more like it", 0), 0u) << many.back().detail;
     // values: a type before ';', Action's five words, Status's code
     const std::string head = "Reporting-MTA: dns; mx.example.org\n\n";
     for (const auto& [fields, code] : std::vector<std::pair<std::string, std::string>>{
