@@ -235,6 +235,19 @@ std::string decode_header_piece(std::string_view piece, bool field_is_utf8) {
 
 namespace {
 
+bool is_utf8_label(std::string_view cs) { return iequals(cs, "utf-8") || iequals(cs, "utf8"); }
+
+// The bytes end inside a UTF-8 character: its first byte asks for more
+// bytes than follow it.
+bool utf8_cut(std::string_view b) {
+    std::size_t k = 0;   // continuation bytes at the end
+    while (k < 3 && k < b.size() && (static_cast<unsigned char>(b[b.size() - 1 - k]) & 0xC0) == 0x80) ++k;
+    if (k == b.size()) return false;
+    const auto lead = static_cast<unsigned char>(b[b.size() - 1 - k]);
+    const std::size_t need = lead >= 0xF0 ? 3 : lead >= 0xE0 ? 2 : lead >= 0xC0 ? 1 : 0;
+    return need > k;
+}
+
 std::string decode_text(std::string_view raw, bool raw_utf8, Defects* defects, std::size_t base) {
     // Work on the raw value so that defect offsets stay exact: line breaks
     // of folding are dropped as we go, and the result is trimmed at the end.
@@ -257,7 +270,8 @@ std::string decode_text(std::string_view raw, bool raw_utf8, Defects* defects, s
     // joined with the next, as Python joins them.
     std::string word_bytes;
     std::string_view word_charset;
-    std::size_t word_at = 0;  // offset of the first word of the run
+    std::size_t word_at = 0;       // offset of the first word of the run
+    std::size_t last_word_at = 0;  // and of its last
 
     auto flush_word = [&] {
         if (word_charset.empty()) return;
@@ -307,7 +321,10 @@ std::string decode_text(std::string_view raw, bool raw_utf8, Defects* defects, s
                     if (!(adjacent && iequals(word_charset, w.charset) && (!charset_stateful(w.charset) || cut()))) {
                         flush_literal(adjacent ? ws_start : i);
                         word_at = i;
+                    } else if (defects && utf8_cut(word_bytes) && is_utf8_label(w.charset)) {
+                        add_defect(defects, DefectCode::EncodedWordSplit, base + last_word_at, std::string(w.charset));
                     }
+                    last_word_at = i;
                     word_charset = w.charset;
                     word_bytes += bytes;
                     if (!clean)

@@ -88,6 +88,7 @@ REASONS = {
     "trace-unstructured": "Received and Return-Path are not in the header registry: unstructured, never parsed",
     "boundary-chars": "the boundary is matched as given; its characters are not checked",
     "boundary-rstrip": "get_boundary() strips trailing white space, so the close delimiter is text (CloseBoundaryNotFoundDefect)",
+    "ew-joined": "adjacent encoded words of one charset are decoded together, a character cut between them unnoticed",
     "report-unchecked": "message/delivery-status is parsed into blocks of fields; report-type, required fields and values are never checked",
 }
 
@@ -124,6 +125,7 @@ PYTHON = {
     "header.encoded-word-malformed": (set(), NONE, "q-lenient"),
     "header.encoded-word-in-word": (set(), NONE, "ew-in-word"),
     "header.encoded-word-too-long": (set(), NONE, "ew-length"),
+    "header.encoded-word-split": (set(), NONE, "ew-joined"),
     "header.envelope-line": ({"MisplacedEnvelopeHeaderDefect"}, SAME, "detected"),
     "header.first-line-folded": ({"FirstHeaderLineIsContinuationDefect"}, SAME, "detected"),
     "header.missing-colon": ({"MissingHeaderBodySeparatorDefect"}, SAME, "no-separator"),

@@ -107,8 +107,15 @@ TEST(DecodeHeaderText, StatefulCharsetsWordByWord) {
     EXPECT_EQ(msg::decode_header_text("=?utf-7?B?KzJEMw==?= =?utf-7?B?K01FSXdSQS0=?=", &d).substr(6),
               "\xE3\x81\x82\xE3\x81\x84");   // the second word's "あい" whatever the first gives
     d.clear();
-    // A stateless multibyte charset is still joined: one euro sign split in two.
+    // A stateless multibyte charset is still joined: one euro sign split in
+    // two, said once (RFC 2047 5: each word holds whole characters).
     EXPECT_EQ(msg::decode_header_text("=?utf-8?B?4oI=?= =?utf-8?B?rA==?=", &d), "\xE2\x82\xAC");
+    ASSERT_EQ(d.size(), 1u);
+    EXPECT_EQ(d[0].code, DefectCode::EncodedWordSplit);
+    EXPECT_EQ(d[0].offset, 0u);
+    d.clear();
+    // whole characters in each word: nothing to say
+    EXPECT_EQ(msg::decode_header_text("=?utf-8?q?Gr=C3=BC?= =?utf-8?q?=C3=9Fe?=", &d), "Gr\xC3\xBC\xC3\x9F" "e");
     EXPECT_TRUE(d.empty());
 }
 
