@@ -250,7 +250,6 @@ private:
             // Resent-Date and Resent-From, and a Resent-Sender when
             // Resent-From names several mailboxes, as the message needs
             // Date, From and Sender.
-            std::size_t next_from = 0;   // blocks and their Resent-From come in header order
             for (const ResentBlock& b : resent_blocks(m_.fields(e))) {
                 const std::size_t at = b.fields.front()->offset;
                 if (!b.find("Resent-Date")) add(DefectCode::FieldMissing, at, "Resent-Date");
@@ -259,8 +258,11 @@ private:
                     add(DefectCode::FieldMissing, at, "Resent-From");
                     continue;
                 }
-                while (next_from < resent_from.size() && resent_from[next_from].first != from) ++next_from;
-                if (next_from < resent_from.size() && resent_from[next_from].second > 1 && !b.find("Resent-Sender"))
+                // resent_from is in header order, so by address: a block's
+                // Resent-From may be one appended below a later block's
+                const auto it = std::lower_bound(resent_from.begin(), resent_from.end(), from,
+                                                 [](const auto& x, const HeaderField* f) { return x.first < f; });
+                if (it != resent_from.end() && it->first == from && it->second > 1 && !b.find("Resent-Sender"))
                     add(DefectCode::FieldSenderRequired, from->offset, "Resent-From has several, and its block no Resent-Sender");
             }
         }

@@ -389,6 +389,14 @@ TEST(Validate, ResentBlocks) {
     EXPECT_EQ(d[0].offset, std::string("Resent-Date: " + date).size());
     EXPECT_EQ(codes(check_resent("Resent-Date: " + date + "Resent-From: a@x.org, b@y.org\nResent-Sender: a@x.org\n")),
               V{});
+    // a block's Resent-From appended below the message's fields, after a
+    // later block's Resent-From of several mailboxes: that one still needs
+    // its Resent-Sender
+    d = msg::validate(msg::parse_message("Resent-Date: " + date + "Received: by mx.example.net; " + date +
+                                         "Resent-From: a@x.org, b@y.org\nResent-Date: " + date + kHead +
+                                         "Resent-From: c@y.org\n\nx\n"));
+    ASSERT_EQ(codes(d), V{"field.sender-required"});
+    EXPECT_EQ(d[0].detail, "Resent-From has several, and its block no Resent-Sender");
     EXPECT_EQ(codes(check_resent("Resent-Sender: c@y.org\nResent-From: c@y.org\nResent-Date: " + date +
                                  "Resent-From: a@x.org, b@y.org\nResent-Date: " + date)),
               V{"field.sender-required"});
