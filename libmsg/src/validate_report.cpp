@@ -159,23 +159,21 @@ std::size_t value_at(std::string_view text, const Field& f) {
 }
 
 // A field's value unfolded, its comments removed (RFC 3464 2.1.1 allows
-// RFC 5322's comments in these fields) and trimmed.
+// RFC 5322's comments in these fields) and trimmed: a view into `value`
+// when it has neither folds nor comments, else into `buf`.
 std::string_view plain(std::string_view value, std::string& buf) {
-    std::string folded;
-    const std::string_view v = unfold(value, folded);
-    if (v.find('(') == std::string_view::npos) {
-        buf.assign(v);
-        return trim(buf);
-    }
-    buf.clear();
+    const std::string_view v = unfold(value, buf);   // trimmed already
+    if (v.find('(') == std::string_view::npos) return v;
+    std::string out;
     int depth = 0;
     for (std::size_t i = 0; i < v.size(); ++i) {
         const char c = v[i];
         if (depth > 0 && c == '\\') ++i;
         else if (c == '(') ++depth;
         else if (depth > 0 && c == ')') --depth;
-        else if (depth == 0) buf += c;
+        else if (depth == 0) out += c;
     }
+    buf = std::move(out);
     return trim(buf);
 }
 
