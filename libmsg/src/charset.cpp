@@ -351,6 +351,13 @@ void TextDecoder::step(std::string_view in, std::string* out) {
     pos_ += in.size();
 }
 
+bool TextDecoder::pending() const noexcept {
+    if (kind_ == Kind::utf8) return !carry_.empty();
+    if (kind_ != Kind::icu) return false;
+    UErrorCode err = U_ZERO_ERROR;
+    return ucnv_toUCountPending(icu_->conv.get(), &err) > 0 && U_SUCCESS(err);
+}
+
 void TextDecoder::finish(std::string* out) {
     if (kind_ == Kind::utf8) utf8_step({}, out, true);
     if (kind_ == Kind::icu) icu_step({}, out, true);

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cctype>
 #include <map>
+#include <optional>
 #include <utility>
 
 #include "msg/charset.hpp"
@@ -235,18 +236,8 @@ std::string decode_header_piece(std::string_view piece, bool field_is_utf8) {
 
 namespace {
 
-bool is_utf8_label(std::string_view cs) { return iequals(cs, "utf-8") || iequals(cs, "utf8"); }
-
-// The bytes end inside a UTF-8 character: its first byte asks for more
-// bytes than follow it.
-bool utf8_cut(std::string_view b) {
-    std::size_t k = 0;   // continuation bytes at the end
-    while (k < 3 && k < b.size() && (static_cast<unsigned char>(b[b.size() - 1 - k]) & 0xC0) == 0x80) ++k;
-    if (k == b.size()) return false;
-    const auto lead = static_cast<unsigned char>(b[b.size() - 1 - k]);
-    const std::size_t need = lead >= 0xF0 ? 3 : lead >= 0xE0 ? 2 : lead >= 0xC0 ? 1 : 0;
-    return need > k;
-}
+// An ISO-2022 run is probed for a cut character while it is this short.
+constexpr std::size_t kProbeLimit = 256;
 
 std::string decode_text(std::string_view raw, bool raw_utf8, Defects* defects, std::size_t base) {
     // Work on the raw value so that defect offsets stay exact: line breaks
@@ -267,19 +258,22 @@ std::string decode_text(std::string_view raw, bool raw_utf8, Defects* defects, s
     // converted one by one: each begins and ends in the initial state
     // (RFC 2047 5), and a joint of two escape sequences is not valid text;
     // but an ISO-2022 word an encoder cut in the middle of a character is
-    // joined with the next, as Python joins them.
+    // joined with the next, as Python joins them. A run is decoded as its
+    // words come: the decoder carries a cut character from one word to the
+    // next, and says a word ended inside one (header.encoded-word-split).
+    std::optional<TextDecoder> run;
     std::string word_bytes;
     std::string_view word_charset;
     std::size_t word_at = 0;       // offset of the first word of the run
     std::size_t last_word_at = 0;  // and of its last
 
     auto flush_word = [&] {
-        if (word_charset.empty()) return;
-        std::size_t bad = 0;
-        to_utf8(word_bytes, word_charset, out, &bad);
-        if (bad)
+        if (!run) return;
+        run->finish(&out);
+        if (const std::size_t bad = run->bad())
             add_defect(defects, DefectCode::CharsetBadBytes, base + word_at,
                        std::string(word_charset) + ": " + std::to_string(bad) + (bad == 1 ? " sequence" : " sequences"));
+        run.reset();
         word_bytes.clear();
         word_charset = {};
     };
@@ -306,7 +300,7 @@ std::string decode_text(std::string_view raw, bool raw_utf8, Defects* defects, s
                     // of broken words costs no more than its words). A word with
                     // no escape ("hello") is text in ASCII, never joined.
                     const auto cut = [&] {
-                        if (word_bytes.size() > 256 || bytes.find('\x1b') == std::string::npos ||
+                        if (word_bytes.size() > kProbeLimit || bytes.find('\x1b') == std::string::npos ||
                             !(w.charset.size() > 8 && iequals(w.charset.substr(0, 8), "iso-2022")))
                             return false;
                         const auto bad_of = [&](std::string_view b) {
@@ -321,12 +315,14 @@ std::string decode_text(std::string_view raw, bool raw_utf8, Defects* defects, s
                     if (!(adjacent && iequals(word_charset, w.charset) && (!charset_stateful(w.charset) || cut()))) {
                         flush_literal(adjacent ? ws_start : i);
                         word_at = i;
-                    } else if (defects && utf8_cut(word_bytes) && is_utf8_label(w.charset)) {
+                        run.emplace(w.charset);
+                    } else if (run->pending()) {
                         add_defect(defects, DefectCode::EncodedWordSplit, base + last_word_at, std::string(w.charset));
                     }
                     last_word_at = i;
                     word_charset = w.charset;
-                    word_bytes += bytes;
+                    if (word_bytes.size() <= kProbeLimit) word_bytes += bytes;
+                    run->step(bytes, &out);
                     if (!clean)
                         add_defect(defects, DefectCode::EncodedWordMalformed, base + i,
                                    "decoded as far as it goes: " + std::string(raw.substr(i, w.length)));

@@ -88,7 +88,7 @@ REASONS = {
     "trace-unstructured": "Received and Return-Path are not in the header registry: unstructured, never parsed",
     "boundary-chars": "the boundary is matched as given; its characters are not checked",
     "boundary-rstrip": "get_boundary() strips trailing white space, so the close delimiter is text (CloseBoundaryNotFoundDefect)",
-    "ew-joined": "adjacent encoded words of one charset are decoded together, a character cut between them unnoticed",
+    "ew-joined": "a character cut between two encoded words goes unnoticed (UTF-8 words decoded together, Shift_JIS word by word into wrong text)",
     "report-unchecked": "message/delivery-status is parsed into blocks of fields; report-type, required fields and values are never checked",
 }
 

@@ -5,6 +5,7 @@
 #include <rapidcheck/gtest.h>
 
 #include <string>
+#include <vector>
 
 #include "msg/charset.hpp"
 
@@ -55,6 +56,38 @@ RC_GTEST_PROP(Charset, SlicesGiveWhatTheWholeGives, ()) {
     else if (bad) RC_ASSERT(d.first_bad() == first);
     if (write) RC_ASSERT(out == whole);
     RC_ASSERT(d.position() == bytes.size());
+}
+
+// Text of whole characters in a stateless charset, cut anywhere: the
+// decoder says bytes wait for more exactly when the cut is inside a
+// character (the header decoder's encoded-word-split rests on this).
+RC_GTEST_PROP(Charset, PendingExactlyWhenCutInsideACharacter, ()) {
+    const std::string charset = *rc::gen::element<std::string>("utf-8", "shift_jis", "euc-jp", "gb18030", "big5", "euc-kr");
+    // one, two, three and four bytes in UTF-8; two and four in GB18030
+    const auto chars = *rc::gen::nonEmpty(rc::gen::container<std::vector<std::string>>(rc::gen::element<std::string>(
+        "a", " ", "\xE6\x97\xA5", "\xE6\x9C\xAC", "\xE8\xAA\x9E", "\xC3\xA9", "\xF0\x9F\x98\x80")));
+    std::string bytes;
+    std::vector<bool> boundary{true};
+    for (const std::string& c : chars) {
+        std::string enc;
+        std::size_t unmappable = 0;
+        RC_ASSERT(msg::from_utf8(c, charset, enc, &unmappable));
+        if (unmappable) continue;   // not in this charset
+        bytes += enc;
+        boundary.resize(bytes.size(), false);
+        boundary.push_back(true);
+    }
+    RC_PRE(!bytes.empty());
+    const std::size_t cut = *rc::gen::inRange<std::size_t>(0, bytes.size() + 1);
+    msg::TextDecoder d(charset);
+    d.step(std::string_view(bytes).substr(0, cut), nullptr);
+    RC_CLASSIFY(!boundary[cut], "inside a character");
+    RC_ASSERT(d.pending() == !boundary[cut]);
+    RC_ASSERT(d.bad() == 0u);
+    d.step(std::string_view(bytes).substr(cut), nullptr);
+    RC_ASSERT(!d.pending());
+    d.finish(nullptr);
+    RC_ASSERT(d.bad() == 0u);
 }
 
 // A charset that says it is ASCII-transparent counts the same when a

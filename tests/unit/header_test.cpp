@@ -94,10 +94,13 @@ TEST(DecodeHeaderText, StatefulCharsetsWordByWord) {
               "\xE3\x81\x82\xE3\x81\x84\xE3\x81\x86");  // あいう
     EXPECT_TRUE(d.empty());
     // A word cut in the middle of a character (Exchange 2007 does it) does
-    // not convert alone: it is joined with the next, "ニャ" (as Python).
+    // not convert alone: it is joined with the next, "ニャ" (as Python),
+    // and the cut is said.
     EXPECT_EQ(msg::decode_header_text("=?iso-2022-jp?B?GyRCJUsl?=\n =?iso-2022-jp?B?YxsoQg==?=", &d),
               "\xE3\x83\x8B\xE3\x83\xA3");
-    EXPECT_TRUE(d.empty());
+    ASSERT_EQ(d.size(), 1u);
+    EXPECT_EQ(d[0].code, DefectCode::EncodedWordSplit);
+    d.clear();
     // A broken word takes no good word after it into its mode: "hello"
     // (no escape of its own) is ASCII text, not two-byte characters.
     EXPECT_EQ(msg::decode_header_text("=?iso-2022-jp?B?GyRCJA==?= =?iso-2022-jp?B?aGVsbG8=?= =?iso-2022-jp?B?IHdvcmxk?=", &d),
@@ -117,6 +120,28 @@ TEST(DecodeHeaderText, StatefulCharsetsWordByWord) {
     // whole characters in each word: nothing to say
     EXPECT_EQ(msg::decode_header_text("=?utf-8?q?Gr=C3=BC?= =?utf-8?q?=C3=9Fe?=", &d), "Gr\xC3\xBC\xC3\x9F" "e");
     EXPECT_TRUE(d.empty());
+    // Any multibyte charset: "日本" in Shift_JIS (93 FA 96 7B) and in GBK
+    // (C8 D5 B1 BE), each cut after a lead byte, said at the word that ends
+    // inside the character (the second word here); cut between characters,
+    // nothing said.
+    EXPECT_EQ(msg::decode_header_text("=?shift_jis?q?=93=FA?= =?shift_jis?q?=96?= =?shift_jis?q?=7B?=", &d, 10),
+              "\xE6\x97\xA5\xE6\x9C\xAC");
+    ASSERT_EQ(d.size(), 1u);
+    EXPECT_EQ(d[0].code, DefectCode::EncodedWordSplit);
+    EXPECT_EQ(d[0].offset, 10u + 23u);
+    EXPECT_EQ(d[0].detail, "shift_jis");
+    d.clear();
+    EXPECT_EQ(msg::decode_header_text("=?gbk?b?yA==?= =?gbk?b?1bG+?=", &d), "\xE6\x97\xA5\xE6\x9C\xAC");
+    ASSERT_EQ(d.size(), 1u);
+    EXPECT_EQ(d[0].code, DefectCode::EncodedWordSplit);
+    d.clear();
+    EXPECT_EQ(msg::decode_header_text("=?shift_jis?q?=93=FA?= =?shift_jis?q?=96=7B?=", &d), "\xE6\x97\xA5\xE6\x9C\xAC");
+    EXPECT_TRUE(d.empty());
+    // A byte that can begin no character is bad bytes, not a cut.
+    EXPECT_EQ(msg::decode_header_text("=?utf-8?q?a=C0?= =?utf-8?q?b?=", &d), "a\xEF\xBF\xBD" "b");
+    ASSERT_EQ(d.size(), 1u);
+    EXPECT_EQ(d[0].code, DefectCode::CharsetBadBytes);
+    d.clear();
 }
 
 TEST(DecodeHeaderText, BytesThatDoNotDecodeAreReported) {

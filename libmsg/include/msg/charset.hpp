@@ -74,6 +74,10 @@ public:
     // The end of the text: a sequence left incomplete is bad.
     void finish(std::string* out);
 
+    // True when the bytes fed so far end inside a character: a sequence
+    // begun waits for bytes of the next slice (finish() would call it bad).
+    bool pending() const noexcept;
+
     std::size_t bad() const noexcept { return bad_; }
     // Offset of the first bad sequence in all the bytes fed, npos when none.
     std::size_t first_bad() const noexcept { return first_bad_; }
