@@ -55,6 +55,9 @@ constexpr int kReadsPerTurn = 8;
 // spool's work (claims, renames, fsync with durable settling) blocks a
 // loop, so a large -j gets more of them.
 constexpr unsigned kLanesPerLoop = 16;
+// Transactions refused for now at MAIL FROM, one after another, that say a
+// server throttles a lane.
+constexpr unsigned kThrottleRefusals = 3;
 
 short poll_bits(Want w) { return w == Want::write ? POLLOUT : POLLIN; }
 
@@ -144,7 +147,9 @@ private:
     void settle_completed();
     void settle_job(Job& job, Delivery& d);
     void open_session();
+    void give_up(smtp::SessionError e);
     void open_failed(smtp::SessionError e);
+    void throttled(std::string why);
     void end_session();
     void flush_transcript();
     bool stopping();
@@ -162,6 +167,8 @@ private:
     std::optional<Steady::time_point> slot_;     // its start under the rate limit
     std::deque<std::unique_ptr<Job>> inflight_;  // submitted, outcomes to come in this order
     unsigned on_session_ = 0;
+    unsigned accepted_on_session_ = 0;   // messages the server took in this session
+    unsigned refused_in_a_row_ = 0;      // transactions refused for now at MAIL FROM, one after another
     bool drained_ = false, gave_up_ = false;
     unsigned left_ = 0;
     bool stop_seen_ = false;
@@ -225,18 +232,30 @@ void Sender::Lane::end_session() {
     counted_ = false;
 }
 
-// No session could be had: the entry in hand is left as it was and the
-// lane stops, rather than knock again for every entry (a stop is no failure).
-void Sender::Lane::open_failed(smtp::SessionError e) {
-    if (recorder_) (*recorder_)(smtp::Wire::event, "error " + e.message);
+// The lane stops for the pass: no session could be had, or the server
+// throttles it. An entry claimed and not yet sent is left as it was, one in
+// flight gets its reply, and an open session ends with QUIT once idle;
+// rather than knock again for every entry, so that a busy server sees
+// fewer connections (a stop is no failure).
+void Sender::Lane::give_up(smtp::SessionError e) {
     if (waiting_ && !stop_seen_) ++left_;
     waiting_.reset();
     slot_.reset();
-    if (!stop_seen_) {
+    if (!stop_seen_ && !gave_up_) {
         open_error = std::move(e);
         gave_up_ = true;
     }
+}
+
+void Sender::Lane::open_failed(smtp::SessionError e) {
+    if (recorder_) (*recorder_)(smtp::Wire::event, "error " + e.message);
+    give_up(std::move(e));
     end_session();
+}
+
+// (What the server said is in the transcript already.)
+void Sender::Lane::throttled(std::string why) {
+    if (!gave_up_ && !stop_seen_) give_up(smtp::SessionError{std::move(why), std::nullopt, false, false});
 }
 
 void Sender::Lane::open_session() {
@@ -258,6 +277,7 @@ void Sender::Lane::open_session() {
         }
     }
     on_session_ = 0;
+    accepted_on_session_ = 0;
     auto addresses = s_.server_addresses();
     if (!addresses) return open_failed(smtp::SessionError{addresses.error().message, std::nullopt, false, true});
     auto conn = smtp::Connection::connect_start(o.server, std::move(*addresses));
@@ -369,6 +389,20 @@ void Sender::Lane::settle_job(Job& job, Delivery& d) {
     case Outcome::deferred: ++s_.totals.deferred; break;
     case Outcome::failed: ++s_.totals.failed; break;
     }
+    // A server that refuses the sender for now, message after message
+    // (451, 452, 454 to MAIL FROM: a rate limit, too many connections), is
+    // throttling: the lane stops (RCPT's 4xx, greylisting, does not count:
+    // each recipient's first attempt is what starts its clock).
+    if (settled->outcome == Outcome::sent || settled->outcome == Outcome::partial) {
+        ++accepted_on_session_;
+        refused_in_a_row_ = 0;
+    } else if (d.refused_at_mail && d.count(RcptState::deferred) == d.rcpts.size() && !d.connection_lost) {
+        if (++refused_in_a_row_ == kThrottleRefusals)
+            throttled(s_.options.server.str() + " refused MAIL FROM for now " + std::to_string(kThrottleRefusals) +
+                      " times in a row, last: " + (d.rcpts.empty() ? std::string() : reason(d.rcpts.front())));
+    } else {
+        refused_in_a_row_ = 0;
+    }
     s_.tell([&](SendEvents& e) { e.settled(name, *settled, d); });
 }
 
@@ -394,6 +428,10 @@ void Sender::Lane::advance(Steady::time_point now) {
                 open_failed(e ? *e : smtp::SessionError{"no session with " + o.server.str(), std::nullopt, false, false});
                 return;
             }
+            // A session the server broke before it took a message (a 421, a
+            // dropped connection, a time limit) would break again at once.
+            if (!engine_->broke().empty() && on_session_ > 0 && accepted_on_session_ == 0)
+                throttled(engine_->broke() + " before a message was accepted");
             end_session();
         }
     }
@@ -431,12 +469,12 @@ void Sender::Lane::advance(Steady::time_point now) {
                 }
             }
         }
-    } else if (engine_ && inflight_.empty() && drained_ && engine_->ready()) {
+    } else if (engine_ && inflight_.empty() && (drained_ || gave_up_) && engine_->ready()) {
         engine_->quit();
     }
     // Pipelining: once DATA was answered 354, the next envelope goes in
     // the same write as the final dot.
-    if (engine_ && !drained_ && !waiting_ && o.rate <= 0 && on_session_ < o.max_per_connection &&
+    if (engine_ && !drained_ && !gave_up_ && !waiting_ && o.rate <= 0 && on_session_ < o.max_per_connection &&
         inflight_.size() == 1 && engine_->can_follow()) {
         if (auto next = take()) submit(std::move(next));
         else drained_ = true;

@@ -13,6 +13,7 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <mutex>
 #include <set>
 #include <string>
@@ -478,4 +479,125 @@ TEST_F(SenderTest, ARefusedSessionDoesNotKnockAgain) {
     EXPECT_EQ(pass.left, 7u) << "each refused session's entry is counted";
     EXPECT_FALSE(pass.unreachable);
     EXPECT_NE(pass.session_error.find("one connection only"), std::string::npos) << pass.session_error;
+}
+
+namespace {
+
+// Answers MAIL FROM as `mail` says, given the number of the MAIL in its
+// connection (1 for the first); counts connections and messages.
+struct MailGate : smtp::ListenerHooks {
+    struct PerConnection : smtp::ServerPolicy {
+        MailGate& gate;
+        int mails = 0;
+        explicit PerConnection(MailGate& g) : gate(g) {}
+        smtp::Verdict decide(smtp::Stage st, std::string_view, const std::vector<std::string>&) override {
+            if (st == smtp::Stage::mail) return gate.mail(++mails);
+            if (st == smtp::Stage::rcpt && gate.greylist) return {451, "4.7.1 greylisted, try again later", false};
+            return {};
+        }
+        smtp::Verdict accept(smtp::ReceivedMessage&&, bool&) override {
+            ++gate.messages;
+            return {};
+        }
+    };
+    struct Session : smtp::ServerSession {
+        std::unique_ptr<PerConnection> policy;
+        Session(const smtp::ServerOptions& o, std::unique_ptr<PerConnection> p)
+            : smtp::ServerSession(o, *p), policy(std::move(p)) {}
+    };
+    std::function<smtp::Verdict(int)> mail;
+    bool greylist = false;
+    std::atomic<int> connections{0}, messages{0};
+    smtp::ServerOptions options;
+    std::unique_ptr<smtp::Dialog> open(const smtp::Peer&) override {
+        ++connections;
+        return std::make_unique<Session>(options, std::make_unique<PerConnection>(*this));
+    }
+};
+
+}  // namespace
+
+// A server that refuses the sender for now, message after message (454 to
+// MAIL FROM), throttles the lane: three entries are deferred, the rest wait
+// untouched for a later pass, and the pass says why.
+TEST_F(SenderTest, RefusalsAtMailFromOneAfterAnotherStopTheLane) {
+    MailGate srv;
+    srv.mail = [](int) { return smtp::Verdict{454, "4.7.0 rate limit exceeded", false}; };
+    start_server(srv);
+    for (int i = 0; i < 10; ++i) enqueue({"b" + std::to_string(i) + "@example.net"});
+    Recorder events;
+    msg::Sender sender(*spool_, options_, events);
+    std::atomic<bool> stop{false};
+    const msg::SendPass pass = sender.pass(stop);
+    stop_server();
+    EXPECT_EQ(srv.connections, 1);
+    EXPECT_EQ(sender.totals().deferred, 3u);
+    EXPECT_EQ(in(msg::SpoolState::deferred).size(), 3u);
+    EXPECT_EQ(in(msg::SpoolState::queue).size(), 7u);
+    EXPECT_TRUE(pass.left_behind);
+    EXPECT_EQ(pass.left, 7u);
+    EXPECT_NE(pass.session_error.find("refused MAIL FROM for now 3 times in a row"), std::string::npos) << pass.session_error;
+    EXPECT_NE(pass.session_error.find("rate limit exceeded"), std::string::npos) << pass.session_error;
+}
+
+// Greylisting defers at RCPT: every entry gets its first attempt (which is
+// what starts the greylist's clock), in one session.
+TEST_F(SenderTest, GreylistingAtRcptStopsNothing) {
+    MailGate srv;
+    srv.mail = [](int) { return smtp::Verdict{}; };
+    srv.greylist = true;
+    start_server(srv);
+    for (int i = 0; i < 10; ++i) enqueue({"b" + std::to_string(i) + "@example.net"});
+    Recorder events;
+    msg::Sender sender(*spool_, options_, events);
+    std::atomic<bool> stop{false};
+    const msg::SendPass pass = sender.pass(stop);
+    stop_server();
+    EXPECT_EQ(srv.connections, 1);
+    EXPECT_EQ(in(msg::SpoolState::deferred).size(), 10u);
+    EXPECT_FALSE(pass.left_behind);
+    EXPECT_EQ(pass.left, 0u);
+}
+
+// A 421 before the session took a message stops the lane (a connection
+// again at once would meet the same); one after messages were taken is
+// the server's limit per connection, and the lane connects again.
+TEST_F(SenderTest, A421BeforeAnyMessageStopsTheLaneOneAfterDoesNot) {
+    {
+        MailGate srv;
+        srv.mail = [](int) { return smtp::Verdict{421, "4.7.0 too many connections from your host", false}; };
+        start_server(srv);
+        for (int i = 0; i < 10; ++i) enqueue({"b" + std::to_string(i) + "@example.net"});
+        options_.jobs = 2;
+        Recorder events;
+        msg::Sender sender(*spool_, options_, events);
+        std::atomic<bool> stop{false};
+        const msg::SendPass pass = sender.pass(stop);
+        stop_server();
+        EXPECT_EQ(srv.connections, 2) << "a throttled lane connected again";
+        EXPECT_EQ(in(msg::SpoolState::deferred).size(), 2u);
+        EXPECT_EQ(in(msg::SpoolState::queue).size(), 8u);
+        EXPECT_TRUE(pass.left_behind);
+        EXPECT_EQ(pass.left, 8u);
+        EXPECT_NE(pass.session_error.find("too many connections"), std::string::npos) << pass.session_error;
+        EXPECT_NE(pass.session_error.find("before a message was accepted"), std::string::npos) << pass.session_error;
+    }
+    TearDown();
+    server_stop_ = false;
+    SetUp();
+    MailGate srv;
+    // two messages a connection
+    srv.mail = [](int n) { return n <= 2 ? smtp::Verdict{} : smtp::Verdict{421, "4.7.0 two messages a connection", false}; };
+    start_server(srv);
+    for (int i = 0; i < 10; ++i) enqueue({"b" + std::to_string(i) + "@example.net"});
+    options_.jobs = 1;
+    Recorder events;
+    msg::Sender sender(*spool_, options_, events);
+    std::atomic<bool> stop{false};
+    const msg::SendPass pass = sender.pass(stop);
+    stop_server();
+    EXPECT_FALSE(pass.left_behind) << pass.session_error;
+    EXPECT_EQ(sender.totals().sent + sender.totals().deferred, 10u);
+    EXPECT_GE(sender.totals().sent, 7u);
+    EXPECT_EQ(srv.messages, static_cast<int>(sender.totals().sent));
 }

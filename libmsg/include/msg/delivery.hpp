@@ -59,6 +59,7 @@ std::string reason(const RcptOutcome& o);
 struct Delivery {
     std::vector<RcptOutcome> rcpts;     // in the order of the envelope's recipients
     bool connection_lost = false;       // the session cannot be used again
+    bool refused_at_mail = false;       // MAIL FROM was refused: its reply is every recipient's
     bool unanswered_dot = false;        // the final "." was sent and no reply came: may have been delivered
     bool interrupted = false;           // given up on a stop request: what has no reply is unknown, and
                                         // unless unanswered_dot the entry is left as it was (as after SIGKILL)

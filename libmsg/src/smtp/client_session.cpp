@@ -328,7 +328,10 @@ void ClientSession::line(std::string_view l) {
 void ClientSession::reply(const Reply& r) {
     if (expect_.empty()) {
         // RFC 5321 3.8: a server may send 421 at any time, then close.
-        if (r.code == 421) end_all(server_ + " closed the session: " + quote(r), false);
+        if (r.code == 421) {
+            broke_ = server_ + " closed the session: " + quote(r);
+            end_all(broke_, false);
+        }
         else protocol_error("unexpected reply from " + server_ + ": " + quote(r));
         return;
     }
@@ -368,8 +371,12 @@ void ClientSession::reply(const Reply& r) {
         txn_reply(e, r);
         break;
     }
-    if (closing_) end_all(why, false);
-    else start_next();
+    if (closing_) {
+        broke_ = why;
+        end_all(why, false);
+    } else {
+        start_next();
+    }
 }
 
 void ClientSession::opening_reply(Await what, const Reply& r) {
@@ -525,6 +532,7 @@ void ClientSession::connection_failed(std::string_view why_view, bool interrupte
     // A transcript says why the session broke (an opening that failed is
     // the driver's to report, with error()).
     if (observer_) observer_(Wire::event, "error " + printable(why));
+    if (!interrupted && (expect_.empty() || expect_.front().what != Await::quit)) broke_ = why;
     end_all(why, interrupted);
 }
 
@@ -844,6 +852,7 @@ void ClientSession::txn_reply(const Expect& e, const Reply& r) {
         return;
     case Await::mail:
         t.mail_ok = r.klass() == 2;
+        d.refused_at_mail = !t.mail_ok;
         if (!t.mail_ok)
             for (RcptOutcome& o : d.rcpts)
                 if (o.detail.empty()) {

@@ -185,6 +185,10 @@ public:
     // answered, the connection ends or the quit limit passes; after a 421,
     // a lost connection or a protocol error, closed() at once.
     const std::optional<SessionError>& error() const { return error_; }
+    // Why an open session ended without QUIT: the server's 421, a refused
+    // RSET, a lost connection, a time limit; "" while it goes on, after
+    // QUIT and after a stop.
+    const std::string& broke() const { return broke_; }
 
     const Capabilities& capabilities() const { return caps_; }
     const Reply& greeting() const { return greeting_; }
@@ -275,6 +279,7 @@ private:
     Capabilities caps_;
     Reply greeting_;
     std::optional<SessionError> error_;
+    std::string broke_;
     bool open_ = false, closed_ = false, closing_ = false, tls_ = false, tls_requested_ = false;
 };
 
