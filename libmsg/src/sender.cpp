@@ -143,7 +143,7 @@ private:
         Envelope env;
     };
     std::unique_ptr<Job> take();
-    void submit(std::unique_ptr<Job> job);
+    bool submit(std::unique_ptr<Job> job);   // true: settled here, without the server
     void settle_completed();
     void settle_job(Job& job, Delivery& d);
     void open_session();
@@ -355,15 +355,16 @@ std::unique_ptr<Sender::Lane::Job> Sender::Lane::take() {
 // To the session: after the one in flight, or behind its final dot in the
 // same write when it can follow (RFC 2920 3.1). One decided without the
 // server (over SIZE, say) is settled at once.
-void Sender::Lane::submit(std::unique_ptr<Job> job) {
+bool Sender::Lane::submit(std::unique_ptr<Job> job) {
     smtp::Prepared p = engine_->prepare(job->env, job->claim.entry().message);
     ++on_session_;
     if (p.done) {
         settle_job(*job, p.delivery);
-        return;
+        return true;
     }
     engine_->submit(std::move(p));
     inflight_.push_back(std::move(job));
+    return false;
 }
 
 // The outcomes the session has given, settled in the order submitted.
@@ -451,33 +452,39 @@ void Sender::Lane::advance(Steady::time_point now) {
         if (engine_) set_deadline(Steady::now());
         return;
     }
-    if (!waiting_ && inflight_.empty() && !drained_ && !gave_up_) {
-        waiting_ = take();
-        drained_ = !waiting_;
-    }
-    if (waiting_) {
-        if (!engine_) {
-            open_session();
-        } else if (engine_->ready()) {
-            if (on_session_ >= std::max(1u, o.max_per_connection)) {
-                engine_->quit();   // a fresh session once this one is closed
-            } else {
-                if (o.rate > 0 && !slot_) slot_ = s_.reserve();
-                if (!slot_ || *slot_ <= now) {
-                    slot_.reset();
-                    submit(std::move(waiting_));
+    // An entry settled without the server (over SIZE, say) is no reason to
+    // wait for the socket: the next is taken at once.
+    for (bool again = true; again;) {
+        again = false;
+        if (!waiting_ && inflight_.empty() && !drained_ && !gave_up_) {
+            waiting_ = take();
+            drained_ = !waiting_;
+        }
+        if (waiting_) {
+            if (!engine_) {
+                open_session();
+            } else if (engine_->ready()) {
+                if (on_session_ >= std::max(1u, o.max_per_connection)) {
+                    engine_->quit();   // a fresh session once this one is closed
+                } else {
+                    if (o.rate > 0 && !slot_) slot_ = s_.reserve();
+                    if (!slot_ || *slot_ <= now) {
+                        slot_.reset();
+                        again = submit(std::move(waiting_));
+                    }
                 }
             }
+        } else if (engine_ && inflight_.empty() && (drained_ || gave_up_) && engine_->ready()) {
+            engine_->quit();
         }
-    } else if (engine_ && inflight_.empty() && (drained_ || gave_up_) && engine_->ready()) {
-        engine_->quit();
     }
     // Pipelining: once DATA was answered 354, the next envelope goes in
     // the same write as the final dot.
-    if (engine_ && !drained_ && !gave_up_ && !waiting_ && o.rate <= 0 && on_session_ < o.max_per_connection &&
-        inflight_.size() == 1 && engine_->can_follow()) {
-        if (auto next = take()) submit(std::move(next));
-        else drained_ = true;
+    while (engine_ && !drained_ && !gave_up_ && !waiting_ && o.rate <= 0 && on_session_ < o.max_per_connection &&
+           inflight_.size() == 1 && engine_->can_follow()) {
+        auto next = take();
+        if (!next) drained_ = true;
+        else if (!submit(std::move(next))) break;
     }
     if (engine_ && conn_->connecting() == Want::none && !engine_->closed()) {
         if (engine_->tls_requested()) {
