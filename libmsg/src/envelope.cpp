@@ -466,9 +466,14 @@ Derivation derive_envelope(std::string_view message, std::string_view from_line,
         std::string buf;
         std::vector<std::string> found = field_addresses(unfold(f.value, buf), &bad);
         d.unparsed += bad;
+        const bool bcc = iequals(f.name, "Bcc") || iequals(f.name, "Resent-Bcc");
         for (std::string& a : found) {
-            if (!is_smtp_mailbox(a)) d.rejected.push_back(std::move(a));
-            else if (is_new(a)) env.rcpts.push_back({std::move(a), {}});
+            if (!is_smtp_mailbox(a)) {
+                d.rejected.push_back(std::move(a));
+            } else if (is_new(a)) {
+                env.rcpts.push_back({std::move(a), {}});
+                d.bcc_rcpts += bcc;
+            }
         }
     };
     // A resent message goes to the newest block's Resent-To/Cc/Bcc only,

@@ -93,6 +93,16 @@ grep -l '^four$' "$tmp/grow/queue"/* >/dev/null || { echo "FAIL: the new message
 # replaced without a word by the From: author.
 printf 'From %s@example.org Mon Nov 23 09:00:00 2026\nFrom: a@example.org\nTo: b@example.net\n\nx\n' "$(printf '%070d' 0)" >"$tmp/verp"
 expect 0 "not a usable address, left out: 0000000000" "$m2s" "$tmp/verp" "$tmp/verpspool"
+# Bcc recipients taken from the header are said: the entry keeps the
+# field, which every recipient would see; msgrewrite removes it first, and
+# --rcpt takes no recipient from it.
+printf 'From a@example.org Mon Nov 23 09:00:00 2026\nFrom: a@example.org\nTo: b@example.net\nBcc: c@example.net, d@example.net\n\nx\n' >"$tmp/bcc"
+expect 0 "message 1: 2 recipients from its Bcc field, which stays in the message" "$m2s" "$tmp/bcc" "$tmp/bccspool"
+"$(dirname "$m2s")/msgrewrite" --mbox --strip-bcc "$tmp/bcc" >"$tmp/nobcc" 2>/dev/null
+expect 0 "1 enqueued" "$m2s" "$tmp/nobcc" "$tmp/nobccspool"
+lacks "$tmp/err" "Bcc field"
+expect 0 "1 enqueued" "$m2s" --rcpt x@example.org "$tmp/bcc" "$tmp/rcptspool"
+lacks "$tmp/err" "Bcc field"
 # Across the seam: entries whose messages lack a final line break (written
 # by another program) go out as an archive that reads back as as many messages.
 mkdir -p "$tmp/bare/queue" "$tmp/bare/deferred" "$tmp/bare/hold" "$tmp/bare/sent" "$tmp/bare/failed" "$tmp/bare/tmp"

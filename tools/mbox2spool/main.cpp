@@ -257,6 +257,13 @@ static int tool_main(int argc, char** argv) {
         if (!cli.quiet)
             for (const std::string& what : msg::derivation_left_out(d))
                 diag.print(where(), msg::Severity::warning, which() + ": " + what);
+        // The entry keeps the archive's bytes, Bcc included: sent to the
+        // header's recipients, every one of them would see it.
+        if (d.bcc_rcpts > 0 && !cli.quiet)
+            diag.print(where(), msg::Severity::warning,
+                       which() + ": " + counted(d.bcc_rcpts, "recipient", "recipients") +
+                           " from its Bcc field, which stays in the message for every recipient to see "
+                           "(give --rcpt, or remove the field first: msgrewrite --mbox --strip-bcc)");
         if (m.maildir) msg::annotate_maildir(d.envelope, *m.maildir);
         else msg::annotate_mbox(d.envelope, mm, m.source, leading);
         leading = {};

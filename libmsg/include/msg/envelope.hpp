@@ -149,6 +149,10 @@ struct Derivation {
     std::string_view rcpts_from;   // "Resent-To/Cc/Bcc" or "To/Cc/Bcc"
     std::vector<std::string> rejected;  // addresses found but not usable as RFC 5321 paths
     std::size_t unparsed = 0;      // elements of the recipient fields that are no address at all
+    // Recipients taken from Bcc or Resent-Bcc. Deriving leaves the message
+    // as it is: a writer that sends it so shows them to every recipient
+    // (spoolctl add -t removes the fields, as sendmail -t does).
+    std::size_t bcc_rcpts = 0;
     Defects defects;               // of the header block (the body is not parsed)
     // The mark of a mail client that deleted the message and left it in the
     // archive until it compacts it: "X-Mozilla-Status 0x0008" (Thunderbird),
