@@ -189,14 +189,21 @@ bool in_list(std::string_view name, std::initializer_list<std::string_view> list
 }
 }  // namespace
 
+// Fields of RFC 5322 and of later RFCs whose values are not unstructured
+// text: addresses, identifiers, tokens, URLs, lists of phrases. An encoded
+// word there would change what the field says (RFC 2047 5).
 bool is_structured_field(std::string_view name) noexcept {
     if (name.size() > 8 && iequals(name.substr(0, 8), "Content-")) return true;
     return in_list(name, {"Date", "Resent-Date", "Message-ID", "Resent-Message-ID", "In-Reply-To",
-                          "References", "Received", "Return-Path", "MIME-Version",
+                          "References", "Received", "Return-Path", "MIME-Version", "Keywords",
                           "DKIM-Signature", "ARC-Seal", "ARC-Message-Signature",
                           "ARC-Authentication-Results", "Authentication-Results",
-                          "Received-SPF", "List-Id", "List-Unsubscribe", "List-Post",
-                          "List-Help", "List-Subscribe", "List-Archive", "List-Owner"});
+                          "Received-SPF", "List-Id", "List-Unsubscribe", "List-Unsubscribe-Post", "List-Post",
+                          "List-Help", "List-Subscribe", "List-Archive", "List-Owner",
+                          "Delivered-To", "X-Original-To", "Envelope-To", "Errors-To", "Original-Recipient",
+                          "Final-Recipient", "Original-Message-ID", "Archived-At", "Auto-Submitted",
+                          "MT-Priority", "Disposition-Notification-Options", "Accept-Language",
+                          "Autocrypt", "Autocrypt-Gossip", "Require-Recipient-Valid-Since", "TLS-Required"});
 }
 
 std::vector<std::pair<std::size_t, std::size_t>> binary_spans(std::string_view in, const Message& m) {

@@ -249,7 +249,8 @@ bool encode_field_8bit(const Message& m, std::size_t entity, const HeaderField& 
             return false;
         }
         v = format_mime_value(name, mf.main, mf.params, eol);
-    } else if (is_address_field(name)) {
+    } else if (is_address_field(name) || iequals(name, "List-Id")) {
+        // (List-Id's description is a phrase before its <id>, RFC 2919 3.)
         std::string why;
         if (!encode_addresses(f.value, f.name.size() + 1, v, why)) {
             log.problem(m, at, place, why + ": only SMTPUTF8 (RFC 6531, 6532) can carry it");

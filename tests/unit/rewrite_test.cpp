@@ -313,6 +313,34 @@ TEST(SevenBit, AddressWith8BitIsAProblemAndTheFieldStays) {
     EXPECT_NE(r.problems[0].what.find("SMTPUTF8"), std::string::npos);
 }
 
+// Fields of later RFCs whose values are addresses, tokens, URLs or lists of
+// phrases are not unstructured text: an encoded word over the whole value
+// would change what they say (a comma inside it, an address turned into a
+// word). Each is a problem and stays as it was, with --7bit and --fix.
+TEST(SevenBit, StructuredFieldsOfOtherRfcsAreNotEncodedWhole) {
+    for (const char* field : {"Keywords: caf\xc3\xa9, th\xc3\xa9", "Auto-Submitted: auto-replied (caf\xc3\xa9)",
+                              "Original-Recipient: rfc822;caf\xc3\xa9@example.net",
+                              "Delivered-To: caf\xc3\xa9@example.net", "Archived-At: <http://example.net/caf\xc3\xa9>",
+                              "MT-Priority: 4 (caf\xc3\xa9)"}) {
+        const std::string line = field;
+        const std::string in = "From: a@example.org\nTo: b@example.net\n" + line + "\n\nhi\n";
+        for (const bool fix : {false, true}) {
+            const auto r = run(in, [&](RewriteOptions& o) { (fix ? o.fix : o.seven_bit) = true; });
+            EXPECT_NE(r.output.find(line + "\n"), std::string::npos) << r.output;
+            EXPECT_EQ(r.output.find("=?"), std::string::npos) << r.output;
+            ASSERT_FALSE(r.problems.empty()) << line;
+            EXPECT_EQ(r.problems[0].where, "header " + line.substr(0, line.find(':'))) << line;
+        }
+    }
+    // List-Id's description is a phrase (RFC 2919 3): encoded, its id kept.
+    const std::string in = "From: a@example.org\nList-Id: Liste caf\xc3\xa9 <cafe.lists.example.org>\n\nhi\n";
+    const auto r = run(in, [](RewriteOptions& o) { o.seven_bit = true; });
+    EXPECT_TRUE(r.problems.empty());
+    EXPECT_FALSE(has_8bit(r.output)) << r.output;
+    EXPECT_NE(r.output.find("List-Id: =?utf-8?q?Liste_caf=C3=A9?= <cafe.lists.example.org>\n"), std::string::npos)
+        << r.output;
+}
+
 // Where a problem is: an offset in the input given to rewrite(), also when
 // the step that met it read a version an earlier step had changed.
 TEST(Problems, ArePlacedInTheInput) {
