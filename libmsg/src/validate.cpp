@@ -244,6 +244,7 @@ private:
         if (top) {
             if (once[0].n == 0) add(DefectCode::FieldMissing, e.header_end, "Date");
             if (once[1].n == 0) add(DefectCode::FieldMissing, e.header_end, "From");
+            if (once[7].n == 0) add(DefectCode::MessageIdMissing, e.header_end);
             if (from_mailboxes > 1 && once[2].n == 0)
                 add(DefectCode::FieldSenderRequired, once[1].first->offset);
             // Each resent block (resent_blocks: the one rule) needs its

@@ -23,7 +23,7 @@ expect 0 "" "$bin" --json --werror testdata/clean
 [ -s "$tmp/out" ] && { echo "FAIL: --json printed something for clean messages"; fail=1; }
 
 # A message with one warning and one error, in text and in JSON.
-printf 'From: a@example.org\nDate: Mon, 23 Nov 2026 09:15:00 +0100\nSubject: %s\nTo: b@@example.net\n\nhi\n' \
+printf 'From: a@example.org\nDate: Mon, 23 Nov 2026 09:15:00 +0100\nSubject: %s\nTo: b@@example.net\nMessage-ID: <1@example.org>\n\nhi\n' \
     "$(printf 'x%.0s' $(seq 1 90))" >"$tmp/bad.eml"
 expect 1 "" "$bin" "$tmp/bad.eml"
 has "$tmp/out" "^$tmp/bad.eml:3:1: warning: line is longer than 78 characters (99 characters) \[line.long\]"
@@ -135,12 +135,12 @@ expect 1 "" "$bin" "$tmp/entry"
 has "$tmp/out" "^$tmp/entry:3:12: error: .*\[envelope.path-syntax\]"
 has "$tmp/out" "^$tmp/entry:7:1: warning: .*\[line.long\]"
 { printf 'MAIL FROM:<a@example.org> SMTPUTF8 BODY=8BITMIME\nRCPT TO:<b@example.net>\n\n'
-  printf 'From: a@example.org\nDate: Mon, 23 Nov 2026 09:15:00 +0100\nSubject: caf\303\251\n'
+  printf 'From: a@example.org\nDate: Mon, 23 Nov 2026 09:15:00 +0100\nMessage-ID: <2@example.org>\nSubject: caf\303\251\n'
   printf 'MIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\n\303\251\n'; } >"$tmp/utf8.entry"
 expect 0 "1 message, 0 errors, 0 warnings" "$bin" "$tmp/utf8.entry"
 sed 's/ SMTPUTF8//' "$tmp/utf8.entry" >"$tmp/noutf8.entry"
 expect 1 "" "$bin" "$tmp/noutf8.entry"
-has "$tmp/out" "^$tmp/noutf8.entry:6:13: error: .*\[envelope.smtputf8-needed\]"
+has "$tmp/out" "^$tmp/noutf8.entry:7:13: error: .*\[envelope.smtputf8-needed\]"
 has "$tmp/out" "\[header.8bit\]"
 
 # In an archive whose ">From " lines are unquoted, positions are those of

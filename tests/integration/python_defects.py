@@ -140,6 +140,7 @@ PYTHON = {
     "line.nul": (set(), NONE, "nul-free"),
     "line.too-long": (set(), NONE, "no-line-length"),
     "message-id.obsolete": (set(), NONE, "not-msgid"),
+    "message-id.missing": (set(), NONE, "no-field-rules"),
     "message-id.syntax": ({"InvalidHeaderDefect"}, SAME, "detected"),
     "mime.boundary-missing": ({"NoBoundaryInMultipartDefect", "MultipartInvariantViolationDefect"}, SAME, "detected"),
     "mime.boundary-not-found": ({"StartBoundaryNotFoundDefect", "MultipartInvariantViolationDefect"}, SAME, "detected"),

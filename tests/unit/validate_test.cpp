@@ -271,9 +271,13 @@ TEST(ValidateMessageId, UnclosedCommentOrQuote) {
     EXPECT_EQ(msgid("\"see (this\" <1@example.org>", true), V{"message-id.obsolete"});
 }
 
+// The codes of a message's defects, but message-id.missing: the short
+// messages below are about other checks (Validate.MessageIdMissing is its).
 std::vector<std::string> check(const std::string& text, msg::ValidateOptions o = {}) {
     const msg::Message m = msg::parse_message(text);
-    return codes(msg::validate(m, o));
+    std::vector<std::string> c = codes(msg::validate(m, o));
+    std::erase(c, "message-id.missing");
+    return c;
 }
 
 const std::string kHead =
@@ -292,6 +296,19 @@ TEST(Validate, CleanMessageHasNoDefect) {
                     "caf\xC3\xA9\n--b\nContent-Type: text/html; charset=iso-8859-1\n"
                     "Content-Transfer-Encoding: quoted-printable\n\n<p>caf=E9</p>\n--b--\n"),
               V{});
+}
+
+// RFC 5322 3.6.4's SHOULD: said for the top-level header only, at its end.
+TEST(Validate, MessageIdMissing) {
+    const std::string no_id = "From: a@x.org\nDate: Mon, 23 Nov 2026 09:15:00 +0100\n\nx\n";
+    const msg::Defects d = msg::validate(msg::parse_message(no_id));
+    ASSERT_EQ(codes(d), V{"message-id.missing"});
+    EXPECT_EQ(d[0].offset, no_id.find("\n\n") + 1);
+    EXPECT_EQ(d[0].info().severity, msg::Severity::warning);
+    EXPECT_TRUE(codes(msg::validate(msg::parse_message(kHead + "\nx\n"))).empty());
+    // an embedded message without one is a copy, not mail being sent
+    const std::string wrapped = kHead + "MIME-Version: 1.0\nContent-Type: message/rfc822\n\n" + no_id;
+    EXPECT_TRUE(codes(msg::validate(msg::parse_message(wrapped))).empty());
 }
 
 TEST(Validate, RequiredAndSingleFields) {
