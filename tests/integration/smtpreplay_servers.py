@@ -14,6 +14,7 @@ Usage: smtpreplay_servers.py SMTPREPLAY SMTPSINK SPOOLSEND TRANSCRIPTS_DIR
   the same, and against smtpsink configured by rules with every code the same;
 - against smtp-sink and aiosmtpd the differences are exactly the expected
   ones (server behaviour that differs from the recorded servers');
+- a swaks transcript's bare-LF "." is content, replayed byte for byte;
 - a closed port gives exit 69;
 - a standard output that cannot be written (a full pipe) gives exit 74 and
   says so, whatever the mode;
@@ -212,6 +213,34 @@ try:
             if p:
                 p.kill()
                 p.wait()
+
+    # --- a bare LF in a swaks transcript ---
+    # swaks prints message lines raw: CRLF ones with their CR, bare-LF ones
+    # without. A "." after a bare LF is content: the replay sends one message,
+    # byte for byte, and no smuggled command.
+    smuggle = os.path.join(tmp, "smuggle.txt")
+    with open(smuggle, "wb") as f:
+        f.write(b"<-  220 x ESMTP\n -> EHLO a.example\n<-  250 x\n -> MAIL FROM:<a@example.org>\n<-  250 ok\n"
+                b" -> RCPT TO:<b@example.net>\n<-  250 ok\n -> DATA\n<-  354 go\n"
+                b" -> Subject: smuggle\r\n -> \r\n -> hello\n -> .\n -> MAIL FROM:<evil@example.org>\r\n"
+                b" -> RCPT TO:<victim@example.net>\r\n -> DATA\r\n -> x\r\n -> .\n<-  250 queued\n"
+                b" -> QUIT\n<-  221 bye\n")
+    r = run("--check", "--json", smuggle)
+    codes = [json.loads(l)["defect"] for l in r.stdout.splitlines() if "defect" in json.loads(l)]
+    check(codes == ["line.bare-lf", "line.bare-lf"], "the bare LFs are reported, nothing else: %s" % codes)
+    r = run("--convert", "native", smuggle)
+    check(r.returncode == 65 and "smuggle.txt:12: nothing written" in r.stderr, "no native form for a bare LF: %s" % r.stderr)
+    spool = os.path.join(tmp, "in-smuggle")
+    p, port = testlib.start_smtpsink(SMTPSINK, spool)
+    try:
+        r = run("--server", "127.0.0.1:%d" % port, smuggle)
+        check(r.returncode == 0 and "evil" not in r.stdout, "the smuggling session replays the same: %s" % r.stdout)
+    finally:
+        stop(p)
+    stored = [open(f, "rb").read() for f in glob.glob(os.path.join(spool, "queue", "*"))]
+    check(len(stored) == 1 and stored[0].endswith(b"\n\nSubject: smuggle\r\n\r\nhello\n.\nMAIL FROM:<evil@example.org>\r\n"
+                                                  b"RCPT TO:<victim@example.net>\r\nDATA\r\nx\r\n"),
+          "one message, its bare LFs as recorded: %s" % stored)
 
     r = run("--server", "127.0.0.1:%d" % free_port(), "--timeout", "5", SAMPLES[0])
     check(r.returncode == 69, "a closed port: exit 69, got %d" % r.returncode)

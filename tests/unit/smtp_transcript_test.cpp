@@ -292,6 +292,47 @@ TEST(SmtpTranscript, SwaksArrowsAndTls) {
     }
 }
 
+// swaks prints a message's lines raw: a CRLF line shows its CR, a line
+// ended by a bare LF does not, and the block's last line (the final dot)
+// is printed without its CRLF. A "." next to a bare LF is content.
+TEST(SmtpTranscript, SwaksBareLfDotIsContent) {
+    const std::string swaks =
+        "<-  220 x\n -> EHLO a.example\n<-  250 x\n -> MAIL FROM:<a@example.org>\n<-  250 ok\n"
+        " -> RCPT TO:<b@example.net>\n<-  250 ok\n -> DATA\n<-  354 go\n"
+        " -> Subject: s\r\n -> \r\n -> hello\n -> .\n -> MAIL FROM:<evil@example.org>\r\n"
+        " -> x\r\n -> .\n<-  250 queued\n -> QUIT\n<-  221 bye\n";
+    const Transcript t = parse(swaks);
+    const std::vector<Exchange> ex = exchanges(t);
+    const auto body = std::find_if(ex.begin(), ex.end(), [](const Exchange& e) { return e.kind == ExchangeKind::body; });
+    ASSERT_NE(body, ex.end());
+    ASSERT_EQ(body->client.size(), 7u);   // through the last dot, the smuggled MAIL inside
+    ASSERT_TRUE(body->reply);
+    EXPECT_EQ(body->reply->code, 250);
+    EXPECT_EQ(client_bytes(t, *body), "Subject: s\r\n\r\nhello\n.\nMAIL FROM:<evil@example.org>\r\nx\r\n.\r\n");
+    EXPECT_EQ(std::count_if(ex.begin(), ex.end(), [](const Exchange& e) { return e.kind == ExchangeKind::command; }), 5);
+    // The checker says where the bare LFs are, and nothing else.
+    std::vector<std::string> c = codes(swaks);
+    EXPECT_EQ(c, (std::vector<std::string>{"line.bare-lf", "line.bare-lf"}));
+    // Written as swaks, it reads back the same; no other format can keep it.
+    const std::string back = write_transcript(t, Format::swaks);
+    const Transcript again = parse(back);
+    ASSERT_EQ(again.lines.size(), t.lines.size());
+    for (std::size_t i = 0; i < t.lines.size(); ++i) EXPECT_EQ(again.lines[i].bare_lf, t.lines[i].bare_lf) << i;
+    EXPECT_FALSE(lost_line_end(t, Format::swaks));
+    EXPECT_EQ(lost_line_end(t, Format::native), std::optional<std::size_t>(11));
+    // A file with CRLF line ends (every line has a CR), or none: no bare LF.
+    std::string crlf;
+    for (char ch : std::string(" -> DATA\n<-  354 go\n -> a\n -> .\n<-  250 ok\n")) {
+        if (ch == '\n') crlf += '\r';
+        crlf += ch;
+    }
+    for (const std::string& text : {crlf, std::string(" -> DATA\n<-  354 go\n -> a\n -> .\n<-  250 ok\n")}) {
+        const Transcript plain = parse(text);
+        EXPECT_TRUE(std::none_of(plain.lines.begin(), plain.lines.end(), [](const TranscriptLine& l) { return l.bare_lf; }));
+        EXPECT_EQ(exchanges(plain).back().reply->code, 250);
+    }
+}
+
 TEST(SmtpTranscript, CheckerCodes) {
     const std::string g = "S: 220 x\n", e = "C: EHLO a.example\nS: 250-x\nS: 250 PIPELINING\n";
     EXPECT_EQ(codes(g + "C: HELO a.example\nS: 258 hi\n"), std::vector<std::string>{"smtp.reply-unexpected"});

@@ -160,6 +160,15 @@ static int tool_main(int argc, char** argv) {
                         std::cerr << where(n.line) << ": note: left out of the batch: " << n.why << '\n';
                 t = std::move(b.batch);
             }
+            if (const auto lost = smtp::lost_line_end(t, target)) {
+                // A "." after a bare LF would read back as the message's end.
+                const msg::LineIndex index(text);
+                complain("smtpreplay", name + ":" + std::to_string(index.locate(t.lines[*lost].offset).line) +
+                                           ": nothing written: a message line ended by a bare LF, which only "
+                                           "the swaks format keeps");
+                result = exit_code::data_error;
+                return false;
+            }
             const std::string out = smtp::write_transcript(t, target);
             if (vm.count("output")) {
                 if (auto s = msg::replace_file(vm["output"].as<std::string>(), out); !s) {

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <deque>
+#include <type_traits>
 
 #include "msg/charset.hpp"
 #include "msg/datetime.hpp"
@@ -25,7 +26,8 @@ std::string_view ltrim(std::string_view s) {
     return s;
 }
 
-// Lines of `text`, without their line ends, with the offset of each.
+// Lines of `text`, without their line ends, with the offset of each (and,
+// for a caller that asks, whether the line ended in CR LF).
 template <class F>
 void for_each_line(std::string_view text, F&& f) {
     std::size_t at = 0;
@@ -34,8 +36,10 @@ void for_each_line(std::string_view text, F&& f) {
         const bool last = nl == std::string_view::npos;
         if (last) nl = text.size();
         std::string_view line = text.substr(at, nl - at);
-        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-        f(line, at);
+        const bool cr = !line.empty() && line.back() == '\r';
+        if (cr) line.remove_suffix(1);
+        if constexpr (std::is_invocable_v<F, std::string_view, std::size_t, bool>) f(line, at, cr);
+        else f(line, at);
         at = nl + 1;
     }
 }
@@ -90,6 +94,42 @@ void infer_tls(Transcript& t) {
                 pending = false;
             }
         }
+    }
+}
+
+// swaks prints the lines of a message raw, each after its arrow: a line
+// the client ended with CRLF shows its CR, one ended by a bare LF does not,
+// and the last line of the block (the final dot) is printed without its
+// CRLF. So where a file's client lines differ in that (a file saved with
+// CRLF line ends has a CR on every line, one written by hand or converted
+// on none), a message line without a CR that another client line follows
+// was ended by a bare LF. `cr` says which lines of t.lines had a CR.
+void infer_swaks_bare_lf(Transcript& t, const std::vector<bool>& cr) {
+    bool any_cr = false, any_lf = false;
+    for (std::size_t i = 0; i < t.lines.size(); ++i)
+        if (t.lines[i].side == Side::client) (cr[i] ? any_cr : any_lf) = true;
+    if (!any_cr || !any_lf) return;
+    bool data_sent = false, in_body = false, after_lf = false;
+    for (std::size_t i = 0; i < t.lines.size(); ++i) {
+        TranscriptLine& l = t.lines[i];
+        if (l.side == Side::event) continue;
+        if (l.side == Side::server) {
+            const ReplyLine r = parse_reply_line(l.text);
+            if (data_sent && r.ok && r.last && r.code == 354) {
+                in_body = true;
+                after_lf = false;
+                data_sent = false;
+            }
+            continue;
+        }
+        if (!in_body) {
+            data_sent = parse_command(l.text, {.utf8 = true, .lenient = true}).verb == Verb::data;
+            continue;
+        }
+        const bool block_goes_on = i + 1 < t.lines.size() && t.lines[i + 1].side == Side::client;
+        l.bare_lf = !cr[i] && block_goes_on;
+        if (l.text == "." && !l.bare_lf && !after_lf) in_body = false;
+        after_lf = l.bare_lf;
     }
 }
 
@@ -198,7 +238,8 @@ ParsedTranscript parse_transcript(std::string_view text, std::optional<Format> f
     Transcript& t = p.transcript;
     bool native_tls = false;
     bool seen_magic = false;
-    for_each_line(text, [&](std::string_view line, std::size_t at) {
+    std::vector<bool> cr;   // swaks: whether each line of t.lines ended in CR
+    for_each_line(text, [&](std::string_view line, std::size_t at, bool line_cr) {
         TranscriptLine l;
         l.offset = at;
         switch (p.format) {
@@ -232,6 +273,7 @@ ParsedTranscript parse_transcript(std::string_view text, std::optional<Format> f
                 }
                 l.text = std::string(line.substr(skip));
                 l.offset = at + skip;
+                cr.push_back(line_cr);
                 break;
             }
             case Format::bsmtp:
@@ -295,12 +337,32 @@ ParsedTranscript parse_transcript(std::string_view text, std::optional<Format> f
     });
     // swaks and the native format mark TLS themselves.
     if (p.format == Format::cs || p.format == Format::bsmtp) infer_tls(t);
+    if (p.format == Format::swaks) infer_swaks_bare_lf(t, cr);
     return p;
+}
+
+std::optional<std::size_t> lost_line_end(const Transcript& t, Format format) {
+    if (format == Format::swaks) return std::nullopt;
+    for (std::size_t i = 0; i < t.lines.size(); ++i)
+        if (t.lines[i].bare_lf) return i;
+    return std::nullopt;
 }
 
 std::string write_transcript(const Transcript& t, Format format) {
     std::string out;
     char stamp[32];
+    // swaks: when a message line was ended by a bare LF, the lines of
+    // messages are written as swaks prints them, the CR of each line that
+    // had one shown, so that reading the file back finds the bare LFs.
+    std::vector<bool> raw_cr;
+    if (format == Format::swaks && std::any_of(t.lines.begin(), t.lines.end(), [](const TranscriptLine& l) { return l.bare_lf; })) {
+        raw_cr.assign(t.lines.size(), false);
+        for (const Exchange& e : exchanges(t)) {
+            if (e.kind != ExchangeKind::body) continue;
+            for (const std::size_t i : e.client)
+                raw_cr[i] = !t.lines[i].bare_lf && i + 1 < t.lines.size() && t.lines[i + 1].side == Side::client;
+        }
+    }
     if (format == Format::native) {
         out += kNativeMagic;
         out += '\n';
@@ -320,6 +382,7 @@ std::string write_transcript(const Transcript& t, Format format) {
                 if (l.side == Side::event) out += "=== " + l.text;
                 else if (l.side == Side::client) out += (l.tls ? " ~> " : " -> ") + l.text;
                 else out += (l.tls ? "<~  " : "<-  ") + l.text;
+                if (!raw_cr.empty() && raw_cr[static_cast<std::size_t>(&l - t.lines.data())]) out += '\r';
                 break;
             case Format::bsmtp:
                 if (l.side != Side::client) continue;
@@ -442,8 +505,11 @@ std::vector<Exchange> exchanges(const Transcript& t) {
             deliver(std::nullopt);
         }
         if (body != none) {
+            // The end of the content is CRLF "." CRLF (RFC 5321 4.1.1.4): a
+            // "." after a bare LF, or ended by one, is content.
+            const bool after_lf = t.lines[ex[body].client.back()].bare_lf;
             ex[body].client.push_back(i);
-            if (l.text == ".") {
+            if (l.text == "." && !l.bare_lf && !after_lf) {
                 waiting.push_back(body);
                 body = none;
             }
@@ -490,7 +556,7 @@ std::vector<Exchange> exchanges(const Transcript& t) {
             e.group = ++group;
             next = Next::command;
             ex.push_back(std::move(e));
-            if (l.text == ".") waiting.push_back(ex.size() - 1);
+            if (l.text == "." && !l.bare_lf) waiting.push_back(ex.size() - 1);
             else body = ex.size() - 1;
             last_was_client = true;
             continue;
@@ -532,7 +598,8 @@ std::string client_bytes(const Transcript& t, const Exchange& e) {
     std::string out;
     for (std::size_t k = 0; k < e.client.size(); ++k) {
         out += client_line(t, e, k);
-        if (k + 1 < e.client.size() || e.cut == static_cast<std::size_t>(-1)) out += "\r\n";
+        if (k + 1 < e.client.size() || e.cut == static_cast<std::size_t>(-1))
+            out += t.lines[e.client[k]].bare_lf ? "\n" : "\r\n";
     }
     return out;
 }

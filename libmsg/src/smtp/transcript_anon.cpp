@@ -184,7 +184,7 @@ Transcript anonymise(const Transcript& t) {
         }
         switch (role[i]) {
             case 1:
-                if (l.text == ".") {
+                if (l.text == "." && !l.bare_lf) {
                     in_header = true;
                     keep_value = false;
                 } else {

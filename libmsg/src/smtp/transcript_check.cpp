@@ -207,16 +207,31 @@ Defects check_transcript(const Transcript& t, bool client_only) {
             groups[e.group].push_back(k);
             if (!group_caps.count(e.group)) group_caps[e.group] = caps;
             Needs needs;
-            for (std::size_t i : e.client) {
+            for (std::size_t m = 0; m < e.client.size(); ++m) {
+                const std::size_t i = e.client[m];
                 const std::string& l = t.lines[i].text;
-                if (l == ".") continue;
+                const bool lf = t.lines[i].bare_lf;
+                if (m + 1 == e.client.size() && l == "." && !lf) continue;
+                // RFC 5321 2.3.8: lines end in CRLF. A server that takes a
+                // bare LF for one may take a "." next to it for the end of
+                // the message, and what follows for commands (smuggling).
+                if (lf) {
+                    const bool dot_next = m + 1 < e.client.size() && t.lines[e.client[m + 1]].text == ".";
+                    add(DefectCode::LineBareLf, i,
+                        l == "."   ? "a \".\" line ended by a bare LF: content, not the end"
+                        : dot_next ? "a \".\" line after a bare LF: content, not the end"
+                                   : "a message line ended by LF alone");
+                }
                 needs_line(needs, i, l);
                 if (l.size() > 1 && l[0] == '.' && l[1] != '.') add(DefectCode::SmtpBodyDot, i, "");
                 // The dot added for transparency does not count (RFC 5321 4.5.3.1.6).
                 if (const std::size_t n = l.size() - (l.starts_with("..") ? 1 : 0); n > kMaxTextLine)
                     add(DefectCode::SmtpBodyLineTooLong, i, std::to_string(n) + " octets");
             }
-            if (t.lines[e.client.back()].text != ".") add(DefectCode::SmtpBodyUnterminated, e.client.back(), "");
+            const std::size_t end = e.client.back();
+            if (t.lines[end].text != "." || t.lines[end].bare_lf ||
+                (e.client.size() > 1 && t.lines[e.client[e.client.size() - 2]].bare_lf))
+                add(DefectCode::SmtpBodyUnterminated, end, "");
             else if (client_only)
                 if (const auto at = runs_into_command(t, e))
                     add(DefectCode::SmtpBodyUnterminated, *at,

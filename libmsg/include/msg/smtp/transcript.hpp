@@ -42,6 +42,10 @@ struct TranscriptLine {
     std::size_t offset = 0;     // byte offset of the line in the source (for line numbers)
     bool tls = false;           // sent or received inside TLS
     double time = -1;           // seconds since the session started; < 0 when not recorded
+    // A message line the client ended with LF alone, not CRLF. Only swaks
+    // shows it (it prints DATA lines raw: a CRLF line with its CR); a "."
+    // after such a line, or ended by one, is content (RFC 5321 4.1.1.4).
+    bool bare_lf = false;
 };
 
 // One session.
@@ -76,10 +80,17 @@ ParsedTranscript parse_transcript(std::string_view text, std::optional<Format> f
 std::string_view not_transcript_reason(std::string_view text) noexcept;
 
 // Write in a format (LF line endings). Events become the format's comment
-// or information lines; bsmtp keeps the client's lines only. Reading the
+// or information lines; bsmtp keeps the client's lines only. Message lines
+// ended by a bare LF only swaks can keep: it writes the CR of the others,
+// as swaks prints them. Reading the
 // output back gives the same lines (sides, text, TLS), except what the
 // format cannot hold (bsmtp: replies and events; cs, swaks: times).
 std::string write_transcript(const Transcript& t, Format format);
+
+// The index of the first line ended by a bare LF (TranscriptLine::bare_lf)
+// when `format` cannot keep it, else nullopt: written in such a format, a
+// "." after it would read as the end of the message.
+std::optional<std::size_t> lost_line_end(const Transcript& t, Format format);
 
 // Records a live session in the native format as it goes: give it as the
 // session's WireObserver; client lines are kept as sent, the control bytes
