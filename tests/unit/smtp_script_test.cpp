@@ -184,3 +184,16 @@ TEST(SmtpScript, BdatAfterAChunkThatEndsInsideALine) {
     EXPECT_EQ(s.differences(), 0u);
     EXPECT_TRUE(notes.empty()) << notes[0];
 }
+
+// A note is shown on the operator's terminal: what the client sent is
+// escaped there, its terminal controls and bytes that are not UTF-8.
+TEST(SmtpScript, ANoteEscapesWhatTheClientSent) {
+    ServerScript s = script(kSession);
+    std::vector<std::string> notes;
+    s.on_note = [&](std::string_view n) { notes.emplace_back(n); };
+    auto d = s.session();
+    d->start();
+    d->receive("EHLO \x1b]0;pwned\x07\x1b[2J\xff\r\n");
+    ASSERT_EQ(notes.size(), 1u);
+    EXPECT_EQ(notes[0], "the client sent \"EHLO \\x1b]0;pwned\\x07\\x1b[2J\\xff\" where the script has \"EHLO client.example\"");
+}

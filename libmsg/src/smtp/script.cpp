@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <string>
 
+#include "msg/charset.hpp"
 #include "msg/smtp/command.hpp"
 
 namespace msg::smtp {
@@ -102,8 +103,10 @@ void ScriptSession::line(std::string_view l, bool crlf) {
         const std::string_view want = got_ == 0 ? command_text(s_.t_, e) : std::string_view(s_.t_.lines[e.client[got_]].text);
         if (l != want && e.kind != ExchangeKind::body) {
             ++s_.differences_;
-            note("the client sent \"" + std::string(l.substr(0, 80)) + "\" where the script has \"" +
-                 std::string(want.substr(0, 80)) + "\"");
+            // Both are shown on the operator's terminal: what any client
+            // sent may hold escapes and bytes that are not text.
+            note("the client sent \"" + printable(l.substr(0, 80)) + "\" where the script has \"" +
+                 printable(want.substr(0, 80)) + "\"");
         }
     }
     ++got_;
