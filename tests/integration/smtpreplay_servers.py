@@ -14,7 +14,8 @@ Usage: smtpreplay_servers.py SMTPREPLAY SMTPSINK SPOOLSEND TRANSCRIPTS_DIR
   the same, and against smtpsink configured by rules with every code the same;
 - against smtp-sink and aiosmtpd the differences are exactly the expected
   ones (server behaviour that differs from the recorded servers');
-- a swaks transcript's bare-LF "." is content, replayed byte for byte;
+- text with no SMTP command is refused (65); a swaks transcript's bare-LF
+  "." is content, replayed byte for byte;
 - a closed port gives exit 69;
 - a standard output that cannot be written (a full pipe) gives exit 74 and
   says so, whatever the mode;
@@ -214,7 +215,18 @@ try:
                 p.kill()
                 p.wait()
 
-    # --- a bare LF in a swaks transcript ---
+    # --- text with no SMTP in it, a bare LF in a swaks transcript ---
+    prose = os.path.join(tmp, "prose.txt")
+    with open(prose, "w") as f:
+        f.write("\n* Trying 127.0.0.1:25...\n> EHLO vm\n< 250 ok\nthis is no transcript\n")
+    p, port = testlib.start_smtpsink(SMTPSINK, os.path.join(tmp, "in-prose"))
+    try:
+        for mode in (("--check",), ("--server", "127.0.0.1:%d" % port)):
+            r = run(*mode, prose)
+            check(r.returncode == 65 and "prose.txt:2: error: not a transcript: no SMTP command" in r.stdout,
+                  "%s: text with no SMTP command is refused at its first line: %d %s" % (mode[0], r.returncode, r.stdout))
+    finally:
+        stop(p)
     # swaks prints message lines raw: CRLF ones with their CR, bare-LF ones
     # without. A "." after a bare LF is content: the replay sends one message,
     # byte for byte, and no smuggled command.

@@ -562,6 +562,17 @@ TEST(NotTranscript, EmptyAndBinaryInput) {
     EXPECT_EQ(not_transcript_reason("C: DATA\n" + std::string(2000, 'x') + "\x1b[0m\n"), "");
 }
 
+// Prose, or a client's log, reads as batch SMTP of no commands: refused.
+TEST(NotTranscript, NoSmtpCommand) {
+    auto none = [](const std::string& text) { return no_smtp_command(parse_transcript(text).transcript); };
+    EXPECT_EQ(none("hello world\nthis is not smtp\n"), std::optional<std::size_t>(0));
+    EXPECT_EQ(none("\n\n* Trying 127.0.0.1:25...\n> EHLO vm\n< 250 ok\n"), std::optional<std::size_t>(2));
+    EXPECT_FALSE(none("HELO client.example\nQUIT\n"));
+    EXPECT_FALSE(none("the text\nquit\n"));   // one command is enough: the rest are its defects
+    EXPECT_FALSE(none("S: 220 mx.example\n"));   // a server's side
+    EXPECT_FALSE(none(kSession));
+}
+
 // A NUL in a message (a real defect of real mail) does not make the
 // transcript binary: what --convert writes of such a session reads back,
 // in every format, with the same lines. Before the first DATA a NUL is

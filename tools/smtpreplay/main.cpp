@@ -136,8 +136,15 @@ static int tool_main(int argc, char** argv) {
             result = exit_code::worst(result, exit_code::data_error);
             return true;
         }
-        ++files;
         smtp::ParsedTranscript p = smtp::parse_transcript(text, in_format);
+        if (const auto at = smtp::no_smtp_command(p.transcript)) {
+            // Prose or a program's log, read as a batch of no commands.
+            const DiagPrinter::Note n{*at, msg::Severity::error, "not a transcript: no SMTP command"};
+            diag.print(Place{name, text, 1}, std::span<const DiagPrinter::Note>(&n, 1));
+            result = exit_code::worst(result, exit_code::data_error);
+            return true;
+        }
+        ++files;
 
         if (rewriting) {
             smtp::Transcript t = vm.count("anonymise") ? smtp::anonymise(p.transcript) : p.transcript;

@@ -341,6 +341,17 @@ ParsedTranscript parse_transcript(std::string_view text, std::optional<Format> f
     return p;
 }
 
+std::optional<std::size_t> no_smtp_command(const Transcript& t) {
+    std::optional<std::size_t> first;
+    for (const TranscriptLine& l : t.lines) {
+        if (l.side == Side::server) return std::nullopt;
+        if (l.side != Side::client) continue;
+        if (!first && !l.text.empty()) first = l.offset;
+        if (parse_command(l.text, {.utf8 = true, .lenient = true}).verb != Verb::unknown) return std::nullopt;
+    }
+    return first.value_or(0);
+}
+
 std::optional<std::size_t> lost_line_end(const Transcript& t, Format format) {
     if (format == Format::swaks) return std::nullopt;
     for (std::size_t i = 0; i < t.lines.size(); ++i)

@@ -61,6 +61,13 @@ struct Transcript {
 // line, "C:"/"S:", swaks arrows, else bsmtp).
 Format detect_format(std::string_view text);
 
+// Text with no SMTP in it (prose, a program's log) reads as batch SMTP,
+// the format of last resort: when no line of `t` is a server's and none is
+// an SMTP command (a verb RFC 5321 or an extension defines), the offset of
+// its first line, to be reported as "not a transcript: no SMTP command";
+// else nullopt.
+std::optional<std::size_t> no_smtp_command(const Transcript& t);
+
 struct ParsedTranscript {
     Transcript transcript;
     Format format = Format::cs;
