@@ -71,6 +71,10 @@ TEST(SmtpReplay, UnmasksTheRecordedPassword) {
     EXPECT_EQ(unmask_auth_line("AUTH LOGIN", "s3cret"), std::nullopt);
     EXPECT_EQ(unmask_auth_line("AUTH PLAIN " + real_plain, "other"), std::nullopt);   // not masked: as recorded
     EXPECT_EQ(unmask_auth_line("*", "s3cret"), std::nullopt);
+    // swaks --auth-hide-password: base64 of PROVIDED_BUT_REMOVED, for PLAIN and LOGIN.
+    const std::string swaks_plain = b64(std::string("\0alice\0", 7) + "PROVIDED_BUT_REMOVED");
+    EXPECT_EQ(unmask_auth_line("AUTH PLAIN " + swaks_plain, "s3cret"), "AUTH PLAIN " + real_plain);
+    EXPECT_EQ(unmask_auth_line(b64("PROVIDED_BUT_REMOVED"), "s3cret"), b64("s3cret"));
 }
 
 TEST(SmtpReplay, SecretFromFileIsTheFirstLine) {

@@ -60,15 +60,20 @@ std::string code_of(const std::optional<Reply>& r) {
     return s;
 }
 
+// What swaks --auth-hide-password writes in place of the password.
+constexpr std::string_view kSwaksMask = "PROVIDED_BUT_REMOVED";
+
+bool is_mask(std::string_view s) { return s == kMaskedSecret || s == kSwaksMask; }
+
 std::optional<std::string> unmask_token(std::string_view token, std::string_view secret) {
     if (token.empty() || !is_base64_token(token)) return std::nullopt;
     std::string plain;
     DecodeStatus st;
     decode_transfer(token, TransferEncoding::base64, plain, &st);
-    if (plain == kMaskedSecret) return base64_encode(secret, 0, "");
+    if (is_mask(plain)) return base64_encode(secret, 0, "");
     // PLAIN: authzid NUL authcid NUL passwd (RFC 4616).
     const std::size_t nul = plain.rfind('\0');
-    if (nul == std::string::npos || plain.find('\0') == nul || std::string_view(plain).substr(nul + 1) != kMaskedSecret)
+    if (nul == std::string::npos || plain.find('\0') == nul || !is_mask(std::string_view(plain).substr(nul + 1)))
         return std::nullopt;
     return base64_encode(plain.substr(0, nul + 1) + std::string(secret), 0, "");
 }

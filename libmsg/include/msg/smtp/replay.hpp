@@ -54,7 +54,9 @@ bool pipelines_after(const Transcript& t, const Exchange& prev, const Exchange& 
 // A recorded AUTH client line with `secret` in place of the masked
 // password: an "AUTH PLAIN" initial response or a SASL response holding
 // base64 of "\0user\0********", or a response holding base64 of
-// "********" (AUTH LOGIN). Nothing when the line holds no masked password.
+// "********" (AUTH LOGIN). swaks --auth-hide-password's mask,
+// "PROVIDED_BUT_REMOVED", is taken as well. Nothing when the line holds no
+// masked password.
 std::optional<std::string> unmask_auth_line(std::string_view line, std::string_view secret);
 
 struct ReplayStep {
