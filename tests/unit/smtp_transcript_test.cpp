@@ -562,6 +562,27 @@ TEST(NotTranscript, EmptyAndBinaryInput) {
     EXPECT_EQ(not_transcript_reason("C: DATA\n" + std::string(2000, 'x') + "\x1b[0m\n"), "");
 }
 
+// A UTF-8 byte order mark (a Windows editor's) is not part of the first
+// line; offsets stay the file's.
+TEST(SmtpTranscript, AByteOrderMarkIsSkipped) {
+    const std::string bom = "\xEF\xBB\xBF";
+    for (const std::string& text : {std::string("S: 220 x\nC: QUIT\nS: 221 bye\n"),
+                                    std::string("<-  220 x\n -> QUIT\n<-  221 bye\n"),
+                                    std::string("# msgtools transcript 1\nS 0.1 220 x\nC 0.2 QUIT\nS 0.3 221 bye\n"),
+                                    std::string("HELO a.example\nQUIT\n")}) {
+        const ParsedTranscript plain = parse_transcript(text);
+        const ParsedTranscript marked = parse_transcript(bom + text);
+        EXPECT_EQ(marked.format, plain.format) << text;
+        EXPECT_TRUE(marked.defects.empty()) << text;
+        ASSERT_EQ(marked.transcript.lines.size(), plain.transcript.lines.size()) << text;
+        for (std::size_t i = 0; i < plain.transcript.lines.size(); ++i) {
+            EXPECT_EQ(marked.transcript.lines[i].text, plain.transcript.lines[i].text);
+            EXPECT_EQ(marked.transcript.lines[i].offset, plain.transcript.lines[i].offset + 3);
+        }
+    }
+    EXPECT_EQ(not_transcript_reason(bom + "# msgtools transcript 1\nC 0.1 a\x01\x02\x03\x04\n"), "");
+}
+
 // Prose, or a client's log, reads as batch SMTP of no commands: refused.
 TEST(NotTranscript, NoSmtpCommand) {
     auto none = [](const std::string& text) { return no_smtp_command(parse_transcript(text).transcript); };

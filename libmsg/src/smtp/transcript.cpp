@@ -27,10 +27,12 @@ std::string_view ltrim(std::string_view s) {
 }
 
 // Lines of `text`, without their line ends, with the offset of each (and,
-// for a caller that asks, whether the line ended in CR LF).
+// for a caller that asks, whether the line ended in CR LF). A UTF-8 byte
+// order mark before the first line (a file saved by a Windows editor) is
+// not part of it; offsets stay those of the file.
 template <class F>
 void for_each_line(std::string_view text, F&& f) {
-    std::size_t at = 0;
+    std::size_t at = text.starts_with("\xEF\xBB\xBF") ? 3 : 0;
     while (at < text.size()) {
         std::size_t nl = text.find('\n', at);
         const bool last = nl == std::string_view::npos;
@@ -206,6 +208,7 @@ std::string_view not_transcript_reason(std::string_view text) noexcept {
     if (text.find_first_not_of("\r\n") == std::string_view::npos) return "empty input, not a transcript";
     // The native format says what it is, and its lines may hold any octet
     // but LF (a message's form feeds and escapes, as sent).
+    if (text.starts_with("\xEF\xBB\xBF")) text.remove_prefix(3);   // a byte order mark
     if (text.starts_with("# msgtools transcript ")) return {};
     // A picture or an archive has a NUL, or several control bytes, within
     // its first few hundred bytes; text has tabs, form feeds and the ESC of
