@@ -333,6 +333,36 @@ TEST(SmtpTranscript, SwaksBareLfDotIsContent) {
     }
 }
 
+// TLS survives a conversion: swaks's "TLS started" line is the native
+// format's tls event and back; a format that infers TLS from STARTTLS gets
+// the event where TLS begins; TLS on connect stays before the greeting.
+TEST(SmtpTranscript, ConversionKeepsTls) {
+    const Transcript tlsc = parse("=== Connected to 127.0.0.1.\n"
+                                  "=== TLS started with cipher TLSv1.3:TLS_AES_256_GCM_SHA384:256\n"
+                                  "<~  220 x\n ~> EHLO a.example\n<~  250 x\n ~> QUIT\n<~  221 bye\n");
+    const std::string native = write_transcript(tlsc, Format::native);
+    EXPECT_NE(native.find("= - tls TLSv1.3 TLS_AES_256_GCM_SHA384\nS - 220 x\n"), std::string::npos) << native;
+    const Transcript back = parse(native);
+    EXPECT_TRUE(begins_with_tls(back));
+    for (std::size_t i = 0; i < back.lines.size(); ++i) {
+        if (back.lines[i].side != Side::event) {
+            EXPECT_TRUE(back.lines[i].tls) << i;
+        }
+    }
+    const std::string swaks = write_transcript(back, Format::swaks);
+    EXPECT_NE(swaks.find("=== TLS started with cipher TLSv1.3:TLS_AES_256_GCM_SHA384\n<~  220 x\n"), std::string::npos) << swaks;
+    // cs says TLS by STARTTLS alone: the native file gets the event.
+    const Transcript cs = parse("S: 220 x\nC: STARTTLS\nS: 220 go\nC: EHLO a\nS: 250 x\n");
+    const std::string n2 = write_transcript(cs, Format::native);
+    EXPECT_NE(n2.find("S - 220 go\n= - tls\nC - EHLO a\n"), std::string::npos) << n2;
+    const Transcript b2 = parse(n2);
+    EXPECT_TRUE(b2.lines.back().tls);
+    EXPECT_FALSE(b2.lines[0].tls);
+    // A native transcript with its own event gets no second one.
+    const std::string n3 = write_transcript(parse(n2), Format::native);
+    EXPECT_EQ(n3, n2);
+}
+
 TEST(SmtpTranscript, CheckerCodes) {
     const std::string g = "S: 220 x\n", e = "C: EHLO a.example\nS: 250-x\nS: 250 PIPELINING\n";
     EXPECT_EQ(codes(g + "C: HELO a.example\nS: 258 hi\n"), std::vector<std::string>{"smtp.reply-unexpected"});

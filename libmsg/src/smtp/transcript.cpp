@@ -135,6 +135,32 @@ void infer_swaks_bare_lf(Transcript& t, const std::vector<bool>& cr) {
     }
 }
 
+constexpr std::string_view kSwaksTls = "TLS started with cipher ";
+
+// The native format's "tls PROTOCOL CIPHER" event of swaks's "TLS started
+// with cipher PROTOCOL:CIPHER:BITS" line, and the other way round: TLS
+// kept in a conversion.
+std::string native_tls_event(std::string_view swaks) {
+    std::string_view rest = swaks.substr(kSwaksTls.size());
+    const std::size_t colon = rest.find(':');
+    if (colon == std::string_view::npos) return "tls " + std::string(rest);
+    std::string_view cipher = rest.substr(colon + 1);
+    cipher = cipher.substr(0, cipher.find(':'));
+    return "tls " + std::string(rest.substr(0, colon)) + " " + std::string(cipher);
+}
+
+std::string swaks_tls_event(std::string_view native) {
+    std::string_view rest = ltrim(native.substr(3));
+    if (rest.empty()) return "TLS started";
+    std::string out(kSwaksTls);
+    const std::size_t sp = rest.find(' ');
+    out += rest.substr(0, sp);
+    if (sp != std::string_view::npos) out += ":" + std::string(ltrim(rest.substr(sp + 1)));
+    return out;
+}
+
+bool native_tls(std::string_view event) { return event == "tls" || starts(event, "tls "); }
+
 }  // namespace
 
 std::string_view format_name(Format f) {
@@ -386,14 +412,23 @@ std::string write_transcript(const Transcript& t, Format format) {
             out += '\n';
         }
     }
+    // TLS as the target format says it: a native "tls" event where TLS
+    // begins (swaks's "TLS started" line, or before the first line inside
+    // TLS when the source marked none, as cs does not), swaks's line for a
+    // native event.
+    bool tls_said = false;
     for (const TranscriptLine& l : t.lines) {
+        if (format == Format::native && !tls_said && l.side != Side::event && l.tls) {
+            out += "= - tls\n";
+            tls_said = true;
+        }
         switch (format) {
             case Format::cs:
                 if (l.side == Side::event) out += "# " + l.text;
                 else out += (l.side == Side::client ? "C: " : "S: ") + l.text;
                 break;
             case Format::swaks:
-                if (l.side == Side::event) out += "=== " + l.text;
+                if (l.side == Side::event) out += "=== " + (native_tls(l.text) ? swaks_tls_event(l.text) : l.text);
                 else if (l.side == Side::client) out += (l.tls ? " ~> " : " -> ") + l.text;
                 else out += (l.tls ? "<~  " : "<-  ") + l.text;
                 if (!raw_cr.empty() && raw_cr[static_cast<std::size_t>(&l - t.lines.data())]) out += '\r';
@@ -408,7 +443,13 @@ std::string write_transcript(const Transcript& t, Format format) {
                 else std::snprintf(stamp, sizeof stamp, " - ");
                 out += l.side == Side::client ? 'C' : l.side == Side::server ? 'S' : '=';
                 out += stamp;
-                out += l.text;
+                if (l.side == Side::event && starts(l.text, kSwaksTls)) {
+                    out += native_tls_event(l.text);
+                    tls_said = true;
+                } else {
+                    out += l.text;
+                    tls_said = tls_said || (l.side == Side::event && native_tls(l.text));
+                }
                 break;
         }
         out += '\n';
