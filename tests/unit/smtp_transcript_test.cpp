@@ -462,6 +462,27 @@ const char* kRefusedThenSecond =
 
 }  // namespace
 
+// IPv6 addresses (text, EHLO literals, the native peer), a single-label
+// EHLO name wherever it comes again, and the TLS peer's DN are replaced too.
+TEST(SmtpTranscript, AnonymiseIpv6SingleLabelNamesAndDn) {
+    const Transcript t = parse("=== Trying 2a02:8071:1234:5678::1:25...\n"
+                               "=== TLS peer DN=\"/C=DE/O=Acme Bank GmbH/CN=mail.acme-bank.de\"\n"
+                               "<~  220 mx ESMTP\n ~> EHLO alice-laptop\n<~  250 mx greets alice-laptop\n"
+                               " ~> EHLO [IPv6:2a02:8071:1234:5678::42]\n<~  250 hello [2a02:8071:1234:5678::42]\n"
+                               " ~> QUIT\n<~  221 2.0.0 bye at 10:00:00\n");
+    const std::string out = write_transcript(anonymise(t), Format::swaks);
+    for (const char* gone : {"2a02", "alice-laptop", "Acme", "acme-bank"}) EXPECT_EQ(out.find(gone), std::string::npos) << gone << "\n" << out;
+    EXPECT_NE(out.find("C=DE/O=name1/CN=host"), std::string::npos) << out;
+    EXPECT_NE(out.find("EHLO [IPv6:2001:db8::"), std::string::npos) << out;
+    EXPECT_NE(out.find("10:00:00"), std::string::npos) << out;   // a time is no address
+    const Transcript a = parse(out);
+    EXPECT_EQ(a.lines[3].text.substr(5), a.lines[4].text.substr(14));   // the same name in the reply
+    EXPECT_EQ(a.lines[5].text.substr(11, a.lines[5].text.size() - 12), a.lines[6].text.substr(11, a.lines[6].text.size() - 12));
+    Transcript native = parse("# msgtools transcript 1\n= 0.000000 connect [2a02:8071::1]:2525 2026-11-23T10:00:00Z\n"
+                              "S 0.1 220 mx\nC 0.2 QUIT\n");
+    EXPECT_EQ(anonymise(native).peer, "[2001:db8::1]:2525");
+}
+
 TEST(SmtpTranscriptBatch, KeepsWhatTheServerAccepted) {
     std::vector<std::string> notes;
     EXPECT_EQ(batch_of(kRefusedThenSecond, &notes),

@@ -1,6 +1,9 @@
 // transcript_anon.cpp - anonymise(): a transcript with the people and hosts
 // taken out, still a valid transcript (smtp/transcript.hpp).
+#include <arpa/inet.h>
+
 #include <map>
+#include <string>
 
 #include "msg/codec.hpp"
 #include "msg/smtp/command.hpp"
@@ -23,11 +26,17 @@ std::string lower(std::string_view s) {
 
 class Scrubber {
 public:
-    // Every address, domain name and IPv4 address in `s` replaced.
+    // Every address, domain name and IP address in `s` replaced, and the
+    // names replaced before (a single-label EHLO name) wherever they come.
     std::string text(std::string_view s) {
         std::string out;
         std::size_t i = 0;
         while (i < s.size()) {
+            if (const std::size_t n = ipv6_at(s, i)) {
+                out += ip(s.substr(i, n));
+                i += n;
+                continue;
+            }
             if (!alnum(s[i]) && s[i] != '_' && s[i] != '+' && s[i] != '-') {
                 out += s[i++];
                 continue;
@@ -49,8 +58,42 @@ public:
         if (at != std::string_view::npos && at > 0 && at + 1 < tok.size() && tok.find('@', at + 1) == std::string_view::npos)
             return local(tok.substr(0, at)) + "@" + (name_like(tok.substr(at + 1)) ? domain(tok.substr(at + 1)) : std::string(tok.substr(at + 1)));
         if (ipv4(tok)) return ip(tok);
-        if (name_like(tok)) return domain(tok);
+        if (name_like(tok) || domains_.count(lower(tok))) return domain(tok);
         return std::string(tok);
+    }
+
+    // An EHLO or HELO argument: a name, one label or more, or an address
+    // literal ("[192.0.2.1]", "[IPv6:2001:db8::1]").
+    std::string host(std::string_view h) {
+        if (h.size() > 2 && h.front() == '[' && h.back() == ']') return "[" + text(h.substr(1, h.size() - 2)) + "]";
+        for (char c : h)
+            if (!alnum(c) && c != '.' && c != '-') return text(h);
+        return domain(h);
+    }
+
+    // A distinguished name as swaks shows the TLS peer's ("/C=DE/O=Acme
+    // Bank/CN=mx.example.com"): each value but the country replaced.
+    std::string dn(std::string_view d) {
+        std::string out;
+        std::size_t i = 0;
+        while (i < d.size()) {
+            const std::size_t eq = d.find('=', i);
+            if (eq == std::string_view::npos) {
+                out += d.substr(i);
+                break;
+            }
+            std::size_t end = d.find_first_of("/,", eq + 1);
+            if (end == std::string_view::npos) end = d.size();
+            const std::string_view key = d.substr(i, eq + 1 - i), value = d.substr(eq + 1, end - eq - 1);
+            out += key;
+            const std::string k = lower(ltrim_sep(key));
+            if (k == "c=") out += value;
+            else if (name_like(value) || (k == "cn=" && value.find(' ') == std::string_view::npos)) out += domain(value);
+            else out += mapped(names_, std::string(value), "name");
+            if (end < d.size()) out += d[end];
+            i = end + 1;
+        }
+        return out;
     }
 
     std::string local(std::string_view l) {
@@ -59,12 +102,39 @@ public:
     }
     std::string domain(std::string_view d) { return mapped(domains_, lower(d), "host", ".example"); }
     std::string ip(std::string_view a) {
-        auto [it, fresh] = ips_.try_emplace(std::string(a), "");
-        if (fresh) it->second = "192.0.2." + std::to_string(ips_.size() % 254 + 1);
+        const bool v6 = a.find(':') != std::string_view::npos;
+        auto& m = v6 ? ip6s_ : ips_;
+        auto [it, fresh] = m.try_emplace(std::string(a), "");
+        // Documentation addresses (RFC 5737, RFC 3849).
+        if (fresh) it->second = (v6 ? "2001:db8::" : "192.0.2.") + std::to_string(v6 ? m.size() : m.size() % 254 + 1);
         return it->second;
     }
 
 private:
+    static std::string_view ltrim_sep(std::string_view k) {
+        while (!k.empty() && (k.front() == '/' || k.front() == ',' || k.front() == ' ')) k.remove_prefix(1);
+        return k;
+    }
+    // The length of an IPv6 address starting at s[i] (not inside a word),
+    // or 0: hex digits, colons and dots (an IPv4 tail), two colons or more.
+    static std::size_t ipv6_at(std::string_view s, std::size_t i) {
+        const bool tagged = i >= 5 && lower(s.substr(i - 5, 5)) == "ipv6:";   // an address literal's tag
+        if (i > 0 && (alnum(s[i - 1]) || (s[i - 1] == ':' && !tagged) || s[i - 1] == '.')) return 0;
+        std::size_t j = i, colons = 0;
+        bool hex = false;
+        for (; j < s.size(); ++j) {
+            const char c = s[j];
+            if (c == ':') ++colons;
+            else if (digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')) hex = true;
+            else if (c != '.') break;
+        }
+        if (j < s.size() && (alnum(s[j]) || s[j] == '_' || s[j] == '-')) return 0;   // a word goes on
+        while (j > i && s[j - 1] == '.') --j;   // a sentence's full stop, swaks's "..."
+        if (colons < 2 || !hex || j - i > 45) return 0;
+        const std::string cand(s.substr(i, j - i));
+        in6_addr a{};
+        return inet_pton(AF_INET6, cand.c_str(), &a) == 1 ? j - i : 0;
+    }
     static bool ipv4(std::string_view t) {
         int dots = 0, run = 0;
         for (char c : t) {
@@ -97,7 +167,7 @@ private:
         return it->second;
     }
 
-    std::map<std::string, std::string> locals_, domains_, ips_;
+    std::map<std::string, std::string> locals_, domains_, ips_, ip6s_, names_;
 };
 
 // Message content: header field names, MIME structure (Content-* and
@@ -143,8 +213,12 @@ Transcript anonymise(const Transcript& t) {
     Transcript o = t;
     Scrubber s;
     if (!o.peer.empty()) {
-        const std::size_t colon = o.peer.rfind(':');
-        o.peer = s.token(o.peer.substr(0, colon)) + (colon == std::string::npos ? "" : o.peer.substr(colon));
+        // HOST:PORT, an IPv6 address in brackets ("[2001:db8::1]:25").
+        const std::size_t close = o.peer.front() == '[' ? o.peer.find(']') : std::string::npos;
+        const std::size_t colon = close != std::string::npos ? o.peer.find(':', close) : o.peer.rfind(':');
+        const std::string host = o.peer.substr(0, colon);
+        o.peer = (close != std::string::npos ? s.text(host) : s.token(host)) +
+                 (colon == std::string::npos ? "" : o.peer.substr(colon));
     }
     const std::vector<Exchange> ex = exchanges(t);
     std::vector<int> role(t.lines.size(), 0);   // 1 body, 2 SASL response, 3 AUTH command
@@ -165,7 +239,16 @@ Transcript anonymise(const Transcript& t) {
     for (std::size_t i = 0; i < o.lines.size(); ++i) {
         TranscriptLine& l = o.lines[i];
         if (l.side == Side::event) {
-            l.text = s.text(l.text);
+            // swaks: TLS peer DN="/C=../O=../CN=..", TLS local DN=...
+            const std::size_t dn = l.text.find("DN=\"");
+            if (dn != std::string::npos) {
+                const std::size_t end = l.text.find('"', dn + 4);
+                const std::size_t stop = end == std::string::npos ? l.text.size() : end;
+                l.text = s.text(l.text.substr(0, dn)) + "DN=\"" + s.dn(std::string_view(l.text).substr(dn + 4, stop - dn - 4)) +
+                         (end == std::string::npos ? "" : s.text(l.text.substr(end)));
+            } else {
+                l.text = s.text(l.text);
+            }
             continue;
         }
         if (l.side == Side::server) {
@@ -207,9 +290,15 @@ Transcript anonymise(const Transcript& t) {
                 break;
             }
             default: {
-                // The verb kept, the arguments scrubbed.
+                // The verb kept, the arguments scrubbed; HELO's and EHLO's
+                // name whatever it looks like (a laptop's single label).
                 const std::size_t sp = l.text.find(' ');
-                if (sp != std::string::npos) l.text = l.text.substr(0, sp + 1) + s.text(std::string_view(l.text).substr(sp + 1));
+                const Verb v = parse_command(l.text, {.utf8 = true, .lenient = true}).verb;
+                if (sp != std::string::npos && (v == Verb::helo || v == Verb::ehlo) &&
+                    l.text.find(' ', sp + 1) == std::string::npos && sp + 1 < l.text.size())
+                    l.text = l.text.substr(0, sp + 1) + s.host(std::string_view(l.text).substr(sp + 1));
+                else if (sp != std::string::npos)
+                    l.text = l.text.substr(0, sp + 1) + s.text(std::string_view(l.text).substr(sp + 1));
                 in_header = true;
                 keep_value = false;
                 break;
