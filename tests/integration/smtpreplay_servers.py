@@ -15,7 +15,8 @@ Usage: smtpreplay_servers.py SMTPREPLAY SMTPSINK SPOOLSEND TRANSCRIPTS_DIR
 - against smtp-sink and aiosmtpd the differences are exactly the expected
   ones (server behaviour that differs from the recorded servers');
 - text with no SMTP command is refused (65); a swaks transcript's bare-LF
-  "." is content, replayed byte for byte;
+  "." is content, replayed byte for byte; a connection dropped on both
+  sides is the same outcome;
 - a closed port gives exit 69;
 - a standard output that cannot be written (a full pipe) gives exit 74 and
   says so, whatever the mode;
@@ -215,7 +216,7 @@ try:
                 p.kill()
                 p.wait()
 
-    # --- text with no SMTP in it, a bare LF in a swaks transcript ---
+    # --- text with no SMTP in it, a bare LF in a swaks transcript, a drop on both sides ---
     prose = os.path.join(tmp, "prose.txt")
     with open(prose, "w") as f:
         f.write("\n* Trying 127.0.0.1:25...\n> EHLO vm\n< 250 ok\nthis is no transcript\n")
@@ -253,6 +254,28 @@ try:
     check(len(stored) == 1 and stored[0].endswith(b"\n\nSubject: smuggle\r\n\r\nhello\n.\nMAIL FROM:<evil@example.org>\r\n"
                                                   b"RCPT TO:<victim@example.net>\r\nDATA\r\nx\r\n"),
           "one message, its bare LFs as recorded: %s" % stored)
+    # The recorded server dropped the connection in the middle of the
+    # message, and so does the live one: the same outcome.
+    drop = os.path.join(tmp, "drop.txt")
+    with open(drop, "w") as f:
+        f.write("<-  220 x ESMTP\n -> EHLO a.example\n<-  250 x\n -> MAIL FROM:<a@example.org>\n<-  250 ok\n"
+                " -> RCPT TO:<drop@example.net>\n<-  250 ok\n -> DATA\n<-  354 go\n -> Subject: x\n -> \n -> .\n"
+                "*** Remote host closed connection unexpectedly.\n")
+    rules = os.path.join(tmp, "drop-rules")
+    with open(rules, "w") as f:
+        f.write("data /^drop@/ drop\n")
+    p, port = testlib.start_smtpsink(SMTPSINK, "--rules", rules, os.path.join(tmp, "in-drop"))
+    try:
+        r = run("--server", "127.0.0.1:%d" % port, "--json", drop)
+        check(r.returncode == 0 and mismatches(r.stdout) == [] and summary_agrees(r.stdout),
+              "no reply on both sides is the same: %d %s" % (r.returncode, r.stdout[-400:]))
+        bsmtp = os.path.join(tmp, "drop.bsmtp")
+        with open(bsmtp, "w") as f:
+            f.write("EHLO a.example\nMAIL FROM:<a@example.org>\nRCPT TO:<drop@example.net>\nDATA\nSubject: x\n\n.\nQUIT\n")
+        r = run("--server", "127.0.0.1:%d" % port, bsmtp)
+        check(r.returncode == 1, "a batch records no drop: a drop is a difference: %s" % r.stdout)
+    finally:
+        stop(p)
 
     r = run("--server", "127.0.0.1:%d" % free_port(), "--timeout", "5", SAMPLES[0])
     check(r.returncode == 69, "a closed port: exit 69, got %d" % r.returncode)

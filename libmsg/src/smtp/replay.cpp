@@ -9,6 +9,7 @@
 #include "msg/smtp/client_session.hpp"
 #include "msg/smtp/command.hpp"
 
+#include <algorithm>
 #include <string>
 #include <utility>
 
@@ -169,6 +170,27 @@ ReplayReport replay(const Transcript& t, const Endpoint& server, const ReplayOpt
     bool open = true;
     std::string closed_why;
 
+    // No live reply: the connection is closed. Where the recording ends
+    // the same way, its server silent from this exchange on (it dropped
+    // the connection), the outcome is the same; a batch, which records no
+    // reply at all, says nothing of the kind.
+    const bool has_replies =
+        std::any_of(t.lines.begin(), t.lines.end(), [](const TranscriptLine& l) { return l.side == Side::server; });
+    auto no_reply = [&](std::size_t j) {
+        ReplayStep& s = rep.steps[j];
+        const bool silent_on = has_replies && std::all_of(ex.begin() + static_cast<std::ptrdiff_t>(j), ex.end(),
+                                                          [](const Exchange& e) { return e.reply_lines.empty(); });
+        if (!silent_on) {
+            skip(s, "no reply: " + closed_why);
+            return;
+        }
+        s.compared = true;
+        ++rep.compared;
+        s.match = true;
+        ++rep.same;
+        s.note = "no reply, as recorded: " + closed_why;
+    };
+
     // Replies the server has sent beyond those asked for, already read
     // into the buffer when the last one asked for was (a reply too many,
     // RFC 5321 4.2: each command gets one): taken off, so that the next
@@ -325,14 +347,14 @@ ReplayReport replay(const Transcript& t, const Endpoint& server, const ReplayOpt
             ReplayStep& s = rep.steps[j];
             s.write = writes;
             if (!open) {
-                skip(s, "no reply: " + closed_why);
+                no_reply(j);
                 continue;
             }
             auto r = c.read_reply();
             if (!r) {
                 open = false;
                 closed_why = r.error().message;
-                skip(s, "no reply: " + closed_why);
+                no_reply(j);
                 continue;
             }
             s.live = *r;
