@@ -249,8 +249,9 @@ TEST(SevenBit, MessageBecomes7BitAndKeepsItsContent) {
               std::string::npos);
     // "From " at the start of a line is encoded, so mbox quoting cannot touch it.
     EXPECT_NE(r.output.find("=46rom the team."), std::string::npos);
-    for (const msg::Defect& d : msg::validate(m))  // no Date, and the unfolded header: nothing else
-        if (d.code != msg::DefectCode::LineLong && d.code != msg::DefectCode::FieldMissing)
+    for (const msg::Defect& d : msg::validate(m))  // no Date or Message-ID, and the unfolded header: nothing else
+        if (d.code != msg::DefectCode::LineLong && d.code != msg::DefectCode::FieldMissing &&
+            d.code != msg::DefectCode::MessageIdMissing)
             ADD_FAILURE() << d.info().code << " " << d.detail;
 }
 
@@ -873,7 +874,7 @@ TEST(Places, AnEmbeddedMessagesHeaderIsNamedByItsPart) {
 // A MIME-Version with no version that ends the input, without a line
 // break: its defect is placed at its end, which is still the field's.
 TEST(Fix, MimeVersionThatEndsTheInput) {
-    const auto r = run("From: a@example.org\r\nDate: Mon, 23 Nov 2026 20:54:09 +0000\r\nMIME-Version:",
+    const auto r = run("From: a@example.org\r\nDate: Mon, 23 Nov 2026 20:54:09 +0000\r\nMessage-ID: <1@example.org>\r\nMIME-Version:",
                        [](RewriteOptions& o) { o.fix = true; });
     EXPECT_TRUE(r.problems.empty());
     EXPECT_TRUE(r.remaining.empty());
@@ -901,7 +902,8 @@ TEST(Fix, NoClosingBoundaryAddedInsideASignedPart) {
 // read as before; a MIME-Version that is no version is written 1.0. A
 // boundary none of whose delimiter lines is found is left, and said why.
 TEST(Fix, BoundaryCharactersAndMimeVersionSyntax) {
-    const std::string head = "From: a@example.org\nDate: Mon, 23 Nov 2026 10:00:00 +0000\nMIME-Version: 1.0 (x) y\n";
+    const std::string head =
+        "From: a@example.org\nDate: Mon, 23 Nov 2026 10:00:00 +0000\nMessage-ID: <1@example.org>\nMIME-Version: 1.0 (x) y\n";
     for (const std::string b : {"b#1", "mixed b1 "}) {
         const std::string in = head + "Content-Type: multipart/mixed; boundary=\"" + b + "\"\n\n--" + b +
                                "\nContent-Type: text/plain\n\none\n--" + b + "\nContent-Type: text/plain\n\ntwo\n--" + b +
@@ -1131,7 +1133,8 @@ TEST(SevenBit, FirstLineNotAFieldLeavesTheMessageAlone) {
 }
 
 TEST(Fix, CharsetForTextWindows1252CannotRead) {
-    const std::string head = "From: a@example.org\nDate: Mon, 23 Nov 2026 09:15:00 +0100\nMIME-Version: 1.0\n";
+    const std::string head =
+        "From: a@example.org\nDate: Mon, 23 Nov 2026 09:15:00 +0100\nMessage-ID: <1@example.org>\nMIME-Version: 1.0\n";
     // 0x81 is undefined in windows-1252: the label that reads every byte the
     // same way is iso-8859-1, and nothing is left to report.
     const auto r = run(head + "\ncaf\xE9 \x81\n", [](RewriteOptions& o) { o.fix = true; });
@@ -1143,7 +1146,8 @@ TEST(Fix, CharsetForTextWindows1252CannotRead) {
 }
 
 TEST(Fix, UnclosedMultipartGivenAFreshBoundaryIsClosedWithIt) {
-    const std::string head = "From: a@example.org\nDate: Mon, 23 Nov 2026 09:15:00 +0100\nMIME-Version: 1.0\n";
+    const std::string head =
+        "From: a@example.org\nDate: Mon, 23 Nov 2026 09:15:00 +0100\nMessage-ID: <1@example.org>\nMIME-Version: 1.0\n";
     // Unclosed, and a line of the last part begins with the boundary
     // (renamed); or unclosed with a boundary over 70 characters.
     const std::string long_b(75, 'y');
