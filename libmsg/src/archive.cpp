@@ -13,6 +13,7 @@
 
 #include "msg/codec.hpp"
 #include "msg/header.hpp"
+#include "msg/message.hpp"
 
 namespace msg {
 namespace {
@@ -178,7 +179,13 @@ void annotate_maildir(Envelope& e, const MaildirFile& f) {
     e.annotations.emplace_back("Maildir-Source", f.path);
 }
 
-std::string_view maildir_flags(const SpoolEntry& e) { return e.annotation("Maildir-Flags"); }
+std::string maildir_flags(const SpoolEntry& e) {
+    for (const EnvelopeLine& l : e.envelope)
+        if (l.kind == EnvelopeLine::Kind::annotation && iequals(l.name, "Maildir-Flags")) return std::string(l.value);
+    std::vector<HeaderField> fields;
+    parse_header_block(e.message, fields, nullptr);
+    return client_flags(fields);
+}
 
 std::string_view marked_deleted(const Derivation& d, const MaildirFile* f) {
     if (f && f->flags.find('T') != std::string_view::npos) return "Maildir flag T";

@@ -490,23 +490,48 @@ Derivation derive_envelope(std::string_view message, std::string_view from_line,
         d.rcpts_from = "To/Cc/Bcc";
     }
     declare_needs(env, message);
-    // A client's "deleted" mark (the first field of each name counts).
-    if (const HeaderField* f = first_field(fields, "X-Mozilla-Status")) {
-        std::string buf;
-        std::string_view v = unfold(f->value, buf);
-        while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
-        if (v.starts_with("0x") || v.starts_with("0X")) v.remove_prefix(2);
-        unsigned flags = 0;
-        const auto r = std::from_chars(v.data(), v.data() + std::min<std::size_t>(v.size(), 4), flags, 16);
-        if (r.ec == std::errc() && (flags & 0x0008)) d.deleted = "X-Mozilla-Status 0x0008";
-    }
-    if (const HeaderField* f = first_field(fields, "X-Status"); f && d.deleted.empty()) {
-        std::string buf;
-        const std::string_view v = unfold(f->value, buf);
-        if (v.find('D') != std::string_view::npos) d.deleted = "X-Status D";
-    }
+    // A client's "deleted" mark.
+    if (first_field(fields, "X-Mozilla-Status") || first_field(fields, "X-Status")) (void)client_flags(fields, &d.deleted);
     if (fields.capacity() > 1024) std::vector<HeaderField>().swap(fields);
     return d;
+}
+
+std::string client_flags(std::span<const HeaderField> header, std::string_view* deleted) {
+    std::string flags;
+    if (deleted) *deleted = {};
+    const auto value = [&](std::string_view name, std::string& buf) -> std::optional<std::string_view> {
+        for (const HeaderField& f : header)
+            if (iequals(f.name, name)) return unfold(f.value, buf);
+        return std::nullopt;
+    };
+    std::string buf;
+    if (const auto v = value("Status", buf); v && v->find('R') != std::string_view::npos) flags += 'S';
+    if (auto v = value("X-Mozilla-Status", buf)) {
+        while (!v->empty() && (v->front() == ' ' || v->front() == '\t')) v->remove_prefix(1);
+        if (v->starts_with("0x") || v->starts_with("0X")) v->remove_prefix(2);
+        unsigned bits = 0;
+        if (std::from_chars(v->data(), v->data() + std::min<std::size_t>(v->size(), 4), bits, 16).ec == std::errc()) {
+            if (bits & 0x0001) flags += 'S';
+            if (bits & 0x0002) flags += 'R';
+            if (bits & 0x0004) flags += 'F';
+            if (bits & 0x0008) {
+                flags += 'T';
+                if (deleted) *deleted = "X-Mozilla-Status 0x0008";
+            }
+        }
+    }
+    if (const auto v = value("X-Status", buf)) {
+        if (v->find('A') != std::string_view::npos) flags += 'R';
+        if (v->find('F') != std::string_view::npos) flags += 'F';
+        if (v->find('T') != std::string_view::npos) flags += 'D';
+        if (v->find('D') != std::string_view::npos) {
+            flags += 'T';
+            if (deleted && deleted->empty()) *deleted = "X-Status D";
+        }
+    }
+    std::sort(flags.begin(), flags.end());
+    flags.erase(std::unique(flags.begin(), flags.end()), flags.end());
+    return flags;
 }
 
 std::string derivation_unusable(const Derivation& d) {

@@ -43,6 +43,15 @@ grep -l "^Maildir-Source: .*/new/1700000000.M1P100.mx$" "$T/spool/queue/"* > /de
 [ -z "$(ls "$T/back/tmp")" ] || no "tmp/ is left empty"
 ls "$T/back/cur" | grep -q ':2,RS$' || no "the RS flags come back"
 ls "$T/back/cur" | grep -q ':2,S$' || no "the S flag comes back"
+# Across the seam, from an mbox: what its mail client wrote (Status,
+# X-Status, X-Mozilla-Status) becomes the message's flags in the Maildir;
+# a message with none is new.
+printf 'From a@example.org Mon Nov 23 09:00:00 2026\nFrom: a@example.org\nTo: b@example.net\nStatus: RO\nX-Status: AF\n\none\n\nFrom a@example.org Mon Nov 23 09:01:00 2026\nFrom: a@example.org\nTo: b@example.net\nX-Mozilla-Status: 0003\n\ntwo\n\nFrom a@example.org Mon Nov 23 09:02:00 2026\nFrom: a@example.org\nTo: b@example.net\n\nthree\n' > "$T/flags.mbox"
+"$BIN/mbox2spool" -q "$T/flags.mbox" "$T/fspool" || no "mbox2spool flags.mbox: exit $?"
+"$BIN/spool2mbox" --maildir "$T/fback" "$T/fspool" 2> "$T/err" || no "spool2mbox --maildir (from mbox): exit $?: $(cat "$T/err")"
+[ "$(ls "$T/fback/new" | wc -l)" -eq 1 ] || no "the message with no client marks is new: $(ls "$T/fback/new")"
+ls "$T/fback/cur" | grep -q ':2,FRS$' || no "Status RO and X-Status AF give FRS: $(ls "$T/fback/cur")"
+ls "$T/fback/cur" | grep -q ':2,RS$' || no "X-Mozilla-Status 0003 gives RS: $(ls "$T/fback/cur")"
 for f in "$1" "$2" "$3"; do
     found=0
     for g in "$T/back/new/"* "$T/back/cur/"*; do cmp -s "$f" "$g" && found=1; done

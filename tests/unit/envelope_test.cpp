@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <msg/envelope.hpp>
 #include <msg/limits.hpp>
+#include <msg/message.hpp>
 
 #include <string>
 #include <vector>
@@ -437,4 +438,28 @@ TEST(DeriveEnvelope, DeletedMarks) {
     EXPECT_EQ(derive("Status: RO\nX-Status: AD\n" + rest).deleted, "X-Status D");
     EXPECT_EQ(derive("X-Status: F\n" + rest).deleted, "");
     EXPECT_EQ(derive(rest).deleted, "");
+}
+
+// What a mail client wrote into an mbox message, as Maildir flags (the
+// marks mb2md reads): sorted, each once, the first field of a name.
+TEST(ClientFlags, StatusXStatusAndMozillaStatus) {
+    const auto flags = [](const std::string& header) {
+        const std::string text = header + "\n\nbody\n";
+        std::vector<msg::HeaderField> fields;
+        msg::parse_header_block(text, fields);
+        std::string_view deleted = "unset";
+        std::string f = msg::client_flags(fields, &deleted);
+        return f + "|" + std::string(deleted);
+    };
+    EXPECT_EQ(flags("From: a@example.org"), "|");
+    EXPECT_EQ(flags("Status: O"), "|");
+    EXPECT_EQ(flags("Status: RO"), "S|");
+    EXPECT_EQ(flags("Status: RO\nX-Status: AF"), "FRS|");
+    EXPECT_EQ(flags("X-Status: T"), "D|");
+    EXPECT_EQ(flags("X-Status: D"), "T|X-Status D");
+    EXPECT_EQ(flags("X-Mozilla-Status: 0001"), "S|");
+    EXPECT_EQ(flags("X-Mozilla-Status: 0x0007"), "FRS|");
+    EXPECT_EQ(flags("X-Mozilla-Status: 0009\nX-Status: D"), "ST|X-Mozilla-Status 0x0008");
+    EXPECT_EQ(flags("X-Mozilla-Status: zz"), "|");
+    EXPECT_EQ(flags("Status: O\nStatus: R"), "|");   // the first Status counts
 }

@@ -100,8 +100,11 @@ std::string make_from_line(std::string_view sender, std::time_t t);
 
 // The Mbox-From and Maildir-* annotations of a Maildir message.
 void annotate_maildir(Envelope& e, const MaildirFile& f);
-// The flags a Maildir message had (Maildir-Flags), "" when none.
-std::string_view maildir_flags(const SpoolEntry& e);
+// The flags the entry's message gets in a Maildir: those it had in one
+// (Maildir-Flags), else what its mail client wrote into the archive
+// (client_flags: Status, X-Status, X-Mozilla-Status, as mb2md reads them);
+// "" when none (a new message).
+std::string maildir_flags(const SpoolEntry& e);
 
 // Whether the mail client that kept the message had deleted it (it stays
 // in an archive until the client compacts it, in a Maildir until it

@@ -21,6 +21,7 @@
 
 #include <cstddef>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -160,6 +161,17 @@ struct Derivation {
     // marked_deleted().
     std::string_view deleted;
 };
+
+struct HeaderField;
+
+// What the mail client that kept a message in an mbox archive wrote about
+// it, as the Maildir flags that say the same, sorted: Status R (read) is S;
+// X-Status A (answered) R, F F (flagged), T D (draft), D T (deleted);
+// X-Mozilla-Status (Thunderbird's, hexadecimal) 0x0001 S, 0x0002 R,
+// 0x0004 F, 0x0008 T. The first field of each name counts. `deleted`, when
+// given, gets the mark that says the message was deleted
+// ("X-Mozilla-Status 0x0008", else "X-Status D"), or "".
+std::string client_flags(std::span<const HeaderField> header, std::string_view* deleted = nullptr);
 
 // What the caller fixes for every message, instead of deriving it
 // (mbox2spool --sender, --rcpt).
