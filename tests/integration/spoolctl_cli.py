@@ -246,8 +246,26 @@ def main():
                                                     "Subject: hi\n\nbody\n")
         entry = open(os.path.join(bcc, "queue", r.stdout.strip())).read()
         check(r.returncode == 0 and "RCPT TO:<secret@example.net>\n" in entry and "Bcc:" not in entry
-              and entry.endswith("\n\nFrom: a@example.org\nTo: b@example.net\nSubject: hi\n\nbody\n"),
+              and "\n\nFrom: a@example.org\nTo: b@example.net\nSubject: hi\nDate: " in entry
+              and "\nMessage-ID: <" in entry and entry.endswith("\n\nbody\n"),
               "add -t sends to Bcc and removes the field: %r" % entry)
+        # A submission gets the Date and Message-ID it lacks, at the header's
+        # end, once: what it has stays; --verbatim adds nothing.
+        sub = os.path.join(tmp, "submit")
+        env = dict(os.environ, SOURCE_DATE_EPOCH="1795000000")
+        r = subprocess.run([os.path.join(BIN, "spoolctl"), "add", "-t", sub], input="From: a@example.org\nTo: b@example.net\n\nbody\n",
+                           capture_output=True, text=True, env=env)
+        entry = open(os.path.join(sub, "queue", r.stdout.strip())).read()
+        check(r.returncode == 0 and "\nDate: Wed, 18 Nov 2026 " in entry and entry.count("Message-ID:") == 1,
+              "add gives a Date (SOURCE_DATE_EPOCH) and a Message-ID: %r" % entry)
+        kept = "From: a@example.org\nTo: b@example.net\nDate: Mon, 23 Nov 2026 09:15:00 +0100\nMessage-ID: <k@example.org>\n\nbody\n"
+        r = run("spoolctl", "add", "-t", sub, stdin=kept)
+        entry = open(os.path.join(sub, "queue", r.stdout.strip())).read()
+        check(r.returncode == 0 and entry.endswith("\n\n" + kept), "a message with both is enqueued as it is: %r" % entry)
+        r = run("spoolctl", "add", "--verbatim", "-t", sub, stdin="From: a@example.org\nTo: b@example.net\n\nbody\n")
+        entry = open(os.path.join(sub, "queue", r.stdout.strip())).read()
+        check(r.returncode == 0 and entry.endswith("\n\nFrom: a@example.org\nTo: b@example.net\n\nbody\n"),
+              "--verbatim adds nothing: %r" % entry)
         # Too large for the rewrite that removes Bcc: not enqueued with the field in it.
         big = "From: a@example.org\nTo: b@example.net\nBcc: secret@example.net\n\n" + ("x" * 999 + "\n") * (70 << 10)
         r = run("spoolctl", "add", "-t", bcc, stdin=big)

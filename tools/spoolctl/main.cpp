@@ -6,12 +6,15 @@
 #include <msg/delivery.hpp>
 #include <msg/envelope.hpp>
 #include <msg/header.hpp>
+#include <msg/host.hpp>
 #include <msg/message.hpp>
 #include <msg/rewrite.hpp>
 #include <msg/source.hpp>
 #include <msg/spool.hpp>
 
 #include <algorithm>
+#include <cstdlib>
+#include <ctime>
 #include <cerrno>
 #include <iostream>
 #include <set>
@@ -148,26 +151,37 @@ int add(msg::Spool& spool, const po::variables_map& vm, const std::string& file)
     }
     std::string_view message = src->data();
     msg::Envelope env;
-    std::string without_bcc;
-    if (vm.count("from-header")) {
-        // As sendmail -t: Bcc recipients get the message, nobody sees them.
-        msg::RewriteOptions o;
-        o.strip_bcc = true;
+    const bool from_header = vm.count("from-header") > 0;
+    // As a submission does (RFC 6409 8.2, 8.3; Postfix's cleanup, sendmail):
+    // a Date and a Message-ID when the message has none, unless --verbatim;
+    // and, as sendmail -t does, Bcc and Resent-Bcc removed when the
+    // recipients come from the header: they get the message, nobody sees them.
+    msg::RewriteOptions o;
+    o.strip_bcc = from_header;
+    if (!vm.count("verbatim")) {
+        std::time_t now = std::time(nullptr);
+        if (const char* sde = std::getenv("SOURCE_DATE_EPOCH"); sde && *sde)
+            now = static_cast<std::time_t>(std::strtoll(sde, nullptr, 10));
+        o.add_date = msg::format_date_time(now);
+        o.add_message_id = msg::make_message_id(message, now, msg::host_name());
+    }
+    std::string rewritten;
+    if (o.strip_bcc || !o.add_date.empty()) {
         msg::RewriteResult r = msg::rewrite(message, o);
-        if (r.changed) {
-            without_bcc = std::move(r.output);
-        } else {
-            std::vector<msg::HeaderField> fields;
-            msg::parse_header_block(message, fields);
-            for (const msg::HeaderField& f : fields)
-                if (msg::iequals(f.name, "Bcc") || msg::iequals(f.name, "Resent-Bcc")) {
-                    // Never sent with the field every recipient would see.
-                    complain(kInfo.name, file + ": the Bcc field cannot be removed" +
-                                             (r.problems.empty() ? std::string() : ": " + r.problems[0].what) +
-                                             "; not enqueued");
-                    return exit_code::data_error;
-                }
-        }
+        if (r.changed) rewritten = std::move(r.output);
+        const std::string_view out = r.changed ? std::string_view(rewritten) : message;
+        std::vector<msg::HeaderField> fields;
+        msg::parse_header_block(out, fields);
+        for (const msg::HeaderField& f : fields)
+            if (from_header && (msg::iequals(f.name, "Bcc") || msg::iequals(f.name, "Resent-Bcc"))) {
+                // Never sent with the field every recipient would see.
+                complain(kInfo.name, file + ": the Bcc field cannot be removed" +
+                                         (r.problems.empty() ? std::string() : ": " + r.problems[0].what) +
+                                         "; not enqueued");
+                return exit_code::data_error;
+            }
+    }
+    if (from_header) {
         msg::Derivation d = msg::derive_envelope(message, {});
         if (const std::string why = msg::derivation_unusable(d); !why.empty()) {
             complain(kInfo.name, file + ": " + why + "; not enqueued");
@@ -175,8 +189,8 @@ int add(msg::Spool& spool, const po::variables_map& vm, const std::string& file)
         }
         for (const std::string& what : msg::derivation_left_out(d)) complain(kInfo.name, file + ": " + what);
         env = std::move(d.envelope);
-        if (!without_bcc.empty()) message = without_bcc;
     }
+    if (!rewritten.empty()) message = rewritten;
     // Brackets dropped; what is not a mailbox is refused below.
     auto mailbox = [](const std::string& a) { return msg::mailbox_argument(a, true).value_or(a); };
     if (vm.count("sender")) env.mail_from = mailbox(vm["sender"].as<std::string>());
@@ -255,6 +269,7 @@ static int tool_main(int argc, char** argv) {
         ("rcpt", po::value<std::vector<std::string>>()->composing()->value_name("ADDR"),
          "add: an envelope recipient (repeatable)")
         ("from-header,t", "add: sender and recipients from the message's header, as mbox2spool derives them")
+        ("verbatim", "add: enqueue the message as it is, without the Date and Message-ID added when missing")
         ("all", "retry, hold, release: every entry in the state the command takes");
     auto parsed = parse_cli(argc, argv, kInfo, opts);
     if (auto* code = std::get_if<int>(&parsed)) return *code;
