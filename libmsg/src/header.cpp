@@ -894,7 +894,13 @@ ContentDisposition parse_content_disposition(std::string_view value, Defects* de
     std::size_t i = skip_cfws(value, 0);
     std::size_t e = token_end(value, i);
     cd.type = to_lower_ascii(value.substr(i, e - i));
-    if (cd.type.empty()) add_defect(defects, DefectCode::ParamSyntax, base + i, "no disposition type");
+    if (cd.type.empty()) {
+        // Said once: the parameters are read from the first ';', as for a
+        // Content-Type with no type, not from the text that is no type.
+        add_defect(defects, DefectCode::ParamSyntax, base + i, "no disposition type");
+        e = value.find(';', i);
+        if (e == std::string_view::npos) return cd;
+    }
     cd.params = parse_parameters(value.substr(e), defects, base + e, limits);
     return cd;
 }

@@ -534,6 +534,14 @@ TEST(ContentDisposition, TypeAndParams) {
     EXPECT_EQ(empty.type, "");
     EXPECT_EQ(*empty.param("filename"), "x");
     EXPECT_EQ(count(d, DefectCode::ParamSyntax), 1u);
+    // Text that is no type is said once, not again as a parameter.
+    for (const char* v : {"=?utf-8?Q?invalid?=", "=x", "=", "\"inline\"", "\"inline\"; filename=y"}) {
+        d.clear();
+        const auto cd = msg::parse_content_disposition(v, &d);
+        EXPECT_EQ(cd.type, "") << v;
+        EXPECT_EQ(d.size(), 1u) << v;
+    }
+    EXPECT_EQ(*msg::parse_content_disposition("\"inline\"; filename=y", &d).param("filename"), "y");
 }
 
 TEST(TransferEncoding, ParseAndName) {
