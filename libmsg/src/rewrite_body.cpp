@@ -481,6 +481,21 @@ namespace {
 
 // The multipart whose boundary `boundary` is: entity `ei` itself (a defect
 // at its Content-Type), or the nearest one around it.
+// A line of white space only in the header before `at` (RFC 5322 reads it
+// as an obsolete fold; its writer most likely meant the empty line that ends
+// the header): what follows it may be a body part's header, not this one's.
+bool blank_line_before(const Message& m, const Entity& e, std::size_t at) {
+    const std::string_view d = m.data();
+    for (std::size_t k = e.begin; k < at && k < d.size(); ++k) {
+        if (d[k] != '\n') continue;
+        std::size_t j = k + 1;
+        while (j < at && (d[j] == ' ' || d[j] == '\t')) ++j;
+        if (j > k + 1 && j < d.size() && (d[j] == '\n' || (d[j] == '\r' && j + 1 < d.size() && d[j + 1] == '\n')))
+            return true;
+    }
+    return false;
+}
+
 std::size_t owner_of_boundary(const Message& m, std::size_t ei, const std::string& boundary) {
     for (;;) {
         const Entity& e = m.entity(ei);
@@ -633,6 +648,7 @@ bool fix_round(std::string_view in, std::string& out, const RewriteOptions& o, c
         case DefectCode::MimeFieldDuplicate: {
             const HeaderField* f = field_at(m, e, d.offset);
             if (!f || fields_done.count(f->offset) || splice.touches(f->offset, f->offset + f->raw.size())) break;
+            if (blank_line_before(m, e, f->offset)) break;   // perhaps a body part's: not removed (why_left)
             splice.erase(f->offset, f->offset + f->raw.size());
             fields_done.insert(f->offset);
             log.change(field_place(m, ei, f->name), "a second one removed");
@@ -873,6 +889,11 @@ std::string why_left(const Message& m, std::size_t ei, const Defect& d) {
         return "a line that is not a field ends the header, with no empty line: header and body cannot be "
                "told apart";
     switch (d.code) {
+    case DefectCode::MimeFieldDuplicate:
+        if (blank_line_before(m, e, d.offset))
+            return "a line of white space only comes before it, which may have been meant to end the header: "
+                   "the second field may be a body part's, and is left";
+        return {};
     case DefectCode::LineTooLong:
         if (e.kind != EntityKind::leaf) return "a line over 998 octets in a preamble or an epilogue";
         return cannot_encode_long_body(m, e);

@@ -1132,6 +1132,28 @@ TEST(SevenBit, FirstLineNotAFieldLeavesTheMessageAlone) {
     }
 }
 
+// A line of white space only reads as a fold (RFC 5322 4.2), so a body
+// part's header can land in the message's: its Content-Type is then a
+// second one. --fix does not remove it (its writer meant the blank line to
+// end the header), and says why.
+TEST(Fix, ASecondFieldAfterALineOfWhiteSpaceIsLeft) {
+    const std::string in =
+        "From: a@example.org\nDate: Thu, 02 Dec 2004 10:55:50 -0500\nMessage-ID: <1@example.org>\n"
+        "MIME-Version: 1.0\nContent-Type: multipart/alternative;\n boundary=\"--9-27=:18061\"\n \n"
+        "----9-27=:18061\nContent-Type: text/html; charset=utf-8\n\n<p>Hi</p>\n\n----9-27=:18061--\n";
+    EXPECT_TRUE(has_code(msg::validate(msg::parse_message(in)), msg::DefectCode::MimeFieldDuplicate));
+    const auto r = run(in, [](RewriteOptions& o) { o.fix = true; });
+    EXPECT_NE(r.text(in).find("Content-Type: text/html; charset=utf-8\n"), std::string::npos) << r.text(in);
+    EXPECT_TRUE(std::any_of(r.problems.begin(), r.problems.end(), [](const msg::Change& c) {
+        return c.what.find("white space only") != std::string::npos;
+    })) << (r.problems.empty() ? "" : r.problems[0].what);
+    // Without the line of white space, the second field goes.
+    std::string plain = in;
+    plain.replace(plain.find("\n \n----"), 4, "\n----");
+    const auto p = run(plain, [](RewriteOptions& o) { o.fix = true; });
+    EXPECT_EQ(p.output.find("Content-Type: text/html"), std::string::npos) << p.output;
+}
+
 TEST(Fix, CharsetForTextWindows1252CannotRead) {
     const std::string head =
         "From: a@example.org\nDate: Mon, 23 Nov 2026 09:15:00 +0100\nMessage-ID: <1@example.org>\nMIME-Version: 1.0\n";
