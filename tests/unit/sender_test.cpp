@@ -128,6 +128,24 @@ protected:
         return n ? *n : std::string();
     }
     void together(unsigned jobs);   // SessionsOf*GoOnTogether
+    // One pass over `entries` entries to a server with these hooks, then
+    // the server stopped: what the pass and the sender's totals say.
+    struct Passed {
+        msg::SendPass pass;
+        std::uint64_t sent = 0, deferred = 0;
+    };
+    Passed pass_over(smtp::ListenerHooks& hooks, int entries = 10) {
+        start_server(hooks);
+        for (int i = 0; i < entries; ++i) enqueue({"b" + std::to_string(i) + "@example.net"});
+        Recorder events;
+        msg::Sender sender(*spool_, options_, events);
+        std::atomic<bool> stop{false};
+        Passed p{sender.pass(stop)};
+        stop_server();
+        p.sent = sender.totals().sent;
+        p.deferred = sender.totals().deferred;
+        return p;
+    }
     std::set<std::string> in(msg::SpoolState s) {
         auto l = spool_->list(s);
         EXPECT_TRUE(l);
@@ -523,15 +541,9 @@ struct MailGate : smtp::ListenerHooks {
 TEST_F(SenderTest, RefusalsAtMailFromOneAfterAnotherStopTheLane) {
     MailGate srv;
     srv.mail = [](int) { return smtp::Verdict{454, "4.7.0 rate limit exceeded", false}; };
-    start_server(srv);
-    for (int i = 0; i < 10; ++i) enqueue({"b" + std::to_string(i) + "@example.net"});
-    Recorder events;
-    msg::Sender sender(*spool_, options_, events);
-    std::atomic<bool> stop{false};
-    const msg::SendPass pass = sender.pass(stop);
-    stop_server();
+    const auto [pass, sent, deferred] = pass_over(srv);
     EXPECT_EQ(srv.connections, 1);
-    EXPECT_EQ(sender.totals().deferred, 3u);
+    EXPECT_EQ(deferred, 3u);
     EXPECT_EQ(in(msg::SpoolState::deferred).size(), 3u);
     EXPECT_EQ(in(msg::SpoolState::queue).size(), 7u);
     EXPECT_TRUE(pass.left_behind);
@@ -546,13 +558,7 @@ TEST_F(SenderTest, GreylistingAtRcptStopsNothing) {
     MailGate srv;
     srv.mail = [](int) { return smtp::Verdict{}; };
     srv.greylist = true;
-    start_server(srv);
-    for (int i = 0; i < 10; ++i) enqueue({"b" + std::to_string(i) + "@example.net"});
-    Recorder events;
-    msg::Sender sender(*spool_, options_, events);
-    std::atomic<bool> stop{false};
-    const msg::SendPass pass = sender.pass(stop);
-    stop_server();
+    const auto [pass, sent, deferred] = pass_over(srv);
     EXPECT_EQ(srv.connections, 1);
     EXPECT_EQ(in(msg::SpoolState::deferred).size(), 10u);
     EXPECT_FALSE(pass.left_behind);
@@ -566,14 +572,8 @@ TEST_F(SenderTest, A421BeforeAnyMessageStopsTheLaneOneAfterDoesNot) {
     {
         MailGate srv;
         srv.mail = [](int) { return smtp::Verdict{421, "4.7.0 too many connections from your host", false}; };
-        start_server(srv);
-        for (int i = 0; i < 10; ++i) enqueue({"b" + std::to_string(i) + "@example.net"});
         options_.jobs = 2;
-        Recorder events;
-        msg::Sender sender(*spool_, options_, events);
-        std::atomic<bool> stop{false};
-        const msg::SendPass pass = sender.pass(stop);
-        stop_server();
+        const auto [pass, sent, deferred] = pass_over(srv);
         EXPECT_EQ(srv.connections, 2) << "a throttled lane connected again";
         EXPECT_EQ(in(msg::SpoolState::deferred).size(), 2u);
         EXPECT_EQ(in(msg::SpoolState::queue).size(), 8u);
@@ -588,18 +588,12 @@ TEST_F(SenderTest, A421BeforeAnyMessageStopsTheLaneOneAfterDoesNot) {
     MailGate srv;
     // two messages a connection
     srv.mail = [](int n) { return n <= 2 ? smtp::Verdict{} : smtp::Verdict{421, "4.7.0 two messages a connection", false}; };
-    start_server(srv);
-    for (int i = 0; i < 10; ++i) enqueue({"b" + std::to_string(i) + "@example.net"});
     options_.jobs = 1;
-    Recorder events;
-    msg::Sender sender(*spool_, options_, events);
-    std::atomic<bool> stop{false};
-    const msg::SendPass pass = sender.pass(stop);
-    stop_server();
+    const auto [pass, sent, deferred] = pass_over(srv);
     EXPECT_FALSE(pass.left_behind) << pass.session_error;
-    EXPECT_EQ(sender.totals().sent + sender.totals().deferred, 10u);
-    EXPECT_GE(sender.totals().sent, 7u);
-    EXPECT_EQ(srv.messages, static_cast<int>(sender.totals().sent));
+    EXPECT_EQ(sent + deferred, 10u);
+    EXPECT_GE(sent, 7u);
+    EXPECT_EQ(srv.messages, static_cast<int>(sent));
 }
 
 // Entries failed without the server (over its SIZE) do not wait for the
