@@ -125,8 +125,9 @@ namespace {
 
 // The entity of `o` that is entity `vi` of `version` (another version of
 // the same message): the same rank among its siblings at each level, from
-// the root down, as deep as `o` goes.
-std::size_t same_entity(const Message& version, std::size_t vi, const Message& o) {
+// the root down, as deep as `o` goes (`whole`: all the way).
+std::size_t same_entity(const Message& version, std::size_t vi, const Message& o, bool& whole) {
+    whole = true;
     std::vector<std::size_t> ranks;
     for (std::size_t i = vi; version.entity(i).parent >= 0; i = static_cast<std::size_t>(version.entity(i).parent)) {
         std::size_t rank = 0;
@@ -139,7 +140,10 @@ std::size_t same_entity(const Message& version, std::size_t vi, const Message& o
     for (auto r = ranks.rbegin(); r != ranks.rend(); ++r) {
         std::int32_t c = o.entity(oi).first_child;
         for (std::size_t k = 0; c >= 0 && k < *r; ++k) c = o.entity(static_cast<std::size_t>(c)).next_sibling;
-        if (c < 0) return oi;
+        if (c < 0) {
+            whole = false;
+            return oi;
+        }
         oi = static_cast<std::size_t>(c);
     }
     return oi;
@@ -147,7 +151,7 @@ std::size_t same_entity(const Message& version, std::size_t vi, const Message& o
 
 }  // namespace
 
-std::size_t Placer::place(const Message& version, std::size_t at) const {
+std::size_t Placer::place(const Message& version, std::size_t at, std::string& where) const {
     if (at > version.data().size()) return std::string::npos;
     if (version.data().data() == original_.data() && version.data().size() == original_.size()) return at;
     if (!parsed_) parsed_ = parse_message(original_, limits_);
@@ -155,8 +159,12 @@ std::size_t Placer::place(const Message& version, std::size_t at) const {
     const std::size_t vi = entity_at(version, at);
     // As many parts: the steps kept the structure, the same entity (found
     // without walking its siblings for each problem of a message of
-    // thousands of parts).
-    const std::size_t oi = version.entities().size() == o.entities().size() ? vi : same_entity(version, vi, o);
+    // thousands of parts). A part an earlier step made (a bare CR that
+    // became a line break, a delimiter line added) is no part of the input:
+    // the problem is said of the input's part that holds its place.
+    bool whole = true;
+    const std::size_t oi = version.entities().size() == o.entities().size() ? vi : same_entity(version, vi, o, whole);
+    if (!whole) where = entity_place(o, oi);
     const Entity& ve = version.entity(vi);
     const Entity& oe = o.entity(oi);
     // The same bytes before `at` from `vb` in the version as from `ob` in the

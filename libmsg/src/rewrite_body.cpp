@@ -956,7 +956,8 @@ bool step_fix(std::string_view in, std::string& out, const RewriteOptions& o, co
     struct Left {
         std::string where, why;
         std::vector<std::string_view> codes;
-        std::size_t at;   // the first defect's, in the input given to rewrite()
+        std::size_t at;      // the first defect's, in the input given to rewrite()
+        std::string shown;   // `where` as the input names it (Placer::place)
     };
     std::vector<Left> left;
     const Message m = parse_message(latest(), o.limits);
@@ -973,13 +974,17 @@ bool step_fix(std::string_view in, std::string& out, const RewriteOptions& o, co
         if (why.empty()) why = kNoRule;
         const std::string_view code = d.info().code;
         const auto same = std::find_if(left.begin(), left.end(), [&](const Left& l) { return at(l.where) && l.why == why; });
-        if (same == left.end()) left.push_back({place, std::move(why), {code}, log.placer->place(m, d.offset)});
+        if (same == left.end()) {
+            std::string shown = place;
+            const std::size_t placed = log.placer->place(m, d.offset, shown);
+            left.push_back({place, std::move(why), {code}, placed, std::move(shown)});
+        }
         else if (std::find(same->codes.begin(), same->codes.end(), code) == same->codes.end()) same->codes.push_back(code);
     }
     for (const Left& l : left) {
         std::string what;
         for (const std::string_view code : l.codes) what.append(what.empty() ? "" : ", ").append(code);
-        problems.push_back({log.step, l.where, what + " left: " + l.why, l.at});
+        problems.push_back({log.step, l.shown, what + " left: " + l.why, l.at});
     }
     for (Change& c : problems)
         if (std::none_of(log.problems->begin(), log.problems->end(),

@@ -67,7 +67,9 @@ std::string_view eol_of(std::string_view data) noexcept;
 class Placer {
 public:
     Placer(std::string_view original, const Limits& limits) : original_(original), limits_(limits) {}
-    std::size_t place(const Message& version, std::size_t at) const;
+    // `at` in `version` as an offset in the original; `where` is renamed
+    // when the version's part has no counterpart there.
+    std::size_t place(const Message& version, std::size_t at, std::string& where) const;
 
 private:
     std::string_view original_;
@@ -86,7 +88,8 @@ struct StepLog {
     }
     // What could not be done at offset `at` of `m` (the version the step reads).
     void problem(const Message& m, std::size_t at, std::string where, std::string what) const {
-        problems->push_back({step, std::move(where), std::move(what), placer->place(m, at)});
+        const std::size_t placed = placer->place(m, at, where);
+        problems->push_back({step, std::move(where), std::move(what), placed});
     }
 };
 
