@@ -132,6 +132,12 @@ int run_tool(const char* tool, int (*body)(int, char**), int argc, char** argv) 
     }
 }
 
+std::time_t header_time() {
+    if (const char* sde = std::getenv("SOURCE_DATE_EPOCH"); sde && *sde)
+        return static_cast<std::time_t>(std::strtoll(sde, nullptr, 10));
+    return std::time(nullptr);
+}
+
 std::string counted(std::uint64_t n, std::string_view one, std::string_view many) {
     return std::to_string(n) + " " + std::string(n == 1 ? one : many);
 }

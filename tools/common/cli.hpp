@@ -14,6 +14,7 @@
 #include <msg/json.hpp>
 
 #include <chrono>
+#include <ctime>
 #include <initializer_list>
 #include <optional>
 #include <variant>
@@ -76,6 +77,10 @@ void complain(const char* tool, const std::string& message);
 int run_tool(const char* tool, int (*body)(int, char**), int argc, char** argv);
 // "cannot write to standard output", with the system's reason when there is one.
 std::string stdout_failed();
+
+// The time a header field written now gets (Date, a Message-ID's seed):
+// SOURCE_DATE_EPOCH when set, for output that builds reproduce, else now.
+std::time_t header_time();
 
 // A count and its noun for a summary: "1 message", "2 messages".
 std::string counted(std::uint64_t n, std::string_view one, std::string_view many);

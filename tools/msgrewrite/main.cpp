@@ -274,9 +274,7 @@ static int tool_main(int argc, char** argv) {
             o.edits.push_back(std::move(e));
         }
     }
-    std::time_t now = std::time(nullptr);
-    if (const char* sde = std::getenv("SOURCE_DATE_EPOCH"); sde && *sde)
-        now = static_cast<std::time_t>(std::strtoll(sde, nullptr, 10));
+    const std::time_t now = header_time();
     std::string domain;
     if (vm.count("add-message-id")) {
         domain = vm["add-message-id"].as<std::string>();

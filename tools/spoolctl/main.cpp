@@ -13,8 +13,6 @@
 #include <msg/spool.hpp>
 
 #include <algorithm>
-#include <cstdlib>
-#include <ctime>
 #include <cerrno>
 #include <iostream>
 #include <set>
@@ -159,9 +157,7 @@ int add(msg::Spool& spool, const po::variables_map& vm, const std::string& file)
     msg::RewriteOptions o;
     o.strip_bcc = from_header;
     if (!vm.count("verbatim")) {
-        std::time_t now = std::time(nullptr);
-        if (const char* sde = std::getenv("SOURCE_DATE_EPOCH"); sde && *sde)
-            now = static_cast<std::time_t>(std::strtoll(sde, nullptr, 10));
+        const std::time_t now = header_time();
         o.add_date = msg::format_date_time(now);
         o.add_message_id = msg::make_message_id(message, now, msg::host_name());
     }
@@ -169,11 +165,10 @@ int add(msg::Spool& spool, const po::variables_map& vm, const std::string& file)
     if (o.strip_bcc || !o.add_date.empty()) {
         msg::RewriteResult r = msg::rewrite(message, o);
         if (r.changed) rewritten = std::move(r.output);
-        const std::string_view out = r.changed ? std::string_view(rewritten) : message;
         std::vector<msg::HeaderField> fields;
-        msg::parse_header_block(out, fields);
+        if (from_header) msg::parse_header_block(r.changed ? std::string_view(rewritten) : message, fields);
         for (const msg::HeaderField& f : fields)
-            if (from_header && (msg::iequals(f.name, "Bcc") || msg::iequals(f.name, "Resent-Bcc"))) {
+            if (msg::iequals(f.name, "Bcc") || msg::iequals(f.name, "Resent-Bcc")) {
                 // Never sent with the field every recipient would see.
                 complain(kInfo.name, file + ": the Bcc field cannot be removed" +
                                          (r.problems.empty() ? std::string() : ": " + r.problems[0].what) +
