@@ -490,27 +490,29 @@ Derivation derive_envelope(std::string_view message, std::string_view from_line,
         d.rcpts_from = "To/Cc/Bcc";
     }
     declare_needs(env, message);
-    // A client's "deleted" mark.
-    if (first_field(fields, "X-Mozilla-Status") || first_field(fields, "X-Status")) (void)client_flags(fields, &d.deleted);
+    (void)client_flags(fields, &d.deleted);   // a client's "deleted" mark
     if (fields.capacity() > 1024) std::vector<HeaderField>().swap(fields);
     return d;
 }
 
 std::string client_flags(std::span<const HeaderField> header, std::string_view* deleted) {
+    // The first field of each name, in one pass over the header.
+    const HeaderField *status = nullptr, *x_status = nullptr, *mozilla = nullptr;
+    for (const HeaderField& f : header) {
+        if (!status && iequals(f.name, "Status")) status = &f;
+        else if (!x_status && iequals(f.name, "X-Status")) x_status = &f;
+        else if (!mozilla && iequals(f.name, "X-Mozilla-Status")) mozilla = &f;
+    }
     std::string flags;
     if (deleted) *deleted = {};
-    const auto value = [&](std::string_view name, std::string& buf) -> std::optional<std::string_view> {
-        for (const HeaderField& f : header)
-            if (iequals(f.name, name)) return unfold(f.value, buf);
-        return std::nullopt;
-    };
     std::string buf;
-    if (const auto v = value("Status", buf); v && v->find('R') != std::string_view::npos) flags += 'S';
-    if (auto v = value("X-Mozilla-Status", buf)) {
-        while (!v->empty() && (v->front() == ' ' || v->front() == '\t')) v->remove_prefix(1);
-        if (v->starts_with("0x") || v->starts_with("0X")) v->remove_prefix(2);
+    if (status && unfold(status->value, buf).find('R') != std::string_view::npos) flags += 'S';
+    if (mozilla) {
+        std::string_view v = unfold(mozilla->value, buf);
+        while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+        if (v.starts_with("0x") || v.starts_with("0X")) v.remove_prefix(2);
         unsigned bits = 0;
-        if (std::from_chars(v->data(), v->data() + std::min<std::size_t>(v->size(), 4), bits, 16).ec == std::errc()) {
+        if (std::from_chars(v.data(), v.data() + std::min<std::size_t>(v.size(), 4), bits, 16).ec == std::errc()) {
             if (bits & 0x0001) flags += 'S';
             if (bits & 0x0002) flags += 'R';
             if (bits & 0x0004) flags += 'F';
@@ -520,11 +522,12 @@ std::string client_flags(std::span<const HeaderField> header, std::string_view* 
             }
         }
     }
-    if (const auto v = value("X-Status", buf)) {
-        if (v->find('A') != std::string_view::npos) flags += 'R';
-        if (v->find('F') != std::string_view::npos) flags += 'F';
-        if (v->find('T') != std::string_view::npos) flags += 'D';
-        if (v->find('D') != std::string_view::npos) {
+    if (x_status) {
+        const std::string_view v = unfold(x_status->value, buf);
+        if (v.find('A') != std::string_view::npos) flags += 'R';
+        if (v.find('F') != std::string_view::npos) flags += 'F';
+        if (v.find('T') != std::string_view::npos) flags += 'D';
+        if (v.find('D') != std::string_view::npos) {
             flags += 'T';
             if (deleted && deleted->empty()) *deleted = "X-Status D";
         }

@@ -479,8 +479,6 @@ bool step_to_utf8(std::string_view in, std::string& out, const RewriteOptions& o
 
 namespace {
 
-// The multipart whose boundary `boundary` is: entity `ei` itself (a defect
-// at its Content-Type), or the nearest one around it.
 // A line of white space only in the header before `at` (RFC 5322 reads it
 // as an obsolete fold; its writer most likely meant the empty line that ends
 // the header): what follows it may be a body part's header, not this one's.
@@ -496,6 +494,8 @@ bool blank_line_before(const Message& m, const Entity& e, std::size_t at) {
     return false;
 }
 
+// The multipart whose boundary `boundary` is: entity `ei` itself (a defect
+// at its Content-Type), or the nearest one around it.
 std::size_t owner_of_boundary(const Message& m, std::size_t ei, const std::string& boundary) {
     for (;;) {
         const Entity& e = m.entity(ei);
