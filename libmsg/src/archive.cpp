@@ -179,12 +179,24 @@ void annotate_maildir(Envelope& e, const MaildirFile& f) {
     e.annotations.emplace_back("Maildir-Source", f.path);
 }
 
-std::string maildir_flags(const SpoolEntry& e) {
-    for (const EnvelopeLine& l : e.envelope)
-        if (l.kind == EnvelopeLine::Kind::annotation && iequals(l.name, "Maildir-Flags")) return std::string(l.value);
+MaildirState maildir_state(const SpoolEntry& e) {
+    MaildirState s;
+    const std::string_view source = e.annotation("Maildir-Source");
+    s.flags = e.annotation("Maildir-Flags");
+    if (!source.empty() || !s.flags.empty()) {
+        s.from_maildir = true;
+        std::sort(s.flags.begin(), s.flags.end());
+        const std::size_t slash = source.rfind('/');
+        const std::string_view dir = source.substr(0, slash == std::string_view::npos ? 0 : slash);
+        s.seen = !s.flags.empty() || dir == "cur" || dir.ends_with("/cur");
+        return s;
+    }
     std::vector<HeaderField> fields;
     parse_header_block(e.message, fields, nullptr);
-    return client_flags(fields);
+    ClientFlags c = client_flags(fields);
+    s.flags = std::move(c.flags);
+    s.seen = c.old;
+    return s;
 }
 
 std::string_view marked_deleted(const Derivation& d, const MaildirFile* f) {
@@ -275,8 +287,8 @@ MboxRecord mbox_record(const SpoolEntry& e, std::time_t now) {
     return r;
 }
 
-std::string with_envelope_fields(const SpoolEntry& e, MboxRecord& r) {
-    const std::string_view eol = eol_of(e.message);
+std::string with_envelope_fields(const SpoolEntry& e, std::string_view message, MboxRecord& r) {
+    const std::string_view eol = eol_of(message);
     std::string out;
     if (const EnvelopeLine* mail = e.mail()) {
         out += "X-Envelope-From: <" + std::string(mail->path.mailbox) + ">";
@@ -287,7 +299,55 @@ std::string with_envelope_fields(const SpoolEntry& e, MboxRecord& r) {
         out += eol;
     }
     for (std::size_t& off : r.unquoted_from) off += out.size();
-    out += e.message;
+    out += message;
+    return out;
+}
+
+std::string with_status_fields(std::string_view message, const MaildirState& s, MboxRecord& r) {
+    const std::string_view eol = eol_of(message);
+    std::string added;
+    const auto has = [&s](char c) { return s.flags.find(c) != std::string::npos; };
+    if (has('S') || s.seen) {
+        added.append("Status: ").append(has('S') ? "R" : "").append(s.seen ? "O" : "").append(eol);
+    }
+    std::string x;
+    if (has('R')) x += 'A';
+    if (has('F')) x += 'F';
+    if (has('D')) x += 'T';
+    if (has('T')) x += 'D';
+    if (!x.empty()) added.append("X-Status: ").append(x).append(eol);
+
+    std::vector<HeaderField> fields;
+    const std::size_t end = parse_header_block(message, fields, nullptr);
+    std::string out;
+    out.reserve(message.size() + added.size() + eol.size());
+    std::vector<std::pair<std::size_t, std::size_t>> dropped;   // offset and length in `message`
+    std::size_t at = 0;
+    for (const HeaderField& f : fields) {
+        if (!iequals(f.name, "Status") && !iequals(f.name, "X-Status")) continue;
+        out.append(message.substr(at, f.offset - at));
+        dropped.emplace_back(f.offset, f.raw.size());
+        at = f.offset + f.raw.size();
+    }
+    out.append(message.substr(at, end - at));
+    // The header's last line may lack its line break (a message of header
+    // only): the fields start on a line of their own.
+    if (!added.empty() && !out.empty() && out.back() != '\n') out.append(eol);
+    out.append(added);
+    const std::size_t head = out.size();
+    out.append(message.substr(end));
+    // An unquoted "From " line is never inside a dropped field (a field's
+    // lines start with its name or with white space).
+    for (std::size_t& off : r.unquoted_from) {
+        if (off >= end) {
+            off = head + (off - end);
+            continue;
+        }
+        std::size_t shift = 0;
+        for (const auto& [o, n] : dropped)
+            if (o < off) shift += n;
+        off -= shift;
+    }
     return out;
 }
 

@@ -490,12 +490,12 @@ Derivation derive_envelope(std::string_view message, std::string_view from_line,
         d.rcpts_from = "To/Cc/Bcc";
     }
     declare_needs(env, message);
-    (void)client_flags(fields, &d.deleted);   // a client's "deleted" mark
+    d.deleted = client_flags(fields).deleted;   // a client's "deleted" mark
     if (fields.capacity() > 1024) std::vector<HeaderField>().swap(fields);
     return d;
 }
 
-std::string client_flags(std::span<const HeaderField> header, std::string_view* deleted) {
+ClientFlags client_flags(std::span<const HeaderField> header) {
     // The first field of each name, in one pass over the header.
     const HeaderField *status = nullptr, *x_status = nullptr, *mozilla = nullptr;
     for (const HeaderField& f : header) {
@@ -503,10 +503,14 @@ std::string client_flags(std::span<const HeaderField> header, std::string_view* 
         else if (!x_status && iequals(f.name, "X-Status")) x_status = &f;
         else if (!mozilla && iequals(f.name, "X-Mozilla-Status")) mozilla = &f;
     }
-    std::string flags;
-    if (deleted) *deleted = {};
+    ClientFlags out;
+    std::string& flags = out.flags;
     std::string buf;
-    if (status && unfold(status->value, buf).find('R') != std::string_view::npos) flags += 'S';
+    if (status) {
+        const std::string_view v = unfold(status->value, buf);
+        if (v.find('R') != std::string_view::npos) flags += 'S';
+        out.old = v.find('O') != std::string_view::npos;
+    }
     if (mozilla) {
         std::string_view v = unfold(mozilla->value, buf);
         while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
@@ -518,7 +522,7 @@ std::string client_flags(std::span<const HeaderField> header, std::string_view* 
             if (bits & 0x0004) flags += 'F';
             if (bits & 0x0008) {
                 flags += 'T';
-                if (deleted) *deleted = "X-Mozilla-Status 0x0008";
+                out.deleted = "X-Mozilla-Status 0x0008";
             }
         }
     }
@@ -529,12 +533,13 @@ std::string client_flags(std::span<const HeaderField> header, std::string_view* 
         if (v.find('T') != std::string_view::npos) flags += 'D';
         if (v.find('D') != std::string_view::npos) {
             flags += 'T';
-            if (deleted && deleted->empty()) *deleted = "X-Status D";
+            if (out.deleted.empty()) out.deleted = "X-Status D";
         }
     }
     std::sort(flags.begin(), flags.end());
     flags.erase(std::unique(flags.begin(), flags.end()), flags.end());
-    return flags;
+    out.old = out.old || !flags.empty();
+    return out;
 }
 
 std::string derivation_unusable(const Derivation& d) {

@@ -138,7 +138,7 @@ Result<MaildirWriter> MaildirWriter::open(const std::string& dir) {
     return w;
 }
 
-Result<std::string> MaildirWriter::deliver(std::string_view message, std::string_view flags) {
+Result<std::string> MaildirWriter::deliver(std::string_view message, std::string_view flags, bool seen) {
     struct timespec ts {};
     ::clock_gettime(CLOCK_REALTIME, &ts);
     static const std::string host = host_part();
@@ -158,7 +158,8 @@ Result<std::string> MaildirWriter::deliver(std::string_view message, std::string
         if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')) sorted.push_back(c);
     std::sort(sorted.begin(), sorted.end());
     sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());
-    const std::string target = sorted.empty() ? dir_ + "/new/" + name : dir_ + "/cur/" + name + ":2," + sorted;
+    const std::string target =
+        sorted.empty() && !seen ? dir_ + "/new/" + name : dir_ + "/cur/" + name + ":2," + sorted;
     if (Status s = spool_io::move(tmp, target, true); !s) {
         ::unlink(tmp.c_str());
         return s.error();

@@ -69,6 +69,27 @@ grep -q "3 messages, 0 enqueued" "$T/err" || no "a Maildir written back maps to 
 # and the file's time.
 "$BIN/spool2mbox" -o "$T/all.mbox" "$T/spool" 2> /dev/null || no "spool2mbox -o"
 [ "$(grep -c '^From [^ ]*@[^ ]* ... ... .. ..:..:.. ....$' "$T/all.mbox")" -eq 3 ] || no "three From_ lines: $(grep '^From ' "$T/all.mbox")"
+# ... with the Maildir's flags as the Status and X-Status fields a mail
+# client reads (RS: read and answered; S: read; the new message: none),
+# which carry them across an archive into a Maildir again.
+[ "$(grep -c '^Status: RO$' "$T/all.mbox")" -eq 2 ] || no "two messages read: $(grep '^Status' "$T/all.mbox")"
+[ "$(grep -c '^X-Status: A$' "$T/all.mbox")" -eq 1 ] || no "one answered: $(grep '^X-Status' "$T/all.mbox")"
+"$BIN/mbox2spool" -q "$T/all.mbox" "$T/aspool" || no "mbox2spool all.mbox: exit $?"
+"$BIN/spool2mbox" -q --maildir "$T/aback" "$T/aspool" || no "spool2mbox --maildir (from all.mbox): exit $?"
+[ "$(ls "$T/aback/new" | wc -l)" -eq 1 ] || no "through an archive, the new message is new: $(ls "$T/aback/new")"
+ls "$T/aback/cur" | grep -q ':2,RS$' || no "through an archive, RS comes back: $(ls "$T/aback/cur")"
+ls "$T/aback/cur" | grep -q ':2,S$' || no "through an archive, S comes back: $(ls "$T/aback/cur")"
+"$BIN/spool2mbox" --no-status -o "$T/plain.mbox" "$T/spool" 2> /dev/null || no "spool2mbox --no-status"
+grep -q '^Status:' "$T/plain.mbox" && no "--no-status writes the messages as they are"
+# A message a reader has seen but not flagged (cur/NAME:2,) stays in cur/,
+# in a Maildir and across an archive (Status: O).
+mkdir -p "$T/seen/cur" "$T/seen/new" "$T/seen/tmp"
+cp "$1" "$T/seen/cur/1700000400.M5P100.mx:2,"
+"$BIN/mbox2spool" -q "$T/seen" "$T/sspool" || no "mbox2spool seen: exit $?"
+"$BIN/spool2mbox" -q --maildir "$T/sback" "$T/sspool" || no "spool2mbox --maildir (seen): exit $?"
+ls "$T/sback/cur" | grep -q ':2,$' || no "a seen message stays in cur/: $(ls -R "$T/sback")"
+"$BIN/spool2mbox" -q -o "$T/seen.mbox" "$T/sspool" || no "spool2mbox (seen): exit $?"
+grep -q '^Status: O$' "$T/seen.mbox" || no "a seen message is Status: O in an archive"
 
 # msgcheck, msgshow and msgrewrite see the three messages only.
 "$BIN/msgcheck" "$M" > "$T/out" 2> "$T/err"

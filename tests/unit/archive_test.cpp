@@ -3,7 +3,11 @@
 #include <gtest/gtest.h>
 #include <msg/archive.hpp>
 #include <msg/codec.hpp>
+#include <msg/envelope.hpp>
+#include <msg/header.hpp>
+#include <msg/message.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -219,7 +223,7 @@ TEST(Archive, EntriesFromElsewhereGetAFromLineAndEnvelopeFields) {
     EXPECT_TRUE(r.from_made);
     EXPECT_EQ(r.from_line, "MAILER-DAEMON Tue Nov 14 22:13:20 2023");
     r.unquoted_from = {14};
-    const std::string with = msg::with_envelope_fields(entry, r);
+    const std::string with = msg::with_envelope_fields(entry, entry.message, r);
     EXPECT_EQ(with, "X-Envelope-From: <>\r\nX-Envelope-To: <b@example.net>\r\nX-Envelope-To: <c@example.net>\r\n"
                     "Subject: x\r\n\r\nFrom me\r\n");
     EXPECT_EQ(with.substr(r.unquoted_from[0], 7), "From me");
@@ -241,4 +245,73 @@ TEST(Archive, MarkedDeleted) {
     EXPECT_EQ(msg::marked_deleted(msg::Derivation{}, &f), "Maildir flag T");
     f = msg::maildir_file("md/cur/1.host:2,FS");
     EXPECT_EQ(msg::marked_deleted(msg::Derivation{}, &f), "");
+}
+
+// A Maildir's state, from the annotations mbox2spool wrote, or else from
+// what a mail client wrote into the message.
+TEST(Archive, MaildirState) {
+    const auto state = [](const std::string& annotations, const std::string& header) {
+        const msg::MaildirState s = msg::maildir_state(msg::parse_spool_entry(
+            "MAIL FROM:<a@x>\nRCPT TO:<b@y>\n" + annotations + "\n" + header + "\n\nbody\n"));
+        return s.flags + (s.seen ? "|seen" : "|new") + (s.from_maildir ? "|maildir" : "");
+    };
+    EXPECT_EQ(state("Maildir-Flags: SR\nMaildir-Source: md/cur/1.h:2,RS\n", "Status: O"), "RS|seen|maildir");
+    EXPECT_EQ(state("Maildir-Source: md/cur/1.h:2,\n", "Status: RO"), "|seen|maildir");   // the file wins
+    EXPECT_EQ(state("Maildir-Source: md/new/1.h\n", "X-Status: F"), "|new|maildir");
+    EXPECT_EQ(state("Maildir-Source: cur/1.h\n", "Subject: s"), "|seen|maildir");
+    EXPECT_EQ(state("Maildir-Source: md/recur/1.h\n", "Subject: s"), "|new|maildir");
+    EXPECT_EQ(state("Maildir-Flags: F\n", "Subject: s"), "F|seen|maildir");
+    EXPECT_EQ(state("Mbox-From: a@x Mon Nov 23 09:15:00 2026\n", "Status: O"), "|seen");
+    EXPECT_EQ(state("Mbox-From: a@x Mon Nov 23 09:15:00 2026\n", "Status: RO\nX-Status: A"), "RS|seen");
+    EXPECT_EQ(state("", "Subject: s"), "|new");
+}
+
+// A Maildir's flags written as the Status and X-Status fields of an mbox
+// archive read back as the same flags, new or seen as they were; the
+// fields the message had are replaced, not added to.
+TEST(Archive, StatusFieldsRoundTripThroughClientFlags) {
+    const std::string all = "DFPRST";
+    for (unsigned bits = 0; bits < (1u << all.size()); ++bits)
+        for (const bool seen : {false, true})
+            for (const std::string old : {"", "Status: O\n", "X-Status: D\nStatus: R\n"}) {
+                msg::MaildirState s;
+                for (std::size_t i = 0; i < all.size(); ++i)
+                    if (bits & (1u << i)) s.flags += all[i];
+                s.seen = seen || !s.flags.empty();
+                const std::string message = "From: a@x\n" + old + "Subject: s\n\nbody\n";
+                msg::MboxRecord r;
+                const std::string out = msg::with_status_fields(message, s, r);
+                std::vector<msg::HeaderField> fields;
+                msg::parse_header_block(out, fields);
+                const msg::ClientFlags c = msg::client_flags(fields);
+                std::string want = s.flags;
+                want.erase(std::remove(want.begin(), want.end(), 'P'), want.end());   // mbox has no "passed"
+                EXPECT_EQ(c.flags, want) << out;
+                EXPECT_EQ(c.old, s.seen) << out;
+                EXPECT_TRUE(out.ends_with("\n\nbody\n")) << out;
+                std::size_t status = 0;
+                for (const msg::HeaderField& f : fields) status += msg::iequals(f.name, "Status") || msg::iequals(f.name, "X-Status");
+                EXPECT_LE(status, 2u) << out;
+                if (!s.seen) {
+                    EXPECT_EQ(status, 0u) << out;
+                }
+            }
+}
+
+TEST(Archive, StatusFieldsKeepLineEndingsAndOffsets) {
+    msg::MaildirState s{"FS", true, true};
+    msg::MboxRecord r;
+    // CRLF message with a folded Status of its own, an unquoted From in the body.
+    const std::string crlf = "From: a@x\r\nStatus: R\r\n O\r\nSubject: s\r\n\r\nFrom me\r\n";
+    r.unquoted_from = {crlf.find("From me")};
+    std::string out = msg::with_status_fields(crlf, s, r);
+    EXPECT_EQ(out, "From: a@x\r\nSubject: s\r\nStatus: RO\r\nX-Status: F\r\n\r\nFrom me\r\n");
+    EXPECT_EQ(out.substr(r.unquoted_from[0], 7), "From me");
+    // A header of one line without a line break: the fields get lines of their own.
+    r.unquoted_from.clear();
+    EXPECT_EQ(msg::with_status_fields("Subject: s", s, r), "Subject: s\nStatus: RO\nX-Status: F\n");
+    EXPECT_EQ(msg::with_status_fields("Subject: s\nStatus: O", s, r), "Subject: s\nStatus: RO\nX-Status: F\n");
+    // A new message loses a stale Status and gains nothing.
+    EXPECT_EQ(msg::with_status_fields("Status: RO\nSubject: s\n\nx\n", msg::MaildirState{"", false, true}, r),
+              "Subject: s\n\nx\n");
 }

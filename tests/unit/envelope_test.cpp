@@ -447,19 +447,19 @@ TEST(ClientFlags, StatusXStatusAndMozillaStatus) {
         const std::string text = header + "\n\nbody\n";
         std::vector<msg::HeaderField> fields;
         msg::parse_header_block(text, fields);
-        std::string_view deleted = "unset";
-        std::string f = msg::client_flags(fields, &deleted);
-        return f + "|" + std::string(deleted);
+        const msg::ClientFlags f = msg::client_flags(fields);
+        return f.flags + (f.old ? "|old|" : "|new|") + std::string(f.deleted);
     };
-    EXPECT_EQ(flags("From: a@example.org"), "|");
-    EXPECT_EQ(flags("Status: O"), "|");
-    EXPECT_EQ(flags("Status: RO"), "S|");
-    EXPECT_EQ(flags("Status: RO\nX-Status: AF"), "FRS|");
-    EXPECT_EQ(flags("X-Status: T"), "D|");
-    EXPECT_EQ(flags("X-Status: D"), "T|X-Status D");
-    EXPECT_EQ(flags("X-Mozilla-Status: 0001"), "S|");
-    EXPECT_EQ(flags("X-Mozilla-Status: 0x0007"), "FRS|");
-    EXPECT_EQ(flags("X-Mozilla-Status: 0009\nX-Status: D"), "ST|X-Mozilla-Status 0x0008");
-    EXPECT_EQ(flags("X-Mozilla-Status: zz"), "|");
-    EXPECT_EQ(flags("Status: O\nStatus: R"), "|");   // the first Status counts
+    EXPECT_EQ(flags("From: a@example.org"), "|new|");
+    EXPECT_EQ(flags("Status: O"), "|old|");   // seen, not read: a Maildir's cur/ without flags
+    EXPECT_EQ(flags("Status: RO"), "S|old|");
+    EXPECT_EQ(flags("Status: R"), "S|old|");   // a flagged message is never new
+    EXPECT_EQ(flags("Status: RO\nX-Status: AF"), "FRS|old|");
+    EXPECT_EQ(flags("X-Status: T"), "D|old|");
+    EXPECT_EQ(flags("X-Status: D"), "T|old|X-Status D");
+    EXPECT_EQ(flags("X-Mozilla-Status: 0001"), "S|old|");
+    EXPECT_EQ(flags("X-Mozilla-Status: 0x0007"), "FRS|old|");
+    EXPECT_EQ(flags("X-Mozilla-Status: 0009\nX-Status: D"), "ST|old|X-Mozilla-Status 0x0008");
+    EXPECT_EQ(flags("X-Mozilla-Status: zz"), "|new|");
+    EXPECT_EQ(flags("Status: O\nStatus: R"), "|old|");   // the first Status counts
 }

@@ -112,6 +112,11 @@ TEST(Maildir, WritesThroughTmpWithUniqueNames) {
     auto e = w->deliver("Subject: e\n\n", "/.");
     ASSERT_TRUE(e) << e.error().message;
     EXPECT_EQ(fs::path(*e).parent_path(), m / "new");
+    // Seen without flags (an mbox's Status O, a file of cur/): cur/NAME:2,
+    auto f = w->deliver("Subject: f\n\n", "", true);
+    ASSERT_TRUE(f) << f.error().message;
+    EXPECT_EQ(fs::path(*f).parent_path(), m / "cur");
+    EXPECT_TRUE(f->ends_with(":2,")) << *f;
 }
 
 // Names written one after another sort in the order they were written

@@ -30,7 +30,8 @@ const ToolInfo kInfo = {
     "SPOOL alone takes the entries of every state (queue, deferred, hold, sent, failed)\n"
     "merged in enqueue order; SPOOL/STATE takes one. An entry made by mbox2spool comes back\n"
     "with its From_ line and line endings as they were, so that mbox2spool then spool2mbox\n"
-    "gives the archive back byte for byte.\n\n"
+    "gives the archive back byte for byte. A message from a Maildir gets its flags as the\n"
+    "Status and X-Status fields mail clients read (mutt's), unless --no-status.\n\n"
     "Examples:\n"
     "  spool2mbox out -o all.mbox                      every entry\n"
     "  spool2mbox out/failed --gzip -o failed.mbox.gz  what could not be delivered\n"
@@ -47,10 +48,12 @@ static int tool_main(int argc, char** argv) {
          "mboxrd, mboxo, mboxcl or mboxcl2")
         ("gzip", "compress the archive with gzip")
         ("envelope", "add X-Envelope-From and X-Envelope-To fields at the top of each message")
+        ("no-status", "write a message from a Maildir as it is, without Status and X-Status fields for its flags")
         ("maildir", po::value<std::string>()->value_name("DIR"),
          "write the messages into the Maildir DIR instead (made when missing; new/, or cur/ with their flags)");
     exclusive_options({"maildir", "output"});
     exclusive_options({"maildir", "gzip"});
+    exclusive_options({"maildir", "no-status"});
     auto parsed = parse_cli(argc, argv, kInfo, opts);
     if (auto* code = std::get_if<int>(&parsed)) return *code;
     Cli& cli = std::get<Cli>(parsed);
@@ -65,6 +68,7 @@ static int tool_main(int argc, char** argv) {
         return exit_code::usage;
     }
     const bool envelope = vm.count("envelope") > 0;
+    const bool status_fields = vm.count("no-status") == 0;
 
     // SPOOL or SPOOL/STATE
     namespace fs = std::filesystem;
@@ -151,12 +155,15 @@ static int tool_main(int argc, char** argv) {
             complain(kInfo.name, root + "/" + std::string(msg::state_dir(st)) + "/" + name + ": " + r.ignored);
             result = exit_code::worst(result, exit_code::problems);
         }
-        std::string with_fields;
+        const msg::MaildirState state = msg::maildir_state(e);
+        std::string with_status, with_envelope;
         std::string_view message = e.message;
-        if (envelope) message = with_fields = msg::with_envelope_fields(e, r);
+        // A Maildir's flags go into an archive as its mail client's fields.
+        if (!maildir && state.from_maildir && status_fields) message = with_status = msg::with_status_fields(message, state, r);
+        if (envelope) message = with_envelope = msg::with_envelope_fields(e, message, r);
         msg::Status w = msg::Ok{};
         if (maildir) {
-            if (auto d = maildir->deliver(message, msg::maildir_flags(e)); !d) w = d.error();
+            if (auto d = maildir->deliver(message, state.flags, state.seen); !d) w = d.error();
         } else {
             // An archive's bytes before its first From_ line go back only
             // where they were, before the archive's first message (the

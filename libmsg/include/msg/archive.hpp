@@ -100,11 +100,17 @@ std::string make_from_line(std::string_view sender, std::time_t t);
 
 // The Mbox-From and Maildir-* annotations of a Maildir message.
 void annotate_maildir(Envelope& e, const MaildirFile& f);
-// The flags the entry's message gets in a Maildir: those it had in one
-// (Maildir-Flags), else what its mail client wrote into the archive
-// (client_flags: Status, X-Status, X-Mozilla-Status, as mb2md reads them);
-// "" when none (a new message).
-std::string maildir_flags(const SpoolEntry& e);
+// How the entry's message is kept in a Maildir: as it was in one (the
+// Maildir-Flags and Maildir-Source annotations: its flags, and seen for a
+// file of cur/), else as its mail client marked it in an archive
+// (client_flags: Status, X-Status, X-Mozilla-Status, as mb2md reads them).
+// A message neither flagged nor seen is new (new/).
+struct MaildirState {
+    std::string flags;          // sorted
+    bool seen = false;          // cur/ (a reader has seen it), not new/
+    bool from_maildir = false;  // the entry was made from a Maildir's file
+};
+MaildirState maildir_state(const SpoolEntry& e);
 
 // Whether the mail client that kept the message had deleted it (it stays
 // in an archive until the client compacts it, in a Maildir until it
@@ -126,9 +132,19 @@ struct MboxRecord {
 };
 MboxRecord mbox_record(const SpoolEntry& e, std::time_t now);
 
-// The message with X-Envelope-From and X-Envelope-To fields before its
-// header (in its own line endings); the offsets of `r.unquoted_from` move
-// with it.
-std::string with_envelope_fields(const SpoolEntry& e, MboxRecord& r);
+// The entry's `message` with X-Envelope-From and X-Envelope-To fields
+// before its header (in its own line endings); the offsets of
+// `r.unquoted_from` move with it.
+std::string with_envelope_fields(const SpoolEntry& e, std::string_view message, MboxRecord& r);
+
+// `message` with a Maildir's state written as mail clients keep it in an
+// mbox archive (mutt, mblaze's mexport -S), the reverse of client_flags:
+// Status R for S, O for seen; X-Status A for R, F for F, T for D (draft),
+// D for T (trashed). The fields go at the end of the header, in the
+// message's line endings, in place of the Status and X-Status it had (the
+// Maildir's flags are newer than what a client once wrote there); one with
+// nothing to say is left out, so a new message has neither. The offsets
+// of `r.unquoted_from` move with the bytes.
+std::string with_status_fields(std::string_view message, const MaildirState& s, MboxRecord& r);
 
 }  // namespace msg

@@ -165,13 +165,20 @@ struct Derivation {
 struct HeaderField;
 
 // What the mail client that kept a message in an mbox archive wrote about
-// it, as the Maildir flags that say the same, sorted: Status R (read) is S;
-// X-Status A (answered) R, F F (flagged), T D (draft), D T (deleted);
-// X-Mozilla-Status (Thunderbird's, hexadecimal) 0x0001 S, 0x0002 R,
-// 0x0004 F, 0x0008 T. The first field of each name counts. `deleted`, when
-// given, gets the mark that says the message was deleted
-// ("X-Mozilla-Status 0x0008", else "X-Status D"), or "".
-std::string client_flags(std::span<const HeaderField> header, std::string_view* deleted = nullptr);
+// it (mutt, Pine, mb2md's reading): `flags` are the Maildir flags that say
+// the same, sorted: Status R (read) is S; X-Status A (answered) R, F F
+// (flagged), T D (draft), D T (deleted); X-Mozilla-Status (Thunderbird's,
+// hexadecimal) 0x0001 S, 0x0002 R, 0x0004 F, 0x0008 T. `old`: a reader has
+// seen the message (Status O, or any flag), which a Maildir says by keeping
+// it in cur/ rather than new/. `deleted`: the mark that says the message was
+// deleted ("X-Mozilla-Status 0x0008", else "X-Status D"), or "". The first
+// field of each name counts.
+struct ClientFlags {
+    std::string flags;
+    bool old = false;
+    std::string_view deleted;
+};
+ClientFlags client_flags(std::span<const HeaderField> header);
 
 // What the caller fixes for every message, instead of deriving it
 // (mbox2spool --sender, --rcpt).

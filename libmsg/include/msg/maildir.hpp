@@ -64,8 +64,9 @@ class MaildirWriter {
 public:
     static Result<MaildirWriter> open(const std::string& dir);
     // Write `message` under a new unique name: tmp/, fsync, rename into
-    // new/ (no flags) or cur/ with ":2,FLAGS". Returns the path written.
-    Result<std::string> deliver(std::string_view message, std::string_view flags = {});
+    // cur/ with ":2,FLAGS" when it has flags or a reader has `seen` it,
+    // else into new/. Returns the path written.
+    Result<std::string> deliver(std::string_view message, std::string_view flags = {}, bool seen = false);
 
 private:
     std::string dir_;
