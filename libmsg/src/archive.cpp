@@ -176,14 +176,15 @@ std::string make_from_line(std::string_view sender, std::time_t t) {
 void annotate_maildir(Envelope& e, const MaildirFile& f) {
     e.annotations.emplace_back("Mbox-From", make_from_line(e.mail_from, f.mtime));
     if (!f.flags.empty()) e.annotations.emplace_back("Maildir-Flags", f.flags);
-    e.annotations.emplace_back("Maildir-Source", f.path);
+    e.annotations.emplace_back(f.mh ? "MH-Source" : "Maildir-Source", f.path);
 }
 
 MaildirState maildir_state(const SpoolEntry& e) {
     MaildirState s;
     const std::string_view source = e.annotation("Maildir-Source");
     s.flags = e.annotation("Maildir-Flags");
-    if (!source.empty() || !s.flags.empty()) {
+    // An MH folder's message is seen when its sequences say it was read.
+    if (!source.empty() || !s.flags.empty() || !e.annotation("MH-Source").empty()) {
         s.from_maildir = true;
         std::sort(s.flags.begin(), s.flags.end());
         const std::size_t slash = source.rfind('/');
@@ -200,7 +201,7 @@ MaildirState maildir_state(const SpoolEntry& e) {
 }
 
 std::string_view marked_deleted(const Derivation& d, const MaildirFile* f) {
-    if (f && f->flags.find('T') != std::string_view::npos) return "Maildir flag T";
+    if (f && f->flags.find('T') != std::string_view::npos) return f->mh ? "MH's deleted name ,N" : "Maildir flag T";
     return d.deleted;
 }
 

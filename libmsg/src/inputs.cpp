@@ -10,6 +10,7 @@
 #include <optional>
 #include <system_error>
 
+#include "msg/mh.hpp"
 #include "msg/source.hpp"
 
 namespace msg {
@@ -87,7 +88,7 @@ void read_mbox(const std::string& path, const InputOptions& o, const std::functi
 }
 
 void read_file(const std::string& path, const InputOptions& o, const std::function<bool(const InputMessage&)>& fn,
-               bool& stop, InputCounts& c, bool maildir = false) {
+               bool& stop, InputCounts& c, const InputItem* folder = nullptr) {
     auto src = path == "-" ? Source::read_fd(0, "<stdin>") : Source::open(path, o.max_read);
     if (!src.ok()) return fail(o, c, problem_for(src.error().errnum), src.error().message);
     InputMessage im;
@@ -95,8 +96,17 @@ void read_file(const std::string& path, const InputOptions& o, const std::functi
     im.source = path;
     im.data = src->data();
     std::optional<MaildirFile> file;   // with its time, from the file read
-    if (maildir) {
+    if (folder && folder->maildir) {
         file.emplace(maildir_file(path));
+    } else if (folder && folder->mh) {
+        file.emplace();
+        file->path = path;
+        file->name = path.substr(path.rfind('/') + 1);
+        file->flags = folder->flags;
+        file->seen_dir = file->flags.find('S') != std::string::npos;
+        file->mh = true;
+    }
+    if (file) {
         file->mtime = src->mtime();
         im.maildir = &*file;
     }
@@ -137,15 +147,25 @@ bool client_metadata(std::string_view name) {
 // path (so in its place once sorted), and the walk goes on.
 void walk(const fs::path& dir, InputItem::Kind plain, std::vector<InputItem>& out, bool below_maildir = false) {
     auto problem = [&](const std::string& path, int e) {
-        out.push_back({InputItem::Kind::problem, path, false, problem_for(e),
-                       "cannot read directory " + path + ": " + std::strerror(e)});
+        out.push_back({.kind = InputItem::Kind::problem, .path = path, .problem = problem_for(e),
+                       .message = "cannot read directory " + path + ": " + std::strerror(e)});
     };
     const bool maildir = is_maildir(dir.string());
     if (maildir) {
         auto files = list_maildir_paths(dir.string(), MaildirOrder::path);
         if (!files) return problem(dir.string(), files.error().errnum);
         out.reserve(out.size() + files->size());
-        for (std::string& f : *files) out.push_back({InputItem::Kind::file, std::move(f), true, InputProblem::missing, {}});
+        for (std::string& f : *files) out.push_back({.kind = InputItem::Kind::file, .path = std::move(f), .maildir = true});
+    }
+    // An MH folder's messages are its numbered files; its other files are
+    // a reader's state, never messages or archives.
+    const bool mh = !maildir && !below_maildir && is_mh_folder(dir.string());
+    if (mh) {
+        auto files = list_mh(dir.string());
+        if (!files) return problem(dir.string(), files.error().errnum);
+        out.reserve(out.size() + files->size());
+        for (MaildirFile& f : *files)
+            out.push_back({.kind = InputItem::Kind::file, .path = std::move(f.path), .mh = true, .flags = std::move(f.flags)});
     }
     std::vector<fs::path> subdirs, files;
     std::error_code ec;
@@ -155,14 +175,42 @@ void walk(const fs::path& dir, InputItem::Kind plain, std::vector<InputItem>& ou
         const std::string name = it->path().filename().string();
         if (it->is_directory(e2)) {
             if (!maildir || (name != "cur" && name != "new" && name != "tmp")) subdirs.push_back(it->path());
-        } else if (!maildir && !below_maildir && it->is_regular_file(e2)) {
+        } else if (!maildir && !mh && !below_maildir && it->is_regular_file(e2)) {
             if (plain == InputItem::Kind::archive && client_metadata(name)) continue;
             files.push_back(it->path());
         }
     }
     if (ec) problem(dir.string(), ec.value());
-    for (const fs::path& f : files) out.push_back({plain, f.string(), false, InputProblem::missing, {}});
+    for (const fs::path& f : files) out.push_back({.kind = plain, .path = f.string()});
     for (const fs::path& d : subdirs) walk(d, plain, out, maildir || below_maildir);
+}
+
+// Items in path order, but an MH folder's messages in number order
+// (1, 2, 10; a deleted ",N" after N), where they are in the folder's place.
+void sort_by_path(std::vector<InputItem>& items) {
+    const auto by_path = [](const InputItem& a, const InputItem& b) { return a.path < b.path; };
+    if (std::none_of(items.begin(), items.end(), [](const InputItem& i) { return i.mh; })) {
+        // Already so for a Maildir alone (its listing is in path order).
+        if (!std::is_sorted(items.begin(), items.end(), by_path)) std::sort(items.begin(), items.end(), by_path);
+        return;
+    }
+    // An MH message's key: its folder's path, "/", its number in 20 digits,
+    // then its name (",N" after "N").
+    const auto key = [](const InputItem& i) {
+        if (!i.mh) return i.path;
+        const std::size_t slash = i.path.rfind('/');
+        const std::string_view name = std::string_view(i.path).substr(slash + 1);
+        const std::string n = std::to_string(mh_number(name).value_or(0));
+        return i.path.substr(0, slash + 1) + std::string(20 - n.size(), '0') + n + "/" + std::string(name);
+    };
+    std::vector<std::pair<std::string, std::size_t>> keys;
+    keys.reserve(items.size());
+    for (std::size_t i = 0; i < items.size(); ++i) keys.emplace_back(key(items[i]), i);
+    std::sort(keys.begin(), keys.end());
+    std::vector<InputItem> sorted;
+    sorted.reserve(items.size());
+    for (const auto& k : keys) sorted.push_back(std::move(items[k.second]));
+    items = std::move(sorted);
 }
 
 }  // namespace
@@ -193,13 +241,10 @@ std::vector<InputItem> list_input(const std::string& in, const InputOptions& o) 
     std::error_code ec;
     if (in != "-" && fs::is_directory(in, ec)) {
         walk(in, o.mbox ? InputItem::Kind::archive : InputItem::Kind::file, items);
-        // Already so for a Maildir alone (its listing is in path order).
-        const auto by_path = [](const InputItem& a, const InputItem& b) { return a.path < b.path; };
-        if (!std::is_sorted(items.begin(), items.end(), by_path)) std::sort(items.begin(), items.end(), by_path);
+        sort_by_path(items);
         return items;
     }
-    items.push_back({o.mbox ? InputItem::Kind::archive : InputItem::Kind::file, in, false,
-                     InputProblem::missing, {}});
+    items.push_back({.kind = o.mbox ? InputItem::Kind::archive : InputItem::Kind::file, .path = in});
     return items;
 }
 
@@ -209,7 +254,7 @@ bool read_input(const InputItem& item, const InputOptions& o, const std::functio
     switch (item.kind) {
     case InputItem::Kind::problem: fail(o, c, item.problem, item.message); break;
     case InputItem::Kind::archive: read_mbox(item.path, o, fn, stop, c); break;
-    case InputItem::Kind::file: read_file(item.path, o, fn, stop, c, item.maildir); break;
+    case InputItem::Kind::file: read_file(item.path, o, fn, stop, c, &item); break;
     }
     return !stop;
 }

@@ -1,5 +1,5 @@
 #!/bin/sh
-# maildir.sh BINDIR - Maildir across the tools: mbox2spool reads one (cur/
+# maildir.sh BINDIR - Maildir (and MH) across the tools: mbox2spool reads one (cur/
 # and new/ at any depth, never tmp/ or a mail server's index files) and is
 # idempotent; spool2mbox --maildir writes one back with the same bytes and
 # flags; msgcheck, msgshow and msgrewrite read its messages only.
@@ -90,6 +90,34 @@ cp "$1" "$T/seen/cur/1700000400.M5P100.mx:2,"
 ls "$T/sback/cur" | grep -q ':2,$' || no "a seen message stays in cur/: $(ls -R "$T/sback")"
 "$BIN/spool2mbox" -q -o "$T/seen.mbox" "$T/sspool" || no "spool2mbox (seen): exit $?"
 grep -q '^Status: O$' "$T/seen.mbox" || no "a seen message is Status: O in an archive"
+
+# An MH folder (nmh, mutt, Claws Mail): its numbered files in number order,
+# flags from .mh_sequences, a deleted ",N" left out as a client's deletion,
+# the reader's files never taken for mail.
+H=$T/Mail-mh/inbox
+mkdir -p "$H/lists"
+for n in 1 2 10; do
+    printf 'From: a@example.org\nTo: b@example.net\nSubject: mh %s\nMessage-ID: <mh%s@example.org>\nDate: Mon, 23 Nov 2026 09:00:00 +0000\n\nbody %s\n' $n $n $n > "$H/$n"
+done
+printf 'From: a@example.org\nTo: b@example.net\nSubject: mh deleted\n\ngone\n' > "$H/,4"
+printf 'From: a@example.org\nTo: b@example.net\nSubject: mh list\n\nlist\n' > "$H/lists/1"
+: > "$H/lists/.mh_sequences"
+printf 'unseen: 10\nflagged: 2\nreplied: 1-2\ncur: 2\n' > "$H/.mh_sequences"
+printf 'cache\n' > "$H/.xmhcache"
+"$BIN/mbox2spool" "$T/Mail-mh" "$T/mhspool" 2> "$T/err" || no "mbox2spool MH: exit $?: $(cat "$T/err")"
+grep -q "5 messages, 4 enqueued.* 1 marked deleted" "$T/err" || no "mbox2spool takes an MH folder's four messages and counts the deleted one: $(cat "$T/err")"
+grep -q "marked deleted (MH's deleted name ,N)" "$T/err" || no "a deleted ,N is said: $(cat "$T/err")"
+"$BIN/spool2mbox" -q -o "$T/mh.mbox" "$T/mhspool" || no "spool2mbox MH: exit $?"
+[ "$(grep '^Subject: mh' "$T/mh.mbox" | tr '\n' ,)" = "Subject: mh 1,Subject: mh 2,Subject: mh 10,Subject: mh list," ] ||
+    no "an MH folder in number order, its subfolder after: $(grep '^Subject' "$T/mh.mbox")"
+[ "$(grep -c '^Status: RO$' "$T/mh.mbox")" -eq 3 ] || no "three MH messages read: $(grep '^Status' "$T/mh.mbox")"
+grep -q '^X-Status: AF$' "$T/mh.mbox" || no "MH's replied and flagged: $(grep '^X-Status' "$T/mh.mbox")"
+"$BIN/spool2mbox" -q --maildir "$T/mhback" "$T/mhspool" || no "spool2mbox --maildir (MH): exit $?"
+[ "$(ls "$T/mhback/new" | wc -l)" -eq 1 ] || no "the unseen MH message is new: $(ls "$T/mhback/new")"
+ls "$T/mhback/cur" | grep -q ':2,FRS$' || no "MH flagged+replied+read is FRS: $(ls "$T/mhback/cur")"
+"$BIN/msgshow" "$T/Mail-mh" > "$T/out" 2>&1
+[ "$(grep -c "^$H/" "$T/out")" -eq 5 ] || no "msgshow MH shows five messages: $(cat "$T/out")"
+grep -q "mh_sequences\|xmhcache" "$T/out" && no "msgshow reads an MH reader's files: $(cat "$T/out")"
 
 # msgcheck, msgshow and msgrewrite see the three messages only.
 "$BIN/msgcheck" "$M" > "$T/out" 2> "$T/err"

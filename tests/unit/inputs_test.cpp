@@ -144,6 +144,35 @@ TEST_F(Inputs, MaildirMessagesOnly) {
     EXPECT_TRUE(errors.empty());
 }
 
+// An MH folder: its numbered files in number order, with the flags its
+// sequences give; its other files are a reader's state; its subfolders
+// after its messages; in a walk for archives too, each file is a message.
+TEST_F(Inputs, MhFolderMessagesInNumberOrder) {
+    put("mh/inbox/.mh_sequences", "unseen: 2 10\nflagged: 1\nreplied: 1-2\n");
+    put("mh/inbox/1", "S: 1\n\n1\n");
+    put("mh/inbox/2", "S: 2\n\n2\n");
+    put("mh/inbox/10", "S: 10\n\n10\n");
+    put("mh/inbox/,3", "S: 3\n\n3\n");
+    put("mh/inbox/.xmhcache", "cache");
+    put("mh/inbox/notes.txt", "not a message\n");
+    put("mh/inbox/lists/.claws_mark", "\x01mark");
+    put("mh/inbox/lists/7", "S: 7\n\n7\n");
+    for (const bool mbox : {false, true}) {
+        msg::InputOptions o;
+        o.mbox = mbox;
+        std::vector<std::string> got;
+        const auto c = msg::for_each_message({(dir_ / "mh").string()}, o, [&](const msg::InputMessage& m) {
+            EXPECT_NE(m.maildir, nullptr);
+            if (!m.maildir) return true;
+            EXPECT_TRUE(m.maildir->mh);
+            got.push_back(m.maildir->name + ":" + m.maildir->flags);
+            return true;
+        });
+        EXPECT_FALSE(c.any()) << mbox;
+        EXPECT_EQ(got, (std::vector<std::string>{"1:FRS", "2:R", ",3:ST", "10:", "7:S"})) << mbox;
+    }
+}
+
 // What KMail and Dovecot keep beside mbox folders is not an archive.
 TEST_F(Inputs, IndexFilesBesideArchivesAreNotArchives) {
     const std::string one = "From x Mon Nov 23 09:15:00 2026\nA: 1\n\none\n";
@@ -238,7 +267,7 @@ TEST_F(Inputs, ListedThenReadAsTheLoopReads) {
                                          archive_or_file}));
     }
     // A directory that cannot be read is an item of its own, in its place.
-    msg::InputItem p{msg::InputItem::Kind::problem, "x", false, msg::InputProblem::missing, "cannot read x"};
+    msg::InputItem p{.kind = msg::InputItem::Kind::problem, .path = "x", .message = "cannot read x"};
     msg::InputCounts c;
     std::vector<std::string> said;
     msg::InputOptions o;

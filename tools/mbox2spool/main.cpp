@@ -60,7 +60,7 @@ static int tool_main(int argc, char** argv) {
          "envelope recipient of every entry (repeatable)")
         ("lock", "lock each archive (dotlock and fcntl) while reading it, for live mailboxes")
         ("keep-deleted", "enqueue the messages a mail client marked deleted and kept until it compacts "
-                         "(X-Mozilla-Status 0x0008, X-Status D, Maildir flag T) like the others")
+                         "(X-Mozilla-Status 0x0008, X-Status D, Maildir flag T, an MH ,N file) like the others")
         ("json", "print one JSON object per message (JSON Lines)");
     auto parsed = parse_cli(argc, argv, kInfo, opts);
     if (auto* code = std::get_if<int>(&parsed)) return *code;
@@ -135,7 +135,7 @@ static int tool_main(int argc, char** argv) {
         struct Pending {
             std::uint64_t seq, index, line;
             std::size_t archive;
-            std::string file;   // a Maildir message's own file ("" in an archive)
+            std::string file;   // a Maildir or MH message's own file ("" in an archive)
         };
         std::deque<Pending> pending;
         std::vector<std::pair<std::string, std::string>> archives;   // source, file
@@ -188,7 +188,7 @@ static int tool_main(int argc, char** argv) {
     const std::vector<std::string> archives(cli.inputs.begin(), cli.inputs.end() - 1);
     std::string leading;   // an archive's leading bytes, until its first entry takes them
     const int read = for_each_message(archives, in, [&](const InputMessage& m) {
-        // A message of an archive, or a file of a Maildir (which has no From_ line).
+        // A message of an archive, or a file of a Maildir or an MH folder (which has no From_ line).
         static const msg::MboxMessage kNone;
         const msg::MboxMessage& mm = m.mbox ? *m.mbox : kNone;
         ++c.messages;

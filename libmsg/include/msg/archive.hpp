@@ -20,6 +20,9 @@
 //
 //   Maildir-Flags: FLAGS         its flags (":2,FLAGS"), when it had any
 //   Maildir-Source: PATH         the file it came from (informational)
+// and one from an MH folder's file (mh.hpp):
+//   Maildir-Flags: FLAGS         what the folder's sequences say, in Maildir's letters
+//   MH-Source: PATH              the file it came from (informational)
 //
 // The entry's name carries a key (message_key) computed from the From_
 // line and the message bytes, by which a writer recognises a message
@@ -98,25 +101,28 @@ void annotate_mbox(Envelope& e, const MboxMessage& m, std::string_view source, s
 // (MAILER-DAEMON for the null sender).
 std::string make_from_line(std::string_view sender, std::time_t t);
 
-// The Mbox-From and Maildir-* annotations of a Maildir message.
+// The Mbox-From and Maildir-* (or MH-Source) annotations of a Maildir's
+// or an MH folder's message.
 void annotate_maildir(Envelope& e, const MaildirFile& f);
 // How the entry's message is kept in a Maildir: as it was in one (the
 // Maildir-Flags and Maildir-Source annotations: its flags, and seen for a
-// file of cur/), else as its mail client marked it in an archive
+// file of cur/) or in an MH folder (Maildir-Flags and MH-Source: seen
+// when flagged at all), else as its mail client marked it in an archive
 // (client_flags: Status, X-Status, X-Mozilla-Status, as mb2md reads them).
 // A message neither flagged nor seen is new (new/).
 struct MaildirState {
     std::string flags;          // sorted
     bool seen = false;          // cur/ (a reader has seen it), not new/
-    bool from_maildir = false;  // the entry was made from a Maildir's file
+    bool from_maildir = false;  // the entry was made from a Maildir's (or an MH folder's) file
 };
 MaildirState maildir_state(const SpoolEntry& e);
 
 // Whether the mail client that kept the message had deleted it (it stays
 // in an archive until the client compacts it, in a Maildir until it
-// expunges): what marks it so ("X-Mozilla-Status 0x0008", "X-Status D",
-// "Maildir flag T"), or "" when nothing does. `f`: the message's Maildir
-// file, when it is one.
+// expunges, in an MH folder until it is packed): what marks it so
+// ("X-Mozilla-Status 0x0008", "X-Status D", "Maildir flag T", "MH's
+// deleted name ,N"), or "" when nothing does. `f`: the message's Maildir
+// or MH file, when it is one.
 std::string_view marked_deleted(const Derivation& d, const MaildirFile* f);
 
 // What an MboxWriter needs to write an entry's message back.

@@ -5,7 +5,8 @@
 // below them, recursively, in sorted order; symbolic links below a
 // directory are not followed, as find(1) does not, so a walk never leaves
 // the tree it was given; of a Maildir, at any depth, only the messages in
-// cur/ and new/, never tmp/ or a mail server's index files) and, with
+// cur/ and new/, never tmp/ or a mail server's index files; of an MH
+// folder only its numbered files, in number order) and, with
 // `mbox`, archives whose messages are handed out one at a time (gzip is
 // detected; memory does not grow with the archive). A failing input is
 // reported to `on_error` and the loop goes on with the next.
@@ -58,7 +59,8 @@ struct InputMessage {
     // the words that name it there ("message N: ", empty for a file).
     std::string place() const { return from_mbox ? file + ":" + std::to_string(first_line - 1) : file; }
     std::string named() const { return from_mbox ? "message " + std::to_string(index + 1) + ": " : std::string(); }
-    // A message file of a Maildir (name, flags, delivery time); null otherwise.
+    // A message file of a Maildir or an MH folder (name, flags, delivery
+    // time); null otherwise.
     const MaildirFile* maildir = nullptr;
     // For a message of an archive framed in pieces (MboxMessage::keep):
     // while a copy is held, data stays valid after the callback. Empty
@@ -120,7 +122,9 @@ struct InputItem {
     std::string path;                     // "-" for standard input
     bool maildir = false;   // a Maildir's message file (see maildir_file())
     InputProblem problem = InputProblem::missing;  // Kind::problem: what went wrong,
-    std::string message;                           // in a whole sentence
+    std::string message{};                         // in a whole sentence
+    bool mh = false;        // an MH folder's message file (mh.hpp), with
+    std::string flags{};    // the flags its folder's sequences give it
 };
 std::vector<InputItem> list_input(const std::string& input, const InputOptions& options);
 // The messages of one item, as for_each_message hands them out; a problem

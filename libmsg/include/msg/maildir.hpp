@@ -29,10 +29,13 @@ namespace msg {
 bool is_maildir(const std::string& dir);
 
 struct MaildirFile {
-    std::string path;        // DIR/cur/NAME or DIR/new/NAME
+    std::string path;        // DIR/cur/NAME or DIR/new/NAME (DIR/NAME in an MH folder)
     std::string name;        // NAME, info included
     bool seen_dir = false;   // in cur/ (false: new/)
     std::string flags;       // the letters after ":2," ("" when none)
+    // A message file of an MH folder (mh.hpp), not of a Maildir: `flags`
+    // say in Maildir's letters what the folder's sequences say of it.
+    bool mh = false;
     // The file's modification time (delivery time, for most writers), as
     // read_input (inputs.hpp) hands the message out; 0 in list_maildir's list.
     std::time_t mtime = 0;
