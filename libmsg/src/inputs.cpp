@@ -139,10 +139,12 @@ bool client_metadata(std::string_view name) {
 // (not tmp/, not a mail server's index files); below a Maildir only
 // Maildirs give messages (Maildir++ subfolders, Dovecot's folders), and
 // other directories there (Courier's courierimapkeywords/, ...) nothing;
-// archives are every file but a mail client's metadata
-// (client_metadata). Like find(1), symbolic links are not followed, so that a
-// walk never leaves the tree it was given. A file that is not a Maildir's
-// is an item of kind `plain`; a Maildir's is always a message file. A
+// of an MH folder only its numbered files; elsewhere every file but a mail
+// client's metadata (client_metadata: an index or a .DS_Store is neither
+// a message nor an archive). Like find(1), symbolic links are not followed,
+// so that a walk never leaves the tree it was given. A file that is not a
+// Maildir's or an MH folder's is an item of kind `plain`; theirs are
+// always message files. A
 // directory that cannot be read is a problem item of its own, with its
 // path (so in its place once sorted), and the walk goes on.
 void walk(const fs::path& dir, InputItem::Kind plain, std::vector<InputItem>& out, bool below_maildir = false) {
@@ -176,7 +178,7 @@ void walk(const fs::path& dir, InputItem::Kind plain, std::vector<InputItem>& ou
         if (it->is_directory(e2)) {
             if (!maildir || (name != "cur" && name != "new" && name != "tmp")) subdirs.push_back(it->path());
         } else if (!maildir && !mh && !below_maildir && it->is_regular_file(e2)) {
-            if (plain == InputItem::Kind::archive && client_metadata(name)) continue;
+            if (client_metadata(name)) continue;
             files.push_back(it->path());
         }
     }

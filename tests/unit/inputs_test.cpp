@@ -191,6 +191,14 @@ TEST_F(Inputs, IndexFilesBesideArchivesAreNotArchives) {
     msg::InputCounts c;
     EXPECT_EQ(read({(dir_ / "mail").string()}, o, &c).size(), 2u);
     EXPECT_FALSE(c.any()) << (errors.empty() ? "" : errors.front());
+    // Nor is such a file a message, beside message files (a folder of .eml
+    // files copied from a Mac, with its .DS_Store).
+    put("eml/a.eml", "A: 1\n\none\n");
+    put("eml/.DS_Store", std::string("\0\0\0\1Bud1", 8));
+    put("eml/Info.plist", "<plist/>\n");
+    msg::InputCounts f;
+    EXPECT_EQ(read({(dir_ / "eml").string()}, {}, &f).size(), 1u);
+    EXPECT_FALSE(f.any()) << (errors.empty() ? "" : errors.front());
 }
 
 TEST_F(Inputs, ArchivesMessageByMessageAndProblemsCounted) {
