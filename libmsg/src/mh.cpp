@@ -1,11 +1,12 @@
 // mh.cpp - reading MH folders (mh.hpp).
 #include "msg/mh.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
-#include <fstream>
 #include <iterator>
 #include <tuple>
 
@@ -40,6 +41,23 @@ std::string_view trim(std::string_view s) {
     while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r')) s.remove_prefix(1);
     while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
     return s;
+}
+
+// A regular file's first 16 MiB (a sequences file is a few lines), "" when
+// it is missing or not a regular file (a FIFO planted there is not waited on).
+std::string read_small_file(const std::string& path) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) return {};
+    std::string text;
+    struct stat st {};
+    if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+        char buf[65536];
+        ssize_t n;
+        while (text.size() < (16u << 20) && ((n = ::read(fd, buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR)))
+            if (n > 0) text.append(buf, static_cast<std::size_t>(n));
+    }
+    ::close(fd);
+    return text;
 }
 
 }  // namespace
@@ -124,15 +142,7 @@ std::string mh_flags(const MhSequences& s, std::uint64_t n, bool deleted) {
 }
 
 Result<std::vector<MaildirFile>> list_mh(const std::string& dir) {
-    MhSequences seq;
-    {
-        std::ifstream in(dir + "/.mh_sequences", std::ios::binary);
-        std::string text;
-        // A sequences file is a few lines; one larger than 16 MiB is not read whole.
-        if (in) text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-        if (text.size() > (16u << 20)) text.resize(16u << 20);
-        seq = MhSequences::parse(text);
-    }
+    const MhSequences seq = MhSequences::parse(read_small_file(dir + "/.mh_sequences"));
     std::vector<std::tuple<std::uint64_t, bool, std::string>> names;
     const Status st = spool_io::for_each_name(dir, [&](const char* name, unsigned char type, int dirfd) {
         bool deleted = false;

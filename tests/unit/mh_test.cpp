@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace fs = std::filesystem;
@@ -74,6 +75,14 @@ TEST(Mh, FolderAndListing) {
         got.push_back(f.name + ":" + f.flags + (f.seen_dir ? ":seen" : ""));
     }
     EXPECT_EQ(got, (std::vector<std::string>{"2:", "#2:T", "11:S:seen"}));
+    // A FIFO in the place of .mh_sequences is not waited on: no sequences, all read.
+    fs::remove(d / ".mh_sequences");
+    put(d / ".xmhcache", "");
+    ASSERT_EQ(::mkfifo((d / ".mh_sequences").c_str(), 0600), 0);
+    list = msg::list_mh(d.string());
+    ASSERT_TRUE(list) << list.error().message;
+    ASSERT_EQ(list->size(), 3u);
+    EXPECT_EQ(list->front().flags, "S");
     // A Maildir is not an MH folder, whatever files it holds.
     fs::create_directories(d / "cur");
     fs::create_directories(d / "new");
