@@ -266,6 +266,18 @@ bool charset_stateful(std::string_view name) {
     return c && stateful_type(c.get());
 }
 
+bool charset_one_byte(std::string_view name) {
+    const std::string n = lower_trim(name);
+    switch (fast_kind(n)) {
+    case Fast::utf8: return false;
+    case Fast::latin: return !is_ascii_name(n);
+    case Fast::cp1252: return true;
+    case Fast::none: break;
+    }
+    Converter c = open_converter(decoder_for(n));
+    return c && ucnv_getType(c.get()) == UCNV_SBCS && ucnv_getMaxCharSize(c.get()) == 1;
+}
+
 std::string decoding_charset(std::string_view name) {
     const std::string n = lower_trim(name);
     switch (fast_kind(n)) {

@@ -803,6 +803,26 @@ bool fix_round(std::string_view in, std::string& out, const RewriteOptions& o, c
             }
             log.change(entity_place(m, ei), "charset=" + cs + " added");
         }
+    // UTF-8 text labelled with a one-byte charset: labelled utf-8.
+    if (codes.count(DefectCode::CharsetMislabelled))
+        for (std::size_t ei = 0; ei < all.size(); ++ei) {
+            const Entity& e = all[ei];
+            const std::string* cs = e.content_type.param("charset");
+            if (e.kind != EntityKind::leaf || e.content_type.type != "text" || !cs || !charset_one_byte(*cs) ||
+                !editable(e) || under_signature(m, e))
+                continue;
+            const Decoded decoded = decode_body(m.body(e), e.encoding);
+            if (!has_8bit(decoded.data) || !is_valid_utf8(decoded.data)) continue;
+            const HeaderField* f = m.field(e, "Content-Type");
+            if (!f || fields_done.count(f->offset)) continue;
+            Parameters params = e.content_type.params;
+            for (Parameter& p : params)
+                if (iequals(p.name, "charset")) p.value = "utf-8";
+            const std::size_t vb = f->value_offset();
+            splice.replace(vb, vb + f->value.size(), format_mime_value("Content-Type", e.content_type.mime_type(), params, eol));
+            fields_done.insert(f->offset);
+            log.change(entity_place(m, ei), "charset=" + *cs + " -> utf-8 (its text is valid UTF-8)");
+        }
     // Multiparts without their closing boundary: closed at their end,
     // innermost first.
     if (codes.count(DefectCode::BoundaryUnclosed)) {

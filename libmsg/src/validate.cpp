@@ -483,6 +483,10 @@ private:
         std::optional<TextDecoder> dec;
         if (cs && !ascii) dec.emplace(*cs);
         if (dec && !dec->known()) dec.reset();
+        // Text in a one-byte charset is read as UTF-8 too: valid, it is
+        // UTF-8 mislabelled.
+        std::optional<TextDecoder> utf8;
+        if (dec && charset_one_byte(*cs)) utf8.emplace("utf-8");
         std::size_t pos = 0, eight = std::string_view::npos;
         auto content = [&](std::string_view s) {
             std::size_t from = 0;  // where this slice is fed to the decoder
@@ -495,6 +499,7 @@ private:
             if (!dec) return;
             dec->skip(from);
             dec->step(s.substr(from), nullptr);
+            if (utf8 && eight != std::string_view::npos && utf8->bad() == 0) utf8->step(s.substr(from), nullptr);
         };
         m_.decode_each(e, content, &out_, UuScanner::Handler{});  // and files uuencoded into it
         if (!cs) {
@@ -515,6 +520,10 @@ private:
         if (const std::size_t bad = dec->bad())
             add(DefectCode::CharsetBadBytes, m_.content_offset(e, dec->first_bad()),
                 *cs + ": " + std::to_string(bad) + (bad == 1 ? " sequence" : " sequences"));
+        if (utf8) {
+            utf8->finish(nullptr);
+            if (utf8->bad() == 0) add(DefectCode::CharsetMislabelled, m_.content_offset(e, eight), "labelled " + *cs);
+        }
     }
 
     // Quoted-printable lines: the first over 76 characters (RFC 2045 6.7

@@ -1167,6 +1167,26 @@ TEST(Fix, CharsetForTextWindows1252CannotRead) {
     for (const msg::Defect& d : w.remaining) ADD_FAILURE() << "left: " << d.info().code;
 }
 
+// UTF-8 text labelled iso-8859-1 (or any one-byte charset) is labelled
+// utf-8, the label's other parameters kept; text in its charset is not.
+TEST(Fix, Utf8LabelledWithAOneByteCharsetIsLabelledUtf8) {
+    const std::string head =
+        "From: a@example.org\nDate: Mon, 23 Nov 2026 09:15:00 +0100\nMessage-ID: <1@example.org>\nMIME-Version: 1.0\n";
+    const std::string in = head + "Content-Type: text/plain; charset=\"ISO-8859-1\"; format=flowed\n"
+                                  "Content-Transfer-Encoding: 8bit\n\ncaf\xC3\xA9\n";
+    const auto r = run(in, [](RewriteOptions& o) { o.fix = true; });
+    EXPECT_NE(r.output.find("Content-Type: text/plain; charset=utf-8; format=flowed\n"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("\n\ncaf\xC3\xA9\n"), std::string::npos) << r.output;   // the text as it was
+    for (const msg::Defect& d : r.remaining) ADD_FAILURE() << "left: " << d.info().code;
+    const std::string latin = head + "Content-Type: text/plain; charset=iso-8859-1\n"
+                                     "Content-Transfer-Encoding: 8bit\n\ncaf\xE9\n";
+    const auto l = run(latin, [](RewriteOptions& o) { o.fix = true; });
+    EXPECT_EQ(l.output, latin);
+    // Idempotent: the output fixed again is the same.
+    const auto again = run(r.output, [](RewriteOptions& o) { o.fix = true; });
+    EXPECT_EQ(again.output, r.output);
+}
+
 TEST(Fix, UnclosedMultipartGivenAFreshBoundaryIsClosedWithIt) {
     const std::string head =
         "From: a@example.org\nDate: Mon, 23 Nov 2026 09:15:00 +0100\nMessage-ID: <1@example.org>\nMIME-Version: 1.0\n";

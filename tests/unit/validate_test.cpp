@@ -616,6 +616,34 @@ TEST(Validate, MissedChecks) {
     EXPECT_EQ(x[0].info().severity, msg::Severity::warning);
 }
 
+// UTF-8 text labelled with a one-byte charset: valid UTF-8 throughout, 8-bit
+// and so mojibake in every reader. Text really in the charset is not.
+TEST(Validate, Utf8LabelledWithAOneByteCharset) {
+    const std::string mv = "MIME-Version: 1.0\n";
+    const auto part = [&](const std::string& cs, const std::string& cte, const std::string& body) {
+        return kHead + mv + "Content-Type: text/plain; charset=" + cs + "\nContent-Transfer-Encoding: " + cte +
+               "\n\n" + body;
+    };
+    const std::string latin = part("iso-8859-1", "8bit", "fine\ncaf\xC3\xA9 cr\xC3\xA8me\n");
+    msg::Defects d = msg::validate(msg::parse_message(latin));
+    ASSERT_EQ(codes(d), V{"charset.mislabelled"});
+    EXPECT_EQ(d[0].offset, latin.find("\xC3\xA9"));
+    EXPECT_EQ(d[0].detail, "labelled iso-8859-1");
+    EXPECT_EQ(d[0].info().severity, msg::Severity::warning);
+    EXPECT_EQ(check(part("windows-1252", "quoted-printable", "It=E2=80=99s\n")), V{"charset.mislabelled"});
+    EXPECT_EQ(check(part("koi8-r", "base64", "0J/RgNC40LLQtdGC\n")), V{"charset.mislabelled"});   // "Привет"
+    EXPECT_EQ(check(part("latin1", "8bit", "\xF0\x9F\x98\x80\n")), V{"charset.mislabelled"});
+    // Not so: text in the charset it says, ASCII, UTF-8 labelled so, or a
+    // cut sequence at the end.
+    EXPECT_EQ(check(part("iso-8859-1", "8bit", "caf\xE9\n")), V{});
+    EXPECT_EQ(check(part("windows-1252", "8bit", "It\x92s \x93quoted\x94\n")), V{});
+    EXPECT_EQ(check(part("iso-8859-1", "8bit", "caf\xC3\xA9 and caf\xE9\n")), V{});
+    EXPECT_EQ(check(part("iso-8859-1", "8bit", "plain\n")), V{});
+    EXPECT_EQ(check(part("utf-8", "8bit", "caf\xC3\xA9\n")), V{});
+    EXPECT_EQ(check(part("iso-8859-1", "8bit", "caf\xC3")), V{});
+    EXPECT_EQ(check(part("shift_jis", "8bit", "\xE3\x81\x82\n")), V{"charset.bad-bytes"});   // not one byte a character
+}
+
 TEST(Validate, BodyDefectsAtTheirLine) {
     const std::string mv = "MIME-Version: 1.0\n";
     // charset.bad-bytes at the line with the bytes, not at Content-Type.

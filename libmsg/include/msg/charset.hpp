@@ -33,6 +33,10 @@ std::string canonical_charset(std::string_view name);
 // two pieces of text in it cannot be decoded as one by joining them.
 bool charset_stateful(std::string_view name);
 
+// True for a known charset of one byte a character (iso-8859-*,
+// windows-125*, koi8-r, ...), US-ASCII aside: every byte is text in it.
+bool charset_one_byte(std::string_view name);
+
 // The canonical name of the charset that decodes text labelled `name`
 // ("gb18030" for gb2312, "windows-1252" for iso-8859-1), or "" when the
 // label is unknown.
