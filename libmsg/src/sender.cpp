@@ -425,8 +425,13 @@ void Sender::Lane::advance(Steady::time_point now) {
         }
         if (engine_->closed()) {
             if (!counted_) {
+                // Why, when the session says: given up, or broken (a
+                // protocol error as it opened).
                 auto e = engine_->error();
-                open_failed(e ? *e : smtp::SessionError{"no session with " + o.server.str(), std::nullopt, false, false});
+                const std::string& broke = engine_->broke();
+                open_failed(e ? *e
+                              : smtp::SessionError{broke.empty() ? "no session with " + o.server.str() : broke,
+                                                   std::nullopt, false, false});
                 return;
             }
             // A session the server broke before it took a message (a 421, a

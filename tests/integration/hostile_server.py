@@ -20,6 +20,9 @@ killed, each connection in its own thread. MODE:
                 writes block once the socket buffers are full)
   refuse        greets with 554 (as Postfix does a client it rejects at
                 connect), answers QUIT with 221 and anything else with 503
+  double-greeting  greets with two complete 220 replies in one write (a
+                broken server's banner), then answers correctly; refuses
+                every recipient whose address starts with "refused"
   tls-alert     offers STARTTLS (with the --tls certificate, which is then
                 not used on connecting); the handshake goes as far as the
                 server's certificate (TLS 1.2), then the server aborts it with
@@ -45,7 +48,8 @@ if args[:1] == ["--tls"]:
     TLS.load_cert_chain(*CERT)
     args = args[3:]
 MODE = args[0] if args else ""
-MODES = ("endless-ehlo", "slow", "slow-mail", "hang-dot", "controls", "delay", "stall-data", "refuse", "tls-alert")
+MODES = ("endless-ehlo", "slow", "slow-mail", "hang-dot", "controls", "delay", "stall-data", "refuse", "tls-alert",
+         "double-greeting")
 if MODE not in MODES:
     raise SystemExit("mode must be one of " + ", ".join(MODES))
 
@@ -105,6 +109,8 @@ def talk(conn):
         greeting = b"554 5.7.1 hostile.test: client host rejected\r\n"
     if MODE == "controls":
         greeting = b"220 hostile.test \x1b[31mESMTP\x00 \rhello\r\n"
+    if MODE == "double-greeting":
+        greeting = b"220 hostile.test ESMTP\r\n220 hostile.test second banner\r\n"
     send(greeting, slow_all)
     in_data = False
     buf = b""
@@ -144,7 +150,9 @@ def talk(conn):
             elif cmd.startswith(b"MAIL"):
                 send(b"250 2.1.0 ok\r\n", slow)
             elif cmd.startswith(b"RCPT"):
-                if MODE == "controls":
+                if MODE == "double-greeting" and cmd.startswith(b"RCPT TO:<REFUSED"):
+                    send(b"550 5.1.1 no such user\r\n", slow)
+                elif MODE == "controls":
                     send(b"550 5.1.1 \x1b]0;owned\x07 no \x00 such\ruser\x1b[2J\r\n", False)
                 else:
                     send(b"250 2.1.5 ok\r\n", slow)

@@ -278,6 +278,27 @@ try:
                                                 os.path.join(tmp, "controls")])
         check(not re.search(rb"[\x00\x1b\x07]", out + err), "control characters: none raw in --json output")
 
+    # --- a reply before its command: not taken for EHLO's ----------------------
+    # A second 220 in the greeting's write, taken for the reply to EHLO, put
+    # every later reply one command off: the refusal of one recipient
+    # failed another. It answers nothing: a protocol error, nothing sent,
+    # nothing failed.
+    with hostile_server("double-greeting") as port:
+        spool = os.path.join(tmp, "double-greeting")
+        os.makedirs(spool)
+        for d in ("tmp", "queue", "deferred", "sent", "failed"):
+            os.makedirs(os.path.join(spool, d))
+        name = time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + ".000000Z.1.000000.hostile"
+        with open(os.path.join(spool, "queue", name), "wb") as f:
+            f.write(b"MAIL FROM:<a@example.org>\nRCPT TO:<refused@example.net>\nRCPT TO:<ok@example.net>\n\n"
+                    b"From: a@example.org\nSubject: two\n\nbody\n")
+        code, _, err, secs, _, _ = spoolsend(["--server", "127.0.0.1:%d" % port, "--timeout", "5s", spool])
+        st = states(spool)
+        check(code == 69 and st["queue"] == [name] and not st["failed"] and not st["sent"],
+              "double greeting: no session, the entry left as it was, got %d: %s %s" % (code, st, err))
+        check(b"before the command it would answer was sent: 220 hostile.test second banner" in err,
+              "double greeting: the reason is said: %s" % err)
+
     # --- giving up on a session: QUIT first (RFC 5321 4.1.1.10, 3.1) -----------
     # A server that greets with 554 waits for QUIT; so does one that lacks
     # the STARTTLS that --tls starttls requires. The transcript shows it.

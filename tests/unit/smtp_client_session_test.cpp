@@ -130,6 +130,47 @@ TEST(ClientSession, HeloWhenEhloIsRefused) {
     EXPECT_EQ(c.sent(), "MAIL FROM:<a@example.org>\r\n");
 }
 
+// A reply that came in the same bytes as the one a command was sent in
+// answer to answers nothing: taken for the command's, every later reply
+// would be one command off (a recipient refused failed in another's name).
+TEST(ClientSession, AReplyBeforeItsCommandWasSentIsAProtocolError) {
+    Client c;
+    EXPECT_EQ(c.say("220 mx.example ESMTP\r\n220 mx.example again\r\n"), "EHLO client.example\r\n");
+    ASSERT_TRUE(c.s->error());
+    EXPECT_NE(c.s->error()->message.find("before the command it would answer was sent: 220 mx.example again"),
+              std::string::npos) << c.s->error()->message;
+    EXPECT_FALSE(c.s->error()->permanent);
+    EXPECT_FALSE(c.s->ready());
+    // A line after the EHLO reply, in the same bytes: no transaction is
+    // started on replies one off.
+    Client d;
+    d.say("220 mx.example\r\n");
+    d.say(std::string(kEhloPipelining) + "250 2.1.0 stray\r\n");
+    EXPECT_FALSE(d.s->usable());
+    EXPECT_NE(d.s->broke().find("250 2.1.0 stray"), std::string::npos) << d.s->broke();
+    // The same replies, each after its command went out, are fine; and a
+    // 421 may come at any time (RFC 5321 3.8), early or not.
+    Client e;
+    e.open();
+    Client f;
+    EXPECT_EQ(f.say("220 mx.example\r\n421 4.3.2 going down\r\n"), "EHLO client.example\r\n");
+    ASSERT_TRUE(f.s->error());
+    EXPECT_NE(f.s->error()->message.find("closed the session: 421 4.3.2 going down"), std::string::npos)
+        << f.s->error()->message;
+}
+
+// EHLO is refused (5xx: HELO then), deferred (4xx), or accepted (250);
+// a 220 or a 354 to it is no answer, and HELO is not tried on it.
+TEST(ClientSession, AnAnswerToEhloNoServerGivesIsAProtocolError) {
+    for (const char* odd : {"220 mx.example\r\n", "354 go on\r\n", "251 hmm\r\n"}) {
+        Client c;
+        c.say("220 mx.example\r\n");
+        EXPECT_EQ(c.say(odd), "") << odd;
+        ASSERT_TRUE(c.s->error()) << odd;
+        EXPECT_NE(c.s->error()->message.find("that no EHLO can have"), std::string::npos) << c.s->error()->message;
+    }
+}
+
 TEST(ClientSession, TemporaryEhloFailureEndsAndHeloRefusalToo) {
     Client c;
     c.say("220 x\r\n");

@@ -282,6 +282,7 @@ void ClientSession::receive(std::string_view bytes) {
         in_.append(bytes);
         data = in_;
     }
+    answerable_ = next_serial_;
     std::size_t pos = 0;
     while (!closed_) {
         const void* nl = std::memchr(data.data() + pos, '\n', data.size() - pos);
@@ -326,12 +327,19 @@ void ClientSession::line(std::string_view l) {
 }
 
 void ClientSession::reply(const Reply& r) {
-    if (expect_.empty()) {
+    // A reply that came with the one a command was sent in answer to (a
+    // second greeting, a line after the EHLO reply) answers nothing: taken
+    // for that command's, it would put every later reply one command off
+    // (RFC 5321 4.2, RFC 2920 3.1: replies come in the order of commands).
+    const bool early = !expect_.empty() && expect_.front().serial >= answerable_;
+    if (expect_.empty() || early) {
         // RFC 5321 3.8: a server may send 421 at any time, then close.
-        if (r.code == 421) {
+        if (r.code == 421 && !open_) {
+            connection_failed(server_ + " closed the session: " + quote(r), false);
+        } else if (r.code == 421) {
             broke_ = server_ + " closed the session: " + quote(r);
             end_all(broke_, false);
-        }
+        } else if (early) protocol_error("reply from " + server_ + " before the command it would answer was sent: " + quote(r));
         else protocol_error("unexpected reply from " + server_ + ": " + quote(r));
         return;
     }
@@ -392,6 +400,9 @@ void ClientSession::opening_reply(Await what, const Reply& r) {
             return after_ehlo();
         }
         if (r.code == 421 || r.klass() == 4) return give_up(server_ + " answered EHLO " + quote(r), r, false);
+        // A server without EHLO refuses it (500, 502, 504, 550): HELO then.
+        // Any other answer is none EHLO can have (RFC 5321 4.3.2).
+        if (r.klass() != 5) return protocol_error("reply to EHLO from " + server_ + " that no EHLO can have: " + quote(r));
         send("HELO " + opt_.helo);
         return expect(Await::helo);
     case Await::helo:

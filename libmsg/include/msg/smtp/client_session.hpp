@@ -232,6 +232,7 @@ private:
     struct Expect {
         Await what;
         std::size_t rcpt = 0;
+        std::uint64_t serial = 0;   // in the order expected
     };
     struct Txn {
         Prepared p;
@@ -243,7 +244,7 @@ private:
     void send(std::string_view line, std::string_view shown = {});
     void send_bytes(std::string&& bytes, bool data);
     void wrote_all();
-    void expect(Await what, std::size_t rcpt = 0) { expect_.push_back(Expect{what, rcpt}); }
+    void expect(Await what, std::size_t rcpt = 0) { expect_.push_back(Expect{what, rcpt, next_serial_++}); }
     void line(std::string_view l);
     void reply(const Reply& r);
     void opening_reply(Await what, const Reply& r);
@@ -272,6 +273,10 @@ private:
     std::size_t dot_end_ = 0;    // out_'s bytes through the last final dot queued (0: none in out_)
     bool dot_written_ = false;   // that dot went out (out_ was written through it)
     std::deque<Expect> expect_;
+    // Replies are awaited for commands queued before the bytes being read
+    // arrived (serials below answerable_); one queued in answer to a reply
+    // of the same bytes has not been written yet, and nothing answers it.
+    std::uint64_t next_serial_ = 0, answerable_ = 0;
     std::deque<Txn> txns_;
     std::deque<Delivery> done_;
     std::uint64_t replies_ = 0;
