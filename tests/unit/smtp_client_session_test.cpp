@@ -901,3 +901,29 @@ TEST(ClientSession, ReplyLimitsOfTheOptions) {
     EXPECT_EQ(o.limit(Limit::quit), std::chrono::seconds(10));
     EXPECT_EQ(limit_name(Limit::data_start), "data-start");
 }
+
+// RFC 1870 4: SIZE [SP 1*DIGIT]. A value that is not all digits states no
+// limit that can be known (none assumed), never the digits it starts with.
+TEST(ClientSession, SizeValuesThatAreNotNumbersGiveNoLimit) {
+    const auto size = [](const std::string& line) {
+        Reply r;
+        r.code = 250;
+        r.lines = {"mx.example", line};
+        const Capabilities c = parse_capabilities(r);
+        EXPECT_TRUE(c.size_offered) << line;
+        return c.size;
+    };
+    EXPECT_EQ(size("SIZE 35882577"), 35882577u);
+    EXPECT_EQ(size("SIZE"), 0u);
+    EXPECT_EQ(size("SIZE 0"), 0u);
+    EXPECT_EQ(size("SIZE 1e9"), 0u);
+    EXPECT_EQ(size("SIZE 12,5"), 0u);
+    EXPECT_EQ(size("SIZE 10 20"), 0u);
+    EXPECT_EQ(size("SIZE 0x10"), 0u);
+    EXPECT_EQ(size("SIZE 99999999999999999999999"), 0u);
+    // Such a server does not fail a message for its size.
+    Client c;
+    c.open("250-mx\r\n250-PIPELINING\r\n250 SIZE 1e9\r\n");
+    Prepared p = c.s->prepare(envelope({"b@example.net"}), kMessage);
+    EXPECT_FALSE(p.done) << p.delivery.rcpts[0].detail;
+}

@@ -132,13 +132,22 @@ Capabilities parse_capabilities(const Reply& r) {
         else if (kw == "STARTTLS") c.starttls = true;
         else if (kw == "ENHANCEDSTATUSCODES") c.enhanced = true;
         else if (kw == "SIZE") {
+            // RFC 1870 4: "SIZE" [SP 1*DIGIT]. A value that is not all
+            // digits ("1e9", "12,5", "10 20") states no limit that can be
+            // known: none is assumed rather than the digits it starts
+            // with, which would fail messages for good on a typo. So for
+            // one past what 64 bits hold.
             c.size_offered = true;
             std::uint64_t v = 0;
+            bool digits = !args.empty();
             for (char ch : args) {
-                if (ch < '0' || ch > '9' || v > UINT64_MAX / 10 - 9) break;
+                if (ch < '0' || ch > '9' || v > UINT64_MAX / 10 - 9) {
+                    digits = false;
+                    break;
+                }
                 v = v * 10 + static_cast<std::uint64_t>(ch - '0');
             }
-            c.size = v;
+            c.size = digits ? v : 0;
         } else if (kw == "AUTH") {
             std::size_t i0 = 0;
             while (i0 < args.size()) {
