@@ -74,6 +74,17 @@ void encode_8bit_fields(const Message& m, std::size_t ei, std::string_view eol, 
     }
 }
 
+// `text` with each LF that no CR precedes written CRLF.
+std::string crlf_line_breaks(std::string_view text) {
+    std::string out;
+    out.reserve(text.size() + text.size() / 32);
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        if (text[i] == '\n' && (i == 0 || text[i - 1] != '\r')) out += '\r';
+        out += text[i];
+    }
+    return out;
+}
+
 bool must_not_encode(const Entity& e) {
     const ContentType& t = e.content_type;
     return t.type == "multipart" ||
@@ -92,19 +103,31 @@ std::string_view reencode(const Message& m, const Entity& e, TransferEncoding ho
     // A root body with no header before it (header.no-separator) gets the
     // empty line: once a field is added, its first line could read as one.
     std::string sep = e.body_begin == e.header_end ? std::string(eol) : std::string();
+    // Text in lines of the message's own (7bit, 8bit, quoted-printable) is
+    // base64 of its canonical form, its line breaks CRLF (RFC 2045 6.8,
+    // RFC 2046 4.1.1), whatever the message's are: else the text decodes
+    // with bare LFs. Base64 and binary bodies keep their bytes.
+    const bool text_lines = e.content_type.type == "text" && e.encoding != TransferEncoding::base64 &&
+                            e.encoding != TransferEncoding::binary;
+    std::optional<Decoded> canonical;
+    const auto base64_input = [&]() -> const Decoded& {
+        if (!canonical) canonical = text_lines && eol == "\n" ? hold(crlf_line_breaks(decoded.data)) : decoded;
+        return *canonical;
+    };
     std::optional<std::size_t> qp_size;
     if (how == TransferEncoding::unknown) {
         // Sizes compared before either is written: a large body is encoded once.
         if (e.content_type.type == "text" && e.encoding != TransferEncoding::binary)
             qp_size = qp_encoded_size(decoded.data, eol, true);
-        how = qp_size && *qp_size <= base64_encoded_size(decoded.data.size(), 76, eol.size()) ? TransferEncoding::quoted_printable
-                                                                               : TransferEncoding::base64;
+        how = qp_size && *qp_size <= base64_encoded_size(base64_input().data.size(), 76, eol.size())
+                  ? TransferEncoding::quoted_printable
+                  : TransferEncoding::base64;
     }
     if (how == TransferEncoding::quoted_printable)
         splice.replace(e.body_begin, e.end, std::move(sep),
                        qp_encode_body(std::move(decoded), eol, e.content_type.type == "text", qp_size));
     else
-        splice.replace(e.body_begin, e.end, std::move(sep), base64_encode_body(std::move(decoded), eol, final_eol));
+        splice.replace(e.body_begin, e.end, std::move(sep), base64_encode_body(base64_input(), eol, final_eol));
     if (e.encoding != how) set_transfer_encoding(m, e, transfer_encoding_name(how), eol, splice);
     return transfer_encoding_name(how);
 }
