@@ -259,6 +259,19 @@ TEST(SmtpServer, AuthPlainAndLogin) {
     EXPECT_EQ(f.say("not base64!\r\n"), std::vector<int>{501});
     EXPECT_EQ(f.say("AUTH PLAIN\r\nAHVzZXIAcGFzcw==\r\n"), (std::vector<int>{334, 235}));
     EXPECT_EQ(f.say("AUTH PLAIN AHVzZXIAcGFzcw==\r\n"), std::vector<int>{503});   // already
+    // A response line over the limit ends the exchange with 5.5.6 (RFC
+    // 4954 4, 6), a command line's with 5.5.2.
+    Fixture g;
+    g.opt.auth_user = "user";
+    g.opt.auth_password = "pass";
+    g.start();
+    EXPECT_EQ(g.say("EHLO c.example\r\nAUTH LOGIN\r\n"), (std::vector<int>{250, 334}));
+    g.s->output().clear();
+    EXPECT_EQ(g.say(std::string(5000, 'A') + "\r\n"), std::vector<int>{500});
+    EXPECT_NE(g.s->output().find("500 5.5.6 "), std::string::npos) << g.s->output();
+    g.s->output().clear();
+    EXPECT_EQ(g.say(std::string(5000, 'A') + "\r\n"), std::vector<int>{500});
+    EXPECT_NE(g.s->output().find("500 5.5.2 "), std::string::npos) << g.s->output();
 }
 
 TEST(SmtpServer, StartTlsDropsWhatWasPipelinedAfterIt) {

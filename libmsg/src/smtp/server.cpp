@@ -178,8 +178,11 @@ void ServerSession::process() {
         if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
         if (skipping_ || line.size() > opt_.max_line) {
             skipping_ = false;
-            if (mode_ != Mode::command) mode_ = Mode::command;
-            error(500, "5.5.2 line too long");
+            // An AUTH response too long ends the exchange: 500 5.5.6
+            // (RFC 4954 4, 6), not a command's 5.5.2.
+            const bool sasl_line = mode_ != Mode::command;
+            if (sasl_line) mode_ = Mode::command;
+            error(500, sasl_line ? "5.5.6 authentication exchange line is too long" : "5.5.2 line too long");
             continue;
         }
         if (mode_ == Mode::command) command(line);
