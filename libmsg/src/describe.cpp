@@ -127,8 +127,10 @@ void MessageStats::add(const Message& m, Defects* out) {
     Defects found;
     for (std::size_t i : m.leaves()) {
         ++leaves;
-        // In slices: a body of any size costs a window of memory.
-        m.decode_each(m.entity(i), [&](std::string_view slice) { bytes += slice.size(); }, &found);
+        // In slices: a body of any size costs a window of memory. Files
+        // uuencoded into text are looked for, as msgshow and msgcheck look,
+        // so that a damaged one counts here too.
+        m.decode_each(m.entity(i), [&](std::string_view slice) { bytes += slice.size(); }, &found, UuScanner::Handler{});
         const ContentType& t = m.entity(i).content_type;
         std::string key;
         key.reserve(t.type.size() + 1 + t.subtype.size());

@@ -45,6 +45,22 @@ TEST(Describe, JsonRecordAndStats) {
                          "content types:\n  2 text/plain\n  1 application/pdf\n");
 }
 
+// A file uuencoded into text, damaged: a defect in the stats as in
+// msgshow's listing and msgcheck's report.
+TEST(Describe, StatsCountDamagedUuencodedFiles) {
+    const std::string text = "Subject: x\n\nSee below.\nbegin 644 a.txt\n#86)C\n#8~)C\n`\nend\n";
+    const msg::Message m = msg::parse_message(text);
+    msg::Defects listed;
+    (void)msg::message_json(m, "x", 0, &listed);
+    msg::MessageStats st;
+    msg::Defects counted;
+    st.add(m, &counted);
+    EXPECT_EQ(st.defects, 1u);
+    ASSERT_EQ(counted.size(), 1u);
+    EXPECT_EQ(std::string(counted[0].info().code), "body.uuencode-bad-line");
+    EXPECT_EQ(listed.size(), counted.size());
+}
+
 // Counts made apart (in threads) and merged are the counts made in one.
 TEST(Describe, StatsMerged) {
     const std::string a = "Subject: x\n\nbody\n";
