@@ -290,6 +290,9 @@ std::string decode_text(std::string_view raw, bool raw_utf8, Defects* defects, s
             if (parse_encoded_word(raw.substr(i), w)) {
                 bool clean = true;
                 std::string bytes = encoded_word_bytes(w, clean);
+                // RFC 2047 2: encoded-text is one character at least; a
+                // strict reader shows "=?UTF-8?B??=" as it is.
+                if (w.text.empty()) clean = false;
                 if (charset_known(w.charset)) {
                     // White space between two encoded words is dropped.
                     const bool adjacent = last_was_word && ws_start != std::string_view::npos;

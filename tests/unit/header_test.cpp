@@ -167,6 +167,19 @@ TEST(DecodeHeaderText, WhiteSpaceBetweenAdjacentWordsIsDropped) {
     EXPECT_EQ(msg::decode_header_text("=?utf-8?B?w6k=?= =?utf-8?B?w6k=?="), "\xC3\xA9\xC3\xA9");
 }
 
+// RFC 2047 2: encoded-text is one character at least. An empty word
+// decodes to nothing, as lenient readers take it, and is said.
+TEST(DecodeHeaderText, EmptyEncodedWordIsSaid) {
+    msg::Defects d;
+    EXPECT_EQ(msg::decode_header_text("=?UTF-8?B?\?= x =?utf-8?q?\?=", &d, 10), "x");
+    ASSERT_EQ(count(d, DefectCode::EncodedWordMalformed), 2u);
+    EXPECT_EQ(first(d, DefectCode::EncodedWordMalformed)->offset, 10u);
+    EXPECT_EQ(first(d, DefectCode::EncodedWordMalformed)->detail, "decoded as far as it goes: =?UTF-8?B?\?=");
+    d.clear();
+    EXPECT_EQ(msg::decode_header_text("=?utf-8?q?a?=", &d), "a");
+    EXPECT_TRUE(d.empty());
+}
+
 TEST(DecodeHeaderText, MalformedWordKeptLiterallyWithDefect) {
     msg::Defects d;
     // 'X' is not an encoding.
@@ -537,8 +550,8 @@ TEST(ContentDisposition, TypeAndParams) {
     // Text that is no type is said once, not again as a parameter.
     for (const char* v : {"=?utf-8?Q?invalid?=", "=x", "=", "\"inline\"", "\"inline\"; filename=y"}) {
         d.clear();
-        const auto cd = msg::parse_content_disposition(v, &d);
-        EXPECT_EQ(cd.type, "") << v;
+        const auto none = msg::parse_content_disposition(v, &d);
+        EXPECT_EQ(none.type, "") << v;
         EXPECT_EQ(d.size(), 1u) << v;
     }
     EXPECT_EQ(*msg::parse_content_disposition("\"inline\"; filename=y", &d).param("filename"), "y");
