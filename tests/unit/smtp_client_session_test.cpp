@@ -840,6 +840,15 @@ TEST(ClientSession, PreparedForTheServersExtensions) {
     EXPECT_EQ(o.s->prepare(orig, kMessage).rcpt_lines,
               std::vector<std::string>{"RCPT TO:<b@example.net> NOTIFY=FAILURE "
                                        "ORCPT=utf-8;j\\x{FC}rgen\\x{2B}1@b\\x{FC}cher.example\\x{4E2D}"});
+    // An rfc822 ORCPT that holds UTF-8 (only SMTPUTF8 allows it, RFC 6531
+    // 3.7.3) goes as the same address of type utf-8, its xtext decoded:
+    // "+2B" is '+', which utf-8-addr-xtext writes \x{2B}.
+    Envelope r822 = envelope({"b@example.net"});
+    r822.rcpts[0].params = {"ORCPT=rfc822;b+2Bx@m\xc3\xbcller.example"};
+    EXPECT_EQ(o.s->prepare(r822, kMessage).rcpt_lines,
+              std::vector<std::string>{"RCPT TO:<b@example.net> ORCPT=utf-8;b\\x{2B}x@m\\x{FC}ller.example"});
+    r822.rcpts[0].params = {"ORCPT=rfc822;b@m\xc3ller.example"};   // not UTF-8: nothing to say it with
+    EXPECT_EQ(o.s->prepare(r822, kMessage).rcpt_lines, std::vector<std::string>{"RCPT TO:<b@example.net>"});
     Envelope utf8 = envelope({"b@example.net"}, {"SMTPUTF8"});
     utf8.rcpts[0].params = orig.rcpts[0].params;
     const Prepared as_is = e.s->prepare(utf8, kMessage);

@@ -27,33 +27,57 @@ std::string upper(std::string_view s) {
 
 bool ascii(std::string_view s) { return first_non_ascii(s) == std::string_view::npos; }
 
-// A utf-8 ORCPT (RFC 6533 3) as it goes to a server without SMTPUTF8: its
-// utf-8-addr-unitext made utf-8-addr-xtext, each non-ASCII character
-// written \x{HEX} (upper-case, two to six digits; the \x{..} it already
-// holds stay as they are). Empty when it is not a utf-8 ORCPT of valid UTF-8.
+// An ORCPT with UTF-8 in it as it goes to a server without SMTPUTF8, in
+// the 7-bit form of RFC 6533 3: "utf-8;" and utf-8-addr-xtext, each
+// character outside QCHAR (non-ASCII, '+', '=', '\\', controls, space)
+// written \x{HEX} (upper-case, two to six digits). A utf-8 ORCPT keeps the
+// \x{..} it already holds; an rfc822 one (which only SMTPUTF8 lets hold
+// UTF-8, RFC 6531 3.7.3) has its xtext "+XX" decoded first, so that the
+// final DSN still names the original recipient. Empty when it is neither,
+// or its address is not valid UTF-8.
 std::string orcpt_xtext(std::string_view p) {
     const std::size_t eq = p.find('='), semi = p.find(';');
-    if (eq == std::string_view::npos || semi == std::string_view::npos || semi < eq ||
-        upper(p.substr(eq + 1, semi - eq - 1)) != "UTF-8")
-        return {};
-    std::string out(p.substr(0, semi + 1));
-    for (std::size_t i = semi + 1; i < p.size();) {
-        const auto b = static_cast<unsigned char>(p[i]);
-        if (b < 0x80) {
-            out += p[i++];
-            continue;
+    if (eq == std::string_view::npos || semi == std::string_view::npos || semi < eq) return {};
+    const std::string type = upper(p.substr(eq + 1, semi - eq - 1));
+    const bool utf8_type = type == "UTF-8";
+    if (!utf8_type && type != "RFC822") return {};
+    std::string addr;
+    const std::string_view v = p.substr(semi + 1);
+    const auto hex = [](char c) { return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F'); };
+    for (std::size_t i = 0; i < v.size(); ++i) {
+        if (!utf8_type && v[i] == '+' && i + 2 < v.size() && hex(v[i + 1]) && hex(v[i + 2])) {
+            addr += static_cast<char>(std::stoi(std::string(v.substr(i + 1, 2)), nullptr, 16));
+            i += 2;
+        } else {
+            addr += v[i];
         }
-        const std::size_t len = b >= 0xF8 ? 0 : b >= 0xF0 ? 4 : b >= 0xE0 ? 3 : b >= 0xC0 ? 2 : 0;
-        if (len == 0 || i + len > p.size()) return {};
-        std::uint32_t cp = b & (0x7Fu >> len);
-        for (std::size_t k = 1; k < len; ++k) {
-            const auto c = static_cast<unsigned char>(p[i + k]);
-            if ((c & 0xC0) != 0x80) return {};
-            cp = cp << 6 | (c & 0x3Fu);
+    }
+    std::string out(p.substr(0, eq + 1));
+    out += utf8_type ? std::string(p.substr(eq + 1, semi - eq)) : std::string("utf-8;");
+    for (std::size_t i = 0; i < addr.size();) {
+        const auto b = static_cast<unsigned char>(addr[i]);
+        std::uint32_t cp = b;
+        std::size_t len = 1;
+        if (b >= 0x80) {
+            len = b >= 0xF8 ? 0 : b >= 0xF0 ? 4 : b >= 0xE0 ? 3 : b >= 0xC0 ? 2 : 0;
+            if (len == 0 || i + len > addr.size()) return {};
+            cp = b & (0x7Fu >> len);
+            for (std::size_t k = 1; k < len; ++k) {
+                const auto c = static_cast<unsigned char>(addr[i + k]);
+                if ((c & 0xC0) != 0x80) return {};
+                cp = cp << 6 | (c & 0x3Fu);
+            }
         }
-        char hex[16];
-        std::snprintf(hex, sizeof hex, "\\x{%02X}", static_cast<unsigned>(cp));
-        out += hex;
+        // QCHAR (RFC 6533 3): %x21-2A / %x2C-3C / %x3E-5B / %x5D-7E; a
+        // utf-8 ORCPT's own \x{..} escapes pass as they are.
+        const bool escape_kept = utf8_type && cp == '\\';
+        if ((cp >= 0x21 && cp <= 0x7E && cp != '+' && cp != '=' && cp != '\\') || escape_kept) {
+            out += static_cast<char>(cp);
+        } else {
+            char buf[16];
+            std::snprintf(buf, sizeof buf, "\\x{%02X}", static_cast<unsigned>(cp));
+            out += buf;
+        }
         i += len;
     }
     return out;
