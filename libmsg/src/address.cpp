@@ -215,6 +215,10 @@ private:
 
 }  // namespace
 
+bool is_smtp_address_literal(std::string_view s) {
+    return s.size() >= 2 && s.front() == '[' && s.back() == ']' && is_address_literal(s.substr(1, s.size() - 2));
+}
+
 bool is_smtp_domain(std::string_view s, bool utf8) {
     if (s.empty()) return false;
     std::size_t b = 0;

@@ -27,6 +27,15 @@ TEST(SmtpCommand, HeloAndEhlo) {
     EXPECT_FALSE(parse_command("EHLO bad_domain!").ok);
     EXPECT_FALSE(parse_command("HELO [192.0.2.1]").ok);           // HELO takes a Domain only
     EXPECT_TRUE(parse_command("HELO [192.0.2.1]", {.lenient = true}).ok);
+    // RFC 5321 4.1.3: an address literal is a real address, as in a path.
+    EXPECT_TRUE(parse_command("EHLO [IPv6:2001:db8::1]").ok);
+    EXPECT_TRUE(parse_command("EHLO [x-tag:anything]").ok);
+    for (const char* bad : {"EHLO [999.0.0.1]", "EHLO [1.2.3]", "EHLO [garbage]", "EHLO [IPv6:1::2::3]", "EHLO []",
+                            "EHLO [1.2.3.4.5]"}) {
+        const Command b = parse_command(bad);
+        EXPECT_FALSE(b.ok) << bad;
+        EXPECT_EQ(b.error, "not a domain or address literal") << bad;
+    }
 }
 
 TEST(SmtpCommand, MailWithParameters) {

@@ -46,6 +46,11 @@ Path parse_path(std::string_view s, PathKind kind, bool utf8);
 // against IDNA here). No trailing dot.
 bool is_smtp_domain(std::string_view s, bool utf8);
 
+// RFC 5321 4.1.3 address-literal, brackets included: "[192.0.2.1]" (each
+// number 0-255), "[IPv6:2001:db8::1]" (a valid IPv6 address), or a
+// standardized tag ":" dcontent.
+bool is_smtp_address_literal(std::string_view s);
+
 // --- RFC 5322 3.4 address lists -------------------------------------------------
 //
 //   address      = mailbox / group

@@ -89,15 +89,6 @@ void parse_path_command(Command& c, std::string_view line, std::size_t arg_at, c
     c.ok = parse_params(c, line, after + 1, opt);
 }
 
-bool is_address_literal(std::string_view s) {
-    if (s.size() < 3 || s.front() != '[' || s.back() != ']') return false;
-    for (char ch : s.substr(1, s.size() - 2)) {
-        const auto u = static_cast<unsigned char>(ch);
-        if (u <= 32 || u >= 127 || ch == '[' || ch == ']' || ch == '\\') return false;
-    }
-    return true;
-}
-
 // A sasl-mech: 1*20(UPPER-ALPHA / DIGIT / "-" / "_"), case-insensitive in practice.
 bool is_mechanism(std::string_view s) {
     if (s.empty() || s.size() > 20) return false;
@@ -174,8 +165,8 @@ Command parse_command(std::string_view line, const CommandOptions& opt) {
         if (opt.lenient)
             while (!d.empty() && d.back() == ' ') d.remove_suffix(1);
         c.domain = d;
-        const bool good = c.verb == Verb::ehlo ? (is_smtp_domain(d, false) || is_address_literal(d))
-                                                : (is_smtp_domain(d, false) || (opt.lenient && is_address_literal(d)));
+        const bool good = c.verb == Verb::ehlo ? (is_smtp_domain(d, false) || is_smtp_address_literal(d))
+                                                : (is_smtp_domain(d, false) || (opt.lenient && is_smtp_address_literal(d)));
         if (!good) return fail(c, "not a domain or address literal", arg_at);
         c.ok = true;
         return c;
