@@ -195,8 +195,20 @@ std::size_t normalise_breaks(std::string_view in, const Message& m, std::string_
             if (i >= b && i < e) return true;
         return false;
     };
+    // Header blocks, and the bodies that are blocks of fields too (delivery
+    // and disposition reports, RFC 3464 2.1, RFC 8098 3.1; text/rfc822-headers):
+    // a line break made in one cuts a field in two.
     std::vector<std::pair<std::size_t, std::size_t>> headers;
-    for (const Entity& e : m.entities()) headers.emplace_back(e.begin, e.header_end);
+    for (const Entity& e : m.entities()) {
+        headers.emplace_back(e.begin, e.header_end);
+        const ContentType& t = e.content_type;
+        if (e.kind == EntityKind::leaf &&
+            ((t.type == "message" && (t.subtype == "delivery-status" || t.subtype == "global-delivery-status" ||
+                                      t.subtype == "disposition-notification" ||
+                                      t.subtype == "global-disposition-notification" || t.subtype == "global-headers")) ||
+             (t.type == "text" && t.subtype == "rfc822-headers")))
+            headers.emplace_back(e.body_begin, e.end);
+    }
     // The end of the header span holding `i`, or 0.
     auto in_header = [&](std::size_t i) -> std::size_t {
         for (const auto& [b, e] : headers)
@@ -229,13 +241,14 @@ std::size_t normalise_breaks(std::string_view in, const Message& m, std::string_
             i += len - 1;
             continue;
         }
+        // CR CR LF (a file converted twice): the line ends once, at its
+        // CRLF, in a header or a body alike.
+        if (len == 1 && in[i] == '\r' && i + 2 < in.size() && in[i + 1] == '\r' && in[i + 2] == '\n') {
+            splice.erase(i, i + 1);
+            ++n;
+            continue;
+        }
         if (const std::size_t span_end = i < body_until ? 0 : in_header(i); len == 1 && in[i] == '\r' && span_end) {
-            // CR CR LF (a file converted twice): the line ends once, at its CRLF.
-            if (i + 2 < in.size() && in[i + 1] == '\r' && in[i + 2] == '\n') {
-                splice.erase(i, i + 1);
-                ++n;
-                continue;
-            }
             const bool empty_line = i == 0 || in[i - 1] == '\r' || in[i - 1] == '\n';
             if (!ends_line(i)) {
                 splice.replace(i, i + 1, " ");

@@ -633,13 +633,30 @@ TEST(Fix, BareCrInAHeaderEndsALineWhereOthersEndOne) {
     // a fold stays a fold.
     const auto twice = run("From: a@example.org\r\r\nTo: b@example.org\r\r\nSubject: hi\r\r\n  folded\r\r\n\r\r\nbody\r\r\n",
                            [](RewriteOptions& o) { o.fix = true; });
-    // (In the body a bare CR is a line break, as before: the header is what matters here.)
-    EXPECT_EQ(twice.output.substr(0, 65), "From: a@example.org\r\nTo: b@example.org\r\nSubject: hi\r\n  folded\r\n\r\n");
+    // The body's lines end once too.
+    EXPECT_EQ(twice.output, "From: a@example.org\r\nTo: b@example.org\r\nSubject: hi\r\n  folded\r\n\r\nbody\r\n");
     EXPECT_EQ(msg::parse_message(twice.output).headers().size(), 3u);
     // A field name with white space before its colon is a field name too.
     const auto spaced = run("From: a@example.org\nSubject: hi\rBcc : secret@example.com\n\nbody\n",
                             [](RewriteOptions& o) { o.fix = true; });
     EXPECT_EQ(spaced.output, "From: a@example.org\nSubject: hi\nBcc: secret@example.com\n\nbody\n");
+}
+
+// A delivery report's fields are a header's: a bare CR in one is not a
+// line break that cuts the field (the report would lose its Diagnostic-Code).
+TEST(Fix, BareCrInADeliveryReportsFieldsIsAHeadersBareCr) {
+    const std::string in =
+        "From: MAILER-DAEMON@example.org\r\nTo: a@example.org\r\nMessage-ID: <r@example.org>\r\n"
+        "Date: Mon, 23 Nov 2026 09:15:00 +0100\r\nMIME-Version: 1.0\r\n"
+        "Content-Type: multipart/report; report-type=delivery-status; boundary=b\r\n\r\n"
+        "--b\r\nContent-Type: text/plain\r\n\r\nNot delivered.\r\n"
+        "--b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.org\r\n\r\n"
+        "Final-Recipient: rfc822; b@example.net\r\nAction: failed\r\nStatus: 5.1.1\r\n"
+        "Diagnostic-Code: smtp; 550-5.1.1 The account\rdoes\r\r\n not exist\r\n--b--\r\n";
+    const auto r = run(in, [](RewriteOptions& o) { o.fix = true; });
+    EXPECT_NE(r.output.find("Diagnostic-Code: smtp; 550-5.1.1 The account does\r\n not exist\r\n--b--"), std::string::npos)
+        << r.output;
+    for (const msg::Defect& d : r.remaining) ADD_FAILURE() << "left: " << d.info().code;
 }
 
 // --- to-utf8 -----------------------------------------------------------------------------------
