@@ -883,7 +883,23 @@ bool fix_round(std::string_view in, std::string& out, const RewriteOptions& o, c
             // the next, with that boundary: a close delimiter written with
             // the old one would be text of its last part.
             if (const HeaderField* ct = m.field(e, "Content-Type"); ct && fields_done.count(ct->offset)) continue;
-            std::string close = std::string(eol) + "--" + *e.content_type.param("boundary") + "--";
+            const std::string& b = *e.content_type.param("boundary");
+            // A multipart whose last line is a delimiter line, with no part
+            // after it: that line was meant to close it, and is made the
+            // close delimiter (a close added after it would leave an empty
+            // part between the two).
+            std::string_view body = std::string_view(cur).substr(e.body_begin, e.end - e.body_begin);
+            while (!body.empty() && (body.back() == '\n' || body.back() == '\r')) body.remove_suffix(1);
+            std::size_t line_at = body.find_last_of("\r\n");
+            line_at = line_at == std::string_view::npos ? 0 : line_at + 1;
+            std::string_view last = body.substr(line_at);
+            while (!last.empty() && (last.back() == ' ' || last.back() == '\t')) last.remove_suffix(1);
+            if (last.size() == b.size() + 2 && last.starts_with("--") && last.substr(2) == b) {
+                splice.insert(e.body_begin + line_at + last.size(), "--");
+                log.change(entity_place(m, ei), "its last delimiter line made the closing boundary");
+                continue;
+            }
+            std::string close = std::string(eol) + "--" + b + "--";
             if (e.end == cur.size()) close += eol;
             splice.insert(e.end, std::move(close));
             log.change(entity_place(m, ei), "closing boundary added");

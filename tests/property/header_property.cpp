@@ -65,6 +65,7 @@ RC_GTEST_PROP(DecodeHeaderTextProperty, Utf8EncodedWordRoundTrip, ()) {
         text.erase(text.begin());
     while (!text.empty() && (text.back() == ' ' || text.back() == '\t' || text.back() == '\r' || text.back() == '\n'))
         text.pop_back();
+    RC_PRE(!text.empty());   // an empty word is no encoded word (RFC 2047 2), and is said so
     const std::string word = "=?utf-8?B?" + msg::base64_encode(text, 0) + "?=";
     msg::Defects d;
     RC_ASSERT(msg::decode_header_text(word, &d) == text);

@@ -501,7 +501,8 @@ TEST(SevenBit, EmbeddedMessageHeaderEncodedAndContainerRelabelled) {
         "\xc3\xa9t\xc3\xa9\n";
     const auto r = run(in, [](RewriteOptions& o) { o.seven_bit = true; });
     EXPECT_FALSE(has_8bit(r.output)) << r.output;
-    EXPECT_EQ(decoded_leaves(r.output), decoded_leaves(in));
+    // Text made base64 is in its canonical form: CRLF line breaks (RFC 2045 6.8).
+    EXPECT_EQ(decoded_leaves(r.output), std::vector<std::string>{"\xc3\xa9t\xc3\xa9\r\n"});
     EXPECT_NE(r.output.find("Content-Type: message/rfc822\nContent-Transfer-Encoding: 7bit\n"), std::string::npos);
 }
 
@@ -1204,6 +1205,23 @@ TEST(Fix, Utf8LabelledWithAOneByteCharsetIsLabelledUtf8) {
     EXPECT_EQ(again.output, r.output);
 }
 
+// A multipart that ends on a delimiter line with no part after it: that
+// line becomes the close delimiter, not an empty part before an added one.
+TEST(Fix, ALastDelimiterLineBecomesTheClose) {
+    const std::string head =
+        "From: a@example.org\nDate: Mon, 23 Nov 2026 09:15:00 +0100\nMessage-ID: <1@example.org>\nMIME-Version: 1.0\n"
+        "Content-Type: multipart/mixed; boundary=\"b1\"\n\n--b1\nContent-Type: text/plain\n\nhello\n";
+    for (const std::string& end : {std::string("--b1\n"), std::string("--b1"), std::string("--b1  \n\n")}) {
+        const auto r = run(head + end, [](RewriteOptions& o) { o.fix = true; });
+        EXPECT_NE(r.output.find("hello\n--b1--"), std::string::npos) << r.output;
+        for (const msg::Defect& d : r.remaining) ADD_FAILURE() << "left: " << d.info().code << " in " << r.output;
+        EXPECT_EQ(msg::parse_message(r.output).leaves().size(), 1u);
+    }
+    // A delimiter of another boundary is text: the close is added after it.
+    const auto other = run(head + "--b2\n", [](RewriteOptions& o) { o.fix = true; });
+    EXPECT_NE(other.output.find("--b2\n\n--b1--"), std::string::npos) << other.output;
+}
+
 TEST(Fix, UnclosedMultipartGivenAFreshBoundaryIsClosedWithIt) {
     const std::string head =
         "From: a@example.org\nDate: Mon, 23 Nov 2026 09:15:00 +0100\nMessage-ID: <1@example.org>\nMIME-Version: 1.0\n";
@@ -1404,7 +1422,7 @@ TEST(LineLimit, OneTransferEncodingAfterEncodingAgain) {
          at = r.output.find("Content-Transfer-Encoding:", at + 1))
         ++n;
     EXPECT_EQ(n, 1u) << r.output;
-    EXPECT_EQ(decoded_leaves(r.output), decoded_leaves(in));
+    EXPECT_EQ(decoded_leaves(r.output), std::vector<std::string>{std::string(1200, '\xe9') + "\r\n"});   // canonical
 }
 
 // A boundary line padded past 998 octets is no field and no body: said.
