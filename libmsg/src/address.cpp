@@ -177,6 +177,12 @@ private:
                 }
                 if (!eat('.')) break;
             }
+            // "jö@": an atom that stops at an 8-bit byte is cut by it, not
+            // missing its '@'.
+            if (!utf8_ && i_ < s_.size() && static_cast<unsigned char>(s_[i_]) >= 0x80) {
+                fail(i_, "8-bit byte in the local part (needs SMTPUTF8)");
+                return false;
+            }
         }
         p_.local = s_.substr(b, i_ - b);
         return true;

@@ -68,7 +68,12 @@ TEST(Path, SyntaxErrorsSayWhere) {
 
 TEST(Path, Utf8NeedsSmtputf8) {
     const std::string in = "<j\xC3\xB6rg@b\xC3\xBC" "cher.example>";
-    EXPECT_FALSE(parse_path(in, PathKind::forward, false).ok);
+    const msg::Path without = parse_path(in, PathKind::forward, false);
+    EXPECT_FALSE(without.ok);
+    EXPECT_EQ(without.error, "8-bit byte in the local part (needs SMTPUTF8)");   // not "'@' expected"
+    EXPECT_EQ(without.error_at, 2u);
+    EXPECT_EQ(parse_path("<\xC3\xB6@b.example>", PathKind::forward, false).error,
+              "8-bit byte in the local part (needs SMTPUTF8)");
     const msg::Path p = parse_path(in, PathKind::forward, true);
     ASSERT_TRUE(p.ok) << p.error;
     EXPECT_TRUE(p.utf8);
