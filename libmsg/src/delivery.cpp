@@ -302,7 +302,9 @@ Result<Settlement> settle(Claim& claim, Delivery& d, const SettleOptions& o, Sys
                 what = reason(r);
                 break;
             }
-        if (d.unanswered_dot) what += " (the message may have been delivered)";
+        // Said once: the reason may say it already (the session's own words).
+        if (d.unanswered_dot && what.find("may have been delivered") == std::string::npos)
+            what += " (the message may have been delivered)";
         if (Status st = claim.defer(deferred, RetryRecord{now, what}, when); !st) return st.error();
         s.next_attempt = when;
         if (s.outcome == Outcome::sent) s.outcome = d.count(RcptState::sent) ? Outcome::partial : Outcome::deferred;

@@ -651,6 +651,27 @@ TEST_F(Delivery, ControlCharactersFromTheServerAreEscapedEverywhere) {
     EXPECT_EQ(msg::reason(d.rcpts[0]), "550 5.1.1 \\x1b[31mred\\x07 bell");
 }
 
+// A dot that went out unanswered is said once in the attempt, whether or
+// not the session's reason says it already.
+TEST_F(Delivery, MayHaveBeenDeliveredIsSaidOnce) {
+    for (const std::string& detail : {std::string("connection closed by h:25"),
+                                     std::string("no reply after the message was sent (it may have been delivered): "
+                                                 "connection closed by h:25")}) {
+        const std::string n = enqueue(envelope({"b@example.net"}));
+        msg::Claim c = claim(n);
+        msg::Delivery d;
+        d.rcpts = {outcome("b@example.net", RcptState::deferred)};
+        d.rcpts[0].detail = detail;
+        d.unanswered_dot = true;
+        auto s = msg::settle(c, d, opt_, system_clock::from_time_t(1800000000), 0.5);
+        ASSERT_TRUE(s) << s.error().message;
+        const std::string entry = *spool_->read(SpoolState::deferred, n);
+        const std::size_t at = entry.find("may have been delivered");
+        ASSERT_NE(at, std::string::npos) << entry;
+        EXPECT_EQ(entry.find("may have been delivered", at + 1), std::string::npos) << entry;
+    }
+}
+
 TEST_F(Delivery, AttemptJson) {
     msg::Delivery d;
     d.rcpts = {outcome("b@example.net", RcptState::sent, reply(250, "ok")),
