@@ -325,7 +325,8 @@ std::string with_status_fields(std::string_view message, const MaildirState& s, 
     std::vector<std::pair<std::size_t, std::size_t>> dropped;   // offset and length in `message`
     std::size_t at = 0;
     for (const HeaderField& f : fields) {
-        if (!iequals(f.name, "Status") && !iequals(f.name, "X-Status")) continue;
+        if (!iequals(f.name, "Status") && !iequals(f.name, "X-Status") && !iequals(f.name, "X-Mozilla-Status"))
+            continue;
         out.append(message.substr(at, f.offset - at));
         dropped.emplace_back(f.offset, f.raw.size());
         at = f.offset + f.raw.size();

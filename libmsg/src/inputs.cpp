@@ -197,13 +197,15 @@ void sort_by_path(std::vector<InputItem>& items) {
         return;
     }
     // An MH message's key: its folder's path, "/", its number in 20 digits,
-    // then its name (",N" after "N").
+    // 0 for a message and 1 for a deleted one (",N" after "N"), its name.
     const auto key = [](const InputItem& i) {
         if (!i.mh) return i.path;
         const std::size_t slash = i.path.rfind('/');
         const std::string_view name = std::string_view(i.path).substr(slash + 1);
-        const std::string n = std::to_string(mh_number(name).value_or(0));
-        return i.path.substr(0, slash + 1) + std::string(20 - n.size(), '0') + n + "/" + std::string(name);
+        bool deleted = false;
+        const std::string n = std::to_string(mh_number(name, &deleted).value_or(0));
+        return i.path.substr(0, slash + 1) + std::string(20 - n.size(), '0') + n + (deleted ? "/1" : "/0") +
+               std::string(name);
     };
     std::vector<std::pair<std::string, std::size_t>> keys;
     keys.reserve(items.size());

@@ -132,16 +132,17 @@ bool MhSequences::contains(std::string_view name, std::uint64_t n) const {
     return false;
 }
 
-std::string mh_flags(const MhSequences& s, std::uint64_t n, bool deleted) {
+std::string mh_flags(const MhSequences& s, std::uint64_t n, bool deleted, bool read_known) {
     std::string f;
     if (s.contains("flagged", n)) f += 'F';
     if (s.contains("replied", n)) f += 'R';
-    if (!s.contains("unseen", n)) f += 'S';
+    if (read_known && !s.contains("unseen", n)) f += 'S';
     if (deleted) f += 'T';
     return f;
 }
 
 Result<std::vector<MaildirFile>> list_mh(const std::string& dir) {
+    const bool read_known = is_file(dir + "/.mh_sequences");
     const MhSequences seq = MhSequences::parse(read_small_file(dir + "/.mh_sequences"));
     std::vector<std::tuple<std::uint64_t, bool, std::string>> names;
     const Status st = spool_io::for_each_name(dir, [&](const char* name, unsigned char type, int dirfd) {
@@ -156,7 +157,7 @@ Result<std::vector<MaildirFile>> list_mh(const std::string& dir) {
     for (auto& [n, deleted, name] : names) {
         MaildirFile& f = out.emplace_back();
         f.path = dir + "/" + name;
-        f.flags = mh_flags(seq, n, deleted);
+        f.flags = mh_flags(seq, n, deleted, read_known);
         f.name = std::move(name);
         f.seen_dir = f.flags.find('S') != std::string::npos;
         f.mh = true;

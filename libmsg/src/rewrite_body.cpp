@@ -894,7 +894,12 @@ bool fix_round(std::string_view in, std::string& out, const RewriteOptions& o, c
             line_at = line_at == std::string_view::npos ? 0 : line_at + 1;
             std::string_view last = body.substr(line_at);
             while (!last.empty() && (last.back() == ' ' || last.back() == '\t')) last.remove_suffix(1);
-            if (last.size() == b.size() + 2 && last.starts_with("--") && last.substr(2) == b) {
+            // (Not the multipart's only delimiter line: made a close, it
+            // would leave no part, and the preamble would become one.)
+            bool part_before = false;
+            for (std::int32_t c = e.first_child; c >= 0; c = all[static_cast<std::size_t>(c)].next_sibling)
+                part_before = part_before || all[static_cast<std::size_t>(c)].end <= e.body_begin + line_at;
+            if (part_before && last.size() == b.size() + 2 && last.starts_with("--") && last.substr(2) == b) {
                 splice.insert(e.body_begin + line_at + last.size(), "--");
                 log.change(entity_place(m, ei), "its last delimiter line made the closing boundary");
                 continue;

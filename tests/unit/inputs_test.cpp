@@ -153,6 +153,7 @@ TEST_F(Inputs, MhFolderMessagesInNumberOrder) {
     put("mh/inbox/2", "S: 2\n\n2\n");
     put("mh/inbox/10", "S: 10\n\n10\n");
     put("mh/inbox/,3", "S: 3\n\n3\n");
+    put("mh/inbox/,1", "S: 1 deleted\n\n1\n");
     put("mh/inbox/.xmhcache", "cache");
     put("mh/inbox/notes.txt", "not a message\n");
     put("mh/inbox/lists/.claws_mark", "\x01mark");
@@ -169,7 +170,7 @@ TEST_F(Inputs, MhFolderMessagesInNumberOrder) {
             return true;
         });
         EXPECT_FALSE(c.any()) << mbox;
-        EXPECT_EQ(got, (std::vector<std::string>{"1:FRS", "2:R", ",3:ST", "10:", "7:S"})) << mbox;
+        EXPECT_EQ(got, (std::vector<std::string>{"1:FRS", ",1:FRST", "2:R", ",3:ST", "10:", "7:"})) << mbox;
     }
 }
 

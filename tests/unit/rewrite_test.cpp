@@ -1217,6 +1217,14 @@ TEST(Fix, ALastDelimiterLineBecomesTheClose) {
         for (const msg::Defect& d : r.remaining) ADD_FAILURE() << "left: " << d.info().code << " in " << r.output;
         EXPECT_EQ(msg::parse_message(r.output).leaves().size(), 1u);
     }
+    // The multipart's only delimiter line opens its first part: made a
+    // close, it would leave no part and show the preamble.
+    const std::string only =
+        "From: a@example.org\nDate: Mon, 23 Nov 2026 09:15:00 +0100\nMessage-ID: <1@example.org>\nMIME-Version: 1.0\n"
+        "Content-Type: multipart/mixed; boundary=\"b\"\n\npreamble\n--b\n";
+    const auto single = run(only, [](RewriteOptions& o) { o.fix = true; });
+    EXPECT_EQ(single.output.find("--b\n\npreamble"), std::string::npos) << single.output;   // the preamble stays one
+    EXPECT_NE(single.output.find("\npreamble\n--b\n"), std::string::npos) << single.output;
     // A delimiter of another boundary is text: the close is added after it.
     const auto other = run(head + "--b2\n", [](RewriteOptions& o) { o.fix = true; });
     EXPECT_NE(other.output.find("--b2\n\n--b1--"), std::string::npos) << other.output;

@@ -923,6 +923,8 @@ TEST(ClientSession, SizeValuesThatAreNotNumbersGiveNoLimit) {
         return c.size;
     };
     EXPECT_EQ(size("SIZE 35882577"), 35882577u);
+    EXPECT_EQ(size("SIZE 10485760 "), 10485760u);   // white space around the number is no part of it
+    EXPECT_EQ(size("SIZE  10485760"), 10485760u);
     EXPECT_EQ(size("SIZE"), 0u);
     EXPECT_EQ(size("SIZE 0"), 0u);
     EXPECT_EQ(size("SIZE 1e9"), 0u);

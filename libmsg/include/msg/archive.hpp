@@ -147,8 +147,9 @@ std::string with_envelope_fields(const SpoolEntry& e, std::string_view message, 
 // mbox archive (mutt, mblaze's mexport -S), the reverse of client_flags:
 // Status R for S, O for seen; X-Status A for R, F for F, T for D (draft),
 // D for T (trashed). The fields go at the end of the header, in the
-// message's line endings, in place of the Status and X-Status it had (the
-// Maildir's flags are newer than what a client once wrote there); one with
+// message's line endings, in place of the Status, X-Status and
+// X-Mozilla-Status it had (the Maildir's flags are newer than what a
+// client once wrote there, and are read back alone); one with
 // nothing to say is left out, so a new message has neither. The offsets
 // of `r.unquoted_from` move with the bytes.
 std::string with_status_fields(std::string_view message, const MaildirState& s, MboxRecord& r);

@@ -6,7 +6,8 @@
 //   flagged: 2
 //   replied: 1-2
 //
-// A message is read (Maildir flag S) unless it is in "unseen", flagged (F)
+// A message is read (Maildir flag S) unless it is in "unseen" (when the
+// folder has no .mh_sequences, nothing says so: no S), flagged (F)
 // in "flagged" and answered (R) in "replied": the sequences nmh keeps for
 // unread mail and mutt for the other two. A file named ",N" or "#N" is a
 // message nmh's rmm deleted (kept until the folder is packed): flag T.
@@ -49,8 +50,11 @@ private:
 };
 
 // The Maildir flags (sorted) an MH message has: S unless unseen, F when
-// flagged, R when replied, T when deleted.
-std::string mh_flags(const MhSequences& s, std::uint64_t n, bool deleted);
+// flagged, R when replied, T when deleted. `read_known`: the folder keeps
+// .mh_sequences (whose lack of "unseen" means all is read, as nmh has it);
+// a folder known only by another reader's files keeps its read marks
+// elsewhere, and no message is said to be read.
+std::string mh_flags(const MhSequences& s, std::uint64_t n, bool deleted, bool read_known = true);
 
 // The messages of an MH folder in number order (a deleted ",N" after N),
 // each with its flags (MaildirFile::mh set; mtime 0). Other files

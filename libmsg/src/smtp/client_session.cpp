@@ -162,9 +162,12 @@ Capabilities parse_capabilities(const Reply& r) {
             // with, which would fail messages for good on a typo. So for
             // one past what 64 bits hold.
             c.size_offered = true;
+            std::string_view value = args;
+            while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+            while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
             std::uint64_t v = 0;
-            bool digits = !args.empty();
-            for (char ch : args) {
+            bool digits = !value.empty();
+            for (char ch : value) {
                 if (ch < '0' || ch > '9' || v > UINT64_MAX / 10 - 9) {
                     digits = false;
                     break;
