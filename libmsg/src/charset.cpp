@@ -266,17 +266,7 @@ bool charset_stateful(std::string_view name) {
     return c && stateful_type(c.get());
 }
 
-bool charset_one_byte(std::string_view name) {
-    const std::string n = lower_trim(name);
-    switch (fast_kind(n)) {
-    case Fast::utf8: return false;
-    case Fast::latin: return !is_ascii_name(n);
-    case Fast::cp1252: return true;
-    case Fast::none: break;
-    }
-    Converter c = open_converter(decoder_for(n));
-    return c && ucnv_getType(c.get()) == UCNV_SBCS && ucnv_getMaxCharSize(c.get()) == 1;
-}
+bool charset_one_byte(std::string_view name) { return TextDecoder(name).one_byte(); }
 
 std::string decoding_charset(std::string_view name) {
     const std::string n = lower_trim(name);
@@ -299,8 +289,14 @@ TextDecoder::TextDecoder(std::string_view charset) {
     const std::string n = lower_trim(charset);
     switch (fast_kind(n)) {
     case Fast::utf8: kind_ = Kind::utf8; break;
-    case Fast::latin: kind_ = Kind::latin; break;
-    case Fast::cp1252: kind_ = Kind::cp1252; break;
+    case Fast::latin:
+        kind_ = Kind::latin;
+        one_byte_ = !is_ascii_name(n);
+        break;
+    case Fast::cp1252:
+        kind_ = Kind::cp1252;
+        one_byte_ = true;
+        break;
     case Fast::none:
         if (Converter c = open_converter(decoder_for(n))) {
             // Stop at each illegal sequence (ICU has consumed it) to count it.
@@ -309,12 +305,18 @@ TextDecoder::TextDecoder(std::string_view charset) {
             kind_ = Kind::icu;
             // Asked once per converter and thread (keyed by ICU's name for
             // it: labels are many, converters a few hundred).
-            thread_local std::unordered_map<std::string, bool> known;
+            struct Traits {
+                bool ascii_transparent = false, one_byte = false;
+            };
+            thread_local std::unordered_map<std::string, Traits> known;
             UErrorCode e2 = U_ZERO_ERROR;
             const char* conv_name = ucnv_getName(c.get(), &e2);
-            const auto [it, added] = known.try_emplace(U_SUCCESS(e2) && conv_name ? conv_name : n, false);
-            if (added) it->second = ascii_identity(c.get());
-            ascii_transparent_ = it->second;
+            const auto [it, added] = known.try_emplace(U_SUCCESS(e2) && conv_name ? conv_name : n);
+            if (added)
+                it->second = {ascii_identity(c.get()),
+                              ucnv_getType(c.get()) == UCNV_SBCS && ucnv_getMaxCharSize(c.get()) == 1};
+            ascii_transparent_ = it->second.ascii_transparent;
+            one_byte_ = it->second.one_byte;
             icu_ = std::make_unique<Icu>(Icu{std::move(c), 0});
         }
         return;

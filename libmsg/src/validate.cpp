@@ -486,7 +486,7 @@ private:
         // Text in a one-byte charset is read as UTF-8 too: valid, it is
         // UTF-8 mislabelled.
         std::optional<TextDecoder> utf8;
-        if (dec && charset_one_byte(*cs)) utf8.emplace("utf-8");
+        if (dec && dec->one_byte()) utf8.emplace("utf-8");
         std::size_t pos = 0, eight = std::string_view::npos;
         auto content = [&](std::string_view s) {
             std::size_t from = 0;  // where this slice is fed to the decoder

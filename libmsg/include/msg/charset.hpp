@@ -73,6 +73,9 @@ public:
     // windows single-byte sets, EUC, GB18030, Big5; not UTF-16, UTF-7,
     // ISO-2022, EBCDIC, or ICU's Shift_JIS, which maps a few controls).
     bool ascii_transparent() const noexcept { return ascii_transparent_; }
+    // One byte a character (iso-8859-*, windows-125*, koi8-r, ...; not
+    // US-ASCII): charset_one_byte() of the label.
+    bool one_byte() const noexcept { return one_byte_; }
 
     void step(std::string_view bytes, std::string* out);
     // The end of the text: a sequence left incomplete is bad.
@@ -101,6 +104,7 @@ private:
 
     Kind kind_ = Kind::unknown;
     bool ascii_transparent_ = false;
+    bool one_byte_ = false;
     std::unique_ptr<Icu> icu_;
     std::string carry_;  // UTF-8: the start of a sequence that the last slice cut
     std::size_t pos_ = 0, bad_ = 0, first_bad_ = static_cast<std::size_t>(-1);
