@@ -179,25 +179,25 @@ void annotate_maildir(Envelope& e, const MaildirFile& f) {
     e.annotations.emplace_back(f.mh ? "MH-Source" : "Maildir-Source", f.path);
 }
 
-MaildirState maildir_state(const SpoolEntry& e) {
-    MaildirState s;
+std::optional<MaildirState> folder_state(const SpoolEntry& e) {
     const std::string_view source = e.annotation("Maildir-Source");
+    MaildirState s;
     s.flags = e.annotation("Maildir-Flags");
     // An MH folder's message is seen when its sequences say it was read.
-    if (!source.empty() || !s.flags.empty() || !e.annotation("MH-Source").empty()) {
-        s.from_maildir = true;
-        std::sort(s.flags.begin(), s.flags.end());
-        const std::size_t slash = source.rfind('/');
-        const std::string_view dir = source.substr(0, slash == std::string_view::npos ? 0 : slash);
-        s.seen = !s.flags.empty() || dir == "cur" || dir.ends_with("/cur");
-        return s;
-    }
+    if (source.empty() && s.flags.empty() && e.annotation("MH-Source").empty()) return std::nullopt;
+    std::sort(s.flags.begin(), s.flags.end());
+    const std::size_t slash = source.rfind('/');
+    const std::string_view dir = source.substr(0, slash == std::string_view::npos ? 0 : slash);
+    s.seen = !s.flags.empty() || dir == "cur" || dir.ends_with("/cur");
+    return s;
+}
+
+MaildirState maildir_state(const SpoolEntry& e) {
+    if (std::optional<MaildirState> s = folder_state(e)) return std::move(*s);
     std::vector<HeaderField> fields;
     parse_header_block(e.message, fields, nullptr);
     ClientFlags c = client_flags(fields);
-    s.flags = std::move(c.flags);
-    s.seen = c.old;
-    return s;
+    return {std::move(c.flags), c.old};
 }
 
 std::string_view marked_deleted(const Derivation& d, const MaildirFile* f) {

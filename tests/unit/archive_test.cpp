@@ -251,9 +251,10 @@ TEST(Archive, MarkedDeleted) {
 // what a mail client wrote into the message.
 TEST(Archive, MaildirState) {
     const auto state = [](const std::string& annotations, const std::string& header) {
-        const msg::MaildirState s = msg::maildir_state(msg::parse_spool_entry(
-            "MAIL FROM:<a@x>\nRCPT TO:<b@y>\n" + annotations + "\n" + header + "\n\nbody\n"));
-        return s.flags + (s.seen ? "|seen" : "|new") + (s.from_maildir ? "|maildir" : "");
+        const std::string text = "MAIL FROM:<a@x>\nRCPT TO:<b@y>\n" + annotations + "\n" + header + "\n\nbody\n";
+        const msg::SpoolEntry e = msg::parse_spool_entry(text);   // views into `text`
+        const msg::MaildirState s = msg::maildir_state(e);
+        return s.flags + (s.seen ? "|seen" : "|new") + (msg::folder_state(e) ? "|maildir" : "");
     };
     EXPECT_EQ(state("Maildir-Flags: SR\nMaildir-Source: md/cur/1.h:2,RS\n", "Status: O"), "RS|seen|maildir");
     EXPECT_EQ(state("Maildir-Source: md/cur/1.h:2,\n", "Status: RO"), "|seen|maildir");   // the file wins
@@ -299,7 +300,7 @@ TEST(Archive, StatusFieldsRoundTripThroughClientFlags) {
 }
 
 TEST(Archive, StatusFieldsKeepLineEndingsAndOffsets) {
-    msg::MaildirState s{"FS", true, true};
+    msg::MaildirState s{"FS", true};
     msg::MboxRecord r;
     // CRLF message with a folded Status of its own, an unquoted From in the body.
     const std::string crlf = "From: a@x\r\nStatus: R\r\n O\r\nSubject: s\r\n\r\nFrom me\r\n";
@@ -314,6 +315,6 @@ TEST(Archive, StatusFieldsKeepLineEndingsAndOffsets) {
     // A new message loses a stale Status (and Thunderbird's, read first
     // there) and gains nothing: read back, it is new again.
     const std::string fresh = msg::with_status_fields("Status: RO\nX-Mozilla-Status: 0009\nSubject: s\n\nx\n",
-                                                      msg::MaildirState{"", false, true}, r);
+                                                      msg::MaildirState{"", false}, r);
     EXPECT_EQ(fresh, "Subject: s\n\nx\n");
 }

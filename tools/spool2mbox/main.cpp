@@ -155,14 +155,16 @@ static int tool_main(int argc, char** argv) {
             complain(kInfo.name, root + "/" + std::string(msg::state_dir(st)) + "/" + name + ": " + r.ignored);
             result = exit_code::worst(result, exit_code::problems);
         }
-        const msg::MaildirState state = msg::maildir_state(e);
         std::string with_status, with_envelope;
         std::string_view message = e.message;
-        // A Maildir's flags go into an archive as its mail client's fields.
-        if (!maildir && state.from_maildir && status_fields) message = with_status = msg::with_status_fields(message, state, r);
+        // A Maildir's flags go into an archive as its mail client's fields
+        // (the annotations say: no header is parsed for the others).
+        if (!maildir && status_fields)
+            if (const auto state = msg::folder_state(e)) message = with_status = msg::with_status_fields(message, *state, r);
         if (envelope) message = with_envelope = msg::with_envelope_fields(e, message, r);
         msg::Status w = msg::Ok{};
         if (maildir) {
+            const msg::MaildirState state = msg::maildir_state(e);
             if (auto d = maildir->deliver(message, state.flags, state.seen); !d) w = d.error();
         } else {
             // An archive's bytes before its first From_ line go back only

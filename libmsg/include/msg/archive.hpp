@@ -34,6 +34,7 @@
 #include <ctime>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -104,17 +105,19 @@ std::string make_from_line(std::string_view sender, std::time_t t);
 // The Mbox-From and Maildir-* (or MH-Source) annotations of a Maildir's
 // or an MH folder's message.
 void annotate_maildir(Envelope& e, const MaildirFile& f);
-// How the entry's message is kept in a Maildir: as it was in one (the
-// Maildir-Flags and Maildir-Source annotations: its flags, and seen for a
-// file of cur/) or in an MH folder (Maildir-Flags and MH-Source: seen
-// when flagged at all), else as its mail client marked it in an archive
-// (client_flags: Status, X-Status, X-Mozilla-Status, as mb2md reads them).
-// A message neither flagged nor seen is new (new/).
+// How the entry's message is kept in a Maildir. A message neither flagged
+// nor seen is new (new/).
 struct MaildirState {
     std::string flags;          // sorted
     bool seen = false;          // cur/ (a reader has seen it), not new/
-    bool from_maildir = false;  // the entry was made from a Maildir's (or an MH folder's) file
 };
+// As it was in a Maildir (the Maildir-Flags and Maildir-Source annotations:
+// its flags, and seen for a file of cur/) or an MH folder (Maildir-Flags
+// and MH-Source: seen when flagged at all); nothing for an entry that was
+// made from no folder's file. Reads the annotations only.
+std::optional<MaildirState> folder_state(const SpoolEntry& e);
+// folder_state(), else as its mail client marked it in an archive
+// (client_flags: Status, X-Status, X-Mozilla-Status, as mb2md reads them).
 MaildirState maildir_state(const SpoolEntry& e);
 
 // Whether the mail client that kept the message had deleted it (it stays
