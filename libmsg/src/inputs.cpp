@@ -99,12 +99,7 @@ void read_file(const std::string& path, const InputOptions& o, const std::functi
     if (folder && folder->maildir) {
         file.emplace(maildir_file(path));
     } else if (folder && folder->mh) {
-        file.emplace();
-        file->path = path;
-        file->name = path.substr(path.rfind('/') + 1);
-        file->flags = folder->flags;
-        file->seen_dir = file->flags.find('S') != std::string::npos;
-        file->mh = true;
+        file.emplace(mh_file(path, folder->flags));
     }
     if (file) {
         file->mtime = src->mtime();

@@ -21,11 +21,6 @@ bool is_file(const std::string& p) {
     return ::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode);
 }
 
-bool is_dir(const std::string& p) {
-    struct stat st {};
-    return ::stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
-}
-
 // A decimal number of at most 18 digits (no overflow), nothing else.
 std::optional<std::uint64_t> number(std::string_view s) {
     if (s.empty() || s.size() > 18) return std::nullopt;
@@ -43,18 +38,20 @@ std::string_view trim(std::string_view s) {
     return s;
 }
 
-// A regular file's first 16 MiB (a sequences file is a few lines), "" when
-// it is missing or not a regular file (a FIFO planted there is not waited on).
-std::string read_small_file(const std::string& path) {
+// A regular file's first 16 MiB (a sequences file is a few lines); nothing
+// when it is missing or not a regular file (a FIFO planted there is not
+// waited on).
+std::optional<std::string> read_small_file(const std::string& path) {
     const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0) return {};
-    std::string text;
+    if (fd < 0) return std::nullopt;
+    std::optional<std::string> text;
     struct stat st {};
     if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+        text.emplace();
         char buf[65536];
         ssize_t n;
-        while (text.size() < (16u << 20) && ((n = ::read(fd, buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR)))
-            if (n > 0) text.append(buf, static_cast<std::size_t>(n));
+        while (text->size() < (16u << 20) && ((n = ::read(fd, buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR)))
+            if (n > 0) text->append(buf, static_cast<std::size_t>(n));
     }
     ::close(fd);
     return text;
@@ -63,10 +60,23 @@ std::string read_small_file(const std::string& path) {
 }  // namespace
 
 bool is_mh_folder(const std::string& dir) {
-    if (is_dir(dir + "/cur") && is_dir(dir + "/new")) return false;   // a Maildir
     static constexpr const char* marks[] = {".mh_sequences", ".xmhcache",    ".mew_cache",   ".mew-cache",
                                             ".sylpheed_cache", ".sylpheed_mark", ".claws_cache", ".claws_mark"};
-    return std::any_of(std::begin(marks), std::end(marks), [&](const char* m) { return is_file(dir + "/" + m); });
+    // The marks first: a walk has asked is_maildir() already, and most
+    // directories have none of them.
+    return std::any_of(std::begin(marks), std::end(marks), [&](const char* m) { return is_file(dir + "/" + m); }) &&
+           !is_maildir(dir);
+}
+
+MaildirFile mh_file(std::string path, std::string flags) {
+    MaildirFile f;
+    const std::size_t slash = path.rfind('/');
+    f.name = path.substr(slash == std::string::npos ? 0 : slash + 1);
+    f.path = std::move(path);
+    f.flags = std::move(flags);
+    f.seen_dir = f.flags.find('S') != std::string::npos;
+    f.mh = true;
+    return f;
 }
 
 std::optional<std::uint64_t> mh_number(std::string_view name, bool* deleted) {
@@ -142,8 +152,8 @@ std::string mh_flags(const MhSequences& s, std::uint64_t n, bool deleted, bool r
 }
 
 Result<std::vector<MaildirFile>> list_mh(const std::string& dir) {
-    const bool read_known = is_file(dir + "/.mh_sequences");
-    const MhSequences seq = MhSequences::parse(read_small_file(dir + "/.mh_sequences"));
+    const std::optional<std::string> sequences = read_small_file(dir + "/.mh_sequences");
+    const MhSequences seq = MhSequences::parse(sequences.value_or(""));
     std::vector<std::tuple<std::uint64_t, bool, std::string>> names;
     const Status st = spool_io::for_each_name(dir, [&](const char* name, unsigned char type, int dirfd) {
         bool deleted = false;
@@ -154,14 +164,8 @@ Result<std::vector<MaildirFile>> list_mh(const std::string& dir) {
     std::sort(names.begin(), names.end());
     std::vector<MaildirFile> out;
     out.reserve(names.size());
-    for (auto& [n, deleted, name] : names) {
-        MaildirFile& f = out.emplace_back();
-        f.path = dir + "/" + name;
-        f.flags = mh_flags(seq, n, deleted, read_known);
-        f.name = std::move(name);
-        f.seen_dir = f.flags.find('S') != std::string::npos;
-        f.mh = true;
-    }
+    for (const auto& [n, deleted, name] : names)
+        out.push_back(mh_file(dir + "/" + name, mh_flags(seq, n, deleted, sequences.has_value())));
     return out;
 }
 

@@ -56,6 +56,10 @@ private:
 // elsewhere, and no message is said to be read.
 std::string mh_flags(const MhSequences& s, std::uint64_t n, bool deleted, bool read_known = true);
 
+// An MH folder's message file as list_mh describes it, from its path
+// (DIR/NAME) and the flags its folder's sequences give it (mtime 0).
+MaildirFile mh_file(std::string path, std::string flags);
+
 // The messages of an MH folder in number order (a deleted ",N" after N),
 // each with its flags (MaildirFile::mh set; mtime 0). Other files
 // (.mh_sequences, a reader's caches) are not messages.
