@@ -862,6 +862,17 @@ const Parameter* find_parameter(const Parameters& params, std::string_view name)
     return nullptr;
 }
 
+bool known_report_type(std::string_view type) noexcept {
+    if (type.size() > 7 && iequals(type.substr(0, 7), "global-")) type.remove_prefix(7);
+    return iequals(type, "delivery-status") || iequals(type, "disposition-notification") ||
+           iequals(type, "feedback-report");
+}
+
+bool ContentType::is_field_block() const noexcept {
+    if (type == "message") return subtype == "global-headers" || known_report_type(subtype);
+    return is("text", "rfc822-headers");
+}
+
 ContentType parse_content_type(std::string_view value, Defects* defects, std::size_t base,
                                const Limits& limits) {
     ContentType ct;

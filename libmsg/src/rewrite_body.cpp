@@ -195,19 +195,13 @@ std::size_t normalise_breaks(std::string_view in, const Message& m, std::string_
             if (i >= b && i < e) return true;
         return false;
     };
-    // Header blocks, and the bodies that are blocks of fields too (delivery
-    // and disposition reports, RFC 3464 2.1, RFC 8098 3.1; text/rfc822-headers):
+    // Header blocks, and the bodies that are blocks of fields too (a
+    // report's second part, text/rfc822-headers: ContentType::is_field_block):
     // a line break made in one cuts a field in two.
     std::vector<std::pair<std::size_t, std::size_t>> headers;
     for (const Entity& e : m.entities()) {
         headers.emplace_back(e.begin, e.header_end);
-        const ContentType& t = e.content_type;
-        if (e.kind == EntityKind::leaf &&
-            ((t.type == "message" && (t.subtype == "delivery-status" || t.subtype == "global-delivery-status" ||
-                                      t.subtype == "disposition-notification" ||
-                                      t.subtype == "global-disposition-notification" || t.subtype == "global-headers")) ||
-             (t.type == "text" && t.subtype == "rfc822-headers")))
-            headers.emplace_back(e.body_begin, e.end);
+        if (e.kind == EntityKind::leaf && e.content_type.is_field_block()) headers.emplace_back(e.body_begin, e.end);
     }
     // The end of the header span holding `i`, or 0.
     auto in_header = [&](std::size_t i) -> std::size_t {

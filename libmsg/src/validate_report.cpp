@@ -23,13 +23,6 @@ std::string_view base_report(std::string_view type) {
     return type;
 }
 
-// The reports whose second part libmsg knows: report-type R is carried by
-// message/R or message/global-R (RFC 3464, RFC 8098, RFC 5965).
-bool known_report(std::string_view base) {
-    return iequals(base, "delivery-status") || iequals(base, "disposition-notification") ||
-           iequals(base, "feedback-report");
-}
-
 void check_structure(const Message& m, const Entity& e, Defects& out) {
     if (e.kind != EntityKind::multipart || e.first_child < 0) return;   // the boundary's own defects say why
     const Parameter* type = find_parameter(e.content_type.params, "report-type");
@@ -38,7 +31,7 @@ void check_structure(const Message& m, const Entity& e, Defects& out) {
         return;
     }
     const std::string_view base = base_report(type->value);
-    if (!known_report(base)) return;
+    if (!known_report_type(base)) return;
     const std::int32_t second = m.entity(static_cast<std::size_t>(e.first_child)).next_sibling;
     if (second < 0) {
         out.push_back({DefectCode::ReportTypeMismatch, m.field_offset(e, "Content-Type"),

@@ -513,6 +513,24 @@ TEST(ContentType, Valid) {
     EXPECT_TRUE(d.empty());
 }
 
+TEST(ContentType, FieldBlockBodies) {
+    for (const char* t : {"message/delivery-status", "Message/Global-Delivery-Status", "message/disposition-notification",
+                          "message/global-disposition-notification", "message/feedback-report",
+                          "message/global-headers", "text/rfc822-headers"}) {
+        SCOPED_TRACE(t);
+        EXPECT_TRUE(msg::parse_content_type(t).is_field_block());
+    }
+    for (const char* t : {"message/rfc822", "message/global", "text/plain", "text/delivery-status", "message/global-",
+                          "message/x-delivery-status", "application/feedback-report"}) {
+        SCOPED_TRACE(t);
+        EXPECT_FALSE(msg::parse_content_type(t).is_field_block());
+    }
+    EXPECT_TRUE(msg::known_report_type("Feedback-Report"));
+    EXPECT_TRUE(msg::known_report_type("global-delivery-status"));
+    EXPECT_FALSE(msg::known_report_type("global-"));
+    EXPECT_FALSE(msg::known_report_type("rfc822-headers"));
+}
+
 TEST(ContentType, InvalidUsesDefaults) {
     msg::Defects d;
     auto ct = msg::parse_content_type("text; charset=koi8-r", &d, 30);

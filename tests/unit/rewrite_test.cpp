@@ -660,6 +660,21 @@ TEST(Fix, BareCrInADeliveryReportsFieldsIsAHeadersBareCr) {
     for (const msg::Defect& d : r.remaining) ADD_FAILURE() << "left: " << d.info().code;
 }
 
+// So are an abuse report's (RFC 5965): the same list (ContentType::is_field_block)
+// says which bodies are blocks of fields, for msgrewrite as for msgcheck.
+TEST(Fix, BareCrInAFeedbackReportsFieldsIsAHeadersBareCr) {
+    const std::string in =
+        "From: abuse@example.org\r\nTo: a@example.org\r\nMessage-ID: <f@example.org>\r\n"
+        "Date: Mon, 23 Nov 2026 09:15:00 +0100\r\nMIME-Version: 1.0\r\n"
+        "Content-Type: multipart/report; report-type=feedback-report; boundary=b\r\n\r\n"
+        "--b\r\nContent-Type: text/plain\r\n\r\nAn abuse report.\r\n"
+        "--b\r\nContent-Type: message/feedback-report\r\n\r\nFeedback-Type: abuse\r\n"
+        "User-Agent: SomeGenerator/1.0\rbeta\r\nVersion: 1\r\n"
+        "--b\r\nContent-Type: text/rfc822-headers\r\n\r\nFrom: x@example.com\r\n--b--\r\n";
+    const auto r = run(in, [](RewriteOptions& o) { o.fix = true; });
+    EXPECT_NE(r.output.find("User-Agent: SomeGenerator/1.0 beta\r\nVersion: 1\r\n"), std::string::npos) << r.output;
+}
+
 // --- to-utf8 -----------------------------------------------------------------------------------
 
 TEST(ToUtf8, Latin1QuotedPrintableAndUnknownCharset) {

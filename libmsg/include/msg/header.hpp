@@ -154,7 +154,17 @@ struct ContentType {
         const Parameter* p = find_parameter(params, name);
         return p ? &p->value : nullptr;
     }
+    // A body that is itself a block of header fields: a known report's
+    // second part (message/R or message/global-R, known_report_type(R)),
+    // and a message's header alone (text/rfc822-headers, message/global-headers).
+    bool is_field_block() const noexcept;
 };
+
+// The report types (multipart/report's report-type) whose second part
+// libmsg knows, in either form (RFC 6533's global- prefix or none):
+// delivery-status (RFC 3464), disposition-notification (RFC 8098) and
+// feedback-report (RFC 5965). Case is ignored.
+bool known_report_type(std::string_view report_type) noexcept;
 
 ContentType parse_content_type(std::string_view value, Defects* defects = nullptr,
                                std::size_t base = 0, const Limits& limits = {});
