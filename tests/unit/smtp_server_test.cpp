@@ -19,6 +19,7 @@ struct Policy : ServerPolicy {
     int data_stages = 0;
     Verdict decide(Stage s, std::string_view arg, const std::vector<std::string>&) override {
         if (s == Stage::rcpt && arg.starts_with("no@")) return rcpt_verdict;
+        if (s == Stage::helo && arg.starts_with("bad.")) return Verdict{550, "5.7.1 bad helo", false};
         if (s == Stage::data) {
             ++data_stages;
             return data_verdict;
@@ -312,6 +313,43 @@ TEST(SmtpServer, DataAfterBdatIsRefused) {
     ASSERT_EQ(f.policy.got.size(), 1u);
     EXPECT_EQ(f.policy.got[0].data, "X: 1\r\n\r\nx\n");
     EXPECT_EQ(f.policy.data_stages, 1);   // once a transaction, not once a chunk
+}
+
+// RFC 3030 2: the envelope comes before the chunks. A RCPT after a BDAT
+// is 503, and a chunk refused (no recipient yet) fails the transaction:
+// the chunks after it are read and refused, and no message is made of them.
+TEST(SmtpServer, NoRecipientAfterAChunkAndNoMessageOfWhatFollowsARefusedOne) {
+    Fixture f;
+    f.start();
+    EXPECT_EQ(f.say("EHLO c.example\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<d@e.example>\r\nBDAT 6\r\nX: 1\r\n"
+                    "RCPT TO:<late@e.example>\r\nBDAT 4 LAST\r\n\r\nx\n"),
+              (std::vector<int>{250, 250, 250, 250, 503, 250}));
+    ASSERT_EQ(f.policy.got.size(), 1u);
+    EXPECT_EQ(f.policy.got[0].envelope.rcpts.size(), 1u);
+    EXPECT_EQ(f.policy.got[0].data, "X: 1\r\n\r\nx\n");
+
+    f.s->output().clear();
+    EXPECT_EQ(f.say("MAIL FROM:<a@b.example>\r\nBDAT 12\r\nSubject: 2\r\nRCPT TO:<c@e.example>\r\n"
+                    "BDAT 6 LAST\r\nbody\r\n"),
+              (std::vector<int>{250, 554, 503, 503}));
+    EXPECT_EQ(f.policy.got.size(), 1u);   // nothing more stored
+    // The transaction ended with the last chunk: a new one works.
+    EXPECT_EQ(f.say("MAIL FROM:<a@b.example>\r\nRCPT TO:<c@e.example>\r\nBDAT 3 LAST\r\nabc"),
+              (std::vector<int>{250, 250, 250}));
+    EXPECT_EQ(f.policy.got.size(), 2u);
+}
+
+// RFC 5321 4.1.4: an EHLO refused leaves the transaction as it was; one
+// accepted ends it as RSET does.
+TEST(SmtpServer, ARefusedEhloKeepsTheTransaction) {
+    Fixture f;
+    f.start();
+    EXPECT_EQ(f.say("EHLO good.example\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<d@e.example>\r\n"
+                    "EHLO bad.example\r\nDATA\r\nx\r\n.\r\n"),
+              (std::vector<int>{250, 250, 250, 550, 354, 250}));
+    EXPECT_EQ(f.policy.got.size(), 1u);
+    EXPECT_EQ(f.say("MAIL FROM:<a@b.example>\r\nRCPT TO:<d@e.example>\r\nEHLO good.example\r\nDATA\r\n"),
+              (std::vector<int>{250, 250, 250, 503}));
 }
 
 // A rule of the data stage that refuses holds for BDAT as for DATA: its

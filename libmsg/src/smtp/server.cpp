@@ -133,7 +133,7 @@ void ServerSession::reset_transaction() {
     env_ = Envelope{};
     rcpts_.clear();
     data_.clear();
-    too_big_ = drop_in_data_ = bdat_refused_ = utf8_ = bdat_started_ = no_room_ = false;
+    too_big_ = drop_in_data_ = bdat_refused_ = utf8_ = bdat_started_ = bdat_failed_ = no_room_ = false;
     bdat_rule_ = Verdict{};
 }
 
@@ -261,8 +261,13 @@ void ServerSession::bdat_bytes() {
         }
         if (!opt_.chunking || !esmtp_) error(502, "5.5.1 BDAT not available (no CHUNKING, or not after EHLO)");
         else if (!in_mail_) error(503, "5.5.1 need MAIL before BDAT");
+        else if (bdat_failed_) error(503, "5.5.1 an earlier BDAT of this transaction was refused");
         else error(554, "5.5.1 no valid recipients");
+        // RFC 3030 2: a refused chunk fails the transaction; the chunks the
+        // client had already sent are read and refused, and none of them
+        // makes a message of what is left.
         if (bdat_last_ || !in_mail_) reset_transaction();
+        else bdat_failed_ = true;
         bdat_refused_ = false;
         return;
     }
@@ -447,9 +452,11 @@ void ServerSession::command(std::string_view line) {
     switch (c.verb) {
         case Verb::helo:
         case Verb::ehlo: {
-            reset_transaction();
-            const Verdict v = policy_.decide(Stage::helo, c.domain, rcpts_);
+            // RFC 5321 4.1.4: refused, it leaves the session as it was;
+            // accepted, it ends the transaction as RSET does.
+            const Verdict v = policy_.decide(Stage::helo, c.domain, {});
             if (v.drop || v.code) return finish(v, 250, "");
+            reset_transaction();
             helo_ = std::string(c.domain);
             esmtp_ = c.verb == Verb::ehlo;
             if (!esmtp_) return reply(250, opt_.hostname);
@@ -546,6 +553,8 @@ void ServerSession::command(std::string_view line) {
         }
         case Verb::rcpt: {
             if (!in_mail_) return error(503, "5.5.1 need MAIL before RCPT");
+            // RFC 3030 2: the envelope comes before the message's chunks.
+            if (bdat_started_) return error(503, "5.5.1 RCPT after BDAT");
             if (!c.local_path) return recipient(c, {});
             // "<user>": a local user, if a rule accepts it (sendmail's way),
             // qualified with the server's name as sendmail does, and then
@@ -577,12 +586,11 @@ void ServerSession::command(std::string_view line) {
             bdat_left_ = bdat_size_ = c.chunk_size;
             bdat_last_ = c.last;
             mode_ = Mode::bdat;
-            bdat_refused_ = !opt_.chunking || !esmtp_ || !in_mail_ || rcpts_.empty();
+            bdat_refused_ = !opt_.chunking || !esmtp_ || !in_mail_ || rcpts_.empty() || bdat_failed_;
             // The data stage, once a transaction, at its first BDAT: a rule
             // that refuses is answered once the chunk is read (to stay in
             // step with the client), and nothing is stored.
             if (!bdat_refused_ && !bdat_started_) {
-                bdat_started_ = true;
                 const Verdict v = policy_.decide(Stage::data, {}, rcpts_);
                 // Dropped once the message starts arriving, as with DATA:
                 // at the chunk's first byte (or at once for an empty one).
@@ -592,6 +600,7 @@ void ServerSession::command(std::string_view line) {
                     bdat_refused_ = true;
                 }
             }
+            if (opt_.chunking && esmtp_ && in_mail_) bdat_started_ = true;
             if (bdat_left_ == 0) bdat_bytes();
             return;
         }

@@ -178,7 +178,8 @@ private:
     bool no_service_ = false;   // a rule refused the greeting: 503 to all but QUIT (RFC 5321 3.1)
     bool esmtp_ = false, skipping_ = false, line_start_ = true, after_crlf_ = true, prev_cr_ = false;
     bool too_big_ = false, drop_in_data_ = false, bdat_last_ = false, bdat_refused_ = false, utf8_ = false;
-    bool bdat_started_ = false;   // a BDAT of this transaction was taken: no DATA now (RFC 3030 2)
+    bool bdat_started_ = false;   // a BDAT of this transaction was read: no DATA or RCPT now (RFC 3030 2)
+    bool bdat_failed_ = false;    // ... and refused: the rest of its chunks are refused too
     bool no_room_ = false;        // memory ran out for this message: 452 at its end
     Verdict bdat_rule_;           // the data stage's refusal, answered once its chunk is read
     unsigned errors_ = 0;
