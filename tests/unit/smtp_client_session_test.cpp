@@ -321,6 +321,25 @@ TEST(ClientSession, AuthFailures) {
     login.say("535 5.7.8 Authentication credentials invalid\r\n");
     ASSERT_TRUE(login.s->error());
     EXPECT_EQ(login.s->error()->message, "mx.example:25 refused the credentials: 535 5.7.8 Authentication credentials invalid");
+    // RFC 4954 4: a challenge after the credentials (a second factor, say)
+    // is cancelled with "*", and QUIT waits for the reply to it.
+    Client more(o);
+    more.say("220 x\r\n");
+    more.say("250-x\r\n250 AUTH LOGIN\r\n");
+    more.say("334 VXNlcm5hbWU6\r\n");
+    EXPECT_EQ(more.say("334 UGFzc3dvcmQ6\r\n"), base64_encode("s3cret", 0, "") + "\r\n");
+    EXPECT_EQ(more.say("334 T1RQOg==\r\n"), "*\r\n");
+    ASSERT_TRUE(more.s->error());
+    EXPECT_EQ(more.s->error()->message, "mx.example:25 asked for more after the password: 334 T1RQOg==");
+    EXPECT_FALSE(more.s->error()->permanent);
+    EXPECT_EQ(more.say("501 5.7.0 authentication cancelled\r\n"), "QUIT\r\n");
+    EXPECT_EQ(more.say("221 bye\r\n"), "");
+    EXPECT_TRUE(more.s->closed());
+    Client plain(o);
+    plain.say("220 x\r\n");
+    plain.say("250-x\r\n250 AUTH PLAIN\r\n");
+    EXPECT_EQ(plain.say("334 \r\n"), "*\r\n");
+    EXPECT_EQ(plain.say("421 4.7.0 bye\r\n"), "");   // closing: no QUIT
     Client none(o);
     none.say("220 x\r\n");
     none.say("250-x\r\n250 AUTH CRAM-MD5\r\n");

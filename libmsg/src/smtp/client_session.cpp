@@ -453,6 +453,7 @@ void ClientSession::opening_reply(Await what, const Reply& r) {
     // An authentication failure is retried later, like a 4xx: the
     // credentials or the server's configuration may change.
     case Await::auth_plain:
+        if (r.code == 334) return cancel_auth(server_ + " asked for more after AUTH PLAIN: " + quote(r), r);
         if (r.code != 235) return give_up(server_ + " refused AUTH PLAIN: " + quote(r), r, false);
         return opened();
     case Await::auth_login:
@@ -464,8 +465,16 @@ void ClientSession::opening_reply(Await what, const Reply& r) {
         send(b64(opt_.auth_password), b64(kHidden));
         return expect(Await::auth_pass);
     case Await::auth_pass:
+        if (r.code == 334) return cancel_auth(server_ + " asked for more after the password: " + quote(r), r);
         if (r.code != 235) return give_up(server_ + " refused the credentials: " + quote(r), r, false);
         return opened();
+    case Await::auth_cancel:   // whatever the answer to "*" (501), QUIT now
+        if (r.code == 421) {
+            closed_ = true;
+            return;
+        }
+        send("QUIT");
+        return expect(Await::quit);
     case Await::quit:   // after give_up(): whatever the answer, that is all
         closed_ = true;
         return;
@@ -531,6 +540,16 @@ void ClientSession::give_up(std::string message, std::optional<Reply> reply, boo
     closed_ = false;
     send("QUIT");
     expect(Await::quit);
+}
+
+// RFC 4954 4: a challenge the client has no answer for is answered "*",
+// which cancels the exchange; QUIT only after the server's reply to it (sent
+// now, it would be read as the response, and counted as a failed login).
+void ClientSession::cancel_auth(std::string message, const Reply& challenge) {
+    fail(std::move(message), challenge, false);
+    closed_ = false;
+    send("*");
+    expect(Await::auth_cancel);
 }
 
 void ClientSession::protocol_error(const std::string& why) { connection_failed(why, false); }

@@ -226,7 +226,7 @@ public:
 
 private:
     enum class Await : std::uint8_t {
-        greeting, ehlo, helo, starttls, auth_plain, auth_login, auth_user, auth_pass,
+        greeting, ehlo, helo, starttls, auth_plain, auth_login, auth_user, auth_pass, auth_cancel,
         rset_idle, rset_before, mail, rcpt, data, dot, empty_dot, rset_after, quit,
     };
     struct Expect {
@@ -254,6 +254,7 @@ private:
     void opened();
     void fail(std::string message, std::optional<Reply> reply, bool permanent, bool unreachable = false);
     void give_up(std::string message, std::optional<Reply> reply, bool permanent);
+    void cancel_auth(std::string message, const Reply& challenge);
     void protocol_error(const std::string& why);
     void begin(Txn& t);
     void send_group(Txn& t);
