@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "msg/codec.hpp"
 #include "msg/smtp/transcript.hpp"
 
 using namespace msg::smtp;
@@ -481,6 +482,49 @@ TEST(SmtpTranscript, AnonymiseIpv6SingleLabelNamesAndDn) {
     Transcript native = parse("# msgtools transcript 1\n= 0.000000 connect [2a02:8071::1]:2525 2026-11-23T10:00:00Z\n"
                               "S 0.1 220 mx\nC 0.2 QUIT\n");
     EXPECT_EQ(anonymise(native).peer, "[2001:db8::1]:2525");
+}
+
+// What names someone outside an address's usual form goes too: a SASL
+// challenge (CRAM-MD5's holds the server's name), VRFY's and EXPN's
+// arguments and the names in their replies, and the xtext of AUTH=, ENVID=
+// and ORCPT= ("+40" and \x{40} for '@').
+TEST(SmtpTranscript, AnonymiseChallengesLookupsAndXtext) {
+    const Transcript t = parse(
+        "S: 220 mx.corp.example.net ESMTP\nC: EHLO c.example.org\nS: 250-mx.corp.example.net\nS: 250-DSN\nS: 250 AUTH CRAM-MD5 LOGIN\n"
+        "C: AUTH CRAM-MD5\nS: 334 PDE4OTYuNjk3MTcwOTUyQG14LmNvcnAuZXhhbXBsZS5uZXQ+\n"   // <1896.697170952@mx.corp.example.net>
+        "C: dGltIGI5MTNhNjAyYzdlZGE3YTQ5NWI0ZTZlNzMzNGQzODkw\nS: 235 2.7.0 ok\n"
+        "C: VRFY jsmith\nS: 250 2.1.5 John Smith <jsmith@corp.example.net>\n"
+        "C: VRFY Alice Jones\nS: 553 5.1.3 Alice Jones... User address required\n"
+        "C: MAIL FROM:<alice@example.org> AUTH=alice+40example.org ENVID=QQ314159\n"
+        "S: 250 ok\n"
+        "C: RCPT TO:<bob@example.net> ORCPT=rfc822;bob+40example.net NOTIFY=FAILURE\nS: 250 ok\n"
+        "C: RCPT TO:<dave@example.net> ORCPT=utf-8;dave\\x{40}example.net\nS: 250 ok\n"
+        "C: QUIT\nS: 221 bye\n");
+    const Transcript a = anonymise(t);
+    std::string all;
+    for (const TranscriptLine& l : a.lines) all += l.text + "\n";
+    for (const char* gone : {"corp", "jsmith", "John", "Smith", "Alice", "Jones", "alice", "bob", "dave", "example.org",
+                             "example.net"})
+        EXPECT_EQ(all.find(gone), std::string::npos) << gone << "\n" << all;
+    std::string challenge;
+    msg::decode_transfer(a.lines[6].text.substr(4), msg::TransferEncoding::base64, challenge);
+    EXPECT_TRUE(std::regex_match(challenge, std::regex("<user[0-9]+@host[0-9]+\\.example>"))) << challenge;
+    EXPECT_TRUE(std::regex_match(a.lines[10].text, std::regex("250 2\\.1\\.5 name[0-9]+ <user[0-9]+@host[0-9]+\\.example>")))
+        << a.lines[10].text;
+    EXPECT_EQ(a.lines[9].text.substr(5), a.lines[10].text.substr(a.lines[10].text.find('<') + 1, a.lines[9].text.size() - 5));
+    EXPECT_EQ(a.lines[11].text.substr(5), a.lines[12].text.substr(10, a.lines[11].text.size() - 5));   // one name, both places
+    EXPECT_TRUE(std::regex_search(a.lines[13].text, std::regex(" AUTH=user[0-9]+@host[0-9]+\\.example ENVID=QQ314159$")))
+        << a.lines[13].text;
+    EXPECT_TRUE(std::regex_search(a.lines[15].text, std::regex(" ORCPT=rfc822;user[0-9]+@host[0-9]+\\.example NOTIFY=FAILURE$")))
+        << a.lines[15].text;
+    EXPECT_TRUE(std::regex_search(a.lines[17].text, std::regex(" ORCPT=utf-8;user[0-9]+@host[0-9]+\\.example$")))
+        << a.lines[17].text;
+    for (const auto& d : check_transcript(a)) ADD_FAILURE() << d.offset << ": " << d.info().code << " " << d.detail;
+    // LOGIN's prompts name no one and stay.
+    const Transcript login = anonymise(parse("S: 220 x\nC: EHLO c\nS: 250 AUTH LOGIN\nC: AUTH LOGIN\nS: 334 VXNlcm5hbWU6\n"
+                                             "C: YQ==\nS: 334 UGFzc3dvcmQ6\nC: Yg==\nS: 235 ok\n"));
+    EXPECT_EQ(login.lines[4].text, "334 VXNlcm5hbWU6");
+    EXPECT_EQ(login.lines[6].text, "334 UGFzc3dvcmQ6");
 }
 
 TEST(SmtpTranscriptBatch, KeepsWhatTheServerAccepted) {

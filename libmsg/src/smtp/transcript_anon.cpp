@@ -96,6 +96,64 @@ public:
         return out;
     }
 
+    // A person's name ("John Smith", as VRFY's reply gives it).
+    std::string name(std::string_view n) { return mapped(names_, std::string(n), "name"); }
+
+    // A VRFY or EXPN argument: an address, a user name, or a person's name.
+    std::string lookup(std::string_view a) {
+        if (a.find('@') != std::string_view::npos) return text(a);
+        if (a.find(' ') != std::string_view::npos) return name(a);
+        return local(a);
+    }
+
+    // An ESMTP parameter's value that may name someone: AUTH's and ENVID's
+    // xtext (RFC 4954 5, RFC 3461 4.4), ORCPT's addr-type;xtext (or RFC
+    // 6533's \x{HH} escapes under utf-8), decoded, scrubbed and written in
+    // the same form again, so that "+40" for '@' hides nothing.
+    std::string xtext_value(std::string_view v, bool orcpt) {
+        std::string prefix;
+        bool unitext = false;
+        if (orcpt) {
+            const std::size_t semi = v.find(';');
+            if (semi == std::string_view::npos) return text(v);
+            prefix = std::string(v.substr(0, semi + 1));
+            unitext = lower(v.substr(0, semi)) == "utf-8";
+            v.remove_prefix(semi + 1);
+        }
+        std::string plain;
+        for (std::size_t i = 0; i < v.size(); ++i) {
+            const std::size_t close = unitext && v.substr(i, 3) == "\\x{" ? v.find('}', i) : std::string_view::npos;
+            if (!unitext && v[i] == '+' && i + 2 < v.size() && hexdig(v[i + 1]) >= 0 && hexdig(v[i + 2]) >= 0) {
+                plain += static_cast<char>(hexdig(v[i + 1]) * 16 + hexdig(v[i + 2]));
+                i += 2;
+            } else if (close != std::string_view::npos && close > i + 3 && close <= i + 9) {
+                unsigned cp = 0;
+                for (std::size_t k = i + 3; k < close; ++k) cp = cp * 16 + static_cast<unsigned>(std::max(0, hexdig(v[k])));
+                plain += utf8_of(cp);
+                i = close;
+            } else {
+                plain += v[i];
+            }
+        }
+        const std::string scrubbed = text(plain);
+        std::string out = prefix;
+        for (const char c : scrubbed) {
+            const auto u = static_cast<unsigned char>(c);
+            if (u >= 33 && u <= 126 && c != '+' && c != '=' && !(unitext && c == '\\')) {
+                out += c;
+            } else if (unitext && u >= 0x80) {
+                out += c;
+            } else {
+                static const char* hex = "0123456789ABCDEF";
+                out += unitext ? std::string("\\x{") : std::string("+");
+                out += hex[u >> 4];
+                out += hex[u & 15];
+                if (unitext) out += '}';
+            }
+        }
+        return out;
+    }
+
     std::string local(std::string_view l) {
         if (lower(l) == "postmaster") return std::string(l);
         return mapped(locals_, lower(l), "user");
@@ -111,6 +169,31 @@ public:
     }
 
 private:
+    static std::string utf8_of(unsigned cp) {
+        std::string o;
+        if (cp < 0x80) {
+            o += static_cast<char>(cp);
+        } else if (cp < 0x800) {
+            o += static_cast<char>(0xC0 | cp >> 6);
+            o += static_cast<char>(0x80 | (cp & 0x3F));
+        } else if (cp < 0x10000) {
+            o += static_cast<char>(0xE0 | cp >> 12);
+            o += static_cast<char>(0x80 | (cp >> 6 & 0x3F));
+            o += static_cast<char>(0x80 | (cp & 0x3F));
+        } else {
+            o += static_cast<char>(0xF0 | (cp >> 18 & 0x07));
+            o += static_cast<char>(0x80 | (cp >> 12 & 0x3F));
+            o += static_cast<char>(0x80 | (cp >> 6 & 0x3F));
+            o += static_cast<char>(0x80 | (cp & 0x3F));
+        }
+        return o;
+    }
+    static int hexdig(char h) {
+        if (h >= '0' && h <= '9') return h - '0';
+        if (h >= 'A' && h <= 'F') return h - 'A' + 10;
+        if (h >= 'a' && h <= 'f') return h - 'a' + 10;
+        return -1;
+    }
     static std::string_view ltrim_sep(std::string_view k) {
         while (!k.empty() && (k.front() == '/' || k.front() == ',' || k.front() == ' ')) k.remove_prefix(1);
         return k;
@@ -207,6 +290,64 @@ std::string body_line(std::string_view l, bool& in_header, bool& keep_value) {
     return out + mask(rest);
 }
 
+// A 334 challenge: LOGIN's prompts kept (they name no one), any other
+// decoded and scrubbed when it is text (CRAM-MD5's "<pid.time@host>",
+// DIGEST-MD5's realm), else replaced whole (NTLM's binary challenge holds
+// the server's and its domain's names).
+std::string challenge(Scrubber& s, std::string_view b64) {
+    if (b64.empty() || !is_base64_token(b64)) return s.text(b64);
+    std::string plain;
+    decode_transfer(b64, TransferEncoding::base64, plain);
+    const std::string l = lower(plain);
+    if (l == "username:" || l == "password:") return std::string(b64);
+    for (const char c : plain)
+        if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) > 0x7E)
+            return base64_encode("challenge", 0, "");
+    return base64_encode(s.text(plain), 0, "");
+}
+
+// A reply to VRFY or EXPN (RFC 5321 3.5.1: "Full Name <mailbox>"): the
+// name before the mailbox mapped as a name, and the argument wherever the
+// server repeats it ("Alice Jones... User address required").
+std::string lookup_answer(Scrubber& s, std::string_view t, std::string_view arg) {
+    const std::size_t lt = t.find('<');
+    std::size_t b = 0, e = lt == std::string_view::npos ? 0 : lt;
+    while (b < e && t[b] == ' ') ++b;
+    while (e > b && t[e - 1] == ' ') --e;
+    if (b < e) return std::string(t.substr(0, b)) + s.name(t.substr(b, e - b)) + std::string(t.substr(e, lt - e)) + s.text(t.substr(lt));
+    std::string out;
+    for (std::size_t at = arg.empty() ? std::string_view::npos : t.find(arg); at != std::string_view::npos;
+         at = t.find(arg)) {
+        out += s.text(t.substr(0, at)) + s.lookup(arg);
+        t.remove_prefix(at + arg.size());
+    }
+    return out + s.text(t);
+}
+
+// MAIL's or RCPT's path and parameters: the path scrubbed, the parameters
+// that may name someone decoded first (Scrubber::xtext_value), the others
+// scrubbed as text.
+std::string path_and_params(Scrubber& s, std::string_view args) {
+    std::string out;
+    std::size_t i = 0;
+    bool first = true;
+    while (i <= args.size()) {
+        std::size_t e = args.find(' ', i);
+        if (e == std::string_view::npos) e = args.size();
+        const std::string_view w = args.substr(i, e - i);
+        const std::size_t eq = w.find('=');
+        const std::string key = eq == std::string_view::npos ? std::string() : lower(w.substr(0, eq));
+        if (!first) out += ' ';
+        if (!first && (key == "auth" || key == "envid" || key == "orcpt"))
+            out += std::string(w.substr(0, eq + 1)) + s.xtext_value(w.substr(eq + 1), key == "orcpt");
+        else
+            out += s.text(w);
+        first = false;
+        i = e + 1;
+    }
+    return out;
+}
+
 }  // namespace
 
 Transcript anonymise(const Transcript& t) {
@@ -222,6 +363,8 @@ Transcript anonymise(const Transcript& t) {
     }
     const std::vector<Exchange> ex = exchanges(t);
     std::vector<int> role(t.lines.size(), 0);   // 1 body, 2 SASL response, 3 AUTH command
+    // The reply lines of VRFY and EXPN, with the argument each answers.
+    std::map<std::size_t, std::string> lookup_reply;
     for (const Exchange& e : ex) {
         for (std::size_t i : e.client) {
             if (e.kind == ExchangeKind::body) role[i] = 1;
@@ -230,6 +373,8 @@ Transcript anonymise(const Transcript& t) {
         if (e.kind == ExchangeKind::command && !e.client.empty()) {
             const Command c = parse_command(t.lines[e.client[0]].text, {.utf8 = true, .lenient = true});
             if (c.verb == Verb::auth) role[e.client[0]] = 3;
+            if (c.verb == Verb::vrfy || c.verb == Verb::expn)
+                for (std::size_t k : e.reply_lines) lookup_reply[k] = std::string(c.arg);
             if (c.verb == Verb::bdat)
                 for (std::size_t k = 1; k < e.client.size(); ++k) role[e.client[k]] = 1;
         }
@@ -261,8 +406,16 @@ Transcript anonymise(const Transcript& t) {
             const std::size_t head = l.text.size() - r.text.size();
             std::size_t elen = 0;
             parse_enhanced(r.text, &elen);
-            const bool challenge = r.code == 334;
-            l.text = l.text.substr(0, head + elen) + (challenge ? std::string(r.text.substr(elen)) : s.text(r.text.substr(elen)));
+            const std::string_view rest = std::string_view(r.text).substr(elen);
+            std::string scrubbed;
+            if (r.code == 334) {
+                scrubbed = challenge(s, rest);
+            } else if (const auto a = lookup_reply.find(i); a != lookup_reply.end()) {
+                scrubbed = lookup_answer(s, rest, a->second);
+            } else {
+                scrubbed = s.text(rest);
+            }
+            l.text = l.text.substr(0, head + elen) + scrubbed;
             continue;
         }
         switch (role[i]) {
@@ -293,12 +446,18 @@ Transcript anonymise(const Transcript& t) {
                 // The verb kept, the arguments scrubbed; HELO's and EHLO's
                 // name whatever it looks like (a laptop's single label).
                 const std::size_t sp = l.text.find(' ');
-                const Verb v = parse_command(l.text, {.utf8 = true, .lenient = true}).verb;
+                const Command c = parse_command(l.text, {.utf8 = true, .lenient = true});
+                const Verb v = c.verb;
+                const std::string_view args = sp == std::string::npos ? std::string_view() : std::string_view(l.text).substr(sp + 1);
                 if (sp != std::string::npos && (v == Verb::helo || v == Verb::ehlo) &&
-                    l.text.find(' ', sp + 1) == std::string::npos && sp + 1 < l.text.size())
-                    l.text = l.text.substr(0, sp + 1) + s.host(std::string_view(l.text).substr(sp + 1));
+                    args.find(' ') == std::string_view::npos && !args.empty())
+                    l.text = l.text.substr(0, sp + 1) + s.host(args);
+                else if ((v == Verb::vrfy || v == Verb::expn) && !c.arg.empty())
+                    l.text = l.text.substr(0, l.text.size() - c.arg.size()) + s.lookup(c.arg);
+                else if (v == Verb::mail || v == Verb::rcpt)
+                    l.text = l.text.substr(0, sp + 1) + path_and_params(s, args);
                 else if (sp != std::string::npos)
-                    l.text = l.text.substr(0, sp + 1) + s.text(std::string_view(l.text).substr(sp + 1));
+                    l.text = l.text.substr(0, sp + 1) + s.text(args);
                 in_header = true;
                 keep_value = false;
                 break;
