@@ -148,20 +148,21 @@ struct MboxParser::Impl {
     }
 
     // The message is too large: from now on its bytes are consumed as they
-    // are scanned. Keep a copy of its From_ line.
+    // are scanned. Keep the start of its From_ line (what names the message;
+    // a too-large message is only reported, never written, so a From_ line
+    // of the limit's size, kept whole, would only double the memory).
+    static constexpr std::size_t kFromLineKept = 1000;
     void start_skipping(std::string_view in) {
         skipping = true;
         from_lines.clear();
         from_lines.shrink_to_fit();
         if (state == State::from_line) {  // the From_ line itself is that long
             const std::size_t from = std::min<std::size_t>(rel(msg_start) + 5, in.size());
-            const std::size_t n = std::min<std::uint64_t>(in.size() - from, max_message);
-            from_copy.assign(in.data() + from, n);
+            from_copy.assign(in.data() + from, std::min<std::uint64_t>({in.size() - from, kFromLineKept, max_message}));
             from_crlf = false;  // until its line break is seen
             return;
         }
-        from_copy.assign(held_from_line(in, from_crlf));
-        if (from_copy.size() > max_message) from_copy.resize(static_cast<std::size_t>(max_message));
+        from_copy.assign(held_from_line(in, from_crlf).substr(0, std::min<std::uint64_t>(kFromLineKept, max_message)));
     }
 
     // Where an empty line ends just before `end` (a From_ line or the end of

@@ -225,6 +225,14 @@ TEST(MboxParse, MessageTooLargeIsSkippedAndCounted) {
     EXPECT_EQ(from_lines[0], std::string(100, 'f'));
     EXPECT_TRUE(msgs[0].from_crlf);
     EXPECT_EQ(msgs[1].data, "X: 3\n");
+    // ... and to 1000 bytes under a larger limit: what is kept of a message
+    // too large names it, and does not make the reader's memory twice the limit.
+    from_lines.clear();
+    const auto longer = parse_all("From " + std::string(3000, 'f') + "\nX: 1\n\nFrom c\nX: 3\n", MboxFormat::mboxrd, 2500,
+                                  &from_lines);
+    ASSERT_EQ(longer.size(), 2u);
+    EXPECT_TRUE(longer[0].too_large);
+    EXPECT_EQ(from_lines[0], std::string(1000, 'f'));
     // The writer refuses to write what was not read.
     msg::MboxWriter::Options wo;
     auto w = msg::MboxWriter::open("/dev/null", wo);

@@ -124,7 +124,7 @@ struct MboxMessage {
     // unquoting, also when the data was not kept.
     std::uint64_t data_end = 0;
     // The message took more than max_message bytes: data is empty, from_line
-    // is a copy (cut to max_message bytes), the only defect is
+    // is a copy (cut to max_message bytes, and to 1000), the only defect is
     // [mbox.message-too-large] and data_end says how large it was.
     bool too_large = false;
     // For a message framed by MboxPieces::frame (not one too large): while
