@@ -142,7 +142,19 @@ bool client_metadata(std::string_view name) {
 // always message files. A
 // directory that cannot be read is a problem item of its own, with its
 // path (so in its place once sorted), and the walk goes on.
-void walk(const fs::path& dir, InputItem::Kind plain, std::vector<InputItem>& out, bool below_maildir = false) {
+// A directory's identity (device, inode), to know it by whatever path.
+using DirId = std::pair<dev_t, ino_t>;
+std::optional<DirId> dir_id(const std::string& path) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) return std::nullopt;
+    return DirId{st.st_dev, st.st_ino};
+}
+
+void walk(const fs::path& dir, InputItem::Kind plain, std::vector<InputItem>& out, const std::vector<DirId>& leave_out,
+          bool below_maildir = false) {
+    if (!leave_out.empty())
+        if (const auto id = dir_id(dir.string()); id && std::find(leave_out.begin(), leave_out.end(), *id) != leave_out.end())
+            return;
     auto problem = [&](const std::string& path, int e) {
         out.push_back({.kind = InputItem::Kind::problem, .path = path, .problem = problem_for(e),
                        .message = "cannot read directory " + path + ": " + std::strerror(e)});
@@ -179,7 +191,7 @@ void walk(const fs::path& dir, InputItem::Kind plain, std::vector<InputItem>& ou
     }
     if (ec) problem(dir.string(), ec.value());
     for (const fs::path& f : files) out.push_back({.kind = plain, .path = f.string()});
-    for (const fs::path& d : subdirs) walk(d, plain, out, maildir || below_maildir);
+    for (const fs::path& d : subdirs) walk(d, plain, out, leave_out, maildir || below_maildir);
 }
 
 // Items in path order, but an MH folder's messages in number order
@@ -239,7 +251,10 @@ std::vector<InputItem> list_input(const std::string& in, const InputOptions& o) 
     std::vector<InputItem> items;
     std::error_code ec;
     if (in != "-" && fs::is_directory(in, ec)) {
-        walk(in, o.mbox ? InputItem::Kind::archive : InputItem::Kind::file, items);
+        std::vector<DirId> leave_out;
+        for (const std::string& d : o.leave_out)
+            if (const auto id = dir_id(d)) leave_out.push_back(*id);
+        walk(in, o.mbox ? InputItem::Kind::archive : InputItem::Kind::file, items, leave_out);
         sort_by_path(items);
         return items;
     }

@@ -2,8 +2,10 @@
 """help_man.py BINDIR DOCSDIR - every tool's --help and its man page list
 the same options: the long options --help prints against the option items
 (.TP) of the page's OPTIONS section (and of its OPERATIONS or COMMANDS
-section, where it has one); and smtpreplay(1) names every smtp.* code of
-the defect catalogue (msgcheck --list)."""
+section, where it has one); smtpreplay(1) names every smtp.* code of
+the defect catalogue (msgcheck --list); and no page holds a line troff
+would drop (a text line that starts with a dot or a quote is a request)
+or a control character."""
 import os
 import re
 import subprocess
@@ -42,9 +44,28 @@ def man_options(path):
     return opts
 
 
+# The man(7) macros and troff requests the pages use.
+MACROS = {"TH", "SH", "SS", "TP", "PP", "IP", "B", "I", "BR", "BI", "IR", "RB", "RI", "IB", "EX", "EE", "RS", "RE",
+          "br", "nf", "fi", "sp", "\\\""}
+
+
+def troff_problems(path):
+    out = []
+    for n, line in enumerate(open(path, encoding="utf-8").read().split("\n"), 1):
+        if re.search(r"[\x00-\x08\x0b-\x1f\x7f]", line):
+            out.append("%s:%d: a control character" % (path, n))
+        if line[:1] in (".", "'") and line[1:].split(" ")[0] not in MACROS:
+            out.append("%s:%d: not a request troff knows, the line would be dropped: %s" % (path, n, line[:40]))
+    return out
+
+
 def main():
     bindir, docs = sys.argv[1], sys.argv[2]
     fails = 0
+    for t in TOOLS:
+        for p in troff_problems(os.path.join(docs, t + ".1")):
+            print("FAIL: " + p)
+            fails += 1
     for t in TOOLS:
         h = help_options(os.path.join(bindir, t))
         page = os.path.join(docs, t + ".1")

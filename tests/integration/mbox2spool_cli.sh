@@ -244,6 +244,16 @@ has "$tmp/err" "marked deleted (Maildir flag T)"
 [ "$(ls "$tmp/tbs/queue" | wc -l)" = 1 ] || { echo "FAIL: deleted messages enqueued"; fail=1; }
 expect 0 "2 enqueued, 1 already in the spool" "$m2s" --keep-deleted "$tmp/tb" "$tmp/tbs"
 
+# A spool inside the archive directory is not read back as archives: run
+# again, nothing new (a quoted excerpt in an entry's body would otherwise
+# become a message of its own), and the spool is never "not an mbox archive".
+mkdir -p "$tmp/own/mail"
+printf 'From a@example.org Mon Nov 23 09:15:00 2026\nFrom: a@example.org\nTo: b@example.net\n\nquoted:\n\n>From c@example.org Mon Nov 23 09:00:00 2026\nTo: d@example.net\n\nhi\n' >"$tmp/own/mail/inbox"
+expect 0 "1 enqueued" "$m2s" "$tmp/own/mail" "$tmp/own/mail/spool"
+expect 0 "1 already in the spool" "$m2s" "$tmp/own/mail" "$tmp/own/mail/spool"
+expect 0 "1 already in the spool" "$m2s" "$tmp/own/mail" "$tmp/own/mail/../mail/spool"
+[ "$(ls "$tmp/own/mail/spool/queue" | wc -l)" = 1 ] || { echo "FAIL: the spool was read back"; fail=1; }
+
 # A spool that fills up (a small tmpfs, where this test may mount one): every
 # message read is said, enqueued or not written, in --json too, and the
 # count enqueued is what queue/ holds.

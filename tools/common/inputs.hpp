@@ -28,6 +28,7 @@ struct InputOptions {
     bool progress = false;     // a progress bar on a terminal
     bool report_leading = true;  // complain of bytes before an archive's first From_ line (else the tool does)
     std::size_t max_read = msg::Source::kMaxRead;   // a larger message file is mapped, not read (msg::InputOptions)
+    std::vector<std::string> leave_out;   // directories a walk leaves out (msg::InputOptions)
     const char* tool = "msgtools";
     // Called before the loop prints anything of its own (an input that
     // cannot be read, bytes before an archive's first message): a tool that

@@ -76,6 +76,7 @@ static int tool_main(int argc, char** argv) {
     in.lock = vm.count("lock") > 0;
     in.progress = !cli.quiet;
     in.report_leading = false;
+    in.leave_out = {cli.inputs.back()};   // an archive directory holding the spool: not read back
     const auto format = msg::parse_format(vm["format"].as<std::string>());
     if (!format) {
         complain(kInfo.name, "unknown format '" + vm["format"].as<std::string>() + "' (see --help)");

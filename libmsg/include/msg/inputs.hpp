@@ -88,6 +88,10 @@ struct InputOptions {
     // one mapped, its pages touched only as it is parsed: a tool that
     // refuses larger messages without reading them sets its limit here.
     std::size_t max_read = Source::kMaxRead;
+    // Directories a walk leaves out, whatever the path that reaches them
+    // (the same device and inode): a tool's own output, such as the spool
+    // mbox2spool writes into, is never read back as its input.
+    std::vector<std::string> leave_out;
     // Each problem with an input, as a whole sentence naming the input.
     std::function<void(InputProblem, const std::string&)> on_error;
     // Bytes before an archive's first From_ line (a warning, once per
