@@ -268,6 +268,8 @@ bool charset_stateful(std::string_view name) {
 
 bool charset_one_byte(std::string_view name) { return TextDecoder(name).one_byte(); }
 
+bool charset_is_ascii(std::string_view name) { return is_ascii_name(lower_trim(name)); }
+
 std::string decoding_charset(std::string_view name) {
     const std::string n = lower_trim(name);
     switch (fast_kind(n)) {

@@ -262,6 +262,7 @@ std::string decode_text(std::string_view raw, bool raw_utf8, Defects* defects, s
     // words come: the decoder carries a cut character from one word to the
     // next, and says a word ended inside one (header.encoded-word-split).
     std::optional<TextDecoder> run;
+    bool run_eight = false;        // an 8-bit byte in a run labelled US-ASCII
     std::string word_bytes;
     std::string_view word_charset;
     std::size_t word_at = 0;       // offset of the first word of the run
@@ -273,6 +274,9 @@ std::string decode_text(std::string_view raw, bool raw_utf8, Defects* defects, s
         if (const std::size_t bad = run->bad())
             add_defect(defects, DefectCode::CharsetBadBytes, base + word_at,
                        std::string(word_charset) + ": " + std::to_string(bad) + (bad == 1 ? " sequence" : " sequences"));
+        else if (run_eight)
+            add_defect(defects, DefectCode::CharsetBadBytes, base + word_at, std::string(word_charset) + ": 8-bit bytes");
+        run_eight = false;
         run.reset();
         word_bytes.clear();
         word_charset = {};
@@ -326,6 +330,8 @@ std::string decode_text(std::string_view raw, bool raw_utf8, Defects* defects, s
                     word_charset = w.charset;
                     if (word_bytes.size() <= kProbeLimit) word_bytes += bytes;
                     run->step(bytes, &out);
+                    if (!run_eight && first_non_ascii(bytes) != std::string::npos && charset_is_ascii(w.charset))
+                        run_eight = true;
                     if (!clean)
                         add_defect(defects, DefectCode::EncodedWordMalformed, base + i,
                                    "decoded as far as it goes: " + std::string(raw.substr(i, w.length)));
@@ -773,6 +779,28 @@ Parameters parse_parameters(std::string_view text, Defects* defects, std::size_t
         out.push_back(std::move(p));
         out_rfc2231.push_back(rfc2231);
     };
+    // An RFC 2231 value's bytes (escapes decoded) as UTF-8 text. Bytes in
+    // a charset libmsg does not know, or that do not decode in theirs, are
+    // reported and kept as they came (Parameter::unconverted), so that a
+    // writer gives them back rather than what `value` shows in their place.
+    auto convert = [&](Parameter& param, std::string&& bytes, bool extended, std::size_t at) {
+        std::size_t bad = 0;
+        if (!extended || param.charset.empty() || !to_utf8(bytes, param.charset, param.value, &bad)) {
+            append_raw_text(bytes, param.value);
+            if (extended && !param.charset.empty()) {
+                add_defect(defects, DefectCode::CharsetUnknown, at, param.charset);
+                param.unconverted = std::move(bytes);
+            }
+        } else if (bad) {
+            add_defect(defects, DefectCode::CharsetBadBytes, at,
+                       param.charset + ": " + std::to_string(bad) + (bad == 1 ? " sequence" : " sequences") + " in " +
+                           param.name);
+            param.unconverted = std::move(bytes);
+        } else if (charset_is_ascii(param.charset) && first_non_ascii(bytes) != std::string::npos) {
+            add_defect(defects, DefectCode::CharsetBadBytes, at, param.charset + ": 8-bit bytes in " + param.name);
+            param.unconverted = std::move(bytes);
+        }
+    };
     std::vector<bool> used(raw.size(), false);
     for (std::size_t a = 0; a < raw.size(); ++a) {
         if (used[a]) continue;
@@ -797,17 +825,16 @@ Parameters parse_parameters(std::string_view text, Defects* defects, std::size_t
                     bytes = percent_decode(v.substr(q2 + 1), bad);
                 }
                 if (bad) add_defect(defects, DefectCode::ParamSyntax, r.offset, name);
-                if (param.charset.empty() || !to_utf8(bytes, param.charset, param.value)) {
-                    append_raw_text(bytes, param.value);
-                    if (!param.charset.empty()) {
-                        add_defect(defects, DefectCode::CharsetUnknown, r.offset, param.charset);
-                        param.unconverted = std::move(bytes);
-                    }
-                }
+                convert(param, std::move(bytes), true, r.offset);
             } else {
-                // Encoded words inside values are not standard but common.
-                if (r.value.find("=?") != std::string::npos) param.value = decode_header_text(r.value);
-                else append_raw_text(r.value, param.value);
+                // Encoded words inside a file's name are not standard but
+                // common (RFC 2047 5 forbids them in any parameter); in
+                // another parameter (a boundary, which may hold "=?") they
+                // are the value's own characters.
+                if ((name == "name" || name == "filename") && r.value.find("=?") != std::string::npos)
+                    param.value = decode_header_text(r.value);
+                else
+                    append_raw_text(r.value, param.value);
             }
             emit(std::move(param), r.extended, r.offset);
             continue;
@@ -844,13 +871,7 @@ Parameters parse_parameters(std::string_view text, Defects* defects, std::size_t
                 bytes += v;
             }
         }
-        if (!any_extended || param.charset.empty() || !to_utf8(bytes, param.charset, param.value)) {
-            append_raw_text(bytes, param.value);
-            if (any_extended && !param.charset.empty()) {
-                add_defect(defects, DefectCode::CharsetUnknown, raw[a].offset, param.charset);
-                param.unconverted = std::move(bytes);
-            }
-        }
+        convert(param, std::move(bytes), any_extended, raw[a].offset);
         emit(std::move(param), true, raw[a].offset);
     }
     return out;

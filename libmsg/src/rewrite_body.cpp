@@ -3,9 +3,11 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "detail/rewrite.hpp"
 #include "msg/charset.hpp"
@@ -396,6 +398,41 @@ static bool fits_8bit(std::string_view t, std::string_view eol) {
     return true;
 }
 
+namespace {
+
+// Where the value of Content-Type's charset parameter is written (a token,
+// or the text inside its quotes), so that it alone is replaced: the field
+// written again from its parameters would lose a repeated one and any
+// value it cannot write back as it came. Nothing when the parameter is not
+// written the plain way (RFC 2231 sections, a comment in the way).
+std::optional<std::pair<std::size_t, std::size_t>> charset_value_span(const Message& m, const HeaderField& f,
+                                                                      const Parameter& p) {
+    const std::string_view d = m.data();
+    const std::size_t end = f.offset + f.raw.size();
+    std::size_t i = p.offset;
+    if (i < f.offset || i + 7 > end || !iequals(d.substr(i, 7), "charset")) return std::nullopt;
+    i += 7;
+    const auto blank = [&] {
+        while (i < end && (d[i] == ' ' || d[i] == '\t' || d[i] == '\r' || d[i] == '\n')) ++i;
+    };
+    blank();
+    if (i >= end || d[i] != '=') return std::nullopt;
+    ++i;
+    blank();
+    if (i < end && d[i] == '"') {
+        const std::size_t b = ++i;
+        while (i < end && d[i] != '"' && d[i] != '\\' && d[i] != '\r' && d[i] != '\n') ++i;
+        if (i >= end || d[i] != '"') return std::nullopt;
+        return std::pair{b, i};
+    }
+    const std::size_t b = i;
+    while (i < end && static_cast<unsigned char>(d[i]) > ' ' && !std::strchr("()<>@,;:\\\"/[]?=", d[i])) ++i;
+    if (i == b) return std::nullopt;
+    return std::pair{b, i};
+}
+
+}  // namespace
+
 bool step_to_utf8(std::string_view in, std::string& out, const RewriteOptions& o, const StepLog& log) {
     const Message m = parse_message(in, o.limits);
     const std::string_view eol = eol_of(in);
@@ -454,6 +491,17 @@ bool step_to_utf8(std::string_view in, std::string& out, const RewriteOptions& o
             log.problem(m, second->offset, place, "two Content-Type fields: left as it is");
             continue;
         }
+        // The charset's value is replaced where it is written; a field
+        // written again from its parameters would lose a repeated one.
+        const auto span = charset_value_span(m, *first, *find_parameter(e.content_type.params, "charset"));
+        if (!span) {
+            Defects defects;
+            parse_mime_field("Content-Type", first->value, &defects);
+            if (const std::string why = repeated_parameter(defects); !why.empty()) {
+                log.problem(m, first->offset, place, why + ": left as it is");
+                continue;
+            }
+        }
         std::string utf8;
         std::size_t bad = 0, first_bad = 0;
         to_utf8(decoded.data, *cs, utf8, &bad, &first_bad);
@@ -491,12 +539,15 @@ bool step_to_utf8(std::string_view in, std::string& out, const RewriteOptions& o
             splice.replace(e.body_begin, e.end, std::move(utf8));
             break;
         }
-        Parameters params = e.content_type.params;
-        for (Parameter& p : params)
-            if (p.name == "charset") p = Parameter{"charset", "utf-8"};
-        if (const HeaderField* f = m.field(e, "Content-Type")) {
-            const std::size_t vb = f->value_offset();
-            splice.replace(vb, vb + f->value.size(), format_mime_value("Content-Type", e.content_type.mime_type(), params, eol));
+        if (span) {
+            splice.replace(span->first, span->second, std::string("utf-8"));   // the rest as it was
+        } else {
+            Parameters params = e.content_type.params;
+            for (Parameter& p : params)
+                if (p.name == "charset") p = Parameter{"charset", "utf-8"};
+            const std::size_t vb = first->value_offset();
+            splice.replace(vb, vb + first->value.size(),
+                           format_mime_value("Content-Type", e.content_type.mime_type(), params, eol));
         }
         log.change(place, canon + " -> utf-8");
     }

@@ -106,8 +106,10 @@ bool encode_addresses(std::string_view value, std::size_t column, std::string& o
     };
     // The words since the last separator, not yet known to be a display
     // name (they are when '<' or ':' follows) or an address; comments split
-    // them in groups, each encoded as one run.
-    struct Seg { std::size_t b, e; std::string text; bool eight; };
+    // them in groups, each encoded as one run. A quoted string's text is
+    // taken as it stands: "=?...?=" inside quotes is no encoded word (RFC
+    // 2047 5), and a reader shows it as written.
+    struct Seg { std::size_t b, e; std::string text; bool eight, quoted = false; };
     std::vector<std::vector<Seg>> pending(1);
     auto settle = [&](char next) -> bool {
         const bool phrase = next == '<' || next == ':';
@@ -122,9 +124,12 @@ bool encode_addresses(std::string_view value, std::size_t column, std::string& o
             std::string text;
             for (const Seg& g : group) {
                 if (!text.empty()) text += ' ';
-                text += g.text;
+                if (!g.quoted) text += decode_header_piece(g.text, utf8);
+                else if (utf8) text += g.text;
+                else to_utf8(g.text, "windows-1252", text);   // the 8-bit rule of decode_header_piece
             }
-            repl.push_back({group.front().b, group.back().e, encode(group.front().b, text)});
+            repl.push_back({group.front().b, group.back().e,
+                            encode_words_from(text, true, " ", columns.at(group.front().b))});
         }
         pending.assign(1, {});
         return true;
@@ -142,7 +147,7 @@ bool encode_addresses(std::string_view value, std::size_t column, std::string& o
                 text += value[j];
             }
             j = std::min(j + 1, value.size());
-            pending.back().push_back({i, j, text, has_8bit(value.substr(i, j - i))});
+            pending.back().push_back({i, j, text, has_8bit(value.substr(i, j - i)), true});
             i = j;
             continue;
         }
@@ -215,17 +220,14 @@ bool encode_addresses(std::string_view value, std::size_t column, std::string& o
     return true;
 }
 
-// The field is written again from its parameters, which hold the first
-// of a repeated one only: the others are not dropped unasked. Why not, or
-// "" when no parameter is repeated.
+}  // namespace
+
 std::string repeated_parameter(const Defects& defects) {
     for (const Defect& d : defects)
         if (d.code == DefectCode::ParamDuplicate)
             return "the parameter " + d.detail + " is repeated: --fix keeps the first, the one readers use";
     return {};
 }
-
-}  // namespace
 
 bool encode_field_8bit(const Message& m, std::size_t entity, const HeaderField& f, std::string_view eol,
                        std::string& out, const StepLog& log) {

@@ -299,10 +299,6 @@ private:
         add_all(parse_date_time(v.substr(semi + 1), f.value_offset() + semi + 1, f.name).defects);
     }
 
-    static bool is_ascii_label(std::string_view cs) {
-        return iequals(cs, "us-ascii") || iequals(cs, "ascii") || iequals(cs, "ansi_x3.4-1968");
-    }
-
     // A leaf whose MIME fields say what a reader without MIME assumes anyway
     // (RFC 2045 5.2): text/plain, US-ASCII, 7bit or 8bit, no 8-bit byte, no
     // parameter that changes the display (format=flowed).
@@ -310,7 +306,7 @@ private:
         if (e.kind != EntityKind::leaf || e.content_type.mime_type() != "text/plain") return false;
         if (e.encoding != TransferEncoding::seven_bit && e.encoding != TransferEncoding::eight_bit) return false;
         for (const Parameter& p : e.content_type.params) {
-            if (iequals(p.name, "charset") ? !is_ascii_label(p.value) : iequals(p.name, "format") || iequals(p.name, "delsp"))
+            if (iequals(p.name, "charset") ? !charset_is_ascii(p.value) : iequals(p.name, "format") || iequals(p.name, "delsp"))
                 return false;
         }
         return first_non_ascii(m_.body(e)) == std::string_view::npos;
@@ -479,7 +475,7 @@ private:
     void text_content(const Entity& e) {
         const std::string* cs = e.content_type.param("charset");
         // us-ascii is decoded as windows-1252, but RFC 2046 4.1.2 has no 8-bit in it.
-        const bool ascii = cs && is_ascii_label(*cs);
+        const bool ascii = cs && charset_is_ascii(*cs);
         std::optional<TextDecoder> dec;
         if (cs && !ascii) dec.emplace(*cs);
         if (dec && !dec->known()) dec.reset();
@@ -511,16 +507,18 @@ private:
                 param_or_field_offset(e, find_parameter(e.content_type.params, "charset"), "Content-Type"), *cs);
             return;
         }
-        if (eight == std::string_view::npos) return;
         if (ascii) {
-            add(DefectCode::CharsetBadBytes, m_.content_offset(e, eight), *cs + ": 8-bit bytes");
+            if (eight != std::string_view::npos) add(DefectCode::CharsetBadBytes, m_.content_offset(e, eight), *cs + ": 8-bit bytes");
             return;
         }
+        // 7-bit text is text in any charset whose ASCII is itself; in
+        // others (ISO-2022-*, UTF-7, HZ, UTF-16) it is read all the same.
+        if (eight == std::string_view::npos && dec->ascii_transparent()) return;
         dec->finish(nullptr);
         if (const std::size_t bad = dec->bad())
             add(DefectCode::CharsetBadBytes, m_.content_offset(e, dec->first_bad()),
                 *cs + ": " + std::to_string(bad) + (bad == 1 ? " sequence" : " sequences"));
-        if (utf8) {
+        if (utf8 && eight != std::string_view::npos) {
             utf8->finish(nullptr);
             if (utf8->bad() == 0) add(DefectCode::CharsetMislabelled, m_.content_offset(e, eight), "labelled " + *cs);
         }

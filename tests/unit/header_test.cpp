@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <string>
+#include <tuple>
 
 #include "msg/charset.hpp"
 #include "msg/message.hpp"
@@ -388,6 +389,40 @@ TEST(Parameters, Rfc2231Extended) {
     EXPECT_TRUE(d.empty());
 }
 
+// Bytes that do not decode in the charset named (or 8-bit under
+// us-ascii) are charset.bad-bytes, shown with U+FFFD (or as windows-1252)
+// and kept as they came for a writer; in sections too.
+TEST(Parameters, Rfc2231BytesThatDoNotDecode) {
+    for (const auto& [text, shown, bytes] :
+         {std::tuple<std::string, std::string, std::string>{"; filename*=utf-8''caf%E9.txt", "caf\xEF\xBF\xBD.txt",
+                                                             "caf\xE9.txt"},
+          {"; filename*=US-ASCII''caf%E9.txt", "caf\xC3\xA9.txt", "caf\xE9.txt"},
+          {"; filename*0*=utf-8''caf%E9; filename*1=.txt", "caf\xEF\xBF\xBD.txt", "caf\xE9.txt"}}) {
+        SCOPED_TRACE(text);
+        msg::Defects d;
+        const auto p = msg::parse_parameters(text, &d, 100);
+        ASSERT_EQ(p.size(), 1u);
+        EXPECT_EQ(p[0].value, shown);
+        EXPECT_EQ(p[0].unconverted, bytes);
+        ASSERT_EQ(d.size(), 1u);
+        EXPECT_EQ(d[0].code, DefectCode::CharsetBadBytes);
+        EXPECT_EQ(d[0].offset, 102u);
+    }
+    msg::Defects none;
+    EXPECT_TRUE(msg::parse_parameters("; filename*=utf-8''caf%C3%A9.txt", &none)[0].unconverted.empty());
+    EXPECT_TRUE(none.empty());
+}
+
+// An encoded word labelled us-ascii with an 8-bit byte is bad bytes too.
+TEST(EncodedWords, EightBitUnderUsAscii) {
+    msg::Defects d;
+    EXPECT_EQ(msg::decode_header_text("=?us-ascii?q?caf=E9?=", &d), "caf\xC3\xA9");
+    ASSERT_EQ(count(d, DefectCode::CharsetBadBytes), 1u);
+    msg::Defects clean;
+    msg::decode_header_text("=?us-ascii?q?cafe?= =?utf-8?q?caf=C3=A9?=", &clean);
+    EXPECT_TRUE(clean.empty());
+}
+
 TEST(Parameters, Rfc2231Continuations) {
     msg::Defects d;
     auto p = msg::parse_parameters("; title*0=\"foo \"; title*1=bar; other=x", &d);
@@ -472,9 +507,16 @@ TEST(Parameters, SyntaxErrors) {
 }
 
 TEST(Parameters, EncodedWordsInQuotedValues) {
-    auto p = msg::parse_parameters("; name=\"=?utf-8?B?w6k=?=.txt\"");
-    ASSERT_EQ(p.size(), 1u);
+    auto p = msg::parse_parameters("; name=\"=?utf-8?B?w6k=?=.txt\"; FileName=\"=?utf-8?q?=C3=A9?=\"");
+    ASSERT_EQ(p.size(), 2u);
     EXPECT_EQ(p[0].value, "\xC3\xA9.txt");
+    EXPECT_EQ(p[1].value, "\xC3\xA9");
+    // Elsewhere (RFC 2047 5) they are the value's characters: a boundary
+    // is compared with its delimiter lines as written.
+    auto b = msg::parse_parameters("; boundary=\"=?utf-8?q?abc?=\"; x=\"=?utf-8?q?abc?=\"");
+    ASSERT_EQ(b.size(), 2u);
+    EXPECT_EQ(b[0].value, "=?utf-8?q?abc?=");
+    EXPECT_EQ(b[1].value, "=?utf-8?q?abc?=");
 }
 
 TEST(Parameters, LimitOnCount) {

@@ -273,6 +273,19 @@ TEST(SevenBit, DecodedTextStaysTheSame) {
     }
 }
 
+// "=?...?=" inside a quoted display name is no encoded word (RFC 2047 5):
+// encoded for its 8-bit text, it is kept as the characters it is, so the
+// name a reader shows does not change.
+TEST(SevenBit, QuotedTextThatLooksEncodedStaysLiteral) {
+    const std::string in = "From: a@example.org\nReply-To: \"=?utf-8?q?x?= J\xC3\xB6rg\" <a@example.org>\n\nx\n";
+    const auto r = run(in, [](RewriteOptions& o) { o.seven_bit = true; });
+    ASSERT_TRUE(r.changed);
+    const msg::Message after = msg::parse_message(r.output);
+    EXPECT_EQ(msg::decode_header_text(after.header("Reply-To")->value), "=?utf-8?q?x?= J\xC3\xB6rg <a@example.org>")
+        << r.output;
+    EXPECT_FALSE(run(r.output, [](RewriteOptions& o) { o.seven_bit = true; }).changed);
+}
+
 // An encoded word too long for libmsg to decode (over 4,096 characters) on
 // a line over 998 octets: left as it is and said, not encoded again as its
 // literal text.
@@ -725,6 +738,28 @@ TEST(ToUtf8, TwoContentTypeFieldsLeftAndReported) {
     EXPECT_EQ(r.output, in);
     ASSERT_EQ(r.problems.size(), 1u);
     EXPECT_NE(r.problems[0].what.find("two Content-Type fields"), std::string::npos);
+}
+
+// The charset's value is replaced where it is written, the rest of the
+// field as it was: a repeated parameter is not lost, nor a quoted or odd
+// spelling; where it cannot be (RFC 2231 sections), a repeated parameter
+// leaves the part as it is, reported.
+TEST(ToUtf8, ReplacesTheCharsetAloneInItsField) {
+    const auto r = run("Content-Type: text/plain; charset=iso-8859-1; name=\"a.txt\"; name=\"b.txt\"\n"
+                       "Content-Transfer-Encoding: 8bit\n\ncaf\xE9\n",
+                       [](RewriteOptions& o) { o.to_utf8 = true; });
+    EXPECT_EQ(r.output, "Content-Type: text/plain; charset=utf-8; name=\"a.txt\"; name=\"b.txt\"\n"
+                        "Content-Transfer-Encoding: 8bit\n\ncaf\xC3\xA9\n");
+    EXPECT_TRUE(r.problems.empty());
+    const auto q = run("Content-Type: text/plain;\n CHARSET = \"ISO-8859-1\" (latin)\n\ncaf=E9\n",
+                       [](RewriteOptions& o) { o.to_utf8 = true; });
+    EXPECT_NE(q.output.find("Content-Type: text/plain;\n CHARSET = \"utf-8\" (latin)\n"), std::string::npos) << q.output;
+    const std::string sections = "Content-Type: text/plain; charset*0=iso-8859-1; name=a; name=b\n"
+                                 "Content-Transfer-Encoding: 8bit\n\ncaf\xE9\n";
+    const auto s = run(sections, [](RewriteOptions& o) { o.to_utf8 = true; });
+    EXPECT_EQ(s.output, sections);
+    ASSERT_EQ(s.problems.size(), 1u);
+    EXPECT_NE(s.problems[0].what.find("is repeated"), std::string::npos) << s.problems[0].what;
 }
 
 TEST(ToUtf8, EightBitBytesUnderUsAsciiLeftAndReported) {
@@ -1419,6 +1454,28 @@ TEST(Fix, KeepsAnUnknownCharsetValueAsItCame) {
     EXPECT_NE(s.output.find("filename*0*=x-weird''%E9"), std::string::npos) << s.output;
     EXPECT_EQ(s.output.find("utf-8"), std::string::npos) << s.output;
     EXPECT_EQ(msg::parse_message(s.output).root().disposition.params[0].unconverted, std::string(400, '\xE9'));
+}
+
+// So is one whose bytes do not decode in the charset it names (or are
+// 8-bit under us-ascii): what a reader falls back on is the bytes, and a
+// U+FFFD written in their place would be for good.
+TEST(Fix, KeepsAValueThatDoesNotDecodeAsItCame) {
+    for (const char* value : {"utf-8''caf%E9.txt", "iso-2022-jp''a%8Ab.txt", "us-ascii''caf%E9.txt"}) {
+        SCOPED_TRACE(value);
+        const std::string in = std::string("From: a@example.org\nMIME-Version: 1.0\nContent-Type: text/plain\n"
+                                           "Content-Disposition: attachment; filename*=") +
+                               value + "; size=1 2\n\nhi\n";
+        const auto r = run(in, [](RewriteOptions& o) { o.fix = true; });
+        ASSERT_TRUE(r.changed);
+        EXPECT_NE(r.output.find(std::string("filename*=") + value + ";"), std::string::npos) << r.output;
+        EXPECT_EQ(r.output.find("%EF%BF%BD"), std::string::npos) << r.output;
+        EXPECT_FALSE(run(r.output, [](RewriteOptions& o) { o.fix = true; }).changed);
+    }
+    // --to-utf8 writes Content-Type again for its charset: a name that does
+    // not decode stays as it came.
+    const auto u = run("Content-Type: text/plain; charset=iso-8859-1; name*=utf-8''caf%E9.txt\n\ncaf\xE9\n",
+                       [](RewriteOptions& o) { o.to_utf8 = true; });
+    EXPECT_NE(u.output.find("charset=utf-8; name*=utf-8''caf%E9.txt\n"), std::string::npos) << u.output;
 }
 
 // Lines are counted as they go on the wire: bare CRs end them, so a

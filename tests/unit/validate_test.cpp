@@ -644,6 +644,24 @@ TEST(Validate, Utf8LabelledWithAOneByteCharset) {
     EXPECT_EQ(check(part("shift_jis", "8bit", "\xE3\x81\x82\n")), V{"charset.bad-bytes"});   // not one byte a character
 }
 
+// Text in a charset whose ASCII is not itself (ISO-2022-JP, UTF-7, HZ,
+// UTF-16) is read though it is 7-bit: bytes that do not decode in it are
+// found, as msgrewrite --to-utf8 finds them; good text passes.
+TEST(Validate, SevenBitTextOfAStatefulCharsetIsRead) {
+    const std::string mv = "MIME-Version: 1.0\n";
+    const auto part = [&](const std::string& cs, const std::string& body) {
+        return kHead + mv + "Content-Type: text/plain; charset=" + cs + "\nContent-Transfer-Encoding: 7bit\n\n" + body;
+    };
+    const std::string half = part("iso-2022-jp", "ab \x1b$B!\x1b(B cd\n");
+    const msg::Defects d = msg::validate(msg::parse_message(half));
+    ASSERT_EQ(codes(d), V{"charset.bad-bytes"});
+    EXPECT_GE(d[0].offset, half.find("ab "));
+    EXPECT_EQ(check(part("utf-7", "a+~~-\n")), V{"charset.bad-bytes"});
+    EXPECT_EQ(check(part("iso-2022-jp", "\x1b$B$3$s$K$A$O\x1b(B\n")), V{});   // "konnichiwa"
+    EXPECT_EQ(check(part("utf-7", "caf+AOk-\n")), V{});
+    EXPECT_EQ(check(part("iso-2022-jp", "plain ASCII\n")), V{});
+}
+
 TEST(Validate, BodyDefectsAtTheirLine) {
     const std::string mv = "MIME-Version: 1.0\n";
     // charset.bad-bytes at the line with the bytes, not at Content-Type.

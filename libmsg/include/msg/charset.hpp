@@ -33,6 +33,11 @@ std::string canonical_charset(std::string_view name);
 // two pieces of text in it cannot be decoded as one by joining them.
 bool charset_stateful(std::string_view name);
 
+// True for a US-ASCII label ("us-ascii", "ascii", "ANSI_X3.4-1968"): text
+// in it is decoded as windows-1252, as readers do, but an 8-bit byte in it
+// is a byte the label does not declare (RFC 2046 4.1.2).
+bool charset_is_ascii(std::string_view name);
+
 // True for a known charset of one byte a character (iso-8859-*,
 // windows-125*, koi8-r, ...), US-ASCII aside: every byte is text in it.
 bool charset_one_byte(std::string_view name);

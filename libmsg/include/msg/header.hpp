@@ -119,9 +119,10 @@ struct Parameter {
     // (filename="a.txt" with filename*=...), for readers that know only the
     // plain form; `value` is the RFC 2231 one. Empty when there is none.
     std::string plain{};
-    // An RFC 2231 value in a charset libmsg does not know: its bytes as
-    // sent (escapes decoded), which `value` shows as UTF-8 or windows-1252
-    // text; a writer writes these again under `charset`. Empty otherwise.
+    // An RFC 2231 value in a charset libmsg does not know, or whose bytes
+    // do not decode in it: its bytes as sent (escapes decoded), which
+    // `value` shows as UTF-8 or windows-1252 text (U+FFFD for what does not
+    // decode); a writer writes these again under `charset`. Empty otherwise.
     std::string unconverted{};
     // Where its name is written (of an RFC 2231 one, the section read
     // first), `base` of parse_parameters added: the place of a defect of

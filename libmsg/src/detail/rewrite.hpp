@@ -135,6 +135,10 @@ struct MimeFieldValue {
 };
 bool is_mime_parameter_field(std::string_view name) noexcept;
 MimeFieldValue parse_mime_field(std::string_view name, std::string_view value, Defects* defects = nullptr);
+// A field written again from its parameters holds the first of a
+// repeated one only: the others are not dropped unasked. Why not, from
+// parse_mime_field's defects, or "" when no parameter is repeated.
+std::string repeated_parameter(const Defects& defects);
 
 // encode_words() for text that starts at `column` of its line (0-based):
 // the first word is kept short enough to end by column 76.
