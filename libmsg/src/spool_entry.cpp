@@ -128,6 +128,20 @@ std::vector<std::string> params_of(const EnvelopeLine& l) {
     return out;
 }
 
+// The retry history's lines hold an RFC 3339 date-time (spool-format.md,
+// Deferred entries): "Attempt: DATE-TIME [text]", "Next-Attempt: DATE-TIME".
+// One that does not is reported where its value starts: a sender cannot
+// tell when the entry is due, nor how long it has been tried.
+void check_retry_time(const EnvelopeLine& l, Defects* defects) {
+    const bool attempt = iequals(l.name, "Attempt");
+    if (!attempt && !iequals(l.name, "Next-Attempt")) return;
+    const std::string_view when = attempt ? l.value.substr(0, l.value.find(' ')) : l.value;
+    if (parse_rfc3339(when)) return;
+    const std::size_t at = l.offset + static_cast<std::size_t>(l.value.data() - l.text.data());
+    add(defects, DefectCode::EnvelopeSyntax, at,
+        std::string(l.name) + ": not an RFC 3339 date-time: " + std::string(when.substr(0, 40)));
+}
+
 }  // namespace
 
 const EsmtpParam* EnvelopeLine::param(std::string_view keyword) const {
@@ -210,6 +224,7 @@ SpoolEntry parse_spool_entry(std::string_view data) {
                 l.name = text.substr(0, colon);
                 l.value = text.substr(colon + 1);
                 while (!l.value.empty() && (l.value.front() == ' ' || l.value.front() == '\t')) l.value.remove_prefix(1);
+                check_retry_time(l, d);
             } else {
                 add(d, DefectCode::EnvelopeSyntax, pos, std::string(text.substr(0, 40)));
             }

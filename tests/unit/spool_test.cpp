@@ -1,6 +1,7 @@
 // spool_test.cpp - spool entries: reading the envelope (spool.hpp) and
 // checking it against the message (validate_envelope in validate.hpp).
 #include <gtest/gtest.h>
+#include <msg/delivery.hpp>
 #include <msg/spool.hpp>
 #include <msg/validate.hpp>
 
@@ -160,4 +161,38 @@ TEST(ValidateEnvelope, Utf8ParameterValueNeedsSmtputf8) {
     EXPECT_EQ(count(d, DefectCode::EnvelopeSmtputf8Needed), 1u);
     d = msg::validate_envelope(msg::parse_spool_entry(utf8));
     EXPECT_EQ(count(d, DefectCode::EnvelopeSmtputf8Needed), 0u);
+}
+
+// The retry history's date-times (spool-format.md, Deferred entries): one
+// that is not RFC 3339 is an envelope syntax error at its value, so that no
+// reader takes the entry as due now or as never tried.
+TEST(SpoolEntry, RetryTimesMustBeRfc3339) {
+    const std::string head = "MAIL FROM:<a@example.org>\nRCPT TO:<b@example.net>\n";
+    {
+        const std::string e = head + "Attempt: 2026-11-23T08:15:00Z 451 4.7.1 busy\n"
+                                     "attempt: 2026-11-23T09:15:00+01:00\n"
+                                     "Next-Attempt: 2026-11-23T08:30:00.5Z\n\n" + kMessage;
+        const msg::SpoolEntry s = msg::parse_spool_entry(e);
+        EXPECT_TRUE(s.defects.empty()) << s.defects.front().detail;
+    }
+    {
+        const std::string e = head + "Next-Attempt: 2099-13-45T99:99:99Z\n\n" + kMessage;
+        const msg::SpoolEntry s = msg::parse_spool_entry(e);
+        ASSERT_EQ(s.defects.size(), 1u);
+        EXPECT_EQ(s.defects[0].code, DefectCode::EnvelopeSyntax);
+        EXPECT_EQ(s.defects[0].offset, head.size() + 14);   // at the value
+        EXPECT_NE(s.defects[0].detail.find("Next-Attempt"), std::string::npos);
+        EXPECT_NE(msg::unsendable(s), "");
+        EXPECT_NE(msg::unsendable(s).find("line 3, column 15"), std::string::npos) << msg::unsendable(s);
+    }
+    {
+        const std::string e = head + "Attempt:   yesterday 451 4.3.0 busy\nNext-Attempt:\n\n" + kMessage;
+        const msg::SpoolEntry s = msg::parse_spool_entry(e);
+        ASSERT_EQ(s.defects.size(), 2u);
+        EXPECT_EQ(s.defects[0].offset, head.size() + 11);
+        EXPECT_NE(s.defects[0].detail.find("yesterday"), std::string::npos);
+        EXPECT_EQ(s.defects[1].code, DefectCode::EnvelopeSyntax);
+        // Other annotations are not date-times.
+        EXPECT_TRUE(msg::parse_spool_entry(head + "Attempts: soon\nNext: never\n\n" + kMessage).defects.empty());
+    }
 }
