@@ -37,6 +37,14 @@ void DiagPrinter::print(const std::string& file, Severity sev, const std::string
     out_.write(line.data(), static_cast<std::streamsize>(line.size()));
 }
 
+void DiagPrinter::print(const Place& place, std::span<const Defect> defects, Severity as) {
+    if (defects.empty()) return;
+    std::string text;
+    const LineIndex index(place.data);
+    for (const Defect& d : defects) format_one(place, index, d, text, &as);
+    out_.write(text.data(), static_cast<std::streamsize>(text.size()));
+}
+
 void DiagPrinter::format(const Place& place, std::span<const Defect> defects, std::string& out) const {
     if (defects.empty()) return;
     const LineIndex index(place.data);
@@ -67,9 +75,10 @@ void DiagPrinter::format_at(const Place& place, const LineIndex& index, std::siz
     out.append(1, ' ');
 }
 
-void DiagPrinter::format_one(const Place& place, const LineIndex& index, const Defect& d, std::string& out) const {
+void DiagPrinter::format_one(const Place& place, const LineIndex& index, const Defect& d, std::string& out,
+                             const Severity* as) const {
     const DefectInfo& info = d.info();
-    format_at(place, index, d.offset, info.severity, out);
+    format_at(place, index, d.offset, as ? *as : info.severity, out);
     out.append(info.text);
     if (!d.detail.empty()) {
         out.append(" (");

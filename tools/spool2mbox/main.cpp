@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "common/cli.hpp"
+#include "common/diag.hpp"
 #include "common/exit.hpp"
 #include "common/progress.hpp"
 
@@ -124,6 +125,7 @@ static int tool_main(int argc, char** argv) {
         return exit_code::cant_create;
     }
     int result = exit_code::ok;
+    DiagPrinter diag(std::cerr, wants_color(2));
     Progress progress(0, "entries");
     std::uint64_t written = 0, bad = 0;
     const std::time_t now = std::time(nullptr);
@@ -143,12 +145,20 @@ static int tool_main(int argc, char** argv) {
             continue;
         }
         const msg::SpoolEntry e = msg::parse_spool_entry(*data);
-        if (!e.has_separator || !e.mail()) {
-            complain(kInfo.name, root + "/" + std::string(msg::state_dir(st)) + "/" + name +
-                                     ": not a spool entry (no envelope); left out");
+        if (!e.defects.empty()) {
+            // Placed as msgcheck places them (the same parse). An entry
+            // whose message is there is written all the same (without a
+            // MAIL FROM, its From_ line names MAILER-DAEMON): its defects
+            // are warnings; one cut short before its message has none to
+            // write: errors, and left out.
+            const std::string file = root + "/" + std::string(msg::state_dir(st)) + "/" + name;
+            diag.print(msg::Place{file, *data}, e.defects, e.has_separator ? msg::Severity::warning : msg::Severity::error);
             result = exit_code::worst(result, exit_code::problems);
-            ++bad;
-            continue;
+            if (!e.has_separator) {
+                complain(kInfo.name, file + ": no message after the envelope; left out");
+                ++bad;
+                continue;
+            }
         }
         msg::MboxRecord r = msg::mbox_record(e, now);
         if (!r.ignored.empty()) {

@@ -37,6 +37,9 @@ public:
     // Print defects of one message (one line index is built for them all;
     // nothing is cached between calls, since buffers are reused).
     void print(const Place& place, std::span<const Defect> defects);
+    // The same, each said with severity `as` instead of the catalogue's: a
+    // tool that works around the defects says them as warnings.
+    void print(const Place& place, std::span<const Defect> defects, Severity as);
     // Print a message about a whole input (no line), e.g. an I/O error.
     void print(const std::string& file, Severity sev, const std::string& text);
     // Print what is said of a message beside its defects (what msgrewrite
@@ -57,7 +60,8 @@ private:
     // "file:line:col: severity: " of `offset`.
     void format_at(const Place& place, const LineIndex& index, std::size_t offset, Severity sev,
                    std::string& out) const;
-    void format_one(const Place& place, const LineIndex& index, const Defect& d, std::string& out) const;
+    void format_one(const Place& place, const LineIndex& index, const Defect& d, std::string& out,
+                    const Severity* as = nullptr) const;
 
     std::ostream& out_;
     bool color_;

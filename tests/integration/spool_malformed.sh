@@ -1,0 +1,40 @@
+#!/bin/sh
+# Malformed spool entries, through the tools that read them: each defect of
+# the envelope said as msgcheck places it (FILE:LINE:COL, the same code),
+# exit status 1, and what can be done with the entry done.
+#
+# Usage: spool_malformed.sh SPOOL2MBOX SPOOLCTL MSGCHECK SPOOLSEND
+set -u
+. "$(dirname "$0")/lib.sh"
+spool2mbox=$1 spoolctl=$2 msgcheck=$3 spoolsend=$4
+
+s=$tmp/spool
+mkdir -p "$s/tmp" "$s/queue" "$s/deferred" "$s/sent" "$s/failed" "$s/hold"
+q=$s/queue
+n1=20261205T000000.000001Z.1.000001.host   # RCPT TO, no MAIL line, a whole message
+n2=20261205T000000.000002Z.1.000002.host   # MAIL, no RCPT line, a whole message
+n3=20261205T000000.000003Z.1.000003.host   # MAIL and RCPT, no empty line: no message
+n4=20261205T000000.000004Z.1.000004.host   # well formed
+printf 'RCPT TO:<b@example.net>\n\nFrom: a@example.org\nSubject: no MAIL line\n\nbody 1\n' >"$q/$n1"
+printf 'MAIL FROM:<a@example.org>\n\nFrom: a@example.org\nSubject: no RCPT line\n\nbody 2\n' >"$q/$n2"
+printf 'MAIL FROM:<a@example.org>\nRCPT TO:<b@example.net>\n' >"$q/$n3"
+printf 'MAIL FROM:<a@example.org>\nRCPT TO:<b@example.net>\n\nFrom: a@example.org\nSubject: fine\n\nbody 4\n' >"$q/$n4"
+
+# --- spool2mbox: a message that is there is written, with warnings --------------
+expect 1 "^$q/$n1:1:1: warning: .*\[envelope.mail-missing\]" "$spool2mbox" "$s" -o "$tmp/all.mbox"
+has "$tmp/err" "^$q/$n2:2:1: warning: .*\[envelope.rcpt-missing\]"
+has "$tmp/err" "^$q/$n3:3:1: error: .*\[envelope.no-separator\]"
+has "$tmp/err" "$n3: no message after the envelope; left out"
+has "$tmp/err" "3 messages written, 1 entry left out"
+lacks "$tmp/err" "not a spool entry"
+lacks "$tmp/err" "$n4"
+has "$tmp/all.mbox" "^From MAILER-DAEMON "
+has "$tmp/all.mbox" "^body 1$"
+has "$tmp/all.mbox" "^body 2$"
+has "$tmp/all.mbox" "^body 4$"
+# the same places as msgcheck's
+"$msgcheck" --spool "$q/$n1" "$q/$n3" >"$tmp/check" 2>/dev/null
+has "$tmp/check" "^$q/$n1:1:1: error: .*\[envelope.mail-missing\]"
+has "$tmp/check" "^$q/$n3:3:1: error: .*\[envelope.no-separator\]"
+
+exit $fail
