@@ -37,4 +37,19 @@ has "$tmp/all.mbox" "^body 4$"
 has "$tmp/check" "^$q/$n1:1:1: error: .*\[envelope.mail-missing\]"
 has "$tmp/check" "^$q/$n3:3:1: error: .*\[envelope.no-separator\]"
 
+# --- spoolctl list: malformed entries said, exit 1, no <> for a missing sender --
+expect 1 "^$q/$n1:1:1: error: .*\[envelope.mail-missing\]" "$spoolctl" list "$s"
+has "$tmp/err" "^$q/$n2:2:1: error: .*\[envelope.rcpt-missing\]"
+has "$tmp/err" "^$q/$n3:3:1: error: .*\[envelope.no-separator\]"
+lacks "$tmp/err" "$n4"
+has "$tmp/out" "^$n1  queue  .*  (no MAIL FROM) 1 rcpt"
+lacks "$tmp/out" "^$n1 .*<>"
+has "$tmp/out" "^$n4  queue  .*  <a@example.org> 1 rcpt$"
+expect 1 "" "$spoolctl" list --json "$s"
+has "$tmp/out" '"problem": *"malformed spool entry: line 1, column 1'
+expect 1 "" "$spoolctl" show "$s" "$n1"
+has "$tmp/out" "^Problem: malformed spool entry: line 1, column 1"
+expect 0 "" "$spoolctl" show "$s" "$n4"
+expect 0 "" "$spoolctl" list --state sent "$s"
+
 exit $fail

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "common/cli.hpp"
+#include "common/diag.hpp"
 #include "common/exit.hpp"
 #include "msg/files.hpp"
 
@@ -62,6 +63,7 @@ int list(msg::Spool& spool, const std::vector<msg::SpoolState>& states, bool jso
     const auto now = Clock::now();
     std::uint64_t n = 0;
     int result = exit_code::ok;
+    DiagPrinter diag(std::cerr, wants_color(2));
     while (auto item = walk.next()) {
         auto data = walk.read(*item);   // followed when it moved since the listing
         if (!data) {
@@ -76,13 +78,27 @@ int list(msg::Spool& spool, const std::vector<msg::SpoolState>& states, bool jso
         const auto born = msg::entry_time(item->name).value_or(now);
         const auto age = std::chrono::duration_cast<std::chrono::seconds>(now - born);
         ++n;
+        // A malformed entry (what keeps it from being sent: unsendable())
+        // is a problem found; its defects are said as msgcheck places
+        // them (the JSON object has them as its "problem").
+        if (!e.defects.empty()) {
+            result = exit_code::worst(result, exit_code::problems);
+            if (!json)
+                diag.print(msg::Place{spool.path() + "/" + std::string(msg::state_dir(item->state)) + "/" + item->name, *data},
+                           e.defects);
+        }
         if (json) {
             std::cout << msg::entry_json(item->name, item->state, e, now) << '\n';
             continue;
         }
+        // No MAIL FROM is not the null sender <>.
+        const msg::EnvelopeLine* mail = e.mail();
+        const std::string sender = !mail            ? "(no MAIL FROM)"
+                                   : !mail->path.ok ? "(malformed MAIL FROM)"
+                                                    : "<" + msg::printable(env.mail_from) + ">";
         std::cout << msg::printable(item->name) << "  " << msg::state_dir(item->state) << "  " << human_size(e.message.size())
-                  << "  " << msg::human_duration(age) << "  " << r.attempts << "  <" << msg::printable(env.mail_from)
-                  << "> " << env.rcpts.size() << (env.rcpts.size() == 1 ? " rcpt" : " rcpts");
+                  << "  " << msg::human_duration(age) << "  " << r.attempts << "  " << sender << " " << env.rcpts.size()
+                  << (env.rcpts.size() == 1 ? " rcpt" : " rcpts");
         if (r.next) std::cout << "  next " << msg::format_rfc3339(*r.next);
         if (r.attempts && !r.settled) std::cout << "  last: " << msg::printable(r.last_what);
         std::cout << '\n';
@@ -123,7 +139,10 @@ int show(msg::Spool& spool, const std::vector<std::string>& names) {
                     std::cout << "  " << f << ": " << msg::printable(msg::decode_field_text(h.name, h.value)) << '\n';
                     break;
                 }
-        if (const std::string why = msg::unsendable(e); !why.empty()) std::cout << "Problem: " << why << '\n';
+        if (const std::string why = msg::unsendable(e); !why.empty()) {
+            std::cout << "Problem: " << why << '\n';
+            result = exit_code::worst(result, exit_code::problems);
+        }
         if (*st == msg::SpoolState::failed) {
             if (auto report = spool.report(name)) {
                 // (Line by line, control bytes escaped; ends with a line feed.)
