@@ -52,4 +52,22 @@ has "$tmp/out" "^Problem: malformed spool entry: line 1, column 1"
 expect 0 "" "$spoolctl" show "$s" "$n4"
 expect 0 "" "$spoolctl" list --state sent "$s"
 
+# --- a retry time that is not RFC 3339 ------------------------------------------
+d=$s/deferred
+n5=20261205T000000.000005Z.1.000005.host
+rm -f "$q"/*
+printf 'MAIL FROM:<a@example.org>\nRCPT TO:<b@example.net>\nAttempt: yesterday 451 4.3.0 busy\nNext-Attempt: 2099-13-45T99:99:99Z\n\nFrom: a@example.org\nTo: b@example.net\nSubject: s\nDate: Sat, 5 Dec 2026 17:00:00 +0000\nMessage-ID: <f5@example.org>\n\nbody\n' >"$d/$n5"
+"$msgcheck" --spool "$d/$n5" >"$tmp/check" 2>/dev/null
+[ $? = 1 ] || { echo "FAIL: msgcheck --spool: a bad retry time is an error"; fail=1; }
+has "$tmp/check" "^$d/$n5:3:10: error: .*Attempt: not an RFC 3339 date-time: yesterday.*\[envelope.syntax\]"
+has "$tmp/check" "^$d/$n5:4:15: error: .*Next-Attempt: not an RFC 3339 date-time.*\[envelope.syntax\]"
+expect 1 "^$d/$n5:4:15: error: .*Next-Attempt" "$spoolctl" list "$s"
+expect 1 "" "$spoolctl" show "$s" "$n5"
+has "$tmp/out" "^Problem: malformed spool entry: line 3, column 10"
+# spoolsend does not take it as due and send it: it would fail it, saying why
+expect 0 "" "$spoolsend" --dry-run "$s"
+has "$tmp/out" "$n5"
+has "$tmp/out" "line 3, column 10"
+has "$tmp/out" "1 would fail"
+
 exit $fail
