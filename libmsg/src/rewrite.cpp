@@ -548,6 +548,24 @@ bool parse_header_edit(std::string_view text, HeaderEdit::Kind kind, HeaderEdit&
     return true;
 }
 
+std::string with_header_fields(std::string_view message, const std::vector<std::string>& fields) {
+    const std::string_view eol = detail::eol_of(message);
+    std::vector<HeaderField> parsed;
+    const std::size_t end = parse_header_block(message, parsed);
+    std::size_t size = message.size() + 2 * eol.size();
+    for (const std::string& f : fields) size += f.size() + eol.size();
+    std::string out;
+    out.reserve(size);
+    out.append(message.substr(0, end));
+    // A header whose last line lacks its line break (a message of header
+    // only): the fields start on a line of their own.
+    if (!out.empty() && out.back() != '\n') out.append(eol);
+    for (const std::string& f : fields) out.append(f).append(eol);
+    if (message.empty()) out.append(eol);   // the header's end: an empty body
+    out.append(message.substr(end));
+    return out;
+}
+
 RewriteResult rewrite(std::string_view message, const RewriteOptions& options) {
     RewriteResult r;
     if (message.size() > options.limits.max_rewrite_message) {

@@ -1513,3 +1513,28 @@ TEST(LineLimit, ALongLineItCannotReachIsReported) {
     ASSERT_EQ(r.problems.size(), 1u);
     EXPECT_EQ(r.problems[0].where, "message");
 }
+
+// Fields added at the header's end without a rewrite: what spoolctl add
+// needs for a message rewrite() refuses (RFC 6409 8.2, 8.3).
+TEST(WithHeaderFields, AtTheHeadersEndInItsLineEndings) {
+    const std::vector<std::string> f = {"Date: Mon, 23 Nov 2026 09:15:00 +0000", "Message-ID: <x@example.org>"};
+    EXPECT_EQ(msg::with_header_fields("From: a@example.org\nSubject: s\n\nbody\n", f),
+              "From: a@example.org\nSubject: s\nDate: Mon, 23 Nov 2026 09:15:00 +0000\n"
+              "Message-ID: <x@example.org>\n\nbody\n");
+    EXPECT_EQ(msg::with_header_fields("From: a@example.org\r\n\r\nbody\r\n", {f[1]}),
+              "From: a@example.org\r\nMessage-ID: <x@example.org>\r\n\r\nbody\r\n");
+    // An empty header takes them before its empty line.
+    EXPECT_EQ(msg::with_header_fields("\nbody after an empty header\n", f),
+              f[0] + "\n" + f[1] + "\n\nbody after an empty header\n");
+    // An empty message: the fields and the empty line that ends them.
+    EXPECT_EQ(msg::with_header_fields("", f), f[0] + "\n" + f[1] + "\n\n");
+    // A header only, its last line without a line break.
+    EXPECT_EQ(msg::with_header_fields("From: a@example.org", {f[1]}), "From: a@example.org\n" + f[1] + "\n");
+    // Over rewrite()'s limit: inserted all the same, the body untouched.
+    msg::RewriteOptions o;
+    o.limits.max_rewrite_message = 64;
+    o.add_date = "Mon, 23 Nov 2026 09:15:00 +0000";
+    const std::string big = "From: a@example.org\n\n" + std::string(100, 'x') + "\n";
+    ASSERT_TRUE(msg::rewrite(big, o).refused());
+    EXPECT_EQ(msg::with_header_fields(big, {f[0]}), "From: a@example.org\n" + f[0] + "\n\n" + std::string(100, 'x') + "\n");
+}

@@ -195,6 +195,24 @@ int add(msg::Spool& spool, const po::variables_map& vm, const std::string& file)
                 return exit_code::data_error;
             }
     }
+    // What rewrite() refuses (a message over its size limit, an empty
+    // header, an empty message) still gets them, inserted at its header's
+    // end without a rewrite: never enqueued without them, and never silently.
+    if (!vm.count("verbatim")) {
+        const std::string_view now = rewritten.empty() ? message : std::string_view(rewritten);
+        std::vector<msg::HeaderField> fields;
+        msg::parse_header_block(now, fields);
+        const auto has = [&](std::string_view name) {
+            return std::any_of(fields.begin(), fields.end(), [&](const msg::HeaderField& f) { return msg::iequals(f.name, name); });
+        };
+        std::vector<std::string> missing;
+        if (!has("Date")) missing.push_back("Date: " + o.add_date);
+        if (!has("Message-ID")) missing.push_back("Message-ID: " + o.add_message_id);
+        if (!missing.empty()) {
+            std::string with = msg::with_header_fields(now, missing);
+            rewritten = std::move(with);
+        }
+    }
     if (from_header) {
         msg::Derivation d = msg::derive_envelope(message, {});
         if (const std::string why = msg::derivation_unusable(d); !why.empty()) {

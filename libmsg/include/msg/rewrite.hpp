@@ -120,6 +120,15 @@ struct RewriteResult {
 
 RewriteResult rewrite(std::string_view message, const RewriteOptions& options);  // see refused()
 
+// `message` with `fields` (whole "Name: value" lines, without line breaks)
+// added at the end of its header block, in the message's line endings, and
+// not another byte changed: no parse beyond the header, so it works where
+// rewrite() refuses (a message over limits.max_rewrite_message; not mail:
+// an empty header, an empty message). A message with an empty header gets
+// them before its empty line; an empty message becomes the fields and an
+// empty line. (Date and Message-ID for a submission, RFC 6409 8.2, 8.3.)
+std::string with_header_fields(std::string_view message, const std::vector<std::string>& fields);
+
 // A rewrite as a JSON object (msgrewrite --json, docs/json.md): {"source",
 // "index", "changed", "not_mail"?, "too_large"?, "changes": [{"step", "where", "what"}],
 // "problems": [{"step", "where", "what", "line"?, "column"?}], "remaining"?
