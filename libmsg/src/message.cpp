@@ -13,6 +13,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "msg/charset.hpp"
+
 namespace msg {
 
 class MessageParser {
@@ -25,6 +27,36 @@ public:
     void parse() {
         m_.entities_.reserve(4);
         parse_entity(0, m_.data_.size(), false, 0, -1);
+        utf8_inside_global();
+    }
+
+    // UTF-8 header text is allowed inside a message/global part of any
+    // message (RFC 6532 3.7: that type exists to carry one through mail
+    // that is not), where it must be valid UTF-8 instead of 7-bit: its
+    // header.8bit defects are dropped, header.utf8-invalid said instead.
+    void utf8_inside_global() {
+        std::vector<std::pair<std::size_t, std::size_t>> spans;   // [begin, end), in document order
+        for (const Entity& e : m_.entities_)
+            if (e.kind == EntityKind::message && e.content_type.is("message", "global") && e.first_child >= 0 &&
+                (spans.empty() || e.begin >= spans.back().second)) {
+                const Entity& inner = m_.entities_[static_cast<std::size_t>(e.first_child)];
+                spans.emplace_back(inner.begin, inner.end);
+            }
+        if (spans.empty()) return;
+        const auto inside = [&](std::size_t off) {
+            auto it = std::upper_bound(spans.begin(), spans.end(), off,
+                                       [](std::size_t o, const auto& span) { return o < span.first; });
+            return it != spans.begin() && off < (it - 1)->second;
+        };
+        auto& d = m_.defects_;
+        d.erase(std::remove_if(d.begin(), d.end(),
+                               [&](const Defect& x) { return x.code == DefectCode::Header8Bit && inside(x.offset); }),
+                d.end());
+        for (const Entity& e : m_.entities_)
+            if (inside(e.begin))
+                for (const HeaderField& f : m_.fields(e))
+                    if (const std::size_t bad = first_invalid_utf8(f.raw); bad != std::string_view::npos)
+                        defect(DefectCode::HeaderUtf8Invalid, f.offset + bad, std::string(f.name));
     }
 
 private:

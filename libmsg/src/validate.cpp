@@ -54,33 +54,20 @@ private:
 
     // --- 8-bit header text under RFC 6532 --------------------------------------
     // UTF-8 header text is allowed everywhere in an internationalised
-    // message, and inside a message/global part of any message (RFC 6532
-    // 3.7: that type exists to carry one through mail that is not); there
-    // it must be valid UTF-8 instead of 7-bit.
+    // message (and inside a message/global part of any message: the
+    // parser's own rule, Message::defects()); there it must be valid UTF-8
+    // instead of 7-bit.
     void recheck_8bit_headers() {
-        std::vector<std::pair<std::size_t, std::size_t>> utf8_spans;   // [begin, end) in document order
-        if (o_.utf8) utf8_spans.emplace_back(0, m_.data().size());
-        else
-            for (const Entity& e : m_.entities())
-                if (e.kind == EntityKind::message && e.content_type.type == "message" &&
-                    e.content_type.subtype == "global" && e.first_child >= 0 &&
-                    (utf8_spans.empty() || e.begin >= utf8_spans.back().second)) {
-                    const Entity& inner = m_.entity(static_cast<std::size_t>(e.first_child));
-                    utf8_spans.emplace_back(inner.begin, inner.end);
-                }
-        if (utf8_spans.empty()) return;
-        auto allowed = [&](std::size_t off) {
-            auto it = std::upper_bound(utf8_spans.begin(), utf8_spans.end(), off,
-                                       [](std::size_t o, const auto& span) { return o < span.first; });
-            return it != utf8_spans.begin() && off < (it - 1)->second;
-        };
-        out_.erase(std::remove_if(out_.begin(), out_.end(),
-                                  [&](const Defect& d) { return d.code == DefectCode::Header8Bit && allowed(d.offset); }),
+        if (!o_.utf8) return;
+        out_.erase(std::remove_if(out_.begin(), out_.end(), [](const Defect& d) { return d.code == DefectCode::Header8Bit; }),
                    out_.end());
+        std::vector<std::size_t> known;   // said by the parser already, inside message/global
+        for (const Defect& d : out_)
+            if (d.code == DefectCode::HeaderUtf8Invalid) known.push_back(d.offset);
         for (const Entity& e : m_.entities())
-            if (allowed(e.begin))
-                for (const HeaderField& f : m_.fields(e))
-                    if (const std::size_t bad = first_invalid_utf8(f.raw); bad != std::string_view::npos)
+            for (const HeaderField& f : m_.fields(e))
+                if (const std::size_t bad = first_invalid_utf8(f.raw); bad != std::string_view::npos)
+                    if (std::find(known.begin(), known.end(), f.offset + bad) == known.end())
                         add(DefectCode::HeaderUtf8Invalid, f.offset + bad, std::string(f.name));
     }
 

@@ -457,6 +457,18 @@ TEST(Validate, EightBitHeadersInMessageGlobal) {
     EXPECT_EQ(check(wrap("message/rfc822", utf8, "")), (V{"header.8bit", "header.8bit"}));
     // the outer header is not inside the part
     EXPECT_EQ(check(wrap("message/global", utf8, "X-Note: " + utf8 + "\n")), V{"header.8bit"});
+    // The parser's rule: msgshow (which shows Message::defects()) agrees.
+    const std::string good_text = wrap("message/global", utf8, ""), bad_text = wrap("message/global", latin1, "");
+    const msg::Message global = msg::parse_message(good_text);
+    EXPECT_TRUE(global.defects().empty());
+    const msg::Message bad = msg::parse_message(bad_text);
+    ASSERT_EQ(bad.defects().size(), 2u);
+    EXPECT_EQ(bad.defects()[0].code, DefectCode::HeaderUtf8Invalid);
+    // An internationalised message (--utf8) says each invalid field once.
+    msg::ValidateOptions o;
+    o.utf8 = true;
+    const msg::Defects u = msg::validate(bad, o);
+    EXPECT_EQ(std::count_if(u.begin(), u.end(), [](const msg::Defect& d) { return d.code == DefectCode::HeaderUtf8Invalid; }), 2);
 }
 
 // RFC 6522 multipart/report, RFC 3464 delivery status (RFC 6533's global
