@@ -8,6 +8,7 @@
 #include <emmintrin.h>
 #endif
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <cstring>
@@ -285,7 +286,40 @@ std::string decoding_charset(std::string_view name) {
 struct TextDecoder::Icu {
     Converter conv;
     char16_t lead = 0;  // a lead surrogate that the last output ended with
+    bool hkscs = false; // Big5-HKSCS: ICU's private-use code points remapped (hkscs_standard)
 };
+
+namespace {
+
+// ICU's Big5-HKSCS table (ibm-1375, HKSCS-2004) gives 36 characters as
+// private-use code points that HKSCS-2008, the Encoding Standard's big5
+// index and other decoders give as the Unicode characters encoded since:
+// the CJK strokes U+31C0-U+31CF, U+9FA6-U+9FB3, U+23DA and U+23DB, and
+// four letters with two diacritics as two code points. A reader shows the
+// private-use ones as boxes. The standard code point(s), or {0, 0}.
+std::array<char32_t, 2> hkscs_standard(char32_t pua) {
+    struct Map {
+        char16_t pua;
+        char32_t a, b;
+    };
+    static constexpr Map kMap[] = {
+        {0xF303, 0x31C0, 0}, {0xF304, 0x31C1, 0}, {0xF305, 0x31C2, 0}, {0xF306, 0x31C3, 0},
+        {0xF307, 0x31C4, 0}, {0xF309, 0x31C5, 0}, {0xF30C, 0x31C6, 0}, {0xF30D, 0x31C7, 0},
+        {0xF310, 0x31C8, 0}, {0xF312, 0x31C9, 0}, {0xF313, 0x31CA, 0}, {0xF314, 0x31CB, 0},
+        {0xF315, 0x31CC, 0}, {0xF317, 0x31CD, 0}, {0xF318, 0x31CE, 0}, {0xF325, 0x00CA, 0x0304},
+        {0xF327, 0x00CA, 0x030C}, {0xF344, 0x00EA, 0x0304}, {0xF346, 0x00EA, 0x030C}, {0xF34A, 0x23DA, 0},
+        {0xF34B, 0x23DB, 0}, {0xF57A, 0x9FA6, 0}, {0xF5A4, 0x9FA7, 0}, {0xF5AB, 0x9FA8, 0},
+        {0xF5CC, 0x9FA9, 0}, {0xF5CE, 0x9FAA, 0}, {0xF5D0, 0x9FAB, 0}, {0xF5D5, 0x9FAC, 0},
+        {0xF5EC, 0x9FAD, 0}, {0xF5ED, 0x9FAE, 0}, {0xF5EF, 0x9FAF, 0}, {0xF602, 0x9FB2, 0},
+        {0xF61C, 0x9FB3, 0}, {0xF7E5, 0x31CF, 0}, {0xF7EB, 0x9FB0, 0}, {0xF7ED, 0x9FB1, 0},
+    };
+    const auto it = std::lower_bound(std::begin(kMap), std::end(kMap), pua,
+                                     [](const Map& m, char32_t v) { return m.pua < v; });
+    if (it == std::end(kMap) || it->pua != pua) return {0, 0};
+    return {it->a, it->b};
+}
+
+}  // namespace
 
 TextDecoder::TextDecoder(std::string_view charset) {
     const std::string n = lower_trim(charset);
@@ -319,7 +353,8 @@ TextDecoder::TextDecoder(std::string_view charset) {
                               ucnv_getType(c.get()) == UCNV_SBCS && ucnv_getMaxCharSize(c.get()) == 1};
             ascii_transparent_ = it->second.ascii_transparent;
             one_byte_ = it->second.one_byte;
-            icu_ = std::make_unique<Icu>(Icu{std::move(c), 0});
+            const bool hkscs = U_SUCCESS(e2) && conv_name && std::string_view(conv_name).starts_with("ibm-1375");
+            icu_ = std::make_unique<Icu>(Icu{std::move(c), 0, hkscs});
         }
         return;
     }
@@ -453,6 +488,12 @@ void TextDecoder::icu_step(std::string_view in, std::string* out, bool last) {
                 ++p;
             } else if (cp >= 0xD800 && cp <= 0xDFFF) {
                 cp = 0xFFFD;
+            } else if (icu_->hkscs && cp >= 0xF303 && cp <= 0xF7ED) {
+                if (const auto std_cp = hkscs_standard(cp); std_cp[0]) {
+                    put_utf8(std_cp[0], *out);
+                    if (std_cp[1]) put_utf8(std_cp[1], *out);
+                    continue;
+                }
             }
             put_utf8(cp, *out);
         }

@@ -90,6 +90,32 @@ TEST(Charset, ToUtf8ThroughIcu) {
     EXPECT_NE(out.find("\xEF\xBF\xBD"), std::string::npos);
 }
 
+// Big5-HKSCS: the characters ICU's table gives as private-use code points
+// come out as the Unicode ones HKSCS-2008 and other decoders give, in any
+// slicing; the rest as ICU has them.
+TEST(Charset, Big5HkscsWithoutPrivateUse) {
+    const std::string bytes = "\x88\x40 \x8c\x43 \x88\x62 \xa4\x40";
+    const std::string want = "\xE3\x87\x80 \xE9\xBE\xA6 \xC3\x8A\xCC\x84 \xE4\xB8\x80";   // U+31C0 U+9FA6 U+00CA U+0304 U+4E00
+    for (const char* label : {"big5-hkscs", "Big5-HKSCS"}) {
+        std::string out;
+        std::size_t bad = 0;
+        ASSERT_TRUE(msg::to_utf8(bytes, label, out, &bad));
+        EXPECT_EQ(out, want);
+        EXPECT_EQ(bad, 0u);
+    }
+    for (std::size_t cut = 0; cut <= bytes.size(); ++cut) {
+        msg::TextDecoder d("big5-hkscs");
+        std::string out;
+        d.step(std::string_view(bytes).substr(0, cut), &out);
+        d.step(std::string_view(bytes).substr(cut), &out);
+        d.finish(&out);
+        EXPECT_EQ(out, want) << cut;
+    }
+    std::string plain;   // big5 itself (windows-950) is not touched
+    ASSERT_TRUE(msg::to_utf8("\xa4\x40", "big5", plain));
+    EXPECT_EQ(plain, "\xE4\xB8\x80");
+}
+
 TEST(Charset, LabelsDecodedWithTheirSuperset) {
     std::string out;
     std::size_t bad = 99;
