@@ -274,10 +274,30 @@ bool step_seven_bit(std::string_view in, std::string& out, const RewriteOptions&
     std::vector<std::size_t> containers;  // 8bit/binary multiparts and messages to relabel 7bit
     bool encoded_body = false;
     const auto all = m.entities();
+    std::size_t whole_until = 0;   // the end of a message/global encoded whole
     for (std::size_t ei = 0; ei < all.size(); ++ei) {
         const Entity& e = all[ei];
+        if (e.begin < whole_until) continue;   // a part of it
         const bool is_signed = under_signature(m, e);
         encode_8bit_fields(m, ei, eol, splice, log);
+        // RFC 6532 3.7: a message/global may be encoded, unlike
+        // message/rfc822: base64 carries every byte of the message inside,
+        // its UTF-8 addresses too, which no encoded word can.
+        if (e.kind == EntityKind::message && e.content_type.is("message", "global") &&
+            (has_8bit(m.body(e)) || needs_8bitmime_anyway(m.body(e)))) {
+            const std::string place = entity_place(m, ei);
+            if (is_signed) {
+                log.problem(m, e.begin, place, kSigned);
+            } else if (!editable(e)) {
+                log.problem(m, e.header_end, place, not_editable(m, e));
+            } else {
+                reencode(m, e, TransferEncoding::base64, eol, splice);
+                log.change(place, "message/global encoded whole as base64 (RFC 6532 3.7)");
+                encoded_body = true;
+                whole_until = e.end;
+            }
+            continue;
+        }
         if (e.kind != EntityKind::leaf) {
             if (e.encoding == TransferEncoding::eight_bit || e.encoding == TransferEncoding::binary)
                 containers.push_back(ei);

@@ -60,7 +60,7 @@ private:
 // Unstructured text: each run of words that has 8-bit bytes (with the
 // encoded words next to it, whose white space a reader would drop once the
 // run is encoded) becomes encoded words.
-std::string encode_unstructured(std::string_view value, std::size_t column) {
+std::string encode_unstructured(std::string_view value, std::size_t column, bool phrase = false) {
     struct Tok { std::size_t b, e; bool eight, encoded; };
     std::vector<Tok> toks;
     each_word(value, [&](std::size_t b, std::size_t e) {
@@ -83,13 +83,38 @@ std::string encode_unstructured(std::string_view value, std::size_t column) {
         if (eight) {
             const std::string_view span = value.substr(toks[k].b, toks[last].e - toks[k].b);
             out.append(value.substr(pos, toks[k].b - pos));
-            out += encode_words_from(decode_header_piece(span, utf8), false, " ", columns.at(toks[k].b));
+            out += encode_words_from(decode_header_piece(span, utf8), phrase, " ", columns.at(toks[k].b));
             pos = toks[last].e;
         }
         k = last + 1;
     }
     out.append(value.substr(pos));
     return out;
+}
+
+// A list of phrases (Keywords, RFC 5322 3.6.5): the 8-bit words of each
+// become encoded words of a phrase (RFC 2047 5(3)), the commas between
+// them kept outside. An element with a quoted string or a comment is left
+// to a problem.
+bool encode_phrase_list(std::string_view value, std::size_t column, std::string& out, std::string& why) {
+    Columns columns(value, column);
+    std::size_t b = 0;
+    for (;;) {
+        const std::size_t e = std::min(value.find(',', b), value.size());
+        const std::string_view item = value.substr(b, e - b);
+        if (has_8bit(item)) {
+            if (item.find_first_of("\"()\\") != std::string_view::npos) {
+                why = "8-bit text in a quoted string or comment of a list of phrases";
+                return false;
+            }
+            out += encode_unstructured(item, columns.at(b), true);
+        } else {
+            out += item;
+        }
+        if (e == value.size()) return true;
+        out += ',';
+        b = e + 1;
+    }
 }
 
 // An address list: 8-bit text in display names and comments becomes
@@ -256,6 +281,12 @@ bool encode_field_8bit(const Message& m, std::size_t entity, const HeaderField& 
         std::string why;
         if (!encode_addresses(f.value, f.name.size() + 1, v, why)) {
             log.problem(m, at, place, why + ": only SMTPUTF8 (RFC 6531, 6532) can carry it");
+            return false;
+        }
+    } else if (iequals(name, "Keywords")) {
+        std::string why;
+        if (!encode_phrase_list(f.value, f.name.size() + 1, v, why)) {
+            log.problem(m, at, place, why);
             return false;
         }
     } else if (is_structured_field(name) && !iequals(name, "Content-Description")) {

@@ -273,6 +273,50 @@ TEST(SevenBit, DecodedTextStaysTheSame) {
     }
 }
 
+// RFC 6532 3.7: a message/global part may be encoded; base64 keeps every
+// byte of the message inside, its UTF-8 address included, where encoded
+// words cannot. Its parts are not touched one by one.
+TEST(SevenBit, MessageGlobalIsEncodedWhole) {
+    const std::string inner = "From: J\xC3\xB6rg <j\xC3\xB6rg@example.org>\nSubject: Gr\xC3\xBC\xC3\x9F" "e\n"
+                              "Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\nHall\xC3\xB6\n";
+    const std::string in = "From: a@example.org\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n"
+                           "Content-Transfer-Encoding: 8bit\n\n--b\nContent-Type: message/global\n"
+                           "Content-Transfer-Encoding: 8bit\n\n" + inner + "--b--\n";
+    const auto r = run(in, [](RewriteOptions& o) { o.seven_bit = true; });
+    ASSERT_TRUE(r.changed);
+    EXPECT_TRUE(r.problems.empty()) << r.problems[0].what;
+    EXPECT_EQ(msg::first_non_ascii(r.output), std::string::npos) << r.output;
+    const msg::Message m = msg::parse_message(r.output);
+    const msg::Entity& part = m.entity(static_cast<std::size_t>(m.root().first_child));
+    EXPECT_TRUE(part.content_type.is("message", "global"));
+    EXPECT_EQ(part.encoding, msg::TransferEncoding::base64);
+    std::string back;
+    msg::decode_transfer(m.body(part), msg::TransferEncoding::base64, back);
+    EXPECT_EQ(back, inner.substr(0, inner.size() - 1));   // the line break before the delimiter is the delimiter's
+    EXPECT_NE(r.output.find("Content-Transfer-Encoding: 7bit"), std::string::npos) << r.output;   // the multipart
+    EXPECT_FALSE(run(r.output, [](RewriteOptions& o) { o.seven_bit = true; }).changed);
+}
+
+// Keywords is a list of phrases (RFC 5322 3.6.5): each element's 8-bit
+// words become encoded words of a phrase (RFC 2047 5(3)), the commas stay.
+TEST(SevenBit, KeywordsAreEncodedPhraseByPhrase) {
+    const std::string in = "From: a@example.org\nKeywords: M\xC3\xBCller, plain, K\xC3\xB6ln Dom\n\nx\n";
+    const auto r = run(in, [](RewriteOptions& o) { o.seven_bit = true; });
+    ASSERT_TRUE(r.changed);
+    EXPECT_TRUE(r.problems.empty()) << r.problems[0].what;
+    const msg::Message after = msg::parse_message(r.output);
+    const std::string v(after.header("Keywords")->value);
+    EXPECT_EQ(std::count(v.begin(), v.end(), ','), 2) << v;
+    EXPECT_EQ(msg::decode_header_text(v), "M\xC3\xBCller, plain, K\xC3\xB6ln Dom") << v;
+    EXPECT_EQ(msg::first_non_ascii(r.output), std::string::npos) << r.output;
+    EXPECT_FALSE(run(r.output, [](RewriteOptions& o) { o.seven_bit = true; }).changed);
+    // A quoted element with 8-bit text: left, and said.
+    const auto q = run("From: a@example.org\nKeywords: \"M\xC3\xBCller\", x\n\nx\n",
+                       [](RewriteOptions& o) { o.seven_bit = true; });
+    EXPECT_FALSE(q.changed);
+    ASSERT_EQ(q.problems.size(), 1u);
+}
+
 // "=?...?=" inside a quoted display name is no encoded word (RFC 2047 5):
 // encoded for its 8-bit text, it is kept as the characters it is, so the
 // name a reader shows does not change.
@@ -327,12 +371,13 @@ TEST(SevenBit, AddressWith8BitIsAProblemAndTheFieldStays) {
     EXPECT_NE(r.problems[0].what.find("SMTPUTF8"), std::string::npos);
 }
 
-// Fields of later RFCs whose values are addresses, tokens, URLs or lists of
-// phrases are not unstructured text: an encoded word over the whole value
-// would change what they say (a comma inside it, an address turned into a
-// word). Each is a problem and stays as it was, with --7bit and --fix.
+// Fields of later RFCs whose values are addresses, tokens or URLs are not
+// unstructured text: an encoded word over the whole value would change
+// what they say (an address turned into a word). Each is a problem and
+// stays as it was, with --7bit and --fix. (Keywords, a list of phrases, is
+// encoded phrase by phrase: KeywordsAreEncodedPhraseByPhrase.)
 TEST(SevenBit, StructuredFieldsOfOtherRfcsAreNotEncodedWhole) {
-    for (const char* field : {"Keywords: caf\xc3\xa9, th\xc3\xa9", "Auto-Submitted: auto-replied (caf\xc3\xa9)",
+    for (const char* field : {"Auto-Submitted: auto-replied (caf\xc3\xa9)",
                               "Original-Recipient: rfc822;caf\xc3\xa9@example.net",
                               "Delivered-To: caf\xc3\xa9@example.net", "Archived-At: <http://example.net/caf\xc3\xa9>",
                               "MT-Priority: 4 (caf\xc3\xa9)"}) {
