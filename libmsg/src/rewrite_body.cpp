@@ -451,6 +451,30 @@ std::optional<std::pair<std::size_t, std::size_t>> charset_value_span(const Mess
     return std::pair{b, i};
 }
 
+// Content-Type `ct` of `e` relabelled utf-8. `in_place`: the charset's
+// value replaced where it is written, the rest of the field as it was
+// (--to-utf8, which changes nothing else); else, and where it is not
+// written the plain way, the field written again from its parameters (as
+// --fix writes the fields it repairs), unless that would drop a repeated
+// one: then nothing is changed, and why not is returned.
+std::string relabel_utf8(const Message& m, const Entity& e, const HeaderField& ct, bool in_place, std::string_view eol,
+                         Splice& splice) {
+    const Parameter* cs = find_parameter(e.content_type.params, "charset");
+    if (const auto span = in_place && cs ? charset_value_span(m, ct, *cs) : std::nullopt) {
+        splice.replace(span->first, span->second, std::string("utf-8"));
+        return {};
+    }
+    Defects defects;
+    parse_mime_field("Content-Type", ct.value, &defects);
+    if (std::string why = repeated_parameter(defects); !why.empty()) return why;
+    Parameters params = e.content_type.params;
+    for (Parameter& p : params)
+        if (p.name == "charset") p = Parameter{"charset", "utf-8"};
+    const std::size_t vb = ct.value_offset();
+    splice.replace(vb, vb + ct.value.size(), format_mime_value("Content-Type", e.content_type.mime_type(), params, eol));
+    return {};
+}
+
 }  // namespace
 
 bool step_to_utf8(std::string_view in, std::string& out, const RewriteOptions& o, const StepLog& log) {
@@ -511,16 +535,12 @@ bool step_to_utf8(std::string_view in, std::string& out, const RewriteOptions& o
             log.problem(m, second->offset, place, "two Content-Type fields: left as it is");
             continue;
         }
-        // The charset's value is replaced where it is written; a field
-        // written again from its parameters would lose a repeated one.
-        const auto span = charset_value_span(m, *first, *find_parameter(e.content_type.params, "charset"));
-        if (!span) {
-            Defects defects;
-            parse_mime_field("Content-Type", first->value, &defects);
-            if (const std::string why = repeated_parameter(defects); !why.empty()) {
-                log.problem(m, first->offset, place, why + ": left as it is");
-                continue;
-            }
+        // Relabelled first (its edit and the body's do not meet): a field
+        // that cannot be leaves the part as it is.
+        Splice label;
+        if (const std::string why = relabel_utf8(m, e, *first, true, eol, label); !why.empty()) {
+            log.problem(m, first->offset, place, why + ": left as it is");
+            continue;
         }
         std::string utf8;
         std::size_t bad = 0, first_bad = 0;
@@ -559,16 +579,7 @@ bool step_to_utf8(std::string_view in, std::string& out, const RewriteOptions& o
             splice.replace(e.body_begin, e.end, std::move(utf8));
             break;
         }
-        if (span) {
-            splice.replace(span->first, span->second, std::string("utf-8"));   // the rest as it was
-        } else {
-            Parameters params = e.content_type.params;
-            for (Parameter& p : params)
-                if (p.name == "charset") p = Parameter{"charset", "utf-8"};
-            const std::size_t vb = first->value_offset();
-            splice.replace(vb, vb + first->value.size(),
-                           format_mime_value("Content-Type", e.content_type.mime_type(), params, eol));
-        }
+        splice.take(std::move(label));
         log.change(place, canon + " -> utf-8");
     }
     if (splice.empty()) return false;
@@ -916,11 +927,7 @@ bool fix_round(std::string_view in, std::string& out, const RewriteOptions& o, c
             if (!has_8bit(decoded.data) || !is_valid_utf8(decoded.data)) continue;
             const HeaderField* f = m.field(e, "Content-Type");
             if (!f || fields_done.count(f->offset)) continue;
-            Parameters params = e.content_type.params;
-            for (Parameter& p : params)
-                if (iequals(p.name, "charset")) p.value = "utf-8";
-            const std::size_t vb = f->value_offset();
-            splice.replace(vb, vb + f->value.size(), format_mime_value("Content-Type", e.content_type.mime_type(), params, eol));
+            if (!relabel_utf8(m, e, *f, false, eol, splice).empty()) continue;   // said as left, with the defect
             fields_done.insert(f->offset);
             log.change(entity_place(m, ei), "charset=" + *cs + " -> utf-8 (its text is valid UTF-8)");
         }

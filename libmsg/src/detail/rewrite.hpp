@@ -37,6 +37,11 @@ public:
     void replace(std::size_t begin, std::size_t end, std::string text, Deferred then);
     void insert(std::size_t at, std::string text) { replace(at, at, std::move(text)); }
     void erase(std::size_t begin, std::size_t end) { replace(begin, end, std::string()); }
+    // The edits of `other` made part of this splice (one kept aside until
+    // the rest of its change was known to be possible).
+    void take(Splice&& other) {
+        for (Edit& e : other.edits_) edits_.push_back(std::move(e));
+    }
     bool empty() const { return edits_.empty(); }
     // True when some edit overlaps [begin, end) (touching ends do not count).
     bool touches(std::size_t begin, std::size_t end) const;
