@@ -2,7 +2,6 @@
 #include "msg/dsn.hpp"
 
 #include <algorithm>
-#include <charconv>
 #include <cstdint>
 #include <ctime>
 
@@ -65,45 +64,6 @@ bool ascii(std::string_view s) { return first_non_ascii(s) == std::string_view::
 std::string typed_address(std::string_view a, bool global) {
     if (ascii(a)) return "rfc822; " + one_line(a);
     return global ? "utf-8; " + one_line(a) : "rfc822; " + ascii_line(a);
-}
-
-void append_utf8(std::string& out, std::uint32_t cp) {
-    if (cp < 0x80) {
-        out += static_cast<char>(cp);
-    } else if (cp < 0x800) {
-        out += static_cast<char>(0xC0 | (cp >> 6));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-        out += static_cast<char>(0xE0 | (cp >> 12));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else {
-        out += static_cast<char>(0xF0 | (cp >> 18));
-        out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    }
-}
-
-// RFC 6533's "\x{HEX}" escapes of a utf-8 address as UTF-8 (one that
-// is not a Unicode scalar value is kept as written).
-std::string unescape_utf8_address(std::string_view a) {
-    std::string out;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        const std::size_t close = a.substr(i, 10).find('}');
-        if (a.substr(i, 3) == "\\x{" && close != std::string_view::npos && close > 3) {
-            const std::string_view hex = a.substr(i + 3, close - 3);
-            std::uint32_t cp = 0;
-            const auto r = std::from_chars(hex.data(), hex.data() + hex.size(), cp, 16);
-            if (r.ec == std::errc() && r.ptr == hex.data() + hex.size() && cp <= 0x10FFFF && (cp < 0xD800 || cp > 0xDFFF)) {
-                append_utf8(out, cp);
-                i += close;
-                continue;
-            }
-        }
-        out += a[i];
-    }
-    return out;
 }
 
 // ORCPT's "type;address" as "type; address" (a utf-8 one unescaped).

@@ -66,6 +66,11 @@ std::string check_esmtp_param(const EsmtpParam& p, bool on_mail);
 // anything else is copied (a malformed "+" too).
 std::string xtext_decode(std::string_view s);
 
+// RFC 6533's "\x{HEX}" escapes of a utf-8 address (an ORCPT of type
+// utf-8) as UTF-8; one that is not a Unicode scalar value is kept as
+// written.
+std::string unescape_utf8_address(std::string_view a);
+
 // An envelope as values. Paths are without angle brackets ("" is the null
 // reverse-path <>); parameters are "KEYWORD" or "KEYWORD=value".
 struct Envelope {

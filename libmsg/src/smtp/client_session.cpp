@@ -41,17 +41,8 @@ std::string orcpt_xtext(std::string_view p) {
     const std::string type = upper(p.substr(eq + 1, semi - eq - 1));
     const bool utf8_type = type == "UTF-8";
     if (!utf8_type && type != "RFC822") return {};
-    std::string addr;
     const std::string_view v = p.substr(semi + 1);
-    const auto hex = [](char c) { return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F'); };
-    for (std::size_t i = 0; i < v.size(); ++i) {
-        if (!utf8_type && v[i] == '+' && i + 2 < v.size() && hex(v[i + 1]) && hex(v[i + 2])) {
-            addr += static_cast<char>(std::stoi(std::string(v.substr(i + 1, 2)), nullptr, 16));
-            i += 2;
-        } else {
-            addr += v[i];
-        }
-    }
+    const std::string addr = utf8_type ? std::string(v) : xtext_decode(v);
     std::string out(p.substr(0, eq + 1));
     out += utf8_type ? std::string(p.substr(eq + 1, semi - eq)) : std::string("utf-8;");
     for (std::size_t i = 0; i < addr.size();) {

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "msg/codec.hpp"
+#include "msg/envelope.hpp"
 #include "msg/smtp/command.hpp"
 #include "msg/smtp/transcript.hpp"
 
@@ -120,21 +121,7 @@ public:
             unitext = lower(v.substr(0, semi)) == "utf-8";
             v.remove_prefix(semi + 1);
         }
-        std::string plain;
-        for (std::size_t i = 0; i < v.size(); ++i) {
-            const std::size_t close = unitext && v.substr(i, 3) == "\\x{" ? v.find('}', i) : std::string_view::npos;
-            if (!unitext && v[i] == '+' && i + 2 < v.size() && hexdig(v[i + 1]) >= 0 && hexdig(v[i + 2]) >= 0) {
-                plain += static_cast<char>(hexdig(v[i + 1]) * 16 + hexdig(v[i + 2]));
-                i += 2;
-            } else if (close != std::string_view::npos && close > i + 3 && close <= i + 9) {
-                unsigned cp = 0;
-                for (std::size_t k = i + 3; k < close; ++k) cp = cp * 16 + static_cast<unsigned>(std::max(0, hexdig(v[k])));
-                plain += utf8_of(cp);
-                i = close;
-            } else {
-                plain += v[i];
-            }
-        }
+        const std::string plain = unitext ? unescape_utf8_address(v) : xtext_decode(v);
         const std::string scrubbed = text(plain);
         std::string out = prefix;
         for (const char c : scrubbed) {
@@ -169,31 +156,6 @@ public:
     }
 
 private:
-    static std::string utf8_of(unsigned cp) {
-        std::string o;
-        if (cp < 0x80) {
-            o += static_cast<char>(cp);
-        } else if (cp < 0x800) {
-            o += static_cast<char>(0xC0 | cp >> 6);
-            o += static_cast<char>(0x80 | (cp & 0x3F));
-        } else if (cp < 0x10000) {
-            o += static_cast<char>(0xE0 | cp >> 12);
-            o += static_cast<char>(0x80 | (cp >> 6 & 0x3F));
-            o += static_cast<char>(0x80 | (cp & 0x3F));
-        } else {
-            o += static_cast<char>(0xF0 | (cp >> 18 & 0x07));
-            o += static_cast<char>(0x80 | (cp >> 12 & 0x3F));
-            o += static_cast<char>(0x80 | (cp >> 6 & 0x3F));
-            o += static_cast<char>(0x80 | (cp & 0x3F));
-        }
-        return o;
-    }
-    static int hexdig(char h) {
-        if (h >= '0' && h <= '9') return h - '0';
-        if (h >= 'A' && h <= 'F') return h - 'A' + 10;
-        if (h >= 'a' && h <= 'f') return h - 'a' + 10;
-        return -1;
-    }
     static std::string_view ltrim_sep(std::string_view k) {
         while (!k.empty() && (k.front() == '/' || k.front() == ',' || k.front() == ' ')) k.remove_prefix(1);
         return k;
