@@ -31,24 +31,24 @@ void DiagPrinter::print(const Place& place, std::span<const Defect> defects) {
     out_.write(text.data(), static_cast<std::streamsize>(text.size()));
 }
 
+void DiagPrinter::print(const Place& place, std::span<const Defect> defects, Severity as) {
+    if (defects.empty()) return;
+    std::string text;
+    format(place, defects, text, &as);
+    out_.write(text.data(), static_cast<std::streamsize>(text.size()));
+}
+
 void DiagPrinter::print(const std::string& file, Severity sev, const std::string& text) {
     std::string line;
     format(file, sev, text, line);
     out_.write(line.data(), static_cast<std::streamsize>(line.size()));
 }
 
-void DiagPrinter::print(const Place& place, std::span<const Defect> defects, Severity as) {
-    if (defects.empty()) return;
-    std::string text;
-    const LineIndex index(place.data);
-    for (const Defect& d : defects) format_one(place, index, d, text, &as);
-    out_.write(text.data(), static_cast<std::streamsize>(text.size()));
-}
-
-void DiagPrinter::format(const Place& place, std::span<const Defect> defects, std::string& out) const {
+void DiagPrinter::format(const Place& place, std::span<const Defect> defects, std::string& out,
+                         const Severity* as) const {
     if (defects.empty()) return;
     const LineIndex index(place.data);
-    for (const Defect& d : defects) format_one(place, index, d, out);
+    for (const Defect& d : defects) format_one(place, index, d, out, as);
 }
 
 void DiagPrinter::print(const Place& place, std::span<const Note> notes) {

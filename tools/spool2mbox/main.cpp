@@ -145,13 +145,13 @@ static int tool_main(int argc, char** argv) {
             continue;
         }
         const msg::SpoolEntry e = msg::parse_spool_entry(*data);
+        const std::string file = root + "/" + std::string(msg::state_dir(st)) + "/" + name;
         if (!e.defects.empty()) {
             // Placed as msgcheck places them (the same parse). An entry
             // whose message is there is written all the same (without a
             // MAIL FROM, its From_ line names MAILER-DAEMON): its defects
             // are warnings; one cut short before its message has none to
             // write: errors, and left out.
-            const std::string file = root + "/" + std::string(msg::state_dir(st)) + "/" + name;
             diag.print(msg::Place{file, *data}, e.defects, e.has_separator ? msg::Severity::warning : msg::Severity::error);
             result = exit_code::worst(result, exit_code::problems);
             if (!e.has_separator) {
@@ -162,7 +162,7 @@ static int tool_main(int argc, char** argv) {
         }
         msg::MboxRecord r = msg::mbox_record(e, now);
         if (!r.ignored.empty()) {
-            complain(kInfo.name, root + "/" + std::string(msg::state_dir(st)) + "/" + name + ": " + r.ignored);
+            complain(kInfo.name, file + ": " + r.ignored);
             result = exit_code::worst(result, exit_code::problems);
         }
         std::string with_status, with_envelope;
@@ -181,8 +181,7 @@ static int tool_main(int argc, char** argv) {
             // where they were, before the archive's first message (the
             // writer refuses them anywhere else, and says why).
             if (w = (*writer)->write_raw(r.leading); !w && w.error().errnum == EINVAL) {
-                complain(kInfo.name, root + "/" + std::string(msg::state_dir(st)) + "/" + name + ": " +
-                                         w.error().message);
+                complain(kInfo.name, file + ": " + w.error().message);
                 w = msg::Ok{};
             }
             if (w) w = (*writer)->write_keeping(r.from_line, message, r.from_crlf, r.separator, r.separator_crlf, r.unquoted_from);

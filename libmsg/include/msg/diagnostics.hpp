@@ -53,7 +53,9 @@ public:
     void print(const Place& place, std::span<const Note> notes);
     // The same lines appended to `out` instead of printed: for a caller
     // that puts a message's diagnostics together in another thread.
-    void format(const Place& place, std::span<const Defect> defects, std::string& out) const;
+    // (`as`: each said with that severity instead of the catalogue's.)
+    void format(const Place& place, std::span<const Defect> defects, std::string& out,
+                const Severity* as = nullptr) const;
     void format(const std::string& file, Severity sev, const std::string& text, std::string& out) const;
 
 private:
