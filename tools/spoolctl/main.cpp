@@ -184,8 +184,22 @@ int add(msg::Spool& spool, const po::variables_map& vm, const std::string& file)
     if (o.strip_bcc || !o.add_date.empty()) {
         msg::RewriteResult r = msg::rewrite(message, o);
         if (r.changed) rewritten = std::move(r.output);
+        // What rewrite() refuses (a message over its size limit, an empty
+        // header, an empty message) still gets Date and Message-ID, inserted
+        // at its header's end without a rewrite: never enqueued without them.
+        if (r.refused() && !o.add_date.empty()) {
+            std::vector<msg::HeaderField> had;
+            msg::parse_header_block(message, had);
+            const auto has = [&](std::string_view name) {
+                return std::any_of(had.begin(), had.end(), [&](const msg::HeaderField& f) { return msg::iequals(f.name, name); });
+            };
+            std::vector<std::string> missing;
+            if (!has("Date")) missing.push_back("Date: " + o.add_date);
+            if (!has("Message-ID")) missing.push_back("Message-ID: " + o.add_message_id);
+            if (!missing.empty()) rewritten = msg::with_header_fields(message, missing);
+        }
         std::vector<msg::HeaderField> fields;
-        if (from_header) msg::parse_header_block(r.changed ? std::string_view(rewritten) : message, fields);
+        if (from_header) msg::parse_header_block(rewritten.empty() ? message : std::string_view(rewritten), fields);
         for (const msg::HeaderField& f : fields)
             if (msg::iequals(f.name, "Bcc") || msg::iequals(f.name, "Resent-Bcc")) {
                 // Never sent with the field every recipient would see.
@@ -194,24 +208,6 @@ int add(msg::Spool& spool, const po::variables_map& vm, const std::string& file)
                                          "; not enqueued");
                 return exit_code::data_error;
             }
-    }
-    // What rewrite() refuses (a message over its size limit, an empty
-    // header, an empty message) still gets them, inserted at its header's
-    // end without a rewrite: never enqueued without them, and never silently.
-    if (!vm.count("verbatim")) {
-        const std::string_view now = rewritten.empty() ? message : std::string_view(rewritten);
-        std::vector<msg::HeaderField> fields;
-        msg::parse_header_block(now, fields);
-        const auto has = [&](std::string_view name) {
-            return std::any_of(fields.begin(), fields.end(), [&](const msg::HeaderField& f) { return msg::iequals(f.name, name); });
-        };
-        std::vector<std::string> missing;
-        if (!has("Date")) missing.push_back("Date: " + o.add_date);
-        if (!has("Message-ID")) missing.push_back("Message-ID: " + o.add_message_id);
-        if (!missing.empty()) {
-            std::string with = msg::with_header_fields(now, missing);
-            rewritten = std::move(with);
-        }
     }
     if (from_header) {
         msg::Derivation d = msg::derive_envelope(message, {});
