@@ -271,6 +271,10 @@ bool charset_one_byte(std::string_view name) { return TextDecoder(name).one_byte
 
 bool charset_is_ascii(std::string_view name) { return is_ascii_name(lower_trim(name)); }
 
+std::string bad_sequences(std::string_view charset, std::size_t bad) {
+    return std::string(charset) + ": " + std::to_string(bad) + (bad == 1 ? " sequence" : " sequences");
+}
+
 std::string decoding_charset(std::string_view name) {
     const std::string n = lower_trim(name);
     switch (fast_kind(n)) {

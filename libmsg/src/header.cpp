@@ -272,8 +272,7 @@ std::string decode_text(std::string_view raw, bool raw_utf8, Defects* defects, s
         if (!run) return;
         run->finish(&out);
         if (const std::size_t bad = run->bad())
-            add_defect(defects, DefectCode::CharsetBadBytes, base + word_at,
-                       std::string(word_charset) + ": " + std::to_string(bad) + (bad == 1 ? " sequence" : " sequences"));
+            add_defect(defects, DefectCode::CharsetBadBytes, base + word_at, bad_sequences(word_charset, bad));
         else if (run_eight)
             add_defect(defects, DefectCode::CharsetBadBytes, base + word_at, std::string(word_charset) + ": 8-bit bytes");
         run_eight = false;
@@ -792,9 +791,7 @@ Parameters parse_parameters(std::string_view text, Defects* defects, std::size_t
                 param.unconverted = std::move(bytes);
             }
         } else if (bad) {
-            add_defect(defects, DefectCode::CharsetBadBytes, at,
-                       param.charset + ": " + std::to_string(bad) + (bad == 1 ? " sequence" : " sequences") + " in " +
-                           param.name);
+            add_defect(defects, DefectCode::CharsetBadBytes, at, bad_sequences(param.charset, bad) + " in " + param.name);
             param.unconverted = std::move(bytes);
         } else if (charset_is_ascii(param.charset) && first_non_ascii(bytes) != std::string::npos) {
             add_defect(defects, DefectCode::CharsetBadBytes, at, param.charset + ": 8-bit bytes in " + param.name);

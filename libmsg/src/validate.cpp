@@ -503,8 +503,7 @@ private:
         if (eight == std::string_view::npos && dec->ascii_transparent()) return;
         dec->finish(nullptr);
         if (const std::size_t bad = dec->bad())
-            add(DefectCode::CharsetBadBytes, m_.content_offset(e, dec->first_bad()),
-                *cs + ": " + std::to_string(bad) + (bad == 1 ? " sequence" : " sequences"));
+            add(DefectCode::CharsetBadBytes, m_.content_offset(e, dec->first_bad()), bad_sequences(*cs, bad));
         if (utf8 && eight != std::string_view::npos) {
             utf8->finish(nullptr);
             if (utf8->bad() == 0) add(DefectCode::CharsetMislabelled, m_.content_offset(e, eight), "labelled " + *cs);

@@ -38,6 +38,10 @@ bool charset_stateful(std::string_view name);
 // is a byte the label does not declare (RFC 2046 4.1.2).
 bool charset_is_ascii(std::string_view name);
 
+// What charset.bad-bytes says of `bad` sequences that do not decode in
+// `charset`: "utf-8: 2 sequences".
+std::string bad_sequences(std::string_view charset, std::size_t bad);
+
 // True for a known charset of one byte a character (iso-8859-*,
 // windows-125*, koi8-r, ...), US-ASCII aside: every byte is text in it.
 bool charset_one_byte(std::string_view name);
