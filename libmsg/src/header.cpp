@@ -209,14 +209,26 @@ void append_text(std::string_view s, bool utf8, std::string& out) {
         std::size_t j = k;
         while (j < s.size() && s[j] != '\r' && s[j] != '\n') ++j;
         const std::string_view line = s.substr(k, j - k);
-        if (utf8 || first_non_ascii(line) == std::string_view::npos) out.append(line);
-        else to_utf8(line, "iso-8859-1", out);   // windows-1252, its five holes kept as C1
+        if (utf8 || first_non_ascii(line) == std::string_view::npos) {
+            if (line.find('\x1b') == std::string_view::npos || !raw_iso2022jp_to_utf8(line, out)) out.append(line);
+        } else {
+            to_utf8(line, "iso-8859-1", out);   // windows-1252, its five holes kept as C1
+        }
         k = j;
         while (k < s.size() && (s[k] == '\r' || s[k] == '\n')) ++k;
     }
 }
 
 }  // namespace
+
+bool raw_iso2022jp_to_utf8(std::string_view text, std::string& out) {
+    if (text.find('\x1b') == std::string_view::npos || first_non_ascii(text) != std::string_view::npos) return false;
+    std::string utf8;
+    std::size_t bad = 0;
+    if (!to_utf8(text, "iso-2022-jp", utf8, &bad) || bad > 0) return false;
+    out += utf8;
+    return true;
+}
 
 std::string decode_header_text(std::string_view raw, Defects* defects, std::size_t base) {
     return decode_text(raw, is_valid_utf8(raw), defects, base);

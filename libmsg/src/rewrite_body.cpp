@@ -789,6 +789,25 @@ bool fix_round(std::string_view in, std::string& out, const RewriteOptions& o, c
             log.change(field_place(m, ei, f->name), "parameters rewritten");
             break;
         }
+        case DefectCode::HeaderControl: {
+            // Raw ISO-2022-JP text is encoded as the 8-bit text it stands for.
+            const HeaderField* f = field_at(m, e, d.offset);
+            if (!f || fields_done.count(f->offset)) break;
+            std::string raw(f->name);
+            raw += ':';
+            if (!raw_iso2022jp_to_utf8(f->value, raw)) break;   // why_left says why
+            HeaderField utf8 = *f;
+            utf8.raw = raw;
+            utf8.name = utf8.raw.substr(0, f->name.size());
+            utf8.value = utf8.raw.substr(f->name.size() + 1);
+            std::string v;
+            if (!encode_field_8bit(m, ei, utf8, eol, v, log)) break;
+            const std::size_t vb = f->value_offset();
+            splice.replace(vb, vb + f->value.size(), std::move(v));
+            fields_done.insert(f->offset);
+            log.change(field_place(m, ei, f->name), "raw ISO-2022-JP text encoded");
+            break;
+        }
         case DefectCode::LineTooLong: {
             if (d.offset < e.header_end) break;  // folded below
             if (e.kind != EntityKind::leaf || d.offset < e.body_begin || bodies_done.count(ei)) break;
@@ -1069,6 +1088,8 @@ std::string why_left(const Message& m, std::size_t ei, const Defect& d) {
         return where.kind == EntityKind::multipart
                    ? std::string()
                    : "no delimiter line of it was found, so the parts are not known and the boundary is left";
+    case DefectCode::HeaderControl:
+        return "the control characters are not ISO-2022-JP text, and removing them would change the text";
     case DefectCode::MultipartEncoding:
         return e.kind == EntityKind::multipart
                    ? std::string()

@@ -133,6 +133,7 @@ PYTHON = {
     "header.missing-colon": ({"MissingHeaderBodySeparatorDefect"}, SAME, "no-separator"),
     "header.no-separator": ({"MissingHeaderBodySeparatorDefect"}, SAME, "no-separator"),
     "header.nul": (set(), NONE, "unstructured-drops"),
+    "header.control": (set(), NONE, "unstructured-drops"),
     "header.space-before-colon": ({"MissingHeaderBodySeparatorDefect"}, OTHER, "obs-wsp-colon"),
     "header.too-many-fields": (set(), NONE, "no-limits"),
     "header.utf8-invalid": ({"UndecodableBytesDefect"}, OTHER, "structured-8bit"),

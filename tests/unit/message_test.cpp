@@ -138,6 +138,51 @@ TEST(HeaderBlock, BadBytesAndEnvelopeLines) {
     EXPECT_EQ(count(d, DefectCode::HeaderEnvelopeLine), 1u);
 }
 
+TEST(HeaderBlock, ControlCharacters) {
+    // Every control byte but tab, CR and LF (and NUL, header.nul's), at
+    // every place of fields shorter and longer than the scan's blocks, is
+    // header.control at its offset, once per field; with 8-bit bytes and a
+    // NUL beside it, each keeps its own code.
+    for (int c = 1; c < 0x80; ++c) {
+        if ((c >= 0x20 && c < 0x7F) || c == '\t' || c == '\r' || c == '\n') continue;
+        for (const std::size_t size : {1, 6, 7, 8, 20, 23, 40})
+        for (std::size_t at = 0; at < size; ++at) {
+            std::string value(size, '\t');
+            value[at] = static_cast<char>(c);
+            value.back() = static_cast<char>(c);
+            const std::string h = "A: 1\nS: " + value + "\r\n\tmore\r\nB: 2\n\n";
+            std::vector<msg::HeaderField> f;
+            msg::Defects d;
+            msg::parse_header_block(h, f, &d);
+            ASSERT_EQ(f.size(), 3u);
+            ASSERT_EQ(d.size(), 1u) << c << " at " << at;
+            EXPECT_EQ(d[0].code, DefectCode::HeaderControl);
+            EXPECT_EQ(d[0].offset, h.find("S: ") + 3 + at) << c << " at " << at;
+            EXPECT_EQ(d[0].detail, "S");
+        }
+    }
+    const std::string h = "Subject: \xE9\x1B$B\0x\x7F\n\n"s;
+    std::vector<msg::HeaderField> f;
+    msg::Defects d;
+    msg::parse_header_block(h, f, &d);
+    ASSERT_EQ(count(d, DefectCode::Header8Bit), 1u);
+    EXPECT_EQ(first(d, DefectCode::Header8Bit)->offset, h.find('\xE9'));
+    ASSERT_EQ(count(d, DefectCode::HeaderNul), 1u);
+    EXPECT_EQ(first(d, DefectCode::HeaderNul)->offset, h.find('\0'));
+    ASSERT_EQ(count(d, DefectCode::HeaderControl), 1u);
+    EXPECT_EQ(first(d, DefectCode::HeaderControl)->offset, h.find('\x1B'));
+}
+
+TEST(HeaderBlock, TabsAndFoldingAreNotControlCharacters) {
+    const std::string h =
+        "Subject:\tone\ttwo\r\n\tthree\r\n four five six seven eight\r\nReceived: from a\n\tby b;\n\tMon, 1 Jan 2024 00:00:00 +0000\r\n\r\n";
+    std::vector<msg::HeaderField> f;
+    msg::Defects d;
+    msg::parse_header_block(h, f, &d);
+    EXPECT_EQ(f.size(), 2u);
+    EXPECT_TRUE(d.empty());
+}
+
 TEST(HeaderBlock, LeadingContinuationAndLimits) {
     std::vector<msg::HeaderField> f;
     msg::Defects d;

@@ -887,6 +887,37 @@ TEST(Fix, EightBitHeaderAndParameterSyntax) {
     EXPECT_NE(r.output.find("name=\"my file.txt\""), std::string::npos) << r.output;
 }
 
+TEST(Fix, RawIso2022JpTextIsEncodedOtherControlsAreLeft) {
+    // 見積 and a display name 山田 written raw in ISO-2022-JP, as old
+    // Japanese mailers did: encoded as UTF-8 words, which decode to the text
+    // the escapes stood for.
+    const std::string subject = "\x1b$B8+@Q\x1b(B (2)";
+    const std::string in =
+        "From: \x1b$B;3ED\x1b(B <taro@example.jp>\nTo: b@example.net\nSubject: " + subject +
+        "\nDate: Mon, 23 Nov 2026 10:00:00 +0000\nMessage-ID: <1@example.org>\n\nx\n";
+    EXPECT_EQ(msg::decode_header_text(subject), "\xe8\xa6\x8b\xe7\xa9\x8d (2)");
+    const auto r = run(in, [](RewriteOptions& o) { o.fix = true; });
+    for (const msg::Defect& d : r.remaining) ADD_FAILURE() << "left: " << d.info().code;
+    EXPECT_TRUE(r.problems.empty()) << r.problems[0].what;
+    EXPECT_EQ(r.output.find('\x1b'), std::string::npos) << r.output;
+    const msg::Message m = msg::parse_message(r.output);
+    ASSERT_NE(m.header("Subject"), nullptr);
+    ASSERT_NE(m.header("From"), nullptr);
+    EXPECT_EQ(msg::decode_header_text(m.header("Subject")->value), "\xe8\xa6\x8b\xe7\xa9\x8d (2)");
+    EXPECT_EQ(msg::decode_field_text("From", m.header("From")->value), "\xe5\xb1\xb1\xe7\x94\xb0 <taro@example.jp>");
+
+    // A terminal's colour escape is no ISO-2022-JP: left, and said so.
+    const std::string colour =
+        "From: a@example.org\nTo: b@example.net\nSubject: \x1b[31mred\x1b[0m\n"
+        "Date: Mon, 23 Nov 2026 10:00:00 +0000\nMessage-ID: <1@example.org>\n\nx\n";
+    const auto q = run(colour, [](RewriteOptions& o) { o.fix = true; });
+    EXPECT_FALSE(q.changed);
+    ASSERT_EQ(q.problems.size(), 1u);
+    EXPECT_NE(q.problems[0].what.find("header.control left"), std::string::npos) << q.problems[0].what;
+    ASSERT_EQ(q.remaining.size(), 1u);
+    EXPECT_EQ(q.remaining[0].code, msg::DefectCode::HeaderControl);
+}
+
 TEST(Fix, MultipartWithNoBodyPartGetsItsOpeningDelimiter) {
     // The text before the lone close delimiter is the part libmsg shows; its
     // first line, shaped like a field, must stay text.

@@ -60,6 +60,12 @@ std::string_view unfold(std::string_view value, std::string& buf);
 // offset of `value` in the parsed buffer, for defects.
 std::string decode_header_text(std::string_view value, Defects* defects = nullptr,
                                std::size_t base = 0);
+// Text an old Japanese mailer wrote into a field raw, in ISO-2022-JP with
+// its escape sequences (ESC $ B ... ESC ( B), not as encoded words
+// (header.control): its UTF-8 appended to `out`, when `text` holds an ESC,
+// no 8-bit byte, and converts without a bad sequence; else false, `out`
+// unchanged. Readers show such text as Japanese; so do libmsg's decoders.
+bool raw_iso2022jp_to_utf8(std::string_view text, std::string& out);
 // A token that is an encoded word from end to end ("=?...?="), as RFC
 // 2047 5(3) wants one in a phrase; whether it decodes is another matter.
 bool is_whole_encoded_word(std::string_view token) noexcept;
