@@ -25,6 +25,7 @@
 #include <mutex>
 #include <random>
 #include <string_view>
+#include <system_error>
 #include <thread>
 #include <unordered_set>
 #include <vector>
@@ -696,18 +697,37 @@ SendPass Sender::pass(const std::atomic<bool>& stop) {
     std::condition_variable finished;
     std::vector<std::thread> threads;
     std::exception_ptr thrown;   // (memory that ran out): the pass's, once every loop has ended
-    for (unsigned l = 0; l < loops; ++l)
-        threads.emplace_back([&, l] {
-            std::exception_ptr e;
-            try {
-                run(lanes[l]);
-            } catch (...) {   // its claims end with the process; nothing was half-written
-                e = std::current_exception();
+    const auto loop = [&](unsigned l) {
+        std::exception_ptr e;
+        try {
+            run(lanes[l]);
+        } catch (...) {   // its claims end with the process; nothing was half-written
+            e = std::current_exception();
+        }
+        std::lock_guard<std::mutex> lock(running_mutex);
+        if (e && !thrown) thrown = e;
+        if (--running == 0) finished.notify_one();
+    };
+    for (unsigned l = 0; l < loops; ++l) {
+        try {
+            threads.emplace_back(loop, l);
+        } catch (const std::system_error&) {
+            // No more threads to be had (a limit on processes, or on memory
+            // for their stacks): the loops started send the whole spool;
+            // with none started, every connection is run here.
+            {
+                std::lock_guard<std::mutex> lock(running_mutex);
+                running -= loops - l;
             }
-            std::lock_guard<std::mutex> lock(running_mutex);
-            if (e && !thrown) thrown = e;
-            if (--running == 0) finished.notify_one();
-        });
+            if (l == 0) {
+                for (unsigned k = 1; k < loops; ++k)
+                    for (auto& lane : lanes[k]) lanes[0].push_back(std::move(lane));
+                running = 1;
+                loop(0);
+            }
+            break;
+        }
+    }
     auto last_sync = Steady::now();
     while (true) {
         shared_->tell([&](SendEvents& e) { e.tick(done); });

@@ -316,7 +316,15 @@ Spool::GroupWriter::Options fit_open_files(Spool::GroupWriter::Options o) {
 }  // namespace
 
 Spool::GroupWriter::GroupWriter(Spool& s, Options o) : s_(std::make_unique<State>(s, fit_open_files(o))) {
-    if (o.background) s_->thread = std::thread([st = s_.get()] { st->run(); });
+    if (!o.background) return;
+    try {
+        s_->thread = std::thread([st = s_.get()] { st->run(); });
+    } catch (const std::system_error&) {
+        // No thread to be had (a limit on processes, or on memory for its
+        // stack): the entries are written in the caller's thread.
+        o.background = false;
+        s_ = std::make_unique<State>(s, fit_open_files(o));
+    }
 }
 
 Spool::GroupWriter::~GroupWriter() {

@@ -36,6 +36,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -107,11 +108,16 @@ public:
 
     OrderedWork(unsigned threads, Work work, Emit emit)
         : threads_(std::max(1u, threads)), work_(std::move(work)), emit_(std::move(emit)),
-          max_bytes_(std::max(kMinBytes, kBytesPerThread * threads_)), max_batches_(4 * threads_) {}
+          max_bytes_(std::max(kMinBytes, kBytesPerThread * threads_)), max_batches_(4 * threads_) {
+        if (threads_ > 1) start();
+    }
     OrderedWork(const OrderedWork&) = delete;
     OrderedWork& operator=(const OrderedWork&) = delete;
     ~OrderedWork() { stop(); }
 
+    // The threads working: as asked, or fewer when the system would not
+    // give them all (a limit on processes, or on memory for their stacks);
+    // 1 when it gave none, and the work is done in the calling thread.
     unsigned threads() const { return threads_; }
     // The stretch an archive's pieces should have (add_archive): 1 MiB, so
     // that a piece read into its worker's buffer is still in the cache
@@ -240,7 +246,6 @@ private:
     // The next entry of the open batch, after waiting for room for `size`
     // more bytes: the batches and bytes in flight stay within bounds.
     Entry& make_room(std::size_t size) {
-        if (workers_.empty()) start();
         emit_ready();
         if (open_ && (open_->used >= kBatchEntries || open_->bytes + size > kBatchBytes)) dispatch();
         if (!open_) wait_for_batch_room();
@@ -261,7 +266,15 @@ private:
     }
 
     void start() {
-        for (unsigned k = 0; k < threads_; ++k) workers_.emplace_back([this, k] { run(k); });
+        try {
+            for (unsigned k = 0; k < threads_; ++k) workers_.emplace_back([this, k] { run(k); });
+        } catch (const std::system_error&) {
+            // The threads started do the work; with none, it is done here.
+        }
+        threads_ = std::max<unsigned>(1, static_cast<unsigned>(workers_.size()));
+        if (workers_.empty()) return;
+        max_bytes_ = std::max(kMinBytes, kBytesPerThread * threads_);
+        max_batches_ = 4 * threads_;
     }
 
     void stop() {
@@ -645,11 +658,11 @@ private:
         if (error) std::rethrow_exception(error);
     }
 
-    const unsigned threads_;
+    unsigned threads_;
     Work work_;
     Emit emit_;
     Problem problem_;
-    const std::size_t max_bytes_, max_batches_;
+    std::size_t max_bytes_, max_batches_;
     Result single_;
 
     // The calling thread's: batches in input order (the last may be open,
