@@ -7,11 +7,15 @@
 #include "msg/files.hpp"
 #include "msg/header.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <cstdlib>
@@ -89,6 +93,17 @@ void complain(const char* tool, const std::string& message) {
 
 int run_tool(const char* tool, int (*body)(int, char**), int argc, char** argv) {
     static const char* name = tool;
+    // A descriptor 0, 1 or 2 the tool was started without is opened on
+    // /dev/null for reading, so that no file the tool opens takes its
+    // number (a spool directory read as standard input): reading it gives
+    // end of file, and writing it fails as a standard output that cannot be
+    // written does.
+    for (int fd = 0; fd <= 2; ++fd)
+        if (::fcntl(fd, F_GETFD) == -1 && errno == EBADF) (void)!::open("/dev/null", O_RDONLY);
+    // A file grown past the size limit (ulimit -f) fails its write with
+    // EFBIG, said and cleaned up as any failed write, rather than killing
+    // the tool with its temporary files left behind.
+    ::signal(SIGXFSZ, SIG_IGN);
     // Never destroyed: lines said during static destruction still go out.
     static LineBufferedStderr* const err = new LineBufferedStderr;
     std::cerr.rdbuf(err);
@@ -132,10 +147,22 @@ int run_tool(const char* tool, int (*body)(int, char**), int argc, char** argv) 
     }
 }
 
-std::time_t header_time() {
-    if (const char* sde = std::getenv("SOURCE_DATE_EPOCH"); sde && *sde)
-        return static_cast<std::time_t>(std::strtoll(sde, nullptr, 10));
-    return std::time(nullptr);
+bool header_time(const char* tool, std::time_t& now) {
+    now = std::time(nullptr);
+    const char* sde = std::getenv("SOURCE_DATE_EPOCH");
+    if (!sde || !*sde) return true;
+    constexpr long long kEndOf9999 = 253402300799;   // 9999-12-31T23:59:59Z
+    long long t = 0;
+    const char* end = sde + std::strlen(sde);
+    const auto [p, ec] = std::from_chars(sde, end, t);
+    if (ec != std::errc() || p != end || t < 0 || t > kEndOf9999) {
+        complain(tool, "SOURCE_DATE_EPOCH '" + std::string(sde) +
+                           "': give a whole number of seconds since 1970-01-01 UTC, from 0 to 253402300799 (the end of "
+                           "the year 9999)");
+        return false;
+    }
+    now = static_cast<std::time_t>(t);
+    return true;
 }
 
 std::string counted(std::uint64_t n, std::string_view one, std::string_view many) {
@@ -251,6 +278,12 @@ void store_config(const char* tool, const po::options_description& all, const st
     g_config_used.clear();
     const std::string path = config_path();
     if (path.empty()) return;
+    // A file of settings, not a pipe or a device that would be read
+    // forever (/dev/zero), nor one larger than settings can be.
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) return;
+    if (!S_ISREG(st.st_mode)) throw ConfigError(path + ": not a regular file");
+    if (st.st_size > (1 << 20)) throw ConfigError(path + ": larger than 1 MiB, too large for a file of settings");
     std::ifstream in(path);
     if (!in) return;
     std::vector<ConfigLine> lines = read_config_section(in, path, tool);

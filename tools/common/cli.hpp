@@ -80,7 +80,10 @@ std::string stdout_failed();
 
 // The time a header field written now gets (Date, a Message-ID's seed):
 // SOURCE_DATE_EPOCH when set, for output that builds reproduce, else now.
-std::time_t header_time();
+// False, after saying why, when SOURCE_DATE_EPOCH is not a whole number of
+// seconds from 0 to the end of the year 9999 (a Date's year has 4 digits):
+// the tool then exits with the usage code.
+bool header_time(const char* tool, std::time_t& now);
 
 // A count and its noun for a summary: "1 message", "2 messages".
 std::string counted(std::uint64_t n, std::string_view one, std::string_view many);

@@ -274,7 +274,8 @@ static int tool_main(int argc, char** argv) {
             o.edits.push_back(std::move(e));
         }
     }
-    const std::time_t now = header_time();
+    std::time_t now = 0;
+    if ((vm.count("add-date") || vm.count("add-message-id")) && !header_time(kInfo.name, now)) return exit_code::usage;
     std::string domain;
     if (vm.count("add-message-id")) {
         domain = vm["add-message-id"].as<std::string>();

@@ -176,7 +176,8 @@ int add(msg::Spool& spool, const po::variables_map& vm, const std::string& file)
     msg::RewriteOptions o;
     o.strip_bcc = from_header;
     if (!vm.count("verbatim")) {
-        const std::time_t now = header_time();
+        std::time_t now = 0;
+        if (!header_time(kInfo.name, now)) return exit_code::usage;
         o.add_date = msg::format_date_time(now);
         o.add_message_id = msg::make_message_id(message, now, msg::host_name());
     }
