@@ -256,9 +256,12 @@ Result<std::string> write_target(const std::string& path) {
     return out;
 }
 
-Status check_links(const std::string& path, bool force) {
+Status check_replaceable(const std::string& path, bool force) {
     struct stat st {};
-    if (force || ::stat(path.c_str(), &st) != 0 || st.st_nlink <= 1) return Ok{};
+    if (::stat(path.c_str(), &st) != 0) return Ok{};
+    if (!S_ISREG(st.st_mode))
+        return Error{EINVAL, path + " is not a regular file (a pipe or a device): it cannot be replaced"};
+    if (force || st.st_nlink <= 1) return Ok{};
     return Error{EMLINK, path + " has " + std::to_string(st.st_nlink) +
                                   " hard links; replacing it would leave the others as they were (--force to do it anyway)"};
 }

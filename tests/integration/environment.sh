@@ -5,7 +5,7 @@
 # as empty, and no file it opens takes its number; no thread to be had
 # (a limit on processes) is one thread doing the work; a SOURCE_DATE_EPOCH
 # that is no time, a config file that is not a file and a negative -j are
-# refused (64).
+# refused (64); --in-place does not write into a pipe (73).
 set -u
 . "$(dirname "$0")/lib.sh"
 bin=$1
@@ -77,5 +77,11 @@ ln -s /dev/zero "$tmp/cfg/msgtools/config"
 expect 64 "not a regular file" timeout 10 env XDG_CONFIG_HOME="$tmp/cfg" "$bin/msgshow" "$tmp/m.eml"
 
 expect 64 "not -1" "$bin/msgcheck" -j -1 "$tmp/m.eml"
+
+# --in-place replaces files: a pipe is refused, not written into (and waited on).
+mkfifo "$tmp/fifo"
+cat "$tmp/m.eml" >"$tmp/fifo" &
+expect 73 "not a regular file" timeout 10 "$bin/msgrewrite" -i --add 'X-C: 1' "$tmp/fifo"
+expect 73 "not a regular file" bash -c "cat '$tmp/m.eml' | exec '$bin/msgrewrite' -i --add 'X-C: 1' /dev/stdin"
 
 exit $fail

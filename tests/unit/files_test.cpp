@@ -133,10 +133,15 @@ TEST_F(Files, WriteTargetFollowsOwnLinksAndCountsHardLinks) {
     ASSERT_TRUE(t) << t.error().message;
     EXPECT_EQ(fs::path(*t), fs::canonical(target));
     EXPECT_EQ(*msg::write_target(target.string()), target.string());
-    EXPECT_TRUE(msg::check_links(target.string(), false));
+    EXPECT_TRUE(msg::check_replaceable(target.string(), false));
     fs::create_hard_link(target, dir_ / "hard.eml");
-    EXPECT_FALSE(msg::check_links(target.string(), false));
-    EXPECT_TRUE(msg::check_links(target.string(), true));
+    EXPECT_FALSE(msg::check_replaceable(target.string(), false));
+    EXPECT_TRUE(msg::check_replaceable(target.string(), true));
+    // A pipe is no file to replace, forced or not.
+    const fs::path fifo = dir_ / "fifo";
+    ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+    EXPECT_FALSE(msg::check_replaceable(fifo.string(), true));
+    EXPECT_FALSE(msg::check_replaceable("/dev/null", true));
 }
 
 TEST_F(Files, ReadRegularFileRefusesDirectories) {

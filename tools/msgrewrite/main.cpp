@@ -339,7 +339,7 @@ static int tool_main(int argc, char** argv) {
                 continue;
             }
             const auto resolved = msg::write_target(path);
-            msg::Status linked = resolved ? msg::check_links(*resolved, force) : msg::Status(resolved.error());
+            msg::Status linked = resolved ? msg::check_replaceable(*resolved, force) : msg::Status(resolved.error());
             if (!linked) {
                 complain(kInfo.name, linked.error().message + "; " + path + " left as it was");
                 worst = exit_code::worst(worst, exit_code::cant_create);
@@ -407,7 +407,7 @@ static int tool_main(int argc, char** argv) {
             if (dry_run || r.refused()) return true;  // left as it is: nothing is written
             if (in_place) {
                 if (!r.changed) return true;
-                msg::Status s = msg::check_links(im.source, force);
+                msg::Status s = msg::check_replaceable(im.source, force);
                 if (s) s = msg::replace_file(im.source, r.output);
                 if (!s) {
                     complain(kInfo.name, s.error().message + "; " + im.file + " left as it was");

@@ -67,9 +67,11 @@ private:
 // that no output is ever written through it.
 Result<std::string> write_target(const std::string& path);
 
-// Refuse to replace a file that has other hard links (a rename would split
-// them): an error saying so, unless `force`.
-Status check_links(const std::string& path, bool force);
+// Refuse to replace a file that is not a regular file (a pipe, a device:
+// what is written into it is gone, or waits for a reader forever), or one
+// that has other hard links (a rename would split them) unless `force`: an
+// error saying so.
+Status check_replaceable(const std::string& path, bool force);
 
 // Create the temporary file `tmp` for output that will replace `path`,
 // with `path`'s permission bits from the start (0600 when it does not
