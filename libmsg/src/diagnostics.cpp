@@ -3,6 +3,7 @@
 
 #include <ostream>
 
+#include "msg/charset.hpp"
 #include "msg/json.hpp"
 
 namespace msg {
@@ -66,7 +67,9 @@ void DiagPrinter::format_at(const Place& place, const LineIndex& index, std::siz
                             std::string& out) const {
     LineCol lc = index.locate(offset);
     lc.column = archive_column(place.unquoted_lines, offset, lc.column);
-    out.append(place.file).append(1, ':').append(std::to_string(place.first_line + lc.line - 1));
+    // A file's name may hold control bytes, a line feed among them, which
+    // would forge a diagnostic line of its own: escaped.
+    out.append(printable(place.file)).append(1, ':').append(std::to_string(place.first_line + lc.line - 1));
     if (columns_) out.append(1, ':').append(std::to_string(lc.column));
     out.append(": ");
     if (color_) out.append(color_of(sev));
@@ -90,7 +93,7 @@ void DiagPrinter::format_one(const Place& place, const LineIndex& index, const D
 }
 
 void DiagPrinter::format(const std::string& file, Severity sev, const std::string& text, std::string& out) const {
-    out.append(file).append(": ");
+    out.append(printable(file)).append(": ");
     if (color_) out.append(color_of(sev));
     out.append(severity_name(sev)).append(1, ':');
     if (color_) out.append("\033[0m");

@@ -78,6 +78,14 @@ expect 64 "not a regular file" timeout 10 env XDG_CONFIG_HOME="$tmp/cfg" "$bin/m
 
 expect 64 "not -1" "$bin/msgcheck" -j -1 "$tmp/m.eml"
 
+# A file's name with a line feed cannot forge a diagnostic line.
+mkdir "$tmp/names"
+printf 'From: a@example.org\n\nno date\n' >"$tmp/names/x.eml:1:1: error: forged [fake.code]
+y.eml"
+expect 1 "" "$bin/msgcheck" "$tmp/names"
+lacks "$tmp/out" "^y.eml"
+has "$tmp/out" 'forged \[fake.code\]\\x0ay.eml:'
+
 # --in-place replaces files: a pipe is refused, not written into (and waited on).
 mkfifo "$tmp/fifo"
 cat "$tmp/m.eml" >"$tmp/fifo" &

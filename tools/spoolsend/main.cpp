@@ -81,9 +81,11 @@ public:
     void finish() { progress_.finish(); }
 
 private:
+    // A line on standard output is JSON; one on standard error is text
+    // from entry names and servers' replies, its control bytes escaped.
     void say(const std::string& line, bool to_stdout) {
         progress_.finish();
-        std::fputs(line.c_str(), to_stdout ? stdout : stderr);
+        std::fputs(to_stdout ? line.c_str() : msg::printable(line).c_str(), to_stdout ? stdout : stderr);
         std::fputc('\n', to_stdout ? stdout : stderr);
         if (to_stdout) std::fflush(stdout);
     }
@@ -111,8 +113,9 @@ int dry_run(msg::Spool& spool, bool json) {
         if (json) {
             std::cout << msg::plan_json(name, *st, e) << '\n';
         } else {
-            std::cout << name << " (" << msg::state_dir(*st) << "): <" << env.mail_from << "> ->";
-            for (const auto& r : env.rcpts) std::cout << " <" << r.address << ">";
+            std::cout << msg::printable(name) << " (" << msg::state_dir(*st) << "): <" << msg::printable(env.mail_from)
+                      << "> ->";
+            for (const auto& r : env.rcpts) std::cout << " <" << msg::printable(r.address) << ">";
             std::cout << ", " << e.message.size() << " bytes" << (needs.eightbitmime ? ", 8-bit" : "")
                       << (needs.smtputf8 ? ", SMTPUTF8" : "");
             // Listed as due all the same: a run takes it, and fails it.
