@@ -192,8 +192,14 @@ private:
     std::mt19937_64 rng_{std::random_device{}()};
 };
 
+// A stop, or an outcome that could not be recorded (by this lane or
+// another): either way nothing more goes out, not even the message of an
+// entry whose envelope was pipelined behind a final dot and answered 354
+// (a transaction whose data never ends with the dot is discarded by the
+// server, RFC 5321 3.8): sent and not recorded, it would be sent
+// again by the next run.
 bool Sender::Lane::stopping() {
-    if (!stop_seen_ && stop_.load(std::memory_order_relaxed)) {
+    if (!stop_seen_ && (stop_.load(std::memory_order_relaxed) || s_.unrecorded)) {
         stop_seen_ = true;
         grace_end_ = Steady::now() + kStopGrace;
     }

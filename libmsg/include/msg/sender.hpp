@@ -89,7 +89,9 @@ struct SendPass {
     std::optional<Error> scan_error;   // the spool could not be walked
     // An outcome could not be recorded (a rename or write in the spool
     // failed): no more entries were claimed, since what is sent and not
-    // recorded is sent again by the next pass.
+    // recorded is sent again by the next pass, and the sessions stopped as
+    // at `stop` (nothing more written: not even the message of an entry
+    // whose envelope was pipelined behind a final dot).
     bool unrecorded = false;
 };
 
