@@ -390,7 +390,14 @@ void Sender::Lane::settle_job(Job& job, Delivery& d) {
     const std::string name = job.claim.name();
     auto settled = settle(job.claim, d, s_.options.settle, Clock::now(),
                           std::uniform_real_distribution<double>(0.0, 1.0)(rng_));
-    if (!settled) return s_.unrecordable(settled.error().message);
+    if (!settled) {
+        // Said with what the server took: the summary counts only outcomes
+        // recorded, and this one is sent again by the next run.
+        if (d.count(RcptState::sent) == 0) return s_.unrecordable(settled.error().message);
+        ++s_.totals.unrecorded;
+        return s_.unrecordable(name + ": accepted by the server, but its outcome could not be recorded " +
+                               "(it will be sent again): " + settled.error().message);
+    }
     switch (settled->outcome) {
     case Outcome::sent: ++s_.totals.sent; break;
     case Outcome::partial: ++s_.totals.partial; break;

@@ -9,7 +9,8 @@ that cannot be recorded ends the run (74): the next entry, whose envelope
 went out pipelined behind the message's final dot and was answered 354, is
 not sent (no final dot, so the server discards it), and neither is anything
 more on the other connections of -j: the server stores one message per
-connection at most, and the entries all stay in queue/.
+connection at most, each said as accepted and not recorded (and counted so
+in the summary), and the entries all stay in queue/.
 """
 import os
 import shutil
@@ -52,6 +53,12 @@ try:
         # One accepted and not recorded is unavoidable, one per connection
         # at most; nothing after it is sent.
         check(1 <= stored <= jobs, what + "the server stored %d messages, at most %d expected" % (stored, jobs))
+        # What the server accepted is said, entry by entry and in the summary.
+        reported = r.stderr.count("accepted by the server, but its outcome could not be recorded")
+        check(reported == stored, what + "%d reported as accepted and not recorded, the server stored %d: %s"
+              % (reported, stored, r.stderr))
+        check("%d accepted but not recorded" % stored in r.stderr,
+              what + "the summary counts what the server accepted: %s" % r.stderr)
         check(sorted(os.listdir(os.path.join(spool, "queue"))) == queued, what + "every entry stays in queue/")
         check(not os.listdir(os.path.join(spool, "deferred")), what + "nothing in deferred/")
 finally:

@@ -281,7 +281,8 @@ static int tool_main(int argc, char** argv) {
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     const msg::SendTotals& totals = sender.totals();
     const std::uint64_t sent = totals.sent, deferred = totals.deferred, failed = totals.failed,
-                        partial = totals.partial, skipped = totals.skipped, errors = totals.errors;
+                        partial = totals.partial, skipped = totals.skipped, errors = totals.errors,
+                        unrecorded = totals.unrecorded;
     // A spool error: 74; an entry too large to read (it stays queued): 75,
     // try again with more memory.
     const int trouble = totals.no_memory ? exit_code::temp_fail : errors ? exit_code::io_error : exit_code::ok;
@@ -289,7 +290,8 @@ static int tool_main(int argc, char** argv) {
         Json j;
         j.begin_object().key("summary").begin_object().key("sent").value(sent).key("partial").value(partial)
             .key("deferred").value(deferred).key("failed").value(failed).key("skipped").value(skipped)
-            .key("errors").value(errors).key("left").value(pass.left).key("sessions").value(static_cast<std::uint64_t>(totals.sessions))
+            .key("errors").value(errors).key("unrecorded").value(unrecorded)
+            .key("left").value(pass.left).key("sessions").value(static_cast<std::uint64_t>(totals.sessions))
             .key("seconds").value(static_cast<std::uint64_t>(secs)).key("reached").value(static_cast<bool>(totals.reached))
             .end_object().end_object();
         std::cout << j.str() << '\n';
@@ -298,7 +300,9 @@ static int tool_main(int argc, char** argv) {
         char rate[64];
         std::snprintf(rate, sizeof rate, "%.1f", secs > 0 ? static_cast<double>(sent + partial) / secs : 0.0);
         std::cerr << "spoolsend: " << sent << " sent, " << partial << " partly sent, " << deferred << " deferred, "
-                  << failed << " failed" << (skipped ? ", " + std::to_string(skipped) + " held by another sender" : "")
+                  << failed << " failed"
+                  << (unrecorded ? ", " + std::to_string(unrecorded) + " accepted but not recorded" : "")
+                  << (skipped ? ", " + std::to_string(skipped) + " held by another sender" : "")
                   << (pass.left ? ", " + std::to_string(pass.left) + " left for a later run" : "")
                   << " in " << static_cast<long long>(secs * 1000) / 1000.0 << " s (" << rate << " msgs/s, "
                   << totals.sessions << (totals.sessions == 1 ? " session)\n" : " sessions)\n");

@@ -77,6 +77,7 @@ struct SendTotals {
     std::atomic<std::uint64_t> sent{0}, deferred{0}, failed{0}, partial{0}, skipped{0};
     std::atomic<std::uint64_t> sessions{0}, errors{0};
     std::atomic<std::uint64_t> no_memory{0};   // of the errors: an entry too large to read (it stays queued)
+    std::atomic<std::uint64_t> unrecorded{0};  // of the errors: an entry the server accepted, its outcome not recorded
     std::atomic<bool> reached{false};   // some session got as far as a greeting
 };
 
