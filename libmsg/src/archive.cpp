@@ -11,6 +11,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include "msg/charset.hpp"
 #include "msg/codec.hpp"
 #include "msg/header.hpp"
 #include "msg/message.hpp"
@@ -220,7 +221,8 @@ void annotate_mbox(Envelope& e, const MboxMessage& m, std::string_view source, s
             unquoted += std::to_string(d.offset);
         }
     if (!unquoted.empty()) e.annotations.emplace_back("Mbox-Unquoted-From", std::move(unquoted));
-    e.annotations.emplace_back("Mbox-Source", std::string(source) + " " + std::to_string(m.index));
+    // (The archive's name as printable() shows it: an envelope line holds no control bytes.)
+    e.annotations.emplace_back("Mbox-Source", printable(source) + " " + std::to_string(m.index));
 }
 
 MboxRecord mbox_record(const SpoolEntry& e, std::time_t now) {

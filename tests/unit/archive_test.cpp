@@ -147,6 +147,9 @@ TEST(Archive, AnnotationsAndTheirInverse) {
     EXPECT_EQ(e.annotation("Mbox-From"), "a@example.org Mon Nov 23 09:15:00 2026");
     EXPECT_EQ(e.annotation("Mbox-Unquoted-From"), "23 37");
     EXPECT_EQ(e.annotation("Mbox-Source"), "old.mbox 4");
+    msg::Envelope odd;
+    msg::annotate_mbox(odd, m, "a\x01\nb\xff.mbox");
+    EXPECT_EQ(odd.annotation("Mbox-Source"), "a\\x01\\x0ab\\xff.mbox 4");
     const std::string text = entry_text(e, data);
     const msg::SpoolEntry entry = msg::parse_spool_entry(text);
     const msg::MboxRecord r = msg::mbox_record(entry, 0);
