@@ -11,6 +11,7 @@
 // SIGBUS.
 #include "msg/mbox.hpp"
 
+#include "detail/cut_short.hpp"
 #include "detail/huge_buffer.hpp"
 
 #include <fcntl.h>
@@ -254,8 +255,7 @@ private:
             eof_ = true;
             if (read_ < expected_)   // shrunk: the last message would be cut
                 // a read error (EIO: exit 74), as MboxPieces says of it too
-                return Error{EIO, "cannot read " + name_ + ": the file was cut short while it was read (" +
-                                    std::to_string(read_) + " of " + std::to_string(expected_) + " bytes)"};
+                return detail::cut_short(name_, read_, expected_);
         }
         len_ += static_cast<std::size_t>(n);
         read_ += static_cast<std::uint64_t>(n);

@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 
+#include "detail/cut_short.hpp"
 #include "detail/huge_buffer.hpp"
 #include "mbox_frame.hpp"
 #include "msg/mbox.hpp"
@@ -30,8 +31,8 @@ struct File {
     // The file could not be read where its size said it has bytes: an
     // error (errno), or it was cut short since it was opened (0).
     Error read_error(int e) const {
-        return Error{e != 0 ? e : EIO, "cannot read " + path + ": " +
-                            (e != 0 ? std::strerror(e) : "the file was cut short while it was read")};
+        if (e == 0) return detail::cut_short(path);
+        return Error{e, "cannot read " + path + ": " + std::strerror(e)};
     }
     File(const File&) = delete;
     File& operator=(const File&) = delete;
