@@ -95,6 +95,7 @@ void read_file(const std::string& path, const InputOptions& o, const std::functi
     im.file = path == "-" ? "<stdin>" : path;
     im.source = path;
     im.data = src->data();
+    im.read_from = &*src;
     std::optional<MaildirFile> file;   // with its time, from the file read
     if (folder && folder->maildir) {
         file.emplace(maildir_file(path));
@@ -106,6 +107,10 @@ void read_file(const std::string& path, const InputOptions& o, const std::functi
         im.maildir = &*file;
     }
     if (!fn(im)) stop = true;
+    // A large file is mapped: cut short while it was worked on, what was
+    // made of it is of zeros past its new end; said as the read error it
+    // is (after the callback, which is where the pages were touched).
+    if (Status whole = src->intact(); !whole) fail(o, c, InputProblem::unreadable, whole.error().message);
 }
 
 // The files mail clients keep beside their mbox files, never archives

@@ -1,19 +1,24 @@
-// source.cpp - files read whole (mapped only past the limit), owned buffers,
-// lazy line index.
+// source.cpp - files read whole (mapped only past the limit, cut short
+// without SIGBUS), owned buffers, lazy line index.
 #include "msg/source.hpp"
 
+#include "detail/cut_short.hpp"
 #include "detail/huge_buffer.hpp"
 #include "detail/spool_io.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <bit>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
+#include <mutex>
 #include <new>
 #include <utility>
 
@@ -76,18 +81,20 @@ LineCol LineIndex::locate(std::size_t offset) const {
 
 Source::Source(Source&& o) noexcept
     : name_(std::move(o.name_)), data_(o.data_), mtime_(o.mtime_), owned_(std::move(o.owned_)), read_(std::move(o.read_)),
-      map_(o.map_), map_len_(o.map_len_) {   // the index is made again: it points into the old buffer
+      map_(o.map_), map_len_(o.map_len_), map_fd_(o.map_fd_), map_slot_(o.map_slot_) {
+    // the index is made again: it points into the old buffer
     if (!map_ && !read_.bytes) data_ = owned_;
     o.read_.size = 0;
     o.map_ = nullptr;
     o.map_len_ = 0;
+    o.map_fd_ = o.map_slot_ = -1;
     o.data_ = {};
     o.index_.reset();   // it points into the buffer given away
 }
 
 Source& Source::operator=(Source&& o) noexcept {
     if (this != &o) {
-        if (map_) munmap(map_, map_len_);
+        unmap();
         give_back(std::move(read_));
         name_ = std::move(o.name_);
         mtime_ = o.mtime_;
@@ -96,18 +103,21 @@ Source& Source::operator=(Source&& o) noexcept {
         o.read_.size = 0;
         map_ = o.map_;
         map_len_ = o.map_len_;
+        map_fd_ = o.map_fd_;
+        map_slot_ = o.map_slot_;
         data_ = map_ || read_.bytes ? o.data_ : std::string_view(owned_);
         index_.reset();   // both point into the old buffers
         o.index_.reset();
         o.map_ = nullptr;
         o.map_len_ = 0;
+        o.map_fd_ = o.map_slot_ = -1;
         o.data_ = {};
     }
     return *this;
 }
 
 Source::~Source() {
-    if (map_) munmap(map_, map_len_);
+    unmap();
     give_back(std::move(read_));
 }
 
@@ -226,6 +236,128 @@ Result<Source> Source::read_fd(int fd, std::string name, std::size_t max) {
     return s;
 }
 
+namespace {
+
+// A file larger than the read limit is mapped, and a mapping does not hold
+// the file's bytes: cut short (truncated by another process) while it is
+// parsed, the pages past its new end are gone, and touching one raises
+// SIGBUS, which would end the process. So each such mapping is entered in
+// a table the SIGBUS handler below looks in: for a fault inside one, it
+// maps zero pages over the rest of that mapping (from the faulting page),
+// marks it cut short and returns, so that the parser reads zeros and goes
+// on; Source::intact() then says the file was cut short. Any other SIGBUS
+// is left as it would be without the handler.
+//
+// The table is what a signal handler may read: a fixed array of atomics,
+// no lock, no allocation. A slot is claimed (`used`) by the thread that
+// maps a file, its range written, then `begin` published; it is let go
+// (begin cleared) before the mapping is unmapped, so that no range in the
+// table is one the process no longer maps.
+struct Watched {
+    std::atomic<bool> used{false};
+    std::atomic<std::uintptr_t> begin{0};   // 0: no mapping (yet)
+    std::atomic<std::uintptr_t> end{0};
+    std::atomic<bool> cut{false};           // zero pages were mapped over its end
+};
+// Each mapping is of a file over the read limit (192 MiB by default): far
+// more than a process maps at once (one per thread reading).
+constexpr int kWatched = 1024;
+Watched g_watched[kWatched];
+struct sigaction g_previous {};   // SIGBUS's action before the handler
+std::uintptr_t g_page = 4096;
+
+void on_sigbus(int sig, siginfo_t* info, void* context) {
+    const int saved = errno;
+    // A fault (si_code > 0), not a SIGBUS sent by kill(2) or raise(3).
+    if (info && info->si_code > 0) {
+        const auto at = reinterpret_cast<std::uintptr_t>(info->si_addr);
+        for (Watched& w : g_watched) {
+            const std::uintptr_t begin = w.begin.load(std::memory_order_acquire);
+            if (begin == 0 || at < begin) continue;
+            const std::uintptr_t end = w.end.load(std::memory_order_acquire);
+            if (at >= end || w.begin.load(std::memory_order_acquire) != begin) continue;
+            const std::uintptr_t page = at & ~(g_page - 1);
+            if (::mmap(reinterpret_cast<void*>(page), end - page, PROT_READ,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED)
+                break;   // as if not ours: the process ends
+            w.cut.store(true, std::memory_order_release);
+            errno = saved;
+            return;   // the access is made again, and reads a zero
+        }
+    }
+    // Not in a mapping of ours: the action before ours is put back. A fault
+    // recurs as the faulting instruction is run again, a signal sent is
+    // sent again; either is then handled (or ends the process) as it would
+    // have been without this handler.
+    ::sigaction(SIGBUS, &g_previous, nullptr);
+    if (!info || info->si_code <= 0) ::raise(sig);
+    (void)context;
+    errno = saved;
+}
+
+// Installed once, the first time a file is mapped.
+void install_sigbus_handler() {
+    static std::once_flag once;
+    std::call_once(once, [] {
+        if (const long page = ::sysconf(_SC_PAGESIZE); page > 0) g_page = static_cast<std::uintptr_t>(page);
+        ::sigaction(SIGBUS, nullptr, &g_previous);
+        struct sigaction sa {};
+        sa.sa_sigaction = on_sigbus;
+        sa.sa_flags = SA_SIGINFO | SA_RESTART;
+        sigemptyset(&sa.sa_mask);
+        ::sigaction(SIGBUS, &sa, nullptr);
+    });
+}
+
+// A slot for the mapping [m, m + len), or -1 when every slot is taken.
+int watch(void* m, std::size_t len) {
+    install_sigbus_handler();
+    for (int i = 0; i < kWatched; ++i) {
+        bool free = false;
+        Watched& w = g_watched[i];
+        if (!w.used.compare_exchange_strong(free, true, std::memory_order_acq_rel)) continue;
+        w.cut.store(false, std::memory_order_relaxed);
+        w.end.store(reinterpret_cast<std::uintptr_t>(m) + len, std::memory_order_release);
+        w.begin.store(reinterpret_cast<std::uintptr_t>(m), std::memory_order_release);
+        return i;
+    }
+    return -1;
+}
+
+void unwatch(int slot) {
+    Watched& w = g_watched[slot];
+    w.begin.store(0, std::memory_order_release);
+    w.end.store(0, std::memory_order_release);
+    w.used.store(false, std::memory_order_release);
+}
+
+}  // namespace
+
+void Source::unmap() noexcept {
+    if (map_slot_ >= 0) unwatch(map_slot_);   // first: the range is in the table only while mapped
+    if (map_) munmap(map_, map_len_);
+    if (map_fd_ >= 0) ::close(map_fd_);
+    map_ = nullptr;
+    map_len_ = 0;
+    map_fd_ = map_slot_ = -1;
+}
+
+Status Source::intact() const {
+    if (map_slot_ < 0) return Ok{};   // read into memory: every byte is held
+    // A fault past the new end (zero pages mapped there), or a size now
+    // smaller than mapped: cut within a page, the rest of that page reads
+    // as zeros with no fault at all.
+    const bool faulted = g_watched[map_slot_].cut.load(std::memory_order_acquire);
+    struct stat st {};
+    if (::fstat(map_fd_, &st) != 0) {
+        const int e = errno;
+        return Error{e, "cannot read " + name_ + ": " + std::strerror(e)};
+    }
+    const auto now = static_cast<std::uint64_t>(st.st_size);
+    if (!faulted && now >= map_len_) return Ok{};
+    return detail::cut_short(name_, std::min<std::uint64_t>(now, map_len_), map_len_);
+}
+
 Result<Source> Source::open(const std::string& path, std::size_t max) {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
@@ -244,20 +376,29 @@ Result<Source> Source::open(const std::string& path, std::size_t max) {
     }
     // A file is read whole (below, and read_fd for a large one): its bytes
     // are then the process's, and a file cut short while it is parsed
-    // cannot take pages from under the parser (SIGBUS). Only a file over
-    // the limit is mapped, so that no message file is refused for its size
-    // and none is read only to be refused.
+    // cannot take pages from under the parser. Only a file over the limit
+    // is mapped, so that no message file is refused for its size and none
+    // is read only to be refused; cut short while mapped, its pages past
+    // the new end read as zeros (on_sigbus) and intact() says so. The
+    // file stays open, for its size then.
     if (S_ISREG(st.st_mode) && st.st_size > 0 && static_cast<std::size_t>(st.st_size) > max) {
         auto len = static_cast<std::size_t>(st.st_size);
         void* m = mmap(nullptr, len, PROT_READ, MAP_PRIVATE, fd, 0);
         if (m != MAP_FAILED) {
-            ::close(fd);
+            const int slot = watch(m, len);
+            if (slot < 0) {
+                munmap(m, len);
+                ::close(fd);
+                return Error{ENOMEM, "cannot read " + path + ": too many large files mapped at once"};
+            }
             madvise(m, len, MADV_SEQUENTIAL);
             Source s;
             s.name_ = path;
             s.mtime_ = st.st_mtime;
             s.map_ = m;
             s.map_len_ = len;
+            s.map_fd_ = fd;
+            s.map_slot_ = slot;
             s.data_ = std::string_view(static_cast<const char*>(m), len);
             return s;
         }

@@ -1,10 +1,14 @@
 // source_test.cpp - line index and input buffers (msg/source.hpp).
 #include "msg/source.hpp"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
@@ -197,6 +201,93 @@ TEST(Source, ALargeFileIsReadSoThatCuttingItShortTakesNothing) {
     auto over = msg::Source::open(p.string(), std::size_t{2} << 20);   // over the limit: mapped
     ASSERT_TRUE(over.ok()) << over.error().message;
     EXPECT_TRUE(over->data() == bytes);
+    std::filesystem::remove(p);
+}
+
+// Every byte of a buffer, read as a parser would: each page touched.
+std::size_t count_x(std::string_view data) {
+    volatile const char* p = data.data();
+    std::size_t n = 0;
+    for (std::size_t i = 0; i < data.size(); ++i) n += p[i] == 'x';
+    return n;
+}
+
+// A file over the read limit is mapped; cut short while it is open, the
+// pages past its new end read as zeros (no SIGBUS), and intact() says the
+// file was cut short, naming it (EIO: exit 74), as the mbox readers do.
+// Whole, or grown, it is intact.
+TEST(Source, AMappedFileCutShortReadsAsZerosAndSaysSo) {
+    const std::size_t limit = std::size_t{64} << 10;     // lowered: a small file is mapped
+    const std::size_t size = (std::size_t{1} << 20) + 123;
+    auto p = temp_path("cut.txt");
+    { std::ofstream(p, std::ios::binary) << std::string(size, 'x'); }
+    {
+        auto whole = msg::Source::open(p.string(), limit);
+        ASSERT_TRUE(whole.ok()) << whole.error().message;
+        EXPECT_EQ(count_x(whole->data()), size);
+        EXPECT_TRUE(whole->intact().ok());
+        std::filesystem::resize_file(p, size + 5000);   // grown: what was mapped is all there
+        EXPECT_TRUE(whole->intact().ok());
+        std::filesystem::resize_file(p, size);
+    }
+    // Cut at page boundaries and within a page, before any page is touched
+    // and after some were; the Source moved in between.
+    for (const std::size_t cut : {std::size_t{0}, std::size_t{4096 * 7}, std::size_t{300001}, size - 1}) {
+        auto r = msg::Source::open(p.string(), limit);
+        ASSERT_TRUE(r.ok()) << r.error().message;
+        EXPECT_EQ(count_x(r->data().substr(0, 1000)), 1000u);
+        std::filesystem::resize_file(p, cut);
+        msg::Source s = std::move(*r);
+        ASSERT_EQ(s.data().size(), size);
+        const std::size_t xs = count_x(s.data());   // no SIGBUS
+        EXPECT_LE(xs, std::max<std::size_t>(cut, 4096)) << cut;   // past the cut, zeros (the first page was read)
+        EXPECT_EQ(s.data().back(), '\0') << cut;
+        const msg::Status st = s.intact();
+        ASSERT_FALSE(st.ok()) << cut;
+        EXPECT_EQ(st.error().errnum, EIO);
+        EXPECT_NE(st.error().message.find(p.string()), std::string::npos) << st.error().message;
+        EXPECT_NE(st.error().message.find("the file was cut short while it was read"), std::string::npos)
+            << st.error().message;
+        EXPECT_NE(st.error().message.find(std::to_string(cut) + " of " + std::to_string(size) + " bytes"),
+                  std::string::npos) << st.error().message;
+        { std::ofstream(p, std::ios::binary) << std::string(size, 'x'); }
+    }
+    // Read into memory (under the limit), the bytes are held: intact.
+    auto read = msg::Source::open(p.string());
+    ASSERT_TRUE(read.ok());
+    std::filesystem::resize_file(p, 10);
+    EXPECT_EQ(count_x(read->data()), size);
+    EXPECT_TRUE(read->intact().ok());
+    EXPECT_TRUE(msg::Source::from_string("x").intact().ok());
+    std::filesystem::remove(p);
+}
+
+// A SIGBUS that is not a Source's mapping cut short still ends the process,
+// as it would without the handler a mapped Source installs.
+TEST(SourceDeathTest, ASigbusElsewhereStillEndsTheProcess) {
+    GTEST_FLAG_SET(death_test_style, "threadsafe");
+    auto p = temp_path("other.txt");
+    { std::ofstream(p, std::ios::binary) << std::string(std::size_t{256} << 10, 'x'); }
+    EXPECT_EXIT(
+        {
+            auto mapped = msg::Source::open(p.string(), 4096);   // the handler is installed
+            if (!mapped.ok()) std::_Exit(3);
+            const int fd = ::open(p.string().c_str(), O_RDONLY);
+            void* m = ::mmap(nullptr, 65536, PROT_READ, MAP_PRIVATE, fd, 0);
+            if (m == MAP_FAILED) std::_Exit(4);
+            if (::ftruncate(::open(p.string().c_str(), O_WRONLY), 0) != 0) std::_Exit(5);
+            std::_Exit(static_cast<volatile const char*>(m)[8192]);   // not a Source's: SIGBUS
+        },
+        ::testing::KilledBySignal(SIGBUS), "");
+    { std::ofstream(p, std::ios::binary) << std::string(std::size_t{256} << 10, 'x'); }   // (cut by the child)
+    EXPECT_EXIT(
+        {
+            auto mapped = msg::Source::open(p.string(), 4096);
+            if (!mapped.ok()) std::_Exit(3);
+            ::raise(SIGBUS);   // sent, not a fault
+            std::_Exit(6);
+        },
+        ::testing::KilledBySignal(SIGBUS), "");
     std::filesystem::remove(p);
 }
 

@@ -9,7 +9,9 @@
 // folder only its numbered files, in number order) and, with
 // `mbox`, archives whose messages are handed out one at a time (gzip is
 // detected; memory does not grow with the archive). A failing input is
-// reported to `on_error` and the loop goes on with the next.
+// reported to `on_error` and the loop goes on with the next. A message
+// file cut short while it was read (Source::intact) is reported after
+// its message was handed out: unreadable, as an archive cut short is.
 #pragma once
 
 #include <cstdint>
@@ -62,6 +64,14 @@ struct InputMessage {
     // A message file of a Maildir or an MH folder (name, flags, delivery
     // time); null otherwise.
     const MaildirFile* maildir = nullptr;
+    // Whether `data` is the file's bytes (Source::intact): a message file
+    // larger than max_read is mapped, and cut short while it is worked on,
+    // reads as zeros past its new end. A callback that keeps what it made
+    // of the message where the file's own bytes were (msgrewrite
+    // --in-place) asks first; the loop asks after every callback and
+    // reports an input cut short as unreadable. Ok for anything else.
+    Status intact() const { return read_from ? read_from->intact() : Status(Ok{}); }
+    const Source* read_from = nullptr;   // the message file's; null for archives, copies
     // For a message of an archive framed in pieces (MboxMessage::keep):
     // while a copy is held, data stays valid after the callback. Empty
     // otherwise.
@@ -85,7 +95,8 @@ struct InputOptions {
     MboxFormat format = MboxFormat::mboxrd;   // the archives' variant
     bool lock = false;             // lock each archive while reading it (MboxLock, 30 s at most)
     // A message file is read whole up to this size (Source::open), a larger
-    // one mapped, its pages touched only as it is parsed: a tool that
+    // one mapped, its pages touched only as it is parsed (cut short
+    // meanwhile: reported as unreadable once handed out): a tool that
     // refuses larger messages without reading them sets its limit here.
     std::size_t max_read = Source::kMaxRead;
     // Directories a walk leaves out, whatever the path that reaches them

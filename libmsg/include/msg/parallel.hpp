@@ -138,7 +138,10 @@ public:
             if (threads_ > 1) drain();
             single_ = Result{};
             work_(0, im, single_);
-            emit_(single_);
+            // A message file cut short meanwhile (mapped, its end read as
+            // zeros) gives no result: the loop says it is unreadable, as
+            // for a file a worker read (add_file).
+            if (im.intact()) emit_(single_);
             return;
         }
         Entry& e = make_room(size);
@@ -229,7 +232,8 @@ private:
         std::uint64_t framed = 0;   // its messages
         std::vector<Result> ready;  // results handed out before it is done, to emit before `results` (under mu_)
         Result result;
-        bool failed = false;   // the file could not be read:
+        bool failed = false;   // the file could not be read (or was cut short while
+                               // worked on: its result is dropped, the problem said):
         InputProblem problem = InputProblem::missing;
         std::string error;     // why
     };

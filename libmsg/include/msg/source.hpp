@@ -6,6 +6,11 @@
 // Everything libmsg parses is a span of such a buffer; offsets are byte
 // positions from its start.
 //
+// A mapped file cut short while it is in use does not take the process
+// down (SIGBUS): the pages past its new end read as zeros, and intact()
+// says so afterwards. Whoever opens a file checks intact() once done with
+// its bytes.
+//
 // Line and column are computed only when a diagnostic is printed: LineIndex
 // records where lines start on first use and then answers by binary search.
 // Lines are counted at LF; a CR belongs to the line it ends. Columns are
@@ -72,7 +77,9 @@ public:
     // Read a file whole: a small one (under 1 MiB) into a buffer its thread
     // reuses, a larger one into huge pages; once read, the file may change
     // or be cut short without touching the bytes held. A file larger than
-    // `max` is mapped read-only instead (not refused for its size).
+    // `max` is mapped read-only instead (not refused for its size): cut
+    // short while it is mapped, its pages past the new end read as zeros,
+    // never SIGBUS, and intact() says it was.
     static Result<Source> open(const std::string& path, std::size_t max = kMaxRead);
     // Read all of standard input (or any fd) into an owned buffer.
     static Result<Source> read_fd(int fd, std::string name, std::size_t max = kMaxRead);
@@ -89,6 +96,13 @@ public:
     ~Source();
 
     std::string_view data() const { return data_; }
+    // Whether data() holds the file's bytes: an error naming the file
+    // (EIO, "the file was cut short while it was read", as the mbox
+    // readers say it: exit 74) when a mapped file was cut short since it
+    // was opened, its pages past the new end read as zeros; Ok for
+    // anything read into memory. Checked once the bytes were used (parsed,
+    // copied), before what was made of them is kept.
+    Status intact() const;
     // The modification time of the file open() read; 0 for any other source.
     std::time_t mtime() const { return mtime_; }
     const std::string& name() const { return name_; }
@@ -114,6 +128,11 @@ private:
     static void give_back(Buffer b);
     void* map_ = nullptr;
     std::size_t map_len_ = 0;
+    // A mapped file: its descriptor (for its size now, intact()) and its
+    // slot among the mappings the SIGBUS handler knows; -1 otherwise.
+    int map_fd_ = -1;
+    int map_slot_ = -1;
+    void unmap() noexcept;
     mutable std::unique_ptr<LineIndex> index_;
 };
 
