@@ -407,6 +407,10 @@ static int tool_main(int argc, char** argv) {
             if (dry_run || r.refused()) return true;  // left as it is: nothing is written
             if (in_place) {
                 if (!r.changed) return true;
+                if (!im.intact()) {   // cut short meanwhile: left as it is (the loop says why)
+                    rw.not_written(1);
+                    return true;
+                }
                 msg::Status s = msg::check_replaceable(im.source, force);
                 if (s) s = msg::replace_file(im.source, r.output);
                 if (!s) {

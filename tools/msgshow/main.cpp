@@ -131,6 +131,9 @@ static int tool_main(int argc, char** argv) {
             return true;
         }
         msg::Message m = msg::parse_message(im.data);
+        // Cut short while parsed (a large file is mapped): nothing is
+        // shown of it; the loop says it could not be read (exit 74).
+        if (!im.intact()) return mode != Mode::extract;
         if (const std::string_view why = msg::not_mail_reason(m); !why.empty()) {
             // Not shown, as msgcheck and msgrewrite refuse it: exit 65.
             diag.print(im.place(), msg::Severity::error, im.named() + std::string(why));

@@ -137,6 +137,9 @@ static int tool_main(int argc, char** argv) {
             return true;
         }
         smtp::ParsedTranscript p = smtp::parse_transcript(text, in_format);
+        // Cut short while parsed (a large file is mapped): not checked or
+        // played; the loop says it could not be read (exit 74).
+        if (!im.intact()) return true;
         if (const auto at = smtp::no_smtp_command(p.transcript)) {
             // Prose or a program's log, read as a batch of no commands.
             const DiagPrinter::Note n{*at, msg::Severity::error, "not a transcript: no SMTP command"};

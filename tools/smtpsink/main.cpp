@@ -124,6 +124,10 @@ static int tool_main(int argc, char** argv) {
             return exit_code::no_input;
         }
         smtp::ParsedTranscript pt = smtp::parse_transcript(text->data());
+        if (msg::Status whole = text->intact(); !whole) {
+            complain("smtpsink", whole.error().message);
+            return exit_code::no_input;   // (a file that cannot be read)
+        }
         if (!pt.defects.empty()) {
             std::cerr << file << ":" << text->locate(pt.defects[0].offset).line << ": "
                       << pt.defects[0].info().text << " [" << pt.defects[0].info().code << "]\n";
@@ -146,6 +150,10 @@ static int tool_main(int argc, char** argv) {
             return exit_code::no_input;
         }
         auto read = smtp::Rules::parse(text->data(), file);
+        if (msg::Status whole = text->intact(); !whole) {
+            complain("smtpsink", whole.error().message);
+            return exit_code::no_input;   // (a file that cannot be read)
+        }
         if (!read) {
             std::cerr << read.error().message << "\n";
             return exit_code::data_error;

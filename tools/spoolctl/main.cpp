@@ -241,9 +241,20 @@ int add(msg::Spool& spool, const po::variables_map& vm, const std::string& file)
         return exit_code::usage;
     }
     msg::declare_needs(env, message);
-    auto name = spool.enqueue(env, message);
+    // Written, then committed only if the file was whole all along (a
+    // large one is mapped: cut short meanwhile, its end reads as zeros).
+    msg::Spool::Batch batch(spool);
+    auto name = batch.add(env, message);
     if (!name) {
         complain(kInfo.name, name.error().message);
+        return exit_code::cant_create;
+    }
+    if (msg::Status whole = src->intact(); !whole) {
+        complain(kInfo.name, whole.error().message + "; not enqueued");
+        return exit_code::io_error;   // the batch's entry is removed
+    }
+    if (msg::Status done = batch.commit(); !done) {
+        complain(kInfo.name, done.error().message);
         return exit_code::cant_create;
     }
     std::cout << *name << '\n';
