@@ -43,7 +43,9 @@ BINDIR, WORK = (os.path.abspath(a) for a in sys.argv[1:3])
 SPOOLSEND, SMTPREPLAY = os.path.join(BINDIR, "spoolsend"), os.path.join(BINDIR, "smtpreplay")
 SKIP = 77
 SECRET = "exim-test-pass"
-PACKAGES = ["exim4-daemon-light", "libidn12", "libnss-wrapper"]
+# Exim, and the libraries it needs that a fresh Debian lacks: libidn12 and
+# DANE (libgnutls-dane0, with libunbound8 and libevent-2.1-7 under it).
+PACKAGES = ["exim4-daemon-light", "libidn12", "libgnutls-dane0", "libunbound8", "libevent-2.1-7", "libnss-wrapper"]
 
 
 def skip(why):
@@ -56,7 +58,18 @@ root = os.path.join(WORK, "root")
 exim = os.path.join(root, "usr", "sbin", "exim4")
 libdir = os.path.join(root, "usr", "lib", "x86_64-linux-gnu")
 os.makedirs(WORK, exist_ok=True)
-if not os.path.exists(os.path.join(WORK, "unpacked")):
+marker = os.path.join(WORK, "unpacked")   # names the packages unpacked: a longer list unpacks again
+
+
+def unpacked():
+    try:
+        with open(marker) as f:
+            return f.read().split() == PACKAGES
+    except OSError:
+        return False
+
+
+if not unpacked():
     def download():
         try:
             r = subprocess.run(["apt-get", "download", *PACKAGES], cwd=WORK, capture_output=True, text=True,
@@ -76,7 +89,8 @@ if not os.path.exists(os.path.join(WORK, "unpacked")):
     for deb in glob.glob(os.path.join(WORK, "*.deb")):
         subprocess.run(["dpkg", "-x", deb, root], check=True)
     os.chmod(exim, 0o755)   # never setuid: it runs as the test's user
-    open(os.path.join(WORK, "unpacked"), "w").close()
+    with open(marker, "w") as f:
+        f.write(" ".join(PACKAGES) + "\n")
 libdir = os.path.dirname(glob.glob(os.path.join(root, "usr", "lib", "*", "libnss_wrapper.so"))[0])
 missing = [l for l in subprocess.run(["ldd", exim], capture_output=True, text=True,
                                      env=dict(os.environ, LD_LIBRARY_PATH=libdir)).stdout.splitlines() if "not found" in l]
