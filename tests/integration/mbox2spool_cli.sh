@@ -146,17 +146,19 @@ wait $p1 $p2
 [ "$(ls "$tmp/race/queue" | wc -l)" = 300 ] || { echo "FAIL: overlapping runs: $(ls "$tmp/race/queue" | wc -l) entries for 300 messages"; fail=1; }
 # An entry that cannot be read is left out and said so; the archive of the
 # others is written (exit 1). Root reads anything: then run as nobody, where
-# nobody can run the tool.
+# nobody can run the tool: a copy of it in $tmp, since the build tree may be
+# where nobody cannot go (root's home, mode 700).
 as_user() { if [ "$(id -u)" = 0 ]; then setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; else "$@"; fi; }
-mkdir -p "$tmp/perm" && chmod 755 "$tmp" "$tmp/perm"
+mkdir -p "$tmp/perm" "$tmp/bin" && chmod 755 "$tmp" "$tmp/perm" "$tmp/bin"
+if [ "$(id -u)" = 0 ]; then cp "$s2m" "$tmp/bin/spool2mbox" && s2m_user="$tmp/bin/spool2mbox"; else s2m_user=$s2m; fi
 printf 'From a@example.org Mon Nov 23 09:00:00 2026\nTo: b@example.net\n\none\n\nFrom a@example.org Mon Nov 23 09:01:00 2026\nTo: b@example.net\n\ntwo\n' >"$tmp/pair"
 "$m2s" -q "$tmp/pair" "$tmp/perm/s" 2>/dev/null
 chmod -R a+rwX "$tmp/perm"
 victim=$(ls "$tmp/perm/s/queue" | head -n 1)
 chmod 000 "$tmp/perm/s/queue/$victim"
-if as_user "$s2m" --help >/dev/null 2>&1 && ! as_user cat "$tmp/perm/s/queue/$victim" >/dev/null 2>&1; then
+if as_user "$s2m_user" --help >/dev/null 2>&1 && ! as_user cat "$tmp/perm/s/queue/$victim" >/dev/null 2>&1; then
     status=0
-    as_user "$s2m" "$tmp/perm/s" -o "$tmp/perm/out.mbox" >"$tmp/out" 2>&1 || status=$?
+    as_user "$s2m_user" "$tmp/perm/s" -o "$tmp/perm/out.mbox" >"$tmp/out" 2>&1 || status=$?
     [ "$status" = 1 ] || { echo "FAIL: an unreadable entry: exit $status, not 1"; cat "$tmp/out"; fail=1; }
     has "$tmp/out" "$victim.*left out"
     has "$tmp/out" "1 message written, 1 entry left out"

@@ -327,10 +327,18 @@ def main():
             moved = names(locked, "queue")[1]
             os.rename(os.path.join(locked, "queue", moved), os.path.join(locked, "deferred", moved))
             os.chmod(os.path.join(locked, "queue", victim), 0)
+            # nobody runs copies of the tools: the build tree may be where
+            # nobody cannot go (root's home, mode 700).
+            nobody_bin = os.path.join(tmp, "bin")
+            os.mkdir(nobody_bin, 0o755)
+            for tool in ("spoolctl", "spoolsend"):
+                shutil.copy(os.path.join(BIN, tool), nobody_bin)
             def nobody(*args):
-                return subprocess.run(as_nobody + [os.path.join(BIN, args[0]), *args[1:]], capture_output=True,
+                return subprocess.run(as_nobody + [os.path.join(nobody_bin, args[0]), *args[1:]], capture_output=True,
                                       text=True, timeout=60)
-            if nobody("spoolctl", "--help").returncode == 0:
+            if nobody("spoolctl", "--help").returncode != 0:
+                print("note: nobody cannot run spoolctl; the unreadable-entry checks are not run")
+            else:
                 r = nobody("spoolctl", "list", locked)
                 check(r.returncode == 74 and victim in r.stderr and "Permission denied" in r.stderr
                       and len(r.stdout.splitlines()) == 19, "list names the entry it cannot read: %d %s %d" %
