@@ -25,7 +25,6 @@
 #include <mutex>
 #include <random>
 #include <string_view>
-#include <system_error>
 #include <thread>
 #include <unordered_set>
 #include <vector>
@@ -721,10 +720,11 @@ SendPass Sender::pass(const std::atomic<bool>& stop) {
         if (e && !thrown) thrown = e;
         if (--running == 0) finished.notify_one();
     };
+    threads.reserve(loops);   // so that starting one allocates nothing but the thread
     for (unsigned l = 0; l < loops; ++l) {
         try {
             threads.emplace_back(loop, l);
-        } catch (const std::system_error&) {
+        } catch (const std::exception&) {   // (system_error, or bad_alloc for a thread's state)
             // No more threads to be had (a limit on processes, or on memory
             // for their stacks): the loops started send the whole spool;
             // with none started, every connection is run here.
@@ -735,6 +735,7 @@ SendPass Sender::pass(const std::atomic<bool>& stop) {
             if (l == 0) {
                 for (unsigned k = 1; k < loops; ++k)
                     for (auto& lane : lanes[k]) lanes[0].push_back(std::move(lane));
+                lanes.resize(1);   // no loop is left holding a lane moved out
                 running = 1;
                 loop(0);
             }

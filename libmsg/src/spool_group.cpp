@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <cstring>
 #include <deque>
+#include <exception>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -319,7 +320,7 @@ Spool::GroupWriter::GroupWriter(Spool& s, Options o) : s_(std::make_unique<State
     if (!o.background) return;
     try {
         s_->thread = std::thread([st = s_.get()] { st->run(); });
-    } catch (const std::system_error&) {
+    } catch (const std::exception&) {   // (system_error, or bad_alloc for a thread's state)
         // No thread to be had (a limit on processes, or on memory for its
         // stack): the entries are written in the caller's thread.
         o.background = false;

@@ -57,6 +57,19 @@ else
     echo "not root: the thread limit is not tried"
 fi
 
+# No memory for any thread's stack (a stack limit larger than the address
+# space): spoolsend's connections, in more than one loop (-j 20), run in
+# the calling thread.
+for i in 1 2 3; do
+    "$bin/spoolctl" add --sender a@example.org --rcpt b@example.net "$tmp/ssp" "$tmp/m.eml" >/dev/null
+done
+start_sink "$bin/smtpsink" "$tmp/in"
+expect 0 "3 sent" bash -c "ulimit -s 60000000 && ulimit -v 3000000 && exec '$bin/spoolsend' --server 127.0.0.1:$port -j 20 '$tmp/ssp'"
+expect 0 "" bash -c "ulimit -s 60000000 && ulimit -v 3000000 && exec '$bin/msgcheck' -j 2 --mbox '$tmp/a.mbox'"
+kill "$sink" 2>/dev/null
+wait "$sink" 2>/dev/null
+[ "$(ls "$tmp/in/queue" | wc -l)" = 3 ] || { echo "FAIL: the sink has $(ls "$tmp/in/queue" | wc -l) messages, not 3"; fail=1; }
+
 # SOURCE_DATE_EPOCH: a time, or refused where a field would carry it.
 for bad in abc 12x 1e9 -86400 99999999999999 9223372036854775808; do
     expect 64 "SOURCE_DATE_EPOCH" env SOURCE_DATE_EPOCH=$bad "$bin/msgrewrite" --add-date "$tmp/m.eml"

@@ -48,6 +48,7 @@ int stats(const Cli& cli, const InputOptions& in, const ShowOptions& so, unsigne
             return;
         }
         const msg::Message m = msg::parse_message(im.data);
+        if (!im.intact()) return;   // cut short while parsed: not counted (the loop says so, exit 74)
         if (const std::string_view why = msg::not_mail_reason(m); !why.empty()) {
             diag.format(im.place(), msg::Severity::error, im.named() + std::string(why), c.err);
             c.not_mail = true;   // not counted

@@ -246,6 +246,12 @@ int add(msg::Spool& spool, const po::variables_map& vm, const std::string& file)
     msg::Spool::Batch batch(spool);
     auto name = batch.add(env, message);
     if (!name) {
+        // Written from the mapped file itself (--verbatim), a file cut
+        // short fails the write (EFAULT): said as what it is.
+        if (msg::Status whole = src->intact(); !whole) {
+            complain(kInfo.name, whole.error().message + "; not enqueued");
+            return exit_code::io_error;
+        }
         complain(kInfo.name, name.error().message);
         return exit_code::cant_create;
     }

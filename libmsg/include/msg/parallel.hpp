@@ -36,7 +36,6 @@
 #include <optional>
 #include <set>
 #include <string>
-#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -270,9 +269,13 @@ private:
     }
 
     void start() {
+        // Reserved first: a vector that cannot grow throws before any
+        // worker runs (this is the constructor: a worker started would
+        // outlive an exception leaving it).
+        workers_.reserve(threads_);
         try {
             for (unsigned k = 0; k < threads_; ++k) workers_.emplace_back([this, k] { run(k); });
-        } catch (const std::system_error&) {
+        } catch (const std::exception&) {   // (system_error, or bad_alloc for a thread's state)
             // The threads started do the work; with none, it is done here.
         }
         threads_ = std::max<unsigned>(1, static_cast<unsigned>(workers_.size()));
