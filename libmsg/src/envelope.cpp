@@ -111,28 +111,6 @@ std::string xtext_decode(std::string_view s) {
     return out;
 }
 
-namespace {
-
-void append_utf8(std::string& out, std::uint32_t cp) {
-    if (cp < 0x80) {
-        out += static_cast<char>(cp);
-    } else if (cp < 0x800) {
-        out += static_cast<char>(0xC0 | (cp >> 6));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-        out += static_cast<char>(0xE0 | (cp >> 12));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else {
-        out += static_cast<char>(0xF0 | (cp >> 18));
-        out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    }
-}
-
-}  // namespace
-
 std::string unescape_utf8_address(std::string_view a) {
     std::string out;
     for (std::size_t i = 0; i < a.size(); ++i) {
@@ -142,7 +120,7 @@ std::string unescape_utf8_address(std::string_view a) {
             std::uint32_t cp = 0;
             const auto r = std::from_chars(hex.data(), hex.data() + hex.size(), cp, 16);
             if (r.ec == std::errc() && r.ptr == hex.data() + hex.size() && cp <= 0x10FFFF && (cp < 0xD800 || cp > 0xDFFF)) {
-                append_utf8(out, cp);
+                put_utf8(cp, out);
                 i += close;
                 continue;
             }

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -130,6 +131,9 @@ bool is_valid_utf8(std::string_view s) noexcept;
 // Offset of the first byte where `s` stops being well-formed UTF-8 (the
 // start of a bad or cut sequence), or npos when it is well-formed.
 std::size_t first_invalid_utf8(std::string_view s) noexcept;
+
+// Code point `cp` (a Unicode scalar value) appended to `out` as UTF-8.
+void put_utf8(std::uint32_t cp, std::string& out);
 
 // Offset of the first byte >= 0x80 (8-bit data), or npos when `s` is
 // US-ASCII. Eight bytes at a time: bodies are large.
