@@ -210,7 +210,7 @@ void append_text(std::string_view s, bool utf8, std::string& out) {
         while (j < s.size() && s[j] != '\r' && s[j] != '\n') ++j;
         const std::string_view line = s.substr(k, j - k);
         if (utf8 || first_non_ascii(line) == std::string_view::npos) {
-            if (line.find('\x1b') == std::string_view::npos || !raw_iso2022jp_to_utf8(line, out)) out.append(line);
+            if (!raw_iso2022jp_to_utf8(line, out)) out.append(line);
         } else {
             to_utf8(line, "iso-8859-1", out);   // windows-1252, its five holes kept as C1
         }

@@ -244,20 +244,16 @@ int add(msg::Spool& spool, const po::variables_map& vm, const std::string& file)
     // Written, then committed only if the file was whole all along (a
     // large one is mapped: cut short meanwhile, its end reads as zeros).
     msg::Spool::Batch batch(spool);
+    // (Written from the mapped file itself, --verbatim, a file cut short
+    // fails the write, EFAULT: said as the cut it is.)
     auto name = batch.add(env, message);
-    if (!name) {
-        // Written from the mapped file itself (--verbatim), a file cut
-        // short fails the write (EFAULT): said as what it is.
-        if (msg::Status whole = src->intact(); !whole) {
-            complain(kInfo.name, whole.error().message + "; not enqueued");
-            return exit_code::io_error;
-        }
-        complain(kInfo.name, name.error().message);
-        return exit_code::cant_create;
-    }
     if (msg::Status whole = src->intact(); !whole) {
         complain(kInfo.name, whole.error().message + "; not enqueued");
-        return exit_code::io_error;   // the batch's entry is removed
+        return exit_code::io_error;   // the batch's entry, if any, is removed
+    }
+    if (!name) {
+        complain(kInfo.name, name.error().message);
+        return exit_code::cant_create;
     }
     if (msg::Status done = batch.commit(); !done) {
         complain(kInfo.name, done.error().message);
