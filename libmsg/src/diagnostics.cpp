@@ -84,10 +84,12 @@ void DiagPrinter::format_one(const Place& place, const LineIndex& index, const D
     format_at(place, index, d.offset, as ? *as : info.severity, out);
     out.append(info.text);
     if (!d.detail.empty()) {
-        out.append(" (");
-        for (char c : d.detail.substr(0, 80))  // keep control bytes off the terminal
-            out.push_back(static_cast<unsigned char>(c) < 0x20 || c == 0x7f ? '?' : c);
-        out.append(1, ')');
+        // At most 80 bytes, not cut inside a character; control bytes and
+        // bytes that are not UTF-8 (a boundary's, say) kept off the terminal.
+        std::size_t n = std::min<std::size_t>(d.detail.size(), 80);
+        if (n < d.detail.size())
+            while (n > 0 && (static_cast<unsigned char>(d.detail[n]) & 0xC0) == 0x80) --n;
+        out.append(" (").append(printable(std::string_view(d.detail).substr(0, n))).append(1, ')');
     }
     out.append(" [").append(info.code).append("]\n");
 }

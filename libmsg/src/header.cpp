@@ -32,15 +32,6 @@ void add_defect(Defects* d, DefectCode code, std::size_t offset, std::string det
     if (d) d->push_back(Defect{code, offset, std::move(detail)});
 }
 
-// Raw header bytes to UTF-8: as they are when valid UTF-8, else windows-1252.
-void append_raw_text(std::string_view bytes, std::string& out) {
-    bool ascii = true;
-    for (char c : bytes)
-        if (static_cast<unsigned char>(c) >= 0x80) { ascii = false; break; }
-    if (ascii || is_valid_utf8(bytes)) out.append(bytes);
-    else to_utf8(bytes, "windows-1252", out);
-}
-
 // Skip white space and (nested) comments from `i`; returns the new position.
 std::size_t skip_cfws(std::string_view s, std::size_t i) {
     while (i < s.size()) {
@@ -199,11 +190,9 @@ namespace {
 
 std::string decode_text(std::string_view raw, bool raw_utf8, Defects* defects, std::size_t base);
 
-// Field text kept as it is, to `out`: the line breaks of folding dropped,
-// 8-bit text as UTF-8 when the field's is (`utf8`), else as windows-1252
-// (the five bytes it leaves undefined as the C1 controls of ISO 8859-1, as
-// the iso-8859-1 label decodes: no byte is lost to U+FFFD).
-void append_text(std::string_view s, bool utf8, std::string& out) {
+}  // namespace
+
+void append_raw_header_text(std::string_view s, bool utf8, std::string& out) {
     std::size_t k = 0;
     while (k < s.size()) {
         std::size_t j = k;
@@ -219,7 +208,6 @@ void append_text(std::string_view s, bool utf8, std::string& out) {
     }
 }
 
-}  // namespace
 
 bool raw_iso2022jp_to_utf8(std::string_view text, std::string& out) {
     if (text.find('\x1b') == std::string_view::npos || first_non_ascii(text) != std::string_view::npos) return false;
@@ -295,7 +283,7 @@ std::string decode_text(std::string_view raw, bool raw_utf8, Defects* defects, s
     auto flush_literal = [&](std::size_t end) {
         flush_word();
         if (end <= lit_start) return;
-        append_text(raw.substr(lit_start, end - lit_start), raw_utf8, out);
+        append_raw_header_text(raw.substr(lit_start, end - lit_start), raw_utf8, out);
     };
 
     while (i < n) {
@@ -496,9 +484,9 @@ bool is_special(char c) { return std::string_view("()<>[]:;@\\,.\"").find(c) != 
 // kept (decode_text trims it).
 void append_decoded(std::string_view s, bool utf8, std::string& out) {
     const auto [b, e] = trimmed(s, is_space);
-    append_text(s.substr(0, b), utf8, out);
+    append_raw_header_text(s.substr(0, b), utf8, out);
     out += decode_text(s.substr(b, e - b), utf8, nullptr, 0);
-    append_text(s.substr(e), utf8, out);
+    append_raw_header_text(s.substr(e), utf8, out);
 }
 
 // A display name's words decoded: only a whole word is an encoded word in a
@@ -516,7 +504,7 @@ std::string decode_phrase(std::string_view p, bool utf8) {
         const std::string_view word = p.substr(k, e - k);
         if (word.find("=?") != std::string_view::npos && !is_whole_encoded_word(word)) {
             decoded(p.substr(from, k - from));
-            append_text(word, utf8, out);
+            append_raw_header_text(word, utf8, out);
             from = e;
         }
         k = e;
@@ -529,7 +517,7 @@ std::string decode_address_text(std::string_view raw) {
     const bool utf8 = is_valid_utf8(raw);
     std::string out;
     out.reserve(raw.size());
-    auto literal = [&](std::string_view s) { append_text(s, utf8, out); };
+    auto literal = [&](std::string_view s) { append_raw_header_text(s, utf8, out); };
     char before = 0;   // the last character that is not white space, before a run
     const std::size_t n = raw.size();
     std::size_t i = 0;
@@ -599,7 +587,7 @@ std::string decode_address_text(std::string_view raw) {
             // Quoted when decoding made specials appear (nothing decoded:
             // as written, like any other text).
             std::string as_written;
-            append_text(run.substr(b, e - b), utf8, as_written);
+            append_raw_header_text(run.substr(b, e - b), utf8, as_written);
             if (text == as_written || std::none_of(text.begin(), text.end(), is_special)) {
                 out += text;
             } else {
@@ -794,10 +782,14 @@ Parameters parse_parameters(std::string_view text, Defects* defects, std::size_t
     // a charset libmsg does not know, or that do not decode in theirs, are
     // reported and kept as they came (Parameter::unconverted), so that a
     // writer gives them back rather than what `value` shows in their place.
+    // A plain value is raw header text (as UTF-8 when it is UTF-8); a
+    // boundary keeps its bytes, whatever they are.
     auto convert = [&](Parameter& param, std::string&& bytes, bool extended, std::size_t at) {
         std::size_t bad = 0;
-        if (!extended || param.charset.empty() || !to_utf8(bytes, param.charset, param.value, &bad)) {
-            append_raw_text(bytes, param.value);
+        if (!extended && param.name == "boundary") {
+            param.value = std::move(bytes);   // compared with delimiter lines byte for byte
+        } else if (!extended || param.charset.empty() || !to_utf8(bytes, param.charset, param.value, &bad)) {
+            append_raw_header_text(bytes, is_valid_utf8(bytes), param.value);
             if (extended && !param.charset.empty()) {
                 add_defect(defects, DefectCode::CharsetUnknown, at, param.charset);
                 param.unconverted = std::move(bytes);
@@ -843,7 +835,7 @@ Parameters parse_parameters(std::string_view text, Defects* defects, std::size_t
                 if ((name == "name" || name == "filename") && r.value.find("=?") != std::string::npos)
                     param.value = decode_header_text(r.value);
                 else
-                    append_raw_text(r.value, param.value);
+                    convert(param, std::string(r.value), false, r.offset);
             }
             emit(std::move(param), r.extended, r.offset);
             continue;

@@ -150,8 +150,7 @@ bool encode_addresses(std::string_view value, std::size_t column, std::string& o
             for (const Seg& g : group) {
                 if (!text.empty()) text += ' ';
                 if (!g.quoted) text += decode_header_piece(g.text, utf8);
-                else if (utf8) text += g.text;
-                else to_utf8(g.text, "windows-1252", text);   // the 8-bit rule of decode_header_piece
+                else append_raw_header_text(g.text, utf8, text);
             }
             repl.push_back({group.front().b, group.back().e,
                             encode_words_from(text, true, " ", columns.at(group.front().b))});
@@ -273,6 +272,12 @@ bool encode_field_8bit(const Message& m, std::size_t entity, const HeaderField& 
         for (const Parameter& p : mf.params) names_ok = names_ok && !has_8bit(p.name);
         if (!names_ok) {
             log.problem(m, at, place, "8-bit text outside a parameter value");
+            return false;
+        }
+        // A boundary's bytes are its delimiter lines' too: encoded, it
+        // would no longer match them.
+        if (const Parameter* b = find_parameter(mf.params, "boundary"); b && has_8bit(b->value)) {
+            log.problem(m, at, place, "8-bit bytes in the boundary, which the delimiter lines repeat: --fix gives the multipart a new one");
             return false;
         }
         v = format_mime_value(name, mf.main, mf.params, eol);

@@ -21,7 +21,7 @@ TEST(Diagnostics, CompilerFormWithTheFilesLines) {
     p.print(msg::Place{"box.mbox", data, 40}, ds);
     EXPECT_EQ(out.str(),
               "box.mbox:41:1: warning: line is longer than 78 characters (99 characters) [line.long]\n"
-              "box.mbox:42:2: error: LF without CR in a message that otherwise uses CRLF (a?[31mb) [line.bare-lf]\n");
+              "box.mbox:42:2: error: LF without CR in a message that otherwise uses CRLF (a\\x1b[31mb) [line.bare-lf]\n");
     std::ostringstream coloured;
     msg::DiagPrinter c(coloured, true, false);
     c.print(msg::Place{"m.eml", data, 1}, std::span<const msg::Defect>(ds, 1));
@@ -29,6 +29,26 @@ TEST(Diagnostics, CompilerFormWithTheFilesLines) {
     std::ostringstream whole;
     msg::DiagPrinter(whole, false).print("img.png", msg::Severity::error, "not a message");
     EXPECT_EQ(whole.str(), "img.png: error: not a message\n");
+}
+
+// A detail is shown as printable() shows text: bytes that are not UTF-8
+// (a boundary's) escaped like control bytes; cut at 80 bytes, never inside
+// a character.
+TEST(Diagnostics, DetailIsPrintableAndCutBetweenCharacters) {
+    const std::string data = "Content-Type: x\n";
+    std::ostringstream out;
+    msg::DiagPrinter p(out, false, false);
+    const msg::Defect ds[] = {msg::Defect{DefectCode::BoundaryChars, 0, "0xE9 in \xe9t\xe9"},
+                              msg::Defect{DefectCode::BoundaryChars, 0, std::string(79, 'a') + "\xc3\xa9z"},
+                              msg::Defect{DefectCode::BoundaryChars, 0, std::string(78, 'a') + "\xc3\xa9z"}};
+    p.print(msg::Place{"m.eml", data, 1}, ds);
+    const std::string a79(79, 'a'), a78(78, 'a');
+    EXPECT_EQ(out.str(), "m.eml:1: warning: boundary has a character other than the letters, digits, space and "
+                         "'()+_,-./:=? that RFC 2046 allows (0xE9 in \\xe9t\\xe9) [mime.boundary-chars]\n"
+                         "m.eml:1: warning: boundary has a character other than the letters, digits, space and "
+                         "'()+_,-./:=? that RFC 2046 allows (" + a79 + ") [mime.boundary-chars]\n"
+                         "m.eml:1: warning: boundary has a character other than the letters, digits, space and "
+                         "'()+_,-./:=? that RFC 2046 allows (" + a78 + "\xc3\xa9) [mime.boundary-chars]\n");
 }
 
 TEST(Diagnostics, SarifLogHasEveryRuleAndEachResultAtItsPlace) {

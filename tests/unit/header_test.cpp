@@ -519,6 +519,24 @@ TEST(Parameters, EncodedWordsInQuotedValues) {
     EXPECT_EQ(b[1].value, "=?utf-8?q?abc?=");
 }
 
+// A plain value is raw header text: 8-bit bytes as UTF-8 or windows-1252,
+// raw ISO-2022-JP as the Japanese it spells (an old Japanese mailer's file
+// name). A boundary keeps its bytes: the delimiter lines repeat them.
+TEST(Parameters, RawTextDecodedButBoundaryKeptAsItIs) {
+    const auto p = msg::parse_parameters("; filename=\"\x1b$BF|\x1b(B.txt\"; name*0=\"\x1b$BF|\"; name*1=\"\x1b(B\"; "
+                                         "x=\"caf\xe9\"; boundary=\"\x1b$BF|\x1b(B\xe9\"");
+    ASSERT_EQ(p.size(), 4u);
+    EXPECT_EQ(p[0].value, "\xe6\x97\xa5.txt");   // 日.txt
+    EXPECT_EQ(p[1].value, "\xe6\x97\xa5");
+    EXPECT_EQ(p[2].value, "caf\xc3\xa9");
+    EXPECT_EQ(p[3].value, "\x1b$BF|\x1b(B\xe9");
+    const auto b = msg::parse_parameters("; boundary*0=\"\xe9\"; boundary*1=x");
+    ASSERT_EQ(b.size(), 1u);
+    EXPECT_EQ(b[0].value, "\xe9x");
+    // An escape that is not ISO-2022-JP text stays as it is.
+    EXPECT_EQ(msg::parse_parameters("; name=\"a\x1b[31mb\"")[0].value, "a\x1b[31mb");
+}
+
 TEST(Parameters, LimitOnCount) {
     std::string text;
     for (int i = 0; i < 20; ++i) text += "; p" + std::to_string(i) + "=v";

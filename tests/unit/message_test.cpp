@@ -820,6 +820,18 @@ TEST(Message, BoundaryNeverFound) {
     EXPECT_EQ(m.section(0), "1");
 }
 
+// Readers match the delimiter lines byte for byte, so a boundary outside
+// RFC 2046's characters (8-bit, or raw ISO-2022-JP) still splits the parts.
+TEST(Message, BoundaryWithBytesOutsideAsciiSplitsTheParts) {
+    for (const std::string b : {"\xe9t\xe9", "caf\xc3\xa9", "\x1b$BF|\x1b(B"}) {
+        const std::string s = "Content-Type: multipart/mixed; boundary=\"" + b + "\"\n\n--" + b + "\n\none\n--" + b +
+                              "\n\ntwo\n--" + b + "--\n";
+        auto m = msg::parse_message(s);
+        EXPECT_EQ(leaf_sections(m), (std::vector<std::string>{"1", "2"})) << b;
+        EXPECT_EQ(count(m.defects(), DefectCode::BoundaryNotFound), 0u) << b;
+    }
+}
+
 TEST(Message, BoundaryMissingAndTooLong) {
     auto m = msg::parse_message("Content-Type: multipart/mixed\n\n--x\n\na\n--x--\n");
     EXPECT_EQ(m.entities().size(), 1u);

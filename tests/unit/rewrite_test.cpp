@@ -476,6 +476,25 @@ TEST(SevenBit, RepeatedParameterIsAProblemUnlessFixed) {
         << fixed.output;
 }
 
+// A boundary's bytes are its delimiter lines' too: --7bit leaves an 8-bit
+// one and says why; --fix gives the multipart a new boundary, its parts kept.
+TEST(SevenBit, EightBitBoundaryIsReplacedNotEncoded) {
+    const std::string in = "From: a@example.org\nMIME-Version: 1.0\n"
+                           "Content-Type: multipart/mixed; boundary=\"\xe9t\xe9\"; x=\"caf\xc3\xa9\"\n\n"
+                           "--\xe9t\xe9\n\none\n--\xe9t\xe9\n\ntwo\n--\xe9t\xe9--\n";
+    const auto r = msg::rewrite(in, [] { RewriteOptions o; o.seven_bit = true; return o; }());
+    EXPECT_FALSE(r.changed);
+    ASSERT_EQ(r.problems.size(), 1u);
+    EXPECT_EQ(r.problems[0].where, "header Content-Type");
+    EXPECT_NE(r.problems[0].what.find("boundary"), std::string::npos) << r.problems[0].what;
+    for (const bool seven : {false, true}) {
+        const auto fixed = run(in, [&](RewriteOptions& o) { o.seven_bit = seven; o.fix = true; });
+        EXPECT_FALSE(has_8bit(fixed.output)) << fixed.output;
+        EXPECT_EQ(decoded_leaves(fixed.output), (std::vector<std::string>{"one", "two"})) << fixed.output;
+        EXPECT_NE(fixed.output.find("x*=utf-8''caf%C3%A9"), std::string::npos) << fixed.output;
+    }
+}
+
 // The signed part of a multipart/signed is the bytes its signature covers
 // (RFC 1847 2.1): neither --7bit nor --to-utf8 changes it; each says so.
 TEST(SevenBit, SignedPartIsLeftAndReported) {

@@ -60,6 +60,13 @@ std::string_view unfold(std::string_view value, std::string& buf);
 // offset of `value` in the parsed buffer, for defects.
 std::string decode_header_text(std::string_view value, Defects* defects = nullptr,
                                std::size_t base = 0);
+// Field text taken as it stands (no encoded word decoded), as UTF-8, to
+// `out`: the line breaks of folding dropped; 8-bit text as it is when the
+// field is UTF-8 (`field_is_utf8`), else as windows-1252, its five
+// undefined bytes kept as the C1 controls ISO 8859-1 has there (no byte
+// lost to U+FFFD); raw ISO-2022-JP as the Japanese it spells. The one rule
+// for raw text in a header, which every decoder here follows.
+void append_raw_header_text(std::string_view raw, bool field_is_utf8, std::string& out);
 // Text an old Japanese mailer wrote into a field raw, in ISO-2022-JP with
 // its escape sequences (ESC $ B ... ESC ( B), not as encoded words
 // (header.control): its UTF-8 appended to `out`, when `text` holds an ESC,
