@@ -142,7 +142,7 @@ TEST(SmtpTranscript, AnOpenReplyNoCommandWaitsForEndsWhenTheClientSpeaks) {
     ASSERT_EQ(ex.size(), 3u);
     EXPECT_EQ(ex[0].kind, ExchangeKind::greeting);
     EXPECT_FALSE(ex[0].reply);
-    EXPECT_EQ(ex[0].reply_lines, std::vector<std::size_t>{0});
+    EXPECT_EQ(std::vector<std::size_t>(ex[0].reply_lines.begin(), ex[0].reply_lines.end()), std::vector<std::size_t>{0});
     ASSERT_TRUE(ex[1].reply);
     EXPECT_EQ(ex[1].reply->code, 250);
     EXPECT_EQ(ex[1].reply->lines.size(), 2u);

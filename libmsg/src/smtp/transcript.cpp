@@ -268,6 +268,8 @@ ParsedTranscript parse_transcript(std::string_view text, std::optional<Format> f
     bool native_tls = false;
     bool seen_magic = false;
     std::vector<bool> cr;   // swaks: whether each line of t.lines ended in CR
+    // One line each at most: no room doubled, nothing moved as they come.
+    t.lines.reserve(static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n')) + 1);
     for_each_line(text, [&](std::string_view line, std::size_t at, bool line_cr) {
         TranscriptLine l;
         l.offset = at;
@@ -461,7 +463,7 @@ std::vector<Exchange> exchanges(const Transcript& t) {
     std::vector<Exchange> ex;
     std::deque<std::size_t> waiting;   // exchanges sent and not yet answered, in order
     ReplyAssembler assembler(ReplyLimits::none());   // the transcript is in memory already
-    std::vector<std::size_t> reply_lines;
+    LineIndices reply_lines;
     bool reply_bad = false;
     enum class Next { command, body, sasl } next = Next::command;
     constexpr std::size_t none = static_cast<std::size_t>(-1);

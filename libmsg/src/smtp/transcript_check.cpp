@@ -173,12 +173,19 @@ Defects check_transcript(const Transcript& t, bool client_only) {
     };
     Needs chunks;   // the BDAT chunks of the current transaction
     unsigned accepted = 0;
-    std::map<unsigned, std::vector<std::size_t>> groups;   // pipelined groups of commands
-    std::map<unsigned, Caps> group_caps;
+    // The commands and contents of the pipelined groups, with the
+    // capabilities known when each was sent (a group's are its first's);
+    // grouped at the end. Group numbers count up from 1.
+    struct Member {
+        unsigned group;
+        Caps caps;
+        std::size_t exchange;
+    };
+    std::vector<Member> members;
     struct GroupSeen {
         bool mail = false, rcpt = false;
     };
-    std::map<unsigned, GroupSeen> group_seen;
+    std::vector<GroupSeen> group_seen;
     for (std::size_t k = 0; k < ex.size(); ++k) {
         const Exchange& e = ex[k];
         if (e.kind == ExchangeKind::unanswered) {
@@ -204,8 +211,7 @@ Defects check_transcript(const Transcript& t, bool client_only) {
         if (e.kind == ExchangeKind::body) {
             // A command sent after the final dot, before its reply, is in the
             // content's group: pipelined (RFC 2920 3.1).
-            groups[e.group].push_back(k);
-            if (!group_caps.count(e.group)) group_caps[e.group] = caps;
+            members.push_back({e.group, caps, k});
             Needs needs;
             for (std::size_t m = 0; m < e.client.size(); ++m) {
                 const std::size_t i = e.client[m];
@@ -265,12 +271,12 @@ Defects check_transcript(const Transcript& t, bool client_only) {
                 if (lax.ok || c.local_path) add(DefectCode::SmtpCommandLax, line, std::string(c.error), e.from + c.error_at);
                 else add(DefectCode::SmtpCommandSyntax, line, std::string(c.error), e.from + c.error_at);
             }
-            groups[e.group].push_back(k);
-            if (!group_caps.count(e.group)) group_caps[e.group] = caps;
+            members.push_back({e.group, caps, k});
             const bool ok_reply = e.reply && e.reply->klass() == 2;
             const bool unknown_reply = !e.reply;   // taken as accepted (batch SMTP, a missing reply)
             // Whether an earlier command of this pipelined group was a MAIL
             // (a RCPT): kept as the group grows, not looked for again.
+            if (group_seen.size() <= e.group) group_seen.resize(e.group + 1);
             GroupSeen& seen = group_seen[e.group];
             auto same_group_has = [&](Verb v) { return v == Verb::mail ? seen.mail : seen.rcpt; };
             auto need = [&](bool offered, std::string what) {
@@ -393,18 +399,22 @@ Defects check_transcript(const Transcript& t, bool client_only) {
 
     // Pipelined groups.
     if (!client_only) {
-        for (const auto& [g, members] : groups) {
-            if (members.size() < 2) continue;
-            const Caps& gc = group_caps[g];
-            for (std::size_t m = 0; m < members.size(); ++m) {
-                const Exchange& e = ex[members[m]];
+        std::stable_sort(members.begin(), members.end(),
+                         [](const Member& a, const Member& b) { return a.group < b.group; });
+        for (std::size_t b = 0, n; b < members.size(); b += n) {
+            n = 1;
+            while (b + n < members.size() && members[b + n].group == members[b].group) ++n;
+            if (n < 2) continue;
+            const Caps& gc = members[b].caps;
+            for (std::size_t m = 0; m < n; ++m) {
+                const Exchange& e = ex[members[b + m].exchange];
                 const std::size_t line = e.client[0];
                 if (m == 1 && gc.known && !gc.pipelining)
                     add(DefectCode::SmtpPipelining, line, "sent before the previous reply, without PIPELINING");
-                if (m + 1 == members.size() || e.kind == ExchangeKind::body) continue;
+                if (m + 1 == n || e.kind == ExchangeKind::body) continue;
                 const Command c = parse_command(command_text(t, e), {.utf8 = true, .lenient = true});
                 if (ends_pipelined_group(c))
-                    add(DefectCode::SmtpPipelining, ex[members[m + 1]].client[0],
+                    add(DefectCode::SmtpPipelining, ex[members[b + m + 1].exchange].client[0],
                         "sent before the reply to " + std::string(verb_name(c.verb)));
             }
         }

@@ -16,12 +16,15 @@
 // are wire lines, dot-stuffed as sent.
 #pragma once
 
+#include <algorithm>
+#include <bit>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "msg/defect.hpp"
@@ -36,12 +39,13 @@ std::optional<Format> format_by_name(std::string_view name);
 
 enum class Side : std::uint8_t { client, server, event };
 
+// (The small members last: a line takes 56 bytes beside its text, not 72.)
 struct TranscriptLine {
-    Side side = Side::client;
     std::string text;           // without line ending and without the format's prefix
     std::size_t offset = 0;     // byte offset of the line in the source (for line numbers)
-    bool tls = false;           // sent or received inside TLS
     double time = -1;           // seconds since the session started; < 0 when not recorded
+    Side side = Side::client;
+    bool tls = false;           // sent or received inside TLS
     // A message line the client ended with LF alone, not CRLF. Only swaks
     // shows it (it prints DATA lines raw: a CRLF line with its CR); a "."
     // after such a line, or ended by one, is content (RFC 5321 4.1.1.4).
@@ -130,15 +134,71 @@ enum class ExchangeKind : std::uint8_t {
     unanswered, // server lines no client line asked for (a reply too many)
 };
 
+// Indices of transcript lines, as a vector holds them; one (a command, a
+// one-line reply: most exchanges of a long transcript) is held in place,
+// with no allocation of its own.
+class LineIndices {
+public:
+    LineIndices() noexcept = default;
+    LineIndices(const LineIndices& o) : LineIndices() { assign(o.begin(), o.end()); }
+    LineIndices(LineIndices&& o) noexcept : LineIndices() { swap(o); }
+    LineIndices& operator=(LineIndices o) noexcept {
+        swap(o);
+        return *this;
+    }
+    ~LineIndices() {
+        if (cap_ > 1) delete[] heap();
+    }
+    void swap(LineIndices& o) noexcept {
+        std::swap(size_, o.size_);
+        std::swap(cap_, o.cap_);
+        std::swap(slot_, o.slot_);
+    }
+    void push_back(std::size_t i) {
+        if (size_ == cap_) grow();
+        data()[size_++] = i;
+    }
+    void clear() noexcept { size_ = 0; }
+    std::size_t size() const noexcept { return size_; }
+    bool empty() const noexcept { return size_ == 0; }
+    std::size_t operator[](std::size_t k) const noexcept { return data()[k]; }
+    std::size_t front() const noexcept { return data()[0]; }
+    std::size_t back() const noexcept { return data()[size_ - 1]; }
+    const std::size_t* begin() const noexcept { return data(); }
+    const std::size_t* end() const noexcept { return data() + size_; }
+    friend bool operator==(const LineIndices& a, const LineIndices& b) noexcept {
+        return std::equal(a.begin(), a.end(), b.begin(), b.end());
+    }
+
+private:
+    static_assert(sizeof(std::size_t) == sizeof(std::size_t*));
+    std::size_t* heap() const noexcept { return std::bit_cast<std::size_t*>(slot_); }
+    const std::size_t* data() const noexcept { return cap_ > 1 ? heap() : &slot_; }
+    std::size_t* data() noexcept { return cap_ > 1 ? heap() : &slot_; }
+    void assign(const std::size_t* b, const std::size_t* e) {
+        for (; b != e; ++b) push_back(*b);
+    }
+    void grow() {
+        const std::size_t cap = cap_ * 2;
+        std::size_t* bigger = new std::size_t[cap];
+        std::copy(begin(), end(), bigger);
+        if (cap_ > 1) delete[] heap();
+        slot_ = std::bit_cast<std::size_t>(bigger);
+        cap_ = cap;
+    }
+    std::size_t slot_ = 0;   // the one index; with more, the address of their array
+    std::size_t size_ = 0, cap_ = 1;
+};
+
 // What the client sent in one turn and the reply to it. Exchanges sent in
 // one write without waiting (RFC 2920 pipelining) share a group number.
 struct Exchange {
-    ExchangeKind kind = ExchangeKind::command;
-    std::vector<std::size_t> client;      // indices into Transcript::lines
-    std::vector<std::size_t> reply_lines; // indices of the reply's lines (empty: none recorded)
+    LineIndices client;                   // indices into Transcript::lines
+    LineIndices reply_lines;              // indices of the reply's lines (empty: none recorded)
     std::optional<Reply> reply;           // when reply_lines form a well-formed reply
-    unsigned group = 0;
+    ExchangeKind kind = ExchangeKind::command;
     bool tls = false;                     // sent inside TLS
+    unsigned group = 0;
     // BDAT: octets its size gave that no recorded line brought before the
     // reply (or the end), and octets of its last line (with CRLF) past it.
     std::uint64_t chunk_short = 0, chunk_over = 0;
