@@ -71,6 +71,19 @@ TEST(Diagnostics, SarifLogHasEveryRuleAndEachResultAtItsPlace) {
     EXPECT_NE(s.find("\"uri\": \"img.png\""), std::string::npos);
     EXPECT_NE(s.find("\"exitCode\": 1"), std::string::npos);
     EXPECT_EQ(s.back(), '\n');
+    // Bytes that are not UTF-8 before the place count as a reader decoding
+    // the line counts them, one U+FFFD for each maximal subpart: a lone
+    // continuation byte one, an encoded surrogate three, an overlong NUL
+    // two, a sequence cut short (E2 82) one. Byte column 18 is code point
+    // 17 (13 before).
+    std::ostringstream bad;
+    msg::SarifLog b(bad, "msgcheck", "1");
+    b.begin();
+    const std::string odd = "Subject: \x80\xed\xa0\x80\xc0\x80\xe2\x82\x01\n";
+    b.add("m.eml", 0, odd, msg::Defect{DefectCode::HeaderControl, 17, ""}, 1, 18, 17);
+    b.end(1);
+    EXPECT_NE(bad.str().find("\"startLine\": 1, \"startColumn\": 17, \"byteOffset\": 17"), std::string::npos)
+        << bad.str().substr(bad.str().find("\"results\""));
     // Balanced: as many opening as closing braces and brackets.
     EXPECT_EQ(std::count(s.begin(), s.end(), '{'), std::count(s.begin(), s.end(), '}'));
     EXPECT_EQ(std::count(s.begin(), s.end(), '['), std::count(s.begin(), s.end(), ']'));
@@ -109,6 +122,10 @@ TEST(Diagnostics, FormattedApartAsPrinted) {
 TEST(Diagnostics, UrisAndExplanations) {
     EXPECT_EQ(msg::file_uri("a/b-c_d.~e"), "a/b-c_d.~e");
     EXPECT_EQ(msg::file_uri("x y#%\xc3\xa9"), "x%20y%23%25%C3%A9");
+    // Not a network-path reference, whose authority "tmp" would be a host.
+    EXPECT_EQ(msg::file_uri("//tmp/m.eml"), "/tmp/m.eml");
+    EXPECT_EQ(msg::file_uri("///m.eml"), "/m.eml");
+    EXPECT_EQ(msg::file_uri("a//b"), "a//b");
     const std::string e = msg::explain(msg::defect_info(DefectCode::LineLong));
     EXPECT_EQ(e.rfind("line.long (warning, RFC 5322 2.1.1)", 0), 0u) << e;
     EXPECT_NE(e.find("\n  Bad:\n"), std::string::npos);

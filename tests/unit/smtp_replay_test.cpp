@@ -106,6 +106,22 @@ TEST(SmtpReplayJson, StepsSummaryAndReceivedAnnotations) {
               R"j({"source": "t.txt", "line": 7, "sent": "MAIL FROM:<a@example.org>", )j"
               R"j("recorded": {"code": 250, "enhanced": "2.1.0", "lines": ["2.1.0 Ok"]}, "live": null, )j"
               R"j("compared": true, "match": false, "note": "no reply"})j");
+    // A server's text is shown as everywhere else: its control characters
+    // and bytes that are not UTF-8 as \xHH, in the lines and in a note or
+    // an error that quotes it.
+    ReplayStep hostile;
+    hostile.sent = "RCPT TO:<b@example.net>";
+    hostile.live = make_reply(550, "5.1.1 no\xff such \x1b]0;x\x07user");
+    hostile.match = false;
+    hostile.note = "no reply: malformed reply (\"551 \x1b[31m\")";
+    EXPECT_EQ(replay_step_json("t.txt", 9, hostile),
+              R"j({"source": "t.txt", "line": 9, "sent": "RCPT TO:<b@example.net>", "recorded": null, )j"
+              R"j("live": {"code": 550, "enhanced": "5.1.1", "lines": ["5.1.1 no\\xff such \\x1b]0;x\\x07user"]}, )j"
+              R"j("compared": false, "match": false, "note": "no reply: malformed reply (\"551 \\x1b[31m\")"})j");
+    ReplayReport refused;
+    refused.error = "greeting 554 \x1b[2Jgo away";
+    EXPECT_EQ(replay_summary_json("t.txt", "mx:25", refused, Match::code),
+              R"({"source": "t.txt", "server": "mx:25", "reached": false, "error": "greeting 554 \\x1b[2Jgo away"})");
     ReplayReport r;
     r.error = "cannot connect";
     EXPECT_EQ(replay_summary_json("t.txt", "mx:25", r, Match::code),

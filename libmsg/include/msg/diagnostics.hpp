@@ -128,7 +128,8 @@ private:
 };
 
 // A file name as a relative URI reference: bytes outside RFC 3986's
-// unreserved set and "/" percent-encoded.
+// unreserved set and "/" percent-encoded; a name starting with "//" starts
+// with one "/" (not a network-path reference, whose host would follow).
 std::string file_uri(std::string_view path);
 
 }  // namespace msg

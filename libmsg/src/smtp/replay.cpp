@@ -4,6 +4,7 @@
 
 #include "msg/json.hpp"
 
+#include "msg/charset.hpp"
 #include "msg/codec.hpp"
 #include "msg/header.hpp"
 #include "msg/smtp/client_session.hpp"
@@ -431,7 +432,10 @@ void reply_json(Json& j, std::string_view key, const std::optional<Reply>& r) {
     if (r->enhanced) j.value(r->enhanced->str());
     else j.null();
     j.key("lines").begin_array();
-    for (const std::string& l : r->lines) j.value(l);
+    // A server's text, recorded or live: its control characters (and bytes
+    // that are not UTF-8) as \xHH, as docs/json.md has peer text and as the
+    // text report shows it.
+    for (const std::string& l : r->lines) j.value(printable(l));
     j.end_array().end_object();
 }
 }  // namespace
@@ -442,7 +446,7 @@ std::string replay_step_json(std::string_view source, std::uint64_t line, const 
     reply_json(j, "recorded", s.recorded);
     reply_json(j, "live", s.live);
     j.key("compared").value(s.compared).key("match").value(s.match);
-    if (!s.note.empty()) j.key("note").value(s.note);
+    if (!s.note.empty()) j.key("note").value(printable(s.note));   // may quote a reply
     j.end_object();
     return j.str();
 }
@@ -450,7 +454,7 @@ std::string replay_step_json(std::string_view source, std::uint64_t line, const 
 std::string replay_summary_json(std::string_view source, std::string_view server, const ReplayReport& r, Match match) {
     Json j;
     j.begin_object().key("source").value(source).key("server").value(server).key("reached").value(r.reached);
-    if (!r.reached) j.key("error").value(r.error);
+    if (!r.reached) j.key("error").value(printable(r.error));
     else
         j.key("match_by").value(match_name(match))
             .key("exchanges").value(static_cast<std::uint64_t>(r.steps.size()))
