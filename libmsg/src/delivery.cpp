@@ -6,6 +6,7 @@
 #include <climits>
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "msg/charset.hpp"
 #include "msg/datetime.hpp"
@@ -234,9 +235,12 @@ Result<Settlement> settle(Claim& claim, Delivery& d, const SettleOptions& o, Sys
     // settles it is counted by retry_info(entry, state), with this number.
     s.attempt = retry.attempts + 1;
 
-    // Recipients deferred for longer than max_age fail.
+    // Recipients deferred for longer than max_age fail. Counted in seconds:
+    // in the clock's nanoseconds a max_age over 292 years (a "never give
+    // up"), or an age from an Attempt: before 1970 - 292 years, wraps negative.
     const SystemTime born = entry_born(entry, now);
-    if (now - born >= o.retry.max_age)
+    const auto secs = [](SystemTime t) { return std::chrono::floor<std::chrono::seconds>(t.time_since_epoch()); };
+    if (secs(now) - secs(born) >= o.retry.max_age)
         for (RcptOutcome& r : d.rcpts)
             if (r.state == RcptState::deferred) {
                 r.state = RcptState::failed;
@@ -295,7 +299,13 @@ Result<Settlement> settle(Claim& claim, Delivery& d, const SettleOptions& o, Sys
         s.outcome = Outcome::partial;
     }
     if (!deferred.empty()) {
-        const SystemTime when = now + std::chrono::duration_cast<SystemTime::duration>(o.retry.delay(s.attempt, u));
+        // A delay past the clock's end (a --retry-max of centuries) would
+        // wrap to a time long past, due at once on every pass: the end of
+        // the clock instead.
+        const double room =
+            std::chrono::duration<double>(SystemTime::max() - std::max(now, SystemTime{})).count() - 1.0;
+        const double delay = std::min(o.retry.delay(s.attempt, u).count(), room);
+        const SystemTime when = now + std::chrono::duration_cast<SystemTime::duration>(std::chrono::duration<double>(delay));
         std::string what;
         for (const RcptOutcome& r : d.rcpts)
             if (r.state == RcptState::deferred) {
@@ -330,7 +340,9 @@ std::string entry_json(std::string_view name, SpoolState state, const SpoolEntry
     if (r.attempts && !r.settled) j.value(printable(r.last_what));
     else j.null();
     j.key("next_attempt");
-    if (r.next) j.value(format_rfc3339(*r.next));
+    // Only for an entry that waits for a retry (json.md): not one due now,
+    // nor one held or released with its Next-Attempt: line still in it.
+    if (r.next && state == SpoolState::deferred && *r.next > now) j.value(format_rfc3339(*r.next));
     else j.null();
     if (const std::string why = unsendable(e); !why.empty()) j.key("problem").value(why);
     j.end_object();
@@ -344,7 +356,11 @@ std::optional<std::chrono::seconds> parse_duration(std::string_view s) {
     while (i < s.size()) {
         long long v = 0;
         const std::size_t start = i;
-        while (i < s.size() && s[i] >= '0' && s[i] <= '9') v = v * 10 + (s[i++] - '0');
+        constexpr long long kMax = std::numeric_limits<long long>::max();
+        while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
+            if (v > (kMax - (s[i] - '0')) / 10) return std::nullopt;   // would overflow
+            v = v * 10 + (s[i++] - '0');
+        }
         if (i == start) return std::nullopt;
         long long unit = 1;
         if (i < s.size()) {
@@ -358,6 +374,7 @@ std::optional<std::chrono::seconds> parse_duration(std::string_view s) {
             }
             ++i;
         }
+        if (v > (kMax - total) / unit) return std::nullopt;
         total += v * unit;
     }
     return std::chrono::seconds(total);

@@ -326,7 +326,9 @@ RetryInfo retry_info(const SpoolEntry& entry) {
             const std::size_t sp = l.value.find(' ');
             r.last = parse_rfc3339(l.value.substr(0, sp));
             r.last_what = sp == std::string_view::npos ? std::string_view{} : l.value.substr(sp + 1);
-            if (!r.first) r.first = r.last;
+            // The earliest, not the first written: one written by a clock
+            // that ran ahead must not keep max_age from ever coming.
+            if (r.last && (!r.first || *r.last < *r.first)) r.first = r.last;
         } else if (is("Next-Attempt")) {
             r.next = parse_rfc3339(l.value);
         }

@@ -218,6 +218,42 @@ TEST_F(Delivery, MaxAgeCountsFromTheFirstAttempt) {
     EXPECT_EQ(s->outcome, msg::Outcome::deferred);
 }
 
+// A max_age or a retry delay of centuries ("never give up") is counted in
+// seconds, not in the clock's nanoseconds, where it wrapped: the first
+// greylisting failed the entry ("gave up after 1 attempts over 0s"), and a
+// --retry-max of centuries made the next attempt one in 1734, due at once.
+TEST_F(Delivery, CenturiesOfMaxAgeAndRetryDelayDoNotWrap) {
+    opt_.retry.max_age = seconds(20000LL * 7 * 86400);   // --max-age 20000w
+    opt_.retry.base = opt_.retry.max = seconds(20000LL * 7 * 86400);
+    const std::string n = enqueue(envelope({"grey@example.net"}));
+    const auto now = time_point_cast<seconds>(system_clock::now());
+    msg::Claim c = claim(n);
+    msg::Delivery d;
+    d.rcpts = {outcome("grey@example.net", RcptState::deferred, reply(451, "4.7.1 greylisted"))};
+    auto s = msg::settle(c, d, opt_, now, 0.5);
+    ASSERT_TRUE(s);
+    EXPECT_EQ(s->outcome, msg::Outcome::deferred);
+    ASSERT_TRUE(s->next_attempt);
+    EXPECT_GT(*s->next_attempt, now + hours(24 * 365 * 200));
+}
+
+// max_age counts from the earliest Attempt:, not the first line: one written
+// while the clock ran years ahead must not keep an entry retried for years.
+TEST_F(Delivery, MaxAgeCountsFromTheEarliestAttempt) {
+    opt_.retry.max_age = hours(24);
+    const auto now = time_point_cast<seconds>(system_clock::now());
+    msg::Envelope e = envelope({"grey@example.net"});
+    e.annotations.emplace_back("Attempt", msg::format_rfc3339(now + hours(24 * 365 * 5)) + " 451 4.7.1 greylisted");
+    e.annotations.emplace_back("Attempt", msg::format_rfc3339(now - hours(48)) + " 451 4.7.1 greylisted");
+    const std::string n = enqueue(e);
+    msg::Claim c = claim(n);
+    msg::Delivery d;
+    d.rcpts = {outcome("grey@example.net", RcptState::deferred, reply(451, "4.7.1 greylisted"))};
+    auto s = msg::settle(c, d, opt_, now, 0.5);
+    ASSERT_TRUE(s);
+    EXPECT_EQ(s->outcome, msg::Outcome::failed);
+}
+
 TEST_F(Delivery, SecondAttemptDoublesAndMaxAgeGivesUp) {
     opt_.retry.max_age = hours(24);
     const std::string n = enqueue(envelope({"later@example.net"}));
@@ -794,6 +830,29 @@ TEST_F(Delivery, EntryJson) {
     EXPECT_NE(j.find(R"("problem": )"), std::string::npos) << j;
 }
 
+// next_attempt only while the entry waits for a retry (json.md): not for a
+// deferred entry due now, nor for a held or released one that still has its
+// Next-Attempt: line (release makes it due at once).
+TEST_F(Delivery, EntryJsonNextAttemptOnlyWhileWaiting) {
+    const auto now = time_point_cast<seconds>(system_clock::now());
+    auto with_next = [&](system_clock::time_point next) {
+        return msg::parse_spool_entry("MAIL FROM:<a@example.org>\nRCPT TO:<b@example.net>\nAttempt: " +
+                                      msg::format_rfc3339(now - hours(1)) + " 451 4.2.0 busy\nNext-Attempt: " +
+                                      msg::format_rfc3339(next) + "\n\nx\n");
+    };
+    const std::string n = "20261123T081500.123456Z.4711.000000.host";
+    const std::string later = msg::format_rfc3339(now + hours(1));
+    EXPECT_NE(msg::entry_json(n, SpoolState::deferred, with_next(now + hours(1)), now)
+                  .find(R"("next_attempt": ")" + later + "\""),
+              std::string::npos);
+    for (const auto& [state, next] : {std::pair{SpoolState::deferred, now - hours(1)},
+                                      std::pair{SpoolState::hold, now + hours(1)},
+                                      std::pair{SpoolState::queue, now + hours(1)}}) {
+        const std::string j = msg::entry_json(n, state, with_next(next), now);
+        EXPECT_NE(j.find(R"("next_attempt": null)"), std::string::npos) << j;
+    }
+}
+
 TEST(DeliveryDurations, ParsedAsPeopleWriteThem) {
     EXPECT_EQ(msg::parse_duration("90s"), seconds(90));
     EXPECT_EQ(msg::parse_duration("90"), seconds(90));
@@ -804,4 +863,9 @@ TEST(DeliveryDurations, ParsedAsPeopleWriteThem) {
     EXPECT_FALSE(msg::parse_duration("5x"));
     EXPECT_FALSE(msg::parse_duration("m"));
     EXPECT_FALSE(msg::parse_duration("1.5h"));
+    // Too large for the count of seconds: refused, not wrapped.
+    EXPECT_FALSE(msg::parse_duration("99999999999999999999s"));
+    EXPECT_FALSE(msg::parse_duration("9223372036854775807w"));
+    EXPECT_FALSE(msg::parse_duration("9223372036854775807s1s"));
+    EXPECT_EQ(msg::parse_duration("9223372036854775807s"), seconds(9223372036854775807LL));
 }

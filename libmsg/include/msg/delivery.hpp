@@ -91,7 +91,7 @@ struct RetryPolicy {
 // last attempt, and it is not tried again. In the other states, retry_info(e).
 RetryInfo retry_info(const SpoolEntry& e, SpoolState state);
 
-// When an entry was first tried (its first Attempt:), else `now` (this is
+// When an entry was first tried (its earliest Attempt:), else `now` (this is
 // its first attempt): what max_age counts from. Not when it was enqueued:
 // an entry held for a week, or enqueued long before any sender ran, would
 // fail at the first greylisting reply of its first attempt.

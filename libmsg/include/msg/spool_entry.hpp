@@ -88,7 +88,7 @@ struct RetryRecord {
 // retry_info(entry, state) in delivery.hpp counts it.
 struct RetryInfo {
     std::size_t attempts = 0;                                    // Attempt: lines
-    std::optional<std::chrono::system_clock::time_point> first;  // the first Attempt:
+    std::optional<std::chrono::system_clock::time_point> first;  // the earliest Attempt:
     std::optional<std::chrono::system_clock::time_point> last;   // the last Attempt:
     std::string_view last_what;                                  // what the last Attempt: says (a reply, an error)
     std::optional<std::chrono::system_clock::time_point> next;   // Next-Attempt: (none: due now)
