@@ -73,6 +73,11 @@ RetryInfo retry_info(const SpoolEntry& e, SpoolState state) {
     return r;
 }
 
+std::optional<SystemTime> waits_until(const RetryInfo& r, SpoolState state, SystemTime now) {
+    if (state == SpoolState::deferred && r.next && *r.next > now) return r.next;
+    return std::nullopt;
+}
+
 SystemTime entry_born(const SpoolEntry& e, SystemTime now) {
     if (const RetryInfo r = retry_info(e); r.first) return *r.first;
     return now;
@@ -140,8 +145,7 @@ void DueScan::refill() {
             if (!data && data.error().errnum == ENOENT) continue;   // moved on meanwhile
             // One that cannot be read is handed out all the same: its claim
             // fails and says why, as a queued one's does.
-            if (data)
-                if (const RetryInfo r = retry_info(parse_spool_entry(*data)); r.next && *r.next > now_) continue;
+            if (data && waits_until(retry_info(parse_spool_entry(*data)), SpoolState::deferred, now_)) continue;
         }
         batch_.push_back(std::move(item->name));
     }
@@ -340,9 +344,7 @@ std::string entry_json(std::string_view name, SpoolState state, const SpoolEntry
     if (r.attempts && !r.settled) j.value(printable(r.last_what));
     else j.null();
     j.key("next_attempt");
-    // Only for an entry that waits for a retry (json.md): not one due now,
-    // nor one held or released with its Next-Attempt: line still in it.
-    if (r.next && state == SpoolState::deferred && *r.next > now) j.value(format_rfc3339(*r.next));
+    if (const auto next = waits_until(r, state, now)) j.value(format_rfc3339(*next));
     else j.null();
     if (const std::string why = unsendable(e); !why.empty()) j.key("problem").value(why);
     j.end_object();

@@ -317,12 +317,11 @@ std::unique_ptr<Sender::Lane::Job> Sender::Lane::take() {
         Claim& claim = **claimed;
         // Listed in queue/ but deferred by another sender before the claim
         // (spool-format.md: never sent before its Next-Attempt:).
-        if (claim.state() == SpoolState::deferred)
-            if (const RetryInfo r = retry_info(claim.entry()); r.next && *r.next > Clock::now()) {
-                ++*s_.done;
-                ++s_.totals.skipped;   // as one another sender holds: its own run deals with it
-                continue;
-            }
+        if (waits_until(retry_info(claim.entry()), claim.state(), Clock::now())) {
+            ++*s_.done;
+            ++s_.totals.skipped;   // as one another sender holds: its own run deals with it
+            continue;
+        }
         if (const std::string why = unsendable(claim.entry()); !why.empty()) {
             ++*s_.done;
             if (auto st = settle_unsendable(claim, why, s_.options.settle); !st) {

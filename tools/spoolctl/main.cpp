@@ -99,10 +99,7 @@ int list(msg::Spool& spool, const std::vector<msg::SpoolState>& states, bool jso
         std::cout << msg::printable(item->name) << "  " << msg::state_dir(item->state) << "  " << human_size(e.message.size())
                   << "  " << msg::human_duration(age) << "  " << r.attempts << "  " << sender << " " << env.rcpts.size()
                   << (env.rcpts.size() == 1 ? " rcpt" : " rcpts");
-        // When a deferred entry is tried next (as entry_json() has it): not
-        // for one due now, nor a held or released one's stale Next-Attempt:.
-        if (r.next && item->state == msg::SpoolState::deferred && *r.next > now)
-            std::cout << "  next " << msg::format_rfc3339(*r.next);
+        if (const auto next = msg::waits_until(r, item->state, now)) std::cout << "  next " << msg::format_rfc3339(*next);
         if (r.attempts && !r.settled) std::cout << "  last: " << msg::printable(r.last_what);
         std::cout << '\n';
     }

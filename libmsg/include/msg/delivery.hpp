@@ -91,6 +91,13 @@ struct RetryPolicy {
 // last attempt, and it is not tried again. In the other states, retry_info(e).
 RetryInfo retry_info(const SpoolEntry& e, SpoolState state);
 
+// Until when an entry in `state` waits for its retry: a deferred entry's
+// Next-Attempt: while it is still ahead of `now`. None for one due now, nor
+// in another state: a held or released entry keeps its Next-Attempt: line,
+// which no sender reads (a released one is due at once). What senders skip
+// and what spoolctl list shows as "next".
+std::optional<SystemTime> waits_until(const RetryInfo& r, SpoolState state, SystemTime now);
+
 // When an entry was first tried (its earliest Attempt:), else `now` (this is
 // its first attempt): what max_age counts from. Not when it was enqueued:
 // an entry held for a week, or enqueued long before any sender ran, would
