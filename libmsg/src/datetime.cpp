@@ -286,7 +286,15 @@ int days_in_month(int year, int month) {
     return static_cast<int>(static_cast<unsigned>(last.day()));
 }
 
-std::optional<chr::system_clock::time_point> to_time_point(const DateTime& d) {
+namespace {
+
+// system_clock may count nanoseconds in 64 bits: 1677 to 2262.
+constexpr chr::sys_seconds kClockFirst = chr::ceil<chr::seconds>(chr::system_clock::time_point::min());
+constexpr chr::sys_seconds kClockLast = chr::floor<chr::seconds>(chr::system_clock::time_point::max());
+
+// The second a DateTime names, whatever the clock can hold; nothing when
+// it names none (a 30 February, an hour 24).
+std::optional<chr::sys_seconds> to_seconds(const DateTime& d) {
     // std::chrono::year would cut a larger year to 16 bits.
     if (d.year < static_cast<int>(chr::year::min()) || d.year > static_cast<int>(chr::year::max()) ||
         d.month < 1 || d.month > 12 || d.day < 1 || d.day > 31 || d.hour < 0 || d.hour > 23 || d.minute < 0 ||
@@ -295,13 +303,16 @@ std::optional<chr::system_clock::time_point> to_time_point(const DateTime& d) {
     const chr::year_month_day ymd{chr::year{d.year}, chr::month{static_cast<unsigned>(d.month)},
                                   chr::day{static_cast<unsigned>(d.day)}};
     if (!ymd.ok()) return std::nullopt;
-    const chr::sys_seconds t = chr::sys_days{ymd} + chr::hours{d.hour} + chr::minutes{d.minute} +
-                               chr::seconds{d.second} - chr::minutes{d.zone_minutes};
-    // system_clock may count nanoseconds in 64 bits: 1677 to 2262.
-    constexpr chr::sys_seconds first = chr::ceil<chr::seconds>(chr::system_clock::time_point::min());
-    constexpr chr::sys_seconds last = chr::floor<chr::seconds>(chr::system_clock::time_point::max());
-    if (t < first || t > last) return std::nullopt;
-    return chr::time_point_cast<chr::system_clock::duration>(t);
+    return chr::sys_days{ymd} + chr::hours{d.hour} + chr::minutes{d.minute} + chr::seconds{d.second} -
+           chr::minutes{d.zone_minutes};
+}
+
+}  // namespace
+
+std::optional<chr::system_clock::time_point> to_time_point(const DateTime& d) {
+    const std::optional<chr::sys_seconds> t = to_seconds(d);
+    if (!t || *t < kClockFirst || *t > kClockLast) return std::nullopt;
+    return chr::time_point_cast<chr::system_clock::duration>(*t);
 }
 
 std::string format_date_time(std::time_t t) {
@@ -341,7 +352,11 @@ std::optional<chr::system_clock::time_point> parse_rfc3339(std::string_view s) {
         return std::nullopt;
     }
     if (i != s.size()) return std::nullopt;
-    return to_time_point(d);
+    // Any year 0000 to 9999 is RFC 3339's: one the clock cannot hold is
+    // its nearest end (a Next-Attempt: in 9999 waits as long as one in 2262).
+    const std::optional<chr::sys_seconds> t = to_seconds(d);
+    if (!t) return std::nullopt;
+    return chr::time_point_cast<chr::system_clock::duration>(std::clamp(*t, kClockFirst, kClockLast));
 }
 
 std::string format_rfc3339(chr::system_clock::time_point t) {

@@ -157,9 +157,21 @@ TEST(DateTime, TimePointOnlyWithinTheClock) {
     EXPECT_FALSE(msg::to_time_point(d));
     d.year = INT_MAX;
     EXPECT_FALSE(msg::to_time_point(d));
-    if (const auto t = msg::parse_rfc3339("9999-12-31T23:59:59Z")) {
-        EXPECT_EQ(msg::format_rfc3339(*t), "9999-12-31T23:59:59Z");
-    }
+}
+
+// Every RFC 3339 year (0000 to 9999) is read; one the clock cannot hold is
+// its nearest end, so that a Next-Attempt: far ahead still waits and an
+// Attempt: far back still counts (they were "not an RFC 3339 date-time",
+// and the entry failed unsent).
+TEST(Rfc3339, YearsPastTheClockAreItsEnds) {
+    const auto end = msg::parse_rfc3339("9999-12-31T23:59:59Z");
+    const auto start = msg::parse_rfc3339("0000-01-01T00:00:00Z");
+    ASSERT_TRUE(end && start);
+    EXPECT_EQ(*end, std::chrono::floor<std::chrono::seconds>(system_clock::time_point::max()));
+    EXPECT_EQ(*start, std::chrono::ceil<std::chrono::seconds>(system_clock::time_point::min()));
+    EXPECT_GT(*end, *msg::parse_rfc3339("2200-01-01T00:00:00Z"));
+    EXPECT_LT(*start, *msg::parse_rfc3339("1700-01-01T00:00:00Z"));
+    EXPECT_FALSE(msg::parse_rfc3339("9999-02-30T00:00:00Z"));   // still no such day
 }
 
 TEST(DateTime, Formatting) {

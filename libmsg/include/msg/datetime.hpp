@@ -61,7 +61,9 @@ std::optional<std::chrono::system_clock::time_point> to_time_point(const DateTim
 std::string format_date_time(std::time_t t);
 
 // RFC 3339 ("2026-11-23T08:15:00Z"; fractions of a second and numeric
-// offsets accepted); nothing when malformed.
+// offsets accepted); nothing when malformed. A time the clock cannot hold
+// (system_clock may span 1677 to 2262, RFC 3339 years 0000 to 9999) is the
+// clock's nearest end.
 std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::string_view s);
 // "2026-11-23T08:15:00Z" (whole seconds, UTC).
 std::string format_rfc3339(std::chrono::system_clock::time_point t);
