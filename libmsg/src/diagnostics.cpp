@@ -280,6 +280,11 @@ std::string file_uri(std::string_view path) {
 SarifLog::SarifLog(std::ostream& out, std::string tool, std::string version)
     : out_(out), tool_(std::move(tool)), version_(std::move(version)) {}
 
+namespace {
+// The rule of an input that is not mail, after the catalogue's.
+constexpr std::string_view kNotMailRule = "input.not-mail";
+}  // namespace
+
 void SarifLog::begin() {
     Json j;
     j.begin_array();
@@ -293,6 +298,15 @@ void SarifLog::begin() {
         if (!info.rfc.empty()) j.key("properties").begin_object().key("rfc").value(info.rfc).end_object();
         j.end_object();
     }
+    j.begin_object()
+        .key("id").value(kNotMailRule)
+        .key("shortDescription").begin_object().key("text").value("input that is not mail at all").end_object()
+        .key("fullDescription").begin_object()
+            .key("text").value("The input is empty, binary data (an image, an archive, an Outlook .msg file), "
+                               "or text with no header field at its start: nothing in it can be checked.")
+        .end_object()
+        .key("defaultConfiguration").begin_object().key("level").value("error").end_object()
+        .end_object();
     j.end_array();
     out_ << "{\"version\": \"2.1.0\", \"$schema\": \"https://json.schemastore.org/sarif-2.1.0.json\",\n"
             " \"runs\": [{\"tool\": {\"driver\": {\"name\": \""
@@ -329,6 +343,8 @@ std::string SarifLog::result(const std::string& file, std::uint64_t message, std
 std::string SarifLog::input_result(const std::string& file, Severity severity, const std::string& text) {
     Json j;
     j.begin_object()
+        .key("ruleId").value(kNotMailRule)
+        .key("ruleIndex").value(static_cast<std::uint64_t>(defect_catalogue().size()))
         .key("level").value(level_of(severity))
         .key("message").begin_object().key("text").value(text).end_object()
         .key("locations").begin_array().begin_object()

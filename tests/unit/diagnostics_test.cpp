@@ -69,6 +69,18 @@ TEST(Diagnostics, SarifLogHasEveryRuleAndEachResultAtItsPlace) {
     // Byte column 16 is code point 15: the é is two bytes.
     EXPECT_NE(s.find("\"startLine\": 7, \"startColumn\": 15, \"byteOffset\": 115"), std::string::npos) << s;
     EXPECT_NE(s.find("\"uri\": \"img.png\""), std::string::npos);
+    // Every result has a rule (SARIF 3.27.5): an input that is not mail
+    // the last one, after the catalogue's.
+    EXPECT_NE(s.find("{\"id\": \"input.not-mail\""), std::string::npos) << s;
+    EXPECT_NE(s.find("\"ruleId\": \"input.not-mail\", \"ruleIndex\": " +
+                     std::to_string(msg::defect_catalogue().size()) + ","),
+              std::string::npos) << s;
+    const auto count = [&](std::string_view what) {
+        std::size_t n = 0;
+        for (std::size_t at = s.find(what); at != std::string::npos; at = s.find(what, at + 1)) ++n;
+        return n;
+    };
+    EXPECT_EQ(count("\"ruleId\""), count("\"locations\"")) << "a result without a rule";
     EXPECT_NE(s.find("\"exitCode\": 1"), std::string::npos);
     EXPECT_EQ(s.back(), '\n');
     // Bytes that are not UTF-8 before the place count as a reader decoding

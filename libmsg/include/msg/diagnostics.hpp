@@ -109,8 +109,10 @@ public:
     // the message's index in an archive.
     void add(const std::string& file, std::uint64_t message, std::string_view data, const Defect& d,
              std::uint64_t line, std::uint64_t column, std::uint64_t file_offset);
-    // A problem with a whole input (not mail, unreadable): a result
-    // without a rule at the file.
+    // An input that is not mail at all (msg::not_mail_reason): a result of
+    // the rule "input.not-mail", the last of the log's rules, at the file
+    // (SARIF 3.27.5 wants a rule for every result; the defect catalogue has
+    // none for it, as it is no defect of a message).
     void add_input(const std::string& file, Severity severity, const std::string& text);
     // The results add() and add_input() write, as JSON text, and a result
     // made so added: for a caller that makes results in other threads and
