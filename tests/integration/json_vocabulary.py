@@ -166,6 +166,15 @@ try:
     bad = sorted(os.path.join(dp, f) for dp, _, fs in os.walk(os.path.join(tdir, "defects")) for f in fs)[:10]
     objs = lines_of(run("smtpreplay", "--check", "--json", *bad).stdout, "smtpreplay --check --json")
     vocabulary("smtpreplay", objs, "smtpreplay --check --json")
+    # The shared names: `detail` only when there is one, the particulars
+    # in `text` in parentheses (as msgcheck has them).
+    defects = [o for o in objs if "defect" in o]
+    check(any("detail" in o for o in defects) and any("detail" not in o for o in defects),
+          "smtpreplay --check --json: defects with and without particulars")
+    for o in defects:
+        if "detail" in o:
+            check(o["detail"] != "" and o["text"].endswith("(" + o["detail"] + ")"),
+                  "smtpreplay --check --json: text with its particulars: %r" % o)
     sample = os.path.join(tdir, "auth-login.txt")
     sink, port = testlib.start_smtpsink(os.path.join(BIN, "smtpsink"), "--script", sample)
     try:
