@@ -690,6 +690,42 @@ void Sender::run(std::vector<std::unique_ptr<Lane>>& lanes) {
     }
 }
 
+// No session could be had with the server this pass. Its outage counts
+// against max_age as any temporary failure does (RFC 5321 4.5.4.1: a
+// sender gives up after some days, a relay down for weeks included): an
+// entry tried before whose first attempt is max_age ago fails now, as it
+// would at its next 4xx, with why the server was not reached. An entry
+// never tried waits, as its age counts from its first attempt; every other
+// entry is left as it was, nothing held against it.
+std::uint64_t Sender::expire_unreached(const std::string& why) {
+    const SystemTime now = Clock::now();
+    DueScan due(spool_, now);
+    std::uint64_t expired = 0;
+    while (const auto name = due.next()) {
+        auto claimed = spool_.claim(*name);
+        if (!claimed || !*claimed) continue;   // gone, or another sender's
+        Claim& claim = **claimed;
+        const RetryInfo r = retry_info(claim.entry());
+        if (r.attempts == 0 || waits_until(r, claim.state(), now) || !unsendable(claim.entry()).empty()) continue;
+        if (std::chrono::floor<std::chrono::seconds>(now - entry_born(claim.entry(), now)) < options_.settle.retry.max_age)
+            continue;
+        Delivery d;
+        for (const Envelope::Rcpt& rcpt : envelope_of(claim.entry()).rcpts)
+            d.rcpts.push_back({rcpt.address, RcptState::deferred, std::nullopt,
+                               "no session with " + options_.server.str() + ": " + why, "4.4.1"});
+        const std::string entry = claim.name();
+        auto settled = settle(claim, d, options_.settle, now, 0.0);
+        if (!settled) {
+            shared_->unrecordable(settled.error().message);
+            break;
+        }
+        ++expired;
+        ++totals_.failed;
+        events_.settled(entry, *settled, d);   // the loops are gone: no lock needed
+    }
+    return expired;
+}
+
 SendPass Sender::pass(const std::atomic<bool>& stop) {
     SendPass result;
     DueScan due(spool_, Clock::now());
@@ -776,8 +812,12 @@ SendPass Sender::pass(const std::atomic<bool>& stop) {
     if (!stop)
         if (auto s = spool_.sync(); !s) shared_->problem(s.error().message);
     result.scan_error = due.error();
-    result.unrecorded = shared_->unrecorded;
     result.unreachable = gave_up > 0 && !totals_.reached;
+    if (result.unreachable && !stop && !shared_->unrecorded) {
+        result.expired = expire_unreached(result.session_error);
+        result.left -= std::min(result.left, result.expired);
+    }
+    result.unrecorded = shared_->unrecorded;
     result.left_behind = gave_up > 0 && !result.unreachable && !stop;
     result.stopped = stop;
     return result;

@@ -284,6 +284,41 @@ TEST_F(SenderTest, AnOutcomeTheSpoolCannotRecordStopsEverySession) {
     EXPECT_EQ(in(msg::SpoolState::queue), std::set<std::string>(names.begin(), names.end()));
 }
 
+// An outage counts against max_age as any temporary failure does: an entry
+// tried before, first over max_age ago, fails when the server cannot be
+// reached (5.4.7, with why); one tried lately, and one never tried, wait.
+TEST_F(SenderTest, UnreachableServerFailsWhatIsPastMaxAgeAndLeavesTheRest) {
+    const std::string old = enqueue({"b@example.net", "c@example.net"}), recent = enqueue({"d@example.net"});
+    const std::string fresh = enqueue({"e@example.net"});
+    const auto now = std::chrono::system_clock::now();
+    for (const auto& [name, when] : {std::pair{old, now - 10 * 24h}, std::pair{recent, now - 1h}}) {
+        auto c = spool_->claim(name);
+        ASSERT_TRUE(c && *c);
+        ASSERT_TRUE((*c)->defer({}, {when, "451 4.2.0 try later"}, now - 1s));   // due again
+    }
+    options_.server = smtp::Endpoint{"127.0.0.1", 1};
+    options_.settle.retry.max_age = 5 * 24h;
+    options_.jobs = 2;
+    Recorder events;
+    msg::Sender sender(*spool_, options_, events);
+    std::atomic<bool> stop{false};
+    const msg::SendPass pass = sender.pass(stop);
+    EXPECT_TRUE(pass.unreachable);
+    EXPECT_EQ(pass.expired, 1u);
+    EXPECT_EQ(pass.left, 2u);
+    EXPECT_EQ(in(msg::SpoolState::failed), (std::set<std::string>{old}));
+    EXPECT_EQ(in(msg::SpoolState::deferred), (std::set<std::string>{recent}));
+    EXPECT_EQ(in(msg::SpoolState::queue), (std::set<std::string>{fresh}));
+    EXPECT_EQ(sender.totals().failed, 1u);
+    ASSERT_EQ(events.settled_.size(), 1u);
+    EXPECT_EQ(events.settled_[0], std::pair(old, msg::Outcome::failed));
+    auto report = spool_->report(old);
+    ASSERT_TRUE(report) << report.error().message;
+    EXPECT_NE(report->find("gave up after 2 attempts over 10d"), std::string::npos) << *report;
+    EXPECT_NE(report->find("no session with 127.0.0.1:1"), std::string::npos) << *report;
+    EXPECT_NE(report->find("c@example.net"), std::string::npos) << *report;
+}
+
 TEST_F(SenderTest, AnEntryDeferredByAnotherSenderAfterTheListingWaitsForItsTime) {
     // Another sender defers the second entry while this one is at its first
     // (at the EHLO of its session): listed in queue/, it is claimed from

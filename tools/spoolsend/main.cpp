@@ -311,7 +311,8 @@ static int tool_main(int argc, char** argv) {
         complain("spoolsend", (pass.session_error.empty() ? "cannot reach " + cfg.server.str() : pass.session_error) +
                                   "; nothing was sent");
         // 69 says nothing changed: not so when an entry that could never be
-        // sent was failed without a session.
+        // sent, or one past --max-age (pass.expired), was failed without a
+        // session.
         return failed ? exit_code::problems : exit_code::unavailable;
     }
     if (pass.left_behind) {
