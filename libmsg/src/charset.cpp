@@ -228,6 +228,15 @@ std::size_t first_invalid_utf8(std::string_view s) noexcept {
 
 bool is_valid_utf8(std::string_view s) noexcept { return first_invalid_utf8(s) == std::string_view::npos; }
 
+std::size_t utf8_char_length(std::string_view s, std::size_t i) noexcept {
+    if (const std::size_t n = utf8_seq(s, i)) return n;
+    // A maximal subpart is at most three bytes (a four-byte sequence cut
+    // before its last).
+    std::size_t k = 1;
+    while (k < 3 && i + k < s.size() && utf8_incomplete(s.substr(0, i + k + 1), i)) ++k;
+    return k;
+}
+
 std::string canonical_charset(std::string_view name) {
     std::string n = lower_trim(name);
     if (n.empty()) return {};

@@ -218,30 +218,6 @@ const char* level_of(Severity s) {
     return "none";
 }
 
-// The length of the UTF-8 sequence at s[i] when it is valid, else of its
-// maximal subpart (Unicode 3.9, "U+FFFD Substitution of Maximal
-// Subparts"): the longest start of a valid sequence there, at least one
-// byte. Either way one code point for a reader that decodes the text as
-// WHATWG's, ICU's or Python's decoders do, a U+FFFD for the subpart.
-std::size_t subpart_length(std::string_view s, std::size_t i) {
-    const auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
-    const unsigned char c = b(i);
-    if (c < 0x80) return 1;
-    std::size_t len = 0;
-    unsigned char lo = 0x80, hi = 0xBF;   // the second byte's range
-    if (c >= 0xC2 && c <= 0xDF) len = 2;
-    else if (c >= 0xE0 && c <= 0xEF) len = 3, lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
-    else if (c >= 0xF0 && c <= 0xF4) len = 4, lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
-    else return 1;
-    std::size_t n = 1;
-    while (n < len && i + n < s.size()) {
-        const unsigned char t = b(i + n);
-        if (n == 1 ? (t < lo || t > hi) : (t < 0x80 || t > 0xBF)) break;
-        ++n;
-    }
-    return n;
-}
-
 // The 1-based column in code points of the byte at `offset` of `data`,
 // whose byte column (1-based) is `byte_column`. Bytes before it that are
 // not UTF-8 count as a reader decoding the line counts them: one U+FFFD
@@ -251,7 +227,7 @@ std::uint64_t code_point_column(std::string_view data, std::size_t offset, std::
     if (offset > data.size() || byte_column == 0 || byte_column - 1 > offset) return byte_column;
     const std::string_view before = data.substr(offset - (byte_column - 1), byte_column - 1);
     std::uint64_t column = 1;
-    for (std::size_t i = 0; i < before.size(); i += subpart_length(before, i)) ++column;
+    for (std::size_t i = 0; i < before.size(); i += utf8_char_length(before, i)) ++column;
     return column;
 }
 

@@ -208,7 +208,6 @@ void append_raw_header_text(std::string_view s, bool utf8, std::string& out) {
     }
 }
 
-
 bool raw_iso2022jp_to_utf8(std::string_view text, std::string& out) {
     if (text.find('\x1b') == std::string_view::npos || first_non_ascii(text) != std::string_view::npos) return false;
     std::string utf8;

@@ -245,6 +245,26 @@ TEST(Charset, IsValidUtf8) {
     EXPECT_FALSE(msg::is_valid_utf8("\xC3\xA9\xC3"));
 }
 
+// One character per valid sequence, and per maximal subpart of what is not
+// one (Unicode 3.9), as decoders count U+FFFD: the lengths of the pieces.
+TEST(Charset, Utf8CharLengthCountsAsDecodersDo) {
+    const auto pieces = [](std::string_view s) {
+        std::vector<std::size_t> out;
+        for (std::size_t i = 0; i < s.size(); i += out.back()) out.push_back(msg::utf8_char_length(s, i));
+        return out;
+    };
+    using V = std::vector<std::size_t>;
+    EXPECT_EQ(pieces("a\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80"), (V{1, 2, 3, 4}));
+    EXPECT_EQ(pieces("\x80"), (V{1}));                       // lone continuation
+    EXPECT_EQ(pieces("\xED\xA0\x80"), (V{1, 1, 1}));         // surrogate: ED A0 starts nothing valid
+    EXPECT_EQ(pieces("\xC0\x80"), (V{1, 1}));                // overlong NUL
+    EXPECT_EQ(pieces("\xE2\x82z"), (V{2, 1}));               // cut short: one U+FFFD
+    EXPECT_EQ(pieces("\xE2\x82"), (V{2}));
+    EXPECT_EQ(pieces("\xF0\x9F\x98z"), (V{3, 1}));
+    EXPECT_EQ(pieces("\xF4\x90\x80\x80"), (V{1, 1, 1, 1}));   // past U+10FFFF
+    EXPECT_EQ(pieces("\xF5\x80"), (V{1, 1}));
+}
+
 TEST(Charset, SurrogatePairAcrossConversionChunks) {
     // Characters outside the BMP at every position around ICU's output chunk
     // boundaries must come out whole, never as two U+FFFD.

@@ -135,6 +135,12 @@ std::size_t first_invalid_utf8(std::string_view s) noexcept;
 // Code point `cp` (a Unicode scalar value) appended to `out` as UTF-8.
 void put_utf8(std::uint32_t cp, std::string& out);
 
+// The length of the UTF-8 sequence at s[i] (i < s.size()) when it is
+// valid, else of its maximal subpart (Unicode 3.9: the longest start of a
+// valid sequence there, at least one byte), which a decoder (WHATWG's,
+// ICU's, Python's) shows as one U+FFFD: one character either way.
+std::size_t utf8_char_length(std::string_view s, std::size_t i) noexcept;
+
 // Offset of the first byte >= 0x80 (8-bit data), or npos when `s` is
 // US-ASCII. Eight bytes at a time: bodies are large.
 std::size_t first_non_ascii(std::string_view s) noexcept;
