@@ -287,6 +287,32 @@ def main():
         r = run("spoolctl", "add", "-t", fresh, stdin="Subject: no addresses\n\nx\n")
         check(r.returncode == 65, "add -t without addresses: 65 (%d)" % r.returncode)
         check(run("spoolctl", "frobnicate", fresh).returncode == 64, "an unknown command: 64")
+        # An option of another command is refused, never ignored: show --json
+        # printed text to a reader of JSON, retry --state queue --all retried
+        # every deferred entry.
+        one = names(fresh, "queue")[0]
+        before = {s: names(fresh, s) for s in ("queue", "deferred", "hold")}
+        for args, said in ((("show", "--json", fresh, one), "--json goes with list, not show"),
+                           (("retry", "--state", "queue", "--all", fresh), "--state goes with list, not retry"),
+                           (("hold", "--sender", "a@example.org", fresh, one), "--sender goes with add, not hold"),
+                           (("list", "-t", fresh), "-t goes with add, not list"),
+                           (("add", "--json", "--sender", "a@example.org", "--rcpt", "b@example.net", fresh, msgfile),
+                            "--json goes with list, not add"),
+                           (("remove", "--verbatim", fresh, one), "--verbatim goes with add, not remove"),
+                           (("list", "--all", fresh), "--all goes with retry, hold and release, not list")):
+            r = run("spoolctl", *args)
+            check(r.returncode == 64 and said in r.stderr and not r.stdout,
+                  "spoolctl %s: refused: %d %s" % (" ".join(args[:2]), r.returncode, r.stderr))
+        check({s: names(fresh, s) for s in before} == before, "a refused command changes nothing")
+        # A default from the config file is only for the commands that take it.
+        config = os.path.join(tmp, "config")
+        os.makedirs(os.path.join(config, "msgtools"))
+        with open(os.path.join(config, "msgtools", "config"), "w") as f:
+            f.write("[spoolctl]\njson =\nstate = queue\n")
+        r = subprocess.run([os.path.join(BIN, "spoolctl"), "show", fresh, one], capture_output=True, text=True,
+                           env=dict(os.environ, XDG_CONFIG_HOME=config))
+        check(r.returncode == 0 and r.stdout.startswith("Entry: "),
+              "json and state in the config file are no error in show: %d %s" % (r.returncode, r.stderr))
         for cmd in ("show", "hold", "release", "retry", "remove"):
             check(run("spoolctl", cmd, fresh, ".hidden").returncode == 66, "%s of a name no entry can have: 66" % cmd)
 

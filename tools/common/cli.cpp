@@ -450,6 +450,8 @@ std::variant<Cli, int> parse_cli(int argc, char** argv, const ToolInfo& info,
                 .run();
         po::store(given, cli.vm);
         store_config(info.name, all, given.options, cli.vm);
+        for (const po::option& o : given.options)
+            if (o.position_key == -1) cli.given.push_back(o);
         po::notify(cli.vm);
     } catch (const ConfigError& e) {
         complain(info.name, e.what());

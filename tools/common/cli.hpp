@@ -29,6 +29,9 @@ using msg::Json;
 struct Cli {
     po::variables_map vm;
     std::vector<std::string> inputs;  // positional arguments
+    // The command line's options, without the config file's: a tool may
+    // refuse there what it takes from the file as a default.
+    std::vector<po::option> given;
     bool quiet = false;
 };
 

@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <iostream>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -48,6 +49,22 @@ const ToolInfo kInfo = {
     "  spoolctl add --sender a@example.org --rcpt b@example.net out msg.eml\n"
     "  spoolctl hold out 20261123T081500.123456Z.4711.000000.host\n"
     "  spoolctl retry --all out                           try every deferred entry now\n"};
+
+// The commands each option of the tool's own goes with (the standard
+// ones, -q and --color, go with every command).
+const std::map<std::string, std::vector<std::string>> kTakenBy = {
+    {"state", {"list"}},       {"json", {"list"}},
+    {"sender", {"add"}},       {"rcpt", {"add"}},
+    {"from-header", {"add"}},  {"verbatim", {"add"}},
+    {"all", {"retry", "hold", "release"}}};
+
+// "retry, hold and release".
+std::string joined(const std::vector<std::string>& words) {
+    std::string s;
+    for (std::size_t i = 0; i < words.size(); ++i)
+        s += (i == 0 ? "" : i + 1 == words.size() ? " and " : ", ") + words[i];
+    return s;
+}
 
 std::string human_size(std::uint64_t n) {
     char b[32];
@@ -325,10 +342,21 @@ static int tool_main(int argc, char** argv) {
     if (cli.inputs.size() < 2 || !commands.count(cli.inputs[0])) return usage("give a command and a SPOOL");
     const std::string command = cli.inputs[0];
     std::vector<std::string> rest(cli.inputs.begin() + 2, cli.inputs.end());
-    const bool all = vm.count("all") > 0;
-    if (all && command != "retry" && command != "hold" && command != "release") return usage("--all goes with retry, hold and release");
-    if ((command == "show" || command == "remove" || ((command == "retry" || command == "hold" || command == "release") && !all)) &&
-        rest.empty())
+    // An option the command line gives a command that does not take it is
+    // refused, never ignored: show --json would print text to a reader of
+    // JSON, retry --state queue --all would retry every deferred entry. A
+    // default from the config file is only for the commands that take it.
+    for (const po::option& o : cli.given) {
+        const auto takes = kTakenBy.find(o.string_key);
+        if (takes == kTakenBy.end() || std::count(takes->second.begin(), takes->second.end(), command)) continue;
+        const bool short_form = !o.original_tokens.empty() && o.original_tokens[0].rfind("--", 0) != 0;
+        const std::string name = opts.find(o.string_key, false).canonical_display_name(
+            short_form ? po::command_line_style::allow_dash_for_short : po::command_line_style::allow_long);
+        return usage(name + " goes with " + joined(takes->second) + ", not " + command);
+    }
+    const bool steering = command == "retry" || command == "hold" || command == "release";
+    const bool all = steering && vm.count("all") > 0;
+    if ((command == "show" || command == "remove" || (steering && !all)) && rest.empty())
         return usage(command + " needs entry names" + (command == "show" || command == "remove" ? "" : " or --all"));
     if (command == "add" && rest.size() > 1) return usage("add takes one message");
     auto spool = msg::Spool::open(cli.inputs[1], command == "add");
