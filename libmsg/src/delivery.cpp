@@ -176,18 +176,22 @@ void reply_fields(Json& j, const RcptOutcome& o) {
 }  // namespace
 
 std::string failure_report(std::string_view name, const Envelope& env, std::size_t attempts, const Delivery& d,
-                           std::string_view server) {
-    std::string r = "Entry: " + std::string(name) + "\nServer: " + std::string(server) + "\nSender: <" +
-                    env.mail_from + ">\nAttempts: " + std::to_string(attempts) + "\nFailed recipients:\n";
+                           std::string_view server, std::string_view failed_from) {
+    std::string r = "Entry: " + std::string(name) + "\n";
+    if (!failed_from.empty()) r += "Failed-From: " + std::string(failed_from) + "\n";
+    r += "Server: " + std::string(server) + "\nSender: <" + env.mail_from + ">\nAttempts: " + std::to_string(attempts) +
+         "\nFailed recipients:\n";
     for (const RcptOutcome& o : d.rcpts)
         if (o.state == RcptState::failed) r += "  <" + o.address + ">: " + reason(o) + "\n";
     return r;
 }
 
 std::string failure_json(std::string_view name, const Envelope& env, std::size_t attempts, const Delivery& d,
-                         std::string_view server) {
+                         std::string_view server, std::string_view failed_from) {
     Json j;
-    j.begin_object().key("entry").value(name).key("server").value(server).key("sender").value(env.mail_from)
+    j.begin_object().key("entry").value(name);
+    if (!failed_from.empty()) j.key("failed_from").value(failed_from);
+    j.key("server").value(server).key("sender").value(env.mail_from)
         .key("attempts").value(static_cast<std::uint64_t>(attempts)).key("recipients").begin_array();
     for (const RcptOutcome& o : d.rcpts) {
         if (o.state != RcptState::failed) continue;
@@ -224,11 +228,13 @@ std::string attempt_json(std::string_view name, const Settlement& s, const Deliv
 // --- settling ------------------------------------------------------------------------------
 
 Status settle_unsendable(Claim& claim, std::string_view why, const SettleOptions& o) {
-    const std::string report =
-        "Entry: " + claim.name() + "\nServer: " + o.server + "\nFailed: " + std::string(why) + "\n";
-    Json j;
-    j.begin_object().key("entry").value(claim.name()).key("error").value(why).end_object();
-    return claim.fail(report, j.str());
+    // Made for the name the entry has in failed/ (shortened, if too long).
+    return claim.fail([&](const std::string& name) {
+        Json j;
+        j.begin_object().key("entry").value(name).key("error").value(why).end_object();
+        return FailureReports{"Entry: " + name + "\nServer: " + o.server + "\nFailed: " + std::string(why) + "\n",
+                              j.str(), {}};
+    });
 }
 
 Result<Settlement> settle(Claim& claim, Delivery& d, const SettleOptions& o, SystemTime now, double u) {
@@ -262,8 +268,6 @@ Result<Settlement> settle(Claim& claim, Delivery& d, const SettleOptions& o, Sys
     }
     if (!failed.empty()) {
         const Envelope env = envelope_of(entry);
-        const std::string report = failure_report(claim.name(), env, s.attempt, d, o.server);
-        const std::string json = failure_json(claim.name(), env, s.attempt, d, o.server);
         std::string dsn;
         if (o.dsn && !env.mail_from.empty()) {
             DsnInfo info;
@@ -290,14 +294,23 @@ Result<Settlement> settle(Claim& claim, Delivery& d, const SettleOptions& o, Sys
             }
             if (!info.recipients.empty()) dsn = make_dsn(info, now);
         }
-        if (failed.size() == d.rcpts.size()) {
-            const std::string was = claim.name();
-            if (Status st = claim.fail(report, json, dsn); !st) return st.error();
+        // The reports name the failed entry they are beside, as spoolctl
+        // list names it: this one (its name shortened, if too long), or the
+        // new entry of a partial failure, whose Failed-From: names this one.
+        const bool all_failed = failed.size() == d.rcpts.size();
+        const std::string was = claim.name();
+        const auto reports = [&](const std::string& name) {
+            const std::string_view from = all_failed ? std::string_view() : std::string_view(was);
+            return FailureReports{failure_report(name, env, s.attempt, d, o.server, from),
+                                  failure_json(name, env, s.attempt, d, o.server, from), dsn};
+        };
+        if (all_failed) {
+            if (Status st = claim.fail(reports); !st) return st.error();
             if (claim.name() != was) s.failed_entry = claim.name();
             s.outcome = Outcome::failed;
             return s;
         }
-        auto name = claim.fail_some(failed, report, json, dsn);
+        auto name = claim.fail_some(failed, reports);
         if (!name) return name.error();
         s.failed_entry = std::move(*name);
         s.outcome = Outcome::partial;

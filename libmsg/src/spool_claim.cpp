@@ -223,6 +223,12 @@ Status write_reports(const std::string& root, const std::string& name, std::stri
 }  // namespace
 
 Status Claim::fail(std::string_view report, std::string_view json, std::string_view dsn) {
+    return fail([&](const std::string&) {
+        return FailureReports{std::string(report), std::string(json), std::string(dsn)};
+    });
+}
+
+Status Claim::fail(const ReportsFor& reports) {
     if (fd_ < 0) return Error{EBADF, "the claim on spool entry " + name_ + " has ended"};
     // A name too long for its reports' names gets a shorter one first,
     // where the entry is (still claimed: the lock is the file's): a crash
@@ -230,7 +236,8 @@ Status Claim::fail(std::string_view report, std::string_view json, std::string_v
     if (name_.size() > kMaxEntryName)
         if (Status s = shorten_name(); !s) return s;
     // The reports first: an entry in failed/ always has its report beside it.
-    if (Status s = write_reports(root_, name_, report, json, dsn); !s) return s;
+    const FailureReports r = reports(name_);
+    if (Status s = write_reports(root_, name_, r.report, r.json, r.dsn); !s) return s;
     return move_and_end(SpoolState::failed);
 }
 
@@ -249,8 +256,7 @@ Status Claim::shorten_name() {
     return dfd >= 0 ? spool_io::sync_fd(dfd, dir) : spool_io::sync_dir(dir);
 }
 
-Result<std::string> Claim::fail_some(const std::vector<std::string>& failed, std::string_view report,
-                                     std::string_view json, std::string_view dsn) {
+Result<std::string> Claim::fail_some(const std::vector<std::string>& failed, const ReportsFor& reports) {
     if (fd_ < 0) return Error{EBADF, "the claim on spool entry " + name_ + " has ended"};
     const SpoolEntry& entry = entry_;
     Envelope env = envelope_of(entry);
@@ -270,7 +276,8 @@ Result<std::string> Claim::fail_some(const std::vector<std::string>& failed, std
     Result<int> fd = spool_io::create_file(tmp, data, true);
     if (!fd) return fd.error();
     spool_io::close_fd(*fd);
-    if (Status s = write_reports(root_, name, report, json, dsn); !s) {
+    const FailureReports r = reports(name);
+    if (Status s = write_reports(root_, name, r.report, r.json, r.dsn); !s) {
         ::unlink(tmp.c_str());
         return s.error();
     }

@@ -197,6 +197,11 @@ TEST_F(Delivery, PartialFailureSplitsTheEntry) {
     EXPECT_NE(report.find("  <bad@example.net>: 550 5.1.1 no such user\n"), std::string::npos) << report;
     const std::string json = slurp(failed(s->failed_entry + ".json"));
     EXPECT_NE(json.find(R"("code": 550, "enhanced": "5.1.1")"), std::string::npos) << json;
+    // The reports name the entry they are beside, as spoolctl list names
+    // it, and the original as its Failed-From: line does.
+    EXPECT_EQ(report.rfind("Entry: " + s->failed_entry + "\nFailed-From: " + n + "\nServer: ", 0), 0u) << report;
+    EXPECT_EQ(json.rfind(R"({"entry": ")" + s->failed_entry + R"(", "failed_from": ")" + n + R"(", "server": )", 0), 0u)
+        << json;
     const std::string dsn = slurp(failed(s->failed_entry + ".dsn"));
     EXPECT_NE(dsn.find("Status: 5.1.1\r\n"), std::string::npos);
     EXPECT_NE(dsn.find("Remote-MTA: dns; mx.example.net\r\n"), std::string::npos);
@@ -653,7 +658,11 @@ TEST_F(Delivery, AnEntryNamedTooLongForItsReportsFailsUnderANewName) {
     EXPECT_EQ(s->failed_entry, c.name());
     EXPECT_FALSE(spool_->find(n));
     EXPECT_EQ(spool_->find(s->failed_entry), SpoolState::failed);
-    EXPECT_TRUE(fs::exists(failed(s->failed_entry + ".report")));
+    // Its reports name it as it is now; it was split from no other entry.
+    const std::string report = slurp(failed(s->failed_entry + ".report"));
+    EXPECT_EQ(report.rfind("Entry: " + s->failed_entry + "\nServer: ", 0), 0u) << report;
+    EXPECT_EQ(slurp(failed(s->failed_entry + ".json")).rfind(R"({"entry": ")" + s->failed_entry + R"(", "server": )", 0),
+              0u);
     EXPECT_TRUE(fs::exists(failed(s->failed_entry + ".dsn")));
     EXPECT_NE(slurp(failed(s->failed_entry)).find("RCPT TO:<b@example.net>"), std::string::npos);
     EXPECT_EQ(s->failed_entry.substr(0, 231), n.substr(0, 231));   // its time and order kept
@@ -668,6 +677,24 @@ TEST_F(Delivery, UnsendableFailsWithAReport) {
     ASSERT_TRUE(msg::settle_unsendable(c, why, opt_));
     EXPECT_EQ(spool_->find(n), SpoolState::failed);
     EXPECT_NE(slurp(failed(n + ".report")).find("Failed: " + why), std::string::npos);
+}
+
+// Failed under a shorter name, its reports name it by that one.
+TEST_F(Delivery, AnUnsendableEntryNamedTooLongIsReportedUnderItsNewName) {
+    const std::string n = "20261123T081500.123456Z.4242.000018.host." + std::string(250 - 41, 'k');
+    {
+        std::ofstream f(base_ / "spool" / "queue" / n, std::ios::binary);
+        f << "MAIL FROM:<a@example.org>\n\n" << kMessage;
+    }
+    msg::Claim c = claim(n);
+    const std::string why = msg::unsendable(c.entry());
+    ASSERT_NE(why, "");
+    ASSERT_TRUE(msg::settle_unsendable(c, why, opt_));
+    ASSERT_NE(c.name(), n);
+    EXPECT_EQ(spool_->find(c.name()), SpoolState::failed);
+    const std::string report = slurp(failed(c.name() + ".report"));
+    EXPECT_EQ(report.rfind("Entry: " + c.name() + "\n", 0), 0u) << report;
+    EXPECT_EQ(slurp(failed(c.name() + ".json")).rfind(R"({"entry": ")" + c.name() + R"(", "error": )", 0), 0u);
 }
 
 TEST_F(Delivery, ControlCharactersFromTheServerAreEscapedEverywhere) {

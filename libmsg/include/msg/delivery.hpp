@@ -178,14 +178,17 @@ Status settle_unsendable(Claim& claim, std::string_view why, const SettleOptions
 
 // --- the reports --------------------------------------------------------------------------
 
-// failed/NAME.report: "Entry: NAME", "Server:", "Sender:", "Attempts:",
-// then "Failed recipients:" and one "  <address>: reason" line each.
+// failed/NAME.report: "Entry: NAME" (the failed entry's own name),
+// "Failed-From: ORIGINAL" when `failed_from` is not empty (the entry a
+// partial failure split it from), "Server:", "Sender:", "Attempts:", then
+// "Failed recipients:" and one "  <address>: reason" line each.
 std::string failure_report(std::string_view name, const Envelope& env, std::size_t attempts, const Delivery& d,
-                           std::string_view server);
-// failed/NAME.json (docs/json.md): {"entry", "server", "sender", "attempts",
-// "recipients": [{"address", "reply", "code", "enhanced", "detail"?}]}.
+                           std::string_view server, std::string_view failed_from = {});
+// failed/NAME.json (docs/json.md): {"entry", "failed_from"?, "server",
+// "sender", "attempts", "recipients": [{"address", "reply", "code",
+// "enhanced", "detail"?}]}, the names as in failure_report().
 std::string failure_json(std::string_view name, const Envelope& env, std::size_t attempts, const Delivery& d,
-                         std::string_view server);
+                         std::string_view server, std::string_view failed_from = {});
 // One attempt as a JSON event (docs/json.md): {"entry", "attempt", "server",
 // "outcome", "recipients": [{"address", "state", "reply", "code",
 // "enhanced", "detail"?}], "next_attempt"?, "may_be_delivered"?, "notes"?}.

@@ -52,6 +52,17 @@ std::optional<std::chrono::system_clock::time_point> entry_time(std::string_view
 
 class Spool;
 
+// What a failed entry has beside it in failed/ (Claim::fail, fail_some).
+struct FailureReports {
+    std::string report;   // NAME.report, text
+    std::string json;     // NAME.json, when not empty
+    std::string dsn;      // NAME.dsn, when not empty
+};
+// The reports of a failed entry, made for the name it has in failed/: a
+// report names the entry it is beside, and that name is known only once
+// the entry is failed (a new one, or a shortened one).
+using ReportsFor = std::function<FailureReports(const std::string& name)>;
+
 // An entry held by this process. While a Claim is alive no other process
 // can claim the entry (an OFD fcntl lock on its file, released by the
 // kernel if this process dies, which is how a dead sender's entry is
@@ -96,16 +107,18 @@ public:
     // to its first bytes and a hash of the name (its time and order kept),
     // which name() then returns.
     Status fail(std::string_view report, std::string_view json = {}, std::string_view dsn = {});
+    // The same, with reports that name the entry: made for the name it
+    // has in failed/, the shortened one if it was.
+    Status fail(const ReportsFor& reports);
     // Permanent failure of some recipients only: a new entry with this
     // entry's MAIL line and annotations, the RCPT lines of `failed` (matched
     // as defer() matches them), a "Failed-From: NAME" annotation and the
     // message is written to failed/ with its reports (as fail() writes
-    // them); then this entry is written again without those recipients (in
-    // place, still claimed), for complete() or defer() of the others, so
-    // that sent/ lists only the recipients it was sent to.
-    // Returns the new entry's name.
-    Result<std::string> fail_some(const std::vector<std::string>& failed, std::string_view report,
-                                  std::string_view json = {}, std::string_view dsn = {});
+    // them, made for the new entry's name); then this entry is written
+    // again without those recipients (in place, still claimed), for
+    // complete() or defer() of the others, so that sent/ lists only the
+    // recipients it was sent to. Returns the new entry's name.
+    Result<std::string> fail_some(const std::vector<std::string>& failed, const ReportsFor& reports);
 
     // An operator's moves (spoolctl). hold(): to hold/, where no sender
     // takes it. release(): from hold/ to queue/ (due at once). retry_now():
