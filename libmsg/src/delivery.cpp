@@ -78,6 +78,17 @@ std::optional<SystemTime> waits_until(const RetryInfo& r, SpoolState state, Syst
     return std::nullopt;
 }
 
+std::chrono::seconds entry_age(const SpoolEntry& e, SystemTime now) {
+    // Counted in seconds: in the clock's nanoseconds the age of an Attempt:
+    // at the clock's start (1677, where an older one is put) wraps.
+    const auto secs = [](SystemTime t) { return std::chrono::floor<std::chrono::seconds>(t.time_since_epoch()); };
+    return std::max(std::chrono::seconds(0), secs(now) - secs(entry_born(e, now)));
+}
+
+bool past_max_age(const SpoolEntry& e, SystemTime now, const RetryPolicy& policy) {
+    return entry_age(e, now) >= policy.max_age;
+}
+
 SystemTime entry_born(const SpoolEntry& e, SystemTime now) {
     if (const RetryInfo r = retry_info(e); r.first) return *r.first;
     return now;
@@ -245,19 +256,14 @@ Result<Settlement> settle(Claim& claim, Delivery& d, const SettleOptions& o, Sys
     // settles it is counted by retry_info(entry, state), with this number.
     s.attempt = retry.attempts + 1;
 
-    // Recipients deferred for longer than max_age fail. Counted in seconds:
-    // in the clock's nanoseconds a max_age over 292 years (a "never give
-    // up"), or an age from an Attempt: before 1970 - 292 years, wraps negative.
-    const SystemTime born = entry_born(entry, now);
-    const auto secs = [](SystemTime t) { return std::chrono::floor<std::chrono::seconds>(t.time_since_epoch()); };
-    if (secs(now) - secs(born) >= o.retry.max_age)
+    // Recipients deferred for longer than max_age fail.
+    if (past_max_age(entry, now, o.retry))
         for (RcptOutcome& r : d.rcpts)
             if (r.state == RcptState::deferred) {
                 r.state = RcptState::failed;
                 r.status = "5.4.7";   // delivery time expired (RFC 3463)
                 r.detail = "gave up after " + std::to_string(s.attempt) + " attempts over " +
-                           human_duration(std::chrono::duration_cast<std::chrono::seconds>(now - born)) +
-                           "; last: " + reason(r);
+                           human_duration(entry_age(entry, now)) + "; last: " + reason(r);
                 r.reply.reset();
             }
 

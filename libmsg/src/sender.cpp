@@ -107,6 +107,9 @@ struct Sender::Shared {
     }
     // An outcome the spool could not record: the lanes claim no more.
     std::atomic<bool> unrecorded{false};
+    // Some session of this pass got as far as a greeting (totals.reached:
+    // of any pass, as --watch runs them).
+    std::atomic<bool> reached{false};
     void unrecordable(const std::string& message) {
         unrecorded = true;
         problem(message);
@@ -433,6 +436,7 @@ void Sender::Lane::advance(Steady::time_point now) {
         if (!counted_ && engine_->usable()) {
             counted_ = true;
             s_.totals.reached = true;
+            s_.reached = true;
             ++s_.totals.sessions;
         }
         if (engine_->closed()) {
@@ -697,18 +701,28 @@ void Sender::run(std::vector<std::unique_ptr<Lane>>& lanes) {
 // would at its next 4xx, with why the server was not reached. An entry
 // never tried waits, as its age counts from its first attempt; every other
 // entry is left as it was, nothing held against it.
-std::uint64_t Sender::expire_unreached(const std::string& why) {
+std::uint64_t Sender::expire_unreached(const std::string& why, const std::atomic<bool>& stop) {
     const SystemTime now = Clock::now();
     DueScan due(spool_, now);
     std::uint64_t expired = 0;
-    while (const auto name = due.next()) {
+    // Read first, claimed only when past max_age: another sender's claim,
+    // or spoolctl's, meets no lock on the entries this leaves.
+    const auto expires = [&](const SpoolEntry& e, SpoolState state) {
+        const RetryInfo r = retry_info(e);
+        return r.attempts > 0 && !waits_until(r, state, now) && unsendable(e).empty() &&
+               past_max_age(e, now, options_.settle.retry);
+    };
+    while (!stop) {
+        const auto name = due.next();
+        if (!name) break;
+        const auto state = spool_.find(*name);
+        if (!state) continue;
+        const auto data = spool_.read(*state, *name);
+        if (!data || !expires(parse_spool_entry(*data), *state)) continue;
         auto claimed = spool_.claim(*name);
         if (!claimed || !*claimed) continue;   // gone, or another sender's
         Claim& claim = **claimed;
-        const RetryInfo r = retry_info(claim.entry());
-        if (r.attempts == 0 || waits_until(r, claim.state(), now) || !unsendable(claim.entry()).empty()) continue;
-        if (std::chrono::floor<std::chrono::seconds>(now - entry_born(claim.entry(), now)) < options_.settle.retry.max_age)
-            continue;
+        if (!expires(claim.entry(), claim.state())) continue;   // changed since it was read
         Delivery d;
         for (const Envelope::Rcpt& rcpt : envelope_of(claim.entry()).rcpts)
             d.rcpts.push_back({rcpt.address, RcptState::deferred, std::nullopt,
@@ -734,6 +748,7 @@ SendPass Sender::pass(const std::atomic<bool>& stop) {
     shared_->done = &done;
     shared_->addresses.reset();   // resolved again for each pass
     shared_->unrecorded = false;
+    shared_->reached = false;
     // `jobs` lanes, kLanesPerLoop to a loop, at most one loop per core.
     const unsigned jobs = std::max(1u, options_.jobs);
     const unsigned loops = std::min((jobs + kLanesPerLoop - 1) / kLanesPerLoop, std::max(1u, available_cores()));
@@ -812,9 +827,10 @@ SendPass Sender::pass(const std::atomic<bool>& stop) {
     if (!stop)
         if (auto s = spool_.sync(); !s) shared_->problem(s.error().message);
     result.scan_error = due.error();
-    result.unreachable = gave_up > 0 && !totals_.reached;
+    result.unreachable = gave_up > 0 && !shared_->reached;
     if (result.unreachable && !stop && !shared_->unrecorded) {
-        result.expired = expire_unreached(result.session_error);
+        result.expired = expire_unreached(
+            result.session_error.empty() ? "cannot reach " + options_.server.str() : result.session_error, stop);
         result.left -= std::min(result.left, result.expired);
     }
     result.unrecorded = shared_->unrecorded;

@@ -289,9 +289,12 @@ TEST_F(SenderTest, AnOutcomeTheSpoolCannotRecordStopsEverySession) {
 // reached (5.4.7, with why); one tried lately, and one never tried, wait.
 TEST_F(SenderTest, UnreachableServerFailsWhatIsPastMaxAgeAndLeavesTheRest) {
     const std::string old = enqueue({"b@example.net", "c@example.net"}), recent = enqueue({"d@example.net"});
-    const std::string fresh = enqueue({"e@example.net"});
+    const std::string fresh = enqueue({"e@example.net"}), ancient = enqueue({"f@example.net"});
     const auto now = std::chrono::system_clock::now();
-    for (const auto& [name, when] : {std::pair{old, now - 10 * 24h}, std::pair{recent, now - 1h}}) {
+    // (An Attempt: at the clock's start, where an older one is put: its
+    // age counted in nanoseconds would wrap negative.)
+    for (const auto& [name, when] : {std::pair{old, now - 10 * 24h}, std::pair{recent, now - 1h},
+                                     std::pair{ancient, std::chrono::system_clock::time_point::min() + 1h}}) {
         auto c = spool_->claim(name);
         ASSERT_TRUE(c && *c);
         ASSERT_TRUE((*c)->defer({}, {when, "451 4.2.0 try later"}, now - 1s));   // due again
@@ -304,19 +307,44 @@ TEST_F(SenderTest, UnreachableServerFailsWhatIsPastMaxAgeAndLeavesTheRest) {
     std::atomic<bool> stop{false};
     const msg::SendPass pass = sender.pass(stop);
     EXPECT_TRUE(pass.unreachable);
-    EXPECT_EQ(pass.expired, 1u);
+    EXPECT_EQ(pass.expired, 2u);
     EXPECT_EQ(pass.left, 2u);
-    EXPECT_EQ(in(msg::SpoolState::failed), (std::set<std::string>{old}));
+    EXPECT_EQ(in(msg::SpoolState::failed), (std::set<std::string>{old, ancient}));
     EXPECT_EQ(in(msg::SpoolState::deferred), (std::set<std::string>{recent}));
     EXPECT_EQ(in(msg::SpoolState::queue), (std::set<std::string>{fresh}));
-    EXPECT_EQ(sender.totals().failed, 1u);
-    ASSERT_EQ(events.settled_.size(), 1u);
+    EXPECT_EQ(sender.totals().failed, 2u);
+    ASSERT_EQ(events.settled_.size(), 2u);
     EXPECT_EQ(events.settled_[0], std::pair(old, msg::Outcome::failed));
     auto report = spool_->report(old);
     ASSERT_TRUE(report) << report.error().message;
     EXPECT_NE(report->find("gave up after 2 attempts over 10d"), std::string::npos) << *report;
     EXPECT_NE(report->find("no session with 127.0.0.1:1"), std::string::npos) << *report;
     EXPECT_NE(report->find("c@example.net"), std::string::npos) << *report;
+}
+
+// Unreachable is said of a pass: under --watch, a server lost after an
+// earlier pass reached it still lets entries past max_age fail.
+TEST_F(SenderTest, AServerLostAfterAnEarlierPassIsUnreachableForTheNext) {
+    start_server();
+    const std::string first = enqueue({"b@example.net"});
+    Recorder events;
+    options_.settle.retry.max_age = 5 * 24h;
+    msg::Sender sender(*spool_, options_, events);
+    std::atomic<bool> stop{false};
+    EXPECT_FALSE(sender.pass(stop).unreachable);
+    EXPECT_TRUE(in(msg::SpoolState::sent).count(first));
+    stop_server();
+    const std::string old = enqueue({"c@example.net"});
+    {
+        auto c = spool_->claim(old);
+        ASSERT_TRUE(c && *c);
+        const auto now = std::chrono::system_clock::now();
+        ASSERT_TRUE((*c)->defer({}, {now - 10 * 24h, "451 4.2.0 try later"}, now - 1s));
+    }
+    const msg::SendPass second = sender.pass(stop);
+    EXPECT_TRUE(second.unreachable);
+    EXPECT_EQ(second.expired, 1u);
+    EXPECT_TRUE(in(msg::SpoolState::failed).count(old));
 }
 
 TEST_F(SenderTest, AnEntryDeferredByAnotherSenderAfterTheListingWaitsForItsTime) {

@@ -104,6 +104,13 @@ std::optional<SystemTime> waits_until(const RetryInfo& r, SpoolState state, Syst
 // fail at the first greylisting reply of its first attempt.
 SystemTime entry_born(const SpoolEntry& e, SystemTime now);
 
+// How long ago an entry was first tried (entry_born), in whole seconds:
+// never negative, and with no overflow whatever its Attempt: lines say.
+std::chrono::seconds entry_age(const SpoolEntry& e, SystemTime now);
+// Whether its deferred recipients fail at the next temporary failure: the
+// entry was first tried at least policy.max_age ago.
+bool past_max_age(const SpoolEntry& e, SystemTime now, const RetryPolicy& policy);
+
 // "3d4h", "2h30m", "45s": a duration as people read it.
 std::string human_duration(std::chrono::seconds s);
 // A duration as people write it, the inverse of human_duration: "90s",

@@ -118,7 +118,7 @@ private:
     class Lane;
     struct Shared;
     void run(std::vector<std::unique_ptr<Lane>>& lanes);
-    std::uint64_t expire_unreached(const std::string& why);
+    std::uint64_t expire_unreached(const std::string& why, const std::atomic<bool>& stop);
     Spool& spool_;
     SendOptions options_;
     SendEvents& events_;
