@@ -82,15 +82,7 @@ void DiagPrinter::format_one(const Place& place, const LineIndex& index, const D
                              const Severity* as) const {
     const DefectInfo& info = d.info();
     format_at(place, index, d.offset, as ? *as : info.severity, out);
-    out.append(info.text);
-    if (!d.detail.empty()) {
-        // At most 80 bytes, not cut inside a character; control bytes and
-        // bytes that are not UTF-8 (a boundary's, say) kept off the terminal.
-        std::size_t n = std::min<std::size_t>(d.detail.size(), 80);
-        if (n < d.detail.size())
-            while (n > 0 && (static_cast<unsigned char>(d.detail[n]) & 0xC0) == 0x80) --n;
-        out.append(" (").append(printable(std::string_view(d.detail).substr(0, n))).append(1, ')');
-    }
+    out.append(defect_text(d, 80));   // (a line, not a page)
     out.append(" [").append(info.code).append("]\n");
 }
 
@@ -167,6 +159,18 @@ bool known_defect_pattern(std::string_view p) {
     return false;
 }
 
+std::string defect_text(const Defect& d, std::size_t max_detail) {
+    std::string out(d.info().text);
+    if (d.detail.empty()) return out;
+    std::size_t n = 0;
+    while (n < d.detail.size()) {
+        const std::size_t len = utf8_char_length(d.detail, n);
+        if (n + len > max_detail) break;
+        n += len;
+    }
+    return out.append(" (").append(printable(std::string_view(d.detail).substr(0, n))).append(1, ')');
+}
+
 std::string defect_json(std::string_view source, std::uint64_t index, std::uint64_t line, std::uint64_t column,
                         std::uint64_t offset, const Defect& d) {
     const DefectInfo& info = d.info();
@@ -175,7 +179,7 @@ std::string defect_json(std::string_view source, std::uint64_t index, std::uint6
         .key("source").value(source).key("index").value(index)
         .key("line").value(line).key("column").value(column).key("offset").value(offset)
         .key("defect").value(info.code).key("severity").value(severity_name(info.severity))
-        .key("text").value(d.detail.empty() ? std::string(info.text) : std::string(info.text) + " (" + d.detail + ")")
+        .key("text").value(defect_text(d))
         .end_object();
     return j.str();
 }
@@ -294,7 +298,7 @@ void SarifLog::begin() {
 std::string SarifLog::result(const std::string& file, std::uint64_t message, std::string_view data,
                              const Defect& d, std::uint64_t line, std::uint64_t column, std::uint64_t file_offset) {
     const DefectInfo& info = d.info();
-    const std::string text = d.detail.empty() ? std::string(info.text) : std::string(info.text) + " (" + d.detail + ")";
+    const std::string text = defect_text(d);
     Json j;
     j.begin_object()
         .key("ruleId").value(info.code)

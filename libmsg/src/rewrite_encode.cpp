@@ -280,7 +280,10 @@ std::string parameter_pieces(const Parameter& p, std::vector<std::string>& piece
     // under its own charset: never relabelled as the UTF-8 text shown.
     const bool unconverted = !p.charset.empty() && !p.unconverted.empty();
     const std::string& v = unconverted ? p.unconverted : p.value;
-    if (!unconverted && first_non_ascii(v) == std::string::npos) {
+    // A boundary is its bytes, which the delimiter lines repeat: written
+    // as they are, 8-bit ones too, never as RFC 2231 text (which would
+    // name other bytes).
+    if (!unconverted && (p.name == "boundary" || first_non_ascii(v) == std::string::npos)) {
         std::string one = p.name + "=" + (is_token(v) ? v : quoted_value(v));
         // After "; " and a fold it must still fit a line of 998 octets;
         // longer, RFC 2231 3 cuts it into sections name*0, name*1, ...

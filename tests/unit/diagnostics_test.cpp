@@ -49,6 +49,13 @@ TEST(Diagnostics, DetailIsPrintableAndCutBetweenCharacters) {
                          "'()+_,-./:=? that RFC 2046 allows (" + a79 + ") [mime.boundary-chars]\n"
                          "m.eml:1: warning: boundary has a character other than the letters, digits, space and "
                          "'()+_,-./:=? that RFC 2046 allows (" + a78 + "\xc3\xa9) [mime.boundary-chars]\n");
+    // Bytes that are not UTF-8 are a character each: cut after the 80th,
+    // not backed up over as if they were inside a character.
+    const msg::Defect latin1{DefectCode::BoundaryChars, 0, a78 + "\xa3\xa9\xb0\xa3"};
+    EXPECT_EQ(msg::defect_text(latin1, 80), std::string(latin1.info().text) + " (" + a78 + "\\xa3\\xa9)");
+    // JSON and SARIF say the same text, whole.
+    EXPECT_NE(msg::defect_json("m.eml", 0, 1, 1, 0, latin1).find(a78 + "\\\\xa3\\\\xa9\\\\xb0\\\\xa3)"),
+              std::string::npos) << msg::defect_json("m.eml", 0, 1, 1, 0, latin1);
 }
 
 TEST(Diagnostics, SarifLogHasEveryRuleAndEachResultAtItsPlace) {

@@ -493,6 +493,15 @@ TEST(SevenBit, EightBitBoundaryIsReplacedNotEncoded) {
         EXPECT_EQ(decoded_leaves(fixed.output), (std::vector<std::string>{"one", "two"})) << fixed.output;
         EXPECT_NE(fixed.output.find("x*=utf-8''caf%C3%A9"), std::string::npos) << fixed.output;
     }
+    // Every other writer of the field (here the fold of a line over 998
+    // octets) writes the boundary as its bytes too.
+    const std::string long_line = "From: a@example.org\nMIME-Version: 1.0\n"
+                                  "Content-Type: multipart/mixed; boundary=\"\xe9t\xe9\"; name=\"" +
+                                  std::string(1100, 'n') + "\"\n\n--\xe9t\xe9\n\none\n--\xe9t\xe9\n\ntwo\n--\xe9t\xe9--\n";
+    const auto folded = run(long_line, [](RewriteOptions& o) { o.fold = true; });
+    EXPECT_TRUE(folded.changed);
+    EXPECT_NE(folded.output.find("boundary=\"\xe9t\xe9\";"), std::string::npos) << folded.output;
+    EXPECT_EQ(decoded_leaves(folded.output), (std::vector<std::string>{"one", "two"})) << folded.output;
 }
 
 // The signed part of a multipart/signed is the bytes its signature covers

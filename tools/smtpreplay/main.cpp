@@ -3,6 +3,8 @@
 #include <cerrno>
 #include <iostream>
 
+#include "msg/charset.hpp"
+#include "msg/diagnostics.hpp"
 #include "msg/smtp/replay.hpp"
 #include "msg/smtp/transcript.hpp"
 #include "msg/source.hpp"
@@ -238,11 +240,10 @@ static int tool_main(int argc, char** argv) {
                 if (cli.quiet && d.info().severity != msg::Severity::error) continue;
                 j.begin_object().key("source").value(name).key("line").value(static_cast<std::uint64_t>(index.locate(d.offset).line))
                     .key("severity").value(msg::severity_name(d.info().severity)).key("defect").value(d.info().code)
-                    .key("text").value(d.detail.empty() ? std::string(d.info().text)
-                                                         : std::string(d.info().text) + " (" + d.detail + ")");
+                    .key("text").value(msg::defect_text(d));
                 // (The particulars are in `text`, as msgcheck has them; `detail`
                 // repeats them for the consumers that read it there.)
-                if (!d.detail.empty()) j.key("detail").value(d.detail);
+                if (!d.detail.empty()) j.key("detail").value(msg::printable(d.detail));
                 j.end_object();
                 std::cout << j.str() << '\n';
             }

@@ -90,6 +90,13 @@ struct DefectFilter {
 // True when `pattern` is a defect code or a group of the catalogue.
 bool known_defect_pattern(std::string_view pattern);
 
+// A defect's one line of text, as every output gives it (the compilers'
+// form, JSON, SARIF, smtpreplay's): the catalogue's text, then the
+// particulars in parentheses as printable() shows text (control bytes and
+// bytes that are not UTF-8, a raw boundary's, as \xHH), at most
+// `max_detail` bytes of them, cut between characters.
+std::string defect_text(const Defect& d, std::size_t max_detail = static_cast<std::size_t>(-1));
+
 // One defect as a JSON object (msgcheck --json, docs/json.md): {"source",
 // "index", "line", "column", "offset", "defect", "severity", "text"}.
 std::string defect_json(std::string_view source, std::uint64_t index, std::uint64_t line, std::uint64_t column,
