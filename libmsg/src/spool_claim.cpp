@@ -272,11 +272,11 @@ Result<std::string> Claim::fail_some(const std::vector<std::string>& failed, con
     const std::string name = new_entry_name(entry_key(name_));
     std::string data = format_envelope(env);
     data.append(entry.message);
+    const FailureReports r = reports(name);   // (before tmp/ holds a file a throw would leave)
     const std::string tmp = join(root_, "tmp", name);
     Result<int> fd = spool_io::create_file(tmp, data, true);
     if (!fd) return fd.error();
     spool_io::close_fd(*fd);
-    const FailureReports r = reports(name);
     if (Status s = write_reports(root_, name, r.report, r.json, r.dsn); !s) {
         ::unlink(tmp.c_str());
         return s.error();

@@ -268,8 +268,12 @@ ParsedTranscript parse_transcript(std::string_view text, std::optional<Format> f
     bool native_tls = false;
     bool seen_magic = false;
     std::vector<bool> cr;   // swaks: whether each line of t.lines ended in CR
-    // One line each at most: no room doubled, nothing moved as they come.
-    t.lines.reserve(static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n')) + 1);
+    // A line each: no room doubled, nothing moved as they come. But no
+    // more than one per three bytes ("C:" and its end), so that a file of
+    // empty lines, which keeps few, does not reserve 56 bytes for each;
+    // where lines are shorter still (batch SMTP's), the vector grows.
+    const auto breaks = static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n'));
+    t.lines.reserve(std::min(breaks, text.size() / 3) + 1);
     for_each_line(text, [&](std::string_view line, std::size_t at, bool line_cr) {
         TranscriptLine l;
         l.offset = at;
