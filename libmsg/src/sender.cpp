@@ -696,8 +696,8 @@ void Sender::run(std::vector<std::unique_ptr<Lane>>& lanes) {
 
 // No session could be had with the server this pass. Its outage counts
 // against max_age as any temporary failure does (RFC 5321 4.5.4.1: a
-// sender gives up after some days, a relay down for weeks included): an
-// entry tried before whose first attempt is max_age ago fails now, as it
+// sender gives up after some days, a relay down for weeks included): a
+// deferred entry whose first attempt is max_age ago fails now, as it
 // would at its next 4xx, with why the server was not reached. An entry
 // never tried waits, as its age counts from its first attempt; every other
 // entry is left as it was, nothing held against it.
@@ -705,8 +705,12 @@ std::uint64_t Sender::expire_unreached(const std::string& why, const std::atomic
     const SystemTime now = Clock::now();
     DueScan due(spool_, now);
     std::uint64_t expired = 0;
-    // Read first, claimed only when past max_age: another sender's claim,
-    // or spoolctl's, meets no lock on the entries this leaves.
+    // Deferred entries only, which the scan lists first (one released to
+    // queue/ with its attempts fails at its next 4xx): a queue of a
+    // million new entries is not read on every pass of a --watch through
+    // an outage. Read first, claimed only when past max_age: another
+    // sender's claim, or spoolctl's, meets no lock on the entries this
+    // leaves.
     const auto expires = [&](const SpoolEntry& e, SpoolState state) {
         const RetryInfo r = retry_info(e);
         return r.attempts > 0 && !waits_until(r, state, now) && unsendable(e).empty() &&
@@ -717,6 +721,7 @@ std::uint64_t Sender::expire_unreached(const std::string& why, const std::atomic
         if (!name) break;
         const auto state = spool_.find(*name);
         if (!state) continue;
+        if (*state != SpoolState::deferred) break;
         const auto data = spool_.read(*state, *name);
         if (!data || !expires(parse_spool_entry(*data), *state)) continue;
         auto claimed = spool_.claim(*name);

@@ -83,7 +83,7 @@ struct SendTotals {
 
 struct SendPass {
     bool unreachable = false;    // no session was ever had: nothing was sent (but `expired` failed)
-    std::uint64_t expired = 0;   // unreachable: entries tried before, past max_age, failed (5.4.7)
+    std::uint64_t expired = 0;   // unreachable: deferred entries past max_age, failed (5.4.7)
     bool left_behind = false;    // some session lost its server: entries wait for a later pass
     std::uint64_t left = 0;      // how many: those the sessions had in hand and the due ones not taken
     bool stopped = false;        // the stop flag ended the pass: entries not dealt with wait for a later one
