@@ -257,15 +257,17 @@ Result<Settlement> settle(Claim& claim, Delivery& d, const SettleOptions& o, Sys
     s.attempt = retry.attempts + 1;
 
     // Recipients deferred for longer than max_age fail.
-    if (past_max_age(entry, now, o.retry))
+    if (past_max_age(entry, now, o.retry)) {
+        const std::string over = human_duration(entry_age(entry, now));
         for (RcptOutcome& r : d.rcpts)
             if (r.state == RcptState::deferred) {
                 r.state = RcptState::failed;
                 r.status = "5.4.7";   // delivery time expired (RFC 3463)
-                r.detail = "gave up after " + std::to_string(s.attempt) + " attempts over " +
-                           human_duration(entry_age(entry, now)) + "; last: " + reason(r);
+                r.detail = "gave up after " + std::to_string(s.attempt) + " attempts over " + over + "; last: " +
+                           reason(r);
                 r.reply.reset();
             }
+    }
 
     std::vector<std::string> failed, deferred;
     for (const RcptOutcome& r : d.rcpts) {

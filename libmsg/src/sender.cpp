@@ -703,28 +703,24 @@ void Sender::run(std::vector<std::unique_ptr<Lane>>& lanes) {
 // entry is left as it was, nothing held against it.
 std::uint64_t Sender::expire_unreached(const std::string& why, const std::atomic<bool>& stop) {
     const SystemTime now = Clock::now();
-    DueScan due(spool_, now);
     std::uint64_t expired = 0;
-    // Deferred entries only, which the scan lists first (one released to
-    // queue/ with its attempts fails at its next 4xx): a queue of a
-    // million new entries is not read on every pass of a --watch through
-    // an outage. Read first, claimed only when past max_age: another
-    // sender's claim, or spoolctl's, meets no lock on the entries this
-    // leaves.
+    // Deferred entries only (one released to queue/ with its attempts fails
+    // at its next 4xx): a queue of a million new entries is not read on
+    // every pass of a --watch through an outage. Each is read once, and
+    // claimed only when past max_age: another sender's claim, or
+    // spoolctl's, meets no lock on the entries this leaves.
     const auto expires = [&](const SpoolEntry& e, SpoolState state) {
         const RetryInfo r = retry_info(e);
         return r.attempts > 0 && !waits_until(r, state, now) && unsendable(e).empty() &&
                past_max_age(e, now, options_.settle.retry);
     };
+    SpoolWalk walk(spool_, {SpoolState::deferred});
     while (!stop) {
-        const auto name = due.next();
-        if (!name) break;
-        const auto state = spool_.find(*name);
-        if (!state) continue;
-        if (*state != SpoolState::deferred) break;
-        const auto data = spool_.read(*state, *name);
-        if (!data || !expires(parse_spool_entry(*data), *state)) continue;
-        auto claimed = spool_.claim(*name);
+        auto item = walk.next();
+        if (!item) break;
+        const auto data = walk.read(*item);
+        if (!data || !expires(parse_spool_entry(*data), item->state)) continue;
+        auto claimed = spool_.claim(item->name);
         if (!claimed || !*claimed) continue;   // gone, or another sender's
         Claim& claim = **claimed;
         if (!expires(claim.entry(), claim.state())) continue;   // changed since it was read
@@ -833,9 +829,9 @@ SendPass Sender::pass(const std::atomic<bool>& stop) {
         if (auto s = spool_.sync(); !s) shared_->problem(s.error().message);
     result.scan_error = due.error();
     result.unreachable = gave_up > 0 && !shared_->reached;
+    if (result.unreachable && result.session_error.empty()) result.session_error = "cannot reach " + options_.server.str();
     if (result.unreachable && !stop && !shared_->unrecorded) {
-        result.expired = expire_unreached(
-            result.session_error.empty() ? "cannot reach " + options_.server.str() : result.session_error, stop);
+        result.expired = expire_unreached(result.session_error, stop);
         result.left -= std::min(result.left, result.expired);
     }
     result.unrecorded = shared_->unrecorded;

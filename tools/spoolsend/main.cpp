@@ -308,8 +308,7 @@ static int tool_main(int argc, char** argv) {
                   << totals.sessions << (totals.sessions == 1 ? " session)\n" : " sessions)\n");
     }
     if (pass.unreachable) {
-        complain("spoolsend", (pass.session_error.empty() ? "cannot reach " + cfg.server.str() : pass.session_error) +
-                                  "; nothing was sent");
+        complain("spoolsend", pass.session_error + "; nothing was sent");
         // 69 says nothing changed: not so when an entry that could never be
         // sent, or one past --max-age (pass.expired), was failed without a
         // session.

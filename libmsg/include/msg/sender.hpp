@@ -87,7 +87,7 @@ struct SendPass {
     bool left_behind = false;    // some session lost its server: entries wait for a later pass
     std::uint64_t left = 0;      // how many: those the sessions had in hand and the due ones not taken
     bool stopped = false;        // the stop flag ended the pass: entries not dealt with wait for a later one
-    std::string session_error;   // why a session could not be had
+    std::string session_error;   // why a session could not be had (never empty when unreachable)
     std::optional<Error> scan_error;   // the spool could not be walked
     // An outcome could not be recorded (a rename or write in the spool
     // failed): no more entries were claimed, since what is sent and not
