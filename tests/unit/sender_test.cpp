@@ -127,6 +127,23 @@ protected:
         EXPECT_TRUE(n) << n.error().message;
         return n ? *n : std::string();
     }
+    // `n` entries whose outcome the spool cannot record: sent/ cannot take
+    // them (a directory of each one's name: the rename fails, as on a file
+    // system gone read-only).
+    std::vector<std::string> enqueue_unrecordable(int n) {
+        std::vector<std::string> names;
+        for (int i = 0; i < n; ++i) {
+            names.push_back(enqueue({"b@example.net"}));
+            fs::create_directory(base_ / "spool" / "sent" / names.back());
+        }
+        return names;
+    }
+    // Entry `name` deferred by an attempt at `when`, due again now.
+    void deferred_since(const std::string& name, std::chrono::system_clock::time_point when) {
+        auto c = spool_->claim(name);
+        ASSERT_TRUE(c && *c);
+        ASSERT_TRUE((*c)->defer({}, {when, "451 4.2.0 try later"}, std::chrono::system_clock::now() - 1s));
+    }
     void together(unsigned jobs);   // SessionsOf*GoOnTogether
     // One pass over `entries` entries to a server with these hooks, then
     // the server stopped: what the pass and the sender's totals say.
@@ -240,15 +257,9 @@ TEST_F(SenderTest, UnsendableEntryFailsWithoutASession) {
 }
 
 TEST_F(SenderTest, AnOutcomeTheSpoolCannotRecordStopsTheClaims) {
-    // sent/ cannot take them (a directory of each one's name: the rename
-    // fails, as on a file system gone read-only). Sent on, each would be sent
-    // again by every later pass.
+    // Sent on, each would be sent again by every later pass.
     start_server();
-    std::vector<std::string> names;
-    for (int i = 0; i < 6; ++i) {
-        names.push_back(enqueue({"b@example.net"}));
-        fs::create_directory(base_ / "spool" / "sent" / names.back());
-    }
+    const std::vector<std::string> names = enqueue_unrecordable(6);
     Recorder events;
     msg::Sender sender(*spool_, options_, events);
     std::atomic<bool> stop{false};
@@ -269,11 +280,7 @@ TEST_F(SenderTest, AnOutcomeTheSpoolCannotRecordStopsEverySession) {
     // As above, over three sessions: once one outcome cannot be recorded, the
     // others send nothing more either (a message under way each, at most).
     start_server();
-    std::vector<std::string> names;
-    for (int i = 0; i < 12; ++i) {
-        names.push_back(enqueue({"b@example.net"}));
-        fs::create_directory(base_ / "spool" / "sent" / names.back());
-    }
+    const std::vector<std::string> names = enqueue_unrecordable(12);
     options_.jobs = 3;
     Recorder events;
     msg::Sender sender(*spool_, options_, events);
@@ -293,12 +300,9 @@ TEST_F(SenderTest, UnreachableServerFailsWhatIsPastMaxAgeAndLeavesTheRest) {
     const auto now = std::chrono::system_clock::now();
     // (An Attempt: at the clock's start, where an older one is put: its
     // age counted in nanoseconds would wrap negative.)
-    for (const auto& [name, when] : {std::pair{old, now - 10 * 24h}, std::pair{recent, now - 1h},
-                                     std::pair{ancient, std::chrono::system_clock::time_point::min() + 1h}}) {
-        auto c = spool_->claim(name);
-        ASSERT_TRUE(c && *c);
-        ASSERT_TRUE((*c)->defer({}, {when, "451 4.2.0 try later"}, now - 1s));   // due again
-    }
+    deferred_since(old, now - 10 * 24h);
+    deferred_since(recent, now - 1h);
+    deferred_since(ancient, std::chrono::system_clock::time_point::min() + 1h);
     options_.server = smtp::Endpoint{"127.0.0.1", 1};
     options_.settle.retry.max_age = 5 * 24h;
     options_.jobs = 2;
@@ -335,12 +339,7 @@ TEST_F(SenderTest, AServerLostAfterAnEarlierPassIsUnreachableForTheNext) {
     EXPECT_TRUE(in(msg::SpoolState::sent).count(first));
     stop_server();
     const std::string old = enqueue({"c@example.net"});
-    {
-        auto c = spool_->claim(old);
-        ASSERT_TRUE(c && *c);
-        const auto now = std::chrono::system_clock::now();
-        ASSERT_TRUE((*c)->defer({}, {now - 10 * 24h, "451 4.2.0 try later"}, now - 1s));
-    }
+    deferred_since(old, std::chrono::system_clock::now() - 10 * 24h);
     const msg::SendPass second = sender.pass(stop);
     EXPECT_TRUE(second.unreachable);
     EXPECT_EQ(second.expired, 1u);
