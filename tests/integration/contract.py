@@ -11,6 +11,9 @@ Usage: contract.py BINDIR TESTDATA
 - spoolsend asks for SMTPUTF8 and BODY=8BITMIME exactly when `msgcheck
   --spool` says the entry needs them (entries written by another program,
   without any parameter);
+- spoolsend -> spoolctl: a failed entry's report (failed/NAME.json and
+  .report) names the entry spoolctl lists, and a partial failure's names
+  the original it was split from;
 - whatever smtpsink stores, from spoolsend, Python's smtplib or Postfix's
   smtp-source, passes `msgcheck --spool` with no envelope defect;
 - what mbox2spool writes from every archive in testdata/mbox passes
@@ -34,7 +37,7 @@ from testlib import check, stop
 import postfix_tools
 
 BIN, TESTDATA = sys.argv[1], sys.argv[2]
-tool = {n: os.path.join(BIN, n) for n in ("spoolsend", "smtpsink", "smtpreplay", "msgcheck", "mbox2spool")}
+tool = {n: os.path.join(BIN, n) for n in ("spoolsend", "smtpsink", "smtpreplay", "msgcheck", "mbox2spool", "spoolctl")}
 
 
 def run(name, *args, **kw):
@@ -228,6 +231,20 @@ def main():
             stop(sink)
         check(envelope_codes(os.path.join(inbox, "queue")) == [], "what smtpsink stored from spoolsend checks clean: %s"
               % envelope_codes(os.path.join(inbox, "queue")))
+        # A failed entry's report, as spoolsend writes it, names the entry
+        # spoolctl lists beside it; a partial failure's names the original,
+        # which went on to sent/.
+        r = run("spoolctl", "list", "--json", "--state", "failed", spool)
+        listed = [json.loads(l)["entry"] for l in r.stdout.decode().splitlines()]
+        check(r.returncode == 0 and len(listed) == 1, "spoolctl lists spoolsend's failed entry: %s %s" % (listed, r.stderr))
+        for name in listed:
+            report = json.load(open(os.path.join(spool, "failed", name + ".json")))
+            check(report["entry"] == name, "failed/%s.json names its own entry: %s" % (name, report))
+            check(report.get("failed_from") in os.listdir(os.path.join(spool, "sent")),
+                  "failed/%s.json names the original, in sent/: %s" % (name, report))
+            text = open(os.path.join(spool, "failed", name + ".report")).read()
+            check(text.startswith("Entry: %s\nFailed-From: %s\n" % (name, report.get("failed_from"))),
+                  "failed/%s.report says the same: %r" % (name, text[:200]))
 
         # --- spoolsend -> smtpsink over STARTTLS with AUTH ------------------------------------
         cert, key = os.path.join(tmp, "cert.pem"), os.path.join(tmp, "key.pem")
