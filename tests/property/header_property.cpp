@@ -89,12 +89,13 @@ RC_GTEST_PROP(MimeFieldsProperty, NeverCrashAndUtf8Values, ()) {
     auto cd = msg::parse_content_disposition(in, &d, 0, lim);
     for (const auto* ps : {&ct.params, &cd.params}) {
         for (const auto& p : *ps) {
-            RC_ASSERT(msg::is_valid_utf8(p.value));
+            // UTF-8, but a boundary given plainly, which keeps its bytes.
+            RC_ASSERT(msg::is_valid_utf8(p.value) || (p.name == "boundary" && p.charset.empty()));
             RC_ASSERT(msg::to_lower_ascii(p.name) == p.name);
         }
     }
     auto params = msg::parse_parameters(in, &d);
-    for (const auto& p : params) RC_ASSERT(msg::is_valid_utf8(p.value));
+    for (const auto& p : params) RC_ASSERT(msg::is_valid_utf8(p.value) || (p.name == "boundary" && p.charset.empty()));
     (void)msg::parse_transfer_encoding(in);
     (void)msg::unfold(in);
 }

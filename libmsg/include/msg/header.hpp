@@ -122,7 +122,9 @@ std::vector<ResentBlock> resent_blocks(std::span<const HeaderField> header);
 std::string decode_field_text(std::string_view name, std::string_view value);
 
 // A MIME parameter after RFC 2231 processing: name lower-cased, value joined
-// from its continuations, percent-decoded and converted to UTF-8.
+// from its continuations, percent-decoded and converted to UTF-8; but a
+// boundary given plainly (not name*=charset'') keeps its bytes whatever
+// they are, as its delimiter lines repeat them.
 struct Parameter {
     std::string name{};
     std::string value{};
