@@ -5,6 +5,7 @@
 // under flood: the input sent again and again by a client that never reads
 // must not make the replies grow faster than a bounded amount per input
 // byte (what lets a Listener's back-pressure bound a session's memory).
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -22,12 +23,29 @@ void check(bool ok) {
     if (!ok) std::abort();
 }
 
+// What the driver does when the session waits: answer a held reply, end a
+// pause (a policy's delay).
+void settle(msg::smtp::ServerSession& s) {
+    // Each resume() or unpause() goes on with input already taken, and a
+    // new wait needs a new command: this ends.
+    while (s.held() || s.paused().count() > 0) {
+        if (s.held()) s.resume({});
+        else s.unpause();
+    }
+}
+
 struct Keep : msg::smtp::ServerPolicy {
     std::size_t n = 0, largest = 0;
     msg::smtp::Verdict decide(msg::smtp::Stage s, std::string_view arg, const std::vector<std::string>&) override {
         // Some answers from a "rules file", so that those paths run too.
+        using std::chrono::milliseconds;
         if (s == msg::smtp::Stage::rcpt && arg.starts_with("x")) return {550, "5.1.1 no", false};
+        if (s == msg::smtp::Stage::rcpt && arg.starts_with("s")) return {0, "", false, milliseconds(5)};
+        if (s == msg::smtp::Stage::rcpt && arg.starts_with("q")) return {421, "4.3.0 bye", false, milliseconds(5)};
+        if (s == msg::smtp::Stage::helo && arg.starts_with("s")) return {0, "", false, milliseconds(5)};
+        if (s == msg::smtp::Stage::data && arg.empty() && n % 2) return {0, "", false, milliseconds(5)};
         if (s == msg::smtp::Stage::dot && ++n % 3 == 0) return {451, "4.3.0 later", false};
+        if (s == msg::smtp::Stage::dot && n % 5 == 0) return {0, "", false, milliseconds(5)};
         return {};
     }
     msg::smtp::Verdict accept(msg::smtp::ReceivedMessage&& m, bool& hold) override {
@@ -62,13 +80,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     Keep policy;
     msg::smtp::ServerSession s(opt, policy);
     s.start();
+    settle(s);
     std::size_t pos = 0, step = size ? (data[0] % 64) + 1 : 1;
     while (pos < size) {
         const std::size_t n = std::min(step, size - pos);
         s.receive(in.substr(pos, n));
         pos += n;
-        if (s.held()) s.resume({});
-        check(s.buffered() <= opt.max_line + 64 || s.held());
+        settle(s);
+        check(s.buffered() <= opt.max_line + 64);
     }
     check(policy.largest <= opt.max_size);
     // Flood: the same bytes sixteen times, nothing sent.
@@ -76,6 +95,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         Keep p2;
         msg::smtp::ServerSession f(opt, p2);
         f.start();
+        settle(f);
         const std::size_t greeting = f.output().size();
         std::size_t fed = 0;
         for (int round = 0; round < 16 && size > 0 && !f.closing() && !f.dropped(); ++round) {
@@ -83,8 +103,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                 const std::size_t n = std::min<std::size_t>(4096, size - at);
                 f.receive(in.substr(at, n));
                 fed += n;
-                if (f.held()) f.resume({});
-                check(f.buffered() <= opt.max_line + 4096 || f.held());
+                settle(f);
+                check(f.buffered() <= opt.max_line + 4096);
                 check(f.output().size() <= greeting + 64 * fed + 8192);
             }
         }

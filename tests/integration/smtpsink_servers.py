@@ -6,7 +6,8 @@ Usage: smtpsink_servers.py SMTPSINK SPOOLSEND
 
 Checks: messages stored whole with their envelope; pipelined commands
 answered in order in one write; BDAT; rules (550 by pattern, 451 every Nth
-message, a connection dropped mid-DATA stores nothing); STARTTLS and AUTH
+message, a connection dropped mid-DATA stores nothing; a reply delayed
+past spoolsend's limit, a dot answered late); STARTTLS and AUTH
 PLAIN/LOGIN; SIZE; a line too long; "<LF>.<CR><LF>" does not end a message;
 --discard with --count; spoolsend's messages arrive byte for byte, also over
 STARTTLS with AUTH; implicit TLS (--implicit-tls) with smtplib and spoolsend;
@@ -21,6 +22,7 @@ import ssl
 import subprocess
 import sys
 import tempfile
+import time
 
 import postfix_tools
 import testlib
@@ -162,6 +164,53 @@ try:
     check(len(stored) == 4, "4 of 6 messages stored, got %d" % len(stored))
     check(not any(b"dropped" in b for _, b in stored), "nothing stored from the dropped session")
     check(all("unknown@" not in h for h, _ in stored), "refused recipients are not in the envelope")
+
+    # --- delays: a slow server ----------------------------------------------------
+    # A recipient answered 3 s late meets spoolsend's 1 s limit: deferred,
+    # with the limit named. A message answered 2 s after its dot is taken
+    # under the RFC's limits, and stored only then.
+    with open(rules, "w") as f:
+        f.write("rcpt /^slow@/ delay 3s\ndot /^late@/ delay 2s\ndot /^gave-up@/ delay 2s\n")
+    slow_spool = os.path.join(tmp, "in-slow")
+    p, port = start("--rules", rules, slow_spool)
+    try:
+        out = os.path.join(tmp, "out-delay")
+        for d in ("tmp", "queue", "deferred", "sent", "failed"):
+            os.makedirs(os.path.join(out, d))
+        with open(os.path.join(out, "queue", "20260101T000000.000001Z.1.000001.t"), "wb") as f:
+            f.write(b"MAIL FROM:<a@example.org>\nRCPT TO:<slow@example.net>\n\nSubject: slow\n\nx\n")
+        t0 = time.monotonic()
+        r = subprocess.run([SPOOLSEND, "--server", "127.0.0.1:%d" % port, "--timeout", "1s", out],
+                           capture_output=True, text=True, timeout=60)
+        took = time.monotonic() - t0
+        deferred = os.listdir(os.path.join(out, "deferred"))
+        check(r.returncode == 1 and len(deferred) == 1, "a reply 3 s late defers under --timeout 1s: %d %s %s"
+              % (r.returncode, deferred, r.stderr))
+        check("timed out" in r.stderr and took < 2.9, "the limit is named, and met in time (%.1f s): %s" % (took, r.stderr))
+        with open(os.path.join(out, "queue", "20260101T000000.000002Z.1.000002.t"), "wb") as f:
+            f.write(b"MAIL FROM:<a@example.org>\nRCPT TO:<late@example.net>\n\nSubject: late\n\nx\n")
+        t0 = time.monotonic()
+        r = subprocess.run([SPOOLSEND, "--server", "127.0.0.1:%d" % port, out],
+                           capture_output=True, text=True, timeout=60)
+        took = time.monotonic() - t0
+        check(r.returncode == 0 and os.listdir(os.path.join(out, "sent")), "a dot answered 2 s late is sent: %d %s"
+              % (r.returncode, r.stderr))
+        check(took >= 1.9, "the reply to the dot came 2 s late (%.1f s)" % took)
+        # A sender that gives up waiting for the dot's reply: its message is
+        # stored when the wait ends all the same (RFC 5321 6.1's duplicate).
+        with open(os.path.join(out, "queue", "20260101T000000.000003Z.1.000003.t"), "wb") as f:
+            f.write(b"MAIL FROM:<a@example.org>\nRCPT TO:<gave-up@example.net>\n\nSubject: gave up\n\nx\n")
+        r = subprocess.run([SPOOLSEND, "--server", "127.0.0.1:%d" % port, "--timeout", "1s", out],
+                           capture_output=True, text=True, timeout=60)
+        check(r.returncode == 1 and "timed out" in r.stderr, "the dot's reply not waited for: %d %s"
+              % (r.returncode, r.stderr))
+        time.sleep(2.5)
+    finally:
+        stop(p)
+    stored = [b for _, b in entries(slow_spool)]
+    check(any(b.startswith(b"Subject: late") for b in stored), "the late message is stored: %s" % stored)
+    check(any(b.startswith(b"Subject: gave up") for b in stored), "so is the one its sender gave up on: %s" % stored)
+    check(not any(b.startswith(b"Subject: slow") for b in stored), "the slow one is not: %s" % stored)
 
     # A bad rules file names its line and column.
     with open(rules, "w") as f:

@@ -32,7 +32,8 @@ struct Owner;
 
 // Lines in, replies out: "X" -> "250 X"; QUIT; HOLD (answered by the
 // owner's turn_end); DATA ... "."; HELP (a 100-byte reply); DROP; TLS
-// (STARTTLS). completed() counts command lines and whole data blocks.
+// (STARTTLS); PAUSE (its reply, and what follows, 600 ms late).
+// completed() counts command lines and whole data blocks.
 class Echo final : public Dialog {
 public:
     explicit Echo(Owner& o) : o_(o) {}
@@ -50,6 +51,12 @@ public:
     bool held() const override { return held_; }
     std::uint64_t completed() const override { return completed_; }
     bool in_data() const override { return data_; }
+    std::chrono::milliseconds paused() const override { return pause_; }
+    void unpause() override {
+        pause_ = 0ms;
+        out_ += "250 paused\r\n";
+        process();
+    }
     void resume() {
         held_ = false;
         out_ += "250 held\r\n";
@@ -61,6 +68,7 @@ private:
     Owner& o_;
     std::string in_, out_;
     std::uint64_t completed_ = 0;
+    std::chrono::milliseconds pause_{0};
     bool closing_ = false, dropped_ = false, tls_requested_ = false, tls_ = false, held_ = false, data_ = false;
 };
 
@@ -95,7 +103,7 @@ void Echo::receive(std::string_view b) {
 
 void Echo::process() {
     std::size_t at = 0;
-    while (!held_ && !closing_ && !dropped_ && !tls_requested_) {
+    while (!held_ && !closing_ && !dropped_ && !tls_requested_ && pause_ == 0ms) {
         const std::size_t nl = in_.find('\n', at);
         if (nl == std::string::npos) break;
         std::string line = in_.substr(at, nl - at);
@@ -121,6 +129,8 @@ void Echo::process() {
             out_ += "354 go on\r\n";
         } else if (line == "HELP") {
             out_ += "214 " + std::string(95, 'h') + "\r\n";
+        } else if (line == "PAUSE") {
+            pause_ = 600ms;
         } else if (line == "DROP") {
             dropped_ = true;
         } else if (line == "TLS") {
@@ -380,6 +390,65 @@ TEST(SmtpListener, CommandTimeLimitIsPerCommandNotPerRead) {
     EXPECT_LT(took, 2000ms);
     s.finish();
     EXPECT_EQ(s.listener->stats().timed_out, 1u);
+}
+
+// A Dialog's pause (a rule's delay) is the server's time: the reply comes
+// late, what was pipelined after it waits, and no time limit runs meanwhile.
+TEST(SmtpListener, PausedDialogAnswersLateAndIsNotTimedOut) {
+    ListenerOptions o = quick();
+    o.command_timeout = 300ms;
+    Server s(o);
+    Client c(s.port());
+    EXPECT_EQ(c.line(), "220 echo");
+    const auto t0 = Clock::now();
+    c.send("A\r\nPAUSE\r\nB\r\n");
+    EXPECT_EQ(c.line(), "250 A");
+    EXPECT_LT(Clock::now() - t0, 300ms);
+    EXPECT_EQ(c.line(), "250 paused");
+    EXPECT_GE(Clock::now() - t0, 590ms);
+    EXPECT_LT(Clock::now() - t0, 1500ms);
+    EXPECT_EQ(c.line(), "250 B");
+    // Two pauses in a row, and a client that sends while it waits.
+    c.send("PAUSE\r\n");
+    std::this_thread::sleep_for(100ms);
+    c.send("PAUSE\r\nC\r\n");
+    const auto t1 = Clock::now();
+    EXPECT_EQ(c.line(), "250 paused");
+    EXPECT_EQ(c.line(), "250 paused");
+    EXPECT_GE(Clock::now() - t1, 1000ms);
+    EXPECT_EQ(c.line(), "250 C");
+    c.send("QUIT\r\n");
+    EXPECT_EQ(c.line(), "221 bye");
+    s.finish();
+    EXPECT_EQ(s.listener->stats().timed_out, 0u);
+}
+
+TEST(SmtpListener, StopFlagEndsAPause) {
+    Server s(quick());
+    Client c(s.port());
+    c.line();
+    c.send("PAUSE\r\n");
+    std::this_thread::sleep_for(100ms);
+    EXPECT_LT(s.finish(), 1300ms);
+    EXPECT_TRUE(c.closed());
+    EXPECT_EQ(s.owner.closed_count, 1);
+}
+
+// A client that goes away while its reply waits is closed when the wait
+// ends, and the loop does not spin on it meanwhile.
+TEST(SmtpListener, ClientGoneDuringAPauseIsClosed) {
+    Server s(quick());
+    {
+        Client c(s.port());
+        c.line();
+        c.send("PAUSE\r\n");
+        std::this_thread::sleep_for(100ms);
+    }
+    const int turns = s.owner.turns;
+    std::this_thread::sleep_for(300ms);
+    EXPECT_LT(s.owner.turns - turns, 20);
+    for (int i = 0; i < 30 && s.owner.closed_count == 0; ++i) std::this_thread::sleep_for(50ms);
+    EXPECT_EQ(s.owner.closed_count, 1);
 }
 
 TEST(SmtpListener, DataTimeLimitIsForTheWholeBlock) {

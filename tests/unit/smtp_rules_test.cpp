@@ -34,6 +34,28 @@ TEST(SmtpRules, ParsesEveryFormAndFirstMatchWins) {
     EXPECT_EQ(v.text, "");
 }
 
+TEST(SmtpRules, DelayComesBeforeAnyAction) {
+    auto r = Rules::parse("rcpt /^slow@/ delay 30s\n"
+                          "rcpt /^late@/ delay 2m 451 4.3.0 later\n"
+                          "data /^cut@/\tdelay\t1h drop\n"
+                          "connect every 2 delay 1h30m\n",
+                          "rules");
+    ASSERT_TRUE(r) << r.error().message;
+    auto v = r->apply(Stage::rcpt, "slow@example.org", {});
+    EXPECT_EQ(v.code, 0);   // the session's own answer, late
+    EXPECT_EQ(v.delay, std::chrono::seconds(30));
+    v = r->apply(Stage::rcpt, "late@example.org", {});
+    EXPECT_EQ(v.code, 451);
+    EXPECT_EQ(v.text, "4.3.0 later");
+    EXPECT_EQ(v.delay, std::chrono::minutes(2));
+    v = r->apply(Stage::data, "", {"cut@example.org"});
+    EXPECT_TRUE(v.drop);
+    EXPECT_EQ(v.delay, std::chrono::hours(1));
+    EXPECT_EQ(r->apply(Stage::connect, "", {}).delay.count(), 0);
+    EXPECT_EQ(r->apply(Stage::connect, "", {}).delay, std::chrono::minutes(90));
+    EXPECT_EQ(r->apply(Stage::rcpt, "other@example.org", {}).delay.count(), 0);
+}
+
 TEST(SmtpRules, ErrorsNameFileLineAndColumn) {
     struct Case {
         const char* text;
@@ -45,7 +67,14 @@ TEST(SmtpRules, ErrorsNameFileLineAndColumn) {
         {"rcpt sometimes 550\n", "f:1:6: expected *, every N or /REGEX/"},
         {"dot every 0 451\n", "f:1:11: every needs a number above 0"},
         {"dot every x 451\n", "f:1:11: every needs a number"},
-        {"rcpt * 55\n", "f:1:8: expected a reply (CODE [TEXT]) or drop"},
+        {"rcpt * 55\n", "f:1:8: expected a reply (CODE [TEXT]), drop or delay TIME"},
+        {"rcpt * delay\n", "f:1:13: delay needs a time above 0 and at most 24h"},
+        {"rcpt * delay 0s\n", "f:1:14: delay needs a time above 0"},
+        {"rcpt * delay 5x 550\n", "f:1:14: delay needs a time"},
+        {"rcpt * delay 2d\n", "f:1:14: delay needs a time above 0 and at most 24h"},
+        {"rcpt * delay 5s 55\n", "f:1:17: expected a reply"},
+        {"rcpt * delay 5s delay 5s\n", "f:1:17: expected a reply"},
+        {"dot * delay 5s 250 ok\n", "f:1:16: at dot a rule refuses"},
         {"rcpt * 650 no\n", "f:1:8: a reply code is three digits, 200 to 559"},
         {"rcpt * 550x\n", "f:1:8: a reply code is three digits"},
         {"rcpt *\n", "f:1:7: expected a reply"},

@@ -1,11 +1,12 @@
 // smtp_server_test.cpp - the server session (msg/smtp/server.hpp): replies
 // per command and sequence, AUTH, STARTTLS, limits, a policy's verdicts,
-// and replies held for a group commit.
+// replies held for a group commit, and a policy's delays.
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
 
+#include "msg/smtp/rules.hpp"
 #include "msg/smtp/server.hpp"
 
 using namespace msg::smtp;
@@ -379,4 +380,121 @@ TEST(SmtpServer, HeldReplyWaitsAndKeepsOrder) {
     f.s->resume(Verdict{451, "4.3.0 cannot store", false});
     EXPECT_EQ(codes(f.s->output()), (std::vector<int>{451, 250}));   // then the NOOP that waited
     EXPECT_FALSE(f.s->held());
+}
+
+// --- a policy's delay ------------------------------------------------------------
+
+namespace {
+
+struct RulesPolicy : ServerPolicy {
+    Rules rules;
+    std::vector<ReceivedMessage> got;
+    explicit RulesPolicy(std::string_view text) : rules(*Rules::parse(text, "rules")) {}
+    Verdict decide(Stage s, std::string_view arg, const std::vector<std::string>& rcpts) override {
+        return rules.apply(s, arg, rcpts);
+    }
+    Verdict accept(ReceivedMessage&& m, bool&) override {
+        got.push_back(std::move(m));
+        return {};
+    }
+};
+
+struct Delayed {
+    ServerOptions opt;
+    RulesPolicy policy;
+    ServerSession s{opt, policy};
+    explicit Delayed(std::string_view rules) : policy(rules) {}
+    std::vector<int> say(const std::string& in) {
+        s.output().clear();
+        s.receive(in);
+        return codes(s.output());
+    }
+    std::vector<int> wake() {
+        s.output().clear();
+        s.unpause();
+        return codes(s.output());
+    }
+};
+
+}  // namespace
+
+// The replies before the delayed command go out; its own, and those of
+// the commands pipelined after it, wait for the pause to end.
+TEST(SmtpServer, DelayHoldsTheReplyAndWhatFollows) {
+    Delayed d("rcpt /^slow@/ delay 2s\n");
+    d.s.start();
+    EXPECT_EQ(d.s.paused().count(), 0);
+    EXPECT_EQ(d.say("EHLO c.example\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<slow@e.example>\r\nRCPT TO:<f@e.example>\r\n"),
+              (std::vector<int>{250, 250}));
+    EXPECT_EQ(d.s.paused(), std::chrono::milliseconds(2000));
+    EXPECT_EQ(d.say("NOOP\r\n"), std::vector<int>{});   // nothing is read meanwhile
+    EXPECT_EQ(d.wake(), (std::vector<int>{250, 250, 250}));
+    EXPECT_EQ(d.s.paused().count(), 0);
+    EXPECT_EQ(d.say("DATA\r\nx\r\n.\r\n"), (std::vector<int>{354, 250}));
+    ASSERT_EQ(d.policy.got.size(), 1u);
+    EXPECT_EQ(d.policy.got[0].envelope.rcpts.size(), 2u);
+}
+
+TEST(SmtpServer, DelayedGreetingRefusalAndDrop) {
+    Delayed g("connect * delay 5s\n");
+    g.s.start();
+    EXPECT_TRUE(g.s.output().empty());
+    EXPECT_EQ(g.s.paused(), std::chrono::milliseconds(5000));
+    EXPECT_EQ(g.wake(), std::vector<int>{220});
+
+    Delayed d("rcpt /^bye@/ delay 1s 421 4.3.0 going away\nrcpt /^cut@/ delay 1s drop\n");
+    d.s.start();
+    EXPECT_EQ(d.say("EHLO c\r\nMAIL FROM:<>\r\nRCPT TO:<bye@e.example>\r\n"), (std::vector<int>{250, 250}));
+    EXPECT_FALSE(d.s.closing());   // not before its reply is due
+    EXPECT_EQ(d.wake(), std::vector<int>{421});
+    EXPECT_TRUE(d.s.closing());
+
+    Delayed e("rcpt /^cut@/ delay 1s drop\n");
+    e.s.start();
+    EXPECT_EQ(e.say("EHLO c\r\nMAIL FROM:<>\r\nRCPT TO:<cut@e.example>\r\n"), (std::vector<int>{250, 250}));
+    EXPECT_FALSE(e.s.dropped());
+    e.wake();
+    EXPECT_TRUE(e.s.dropped());
+}
+
+// At dot the delay comes before the message is stored: a server stopped
+// meanwhile has stored nothing it did not answer.
+TEST(SmtpServer, DelayAtDotComesBeforeTheMessageIsStored) {
+    Delayed d("dot * delay 3s\n");
+    d.s.start();
+    EXPECT_EQ(d.say("EHLO c\r\nMAIL FROM:<>\r\nRCPT TO:<b@e.example>\r\nDATA\r\nx\r\n.\r\nNOOP\r\n"),
+              (std::vector<int>{250, 250, 250, 354}));
+    EXPECT_EQ(d.s.paused(), std::chrono::milliseconds(3000));
+    EXPECT_TRUE(d.policy.got.empty());
+    EXPECT_EQ(d.wake(), (std::vector<int>{250, 250}));   // the message, then the NOOP that waited
+    EXPECT_EQ(d.policy.got.size(), 1u);
+    EXPECT_EQ(d.s.messages(), 1u);
+
+    Delayed stopped("dot * delay 3s\n");
+    stopped.s.start();
+    stopped.say("EHLO c\r\nMAIL FROM:<>\r\nRCPT TO:<b@e.example>\r\nDATA\r\nx\r\n.\r\n");
+    stopped.s.output().clear();
+    stopped.s.shutting_down();
+    EXPECT_EQ(codes(stopped.s.output()), std::vector<int>{421});
+    EXPECT_TRUE(stopped.policy.got.empty());
+
+    Delayed refused("dot * delay 1s 451 4.3.0 later\n");
+    refused.s.start();
+    refused.say("EHLO c\r\nMAIL FROM:<>\r\nRCPT TO:<b@e.example>\r\nDATA\r\nx\r\n.\r\n");
+    EXPECT_EQ(refused.wake(), std::vector<int>{451});
+    EXPECT_TRUE(refused.policy.got.empty());
+}
+
+// DATA's 354 and the first BDAT's reply come late; the chunk is read after.
+TEST(SmtpServer, DelayAtTheDataStage) {
+    Delayed d("data * delay 2s\n");
+    d.s.start();
+    EXPECT_EQ(d.say("EHLO c\r\nMAIL FROM:<>\r\nRCPT TO:<b@e.example>\r\nDATA\r\n"), (std::vector<int>{250, 250, 250}));
+    EXPECT_EQ(d.wake(), std::vector<int>{354});
+    EXPECT_EQ(d.say("x\r\n.\r\nMAIL FROM:<>\r\nRCPT TO:<b@e.example>\r\nBDAT 3 LAST\r\nabc"),
+              (std::vector<int>{250, 250, 250}));
+    EXPECT_GT(d.s.paused().count(), 0);
+    EXPECT_EQ(d.wake(), std::vector<int>{250});
+    ASSERT_EQ(d.policy.got.size(), 2u);
+    EXPECT_EQ(d.policy.got[1].data, "abc");
 }

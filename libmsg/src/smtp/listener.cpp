@@ -133,11 +133,12 @@ struct Conn {
     bool read_wants_write = false;   // a TLS read must write first (a key update)
     bool blocked = false;        // back-pressure: not read until replies drain
     bool parked = false;         // input came while held: not read until resumed
+    bool paused = false;         // the Dialog pauses (a policy's delay) until `wake`
     bool listed_held = false, listed_again = false;
     std::string unfed;           // read, not yet given to the Dialog (back-pressure, held)
     std::uint32_t watched = 0;   // the events registered with epoll
     std::uint64_t completed = 0; // dialog->completed() when last looked at
-    Clock::time_point deadline, blocked_since;
+    Clock::time_point deadline, blocked_since, wake;
 };
 
 }  // namespace
@@ -153,7 +154,7 @@ struct Listener::Impl {
     Fd ep;
     ListenerHooks* hooks = nullptr;
     std::vector<std::unique_ptr<Conn>> conns;
-    std::vector<Conn*> held, again;
+    std::vector<Conn*> held, again, paused;
     std::size_t open = 0, closed = 0;
     bool accepting = true, registered = false;
     Clock::time_point now, accept_paused_until;
@@ -170,11 +171,12 @@ struct Listener::Impl {
     void close(Conn* c);
     void watch(Conn* c);
     void settle();
+    void wake_paused();
     void sweep();
     void listen_events(bool on);
 
     bool readable(const Conn* c) const {
-        return c->phase == Conn::Phase::open && !c->blocked && !c->parked && !c->dialog->held() &&
+        return c->phase == Conn::Phase::open && !c->blocked && !c->parked && !c->paused && !c->dialog->held() &&
                !c->dialog->closing() && !c->dialog->dropped() && !c->dialog->tls_requested();
     }
     std::chrono::milliseconds limit(const Conn* c) const {
@@ -185,7 +187,7 @@ struct Listener::Impl {
 void Listener::Impl::watch(Conn* c) {
     std::uint32_t ev = 0;
     if (c->phase == Conn::Phase::handshake) ev = c->want_write ? EPOLLOUT : EPOLLIN;
-    else ev = (c->blocked || c->parked ? 0u : EPOLLIN) | (c->want_write || c->read_wants_write ? EPOLLOUT : 0u);
+    else ev = (c->blocked || c->parked || c->paused ? 0u : EPOLLIN) | (c->want_write || c->read_wants_write ? EPOLLOUT : 0u);
     if (ev == c->watched) return;
     epoll_event e{};
     e.events = ev;
@@ -207,7 +209,8 @@ void Listener::Impl::close(Conn* c) {
     ++closed;
     if (c->listed_held) std::erase(held, c);
     if (c->listed_again) std::erase(again, c);
-    c->listed_held = c->listed_again = false;
+    if (c->paused) std::erase(paused, c);
+    c->listed_held = c->listed_again = c->paused = false;
     hooks->closed(*c->dialog);
 }
 
@@ -475,6 +478,11 @@ void Listener::Impl::after_io(Conn* c) {
             return;
         }
     }
+    if (!c->paused && d.paused().count() > 0) {
+        c->paused = true;
+        c->wake = now + d.paused();
+        paused.push_back(c);
+    }
     if (d.held()) {
         if (!c->listed_held) {
             held.push_back(c);
@@ -541,6 +549,25 @@ void Listener::Impl::settle() {
     } while (moved && !held.empty());
 }
 
+// Dialogs whose pause is over go on: their delayed replies are sent, and
+// their time limit starts again (the pause was the server's time).
+void Listener::Impl::wake_paused() {
+    std::vector<Conn*> due;
+    std::erase_if(paused, [&](Conn* c) {
+        if (c->wake > now) return false;
+        due.push_back(c);
+        return true;
+    });
+    for (Conn* c : due) {
+        c->paused = false;
+        if (c->phase != Conn::Phase::open) continue;
+        c->dialog->unpause();
+        c->completed = c->dialog->completed();
+        c->deadline = now + limit(c);
+        after_io(c);
+    }
+}
+
 void Listener::Impl::sweep() {
     static constexpr std::string_view timeout_text = " timeout, closing\r\n";
     for (auto& p : conns) {
@@ -554,7 +581,7 @@ void Listener::Impl::sweep() {
             }
             continue;
         }
-        if (c->listed_held || now < c->deadline) continue;
+        if (c->listed_held || c->paused || now < c->deadline) continue;
         ++stats.timed_out;
         if (c->phase == Conn::Phase::open) {
             c->dialog->output() += "421 4.4.2 " + opt.hostname + std::string(timeout_text);
@@ -584,7 +611,9 @@ Status Listener::run(ListenerHooks& hooks, const std::atomic<bool>& stop) {
     while (!stop.load(std::memory_order_relaxed)) {
         int wait = 0;
         if (m.again.empty()) {
-            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(next_sweep - Clock::now());
+            auto until = next_sweep;
+            for (const Conn* c : m.paused) until = std::min(until, c->wake);
+            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now());
             wait = static_cast<int>(std::clamp<long long>(left.count() + 1, 0, 1000));
         }
         const int n = epoll_wait(m.ep.get(), events, 256, wait);
@@ -597,6 +626,7 @@ Status Listener::run(ListenerHooks& hooks, const std::atomic<bool>& stop) {
             if (!events[i].data.ptr) m.accept_all();
             else m.on_event(static_cast<Conn*>(events[i].data.ptr), events[i].events);
         }
+        m.wake_paused();
         if (!m.again.empty()) {
             std::vector<Conn*> list;
             list.swap(m.again);
@@ -629,6 +659,7 @@ Status Listener::run(ListenerHooks& hooks, const std::atomic<bool>& stop) {
     m.conns.clear();
     m.held.clear();
     m.again.clear();
+    m.paused.clear();
     m.listen_events(false);
     m.ep.reset();
     m.hooks = nullptr;

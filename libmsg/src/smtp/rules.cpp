@@ -3,6 +3,7 @@
 
 #include <cerrno>
 
+#include "msg/delivery.hpp"
 #include "msg/smtp/reply.hpp"
 
 namespace msg::smtp {
@@ -78,15 +79,26 @@ Result<Rules> Rules::parse(std::string_view text, const std::string& file) {
             }
         }
         while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
+        if (line.substr(i, 6) == "delay " || line.substr(i, 6) == "delay\t" || line.substr(i) == "delay") {
+            i += 5;
+            const std::string_view t = next_word(line, i);
+            const auto d = parse_duration(t);
+            if (t.empty() || !d || d->count() == 0 || *d > std::chrono::hours(24))
+                return fail(i - t.size(), "delay needs a time above 0 and at most 24h (30s, 5m)");
+            r.verdict.delay = *d;
+            while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
+        }
         const std::size_t action_col = i;
         const std::string_view action = line.substr(i);
-        if (action == "drop") {
+        if (action.empty() && r.verdict.delay.count() > 0) {
+            // The session's own answer, after the delay.
+        } else if (action == "drop") {
             r.verdict.drop = true;
         } else {
-            if (action.size() < 3) return fail(action_col, "expected a reply (CODE [TEXT]) or drop");
+            if (action.size() < 3) return fail(action_col, "expected a reply (CODE [TEXT]), drop or delay TIME");
             int code = 0;
             for (std::size_t k = 0; k < 3; ++k) {
-                if (action[k] < '0' || action[k] > '9') return fail(action_col, "expected a reply (CODE [TEXT]) or drop");
+                if (action[k] < '0' || action[k] > '9') return fail(action_col, "expected a reply (CODE [TEXT]), drop or delay TIME");
                 code = code * 10 + (action[k] - '0');
             }
             if (!reply_code_in_range(code) || (action.size() > 3 && action[3] != ' '))

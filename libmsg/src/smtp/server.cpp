@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <utility>
 
 #include "msg/codec.hpp"
 #include "msg/envelope.hpp"
@@ -91,6 +92,39 @@ void ServerSession::error(int code, std::string_view text) {
     }
 }
 
+// The policy's verdict; a delay in it holds back what the session says
+// from here on (start_pause(), once the command is done).
+Verdict ServerSession::decide(Stage stage, std::string_view arg, const std::vector<std::string>& rcpts) {
+    Verdict v = policy_.decide(stage, arg, rcpts);
+    if (v.delay.count() > 0 && cut_ == std::string::npos) {
+        cut_ = out_.size();
+        delay_ = v.delay;
+    }
+    return v;
+}
+
+// The command a delay was asked for is done: its reply, and whether it
+// closes or drops, wait in delayed_ until unpause().
+void ServerSession::start_pause() {
+    delayed_.assign(out_, cut_);
+    out_.resize(cut_);
+    cut_ = std::string::npos;
+    pause_ = delay_;
+    delayed_closing_ = std::exchange(closing_, false);
+    delayed_dropped_ = std::exchange(dropped_, false);
+}
+
+void ServerSession::unpause() {
+    if (pause_.count() == 0) return;
+    pause_ = std::chrono::milliseconds(0);
+    out_ += delayed_;
+    delayed_.clear();
+    closing_ = delayed_closing_;
+    dropped_ = delayed_dropped_;
+    if (dot_verdict_) end_message();
+    process();
+}
+
 // A policy's verdict, or the session's own reply.
 void ServerSession::finish(const Verdict& v, int code, std::string_view text) {
     if (v.drop) {
@@ -112,20 +146,19 @@ void ServerSession::shutting_down() {
 }
 
 void ServerSession::start() {
-    const Verdict v = policy_.decide(Stage::connect, {}, rcpts_);
+    const Verdict v = decide(Stage::connect, {}, rcpts_);
     if (v.drop) {
         dropped_ = true;
-        return;
-    }
-    if (v.code) {
+    } else if (v.code) {
         reply(v.code, v.text);
         // RFC 5321 3.1: after a 554 greeting the server waits for QUIT,
         // answering 503 to anything else; a 421 closes at once.
         if (v.code == 421) closing_ = true;
         else no_service_ = true;
-        return;
+    } else {
+        reply(220, opt_.hostname + " ESMTP smtpsink");
     }
-    reply(220, opt_.hostname + " ESMTP smtpsink");
+    if (cut_ != std::string::npos) start_pause();
 }
 
 void ServerSession::reset_transaction() {
@@ -149,7 +182,8 @@ void ServerSession::receive(std::string_view bytes) {
 }
 
 void ServerSession::process() {
-    while (!closing_ && !dropped_ && !held_ && !tls_requested_ && pos_ < in_.size()) {
+    while (!closing_ && !dropped_ && !held_ && !tls_requested_ && pause_.count() == 0 && pos_ < in_.size()) {
+        if (cut_ != std::string::npos) break;
         if (mode_ == Mode::data) {
             data_bytes();
             if (mode_ == Mode::data) break;   // needs more input
@@ -188,6 +222,7 @@ void ServerSession::process() {
         if (mode_ == Mode::command) command(line);
         else sasl(line);
     }
+    if (cut_ != std::string::npos && !held_) start_pause();
     if (pos_ == in_.size()) {
         in_.clear();
         pos_ = 0;
@@ -308,7 +343,22 @@ void ServerSession::end_message() {
         reset_transaction();
         return;
     }
-    const Verdict v = policy_.decide(Stage::dot, {}, rcpts_);
+    // A delay at dot comes before the message is stored: a server stopped
+    // during it has stored nothing it did not answer.
+    Verdict v;
+    if (dot_verdict_) {
+        v = std::move(*dot_verdict_);
+        dot_verdict_.reset();
+    } else {
+        v = policy_.decide(Stage::dot, {}, rcpts_);
+        if (v.delay.count() > 0) {
+            cut_ = out_.size();
+            delay_ = std::exchange(v.delay, std::chrono::milliseconds(0));
+            dot_verdict_ = std::move(v);
+            start_pause();
+            return;
+        }
+    }
     if (v.drop || v.code) {
         finish(v, 250, "");
         reset_transaction();
@@ -436,7 +486,7 @@ void ServerSession::command(std::string_view line) {
             return;
         case Verb::vrfy: {
             if (c.arg.empty()) return error(501, "5.5.4 VRFY needs a user or mailbox");
-            const Verdict v = policy_.decide(Stage::vrfy, c.arg, rcpts_);
+            const Verdict v = decide(Stage::vrfy, c.arg, rcpts_);
             return finish(v, 252, "2.5.2 cannot VRFY a user, but will accept the message and attempt delivery");
         }
         case Verb::expn:
@@ -454,7 +504,7 @@ void ServerSession::command(std::string_view line) {
         case Verb::ehlo: {
             // RFC 5321 4.1.4: refused, it leaves the session as it was;
             // accepted, it ends the transaction as RSET does.
-            const Verdict v = policy_.decide(Stage::helo, c.domain, {});
+            const Verdict v = decide(Stage::helo, c.domain, {});
             if (v.drop || v.code) return finish(v, 250, "");
             reset_transaction();
             helo_ = std::string(c.domain);
@@ -544,7 +594,7 @@ void ServerSession::command(std::string_view line) {
                 env.mail_params.push_back(param_text(p));
             }
             if (c.path.utf8 && !utf8) return error(553, "5.6.7 a UTF-8 address needs SMTPUTF8");
-            const Verdict v = policy_.decide(Stage::mail, env.mail_from, rcpts_);
+            const Verdict v = decide(Stage::mail, env.mail_from, rcpts_);
             if (v.drop || (v.code && v.code / 100 != 2)) return finish(v, 250, "");
             in_mail_ = true;
             utf8_ = utf8;
@@ -573,7 +623,7 @@ void ServerSession::command(std::string_view line) {
             if (rcpts_.empty()) return error(554, "5.5.1 no valid recipients");
             // RFC 3030 2: DATA and BDAT are not used in one transaction.
             if (bdat_started_) return error(503, "5.5.1 DATA after BDAT in one transaction");
-            const Verdict v = policy_.decide(Stage::data, {}, rcpts_);
+            const Verdict v = decide(Stage::data, {}, rcpts_);
             if (v.code) return finish(v, 354, "");
             drop_in_data_ = v.drop;
             data_.clear();
@@ -591,7 +641,7 @@ void ServerSession::command(std::string_view line) {
             // that refuses is answered once the chunk is read (to stay in
             // step with the client), and nothing is stored.
             if (!bdat_refused_ && !bdat_started_) {
-                const Verdict v = policy_.decide(Stage::data, {}, rcpts_);
+                const Verdict v = decide(Stage::data, {}, rcpts_);
                 // Dropped once the message starts arriving, as with DATA:
                 // at the chunk's first byte (or at once for an empty one).
                 drop_in_data_ = v.drop;
@@ -628,7 +678,7 @@ void ServerSession::recipient(const Command& c, std::string_view local) {
         if (const std::string why = param_problem(c, p, false); !why.empty()) return error(501, why);
         r.params.push_back(param_text(p));
     }
-    const Verdict v = policy_.decide(Stage::rcpt, local.empty() ? std::string_view(r.address) : local, rcpts_);
+    const Verdict v = decide(Stage::rcpt, local.empty() ? std::string_view(r.address) : local, rcpts_);
     if (v.drop || (v.code && v.code / 100 != 2)) return finish(v, 250, "");
     if (!local.empty() && !v.code) return error(553, "5.1.3 the address needs a domain");
     rcpts_.push_back(r.address);

@@ -28,8 +28,10 @@
 //                    that for longer than send_timeout, it is closed
 //                    (nothing more can be sent to it).
 // A TLS handshake counts as a command. A held Dialog is not timed (its
-// owner decides); a blocked one only by send_timeout, its command's time
-// starting again once its replies drain. The limits are looked at about
+// owner decides), nor one that pauses (Dialog::paused(): the wait is the
+// server's, and its limit starts again when the pause ends); a blocked one
+// only by send_timeout, its command's time starting again once its replies
+// drain. The limits are looked at about
 // eight times per the shortest of them, at most once a second: a client is
 // cut off at most an eighth of the limit (or a second) late. With
 // implicit_tls, a connection over max_connections is closed without the

@@ -11,15 +11,23 @@
 //           /REGEX/      ECMAScript regex searched in the HELO name, the
 //                        MAIL or RCPT address, VRFY's argument; at data and
 //                        dot, in any accepted recipient
-//   ACTION  CODE [TEXT]  answer this reply instead ("550 5.1.1 no such user")
-//           drop         close the connection without a reply (at data: after
+//   ACTION  [delay TIME] CODE [TEXT]
+//                        answer this reply instead ("550 5.1.1 no such user")
+//           [delay TIME] drop
+//                        close the connection without a reply (at data: after
 //                        the 354, once the message starts: "mid-DATA")
+//           delay TIME   the session's own answer, TIME late
+//
+// A delay (parse_duration: "30s", "5m"; at most 24h) holds the answer back,
+// reading nothing meanwhile: a slow server. At dot it comes before the
+// message is stored.
 //
 // The first rule of a stage that matches decides. Examples:
 //
 //   rcpt /^unknown@/   550 5.1.1 no such user
 //   dot  every 3       451 4.3.0 try again later
 //   data /^drop@/      drop
+//   dot  /^slow@/      delay 11m
 #pragma once
 
 #include <cstdint>

@@ -22,8 +22,10 @@
 // too (smtp/script.hpp plays a transcript's server side).
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -54,6 +56,11 @@ struct Verdict {
     int code = 0;
     std::string text;     // may start with an enhanced code ("5.1.1 no such user")
     bool drop = false;    // close the connection without a reply (at data: once the body starts)
+    // Wait this long before the answer (the reply, or the drop), reading
+    // nothing meanwhile: a slow server. At dot the wait comes before the
+    // message is given to accept(), so that a server stopped meanwhile has
+    // stored nothing it did not answer.
+    std::chrono::milliseconds delay{0};
 };
 
 struct ReceivedMessage {
@@ -92,6 +99,12 @@ public:
     // Waiting for its owner (a reply held for a group commit): the driver
     // reads nothing more until it is no longer held.
     virtual bool held() const = 0;
+    // Pausing for a policy's delay: the driver sends output() as usual but
+    // gives no input and applies no time limit until `paused()` has
+    // passed, then calls unpause(), which may pause again. Zero: not
+    // pausing.
+    virtual std::chrono::milliseconds paused() const { return std::chrono::milliseconds(0); }
+    virtual void unpause() {}
     // For time limits: how many commands and data blocks (a DATA body
     // through its final dot, a BDAT chunk) were received whole so far, and
     // whether a data block is being received now.
@@ -143,6 +156,11 @@ public:
     // Waiting for resume() after accept() held the reply.
     bool held() const override { return held_; }
     void resume(const Verdict& v);
+    // A policy's delay: the replies to the commands before the one it
+    // delays are in output(); that command's reply, and everything after
+    // it, wait for unpause().
+    std::chrono::milliseconds paused() const override { return pause_; }
+    void unpause() override;
     // Command lines (also SASL responses and lines refused as too long),
     // DATA bodies and BDAT chunks received whole so far; in a body or chunk.
     std::uint64_t completed() const override { return completed_; }
@@ -167,6 +185,8 @@ private:
     void reply(int code, std::string_view text);
     void error(int code, std::string_view text);
     void reset_transaction();
+    Verdict decide(Stage stage, std::string_view arg, const std::vector<std::string>& rcpts);
+    void start_pause();
     bool check_auth(std::string_view user, std::string_view pass);
 
     const ServerOptions opt_;   // a copy: the session outlives no caller's temporary
@@ -182,6 +202,13 @@ private:
     bool bdat_failed_ = false;    // ... and refused: the rest of its chunks are refused too
     bool no_room_ = false;        // memory ran out for this message: 452 at its end
     Verdict bdat_rule_;           // the data stage's refusal, answered once its chunk is read
+    // A policy's delay: output from `cut_` on waits (npos: none asked);
+    // while pause_ runs, delayed_ holds it and whether it closes or drops.
+    std::size_t cut_ = std::string::npos;
+    std::chrono::milliseconds delay_{0}, pause_{0};
+    std::string delayed_;
+    bool delayed_closing_ = false, delayed_dropped_ = false;
+    std::optional<Verdict> dot_verdict_;   // taken at dot, acted on after its delay
     unsigned errors_ = 0;
     std::uint64_t bdat_left_ = 0, bdat_size_ = 0, messages_ = 0, completed_ = 0;   // bdat_size_: the chunk's
     std::string helo_, user_, login_user_;
