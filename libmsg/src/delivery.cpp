@@ -252,6 +252,7 @@ Result<Settlement> settle(Claim& claim, Delivery& d, const SettleOptions& o, Sys
     const SpoolEntry& entry = claim.entry();
     const RetryInfo retry = retry_info(entry);
     Settlement s;
+    s.server = o.server;
     // This attempt is written into the entry only if it defers it; one that
     // settles it is counted by retry_info(entry, state), with this number.
     s.attempt = retry.attempts + 1;

@@ -74,15 +74,30 @@ struct Sender::Shared {
     DueScan* due = nullptr;                    // this pass's
     std::atomic<std::uint64_t>* done = nullptr;   // this pass's count of entries dealt with
     std::mutex resolve_mutex;
-    std::optional<Result<smtp::Connection::Addresses>> addresses;   // this pass's, once asked for
+    // Each server's addresses, this pass's, once asked for.
+    std::vector<std::optional<Result<smtp::Connection::Addresses>>> addresses;
 
-    // The server's addresses, resolved once per pass, when a session first
+    // The server, then the fallbacks, in the order they are tried.
+    unsigned servers() const { return 1 + static_cast<unsigned>(options.fallback.size()); }
+    const smtp::Endpoint& server(unsigned i) const { return i == 0 ? options.server : options.fallback[i - 1]; }
+    // A server's addresses, resolved once per pass, when a session first
     // needs them: a slow resolver would otherwise stall every session of a
     // loop at each new connection.
-    Result<smtp::Connection::Addresses> server_addresses() {
+    Result<smtp::Connection::Addresses> server_addresses(unsigned i) {
         std::lock_guard<std::mutex> lock(resolve_mutex);
-        if (!addresses) addresses = smtp::Connection::resolve(options.server);
-        return *addresses;
+        addresses.resize(servers());
+        if (!addresses[i]) addresses[i] = smtp::Connection::resolve(server(i));
+        return *addresses[i];
+    }
+    // The first server a new session tries: those before it gave none this
+    // pass (RFC 5321 5.1's order, without knocking again at every session).
+    std::atomic<unsigned> first_server{0};
+    // Whether this call passed over server i (true once a pass for each).
+    bool passed_over(unsigned i) {
+        unsigned f = first_server.load();
+        while (f <= i)
+            if (first_server.compare_exchange_weak(f, i + 1)) return true;
+        return false;
     }
     std::mutex events_mutex, pace_mutex;
     Steady::time_point next_slot{};
@@ -118,7 +133,7 @@ struct Sender::Shared {
 
 class Sender::Lane {
 public:
-    Lane(Shared& s, const std::atomic<bool>& stop) : s_(s), stop_(stop) {}
+    Lane(Shared& s, const std::atomic<bool>& stop) : s_(s), stop_(stop), settle_(s.options.settle) {}
     ~Lane() { end_session(); }
     Lane(const Lane&) = delete;
     Lane& operator=(const Lane&) = delete;
@@ -150,6 +165,7 @@ private:
     void settle_completed();
     void settle_job(Job& job, Delivery& d);
     void open_session();
+    const smtp::Endpoint& server() const { return s_.server(server_); }
     void give_up(smtp::SessionError e);
     void open_failed(smtp::SessionError e);
     void throttled(std::string why);
@@ -166,6 +182,10 @@ private:
     std::optional<smtp::Connection> conn_;
     std::optional<smtp::ClientSession> engine_;
     bool counted_ = false;                       // the session got as far as open: counted
+    unsigned server_ = 0;                        // the session's server (Shared::server)
+    bool falling_back_ = false;                  // its entry waits for a session with the next server
+    std::string passed_over_;                    // why the servers before it gave none ("A: why; ")
+    SettleOptions settle_;                       // the pass's, naming the session's server
     std::unique_ptr<Job> waiting_;               // claimed, not yet submitted
     std::optional<Steady::time_point> slot_;     // its start under the rate limit
     std::deque<std::unique_ptr<Job>> inflight_;  // submitted, outcomes to come in this order
@@ -256,8 +276,23 @@ void Sender::Lane::give_up(smtp::SessionError e) {
     }
 }
 
+// No session with this server: the entry in hand waits for the next one
+// (wake() brings the lane back at once); after the last, the lane gives up
+// with why each failed.
 void Sender::Lane::open_failed(smtp::SessionError e) {
     if (recorder_) (*recorder_)(smtp::Wire::event, "error " + e.message);
+    if (server_ + 1 < s_.servers() && !stopping()) {
+        passed_over_ += e.message + "; ";
+        const bool first = s_.passed_over(server_);
+        ++server_;
+        if (first) s_.tell([&](SendEvents& ev) { ev.fell_back(e.message, server().str()); });
+        falling_back_ = true;
+        end_session();
+        return;
+    }
+    e.message = passed_over_ + e.message;
+    passed_over_.clear();
+    falling_back_ = false;
     give_up(std::move(e));
     end_session();
 }
@@ -269,6 +304,10 @@ void Sender::Lane::throttled(std::string why) {
 
 void Sender::Lane::open_session() {
     const SendOptions& o = s_.options;
+    // (One another session passed over meanwhile is not tried again.)
+    server_ = falling_back_ ? std::max(server_, s_.first_server.load()) : s_.first_server.load();
+    settle_.server = server().str();
+    settle_.remote_mta = server().host;
     smtp::WireObserver obs;
     if (!o.transcript_dir.empty()) {
         static std::atomic<unsigned> seq{0};
@@ -279,7 +318,7 @@ void Sender::Lane::open_session() {
         const int fd = ::open(transcript_path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
         if (fd >= 0) {
             transcript_fd_ = fd;
-            recorder_ = std::make_shared<smtp::Recorder>(o.server.str());
+            recorder_ = std::make_shared<smtp::Recorder>(server().str());
             obs = [r = recorder_](smtp::Wire w, std::string_view text) { (*r)(w, text); };
         } else {
             s_.problem(spool_io::sys_error("create", transcript_path_, errno).message);
@@ -287,15 +326,15 @@ void Sender::Lane::open_session() {
     }
     on_session_ = 0;
     accepted_on_session_ = 0;
-    auto addresses = s_.server_addresses();
+    auto addresses = s_.server_addresses(server_);
     if (!addresses) return open_failed(smtp::SessionError{addresses.error().message, std::nullopt, false, true});
-    auto conn = smtp::Connection::connect_start(o.server, std::move(*addresses));
+    auto conn = smtp::Connection::connect_start(server(), std::move(*addresses));
     if (!conn) return open_failed(smtp::SessionError{conn.error().message, std::nullopt, false, true});
     conn_.emplace(std::move(*conn));
     conn_->set_observer(obs);   // TLS events; the engine shows the lines
     smtp::SessionOptions so = o.session;
     so.stop = &stop_;
-    engine_.emplace(so, o.server.str(), smtp::is_loopback_host(o.server.host), std::move(obs));
+    engine_.emplace(so, server().str(), smtp::is_loopback_host(server().host), std::move(obs));
     if (!buf_) buf_.reset(new char[kReadSize]);
     step_ = Step::none;
 }
@@ -327,7 +366,7 @@ std::unique_ptr<Sender::Lane::Job> Sender::Lane::take() {
         }
         if (const std::string why = unsendable(claim.entry()); !why.empty()) {
             ++*s_.done;
-            if (auto st = settle_unsendable(claim, why, s_.options.settle); !st) {
+            if (auto st = settle_unsendable(claim, why, settle_); !st) {
                 s_.unrecordable(st.error().message);
                 return nullptr;
             }
@@ -389,7 +428,7 @@ void Sender::Lane::settle_job(Job& job, Delivery& d) {
     ++*s_.done;
     if (d.interrupted && !d.unanswered_dot) return;   // as after SIGKILL
     const std::string name = job.claim.name();
-    auto settled = settle(job.claim, d, s_.options.settle, Clock::now(),
+    auto settled = settle(job.claim, d, settle_, Clock::now(),
                           std::uniform_real_distribution<double>(0.0, 1.0)(rng_));
     if (!settled) {
         // Said with what the server took: the summary counts only outcomes
@@ -414,7 +453,7 @@ void Sender::Lane::settle_job(Job& job, Delivery& d) {
         refused_in_a_row_ = 0;
     } else if (d.refused_at_mail && d.count(RcptState::deferred) == d.rcpts.size() && !d.connection_lost) {
         if (++refused_in_a_row_ == kThrottleRefusals)
-            throttled(s_.options.server.str() + " refused MAIL FROM for now " + std::to_string(kThrottleRefusals) +
+            throttled(server().str() + " refused MAIL FROM for now " + std::to_string(kThrottleRefusals) +
                       " times in a row, last: " + (d.rcpts.empty() ? std::string() : reason(d.rcpts.front())));
     } else {
         refused_in_a_row_ = 0;
@@ -435,6 +474,8 @@ void Sender::Lane::advance(Steady::time_point now) {
         settle_completed();
         if (!counted_ && engine_->usable()) {
             counted_ = true;
+            falling_back_ = false;
+            passed_over_.clear();
             s_.totals.reached = true;
             s_.reached = true;
             ++s_.totals.sessions;
@@ -446,7 +487,7 @@ void Sender::Lane::advance(Steady::time_point now) {
                 auto e = engine_->error();
                 const std::string& broke = engine_->broke();
                 open_failed(e ? *e
-                              : smtp::SessionError{broke.empty() ? "no session with " + o.server.str() : broke,
+                              : smtp::SessionError{broke.empty() ? "no session with " + server().str() : broke,
                                                    std::nullopt, false, false});
                 return;
             }
@@ -568,6 +609,7 @@ Steady::time_point Sender::Lane::wake() const {
     Steady::time_point t = deadline_;
     if (stop_seen_) t = std::min(t, grace_end_);
     if (waiting_ && slot_ && engine_ && engine_->ready()) t = std::min(t, *slot_);
+    if (falling_back_ && !engine_) t = Steady::time_point{};   // the next server, at once
     return t;
 }
 
@@ -634,7 +676,7 @@ void Sender::Lane::expire(Steady::time_point now) {
         return;
     }
     if (now < deadline_) return;
-    const std::string host = s_.options.server.str();
+    const std::string host = server().str();
     switch (step_) {
     case Step::connect:
         if (auto c = conn_->connect_step(true); !c)
@@ -657,6 +699,14 @@ Sender::Sender(Spool& spool, const SendOptions& options, SendEvents& events)
       shared_(std::make_unique<Shared>(spool_, options_, events_, totals_)) {}
 
 Sender::~Sender() = default;
+
+// "A", or "A, B or C" with fallbacks.
+std::string Sender::servers_text() const {
+    std::string s = options_.server.str();
+    for (std::size_t i = 0; i < options_.fallback.size(); ++i)
+        s += (i + 1 == options_.fallback.size() ? " or " : ", ") + options_.fallback[i].str();
+    return s;
+}
 
 // One event loop over its lanes, until every one has finished.
 void Sender::run(std::vector<std::unique_ptr<Lane>>& lanes) {
@@ -727,7 +777,7 @@ std::uint64_t Sender::expire_unreached(const std::string& why, const std::atomic
         Delivery d;
         for (const Envelope::Rcpt& rcpt : envelope_of(claim.entry()).rcpts)
             d.rcpts.push_back({rcpt.address, RcptState::deferred, std::nullopt,
-                               "no session with " + options_.server.str() + ": " + why, "4.4.1"});
+                               "no session with " + servers_text() + ": " + why, "4.4.1"});
         const std::string entry = claim.name();
         auto settled = settle(claim, d, options_.settle, now, 0.0);
         if (!settled) {
@@ -747,7 +797,8 @@ SendPass Sender::pass(const std::atomic<bool>& stop) {
     std::atomic<std::uint64_t> done{0};
     shared_->due = &due;
     shared_->done = &done;
-    shared_->addresses.reset();   // resolved again for each pass
+    shared_->addresses.clear();   // resolved again for each pass
+    shared_->first_server = 0;    // and the first server tried again
     shared_->unrecorded = false;
     shared_->reached = false;
     // `jobs` lanes, kLanesPerLoop to a loop, at most one loop per core.
@@ -829,7 +880,7 @@ SendPass Sender::pass(const std::atomic<bool>& stop) {
         if (auto s = spool_.sync(); !s) shared_->problem(s.error().message);
     result.scan_error = due.error();
     result.unreachable = gave_up > 0 && !shared_->reached;
-    if (result.unreachable && result.session_error.empty()) result.session_error = "cannot reach " + options_.server.str();
+    if (result.unreachable && result.session_error.empty()) result.session_error = "cannot reach " + servers_text();
     if (result.unreachable && !stop && !shared_->unrecorded) {
         result.expired = expire_unreached(result.session_error, stop);
         result.left -= std::min(result.left, result.expired);

@@ -10,7 +10,7 @@ message, a connection dropped mid-DATA stores nothing; a reply delayed
 past spoolsend's limit, a dot answered late); STARTTLS and AUTH
 PLAIN/LOGIN; SIZE; a line too long; "<LF>.<CR><LF>" does not end a message;
 --discard with --count; spoolsend's messages arrive byte for byte, also over
-STARTTLS with AUTH; implicit TLS (--implicit-tls) with smtplib and spoolsend;
+STARTTLS with AUTH, and to a fallback server; implicit TLS (--implicit-tls) with smtplib and spoolsend;
 smtp-source's 500 messages over 10 sessions all stored.
 """
 import os
@@ -332,9 +332,11 @@ try:
     spool4 = os.path.join(tmp, "in4")
     p, port = start(spool4)
     try:
-        r = subprocess.run([SPOOLSEND, "--server", "127.0.0.1:%d" % port, "-j", "3", out],
+        # The first server listens nowhere: its fallback takes everything.
+        r = subprocess.run([SPOOLSEND, "--server", "127.0.0.1:1", "--server", "127.0.0.1:%d" % port, "-j", "3", out],
                            capture_output=True, text=True, timeout=60)
         check(r.returncode == 0, "spoolsend to smtpsink: %d %s" % (r.returncode, r.stderr))
+        check(r.stderr.count("; trying 127.0.0.1:%d" % port) == 1, "the fallback is said once: %s" % r.stderr)
     finally:
         stop(p)
     got = {}

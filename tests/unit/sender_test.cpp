@@ -702,3 +702,110 @@ TEST_F(SenderTest, EntriesDecidedWithoutTheServerDoNotWait) {
     EXPECT_FALSE(pass.left_behind);
     EXPECT_LT(took, 2s) << "entries failed here waited for the socket";
 }
+
+namespace {
+
+// Greets with 421, always; counts connections.
+struct Busy : smtp::ServerPolicy, smtp::ListenerHooks {
+    std::atomic<int> connections{0};
+    smtp::ServerOptions options;
+    smtp::Verdict decide(smtp::Stage st, std::string_view, const std::vector<std::string>&) override {
+        if (st == smtp::Stage::connect) ++connections;
+        return {421, "4.3.2 busy, try another", false};
+    }
+    smtp::Verdict accept(smtp::ReceivedMessage&&, bool&) override { return {}; }
+    std::unique_ptr<smtp::Dialog> open(const smtp::Peer&) override {
+        return std::make_unique<smtp::ServerSession>(options, *this);
+    }
+};
+
+// A Listener of its own in a thread, for a second server in a test.
+struct OtherServer {
+    std::optional<smtp::Listener> listener;
+    std::atomic<bool> stop{false};
+    std::thread thread;
+    explicit OtherServer(smtp::ListenerHooks& hooks) {
+        smtp::ListenerOptions lo;
+        lo.endpoint = smtp::Endpoint{"127.0.0.1", 0};
+        auto l = smtp::Listener::open(lo);
+        if (!l) {
+            ADD_FAILURE() << l.error().message;
+            return;
+        }
+        listener.emplace(std::move(*l));
+        thread = std::thread([this, &hooks] { (void)listener->run(hooks, stop); });
+    }
+    smtp::Endpoint endpoint() const { return {"127.0.0.1", listener ? listener->bound().port : std::uint16_t{0}}; }
+    ~OtherServer() {
+        stop = true;
+        if (thread.joinable()) thread.join();
+    }
+};
+
+// Which server each settled attempt names.
+struct ServerNames : Recorder {
+    std::set<std::string> servers;
+    std::vector<std::string> fell_back_to;
+    void fell_back(const std::string&, const std::string& next) override { fell_back_to.push_back(next); }
+    void settled(const std::string& e, const msg::Settlement& s, const msg::Delivery& d) override {
+        Recorder::settled(e, s, d);
+        std::lock_guard<std::mutex> lock(m);
+        servers.insert(s.server);
+    }
+};
+
+}  // namespace
+
+// No session with the server (nothing listens; a 421 greeting): the next
+// in the list is tried, in order (RFC 5321 5.1), and one that gave none is
+// not tried again by later sessions of the pass, only in the next pass.
+TEST_F(SenderTest, FallbackServersAreTriedInOrder) {
+    Busy busy;
+    OtherServer second(busy);
+    start_server();
+    const smtp::Endpoint good = options_.server;
+    options_.server = smtp::Endpoint{"127.0.0.1", 1};
+    options_.fallback = {second.endpoint(), good};
+    options_.jobs = 2;
+    options_.max_per_connection = 3;
+    for (int i = 0; i < 12; ++i) enqueue({"b" + std::to_string(i) + "@example.net"});
+    ServerNames events;
+    msg::Sender sender(*spool_, options_, events);
+    std::atomic<bool> stop{false};
+    const msg::SendPass pass = sender.pass(stop);
+    EXPECT_FALSE(pass.unreachable);
+    EXPECT_FALSE(pass.left_behind) << pass.session_error;
+    EXPECT_EQ(sender.totals().sent, 12u);
+    EXPECT_GE(sender.totals().sessions, 4u);   // 12 messages, 3 a connection
+    EXPECT_LE(busy.connections, 2) << "a server that gave no session was tried again in the same pass";
+    EXPECT_GE(busy.connections, 1);
+    EXPECT_EQ(events.servers, std::set<std::string>{good.str()}) << "reports name the server the attempt went to";
+    // Said once for each server passed over.
+    EXPECT_EQ(events.fell_back_to, (std::vector<std::string>{second.endpoint().str(), good.str()}));
+    EXPECT_TRUE(in(msg::SpoolState::queue).empty());
+    // The next pass starts with the first server again.
+    enqueue({"c@example.net"});
+    const int before = busy.connections;
+    (void)sender.pass(stop);
+    EXPECT_EQ(busy.connections, before + 1);
+    EXPECT_EQ(sender.totals().sent, 13u);
+}
+
+TEST_F(SenderTest, NoServerOfTheListGivesASession) {
+    Busy busy;
+    OtherServer second(busy);
+    options_.server = smtp::Endpoint{"127.0.0.1", 1};
+    options_.fallback = {second.endpoint()};
+    const std::string a = enqueue({"b@example.net"});
+    Recorder events;
+    msg::Sender sender(*spool_, options_, events);
+    std::atomic<bool> stop{false};
+    const msg::SendPass pass = sender.pass(stop);
+    EXPECT_TRUE(pass.unreachable);
+    EXPECT_EQ(in(msg::SpoolState::queue), std::set<std::string>{a});
+    // Why, for each server in turn.
+    EXPECT_NE(pass.session_error.find("127.0.0.1:1"), std::string::npos) << pass.session_error;
+    EXPECT_NE(pass.session_error.find("421 4.3.2 busy"), std::string::npos) << pass.session_error;
+    EXPECT_LT(pass.session_error.find("127.0.0.1:1"), pass.session_error.find("421")) << pass.session_error;
+    EXPECT_EQ(busy.connections, 1);
+}

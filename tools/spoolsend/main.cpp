@@ -6,7 +6,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -52,7 +54,7 @@ class Printer : public msg::SendEvents {
 public:
     Printer(bool json, bool quiet, std::string server) : json_(json), quiet_(quiet), server_(std::move(server)) {}
     void settled(const std::string& entry, const msg::Settlement& st, const msg::Delivery& d) override {
-        if (json_) return say(msg::attempt_json(entry, st, d, server_), true);
+        if (json_) return say(msg::attempt_json(entry, st, d, st.server.empty() ? server_ : st.server), true);
         if (quiet_ || st.outcome == msg::Outcome::sent) return;
         if (!st.failed_entry.empty())
             say("spoolsend: " + entry + ": the failed recipients are in failed/" + st.failed_entry, false);
@@ -77,6 +79,9 @@ public:
         }
     }
     void problem(const std::string& message) override { say("spoolsend: " + message, false); }
+    void fell_back(const std::string& why, const std::string& next) override {
+        if (!quiet_) say("spoolsend: " + why + "; trying " + next, false);
+    }
     void tick(std::uint64_t done) override { progress_.update(0, done); }
     void finish() { progress_.finish(); }
 
@@ -139,7 +144,9 @@ int dry_run(msg::Spool& spool, bool json) {
 static int tool_main(int argc, char** argv) {
     po::options_description opts("Options");
     opts.add_options()
-        ("server", po::value<std::string>(), "HOST[:PORT] of the SMTP server (port 25 unless given, 465 with --tls tls)")
+        ("server", po::value<std::vector<std::string>>(),
+         "HOST[:PORT] of the SMTP server (port 25 unless given, 465 with --tls tls); again for a fallback, tried in order "
+         "when no session can be had")
         ("jobs,j", po::value<unsigned>()->default_value(1), "N parallel connections")
         ("max-per-connection", po::value<unsigned>()->default_value(100), "N messages per connection (RSET between them)")
         ("rate", po::value<double>()->default_value(0), "MSGS/S at most, all connections together (0: no limit)")
@@ -182,11 +189,15 @@ static int tool_main(int argc, char** argv) {
     cfg.settle.reporting_mta = msg::host_name();
     if (vm.count("server")) {
         const std::string tls = vm["tls"].as<std::string>();
-        auto ep = smtp::parse_endpoint(vm["server"].as<std::string>(), tls == "tls" ? 465 : 25);
-        if (!ep) return usage("--server: " + ep.error().message);
-        cfg.server = *ep;
-        cfg.settle.server = ep->str();
-        cfg.settle.remote_mta = ep->host;
+        const auto& given = vm["server"].as<std::vector<std::string>>();
+        for (const std::string& s : given) {
+            auto ep = smtp::parse_endpoint(s, tls == "tls" ? 465 : 25);
+            if (!ep) return usage("--server: " + ep.error().message);
+            if (&s == &given.front()) cfg.server = *ep;
+            else cfg.fallback.push_back(*ep);
+        }
+        cfg.settle.server = cfg.server.str();
+        cfg.settle.remote_mta = cfg.server.host;
     }
     const std::string tls = vm["tls"].as<std::string>();
     if (tls == "none") cfg.session.tls_mode = smtp::TlsMode::none;

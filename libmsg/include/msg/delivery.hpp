@@ -172,6 +172,7 @@ struct Settlement {
     std::optional<SystemTime> next_attempt;  // when deferred recipients are tried again
     std::string failed_entry;             // the entry of the failed recipients in failed/, when not this one
                                           // (partial; or renamed, its name too long: Claim::fail)
+    std::string server;                   // where the attempt went (SettleOptions::server)
 };
 
 // Decide and carry out what `d` means for the claimed entry (see the top

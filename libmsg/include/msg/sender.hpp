@@ -12,7 +12,9 @@
 // the next entry is claimed and prepared while the current one is under
 // way, so that its envelope follows the final dot in the same write. A
 // session that cannot be had (no connection, a 421 or 554 greeting, a
-// failed STARTTLS or AUTH) leaves its entry as it was and its lane stops,
+// failed STARTTLS or AUTH) is tried with each fallback server in turn
+// (RFC 5321 5.1; one that failed is not tried again in the same pass);
+// when none gives one, the lane leaves its entry as it was and stops,
 // rather than knock again for every entry. An entry stopped before its
 // outcome was known stays as it was, as after SIGKILL; one whose final dot
 // went unanswered is deferred (it may have been delivered).
@@ -47,6 +49,7 @@ namespace msg {
 
 struct SendOptions {
     smtp::Endpoint server;
+    std::vector<smtp::Endpoint> fallback;   // tried in order when no session can be had with server
     smtp::SessionOptions session;    // session.stop is set by pass() from its `stop`
     SettleOptions settle;
     unsigned jobs = 1;               // sessions at once
@@ -69,6 +72,9 @@ public:
     virtual void unsendable(const std::string& entry, const std::string& why, const std::string& failed_as) = 0;
     // A spool or transcript operation failed; the entry stays where it was.
     virtual void problem(const std::string& message) = 0;
+    // No session could be had with a server (`why` names it), and the
+    // next fallback is tried instead: once a pass for each server.
+    virtual void fell_back(const std::string& why, const std::string& next) { (void)why, (void)next; }
     // About ten times a second: how many entries this pass has dealt with.
     virtual void tick(std::uint64_t done) { (void)done; }
 };
@@ -119,6 +125,7 @@ private:
     struct Shared;
     void run(std::vector<std::unique_ptr<Lane>>& lanes);
     std::uint64_t expire_unreached(const std::string& why, const std::atomic<bool>& stop);
+    std::string servers_text() const;
     Spool& spool_;
     SendOptions options_;
     SendEvents& events_;
