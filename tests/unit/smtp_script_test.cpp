@@ -197,3 +197,52 @@ TEST(SmtpScript, ANoteEscapesWhatTheClientSent) {
     ASSERT_EQ(notes.size(), 1u);
     EXPECT_EQ(notes[0], "the client sent \"EHLO \\x1b]0;pwned\\x07\\x1b[2J\\xff\" where the script has \"EHLO client.example\"");
 }
+
+// A client's credentials never reach a note (the operator's terminal, a
+// log): a recorded AUTH whose password is masked, as spoolsend and swaks
+// record it, stands for whatever password the client gives, and a response
+// that differs all the same is named, not shown.
+TEST(SmtpScript, CredentialsAreNeitherNotedNorCountedAsDifferences) {
+    const char* const kAuth =
+        "S: 220 mx.example ESMTP\n"
+        "C: EHLO client.example\n"
+        "S: 250-mx.example\n"
+        "S: 250 AUTH PLAIN LOGIN\n"
+        "C: AUTH PLAIN AGFsaWNlACoqKioqKioq\n"          // \0alice\0********
+        "S: 235 2.7.0 ok\n"
+        "C: AUTH LOGIN\n"
+        "S: 334 VXNlcm5hbWU6\n"
+        "C: YWxpY2U=\n"                                  // alice
+        "S: 334 UGFzc3dvcmQ6\n"
+        "C: KioqKioqKio=\n"                              // ********
+        "S: 235 2.7.0 ok\n"
+        "C: QUIT\n"
+        "S: 221 2.0.0 bye\n";
+    {
+        ServerScript s = script(kAuth);
+        std::vector<std::string> notes;
+        s.on_note = [&](std::string_view n) { notes.emplace_back(n); };
+        auto d = s.session();
+        d->start();
+        d->receive("EHLO client.example\r\nAUTH PLAIN AGFsaWNlAHMzY3JldC1wdw==\r\n");   // the real password
+        d->receive("AUTH LOGIN\r\nYWxpY2U=\r\nczNjcmV0LXB3\r\nQUIT\r\n");
+        EXPECT_EQ(s.differences(), 0u);
+        EXPECT_TRUE(notes.empty()) << notes[0];
+    }
+    {
+        ServerScript s = script(kAuth);
+        std::vector<std::string> notes;
+        s.on_note = [&](std::string_view n) { notes.emplace_back(n); };
+        auto d = s.session();
+        d->start();
+        // Another user: a difference, noted without the response.
+        d->receive("EHLO client.example\r\nAUTH PLAIN AG1hbGxvcnkAczNjcmV0LXB3\r\n");
+        d->receive("AUTH LOGIN\r\nYWxpY2U=\r\n!!\r\nQUIT\r\n");
+        EXPECT_EQ(s.differences(), 2u);
+        ASSERT_EQ(notes.size(), 2u);
+        EXPECT_EQ(notes[0], "the client sent \"AUTH PLAIN (initial response)\" where the script has "
+                            "\"AUTH PLAIN (initial response)\"");
+        EXPECT_EQ(notes[1], "the client sent \"(AUTH response)\" where the script has \"(AUTH response)\"");
+        for (const std::string& n : notes) EXPECT_EQ(n.find("czNj"), std::string::npos) << n;
+    }
+}
