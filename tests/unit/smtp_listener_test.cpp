@@ -639,3 +639,32 @@ TEST(SmtpListener, StartTlsAndImplicitTls) {
         EXPECT_EQ(s.listener->stats().tls_failed, 1u);
     }
 }
+
+// A server that closes the connection in the middle of the handshake (a
+// STARTTLS answered 220, or a port 465 that is not TLS) is said to have
+// done so, not "unknown TLS error".
+TEST(SmtpListener, AHandshakeCutShortSaysTheConnectionClosed) {
+    const int ls = ::socket(AF_INET, SOCK_STREAM, 0);
+    ASSERT_GE(ls, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    ASSERT_EQ(::bind(ls, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    ASSERT_EQ(::listen(ls, 4), 0);
+    ASSERT_EQ(::getsockname(ls, reinterpret_cast<sockaddr*>(&a), &len), 0);
+    std::thread server([ls] {
+        const int fd = ::accept(ls, nullptr, nullptr);
+        char hello[512];
+        (void)::recv(fd, hello, sizeof hello, 0);   // the ClientHello, then the end
+        ::close(fd);
+    });
+    auto c = Connection::open(Endpoint{"127.0.0.1", ntohs(a.sin_port)}, 3000ms);
+    ASSERT_TRUE(c);
+    auto h = c->start_tls(TlsOptions{.verify = false, .ca_file = {}, .server_name = {}}, "127.0.0.1");
+    server.join();
+    ::close(ls);
+    ASSERT_FALSE(h);
+    EXPECT_NE(h.error().message.find("the connection was closed during the handshake"), std::string::npos)
+        << h.error().message;
+}

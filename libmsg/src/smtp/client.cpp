@@ -354,7 +354,15 @@ Result<Connection::Want> Connection::tls_step(const TlsOptions& opt, const std::
     if (e == SSL_ERROR_WANT_READ) return Want::read;
     if (e == SSL_ERROR_WANT_WRITE) return Want::write;
     if (e == SSL_ERROR_SYSCALL && (would_block() || errno == EINTR)) return Want::read;
-    std::string why = openssl::error_text();
+    // OpenSSL's reasons; else the system's (a reset), or a server that
+    // closed the connection in the middle of the handshake, which leaves
+    // neither (an end of input with no reason of its own).
+    const int sys = errno;
+    std::string why = openssl::error_text("");
+    if (why.empty())
+        why = e != SSL_ERROR_SYSCALL ? "unknown TLS error"
+              : sys != 0             ? std::strerror(sys)
+                                     : "the connection was closed during the handshake";
     // OpenSSL checks the chain even when told not to, and keeps the result:
     // it is why the handshake failed only when the check was asked for
     // (SSL_VERIFY_PEER ends the handshake on it). Without, the failure is
