@@ -668,3 +668,31 @@ TEST(SmtpListener, AHandshakeCutShortSaysTheConnectionClosed) {
     EXPECT_NE(h.error().message.find("the connection was closed during the handshake"), std::string::npos)
         << h.error().message;
 }
+
+// A certificate's wildcard is a whole leftmost label: *.example.test names
+// a.example.test, but l*.example.test names no host (RFC 9525 6.3), as
+// spoolsend(1) says of --tls-verify.
+TEST(SmtpListener, APartialWildcardNamesNoHost) {
+    const std::string dir = certs().dir + "/wildcard";
+    std::filesystem::create_directories(dir);
+    const std::string cert = dir + "/cert.pem", key = dir + "/key.pem";
+    std::system(("openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=wild -days 1 -addext "
+                 "subjectAltName=DNS:l*.example.test,DNS:*.wild.test -keyout " + key + " -out " + cert +
+                 " >/dev/null 2>&1").c_str());
+    auto tls = ServerTls::load(cert, key);
+    ASSERT_TRUE(tls) << tls.error().message;
+    ListenerOptions o = quick();
+    o.implicit_tls = true;
+    Server s(o, &*tls);
+    auto handshake = [&](const std::string& name) {
+        auto c = Connection::open(Endpoint{"127.0.0.1", s.port()}, 3000ms);
+        if (!c) return std::string("connect: ") + c.error().message;
+        auto h = c->start_tls(TlsOptions{.verify = true, .ca_file = cert, .server_name = name}, "127.0.0.1");
+        return h ? std::string("ok") : h.error().message;
+    };
+    EXPECT_EQ(handshake("a.wild.test"), "ok");
+    const std::string partial = handshake("lx.example.test");
+    EXPECT_NE(partial.find("hostname mismatch"), std::string::npos) << partial;
+    const std::string empty_star = handshake("l.example.test");
+    EXPECT_NE(empty_star.find("hostname mismatch"), std::string::npos) << empty_star;
+}

@@ -335,6 +335,10 @@ Result<Connection::Want> Connection::tls_step(const TlsOptions& opt, const std::
         if (opt.verify && !name.empty()) {
             if (is_ip_literal(name)) X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(t->ssl.get()), name.c_str());
             else SSL_set1_host(t->ssl.get(), name.c_str());
+            // A wildcard is a whole leftmost label (*.example.net), never
+            // part of one (w*.example.net; RFC 9525 6.3, which OpenSSL
+            // otherwise allows).
+            SSL_set_hostflags(t->ssl.get(), X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
         }
         t->bio = openssl::socket_method();
         if (!t->bio || !openssl::set_socket_bio(t->ssl.get(), t->bio.get(), fd_))
