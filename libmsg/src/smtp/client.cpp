@@ -309,6 +309,26 @@ Result<Connection::Io> Connection::write_some(std::string_view bytes) {
     }
 }
 
+namespace {
+
+// The certificates a client trusts: opt.ca_file, or the system's.
+Status load_trusted(SSL_CTX* ctx, const TlsOptions& opt) {
+    ERR_clear_error();
+    const int ok = opt.ca_file.empty() ? SSL_CTX_set_default_verify_paths(ctx)
+                                       : SSL_CTX_load_verify_locations(ctx, opt.ca_file.c_str(), nullptr);
+    if (ok != 1) return Error{EIO, "cannot load CA certificates " + opt.ca_file + ": " + openssl::error_text()};
+    return Ok{};
+}
+
+}  // namespace
+
+Status check_tls_options(const TlsOptions& opt) {
+    if (!opt.verify || opt.ca_file.empty()) return Ok{};
+    openssl::Ctx ctx(SSL_CTX_new(TLS_client_method()));
+    if (!ctx) return Error{EIO, "cannot create a TLS context: " + openssl::error_text()};
+    return load_trusted(ctx.get(), opt);
+}
+
 Result<Connection::Want> Connection::tls_step(const TlsOptions& opt, const std::string& host) {
     if (fd_ < 0 || connecting_) return Error{ENOTCONN, "not connected to " + ep_.str()};
     if (tls()) return Error{EALREADY, "TLS is already on with " + ep_.str()};
@@ -322,9 +342,7 @@ Result<Connection::Want> Connection::tls_step(const TlsOptions& opt, const std::
         SSL_CTX_set_mode(t->ctx.get(), SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
         if (opt.verify) {
             SSL_CTX_set_verify(t->ctx.get(), SSL_VERIFY_PEER, nullptr);
-            const int ok = opt.ca_file.empty() ? SSL_CTX_set_default_verify_paths(t->ctx.get())
-                                                : SSL_CTX_load_verify_locations(t->ctx.get(), opt.ca_file.c_str(), nullptr);
-            if (ok != 1) return Error{EIO, "cannot load CA certificates " + opt.ca_file + ": " + openssl::error_text()};
+            if (auto ca = load_trusted(t->ctx.get(), opt); !ca) return ca.error();
         }
         t->ssl.reset(SSL_new(t->ctx.get()));
         if (!t->ssl) return Error{EIO, "cannot create a TLS session: " + openssl::error_text()};

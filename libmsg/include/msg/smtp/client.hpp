@@ -48,6 +48,12 @@ struct TlsOptions {
     std::string server_name;   // SNI and the name checked; empty: the endpoint's host
 };
 
+// Whether the trusted certificates `opt` names (ca_file, when the chain is
+// checked) load as a handshake would load them: a file that is missing or
+// holds no certificate is a mistake to say before any connection, not a
+// server that cannot be reached. The error names the file.
+Status check_tls_options(const TlsOptions& opt);
+
 // What a Connection reports as it goes, for transcripts: each line without
 // its CRLF, and events ("tls TLSv1.3 TLS_AES_...", "error ...").
 enum class Wire : std::uint8_t { sent, received, event };
