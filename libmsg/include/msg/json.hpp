@@ -2,7 +2,10 @@
 // the JSON reports of the spool (docs/json.md).
 //
 // Strings are written as valid JSON whatever the bytes: control characters
-// are escaped, and bytes that are not well-formed UTF-8 become U+FFFD.
+// are escaped, and bytes that are not well-formed UTF-8 become U+FFFD, one
+// for each maximal subpart of an ill-formed sequence (Unicode 3.9, as
+// WHATWG's, ICU's and Python's decoders replace them; utf8_char_length()
+// in msg/charset.hpp).
 #pragma once
 
 #include <cstdint>
