@@ -27,9 +27,9 @@ InputProblem problem_for(int e) {
     return missing ? InputProblem::missing : InputProblem::unreadable;
 }
 
-void fail(const InputOptions& o, InputCounts& c, InputProblem p, const std::string& message) {
+void fail(const InputOptions& o, InputCounts& c, InputProblem p, const std::string& path, const std::string& message) {
     c.add(p);
-    if (o.on_error) o.on_error(p, message);
+    if (o.on_error) o.on_error(p, path, message);
 }
 
 void read_mbox(const std::string& path, const InputOptions& o, const std::function<bool(const InputMessage&)>& fn,
@@ -38,7 +38,7 @@ void read_mbox(const std::string& path, const InputOptions& o, const std::functi
     if (o.lock && path != "-") {
         auto l = MboxLock::acquire(path, std::chrono::seconds(30));
         if (!l.ok()) {
-            return fail(o, c, InputProblem::locked, l.error().message);
+            return fail(o, c, InputProblem::locked, path, l.error().message);
         }
         lock.emplace(std::move(*l));
     }
@@ -46,7 +46,7 @@ void read_mbox(const std::string& path, const InputOptions& o, const std::functi
     mo.format = o.format;
     auto reader = MboxReader::open(path, mo);
     if (!reader.ok()) {
-        return fail(o, c, problem_for(reader.error().errnum), reader.error().message);
+        return fail(o, c, problem_for(reader.error().errnum), path, reader.error().message);
     }
     struct stat st {};
     const std::uint64_t size = o.on_progress && path != "-" && ::stat(path.c_str(), &st) == 0 && !(*reader)->compressed()
@@ -64,7 +64,7 @@ void read_mbox(const std::string& path, const InputOptions& o, const std::functi
             // not held); none: what was read is not a usable archive.
             const int e = r.error().errnum;
             return fail(o, c, e == ENOMEM ? InputProblem::no_memory : e ? InputProblem::unreadable : InputProblem::unusable,
-                        r.error().message);
+                        path, r.error().message);
         }
         if (!*r) break;
         ++count;
@@ -80,7 +80,7 @@ void read_mbox(const std::string& path, const InputOptions& o, const std::functi
     // An empty file is an archive of no messages (a mailbox with no new
     // mail); bytes and no From_ line are not an archive.
     if (count == 0 && (*reader)->leading_garbage() > 0) {
-        return fail(o, c, InputProblem::unusable, im.file + ": not an mbox archive (no 'From ' line starts a message)");
+        return fail(o, c, InputProblem::unusable, path, im.file + ": not an mbox archive (no 'From ' line starts a message)");
     }
     if ((*reader)->leading_garbage() > 0 && o.on_leading)
         o.on_leading(im.file + ": " + std::to_string((*reader)->leading_garbage()) +
@@ -90,7 +90,7 @@ void read_mbox(const std::string& path, const InputOptions& o, const std::functi
 void read_file(const std::string& path, const InputOptions& o, const std::function<bool(const InputMessage&)>& fn,
                bool& stop, InputCounts& c, const InputItem* folder = nullptr) {
     auto src = path == "-" ? Source::read_fd(0, "<stdin>") : Source::open(path, o.max_read);
-    if (!src.ok()) return fail(o, c, problem_for(src.error().errnum), src.error().message);
+    if (!src.ok()) return fail(o, c, problem_for(src.error().errnum), path, src.error().message);
     InputMessage im;
     im.file = path == "-" ? "<stdin>" : path;
     im.source = path;
@@ -110,7 +110,7 @@ void read_file(const std::string& path, const InputOptions& o, const std::functi
     // A large file is mapped: cut short while it was worked on, what was
     // made of it is of zeros past its new end; said as the read error it
     // is (after the callback, which is where the pages were touched).
-    if (Status whole = src->intact(); !whole) fail(o, c, InputProblem::unreadable, whole.error().message);
+    if (Status whole = src->intact(); !whole) fail(o, c, InputProblem::unreadable, path, whole.error().message);
 }
 
 // The files mail clients keep beside their mbox files, never archives
@@ -271,7 +271,7 @@ bool read_input(const InputItem& item, const InputOptions& o, const std::functio
                 InputCounts& c) {
     bool stop = false;
     switch (item.kind) {
-    case InputItem::Kind::problem: fail(o, c, item.problem, item.message); break;
+    case InputItem::Kind::problem: fail(o, c, item.problem, item.path, item.message); break;
     case InputItem::Kind::archive: read_mbox(item.path, o, fn, stop, c); break;
     case InputItem::Kind::file: read_file(item.path, o, fn, stop, c, &item); break;
     }

@@ -37,11 +37,15 @@ protected:
         fs::create_directories((dir_ / rel).parent_path());
         std::ofstream(dir_ / rel, std::ios::binary) << text;
     }
-    // (file, index, data) of every message; problems into `errors`.
+    // (file, index, data) of every message; problems into `errors`, the
+    // paths they are of into `error_paths`.
     std::vector<std::string> read(const std::vector<std::string>& inputs, msg::InputOptions o = {},
                                   msg::InputCounts* counts = nullptr, int stop_after = -1) {
         std::vector<std::string> seen;
-        o.on_error = [&](msg::InputProblem, const std::string& m) { errors.push_back(m); };
+        o.on_error = [&](msg::InputProblem, const std::string& path, const std::string& m) {
+            error_paths.push_back(path);
+            errors.push_back(m);
+        };
         const msg::InputCounts c = msg::for_each_message(inputs, o, [&](const msg::InputMessage& m) {
             seen.push_back(fs::path(m.file).lexically_relative(dir_).string() + "#" + std::to_string(m.index) + ":" +
                            std::string(m.data));
@@ -51,7 +55,7 @@ protected:
         return seen;
     }
     fs::path dir_;
-    std::vector<std::string> errors;
+    std::vector<std::string> errors, error_paths;
 };
 
 }  // namespace
@@ -92,6 +96,10 @@ TEST_F(Inputs, ADirectoryThatCannotBeReadIsAProblemAndTheRestIsRead) {
     EXPECT_EQ(seen, (std::vector<std::string>{"tree/a.eml#0:A: 1\n\na\n", "tree/z.eml#0:Z: 1\n\nz\n"}));
     ASSERT_EQ(errors.size(), 1u);
     EXPECT_NE(errors[0].find("cannot read directory " + (dir_ / "tree").string()), std::string::npos) << errors[0];
+    // The problem is of the directory the walk could not read.
+    ASSERT_EQ(error_paths.size(), 1u);
+    EXPECT_EQ(error_paths[0].rfind((dir_ / "tree" / name).string(), 0), 0u) << error_paths[0];
+    EXPECT_NE(errors[0].find("cannot read directory " + error_paths[0] + ":"), std::string::npos) << errors[0];
     EXPECT_EQ(c.missing, 1u);
     // Removed as made, deepest first (remove_all would need the whole path).
     for (std::size_t i = fds.size() - 1; i > 0; --i) {
@@ -205,19 +213,24 @@ TEST_F(Inputs, IndexFilesBesideArchivesAreNotArchives) {
 TEST_F(Inputs, ArchivesMessageByMessageAndProblemsCounted) {
     put("a.mbox", "From x Mon Nov 23 09:15:00 2026\nA: 1\n\none\n\nFrom y Mon Nov 23 09:16:00 2026\nA: 2\n\ntwo\n");
     put("not.mbox", "A: 1\n\nno From_ line\n");
+    put("bad.mbox.gz", std::string("\x1f\x8b\x08\x00\0\0\0\0\0\x03", 10) + "not deflate data at all");
     msg::InputOptions o;
     o.mbox = true;
     std::vector<std::string> leading;
     o.on_leading = [&](const std::string& m) { leading.push_back(m); };
     msg::InputCounts c;
-    const auto seen = read({(dir_ / "a.mbox").string(), (dir_ / "missing.mbox").string(), (dir_ / "not.mbox").string()},
-                           o, &c);
+    const std::vector<std::string> inputs = {(dir_ / "a.mbox").string(), (dir_ / "missing.mbox").string(),
+                                             (dir_ / "not.mbox").string(), (dir_ / "bad.mbox.gz").string()};
+    const auto seen = read(inputs, o, &c);
     EXPECT_EQ(seen, (std::vector<std::string>{"a.mbox#0:A: 1\n\none\n", "a.mbox#1:A: 2\n\ntwo\n"}));
     EXPECT_EQ(c.missing, 1u);
-    EXPECT_EQ(c.unusable, 1u);
-    ASSERT_EQ(errors.size(), 2u);
+    EXPECT_EQ(c.unusable + c.unreadable, 2u);
+    ASSERT_EQ(errors.size(), 3u);
     EXPECT_NE(errors[0].find("missing.mbox"), std::string::npos) << errors[0];
     EXPECT_NE(errors[1].find("not an mbox archive"), std::string::npos) << errors[1];
+    EXPECT_NE(errors[2].find("bad.mbox.gz"), std::string::npos) << errors[2];
+    // Each problem comes with the path of its input, as given.
+    EXPECT_EQ(error_paths, (std::vector<std::string>{inputs[1], inputs[2], inputs[3]}));
     EXPECT_TRUE(leading.empty());   // not.mbox is not an archive: one error says it all
     put("junk.mbox", "junk\nFrom x Mon Nov 23 09:15:00 2026\nA: 1\n\none\n");
     EXPECT_EQ(read({(dir_ / "junk.mbox").string()}, o).size(), 1u);
@@ -249,13 +262,18 @@ TEST_F(Inputs, ListedThenReadAsTheLoopReads) {
         msg::InputOptions o;
         o.mbox = mbox;
         errors.clear();
+        error_paths.clear();
         msg::InputCounts whole;
         const auto want = read(inputs, o, &whole);
-        const auto want_errors = errors;
+        const auto want_errors = errors, want_paths = error_paths;
         errors.clear();
+        error_paths.clear();
         std::vector<std::string> seen;
         msg::InputCounts c;
-        o.on_error = [&](msg::InputProblem, const std::string& m) { errors.push_back(m); };
+        o.on_error = [&](msg::InputProblem, const std::string& path, const std::string& m) {
+            error_paths.push_back(path);
+            errors.push_back(m);
+        };
         std::vector<msg::InputItem::Kind> kinds;
         for (const std::string& in : inputs)
             for (const msg::InputItem& item : msg::list_input(in, o)) {
@@ -268,6 +286,7 @@ TEST_F(Inputs, ListedThenReadAsTheLoopReads) {
             }
         EXPECT_EQ(seen, want);
         EXPECT_EQ(errors, want_errors);
+        EXPECT_EQ(error_paths, want_paths);
         EXPECT_EQ(c.missing, whole.missing);
         EXPECT_EQ(c.missing, 1u);
         using K = msg::InputItem::Kind;
@@ -280,10 +299,12 @@ TEST_F(Inputs, ListedThenReadAsTheLoopReads) {
     msg::InputCounts c;
     std::vector<std::string> said;
     msg::InputOptions o;
-    o.on_error = [&](msg::InputProblem, const std::string& m) { said.push_back(m); };
+    o.on_error = [&](msg::InputProblem, const std::string& path, const std::string& m) {
+        said.push_back(path + "|" + m);
+    };
     EXPECT_TRUE(msg::read_input(p, o, [](const msg::InputMessage&) { return true; }, c));
     EXPECT_EQ(c.missing, 1u);
-    EXPECT_EQ(said, (std::vector<std::string>{"cannot read x"}));
+    EXPECT_EQ(said, (std::vector<std::string>{"x|cannot read x"}));
 }
 
 TEST_F(Inputs, StopEndsTheLoop) {

@@ -111,8 +111,8 @@ TEST(OrderedWork, FilesAreReadByWorkersAndProblemsReportedInTheirPlace) {
     msg::OrderedWork<Out> work(
         2, [](unsigned, const msg::InputMessage& m, Out& r) { r.text = std::string(m.data.substr(0, 10)); },
         [&](Out& r) { seen.push_back(r.text); });
-    work.on_problem([&](msg::InputProblem p, const std::string&) {
-        seen.push_back(p == msg::InputProblem::missing ? "missing" : "other");
+    work.on_problem([&](msg::InputProblem p, const std::string& path, const std::string&) {
+        seen.push_back((p == msg::InputProblem::missing ? "missing " : "other ") + fs::path(path).filename().string());
     });
     for (const char* name : {"a.eml", "b.eml", "c.eml"}) {
         msg::InputItem item;
@@ -121,7 +121,7 @@ TEST(OrderedWork, FilesAreReadByWorkersAndProblemsReportedInTheirPlace) {
     }
     work.drain();
     fs::remove_all(dir);
-    EXPECT_EQ(seen, (std::vector<std::string>{"Subject: a", "missing", "Subject: c"}));
+    EXPECT_EQ(seen, (std::vector<std::string>{"Subject: a", "missing b.eml", "Subject: c"}));
 }
 
 // A message larger than the bytes let in flight is not copied: it is
@@ -263,8 +263,9 @@ TEST(OrderedWork, AnArchiveCutShortIsReportedInItsPlace) {
     msg::OrderedWork<Out> work(
         2, [&](unsigned, const msg::InputMessage& m, Out& r) { r.text = std::to_string(m.index); },
         [&](Out& r) { seen.push_back(r.text); });
-    work.on_problem([&](msg::InputProblem p, const std::string& message) {
+    work.on_problem([&](msg::InputProblem p, const std::string& at, const std::string& message) {
         EXPECT_EQ(p, msg::InputProblem::unreadable);
+        EXPECT_EQ(at, path.string());
         EXPECT_NE(message.find(path.string()), std::string::npos) << message;
         seen.push_back("problem");
     });

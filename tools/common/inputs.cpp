@@ -96,7 +96,10 @@ int for_each_message(const std::vector<std::string>& inputs, const InputOptions&
         if (progress) progress->finish();
         complain(o.tool, message);
     };
-    lo.on_error = [&](msg::InputProblem, const std::string& message) { say(message); };
+    lo.on_error = [&](msg::InputProblem p, const std::string& path, const std::string& message) {
+        say(message);
+        if (o.on_problem) o.on_problem(p, path, message);
+    };
     if (o.report_leading) lo.on_leading = say;
     std::uint64_t total = ~std::uint64_t{0};
     if (o.progress)

@@ -34,6 +34,10 @@ struct InputOptions {
     // cannot be read, bytes before an archive's first message): a tool that
     // holds output of earlier messages back (parallel.hpp) writes it first.
     std::function<void()> flush;
+    // Called after an input that cannot be read is said on standard error,
+    // with its path ("-" for standard input) and the sentence said: a tool
+    // that also puts it in its output (msgcheck's SARIF log) takes it here.
+    std::function<void(msg::InputProblem, const std::string& path, const std::string& message)> on_problem;
 };
 
 // The options that choose the inputs' kind, the same in every tool that

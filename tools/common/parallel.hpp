@@ -32,9 +32,10 @@ int read_jobs_option(const po::variables_map& vm, const char* tool, unsigned& jo
 template <class Result>
 int for_each_message(const std::vector<std::string>& inputs, InputOptions o, OrderedWork<Result>& work) {
     msg::InputCounts problems;   // of the files read by the workers
-    work.on_problem([&](msg::InputProblem p, const std::string& message) {
+    work.on_problem([&](msg::InputProblem p, const std::string& path, const std::string& message) {
         problems.add(p);
         complain(o.tool, message);
+        if (o.on_problem) o.on_problem(p, path, message);
     });
     o.flush = [&] { work.drain(); };
     std::function<bool(const msg::InputItem&)> take;

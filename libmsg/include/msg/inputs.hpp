@@ -103,8 +103,10 @@ struct InputOptions {
     // (the same device and inode): a tool's own output, such as the spool
     // mbox2spool writes into, is never read back as its input.
     std::vector<std::string> leave_out;
-    // Each problem with an input, as a whole sentence naming the input.
-    std::function<void(InputProblem, const std::string&)> on_error;
+    // Each problem with an input: its kind, the input's path (as given, or
+    // as a directory's walk found it; "-" for standard input, as
+    // InputMessage::source names it) and a whole sentence naming the input.
+    std::function<void(InputProblem, const std::string& path, const std::string& message)> on_error;
     // Bytes before an archive's first From_ line (a warning, once per
     // archive); none when unset, for a caller that keeps them itself.
     std::function<void(const std::string&)> on_leading;

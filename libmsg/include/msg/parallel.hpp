@@ -88,7 +88,7 @@ class OrderedWork {
 public:
     using Work = std::function<void(unsigned worker, const InputMessage& message, Result& result)>;
     using Emit = std::function<void(Result& result)>;
-    using Problem = std::function<void(InputProblem problem, const std::string& message)>;
+    using Problem = std::function<void(InputProblem problem, const std::string& path, const std::string& message)>;
 
     static constexpr std::size_t kBatchBytes = 256 * 1024;   // a batch is closed past this many bytes
     static constexpr std::size_t kBatchEntries = 64;         // ... or this many messages or files
@@ -124,7 +124,8 @@ public:
     // text corpus of tests/bench).
     static constexpr std::size_t archive_stretch() { return std::size_t{1} << 20; }
     // Where a message file read by a worker (add_file) that could not be
-    // read is reported, in its place in the order.
+    // read is reported, in its place in the order, as InputOptions::on_error
+    // reports it (its kind, its path, why).
     void on_problem(Problem p) { problem_ = std::move(p); }
 
     // One message of the input loop (call from its callback): worked on at
@@ -225,7 +226,7 @@ private:
         MboxPiece piece;
         std::uint64_t number = 0;   // in its archive
         std::shared_ptr<Chain> chain;
-        std::string path;
+        std::string path;   // the archive's (a piece), or the file's that could not be read
         MboxFormat format = MboxFormat::mboxrd;
         std::vector<Result> results;
         std::uint64_t framed = 0;   // its messages
@@ -334,9 +335,10 @@ private:
             return;
         }
         InputOptions o;
-        o.on_error = [&](InputProblem p, const std::string& message) {
+        o.on_error = [&](InputProblem p, const std::string& path, const std::string& message) {
             e.failed = true;
             e.problem = p;
+            e.path = path;
             e.error = message;
         };
         InputCounts counts;   // counted where reported
@@ -633,11 +635,11 @@ private:
             if (e.is_piece) {
                 for (Result& r : e.ready) emit_(r);
                 for (Result& r : e.results) emit_(r);
-                if (e.failed && problem_) problem_(e.problem, e.error);
+                if (e.failed && problem_) problem_(e.problem, e.path, e.error);
             } else if (!e.failed) {
                 emit_(e.result);
             } else if (problem_) {
-                problem_(e.problem, e.error);
+                problem_(e.problem, e.path, e.error);
             }
         }
         if (error && emit < b->used && b->entries[emit]->is_piece) {   // the results before the exception
