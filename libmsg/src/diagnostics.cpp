@@ -293,6 +293,7 @@ void SarifLog::begin() {
          << tool_ << "\", \"version\": \"" << version_ << "\",\n  \"rules\": " << j.str()
          << "}},\n \"columnKind\": \"unicodeCodePoints\",\n \"results\": [";
     first_ = true;
+    notifications_.clear();
 }
 
 std::string SarifLog::result(const std::string& file, std::uint64_t message, std::string_view data,
@@ -350,9 +351,29 @@ void SarifLog::add_result(std::string_view result) {
     first_ = false;
 }
 
+void SarifLog::add_unreadable(const std::string& file, const std::string& message) {
+    Json j;
+    j.begin_object()
+        .key("level").value("error")
+        .key("message").begin_object().key("text").value(printable(message)).end_object()
+        .key("locations").begin_array().begin_object()
+            .key("physicalLocation").begin_object()
+                .key("artifactLocation").begin_object().key("uri").value(file_uri(file)).end_object()
+            .end_object()
+        .end_object().end_array()
+        .end_object();
+    notifications_.push_back(j.str());
+}
+
 void SarifLog::end(int exit_code) {
     out_ << (first_ ? "],\n" : "\n ],\n") << " \"invocations\": [{\"executionSuccessful\": "
-         << (exit_code == 0 || exit_code == 1 ? "true" : "false") << ", \"exitCode\": " << exit_code << "}]}]}\n";
+         << (exit_code == 0 || exit_code == 1 ? "true" : "false") << ", \"exitCode\": " << exit_code;
+    if (!notifications_.empty()) {
+        out_ << ",\n  \"toolExecutionNotifications\": [";
+        for (std::size_t i = 0; i < notifications_.size(); ++i) out_ << (i ? ",\n   " : "\n   ") << notifications_[i];
+        out_ << "]";
+    }
+    out_ << "}]}]}\n";
 }
 
 }  // namespace msg

@@ -78,7 +78,40 @@ assert by["address.syntax"]["level"] == "error"
 assert all(rules[r["ruleIndex"]]["id"] == r["ruleId"] for r in res), res
 assert any(r["ruleId"] == "input.not-mail" and "empty input" in r["message"]["text"] for r in res), res
 assert run["invocations"][0]["exitCode"] == 65, run["invocations"]
+assert "toolExecutionNotifications" not in run["invocations"][0], "every input could be read"
 PY
+# An input that cannot be read is said on standard error and, in SARIF, as a
+# notification of the invocation: level error, the same text, at the file's
+# URI as results give it; in input order, with -j 1 as with -j 2.
+sarif_unread() {   # STDERR FILE...: the notifications of $tmp/out are those of STDERR's lines, at FILE...
+    /usr/bin/python3 - "$tmp/out" "$@" <<'PY' || { fail=1; cat "$tmp/err"; }
+import json, os, sys, urllib.parse
+run = json.load(open(sys.argv[1]))["runs"][0]
+said = [l[len("msgcheck: "):] for l in open(sys.argv[2], encoding="utf-8").read().splitlines()]
+inv = run["invocations"][0]
+notes = inv.get("toolExecutionNotifications", [])
+assert [n["message"]["text"] for n in notes] == said, (notes, said)
+assert all(n["level"] == "error" for n in notes), notes
+uris = [n["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for n in notes]
+assert uris == [urllib.parse.quote(os.fsencode(f), safe="/") for f in sys.argv[3:]], uris
+assert inv["executionSuccessful"] is False, inv
+assert all("cannot" not in r["message"]["text"] for r in run["results"]), run["results"]
+PY
+}
+missing=$(printf '%s/mis sing\033.eml' "$tmp")
+for j in 1 2; do
+    expect 66 "" "$bin" -q -j $j --format sarif "$tmp/bad.eml" "$missing" "$tmp/nothing" "$tmp/missing2"
+    has "$tmp/err" 'mis sing\\x1b.eml'
+    sarif_unread "$tmp/err" "$missing" "$tmp/missing2"
+    cp "$tmp/out" "$tmp/unread.$j"
+done
+cmp -s "$tmp/unread.1" "$tmp/unread.2" || { echo "FAIL: -j 2 gives another SARIF log"; diff "$tmp/unread.1" "$tmp/unread.2"; fail=1; }
+# With --mbox: a file that is not an archive, a gzip stream that is corrupt.
+{ printf 'From a@example.org Mon Nov 23 09:15:00 2026\n'; cat "$tmp/bad.eml"; } >"$tmp/one.mbox"
+printf '\037\213\010\000\000\000\000\000\000\003not deflate data' >"$tmp/corrupt.mbox.gz"
+expect 65 "" "$bin" -q --mbox --format sarif "$tmp/bad.eml" "$tmp/one.mbox" "$tmp/corrupt.mbox.gz"
+has "$tmp/err" "not an mbox archive"
+sarif_unread "$tmp/err" "$tmp/bad.eml" "$tmp/corrupt.mbox.gz"
 # Several files: each one's lines are its own (buffers are reused between files).
 { printf 'From: a@example.org\nDate: Mon, 23 Nov 2026 09:15:00 +0100\n'
   printf 'Comments: one\nComments: two\nComments: three\nComments: four\nComments: five\n'

@@ -108,6 +108,44 @@ TEST(Diagnostics, SarifLogHasEveryRuleAndEachResultAtItsPlace) {
     EXPECT_EQ(std::count(s.begin(), s.end(), '['), std::count(s.begin(), s.end(), ']'));
 }
 
+// An input that could not be read is a notification of the run's
+// invocation, not a result: level error, the text standard error gets made
+// printable, at the file's URI as a result gives it. A log with none has
+// no such list.
+TEST(Diagnostics, SarifLogNotesInputsThatCannotBeRead) {
+    std::ostringstream out;
+    msg::SarifLog log(out, "msgcheck", "1");
+    log.begin();
+    log.add_input("img.png", msg::Severity::error, "not a message");
+    log.add_unreadable("dir/a b.eml", "cannot open dir/a b.eml: No such file or directory");
+    log.add_unreadable("x\x1b\xff.mbox", "x\x1b\xff.mbox: not an mbox archive");
+    log.end(66);
+    const std::string s = out.str();
+    const std::string invocation =
+        R"j( "invocations": [{"executionSuccessful": false, "exitCode": 66,)j" "\n"
+        R"j(  "toolExecutionNotifications": [)j" "\n"
+        R"j(   {"level": "error", "message": {"text": "cannot open dir/a b.eml: No such file or directory"}, )j"
+        R"j("locations": [{"physicalLocation": {"artifactLocation": {"uri": "dir/a%20b.eml"}}}]},)j" "\n"
+        R"j(   {"level": "error", "message": {"text": "x\\x1b\\xff.mbox: not an mbox archive"}, )j"
+        R"j("locations": [{"physicalLocation": {"artifactLocation": {"uri": "x%1B%FF.mbox"}}}]}]}]}]})j" "\n";
+    ASSERT_GE(s.size(), invocation.size());
+    EXPECT_EQ(s.substr(s.size() - invocation.size()), invocation) << s.substr(s.find("\"invocations\""));
+    // The input that is not mail stays a result, and is the only one.
+    const std::size_t results = s.find("\"results\""), invocations = s.find("\"invocations\"");
+    const std::string listed = s.substr(results, invocations - results);
+    EXPECT_NE(listed.find("img.png"), std::string::npos) << listed;
+    EXPECT_EQ(listed.find("a%20b.eml"), std::string::npos) << listed;
+    EXPECT_EQ(std::count(s.begin(), s.end(), '{'), std::count(s.begin(), s.end(), '}'));
+    EXPECT_EQ(std::count(s.begin(), s.end(), '['), std::count(s.begin(), s.end(), ']'));
+
+    std::ostringstream none;
+    msg::SarifLog clean(none, "msgcheck", "1");
+    clean.begin();
+    clean.end(0);
+    EXPECT_EQ(none.str().find("toolExecutionNotifications"), std::string::npos) << none.str();
+    EXPECT_NE(none.str().find(R"j("executionSuccessful": true, "exitCode": 0}]}]})j"), std::string::npos) << none.str();
+}
+
 // format() gives the lines print() writes, and results made apart and
 // added in order make the log add() makes.
 TEST(Diagnostics, FormattedApartAsPrinted) {

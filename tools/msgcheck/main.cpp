@@ -102,7 +102,14 @@ static int tool_main(int argc, char** argv) {
     // summary and the tool's own troubles to standard error.
     const DiagPrinter diag(std::cout, wants_color(1));
     msg::SarifLog log(std::cout, kInfo.name, MSGTOOLS_VERSION);
-    if (sarif) log.begin();
+    if (sarif) {
+        log.begin();
+        // An input that cannot be read is said on standard error, and in
+        // the log too, where a reader of the log alone finds it.
+        in.on_problem = [&](msg::InputProblem, const std::string& path, const std::string& message) {
+            log.add_unreadable(path, message);
+        };
+    }
     std::uint64_t messages = 0, errors = 0, warnings = 0, notes = 0;
     std::uint64_t unusable = 0;
 

@@ -128,12 +128,22 @@ public:
                               const Defect& d, std::uint64_t line, std::uint64_t column, std::uint64_t file_offset);
     static std::string input_result(const std::string& file, Severity severity, const std::string& text);
     void add_result(std::string_view result);
+    // An input that could not be read (missing, a directory, not readable,
+    // not an archive, a gzip stream cut or corrupt): a notification of the
+    // run's invocation (toolExecutionNotifications), level "error", at the
+    // file's URI as results give it. `message` is the sentence said on
+    // standard error (InputOptions::on_error), made printable() as JSON
+    // shows such text. end() writes them, in the order added.
+    void add_unreadable(const std::string& file, const std::string& message);
+    // The document's end: the invocation, with its exit code and the
+    // notifications of add_unreadable().
     void end(int exit_code);
 
 private:
     std::ostream& out_;
     std::string tool_, version_;
     bool first_ = true;
+    std::vector<std::string> notifications_;
 };
 
 // A file name as a relative URI reference: bytes outside RFC 3986's
