@@ -7,8 +7,8 @@
 
 #include "msg/charset.hpp"
 #include "msg/codec.hpp"
-#include "msg/smtp/client_session.hpp"
 #include "msg/smtp/command.hpp"
+#include "msg/smtp/replay.hpp"
 
 namespace msg::smtp {
 
@@ -16,36 +16,26 @@ namespace {
 
 // Credentials: a SASL response, or the initial response of an AUTH
 // command, may hold a password. A note never shows one (notes go to the
-// operator's terminal and logs); a recorded response whose password is
-// masked (spoolsend writes ********, swaks --auth-hide-password
-// PROVIDED_BUT_REMOVED) stands for whatever password the client gives.
-bool is_masked(std::string_view s) { return s == kMaskedSecret || s == "PROVIDED_BUT_REMOVED"; }
-
-std::optional<std::string> base64_text(std::string_view token) {
-    if (token.empty() || !is_base64_token(token)) return std::nullopt;
-    std::string plain;
-    DecodeStatus st;
-    decode_transfer(token, TransferEncoding::base64, plain, &st);
-    return plain;
-}
-
-// Whether the client's response `got` is the recorded `want`: the same, or
-// the same but for a password the recording masked (LOGIN's password step,
-// or PLAIN's authzid NUL authcid NUL passwd, RFC 4616).
-bool same_response(std::string_view want, std::string_view got) {
-    if (want == got) return true;
-    const auto w = base64_text(want), g = base64_text(got);
-    if (!w || !g) return false;
-    if (is_masked(*w)) return true;
-    const std::size_t wn = w->rfind('\0'), gn = g->rfind('\0');
-    return wn != std::string::npos && gn != std::string::npos && is_masked(std::string_view(*w).substr(wn + 1)) &&
-           std::string_view(*w).substr(0, wn) == std::string_view(*g).substr(0, gn);
-}
+// operator's terminal and logs); a recorded line whose password is masked
+// (unmask_auth_line's rule) stands for whatever password the client gives.
 
 // The AUTH command's initial response in `line`, or "" when it has none.
 std::string_view initial_response(std::string_view line) {
     const Command c = parse_command(line, {.utf8 = true, .lenient = true});
     return c.verb == Verb::auth ? c.initial_response : std::string_view();
+}
+
+// The password in a client's SASL response or initial response: PLAIN's
+// last field (authzid NUL authcid NUL passwd, RFC 4616), or the whole text
+// of a LOGIN step.
+std::optional<std::string> password_of(std::string_view line, bool sasl) {
+    const std::string_view token = sasl ? line : initial_response(line);
+    if (token.empty() || !is_base64_token(token)) return std::nullopt;
+    std::string plain;
+    DecodeStatus st;
+    decode_transfer(token, TransferEncoding::base64, plain, &st);
+    const std::size_t nul = plain.rfind('\0');
+    return nul == std::string::npos ? plain : plain.substr(nul + 1);
 }
 
 // A line as a note may show it: a SASL response or an initial response
@@ -57,15 +47,14 @@ std::string shown(std::string_view l, bool sasl) {
     return printable(l.substr(0, 80));
 }
 
-// Whether the client's line `got` is the script's `want`.
+// Whether the client's line `got` is the script's `want`: the same, or the
+// same once the recording's masked password is the client's.
 bool same_line(std::string_view want, std::string_view got, bool sasl) {
     if (want == got) return true;
-    if (sasl) return same_response(want, got);
-    const std::string_view w = initial_response(want), g = initial_response(got);
-    if (w.empty() || g.empty()) return false;
-    return want.substr(0, static_cast<std::size_t>(w.data() - want.data())) ==
-               got.substr(0, static_cast<std::size_t>(g.data() - got.data())) &&
-           same_response(w, g);
+    const auto password = password_of(got, sasl);
+    if (!password) return false;
+    const auto unmasked = unmask_auth_line(want, *password);
+    return unmasked && *unmasked == got;
 }
 
 }  // namespace
