@@ -8,7 +8,7 @@ Checks: messages stored whole with their envelope; pipelined commands
 answered in order in one write; BDAT; rules (550 by pattern, 451 every Nth
 message, a connection dropped mid-DATA stores nothing; a reply delayed
 past spoolsend's limit, a dot answered late); STARTTLS and AUTH
-PLAIN/LOGIN; SIZE; a line too long; "<LF>.<CR><LF>" does not end a message;
+PLAIN/LOGIN, AUTH only inside TLS (--tls-auth-only); SIZE; a line too long; "<LF>.<CR><LF>" does not end a message;
 --discard with --count; spoolsend's messages arrive byte for byte, also over
 STARTTLS with AUTH, and to a fallback server; implicit TLS (--implicit-tls) with smtplib and spoolsend;
 smtp-source's 500 messages over 10 sessions all stored.
@@ -288,6 +288,23 @@ try:
         check(r.returncode == 0, "spoolsend over STARTTLS with AUTH: %d %s" % (r.returncode, r.stderr))
     finally:
         stop(p)
+    # --tls-auth-only: no password in clear (RFC 4954 4).
+    p, port = start("--tls-cert", cert, "--tls-key", key, "--auth", "test:secret", "--tls-auth-only", "--discard")
+    try:
+        with smtplib.SMTP("127.0.0.1", port) as s:
+            s.ehlo()
+            check(not s.has_extn("auth"), "AUTH not offered in clear")
+            code, _ = s.docmd("AUTH", "PLAIN AHRlc3QAc2VjcmV0")
+            check(code == 538, "AUTH in clear: 538, got %d" % code)
+            s.starttls(context=ctx)
+            s.ehlo()
+            check(s.has_extn("auth"), "AUTH offered inside TLS")
+            s.login("test", "secret")
+    finally:
+        stop(p)
+    r = subprocess.run([SMTPSINK, "--discard", "--auth", "a:b", "--tls-auth-only"], capture_output=True, text=True,
+                       timeout=10)
+    check(r.returncode == 64 and "--tls-cert" in r.stderr, "--tls-auth-only without TLS: %d %s" % (r.returncode, r.stderr))
     stored = entries(spool3)
     check(len(stored) == 2 and all("Smtp-Tls: yes" in h and "Smtp-Auth: test" in h for h, _ in stored),
           "both TLS messages stored, marked TLS and AUTH: %s" % [h for h, _ in stored])

@@ -276,6 +276,29 @@ TEST(SmtpServer, AuthPlainAndLogin) {
     EXPECT_NE(g.s->output().find("500 5.5.2 "), std::string::npos) << g.s->output();
 }
 
+// RFC 4954 4, 6: a server may take no password in clear (Postfix's
+// smtpd_tls_auth_only): AUTH is not offered before STARTTLS, and asked for
+// all the same it gets 538; AUTH= on MAIL is not offered either.
+TEST(SmtpServer, AuthOnlyOnceTlsIsOn) {
+    Fixture f;
+    f.opt.auth_user = "user";
+    f.opt.auth_password = "pass";
+    f.opt.auth_needs_tls = true;
+    f.opt.starttls = true;
+    f.start();
+    EXPECT_EQ(f.say("EHLO c.example\r\n"), std::vector<int>{250});
+    EXPECT_EQ(f.s->output().find("AUTH"), std::string::npos) << f.s->output();
+    EXPECT_NE(f.s->output().find("STARTTLS"), std::string::npos);
+    EXPECT_EQ(f.say("AUTH PLAIN AHVzZXIAcGFzcw==\r\n"), std::vector<int>{538});
+    EXPECT_NE(f.s->output().find("538 5.7.11 "), std::string::npos) << f.s->output();
+    EXPECT_EQ(f.say("MAIL FROM:<a@b.example> AUTH=<>\r\n"), std::vector<int>{555});
+    EXPECT_EQ(f.say("STARTTLS\r\n"), std::vector<int>{220});
+    f.s->tls_started();
+    EXPECT_EQ(f.say("EHLO c.example\r\n"), std::vector<int>{250});
+    EXPECT_NE(f.s->output().find("250-AUTH PLAIN LOGIN"), std::string::npos) << f.s->output();
+    EXPECT_EQ(f.say("AUTH PLAIN AHVzZXIAcGFzcw==\r\n"), std::vector<int>{235});
+}
+
 TEST(SmtpServer, StartTlsDropsWhatWasPipelinedAfterIt) {
     Fixture f;
     f.opt.starttls = true;

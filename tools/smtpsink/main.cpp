@@ -63,6 +63,7 @@ static int tool_main(int argc, char** argv) {
         ("no-chunking", "do not offer CHUNKING (BDAT)")
         ("no-dsn", "do not offer DSN")
         ("auth", po::value<std::string>(), "USER:PASSWORD: offer AUTH PLAIN and LOGIN with this one credential")
+        ("tls-auth-only", "offer AUTH only once TLS is on (538 5.7.11 before)")
         ("tls-cert", po::value<std::string>(), "PEM certificate (chain): offer STARTTLS")
         ("tls-key", po::value<std::string>(), "PEM private key for --tls-cert")
         ("implicit-tls", "TLS from the first byte (as on port 465) instead of STARTTLS")
@@ -105,6 +106,9 @@ static int tool_main(int argc, char** argv) {
     }
     if (vm.count("tls-cert") != vm.count("tls-key")) return usage("--tls-cert and --tls-key go together");
     if (vm.count("implicit-tls") && !vm.count("tls-cert")) return usage("--implicit-tls needs --tls-cert and --tls-key");
+    if (vm.count("tls-auth-only") && !(vm.count("auth") && vm.count("tls-cert")))
+        return usage("--tls-auth-only needs --auth and --tls-cert");
+    opt.auth_needs_tls = vm.count("tls-auth-only") > 0;
     smtp::ListenerOptions lopt;
     auto ep = smtp::parse_listen_endpoint(vm["listen"].as<std::string>(), 25);
     if (!ep) return usage("--listen: " + ep.error().message);

@@ -518,7 +518,7 @@ void ServerSession::command(std::string_view line) {
             if (opt_.chunking) text += "\nCHUNKING";
             if (opt_.dsn) text += "\nDSN";
             if (opt_.starttls && !tls_) text += "\nSTARTTLS";
-            if (!opt_.auth_user.empty()) text += "\nAUTH PLAIN LOGIN";
+            if (auth_offered()) text += "\nAUTH PLAIN LOGIN";
             text += "\nENHANCEDSTATUSCODES";
             return reply(250, text);
         }
@@ -532,6 +532,8 @@ void ServerSession::command(std::string_view line) {
             return;
         case Verb::auth: {
             if (opt_.auth_user.empty() || !esmtp_) return error(503, "5.5.1 AUTH not available");
+            // RFC 4954 6: a server that takes no password in clear.
+            if (!auth_offered()) return error(538, "5.7.11 encryption required for requested authentication mechanism");
             if (!user_.empty()) return error(503, "5.5.1 already authenticated");
             if (in_mail_) return error(503, "5.5.1 AUTH not allowed during a mail transaction");
             if (iequal(c.mechanism, "PLAIN")) {
@@ -581,7 +583,7 @@ void ServerSession::command(std::string_view line) {
                 } else if (iequal(p.keyword, "RET") || iequal(p.keyword, "ENVID")) {
                     if (!opt_.dsn) return error(555, "5.5.4 DSN not offered");
                 } else if (iequal(p.keyword, "AUTH")) {
-                    if (opt_.auth_user.empty()) return error(555, "5.5.4 AUTH not offered");
+                    if (!auth_offered()) return error(555, "5.5.4 AUTH not offered");
                     // RFC 4954 5: from a client that has not authenticated,
                     // as if AUTH=<> was given; the identity is not passed on.
                     if (user_.empty()) {

@@ -41,6 +41,7 @@ struct ServerOptions {
     bool pipelining = true, eightbitmime = true, smtputf8 = true, chunking = true, dsn = true;
     bool starttls = false;              // offer STARTTLS (the caller can start TLS)
     std::string auth_user, auth_password;   // AUTH PLAIN LOGIN offered when auth_user is set
+    bool auth_needs_tls = false;        // ... and only once TLS is on (RFC 4954 4; 538 before)
     std::uint64_t max_size = 0;         // SIZE limit in octets; 0: no limit ("SIZE")
     std::size_t max_rcpts = 1000;       // more RCPTs get 452 4.5.3
     std::size_t max_line = 4096;        // longest command line taken (RFC 5321 asks for 512)
@@ -188,6 +189,7 @@ private:
     Verdict decide(Stage stage, std::string_view arg, const std::vector<std::string>& rcpts);
     void start_pause();
     bool check_auth(std::string_view user, std::string_view pass);
+    bool auth_offered() const { return !opt_.auth_user.empty() && (tls_ || !opt_.auth_needs_tls); }
 
     const ServerOptions opt_;   // a copy: the session outlives no caller's temporary
     ServerPolicy& policy_;
