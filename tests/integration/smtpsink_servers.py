@@ -7,7 +7,8 @@ Usage: smtpsink_servers.py SMTPSINK SPOOLSEND
 Checks: messages stored whole with their envelope; pipelined commands
 answered in order in one write; BDAT; rules (550 by pattern, 451 every Nth
 message, a connection dropped mid-DATA stores nothing; a reply delayed
-past spoolsend's limit, a dot answered late); STARTTLS and AUTH
+past spoolsend's limit, a dot answered late); a server without ESMTP
+(--no-esmtp: spoolsend falls back to HELO and 7 bits); STARTTLS and AUTH
 PLAIN/LOGIN, AUTH only inside TLS (--tls-auth-only); SIZE; a line too long; "<LF>.<CR><LF>" does not end a message;
 --discard with --count; spoolsend's messages arrive byte for byte, also over
 STARTTLS with AUTH, and to a fallback server; implicit TLS (--implicit-tls) with smtplib and spoolsend;
@@ -211,6 +212,30 @@ try:
     check(any(b.startswith(b"Subject: late") for b in stored), "the late message is stored: %s" % stored)
     check(any(b.startswith(b"Subject: gave up") for b in stored), "so is the one its sender gave up on: %s" % stored)
     check(not any(b.startswith(b"Subject: slow") for b in stored), "the slow one is not: %s" % stored)
+
+    # --- a server without ESMTP: spoolsend says HELO, and sends 8 bits as 7 -----------
+    old_spool = os.path.join(tmp, "in-old")
+    p, port = start("--no-esmtp", old_spool)
+    try:
+        out = os.path.join(tmp, "out-old")
+        for d in ("tmp", "queue", "deferred", "sent", "failed"):
+            os.makedirs(os.path.join(out, d))
+        with open(os.path.join(out, "queue", "20260101T000000.000001Z.1.000001.t"), "wb") as f:
+            f.write(b"MAIL FROM:<a@example.org> BODY=8BITMIME\nRCPT TO:<b@example.net>\n\n"
+                    b"Subject: old\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\n"
+                    b"gr\xc3\xbc\xc3\x9fe\n")
+        r = subprocess.run([SPOOLSEND, "--server", "127.0.0.1:%d" % port, out], capture_output=True, text=True,
+                           timeout=60)
+        check(r.returncode == 0, "spoolsend to a server without EHLO: %d %s" % (r.returncode, r.stderr))
+    finally:
+        stop(p)
+    old = entries(old_spool)
+    check(len(old) == 1 and "BODY=" not in old[0][0] and all(c < 0x80 for c in old[0][1]),
+          "sent with HELO, 7-bit, no parameter: %s" % old)
+    if old:
+        import email
+        got = email.message_from_bytes(old[0][1]).get_payload(decode=True)
+        check(got.replace(b"\r\n", b"\n") == "grüße\n".encode(), "the text decodes back: %r" % got)
 
     # A bad rules file names its line and column.
     with open(rules, "w") as f:

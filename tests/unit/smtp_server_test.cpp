@@ -299,6 +299,23 @@ TEST(SmtpServer, AuthOnlyOnceTlsIsOn) {
     EXPECT_EQ(f.say("AUTH PLAIN AHVzZXIAcGFzcw==\r\n"), std::vector<int>{235});
 }
 
+// A server of RFC 821's time: EHLO refused, HELO taken, no extension.
+TEST(SmtpServer, NoEsmtpRefusesEhloAndEveryExtension) {
+    Fixture f;
+    f.opt.esmtp = false;
+    f.start();
+    EXPECT_NE(f.s->output().find(" SMTP smtpsink"), std::string::npos) << f.s->output();
+    EXPECT_EQ(f.say("EHLO c.example\r\n"), std::vector<int>{502});
+    EXPECT_EQ(f.s->output(), "502 command not implemented\r\n");
+    EXPECT_EQ(f.say("HELO c.example\r\n"), std::vector<int>{250});
+    EXPECT_EQ(f.say("MAIL FROM:<a@b.example> BODY=8BITMIME\r\n"), std::vector<int>{555});
+    EXPECT_EQ(f.say("MAIL FROM:<a@b.example>\r\nRCPT TO:<d@e.example>\r\nBDAT 1 LAST\r\nx"),
+              (std::vector<int>{250, 250, 502}));
+    EXPECT_EQ(f.say("MAIL FROM:<a@b.example>\r\nRCPT TO:<d@e.example>\r\nDATA\r\nSubject: x\r\n\r\nbody\r\n.\r\n"),
+              (std::vector<int>{250, 250, 354, 250}));
+    EXPECT_EQ(f.policy.got.size(), 1u);
+}
+
 TEST(SmtpServer, StartTlsDropsWhatWasPipelinedAfterIt) {
     Fixture f;
     f.opt.starttls = true;

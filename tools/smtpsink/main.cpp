@@ -62,6 +62,7 @@ static int tool_main(int argc, char** argv) {
         ("no-smtputf8", "do not offer SMTPUTF8")
         ("no-chunking", "do not offer CHUNKING (BDAT)")
         ("no-dsn", "do not offer DSN")
+        ("no-esmtp", "refuse EHLO (502), as a server of RFC 821's time: HELO only, no extension")
         ("auth", po::value<std::string>(), "USER:PASSWORD: offer AUTH PLAIN and LOGIN with this one credential")
         ("tls-auth-only", "offer AUTH only once TLS is on (538 5.7.11 before)")
         ("tls-cert", po::value<std::string>(), "PEM certificate (chain): offer STARTTLS")
@@ -92,6 +93,7 @@ static int tool_main(int argc, char** argv) {
     opt.smtputf8 = !vm.count("no-smtputf8");
     opt.chunking = !vm.count("no-chunking");
     opt.dsn = !vm.count("no-dsn");
+    opt.esmtp = !vm.count("no-esmtp");
     opt.max_size = vm["max-size"].as<std::uint64_t>();
     opt.max_rcpts = vm["max-rcpts"].as<unsigned>();
     if (opt.max_rcpts == 0) return usage("--max-rcpts must be at least 1");
@@ -106,6 +108,8 @@ static int tool_main(int argc, char** argv) {
     }
     if (vm.count("tls-cert") != vm.count("tls-key")) return usage("--tls-cert and --tls-key go together");
     if (vm.count("implicit-tls") && !vm.count("tls-cert")) return usage("--implicit-tls needs --tls-cert and --tls-key");
+    if (vm.count("no-esmtp") && (vm.count("auth") || (vm.count("tls-cert") && !vm.count("implicit-tls"))))
+        return usage("--no-esmtp offers no extension: not with --auth, nor --tls-cert without --implicit-tls");
     if (vm.count("tls-auth-only") && !(vm.count("auth") && vm.count("tls-cert")))
         return usage("--tls-auth-only needs --auth and --tls-cert");
     opt.auth_needs_tls = vm.count("tls-auth-only") > 0;

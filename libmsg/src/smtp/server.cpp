@@ -156,7 +156,7 @@ void ServerSession::start() {
         if (v.code == 421) closing_ = true;
         else no_service_ = true;
     } else {
-        reply(220, opt_.hostname + " ESMTP smtpsink");
+        reply(220, opt_.hostname + (opt_.esmtp ? " ESMTP smtpsink" : " SMTP smtpsink"));
     }
     if (cut_ != std::string::npos) start_pause();
 }
@@ -502,6 +502,10 @@ void ServerSession::command(std::string_view line) {
     switch (c.verb) {
         case Verb::helo:
         case Verb::ehlo: {
+            // A server without extensions refuses EHLO, so that the client
+            // says HELO (RFC 5321 3.2, 4.1.4); with no enhanced code, as
+            // no ENHANCEDSTATUSCODES was offered.
+            if (c.verb == Verb::ehlo && !opt_.esmtp) return error(502, "command not implemented");
             // RFC 5321 4.1.4: refused, it leaves the session as it was;
             // accepted, it ends the transaction as RSET does.
             const Verdict v = decide(Stage::helo, c.domain, {});

@@ -39,6 +39,7 @@ struct Command;   // msg/smtp/command.hpp
 struct ServerOptions {
     std::string hostname = "smtpsink.invalid";
     bool pipelining = true, eightbitmime = true, smtputf8 = true, chunking = true, dsn = true;
+    bool esmtp = true;                  // false: EHLO is refused (502), HELO only, no extension
     bool starttls = false;              // offer STARTTLS (the caller can start TLS)
     std::string auth_user, auth_password;   // AUTH PLAIN LOGIN offered when auth_user is set
     bool auth_needs_tls = false;        // ... and only once TLS is on (RFC 4954 4; 538 before)
