@@ -428,13 +428,16 @@ void TextDecoder::finish(std::string* out) {
     if (kind_ == Kind::icu) icu_step({}, out, true);
 }
 
-// UTF-8 is checked and copied; each byte that starts no valid sequence is
-// one bad sequence (U+FFFD). A valid start that the slice cuts is carried.
+// UTF-8 is checked and copied; each maximal subpart of an ill-formed
+// sequence (utf8_char_length) is one bad sequence, one U+FFFD, as ICU's
+// converter and the JSON writer have it. A start that the slice cuts is
+// carried until it is whole or cannot be.
 void TextDecoder::utf8_step(std::string_view in, std::string* out, bool last) {
     if (!out && carry_.empty() && is_valid_utf8(in)) return;  // only counting, and nothing to count
     if (out) out->reserve(out->size() + in.size() + carry_.size());
     // The sequence at s[i], s[i] being byte `at` of the text: its length
-    // (copied), 1 for a bad byte (U+FFFD), or 0 when the slice cuts it.
+    // (copied, or its maximal subpart's, as U+FFFD), or 0 when the slice
+    // cuts it.
     auto one = [&](std::string_view s, std::size_t i, std::size_t at) -> std::size_t {
         if (const std::size_t n = utf8_seq(s, i); n > 0) {
             if (out) out->append(s.data() + i, n);
@@ -443,7 +446,7 @@ void TextDecoder::utf8_step(std::string_view in, std::string* out, bool last) {
         if (!last && utf8_incomplete(s, i)) return 0;
         note_bad(at);
         if (out) out->append("\xEF\xBF\xBD");
-        return 1;
+        return utf8_char_length(s, i);
     };
     std::size_t i = 0;
     if (!carry_.empty()) {

@@ -1,5 +1,6 @@
-// json_property.cpp - the JSON writer replaces bytes that are not UTF-8 as
-// a decoder written after the WHATWG Encoding Standard does.
+// json_property.cpp - the JSON writer, and libmsg's UTF-8 decoder
+// (TextDecoder), replace bytes that are not UTF-8 as a decoder written
+// after the WHATWG Encoding Standard does.
 #include <gtest/gtest.h>
 #include <rapidcheck.h>
 #include <rapidcheck/gtest.h>
@@ -7,6 +8,7 @@
 #include <cstdint>
 #include <string>
 
+#include "msg/charset.hpp"
 #include "msg/json.hpp"
 
 namespace {
@@ -119,4 +121,27 @@ RC_GTEST_PROP(Json, ReplacesAsWhatwgDecoderDoes, ()) {
     const std::string decoded = whatwg_decode(bytes);
     RC_CLASSIFY(decoded != bytes, "ill-formed");
     RC_ASSERT(escaped(bytes) == escaped(decoded));
+}
+
+// TextDecoder's UTF-8, fed in random slices, gives the reference's text,
+// one bad sequence for each U+FFFD it added: the text msgshow shows and
+// msgcheck counts is the one the JSON writer would write.
+RC_GTEST_PROP(Utf8Decoder, ReplacesAsWhatwgDecoderDoes, ()) {
+    const std::string bytes = *utf8ish_bytes();
+    msg::TextDecoder d("utf-8");
+    std::string out;
+    for (std::size_t at = 0; at < bytes.size();) {
+        const std::size_t n = *rc::gen::inRange<std::size_t>(1, bytes.size() - at + 1);
+        d.step(std::string_view(bytes).substr(at, n), &out);
+        at += n;
+    }
+    d.finish(&out);
+    const std::string want = whatwg_decode(bytes);
+    RC_ASSERT(out == want);
+    std::size_t added = 0;
+    for (std::size_t at = want.find("\xEF\xBF\xBD"); at != std::string::npos; at = want.find("\xEF\xBF\xBD", at + 3))
+        ++added;
+    for (std::size_t at = bytes.find("\xEF\xBF\xBD"); at != std::string::npos; at = bytes.find("\xEF\xBF\xBD", at + 3))
+        --added;   // a U+FFFD the text held already
+    RC_ASSERT(d.bad() == added);
 }

@@ -45,11 +45,18 @@ TEST(Charset, ToUtf8FastPaths) {
     EXPECT_TRUE(msg::to_utf8("caf\xC3\xA9", "UTF-8", out, &bad));
     EXPECT_EQ(out, "caf\xC3\xA9");
     EXPECT_EQ(bad, 0u);
-    // Invalid UTF-8 bytes become U+FFFD, one per bad byte.
+    // Invalid UTF-8 becomes U+FFFD, one per maximal subpart (Unicode 3.9):
+    // E1 80 (cut short) is one, ED A0 80 (a surrogate) and C0 AF three
+    // and two, as ICU's converter and Python's decoder have them.
     out.clear();
     EXPECT_TRUE(msg::to_utf8("a\xFF" "b\xC3", "utf-8", out, &bad));
     EXPECT_EQ(out, "a\xEF\xBF\xBD" "b\xEF\xBF\xBD");
     EXPECT_EQ(bad, 2u);
+    out.clear();
+    EXPECT_TRUE(msg::to_utf8("\xE1\x80z\xED\xA0\x80z\xC0\xAF", "utf-8", out, &bad));
+    const std::string R = "\xEF\xBF\xBD";
+    EXPECT_EQ(out, R + "z" + R + R + R + "z" + R + R);
+    EXPECT_EQ(bad, 6u);
     // Latin-1 and us-ascii are decoded as windows-1252.
     out.clear();
     EXPECT_TRUE(msg::to_utf8("\xE9\x80\xFF", "iso-8859-1", out, &bad));
