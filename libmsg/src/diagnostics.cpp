@@ -321,19 +321,27 @@ std::string SarifLog::result(const std::string& file, std::uint64_t message, std
     return j.str();
 }
 
+namespace {
+
+// The "locations" of a result or notification about a file as a whole.
+Json& whole_file(Json& j, const std::string& file) {
+    return j.key("locations").begin_array().begin_object()
+        .key("physicalLocation").begin_object()
+            .key("artifactLocation").begin_object().key("uri").value(file_uri(file)).end_object()
+        .end_object()
+        .end_object().end_array();
+}
+
+}  // namespace
+
 std::string SarifLog::input_result(const std::string& file, Severity severity, const std::string& text) {
     Json j;
     j.begin_object()
         .key("ruleId").value(kNotMailRule)
         .key("ruleIndex").value(static_cast<std::uint64_t>(defect_catalogue().size()))
         .key("level").value(level_of(severity))
-        .key("message").begin_object().key("text").value(text).end_object()
-        .key("locations").begin_array().begin_object()
-            .key("physicalLocation").begin_object()
-                .key("artifactLocation").begin_object().key("uri").value(file_uri(file)).end_object()
-            .end_object()
-        .end_object().end_array()
-        .end_object();
+        .key("message").begin_object().key("text").value(text).end_object();
+    whole_file(j, file).end_object();
     return j.str();
 }
 
@@ -355,13 +363,8 @@ void SarifLog::add_unreadable(const std::string& file, const std::string& messag
     Json j;
     j.begin_object()
         .key("level").value("error")
-        .key("message").begin_object().key("text").value(printable(message)).end_object()
-        .key("locations").begin_array().begin_object()
-            .key("physicalLocation").begin_object()
-                .key("artifactLocation").begin_object().key("uri").value(file_uri(file)).end_object()
-            .end_object()
-        .end_object().end_array()
-        .end_object();
+        .key("message").begin_object().key("text").value(printable(message)).end_object();
+    whole_file(j, file).end_object();
     notifications_.push_back(j.str());
 }
 
