@@ -227,6 +227,9 @@ try:
         r = subprocess.run([SPOOLSEND, "--server", "127.0.0.1:%d" % port, out], capture_output=True, text=True,
                            timeout=60)
         check(r.returncode == 0, "spoolsend to a server without EHLO: %d %s" % (r.returncode, r.stderr))
+        r = talk(port, b"EHLO x\r\nHELO x\r\nMAIL FROM:<a@example.org>\r\nQUIT\r\n")
+        check(codes(r) == [220, 502, 250, 250, 221] and not re.search(r"\r\n\d{3} \d\.\d", r),
+              "EHLO refused, HELO taken, no enhanced code: %r" % r)
     finally:
         stop(p)
     old = entries(old_spool)

@@ -303,17 +303,34 @@ TEST(SmtpServer, AuthOnlyOnceTlsIsOn) {
 TEST(SmtpServer, NoEsmtpRefusesEhloAndEveryExtension) {
     Fixture f;
     f.opt.esmtp = false;
+    f.opt.enhanced_codes = false;
     f.start();
     EXPECT_NE(f.s->output().find(" SMTP smtpsink"), std::string::npos) << f.s->output();
     EXPECT_EQ(f.say("EHLO c.example\r\n"), std::vector<int>{502});
     EXPECT_EQ(f.s->output(), "502 command not implemented\r\n");
     EXPECT_EQ(f.say("HELO c.example\r\n"), std::vector<int>{250});
     EXPECT_EQ(f.say("MAIL FROM:<a@b.example> BODY=8BITMIME\r\n"), std::vector<int>{555});
+    EXPECT_EQ(f.s->output(), "555 parameters need EHLO\r\n") << "no enhanced code";
     EXPECT_EQ(f.say("MAIL FROM:<a@b.example>\r\nRCPT TO:<d@e.example>\r\nBDAT 1 LAST\r\nx"),
               (std::vector<int>{250, 250, 502}));
     EXPECT_EQ(f.say("MAIL FROM:<a@b.example>\r\nRCPT TO:<d@e.example>\r\nDATA\r\nSubject: x\r\n\r\nbody\r\n.\r\n"),
               (std::vector<int>{250, 250, 354, 250}));
     EXPECT_EQ(f.policy.got.size(), 1u);
+}
+
+// RFC 2034: without ENHANCEDSTATUSCODES offered, no reply carries one, a
+// policy's neither.
+TEST(SmtpServer, NoEnhancedStatusCodes) {
+    Fixture f;
+    f.opt.enhanced_codes = false;
+    f.policy.rcpt_verdict = Verdict{550, "5.1.1 no such user", false};
+    f.start();
+    EXPECT_EQ(f.say("EHLO c.example\r\n"), std::vector<int>{250});
+    EXPECT_EQ(f.s->output().find("ENHANCEDSTATUSCODES"), std::string::npos) << f.s->output();
+    EXPECT_EQ(f.say("MAIL FROM:<a@b.example>\r\n"), std::vector<int>{250});
+    EXPECT_EQ(f.s->output(), "250 sender OK\r\n");
+    EXPECT_EQ(f.say("RCPT TO:<no@e.example>\r\n"), std::vector<int>{550});
+    EXPECT_EQ(f.s->output(), "550 no such user\r\n");
 }
 
 TEST(SmtpServer, StartTlsDropsWhatWasPipelinedAfterIt) {

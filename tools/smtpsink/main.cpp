@@ -62,6 +62,7 @@ static int tool_main(int argc, char** argv) {
         ("no-smtputf8", "do not offer SMTPUTF8")
         ("no-chunking", "do not offer CHUNKING (BDAT)")
         ("no-dsn", "do not offer DSN")
+        ("no-enhancedstatuscodes", "do not offer ENHANCEDSTATUSCODES: no reply carries an enhanced code")
         ("no-esmtp", "refuse EHLO (502), as a server of RFC 821's time: HELO only, no extension")
         ("auth", po::value<std::string>(), "USER:PASSWORD: offer AUTH PLAIN and LOGIN with this one credential")
         ("tls-auth-only", "offer AUTH only once TLS is on (538 5.7.11 before)")
@@ -94,6 +95,8 @@ static int tool_main(int argc, char** argv) {
     opt.chunking = !vm.count("no-chunking");
     opt.dsn = !vm.count("no-dsn");
     opt.esmtp = !vm.count("no-esmtp");
+    // A server of RFC 821's time offers no ENHANCEDSTATUSCODES either.
+    opt.enhanced_codes = opt.esmtp && !vm.count("no-enhancedstatuscodes");
     opt.max_size = vm["max-size"].as<std::uint64_t>();
     opt.max_rcpts = vm["max-rcpts"].as<unsigned>();
     if (opt.max_rcpts == 0) return usage("--max-rcpts must be at least 1");

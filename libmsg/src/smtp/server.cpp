@@ -81,7 +81,15 @@ std::string_view stage_name(Stage s) {
 ServerSession::ServerSession(const ServerOptions& opt, ServerPolicy& policy) : opt_(opt), policy_(policy) {}
 
 void ServerSession::reply(int code, std::string_view text) {
-    out_ += make_reply(code, text).wire();
+    Reply r = make_reply(code, text);
+    // Without ENHANCEDSTATUSCODES no reply carries one (RFC 2034 3), the
+    // session's own or a rule's.
+    if (!opt_.enhanced_codes && r.enhanced && !r.lines.empty()) {
+        const std::size_t sp = r.lines[0].find(' ');
+        r.lines[0].erase(0, sp == std::string::npos ? r.lines[0].size() : sp + 1);
+        r.enhanced.reset();
+    }
+    out_ += r.wire();
 }
 
 void ServerSession::error(int code, std::string_view text) {
@@ -505,7 +513,7 @@ void ServerSession::command(std::string_view line) {
             // A server without extensions refuses EHLO, so that the client
             // says HELO (RFC 5321 3.2, 4.1.4); with no enhanced code, as
             // no ENHANCEDSTATUSCODES was offered.
-            if (c.verb == Verb::ehlo && !opt_.esmtp) return error(502, "command not implemented");
+            if (c.verb == Verb::ehlo && !opt_.esmtp) return error(502, "5.5.1 command not implemented");
             // RFC 5321 4.1.4: refused, it leaves the session as it was;
             // accepted, it ends the transaction as RSET does.
             const Verdict v = decide(Stage::helo, c.domain, {});
@@ -523,7 +531,7 @@ void ServerSession::command(std::string_view line) {
             if (opt_.dsn) text += "\nDSN";
             if (opt_.starttls && !tls_) text += "\nSTARTTLS";
             if (auth_offered()) text += "\nAUTH PLAIN LOGIN";
-            text += "\nENHANCEDSTATUSCODES";
+            if (opt_.enhanced_codes) text += "\nENHANCEDSTATUSCODES";
             return reply(250, text);
         }
         case Verb::starttls:

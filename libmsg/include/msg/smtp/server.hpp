@@ -40,6 +40,7 @@ struct ServerOptions {
     std::string hostname = "smtpsink.invalid";
     bool pipelining = true, eightbitmime = true, smtputf8 = true, chunking = true, dsn = true;
     bool esmtp = true;                  // false: EHLO is refused (502), HELO only, no extension
+    bool enhanced_codes = true;         // ENHANCEDSTATUSCODES (RFC 2034): false, replies have none
     bool starttls = false;              // offer STARTTLS (the caller can start TLS)
     std::string auth_user, auth_password;   // AUTH PLAIN LOGIN offered when auth_user is set
     bool auth_needs_tls = false;        // ... and only once TLS is on (RFC 4954 4; 538 before)
