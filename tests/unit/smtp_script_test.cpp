@@ -246,3 +246,35 @@ TEST(SmtpScript, CredentialsAreNeitherNotedNorCountedAsDifferences) {
         for (const std::string& n : notes) EXPECT_EQ(n.find("czNj"), std::string::npos) << n;
     }
 }
+
+// An AUTH line that does not parse (a tab, runs of spaces, no mechanism
+// name) is still an AUTH line: what follows its mechanism is not shown.
+TEST(SmtpScript, AnAuthLineThatDoesNotParseHidesItsCredentials) {
+    const char* const kAuth =
+        "S: 220 mx.example ESMTP\n"
+        "C: EHLO client.example\n"
+        "S: 250-mx.example\n"
+        "S: 250 AUTH PLAIN LOGIN\n"
+        "C: AUTH PLAIN AGFsaWNlACoqKioqKioq\n"
+        "S: 235 2.7.0 ok\n"
+        "C: QUIT\n"
+        "S: 221 2.0.0 bye\n";
+    const std::vector<std::pair<std::string, std::string>> cases = {
+        {"AUTH\tPLAIN AGFsaWNlAHMzY3JldC1wdw==", "AUTH\tPLAIN (initial response)"},
+        {"AUTH   PLAIN   AGFsaWNlAHMzY3JldC1wdw==", "AUTH   PLAIN (initial response)"},
+        {"auth\tplain\tAGFsaWNlAHMzY3JldC1wdw==", "auth\tplain (initial response)"},
+        {"AUTH AGFsaWNlAHMzY3JldC1wdw==", "AUTH (initial response)"},
+        {"AUTH PLAIN AGFsaWNlAHMzY3JldC1wdw== !", "AUTH PLAIN (initial response)"},
+    };
+    for (const auto& [line, note] : cases) {
+        ServerScript s = script(kAuth);
+        std::vector<std::string> notes;
+        s.on_note = [&](std::string_view n) { notes.emplace_back(n); };
+        auto d = s.session();
+        d->start();
+        d->receive("EHLO client.example\r\n" + line + "\r\n");
+        ASSERT_EQ(notes.size(), 1u) << line;
+        EXPECT_EQ(notes[0], "the client sent \"" + note + "\" where the script has \"AUTH PLAIN (initial response)\"");
+        EXPECT_EQ(notes[0].find("AGFsaWNl"), std::string::npos) << notes[0];
+    }
+}
