@@ -163,6 +163,16 @@ grep -q "^msgcheck: $CONFIG:3: .*line 2" "$T/err" || no "an option set twice is 
 printf '[spoolsend]\n# the default\njobs = 0\n' > "$CONFIG"
 "$BIN/spoolsend" --dry-run "$T/spool" > /dev/null 2> "$T/err"; [ $? -eq 64 ] || no "jobs = 0: exit 64"
 grep -q "^spoolsend: $CONFIG:3: note: .*'jobs = 0'" "$T/err" || no "jobs = 0 is named: $(cat "$T/err")"
+# --server may be given again (fallback servers): so may server = in the
+# file, each line one more server, tried in order; the command line's
+# --server replaces them all.
+"$BIN/mbox2spool" -q testdata/mbox/sample.mbox.gz "$T/fallback" || no "mbox2spool made a spool for fallbacks"
+printf '[spoolsend]\nserver = 127.0.0.1:1\nserver = 127.0.0.1:2\n' > "$CONFIG"
+"$BIN/spoolsend" "$T/fallback" > /dev/null 2> "$T/err"; [ $? -eq 69 ] || no "two server = lines: exit 69: $(cat "$T/err")"
+grep -q 'trying 127.0.0.1:2' "$T/err" || no "the second server = line is a fallback: $(cat "$T/err")"
+"$BIN/spoolsend" --server 127.0.0.1:3 "$T/fallback" > /dev/null 2> "$T/err"
+grep -q '127.0.0.1:[12]\b' "$T/err" && no "--server replaces the file's servers: $(cat "$T/err")"
+grep -q '127.0.0.1:3' "$T/err" || no "--server is used: $(cat "$T/err")"
 # A flag is set by "NAME =" or "NAME = true"; "NAME = false" leaves it unset
 # (Boost's reader set it for any value).
 CRLF=testdata/clean/crlf-line-endings.eml

@@ -144,7 +144,7 @@ int dry_run(msg::Spool& spool, bool json) {
 static int tool_main(int argc, char** argv) {
     po::options_description opts("Options");
     opts.add_options()
-        ("server", po::value<std::vector<std::string>>(),
+        ("server", po::value<std::vector<std::string>>()->composing(),
          "HOST[:PORT] of the SMTP server (port 25 unless given, 465 with --tls tls); again for a fallback, tried in order "
          "when no session can be had")
         ("jobs,j", po::value<unsigned>()->default_value(1), "N parallel connections")
