@@ -150,3 +150,17 @@ TEST(SmtpCommand, Base64Token) {
     EXPECT_FALSE(is_base64_token(""));
     EXPECT_FALSE(is_base64_token("a==="));
 }
+
+// Notes and reports show an AUTH line without what may be a credential,
+// parsed or not (smtpsink --script's notes, smtpreplay's reports).
+TEST(SmtpCommand, AuthLineShownWithoutItsCredential) {
+    using msg::smtp::auth_line_shown;
+    EXPECT_EQ(auth_line_shown("MAIL FROM:<a@b.example>"), std::nullopt);
+    EXPECT_EQ(auth_line_shown("AUTHX PLAIN AGE="), std::nullopt);
+    EXPECT_EQ(auth_line_shown("AUTH PLAIN"), "AUTH PLAIN");
+    EXPECT_EQ(auth_line_shown("AUTH PLAIN AGFsaWNlAHNlY3JldA=="), "AUTH PLAIN (initial response)");
+    EXPECT_EQ(auth_line_shown("auth\tplain\tAGFsaWNlAHNlY3JldA=="), "auth\tplain (initial response)");
+    EXPECT_EQ(auth_line_shown("AUTH   LOGIN   YWxpY2U="), "AUTH   LOGIN (initial response)");
+    EXPECT_EQ(auth_line_shown("AUTH AGFsaWNlAHNlY3JldA=="), "AUTH (initial response)");   // no mechanism's name
+    EXPECT_EQ(auth_line_shown("AUTH PLAIN AGFsaWNlAHNlY3JldA== !"), "AUTH PLAIN (initial response)");
+}

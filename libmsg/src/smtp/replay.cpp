@@ -27,9 +27,8 @@ std::string describe(const Transcript& t, const Exchange& e) {
     case ExchangeKind::sasl:
         return "(AUTH response)";
     case ExchangeKind::command: {
+        if (auto a = auth_line_shown(first)) return *a;
         const Command c = parse_command(first, {.utf8 = true, .lenient = true});
-        if (c.verb == Verb::auth && !c.initial_response.empty())
-            return std::string(first.substr(0, first.size() - c.initial_response.size())) + "(initial response)";
         if (c.verb == Verb::bdat && e.client.size() > 1)
             return first + " (chunk, " + std::to_string(e.client.size() - 1) + " lines)";
         return first;

@@ -7,7 +7,6 @@
 
 #include "msg/charset.hpp"
 #include "msg/codec.hpp"
-#include "msg/header.hpp"
 #include "msg/smtp/command.hpp"
 #include "msg/smtp/replay.hpp"
 
@@ -39,31 +38,12 @@ std::optional<std::string> password_of(std::string_view line, bool sasl) {
     return nul == std::string::npos ? plain : plain.substr(nul + 1);
 }
 
-// A line as a note may show it: a SASL response or an initial response
-// named, not shown; any other line's first 80 bytes, escaped. An AUTH line
-// that does not parse (spaced with tabs or runs of spaces, a mechanism
-// that is no name) is shown up to its mechanism all the same: what follows
-// may be a credential.
+// A line as a note may show it: a SASL response named, an AUTH line
+// without its credential (auth_line_shown), any other line's first 80
+// bytes; escaped.
 std::string shown(std::string_view l, bool sasl) {
     if (sasl) return "(AUTH response)";
-    if (const std::string_view r = initial_response(l); !r.empty())
-        return printable(l.substr(0, static_cast<std::size_t>(r.data() - l.data()))) + "(initial response)";
-    constexpr std::string_view blank = " \t";
-    const std::size_t verb = l.find_first_not_of(blank);
-    const std::size_t verb_end = std::min(l.find_first_of(blank, verb), l.size());
-    if (verb != std::string_view::npos && iequals(l.substr(verb, verb_end - verb), "AUTH")) {
-        const std::size_t mech = l.find_first_not_of(blank, verb_end);
-        const std::size_t mech_end = std::min(l.find_first_of(blank, mech), l.size());
-        const std::string_view name = mech == std::string_view::npos ? std::string_view() : l.substr(mech, mech_end - mech);
-        const bool is_name = !name.empty() && name.size() <= 20 &&
-                             std::all_of(name.begin(), name.end(), [](char ch) {
-                                 return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
-                                        (ch >= '0' && ch <= '9') || ch == '-' || ch == '_';
-                             });
-        if (!is_name && !name.empty()) return printable(l.substr(0, verb_end)) + " (initial response)";
-        if (l.find_first_not_of(blank, mech_end) != std::string_view::npos)
-            return printable(l.substr(0, mech_end)) + " (initial response)";
-    }
+    if (const auto a = auth_line_shown(l)) return printable(std::string_view(*a).substr(0, 80));
     return printable(l.substr(0, 80));
 }
 

@@ -8,6 +8,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -85,6 +87,14 @@ inline constexpr std::size_t kMaxTextLine = 998;
 // True when `s` is base64 as RFC 4954 allows it in AUTH (no white space;
 // "=" padding only at the end).
 bool is_base64_token(std::string_view s);
+
+// An AUTH command line as notes and reports may show it, never with a
+// credential: up to its mechanism, then "(initial response)" when more
+// follows. A line that only looks like AUTH (spaced with tabs or runs of
+// spaces, a mechanism that is no SASL name, RFC 4422 3.1) is shown so too,
+// only "AUTH" when its mechanism is no name: whatever follows may be a
+// credential. Nothing for a line that is no AUTH command.
+std::optional<std::string> auth_line_shown(std::string_view line);
 
 // Commands that can only be the last of a pipelined group, because what
 // the client may send next depends on their reply: EHLO, HELO, DATA, VRFY,
