@@ -423,6 +423,21 @@ TEST(SmtpListener, PausedDialogAnswersLateAndIsNotTimedOut) {
     EXPECT_EQ(s.listener->stats().timed_out, 0u);
 }
 
+// Nothing the client sends after the command that paused is read until
+// the pause ends: not the rest of the read it came in.
+TEST(SmtpListener, APausedDialogIsGivenNothingMore) {
+    Server s(quick());
+    Client c(s.port());
+    c.line();
+    std::string flood = "PAUSE\r\n";
+    while (flood.size() < 200 * 1024) flood += "NOOP NOOP NOOP NOOP\r\n";
+    c.send(flood);
+    std::this_thread::sleep_for(300ms);
+    EXPECT_LE(s.owner.received, 4096u) << "input was given to a paused Dialog";
+    EXPECT_EQ(c.line(), "250 paused");
+    EXPECT_EQ(c.line(), "250 NOOP NOOP NOOP NOOP");
+}
+
 // A client that goes away while its reply waits is closed when the wait
 // ends, and the loop does not spin on it meanwhile.
 TEST(SmtpListener, ClientGoneDuringAPauseIsClosed) {

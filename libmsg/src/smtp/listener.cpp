@@ -176,7 +176,9 @@ struct Listener::Impl {
     void listen_events(bool on);
 
     bool readable(const Conn* c) const {
+        // (A Dialog that has just paused is not yet listed in `paused`.)
         return c->phase == Conn::Phase::open && !c->blocked && !c->parked && !c->paused && !c->dialog->held() &&
+               c->dialog->paused().count() == 0 &&
                !c->dialog->closing() && !c->dialog->dropped() && !c->dialog->tls_requested();
     }
     std::chrono::milliseconds limit(const Conn* c) const {
