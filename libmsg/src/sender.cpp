@@ -764,6 +764,9 @@ std::uint64_t Sender::expire_unreached(const std::string& why, const std::atomic
         return r.attempts > 0 && !waits_until(r, state, now) && unsendable(e).empty() &&
                past_max_age(e, now, options_.settle.retry);
     };
+    // Its reports name every server tried, as the reason does.
+    SettleOptions settle_options = options_.settle;
+    settle_options.server = servers_text();
     SpoolWalk walk(spool_, {SpoolState::deferred});
     while (!stop) {
         auto item = walk.next();
@@ -779,7 +782,7 @@ std::uint64_t Sender::expire_unreached(const std::string& why, const std::atomic
             d.rcpts.push_back({rcpt.address, RcptState::deferred, std::nullopt,
                                "no session with " + servers_text() + ": " + why, "4.4.1"});
         const std::string entry = claim.name();
-        auto settled = settle(claim, d, options_.settle, now, 0.0);
+        auto settled = settle(claim, d, settle_options, now, 0.0);
         if (!settled) {
             shared_->unrecordable(settled.error().message);
             break;

@@ -797,6 +797,9 @@ TEST_F(SenderTest, NoServerOfTheListGivesASession) {
     options_.server = smtp::Endpoint{"127.0.0.1", 1};
     options_.fallback = {second.endpoint()};
     const std::string a = enqueue({"b@example.net"});
+    const std::string old = enqueue({"c@example.net"});
+    deferred_since(old, std::chrono::system_clock::now() - 10 * 24h);
+    options_.settle.retry.max_age = 5 * 24h;
     Recorder events;
     msg::Sender sender(*spool_, options_, events);
     std::atomic<bool> stop{false};
@@ -808,4 +811,11 @@ TEST_F(SenderTest, NoServerOfTheListGivesASession) {
     EXPECT_NE(pass.session_error.find("421 4.3.2 busy"), std::string::npos) << pass.session_error;
     EXPECT_LT(pass.session_error.find("127.0.0.1:1"), pass.session_error.find("421")) << pass.session_error;
     EXPECT_EQ(busy.connections, 1);
+    // An entry past max-age fails, its report naming every server tried.
+    EXPECT_EQ(pass.expired, 1u);
+    auto report = spool_->report(old);
+    ASSERT_TRUE(report) << report.error().message;
+    const std::string both = "127.0.0.1:1 or " + second.endpoint().str();
+    EXPECT_NE(report->find("Server: " + both), std::string::npos) << *report;
+    EXPECT_NE(report->find("no session with " + both), std::string::npos) << *report;
 }
