@@ -209,7 +209,7 @@ static int tool_main(int argc, char** argv) {
     // A --ca-file that cannot be loaded is said now, as an --auth-file that
     // cannot be read is: found at the handshake, it would pass for a server
     // that cannot be reached (and fail deferred entries past --max-age).
-    if (!dry)
+    if (!dry && cfg.session.tls_mode != smtp::TlsMode::none)
         if (auto s = smtp::check_tls_options(cfg.session.tls); !s) {
             complain("spoolsend", "--ca-file: " + s.error().message);
             return exit_code::no_input;
