@@ -84,6 +84,11 @@ try:
         check(r.returncode == 66 and "--ca-file" in r.stderr and ca in r.stderr,
               "smtpreplay --ca-file %s: exit 66, the file named (got %d): %s" % (ca, r.returncode, r.stderr))
         check(not accepted, "--ca-file %s: no connection was made (%d)" % (ca, len(accepted)))
+    # Without TLS the file is not used, nor looked at.
+    r = subprocess.run([SPOOLSEND, "--server", "127.0.0.1:1", "--tls", "none", "--ca-file", not_pem, "--max-age", "1000w",
+                        spool],
+                       capture_output=True, text=True, timeout=60)
+    check(r.returncode == 69, "--tls none: --ca-file not looked at (got %d): %s" % (r.returncode, r.stderr))
     # A dry run connects to nothing and loads nothing.
     r = subprocess.run([SPOOLSEND, "--dry-run", "--ca-file", not_pem, spool], capture_output=True, text=True, timeout=60)
     check(r.returncode == 0, "--dry-run connects to nothing and loads nothing: %d %s" % (r.returncode, r.stderr))
