@@ -316,6 +316,27 @@ try:
         check(r.returncode == 0, "spoolsend over STARTTLS with AUTH: %d %s" % (r.returncode, r.stderr))
     finally:
         stop(p)
+    # STARTTLS refused by a rule (454): spoolsend --tls starttls sends
+    # nothing in clear, and leaves its entry.
+    refuse_tls = os.path.join(tmp, "refuse-tls")
+    with open(refuse_tls, "w") as f:
+        f.write("starttls * 454 4.7.0 TLS not available\n")
+    plain_spool = os.path.join(tmp, "in-plain")
+    p, port = start("--tls-cert", cert, "--tls-key", key, "--rules", refuse_tls, plain_spool)
+    try:
+        out = os.path.join(tmp, "out-tls-refused")
+        for d in ("tmp", "queue", "deferred", "sent", "failed"):
+            os.makedirs(os.path.join(out, d))
+        with open(os.path.join(out, "queue", "20260101T000000.000001Z.1.000001.t"), "wb") as f:
+            f.write(b"MAIL FROM:<a@example.org>\nRCPT TO:<b@example.net>\n\nSubject: secret\n\nx\n")
+        r = subprocess.run([SPOOLSEND, "--server", "127.0.0.1:%d" % port, "--tls", "starttls", "--tls-verify", "no", out],
+                           capture_output=True, text=True, timeout=60)
+        check(r.returncode == 69 and "454" in r.stderr and os.listdir(os.path.join(out, "queue")),
+              "STARTTLS refused: nothing sent, the entry left: %d %s" % (r.returncode, r.stderr))
+    finally:
+        stop(p)
+    check(not os.listdir(os.path.join(plain_spool, "queue")), "nothing arrived in clear")
+
     # --tls-auth-only: no password in clear (RFC 4954 4).
     p, port = start("--tls-cert", cert, "--tls-key", key, "--auth", "test:secret", "--tls-auth-only", "--discard")
     try:

@@ -56,6 +56,19 @@ TEST(SmtpRules, DelayComesBeforeAnyAction) {
     EXPECT_EQ(r->apply(Stage::rcpt, "other@example.org", {}).delay.count(), 0);
 }
 
+TEST(SmtpRules, StarttlsAuthAndQuit) {
+    auto r = Rules::parse("starttls /^old\\./ 454 4.7.0 TLS not available\n"
+                          "auth /^LOGIN$/ 534 5.7.9 mechanism too weak\n"
+                          "quit * drop\n",
+                          "rules");
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_EQ(r->apply(Stage::starttls, "old.example", {}).code, 454);   // the HELO name
+    EXPECT_EQ(r->apply(Stage::starttls, "new.example", {}).code, 0);
+    EXPECT_EQ(r->apply(Stage::auth, "LOGIN", {}).code, 534);            // the mechanism
+    EXPECT_EQ(r->apply(Stage::auth, "PLAIN", {}).code, 0);
+    EXPECT_TRUE(r->apply(Stage::quit, "", {}).drop);
+}
+
 TEST(SmtpRules, ErrorsNameFileLineAndColumn) {
     struct Case {
         const char* text;
@@ -75,6 +88,10 @@ TEST(SmtpRules, ErrorsNameFileLineAndColumn) {
         {"rcpt * delay 5s 55\n", "f:1:17: expected a reply"},
         {"rcpt * delay 5s delay 5s\n", "f:1:17: expected a reply"},
         {"dot * delay 5s 250 ok\n", "f:1:16: at dot a rule refuses"},
+        {"quit * 221 bye\n", "f:1:8: at quit a rule drops or delays"},
+        {"quit * delay 1s 421 x\n", "f:1:17: at quit a rule drops or delays"},
+        {"starttls * 220 go\n", "f:1:12: at starttls a rule refuses"},
+        {"auth * 235 ok\n", "f:1:8: at auth a rule refuses"},
         {"rcpt * 650 no\n", "f:1:8: a reply code is three digits, 200 to 559"},
         {"rcpt * 550x\n", "f:1:8: a reply code is three digits"},
         {"rcpt *\n", "f:1:7: expected a reply"},

@@ -514,6 +514,30 @@ TEST(SmtpServer, DelayedGreetingRefusalAndDrop) {
     EXPECT_TRUE(e.s.dropped());
 }
 
+// STARTTLS and AUTH refused by a rule, the session going on in clear; QUIT
+// dropped instead of its 221, or answered late.
+TEST(SmtpServer, RulesAtStarttlsAuthAndQuit) {
+    Delayed d("starttls * 454 4.7.0 TLS not available\nauth /^LOGIN$/ 534 5.7.9 mechanism too weak\nquit * drop\n");
+    d.opt.starttls = true;
+    d.opt.auth_user = "user";
+    d.opt.auth_password = "pass";
+    ServerSession s(d.opt, d.policy);
+    s.start();
+    s.output().clear();
+    s.receive("EHLO c\r\nSTARTTLS\r\nAUTH LOGIN\r\nAUTH PLAIN AHVzZXIAcGFzcw==\r\nNOOP\r\n");
+    EXPECT_EQ(codes(s.output()), (std::vector<int>{250, 454, 534, 235, 250}));
+    EXPECT_FALSE(s.tls_requested());
+    s.receive("QUIT\r\n");
+    EXPECT_TRUE(s.dropped());
+
+    Delayed late("quit * delay 2s\n");
+    late.s.start();
+    EXPECT_EQ(late.say("QUIT\r\n"), std::vector<int>{});
+    EXPECT_FALSE(late.s.closing());
+    EXPECT_EQ(late.wake(), std::vector<int>{221});
+    EXPECT_TRUE(late.s.closing());
+}
+
 // At dot the delay comes before the message is stored: a server stopped
 // meanwhile has stored nothing it did not answer.
 TEST(SmtpServer, DelayAtDotComesBeforeTheMessageIsStored) {

@@ -46,7 +46,11 @@ Result<Rules> Rules::parse(std::string_view text, const std::string& file) {
         else if (stage == "data") r.stage = Stage::data;
         else if (stage == "dot") r.stage = Stage::dot;
         else if (stage == "vrfy") r.stage = Stage::vrfy;
-        else return fail(stage_col, "unknown stage \"" + std::string(stage) + "\" (connect, helo, mail, rcpt, data, dot, vrfy)");
+        else if (stage == "starttls") r.stage = Stage::starttls;
+        else if (stage == "auth") r.stage = Stage::auth;
+        else if (stage == "quit") r.stage = Stage::quit;
+        else return fail(stage_col, "unknown stage \"" + std::string(stage) +
+                                        "\" (connect, helo, mail, rcpt, data, dot, vrfy, starttls, auth, quit)");
 
         while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
         const std::size_t match_col = i;
@@ -94,6 +98,9 @@ Result<Rules> Rules::parse(std::string_view text, const std::string& file) {
             // The session's own answer, after the delay.
         } else if (action == "drop") {
             r.verdict.drop = true;
+        } else if (r.stage == Stage::quit) {
+            // QUIT's answer is 221 and the end: a rule drops it or delays it.
+            return fail(action_col, "at quit a rule drops or delays");
         } else {
             if (action.size() < 3) return fail(action_col, "expected a reply (CODE [TEXT]), drop or delay TIME");
             int code = 0;

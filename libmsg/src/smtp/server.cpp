@@ -74,6 +74,9 @@ std::string_view stage_name(Stage s) {
         case Stage::data: return "data";
         case Stage::dot: return "dot";
         case Stage::vrfy: return "vrfy";
+        case Stage::starttls: return "starttls";
+        case Stage::auth: return "auth";
+        case Stage::quit: return "quit";
     }
     return "";
 }
@@ -478,6 +481,12 @@ void ServerSession::command(std::string_view line) {
             return;
         case Verb::quit:
             if (!c.arg.empty()) return error(501, "5.5.4 QUIT takes no argument");
+            // A policy may drop the connection instead of the 221, or
+            // delay it: a client must not wait for ever (RFC 5321 4.1.1.10).
+            if (decide(Stage::quit, helo_, rcpts_).drop) {
+                dropped_ = true;
+                return;
+            }
             reply(221, "2.0.0 " + opt_.hostname + " closing connection");
             closing_ = true;
             return;
@@ -537,6 +546,8 @@ void ServerSession::command(std::string_view line) {
         case Verb::starttls:
             if (!opt_.starttls || tls_) return error(502, "5.5.1 STARTTLS not available");
             if (!c.arg.empty()) return error(501, "5.5.4 STARTTLS takes no argument");
+            // A policy's refusal (454 4.7.0 TLS not available, RFC 3207 4).
+            if (const Verdict v = decide(Stage::starttls, helo_, rcpts_); v.drop || v.code) return finish(v, 220, "");
             reply(220, "2.0.0 ready to start TLS");
             tls_requested_ = true;
             in_.clear();   // RFC 3207 4.2: what was pipelined after STARTTLS is dropped
@@ -548,6 +559,9 @@ void ServerSession::command(std::string_view line) {
             if (!auth_offered()) return error(538, "5.7.11 encryption required for requested authentication mechanism");
             if (!user_.empty()) return error(503, "5.5.1 already authenticated");
             if (in_mail_) return error(503, "5.5.1 AUTH not allowed during a mail transaction");
+            // A policy's refusal (454 4.7.0 temporary authentication
+            // failure, 534 5.7.9 mechanism too weak, RFC 4954 6).
+            if (const Verdict v = decide(Stage::auth, c.mechanism, rcpts_); v.drop || v.code) return finish(v, 235, "");
             if (iequal(c.mechanism, "PLAIN")) {
                 if (c.initial_response.empty()) {
                     mode_ = Mode::auth_plain;

@@ -5,11 +5,13 @@
 //
 //   STAGE MATCH ACTION
 //
-//   STAGE   connect | helo | mail | rcpt | data | dot | vrfy
+//   STAGE   connect | helo | mail | rcpt | data | dot | vrfy | starttls |
+//           auth | quit
 //   MATCH   *            every time
 //           every N      the Nth, 2Nth, ... time this rule's stage is reached
-//           /REGEX/      ECMAScript regex searched in the HELO name, the
-//                        MAIL or RCPT address, VRFY's argument; at data and
+//           /REGEX/      ECMAScript regex searched in the HELO name (at
+//                        helo, starttls, quit), the MAIL or RCPT address,
+//                        VRFY's argument, AUTH's mechanism; at data and
 //                        dot, in any accepted recipient
 //   ACTION  [delay TIME] CODE [TEXT]
 //                        answer this reply instead ("550 5.1.1 no such user")

@@ -51,7 +51,7 @@ struct ServerOptions {
 };
 
 // The stages at which a policy may answer instead of the session.
-enum class Stage : std::uint8_t { connect, helo, mail, rcpt, data, dot, vrfy };
+enum class Stage : std::uint8_t { connect, helo, mail, rcpt, data, dot, vrfy, starttls, auth, quit };
 std::string_view stage_name(Stage s);   // "connect", "helo", ...
 
 // A policy's answer. code 0: the session's own answer.
@@ -123,10 +123,12 @@ class ServerSession;
 class ServerPolicy {
 public:
     virtual ~ServerPolicy() = default;
-    // arg: the HELO name, the MAIL or RCPT address ("" for <>; a RCPT
-    // path without a domain as written, which the session refuses 553
-    // unless the policy accepts it), VRFY's argument, "" for connect, data
-    // and dot; rcpts: the accepted recipients so far.
+    // arg: the HELO name (at helo, starttls and quit), the MAIL or RCPT
+    // address ("" for <>; a RCPT path without a domain as written, which
+    // the session refuses 553 unless the policy accepts it), VRFY's
+    // argument, AUTH's mechanism, "" for connect, data and dot; rcpts: the
+    // accepted recipients so far. At starttls and auth a verdict only refuses (the
+    // session's own 220 or 334 goes on), at quit it only drops or delays.
     virtual Verdict decide(Stage stage, std::string_view arg, const std::vector<std::string>& rcpts) = 0;
     // A message received whole and not refused at the dot stage. Return the
     // reply (code 0: 250), or set `hold` to answer later with resume() (e.g.
