@@ -43,6 +43,8 @@ struct Keep : msg::smtp::ServerPolicy {
         if (s == msg::smtp::Stage::rcpt && arg.starts_with("s")) return {0, "", false, milliseconds(5)};
         if (s == msg::smtp::Stage::rcpt && arg.starts_with("q")) return {421, "4.3.0 bye", false, milliseconds(5)};
         if (s == msg::smtp::Stage::helo && arg.starts_with("s")) return {0, "", false, milliseconds(5)};
+        if (s == msg::smtp::Stage::auth && arg.starts_with("L")) return {454, "4.7.0 not now", false};
+        if (s == msg::smtp::Stage::quit && arg.starts_with("q")) return {0, "", true};
         if (s == msg::smtp::Stage::data && arg.empty() && n % 2) return {0, "", false, milliseconds(5)};
         if (s == msg::smtp::Stage::dot && ++n % 3 == 0) return {451, "4.3.0 later", false};
         if (s == msg::smtp::Stage::dot && n % 5 == 0) return {0, "", false, milliseconds(5)};
