@@ -72,6 +72,21 @@ def talk(port, data, expect_close=False):
     return got.decode("latin-1")
 
 
+def outgoing(name, *entries):
+    """A spool for spoolsend under tmp/NAME, with these entries queued (bytes each)."""
+    out = os.path.join(tmp, name)
+    for d in ("tmp", "queue", "deferred", "sent", "failed"):
+        os.makedirs(os.path.join(out, d))
+    for i, e in enumerate(entries, 1):
+        add_entry(out, i, e)
+    return out
+
+
+def add_entry(out, i, entry):
+    with open(os.path.join(out, "queue", "20260101T000000.%06dZ.1.%06d.t" % (i, i)), "wb") as f:
+        f.write(entry)
+
+
 def codes(text):
     return [int(l[:3]) for l in text.split("\r\n") if len(l) >= 4 and l[3] == " "]
 
@@ -175,11 +190,7 @@ try:
     slow_spool = os.path.join(tmp, "in-slow")
     p, port = start("--rules", rules, slow_spool)
     try:
-        out = os.path.join(tmp, "out-delay")
-        for d in ("tmp", "queue", "deferred", "sent", "failed"):
-            os.makedirs(os.path.join(out, d))
-        with open(os.path.join(out, "queue", "20260101T000000.000001Z.1.000001.t"), "wb") as f:
-            f.write(b"MAIL FROM:<a@example.org>\nRCPT TO:<slow@example.net>\n\nSubject: slow\n\nx\n")
+        out = outgoing("out-delay", b"MAIL FROM:<a@example.org>\nRCPT TO:<slow@example.net>\n\nSubject: slow\n\nx\n")
         t0 = time.monotonic()
         r = subprocess.run([SPOOLSEND, "--server", "127.0.0.1:%d" % port, "--timeout", "1s", out],
                            capture_output=True, text=True, timeout=60)
@@ -188,8 +199,7 @@ try:
         check(r.returncode == 1 and len(deferred) == 1, "a reply 3 s late defers under --timeout 1s: %d %s %s"
               % (r.returncode, deferred, r.stderr))
         check("timed out" in r.stderr and took < 2.9, "the limit is named, and met in time (%.1f s): %s" % (took, r.stderr))
-        with open(os.path.join(out, "queue", "20260101T000000.000002Z.1.000002.t"), "wb") as f:
-            f.write(b"MAIL FROM:<a@example.org>\nRCPT TO:<late@example.net>\n\nSubject: late\n\nx\n")
+        add_entry(out, 2, b"MAIL FROM:<a@example.org>\nRCPT TO:<late@example.net>\n\nSubject: late\n\nx\n")
         t0 = time.monotonic()
         r = subprocess.run([SPOOLSEND, "--server", "127.0.0.1:%d" % port, out],
                            capture_output=True, text=True, timeout=60)
@@ -199,8 +209,7 @@ try:
         check(took >= 1.9, "the reply to the dot came 2 s late (%.1f s)" % took)
         # A sender that gives up waiting for the dot's reply: its message is
         # stored when the wait ends all the same (RFC 5321 6.1's duplicate).
-        with open(os.path.join(out, "queue", "20260101T000000.000003Z.1.000003.t"), "wb") as f:
-            f.write(b"MAIL FROM:<a@example.org>\nRCPT TO:<gave-up@example.net>\n\nSubject: gave up\n\nx\n")
+        add_entry(out, 3, b"MAIL FROM:<a@example.org>\nRCPT TO:<gave-up@example.net>\n\nSubject: gave up\n\nx\n")
         r = subprocess.run([SPOOLSEND, "--server", "127.0.0.1:%d" % port, "--timeout", "1s", out],
                            capture_output=True, text=True, timeout=60)
         check(r.returncode == 1 and "timed out" in r.stderr, "the dot's reply not waited for: %d %s"
@@ -217,13 +226,9 @@ try:
     old_spool = os.path.join(tmp, "in-old")
     p, port = start("--no-esmtp", old_spool)
     try:
-        out = os.path.join(tmp, "out-old")
-        for d in ("tmp", "queue", "deferred", "sent", "failed"):
-            os.makedirs(os.path.join(out, d))
-        with open(os.path.join(out, "queue", "20260101T000000.000001Z.1.000001.t"), "wb") as f:
-            f.write(b"MAIL FROM:<a@example.org> BODY=8BITMIME\nRCPT TO:<b@example.net>\n\n"
-                    b"Subject: old\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\n"
-                    b"gr\xc3\xbc\xc3\x9fe\n")
+        out = outgoing("out-old", b"MAIL FROM:<a@example.org> BODY=8BITMIME\nRCPT TO:<b@example.net>\n\n"
+                                  b"Subject: old\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\n"
+                                  b"gr\xc3\xbc\xc3\x9fe\n")
         r = subprocess.run([SPOOLSEND, "--server", "127.0.0.1:%d" % port, out], capture_output=True, text=True,
                            timeout=60)
         check(r.returncode == 0, "spoolsend to a server without EHLO: %d %s" % (r.returncode, r.stderr))
@@ -305,11 +310,7 @@ try:
         r = talk(port, b"EHLO x\r\nSTARTTLS\r\nMAIL FROM:<a@example.org>\r\n", expect_close=False)
         check(codes(r)[-1] == 220 and "2.1.0" not in r, "nothing after STARTTLS is answered in clear: %s" % r)
         # spoolsend with STARTTLS and AUTH.
-        out = os.path.join(tmp, "out")
-        for d in ("tmp", "queue", "deferred", "sent", "failed"):
-            os.makedirs(os.path.join(out, d))
-        with open(os.path.join(out, "queue", "20260101T000000.000001Z.1.000001.t"), "wb") as f:
-            f.write(b"MAIL FROM:<a@example.org>\nRCPT TO:<b@example.net>\n\nSubject: spoolsend over TLS\n\nhi\n")
+        out = outgoing("out", b"MAIL FROM:<a@example.org>\nRCPT TO:<b@example.net>\n\nSubject: spoolsend over TLS\n\nhi\n")
         r = subprocess.run([SPOOLSEND, "--server", "127.0.0.1:%d" % port, "--tls", "starttls", "--tls-verify", "no",
                             "--auth-user", "test", out], capture_output=True, text=True, timeout=60,
                            env=dict(os.environ, SPOOLSEND_PASSWORD="secret"))
@@ -324,11 +325,7 @@ try:
     plain_spool = os.path.join(tmp, "in-plain")
     p, port = start("--tls-cert", cert, "--tls-key", key, "--rules", refuse_tls, plain_spool)
     try:
-        out = os.path.join(tmp, "out-tls-refused")
-        for d in ("tmp", "queue", "deferred", "sent", "failed"):
-            os.makedirs(os.path.join(out, d))
-        with open(os.path.join(out, "queue", "20260101T000000.000001Z.1.000001.t"), "wb") as f:
-            f.write(b"MAIL FROM:<a@example.org>\nRCPT TO:<b@example.net>\n\nSubject: secret\n\nx\n")
+        out = outgoing("out-tls-refused", b"MAIL FROM:<a@example.org>\nRCPT TO:<b@example.net>\n\nSubject: secret\n\nx\n")
         r = subprocess.run([SPOOLSEND, "--server", "127.0.0.1:%d" % port, "--tls", "starttls", "--tls-verify", "no", out],
                            capture_output=True, text=True, timeout=60)
         check(r.returncode == 69 and "454" in r.stderr and os.listdir(os.path.join(out, "queue")),
@@ -366,11 +363,7 @@ try:
             s.ehlo()
             check(not s.has_extn("starttls"), "no STARTTLS offered inside implicit TLS")
             s.sendmail("a@example.org", ["b@example.net"], b"Subject: implicit TLS\r\n\r\nx\r\n")
-        out = os.path.join(tmp, "out6")
-        for d in ("tmp", "queue", "deferred", "sent", "failed"):
-            os.makedirs(os.path.join(out, d))
-        with open(os.path.join(out, "queue", "20260101T000000.000001Z.1.000001.t"), "wb") as f:
-            f.write(b"MAIL FROM:<a@example.org>\nRCPT TO:<b@example.net>\n\nSubject: spoolsend, implicit TLS\n\nhi\n")
+        out = outgoing("out6", b"MAIL FROM:<a@example.org>\nRCPT TO:<b@example.net>\n\nSubject: spoolsend, implicit TLS\n\nhi\n")
         r = subprocess.run([SPOOLSEND, "--server", "127.0.0.1:%d" % port, "--tls", "tls", "--tls-verify", "no", out],
                            capture_output=True, text=True, timeout=60)
         check(r.returncode == 0, "spoolsend --tls tls to --implicit-tls: %d %s" % (r.returncode, r.stderr))
@@ -386,14 +379,11 @@ try:
           "a missing certificate: exit 66, named: %d %s" % (r.returncode, r.stderr))
 
     # --- spoolsend to smtpsink: byte for byte ----------------------------------------
-    out = os.path.join(tmp, "out2")
-    for d in ("tmp", "queue", "deferred", "sent", "failed"):
-        os.makedirs(os.path.join(out, d))
+    out = outgoing("out2")
     sent = {}
     for i in range(40):
         body = b"Subject: m%d\nMessage-ID: <%d@t>\n\n" % (i, i) + b".dot\nline\r\n" * (i % 5) + b"end %d\n" % i
-        with open(os.path.join(out, "queue", "20260101T000000.%06dZ.1.%06d.t" % (i, i)), "wb") as f:
-            f.write(b"MAIL FROM:<a@example.org>\nRCPT TO:<r%d@example.net>\n\n" % i + body)
+        add_entry(out, i, b"MAIL FROM:<a@example.org>\nRCPT TO:<r%d@example.net>\n\n" % i + body)
         sent[i] = re.sub(rb"\r?\n", b"\r\n", body)
     spool4 = os.path.join(tmp, "in4")
     p, port = start(spool4)
