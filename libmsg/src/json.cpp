@@ -7,21 +7,13 @@ namespace msg {
 
 void json_escape(std::string_view s, std::string& out) {
     out.push_back('"');
-    // Each maximal subpart of an ill-formed sequence becomes one U+FFFD
-    // (Unicode 3.9), as WHATWG's, ICU's and Python's decoders do: C0 AF is
-    // two, E1 80 (cut short) one, ED A0 80 (a surrogate) three.
+    // Decoded as UTF-8 text is everywhere: each maximal subpart of an
+    // ill-formed sequence becomes one U+FFFD (Unicode 3.9), as WHATWG's,
+    // ICU's and Python's decoders do: C0 AF is two, E1 80 (cut short) one,
+    // ED A0 80 (a surrogate) three.
     std::string clean;
-    if (std::size_t bad = first_invalid_utf8(s); bad != std::string_view::npos) {
-        clean.reserve(s.size() + 8);
-        std::size_t i = 0;
-        while (bad != std::string_view::npos) {
-            clean.append(s.substr(i, bad - i));
-            clean.append("\xEF\xBF\xBD");
-            i = bad + utf8_char_length(s, bad);
-            const std::size_t next = first_invalid_utf8(s.substr(i));
-            bad = next == std::string_view::npos ? next : i + next;
-        }
-        clean.append(s.substr(i));
+    if (!is_valid_utf8(s)) {
+        to_utf8(s, "utf-8", clean);
         s = clean;
     }
     static const char hex[] = "0123456789abcdef";
