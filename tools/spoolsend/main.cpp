@@ -52,9 +52,9 @@ extern "C" void on_signal(int) { g_stop = true; }
 // recipient not sent, on standard error; and the progress bar.
 class Printer : public msg::SendEvents {
 public:
-    Printer(bool json, bool quiet, std::string server) : json_(json), quiet_(quiet), server_(std::move(server)) {}
+    Printer(bool json, bool quiet) : json_(json), quiet_(quiet) {}
     void settled(const std::string& entry, const msg::Settlement& st, const msg::Delivery& d) override {
-        if (json_) return say(msg::attempt_json(entry, st, d, st.server.empty() ? server_ : st.server), true);
+        if (json_) return say(msg::attempt_json(entry, st, d, st.server), true);
         if (quiet_ || st.outcome == msg::Outcome::sent) return;
         if (!st.failed_entry.empty())
             say("spoolsend: " + entry + ": the failed recipients are in failed/" + st.failed_entry, false);
@@ -95,7 +95,6 @@ private:
         if (to_stdout) std::fflush(stdout);
     }
     bool json_, quiet_;
-    std::string server_;
     Progress progress_{0, "entries"};
 };
 
@@ -276,7 +275,7 @@ static int tool_main(int argc, char** argv) {
     if (dry) return dry_run(*spool, json);
     const auto started = std::chrono::steady_clock::now();
     cfg.jobs = jobs;
-    Printer printer(json, cli.quiet, cfg.settle.server);
+    Printer printer(json, cli.quiet);
     msg::Sender sender(*spool, cfg, printer);
     msg::SendPass pass;
     do {   // sessions give up within a second of SIGINT/SIGTERM
