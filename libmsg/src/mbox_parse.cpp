@@ -550,6 +550,7 @@ std::string_view MboxParser::leading() const { return impl_->leading; }
 std::uint64_t MboxParser::leading_size() const { return impl_->leading_size; }
 MboxFormat MboxParser::format() const { return impl_->resolved(); }
 std::uint64_t MboxParser::offset() const { return impl_->base; }
+std::uint64_t MboxParser::line_breaks() const { return impl_->line - 1; }
 std::optional<MboxParser::Pending> MboxParser::pending() const {
     if (impl_->state == Impl::State::start || impl_->state == Impl::State::done) return std::nullopt;
     return Pending{impl_->index, impl_->msg_start, impl_->msg_line};

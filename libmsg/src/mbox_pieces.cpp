@@ -139,7 +139,6 @@ Result<std::uint64_t> frame_read(const File& file, std::size_t stretch_end, std:
     std::size_t base = 0;       // the piece offset of buf's first byte
     std::size_t filled = 0;     // bytes in buf
     std::size_t e = 0;          // ... of which the parser consumed these
-    std::uint64_t lines = 0;    // line breaks read
     MboxParser parser(options);
     MboxMessage m;
     for (;;) {
@@ -198,10 +197,9 @@ Result<std::uint64_t> frame_read(const File& file, std::size_t stretch_end, std:
         }
         const std::size_t n = std::min({chunk, limit - filled, room - base - filled});
         if (Status st = pread_all(file, buf->data() + filled, n, b + base + filled); !st) return st.error();
-        lines += mbox_detail::count_newlines(buf->data() + filled, n);
         filled += n;
     }
-    return lines - mbox_detail::count_newlines(buf->data() + e, filled - e);
+    return parser.line_breaks();   // (counted as it consumed)
 }
 
 }  // namespace

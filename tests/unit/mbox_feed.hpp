@@ -4,6 +4,8 @@
 // the RapidCheck properties and the fuzz target (no test framework here).
 #pragma once
 
+#include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -60,7 +62,7 @@ inline MboxEvents feed(std::string_view archive, const msg::MboxOptions& o, cons
     std::string window;
     std::size_t start = 0;   // window[start..] is not consumed
     std::size_t given = 0;   // archive bytes appended to the window
-    std::uint64_t consumed = 0;
+    std::uint64_t consumed = 0, breaks = 0;   // bytes consumed, line breaks in them
     std::size_t next_cut = 0;
     std::unique_ptr<char[]> copy;
     for (std::uint64_t calls = 0;; ++calls) {
@@ -91,8 +93,11 @@ inline MboxEvents feed(std::string_view archive, const msg::MboxOptions& o, cons
             run.events.push_back("leading " + std::to_string(parser.leading_size()) + " [" +
                                  std::string(parser.leading()) + "]");
         start += s.consumed;
+        breaks += static_cast<std::uint64_t>(std::count(archive.begin() + static_cast<std::ptrdiff_t>(consumed),
+                                                        archive.begin() + static_cast<std::ptrdiff_t>(consumed + s.consumed), '\n'));
         consumed += s.consumed;
         if (parser.offset() != consumed) run.broken = "offset() is not the bytes consumed";
+        if (parser.line_breaks() != breaks) run.broken = "line_breaks() is not those of the bytes consumed";
         if (s.event == msg::MboxParser::Event::end) break;
         if (s.event != msg::MboxParser::Event::need_more) continue;
         if (eof) {

@@ -179,6 +179,8 @@ public:
     MboxFormat format() const;
     // Archive offset of the first byte not consumed.
     std::uint64_t offset() const;
+    // Line breaks in the bytes consumed.
+    std::uint64_t line_breaks() const;
     // The message being framed when the input stops short of its end: its
     // index, and the offset and line of its From_ line. None between
     // messages (before the first From_ line, after the last).
