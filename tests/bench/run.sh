@@ -21,8 +21,10 @@
 #   cores                 msgcheck and msgshow --stats with -j 1 against -j N (N: the
 #                         cores, nproc) on the same corpora, over the archive and over a
 #                         Maildir of its messages (made with mbox2spool and spool2mbox
-#                         --maildir, cached), in turn; the speed-up of N threads, and the
-#                         machine's ceiling for it: N separate -j 1 runs started at once.
+#                         --maildir, cached), in turn; the speed-up of N threads, the
+#                         machine's ceiling for it (N separate -j 1 runs started at once),
+#                         and the bound a run's startup sets (the time of --version spent
+#                         in one thread, the rest shared out perfectly).
 #   rss                   peak RSS of msgshow --stats --mbox over a BENCH_MB archive
 #                         (default 1024), plain and gzip.
 #   spool                 mbox2spool into a fresh spool against mblaze's mdeliver -M into a
@@ -381,6 +383,12 @@ cores_on() {
         "$n x msgshow -j 1 --stats DIR" /dev/null sh -c "$together" sh "$n" "$msgshow" -j 1 --stats "$dir"
     local d_c1=${turn_best[0]} d_cn=${turn_best[1]} d_ct=${turn_best[2]} d_s1=${turn_best[3]} d_sn=${turn_best[4]} d_st=${turn_best[5]}
     cmp -s "$tmp/d1" "$tmp/dn" || echo "msgshow --stats: -j $n differs from -j 1 on $dir" >&2
+    # What every run spends before it reads anything, in one thread (the
+    # process started, its libraries loaded, its options read): at least
+    # the time of --version, measured the same way.
+    measure_turns "msgcheck --version" /dev/null "$msgcheck" --version -- \
+        "msgshow --version" /dev/null "$msgshow" --version
+    local v_c=${turn_best[0]} v_s=${turn_best[1]}
 
     echo
     echo "corpus ($kind): $f, $size bytes ($(corpus_args "$mb" "$text")); DIR: $dir, $files files"
@@ -388,21 +396,24 @@ cores_on() {
     echo "commands:"
     echo "  $msgcheck -j 1|$n --mbox FILE        $msgcheck -j 1|$n DIR"
     echo "  $msgshow -j 1|$n --stats --mbox FILE   $msgshow -j 1|$n --stats DIR"
-    printf '%-30s %8s %8s %9s %11s %9s %9s\n' "" "-j 1 s" "-j $n s" "speed-up" "$n x -j 1 s" "ceiling" "of it"
+    printf '%-30s %8s %8s %9s %11s %9s %9s %9s\n' "" "-j 1 s" "-j $n s" "speed-up" "$n x -j 1 s" "ceiling" "of it" "startup"
     local row
-    row() {   # NAME T1 TN TTOGETHER
+    row() {   # NAME T1 TN TTOGETHER STARTUP
         local up cap
         up=$(ratio "$2" "$3")
         cap=$(awk -v n="$n" -v a="$2" -v t="$4" 'BEGIN { printf "%.2f", n * a / t }')
-        printf '%-30s %8.3f %8.3f %8.2fx %11.3f %8.2fx %8.0f%%\n' "$1" "$2" "$3" "$up" "$4" "$cap" \
-            "$(awk -v u="$up" -v c="$cap" 'BEGIN { print 100 * u / c }')"
+        printf '%-30s %8.3f %8.3f %8.2fx %11.3f %8.2fx %8.0f%% %8.2fx\n' "$1" "$2" "$3" "$up" "$4" "$cap" \
+            "$(awk -v u="$up" -v c="$cap" 'BEGIN { print 100 * u / c }')" \
+            "$(awk -v n="$n" -v a="$2" -v s="$5" 'BEGIN { printf "%.2f", a / (s + (a - s) / n) }')"
     }
-    row "msgcheck --mbox FILE" "$a_c1" "$a_cn" "$a_ct"
-    row "msgshow --stats --mbox FILE" "$a_s1" "$a_sn" "$a_st"
-    row "msgcheck DIR" "$d_c1" "$d_cn" "$d_ct"
-    row "msgshow --stats DIR" "$d_s1" "$d_sn" "$d_st"
+    row "msgcheck --mbox FILE" "$a_c1" "$a_cn" "$a_ct" "$v_c"
+    row "msgshow --stats --mbox FILE" "$a_s1" "$a_sn" "$a_st" "$v_s"
+    row "msgcheck DIR" "$d_c1" "$d_cn" "$d_ct" "$v_c"
+    row "msgshow --stats DIR" "$d_s1" "$d_sn" "$d_st" "$v_s"
     echo "(target with 2 cores: >= 1.8x; ceiling: $n separate -j 1 runs at once, $n x the time of one"
-    echo " over the time they take together: what $n cores give work that shares nothing)"
+    echo " over the time they take together: what $n cores give work that shares nothing;"
+    echo " startup: the most -j $n can give when the time of --version ($v_c s msgcheck, $v_s s msgshow)"
+    echo " is spent in one thread and all the rest is shared out perfectly: T1 / (S + (T1 - S) / $n))"
     echo
     rm -rf "$tmp"
 }
