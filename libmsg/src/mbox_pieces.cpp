@@ -225,7 +225,7 @@ Result<std::optional<MboxPieces>> MboxPieces::open(const std::string& path, Mbox
     MboxPieces p;
     p.size_ = static_cast<std::uint64_t>(st.st_size);
     p.file_ = std::make_shared<const File>(fd, static_cast<std::size_t>(p.size_), path);
-    p.stretch_ = std::max<std::size_t>(stretch, 1);
+    p.set_stretch(stretch);
     return std::optional<MboxPieces>(std::move(p));
 }
 

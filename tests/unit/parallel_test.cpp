@@ -393,4 +393,47 @@ TEST(OrderedWork, APieceHandingOutBehindASlowBatchIsNotLeftWaiting) {
 
 TEST(OrderedWork, AvailableCoresIsAtLeastOne) { EXPECT_GE(msg::available_cores(), 1u); }
 
+// At least 16 pieces per thread, each between 1 and 4 MiB; and the
+// stretches handed out follow the stretch set.
+TEST(OrderedWork, AnArchivesStretchFollowsItsSizeAndTheThreads) {
+    constexpr std::uint64_t kMiB = std::uint64_t{1} << 20;
+    const auto check = [&](unsigned threads, std::uint64_t size, std::uint64_t want) {
+        msg::OrderedWork<Out> work(threads, [](unsigned, const msg::InputMessage&, Out&) {}, [](Out&) {});
+        if (work.threads() != threads) return;   // (the system gave fewer)
+        EXPECT_EQ(work.archive_stretch(size), want) << threads << " threads, " << size << " bytes";
+    };
+    check(1, 0, kMiB);
+    check(2, 0, kMiB);
+    check(2, 32 * kMiB, kMiB);
+    check(2, 100 * kMiB, 100 * kMiB / 32);
+    check(3, 150 * kMiB, 150 * kMiB / 48);
+    check(2, std::uint64_t{50} << 30, 4 * kMiB);
+    check(8, 100 * kMiB, kMiB);
+
+    namespace fs = std::filesystem;
+    const fs::path path = fs::temp_directory_path() / ("ordered-work-stretch-" + std::to_string(::getpid()) + ".mbox");
+    {
+        std::ofstream out(path, std::ios::binary);
+        out << "From a@example.org Mon Nov 23 09:15:00 2026\nSubject: x\n\n" << std::string(3000, 'b') << "\n";
+    }
+    auto pieces = msg::MboxPieces::open(path.string(), msg::MboxFormat::mboxrd, 1000);
+    ASSERT_TRUE(pieces.ok() && pieces->has_value());
+    msg::MboxPiece p;
+    ASSERT_TRUE((*pieces)->next(p));
+    EXPECT_EQ(p.begin, 0u);
+    EXPECT_EQ(p.end, 1000u);
+    (*pieces)->set_stretch(300);
+    ASSERT_TRUE((*pieces)->next(p));
+    EXPECT_EQ(p.begin, 1000u);
+    EXPECT_EQ(p.end, 1300u);
+    (*pieces)->set_stretch(0);   // at least one byte
+    ASSERT_TRUE((*pieces)->next(p));
+    EXPECT_EQ(p.end, 1301u);
+    (*pieces)->set_stretch(1u << 20);
+    ASSERT_TRUE((*pieces)->next(p));
+    EXPECT_EQ(p.end, (*pieces)->size());
+    EXPECT_FALSE((*pieces)->next(p));
+    fs::remove(path);
+}
+
 }  // namespace

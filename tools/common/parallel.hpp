@@ -50,8 +50,9 @@ int for_each_message(const std::vector<std::string>& inputs, InputOptions o, Ord
             // Content-Length formats, one to lock, one that cannot be
             // opened) is read here, which says what is wrong with it.
             if (o.lock) return false;
-            auto pieces = msg::MboxPieces::open(item.path, o.format, work.archive_stretch());
+            auto pieces = msg::MboxPieces::open(item.path, o.format);
             if (!pieces || !*pieces) return false;
+            (*pieces)->set_stretch(work.archive_stretch((*pieces)->size()));
             work.add_archive(**pieces, item.path, o.format);
             return true;
         };

@@ -37,6 +37,7 @@
 // would have to be held); else its From_ lines frame it.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -247,6 +248,8 @@ public:
     // The next stretch, in archive order; false after the last.
     bool next(MboxPiece& piece);
     std::uint64_t size() const { return size_; }
+    // The stretches handed out from here on are of `stretch` bytes (at least 1).
+    void set_stretch(std::size_t stretch) { stretch_ = std::max<std::size_t>(stretch, 1); }
 
     // Frame the piece of a stretch as MboxParser frames the archive, `fn`
     // called with each message (its views valid during the call;
