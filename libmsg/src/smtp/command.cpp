@@ -251,17 +251,12 @@ std::optional<std::string> auth_line_shown(std::string_view l) {
     if (verb == std::string_view::npos) return std::nullopt;
     const std::size_t verb_end = std::min(l.find_first_of(blank, verb), l.size());
     const std::string_view word = l.substr(verb, verb_end - verb);
-    if (word.size() != 4 || (word[0] | 0x20) != 'a' || (word[1] | 0x20) != 'u' || (word[2] | 0x20) != 't' ||
-        (word[3] | 0x20) != 'h')
-        return std::nullopt;
+    if (!iequals(word, "AUTH")) return std::nullopt;
     const std::size_t mech = l.find_first_not_of(blank, verb_end);
     if (mech == std::string_view::npos) return std::string(l);
     const std::size_t mech_end = std::min(l.find_first_of(blank, mech), l.size());
     const std::string_view name = l.substr(mech, mech_end - mech);
-    const bool is_name = name.size() <= 20 && std::all_of(name.begin(), name.end(), [](char ch) {
-        return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-' || ch == '_';
-    });
-    if (!is_name) return std::string(l.substr(0, verb_end)) + " (initial response)";
+    if (!is_mechanism(name)) return std::string(l.substr(0, verb_end)) + " (initial response)";
     if (l.find_first_not_of(blank, mech_end) != std::string_view::npos)
         return std::string(l.substr(0, mech_end)) + " (initial response)";
     return std::string(l);
