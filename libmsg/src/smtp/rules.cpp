@@ -39,18 +39,15 @@ Result<Rules> Rules::parse(std::string_view text, const std::string& file) {
         Rule r;
         r.line = lineno;
         const std::size_t stage_col = i - stage.size();
-        if (stage == "connect") r.stage = Stage::connect;
-        else if (stage == "helo") r.stage = Stage::helo;
-        else if (stage == "mail") r.stage = Stage::mail;
-        else if (stage == "rcpt") r.stage = Stage::rcpt;
-        else if (stage == "data") r.stage = Stage::data;
-        else if (stage == "dot") r.stage = Stage::dot;
-        else if (stage == "vrfy") r.stage = Stage::vrfy;
-        else if (stage == "starttls") r.stage = Stage::starttls;
-        else if (stage == "auth") r.stage = Stage::auth;
-        else if (stage == "quit") r.stage = Stage::quit;
-        else return fail(stage_col, "unknown stage \"" + std::string(stage) +
-                                        "\" (connect, helo, mail, rcpt, data, dot, vrfy, starttls, auth, quit)");
+        // The stages by the names stage_name() gives them, in their order.
+        std::string names;
+        bool known = false;
+        for (auto s = static_cast<unsigned>(Stage::connect); s <= static_cast<unsigned>(Stage::quit) && !known; ++s) {
+            r.stage = static_cast<Stage>(s);
+            known = stage == stage_name(r.stage);
+            names += (names.empty() ? "" : ", ") + std::string(stage_name(r.stage));
+        }
+        if (!known) return fail(stage_col, "unknown stage \"" + std::string(stage) + "\" (" + names + ")");
 
         while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
         const std::size_t match_col = i;
