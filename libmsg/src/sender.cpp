@@ -133,7 +133,7 @@ struct Sender::Shared {
 
 class Sender::Lane {
 public:
-    Lane(Shared& s, const std::atomic<bool>& stop) : s_(s), stop_(stop), settle_(s.options.settle) {}
+    Lane(Shared& s, const std::atomic<bool>& stop) : s_(s), stop_(stop), settle_(s.options.settle) { name_server(); }
     ~Lane() { end_session(); }
     Lane(const Lane&) = delete;
     Lane& operator=(const Lane&) = delete;
@@ -166,6 +166,11 @@ private:
     void settle_job(Job& job, Delivery& d);
     void open_session();
     const smtp::Endpoint& server() const { return s_.server(server_); }
+    // The settlements name the session's server (before any session, the first).
+    void name_server() {
+        settle_.server = server().str();
+        settle_.remote_mta = server().host;
+    }
     void give_up(smtp::SessionError e);
     void open_failed(smtp::SessionError e);
     void throttled(std::string why);
@@ -306,8 +311,7 @@ void Sender::Lane::open_session() {
     const SendOptions& o = s_.options;
     // (One another session passed over meanwhile is not tried again.)
     server_ = falling_back_ ? std::max(server_, s_.first_server.load()) : s_.first_server.load();
-    settle_.server = server().str();
-    settle_.remote_mta = server().host;
+    name_server();
     smtp::WireObserver obs;
     if (!o.transcript_dir.empty()) {
         static std::atomic<unsigned> seq{0};

@@ -195,8 +195,6 @@ static int tool_main(int argc, char** argv) {
             if (&s == &given.front()) cfg.server = *ep;
             else cfg.fallback.push_back(*ep);
         }
-        cfg.settle.server = cfg.server.str();
-        cfg.settle.remote_mta = cfg.server.host;
     }
     const std::string tls = vm["tls"].as<std::string>();
     if (tls == "none") cfg.session.tls_mode = smtp::TlsMode::none;

@@ -51,7 +51,7 @@ struct SendOptions {
     smtp::Endpoint server;
     std::vector<smtp::Endpoint> fallback;   // tried in order when no session can be had with server
     smtp::SessionOptions session;    // session.stop is set by pass() from its `stop`
-    SettleOptions settle;
+    SettleOptions settle;            // its server and remote_mta are set by the Sender: the session's server
     unsigned jobs = 1;               // sessions at once
     unsigned max_per_connection = 100;
     double rate = 0;                 // messages per second, all sessions together; 0: no limit
