@@ -257,6 +257,9 @@ TEST(SmtpServer, AuthPlainAndLogin) {
     EXPECT_EQ(f.say("EHLO c.example\r\n"), std::vector<int>{250});
     EXPECT_NE(f.s->output().find("250-AUTH PLAIN LOGIN"), std::string::npos);
     EXPECT_EQ(f.say("AUTH PLAIN AHVzZXIAd3Jvbmc=\r\n"), std::vector<int>{535});   // \0user\0wrong
+    EXPECT_EQ(f.say("AUTH PLAIN AHVzZXIAcGFz\r\n"), std::vector<int>{535});       // \0user\0pas
+    EXPECT_EQ(f.say("AUTH PLAIN AHVzZXIAcGFzc3M=\r\n"), std::vector<int>{535});   // \0user\0passs
+    EXPECT_EQ(f.say("AUTH PLAIN AHVzZXJzAHBhc3M=\r\n"), std::vector<int>{535});   // \0users\0pass
     EXPECT_EQ(f.say("AUTH LOGIN\r\ndXNlcg==\r\n"), (std::vector<int>{334, 334}));
     EXPECT_EQ(f.say("not base64!\r\n"), std::vector<int>{501});
     EXPECT_EQ(f.say("AUTH PLAIN\r\nAHVzZXIAcGFzcw==\r\n"), (std::vector<int>{334, 235}));

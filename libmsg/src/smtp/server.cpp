@@ -9,6 +9,7 @@
 
 #include "msg/codec.hpp"
 #include "msg/envelope.hpp"
+#include "msg/header.hpp"
 #include "msg/smtp/command.hpp"
 #include "msg/smtp/reply.hpp"
 
@@ -16,15 +17,13 @@ namespace msg::smtp {
 
 namespace {
 
-bool iequal(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        char x = a[i], y = b[i];
-        if (x >= 'a' && x <= 'z') x = static_cast<char>(x - 32);
-        if (y >= 'a' && y <= 'z') y = static_cast<char>(y - 32);
-        if (x != y) return false;
-    }
-    return true;
+// Whether `got` is the credential `want`, in a time that depends on their
+// lengths only, not on where they first differ.
+bool same_secret(std::string_view got, std::string_view want) {
+    std::size_t diff = got.size() ^ want.size();
+    for (std::size_t i = 0; i < got.size(); ++i)
+        diff |= static_cast<unsigned char>(got[i]) ^ (i < want.size() ? static_cast<unsigned char>(want[i]) : 0x100u);
+    return diff == 0;
 }
 
 bool decode_b64(std::string_view in, std::string& out) {
@@ -48,7 +47,7 @@ std::string path_problem(const Path& p, bool mail) {
 std::string param_problem(const Command& c, const EsmtpParam& p, bool mail) {
     for (const EsmtpParam& q : c.params) {
         if (&q == &p) break;
-        if (iequal(q.keyword, p.keyword)) return "5.5.4 " + std::string(p.keyword) + " is repeated";
+        if (iequals(q.keyword, p.keyword)) return "5.5.4 " + std::string(p.keyword) + " is repeated";
     }
     std::string why = check_esmtp_param(p, mail);
     return why.empty() ? why : "5.5.4 " + why;
@@ -426,7 +425,8 @@ void ServerSession::tls_started() {
 }
 
 bool ServerSession::check_auth(std::string_view user, std::string_view pass) {
-    if (user == opt_.auth_user && pass == opt_.auth_password) {
+    const bool user_ok = same_secret(user, opt_.auth_user);
+    if (same_secret(pass, opt_.auth_password) && user_ok) {
         user_ = std::string(user);
         reply(235, "2.7.0 authentication successful");
         return true;
@@ -562,7 +562,7 @@ void ServerSession::command(std::string_view line) {
             // A policy's refusal (454 4.7.0 temporary authentication
             // failure, 534 5.7.9 mechanism too weak, RFC 4954 6).
             if (const Verdict v = decide(Stage::auth, c.mechanism, rcpts_); v.drop || v.code) return finish(v, 235, "");
-            if (iequal(c.mechanism, "PLAIN")) {
+            if (iequals(c.mechanism, "PLAIN")) {
                 if (c.initial_response.empty()) {
                     mode_ = Mode::auth_plain;
                     out_ += "334 \r\n";   // an empty challenge (RFC 4954 4)
@@ -571,7 +571,7 @@ void ServerSession::command(std::string_view line) {
                 mode_ = Mode::auth_plain;
                 return sasl(c.initial_response == "=" ? std::string_view() : c.initial_response);
             }
-            if (iequal(c.mechanism, "LOGIN")) {
+            if (iequals(c.mechanism, "LOGIN")) {
                 if (!c.initial_response.empty()) {
                     mode_ = Mode::auth_login_user;
                     return sasl(c.initial_response == "=" ? std::string_view() : c.initial_response);
@@ -594,21 +594,21 @@ void ServerSession::command(std::string_view line) {
                 // What a spool entry's MAIL line must be, the sender takes:
                 // a value it would refuse is refused here (RFC 3461 4, 501).
                 if (const std::string why = param_problem(c, p, true); !why.empty()) return error(501, why);
-                if (iequal(p.keyword, "SIZE")) {
+                if (iequals(p.keyword, "SIZE")) {
                     std::uint64_t n = 0;   // 1*20DIGIT (RFC 1870 6): saturates
                     for (char ch : p.value)
                         n = n > (UINT64_MAX - 9) / 10 ? UINT64_MAX : n * 10 + static_cast<std::uint64_t>(ch - '0');
                     if (opt_.max_size && n > opt_.max_size)
                         return error(552, "5.3.4 message size exceeds the limit of " + std::to_string(opt_.max_size));
-                } else if (iequal(p.keyword, "BODY")) {
-                    if (!iequal(p.value, "7BIT") && !(opt_.eightbitmime && iequal(p.value, "8BITMIME")))
+                } else if (iequals(p.keyword, "BODY")) {
+                    if (!iequals(p.value, "7BIT") && !(opt_.eightbitmime && iequals(p.value, "8BITMIME")))
                         return error(555, "5.5.4 unsupported BODY value");
-                } else if (iequal(p.keyword, "SMTPUTF8")) {
+                } else if (iequals(p.keyword, "SMTPUTF8")) {
                     if (!opt_.smtputf8) return error(555, "5.5.4 SMTPUTF8 not offered");
                     utf8 = true;
-                } else if (iequal(p.keyword, "RET") || iequal(p.keyword, "ENVID")) {
+                } else if (iequals(p.keyword, "RET") || iequals(p.keyword, "ENVID")) {
                     if (!opt_.dsn) return error(555, "5.5.4 DSN not offered");
-                } else if (iequal(p.keyword, "AUTH")) {
+                } else if (iequals(p.keyword, "AUTH")) {
                     if (!auth_offered()) return error(555, "5.5.4 AUTH not offered");
                     // RFC 4954 5: from a client that has not authenticated,
                     // as if AUTH=<> was given; the identity is not passed on.
@@ -701,7 +701,7 @@ void ServerSession::recipient(const Command& c, std::string_view local) {
                                                              : std::string(c.path.mailbox);
     for (const EsmtpParam& p : c.params) {
         if (!esmtp_) return error(555, "5.5.4 parameters need EHLO");
-        if (!(opt_.dsn && (iequal(p.keyword, "NOTIFY") || iequal(p.keyword, "ORCPT"))))
+        if (!(opt_.dsn && (iequals(p.keyword, "NOTIFY") || iequals(p.keyword, "ORCPT"))))
             return error(555, "5.5.4 unsupported parameter " + std::string(p.keyword));
         if (const std::string why = param_problem(c, p, false); !why.empty()) return error(501, why);
         r.params.push_back(param_text(p));

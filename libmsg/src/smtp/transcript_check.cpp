@@ -8,6 +8,7 @@
 
 #include "msg/charset.hpp"
 #include "msg/envelope.hpp"
+#include "msg/header.hpp"
 #include "msg/smtp/command.hpp"
 #include "msg/smtp/transcript.hpp"
 
@@ -20,15 +21,6 @@ struct Caps {
     bool pipelining = false, chunking = false, starttls = false, auth = false, eightbit = false, smtputf8 = false,
          size = false, dsn = false;
 };
-
-bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        const auto up = [](char c) { return c >= 'a' && c <= 'z' ? static_cast<char>(c - 32) : c; };
-        if (up(a[i]) != up(b[i])) return false;
-    }
-    return true;
-}
 
 Caps caps_of(const Reply& r, bool ehlo) {
     Caps c;
