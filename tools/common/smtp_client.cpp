@@ -1,6 +1,7 @@
 // smtp_client.cpp - the SMTP clients' shared options (smtp_client.hpp).
 #include "common/smtp_client.hpp"
 
+#include "common/exit.hpp"
 #include "msg/files.hpp"
 #include "msg/smtp/client_session.hpp"
 
@@ -19,6 +20,15 @@ msg::Result<msg::smtp::TlsOptions> tls_check_options(const po::variables_map& vm
     tls.verify = verify == "yes";
     if (vm.count("ca-file")) tls.ca_file = vm["ca-file"].as<std::string>();
     return tls;
+}
+
+int check_ca_file(const char* tool, const msg::smtp::TlsOptions& tls, bool using_tls) {
+    if (!using_tls) return 0;
+    if (auto s = msg::smtp::check_tls_options(tls); !s) {
+        complain(tool, "--ca-file: " + s.error().message);
+        return exit_code::no_input;
+    }
+    return 0;
 }
 
 msg::Result<std::string> read_auth_file(const std::string& path) {

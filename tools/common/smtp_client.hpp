@@ -16,6 +16,12 @@ void add_tls_check_options(po::options_description& opts);
 // The TlsOptions they ask for; an error message for a bad --tls-verify.
 msg::Result<msg::smtp::TlsOptions> tls_check_options(const po::variables_map& vm);
 
+// Whether the certificates --ca-file names can be loaded: said before any
+// connection (message, exit 66) and not at the handshake, where it would
+// pass for a server that cannot be reached. 0 when they can, or when TLS is
+// not used (`using_tls` false).
+int check_ca_file(const char* tool, const msg::smtp::TlsOptions& tls, bool using_tls);
+
 // The secret in an --auth-file (its first line; msg::smtp::secret_from_file).
 msg::Result<std::string> read_auth_file(const std::string& path);
 

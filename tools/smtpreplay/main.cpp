@@ -112,12 +112,7 @@ static int tool_main(int argc, char** argv) {
     }
     auto tls = tls_check_options(vm);
     if (!tls) return usage(tls.error().message);
-    // A --ca-file that cannot be loaded is said before any connection.
-    if (replaying)
-        if (auto s = smtp::check_tls_options(*tls); !s) {
-            complain("smtpreplay", "--ca-file: " + s.error().message);
-            return exit_code::no_input;
-        }
+    if (int rc = check_ca_file("smtpreplay", *tls, replaying)) return rc;
     std::string secret;
     if (vm.count("auth-file") && replaying) {
         auto s = read_auth_file(vm["auth-file"].as<std::string>());

@@ -203,14 +203,10 @@ static int tool_main(int argc, char** argv) {
     else return usage("--tls must be none, starttls or tls");
     if (auto t = tls_check_options(vm); !t) return usage(t.error().message);
     else cfg.session.tls = *t;
-    // A --ca-file that cannot be loaded is said now, as an --auth-file that
-    // cannot be read is: found at the handshake, it would pass for a server
-    // that cannot be reached (and fail deferred entries past --max-age).
-    if (!dry && cfg.session.tls_mode != smtp::TlsMode::none)
-        if (auto s = smtp::check_tls_options(cfg.session.tls); !s) {
-            complain("spoolsend", "--ca-file: " + s.error().message);
-            return exit_code::no_input;
-        }
+    // Said now, as an --auth-file that cannot be read is (at the handshake it
+    // would also fail deferred entries past --max-age).
+    if (int rc = check_ca_file("spoolsend", cfg.session.tls, !dry && cfg.session.tls_mode != smtp::TlsMode::none))
+        return rc;
     cfg.session.helo = vm.count("helo") ? vm["helo"].as<std::string>() : msg::host_name();
     cfg.session.downgrade_8bit = vm.count("no-downgrade") == 0;
     if (vm.count("auth-user")) {
