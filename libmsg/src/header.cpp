@@ -687,7 +687,8 @@ Parameters parse_parameters(std::string_view text, Defects* defects, std::size_t
         }
         i = skip_cfws(text, i + 1);
         std::string value;
-        if (i < n && text[i] == '"') {
+        const bool quoted = i < n && text[i] == '"';
+        if (quoted) {
             ++i;
             bool closed = false;
             while (i < n) {
@@ -735,6 +736,9 @@ Parameters parse_parameters(std::string_view text, Defects* defects, std::size_t
         if (!lname.empty() && lname.back() == '*') {
             p.extended = true;
             lname.pop_back();
+            // RFC 2231 7: an extended value is never a quoted string. Read
+            // without its quotes, as Python's email package and GMime do.
+            if (quoted) add_defect(defects, DefectCode::ParamExtendedQuoted, p.offset, std::string(name));
         }
         if (auto star = lname.rfind('*'); star != std::string::npos && star + 1 < lname.size() &&
                                           std::all_of(lname.begin() + static_cast<long>(star) + 1, lname.end(),

@@ -767,6 +767,7 @@ bool fix_round(std::string_view in, std::string& out, const RewriteOptions& o, c
             break;
         }
         case DefectCode::ParamSyntax:
+        case DefectCode::ParamExtendedQuoted:
         case DefectCode::ParamDuplicate: {
             const HeaderField* f = field_at(m, e, d.offset);
             if (!f || fields_done.count(f->offset)) break;
@@ -1066,6 +1067,7 @@ std::string why_left(const Message& m, std::size_t ei, const Defect& d) {
         if (e.kind != EntityKind::leaf) return "a line over 998 octets in a preamble or an epilogue";
         return cannot_encode_long_body(m, e);
     case DefectCode::ParamSyntax:
+    case DefectCode::ParamExtendedQuoted:
     case DefectCode::ParamDuplicate: {
         // Written again from its parameters only when its type parses. (The
         // defect may sit at the very end of its field: the last field that

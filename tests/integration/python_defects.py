@@ -157,6 +157,7 @@ PYTHON = {
     "mime.nesting-too-deep": (set(), NONE, "no-limits"),
     "mime.param-continuation-gap": ({"InvalidHeaderDefect"}, SAME, "detected"),
     "mime.param-duplicate": ({"InvalidHeaderDefect"}, SAME, "detected"),
+    "mime.param-extended-quoted": ({"InvalidHeaderDefect"}, SAME, "detected"),
     "mime.param-syntax": ({"InvalidHeaderDefect"}, SAME, "detected"),
     "mime.too-many-parts": (set(), NONE, "no-limits"),
     "mime.unknown-encoding": (set(), NONE, "cte-unchecked"),

@@ -455,6 +455,31 @@ TEST(Parameters, Rfc2231ExtendedContinuations) {
     EXPECT_TRUE(d.empty());
 }
 
+// RFC 2231 7: an extended value has no quoted form. In quotes it is read
+// all the same (as Python's email package and GMime read it) and reported
+// at its name; a quoted plain section beside it is not.
+TEST(Parameters, Rfc2231ExtendedValueInQuotes) {
+    msg::Defects d;
+    auto p = msg::parse_parameters("; filename*=\"utf-8''%E2%82%AC.pdf\"", &d, 30);
+    ASSERT_EQ(p.size(), 1u);
+    EXPECT_EQ(p[0].value, "\xE2\x82\xAC.pdf");
+    EXPECT_EQ(p[0].charset, "utf-8");
+    ASSERT_EQ(d.size(), 1u);
+    EXPECT_EQ(d[0].code, DefectCode::ParamExtendedQuoted);
+    EXPECT_EQ(d[0].offset, 32u);
+    EXPECT_EQ(d[0].detail, "filename*");
+    d.clear();
+    auto c = msg::parse_parameters("; t*0*=\"us-ascii'en'a%20\"; t*1=\"b c\"", &d);
+    ASSERT_EQ(c.size(), 1u);
+    EXPECT_EQ(c[0].value, "a b c");
+    ASSERT_EQ(d.size(), 1u);
+    EXPECT_EQ(d[0].code, DefectCode::ParamExtendedQuoted);
+    EXPECT_EQ(d[0].detail, "t*0*");
+    d.clear();
+    (void)msg::parse_parameters("; filename*=utf-8''%E2%82%AC.pdf; name*0=\"a b\"", &d);
+    EXPECT_TRUE(d.empty());
+}
+
 TEST(Parameters, Rfc2231GapsAreReportedAndJoined) {
     msg::Defects d;
     auto p = msg::parse_parameters("; a*0=x; a*2=z", &d, 40);
