@@ -33,36 +33,44 @@ Status write_all(int fd, std::string_view data) {
 // --- temporary files removed on a stopping signal ---------------------------------------
 //
 // A fixed table the handler can walk without allocating or locking: each
-// slot holds a path in a buffer of its own, never freed, and a flag saying
-// whether it is in use. Threads take a mutex to fill or free a slot; the
-// handler reads the slots in use. A slot freed and filled again while a
-// handler on another thread reads it can give the handler a mix of two of
-// this process's temporary names; the handler removes only a name that
-// ends as the ones temp_beside() makes (".PID.tmp"), so it can only ever
-// remove a temporary file of this process. Beyond kSlots temporaries at
-// once, the others are not removed (a tool has one or two at a time).
+// slot holds a path in a buffer of its own, never freed, a flag saying
+// whether it is in use, the process that filled it, and a sequence number
+// that is odd while the path is being written (a seqlock). Threads take a
+// mutex to fill or free a slot; the handler copies the path of each slot
+// in use and removes the copy only when the number was even and unchanged
+// around the copy and the slot is this process's (not a parent's, after a
+// fork): a slot filled again while the handler reads it on another thread
+// is skipped, never read as a mix of two names. Beyond kSlots temporaries
+// at once, the others are not removed (a tool has one or two at a time).
 
 constexpr std::size_t kSlots = 64;
 constexpr std::size_t kPathRoom = 4096;
 struct TempSlot {
     std::atomic<bool> used{false};
+    std::atomic<unsigned> seq{0};
+    std::atomic<pid_t> pid{0};
     char path[kPathRoom]{};
 };
 // Constant-initialised: zero pages no process touches before it needs them
 // (built at start-up, the table's 256 KB took 64 page faults in every run).
 constinit TempSlot g_temps[kSlots];
 std::mutex g_temps_mutex;
-char g_suffix[32];   // ".PID.tmp" (set at each registration: a forked child has a pid of its own)
 constexpr int kStopSignals[] = {SIGINT, SIGTERM, SIGHUP};
 
-bool ends_with_suffix(const char* p) {
-    const std::size_t n = std::strlen(p), k = std::strlen(g_suffix);
-    return k > 0 && n > k && std::memcmp(p + n - k, g_suffix, k) == 0;
-}
-
 void remove_temps() noexcept {
-    for (TempSlot& slot : g_temps)
-        if (slot.used.load(std::memory_order_acquire) && ends_with_suffix(slot.path)) ::unlink(slot.path);
+    const pid_t me = ::getpid();
+    char copy[kPathRoom];
+    for (TempSlot& slot : g_temps) {
+        if (!slot.used.load(std::memory_order_acquire)) continue;
+        const unsigned before = slot.seq.load(std::memory_order_acquire);
+        if (before % 2 != 0) continue;
+        std::memcpy(copy, slot.path, kPathRoom);
+        std::atomic_thread_fence(std::memory_order_acquire);
+        if (slot.seq.load(std::memory_order_relaxed) != before || slot.pid.load(std::memory_order_relaxed) != me)
+            continue;
+        copy[kPathRoom - 1] = '\0';
+        ::unlink(copy);
+    }
 }
 
 extern "C" void remove_temps_and_stop(int sig) {
@@ -92,10 +100,13 @@ void register_temp(const std::string& path) {
     install_handlers();
     if (path.size() >= kPathRoom) return;
     std::lock_guard<std::mutex> lock(g_temps_mutex);
-    std::snprintf(g_suffix, sizeof g_suffix, ".%ld.tmp", static_cast<long>(::getpid()));
     for (TempSlot& slot : g_temps)
         if (!slot.used.load(std::memory_order_relaxed)) {
+            slot.seq.fetch_add(1, std::memory_order_relaxed);   // odd: being written
+            std::atomic_thread_fence(std::memory_order_release);
             std::memcpy(slot.path, path.c_str(), path.size() + 1);
+            slot.pid.store(::getpid(), std::memory_order_relaxed);
+            slot.seq.fetch_add(1, std::memory_order_release);   // even: whole
             slot.used.store(true, std::memory_order_release);
             return;
         }
@@ -113,6 +124,10 @@ void release_temp(const std::string& path) {
 }  // namespace
 
 void discard_all_temps() noexcept { remove_temps(); }
+
+void remove_on_signal(const std::string& path) { register_temp(path); }
+
+void keep_on_signal(const std::string& path) { release_temp(path); }
 
 std::string safe_filename(std::string_view wanted) {
     std::size_t cut = wanted.find_last_of("/\\");
@@ -166,6 +181,7 @@ void NewFiles::discard() {
     ::close(fd_);
     fd_ = -1;
     ::unlinkat(dfd_, temp_name().c_str(), 0);
+    release_temp(tmp_);
 }
 
 Status NewFiles::open() {
@@ -183,11 +199,15 @@ Status NewFiles::open() {
             const int e = errno;
             return Error{e, "cannot open directory " + dir_ + ": " + std::strerror(e)};
         }
+        tmp_ = *target + "/" + temp_name();
     }
     const std::string tmp = temp_name();
+    // A run stopped while a file is written leaves no half of it.
+    register_temp(tmp_);
     fd_ = ::openat(dfd_, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd_ < 0) {
         const int e = errno;
+        release_temp(tmp_);
         return Error{e, "cannot create " + dir_ + "/" + tmp + ": " + std::strerror(e)};
     }
     return Ok{};
@@ -203,6 +223,10 @@ Result<std::string> NewFiles::close(const std::string& name) {
     if (::close(std::exchange(fd_, -1)) != 0 && !failed_)
         failed_ = Error{errno, std::string("cannot write: ") + std::strerror(errno)};
     const std::string tmp = temp_name();
+    struct Release {
+        const std::string& tmp;
+        ~Release() { release_temp(tmp); }
+    } release{tmp_};
     if (failed_) {
         ::unlinkat(dfd_, tmp.c_str(), 0);
         return Error{failed_->errnum, dir_ + "/" + name + ": " + failed_->message};

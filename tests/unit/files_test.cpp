@@ -155,6 +155,31 @@ TEST_F(Files, ReadRegularFileRefusesDirectories) {
     EXPECT_EQ(*r, "secret\n");
 }
 
+// remove_on_signal: a temporary file of any name (a Maildir's tmp/ file, a
+// spool entry rewritten in tmp/) goes too; one kept (keep_on_signal) stays.
+TEST_F(Files, AStoppingSignalRemovesWhatWasSaidOfAnyName) {
+    const std::string half = (dir_ / "20261123T091500.123456Z.4711.000000.host").string();
+    const std::string placed = (dir_ / "placed").string();
+    const pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+        msg::remove_on_signal(half);
+        msg::remove_on_signal(placed);
+        std::ofstream(half) << "half an entry";
+        std::ofstream(placed) << "a whole one";
+        msg::keep_on_signal(placed);
+        ::raise(SIGTERM);
+        ::_exit(4);   // not reached
+    }
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    ASSERT_TRUE(WIFSIGNALED(status)) << "status " << status;
+    EXPECT_EQ(WTERMSIG(status), SIGTERM);
+    std::vector<std::string> left;
+    for (const auto& e : fs::directory_iterator(dir_)) left.push_back(e.path().filename().string());
+    EXPECT_EQ(left, std::vector<std::string>{"placed"});
+}
+
 // A run stopped by SIGTERM (or SIGINT, SIGHUP) leaves no temporary file
 // behind, and still ends by that signal; a committed or discarded one is
 // no longer its business.

@@ -35,7 +35,7 @@ class NewFiles {
 public:
     explicit NewFiles(std::string dir) : dir_(std::move(dir)) {}
     NewFiles(NewFiles&& o) noexcept
-        : dir_(std::move(o.dir_)), dfd_(std::exchange(o.dfd_, -1)), fd_(std::exchange(o.fd_, -1)),
+        : dir_(std::move(o.dir_)), tmp_(std::move(o.tmp_)), dfd_(std::exchange(o.dfd_, -1)), fd_(std::exchange(o.fd_, -1)),
           failed_(std::move(o.failed_)), next_(std::move(o.next_)) {}
     NewFiles& operator=(NewFiles&&) = delete;
     ~NewFiles();  // a file opened and not closed is removed
@@ -52,6 +52,7 @@ public:
 private:
     void discard();
     std::string dir_;
+    std::string tmp_;             // the temporary file's path (removed on a stopping signal)
     int dfd_ = -1;
     int fd_ = -1;                 // the file being written, under a temporary name
     std::optional<Error> failed_;  // its first write error
@@ -79,7 +80,7 @@ Status check_replaceable(const std::string& path, bool force);
 // Until commit_file() or discard_temp(), `tmp` is removed if SIGINT,
 // SIGTERM or SIGHUP ends the process (when the program has not set a
 // handler of its own for it): a stopped run leaves no half-written file.
-// (Up to 64 such files at once; `tmp` should be a temp_beside() name.)
+// (Up to 64 such files at once, remove_on_signal's included.)
 int create_temp(const std::string& tmp, const std::string& path);
 
 // For output that will replace `path` (a trusted link's target: see
@@ -101,6 +102,15 @@ bool written_in_place(const std::string& path);
 // Remove every temporary file of this process not yet committed or
 // discarded: for a program that stops on what it cannot handle.
 void discard_all_temps() noexcept;
+
+// A temporary file made some other way (a Maildir's tmp/ file, a spool
+// entry rewritten in the spool's tmp/, NewFiles' file before its name):
+// `path` is removed if SIGINT, SIGTERM or SIGHUP ends the process, as
+// create_temp's files are, until keep_on_signal(path) - called once the
+// file is renamed into place or removed. Say it before the file is
+// created, so that no signal finds it unsaid.
+void remove_on_signal(const std::string& path);
+void keep_on_signal(const std::string& path);
 
 // A temporary name beside `path` for output that will replace it
 // ("DIR/.NAME.PID.tmp"): the same file system, so rename() is atomic.

@@ -1,0 +1,35 @@
+#!/bin/sh
+# stopped_temporaries.sh MSGSHOW SPOOL2MBOX SPOOLCTL - a tool stopped by
+# SIGTERM, SIGINT or SIGHUP while an output is whole under its temporary
+# name, not yet renamed into place, dies by that signal (exit 128+N) and
+# leaves no temporary file: not beside msgshow --extract-all's files, not
+# in the tmp/ of spool2mbox --maildir's Maildir, not in the spool's tmp/
+# after spoolctl retry. strace puts the signal at that point, every time:
+# it fails the tool's first rename (EINTR, the rename not made) and sends
+# the signal with it. Skipped (77) without strace.
+set -u
+show=$1 s2m=$2 ctl=$3
+. "$(dirname "$0")/lib.sh"
+command -v strace >/dev/null 2>&1 || { echo "strace is not installed: skipped"; exit 77; }
+cd "$tmp" || exit 1
+
+# stopped SIG COMMAND...: run COMMAND, signalled SIG at its first rename;
+# it must end by SIG (exit status 128+N).
+stopped() {
+    sig=$1
+    shift
+    strace -f -qq -o /dev/null -e trace=rename,renameat,renameat2 \
+        -e inject=rename,renameat,renameat2:error=EINTR:signal="$sig":when=1 "$@" >/dev/null 2>err
+    rc=$?
+    case $sig in HUP) want=129 ;; INT) want=130 ;; TERM) want=143 ;; esac
+    [ $rc = $want ] || { echo "FAIL: $* stopped by SIG$sig exited $rc, not $want"; cat err; fail=1; }
+}
+
+printf 'From a@example.org Mon Nov 23 09:00:00 2026\nFrom: a@example.org\nTo: b@example.net\nSubject: report\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary="b"\n\n--b\nContent-Type: text/plain\n\nsee attached\n--b\nContent-Type: application/octet-stream\nContent-Disposition: attachment; filename="report.bin"\nContent-Transfer-Encoding: base64\n\naGVsbG8gd29ybGQK\n--b--\n' >att.mbox
+for sig in TERM INT HUP; do
+    rm -rf ex && mkdir ex
+    stopped $sig "$show" --mbox --extract-all ex att.mbox
+    [ -z "$(ls -A ex)" ] || { echo "FAIL: msgshow --extract-all stopped by SIG$sig left: $(ls -A ex)"; fail=1; }
+done
+
+exit $fail
