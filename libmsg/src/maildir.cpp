@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "detail/spool_io.hpp"
+#include "msg/files.hpp"
 #include "msg/host.hpp"
 
 namespace msg {
@@ -147,6 +148,12 @@ Result<std::string> MaildirWriter::deliver(std::string_view message, std::string
                   static_cast<long>(::getpid()), g_seq.fetch_add(1) + 1);
     const std::string name = unique + host;
     const std::string tmp = dir_ + "/tmp/" + name;
+    // Not left in tmp/ by a run stopped meanwhile (SIGINT, SIGTERM, SIGHUP).
+    remove_on_signal(tmp);
+    struct Keep {
+        const std::string& tmp;
+        ~Keep() { keep_on_signal(tmp); }
+    } keep{tmp};
     Result<int> fd = spool_io::create_file(tmp, message, true, 0600);
     if (!fd) return fd.error();
     ::close(*fd);

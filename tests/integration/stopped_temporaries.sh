@@ -32,4 +32,13 @@ for sig in TERM INT HUP; do
     [ -z "$(ls -A ex)" ] || { echo "FAIL: msgshow --extract-all stopped by SIG$sig left: $(ls -A ex)"; fail=1; }
 done
 
+printf 'From: a@example.org\nTo: b@example.net\nSubject: one\n\nhello\n' >one.eml
+"$ctl" -q add --sender a@example.org --rcpt b@example.net sp one.eml >/dev/null || { echo "FAIL: spoolctl add"; exit 1; }
+for sig in TERM INT HUP; do
+    rm -rf md
+    stopped $sig "$s2m" --maildir md sp
+    [ -z "$(find md -type f)" ] ||
+        { echo "FAIL: spool2mbox --maildir stopped by SIG$sig left:"; find md -type f; fail=1; }
+done
+
 exit $fail
