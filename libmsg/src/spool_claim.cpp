@@ -19,6 +19,7 @@
 #include "detail/spool_io.hpp"
 #include "msg/datetime.hpp"
 #include "msg/digest.hpp"
+#include "msg/files.hpp"
 #include "msg/header.hpp"
 #include "msg/spool.hpp"
 
@@ -46,11 +47,23 @@ bool same_file(const struct stat& a, const struct stat& b) {
     return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
-// Remove a leftover of a writer that died, then create `path` afresh.
+// Remove a leftover of a writer that died, then create `path` afresh: a
+// file in tmp/ that a run stopped by SIGINT, SIGTERM or SIGHUP removes
+// until the caller says keep_on_signal(path), once it is renamed into place
+// or removed.
 Result<int> recreate(const std::string& path, std::string_view data) {
     if (::unlink(path.c_str()) != 0 && errno != ENOENT) return sys_error("remove", path, errno);
-    return spool_io::create_file(path, data, true);
+    remove_on_signal(path);
+    Result<int> fd = spool_io::create_file(path, data, true);
+    if (!fd) keep_on_signal(path);
+    return fd;
 }
+
+// keep_on_signal(path) when it goes out of scope.
+struct KeptOnSignal {
+    const std::string& path;
+    ~KeptOnSignal() { keep_on_signal(path); }
+};
 
 // recreate(), and the new file gets the owner, group and mode of the entry
 // it replaces (`like`, open): an entry rewritten by another user (root's
@@ -174,6 +187,7 @@ Status Claim::replace(const std::string& content) {
     const std::string tmp = join(root_, "tmp", name_);
     Result<int> fd = recreate_like(tmp, content, fd_);
     if (!fd) return fd.error();
+    KeptOnSignal kept{tmp};   // (the new file locked: no other writer's tmp/ file meanwhile)
     if (const int err = lock_whole(*fd); err != 0) {
         ::unlink(tmp.c_str());
         spool_io::close_fd(*fd);
@@ -205,6 +219,7 @@ Status write_reports(const std::string& root, const std::string& name, std::stri
         const std::string tmp = join(root, "tmp", file);
         Result<int> fd = recreate(tmp, text);
         if (!fd) return fd.error();
+        KeptOnSignal kept{tmp};
         spool_io::close_fd(*fd);
         if (Status s = spool_io::move(tmp, join(failed_dir, file), false); !s) {
             ::unlink(tmp.c_str());
@@ -274,6 +289,8 @@ Result<std::string> Claim::fail_some(const std::vector<std::string>& failed, con
     data.append(entry.message);
     const FailureReports r = reports(name);   // (before tmp/ holds a file a throw would leave)
     const std::string tmp = join(root_, "tmp", name);
+    remove_on_signal(tmp);   // (a new name: no other writer's file)
+    KeptOnSignal kept{tmp};
     Result<int> fd = spool_io::create_file(tmp, data, true);
     if (!fd) return fd.error();
     spool_io::close_fd(*fd);
@@ -327,11 +344,12 @@ Status Claim::retry_now() {
     if (!fd) return fd.error();
     const std::string dir = join(root_, state_dir(state_));
     Status s = spool_io::move(tmp, join(dir, name_), false);
+    if (!s) ::unlink(tmp.c_str());
+    // At once: the entry in its place is free to claim, and a sender that
+    // claims it may write tmp/NAME again, which is not this run's to remove.
+    keep_on_signal(tmp);
     spool_io::close_fd(*fd);
-    if (!s) {
-        ::unlink(tmp.c_str());
-        return s;
-    }
+    if (!s) return s;
     spool_io::close_fd(fd_);   // the old file is gone: the claim ends
     fd_ = -1;
     return spool_io::sync_dir(dir);

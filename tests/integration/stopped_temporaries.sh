@@ -41,4 +41,16 @@ for sig in TERM INT HUP; do
         { echo "FAIL: spool2mbox --maildir stopped by SIG$sig left:"; find md -type f; fail=1; }
 done
 
+# A deferred entry, due in 2099: retry rewrites it without that line.
+entry=$(ls sp/queue)
+{ sed -n '/^$/q;p' "sp/queue/$entry"; echo 'Next-Attempt: 2099-01-01T00:00:00Z'; sed -n '/^$/,$p' "sp/queue/$entry"; } \
+    >"sp/deferred/$entry" && rm "sp/queue/$entry" && cp "sp/deferred/$entry" deferred.entry
+for sig in TERM INT HUP; do
+    stopped $sig "$ctl" retry sp "$entry"
+    [ -z "$(ls -A sp/tmp)" ] || { echo "FAIL: spoolctl retry stopped by SIG$sig left in tmp/: $(ls -A sp/tmp)"; fail=1; }
+    cmp -s "sp/deferred/$entry" deferred.entry || { echo "FAIL: spoolctl retry stopped by SIG$sig changed the entry"; fail=1; }
+done
+"$ctl" -q retry sp "$entry" || { echo "FAIL: spoolctl retry"; fail=1; }
+lacks "sp/deferred/$entry" '^Next-Attempt:'
+
 exit $fail
