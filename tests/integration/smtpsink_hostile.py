@@ -11,7 +11,10 @@ Checks:
   its command's time is up (--timeout), not kept as long as it trickles;
 - five such clients against --max-connections 5: a sixth is told 421 4.7.0
   at first, and a normal client is served once their deadlines passed;
-- SIGTERM ends smtpsink within 2 s, sessions open, with its summary.
+- SIGTERM ends smtpsink within 2 s, sessions open, with its summary;
+- stopped (SIGSTOP) past --timeout while a client sends a whole
+  transaction, then continued: what the client sent is read and answered,
+  the message stored, not taken for a silence past the limit (421).
 """
 import collections
 import os
@@ -220,6 +223,45 @@ for i in range(30):
     early["exit %s%s" % (p.returncode, ", summary" if "smtpsink: 0 sessions" in err else "")] += 1
 check(early == collections.Counter({"exit 0, summary": 30}), "a signal right after 'listening on': %s" % dict(early))
 subprocess.run(["rm", "-rf", tmp])
+
+# --- SIGSTOP, then SIGCONT past the time limit ----------------------------------------
+# The client is prompt; the sink is what was stopped. Continued, it reads
+# what came meanwhile before it looks at its time limits.
+def state(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        return f.read().rsplit(")", 1)[1].split()[0]
+
+
+tmp = tempfile.mkdtemp()
+spool = os.path.join(tmp, "in")
+p, port = testlib.start_smtpsink(SMTPSINK, "--timeout", "1s", spool)
+try:
+    s = connect(port)
+    read_line(s)
+    s.sendall(b"EHLO x\r\n")
+    while not read_line(s).startswith("250 "):
+        pass
+    p.send_signal(signal.SIGSTOP)
+    for _ in range(500):
+        if state(p.pid) == "T":
+            break
+        time.sleep(0.01)
+    check(state(p.pid) == "T", "smtpsink stopped by SIGSTOP")
+    s.sendall(b"MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.net>\r\nDATA\r\n"
+              b"Subject: sent while it was stopped\r\n\r\nx\r\n.\r\n")
+    time.sleep(1.5)   # past --timeout, stopped
+    p.send_signal(signal.SIGCONT)
+    replies = [read_line(s) for _ in range(4)]
+    check([r[:3] for r in replies] == ["250", "250", "354", "250"],
+          "stopped past --timeout and continued: the transaction sent meanwhile is answered: %s" % replies)
+    s.close()
+    err = stop(p)
+    check(len(os.listdir(os.path.join(spool, "queue"))) == 1 and "1 message" in err,
+          "stopped and continued: the message is stored: %s" % err)
+finally:
+    if p.poll() is None:
+        p.kill()
+    subprocess.run(["rm", "-rf", tmp])
 
 print("smtpsink hostile: %s" % ("ok" if not testlib.failures else "%d failures" % testlib.failures))
 sys.exit(1 if testlib.failures else 0)

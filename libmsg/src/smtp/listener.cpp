@@ -623,6 +623,11 @@ Status Listener::run(ListenerHooks& hooks, const std::atomic<bool>& stop) {
             result = Error{errno, std::string("epoll_wait: ") + std::strerror(errno)};
             break;
         }
+        // Interrupted (a signal, or SIGCONT after SIGSTOP: epoll_wait does
+        // not resume): wait again, at once, before any time limit is looked
+        // at, so that what clients sent while this process was stopped is
+        // read, not taken for a silence past the limit.
+        if (n < 0) continue;
         m.now = Clock::now();
         for (int i = 0; i < n; ++i) {
             if (!events[i].data.ptr) m.accept_all();
