@@ -191,14 +191,6 @@ chunking_advertise_hosts ="""
 FULL = "dsn_advertise_hosts = *"
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 class Exim:
     def __init__(self, name, extra):
         self.dir = os.path.join(run_dir, name)
@@ -221,7 +213,7 @@ class Exim:
         r = self.run("-bV")
         if r.returncode != 0:
             skip("the unpacked exim4 does not run: %s" % (r.stdout + r.stderr)[-400:])
-        self.port = free_port()
+        self.port = testlib.free_port()
         self.proc = subprocess.Popen(as_user + [exim, "-C", self.conf, "-bdf", "-oX", str(self.port)], env=ENV,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         for _ in range(100):

@@ -49,14 +49,6 @@ def run(*args, **kw):
     return subprocess.run([SMTPREPLAY, *args], capture_output=True, text=True, timeout=120, **kw)
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 def parse_native(text):
     """(text, inside TLS) of each C line, as the native format marks them."""
     tls, out = False, []
@@ -183,7 +175,7 @@ try:
     smtp_sink = postfix_tools.tool("smtp-sink")
     sink = None
     if smtp_sink:
-        sink_port = free_port()
+        sink_port = testlib.free_port()
         as_nobody = ["-u", "nobody"] if os.geteuid() == 0 else []   # smtp-sink will not run as root
         sink = subprocess.Popen([smtp_sink, *as_nobody, "127.0.0.1:%d" % sink_port, "100"],
                                 stderr=subprocess.DEVNULL, env=postfix_tools.env())
@@ -277,7 +269,7 @@ try:
     finally:
         stop(p)
 
-    r = run("--server", "127.0.0.1:%d" % free_port(), "--timeout", "5", SAMPLES[0])
+    r = run("--server", "127.0.0.1:%d" % testlib.free_port(), "--timeout", "5", SAMPLES[0])
     check(r.returncode == 69, "a closed port: exit 69, got %d" % r.returncode)
 
     # --- standard output that cannot be written: 74, said, in every mode ----------------

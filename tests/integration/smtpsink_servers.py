@@ -41,13 +41,7 @@ def stop(p):
 
 
 def entries(spool):
-    q = os.path.join(spool, "queue")
-    out = []
-    for n in sorted(os.listdir(q)):
-        data = open(os.path.join(q, n), "rb").read()
-        head, _, body = data.partition(b"\n\n")
-        out.append((head.decode(), body))
-    return out
+    return testlib.heads_and_bodies(os.path.join(spool, "queue"))
 
 
 def talk(port, data, expect_close=False):

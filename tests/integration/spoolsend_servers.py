@@ -28,14 +28,6 @@ SPOOLSEND = sys.argv[1]
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 def wait_port(port, proc):
     for _ in range(100):
         if proc.poll() is not None:
@@ -60,7 +52,7 @@ def start_aiosmtpd(*args):
 
 
 def start_smtp_sink(*args):
-    port = free_port()
+    port = testlib.free_port()
     as_nobody = ["-u", "nobody"] if os.geteuid() == 0 else []   # smtp-sink will not run as root
     p = subprocess.Popen([SMTP_SINK, *as_nobody, *args, "127.0.0.1:%d" % port, "100"],
                          stderr=subprocess.DEVNULL, env=postfix_tools.env())
@@ -98,15 +90,6 @@ def crlf(b):
     if not b.endswith(b"\r\n"):
         b += b"\r\n"
     return b
-
-
-def saved_messages(d):
-    out = []
-    for n in sorted(os.listdir(d)):
-        data = open(os.path.join(d, n), "rb").read()
-        head, _, body = data.partition(b"\n\n")
-        out.append((head.decode(), body))
-    return out
 
 
 def run(*args):
@@ -176,7 +159,7 @@ try:
         check(where(spool, e_drop) == "deferred", "a connection dropped after the dot defers the entry")
         check(by_entry.get(e_drop, {}).get("may_be_delivered") is True, "and says it may have been delivered")
         check(where(spool, e_bad) == "failed", "a malformed entry fails with a report")
-        saved = saved_messages(save)
+        saved = testlib.heads_and_bodies(save)
         bodies = [b for _, b in saved]
         check(crlf(msg(1)) in bodies, "e_ok's message arrived byte for byte")
         check(crlf(tricky) in bodies, "the tricky message arrived byte for byte (dots, bare CR/LF)")
@@ -202,7 +185,7 @@ try:
     spool2 = os.path.join(tmp, "spool2")
     make_spool(spool2)
     e = add_entry(spool2, "a@example.org", ["b@example.net"], msg(20))
-    r = run("--server", "127.0.0.1:%d" % free_port(), "--timeout", "5s", spool2)
+    r = run("--server", "127.0.0.1:%d" % testlib.free_port(), "--timeout", "5s", spool2)
     check(r.returncode == 69, "unreachable server: exit 69, got %d" % r.returncode)
     check(where(spool2, e) == "queue", "unreachable: the entry stays in queue/")
     check(not os.listdir(os.path.join(spool2, "deferred")), "unreachable: nothing deferred")
@@ -212,7 +195,7 @@ try:
     make_spool(spool2b)
     bad = add_entry(spool2b, "a@example.org", [], msg(20))
     e = add_entry(spool2b, "a@example.org", ["b@example.net"], msg(20))
-    r = run("--server", "127.0.0.1:%d" % free_port(), "--timeout", "5s", spool2b)
+    r = run("--server", "127.0.0.1:%d" % testlib.free_port(), "--timeout", "5s", spool2b)
     check(r.returncode == 1 and where(spool2b, bad) == "failed" and where(spool2b, e) == "queue",
           "unreachable, one entry failed: exit 1, got %d: %s" % (r.returncode, r.stderr))
 
@@ -233,7 +216,7 @@ try:
         check(where(spool5, e_big) == "failed", "SIZE: the big one fails")
         rep = open(os.path.join(spool5, "failed", e_big + ".report")).read()
         check("SIZE limit of 2000" in rep, "SIZE: the report says why: %s" % rep)
-        heads = [h for h, _ in saved_messages(save5)]
+        heads = [h for h, _ in testlib.heads_and_bodies(save5)]
         wire = len(crlf(small))   # the ten ".dot line"s go stuffed, not counted
         check(len(heads) == 1 and ("SIZE=%d" % wire) in heads[0], "SIZE=%d declared: %s" % (wire, heads))
     finally:

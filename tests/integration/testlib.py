@@ -1,7 +1,9 @@
 """testlib.py - what the Python integration tests share: checks that count
-their failures, and an smtpsink started on a free loopback port."""
+their failures, an smtpsink started on a free loopback port, and the files
+of a directory read as messages."""
 import os
 import re
+import socket
 import subprocess
 
 failures = 0
@@ -29,6 +31,27 @@ def full_pipe():
         except BlockingIOError:
             pass
     return r, w
+
+
+def free_port():
+    """A TCP port of 127.0.0.1 that was free when asked."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def heads_and_bodies(d):
+    """The files of directory d (a spool's queue/, a server's saved
+    messages), by name: each split at its first empty line into (the head
+    as text, the body as bytes)."""
+    out = []
+    for n in sorted(os.listdir(d)):
+        with open(os.path.join(d, n), "rb") as f:
+            head, _, body = f.read().partition(b"\n\n")
+        out.append((head.decode(), body))
+    return out
 
 
 def start_smtpsink(smtpsink, *args):
