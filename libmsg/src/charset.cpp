@@ -627,6 +627,20 @@ std::string printable_lines(std::string_view s) {
     }
 }
 
+std::size_t unsafe_char_length(std::string_view s, std::size_t i) noexcept {
+    const auto b = [&](std::size_t k) { return k < s.size() ? static_cast<unsigned char>(s[k]) : 0u; };
+    const unsigned c = b(i);
+    if (c < 0x20 || c == 0x7f) return 1;
+    // C1 controls: C2 80..C2 9F.
+    if (c == 0xC2) return b(i + 1) >= 0x80 && b(i + 1) <= 0x9F ? 2 : 0;
+    if (c != 0xE2) return 0;
+    // U+2028..U+202E: E2 80 A8..AE; U+2066..U+2069: E2 81 A6..A9.
+    const unsigned c1 = b(i + 1), c2 = b(i + 2);
+    if (c1 == 0x80 && c2 >= 0xA8 && c2 <= 0xAE) return 3;
+    if (c1 == 0x81 && c2 >= 0xA6 && c2 <= 0xA9) return 3;
+    return 0;
+}
+
 std::string printable(std::string_view s) {
     std::string out;
     out.reserve(s.size());
@@ -639,16 +653,24 @@ std::string printable(std::string_view s) {
     std::size_t i = 0;
     while (i < s.size()) {
         const auto c = static_cast<unsigned char>(s[i]);
-        if (c < 0x80) {
-            if ((c < 0x20 && c != '\t') || c == 0x7f) escape(c);
-            else out += static_cast<char>(c);
+        if (c == '\t') {
+            out += '\t';
             ++i;
             continue;
         }
-        // A well-formed UTF-8 sequence is kept, but C1 controls (U+0080..U+009F).
+        if (const std::size_t unsafe = unsafe_char_length(s, i)) {
+            for (std::size_t k = 0; k < unsafe; ++k) escape(static_cast<unsigned char>(s[i + k]));
+            i += unsafe;
+            continue;
+        }
+        if (c < 0x80) {
+            out += static_cast<char>(c);
+            ++i;
+            continue;
+        }
+        // A well-formed UTF-8 sequence is kept; any other byte escaped.
         const std::size_t len = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 ? 2 : 0;
-        if (len && i + len <= s.size() && is_valid_utf8(s.substr(i, len)) &&
-            !(c == 0xC2 && static_cast<unsigned char>(s[i + 1]) < 0xA0)) {
+        if (len && i + len <= s.size() && is_valid_utf8(s.substr(i, len))) {
             out.append(s.substr(i, len));
             i += len;
             continue;

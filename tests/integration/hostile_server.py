@@ -153,7 +153,9 @@ def talk(conn):
                 if MODE == "double-greeting" and cmd.startswith(b"RCPT TO:<REFUSED"):
                     send(b"550 5.1.1 no such user\r\n", slow)
                 elif MODE == "controls":
-                    send(b"550 5.1.1 \x1b]0;owned\x07 no \x00 such\ruser\x1b[2J\r\n", False)
+                    # with C1 (U+009B), an override (U+202E) and U+2028 in UTF-8
+                    send(b"550 5.1.1 \x1b]0;owned\x07 no \x00 such\ruser\x1b[2J \xc2\x9b2J "
+                         b"invoice\xe2\x80\xaefdp.exe\xe2\x80\xa8line\r\n", False)
                 else:
                     send(b"250 2.1.5 ok\r\n", slow)
             elif cmd == b"DATA":

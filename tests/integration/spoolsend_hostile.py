@@ -9,8 +9,9 @@ Usage: spoolsend_hostile.py SPOOLSEND
 - a server that answers one byte per second (from the greeting on, or from
   MAIL on): the time limit covers a whole reply, so --timeout 3s ends the
   session after about 3 s, not after the reply;
-- replies with ESC, NUL and CR: the entries fail with reports, and no
-  control character reaches stderr, the report or the JSON;
+- replies with ESC, NUL, CR, a C1 control, a bidirectional override and
+  U+2028: the entries fail with reports, and none of them reaches stderr,
+  the report or the JSON raw;
 - a server that stops reading in the middle of a message: SIGTERM ends
   spoolsend within 2 s, the entries as they were; the data-block limit
   (per MiB begun) defers the entry as "timed out writing";
@@ -46,6 +47,8 @@ from testlib import check
 SPOOLSEND = sys.argv[1]
 HERE = os.path.dirname(os.path.abspath(__file__))
 MAX_RSS_KIB = 64 * 1024
+# What must not reach a terminal or a report raw (msg::unsafe_char_length).
+UNSAFE = re.compile(rb"[\x00\x1b\x07]|\xc2[\x80-\x9f]|\xe2\x80[\xa8-\xae]|\xe2\x81[\xa6-\xa9]")
 
 
 def start_server(mode, tls=None):
@@ -273,10 +276,10 @@ try:
         check(b"no \\x00 such" in err or b"\\x1b" in err, "control characters: the reply is shown escaped: %s" % err)
         for blob, what in [(err, "stderr")] + [
                 (open(os.path.join(spool, "failed", n), "rb").read(), n) for n in st["failed"] if not n.endswith(".hostile")]:
-            check(not re.search(rb"[\x00\x1b\x07]", blob), "control characters: none raw in %s" % what)
+            check(not UNSAFE.search(blob), "control characters: none raw in %s: %r" % (what, blob[-400:]))
         code, out, err, secs, _, _ = spoolsend(["--server", "127.0.0.1:%d" % port, "--timeout", "5s", "--json",
                                                 os.path.join(tmp, "controls")])
-        check(not re.search(rb"[\x00\x1b\x07]", out + err), "control characters: none raw in --json output")
+        check(not UNSAFE.search(out + err), "control characters: none raw in --json output: %r" % (out + err)[-400:])
 
     # --- a reply before its command: not taken for EHLO's ----------------------
     # A second 220 in the greeting's write, taken for the reply to EHLO, put

@@ -301,3 +301,40 @@ TEST(Charset, PrintableAndPrintableLines) {
     EXPECT_EQ(msg::printable_lines("one\n"), "one\n");
     EXPECT_EQ(msg::printable_lines(""), "");
 }
+
+// What may not reach a terminal as it is, decided once: controls, C1, the
+// bidirectional embeddings, overrides and isolates, U+2028 and U+2029;
+// printable() escapes each of their bytes. "invoice<RLO>fdp.exe" would
+// show as "invoiceexe.pdf"; a U+2028 would break a line in an editor.
+TEST(Charset, UnsafeCharactersAreOneRule) {
+    using msg::unsafe_char_length;
+    EXPECT_EQ(unsafe_char_length("\x1b", 0), 1u);
+    EXPECT_EQ(unsafe_char_length("\t", 0), 1u);
+    EXPECT_EQ(unsafe_char_length("\x7f", 0), 1u);
+    EXPECT_EQ(unsafe_char_length("a", 0), 0u);
+    EXPECT_EQ(unsafe_char_length("\xc2\x85", 0), 2u);          // U+0085 NEL
+    EXPECT_EQ(unsafe_char_length("\xc2\x9b", 0), 2u);          // U+009B CSI
+    EXPECT_EQ(unsafe_char_length("\xc2\xa0", 0), 0u);          // U+00A0 no-break space
+    for (const char* bidi : {"\xe2\x80\xaa", "\xe2\x80\xab", "\xe2\x80\xac", "\xe2\x80\xad", "\xe2\x80\xae",
+                             "\xe2\x81\xa6", "\xe2\x81\xa7", "\xe2\x81\xa8", "\xe2\x81\xa9"})
+        EXPECT_EQ(unsafe_char_length(bidi, 0), 3u) << bidi;
+    EXPECT_EQ(unsafe_char_length("\xe2\x80\xa8", 0), 3u);      // U+2028 LINE SEPARATOR
+    EXPECT_EQ(unsafe_char_length("\xe2\x80\xa9", 0), 3u);      // U+2029 PARAGRAPH SEPARATOR
+    EXPECT_EQ(unsafe_char_length("\xe2\x80\xa7", 0), 0u);      // U+2027 HYPHENATION POINT
+    EXPECT_EQ(unsafe_char_length("\xe2\x80\xaf", 0), 0u);      // U+202F narrow no-break space
+    EXPECT_EQ(unsafe_char_length("\xe2\x81\xa5", 0), 0u);      // U+2065 (unassigned)
+    EXPECT_EQ(unsafe_char_length("\xe2\x81\xaa", 0), 0u);      // U+206A (deprecated, inert)
+    EXPECT_EQ(unsafe_char_length("\xe2\x82\xac", 0), 0u);      // the euro sign
+    EXPECT_EQ(unsafe_char_length("x\xe2\x80", 1), 0u);         // cut short: the caller's
+    EXPECT_EQ(unsafe_char_length("\xc2", 0), 0u);
+
+    EXPECT_EQ(msg::printable("invoice\xe2\x80\xae" "fdp.exe"), "invoice\\xe2\\x80\\xae" "fdp.exe");
+    EXPECT_EQ(msg::printable("a\xe2\x81\xa6" "b\xe2\x81\xa9" "c"), "a\\xe2\\x81\\xa6" "b\\xe2\\x81\\xa9" "c");
+    EXPECT_EQ(msg::printable("one\xe2\x80\xa8two\xe2\x80\xa9"), "one\\xe2\\x80\\xa8two\\xe2\\x80\\xa9");
+    // Text around them, and other characters of those blocks, unchanged.
+    EXPECT_EQ(msg::printable("\xe2\x80\x94 \xe2\x82\xac \xd7\xa9\xd7\x9c\xd7\x95\xd7\x9d"),
+              "\xe2\x80\x94 \xe2\x82\xac \xd7\xa9\xd7\x9c\xd7\x95\xd7\x9d");
+    // Escaped text is printable: printable() of it changes nothing.
+    const std::string once = msg::printable("\x1b]0;t\x07\xe2\x80\xae\xc2\x9b\xff\\x");
+    EXPECT_EQ(msg::printable(once), once);
+}

@@ -145,11 +145,25 @@ std::size_t utf8_char_length(std::string_view s, std::size_t i) noexcept;
 // US-ASCII. Eight bytes at a time: bodies are large.
 std::size_t first_non_ascii(std::string_view s) noexcept;
 
+// The one rule for what text from elsewhere may not carry as it is to a
+// terminal, a log, a one-line record or a file name: the length of the
+// character at s[i] (i < s.size()) when it is one of these, else 0:
+//   - a control character: C0 (tab included; callers that keep tabs say
+//     so), DEL, and C1 (U+0080..U+009F) in UTF-8;
+//   - a bidirectional embedding, override or isolate (U+202A..U+202E,
+//     U+2066..U+2069), which reorders the text after it:
+//     "invoice<U+202E>fdp.exe" shows as "invoiceexe.pdf";
+//   - the line and paragraph separators U+2028 and U+2029, line breaks to
+//     editors, browsers and JavaScript.
+// Bytes that are not well-formed UTF-8 are for each caller to handle (0
+// here).
+std::size_t unsafe_char_length(std::string_view s, std::size_t i) noexcept;
+
 // Text from elsewhere (a server's reply, a message's field) made safe to
-// show on a terminal or store on one line: control characters (C0 but
-// tab, DEL, and C1 in UTF-8) become "\xHH" escapes, bytes that are not
-// UTF-8 become "\xHH" too, a backslash stays as it is. Printable text
-// comes back unchanged.
+// show on a terminal or store on one line: the characters of
+// unsafe_char_length() but tab become "\xHH" escapes, one per byte
+// (U+202E is "\xe2\x80\xae"), bytes that are not UTF-8 become "\xHH" too,
+// a backslash stays as it is. Printable text comes back unchanged.
 std::string printable(std::string_view s);
 // printable() of each line of `s`, the line feeds between them kept: text
 // of several lines (a report, a diagnostic) shown as lines.
