@@ -17,8 +17,13 @@ void json_escape(std::string_view s, std::string& out) {
         s = clean;
     }
     static const char hex[] = "0123456789abcdef";
-    for (char ch : s) {
-        auto c = static_cast<unsigned char>(ch);
+    auto u_escape = [&](std::uint32_t cp) {
+        out += "\\u";
+        for (int shift = 12; shift >= 0; shift -= 4) out.push_back(hex[(cp >> shift) & 15]);
+    };
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        const char ch = s[i];
+        const auto c = static_cast<unsigned char>(ch);
         switch (c) {
         case '"': out += "\\\""; break;
         case '\\': out += "\\\\"; break;
@@ -26,10 +31,17 @@ void json_escape(std::string_view s, std::string& out) {
         case '\r': out += "\\r"; break;
         case '\t': out += "\\t"; break;
         default:
-            if (c < 0x20 || c == 0x7f) {
-                out += "\\u00";
-                out.push_back(hex[c >> 4]);
-                out.push_back(hex[c & 15]);
+            // What may not be shown as it is (unsafe_char_length: controls,
+            // C1, bidirectional overrides and isolates, U+2028 and U+2029)
+            // is written as \uXXXX: the same string to a JSON reader, and
+            // no raw control or reordering on a terminal that shows the line.
+            if (const std::size_t n = unsafe_char_length(s, i)) {
+                const auto at = [&](std::size_t k) { return std::uint32_t{static_cast<unsigned char>(s[i + k])}; };
+                const std::uint32_t cp = n == 1   ? at(0)
+                                         : n == 2 ? (at(0) & 0x1F) << 6 | (at(1) & 0x3F)
+                                                  : (at(0) & 0x0F) << 12 | (at(1) & 0x3F) << 6 | (at(2) & 0x3F);
+                u_escape(cp);
+                i += n - 1;
             } else {
                 out.push_back(ch);
             }

@@ -26,6 +26,21 @@ TEST(Json, ObjectsArraysAndEscapes) {
     EXPECT_EQ(j.str(), R"({"a": "x\"y\\z\n\t\u0001\u007f", "n": 7, "l": [true, null]})");
 }
 
+// What may not be shown as it is (msg::unsafe_char_length) is a \\u escape:
+// C1 controls, bidirectional overrides and isolates, U+2028 and U+2029.
+// The string a reader gets is the same; the line on a terminal has no raw
+// control and nothing that reorders it.
+TEST(Json, UnsafeCharactersEscaped) {
+    EXPECT_EQ(escaped("invoice\xe2\x80\xae" "fdp.exe"), "invoice\\u202efdp.exe");
+    EXPECT_EQ(escaped("\xe2\x80\xaa\xe2\x80\xab\xe2\x80\xac\xe2\x80\xad"), "\\u202a\\u202b\\u202c\\u202d");
+    EXPECT_EQ(escaped("\xe2\x81\xa6x\xe2\x81\xa9"), "\\u2066x\\u2069");
+    EXPECT_EQ(escaped("a\xe2\x80\xa8" "b\xe2\x80\xa9"), "a\\u2028b\\u2029");
+    EXPECT_EQ(escaped("\xc2\x85\xc2\x9b[2J"), "\\u0085\\u009b[2J");
+    EXPECT_EQ(escaped("\x1b]0;t\x07"), "\\u001b]0;t\\u0007");
+    // Their neighbours are kept as they are.
+    EXPECT_EQ(escaped("\xc2\xa0\xe2\x80\x94\xe2\x80\xaf"), "\xc2\xa0\xe2\x80\x94\xe2\x80\xaf");
+}
+
 // One U+FFFD for each maximal subpart of an ill-formed sequence (Unicode
 // 3.9), as WHATWG's, ICU's and Python's decoders give them.
 TEST(Json, OneReplacementPerMaximalSubpart) {

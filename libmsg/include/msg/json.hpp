@@ -1,11 +1,14 @@
 // json.hpp - a small JSON writer, for the JSON Lines every tool prints and
 // the JSON reports of the spool (docs/json.md).
 //
-// Strings are written as valid JSON whatever the bytes: control characters
-// are escaped, and bytes that are not well-formed UTF-8 become U+FFFD, one
-// for each maximal subpart of an ill-formed sequence (Unicode 3.9, as
-// WHATWG's, ICU's and Python's decoders replace them; utf8_char_length()
-// in msg/charset.hpp).
+// Strings are written as valid JSON whatever the bytes: the characters
+// that may not be shown as they are (msg::unsafe_char_length: controls,
+// C1, bidirectional overrides and isolates, U+2028 and U+2029) are escaped
+// ("\n", "\u001b", "\u202e": the same string to a reader, nothing raw on a
+// terminal that shows the line), and bytes that are not well-formed UTF-8
+// become U+FFFD, one for each maximal subpart of an ill-formed sequence
+// (Unicode 3.9, as WHATWG's, ICU's and Python's decoders replace them;
+// utf8_char_length() in msg/charset.hpp).
 #pragma once
 
 #include <cstdint>
