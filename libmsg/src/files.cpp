@@ -1,6 +1,8 @@
 // files.cpp - safe names and atomic, non-clobbering writes.
 #include "msg/files.hpp"
 
+#include "msg/charset.hpp"
+
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -134,15 +136,14 @@ std::string safe_filename(std::string_view wanted) {
     if (cut != std::string_view::npos) wanted.remove_prefix(cut + 1);
     std::string out;
     for (std::size_t i = 0; i < wanted.size(); ++i) {
-        const auto u = static_cast<unsigned char>(wanted[i]);
-        // C1 controls in UTF-8 (U+0080..U+009F: C2 80..C2 9F) too, as C0.
-        if (u == 0xC2 && i + 1 < wanted.size() && static_cast<unsigned char>(wanted[i + 1]) <= 0x9F &&
-            static_cast<unsigned char>(wanted[i + 1]) >= 0x80) {
+        // Controls (C0, DEL, C1) and what reorders or breaks the name
+        // where it is shown (bidirectional overrides, U+2028): one '_' each.
+        if (const std::size_t n = unsafe_char_length(wanted, i)) {
             out.push_back('_');
-            ++i;
+            i += n - 1;
             continue;
         }
-        out.push_back(u < 0x20 || u == 0x7f || wanted[i] == ':' ? '_' : wanted[i]);
+        out.push_back(wanted[i] == ':' ? '_' : wanted[i]);
     }
     std::size_t b = out.find_first_not_of(". ");
     out.erase(0, b == std::string::npos ? out.size() : b);

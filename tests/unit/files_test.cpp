@@ -49,6 +49,11 @@ TEST(SafeFilename, StaysInItsDirectory) {
     EXPECT_EQ(msg::safe_filename("..."), "");
     EXPECT_EQ(msg::safe_filename(" .hidden. "), "hidden");
     EXPECT_EQ(msg::safe_filename("a\nb:c\x7f"), "a_b_c_");
+    // C1, a bidirectional override or isolate, a line separator: one '_'
+    // each ("invoice<RLO>fdp.exe" would list as "invoiceexe.pdf").
+    EXPECT_EQ(msg::safe_filename("invoice\xe2\x80\xae" "fdp.exe"), "invoice_fdp.exe");
+    EXPECT_EQ(msg::safe_filename("\xe2\x81\xa7x\xe2\x81\xa9\xe2\x80\xa8y\xc2\x9b.txt"), "_x__y_.txt");
+    EXPECT_EQ(msg::safe_filename("caf\xc3\xa9 \xe2\x82\xac.pdf"), "caf\xc3\xa9 \xe2\x82\xac.pdf");
     EXPECT_EQ(msg::safe_filename("\xc2\x9b" "2Jx\xc2\xa0y.txt"), "_2Jx\xc2\xa0y.txt");   // C1 CSI, not NBSP
     std::string two_byte;
     for (int i = 0; i < 120; ++i) two_byte += "\xc3\xa9";

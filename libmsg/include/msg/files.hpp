@@ -19,9 +19,11 @@
 namespace msg {
 
 // A name for an attachment that cannot leave its directory: the last path
-// component of `wanted` (after '/' or '\'), with control characters, '/',
-// '\' and ':' replaced by '_', leading dots and trailing dots and spaces
-// removed, cut to 200 bytes at a UTF-8 boundary. Empty when nothing usable
+// component of `wanted` (after '/' or '\'), with the characters of
+// unsafe_char_length() in msg/charset.hpp (controls, bidirectional
+// overrides and isolates, U+2028, U+2029) and ':' replaced by '_', leading
+// dots and trailing dots and spaces removed, cut to 200 bytes at a UTF-8
+// boundary. Empty when nothing usable
 // is left (the caller supplies a fallback).
 std::string safe_filename(std::string_view wanted);
 
