@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <optional>
 
+#include "msg/charset.hpp"
 #include "msg/digest.hpp"
 #include "msg/header.hpp"
 #include "msg/json.hpp"
@@ -157,10 +158,8 @@ std::string MessageStats::text() const {
     std::vector<std::pair<std::string, std::uint64_t>> t(types.begin(), types.end());
     std::stable_sort(t.begin(), t.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
     for (const auto& [type, n] : t) {
-        std::string shown = type;   // control bytes would reach the terminal
-        for (char& c : shown)
-            if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = c == '\t' ? ' ' : '?';
-        out += "  " + std::to_string(n) + ' ' + shown + '\n';
+        // From the messages: escaped as everywhere text is shown.
+        out += "  " + std::to_string(n) + ' ' + printable(type) + '\n';
     }
     return out;
 }

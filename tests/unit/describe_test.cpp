@@ -45,6 +45,19 @@ TEST(Describe, JsonRecordAndStats) {
                          "content types:\n  2 text/plain\n  1 application/pdf\n");
 }
 
+// The content types the summary lists come from the messages: shown as
+// printable() shows text, C1 controls and bidirectional overrides too.
+TEST(Describe, StatsEscapeContentTypes) {
+    msg::MessageStats st;
+    st.add(msg::parse_message("Content-Type: te\xc2\x9bxt/pl\xe2\x80\xaein\x9b\n\nx\n"));
+    st.add(msg::parse_message("Content-Type: text/x\x1b[2J\n\nx\n"));
+    const std::string t = st.text();
+    EXPECT_NE(t.find("  1 te\\xc2\\x9bxt/pl\\xe2\\x80\\xaein\\x9b\n"), std::string::npos) << t;
+    EXPECT_EQ(t.find('\x1b'), std::string::npos) << t;
+    EXPECT_EQ(t.find("\xc2\x9b"), std::string::npos) << t;
+    EXPECT_EQ(t.find("\xe2\x80\xae"), std::string::npos) << t;
+}
+
 // A file uuencoded into text, damaged: a defect in the stats as in
 // msgshow's listing and msgcheck's report.
 TEST(Describe, StatsCountDamagedUuencodedFiles) {
