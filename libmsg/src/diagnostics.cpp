@@ -58,7 +58,8 @@ void DiagPrinter::print(const Place& place, std::span<const Note> notes) {
     const LineIndex index(place.data);
     for (const Note& n : notes) {
         format_at(place, index, n.offset, n.severity, text);
-        text.append(n.text).append(1, '\n');
+        // A note may quote the message (a charset's name): one line, escaped.
+        text.append(printable(n.text)).append(1, '\n');
     }
     out_.write(text.data(), static_cast<std::streamsize>(text.size()));
 }
@@ -91,7 +92,7 @@ void DiagPrinter::format(const std::string& file, Severity sev, const std::strin
     if (color_) out.append(color_of(sev));
     out.append(severity_name(sev)).append(1, ':');
     if (color_) out.append("\033[0m");
-    out.append(1, ' ').append(text).append(1, '\n');
+    out.append(1, ' ').append(printable(text)).append(1, '\n');
 }
 
 // Wrap `text` at `width` columns, each line starting with `indent`.

@@ -31,6 +31,23 @@ TEST(Diagnostics, CompilerFormWithTheFilesLines) {
     EXPECT_EQ(whole.str(), "img.png: error: not a message\n");
 }
 
+// A note (what msgrewrite could not do) and a whole input's text may quote
+// the message, a charset's name say: one line each, escaped as printable()
+// escapes text, the file's name with them.
+TEST(Diagnostics, NotesAndTextsAreOneEscapedLine) {
+    const std::string data = "Content-Type: text/plain; charset=\"utf\x1b[2J8\"\n\nx\n";
+    std::ostringstream out;
+    msg::DiagPrinter p(out, false);
+    const msg::DiagPrinter::Note notes[] = {
+        {27, msg::Severity::warning, "part 1: charset utf\x1b[2J8 is not known\nforged: error: x"},
+        {0, msg::Severity::warning, "name \xe2\x80\xae" "fdp.exe"}};
+    p.print(msg::Place{"m.eml", data, 1}, notes);
+    p.print("a\nb.eml", msg::Severity::error, "why\x1b]0;t\x07\r");
+    EXPECT_EQ(out.str(), "m.eml:1:28: warning: part 1: charset utf\\x1b[2J8 is not known\\x0aforged: error: x\n"
+                         "m.eml:1:1: warning: name \\xe2\\x80\\xae" "fdp.exe\n"
+                         "a\\x0ab.eml: error: why\\x1b]0;t\\x07\\x0d\n");
+}
+
 // A detail is shown as printable() shows text: bytes that are not UTF-8
 // (a boundary's) escaped like control bytes; cut at 80 bytes, never inside
 // a character.

@@ -31,6 +31,9 @@ struct Place {
     std::span<const std::size_t> unquoted_lines = {};
 };
 
+// Every line is one line whatever the text: the file's name and any text
+// from the input (a note's, a defect's particulars) are escaped as
+// printable() escapes them (msg/charset.hpp).
 class DiagPrinter {
 public:
     explicit DiagPrinter(std::ostream& out, bool color, bool columns = true);
