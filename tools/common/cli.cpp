@@ -87,8 +87,9 @@ void name_config_lines(const char* tool);   // below, with the config file
 
 void complain(const char* tool, const std::string& message) {
     // Names and text from files and peers (an entry's name, a filename) may
-    // hold control bytes: escaped, line by line, before they reach a terminal.
-    std::cerr << tool << ": " << msg::printable_lines(message) << '\n';
+    // hold control bytes, a line feed among them: escaped, so that a
+    // complaint is one line and cannot forge another.
+    std::cerr << tool << ": " << msg::printable(message) << '\n';
 }
 
 int run_tool(const char* tool, int (*body)(int, char**), int argc, char** argv) {

@@ -69,7 +69,8 @@ void option_goes_with(const char* option, const char* with);
 
 using msg::parse_duration;   // msg/delivery.hpp: "30s", "5m", "2h"
 
-// Print "tool: message" to stderr.
+// Print "tool: message" to stderr, on one line: the message as
+// msg::printable() shows it.
 void complain(const char* tool, const std::string& message);
 
 // Run a tool's main, `body`: what none of its paths handles ends it with a

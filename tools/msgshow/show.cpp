@@ -55,7 +55,7 @@ int Shower::show(const msg::Message& m, const InputMessage& in, const ShowOption
 
 void Shower::tree(const msg::Message& m, const InputMessage& in, bool headers) {
     if (messages_++ > 0) out_ << '\n';
-    out_ << title(in) << '\n';
+    out_ << printable(title(in)) << '\n';
     if (headers) {
         for (const msg::HeaderField& f : m.headers())
             out_ << "  " << printable(f.name) << ": "

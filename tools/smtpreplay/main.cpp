@@ -170,7 +170,7 @@ static int tool_main(int argc, char** argv) {
                 }
                 if (!cli.quiet)
                     for (const smtp::BatchNote& n : b.left_out)
-                        std::cerr << where(n.line) << ": note: left out of the batch: " << n.why << '\n';
+                        std::cerr << msg::printable(where(n.line) + ": note: left out of the batch: " + n.why) << '\n';
                 t = std::move(b.batch);
             }
             if (const auto lost = smtp::lost_line_end(t, target)) {

@@ -46,7 +46,7 @@ int replay_transcript(const std::string& file, std::string_view text, const smtp
     ro.no_data = opt.no_data;
     const smtp::ReplayReport rep = smtp::replay(t, *ep, ro);
     if (!rep.reached) {
-        std::cerr << "smtpreplay: " << file << ": " << msg::printable(rep.error) << "\n";
+        std::cerr << "smtpreplay: " << msg::printable(file + ": " + rep.error) << "\n";
         if (opt.json) out << smtp::replay_summary_json(file, ep->str(), rep, *match) << '\n';
         return ex::unavailable;
     }
@@ -61,7 +61,7 @@ int replay_transcript(const std::string& file, std::string_view text, const smtp
             continue;
         }
         if (opt.quiet || (s.match && s.compared && opt.mismatches_only)) continue;
-        out << file << ':' << line << ": " << (s.match ? (s.compared ? "same" : "note") : "DIFF") << ": " << msg::printable(s.sent)
+        out << msg::printable(file) << ':' << line << ": " << (s.match ? (s.compared ? "same" : "note") : "DIFF") << ": " << msg::printable(s.sent)
             << ": recorded " << show(s.recorded) << ", live " << show(s.live);
         if (!s.note.empty()) out << " [" << msg::printable(s.note) << ']';
         out << '\n';

@@ -13,6 +13,7 @@
 #include <iostream>
 #include <optional>
 
+#include "msg/charset.hpp"
 #include "msg/source.hpp"
 #include "msg/smtp/listener.hpp"
 #include "msg/smtp/script.hpp"
@@ -140,16 +141,16 @@ static int tool_main(int argc, char** argv) {
             return exit_code::no_input;   // (a file that cannot be read)
         }
         if (!pt.defects.empty()) {
-            std::cerr << file << ":" << text->locate(pt.defects[0].offset).line << ": "
+            std::cerr << msg::printable(file) << ":" << text->locate(pt.defects[0].offset).line << ": "
                       << pt.defects[0].info().text << " [" << pt.defects[0].info().code << "]\n";
             return exit_code::data_error;
         }
         if (const std::string_view why = smtp::unplayable_script(pt.transcript); !why.empty()) {
-            std::cerr << "smtpsink: " << file << ": " << why << "\n";
+            complain("smtpsink", file + ": " + std::string(why));
             return exit_code::data_error;
         }
         script.emplace(std::move(pt.transcript), vm.count("tls-cert") > 0);
-        script->on_note = [file](std::string_view note) { std::cerr << "smtpsink: " << file << ": " << note << "\n"; };
+        script->on_note = [file](std::string_view note) { complain("smtpsink", file + ": " + std::string(note)); };
     }
 
     smtp::Rules rules;
@@ -166,7 +167,7 @@ static int tool_main(int argc, char** argv) {
             return exit_code::no_input;   // (a file that cannot be read)
         }
         if (!read) {
-            std::cerr << read.error().message << "\n";
+            std::cerr << msg::printable(read.error().message) << "\n";
             return exit_code::data_error;
         }
         rules = std::move(*read);
