@@ -627,20 +627,6 @@ std::string printable_lines(std::string_view s) {
     }
 }
 
-std::size_t unsafe_char_length(std::string_view s, std::size_t i) noexcept {
-    const auto b = [&](std::size_t k) { return k < s.size() ? static_cast<unsigned char>(s[k]) : 0u; };
-    const unsigned c = b(i);
-    if (c < 0x20 || c == 0x7f) return 1;
-    // C1 controls: C2 80..C2 9F.
-    if (c == 0xC2) return b(i + 1) >= 0x80 && b(i + 1) <= 0x9F ? 2 : 0;
-    if (c != 0xE2) return 0;
-    // U+2028..U+202E: E2 80 A8..AE; U+2066..U+2069: E2 81 A6..A9.
-    const unsigned c1 = b(i + 1), c2 = b(i + 2);
-    if (c1 == 0x80 && c2 >= 0xA8 && c2 <= 0xAE) return 3;
-    if (c1 == 0x81 && c2 >= 0xA6 && c2 <= 0xA9) return 3;
-    return 0;
-}
-
 std::string printable(std::string_view s) {
     std::string out;
     out.reserve(s.size());
