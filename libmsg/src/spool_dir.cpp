@@ -5,6 +5,7 @@
 #include <array>
 #include <cerrno>
 #include <cstdint>
+#include <cstdlib>
 #include <utility>
 
 #include <fcntl.h>
@@ -329,12 +330,255 @@ Result<std::string> Spool::report(std::string_view name) const {
     return r;
 }
 
+// --- the walk -------------------------------------------------------------------------------
+
+// What one or two readings of a directory found past a name, sorted: runs
+// of at most `batch` names each, merged. A reading that finds no more than
+// `batch` names keeps them in memory; one that finds more writes each run
+// to a temporary file without a name (NUL after each name) and reads them
+// back a little at a time as the merge goes on, so that memory holds about
+// one run, whatever the directory's size.
+struct SpoolWalk::Names {
+    struct Run {
+        std::string buf;              // names, a NUL after each; of a run in the file, the part read
+        std::size_t pos = 0;          // the next name in buf
+        std::size_t head = 0, len = 0;   // the run's least name not taken yet: buf[head, head + len)
+        off_t at = 0, end = 0;        // what is left of it in the file
+    };
+    enum class Scan { ok, no_file, failed };
+    static constexpr std::size_t kChunk = 2048;   // bytes read from the file at a time, for a run
+
+    std::vector<Run> runs;
+    std::vector<std::size_t> heap;   // the runs with a name left, the least on top
+    int fd = -1;
+    off_t size = 0;
+    std::string greatest;            // the greatest name read
+    std::optional<Error> error;
+
+    Names() = default;
+    Names(const Names&) = delete;
+    Names& operator=(const Names&) = delete;
+    ~Names() { spool_io::close_fd(fd); }
+
+    std::string_view head(std::size_t r) const { return std::string_view(runs[r].buf).substr(runs[r].head, runs[r].len); }
+    bool empty() const { return heap.empty(); }
+    std::string_view least() const { return head(heap.front()); }
+    // Greater-than on the runs' heads: the heap keeps the least on top.
+    auto order() const {
+        return [this](std::size_t a, std::size_t b) { return head(a) > head(b); };
+    }
+
+    // The run's next name as its head; false at its end (or on a read error).
+    bool advance(Run& r) {
+        for (;;) {
+            const std::size_t nul = r.buf.find('\0', r.pos);
+            if (nul != std::string::npos) {
+                r.head = r.pos;
+                r.len = nul - r.pos;
+                r.pos = nul + 1;
+                return true;
+            }
+            if (r.at >= r.end) {
+                std::string().swap(r.buf);   // used up: its memory goes
+                return false;
+            }
+            r.buf.erase(0, r.pos);
+            r.pos = 0;
+            const std::size_t old = r.buf.size();
+            const auto want = static_cast<std::size_t>(std::min<off_t>(static_cast<off_t>(kChunk), r.end - r.at));
+            r.buf.resize(old + want);
+            ssize_t n;
+            while ((n = ::pread(fd, r.buf.data() + old, want, r.at)) < 0 && errno == EINTR) {
+            }
+            if (n <= 0) {
+                error = spool_io::sys_error("read", "a temporary file of the spool's names", n < 0 ? errno : EIO);
+                r.at = r.end;
+                std::string().swap(r.buf);
+                return false;
+            }
+            r.buf.resize(old + static_cast<std::size_t>(n));
+            r.at += n;
+        }
+    }
+
+    // The least name, taken.
+    std::string take() {
+        std::string name(least());
+        std::pop_heap(heap.begin(), heap.end(), order());
+        if (advance(runs[heap.back()])) std::push_heap(heap.begin(), heap.end(), order());
+        else heap.pop_back();
+        return name;
+    }
+
+    // A temporary file without a name: in the spool's tmp/ (its file
+    // system, never seen by anyone), else in $TMPDIR or /tmp.
+    static int temporary_file(const std::string& root) {
+        int f = ::open(join(root, "tmp").c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+        if (f >= 0) return f;
+        const char* dir = std::getenv("TMPDIR");
+        f = ::open(dir && *dir ? dir : "/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+        return f;
+    }
+
+    // `chunk`, sorted, as a run: in memory, or in the file (`spill`).
+    bool add_run(std::vector<std::string>& chunk, bool spill, const std::string& root) {
+        if (chunk.empty()) return true;
+        std::sort(chunk.begin(), chunk.end());
+        if (greatest < chunk.back()) greatest = chunk.back();
+        std::string joined;
+        for (const std::string& n : chunk) {
+            joined += n;
+            joined += '\0';
+        }
+        chunk.clear();
+        Run r;
+        if (spill) {
+            if (fd < 0 && (fd = temporary_file(root)) < 0) return false;
+            if (Status w = spool_io::write_all(fd, joined, "a temporary file of the spool's names"); !w) {
+                error = w.error();
+                return false;
+            }
+            r.at = size;
+            r.end = size += static_cast<off_t>(joined.size());
+        } else {
+            r.buf = std::move(joined);
+        }
+        runs.push_back(std::move(r));
+        return true;
+    }
+
+    // One reading of the directory root/dir: its entries' names past
+    // `after`, added as sorted runs of at most `batch`. no_file when a run
+    // could not be written (no temporary file can be made: read in batches
+    // instead), failed when the directory could not be read (error).
+    Scan scan(const std::string& root, std::string_view dir, std::string_view after, std::size_t batch) {
+        std::vector<std::string> chunk;
+        bool spilled = false, no_file = false;
+        const Status st = spool_io::for_each_name(join(root, dir), [&](const char* name, unsigned char type, int dirfd) {
+            const std::string_view n = name;
+            if (no_file || !spool_io::is_entry_name(n) || n <= after || !spool_io::is_regular(dirfd, name, type)) return;
+            chunk.emplace_back(n);
+            if (chunk.size() < batch) return;
+            spilled = true;
+            no_file = !add_run(chunk, true, root);
+        });
+        if (no_file) return error ? Scan::failed : Scan::no_file;
+        if (!st) {
+            error = st.error();
+            return Scan::failed;
+        }
+        // The last run of a reading that wrote some goes to the file too:
+        // memory holds runs of readings that found few names only.
+        if (!add_run(chunk, spilled, root)) return error ? Scan::failed : Scan::no_file;
+        return Scan::ok;
+    }
+
+    // The runs read so far, merged from here on.
+    void start() {
+        heap.clear();
+        for (std::size_t i = 0; i < runs.size(); ++i)
+            if (advance(runs[i])) heap.push_back(i);
+        std::make_heap(heap.begin(), heap.end(), order());
+    }
+};
+
+namespace {
+
+// Whether root/dir/name is a regular file (an entry), not followed through a link.
+bool is_there(const std::string& root, SpoolState s, std::string_view name) {
+    struct stat st {};
+    return ::lstat(join(root, state_dir(s), name).c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+}  // namespace
+
 SpoolWalk::SpoolWalk(const Spool& spool, std::vector<SpoolState> states, std::size_t batch)
     : spool_(&spool), batch_(batch == 0 ? 1 : batch) {
-    for (SpoolState s : states) cursors_.push_back(Cursor{s, {}, 0, {}, false});
+    for (SpoolState s : states) cursors_.push_back(Cursor{s, {}, 0, {}, false, nullptr});
+}
+
+SpoolWalk::SpoolWalk(SpoolWalk&&) noexcept = default;
+SpoolWalk& SpoolWalk::operator=(SpoolWalk&&) noexcept = default;
+SpoolWalk::~SpoolWalk() = default;
+
+bool SpoolWalk::reread() {
+    std::vector<Cursor*> need;
+    for (Cursor& c : cursors_)
+        if (!c.done && (!c.read || c.read->empty())) need.push_back(&c);
+    for (Cursor* c : need) c->read = std::make_unique<Names>();
+    // Each directory is read twice when several states are walked (A B,
+    // then A B again): an entry that moves from one to another while they
+    // are read, in either direction, is in the first reading of the one or
+    // the second of the other. A name read twice is met once.
+    const int passes = cursors_.size() > 1 ? 2 : 1;
+    for (int pass = 0; pass < passes; ++pass)
+        for (Cursor* c : need) {
+            ++reads_;
+            switch (c->read->scan(spool_->path(), state_dir(c->state), c->after, batch_)) {
+            case Names::Scan::ok: break;
+            case Names::Scan::failed: error_ = c->read->error; return false;
+            case Names::Scan::no_file:
+                // A reading per batch from here on, past what was met.
+                batched_ = true;
+                for (Cursor& d : cursors_) {
+                    d.read.reset();
+                    d.names.clear();
+                    d.at = 0;
+                    d.after = last_;
+                    d.done = false;
+                }
+                return true;
+            }
+        }
+    for (Cursor* c : need) {
+        c->read->start();
+        if (c->read->error) {
+            error_ = c->read->error;
+            return false;
+        }
+        // Read again once used up, past the greatest name read: entries
+        // enqueued meanwhile are met; a reading that finds none ends it.
+        if (c->read->empty()) c->done = true;
+        else c->after = c->read->greatest;
+    }
+    return true;
+}
+
+std::optional<SpoolWalk::Item> SpoolWalk::next() {
+    for (;;) {
+        if (batched_) return next_batched();
+        if (error_) return std::nullopt;
+        if (std::any_of(cursors_.begin(), cursors_.end(), [](const Cursor& c) { return !c.done && (!c.read || c.read->empty()); })) {
+            if (!reread()) return std::nullopt;
+            continue;
+        }
+        Cursor* best = nullptr;
+        for (Cursor& c : cursors_)
+            if (c.read && !c.read->empty() && (!best || c.read->least() < best->read->least())) best = &c;
+        if (!best) return std::nullopt;   // every cursor done
+        std::string name = best->read->take();
+        if (best->read->error) {
+            error_ = best->read->error;
+            return std::nullopt;
+        }
+        if (name == last_) continue;   // read twice, or in two walked states: moved meanwhile
+        // Met in the state it is in now: one that moved since its name was
+        // read is followed into another walked state; gone from all of them
+        // (removed, or moved to a state not walked), it is not met.
+        SpoolState state = best->state;
+        if (!is_there(spool_->path(), state, name)) {
+            const std::optional<SpoolState> now = spool_->find(name);
+            if (!now || std::none_of(cursors_.begin(), cursors_.end(), [&](const Cursor& c) { return c.state == *now; }))
+                continue;
+            state = *now;
+        }
+        last_ = name;
+        return Item{std::move(name), state};
+    }
 }
 
 bool SpoolWalk::fill(Cursor& c) {
+    ++reads_;
     auto names = spool_->list(c.state, c.after, batch_);
     if (!names) {
         error_ = names.error();
@@ -351,6 +595,7 @@ bool SpoolWalk::refresh(Cursor& c) {
     // What the directory holds now past the last name given, up to where
     // the cursor has read (to the end when it has read all), joined to
     // what it still holds from before: an entry seen in either is met.
+    ++reads_;
     auto fresh = spool_->list(c.state, last_, batch_);
     if (!fresh) {
         error_ = fresh.error();
@@ -375,7 +620,7 @@ bool SpoolWalk::refresh(Cursor& c) {
     return true;
 }
 
-std::optional<SpoolWalk::Item> SpoolWalk::next() {
+std::optional<SpoolWalk::Item> SpoolWalk::next_batched() {
     for (;;) {
         bool read = false;
         for (Cursor& c : cursors_)

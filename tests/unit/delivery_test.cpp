@@ -841,6 +841,70 @@ TEST_F(Delivery, SpoolWalkReadsAnEntryWhereItMoved) {
     EXPECT_EQ(second->state, SpoolState::queue);
 }
 
+// A walk of a large spool reads each directory a few times, not once per
+// batch (which made a walk's time grow with the square of the spool's
+// size): its names are sorted in runs, kept in a temporary file, merged.
+// Every entry is met once, in order, in the state it is in.
+TEST_F(Delivery, SpoolWalkReadsEachDirectoryAFewTimesWhateverItsSize) {
+    constexpr std::size_t kEntries = 3000, kBatch = 50;
+    std::vector<std::string> names;
+    {
+        msg::Spool::Batch b(*spool_);
+        for (std::size_t i = 0; i < kEntries; ++i) {
+            auto n = b.add(envelope({"b@example.net"}), kMessage);
+            ASSERT_TRUE(n) << n.error().message;
+            names.push_back(*n);
+        }
+        ASSERT_TRUE(b.commit());
+    }
+    for (std::size_t i = 0; i < kEntries; i += 7) ASSERT_TRUE(claim(names[i]).complete(false));
+    std::size_t to_hold = 0;
+    for (std::size_t i = 3; i < kEntries; i += 11)
+        if (i % 7 != 0) {
+            ASSERT_TRUE(claim(names[i]).hold());
+            ++to_hold;
+        }
+    // One state, then three merged.
+    for (const auto& states : {std::vector<SpoolState>{SpoolState::queue},
+                               std::vector<SpoolState>{SpoolState::queue, SpoolState::hold, SpoolState::sent}}) {
+        msg::SpoolWalk walk(*spool_, states, kBatch);
+        std::vector<std::string> got;
+        std::size_t held = 0;
+        while (auto it = walk.next()) {
+            got.push_back(it->name);
+            held += it->state == SpoolState::hold;
+            // A move meanwhile, past where the walk is: met where it went.
+            if (got.size() == 100 && states.size() > 1) ASSERT_TRUE(claim(names[1002]).hold());
+        }
+        EXPECT_FALSE(walk.error());
+        if (states.size() == 1) {
+            std::vector<std::string> queued;
+            for (std::size_t i = 0; i < kEntries; ++i)
+                if (i % 7 != 0 && (i < 3 || (i - 3) % 11 != 0)) queued.push_back(names[i]);
+            EXPECT_EQ(got, queued);
+        } else {
+            EXPECT_EQ(got, names);
+            EXPECT_EQ(held, to_hold + 1);   // names[1002] held meanwhile
+        }
+        // A batch per reading would be 60 readings of queue/ and more.
+        EXPECT_LE(walk.directory_reads(), 4 * states.size()) << walk.directory_reads();
+    }
+}
+
+// Entries enqueued while a walk goes on are met when it gets to them.
+TEST_F(Delivery, SpoolWalkMeetsEntriesEnqueuedMeanwhile) {
+    std::vector<std::string> names;
+    for (int i = 0; i < 5; ++i) names.push_back(enqueue(envelope({"b@example.net"})));
+    msg::SpoolWalk walk(*spool_, {SpoolState::queue}, 2);
+    std::vector<std::string> got;
+    while (auto it = walk.next()) {
+        got.push_back(it->name);
+        if (got.size() == 3) names.push_back(enqueue(envelope({"b@example.net"})));
+    }
+    EXPECT_FALSE(walk.error());
+    EXPECT_EQ(got, names);
+}
+
 // An entry as the queue shows it: never tried, then after an attempt.
 TEST_F(Delivery, EntryJson) {
     const std::string n = enqueue(envelope({"b@example.net", "c@example.net"}));

@@ -131,7 +131,7 @@ std::string unsendable(const SpoolEntry& e);
 // attempt is due at `now` (they are older; an entry deferred during this
 // pass lands in deferred/ after that listing is done, so it is not tried
 // twice), then every queued entry; each state in name (enqueue) order,
-// listed in batches so that memory does not grow with the spool. Held
+// walked with SpoolWalk so that memory does not grow with the spool. Held
 // entries are never due. Thread-safe: workers share one scan.
 class DueScan {
 public:

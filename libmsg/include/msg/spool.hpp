@@ -298,7 +298,7 @@ public:
     Result<std::vector<std::string>> list(SpoolState s) const;
     // The first `max` names (sorted) greater than `after`: a spool of any
     // size walked in order with memory bounded by `max` names, at the cost
-    // of reading the directory once per batch.
+    // of reading the directory once per batch (SpoolWalk reads it once).
     Result<std::vector<std::string>> list(SpoolState s, std::string_view after, std::size_t max) const;
     // The state an entry is in, if any.
     std::optional<SpoolState> find(std::string_view name) const;
@@ -328,12 +328,24 @@ private:
 
 // The entries of one or more states in name (enqueue) order, the states
 // merged: a spool of any size walked with memory bounded by `batch` names
-// a state. An entry that moves once from one walked state to another while
-// the walk goes on is met once (each directory is read twice when any is
-// read: with many states that costs a pass over each). Not thread-safe.
+// a state (and 2 KiB for each run being merged), in a time linear in its
+// size. A directory is read once (twice
+// when several states are walked: A B, then A B again) and its names are
+// sorted in runs of `batch`, which go to a temporary file without a name
+// (in the spool's tmp/, else in $TMPDIR or /tmp) and are merged as the
+// walk goes on; once they are used up the directory is read again for
+// names past them (entries enqueued meanwhile). Where no such file can be
+// made the walk reads the directory again for each batch instead (memory
+// still bounded, time quadratic in the spool's size).
+// An entry that moves once from one walked state to another while the
+// walk goes on is met once, in the state it is in when it is met (its
+// name was read in the other). Not thread-safe.
 class SpoolWalk {
 public:
     SpoolWalk(const Spool& spool, std::vector<SpoolState> states, std::size_t batch = 4096);
+    SpoolWalk(SpoolWalk&&) noexcept;
+    SpoolWalk& operator=(SpoolWalk&&) noexcept;
+    ~SpoolWalk();
     struct Item {
         std::string name;
         SpoolState state;
@@ -347,22 +359,32 @@ public:
     // a state not walked: it is not lost, it is there).
     Result<std::string> read(Item& item) const;
     const std::optional<Error>& error() const { return error_; }
+    // How many times the walk has read a state's directory so far: a few
+    // for a whole walk, whatever the spool's size (each batch's, where no
+    // temporary file could be made).
+    std::size_t directory_reads() const { return reads_; }
 
 private:
+    struct Names;   // a directory's names past a point, sorted: runs merged
     struct Cursor {
         SpoolState state;
         std::vector<std::string> names;
         std::size_t at = 0;
         std::string after;
         bool done = false;
+        std::unique_ptr<Names> read;   // what the last reading found, when not batched
     };
     bool fill(Cursor& c);      // the cursor's next batch; false on an error
     bool refresh(Cursor& c);   // its directory read again; false on an error
+    bool reread();             // the used-up cursors' directories read; false on an error
+    std::optional<Item> next_batched();   // next(), a batch per reading
     const Spool* spool_;
     std::size_t batch_;
     std::vector<Cursor> cursors_;
     std::string last_;
     std::optional<Error> error_;
+    bool batched_ = false;   // no temporary file: a reading per batch
+    std::size_t reads_ = 0;
 };
 
 // An operator's command on one entry (spoolctl): retry (a deferred entry
