@@ -281,27 +281,21 @@ int add(msg::Spool& spool, const po::variables_map& vm, const std::string& file)
 }
 
 // retry, hold, release, remove: claim each entry, as a sender would, and move it.
-int steer(msg::Spool& spool, const std::string& command, std::vector<std::string> names, bool all, bool quiet) {
+// With --all the entries are steered as the walk meets them, none of them
+// kept: memory does not grow with the spool (the moves do not disturb the
+// walk: an entry leaves the states walked, or keeps its name and state).
+int steer(msg::Spool& spool, const std::string& command, const std::vector<std::string>& names, bool all, bool quiet) {
     const msg::Steer what = *msg::steer_by_name(command);
-    if (all) {
-        const auto from = msg::steer_from(what);
-        msg::SpoolWalk walk(spool, std::vector<msg::SpoolState>(from.begin(), from.end()));
-        while (const auto item = walk.next()) names.push_back(item->name);
-        if (walk.error()) {
-            complain(kInfo.name, walk.error()->message);
-            return exit_code::io_error;
-        }
-    }
+    const auto from = msg::steer_from(what);
     int result = exit_code::ok;
     std::uint64_t done = 0;
-    for (const std::string& name : names) {
+    auto one = [&](const std::string& name) {
         std::optional<msg::SpoolState> where;
         const auto r = msg::steer(spool, name, what, &where);
         if (r && *r) {
             ++done;
-            continue;
+            return;
         }
-        const auto from = msg::steer_from(what);
         complain(kInfo.name, !r ? r.error().message
                              : where ? name + " is " + std::string(msg::state_dir(*where)) +
                                            (std::find(from.begin(), from.end(), *where) != from.end()
@@ -311,6 +305,15 @@ int steer(msg::Spool& spool, const std::string& command, std::vector<std::string
         // (EINVAL: a name no entry can have, as good as a missing one.)
         result = exit_code::worst(result, !r ? (r.error().errnum == EINVAL ? exit_code::no_input : exit_code::io_error)
                                           : where ? exit_code::problems : exit_code::no_input);
+    };
+    for (const std::string& name : names) one(name);
+    if (all) {
+        msg::SpoolWalk walk(spool, std::vector<msg::SpoolState>(from.begin(), from.end()));
+        while (const auto item = walk.next()) one(item->name);
+        if (walk.error()) {
+            complain(kInfo.name, walk.error()->message);
+            result = exit_code::worst(result, exit_code::io_error);
+        }
     }
     if (!quiet) std::cerr << kInfo.name << ": " << command << ": " << done << (done == 1 ? " entry\n" : " entries\n");
     return result;
