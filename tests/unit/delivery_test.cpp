@@ -10,6 +10,7 @@
 #include <msg/json.hpp>
 #include <msg/rewrite.hpp>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <filesystem>
@@ -874,7 +875,9 @@ TEST_F(Delivery, SpoolWalkReadsEachDirectoryAFewTimesWhateverItsSize) {
             got.push_back(it->name);
             held += it->state == SpoolState::hold;
             // A move meanwhile, past where the walk is: met where it went.
-            if (got.size() == 100 && states.size() > 1) ASSERT_TRUE(claim(names[1002]).hold());
+            if (got.size() == 100 && states.size() > 1) {
+                ASSERT_TRUE(claim(names[1002]).hold());
+            }
         }
         EXPECT_FALSE(walk.error());
         if (states.size() == 1) {
@@ -889,6 +892,43 @@ TEST_F(Delivery, SpoolWalkReadsEachDirectoryAFewTimesWhateverItsSize) {
         // A batch per reading would be 60 readings of queue/ and more.
         EXPECT_LE(walk.directory_reads(), 4 * states.size()) << walk.directory_reads();
     }
+}
+
+// Where no temporary file can be made (the spool's tmp/ is not a
+// directory, TMPDIR names none), the walk reads a batch per reading of the
+// directory instead: the same entries, in the same order, all met.
+TEST_F(Delivery, SpoolWalkWithoutATemporaryFileReadsInBatches) {
+    constexpr std::size_t kEntries = 120, kBatch = 10;
+    std::vector<std::string> names;
+    for (std::size_t i = 0; i < kEntries; ++i) names.push_back(enqueue(envelope({"b@example.net"})));
+    for (std::size_t i = 0; i < kEntries; i += 5) ASSERT_TRUE(claim(names[i]).hold());
+    const fs::path tmp = base_ / "spool" / "tmp";
+    fs::rename(tmp, base_ / "tmp.away");
+    std::ofstream(tmp.string()) << "not a directory\n";
+    const char* old = std::getenv("TMPDIR");
+    const std::string saved = old ? old : "";
+    ::setenv("TMPDIR", (base_ / "no such directory").c_str(), 1);
+    for (const auto& states : {std::vector<SpoolState>{SpoolState::queue},
+                               std::vector<SpoolState>{SpoolState::queue, SpoolState::hold}}) {
+        msg::SpoolWalk walk(*spool_, states, kBatch);
+        std::vector<std::string> got;
+        while (auto it = walk.next()) {
+            const auto i = static_cast<std::size_t>(std::find(names.begin(), names.end(), it->name) - names.begin());
+            EXPECT_EQ(it->state, i % 5 == 0 ? SpoolState::hold : SpoolState::queue) << it->name;
+            got.push_back(it->name);
+        }
+        EXPECT_FALSE(walk.error());
+        std::vector<std::string> want;
+        for (std::size_t i = 0; i < kEntries; ++i)
+            if (states.size() > 1 || i % 5 != 0) want.push_back(names[i]);
+        EXPECT_EQ(got, want);
+        // A reading per batch, at least: the fallback was taken.
+        EXPECT_GE(walk.directory_reads(), want.size() / kBatch) << walk.directory_reads();
+    }
+    if (old) ::setenv("TMPDIR", saved.c_str(), 1);
+    else ::unsetenv("TMPDIR");
+    fs::remove(tmp);
+    fs::rename(base_ / "tmp.away", tmp);
 }
 
 // Entries enqueued while a walk goes on are met when it gets to them.
