@@ -224,10 +224,7 @@ Result<std::string> NewFiles::close(const std::string& name) {
     if (::close(std::exchange(fd_, -1)) != 0 && !failed_)
         failed_ = Error{errno, std::string("cannot write: ") + std::strerror(errno)};
     const std::string tmp = temp_name();
-    struct Release {
-        const std::string& tmp;
-        ~Release() { release_temp(tmp); }
-    } release{tmp_};
+    const KeepOnSignalAtExit release{tmp_};
     if (failed_) {
         ::unlinkat(dfd_, tmp.c_str(), 0);
         return Error{failed_->errnum, dir_ + "/" + name + ": " + failed_->message};

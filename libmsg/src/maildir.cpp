@@ -150,10 +150,7 @@ Result<std::string> MaildirWriter::deliver(std::string_view message, std::string
     const std::string tmp = dir_ + "/tmp/" + name;
     // Not left in tmp/ by a run stopped meanwhile (SIGINT, SIGTERM, SIGHUP).
     remove_on_signal(tmp);
-    struct Keep {
-        const std::string& tmp;
-        ~Keep() { keep_on_signal(tmp); }
-    } keep{tmp};
+    const KeepOnSignalAtExit keep{tmp};
     Result<int> fd = spool_io::create_file(tmp, message, true, 0600);
     if (!fd) return fd.error();
     ::close(*fd);

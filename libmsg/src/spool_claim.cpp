@@ -59,12 +59,6 @@ Result<int> recreate(const std::string& path, std::string_view data) {
     return fd;
 }
 
-// keep_on_signal(path) when it goes out of scope.
-struct KeptOnSignal {
-    const std::string& path;
-    ~KeptOnSignal() { keep_on_signal(path); }
-};
-
 // recreate(), and the new file gets the owner, group and mode of the entry
 // it replaces (`like`, open): an entry rewritten by another user (root's
 // spoolctl retry, say) stays the sender's to claim. Where the owner cannot
@@ -187,7 +181,7 @@ Status Claim::replace(const std::string& content) {
     const std::string tmp = join(root_, "tmp", name_);
     Result<int> fd = recreate_like(tmp, content, fd_);
     if (!fd) return fd.error();
-    KeptOnSignal kept{tmp};   // (the new file locked: no other writer's tmp/ file meanwhile)
+    const KeepOnSignalAtExit kept{tmp};   // (the new file locked: no other writer's tmp/ file meanwhile)
     if (const int err = lock_whole(*fd); err != 0) {
         ::unlink(tmp.c_str());
         spool_io::close_fd(*fd);
@@ -219,7 +213,7 @@ Status write_reports(const std::string& root, const std::string& name, std::stri
         const std::string tmp = join(root, "tmp", file);
         Result<int> fd = recreate(tmp, text);
         if (!fd) return fd.error();
-        KeptOnSignal kept{tmp};
+        const KeepOnSignalAtExit kept{tmp};
         spool_io::close_fd(*fd);
         if (Status s = spool_io::move(tmp, join(failed_dir, file), false); !s) {
             ::unlink(tmp.c_str());
@@ -290,7 +284,7 @@ Result<std::string> Claim::fail_some(const std::vector<std::string>& failed, con
     const FailureReports r = reports(name);   // (before tmp/ holds a file a throw would leave)
     const std::string tmp = join(root_, "tmp", name);
     remove_on_signal(tmp);   // (a new name: no other writer's file)
-    KeptOnSignal kept{tmp};
+    const KeepOnSignalAtExit kept{tmp};
     Result<int> fd = spool_io::create_file(tmp, data, true);
     if (!fd) return fd.error();
     spool_io::close_fd(*fd);

@@ -113,6 +113,12 @@ void discard_all_temps() noexcept;
 // created, so that no signal finds it unsaid.
 void remove_on_signal(const std::string& path);
 void keep_on_signal(const std::string& path);
+// keep_on_signal(path) when it goes out of scope: on every way out of the
+// code that writes the file. (`path` must outlive it.)
+struct KeepOnSignalAtExit {
+    const std::string& path;
+    ~KeepOnSignalAtExit() { keep_on_signal(path); }
+};
 
 // A temporary name beside `path` for output that will replace it
 // ("DIR/.NAME.PID.tmp"): the same file system, so rename() is atomic.
