@@ -15,6 +15,7 @@
 #include "msg/codec.hpp"
 #include "msg/header.hpp"
 #include "msg/message.hpp"
+#include "detail/u64_table.hpp"
 
 namespace msg {
 namespace {
@@ -126,6 +127,49 @@ bool parse_message_key(std::string_view key, std::uint64_t& hash) {
     return true;
 }
 
+struct SpoolIndex::Tables {
+    struct Counts {
+        std::uint32_t have = 0;   // entries in the spool
+        std::uint32_t seen = 0;   // copies in the current archive
+    };
+    // The counts of one kind of key. `counted` lists the keys whose `seen`
+    // the current archive has set, so that next_archive() need not visit
+    // every key (a Maildir is an archive per file); past an eighth of the
+    // table's slots it stops listing and the whole table is swept instead,
+    // so that the list never costs more than a byte a slot.
+    struct Kind {
+        detail::U64Table<Counts> table;
+        std::vector<std::uint64_t> counted;
+        bool sweep = false;
+
+        bool held(std::uint64_t h) {
+            Counts& c = table.at(h);
+            if (c.seen++ == 0 && !sweep) {
+                if (counted.size() < std::max<std::size_t>(64, table.slots() / 8)) counted.push_back(h);
+                else {
+                    sweep = true;
+                    std::vector<std::uint64_t>().swap(counted);
+                }
+            }
+            return c.seen <= c.have;
+        }
+        void next_archive() {
+            if (sweep) table.for_each([](std::uint64_t, Counts& c) { c.seen = 0; });
+            else
+                for (std::uint64_t h : counted) table.find(h)->seen = 0;
+            counted.clear();
+            sweep = false;
+        }
+    };
+    Kind n, m;   // "n" keys, "m" keys (earlier builds')
+    Kind& of(std::string_view key) { return key[0] == 'n' ? n : m; }
+};
+
+SpoolIndex::SpoolIndex() : t_(std::make_unique<Tables>()) {}
+SpoolIndex::SpoolIndex(SpoolIndex&&) noexcept = default;
+SpoolIndex& SpoolIndex::operator=(SpoolIndex&&) noexcept = default;
+SpoolIndex::~SpoolIndex() = default;
+
 Result<SpoolIndex> SpoolIndex::of(const Spool& spool, const std::function<void()>& waiting) {
     SpoolIndex ix;
     const int fd = ::open(spool.path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -141,33 +185,30 @@ Result<SpoolIndex> SpoolIndex::of(const Spool& spool, const std::function<void()
         while (::flock(fd, LOCK_EX) != 0)
             if (errno != EINTR) return Error{errno, "lock " + spool.path() + ": " + std::strerror(errno)};
     }
-    auto keys = spool.keys();
-    if (!keys) return keys.error();
-    for (const std::string& k : *keys)
-        if (std::uint64_t h; parse_message_key(k, h)) ++(k[0] == 'n' ? ix.have_ : ix.earlier_)[h];
+    const Status st = spool.for_each_key([&](std::string_view k) {
+        if (std::uint64_t h; parse_message_key(k, h)) ++ix.t_->of(k).table.at(h).have;
+    });
+    if (!st) return st.error();
     return ix;
 }
 
 void SpoolIndex::next_archive() {
-    seen_.clear();
-    seen_earlier_.clear();
+    t_->n.next_archive();
+    t_->m.next_archive();
 }
 
 bool SpoolIndex::holds(std::string_view key, std::string_view from_line, std::string_view data) {
     // This copy of the key in the archive, and whether the spool holds as many.
     auto held = [this](std::string_view k) {
         std::uint64_t h;
-        if (!parse_message_key(k, h)) return false;
-        const Counts& have = k[0] == 'n' ? have_ : earlier_;
-        const auto it = have.find(h);
-        return ++(k[0] == 'n' ? seen_ : seen_earlier_)[h] <= (it == have.end() ? 0 : it->second);
+        return parse_message_key(k, h) && t_->of(k).held(h);
     };
     if (held(key)) return true;
-    return !earlier_.empty() && key.starts_with('n') && held(earlier_message_key(from_line, data));
+    return t_->m.table.size() != 0 && key.starts_with('n') && held(earlier_message_key(from_line, data));
 }
 
 void SpoolIndex::added(std::string_view key) {
-    if (std::uint64_t h; parse_message_key(key, h)) ++(key[0] == 'n' ? have_ : earlier_)[h];
+    if (std::uint64_t h; parse_message_key(key, h)) ++t_->of(key).table.at(h).have;
 }
 
 std::string make_from_line(std::string_view sender, std::time_t t) {

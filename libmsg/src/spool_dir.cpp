@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "detail/spool_io.hpp"
+#include "detail/u64_table.hpp"
 #include "msg/spool.hpp"
 
 namespace msg {
@@ -230,24 +231,29 @@ std::optional<SpoolState> Spool::find(std::string_view name) const {
     return std::nullopt;
 }
 
-Result<std::vector<std::string>> Spool::keys() const {
+Status Spool::for_each_key(const std::function<void(std::string_view key)>& each) const {
     // The states are listed in the order entries move on (queue, deferred,
     // hold, sent, failed), so that one moving on while they are listed is
     // met again later; release moves one back from hold/ to queue/, so
-    // queue/ is listed once more at the end. An entry met twice is one.
-    // An entry can still slip through twice moved at the wrong moments
-    // (released from hold/ while queue/ and deferred/ are listed, then sent
-    // while sent/ and failed/ are): so the whole pass is made again, its
-    // names joined, while a state directory changed during the last one
-    // (its modification time), three passes at most. A spool that nothing
-    // changes is listed once.
-    std::vector<std::string> names;
+    // queue/ is listed once more at the end. An entry met twice is one: the
+    // names met are kept as hashes. An entry can still slip through twice
+    // moved at the wrong moments (released from hold/ while queue/ and
+    // deferred/ are listed, then sent while sent/ and failed/ are): so the
+    // whole pass is made again while a state directory changed during the
+    // last one (its modification time), three passes at most. A spool that
+    // nothing changes is listed once.
+    struct Nothing {};
+    detail::U64Table<Nothing> met;
     auto add = [&](SpoolState s) -> Status {
-        Result<std::vector<std::string>> listed = list(s);
-        if (!listed) return listed.error();
-        for (std::string& n : *listed)
-            if (!entry_key(n).empty()) names.push_back(std::move(n));
-        return Ok{};
+        return spool_io::for_each_name(join(root_, state_dir(s)), [&](const char* name, unsigned char type, int dirfd) {
+            const std::string_view n = name;
+            if (!spool_io::is_entry_name(n)) return;
+            const std::string_view key = entry_key(n);
+            if (key.empty() || !spool_io::is_regular(dirfd, name, type)) return;
+            bool made = false;
+            met.at(std::hash<std::string_view>{}(n), &made);
+            if (made) each(key);
+        });
     };
     auto stamps = [&] {
         std::vector<std::pair<std::int64_t, std::int64_t>> t;
@@ -261,19 +267,13 @@ Result<std::vector<std::string>> Spool::keys() const {
     auto before = stamps();
     for (int pass = 0; pass < 3; ++pass) {
         for (SpoolState s : kStates)
-            if (Status st = add(s); !st) return st.error();
-        if (Status st = add(SpoolState::queue); !st) return st.error();
+            if (Status st = add(s); !st) return st;
+        if (Status st = add(SpoolState::queue); !st) return st;
         auto after = stamps();   // the next pass's "before"
         if (after == before) break;
         before = std::move(after);
     }
-    std::sort(names.begin(), names.end());
-    names.erase(std::unique(names.begin(), names.end()), names.end());
-    std::vector<std::string> out;
-    out.reserve(names.size());
-    for (const std::string& n : names) out.emplace_back(entry_key(n));
-    std::sort(out.begin(), out.end());
-    return out;
+    return Ok{};
 }
 
 Status Spool::sync() const {

@@ -99,6 +99,35 @@ TEST(Archive, SpoolIndexFindsTheKeysOfEarlierBuilds) {
     std::filesystem::remove_all(root);
 }
 
+// An archive of many messages (more than the index lists for its next
+// archive, so that it sweeps instead): every copy counted in the first
+// archive is counted afresh in the second, none is left over.
+TEST(Archive, SpoolIndexCountsEachArchiveAfresh) {
+    const std::filesystem::path root =
+        std::filesystem::temp_directory_path() / ("msg-index-many-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(root);
+    auto spool = msg::Spool::open(root.string(), true);
+    ASSERT_TRUE(spool) << spool.error().message;
+    auto index = msg::SpoolIndex::of(*spool);
+    ASSERT_TRUE(index) << index.error().message;
+    const std::string from = "a@example.org Mon Nov 23 09:15:00 2026";
+    for (const int messages : {3, 5000, 10, 5000}) {
+        std::vector<std::string> keys;
+        for (int i = 0; i < messages; ++i) keys.push_back(msg::message_key(from, "Subject: " + std::to_string(i) + "\n\n"));
+        // An archive that holds each message twice: the spool gets two entries of each.
+        index->next_archive();
+        for (int copy = 0; copy < 2; ++copy)
+            for (const std::string& k : keys)
+                if (!index->holds(k, from, {})) index->added(k);
+        // The same archive again: all there, and a third copy is not.
+        index->next_archive();
+        for (int copy = 0; copy < 2; ++copy)
+            for (const std::string& k : keys) ASSERT_TRUE(index->holds(k, from, {})) << messages << " " << k;
+        for (const std::string& k : keys) ASSERT_FALSE(index->holds(k, from, {})) << messages << " " << k;
+    }
+    std::filesystem::remove_all(root);
+}
+
 // Two runs that enqueue by key take turns: the second reads its index once
 // the first has let go of the spool.
 TEST(Archive, SpoolIndexTakesTurns) {

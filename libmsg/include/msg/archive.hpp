@@ -46,8 +46,6 @@
 #include "msg/spool.hpp"
 #include "msg/spool_entry.hpp"
 
-#include <unordered_map>
-
 namespace msg {
 
 // "n" and 16 hex digits: a 64-bit hash of the From_ line and the message.
@@ -73,6 +71,9 @@ public:
     // take turns and the second sees what the first enqueued; `waiting` is
     // called once when another run holds it.
     static Result<SpoolIndex> of(const Spool& spool, const std::function<void()>& waiting = {});
+    SpoolIndex(SpoolIndex&&) noexcept;
+    SpoolIndex& operator=(SpoolIndex&&) noexcept;
+    ~SpoolIndex();
     // The messages asked of next are another archive's (or Maildir
     // file's), read in order: its copies are counted afresh. Called at each
     // archive's first message, also when one archive is given twice.
@@ -86,9 +87,12 @@ public:
     void added(std::string_view key);
 
 private:
-    using Counts = std::unordered_map<std::uint64_t, std::uint32_t>;
-    Counts have_, earlier_;         // entries in the spool: "n" keys, "m" keys
-    Counts seen_, seen_earlier_;    // copies in the current archive
+    SpoolIndex();
+    // Per key hash: the spool's entries and the current archive's copies,
+    // 16 bytes a key (archive.cpp), so that the index of a spool of a
+    // million entries stays near 20 MB.
+    struct Tables;
+    std::unique_ptr<Tables> t_;
     std::shared_ptr<const int> lock_;   // the directory's fd, closed last
 };
 

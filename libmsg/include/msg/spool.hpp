@@ -302,9 +302,13 @@ public:
     Result<std::vector<std::string>> list(SpoolState s, std::string_view after, std::size_t max) const;
     // The state an entry is in, if any.
     std::optional<SpoolState> find(std::string_view name) const;
-    // The key (entry_key) of every entry that has one, in any state, sorted;
-    // a key appears once per entry that carries it. For idempotent writers.
-    Result<std::vector<std::string>> keys() const;
+    // Calls `each` with the key (entry_key) of every entry that has one, in
+    // any state, in no order: once per entry, also when the entry moves on
+    // while the states are listed. For idempotent writers. Its memory is
+    // about 16 bytes an entry (a 64-bit hash of each name met; two names
+    // sharing one would count as one entry, one chance in 2^64 per pair,
+    // and the importer would then enqueue that message again, not lose it).
+    Status for_each_key(const std::function<void(std::string_view key)>& each) const;
     // Make every change to the spool's file system durable (syncfs).
     Status sync() const;
     // Remove leftovers in tmp/ older than `age` (writers that died).

@@ -1,0 +1,87 @@
+// u64_table_property.cpp - the flat table of the spool's key index
+// (libmsg/src/detail/u64_table.hpp) holds what a std::unordered_map holds,
+// after any sequence of insertions and lookups: the key 0 (its free-slot
+// mark, kept apart), keys that share their low bits, and growth included.
+#include <gtest/gtest.h>
+#include <rapidcheck.h>
+#include <rapidcheck/gtest.h>
+
+#include <cstdint>
+#include <unordered_map>
+#include <vector>
+
+#include "detail/u64_table.hpp"
+
+namespace {
+
+using Table = msg::detail::U64Table<std::uint32_t>;
+
+// Keys from a few kinds: small ones (0 among them), ones that differ only
+// in their high bits (the same home slot without the seed's mixing), and
+// any 64-bit value.
+rc::Gen<std::uint64_t> key() {
+    return rc::gen::weightedOneOf<std::uint64_t>(
+        {{3, rc::gen::inRange<std::uint64_t>(0, 8)},
+         {3, rc::gen::map(rc::gen::inRange<std::uint64_t>(0, 4096), [](std::uint64_t k) { return k << 52; })},
+         {4, rc::gen::arbitrary<std::uint64_t>()}});
+}
+
+void expect_same(Table& t, const std::unordered_map<std::uint64_t, std::uint32_t>& model) {
+    RC_ASSERT(t.size() == model.size());
+    std::size_t visited = 0;
+    t.for_each([&](std::uint64_t k, std::uint32_t& v) {
+        ++visited;
+        const auto it = model.find(k);
+        RC_ASSERT(it != model.end());
+        RC_ASSERT(v == it->second);
+    });
+    RC_ASSERT(visited == model.size());
+    for (const auto& [k, v] : model) {
+        const std::uint32_t* found = t.find(k);
+        RC_ASSERT(found != nullptr);
+        RC_ASSERT(*found == v);
+    }
+    RC_ASSERT(t.slots() == 0 || t.size() * 8 <= t.slots() * 7 + 8);
+}
+
+RC_GTEST_PROP(U64Table, HoldsWhatAMapHolds, ()) {
+    const auto ops = *rc::gen::container<std::vector<std::pair<bool, std::uint64_t>>>(
+        rc::gen::pair(rc::gen::arbitrary<bool>(), key()));
+    Table t;
+    std::unordered_map<std::uint64_t, std::uint32_t> model;
+    for (const auto& [insert, k] : ops) {
+        if (insert) {
+            bool made = false;
+            ++t.at(k, &made);
+            RC_ASSERT(made == (model.find(k) == model.end()));
+            ++model[k];
+        } else {
+            const std::uint32_t* v = t.find(k);
+            const auto it = model.find(k);
+            RC_ASSERT((v == nullptr) == (it == model.end()));
+            if (v) RC_ASSERT(*v == it->second);
+        }
+    }
+    expect_same(t, model);
+}
+
+// Many keys, through several doublings: every one is found, with its count.
+TEST(U64Table, GrowsAndKeepsEveryKey) {
+    Table t;
+    std::unordered_map<std::uint64_t, std::uint32_t> model;
+    for (std::uint64_t i = 0; i < 100000; ++i) {
+        const std::uint64_t k = (i % 3 == 0) ? i << 40 : i * 0x9E3779B97F4A7C15ULL;
+        t.at(k) += static_cast<std::uint32_t>(i % 7 + 1);
+        model[k] += static_cast<std::uint32_t>(i % 7 + 1);
+    }
+    EXPECT_EQ(t.size(), model.size());
+    EXPECT_LE(t.slots(), std::size_t{1} << 17) << "at most 7/8 used, and no more than needed";
+    for (const auto& [k, v] : model) {
+        const std::uint32_t* found = t.find(k);
+        ASSERT_NE(found, nullptr) << k;
+        EXPECT_EQ(*found, v) << k;
+    }
+    EXPECT_EQ(t.find(12345), nullptr);
+}
+
+}  // namespace
