@@ -7,7 +7,7 @@
 // are anyone's to make) do not make one long probe.
 #pragma once
 
-#include <bit>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <random>
@@ -19,7 +19,7 @@ namespace msg::detail {
 template <class V>
 class U64Table {
 public:
-    U64Table() : seed_(std::random_device{}() | std::uint64_t{std::random_device{}()} << 32) {}
+    U64Table() : seed_(draw_seed()) {}
 
     std::size_t size() const { return used_ + (zero_used_ ? 1 : 0); }
     std::size_t slots() const { return slots_.size(); }
@@ -62,6 +62,16 @@ private:
         std::uint64_t key = 0;   // 0: a free slot (the key 0 lives in zero_)
         [[no_unique_address]] V value{};
     };
+
+    static std::uint64_t draw_seed() {
+        try {
+            std::random_device r;
+            return r() | std::uint64_t{r()} << 32;
+        } catch (...) {
+            // (no source of randomness: the clock's nanoseconds will do)
+            return static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+        }
+    }
 
     std::size_t home(std::uint64_t k, std::size_t n) const {
         // splitmix64's finaliser, of the key and the seed
