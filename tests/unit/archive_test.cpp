@@ -66,14 +66,27 @@ TEST(Archive, KeysOfLongMessagesCountEveryByte) {
     EXPECT_NE(msg::message_key(from, data.substr(0, data.size() - 1)), k);
 }
 
+// A fresh spool in the temporary directory, removed at the end of the test.
+struct TempSpool {
+    explicit TempSpool(const std::string& stem)
+        : root(std::filesystem::temp_directory_path() / (stem + "-" + std::to_string(::getpid()))) {
+        std::filesystem::remove_all(root);
+        auto s = msg::Spool::open(root.string(), true);
+        if (s) spool.emplace(std::move(*s));
+        else error = s.error().message;
+    }
+    ~TempSpool() { std::filesystem::remove_all(root); }
+    std::filesystem::path root;
+    std::optional<msg::Spool> spool;
+    std::string error;
+};
+
 // A spool written by an earlier build holds "m" keys: a message found
 // under either kind of key is there already, once per entry.
 TEST(Archive, SpoolIndexFindsTheKeysOfEarlierBuilds) {
-    const std::filesystem::path root =
-        std::filesystem::temp_directory_path() / ("msg-index-" + std::to_string(::getpid()));
-    std::filesystem::remove_all(root);
-    auto spool = msg::Spool::open(root.string(), true);
-    ASSERT_TRUE(spool) << spool.error().message;
+    TempSpool temp("msg-index");
+    ASSERT_TRUE(temp.spool) << temp.error;
+    msg::Spool* spool = &*temp.spool;
     msg::Envelope e;
     e.mail_from = "a@example.org";
     e.rcpts = {{"b@example.net", {}}};
@@ -96,18 +109,15 @@ TEST(Archive, SpoolIndexFindsTheKeysOfEarlierBuilds) {
     EXPECT_TRUE(index->holds(new_key, from, new_msg));
     EXPECT_TRUE(index->holds(new_key, from, new_msg));
     EXPECT_FALSE(index->holds(new_key, from, new_msg));
-    std::filesystem::remove_all(root);
 }
 
 // An archive of many messages (more than the index lists for its next
 // archive, so that it sweeps instead): every copy counted in the first
 // archive is counted afresh in the second, none is left over.
 TEST(Archive, SpoolIndexCountsEachArchiveAfresh) {
-    const std::filesystem::path root =
-        std::filesystem::temp_directory_path() / ("msg-index-many-" + std::to_string(::getpid()));
-    std::filesystem::remove_all(root);
-    auto spool = msg::Spool::open(root.string(), true);
-    ASSERT_TRUE(spool) << spool.error().message;
+    TempSpool temp("msg-index-many");
+    ASSERT_TRUE(temp.spool) << temp.error;
+    msg::Spool* spool = &*temp.spool;
     auto index = msg::SpoolIndex::of(*spool);
     ASSERT_TRUE(index) << index.error().message;
     const std::string from = "a@example.org Mon Nov 23 09:15:00 2026";
@@ -125,17 +135,14 @@ TEST(Archive, SpoolIndexCountsEachArchiveAfresh) {
             for (const std::string& k : keys) ASSERT_TRUE(index->holds(k, from, {})) << messages << " " << k;
         for (const std::string& k : keys) ASSERT_FALSE(index->holds(k, from, {})) << messages << " " << k;
     }
-    std::filesystem::remove_all(root);
 }
 
 // Two runs that enqueue by key take turns: the second reads its index once
 // the first has let go of the spool.
 TEST(Archive, SpoolIndexTakesTurns) {
-    const std::filesystem::path root =
-        std::filesystem::temp_directory_path() / ("msg-index-lock-" + std::to_string(::getpid()));
-    std::filesystem::remove_all(root);
-    auto spool = msg::Spool::open(root.string(), true);
-    ASSERT_TRUE(spool) << spool.error().message;
+    TempSpool temp("msg-index-lock");
+    ASSERT_TRUE(temp.spool) << temp.error;
+    msg::Spool* spool = &*temp.spool;
     std::optional<msg::SpoolIndex> first;
     {
         auto ix = msg::SpoolIndex::of(*spool);
@@ -158,7 +165,6 @@ TEST(Archive, SpoolIndexTakesTurns) {
     first.reset();
     second.join();
     EXPECT_TRUE(got) << "the second run sees the first one's entry";
-    std::filesystem::remove_all(root);
 }
 
 TEST(Archive, AnnotationsAndTheirInverse) {
