@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "detail/sip_hash.hpp"
 #include "detail/spool_io.hpp"
 #include "detail/u64_table.hpp"
 #include "msg/spool.hpp"
@@ -236,14 +237,18 @@ Status Spool::for_each_key(const std::function<void(std::string_view key)>& each
     // hold, sent, failed), so that one moving on while they are listed is
     // met again later; release moves one back from hold/ to queue/, so
     // queue/ is listed once more at the end. An entry met twice is one: the
-    // names met are kept as hashes. An entry can still slip through twice
-    // moved at the wrong moments (released from hold/ while queue/ and
-    // deferred/ are listed, then sent while sent/ and failed/ are): so the
-    // whole pass is made again while a state directory changed during the
-    // last one (its modification time), three passes at most. A spool that
-    // nothing changes is listed once.
+    // names met are kept as hashes, keyed with a secret drawn for this
+    // listing (SipHash): the names are anyone's to make, and two that an
+    // unkeyed hash such as std::hash gives one value are made in a moment
+    // (the second entry's key would be lost to the index). An entry can
+    // still slip through twice moved at the wrong moments (released from
+    // hold/ while queue/ and deferred/ are listed, then sent while sent/
+    // and failed/ are): so the whole pass is made again while a state
+    // directory changed during the last one (its modification time), three
+    // passes at most. A spool that nothing changes is listed once.
     struct Nothing {};
     detail::U64Table<Nothing> met;
+    const detail::SipKey secret{detail::random_u64(), detail::random_u64()};
     auto add = [&](SpoolState s) -> Status {
         return spool_io::for_each_name(join(root_, state_dir(s)), [&](const char* name, unsigned char type, int dirfd) {
             const std::string_view n = name;
@@ -251,7 +256,7 @@ Status Spool::for_each_key(const std::function<void(std::string_view key)>& each
             const std::string_view key = entry_key(n);
             if (key.empty() || !spool_io::is_regular(dirfd, name, type)) return;
             bool made = false;
-            met.at(std::hash<std::string_view>{}(n), &made);
+            met.at(detail::sip_hash(secret, n), &made);
             if (made) each(key);
         });
     };

@@ -1,15 +1,18 @@
 // u64_table_property.cpp - the flat table of the spool's key index
 // (libmsg/src/detail/u64_table.hpp) holds what a std::unordered_map holds,
 // after any sequence of insertions and lookups: the key 0 (its free-slot
-// mark, kept apart), keys that share their low bits, and growth included.
+// mark, kept apart), keys that share their low bits, and growth included;
+// and the keyed hash of the names it holds (detail/sip_hash.hpp).
 #include <gtest/gtest.h>
 #include <rapidcheck.h>
 #include <rapidcheck/gtest.h>
 
 #include <cstdint>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
+#include "detail/sip_hash.hpp"
 #include "detail/u64_table.hpp"
 
 namespace {
@@ -82,6 +85,23 @@ TEST(U64Table, GrowsAndKeepsEveryKey) {
         EXPECT_EQ(*found, v) << k;
     }
     EXPECT_EQ(t.find(12345), nullptr);
+}
+
+// SipHash-2-4 gives the reference implementation's values (its
+// vectors.h: key 00..0f, the message 00..len-1), on each side of a word.
+TEST(U64Table, NameHashIsSipHash24) {
+    const msg::detail::SipKey key{0x0706050403020100ULL, 0x0f0e0d0c0b0a0908ULL};
+    const std::pair<int, std::uint64_t> vectors[] = {
+        {0, 0x726fdb47dd0e0e31ULL},  {1, 0x74f839c593dc67fdULL},  {7, 0xab0200f58b01d137ULL},
+        {8, 0x93f5f5799a932462ULL},  {15, 0xa129ca6149be45e5ULL}, {16, 0x3f2acc7f57c29bdbULL},
+        {63, 0x958a324ceb064572ULL},
+    };
+    for (const auto& [len, want] : vectors) {
+        std::string m;
+        for (int i = 0; i < len; ++i) m += static_cast<char>(i);
+        EXPECT_EQ(msg::detail::sip_hash(key, m), want) << len;
+    }
+    EXPECT_NE(msg::detail::sip_hash({1, 2}, "x"), msg::detail::sip_hash({1, 3}, "x")) << "the key counts";
 }
 
 }  // namespace

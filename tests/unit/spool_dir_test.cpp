@@ -975,6 +975,24 @@ TEST_F(SpoolDir, KeysOfEveryState) {
     EXPECT_EQ(keys, (std::vector<std::string>{"k-1", "k-1", "k_2"}));
 }
 
+// Two entries whose names share a 64-bit hash of the kind anyone can
+// compute are two entries: names are anyone's to make (a hand-made entry,
+// a copy), and these two, both well formed, are one value to libstdc++'s
+// std::hash, which has no secret (such a pair takes a moment to find). Met
+// as one, the key of the entry in sent/ would be missing from the index and
+// mbox2spool would enqueue its message again.
+TEST_F(SpoolDir, KeysOfEntriesWhoseNamesShareAnUnkeyedHash) {
+    const std::string sent = "20261123T081500.123456Z.4242.000017.mail-relay-example-org.n0123456789abcdef";
+    const std::string queued = "20261123T081500.123456Z.4242.000018.mailcx774tnay3KIicJjrg.nfedcba9876543210";
+    spit(root_ / "sent" / sent, "x");
+    spit(root_ / "queue" / queued, "y");
+    std::vector<std::string> keys;
+    auto st = spool().for_each_key([&](std::string_view k) { keys.emplace_back(k); });
+    ASSERT_TRUE(st) << st.error().message;
+    std::sort(keys.begin(), keys.end());
+    EXPECT_EQ(keys, (std::vector<std::string>{"n0123456789abcdef", "nfedcba9876543210"}));
+}
+
 // Entries released from hold/ to queue/ while for_each_key() lists the
 // states are all met, each once: each listing holds every key (an importer that missed one would
 // enqueue its message again).

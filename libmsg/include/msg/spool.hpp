@@ -305,9 +305,11 @@ public:
     // Calls `each` with the key (entry_key) of every entry that has one, in
     // any state, in no order: once per entry, also when the entry moves on
     // while the states are listed. For idempotent writers. Its memory is
-    // about 16 bytes an entry (a 64-bit hash of each name met; two names
-    // sharing one would count as one entry, one chance in 2^64 per pair,
-    // and the importer would then enqueue that message again, not lose it).
+    // about 16 bytes an entry (a 64-bit hash of each name met, keyed with a
+    // secret drawn per call, so that names chosen to share one cannot be
+    // made; two that share it by chance would count as one entry, one
+    // chance in 2^64 per pair, and the importer would then enqueue that
+    // message again, not lose it).
     Status for_each_key(const std::function<void(std::string_view key)>& each) const;
     // Make every change to the spool's file system durable (syncfs).
     Status sync() const;

@@ -16,10 +16,21 @@
 
 namespace msg::detail {
 
+// 64 random bits, for a seed or a key: from the system's source of
+// randomness, or where none can be opened from the clock's nanoseconds.
+inline std::uint64_t random_u64() {
+    try {
+        std::random_device r;
+        return r() | std::uint64_t{r()} << 32;
+    } catch (...) {
+        return static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+    }
+}
+
 template <class V>
 class U64Table {
 public:
-    U64Table() : seed_(draw_seed()) {}
+    U64Table() : seed_(random_u64()) {}
 
     std::size_t size() const { return used_ + (zero_used_ ? 1 : 0); }
     std::size_t slots() const { return slots_.size(); }
@@ -62,16 +73,6 @@ private:
         std::uint64_t key = 0;   // 0: a free slot (the key 0 lives in zero_)
         [[no_unique_address]] V value{};
     };
-
-    static std::uint64_t draw_seed() {
-        try {
-            std::random_device r;
-            return r() | std::uint64_t{r()} << 32;
-        } catch (...) {
-            // (no source of randomness: the clock's nanoseconds will do)
-            return static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
-        }
-    }
 
     std::size_t home(std::uint64_t k, std::size_t n) const {
         // splitmix64's finaliser, of the key and the seed
