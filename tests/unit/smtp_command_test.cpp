@@ -163,4 +163,10 @@ TEST(SmtpCommand, AuthLineShownWithoutItsCredential) {
     EXPECT_EQ(auth_line_shown("AUTH   LOGIN   YWxpY2U="), "AUTH   LOGIN (initial response)");
     EXPECT_EQ(auth_line_shown("AUTH AGFsaWNlAHNlY3JldA=="), "AUTH (initial response)");   // no mechanism's name
     EXPECT_EQ(auth_line_shown("AUTH PLAIN AGFsaWNlAHNlY3JldA== !"), "AUTH PLAIN (initial response)");
+    // A word shaped like a mechanism's name but not one may be a credential.
+    EXPECT_EQ(auth_line_shown("AUTH hunter2"), "AUTH (initial response)");
+    EXPECT_EQ(auth_line_shown("AUTH QUJD"), "AUTH (initial response)");
+    EXPECT_EQ(auth_line_shown("auth login"), "auth login");
+    EXPECT_EQ(auth_line_shown("AUTH SCRAM-SHA-256"), "AUTH SCRAM-SHA-256");
+    EXPECT_EQ(auth_line_shown("AUTH XOAUTH2 dXNlcj1h"), "AUTH XOAUTH2 (initial response)");
 }

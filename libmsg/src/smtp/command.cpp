@@ -91,6 +91,23 @@ bool is_mechanism(std::string_view s) {
     return true;
 }
 
+// A mechanism's name that a line may show: one of the registered names
+// (IANA's SASL mechanisms, any case) or of their families. A word that is
+// only shaped like one (up to 20 letters and digits) may be a client's
+// credential sent where the mechanism belongs, and is not shown.
+bool known_mechanism(std::string_view s) {
+    static constexpr std::string_view names[] = {
+        "PLAIN", "LOGIN", "CRAM-MD5", "DIGEST-MD5", "GSSAPI", "GSS-SPNEGO", "NTLM", "EXTERNAL", "ANONYMOUS",
+        "XOAUTH", "XOAUTH2", "OAUTHBEARER", "OTP", "SKEY", "SECURID", "KERBEROS_V4", "KERBEROS_V5", "SRP",
+        "SAML20", "OPENID20", "PASSDSS-3DES-1", "NMAS_LOGIN", "NMAS_AUTHEN", "NMAS-SAMBA-AUTH"};
+    static constexpr std::string_view families[] = {"SCRAM-", "GS2-", "9798-", "EAP-"};
+    for (std::string_view n : names)
+        if (iequals(s, n)) return true;
+    for (std::string_view f : families)
+        if (s.size() > f.size() && istarts(s, f)) return true;
+    return false;
+}
+
 }  // namespace
 
 std::string_view verb_name(Verb v) {
@@ -249,7 +266,7 @@ std::optional<std::string> auth_line_shown(std::string_view l) {
     if (mech == std::string_view::npos) return std::string(l);
     const std::size_t mech_end = std::min(l.find_first_of(blank, mech), l.size());
     const std::string_view name = l.substr(mech, mech_end - mech);
-    if (!is_mechanism(name)) return std::string(l.substr(0, verb_end)) + " (initial response)";
+    if (!is_mechanism(name) || !known_mechanism(name)) return std::string(l.substr(0, verb_end)) + " (initial response)";
     if (l.find_first_not_of(blank, mech_end) != std::string_view::npos)
         return std::string(l.substr(0, mech_end)) + " (initial response)";
     return std::string(l);
