@@ -131,6 +131,15 @@ void remove_on_signal(const std::string& path) { register_temp(path); }
 
 void keep_on_signal(const std::string& path) { release_temp(path); }
 
+StoppingSignalsHeld::StoppingSignalsHeld() {
+    sigset_t stop;
+    ::sigemptyset(&stop);
+    for (int sig : kStopSignals) ::sigaddset(&stop, sig);
+    ::pthread_sigmask(SIG_BLOCK, &stop, &before_);
+}
+
+StoppingSignalsHeld::~StoppingSignalsHeld() { ::pthread_sigmask(SIG_SETMASK, &before_, nullptr); }
+
 std::string safe_filename(std::string_view wanted) {
     std::size_t cut = wanted.find_last_of("/\\");
     if (cut != std::string_view::npos) wanted.remove_prefix(cut + 1);

@@ -352,9 +352,14 @@ Status Claim::retry_now() {
 Status Claim::remove() {
     if (fd_ < 0) return Error{EBADF, "the claim on spool entry " + name_ + " has ended"};
     const std::string dir = join(root_, state_dir(state_));
-    if (::unlink(join(dir, name_).c_str()) != 0) return sys_error("remove", join(dir, name_), errno);
-    if (state_ == SpoolState::failed)
-        for (const char* suffix : {".report", ".json", ".dsn"}) ::unlink(join(dir, name_ + suffix).c_str());
+    {
+        // A failed entry goes with its reports: a stopping signal waits
+        // until both are gone, so that no report is left without its entry.
+        const StoppingSignalsHeld held;
+        if (::unlink(join(dir, name_).c_str()) != 0) return sys_error("remove", join(dir, name_), errno);
+        if (state_ == SpoolState::failed)
+            for (const char* suffix : {".report", ".json", ".dsn"}) ::unlink(join(dir, name_ + suffix).c_str());
+    }
     spool_io::close_fd(fd_);
     fd_ = -1;
     return spool_io::sync_dir(dir);

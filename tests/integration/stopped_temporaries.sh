@@ -4,7 +4,8 @@
 # name, not yet renamed into place, dies by that signal (exit 128+N) and
 # leaves no temporary file: not beside msgshow --extract-all's files, not
 # in the tmp/ of spool2mbox --maildir's Maildir, not in the spool's tmp/
-# after spoolctl retry. strace puts the signal at that point, every time:
+# after spoolctl retry; and spoolctl remove, stopped between a failed
+# entry and its reports, removes both. strace puts the signal at that point, every time:
 # it fails the tool's first rename (EINTR, the rename not made) and sends
 # the signal with it. Skipped (77) without strace.
 set -u
@@ -52,5 +53,22 @@ for sig in TERM INT HUP; do
 done
 "$ctl" -q retry sp "$entry" || { echo "FAIL: spoolctl retry"; fail=1; }
 lacks "sp/deferred/$entry" '^Next-Attempt:'
+
+# A failed entry and its reports go together: spoolctl remove signalled
+# at its first unlink (the entry's) still removes the reports before it
+# dies by the signal, so that no report is left without its entry.
+"$ctl" -q add --sender a@example.org --rcpt b@example.net sp one.eml >/dev/null || { echo "FAIL: spoolctl add"; exit 1; }
+for sig in TERM INT HUP; do
+    gone=$(ls sp/queue | head -n 1)
+    mv "sp/queue/$gone" "sp/failed/$gone" && echo '550 5.1.1 no such user' >"sp/failed/$gone.report" &&
+        echo '{"reply":"550 5.1.1"}' >"sp/failed/$gone.json" || exit 1
+    "$ctl" -q add --sender a@example.org --rcpt b@example.net sp one.eml >/dev/null || { echo "FAIL: spoolctl add"; exit 1; }
+    strace -f -qq -o /dev/null -e trace=unlink,unlinkat -e inject=unlink,unlinkat:signal="$sig":when=1 \
+        "$ctl" -q remove sp "$gone" >/dev/null 2>err
+    rc=$?
+    case $sig in HUP) want=129 ;; INT) want=130 ;; TERM) want=143 ;; esac
+    [ $rc = $want ] || { echo "FAIL: spoolctl remove stopped by SIG$sig exited $rc, not $want"; cat err; fail=1; }
+    [ -z "$(ls -A sp/failed)" ] || { echo "FAIL: spoolctl remove stopped by SIG$sig left in failed/: $(ls -A sp/failed)"; fail=1; }
+done
 
 exit $fail

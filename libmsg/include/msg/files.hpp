@@ -9,6 +9,7 @@
 
 #include "msg/result.hpp"
 
+#include <signal.h>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -118,6 +119,20 @@ void keep_on_signal(const std::string& path);
 struct KeepOnSignalAtExit {
     const std::string& path;
     ~KeepOnSignalAtExit() { keep_on_signal(path); }
+};
+
+// While it lives, SIGINT, SIGTERM and SIGHUP wait (blocked in this thread,
+// then delivered when it ends): for two changes that must both be made or
+// neither, such as an entry and its reports removed together.
+class StoppingSignalsHeld {
+public:
+    StoppingSignalsHeld();
+    ~StoppingSignalsHeld();
+    StoppingSignalsHeld(const StoppingSignalsHeld&) = delete;
+    StoppingSignalsHeld& operator=(const StoppingSignalsHeld&) = delete;
+
+private:
+    sigset_t before_;
 };
 
 // A temporary name beside `path` for output that will replace it
