@@ -123,7 +123,9 @@ struct KeepOnSignalAtExit {
 
 // While it lives, SIGINT, SIGTERM and SIGHUP wait (blocked in this thread,
 // then delivered when it ends): for two changes that must both be made or
-// neither, such as an entry and its reports removed together.
+// neither, such as an entry and its reports removed together. The mask is
+// the thread's: in a program with other threads, they must block these
+// signals too (or the signal goes to one of them at once).
 class StoppingSignalsHeld {
 public:
     StoppingSignalsHeld();
