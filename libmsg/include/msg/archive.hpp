@@ -89,8 +89,8 @@ public:
 private:
     SpoolIndex();
     // Per key hash: the spool's entries and the current archive's copies,
-    // 16 bytes a key in a table 44-88% full (archive.cpp): a million keys
-    // take 17 to 34 MB, where std::unordered_map took three times that.
+    // 16 bytes a key in a table 58-88% full (archive.cpp): a million keys
+    // take 18 to 28 MB, where std::unordered_map took three times that.
     struct Tables;
     std::unique_ptr<Tables> t_;
     std::shared_ptr<const int> lock_;   // the directory's fd, closed last

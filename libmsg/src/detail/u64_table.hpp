@@ -89,7 +89,7 @@ private:
     // The table is 16 tables, each chosen by the top bits of a key's mix
     // and grown on its own by half again: a table grows a sixteenth at a
     // time (the old and the new array side by side for that sixteenth
-    // only), and its arrays are 44-88% full, not 44-88% of a power of two.
+    // only), and its arrays are 58-88% full, not 44-88% of a power of two.
     static constexpr int kShardBits = 4;
     struct Shard {
         std::vector<Slot> slots;
