@@ -27,6 +27,19 @@ constexpr std::array<std::string_view, 6> kDirs = {"tmp", "queue", "deferred", "
 constexpr std::array<SpoolState, 5> kStates = {SpoolState::queue, SpoolState::deferred, SpoolState::hold,
                                                SpoolState::sent, SpoolState::failed};
 
+// Whether a name a state directory's listing gave is an entry: an entry's
+// name, of a regular file (the listing's type says so, else it is looked
+// at, not followed through a link).
+bool listed_entry(const char* name, unsigned char type, int dirfd) {
+    return spool_io::is_entry_name(name) && spool_io::is_regular(dirfd, name, type);
+}
+
+// Whether root/STATE/name is a regular file (an entry), not followed through a link.
+bool entry_in(const std::string& root, SpoolState s, std::string_view name) {
+    struct stat st {};
+    return ::lstat(join(root, state_dir(s), name).c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
 // mkdir that accepts an existing directory.
 Status make_dir(const std::string& path) {
     if (::mkdir(path.c_str(), 0770) == 0) return Ok{};
@@ -204,7 +217,7 @@ Result<std::vector<std::string>> Spool::list(SpoolState s, std::string_view afte
     std::vector<std::string> names;
     const Status st = spool_io::for_each_name(dir, [&](const char* name, unsigned char type, int dirfd) {
         const std::string_view n = name;
-        if (!spool_io::is_entry_name(n) || n <= after || !spool_io::is_regular(dirfd, name, type)) return;
+        if (n <= after || !listed_entry(name, type, dirfd)) return;
         // Keep the `max` smallest: a max-heap once full.
         if (names.size() < max) {
             names.emplace_back(n);
@@ -225,10 +238,8 @@ std::optional<SpoolState> Spool::find(std::string_view name) const {
     // Two passes: an entry moving from one state to a later one while the
     // first pass looks may be missed once, not twice in a row.
     for (int pass = 0; pass < 2; ++pass)
-        for (SpoolState s : kStates) {
-            struct stat st {};
-            if (::lstat(join(root_, state_dir(s), name).c_str(), &st) == 0 && S_ISREG(st.st_mode)) return s;
-        }
+        for (SpoolState s : kStates)
+            if (entry_in(root_, s, name)) return s;
     return std::nullopt;
 }
 
@@ -252,9 +263,8 @@ Status Spool::for_each_key(const std::function<void(std::string_view key)>& each
     auto add = [&](SpoolState s) -> Status {
         return spool_io::for_each_name(join(root_, state_dir(s)), [&](const char* name, unsigned char type, int dirfd) {
             const std::string_view n = name;
-            if (!spool_io::is_entry_name(n)) return;
             const std::string_view key = entry_key(n);
-            if (key.empty() || !spool_io::is_regular(dirfd, name, type)) return;
+            if (key.empty() || !listed_entry(name, type, dirfd)) return;
             bool made = false;
             met.at(detail::sip_hash(secret, n), &made);
             if (made) each(key);
@@ -461,7 +471,7 @@ struct SpoolWalk::Names {
         bool spilled = false, no_file = false;
         const Status st = spool_io::for_each_name(join(root, dir), [&](const char* name, unsigned char type, int dirfd) {
             const std::string_view n = name;
-            if (no_file || !spool_io::is_entry_name(n) || n <= after || !spool_io::is_regular(dirfd, name, type)) return;
+            if (no_file || n <= after || !listed_entry(name, type, dirfd)) return;
             chunk.emplace_back(n);
             if (chunk.size() < batch) return;
             spilled = true;
@@ -486,16 +496,6 @@ struct SpoolWalk::Names {
         std::make_heap(heap.begin(), heap.end(), order());
     }
 };
-
-namespace {
-
-// Whether root/dir/name is a regular file (an entry), not followed through a link.
-bool is_there(const std::string& root, SpoolState s, std::string_view name) {
-    struct stat st {};
-    return ::lstat(join(root, state_dir(s), name).c_str(), &st) == 0 && S_ISREG(st.st_mode);
-}
-
-}  // namespace
 
 SpoolWalk::SpoolWalk(const Spool& spool, std::vector<SpoolState> states, std::size_t batch)
     : spool_(&spool), batch_(batch == 0 ? 1 : batch) {
@@ -571,7 +571,7 @@ std::optional<SpoolWalk::Item> SpoolWalk::next() {
         // read is followed into another walked state; gone from all of them
         // (removed, or moved to a state not walked), it is not met.
         SpoolState state = best->state;
-        if (!is_there(spool_->path(), state, name)) {
+        if (!entry_in(spool_->path(), state, name)) {
             const std::optional<SpoolState> now = spool_->find(name);
             if (!now || std::none_of(cursors_.begin(), cursors_.end(), [&](const Cursor& c) { return c.state == *now; }))
                 continue;
