@@ -586,6 +586,7 @@ RewriteResult rewrite(std::string_view message, const RewriteOptions& options) {
     bool owned = false;   // cur holds the latest version
     const detail::Placer placer(message, options.limits);
     auto latest = [&] { return owned ? std::string_view(cur) : message; };
+    bool wrote_since_lines = false;   // a step changed the message after the line breaks were made
     auto run = [&](RewriteStep step, bool on, auto fn) {
         if (!on) return;
         const detail::StepLog log{step, &r.changes, &r.problems, &placer};
@@ -601,16 +602,24 @@ RewriteResult rewrite(std::string_view message, const RewriteOptions& options) {
         std::string().swap(next);
         owned = true;
         r.changed = true;
+        wrote_since_lines = step != RewriteStep::line_ending;
     };
     const bool edits = !options.edits.empty() || options.strip_bcc || !options.add_date.empty() ||
                        !options.add_message_id.empty();
+    // Line breaks are made first, so that every step reads the structure
+    // the output will have: CR CR LF (a file converted twice) is one line
+    // break, and where it ends a header or a delimiter line, the message
+    // read before the conversion is another one (no body, no parts). They
+    // are made again last when a step between wrote lines of its own.
+    const bool lines = options.line_ending != LineEnding::keep;
+    run(RewriteStep::line_ending, lines, detail::step_line_ending);
     run(RewriteStep::fix, options.fix, detail::step_fix);
     run(RewriteStep::headers, edits, detail::step_headers);
     run(RewriteStep::to_utf8, options.to_utf8, detail::step_to_utf8);
     run(RewriteStep::seven_bit, options.seven_bit, detail::step_seven_bit);
     run(RewriteStep::line_limit, options.line_limit, detail::step_line_limit);
     run(RewriteStep::fold, options.fold, detail::step_fold);
-    run(RewriteStep::line_ending, options.line_ending != LineEnding::keep, detail::step_line_ending);
+    run(RewriteStep::line_ending, lines && wrote_since_lines, detail::step_line_ending);
     if (options.fix) r.remaining = validate(parse_message(latest(), options.limits));
     if (owned) r.output = std::move(cur);
     return r;

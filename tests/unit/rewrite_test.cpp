@@ -705,6 +705,32 @@ TEST(LineEnding, BinaryBodiesKeepTheirBytes) {
     EXPECT_EQ(decoded_leaves(lf.output), decoded_leaves(cr));
 }
 
+// A file converted twice ends its lines in CR CR LF: one line break. Read
+// before the conversion, its header has no empty line and its delimiters
+// are no delimiters; the line breaks are made first, so --7bit works on
+// the parts and body the output has, and a second run changes nothing.
+TEST(LineEnding, MadeBeforeTheOtherStepsReadTheMessage) {
+    const std::string in = "Subject: x\r\r\nContent-Type: multipart/mixed; boundary=b\r\r\n\r\r\n--b\r\r\n"
+                           "Content-Type: text/plain; charset=utf-8\r\r\n\r\r\ncaf\xc3\xa9\r\r\n--b--\r\r\n";
+    const auto both = [](RewriteOptions& o) {
+        o.seven_bit = true;
+        o.line_ending = msg::LineEnding::crlf;
+    };
+    const auto r = run(in, both);
+    EXPECT_TRUE(r.problems.empty());
+    EXPECT_EQ(r.output, "Subject: x\r\nContent-Type: multipart/mixed; boundary=b\r\nMIME-Version: 1.0\r\n\r\n--b\r\n"
+                        "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
+                        "caf=C3=A9\r\n--b--\r\n");
+    EXPECT_FALSE(run(r.output, both).changed);
+    // The header's end in CR CR LF after a line in LF (what the fuzzer found).
+    const std::string mixed = "To: a@example.org\nContent-Transfer-Encoding: quoted-printable\n\r\r\nGr\xc3\xbc\xc3\x9f""e\r\n";
+    const auto m = run(mixed, both);
+    EXPECT_TRUE(m.problems.empty());
+    EXPECT_EQ(m.output, "To: a@example.org\r\nContent-Transfer-Encoding: quoted-printable\r\nMIME-Version: 1.0\r\n\r\n"
+                        "Gr=C3=BC=C3=9Fe\r\n");
+    EXPECT_FALSE(run(m.output, both).changed);
+}
+
 // A bare CR in a header where other readers end the line (before a field
 // name, a fold, another break) becomes a line break; inside a field's text
 // a space. "Subject: hi<CR>Bcc: x" must not become a Subject showing the

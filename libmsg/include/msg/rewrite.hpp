@@ -2,7 +2,9 @@
 //
 // rewrite() applies the operations an options object asks for, always in
 // the same order (the order of RewriteStep), each to the output of the one
-// before:
+// before; but line_ending runs first as well, so that every step reads the
+// structure the output will have (CR CR LF is one line break), and last
+// only when a step between wrote lines:
 //
 //   fix         repair the defects the catalogue marks repairable
 //               (DefectInfo::repair says how)
