@@ -15,7 +15,7 @@
 #include "msg/codec.hpp"
 #include "msg/header.hpp"
 #include "msg/message.hpp"
-#include "detail/u64_table.hpp"
+#include "detail/spill_table.hpp"
 
 namespace msg {
 namespace {
@@ -128,50 +128,69 @@ bool parse_message_key(std::string_view key, std::uint64_t& hash) {
 }
 
 struct SpoolIndex::Tables {
+    // 8 bytes, so that a slot of the table is 16. The counts stop short of
+    // their top: `have` at 65,534 copies of one message (more copies in the
+    // spool than that are enqueued again, not lost), `seen` at 65,535,
+    // past any `have`.
     struct Counts {
-        std::uint32_t have = 0;   // entries in the spool
-        std::uint32_t seen = 0;   // copies in the current archive
+        std::uint16_t have = 0;      // entries in the spool
+        std::uint16_t seen = 0;      // copies in archive number `archive`
+        std::uint32_t archive = 0;   // (an older archive's count is 0 now)
+        static constexpr std::uint16_t kMost = 0xfffe;
+        void more(std::uint32_t n) { have = static_cast<std::uint16_t>(std::min<std::uint32_t>(kMost, have + n)); }
     };
-    // The counts of one kind of key. `counted` lists the keys whose `seen`
-    // the current archive has set, so that next_archive() need not visit
-    // every key (a Maildir is an archive per file); past an eighth of the
-    // table's slots it stops listing and the whole table is swept instead,
-    // so that the list never costs more than a byte a slot.
+    // The counts of one kind of key.
     struct Kind {
-        detail::U64Table<Counts> table;
-        std::vector<std::uint64_t> counted;
-        bool sweep = false;
-
-        bool held(std::uint64_t h) {
-            Counts& c = table.at(h);
-            if (c.seen++ == 0 && !sweep) {
-                if (counted.size() < std::max<std::size_t>(64, table.slots() / 8)) counted.push_back(h);
-                else {
-                    sweep = true;
-                    std::vector<std::uint64_t>().swap(counted);
-                }
+        detail::SpillTable<Counts> table;
+        std::vector<std::uint64_t> listed;   // keys of the spool's entries, not counted yet
+        std::size_t chunk;
+        Kind(const std::string& root, std::size_t keys) : table(root, keys), chunk(std::clamp<std::size_t>(keys, 1, kNamesInMemory)) {}
+        // The spool's entries are counted a chunk of keys at a time: sorted,
+        // so that past the table's memory its file is read and written once
+        // per chunk, not once per key.
+        void list(std::uint64_t h) {
+            listed.push_back(h);
+            if (listed.size() >= chunk) count_listed();
+        }
+        void count_listed() {
+            std::sort(listed.begin(), listed.end());
+            std::vector<std::pair<std::uint64_t, Counts>> counted;
+            for (std::uint64_t h : listed) {
+                if (counted.empty() || counted.back().first != h) counted.emplace_back(h, Counts{});
+                counted.back().second.more(1);
             }
+            std::vector<std::uint64_t>().swap(listed);
+            table.add(counted, [](Counts& into, const Counts& had) { into.more(had.have); });
+        }
+        bool held(std::uint64_t h, std::uint32_t archive) {
+            table.settle();
+            Counts& c = table.at(h);
+            if (c.archive != archive) {
+                c.archive = archive;
+                c.seen = 0;
+            }
+            if (c.seen <= Counts::kMost) ++c.seen;
             return c.seen <= c.have;
         }
-        void next_archive() {
-            if (sweep) table.for_each([](std::uint64_t, Counts& c) { c.seen = 0; });
-            else
-                for (std::uint64_t h : counted) table.find(h)->seen = 0;
-            counted.clear();
-            sweep = false;
+        void add(std::uint64_t h) {
+            table.settle();
+            table.at(h).more(1);
         }
     };
+    Tables(const std::string& root, std::size_t keys) : n(root, keys), m(root, keys) {}
     Kind n, m;   // "n" keys, "m" keys (earlier builds')
+    std::uint32_t archive = 0;   // the current archive's number
     Kind& of(std::string_view key) { return key[0] == 'n' ? n : m; }
 };
 
-SpoolIndex::SpoolIndex() : t_(std::make_unique<Tables>()) {}
+SpoolIndex::SpoolIndex(const std::string& root, std::size_t memory_keys)
+    : t_(std::make_unique<Tables>(root, memory_keys)) {}
 SpoolIndex::SpoolIndex(SpoolIndex&&) noexcept = default;
 SpoolIndex& SpoolIndex::operator=(SpoolIndex&&) noexcept = default;
 SpoolIndex::~SpoolIndex() = default;
 
-Result<SpoolIndex> SpoolIndex::of(const Spool& spool, const std::function<void()>& waiting) {
-    SpoolIndex ix;
+Result<SpoolIndex> SpoolIndex::of(const Spool& spool, const std::function<void()>& waiting, std::size_t memory_keys) {
+    SpoolIndex ix(spool.path(), memory_keys);
     const int fd = ::open(spool.path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) return Error{errno, "open " + spool.path() + ": " + std::strerror(errno)};
     ix.lock_ = std::shared_ptr<const int>(new int(fd), [](const int* p) {
@@ -185,30 +204,37 @@ Result<SpoolIndex> SpoolIndex::of(const Spool& spool, const std::function<void()
         while (::flock(fd, LOCK_EX) != 0)
             if (errno != EINTR) return Error{errno, "lock " + spool.path() + ": " + std::strerror(errno)};
     }
-    const Status st = spool.for_each_key([&](std::string_view k) {
-        if (std::uint64_t h; parse_message_key(k, h)) ++ix.t_->of(k).table.at(h).have;
-    });
+    const Status st = spool.for_each_key(
+        [&](std::string_view k) {
+            if (std::uint64_t h; parse_message_key(k, h)) ix.t_->of(k).list(h);
+        },
+        std::min(memory_keys, kNamesInMemory));
     if (!st) return st.error();
+    ix.t_->n.count_listed();
+    ix.t_->m.count_listed();
+    if (const std::optional<Error> e = ix.error()) return *e;
     return ix;
 }
 
-void SpoolIndex::next_archive() {
-    t_->n.next_archive();
-    t_->m.next_archive();
-}
+void SpoolIndex::next_archive() { ++t_->archive; }
 
 bool SpoolIndex::holds(std::string_view key, std::string_view from_line, std::string_view data) {
     // This copy of the key in the archive, and whether the spool holds as many.
     auto held = [this](std::string_view k) {
         std::uint64_t h;
-        return parse_message_key(k, h) && t_->of(k).held(h);
+        return parse_message_key(k, h) && t_->of(k).held(h, t_->archive);
     };
     if (held(key)) return true;
-    return t_->m.table.size() != 0 && key.starts_with('n') && held(earlier_message_key(from_line, data));
+    return !t_->m.table.empty() && key.starts_with('n') && held(earlier_message_key(from_line, data));
 }
 
 void SpoolIndex::added(std::string_view key) {
-    if (std::uint64_t h; parse_message_key(key, h)) ++t_->of(key).table.at(h).have;
+    if (std::uint64_t h; parse_message_key(key, h)) t_->of(key).add(h);
+}
+
+std::optional<Error> SpoolIndex::error() const {
+    if (const auto& e = t_->n.table.read_error()) return e;
+    return t_->m.table.read_error();
 }
 
 std::string make_from_line(std::string_view sender, std::time_t t) {

@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstdlib>
+#include <limits>
 #include <utility>
 
 #include <fcntl.h>
@@ -14,7 +15,7 @@
 
 #include "detail/sip_hash.hpp"
 #include "detail/spool_io.hpp"
-#include "detail/u64_table.hpp"
+#include "detail/spill_table.hpp"
 #include "msg/spool.hpp"
 
 namespace msg {
@@ -243,7 +244,7 @@ std::optional<SpoolState> Spool::find(std::string_view name) const {
     return std::nullopt;
 }
 
-Status Spool::for_each_key(const std::function<void(std::string_view key)>& each) const {
+Status Spool::for_each_key(const std::function<void(std::string_view key)>& each, std::size_t names_in_memory) const {
     // The states are listed in the order entries move on (queue, deferred,
     // hold, sent, failed), so that one moving on while they are listed is
     // met again later; release moves one back from hold/ to queue/, so
@@ -257,18 +258,60 @@ Status Spool::for_each_key(const std::function<void(std::string_view key)>& each
     // and failed/ are): so the whole pass is made again while a state
     // directory changed during the last one (its modification time), three
     // passes at most. A spool that nothing changes is listed once.
+    //
+    // The names are met a chunk at a time: sorted by hash, each once, then
+    // set against a file of the hashes of the chunks before (one reading
+    // of it in order), so that memory holds one chunk whatever the spool's
+    // size. A key is given at the end of its name's chunk.
+    struct Met {
+        std::uint64_t hash;
+        std::uint32_t at, len;   // its key in `keys`
+    };
+    std::size_t chunk_size = std::max<std::size_t>(names_in_memory, 1);
     struct Nothing {};
-    detail::U64Table<Nothing> met;
+    detail::U64Table<Nothing> kept;   // hashes no file could take: memory holds them, and every chunk after
+    std::vector<Met> chunk;
+    std::string keys;
+    detail::SortedFile before(root_, sizeof(std::uint64_t));
+    std::vector<std::uint64_t> hashes;
+    std::vector<bool> held;
     const detail::SipKey secret{detail::random_u64(), detail::random_u64()};
+    auto flush = [&](bool last) -> Status {
+        std::sort(chunk.begin(), chunk.end(), [](const Met& a, const Met& b) { return a.hash < b.hash; });
+        hashes.clear();
+        for (const Met& m : chunk)
+            if (hashes.empty() || hashes.back() != m.hash) hashes.push_back(m.hash);
+        if (before.size() != 0) {
+            if (Status st = before.holds(hashes.data(), hashes.size(), held); !st) return st;
+        } else {
+            held.assign(hashes.size(), false);
+        }
+        std::size_t i = 0;
+        for (std::size_t c = 0; c < chunk.size(); ++c) {
+            if (c > 0 && chunk[c].hash == chunk[c - 1].hash) continue;
+            if (!held[i++] && !kept.find(chunk[c].hash)) each(std::string_view(keys).substr(chunk[c].at, chunk[c].len));
+        }
+        if (!last && !before.merge(reinterpret_cast<const char*>(hashes.data()), hashes.size())) {
+            for (std::uint64_t h : hashes) kept.at(h);
+            chunk_size = std::numeric_limits<std::size_t>::max();
+        }
+        chunk.clear();
+        keys.clear();
+        return Ok{};
+    };
+    Status failed = Ok{};
     auto add = [&](SpoolState s) -> Status {
-        return spool_io::for_each_name(join(root_, state_dir(s)), [&](const char* name, unsigned char type, int dirfd) {
+        const Status listed = spool_io::for_each_name(join(root_, state_dir(s)), [&](const char* name, unsigned char type, int dirfd) {
             const std::string_view n = name;
             const std::string_view key = entry_key(n);
-            if (key.empty() || !listed_entry(name, type, dirfd)) return;
-            bool made = false;
-            met.at(detail::sip_hash(secret, n), &made);
-            if (made) each(key);
+            if (!failed || key.empty() || !listed_entry(name, type, dirfd)) return;
+            chunk.push_back(Met{detail::sip_hash(secret, n), static_cast<std::uint32_t>(keys.size()),
+                                static_cast<std::uint32_t>(key.size())});
+            keys.append(key);
+            if (chunk.size() >= chunk_size) failed = flush(false);
         });
+        if (!failed) return failed;
+        return listed;
     };
     auto stamps = [&] {
         std::vector<std::pair<std::int64_t, std::int64_t>> t;
@@ -279,16 +322,16 @@ Status Spool::for_each_key(const std::function<void(std::string_view key)>& each
         }
         return t;
     };
-    auto before = stamps();
+    auto before_stamps = stamps();
     for (int pass = 0; pass < 3; ++pass) {
         for (SpoolState s : kStates)
             if (Status st = add(s); !st) return st;
         if (Status st = add(SpoolState::queue); !st) return st;
         auto after = stamps();   // the next pass's "before"
-        if (after == before) break;
-        before = std::move(after);
+        if (after == before_stamps) break;
+        before_stamps = std::move(after);
     }
-    return Ok{};
+    return flush(true);
 }
 
 Status Spool::sync() const {
@@ -425,16 +468,6 @@ struct SpoolWalk::Names {
         return name;
     }
 
-    // A temporary file without a name: in the spool's tmp/ (its file
-    // system, never seen by anyone), else in $TMPDIR or /tmp.
-    static int temporary_file(const std::string& root) {
-        int f = ::open(join(root, "tmp").c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-        if (f >= 0) return f;
-        const char* dir = std::getenv("TMPDIR");
-        f = ::open(dir && *dir ? dir : "/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-        return f;
-    }
-
     // `chunk`, sorted, as a run: in memory, or in the file (`spill`).
     bool add_run(std::vector<std::string>& chunk, bool spill, const std::string& root) {
         if (chunk.empty()) return true;
@@ -448,7 +481,7 @@ struct SpoolWalk::Names {
         chunk.clear();
         Run r;
         if (spill) {
-            if (fd < 0 && (fd = temporary_file(root)) < 0) return false;
+            if (fd < 0 && (fd = spool_io::temporary_file(root)) < 0) return false;
             if (Status w = spool_io::write_all(fd, joined, "a temporary file of the spool's names"); !w) {
                 error = w.error();
                 return false;

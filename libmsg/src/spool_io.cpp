@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <new>
@@ -63,6 +64,13 @@ std::string join(const std::string& root, std::string_view dir, std::string_view
         p += name;
     }
     return p;
+}
+
+int temporary_file(const std::string& root) {
+    int f = ::open(join(root, "tmp").c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (f >= 0) return f;
+    const char* dir = std::getenv("TMPDIR");
+    return ::open(dir && *dir ? dir : "/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 }
 
 Status write_all(int fd, std::string_view data, const std::string& path) {

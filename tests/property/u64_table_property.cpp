@@ -2,17 +2,23 @@
 // (libmsg/src/detail/u64_table.hpp) holds what a std::unordered_map holds,
 // after any sequence of insertions and lookups: the key 0 (its free-slot
 // mark, kept apart), keys that share their low bits, and growth included;
-// and the keyed hash of the names it holds (detail/sip_hash.hpp).
+// and the keyed hash of the names it holds (detail/sip_hash.hpp); and the
+// same of the table that writes what is past its memory to a sorted file
+// (detail/spill_table.hpp), at every size of that memory.
 #include <gtest/gtest.h>
 #include <rapidcheck.h>
 #include <rapidcheck/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <cstdlib>
+#include <filesystem>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "detail/sip_hash.hpp"
+#include "detail/spill_table.hpp"
 #include "detail/u64_table.hpp"
 
 namespace {
@@ -105,6 +111,93 @@ TEST(U64Table, NameHashIsSipHash24) {
         EXPECT_EQ(msg::detail::sip_hash(key, m), want) << len;
     }
     EXPECT_NE(msg::detail::sip_hash({1, 2}, "x"), msg::detail::sip_hash({1, 3}, "x")) << "the key counts";
+}
+
+// A table of at most `cap` keys in memory (a file in a spool that does not
+// exist: the file goes to $TMPDIR) against the map, over insertions,
+// lookups and spills in any order; keys written to the file are read back
+// with their counts, and the counts go on from there.
+RC_GTEST_PROP(SpillTable, HoldsWhatAMapHolds, ()) {
+    const auto cap = *rc::gen::inRange<std::size_t>(1, 40);
+    const auto ops = *rc::gen::container<std::vector<std::pair<int, std::uint64_t>>>(
+        rc::gen::pair(rc::gen::inRange(0, 5), key()));
+    msg::detail::SpillTable<std::uint32_t> t("/nonexistent-spool", cap);
+    std::unordered_map<std::uint64_t, std::uint32_t> model;
+    for (const auto& [op, k] : ops) {
+        if (op == 4) {   // counts added in one batch, sorted
+            std::vector<std::uint64_t> ks{k, k ^ 1, k + 7};
+            std::sort(ks.begin(), ks.end());
+            ks.erase(std::unique(ks.begin(), ks.end()), ks.end());
+            std::vector<std::pair<std::uint64_t, std::uint32_t>> batch;
+            for (std::uint64_t x : ks) {
+                batch.emplace_back(x, 2);
+                model[x] += 2;
+            }
+            t.add(batch, [](std::uint32_t& into, const std::uint32_t& had) { into += had; });
+            RC_ASSERT(t.in_file() <= model.size());
+            continue;
+        }
+        if (op == 0) {
+            t.settle();
+            RC_ASSERT(t.in_memory() < cap);
+            RC_ASSERT(t.in_file() <= model.size());   // each key once
+            continue;
+        }
+        bool made = false;
+        std::uint32_t& v = t.at(k, &made);
+        RC_ASSERT(made == (model.find(k) == model.end()));
+        RC_ASSERT(v == model[k]);
+        if (op != 1) {   // 1: only looked at (a key not there is made 0)
+            ++v;
+            ++model[k];
+        }
+    }
+    for (const auto& [k, want] : model) RC_ASSERT(t.at(k) == want);
+    RC_ASSERT(t.empty() == model.empty());
+    RC_ASSERT(!t.read_error());
+    RC_ASSERT(!t.write_error());
+}
+
+// Where no file can be made, nothing is lost: every key stays in memory.
+TEST(SpillTable, NoFileKeepsEveryKeyInMemory) {
+    const char* old = std::getenv("TMPDIR");
+    const std::string saved = old ? old : "";
+    ::setenv("TMPDIR", "/nonexistent-tmp", 1);
+    msg::detail::SpillTable<std::uint32_t> t("/nonexistent-spool", 4);
+    for (std::uint64_t k = 0; k < 100; ++k) {
+        t.settle();
+        t.at(k * 7919) = static_cast<std::uint32_t>(k + 1);
+    }
+    if (old) ::setenv("TMPDIR", saved.c_str(), 1);
+    else ::unsetenv("TMPDIR");
+    ASSERT_TRUE(t.write_error());
+    EXPECT_NE(t.write_error()->message.find("temporary file"), std::string::npos) << t.write_error()->message;
+    EXPECT_EQ(t.in_memory(), 100u);
+    for (std::uint64_t k = 0; k < 100; ++k) EXPECT_EQ(t.at(k * 7919), k + 1) << k;
+}
+
+// The file takes many keys (several merges, each key once in it) while
+// memory holds at most its cap, and empty values (a set) cost 8 bytes a key.
+TEST(SpillTable, ManyKeysThroughTheFile) {
+    struct Nothing {};
+    msg::detail::SpillTable<Nothing> set(std::filesystem::temp_directory_path().string(), 1000);
+    for (std::uint64_t i = 0; i < 20000; ++i) {
+        set.settle();
+        bool made = false;
+        set.at(i * 0x9E3779B97F4A7C15ULL, &made);
+        ASSERT_TRUE(made) << i;
+        ASSERT_LE(set.in_memory(), 1000u);
+    }
+    for (std::uint64_t i = 0; i < 20000; i += 7) {
+        set.settle();
+        bool made = true;
+        set.at(i * 0x9E3779B97F4A7C15ULL, &made);
+        ASSERT_FALSE(made) << i;
+    }
+    bool made = false;
+    set.at(12345, &made);
+    EXPECT_TRUE(made);
+    EXPECT_FALSE(set.read_error());
 }
 
 }  // namespace

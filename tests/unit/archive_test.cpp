@@ -111,30 +111,79 @@ TEST(Archive, SpoolIndexFindsTheKeysOfEarlierBuilds) {
     EXPECT_FALSE(index->holds(new_key, from, new_msg));
 }
 
-// An archive of many messages (more than the index lists for its next
-// archive, so that it sweeps instead): every copy counted in the first
-// archive is counted afresh in the second, none is left over.
+// Archives of few and of many messages, each message twice: every copy
+// counted in one archive is counted afresh in the next, none is left over.
 TEST(Archive, SpoolIndexCountsEachArchiveAfresh) {
     TempSpool temp("msg-index-many");
     ASSERT_TRUE(temp.spool) << temp.error;
     msg::Spool* spool = &*temp.spool;
-    auto index = msg::SpoolIndex::of(*spool);
+    // In memory, and past 97 keys in a file.
+    for (const std::size_t memory : {msg::kIndexMemoryKeys, std::size_t{97}}) {
+        auto index = msg::SpoolIndex::of(*spool, {}, memory);
+        ASSERT_TRUE(index) << index.error().message;
+        const std::string from = "a@example.org Mon Nov 23 09:15:00 2026";
+        for (const int messages : {3, 5000, 10, 5000}) {
+            std::vector<std::string> keys;
+            for (int i = 0; i < messages; ++i) keys.push_back(msg::message_key(from, "Subject: " + std::to_string(i) + "\n\n"));
+            // An archive that holds each message twice: the spool gets two entries of each.
+            index->next_archive();
+            for (int copy = 0; copy < 2; ++copy)
+                for (const std::string& k : keys)
+                    if (!index->holds(k, from, {})) index->added(k);
+            // The same archive again: all there, and a third copy is not.
+            index->next_archive();
+            for (int copy = 0; copy < 2; ++copy)
+                for (const std::string& k : keys) ASSERT_TRUE(index->holds(k, from, {})) << messages << " " << k;
+            for (const std::string& k : keys) ASSERT_FALSE(index->holds(k, from, {})) << messages << " " << k;
+        }
+        EXPECT_FALSE(index->error());
+    }
+}
+
+// A message enqueued more times than the index counts (65,534): the
+// copies past that count are enqueued again, never taken for ones the spool
+// holds.
+TEST(Archive, SpoolIndexCountsStopShortOfTheirTop) {
+    TempSpool temp("msg-index-top");
+    ASSERT_TRUE(temp.spool) << temp.error;
+    auto index = msg::SpoolIndex::of(*temp.spool);
     ASSERT_TRUE(index) << index.error().message;
     const std::string from = "a@example.org Mon Nov 23 09:15:00 2026";
-    for (const int messages : {3, 5000, 10, 5000}) {
-        std::vector<std::string> keys;
-        for (int i = 0; i < messages; ++i) keys.push_back(msg::message_key(from, "Subject: " + std::to_string(i) + "\n\n"));
-        // An archive that holds each message twice: the spool gets two entries of each.
+    const std::string k = msg::message_key(from, "Subject: many\n\n");
+    for (int i = 0; i < 70000; ++i) index->added(k);
+    index->next_archive();
+    int held = 0;
+    for (int i = 0; i < 70000; ++i) held += index->holds(k, from, {});
+    EXPECT_EQ(held, 65534);
+    EXPECT_FALSE(index->holds(k, from, {}));
+}
+
+// An index of a spool past its memory: the spool's entries are listed into
+// the file, and found there as many times as the spool holds them.
+TEST(Archive, SpoolIndexPastItsMemory) {
+    TempSpool temp("msg-index-file");
+    ASSERT_TRUE(temp.spool) << temp.error;
+    msg::Spool* spool = &*temp.spool;
+    msg::Envelope e;
+    e.mail_from = "a@example.org";
+    e.rcpts = {{"b@example.net", {}}};
+    const std::string from = "a@example.org Mon Nov 23 09:15:00 2026";
+    auto data = [](int i) { return "Subject: " + std::to_string(i) + "\n\nx\n"; };
+    // Messages 0-39 twice in the spool, 40-79 once, 80-99 not at all.
+    for (int i = 0; i < 80; ++i)
+        for (int copy = 0; copy < (i < 40 ? 2 : 1); ++copy)
+            ASSERT_TRUE(spool->enqueue(e, data(i), msg::new_entry_name(msg::message_key(from, data(i)))));
+    auto index = msg::SpoolIndex::of(*spool, {}, 5);
+    ASSERT_TRUE(index) << index.error().message;
+    for (int archive = 0; archive < 2; ++archive) {
         index->next_archive();
-        for (int copy = 0; copy < 2; ++copy)
-            for (const std::string& k : keys)
-                if (!index->holds(k, from, {})) index->added(k);
-        // The same archive again: all there, and a third copy is not.
-        index->next_archive();
-        for (int copy = 0; copy < 2; ++copy)
-            for (const std::string& k : keys) ASSERT_TRUE(index->holds(k, from, {})) << messages << " " << k;
-        for (const std::string& k : keys) ASSERT_FALSE(index->holds(k, from, {})) << messages << " " << k;
+        for (int i = 99; i >= 0; --i) {
+            const std::string k = msg::message_key(from, data(i));
+            const int have = i < 40 ? 2 : i < 80 ? 1 : 0;
+            for (int copy = 0; copy < 3; ++copy) EXPECT_EQ(index->holds(k, from, data(i)), copy < have) << i << " " << copy;
+        }
     }
+    EXPECT_FALSE(index->error());
 }
 
 // Two runs that enqueue by key take turns: the second reads its index once

@@ -968,11 +968,33 @@ TEST_F(SpoolDir, KeysOfEveryState) {
     ASSERT_TRUE(c && c->has_value());
     ASSERT_TRUE((*c)->fail("x"));
     spit(root_ / "tmp" / msg::new_entry_name("k-3"), "not committed");
+    // In memory, and with the names met written to a file past one or two.
+    for (const std::size_t memory : {msg::kIndexMemoryKeys, std::size_t{1}, std::size_t{2}}) {
+        std::vector<std::string> keys;
+        auto st = spool().for_each_key([&](std::string_view k) { keys.emplace_back(k); }, memory);
+        ASSERT_TRUE(st) << st.error().message;
+        std::sort(keys.begin(), keys.end());
+        EXPECT_EQ(keys, (std::vector<std::string>{"k-1", "k-1", "k_2"})) << memory;
+    }
+    EXPECT_EQ(files_in(root_ / "tmp").size(), 1u) << "the file of names has no name";
+}
+
+// Where no temporary file can be made (no tmp/ in the spool, and $TMPDIR
+// not a directory), the names met stay in memory: every key still once.
+TEST_F(SpoolDir, KeysWithoutATemporaryFile) {
+    for (int i = 0; i < 9; ++i) enqueue(msg::new_entry_name("k" + std::to_string(i % 4)));
+    fs::remove_all(root_ / "tmp");
+    const char* old = std::getenv("TMPDIR");
+    const std::string saved = old ? old : "";
+    ::setenv("TMPDIR", (root_ / "none").c_str(), 1);
     std::vector<std::string> keys;
-    auto st = spool().for_each_key([&](std::string_view k) { keys.emplace_back(k); });
+    auto st = spool().for_each_key([&](std::string_view k) { keys.emplace_back(k); }, 2);
+    if (old) ::setenv("TMPDIR", saved.c_str(), 1);
+    else ::unsetenv("TMPDIR");
+    fs::create_directory(root_ / "tmp");
     ASSERT_TRUE(st) << st.error().message;
     std::sort(keys.begin(), keys.end());
-    EXPECT_EQ(keys, (std::vector<std::string>{"k-1", "k-1", "k_2"}));
+    EXPECT_EQ(keys, (std::vector<std::string>{"k0", "k0", "k0", "k1", "k1", "k2", "k2", "k3", "k3"}));
 }
 
 // Two entries whose names share a 64-bit hash of the kind anyone can
@@ -1015,10 +1037,13 @@ TEST_F(SpoolDir, KeysMeetEntriesReleasedWhileTheyAreListed) {
     while (!done || scans < 5) {
         std::set<std::string> keys;
         std::size_t calls = 0;
-        auto st = spool().for_each_key([&](std::string_view k) {
-            keys.emplace(k);
-            ++calls;
-        });
+        // Every other listing with the names met mostly in a file.
+        auto st = spool().for_each_key(
+            [&](std::string_view k) {
+                keys.emplace(k);
+                ++calls;
+            },
+            scans % 2 ? 7 : msg::kIndexMemoryKeys);
         ASSERT_TRUE(st) << st.error().message;
         short_scans += keys.size() != kEntries;
         ASSERT_EQ(calls, keys.size()) << "an entry met twice was counted twice";

@@ -289,6 +289,10 @@ static int tool_main(int argc, char** argv) {
         result = exit_code::cant_create;
     }
     tracker.finish();
+    if (const auto e = index->error()) {
+        complain(kInfo.name, e->message + " (messages it held may have been enqueued again)");
+        result = exit_code::worst(result, exit_code::io_error);
+    }
     c.enqueued -= writer.lost();
     c.unwritten += writer.lost();
     result = exit_code::worst(result, read);

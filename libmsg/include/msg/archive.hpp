@@ -70,7 +70,10 @@ public:
     // until the index is destroyed), so that two runs that enqueue by key
     // take turns and the second sees what the first enqueued; `waiting` is
     // called once when another run holds it.
-    static Result<SpoolIndex> of(const Spool& spool, const std::function<void()>& waiting = {});
+    // The first `memory_keys` keys of each kind are held in memory, the rest
+    // in a temporary file in the spool's tmp/ (Spool::for_each_key).
+    static Result<SpoolIndex> of(const Spool& spool, const std::function<void()>& waiting = {},
+                                 std::size_t memory_keys = kIndexMemoryKeys);
     SpoolIndex(SpoolIndex&&) noexcept;
     SpoolIndex& operator=(SpoolIndex&&) noexcept;
     ~SpoolIndex();
@@ -85,12 +88,18 @@ public:
     bool holds(std::string_view key, std::string_view from_line, std::string_view data);
     // The message was enqueued under `key`: one more entry of it.
     void added(std::string_view key);
+    // Why the index's file could not be read back. A key read from it as
+    // absent is one the spool does not hold: its message is enqueued again,
+    // never lost.
+    std::optional<Error> error() const;
 
 private:
-    SpoolIndex();
+    SpoolIndex(const std::string& root, std::size_t memory_keys);
     // Per key hash: the spool's entries and the current archive's copies,
-    // 16 bytes a key in a table 58-88% full (archive.cpp): a million keys
-    // take 18 to 28 MB, where std::unordered_map took three times that.
+    // 16 bytes a slot in a table 58-88% full (archive.cpp), up to
+    // `memory_keys` keys (4 to 7 MB at the default); past them the keys in
+    // memory are merged into a file sorted by key (16 bytes each), memory
+    // is emptied, and a key not in memory is read back from the file.
     struct Tables;
     std::unique_ptr<Tables> t_;
     std::shared_ptr<const int> lock_;   // the directory's fd, closed last

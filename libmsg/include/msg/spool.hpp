@@ -148,6 +148,13 @@ private:
     int fd_ = -1;
 };
 
+// How many keys mbox2spool's index of a spool (SpoolIndex, archive.hpp)
+// holds in memory before the rest go to a temporary file, and how many
+// names Spool::for_each_key sorts in memory at a time: a few MB each,
+// whatever the spool's size.
+inline constexpr std::size_t kIndexMemoryKeys = std::size_t{1} << 18;
+inline constexpr std::size_t kNamesInMemory = std::size_t{1} << 16;
+
 class Spool {
 public:
     // Open a spool; with `create`, make the directory and its state
@@ -304,13 +311,17 @@ public:
     std::optional<SpoolState> find(std::string_view name) const;
     // Calls `each` with the key (entry_key) of every entry that has one, in
     // any state, in no order: once per entry, also when the entry moves on
-    // while the states are listed. For idempotent writers. Its memory is
-    // about 16 bytes an entry (a 64-bit hash of each name met, keyed with a
-    // secret drawn per call, so that names chosen to share one cannot be
-    // made; two that share it by chance would count as one entry, one
-    // chance in 2^64 per pair, and the importer would then enqueue that
-    // message again, not lose it).
-    Status for_each_key(const std::function<void(std::string_view key)>& each) const;
+    // while the states are listed. For idempotent writers. It keeps a 64-bit
+    // hash of each name met, keyed with a secret drawn per call, so that
+    // names chosen to share one cannot be made (two that share it by chance
+    // would count as one entry, one chance in 2^64 per pair, and the
+    // importer would then enqueue that message again, not lose it): in
+    // memory, `names_in_memory` names at a time (about 40 bytes each), and
+    // the hashes of those before in a temporary file in tmp/ (8 bytes a
+    // name). Where no such file can be written the names stay in memory;
+    // fails when it cannot be read back.
+    Status for_each_key(const std::function<void(std::string_view key)>& each,
+                        std::size_t names_in_memory = kNamesInMemory) const;
     // Make every change to the spool's file system durable (syncfs).
     Status sync() const;
     // Remove leftovers in tmp/ older than `age` (writers that died).

@@ -35,6 +35,10 @@ Status sync_fd(int fd, const std::string& path);
 Status sync_dir(const std::string& path);
 // close() that keeps errno of the caller and ignores EINTR.
 void close_fd(int fd) noexcept;
+// A temporary file without a name, open for reading and writing: in the
+// spool's tmp/ (its file system, never seen by anyone), else in $TMPDIR or
+// /tmp; -1 (errno set) when none can be made.
+int temporary_file(const std::string& root);
 
 // Create `path` exclusively (O_CREAT|O_EXCL, `mode` less the umask),
 // write `data`, fsync. Returns the open fd (O_RDWR) or an error (the file

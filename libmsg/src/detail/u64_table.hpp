@@ -1,6 +1,6 @@
 // detail/u64_table.hpp - a table keyed by 64-bit values, for the indexes that grow
 // with a spool or an archive: flat arrays probed in line, so that an
-// entry costs its key and its value (16 bytes for two counters) and about
+// entry costs its key and its value (16 bytes for mbox2spool's counts) and about
 // as much again in free slots, where a std::unordered_map node costs 50 or
 // more. The keys here are hashes already; they are mixed with a seed drawn
 // per table, so that keys chosen to share their low bits (a spool's names
@@ -79,6 +79,21 @@ public:
         for (Shard& sh : shards_)
             for (Slot& s : sh.slots)
                 if (s.key != 0) f(s.key, s.value);
+    }
+
+    // f(key, value&) for every key, in no order, each array freed once
+    // visited: the table is empty after, and its memory goes as f's grows.
+    template <class F>
+    void drain(F&& f) {
+        if (zero_used_) f(std::uint64_t{0}, zero_);
+        zero_used_ = false;
+        zero_ = V{};
+        for (Shard& sh : shards_) {
+            for (Slot& s : sh.slots)
+                if (s.key != 0) f(s.key, s.value);
+            std::vector<Slot>().swap(sh.slots);
+            sh.used = 0;
+        }
     }
 
 private:
