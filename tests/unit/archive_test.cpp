@@ -81,16 +81,23 @@ struct TempSpool {
     std::string error;
 };
 
+// The envelope and From_ line of the index tests' messages.
+const std::string kFromLine = "a@example.org Mon Nov 23 09:15:00 2026";
+msg::Envelope index_envelope() {
+    msg::Envelope e;
+    e.mail_from = "a@example.org";
+    e.rcpts = {{"b@example.net", {}}};
+    return e;
+}
+
 // A spool written by an earlier build holds "m" keys: a message found
 // under either kind of key is there already, once per entry.
 TEST(Archive, SpoolIndexFindsTheKeysOfEarlierBuilds) {
     TempSpool temp("msg-index");
     ASSERT_TRUE(temp.spool) << temp.error;
     msg::Spool* spool = &*temp.spool;
-    msg::Envelope e;
-    e.mail_from = "a@example.org";
-    e.rcpts = {{"b@example.net", {}}};
-    const std::string from = "a@example.org Mon Nov 23 09:15:00 2026";
+    const msg::Envelope e = index_envelope();
+    const std::string& from = kFromLine;
     const std::string old_msg = "Subject: before the upgrade\n\n" + std::string(100, 'o') + "\n";
     const std::string new_msg = "Subject: after it\n\n" + std::string(100, 'n') + "\n";
     ASSERT_TRUE(spool->enqueue(e, old_msg, msg::new_entry_name(msg::earlier_message_key(from, old_msg))));
@@ -164,10 +171,8 @@ TEST(Archive, SpoolIndexPastItsMemory) {
     TempSpool temp("msg-index-file");
     ASSERT_TRUE(temp.spool) << temp.error;
     msg::Spool* spool = &*temp.spool;
-    msg::Envelope e;
-    e.mail_from = "a@example.org";
-    e.rcpts = {{"b@example.net", {}}};
-    const std::string from = "a@example.org Mon Nov 23 09:15:00 2026";
+    const msg::Envelope e = index_envelope();
+    const std::string& from = kFromLine;
     auto data = [](int i) { return "Subject: " + std::to_string(i) + "\n\nx\n"; };
     // Messages 0-39 twice in the spool, 40-79 once, 80-99 not at all.
     for (int i = 0; i < 80; ++i)
@@ -198,10 +203,9 @@ TEST(Archive, SpoolIndexTakesTurns) {
         ASSERT_TRUE(ix) << ix.error().message;
         first.emplace(std::move(*ix));
     }
-    msg::Envelope e;
-    e.mail_from = "a@example.org";
-    e.rcpts = {{"b@example.net", {}}};
-    const std::string from = "a@example.org Mon Nov 23 09:15:00 2026", data = "Subject: s\n\nx\n";
+    const msg::Envelope e = index_envelope();
+    const std::string& from = kFromLine;
+    const std::string data = "Subject: s\n\nx\n";
     const std::string key = msg::message_key(from, data);
     std::atomic<bool> waited{false}, got{false};
     std::thread second([&] {
