@@ -232,6 +232,11 @@ void SpoolIndex::added(std::string_view key) {
     if (std::uint64_t h; parse_message_key(key, h)) t_->of(key).add(h);
 }
 
+std::optional<Error> SpoolIndex::write_error() const {
+    if (const auto& e = t_->n.table.write_error()) return e;
+    return t_->m.table.write_error();
+}
+
 std::optional<Error> SpoolIndex::error() const {
     if (const auto& e = t_->n.table.read_error()) return e;
     return t_->m.table.read_error();

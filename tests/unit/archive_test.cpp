@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <optional>
 #include <thread>
@@ -163,6 +164,33 @@ TEST(Archive, SpoolIndexCountsStopShortOfTheirTop) {
     for (int i = 0; i < 70000; ++i) held += index->holds(k, from, {});
     EXPECT_EQ(held, 65534);
     EXPECT_FALSE(index->holds(k, from, {}));
+}
+
+// Where no temporary file can be made, the index is held in memory, says
+// so, and still answers right.
+TEST(Archive, SpoolIndexWithoutATemporaryFile) {
+    TempSpool temp("msg-index-nofile");
+    ASSERT_TRUE(temp.spool) << temp.error;
+    std::filesystem::remove_all(temp.root / "tmp");
+    const char* old = std::getenv("TMPDIR");
+    const std::string saved = old ? old : "";
+    ::setenv("TMPDIR", (temp.root / "none").c_str(), 1);
+    auto index = msg::SpoolIndex::of(*temp.spool, {}, 3);
+    ASSERT_TRUE(index) << index.error().message;
+    std::vector<std::string> keys;
+    for (int i = 0; i < 50; ++i) keys.push_back(msg::message_key(kFromLine, "Subject: " + std::to_string(i) + "\n\n"));
+    index->next_archive();
+    for (const std::string& k : keys) {
+        EXPECT_FALSE(index->holds(k, kFromLine, {}));
+        index->added(k);
+    }
+    if (old) ::setenv("TMPDIR", saved.c_str(), 1);
+    else ::unsetenv("TMPDIR");
+    ASSERT_TRUE(index->write_error());
+    EXPECT_FALSE(index->error());
+    index->next_archive();
+    for (const std::string& k : keys) EXPECT_TRUE(index->holds(k, kFromLine, {}));
+    for (const std::string& k : keys) EXPECT_FALSE(index->holds(k, kFromLine, {}));
 }
 
 // An index of a spool past its memory: the spool's entries are listed into

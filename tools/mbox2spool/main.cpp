@@ -289,6 +289,8 @@ static int tool_main(int argc, char** argv) {
         result = exit_code::cant_create;
     }
     tracker.finish();
+    if (const auto e = index->write_error(); e && !cli.quiet)
+        complain(kInfo.name, e->message + " (the index of the spool's keys was held in memory)");
     if (const auto e = index->error()) {
         complain(kInfo.name, e->message + " (messages it held may have been enqueued again)");
         result = exit_code::worst(result, exit_code::io_error);

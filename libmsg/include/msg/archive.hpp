@@ -92,6 +92,9 @@ public:
     // absent is one the spool does not hold: its message is enqueued again,
     // never lost.
     std::optional<Error> error() const;
+    // Why no temporary file could be written (no tmp/, the disk full): the
+    // index is held in memory from then on, and memory grows with it.
+    std::optional<Error> write_error() const;
 
 private:
     SpoolIndex(const std::string& root, std::size_t memory_keys);
