@@ -32,6 +32,33 @@ Status read_at(int fd, char* to, std::size_t want, off_t at) {
     return Ok{};
 }
 
+constexpr std::size_t kChunk = 4096;   // records read, and written, at a time
+
+// The records of a file, in order, read a chunk at a time.
+class InOrder {
+public:
+    InOrder(int fd, std::size_t count, std::size_t record) : fd_(fd), count_(count), record_(record) {}
+    // The next record; null at the end, or on a read error (`st`).
+    const char* next(Status& st) {
+        if (pos_ == buf_.size()) {
+            if (at_ == count_) return nullptr;
+            const std::size_t k = std::min(kChunk, count_ - at_);
+            buf_.resize(k * record_);
+            if (st = read_at(fd_, buf_.data(), buf_.size(), static_cast<off_t>(at_ * record_)); !st) return nullptr;
+            at_ += k;
+            pos_ = 0;
+        }
+        const char* rec = buf_.data() + pos_;
+        pos_ += record_;
+        return rec;
+    }
+
+private:
+    int fd_;
+    std::size_t count_, record_, at_ = 0, pos_ = 0;
+    std::vector<char> buf_;
+};
+
 }  // namespace
 
 SortedFile::~SortedFile() { spool_io::close_fd(fd_); }
@@ -58,81 +85,58 @@ bool SortedFile::find(std::uint64_t key, char* out) {
 
 Status SortedFile::holds(const std::uint64_t* keys, std::size_t n, std::vector<bool>& held) {
     held.assign(n, false);
-    constexpr std::size_t kRecords = 4096;
-    std::vector<char> in;
-    std::size_t at = 0, i = 0;
-    while (at < count_ && i < n) {
-        const std::size_t k = std::min(kRecords, count_ - at);
-        in.resize(k * record_);
-        if (Status st = read_at(fd_, in.data(), in.size(), static_cast<off_t>(at * record_)); !st) {
-            error_ = st.error();
-            return st;
-        }
-        at += k;
-        for (std::size_t r = 0; r < k && i < n; ++r) {
-            const std::uint64_t key = key_at(in.data() + r * record_);
-            while (i < n && keys[i] < key) ++i;
-            if (i < n && keys[i] == key) held[i++] = true;
-        }
+    InOrder file(fd_, count_, record_);
+    Status st = Ok{};
+    for (std::size_t i = 0; i < n;) {
+        const char* rec = file.next(st);
+        if (!rec) break;
+        const std::uint64_t key = key_at(rec);
+        while (i < n && keys[i] < key) ++i;
+        if (i < n && keys[i] == key) held[i++] = true;
     }
-    return Ok{};
+    if (!st) error_ = st.error();
+    return st;
 }
 
 Status SortedFile::merge(const char* add, std::size_t n, Combine combine) {
     const int out = spool_io::temporary_file(root_);
     if (out < 0) return spool_io::sys_error("make", kWhat, errno);
-    constexpr std::size_t kRecords = 4096;   // records read, and written, at a time
-    std::vector<char> in, buf, both(record_);
-    buf.reserve(kRecords * record_);
+    std::vector<char> buf, both(record_);
+    buf.reserve(kChunk * record_);
     std::vector<std::uint64_t> first;
-    std::size_t written = 0, old_at = 0, in_pos = 0, add_at = 0;
+    std::size_t written = 0, add_at = 0;
     auto put = [&](const char* rec) -> Status {
         if (written % kBlock == 0) first.push_back(key_at(rec));
         ++written;
         buf.insert(buf.end(), rec, rec + record_);
-        if (buf.size() < kRecords * record_) return Ok{};
+        if (buf.size() < kChunk * record_) return Ok{};
         Status st = spool_io::write_all(out, std::string_view(buf.data(), buf.size()), kWhat);
         buf.clear();
         return st;
     };
-    // The old file's next record, read a chunk at a time; null at its end.
-    auto old_next = [&](Status& st) -> const char* {
-        if (in_pos == in.size()) {
-            if (old_at == count_) return nullptr;
-            const std::size_t k = std::min(kRecords, count_ - old_at);
-            in.resize(k * record_);
-            if (st = read_at(fd_, in.data(), in.size(), static_cast<off_t>(old_at * record_)); !st) return nullptr;
-            old_at += k;
-            in_pos = 0;
-        }
-        return in.data() + in_pos;
-    };
+    InOrder file(fd_, count_, record_);
     Status st = Ok{};
-    for (;;) {
-        const char* o = old_next(st);
-        if (!st) break;
+    const char* o = file.next(st);
+    while (st) {
         const char* a = add_at < n ? add + add_at * record_ : nullptr;
         if (!o && !a) break;
         if (o && a && key_at(o) == key_at(a)) {   // the one added takes its place
+            const char* rec = a;
             if (combine) {
                 std::memcpy(both.data(), a, record_);
                 combine(both.data(), o);
-                in_pos += record_;
-                st = put(both.data());
-                ++add_at;
-                if (!st) break;
-                continue;
+                rec = both.data();
             }
-            in_pos += record_;
-        }
-        if (a && (!o || key_at(a) <= key_at(o))) {
+            st = put(rec);
+            ++add_at;
+            if (st) o = file.next(st);
+        } else if (a && (!o || key_at(a) < key_at(o))) {
             st = put(a);
             ++add_at;
         } else {
             st = put(o);
-            in_pos += record_;
+            if (st) o = file.next(st);
         }
-        if (!st) break;
     }
     if (st && !buf.empty()) st = spool_io::write_all(out, std::string_view(buf.data(), buf.size()), kWhat);
     if (!st) {

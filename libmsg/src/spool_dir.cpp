@@ -281,11 +281,7 @@ Status Spool::for_each_key(const std::function<void(std::string_view key)>& each
         hashes.clear();
         for (const Met& m : chunk)
             if (hashes.empty() || hashes.back() != m.hash) hashes.push_back(m.hash);
-        if (before.size() != 0) {
-            if (Status st = before.holds(hashes.data(), hashes.size(), held); !st) return st;
-        } else {
-            held.assign(hashes.size(), false);
-        }
+        if (Status st = before.holds(hashes.data(), hashes.size(), held); !st) return st;
         std::size_t i = 0;
         for (std::size_t c = 0; c < chunk.size(); ++c) {
             if (c > 0 && chunk[c].hash == chunk[c - 1].hash) continue;
@@ -299,19 +295,18 @@ Status Spool::for_each_key(const std::function<void(std::string_view key)>& each
         keys.clear();
         return Ok{};
     };
-    Status failed = Ok{};
+    Status flushed = Ok{};   // the last chunk's
     auto add = [&](SpoolState s) -> Status {
         const Status listed = spool_io::for_each_name(join(root_, state_dir(s)), [&](const char* name, unsigned char type, int dirfd) {
             const std::string_view n = name;
             const std::string_view key = entry_key(n);
-            if (!failed || key.empty() || !listed_entry(name, type, dirfd)) return;
+            if (!flushed || key.empty() || !listed_entry(name, type, dirfd)) return;
             chunk.push_back(Met{detail::sip_hash(secret, n), static_cast<std::uint32_t>(keys.size()),
                                 static_cast<std::uint32_t>(key.size())});
             keys.append(key);
-            if (chunk.size() >= chunk_size) failed = flush(false);
+            if (chunk.size() >= chunk_size) flushed = flush(false);
         });
-        if (!failed) return failed;
-        return listed;
+        return flushed ? listed : flushed;
     };
     auto stamps = [&] {
         std::vector<std::pair<std::int64_t, std::int64_t>> t;
