@@ -142,25 +142,13 @@ struct SpoolIndex::Tables {
     // The counts of one kind of key.
     struct Kind {
         detail::SpillTable<Counts> table;
-        std::vector<std::uint64_t> listed;   // keys of the spool's entries, not counted yet
-        std::size_t chunk;
-        Kind(const std::string& root, std::size_t keys) : table(root, keys), chunk(std::clamp<std::size_t>(keys, 1, kNamesInMemory)) {}
-        // The spool's entries are counted a chunk of keys at a time: sorted,
-        // so that past the table's memory its file is read and written once
-        // per chunk, not once per key.
-        void list(std::uint64_t h) {
-            listed.push_back(h);
-            if (listed.size() >= chunk) count_listed();
-        }
-        void count_listed() {
-            std::sort(listed.begin(), listed.end());
-            std::vector<std::pair<std::uint64_t, Counts>> counted;
-            for (std::uint64_t h : listed) {
-                if (counted.empty() || counted.back().first != h) counted.emplace_back(h, Counts{});
-                counted.back().second.more(1);
-            }
-            std::vector<std::uint64_t>().swap(listed);
-            table.add(counted, [](Counts& into, const Counts& had) { into.more(had.have); });
+        Kind(const std::string& root, std::size_t keys) : table(root, keys) {}
+        // The spool holds `n` entries of this key. Keys are given in
+        // ascending order (Spool::for_each_key), so that past the table's
+        // memory they are appended to its file, which is written once.
+        void list(std::uint64_t h, std::uint64_t n) {
+            table.settle();
+            table.at(h).more(static_cast<std::uint32_t>(std::min<std::uint64_t>(n, Counts::kMost)));
         }
         bool held(std::uint64_t h, std::uint32_t archive) {
             table.settle();
@@ -204,14 +192,25 @@ Result<SpoolIndex> SpoolIndex::of(const Spool& spool, const std::function<void()
         while (::flock(fd, LOCK_EX) != 0)
             if (errno != EINTR) return Error{errno, "lock " + spool.path() + ": " + std::strerror(errno)};
     }
+    // A key's entries come one after another: counted, then given to the
+    // table of their kind.
+    std::string key;
+    std::uint64_t entries = 0;
+    auto count = [&] {
+        if (std::uint64_t h; entries > 0 && parse_message_key(key, h)) ix.t_->of(key).list(h, entries);
+    };
     const Status st = spool.for_each_key(
         [&](std::string_view k) {
-            if (std::uint64_t h; parse_message_key(k, h)) ix.t_->of(k).list(h);
+            if (k != key) {
+                count();
+                key.assign(k);
+                entries = 0;
+            }
+            ++entries;
         },
         std::min(memory_keys, kNamesInMemory));
     if (!st) return st.error();
-    ix.t_->n.count_listed();
-    ix.t_->m.count_listed();
+    count();
     if (const std::optional<Error> e = ix.error()) return *e;
     return ix;
 }

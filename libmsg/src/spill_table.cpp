@@ -32,6 +32,19 @@ Status read_at(int fd, char* to, std::size_t want, off_t at) {
     return Ok{};
 }
 
+// `want` bytes at `at`.
+Status write_at(int fd, const char* from, std::size_t want, off_t at) {
+    while (want > 0) {
+        const ssize_t n = ::pwrite(fd, from, want, at);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return spool_io::sys_error("write", kWhat, n < 0 ? errno : EIO);
+        from += n;
+        want -= static_cast<std::size_t>(n);
+        at += n;
+    }
+    return Ok{};
+}
+
 constexpr std::size_t kChunk = 4096;   // records read, and written, at a time
 
 // The records of a file, in order, read a chunk at a time.
@@ -83,25 +96,12 @@ bool SortedFile::find(std::uint64_t key, char* out) {
     return true;
 }
 
-Status SortedFile::holds(const std::uint64_t* keys, std::size_t n, std::vector<bool>& held) {
-    held.assign(n, false);
-    InOrder file(fd_, count_, record_);
-    Status st = Ok{};
-    for (std::size_t i = 0; i < n;) {
-        const char* rec = file.next(st);
-        if (!rec) break;
-        const std::uint64_t key = key_at(rec);
-        while (i < n && keys[i] < key) ++i;
-        if (i < n && keys[i] == key) held[i++] = true;
-    }
-    if (!st) error_ = st.error();
-    return st;
-}
-
-Status SortedFile::merge(const char* add, std::size_t n, Combine combine) {
+Status SortedFile::merge(const char* add, std::size_t n) {
+    if (n == 0) return Ok{};
+    if (count_ > 0 && key_at(add) > last_) return append(add, n);
     const int out = spool_io::temporary_file(root_);
     if (out < 0) return spool_io::sys_error("make", kWhat, errno);
-    std::vector<char> buf, both(record_);
+    std::vector<char> buf;
     buf.reserve(kChunk * record_);
     std::vector<std::uint64_t> first;
     std::size_t written = 0, add_at = 0;
@@ -120,18 +120,9 @@ Status SortedFile::merge(const char* add, std::size_t n, Combine combine) {
     while (st) {
         const char* a = add_at < n ? add + add_at * record_ : nullptr;
         if (!o && !a) break;
-        if (o && a && key_at(o) == key_at(a)) {   // the one added takes its place
-            const char* rec = a;
-            if (combine) {
-                std::memcpy(both.data(), a, record_);
-                combine(both.data(), o);
-                rec = both.data();
-            }
-            st = put(rec);
-            ++add_at;
-            if (st) o = file.next(st);
-        } else if (a && (!o || key_at(a) < key_at(o))) {
-            st = put(a);
+        if (a && (!o || key_at(a) <= key_at(o))) {   // an equal one added takes the file's place
+            if (o && key_at(o) == key_at(a)) o = file.next(st);
+            if (st) st = put(a);
             ++add_at;
         } else {
             st = put(o);
@@ -145,8 +136,18 @@ Status SortedFile::merge(const char* add, std::size_t n, Combine combine) {
     }
     spool_io::close_fd(fd_);
     fd_ = out;
+    last_ = count_ == 0 ? key_at(add + (n - 1) * record_) : std::max(last_, key_at(add + (n - 1) * record_));
     count_ = written;
     first_ = std::move(first);
+    return Ok{};
+}
+
+Status SortedFile::append(const char* add, std::size_t n) {
+    if (Status st = write_at(fd_, add, n * record_, static_cast<off_t>(count_ * record_)); !st) return st;
+    for (std::size_t i = 0; i < n; ++i)
+        if ((count_ + i) % kBlock == 0) first_.push_back(key_at(add + i * record_));
+    count_ += n;
+    last_ = key_at(add + (n - 1) * record_);
     return Ok{};
 }
 

@@ -13,9 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "detail/sip_hash.hpp"
 #include "detail/spool_io.hpp"
-#include "detail/spill_table.hpp"
+#include "detail/sorted_runs.hpp"
 #include "msg/spool.hpp"
 
 namespace msg {
@@ -245,68 +244,37 @@ std::optional<SpoolState> Spool::find(std::string_view name) const {
 }
 
 Status Spool::for_each_key(const std::function<void(std::string_view key)>& each, std::size_t names_in_memory) const {
-    // The states are listed in the order entries move on (queue, deferred,
-    // hold, sent, failed), so that one moving on while they are listed is
-    // met again later; release moves one back from hold/ to queue/, so
-    // queue/ is listed once more at the end. An entry met twice is one: the
-    // names met are kept as hashes, keyed with a secret drawn for this
-    // listing (SipHash): the names are anyone's to make, and two that an
-    // unkeyed hash such as std::hash gives one value are made in a moment
-    // (the second entry's key would be lost to the index). An entry can
-    // still slip through twice moved at the wrong moments (released from
-    // hold/ while queue/ and deferred/ are listed, then sent while sent/
-    // and failed/ are): so the whole pass is made again while a state
-    // directory changed during the last one (its modification time), three
-    // passes at most. A spool that nothing changes is listed once.
+    // The states are listed in an order where an entry that moves once
+    // while they are listed is met: for each move from A to B, B is listed
+    // after A is first listed. Entries move on from queue/ to deferred/,
+    // from both to sent/, failed/ and hold/, and back from hold/ to queue/
+    // (docs/spool-format.md, States): so hold/ is listed first and again
+    // after queue/ and deferred/ (it is an operator's, and small; queue/,
+    // often the largest, is listed once). An entry can still slip through
+    // twice moved at the wrong moments (held while hold/ is listed, then
+    // released while queue/ and deferred/ are): so the whole pass is made
+    // again while a state directory changed during the last one (its
+    // modification time), three passes at most. A spool that nothing
+    // changes is listed once.
     //
-    // The names are met a chunk at a time: sorted by hash, each once, then
-    // set against a file of the hashes of the chunks before (one reading
-    // of it in order), so that memory holds one chunk whatever the spool's
-    // size. A key is given at the end of its name's chunk.
-    struct Met {
-        std::uint64_t hash;
-        std::uint32_t at, len;   // its key in `keys`
-    };
-    std::size_t chunk_size = std::max<std::size_t>(names_in_memory, 1);
-    struct Nothing {};
-    detail::U64Table<Nothing> kept;   // hashes no file could take: memory holds them, and every chunk after
-    std::vector<Met> chunk;
-    std::string keys;
-    detail::SortedFile before(root_, sizeof(std::uint64_t));
-    std::vector<std::uint64_t> hashes;
-    std::vector<bool> held;
-    const detail::SipKey secret{detail::random_u64(), detail::random_u64()};
-    auto flush = [&](bool last) -> Status {
-        std::sort(chunk.begin(), chunk.end(), [](const Met& a, const Met& b) { return a.hash < b.hash; });
-        hashes.clear();
-        for (const Met& m : chunk)
-            if (hashes.empty() || hashes.back() != m.hash) hashes.push_back(m.hash);
-        if (Status st = before.holds(hashes.data(), hashes.size(), held); !st) return st;
-        std::size_t i = 0;
-        for (std::size_t c = 0; c < chunk.size(); ++c) {
-            if (c > 0 && chunk[c].hash == chunk[c - 1].hash) continue;
-            if (!held[i++] && !kept.find(chunk[c].hash)) each(std::string_view(keys).substr(chunk[c].at, chunk[c].len));
-        }
-        if (!last && !before.merge(reinterpret_cast<const char*>(hashes.data()), hashes.size())) {
-            for (std::uint64_t h : hashes) kept.at(h);
-            chunk_size = std::numeric_limits<std::size_t>::max();
-        }
-        chunk.clear();
-        keys.clear();
-        return Ok{};
-    };
-    Status flushed = Ok{};   // the last chunk's
+    // An entry met twice is one: every name met is put in order (runs of
+    // `names_in_memory` in memory, the rest in a temporary file, each
+    // written once and read once: detail::SortedRuns), as its key, "/" (in
+    // no name) and the rest of the name, so that the same name is met
+    // twice in a row and a key's entries one after another.
+    const std::size_t run = std::max<std::size_t>(names_in_memory, 1);
+    detail::SortedRuns met(root_);
+    bool spill = true;   // until no run can be written: memory holds them from then on
+    std::string item;
     auto add = [&](SpoolState s) -> Status {
-        const Status listed = spool_io::for_each_name(join(root_, state_dir(s)), [&](const char* name, unsigned char type, int dirfd) {
+        return spool_io::for_each_name(join(root_, state_dir(s)), [&](const char* name, unsigned char type, int dirfd) {
             const std::string_view n = name;
             const std::string_view key = entry_key(n);
-            if (!flushed || key.empty() || !listed_entry(name, type, dirfd)) return;
-            chunk.push_back(Met{detail::sip_hash(secret, n), static_cast<std::uint32_t>(keys.size()),
-                                static_cast<std::uint32_t>(key.size())});
-            keys.append(key);
-            if (chunk.size() >= chunk_size) flushed = flush(false);
+            if (key.empty() || !listed_entry(name, type, dirfd)) return;
+            item.assign(key).append(1, '/').append(n.substr(0, n.size() - key.size()));
+            met.add(item);
+            if (met.pending() >= run && met.close_run(spill) != detail::SortedRuns::Closed::ok) spill = false;
         });
-        return flushed ? listed : flushed;
     };
     auto stamps = [&] {
         std::vector<std::pair<std::int64_t, std::int64_t>> t;
@@ -318,15 +286,25 @@ Status Spool::for_each_key(const std::function<void(std::string_view key)>& each
         return t;
     };
     auto before_stamps = stamps();
+    constexpr SpoolState kOrder[] = {SpoolState::hold, SpoolState::queue, SpoolState::deferred,
+                                     SpoolState::hold, SpoolState::sent,  SpoolState::failed};
     for (int pass = 0; pass < 3; ++pass) {
-        for (SpoolState s : kStates)
+        for (SpoolState s : kOrder)
             if (Status st = add(s); !st) return st;
-        if (Status st = add(SpoolState::queue); !st) return st;
         auto after = stamps();   // the next pass's "before"
         if (after == before_stamps) break;
         before_stamps = std::move(after);
     }
-    return flush(true);
+    met.close_run(false);
+    std::string last;
+    for (met.start(); !met.empty(); met.pop()) {
+        const std::string_view s = met.least();
+        if (s == last) continue;
+        last.assign(s);
+        each(s.substr(0, s.find('/')));
+    }
+    if (const std::optional<Error>& e = met.read_error()) return *e;
+    return Ok{};
 }
 
 Status Spool::sync() const {
@@ -388,140 +366,35 @@ Result<std::string> Spool::report(std::string_view name) const {
 // What one or two readings of a directory found past a name, sorted: runs
 // of at most `batch` names each, merged. A reading that finds no more than
 // `batch` names keeps them in memory; one that finds more writes each run
-// to a temporary file without a name (NUL after each name) and reads them
-// back a little at a time as the merge goes on, so that memory holds about
-// one run, whatever the directory's size.
-struct SpoolWalk::Names {
-    struct Run {
-        std::string buf;              // names, a NUL after each; of a run in the file, the part read
-        std::size_t pos = 0;          // the next name in buf
-        std::size_t head = 0, len = 0;   // the run's least name not taken yet: buf[head, head + len)
-        off_t at = 0, end = 0;        // what is left of it in the file
-    };
+// to a temporary file (detail::SortedRuns), so that memory holds about one
+// run, whatever the directory's size.
+struct SpoolWalk::Names : detail::SortedRuns {
     enum class Scan { ok, no_file, failed };
-    static constexpr std::size_t kChunk = 2048;   // bytes read from the file at a time, for a run
-
-    std::vector<Run> runs;
-    std::vector<std::size_t> heap;   // the runs with a name left, the least on top
-    int fd = -1;
-    off_t size = 0;
-    std::string greatest;            // the greatest name read
+    using SortedRuns::SortedRuns;
     std::optional<Error> error;
-
-    Names() = default;
-    Names(const Names&) = delete;
-    Names& operator=(const Names&) = delete;
-    ~Names() { spool_io::close_fd(fd); }
-
-    std::string_view head(std::size_t r) const { return std::string_view(runs[r].buf).substr(runs[r].head, runs[r].len); }
-    bool empty() const { return heap.empty(); }
-    std::string_view least() const { return head(heap.front()); }
-    // Greater-than on the runs' heads: the heap keeps the least on top.
-    auto order() const {
-        return [this](std::size_t a, std::size_t b) { return head(a) > head(b); };
-    }
-
-    // The run's next name as its head; false at its end (or on a read error).
-    bool advance(Run& r) {
-        for (;;) {
-            const std::size_t nul = r.buf.find('\0', r.pos);
-            if (nul != std::string::npos) {
-                r.head = r.pos;
-                r.len = nul - r.pos;
-                r.pos = nul + 1;
-                return true;
-            }
-            if (r.at >= r.end) {
-                std::string().swap(r.buf);   // used up: its memory goes
-                return false;
-            }
-            r.buf.erase(0, r.pos);
-            r.pos = 0;
-            const std::size_t old = r.buf.size();
-            const auto want = static_cast<std::size_t>(std::min<off_t>(static_cast<off_t>(kChunk), r.end - r.at));
-            r.buf.resize(old + want);
-            ssize_t n;
-            while ((n = ::pread(fd, r.buf.data() + old, want, r.at)) < 0 && errno == EINTR) {
-            }
-            if (n <= 0) {
-                error = spool_io::sys_error("read", "a temporary file of the spool's names", n < 0 ? errno : EIO);
-                r.at = r.end;
-                std::string().swap(r.buf);
-                return false;
-            }
-            r.buf.resize(old + static_cast<std::size_t>(n));
-            r.at += n;
-        }
-    }
-
-    // The least name, taken.
-    std::string take() {
-        std::string name(least());
-        std::pop_heap(heap.begin(), heap.end(), order());
-        if (advance(runs[heap.back()])) std::push_heap(heap.begin(), heap.end(), order());
-        else heap.pop_back();
-        return name;
-    }
-
-    // `chunk`, sorted, as a run: in memory, or in the file (`spill`).
-    bool add_run(std::vector<std::string>& chunk, bool spill, const std::string& root) {
-        if (chunk.empty()) return true;
-        std::sort(chunk.begin(), chunk.end());
-        if (greatest < chunk.back()) greatest = chunk.back();
-        std::string joined;
-        for (const std::string& n : chunk) {
-            joined += n;
-            joined += '\0';
-        }
-        chunk.clear();
-        Run r;
-        if (spill) {
-            if (fd < 0 && (fd = spool_io::temporary_file(root)) < 0) return false;
-            if (Status w = spool_io::write_all(fd, joined, "a temporary file of the spool's names"); !w) {
-                error = w.error();
-                return false;
-            }
-            r.at = size;
-            r.end = size += static_cast<off_t>(joined.size());
-        } else {
-            r.buf = std::move(joined);
-        }
-        runs.push_back(std::move(r));
-        return true;
-    }
 
     // One reading of the directory root/dir: its entries' names past
     // `after`, added as sorted runs of at most `batch`. no_file when a run
     // could not be written (no temporary file can be made: read in batches
     // instead), failed when the directory could not be read (error).
     Scan scan(const std::string& root, std::string_view dir, std::string_view after, std::size_t batch) {
-        std::vector<std::string> chunk;
-        bool spilled = false, no_file = false;
+        Closed closed = Closed::ok;
+        bool spilled = false;
         const Status st = spool_io::for_each_name(join(root, dir), [&](const char* name, unsigned char type, int dirfd) {
             const std::string_view n = name;
-            if (no_file || n <= after || !listed_entry(name, type, dirfd)) return;
-            chunk.emplace_back(n);
-            if (chunk.size() < batch) return;
+            if (closed != Closed::ok || n <= after || !listed_entry(name, type, dirfd)) return;
+            add(n);
+            if (pending() < batch) return;
             spilled = true;
-            no_file = !add_run(chunk, true, root);
+            closed = close_run(true);
         });
-        if (no_file) return error ? Scan::failed : Scan::no_file;
-        if (!st) {
-            error = st.error();
-            return Scan::failed;
-        }
         // The last run of a reading that wrote some goes to the file too:
         // memory holds runs of readings that found few names only.
-        if (!add_run(chunk, spilled, root)) return error ? Scan::failed : Scan::no_file;
-        return Scan::ok;
-    }
-
-    // The runs read so far, merged from here on.
-    void start() {
-        heap.clear();
-        for (std::size_t i = 0; i < runs.size(); ++i)
-            if (advance(runs[i])) heap.push_back(i);
-        std::make_heap(heap.begin(), heap.end(), order());
+        if (closed == Closed::ok && st) closed = close_run(spilled);
+        if (closed == Closed::no_file) return Scan::no_file;
+        if (closed == Closed::write_failed) error = write_error();
+        else if (!st) error = st.error();
+        return error ? Scan::failed : Scan::ok;
     }
 };
 
@@ -538,7 +411,7 @@ bool SpoolWalk::reread() {
     std::vector<Cursor*> need;
     for (Cursor& c : cursors_)
         if (!c.done && (!c.read || c.read->empty())) need.push_back(&c);
-    for (Cursor* c : need) c->read = std::make_unique<Names>();
+    for (Cursor* c : need) c->read = std::make_unique<Names>(spool_->path());
     // Each directory is read twice when several states are walked (A B,
     // then A B again): an entry that moves from one to another while they
     // are read, in either direction, is in the first reading of the one or
@@ -565,14 +438,14 @@ bool SpoolWalk::reread() {
         }
     for (Cursor* c : need) {
         c->read->start();
-        if (c->read->error) {
-            error_ = c->read->error;
+        if (c->read->read_error()) {
+            error_ = c->read->read_error();
             return false;
         }
         // Read again once used up, past the greatest name read: entries
         // enqueued meanwhile are met; a reading that finds none ends it.
         if (c->read->empty()) c->done = true;
-        else c->after = c->read->greatest;
+        else c->after = c->read->greatest();
     }
     return true;
 }
@@ -589,9 +462,10 @@ std::optional<SpoolWalk::Item> SpoolWalk::next() {
         for (Cursor& c : cursors_)
             if (c.read && !c.read->empty() && (!best || c.read->least() < best->read->least())) best = &c;
         if (!best) return std::nullopt;   // every cursor done
-        std::string name = best->read->take();
-        if (best->read->error) {
-            error_ = best->read->error;
+        std::string name(best->read->least());
+        best->read->pop();
+        if (best->read->read_error()) {
+            error_ = best->read->read_error();
             return std::nullopt;
         }
         if (name == last_) continue;   // read twice, or in two walked states: moved meanwhile

@@ -310,16 +310,15 @@ public:
     // The state an entry is in, if any.
     std::optional<SpoolState> find(std::string_view name) const;
     // Calls `each` with the key (entry_key) of every entry that has one, in
-    // any state, in no order: once per entry, also when the entry moves on
-    // while the states are listed. For idempotent writers. It keeps a 64-bit
-    // hash of each name met, keyed with a secret drawn per call, so that
-    // names chosen to share one cannot be made (two that share it by chance
-    // would count as one entry, one chance in 2^64 per pair, and the
-    // importer would then enqueue that message again, not lose it): in
-    // memory, `names_in_memory` names at a time (about 40 bytes each), and
-    // the hashes of those before in a temporary file in tmp/ (8 bytes a
-    // name). Where no such file can be written the names stay in memory;
-    // fails when it cannot be read back.
+    // any state: once per entry, also when the entry moves on while the
+    // states are listed; the entries of one key one after another, and keys
+    // of one length in bytewise order (the order of key + "/"). For
+    // idempotent writers, which count a key's entries as they come. The
+    // names met are sorted in runs of `names_in_memory` (about 80 bytes a
+    // name in memory), each full run written to a temporary file in tmp/
+    // (a name's length and its key's), and the runs merged: a name is
+    // written once and read once. Where no such file can be written the
+    // names stay in memory; fails when it cannot be read back.
     Status for_each_key(const std::function<void(std::string_view key)>& each,
                         std::size_t names_in_memory = kNamesInMemory) const;
     // Make every change to the spool's file system durable (syncfs).

@@ -1,8 +1,8 @@
 // detail/spill_table.hpp - a U64Table that holds at most so many keys in
 // memory and the rest in a temporary file, sorted by key: the indexes of a
-// spool and its archives (mbox2spool's "already in the spool", the names
-// met while a spool's keys are listed) hold a bounded memory whatever the
-// spool's size. Below its bound the table is a U64Table and nothing more.
+// spool and its archives (mbox2spool's "already in the spool") hold a
+// bounded memory whatever the spool's size. Below its bound the table is a
+// U64Table and nothing more.
 #pragma once
 
 #include <algorithm>
@@ -33,26 +33,27 @@ public:
     ~SortedFile();
 
     std::size_t size() const { return count_; }
+    // The greatest key in the file (size() > 0).
+    std::uint64_t last() const { return last_; }
     // The record of `key` into `out` (record bytes); false when the file has
     // none, or could not be read (error() says why).
     bool find(std::uint64_t key, char* out);
-    // Of the n keys (sorted, each once), which the file holds (`held`, n
-    // flags): one reading of the whole file, in order.
-    Status holds(const std::uint64_t* keys, std::size_t n, std::vector<bool>& held);
     // The n records of `add` (sorted by key, each key once) merged into the
-    // file: one of `add` takes the place of the file's of the same key, after
-    // combine(the one added, the file's) when given. The file is written
-    // anew beside the old one, which stays as it was when this fails.
-    using Combine = void (*)(char* added, const char* old);
-    Status merge(const char* add, std::size_t n, Combine combine = nullptr);
+    // file: one of `add` takes the place of the file's of the same key. The
+    // file is written anew beside the old one, which stays as it was when
+    // this fails. Records whose keys are all past last() are appended
+    // instead: the file is not read.
+    Status merge(const char* add, std::size_t n);
     const std::optional<Error>& error() const { return error_; }
 
 private:
+    Status append(const char* add, std::size_t n);   // keys all past last()
     static constexpr std::size_t kBlock = 128;   // records a read brings
     std::string root_;
     std::size_t record_;
     int fd_ = -1;
     std::size_t count_ = 0;
+    std::uint64_t last_ = 0;
     std::vector<std::uint64_t> first_;   // the first key of each block
     std::vector<char> block_;
     std::optional<Error> error_;
@@ -70,8 +71,10 @@ public:
     // The value of `k`: from memory; else read back from the file and kept
     // in memory from then on; else value-initialised (`made` then true).
     // The reference holds until the next call of at() or settle().
+    // Keys past every key of the file (keys given in ascending order) are
+    // not looked for there.
     V& at(std::uint64_t k, bool* made = nullptr) {
-        if (file_.size() == 0) return mem_.at(k, made);
+        if (file_.size() == 0 || k > file_.last()) return mem_.at(k, made);
         if (V* v = mem_.find(k)) {
             if (made) *made = false;
             return *v;
@@ -85,44 +88,13 @@ public:
     }
 
     // When memory holds `cap` keys or more: every key in memory written to
-    // the file and memory emptied. Where no file can be written (none can be
-    // made, the disk is full), the keys stay in memory, write_error() says
-    // why, and the table goes on as a U64Table: memory grows, nothing is lost.
+    // the file and memory emptied (appended to it when they are all past
+    // its keys: a table filled in ascending order is written once). Where
+    // no file can be written (none can be made, the disk is full), the keys
+    // stay in memory, write_error() says why, and the table goes on as a
+    // U64Table: memory grows, nothing is lost.
     void settle() {
         if (mem_.size() >= cap_) spill();
-    }
-
-    // Many values at once (sorted by key, each key once), each summed
-    // with the table's own by `sum(V& into, const V& had)`: in memory while
-    // they fit, else in the file, in one reading and writing of it.
-    template <class Sum>
-    void add(const std::vector<std::pair<std::uint64_t, V>>& sorted, Sum sum) {
-        if (failed_ || (file_.size() == 0 && mem_.size() + sorted.size() < cap_)) {
-            for (const auto& [k, v] : sorted) {
-                bool made = false;
-                V& into = at(k, &made);
-                const V had = into;
-                into = v;
-                if (!made) sum(into, had);
-            }
-            return;
-        }
-        spill();
-        if (failed_) return add(sorted, sum);
-        std::vector<Record> recs;
-        recs.reserve(sorted.size());
-        for (const auto& [k, v] : sorted) recs.push_back(Record{k, v});
-        const SortedFile::Combine combine = [](char* added, const char* old) {
-            Record a, o;
-            std::memcpy(static_cast<void*>(&a), added, sizeof(Record));
-            std::memcpy(static_cast<void*>(&o), old, sizeof(Record));
-            Sum{}(a.value, o.value);
-            std::memcpy(added, static_cast<const void*>(&a), sizeof(Record));
-        };
-        if (const Status st = file_.merge(reinterpret_cast<const char*>(recs.data()), recs.size(), combine); !st) {
-            failed_ = st.error();
-            add(sorted, sum);
-        }
     }
 
     bool empty() const { return mem_.size() == 0 && file_.size() == 0; }
