@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # run.sh - throughput and memory benchmarks of msgshow, msgcheck, mbox2spool and msgrewrite.
 #
-# usage: tests/bench/run.sh [throughput|check|cores|rss|spool|rewrite|all]
+# usage: tests/bench/run.sh [throughput|check|cores|rss|spool|index|rewrite|all]
 #
 #   throughput (default)  wall time, best of BENCH_RUNS, of
 #                           cat FILE > /dev/null            (the page-cache floor)
@@ -35,6 +35,13 @@
 #                         part); wall time and peak RSS, two runs each, A B B A
 #                         (BENCH_SPOOL_ROUNDS=N: 2N runs each, for a tmpfs); then
 #                         mbox2spool once more into its first spool (nothing new).
+#   index                 the listing of a large spool: mbox2spool with an empty archive (it
+#                         lists every state directory and counts every key before it reads
+#                         a message) over a spool of BENCH_INDEX_ENTRIES empty entries
+#                         (default 1000000; gen_spool.py, one in ten a copy) made under
+#                         BENCH_SPOOL_DIR, against find SPOOL -type f | wc -l (the floor:
+#                         reading the same directories); in turn, best of BENCH_RUNS,
+#                         wall time per entry and peak RSS.
 #   rewrite               msgrewrite --mbox --7bit --fold -o OUT FILE against Python's email
 #                         package doing the same round trip (tests/bench/rewrite_py.py: parse,
 #                         as_bytes with a 7-bit policy, mboxrd out) on a BENCH_MB archive
@@ -44,7 +51,7 @@
 #                         seed, a byte prefix of it). With BENCH_REWRITE_RSS=1, also peak
 #                         RSS of one msgrewrite run over a BENCH_RSS_MB archive (default
 #                         1024) to standard output (/dev/null).
-#   all                   all six.
+#   all                   all seven.
 #
 # Environment:
 #   BENCH_MB     corpus size in MiB (default 100 for throughput and check, 200 for rewrite,
@@ -60,6 +67,7 @@
 #   BENCH_RSS_MB rewrite: the size of that archive in MiB (default 1024, the rss mode's corpus)
 #   BENCH_SPOOL_DIR spool: where both tools write (default: inside the build directory)
 #   BENCH_SPOOL_KIND spool: "mixed" (default) or "text" (--text-only list mail)
+#   BENCH_INDEX_ENTRIES index: the spool's entries (default 1000000)
 #   BENCH_SEED   corpus seed (default 11 for throughput and check, 1 for the others)
 #   BENCH_RUNS   timed runs per command, the best is kept (default 3)
 #   BENCH_QUIET  a percentage: before each round of commands run in turn, wait until the
@@ -83,7 +91,7 @@ speed_corpora=${BENCH_CORPORA:-mixed text}
 runs=${BENCH_RUNS:-3}
 mode=${1:-throughput}
 
-case $mode in throughput|check|cores|rss|spool|rewrite|all) ;; *) echo "usage: $0 [throughput|check|cores|rss|spool|rewrite|all]" >&2; exit 64 ;; esac
+case $mode in throughput|check|cores|rss|spool|index|rewrite|all) ;; *) echo "usage: $0 [throughput|check|cores|rss|spool|index|rewrite|all]" >&2; exit 64 ;; esac
 
 msgshow=$build/bin/msgshow
 msgcheck=$build/bin/msgcheck
@@ -114,11 +122,11 @@ build_tools() {
     bt=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$build/CMakeCache.txt")
     [ "$bt" = Release ] || echo "warning: $build is a '$bt' build, not Release" >&2
     local targets=(msgshow msgcheck mbox2spool)
-    case $mode in rewrite) targets=(msgrewrite) ;; cores) targets+=(spool2mbox) ;; all) targets+=(spool2mbox msgrewrite) ;; esac
+    case $mode in rewrite) targets=(msgrewrite) ;; index) targets=(mbox2spool) ;; cores) targets+=(spool2mbox) ;; all) targets+=(spool2mbox msgrewrite) ;; esac
     echo "== building ${targets[*]}" >&2
     cmake --build "$build" --target "${targets[@]}" -j"$(nproc)" >"$build/bench-build.log" 2>&1 ||
         { cat "$build/bench-build.log" >&2; exit 1; }
-    if [ "$mode" != rss ] && [ "$mode" != rewrite ] && { [ ! -x "$gmime" ] || [ "$here/gmime_stats.c" -nt "$gmime" ]; }; then
+    if [ "$mode" != rss ] && [ "$mode" != rewrite ] && [ "$mode" != index ] && { [ ! -x "$gmime" ] || [ "$here/gmime_stats.c" -nt "$gmime" ]; }; then
         echo "== compiling gmime_stats" >&2
         # shellcheck disable=SC2046
         cc -O2 -o "$gmime" "$here/gmime_stats.c" $(pkg-config --cflags --libs gmime-3.0)
@@ -522,6 +530,31 @@ spool() {
     [ "$again_n" = "$ms_n" ] || { echo "mbox2spool again: $again_n entries in queue/, not $ms_n" >&2; exit 1; }
 }
 
+index() {
+    local n=${BENCH_INDEX_ENTRIES:-1000000} dest=${BENCH_SPOOL_DIR:-$build} tmp
+    tmp=$(mktemp -d -p "$dest")
+    echo "== index: $n entries in $tmp/spool ($(stat -f -c %T "$tmp"))" >&2
+    python3 "$here/gen_spool.py" --entries "$n" "$tmp/spool"
+    : > "$tmp/empty.mbox"
+    find "$tmp/spool" -type f | wc -l >/dev/null   # the directories read once before the timing
+    measure_turns "find SPOOL -type f | wc -l" "$tmp/find.out" sh -c 'find "$1" -type f | wc -l' sh "$tmp/spool" -- \
+        "mbox2spool EMPTY SPOOL" "$tmp/ms.out" "$mbox2spool" -q --rcpt bench@example.net "$tmp/empty.mbox" "$tmp/spool"
+    local fd_s=${turn_best[0]} ms_s=${turn_best[1]} ms_rss=${turn_rss[1]} found
+    found=$(cat "$tmp/find.out")
+    rm -rf "$tmp"
+    echo
+    echo "spool: $n empty entries in queue/ (gen_spool.py, one in ten a copy), on $dest ($(stat -f -c %T "$dest")), $(nproc) cores, best of $runs, in turn$(quiet_note)"
+    echo "commands:"
+    echo "  find SPOOL -type f | wc -l   (the floor: the directories read)"
+    echo "  $mbox2spool -q --rcpt ADDR EMPTY.mbox SPOOL   (every key of the spool listed and counted, nothing read)"
+    printf '%-34s %10s %14s %12s\n' "" "seconds" "us per entry" "peak RSS MB"
+    printf '%-34s %10.3f %14.3f %12s\n' "find | wc -l" "$fd_s" "$(awk -v s="$fd_s" -v n="$n" 'BEGIN { print s * 1e6 / n }')" "-"
+    printf '%-34s %10.3f %14.3f %12.1f\n' "mbox2spool (empty archive)" "$ms_s" "$(awk -v s="$ms_s" -v n="$n" 'BEGIN { print s * 1e6 / n }')" "$(awk -v k="$ms_rss" 'BEGIN { print k / 1024 }')"
+    echo
+    echo "mbox2spool time / the floor's: $(ratio "$ms_s" "$fd_s")x   (files found: $found; peak RSS target < 32 MB)"
+    [ "$found" -ge "$n" ] || { echo "find found $found files, not $n" >&2; exit 1; }
+}
+
 rewrite() {
     local mb=${BENCH_MB:-200} pymb=${BENCH_PY_MB:-} f pyf size pysize tmp
     [ -x "$python" ] || { echo "rewrite: $python is missing (the Debian system Python)" >&2; exit 1; }
@@ -592,6 +625,7 @@ check) check ;;
 cores) cores ;;
 rss) rss ;;
 spool) spool ;;
+index) index ;;
 rewrite) rewrite ;;
-all) throughput; echo; check; echo; cores; echo; rss; echo; spool; echo; rewrite ;;
+all) throughput; echo; check; echo; cores; echo; rss; echo; spool; echo; index; echo; rewrite ;;
 esac
