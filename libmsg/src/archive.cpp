@@ -167,6 +167,7 @@ struct SpoolIndex::Tables {
     };
     Tables(const std::string& root, std::size_t keys) : n(root, keys), m(root, keys) {}
     Kind n, m;   // "n" keys, "m" keys (earlier builds')
+    std::optional<Error> listed_in_memory;   // why the spool's names were sorted in memory
     std::uint32_t archive = 0;   // the current archive's number
     Kind& of(std::string_view key) { return key[0] == 'n' ? n : m; }
 };
@@ -208,7 +209,7 @@ Result<SpoolIndex> SpoolIndex::of(const Spool& spool, const std::function<void()
             }
             ++entries;
         },
-        std::min(memory_keys, kNamesInMemory));
+        std::min(memory_keys, kNamesInMemory), &ix.t_->listed_in_memory);
     if (!st) return st.error();
     count();
     if (const std::optional<Error> e = ix.error()) return *e;
@@ -232,6 +233,7 @@ void SpoolIndex::added(std::string_view key) {
 }
 
 std::optional<Error> SpoolIndex::write_error() const {
+    if (const auto& e = t_->listed_in_memory) return e;
     if (const auto& e = t_->n.table.write_error()) return e;
     return t_->m.table.write_error();
 }

@@ -37,8 +37,10 @@ SortedRuns::Closed SortedRuns::close_run(bool spill) {
     if (greatest_ < sorted.back()) greatest_ = sorted.back();
     Run r;
     Closed closed = spill ? failed_ : Closed::ok;
-    if (spill && closed == Closed::ok && fd_ < 0 && (fd_ = spool_io::temporary_file(root_)) < 0)
+    if (spill && closed == Closed::ok && fd_ < 0 && (fd_ = spool_io::temporary_file(root_)) < 0) {
+        write_error_ = spool_io::sys_error("make", kWhat, errno);
         closed = failed_ = Closed::no_file;
+    }
     if (spill && closed == Closed::ok) {
         // Written a piece at a time, not joined first: the run is in memory once.
         std::string piece;

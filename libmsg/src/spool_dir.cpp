@@ -243,7 +243,8 @@ std::optional<SpoolState> Spool::find(std::string_view name) const {
     return std::nullopt;
 }
 
-Status Spool::for_each_key(const std::function<void(std::string_view key)>& each, std::size_t names_in_memory) const {
+Status Spool::for_each_key(const std::function<void(std::string_view key)>& each, std::size_t names_in_memory,
+                           std::optional<Error>* in_memory) const {
     // The states are listed in an order where an entry that moves once
     // while they are listed is met: for each move from A to B, B is listed
     // after A is first listed. Entries move on from queue/ to deferred/,
@@ -304,6 +305,7 @@ Status Spool::for_each_key(const std::function<void(std::string_view key)>& each
         each(s.substr(0, s.find('/')));
     }
     if (const std::optional<Error>& e = met.read_error()) return *e;
+    if (in_memory) *in_memory = met.write_error();
     return Ok{};
 }
 

@@ -194,9 +194,11 @@ TEST(Archive, SpoolIndexWithoutATemporaryFile) {
 }
 
 // An index of a spool past its memory: the spool's entries are listed into
-// the file, and found there as many times as the spool holds them.
-TEST(Archive, SpoolIndexPastItsMemory) {
-    TempSpool temp("msg-index-file");
+// the file, and found there as many times as the spool holds them. Without
+// a temporary file (`file` false) the spool's names are sorted in memory,
+// the index says so at once, and its answers are the same.
+void index_past_its_memory(bool file) {
+    TempSpool temp(file ? "msg-index-file" : "msg-index-nofile-listed");
     ASSERT_TRUE(temp.spool) << temp.error;
     msg::Spool* spool = &*temp.spool;
     const msg::Envelope e = index_envelope();
@@ -206,8 +208,17 @@ TEST(Archive, SpoolIndexPastItsMemory) {
     for (int i = 0; i < 80; ++i)
         for (int copy = 0; copy < (i < 40 ? 2 : 1); ++copy)
             ASSERT_TRUE(spool->enqueue(e, data(i), msg::new_entry_name(msg::message_key(from, data(i)))));
+    const char* old = std::getenv("TMPDIR");
+    const std::string saved = old ? old : "";
+    if (!file) {
+        std::filesystem::remove_all(temp.root / "tmp");
+        ::setenv("TMPDIR", (temp.root / "none").c_str(), 1);
+    }
     auto index = msg::SpoolIndex::of(*spool, {}, 5);
+    if (old) ::setenv("TMPDIR", saved.c_str(), 1);
+    else ::unsetenv("TMPDIR");
     ASSERT_TRUE(index) << index.error().message;
+    EXPECT_EQ(index->write_error().has_value(), !file);
     for (int archive = 0; archive < 2; ++archive) {
         index->next_archive();
         for (int i = 99; i >= 0; --i) {
@@ -217,6 +228,33 @@ TEST(Archive, SpoolIndexPastItsMemory) {
         }
     }
     EXPECT_FALSE(index->error());
+}
+
+TEST(Archive, SpoolIndexPastItsMemory) { index_past_its_memory(true); }
+TEST(Archive, SpoolIndexListedWithoutATemporaryFile) { index_past_its_memory(false); }
+
+// More names than a run holds, and one key: only the listing needs a file,
+// and without one it says so (the table, of one key, never spills).
+TEST(Archive, SpoolIndexSaysItsListingWasHeldInMemory) {
+    TempSpool temp("msg-index-names-in-memory");
+    ASSERT_TRUE(temp.spool) << temp.error;
+    const std::string data = "Subject: copies\n\nx\n";
+    const std::string key = msg::message_key(kFromLine, data);
+    for (int i = 0; i < 12; ++i)
+        ASSERT_TRUE(temp.spool->enqueue(index_envelope(), data, msg::new_entry_name(key)));
+    std::filesystem::remove_all(temp.root / "tmp");
+    const char* old = std::getenv("TMPDIR");
+    const std::string saved = old ? old : "";
+    ::setenv("TMPDIR", (temp.root / "none").c_str(), 1);
+    auto index = msg::SpoolIndex::of(*temp.spool, {}, 5);
+    if (old) ::setenv("TMPDIR", saved.c_str(), 1);
+    else ::unsetenv("TMPDIR");
+    ASSERT_TRUE(index) << index.error().message;
+    ASSERT_TRUE(index->write_error());
+    EXPECT_NE(index->write_error()->message.find("spool's names"), std::string::npos) << index->write_error()->message;
+    index->next_archive();
+    for (int i = 0; i < 12; ++i) EXPECT_TRUE(index->holds(key, kFromLine, data)) << i;
+    EXPECT_FALSE(index->holds(key, kFromLine, data));
 }
 
 // Two runs that enqueue by key take turns: the second reads its index once

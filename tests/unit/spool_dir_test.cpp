@@ -972,8 +972,10 @@ TEST_F(SpoolDir, KeysOfEveryState) {
     // In memory, and with the names met written to a file past one or two.
     for (const std::size_t memory : {msg::kIndexMemoryKeys, std::size_t{1}, std::size_t{2}}) {
         std::vector<std::string> keys;
-        auto st = spool().for_each_key([&](std::string_view k) { keys.emplace_back(k); }, memory);
+        std::optional<msg::Error> in_memory;
+        auto st = spool().for_each_key([&](std::string_view k) { keys.emplace_back(k); }, memory, &in_memory);
         ASSERT_TRUE(st) << st.error().message;
+        EXPECT_FALSE(in_memory) << in_memory->message;
         // A key's entries one after another, in the order of key + "/".
         EXPECT_EQ(keys, (std::vector<std::string>{"k-1", "k-1", "k", "k_2"})) << memory;
     }
@@ -989,11 +991,14 @@ TEST_F(SpoolDir, KeysWithoutATemporaryFile) {
     const std::string saved = old ? old : "";
     ::setenv("TMPDIR", (root_ / "none").c_str(), 1);
     std::vector<std::string> keys;
-    auto st = spool().for_each_key([&](std::string_view k) { keys.emplace_back(k); }, 2);
+    std::optional<msg::Error> in_memory;
+    auto st = spool().for_each_key([&](std::string_view k) { keys.emplace_back(k); }, 2, &in_memory);
     if (old) ::setenv("TMPDIR", saved.c_str(), 1);
     else ::unsetenv("TMPDIR");
     fs::create_directory(root_ / "tmp");
     ASSERT_TRUE(st) << st.error().message;
+    ASSERT_TRUE(in_memory) << "the names held in memory are reported";
+    EXPECT_NE(in_memory->message.find("temporary file"), std::string::npos) << in_memory->message;
     EXPECT_EQ(keys, (std::vector<std::string>{"k0", "k0", "k0", "k1", "k1", "k2", "k2", "k3", "k3"}));
 }
 

@@ -93,7 +93,8 @@ public:
     // never lost.
     std::optional<Error> error() const;
     // Why no temporary file could be written (no tmp/, the disk full): the
-    // index is held in memory from then on, and memory grows with it.
+    // spool's names were sorted in memory, or the index is held in memory
+    // from then on; memory grows with them.
     std::optional<Error> write_error() const;
 
 private:

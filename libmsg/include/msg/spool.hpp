@@ -318,9 +318,11 @@ public:
     // name in memory), each full run written to a temporary file in tmp/
     // (a name's length and its key's), and the runs merged: a name is
     // written once and read once. Where no such file can be written the
-    // names stay in memory; fails when it cannot be read back.
+    // names stay in memory (`in_memory`, when given, says why); fails when
+    // it cannot be read back.
     Status for_each_key(const std::function<void(std::string_view key)>& each,
-                        std::size_t names_in_memory = kNamesInMemory) const;
+                        std::size_t names_in_memory = kNamesInMemory,
+                        std::optional<Error>* in_memory = nullptr) const;
     // Make every change to the spool's file system durable (syncfs).
     Status sync() const;
     // Remove leftovers in tmp/ older than `age` (writers that died).

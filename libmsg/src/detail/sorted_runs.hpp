@@ -36,8 +36,9 @@ public:
     // The current run, sorted, closed: written to the file with `spill`,
     // else kept in memory. A run that could not be written is kept in
     // memory: no_file when no temporary file could be made, write_failed
-    // (write_error()) when the file could not take it; runs after it are
-    // kept in memory too, and their closing says the same.
+    // when the file could not take it (write_error() says why, either
+    // way); runs after it are kept in memory too, and their closing says
+    // the same.
     Closed close_run(bool spill);
     // The greatest string added so far.
     const std::string& greatest() const { return greatest_; }
