@@ -14,7 +14,7 @@ namespace {
 
 const std::string kWhat = "a temporary file of the spool's names";
 // The runs' reading share about this much memory while they are merged:
-// each reads back from 4 to 64 KiB at a time.
+// each reads back from 1 to 64 KiB at a time.
 constexpr std::size_t kMergeMemory = std::size_t{1} << 20;
 constexpr std::size_t kWrite = 1 << 16;  // bytes written at a time
 
@@ -104,7 +104,7 @@ bool SortedRuns::advance(Run& r) {
 }
 
 void SortedRuns::start() {
-    read_ = std::clamp<std::size_t>(kMergeMemory / std::max<std::size_t>(runs_.size(), 1), 4096, 64 << 10);
+    read_ = std::clamp<std::size_t>(kMergeMemory / std::max<std::size_t>(runs_.size(), 1), 1024, 64 << 10);
     heap_.clear();
     for (std::size_t i = 0; i < runs_.size(); ++i)
         if (advance(runs_[i])) heap_.push_back(i);

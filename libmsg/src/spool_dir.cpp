@@ -245,17 +245,19 @@ std::optional<SpoolState> Spool::find(std::string_view name) const {
 
 Status Spool::for_each_key(const std::function<void(std::string_view key)>& each, std::size_t names_in_memory,
                            std::optional<Error>* in_memory) const {
-    // The states are listed in an order where an entry that moves once
-    // while they are listed is met: for each move from A to B, B is listed
-    // after A is first listed. Entries move on from queue/ to deferred/,
-    // from both to sent/, failed/ and hold/, and back from hold/ to queue/
-    // (docs/spool-format.md, States): so hold/ is listed first and again
-    // after queue/ and deferred/ (it is an operator's, and small; queue/,
-    // often the largest, is listed once). An entry can still slip through
-    // twice moved at the wrong moments (held while hold/ is listed, then
-    // released while queue/ and deferred/ are): so the whole pass is made
-    // again while a state directory changed during the last one (its
-    // modification time), three passes at most. A spool that nothing
+    // The states are listed (spool_io::kKeyListing) in an order where an
+    // entry that moves once while they are listed is met: for each move
+    // from A to B, B is listed after A is first listed. Entries move on from queue/ to deferred/,
+    // from both to sent/, failed/ and hold/, back from hold/ to queue/, and
+    // an operator may move one from failed/ back to queue/ by hand
+    // (docs/spool-format.md, States): so failed/ and hold/ are listed
+    // before queue/ and again after it and deferred/ (they are usually
+    // small; queue/, often the largest, and sent/ are listed once). An
+    // entry can still slip through twice moved at the wrong moments (held
+    // while hold/ is listed, then released while queue/ and deferred/ are),
+    // or moved by hand some other way (sent/ to queue/): so the whole pass
+    // is made again while a state directory changed during the last one
+    // (its modification time), three passes at most. A spool that nothing
     // changes is listed once.
     //
     // An entry met twice is one: every name met is put in order (runs of
@@ -287,10 +289,8 @@ Status Spool::for_each_key(const std::function<void(std::string_view key)>& each
         return t;
     };
     auto before_stamps = stamps();
-    constexpr SpoolState kOrder[] = {SpoolState::hold, SpoolState::queue, SpoolState::deferred,
-                                     SpoolState::hold, SpoolState::sent,  SpoolState::failed};
     for (int pass = 0; pass < 3; ++pass) {
-        for (SpoolState s : kOrder)
+        for (SpoolState s : spool_io::kKeyListing)
             if (Status st = add(s); !st) return st;
         auto after = stamps();   // the next pass's "before"
         if (after == before_stamps) break;

@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -1023,9 +1024,8 @@ TEST_F(SpoolDir, KeysOfEntriesWhoseNamesShareAnUnkeyedHash) {
 // Entries moved from one state to another while for_each_key() lists the
 // states are all met, each once: each listing holds every key (an importer
 // that missed one would enqueue its message again). `from`: where the
-// entries are first; `move`: the operator's command that moves a claimed
-// one.
-void keys_meet_entries_moved(SpoolDir& t, SpoolState from, msg::Steer move) {
+// entries are first; `move`: what moves one on.
+void keys_meet_entries_moved(SpoolDir& t, SpoolState from, const std::function<void(const std::string&)>& move) {
     constexpr int kEntries = 600;
     std::vector<std::string> names;
     for (int i = 0; i < kEntries; ++i) {
@@ -1035,7 +1035,7 @@ void keys_meet_entries_moved(SpoolDir& t, SpoolState from, msg::Steer move) {
     }
     std::atomic<bool> done{false};
     std::thread mover([&] {
-        for (const std::string& n : names) (void)msg::steer(t.spool(), n, move);
+        for (const std::string& n : names) move(n);
         done = true;
     });
     int scans = 0, short_scans = 0;
@@ -1056,13 +1056,45 @@ void keys_meet_entries_moved(SpoolDir& t, SpoolState from, msg::Steer move) {
 }
 
 TEST_F(SpoolDir, KeysMeetEntriesReleasedWhileTheyAreListed) {
-    keys_meet_entries_moved(*this, SpoolState::hold, msg::Steer::release);
+    keys_meet_entries_moved(*this, SpoolState::hold, [&](const std::string& n) { (void)msg::steer(spool(), n, msg::Steer::release); });
     EXPECT_EQ(list(SpoolState::queue).size(), 600u);
 }
 
 TEST_F(SpoolDir, KeysMeetEntriesHeldWhileTheyAreListed) {
-    keys_meet_entries_moved(*this, SpoolState::queue, msg::Steer::hold);
+    keys_meet_entries_moved(*this, SpoolState::queue, [&](const std::string& n) { (void)msg::steer(spool(), n, msg::Steer::hold); });
     EXPECT_EQ(list(SpoolState::hold).size(), 600u);
+}
+
+// Each move an entry can make (docs/spool-format.md, States: libmsg's, and
+// an operator's from failed/ back to queue/) is met by the order the states
+// are listed in, without the passes made again when a directory changed
+// (which coarse timestamps can hide): the state moved to is listed after
+// the state moved from is first listed.
+TEST(SpoolNames, KeyListingMeetsEveryMove) {
+    const std::pair<SpoolState, SpoolState> moves[] = {
+        {SpoolState::queue, SpoolState::sent},     {SpoolState::queue, SpoolState::deferred},
+        {SpoolState::queue, SpoolState::failed},   {SpoolState::deferred, SpoolState::sent},
+        {SpoolState::deferred, SpoolState::failed}, {SpoolState::queue, SpoolState::hold},
+        {SpoolState::deferred, SpoolState::hold},  {SpoolState::hold, SpoolState::queue},
+        {SpoolState::failed, SpoolState::queue},
+    };
+    const auto& order = msg::spool_io::kKeyListing;
+    for (const auto& [from, to] : moves) {
+        const auto first_from = std::find(std::begin(order), std::end(order), from);
+        const auto last_to = std::find(std::rbegin(order), std::rend(order), to);
+        ASSERT_NE(first_from, std::end(order)) << msg::state_dir(from);
+        ASSERT_NE(last_to, std::rend(order)) << msg::state_dir(to);
+        EXPECT_LT(first_from - std::begin(order), std::rend(order) - last_to - 1)
+            << msg::state_dir(from) << " -> " << msg::state_dir(to);
+    }
+}
+
+// An operator retries failed entries by hand (docs/spool-format.md: mv
+// failed/NAME queue/NAME).
+TEST_F(SpoolDir, KeysMeetFailedEntriesMovedBackByHand) {
+    keys_meet_entries_moved(*this, SpoolState::failed,
+                            [&](const std::string& n) { fs::rename(root_ / "failed" / n, root_ / "queue" / n); });
+    EXPECT_EQ(list(SpoolState::queue).size(), 600u);
 }
 
 TEST_F(SpoolDir, CleanTmpRemovesOldLeftoversOnly) {

@@ -153,7 +153,7 @@ private:
 // names Spool::for_each_key sorts in memory at a time: a few MB each,
 // whatever the spool's size.
 inline constexpr std::size_t kIndexMemoryKeys = std::size_t{1} << 18;
-inline constexpr std::size_t kNamesInMemory = std::size_t{1} << 16;
+inline constexpr std::size_t kNamesInMemory = std::size_t{1} << 14;
 
 class Spool {
 public:
@@ -314,10 +314,11 @@ public:
     // states are listed; the entries of one key one after another, and keys
     // of one length in bytewise order (the order of key + "/"). For
     // idempotent writers, which count a key's entries as they come. The
-    // names met are sorted in runs of `names_in_memory` (about 80 bytes a
-    // name in memory), each full run written to a temporary file in tmp/
-    // (a name's length and its key's), and the runs merged: a name is
-    // written once and read once. Where no such file can be written the
+    // names met are sorted in runs of `names_in_memory` (up to about 200
+    // bytes a name in memory: 3 MB at the default), each full run written
+    // to a temporary file in tmp/ (a name's length and two bytes, for each
+    // time it is met), and the runs merged, each read back 1 to 64 KiB at
+    // a time: a name is written once and read once. Where no such file can be written the
     // names stay in memory (`in_memory`, when given, says why); fails when
     // it cannot be read back.
     Status for_each_key(const std::function<void(std::string_view key)>& each,

@@ -16,6 +16,13 @@
 
 namespace msg::spool_io {
 
+// The order in which Spool::for_each_key lists the states, each pass: an
+// entry that moves once from A to B while they are listed is met, for B is
+// listed after A is first listed (spool_dir.cpp says why each is where it
+// is).
+inline constexpr SpoolState kKeyListing[] = {SpoolState::failed, SpoolState::hold, SpoolState::queue, SpoolState::deferred,
+                                             SpoolState::hold,   SpoolState::sent, SpoolState::failed};
+
 // "cannot <what> <path>: <strerror(err)>" ("out of memory (...)" for ENOMEM)
 Error sys_error(std::string_view what, const std::string& path, int err);
 
