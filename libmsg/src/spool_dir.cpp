@@ -247,18 +247,18 @@ Status Spool::for_each_key(const std::function<void(std::string_view key)>& each
                            std::optional<Error>* in_memory) const {
     // The states are listed (spool_io::kKeyListing) in an order where an
     // entry that moves once while they are listed is met: for each move
-    // from A to B, B is listed after A is first listed. Entries move on from queue/ to deferred/,
-    // from both to sent/, failed/ and hold/, back from hold/ to queue/, and
-    // an operator may move one from failed/ back to queue/ by hand
-    // (docs/spool-format.md, States): so failed/ and hold/ are listed
-    // before queue/ and again after it and deferred/ (they are usually
-    // small; queue/, often the largest, and sent/ are listed once). An
-    // entry can still slip through twice moved at the wrong moments (held
-    // while hold/ is listed, then released while queue/ and deferred/ are),
-    // or moved by hand some other way (sent/ to queue/): so the whole pass
-    // is made again while a state directory changed during the last one
-    // (its modification time), three passes at most. A spool that nothing
-    // changes is listed once.
+    // from A to B, B is listed after A is first listed. Entries move on
+    // from queue/ to deferred/, from both to sent/, failed/ and hold/, back
+    // from hold/ to queue/, and an operator may move one from failed/ back
+    // to queue/ by hand (docs/spool-format.md, States): so failed/ and
+    // hold/ are listed before queue/ and again after it and deferred/
+    // (they are usually small; queue/, often the largest, and sent/ are
+    // listed once). An entry can still slip through twice moved at the
+    // wrong moments (held while hold/ is listed, then released while
+    // queue/ and deferred/ are), or moved by hand some other way (sent/ to
+    // queue/): so the whole pass is made again while a state directory
+    // changed during the last one (its modification time), three passes at
+    // most. A spool that nothing changes is listed once.
     //
     // An entry met twice is one: every name met is put in order (runs of
     // `names_in_memory` in memory, the rest in a temporary file, each

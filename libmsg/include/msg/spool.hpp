@@ -318,9 +318,9 @@ public:
     // bytes a name in memory: 3 MB at the default), each full run written
     // to a temporary file in tmp/ (a name's length and two bytes, for each
     // time it is met), and the runs merged, each read back 1 to 64 KiB at
-    // a time: a name is written once and read once. Where no such file can be written the
-    // names stay in memory (`in_memory`, when given, says why); fails when
-    // it cannot be read back.
+    // a time: a name is written once and read once. Where no such file can
+    // be written the names stay in memory (`in_memory`, when given, says
+    // why); fails when it cannot be read back.
     Status for_each_key(const std::function<void(std::string_view key)>& each,
                         std::size_t names_in_memory = kNamesInMemory,
                         std::optional<Error>* in_memory = nullptr) const;
