@@ -347,8 +347,8 @@ private:
 
 // The entries of one or more states in name (enqueue) order, the states
 // merged: a spool of any size walked with memory bounded by `batch` names
-// a state (and 2 KiB for each run being merged), in a time linear in its
-// size. A directory is read once (twice
+// a state (and about 1 MiB for the runs being merged, at least 1 KiB a
+// run), in a time linear in its size. A directory is read once (twice
 // when several states are walked: A B, then A B again) and its names are
 // sorted in runs of `batch`, which go to a temporary file without a name
 // (in the spool's tmp/, else in $TMPDIR or /tmp) and are merged as the
