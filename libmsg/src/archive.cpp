@@ -143,10 +143,10 @@ struct SpoolIndex::Tables {
     struct Kind {
         detail::SpillTable<Counts> table;
         Kind(const std::string& root, std::size_t keys) : table(root, keys) {}
-        // The spool holds `n` entries of this key. Keys are given in
-        // ascending order (Spool::for_each_key), so that past the table's
-        // memory they are appended to its file, which is written once.
-        void list(std::uint64_t h, std::uint64_t n) {
+        // The spool holds `n` more entries of this key. The spool's keys
+        // are given in ascending order (Spool::for_each_key), so that past
+        // the table's memory they are appended to its file, written once.
+        void more(std::uint64_t h, std::uint64_t n) {
             table.settle();
             table.at(h).more(static_cast<std::uint32_t>(std::min<std::uint64_t>(n, Counts::kMost)));
         }
@@ -159,10 +159,6 @@ struct SpoolIndex::Tables {
             }
             if (c.seen <= Counts::kMost) ++c.seen;
             return c.seen <= c.have;
-        }
-        void add(std::uint64_t h) {
-            table.settle();
-            table.at(h).more(1);
         }
     };
     Tables(const std::string& root, std::size_t keys) : n(root, keys), m(root, keys) {}
@@ -198,7 +194,7 @@ Result<SpoolIndex> SpoolIndex::of(const Spool& spool, const std::function<void()
     std::string key;
     std::uint64_t entries = 0;
     auto count = [&] {
-        if (std::uint64_t h; entries > 0 && parse_message_key(key, h)) ix.t_->of(key).list(h, entries);
+        if (std::uint64_t h; entries > 0 && parse_message_key(key, h)) ix.t_->of(key).more(h, entries);
     };
     const Status st = spool.for_each_key(
         [&](std::string_view k) {
@@ -229,7 +225,7 @@ bool SpoolIndex::holds(std::string_view key, std::string_view from_line, std::st
 }
 
 void SpoolIndex::added(std::string_view key) {
-    if (std::uint64_t h; parse_message_key(key, h)) t_->of(key).add(h);
+    if (std::uint64_t h; parse_message_key(key, h)) t_->of(key).more(h, 1);
 }
 
 std::optional<Error> SpoolIndex::write_error() const {

@@ -32,19 +32,6 @@ Status read_at(int fd, char* to, std::size_t want, off_t at) {
     return Ok{};
 }
 
-// `want` bytes at `at`.
-Status write_at(int fd, const char* from, std::size_t want, off_t at) {
-    while (want > 0) {
-        const ssize_t n = ::pwrite(fd, from, want, at);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return spool_io::sys_error("write", kWhat, n < 0 ? errno : EIO);
-        from += n;
-        want -= static_cast<std::size_t>(n);
-        at += n;
-    }
-    return Ok{};
-}
-
 constexpr std::size_t kChunk = 4096;   // records read, and written, at a time
 
 // The records of a file, in order, read a chunk at a time.
@@ -104,9 +91,11 @@ Status SortedFile::merge(const char* add, std::size_t n) {
     std::vector<char> buf;
     buf.reserve(kChunk * record_);
     std::vector<std::uint64_t> first;
+    std::uint64_t last = 0;
     std::size_t written = 0, add_at = 0;
     auto put = [&](const char* rec) -> Status {
         if (written % kBlock == 0) first.push_back(key_at(rec));
+        last = key_at(rec);
         ++written;
         buf.insert(buf.end(), rec, rec + record_);
         if (buf.size() < kChunk * record_) return Ok{};
@@ -136,14 +125,17 @@ Status SortedFile::merge(const char* add, std::size_t n) {
     }
     spool_io::close_fd(fd_);
     fd_ = out;
-    last_ = count_ == 0 ? key_at(add + (n - 1) * record_) : std::max(last_, key_at(add + (n - 1) * record_));
+    last_ = last;
     count_ = written;
     first_ = std::move(first);
     return Ok{};
 }
 
 Status SortedFile::append(const char* add, std::size_t n) {
-    if (Status st = write_at(fd_, add, n * record_, static_cast<off_t>(count_ * record_)); !st) return st;
+    // At the end of the records: a write that failed part way left its
+    // bytes past them, where this one starts again.
+    if (::lseek(fd_, static_cast<off_t>(count_ * record_), SEEK_SET) < 0) return spool_io::sys_error("seek", kWhat, errno);
+    if (Status st = spool_io::write_all(fd_, std::string_view(add, n * record_), kWhat); !st) return st;
     for (std::size_t i = 0; i < n; ++i)
         if ((count_ + i) % kBlock == 0) first_.push_back(key_at(add + i * record_));
     count_ += n;
