@@ -139,18 +139,31 @@ static int tool_main(int argc, char** argv) {
             std::string file;   // a Maildir or MH message's own file ("" in an archive)
         };
         std::deque<Pending> pending;
-        std::vector<std::pair<std::string, std::string>> archives;   // source, file
+        // The inputs (source, file) of the pending messages, the last one
+        // always kept; Pending::archive counts the ones dropped before them
+        // too. Each message file of a Maildir is an input of its own: the
+        // others go as their messages are told.
+        std::deque<std::pair<std::string, std::string>> archives;
+        std::size_t dropped = 0;
         std::uint64_t next_seq = 0;
         bool json = false;
         DiagPrinter* diag = nullptr;
 
         std::uint64_t add(const InputMessage& m, std::uint64_t line) {
             if (archives.empty() || archives.back().first != m.source) archives.emplace_back(m.source, m.file);
-            pending.push_back({next_seq, m.index, line, archives.size() - 1, m.maildir ? m.file : std::string()});
+            pending.push_back({next_seq, m.index, line, dropped + archives.size() - 1, m.maildir ? m.file : std::string()});
             return next_seq++;
         }
+        const std::pair<std::string, std::string>& archive(const Pending& p) const { return archives[p.archive - dropped]; }
+        void drop_told() {
+            const std::size_t first = pending.empty() ? dropped + archives.size() - 1 : pending.front().archive;
+            while (dropped < first && archives.size() > 1) {
+                archives.pop_front();
+                ++dropped;
+            }
+        }
         void unwritten(const Pending& p) {
-            const auto& [source, file] = archives[p.archive];
+            const auto& [source, file] = archive(p);
             if (json) {
                 print_status(source, p.index, p.line, "unwritten", "detail", "the spool failed before it was durable");
             } else {
@@ -166,12 +179,14 @@ static int tool_main(int argc, char** argv) {
                 unwritten(pending.front());
                 pending.pop_front();
             }
-            if (pending.empty()) return;
-            if (json) {
-                const Pending& p = pending.front();
-                print_status(archives[p.archive].first, p.index, p.line, "enqueued", "entry", entry);
+            if (!pending.empty()) {
+                if (json) {
+                    const Pending& p = pending.front();
+                    print_status(archive(p).first, p.index, p.line, "enqueued", "entry", entry);
+                }
+                pending.pop_front();
             }
-            pending.pop_front();
+            drop_told();
         }
         void drop_last(std::uint64_t seq) {
             if (!pending.empty() && pending.back().seq == seq) pending.pop_back();
