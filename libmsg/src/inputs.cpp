@@ -10,6 +10,8 @@
 #include <optional>
 #include <system_error>
 
+#include "detail/sorted_runs.hpp"
+#include "detail/spool_io.hpp"
 #include "msg/mh.hpp"
 #include "msg/source.hpp"
 
@@ -134,19 +136,6 @@ bool client_metadata(std::string_view name) {
     return std::find(std::begin(names), std::end(names), name) != std::end(names);
 }
 
-// The files a directory stands for: every regular file below it,
-// but for a Maildir (at any depth) only the messages of its cur/ and new/
-// (not tmp/, not a mail server's index files); below a Maildir only
-// Maildirs give messages (Maildir++ subfolders, Dovecot's folders), and
-// other directories there (Courier's courierimapkeywords/, ...) nothing;
-// of an MH folder only its numbered files; elsewhere every file but a mail
-// client's metadata (client_metadata: an index or a .DS_Store is neither
-// a message nor an archive). Like find(1), symbolic links are not followed,
-// so that a walk never leaves the tree it was given. A file that is not a
-// Maildir's or an MH folder's is an item of kind `plain`; theirs are
-// always message files. A
-// directory that cannot be read is a problem item of its own, with its
-// path (so in its place once sorted), and the walk goes on.
 // A directory's identity (device, inode), to know it by whatever path.
 using DirId = std::pair<dev_t, ino_t>;
 std::optional<DirId> dir_id(const std::string& path) {
@@ -155,81 +144,207 @@ std::optional<DirId> dir_id(const std::string& path) {
     return DirId{st.st_dev, st.st_ino};
 }
 
-void walk(const fs::path& dir, InputItem::Kind plain, std::vector<InputItem>& out, const std::vector<DirId>& leave_out,
-          bool below_maildir = false) {
-    if (!leave_out.empty())
-        if (const auto id = dir_id(dir.string()); id && std::find(leave_out.begin(), leave_out.end(), *id) != leave_out.end())
-            return;
-    auto problem = [&](const std::string& path, int e) {
-        out.push_back({.kind = InputItem::Kind::problem, .path = path, .problem = problem_for(e),
-                       .message = "cannot read directory " + path + ": " + std::strerror(e)});
-    };
-    const bool maildir = is_maildir(dir.string());
-    if (maildir) {
-        auto files = list_maildir_paths(dir.string(), MaildirOrder::path);
-        if (!files) return problem(dir.string(), files.error().errnum);
-        out.reserve(out.size() + files->size());
-        for (std::string& f : *files) out.push_back({.kind = InputItem::Kind::file, .path = std::move(f), .maildir = true});
-    }
-    // An MH folder's messages are its numbered files; its other files are
-    // a reader's state, never messages or archives.
-    const bool mh = !maildir && !below_maildir && is_mh_folder(dir.string());
-    if (mh) {
-        auto files = list_mh(dir.string());
-        if (!files) return problem(dir.string(), files.error().errnum);
-        out.reserve(out.size() + files->size());
-        for (MaildirFile& f : *files)
-            out.push_back({.kind = InputItem::Kind::file, .path = std::move(f.path), .mh = true, .flags = std::move(f.flags)});
-    }
-    std::vector<fs::path> subdirs, files;
-    std::error_code ec;
-    for (auto it = fs::directory_iterator(dir, ec); !ec && it != fs::directory_iterator(); it.increment(ec)) {
-        std::error_code e2;
-        if (it->is_symlink(e2)) continue;
-        const std::string name = it->path().filename().string();
-        if (it->is_directory(e2)) {
-            if (!maildir || (name != "cur" && name != "new" && name != "tmp")) subdirs.push_back(it->path());
-        } else if (!maildir && !mh && !below_maildir && it->is_regular_file(e2)) {
-            if (client_metadata(name)) continue;
-            files.push_back(it->path());
+// An item as a string of the listing's runs (no NUL in it): its place
+// in the order, each byte 1 written as 1 2 and the end as 1 1, so that the
+// strings compare as the places do (a place before the longer ones it
+// begins); then its kind, whether it is a Maildir's or an MH folder's,
+// its problem, its path ("=" when it is its place, else its length, ":"
+// and its bytes), its flags (length, ":", bytes) and its message.
+void encode(std::string& out, std::string_view place, const InputItem& item) {
+    out.clear();
+    for (std::size_t i = 0, j; i < place.size(); i = j + 1) {
+        j = place.find('\x01', i);
+        if (j == std::string_view::npos) {
+            out.append(place.substr(i));
+            break;
         }
+        out.append(place.substr(i, j + 1 - i)).push_back('\x02');
     }
-    if (ec) problem(dir.string(), ec.value());
-    for (const fs::path& f : files) out.push_back({.kind = plain, .path = f.string()});
-    for (const fs::path& d : subdirs) walk(d, plain, out, leave_out, maildir || below_maildir);
+    out.append("\x01\x01");
+    out.push_back(static_cast<char>('0' + static_cast<int>(item.kind)));
+    out.push_back(static_cast<char>('0' + (item.maildir ? 1 : 0) + (item.mh ? 2 : 0)));
+    out.push_back(static_cast<char>('0' + static_cast<int>(item.problem)));
+    auto field = [&out](std::string_view f) { out.append(std::to_string(f.size())).append(1, ':').append(f); };
+    if (item.path == place) out.push_back('=');
+    else field(item.path);
+    field(item.flags);
+    out.append(item.message);
 }
 
-// Items in path order, but an MH folder's messages in number order
-// (1, 2, 10; a deleted ",N" after N), where they are in the folder's place.
-void sort_by_path(std::vector<InputItem>& items) {
-    const auto by_path = [](const InputItem& a, const InputItem& b) { return a.path < b.path; };
-    if (std::none_of(items.begin(), items.end(), [](const InputItem& i) { return i.mh; })) {
-        // Already so for a Maildir alone (its listing is in path order).
-        if (!std::is_sorted(items.begin(), items.end(), by_path)) std::sort(items.begin(), items.end(), by_path);
-        return;
+void decode(std::string_view s, InputItem& item) {
+    std::size_t end = 0;   // of the place
+    item.path.clear();
+    while (true) {
+        const std::size_t one = s.find('\x01', end);
+        item.path.append(s.substr(end, one - end));
+        if (s[one + 1] == '\x01') {
+            end = one + 2;
+            break;
+        }
+        item.path.push_back('\x01');
+        end = one + 2;
     }
-    // An MH message's key: its folder's path, "/", its number in 20 digits,
-    // 0 for a message and 1 for a deleted one (",N" after "N"), its name.
-    const auto key = [](const InputItem& i) {
-        if (!i.mh) return i.path;
-        const std::size_t slash = i.path.rfind('/');
-        const std::string_view name = std::string_view(i.path).substr(slash + 1);
-        bool deleted = false;
-        const std::string n = std::to_string(mh_number(name, &deleted).value_or(0));
-        return i.path.substr(0, slash + 1) + std::string(20 - n.size(), '0') + n + (deleted ? "/1" : "/0") +
-               std::string(name);
+    item.kind = static_cast<InputItem::Kind>(s[end] - '0');
+    item.maildir = (s[end + 1] - '0') & 1;
+    item.mh = (s[end + 1] - '0') & 2;
+    item.problem = static_cast<InputProblem>(s[end + 2] - '0');
+    std::size_t at = end + 3;
+    auto field = [&](std::string& f) {
+        const std::size_t colon = s.find(':', at);
+        std::size_t n = 0;
+        for (std::size_t k = at; k < colon; ++k) n = n * 10 + static_cast<std::size_t>(s[k] - '0');
+        f.assign(s.substr(colon + 1, n));
+        at = colon + 1 + n;
     };
-    std::vector<std::pair<std::string, std::size_t>> keys;
-    keys.reserve(items.size());
-    for (std::size_t i = 0; i < items.size(); ++i) keys.emplace_back(key(items[i]), i);
-    std::sort(keys.begin(), keys.end());
-    std::vector<InputItem> sorted;
-    sorted.reserve(items.size());
-    for (const auto& k : keys) sorted.push_back(std::move(items[k.second]));
-    items = std::move(sorted);
+    if (s[at] == '=') ++at;
+    else field(item.path);
+    field(item.flags);
+    item.message.assign(s.substr(at));
 }
 
 }  // namespace
+
+struct InputListing::Impl {
+    std::optional<InputItem> one;   // a file, an archive or standard input
+    std::string input;
+    std::optional<detail::SortedRuns> runs;
+    bool said = false;   // the problem of a listing not read back
+    std::optional<Error> in_memory;
+
+    // The files a directory stands for: every regular file below it,
+    // but for a Maildir (at any depth) only the messages of its cur/ and new/
+    // (not tmp/, not a mail server's index files); below a Maildir only
+    // Maildirs give messages (Maildir++ subfolders, Dovecot's folders), and
+    // other directories there (Courier's courierimapkeywords/, ...) nothing;
+    // of an MH folder only its numbered files; elsewhere every file but a mail
+    // client's metadata (client_metadata: an index or a .DS_Store is neither
+    // a message nor an archive). Like find(1), symbolic links are not followed,
+    // so that a walk never leaves the tree it was given. A file that is not a
+    // Maildir's or an MH folder's is an item of kind `plain`; theirs are
+    // always message files. A directory that cannot be read is a problem
+    // item of its own, with its path (so in its place once sorted), and the
+    // walk goes on. Each is put in its run (add()) as it is met.
+    struct Walk {
+        Impl& impl;
+        InputItem::Kind plain;
+        std::vector<DirId> leave_out;
+        std::size_t run;
+        bool spill = true;   // until no run can be written: memory holds them from then on
+        std::string buf;
+        InputItem item;
+
+        void add(std::string_view place) {
+            encode(buf, place, item);
+            impl.runs->add(buf);
+            if (impl.runs->pending() >= run && impl.runs->close_run(spill) != detail::SortedRuns::Closed::ok)
+                spill = false;
+        }
+        void file(std::string_view path, bool maildir, bool mh, std::string_view flags = {}) {
+            item.kind = maildir || mh ? InputItem::Kind::file : plain;
+            item.path.assign(path);
+            item.maildir = maildir;
+            item.mh = mh;
+            item.flags.assign(flags);
+            item.problem = InputProblem::missing;
+            item.message.clear();
+        }
+        void problem(const std::string& path, int e) {
+            item = InputItem{.kind = InputItem::Kind::problem, .path = path, .problem = problem_for(e),
+                             .message = "cannot read directory " + path + ": " + std::strerror(e)};
+            add(path);
+        }
+        void dir(const fs::path& d, bool below_maildir = false) {
+            const std::string ds = d.string();
+            if (!leave_out.empty())
+                if (const auto id = dir_id(ds); id && std::find(leave_out.begin(), leave_out.end(), *id) != leave_out.end())
+                    return;
+            const bool maildir = is_maildir(ds);
+            if (maildir) {
+                const Status st = for_each_maildir_path(ds, [&](std::string_view path) {
+                    file(path, true, false);
+                    add(path);
+                });
+                if (!st) return problem(ds, st.error().errnum);
+            }
+            // An MH folder's messages are its numbered files, in number
+            // order (1, 2, 10; a deleted ",N" after N) in the folder's
+            // place: its path, "/", the number in 20 digits, "/0" for a
+            // message and "/1" for a deleted one, the name. Its other
+            // files are a reader's state, never messages or archives.
+            const bool mh = !maildir && !below_maildir && is_mh_folder(ds);
+            if (mh) {
+                std::string place;
+                const Status st = for_each_mh_file(ds, [&](MaildirFile&& f, std::uint64_t number, bool deleted) {
+                    const std::string n = std::to_string(number);
+                    place.assign(ds).append(1, '/').append(20 - n.size(), '0').append(n);
+                    place.append(deleted ? "/1" : "/0").append(f.name);
+                    file(f.path, false, true, f.flags);
+                    add(place);
+                });
+                if (!st) return problem(ds, st.error().errnum);
+            }
+            std::vector<fs::path> subdirs;
+            std::error_code ec;
+            for (auto it = fs::directory_iterator(d, ec); !ec && it != fs::directory_iterator(); it.increment(ec)) {
+                std::error_code e2;
+                if (it->is_symlink(e2)) continue;
+                const std::string name = it->path().filename().string();
+                if (it->is_directory(e2)) {
+                    if (!maildir || (name != "cur" && name != "new" && name != "tmp")) subdirs.push_back(it->path());
+                } else if (!maildir && !mh && !below_maildir && it->is_regular_file(e2)) {
+                    if (client_metadata(name)) continue;
+                    const std::string path = it->path().string();
+                    file(path, false, false);
+                    add(path);
+                }
+            }
+            if (ec) problem(ds, ec.value());
+            for (const fs::path& sub : subdirs) dir(sub, maildir || below_maildir);
+        }
+    };
+};
+
+InputListing::InputListing(const std::string& in, const InputOptions& o) : impl_(std::make_unique<Impl>()) {
+    std::error_code ec;
+    if (in == "-" || !fs::is_directory(in, ec)) {
+        impl_->one = InputItem{.kind = o.mbox ? InputItem::Kind::archive : InputItem::Kind::file, .path = in};
+        return;
+    }
+    impl_->input = in;
+    impl_->runs.emplace("", "a temporary file in " + spool_io::temporary_dir() + " for the listing of " + in);
+    Impl::Walk w{.impl = *impl_, .plain = o.mbox ? InputItem::Kind::archive : InputItem::Kind::file, .leave_out = {},
+                 .run = std::max<std::size_t>(o.listed_in_memory, 1), .buf = {}, .item = {}};
+    for (const std::string& d : o.leave_out)
+        if (const auto id = dir_id(d)) w.leave_out.push_back(*id);
+    w.dir(in);
+    impl_->runs->close_run(false);
+    impl_->in_memory = impl_->runs->write_error();
+    impl_->runs->start();
+}
+
+InputListing::~InputListing() = default;
+
+bool InputListing::next(InputItem& item) {
+    Impl& l = *impl_;
+    if (!l.runs) {
+        if (!l.one) return false;
+        item = std::move(*l.one);
+        l.one.reset();
+        return true;
+    }
+    if (!l.runs->empty()) {
+        decode(l.runs->least(), item);
+        l.runs->pop();
+        return true;
+    }
+    if (l.said || !l.runs->read_error()) return false;
+    l.said = true;
+    item = InputItem{.kind = InputItem::Kind::problem, .path = l.input, .problem = InputProblem::unreadable,
+                     .message = l.runs->read_error()->message + ": files below " + l.input + " were not read"};
+    return true;
+}
+
+const std::optional<Error>& InputListing::held_in_memory() const { return impl_->in_memory; }
 
 void InputCounts::add(InputProblem p) {
     switch (p) {
@@ -252,21 +367,6 @@ void point_at(InputMessage& im, const MboxMessage& m) {
     im.keep = m.keep;
 }
 
-std::vector<InputItem> list_input(const std::string& in, const InputOptions& o) {
-    std::vector<InputItem> items;
-    std::error_code ec;
-    if (in != "-" && fs::is_directory(in, ec)) {
-        std::vector<DirId> leave_out;
-        for (const std::string& d : o.leave_out)
-            if (const auto id = dir_id(d)) leave_out.push_back(*id);
-        walk(in, o.mbox ? InputItem::Kind::archive : InputItem::Kind::file, items, leave_out);
-        sort_by_path(items);
-        return items;
-    }
-    items.push_back({.kind = o.mbox ? InputItem::Kind::archive : InputItem::Kind::file, .path = in});
-    return items;
-}
-
 bool read_input(const InputItem& item, const InputOptions& o, const std::function<bool(const InputMessage&)>& fn,
                 InputCounts& c) {
     bool stop = false;
@@ -282,8 +382,9 @@ InputCounts for_each_message(const std::vector<std::string>& inputs, const Input
                              const std::function<bool(const InputMessage&)>& fn) {
     const std::vector<std::string> list = inputs.empty() ? std::vector<std::string>{"-"} : inputs;
     InputCounts c;
+    InputItem item;
     for (const std::string& in : list)
-        for (const InputItem& item : list_input(in, o))
+        for (InputListing l(in, o); l.next(item);)
             if (!read_input(item, o, fn, c)) return c;
     return c;
 }

@@ -64,14 +64,19 @@ struct SortedNames {
     std::vector<std::string_view> names;
 };
 
+// Whether a name of cur/ or new/ is a message: a regular file, not
+// followed through a link, whose name does not start with a dot. The
+// directory says what the file is, and only where it does not is the file
+// looked at (a stat per file is most of the time of a large Maildir's
+// listing, which comes before any message is read).
+bool message_name(const char* name, unsigned char type, int dirfd) {
+    return name[0] != '.' && spool_io::is_regular(dirfd, name, type);
+}
+
 Status read_sorted_names(const std::string& d, SortedNames& out) {
     std::vector<std::pair<std::size_t, std::size_t>> at;   // offset and length in bytes
-    // A regular file, not followed through a link; the directory says so,
-    // and only where it does not is the file looked at (a stat per file is
-    // most of the time of a large Maildir's listing, which comes before any
-    // message is read).
     const Status st = spool_io::for_each_name(d, [&](const char* name, unsigned char type, int dirfd) {
-        if (name[0] == '.' || !spool_io::is_regular(dirfd, name, type)) return;
+        if (!message_name(name, type, dirfd)) return;
         const std::size_t n = std::strlen(name);
         at.emplace_back(out.bytes.size(), n);
         out.bytes.append(name, n);
@@ -85,7 +90,7 @@ Status read_sorted_names(const std::string& d, SortedNames& out) {
 
 }  // namespace
 
-Result<std::vector<std::string>> list_maildir_paths(const std::string& dir, MaildirOrder order) {
+Result<std::vector<std::string>> list_maildir_paths(const std::string& dir) {
     const std::string cur_dir = dir + "/cur", new_dir = dir + "/new";
     SortedNames cur, fresh;
     if (Status st = read_sorted_names(new_dir, fresh); !st) return st.error();
@@ -97,17 +102,27 @@ Result<std::vector<std::string>> list_maildir_paths(const std::string& dir, Mail
         path.reserve(d.size() + 1 + name.size());
         path.append(d).append(1, '/').append(name);
     };
-    // Path order: cur/ before new/ ("cur/" < "new/"), each in name order.
-    // Name order: the two merged.
+    // The two merged in name order.
     std::size_t i = 0, j = 0;
     while (i < cur.names.size() || j < fresh.names.size()) {
-        const bool take_cur =
-            j == fresh.names.size() ||
-            (i < cur.names.size() && (order == MaildirOrder::path || cur.names[i] <= fresh.names[j]));
-        if (take_cur) add(cur_dir, cur.names[i++]);
+        if (j == fresh.names.size() || (i < cur.names.size() && cur.names[i] <= fresh.names[j])) add(cur_dir, cur.names[i++]);
         else add(new_dir, fresh.names[j++]);
     }
     return out;
+}
+
+Status for_each_maildir_path(const std::string& dir, const std::function<void(std::string_view path)>& fn) {
+    std::string path;
+    for (const char* sub : {"/new", "/cur"}) {
+        const std::string d = dir + sub;
+        const Status st = spool_io::for_each_name(d, [&](const char* name, unsigned char type, int dirfd) {
+            if (!message_name(name, type, dirfd)) return;
+            path.assign(d).append(1, '/').append(name);
+            fn(path);
+        });
+        if (!st) return st;
+    }
+    return Ok{};
 }
 
 MaildirFile maildir_file(std::string path) {

@@ -151,21 +151,31 @@ std::string mh_flags(const MhSequences& s, std::uint64_t n, bool deleted, bool r
     return f;
 }
 
-Result<std::vector<MaildirFile>> list_mh(const std::string& dir) {
+Status for_each_mh_file(const std::string& dir,
+                        const std::function<void(MaildirFile&& file, std::uint64_t number, bool deleted)>& fn) {
     const std::optional<std::string> sequences = read_small_file(dir + "/.mh_sequences");
     const MhSequences seq = MhSequences::parse(sequences.value_or(""));
-    std::vector<std::tuple<std::uint64_t, bool, std::string>> names;
-    const Status st = spool_io::for_each_name(dir, [&](const char* name, unsigned char type, int dirfd) {
+    return spool_io::for_each_name(dir, [&](const char* name, unsigned char type, int dirfd) {
         bool deleted = false;
         const auto n = mh_number(name, &deleted);
-        if (n && spool_io::is_regular(dirfd, name, type)) names.emplace_back(*n, deleted, name);
+        if (n && spool_io::is_regular(dirfd, name, type))
+            fn(mh_file(dir + "/" + name, mh_flags(seq, *n, deleted, sequences.has_value())), *n, deleted);
+    });
+}
+
+Result<std::vector<MaildirFile>> list_mh(const std::string& dir) {
+    std::vector<std::tuple<std::uint64_t, bool, MaildirFile>> files;
+    const Status st = for_each_mh_file(dir, [&](MaildirFile&& f, std::uint64_t n, bool deleted) {
+        files.emplace_back(n, deleted, std::move(f));
     });
     if (!st) return st.error();
-    std::sort(names.begin(), names.end());
+    std::sort(files.begin(), files.end(), [](const auto& a, const auto& b) {
+        return std::tie(std::get<0>(a), std::get<1>(a), std::get<2>(a).path) <
+               std::tie(std::get<0>(b), std::get<1>(b), std::get<2>(b).path);
+    });
     std::vector<MaildirFile> out;
-    out.reserve(names.size());
-    for (const auto& [n, deleted, name] : names)
-        out.push_back(mh_file(dir + "/" + name, mh_flags(seq, n, deleted, sequences.has_value())));
+    out.reserve(files.size());
+    for (auto& f : files) out.push_back(std::move(std::get<2>(f)));
     return out;
 }
 

@@ -12,7 +12,6 @@ namespace msg::detail {
 
 namespace {
 
-const std::string kWhat = "a temporary file of the spool's names";
 // The runs' reading share about this much memory while they are merged:
 // each reads back from 1 to 64 KiB at a time.
 constexpr std::size_t kMergeMemory = std::size_t{1} << 20;
@@ -38,7 +37,7 @@ SortedRuns::Closed SortedRuns::close_run(bool spill) {
     Run r;
     Closed closed = spill ? failed_ : Closed::ok;
     if (spill && closed == Closed::ok && fd_ < 0 && (fd_ = spool_io::temporary_file(root_)) < 0) {
-        write_error_ = spool_io::sys_error("make", kWhat, errno);
+        write_error_ = spool_io::sys_error("make", what_, errno);
         closed = failed_ = Closed::no_file;
     }
     if (spill && closed == Closed::ok) {
@@ -49,7 +48,7 @@ SortedRuns::Closed SortedRuns::close_run(bool spill) {
         for (std::size_t i = 0; st && i < sorted.size(); ++i) {
             piece.append(sorted[i]).push_back('\0');
             if (piece.size() < kWrite && i + 1 < sorted.size()) continue;
-            st = spool_io::write_all(fd_, piece, kWhat);
+            st = spool_io::write_all(fd_, piece, what_);
             written += static_cast<off_t>(piece.size());
             piece.clear();
         }
@@ -93,7 +92,7 @@ bool SortedRuns::advance(Run& r) {
         while ((n = ::pread(fd_, r.buf.data() + old, want, r.at)) < 0 && errno == EINTR) {
         }
         if (n <= 0) {
-            if (!read_error_) read_error_ = spool_io::sys_error("read", kWhat, n < 0 ? errno : EIO);
+            if (!read_error_) read_error_ = spool_io::sys_error("read", what_, n < 0 ? errno : EIO);
             r.at = r.end;
             std::string().swap(r.buf);
             return false;

@@ -67,10 +67,14 @@ std::string join(const std::string& root, std::string_view dir, std::string_view
 }
 
 int temporary_file(const std::string& root) {
-    int f = ::open(join(root, "tmp").c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-    if (f >= 0) return f;
+    if (!root.empty())
+        if (const int f = ::open(join(root, "tmp").c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600); f >= 0) return f;
+    return ::open(temporary_dir().c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+}
+
+std::string temporary_dir() {
     const char* dir = std::getenv("TMPDIR");
-    return ::open(dir && *dir ? dir : "/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    return dir && *dir ? dir : "/tmp";
 }
 
 Status write_all(int fd, std::string_view data, const std::string& path) {

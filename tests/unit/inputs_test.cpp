@@ -5,7 +5,9 @@
 #include <gtest/gtest.h>
 #include <msg/inputs.hpp>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -275,8 +277,9 @@ TEST_F(Inputs, ListedThenReadAsTheLoopReads) {
             errors.push_back(m);
         };
         std::vector<msg::InputItem::Kind> kinds;
+        msg::InputItem item;
         for (const std::string& in : inputs)
-            for (const msg::InputItem& item : msg::list_input(in, o)) {
+            for (msg::InputListing l(in, o); l.next(item);) {
                 kinds.push_back(item.kind);
                 EXPECT_TRUE(msg::read_input(item, o, [&](const msg::InputMessage& m) {
                     seen.push_back(fs::path(m.file).lexically_relative(dir_).string() + "#" + std::to_string(m.index) +
@@ -305,6 +308,87 @@ TEST_F(Inputs, ListedThenReadAsTheLoopReads) {
     EXPECT_TRUE(msg::read_input(p, o, [](const msg::InputMessage&) { return true; }, c));
     EXPECT_EQ(c.missing, 1u);
     EXPECT_EQ(said, (std::vector<std::string>{"x|cannot read x"}));
+}
+
+// The files below a directory are put in order in runs, the runs past
+// the first in a temporary file: whatever the runs' size, the listing is
+// the same, each item whole (its kind, a Maildir's or an MH folder's, its
+// flags), in path order with names of any bytes (1 and 2 included: the
+// listing's runs mark a place's end with them) and an MH folder's files
+// in number order in the folder's place.
+TEST_F(Inputs, AListingIsTheSameWhateverItsRuns) {
+    const std::vector<std::string> plain = {"a", std::string("a\x01", 2), std::string("a\x01" "b", 3),
+                                            std::string("a\x01" "d/y", 5), std::string("a\x02", 2), "a b", "a-",
+                                            "a.d/x", "b/c/d", "mh0", "\xff"};
+    for (const std::string& p : plain) put("big/" + p, "P: 1\n\n" + p + "\n");
+    put("big/md/cur/2.h:2,S", "S: 2\n\n2\n");
+    put("big/md/new/1.h", "S: 1\n\n1\n");
+    put("big/md/tmp/3.h", "S: 3\n\n3\n");
+    put("big/mh/.mh_sequences", "flagged: 2\n");
+    for (const char* n : {"1", ",1", "2", "10"}) put(std::string("big/mh/") + n, "M: 1\n\nm\n");
+    auto list = [&](std::size_t run) {
+        msg::InputOptions o;
+        o.listed_in_memory = run;
+        msg::InputListing l((dir_ / "big").string(), o);
+        std::vector<std::string> got;
+        msg::InputItem item;
+        while (l.next(item))
+            got.push_back(std::to_string(static_cast<int>(item.kind)) + (item.maildir ? "m" : "") + (item.mh ? "h" : "") +
+                          ":" + item.flags + ":" + fs::path(item.path).lexically_relative(dir_ / "big").string());
+        EXPECT_FALSE(l.held_in_memory()) << l.held_in_memory()->message;
+        return got;
+    };
+    const std::vector<std::string> want = {
+        "0::a", std::string("0::a\x01", 5), std::string("0::a\x01" "b", 6), std::string("0::a\x01" "d/y", 8),
+        std::string("0::a\x02", 5), "0::a b", "0::a-", "0::a.d/x", "0::b/c/d", "0m::md/cur/2.h:2,S",
+        "0m::md/new/1.h", "0h:S:mh/1", "0h:ST:mh/,1", "0h:FS:mh/2", "0h:S:mh/10", "0::mh0", "0::\xff"};
+    for (const std::size_t run : {std::size_t{1}, std::size_t{2}, std::size_t{3}, std::size_t{5}, std::size_t{1} << 14})
+        EXPECT_EQ(list(run), want) << run;
+    // Archives: the plain files are archives, the others still messages.
+    msg::InputOptions o;
+    o.mbox = true;
+    o.listed_in_memory = 2;
+    msg::InputItem item;
+    std::size_t archives = 0, files = 0;
+    for (msg::InputListing l((dir_ / "big").string(), o); l.next(item);)
+        ++(item.kind == msg::InputItem::Kind::archive ? archives : files);
+    EXPECT_EQ(archives, plain.size());
+    EXPECT_EQ(files, 6u);
+}
+
+// Where no temporary file can be made, the runs stay in memory: the
+// listing is whole, and says why it was held there.
+TEST_F(Inputs, AListingWithoutATemporaryFileIsWholeAndSaysSo) {
+    for (int i = 0; i < 20; ++i) put("many/" + std::to_string(i), "N: 1\n\nn\n");
+    const char* old = std::getenv("TMPDIR");
+    const std::string saved = old ? old : "";
+    ::setenv("TMPDIR", (dir_ / "none").c_str(), 1);
+    msg::InputOptions o;
+    o.listed_in_memory = 3;
+    std::vector<std::string> got;
+    {
+        msg::InputListing l((dir_ / "many").string(), o);
+        msg::InputItem item;
+        while (l.next(item)) got.push_back(fs::path(item.path).filename().string());
+        ASSERT_TRUE(l.held_in_memory());
+        EXPECT_NE(l.held_in_memory()->message.find("a temporary file in " + (dir_ / "none").string() +
+                                                   " for the listing of " + (dir_ / "many").string()),
+                  std::string::npos)
+            << l.held_in_memory()->message;
+    }
+    if (old) ::setenv("TMPDIR", saved.c_str(), 1);
+    else ::unsetenv("TMPDIR");
+    std::vector<std::string> want;
+    for (int i = 0; i < 20; ++i) want.push_back(std::to_string(i));
+    std::sort(want.begin(), want.end());
+    EXPECT_EQ(got, want);
+    // One file or archive given by name is listed as itself, with no run.
+    msg::InputListing one((dir_ / "many" / "7").string(), o);
+    msg::InputItem item;
+    ASSERT_TRUE(one.next(item));
+    EXPECT_EQ(item.path, (dir_ / "many" / "7").string());
+    EXPECT_FALSE(one.next(item));
+    EXPECT_FALSE(one.held_in_memory());
 }
 
 TEST_F(Inputs, StopEndsTheLoop) {

@@ -122,7 +122,7 @@ TEST(Maildir, WritesThroughTmpWithUniqueNames) {
 // Names written one after another sort in the order they were written
 // (the microseconds are zero-padded), so a Maildir written from a spool
 // reads back in the spool's order.
-TEST(Maildir, ListedByNameOrByPath) {
+TEST(Maildir, ListedInNameOrderOrAsTheDirectoriesGiveThem) {
     TempDir t;
     const fs::path m = t.path / "Mail";
     for (const char* d : {"cur", "new", "tmp"}) fs::create_directories(m / d);
@@ -139,16 +139,23 @@ TEST(Maildir, ListedByNameOrByPath) {
                                                       fs::path(p).filename().string());
     EXPECT_EQ(got, (std::vector<std::string>{"new/1.host", "cur/2.host:2,S", "new/3.host", "cur/4.host:2,RS",
                                              "new/5.host", "cur/6.host:2,"}));
-    auto paths = msg::list_maildir_paths(m.string(), msg::MaildirOrder::path);
-    ASSERT_TRUE(paths) << paths.error().message;
-    EXPECT_TRUE(std::is_sorted(paths->begin(), paths->end()));
-    ASSERT_EQ(paths->size(), 6u);
-    EXPECT_EQ((*paths)[0], (m / "cur" / "2.host:2,S").string());
-    EXPECT_EQ((*paths)[5], (m / "new" / "5.host").string());
+    // Each message once in the directories' own order, for a caller that
+    // sorts them itself; dot files and directories are not messages.
+    spit(m / "cur" / ".hidden", "x");
+    fs::create_directories(m / "new" / "sub");
+    std::vector<std::string> each;
+    ASSERT_TRUE(msg::for_each_maildir_path(m.string(), [&](std::string_view p) { each.emplace_back(p); }));
+    std::sort(each.begin(), each.end());
+    ASSERT_EQ(each.size(), 6u);
+    EXPECT_EQ(each[0], (m / "cur" / "2.host:2,S").string());
+    EXPECT_EQ(each[5], (m / "new" / "5.host").string());
     // A Maildir that cannot be read is an error naming the directory.
-    auto none = msg::list_maildir_paths((t.path / "nothing").string(), msg::MaildirOrder::path);
+    auto none = msg::list_maildir_paths((t.path / "nothing").string());
     ASSERT_FALSE(none);
     EXPECT_NE(none.error().message.find("nothing/new"), std::string::npos) << none.error().message;
+    const msg::Status each_none = msg::for_each_maildir_path((t.path / "nothing").string(), [](std::string_view) {});
+    ASSERT_FALSE(each_none);
+    EXPECT_NE(each_none.error().message.find("nothing/new"), std::string::npos) << each_none.error().message;
 }
 
 TEST(Maildir, NamesSortInDeliveryOrder) {

@@ -113,11 +113,16 @@ int for_each_message(const std::vector<std::string>& inputs, const InputOptions&
     msg::InputCounts c;
     const std::vector<std::string> list = inputs.empty() ? std::vector<std::string>{"-"} : inputs;
     bool more = true;
-    for (std::size_t k = 0; k < list.size() && more; ++k)
-        for (const msg::InputItem& item : msg::list_input(list[k], lo)) {
+    msg::InputItem item;
+    for (std::size_t k = 0; k < list.size() && more; ++k) {
+        msg::InputListing listing(list[k], lo);
+        if (const auto& e = listing.held_in_memory())
+            complain(o.tool, e->message + " (the listing of " + list[k] + " was held in memory)");
+        while (listing.next(item)) {
             if (take && item.kind != msg::InputItem::Kind::problem && item.path != "-" && take(item)) continue;
             if (!(more = msg::read_input(item, lo, fn, c))) break;
         }
+    }
     progress.reset();
     return input_exit_code(c);
 }

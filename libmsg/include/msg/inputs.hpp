@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -113,6 +114,9 @@ struct InputOptions {
     // After each message of an archive: bytes read of `total` (0 when
     // unknown, as for standard input or gzip) and messages so far.
     std::function<void(std::uint64_t bytes, std::uint64_t total, std::uint64_t messages)> on_progress;
+    // The files below a directory held in memory at once while they are
+    // put in order (InputListing); more go to a temporary file.
+    std::size_t listed_in_memory = std::size_t{1} << 14;
 };
 
 // The problems met, counted by kind.
@@ -133,6 +137,13 @@ InputCounts for_each_message(const std::vector<std::string>& inputs, const Input
 // archive, standard input, the files below a directory, and where a
 // directory could not be read, that problem), then each item read on its
 // own. for_each_message does exactly this, input by input.
+//
+// The files below a directory come in path order (an MH folder's in
+// number order, in the folder's place), whatever their number, with a
+// bounded memory: they are put in order in runs of
+// InputOptions::listed_in_memory, and runs past the first go to a
+// temporary file without a name in $TMPDIR (or /tmp), read back as they
+// are merged.
 struct InputItem {
     enum class Kind : std::uint8_t { file, archive, problem };
     Kind kind = Kind::file;
@@ -143,7 +154,26 @@ struct InputItem {
     bool mh = false;        // an MH folder's message file (mh.hpp), with
     std::string flags{};    // the flags its folder's sequences give it
 };
-std::vector<InputItem> list_input(const std::string& input, const InputOptions& options);
+class InputListing {
+public:
+    InputListing(const std::string& input, const InputOptions& options);
+    InputListing(const InputListing&) = delete;
+    InputListing& operator=(const InputListing&) = delete;
+    ~InputListing();
+    // The next item, into `item`; false after the last. When the
+    // temporary file cannot be read back, the last item is a problem
+    // (unreadable) saying so: the files of its runs past the failure are
+    // not listed.
+    bool next(InputItem& item);
+    // Why the runs were kept in memory instead (no temporary file could be
+    // made or written: the listing is whole, only larger); none when they
+    // were not.
+    const std::optional<Error>& held_in_memory() const;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
 // The messages of one item, as for_each_message hands them out; a problem
 // item, or one that cannot be read, is reported to options.on_error and
 // counted in `counts`. Returns false when `fn` stopped the loop.

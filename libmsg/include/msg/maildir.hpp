@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <ctime>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -44,15 +45,15 @@ struct MaildirFile {
 // The messages of a Maildir, new/ and cur/ merged, in name order (which is
 // delivery order for the usual time-first names).
 Result<std::vector<MaildirFile>> list_maildir(const std::string& dir);
-// The order of a Maildir's listing: by name (delivery order for the usual
-// time-first names), or by path (cur/ before new/, each by name: the order
-// of the files below a directory, as read_input reads them).
-enum class MaildirOrder { name, path };
 // The same messages' paths only (DIR/cur/NAME, DIR/new/NAME), in name
-// order as list_maildir, or in path order: a listing of a Maildir of a
-// million messages holds no more than their paths.
-Result<std::vector<std::string>> list_maildir_paths(const std::string& dir,
-                                                    MaildirOrder order = MaildirOrder::name);
+// order as list_maildir: a listing of a Maildir of a million messages
+// holds no more than their paths.
+Result<std::vector<std::string>> list_maildir_paths(const std::string& dir);
+// Each of them in the order the directories give them, as its path, valid
+// during the call: for a caller that puts them in an order of its own with
+// a bounded memory (InputListing). new/ is read first, so that a message a
+// reader moves to cur/ meanwhile is met there.
+Status for_each_maildir_path(const std::string& dir, const std::function<void(std::string_view path)>& fn);
 // A message file of a Maildir as list_maildir describes it, from its path
 // (DIR/cur/NAME or DIR/new/NAME); mtime 0.
 MaildirFile maildir_file(std::string path);

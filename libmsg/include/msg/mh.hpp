@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -64,5 +65,10 @@ MaildirFile mh_file(std::string path, std::string flags);
 // each with its flags (MaildirFile::mh set; mtime 0). Other files
 // (.mh_sequences, a reader's caches) are not messages.
 Result<std::vector<MaildirFile>> list_mh(const std::string& dir);
+// The same messages in the order the folder gives them, each with its
+// number and whether it is a deleted one (",N"): for a caller that puts
+// them in an order of its own with a bounded memory (InputListing).
+Status for_each_mh_file(const std::string& dir,
+                        const std::function<void(MaildirFile&& file, std::uint64_t number, bool deleted)>& fn);
 
 }  // namespace msg

@@ -168,7 +168,7 @@ public:
         bytes_ += size;
     }
 
-    // A message file (an item of list_input), read by a worker with
+    // A message file (an item of an InputListing), read by a worker with
     // read_input: its one message is worked on there, or its problem
     // reported to on_problem() here, in order. Needs more than one thread.
     void add_file(const InputItem& item) {

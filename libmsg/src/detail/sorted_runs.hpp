@@ -3,8 +3,8 @@
 // should hold goes to a temporary file without a name (a NUL after each
 // string), and the runs are merged, each read back a little at a time.
 // Each string is written once and read once. A spool's walk (SpoolWalk:
-// a directory's names) and the listing of its keys (Spool::for_each_key)
-// both sort this way.
+// a directory's names), the listing of its keys (Spool::for_each_key) and
+// the listing of a directory given as input (InputListing) sort this way.
 #pragma once
 
 #include <cstddef>
@@ -22,8 +22,10 @@ namespace msg::detail {
 
 class SortedRuns {
 public:
-    // `root`: the spool whose tmp/ holds the file (spool_io::temporary_file).
-    explicit SortedRuns(std::string root) : root_(std::move(root)) {}
+    // `root`: the spool whose tmp/ holds the file (spool_io::temporary_file;
+    // "": $TMPDIR or /tmp); `what`: the file, as errors name it.
+    explicit SortedRuns(std::string root, std::string what = "a temporary file of the spool's names")
+        : root_(std::move(root)), what_(std::move(what)) {}
     SortedRuns(const SortedRuns&) = delete;
     SortedRuns& operator=(const SortedRuns&) = delete;
     ~SortedRuns();
@@ -68,7 +70,7 @@ private:
         return [this](std::size_t a, std::size_t b) { return head(a) > head(b); };
     }
 
-    std::string root_;
+    std::string root_, what_;
     std::string bytes_;                                      // the current run's strings, one after another
     std::vector<std::pair<std::size_t, std::size_t>> at_;    // each one's offset and length in bytes_
     std::vector<Run> runs_;

@@ -43,9 +43,11 @@ Status sync_dir(const std::string& path);
 // close() that keeps errno of the caller and ignores EINTR.
 void close_fd(int fd) noexcept;
 // A temporary file without a name, open for reading and writing: in the
-// spool's tmp/ (its file system, never seen by anyone), else in $TMPDIR or
-// /tmp; -1 (errno set) when none can be made.
+// spool's tmp/ (its file system, never seen by anyone), else (or with no
+// spool: root "") in $TMPDIR or /tmp; -1 (errno set) when none can be made.
 int temporary_file(const std::string& root);
+// Where temporary files go outside a spool: $TMPDIR, or /tmp.
+std::string temporary_dir();
 
 // Create `path` exclusively (O_CREAT|O_EXCL, `mode` less the umask),
 // write `data`, fsync. Returns the open fd (O_RDWR) or an error (the file
