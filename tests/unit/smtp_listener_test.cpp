@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <optional>
@@ -18,6 +19,8 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
+
+#include <openssl/ssl.h>
 
 #include "msg/smtp/client.hpp"
 #include "msg/smtp/listener.hpp"
@@ -674,6 +677,90 @@ TEST(SmtpListener, AHandshakeCutShortSaysTheConnectionClosed) {
     ASSERT_FALSE(h);
     EXPECT_NE(h.error().message.find("the connection was closed during the handshake"), std::string::npos)
         << h.error().message;
+}
+
+// A server may ask for a new handshake in the middle of a TLS 1.2 session
+// (RFC 5246 7.4.1.1; made safe by RFC 5746, which OpenSSL requires): the
+// client takes part, and the session goes on, whichever of reading or
+// writing the new handshake falls in.
+TEST(SmtpListener, AServerThatRenegotiatesIsFollowed) {
+    SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
+    ASSERT_NE(ctx, nullptr);
+    SSL_CTX_set_max_proto_version(ctx, TLS1_2_VERSION);
+    ASSERT_EQ(SSL_CTX_use_certificate_file(ctx, certs().cert.c_str(), SSL_FILETYPE_PEM), 1);
+    ASSERT_EQ(SSL_CTX_use_PrivateKey_file(ctx, certs().key.c_str(), SSL_FILETYPE_PEM), 1);
+    const int ls = ::socket(AF_INET, SOCK_STREAM, 0);
+    ASSERT_GE(ls, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    ASSERT_EQ(::bind(ls, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    ASSERT_EQ(::listen(ls, 4), 0);
+    ASSERT_EQ(::getsockname(ls, reinterpret_cast<sockaddr*>(&a), &len), 0);
+    std::string got;            // what the server read
+    std::vector<int> pending;   // whether each new handshake asked for was yet to be made, once read past
+    // The server writes with write(2): a client that leaves early must
+    // fail the test, not end it.
+    const auto old_pipe = std::signal(SIGPIPE, SIG_IGN);
+    std::thread server([&] {
+        const int fd = ::accept(ls, nullptr, nullptr);
+        SSL* ssl = SSL_new(ctx);
+        SSL_set_fd(ssl, fd);
+        char buf[256];
+        auto line = [&] {
+            const int n = SSL_read(ssl, buf, sizeof buf);
+            if (n > 0) got.append(buf, static_cast<std::size_t>(n));
+        };
+        if (SSL_accept(ssl) == 1) {
+            // Asked before the greeting: the client's part falls in its read.
+            SSL_renegotiate(ssl);
+            SSL_do_handshake(ssl);
+            SSL_write(ssl, "220 hi\r\n", 8);
+            line();
+            pending.push_back(SSL_renegotiate_pending(ssl));
+            SSL_write(ssl, "250 one\r\n", 9);
+            // Asked again after a reply, which the client may have read
+            // before the request came: then it writes its next command
+            // first, and takes part as it reads the reply to it.
+            SSL_renegotiate(ssl);
+            SSL_do_handshake(ssl);
+            line();
+            SSL_write(ssl, "250 two\r\n", 9);
+            line();
+            pending.push_back(SSL_renegotiate_pending(ssl));
+            SSL_write(ssl, "250 three\r\n", 11);
+            line();   // the end
+        }
+        SSL_free(ssl);
+        ::close(fd);
+    });
+    {
+        auto c = Connection::open(Endpoint{"127.0.0.1", ntohs(a.sin_port)}, 3000ms);
+        ASSERT_TRUE(c);
+        ASSERT_TRUE(c->start_tls(TlsOptions{.verify = false, .ca_file = {}, .server_name = {}}, "127.0.0.1"));
+        auto hi = c->read_reply();
+        ASSERT_TRUE(hi) << hi.error().message;
+        EXPECT_EQ(hi->code, 220);
+        ASSERT_TRUE(c->write("ONE\r\n"));
+        auto one = c->read_reply();
+        ASSERT_TRUE(one) << one.error().message;
+        EXPECT_EQ(one->lines.at(0), "one");
+        ASSERT_TRUE(c->write("TWO\r\n"));
+        auto two = c->read_reply();
+        ASSERT_TRUE(two) << two.error().message;
+        EXPECT_EQ(two->lines.at(0), "two");
+        ASSERT_TRUE(c->write("THREE\r\n"));
+        auto three = c->read_reply();
+        ASSERT_TRUE(three) << three.error().message;
+        EXPECT_EQ(three->lines.at(0), "three");
+    }
+    server.join();
+    std::signal(SIGPIPE, old_pipe);
+    ::close(ls);
+    SSL_CTX_free(ctx);
+    EXPECT_EQ(got, "ONE\r\nTWO\r\nTHREE\r\n");
+    EXPECT_EQ(pending, (std::vector<int>{0, 0}));   // both made
 }
 
 // A certificate's wildcard is a whole leftmost label: *.example.test names
