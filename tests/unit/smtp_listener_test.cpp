@@ -569,6 +569,23 @@ const Certs& certs() {
     return c;
 }
 
+// A socket listening on 127.0.0.1, on a port of the system's choosing
+// (into `port`), for a test's own raw server; -1 when none could be made.
+int listen_on_loopback(std::uint16_t& port) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(fd, 4) != 0 ||
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+        if (fd >= 0) ::close(fd);
+        return -1;
+    }
+    port = ntohs(a.sin_port);
+    return fd;
+}
+
 }  // namespace
 
 TEST(SmtpListener, TlsLoadErrorsNameTheFile) {
@@ -654,22 +671,16 @@ TEST(SmtpListener, StartTlsAndImplicitTls) {
 // STARTTLS answered 220, or a port 465 that is not TLS) is said to have
 // done so, not "unknown TLS error".
 TEST(SmtpListener, AHandshakeCutShortSaysTheConnectionClosed) {
-    const int ls = ::socket(AF_INET, SOCK_STREAM, 0);
+    std::uint16_t port = 0;
+    const int ls = listen_on_loopback(port);
     ASSERT_GE(ls, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    ASSERT_EQ(::bind(ls, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-    ASSERT_EQ(::listen(ls, 4), 0);
-    ASSERT_EQ(::getsockname(ls, reinterpret_cast<sockaddr*>(&a), &len), 0);
     std::thread server([ls] {
         const int fd = ::accept(ls, nullptr, nullptr);
         char hello[512];
         (void)::recv(fd, hello, sizeof hello, 0);   // the ClientHello, then the end
         ::close(fd);
     });
-    auto c = Connection::open(Endpoint{"127.0.0.1", ntohs(a.sin_port)}, 3000ms);
+    auto c = Connection::open(Endpoint{"127.0.0.1", port}, 3000ms);
     ASSERT_TRUE(c);
     auto h = c->start_tls(TlsOptions{.verify = false, .ca_file = {}, .server_name = {}}, "127.0.0.1");
     server.join();
@@ -689,15 +700,9 @@ TEST(SmtpListener, AServerThatRenegotiatesIsFollowed) {
     SSL_CTX_set_max_proto_version(ctx, TLS1_2_VERSION);
     ASSERT_EQ(SSL_CTX_use_certificate_file(ctx, certs().cert.c_str(), SSL_FILETYPE_PEM), 1);
     ASSERT_EQ(SSL_CTX_use_PrivateKey_file(ctx, certs().key.c_str(), SSL_FILETYPE_PEM), 1);
-    const int ls = ::socket(AF_INET, SOCK_STREAM, 0);
+    std::uint16_t port = 0;
+    const int ls = listen_on_loopback(port);
     ASSERT_GE(ls, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    ASSERT_EQ(::bind(ls, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-    ASSERT_EQ(::listen(ls, 4), 0);
-    ASSERT_EQ(::getsockname(ls, reinterpret_cast<sockaddr*>(&a), &len), 0);
     std::string got;            // what the server read
     std::vector<int> pending;   // whether each new handshake asked for was yet to be made, once read past
     // The server writes with write(2): a client that leaves early must
@@ -736,7 +741,7 @@ TEST(SmtpListener, AServerThatRenegotiatesIsFollowed) {
         ::close(fd);
     });
     {
-        auto c = Connection::open(Endpoint{"127.0.0.1", ntohs(a.sin_port)}, 3000ms);
+        auto c = Connection::open(Endpoint{"127.0.0.1", port}, 3000ms);
         ASSERT_TRUE(c);
         ASSERT_TRUE(c->start_tls(TlsOptions{.verify = false, .ca_file = {}, .server_name = {}}, "127.0.0.1"));
         auto hi = c->read_reply();
