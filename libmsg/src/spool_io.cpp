@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
@@ -66,11 +67,34 @@ std::string join(const std::string& root, std::string_view dir, std::string_view
     return p;
 }
 
+namespace {
+
+std::atomic<bool> named_temporary{false};
+
+}  // namespace
+
 int temporary_file(const std::string& root) {
-    if (!root.empty())
+    const bool unnamed = !named_temporary.load();
+    if (unnamed && !root.empty())
         if (const int f = ::open(join(root, "tmp").c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600); f >= 0) return f;
-    return ::open(temporary_dir().c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    const std::string dir = temporary_dir();
+    if (unnamed)
+        if (const int f = ::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+            f >= 0 || (errno != EOPNOTSUPP && errno != EISDIR))
+            return f;
+    // A file system without O_TMPFILE (overlayfs before Linux 6.6, NFS):
+    // a file made under a name of its own, mode 0600, and unlinked at once.
+    std::string path = join(dir, "msgtools.XXXXXX");
+    const int f = ::mkostemp(path.data(), O_CLOEXEC);
+    if (f < 0) return -1;
+    if (::unlink(path.c_str()) != 0) {
+        close_fd(f);
+        return -1;
+    }
+    return f;
 }
+
+void force_named_temporary(bool named) { named_temporary = named; }
 
 std::string temporary_dir() {
     const char* dir = std::getenv("TMPDIR");

@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 #include <msg/inputs.hpp>
 
+#include "detail/spool_io.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
@@ -389,6 +391,36 @@ TEST_F(Inputs, AListingWithoutATemporaryFileIsWholeAndSaysSo) {
     EXPECT_EQ(item.path, (dir_ / "many" / "7").string());
     EXPECT_FALSE(one.next(item));
     EXPECT_FALSE(one.held_in_memory());
+}
+
+// On a file system without O_TMPFILE the listing's file is made under a
+// name and unlinked at once: nothing is left in $TMPDIR, even while it is
+// read, and the listing is whole.
+TEST_F(Inputs, AListingWhereFilesWithoutANameCannotBeMade) {
+    for (int i = 0; i < 20; ++i) put("many/" + std::to_string(i), "N: 1\n\nn\n");
+    fs::create_directories(dir_ / "tmpd");
+    const char* old = std::getenv("TMPDIR");
+    const std::string saved = old ? old : "";
+    ::setenv("TMPDIR", (dir_ / "tmpd").c_str(), 1);
+    msg::spool_io::force_named_temporary(true);
+    msg::InputOptions o;
+    o.listed_in_memory = 3;
+    std::vector<std::string> got;
+    {
+        msg::InputListing l((dir_ / "many").string(), o);
+        EXPECT_TRUE(fs::is_empty(dir_ / "tmpd"));
+        msg::InputItem item;
+        while (l.next(item)) got.push_back(fs::path(item.path).filename().string());
+        EXPECT_FALSE(l.held_in_memory()) << l.held_in_memory()->message;
+    }
+    msg::spool_io::force_named_temporary(false);
+    if (old) ::setenv("TMPDIR", saved.c_str(), 1);
+    else ::unsetenv("TMPDIR");
+    std::vector<std::string> want;
+    for (int i = 0; i < 20; ++i) want.push_back(std::to_string(i));
+    std::sort(want.begin(), want.end());
+    EXPECT_EQ(got, want);
+    EXPECT_TRUE(fs::is_empty(dir_ / "tmpd"));
 }
 
 TEST_F(Inputs, StopEndsTheLoop) {

@@ -44,8 +44,13 @@ Status sync_dir(const std::string& path);
 void close_fd(int fd) noexcept;
 // A temporary file without a name, open for reading and writing: in the
 // spool's tmp/ (its file system, never seen by anyone), else (or with no
-// spool: root "") in $TMPDIR or /tmp; -1 (errno set) when none can be made.
+// spool: root "") in $TMPDIR or /tmp, where a file system without
+// O_TMPFILE has it made under a name of its own and unlinked at once; -1
+// (errno set) when none can be made.
 int temporary_file(const std::string& root);
+// For tests: temporary_file's files made as on a file system without
+// O_TMPFILE (true), or as usual (false).
+void force_named_temporary(bool named);
 // Where temporary files go outside a spool: $TMPDIR, or /tmp.
 std::string temporary_dir();
 
