@@ -90,9 +90,17 @@ void read_mbox(const std::string& path, const InputOptions& o, const std::functi
 }
 
 void read_file(const std::string& path, const InputOptions& o, const std::function<bool(const InputMessage&)>& fn,
-               bool& stop, InputCounts& c, const InputItem* folder = nullptr) {
+               bool& stop, InputCounts& c, const InputItem* folder = nullptr, int renames = 0) {
     auto src = path == "-" ? Source::read_fd(0, "<stdin>") : Source::open(path, o.max_read);
-    if (!src.ok()) return fail(o, c, problem_for(src.error().errnum), path, src.error().message);
+    if (!src.ok()) {
+        // A Maildir's message that a reader renamed since it was listed
+        // (its flags changed, or it was moved from new/ to cur/) is read
+        // where it is now, under its new flags; a few times over, for a
+        // reader that renames it again meanwhile.
+        if (folder && folder->maildir && src.error().errnum == ENOENT && renames < 3)
+            if (const auto now = maildir_renamed(path)) return read_file(*now, o, fn, stop, c, folder, renames + 1);
+        return fail(o, c, problem_for(src.error().errnum), path, src.error().message);
+    }
     InputMessage im;
     im.file = path == "-" ? "<stdin>" : path;
     im.source = path;

@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -123,6 +124,28 @@ Status for_each_maildir_path(const std::string& dir, const std::function<void(st
         if (!st) return st;
     }
     return Ok{};
+}
+
+std::optional<std::string> maildir_renamed(const std::string& path) {
+    const std::string_view name = base_name(path);
+    const std::string_view dir = std::string_view(path).substr(0, path.size() - name.size());
+    const bool in_cur = dir == "cur/" || dir.ends_with("/cur/");
+    if (name.empty() || !(in_cur || dir == "new/" || dir.ends_with("/new/"))) return std::nullopt;
+    const std::string root(dir.substr(0, dir.size() - 4));   // "DIR/", or "" for a Maildir given as "."
+    const std::string_view unique = name.substr(0, name.find(':'));
+    std::optional<std::string> found;
+    for (const char* sub : {"cur", "new"}) {
+        const std::string d = root + sub;
+        (void)spool_io::for_each_name(d.empty() ? "." : d, [&](const char* n, unsigned char type, int dirfd) {
+            const std::string_view s = n;
+            if (found || !s.starts_with(unique) || (s.size() > unique.size() && s[unique.size()] != ':') || s == name ||
+                !message_name(n, type, dirfd))
+                return;
+            found = d + "/" + n;
+        });
+        if (found) break;
+    }
+    return found;
 }
 
 MaildirFile maildir_file(std::string path) {

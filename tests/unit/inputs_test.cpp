@@ -156,6 +156,43 @@ TEST_F(Inputs, MaildirMessagesOnly) {
     EXPECT_TRUE(errors.empty());
 }
 
+// A Maildir read while a reader renames its messages (flags changed, new/
+// to cur/) between the listing and the reading: each is read where it is
+// now, with its new flags, and nothing is missing; one removed meanwhile
+// is missing, as before.
+TEST_F(Inputs, MaildirMessagesRenamedWhileReadAreReadWhereTheyAreNow) {
+    put("md/cur/1.host:2,S", "S: 1\n\n1\n");
+    put("md/new/2.host", "S: 2\n\n2\n");
+    put("md/new/3.host", "S: 3\n\n3\n");
+    put("md/new/4.host", "S: 4\n\n4\n");
+    msg::InputOptions o;
+    o.on_error = [&](msg::InputProblem, const std::string& path, const std::string& m) {
+        error_paths.push_back(path);
+        errors.push_back(m);
+    };
+    msg::InputCounts c;
+    std::vector<std::string> got;
+    msg::InputItem item;
+    std::vector<msg::InputItem> items;
+    for (msg::InputListing l((dir_ / "md").string(), o); l.next(item);) items.push_back(item);
+    ASSERT_EQ(items.size(), 4u);
+    fs::rename(dir_ / "md/cur/1.host:2,S", dir_ / "md/cur/1.host:2,FS");
+    fs::rename(dir_ / "md/new/2.host", dir_ / "md/cur/2.host:2,");
+    fs::rename(dir_ / "md/new/3.host", dir_ / "md/cur/3.host:2,RS");
+    fs::remove(dir_ / "md/new/4.host");
+    for (const msg::InputItem& i : items)
+        msg::read_input(i, o, [&](const msg::InputMessage& m) {
+            got.push_back(fs::path(m.file).lexically_relative(dir_).string() + " " + m.maildir->flags + " " +
+                          std::string(m.data.substr(0, 4)));
+            return true;
+        }, c);
+    EXPECT_EQ(got, (std::vector<std::string>{"md/cur/1.host:2,FS FS S: 1", "md/cur/2.host:2,  S: 2",
+                                             "md/cur/3.host:2,RS RS S: 3"}));
+    ASSERT_EQ(errors.size(), 1u);
+    EXPECT_EQ(error_paths[0], (dir_ / "md/new/4.host").string());
+    EXPECT_EQ(c.missing, 1u);
+}
+
 // An MH folder: its numbered files in number order, with the flags its
 // sequences give; its other files are a reader's state; its subfolders
 // after its messages; in a walk for archives too, each file is a message.

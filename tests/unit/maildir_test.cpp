@@ -158,6 +158,28 @@ TEST(Maildir, ListedInNameOrderOrAsTheDirectoriesGiveThem) {
     EXPECT_NE(each_none.error().message.find("nothing/new"), std::string::npos) << each_none.error().message;
 }
 
+// A message a reader renamed (its flags changed, or moved from new/ to
+// cur/) is found where it is now, by the unique part of its name.
+TEST(Maildir, ARenamedMessageIsFoundByItsUniquePart) {
+    TempDir t;
+    const fs::path m = t.path / "Mail";
+    for (const char* d : {"cur", "new", "tmp"}) fs::create_directories(m / d);
+    spit(m / "cur" / "1.a.host:2,RS", "x");
+    spit(m / "cur" / "1.a.hostname:2,S", "x");   // a longer unique part: another message
+    spit(m / "cur" / "2.b.host:2,", "x");
+    spit(m / "new" / "3.c.host", "x");
+    spit(m / "cur" / ".4.d.host:2,S", "x");       // hidden: not a message
+    auto at = [&](const fs::path& p) { return msg::maildir_renamed(p.string()).value_or("none"); };
+    EXPECT_EQ(at(m / "cur" / "1.a.host:2,S"), (m / "cur" / "1.a.host:2,RS").string());
+    EXPECT_EQ(at(m / "new" / "1.a.host"), (m / "cur" / "1.a.host:2,RS").string());
+    EXPECT_EQ(at(m / "new" / "2.b.host"), (m / "cur" / "2.b.host:2,").string());
+    EXPECT_EQ(at(m / "cur" / "3.c.host:2,S"), (m / "new" / "3.c.host").string());
+    EXPECT_EQ(at(m / "cur" / "4.d.host:2,S"), "none");
+    EXPECT_EQ(at(m / "cur" / "5.e.host:2,S"), "none");
+    EXPECT_EQ(at(m / "tmp" / "1.a.host"), "none");   // not a message's place
+    EXPECT_EQ(at(t.path / "1.a.host:2,S"), "none");
+}
+
 TEST(Maildir, NamesSortInDeliveryOrder) {
     TempDir t;
     auto w = msg::MaildirWriter::open((t.path / "m").string());

@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <ctime>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -54,6 +55,12 @@ Result<std::vector<std::string>> list_maildir_paths(const std::string& dir);
 // a bounded memory (InputListing). new/ is read first, so that a message a
 // reader moves to cur/ meanwhile is met there.
 Status for_each_maildir_path(const std::string& dir, const std::function<void(std::string_view path)>& fn);
+// Where a Maildir message file (DIR/cur/NAME or DIR/new/NAME) is now that
+// it is no longer at `path`: a reader renamed it as its flags changed
+// (cur/U:2,S to cur/U:2,RS) or as it was first seen (new/U to cur/U:2,).
+// A file of the same Maildir's cur/ or new/ whose name has the same unique
+// part (what comes before ':'); none when there is no such file.
+std::optional<std::string> maildir_renamed(const std::string& path);
 // A message file of a Maildir as list_maildir describes it, from its path
 // (DIR/cur/NAME or DIR/new/NAME); mtime 0.
 MaildirFile maildir_file(std::string path);
