@@ -256,9 +256,11 @@ struct InputListing::Impl {
             item.problem = InputProblem::missing;
             item.message.clear();
         }
-        void problem(const std::string& path, int e) {
+        // `what`: the directory that could not be read, when it is not
+        // `path` (a Maildir's cur/ or new/, an item of the Maildir's).
+        void problem(const std::string& path, int e, const std::string& what = {}) {
             item = InputItem{.kind = InputItem::Kind::problem, .path = path, .problem = problem_for(e),
-                             .message = "cannot read directory " + path + ": " + std::strerror(e)};
+                             .message = "cannot read directory " + (what.empty() ? path : what) + ": " + std::strerror(e)};
             add(path);
         }
         void dir(const fs::path& d, bool below_maildir = false) {
@@ -268,11 +270,14 @@ struct InputListing::Impl {
                     return;
             const bool maildir = is_maildir(ds);
             if (maildir) {
+                // A Maildir whose new/ or cur/ cannot be read gives what
+                // could be read of it, and the problem.
+                std::string failed;
                 const Status st = for_each_maildir_path(ds, [&](std::string_view path) {
                     file(path, true, false);
                     add(path);
-                });
-                if (!st) return problem(ds, st.error().errnum);
+                }, &failed);
+                if (!st) return problem(ds, st.error().errnum, failed);
             }
             // An MH folder's messages are its numbered files, in number
             // order (1, 2, 10; a deleted ",N" after N) in the folder's
@@ -298,7 +303,13 @@ struct InputListing::Impl {
                 if (it->is_symlink(e2)) continue;
                 const std::string name = it->path().filename().string();
                 if (it->is_directory(e2)) {
-                    if (!maildir || (name != "cur" && name != "new" && name != "tmp")) subdirs.push_back(it->path());
+                    // Walked once this directory is listed; past a run's
+                    // number of them, as they are met (this listing held
+                    // open meanwhile), so that memory does not follow them.
+                    if (!maildir || (name != "cur" && name != "new" && name != "tmp")) {
+                        if (subdirs.size() < run) subdirs.push_back(it->path());
+                        else dir(it->path(), maildir || below_maildir);
+                    }
                 } else if (!maildir && !mh && !below_maildir && it->is_regular_file(e2)) {
                     if (client_metadata(name)) continue;
                     const std::string path = it->path().string();
@@ -348,7 +359,7 @@ bool InputListing::next(InputItem& item) {
     if (l.said || !l.runs->read_error()) return false;
     l.said = true;
     item = InputItem{.kind = InputItem::Kind::problem, .path = l.input, .problem = InputProblem::unreadable,
-                     .message = l.runs->read_error()->message + ": files below " + l.input + " were not read"};
+                     .message = l.runs->read_error()->message + ": some files below " + l.input + " were not read"};
     return true;
 }
 

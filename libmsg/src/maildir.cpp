@@ -112,8 +112,10 @@ Result<std::vector<std::string>> list_maildir_paths(const std::string& dir) {
     return out;
 }
 
-Status for_each_maildir_path(const std::string& dir, const std::function<void(std::string_view path)>& fn) {
+Status for_each_maildir_path(const std::string& dir, const std::function<void(std::string_view path)>& fn,
+                             std::string* failed) {
     std::string path;
+    Status first = Ok{};
     for (const char* sub : {"/new", "/cur"}) {
         const std::string d = dir + sub;
         const Status st = spool_io::for_each_name(d, [&](const char* name, unsigned char type, int dirfd) {
@@ -121,9 +123,12 @@ Status for_each_maildir_path(const std::string& dir, const std::function<void(st
             path.assign(d).append(1, '/').append(name);
             fn(path);
         });
-        if (!st) return st;
+        if (!st && first) {
+            first = st;
+            if (failed) *failed = d;
+        }
     }
-    return Ok{};
+    return first;
 }
 
 std::optional<std::string> maildir_renamed(const std::string& path) {

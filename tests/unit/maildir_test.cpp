@@ -156,6 +156,19 @@ TEST(Maildir, ListedInNameOrderOrAsTheDirectoriesGiveThem) {
     const msg::Status each_none = msg::for_each_maildir_path((t.path / "nothing").string(), [](std::string_view) {});
     ASSERT_FALSE(each_none);
     EXPECT_NE(each_none.error().message.find("nothing/new"), std::string::npos) << each_none.error().message;
+    // One of the two that cannot be read: the other's messages all the
+    // same, and the error names the one.
+    const fs::path half = t.path / "half";
+    fs::create_directories(half / "cur");
+    spit(half / "new", "not a directory");
+    spit(half / "cur" / "1.host:2,S", "x");
+    spit(half / "cur" / "2.host:2,", "x");
+    std::vector<std::string> some;
+    std::string failed;
+    const msg::Status st = msg::for_each_maildir_path(half.string(), [&](std::string_view p) { some.emplace_back(p); }, &failed);
+    ASSERT_FALSE(st);
+    EXPECT_EQ(failed, (half / "new").string());
+    EXPECT_EQ(some.size(), 2u);
 }
 
 // A message a reader renamed (its flags changed, or moved from new/ to

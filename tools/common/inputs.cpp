@@ -116,7 +116,7 @@ int for_each_message(const std::vector<std::string>& inputs, const InputOptions&
     msg::InputItem item;
     for (std::size_t k = 0; k < list.size() && more; ++k) {
         msg::InputListing listing(list[k], lo);
-        if (const auto& e = listing.held_in_memory())
+        if (const auto& e = listing.held_in_memory(); e && !o.quiet)
             complain(o.tool, e->message + " (the listing of " + list[k] + " was held in memory)");
         while (listing.next(item)) {
             if (take && item.kind != msg::InputItem::Kind::problem && item.path != "-" && take(item)) continue;

@@ -30,6 +30,7 @@ struct InputOptions {
     std::size_t max_read = msg::Source::kMaxRead;   // a larger message file is mapped, not read (msg::InputOptions)
     std::vector<std::string> leave_out;   // directories a walk leaves out (msg::InputOptions)
     const char* tool = "msgtools";
+    bool quiet = false;        // -q: no warnings of the loop's own (a listing held in memory)
     // Called before the loop prints anything of its own (an input that
     // cannot be read, bytes before an archive's first message): a tool that
     // holds output of earlier messages back (parallel.hpp) writes it first.

@@ -72,6 +72,7 @@ static int tool_main(int argc, char** argv) {
     }
     InputOptions in;
     in.tool = kInfo.name;
+    in.quiet = cli.quiet;
     in.mbox = true;
     in.lock = vm.count("lock") > 0;
     in.progress = !cli.quiet;

@@ -87,6 +87,7 @@ static int tool_main(int argc, char** argv) {
     vo.utf8 = vm.count("utf8") > 0;
     InputOptions in;
     in.tool = kInfo.name;
+    in.quiet = cli.quiet;
     std::string output = vm.count("json") ? "json" : "text";
     if (const int usage = read_input_options(vm, in, &output)) return usage;
     if (vm.count("json") && output != "json") {

@@ -284,6 +284,7 @@ static int tool_main(int argc, char** argv) {
 
     InputOptions in;
     in.tool = kInfo.name;
+    in.quiet = cli.quiet;
     if (const int usage = read_input_options(vm, in)) return usage;
     // A message file over --max-size is refused without being read.
     in.max_read = std::min(in.max_read, o.limits.max_rewrite_message);

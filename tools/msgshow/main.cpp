@@ -107,6 +107,7 @@ static int tool_main(int argc, char** argv) {
     DiagPrinter diag(std::cerr, wants_color(2));
     InputOptions in;
     in.tool = kInfo.name;
+    in.quiet = cli.quiet;
     if (const int usage = read_input_options(vm, in)) return usage;
     unsigned jobs = 1;
     if (const int usage = read_jobs_option(vm, kInfo.name, jobs)) return usage;

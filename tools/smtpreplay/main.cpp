@@ -100,6 +100,7 @@ static int tool_main(int argc, char** argv) {
     DiagPrinter diag(json ? std::cerr : std::cout, !json && wants_color(1), false);
     InputOptions in;
     in.tool = kInfo.name;
+    in.quiet = cli.quiet;
     if (replaying) {
         const auto timeout = parse_duration(vm["timeout"].as<std::string>());
         if (!timeout || timeout->count() <= 0)

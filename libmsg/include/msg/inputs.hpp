@@ -141,9 +141,10 @@ InputCounts for_each_message(const std::vector<std::string>& inputs, const Input
 // The files below a directory come in path order (an MH folder's in
 // number order, in the folder's place), whatever their number, with a
 // bounded memory: they are put in order in runs of
-// InputOptions::listed_in_memory, and runs past the first go to a
-// temporary file without a name in $TMPDIR (or /tmp), read back as they
-// are merged.
+// InputOptions::listed_in_memory, each full run written to a temporary
+// file without a name in $TMPDIR (or /tmp) and read back as the runs are
+// merged (the last stays in memory). A directory's subdirectories past
+// that many are walked as they are met, so that memory follows neither.
 struct InputItem {
     enum class Kind : std::uint8_t { file, archive, problem };
     Kind kind = Kind::file;

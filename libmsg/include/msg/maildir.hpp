@@ -53,8 +53,11 @@ Result<std::vector<std::string>> list_maildir_paths(const std::string& dir);
 // Each of them in the order the directories give them, as its path, valid
 // during the call: for a caller that puts them in an order of its own with
 // a bounded memory (InputListing). new/ is read first, so that a message a
-// reader moves to cur/ meanwhile is met there.
-Status for_each_maildir_path(const std::string& dir, const std::function<void(std::string_view path)>& fn);
+// reader moves to cur/ meanwhile is met there. When one of the two cannot
+// be read, the other's messages are given all the same, and the error is
+// the first one met, `failed` (when given) naming its directory.
+Status for_each_maildir_path(const std::string& dir, const std::function<void(std::string_view path)>& fn,
+                             std::string* failed = nullptr);
 // Where a Maildir message file (DIR/cur/NAME or DIR/new/NAME) is now that
 // it is no longer at `path`: a reader renamed it as its flags changed
 // (cur/U:2,S to cur/U:2,RS) or as it was first seen (new/U to cur/U:2,).
