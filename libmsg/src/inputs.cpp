@@ -179,35 +179,45 @@ void encode(std::string& out, std::string_view place, const InputItem& item) {
     out.append(item.message);
 }
 
-void decode(std::string_view s, InputItem& item) {
+// False for a string encode() did not write (a temporary file damaged
+// under the listing).
+bool decode(std::string_view s, InputItem& item) {
     std::size_t end = 0;   // of the place
     item.path.clear();
     while (true) {
         const std::size_t one = s.find('\x01', end);
+        if (one == std::string_view::npos || one + 1 >= s.size()) return false;
         item.path.append(s.substr(end, one - end));
-        if (s[one + 1] == '\x01') {
-            end = one + 2;
-            break;
-        }
-        item.path.push_back('\x01');
         end = one + 2;
+        if (s[one + 1] == '\x01') break;
+        item.path.push_back('\x01');
     }
-    item.kind = static_cast<InputItem::Kind>(s[end] - '0');
-    item.maildir = (s[end + 1] - '0') & 1;
-    item.mh = (s[end + 1] - '0') & 2;
-    item.problem = static_cast<InputProblem>(s[end + 2] - '0');
+    if (s.size() < end + 4) return false;
+    const int kind = s[end] - '0', folder = s[end + 1] - '0', problem = s[end + 2] - '0';
+    if (kind < 0 || kind > 2 || folder < 0 || folder > 3 || problem < 0 || problem > 4) return false;
+    item.kind = static_cast<InputItem::Kind>(kind);
+    item.maildir = folder & 1;
+    item.mh = folder & 2;
+    item.problem = static_cast<InputProblem>(problem);
     std::size_t at = end + 3;
     auto field = [&](std::string& f) {
         const std::size_t colon = s.find(':', at);
+        if (colon == std::string_view::npos || colon == at || colon - at > 9) return false;
         std::size_t n = 0;
-        for (std::size_t k = at; k < colon; ++k) n = n * 10 + static_cast<std::size_t>(s[k] - '0');
+        for (std::size_t k = at; k < colon; ++k) {
+            if (s[k] < '0' || s[k] > '9') return false;
+            n = n * 10 + static_cast<std::size_t>(s[k] - '0');
+        }
+        if (n > s.size() - colon - 1) return false;
         f.assign(s.substr(colon + 1, n));
         at = colon + 1 + n;
+        return true;
     };
     if (s[at] == '=') ++at;
-    else field(item.path);
-    field(item.flags);
+    else if (!field(item.path)) return false;
+    if (!field(item.flags)) return false;
     item.message.assign(s.substr(at));
+    return true;
 }
 
 }  // namespace
@@ -352,8 +362,11 @@ bool InputListing::next(InputItem& item) {
         return true;
     }
     if (!l.runs->empty()) {
-        decode(l.runs->least(), item);
+        const bool whole = decode(l.runs->least(), item);
         l.runs->pop();
+        if (!whole)
+            item = InputItem{.kind = InputItem::Kind::problem, .path = l.input, .problem = InputProblem::unreadable,
+                             .message = "the listing of " + l.input + " came back damaged from its temporary file: a file below it was not read"};
         return true;
     }
     if (l.said || !l.runs->read_error()) return false;

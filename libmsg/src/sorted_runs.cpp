@@ -80,6 +80,8 @@ bool SortedRuns::advance(Run& r) {
             return true;
         }
         if (r.at >= r.end) {
+            // Bytes after the last NUL: the file was damaged under the run.
+            if (r.pos < r.buf.size() && !read_error_) read_error_ = spool_io::sys_error("read", what_, EIO);
             std::string().swap(r.buf);   // used up: its memory goes
             return false;
         }

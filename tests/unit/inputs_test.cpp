@@ -460,6 +460,57 @@ TEST_F(Inputs, AListingWhereFilesWithoutANameCannotBeMade) {
     EXPECT_TRUE(fs::is_empty(dir_ / "tmpd"));
 }
 
+// The listing's temporary file damaged under it (another program writing
+// into it through /proc): never a crash, and never a file left out
+// unsaid; what comes back damaged is a problem of the directory.
+TEST_F(Inputs, AListingWhoseTemporaryFileIsDamagedSaysSo) {
+    // Runs longer than what the merge reads of each at first (64 KiB).
+    const std::string name(200, 'n');
+    for (int i = 0; i < 3000; ++i) put("many/" + name + std::to_string(i), "N: 1\n\nn\n");
+    fs::create_directories(dir_ / "tmpd");
+    const char* old = std::getenv("TMPDIR");
+    const std::string saved = old ? old : "";
+    ::setenv("TMPDIR", (dir_ / "tmpd").c_str(), 1);
+    // Each filling: strings that are no item's; then bytes with no end.
+    for (const auto& [fill, why] : {std::pair<std::string, std::string>{std::string("zz\0", 3), "came back damaged"},
+                                    std::pair<std::string, std::string>{"x", "some files below"}}) {
+        msg::InputOptions o;
+        o.listed_in_memory = 1000;
+        msg::InputListing l((dir_ / "many").string(), o);
+        int fd = -1;
+        for (const auto& e : fs::directory_iterator("/proc/self/fd")) {
+            std::error_code ec;
+            const std::string to = fs::read_symlink(e.path(), ec).string();
+            if (!ec && to.rfind((dir_ / "tmpd").string(), 0) == 0) fd = std::stoi(e.path().filename().string());
+        }
+        ASSERT_GE(fd, 0);
+        struct stat st {};
+        ASSERT_EQ(::fstat(fd, &st), 0);
+        std::string junk;
+        while (junk.size() < static_cast<std::size_t>(st.st_size)) junk += fill;
+        ASSERT_EQ(::pwrite(fd, junk.data(), static_cast<std::size_t>(st.st_size), 0), st.st_size);
+        std::size_t files = 0, problems = 0;
+        std::string said;
+        msg::InputItem item;
+        while (l.next(item)) {
+            if (item.kind == msg::InputItem::Kind::problem) {
+                ++problems;
+                said = item.message;
+                EXPECT_EQ(item.path, (dir_ / "many").string());
+                EXPECT_EQ(item.problem, msg::InputProblem::unreadable);
+            } else {
+                ++files;
+            }
+        }
+        EXPECT_GE(problems, 1u);
+        EXPECT_LT(files, 3000u);
+        EXPECT_NE(said.find((dir_ / "many").string()), std::string::npos) << said;
+        EXPECT_NE(said.find(why), std::string::npos) << said;
+    }
+    if (old) ::setenv("TMPDIR", saved.c_str(), 1);
+    else ::unsetenv("TMPDIR");
+}
+
 TEST_F(Inputs, StopEndsTheLoop) {
     put("d/1.eml", "A: 1\n\n1\n");
     put("d/2.eml", "A: 2\n\n2\n");
