@@ -13,6 +13,7 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -60,6 +61,19 @@ protected:
     }
     fs::path dir_;
     std::vector<std::string> errors, error_paths;
+};
+
+// $TMPDIR pointed at `dir` for a test, and put back after it.
+struct TmpDirSet {
+    explicit TmpDirSet(const fs::path& dir) {
+        if (const char* old = std::getenv("TMPDIR")) saved = old;
+        ::setenv("TMPDIR", dir.c_str(), 1);
+    }
+    ~TmpDirSet() {
+        if (saved) ::setenv("TMPDIR", saved->c_str(), 1);
+        else ::unsetenv("TMPDIR");
+    }
+    std::optional<std::string> saved;
 };
 
 }  // namespace
@@ -399,9 +413,7 @@ TEST_F(Inputs, AListingIsTheSameWhateverItsRuns) {
 // listing is whole, and says why it was held there.
 TEST_F(Inputs, AListingWithoutATemporaryFileIsWholeAndSaysSo) {
     for (int i = 0; i < 20; ++i) put("many/" + std::to_string(i), "N: 1\n\nn\n");
-    const char* old = std::getenv("TMPDIR");
-    const std::string saved = old ? old : "";
-    ::setenv("TMPDIR", (dir_ / "none").c_str(), 1);
+    const TmpDirSet tmpdir(dir_ / "none");
     msg::InputOptions o;
     o.listed_in_memory = 3;
     std::vector<std::string> got;
@@ -415,8 +427,6 @@ TEST_F(Inputs, AListingWithoutATemporaryFileIsWholeAndSaysSo) {
                   std::string::npos)
             << l.held_in_memory()->message;
     }
-    if (old) ::setenv("TMPDIR", saved.c_str(), 1);
-    else ::unsetenv("TMPDIR");
     std::vector<std::string> want;
     for (int i = 0; i < 20; ++i) want.push_back(std::to_string(i));
     std::sort(want.begin(), want.end());
@@ -436,9 +446,7 @@ TEST_F(Inputs, AListingWithoutATemporaryFileIsWholeAndSaysSo) {
 TEST_F(Inputs, AListingWhereFilesWithoutANameCannotBeMade) {
     for (int i = 0; i < 20; ++i) put("many/" + std::to_string(i), "N: 1\n\nn\n");
     fs::create_directories(dir_ / "tmpd");
-    const char* old = std::getenv("TMPDIR");
-    const std::string saved = old ? old : "";
-    ::setenv("TMPDIR", (dir_ / "tmpd").c_str(), 1);
+    const TmpDirSet tmpdir(dir_ / "tmpd");
     msg::spool_io::force_named_temporary(true);
     msg::InputOptions o;
     o.listed_in_memory = 3;
@@ -451,8 +459,6 @@ TEST_F(Inputs, AListingWhereFilesWithoutANameCannotBeMade) {
         EXPECT_FALSE(l.held_in_memory()) << l.held_in_memory()->message;
     }
     msg::spool_io::force_named_temporary(false);
-    if (old) ::setenv("TMPDIR", saved.c_str(), 1);
-    else ::unsetenv("TMPDIR");
     std::vector<std::string> want;
     for (int i = 0; i < 20; ++i) want.push_back(std::to_string(i));
     std::sort(want.begin(), want.end());
@@ -468,9 +474,7 @@ TEST_F(Inputs, AListingWhoseTemporaryFileIsDamagedSaysSo) {
     const std::string name(200, 'n');
     for (int i = 0; i < 3000; ++i) put("many/" + name + std::to_string(i), "N: 1\n\nn\n");
     fs::create_directories(dir_ / "tmpd");
-    const char* old = std::getenv("TMPDIR");
-    const std::string saved = old ? old : "";
-    ::setenv("TMPDIR", (dir_ / "tmpd").c_str(), 1);
+    const TmpDirSet tmpdir(dir_ / "tmpd");
     // Each filling: strings that are no item's; then bytes with no end.
     for (const auto& [fill, why] : {std::pair<std::string, std::string>{std::string("zz\0", 3), "came back damaged"},
                                     std::pair<std::string, std::string>{"x", "some files below"}}) {
@@ -507,8 +511,6 @@ TEST_F(Inputs, AListingWhoseTemporaryFileIsDamagedSaysSo) {
         EXPECT_NE(said.find((dir_ / "many").string()), std::string::npos) << said;
         EXPECT_NE(said.find(why), std::string::npos) << said;
     }
-    if (old) ::setenv("TMPDIR", saved.c_str(), 1);
-    else ::unsetenv("TMPDIR");
 }
 
 TEST_F(Inputs, StopEndsTheLoop) {
