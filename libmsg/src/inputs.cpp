@@ -247,15 +247,12 @@ struct InputListing::Impl {
         InputItem::Kind plain;
         std::vector<DirId> leave_out;
         std::size_t run;
-        bool spill = true;   // until no run can be written: memory holds them from then on
         std::string buf;
         InputItem item;
 
         void add(std::string_view place) {
             encode(buf, place, item);
-            impl.runs->add(buf);
-            if (impl.runs->pending() >= run && impl.runs->close_run(spill) != detail::SortedRuns::Closed::ok)
-                spill = false;
+            impl.runs->add(buf, run);
         }
         void file(std::string_view path, bool maildir, bool mh, std::string_view flags = {}) {
             item.kind = maildir || mh ? InputItem::Kind::file : plain;

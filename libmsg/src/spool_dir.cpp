@@ -266,7 +266,6 @@ Status Spool::for_each_key(const std::function<void(std::string_view key)>& each
     // twice in a row and a key's entries one after another.
     const std::size_t run = std::max<std::size_t>(names_in_memory, 1);
     detail::SortedRuns met(root_);
-    bool spill = true;   // until no run can be written: memory holds them from then on
     std::string item;
     auto add = [&](SpoolState s) -> Status {
         return spool_io::for_each_name(join(root_, state_dir(s)), [&](const char* name, unsigned char type, int dirfd) {
@@ -274,8 +273,7 @@ Status Spool::for_each_key(const std::function<void(std::string_view key)>& each
             const std::string_view key = entry_key(n);
             if (key.empty() || !listed_entry(name, type, dirfd)) return;
             item.assign(key).append(1, '/').append(n.substr(0, n.size() - key.size()));
-            met.add(item);
-            if (met.pending() >= run && met.close_run(spill) != detail::SortedRuns::Closed::ok) spill = false;
+            met.add(item, run);
         });
     };
     auto stamps = [&] {

@@ -32,6 +32,12 @@ public:
 
     // A string (no NUL in it) to the current run.
     void add(std::string_view s);
+    // The same, the run then closed to the file once it holds `run`
+    // strings (kept in memory once the file failed: close_run(true)).
+    void add(std::string_view s, std::size_t run) {
+        add(s);
+        if (pending() >= run) close_run(true);
+    }
     // How many strings the current run holds.
     std::size_t pending() const { return at_.size(); }
     enum class Closed { ok, no_file, write_failed };
