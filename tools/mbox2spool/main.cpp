@@ -137,7 +137,7 @@ static int tool_main(int argc, char** argv) {
         struct Pending {
             std::uint64_t seq, index, line;
             std::size_t archive;
-            std::string file;   // a Maildir or MH message's own file ("" in an archive)
+            bool own_file;   // a Maildir or MH message: its input is its own file
         };
         std::deque<Pending> pending;
         // The inputs (source, file) of the pending messages, the last one
@@ -152,7 +152,7 @@ static int tool_main(int argc, char** argv) {
 
         std::uint64_t add(const InputMessage& m, std::uint64_t line) {
             if (archives.empty() || archives.back().first != m.source) archives.emplace_back(m.source, m.file);
-            pending.push_back({next_seq, m.index, line, dropped + archives.size() - 1, m.maildir ? m.file : std::string()});
+            pending.push_back({next_seq, m.index, line, dropped + archives.size() - 1, m.maildir != nullptr});
             return next_seq++;
         }
         const std::pair<std::string, std::string>& archive(const Pending& p) const { return archives[p.archive - dropped]; }
@@ -168,9 +168,8 @@ static int tool_main(int argc, char** argv) {
             if (json) {
                 print_status(source, p.index, p.line, "unwritten", "detail", "the spool failed before it was durable");
             } else {
-                const bool maildir = !p.file.empty();
-                diag->print(maildir ? p.file : file + ":" + std::to_string(p.line), msg::Severity::error,
-                            (maildir ? std::string("message") : "message " + std::to_string(p.index + 1)) +
+                diag->print(p.own_file ? file : file + ":" + std::to_string(p.line), msg::Severity::error,
+                            (p.own_file ? std::string("message") : "message " + std::to_string(p.index + 1)) +
                                 " not enqueued: the spool failed before it was durable");
             }
         }
