@@ -134,22 +134,16 @@ Status for_each_maildir_path(const std::string& dir, const std::function<void(st
 std::optional<std::string> maildir_renamed(const std::string& path) {
     const std::string_view name = base_name(path);
     const std::string_view dir = std::string_view(path).substr(0, path.size() - name.size());
-    if (name.empty() || !(dir == "cur/" || dir.ends_with("/cur/") || dir == "new/" || dir.ends_with("/new/")))
-        return std::nullopt;
-    const std::string root(dir.substr(0, dir.size() - 4));   // "DIR/", or "" for cur/ and new/ themselves
+    const bool in_maildir = dir == "cur/" || dir == "new/" || dir.ends_with("/cur/") || dir.ends_with("/new/");
+    if (name.empty() || !in_maildir) return std::nullopt;
     const std::string_view unique = name.substr(0, name.find(':'));
+    const std::string maildir = dir.size() == 4 ? "." : std::string(dir.substr(0, dir.size() - 5));
     std::optional<std::string> found;
-    for (const char* sub : {"cur", "new"}) {
-        const std::string d = root + sub;
-        (void)spool_io::for_each_name(d, [&](const char* n, unsigned char type, int dirfd) {
-            const std::string_view s = n;
-            if (found || !s.starts_with(unique) || (s.size() > unique.size() && s[unique.size()] != ':') || s == name ||
-                !message_name(n, type, dirfd))
-                return;
-            found = d + "/" + n;
-        });
-        if (found) break;
-    }
+    (void)for_each_maildir_path(maildir, [&](std::string_view p) {
+        const std::string_view n = base_name(p);
+        if (!found && n != name && n.starts_with(unique) && (n.size() == unique.size() || n[unique.size()] == ':'))
+            found = p;
+    });
     return found;
 }
 
