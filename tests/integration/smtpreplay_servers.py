@@ -143,6 +143,13 @@ try:
         _, err = stop(p)
         check(r.returncode == 0, "%s replays against smtpsink --script with the same text: %s" % (s, r.stdout))
         check("0 client lines differed" in err, "smtpsink --script saw the script's lines: %s" % err)
+        # --no-data sends RSET where the script has DATA or BDAT: the script
+        # answers it and passes over the message, and the rest plays as
+        # recorded (never a 354 to RSET, never a command read as mail).
+        p, port = testlib.start_smtpsink(SMTPSINK, "--script", s)
+        r = run("--server", "127.0.0.1:%d" % port, "--match", "text", "--no-data", "--timeout", "10s", s)
+        _, err = stop(p)
+        check(r.returncode == 0, "%s replays with --no-data against smtpsink --script: %s" % (s, r.stdout))
     # The project's server configured like the recorded ones, compared by code.
     rules = os.path.join(tmp, "rules")
     with open(rules, "w") as f:

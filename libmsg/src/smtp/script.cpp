@@ -78,6 +78,15 @@ public:
 private:
     void answer();   // send the reply of exchange next_, and of unanswered ones after it
     void line(std::string_view l, bool crlf);
+    bool opens_message(const Exchange& e) const;
+    void leave_message(std::string_view l, bool crlf, const Command& c);
+    void differs(std::string_view got, std::string_view want, bool sasl) {
+        ++s_.differences_;
+        // Both are shown on the operator's terminal: what any client
+        // sent may hold escapes and bytes that are not text, and
+        // neither side's credentials are shown.
+        note("the client sent \"" + shown(got, sasl) + "\" where the script has \"" + shown(want, sasl) + "\"");
+    }
     void note(const std::string& text) {
         if (s_.on_note) s_.on_note(text);
     }
@@ -147,18 +156,67 @@ void ScriptSession::answer() {
     }
 }
 
+// Whether the client's command at `e` begins a message (a DATA the
+// script answers 354, a BDAT): its lines after it are the message's.
+bool ScriptSession::opens_message(const Exchange& e) const {
+    if (e.kind != ExchangeKind::command || e.client.empty()) return false;
+    const Verb v = parse_command(command_text(s_.t_, e), {.utf8 = true, .lenient = true}).verb;
+    return v == Verb::bdat || (v == Verb::data && e.reply && e.reply->code == 354);
+}
+
+// The client sent `l` (parsed: `c`) where the script's DATA or BDAT opens
+// a message: it sends no message there (smtpreplay --no-data sends RSET in
+// its place; a client that finds no CHUNKING sends no BDAT). Taking its
+// next lines for the message would answer a command with 354 and read the
+// client's commands as mail (RFC 5321 4.1.1.4). So the script passes over
+// the message, through its last BDAT, and answers the command: as the
+// script's next exchange when that is the same command (a client that
+// skips the message goes on with the script), else as a server would
+// (250 to RSET and NOOP, 221 to QUIT, 503 to anything else).
+void ScriptSession::leave_message(std::string_view l, bool crlf, const Command& c) {
+    const Exchange& e = s_.ex_[next_];
+    const std::string_view want = command_text(s_.t_, e);
+    const bool bdat = parse_command(want, {.utf8 = true, .lenient = true}).verb == Verb::bdat;
+    differs(l, want, false);
+    auto in_message = [&](const Exchange& x) {
+        return x.kind == ExchangeKind::body || x.kind == ExchangeKind::unanswered ||
+               (x.kind == ExchangeKind::command && !x.client.empty() &&
+                parse_command(command_text(s_.t_, x), {.utf8 = true, .lenient = true}).verb == Verb::bdat);
+    };
+    for (++next_; next_ < s_.ex_.size() && in_message(s_.ex_[next_]);) ++next_;
+    got_ = 0;
+    after_crlf_ = true;
+    if (next_ < s_.ex_.size() && s_.ex_[next_].kind == ExchangeKind::command && c.verb != Verb::unknown &&
+        !s_.ex_[next_].client.empty() &&
+        parse_command(command_text(s_.t_, s_.ex_[next_]), {.utf8 = true, .lenient = true}).verb == c.verb)
+        return line(l, crlf);
+    switch (c.verb) {
+    case Verb::rset:
+    case Verb::noop: out_ += "250 2.0.0 OK (the script has a message here)\r\n"; break;
+    case Verb::quit:
+        out_ += "221 2.0.0 closing (the script has a message here)\r\n";
+        closing_ = true;
+        break;
+    default:
+        out_ += bdat ? "503 5.5.1 the script has BDAT here\r\n" : "503 5.5.1 the script has DATA here\r\n";
+    }
+    if (next_ >= s_.ex_.size() && !closing_) {
+        out_ += "421 4.3.0 end of the script, closing\r\n";
+        closing_ = true;
+    }
+}
+
 void ScriptSession::line(std::string_view l, bool crlf) {
     const Exchange& e = s_.ex_[next_];
+    if (got_ == 0 && opens_message(e)) {
+        const Command c = parse_command(l, {.utf8 = true, .lenient = true});
+        const Verb want = parse_command(command_text(s_.t_, e), {.utf8 = true, .lenient = true}).verb;
+        if (c.verb != want || (want == Verb::bdat && !c.ok)) return leave_message(l, crlf, c);
+    }
     if (got_ < e.client.size()) {
         const std::string_view want = got_ == 0 ? command_text(s_.t_, e) : std::string_view(s_.t_.lines[e.client[got_]].text);
         const bool sasl = e.kind == ExchangeKind::sasl;
-        if (e.kind != ExchangeKind::body && !same_line(want, l, sasl)) {
-            ++s_.differences_;
-            // Both are shown on the operator's terminal: what any client
-            // sent may hold escapes and bytes that are not text, and
-            // neither side's credentials are shown.
-            note("the client sent \"" + shown(l, sasl) + "\" where the script has \"" + shown(want, sasl) + "\"");
-        }
+        if (e.kind != ExchangeKind::body && !same_line(want, l, sasl)) differs(l, want, sasl);
     }
     ++got_;
     // The end of a message is CRLF "." CRLF only, as for the server without
@@ -169,8 +227,12 @@ void ScriptSession::line(std::string_view l, bool crlf) {
     bool done = e.kind == ExchangeKind::body ? dot_ends : got_ >= e.client.size() || e.kind != ExchangeKind::command;
     if (e.kind == ExchangeKind::command && got_ == 1) {
         const Command c = parse_command(l, {.utf8 = true, .lenient = true});
-        if (c.verb == Verb::bdat && c.ok) chunk_left_ = c.chunk_size;
-        if (chunk_left_ > 0) done = false;
+        // The client's own size says where its chunk ends; an empty one
+        // (BDAT 0 LAST, RFC 3030 2) is answered at once.
+        if (c.verb == Verb::bdat && c.ok) {
+            chunk_left_ = c.chunk_size;
+            done = chunk_left_ == 0;
+        }
     }
     if (done) answer();
 }

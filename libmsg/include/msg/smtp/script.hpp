@@ -6,7 +6,13 @@
 // dot; a SASL response; a BDAT command and its chunk), the recorded reply,
 // and any replies recorded without a command after it. A client line that
 // differs from the recorded one is counted and reported through on_note
-// (the recorded reply is sent all the same; body lines are not compared).
+// (the recorded reply is sent all the same; body lines are not compared),
+// but for one where a message begins (DATA answered 354, BDAT): a client
+// that sends another command there sends no message, and is neither told
+// 354 nor read as mail; the script passes over the message and answers
+// that command (as its next exchange when that is the same command, else
+// 250 to RSET and NOOP, 221 to QUIT, 503). A BDAT's chunk is the size the
+// client gives; BDAT 0 LAST is answered at once.
 // A recorded 221 closes after it; when the script is done, "421 4.3.0 end
 // of the script" and close; an empty script answers only that. A recorded
 // 220 to STARTTLS starts TLS when the driver can (can_tls), else the
