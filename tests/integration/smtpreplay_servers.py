@@ -150,6 +150,28 @@ try:
         r = run("--server", "127.0.0.1:%d" % port, "--match", "text", "--no-data", "--timeout", "10s", s)
         _, err = stop(p)
         check(r.returncode == 0, "%s replays with --no-data against smtpsink --script: %s" % (s, r.stdout))
+    # What one tool reads as a transcript the other plays: a line that
+    # belongs to no side is left out by both (a warning at its line), and
+    # what smtpreplay refuses smtpsink refuses, exit 65.
+    stray = os.path.join(tmp, "stray.txt")
+    with open(SAMPLES[0]) as f:
+        lines = f.read().splitlines(True)
+    with open(stray, "w") as f:
+        f.writelines(lines[:1] + ["a stray line\n"] + lines[1:])
+    check(run("--check", stray).returncode == 1, "smtpreplay --check reports the stray line")
+    p, port = testlib.start_smtpsink(SMTPSINK, "--script", stray)
+    r = run("--server", "127.0.0.1:%d" % port, "--match", "text", stray)
+    _, err = stop(p)
+    check(r.returncode == 0, "a transcript with a stray line plays against smtpsink --script: %s" % r.stdout)
+    check("%s:2:1: warning: line belongs to no side" % stray in err, "smtpsink says the stray line: %s" % err)
+    prose = os.path.join(tmp, "no-transcript.txt")
+    with open(prose, "w") as f:
+        f.write("Dear reader,\nthis is no transcript.\n")
+    for bad in (prose, os.devnull):
+        r = subprocess.run([SMTPSINK, "--listen", "127.0.0.1:0", "--script", bad], capture_output=True, text=True,
+                           timeout=30)
+        check(r.returncode == 65 and "not a transcript" in r.stderr and run("--check", bad).returncode == 65,
+              "%s: refused by smtpsink --script and smtpreplay, exit 65: %d %s" % (bad, r.returncode, r.stderr))
     # The project's server configured like the recorded ones, compared by code.
     rules = os.path.join(tmp, "rules")
     with open(rules, "w") as f:
@@ -223,7 +245,7 @@ try:
     try:
         for mode in (("--check",), ("--server", "127.0.0.1:%d" % port)):
             r = run(*mode, prose)
-            check(r.returncode == 65 and "prose.txt:2: error: not a transcript: no SMTP command" in r.stdout,
+            check(r.returncode == 65 and "prose.txt:2:1: error: not a transcript: no SMTP command" in r.stdout,
                   "%s: text with no SMTP command is refused at its first line: %d %s" % (mode[0], r.returncode, r.stdout))
     finally:
         stop(p)

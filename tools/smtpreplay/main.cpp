@@ -31,7 +31,7 @@ const ToolInfo kInfo = {
     "(docs/transcript-format.md); the format is detected unless --format says it.\n"
     "Lines inside DATA are wire lines, dot-stuffed, and are sent as recorded.\n\n"
     "Examples:\n"
-    "  smtpreplay --check session.txt                     protocol errors, file:line\n"
+    "  smtpreplay --check session.txt                     protocol errors, file:line:col\n"
     "  smtpreplay --server 127.0.0.1:2525 session.txt     replay, compare reply codes\n"
     "  smtpreplay --server mx:25 --match enhanced --json session.txt\n"
     "  smtpreplay --server mx:587 --auth-file pass --no-data session.txt\n"
@@ -97,7 +97,7 @@ static int tool_main(int argc, char** argv) {
 
     int result = exit_code::ok;
     std::uint64_t errors = 0, warnings = 0, files = 0;
-    DiagPrinter diag(json ? std::cerr : std::cout, !json && wants_color(1), false);
+    DiagPrinter diag(json ? std::cerr : std::cout, !json && wants_color(1));
     InputOptions in;
     in.tool = kInfo.name;
     in.quiet = cli.quiet;
@@ -240,8 +240,9 @@ static int tool_main(int argc, char** argv) {
             for (const msg::Defect& d : defects) {
                 Json j;
                 if (cli.quiet && d.info().severity != msg::Severity::error) continue;
-                j.begin_object().key("source").value(name).key("line").value(static_cast<std::uint64_t>(index.locate(d.offset).line))
-                    .key("severity").value(msg::severity_name(d.info().severity)).key("defect").value(d.info().code)
+                const auto lc = index.locate(d.offset);
+                j.begin_object().key("source").value(name).key("line").value(static_cast<std::uint64_t>(lc.line))
+                    .key("column").value(static_cast<std::uint64_t>(lc.column)).key("severity").value(msg::severity_name(d.info().severity)).key("defect").value(d.info().code)
                     .key("text").value(msg::defect_text(d));
                 // (The particulars are in `text`, as msgcheck has them; `detail`
                 // repeats them for the consumers that read it there.)

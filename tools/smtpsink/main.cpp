@@ -14,12 +14,15 @@
 #include <optional>
 
 #include "msg/charset.hpp"
+#include "msg/diagnostics.hpp"
 #include "msg/source.hpp"
 #include "msg/smtp/listener.hpp"
 #include "msg/smtp/script.hpp"
 #include "msg/spool.hpp"
+#include "msg/validate.hpp"
 
 #include "common/cli.hpp"
+#include "common/diag.hpp"
 #include "common/exit.hpp"
 #include "msg/smtp/receiver.hpp"
 
@@ -135,15 +138,29 @@ static int tool_main(int argc, char** argv) {
             complain("smtpsink", text.error().message);
             return exit_code::no_input;
         }
+        // What smtpreplay refuses to read as a transcript, smtpsink refuses
+        // to play, in the same words.
+        DiagPrinter diag(std::cerr, wants_color(2));
+        if (const std::string_view why = smtp::not_transcript_reason(text->data()); !why.empty()) {
+            diag.print(file, msg::Severity::error, std::string(why));
+            return exit_code::data_error;
+        }
         smtp::ParsedTranscript pt = smtp::parse_transcript(text->data());
         if (msg::Status whole = text->intact(); !whole) {
             complain("smtpsink", whole.error().message);
             return exit_code::no_input;   // (a file that cannot be read)
         }
-        if (!pt.defects.empty()) {
-            std::cerr << msg::printable(file) << ":" << text->locate(pt.defects[0].offset).line << ": "
-                      << pt.defects[0].info().text << " [" << pt.defects[0].info().code << "]\n";
+        if (const auto at = smtp::no_smtp_command(pt.transcript)) {
+            const DiagPrinter::Note n{*at, msg::Severity::error, "not a transcript: no SMTP command"};
+            diag.print(msg::Place{file, text->data()}, std::span<const DiagPrinter::Note>(&n, 1));
             return exit_code::data_error;
+        }
+        // A line that belongs to no side is left out, as smtpreplay leaves
+        // it out (docs/transcript-format.md); each is said (ten of a kind at
+        // most, as smtpreplay says them), and the script plays.
+        if (!pt.defects.empty() && !cli.quiet) {
+            msg::cap_repeats(pt.defects, msg::ValidateOptions{}.max_repeats);
+            diag.print(msg::Place{file, text->data()}, pt.defects, msg::Severity::warning);
         }
         if (const std::string_view why = smtp::unplayable_script(pt.transcript); !why.empty()) {
             complain("smtpsink", file + ": " + std::string(why));
