@@ -3,6 +3,7 @@
 #include <cstring>
 #include <string>
 
+#include "msg/charset.hpp"
 #include "msg/datetime.hpp"
 #include "msg/header.hpp"
 #include "msg/spool_entry.hpp"
@@ -309,6 +310,18 @@ Envelope envelope_of(const SpoolEntry& entry) {
         }
     }
     return e;
+}
+
+std::string shown_path(const EnvelopeLine& l) {
+    const std::string what = l.kind == EnvelopeLine::Kind::mail ? "MAIL FROM" : "RCPT TO";
+    if (!l.path.ok) return "(malformed " + what + ")";
+    if (path_too_long(l.path)) return "(" + what + " too long: " + std::to_string(l.path.mailbox.size()) + " octets)";
+    return "<" + printable(l.path.null ? std::string() : path_text(l)) + ">";
+}
+
+std::string shown_sender(const SpoolEntry& entry) {
+    const EnvelopeLine* mail = entry.mail();
+    return mail ? shown_path(*mail) : "(no MAIL FROM)";
 }
 
 RetryInfo retry_info(const SpoolEntry& entry) {

@@ -51,6 +51,46 @@ expect 1 "" "$spoolctl" show "$s" "$n1"
 has "$tmp/out" "^Problem: malformed spool entry: line 1, column 1"
 expect 0 "" "$spoolctl" show "$s" "$n4"
 expect 0 "" "$spoolctl" list --state sent "$s"
+# spoolsend --dry-run shows the sender as spoolctl does
+expect 0 "" "$spoolsend" --dry-run "$s"
+has "$tmp/out" "^$n1 (queue): (no MAIL FROM) -> <b@example.net>"
+lacks "$tmp/out" "^$n1 .*<>"
+
+# --- a path too long to send is never printed whole --------------------------------
+n6=20261205T000000.000006Z.1.000006.host
+long=$(head -c 3000 /dev/zero | tr '\0' x)
+printf 'MAIL FROM:<%s@example.org>\nRCPT TO:<b@example.net>\n\nFrom: a@example.org\n\nbody 6\n' "$long" >"$q/$n6"
+expect 1 "^$q/$n6:1:11: error: .*\[envelope.path-too-long\]" "$spoolctl" list "$s"
+has "$tmp/out" "^$n6  queue  .*  (MAIL FROM too long: 3012 octets) 1 rcpt"
+lacks "$tmp/out" "$long"
+expect 0 "" "$spoolsend" --dry-run "$s"
+has "$tmp/out" "^$n6 (queue): (MAIL FROM too long: 3012 octets) -> <b@example.net>"
+lacks "$tmp/out" "$long"
+rm -f "$q/$n6"
+
+# --- an entry that cannot be read: every reader says so, naming it -----------------
+# Root reads anything: the tools run as nobody, from copies in $tmp (the
+# build tree may be where nobody cannot go).
+if [ "$(id -u)" = 0 ]; then
+    mkdir -p "$tmp/bin"
+    for t in "$spool2mbox" "$spoolctl" "$msgcheck" "$spoolsend"; do cp "$t" "$tmp/bin/"; done
+    as() { setpriv --reuid=nobody --regid=nogroup --clear-groups "$tmp/bin/$@"; }
+else
+    as() { "$(dirname "$spoolctl")/$@"; }
+fi
+chmod 755 "$tmp" "$tmp/bin" 2>/dev/null
+chmod -R a+rX "$s"
+chmod 000 "$q/$n4"
+if ! as spoolctl --help >/dev/null 2>&1 || as spoolctl show "$s" "$n4" >/dev/null 2>&1; then
+    echo "note: no user to read as without privileges; the unreadable-entry case is not run"
+else
+    expect 74 "cannot open $q/$n4: Permission denied" as spoolctl list "$s"
+    expect 74 "cannot open $q/$n4: Permission denied" as spoolsend --dry-run "$s"
+    has "$tmp/out" "1 cannot be read (dry run)"
+    expect 1 "cannot open $q/$n4: Permission denied; left out" as spool2mbox "$s"
+    expect 66 "cannot open $q/$n4: Permission denied" as msgcheck --spool "$q"
+fi
+chmod 644 "$q/$n4"
 
 # --- a retry time that is not RFC 3339 ------------------------------------------
 d=$s/deferred

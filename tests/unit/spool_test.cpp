@@ -107,6 +107,24 @@ TEST(SpoolEntry, PathLimits) {
     EXPECT_EQ(count(s.defects, DefectCode::EnvelopePathSyntax), 0u);
 }
 
+// How the tools show a path: never a missing or broken sender as <>,
+// never a path past the limits whole.
+TEST(SpoolEntry, PathsAsTheToolsShowThem) {
+    auto sender = [](const std::string& envelope) { return msg::shown_sender(msg::parse_spool_entry(envelope + "\n" + kMessage)); };
+    EXPECT_EQ(sender("MAIL FROM:<a@example.org>\nRCPT TO:<b@example.net>\n"), "<a@example.org>");
+    EXPECT_EQ(sender("MAIL FROM:<>\nRCPT TO:<b@example.net>\n"), "<>");
+    EXPECT_EQ(sender("RCPT TO:<b@example.net>\n"), "(no MAIL FROM)");
+    EXPECT_EQ(sender("MAIL FROM:a@example.org\nRCPT TO:<b@example.net>\n"), "(malformed MAIL FROM)");
+    EXPECT_EQ(sender("MAIL FROM:<" + std::string(65, 'x') + "@example.org>\nRCPT TO:<b@example.net>\n"),
+              "(MAIL FROM too long: 77 octets)");
+    EXPECT_EQ(sender("MAIL FROM:<j\xc3\xb6rg@example.org> SMTPUTF8\nRCPT TO:<b@example.net>\n"), "<j\xc3\xb6rg@example.org>");
+    const msg::SpoolEntry e = msg::parse_spool_entry("MAIL FROM:<a@example.org>\nRCPT TO:<b@example.net>\nRCPT TO:<c@>\n\n" + kMessage);
+    const auto r = e.recipients();
+    ASSERT_EQ(r.size(), 2u);
+    EXPECT_EQ(msg::shown_path(*r[0]), "<b@example.net>");
+    EXPECT_EQ(msg::shown_path(*r[1]), "(malformed RCPT TO)");
+}
+
 TEST(ValidateEnvelope, Smtputf8AndEightBitMime) {
     const std::string hdr8 = "From: a@example.org\nSubject: caf\xC3\xA9\n\nbody\n";
     const std::string body8 = "From: a@example.org\n\ncaf\xC3\xA9\n";

@@ -108,11 +108,7 @@ int list(msg::Spool& spool, const std::vector<msg::SpoolState>& states, bool jso
             std::cout << msg::entry_json(item->name, item->state, e, now) << '\n';
             continue;
         }
-        // No MAIL FROM is not the null sender <>.
-        const msg::EnvelopeLine* mail = e.mail();
-        const std::string sender = !mail            ? "(no MAIL FROM)"
-                                   : !mail->path.ok ? "(malformed MAIL FROM)"
-                                                    : "<" + msg::printable(env.mail_from) + ">";
+        const std::string sender = msg::shown_sender(e);   // no MAIL FROM is not the null sender <>
         std::cout << msg::printable(item->name) << "  " << msg::state_dir(item->state) << "  " << human_size(e.message.size())
                   << "  " << msg::human_duration(age) << "  " << r.attempts << "  " << sender << " " << env.rcpts.size()
                   << (env.rcpts.size() == 1 ? " rcpt" : " rcpts");

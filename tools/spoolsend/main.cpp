@@ -102,13 +102,21 @@ private:
 // sent would be failed instead.
 int dry_run(msg::Spool& spool, bool json) {
     msg::DueScan due(spool, std::chrono::system_clock::now());
-    std::uint64_t count = 0, unsendable = 0;
+    std::uint64_t count = 0, unsendable = 0, unread = 0;
+    int result = exit_code::ok;
     while (const auto next = due.next()) {
         const std::string& name = *next;
         const auto st = spool.find(name);
-        if (!st) continue;
+        if (!st) continue;   // taken meanwhile by a run, or removed
         auto data = spool.read(*st, name);
-        if (!data) continue;
+        if (!data) {
+            if (data.error().errnum == ENOENT) continue;
+            // A run could not take it either: said, as a run says it.
+            complain("spoolsend", data.error().message);
+            result = exit_code::worst(result, exit_code::read_failed(data.error().errnum, exit_code::io_error));
+            ++unread;
+            continue;
+        }
         const msg::SpoolEntry e = msg::parse_spool_entry(*data);
         const msg::Envelope env = msg::envelope_of(e);
         const msg::Needs needs = msg::needs(env, e.message);
@@ -117,9 +125,8 @@ int dry_run(msg::Spool& spool, bool json) {
         if (json) {
             std::cout << msg::plan_json(name, *st, e) << '\n';
         } else {
-            std::cout << msg::printable(name) << " (" << msg::state_dir(*st) << "): <" << msg::printable(env.mail_from)
-                      << "> ->";
-            for (const auto& r : env.rcpts) std::cout << " <" << msg::printable(r.address) << ">";
+            std::cout << msg::printable(name) << " (" << msg::state_dir(*st) << "): " << msg::shown_sender(e) << " ->";
+            for (const msg::EnvelopeLine* r : e.recipients()) std::cout << " " << msg::shown_path(*r);
             std::cout << ", " << e.message.size() << " bytes" << (needs.eightbitmime ? ", 8-bit" : "")
                       << (needs.smtputf8 ? ", SMTPUTF8" : "");
             // Listed as due all the same: a run takes it, and fails it.
@@ -134,8 +141,8 @@ int dry_run(msg::Spool& spool, bool json) {
     if (!json)
         std::cout << "spoolsend: " << counted(count, "entry", "entries") << " would be sent"
                   << (unsendable ? ", " + std::to_string(unsendable) + " would fail (cannot be sent)" : "")
-                  << " (dry run)\n";
-    return exit_code::ok;
+                  << (unread ? ", " + std::to_string(unread) + " cannot be read" : "") << " (dry run)\n";
+    return result;
 }
 
 }  // namespace
@@ -314,6 +321,7 @@ static int tool_main(int argc, char** argv) {
         std::cerr << "spoolsend: " << sent << " sent, " << partial << " partly sent, " << deferred << " deferred, "
                   << failed << " failed"
                   << (unrecorded ? ", " + std::to_string(unrecorded) + " accepted but not recorded" : "")
+                  << (errors > unrecorded ? ", " + counted(errors - unrecorded, "spool error", "spool errors") + " (said above)" : "")
                   << (skipped ? ", " + std::to_string(skipped) + " held by another sender" : "")
                   << (pass.left ? ", " + std::to_string(pass.left) + " left for a later run" : "")
                   << " in " << static_cast<long long>(secs * 1000) / 1000.0 << " s (" << rate << " msgs/s, "

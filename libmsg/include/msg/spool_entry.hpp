@@ -78,6 +78,16 @@ std::string format_envelope(const Envelope& e);
 // The envelope of a parsed entry, as values (invalid lines are dropped).
 Envelope envelope_of(const SpoolEntry& entry);
 
+// A MAIL or RCPT line's path as the tools show an entry (spoolctl list,
+// spoolsend --dry-run): "<path>" with control bytes and bytes that are not
+// UTF-8 escaped (printable()); "(malformed MAIL FROM)" or "(malformed RCPT
+// TO)" for one that does not parse; "(MAIL FROM too long: N octets)" for one
+// past RFC 5321 4.5.3.1's limits, which is never sent and never printed whole.
+std::string shown_path(const EnvelopeLine& line);
+// The sender so shown: shown_path() of the MAIL line, "(no MAIL FROM)"
+// without one (never the null sender <>).
+std::string shown_sender(const SpoolEntry& entry);
+
 struct RetryRecord {
     std::chrono::system_clock::time_point when;
     std::string what;   // one line: the server's reply or the error
