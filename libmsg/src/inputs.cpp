@@ -234,9 +234,10 @@ struct InputListing::Impl {
     // (not tmp/, not a mail server's index files); below a Maildir only
     // Maildirs give messages (Maildir++ subfolders, Dovecot's folders), and
     // other directories there (Courier's courierimapkeywords/, ...) nothing;
-    // of an MH folder only its numbered files; elsewhere every file but a mail
-    // client's metadata (client_metadata: an index or a .DS_Store is neither
-    // a message nor an archive). Like find(1), symbolic links are not followed,
+    // of an MH folder only its numbered files (its subfolders are MH
+    // folders); elsewhere every file but a mail client's metadata
+    // (client_metadata: an index or a .DS_Store is neither a message nor an
+    // archive), and for spool entries only what a spool calls entries. Like find(1), symbolic links are not followed,
     // so that a walk never leaves the tree it was given. A file that is not a
     // Maildir's or an MH folder's is an item of kind `plain`; theirs are
     // always message files. A directory that cannot be read is a problem
@@ -247,6 +248,7 @@ struct InputListing::Impl {
         InputItem::Kind plain;
         std::vector<DirId> leave_out;
         std::size_t run;
+        bool entries;   // InputOptions::spool_entries
         std::string buf;
         InputItem item;
 
@@ -270,7 +272,13 @@ struct InputListing::Impl {
                              .message = "cannot read directory " + (what.empty() ? path : what) + ": " + std::strerror(e)};
             add(path);
         }
-        void dir(const fs::path& d, bool below_maildir = false) {
+        // What a directory lies below: a Maildir (only Maildirs give
+        // messages there) or an MH folder (its subdirectories are MH
+        // folders too, with or without marks of their own: nmh writes
+        // .mh_sequences only once a folder has a sequence).
+        enum class Below { nothing, maildir, mh };
+        void dir(const fs::path& d, Below below = Below::nothing) {
+            const bool below_maildir = below == Below::maildir;
             const std::string ds = d.string();
             if (!leave_out.empty())
                 if (const auto id = dir_id(ds); id && std::find(leave_out.begin(), leave_out.end(), *id) != leave_out.end())
@@ -291,7 +299,8 @@ struct InputListing::Impl {
             // place: its path, "/", the number in 20 digits, "/0" for a
             // message and "/1" for a deleted one, the name. Its other
             // files are a reader's state, never messages or archives.
-            const bool mh = !maildir && !below_maildir && is_mh_folder(ds);
+            const bool mh = !maildir && !below_maildir && (below == Below::mh || is_mh_folder(ds));
+            const Below inner = maildir || below_maildir ? Below::maildir : mh ? Below::mh : Below::nothing;
             if (mh) {
                 std::string place;
                 const Status st = for_each_mh_file(ds, [&](MaildirFile&& f, std::uint64_t number, bool deleted) {
@@ -313,19 +322,23 @@ struct InputListing::Impl {
                     // Walked once this directory is listed; past a run's
                     // number of them, as they are met (this listing held
                     // open meanwhile), so that memory does not follow them.
-                    if (!maildir || (name != "cur" && name != "new" && name != "tmp")) {
-                        if (subdirs.size() < run) subdirs.push_back(it->path());
-                        else dir(it->path(), maildir || below_maildir);
-                    }
+                    if (maildir && (name == "cur" || name == "new" || name == "tmp")) continue;
+                    // A spool's tmp/ holds what is being written, not entries yet.
+                    if (entries && name == "tmp" && fs::is_directory(ds + "/queue", e2)) continue;
+                    if (subdirs.size() < run) subdirs.push_back(it->path());
+                    else dir(it->path(), inner);
                 } else if (!maildir && !mh && !below_maildir && it->is_regular_file(e2)) {
                     if (client_metadata(name)) continue;
+                    // Of a spool, only its entries (docs/spool-format.md): not
+                    // a failed entry's .report, .json or .dsn, no dot file.
+                    if (entries && !spool_io::is_entry_name(name)) continue;
                     const std::string path = it->path().string();
                     file(path, false, false);
                     add(path);
                 }
             }
             if (ec) problem(ds, ec.value());
-            for (const fs::path& sub : subdirs) dir(sub, maildir || below_maildir);
+            for (const fs::path& sub : subdirs) dir(sub, inner);
         }
     };
 };
@@ -339,7 +352,8 @@ InputListing::InputListing(const std::string& in, const InputOptions& o) : impl_
     impl_->input = in;
     impl_->runs.emplace("", "a temporary file in " + spool_io::temporary_dir() + " for the listing of " + in);
     Impl::Walk w{.impl = *impl_, .plain = o.mbox ? InputItem::Kind::archive : InputItem::Kind::file, .leave_out = {},
-                 .run = std::max<std::size_t>(o.listed_in_memory, 1), .buf = {}, .item = {}};
+                 .run = std::max<std::size_t>(o.listed_in_memory, 1), .entries = o.spool_entries, .buf = {},
+                 .item = {}};
     for (const std::string& d : o.leave_out)
         if (const auto id = dir_id(d)) w.leave_out.push_back(*id);
     w.dir(in);

@@ -110,4 +110,18 @@ has "$tmp/out" "$n5"
 has "$tmp/out" "line 3, column 10"
 has "$tmp/out" "1 would fail"
 
+# --- msgcheck --spool SPOOL checks the entries spoolctl lists, no other file -----
+f=$s/failed
+n7=20261205T000000.000007Z.1.000007.host
+printf 'MAIL FROM:<a@example.org>\nRCPT TO:<b@example.net>\n\nFrom: a@example.org\nTo: b@example.net\nSubject: s\nDate: Sat, 5 Dec 2026 17:00:00 +0000\nMessage-ID: <f7@example.org>\n\nbody\n' >"$f/$n7"
+printf 'Reporting-MTA: dns; x\n' >"$f/$n7.report"
+printf '{"entry": "x"}\n' >"$f/$n7.json"
+printf 'junk\n' >"$q/.swap"
+printf 'MAIL FROM:<a@exa' >"$s/tmp/$n7"
+"$spoolctl" list "$s" >"$tmp/list" 2>/dev/null
+"$msgcheck" --spool "$s" >"$tmp/check" 2>"$tmp/err"
+listed=$(wc -l <"$tmp/list")
+has "$tmp/err" "^msgcheck: $listed messages,"
+lacks "$tmp/check" "\.report:\|\.json:\|\.swap:\|^$s/tmp/"
+
 exit $fail

@@ -221,6 +221,10 @@ TEST_F(Inputs, MhFolderMessagesInNumberOrder) {
     put("mh/inbox/notes.txt", "not a message\n");
     put("mh/inbox/lists/.claws_mark", "\x01mark");
     put("mh/inbox/lists/7", "S: 7\n\n7\n");
+    // A subfolder is a folder with or without marks of its own (nmh
+    // writes .mh_sequences only once it has a sequence).
+    put("mh/inbox/lists/work/3", "S: 3\n\n3\n");
+    put("mh/inbox/lists/work/notes", "not a message\n");
     for (const bool mbox : {false, true}) {
         msg::InputOptions o;
         o.mbox = mbox;
@@ -233,8 +237,33 @@ TEST_F(Inputs, MhFolderMessagesInNumberOrder) {
             return true;
         });
         EXPECT_FALSE(c.any()) << mbox;
-        EXPECT_EQ(got, (std::vector<std::string>{"1:FRS", ",1:FRST", "2:R", ",3:ST", "10:", "7:"})) << mbox;
+        EXPECT_EQ(got, (std::vector<std::string>{"1:FRS", ",1:FRST", "2:R", ",3:ST", "10:", "7:", "3:"})) << mbox;
     }
+}
+
+// msgcheck --spool over a spool: only what its readers take for entries
+// (docs/spool-format.md), as spoolctl lists them.
+TEST_F(Inputs, ASpoolGivesItsEntriesOnly) {
+    const std::string entry = "MAIL FROM:<a@example.org>\nRCPT TO:<b@example.net>\n\nS: x\n\nbody\n";
+    put("sp/queue/e1", entry);
+    put("sp/queue/.swap", "junk\n");
+    put("sp/failed/e2", entry);
+    put("sp/failed/e2.report", "Final-Recipient: b\n");
+    put("sp/failed/e2.json", "{}\n");
+    put("sp/failed/e2.dsn", "S: dsn\n");
+    put("sp/tmp/e3", "MAIL FROM:<a@exa");
+    put("sp/hold/e4", entry);
+    put("other/tmp/kept", entry);   // a tmp/ that is no spool's
+    msg::InputOptions o;
+    o.spool_entries = true;
+    std::vector<std::string> got;
+    for (const std::string& m : read({(dir_ / "sp").string(), (dir_ / "other").string()}, o))
+        got.push_back(m.substr(0, m.find('#')));
+    EXPECT_EQ(got, (std::vector<std::string>{"sp/failed/e2", "sp/hold/e4", "sp/queue/e1", "other/tmp/kept"}));
+    EXPECT_TRUE(errors.empty());
+    got.clear();
+    for (const std::string& m : read({(dir_ / "sp").string()})) got.push_back(m.substr(0, m.find('#')));
+    EXPECT_EQ(got.size(), 8u);   // without it, every file
 }
 
 // What KMail and Dovecot keep beside mbox folders is not an archive.

@@ -88,6 +88,7 @@ int for_each_message(const std::vector<std::string>& inputs, const InputOptions&
     lo.lock = o.lock;
     lo.max_read = o.max_read;
     lo.leave_out = o.leave_out;
+    lo.spool_entries = o.spool_entries;
     // One progress bar per archive, as the archive's size is known; it is
     // cleared before a message is printed.
     std::unique_ptr<Progress> progress;

@@ -29,6 +29,7 @@ struct InputOptions {
     bool report_leading = true;  // complain of bytes before an archive's first From_ line (else the tool does)
     std::size_t max_read = msg::Source::kMaxRead;   // a larger message file is mapped, not read (msg::InputOptions)
     std::vector<std::string> leave_out;   // directories a walk leaves out (msg::InputOptions)
+    bool spool_entries = false;  // a walk gives only a spool's entries (msg::InputOptions)
     const char* tool = "msgtools";
     bool quiet = false;        // -q: no warnings of the loop's own (a listing held in memory)
     // Called before the loop prints anything of its own (an input that

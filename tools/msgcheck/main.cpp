@@ -96,6 +96,7 @@ static int tool_main(int argc, char** argv) {
     }
     const bool json = output == "json", sarif = output == "sarif";
     const bool spool = vm.count("spool") > 0;
+    in.spool_entries = spool;
     unsigned jobs = 1;
     if (const int usage = read_jobs_option(vm, kInfo.name, jobs)) return usage;
 

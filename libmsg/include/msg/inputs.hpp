@@ -104,6 +104,11 @@ struct InputOptions {
     // (the same device and inode): a tool's own output, such as the spool
     // mbox2spool writes into, is never read back as its input.
     std::vector<std::string> leave_out;
+    // Inputs are spool entries (msgcheck --spool): a walk gives only the
+    // files a spool's readers take for entries (docs/spool-format.md,
+    // "Which files are entries"; not a failed entry's .report, .json or
+    // .dsn, not a dot file), and not a spool's tmp/.
+    bool spool_entries = false;
     // Each problem with an input: its kind, the input's path (as given, or
     // as a directory's walk found it; "-" for standard input, as
     // InputMessage::source names it) and a whole sentence naming the input.
