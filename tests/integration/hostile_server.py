@@ -23,6 +23,9 @@ killed, each connection in its own thread. MODE:
   double-greeting  greets with two complete 220 replies in one write (a
                 broken server's banner), then answers correctly; refuses
                 every recipient whose address starts with "refused"
+  421-dot       offers PIPELINING, takes the message, answers its final dot
+                with 421 and closes (RFC 5321 3.8): what was pipelined
+                behind the dot gets no reply
   tls-alert     offers STARTTLS (with the --tls certificate, which is then
                 not used on connecting); the handshake goes as far as the
                 server's certificate (TLS 1.2), then the server aborts it with
@@ -32,7 +35,7 @@ killed, each connection in its own thread. MODE:
 With --tls, every connection starts with a TLS handshake (implicit TLS, as
 on port 465) with that certificate and key; but for tls-alert.
 
-No mode offers PIPELINING: the client sends one command at a time.
+No other mode offers PIPELINING: the client sends one command at a time.
 """
 import socket
 import ssl
@@ -49,7 +52,7 @@ if args[:1] == ["--tls"]:
     args = args[3:]
 MODE = args[0] if args else ""
 MODES = ("endless-ehlo", "slow", "slow-mail", "hang-dot", "controls", "delay", "stall-data", "refuse", "tls-alert",
-         "double-greeting")
+         "double-greeting", "421-dot")
 if MODE not in MODES:
     raise SystemExit("mode must be one of " + ", ".join(MODES))
 
@@ -129,6 +132,9 @@ def talk(conn):
                         while conn.recv(65536):
                             pass
                         return
+                    if MODE == "421-dot":
+                        send(b"421 4.3.0 hostile.test closing\r\n", False)
+                        return
                     send(b"250 2.0.0 queued\r\n", slow_all or MODE == "slow-mail")
                 continue
             cmd = line.upper()
@@ -146,7 +152,8 @@ def talk(conn):
                     chunk = (b"250-" + b"x" * 40 + b"\r\n") * 100
                     while True:
                         conn.sendall(chunk)
-                send(b"250-hostile.test\r\n250 8BITMIME\r\n", slow)
+                send(b"250-hostile.test\r\n250-PIPELINING\r\n250 8BITMIME\r\n" if MODE == "421-dot"
+                     else b"250-hostile.test\r\n250 8BITMIME\r\n", slow)
             elif cmd.startswith(b"MAIL"):
                 send(b"250 2.1.0 ok\r\n", slow)
             elif cmd.startswith(b"RCPT"):

@@ -26,6 +26,9 @@ Usage: spoolsend_hostile.py SPOOLSEND
 - a STARTTLS handshake the server aborts with an alert is reported with
   that alert under --tls-verify no, not with a certificate check that was
   not asked for;
+- a 421 to the final dot: the message deferred, entries never answered
+  deferred or left in queue/, and the JSON summary and the last line give
+  the same count of entries left;
 - --watch: SIGTERM between two passes, the usual way to end a watcher,
   stops nothing (exit 0 when every entry was sent, no "stopped" line);
   during a pass it is a stop as in a single run (exit 1, said).
@@ -251,6 +254,30 @@ try:
         check(sum(1 for e in events if e.get("may_be_delivered")) == 2, "unanswered dot: may_be_delivered: %s" % events)
         check(any("summary" in e for e in events), "unanswered dot, SIGTERM: the summary is printed")
         print("unanswered dot, SIGTERM: ended %.2f s after it" % after)
+
+    # --- 421 to the final dot: the server has closed; what it never answered ---
+    # --- waits, and the summary, the JSON and the last line agree on it -------------
+    with hostile_server("421-dot") as port:
+        spool = os.path.join(tmp, "421-dot")
+        names = make_spool(spool, 4)
+        code, out, err, _, _, _ = spoolsend(["--server", "127.0.0.1:%d" % port, "--timeout", "10s", "-j", "1",
+                                             "--json", spool])
+        st = states(spool)
+        events = [json.loads(l) for l in out.decode().splitlines() if l.strip()]
+        summary = [e["summary"] for e in events if "summary" in e]
+        check(code == 1 and names[0] in st["deferred"] and not st["sent"] and not st["failed"],
+              "421 to the dot: exit 1, the message deferred: %d %s" % (code, st))
+        check(len(st["deferred"]) + len(st["queue"]) == 4, "421 to the dot: every entry deferred or in queue/: %s" % st)
+        left = len(st["queue"])
+        check(summary and summary[0]["left"] == left and summary[0]["deferred"] == len(st["deferred"]),
+              "421 to the dot: the JSON summary counts what was left: %s %s" % (summary, st))
+        said = err.decode()
+        if left:
+            check(re.search(r"^spoolsend: %d entr(y|ies) left for a later run: .*421" % left, said, re.M),
+                  "421 to the dot: the last line counts the entries left: %s" % said)
+        else:
+            check("left for a later run" not in said and "a session ended: " in said,
+                  "421 to the dot: nothing left, and not said so: %s" % said)
 
     # --- a final dot never answered, then SIGKILL: the transcript has it --------
     with hostile_server("hang-dot") as port:

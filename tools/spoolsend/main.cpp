@@ -335,7 +335,10 @@ static int tool_main(int argc, char** argv) {
         return failed ? exit_code::problems : exit_code::unavailable;
     }
     if (pass.left_behind) {
-        complain("spoolsend", "entries left for a later run: " + pass.session_error);
+        // (Left: entries not taken, or taken and put back as they were; a
+        // transaction the server ended is one of the deferred above.)
+        complain("spoolsend", pass.left ? counted(pass.left, "entry", "entries") + " left for a later run: " + pass.session_error
+                                        : "a session ended: " + pass.session_error);
         return exit_code::problems;
     }
     // Stopped while entries were being sent: those not dealt with wait, as
