@@ -284,4 +284,30 @@ if mount -t tmpfs -o size=52k tmpfs "$tmp/full" 2>/dev/null; then
     umount "$tmp/full"
 fi
 
+# An archive that cannot be read on (EIO, injected by strace on its third
+# read): exit 74, the messages before enqueued, and the message being read
+# named with the line its From_ line is on, so that the reader knows where
+# the archive stopped.
+if command -v strace >/dev/null 2>&1; then
+    for i in $(seq 1 3000); do
+        printf 'From s%d@example.org Sat Jan 20 12:33:11 2024\nFrom: s%d@example.org\nTo: r@example.net\nSubject: m%d\n\n%01200d\n\n' "$i" "$i" "$i" 0
+    done >"$tmp/eio.mbox"
+    status=0
+    strace -f -qq -o /dev/null -P "$tmp/eio.mbox" -e inject=read:error=EIO:when=3 \
+        "$m2s" "$tmp/eio.mbox" "$tmp/eio" >"$tmp/out" 2>"$tmp/err" || status=$?
+    [ "$status" = 74 ] || { echo "FAIL: a read error: exit $status, not 74"; cat "$tmp/err"; fail=1; }
+    n=$(sed -n 's/.*: Input\/output error; message \([0-9]*\), from line \([0-9]*\), is cut short and not read$/\1 \2/p' "$tmp/err")
+    set -- $n
+    if [ $# != 2 ]; then
+        echo "FAIL: a read error does not name the message it cut short:"; cat "$tmp/err"; fail=1
+    else
+        [ "$(ls "$tmp/eio/queue" | wc -l)" = $(($1 - 1)) ] ||
+            { echo "FAIL: message $1 named, $(ls "$tmp/eio/queue" | wc -l) enqueued"; fail=1; }
+        [ "$(grep -n '^From ' "$tmp/eio.mbox" | sed -n "$1p" | cut -d: -f1)" = "$2" ] ||
+            { echo "FAIL: message $1 does not start at line $2"; fail=1; }
+    fi
+else
+    echo "note: strace is not installed; the read-error case is not run"
+fi
+
 exit $fail
