@@ -378,10 +378,14 @@ Result<std::optional<Claim>> Spool::claim(std::string_view name, std::span<const
         // Relative to the state's directory when the spool could open it.
         const int dir = dirs_ ? dirs_->of(s) : -1;
         const std::string path = join(root_, state_dir(s), name);
-        const int fd = dir >= 0 ? ::openat(dir, n.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW)
-                                : ::open(path.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+        // Only a regular file is an entry (docs/spool-format.md): a link
+        // (ELOOP), a directory (EISDIR), a FIFO or a device under an entry's
+        // name is none, as for every reader of the spool (O_NONBLOCK: opening
+        // one never waits).
+        const int flags = O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK;
+        const int fd = dir >= 0 ? ::openat(dir, n.c_str(), flags) : ::open(path.c_str(), flags);
         if (fd < 0) {
-            if (errno == ENOENT) continue;
+            if (errno == ENOENT || errno == ELOOP || errno == EISDIR) continue;
             return sys_error("open", path, errno);
         }
         if (const int err = lock_whole(fd); err != 0) {
@@ -397,6 +401,10 @@ Result<std::optional<Claim>> Spool::claim(std::string_view name, std::span<const
             const int err = errno;
             spool_io::close_fd(fd);
             return sys_error("stat", path, err);
+        }
+        if (!S_ISREG(held.st_mode)) {
+            spool_io::close_fd(fd);
+            continue;
         }
         if ((dir >= 0 ? ::fstatat(dir, n.c_str(), &now, 0) : ::stat(path.c_str(), &now)) != 0 || !same_file(held, now)) {
             spool_io::close_fd(fd);

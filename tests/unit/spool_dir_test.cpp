@@ -255,6 +255,30 @@ TEST_F(SpoolDir, ListSkipsDotFilesReportsAndDirectories) {
     EXPECT_EQ(list(SpoolState::queue), std::vector<std::string>{n});
 }
 
+// What is not a regular file is no entry to claim either (a link, a FIFO,
+// a directory under an entry's name): not claimed, no error, as find()
+// and list() see none there; nothing waits on the FIFO.
+TEST_F(SpoolDir, OnlyARegularFileIsClaimed) {
+    const std::string base = enqueue();
+    const std::string link = base + "l", fifo = base + "f", dir = base + "d";
+    fs::create_symlink(root_ / "queue" / base, root_ / "queue" / link);
+    ASSERT_EQ(::mkfifo((root_ / "queue" / fifo).c_str(), 0600), 0);
+    fs::create_directory(root_ / "queue" / dir);
+    for (const std::string& n : {link, fifo, dir}) {
+        auto c = spool().claim(n);
+        ASSERT_TRUE(c) << n << ": " << c.error().message;
+        EXPECT_FALSE(c->has_value()) << n;
+        EXPECT_FALSE(spool().find(n)) << n;
+        auto steered = msg::steer(spool(), n, msg::Steer::hold);
+        ASSERT_TRUE(steered) << n << ": " << steered.error().message;
+        EXPECT_FALSE(*steered) << n;
+    }
+    EXPECT_TRUE(fs::is_fifo(root_ / "queue" / fifo));
+    EXPECT_TRUE(fs::is_symlink(root_ / "queue" / link));
+    auto c = spool().claim(base);
+    ASSERT_TRUE(c && c->has_value());
+}
+
 // Each way of making the files (tmp/NAME renamed, or unnamed and linked)
 // gives the same entries, invisible to senders until the commit.
 TEST_F(SpoolDir, BatchCommitsInOrder) {
