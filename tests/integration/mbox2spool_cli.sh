@@ -48,7 +48,7 @@ printf 'just text\n' >"$tmp/text"
 expect 65 "not an mbox archive" "$m2s" "$tmp/text" "$tmp/s"
 
 # One message has no recipient: reported with its archive line, the others enqueued, exit 1.
-expect 1 "a.mbox:28: error: message 4 not enqueued: no recipient in To/Cc/Bcc" "$m2s" --json "$tmp/a.mbox" "$tmp/s"
+expect 1 "a.mbox:28:1: error: message 4 not enqueued: no recipient in To/Cc/Bcc" "$m2s" --json "$tmp/a.mbox" "$tmp/s"
 has "$tmp/out" '"index": 3, "line": 28, "status": "skipped"'
 [ "$(ls "$tmp/s/queue" | wc -l)" = 3 ] || { echo "FAIL: expected 3 entries"; ls "$tmp/s/queue"; fail=1; }
 cat "$tmp/s/queue"/* >"$tmp/entries"
@@ -241,7 +241,7 @@ mkdir -p "$tmp/tb/md/cur" "$tmp/tb/md/new" "$tmp/tb/md/tmp"
 printf 'From - Mon Nov 23 09:15:00 2026\nX-Mozilla-Status: 0001\nFrom: a@example.org\nTo: b@example.net\n\none\n\nFrom - Mon Nov 23 09:16:00 2026\nX-Mozilla-Status: 0009\nFrom: a@example.org\nTo: b@example.net\n\ntwo\n' >"$tmp/tb/Inbox"
 printf 'From: a@example.org\nTo: b@example.net\n\nthree\n' >"$tmp/tb/md/cur/1.host:2,ST"
 expect 0 "2 marked deleted (not enqueued)" "$m2s" "$tmp/tb" "$tmp/tbs"
-has "$tmp/err" "Inbox:8: note: message 2 marked deleted (X-Mozilla-Status 0x0008)"
+has "$tmp/err" "Inbox:8:1: note: message 2 marked deleted (X-Mozilla-Status 0x0008)"
 has "$tmp/err" "marked deleted (Maildir flag T)"
 [ "$(ls "$tmp/tbs/queue" | wc -l)" = 1 ] || { echo "FAIL: deleted messages enqueued"; fail=1; }
 expect 0 "2 enqueued, 1 already in the spool" "$m2s" --keep-deleted "$tmp/tb" "$tmp/tbs"

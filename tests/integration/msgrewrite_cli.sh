@@ -282,7 +282,7 @@ same "$tmp/nm.entry" "$tmp/nm.entry.orig"
 # In an archive, such a message is copied as it is; the others are rewritten.
 { printf 'From a@example.org Mon Nov 23 09:15:00 2026\n'; cat "$tmp/note.txt"; printf '\n';
   printf 'From a@example.org Mon Nov 23 09:16:00 2026\n'; cat "$utf8"; } >"$tmp/nm.mbox"
-expect 65 "nm.mbox:1: error: message 1: not a message" "$bin" --mbox --7bit -o "$tmp/nm.out.mbox" "$tmp/nm.mbox"
+expect 65 "nm.mbox:1:1: error: message 1: not a message" "$bin" --mbox --7bit -o "$tmp/nm.out.mbox" "$tmp/nm.mbox"
 has "$tmp/nm.out.mbox" '^Just a note, no header.$'
 has "$tmp/nm.out.mbox" '^Content-Transfer-Encoding: quoted-printable'
 

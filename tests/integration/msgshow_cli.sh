@@ -48,9 +48,9 @@ st=$?
 [ "$st" -lt 64 ] || [ "$st" -eq 65 ] || { echo "FAIL: random bytes gave exit $st"; fail=1; }
 # Not mail: said as msgcheck says it, neither shown nor counted.
 printf '\211PNG\r\n\032\n\000\000binary' >"$tmp/pic.png"
-expect 65 "pic.png: error: not a message: no header field at the start" "$bin" "$tmp/pic.png"
+expect 65 "pic.png:1:1: error: not a message: no header field at the start" "$bin" "$tmp/pic.png"
 [ ! -s "$tmp/out" ] || { echo "FAIL: a picture was shown as a message"; fail=1; }
-expect 65 "pic.png: error: not a message" "$bin" --stats "$tmp/pic.png" "$msg"
+expect 65 "pic.png:1:1: error: not a message" "$bin" --stats "$tmp/pic.png" "$msg"
 grep -q '^messages: 1$' "$tmp/out" || { echo "FAIL: --stats counted what is not mail"; fail=1; }
 
 # Diagnostics name file:line:col.

@@ -168,7 +168,7 @@ static int tool_main(int argc, char** argv) {
             if (json) {
                 print_status(source, p.index, p.line, "unwritten", "detail", "the spool failed before it was durable");
             } else {
-                diag->print(p.own_file ? file : file + ":" + std::to_string(p.line), msg::Severity::error,
+                diag->print(msg::message_place(file, p.own_file ? 1 : p.line), msg::Severity::error,
                             (p.own_file ? std::string("message") : "message " + std::to_string(p.index + 1)) +
                                 " not enqueued: the spool failed before it was durable");
             }
@@ -217,13 +217,13 @@ static int tool_main(int argc, char** argv) {
             // gives the archive back whole; still worth saying.
             const bool kept = leading.size() == m.leading;
             if (!cli.quiet || !kept)
-                diag.print(m.file, kept ? msg::Severity::warning : msg::Severity::error,
+                diag.print(msg::message_place(m.file, 1), kept ? msg::Severity::warning : msg::Severity::error,
                            std::to_string(m.leading) + " bytes before the first From_ line belong to no message; " +
                                (kept ? "kept with the first entry" : "too many to keep: left out"));
             if (!kept) result = exit_code::worst(result, exit_code::problems);
         }
         if (m.too_large()) {
-            diag.print(m.file + ":" + std::to_string(mm.line), msg::Severity::error,
+            diag.print(msg::message_place(m.file, mm.line), msg::Severity::error,
                        "message " + std::to_string(m.index + 1) + " is larger than the limit (" +
                            std::to_string(mm.data_end - mm.offset) + " bytes with its From_ line); not enqueued");
             ++c.skipped;
@@ -242,7 +242,7 @@ static int tool_main(int argc, char** argv) {
         // msgcheck is the tool that checks a whole message.
         msg::Derivation d = msg::derive_envelope(m.data, mm.from_line, fixed);
         // (made only for a diagnostic)
-        const auto where = [&] { return m.maildir ? m.file : m.file + ":" + std::to_string(mm.line); };
+        const auto where = [&] { return msg::message_place(m.file, m.maildir ? 1 : mm.line); };
         const auto which = [&] { return m.maildir ? std::string("message") : "message " + std::to_string(m.index + 1); };
         if (const std::string_view mark = msg::marked_deleted(d, m.maildir); !mark.empty() && !keep_deleted) {
             // Deleted by its mail client, which had not compacted the folder

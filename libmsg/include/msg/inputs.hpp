@@ -30,6 +30,13 @@
 
 namespace msg {
 
+// FILE:LINE:1, where a diagnostic of a whole message is placed: the
+// first column of its first line (an archive's message: its From_ line),
+// in the form of every other diagnostic, so that an editor goes there.
+inline std::string message_place(const std::string& file, std::uint64_t line) {
+    return file + ":" + std::to_string(line) + ":1";
+}
+
 struct InputMessage {
     std::string file;              // name for diagnostics ("<stdin>" for -)
     std::string source;            // name for JSON output ("-" for stdin)
@@ -58,9 +65,10 @@ struct InputMessage {
         return mbox ? std::span<const std::size_t>(mbox->unquoted_lines) : std::span<const std::size_t>();
     }
     // Where what is said of a message as a whole (not mail, too large) is
-    // placed: its file, or in an archive FILE:LINE of its From_ line; and
-    // the words that name it there ("message N: ", empty for a file).
-    std::string place() const { return from_mbox ? file + ":" + std::to_string(first_line - 1) : file; }
+    // placed (message_place()): its file's start, or in an archive its
+    // From_ line; and the words that name it there ("message N: ", empty
+    // for a file).
+    std::string place() const { return message_place(file, from_mbox ? first_line - 1 : 1); }
     std::string named() const { return from_mbox ? "message " + std::to_string(index + 1) + ": " : std::string(); }
     // A message file of a Maildir or an MH folder (name, flags, delivery
     // time); null otherwise.
