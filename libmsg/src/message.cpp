@@ -341,8 +341,11 @@ void MessageParser::parse_multipart(std::int32_t idx, const std::string& boundar
         std::size_t ce = k + 1 < delims.size() ? delims[k + 1].break_begin : end;
         if (ce < cb) ce = cb;
         // Two delimiter lines in a row: a part of no bytes, which Python
-        // drops and others keep.
-        if (ce == cb && k + 1 < delims.size()) defect(DefectCode::EmptyPart, delims[k + 1].break_begin, boundary);
+        // drops and others keep. An empty line between them is an empty
+        // body part by RFC 2046's grammar (the delimiter's CRLF is that
+        // line's), which every reader keeps: no defect.
+        if (ce == cb && k + 1 < delims.size() && d[cb] == '-')
+            defect(DefectCode::EmptyPart, delims[k + 1].break_begin, boundary);
         std::int32_t c = parse_entity(cb, ce, digest, child_depth, idx);
         if (prev < 0)
             m_.entities_[static_cast<std::size_t>(idx)].first_child = c;

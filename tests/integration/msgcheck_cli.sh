@@ -18,7 +18,7 @@ expect 0 "" "$bin" --list
 has "$tmp/out" '^envelope.8bitmime-needed	error	'
 
 # Clean messages: no output, exit 0 even with --werror; a directory is read recursively.
-expect 0 "msgcheck: 22 messages, 0 errors, 0 warnings" "$bin" --werror testdata/clean
+expect 0 "msgcheck: 23 messages, 0 errors, 0 warnings" "$bin" --werror testdata/clean
 expect 0 "" "$bin" --json --werror testdata/clean
 [ -s "$tmp/out" ] && { echo "FAIL: --json printed something for clean messages"; fail=1; }
 
