@@ -866,6 +866,10 @@ Parameters parse_parameters(std::string_view text, Defects* defects, std::size_t
                         param.charset = to_lower_ascii(v.substr(0, q1));
                         param.language = std::string(v.substr(q1 + 1, q2 - q1 - 1));
                         v = v.substr(q2 + 1);
+                    } else {
+                        // RFC 2231 4: the first section begins charset'lang',
+                        // as a value in one piece does (said the same way).
+                        add_defect(defects, DefectCode::ParamSyntax, r->offset, name);
                     }
                 }
                 bool bad = false;

@@ -455,6 +455,23 @@ TEST(Parameters, Rfc2231ExtendedContinuations) {
     EXPECT_TRUE(d.empty());
 }
 
+// RFC 2231 4: the first section of an extended value begins with
+// charset'lang', whether the value is in one piece or continued; one
+// without it is said the same way in both.
+TEST(Parameters, Rfc2231FirstSectionWithoutItsCharsetIsADefect) {
+    for (const char* params : {"; filename*=utf-8'x.pdf", "; filename*0*=utf-8'; filename*1=x.pdf"}) {
+        msg::Defects d;
+        auto p = msg::parse_parameters(params, &d);
+        ASSERT_EQ(p.size(), 1u) << params;
+        ASSERT_EQ(d.size(), 1u) << params;
+        EXPECT_EQ(d[0].code, msg::DefectCode::ParamSyntax) << params;
+        EXPECT_EQ(d[0].offset, 2u) << params;
+    }
+    msg::Defects d;
+    msg::parse_parameters("; filename*0*=utf-8''; filename*1=x.pdf", &d);
+    EXPECT_TRUE(d.empty());
+}
+
 // RFC 2231 7: an extended value has no quoted form. In quotes it is read
 // all the same (as Python's email package and GMime read it) and reported
 // at its name; a quoted plain section beside it is not.
