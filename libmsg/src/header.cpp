@@ -613,7 +613,12 @@ std::string decode_address_text(std::string_view raw) {
 }  // namespace
 
 std::string decode_field_text(std::string_view name, std::string_view value) {
-    return is_address_field(name) ? decode_address_text(value) : decode_header_text(value);
+    // A MIME parameter's quoted value is shown as written: an encoded word
+    // there is the value's own characters (RFC 2047 5; a boundary may hold
+    // "=?"), as parse_parameters() reads it; comments are decoded, as in an
+    // address field.
+    const bool parameters = iequals(name, "Content-Type") || iequals(name, "Content-Disposition");
+    return is_address_field(name) || parameters ? decode_address_text(value) : decode_header_text(value);
 }
 
 // --- parameters --------------------------------------------------------------

@@ -576,6 +576,20 @@ private:
         }
     }
 
+    // Whether the quoted string at `q` is a boundary parameter's value:
+    // nobody decodes one, and it may hold "=?" and "?=" (RFC 2046 5.1.1).
+    static bool boundary_value(std::string_view v, std::size_t q) {
+        std::size_t k = q;
+        while (k > 0 && (v[k - 1] == ' ' || v[k - 1] == '\t')) --k;
+        if (k == 0 || v[k - 1] != '=') return false;
+        --k;
+        while (k > 0 && (v[k - 1] == ' ' || v[k - 1] == '\t')) --k;
+        constexpr std::string_view name = "boundary";
+        if (k < name.size() || !iequals(v.substr(k - name.size(), name.size()), name)) return false;
+        const std::size_t before = k - name.size();
+        return before == 0 || v[before - 1] == ';' || v[before - 1] == ' ' || v[before - 1] == '\t' || v[before - 1] == '\n';
+    }
+
     void encoded_words_in_quotes(const HeaderField& f) {
         const std::string_view v = f.value;
         bool quoted = false;
@@ -587,7 +601,8 @@ private:
             quoted = false;
             const std::string_view inner = v.substr(qstart + 1, i - qstart - 1);
             const std::size_t a = inner.find("=?");
-            if (a != std::string_view::npos && inner.find("?=", a + 2) != std::string_view::npos)
+            if (a != std::string_view::npos && inner.find("?=", a + 2) != std::string_view::npos &&
+                !boundary_value(v, qstart))
                 add(DefectCode::EncodedWordInQuotes, f.value_offset() + qstart + 1 + a, std::string(f.name));
         }
     }

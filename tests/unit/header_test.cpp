@@ -742,6 +742,17 @@ TEST(Parameters, PlainValueBesideAnRfc2231One) {
     EXPECT_EQ(d[0].code, msg::DefectCode::ParamDuplicate);
 }
 
+// MIME parameters are shown as written: in a quoted value an encoded word
+// is the value's own characters (a boundary may hold "=?"), as the parser
+// reads it; a subject is decoded as ever.
+TEST(DecodeFieldText, MimeParametersAreShownAsWritten) {
+    EXPECT_EQ(msg::decode_field_text("Content-Type", " multipart/mixed; boundary=\"=?utf-8?q?abc?=\""),
+              "multipart/mixed; boundary=\"=?utf-8?q?abc?=\"");
+    EXPECT_EQ(msg::decode_field_text("content-disposition", " attachment; filename=\"=?utf-8?q?n=C3=B6te.pdf?=\""),
+              "attachment; filename=\"=?utf-8?q?n=C3=B6te.pdf?=\"");
+    EXPECT_EQ(msg::decode_field_text("Subject", " =?utf-8?q?n=C3=B6te?="), "n\xC3\xB6te");
+}
+
 // What msgshow shows of an address field: encoded words only where RFC 2047
 // 5 allows them, and a decoded display name that holds specials quoted, so
 // that no decoded text passes for an address.

@@ -808,6 +808,14 @@ TEST(Validate, EncodedWords) {
     EXPECT_EQ(check(kHead + "Comments: =?x-none?q?a?=\n\nx\n"), V{"header.encoded-word-charset"});
     EXPECT_EQ(check("From: \"=?utf-8?q?a?=\" <a@x.org>\nDate: Mon, 23 Nov 2026 09:15:00 +0100\n\nx\n"),
               V{"header.encoded-word-in-quotes"});
+    // A boundary is never decoded, and may hold "=?" and "?=" (RFC 2046
+    // 5.1.1); a file's name in quotes is the sender's mistake.
+    EXPECT_EQ(check(kHead + "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"=?utf-8?q?abc?=\"\n\n"
+                            "--=?utf-8?q?abc?=\nContent-Type: text/plain\n\nx\n--=?utf-8?q?abc?=--\n"),
+              V{});
+    EXPECT_EQ(check(kHead + "MIME-Version: 1.0\nContent-Type: application/pdf; x-boundary=\"a\";\n"
+                            " name=\"=?utf-8?q?a.pdf?=\"\nContent-Transfer-Encoding: base64\n\nJVBERg==\n"),
+              V{"header.encoded-word-in-quotes"});
 }
 
 // RFC 2047 5: in a display name an encoded word stands apart from every

@@ -118,7 +118,9 @@ std::vector<ResentBlock> resent_blocks(std::span<const HeaderField> header);
 // never inside an address or a quoted string; a display name that decodes
 // to text with special characters is shown quoted, so that no decoded name
 // passes for an address ("=?utf-8?q?a=40b.example?= <x@evil.example>" is
-// shown as "\"a@b.example\" <x@evil.example>").
+// shown as "\"a@b.example\" <x@evil.example>"). In Content-Type and
+// Content-Disposition, quoted parameter values are shown as written (an
+// encoded word is no encoded word there: a boundary may hold "=?").
 std::string decode_field_text(std::string_view name, std::string_view value);
 
 // A MIME parameter after RFC 2231 processing: name lower-cased, value joined
