@@ -107,7 +107,12 @@ bool encode_phrase_list(std::string_view value, std::size_t column, std::string&
                 why = "8-bit text in a quoted string or comment of a list of phrases";
                 return false;
             }
-            out += encode_unstructured(item, columns.at(b), true);
+            // An encoded word stands apart from the commas beside it (RFC
+            // 2047 5(3): a comma is a special).
+            const bool gap = b > 0 && !item.empty() && !is_wsp_or_break(item.front());
+            if (gap) out += ' ';
+            out += encode_unstructured(item, columns.at(b) + gap, true);
+            if (e < value.size() && !out.empty() && !is_wsp_or_break(out.back())) out += ' ';
         } else {
             out += item;
         }
@@ -122,7 +127,10 @@ bool encode_phrase_list(std::string_view value, std::size_t column, std::string&
 // SMTPUTF8 for that) and is reported. `column` is where the value starts
 // on its line.
 bool encode_addresses(std::string_view value, std::size_t column, std::string& out, std::string& why) {
-    struct Repl { std::size_t b, e; std::string text; };
+    // `phrase`: encoded words of a display name, which stand apart from a
+    // special or a word beside them (RFC 2047 5(3)); a comment's may touch
+    // its parentheses (5(2)).
+    struct Repl { std::size_t b, e; std::string text; bool phrase = false; };
     std::vector<Repl> repl;
     Columns columns(value, column);
     const bool utf8 = is_valid_utf8(value);
@@ -152,8 +160,9 @@ bool encode_addresses(std::string_view value, std::size_t column, std::string& o
                 if (!g.quoted) text += decode_header_piece(g.text, utf8);
                 else append_raw_header_text(g.text, utf8, text);
             }
-            repl.push_back({group.front().b, group.back().e,
-                            encode_words_from(text, true, " ", columns.at(group.front().b))});
+            const std::size_t b = group.front().b;
+            const bool gap = b > 0 && !is_wsp_or_break(value[b - 1]);   // a space goes before it
+            repl.push_back({b, group.back().e, encode_words_from(text, true, " ", columns.at(b) + gap), true});
         }
         pending.assign(1, {});
         return true;
@@ -237,8 +246,10 @@ bool encode_addresses(std::string_view value, std::size_t column, std::string& o
     for (const Repl& r : repl) {
         if (r.b < pos) continue;
         out.append(value.substr(pos, r.b - pos));
+        if (r.phrase && r.b > 0 && !is_wsp_or_break(value[r.b - 1])) out += ' ';
         out += r.text;
         pos = r.e;
+        if (r.phrase && pos < value.size() && !is_wsp_or_break(value[pos])) out += ' ';
     }
     out.append(value.substr(pos));
     return true;

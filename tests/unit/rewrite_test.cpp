@@ -298,7 +298,9 @@ TEST(SevenBit, MessageGlobalIsEncodedWhole) {
 }
 
 // Keywords is a list of phrases (RFC 5322 3.6.5): each element's 8-bit
-// words become encoded words of a phrase (RFC 2047 5(3)), the commas stay.
+// words become encoded words of a phrase (RFC 2047 5(3)), the commas stay,
+// and an encoded word stands apart from a comma by a space (a comma is a
+// special, 5(3)), which msgcheck then finds nothing to say of.
 TEST(SevenBit, KeywordsAreEncodedPhraseByPhrase) {
     const std::string in = "From: a@example.org\nKeywords: M\xC3\xBCller, plain, K\xC3\xB6ln Dom\n\nx\n";
     const auto r = run(in, [](RewriteOptions& o) { o.seven_bit = true; });
@@ -307,8 +309,14 @@ TEST(SevenBit, KeywordsAreEncodedPhraseByPhrase) {
     const msg::Message after = msg::parse_message(r.output);
     const std::string v(after.header("Keywords")->value);
     EXPECT_EQ(std::count(v.begin(), v.end(), ','), 2) << v;
-    EXPECT_EQ(msg::decode_header_text(v), "M\xC3\xBCller, plain, K\xC3\xB6ln Dom") << v;
+    EXPECT_EQ(msg::decode_header_text(v), "M\xC3\xBCller , plain, K\xC3\xB6ln Dom") << v;
     EXPECT_EQ(msg::first_non_ascii(r.output), std::string::npos) << r.output;
+    for (const msg::Defect& d : msg::validate(after))
+        EXPECT_NE(d.code, msg::DefectCode::EncodedWordInWord) << r.output;
+    // Nor does one touch a comma before it.
+    const auto before = run("From: a@example.org\nKeywords: plain,M\xC3\xBCller\n\nx\n",
+                            [](RewriteOptions& o) { o.seven_bit = true; });
+    EXPECT_NE(before.output.find("Keywords: plain, =?utf-8?"), std::string::npos) << before.output;
     EXPECT_FALSE(run(r.output, [](RewriteOptions& o) { o.seven_bit = true; }).changed);
     // A quoted element with 8-bit text: left, and said.
     const auto q = run("From: a@example.org\nKeywords: \"M\xC3\xBCller\", x\n\nx\n",
