@@ -237,8 +237,9 @@ struct InputListing::Impl {
     // of an MH folder only its numbered files (its subfolders are MH
     // folders); elsewhere every file but a mail client's metadata
     // (client_metadata: an index or a .DS_Store is neither a message nor an
-    // archive), and for spool entries only what a spool calls entries. Like find(1), symbolic links are not followed,
-    // so that a walk never leaves the tree it was given. A file that is not a
+    // archive), and for spool entries only what a spool calls entries.
+    // Like find(1), symbolic links are not followed, so that a walk never
+    // leaves the tree it was given. A file that is not a
     // Maildir's or an MH folder's is an item of kind `plain`; theirs are
     // always message files. A directory that cannot be read is a problem
     // item of its own, with its path (so in its place once sorted), and the

@@ -101,9 +101,7 @@ private:
         ssize_t n;
         do n = ::read(fd_, in_.get() + zs_.avail_in, kIn - zs_.avail_in);
         while (n < 0 && errno == EINTR);
-        if (n < 0) {
-            return read_failed(errno);
-        }
+        if (n < 0) return read_failed(errno);
         zs_.avail_in += static_cast<uInt>(n);
         raw_ += static_cast<std::uint64_t>(n);
         if (n == 0) in_eof_ = true;
@@ -235,27 +233,25 @@ private:
     // The archive cannot be read past `what`: the messages before the one
     // being framed were handed out; that one is named, as it is lost.
     Error cut_short(const std::string& what) const {
-        return Error{0, "cannot read " + name_ + ": " + what + " (the archive is truncated or corrupt)" + lost("cut short")};
+        return Error{0, "cannot read " + name_ + ": " + what + " (the archive is truncated or corrupt)" + lost()};
     }
     // The archive cannot be read on (an I/O error): the same, so that the
     // reader knows where the archive's messages stopped.
-    Error read_failed(int e) const { return Error{e, "cannot read " + name_ + ": " + std::strerror(e) + lost("cut short")}; }
-    // "; message N, from line L, is HOW and not read", for the message
-    // being framed, or "" between messages.
-    std::string lost(const char* how) const {
+    Error read_failed(int e) const { return Error{e, "cannot read " + name_ + ": " + std::strerror(e) + lost()}; }
+    // "; message N, from line L, is cut short and not read", for the
+    // message being framed, or "" between messages.
+    std::string lost() const {
         const auto p = parser_.pending();
         if (!p) return {};
-        return "; message " + std::to_string(p->index + 1) + ", from line " + std::to_string(p->line) + ", is " + how +
-               " and not read";
+        return "; message " + std::to_string(p->index + 1) + ", from line " + std::to_string(p->line) +
+               ", is cut short and not read";
     }
 
     Status fill_plain() {
         ssize_t n;
         do n = ::read(fd_, buf_.data() + len_, read_size_);
         while (n < 0 && errno == EINTR);
-        if (n < 0) {
-            return read_failed(errno);
-        }
+        if (n < 0) return read_failed(errno);
         if (n == 0) {
             eof_ = true;
             if (read_ < expected_)   // shrunk: the last message would be cut

@@ -136,7 +136,7 @@ static int tool_main(int argc, char** argv) {
         const std::string_view text = im.data;
         const std::string& name = im.file;
         if (const std::string_view why = smtp::not_transcript_reason(text); !why.empty()) {
-            diag.print(name, msg::Severity::error, std::string(why));   // exit 65, and on to the next
+            diag.print(msg::message_place(name, 1), msg::Severity::error, std::string(why));   // exit 65, and on to the next
             result = exit_code::worst(result, exit_code::data_error);
             return true;
         }
@@ -242,7 +242,8 @@ static int tool_main(int argc, char** argv) {
                 if (cli.quiet && d.info().severity != msg::Severity::error) continue;
                 const auto lc = index.locate(d.offset);
                 j.begin_object().key("source").value(name).key("line").value(static_cast<std::uint64_t>(lc.line))
-                    .key("column").value(static_cast<std::uint64_t>(lc.column)).key("severity").value(msg::severity_name(d.info().severity)).key("defect").value(d.info().code)
+                    .key("column").value(static_cast<std::uint64_t>(lc.column))
+                    .key("severity").value(msg::severity_name(d.info().severity)).key("defect").value(d.info().code)
                     .key("text").value(msg::defect_text(d));
                 // (The particulars are in `text`, as msgcheck has them; `detail`
                 // repeats them for the consumers that read it there.)

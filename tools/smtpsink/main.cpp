@@ -15,6 +15,7 @@
 
 #include "msg/charset.hpp"
 #include "msg/diagnostics.hpp"
+#include "msg/inputs.hpp"
 #include "msg/source.hpp"
 #include "msg/smtp/listener.hpp"
 #include "msg/smtp/script.hpp"
@@ -142,7 +143,7 @@ static int tool_main(int argc, char** argv) {
         // to play, in the same words.
         DiagPrinter diag(std::cerr, wants_color(2));
         if (const std::string_view why = smtp::not_transcript_reason(text->data()); !why.empty()) {
-            diag.print(file, msg::Severity::error, std::string(why));
+            diag.print(msg::message_place(file, 1), msg::Severity::error, std::string(why));
             return exit_code::data_error;
         }
         smtp::ParsedTranscript pt = smtp::parse_transcript(text->data());

@@ -78,6 +78,9 @@ public:
 private:
     void answer();   // send the reply of exchange next_, and of unanswered ones after it
     void line(std::string_view l, bool crlf);
+    Verb verb(const Exchange& e) const {   // of its command, as recorded
+        return e.client.empty() ? Verb::unknown : parse_command(command_text(s_.t_, e), {.utf8 = true, .lenient = true}).verb;
+    }
     bool opens_message(const Exchange& e) const;
     void leave_message(std::string_view l, bool crlf, const Command& c);
     void differs(std::string_view got, std::string_view want, bool sasl) {
@@ -135,8 +138,7 @@ void ScriptSession::answer() {
     const Exchange& e = s_.ex_[next_];
     send(e);
     bool starttls = false;
-    if (e.kind == ExchangeKind::command && !e.client.empty() && e.reply && e.reply->code == 220)
-        starttls = parse_command(command_text(t, e), {.utf8 = true, .lenient = true}).verb == Verb::starttls;
+    if (e.kind == ExchangeKind::command && e.reply && e.reply->code == 220) starttls = verb(e) == Verb::starttls;
     ++next_;
     while (next_ < s_.ex_.size() && s_.ex_[next_].kind == ExchangeKind::unanswered) send(s_.ex_[next_++]);
     got_ = 0;
@@ -159,8 +161,8 @@ void ScriptSession::answer() {
 // Whether the client's command at `e` begins a message (a DATA the
 // script answers 354, a BDAT): its lines after it are the message's.
 bool ScriptSession::opens_message(const Exchange& e) const {
-    if (e.kind != ExchangeKind::command || e.client.empty()) return false;
-    const Verb v = parse_command(command_text(s_.t_, e), {.utf8 = true, .lenient = true}).verb;
+    if (e.kind != ExchangeKind::command) return false;
+    const Verb v = verb(e);
     return v == Verb::bdat || (v == Verb::data && e.reply && e.reply->code == 354);
 }
 
@@ -175,20 +177,17 @@ bool ScriptSession::opens_message(const Exchange& e) const {
 // (250 to RSET and NOOP, 221 to QUIT, 503 to anything else).
 void ScriptSession::leave_message(std::string_view l, bool crlf, const Command& c) {
     const Exchange& e = s_.ex_[next_];
-    const std::string_view want = command_text(s_.t_, e);
-    const bool bdat = parse_command(want, {.utf8 = true, .lenient = true}).verb == Verb::bdat;
-    differs(l, want, false);
+    const bool bdat = verb(e) == Verb::bdat;
+    differs(l, command_text(s_.t_, e), false);
     auto in_message = [&](const Exchange& x) {
         return x.kind == ExchangeKind::body || x.kind == ExchangeKind::unanswered ||
-               (x.kind == ExchangeKind::command && !x.client.empty() &&
-                parse_command(command_text(s_.t_, x), {.utf8 = true, .lenient = true}).verb == Verb::bdat);
+               (x.kind == ExchangeKind::command && verb(x) == Verb::bdat);
     };
     for (++next_; next_ < s_.ex_.size() && in_message(s_.ex_[next_]);) ++next_;
     got_ = 0;
     after_crlf_ = true;
     if (next_ < s_.ex_.size() && s_.ex_[next_].kind == ExchangeKind::command && c.verb != Verb::unknown &&
-        !s_.ex_[next_].client.empty() &&
-        parse_command(command_text(s_.t_, s_.ex_[next_]), {.utf8 = true, .lenient = true}).verb == c.verb)
+        verb(s_.ex_[next_]) == c.verb)
         return line(l, crlf);
     switch (c.verb) {
     case Verb::rset:
@@ -210,7 +209,7 @@ void ScriptSession::line(std::string_view l, bool crlf) {
     const Exchange& e = s_.ex_[next_];
     if (got_ == 0 && opens_message(e)) {
         const Command c = parse_command(l, {.utf8 = true, .lenient = true});
-        const Verb want = parse_command(command_text(s_.t_, e), {.utf8 = true, .lenient = true}).verb;
+        const Verb want = verb(e);
         if (c.verb != want || (want == Verb::bdat && !c.ok)) return leave_message(l, crlf, c);
     }
     if (got_ < e.client.size()) {
