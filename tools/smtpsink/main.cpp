@@ -15,7 +15,6 @@
 
 #include "msg/charset.hpp"
 #include "msg/diagnostics.hpp"
-#include "msg/inputs.hpp"
 #include "msg/source.hpp"
 #include "msg/smtp/listener.hpp"
 #include "msg/smtp/script.hpp"

@@ -31,6 +31,14 @@ struct Place {
     std::span<const std::size_t> unquoted_lines = {};
 };
 
+// FILE:LINE:1, where a diagnostic of a whole message or input is placed
+// (DiagPrinter::print(file, ...)): the first column of its first line (an
+// archive's message: its From_ line), in the form of every other
+// diagnostic, so that an editor goes there.
+inline std::string message_place(const std::string& file, std::uint64_t line) {
+    return file + ":" + std::to_string(line) + ":1";
+}
+
 // Every line is one line whatever the text: the file's name and any text
 // from the input (a note's, a defect's particulars) are escaped as
 // printable() escapes them (msg/charset.hpp).

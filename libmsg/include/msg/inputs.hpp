@@ -24,18 +24,12 @@
 #include <vector>
 
 #include "msg/defect.hpp"
+#include "msg/diagnostics.hpp"
 #include "msg/maildir.hpp"
 #include "msg/mbox.hpp"
 #include "msg/source.hpp"
 
 namespace msg {
-
-// FILE:LINE:1, where a diagnostic of a whole message is placed: the
-// first column of its first line (an archive's message: its From_ line),
-// in the form of every other diagnostic, so that an editor goes there.
-inline std::string message_place(const std::string& file, std::uint64_t line) {
-    return file + ":" + std::to_string(line) + ":1";
-}
 
 struct InputMessage {
     std::string file;              // name for diagnostics ("<stdin>" for -)
