@@ -146,7 +146,7 @@ static int tool_main(int argc, char** argv) {
         if (!im.intact()) return true;
         if (const auto at = smtp::no_smtp_command(p.transcript)) {
             // Prose or a program's log, read as a batch of no commands.
-            const DiagPrinter::Note n{*at, msg::Severity::error, "not a transcript: no SMTP command"};
+            const DiagPrinter::Note n{*at, msg::Severity::error, std::string(smtp::kNoSmtpCommand)};
             diag.print(Place{name, text, 1}, std::span<const DiagPrinter::Note>(&n, 1));
             result = exit_code::worst(result, exit_code::data_error);
             return true;

@@ -151,7 +151,7 @@ static int tool_main(int argc, char** argv) {
             return exit_code::no_input;   // (a file that cannot be read)
         }
         if (const auto at = smtp::no_smtp_command(pt.transcript)) {
-            const DiagPrinter::Note n{*at, msg::Severity::error, "not a transcript: no SMTP command"};
+            const DiagPrinter::Note n{*at, msg::Severity::error, std::string(smtp::kNoSmtpCommand)};
             diag.print(msg::Place{file, text->data()}, std::span<const DiagPrinter::Note>(&n, 1));
             return exit_code::data_error;
         }

@@ -68,9 +68,9 @@ Format detect_format(std::string_view text);
 // Text with no SMTP in it (prose, a program's log) reads as batch SMTP,
 // the format of last resort: when no line of `t` is a server's and none is
 // an SMTP command (a verb RFC 5321 or an extension defines), the offset of
-// its first line, to be reported as "not a transcript: no SMTP command";
-// else nullopt.
+// its first line, to be reported as kNoSmtpCommand says; else nullopt.
 std::optional<std::size_t> no_smtp_command(const Transcript& t);
+inline constexpr std::string_view kNoSmtpCommand = "not a transcript: no SMTP command";
 
 struct ParsedTranscript {
     Transcript transcript;
