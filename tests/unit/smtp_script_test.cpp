@@ -3,6 +3,7 @@
 // noted, DATA and BDAT framing, STARTTLS, the end of the script.
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,18 @@ ServerScript script(const char* text, bool can_tls = false) {
     EXPECT_TRUE(pt.defects.empty());
     return ServerScript(std::move(pt.transcript), can_tls);
 }
+
+// A session of a script, played as far as the client's `sent`, and what
+// it answered so far cleared.
+struct Played {
+    ServerScript s;
+    std::unique_ptr<Dialog> d;
+    Played(const char* text, std::string_view sent) : s(script(text)), d(s.session()) {
+        d->start();
+        d->receive(sent);
+        d->output().clear();
+    }
+};
 
 }  // namespace
 
@@ -98,15 +111,12 @@ TEST(SmtpScript, EndOfTheScriptAndStartTls) {
 }
 
 TEST(SmtpScript, BdatChunkIsTakenWhole) {
-    ServerScript s = script("S: 220 hi\nC: EHLO x\nS: 250 CHUNKING\nC: BDAT 5 LAST\nC: abc\nS: 250 done\n");
-    auto d = s.session();
-    d->start();
-    d->output().clear();
-    d->receive("EHLO x\r\nBDAT 5 LAST\r\nab");
-    EXPECT_EQ(d->output(), "250 CHUNKING\r\n");
-    EXPECT_TRUE(d->in_data());
-    d->receive("c\r\n");
-    EXPECT_EQ(d->output(), "250 CHUNKING\r\n250 done\r\n421 4.3.0 end of the script, closing\r\n");
+    Played p("S: 220 hi\nC: EHLO x\nS: 250 CHUNKING\nC: BDAT 5 LAST\nC: abc\nS: 250 done\n", "");
+    p.d->receive("EHLO x\r\nBDAT 5 LAST\r\nab");
+    EXPECT_EQ(p.d->output(), "250 CHUNKING\r\n");
+    EXPECT_TRUE(p.d->in_data());
+    p.d->receive("c\r\n");
+    EXPECT_EQ(p.d->output(), "250 CHUNKING\r\n250 done\r\n421 4.3.0 end of the script, closing\r\n");
 }
 
 // A client that sends no message where the script has one (smtpreplay
@@ -114,85 +124,62 @@ TEST(SmtpScript, BdatChunkIsTakenWhole) {
 // BDAT) is never answered 354, and its next commands are never read as
 // the message: the script passes over the message and goes on.
 TEST(SmtpScript, AClientThatSendsNoMessageWhereTheScriptHasOneIsNotTakenIntoData) {
-    const std::string envelope = "EHLO client.example\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.net>\r\n";
+    const char* envelope = "EHLO client.example\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.net>\r\n";
     {
-        ServerScript s = script(kSession);
+        Played p(kSession, envelope);
         std::vector<std::string> notes;
-        s.on_note = [&](std::string_view n) { notes.emplace_back(n); };
-        auto d = s.session();
-        d->start();
-        d->receive(envelope);
-        d->output().clear();
-        d->receive("RSET\r\n");
-        EXPECT_EQ(d->output(), "250 2.0.0 OK (the script has a message here)\r\n");
-        EXPECT_FALSE(d->in_data());
-        d->receive("QUIT\r\n");
-        EXPECT_EQ(d->output(), "250 2.0.0 OK (the script has a message here)\r\n221 2.0.0 bye\r\n");
-        EXPECT_TRUE(d->closing());
-        EXPECT_EQ(s.differences(), 1u);
+        p.s.on_note = [&](std::string_view n) { notes.emplace_back(n); };
+        p.d->receive("RSET\r\n");
+        EXPECT_EQ(p.d->output(), "250 2.0.0 OK (the script has a message here)\r\n");
+        EXPECT_FALSE(p.d->in_data());
+        p.d->receive("QUIT\r\n");
+        EXPECT_EQ(p.d->output(), "250 2.0.0 OK (the script has a message here)\r\n221 2.0.0 bye\r\n");
+        EXPECT_TRUE(p.d->closing());
+        EXPECT_EQ(p.s.differences(), 1u);
         ASSERT_EQ(notes.size(), 1u);
         EXPECT_EQ(notes[0], "the client sent \"RSET\" where the script has \"DATA\"");
     }
     {
         // The script's next command, sent in the message's place, is played.
-        ServerScript s = script(kSession);
-        auto d = s.session();
-        d->start();
-        d->receive(envelope);
-        d->output().clear();
-        d->receive("QUIT\r\n");
-        EXPECT_EQ(d->output(), "221 2.0.0 bye\r\n");
-        EXPECT_EQ(s.differences(), 1u);
+        Played p(kSession, envelope);
+        p.d->receive("QUIT\r\n");
+        EXPECT_EQ(p.d->output(), "221 2.0.0 bye\r\n");
+        EXPECT_EQ(p.s.differences(), 1u);
     }
     {
         // Anything else is out of sequence.
-        ServerScript s = script(kSession);
-        auto d = s.session();
-        d->start();
-        d->receive(envelope);
-        d->output().clear();
-        d->receive("VRFY x\r\nQUIT\r\n");
-        EXPECT_EQ(d->output(), "503 5.5.1 the script has DATA here\r\n221 2.0.0 bye\r\n");
+        Played p(kSession, envelope);
+        p.d->receive("VRFY x\r\nQUIT\r\n");
+        EXPECT_EQ(p.d->output(), "503 5.5.1 the script has DATA here\r\n221 2.0.0 bye\r\n");
     }
     const char* bdat = "S: 220 hi\nC: EHLO x\nS: 250 CHUNKING\nC: MAIL FROM:<a@b.c>\nS: 250 ok\nC: BDAT 3\nC: ab\nS: 250 more\n"
                        "C: BDAT 5 LAST\nC: abc\nS: 250 done\nC: QUIT\nS: 221 bye\n";
     {
         // Every BDAT of the message is passed over.
-        ServerScript s = script(bdat);
-        auto d = s.session();
-        d->start();
-        d->receive("EHLO x\r\nMAIL FROM:<a@b.c>\r\n");
-        d->output().clear();
-        d->receive("RSET\r\n");
-        EXPECT_EQ(d->output(), "250 2.0.0 OK (the script has a message here)\r\n");
-        EXPECT_FALSE(d->in_data());
-        d->receive("QUIT\r\n");
-        EXPECT_EQ(d->output(), "250 2.0.0 OK (the script has a message here)\r\n221 bye\r\n");
+        Played p(bdat, "EHLO x\r\nMAIL FROM:<a@b.c>\r\n");
+        p.d->receive("RSET\r\n");
+        EXPECT_EQ(p.d->output(), "250 2.0.0 OK (the script has a message here)\r\n");
+        EXPECT_FALSE(p.d->in_data());
+        p.d->receive("QUIT\r\n");
+        EXPECT_EQ(p.d->output(), "250 2.0.0 OK (the script has a message here)\r\n221 bye\r\n");
     }
     {
         // A BDAT that does not parse takes no chunk.
-        ServerScript s = script(bdat);
-        auto d = s.session();
-        d->start();
-        d->receive("EHLO x\r\nMAIL FROM:<a@b.c>\r\n");
-        d->output().clear();
-        d->receive("BDAT x\r\nQUIT\r\n");
-        EXPECT_EQ(d->output(), "503 5.5.1 the script has BDAT here\r\n221 bye\r\n");
+        Played p(bdat, "EHLO x\r\nMAIL FROM:<a@b.c>\r\n");
+        p.d->receive("BDAT x\r\nQUIT\r\n");
+        EXPECT_EQ(p.d->output(), "503 5.5.1 the script has BDAT here\r\n221 bye\r\n");
     }
 }
 
 // RFC 3030 2: BDAT 0 LAST carries no octets, and is answered at once.
 TEST(SmtpScript, AnEmptyLastChunkIsAnsweredAtOnce) {
-    ServerScript s = script("S: 220 hi\nC: EHLO x\nS: 250 CHUNKING\nC: BDAT 5 LAST\nC: abc\nS: 250 done\nC: QUIT\nS: 221 bye\n");
-    auto d = s.session();
-    d->start();
-    d->output().clear();
-    d->receive("EHLO x\r\nBDAT 0 LAST\r\n");
-    EXPECT_EQ(d->output(), "250 CHUNKING\r\n250 done\r\n");
-    EXPECT_FALSE(d->in_data());
-    d->receive("QUIT\r\n");
-    EXPECT_EQ(d->output(), "250 CHUNKING\r\n250 done\r\n221 bye\r\n");
-    EXPECT_EQ(s.differences(), 1u);
+    Played p("S: 220 hi\nC: EHLO x\nS: 250 CHUNKING\nC: BDAT 5 LAST\nC: abc\nS: 250 done\nC: QUIT\nS: 221 bye\n", "");
+    p.d->receive("EHLO x\r\nBDAT 0 LAST\r\n");
+    EXPECT_EQ(p.d->output(), "250 CHUNKING\r\n250 done\r\n");
+    EXPECT_FALSE(p.d->in_data());
+    p.d->receive("QUIT\r\n");
+    EXPECT_EQ(p.d->output(), "250 CHUNKING\r\n250 done\r\n221 bye\r\n");
+    EXPECT_EQ(p.s.differences(), 1u);
 }
 
 // The end of a message is CRLF "." CRLF only, as for the server without a
